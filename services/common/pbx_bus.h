@@ -1,0 +1,66 @@
+/* Bus: one ZeroMQ socket carrying pbx.v1.Envelope frames, driven by any
+ * event loop through its file descriptor (ZMQ_FD is edge-triggered, so
+ * pbx_bus_process() drains until ZMQ_EVENTS has no POLLIN). Patterns:
+ * services that many peers talk to bind a ROUTER; clients connect a DEALER
+ * (to every instance of the service: ZeroMQ fair-queues and round-robins).
+ * Frames: DEALER side [payload], ROUTER side [peer id][payload]. */
+#ifndef PBX_BUS_H
+#define PBX_BUS_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pbx/v1/envelope.pb-c.h"
+
+struct event_base;
+struct pbx_bus;
+
+/* The ROUTER-side identity of a peer (opaque bytes). */
+struct pbx_bus_peer {
+	uint8_t id[256];
+	size_t len;
+};
+
+/* Called once per received frame. env is NULL and err is -EPROTO when the
+ * frame did not decode (it has been logged); peer is NULL on DEALER
+ * sockets. env is freed by the bus after the handler returns. */
+typedef void(pbx_bus_recv_h)(struct pbx_bus *bus,
+			     const struct pbx_bus_peer *peer,
+			     const Pbx__V1__Envelope *env, int err, void *arg);
+
+enum pbx_bus_kind { PBX_BUS_ROUTER, PBX_BUS_DEALER };
+
+/* zctx: a zmq context shared by the process (zmq_ctx_new()).
+ * endpoints: comma-separated list; bind for ROUTER, connect for DEALER.
+ * identity: optional DEALER routing id (e.g. the worker id), NULL for
+ * random. Sets *busp only on success. */
+int pbx_bus_alloc(struct pbx_bus **busp, void *zctx, enum pbx_bus_kind kind,
+		  const char *endpoints, const char *identity,
+		  pbx_bus_recv_h *recvh, void *arg);
+void pbx_bus_free(struct pbx_bus *bus);
+
+/* Sends env (fills message_id and timestamp_ms when empty). peer is
+ * required on ROUTER sockets and ignored on DEALER sockets. Never blocks:
+ * returns -EAGAIN when no peer is connected or its queue is full,
+ * -EHOSTUNREACH for an unknown ROUTER peer. */
+int pbx_bus_send(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
+		 Pbx__V1__Envelope *env);
+
+/* Loop integration: watch pbx_bus_fd() for readability and call
+ * pbx_bus_process(); also call it after sends (edge-triggered fd). */
+int pbx_bus_fd(const struct pbx_bus *bus);
+void pbx_bus_process(struct pbx_bus *bus);
+/* libevent glue: registers the fd on base and processes on each wake-up. */
+int pbx_bus_attach(struct pbx_bus *bus, struct event_base *base);
+
+/* A process-unique message id ("<prefix>-<counter>"). */
+void pbx_bus_msgid(char *buf, size_t size);
+
+/* Encode / decode helpers shared with tools and tests. pbx_envelope_decode
+ * returns NULL for a malformed buffer; free with pbx_envelope_free(). */
+int pbx_envelope_encode(const Pbx__V1__Envelope *env, uint8_t **bufp,
+			size_t *lenp);
+Pbx__V1__Envelope *pbx_envelope_decode(const uint8_t *buf, size_t len);
+void pbx_envelope_free(Pbx__V1__Envelope *env);
+
+#endif
