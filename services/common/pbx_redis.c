@@ -127,8 +127,14 @@ void pbx_redis_free(struct pbx_redis *r)
 	if (!r)
 		return;
 	if (r->ac) {
-		r->ac->data = NULL;
-		redisAsyncFree(r->ac);
+		redisAsyncContext *ac = r->ac;
+
+		/* Pending callbacks run inside redisAsyncFree with NULL
+		 * replies; they must see the connection as down. */
+		r->ac = NULL;
+		r->connected = false;
+		ac->data = NULL;
+		redisAsyncFree(ac);
 	}
 	event_free(r->retry);
 	free(r);

@@ -1,0 +1,177 @@
+#!/bin/bash
+# Local PBX on loopback: starts and stops redis-server, kamailio, router,
+# provision, edge-bridge and N media workers as plain processes. State,
+# logs and pid files go to $PBX_RUN (default .run/).
+#
+#   stack.sh start | stop | status
+#   stack.sh start-one <name> | stop-one <name>   (router, edge-bridge, mw1..)
+#
+# Environment: PBX_BUILD (build dir, default build), PBX_RUN, PBX_WORKERS
+# (default 1), PBX_REDIS_PORT (6390), PBX_REDIS_SAVE (1: persist to disk),
+# PBX_SIP_IP / PBX_SIP_PORT (127.0.0.1 / 5060), PBX_LOG_LEVEL (info).
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${PBX_BUILD:-$ROOT/build}
+RUN=${PBX_RUN:-$ROOT/.run}
+WORKERS=${PBX_WORKERS:-1}
+REDIS_PORT=${PBX_REDIS_PORT:-6390}
+SIP_IP=${PBX_SIP_IP:-127.0.0.1}
+SIP_PORT=${PBX_SIP_PORT:-5060}
+LOG_LEVEL=${PBX_LOG_LEVEL:-info}
+export PBX_REDIS_PORT=$REDIS_PORT
+
+mkdir -p "$RUN"
+
+log() { echo "stack: $*" >&2; }
+
+# wait_until <seconds> <what> <command...>
+wait_until() {
+	local t=$1 what=$2
+	shift 2
+	local end=$((SECONDS + t))
+	until "$@" >/dev/null 2>&1; do
+		if [ $SECONDS -ge $end ]; then
+			log "$what did not come up within ${t}s"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+running() {
+	local pidf="$RUN/$1.pid"
+	[ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null
+}
+
+start_bg() {
+	local name=$1
+	shift
+	if running "$name"; then
+		log "$name already running"
+		return 0
+	fi
+	"$@" >>"$RUN/$name.log" 2>&1 &
+	echo $! >"$RUN/$name.pid"
+}
+
+worker_port() { echo $((5080 + 2 * ($1 - 1))); }
+
+listening_udp() { ss -lnu | grep -q "$1:$2 "; }
+listening_tcp() { ss -lnt | grep -q "$1:$2 "; }
+evapi_connected() { ss -tn state established "( dport = :8448 )" | grep -q 8448; }
+worker_alive() {
+	local v
+	v=$(redis-cli -p "$REDIS_PORT" HGET 'pbx:{sys}:workers' "$1") || return 1
+	[ -n "$v" ] || return 1
+	local seen=${v%% *} now
+	now=$(($(date +%s%3N)))
+	[ $((now - seen)) -lt 3000 ]
+}
+
+start_one() {
+	local name=$1
+	case $name in
+	redis)
+		local save="--save ''"
+		[ "${PBX_REDIS_SAVE:-0}" = 1 ] && save="--save 60 1"
+		eval redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
+			--dir "$RUN" --dbfilename redis.rdb $save \
+			--appendonly no --daemonize yes \
+			--pidfile "$RUN/redis.pid" --logfile "$RUN/redis.log"
+		wait_until 10 redis redis-cli -p "$REDIS_PORT" ping
+		;;
+	kamailio)
+		mkdir -p "$RUN/kamailio"
+		start_bg kamailio /usr/sbin/kamailio -DD -E \
+			-f "$ROOT/deploy/kamailio/kamailio.cfg" \
+			-Y "$RUN/kamailio" -P "$RUN/kamailio/kamailio.pid" \
+			-A "PBX_SIP_IP=$SIP_IP" -A "PBX_SIP_PORT=$SIP_PORT" \
+			-A "PBX_REDIS_PORT=$REDIS_PORT"
+		wait_until 15 kamailio listening_udp "$SIP_IP" "$SIP_PORT"
+		;;
+	router)
+		start_bg router "$BUILD/services/router/router" \
+			--set "redis_port=$REDIS_PORT" --set "log_level=$LOG_LEVEL"
+		wait_until 10 router listening_tcp 127.0.0.1 7001
+		;;
+	provision)
+		start_bg provision "$BUILD/services/provision/provision" \
+			--set "redis_port=$REDIS_PORT" --set "log_level=$LOG_LEVEL"
+		wait_until 10 provision "$BUILD/services/pbxctl/pbxctl" \
+			tenant list
+		;;
+	edge-bridge)
+		start_bg edge-bridge "$BUILD/services/edge-bridge/edge-bridge" \
+			--set "log_level=$LOG_LEVEL"
+		wait_until 10 "edge-bridge evapi connection" evapi_connected
+		;;
+	mw*)
+		local i=${name#mw} port
+		port=$(worker_port "$i")
+		local span=$((10000 / WORKERS))
+		local lo=$((20000 + (i - 1) * span))
+		start_bg "$name" "$BUILD/services/media-worker/media-worker" \
+			--set "worker_id=$name" \
+			--set "sip_listen=127.0.0.1:$port" \
+			--set "redis_port=$REDIS_PORT" \
+			--set "rtp_port_min=$lo" \
+			--set "rtp_port_max=$((lo + span - 2))" \
+			--set "log_level=$LOG_LEVEL"
+		wait_until 10 "$name heartbeat" worker_alive "$name"
+		;;
+	*)
+		log "unknown service $name"
+		return 2
+		;;
+	esac
+}
+
+stop_one() {
+	local name=$1 pidf="$RUN/$1.pid" pid
+	[ "$name" = kamailio ] && pidf="$RUN/kamailio.pid"
+	[ -f "$pidf" ] || return 0
+	pid=$(cat "$pidf")
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null
+		for _ in $(seq 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+		# Kamailio forks children that may outlive a killed parent.
+		[ "$name" = kamailio ] && pkill -KILL -f \
+			"kamailio.*$RUN/kamailio" 2>/dev/null
+	fi
+	rm -f "$pidf"
+}
+
+services() {
+	echo redis kamailio router provision edge-bridge
+	for i in $(seq "$WORKERS"); do echo "mw$i"; done
+}
+
+case ${1:-} in
+start)
+	for s in $(services); do
+		start_one "$s" || {
+			log "start failed; see $RUN/$s.log"
+			exit 1
+		}
+	done
+	log "up: SIP on $SIP_IP:$SIP_PORT, $WORKERS media worker(s), logs in $RUN"
+	;;
+stop)
+	for s in $(services | tac) mw2 mw3 mw4; do stop_one "$s"; done
+	;;
+status)
+	for s in $(services); do
+		if running "$s"; then echo "$s running"; else echo "$s stopped"; fi
+	done
+	;;
+start-one) start_one "$2" ;;
+stop-one) stop_one "$2" ;;
+*)
+	echo "usage: $0 start|stop|status|start-one NAME|stop-one NAME" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,92 @@
+/* router: wiring only — configuration, objects, the event loop, teardown. */
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "pbx_config.h"
+#include "pbx_log.h"
+#include "router.h"
+
+static struct router_config cfg;
+
+static const struct pbx_config_item items[] = {
+	{"router_id", PBX_CFG_STR, cfg.router_id, "router1", 0, 0,
+	 "name of this instance in logs"},
+	{"edge_listen", PBX_CFG_STR, cfg.edge_listen, "tcp://127.0.0.1:7001",
+	 0, 0, "ROUTER socket the edge-bridges connect to"},
+	{"worker_listen", PBX_CFG_STR, cfg.worker_listen,
+	 "tcp://127.0.0.1:7002", 0, 0,
+	 "ROUTER socket the media workers connect to"},
+	{"redis_host", PBX_CFG_STR, cfg.redis_host, "127.0.0.1", 0, 0,
+	 "Redis host"},
+	{"redis_port", PBX_CFG_INT, &cfg.redis_port, "6390", 1, 65535,
+	 "Redis port"},
+	{"worker_ttl_ms", PBX_CFG_INT, &cfg.worker_ttl_ms, "3000", 500, 60000,
+	 "a worker silent this long gets no new calls"},
+	{"call_ttl_s", PBX_CFG_INT, &cfg.call_ttl_s, "14400", 60, 604800,
+	 "call state expires this long after its last event"},
+	{"log_level", PBX_CFG_STR, cfg.log_level, "info", 0, 0,
+	 "error, warn, info or debug"},
+};
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	event_base_loopbreak(arg);
+}
+
+int main(int argc, char **argv)
+{
+	size_t n = sizeof(items) / sizeof(items[0]);
+	struct event *sigint, *sigterm;
+	enum pbx_log_level lvl;
+	struct event_base *base;
+	struct router *r;
+	void *zctx;
+	int err;
+
+	err = pbx_config_main(items, n, "router", argc, argv);
+	if (err)
+		return err > 0 ? 0 : 2;
+	if (pbx_log_level_parse(cfg.log_level, &lvl)) {
+		fprintf(stderr, "config: log_level: '%s' is not a level\n",
+			cfg.log_level);
+		return 2;
+	}
+	pbx_log_init("router", lvl);
+	signal(SIGPIPE, SIG_IGN);
+
+	base = event_base_new();
+	zctx = zmq_ctx_new();
+	if (!base || !zctx) {
+		PLOG_ERR("cannot create the event loop");
+		return 1;
+	}
+	err = router_alloc(&r, base, zctx, &cfg);
+	if (err) {
+		PLOG_ERR("cannot start: %s", strerror(-err));
+		zmq_ctx_term(zctx);
+		event_base_free(base);
+		return 1;
+	}
+	sigint = evsignal_new(base, SIGINT, on_signal, base);
+	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+	event_add(sigint, NULL);
+	event_add(sigterm, NULL);
+	PLOG_INFO("%s: edges on %s, workers on %s, redis %s:%ld",
+		  cfg.router_id, cfg.edge_listen, cfg.worker_listen,
+		  cfg.redis_host, cfg.redis_port);
+
+	event_base_dispatch(base);
+
+	PLOG_INFO("stopping");
+	event_free(sigint);
+	event_free(sigterm);
+	router_free(r);
+	zmq_ctx_term(zctx);
+	event_base_free(base);
+	return 0;
+}

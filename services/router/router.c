@@ -1,0 +1,129 @@
+/* Router object: wires the edge and worker sockets to their handlers and
+ * keeps the worker registry fresh. Owns everything in struct router. */
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pbx_log.h"
+#include "pbx_redis.h"
+#include "router.h"
+#include "scache.h"
+#include "workers.h"
+
+#define SCACHE_ENTRIES 256
+
+static void edge_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
+		      const Pbx__V1__Envelope *env, int err, void *arg)
+{
+	struct router *r = arg;
+
+	(void)bus;
+	pbx_log_ctx(NULL, env ? env->call_id : NULL);
+	if (err || !env) {
+		/* Already logged by the bus; the edge times out into 503. */
+		return;
+	}
+	if (env->body_case != PBX__V1__ENVELOPE__BODY_CALL_NEW) {
+		PLOG_WARN("edge socket: unexpected message type %d dropped",
+			  env->body_case);
+		return;
+	}
+	route_call_new(r, peer, env);
+	pbx_log_ctx(NULL, NULL);
+}
+
+static void worker_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
+			const Pbx__V1__Envelope *env, int err, void *arg)
+{
+	struct router *r = arg;
+
+	(void)bus;
+	if (err || !env)
+		return;
+	switch (env->body_case) {
+	case PBX__V1__ENVELOPE__BODY_WORKER_HEARTBEAT:
+		workers_heartbeat(r->workers, env->worker_heartbeat);
+		break;
+	case PBX__V1__ENVELOPE__BODY_MEDIA_EVENT:
+		route_media_event(r, peer, env);
+		break;
+	default:
+		PLOG_WARN("worker socket: unexpected message type %d dropped",
+			  env->body_case);
+		break;
+	}
+	pbx_log_ctx(NULL, NULL);
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct router *r = arg;
+
+	(void)fd;
+	(void)what;
+	workers_refresh(r->workers);
+}
+
+int router_alloc(struct router **rp, struct event_base *base, void *zctx,
+		 const struct router_config *cfg)
+{
+	struct timeval tv = {0, 500000};
+	struct router *r = calloc(1, sizeof(*r));
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->cfg = cfg;
+	r->base = base;
+	err = pbx_redis_alloc(&r->redis, base, cfg->redis_host,
+			      (int)cfg->redis_port);
+	if (err)
+		goto fail;
+	err = workers_alloc(&r->workers, r->redis,
+			    (uint64_t)cfg->worker_ttl_ms);
+	if (err)
+		goto fail;
+	err = scache_alloc(&r->scache, SCACHE_ENTRIES);
+	if (err)
+		goto fail;
+	err = pbx_bus_alloc(&r->edge_bus, zctx, PBX_BUS_ROUTER,
+			    cfg->edge_listen, NULL, edge_recv, r);
+	if (err)
+		goto fail;
+	err = pbx_bus_alloc(&r->worker_bus, zctx, PBX_BUS_ROUTER,
+			    cfg->worker_listen, NULL, worker_recv, r);
+	if (err)
+		goto fail;
+	err = pbx_bus_attach(r->edge_bus, base);
+	if (!err)
+		err = pbx_bus_attach(r->worker_bus, base);
+	if (err)
+		goto fail;
+	r->tick = event_new(base, -1, EV_PERSIST, tick_cb, r);
+	if (!r->tick || event_add(r->tick, &tv)) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	*rp = r;
+	return 0;
+fail:
+	router_free(r);
+	return err;
+}
+
+void router_free(struct router *r)
+{
+	if (!r)
+		return;
+	if (r->tick)
+		event_free(r->tick);
+	/* Freeing Redis runs pending callbacks with NULL replies: they hang up
+	 * or reject through the buses, so free it while those still exist. */
+	pbx_redis_free(r->redis);
+	pbx_bus_free(r->edge_bus);
+	pbx_bus_free(r->worker_bus);
+	scache_free(r->scache);
+	workers_free(r->workers);
+	free(r);
+}

@@ -1,0 +1,54 @@
+/* Router: owns the two bus sockets (edges, workers), the Redis connection,
+ * the worker registry and the scenario cache; handlers live in
+ * route_call.c (new calls) and route_media.c (worker events). */
+#ifndef ROUTER_H
+#define ROUTER_H
+#include <stdbool.h>
+
+#include "pbx_bus.h"
+#include "pbx_config.h"
+
+struct event_base;
+struct pbx_redis;
+struct workers;
+struct scache;
+
+struct router_config {
+	char router_id[PBX_CFG_STRLEN];
+	char edge_listen[PBX_CFG_STRLEN];
+	char worker_listen[PBX_CFG_STRLEN];
+	char redis_host[PBX_CFG_STRLEN];
+	long redis_port;
+	long worker_ttl_ms;
+	long call_ttl_s;
+	char log_level[PBX_CFG_STRLEN];
+};
+
+struct router {
+	const struct router_config *cfg;
+	struct event_base *base;
+	struct pbx_redis *redis;
+	struct pbx_bus *edge_bus;    /* ROUTER: edge-bridges */
+	struct pbx_bus *worker_bus;  /* ROUTER: media workers */
+	struct workers *workers;
+	struct scache *scache;
+	struct event *tick;
+	unsigned long calls_routed;
+};
+
+int router_alloc(struct router **rp, struct event_base *base, void *zctx,
+		 const struct router_config *cfg);
+void router_free(struct router *r);
+
+/* route_call.c: an edge asks where a new call goes. */
+void route_call_new(struct router *r, const struct pbx_bus_peer *peer,
+		    const Pbx__V1__Envelope *env);
+/* route_media.c: a worker reports on a call it anchors. */
+void route_media_event(struct router *r, const struct pbx_bus_peer *peer,
+		       const Pbx__V1__Envelope *env);
+/* Sends a MediaCommand hangup for a call we cannot continue. */
+void route_media_hangup(struct router *r, const char *worker_id,
+			const char *tenant, const char *call_id,
+			unsigned code, const char *reason);
+
+#endif

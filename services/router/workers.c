@@ -1,0 +1,168 @@
+/* Worker registry: heartbeats → Redis hash pbx:{sys}:workers (one field per
+ * worker), refreshed into memory on a timer; picks the least-loaded live
+ * worker. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pbx_clock.h"
+#include "pbx_keys.h"
+#include "pbx_log.h"
+#include "pbx_redis.h"
+#include "workers.h"
+
+#define WORKERS_MAX 256
+
+struct workers {
+	struct pbx_redis *redis;
+	uint64_t ttl_ms;
+	struct worker_info v[WORKERS_MAX];
+	size_t n;
+	bool refreshing;
+};
+
+int workers_alloc(struct workers **wp, struct pbx_redis *redis,
+		  uint64_t ttl_ms)
+{
+	struct workers *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	w->redis = redis;
+	w->ttl_ms = ttl_ms;
+	*wp = w;
+	return 0;
+}
+
+void workers_free(struct workers *w)
+{
+	free(w);
+}
+
+int workers_parse(const char *id, const char *val, struct worker_info *wi)
+{
+	unsigned long long seen;
+	unsigned load, cap;
+	int draining, n = 0;
+
+	memset(wi, 0, sizeof(*wi));
+	if (!id || !val || strlen(id) >= sizeof(wi->id))
+		return -EINVAL;
+	if (sscanf(val, "%llu %u %u %d %n", &seen, &load, &cap, &draining,
+		   &n) != 4 ||
+	    !val[n] || strlen(val + n) >= sizeof(wi->sip_uri) ||
+	    strncmp(val + n, "sip:", 4))
+		return -EINVAL;
+	snprintf(wi->id, sizeof(wi->id), "%s", id);
+	snprintf(wi->sip_uri, sizeof(wi->sip_uri), "%s", val + n);
+	wi->seen_ms = seen;
+	wi->load = load;
+	wi->capacity = cap;
+	wi->draining = draining != 0;
+	return 0;
+}
+
+static struct worker_info *find(struct workers *w, const char *id)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		if (!strcmp(w->v[i].id, id))
+			return &w->v[i];
+	}
+	return NULL;
+}
+
+static void upsert(struct workers *w, const struct worker_info *wi)
+{
+	struct worker_info *cur = find(w, wi->id);
+
+	if (cur) {
+		/* Keep the newer report: Redis may lag our own socket. */
+		if (cur->seen_ms <= wi->seen_ms)
+			*cur = *wi;
+		return;
+	}
+	if (w->n < WORKERS_MAX)
+		w->v[w->n++] = *wi;
+}
+
+void workers_heartbeat(struct workers *w, const Pbx__V1__WorkerHeartbeat *hb)
+{
+	struct worker_info wi;
+	char key[PBX_KEY_MAX], val[256];
+	redisAsyncContext *ac;
+
+	if (!hb->worker_id || !pbx_id_valid(hb->worker_id) || !hb->sip_uri ||
+	    strncmp(hb->sip_uri, "sip:", 4)) {
+		PLOG_WARN("workers: ignoring heartbeat with bad id or uri");
+		return;
+	}
+	snprintf(val, sizeof(val), "%" PRIu64 " %u %u %d %s",
+		 pbx_clock_now_ms(), hb->load, hb->capacity,
+		 hb->draining ? 1 : 0, hb->sip_uri);
+	if (workers_parse(hb->worker_id, val, &wi))
+		return;
+	upsert(w, &wi);
+
+	ac = pbx_redis_ctx(w->redis);
+	if (!ac || pbx_key_sys(key, sizeof(key), "workers"))
+		return;
+	redisAsyncCommand(ac, NULL, NULL, "HSET %s %s %s", key,
+			  hb->worker_id, val);
+}
+
+static void refresh_cb(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct workers *w = arg;
+	redisReply *r = reply;
+
+	(void)ac;
+	w->refreshing = false;
+	if (!r || r->type != REDIS_REPLY_ARRAY)
+		return;
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		struct worker_info wi;
+
+		if (r->element[i]->type != REDIS_REPLY_STRING ||
+		    r->element[i + 1]->type != REDIS_REPLY_STRING)
+			continue;
+		if (workers_parse(r->element[i]->str, r->element[i + 1]->str,
+				  &wi) == 0)
+			upsert(w, &wi);
+	}
+}
+
+void workers_refresh(struct workers *w)
+{
+	redisAsyncContext *ac = pbx_redis_ctx(w->redis);
+	char key[PBX_KEY_MAX];
+
+	if (!ac || w->refreshing || pbx_key_sys(key, sizeof(key), "workers"))
+		return;
+	if (redisAsyncCommand(ac, refresh_cb, w, "HGETALL %s", key) ==
+	    REDIS_OK)
+		w->refreshing = true;
+}
+
+const struct worker_info *workers_pick(struct workers *w)
+{
+	uint64_t now = pbx_clock_now_ms();
+	struct worker_info *best = NULL;
+
+	for (size_t i = 0; i < w->n; i++) {
+		struct worker_info *wi = &w->v[i];
+
+		if (wi->draining || wi->load >= wi->capacity ||
+		    now > wi->seen_ms + w->ttl_ms)
+			continue;
+		/* Least loaded relative to capacity. */
+		if (!best || (uint64_t)wi->load * best->capacity <
+				     (uint64_t)best->load * wi->capacity)
+			best = wi;
+	}
+	if (best)
+		best->load++;
+	return best;
+}

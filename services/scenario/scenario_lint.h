@@ -1,0 +1,15 @@
+/* Scenario lint: every rule a document must pass before it is stored. */
+#ifndef SCENARIO_LINT_H
+#define SCENARIO_LINT_H
+#include <jansson.h>
+
+#include "scenario_internal.h"
+
+/* Document shape, types, options and output names. 0 or -EINVAL. */
+int scenario_lint_structure(json_t *root, struct scenario_report *rep);
+/* Graph rules on a built index (reachability, exits, references).
+ * Returns the number of errors found. */
+unsigned scenario_lint_graph(const struct scenario *sc, scenario_ref_h *refh,
+			     void *arg, struct scenario_report *rep);
+
+#endif
