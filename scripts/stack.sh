@@ -46,10 +46,6 @@ running() {
 start_bg() {
 	local name=$1
 	shift
-	if running "$name"; then
-		log "$name already running"
-		return 0
-	fi
 	"$@" >>"$RUN/$name.log" 2>&1 &
 	echo $! >"$RUN/$name.pid"
 }
@@ -68,8 +64,41 @@ worker_alive() {
 	[ $((now - seen)) -lt 3000 ]
 }
 
+# port_free <tcp|udp> <port>: nothing of another stack is listening there.
+port_free() {
+	if [ "$1" = udp ]; then ! ss -lnu | grep -q ":$2 "
+	else ! ss -lnt | grep -q ":$2 "; fi
+}
+
+# Refuses to start over another instance: readiness probes would
+# otherwise see the other one and report success.
+need_ports() {
+	local name=$1
+	shift
+	local p
+	for p in "$@"; do
+		if ! port_free "${p%/*}" "${p#*/}"; then
+			log "$name: port ${p#*/}/${p%/*} is in use (another stack running? make stop)"
+			return 1
+		fi
+	done
+}
+
+# alive <name>: the process we started is still there after its probe.
+alive() {
+	running "$1" || { log "$1 exited; see $RUN/$1.log"; return 1; }
+}
+
 start_one() {
 	local name=$1
+	running "$name" && { log "$name already running"; return 0; }
+	case $name in
+	redis) need_ports redis "tcp/$REDIS_PORT" || return 1 ;;
+	kamailio) need_ports kamailio "udp/$SIP_PORT" tcp/8448 || return 1 ;;
+	router) need_ports router tcp/7001 tcp/7002 || return 1 ;;
+	provision) need_ports provision tcp/7010 || return 1 ;;
+	mw*) need_ports "$name" "udp/$(worker_port "${name#mw}")" || return 1 ;;
+	esac
 	case $name in
 	redis)
 		local save="--save ''"
@@ -85,25 +114,26 @@ start_one() {
 		start_bg kamailio /usr/sbin/kamailio -DD -E \
 			-f "$ROOT/deploy/kamailio/kamailio.cfg" \
 			-Y "$RUN/kamailio" -P "$RUN/kamailio/kamailio.pid" \
-			-A "PBX_SIP_IP=$SIP_IP" -A "PBX_SIP_PORT=$SIP_PORT" \
-			-A "PBX_REDIS_PORT=$REDIS_PORT"
-		wait_until 15 kamailio listening_udp "$SIP_IP" "$SIP_PORT"
+			-A "PBX_LISTEN_IP=$SIP_IP" -A "PBX_SIP_PORT=$SIP_PORT"
+		wait_until 15 kamailio listening_udp "$SIP_IP" "$SIP_PORT" &&
+			alive kamailio
 		;;
 	router)
 		start_bg router "$BUILD/services/router/router" \
 			--set "redis_port=$REDIS_PORT" --set "log_level=$LOG_LEVEL"
-		wait_until 10 router listening_tcp 127.0.0.1 7001
+		wait_until 10 router listening_tcp 127.0.0.1 7001 && alive router
 		;;
 	provision)
 		start_bg provision "$BUILD/services/provision/provision" \
 			--set "redis_port=$REDIS_PORT" --set "log_level=$LOG_LEVEL"
 		wait_until 10 provision "$BUILD/services/pbxctl/pbxctl" \
-			tenant list
+			tenant list && alive provision
 		;;
 	edge-bridge)
 		start_bg edge-bridge "$BUILD/services/edge-bridge/edge-bridge" \
 			--set "log_level=$LOG_LEVEL"
-		wait_until 10 "edge-bridge evapi connection" evapi_connected
+		wait_until 10 "edge-bridge evapi connection" evapi_connected &&
+			alive edge-bridge
 		;;
 	mw*)
 		local i=${name#mw} port
@@ -117,7 +147,8 @@ start_one() {
 			--set "rtp_port_min=$lo" \
 			--set "rtp_port_max=$((lo + span - 2))" \
 			--set "log_level=$LOG_LEVEL"
-		wait_until 10 "$name heartbeat" worker_alive "$name"
+		wait_until 10 "$name heartbeat" worker_alive "$name" &&
+			alive "$name"
 		;;
 	*)
 		log "unknown service $name"

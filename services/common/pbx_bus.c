@@ -13,7 +13,12 @@
 #include "pbx_clock.h"
 #include "pbx_log.h"
 
-#define BUS_MAX_FRAME (16 * 1024 * 1024)
+/* Frames above this are treated as malformed. It is above the largest
+ * legitimate payload (a 16 MiB prompt upload) so that the receiver, not the
+ * bus, can answer "too large" for those; ZeroMQ itself drops peers that send
+ * more than BUS_HARD_LIMIT before buffering it all. */
+#define BUS_MAX_FRAME (24 * 1024 * 1024)
+#define BUS_HARD_LIMIT (64LL * 1024 * 1024)
 
 struct pbx_bus {
 	void *sock;
@@ -104,6 +109,10 @@ int pbx_bus_alloc(struct pbx_bus **busp, void *zctx, enum pbx_bus_kind kind,
 	set_int_opt(bus->sock, ZMQ_RECONNECT_IVL, 100);
 	set_int_opt(bus->sock, ZMQ_RECONNECT_IVL_MAX, 2000);
 	if (kind == PBX_BUS_ROUTER) {
+		int64_t maxsz = BUS_HARD_LIMIT;
+
+		zmq_setsockopt(bus->sock, ZMQ_MAXMSGSIZE, &maxsz,
+			       sizeof(maxsz));
 		set_int_opt(bus->sock, ZMQ_ROUTER_MANDATORY, 1);
 		/* A restarted DEALER with the same id takes over its route. */
 		set_int_opt(bus->sock, ZMQ_ROUTER_HANDOVER, 1);
@@ -189,9 +198,11 @@ int pbx_bus_send(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 out:
 	free(buf);
 	/* The fd is edge-triggered: a send can consume the edge that announced
-	 * queued input, so look again. Not from inside process() itself. */
-	if (!bus->processing)
-		pbx_bus_process(bus);
+	 * queued input, so look again -- but from the loop, never inside this
+	 * call, so no handler runs (and frees what the caller holds) before
+	 * the caller regains control. */
+	if (bus->ev)
+		event_active(bus->ev, EV_READ, 0);
 	return err;
 }
 

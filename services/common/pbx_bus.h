@@ -47,7 +47,10 @@ int pbx_bus_send(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 		 Pbx__V1__Envelope *env);
 
 /* Loop integration: watch pbx_bus_fd() for readability and call
- * pbx_bus_process(); also call it after sends (edge-triggered fd). */
+ * pbx_bus_process(). The fd is edge-triggered and a send can consume an
+ * edge: with pbx_bus_attach() the bus schedules a pass after every send by
+ * itself; other loops must call pbx_bus_process() soon after sending (from
+ * the loop, e.g. a 0 ms timer). Handlers never run inside pbx_bus_send(). */
 int pbx_bus_fd(const struct pbx_bus *bus);
 void pbx_bus_process(struct pbx_bus *bus);
 /* libevent glue: registers the fd on base and processes on each wake-up. */

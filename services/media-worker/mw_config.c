@@ -1,0 +1,97 @@
+/* media-worker configuration table and the checks across its items. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <re.h>
+
+#include "mw_config.h"
+#include "pbx_keys.h"
+#include "pbx_log.h"
+
+#define CFG_STR(n, def, help)                                                 \
+	{#n, PBX_CFG_STR, cfg->n, def, 0, 0, help}
+#define CFG_INT(n, def, lo, hi, help)                                         \
+	{#n, PBX_CFG_INT, &cfg->n, def, lo, hi, help}
+
+static int check(const struct mw_config *cfg)
+{
+	enum pbx_log_level lvl;
+	struct sa sa;
+
+	if (!pbx_id_valid(cfg->worker_id)) {
+		fprintf(stderr, "config: worker_id: '%s' is not an id "
+				"(1..64 of A-Z a-z 0-9 _ . -)\n",
+			cfg->worker_id);
+		return -EINVAL;
+	}
+	if (sa_decode(&sa, cfg->sip_listen, strlen(cfg->sip_listen)) ||
+	    !sa_port(&sa)) {
+		fprintf(stderr, "config: sip_listen: '%s' is not ip:port\n",
+			cfg->sip_listen);
+		return -EINVAL;
+	}
+	if (sa_set_str(&sa, cfg->edge_addr, 0)) {
+		fprintf(stderr, "config: edge_addr: '%s' is not an IP\n",
+			cfg->edge_addr);
+		return -EINVAL;
+	}
+	if (sa_set_str(&sa, cfg->rtp_ip, 0) || sa_is_any(&sa)) {
+		fprintf(stderr, "config: rtp_ip: '%s' is not a unicast IP "
+				"(it goes into the SDP answer)\n",
+			cfg->rtp_ip);
+		return -EINVAL;
+	}
+	if (cfg->rtp_port_min > cfg->rtp_port_max) {
+		fprintf(stderr, "config: rtp_port_min: %ld is above "
+				"rtp_port_max %ld\n",
+			cfg->rtp_port_min, cfg->rtp_port_max);
+		return -EINVAL;
+	}
+	if (!cfg->router_endpoints[0]) {
+		fprintf(stderr, "config: router_endpoints: empty\n");
+		return -EINVAL;
+	}
+	if (pbx_log_level_parse(cfg->log_level, &lvl)) {
+		fprintf(stderr, "config: log_level: '%s' is not one of error, "
+				"warn, info, debug\n",
+			cfg->log_level);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int mw_config_load(struct mw_config *cfg, int argc, char **argv)
+{
+	const struct pbx_config_item items[] = {
+		CFG_STR(worker_id, "mw1",
+			"this worker's id: bus routing id and Contact user"),
+		CFG_STR(sip_listen, "127.0.0.1:5080",
+			"SIP ip:port, UDP and TCP (Kamailio relays INVITEs "
+			"here)"),
+		CFG_STR(edge_addr, "127.0.0.1",
+			"the only source IP whose INVITEs are accepted "
+			"(Kamailio)"),
+		CFG_STR(router_endpoints, "tcp://127.0.0.1:7002",
+			"router worker sockets, comma-separated; connects to "
+			"each"),
+		CFG_STR(redis_host, "127.0.0.1", "Redis holding the prompts"),
+		CFG_INT(redis_port, "6390", 1, 65535, "Redis port"),
+		CFG_STR(rtp_ip, "127.0.0.1",
+			"IP the RTP sockets bind to and the SDP answer gives"),
+		CFG_INT(rtp_port_min, "20000", 1024, 65535, "lowest RTP port"),
+		CFG_INT(rtp_port_max, "29999", 1024, 65535,
+			"highest RTP port"),
+		CFG_INT(capacity, "500", 1, 20000,
+			"most concurrent calls; more get 503"),
+		CFG_INT(heartbeat_ms, "1000", 100, 60000,
+			"heartbeat period to the routers"),
+		CFG_STR(log_level, "info", "error, warn, info or debug"),
+	};
+	size_t n = sizeof(items) / sizeof(items[0]);
+	int err = pbx_config_main(items, n, "media-worker", argc, argv);
+
+	if (err)
+		return err;
+	return check(cfg);
+}

@@ -1,0 +1,28 @@
+/* media-worker configuration: the one declarative table (mw_config.c) that
+ * docs/services/media-worker.md mirrors. */
+#ifndef MW_CONFIG_H
+#define MW_CONFIG_H
+#include "pbx_config.h"
+
+struct mw_config {
+	char worker_id[PBX_CFG_STRLEN];
+	char sip_listen[PBX_CFG_STRLEN];
+	char edge_addr[PBX_CFG_STRLEN];
+	char router_endpoints[PBX_CFG_STRLEN];
+	char redis_host[PBX_CFG_STRLEN];
+	long redis_port;
+	char rtp_ip[PBX_CFG_STRLEN];
+	long rtp_port_min;
+	long rtp_port_max;
+	long capacity;
+	long heartbeat_ms;
+	char log_level[PBX_CFG_STRLEN];
+};
+
+/* Fills cfg from defaults, --config file, PBX_* environment and --set, then
+ * checks what one item's bounds cannot (worker_id is an id, ports are in
+ * order, addresses parse, log_level is known). Returns 0 to run, 1 to exit
+ * successfully (--help, --print-config), -EINVAL (printed) to fail. */
+int mw_config_load(struct mw_config *cfg, int argc, char **argv);
+
+#endif

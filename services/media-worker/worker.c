@@ -1,0 +1,367 @@
+/* Worker lifecycle: SIP stack, call table, signals, drain and stop. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "pacer.h"
+#include "pbx_clock.h"
+#include "pbx_log.h"
+#include "player.h"
+#include "prompt_store.h"
+#include "worker.h"
+#include "worker_priv.h"
+
+#include "pbx/v1/media.pb-c.h"
+
+enum {
+	CALL_HASH_SIZE = 256,
+	PROMPT_TIMEOUT_MS = 200,
+	/* After the final heartbeat: time for the ZeroMQ I/O thread to
+	 * write it out (the bus closes with linger 0). */
+	STOP_GRACE_MS = 100,
+	/* Longest wait for BYE transactions before closing anyway. */
+	STOP_TIMEOUT_MS = 3000,
+};
+
+static void sigset_worker(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGUSR1);
+}
+
+int worker_signals_block(void)
+{
+	sigset_t set;
+
+	sigset_worker(&set);
+	return -pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+static bool callid_cmp(struct le *le, void *arg)
+{
+	const struct worker_call *wc = le->data;
+
+	return !strcmp(mwcall_callid(wc->call), arg);
+}
+
+struct worker_call *worker_call_find(struct worker *w, const char *callid)
+{
+	struct le *le = hash_lookup(w->calls, hash_joaat_str(callid),
+				    callid_cmp, (void *)callid);
+
+	return le ? le->data : NULL;
+}
+
+void worker_call_add(struct worker *w, struct worker_call *wc)
+{
+	hash_append(w->calls, hash_joaat_str(mwcall_callid(wc->call)), &wc->he,
+		    wc);
+	w->load++;
+	if (!w->stopping)
+		worker_heartbeat(w, false);
+}
+
+void worker_call_end(struct worker *w, struct worker_call *wc)
+{
+	hash_unlink(&wc->he);
+	w->load--;
+	mwcall_free(wc->call);
+	free(wc);
+	if (!w->stopping)
+		worker_heartbeat(w, false);
+}
+
+void worker_call_closed(struct mwcall *call, int err, void *arg)
+{
+	struct worker_call *wc = arg;
+	struct worker *w = wc->w;
+	struct worker_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP,
+		.tenant = mwcall_tenant(call),
+		.callid = mwcall_callid(call),
+		.detail = err == ECONNRESET ? "caller hung up" : strerror(err),
+	};
+
+	pbx_log_ctx(ev.tenant, ev.callid);
+	worker_event_send(w, wc->home, &ev);
+	worker_call_end(w, wc);
+	pbx_log_ctx(NULL, NULL);
+}
+
+void worker_call_play_done(struct mwcall *call, uint64_t seq, void *arg)
+{
+	struct worker_call *wc = arg;
+	struct worker_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE,
+		.tenant = mwcall_tenant(call),
+		.callid = mwcall_callid(call),
+		.seq = seq,
+		.reply_to = wc->play_msgid,
+	};
+
+	pbx_log_ctx(ev.tenant, ev.callid);
+	worker_event_send(wc->w, wc->home, &ev);
+	pbx_log_ctx(NULL, NULL);
+}
+
+static void finish_if_done(struct worker *w)
+{
+	if (w->sip_exited && w->grace_over)
+		re_cancel();
+}
+
+static void sip_exit_handler(void *arg)
+{
+	struct worker *w = arg;
+
+	w->sip_exited = true;
+	finish_if_done(w);
+}
+
+static void grace_handler(void *arg)
+{
+	struct worker *w = arg;
+
+	w->grace_over = true;
+	finish_if_done(w);
+}
+
+static void stop_timeout_handler(void *arg)
+{
+	(void)arg;
+	PLOG_WARN("stop: SIP transactions still open after %d ms, closing",
+		  STOP_TIMEOUT_MS);
+	re_cancel();
+}
+
+static bool end_one(struct le *le, void *arg)
+{
+	struct worker_call *wc = le->data;
+	struct worker *w = arg;
+	struct worker_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_ENDED,
+		.tenant = mwcall_tenant(wc->call),
+		.callid = mwcall_callid(wc->call),
+		.detail = "worker stopping",
+	};
+
+	pbx_log_ctx(ev.tenant, ev.callid);
+	PLOG_INFO("stop: hanging up");
+	worker_event_send(w, wc->home, &ev);
+	worker_call_end(w, wc);
+	pbx_log_ctx(NULL, NULL);
+	return false;
+}
+
+static void worker_stop(struct worker *w)
+{
+	if (w->stopping) {
+		PLOG_WARN("second stop signal: exiting now");
+		re_cancel();
+		return;
+	}
+	w->stopping = true;
+	w->draining = true;
+	PLOG_INFO("stopping: %u calls to hang up", w->load);
+	/* end_one unlinks the element it is given, which hash_apply's walk
+	 * tolerates (it reads next first). */
+	hash_apply(w->calls, end_one, w);
+	tmr_cancel(&w->tmr_hb);
+	worker_heartbeat(w, true);
+
+	/* Each BYE keeps its session (and so the SIP stack) alive until it
+	 * is answered; sip_close(false) calls sip_exit_handler after the
+	 * last transaction. */
+	tmr_start(&w->tmr_grace, STOP_GRACE_MS, grace_handler, w);
+	tmr_start(&w->tmr_stop, STOP_TIMEOUT_MS, stop_timeout_handler, w);
+	w->options_lsnr = mem_deref(w->options_lsnr);
+	w->sock = mem_deref(w->sock);
+	sip_close(w->sip, false);
+}
+
+static void signal_fd_handler(int flags, void *arg)
+{
+	struct worker *w = arg;
+	struct signalfd_siginfo si;
+
+	(void)flags;
+	while (read(w->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGUSR1:
+			if (!w->draining) {
+				PLOG_INFO("SIGUSR1: draining, %u calls left",
+					  w->load);
+				w->draining = true;
+				worker_heartbeat(w, false);
+			}
+			break;
+		case SIGINT:
+		case SIGTERM:
+			PLOG_INFO("%s received", strsignal((int)si.ssi_signo));
+			worker_stop(w);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static int open_sip(struct worker *w)
+{
+	const struct mw_config *cfg = w->cfg;
+	struct sa laddr;
+	int err;
+
+	err = sa_decode(&laddr, cfg->sip_listen, strlen(cfg->sip_listen));
+	if (err)
+		return -err;
+	err = sip_alloc(&w->sip, NULL, 32, 32, 32, "pbx-media-worker",
+			sip_exit_handler, w);
+	if (!err)
+		err = sip_transp_add(w->sip, SIP_TRANSP_UDP, &laddr);
+	if (!err)
+		err = sip_transp_add(w->sip, SIP_TRANSP_TCP, &laddr);
+	if (err) {
+		PLOG_ERR("sip: cannot listen on %s: %s", cfg->sip_listen,
+			 strerror(err));
+		return -err;
+	}
+	err = sipsess_listen(&w->sock, w->sip, 32, worker_invite, w);
+	if (!err)
+		err = sip_listen(&w->options_lsnr, w->sip, true,
+				 worker_options, w);
+	if (err)
+		return -err;
+	snprintf(w->sip_uri, sizeof(w->sip_uri), "sip:%s", cfg->sip_listen);
+	return 0;
+}
+
+static int open_signals(struct worker *w)
+{
+	sigset_t set;
+	int err;
+
+	sigset_worker(&set);
+	w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (w->sigfd < 0)
+		return -errno;
+	err = fd_listen(w->sigfd, FD_READ, signal_fd_handler, w);
+	return -err;
+}
+
+int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
+{
+	struct worker *w;
+	int err;
+
+	if (!wp || !cfg || !zctx)
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->cfg = cfg;
+	w->zctx = zctx;
+	w->sigfd = -1;
+	w->started_ms = pbx_clock_now_ms();
+	tmr_init(&w->tmr_hb);
+	tmr_init(&w->tmr_hb_retry);
+	tmr_init(&w->tmr_poll);
+	tmr_init(&w->tmr_kick);
+	tmr_init(&w->tmr_pending);
+	tmr_init(&w->tmr_grace);
+	tmr_init(&w->tmr_stop);
+	list_init(&w->pending);
+
+	err = sa_set_str(&w->edge, cfg->edge_addr, 0);
+	if (!err)
+		err = sa_set_str(&w->env.rtp_ip, cfg->rtp_ip, 0);
+	if (!err)
+		err = hash_alloc(&w->calls, CALL_HASH_SIZE);
+	err = -err;
+	if (!err)
+		err = open_signals(w);
+	if (!err)
+		err = pacer_alloc(&w->pacer, PLAYER_PTIME_MS);
+	if (!err)
+		err = prompt_store_alloc(&w->store, cfg->redis_host,
+					 (int)cfg->redis_port,
+					 PROMPT_TIMEOUT_MS);
+	if (!err)
+		err = open_sip(w);
+	if (!err)
+		err = worker_bus_open(w);
+	if (err) {
+		worker_free(w);
+		return err;
+	}
+	w->env.sock = w->sock;
+	w->env.pacer = w->pacer;
+	w->env.rtp_port_min = (uint16_t)cfg->rtp_port_min;
+	w->env.rtp_port_max = (uint16_t)cfg->rtp_port_max;
+	w->env.cuser = cfg->worker_id;
+
+	PLOG_INFO("worker %s: SIP %s (udp+tcp), edge %s, RTP %s:%ld-%ld, "
+		  "capacity %ld, routers %s",
+		  cfg->worker_id, cfg->sip_listen, cfg->edge_addr, cfg->rtp_ip,
+		  cfg->rtp_port_min, cfg->rtp_port_max, cfg->capacity,
+		  cfg->router_endpoints);
+	worker_heartbeat(w, false);
+	*wp = w;
+	return 0;
+}
+
+static bool free_one(struct le *le, void *arg)
+{
+	struct worker_call *wc = le->data;
+
+	(void)arg;
+	hash_unlink(&wc->he);
+	mwcall_free(wc->call);
+	free(wc);
+	return false;
+}
+
+void worker_free(struct worker *w)
+{
+	if (!w)
+		return;
+	tmr_cancel(&w->tmr_hb);
+	tmr_cancel(&w->tmr_grace);
+	tmr_cancel(&w->tmr_stop);
+	/* Calls first (they use the pacer, the session socket and the SIP
+	 * stack), then what they used. */
+	if (w->calls) {
+		hash_apply(w->calls, free_one, w);
+		mem_deref(w->calls);
+	}
+	worker_bus_close(w);
+	pacer_free(w->pacer);
+	prompt_store_free(w->store);
+
+	mem_deref(w->options_lsnr);
+	mem_deref(w->sock);
+	if (w->sip) {
+		/* Not stopped through worker_stop(), or stopped but some BYE
+		 * was never answered: end the transactions now. The exit
+		 * handler then fires (or has fired) and our last reference
+		 * frees the stack. */
+		if (!w->stopping)
+			sip_close(w->sip, false);
+		if (!w->sip_exited)
+			sip_close(w->sip, true);
+		if (w->sip_exited)
+			mem_deref(w->sip);
+		else
+			PLOG_WARN("sip: stack still referenced at exit");
+	}
+	if (w->sigfd >= 0) {
+		fd_close(w->sigfd);
+		close(w->sigfd);
+	}
+	free(w);
+}

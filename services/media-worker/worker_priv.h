@@ -1,0 +1,117 @@
+/* Worker internals shared by worker.c (lifecycle, call table, signals),
+ * worker_invite.c (INVITE admission) and worker_bus.c (router links,
+ * commands, events, heartbeats). Not for other modules. */
+#ifndef WORKER_PRIV_H
+#define WORKER_PRIV_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <re.h>
+
+#include "mw_config.h"
+#include "mwcall.h"
+#include "pbx_bus.h"
+
+struct pacer;
+struct prompt_store;
+struct worker;
+
+/* One DEALER per router endpoint, so that every router gets every
+ * heartbeat (one DEALER connected to all would round-robin them). */
+struct worker_link {
+	struct worker *w;
+	struct pbx_bus *bus;
+	int fd;
+	bool down;    /* last send failed: logged once until it works */
+	bool ever_up; /* a send has succeeded since start */
+	char endpoint[128];
+};
+
+/* A call in the table; owned by the table, owns the mwcall. */
+struct worker_call {
+	struct le he;
+	struct worker *w;
+	struct mwcall *call;
+	struct worker_link *home; /* router that last spoke about the call */
+	char play_msgid[64];	  /* message_id of the running play command */
+};
+
+struct worker {
+	const struct mw_config *cfg;
+	void *zctx;
+	char sip_uri[PBX_CFG_STRLEN + 8];
+	uint64_t started_ms;
+
+	struct sip *sip;
+	struct sipsess_sock *sock;
+	struct sip_lsnr *options_lsnr;
+	struct sa edge;
+	struct mwcall_env env;
+	struct pacer *pacer;
+	struct prompt_store *store;
+
+	struct hash *calls; /* worker_call by Call-ID */
+	uint32_t load;
+	bool draining;	 /* SIGUSR1: no new calls */
+	bool stopping;	 /* SIGINT/SIGTERM: shutting down */
+	bool sip_exited; /* sip_close() finished its transactions */
+	bool grace_over;
+
+	struct worker_link *links;
+	size_t nlinks;
+	size_t next_link; /* round-robin start for new calls */
+	/* >0 while inside pbx_bus_send(). The foundation pbx_bus delivered
+	 * frames to receive handlers from inside a send; should any version
+	 * do so, they are deferred to tmr_pending instead of freeing calls
+	 * under the sender's feet. */
+	int sending;
+	struct list pending;
+
+	int sigfd;
+	struct tmr tmr_hb;
+	struct tmr tmr_hb_retry; /* heartbeat to routers that missed one */
+	struct tmr tmr_poll;	 /* ZMQ_FD re-check every 50 ms */
+	struct tmr tmr_kick;	 /* ... and right after each send */
+	struct tmr tmr_pending;
+	struct tmr tmr_grace;
+	struct tmr tmr_stop;
+};
+
+/* Event to the router about one call. */
+struct worker_event {
+	int kind; /* Pbx__V1__MediaEvent__Kind */
+	const char *tenant;
+	const char *callid;
+	uint64_t seq;
+	uint32_t sip_code;
+	const char *detail;
+	const char *caller;
+	const char *dialed;
+	const char *reply_to;
+};
+
+/* worker.c */
+struct worker_call *worker_call_find(struct worker *w, const char *callid);
+/* Links wc (its call answered) and announces the new load. */
+void worker_call_add(struct worker *w, struct worker_call *wc);
+/* Unlinks, hangs up (mwcall_free) and frees wc; heartbeat on the change. */
+void worker_call_end(struct worker *w, struct worker_call *wc);
+void worker_call_closed(struct mwcall *call, int err, void *arg);
+void worker_call_play_done(struct mwcall *call, uint64_t seq, void *arg);
+
+/* worker_invite.c: sipsess connh and the OPTIONS responder. */
+void worker_invite(const struct sip_msg *msg, void *arg);
+bool worker_options(const struct sip_msg *msg, void *arg);
+
+/* worker_bus.c */
+int worker_bus_open(struct worker *w);
+void worker_bus_close(struct worker *w);
+/* Sends to `home` if it takes it, else to the next router that does;
+ * returns the link used (NULL: no router reachable, event dropped). */
+struct worker_link *worker_event_send(struct worker *w,
+				      struct worker_link *home,
+				      const struct worker_event *ev);
+/* To every router. final: capacity 0 (we are leaving). */
+void worker_heartbeat(struct worker *w, bool final);
+
+#endif

@@ -1,0 +1,63 @@
+/* pbxctl: wiring only. Parse the command, load its file, make the call,
+ * print the answer; the exit code tells scripts what happened. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pbx_bus.h"
+#include "pbxctl_cmd.h"
+#include "pbxctl_rpc.h"
+
+int main(int argc, char **argv)
+{
+	struct pbxctl_cmd cmd;
+	Pbx__V1__Envelope *env = NULL;
+	char err[512];
+	int rc;
+
+	rc = pbxctl_cmd_parse(&cmd, argc, argv, getenv("PBX_PROVISION"), err,
+			      sizeof(err));
+	if (rc == 1) {
+		fputs(pbxctl_usage, stdout);
+		return PBXCTL_EXIT_OK;
+	}
+	if (rc) {
+		fprintf(stderr, "pbxctl: %s\n\n%s", err, pbxctl_usage);
+		return PBXCTL_EXIT_USAGE;
+	}
+	rc = pbxctl_cmd_load(&cmd, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "pbxctl: %s\n", err[0] ? err : strerror(-rc));
+		pbxctl_cmd_reset(&cmd);
+		return PBXCTL_EXIT_USAGE;
+	}
+
+	rc = pbxctl_rpc_call(cmd.server, cmd.timeout_ms, &cmd.req, &env);
+	pbxctl_cmd_reset(&cmd);
+	switch (rc) {
+	case 0:
+	case -ETIMEDOUT:
+		rc = pbxctl_cmd_output(&cmd, env, stdout, stderr);
+		break;
+	case -EINVAL:
+		fprintf(stderr, "pbxctl: %s is not a ZeroMQ endpoint such as "
+				"tcp://127.0.0.1:7010\n",
+			cmd.server);
+		rc = PBXCTL_EXIT_USAGE;
+		break;
+	case -EPROTO:
+		fprintf(stderr, "pbxctl: the answer from %s is not a pbx.v1 "
+				"Envelope\n",
+			cmd.server);
+		rc = PBXCTL_EXIT_UNREACHABLE;
+		break;
+	default:
+		fprintf(stderr, "pbxctl: %s: %s\n", cmd.server,
+			strerror(-rc));
+		rc = PBXCTL_EXIT_UNREACHABLE;
+		break;
+	}
+	pbx_envelope_free(env);
+	return rc;
+}

@@ -1,0 +1,81 @@
+/* pbxctl commands: the command line turned into one pbx.v1 ProvRequest,
+ * and the answer turned into output and an exit code. Parsing and output
+ * are pure (no I/O beyond the FILEs they are given) so tests drive them
+ * directly; pbxctl_cmd_load() is the one place that reads a named file. */
+#ifndef PBXCTL_CMD_H
+#define PBXCTL_CMD_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pbx/v1/envelope.pb-c.h"
+
+#define PBXCTL_SERVER_DEFAULT "tcp://127.0.0.1:7010"
+#define PBXCTL_TIMEOUT_DEFAULT 3000
+/* The server owns the real limits (16 MiB prompts, 256 KiB scenarios);
+ * this only stops pbxctl from reading something absurd into memory. */
+#define PBXCTL_FILE_MAX (20u * 1024 * 1024)
+
+enum pbxctl_exit {
+	PBXCTL_EXIT_OK = 0,
+	PBXCTL_EXIT_REFUSED = 1,     /* the server answered with an error */
+	PBXCTL_EXIT_USAGE = 2,       /* bad arguments or an unreadable file */
+	PBXCTL_EXIT_UNREACHABLE = 3, /* no (usable) answer in time */
+};
+
+/* What a successful answer prints. */
+enum pbxctl_print {
+	PBXCTL_PRINT_OK,    /* "ok", then any warnings on stderr */
+	PBXCTL_PRINT_ITEMS, /* one item per line */
+	PBXCTL_PRINT_BODY,  /* the body as is */
+};
+
+/* One parsed command. Owned by the caller (usually on main's stack) and
+ * never copied: req points into it, its strings point into argv. Release
+ * with pbxctl_cmd_reset(). */
+struct pbxctl_cmd {
+	const char *server;
+	int timeout_ms;
+	enum pbxctl_print print;
+	const char *file;    /* prompt upload, scenario put: path or "-" */
+	bool password_stdin; /* "ext add ... -": read the password */
+	Pbx__V1__ProvRequest req;
+	union {
+		Pbx__V1__ProvRequest__TenantCreate tenant_create;
+		Pbx__V1__ProvRequest__TenantRef tenant_ref;
+		Pbx__V1__ProvRequest__Number number;
+		Pbx__V1__ProvRequest__ExtensionAdd extension_add;
+		Pbx__V1__ProvRequest__ExtensionRef extension_ref;
+		Pbx__V1__ProvRequest__PromptUpload prompt_upload;
+		Pbx__V1__ProvRequest__PromptRef prompt_ref;
+		Pbx__V1__ProvRequest__ScenarioPut scenario_put;
+		Pbx__V1__ProvRequest__ScenarioRef scenario_ref;
+		Pbx__V1__ProvRequest__ScenarioActivate scenario_activate;
+	} op;
+	char *data; /* loaded file or password, malloc'd (NUL-terminated) */
+	size_t len;
+};
+
+extern const char pbxctl_usage[];
+
+/* Parses argv (argv[0] is the program). env_server is $PBX_PROVISION or
+ * NULL; --server wins over it. Returns 0, 1 when help was asked for, or
+ * -EINVAL with one sentence in err. */
+int pbxctl_cmd_parse(struct pbxctl_cmd *cmd, int argc, char **argv,
+		     const char *env_server, char *err, size_t errsz);
+
+/* Reads what the command names on disk or stdin into the request: the
+ * prompt file, the scenario document or the password. 0 when nothing is
+ * needed; -errno with one sentence in err when it cannot be read, is over
+ * PBXCTL_FILE_MAX, or (scenario, password) holds a NUL byte. */
+int pbxctl_cmd_load(struct pbxctl_cmd *cmd, char *err, size_t errsz);
+void pbxctl_cmd_reset(struct pbxctl_cmd *cmd);
+
+/* Prints the answer env (NULL: none came) and returns the exit code:
+ * results on out, "pbxctl: <error>" lines on errf. */
+enum pbxctl_exit pbxctl_cmd_output(const struct pbxctl_cmd *cmd,
+				   const Pbx__V1__Envelope *env, FILE *out,
+				   FILE *errf);
+
+#endif

@@ -1,0 +1,108 @@
+/* provision: wiring only. Reads the config, binds the ROUTER bus, runs the
+ * libevent loop until SIGINT/SIGTERM, and tears down in reverse. */
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "pbx_bus.h"
+#include "pbx_config.h"
+#include "pbx_log.h"
+#include "provision.h"
+
+static char cfg_listen[PBX_CFG_STRLEN];
+static char cfg_redis_host[PBX_CFG_STRLEN];
+static long cfg_redis_port;
+static char cfg_log_level[PBX_CFG_STRLEN];
+
+static const struct pbx_config_item config[] = {
+	{"listen", PBX_CFG_STR, cfg_listen, "tcp://127.0.0.1:7010", 0, 0,
+	 "ZeroMQ endpoint(s) the ROUTER binds, comma-separated"},
+	{"redis_host", PBX_CFG_STR, cfg_redis_host, "127.0.0.1", 0, 0,
+	 "Redis host"},
+	{"redis_port", PBX_CFG_INT, &cfg_redis_port, "6390", 1, 65535,
+	 "Redis port"},
+	{"log_level", PBX_CFG_STR, cfg_log_level, "info", 0, 0,
+	 "error, warn, info or debug"},
+};
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	PLOG_INFO("signal %d: stopping", (int)sig);
+	event_base_loopbreak(arg);
+}
+
+int main(int argc, char **argv)
+{
+	struct event_base *base = NULL;
+	struct event *sigint = NULL, *sigterm = NULL;
+	struct provision *pv = NULL;
+	struct pbx_bus *bus = NULL;
+	enum pbx_log_level lvl;
+	void *zctx = NULL;
+	int err, rc = 1;
+
+	err = pbx_config_main(config, sizeof(config) / sizeof(config[0]),
+			      "provision", argc, argv);
+	if (err)
+		return err > 0 ? 0 : 2;
+	if (pbx_log_level_parse(cfg_log_level, &lvl)) {
+		fprintf(stderr, "config: log_level: '%s' is not one of error, "
+				"warn, info, debug\n",
+			cfg_log_level);
+		return 2;
+	}
+	pbx_log_init("provision", lvl);
+	signal(SIGPIPE, SIG_IGN);
+
+	base = event_base_new();
+	zctx = zmq_ctx_new();
+	if (!base || !zctx) {
+		PLOG_ERR("cannot create the event loop or the zmq context");
+		goto out;
+	}
+	err = provision_alloc(&pv, cfg_redis_host, (int)cfg_redis_port);
+	if (err) {
+		PLOG_ERR("provision: %s", strerror(-err));
+		goto out;
+	}
+	err = pbx_bus_alloc(&bus, zctx, PBX_BUS_ROUTER, cfg_listen, NULL,
+			    provision_recv, pv);
+	if (err) {
+		PLOG_ERR("cannot listen on %s: %s", cfg_listen,
+			 strerror(-err));
+		goto out;
+	}
+	err = pbx_bus_attach(bus, base);
+	if (err) {
+		PLOG_ERR("bus: %s", strerror(-err));
+		goto out;
+	}
+	sigint = evsignal_new(base, SIGINT, on_signal, base);
+	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+	if (!sigint || !sigterm || evsignal_add(sigint, NULL) ||
+	    evsignal_add(sigterm, NULL)) {
+		PLOG_ERR("cannot install signal handlers");
+		goto out;
+	}
+	PLOG_INFO("listening on %s, redis %s:%ld", cfg_listen, cfg_redis_host,
+		  cfg_redis_port);
+	event_base_dispatch(base);
+	rc = 0;
+out:
+	if (sigterm)
+		event_free(sigterm);
+	if (sigint)
+		event_free(sigint);
+	pbx_bus_free(bus);
+	provision_free(pv);
+	if (zctx)
+		zmq_ctx_term(zctx);
+	if (base)
+		event_base_free(base);
+	return rc;
+}

@@ -1,0 +1,157 @@
+/* Inside the provisioning service: the service object, the reply under
+ * construction, the Redis helpers and one handler per operation. Only the
+ * files of services/provision include this; main.c uses provision.h. */
+#ifndef PROV_H
+#define PROV_H
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pbx/v1/envelope.pb-c.h"
+#include "provision.h"
+
+/* The service. Owned by main(); owns its Redis connection. */
+struct provision {
+	char redis_host[256];
+	int redis_port;
+	redisContext *rc; /* NULL while down: the next command reconnects */
+};
+
+/* A growable list of malloc'd strings, owned by its struct. */
+struct prov_strv {
+	char **v;
+	size_t n, cap;
+};
+
+/* The answer to one request, filled by the handler; owned by the
+ * dispatcher's stack frame and released with prov_reply_reset(). */
+struct prov_reply {
+	Pbx__V1__ProvResponse__Status status;
+	char *error; /* set with status by prov_fail() */
+	struct prov_strv items;
+	struct prov_strv warnings;
+	char *body;
+};
+
+/* Protobuf-c gives "" for absent strings; treat a NULL the same anyway. */
+static inline const char *prov_str(const char *s)
+{
+	return s ? s : "";
+}
+
+int prov_strv_add(struct prov_strv *sv, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void prov_strv_sort(struct prov_strv *sv);
+void prov_strv_reset(struct prov_strv *sv);
+
+/* Marks the request refused: the status follows err (-EINVAL INVALID,
+ * -ENOENT NOT_FOUND, -EEXIST CONFLICT, -EFBIG TOO_LARGE, anything else
+ * INTERNAL) and the message is one plain sentence. Returns err so a
+ * handler can `return prov_fail(...)`. */
+int prov_fail(struct prov_reply *r, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void prov_reply_reset(struct prov_reply *r);
+
+/* Field checks: 0, or -EINVAL with a sentence naming the field. */
+int prov_check_tenant(struct prov_reply *r, const char *tenant);
+int prov_check_id(struct prov_reply *r, const char *field, const char *id);
+int prov_check_number(struct prov_reply *r, const char *number);
+/* 0 when the tenant is in pbx:{sys}:tenants; -ENOENT (reply set) when not,
+ * -EIO when Redis is down. Checks the id first. */
+int prov_tenant_known(struct provision *pv, struct prov_reply *r,
+		      const char *tenant);
+
+/* Redis (prov_store.c). Each runs one command on the blocking connection,
+ * connecting first if needed. They return -EIO when Redis is unreachable
+ * or answers with an error; the connection is then dropped so the next
+ * command reconnects. The dispatcher turns a bare -EIO into INTERNAL
+ * "storage unavailable". */
+int prov_store_connect(struct provision *pv);
+int prov_store_cmd(struct provision *pv, redisReply **rp, const char *fmt,
+		   ...);
+int prov_store_argv(struct provision *pv, redisReply **rp, int argc,
+		    const char **argv, const size_t *argvlen);
+/* Any reply; the value is not needed. */
+int prov_store_do(struct provision *pv, const char *fmt, ...);
+/* An integer reply (nil reads as 0). */
+int prov_store_int(struct provision *pv, long long *v, const char *fmt, ...);
+/* A bulk string reply, malloc'd into *sp; *sp = NULL for nil. */
+int prov_store_str(struct provision *pv, char **sp, const char *fmt, ...);
+/* A multi-bulk reply of strings appended to sv, sorted. */
+int prov_store_list(struct provision *pv, struct prov_strv *sv,
+		    const char *fmt, ...);
+/* SET key value NX: *set tells whether this call created it. */
+int prov_store_set_nx(struct provision *pv, const char *key,
+		      const char *value, bool *set);
+/* Deletes key only while it still holds value (one atomic script). */
+int prov_store_del_if(struct provision *pv, const char *key,
+		      const char *value);
+
+/* Operation handlers: 0, or a negative errno with the reply refused. */
+int prov_tenant_create(struct provision *pv,
+		       const Pbx__V1__ProvRequest__TenantCreate *q,
+		       struct prov_reply *r);
+int prov_tenant_list(struct provision *pv, struct prov_reply *r);
+int prov_tenant_delete(struct provision *pv,
+		       const Pbx__V1__ProvRequest__TenantRef *q,
+		       struct prov_reply *r);
+
+int prov_number_connect(struct provision *pv,
+			const Pbx__V1__ProvRequest__Number *q,
+			struct prov_reply *r);
+int prov_number_disconnect(struct provision *pv,
+			   const Pbx__V1__ProvRequest__Number *q,
+			   struct prov_reply *r);
+int prov_number_list(struct provision *pv,
+		     const Pbx__V1__ProvRequest__TenantRef *q,
+		     struct prov_reply *r);
+/* True when pbx:{sys}:did:<number> names tenant (-EIO on storage error). */
+int prov_number_owned(struct provision *pv, const char *tenant,
+		      const char *number, bool *owned);
+
+int prov_extension_add(struct provision *pv,
+		       const Pbx__V1__ProvRequest__ExtensionAdd *q,
+		       struct prov_reply *r);
+int prov_extension_remove(struct provision *pv,
+			  const Pbx__V1__ProvRequest__ExtensionRef *q,
+			  struct prov_reply *r);
+int prov_extension_list(struct provision *pv,
+			const Pbx__V1__ProvRequest__TenantRef *q,
+			struct prov_reply *r);
+/* The SIP digest HA1, MD5("user:realm:password") in lower-case hex (33
+ * bytes with the NUL). */
+int prov_extension_ha1(char out[33], const char *user, const char *realm,
+		       const char *password);
+
+int prov_prompt_upload(struct provision *pv,
+		       const Pbx__V1__ProvRequest__PromptUpload *q,
+		       struct prov_reply *r);
+int prov_prompt_list(struct provision *pv,
+		     const Pbx__V1__ProvRequest__TenantRef *q,
+		     struct prov_reply *r);
+int prov_prompt_delete(struct provision *pv,
+		       const Pbx__V1__ProvRequest__PromptRef *q,
+		       struct prov_reply *r);
+
+int prov_scenario_put(struct provision *pv,
+		      const Pbx__V1__ProvRequest__ScenarioPut *q,
+		      struct prov_reply *r);
+int prov_scenario_get(struct provision *pv,
+		      const Pbx__V1__ProvRequest__ScenarioRef *q,
+		      struct prov_reply *r);
+int prov_scenario_list(struct provision *pv,
+		       const Pbx__V1__ProvRequest__TenantRef *q,
+		       struct prov_reply *r);
+int prov_scenario_activate(struct provision *pv,
+			   const Pbx__V1__ProvRequest__ScenarioActivate *q,
+			   struct prov_reply *r);
+/* Lints and stores a document for a known tenant (shared by scenario_put
+ * and number_connect's default scenario). */
+int prov_scenario_store(struct provision *pv, const char *tenant,
+			const char *name, const char *json,
+			struct prov_reply *r);
+/* Creates the tenant's "default" scenario unless it exists. */
+int prov_scenario_ensure_default(struct provision *pv, const char *tenant,
+				 struct prov_reply *r);
+
+#endif

@@ -1,0 +1,204 @@
+/* Provisioning storage: the one blocking hiredis connection and the typed
+ * command helpers. Blocking is deliberate: provisioning is a low-rate admin
+ * API, each request is a handful of commands with a 2 s timeout, and
+ * straight-line code keeps every multi-step write easy to make idempotent.
+ * Any failure drops the connection; the next command reconnects. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pbx_log.h"
+#include "pbx_redis.h"
+#include "prov.h"
+
+#define STORE_TIMEOUT_MS 2000
+
+/* Compare-and-delete in one step, so an index entry that another tenant
+ * claimed in between is never removed. One key: Cluster-safe. */
+static const char del_if_lua[] =
+	"if redis.call('GET', KEYS[1]) == ARGV[1] then "
+	"return redis.call('DEL', KEYS[1]) end return 0";
+
+int prov_store_connect(struct provision *pv)
+{
+	if (pv->rc)
+		return 0;
+	pv->rc = pbx_redis_connect(pv->redis_host, pv->redis_port,
+				   STORE_TIMEOUT_MS);
+	if (!pv->rc)
+		return -EIO;
+	PLOG_INFO("redis %s:%d: connected", pv->redis_host, pv->redis_port);
+	return 0;
+}
+
+static void drop(struct provision *pv, const char *why)
+{
+	PLOG_ERR("redis %s:%d: %s; reconnecting on the next request",
+		 pv->redis_host, pv->redis_port, why);
+	redisFree(pv->rc);
+	pv->rc = NULL;
+}
+
+/* Takes ownership of the reply hiredis returned for one command. */
+static int check_reply(struct provision *pv, redisReply *reply,
+		       redisReply **rp)
+{
+	if (!reply) {
+		drop(pv, pv->rc->errstr[0] ? pv->rc->errstr : "no reply");
+		return -EIO;
+	}
+	if (reply->type == REDIS_REPLY_ERROR) {
+		/* A server-side error (OOM, LOADING, READONLY, WRONGTYPE) is
+		 * not a dead link: keep the connection. */
+		PLOG_ERR("redis %s:%d: %s", pv->redis_host, pv->redis_port,
+			 reply->str ? reply->str : "error");
+		freeReplyObject(reply);
+		return -EIO;
+	}
+	if (rp)
+		*rp = reply;
+	else
+		freeReplyObject(reply);
+	return 0;
+}
+
+static int vcmd(struct provision *pv, redisReply **rp, const char *fmt,
+		va_list ap)
+{
+	int err = prov_store_connect(pv);
+
+	if (err)
+		return err;
+	return check_reply(pv, redisvCommand(pv->rc, fmt, ap), rp);
+}
+
+int prov_store_cmd(struct provision *pv, redisReply **rp, const char *fmt,
+		   ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vcmd(pv, rp, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int prov_store_argv(struct provision *pv, redisReply **rp, int argc,
+		    const char **argv, const size_t *argvlen)
+{
+	int err = prov_store_connect(pv);
+
+	if (err)
+		return err;
+	return check_reply(pv, redisCommandArgv(pv->rc, argc, argv, argvlen),
+			   rp);
+}
+
+int prov_store_do(struct provision *pv, const char *fmt, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vcmd(pv, NULL, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int prov_store_int(struct provision *pv, long long *v, const char *fmt, ...)
+{
+	redisReply *reply = NULL;
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vcmd(pv, &reply, fmt, ap);
+	va_end(ap);
+	if (err)
+		return err;
+	switch (reply->type) {
+	case REDIS_REPLY_INTEGER:
+		*v = reply->integer;
+		break;
+	case REDIS_REPLY_NIL:
+		*v = 0;
+		break;
+	case REDIS_REPLY_STRING:
+		*v = strtoll(reply->str, NULL, 10);
+		break;
+	default:
+		err = -EIO;
+	}
+	freeReplyObject(reply);
+	return err;
+}
+
+int prov_store_str(struct provision *pv, char **sp, const char *fmt, ...)
+{
+	redisReply *reply = NULL;
+	va_list ap;
+	int err;
+
+	*sp = NULL;
+	va_start(ap, fmt);
+	err = vcmd(pv, &reply, fmt, ap);
+	va_end(ap);
+	if (err)
+		return err;
+	if (reply->type == REDIS_REPLY_STRING ||
+	    reply->type == REDIS_REPLY_STATUS) {
+		*sp = strndup(reply->str, reply->len);
+		if (!*sp)
+			err = -ENOMEM;
+	} else if (reply->type != REDIS_REPLY_NIL) {
+		err = -EIO;
+	}
+	freeReplyObject(reply);
+	return err;
+}
+
+int prov_store_list(struct provision *pv, struct prov_strv *sv,
+		    const char *fmt, ...)
+{
+	redisReply *reply = NULL;
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vcmd(pv, &reply, fmt, ap);
+	va_end(ap);
+	if (err)
+		return err;
+	if (reply->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(reply);
+		return -EIO;
+	}
+	for (size_t i = 0; i < reply->elements && !err; i++) {
+		const redisReply *e = reply->element[i];
+
+		if (e->type == REDIS_REPLY_STRING)
+			err = prov_strv_add(sv, "%.*s", (int)e->len, e->str);
+	}
+	freeReplyObject(reply);
+	prov_strv_sort(sv);
+	return err;
+}
+
+int prov_store_del_if(struct provision *pv, const char *key,
+		      const char *value)
+{
+	return prov_store_do(pv, "EVAL %s 1 %s %s", del_if_lua, key, value);
+}
+
+int prov_store_set_nx(struct provision *pv, const char *key,
+		      const char *value, bool *set)
+{
+	char *ok = NULL;
+	int err = prov_store_str(pv, &ok, "SET %s %s NX", key, value);
+
+	*set = !err && ok != NULL; /* nil when the key existed */
+	free(ok);
+	return err;
+}

@@ -1,0 +1,499 @@
+/* Provisioning dispatch: turns each bus frame into exactly one reply
+ * envelope (ProvResponse, or BusError for a frame that is not a request),
+ * and owns the reply builder and the field checks every handler shares. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pbx_keys.h"
+#include "pbx_log.h"
+#include "prov.h"
+
+int provision_alloc(struct provision **pvp, const char *redis_host,
+		    int redis_port)
+{
+	struct provision *pv;
+
+	if (!pvp || !redis_host)
+		return -EINVAL;
+	pv = calloc(1, sizeof(*pv));
+	if (!pv)
+		return -ENOMEM;
+	snprintf(pv->redis_host, sizeof(pv->redis_host), "%s", redis_host);
+	pv->redis_port = redis_port;
+	/* Connect now only to report a misconfiguration early; a Redis that
+	 * is down is retried on every request, not fatal. */
+	if (prov_store_connect(pv))
+		PLOG_WARN("redis %s:%d is not reachable yet; requests will "
+			  "fail until it is",
+			  redis_host, redis_port);
+	*pvp = pv;
+	return 0;
+}
+
+void provision_free(struct provision *pv)
+{
+	if (!pv)
+		return;
+	if (pv->rc)
+		redisFree(pv->rc);
+	free(pv);
+}
+
+static char *vformat(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+
+	if (vasprintf(&s, fmt, ap) < 0)
+		return NULL;
+	return s;
+}
+
+int prov_strv_add(struct prov_strv *sv, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	if (sv->n == sv->cap) {
+		size_t cap = sv->cap ? sv->cap * 2 : 16;
+		char **v = realloc(sv->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		sv->v = v;
+		sv->cap = cap;
+	}
+	va_start(ap, fmt);
+	s = vformat(fmt, ap);
+	va_end(ap);
+	if (!s)
+		return -ENOMEM;
+	sv->v[sv->n++] = s;
+	return 0;
+}
+
+/* Digit strings (extensions, numbers) sort numerically, the rest by
+ * bytes, so lists read the way an operator expects. */
+static int strv_cmp(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	size_t lx = strlen(x), ly = strlen(y);
+
+	if (lx != ly && strspn(x, "0123456789") == lx &&
+	    strspn(y, "0123456789") == ly)
+		return lx < ly ? -1 : 1;
+	return strcmp(x, y);
+}
+
+void prov_strv_sort(struct prov_strv *sv)
+{
+	if (sv->n > 1)
+		qsort(sv->v, sv->n, sizeof(*sv->v), strv_cmp);
+}
+
+void prov_strv_reset(struct prov_strv *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	memset(sv, 0, sizeof(*sv));
+}
+
+static Pbx__V1__ProvResponse__Status status_of(int err)
+{
+	switch (err) {
+	case -EINVAL:
+		return PBX__V1__PROV_RESPONSE__STATUS__STATUS_INVALID;
+	case -ENOENT:
+		return PBX__V1__PROV_RESPONSE__STATUS__STATUS_NOT_FOUND;
+	case -EEXIST:
+		return PBX__V1__PROV_RESPONSE__STATUS__STATUS_CONFLICT;
+	case -EFBIG:
+		return PBX__V1__PROV_RESPONSE__STATUS__STATUS_TOO_LARGE;
+	default:
+		return PBX__V1__PROV_RESPONSE__STATUS__STATUS_INTERNAL;
+	}
+}
+
+static const char *status_name(Pbx__V1__ProvResponse__Status st)
+{
+	switch (st) {
+	case PBX__V1__PROV_RESPONSE__STATUS__STATUS_OK:
+		return "OK";
+	case PBX__V1__PROV_RESPONSE__STATUS__STATUS_INVALID:
+		return "INVALID";
+	case PBX__V1__PROV_RESPONSE__STATUS__STATUS_NOT_FOUND:
+		return "NOT_FOUND";
+	case PBX__V1__PROV_RESPONSE__STATUS__STATUS_CONFLICT:
+		return "CONFLICT";
+	case PBX__V1__PROV_RESPONSE__STATUS__STATUS_TOO_LARGE:
+		return "TOO_LARGE";
+	default:
+		return "INTERNAL";
+	}
+}
+
+int prov_fail(struct prov_reply *r, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err >= 0)
+		err = -EIO;
+	r->status = status_of(err);
+	free(r->error);
+	va_start(ap, fmt);
+	r->error = vformat(fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+void prov_reply_reset(struct prov_reply *r)
+{
+	free(r->error);
+	free(r->body);
+	prov_strv_reset(&r->items);
+	prov_strv_reset(&r->warnings);
+	memset(r, 0, sizeof(*r));
+}
+
+int prov_check_tenant(struct prov_reply *r, const char *tenant)
+{
+	if (pbx_tenant_valid(tenant))
+		return 0;
+	return prov_fail(r, -EINVAL,
+			 "tenant must be 1 to 64 letters, digits, '_', '.' "
+			 "or '-', and not \"sys\"");
+}
+
+int prov_check_id(struct prov_reply *r, const char *field, const char *id)
+{
+	if (pbx_id_valid(id))
+		return 0;
+	return prov_fail(r, -EINVAL,
+			 "%s must be 1 to 64 letters, digits, '_', '.' or '-'",
+			 field);
+}
+
+int prov_check_number(struct prov_reply *r, const char *number)
+{
+	if (pbx_number_valid(number))
+		return 0;
+	return prov_fail(r, -EINVAL,
+			 "number must be 1 to 32 digits with an optional "
+			 "leading '+'");
+}
+
+int prov_tenant_known(struct provision *pv, struct prov_reply *r,
+		      const char *tenant)
+{
+	char key[PBX_KEY_MAX];
+	long long member = 0;
+	int err;
+
+	err = prov_check_tenant(r, tenant);
+	if (err)
+		return err;
+	if (pbx_key_sys(key, sizeof(key), "tenants"))
+		return -EINVAL;
+	err = prov_store_int(pv, &member, "SISMEMBER %s %s", key, tenant);
+	if (err)
+		return err;
+	if (!member)
+		return prov_fail(r, -ENOENT, "unknown tenant %s", tenant);
+	return 0;
+}
+
+/* The tenant a request is about, for the log context (only when valid:
+ * an invalid id is never echoed into a log line). */
+static const char *request_tenant(const Pbx__V1__ProvRequest *q)
+{
+	const char *t = NULL;
+
+	switch (q->op_case) {
+	case PBX__V1__PROV_REQUEST__OP_TENANT_CREATE:
+		t = q->tenant_create ? q->tenant_create->tenant : NULL;
+		break;
+	case PBX__V1__PROV_REQUEST__OP_NUMBER_CONNECT:
+		t = q->number_connect ? q->number_connect->tenant : NULL;
+		break;
+	case PBX__V1__PROV_REQUEST__OP_NUMBER_DISCONNECT:
+		t = q->number_disconnect ? q->number_disconnect->tenant : NULL;
+		break;
+	case PBX__V1__PROV_REQUEST__OP_EXTENSION_ADD:
+		t = q->extension_add ? q->extension_add->tenant : NULL;
+		break;
+	case PBX__V1__PROV_REQUEST__OP_EXTENSION_REMOVE:
+		t = q->extension_remove ? q->extension_remove->tenant : NULL;
+		break;
+	case PBX__V1__PROV_REQUEST__OP_PROMPT_UPLOAD:
+		t = q->prompt_upload ? q->prompt_upload->tenant : NULL;
+		break;
+	case PBX__V1__PROV_REQUEST__OP_PROMPT_DELETE:
+		t = q->prompt_delete ? q->prompt_delete->tenant : NULL;
+		break;
+	case PBX__V1__PROV_REQUEST__OP_SCENARIO_PUT:
+		t = q->scenario_put ? q->scenario_put->tenant : NULL;
+		break;
+	case PBX__V1__PROV_REQUEST__OP_SCENARIO_GET:
+		t = q->scenario_get ? q->scenario_get->tenant : NULL;
+		break;
+	case PBX__V1__PROV_REQUEST__OP_SCENARIO_ACTIVATE:
+		t = q->scenario_activate ? q->scenario_activate->tenant : NULL;
+		break;
+	case PBX__V1__PROV_REQUEST__OP_TENANT_DELETE:
+	case PBX__V1__PROV_REQUEST__OP_NUMBER_LIST:
+	case PBX__V1__PROV_REQUEST__OP_EXTENSION_LIST:
+	case PBX__V1__PROV_REQUEST__OP_PROMPT_LIST:
+	case PBX__V1__PROV_REQUEST__OP_SCENARIO_LIST:
+		/* All TenantRef: the union members alias one pointer. */
+		t = q->tenant_delete ? q->tenant_delete->tenant : NULL;
+		break;
+	default:
+		break;
+	}
+	return pbx_tenant_valid(t) ? t : NULL;
+}
+
+static const char *op_name(Pbx__V1__ProvRequest__OpCase op)
+{
+	static const char *const names[] = {
+		[PBX__V1__PROV_REQUEST__OP_TENANT_CREATE] = "tenant_create",
+		[PBX__V1__PROV_REQUEST__OP_TENANT_LIST] = "tenant_list",
+		[PBX__V1__PROV_REQUEST__OP_TENANT_DELETE] = "tenant_delete",
+		[PBX__V1__PROV_REQUEST__OP_NUMBER_CONNECT] = "number_connect",
+		[PBX__V1__PROV_REQUEST__OP_NUMBER_DISCONNECT] =
+			"number_disconnect",
+		[PBX__V1__PROV_REQUEST__OP_NUMBER_LIST] = "number_list",
+		[PBX__V1__PROV_REQUEST__OP_EXTENSION_ADD] = "extension_add",
+		[PBX__V1__PROV_REQUEST__OP_EXTENSION_REMOVE] =
+			"extension_remove",
+		[PBX__V1__PROV_REQUEST__OP_EXTENSION_LIST] = "extension_list",
+		[PBX__V1__PROV_REQUEST__OP_PROMPT_UPLOAD] = "prompt_upload",
+		[PBX__V1__PROV_REQUEST__OP_PROMPT_LIST] = "prompt_list",
+		[PBX__V1__PROV_REQUEST__OP_PROMPT_DELETE] = "prompt_delete",
+		[PBX__V1__PROV_REQUEST__OP_SCENARIO_PUT] = "scenario_put",
+		[PBX__V1__PROV_REQUEST__OP_SCENARIO_GET] = "scenario_get",
+		[PBX__V1__PROV_REQUEST__OP_SCENARIO_LIST] = "scenario_list",
+		[PBX__V1__PROV_REQUEST__OP_SCENARIO_ACTIVATE] =
+			"scenario_activate",
+	};
+
+	if ((unsigned)op < sizeof(names) / sizeof(names[0]) && names[op])
+		return names[op];
+	return "unknown";
+}
+
+/* A oneof case with no message behind it cannot come from protobuf-c's
+ * unpacker, but a NULL here must refuse, not crash. */
+#define NEED(m)                                                               \
+	do {                                                                  \
+		if (!(m))                                                     \
+			return prov_fail(r, -EINVAL,                          \
+					 "the request has no arguments");     \
+	} while (0)
+
+static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
+		    struct prov_reply *r)
+{
+	switch (q->op_case) {
+	case PBX__V1__PROV_REQUEST__OP_TENANT_CREATE:
+		NEED(q->tenant_create);
+		return prov_tenant_create(pv, q->tenant_create, r);
+	case PBX__V1__PROV_REQUEST__OP_TENANT_LIST:
+		return prov_tenant_list(pv, r);
+	case PBX__V1__PROV_REQUEST__OP_TENANT_DELETE:
+		NEED(q->tenant_delete);
+		return prov_tenant_delete(pv, q->tenant_delete, r);
+	case PBX__V1__PROV_REQUEST__OP_NUMBER_CONNECT:
+		NEED(q->number_connect);
+		return prov_number_connect(pv, q->number_connect, r);
+	case PBX__V1__PROV_REQUEST__OP_NUMBER_DISCONNECT:
+		NEED(q->number_disconnect);
+		return prov_number_disconnect(pv, q->number_disconnect, r);
+	case PBX__V1__PROV_REQUEST__OP_NUMBER_LIST:
+		NEED(q->number_list);
+		return prov_number_list(pv, q->number_list, r);
+	case PBX__V1__PROV_REQUEST__OP_EXTENSION_ADD:
+		NEED(q->extension_add);
+		return prov_extension_add(pv, q->extension_add, r);
+	case PBX__V1__PROV_REQUEST__OP_EXTENSION_REMOVE:
+		NEED(q->extension_remove);
+		return prov_extension_remove(pv, q->extension_remove, r);
+	case PBX__V1__PROV_REQUEST__OP_EXTENSION_LIST:
+		NEED(q->extension_list);
+		return prov_extension_list(pv, q->extension_list, r);
+	case PBX__V1__PROV_REQUEST__OP_PROMPT_UPLOAD:
+		NEED(q->prompt_upload);
+		return prov_prompt_upload(pv, q->prompt_upload, r);
+	case PBX__V1__PROV_REQUEST__OP_PROMPT_LIST:
+		NEED(q->prompt_list);
+		return prov_prompt_list(pv, q->prompt_list, r);
+	case PBX__V1__PROV_REQUEST__OP_PROMPT_DELETE:
+		NEED(q->prompt_delete);
+		return prov_prompt_delete(pv, q->prompt_delete, r);
+	case PBX__V1__PROV_REQUEST__OP_SCENARIO_PUT:
+		NEED(q->scenario_put);
+		return prov_scenario_put(pv, q->scenario_put, r);
+	case PBX__V1__PROV_REQUEST__OP_SCENARIO_GET:
+		NEED(q->scenario_get);
+		return prov_scenario_get(pv, q->scenario_get, r);
+	case PBX__V1__PROV_REQUEST__OP_SCENARIO_LIST:
+		NEED(q->scenario_list);
+		return prov_scenario_list(pv, q->scenario_list, r);
+	case PBX__V1__PROV_REQUEST__OP_SCENARIO_ACTIVATE:
+		NEED(q->scenario_activate);
+		return prov_scenario_activate(pv, q->scenario_activate, r);
+	default:
+		return prov_fail(r, -EINVAL,
+				 "the request names no known operation");
+	}
+}
+
+/* Runs one request to a finished reply: whatever a handler returned, the
+ * reply has a status, and a refused reply carries no partial results. */
+static void handle(struct provision *pv, const Pbx__V1__ProvRequest *q,
+		   struct prov_reply *r)
+{
+	int err = dispatch(pv, q, r);
+
+	if (err && r->status == PBX__V1__PROV_RESPONSE__STATUS__STATUS_OK) {
+		if (err == -EIO)
+			prov_fail(r, err, "storage unavailable");
+		else if (err == -ENOMEM)
+			prov_fail(r, -EIO, "the service is out of memory");
+		else
+			prov_fail(r, -EIO, "internal error: %s",
+				  strerror(-err));
+	}
+	if (r->status != PBX__V1__PROV_RESPONSE__STATUS__STATUS_OK) {
+		prov_strv_reset(&r->items);
+		free(r->body);
+		r->body = NULL;
+		if (!r->error)
+			r->error = strdup("the request failed");
+	}
+}
+
+static void log_result(const char *op, const struct prov_reply *r)
+{
+	char line[512];
+	size_t i;
+
+	if (r->status == PBX__V1__PROV_RESPONSE__STATUS__STATUS_OK) {
+		PLOG_INFO("%s: ok", op);
+		return;
+	}
+	/* One log line per request, even for a multi-line lint report (whose
+	 * lines quote the sender's node ids). */
+	snprintf(line, sizeof(line), "%s", r->error ? r->error : "");
+	for (i = 0; line[i]; i++) {
+		if (line[i] == '\n')
+			line[i] = line[i + 1] ? ';' : '\0';
+		else if (iscntrl((unsigned char)line[i]))
+			line[i] = '?';
+	}
+	if (r->status == PBX__V1__PROV_RESPONSE__STATUS__STATUS_INTERNAL)
+		PLOG_ERR("%s: %s: %s", op, status_name(r->status), line);
+	else
+		PLOG_INFO("%s: %s: %s", op, status_name(r->status), line);
+}
+
+/* A sender-chosen id, made safe for one log line. */
+static const char *log_id(const char *id, char *buf, size_t size)
+{
+	size_t i;
+
+	if (!id || !id[0])
+		return "(none)";
+	for (i = 0; id[i] && i + 1 < size; i++)
+		buf[i] = isprint((unsigned char)id[i]) ? id[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+static void send_reply(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
+		       Pbx__V1__Envelope *out)
+{
+	int err = pbx_bus_send(bus, peer, out);
+	char id[65];
+
+	/* The requester may be gone already; it is its own business to ask
+	 * again, and nothing here depends on the reply arriving. */
+	if (err)
+		PLOG_WARN("reply to %s not sent: %s",
+			  log_id(out->reply_to, id, sizeof(id)),
+			  strerror(-err));
+}
+
+static void reply_error(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
+			const char *reply_to, int code, const char *text)
+{
+	Pbx__V1__Envelope out = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__BusError be = PBX__V1__BUS_ERROR__INIT;
+
+	be.code = code;
+	be.text = (char *)text;
+	out.reply_to = (char *)prov_str(reply_to);
+	out.body_case = PBX__V1__ENVELOPE__BODY_ERROR;
+	out.error = &be;
+	send_reply(bus, peer, &out);
+}
+
+void provision_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
+		    const Pbx__V1__Envelope *env, int err, void *arg)
+{
+	struct provision *pv = arg;
+	Pbx__V1__Envelope out = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__ProvResponse resp = PBX__V1__PROV_RESPONSE__INIT;
+	struct prov_reply r = {.error = NULL}; /* status 0 is STATUS_OK */
+	const Pbx__V1__ProvRequest *q;
+	const char *tenant;
+
+	if (!peer)
+		return; /* only a ROUTER can answer */
+	if (err || !env) {
+		/* The bus drops a frame over its 16 MiB frame limit the same
+		 * way, so say both. */
+		reply_error(bus, peer, NULL, -EPROTO,
+			    "the request is not a pbx.v1 Envelope, or is "
+			    "over the 16 MiB frame limit");
+		return;
+	}
+	if (env->body_case != PBX__V1__ENVELOPE__BODY_PROV_REQUEST ||
+	    !env->prov_request) {
+		char id[65];
+
+		PLOG_WARN("message %s is not a prov_request (body %d)",
+			  log_id(env->message_id, id, sizeof(id)),
+			  (int)env->body_case);
+		reply_error(bus, peer, env->message_id, -EINVAL,
+			    "the provisioning service only answers "
+			    "prov_request messages");
+		return;
+	}
+	q = env->prov_request;
+	tenant = request_tenant(q);
+	pbx_log_ctx(tenant, NULL);
+
+	handle(pv, q, &r);
+	log_result(op_name(q->op_case), &r);
+
+	resp.status = r.status;
+	resp.error = (char *)prov_str(r.error);
+	resp.n_items = r.items.n;
+	resp.items = r.items.v;
+	resp.n_warnings = r.warnings.n;
+	resp.warnings = r.warnings.v;
+	resp.body = (char *)prov_str(r.body);
+	out.reply_to = (char *)prov_str(env->message_id);
+	out.tenant_id = (char *)prov_str(tenant);
+	out.body_case = PBX__V1__ENVELOPE__BODY_PROV_RESPONSE;
+	out.prov_response = &resp;
+	send_reply(bus, peer, &out);
+
+	prov_reply_reset(&r);
+	pbx_log_ctx(NULL, NULL);
+}

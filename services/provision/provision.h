@@ -1,0 +1,24 @@
+/* Provisioning service: answers each pbx.v1 ProvRequest envelope on its bus
+ * with one ProvResponse envelope (or a BusError for a frame it cannot
+ * read), keeping tenants, numbers, extensions, prompts and scenarios in
+ * Redis (docs/services/provision.md lists every key). */
+#ifndef PROVISION_H
+#define PROVISION_H
+
+#include "pbx_bus.h"
+
+struct provision;
+
+/* Sets *pvp only on success. Redis is connected on first use (and again
+ * after any failure), so the service starts and answers INTERNAL "storage
+ * unavailable" while Redis is down. */
+int provision_alloc(struct provision **pvp, const char *redis_host,
+		    int redis_port);
+void provision_free(struct provision *pv);
+
+/* The bus receive handler (pbx_bus_recv_h); arg is the struct provision.
+ * Always replies to the sending peer, whatever arrived. */
+void provision_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
+		    const Pbx__V1__Envelope *env, int err, void *arg);
+
+#endif

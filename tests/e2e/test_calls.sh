@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# End-to-end calls: starts the whole stack (redis-server, kamailio, router,
+# provision, edge-bridge, two media workers) on loopback, provisions a test
+# tenant with pbxctl, places real SIP calls with SIPp through Kamailio and
+# asserts what reached the caller: SIP codes, RTP packets (counted by
+# rtp_sink at the address the caller offered), BYE, timings.
+#
+# Environment: PBX_BUILD (a build dir, required). Prints "PASS <name>" /
+# "FAIL <name> <why>" per check and a last line "N passed, M failed".
+set -u
+: "${PBX_BUILD:?set PBX_BUILD to a build directory}"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+SIPP_DIR=$ROOT/tests/sipp
+STACK=$ROOT/scripts/stack.sh
+PBXCTL=$PBX_BUILD/services/pbxctl/pbxctl
+SINK=$PBX_BUILD/tests/support/rtp_sink
+GARBAGE=$PBX_BUILD/tests/support/zmq_garbage
+export PBX_RUN=${PBX_RUN:-$(mktemp -d /tmp/pbx-e2e.XXXXXX)}
+export PBX_WORKERS=2 PBX_BUILD
+TMP=$PBX_RUN/e2e
+mkdir -p "$TMP"
+T=e2e             # test tenant
+CALLER_IP=127.0.0.2
+PASSED=0
+FAILED=0
+
+pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
+fail() { echo "FAIL $1 $2"; FAILED=$((FAILED + 1)); }
+now_ms() { date +%s%3N; }
+rcli() { redis-cli -p "${PBX_REDIS_PORT:-6390}" "$@"; }
+
+cleanup() {
+	"$STACK" stop >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+# sipp_call <scenario> <number> <local port> [extra sipp args...]
+sipp_call() {
+	local sf=$1 num=$2 port=$3
+	shift 3
+	(cd "$TMP" && timeout 60 sipp -sf "$SIPP_DIR/$sf" -s "$num" \
+		-i "$CALLER_IP" -p "$port" -nostdin -m 1 "$@" \
+		127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1)
+}
+
+# expect_code <name> <number> <code> <local port>
+expect_code() {
+	local name=$1 num=$2 code=$3 port=$4 log="$TMP/$1.log"
+	if sipp_call uac_expect.xml "$num" "$port" -key expect "$code" \
+		-trace_logs -log_file "$log"; then
+		pass "$name"
+	else
+		fail "$name" "$(grep -o 'got [0-9]*, expected [0-9]*' "$log" |
+			head -1) (sipp failed)"
+	fi
+}
+
+# --- stack and provisioning ----------------------------------------------
+if ! "$STACK" start; then
+	fail stack_starts "see logs in $PBX_RUN"
+	echo "$PASSED passed, $FAILED failed"
+	exit 1
+fi
+pass stack_starts
+
+sox -n -r 16000 -c 1 -b 16 "$TMP/hello.wav" synth 3 sine 440 2>/dev/null
+sox -n -r 8000 -c 1 -b 16 "$TMP/short.wav" synth 1 sine 660 2>/dev/null
+sox -n -r 8000 -c 1 -b 16 "$TMP/long.wav" synth 10 sine 330 2>/dev/null
+"$PBXCTL" tenant delete $T >/dev/null 2>&1
+prov_ok=1
+{
+	"$PBXCTL" tenant create $T &&
+		"$PBXCTL" prompt upload $T hello "$TMP/hello.wav" &&
+		"$PBXCTL" prompt upload $T short "$TMP/short.wav" &&
+		"$PBXCTL" prompt upload $T long "$TMP/long.wav" &&
+		echo '{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"hello"},"outputs":{"next":"bye"}},"bye":{"type":"hangup"}}}' |
+		"$PBXCTL" scenario put $T greet - &&
+		echo '{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"short"}}}}' |
+		"$PBXCTL" scenario put $T short - &&
+		echo '{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"long"}}}}' |
+		"$PBXCTL" scenario put $T long - &&
+		echo '{"start":"h","nodes":{"h":{"type":"hangup","options":{"code":486,"reason":"Busy Here"}}}}' |
+		"$PBXCTL" scenario put $T busy - &&
+		for n in 15550001 15550002 15550003 15550004 15550005; do
+			"$PBXCTL" number connect $T $n || exit 1
+		done &&
+		"$PBXCTL" scenario activate $T 15550001 greet &&
+		"$PBXCTL" scenario activate $T 15550002 busy &&
+		"$PBXCTL" scenario activate $T 15550004 short &&
+		"$PBXCTL" scenario activate $T 15550005 long
+} >"$TMP/provision.out" 2>&1 || prov_ok=0
+if [ $prov_ok = 1 ]; then pass provision_test_tenant; else
+	fail provision_test_tenant "$(tail -1 "$TMP/provision.out")"
+fi
+
+# --- the greeting call ---------------------------------------------------
+"$SINK" $CALLER_IP 31000 20 1500 "$TMP/sink.ready" >"$TMP/sink.out" &
+sink=$!
+for _ in $(seq 50); do [ -e "$TMP/sink.ready" ] && break; sleep 0.05; done
+t0=$(now_ms)
+if sipp_call uac_greeting.xml 15550001 5071 -key rtp_port 31000 \
+	-trace_logs -log_file "$TMP/greeting.log"; then
+	pass greeting_call_answered_then_bye_from_pbx
+else
+	fail greeting_call_answered_then_bye_from_pbx "sipp failed"
+fi
+t1=$(now_ms)
+wait $sink
+read -r packets src pt seqbad tsbad < <(sed -E \
+	's/packets=([0-9]+) bytes=[0-9]+ src=([^ ]+) pt=(-?[0-9]+) seq_bad=([0-9]+) ts_bad=([0-9]+).*/\1 \2 \3 \4 \5/' \
+	"$TMP/sink.out")
+sdp=$(sed -n 's/^sdp \([0-9.]*\) \([0-9]*\) .*/\1:\2/p' "$TMP/greeting.log" | head -1)
+# 3 s of prompt at 50 packets/s; at least 90 %.
+if [ "${packets:-0}" -ge 135 ]; then pass greeting_rtp_at_least_90_percent
+else fail greeting_rtp_at_least_90_percent "got ${packets:-0} packets, want >= 135"; fi
+if [ -n "$sdp" ] && [ "$src" = "$sdp" ]; then pass greeting_rtp_from_sdp_address
+else fail greeting_rtp_from_sdp_address "rtp from '$src', sdp says '$sdp'"; fi
+if [ "${seqbad:-1}" = 0 ] && [ "${tsbad:-1}" = 0 ] && [ "${pt:-}" = 0 ]; then
+	pass greeting_rtp_seq_ts_pt_correct
+else fail greeting_rtp_seq_ts_pt_correct "$(cat "$TMP/sink.out")"; fi
+echo "info: greeting call took $((t1 - t0)) ms from INVITE to the caller's 200 for BYE"
+
+# --- rejections ------------------------------------------------------------
+expect_code unknown_number_gets_404 15559999 404 5072
+expect_code hangup_scenario_gets_configured_486 15550002 486 5073
+expect_code unsupported_element_gets_501 15550003 501 5074
+
+# --- the caller hangs up first --------------------------------------------
+rm -f "$TMP/sink.ready"
+"$SINK" $CALLER_IP 31002 20 1500 "$TMP/sink.ready" >"$TMP/sink2.out" &
+sink=$!
+for _ in $(seq 50); do [ -e "$TMP/sink.ready" ] && break; sleep 0.05; done
+if sipp_call uac_hangup.xml 15550005 5075 -key rtp_port 31002 -d 1000; then
+	pass caller_bye_gets_200
+else
+	fail caller_bye_gets_200 "sipp failed"
+fi
+wait $sink
+packets=$(sed -E 's/packets=([0-9]+).*/\1/' "$TMP/sink2.out")
+# The prompt is 10 s; the caller left after ~1 s: RTP must have stopped.
+if [ "${packets:-0}" -ge 30 ] && [ "${packets:-0}" -le 150 ]; then
+	pass caller_bye_stops_rtp
+else fail caller_bye_stops_rtp "got ${packets:-0} packets (want 30..150 for a 1 s call)"; fi
+sleep 0.3
+left=$(rcli --scan --pattern "pbx:{$T}:call:*" | wc -l)
+if [ "$left" = 0 ]; then pass call_state_removed_after_hangup
+else fail call_state_removed_after_hangup "$left call keys left"; fi
+
+# --- two workers share the load -------------------------------------------
+if (cd "$TMP" && timeout 60 sipp -sf "$SIPP_DIR/uac_greeting.xml" \
+	-s 15550004 -i $CALLER_IP -p 5076 -nostdin -m 10 -r 20 -l 10 \
+	-key rtp_port 31004 -trace_logs -log_file "$TMP/spread.log" \
+	127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1); then
+	pass ten_calls_all_answered
+else
+	fail ten_calls_all_answered "sipp failed"
+fi
+w1=$(grep -c '^contact 5080$' "$TMP/spread.log")
+w2=$(grep -c '^contact 5082$' "$TMP/spread.log")
+if [ $((w1 + w2)) = 10 ] && [ "$w1" -ge 3 ] && [ "$w2" -ge 3 ]; then
+	pass ten_calls_spread_over_two_workers
+else fail ten_calls_spread_over_two_workers "mw1=$w1 mw2=$w2"; fi
+echo "info: 10 calls: mw1 answered $w1, mw2 answered $w2"
+
+# --- garbage in --------------------------------------------------------------
+for i in $(seq 20); do
+	head -c $((RANDOM % 1400 + 1)) /dev/urandom >/dev/udp/127.0.0.1/5060
+done
+printf 'INVITE sip:x SIP/2.0\r\nVia: nonsense\r\n\r\n' >/dev/udp/127.0.0.1/5060
+if "$GARBAGE" tcp://127.0.0.1:7010 random 2000 >/dev/null 2>&1 &&
+	"$PBXCTL" tenant list >/dev/null; then
+	pass provisioning_garbage_gets_error_then_next_request_works
+else
+	fail provisioning_garbage_gets_error_then_next_request_works "no error reply or next request failed"
+fi
+expect_code sip_garbage_leaves_calls_working 15550002 486 5077
+
+# --- router down: 503 within 2 s --------------------------------------------
+"$STACK" stop-one router
+t0=$(now_ms)
+expect_code router_down_gets_503 15550001 503 5078
+t1=$(now_ms)
+if [ $((t1 - t0)) -lt 2000 ]; then pass router_down_503_within_2s
+else fail router_down_503_within_2s "took $((t1 - t0)) ms"; fi
+echo "info: router down: 503 after $((t1 - t0)) ms (sipp start included)"
+"$STACK" start-one router
+# The bridge's DEALER reconnects with backoff (at most 2 s): calls in that
+# window get 503 at once; routing must be back within a few seconds.
+routed=0
+for _ in $(seq 25); do
+	if sipp_call uac_expect.xml 15550002 5079 -key expect 486 \
+		-trace_logs -log_file "$TMP/restart.log"; then
+		routed=1
+		break
+	fi
+	sleep 0.2
+done
+if [ $routed = 1 ]; then pass router_restart_routes_again_within_5s
+else fail router_restart_routes_again_within_5s "still no 486"; fi
+
+# --- router alive but silent (frozen): 503 from the bridge's deadline -------
+kill -STOP "$(cat "$PBX_RUN/router.pid")"
+t0=$(now_ms)
+expect_code router_frozen_gets_503 15550001 503 5082
+t1=$(now_ms)
+kill -CONT "$(cat "$PBX_RUN/router.pid")"
+# At least the bridge's 1.5 s deadline (the router is connected, just
+# silent), and within Kamailio's own 2 s limit plus SIPp's start-up.
+if [ $((t1 - t0)) -ge 1400 ] && [ $((t1 - t0)) -lt 2500 ]; then
+	pass router_frozen_503_within_2s
+else fail router_frozen_503_within_2s "took $((t1 - t0)) ms"; fi
+echo "info: router frozen: 503 after $((t1 - t0)) ms (sipp start included)"
+sleep 0.5
+expect_code router_thawed_routes_again 15550002 486 5083
+
+# --- edge-bridge down: 503 at once -----------------------------------------
+"$STACK" stop-one edge-bridge
+expect_code edge_bridge_down_gets_503 15550002 503 5080
+"$STACK" start-one edge-bridge
+expect_code edge_bridge_restart_routes_again 15550002 486 5081
+
+# --- teardown: services must have run clean under the sanitizers ----------
+"$PBXCTL" tenant delete $T >/dev/null 2>&1
+"$STACK" stop
+bad=$(grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+	"$PBX_RUN"/*.log 2>/dev/null)
+if [ -z "$bad" ]; then pass services_clean_under_sanitizers
+else
+	fail services_clean_under_sanitizers "reports in: $bad"
+	grep -h -A12 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' $bad | head -60
+fi
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

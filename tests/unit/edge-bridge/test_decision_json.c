@@ -1,0 +1,314 @@
+/* Tests for services/edge-bridge/decision_json.c: Kamailio's call.new JSON
+ * into CallNew, and RouteDecision into the reply frames Kamailio's
+ * ROUTER_DECISION route reads (integer tindex/tlabel, no injection). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decision_json.h"
+#include "pbx_test.h"
+
+TestSuite(decision_json, .fini = pbx_test_fini);
+
+/* What kamailio.cfg's ASK_ROUTER builds with jansson_set. */
+static const char *const call_new_json =
+	"{\"event\":\"call.new\",\"tindex\":46540,\"tlabel\":1882203187,"
+	"\"callid\":\"abc@127.0.0.2\",\"from_user\":\"15550001\","
+	"\"from_uri\":\"sip:15550001@127.0.0.2\",\"to_user\":\"404\","
+	"\"to_uri\":\"sip:404@127.0.0.1\",\"src_ip\":\"127.0.0.2\","
+	"\"src_port\":5070,\"transport\":\"udp\"}";
+
+static json_t *parse_ok(const char *s, enum decision_json_event want)
+{
+	enum decision_json_event ev;
+	json_t *root = NULL;
+
+	cr_assert_eq(decision_json_parse(&root, &ev, s, strlen(s)), 0);
+	cr_assert_eq(ev, want);
+	return root;
+}
+
+/* Parses s as call.new and returns decision_json_call_new()'s result. */
+static int call_new_of(const char *s, const char **badp)
+{
+	struct decision_json_call call;
+	json_t *root = parse_ok(s, DECISION_JSON_CALL_NEW);
+	int err = decision_json_call_new(&call, badp, root, "edge1");
+
+	json_decref(root);
+	return err;
+}
+
+/* call_new_json with one field removed or replaced ("key":value). */
+static char *variant(const char *key, const char *replacement)
+{
+	json_t *root = json_loads(call_new_json, 0, NULL);
+	char *s;
+
+	cr_assert_not_null(root);
+	if (replacement)
+		json_object_set_new(root, key, json_loads(replacement,
+							  JSON_DECODE_ANY,
+							  NULL));
+	else
+		json_object_del(root, key);
+	s = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	return s;
+}
+
+Test(decision_json, call_new_from_kamailio_json)
+{
+	struct decision_json_call call;
+	json_t *root = parse_ok(call_new_json, DECISION_JSON_CALL_NEW);
+
+	cr_assert_eq(decision_json_call_new(&call, NULL, root, "edge1"), 0);
+	cr_assert_str_eq(call.msg.edge_id, "edge1");
+	cr_assert_eq(call.msg.tindex, 46540);
+	cr_assert_eq(call.msg.tlabel, 1882203187u);
+	cr_assert_str_eq(call.call_id, "abc@127.0.0.2");
+	cr_assert_str_eq(call.msg.from_user, "15550001");
+	cr_assert_str_eq(call.msg.from_uri, "sip:15550001@127.0.0.2");
+	cr_assert_str_eq(call.msg.to_user, "404");
+	cr_assert_str_eq(call.msg.to_uri, "sip:404@127.0.0.1");
+	cr_assert_str_eq(call.msg.src_ip, "127.0.0.2");
+	cr_assert_eq(call.msg.src_port, 5070);
+	cr_assert_str_eq(call.msg.transport, "udp");
+	json_decref(root);
+}
+
+Test(decision_json, call_new_label_above_int32_is_kept)
+{
+	char *s = variant("tlabel", "4294967295");
+
+	cr_assert_eq(call_new_of(s, NULL), 0);
+	free(s);
+}
+
+Test(decision_json, call_new_missing_fields_are_errors)
+{
+	static const char *const required[] = {
+		"tindex", "tlabel", "callid", "from_uri",
+		"to_uri", "src_ip", "src_port", "transport",
+	};
+
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		char *s = variant(required[i], NULL);
+		const char *bad = NULL;
+
+		cr_expect_eq(call_new_of(s, &bad), -EINVAL, "without %s",
+			     required[i]);
+		cr_expect_str_eq(bad ? bad : "(null)", required[i]);
+		free(s);
+	}
+}
+
+Test(decision_json, call_new_user_parts_are_optional)
+{
+	char *s = variant("from_user", NULL), *t;
+
+	cr_assert_eq(call_new_of(s, NULL), 0);
+	t = variant("to_user", "null");
+	cr_assert_eq(call_new_of(t, NULL), 0);
+	free(s);
+	free(t);
+}
+
+Test(decision_json, call_new_string_tindex_is_an_error)
+{
+	/* Kamailio's t_continue() cannot use a string; neither do we. */
+	char *s = variant("tindex", "\"46540\"");
+	const char *bad;
+
+	cr_assert_eq(call_new_of(s, &bad), -EINVAL);
+	cr_assert_str_eq(bad, "tindex");
+	free(s);
+}
+
+Test(decision_json, call_new_out_of_range_numbers_are_errors)
+{
+	char *a = variant("tindex", "-1"), *b = variant("tlabel",
+							"4294967296"),
+	     *c = variant("src_port", "65536");
+
+	cr_assert_eq(call_new_of(a, NULL), -EINVAL);
+	cr_assert_eq(call_new_of(b, NULL), -EINVAL);
+	cr_assert_eq(call_new_of(c, NULL), -EINVAL);
+	free(a);
+	free(b);
+	free(c);
+}
+
+Test(decision_json, call_new_empty_callid_is_an_error)
+{
+	char *s = variant("callid", "\"\"");
+
+	cr_assert_eq(call_new_of(s, NULL), -EINVAL);
+	free(s);
+}
+
+Test(decision_json, malformed_json_is_an_error)
+{
+	static const char *const bad[] = {
+		"", "{", "[1,2]", "\"call.new\"", "{\"tindex\":1}",
+		"{\"event\":7}",
+		"{\"event\":\"call.new\",\"event\":\"call.new\"}",
+	};
+	enum decision_json_event ev;
+	json_t *root;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(decision_json_parse(&root, &ev, bad[i],
+						 strlen(bad[i])),
+			     -EINVAL, "'%s'", bad[i]);
+}
+
+Test(decision_json, unknown_event_is_reported_as_unknown)
+{
+	json_t *root = parse_ok("{\"event\":\"call.ringing\"}",
+				DECISION_JSON_UNKNOWN);
+
+	json_decref(root);
+}
+
+Test(decision_json, canceled_event_gives_its_callid)
+{
+	json_t *root = parse_ok("{\"event\":\"call.canceled\","
+				"\"callid\":\"c1@h\"}",
+				DECISION_JSON_CALL_CANCELED);
+	const char *cid;
+
+	cr_assert_eq(decision_json_canceled(&cid, root), 0);
+	cr_assert_str_eq(cid, "c1@h");
+	json_decref(root);
+	root = parse_ok("{\"event\":\"call.canceled\"}",
+			DECISION_JSON_CALL_CANCELED);
+	cr_assert_eq(decision_json_canceled(&cid, root), -EINVAL);
+	json_decref(root);
+}
+
+/* Parses a reply frame and checks the fields every reply carries. */
+static json_t *reply_of(const char *json, json_int_t tindex,
+			json_int_t tlabel, const char *action)
+{
+	json_t *r = json_loads(json, 0, NULL);
+
+	cr_assert_not_null(r, "valid JSON: %s", json);
+	cr_assert(json_is_integer(json_object_get(r, "tindex")),
+		  "tindex is an integer");
+	cr_assert(json_is_integer(json_object_get(r, "tlabel")),
+		  "tlabel is an integer");
+	cr_assert_eq(json_integer_value(json_object_get(r, "tindex")), tindex);
+	cr_assert_eq(json_integer_value(json_object_get(r, "tlabel")), tlabel);
+	cr_assert_str_eq(json_string_value(json_object_get(r, "action")),
+			 action);
+	return r;
+}
+
+Test(decision_json, reject_decision_has_integer_ids_and_code)
+{
+	Pbx__V1__RouteDecision d = PBX__V1__ROUTE_DECISION__INIT;
+	char *json;
+	json_t *r;
+
+	d.action = PBX__V1__ROUTE_DECISION__ACTION__ACTION_REJECT;
+	d.sip_code = 486;
+	d.reason = "Busy Here";
+	cr_assert_eq(decision_json_from_decision(&json, 46540, 1882203187u, &d,
+						 "acme"),
+		     0);
+	r = reply_of(json, 46540, 1882203187, "reject");
+	cr_assert(json_is_integer(json_object_get(r, "code")));
+	cr_assert_eq(json_integer_value(json_object_get(r, "code")), 486);
+	cr_assert_str_eq(json_string_value(json_object_get(r, "reason")),
+			 "Busy Here");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "tenant")),
+			 "acme");
+	json_decref(r);
+	free(json);
+}
+
+Test(decision_json, media_decision_has_uri_tenant_and_worker)
+{
+	Pbx__V1__RouteDecision d = PBX__V1__ROUTE_DECISION__INIT;
+	char *json;
+	json_t *r;
+
+	d.action = PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA;
+	d.media_uri = "sip:127.0.0.3:5080";
+	d.worker_id = "mw1";
+	cr_assert_eq(decision_json_from_decision(&json, 1, 4294967295u, &d,
+						 "acme"),
+		     0);
+	r = reply_of(json, 1, 4294967295LL, "media");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "uri")),
+			 "sip:127.0.0.3:5080");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "tenant")),
+			 "acme");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "worker")),
+			 "mw1");
+	json_decref(r);
+	free(json);
+}
+
+Test(decision_json, bridge_reject_without_tenant_sends_empty_tenant)
+{
+	char *json;
+	json_t *r;
+
+	cr_assert_eq(decision_json_reject(&json, 7, 8, 503, "Router timeout",
+					  NULL),
+		     0);
+	r = reply_of(json, 7, 8, "reject");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "tenant")), "");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "reason")),
+			 "Router timeout");
+	json_decref(r);
+	free(json);
+}
+
+Test(decision_json, quotes_in_strings_are_escaped_not_interpolated)
+{
+	char *json;
+	json_t *r;
+
+	cr_assert_eq(decision_json_reject(&json, 1, 2, 404,
+					  "No \"such\" user", "a\"b"),
+		     0);
+	r = reply_of(json, 1, 2, "reject");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "reason")),
+			 "No \"such\" user");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "tenant")),
+			 "a\"b");
+	json_decref(r);
+	free(json);
+}
+
+Test(decision_json, unusable_decisions_are_refused)
+{
+	Pbx__V1__RouteDecision d = PBX__V1__ROUTE_DECISION__INIT;
+	char *json = NULL;
+
+	cr_expect_eq(decision_json_from_decision(&json, 1, 2, &d, ""), -EINVAL,
+		     "unspecified action");
+	d.action = PBX__V1__ROUTE_DECISION__ACTION__ACTION_REJECT;
+	d.sip_code = 200;
+	cr_expect_eq(decision_json_from_decision(&json, 1, 2, &d, ""), -EINVAL,
+		     "reject with 200");
+	d.sip_code = 404;
+	d.reason = "Not Found\r\nX-Evil: 1";
+	cr_expect_eq(decision_json_from_decision(&json, 1, 2, &d, ""), -EINVAL,
+		     "CRLF in reason");
+	d.reason = "Not Found";
+	cr_expect_eq(decision_json_from_decision(&json, 1, 2, &d, "a\r\nb"),
+		     -EINVAL, "CRLF in tenant");
+	d.action = PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA;
+	d.media_uri = "http://127.0.0.3";
+	cr_expect_eq(decision_json_from_decision(&json, 1, 2, &d, ""), -EINVAL,
+		     "not a SIP URI");
+	d.media_uri = "";
+	cr_expect_eq(decision_json_from_decision(&json, 1, 2, &d, ""), -EINVAL,
+		     "empty URI");
+	cr_assert_null(json, "nothing allocated on failure");
+}

@@ -1,0 +1,401 @@
+/* Tests of services/pbxctl/pbxctl_cmd.c: every command line becomes the
+ * right ProvRequest, bad ones are usage errors, and every kind of answer
+ * maps to the documented output and exit code. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pbx_test.h"
+#include "pbxctl_cmd.h"
+
+TestSuite(pbxctl_cmd, .fini = pbx_test_fini);
+
+#define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static char err[512];
+
+static int parse(struct pbxctl_cmd *cmd, int argc, char **argv)
+{
+	err[0] = '\0';
+	return pbxctl_cmd_parse(cmd, argc, argv, NULL, err, sizeof(err));
+}
+
+Test(pbxctl_cmd, tenant_create_takes_name_and_domain)
+{
+	char *argv[] = {"pbxctl", "tenant", "create", "acme", "--name",
+			"Acme Inc", "--domain=sip.acme.example"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(argv), argv), 0, "%s", err);
+	cr_assert_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_TENANT_CREATE);
+	cr_expect_str_eq(c.req.tenant_create->tenant, "acme");
+	cr_expect_str_eq(c.req.tenant_create->name, "Acme Inc");
+	cr_expect_str_eq(c.req.tenant_create->domain, "sip.acme.example");
+	cr_expect_eq(c.print, PBXCTL_PRINT_OK);
+	cr_expect_str_eq(c.server, PBXCTL_SERVER_DEFAULT);
+	cr_expect_eq(c.timeout_ms, 3000);
+}
+
+Test(pbxctl_cmd, tenant_create_without_options_leaves_them_empty)
+{
+	char *argv[] = {"pbxctl", "tenant", "create", "acme"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(argv), argv), 0);
+	cr_expect_str_eq(c.req.tenant_create->name, "");
+	cr_expect_str_eq(c.req.tenant_create->domain, "");
+}
+
+Test(pbxctl_cmd, tenant_list_and_delete)
+{
+	char *a1[] = {"pbxctl", "tenant", "list"};
+	char *a2[] = {"pbxctl", "tenant", "delete", "acme"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(a1), a1), 0);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_TENANT_LIST);
+	cr_expect_not_null(c.req.tenant_list);
+	cr_expect_eq(c.print, PBXCTL_PRINT_ITEMS);
+	cr_assert_eq(parse(&c, ARGC(a2), a2), 0);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_TENANT_DELETE);
+	cr_expect_str_eq(c.req.tenant_delete->tenant, "acme");
+}
+
+Test(pbxctl_cmd, number_commands)
+{
+	char *a1[] = {"pbxctl", "number", "connect", "acme", "+74951234567"};
+	char *a2[] = {"pbxctl", "number", "disconnect", "acme", "100"};
+	char *a3[] = {"pbxctl", "number", "list", "acme"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(a1), a1), 0);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_NUMBER_CONNECT);
+	cr_expect_str_eq(c.req.number_connect->tenant, "acme");
+	cr_expect_str_eq(c.req.number_connect->number, "+74951234567");
+	cr_assert_eq(parse(&c, ARGC(a2), a2), 0);
+	cr_expect_eq(c.req.op_case,
+		     PBX__V1__PROV_REQUEST__OP_NUMBER_DISCONNECT);
+	cr_expect_str_eq(c.req.number_disconnect->number, "100");
+	cr_assert_eq(parse(&c, ARGC(a3), a3), 0);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_NUMBER_LIST);
+	cr_expect_str_eq(c.req.number_list->tenant, "acme");
+	cr_expect_eq(c.print, PBXCTL_PRINT_ITEMS);
+}
+
+Test(pbxctl_cmd, ext_commands)
+{
+	char *a1[] = {"pbxctl", "ext", "add", "acme", "101", "secret123"};
+	char *a2[] = {"pbxctl", "ext", "remove", "acme", "101"};
+	char *a3[] = {"pbxctl", "extension", "list", "acme"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(a1), a1), 0);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_EXTENSION_ADD);
+	cr_expect_str_eq(c.req.extension_add->ext, "101");
+	cr_expect_str_eq(c.req.extension_add->password, "secret123");
+	cr_expect_not(c.password_stdin);
+	cr_assert_eq(parse(&c, ARGC(a2), a2), 0);
+	cr_expect_eq(c.req.op_case,
+		     PBX__V1__PROV_REQUEST__OP_EXTENSION_REMOVE);
+	cr_expect_str_eq(c.req.extension_remove->ext, "101");
+	cr_assert_eq(parse(&c, ARGC(a3), a3), 0);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_EXTENSION_LIST);
+}
+
+Test(pbxctl_cmd, ext_add_dash_reads_the_password_from_stdin)
+{
+	char *argv[] = {"pbxctl", "ext", "add", "acme", "101", "-"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(argv), argv), 0);
+	cr_expect(c.password_stdin);
+}
+
+Test(pbxctl_cmd, prompt_commands)
+{
+	char *a1[] = {"pbxctl", "prompt", "upload", "acme", "welcome",
+		      "w.wav"};
+	char *a2[] = {"pbxctl", "prompt", "list", "acme"};
+	char *a3[] = {"pbxctl", "prompt", "delete", "acme", "welcome"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(a1), a1), 0);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_PROMPT_UPLOAD);
+	cr_expect_str_eq(c.req.prompt_upload->name, "welcome");
+	cr_expect_str_eq(c.file, "w.wav");
+	cr_assert_eq(parse(&c, ARGC(a2), a2), 0);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_PROMPT_LIST);
+	cr_assert_eq(parse(&c, ARGC(a3), a3), 0);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_PROMPT_DELETE);
+	cr_expect_str_eq(c.req.prompt_delete->name, "welcome");
+}
+
+Test(pbxctl_cmd, scenario_commands)
+{
+	char *a1[] = {"pbxctl", "scenario", "put", "acme", "main", "-"};
+	char *a2[] = {"pbxctl", "scenario", "get", "acme", "main"};
+	char *a3[] = {"pbxctl", "scenario", "list", "acme"};
+	char *a4[] = {"pbxctl", "scenario", "activate", "acme", "100",
+		      "main"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(a1), a1), 0);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_SCENARIO_PUT);
+	cr_expect_str_eq(c.req.scenario_put->name, "main");
+	cr_expect_str_eq(c.file, "-");
+	cr_assert_eq(parse(&c, ARGC(a2), a2), 0);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_SCENARIO_GET);
+	cr_expect_eq(c.print, PBXCTL_PRINT_BODY);
+	cr_assert_eq(parse(&c, ARGC(a3), a3), 0);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_SCENARIO_LIST);
+	cr_assert_eq(parse(&c, ARGC(a4), a4), 0);
+	cr_expect_eq(c.req.op_case,
+		     PBX__V1__PROV_REQUEST__OP_SCENARIO_ACTIVATE);
+	cr_expect_str_eq(c.req.scenario_activate->number, "100");
+	cr_expect_str_eq(c.req.scenario_activate->name, "main");
+}
+
+Test(pbxctl_cmd, missing_arguments_are_usage_errors)
+{
+	char *cases[][6] = {
+		{"pbxctl", "tenant", "create"},
+		{"pbxctl", "number", "connect", "acme"},
+		{"pbxctl", "ext", "add", "acme", "101"},
+		{"pbxctl", "prompt", "upload", "acme", "welcome"},
+		{"pbxctl", "scenario", "activate", "acme", "100"},
+	};
+	int argcs[] = {3, 4, 5, 5, 5};
+	struct pbxctl_cmd c;
+
+	for (size_t i = 0; i < sizeof(argcs) / sizeof(argcs[0]); i++) {
+		cr_expect_eq(parse(&c, argcs[i], cases[i]), -EINVAL,
+			     "case %zu", i);
+		cr_expect(strstr(err, "missing arguments") != NULL, "%s",
+			  err);
+		cr_expect(strstr(err, "usage: pbxctl") != NULL, "%s", err);
+	}
+}
+
+Test(pbxctl_cmd, other_bad_command_lines_are_usage_errors)
+{
+	char *a1[] = {"pbxctl"};
+	char *a2[] = {"pbxctl", "tenant"};
+	char *a3[] = {"pbxctl", "tenant", "rename", "a"};
+	char *a4[] = {"pbxctl", "tenant", "list", "extra"};
+	char *a5[] = {"pbxctl", "--bogus", "tenant", "list"};
+	char *a6[] = {"pbxctl", "tenant", "list", "--server"};
+	char *a7[] = {"pbxctl", "--timeout-ms", "0", "tenant", "list"};
+	char *a8[] = {"pbxctl", "number", "list", "acme", "--name", "x"};
+	struct pbxctl_cmd c;
+
+	cr_expect_eq(parse(&c, ARGC(a1), a1), -EINVAL);
+	cr_expect_eq(parse(&c, ARGC(a2), a2), -EINVAL);
+	cr_expect_eq(parse(&c, ARGC(a3), a3), -EINVAL);
+	cr_expect(strstr(err, "unknown command") != NULL, "%s", err);
+	cr_expect_eq(parse(&c, ARGC(a4), a4), -EINVAL);
+	cr_expect(strstr(err, "too many") != NULL, "%s", err);
+	cr_expect_eq(parse(&c, ARGC(a5), a5), -EINVAL);
+	cr_expect(strstr(err, "--bogus") != NULL, "%s", err);
+	cr_expect_eq(parse(&c, ARGC(a6), a6), -EINVAL);
+	cr_expect_eq(parse(&c, ARGC(a7), a7), -EINVAL);
+	cr_expect_eq(parse(&c, ARGC(a8), a8), -EINVAL);
+}
+
+Test(pbxctl_cmd, help_is_not_an_error)
+{
+	char *argv[] = {"pbxctl", "--help"};
+	struct pbxctl_cmd c;
+
+	cr_expect_eq(parse(&c, ARGC(argv), argv), 1);
+}
+
+Test(pbxctl_cmd, server_option_beats_environment)
+{
+	char *a1[] = {"pbxctl", "tenant", "list"};
+	char *a2[] = {"pbxctl", "--server", "tcp://10.0.0.1:1", "tenant",
+		      "list", "--timeout-ms=250"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(pbxctl_cmd_parse(&c, ARGC(a1), a1, "tcp://env:1", err,
+				      sizeof(err)),
+		     0);
+	cr_expect_str_eq(c.server, "tcp://env:1");
+	cr_assert_eq(pbxctl_cmd_parse(&c, ARGC(a2), a2, "tcp://env:1", err,
+				      sizeof(err)),
+		     0);
+	cr_expect_str_eq(c.server, "tcp://10.0.0.1:1");
+	cr_expect_eq(c.timeout_ms, 250);
+}
+
+Test(pbxctl_cmd, double_dash_ends_options)
+{
+	char *argv[] = {"pbxctl", "ext", "add", "--", "acme", "101",
+			"--not-an-option"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(argv), argv), 0, "%s", err);
+	cr_expect_str_eq(c.req.extension_add->password, "--not-an-option");
+}
+
+Test(pbxctl_cmd, load_reads_the_scenario_file)
+{
+	char path[] = "/tmp/test_pbxctl_XXXXXX";
+	int fd = mkstemp(path);
+	char *argv[] = {"pbxctl", "scenario", "put", "acme", "main", path};
+	struct pbxctl_cmd c;
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, "{\"a\":1}", 7), 7);
+	close(fd);
+	cr_assert_eq(parse(&c, ARGC(argv), argv), 0);
+	cr_assert_eq(pbxctl_cmd_load(&c, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(c.req.scenario_put->json, "{\"a\":1}");
+	pbxctl_cmd_reset(&c);
+	unlink(path);
+}
+
+Test(pbxctl_cmd, load_refuses_a_scenario_with_a_nul_byte)
+{
+	char path[] = "/tmp/test_pbxctl_XXXXXX";
+	int fd = mkstemp(path);
+	char *argv[] = {"pbxctl", "scenario", "put", "acme", "main", path};
+	struct pbxctl_cmd c;
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, "{}\0{}", 5), 5);
+	close(fd);
+	cr_assert_eq(parse(&c, ARGC(argv), argv), 0);
+	cr_expect_eq(pbxctl_cmd_load(&c, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "NUL") != NULL, "%s", err);
+	pbxctl_cmd_reset(&c);
+	unlink(path);
+}
+
+Test(pbxctl_cmd, load_names_an_unreadable_file)
+{
+	char *argv[] = {"pbxctl", "prompt", "upload", "acme", "w",
+			"/nonexistent/w.wav"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(argv), argv), 0);
+	cr_expect_eq(pbxctl_cmd_load(&c, err, sizeof(err)), -ENOENT);
+	cr_expect(strstr(err, "/nonexistent/w.wav") != NULL, "%s", err);
+	pbxctl_cmd_reset(&c);
+}
+
+/* Runs pbxctl_cmd_output into two strings. */
+static enum pbxctl_exit output(const struct pbxctl_cmd *c,
+			       const Pbx__V1__Envelope *env, char **out,
+			       char **errs)
+{
+	size_t n1, n2;
+	FILE *o = open_memstream(out, &n1);
+	FILE *e = open_memstream(errs, &n2);
+	enum pbxctl_exit rc;
+
+	cr_assert(o && e);
+	rc = pbxctl_cmd_output(c, env, o, e);
+	fclose(o);
+	fclose(e);
+	return rc;
+}
+
+Test(pbxctl_cmd, items_print_one_per_line)
+{
+	char *argv[] = {"pbxctl", "number", "list", "acme"};
+	char *items[] = {"100 default", "200 main"};
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__ProvResponse resp = PBX__V1__PROV_RESPONSE__INIT;
+	struct pbxctl_cmd c;
+	char *out, *errs;
+
+	cr_assert_eq(parse(&c, ARGC(argv), argv), 0);
+	resp.n_items = 2;
+	resp.items = items;
+	env.body_case = PBX__V1__ENVELOPE__BODY_PROV_RESPONSE;
+	env.prov_response = &resp;
+	cr_expect_eq(output(&c, &env, &out, &errs), PBXCTL_EXIT_OK);
+	cr_expect_str_eq(out, "100 default\n200 main\n");
+	cr_expect_str_eq(errs, "");
+	free(out);
+	free(errs);
+}
+
+Test(pbxctl_cmd, writes_print_ok_and_warnings)
+{
+	char *argv[] = {"pbxctl", "scenario", "put", "acme", "main", "-"};
+	char *warnings[] = {"node q: queue has no agents"};
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__ProvResponse resp = PBX__V1__PROV_RESPONSE__INIT;
+	struct pbxctl_cmd c;
+	char *out, *errs;
+
+	cr_assert_eq(parse(&c, ARGC(argv), argv), 0);
+	resp.n_warnings = 1;
+	resp.warnings = warnings;
+	env.body_case = PBX__V1__ENVELOPE__BODY_PROV_RESPONSE;
+	env.prov_response = &resp;
+	cr_expect_eq(output(&c, &env, &out, &errs), PBXCTL_EXIT_OK);
+	cr_expect_str_eq(out, "ok\n");
+	cr_expect_str_eq(errs,
+			 "pbxctl: warning: node q: queue has no agents\n");
+	free(out);
+	free(errs);
+}
+
+Test(pbxctl_cmd, refusals_exit_1_with_each_problem_on_stderr)
+{
+	char *argv[] = {"pbxctl", "scenario", "put", "acme", "main", "-"};
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__ProvResponse resp = PBX__V1__PROV_RESPONSE__INIT;
+	struct pbxctl_cmd c;
+	char *out, *errs;
+
+	cr_assert_eq(parse(&c, ARGC(argv), argv), 0);
+	resp.status = PBX__V1__PROV_RESPONSE__STATUS__STATUS_INVALID;
+	resp.error = "node a: no such prompt x\nnode b: no exit\n";
+	env.body_case = PBX__V1__ENVELOPE__BODY_PROV_RESPONSE;
+	env.prov_response = &resp;
+	cr_expect_eq(output(&c, &env, &out, &errs), PBXCTL_EXIT_REFUSED);
+	cr_expect_str_eq(out, "");
+	cr_expect_str_eq(errs, "pbxctl: node a: no such prompt x\n"
+			       "pbxctl: node b: no exit\n");
+	free(out);
+	free(errs);
+}
+
+Test(pbxctl_cmd, bus_error_exits_1)
+{
+	char *argv[] = {"pbxctl", "tenant", "list"};
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__BusError be = PBX__V1__BUS_ERROR__INIT;
+	struct pbxctl_cmd c;
+	char *out, *errs;
+
+	cr_assert_eq(parse(&c, ARGC(argv), argv), 0);
+	be.code = -EPROTO;
+	be.text = "over the 16 MiB frame limit";
+	env.body_case = PBX__V1__ENVELOPE__BODY_ERROR;
+	env.error = &be;
+	cr_expect_eq(output(&c, &env, &out, &errs), PBXCTL_EXIT_REFUSED);
+	cr_expect_str_eq(errs, "pbxctl: over the 16 MiB frame limit\n");
+	free(out);
+	free(errs);
+}
+
+Test(pbxctl_cmd, no_answer_exits_3_naming_server_and_timeout)
+{
+	char *argv[] = {"pbxctl", "tenant", "list"};
+	struct pbxctl_cmd c;
+	char *out, *errs;
+
+	cr_assert_eq(parse(&c, ARGC(argv), argv), 0);
+	cr_expect_eq(output(&c, NULL, &out, &errs), PBXCTL_EXIT_UNREACHABLE);
+	cr_expect_str_eq(errs, "pbxctl: no answer from tcp://127.0.0.1:7010 "
+			       "within 3000 ms\n");
+	free(out);
+	free(errs);
+}
