@@ -290,6 +290,14 @@ static void handle_call_new(struct bridge *b, const json_t *root)
 	env.body_case = PBX__V1__ENVELOPE__BODY_CALL_NEW;
 	env.call_new = &call.msg;
 
+	/* Before sending: the decision may arrive inside the send. */
+	PLOG_INFO("call.new %s -> %s from %s:%u/%s source=%s%s%s%s%s as %s",
+		  call.msg.from_user, call.msg.to_user, call.msg.src_ip,
+		  call.msg.src_port, call.msg.transport, call.msg.source,
+		  *call.msg.source_trunk ? " trunk=" : "",
+		  call.msg.source_trunk,
+		  *call.msg.caller_tenant ? " tenant=" : "",
+		  call.msg.caller_tenant, msgid);
 	err = b->router_sendh(&env, b->arg);
 	pbx_log_ctx(NULL, call.call_id); /* dispatching may have reset it */
 	if (err) {
@@ -302,9 +310,6 @@ static void handle_call_new(struct bridge *b, const json_t *root)
 			pending_del(b, p);
 		return;
 	}
-	PLOG_INFO("call.new %s -> %s from %s:%u/%s sent as %s",
-		  call.msg.from_user, call.msg.to_user, call.msg.src_ip,
-		  call.msg.src_port, call.msg.transport, msgid);
 }
 
 static void handle_canceled(struct bridge *b, const json_t *root)

@@ -69,6 +69,47 @@ static int get_str(const char **sp, const json_t *root, const char *key,
 	return 0;
 }
 
+/* The caller's identity as Kamailio established it. source defaults to
+ * "unknown" (a Kamailio that predates it); the detail fields a source
+ * needs are required, those of other sources are dropped, so the router
+ * never sees, say, a caller_tenant on a trunk call. Returns the bad key or
+ * NULL. */
+static const char *get_source(Pbx__V1__CallNew *m, const json_t *root)
+{
+	const char *source, *trunk, *domain, *tenant;
+
+	if (get_str(&source, root, "source", false))
+		return "source";
+	if (!*source)
+		source = "unknown";
+	if (strcmp(source, "trunk") && strcmp(source, "extension") &&
+	    strcmp(source, "unknown"))
+		return "source";
+	if (get_str(&trunk, root, "source_trunk", false))
+		return "source_trunk";
+	if (get_str(&domain, root, "caller_domain", false))
+		return "caller_domain";
+	if (get_str(&tenant, root, "caller_tenant", false))
+		return "caller_tenant";
+	m->source = (char *)source;
+	m->source_trunk = (char *)"";
+	m->caller_domain = (char *)"";
+	m->caller_tenant = (char *)"";
+	if (!strcmp(source, "trunk")) {
+		if (!*trunk)
+			return "source_trunk";
+		m->source_trunk = (char *)trunk;
+	} else if (!strcmp(source, "extension")) {
+		if (!*domain)
+			return "caller_domain";
+		if (!*tenant)
+			return "caller_tenant";
+		m->caller_domain = (char *)domain;
+		m->caller_tenant = (char *)tenant;
+	}
+	return NULL;
+}
+
 int decision_json_call_new(struct decision_json_call *call,
 			   const char **badp, const json_t *root,
 			   const char *edge_id)
@@ -127,6 +168,7 @@ int decision_json_call_new(struct decision_json_call *call,
 		goto out;
 	}
 	m->src_port = (uint32_t)v;
+	bad = get_source(m, root);
 out:
 	if (badp)
 		*badp = bad;

@@ -32,8 +32,11 @@ int decision_json_parse(json_t **rootp, enum decision_json_event *evp,
  * copied). Required: tindex, tlabel (integers 0..2^32-1), callid,
  * from_uri, to_uri, src_ip, transport (non-empty strings), src_port
  * (0..65535). Optional strings default to "": from_user, to_user (a URI
- * need not have a user part). -EINVAL names the first bad field in *badp
- * (if badp is not NULL). */
+ * need not have a user part). source is "trunk", "extension" or "unknown"
+ * (missing: "unknown"); "trunk" requires source_trunk, "extension"
+ * requires caller_domain and caller_tenant, and the fields that do not
+ * belong to the source are left "" whatever the frame says. -EINVAL names
+ * the first bad field in *badp (if badp is not NULL). */
 int decision_json_call_new(struct decision_json_call *call,
 			   const char **badp, const json_t *root,
 			   const char *edge_id);

@@ -13,12 +13,13 @@
 #include "pbx_log.h"
 #include "worker.h"
 
-/* One RTP socket per call plus SIP, ZeroMQ, timerfd and signalfd; libre
- * indexes its fd table by fd number, so size it before any fd_listen. */
+/* Two RTP sockets per call (caller and callee legs) plus SIP, ZeroMQ,
+ * timerfd and signalfd; libre indexes its fd table by fd number, so size
+ * it before any fd_listen. */
 static int fd_budget(long capacity)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)capacity + 256;
+	rlim_t want = 2 * (rlim_t)capacity + 256;
 
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < want) {
 		rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
@@ -27,7 +28,7 @@ static int fd_budget(long capacity)
 				  strerror(errno));
 	}
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < want)
-		PLOG_WARN("fd limit %llu is below capacity %ld + 256",
+		PLOG_WARN("fd limit %llu is below 2 x capacity %ld + 256",
 			  (unsigned long long)rl.rlim_cur, capacity);
 	return (int)want;
 }

@@ -8,15 +8,31 @@
 #include "mw_config.h"
 #include "pbx_keys.h"
 #include "pbx_log.h"
+#include "ringback.h"
 
 #define CFG_STR(n, def, help)                                                 \
 	{#n, PBX_CFG_STR, cfg->n, def, 0, 0, help}
 #define CFG_INT(n, def, lo, hi, help)                                         \
 	{#n, PBX_CFG_INT, &cfg->n, def, lo, hi, help}
 
+/* The route set libre puts in every ring's INVITE: a plain SIP URI with
+ * an IP host (no DNS resolver is configured). */
+static bool edge_uri_ok(const char *s)
+{
+	struct uri u;
+	struct pl pl;
+	struct sa sa;
+
+	pl_set_str(&pl, s);
+	if (uri_decode(&u, &pl) || pl_strcasecmp(&u.scheme, "sip"))
+		return false;
+	return !sa_set(&sa, &u.host, u.port ? u.port : 5060);
+}
+
 static int check(const struct mw_config *cfg)
 {
 	enum pbx_log_level lvl;
+	struct ringback_spec rs;
 	struct sa sa;
 
 	if (!pbx_id_valid(cfg->worker_id)) {
@@ -46,6 +62,19 @@ static int check(const struct mw_config *cfg)
 		fprintf(stderr, "config: rtp_port_min: %ld is above "
 				"rtp_port_max %ld\n",
 			cfg->rtp_port_min, cfg->rtp_port_max);
+		return -EINVAL;
+	}
+	if (!edge_uri_ok(cfg->edge_uri)) {
+		fprintf(stderr, "config: edge_uri: '%s' is not a SIP URI "
+				"(e.g. sip:127.0.0.1:5060;lr)\n",
+			cfg->edge_uri);
+		return -EINVAL;
+	}
+	if (ringback_parse(&rs, cfg->ringback)) {
+		fprintf(stderr, "config: ringback: '%s' is not "
+				"<Hz>[+<Hz>]/<on ms>/<off ms>[/-<dBm0>] "
+				"(e.g. 425/1000/4000)\n",
+			cfg->ringback);
 		return -EINVAL;
 	}
 	if (!cfg->router_endpoints[0]) {
@@ -86,6 +115,15 @@ int mw_config_load(struct mw_config *cfg, int argc, char **argv)
 			"most concurrent calls; more get 503"),
 		CFG_INT(heartbeat_ms, "1000", 100, 60000,
 			"heartbeat period to the routers"),
+		CFG_STR(edge_uri, "sip:127.0.0.1:5060;lr",
+			"outbound proxy for rings (Kamailio), put in the "
+			"route set of every callee leg"),
+		CFG_STR(ringback, "425/1000/4000",
+			"ringback cadence <Hz>[+<Hz>]/<on ms>/<off ms>"
+			"[/-<dBm0>]"),
+		CFG_INT(ring_timeout_max_ms, "300000", 1000, 3600000,
+			"longest ring; a Ring with timeout_ms 0 or above "
+			"this rings this long"),
 		CFG_STR(log_level, "info", "error, warn, info or debug"),
 	};
 	size_t n = sizeof(items) / sizeof(items[0]);

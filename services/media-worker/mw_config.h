@@ -16,6 +16,9 @@ struct mw_config {
 	long rtp_port_max;
 	long capacity;
 	long heartbeat_ms;
+	char edge_uri[PBX_CFG_STRLEN];
+	char ringback[PBX_CFG_STRLEN];
+	long ring_timeout_max_ms;
 	char log_level[PBX_CFG_STRLEN];
 };
 

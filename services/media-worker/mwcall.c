@@ -1,48 +1,16 @@
-/* One media call: sipsess UAS + SDP offer/answer + RTP socket + player. */
+/* One media call: the caller leg (sipsess UAS), answer / reject / 183,
+ * prompts and ringback, DTMF from the caller, per-call timers. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mwcall.h"
-#include "pacer.h"
+#include "dtmf_inband.h"
+#include "dtmf_info.h"
+#include "mwcall_priv.h"
 #include "pbx_clock.h"
 #include "pbx_log.h"
-#include "player.h"
 
 enum { CALL_STR_MAX = 256 };
-
-/* Owned by the worker's call table; owns everything below. */
-struct mwcall {
-	struct sipsess *sess;
-	struct sdp_session *sdp;
-	struct sdp_media *sdpm;	   /* owned by sdp */
-	struct sdp_format *fmt;	   /* our answer's codec, owned by sdpm */
-	struct sdp_format *te_fmt; /* telephone-event, owned by sdpm */
-	struct rtp_sock *rtp;
-	struct mbuf *txmb; /* reused for every packet we send */
-	struct pacer *pacer;
-	struct pacer_entry pe;
-	struct player player;
-	struct offer_codec codec;
-	struct sa raddr; /* where our RTP goes (caller's SDP) */
-	bool can_send;	 /* raddr usable and direction allows */
-
-	char *tenant;
-	char *callid;
-	char *caller;
-	char *dialed;
-	bool answered;	  /* 200 OK sent */
-	bool established; /* ACK received */
-	uint64_t play_seq;
-	uint64_t start_ms;
-
-	uint64_t rx_pkts, rx_bytes, tx_pkts;
-	bool tx_err_logged;
-
-	mwcall_close_h *closeh;
-	mwcall_done_h *doneh;
-	void *arg;
-};
 
 static char *pl_dupz(const struct pl *pl)
 {
@@ -60,125 +28,195 @@ static char *pl_dupz(const struct pl *pl)
 	return s;
 }
 
-/* "ip:port" for logs (pbx_log is printf, which has no %J). */
-static const char *sa_str(const struct sa *sa, char *buf, size_t size)
-{
-	if (re_snprintf(buf, size, "%J", sa) < 0)
-		snprintf(buf, size, "?");
-	return buf;
-}
-
-static void set_log_ctx(const struct mwcall *call)
+void mwcall_log_ctx(const struct mwcall *call)
 {
 	pbx_log_ctx(call->tenant, call->callid);
 }
 
-/* Picks the codec from an offer in mb and rebuilds our answer formats.
- * Used for the INVITE and for re-INVITEs. */
-static int negotiate(struct mwcall *call, struct mbuf *mb)
+void mwcall_emit(struct mwcall *call, const struct mwcall_event *ev)
 {
-	struct offer_codec c;
-	const struct sa *ra;
-	char id[12];
-	size_t pos = mb->pos;
-	int err;
-
-	err = sdp_decode(call->sdp, mb, true);
-	mb->pos = pos;
-	if (err)
-		return -EBADMSG;
-	err = offer_codec_choose(&c, call->sdpm);
-	if (err)
-		return err;
-
-	/* Our answer carries exactly the chosen codec (and the caller's
-	 * telephone-event type), so both sides know what we send. */
-	call->fmt = mem_deref(call->fmt);
-	call->te_fmt = mem_deref(call->te_fmt);
-	snprintf(id, sizeof(id), "%d", c.pt);
-	err = sdp_format_add(&call->fmt, call->sdpm, false, id,
-			     offer_codec_name(c.law), 8000, 1, NULL, NULL,
-			     NULL, false, NULL);
-	if (!err && c.te_pt >= 0) {
-		snprintf(id, sizeof(id), "%d", c.te_pt);
-		err = sdp_format_add(&call->te_fmt, call->sdpm, false, id,
-				     "telephone-event", 8000, 1, NULL, NULL,
-				     NULL, false, "0-15");
-	}
-	if (err)
-		return -err;
-
-	call->codec = c;
-	player_set_codec(&call->player, (uint8_t)c.pt,
-			 c.law == OFFER_ALAW ? PLAYER_SILENCE_ALAW
-					     : PLAYER_SILENCE_ULAW);
-	ra = sdp_media_raddr(call->sdpm);
-	call->raddr = *ra;
-	/* c=0.0.0.0 (old-style hold) or a=recvonly from us means: keep the
-	 * clock running, send nothing. */
-	call->can_send = sa_isset(ra, SA_ALL) && !sa_is_any(ra) &&
-			 (sdp_media_dir(call->sdpm) & SDP_SENDONLY);
-	return 0;
+	call->evh(call, ev, call->arg);
 }
 
-static void rtp_recv_handler(const struct sa *src,
-			     const struct rtp_header *hdr, struct mbuf *mb,
-			     void *arg)
-{
-	struct mwcall *call = arg;
-
-	(void)src;
-	(void)hdr;
-	/* Counted only: nothing consumes caller audio in this slice. */
-	call->rx_pkts++;
-	call->rx_bytes += mbuf_get_left(mb);
-}
+/* ---- player: prompts and ringback on the caller leg ---- */
 
 static void send_packet(const uint8_t *pkt, size_t len, void *arg)
 {
 	struct mwcall *call = arg;
-	int err;
 
-	mbuf_rewind(call->txmb);
-	err = mbuf_write_mem(call->txmb, pkt, len);
-	call->txmb->pos = 0;
-	if (!err)
-		err = udp_send(rtp_sock(call->rtp), &call->raddr, call->txmb);
-	if (err) {
-		if (!call->tx_err_logged) {
-			char a[64];
-
-			set_log_ctx(call);
-			PLOG_WARN("rtp: send to %s failed: %s",
-				  sa_str(&call->raddr, a, sizeof(a)),
-				  strerror(err));
-			call->tx_err_logged = true;
-		}
-		return;
-	}
-	call->tx_pkts++;
+	leg_send(&call->leg, pkt, len);
+	/* Audio from the callee continues after this with fresh offsets. */
+	relay_resync(&call->leg.relay);
 }
 
 static void tick_handler(uint64_t periods, uint64_t now_ms, void *arg)
 {
 	struct mwcall *call = arg;
+	struct mwcall_event ev = {.kind = MWCALL_EV_PLAY_DONE};
 	bool done;
 
 	/* On hold the prompt still runs on the clock (the router hears
 	 * PLAY_DONE on time) but no packet, so no sequence number, is used. */
-	if (call->can_send)
-		done = player_tick(&call->player, periods, now_ms, send_packet,
-				   call);
+	if (call->leg.can_send)
+		done = player_tick(&call->leg.out, periods, now_ms,
+				   send_packet, call);
 	else
-		done = player_skip(&call->player, periods);
+		done = player_skip(&call->leg.out, periods);
 	if (!done)
 		return;
-	pacer_remove(call->pacer, &call->pe);
-	set_log_ctx(call);
+	pacer_remove(call->env->pacer, &call->pe);
+	call->playing = PLAY_NONE;
+	mwcall_log_ctx(call);
 	PLOG_DEBUG("play %llu done", (unsigned long long)call->play_seq);
-	call->doneh(call, call->play_seq, call->arg);
+	ev.seq = call->play_seq;
+	mwcall_emit(call, &ev);
 	pbx_log_ctx(NULL, NULL);
 }
+
+void mwcall_player_stop(struct mwcall *call)
+{
+	player_stop(&call->leg.out);
+	pacer_remove(call->env->pacer, &call->pe);
+	call->playing = PLAY_NONE;
+}
+
+int mwcall_ringback_start(struct mwcall *call)
+{
+	enum offer_law law = call->leg.codec.law;
+	int err;
+
+	err = player_start_loop(&call->leg.out, call->env->ringback[law],
+				call->env->ringback_len[law],
+				pbx_clock_mono_ms());
+	if (!err)
+		err = pacer_add(call->env->pacer, &call->pe);
+	if (err) {
+		mwcall_player_stop(call);
+		return err;
+	}
+	call->playing = PLAY_RINGBACK;
+	call->barge_in = false;
+	return 0;
+}
+
+/* ---- DTMF from the caller ---- */
+
+static void report_digit(struct mwcall *call, char digit, const char *how)
+{
+	struct mwcall_event ev = {
+		.kind = MWCALL_EV_DTMF, .digit = digit, .detail = how};
+
+	mwcall_log_ctx(call);
+	PLOG_INFO("DTMF '%c' (%s)%s", digit, how,
+		  call->playing == PLAY_PROMPT && call->barge_in
+			  ? ": prompt stopped"
+			  : "");
+	if (call->playing == PLAY_PROMPT && call->barge_in)
+		mwcall_player_stop(call);
+	mwcall_emit(call, &ev);
+}
+
+static void inband_digit(char digit, void *arg)
+{
+	report_digit(arg, digit, "inband");
+}
+
+/* In-band detection only while the caller has no telephone-event. */
+static void inband_update(struct mwcall *call)
+{
+	if (call->leg.codec.te_pt >= 0) {
+		dtmf_inband_free(call->inband);
+		call->inband = NULL;
+	} else if (!call->inband &&
+		   dtmf_inband_alloc(&call->inband, inband_digit, call)) {
+		PLOG_WARN("no in-band DTMF detector: out of memory");
+	}
+}
+
+static void caller_rx(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
+		      size_t len, void *arg)
+{
+	struct mwcall *call = arg;
+	const struct offer_codec *c = &call->leg.codec;
+	bool bridged = call->ring && call->ring->bridged;
+	uint64_t now;
+
+	if (c->te_pt >= 0 && hdr->pt == c->te_pt) {
+		char digit = dtmf_4733_recv(&call->te, hdr->ts, payload, len);
+
+		if (digit)
+			report_digit(call, digit, "rfc4733");
+		if (bridged)
+			ring_from_caller(call->ring, hdr, payload, len, true,
+					 pbx_clock_mono_ms());
+		return;
+	}
+	if (hdr->pt != c->pt)
+		return; /* comfort noise or a type we did not agree on */
+	/* Digits only emit events, which never free the call. */
+	if (call->inband)
+		dtmf_inband_feed(call->inband, payload, len, c->law);
+	if (bridged) {
+		now = pbx_clock_mono_ms();
+		ring_from_caller(call->ring, hdr, payload, len, false, now);
+	}
+}
+
+char mwcall_info_digit(struct sip *sip, const struct sip_msg *msg)
+{
+	enum dtmf_info_type t = dtmf_info_type_of(
+		msg->ctyp.type.p, msg->ctyp.type.l, msg->ctyp.subtype.p,
+		msg->ctyp.subtype.l);
+	char digit = 0;
+
+	if (t == DTMF_INFO_NONE) {
+		sip_reply(sip, msg, 415, "Unsupported Media Type");
+		return 0;
+	}
+	if (dtmf_info_parse(t, (const char *)mbuf_buf(msg->mb),
+			    mbuf_get_left(msg->mb), &digit)) {
+		PLOG_INFO("INFO with a DTMF type but no digit: 400");
+		sip_reply(sip, msg, 400, "Bad DTMF Body");
+		return 0;
+	}
+	sip_reply(sip, msg, 200, "OK");
+	return digit;
+}
+
+void mwcall_info_send(struct sipsess *sess, char digit)
+{
+	struct mbuf *mb = mbuf_alloc(64);
+	int err;
+
+	if (!mb)
+		return;
+	err = mbuf_printf(mb, "Signal=%c\r\nDuration=160\r\n", digit);
+	mb->pos = 0;
+	if (!err)
+		err = sipsess_info(sess, "application/dtmf-relay", mb, NULL,
+				   NULL);
+	if (err)
+		PLOG_WARN("INFO '%c' not relayed: %s", digit, strerror(err));
+	mem_deref(mb);
+}
+
+static void info_handler(struct sip *sip, const struct sip_msg *msg,
+			 void *arg)
+{
+	struct mwcall *call = arg;
+	char digit;
+
+	mwcall_log_ctx(call);
+	digit = mwcall_info_digit(sip, msg);
+	if (digit) {
+		if (call->ring && call->ring->bridged)
+			mwcall_info_send(call->ring->sess, digit);
+		report_digit(call, digit, "info");
+	}
+	pbx_log_ctx(NULL, NULL);
+}
+
+/* ---- caller leg SIP ---- */
 
 static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 			 void *arg)
@@ -187,17 +225,19 @@ static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 	char a[64];
 	int err;
 
-	set_log_ctx(call);
-	err = negotiate(call, msg->mb);
-	if (!err)
-		err = -sdp_encode(descp, call->sdp, false);
-	if (err)
-		PLOG_WARN("re-INVITE: offer refused: %s", strerror(-err));
-	else
-		PLOG_INFO("re-INVITE: %s/%d to %s%s",
-			  offer_codec_name(call->codec.law), call->codec.pt,
-			  sa_str(&call->raddr, a, sizeof(a)),
-			  call->can_send ? "" : " (not sending)");
+	mwcall_log_ctx(call);
+	err = leg_take_offer(&call->leg, msg->mb, descp);
+	if (err) {
+		PLOG_WARN("re-INVITE from the caller refused: %s",
+			  strerror(-err));
+	} else {
+		inband_update(call);
+		PLOG_INFO("re-INVITE from the caller: %s/%d to %s%s",
+			  offer_codec_name(call->leg.codec.law),
+			  call->leg.codec.pt,
+			  leg_sa_str(&call->leg.raddr, a, sizeof(a)),
+			  call->leg.can_send ? "" : " (not sending: hold)");
+	}
 	pbx_log_ctx(NULL, NULL);
 	return err ? -err : 0; /* libre wants a positive errno */
 }
@@ -206,7 +246,7 @@ static int answer_handler(const struct sip_msg *msg, void *arg)
 {
 	(void)msg;
 	(void)arg;
-	return 0; /* we never send offers, so no answers arrive */
+	return 0; /* we never send offers to the caller */
 }
 
 static void estab_handler(const struct sip_msg *msg, void *arg)
@@ -215,7 +255,7 @@ static void estab_handler(const struct sip_msg *msg, void *arg)
 
 	(void)msg;
 	call->established = true;
-	set_log_ctx(call);
+	mwcall_log_ctx(call);
 	PLOG_DEBUG("ACK received, call established");
 	pbx_log_ctx(NULL, NULL);
 }
@@ -223,26 +263,30 @@ static void estab_handler(const struct sip_msg *msg, void *arg)
 static void close_handler(int err, const struct sip_msg *msg, void *arg)
 {
 	struct mwcall *call = arg;
+	struct mwcall_event ev = {.kind = MWCALL_EV_CLOSED};
 
 	(void)msg;
-	set_log_ctx(call);
-	/* libre 1.1.0 reports BYE and CANCEL alike (ECONNRESET). */
-	PLOG_INFO("caller side closed: %s",
-		  err == ECONNRESET ? "BYE/CANCEL" : strerror(err));
+	mwcall_log_ctx(call);
+	/* libre reports BYE and CANCEL alike (ECONNRESET): an unanswered
+	 * call can only have been cancelled. */
+	if (err == ECONNRESET)
+		ev.detail = call->answered ? "caller hung up"
+					   : "caller cancelled";
+	else
+		ev.detail = strerror(err);
+	PLOG_INFO("caller side closed: %s", ev.detail);
+	mwcall_emit(call, &ev); /* frees the call */
 	pbx_log_ctx(NULL, NULL);
-	call->closeh(call, err, call->arg);
 }
 
 int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 		  const struct sip_msg *msg, const char *tenant,
-		  mwcall_close_h *closeh, mwcall_done_h *doneh, void *arg)
+		  mwcall_event_h *evh, void *arg)
 {
 	struct mwcall *call;
-	struct mbuf *answer = NULL;
-	char la[64], ra[64];
 	int err;
 
-	if (!callp || !env || !msg || !tenant || !closeh || !doneh)
+	if (!callp || !env || !msg || !tenant || !evh)
 		return -EINVAL;
 	if (!mbuf_get_left(msg->mb) ||
 	    !msg_ctype_cmp(&msg->ctyp, "application", "sdp"))
@@ -251,69 +295,100 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 	call = calloc(1, sizeof(*call));
 	if (!call)
 		return -ENOMEM;
-	call->closeh = closeh;
-	call->doneh = doneh;
+	call->env = env;
+	call->evh = evh;
 	call->arg = arg;
-	call->pacer = env->pacer;
 	call->start_ms = pbx_clock_mono_ms();
 	pacer_entry_init(&call->pe, tick_handler, call);
-	player_init(&call->player, 0, PLAYER_SILENCE_ULAW, rand_u32(),
-		    rand_u16(), rand_u32());
+	for (size_t i = 0; i < MWCALL_TIMERS_MAX; i++)
+		tmr_init(&call->timers[i].tmr);
 	call->tenant = strdup(tenant);
 	call->callid = pl_dupz(&msg->callid);
 	call->caller = pl_dupz(&msg->from.uri.user);
 	call->dialed = pl_dupz(&msg->uri.user);
-	call->txmb = mbuf_alloc(PLAYER_PKT_SIZE);
-	if (!call->tenant || !call->callid || !call->caller || !call->dialed ||
-	    !call->txmb) {
+	if (!call->tenant || !call->callid || !call->caller ||
+	    !call->dialed) {
 		err = -ENOMEM;
 		goto out;
 	}
-
-	err = -sdp_session_alloc(&call->sdp, &env->rtp_ip);
+	err = dtmf_4733_init(&call->te);
 	if (!err)
-		err = -sdp_media_add(&call->sdpm, call->sdp, "audio", 0,
-				     "RTP/AVP");
+		err = leg_open(&call->leg, env, caller_rx, call);
 	if (err)
 		goto out;
-	err = negotiate(call, msg->mb);
+	err = leg_take_offer(&call->leg, msg->mb, NULL);
 	if (err)
 		goto out;
+	inband_update(call);
 
-	err = -rtp_listen(&call->rtp, IPPROTO_UDP, &env->rtp_ip,
-			  env->rtp_port_min, env->rtp_port_max, false,
-			  rtp_recv_handler, NULL, call);
-	if (err) {
-		PLOG_ERR("no RTP port in %u..%u: %s", env->rtp_port_min,
-			 env->rtp_port_max, strerror(-err));
-		goto out;
-	}
-	sdp_media_set_lport(call->sdpm, sa_port(rtp_local(call->rtp)));
-	err = -sdp_encode(&answer, call->sdp, false);
+	/* 180 without SDP: the router decides what happens next. */
+	err = -sipsess_accept(&call->sess, env->sock, msg, 180, "Ringing",
+			      env->cuser, "application/sdp", NULL, NULL, NULL,
+			      false, offer_handler, answer_handler,
+			      estab_handler, info_handler, NULL,
+			      close_handler, call, MWCALL_ALLOW);
 	if (err)
 		goto out;
-
-	err = -sipsess_accept(&call->sess, env->sock, msg, 200, "OK",
-			      env->cuser, "application/sdp", answer, NULL,
-			      NULL, false, offer_handler, answer_handler,
-			      estab_handler, NULL, NULL, close_handler, call,
-			      "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n");
-	if (err)
-		goto out;
-	call->answered = true;
-	PLOG_INFO("answered: %s/%d, RTP %s -> %s%s",
-		  offer_codec_name(call->codec.law), call->codec.pt,
-		  sa_str(rtp_local(call->rtp), la, sizeof(la)),
-		  sa_str(&call->raddr, ra, sizeof(ra)),
-		  call->can_send ? "" : " (not sending)");
+	PLOG_INFO("incoming from '%s' to '%s': %s/%d%s, ringing",
+		  call->caller, call->dialed,
+		  offer_codec_name(call->leg.codec.law), call->leg.codec.pt,
+		  call->leg.codec.te_pt >= 0 ? " +telephone-event" : "");
 out:
-	mem_deref(answer);
 	if (err) {
 		mwcall_free(call);
 		return err;
 	}
 	*callp = call;
 	return 0;
+}
+
+int mwcall_answer_caller(struct mwcall *call, uint64_t seq)
+{
+	struct mwcall_event ev = {.kind = MWCALL_EV_ANSWERED, .seq = seq};
+	struct mbuf *mb = NULL;
+	char la[64], ra[64];
+	int err;
+
+	if (call->answered)
+		return -EALREADY;
+	err = leg_encode_answer(&call->leg, &mb);
+	if (!err)
+		err = -sipsess_answer(call->sess, 200, "OK", mb, MWCALL_ALLOW);
+	mem_deref(mb);
+	if (err) {
+		PLOG_WARN("cannot answer the caller: %s", strerror(-err));
+		return err;
+	}
+	call->answered = true;
+	PLOG_INFO("answered: %s/%d, RTP %s -> %s%s",
+		  offer_codec_name(call->leg.codec.law), call->leg.codec.pt,
+		  leg_sa_str(leg_local(&call->leg), la, sizeof(la)),
+		  leg_sa_str(&call->leg.raddr, ra, sizeof(ra)),
+		  call->leg.can_send ? "" : " (not sending)");
+	mwcall_emit(call, &ev);
+	return 0;
+}
+
+int mwcall_progress_caller(struct mwcall *call)
+{
+	struct mbuf *mb = NULL;
+	int err;
+
+	if (call->answered || call->progress_sent)
+		return 0;
+	err = leg_encode_answer(&call->leg, &mb);
+	if (!err)
+		err = -sipsess_progress(call->sess, 183, "Session Progress",
+					mb, MWCALL_ALLOW);
+	mem_deref(mb);
+	if (!err)
+		call->progress_sent = true;
+	return err;
+}
+
+int mwcall_answer(struct mwcall *call, uint64_t seq)
+{
+	return mwcall_answer_caller(call, seq);
 }
 
 int mwcall_reject(struct mwcall *call, uint16_t code, const char *reason)
@@ -325,57 +400,114 @@ int mwcall_reject(struct mwcall *call, uint16_t code, const char *reason)
 	return -sipsess_reject(call->sess, code, reason, "");
 }
 
-void mwcall_free(struct mwcall *call)
-{
-	if (!call)
-		return;
-	if (call->callid && call->rtp) {
-		set_log_ctx(call);
-		PLOG_INFO("call freed after %llu ms: rtp rx %llu pkts / %llu "
-			  "bytes, tx %llu pkts",
-			  (unsigned long long)(pbx_clock_mono_ms() -
-					       call->start_ms),
-			  (unsigned long long)call->rx_pkts,
-			  (unsigned long long)call->rx_bytes,
-			  (unsigned long long)call->tx_pkts);
-	}
-	if (call->pacer)
-		pacer_remove(call->pacer, &call->pe);
-	player_stop(&call->player);
-	/* Socket first: no RTP callback may reach a half-freed call. */
-	mem_deref(call->rtp);
-	/* Sends BYE (or 486 if never answered); libre keeps the session
-	 * alive by itself until that transaction ends. */
-	mem_deref(call->sess);
-	mem_deref(call->sdp);
-	mem_deref(call->txmb);
-	free(call->tenant);
-	free(call->callid);
-	free(call->caller);
-	free(call->dialed);
-	free(call);
-}
-
 int mwcall_play(struct mwcall *call, const uint8_t *audio, size_t len,
-		uint32_t loops, uint64_t seq)
+		uint32_t loops, bool barge_in, uint64_t seq)
 {
 	int err;
 
-	err = player_start(&call->player, audio, len, loops,
+	if (!call->answered) {
+		err = mwcall_answer_caller(call, seq);
+		if (err)
+			return err;
+	}
+	err = player_start(&call->leg.out, audio, len, loops,
 			   pbx_clock_mono_ms());
 	if (err)
 		return err;
 	call->play_seq = seq;
-	err = pacer_add(call->pacer, &call->pe);
+	call->barge_in = barge_in;
+	call->playing = PLAY_PROMPT;
+	err = pacer_add(call->env->pacer, &call->pe);
 	if (err)
-		player_stop(&call->player);
+		mwcall_player_stop(call);
 	return err;
 }
 
 void mwcall_stop_play(struct mwcall *call)
 {
-	player_stop(&call->player);
-	pacer_remove(call->pacer, &call->pe);
+	if (call->playing == PLAY_PROMPT)
+		mwcall_player_stop(call);
+}
+
+/* ---- timers ---- */
+
+static void timer_handler(void *arg)
+{
+	struct call_timer *t = arg;
+	struct mwcall *call = t->call;
+	struct mwcall_event ev = {.kind = MWCALL_EV_TIMER, .timer_id = t->id};
+
+	t->used = false;
+	mwcall_log_ctx(call);
+	PLOG_DEBUG("timer %u fired", t->id);
+	mwcall_emit(call, &ev);
+	pbx_log_ctx(NULL, NULL);
+}
+
+int mwcall_timer(struct mwcall *call, uint32_t id, uint32_t ms)
+{
+	struct call_timer *t = NULL, *free_slot = NULL;
+
+	for (size_t i = 0; i < MWCALL_TIMERS_MAX; i++) {
+		struct call_timer *c = &call->timers[i];
+
+		if (c->used && c->id == id)
+			t = c;
+		else if (!c->used && !free_slot)
+			free_slot = c;
+	}
+	if (!ms) {
+		if (t) {
+			tmr_cancel(&t->tmr);
+			t->used = false;
+		}
+		return 0;
+	}
+	if (!t)
+		t = free_slot;
+	if (!t)
+		return -ENOSPC;
+	t->call = call;
+	t->id = id;
+	t->used = true;
+	tmr_start(&t->tmr, ms, timer_handler, t);
+	return 0;
+}
+
+/* ---- teardown and accessors ---- */
+
+void mwcall_free(struct mwcall *call)
+{
+	if (!call)
+		return;
+	if (call->callid && call->leg.rtp) {
+		mwcall_log_ctx(call);
+		PLOG_INFO("call freed after %llu ms: rtp rx %llu pkts / %llu "
+			  "bytes, tx %llu pkts",
+			  (unsigned long long)(pbx_clock_mono_ms() -
+					       call->start_ms),
+			  (unsigned long long)call->leg.rx_pkts,
+			  (unsigned long long)call->leg.rx_bytes,
+			  (unsigned long long)call->leg.tx_pkts);
+	}
+	ring_free(call->ring);
+	call->ring = NULL;
+	for (size_t i = 0; i < MWCALL_TIMERS_MAX; i++)
+		tmr_cancel(&call->timers[i].tmr);
+	if (call->env)
+		pacer_remove(call->env->pacer, &call->pe);
+	/* Socket first: no RTP callback may reach a half-freed call. */
+	leg_close(&call->leg);
+	/* Sends BYE (or 486 if never answered); libre keeps the session
+	 * alive by itself until that transaction ends. */
+	mem_deref(call->sess);
+	dtmf_inband_free(call->inband);
+	dtmf_4733_close(&call->te);
+	free(call->tenant);
+	free(call->callid);
+	free(call->caller);
+	free(call->dialed);
+	free(call);
 }
 
 const char *mwcall_tenant(const struct mwcall *call)
@@ -400,10 +532,15 @@ const char *mwcall_dialed(const struct mwcall *call)
 
 enum offer_law mwcall_law(const struct mwcall *call)
 {
-	return call->codec.law;
+	return call->leg.codec.law;
 }
 
 bool mwcall_answered(const struct mwcall *call)
 {
 	return call->answered;
+}
+
+bool mwcall_bridged(const struct mwcall *call)
+{
+	return call->ring && call->ring->bridged;
 }

@@ -1,6 +1,8 @@
-/* One media call: the libre SIP session (UAS), its SDP offer/answer, the
- * RTP socket and the prompt player. Knows nothing about the bus or the
- * call table: it reports to its owner through two callbacks. */
+/* One media call: the caller's leg (libre sipsess UAS, answered only when
+ * told), the prompt player and ringback on it, DTMF detection, per-call
+ * timers, and at most one ring: an outbound leg through the edge proxy
+ * that is bridged to the caller when it answers. Knows nothing about the
+ * bus or the call table: it reports to its owner through one callback. */
 #ifndef MWCALL_H
 #define MWCALL_H
 #include <stdbool.h>
@@ -20,38 +22,90 @@ struct mwcall_env {
 	struct sa rtp_ip;
 	uint16_t rtp_port_min;
 	uint16_t rtp_port_max;
-	const char *cuser; /* Contact user part: the worker id */
+	const char *cuser;    /* Contact user part: the worker id */
+	const char *edge_uri; /* outbound proxy (loose route) for rings */
+	/* One ringback cycle per law (index enum offer_law), shared. */
+	const uint8_t *ringback[2];
+	size_t ringback_len[2];
+	uint32_t ring_timeout_max_ms;
 };
 
-/* The dialog ended without us: caller's BYE or CANCEL (err ECONNRESET),
- * no ACK for our 200 (ETIMEDOUT), or a transport error. The handler must
- * mwcall_free() the call (it may do so inside the callback). */
-typedef void(mwcall_close_h)(struct mwcall *call, int err, void *arg);
-/* The prompt started by mwcall_play(..., seq) has been sent completely. */
-typedef void(mwcall_done_h)(struct mwcall *call, uint64_t seq, void *arg);
+enum mwcall_ev_kind {
+	MWCALL_EV_ANSWERED,    /* caller's 200 OK sent (seq: the command) */
+	MWCALL_EV_PLAY_DONE,   /* prompt of Play `seq` sent completely */
+	MWCALL_EV_DTMF,	       /* caller pressed `digit` (detail: how) */
+	MWCALL_EV_TIMER,       /* timer `timer_id` fired */
+	MWCALL_EV_RING_RESULT, /* ring `seq` ended ringing: ring_result */
+	MWCALL_EV_CLOSED,      /* the call ended by itself (detail: why) */
+};
 
-/* Answers an INVITE: decodes the SDP offer, picks G.711, opens an RTP
- * socket and sends 200 OK with the answer. Returns 0 (the call owns the
- * session), -ENOTSUP no SDP offer or no G.711 in it (reply 488),
- * -EBADMSG unparsable SDP (reply 400), or another negative errno (reply
- * 500). On error no final response has been sent and no callback fires. */
+struct mwcall_event {
+	enum mwcall_ev_kind kind;
+	uint64_t seq;
+	uint16_t sip_code;
+	const char *detail;
+	char digit;
+	uint32_t timer_id;
+	int ring_result; /* Pbx__V1__MediaEvent__RingResult */
+};
+
+/* Every event of the call. On MWCALL_EV_CLOSED the handler must
+ * mwcall_free() the call (it may do so inside the callback); on the
+ * others it must not free it. */
+typedef void(mwcall_event_h)(struct mwcall *call,
+			     const struct mwcall_event *ev, void *arg);
+
+/* Takes an INVITE: decodes the SDP offer, picks G.711, opens the RTP
+ * socket and sends 180 Ringing (no SDP). Returns 0 (the call owns the
+ * session), -ENOTSUP no SDP offer or no G.711 in it (reply 488), -EBADMSG
+ * unparsable SDP (reply 400), or another negative errno (reply 500). On
+ * error no final response has been sent and no callback fires. */
 int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 		  const struct sip_msg *msg, const char *tenant,
-		  mwcall_close_h *closeh, mwcall_done_h *doneh, void *arg);
+		  mwcall_event_h *evh, void *arg);
 
-/* Frees the call and its RTP socket. An answered session gets a BYE
- * (libre sends it once the ACK is in, if it is not yet); an unanswered one
- * a 486, unless mwcall_reject() answered it first. NULL-safe. */
+/* Frees the call: BYE to answered legs, CANCEL to a ringing callee, 486 to
+ * an unanswered caller unless mwcall_reject() answered it. NULL-safe.
+ * Fires no callback. */
 void mwcall_free(struct mwcall *call);
+
+/* 200 OK with the SDP answer; MWCALL_EV_ANSWERED(seq) follows at once.
+ * -EALREADY if answered. */
+int mwcall_answer(struct mwcall *call, uint64_t seq);
 /* Final response `code` for a call not answered yet; -EALREADY if it was
  * answered (hang up with mwcall_free() instead). */
 int mwcall_reject(struct mwcall *call, uint16_t code, const char *reason);
 
 /* Plays audio (in the call's law, copied) `loops` times, replacing what
- * plays now. done fires with seq at the end. 0, -EINVAL, -ENOMEM. */
+ * plays now (ringback included); answers first if needed. PLAY_DONE(seq)
+ * at the end; with barge_in, a caller's digit stops it and no PLAY_DONE
+ * comes. 0, -EINVAL, -ENOMEM, or the answer's error. */
 int mwcall_play(struct mwcall *call, const uint8_t *audio, size_t len,
-		uint32_t loops, uint64_t seq);
+		uint32_t loops, bool barge_in, uint64_t seq);
+/* Stops the prompt silently (no PLAY_DONE). */
 void mwcall_stop_play(struct mwcall *call);
+
+/* Starts timer `id` (restarting it if running) or cancels it (ms 0).
+ * 0, or -ENOSPC when the call has MWCALL_TIMERS_MAX running. */
+enum { MWCALL_TIMERS_MAX = 16 };
+int mwcall_timer(struct mwcall *call, uint32_t id, uint32_t ms);
+
+struct mwcall_ring {
+	const char *target_uri; /* sip: or sips: URI */
+	uint32_t timeout_ms;	/* 0 or above the maximum: the maximum */
+	const char *caller_id;	/* From user; empty: the caller's */
+	const char *caller_name;
+	const char *dest_kind; /* X-Pbx-Dest; empty: "extension" */
+	uint64_t seq;
+};
+
+/* Originates the callee leg and plays ringback to the caller (183 with
+ * SDP first if the caller is not answered). RING_RESULT(seq) follows when
+ * it stops ringing. Returns 0, or: -EBUSY a ring is in progress,
+ * -EALREADY already bridged, -EINVAL a bad parameter (*why says which),
+ * or another negative errno (SIP or RTP failure). */
+int mwcall_ring(struct mwcall *call, const struct mwcall_ring *ring,
+		const char **why);
 
 const char *mwcall_tenant(const struct mwcall *call);
 const char *mwcall_callid(const struct mwcall *call);
@@ -59,5 +113,6 @@ const char *mwcall_caller(const struct mwcall *call);
 const char *mwcall_dialed(const struct mwcall *call);
 enum offer_law mwcall_law(const struct mwcall *call);
 bool mwcall_answered(const struct mwcall *call);
+bool mwcall_bridged(const struct mwcall *call);
 
 #endif

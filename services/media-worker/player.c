@@ -24,8 +24,11 @@ void player_set_codec(struct player *p, uint8_t pt, uint8_t silence)
 
 void player_stop(struct player *p)
 {
-	free(p->audio);
+	if (p->owned)
+		free((void *)p->audio);
 	p->audio = NULL;
+	p->owned = false;
+	p->forever = false;
 	p->len = 0;
 	p->pos = 0;
 	p->passes = 0;
@@ -34,6 +37,27 @@ void player_stop(struct player *p)
 bool player_active(const struct player *p)
 {
 	return p->audio != NULL;
+}
+
+/* The timestamp is the sampling clock (see player_start). */
+static void start(struct player *p, const uint8_t *audio, bool owned,
+		  size_t len, uint32_t loops, uint64_t now_ms)
+{
+	/* The timestamp is the sampling clock: silence between two prompts
+	 * still advances it, or the phone would play them back to back. A
+	 * prompt replacing one mid-stream continues without a gap. */
+	if (p->sent_any && !player_active(p) &&
+	    now_ms > p->last_ms + PLAYER_PTIME_MS)
+		p->ts += (uint32_t)((now_ms - p->last_ms - PLAYER_PTIME_MS) *
+				    (PLAYER_SAMPLES / PLAYER_PTIME_MS));
+
+	player_stop(p);
+	p->audio = audio;
+	p->owned = owned;
+	p->len = len;
+	p->pos = 0;
+	p->passes = loops > 1 ? loops - 1 : 0;
+	p->marker = true;
 }
 
 int player_start(struct player *p, const uint8_t *audio, size_t len,
@@ -47,21 +71,17 @@ int player_start(struct player *p, const uint8_t *audio, size_t len,
 	if (!copy)
 		return -ENOMEM;
 	memcpy(copy, audio, len);
+	start(p, copy, true, len, loops, now_ms);
+	return 0;
+}
 
-	/* The timestamp is the sampling clock: silence between two prompts
-	 * still advances it, or the phone would play them back to back. A
-	 * prompt replacing one mid-stream continues without a gap. */
-	if (p->sent_any && !player_active(p) &&
-	    now_ms > p->last_ms + PLAYER_PTIME_MS)
-		p->ts += (uint32_t)((now_ms - p->last_ms - PLAYER_PTIME_MS) *
-				    (PLAYER_SAMPLES / PLAYER_PTIME_MS));
-
-	player_stop(p);
-	p->audio = copy;
-	p->len = len;
-	p->pos = 0;
-	p->passes = loops > 1 ? loops - 1 : 0;
-	p->marker = true;
+int player_start_loop(struct player *p, const uint8_t *audio, size_t len,
+		      uint64_t now_ms)
+{
+	if (!audio || !len)
+		return -EINVAL;
+	start(p, audio, false, len, 1, now_ms);
+	p->forever = true;
 	return 0;
 }
 
@@ -75,9 +95,10 @@ static size_t take(struct player *p, uint8_t *out, size_t n)
 		size_t chunk;
 
 		if (p->pos == p->len) {
-			if (!p->passes)
+			if (!p->passes && !p->forever)
 				break;
-			p->passes--;
+			if (!p->forever)
+				p->passes--;
 			p->pos = 0;
 		}
 		chunk = p->len - p->pos;
@@ -93,7 +114,7 @@ static size_t take(struct player *p, uint8_t *out, size_t n)
 
 static bool at_end(const struct player *p)
 {
-	return p->pos == p->len && !p->passes;
+	return p->pos == p->len && !p->passes && !p->forever;
 }
 
 size_t player_next(struct player *p, uint8_t pkt[PLAYER_PKT_SIZE],

@@ -36,7 +36,9 @@ struct player {
 	bool sent_any;
 	uint64_t last_ms; /* when the last packet was produced */
 
-	uint8_t *audio; /* prompt copy, NULL when idle */
+	const uint8_t *audio; /* prompt, NULL when idle */
+	bool owned;	      /* audio is our copy (freed on stop) */
+	bool forever;	      /* loops until stopped (ringback) */
 	size_t len;
 	size_t pos;
 	uint32_t passes; /* passes still to start after the current one */
@@ -58,6 +60,11 @@ void player_set_codec(struct player *p, uint8_t pt, uint8_t silence);
  * Returns 0, -EINVAL for empty audio, -ENOMEM. */
 int player_start(struct player *p, const uint8_t *audio, size_t len,
 		 uint32_t loops, uint64_t now_ms);
+/* Plays audio that outlives the player (not copied, not freed) in a loop
+ * until player_stop() or another start; no end is ever reported. Used for
+ * the shared ringback cycle. 0 or -EINVAL. */
+int player_start_loop(struct player *p, const uint8_t *audio, size_t len,
+		      uint64_t now_ms);
 void player_stop(struct player *p);
 bool player_active(const struct player *p);
 

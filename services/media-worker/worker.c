@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include "pbx_log.h"
 #include "player.h"
 #include "prompt_store.h"
+#include "ringback.h"
 #include "worker.h"
 #include "worker_priv.h"
 
@@ -76,37 +78,52 @@ void worker_call_end(struct worker *w, struct worker_call *wc)
 		worker_heartbeat(w, false);
 }
 
-void worker_call_closed(struct mwcall *call, int err, void *arg)
+void worker_call_event(struct mwcall *call, const struct mwcall_event *ev,
+		       void *arg)
 {
 	struct worker_call *wc = arg;
 	struct worker *w = wc->w;
-	struct worker_event ev = {
-		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP,
+	struct worker_event we = {
 		.tenant = mwcall_tenant(call),
 		.callid = mwcall_callid(call),
-		.detail = err == ECONNRESET ? "caller hung up" : strerror(err),
+		.seq = ev->seq,
+		.sip_code = ev->sip_code,
+		.detail = ev->detail,
 	};
 
-	pbx_log_ctx(ev.tenant, ev.callid);
-	worker_event_send(w, wc->home, &ev);
-	worker_call_end(w, wc);
-	pbx_log_ctx(NULL, NULL);
-}
-
-void worker_call_play_done(struct mwcall *call, uint64_t seq, void *arg)
-{
-	struct worker_call *wc = arg;
-	struct worker_event ev = {
-		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE,
-		.tenant = mwcall_tenant(call),
-		.callid = mwcall_callid(call),
-		.seq = seq,
-		.reply_to = wc->play_msgid,
-	};
-
-	pbx_log_ctx(ev.tenant, ev.callid);
-	worker_event_send(wc->w, wc->home, &ev);
-	pbx_log_ctx(NULL, NULL);
+	pbx_log_ctx(we.tenant, we.callid);
+	switch (ev->kind) {
+	case MWCALL_EV_ANSWERED:
+		we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED;
+		we.caller = mwcall_caller(call);
+		we.dialed = mwcall_dialed(call);
+		we.reply_to = wc->answer_msgid;
+		break;
+	case MWCALL_EV_PLAY_DONE:
+		we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE;
+		we.reply_to = wc->play_msgid;
+		break;
+	case MWCALL_EV_DTMF:
+		we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF;
+		we.digit = ev->digit;
+		break;
+	case MWCALL_EV_TIMER:
+		we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_TIMER;
+		we.timer_id = ev->timer_id;
+		break;
+	case MWCALL_EV_RING_RESULT:
+		we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT;
+		we.ring_result = ev->ring_result;
+		we.reply_to = wc->ring_msgid;
+		break;
+	case MWCALL_EV_CLOSED:
+		we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP;
+		worker_event_send(w, wc->home, &we);
+		worker_call_end(w, wc);
+		return;
+	}
+	/* The context stays: whoever called into the call logs on. */
+	worker_event_send(w, wc->home, &we);
 }
 
 static void finish_if_done(struct worker *w)
@@ -241,6 +258,21 @@ static int open_sip(struct worker *w)
 	return 0;
 }
 
+/* One cycle of the configured cadence per law, rendered once. */
+static int ringback_load(struct worker *w)
+{
+	struct ringback_spec rs;
+	int err = ringback_parse(&rs, w->cfg->ringback);
+
+	for (int law = OFFER_ULAW; !err && law <= OFFER_ALAW; law++) {
+		err = ringback_render(&rs, (enum offer_law)law,
+				      &w->ringback[law],
+				      &w->env.ringback_len[law]);
+		w->env.ringback[law] = w->ringback[law];
+	}
+	return err;
+}
+
 static int open_signals(struct worker *w)
 {
 	sigset_t set;
@@ -257,6 +289,7 @@ static int open_signals(struct worker *w)
 int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 {
 	struct worker *w;
+	size_t n;
 	int err;
 
 	if (!wp || !cfg || !zctx)
@@ -292,6 +325,8 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 					 (int)cfg->redis_port,
 					 PROMPT_TIMEOUT_MS);
 	if (!err)
+		err = ringback_load(w);
+	if (!err)
 		err = open_sip(w);
 	if (!err)
 		err = worker_bus_open(w);
@@ -304,12 +339,19 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 	w->env.rtp_port_min = (uint16_t)cfg->rtp_port_min;
 	w->env.rtp_port_max = (uint16_t)cfg->rtp_port_max;
 	w->env.cuser = cfg->worker_id;
+	/* libre appends ";lr" to every route itself. */
+	snprintf(w->edge_uri, sizeof(w->edge_uri), "%s", cfg->edge_uri);
+	n = strlen(w->edge_uri);
+	if (n > 3 && !strcasecmp(w->edge_uri + n - 3, ";lr"))
+		w->edge_uri[n - 3] = '\0';
+	w->env.edge_uri = w->edge_uri;
+	w->env.ring_timeout_max_ms = (uint32_t)cfg->ring_timeout_max_ms;
 
-	PLOG_INFO("worker %s: SIP %s (udp+tcp), edge %s, RTP %s:%ld-%ld, "
-		  "capacity %ld, routers %s",
-		  cfg->worker_id, cfg->sip_listen, cfg->edge_addr, cfg->rtp_ip,
-		  cfg->rtp_port_min, cfg->rtp_port_max, cfg->capacity,
-		  cfg->router_endpoints);
+	PLOG_INFO("worker %s: SIP %s (udp+tcp), edge %s (rings via %s), RTP "
+		  "%s:%ld-%ld, capacity %ld, routers %s",
+		  cfg->worker_id, cfg->sip_listen, cfg->edge_addr,
+		  cfg->edge_uri, cfg->rtp_ip, cfg->rtp_port_min,
+		  cfg->rtp_port_max, cfg->capacity, cfg->router_endpoints);
 	worker_heartbeat(w, false);
 	*wp = w;
 	return 0;
@@ -342,6 +384,8 @@ void worker_free(struct worker *w)
 	worker_bus_close(w);
 	pacer_free(w->pacer);
 	prompt_store_free(w->store);
+	free(w->ringback[OFFER_ULAW]);
+	free(w->ringback[OFFER_ALAW]);
 
 	mem_deref(w->options_lsnr);
 	mem_deref(w->sock);

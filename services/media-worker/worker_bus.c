@@ -1,11 +1,11 @@
-/* Router links: one DEALER per router, MediaCommands in, MediaEvents and
- * WorkerHeartbeats out, on the libre loop. */
+/* Router links: one DEALER per router, MediaCommands in (handed to
+ * worker_command.c), MediaEvents and WorkerHeartbeats out, on the libre
+ * loop. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pbx_log.h"
-#include "prompt_store.h"
 #include "worker_priv.h"
 
 #include "pbx/v1/envelope.pb-c.h"
@@ -88,6 +88,7 @@ struct worker_link *worker_event_send(struct worker *w,
 {
 	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
 	Pbx__V1__MediaEvent me = PBX__V1__MEDIA_EVENT__INIT;
+	char digit[2] = {0, 0};
 	size_t start;
 
 	if (!w->nlinks)
@@ -102,6 +103,12 @@ struct worker_link *worker_event_send(struct worker *w,
 		me.caller = (char *)ev->caller;
 	if (ev->dialed)
 		me.dialed = (char *)ev->dialed;
+	if (ev->digit) {
+		digit[0] = ev->digit;
+		me.digit = digit;
+	}
+	me.timer_id = ev->timer_id;
+	me.ring_result = (Pbx__V1__MediaEvent__RingResult)ev->ring_result;
 	env.tenant_id = (char *)ev->tenant;
 	env.call_id = (char *)ev->callid;
 	if (ev->reply_to)
@@ -179,149 +186,13 @@ static void heartbeat_handler(void *arg)
 		  heartbeat_handler, w);
 }
 
-/* Envelope helpers for replies to a command. */
-static void reply_event(struct worker *w, struct worker_link *l,
-			const Pbx__V1__Envelope *env, int kind,
-			const char *detail)
-{
-	const Pbx__V1__MediaCommand *cmd = env->media_command;
-	struct worker_event ev = {
-		.kind = kind,
-		.tenant = env->tenant_id,
-		.callid = env->call_id,
-		.seq = cmd ? cmd->seq : 0,
-		.detail = detail,
-		.reply_to = env->message_id,
-	};
-
-	worker_event_send(w, l, &ev);
-}
-
-static void command_play(struct worker *w, struct worker_link *l,
-			 struct worker_call *wc, const Pbx__V1__Envelope *env)
-{
-	const Pbx__V1__MediaCommand__Play *play = env->media_command->play;
-	char detail[160];
-	uint8_t *audio = NULL;
-	size_t len = 0;
-	int err;
-
-	if (!play) {
-		reply_event(w, l, env, PBX__V1__MEDIA_EVENT__KIND__KIND_FAILED,
-			    "play without arguments");
-		return;
-	}
-	err = prompt_store_get(w->store, env->tenant_id, play->prompt,
-			       mwcall_law(wc->call), &audio, &len);
-	if (err == -ENOENT)
-		snprintf(detail, sizeof(detail), "prompt %s not found",
-			 play->prompt);
-	else if (err == -EINVAL)
-		snprintf(detail, sizeof(detail), "invalid prompt name");
-	else if (err)
-		snprintf(detail, sizeof(detail),
-			 "prompt store unavailable: %s", strerror(-err));
-	if (!err) {
-		err = mwcall_play(wc->call, audio, len, play->loops,
-				  env->media_command->seq);
-		free(audio);
-		if (err)
-			snprintf(detail, sizeof(detail), "play: %s",
-				 strerror(-err));
-	}
-	if (err) {
-		PLOG_WARN("play %s refused: %s", play->prompt, detail);
-		reply_event(w, l, env, PBX__V1__MEDIA_EVENT__KIND__KIND_FAILED,
-			    detail);
-		return;
-	}
-	snprintf(wc->play_msgid, sizeof(wc->play_msgid), "%s",
-		 env->message_id);
-	PLOG_INFO("playing %s (%zu bytes = %zu ms, loops %u, seq %llu)",
-		  play->prompt, len, len / 8, play->loops,
-		  (unsigned long long)env->media_command->seq);
-}
-
-static void command_hangup(struct worker *w, struct worker_link *l,
-			   struct worker_call *wc,
-			   const Pbx__V1__Envelope *env)
-{
-	const Pbx__V1__MediaCommand__Hangup *h = env->media_command->hangup;
-	uint16_t code = h && h->sip_code >= 300 && h->sip_code <= 699
-				? (uint16_t)h->sip_code
-				: 480;
-	const char *reason = h && h->reason[0] ? h->reason : "Hangup";
-	struct worker_event ev = {
-		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_ENDED,
-		.tenant = env->tenant_id,
-		.callid = env->call_id,
-		.seq = env->media_command->seq,
-		.detail = reason,
-		.reply_to = env->message_id,
-	};
-
-	if (mwcall_answered(wc->call)) {
-		PLOG_INFO("hangup: BYE (%s)", reason);
-	} else {
-		PLOG_INFO("hangup: %u %s", code, reason);
-		mwcall_reject(wc->call, code, reason);
-		ev.sip_code = code;
-	}
-	worker_event_send(w, l, &ev);
-	worker_call_end(w, wc);
-}
-
-static void handle_command(struct worker *w, struct worker_link *l,
-			   const Pbx__V1__Envelope *env)
-{
-	const Pbx__V1__MediaCommand *cmd = env->media_command;
-	struct worker_call *wc;
-
-	if (cmd->worker_id[0] && strcmp(cmd->worker_id, w->cfg->worker_id)) {
-		PLOG_WARN("command for worker %s refused", cmd->worker_id);
-		reply_event(w, l, env, PBX__V1__MEDIA_EVENT__KIND__KIND_FAILED,
-			    "wrong worker");
-		return;
-	}
-	wc = worker_call_find(w, env->call_id);
-	if (!wc) {
-		PLOG_INFO("command seq %llu for an unknown call",
-			  (unsigned long long)cmd->seq);
-		reply_event(w, l, env, PBX__V1__MEDIA_EVENT__KIND__KIND_FAILED,
-			    "unknown call");
-		return;
-	}
-	/* Call-IDs are chosen by callers, so one alone does not prove the
-	 * command is about this tenant's call. */
-	if (strcmp(mwcall_tenant(wc->call), env->tenant_id)) {
-		PLOG_WARN("command seq %llu names a call of another tenant",
-			  (unsigned long long)cmd->seq);
-		reply_event(w, l, env, PBX__V1__MEDIA_EVENT__KIND__KIND_FAILED,
-			    "tenant mismatch");
-		return;
-	}
-	wc->home = l;
-	switch (cmd->cmd_case) {
-	case PBX__V1__MEDIA_COMMAND__CMD_PLAY:
-		command_play(w, l, wc, env);
-		break;
-	case PBX__V1__MEDIA_COMMAND__CMD_HANGUP:
-		command_hangup(w, l, wc, env);
-		break;
-	default:
-		reply_event(w, l, env, PBX__V1__MEDIA_EVENT__KIND__KIND_FAILED,
-			    "unknown command");
-		break;
-	}
-}
-
 static void handle_envelope(struct worker *w, struct worker_link *l,
 			    const Pbx__V1__Envelope *env)
 {
 	pbx_log_ctx(env->tenant_id, env->call_id);
 	switch (env->body_case) {
 	case PBX__V1__ENVELOPE__BODY_MEDIA_COMMAND:
-		handle_command(w, l, env);
+		worker_command(w, l, env);
 		break;
 	case PBX__V1__ENVELOPE__BODY_ERROR:
 		PLOG_WARN("bus: router %s: error %d %s", l->endpoint,

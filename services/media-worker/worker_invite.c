@@ -1,5 +1,6 @@
 /* INVITE admission: who may open a call on this worker (only the edge
- * proxy, with a valid tenant), whether there is room, and the answer. */
+ * proxy, with a valid tenant), whether there is room; accepted calls ring
+ * (180) and are announced to a router (INCOMING), which decides. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +66,7 @@ static bool tenant_of(const struct worker *w, const struct sip_msg *msg,
 static void announce(struct worker *w, struct worker_call *wc)
 {
 	struct worker_event ev = {
-		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED,
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING,
 		.tenant = mwcall_tenant(wc->call),
 		.callid = mwcall_callid(wc->call),
 		.caller = mwcall_caller(wc->call),
@@ -121,7 +122,7 @@ void worker_invite(const struct sip_msg *msg, void *arg)
 	}
 	wc->w = w;
 	err = mwcall_accept(&wc->call, &w->env, msg, tenant,
-			    worker_call_closed, worker_call_play_done, wc);
+			    worker_call_event, wc);
 	if (err) {
 		free(wc);
 		if (err == -ENOTSUP) {

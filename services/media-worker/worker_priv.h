@@ -1,6 +1,7 @@
-/* Worker internals shared by worker.c (lifecycle, call table, signals),
- * worker_invite.c (INVITE admission) and worker_bus.c (router links,
- * commands, events, heartbeats). Not for other modules. */
+/* Worker internals shared by worker.c (lifecycle, call table, signals,
+ * call events), worker_invite.c (INVITE admission), worker_bus.c (router
+ * links, events, heartbeats) and worker_command.c (commands -> calls).
+ * Not for other modules. */
 #ifndef WORKER_PRIV_H
 #define WORKER_PRIV_H
 #include <stdbool.h>
@@ -33,13 +34,17 @@ struct worker_call {
 	struct worker *w;
 	struct mwcall *call;
 	struct worker_link *home; /* router that last spoke about the call */
-	char play_msgid[64];	  /* message_id of the running play command */
+	/* message_ids of the commands events answer (reply_to). */
+	char play_msgid[64];   /* the running Play */
+	char ring_msgid[64];   /* the running Ring */
+	char answer_msgid[64]; /* the command that answers the caller */
 };
 
 struct worker {
 	const struct mw_config *cfg;
 	void *zctx;
 	char sip_uri[PBX_CFG_STRLEN + 8];
+	char edge_uri[PBX_CFG_STRLEN]; /* route for rings, without ";lr" */
 	uint64_t started_ms;
 
 	struct sip *sip;
@@ -49,6 +54,7 @@ struct worker {
 	struct mwcall_env env;
 	struct pacer *pacer;
 	struct prompt_store *store;
+	uint8_t *ringback[2]; /* one cycle per law, shared by all calls */
 
 	struct hash *calls; /* worker_call by Call-ID */
 	uint32_t load;
@@ -88,16 +94,20 @@ struct worker_event {
 	const char *caller;
 	const char *dialed;
 	const char *reply_to;
+	char digit;	     /* KIND_DTMF */
+	uint32_t timer_id;   /* KIND_TIMER */
+	int ring_result;     /* KIND_RING_RESULT */
 };
 
 /* worker.c */
 struct worker_call *worker_call_find(struct worker *w, const char *callid);
-/* Links wc (its call answered) and announces the new load. */
+/* Links wc (its call accepted, ringing) and announces the new load. */
 void worker_call_add(struct worker *w, struct worker_call *wc);
 /* Unlinks, hangs up (mwcall_free) and frees wc; heartbeat on the change. */
 void worker_call_end(struct worker *w, struct worker_call *wc);
-void worker_call_closed(struct mwcall *call, int err, void *arg);
-void worker_call_play_done(struct mwcall *call, uint64_t seq, void *arg);
+/* mwcall_event_h of every call: events to the router; CLOSED ends wc. */
+void worker_call_event(struct mwcall *call, const struct mwcall_event *ev,
+		       void *arg);
 
 /* worker_invite.c: sipsess connh and the OPTIONS responder. */
 void worker_invite(const struct sip_msg *msg, void *arg);
@@ -113,5 +123,9 @@ struct worker_link *worker_event_send(struct worker *w,
 				      const struct worker_event *ev);
 /* To every router. final: capacity 0 (we are leaving). */
 void worker_heartbeat(struct worker *w, bool final);
+
+/* worker_command.c: one MediaCommand from router link l. */
+void worker_command(struct worker *w, struct worker_link *l,
+		    const Pbx__V1__Envelope *env);
 
 #endif

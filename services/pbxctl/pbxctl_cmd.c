@@ -1,12 +1,14 @@
-/* pbxctl commands: one table of commands, the argv parser that fills a
- * ProvRequest from it, the loader for files named on the command line, and
- * the printer that maps an answer to output and exit code. */
+/* pbxctl commands: one table of commands and one of options, the argv
+ * parser that fills a ProvRequest from them, the loader for files named on
+ * the command line, and the printer that maps an answer to output and exit
+ * code. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "pbxctl_cmd.h"
 
@@ -18,6 +20,7 @@ const char pbxctl_usage[] =
 	"  tenant create <tenant> [--name NAME] [--domain DOMAIN]\n"
 	"  tenant list\n"
 	"  tenant delete <tenant>\n"
+	"  tenant feature <tenant> <feature> on|off        (features: fax)\n"
 	"  number connect <tenant> <number>\n"
 	"  number disconnect <tenant> <number>\n"
 	"  number list <tenant>\n"
@@ -28,61 +31,161 @@ const char pbxctl_usage[] =
 	"  prompt list <tenant>\n"
 	"  prompt delete <tenant> <name>\n"
 	"  scenario put <tenant> <name> <file.json | ->\n"
-	"  scenario get <tenant> <name>\n"
+	"  scenario get <tenant> <name> [--version N]\n"
 	"  scenario list <tenant>\n"
-	"  scenario activate <tenant> <number> <scenario>\n"
+	"  scenario history <tenant> <name>\n"
+	"  scenario diff <tenant> <name> <from> <to>\n"
+	"  scenario activate <tenant> <number> <name> [--version N]\n"
+	"                    [--at 2026-12-31T18:00:00Z | --at UNIX-MS]\n"
+	"  scenario rollback <tenant> <number>\n"
+	"  scenario simulate <tenant> <number> --caller NUMBER\n"
+	"                    [--at 2026-12-31T19:00] [--dtmf D]... "
+	"[--say TEXT]...\n"
+	"                    [--agents free|busy|none] [--no-answer T]...\n"
+	"                    [--busy T]... [--unavailable T]...\n"
+	"                    [--crm-owner EXT|none|error]\n"
+	"  object put <tenant> <kind> <name> <file.json | ->\n"
+	"  object get <tenant> <kind> <name>\n"
+	"  object list <tenant> [kind]\n"
+	"  object delete <tenant> <kind> <name>\n"
+	"        (kinds: queue list schedule fax_box voicemail_box "
+	"conference)\n"
+	"  trunk add <name> <host[:port]> [--username U --password P|-]\n"
+	"                    [--format e164|national|local]\n"
+	"  trunk remove <name>\n"
+	"  trunk list\n"
 	"\n"
 	"ENDPOINT defaults to $PBX_PROVISION, else " PBXCTL_SERVER_DEFAULT
 	"; MS to 3000.\n"
 	"A password of \"-\" is read from the first line of stdin.\n"
 	"Exit: 0 ok, 1 refused by the server, 2 usage, 3 no answer.\n";
 
-/* One command: "<noun> <verb>" and its positional arguments. */
+/* Command options (the global --server, --timeout-ms, --help aside). */
+enum opt_id {
+	O_NAME,
+	O_DOMAIN,
+	O_VERSION,
+	O_AT,
+	O_CALLER,
+	O_AGENTS,
+	O_CRM_OWNER,
+	O_USERNAME,
+	O_PASSWORD,
+	O_FORMAT,
+	O_DTMF,
+	O_SAY,
+	O_NO_ANSWER,
+	O_BUSY,
+	O_UNAVAILABLE,
+	O_COUNT
+};
+
+#define OPT(o) (1u << (o))
+#define SIM_OPTS                                                              \
+	(OPT(O_AT) | OPT(O_CALLER) | OPT(O_AGENTS) | OPT(O_CRM_OWNER) |       \
+	 OPT(O_DTMF) | OPT(O_SAY) | OPT(O_NO_ANSWER) | OPT(O_BUSY) |          \
+	 OPT(O_UNAVAILABLE))
+
+static const struct opt_def {
+	const char *name;
+	int repeat; /* enum pbxctl_repeat, or -1 for a single value */
+} opt_defs[O_COUNT] = {
+	[O_NAME] = {"--name", -1},
+	[O_DOMAIN] = {"--domain", -1},
+	[O_VERSION] = {"--version", -1},
+	[O_AT] = {"--at", -1},
+	[O_CALLER] = {"--caller", -1},
+	[O_AGENTS] = {"--agents", -1},
+	[O_CRM_OWNER] = {"--crm-owner", -1},
+	[O_USERNAME] = {"--username", -1},
+	[O_PASSWORD] = {"--password", -1},
+	[O_FORMAT] = {"--format", -1},
+	[O_DTMF] = {"--dtmf", PBXCTL_REP_DTMF},
+	[O_SAY] = {"--say", PBXCTL_REP_SAY},
+	[O_NO_ANSWER] = {"--no-answer", PBXCTL_REP_NO_ANSWER},
+	[O_BUSY] = {"--busy", PBXCTL_REP_BUSY},
+	[O_UNAVAILABLE] = {"--unavailable", PBXCTL_REP_UNAVAILABLE},
+};
+
+/* One command: "<noun> <verb>", its positional arguments and options. */
 struct cmd_def {
 	const char *noun;
 	const char *verb;
-	int nargs;
+	int min_args, max_args;
 	Pbx__V1__ProvRequest__OpCase op;
 	enum pbxctl_print print;
+	unsigned opts;
 	const char *synopsis;
 };
 
+#define OP(x) PBX__V1__PROV_REQUEST__OP_##x
+
 static const struct cmd_def cmds[] = {
-	{"tenant", "create", 1, PBX__V1__PROV_REQUEST__OP_TENANT_CREATE,
-	 PBXCTL_PRINT_OK,
+	{"tenant", "create", 1, 1, OP(TENANT_CREATE), PBXCTL_PRINT_OK,
+	 OPT(O_NAME) | OPT(O_DOMAIN),
 	 "tenant create <tenant> [--name NAME] [--domain DOMAIN]"},
-	{"tenant", "list", 0, PBX__V1__PROV_REQUEST__OP_TENANT_LIST,
-	 PBXCTL_PRINT_ITEMS, "tenant list"},
-	{"tenant", "delete", 1, PBX__V1__PROV_REQUEST__OP_TENANT_DELETE,
-	 PBXCTL_PRINT_OK, "tenant delete <tenant>"},
-	{"number", "connect", 2, PBX__V1__PROV_REQUEST__OP_NUMBER_CONNECT,
-	 PBXCTL_PRINT_OK, "number connect <tenant> <number>"},
-	{"number", "disconnect", 2,
-	 PBX__V1__PROV_REQUEST__OP_NUMBER_DISCONNECT, PBXCTL_PRINT_OK,
-	 "number disconnect <tenant> <number>"},
-	{"number", "list", 1, PBX__V1__PROV_REQUEST__OP_NUMBER_LIST,
-	 PBXCTL_PRINT_ITEMS, "number list <tenant>"},
-	{"ext", "add", 3, PBX__V1__PROV_REQUEST__OP_EXTENSION_ADD,
-	 PBXCTL_PRINT_OK, "ext add <tenant> <ext> <password | ->"},
-	{"ext", "remove", 2, PBX__V1__PROV_REQUEST__OP_EXTENSION_REMOVE,
-	 PBXCTL_PRINT_OK, "ext remove <tenant> <ext>"},
-	{"ext", "list", 1, PBX__V1__PROV_REQUEST__OP_EXTENSION_LIST,
-	 PBXCTL_PRINT_ITEMS, "ext list <tenant>"},
-	{"prompt", "upload", 3, PBX__V1__PROV_REQUEST__OP_PROMPT_UPLOAD,
-	 PBXCTL_PRINT_OK, "prompt upload <tenant> <name> <file.wav>"},
-	{"prompt", "list", 1, PBX__V1__PROV_REQUEST__OP_PROMPT_LIST,
-	 PBXCTL_PRINT_ITEMS, "prompt list <tenant>"},
-	{"prompt", "delete", 2, PBX__V1__PROV_REQUEST__OP_PROMPT_DELETE,
-	 PBXCTL_PRINT_OK, "prompt delete <tenant> <name>"},
-	{"scenario", "put", 3, PBX__V1__PROV_REQUEST__OP_SCENARIO_PUT,
-	 PBXCTL_PRINT_OK, "scenario put <tenant> <name> <file.json | ->"},
-	{"scenario", "get", 2, PBX__V1__PROV_REQUEST__OP_SCENARIO_GET,
-	 PBXCTL_PRINT_BODY, "scenario get <tenant> <name>"},
-	{"scenario", "list", 1, PBX__V1__PROV_REQUEST__OP_SCENARIO_LIST,
-	 PBXCTL_PRINT_ITEMS, "scenario list <tenant>"},
-	{"scenario", "activate", 3,
-	 PBX__V1__PROV_REQUEST__OP_SCENARIO_ACTIVATE, PBXCTL_PRINT_OK,
-	 "scenario activate <tenant> <number> <scenario>"},
+	{"tenant", "list", 0, 0, OP(TENANT_LIST), PBXCTL_PRINT_ITEMS, 0,
+	 "tenant list"},
+	{"tenant", "delete", 1, 1, OP(TENANT_DELETE), PBXCTL_PRINT_OK, 0,
+	 "tenant delete <tenant>"},
+	{"tenant", "feature", 3, 3, OP(TENANT_FEATURE), PBXCTL_PRINT_OK, 0,
+	 "tenant feature <tenant> <feature> on|off"},
+	{"number", "connect", 2, 2, OP(NUMBER_CONNECT), PBXCTL_PRINT_OK, 0,
+	 "number connect <tenant> <number>"},
+	{"number", "disconnect", 2, 2, OP(NUMBER_DISCONNECT), PBXCTL_PRINT_OK,
+	 0, "number disconnect <tenant> <number>"},
+	{"number", "list", 1, 1, OP(NUMBER_LIST), PBXCTL_PRINT_ITEMS, 0,
+	 "number list <tenant>"},
+	{"ext", "add", 3, 3, OP(EXTENSION_ADD), PBXCTL_PRINT_OK, 0,
+	 "ext add <tenant> <ext> <password | ->"},
+	{"ext", "remove", 2, 2, OP(EXTENSION_REMOVE), PBXCTL_PRINT_OK, 0,
+	 "ext remove <tenant> <ext>"},
+	{"ext", "list", 1, 1, OP(EXTENSION_LIST), PBXCTL_PRINT_ITEMS, 0,
+	 "ext list <tenant>"},
+	{"prompt", "upload", 3, 3, OP(PROMPT_UPLOAD), PBXCTL_PRINT_OK, 0,
+	 "prompt upload <tenant> <name> <file.wav>"},
+	{"prompt", "list", 1, 1, OP(PROMPT_LIST), PBXCTL_PRINT_ITEMS, 0,
+	 "prompt list <tenant>"},
+	{"prompt", "delete", 2, 2, OP(PROMPT_DELETE), PBXCTL_PRINT_OK, 0,
+	 "prompt delete <tenant> <name>"},
+	{"scenario", "put", 3, 3, OP(SCENARIO_PUT), PBXCTL_PRINT_OK, 0,
+	 "scenario put <tenant> <name> <file.json | ->"},
+	{"scenario", "get", 2, 2, OP(SCENARIO_GET), PBXCTL_PRINT_BODY,
+	 OPT(O_VERSION), "scenario get <tenant> <name> [--version N]"},
+	{"scenario", "list", 1, 1, OP(SCENARIO_LIST), PBXCTL_PRINT_ITEMS, 0,
+	 "scenario list <tenant>"},
+	{"scenario", "history", 2, 2, OP(SCENARIO_HISTORY), PBXCTL_PRINT_ITEMS,
+	 0, "scenario history <tenant> <name>"},
+	{"scenario", "diff", 4, 4, OP(SCENARIO_DIFF), PBXCTL_PRINT_BODY, 0,
+	 "scenario diff <tenant> <name> <from> <to>"},
+	{"scenario", "activate", 3, 3, OP(SCENARIO_ACTIVATE), PBXCTL_PRINT_OK,
+	 OPT(O_VERSION) | OPT(O_AT),
+	 "scenario activate <tenant> <number> <name> [--version N] "
+	 "[--at TIME]"},
+	{"scenario", "rollback", 2, 2, OP(SCENARIO_ROLLBACK), PBXCTL_PRINT_OK,
+	 0, "scenario rollback <tenant> <number>"},
+	{"scenario", "simulate", 2, 2, OP(SCENARIO_SIMULATE),
+	 PBXCTL_PRINT_BODY, SIM_OPTS,
+	 "scenario simulate <tenant> <number> --caller NUMBER [--at TIME] "
+	 "[--dtmf D]... [--say TEXT]... [--agents free|busy|none] "
+	 "[--no-answer T]... [--busy T]... [--unavailable T]... "
+	 "[--crm-owner EXT|none|error]"},
+	{"object", "put", 4, 4, OP(OBJECT_PUT), PBXCTL_PRINT_OK, 0,
+	 "object put <tenant> <kind> <name> <file.json | ->"},
+	{"object", "get", 3, 3, OP(OBJECT_GET), PBXCTL_PRINT_BODY, 0,
+	 "object get <tenant> <kind> <name>"},
+	{"object", "list", 1, 2, OP(OBJECT_LIST), PBXCTL_PRINT_ITEMS, 0,
+	 "object list <tenant> [kind]"},
+	{"object", "delete", 3, 3, OP(OBJECT_DELETE), PBXCTL_PRINT_OK, 0,
+	 "object delete <tenant> <kind> <name>"},
+	{"trunk", "add", 2, 2, OP(TRUNK_ADD), PBXCTL_PRINT_OK,
+	 OPT(O_USERNAME) | OPT(O_PASSWORD) | OPT(O_FORMAT),
+	 "trunk add <name> <host[:port]> [--username U --password P|-] "
+	 "[--format e164|national|local]"},
+	{"trunk", "remove", 1, 1, OP(TRUNK_REMOVE), PBXCTL_PRINT_OK, 0,
+	 "trunk remove <name>"},
+	{"trunk", "list", 0, 0, OP(TRUNK_LIST), PBXCTL_PRINT_ITEMS, 0,
+	 "trunk list"},
 };
 
 static int fail(char *err, size_t errsz, const char *fmt, ...)
@@ -134,66 +237,197 @@ static int parse_timeout(const char *s, int *ms)
 	return 0;
 }
 
+/* A version: "3" or "v3", 1 to 2^32-1; "latest" (if allowed) is 0. */
+static int parse_version(const char *s, bool latest_ok, uint32_t *v)
+{
+	unsigned long long x;
+	char *end;
+
+	if (latest_ok && !strcmp(s, "latest")) {
+		*v = 0;
+		return 0;
+	}
+	if (s[0] == 'v')
+		s++;
+	if (s[0] < '0' || s[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (errno || *end || x < 1 || x > 0xffffffffULL)
+		return -EINVAL;
+	*v = (uint32_t)x;
+	return 0;
+}
+
+/* Reads exactly n digits at *p into *v, advancing *p. */
+static bool digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		if ((*p)[i] < '0' || (*p)[i] > '9')
+			return false;
+		*v = *v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	return true;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int d[] = {31, 28, 31, 30, 31, 30,
+				31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : d[m - 1];
+}
+
+int pbxctl_time_parse(const char *s, uint64_t *ms)
+{
+	int y, mo, d, h, mi, sec = 0, frac = 0, oh = 0, om = 0, sign = 0;
+	const char *p = s;
+	struct tm tm;
+	time_t t;
+
+	if (!s || !s[0])
+		return -EINVAL;
+	if (strspn(s, "0123456789") == strlen(s)) {
+		char *end;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(s, &end, 10);
+		if (errno || *end || v == 0)
+			return -EINVAL;
+		*ms = v;
+		return 0;
+	}
+	if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) ||
+	    *p++ != '-' || !digits(&p, 2, &d) || (*p != 'T' && *p != ' '))
+		return -EINVAL;
+	p++;
+	if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi))
+		return -EINVAL;
+	if (*p == ':') {
+		p++;
+		if (!digits(&p, 2, &sec))
+			return -EINVAL;
+		if (*p == '.') {
+			int scale = 100;
+
+			p++;
+			if (*p < '0' || *p > '9')
+				return -EINVAL;
+			for (; *p >= '0' && *p <= '9'; p++, scale /= 10)
+				frac += (*p - '0') * scale;
+		}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p++ == '-' ? -1 : 1;
+		if (!digits(&p, 2, &oh))
+			return -EINVAL;
+		if (*p == ':')
+			p++;
+		if (!digits(&p, 2, &om))
+			return -EINVAL;
+	} else {
+		return -EINVAL; /* no zone */
+	}
+	if (*p || y < 1970 || mo < 1 || mo > 12 || d < 1 ||
+	    d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59 ||
+	    oh > 14 || om > 59)
+		return -EINVAL;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm) - sign * (oh * 3600 + om * 60);
+	if (t <= 0)
+		return -EINVAL;
+	*ms = (uint64_t)t * 1000 + (uint64_t)frac;
+	return 0;
+}
+
 static const char *noun_alias(const char *noun)
 {
 	return strcmp(noun, "extension") ? noun : "ext";
 }
 
-/* Fills the request's oneof from the positional arguments after the
- * verb. The strings stay argv's: protobuf-c only reads them. */
-static void build(struct pbxctl_cmd *cmd, const struct cmd_def *d,
-		  char **a, const char *name, const char *domain)
+/* Fills the request's oneof from the positional arguments after the verb
+ * and the options. The strings stay argv's: protobuf-c only reads them. */
+static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
+		 int n, const char *const *ov, char *err, size_t errsz)
 {
 	Pbx__V1__ProvRequest *q = &cmd->req;
+	uint32_t v = 0;
 
 	q->op_case = d->op;
 	switch (d->op) {
-	case PBX__V1__PROV_REQUEST__OP_TENANT_CREATE:
+	case OP(TENANT_CREATE):
 		pbx__v1__prov_request__tenant_create__init(
 			&cmd->op.tenant_create);
 		cmd->op.tenant_create.tenant = a[0];
-		if (name)
-			cmd->op.tenant_create.name = (char *)name;
-		if (domain)
-			cmd->op.tenant_create.domain = (char *)domain;
+		if (ov[O_NAME])
+			cmd->op.tenant_create.name = (char *)ov[O_NAME];
+		if (ov[O_DOMAIN])
+			cmd->op.tenant_create.domain = (char *)ov[O_DOMAIN];
 		q->tenant_create = &cmd->op.tenant_create;
 		break;
-	case PBX__V1__PROV_REQUEST__OP_TENANT_LIST:
-	case PBX__V1__PROV_REQUEST__OP_TENANT_DELETE:
-	case PBX__V1__PROV_REQUEST__OP_NUMBER_LIST:
-	case PBX__V1__PROV_REQUEST__OP_EXTENSION_LIST:
-	case PBX__V1__PROV_REQUEST__OP_PROMPT_LIST:
-	case PBX__V1__PROV_REQUEST__OP_SCENARIO_LIST:
+	case OP(TENANT_LIST):
+	case OP(TENANT_DELETE):
+	case OP(NUMBER_LIST):
+	case OP(EXTENSION_LIST):
+	case OP(PROMPT_LIST):
+	case OP(SCENARIO_LIST):
 		pbx__v1__prov_request__tenant_ref__init(&cmd->op.tenant_ref);
-		if (d->nargs)
+		if (n)
 			cmd->op.tenant_ref.tenant = a[0];
 		/* Every TenantRef member of the oneof is the same pointer. */
 		q->tenant_list = &cmd->op.tenant_ref;
 		break;
-	case PBX__V1__PROV_REQUEST__OP_NUMBER_CONNECT:
-	case PBX__V1__PROV_REQUEST__OP_NUMBER_DISCONNECT:
+	case OP(TENANT_FEATURE):
+		pbx__v1__prov_request__tenant_feature__init(
+			&cmd->op.tenant_feature);
+		cmd->op.tenant_feature.tenant = a[0];
+		cmd->op.tenant_feature.feature = a[1];
+		if (!strcmp(a[2], "on"))
+			cmd->op.tenant_feature.enabled = true;
+		else if (strcmp(a[2], "off"))
+			return fail(err, errsz,
+				    "a feature is switched \"on\" or \"off\"");
+		q->tenant_feature = &cmd->op.tenant_feature;
+		break;
+	case OP(NUMBER_CONNECT):
+	case OP(NUMBER_DISCONNECT):
 		pbx__v1__prov_request__number__init(&cmd->op.number);
 		cmd->op.number.tenant = a[0];
 		cmd->op.number.number = a[1];
 		q->number_connect = &cmd->op.number;
 		break;
-	case PBX__V1__PROV_REQUEST__OP_EXTENSION_ADD:
+	case OP(EXTENSION_ADD):
 		pbx__v1__prov_request__extension_add__init(
 			&cmd->op.extension_add);
 		cmd->op.extension_add.tenant = a[0];
 		cmd->op.extension_add.ext = a[1];
 		cmd->op.extension_add.password = a[2];
-		cmd->password_stdin = !strcmp(a[2], "-");
+		if (!strcmp(a[2], "-")) {
+			cmd->password_stdin = true;
+			cmd->password_dst = &cmd->op.extension_add.password;
+		}
 		q->extension_add = &cmd->op.extension_add;
 		break;
-	case PBX__V1__PROV_REQUEST__OP_EXTENSION_REMOVE:
+	case OP(EXTENSION_REMOVE):
 		pbx__v1__prov_request__extension_ref__init(
 			&cmd->op.extension_ref);
 		cmd->op.extension_ref.tenant = a[0];
 		cmd->op.extension_ref.ext = a[1];
 		q->extension_remove = &cmd->op.extension_ref;
 		break;
-	case PBX__V1__PROV_REQUEST__OP_PROMPT_UPLOAD:
+	case OP(PROMPT_UPLOAD):
 		pbx__v1__prov_request__prompt_upload__init(
 			&cmd->op.prompt_upload);
 		cmd->op.prompt_upload.tenant = a[0];
@@ -201,13 +435,13 @@ static void build(struct pbxctl_cmd *cmd, const struct cmd_def *d,
 		cmd->file = a[2];
 		q->prompt_upload = &cmd->op.prompt_upload;
 		break;
-	case PBX__V1__PROV_REQUEST__OP_PROMPT_DELETE:
+	case OP(PROMPT_DELETE):
 		pbx__v1__prov_request__prompt_ref__init(&cmd->op.prompt_ref);
 		cmd->op.prompt_ref.tenant = a[0];
 		cmd->op.prompt_ref.name = a[1];
 		q->prompt_delete = &cmd->op.prompt_ref;
 		break;
-	case PBX__V1__PROV_REQUEST__OP_SCENARIO_PUT:
+	case OP(SCENARIO_PUT):
 		pbx__v1__prov_request__scenario_put__init(
 			&cmd->op.scenario_put);
 		cmd->op.scenario_put.tenant = a[0];
@@ -215,35 +449,213 @@ static void build(struct pbxctl_cmd *cmd, const struct cmd_def *d,
 		cmd->file = a[2];
 		q->scenario_put = &cmd->op.scenario_put;
 		break;
-	case PBX__V1__PROV_REQUEST__OP_SCENARIO_GET:
+	case OP(SCENARIO_GET):
 		pbx__v1__prov_request__scenario_ref__init(
 			&cmd->op.scenario_ref);
 		cmd->op.scenario_ref.tenant = a[0];
 		cmd->op.scenario_ref.name = a[1];
+		if (ov[O_VERSION]) {
+			if (parse_version(ov[O_VERSION], false, &v))
+				return fail(err, errsz,
+					    "--version takes a version "
+					    "number such as 3");
+			/* An '@' never appears in a valid name, so the
+			 * server cannot misread it. */
+			snprintf(cmd->name_at, sizeof(cmd->name_at),
+				 "%.64s@%u", a[1], (unsigned)v);
+			cmd->op.scenario_ref.name = cmd->name_at;
+		}
 		q->scenario_get = &cmd->op.scenario_ref;
 		break;
-	case PBX__V1__PROV_REQUEST__OP_SCENARIO_ACTIVATE:
+	case OP(SCENARIO_HISTORY):
+		pbx__v1__prov_request__scenario_history__init(
+			&cmd->op.scenario_history);
+		cmd->op.scenario_history.tenant = a[0];
+		cmd->op.scenario_history.name = a[1];
+		q->scenario_history = &cmd->op.scenario_history;
+		break;
+	case OP(SCENARIO_DIFF):
+		pbx__v1__prov_request__scenario_diff__init(
+			&cmd->op.scenario_diff);
+		cmd->op.scenario_diff.tenant = a[0];
+		cmd->op.scenario_diff.name = a[1];
+		if (parse_version(a[2], true,
+				  &cmd->op.scenario_diff.from_version) ||
+		    parse_version(a[3], true,
+				  &cmd->op.scenario_diff.to_version))
+			return fail(err, errsz,
+				    "versions are numbers such as 3 or v3, "
+				    "or \"latest\"");
+		q->scenario_diff = &cmd->op.scenario_diff;
+		break;
+	case OP(SCENARIO_ACTIVATE):
 		pbx__v1__prov_request__scenario_activate__init(
 			&cmd->op.scenario_activate);
 		cmd->op.scenario_activate.tenant = a[0];
 		cmd->op.scenario_activate.number = a[1];
 		cmd->op.scenario_activate.name = a[2];
+		if (ov[O_VERSION] &&
+		    parse_version(ov[O_VERSION], false,
+				  &cmd->op.scenario_activate.version))
+			return fail(err, errsz,
+				    "--version takes a version number such "
+				    "as 3");
+		if (ov[O_AT] &&
+		    pbxctl_time_parse(ov[O_AT],
+				      &cmd->op.scenario_activate.at_ms))
+			return fail(err, errsz,
+				    "--at takes a time with its zone, e.g. "
+				    "2026-12-31T18:00:00Z or "
+				    "2026-12-31T21:00:00+03:00, or Unix ms");
 		q->scenario_activate = &cmd->op.scenario_activate;
+		break;
+	case OP(SCENARIO_ROLLBACK):
+		pbx__v1__prov_request__scenario_rollback__init(
+			&cmd->op.scenario_rollback);
+		cmd->op.scenario_rollback.tenant = a[0];
+		cmd->op.scenario_rollback.number = a[1];
+		q->scenario_rollback = &cmd->op.scenario_rollback;
+		break;
+	case OP(SCENARIO_SIMULATE): {
+		Pbx__V1__ProvRequest__ScenarioSimulate *s =
+			&cmd->op.scenario_simulate;
+		const char *agents = ov[O_AGENTS];
+		const char *crm = ov[O_CRM_OWNER];
+
+		pbx__v1__prov_request__scenario_simulate__init(s);
+		s->tenant = a[0];
+		s->number = a[1];
+		if (!ov[O_CALLER] || !ov[O_CALLER][0])
+			return fail(err, errsz,
+				    "simulate needs --caller NUMBER (or "
+				    "--caller anonymous)");
+		s->caller = (char *)ov[O_CALLER];
+		if (ov[O_AT])
+			s->at = (char *)ov[O_AT];
+		if (agents && strcmp(agents, "free") &&
+		    strcmp(agents, "busy") && strcmp(agents, "none"))
+			return fail(err, errsz,
+				    "--agents is free, busy or none");
+		if (agents)
+			s->agents = (char *)agents;
+		/* "none" reads better on a command line than an empty
+		 * string, which is what the request uses for "not found". */
+		if (crm)
+			s->crm_owner = strcmp(crm, "none") ? (char *)crm : "";
+		s->n_dtmf = cmd->n_rep[PBXCTL_REP_DTMF];
+		s->dtmf = cmd->rep[PBXCTL_REP_DTMF];
+		s->n_say = cmd->n_rep[PBXCTL_REP_SAY];
+		s->say = cmd->rep[PBXCTL_REP_SAY];
+		s->n_no_answer = cmd->n_rep[PBXCTL_REP_NO_ANSWER];
+		s->no_answer = cmd->rep[PBXCTL_REP_NO_ANSWER];
+		s->n_busy = cmd->n_rep[PBXCTL_REP_BUSY];
+		s->busy = cmd->rep[PBXCTL_REP_BUSY];
+		s->n_unavailable = cmd->n_rep[PBXCTL_REP_UNAVAILABLE];
+		s->unavailable = cmd->rep[PBXCTL_REP_UNAVAILABLE];
+		q->scenario_simulate = s;
+		break;
+	}
+	case OP(OBJECT_PUT):
+		pbx__v1__prov_request__object_put__init(&cmd->op.object_put);
+		cmd->op.object_put.tenant = a[0];
+		cmd->op.object_put.kind = a[1];
+		cmd->op.object_put.name = a[2];
+		cmd->file = a[3];
+		q->object_put = &cmd->op.object_put;
+		break;
+	case OP(OBJECT_GET):
+	case OP(OBJECT_LIST):
+	case OP(OBJECT_DELETE):
+		pbx__v1__prov_request__object_ref__init(&cmd->op.object_ref);
+		cmd->op.object_ref.tenant = a[0];
+		if (n > 1)
+			cmd->op.object_ref.kind = a[1];
+		if (n > 2)
+			cmd->op.object_ref.name = a[2];
+		/* Every ObjectRef member of the oneof is the same pointer. */
+		q->object_get = &cmd->op.object_ref;
+		break;
+	case OP(TRUNK_ADD): {
+		Pbx__V1__ProvRequest__TrunkAdd *t = &cmd->op.trunk_add;
+
+		pbx__v1__prov_request__trunk_add__init(t);
+		t->name = a[0];
+		t->address = a[1];
+		if (!ov[O_USERNAME] != !ov[O_PASSWORD])
+			return fail(err, errsz,
+				    "--username and --password go together");
+		if (ov[O_USERNAME])
+			t->username = (char *)ov[O_USERNAME];
+		if (ov[O_PASSWORD]) {
+			t->password = (char *)ov[O_PASSWORD];
+			if (!strcmp(ov[O_PASSWORD], "-")) {
+				cmd->password_stdin = true;
+				cmd->password_dst = &t->password;
+			}
+		}
+		if (ov[O_FORMAT])
+			t->number_format = (char *)ov[O_FORMAT];
+		q->trunk_add = t;
+		break;
+	}
+	case OP(TRUNK_REMOVE):
+	case OP(TRUNK_LIST):
+		pbx__v1__prov_request__trunk_ref__init(&cmd->op.trunk_ref);
+		if (n)
+			cmd->op.trunk_ref.name = a[0];
+		/* Every TrunkRef member of the oneof is the same pointer. */
+		q->trunk_remove = &cmd->op.trunk_ref;
 		break;
 	default:
 		q->op_case = PBX__V1__PROV_REQUEST__OP__NOT_SET;
 		break;
 	}
+	return 0;
+}
+
+/* Matches argv[*i] against the command options; stores the value. 1 when
+ * it was one, 0 when not, -EINVAL (err set) when misused. */
+static int take_option(struct pbxctl_cmd *cmd, int argc, char **argv, int *i,
+		       const char **ov, unsigned *given, char *err,
+		       size_t errsz)
+{
+	for (int o = 0; o < O_COUNT; o++) {
+		const struct opt_def *od = &opt_defs[o];
+		bool missing = false;
+		const char *v = opt_value(argc, argv, i, od->name, &missing);
+
+		if (missing)
+			return fail(err, errsz, "%s needs a value", od->name);
+		if (!v)
+			continue;
+		if (od->repeat >= 0) {
+			size_t *n = &cmd->n_rep[od->repeat];
+
+			if (*n == PBXCTL_REPEAT_MAX)
+				return fail(err, errsz,
+					    "%s is given more than %d times",
+					    od->name, PBXCTL_REPEAT_MAX);
+			cmd->rep[od->repeat][(*n)++] = (char *)v;
+		} else if (*given & OPT(o)) {
+			return fail(err, errsz, "%s is given twice", od->name);
+		} else {
+			ov[o] = v;
+		}
+		*given |= OPT(o);
+		return 1;
+	}
+	return 0;
 }
 
 int pbxctl_cmd_parse(struct pbxctl_cmd *cmd, int argc, char **argv,
 		     const char *env_server, char *err, size_t errsz)
 {
 	char *pos[MAX_POS];
-	const char *name = NULL, *domain = NULL, *v;
+	const char *ov[O_COUNT] = {NULL}, *v;
 	const struct cmd_def *d = NULL;
 	bool opts_done = false, missing = false;
-	int npos = 0;
+	unsigned given = 0;
+	int npos = 0, rc;
 
 	memset(cmd, 0, sizeof(*cmd));
 	pbx__v1__prov_request__init(&cmd->req);
@@ -277,16 +689,16 @@ int pbxctl_cmd_parse(struct pbxctl_cmd *cmd, int argc, char **argv,
 			if (parse_timeout(v, &cmd->timeout_ms))
 				return fail(err, errsz,
 					    "--timeout-ms takes 1 to 600000");
-		} else if ((v = opt_value(argc, argv, &i, "--name",
-					  &missing))) {
-			name = v;
-		} else if ((v = opt_value(argc, argv, &i, "--domain",
-					  &missing))) {
-			domain = v;
 		} else if (missing) {
 			return fail(err, errsz, "%s needs a value", a);
 		} else {
-			return fail(err, errsz, "unknown option %s", a);
+			rc = take_option(cmd, argc, argv, &i, ov, &given, err,
+					 errsz);
+			if (rc < 0)
+				return rc;
+			if (!rc)
+				return fail(err, errsz, "unknown option %s",
+					    a);
 		}
 	}
 
@@ -304,17 +716,20 @@ int pbxctl_cmd_parse(struct pbxctl_cmd *cmd, int argc, char **argv,
 	if (!d)
 		return fail(err, errsz, "unknown command \"%s %s\"", pos[0],
 			    pos[1]);
-	if (npos - 2 != d->nargs)
+	if (npos - 2 < d->min_args || npos - 2 > d->max_args)
 		return fail(err, errsz, "%s arguments; usage: pbxctl %s",
-			    npos - 2 < d->nargs ? "missing" : "too many",
+			    npos - 2 < d->min_args ? "missing" : "too many",
 			    d->synopsis);
-	if ((name || domain) &&
-	    d->op != PBX__V1__PROV_REQUEST__OP_TENANT_CREATE)
-		return fail(err, errsz,
-			    "--name and --domain belong to tenant create");
+	for (int o = 0; o < O_COUNT; o++) {
+		if ((given & OPT(o)) && !(d->opts & OPT(o)))
+			return fail(err, errsz,
+				    "%s does not belong to %s %s; usage: "
+				    "pbxctl %s",
+				    opt_defs[o].name, d->noun, d->verb,
+				    d->synopsis);
+	}
 	cmd->print = d->print;
-	build(cmd, d, pos + 2, name, domain);
-	return 0;
+	return build(cmd, d, pos + 2, npos - 2, ov, err, errsz);
 }
 
 /* Reads all of f into a NUL-terminated buffer of at most PBXCTL_FILE_MAX
@@ -373,7 +788,7 @@ static int load_password(struct pbxctl_cmd *cmd, char *err, size_t errsz)
 	if (!cmd->data)
 		return -ENOMEM;
 	cmd->len = n;
-	cmd->op.extension_add.password = cmd->data;
+	*cmd->password_dst = cmd->data;
 	return 0;
 }
 
@@ -383,7 +798,7 @@ int pbxctl_cmd_load(struct pbxctl_cmd *cmd, char *err, size_t errsz)
 	FILE *f;
 	int rc;
 
-	if (cmd->password_stdin)
+	if (cmd->password_stdin && cmd->password_dst)
 		return load_password(cmd, err, errsz);
 	if (!cmd->file)
 		return 0;
@@ -428,11 +843,14 @@ int pbxctl_cmd_load(struct pbxctl_cmd *cmd, char *err, size_t errsz)
 		 * rather than send a silently truncated document. */
 		if (memchr(cmd->data, '\0', cmd->len)) {
 			snprintf(err, errsz, "%s contains a NUL byte; a "
-					     "scenario is JSON text",
+					     "document is JSON text",
 				 is_stdin ? "stdin" : cmd->file);
 			return -EINVAL;
 		}
-		cmd->op.scenario_put.json = cmd->data;
+		if (cmd->req.op_case == PBX__V1__PROV_REQUEST__OP_OBJECT_PUT)
+			cmd->op.object_put.json = cmd->data;
+		else
+			cmd->op.scenario_put.json = cmd->data;
 	}
 	return 0;
 }
@@ -517,7 +935,11 @@ enum pbxctl_exit pbxctl_cmd_output(const struct pbxctl_cmd *cmd,
 		}
 		break;
 	case PBXCTL_PRINT_OK:
-		fputs("ok\n", out);
+		/* A write may say what it did ("main v3"); else just ok. */
+		for (size_t i = 0; i < r->n_items; i++)
+			fprintf(out, "%s\n", r->items[i]);
+		if (!r->n_items)
+			fputs("ok\n", out);
 		break;
 	}
 	for (size_t i = 0; i < r->n_warnings; i++)

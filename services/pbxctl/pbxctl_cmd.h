@@ -16,6 +16,8 @@
 /* The server owns the real limits (16 MiB prompts, 256 KiB scenarios);
  * this only stops pbxctl from reading something absurd into memory. */
 #define PBXCTL_FILE_MAX (20u * 1024 * 1024)
+/* How often one repeatable option (--dtmf, --say, ...) may be given. */
+#define PBXCTL_REPEAT_MAX 32
 
 enum pbxctl_exit {
 	PBXCTL_EXIT_OK = 0,
@@ -26,20 +28,32 @@ enum pbxctl_exit {
 
 /* What a successful answer prints. */
 enum pbxctl_print {
-	PBXCTL_PRINT_OK,    /* "ok", then any warnings on stderr */
+	PBXCTL_PRINT_OK,    /* the items the server sent (e.g. "main v3"),
+			       else "ok"; then any warnings on stderr */
 	PBXCTL_PRINT_ITEMS, /* one item per line */
 	PBXCTL_PRINT_BODY,  /* the body as is */
 };
 
+/* The repeatable options of scenario simulate. */
+enum pbxctl_repeat {
+	PBXCTL_REP_DTMF,
+	PBXCTL_REP_SAY,
+	PBXCTL_REP_NO_ANSWER,
+	PBXCTL_REP_BUSY,
+	PBXCTL_REP_UNAVAILABLE,
+	PBXCTL_REP_COUNT
+};
+
 /* One parsed command. Owned by the caller (usually on main's stack) and
- * never copied: req points into it, its strings point into argv. Release
- * with pbxctl_cmd_reset(). */
+ * never copied: req points into it, its strings point into argv or into
+ * it. Release with pbxctl_cmd_reset(). */
 struct pbxctl_cmd {
 	const char *server;
 	int timeout_ms;
 	enum pbxctl_print print;
-	const char *file;    /* prompt upload, scenario put: path or "-" */
-	bool password_stdin; /* "ext add ... -": read the password */
+	const char *file;    /* prompt upload, scenario / object put */
+	bool password_stdin; /* "ext add ... -", "trunk add --password -" */
+	char **password_dst; /* the request field the stdin line goes to */
 	Pbx__V1__ProvRequest req;
 	union {
 		Pbx__V1__ProvRequest__TenantCreate tenant_create;
@@ -52,7 +66,22 @@ struct pbxctl_cmd {
 		Pbx__V1__ProvRequest__ScenarioPut scenario_put;
 		Pbx__V1__ProvRequest__ScenarioRef scenario_ref;
 		Pbx__V1__ProvRequest__ScenarioActivate scenario_activate;
+		Pbx__V1__ProvRequest__ScenarioHistory scenario_history;
+		Pbx__V1__ProvRequest__ScenarioDiff scenario_diff;
+		Pbx__V1__ProvRequest__ScenarioRollback scenario_rollback;
+		Pbx__V1__ProvRequest__ScenarioSimulate scenario_simulate;
+		Pbx__V1__ProvRequest__ObjectPut object_put;
+		Pbx__V1__ProvRequest__ObjectRef object_ref;
+		Pbx__V1__ProvRequest__TrunkAdd trunk_add;
+		Pbx__V1__ProvRequest__TrunkRef trunk_ref;
+		Pbx__V1__ProvRequest__TenantFeature tenant_feature;
 	} op;
+	/* Repeated option values (pointers into argv). */
+	char *rep[PBXCTL_REP_COUNT][PBXCTL_REPEAT_MAX];
+	size_t n_rep[PBXCTL_REP_COUNT];
+	/* "name@N" for scenario get --version N (ScenarioRef has no version
+	 * field; the server splits it). */
+	char name_at[96];
 	char *data; /* loaded file or password, malloc'd (NUL-terminated) */
 	size_t len;
 };
@@ -65,10 +94,17 @@ extern const char pbxctl_usage[];
 int pbxctl_cmd_parse(struct pbxctl_cmd *cmd, int argc, char **argv,
 		     const char *env_server, char *err, size_t errsz);
 
+/* An absolute time for --at: Unix ms (digits only), or ISO 8601 with a
+ * zone, "2026-12-31T18:00:00Z", "2026-12-31T21:00+03:00" (seconds and a
+ * fraction optional). A time without a zone is refused: the machine
+ * running pbxctl need not be in the zone the operator means. 0 or
+ * -EINVAL. */
+int pbxctl_time_parse(const char *s, uint64_t *ms);
+
 /* Reads what the command names on disk or stdin into the request: the
- * prompt file, the scenario document or the password. 0 when nothing is
- * needed; -errno with one sentence in err when it cannot be read, is over
- * PBXCTL_FILE_MAX, or (scenario, password) holds a NUL byte. */
+ * prompt file, the scenario or object document or the password. 0 when
+ * nothing is needed; -errno with one sentence in err when it cannot be
+ * read, is over PBXCTL_FILE_MAX, or (JSON, password) holds a NUL byte. */
 int pbxctl_cmd_load(struct pbxctl_cmd *cmd, char *err, size_t errsz);
 void pbxctl_cmd_reset(struct pbxctl_cmd *cmd);
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "pbx/v1/envelope.pb-c.h"
+#include "pbx_keys.h"
 #include "provision.h"
 
 /* The service. Owned by main(); owns its Redis connection. */
@@ -133,6 +134,15 @@ int prov_prompt_delete(struct provision *pv,
 		       const Pbx__V1__ProvRequest__PromptRef *q,
 		       struct prov_reply *r);
 
+/* Lint (prov_lint.c): parses json with every reference it makes resolved
+ * against this tenant's prompts, extensions, objects and features. 0 with
+ * any warnings appended to r->warnings; -EINVAL with every problem in r's
+ * error; -EIO when storage failed (no lint verdict then). */
+int prov_lint(struct provision *pv, const char *tenant, const char *json,
+	      struct prov_reply *r);
+
+/* Scenarios (prov_scenario.c). Every put creates an immutable version
+ * pbx:{t}:scenario:<name>:v<N>; the head hash holds `latest`. */
 int prov_scenario_put(struct provision *pv,
 		      const Pbx__V1__ProvRequest__ScenarioPut *q,
 		      struct prov_reply *r);
@@ -142,16 +152,118 @@ int prov_scenario_get(struct provision *pv,
 int prov_scenario_list(struct provision *pv,
 		       const Pbx__V1__ProvRequest__TenantRef *q,
 		       struct prov_reply *r);
-int prov_scenario_activate(struct provision *pv,
-			   const Pbx__V1__ProvRequest__ScenarioActivate *q,
-			   struct prov_reply *r);
+int prov_scenario_history(struct provision *pv,
+			  const Pbx__V1__ProvRequest__ScenarioHistory *q,
+			  struct prov_reply *r);
+int prov_scenario_diff(struct provision *pv,
+		       const Pbx__V1__ProvRequest__ScenarioDiff *q,
+		       struct prov_reply *r);
 /* Lints and stores a document for a known tenant (shared by scenario_put
- * and number_connect's default scenario). */
+ * and number_connect's default scenario). *version (may be NULL) gets the
+ * version now holding the document, *created whether this call made it. */
 int prov_scenario_store(struct provision *pv, const char *tenant,
-			const char *name, const char *json,
-			struct prov_reply *r);
-/* Creates the tenant's "default" scenario unless it exists. */
+			const char *name, const char *json, const char *note,
+			struct prov_reply *r, long long *version,
+			bool *created);
+/* The latest version of a scenario, 0 when it does not exist. */
+int prov_scenario_latest(struct provision *pv, const char *tenant,
+			 const char *name, long long *latest);
+/* The document of one version, malloc'd into *jsonp (NULL: no such
+ * version). */
+int prov_scenario_load(struct provision *pv, const char *tenant,
+		       const char *name, long long version, char **jsonp);
+/* Creates the tenant's "default" scenario unless it exists; *version
+ * gets its latest version. */
 int prov_scenario_ensure_default(struct provision *pv, const char *tenant,
-				 struct prov_reply *r);
+				 struct prov_reply *r, long long *version);
+
+/* The active pair of a number and its scheduled successor, as the router
+ * sees it at now_ms (prov_number.c). Strings are "" when unset. */
+struct prov_pair {
+	char scenario[PBX_ID_MAX + 1];
+	long long version;
+	char pending_scenario[PBX_ID_MAX + 1];
+	long long pending_version;
+	unsigned long long pending_at_ms;
+	char prev_scenario[PBX_ID_MAX + 1];
+	long long prev_version;
+};
+/* Reads pbx:{t}:number:<n>; -ENOENT when the hash does not exist. A
+ * pending pair that is due (now_ms >= pending_at_ms) is returned as the
+ * active one, exactly as the router resolves it. */
+int prov_number_pair(struct provision *pv, const char *tenant,
+		     const char *number, unsigned long long now_ms,
+		     struct prov_pair *p);
+/* Activation: one Lua script each, so a number always points at exactly
+ * one existing version whatever runs concurrently. */
+int prov_number_activate(struct provision *pv,
+			 const Pbx__V1__ProvRequest__ScenarioActivate *q,
+			 struct prov_reply *r);
+int prov_number_rollback(struct provision *pv,
+			 const Pbx__V1__ProvRequest__ScenarioRollback *q,
+			 struct prov_reply *r);
+/* Checks tenant, number and that the number is the tenant's: 0, or the
+ * reply refused. */
+int prov_number_check_owned(struct provision *pv, struct prov_reply *r,
+			    const char *tenant, const char *number);
+
+/* Dry run (prov_simulate.c): walks the version the number runs at the
+ * simulated time (active, or scheduled once due) with the scenario
+ * library's simulator; the path is the reply's body. */
+int prov_simulate(struct provision *pv,
+		  const Pbx__V1__ProvRequest__ScenarioSimulate *q,
+		  struct prov_reply *r);
+
+/* Tenant objects (prov_object.c): pbx:{t}:objects field <kind>:<name>. */
+int prov_object_put(struct provision *pv,
+		    const Pbx__V1__ProvRequest__ObjectPut *q,
+		    struct prov_reply *r);
+int prov_object_get(struct provision *pv,
+		    const Pbx__V1__ProvRequest__ObjectRef *q,
+		    struct prov_reply *r);
+int prov_object_list(struct provision *pv,
+		     const Pbx__V1__ProvRequest__ObjectRef *q,
+		     struct prov_reply *r);
+int prov_object_delete(struct provision *pv,
+		       const Pbx__V1__ProvRequest__ObjectRef *q,
+		       struct prov_reply *r);
+/* Every stored object of the tenant compiled into a new set (*objsp, free
+ * with scenario_objects_free). A stored object the library refuses today
+ * is left out and logged, not fatal: lint then reports it as missing. */
+struct scenario_objects;
+int prov_object_load(struct provision *pv, const char *tenant,
+		     struct scenario_objects **objsp);
+/* Appends to users one line per scenario version that references (kind,
+ * name): "scenario S vN (node X)" for the latest version of every
+ * scenario, "scenario S vN (active on <n>)" / "(scheduled on <n>)" for the
+ * versions numbers run. kind is an int to keep scenario.h out of here:
+ * an enum scenario_ref. */
+int prov_object_users(struct provision *pv, const char *tenant, int kind,
+		      const char *name, struct prov_strv *users);
+/* Stores an object unless one of that kind and name exists (built-in
+ * objects the default scenario needs); the document is trusted. */
+int prov_object_ensure(struct provision *pv, const char *tenant,
+		       const char *kind, const char *name, const char *json);
+
+/* Optional tenant features (prov_feature.c): pbx:{t}:tenant
+ * feature_<name> = 1 / 0. */
+int prov_feature_set(struct provision *pv,
+		     const Pbx__V1__ProvRequest__TenantFeature *q,
+		     struct prov_reply *r);
+/* *on tells whether the tenant enabled feature (unset reads as off). */
+int prov_feature_enabled(struct provision *pv, const char *tenant,
+			 const char *feature, bool *on);
+
+/* Operator trunks (prov_trunk.c): pbx:{sys}:trunk* keys. */
+int prov_trunk_add(struct provision *pv,
+		   const Pbx__V1__ProvRequest__TrunkAdd *q,
+		   struct prov_reply *r);
+int prov_trunk_remove(struct provision *pv,
+		      const Pbx__V1__ProvRequest__TrunkRef *q,
+		      struct prov_reply *r);
+int prov_trunk_list(struct provision *pv, struct prov_reply *r);
+
+/* "2026-11-27T02:30:00Z" for Unix ms (buf of at least 32 bytes). */
+const char *prov_time_iso(char *buf, size_t size, unsigned long long ms);
 
 #endif

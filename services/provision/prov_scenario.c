@@ -1,8 +1,10 @@
-/* Scenarios: a tenant's routing documents. Every write is linted first
- * (scenario_parse with this tenant's prompts as the reference resolver) and
- * nothing is stored unless the document passes; stored documents carry a
- * version the router can cache by. Activation points one number at one. */
+/* Scenarios: a tenant's routing documents, kept as immutable versions.
+ * Every put is linted first (prov_lint.c) and nothing is stored unless the
+ * document passes; a put that changes the document creates the next
+ * version, one that does not returns the latest. get, list, history and
+ * diff read versions; which version a number runs is prov_number.c's. */
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,134 +13,137 @@
 #include "pbx_keys.h"
 #include "pbx_log.h"
 #include "prov.h"
+#include "prov_diff.h"
 #include "scenario.h"
 
 #define SCENARIO_MAX (256u * 1024)
+#define DEFAULT_QUEUE_JSON                                                    \
+	"{\"description\":\"the tenant's default queue (created by number "  \
+	"connect)\"}"
 
-/* Writes the document and bumps the version in one step, and leaves the
- * version alone when the document is unchanged, so a retried put is a
- * no-op. One key: Cluster-safe. Returns the current version. */
-static const char store_lua[] =
-	"if redis.call('HGET', KEYS[1], 'json') == ARGV[1] then "
-	"return tonumber(redis.call('HGET', KEYS[1], 'version')) or 0 end "
-	"local v = redis.call('HINCRBY', KEYS[1], 'version', 1) "
-	"redis.call('HSET', KEYS[1], 'json', ARGV[1], 'updated_ms', ARGV[2]) "
-	"return v";
+/* One put, atomically: compare the document with the latest version's,
+ * and only when it differs take the next number and write the version.
+ * Two concurrent puts therefore get two distinct, gap-free numbers, and a
+ * retried put returns the version it made the first time. The version
+ * hash key is derived from KEYS[1]: same hash tag, same Cluster slot.
+ * KEYS: head, name set. ARGV: name, json, sha1, now_ms, note.
+ * Returns {version, created 0/1}. */
+static const char put_lua[] =
+	"local latest = tonumber(redis.call('HGET', KEYS[1], 'latest')) or 0 "
+	"if latest > 0 and redis.call('HGET', KEYS[1] .. ':v' .. latest, "
+	"'sha1') == ARGV[3] then return {latest, 0} end "
+	"local v = redis.call('HINCRBY', KEYS[1], 'latest', 1) "
+	"local vk = KEYS[1] .. ':v' .. v "
+	"redis.call('HSET', vk, 'json', ARGV[2], 'created_ms', ARGV[4], "
+	"'sha1', ARGV[3]) "
+	"if ARGV[5] ~= '' then redis.call('HSET', vk, 'note', ARGV[5]) end "
+	"redis.call('HSET', KEYS[1], 'updated_ms', ARGV[4]) "
+	"redis.call('SADD', KEYS[2], ARGV[1]) "
+	"return {v, 1}";
 
-/* The resolver's view of one tenant; err keeps the first storage
- * failure, which is reported instead of a bogus lint finding. */
-struct ref_ctx {
-	struct provision *pv;
-	const char *tenant;
-	int err;
-};
-
-static bool ref_exists(enum scenario_ref kind, const char *name, void *arg)
+static int sha1_hex(char out[41], const char *data, size_t len)
 {
-	struct ref_ctx *c = arg;
-	char key[PBX_KEY_MAX];
-	long long member = 0;
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
 
-	/* Queues and extensions are not provisioned through this service
-	 * yet, so nothing can be checked for them. */
-	if (kind != SCENARIO_REF_PROMPT || c->err)
-		return true;
-	if (!name || !pbx_id_valid(name))
-		return false;
-	if (pbx_key(key, sizeof(key), c->tenant, "prompts"))
-		return false;
-	c->err = prov_store_int(c->pv, &member, "SISMEMBER %s %s", key, name);
-	return c->err || member;
-}
-
-static void trim_newlines(char *s)
-{
-	size_t n = strlen(s);
-
-	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
-		s[--n] = '\0';
-}
-
-/* Each report line becomes one warning. */
-static int add_warnings(struct prov_reply *r, const char *text)
-{
-	const char *p = text;
-	int err = 0;
-
-	while (*p && !err) {
-		size_t n = strcspn(p, "\n");
-
-		if (n)
-			err = prov_strv_add(&r->warnings, "%.*s", (int)n, p);
-		p += n;
-		if (*p)
-			p++;
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha1(), NULL) ||
+	    mdlen != 20)
+		return -EIO;
+	for (unsigned int i = 0; i < 20; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
 	}
-	return err;
+	out[40] = '\0';
+	return 0;
+}
+
+int prov_scenario_latest(struct provision *pv, const char *tenant,
+			 const char *name, long long *latest)
+{
+	char key[PBX_KEY_MAX];
+
+	*latest = 0;
+	if (pbx_key(key, sizeof(key), tenant, "scenario:%s", name))
+		return -EINVAL;
+	return prov_store_int(pv, latest, "HGET %s latest", key);
+}
+
+int prov_scenario_load(struct provision *pv, const char *tenant,
+		       const char *name, long long version, char **jsonp)
+{
+	char key[PBX_KEY_MAX];
+
+	*jsonp = NULL;
+	if (pbx_key(key, sizeof(key), tenant, "scenario:%s:v%lld", name,
+		    version))
+		return -EINVAL;
+	return prov_store_str(pv, jsonp, "HGET %s json", key);
 }
 
 int prov_scenario_store(struct provision *pv, const char *tenant,
-			const char *name, const char *json,
-			struct prov_reply *r)
+			const char *name, const char *json, const char *note,
+			struct prov_reply *r, long long *version,
+			bool *created)
 {
-	struct ref_ctx ctx = {.pv = pv, .tenant = tenant, .err = 0};
-	struct scenario_report rep;
-	struct scenario *sc = NULL;
-	char key[PBX_KEY_MAX], now[24];
-	long long version = 0;
+	char head[PBX_KEY_MAX], set[PBX_KEY_MAX], now[24], sha[41];
+	redisReply *rep = NULL;
 	int err;
 
-	memset(&rep, 0, sizeof(rep));
-	err = scenario_parse(&sc, json, ref_exists, &ctx, &rep);
-	scenario_free(sc);
-	rep.text[sizeof(rep.text) - 1] = '\0';
-	if (ctx.err)
-		return ctx.err;
-	if (err == -EINVAL) {
-		trim_newlines(rep.text);
-		return prov_fail(r, -EINVAL, "%s",
-				 rep.text[0] ? rep.text
-					     : "the scenario is not valid");
-	}
+	err = prov_lint(pv, tenant, json, r);
 	if (err)
 		return err;
-	err = add_warnings(r, rep.text);
+	err = sha1_hex(sha, json, strlen(json));
 	if (err)
 		return err;
-
-	if (pbx_key(key, sizeof(key), tenant, "scenario:%s", name))
+	if (pbx_key(head, sizeof(head), tenant, "scenario:%s", name) ||
+	    pbx_key(set, sizeof(set), tenant, "scenarios"))
 		return -EINVAL;
 	snprintf(now, sizeof(now), "%llu",
 		 (unsigned long long)pbx_clock_now_ms());
-	err = prov_store_int(pv, &version, "EVAL %s 1 %s %s %s", store_lua,
-			     key, json, now);
+	err = prov_store_cmd(pv, &rep, "EVAL %s 2 %s %s %s %s %s %s %s",
+			     put_lua, head, set, name, json, sha, now,
+			     note ? note : "");
 	if (err)
 		return err;
-	if (pbx_key(key, sizeof(key), tenant, "scenarios"))
-		return -EINVAL;
-	err = prov_store_do(pv, "SADD %s %s", key, name);
-	if (!err)
-		PLOG_INFO("scenario %s stored as version %lld", name, version);
-	return err;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	    rep->element[0]->type != REDIS_REPLY_INTEGER ||
+	    rep->element[1]->type != REDIS_REPLY_INTEGER) {
+		freeReplyObject(rep);
+		return -EIO;
+	}
+	if (version)
+		*version = rep->element[0]->integer;
+	if (created)
+		*created = rep->element[1]->integer != 0;
+	if (rep->element[1]->integer)
+		PLOG_INFO("scenario %s: version %lld created", name,
+			  rep->element[0]->integer);
+	freeReplyObject(rep);
+	return 0;
 }
 
 int prov_scenario_ensure_default(struct provision *pv, const char *tenant,
-				 struct prov_reply *r)
+				 struct prov_reply *r, long long *version)
 {
 	struct prov_reply tmp = {.status = r->status};
-	char key[PBX_KEY_MAX];
-	long long have = 0;
 	int err;
 
-	if (pbx_key(key, sizeof(key), tenant, "scenario:default"))
-		return -EINVAL;
-	err = prov_store_int(pv, &have, "HEXISTS %s json", key);
-	if (err || have)
+	err = prov_scenario_latest(pv, tenant, "default", version);
+	if (err || *version)
+		return err;
+	/* The default document sends calls to queue "default": it must
+	 * exist for the document to pass lint (and for calls to queue). */
+	err = prov_object_ensure(pv, tenant, "queue", "default",
+				 DEFAULT_QUEUE_JSON);
+	if (err)
 		return err;
 	/* The built-in document failing its own lint is our bug, not the
 	 * caller's: log the report, answer INTERNAL. */
 	err = prov_scenario_store(pv, tenant, "default",
-				  scenario_default_json(), &tmp);
+				  scenario_default_json(),
+				  "created by number connect", &tmp, version,
+				  NULL);
 	if (err && tmp.error) {
 		PLOG_ERR("default scenario rejected: %s", tmp.error);
 		err = prov_fail(r, -EIO,
@@ -156,6 +161,8 @@ int prov_scenario_put(struct provision *pv,
 	const char *name = prov_str(q->name);
 	const char *json = prov_str(q->json);
 	size_t len = strlen(json);
+	long long version = 0;
+	bool created = false;
 	int err;
 
 	err = prov_check_tenant(r, tenant);
@@ -170,9 +177,68 @@ int prov_scenario_put(struct provision *pv,
 	if (!len)
 		return prov_fail(r, -EINVAL, "the scenario document is empty");
 	err = prov_tenant_known(pv, r, tenant);
+	if (!err)
+		err = prov_scenario_store(pv, tenant, name, json, NULL, r,
+					  &version, &created);
 	if (err)
 		return err;
-	return prov_scenario_store(pv, tenant, name, json, r);
+	return prov_strv_add(&r->items, "%s v%lld%s", name, version,
+			     created ? "" : " (unchanged)");
+}
+
+/* "name" or "name@N": ScenarioRef has no version field (a proto change
+ * is requested), so pbxctl sends the version after an '@', which no
+ * scenario name can contain. *version is 0 for the latest. */
+static int split_version(struct prov_reply *r, const char *ref,
+			 char name[PBX_ID_MAX + 1], long long *version)
+{
+	const char *at = strchr(ref, '@');
+	size_t n = at ? (size_t)(at - ref) : strlen(ref);
+	char *end;
+
+	int err;
+
+	*version = 0;
+	if (n > PBX_ID_MAX)
+		return prov_check_id(r, "scenario name", "");
+	snprintf(name, PBX_ID_MAX + 1, "%.*s", (int)n, ref);
+	err = prov_check_id(r, "scenario name", name);
+	if (err)
+		return err;
+	if (!at)
+		return 0;
+	errno = 0;
+	*version = strtoll(at + 1, &end, 10);
+	if (errno || end == at + 1 || *end || *version < 1 ||
+	    *version > 0xffffffffLL)
+		return prov_fail(r, -EINVAL,
+				 "a version is a number from 1 up");
+	return 0;
+}
+
+/* 0 with *latest set, or NOT_FOUND naming the scenario. */
+static int need_scenario(struct provision *pv, struct prov_reply *r,
+			 const char *tenant, const char *name,
+			 long long *latest)
+{
+	int err = prov_scenario_latest(pv, tenant, name, latest);
+
+	if (err)
+		return err;
+	if (*latest < 1)
+		return prov_fail(r, -ENOENT, "scenario %s does not exist",
+				 name);
+	return 0;
+}
+
+static int need_version(struct prov_reply *r, const char *name,
+			long long version, long long latest)
+{
+	if (version >= 1 && version <= latest)
+		return 0;
+	return prov_fail(r, -ENOENT,
+			 "scenario %s has no version %lld (latest is v%lld)",
+			 name, version, latest);
 }
 
 int prov_scenario_get(struct provision *pv,
@@ -180,26 +246,28 @@ int prov_scenario_get(struct provision *pv,
 		      struct prov_reply *r)
 {
 	const char *tenant = prov_str(q->tenant);
-	const char *name = prov_str(q->name);
-	char key[PBX_KEY_MAX];
+	char name[PBX_ID_MAX + 1];
+	long long version = 0, latest = 0;
 	int err;
 
 	err = prov_check_tenant(r, tenant);
 	if (!err)
-		err = prov_check_id(r, "scenario name", name);
+		err = split_version(r, prov_str(q->name), name, &version);
 	if (!err)
 		err = prov_tenant_known(pv, r, tenant);
+	if (!err)
+		err = need_scenario(pv, r, tenant, name, &latest);
 	if (err)
 		return err;
-	if (pbx_key(key, sizeof(key), tenant, "scenario:%s", name))
-		return -EINVAL;
-	err = prov_store_str(pv, &r->body, "HGET %s json", key);
-	if (err)
-		return err;
-	if (!r->body)
-		return prov_fail(r, -ENOENT, "scenario %s does not exist",
-				 name);
-	return 0;
+	if (!version)
+		version = latest;
+	err = need_version(r, name, version, latest);
+	if (!err)
+		err = prov_scenario_load(pv, tenant, name, version, &r->body);
+	if (!err && !r->body)
+		err = prov_fail(r, -EIO, "scenario %s v%lld is missing", name,
+				version);
+	return err;
 }
 
 int prov_scenario_list(struct provision *pv,
@@ -220,10 +288,7 @@ int prov_scenario_list(struct provision *pv,
 	for (size_t i = 0; !err && i < names.n; i++) {
 		long long v = 0;
 
-		if (pbx_key(key, sizeof(key), tenant, "scenario:%s",
-			    names.v[i]))
-			continue;
-		err = prov_store_int(pv, &v, "HGET %s version", key);
+		err = prov_scenario_latest(pv, tenant, names.v[i], &v);
 		if (!err)
 			err = prov_strv_add(&r->items, "%s v%lld", names.v[i],
 					    v);
@@ -232,42 +297,183 @@ int prov_scenario_list(struct provision *pv,
 	return err;
 }
 
-int prov_scenario_activate(struct provision *pv,
-			   const Pbx__V1__ProvRequest__ScenarioActivate *q,
-			   struct prov_reply *r)
+/* Appends ", <number>" to the list in *s (malloc'd, grows). */
+static int list_add(char **s, const char *number, const char *suffix)
+{
+	char *n = NULL;
+
+	if (asprintf(&n, "%s%s%s%s", *s ? *s : "", *s ? ", " : "", number,
+		     suffix) < 0)
+		return -ENOMEM;
+	free(*s);
+	*s = n;
+	return 0;
+}
+
+/* Which numbers run a version of this scenario now, and which will. */
+struct usage {
+	char **active;    /* per version, malloc'd "n1, n2" */
+	char **scheduled; /* per version, "n3 from <time>" */
+	long long n;
+};
+
+static void usage_reset(struct usage *u)
+{
+	for (long long i = 0; i < u->n; i++) {
+		free(u->active[i]);
+		free(u->scheduled[i]);
+	}
+	free(u->active);
+	free(u->scheduled);
+}
+
+static int usage_load(struct provision *pv, const char *tenant,
+		      const char *name, struct usage *u)
+{
+	struct prov_strv nums = {.v = NULL};
+	unsigned long long now = pbx_clock_now_ms();
+	char key[PBX_KEY_MAX], when[40], suffix[64];
+	int err;
+
+	u->active = calloc((size_t)u->n + 1, sizeof(char *));
+	u->scheduled = calloc((size_t)u->n + 1, sizeof(char *));
+	if (!u->active || !u->scheduled)
+		return -ENOMEM;
+	if (pbx_key(key, sizeof(key), tenant, "numbers"))
+		return -EINVAL;
+	err = prov_store_list(pv, &nums, "SMEMBERS %s", key);
+	for (size_t i = 0; !err && i < nums.n; i++) {
+		struct prov_pair p;
+		int e = prov_number_pair(pv, tenant, nums.v[i], now, &p);
+
+		if (e == -ENOENT)
+			continue;
+		err = e;
+		if (!err && !strcmp(p.scenario, name) && p.version >= 1 &&
+		    p.version <= u->n)
+			err = list_add(&u->active[p.version - 1], nums.v[i],
+				       "");
+		if (!err && !strcmp(p.pending_scenario, name) &&
+		    p.pending_version >= 1 && p.pending_version <= u->n) {
+			snprintf(suffix, sizeof(suffix), " from %s",
+				 prov_time_iso(when, sizeof(when),
+					       p.pending_at_ms));
+			err = list_add(&u->scheduled[p.pending_version - 1],
+				       nums.v[i], suffix);
+		}
+	}
+	prov_strv_reset(&nums);
+	return err;
+}
+
+int prov_scenario_history(struct provision *pv,
+			  const Pbx__V1__ProvRequest__ScenarioHistory *q,
+			  struct prov_reply *r)
 {
 	const char *tenant = prov_str(q->tenant);
-	const char *number = prov_str(q->number);
 	const char *name = prov_str(q->name);
-	char key[PBX_KEY_MAX];
-	long long have = 0;
-	bool owned = false;
+	struct usage u = {.n = 0};
+	char key[PBX_KEY_MAX], when[40];
 	int err;
 
 	err = prov_check_tenant(r, tenant);
-	if (!err)
-		err = prov_check_number(r, number);
 	if (!err)
 		err = prov_check_id(r, "scenario name", name);
 	if (!err)
 		err = prov_tenant_known(pv, r, tenant);
 	if (!err)
-		err = prov_number_owned(pv, tenant, number, &owned);
+		err = need_scenario(pv, r, tenant, name, &u.n);
 	if (err)
 		return err;
-	if (!owned)
-		return prov_fail(r, -ENOENT,
-				 "number %s is not connected to tenant %s",
-				 number, tenant);
-	if (pbx_key(key, sizeof(key), tenant, "scenario:%s", name))
-		return -EINVAL;
-	err = prov_store_int(pv, &have, "HEXISTS %s json", key);
+	err = usage_load(pv, tenant, name, &u);
+	/* Newest first, like a log: the version one is about to roll back
+	 * to is on the second line. */
+	for (long long v = u.n; !err && v >= 1; v--) {
+		redisReply *rep = NULL;
+		const redisReply *e;
+		char sha[13] = "?";
+		unsigned long long created = 0;
+		char *note = NULL;
+
+		if (pbx_key(key, sizeof(key), tenant, "scenario:%s:v%lld",
+			    name, v)) {
+			err = -EINVAL;
+			break;
+		}
+		err = prov_store_cmd(pv, &rep, "HMGET %s created_ms sha1 note",
+				     key);
+		if (err)
+			break;
+		if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 3) {
+			e = rep->element[0];
+			if (e->type == REDIS_REPLY_STRING)
+				created = strtoull(e->str, NULL, 10);
+			e = rep->element[1];
+			if (e->type == REDIS_REPLY_STRING)
+				snprintf(sha, sizeof(sha), "%s", e->str);
+			e = rep->element[2];
+			if (e->type == REDIS_REPLY_STRING)
+				note = e->str;
+		}
+		err = prov_strv_add(
+			&r->items, "v%lld  %s  %s%s%s%s%s%s%s", v,
+			prov_time_iso(when, sizeof(when), created), sha,
+			u.active[v - 1] ? "  active on " : "",
+			u.active[v - 1] ? u.active[v - 1] : "",
+			u.scheduled[v - 1] ? "  scheduled on " : "",
+			u.scheduled[v - 1] ? u.scheduled[v - 1] : "",
+			note ? "  # " : "", note ? note : "");
+		freeReplyObject(rep);
+	}
+	usage_reset(&u);
+	return err;
+}
+
+int prov_scenario_diff(struct provision *pv,
+		       const Pbx__V1__ProvRequest__ScenarioDiff *q,
+		       struct prov_reply *r)
+{
+	const char *tenant = prov_str(q->tenant);
+	const char *name = prov_str(q->name);
+	long long from = q->from_version, to = q->to_version, latest = 0;
+	char *a = NULL, *b = NULL, la[96], lb[96];
+	int err;
+
+	err = prov_check_tenant(r, tenant);
+	if (!err)
+		err = prov_check_id(r, "scenario name", name);
+	if (!err)
+		err = prov_tenant_known(pv, r, tenant);
+	if (!err)
+		err = need_scenario(pv, r, tenant, name, &latest);
 	if (err)
 		return err;
-	if (!have)
-		return prov_fail(r, -ENOENT, "scenario %s does not exist",
-				 name);
-	if (pbx_key(key, sizeof(key), tenant, "number:%s", number))
-		return -EINVAL;
-	return prov_store_do(pv, "HSET %s scenario %s", key, name);
+	/* 0 stands for the latest, so "diff 3 0" shows what changed since. */
+	if (!from)
+		from = latest;
+	if (!to)
+		to = latest;
+	err = need_version(r, name, from, latest);
+	if (!err)
+		err = need_version(r, name, to, latest);
+	if (!err)
+		err = prov_scenario_load(pv, tenant, name, from, &a);
+	if (!err)
+		err = prov_scenario_load(pv, tenant, name, to, &b);
+	if (!err && (!a || !b))
+		err = prov_fail(r, -EIO, "a version of scenario %s is missing",
+				name);
+	if (!err) {
+		snprintf(la, sizeof(la), "%s v%lld", name, from);
+		snprintf(lb, sizeof(lb), "%s v%lld", name, to);
+		err = prov_diff_text(&r->body, a, b, la, lb);
+		if (err == -EINVAL)
+			err = prov_fail(r, -EIO,
+					"a stored version of scenario %s is "
+					"not a JSON object",
+					name);
+	}
+	free(a);
+	free(b);
+	return err;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pbx_keys.h"
 #include "pbx_log.h"
@@ -159,6 +160,17 @@ void prov_reply_reset(struct prov_reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
+const char *prov_time_iso(char *buf, size_t size, unsigned long long ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) ||
+	    !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, size, "%llu", ms);
+	return buf;
+}
+
 int prov_check_tenant(struct prov_reply *r, const char *tenant)
 {
 	if (pbx_tenant_valid(tenant))
@@ -243,6 +255,30 @@ static const char *request_tenant(const Pbx__V1__ProvRequest *q)
 	case PBX__V1__PROV_REQUEST__OP_SCENARIO_ACTIVATE:
 		t = q->scenario_activate ? q->scenario_activate->tenant : NULL;
 		break;
+	case PBX__V1__PROV_REQUEST__OP_SCENARIO_HISTORY:
+		t = q->scenario_history ? q->scenario_history->tenant : NULL;
+		break;
+	case PBX__V1__PROV_REQUEST__OP_SCENARIO_DIFF:
+		t = q->scenario_diff ? q->scenario_diff->tenant : NULL;
+		break;
+	case PBX__V1__PROV_REQUEST__OP_SCENARIO_ROLLBACK:
+		t = q->scenario_rollback ? q->scenario_rollback->tenant : NULL;
+		break;
+	case PBX__V1__PROV_REQUEST__OP_SCENARIO_SIMULATE:
+		t = q->scenario_simulate ? q->scenario_simulate->tenant : NULL;
+		break;
+	case PBX__V1__PROV_REQUEST__OP_OBJECT_PUT:
+		t = q->object_put ? q->object_put->tenant : NULL;
+		break;
+	case PBX__V1__PROV_REQUEST__OP_OBJECT_GET:
+	case PBX__V1__PROV_REQUEST__OP_OBJECT_LIST:
+	case PBX__V1__PROV_REQUEST__OP_OBJECT_DELETE:
+		/* All ObjectRef: the union members alias one pointer. */
+		t = q->object_get ? q->object_get->tenant : NULL;
+		break;
+	case PBX__V1__PROV_REQUEST__OP_TENANT_FEATURE:
+		t = q->tenant_feature ? q->tenant_feature->tenant : NULL;
+		break;
 	case PBX__V1__PROV_REQUEST__OP_TENANT_DELETE:
 	case PBX__V1__PROV_REQUEST__OP_NUMBER_LIST:
 	case PBX__V1__PROV_REQUEST__OP_EXTENSION_LIST:
@@ -279,6 +315,21 @@ static const char *op_name(Pbx__V1__ProvRequest__OpCase op)
 		[PBX__V1__PROV_REQUEST__OP_SCENARIO_LIST] = "scenario_list",
 		[PBX__V1__PROV_REQUEST__OP_SCENARIO_ACTIVATE] =
 			"scenario_activate",
+		[PBX__V1__PROV_REQUEST__OP_SCENARIO_HISTORY] =
+			"scenario_history",
+		[PBX__V1__PROV_REQUEST__OP_SCENARIO_DIFF] = "scenario_diff",
+		[PBX__V1__PROV_REQUEST__OP_SCENARIO_ROLLBACK] =
+			"scenario_rollback",
+		[PBX__V1__PROV_REQUEST__OP_SCENARIO_SIMULATE] =
+			"scenario_simulate",
+		[PBX__V1__PROV_REQUEST__OP_OBJECT_PUT] = "object_put",
+		[PBX__V1__PROV_REQUEST__OP_OBJECT_GET] = "object_get",
+		[PBX__V1__PROV_REQUEST__OP_OBJECT_LIST] = "object_list",
+		[PBX__V1__PROV_REQUEST__OP_OBJECT_DELETE] = "object_delete",
+		[PBX__V1__PROV_REQUEST__OP_TRUNK_ADD] = "trunk_add",
+		[PBX__V1__PROV_REQUEST__OP_TRUNK_REMOVE] = "trunk_remove",
+		[PBX__V1__PROV_REQUEST__OP_TRUNK_LIST] = "trunk_list",
+		[PBX__V1__PROV_REQUEST__OP_TENANT_FEATURE] = "tenant_feature",
 	};
 
 	if ((unsigned)op < sizeof(names) / sizeof(names[0]) && names[op])
@@ -345,7 +396,42 @@ static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
 		return prov_scenario_list(pv, q->scenario_list, r);
 	case PBX__V1__PROV_REQUEST__OP_SCENARIO_ACTIVATE:
 		NEED(q->scenario_activate);
-		return prov_scenario_activate(pv, q->scenario_activate, r);
+		return prov_number_activate(pv, q->scenario_activate, r);
+	case PBX__V1__PROV_REQUEST__OP_SCENARIO_HISTORY:
+		NEED(q->scenario_history);
+		return prov_scenario_history(pv, q->scenario_history, r);
+	case PBX__V1__PROV_REQUEST__OP_SCENARIO_DIFF:
+		NEED(q->scenario_diff);
+		return prov_scenario_diff(pv, q->scenario_diff, r);
+	case PBX__V1__PROV_REQUEST__OP_SCENARIO_ROLLBACK:
+		NEED(q->scenario_rollback);
+		return prov_number_rollback(pv, q->scenario_rollback, r);
+	case PBX__V1__PROV_REQUEST__OP_SCENARIO_SIMULATE:
+		NEED(q->scenario_simulate);
+		return prov_simulate(pv, q->scenario_simulate, r);
+	case PBX__V1__PROV_REQUEST__OP_OBJECT_PUT:
+		NEED(q->object_put);
+		return prov_object_put(pv, q->object_put, r);
+	case PBX__V1__PROV_REQUEST__OP_OBJECT_GET:
+		NEED(q->object_get);
+		return prov_object_get(pv, q->object_get, r);
+	case PBX__V1__PROV_REQUEST__OP_OBJECT_LIST:
+		NEED(q->object_list);
+		return prov_object_list(pv, q->object_list, r);
+	case PBX__V1__PROV_REQUEST__OP_OBJECT_DELETE:
+		NEED(q->object_delete);
+		return prov_object_delete(pv, q->object_delete, r);
+	case PBX__V1__PROV_REQUEST__OP_TRUNK_ADD:
+		NEED(q->trunk_add);
+		return prov_trunk_add(pv, q->trunk_add, r);
+	case PBX__V1__PROV_REQUEST__OP_TRUNK_REMOVE:
+		NEED(q->trunk_remove);
+		return prov_trunk_remove(pv, q->trunk_remove, r);
+	case PBX__V1__PROV_REQUEST__OP_TRUNK_LIST:
+		return prov_trunk_list(pv, r);
+	case PBX__V1__PROV_REQUEST__OP_TENANT_FEATURE:
+		NEED(q->tenant_feature);
+		return prov_feature_set(pv, q->tenant_feature, r);
 	default:
 		return prov_fail(r, -EINVAL,
 				 "the request names no known operation");

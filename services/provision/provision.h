@@ -1,6 +1,7 @@
 /* Provisioning service: answers each pbx.v1 ProvRequest envelope on its bus
  * with one ProvResponse envelope (or a BusError for a frame it cannot
- * read), keeping tenants, numbers, extensions, prompts and scenarios in
+ * read), keeping tenants, numbers, extensions, prompts, scenario
+ * versions, tenant objects and features, and the operator's trunks in
  * Redis (docs/services/provision.md lists every key). */
 #ifndef PROVISION_H
 #define PROVISION_H

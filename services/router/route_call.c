@@ -1,10 +1,13 @@
-/* New calls: number → tenant → active scenario → first action. Replies to
- * the edge with a RouteDecision: reject with a SIP code, or relay to the
- * least-loaded live media worker after the call state is stored. */
+/* New calls: number → tenant → active scenario version → first step.
+ * Replies to the edge with a RouteDecision: reject with a SIP code when
+ * the scenario refuses the call outright, else relay it to the
+ * least-loaded live media worker once the call state is stored (the
+ * worker then reports INCOMING and the walk starts for real). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pbx_clock.h"
 #include "pbx_keys.h"
 #include "pbx_log.h"
 #include "pbx_redis.h"
@@ -13,12 +16,25 @@
 #include "scenario.h"
 #include "workers.h"
 
+/* What the lookups found, beyond what the context keeps. */
+struct call_lookup {
+	char did_tenant[65];
+	bool is_extension;      /* dialled an extension of the caller's
+				 * own tenant */
+	char caller_tenant[65];
+	char pending[80];
+	long pending_version;
+	long long pending_at;
+};
+
+#define LOOKUP(c) ((struct call_lookup *)(c)->user)
+
 static void reply(struct route_ctx *c, Pbx__V1__RouteDecision__Action act,
-		  unsigned code, const char *reason, const char *uri,
-		  const char *worker)
+		  unsigned code, const char *reason)
 {
 	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
 	Pbx__V1__RouteDecision d = PBX__V1__ROUTE_DECISION__INIT;
+	bool media = act == PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA;
 	int err;
 
 	d.edge_id = c->edge_id;
@@ -27,17 +43,17 @@ static void reply(struct route_ctx *c, Pbx__V1__RouteDecision__Action act,
 	d.action = act;
 	d.sip_code = code;
 	d.reason = (char *)(reason ? reason : "");
-	d.media_uri = (char *)(uri ? uri : "");
-	d.worker_id = (char *)(worker ? worker : "");
+	d.media_uri = media ? c->worker_uri : (char *)"";
+	d.worker_id = media ? c->worker_id : (char *)"";
 	env.tenant_id = c->tenant;
 	env.call_id = c->call_id;
 	env.reply_to = c->msg_id;
 	env.body_case = PBX__V1__ENVELOPE__BODY_ROUTE_DECISION;
 	env.route_decision = &d;
 
-	if (act == PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA)
-		PLOG_INFO("call %s -> %s: media on %s", c->caller, c->number,
-			  worker);
+	if (media)
+		PLOG_INFO("call %s -> %s: scenario %s v%ld on %s", c->caller,
+			  c->number, c->scen, c->version, c->worker_id);
 	else
 		PLOG_INFO("call %s -> %s: reject %u %s", c->caller, c->number,
 			  code, reason);
@@ -47,11 +63,16 @@ static void reply(struct route_ctx *c, Pbx__V1__RouteDecision__Action act,
 	c->r->calls_routed++;
 }
 
+static void finish(struct route_ctx *c)
+{
+	free(LOOKUP(c));
+	route_ctx_free(c);
+}
+
 static void reject(struct route_ctx *c, unsigned code, const char *reason)
 {
-	reply(c, PBX__V1__ROUTE_DECISION__ACTION__ACTION_REJECT, code, reason,
-	      NULL, NULL);
-	route_ctx_free(c);
+	reply(c, PBX__V1__ROUTE_DECISION__ACTION__ACTION_REJECT, code, reason);
+	finish(c);
 }
 
 static void saved(struct route_ctx *c, int result)
@@ -62,37 +83,59 @@ static void saved(struct route_ctx *c, int result)
 		       result == 0 ? "Loop Detected" : "Service Unavailable");
 		return;
 	}
-	reply(c, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA, 0, NULL,
-	      c->worker_uri, c->worker_id);
-	route_ctx_free(c);
+	reply(c, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA, 0, NULL);
+	finish(c);
 }
 
-static void decide(struct route_ctx *c, const struct scenario *sc)
+static void decide(struct route_ctx *c)
 {
 	const struct worker_info *w;
-	struct walk_action act;
+	struct walk_state probe;
+	struct walk_event ev = {.kind = WALK_EV_START};
+	struct walk_ctx ctx;
 
 	pbx_log_ctx(c->tenant, c->call_id);
-	if (!sc) {
+	if (!c->sc) {
 		reject(c, 503, "Service Unavailable");
 		return;
 	}
-	scenario_walk(sc, &c->st, WALK_EV_START, &act);
-	switch (act.kind) {
-	case WALK_ACT_ANSWER:
-		break;
-	case WALK_ACT_REJECT:
-	default:
-		if (act.sip_code == 501)
-			PLOG_WARN("node %s: %s element is not supported yet; "
-				  "call rejected",
-				  c->st.node, act.node_type);
-		reject(c, act.sip_code, act.reason);
+	/* A dry first step: a call the scenario refuses outright (black
+	 * list, closed, hang up) never needs a media worker. The worker's
+	 * INCOMING runs START again for real; the walk is pure, so both
+	 * agree (but for a schedule edge crossed in between, which the real
+	 * step then decides). */
+	route_walk_ctx(c, &ctx);
+	scenario_walk_init(&probe);
+	scenario_walk_step(c->sc, &ctx, &probe, &ev, &c->out);
+	if (c->out.n > 0 && c->out.act[0].kind == WALK_ACT_REJECT) {
+		reject(c, c->out.act[0].end.code, c->out.act[0].end.reason);
 		return;
+	}
+	/* An element with no media side yet (queue, voicemail...) that the
+	 * call reaches right after answering: refuse it here with 501 rather
+	 * than answer and hang up. */
+	if (c->out.n == 1 && c->out.act[0].kind == WALK_ACT_ANSWER) {
+		ev.kind = WALK_EV_ANSWERED;
+		scenario_walk_step(c->sc, &ctx, &probe, &ev, &c->out);
+	}
+	for (size_t i = 0; i < c->out.n; i++) {
+		if (!route_exec_supported(c->out.act[i].kind)) {
+			char reason[96];
+
+			snprintf(reason, sizeof(reason),
+				 "Not Implemented (%s not supported yet)",
+				 scenario_walk_act_name(c->out.act[i].kind));
+			PLOG_WARN("node %s: %s is not supported on live calls "
+				  "yet; call rejected",
+				  probe.node,
+				  scenario_walk_act_name(c->out.act[i].kind));
+			reject(c, 501, reason);
+			return;
+		}
 	}
 	w = workers_pick(c->r->workers);
 	if (!w) {
-		PLOG_ERR("no live media worker for node %s", c->st.node);
+		PLOG_ERR("no live media worker for this call");
 		reject(c, 503, "No Media Worker");
 		return;
 	}
@@ -103,61 +146,144 @@ static void decide(struct route_ctx *c, const struct scenario *sc)
 	route_state_save(c, saved);
 }
 
-static void number_cb(redisAsyncContext *ac, void *reply_, void *arg)
+static void got_number(struct route_ctx *c, redisReply *rr)
 {
-	struct route_ctx *c = arg;
-	redisReply *rr = reply_;
+	struct call_lookup *lk = LOOKUP(c);
+	const char *f[5] = {NULL};
 
-	(void)ac;
-	pbx_log_ctx(c->tenant, c->call_id);
-	if (!rr) {
-		reject(c, 503, "Service Unavailable");
+	if (!rr || rr->type != REDIS_REPLY_ARRAY || rr->elements != 5)
+		return;
+	for (size_t i = 0; i < 5; i++)
+		if (rr->element[i]->type == REDIS_REPLY_STRING)
+			f[i] = rr->element[i]->str;
+	if (!f[0] || !f[1] || !pbx_id_valid(f[0])) {
+		c->missing = true;
 		return;
 	}
-	if (rr->type != REDIS_REPLY_STRING || !pbx_id_valid(rr->str)) {
-		reject(c, 404, "Not Found");
-		return;
+	snprintf(c->scen, sizeof(c->scen), "%s", f[0]);
+	c->version = strtol(f[1], NULL, 10);
+	if (f[2] && f[3] && f[4] && pbx_id_valid(f[2])) {
+		snprintf(lk->pending, sizeof(lk->pending), "%s", f[2]);
+		lk->pending_version = strtol(f[3], NULL, 10);
+		lk->pending_at = strtoll(f[4], NULL, 10);
 	}
-	snprintf(c->scen, sizeof(c->scen), "%s", rr->str);
-	route_scenario_load(c, decide);
 }
 
-static void did_cb(redisAsyncContext *ac, void *reply_, void *arg)
+static void got_tenant(struct route_ctx *c, redisReply *rr)
 {
-	struct route_ctx *c = arg;
-	redisReply *rr = reply_;
-	char key[PBX_KEY_MAX];
+	if (!rr || rr->type != REDIS_REPLY_ARRAY || rr->elements != 2)
+		return;
+	if (rr->element[0]->type == REDIS_REPLY_STRING)
+		snprintf(c->domain, sizeof(c->domain), "%s",
+			 rr->element[0]->str);
+	c->fax_enabled = rr->element[1]->type == REDIS_REPLY_STRING &&
+			 !strcmp(rr->element[1]->str, "1");
+}
 
-	if (!rr) {
+static void got_objects_rev(struct route_ctx *c, redisReply *rr)
+{
+	c->objects_rev = rr && rr->type == REDIS_REPLY_STRING
+				 ? strtol(rr->str, NULL, 10)
+				 : 0;
+}
+
+static void facts_done(struct route_ctx *c)
+{
+	struct call_lookup *lk = LOOKUP(c);
+
+	if (c->err) {
 		reject(c, 503, "Service Unavailable");
 		return;
 	}
-	if (rr->type != REDIS_REPLY_STRING || !pbx_tenant_valid(rr->str)) {
+	if (c->missing) {
 		reject(c, 404, "Not Found");
 		return;
 	}
-	/* The tenant comes from our own index, never from the caller. */
-	snprintf(c->tenant, sizeof(c->tenant), "%s", rr->str);
+	/* A scheduled activation that is due wins over the active pair. */
+	if (lk->pending[0] && lk->pending_version > 0 &&
+	    (long long)pbx_clock_now_ms() >= lk->pending_at) {
+		snprintf(c->scen, sizeof(c->scen), "%s", lk->pending);
+		c->version = lk->pending_version;
+	}
+	route_load(c, decide);
+}
+
+static void fetch_facts(struct route_ctx *c)
+{
+	char key[PBX_KEY_MAX];
+
 	pbx_log_ctx(c->tenant, c->call_id);
-	if (pbx_key(key, sizeof(key), c->tenant, "number:%s", c->number) ||
-	    redisAsyncCommand(ac, number_cb, c, "HGET %s scenario", key) !=
-		    REDIS_OK)
+	c->err = false;
+	c->waiting = 0;
+	if (strncmp(c->scen, "@ext:", 5) &&
+	    !pbx_key(key, sizeof(key), c->tenant, "number:%s", c->number))
+		route_pipe_cmd(c, got_number,
+			       "HMGET %s scenario version pending_scenario "
+			       "pending_version pending_at_ms",
+			       key);
+	if (!pbx_key(key, sizeof(key), c->tenant, "tenant"))
+		route_pipe_cmd(c, got_tenant, "HMGET %s domain feature_fax",
+			       key);
+	if (!pbx_key(key, sizeof(key), c->tenant, "objects_rev"))
+		route_pipe_cmd(c, got_objects_rev, "GET %s", key);
+	route_pipe_run(c, facts_done);
+}
+
+static void got_did(struct route_ctx *c, redisReply *rr)
+{
+	struct call_lookup *lk = LOOKUP(c);
+
+	if (rr && rr->type == REDIS_REPLY_STRING && pbx_tenant_valid(rr->str))
+		snprintf(lk->did_tenant, sizeof(lk->did_tenant), "%s",
+			 rr->str);
+}
+
+static void got_ext(struct route_ctx *c, redisReply *rr)
+{
+	LOOKUP(c)->is_extension =
+		rr && rr->type == REDIS_REPLY_INTEGER && rr->integer == 1;
+}
+
+static void owner_done(struct route_ctx *c)
+{
+	struct call_lookup *lk = LOOKUP(c);
+
+	if (c->err) {
 		reject(c, 503, "Service Unavailable");
+		return;
+	}
+	/* The tenant comes from our own indexes, never from the caller. */
+	if (lk->is_extension) {
+		snprintf(c->tenant, sizeof(c->tenant), "%s",
+			 lk->caller_tenant);
+		snprintf(c->scen, sizeof(c->scen), "@ext:%s", c->number);
+		c->version = 0;
+	} else if (lk->did_tenant[0]) {
+		snprintf(c->tenant, sizeof(c->tenant), "%s", lk->did_tenant);
+	} else {
+		reject(c, 404, "Not Found");
+		return;
+	}
+	fetch_facts(c);
 }
 
 void route_call_new(struct router *r, const struct pbx_bus_peer *peer,
 		    const Pbx__V1__Envelope *env)
 {
 	const Pbx__V1__CallNew *cn = env->call_new;
-	redisAsyncContext *ac;
+	struct call_lookup *lk;
 	struct route_ctx *c;
 	char key[PBX_KEY_MAX];
 
 	c = route_ctx_alloc(r, peer, env);
-	if (!c) {
+	lk = calloc(1, sizeof(*lk));
+	if (!c || !lk) {
 		PLOG_ERR("out of memory for call %s", env->call_id);
+		free(c);
+		free(lk);
 		return; /* the edge answers 503 on its timeout */
 	}
+	c->user = lk;
 	c->tenant[0] = '\0'; /* an edge never chooses the tenant */
 	snprintf(c->edge_id, sizeof(c->edge_id), "%s",
 		 cn->edge_id ? cn->edge_id : "");
@@ -176,10 +302,21 @@ void route_call_new(struct router *r, const struct pbx_bus_peer *peer,
 		return;
 	}
 	snprintf(c->number, sizeof(c->number), "%s", cn->to_user);
-	ac = pbx_redis_ctx(r->redis);
-	if (!ac || pbx_key_sys(key, sizeof(key), "did:%s", c->number) ||
-	    redisAsyncCommand(ac, did_cb, c, "GET %s", key) != REDIS_OK) {
+	if (!pbx_key_sys(key, sizeof(key), "did:%s", c->number))
+		route_pipe_cmd(c, got_did, "GET %s", key);
+	/* Kamailio authenticated the caller against its tenant's domain:
+	 * a number that is one of that tenant's extensions rings it. */
+	if (cn->source && !strcmp(cn->source, "extension") &&
+	    pbx_tenant_valid(cn->caller_tenant) &&
+	    !pbx_key(key, sizeof(key), cn->caller_tenant, "exts")) {
+		snprintf(lk->caller_tenant, sizeof(lk->caller_tenant), "%s",
+			 cn->caller_tenant);
+		route_pipe_cmd(c, got_ext, "SISMEMBER %s %s", key, c->number);
+	}
+	if (c->err && c->waiting == 0) {
 		PLOG_ERR("storage unavailable: cannot route");
 		reject(c, 503, "Service Unavailable");
+		return;
 	}
+	route_pipe_run(c, owner_done);
 }

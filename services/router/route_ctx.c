@@ -1,12 +1,15 @@
-/* Shared steps of the routing chains: context lifetime, scenario loading
- * through the cache, and the compare-and-set save of call state that lets
- * any router instance handle any event of any call. */
+/* Shared steps of the routing chains: context lifetime, pipelined Redis
+ * reads, scenario and object loading through the caches, and the
+ * compare-and-set save of call state that lets any router instance handle
+ * any event of any call. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ocache.h"
+#include "pbx_clock.h"
 #include "pbx_keys.h"
 #include "pbx_log.h"
 #include "pbx_redis.h"
@@ -43,6 +46,7 @@ struct route_ctx *route_ctx_alloc(struct router *r,
 		 env->tenant_id ? env->tenant_id : "");
 	snprintf(c->call_id, sizeof(c->call_id), "%s",
 		 env->call_id ? env->call_id : "");
+	scenario_walk_init(&c->st);
 	return c;
 }
 
@@ -51,26 +55,68 @@ void route_ctx_free(struct route_ctx *c)
 	free(c);
 }
 
-struct load_step {
-	struct route_ctx *c;
-	route_scenario_h *h;
-};
-
-static void json_cb(redisAsyncContext *ac, void *reply, void *arg)
+static void pipe_cb(redisAsyncContext *ac, void *reply, void *arg)
 {
-	struct load_step *ls = arg;
-	struct route_ctx *c = ls->c;
-	route_scenario_h *h = ls->h;
-	redisReply *rr = reply;
+	struct route_pipe_item *it = arg;
+	struct route_ctx *c = it->c;
+
+	(void)ac;
+	pbx_log_ctx(c->tenant, c->call_id);
+	if (!reply)
+		c->err = true;
+	it->h(c, reply);
+	if (--c->waiting == 0 && c->next) {
+		route_next_h *next = c->next;
+
+		c->next = NULL;
+		next(c);
+	}
+}
+
+void route_pipe_cmd(struct route_ctx *c, route_pipe_h *h, const char *fmt,
+		    ...)
+{
+	redisAsyncContext *ac = pbx_redis_ctx(c->r->redis);
+	struct route_pipe_item *it;
+	va_list ap;
+	int rc;
+
+	if (!ac || c->waiting >= ROUTE_PIPE_MAX) {
+		c->err = true;
+		return;
+	}
+	it = &c->pipe[c->waiting];
+	it->c = c;
+	it->h = h;
+	va_start(ap, fmt);
+	rc = redisvAsyncCommand(ac, pipe_cb, it, fmt, ap);
+	va_end(ap);
+	if (rc != REDIS_OK) {
+		c->err = true;
+		return;
+	}
+	c->waiting++;
+}
+
+void route_pipe_run(struct route_ctx *c, route_next_h *next)
+{
+	if (c->waiting == 0) {
+		next(c);
+		return;
+	}
+	c->next = next;
+}
+
+/* ---- scenario and objects ---------------------------------------------- */
+
+static void got_json(struct route_ctx *c, redisReply *rr)
+{
 	struct scenario *sc = NULL;
 	struct scenario_report rep;
 
-	(void)ac;
-	free(ls);
-	pbx_log_ctx(c->tenant, c->call_id);
 	if (!rr || rr->type != REDIS_REPLY_STRING) {
-		PLOG_ERR("scenario %s: document missing", c->scen);
-		h(c, NULL);
+		PLOG_ERR("scenario %s v%ld: %s", c->scen, c->version,
+			 rr ? "not found" : "storage unavailable");
 		return;
 	}
 	if (scenario_parse(&sc, rr->str, NULL, NULL, &rep)) {
@@ -78,68 +124,83 @@ static void json_cb(redisAsyncContext *ac, void *reply, void *arg)
 		 * or an older format: say so, end the call cleanly. */
 		PLOG_ERR("scenario %s v%ld does not parse: %s", c->scen,
 			 c->version, rep.text);
-		h(c, NULL);
 		return;
 	}
-	h(c, scache_put(c->r->scache, c->tenant, c->scen, c->version, sc));
+	c->sc = scache_put(c->r->scache, c->tenant, c->scen, c->version, sc);
 }
 
-static void version_cb(redisAsyncContext *ac, void *reply, void *arg)
+static void got_objects(struct route_ctx *c, redisReply *rr)
 {
-	struct load_step *ls = arg;
-	struct route_ctx *c = ls->c;
-	route_scenario_h *h = ls->h;
-	redisReply *rr = reply;
+	struct scenario_objects *objs = NULL;
+
+	if (!rr || rr->type != REDIS_REPLY_ARRAY ||
+	    scenario_objects_alloc(&objs)) {
+		c->err = true;
+		return;
+	}
+	for (size_t i = 0; i + 1 < rr->elements; i += 2) {
+		redisReply *f = rr->element[i], *v = rr->element[i + 1];
+		struct scenario_report rep;
+		char kind[32];
+		const char *colon;
+
+		if (f->type != REDIS_REPLY_STRING ||
+		    v->type != REDIS_REPLY_STRING)
+			continue;
+		colon = strchr(f->str, ':');
+		if (!colon || (size_t)(colon - f->str) >= sizeof(kind))
+			continue;
+		memcpy(kind, f->str, (size_t)(colon - f->str));
+		kind[colon - f->str] = '\0';
+		/* One bad object must not take the tenant's calls down:
+		 * skip it (nodes using it then take their error path). */
+		if (scenario_objects_add(objs, kind, colon + 1, v->str, &rep))
+			PLOG_ERR("object %s skipped: %s", f->str, rep.text);
+	}
+	c->objs = ocache_put(c->r->ocache, c->tenant, c->objects_rev, objs);
+}
+
+/* Internal call to an extension: a one-node scenario built in memory. */
+static const struct scenario *internal_scenario(struct route_ctx *c)
+{
 	const struct scenario *sc;
-	char key[PBX_KEY_MAX];
+	struct scenario *nsc = NULL;
+	char json[256];
 
-	pbx_log_ctx(c->tenant, c->call_id);
-	if (!rr || rr->type != REDIS_REPLY_STRING) {
-		PLOG_ERR("scenario %s: %s", c->scen,
-			 rr ? "not found" : "storage unavailable");
-		free(ls);
-		h(c, NULL);
-		return;
-	}
-	c->version = strtol(rr->str, NULL, 10);
-	sc = scache_get(c->r->scache, c->tenant, c->scen, c->version);
-	if (sc) {
-		free(ls);
-		h(c, sc);
-		return;
-	}
-	if (pbx_key(key, sizeof(key), c->tenant, "scenario:%s", c->scen) ||
-	    redisAsyncCommand(ac, json_cb, ls, "HGET %s json", key) !=
-		    REDIS_OK) {
-		free(ls);
-		h(c, NULL);
-	}
+	sc = scache_get(c->r->scache, c->tenant, c->scen, 0);
+	if (sc)
+		return sc;
+	snprintf(json, sizeof(json),
+		 "{\"start\":\"ring\",\"nodes\":{\"ring\":{\"type\":"
+		 "\"subscriber\",\"options\":{\"kind\":\"internal\","
+		 "\"target\":\"%s\"}}}}",
+		 c->scen + strlen("@ext:"));
+	if (scenario_parse(&nsc, json, NULL, NULL, NULL))
+		return NULL;
+	return scache_put(c->r->scache, c->tenant, c->scen, 0, nsc);
 }
 
-void route_scenario_load(struct route_ctx *c, route_scenario_h *h)
+void route_load(struct route_ctx *c, route_next_h *next)
 {
-	redisAsyncContext *ac = pbx_redis_ctx(c->r->redis);
-	struct load_step *ls;
 	char key[PBX_KEY_MAX];
 
-	if (!ac || pbx_key(key, sizeof(key), c->tenant, "scenario:%s",
-			   c->scen)) {
-		h(c, NULL);
-		return;
-	}
-	ls = malloc(sizeof(*ls));
-	if (!ls) {
-		h(c, NULL);
-		return;
-	}
-	ls->c = c;
-	ls->h = h;
-	if (redisAsyncCommand(ac, version_cb, ls, "HGET %s version", key) !=
-	    REDIS_OK) {
-		free(ls);
-		h(c, NULL);
-	}
+	c->err = false;
+	if (!strncmp(c->scen, "@ext:", 5))
+		c->sc = internal_scenario(c);
+	else
+		c->sc = scache_get(c->r->scache, c->tenant, c->scen,
+				   c->version);
+	c->objs = ocache_get(c->r->ocache, c->tenant, c->objects_rev);
+	if (!c->sc && strncmp(c->scen, "@ext:", 5) &&
+	    !pbx_key(key, sizeof(key), c->tenant, "scenario:%s:v%ld",
+		     c->scen, c->version))
+		route_pipe_cmd(c, got_json, "HGET %s json", key);
+	if (!c->objs && !pbx_key(key, sizeof(key), c->tenant, "objects"))
+		route_pipe_cmd(c, got_objects, "HGETALL %s", key);
+	route_pipe_run(c, next);
 }
+
+/* ---- call state ---------------------------------------------------------- */
 
 struct save_step {
 	struct route_ctx *c;
@@ -171,17 +232,21 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 	redisAsyncContext *ac = pbx_redis_ctx(c->r->redis);
 	struct save_step *ss;
 	char key[PBX_KEY_MAX], rev[24], ttl[24], seq[24], ver[24];
-	const char *argv[] = {"EVAL",     cas_lua,     "1",
-			      key,        rev,         ttl,
-			      "node",     c->st.node,  "answered",
-			      c->st.answered ? "1" : "0",
-			      "worker",   c->worker_id, "seq",
-			      seq,        "scenario",  c->scen,
-			      "version",  ver};
+	char walk[WALK_STATE_TEXT_MAX];
+	const char *argv[] = {"EVAL",     cas_lua,      "1",
+			      key,        rev,          ttl,
+			      "walk",     walk,         "worker",
+			      c->worker_id, "seq",      seq,
+			      "scenario", c->scen,      "version",
+			      ver,        "caller",     c->caller,
+			      "dialed",   c->number,    "domain",
+			      c->domain,  "fax",        c->fax_enabled ? "1"
+								       : "0"};
 	size_t argc = sizeof(argv) / sizeof(argv[0]);
 
 	if (!ac || pbx_key(key, sizeof(key), c->tenant, "call:%s",
-			   c->call_id)) {
+			   c->call_id) ||
+	    scenario_walk_state_encode(&c->st, walk, sizeof(walk)) < 0) {
 		h(c, -1);
 		return;
 	}
@@ -201,4 +266,13 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 		free(ss);
 		h(c, -1);
 	}
+}
+
+void route_walk_ctx(const struct route_ctx *c, struct walk_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->now_ms = (int64_t)pbx_clock_now_ms();
+	ctx->caller = c->caller;
+	ctx->objs = c->objs;
+	ctx->fax_disabled = !c->fax_enabled;
 }

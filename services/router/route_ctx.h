@@ -3,6 +3,8 @@
  * callback (or the first error) frees it with route_ctx_free(). */
 #ifndef ROUTE_CTX_H
 #define ROUTE_CTX_H
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "pbx_bus.h"
@@ -10,6 +12,21 @@
 
 struct router;
 struct scenario;
+struct scenario_objects;
+struct route_ctx;
+struct redisReply;
+
+/* Reply handler of one pipelined command: copy what is needed into c
+ * (reply may be NULL: connection lost; set c->err then). */
+typedef void(route_pipe_h)(struct route_ctx *c, struct redisReply *reply);
+typedef void(route_next_h)(struct route_ctx *c);
+
+#define ROUTE_PIPE_MAX 4
+
+struct route_pipe_item {
+	struct route_ctx *c;
+	route_pipe_h *h;
+};
 
 struct route_ctx {
 	struct router *r;
@@ -20,20 +37,39 @@ struct route_ctx {
 	/* new call */
 	char edge_id[65];
 	uint32_t tindex, tlabel;
-	char number[33];
+	char number[33];            /* dialled */
 	char caller[65];
-	/* scenario */
-	char scen[65];
+	/* tenant facts, kept in the call state */
+	char domain[256];
+	bool fax_enabled;
+	long objects_rev;
+	/* scenario in use */
+	char scen[80];              /* name, or "@ext:<ext>" (internal call) */
 	long version;
-	/* media event */
+	const struct scenario *sc;  /* borrowed from the cache */
+	const struct scenario_objects *objs; /* borrowed from the cache */
+	/* call state */
 	char worker_id[65];
 	char worker_uri[128];
-	int kind;                   /* Pbx__V1__MediaEvent__Kind */
-	uint64_t seq;
+	uint64_t seq;               /* bumped per step; echoed by PLAY_DONE */
 	long rev;                   /* call state revision read */
 	int tries;
 	struct walk_state st;
-	struct walk_action act;     /* decided, sent after the save */
+	/* the event being handled */
+	int kind;                   /* Pbx__V1__MediaEvent__Kind */
+	uint64_t ev_seq;
+	char digit;
+	uint32_t timer_id;
+	int ring_result;            /* Pbx__V1__MediaEvent__RingResult */
+	struct walk_actions out;    /* decided, sent after the save */
+	/* pipeline */
+	struct route_pipe_item pipe[ROUTE_PIPE_MAX];
+	int waiting;
+	bool err;
+	bool missing;               /* a looked-up key does not exist */
+	route_next_h *next;
+	void *user;                 /* chain-specific record, owned by the
+				     * chain */
 };
 
 struct route_ctx *route_ctx_alloc(struct router *r,
@@ -41,14 +77,30 @@ struct route_ctx *route_ctx_alloc(struct router *r,
 				  const Pbx__V1__Envelope *env);
 void route_ctx_free(struct route_ctx *c);
 
-/* Loads the tenant's scenario `c->scen` (current version, cached). */
-typedef void(route_scenario_h)(struct route_ctx *c,
-			       const struct scenario *sc);
-void route_scenario_load(struct route_ctx *c, route_scenario_h *h);
+/* Pipelining: queue commands with route_pipe_cmd (each reply goes to its
+ * handler), then route_pipe_run(c, next): next runs once every reply has
+ * arrived (at once when none was queued). c->err is set when a command
+ * could not be sent or a reply was lost. */
+void route_pipe_cmd(struct route_ctx *c, route_pipe_h *h, const char *fmt,
+		    ...);
+void route_pipe_run(struct route_ctx *c, route_next_h *next);
 
-/* Saves c->st (+ worker, seq) if the stored revision is still c->rev.
- * h gets 1 saved, 0 conflict, -1 storage error. */
+/* Loads c->sc (c->scen, c->version) and c->objs (c->objects_rev) through
+ * the caches; next runs with both set, or with c->sc NULL on failure
+ * (logged). */
+void route_load(struct route_ctx *c, route_next_h *next);
+
+/* Saves the call state (walk, scenario, worker, seq, tenant facts) if the
+ * stored revision is still c->rev. h gets 1 saved, 0 conflict, -1 error. */
 typedef void(route_save_h)(struct route_ctx *c, int result);
 void route_state_save(struct route_ctx *c, route_save_h *h);
+
+/* The walk context of this call at wall-clock now. */
+void route_walk_ctx(const struct route_ctx *c, struct walk_ctx *ctx);
+
+/* route_exec.c: carries out c->out as media commands to c->worker_id;
+ * route_exec_supported: this build has a media side for the action. */
+bool route_exec_supported(enum walk_act_kind k);
+void route_exec_actions(struct route_ctx *c);
 
 #endif

@@ -1,7 +1,8 @@
-/* Worker events: reload the call's state, advance the walk, store the new
- * state (compare-and-set, retried on a race with another router) and only
- * then command the worker. A call whose state is gone is hung up: no call
- * is left hanging on a worker without a scenario. */
+/* Worker events: reload the call's state, take one walk step, store the
+ * new state (compare-and-set, retried on a race with another router) and
+ * only then command the worker. A call whose state is gone is hung up: no
+ * call is left hanging on a worker without a scenario. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,39 +17,11 @@
 
 #define SAVE_TRIES 3
 
-static void send_cmd(struct router *r, const char *worker_id,
-		     const char *tenant, const char *call_id,
-		     Pbx__V1__MediaCommand *cmd)
+static void end_call(struct route_ctx *c, unsigned code, const char *reason)
 {
-	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
-	struct pbx_bus_peer peer;
-	size_t n = strlen(worker_id);
-	int err;
-
-	memcpy(peer.id, worker_id, n);
-	peer.len = n;
-	cmd->worker_id = (char *)worker_id;
-	env.tenant_id = (char *)tenant;
-	env.call_id = (char *)call_id;
-	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_COMMAND;
-	env.media_command = cmd;
-	err = pbx_bus_send(r->worker_bus, &peer, &env);
-	if (err)
-		PLOG_ERR("command to worker %s failed: %d", worker_id, err);
-}
-
-void route_media_hangup(struct router *r, const char *worker_id,
-			const char *tenant, const char *call_id,
-			unsigned code, const char *reason)
-{
-	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
-	Pbx__V1__MediaCommand__Hangup hup = PBX__V1__MEDIA_COMMAND__HANGUP__INIT;
-
-	hup.sip_code = code;
-	hup.reason = (char *)reason;
-	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_HANGUP;
-	cmd.hangup = &hup;
-	send_cmd(r, worker_id, tenant, call_id, &cmd);
+	route_media_hangup(c->r, c->worker_id, c->tenant, c->call_id, code,
+			   reason);
+	route_ctx_free(c);
 }
 
 static void delete_state(struct route_ctx *c)
@@ -64,8 +37,6 @@ static void load_state(struct route_ctx *c);
 
 static void after_save(struct route_ctx *c, int result)
 {
-	struct walk_action *act = &c->act;
-
 	pbx_log_ctx(c->tenant, c->call_id);
 	if (result == 0 && ++c->tries < SAVE_TRIES) {
 		/* Another router moved this call on: start over from the
@@ -75,68 +46,91 @@ static void after_save(struct route_ctx *c, int result)
 	}
 	if (result != 1) {
 		PLOG_ERR("cannot store call state; ending the call");
-		route_media_hangup(c->r, c->worker_id, c->tenant, c->call_id,
-				   503, "Service Unavailable");
-		route_ctx_free(c);
+		end_call(c, 503, "Service Unavailable");
 		return;
 	}
-	if (act->kind == WALK_ACT_PLAY) {
-		Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
-		Pbx__V1__MediaCommand__Play play =
-			PBX__V1__MEDIA_COMMAND__PLAY__INIT;
-
-		PLOG_INFO("node %s: play %s", c->st.node, act->prompt);
-		play.prompt = (char *)act->prompt;
-		play.loops = 1;
-		cmd.seq = c->seq;
-		cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_PLAY;
-		cmd.play = &play;
-		send_cmd(c->r, c->worker_id, c->tenant, c->call_id, &cmd);
-	} else {
-		PLOG_INFO("node %s: hang up (%u %s)", c->st.node,
-			  act->sip_code, act->reason);
-		route_media_hangup(c->r, c->worker_id, c->tenant, c->call_id,
-				   act->sip_code, act->reason);
-	}
+	route_exec_actions(c);
 	route_ctx_free(c);
 }
 
-static void walk(struct route_ctx *c, const struct scenario *sc)
+static void fill_event(const struct route_ctx *c, struct walk_event *ev)
 {
-	struct walk_action *act = &c->act;
-	enum walk_event ev;
-
-	pbx_log_ctx(c->tenant, c->call_id);
-	if (!sc) {
-		route_media_hangup(c->r, c->worker_id, c->tenant, c->call_id,
-				   503, "Service Unavailable");
-		route_ctx_free(c);
-		return;
-	}
+	memset(ev, 0, sizeof(*ev));
 	switch (c->kind) {
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING:
+		ev->kind = WALK_EV_START;
+		break;
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED:
-		ev = WALK_EV_ANSWERED;
+		ev->kind = WALK_EV_ANSWERED;
 		break;
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE:
-		ev = WALK_EV_PLAY_DONE;
+		ev->kind = WALK_EV_PLAY_DONE;
+		break;
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF:
+		ev->kind = WALK_EV_DTMF;
+		ev->digit = c->digit;
+		break;
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_TIMER:
+		ev->kind = WALK_EV_TIMER;
+		ev->timer_id = c->timer_id;
+		break;
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT:
+		ev->kind = WALK_EV_RING_RESULT;
+		switch (c->ring_result) {
+		case PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED:
+			ev->ring = WALK_RING_ANSWERED;
+			break;
+		case PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER:
+			ev->ring = WALK_RING_NO_ANSWER;
+			break;
+		case PBX__V1__MEDIA_EVENT__RING_RESULT__RING_BUSY:
+			ev->ring = WALK_RING_BUSY;
+			break;
+		default:
+			ev->ring = WALK_RING_UNAVAILABLE;
+			break;
+		}
 		break;
 	default:
-		ev = WALK_EV_FAILED;
+		ev->kind = WALK_EV_FAILED;
 		break;
 	}
-	if (scenario_walk(sc, &c->st, ev, act))
-		PLOG_WARN("call no longer fits scenario %s v%ld", c->scen,
-			  c->version);
-	if (act->kind == WALK_ACT_PLAY && !act->prompt) {
-		act->kind = WALK_ACT_HANGUP;
-		act->sip_code = 500;
+}
+
+static void step(struct route_ctx *c)
+{
+	struct walk_event ev;
+	struct walk_ctx ctx;
+	int err;
+
+	pbx_log_ctx(c->tenant, c->call_id);
+	if (!c->sc) {
+		end_call(c, 503, "Service Unavailable");
+		return;
 	}
-	if (act->kind == WALK_ACT_PLAY)
-		c->seq++;
-	if (act->kind == WALK_ACT_REJECT || act->kind == WALK_ACT_ANSWER) {
-		/* The call is answered already; anything else ends it. */
-		act->kind = WALK_ACT_HANGUP;
+	fill_event(c, &ev);
+	if (ev.kind == WALK_EV_START)
+		scenario_walk_init(&c->st);
+	route_walk_ctx(c, &ctx);
+	err = scenario_walk_step(c->sc, &ctx, &c->st, &ev, &c->out);
+	if (err)
+		PLOG_WARN("walk %s: %s (scenario %s v%ld)",
+			  scenario_walk_event_name(ev.kind),
+			  err == -ELOOP ? "loop guard" : "state does not fit",
+			  c->scen, c->version);
+	for (size_t i = 0; i < c->out.nhops; i++)
+		PLOG_DEBUG("hop %s (%s): %s%s%s", c->out.hop[i].node,
+			   scenario_type_name(c->out.hop[i].type),
+			   c->out.hop[i].what ? c->out.hop[i].what : "",
+			   c->out.hop[i].output ? " -> " : "",
+			   c->out.hop[i].output ? c->out.hop[i].output : "");
+	if (c->out.n == 0) {
+		/* Nothing to do now (an ignored or waiting event): the state
+		 * is unchanged unless the walk moved, save only then. */
+		route_state_save(c, after_save);
+		return;
 	}
+	c->seq++;
 	route_state_save(c, after_save);
 }
 
@@ -151,67 +145,95 @@ static const char *field(const redisReply *rr, const char *name)
 	return NULL;
 }
 
-static void state_cb(redisAsyncContext *ac, void *reply, void *arg)
+static void got_state(struct route_ctx *c, redisReply *rr)
 {
-	struct route_ctx *c = arg;
-	redisReply *rr = reply;
-	const char *node, *scen, *rev, *seq, *worker;
+	const char *walk, *scen, *rev, *seq, *worker, *ver;
 
-	(void)ac;
-	pbx_log_ctx(c->tenant, c->call_id);
 	if (!rr || rr->type != REDIS_REPLY_ARRAY) {
-		route_media_hangup(c->r, c->worker_id, c->tenant, c->call_id,
-				   503, "Service Unavailable");
-		route_ctx_free(c);
+		c->err = true;
 		return;
 	}
-	node = field(rr, "node");
+	walk = field(rr, "walk");
 	scen = field(rr, "scenario");
 	rev = field(rr, "rev");
 	seq = field(rr, "seq");
 	worker = field(rr, "worker");
-	if (!node || !scen || !rev || !seq) {
-		PLOG_WARN("event for a call without state; hanging it up");
-		route_media_hangup(c->r, c->worker_id, c->tenant, c->call_id,
-				   480, "Temporarily Unavailable");
-		route_ctx_free(c);
+	ver = field(rr, "version");
+	if (!walk || !scen || !rev || !seq || !ver ||
+	    scenario_walk_state_decode(&c->st, walk)) {
+		c->missing = true;
 		return;
 	}
 	if (worker && strcmp(worker, c->worker_id)) {
 		PLOG_WARN("event from worker %s for a call on %s ignored",
 			  c->worker_id, worker);
+		c->err = true;
+		return;
+	}
+	snprintf(c->scen, sizeof(c->scen), "%s", scen);
+	c->version = strtol(ver, NULL, 10);
+	c->rev = strtol(rev, NULL, 10);
+	c->seq = strtoull(seq, NULL, 10);
+#define COPY(dst, name)                                                        \
+	snprintf(dst, sizeof(dst), "%s",                                       \
+		 field(rr, name) ? field(rr, name) : "")
+	COPY(c->caller, "caller");
+	COPY(c->number, "dialed");
+	COPY(c->domain, "domain");
+#undef COPY
+	c->fax_enabled = field(rr, "fax") && !strcmp(field(rr, "fax"), "1");
+}
+
+static void got_objects_rev(struct route_ctx *c, redisReply *rr)
+{
+	c->objects_rev = rr && rr->type == REDIS_REPLY_STRING
+				 ? strtol(rr->str, NULL, 10)
+				 : 0;
+}
+
+static void state_done(struct route_ctx *c)
+{
+	if (c->missing) {
+		PLOG_WARN("event for a call without state; hanging it up");
+		end_call(c, 480, "Temporarily Unavailable");
+		return;
+	}
+	if (c->err) {
+		if (c->worker_id[0] && c->rev == 0 && !c->scen[0]) {
+			end_call(c, 503, "Service Unavailable");
+			return;
+		}
 		route_ctx_free(c);
 		return;
 	}
 	if (c->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE &&
-	    strtoull(seq, NULL, 10) != c->seq) {
-		PLOG_DEBUG("stale play-done %" PRIu64 " ignored", c->seq);
+	    c->ev_seq != c->seq) {
+		PLOG_DEBUG("stale play-done %" PRIu64 " (now %" PRIu64
+			   ") ignored",
+			   c->ev_seq, c->seq);
 		route_ctx_free(c);
 		return;
 	}
-	snprintf(c->st.node, sizeof(c->st.node), "%s", node);
-	c->st.answered = field(rr, "answered") &&
-			 !strcmp(field(rr, "answered"), "1");
-	snprintf(c->scen, sizeof(c->scen), "%s", scen);
-	c->rev = strtol(rev, NULL, 10);
-	c->seq = strtoull(seq, NULL, 10);
-	route_scenario_load(c, walk);
+	route_load(c, step);
 }
 
 static void load_state(struct route_ctx *c)
 {
-	redisAsyncContext *ac = pbx_redis_ctx(c->r->redis);
 	char key[PBX_KEY_MAX];
 
-	if (!ac || pbx_key(key, sizeof(key), c->tenant, "call:%s",
-			   c->call_id) ||
-	    redisAsyncCommand(ac, state_cb, c, "HGETALL %s", key) !=
-		    REDIS_OK) {
+	c->err = false;
+	c->missing = false;
+	c->waiting = 0;
+	if (!pbx_key(key, sizeof(key), c->tenant, "call:%s", c->call_id))
+		route_pipe_cmd(c, got_state, "HGETALL %s", key);
+	if (!pbx_key(key, sizeof(key), c->tenant, "objects_rev"))
+		route_pipe_cmd(c, got_objects_rev, "GET %s", key);
+	if (c->waiting == 0) {
 		PLOG_ERR("storage unavailable; ending the call");
-		route_media_hangup(c->r, c->worker_id, c->tenant, c->call_id,
-				   503, "Service Unavailable");
-		route_ctx_free(c);
+		end_call(c, 503, "Service Unavailable");
+		return;
 	}
+	route_pipe_run(c, state_done);
 }
 
 void route_media_event(struct router *r, const struct pbx_bus_peer *peer,
@@ -235,16 +257,21 @@ void route_media_event(struct router *r, const struct pbx_bus_peer *peer,
 	memcpy(c->worker_id, peer->id, peer->len);
 	c->worker_id[peer->len] = '\0';
 	c->kind = me->kind;
-	c->seq = me->seq;
+	c->ev_seq = me->seq;
+	c->digit = me->digit && me->digit[0] ? me->digit[0] : 0;
+	c->timer_id = me->timer_id;
+	c->ring_result = me->ring_result;
 	pbx_log_ctx(c->tenant, c->call_id);
 
 	switch (me->kind) {
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP:
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_ENDED:
-		PLOG_INFO("call ended (%s)",
+		PLOG_INFO("call ended (%s%s%s)",
 			  me->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP
 				  ? "caller hung up"
-				  : "we hung up");
+				  : "we hung up",
+			  me->detail && me->detail[0] ? ": " : "",
+			  me->detail ? me->detail : "");
 		delete_state(c);
 		route_ctx_free(c);
 		return;
@@ -253,8 +280,20 @@ void route_media_event(struct router *r, const struct pbx_bus_peer *peer,
 			  me->detail ? me->detail : "");
 		load_state(c);
 		return;
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF:
+		PLOG_INFO("dtmf %c (%s)", c->digit ? c->digit : '?',
+			  me->detail ? me->detail : "");
+		load_state(c);
+		return;
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT:
+		PLOG_INFO("ring result %d (sip %u)", me->ring_result,
+			  me->sip_code);
+		load_state(c);
+		return;
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING:
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED:
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE:
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_TIMER:
 		load_state(c);
 		return;
 	default:

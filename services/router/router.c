@@ -8,6 +8,7 @@
 #include "pbx_log.h"
 #include "pbx_redis.h"
 #include "router.h"
+#include "ocache.h"
 #include "scache.h"
 #include "workers.h"
 
@@ -85,6 +86,8 @@ int router_alloc(struct router **rp, struct event_base *base, void *zctx,
 	if (err)
 		goto fail;
 	err = scache_alloc(&r->scache, SCACHE_ENTRIES);
+	if (!err)
+		err = ocache_alloc(&r->ocache, SCACHE_ENTRIES);
 	if (err)
 		goto fail;
 	err = pbx_bus_alloc(&r->edge_bus, zctx, PBX_BUS_ROUTER,
@@ -124,6 +127,7 @@ void router_free(struct router *r)
 	pbx_bus_free(r->edge_bus);
 	pbx_bus_free(r->worker_bus);
 	scache_free(r->scache);
+	ocache_free(r->ocache);
 	workers_free(r->workers);
 	free(r);
 }

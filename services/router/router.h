@@ -12,6 +12,7 @@ struct event_base;
 struct pbx_redis;
 struct workers;
 struct scache;
+struct ocache;
 
 struct router_config {
 	char router_id[PBX_CFG_STRLEN];
@@ -32,6 +33,7 @@ struct router {
 	struct pbx_bus *worker_bus;  /* ROUTER: media workers */
 	struct workers *workers;
 	struct scache *scache;
+	struct ocache *ocache;
 	struct event *tick;
 	unsigned long calls_routed;
 };

@@ -1,5 +1,6 @@
 /* Scenario documents: parses the JSON graph into an indexed, immutable
- * object, running every check of scenario_lint.c before accepting it. */
+ * object (nodes sorted by id, outputs resolved to node indexes, options
+ * compiled), running every check of scenario_lint.c before accepting it. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,11 +11,47 @@
 #include "scenario_lint.h"
 #include "scenario_types.h"
 
+const char *const scenario_out_words[O_WORDS] = {
+	[O_NEXT] = SCENARIO_OUT_NEXT,
+	[O_NO_ANSWER] = SCENARIO_OUT_NO_ANSWER,
+	[O_BUSY] = SCENARIO_OUT_BUSY,
+	[O_UNAVAILABLE] = SCENARIO_OUT_UNAVAILABLE,
+	[O_TIMEOUT] = SCENARIO_OUT_TIMEOUT,
+	[O_INVALID] = SCENARIO_OUT_INVALID,
+	[O_EXTENSION] = SCENARIO_OUT_EXTENSION,
+	[O_FULL] = SCENARIO_OUT_FULL,
+	[O_NO_AGENTS] = SCENARIO_OUT_NO_AGENTS,
+	[O_MATCH] = SCENARIO_OUT_MATCH,
+	[O_NO_MATCH] = SCENARIO_OUT_NO_MATCH,
+	[O_IN_LIST] = SCENARIO_OUT_IN_LIST,
+	[O_NOT_IN_LIST] = SCENARIO_OUT_NOT_IN_LIST,
+	[O_NOT_RECOGNIZED] = SCENARIO_OUT_NOT_RECOGNIZED,
+	[O_NO_INPUT] = SCENARIO_OUT_NO_INPUT,
+	[O_NOT_FOUND] = SCENARIO_OUT_NOT_FOUND,
+	[O_CRM_ERROR] = SCENARIO_OUT_CRM_ERROR,
+};
+
+const char scenario_key_chars[KEY_COUNT + 1] = "0123456789*#";
+
+int scenario_key_index(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c == '*')
+		return 10;
+	if (c == '#')
+		return 11;
+	return -1;
+}
+
 void scenario_report_add(struct scenario_report *rep, bool error,
 			 const char *fmt, ...)
 {
+	static const char more[] = "...\n";
+	char line[512];
+	size_t room, n, pre;
 	va_list ap;
-	int n;
+	int r;
 
 	if (!rep)
 		return;
@@ -22,19 +59,29 @@ void scenario_report_add(struct scenario_report *rep, bool error,
 		rep->errors++;
 	else
 		rep->warnings++;
-	if (rep->len >= sizeof(rep->text) - 1)
-		return;
+	pre = error ? 0 : strlen("warning: ");
+	if (!error)
+		memcpy(line, "warning: ", pre);
 	va_start(ap, fmt);
-	n = vsnprintf(rep->text + rep->len, sizeof(rep->text) - rep->len, fmt,
-		      ap);
+	r = vsnprintf(line + pre, sizeof(line) - pre, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (r < 0)
 		return;
-	rep->len += (size_t)n;
-	if (rep->len >= sizeof(rep->text) - 1) {
-		rep->len = sizeof(rep->text) - 1;
+	n = strlen(line);
+	/* Cut already: the text ends with the marker (no sentence of ours
+	 * ends with "..."). */
+	if (rep->len >= 4 && !memcmp(rep->text + rep->len - 4, more, 4))
+		return;
+	room = sizeof(rep->text) - sizeof(more) - rep->len;
+	if (n + 1 > room) {
+		/* Cut at a line boundary so no half sentence is shown; the
+		 * marker always fits (its room is reserved). */
+		memcpy(rep->text + rep->len, more, sizeof(more));
+		rep->len += sizeof(more) - 1;
 		return;
 	}
+	memcpy(rep->text + rep->len, line, n);
+	rep->len += n;
 	rep->text[rep->len++] = '\n';
 	rep->text[rep->len] = '\0';
 }
@@ -48,13 +95,22 @@ static int node_cmp(const void *a, const void *b)
 
 int scenario_node_index(const struct scenario *sc, const char *id)
 {
-	struct scenario_node key = {.id = id};
-	struct scenario_node *nd;
+	size_t lo = 0, hi = sc->n;
 
 	if (!id)
 		return -1;
-	nd = bsearch(&key, sc->nodes, sc->n, sizeof(*nd), node_cmp);
-	return nd ? (int)(nd - sc->nodes) : -1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(id, sc->nodes[mid].id);
+
+		if (!c)
+			return (int)mid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
 }
 
 int scenario_node_out(const struct scenario_node *nd, const char *name)
@@ -66,41 +122,56 @@ int scenario_node_out(const struct scenario_node *nd, const char *name)
 	return -1;
 }
 
-const char *scenario_opt_str(const struct scenario_node *nd,
-			     const char *name, const char *def)
-{
-	json_t *v = nd->opts ? json_object_get(nd->opts, name) : NULL;
-
-	return json_is_string(v) ? json_string_value(v) : def;
-}
-
-long scenario_opt_int(const struct scenario_node *nd, const char *name,
-		      long def)
-{
-	json_t *v = nd->opts ? json_object_get(nd->opts, name) : NULL;
-
-	return json_is_integer(v) ? (long)json_integer_value(v) : def;
-}
-
 void scenario_free(struct scenario *sc)
 {
 	if (!sc)
 		return;
-	for (size_t i = 0; i < sc->n; i++)
+	for (size_t i = 0; i < sc->n; i++) {
+		scenario_compile_free(&sc->nodes[i]);
 		free(sc->nodes[i].outs);
+	}
 	free(sc->nodes);
 	json_decref(sc->root);
 	free(sc);
 }
 
-/* Builds the node index; structural problems go to rep. */
-static int build(struct scenario *sc, struct scenario_report *rep)
+/* Fills the outcome-word and key tables of one node from its outputs. */
+static void index_outputs(struct scenario_node *n)
+{
+	for (int w = 0; w < O_WORDS; w++)
+		n->out[w] = -1;
+	for (int k = 0; k < KEY_COUNT; k++)
+		n->key[k] = -1;
+	for (size_t i = 0; i < n->nouts; i++) {
+		const char *name = n->outs[i].name, *colon;
+		int k;
+
+		colon = strchr(name, ':');
+		if (colon && colon[1] && !colon[2] &&
+		    (!strncmp(name, "digit:", 6) ||
+		     !strncmp(name, "exit_key:", 9))) {
+			k = scenario_key_index(colon[1]);
+			if (k >= 0)
+				n->key[k] = n->outs[i].target;
+			continue;
+		}
+		for (int w = 0; w < O_WORDS; w++) {
+			if (!strcmp(name, scenario_out_words[w])) {
+				n->out[w] = n->outs[i].target;
+				break;
+			}
+		}
+	}
+}
+
+/* Builds the node index over a document that passed the structure
+ * lint. */
+static int build(struct scenario *sc)
 {
 	json_t *nodes = json_object_get(sc->root, "nodes");
 	const char *id;
 	json_t *nd;
 	size_t i = 0;
-	int err = 0;
 
 	sc->n = json_object_size(nodes);
 	sc->nodes = calloc(sc->n ? sc->n : 1, sizeof(*sc->nodes));
@@ -109,16 +180,13 @@ static int build(struct scenario *sc, struct scenario_report *rep)
 	json_object_foreach(nodes, id, nd)
 	{
 		struct scenario_node *n = &sc->nodes[i++];
-		const char *tname = json_string_value(
-			json_object_get(nd, "type"));
 
 		n->id = id;
 		n->opts = json_object_get(nd, "options");
-		if (!tname || scenario_types_find(tname, &n->type)) {
-			/* lint reports it; keep a harmless type */
-			n->type = NODE_HANGUP;
-			err = -EINVAL;
-		}
+		if (scenario_type_find(
+			    json_string_value(json_object_get(nd, "type")),
+			    &n->type))
+			n->type = NODE_HANGUP; /* lint refused it already */
 	}
 	qsort(sc->nodes, sc->n, sizeof(*sc->nodes), node_cmp);
 
@@ -130,48 +198,50 @@ static int build(struct scenario *sc, struct scenario_report *rep)
 		json_t *target;
 		size_t k = 0;
 
-		if (!json_is_object(outs))
-			continue;
-		n->outs = calloc(json_object_size(outs) + 1,
-				 sizeof(*n->outs));
-		if (!n->outs)
-			return -ENOMEM;
+		if (json_object_size(outs)) {
+			n->outs = calloc(json_object_size(outs),
+					 sizeof(*n->outs));
+			if (!n->outs)
+				return -ENOMEM;
+		}
 		json_object_foreach(outs, oname, target)
 		{
 			int t = scenario_node_index(
 				sc, json_string_value(target));
 
-			if (t < 0) {
-				err = -EINVAL;
+			if (t < 0)
 				continue;
-			}
 			n->outs[k].name = oname;
 			n->outs[k].target = t;
 			k++;
 		}
 		n->nouts = k;
+		index_outputs(n);
 	}
 	sc->start = scenario_node_index(
 		sc, json_string_value(json_object_get(sc->root, "start")));
-	(void)rep;
-	return err;
+	sc->timezone = json_string_value(json_object_get(sc->root,
+							 "timezone"));
+	return 0;
 }
 
-int scenario_parse(struct scenario **scp, const char *json,
-		   scenario_ref_h *refh, void *arg,
-		   struct scenario_report *rep)
+int scenario_parse_objs(struct scenario **scp, const char *json,
+			const struct scenario_objects *objs,
+			scenario_ref_h *refh, void *arg,
+			struct scenario_report *rep)
 {
 	struct scenario *sc;
 	json_error_t jerr;
-	int err;
+	int err, n;
 
-	if (!scp || !json)
-		return -EINVAL;
 	if (rep)
 		memset(rep, 0, sizeof(*rep));
+	if (!scp || !json)
+		return -EINVAL;
 	sc = calloc(1, sizeof(*sc));
 	if (!sc)
 		return -ENOMEM;
+	sc->start = -1;
 	sc->root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
 	if (!sc->root) {
 		scenario_report_add(rep, true,
@@ -184,19 +254,29 @@ int scenario_parse(struct scenario **scp, const char *json,
 	/* Structure first: the index is only built over a sane skeleton. */
 	err = scenario_lint_structure(sc->root, rep);
 	if (!err)
-		err = build(sc, rep);
-	if (err == -ENOMEM) {
-		scenario_free(sc);
-		return err;
+		err = build(sc);
+	if (!err) {
+		n = scenario_compile(sc, rep);
+		if (n < 0)
+			err = n;
+		else if (n > 0)
+			err = -EINVAL;
 	}
-	if (!err && scenario_lint_graph(sc, refh, arg, rep))
+	if (!err && scenario_lint_graph(sc, objs, refh, arg, rep))
 		err = -EINVAL;
 	if (err) {
 		scenario_free(sc);
-		return -EINVAL;
+		return err == -ENOMEM ? -ENOMEM : -EINVAL;
 	}
 	*scp = sc;
 	return 0;
+}
+
+int scenario_parse(struct scenario **scp, const char *json,
+		   scenario_ref_h *refh, void *arg,
+		   struct scenario_report *rep)
+{
+	return scenario_parse_objs(scp, json, NULL, refh, arg, rep);
 }
 
 const char *scenario_default_json(void)
@@ -211,5 +291,62 @@ const char *scenario_default_json(void)
 
 size_t scenario_node_count(const struct scenario *sc)
 {
-	return sc->n;
+	return sc ? sc->n : 0;
+}
+
+const char *scenario_start(const struct scenario *sc)
+{
+	return sc && sc->start >= 0 ? sc->nodes[sc->start].id : NULL;
+}
+
+static const char *sched_zone(const struct scenario_node *nd,
+			      const struct scenario_objects *objs)
+{
+	const struct scenario_object *o;
+
+	if (!nd->ref.name)
+		return nd->ref.inl ? ((struct sched *)nd->ref.inl)->zone
+				   : NULL;
+	o = scenario_objects_find(objs, SCENARIO_REF_SCHEDULE, nd->ref.name);
+	return o ? o->sched->zone : NULL;
+}
+
+const char *scenario_timezone(const struct scenario *sc,
+			      const struct scenario_objects *objs)
+{
+	const char *zone = NULL;
+	size_t head = 0, tail = 0;
+	bool *seen;
+	int *q;
+
+	if (!sc)
+		return "UTC";
+	if (sc->timezone)
+		return sc->timezone;
+	if (sc->start < 0)
+		return "UTC";
+	seen = calloc(sc->n, sizeof(*seen));
+	q = malloc(sc->n * sizeof(*q));
+	if (!seen || !q)
+		goto out;
+	q[tail++] = sc->start;
+	seen[sc->start] = true;
+	while (head < tail && !zone) {
+		const struct scenario_node *nd = &sc->nodes[q[head++]];
+
+		if (nd->type == NODE_SCHEDULE)
+			zone = sched_zone(nd, objs);
+		for (size_t k = 0; k < nd->nouts; k++) {
+			int t = nd->outs[k].target;
+
+			if (!seen[t]) {
+				seen[t] = true;
+				q[tail++] = t;
+			}
+		}
+	}
+out:
+	free(seen);
+	free(q);
+	return zone ? zone : "UTC";
 }

@@ -1,4 +1,5 @@
-/* Scenario lint: every rule a document must pass before it is stored. */
+/* Scenario lint: every rule a document must pass before it is stored
+ * (internal to the scenario library; rules listed in docs/scenario.md). */
 #ifndef SCENARIO_LINT_H
 #define SCENARIO_LINT_H
 #include <jansson.h>
@@ -7,9 +8,12 @@
 
 /* Document shape, types, options and output names. 0 or -EINVAL. */
 int scenario_lint_structure(json_t *root, struct scenario_report *rep);
-/* Graph rules on a built index (reachability, exits, references).
- * Returns the number of errors found. */
-unsigned scenario_lint_graph(const struct scenario *sc, scenario_ref_h *refh,
-			     void *arg, struct scenario_report *rep);
+/* Graph rules on a built, compiled index (reachability, exits, timeouts,
+ * cycles, shadowed digits, references, object contents). Returns the
+ * number of errors found. */
+unsigned scenario_lint_graph(const struct scenario *sc,
+			     const struct scenario_objects *objs,
+			     scenario_ref_h *refh, void *arg,
+			     struct scenario_report *rep);
 
 #endif

@@ -1,133 +1,248 @@
-/* Scenario element catalogue: every node type with its options (JSON type,
- * required, bounds) and the outputs it may have. The parser and the linter
- * read only this table, so adding an option is one line here. */
+/* Scenario element and object catalogue: every node type with its options
+ * (JSON type, required, bounds, allowed values), the outputs it may have,
+ * and the fields of every tenant object kind. The linter reads only these
+ * tables, so adding an option is one line here (plus its use in
+ * scenario_compile.c); docs/scenario.md mirrors them. */
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
+#include "scenario_internal.h"
 #include "scenario_types.h"
 
+#define END {NULL, 0, false, 0, 0, NULL}
+
 static const struct opt_spec subscriber_opts[] = {
-	{"kind", OPT_STRING, true, 0, 0},      /* internal/external/mobile */
-	{"target", OPT_STRING, true, 0, 0},    /* extension or number */
-	{"timeout", OPT_INT, false, 1, 600},   /* seconds before no_answer */
-	{"caller_id", OPT_STRING, false, 0, 0},
-	{NULL, 0, false, 0, 0}};
+	{"kind", OPT_STRING, true, 0, 0, "internal|external|mobile"},
+	{"target", OPT_STRING, true, 0, 0, NULL},
+	{"timeout", OPT_INT, false, 1, 600, NULL},
+	{"caller_id", OPT_STRING, false, 0, 0, NULL},
+	END};
 static const char *const subscriber_outs[] = {"no_answer", "busy",
 					      "unavailable", "next", NULL};
 
-static const struct opt_spec fax_opts[] = {{"box", OPT_STRING, true, 0, 0},
-					   {NULL, 0, false, 0, 0}};
+static const struct opt_spec fax_opts[] = {
+	{"box", OPT_STRING, true, 0, 0, NULL}, END};
 static const char *const no_outs[] = {NULL};
 
 static const struct opt_spec queue_opts[] = {
-	{"queue", OPT_STRING, true, 0, 0},
-	{"max_wait", OPT_INT, false, 1, 86400},
-	{"exit_keys", OPT_OBJECT, false, 0, 0},
-	{"announce_position", OPT_BOOL, false, 0, 0},
-	{"announce_wait", OPT_BOOL, false, 0, 0},
-	{"periodic_prompt", OPT_STRING, false, 0, 0},
-	{"periodic_interval", OPT_INT, false, 5, 3600},
-	{"moh", OPT_STRING, false, 0, 0},
-	{NULL, 0, false, 0, 0}};
+	{"queue", OPT_STRING, true, 0, 0, NULL},
+	{"max_wait", OPT_INT, false, 1, 86400, NULL},
+	{"announce_position", OPT_BOOL, false, 0, 0, NULL},
+	{"announce_wait", OPT_BOOL, false, 0, 0, NULL},
+	{"periodic_prompt", OPT_STRING, false, 0, 0, NULL},
+	{"periodic_interval", OPT_INT, false, 5, 3600, NULL},
+	{"moh", OPT_STRING, false, 0, 0, NULL},
+	{"priority", OPT_INT, false, 0, 10, NULL},
+	END};
 static const char *const queue_outs[] = {"timeout", "exit_key:*", "full",
 					 "no_agents", NULL};
 
 static const struct opt_spec schedule_opts[] = {
-	{"timezone", OPT_STRING, true, 0, 0},
-	{"windows", OPT_ARRAY, false, 0, 0},
-	{"exceptions", OPT_ARRAY, false, 0, 0},
-	{"override", OPT_STRING, false, 0, 0},
-	{NULL, 0, false, 0, 0}};
+	{"schedule", OPT_STRING, false, 0, 0, NULL},
+	{"timezone", OPT_STRING, false, 0, 0, NULL},
+	{"windows", OPT_ARRAY, false, 0, 0, NULL},
+	{"exceptions", OPT_ARRAY, false, 0, 0, NULL},
+	{"holidays", OPT_ARRAY, false, 0, 0, NULL},
+	{"override", OPT_STRING, false, 0, 0, "open|closed|auto"},
+	END};
 static const char *const schedule_outs[] = {"match", "no_match", NULL};
 
 static const struct opt_spec list_opts[] = {
-	{"mode", OPT_STRING, false, 0, 0}, /* black / white */
-	{"entries", OPT_ARRAY, false, 0, 0},
-	{"list", OPT_STRING, false, 0, 0},
-	{"anonymous", OPT_STRING, false, 0, 0},
-	{NULL, 0, false, 0, 0}};
+	{"list", OPT_STRING, false, 0, 0, NULL},
+	{"mode", OPT_STRING, false, 0, 0, "black|white"},
+	{"entries", OPT_ARRAY, false, 0, 0, NULL},
+	{"regions", OPT_OBJECT, false, 0, 0, NULL},
+	{"anonymous", OPT_STRING, false, 0, 0, "in_list|not_in_list"},
+	END};
 static const char *const list_outs[] = {"in_list", "not_in_list", NULL};
 
 static const struct opt_spec ivr_opts[] = {
-	{"prompt", OPT_STRING, true, 0, 0},
-	{"timeout", OPT_INT, false, 1, 60},
-	{"retries", OPT_INT, false, 0, 10},
-	{"invalid_prompt", OPT_STRING, false, 0, 0},
-	{"extension_dialing", OPT_BOOL, false, 0, 0},
-	{"extension_max_len", OPT_INT, false, 2, 8},
-	{"inter_digit_ms", OPT_INT, false, 500, 10000},
-	{NULL, 0, false, 0, 0}};
+	{"prompt", OPT_STRING, true, 0, 0, NULL},
+	{"timeout", OPT_INT, false, 1, 60, NULL},
+	{"retries", OPT_INT, false, 0, 10, NULL},
+	{"invalid_prompt", OPT_STRING, false, 0, 0, NULL},
+	{"barge_in", OPT_BOOL, false, 0, 0, NULL},
+	{"extension_dialing", OPT_BOOL, false, 0, 0, NULL},
+	{"extension_digits", OPT_STRING, false, 0, 0, NULL},
+	{"extension_min_len", OPT_INT, false, 1, 16, NULL},
+	{"extension_max_len", OPT_INT, false, 1, 16, NULL},
+	{"inter_digit_ms", OPT_INT, false, 500, 10000, NULL},
+	{"extension_timeout", OPT_INT, false, 1, 600, NULL},
+	END};
 static const char *const ivr_outs[] = {"digit:*", "extension", "timeout",
 				       "invalid", NULL};
 
 static const struct opt_spec assistant_opts[] = {
-	{"prompt", OPT_STRING, true, 0, 0},
-	{"phrases", OPT_OBJECT, true, 0, 0},
-	{"confidence", OPT_NUMBER, false, 0, 1},
-	{"timeout", OPT_INT, false, 1, 60},
-	{NULL, 0, false, 0, 0}};
+	{"prompt", OPT_STRING, true, 0, 0, NULL},
+	{"phrases", OPT_OBJECT, true, 0, 0, NULL},
+	{"confidence", OPT_NUMBER, false, 0, 1, NULL},
+	{"timeout", OPT_INT, false, 1, 60, NULL},
+	{"retries", OPT_INT, false, 0, 5, NULL},
+	{"retry_prompt", OPT_STRING, false, 0, 0, NULL},
+	END};
 static const char *const assistant_outs[] = {"phrase:*", "not_recognized",
 					     "no_input", NULL};
 
 static const struct opt_spec conference_opts[] = {
-	{"room", OPT_STRING, true, 0, 0},
-	{"pin", OPT_STRING, false, 0, 0},
-	{"pin_retries", OPT_INT, false, 1, 10},
-	{NULL, 0, false, 0, 0}};
+	{"room", OPT_STRING, true, 0, 0, NULL},
+	{"pin_retries", OPT_INT, false, 1, 10, NULL},
+	END};
 
 static const struct opt_spec greeting_opts[] = {
-	{"prompt", OPT_STRING, true, 0, 0}, {NULL, 0, false, 0, 0}};
+	{"prompt", OPT_STRING, true, 0, 0, NULL}, END};
 static const char *const greeting_outs[] = {"next", NULL};
 
 static const struct opt_spec voicemail_opts[] = {
-	{"box", OPT_STRING, true, 0, 0},
-	{"max_length", OPT_INT, false, 5, 3600},
-	{NULL, 0, false, 0, 0}};
+	{"box", OPT_STRING, true, 0, 0, NULL},
+	{"max_length", OPT_INT, false, 5, 3600, NULL},
+	{"greeting", OPT_STRING, false, 0, 0, NULL},
+	END};
 
 static const struct opt_spec crm_opts[] = {
-	{"crm", OPT_STRING, true, 0, 0}, /* bitrix24 / amocrm / api */
-	{"timeout", OPT_INT, false, 1, 600},
-	{NULL, 0, false, 0, 0}};
-static const char *const crm_outs[] = {"no_answer", "not_found",
-				       "crm_error", "next", NULL};
+	{"crm", OPT_STRING, true, 0, 0, "bitrix24|amocrm|api"},
+	{"timeout", OPT_INT, false, 1, 600, NULL},
+	{"lookup_timeout", OPT_INT, false, 500, 30000, NULL},
+	{"caller_id", OPT_STRING, false, 0, 0, NULL},
+	END};
+static const char *const crm_outs[] = {"no_answer", "busy", "unavailable",
+				       "not_found", "crm_error", "next",
+				       NULL};
 
 static const struct opt_spec hangup_opts[] = {
-	{"code", OPT_INT, false, 400, 699},
-	{"reason", OPT_STRING, false, 0, 0},
-	{NULL, 0, false, 0, 0}};
+	{"code", OPT_INT, false, 400, 699, NULL},
+	{"reason", OPT_STRING, false, 0, 0, NULL},
+	{"cause", OPT_STRING, false, 0, 0,
+	 "busy|unavailable|decline|not_found|forbidden|congestion|"
+	 "no_answer"},
+	END};
 
-/* supported: executable on live calls by this build. */
+/* supported: the live path can execute it with the media commands of
+ * pbx.v1 (Answer, Play, StopPlay, Ring, Timer) and no service that does
+ * not exist yet (queue-manager, asr-bridge, crm-connector, fax, voicemail
+ * recording, conference mixing). */
 static const struct type_spec types[NODE_TYPE_COUNT] = {
 	[NODE_SUBSCRIBER] = {"subscriber", subscriber_opts, subscriber_outs,
-			     false},
-	[NODE_FAX] = {"fax", fax_opts, no_outs, false},
-	[NODE_QUEUE] = {"queue", queue_opts, queue_outs, false},
-	[NODE_SCHEDULE] = {"schedule", schedule_opts, schedule_outs, false},
-	[NODE_LIST] = {"list", list_opts, list_outs, false},
-	[NODE_IVR] = {"ivr", ivr_opts, ivr_outs, false},
+			     true, true},
+	[NODE_FAX] = {"fax", fax_opts, no_outs, false, true},
+	[NODE_QUEUE] = {"queue", queue_opts, queue_outs, false, true},
+	[NODE_SCHEDULE] = {"schedule", schedule_opts, schedule_outs, true,
+			   false},
+	[NODE_LIST] = {"list", list_opts, list_outs, true, false},
+	[NODE_IVR] = {"ivr", ivr_opts, ivr_outs, true, true},
 	[NODE_ASSISTANT] = {"assistant", assistant_opts, assistant_outs,
-			    false},
-	[NODE_CONFERENCE] = {"conference", conference_opts, no_outs, false},
-	[NODE_GREETING] = {"greeting", greeting_opts, greeting_outs, true},
-	[NODE_VOICEMAIL] = {"voicemail", voicemail_opts, no_outs, false},
-	[NODE_CRM] = {"crm", crm_opts, crm_outs, false},
-	[NODE_HANGUP] = {"hangup", hangup_opts, no_outs, true},
+			    false, true},
+	[NODE_CONFERENCE] = {"conference", conference_opts, no_outs, false,
+			     true},
+	[NODE_GREETING] = {"greeting", greeting_opts, greeting_outs, true,
+			   true},
+	[NODE_VOICEMAIL] = {"voicemail", voicemail_opts, no_outs, false,
+			    true},
+	[NODE_CRM] = {"crm", crm_opts, crm_outs, false, true},
+	[NODE_HANGUP] = {"hangup", hangup_opts, no_outs, true, false},
 };
+
+/* ---- objects ---- */
+static const struct opt_spec queue_obj[] = {
+	{"description", OPT_STRING, false, 0, 0, NULL},
+	{"strategy", OPT_STRING, false, 0, 0,
+	 "ring_all|round_robin|longest_idle|least_calls|random|linear"},
+	{"max_wait", OPT_INT, false, 1, 86400, NULL},
+	{"max_len", OPT_INT, false, 0, 10000, NULL},
+	{"agents", OPT_ARRAY, false, 0, 0, NULL},
+	{"agent_timeout", OPT_INT, false, 5, 600, NULL},
+	{"wrapup", OPT_INT, false, 0, 3600, NULL},
+	{"moh", OPT_STRING, false, 0, 0, NULL},
+	{"announce_position", OPT_BOOL, false, 0, 0, NULL},
+	{"announce_wait", OPT_BOOL, false, 0, 0, NULL},
+	{"periodic_prompt", OPT_STRING, false, 0, 0, NULL},
+	{"periodic_interval", OPT_INT, false, 5, 3600, NULL},
+	{"join_empty", OPT_BOOL, false, 0, 0, NULL},
+	END};
+
+static const struct opt_spec list_obj[] = {
+	{"description", OPT_STRING, false, 0, 0, NULL},
+	{"mode", OPT_STRING, false, 0, 0, "black|white"},
+	{"entries", OPT_ARRAY, false, 0, 0, NULL},
+	{"regions", OPT_OBJECT, false, 0, 0, NULL},
+	{"anonymous", OPT_STRING, false, 0, 0, "in_list|not_in_list"},
+	END};
+
+static const struct opt_spec schedule_obj[] = {
+	{"description", OPT_STRING, false, 0, 0, NULL},
+	{"timezone", OPT_STRING, true, 0, 0, NULL},
+	{"windows", OPT_ARRAY, false, 0, 0, NULL},
+	{"exceptions", OPT_ARRAY, false, 0, 0, NULL},
+	{"holidays", OPT_ARRAY, false, 0, 0, NULL},
+	{"override", OPT_STRING, false, 0, 0, "open|closed|auto"},
+	END};
+
+static const struct opt_spec fax_obj[] = {
+	{"description", OPT_STRING, false, 0, 0, NULL},
+	{"email", OPT_STRING, false, 0, 0, NULL},
+	{"format", OPT_STRING, false, 0, 0, "pdf|tiff"},
+	{"t38", OPT_BOOL, false, 0, 0, NULL},
+	{"ecm", OPT_BOOL, false, 0, 0, NULL},
+	{"ident", OPT_STRING, false, 0, 0, NULL},
+	{"header", OPT_STRING, false, 0, 0, NULL},
+	END};
+
+static const struct opt_spec vm_obj[] = {
+	{"description", OPT_STRING, false, 0, 0, NULL},
+	{"email", OPT_STRING, false, 0, 0, NULL},
+	{"max_length", OPT_INT, false, 5, 3600, NULL},
+	{"greeting", OPT_STRING, false, 0, 0, NULL},
+	{"pin", OPT_STRING, false, 0, 0, NULL},
+	{"attach", OPT_BOOL, false, 0, 0, NULL},
+	{"transcribe", OPT_BOOL, false, 0, 0, NULL},
+	END};
+
+static const struct opt_spec conf_obj[] = {
+	{"description", OPT_STRING, false, 0, 0, NULL},
+	{"pin", OPT_STRING, false, 0, 0, NULL},
+	{"moderator_pin", OPT_STRING, false, 0, 0, NULL},
+	{"pin_retries", OPT_INT, false, 1, 10, NULL},
+	{"max_members", OPT_INT, false, 0, 1000, NULL},
+	{"join_muted", OPT_BOOL, false, 0, 0, NULL},
+	{"moh", OPT_STRING, false, 0, 0, NULL},
+	END};
+
+const struct opt_spec *scenario_types_object(enum scenario_ref kind)
+{
+	switch (kind) {
+	case SCENARIO_REF_QUEUE:
+		return queue_obj;
+	case SCENARIO_REF_LIST:
+		return list_obj;
+	case SCENARIO_REF_SCHEDULE:
+		return schedule_obj;
+	case SCENARIO_REF_FAX_BOX:
+		return fax_obj;
+	case SCENARIO_REF_VOICEMAIL_BOX:
+		return vm_obj;
+	case SCENARIO_REF_CONFERENCE:
+		return conf_obj;
+	default:
+		return NULL;
+	}
+}
 
 const struct type_spec *scenario_types_get(enum node_type t)
 {
 	return (unsigned)t < NODE_TYPE_COUNT ? &types[t] : NULL;
 }
 
-int scenario_types_find(const char *name, enum node_type *t)
+int scenario_type_find(const char *name, enum node_type *t)
 {
+	if (!name || !t)
+		return -EINVAL;
 	for (int i = 0; i < NODE_TYPE_COUNT; i++) {
 		if (!strcmp(types[i].name, name)) {
 			*t = (enum node_type)i;
 			return 0;
 		}
 	}
-	return -1;
+	return -EINVAL;
 }
 
 const char *scenario_type_name(enum node_type t)
@@ -158,4 +273,170 @@ bool scenario_types_output_allowed(const struct type_spec *ts,
 		}
 	}
 	return false;
+}
+
+static const char *const ref_names[SCENARIO_REF_COUNT] = {
+	[SCENARIO_REF_PROMPT] = "prompt",
+	[SCENARIO_REF_QUEUE] = "queue",
+	[SCENARIO_REF_EXTENSION] = "extension",
+	[SCENARIO_REF_LIST] = "list",
+	[SCENARIO_REF_SCHEDULE] = "schedule",
+	[SCENARIO_REF_FAX_BOX] = "fax_box",
+	[SCENARIO_REF_VOICEMAIL_BOX] = "voicemail_box",
+	[SCENARIO_REF_CONFERENCE] = "conference",
+	[SCENARIO_REF_FEATURE] = "feature",
+};
+
+const char *scenario_ref_name(enum scenario_ref kind)
+{
+	return (unsigned)kind < SCENARIO_REF_COUNT ? ref_names[kind] : "?";
+}
+
+int scenario_ref_find(const char *name, enum scenario_ref *kind)
+{
+	if (!name || !kind)
+		return -EINVAL;
+	for (int i = 0; i < SCENARIO_REF_COUNT; i++) {
+		if (!strcmp(ref_names[i], name)) {
+			*kind = (enum scenario_ref)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+bool scenario_ref_is_object(enum scenario_ref kind)
+{
+	return scenario_types_object(kind) != NULL;
+}
+
+static const char *opt_type_name(enum opt_type t)
+{
+	switch (t) {
+	case OPT_STRING:
+		return "a non-empty string";
+	case OPT_INT:
+		return "an integer";
+	case OPT_BOOL:
+		return "true or false";
+	case OPT_NUMBER:
+		return "a number";
+	case OPT_ARRAY:
+		return "a list";
+	case OPT_OBJECT:
+		return "an object";
+	}
+	return "?";
+}
+
+static bool opt_type_ok(enum opt_type t, json_t *v)
+{
+	switch (t) {
+	case OPT_STRING:
+		return json_is_string(v) && json_string_length(v) > 0;
+	case OPT_INT:
+		return json_is_integer(v);
+	case OPT_BOOL:
+		return json_is_boolean(v);
+	case OPT_NUMBER:
+		return json_is_number(v);
+	case OPT_ARRAY:
+		return json_is_array(v);
+	case OPT_OBJECT:
+		return json_is_object(v);
+	}
+	return false;
+}
+
+static bool value_allowed(const char *values, const char *v)
+{
+	size_t n = strlen(v);
+
+	for (const char *p = values; p && *p;) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+
+		if (len == n && !strncmp(p, v, n))
+			return true;
+		p = bar ? bar + 1 : NULL;
+	}
+	return false;
+}
+
+static const struct opt_spec *find_opt(const struct opt_spec *specs,
+				       const char *name)
+{
+	for (const struct opt_spec *o = specs; o->name; o++) {
+		if (!strcmp(o->name, name))
+			return o;
+	}
+	return NULL;
+}
+
+unsigned scenario_types_check(const struct opt_spec *specs, json_t *obj,
+			      const char *who, const char *owner,
+			      struct scenario_report *rep)
+{
+	unsigned errs = 0;
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v)
+	{
+		const struct opt_spec *o = find_opt(specs, key);
+
+		if (!o) {
+			scenario_report_add(rep, true, "%s: %s has no option "
+						       "\"%s\"",
+					    who, owner, key);
+			errs++;
+			continue;
+		}
+		if (!opt_type_ok(o->type, v)) {
+			scenario_report_add(rep, true,
+					    "%s: option \"%s\" must be %s",
+					    who, key, opt_type_name(o->type));
+			errs++;
+			continue;
+		}
+		if (o->values && !value_allowed(o->values,
+						json_string_value(v))) {
+			char list[160];
+			size_t k = 0;
+
+			for (const char *p = o->values;
+			     *p && k + 5 < sizeof(list); p++)
+				list[k++] = *p == '|' ? ',' : *p;
+			list[k] = '\0';
+			scenario_report_add(rep, true,
+					    "%s: option \"%s\" must be one of "
+					    "%s, not \"%s\"",
+					    who, key, list,
+					    json_string_value(v));
+			errs++;
+			continue;
+		}
+		if (o->min != o->max &&
+		    (o->type == OPT_INT || o->type == OPT_NUMBER)) {
+			double d = json_number_value(v);
+
+			if (d < (double)o->min || d > (double)o->max) {
+				scenario_report_add(
+					rep, true,
+					"%s: option \"%s\" must be "
+					"between %ld and %ld",
+					who, key, o->min, o->max);
+				errs++;
+			}
+		}
+	}
+	for (const struct opt_spec *o = specs; o->name; o++) {
+		if (o->required && !json_object_get(obj, o->name)) {
+			scenario_report_add(rep, true,
+					    "%s: %s needs option \"%s\"", who,
+					    owner, o->name);
+			errs++;
+		}
+	}
+	return errs;
 }

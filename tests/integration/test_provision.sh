@@ -25,12 +25,20 @@ ZMQ_GARBAGE=${ZMQ_GARBAGE:-$(dirname "$PBXCTL")/../../tests/support/zmq_garbage}
 # run that died half-way) cannot disturb the checks.
 A="pvtest-a-$$"
 B="pvtest-b-$$"
+C="pvtest-c-$$"
 NUM="+1555$$01"
+NUM2="+1555$$02"
+NUM3="+1555$$03"
 PASSWORD="secret-$$-pv"
 # Scenario documents (docs/scenario.md): a greeting then a hang-up.
 SC_BAD_PROMPT='{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"nosuch_prompt"},"outputs":{"next":"h"}},"h":{"type":"hangup"}}}'
 SC_GOOD_PROMPT='{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"welcome"},"outputs":{"next":"h"}},"h":{"type":"hangup"}}}'
 SC_BROKEN_JSON='{"start":"g","nodes":{"g":{"type":'
+# greeting -> menu (digit 2, timeout, invalid) -> hang up 486; v2 hangs up 603.
+SC_MENU_V1='{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"welcome"},"outputs":{"next":"menu"}},"menu":{"type":"ivr","options":{"prompt":"menu"},"outputs":{"digit:2":"bye","timeout":"bye","invalid":"bye"}},"bye":{"type":"hangup","options":{"code":486,"reason":"Busy Here"}}}}'
+SC_MENU_V2='{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"welcome"},"outputs":{"next":"menu"}},"menu":{"type":"ivr","options":{"prompt":"menu"},"outputs":{"digit:2":"bye","timeout":"bye","invalid":"bye"}},"bye":{"type":"hangup","options":{"code":603,"reason":"Decline"}}}}'
+SC_QUEUE_SALES='{"start":"q","nodes":{"q":{"type":"queue","options":{"queue":"sales"},"outputs":{"timeout":"bye"}},"bye":{"type":"hangup"}}}'
+SC_FAX='{"start":"f","nodes":{"f":{"type":"fax","options":{"box":"inbox"}}}}'
 
 TMP=$(mktemp -d /tmp/test_provision.XXXXXX)
 LOG="$TMP/provision.log"
@@ -41,6 +49,18 @@ FAILED=0
 pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
 fail() { echo "FAIL $1 $2"; FAILED=$((FAILED + 1)); }
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
+# A sanitizer build reports leaks at exit and errors as they happen.
+sanitizer_clean() {
+	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$2"; then
+		fail "$1" "$(grep -m1 -E 'Sanitizer|runtime error:' "$2")"
+	else
+		pass "$1"
+	fi
+}
+# check NAME WANT GOT
+check() {
+	if [ "$3" = "$2" ]; then pass "$1"; else fail "$1" "got '$3', want '$2'"; fi
+}
 
 stop_service() {
 	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
@@ -54,8 +74,15 @@ cleanup() {
 	if [ -n "$PID" ]; then
 		ctl tenant delete "$A" >/dev/null 2>&1
 		ctl tenant delete "$B" >/dev/null 2>&1
+		ctl tenant delete "$C" >/dev/null 2>&1
+		ctl trunk remove "pvt1-$$" >/dev/null 2>&1
+		ctl trunk remove "pvt2-$$" >/dev/null 2>&1
 	fi
 	stop_service
+	if [ -n "${PID2:-}" ]; then
+		kill "$PID2" 2>/dev/null
+		wait "$PID2" 2>/dev/null
+	fi
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -142,7 +169,7 @@ expect tenant_create_invalid_id 1 'tenant must be'
 ctl number connect "$A" "$NUM"
 expect number_connect 0 '^ok$'
 ctl number list "$A"
-expect number_list_shows_default 0 "^\\$NUM default$"
+expect number_list_shows_default 0 "^\\$NUM default v1$"
 ctl number connect "$A" "$NUM"
 expect number_connect_is_idempotent 0 '^ok$'
 ctl number connect "$B" "$NUM"
@@ -203,11 +230,11 @@ if command -v sox >/dev/null 2>&1 &&
 	fi
 	printf '%s' "$SC_GOOD_PROMPT" >"$TMP/goodprompt.json"
 	ctl scenario put "$A" main "$TMP/goodprompt.json"
-	expect scenario_with_known_prompt_stored 0 '^ok$'
+	expect scenario_with_known_prompt_stored 0 '^main v1$'
 	ctl scenario activate "$A" "$NUM" main
-	expect scenario_activate 0 '^ok$'
+	expect scenario_activate 0 "^\\$NUM main v1$"
 	ctl number list "$A"
-	expect number_list_shows_active 0 "^\\$NUM main$"
+	expect number_list_shows_active 0 "^\\$NUM main v1$"
 else
 	fail prompt_upload "sox could not make the test WAV"
 fi
@@ -326,6 +353,373 @@ ctl tenant delete "$A"
 expect tenant_delete_unknown 1 "unknown tenant $A"
 ctl tenant delete "$B"
 
+# --- scenario versions ------------------------------------------------------
+# Tenant C runs the versioning, objects, features, simulate checks on its
+# own numbers, so the sections above stay independent of them.
+sox -n -r 8000 -c 1 "$TMP/p.wav" synth 1 sine 440 2>/dev/null
+ctl tenant create "$C"
+ctl prompt upload "$C" welcome "$TMP/p.wav"
+ctl prompt upload "$C" menu "$TMP/p.wav"
+expect versions_setup_prompts 0 '^ok$'
+printf '%s' "$SC_MENU_V1" >"$TMP/v1.json"
+printf '%s' "$SC_MENU_V2" >"$TMP/v2.json"
+ctl scenario put "$C" main "$TMP/v1.json"
+expect version_put_creates_v1 0 '^main v1$'
+ctl scenario put "$C" main "$TMP/v1.json"
+expect version_put_same_document_keeps_v1 0 '^main v1 \(unchanged\)$'
+check version_head_latest_is_1 1 "$(rcli HGET "pbx:{$C}:scenario:main" latest)"
+v1_sha=$(rcli HGET "pbx:{$C}:scenario:main:v1" sha1)
+check version_sha1_is_sha1_of_document "$(sha1sum <"$TMP/v1.json" | cut -d' ' -f1)" "$v1_sha"
+ctl scenario put "$C" main - <"$TMP/v2.json"
+expect version_put_changed_creates_v2 0 '^main v2$'
+check version_head_latest_is_2 2 "$(rcli HGET "pbx:{$C}:scenario:main" latest)"
+check version_v1_is_untouched "$v1_sha" "$(rcli HGET "pbx:{$C}:scenario:main:v1" sha1)"
+if [ "$(rcli HGET "pbx:{$C}:scenario:main:v2" json)" = "$SC_MENU_V2" ] &&
+	[ -n "$(rcli HGET "pbx:{$C}:scenario:main:v2" created_ms)" ]; then
+	pass version_hash_holds_json_and_created_ms
+else
+	fail version_hash_holds_json_and_created_ms "$(rcli HGETALL "pbx:{$C}:scenario:main:v2" | head -c 300)"
+fi
+ctl scenario put "$C" main "$TMP/v1.json"
+expect version_put_old_document_again_is_v3 0 '^main v3$'
+ctl scenario get "$C" main --version 2
+if [ "$RC" = 0 ] && [ "$OUT" = "$SC_MENU_V2" ]; then
+	pass version_get_by_number
+else
+	fail version_get_by_number "rc $RC: ${OUT:0:200} ${ERR:0:200}"
+fi
+ctl scenario get "$C" main --version 9
+expect version_get_missing_version 1 'no version 9 \(latest is v3\)'
+ctl scenario history "$C" main
+if [ "$RC" = 0 ] && [ "$(printf '%s\n' "$OUT" | wc -l)" = 3 ] &&
+	printf '%s\n' "$OUT" | sed -n 1p | grep -qE '^v3  20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z  [0-9a-f]{12}' &&
+	printf '%s\n' "$OUT" | sed -n 3p | grep -q "^v1  .*  ${v1_sha:0:12}"; then
+	pass version_history_lists_every_version
+else
+	fail version_history_lists_every_version "rc $RC: ${OUT:0:300} ${ERR:0:200}"
+fi
+ctl scenario diff "$C" main 1 2
+expect version_diff_names_the_changed_node 0 '^~ node bye: options changed$'
+ctl scenario diff "$C" main 1 3
+expect version_diff_of_equal_documents 0 '^no changes$'
+ctl scenario diff "$C" nosuch 1 2
+expect version_diff_unknown_scenario 1 'scenario nosuch does not exist'
+
+# --- activation and rollback -------------------------------------------------
+NKEY="pbx:{$C}:number:$NUM2"
+pair() { printf '%s %s' "$(rcli HGET "$NKEY" scenario)" "$(rcli HGET "$NKEY" version)"; }
+prev() { printf '%s %s' "$(rcli HGET "$NKEY" prev_scenario)" "$(rcli HGET "$NKEY" prev_version)"; }
+ctl number connect "$C" "$NUM2"
+check activate_connect_runs_default_v1 "default 1" "$(pair)"
+ctl scenario activate "$C" "$NUM2" main --version 1
+expect activate_version_1 0 "^\\$NUM2 main v1$"
+check activate_sets_pair "main 1" "$(pair)"
+check activate_keeps_previous_pair "default 1" "$(prev)"
+ctl scenario activate "$C" "$NUM2" main
+expect activate_latest_resolves_the_number 0 "^\\$NUM2 main v3$"
+check activate_latest_stores_3 "main 3" "$(pair)"
+ctl scenario put "$C" main "$TMP/v2.json" >/dev/null
+check activate_later_put_does_not_move_the_number "main 3" "$(pair)"
+ctl scenario activate "$C" "$NUM2" main --version 3
+check activate_same_pair_keeps_prev "main 1" "$(prev)"
+ctl scenario rollback "$C" "$NUM2"
+expect rollback_returns_to_previous 0 "^\\$NUM2 main v1$"
+check rollback_pair "main 1" "$(pair)"
+check rollback_swaps_prev "main 3" "$(prev)"
+ctl scenario rollback "$C" "$NUM2"
+check rollback_twice_is_redo "main 3" "$(pair)"
+ctl scenario activate "$C" "$NUM2" main --version 99
+expect activate_missing_version 1 'no version 99'
+ctl scenario activate "$C" "$NUM2" nosuch
+expect activate_missing_scenario 1 'scenario nosuch does not exist'
+ctl number connect "$C" "$NUM3"
+ctl scenario rollback "$C" "$NUM3"
+expect rollback_without_previous 1 'no previous scenario'
+ctl scenario rollback "$C" "+1999$$"
+expect rollback_foreign_number 1 'not connected'
+
+now=$(date +%s)
+future=$(date -u -d "@$((now + 3600))" +%Y-%m-%dT%H:%M:%SZ)
+ctl scenario activate "$C" "$NUM2" main --version 2 --at "$future"
+expect activate_at_future_is_scheduled 0 "^\\$NUM2 main v2 from $future$"
+check activate_at_future_keeps_pair "main 3" "$(pair)"
+got="$(rcli HGET "$NKEY" pending_scenario) $(rcli HGET "$NKEY" pending_version) $(rcli HGET "$NKEY" pending_at_ms)"
+check activate_at_future_pending_fields "main 2 $(((now + 3600) * 1000))" "$got"
+ctl number list "$C"
+expect activate_at_future_listed 0 "^\\$NUM2 main v3, then main v2 from $future$"
+ctl scenario history "$C" main
+expect activate_at_future_in_history 0 "^v2  .*  scheduled on \\$NUM2 from $future"
+ctl scenario activate "$C" "$NUM2" main --version 1 --at "2020-01-01T00:00:00+03:00"
+expect activate_at_past_is_now 0 "^\\$NUM2 main v1$"
+if printf '%s' "$ERR" | grep -q 'not in the future: activated now'; then
+	pass activate_at_past_warns
+else
+	fail activate_at_past_warns "stderr: $ERR"
+fi
+check activate_at_past_sets_pair "main 1" "$(pair)"
+check activate_clears_pending 0 "$(rcli HEXISTS "$NKEY" pending_scenario)"
+# A schedule that falls due is used as the active pair at once (router and
+# list), and becomes the stored pair on the next write to the number.
+ctl scenario activate "$C" "$NUM2" main --version 2 --at "$(($(date +%s%3N) + 2000))"
+expect activate_soon_is_scheduled 0 "^\\$NUM2 main v2 from "
+sleep 2.5
+ctl number list "$C"
+expect activate_due_schedule_is_active 0 "^\\$NUM2 main v2$"
+check activate_due_schedule_not_yet_folded "main 1" "$(pair)"
+ctl scenario rollback "$C" "$NUM2"
+expect rollback_after_due_schedule 0 "^\\$NUM2 main v1$"
+check rollback_after_due_schedule_prev "main 2" "$(prev)"
+check rollback_clears_pending 0 "$(rcli HEXISTS "$NKEY" pending_at_ms)"
+ctl scenario activate "$C" "$NUM2" main --at "not-a-time"
+expect activate_bad_time_is_usage 2 '--at takes a time'
+
+# --- concurrency --------------------------------------------------------------
+# A second service on the same Redis: half of the racing requests go to
+# each, so what keeps versions and pairs whole is the Redis scripts, not
+# one service handling requests one at a time.
+PID2=""
+SERVER2=""
+for port in $(seq $((PROV_PORT + 30)) $((PROV_PORT + 50))); do
+	"$PROVISION_BIN" --set "listen=tcp://127.0.0.1:$port" \
+		--set "redis_port=$REDIS_PORT" >"$TMP/prov2.log" 2>&1 &
+	PID2=$!
+	for _ in $(seq 30); do
+		grep -qs "listening on tcp://127.0.0.1:$port" "$TMP/prov2.log" && break
+		kill -0 "$PID2" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$PID2" 2>/dev/null && grep -qs "listening on" "$TMP/prov2.log"; then
+		SERVER2="tcp://127.0.0.1:$port"
+		break
+	fi
+	wait "$PID2" 2>/dev/null
+	PID2=""
+done
+[ -n "$SERVER2" ] && pass second_service_starts || fail second_service_starts "$(tail -2 "$TMP/prov2.log")"
+SERVER2=${SERVER2:-$SERVER}
+# srv I: the service request I goes to.
+srv() { if [ $(($1 % 2)) = 0 ]; then echo "$SERVER"; else echo "$SERVER2"; fi; }
+# 10 puts of different documents at once: versions 2..11, each once.
+printf '%s' "$SC_MENU_V1" >"$TMP/c0.json"
+ctl scenario put "$C" conc "$TMP/c0.json"
+for i in $(seq 1 10); do
+	printf '%s' "$SC_MENU_V1" | sed "s/\"start\"/\"description\":\"doc $i\",\"start\"/" >"$TMP/c$i.json"
+done
+for i in $(seq 1 10); do
+	"$PBXCTL" --server "$(srv "$i")" --timeout-ms 10000 scenario put "$C" conc "$TMP/c$i.json" >"$TMP/cput$i.out" 2>&1 &
+done
+wait_children() {
+	for p in $(jobs -p); do
+		[ "$p" = "$PID" ] || [ "$p" = "$PID2" ] || wait "$p"
+	done
+}
+wait_children
+got=$(cat "$TMP"/cput*.out | sed -n 's/^conc v\([0-9]*\)$/\1/p' | sort -n | tr '\n' ' ')
+check concurrent_puts_get_distinct_gapless_versions "2 3 4 5 6 7 8 9 10 11 " "$got"
+check concurrent_puts_latest_is_11 11 "$(rcli HGET "pbx:{$C}:scenario:conc" latest)"
+shas=$(for v in $(seq 1 11); do rcli HGET "pbx:{$C}:scenario:conc:v$v" sha1; done | sort -u | grep -c .)
+check concurrent_puts_every_version_distinct 11 "$shas"
+ok=1
+for i in $(seq 1 10); do
+	v=$(sed -n 's/^conc v\([0-9]*\)$/\1/p' "$TMP/cput$i.out")
+	[ "$(rcli HGET "pbx:{$C}:scenario:conc:v$v" json)" = "$(cat "$TMP/c$i.json")" ] || ok=0
+done
+check concurrent_puts_each_version_holds_its_document 1 "$ok"
+# Activations and rollbacks racing on one number: the pair stays whole.
+for i in $(seq 1 20); do
+	if [ $((i % 3)) = 0 ]; then
+		"$PBXCTL" --server "$(srv "$i")" --timeout-ms 10000 scenario rollback "$C" "$NUM2" >/dev/null 2>&1 &
+	else
+		"$PBXCTL" --server "$(srv "$i")" --timeout-ms 10000 scenario activate "$C" "$NUM2" conc --version $((i % 11 + 1)) >/dev/null 2>&1 &
+	fi
+done
+wait_children
+read -r s v <<<"$(pair)"
+read -r ps pv <<<"$(prev)"
+if [ -n "$s" ] && [ -n "$v" ] && [ "$(rcli HEXISTS "pbx:{$C}:scenario:$s:v$v" json)" = 1 ] &&
+	[ -n "$ps" ] && [ -n "$pv" ] && [ "$(rcli HEXISTS "pbx:{$C}:scenario:$ps:v$pv" json)" = 1 ] &&
+	[ "$(rcli HEXISTS "$NKEY" pending_scenario)" = 0 ]; then
+	pass concurrent_activate_rollback_leave_a_whole_pair
+else
+	fail concurrent_activate_rollback_leave_a_whole_pair "pair '$s $v' prev '$ps $pv'"
+fi
+if [ -n "$PID2" ]; then
+	kill "$PID2" 2>/dev/null
+	wait "$PID2" 2>/dev/null
+	PID2=""
+	sanitizer_clean second_service_log_has_no_sanitizer_report "$TMP/prov2.log"
+fi
+
+# --- tenant objects -------------------------------------------------------------
+rev() { rcli GET "pbx:{$C}:objects_rev"; }
+check objects_default_queue_made_by_connect '{"description":"the tenant'"'"'s default queue (created by number connect)"}' \
+	"$(rcli HGET "pbx:{$C}:objects" queue:default)"
+r0=$(rev)
+printf '%s' '{"max_wait":120,"strategy":"ring_all"}' >"$TMP/q.json"
+ctl object put "$C" queue sales "$TMP/q.json"
+expect object_put 0 '^ok$'
+check object_put_bumps_revision $((r0 + 1)) "$(rev)"
+ctl object put "$C" queue sales "$TMP/q.json"
+check object_put_same_document_keeps_revision $((r0 + 1)) "$(rev)"
+ctl object get "$C" queue sales
+expect object_get 0 '^\{"max_wait":120,"strategy":"ring_all"\}$'
+printf '%s' '{"max_wait":"long","bogus":1}' >"$TMP/bad.json"
+ctl object put "$C" queue broken "$TMP/bad.json"
+expect object_bad_document_refused 1 'max_wait|bogus'
+check object_bad_document_not_stored 0 "$(rcli HEXISTS "pbx:{$C}:objects" queue:broken)"
+check object_bad_document_keeps_revision $((r0 + 1)) "$(rev)"
+ctl object put "$C" gadget x "$TMP/q.json"
+expect object_unknown_kind_refused 1 'kind must be one of'
+ctl object put "$C" queue sales - <<<'{"max_wait": 120,'
+expect object_broken_json_refused 1 '.'
+ctl object list "$C"
+expect object_list 0 '^queue sales$'
+ctl object list "$C" schedule
+if [ "$RC" = 0 ] && [ -z "$OUT" ]; then pass object_list_by_kind; else fail object_list_by_kind "rc $RC: $OUT $ERR"; fi
+ctl object get "$C" queue nosuch
+expect object_get_unknown 1 'queue nosuch does not exist'
+printf '%s' "$SC_QUEUE_SALES" >"$TMP/qs.json"
+ctl scenario put "$C" sales "$TMP/qs.json"
+expect object_scenario_may_reference_it 0 '^sales v1$'
+printf '%s' "$SC_QUEUE_SALES" | sed 's/"queue":"sales"/"queue":"nosuchq"/' >"$TMP/qn.json"
+ctl scenario put "$C" sales2 "$TMP/qn.json"
+expect object_missing_reference_refused 1 'nosuchq'
+ctl object delete "$C" queue sales
+expect object_in_use_not_deleted 1 'queue sales is used by scenario sales v1'
+check object_in_use_still_stored 1 "$(rcli HEXISTS "pbx:{$C}:objects" queue:sales)"
+ctl object put "$C" queue spare "$TMP/q.json"
+r1=$(rev)
+ctl object delete "$C" queue spare
+expect object_delete 0 '^ok$'
+check object_delete_removes_field 0 "$(rcli HEXISTS "pbx:{$C}:objects" queue:spare)"
+check object_delete_bumps_revision $((r1 + 1)) "$(rev)"
+ctl object delete "$C" queue spare
+expect object_delete_unknown 1 'does not exist'
+
+# --- features ----------------------------------------------------------------------
+printf '%s' '{"email":"fax@example.com"}' >"$TMP/fb.json"
+ctl object put "$C" fax_box inbox "$TMP/fb.json"
+printf '%s' "$SC_FAX" >"$TMP/fax.json"
+ctl scenario put "$C" faxline "$TMP/fax.json"
+expect feature_fax_node_refused_without_fax 1 'fax'
+check feature_refused_fax_not_stored 0 "$(rcli EXISTS "pbx:{$C}:scenario:faxline")"
+ctl tenant feature "$C" fax on
+expect feature_fax_on 0 '^ok$'
+check feature_fax_stored_on 1 "$(rcli HGET "pbx:{$C}:tenant" feature_fax)"
+ctl scenario put "$C" faxline "$TMP/fax.json"
+expect feature_fax_node_accepted_with_fax 0 '^faxline v1$'
+ctl tenant feature "$C" fax off
+expect feature_fax_off_warns_about_users 0 'warning: scenario faxline v1 \(node f\) uses fax'
+check feature_fax_stored_off 0 "$(rcli HGET "pbx:{$C}:tenant" feature_fax)"
+ctl tenant feature "$C" teleport on
+expect feature_unknown_refused 1 'unknown feature'
+ctl tenant feature "nosuch-$$" fax on
+expect feature_unknown_tenant 1 "unknown tenant"
+
+# --- simulate ------------------------------------------------------------------------
+ctl scenario activate "$C" "$NUM2" main --version 1
+ctl scenario simulate "$C" "$NUM2" --caller +79161234567 --dtmf 2
+if [ "$RC" = 0 ] && printf '%s\n' "$OUT" | head -1 | grep -q "runs scenario main v1" &&
+	printf '%s\n' "$OUT" | grep -n 'node ' | grep -q 'node g ' &&
+	[ "$(printf '%s\n' "$OUT" | grep -o 'node [a-z]* (' | uniq | tr -d '(' | tr '\n' ' ')" = "node g  node menu  node bye  " ] &&
+	printf '%s\n' "$OUT" | tail -1 | grep -q '^outcome: .*486'; then
+	pass simulate_path_greeting_menu_digit2_hangup486
+else
+	fail simulate_path_greeting_menu_digit2_hangup486 "rc $RC: ${OUT:0:600} ${ERR:0:200}"
+fi
+ctl scenario simulate "$C" "$NUM2" --caller +79161234567
+expect simulate_without_digits_takes_another_path 0 '^outcome: '
+# A scheduled switch counts from its time on (main has no schedule, so
+# --at is UTC).
+ctl scenario activate "$C" "$NUM2" main --version 2 --at 2030-01-01T00:00:00Z
+ctl scenario simulate "$C" "$NUM2" --caller 1 --dtmf 2 --at 2029-12-31T23:59
+expect simulate_before_schedule_runs_active 0 'runs scenario main v1$'
+ctl scenario simulate "$C" "$NUM2" --caller 1 --dtmf 2 --at 2030-01-01T00:00
+if [ "$RC" = 0 ] && printf '%s\n' "$OUT" | head -1 | grep -q 'runs scenario main v2$' &&
+	printf '%s\n' "$OUT" | tail -1 | grep -q '^outcome: .*603'; then
+	pass simulate_after_schedule_runs_scheduled_version
+else
+	fail simulate_after_schedule_runs_scheduled_version "rc $RC: ${OUT:0:300} ${ERR:0:200}"
+fi
+ctl scenario simulate "$C" "+1999$$" --caller +79161234567
+expect simulate_unknown_number 1 'not connected'
+ctl scenario simulate "nosuch-$$" "$NUM2" --caller +79161234567
+expect simulate_unknown_tenant 1 "unknown tenant nosuch-$$"
+ctl scenario simulate "$C" "$NUM2" --caller 1 --at "31/12/2026"
+expect simulate_bad_time_refused 1 '.'
+
+# --- trunks ----------------------------------------------------------------------------
+T1="pvt1-$$"
+T2="pvt2-$$"
+TIP="127.$(($$ % 200 + 20)).$(($$ / 200 % 250)).7"
+TRUNK_PASSWORD="trunk-pw-$$-zz"
+had_default=$(rcli EXISTS "pbx:{sys}:trunk_default")
+ctl trunk add "$T1" "$TIP" --username acc1 --password "$TRUNK_PASSWORD"
+expect trunk_add 0 '^ok$'
+check trunk_hash_address "$TIP:5060" "$(rcli HGET "pbx:{sys}:trunk:$T1" address)"
+check trunk_hash_ip "$TIP" "$(rcli HGET "pbx:{sys}:trunk:$T1" ip)"
+check trunk_hash_format e164 "$(rcli HGET "pbx:{sys}:trunk:$T1" format)"
+check trunk_hash_credentials "acc1 $TRUNK_PASSWORD" \
+	"$(rcli HGET "pbx:{sys}:trunk:$T1" username) $(rcli HGET "pbx:{sys}:trunk:$T1" password)"
+check trunk_ip_index "$T1" "$(rcli GET "pbx:{sys}:trunk_ip:$TIP")"
+check trunk_in_set 1 "$(rcli SISMEMBER "pbx:{sys}:trunks" "$T1")"
+if [ "$had_default" = 0 ]; then
+	check trunk_first_is_default "$T1" "$(rcli GET "pbx:{sys}:trunk_default")"
+fi
+printf '%s\n' "$TRUNK_PASSWORD-2" | "$PBXCTL" --server "$SERVER" trunk add "$T2" localhost:5070 \
+	--username acc2 --password - --format national >"$TMP/out" 2>"$TMP/err"
+RC=$? OUT=$(cat "$TMP/out") ERR=$(cat "$TMP/err")
+expect trunk_add_resolves_host_password_on_stdin 0 '^ok$'
+check trunk_resolved_ip 127.0.0.1 "$(rcli HGET "pbx:{sys}:trunk:$T2" ip)"
+check trunk_stdin_password "$TRUNK_PASSWORD-2" "$(rcli HGET "pbx:{sys}:trunk:$T2" password)"
+ctl trunk list
+if [ "$RC" = 0 ] && printf '%s\n' "$OUT" | grep -qE "^$T1 $TIP:5060 ip $TIP format e164 user acc1( default)?$" &&
+	printf '%s\n' "$OUT" | grep -q "^$T2 localhost:5070 ip 127.0.0.1 format national user acc2"; then
+	pass trunk_list
+else
+	fail trunk_list "rc $RC: ${OUT:0:300} ${ERR:0:200}"
+fi
+if printf '%s\n%s\n' "$OUT" "$ERR" | grep -qF "$TRUNK_PASSWORD"; then
+	fail trunk_list_hides_password "the list shows it"
+else
+	pass trunk_list_hides_password
+fi
+ctl trunk add "pvt3-$$" "$TIP:5080"
+expect trunk_same_ip_conflicts 1 "is already trunk $T1"
+ctl trunk add "pvt3-$$" "bad host!"
+expect trunk_bad_address 1 'host\[:port\]'
+ctl trunk add "pvt3-$$" 100
+expect trunk_numeric_host_must_be_dotted_quad 1 'host\[:port\]'
+ctl trunk add "pvt3-$$" nosuch.invalid
+expect trunk_unresolvable 1 'cannot resolve nosuch.invalid'
+ctl trunk add "pvt3-$$" "$TIP" --format international
+expect trunk_bad_format 1 'e164, national or local'
+ctl trunk add "$T1" "$TIP:5061"
+check trunk_readd_replaces_without_credentials "$TIP:5061 0" \
+	"$(rcli HGET "pbx:{sys}:trunk:$T1" address) $(rcli HEXISTS "pbx:{sys}:trunk:$T1" password)"
+ctl trunk remove "$T1"
+expect trunk_remove 0 '^ok$'
+check trunk_remove_clears_ip_index 0 "$(rcli EXISTS "pbx:{sys}:trunk_ip:$TIP")"
+check trunk_remove_clears_hash 0 "$(rcli EXISTS "pbx:{sys}:trunk:$T1")"
+if [ "$had_default" = 0 ]; then
+	check trunk_remove_moves_default "$T2" "$(rcli GET "pbx:{sys}:trunk_default")"
+fi
+ctl trunk remove "$T1"
+expect trunk_remove_unknown 1 "trunk $T1 does not exist"
+ctl trunk remove "$T2"
+if [ "$had_default" = 0 ]; then
+	check trunk_remove_last_clears_default 0 "$(rcli EXISTS "pbx:{sys}:trunk_default")"
+fi
+if grep -aqF "$TRUNK_PASSWORD" "$LOG"; then
+	fail trunk_password_not_in_log "found in the service log"
+else
+	pass trunk_password_not_in_log
+fi
+
+ctl tenant delete "$C"
+left=$(rcli --scan --pattern "pbx:{$C}:*" | wc -l)
+check tenant_delete_removes_versions_and_objects 0 "$left"
+
 # --- the CLI's own failures -------------------------------------------------
 ctl prompt upload "$B" x "$TMP/does-not-exist.wav"
 expect cli_unreadable_file_is_usage 2 'cannot read'
@@ -338,14 +732,6 @@ expect cli_unreachable_exits_3 3 'no answer from tcp://127.0.0.1:1 within 300 ms
 
 # --- Redis down: a second instance pointed at a port with no Redis ----------
 stop_service
-# A sanitizer build reports leaks at exit and errors as they happen.
-sanitizer_clean() {
-	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$2"; then
-		fail "$1" "$(grep -m1 -E 'Sanitizer|runtime error:' "$2")"
-	else
-		pass "$1"
-	fi
-}
 sanitizer_clean service_log_has_no_sanitizer_report "$LOG"
 dead_port=1
 for p in $(seq $((REDIS_PORT + 100)) $((REDIS_PORT + 120))); do

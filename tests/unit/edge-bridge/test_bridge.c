@@ -24,6 +24,9 @@ static struct {
 	char msgid[MAX_SENT][64];
 	char callid[MAX_SENT][128];
 	unsigned tindex[MAX_SENT];
+	char source[MAX_SENT][32];
+	char caller[MAX_SENT][64]; /* caller_tenant or source_trunk */
+	char tenant_id[MAX_SENT][64];
 	int nkam;
 	char kam[MAX_SENT][512];
 } seen;
@@ -42,6 +45,10 @@ static int fake_router_send(Pbx__V1__Envelope *env, void *arg)
 	snprintf(seen.msgid[seen.nrouter], 64, "%s", env->message_id);
 	snprintf(seen.callid[seen.nrouter], 128, "%s", env->call_id);
 	seen.tindex[seen.nrouter] = env->call_new->tindex;
+	snprintf(seen.source[seen.nrouter], 32, "%s", env->call_new->source);
+	snprintf(seen.caller[seen.nrouter], 64, "%s%s",
+		 env->call_new->caller_tenant, env->call_new->source_trunk);
+	snprintf(seen.tenant_id[seen.nrouter], 64, "%s", env->tenant_id);
 	seen.nrouter++;
 	if (seen.sync_decision)
 		decide(env->message_id,
@@ -151,6 +158,53 @@ Test(bridge, call_new_goes_to_the_router_and_waits)
 	cr_assert_eq(seen.tindex[0], 11);
 	cr_assert_eq(seen.nkam, 0);
 	cr_assert_eq(bridge_pending_count(bridge), 1);
+}
+
+Test(bridge, caller_identity_reaches_the_router)
+{
+	static const char ext[] =
+		"{\"event\":\"call.new\",\"tindex\":31,\"tlabel\":77,"
+		"\"callid\":\"e1@h\",\"from_user\":\"101\","
+		"\"from_uri\":\"sip:101@acme.pbx.local\","
+		"\"to_user\":\"102\",\"to_uri\":\"sip:102@acme.pbx.local\","
+		"\"src_ip\":\"127.0.0.4\",\"src_port\":5094,"
+		"\"transport\":\"udp\",\"source\":\"extension\","
+		"\"caller_domain\":\"acme.pbx.local\","
+		"\"caller_tenant\":\"acme\"}";
+	static const char trunk[] =
+		"{\"event\":\"call.new\",\"tindex\":32,\"tlabel\":77,"
+		"\"callid\":\"t1@h\",\"from_uri\":\"sip:x@h\","
+		"\"to_uri\":\"sip:y@h\",\"src_ip\":\"127.0.0.7\","
+		"\"src_port\":5060,\"transport\":\"udp\","
+		"\"source\":\"trunk\",\"source_trunk\":\"carrier1\"}";
+
+	bridge_kamailio_frame(bridge, ext, strlen(ext));
+	bridge_kamailio_frame(bridge, trunk, strlen(trunk));
+	call_new(33, "u1@h");
+	cr_assert_eq(seen.nrouter, 3);
+	cr_assert_str_eq(seen.source[0], "extension");
+	cr_assert_str_eq(seen.caller[0], "acme");
+	cr_assert_str_eq(seen.source[1], "trunk");
+	cr_assert_str_eq(seen.caller[1], "carrier1");
+	cr_assert_str_eq(seen.source[2], "unknown");
+	cr_assert_str_eq(seen.caller[2], "");
+	/* The envelope's tenant stays the router's to decide: a caller's
+	 * tenant is not the callee's. */
+	cr_assert_str_eq(seen.tenant_id[0], "");
+}
+
+Test(bridge, call_new_with_an_inconsistent_source_is_dropped)
+{
+	static const char bad[] =
+		"{\"event\":\"call.new\",\"tindex\":34,\"tlabel\":77,"
+		"\"callid\":\"b1@h\",\"from_uri\":\"sip:x@h\","
+		"\"to_uri\":\"sip:y@h\",\"src_ip\":\"127.0.0.4\","
+		"\"src_port\":5060,\"transport\":\"udp\","
+		"\"source\":\"extension\"}";
+
+	bridge_kamailio_frame(bridge, bad, strlen(bad));
+	cr_assert_eq(seen.nrouter, 0);
+	cr_assert_eq(bridge_pending_count(bridge), 0);
 }
 
 Test(bridge, no_router_answers_503_at_once)

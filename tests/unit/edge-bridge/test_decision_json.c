@@ -78,6 +78,142 @@ Test(decision_json, call_new_from_kamailio_json)
 	json_decref(root);
 }
 
+/* call_new_json with several fields set (a JSON object of them). */
+static char *with_fields(const char *fields)
+{
+	json_t *root = json_loads(call_new_json, 0, NULL);
+	json_t *add = json_loads(fields, 0, NULL);
+	char *s;
+
+	cr_assert_not_null(root);
+	cr_assert_not_null(add, "valid test JSON: %s", fields);
+	json_object_update(root, add);
+	json_decref(add);
+	s = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	return s;
+}
+
+/* Parses s (freed here) as call.new; the fields end up in *call, which
+ * points into *rootp (json_decref() it). */
+static void call_of(struct decision_json_call *call, json_t **rootp,
+		    char *s)
+{
+	*rootp = parse_ok(s, DECISION_JSON_CALL_NEW);
+	free(s);
+	cr_assert_eq(decision_json_call_new(call, NULL, *rootp, "edge1"), 0);
+}
+
+Test(decision_json, call_new_without_source_is_unknown)
+{
+	struct decision_json_call call;
+	json_t *root = parse_ok(call_new_json, DECISION_JSON_CALL_NEW);
+
+	/* A Kamailio config older than the field: nothing established. */
+	cr_assert_eq(decision_json_call_new(&call, NULL, root, "edge1"), 0);
+	cr_assert_str_eq(call.msg.source, "unknown");
+	cr_assert_str_eq(call.msg.source_trunk, "");
+	cr_assert_str_eq(call.msg.caller_domain, "");
+	cr_assert_str_eq(call.msg.caller_tenant, "");
+	json_decref(root);
+}
+
+Test(decision_json, call_new_from_trunk_names_the_trunk)
+{
+	struct decision_json_call call;
+	json_t *root;
+
+	call_of(&call, &root,
+		with_fields("{\"source\":\"trunk\","
+			    "\"source_trunk\":\"carrier1\"}"));
+	cr_assert_str_eq(call.msg.source, "trunk");
+	cr_assert_str_eq(call.msg.source_trunk, "carrier1");
+	cr_assert_str_eq(call.msg.caller_tenant, "");
+	json_decref(root);
+}
+
+Test(decision_json, call_new_from_extension_names_domain_and_tenant)
+{
+	struct decision_json_call call;
+	json_t *root;
+
+	/* What ASK_ROUTER sends after a digest-authenticated INVITE. */
+	call_of(&call, &root,
+		with_fields("{\"source\":\"extension\","
+			    "\"caller_domain\":\"acme.pbx.local\","
+			    "\"caller_tenant\":\"acme\"}"));
+	cr_assert_str_eq(call.msg.source, "extension");
+	cr_assert_str_eq(call.msg.caller_domain, "acme.pbx.local");
+	cr_assert_str_eq(call.msg.caller_tenant, "acme");
+	cr_assert_str_eq(call.msg.source_trunk, "");
+	json_decref(root);
+}
+
+Test(decision_json, call_new_explicit_unknown_source)
+{
+	struct decision_json_call call;
+	json_t *root;
+
+	call_of(&call, &root, with_fields("{\"source\":\"unknown\"}"));
+	cr_assert_str_eq(call.msg.source, "unknown");
+	json_decref(root);
+}
+
+Test(decision_json, call_new_fields_of_another_source_are_dropped)
+{
+	struct decision_json_call call;
+	json_t *root;
+
+	/* The router must never see a caller tenant on a trunk call, nor a
+	 * trunk on an unauthenticated one. */
+	call_of(&call, &root,
+		with_fields("{\"source\":\"trunk\","
+			    "\"source_trunk\":\"carrier1\","
+			    "\"caller_domain\":\"acme.pbx.local\","
+			    "\"caller_tenant\":\"acme\"}"));
+	cr_assert_str_eq(call.msg.caller_domain, "");
+	cr_assert_str_eq(call.msg.caller_tenant, "");
+	json_decref(root);
+	call_of(&call, &root,
+		with_fields("{\"source\":\"unknown\","
+			    "\"source_trunk\":\"carrier1\","
+			    "\"caller_tenant\":\"acme\"}"));
+	cr_assert_str_eq(call.msg.source_trunk, "");
+	cr_assert_str_eq(call.msg.caller_tenant, "");
+	json_decref(root);
+}
+
+Test(decision_json, call_new_source_without_its_details_is_an_error)
+{
+	static const struct {
+		const char *fields, *bad;
+	} cases[] = {
+		{"{\"source\":\"trunk\"}", "source_trunk"},
+		{"{\"source\":\"trunk\",\"source_trunk\":\"\"}",
+		 "source_trunk"},
+		{"{\"source\":\"extension\",\"caller_tenant\":\"acme\"}",
+		 "caller_domain"},
+		{"{\"source\":\"extension\","
+		 "\"caller_domain\":\"acme.pbx.local\"}",
+		 "caller_tenant"},
+		{"{\"source\":\"operator\"}", "source"},
+		{"{\"source\":7}", "source"},
+		{"{\"source\":\"trunk\",\"source_trunk\":[1]}",
+		 "source_trunk"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *s = with_fields(cases[i].fields);
+		const char *bad = NULL;
+
+		cr_expect_eq(call_new_of(s, &bad), -EINVAL, "%s",
+			     cases[i].fields);
+		cr_expect_str_eq(bad ? bad : "(null)", cases[i].bad, "%s",
+				 cases[i].fields);
+		free(s);
+	}
+}
+
 Test(decision_json, call_new_label_above_int32_is_kept)
 {
 	char *s = variant("tlabel", "4294967295");

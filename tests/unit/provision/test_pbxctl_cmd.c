@@ -158,6 +158,344 @@ Test(pbxctl_cmd, scenario_commands)
 	cr_expect_str_eq(c.req.scenario_activate->name, "main");
 }
 
+Test(pbxctl_cmd, scenario_get_version_travels_in_the_name)
+{
+	char *a1[] = {"pbxctl", "scenario", "get", "acme", "main",
+		      "--version", "3"};
+	char *a2[] = {"pbxctl", "scenario", "get", "acme", "main",
+		      "--version=v12"};
+	char *a3[] = {"pbxctl", "scenario", "get", "acme", "main",
+		      "--version", "0"};
+	char *a4[] = {"pbxctl", "scenario", "get", "acme", "main",
+		      "--version", "x"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(a1), a1), 0, "%s", err);
+	cr_expect_str_eq(c.req.scenario_get->name, "main@3");
+	cr_assert_eq(parse(&c, ARGC(a2), a2), 0, "%s", err);
+	cr_expect_str_eq(c.req.scenario_get->name, "main@12");
+	cr_expect_eq(parse(&c, ARGC(a3), a3), -EINVAL);
+	cr_expect(strstr(err, "--version") != NULL, "%s", err);
+	cr_expect_eq(parse(&c, ARGC(a4), a4), -EINVAL);
+}
+
+Test(pbxctl_cmd, scenario_history_diff_rollback)
+{
+	char *a1[] = {"pbxctl", "scenario", "history", "acme", "main"};
+	char *a2[] = {"pbxctl", "scenario", "diff", "acme", "main", "1",
+		      "v2"};
+	char *a3[] = {"pbxctl", "scenario", "diff", "acme", "main", "2",
+		      "latest"};
+	char *a4[] = {"pbxctl", "scenario", "diff", "acme", "main", "one",
+		      "2"};
+	char *a5[] = {"pbxctl", "scenario", "rollback", "acme", "+7495"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(a1), a1), 0, "%s", err);
+	cr_expect_eq(c.req.op_case,
+		     PBX__V1__PROV_REQUEST__OP_SCENARIO_HISTORY);
+	cr_expect_str_eq(c.req.scenario_history->tenant, "acme");
+	cr_expect_str_eq(c.req.scenario_history->name, "main");
+	cr_expect_eq(c.print, PBXCTL_PRINT_ITEMS);
+	cr_assert_eq(parse(&c, ARGC(a2), a2), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_SCENARIO_DIFF);
+	cr_expect_eq(c.req.scenario_diff->from_version, 1);
+	cr_expect_eq(c.req.scenario_diff->to_version, 2);
+	cr_expect_eq(c.print, PBXCTL_PRINT_BODY);
+	cr_assert_eq(parse(&c, ARGC(a3), a3), 0, "%s", err);
+	cr_expect_eq(c.req.scenario_diff->to_version, 0);
+	cr_expect_eq(parse(&c, ARGC(a4), a4), -EINVAL);
+	cr_expect(strstr(err, "versions are numbers") != NULL, "%s", err);
+	cr_assert_eq(parse(&c, ARGC(a5), a5), 0, "%s", err);
+	cr_expect_eq(c.req.op_case,
+		     PBX__V1__PROV_REQUEST__OP_SCENARIO_ROLLBACK);
+	cr_expect_str_eq(c.req.scenario_rollback->number, "+7495");
+}
+
+Test(pbxctl_cmd, scenario_activate_version_and_time)
+{
+	char *a1[] = {"pbxctl", "scenario", "activate", "acme", "100", "main",
+		      "--version", "2", "--at", "2026-12-31T18:00:00Z"};
+	char *a2[] = {"pbxctl", "scenario", "activate", "acme", "100", "main",
+		      "--at=1798740000000"};
+	char *a3[] = {"pbxctl", "scenario", "activate", "acme", "100", "main",
+		      "--at", "2026-12-31T18:00"};
+	char *a4[] = {"pbxctl", "scenario", "activate", "acme", "100",
+		      "main"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(a1), a1), 0, "%s", err);
+	cr_expect_eq(c.req.scenario_activate->version, 2);
+	cr_expect_eq(c.req.scenario_activate->at_ms, 1798740000000ULL);
+	cr_assert_eq(parse(&c, ARGC(a2), a2), 0, "%s", err);
+	cr_expect_eq(c.req.scenario_activate->version, 0);
+	cr_expect_eq(c.req.scenario_activate->at_ms, 1798740000000ULL);
+	/* No zone: refused rather than guessed. */
+	cr_expect_eq(parse(&c, ARGC(a3), a3), -EINVAL);
+	cr_expect(strstr(err, "zone") != NULL, "%s", err);
+	cr_assert_eq(parse(&c, ARGC(a4), a4), 0, "%s", err);
+	cr_expect_eq(c.req.scenario_activate->version, 0);
+	cr_expect_eq(c.req.scenario_activate->at_ms, 0);
+}
+
+Test(pbxctl_cmd, time_parse_forms)
+{
+	uint64_t ms = 0;
+
+	cr_assert_eq(pbxctl_time_parse("2026-12-31T18:00:00Z", &ms), 0);
+	cr_expect_eq(ms, 1798740000000ULL);
+	cr_assert_eq(pbxctl_time_parse("2026-12-31T21:00+03:00", &ms), 0);
+	cr_expect_eq(ms, 1798740000000ULL);
+	cr_assert_eq(pbxctl_time_parse("2026-12-31T13:00:00-0500", &ms), 0);
+	cr_expect_eq(ms, 1798740000000ULL);
+	cr_assert_eq(pbxctl_time_parse("2026-12-31 18:00:00.25Z", &ms), 0);
+	cr_expect_eq(ms, 1798740000250ULL);
+	cr_assert_eq(pbxctl_time_parse("1798740000000", &ms), 0);
+	cr_expect_eq(ms, 1798740000000ULL);
+	cr_assert_eq(pbxctl_time_parse("2028-02-29T00:00:00Z", &ms), 0);
+	cr_expect_eq(pbxctl_time_parse("2027-02-29T00:00:00Z", &ms), -EINVAL);
+	cr_expect_eq(pbxctl_time_parse("2026-13-01T00:00Z", &ms), -EINVAL);
+	cr_expect_eq(pbxctl_time_parse("2026-12-31T24:00Z", &ms), -EINVAL);
+	cr_expect_eq(pbxctl_time_parse("2026-12-31T18:00:00Zjunk", &ms),
+		     -EINVAL);
+	cr_expect_eq(pbxctl_time_parse("0", &ms), -EINVAL);
+	cr_expect_eq(pbxctl_time_parse("", &ms), -EINVAL);
+	cr_expect_eq(pbxctl_time_parse("tomorrow", &ms), -EINVAL);
+}
+
+Test(pbxctl_cmd, scenario_simulate_collects_every_option)
+{
+	char *argv[] = {"pbxctl",      "scenario",   "simulate",
+			"acme",        "+74951234567", "--caller",
+			"+79161234567", "--at",        "2026-12-31T19:00",
+			"--dtmf",      "2",           "--dtmf=5",
+			"--say",       "sales",       "--agents",
+			"busy",        "--no-answer", "101",
+			"--no-answer", "102",         "--busy",
+			"103",         "--unavailable", "104",
+			"--crm-owner", "none"};
+	struct pbxctl_cmd c;
+	const Pbx__V1__ProvRequest__ScenarioSimulate *s;
+
+	cr_assert_eq(parse(&c, ARGC(argv), argv), 0, "%s", err);
+	cr_assert_eq(c.req.op_case,
+		     PBX__V1__PROV_REQUEST__OP_SCENARIO_SIMULATE);
+	s = c.req.scenario_simulate;
+	cr_expect_str_eq(s->tenant, "acme");
+	cr_expect_str_eq(s->number, "+74951234567");
+	cr_expect_str_eq(s->caller, "+79161234567");
+	cr_expect_str_eq(s->at, "2026-12-31T19:00");
+	cr_assert_eq(s->n_dtmf, 2);
+	cr_expect_str_eq(s->dtmf[0], "2");
+	cr_expect_str_eq(s->dtmf[1], "5");
+	cr_assert_eq(s->n_say, 1);
+	cr_expect_str_eq(s->say[0], "sales");
+	cr_expect_str_eq(s->agents, "busy");
+	cr_assert_eq(s->n_no_answer, 2);
+	cr_expect_str_eq(s->no_answer[1], "102");
+	cr_assert_eq(s->n_busy, 1);
+	cr_expect_str_eq(s->busy[0], "103");
+	cr_assert_eq(s->n_unavailable, 1);
+	cr_expect_str_eq(s->unavailable[0], "104");
+	cr_expect_str_eq(s->crm_owner, "");
+	cr_expect_eq(c.print, PBXCTL_PRINT_BODY);
+}
+
+Test(pbxctl_cmd, scenario_simulate_defaults_and_refusals)
+{
+	char *a1[] = {"pbxctl", "scenario", "simulate", "acme", "100",
+		      "--caller", "anonymous"};
+	char *a2[] = {"pbxctl", "scenario", "simulate", "acme", "100"};
+	char *a3[] = {"pbxctl", "scenario", "simulate", "acme", "100",
+		      "--caller", "1", "--agents", "sleepy"};
+	char *a4[] = {"pbxctl", "scenario", "simulate", "acme", "100",
+		      "--caller", "1", "--crm-owner", "error"};
+	char *a5[] = {"pbxctl", "scenario", "simulate", "acme", "100",
+		      "--caller", "1", "--caller", "2"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(a1), a1), 0, "%s", err);
+	cr_expect_str_eq(c.req.scenario_simulate->caller, "anonymous");
+	cr_expect_str_eq(c.req.scenario_simulate->at, "");
+	cr_expect_str_eq(c.req.scenario_simulate->agents, "");
+	cr_expect_eq(c.req.scenario_simulate->n_dtmf, 0);
+	cr_expect_eq(parse(&c, ARGC(a2), a2), -EINVAL);
+	cr_expect(strstr(err, "--caller") != NULL, "%s", err);
+	cr_expect_eq(parse(&c, ARGC(a3), a3), -EINVAL);
+	cr_expect(strstr(err, "--agents") != NULL, "%s", err);
+	cr_assert_eq(parse(&c, ARGC(a4), a4), 0, "%s", err);
+	cr_expect_str_eq(c.req.scenario_simulate->crm_owner, "error");
+	cr_expect_eq(parse(&c, ARGC(a5), a5), -EINVAL);
+	cr_expect(strstr(err, "twice") != NULL, "%s", err);
+}
+
+Test(pbxctl_cmd, repeated_options_have_a_limit)
+{
+	char *argv[2 * PBXCTL_REPEAT_MAX + 10];
+	int n = 0;
+	struct pbxctl_cmd c;
+
+	argv[n++] = "pbxctl";
+	argv[n++] = "scenario";
+	argv[n++] = "simulate";
+	argv[n++] = "acme";
+	argv[n++] = "100";
+	argv[n++] = "--caller=1";
+	for (int i = 0; i <= PBXCTL_REPEAT_MAX; i++) {
+		argv[n++] = "--dtmf";
+		argv[n++] = "1";
+	}
+	cr_expect_eq(parse(&c, n, argv), -EINVAL);
+	cr_expect(strstr(err, "more than") != NULL, "%s", err);
+}
+
+Test(pbxctl_cmd, object_commands)
+{
+	char *a1[] = {"pbxctl", "object", "put", "acme", "queue", "sales",
+		      "-"};
+	char *a2[] = {"pbxctl", "object", "get", "acme", "queue", "sales"};
+	char *a3[] = {"pbxctl", "object", "list", "acme"};
+	char *a4[] = {"pbxctl", "object", "list", "acme", "schedule"};
+	char *a5[] = {"pbxctl", "object", "delete", "acme", "list", "vip"};
+	char *a6[] = {"pbxctl", "object", "list", "acme", "a", "b"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(a1), a1), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_OBJECT_PUT);
+	cr_expect_str_eq(c.req.object_put->kind, "queue");
+	cr_expect_str_eq(c.req.object_put->name, "sales");
+	cr_expect_str_eq(c.file, "-");
+	cr_assert_eq(parse(&c, ARGC(a2), a2), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_OBJECT_GET);
+	cr_expect_str_eq(c.req.object_get->name, "sales");
+	cr_expect_eq(c.print, PBXCTL_PRINT_BODY);
+	cr_assert_eq(parse(&c, ARGC(a3), a3), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_OBJECT_LIST);
+	cr_expect_str_eq(c.req.object_list->kind, "");
+	cr_expect_eq(c.print, PBXCTL_PRINT_ITEMS);
+	cr_assert_eq(parse(&c, ARGC(a4), a4), 0, "%s", err);
+	cr_expect_str_eq(c.req.object_list->kind, "schedule");
+	cr_assert_eq(parse(&c, ARGC(a5), a5), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_OBJECT_DELETE);
+	cr_expect_str_eq(c.req.object_delete->kind, "list");
+	cr_expect_str_eq(c.req.object_delete->name, "vip");
+	cr_expect_eq(parse(&c, ARGC(a6), a6), -EINVAL);
+	cr_expect(strstr(err, "too many") != NULL, "%s", err);
+}
+
+Test(pbxctl_cmd, load_reads_the_object_file)
+{
+	char path[] = "/tmp/test_pbxctl_XXXXXX";
+	int fd = mkstemp(path);
+	char *argv[] = {"pbxctl", "object", "put", "acme", "queue", "q",
+			path};
+	struct pbxctl_cmd c;
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, "{\"max_wait\":60}", 15), 15);
+	close(fd);
+	cr_assert_eq(parse(&c, ARGC(argv), argv), 0);
+	cr_assert_eq(pbxctl_cmd_load(&c, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(c.req.object_put->json, "{\"max_wait\":60}");
+	pbxctl_cmd_reset(&c);
+	unlink(path);
+}
+
+Test(pbxctl_cmd, trunk_commands)
+{
+	char *a1[] = {"pbxctl", "trunk", "add", "carrier1",
+		      "sip.carrier.example:5070", "--username", "u1",
+		      "--password", "p@ss", "--format", "national"};
+	char *a2[] = {"pbxctl", "trunk", "add", "c2", "192.0.2.1"};
+	char *a3[] = {"pbxctl", "trunk", "add", "c2", "192.0.2.1",
+		      "--username", "u1"};
+	char *a4[] = {"pbxctl", "trunk", "add", "c2", "192.0.2.1",
+		      "--username", "u1", "--password", "-"};
+	char *a5[] = {"pbxctl", "trunk", "remove", "c2"};
+	char *a6[] = {"pbxctl", "trunk", "list"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(a1), a1), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_TRUNK_ADD);
+	cr_expect_str_eq(c.req.trunk_add->name, "carrier1");
+	cr_expect_str_eq(c.req.trunk_add->address,
+			 "sip.carrier.example:5070");
+	cr_expect_str_eq(c.req.trunk_add->username, "u1");
+	cr_expect_str_eq(c.req.trunk_add->password, "p@ss");
+	cr_expect_str_eq(c.req.trunk_add->number_format, "national");
+	cr_expect_not(c.password_stdin);
+	cr_assert_eq(parse(&c, ARGC(a2), a2), 0, "%s", err);
+	cr_expect_str_eq(c.req.trunk_add->username, "");
+	cr_expect_str_eq(c.req.trunk_add->number_format, "");
+	cr_expect_eq(parse(&c, ARGC(a3), a3), -EINVAL);
+	cr_expect(strstr(err, "go together") != NULL, "%s", err);
+	cr_assert_eq(parse(&c, ARGC(a4), a4), 0, "%s", err);
+	cr_expect(c.password_stdin);
+	cr_expect_eq(c.password_dst, &c.op.trunk_add.password);
+	cr_assert_eq(parse(&c, ARGC(a5), a5), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_TRUNK_REMOVE);
+	cr_expect_str_eq(c.req.trunk_remove->name, "c2");
+	cr_assert_eq(parse(&c, ARGC(a6), a6), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_TRUNK_LIST);
+	cr_expect_not_null(c.req.trunk_list);
+	cr_expect_eq(c.print, PBXCTL_PRINT_ITEMS);
+}
+
+Test(pbxctl_cmd, tenant_feature_on_off)
+{
+	char *a1[] = {"pbxctl", "tenant", "feature", "acme", "fax", "on"};
+	char *a2[] = {"pbxctl", "tenant", "feature", "acme", "fax", "off"};
+	char *a3[] = {"pbxctl", "tenant", "feature", "acme", "fax", "yes"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(a1), a1), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_TENANT_FEATURE);
+	cr_expect_str_eq(c.req.tenant_feature->tenant, "acme");
+	cr_expect_str_eq(c.req.tenant_feature->feature, "fax");
+	cr_expect(c.req.tenant_feature->enabled);
+	cr_assert_eq(parse(&c, ARGC(a2), a2), 0, "%s", err);
+	cr_expect_not(c.req.tenant_feature->enabled);
+	cr_expect_eq(parse(&c, ARGC(a3), a3), -EINVAL);
+	cr_expect(strstr(err, "\"on\" or \"off\"") != NULL, "%s", err);
+}
+
+Test(pbxctl_cmd, options_of_other_commands_are_refused)
+{
+	char *a1[] = {"pbxctl", "scenario", "put", "acme", "m", "-",
+		      "--version", "2"};
+	char *a2[] = {"pbxctl", "trunk", "list", "--dtmf", "1"};
+	char *a3[] = {"pbxctl", "scenario", "rollback", "acme", "1",
+		      "--at", "1"};
+	struct pbxctl_cmd c;
+
+	cr_expect_eq(parse(&c, ARGC(a1), a1), -EINVAL);
+	cr_expect(strstr(err, "--version does not belong to scenario put") !=
+			  NULL,
+		  "%s", err);
+	cr_expect_eq(parse(&c, ARGC(a2), a2), -EINVAL);
+	cr_expect(strstr(err, "--dtmf") != NULL, "%s", err);
+	cr_expect_eq(parse(&c, ARGC(a3), a3), -EINVAL);
+}
+
+Test(pbxctl_cmd, usage_lists_every_command)
+{
+	static const char *const cmds[] = {
+		"tenant create",     "tenant list",       "tenant delete",
+		"tenant feature",    "number connect",    "number disconnect",
+		"number list",       "ext add",           "ext remove",
+		"ext list",          "prompt upload",     "prompt list",
+		"prompt delete",     "scenario put",      "scenario get",
+		"scenario list",     "scenario history",  "scenario diff",
+		"scenario activate", "scenario rollback", "scenario simulate",
+		"object put",        "object get",        "object list",
+		"object delete",     "trunk add",         "trunk remove",
+		"trunk list"};
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		cr_expect(strstr(pbxctl_usage, cmds[i]) != NULL, "%s",
+			  cmds[i]);
+}
+
 Test(pbxctl_cmd, missing_arguments_are_usage_errors)
 {
 	char *cases[][6] = {
@@ -342,6 +680,28 @@ Test(pbxctl_cmd, writes_print_ok_and_warnings)
 	cr_expect_str_eq(out, "ok\n");
 	cr_expect_str_eq(errs,
 			 "pbxctl: warning: node q: queue has no agents\n");
+	free(out);
+	free(errs);
+}
+
+Test(pbxctl_cmd, writes_print_what_the_server_says_they_did)
+{
+	char *argv[] = {"pbxctl", "scenario", "activate", "acme", "100",
+			"main"};
+	char *items[] = {"100 main v3"};
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__ProvResponse resp = PBX__V1__PROV_RESPONSE__INIT;
+	struct pbxctl_cmd c;
+	char *out, *errs;
+
+	cr_assert_eq(parse(&c, ARGC(argv), argv), 0);
+	resp.n_items = 1;
+	resp.items = items;
+	env.body_case = PBX__V1__ENVELOPE__BODY_PROV_RESPONSE;
+	env.prov_response = &resp;
+	cr_expect_eq(output(&c, &env, &out, &errs), PBXCTL_EXIT_OK);
+	cr_expect_str_eq(out, "100 main v3\n");
+	cr_expect_str_eq(errs, "");
 	free(out);
 	free(errs);
 }

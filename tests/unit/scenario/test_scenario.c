@@ -1,35 +1,55 @@
-/* Scenario documents: parsing and every lint rule of this slice, each with
- * a document that breaks it and one that does not. */
-#include <criterion/criterion.h>
+/* Scenario documents: parsing and every lint rule, each with a document
+ * that breaks it and one that does not. */
 #include <errno.h>
-#include <string.h>
 
-#include "pbx_test.h"
-#include "scenario.h"
+#include "scen_test.h"
 
 TestSuite(scenario, .fini = pbx_test_fini);
 
 static const char good[] =
-	"{\"start\":\"greet\",\"nodes\":{"
-	"\"greet\":{\"type\":\"greeting\",\"options\":{\"prompt\":"
-	"\"welcome\"},\"outputs\":{\"next\":\"bye\"}},"
-	"\"bye\":{\"type\":\"hangup\",\"options\":{\"code\":486}}}}";
+	"{'start':'greet','nodes':{"
+	"'greet':{'type':'greeting','options':{'prompt':'welcome'},"
+	"'outputs':{'next':'bye'}},"
+	"'bye':{'type':'hangup','options':{'code':486}}}}";
 
-static int parse(const char *json, struct scenario_report *rep)
+static int parse(const char *sq, struct scenario_report *rep)
 {
-	struct scenario *sc = NULL;
-	int err = scenario_parse(&sc, json, NULL, NULL, rep);
-
-	if (!err)
-		cr_assert_not_null(sc);
-	scenario_free(sc);
-	return err;
+	return scen_try(sq, NULL, NULL, NULL, rep);
 }
 
-static bool only_welcome(enum scenario_ref kind, const char *name, void *arg)
+static bool has(const struct scenario_report *rep, const char *s)
 {
-	(void)arg;
-	return kind != SCENARIO_REF_PROMPT || !strcmp(name, "welcome");
+	return strstr(rep->text, s) != NULL;
+}
+
+/* A tenant with prompt "welcome", extension 100, queue "sales", list
+ * "vip", schedule "office", boxes "main", room "board", and fax enabled
+ * unless arg says otherwise. */
+static bool tenant(enum scenario_ref kind, const char *name, void *arg)
+{
+	bool fax_off = arg != NULL;
+
+	switch (kind) {
+	case SCENARIO_REF_PROMPT:
+		return !strcmp(name, "welcome");
+	case SCENARIO_REF_EXTENSION:
+		return !strcmp(name, "100");
+	case SCENARIO_REF_QUEUE:
+		return !strcmp(name, "sales");
+	case SCENARIO_REF_LIST:
+		return !strcmp(name, "vip");
+	case SCENARIO_REF_SCHEDULE:
+		return !strcmp(name, "office");
+	case SCENARIO_REF_FAX_BOX:
+	case SCENARIO_REF_VOICEMAIL_BOX:
+		return !strcmp(name, "main");
+	case SCENARIO_REF_CONFERENCE:
+		return !strcmp(name, "board");
+	case SCENARIO_REF_FEATURE:
+		return !strcmp(name, "fax") && !fax_off;
+	default:
+		return false;
+	}
 }
 
 Test(scenario, greeting_then_hangup_parses)
@@ -44,19 +64,38 @@ Test(scenario, invalid_json_names_line_and_column)
 {
 	struct scenario_report rep;
 
-	cr_assert_eq(parse("{\"start\": \"a\",", &rep), -EINVAL);
-	cr_assert(strstr(rep.text, "invalid JSON at line 1"), "%s", rep.text);
+	cr_assert_eq(parse("{'start': 'a',", &rep), -EINVAL);
+	cr_assert(has(&rep, "invalid JSON at line 1"), "%s", rep.text);
+}
+
+Test(scenario, non_object_document_is_rejected)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("[1,2]", &rep), -EINVAL);
+	cr_assert_eq(parse("{'nodes':{}}", &rep), -EINVAL);
+	cr_assert(has(&rep, "at least one node"));
+}
+
+Test(scenario, unknown_document_field_is_an_error)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'h','colour':1,'nodes':{'h':{'type':"
+			   "'hangup'}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "document: unknown field \"colour\""));
 }
 
 Test(scenario, unknown_type_is_named_with_node)
 {
 	struct scenario_report rep;
 
-	cr_assert_eq(parse("{\"start\":\"a\",\"nodes\":{\"a\":{\"type\":"
-			   "\"teleport\"}}}",
+	cr_assert_eq(parse("{'start':'a','nodes':{'a':{'type':'teleport'}}}",
 			   &rep),
 		     -EINVAL);
-	cr_assert(strstr(rep.text, "node a: unknown type \"teleport\""), "%s",
+	cr_assert(has(&rep, "node a: unknown type \"teleport\""), "%s",
 		  rep.text);
 }
 
@@ -64,24 +103,23 @@ Test(scenario, missing_start_node_is_an_error)
 {
 	struct scenario_report rep;
 
-	cr_assert_eq(parse("{\"start\":\"x\",\"nodes\":{\"a\":{\"type\":"
-			   "\"hangup\"}}}",
+	cr_assert_eq(parse("{'start':'x','nodes':{'a':{'type':'hangup'}}}",
 			   &rep),
 		     -EINVAL);
-	cr_assert(strstr(rep.text, "start node \"x\" does not exist"));
+	cr_assert(has(&rep, "start node \"x\" does not exist"));
 }
 
 Test(scenario, arrow_to_missing_node_is_an_error)
 {
 	struct scenario_report rep;
 
-	cr_assert_eq(parse("{\"start\":\"g\",\"nodes\":{\"g\":{\"type\":"
-			   "\"greeting\",\"options\":{\"prompt\":\"p\"},"
-			   "\"outputs\":{\"next\":\"nowhere\"}}}}",
+	cr_assert_eq(parse("{'start':'g','nodes':{'g':{'type':'greeting',"
+			   "'options':{'prompt':'p'},'outputs':{'next':"
+			   "'nowhere'}}}}",
 			   &rep),
 		     -EINVAL);
-	cr_assert(strstr(rep.text, "node g: output \"next\" points to "
-				   "missing node \"nowhere\""),
+	cr_assert(has(&rep, "node g: output \"next\" points to missing "
+			    "node \"nowhere\""),
 		  "%s", rep.text);
 }
 
@@ -89,99 +127,535 @@ Test(scenario, missing_required_option_is_an_error)
 {
 	struct scenario_report rep;
 
-	cr_assert_eq(parse("{\"start\":\"g\",\"nodes\":{\"g\":{\"type\":"
-			   "\"greeting\"}}}",
+	cr_assert_eq(parse("{'start':'g','nodes':{'g':{'type':'greeting'}}}",
 			   &rep),
 		     -EINVAL);
-	cr_assert(strstr(rep.text, "node g: greeting needs option \"prompt\""));
+	cr_assert(has(&rep, "node g: greeting needs option \"prompt\""),
+		  "%s", rep.text);
 }
 
 Test(scenario, unknown_option_and_wrong_type_are_both_reported)
 {
 	struct scenario_report rep;
 
-	cr_assert_eq(parse("{\"start\":\"h\",\"nodes\":{\"h\":{\"type\":"
-			   "\"hangup\",\"options\":{\"code\":\"busy\","
-			   "\"colour\":1}}}}",
+	cr_assert_eq(parse("{'start':'h','nodes':{'h':{'type':'hangup',"
+			   "'options':{'code':'busy','colour':1}}}}",
 			   &rep),
 		     -EINVAL);
 	cr_assert_eq(rep.errors, 2, "%s", rep.text);
-	cr_assert(strstr(rep.text, "option \"code\" must be an integer"));
-	cr_assert(strstr(rep.text, "hangup has no option \"colour\""));
+	cr_assert(has(&rep, "option \"code\" must be an integer"));
+	cr_assert(has(&rep, "hangup has no option \"colour\""));
+}
+
+Test(scenario, option_value_outside_its_set_is_an_error)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'s','nodes':{'s':{'type':'subscriber',"
+			   "'options':{'kind':'pager','target':'100'}}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "option \"kind\" must be one of internal,"
+			    "external,mobile"),
+		  "%s", rep.text);
 }
 
 Test(scenario, hangup_code_out_of_range_is_an_error)
 {
 	struct scenario_report rep;
 
-	cr_assert_eq(parse("{\"start\":\"h\",\"nodes\":{\"h\":{\"type\":"
-			   "\"hangup\",\"options\":{\"code\":200}}}}",
+	cr_assert_eq(parse("{'start':'h','nodes':{'h':{'type':'hangup',"
+			   "'options':{'code':200}}}}",
 			   &rep),
 		     -EINVAL);
-	cr_assert(strstr(rep.text, "between 400 and 699"));
+	cr_assert(has(&rep, "between 400 and 699"));
 }
 
 Test(scenario, end_point_with_outputs_is_an_error)
 {
 	struct scenario_report rep;
 
-	cr_assert_eq(parse("{\"start\":\"h\",\"nodes\":{\"h\":{\"type\":"
-			   "\"hangup\",\"outputs\":{\"next\":\"h\"}}}}",
+	cr_assert_eq(parse("{'start':'h','nodes':{'h':{'type':'hangup',"
+			   "'outputs':{'next':'h'}}}}",
 			   &rep),
 		     -EINVAL);
-	cr_assert(strstr(rep.text, "hangup ends the call"));
+	cr_assert(has(&rep, "hangup ends the call"));
+}
+
+Test(scenario, answered_is_not_an_output)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'s','nodes':{'s':{'type':'subscriber',"
+			   "'options':{'kind':'internal','target':'100'},"
+			   "'outputs':{'answered':'h'}},'h':{'type':"
+			   "'hangup'}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "node s: \"answered\" is not an output"), "%s",
+		  rep.text);
+}
+
+Test(scenario, digit_output_must_name_one_key)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'m','nodes':{'m':{'type':'ivr','options':"
+			   "{'prompt':'p'},'outputs':{'digit:12':'h',"
+			   "'timeout':'h'}},'h':{'type':'hangup'}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "output \"digit:12\" must name one key"), "%s",
+		  rep.text);
 }
 
 Test(scenario, unreachable_node_is_an_error)
 {
 	struct scenario_report rep;
 
-	cr_assert_eq(parse("{\"start\":\"a\",\"nodes\":{\"a\":{\"type\":"
-			   "\"hangup\"},\"b\":{\"type\":\"hangup\"}}}",
+	cr_assert_eq(parse("{'start':'a','nodes':{'a':{'type':'hangup'},"
+			   "'b':{'type':'hangup'}}}",
 			   &rep),
 		     -EINVAL);
-	cr_assert(strstr(rep.text, "node b: is not reachable"));
+	cr_assert(has(&rep, "node b: is not reachable"));
+}
+
+Test(scenario, subscriber_timeout_without_output_is_an_error)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'s','nodes':{'s':{'type':'subscriber',"
+			   "'options':{'kind':'internal','target':'100',"
+			   "'timeout':20}}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "node s: has a timeout of 20 s but no output "
+			    "\"no_answer\" or \"next\""),
+		  "%s", rep.text);
+	/* With "next" it is fine; without a timeout it is an end point. */
+	cr_assert_eq(parse("{'start':'s','nodes':{'s':{'type':'subscriber',"
+			   "'options':{'kind':'internal','target':'100',"
+			   "'timeout':20},'outputs':{'next':'h'}},"
+			   "'h':{'type':'hangup'}}}",
+			   &rep),
+		     0, "%s", rep.text);
+	cr_assert_eq(parse("{'start':'s','nodes':{'s':{'type':'subscriber',"
+			   "'options':{'kind':'internal','target':'100'}}}}",
+			   &rep),
+		     0, "%s", rep.text);
+}
+
+Test(scenario, no_answer_output_without_timeout_is_a_warning)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'s','nodes':{'s':{'type':'subscriber',"
+			   "'options':{'kind':'internal','target':'100'},"
+			   "'outputs':{'no_answer':'h'}},'h':{'type':"
+			   "'hangup'}}}",
+			   &rep),
+		     0, "%s", rep.text);
+	cr_assert(has(&rep, "warning: node s: output \"no_answer\" is never "
+			    "taken"),
+		  "%s", rep.text);
+}
+
+Test(scenario, external_target_must_be_a_number)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'s','nodes':{'s':{'type':'subscriber',"
+			   "'options':{'kind':'external','target':'bob'}}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "target \"bob\" is not a phone number"));
+	cr_assert_eq(parse("{'start':'s','nodes':{'s':{'type':'subscriber',"
+			   "'options':{'kind':'mobile','target':"
+			   "'+7 916 123-45-67'}}}}",
+			   &rep),
+		     0, "%s", rep.text);
+}
+
+Test(scenario, ivr_without_timeout_output_is_an_error)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'m','nodes':{'m':{'type':'ivr','options':"
+			   "{'prompt':'p','timeout':7},'outputs':{'digit:1':"
+			   "'h'}},'h':{'type':'hangup'}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "node m: waits 7 s for input but has no output "
+			    "\"timeout\""),
+		  "%s", rep.text);
+	cr_assert_eq(parse("{'start':'m','nodes':{'m':{'type':'ivr','options':"
+			   "{'prompt':'p'},'outputs':{'digit:1':'h',"
+			   "'timeout':'h'}},'h':{'type':'hangup'}}}",
+			   &rep),
+		     0, "%s", rep.text);
+}
+
+Test(scenario, crm_and_assistant_need_outputs_for_their_timeouts)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'c','nodes':{'c':{'type':'crm','options':"
+			   "{'crm':'bitrix24'},'outputs':{'not_found':'h'}},"
+			   "'h':{'type':'hangup'}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "node c: has a timeout of 20 s"), "%s", rep.text);
+	cr_assert_eq(parse("{'start':'a','nodes':{'a':{'type':'assistant',"
+			   "'options':{'prompt':'p','phrases':{'sales':[]}},"
+			   "'outputs':{'phrase:sales':'h'}},'h':{'type':"
+			   "'hangup'}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "node a: waits 5 s for speech"), "%s", rep.text);
+	cr_assert_eq(parse("{'start':'a','nodes':{'a':{'type':'assistant',"
+			   "'options':{'prompt':'p','phrases':{'sales':[]}},"
+			   "'outputs':{'phrase:sales':'h','no_input':'h'}},"
+			   "'h':{'type':'hangup'}}}",
+			   &rep),
+		     0, "%s", rep.text);
 }
 
 Test(scenario, queue_without_exit_route_is_an_error)
 {
 	struct scenario_report rep;
 
-	cr_assert_eq(parse("{\"start\":\"q\",\"nodes\":{\"q\":{\"type\":"
-			   "\"queue\",\"options\":{\"queue\":\"sales\"}}}}",
+	cr_assert_eq(parse("{'start':'q','nodes':{'q':{'type':'queue',"
+			   "'options':{'queue':'sales'}}}}",
 			   &rep),
 		     -EINVAL);
-	cr_assert(strstr(rep.text, "node q: a queue needs an exit route"));
+	cr_assert(has(&rep, "node q: a queue needs an exit route"));
+	cr_assert_eq(parse(scenario_default_json(), &rep), 0, "%s", rep.text);
+}
+
+Test(scenario, loop_without_waiting_node_is_an_error)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'a','nodes':{"
+			   "'a':{'type':'list','options':{'entries':['101']},"
+			   "'outputs':{'in_list':'b','not_in_list':'b'}},"
+			   "'b':{'type':'schedule','options':{'timezone':"
+			   "'UTC','windows':[{'days':'all','from':'09:00',"
+			   "'to':'18:00'}]},'outputs':{'match':'a',"
+			   "'no_match':'h'}},'h':{'type':'hangup'}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "is in a loop (a, b) where no node waits"), "%s",
+		  rep.text);
+}
+
+Test(scenario, loop_through_a_menu_is_legal)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'m','nodes':{"
+			   "'m':{'type':'ivr','options':{'prompt':'p'},"
+			   "'outputs':{'digit:0':'s','timeout':'h'}},"
+			   "'s':{'type':'schedule','options':{'timezone':"
+			   "'UTC','windows':[{'days':'all','from':'09:00',"
+			   "'to':'18:00'}]},'outputs':{'match':'m',"
+			   "'no_match':'h'}},'h':{'type':'hangup'}}}",
+			   &rep),
+		     0, "%s", rep.text);
+}
+
+Test(scenario, self_loop_of_a_pure_node_is_an_error)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'a','nodes':{'a':{'type':'list',"
+			   "'options':{'entries':['1']},'outputs':{'in_list':"
+			   "'a','not_in_list':'h'}},'h':{'type':'hangup'}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "node a: is in a loop (a)"), "%s", rep.text);
+}
+
+Test(scenario, ivr_digit_shadowed_by_extension_dialing_is_an_error)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'m','nodes':{'m':{'type':'ivr','options':"
+			   "{'prompt':'p','extension_dialing':true,"
+			   "'extension_digits':'123'},'outputs':{'digit:1':"
+			   "'h','timeout':'h'}},'h':{'type':'hangup'}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "node m: digit 1 is a menu choice but direct "
+			    "extension dialing also starts on 1"),
+		  "%s", rep.text);
+	cr_assert_eq(parse("{'start':'m','nodes':{'m':{'type':'ivr','options':"
+			   "{'prompt':'p','extension_dialing':true,"
+			   "'extension_digits':'23'},'outputs':{'digit:1':"
+			   "'h','timeout':'h'}},'h':{'type':'hangup'}}}",
+			   &rep),
+		     0, "%s", rep.text);
+}
+
+Test(scenario, schedule_that_can_never_match_is_an_error)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'s','nodes':{'s':{'type':'schedule',"
+			   "'options':{'timezone':'Europe/Moscow','holidays':"
+			   "['01-01']},'outputs':{'match':'h','no_match':'h'}},"
+			   "'h':{'type':'hangup'}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "node s: the schedule can never match"), "%s",
+		  rep.text);
+}
+
+Test(scenario, referenced_schedule_that_can_never_match_is_an_error)
+{
+	struct scenario_objects *objs;
+	struct scenario_report rep;
+	const char *doc = "{'start':'s','nodes':{'s':{'type':'schedule',"
+			  "'options':{'schedule':'office'},'outputs':{"
+			  "'match':'h','no_match':'h'}},'h':{'type':"
+			  "'hangup'}}}";
+
+	cr_assert_eq(scenario_objects_alloc(&objs), 0);
+	/* An object that can never match is refused on its own put... */
+	cr_assert_eq(scenario_object_check("schedule",
+					   J("{'timezone':'UTC','windows':"
+					     "[]}"),
+					   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "can never match"), "%s", rep.text);
+	/* ... a working one passes with the scenario. */
+	scen_obj(objs, "schedule", "office",
+		 "{'timezone':'UTC','windows':[{'days':'mon-fri','from':"
+		 "'09:00','to':'18:00'}]}");
+	cr_assert_eq(scen_try(doc, objs, NULL, NULL, &rep), 0, "%s",
+		     rep.text);
+	scenario_objects_free(objs);
+}
+
+Test(scenario, unknown_time_zone_is_an_error)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'s','nodes':{'s':{'type':'schedule',"
+			   "'options':{'timezone':'Mars/Olympus','windows':"
+			   "[{'days':'all','from':'09:00','to':'18:00'}]},"
+			   "'outputs':{'match':'h','no_match':'h'}},'h':{"
+			   "'type':'hangup'}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "unknown time zone \"Mars/Olympus\""), "%s",
+		  rep.text);
+	cr_assert_eq(parse("{'start':'h','timezone':'Nowhere/City','nodes':{"
+			   "'h':{'type':'hangup'}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "\"timezone\" must be an IANA time zone"));
+}
+
+Test(scenario, schedule_needs_a_reference_or_inline_rules_not_both)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'s','nodes':{'s':{'type':'schedule',"
+			   "'outputs':{'match':'h','no_match':'h'}},'h':{"
+			   "'type':'hangup'}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "schedule needs option \"schedule\""), "%s",
+		  rep.text);
+	cr_assert_eq(parse("{'start':'s','nodes':{'s':{'type':'schedule',"
+			   "'options':{'schedule':'x','timezone':'UTC'},"
+			   "'outputs':{'match':'h','no_match':'h'}},'h':{"
+			   "'type':'hangup'}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "not both"), "%s", rep.text);
+}
+
+Test(scenario, references_to_missing_tenant_things_are_errors)
+{
+	struct scenario_report rep;
+	const char *bad =
+		"{'start':'l','nodes':{"
+		"'l':{'type':'list','options':{'list':'nope'},'outputs':{"
+		"'in_list':'s','not_in_list':'t'}},"
+		"'t':{'type':'schedule','options':{'schedule':'nope'},"
+		"'outputs':{'match':'q','no_match':'v'}},"
+		"'q':{'type':'queue','options':{'queue':'nope','moh':'nope'},"
+		"'outputs':{'timeout':'v'}},"
+		"'s':{'type':'subscriber','options':{'kind':'internal',"
+		"'target':'999'}},"
+		"'v':{'type':'voicemail','options':{'box':'nope'}}}}";
+	const char *good_refs =
+		"{'start':'l','nodes':{"
+		"'l':{'type':'list','options':{'list':'vip'},'outputs':{"
+		"'in_list':'s','not_in_list':'t'}},"
+		"'t':{'type':'schedule','options':{'schedule':'office'},"
+		"'outputs':{'match':'q','no_match':'c'}},"
+		"'q':{'type':'queue','options':{'queue':'sales','moh':"
+		"'welcome'},'outputs':{'timeout':'v'}},"
+		"'s':{'type':'subscriber','options':{'kind':'internal',"
+		"'target':'100'}},"
+		"'c':{'type':'conference','options':{'room':'board'}},"
+		"'v':{'type':'voicemail','options':{'box':'main'}}}}";
+
+	cr_assert_eq(scen_try(bad, NULL, tenant, NULL, &rep), -EINVAL);
+	cr_assert(has(&rep, "node l: list \"nope\" does not exist"), "%s",
+		  rep.text);
+	cr_assert(has(&rep, "node t: schedule \"nope\" does not exist"));
+	cr_assert(has(&rep, "node q: queue \"nope\" does not exist"));
+	cr_assert(has(&rep, "node q: prompt \"nope\" does not exist"));
+	cr_assert(has(&rep, "node s: extension \"999\" does not exist"));
+	cr_assert(has(&rep, "node v: voicemail box \"nope\" does not exist"));
+	cr_assert_eq(scen_try(good_refs, NULL, tenant, NULL, &rep), 0, "%s",
+		     rep.text);
+}
+
+Test(scenario, object_references_are_checked_against_objects_alone)
+{
+	struct scenario_objects *objs;
+	struct scenario_report rep;
+	const char *doc = "{'start':'c','nodes':{'c':{'type':'conference',"
+			  "'options':{'room':'board'}}}}";
+
+	cr_assert_eq(scenario_objects_alloc(&objs), 0);
+	cr_assert_eq(scen_try(doc, objs, NULL, NULL, &rep), -EINVAL);
+	cr_assert(has(&rep, "conference room \"board\" does not exist"));
+	scen_obj(objs, "conference", "board", "{'pin':'1234'}");
+	cr_assert_eq(scen_try(doc, objs, NULL, NULL, &rep), 0, "%s",
+		     rep.text);
+	scenario_objects_free(objs);
+}
+
+Test(scenario, fax_without_the_paid_option_is_an_error)
+{
+	struct scenario_report rep;
+	const char *doc = "{'start':'f','nodes':{'f':{'type':'fax',"
+			  "'options':{'box':'main'}}}}";
+
+	cr_assert_eq(scen_try(doc, NULL, tenant, (void *)1, &rep), -EINVAL);
+	cr_assert(has(&rep, "node f: the tenant has not enabled the paid "
+			    "\"fax\" option"),
+		  "%s", rep.text);
+	cr_assert_eq(scen_try(doc, NULL, tenant, NULL, &rep), 0, "%s",
+		     rep.text);
+}
+
+Test(scenario, synonym_shared_by_two_phrases_is_an_error)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'a','nodes':{'a':{'type':'assistant',"
+			   "'options':{'prompt':'p','phrases':{"
+			   "'sales':['buy','Order'],'support':['help',"
+			   "'order']}},'outputs':{'phrase:sales':'h',"
+			   "'phrase:support':'h','no_input':'h'}},'h':{"
+			   "'type':'hangup'}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "node a: \"Order\" is a synonym of both phrase "
+			    "\"sales\" and phrase \"support\""),
+		  "%s", rep.text);
+	cr_assert_eq(parse("{'start':'a','nodes':{'a':{'type':'assistant',"
+			   "'options':{'prompt':'p','phrases':{"
+			   "'sales':['buy'],'support':['help']}},'outputs':{"
+			   "'phrase:sales':'h','phrase:support':'h',"
+			   "'no_input':'h'}},'h':{'type':'hangup'}}}",
+			   &rep),
+		     0, "%s", rep.text);
+}
+
+Test(scenario, phrase_without_output_and_output_without_phrase_are_errors)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'a','nodes':{'a':{'type':'assistant',"
+			   "'options':{'prompt':'p','phrases':{'sales':[]}},"
+			   "'outputs':{'phrase:support':'h','no_input':'h'}},"
+			   "'h':{'type':'hangup'}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "phrase \"sales\" has no output"), "%s",
+		  rep.text);
+	cr_assert(has(&rep, "output \"phrase:support\" names no phrase"));
 }
 
 Test(scenario, unknown_prompt_is_an_error_known_is_not)
 {
-	struct scenario *sc = NULL;
 	struct scenario_report rep;
 
-	cr_assert_eq(scenario_parse(&sc, good, only_welcome, NULL, &rep), 0);
-	scenario_free(sc);
-	sc = NULL;
-	cr_assert_eq(scenario_parse(&sc,
-				    "{\"start\":\"g\",\"nodes\":{\"g\":{"
-				    "\"type\":\"greeting\",\"options\":{"
-				    "\"prompt\":\"nope\"}}}}",
-				    only_welcome, NULL, &rep),
+	cr_assert_eq(scen_try(good, NULL, tenant, NULL, &rep), 0, "%s",
+		     rep.text);
+	cr_assert_eq(scen_try("{'start':'g','nodes':{'g':{'type':'greeting',"
+			      "'options':{'prompt':'nope'}}}}",
+			      NULL, tenant, NULL, &rep),
 		     -EINVAL);
-	cr_assert_null(sc);
-	cr_assert(strstr(rep.text, "node g: prompt \"nope\" does not exist"));
+	cr_assert(has(&rep, "node g: prompt \"nope\" does not exist"));
+}
+
+Test(scenario, missing_branch_output_is_a_warning)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'l','nodes':{'l':{'type':'list',"
+			   "'options':{'entries':['101']},'outputs':{"
+			   "'in_list':'h'}},'h':{'type':'hangup'}}}",
+			   &rep),
+		     0, "%s", rep.text);
+	cr_assert(has(&rep, "warning: node l: no output \"not_in_list\""),
+		  "%s", rep.text);
 }
 
 Test(scenario, unsupported_element_is_stored_with_a_warning)
 {
 	struct scenario_report rep;
 
-	cr_assert_eq(parse("{\"start\":\"v\",\"nodes\":{\"v\":{\"type\":"
-			   "\"voicemail\",\"options\":{\"box\":\"main\"}}}}",
+	cr_assert_eq(parse("{'start':'v','nodes':{'v':{'type':'voicemail',"
+			   "'options':{'box':'main'}}}}",
 			   &rep),
 		     0);
-	cr_assert_eq(rep.warnings, 1);
-	cr_assert(strstr(rep.text, "not supported on live calls yet"));
+	cr_assert_eq(rep.warnings, 1, "%s", rep.text);
+	cr_assert(has(&rep, "not supported on live calls yet"));
+}
+
+Test(scenario, every_problem_is_reported_at_once)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'a','nodes':{"
+			   "'a':{'type':'greeting','outputs':{'next':'zz'}},"
+			   "'b':{'type':'teleport'},"
+			   "'c':{'type':'hangup','options':{'code':1}}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert_geq(rep.errors, 4, "%s", rep.text);
+}
+
+Test(scenario, long_reports_are_cut_at_a_line_boundary)
+{
+	struct scenario_report rep;
+	char *doc = malloc(200000);
+	size_t n = 0;
+
+	n += (size_t)sprintf(doc, "{'start':'n0','nodes':{");
+	for (int i = 0; i < 400; i++)
+		n += (size_t)sprintf(doc + n,
+				     "%s'n%d':{'type':'hangup','options':{"
+				     "'code':1,'reason_%d':2}}",
+				     i ? "," : "", i, i);
+	sprintf(doc + n, "}}");
+	cr_assert_eq(parse(doc, &rep), -EINVAL);
+	cr_assert_gt(rep.errors, 400);
+	cr_assert_lt(rep.len, sizeof(rep.text));
+	cr_assert_eq(strlen(rep.text), rep.len);
+	cr_assert(rep.len > 4 && !strcmp(rep.text + rep.len - 4, "...\n"),
+		  "%s", rep.text + rep.len - 40);
+	free(doc);
 }
 
 Test(scenario, default_scenario_is_valid)
@@ -191,11 +665,69 @@ Test(scenario, default_scenario_is_valid)
 	cr_assert_eq(parse(scenario_default_json(), &rep), 0, "%s", rep.text);
 }
 
-Test(scenario, non_object_document_is_rejected)
+static void count_ref(enum scenario_ref kind, const char *name,
+		      const char *node, void *arg)
 {
-	struct scenario_report rep;
+	int *n = arg;
 
-	cr_assert_eq(parse("[1,2]", &rep), -EINVAL);
-	cr_assert_eq(parse("{\"nodes\":{}}", &rep), -EINVAL);
-	cr_assert(strstr(rep.text, "at least one node"));
+	(void)node;
+	if (kind == SCENARIO_REF_FEATURE)
+		cr_assert_str_eq(name, "fax");
+	(*n)++;
+}
+
+Test(scenario, refs_lists_every_reference_with_its_node)
+{
+	struct scenario *sc = scen_load(
+		"{'start':'f','nodes':{'f':{'type':'fax','options':{'box':"
+		"'main'}}}}",
+		NULL);
+	int n = 0;
+
+	scenario_refs(sc, count_ref, &n);
+	cr_assert_eq(n, 2); /* feature fax + fax box */
+	scenario_free(sc);
+}
+
+Test(scenario, timezone_comes_from_document_or_first_schedule)
+{
+	struct scenario *sc = scen_load(
+		"{'start':'s','nodes':{'s':{'type':'schedule','options':{"
+		"'timezone':'Asia/Vladivostok','windows':[{'days':'all',"
+		"'from':'09:00','to':'18:00'}]},'outputs':{'match':'h',"
+		"'no_match':'h'}},'h':{'type':'hangup'}}}",
+		NULL);
+
+	cr_assert_str_eq(scenario_timezone(sc, NULL), "Asia/Vladivostok");
+	scenario_free(sc);
+	sc = scen_load("{'start':'h','timezone':'Europe/Berlin','nodes':{"
+		       "'h':{'type':'hangup'}}}",
+		       NULL);
+	cr_assert_str_eq(scenario_timezone(sc, NULL), "Europe/Berlin");
+	cr_assert_str_eq(scenario_start(sc), "h");
+	scenario_free(sc);
+}
+
+Test(scenario, type_and_ref_names_round_trip)
+{
+	for (int t = 0; t < NODE_TYPE_COUNT; t++) {
+		enum node_type back;
+
+		cr_assert_eq(scenario_type_find(
+				     scenario_type_name((enum node_type)t),
+				     &back),
+			     0);
+		cr_assert_eq((int)back, t);
+	}
+	for (int k = 0; k < SCENARIO_REF_COUNT; k++) {
+		enum scenario_ref back;
+
+		cr_assert_eq(scenario_ref_find(
+				     scenario_ref_name((enum scenario_ref)k),
+				     &back),
+			     0);
+		cr_assert_eq((int)back, k);
+	}
+	cr_assert(scenario_ref_is_object(SCENARIO_REF_SCHEDULE));
+	cr_assert_not(scenario_ref_is_object(SCENARIO_REF_PROMPT));
 }

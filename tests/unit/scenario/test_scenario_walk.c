@@ -1,137 +1,875 @@
-/* Scenario walk: what a call does at each event, for the elements this
- * slice executes, and the clean end for the ones it does not. */
-#include <criterion/criterion.h>
-#include <string.h>
+/* Scenario walk: what a call does at each event, node type by node type,
+ * driven through the public step function exactly as the router and the
+ * simulator drive it. */
+#include <errno.h>
 
-#include "pbx_test.h"
-#include "scenario.h"
-#include "scenario_walk.h"
+#include "scen_test.h"
 
 static struct scenario *sc;
+static struct scenario_objects *objs;
+static struct walk_state st;
+static struct walk_actions out;
+static struct walk_ctx ctx;
 
-static void load(const char *json)
+static void setup(void)
 {
-	struct scenario_report rep;
-
-	cr_assert_eq(scenario_parse(&sc, json, NULL, NULL, &rep), 0, "%s",
-		     rep.text);
+	cr_assert_eq(scenario_objects_alloc(&objs), 0);
+	scenario_walk_init(&st);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.objs = objs;
+	ctx.caller = "79161234567";
+	ctx.now_ms = scen_utc(2026, 6, 17, 9, 0); /* Wed 12:00 Moscow */
 }
 
 static void done(void)
 {
 	scenario_free(sc);
 	sc = NULL;
+	scenario_objects_free(objs);
+	objs = NULL;
 	pbx_test_fini();
 }
 
-TestSuite(scenario_walk, .fini = done);
+TestSuite(scenario_walk, .init = setup, .fini = done);
+
+/* Objects take part in lint only once the test added some, so a test can
+ * also walk a scenario whose objects were deleted after it was saved. */
+static void load(const char *sq)
+{
+	sc = scen_load(sq, scenario_objects_count(objs) ? objs : NULL);
+}
+
+static int ev(enum walk_event_kind kind)
+{
+	struct walk_event e = {.kind = kind};
+
+	return scenario_walk_step(sc, &ctx, &st, &e, &out);
+}
+
+static int dtmf(char d)
+{
+	struct walk_event e = {.kind = WALK_EV_DTMF, .digit = d};
+
+	return scenario_walk_step(sc, &ctx, &st, &e, &out);
+}
+
+static int ring(enum walk_ring_result r)
+{
+	struct walk_event e = {.kind = WALK_EV_RING_RESULT, .ring = r};
+
+	return scenario_walk_step(sc, &ctx, &st, &e, &out);
+}
+
+/* Fires the timer the last actions armed. */
+static int fire(void)
+{
+	const struct walk_action *t = NULL;
+	struct walk_event e = {.kind = WALK_EV_TIMER};
+
+	for (size_t i = 0; i < out.n; i++) {
+		if (out.act[i].kind == WALK_ACT_TIMER && out.act[i].timer.ms)
+			t = &out.act[i];
+	}
+	cr_assert_not_null(t, "no timer armed");
+	e.timer_id = t->timer.id;
+	return scenario_walk_step(sc, &ctx, &st, &e, &out);
+}
+
+static const struct walk_action *act(enum walk_act_kind kind)
+{
+	const struct walk_action *a = scen_act(&out, kind);
+
+	cr_assert_not_null(a, "no %s action (n=%zu, first %s)",
+			   scenario_walk_act_name(kind), out.n,
+			   out.n ? scenario_walk_act_name(out.act[0].kind)
+				 : "-");
+	return a;
+}
+
+/* ---- greeting / hangup ---- */
 
 Test(scenario_walk, greeting_answers_plays_then_follows_next_to_hangup)
 {
-	struct walk_state st;
-	struct walk_action act;
-
-	load("{\"start\":\"greet\",\"nodes\":{"
-	     "\"greet\":{\"type\":\"greeting\",\"options\":{\"prompt\":"
-	     "\"welcome\"},\"outputs\":{\"next\":\"bye\"}},"
-	     "\"bye\":{\"type\":\"hangup\",\"options\":{\"code\":486}}}}");
-	cr_assert_eq(scenario_walk(sc, &st, WALK_EV_START, &act), 0);
-	cr_assert_eq(act.kind, WALK_ACT_ANSWER);
+	load("{'start':'greet','nodes':{"
+	     "'greet':{'type':'greeting','options':{'prompt':'welcome'},"
+	     "'outputs':{'next':'bye'}},"
+	     "'bye':{'type':'hangup','options':{'code':486}}}}");
+	cr_assert_eq(ev(WALK_EV_START), 0);
+	act(WALK_ACT_ANSWER);
 	cr_assert_str_eq(st.node, "greet");
-
-	cr_assert_eq(scenario_walk(sc, &st, WALK_EV_ANSWERED, &act), 0);
-	cr_assert_eq(act.kind, WALK_ACT_PLAY);
-	cr_assert_str_eq(act.prompt, "welcome");
-
-	cr_assert_eq(scenario_walk(sc, &st, WALK_EV_PLAY_DONE, &act), 0);
-	cr_assert_eq(act.kind, WALK_ACT_HANGUP);
+	cr_assert_eq(ev(WALK_EV_ANSWERED), 0);
+	cr_assert_str_eq(act(WALK_ACT_PLAY)->play.prompt, "welcome");
+	cr_assert_not(act(WALK_ACT_PLAY)->play.barge_in);
+	cr_assert_eq(ev(WALK_EV_PLAY_DONE), 0);
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 486);
 	cr_assert_str_eq(st.node, "bye");
+	cr_assert(out.ended);
 }
 
-Test(scenario_walk, hangup_first_rejects_with_its_code)
+Test(scenario_walk, hangup_first_rejects_with_its_code_or_cause)
 {
-	struct walk_state st;
-	struct walk_action act;
-
-	load("{\"start\":\"h\",\"nodes\":{\"h\":{\"type\":\"hangup\","
-	     "\"options\":{\"code\":486,\"reason\":\"Busy Here\"}}}}");
-	scenario_walk(sc, &st, WALK_EV_START, &act);
-	cr_assert_eq(act.kind, WALK_ACT_REJECT);
-	cr_assert_eq(act.sip_code, 486);
-	cr_assert_str_eq(act.reason, "Busy Here");
+	load("{'start':'h','nodes':{'h':{'type':'hangup','options':{"
+	     "'code':486,'reason':'Busy Here'}}}}");
+	ev(WALK_EV_START);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 486);
+	cr_assert_str_eq(act(WALK_ACT_REJECT)->end.reason, "Busy Here");
+	cr_assert_str_eq(out.outcome, "rejected");
+	scenario_free(sc);
+	load("{'start':'h','nodes':{'h':{'type':'hangup','options':{"
+	     "'cause':'unavailable'}}}}");
+	ev(WALK_EV_START);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 480);
+	cr_assert_str_eq(act(WALK_ACT_REJECT)->end.reason,
+			 "Temporarily Unavailable");
 }
 
 Test(scenario_walk, hangup_without_code_declines_with_603)
 {
-	struct walk_state st;
-	struct walk_action act;
-
-	load("{\"start\":\"h\",\"nodes\":{\"h\":{\"type\":\"hangup\"}}}");
-	scenario_walk(sc, &st, WALK_EV_START, &act);
-	cr_assert_eq(act.sip_code, 603);
+	load("{'start':'h','nodes':{'h':{'type':'hangup'}}}");
+	ev(WALK_EV_START);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 603);
 }
 
 Test(scenario_walk, greeting_without_next_ends_answered_call)
 {
-	struct walk_state st;
-	struct walk_action act;
-
-	load("{\"start\":\"g\",\"nodes\":{\"g\":{\"type\":\"greeting\","
-	     "\"options\":{\"prompt\":\"p\"}}}}");
-	scenario_walk(sc, &st, WALK_EV_START, &act);
-	scenario_walk(sc, &st, WALK_EV_ANSWERED, &act);
-	scenario_walk(sc, &st, WALK_EV_PLAY_DONE, &act);
-	cr_assert_eq(act.kind, WALK_ACT_HANGUP);
+	load("{'start':'g','nodes':{'g':{'type':'greeting','options':{"
+	     "'prompt':'p'}}}}");
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	ev(WALK_EV_PLAY_DONE);
+	act(WALK_ACT_HANGUP);
+	cr_assert(out.ended);
 }
 
-Test(scenario_walk, unsupported_element_rejects_501_not_supported_yet)
+Test(scenario_walk, events_after_the_end_do_nothing)
 {
-	struct walk_state st;
-	struct walk_action act;
-
-	load(scenario_default_json());
-	scenario_walk(sc, &st, WALK_EV_START, &act);
-	cr_assert_eq(act.kind, WALK_ACT_REJECT);
-	cr_assert_eq(act.sip_code, 501);
-	cr_assert(strstr(act.reason, "queue not supported yet"), "%s",
-		  act.reason);
+	load("{'start':'h','nodes':{'h':{'type':'hangup'}}}");
+	ev(WALK_EV_START);
+	cr_assert_eq(ev(WALK_EV_PLAY_DONE), 0);
+	cr_assert_eq(out.n, 0);
+	cr_assert(out.ended);
 }
 
-Test(scenario_walk, unsupported_element_after_answer_hangs_up)
+/* ---- subscriber ---- */
+
+static const char sub_doc[] =
+	"{'start':'s','nodes':{"
+	"'s':{'type':'subscriber','options':{'kind':'mobile','target':"
+	"'8 916 000-11-22','timeout':20,'caller_id':'74950001122'},"
+	"'outputs':{'busy':'b','next':'n'}},"
+	"'b':{'type':'hangup','options':{'code':486}},"
+	"'n':{'type':'hangup','options':{'code':480}}}}";
+
+Test(scenario_walk, subscriber_rings_with_timeout_and_caller_id)
 {
-	struct walk_state st;
-	struct walk_action act;
+	const struct walk_action *r;
 
-	load("{\"start\":\"g\",\"nodes\":{\"g\":{\"type\":\"greeting\","
-	     "\"options\":{\"prompt\":\"p\"},\"outputs\":{\"next\":\"v\"}},"
-	     "\"v\":{\"type\":\"voicemail\",\"options\":{\"box\":\"b\"}}}}");
-	scenario_walk(sc, &st, WALK_EV_START, &act);
-	scenario_walk(sc, &st, WALK_EV_ANSWERED, &act);
-	scenario_walk(sc, &st, WALK_EV_PLAY_DONE, &act);
-	cr_assert_eq(act.kind, WALK_ACT_HANGUP);
-	cr_assert_eq(act.sip_code, 501);
+	load(sub_doc);
+	ev(WALK_EV_START);
+	r = act(WALK_ACT_RING);
+	cr_assert_eq(r->ring.dest, WALK_DEST_MOBILE);
+	cr_assert_str_eq(r->ring.target, "8 916 000-11-22");
+	cr_assert_eq(r->ring.timeout_ms, 20000);
+	cr_assert_str_eq(r->ring.caller_id, "74950001122");
+	cr_assert_not(scen_act(&out, WALK_ACT_ANSWER));
 }
+
+Test(scenario_walk, subscriber_answered_ends_the_walk_there)
+{
+	load(sub_doc);
+	ev(WALK_EV_START);
+	ring(WALK_RING_ANSWERED);
+	cr_assert_eq(out.n, 0);
+	cr_assert(out.ended);
+	cr_assert_str_eq(out.outcome, "answered");
+	cr_assert(st.answered);
+}
+
+Test(scenario_walk, subscriber_busy_takes_busy_output)
+{
+	load(sub_doc);
+	ev(WALK_EV_START);
+	ring(WALK_RING_BUSY);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 486);
+	cr_assert_str_eq(st.node, "b");
+}
+
+Test(scenario_walk, subscriber_no_answer_and_unavailable_fall_back_to_next)
+{
+	load(sub_doc);
+	ev(WALK_EV_START);
+	ring(WALK_RING_NO_ANSWER);
+	cr_assert_str_eq(st.node, "n");
+	cr_assert_str_eq(out.hop[0].what, "no_answer");
+	cr_assert_str_eq(out.hop[0].output, "next");
+	ev(WALK_EV_START);
+	ring(WALK_RING_UNAVAILABLE);
+	cr_assert_str_eq(st.node, "n");
+}
+
+Test(scenario_walk, subscriber_leg_that_fails_counts_as_unavailable)
+{
+	load(sub_doc);
+	ev(WALK_EV_START);
+	ev(WALK_EV_FAILED);
+	cr_assert_str_eq(st.node, "n");
+}
+
+Test(scenario_walk, subscriber_without_timeout_or_outputs_is_an_end_point)
+{
+	const struct walk_action *r;
+
+	load("{'start':'s','nodes':{'s':{'type':'subscriber','options':{"
+	     "'kind':'internal','target':'101'}}}}");
+	ev(WALK_EV_START);
+	r = act(WALK_ACT_RING);
+	cr_assert_eq(r->ring.timeout_ms, 0);
+	cr_assert_eq(r->ring.dest, WALK_DEST_EXTENSION);
+	ring(WALK_RING_BUSY);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 486);
+	ev(WALK_EV_START);
+	ring(WALK_RING_UNAVAILABLE);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 480);
+}
+
+Test(scenario_walk, ring_result_while_not_ringing_is_ignored)
+{
+	load("{'start':'g','nodes':{'g':{'type':'greeting','options':{"
+	     "'prompt':'p'}}}}");
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	cr_assert_eq(ring(WALK_RING_BUSY), 0);
+	cr_assert_eq(out.n, 0);
+	cr_assert_str_eq(st.node, "g");
+}
+
+/* ---- ivr ---- */
+
+static const char menu_doc[] =
+	"{'start':'m','nodes':{"
+	"'m':{'type':'ivr','options':{'prompt':'menu','timeout':5,"
+	"'retries':1,'invalid_prompt':'bad','extension_dialing':true,"
+	"'extension_digits':'5','extension_max_len':3,"
+	"'inter_digit_ms':1500,'extension_timeout':25},"
+	"'outputs':{'digit:1':'sales','digit:#':'op','timeout':'to',"
+	"'invalid':'inv','extension':'ext'}},"
+	"'sales':{'type':'hangup','options':{'code':601}},"
+	"'op':{'type':'hangup','options':{'code':602}},"
+	"'to':{'type':'hangup','options':{'code':603}},"
+	"'inv':{'type':'hangup','options':{'code':604}},"
+	"'ext':{'type':'hangup','options':{'code':605}}}}";
+
+static void menu(void)
+{
+	load(menu_doc);
+	ev(WALK_EV_START);
+	act(WALK_ACT_ANSWER);
+	ev(WALK_EV_ANSWERED);
+	cr_assert(act(WALK_ACT_PLAY)->play.barge_in);
+	cr_assert_str_eq(act(WALK_ACT_PLAY)->play.prompt, "menu");
+	cr_assert_eq(out.listen, WALK_LISTEN_DTMF);
+}
+
+Test(scenario_walk, ivr_digit_during_prompt_takes_its_output)
+{
+	menu();
+	dtmf('1');
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 601);
+	cr_assert_str_eq(out.hop[0].output, "digit:1");
+}
+
+Test(scenario_walk, ivr_hash_can_be_a_choice)
+{
+	menu();
+	ev(WALK_EV_PLAY_DONE);
+	dtmf('#');
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 602);
+	/* The input timer armed after the prompt is cancelled. */
+	cr_assert_eq(act(WALK_ACT_TIMER)->timer.ms, 0);
+}
+
+Test(scenario_walk, ivr_input_timer_starts_when_prompt_ends)
+{
+	menu();
+	cr_assert_null(scen_act(&out, WALK_ACT_TIMER));
+	ev(WALK_EV_PLAY_DONE);
+	cr_assert_eq(act(WALK_ACT_TIMER)->timer.ms, 5000);
+}
+
+Test(scenario_walk, ivr_timeout_replays_menu_then_takes_timeout)
+{
+	menu();
+	ev(WALK_EV_PLAY_DONE);
+	fire();
+	cr_assert_str_eq(act(WALK_ACT_PLAY)->play.prompt, "menu");
+	cr_assert_eq(st.tries, 1);
+	ev(WALK_EV_PLAY_DONE);
+	fire();
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 603);
+}
+
+Test(scenario_walk, ivr_invalid_plays_invalid_prompt_then_takes_invalid)
+{
+	menu();
+	dtmf('7');
+	cr_assert_str_eq(act(WALK_ACT_PLAY)->play.prompt, "bad");
+	ev(WALK_EV_PLAY_DONE);
+	cr_assert_str_eq(act(WALK_ACT_PLAY)->play.prompt, "menu");
+	dtmf('9');
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 604);
+}
+
+Test(scenario_walk, ivr_stale_timer_is_ignored)
+{
+	uint32_t first;
+
+	menu();
+	ev(WALK_EV_PLAY_DONE);
+	first = act(WALK_ACT_TIMER)->timer.id;
+	fire(); /* replay: timer gone */
+	{
+		struct walk_event e = {.kind = WALK_EV_TIMER,
+				       .timer_id = first};
+
+		cr_assert_eq(scenario_walk_step(sc, &ctx, &st, &e, &out), 0);
+	}
+	cr_assert_eq(out.n, 0);
+	cr_assert_eq(st.tries, 1);
+}
+
+Test(scenario_walk, ivr_extension_dialing_rings_at_max_length)
+{
+	const struct walk_action *r;
+
+	menu();
+	dtmf('5');
+	cr_assert_eq(act(WALK_ACT_TIMER)->timer.ms, 1500);
+	dtmf('0');
+	dtmf('2');
+	r = act(WALK_ACT_RING);
+	cr_assert_str_eq(r->ring.target, "502");
+	cr_assert_eq(r->ring.dest, WALK_DEST_EXTENSION);
+	cr_assert_eq(r->ring.timeout_ms, 25000);
+	ring(WALK_RING_ANSWERED);
+	cr_assert(out.ended);
+	cr_assert_str_eq(out.outcome, "answered");
+}
+
+Test(scenario_walk, ivr_extension_dialing_ends_on_inter_digit_timeout)
+{
+	menu();
+	dtmf('5');
+	dtmf('1');
+	fire();
+	cr_assert_str_eq(act(WALK_ACT_RING)->ring.target, "51");
+}
+
+Test(scenario_walk, ivr_extension_dialing_ends_on_hash)
+{
+	menu();
+	dtmf('5');
+	dtmf('3');
+	dtmf('#');
+	cr_assert_str_eq(act(WALK_ACT_RING)->ring.target, "53");
+}
+
+Test(scenario_walk, ivr_extension_too_short_is_invalid_input)
+{
+	menu();
+	dtmf('5');
+	fire(); /* one digit, minimum two */
+	cr_assert_str_eq(act(WALK_ACT_PLAY)->play.prompt, "bad");
+}
+
+Test(scenario_walk, ivr_dialled_extension_not_answering_takes_extension)
+{
+	menu();
+	dtmf('5');
+	dtmf('0');
+	dtmf('0');
+	ring(WALK_RING_NO_ANSWER);
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 605);
+}
+
+Test(scenario_walk, ivr_without_barge_in_ignores_keys_during_prompt)
+{
+	load("{'start':'m','nodes':{'m':{'type':'ivr','options':{"
+	     "'prompt':'p','barge_in':false},'outputs':{'digit:1':'h',"
+	     "'timeout':'h'}},'h':{'type':'hangup'}}}");
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	dtmf('1');
+	cr_assert_eq(out.n, 0);
+	ev(WALK_EV_PLAY_DONE);
+	dtmf('1');
+	act(WALK_ACT_HANGUP);
+}
+
+/* ---- schedule / list ---- */
+
+static const char route_doc[] =
+	"{'start':'vip','nodes':{"
+	"'vip':{'type':'list','options':{'list':'vip'},'outputs':{"
+	"'in_list':'boss','not_in_list':'hours'}},"
+	"'hours':{'type':'schedule','options':{'schedule':'office'},"
+	"'outputs':{'match':'open','no_match':'closed'}},"
+	"'boss':{'type':'hangup','options':{'code':601}},"
+	"'open':{'type':'hangup','options':{'code':602}},"
+	"'closed':{'type':'hangup','options':{'code':603}}}}";
+
+static void route_objects(void)
+{
+	scen_obj(objs, "list", "vip", "{'entries':['+7 916 123-45-67']}");
+	scen_obj(objs, "schedule", "office",
+		 "{'timezone':'Europe/Moscow','windows':[{'days':'mon-fri',"
+		 "'from':'09:00','to':'18:00'}]}");
+}
+
+Test(scenario_walk, list_and_schedule_decide_without_waiting)
+{
+	route_objects();
+	load(route_doc);
+	ctx.caller = "89161234567";
+	ev(WALK_EV_START);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 601);
+	cr_assert_eq(out.nhops, 2);
+	ctx.caller = "74951112233";
+	ev(WALK_EV_START);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 602);
+	ctx.now_ms = scen_utc(2026, 6, 17, 16, 0); /* 19:00 Moscow */
+	ev(WALK_EV_START);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 603);
+}
+
+Test(scenario_walk, schedule_reads_the_clock_only_from_the_context)
+{
+	route_objects();
+	load(route_doc);
+	ctx.caller = "";
+	ctx.now_ms = scen_utc(2026, 6, 20, 9, 0); /* Saturday */
+	ev(WALK_EV_START);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 603);
+}
+
+Test(scenario_walk, deleted_objects_read_as_not_in_list_and_closed)
+{
+	load(route_doc); /* saved before the objects were deleted */
+	ev(WALK_EV_START);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 603);
+	cr_assert(strstr(out.hop[0].what, "list missing"));
+	cr_assert(strstr(out.hop[1].what, "schedule missing"));
+}
+
+Test(scenario_walk, list_anonymous_policy_decides_for_hidden_callers)
+{
+	load("{'start':'l','nodes':{'l':{'type':'list','options':{"
+	     "'entries':['101'],'anonymous':'in_list'},'outputs':{"
+	     "'in_list':'a','not_in_list':'b'}},'a':{'type':'hangup',"
+	     "'options':{'code':601}},'b':{'type':'hangup','options':{"
+	     "'code':602}}}}");
+	ctx.caller = "anonymous";
+	ev(WALK_EV_START);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 601);
+	ctx.caller = NULL;
+	ev(WALK_EV_START);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 601);
+	ctx.caller = "102";
+	ev(WALK_EV_START);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 602);
+}
+
+Test(scenario_walk, missing_branch_ends_the_call_with_480)
+{
+	load("{'start':'l','nodes':{'l':{'type':'list','options':{"
+	     "'entries':['101']},'outputs':{'in_list':'a'}},'a':{'type':"
+	     "'hangup'}}}");
+	ctx.caller = "555";
+	ev(WALK_EV_START);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 480);
+}
+
+Test(scenario_walk, cycle_guard_ends_a_call_that_never_waits)
+{
+	char doc[16384];
+	size_t n = 0;
+
+	/* 70 pure nodes in a row: legal (no cycle) but beyond the guard. */
+	n += (size_t)snprintf(doc, sizeof(doc), "{'start':'l0','nodes':{");
+	for (int i = 0; i < 70; i++)
+		n += (size_t)snprintf(doc + n, sizeof(doc) - n,
+				      "'l%d':{'type':'list','options':{"
+				      "'entries':['1']},'outputs':{"
+				      "'in_list':'l%d','not_in_list':'l%d'}},",
+				      i, i + 1, i + 1);
+	snprintf(doc + n, sizeof(doc) - n, "'l70':{'type':'hangup'}}}");
+	load(doc);
+	cr_assert_eq(ev(WALK_EV_START), -ELOOP);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 500);
+	cr_assert_str_eq(act(WALK_ACT_REJECT)->end.reason, "Scenario Loop");
+	cr_assert(out.ended);
+	cr_assert_leq(out.nhops, WALK_MAX_HOPS + 1);
+}
+
+/* ---- queue ---- */
+
+static const char queue_doc[] =
+	"{'start':'q','nodes':{"
+	"'q':{'type':'queue','options':{'queue':'sales','announce_position':"
+	"true},'outputs':{'timeout':'vm','exit_key:0':'op','no_agents':"
+	"'na'}},"
+	"'vm':{'type':'hangup','options':{'code':601}},"
+	"'op':{'type':'hangup','options':{'code':602}},"
+	"'na':{'type':'hangup','options':{'code':603}}}}";
+
+static int qres(enum walk_queue_result r, char d)
+{
+	struct walk_event e = {.kind = WALK_EV_QUEUE_RESULT, .queue = r,
+			       .digit = d};
+
+	return scenario_walk_step(sc, &ctx, &st, &e, &out);
+}
+
+Test(scenario_walk, queue_joins_with_object_options_merged)
+{
+	const struct walk_action *q;
+
+	scen_obj(objs, "queue", "sales",
+		 "{'strategy':'longest_idle','max_wait':300,'moh':'jazz',"
+		 "'agents':['101','102']}");
+	load(queue_doc);
+	ev(WALK_EV_START);
+	act(WALK_ACT_ANSWER);
+	ev(WALK_EV_ANSWERED);
+	q = act(WALK_ACT_QUEUE);
+	cr_assert_str_eq(q->queue.name, "sales");
+	cr_assert_eq(q->queue.max_wait_s, 300);
+	cr_assert_str_eq(q->queue.strategy, "longest_idle");
+	cr_assert_str_eq(q->queue.moh, "jazz");
+	cr_assert(q->queue.announce_position);
+	cr_assert_str_eq(q->queue.exit_keys, "0");
+}
+
+Test(scenario_walk, queue_defaults_max_wait_to_600_seconds)
+{
+	load(queue_doc);
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	cr_assert_eq(act(WALK_ACT_QUEUE)->queue.max_wait_s, 600);
+}
+
+Test(scenario_walk, queue_outcomes_take_their_outputs)
+{
+	load(queue_doc);
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	qres(WALK_QUEUE_TIMEOUT, 0);
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 601);
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	qres(WALK_QUEUE_EXIT_KEY, '0');
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 602);
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	qres(WALK_QUEUE_NO_AGENTS, 0);
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 603);
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	qres(WALK_QUEUE_ANSWERED, 0);
+	cr_assert(out.ended);
+	cr_assert_str_eq(out.outcome, "answered");
+}
+
+Test(scenario_walk, queue_full_and_failure_fall_back_to_the_exit_route)
+{
+	load(queue_doc);
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	qres(WALK_QUEUE_FULL, 0);
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 601);
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	ev(WALK_EV_FAILED);
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 601);
+}
+
+/* ---- assistant ---- */
+
+static const char as_doc[] =
+	"{'start':'a','nodes':{"
+	"'a':{'type':'assistant','options':{'prompt':'ask','phrases':{"
+	"'sales':['buy','Покупка'],'support':['help']},'confidence':0.6,"
+	"'timeout':4,'retries':1,'retry_prompt':'again'},'outputs':{"
+	"'phrase:sales':'s','phrase:support':'h','not_recognized':'nr',"
+	"'no_input':'ni'}},"
+	"'s':{'type':'hangup','options':{'code':601}},"
+	"'h':{'type':'hangup','options':{'code':602}},"
+	"'nr':{'type':'hangup','options':{'code':603}},"
+	"'ni':{'type':'hangup','options':{'code':604}}}}";
+
+static int say(const char *phrase, double conf)
+{
+	struct walk_event e = {.kind = WALK_EV_SPEECH, .phrase = phrase,
+			       .confidence = conf};
+
+	return scenario_walk_step(sc, &ctx, &st, &e, &out);
+}
+
+Test(scenario_walk, assistant_recognised_phrase_takes_its_output)
+{
+	const struct walk_action *r;
+
+	load(as_doc);
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	r = act(WALK_ACT_RECOGNIZE);
+	cr_assert_str_eq(r->recognize.prompt, "ask");
+	cr_assert_eq(r->recognize.nphrases, 2);
+	cr_assert_eq(scenario_walk_phrase_match(r->recognize.phrases,
+						r->recognize.nphrases,
+						"I want to BUY a phone"),
+		     0);
+	cr_assert_eq(scenario_walk_phrase_match(r->recognize.phrases,
+						r->recognize.nphrases,
+						"покупка"),
+		     0);
+	cr_assert_eq(scenario_walk_phrase_match(r->recognize.phrases,
+						r->recognize.nphrases,
+						"helpful"),
+		     -1);
+	cr_assert_eq(out.listen, WALK_LISTEN_SPEECH);
+	say("support", 0.9);
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 602);
+}
+
+Test(scenario_walk, assistant_low_confidence_retries_then_not_recognized)
+{
+	load(as_doc);
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	say("sales", 0.3);
+	cr_assert_str_eq(act(WALK_ACT_RECOGNIZE)->recognize.prompt, "again");
+	say(NULL, 0);
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 603);
+}
+
+Test(scenario_walk, assistant_silence_times_out_to_no_input)
+{
+	load(as_doc);
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	ev(WALK_EV_PLAY_DONE);
+	cr_assert_eq(act(WALK_ACT_TIMER)->timer.ms, 4000);
+	fire();
+	act(WALK_ACT_RECOGNIZE);
+	ev(WALK_EV_PLAY_DONE);
+	fire();
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 604);
+}
+
+/* ---- crm ---- */
+
+static const char crm_doc[] =
+	"{'start':'c','nodes':{"
+	"'c':{'type':'crm','options':{'crm':'amocrm','timeout':15,"
+	"'lookup_timeout':2000},'outputs':{'no_answer':'na','not_found':"
+	"'nf','crm_error':'err'}},"
+	"'na':{'type':'hangup','options':{'code':601}},"
+	"'nf':{'type':'hangup','options':{'code':602}},"
+	"'err':{'type':'hangup','options':{'code':603}}}}";
+
+static int crm(enum walk_crm_result r, const char *owner)
+{
+	struct walk_event e = {.kind = WALK_EV_CRM_RESULT, .crm = r,
+			       .owner = owner};
+
+	return scenario_walk_step(sc, &ctx, &st, &e, &out);
+}
+
+Test(scenario_walk, crm_looks_up_then_rings_the_owner)
+{
+	const struct walk_action *r;
+
+	load(crm_doc);
+	ev(WALK_EV_START);
+	cr_assert_str_eq(act(WALK_ACT_CRM_LOOKUP)->crm.crm, "amocrm");
+	cr_assert_eq(act(WALK_ACT_TIMER)->timer.ms, 2000);
+	crm(WALK_CRM_OWNER, "204");
+	r = act(WALK_ACT_RING);
+	cr_assert_str_eq(r->ring.target, "204");
+	cr_assert_eq(r->ring.timeout_ms, 15000);
+	cr_assert_eq(act(WALK_ACT_TIMER)->timer.ms, 0); /* lookup timer off */
+	ring(WALK_RING_ANSWERED);
+	cr_assert_str_eq(out.outcome, "answered");
+}
+
+Test(scenario_walk, crm_owner_not_answering_takes_no_answer)
+{
+	load(crm_doc);
+	ev(WALK_EV_START);
+	crm(WALK_CRM_OWNER, "204");
+	ring(WALK_RING_BUSY); /* busy falls back to no_answer */
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 601);
+}
+
+Test(scenario_walk, crm_not_found_error_and_lookup_timeout)
+{
+	load(crm_doc);
+	ev(WALK_EV_START);
+	crm(WALK_CRM_NOT_FOUND, NULL);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 602);
+	ev(WALK_EV_START);
+	crm(WALK_CRM_ERROR, NULL);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 603);
+	ev(WALK_EV_START);
+	fire();
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 603);
+}
+
+/* ---- end points ---- */
+
+Test(scenario_walk, voicemail_records_into_its_box)
+{
+	const struct walk_action *r;
+
+	scen_obj(objs, "voicemail_box", "main",
+		 "{'max_length':90,'greeting':'vm-hello'}");
+	load("{'start':'v','nodes':{'v':{'type':'voicemail','options':{"
+	     "'box':'main'}}}}");
+	ev(WALK_EV_START);
+	act(WALK_ACT_ANSWER);
+	ev(WALK_EV_ANSWERED);
+	r = act(WALK_ACT_RECORD);
+	cr_assert_str_eq(r->record.box, "main");
+	cr_assert_eq(r->record.max_s, 90);
+	cr_assert_str_eq(r->record.greeting, "vm-hello");
+	cr_assert(out.ended);
+	cr_assert_str_eq(out.outcome, "voicemail");
+	ev(WALK_EV_HANGUP);
+	cr_assert_str_eq(out.outcome, "caller_hangup");
+}
+
+Test(scenario_walk, fax_is_refused_when_the_option_is_off)
+{
+	load("{'start':'f','nodes':{'f':{'type':'fax','options':{'box':"
+	     "'main'}}}}");
+	ctx.fax_disabled = true;
+	ev(WALK_EV_START);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 403);
+	ctx.fax_disabled = false;
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	cr_assert_str_eq(act(WALK_ACT_FAX)->fax.box, "main");
+}
+
+Test(scenario_walk, conference_joins_with_the_room_pin)
+{
+	const struct walk_action *c;
+
+	scen_obj(objs, "conference", "board",
+		 "{'pin':'4321','pin_retries':2}");
+	load("{'start':'c','nodes':{'c':{'type':'conference','options':{"
+	     "'room':'board'}}}}");
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	c = act(WALK_ACT_CONFERENCE);
+	cr_assert_str_eq(c->conference.pin, "4321");
+	cr_assert_eq(c->conference.pin_retries, 2);
+	ev(WALK_EV_FAILED);
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 500);
+}
+
+/* ---- state fit ---- */
 
 Test(scenario_walk, state_of_a_vanished_node_ends_the_call)
 {
-	struct walk_state st = {.node = "gone", .answered = true};
-	struct walk_action act;
-
-	load("{\"start\":\"h\",\"nodes\":{\"h\":{\"type\":\"hangup\"}}}");
-	cr_assert_neq(scenario_walk(sc, &st, WALK_EV_PLAY_DONE, &act), 0);
-	cr_assert_eq(act.kind, WALK_ACT_HANGUP);
+	load("{'start':'h','nodes':{'h':{'type':'hangup'}}}");
+	strcpy(st.node, "gone");
+	st.answered = true;
+	st.phase = 2;
+	cr_assert_eq(ev(WALK_EV_PLAY_DONE), -EINVAL);
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 500);
 }
 
 Test(scenario_walk, media_failure_hangs_up)
 {
-	struct walk_state st;
-	struct walk_action act;
+	load("{'start':'g','nodes':{'g':{'type':'greeting','options':{"
+	     "'prompt':'p'}}}}");
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	ev(WALK_EV_FAILED);
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 500);
+	cr_assert_str_eq(out.outcome, "failed");
+}
 
-	load("{\"start\":\"g\",\"nodes\":{\"g\":{\"type\":\"greeting\","
-	     "\"options\":{\"prompt\":\"p\"}}}}");
-	scenario_walk(sc, &st, WALK_EV_START, &act);
-	scenario_walk(sc, &st, WALK_EV_ANSWERED, &act);
-	scenario_walk(sc, &st, WALK_EV_FAILED, &act);
-	cr_assert_eq(act.kind, WALK_ACT_HANGUP);
-	cr_assert_eq(act.sip_code, 500);
+Test(scenario_walk, caller_hangup_ends_the_walk_without_actions)
+{
+	load(menu_doc);
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	ev(WALK_EV_HANGUP);
+	cr_assert_eq(out.n, 0);
+	cr_assert(out.ended);
+	cr_assert(st.ended);
+}
+
+Test(scenario_walk, bad_arguments_are_refused)
+{
+	struct walk_event e = {.kind = WALK_EV_START};
+
+	load("{'start':'h','nodes':{'h':{'type':'hangup'}}}");
+	cr_assert_eq(scenario_walk_step(NULL, &ctx, &st, &e, &out), -EINVAL);
+	cr_assert_eq(scenario_walk_step(sc, &ctx, &st, NULL, &out), -EINVAL);
+	cr_assert_eq(scenario_walk_step(sc, &ctx, &st, &e, NULL), -EINVAL);
+	/* A null context is an anonymous call at the epoch. */
+	cr_assert_eq(scenario_walk_step(sc, NULL, &st, &e, &out), 0);
+}
+
+/* ---- robustness ---- */
+
+static unsigned lcg(unsigned *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return *s >> 8;
+}
+
+Test(scenario_walk, random_events_never_break_the_walk)
+{
+	static const char *const docs[] = {menu_doc, queue_doc, as_doc,
+					   crm_doc, sub_doc};
+	unsigned seed = 12345;
+
+	for (size_t d = 0; d < sizeof(docs) / sizeof(docs[0]); d++) {
+		load(docs[d]);
+		for (int call = 0; call < 300; call++) {
+			struct walk_event e = {.kind = WALK_EV_START};
+
+			for (int i = 0; i < 40; i++) {
+				int err = scenario_walk_step(sc, &ctx, &st, &e,
+							     &out);
+
+				cr_assert(err == 0 || err == -EINVAL,
+					  "err %d", err);
+				cr_assert_leq(out.n, WALK_ACTIONS_MAX);
+				for (size_t k = 0; k < out.n; k++)
+					cr_assert_lt(out.act[k].kind,
+						     WALK_ACT_COUNT);
+				memset(&e, 0, sizeof(e));
+				e.kind = (enum walk_event_kind)(
+					1 + lcg(&seed) % (WALK_EV_COUNT - 1));
+				e.digit = "0123456789*#AX"[lcg(&seed) % 14];
+				e.timer_id = lcg(&seed) % 4 ? st.timer
+							    : lcg(&seed);
+				e.ring = (enum walk_ring_result)(lcg(&seed) %
+								 6);
+				e.queue = (enum walk_queue_result)(lcg(&seed) %
+								   7);
+				e.crm = (enum walk_crm_result)(lcg(&seed) % 5);
+				e.owner = lcg(&seed) % 3 ? "204" : "";
+				e.phrase = lcg(&seed) % 2 ? "sales" : "nope";
+				e.confidence = (lcg(&seed) % 100) / 100.0;
+			}
+		}
+		scenario_free(sc);
+		sc = NULL;
+	}
 }

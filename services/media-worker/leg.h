@@ -1,0 +1,82 @@
+/* One leg's media: its SDP session (offer or answer), the codec both sides
+ * agreed on, the RTP socket, where our packets go and whether they may go
+ * (hold), and our outbound stream (struct player: prompts, ringback and
+ * relayed packets all share its SSRC, seq and timestamp). No SIP here:
+ * the call owns the sipsess and feeds SDP bodies in. */
+#ifndef LEG_H
+#define LEG_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <re.h>
+
+#include "mw_rtp.h"
+#include "offer_codec.h"
+#include "player.h"
+#include "relay.h"
+
+struct mwcall_env;
+
+/* One received RTP packet; payload is only valid during the call. */
+typedef void(leg_recv_h)(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
+			 size_t len, void *arg);
+
+/* Embedded in its call (caller leg) or ring (callee leg). */
+struct leg {
+	struct sdp_session *sdp;
+	struct sdp_media *sdpm;	 /* owned by sdp */
+	struct sdp_format *lfmt[3]; /* our formats, owned by sdpm */
+	struct rtp_sock *rtp;
+	struct mbuf *txmb; /* reused for every packet we send */
+
+	bool have_codec;
+	struct offer_codec codec; /* what we send (and expect) */
+	struct sa raddr;	  /* the peer's SDP address */
+	bool can_send;		  /* address usable, direction allows */
+
+	struct player out; /* our outbound stream */
+	struct relay relay;
+
+	uint64_t rx_pkts, rx_bytes, tx_pkts;
+	bool tx_err_logged;
+
+	leg_recv_h *recvh;
+	void *arg;
+};
+
+/* Opens the RTP socket (a free port of env's range) and the SDP session.
+ * 0 or a negative errno; on error nothing is left to close. */
+int leg_open(struct leg *l, const struct mwcall_env *env, leg_recv_h *recvh,
+	     void *arg);
+/* NULL-safe on a zeroed leg; frees the socket first, so no receive
+ * callback can follow. */
+void leg_close(struct leg *l);
+
+/* Our offer (callee legs): PCMU and PCMA, `first` first, and
+ * telephone-event/8000 as payload type 101. */
+int leg_offer(struct leg *l, enum offer_law first, struct mbuf **mbp);
+/* The peer's offer in mb (INVITE or re-INVITE): picks the codec, answers
+ * with exactly it (plus the peer's telephone-event type) and encodes the
+ * answer into *mbp (NULL: only decode). -EBADMSG unparsable, -ENOTSUP no
+ * G.711. mb's position is kept. */
+int leg_take_offer(struct leg *l, struct mbuf *mb, struct mbuf **mbp);
+/* The peer's answer to our offer (18x or 200). */
+int leg_take_answer(struct leg *l, struct mbuf *mb);
+/* Our current answer again (183 then 200 carry the same SDP). */
+int leg_encode_answer(struct leg *l, struct mbuf **mbp);
+
+/* Sends a complete RTP packet (header included) to the peer, if allowed.
+ * Returns true if it went out. */
+bool leg_send(struct leg *l, const uint8_t *pkt, size_t len);
+/* Relays a packet received on the other leg (its codec law `from`) on
+ * this leg's stream: re-stamped, transcoded if the laws differ; a
+ * telephone-event packet (te) goes out only if this leg negotiated them. */
+void leg_relay(struct leg *l, const struct mw_rtp_hdr *in,
+	       const uint8_t *payload, size_t len, enum offer_law from,
+	       bool te, uint64_t now_ms);
+
+const struct sa *leg_local(const struct leg *l);
+/* "ip:port" for logs (pbx_log is printf, which has no %J). */
+const char *leg_sa_str(const struct sa *sa, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,93 @@
+/* Call internals shared by mwcall.c (caller leg, player, DTMF, timers)
+ * and mwcall_ring.c (callee leg and bridge). Not for other modules. */
+#ifndef MWCALL_PRIV_H
+#define MWCALL_PRIV_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <re.h>
+
+#include "dtmf_4733.h"
+#include "leg.h"
+#include "mwcall.h"
+#include "pacer.h"
+
+struct dtmf_inband;
+
+#define MWCALL_ALLOW "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO\r\n"
+
+struct call_timer {
+	struct tmr tmr;
+	struct mwcall *call;
+	uint32_t id;
+	bool used;
+};
+
+/* The callee leg of a Ring; owned by its call (call->ring). */
+struct ring {
+	struct mwcall *call;
+	struct sipsess *sess;
+	struct leg leg;
+	struct tmr tmr; /* no-answer timeout */
+	uint64_t seq;
+	uint32_t timeout_ms;
+	bool early;	    /* the callee's 18x carried SDP */
+	bool early_flowing; /* ... and its audio arrived: ringback off */
+	bool bridged;	    /* 200 OK from the callee */
+	uint16_t progress;  /* last provisional code seen */
+};
+
+enum call_play { PLAY_NONE, PLAY_PROMPT, PLAY_RINGBACK };
+
+/* Owned by the worker's call table; owns everything below. */
+struct mwcall {
+	const struct mwcall_env *env;
+	struct sipsess *sess; /* caller leg, UAS */
+	struct leg leg;
+	struct pacer_entry pe;
+	struct dtmf_4733 te;
+	struct dtmf_inband *inband; /* only while no telephone-event */
+
+	enum call_play playing;
+	bool barge_in;
+	uint64_t play_seq;
+
+	char *tenant;
+	char *callid;
+	char *caller;
+	char *dialed;
+	bool answered;	    /* 200 OK sent */
+	bool established;   /* ACK received */
+	bool progress_sent; /* 183 with SDP sent */
+	uint64_t start_ms;
+
+	struct ring *ring;
+	struct call_timer timers[MWCALL_TIMERS_MAX];
+
+	mwcall_event_h *evh;
+	void *arg;
+};
+
+/* mwcall.c */
+void mwcall_log_ctx(const struct mwcall *call);
+void mwcall_emit(struct mwcall *call, const struct mwcall_event *ev);
+/* 200 OK to the caller (if not yet), ANSWERED(seq). */
+int mwcall_answer_caller(struct mwcall *call, uint64_t seq);
+/* 183 with our SDP (if neither it nor the 200 went out yet). */
+int mwcall_progress_caller(struct mwcall *call);
+void mwcall_player_stop(struct mwcall *call);
+int mwcall_ringback_start(struct mwcall *call);
+/* Answers 200 to a DTMF INFO (400 garbage, 415 another type) and returns
+ * the digit, or 0. */
+char mwcall_info_digit(struct sip *sip, const struct sip_msg *msg);
+/* Sends the digit as an INFO application/dtmf-relay on sess. */
+void mwcall_info_send(struct sipsess *sess, char digit);
+
+/* mwcall_ring.c */
+void ring_free(struct ring *ring);
+/* A packet from the caller, for the callee (bridged calls only). */
+void ring_from_caller(struct ring *ring, const struct mw_rtp_hdr *hdr,
+		      const uint8_t *payload, size_t len, bool te,
+		      uint64_t now_ms);
+
+#endif

@@ -1,0 +1,392 @@
+/* Ring: the callee leg (sipsess UAC through the edge proxy), ringback or
+ * early media to the caller, the no-answer timeout, and once the callee
+ * answers, the bridge (RTP both ways, DTMF relayed, hold answered
+ * locally). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mwcall_priv.h"
+#include "pbx_clock.h"
+#include "pbx_log.h"
+#include "ring_result.h"
+
+enum { URI_MAX = 256, ID_MAX = 64, NAME_MAX_LEN = 64 };
+
+void ring_free(struct ring *ring)
+{
+	if (!ring)
+		return;
+	tmr_cancel(&ring->tmr);
+	leg_close(&ring->leg);
+	/* CANCEL while it rings, BYE once answered; libre keeps the
+	 * session until that transaction ends. */
+	mem_deref(ring->sess);
+	free(ring);
+}
+
+/* The ring is over without a bridge: tell the router, leave the caller
+ * as it is (answered or in early media) for the scenario to go on. */
+static void ring_finish(struct ring *ring, int result, uint16_t code,
+			const char *detail)
+{
+	struct mwcall *call = ring->call;
+	struct mwcall_event ev = {
+		.kind = MWCALL_EV_RING_RESULT,
+		.seq = ring->seq,
+		.sip_code = code,
+		.detail = detail,
+		.ring_result = result,
+	};
+
+	PLOG_INFO("ring %llu: %s (%u %s)", (unsigned long long)ring->seq,
+		  result == PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER
+			  ? "no answer"
+		  : result == PBX__V1__MEDIA_EVENT__RING_RESULT__RING_BUSY
+			  ? "busy"
+			  : "unavailable",
+		  code, detail ? detail : "");
+	if (call->playing == PLAY_RINGBACK)
+		mwcall_player_stop(call);
+	call->ring = NULL;
+	ring_free(ring);
+	mwcall_emit(call, &ev);
+}
+
+void ring_from_caller(struct ring *ring, const struct mw_rtp_hdr *hdr,
+		      const uint8_t *payload, size_t len, bool te,
+		      uint64_t now_ms)
+{
+	leg_relay(&ring->leg, hdr, payload, len, ring->call->leg.codec.law,
+		  te, now_ms);
+}
+
+static void callee_rx(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
+		      size_t len, void *arg)
+{
+	struct ring *ring = arg;
+	struct mwcall *call = ring->call;
+	const struct offer_codec *c = &ring->leg.codec;
+	bool te;
+
+	if (!ring->bridged && !ring->early)
+		return; /* no SDP answer yet: we do not know the stream */
+	te = c->te_pt >= 0 && hdr->pt == c->te_pt;
+	if (!te && hdr->pt != c->pt)
+		return;
+	if (!ring->bridged && !ring->early_flowing) {
+		/* Early media replaces our ringback from its first packet,
+		 * not from the 183: some send SDP long before audio. */
+		ring->early_flowing = true;
+		if (call->playing == PLAY_RINGBACK)
+			mwcall_player_stop(call);
+	}
+	/* A prompt to the caller (the router's) takes precedence. */
+	if (call->playing != PLAY_NONE)
+		return;
+	leg_relay(&call->leg, hdr, payload, len, c->law, te,
+		  pbx_clock_mono_ms());
+}
+
+static int ring_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
+			      void *arg)
+{
+	struct ring *ring = arg;
+	char a[64];
+	int err;
+
+	mwcall_log_ctx(ring->call);
+	err = leg_take_offer(&ring->leg, msg->mb, descp);
+	if (err)
+		PLOG_WARN("re-INVITE from the callee refused: %s",
+			  strerror(-err));
+	else
+		PLOG_INFO("re-INVITE from the callee: %s/%d to %s%s",
+			  offer_codec_name(ring->leg.codec.law),
+			  ring->leg.codec.pt,
+			  leg_sa_str(&ring->leg.raddr, a, sizeof(a)),
+			  ring->leg.can_send ? "" : " (not sending: hold)");
+	pbx_log_ctx(NULL, NULL);
+	return err ? -err : 0;
+}
+
+static int ring_answer_handler(const struct sip_msg *msg, void *arg)
+{
+	struct ring *ring = arg;
+	int err;
+
+	mwcall_log_ctx(ring->call);
+	err = leg_take_answer(&ring->leg, msg->mb);
+	if (err)
+		PLOG_WARN("callee's SDP answer unusable: %s", strerror(-err));
+	pbx_log_ctx(NULL, NULL);
+	return err ? EPROTO : 0;
+}
+
+static void ring_progress_handler(const struct sip_msg *msg, void *arg)
+{
+	struct ring *ring = arg;
+
+	if (msg->scode <= 100 || msg->scode == ring->progress)
+		return;
+	ring->progress = msg->scode;
+	mwcall_log_ctx(ring->call);
+	if (!ring->early && mbuf_get_left(msg->mb) &&
+	    msg_ctype_cmp(&msg->ctyp, "application", "sdp")) {
+		int err = leg_take_answer(&ring->leg, msg->mb);
+
+		if (err)
+			PLOG_WARN("callee's early SDP unusable: %s",
+				  strerror(-err));
+		else
+			ring->early = true;
+	}
+	PLOG_INFO("ring %llu: callee %u%s", (unsigned long long)ring->seq,
+		  msg->scode, ring->early ? " (early media)" : "");
+	pbx_log_ctx(NULL, NULL);
+}
+
+static void ring_estab_handler(const struct sip_msg *msg, void *arg)
+{
+	struct ring *ring = arg;
+	struct mwcall *call = ring->call;
+	struct mwcall_event ev = {
+		.kind = MWCALL_EV_RING_RESULT,
+		.seq = ring->seq,
+		.sip_code = msg ? msg->scode : 200,
+		.ring_result = PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED,
+	};
+	char a[64], b[64];
+
+	mwcall_log_ctx(call);
+	tmr_cancel(&ring->tmr);
+	ring->bridged = true;
+	if (call->playing == PLAY_RINGBACK)
+		mwcall_player_stop(call);
+	relay_resync(&call->leg.relay);
+	relay_resync(&ring->leg.relay);
+	if (!call->answered && mwcall_answer_caller(call, ring->seq)) {
+		struct mwcall_event closed = {
+			.kind = MWCALL_EV_CLOSED,
+			.detail = "cannot answer the caller",
+		};
+
+		mwcall_emit(call, &closed); /* frees the call and ring */
+		pbx_log_ctx(NULL, NULL);
+		return;
+	}
+	PLOG_INFO("ring %llu: answered, bridged: caller %s/%d %s <-> callee "
+		  "%s/%d %s%s",
+		  (unsigned long long)ring->seq,
+		  offer_codec_name(call->leg.codec.law), call->leg.codec.pt,
+		  leg_sa_str(&call->leg.raddr, a, sizeof(a)),
+		  offer_codec_name(ring->leg.codec.law), ring->leg.codec.pt,
+		  leg_sa_str(&ring->leg.raddr, b, sizeof(b)),
+		  call->leg.codec.law != ring->leg.codec.law ? " (transcoding)"
+							     : "");
+	mwcall_emit(call, &ev);
+	pbx_log_ctx(NULL, NULL);
+}
+
+static void ring_info_handler(struct sip *sip, const struct sip_msg *msg,
+			      void *arg)
+{
+	struct ring *ring = arg;
+	struct mwcall *call = ring->call;
+	char digit;
+
+	mwcall_log_ctx(call);
+	/* The callee's digits are for the caller, not for the scenario. */
+	digit = mwcall_info_digit(sip, msg);
+	if (digit && call->answered)
+		mwcall_info_send(call->sess, digit);
+	pbx_log_ctx(NULL, NULL);
+}
+
+static void ring_close_handler(int err, const struct sip_msg *msg,
+			       void *arg)
+{
+	struct ring *ring = arg;
+	struct mwcall *call = ring->call;
+	char detail[96];
+	uint16_t code;
+	int result;
+
+	mwcall_log_ctx(call);
+	if (ring->bridged) {
+		struct mwcall_event ev = {
+			.kind = MWCALL_EV_CLOSED,
+			.detail = err == ECONNRESET ? "callee hung up"
+						    : "callee leg failed",
+		};
+
+		PLOG_INFO("callee side closed: %s",
+			  err == ECONNRESET ? "BYE" : strerror(err));
+		mwcall_emit(call, &ev); /* frees the call and ring */
+		pbx_log_ctx(NULL, NULL);
+		return;
+	}
+	result = ring_result_of(msg && msg->scode >= 300 ? msg->scode : 0, err,
+				&code);
+	if (msg && msg->scode >= 300)
+		re_snprintf(detail, sizeof(detail), "%u %r", msg->scode,
+			    &msg->reason);
+	else
+		re_snprintf(detail, sizeof(detail), "%s",
+			    err ? strerror(err) : "closed");
+	ring_finish(ring, result, code, detail);
+	pbx_log_ctx(NULL, NULL);
+}
+
+static void ring_timeout_handler(void *arg)
+{
+	struct ring *ring = arg;
+	char detail[64];
+
+	mwcall_log_ctx(ring->call);
+	re_snprintf(detail, sizeof(detail), "no answer within %u ms",
+		    ring->timeout_ms);
+	ring_finish(ring, PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER,
+		    0, detail); /* mem_deref of the session: CANCEL */
+	pbx_log_ctx(NULL, NULL);
+}
+
+/* ---- parameters: everything here goes into SIP headers ---- */
+
+static bool uri_ok(const char *s, struct uri *u, struct pl *pl)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > URI_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= 0x20 || c >= 0x7f || c == '<' || c == '>' ||
+		    c == '"')
+			return false;
+	}
+	if (strncasecmp(s, "sip:", 4) && strncasecmp(s, "sips:", 5))
+		return false;
+	pl_set_str(pl, s);
+	return !uri_decode(u, pl) && u->host.l;
+}
+
+static bool token_ok(const char *s, size_t max, const char *extra)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr(extra, s[i]))
+			return false;
+	return true;
+}
+
+/* Display name: printed inside quotes by libre, so no quote, backslash
+ * or control character may pass. */
+static void name_clean(char *dst, size_t size, const char *src)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; src && src[i] && j + 1 < size; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		if (c >= 0x20 && c != 0x7f && c != '"' && c != '\\')
+			dst[j++] = (char)c;
+	}
+	dst[j] = '\0';
+}
+
+int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
+		const char **why)
+{
+	const struct mwcall_env *env = call->env;
+	const char *routev[1] = {env->edge_uri};
+	const char *caller_id, *kind;
+	char from_uri[URI_MAX + ID_MAX + 8], name[NAME_MAX_LEN + 1];
+	struct mbuf *offer = NULL;
+	struct ring *ring;
+	struct uri u;
+	struct pl pl;
+	int err;
+
+	*why = NULL;
+	if (call->ring) {
+		*why = call->ring->bridged ? "already bridged"
+					   : "a ring is in progress";
+		return call->ring->bridged ? -EALREADY : -EBUSY;
+	}
+	if (!p->target_uri || !uri_ok(p->target_uri, &u, &pl)) {
+		*why = "bad target_uri";
+		return -EINVAL;
+	}
+	caller_id = p->caller_id && p->caller_id[0] ? p->caller_id
+						      : call->caller;
+	if (!token_ok(caller_id, ID_MAX, "+-_.*")) {
+		*why = "bad caller_id";
+		return -EINVAL;
+	}
+	kind = p->dest_kind && p->dest_kind[0] ? p->dest_kind : "extension";
+	if (!token_ok(kind, 32, "-_")) {
+		*why = "bad dest_kind";
+		return -EINVAL;
+	}
+	name_clean(name, sizeof(name), p->caller_name);
+	re_snprintf(from_uri, sizeof(from_uri), "sip:%s@%r", caller_id,
+		    &u.host);
+
+	ring = calloc(1, sizeof(*ring));
+	if (!ring)
+		return -ENOMEM;
+	ring->call = call;
+	ring->seq = p->seq;
+	ring->timeout_ms = p->timeout_ms && p->timeout_ms <
+						    env->ring_timeout_max_ms
+				   ? p->timeout_ms
+				   : env->ring_timeout_max_ms;
+	tmr_init(&ring->tmr);
+	err = leg_open(&ring->leg, env, callee_rx, ring);
+	if (err) {
+		free(ring);
+		*why = "no RTP port";
+		return err;
+	}
+	/* The caller's law first: no transcoding when the callee can. */
+	err = leg_offer(&ring->leg, call->leg.codec.law, &offer);
+	if (!err)
+		err = -sipsess_connect(
+			&ring->sess, env->sock, p->target_uri,
+			name[0] ? name : NULL, from_uri, env->cuser, routev, 1,
+			"application/sdp", offer, NULL, NULL, false,
+			ring_offer_handler, ring_answer_handler,
+			ring_progress_handler, ring_estab_handler,
+			ring_info_handler, NULL, ring_close_handler, ring,
+			"X-Pbx-Tenant: %s\r\nX-Pbx-Dest: %s\r\n"
+			"X-Pbx-Call: %s\r\n" MWCALL_ALLOW,
+			call->tenant, kind, call->callid);
+	mem_deref(offer);
+	if (err) {
+		*why = "cannot send the INVITE";
+		ring_free(ring);
+		return err;
+	}
+	call->ring = ring;
+
+	/* Ringback: on a call not answered yet it is early media, which
+	 * needs our SDP in a 183 first. A prompt playing now stops. */
+	err = mwcall_progress_caller(call);
+	if (err)
+		PLOG_WARN("183 to the caller failed: %s; no ringback",
+			  strerror(-err));
+	else if (call->env->ringback_len[call->leg.codec.law])
+		mwcall_ringback_start(call);
+	tmr_start(&ring->tmr, ring->timeout_ms, ring_timeout_handler, ring);
+	PLOG_INFO("ring %llu: %s (%s) from %s, %u ms",
+		  (unsigned long long)ring->seq, p->target_uri, kind, from_uri,
+		  ring->timeout_ms);
+	return 0;
+}

@@ -1,0 +1,253 @@
+/* MediaCommands from the routers: checked against the call table (worker,
+ * call, tenant), then carried out on the call. Every refusal is a FAILED
+ * event with a reason; nothing a router sends can crash the worker. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pbx_log.h"
+#include "prompt_store.h"
+#include "worker_priv.h"
+
+#include "pbx/v1/envelope.pb-c.h"
+
+#define KIND(k) PBX__V1__MEDIA_EVENT__KIND__KIND_##k
+
+static void reply_event(struct worker *w, struct worker_link *l,
+			const Pbx__V1__Envelope *env, int kind,
+			const char *detail)
+{
+	const Pbx__V1__MediaCommand *cmd = env->media_command;
+	struct worker_event ev = {
+		.kind = kind,
+		.tenant = env->tenant_id,
+		.callid = env->call_id,
+		.seq = cmd ? cmd->seq : 0,
+		.detail = detail,
+		.reply_to = env->message_id,
+	};
+
+	worker_event_send(w, l, &ev);
+}
+
+static void failed(struct worker *w, struct worker_link *l,
+		   const Pbx__V1__Envelope *env, const char *what,
+		   const char *detail)
+{
+	PLOG_WARN("%s refused: %s", what, detail);
+	reply_event(w, l, env, KIND(FAILED), detail);
+}
+
+static void set_msgid(char *dst, size_t size, const Pbx__V1__Envelope *env)
+{
+	snprintf(dst, size, "%s", env->message_id ? env->message_id : "");
+}
+
+static void command_answer(struct worker *w, struct worker_link *l,
+			   struct worker_call *wc,
+			   const Pbx__V1__Envelope *env)
+{
+	uint64_t seq = env->media_command->seq;
+	int err;
+
+	set_msgid(wc->answer_msgid, sizeof(wc->answer_msgid), env);
+	err = mwcall_answer(wc->call, seq);
+	if (err == -EALREADY) {
+		/* Idempotent: whoever waits for ANSWERED gets it again. */
+		struct worker_event ev = {
+			.kind = KIND(ANSWERED),
+			.tenant = env->tenant_id,
+			.callid = env->call_id,
+			.seq = seq,
+			.caller = mwcall_caller(wc->call),
+			.dialed = mwcall_dialed(wc->call),
+			.detail = "already answered",
+			.reply_to = env->message_id,
+		};
+
+		worker_event_send(w, l, &ev);
+	} else if (err) {
+		failed(w, l, env, "answer", strerror(-err));
+	}
+}
+
+static void command_play(struct worker *w, struct worker_link *l,
+			 struct worker_call *wc, const Pbx__V1__Envelope *env)
+{
+	const Pbx__V1__MediaCommand__Play *play = env->media_command->play;
+	uint64_t seq = env->media_command->seq;
+	char detail[160];
+	uint8_t *audio = NULL;
+	size_t len = 0;
+	int err;
+
+	err = prompt_store_get(w->store, env->tenant_id, play->prompt,
+			       mwcall_law(wc->call), &audio, &len);
+	if (err == -ENOENT)
+		snprintf(detail, sizeof(detail), "prompt %s not found",
+			 play->prompt);
+	else if (err == -EINVAL)
+		snprintf(detail, sizeof(detail), "invalid prompt name");
+	else if (err)
+		snprintf(detail, sizeof(detail),
+			 "prompt store unavailable: %s", strerror(-err));
+	if (!err) {
+		/* A Play on a call not answered yet answers it; the
+		 * ANSWERED event then replies to this Play. */
+		set_msgid(wc->answer_msgid, sizeof(wc->answer_msgid), env);
+		set_msgid(wc->play_msgid, sizeof(wc->play_msgid), env);
+		err = mwcall_play(wc->call, audio, len, play->loops,
+				  play->barge_in, seq);
+		free(audio);
+		if (err)
+			snprintf(detail, sizeof(detail), "play: %s",
+				 strerror(-err));
+	}
+	if (err) {
+		failed(w, l, env, "play", detail);
+		return;
+	}
+	PLOG_INFO("playing %s (%zu bytes = %zu ms, loops %u%s, seq %llu)",
+		  play->prompt, len, len / 8, play->loops,
+		  play->barge_in ? ", barge-in" : "", (unsigned long long)seq);
+}
+
+static void command_hangup(struct worker *w, struct worker_link *l,
+			   struct worker_call *wc,
+			   const Pbx__V1__Envelope *env)
+{
+	const Pbx__V1__MediaCommand__Hangup *h = env->media_command->hangup;
+	uint16_t code = h->sip_code >= 300 && h->sip_code <= 699
+				? (uint16_t)h->sip_code
+				: 480;
+	const char *reason = h->reason && h->reason[0] ? h->reason : "Hangup";
+	struct worker_event ev = {
+		.kind = KIND(ENDED),
+		.tenant = env->tenant_id,
+		.callid = env->call_id,
+		.seq = env->media_command->seq,
+		.detail = reason,
+		.reply_to = env->message_id,
+	};
+
+	if (mwcall_answered(wc->call)) {
+		PLOG_INFO("hangup: BYE%s (%s)",
+			  mwcall_bridged(wc->call) ? " to both legs" : "",
+			  reason);
+	} else {
+		PLOG_INFO("hangup: %u %s", code, reason);
+		mwcall_reject(wc->call, code, reason);
+		ev.sip_code = code;
+	}
+	worker_event_send(w, l, &ev);
+	worker_call_end(w, wc);
+}
+
+static void command_ring(struct worker *w, struct worker_link *l,
+			 struct worker_call *wc, const Pbx__V1__Envelope *env)
+{
+	const Pbx__V1__MediaCommand__Ring *r = env->media_command->ring;
+	struct mwcall_ring ring = {
+		.target_uri = r->target_uri,
+		.timeout_ms = r->timeout_ms,
+		.caller_id = r->caller_id,
+		.caller_name = r->caller_name,
+		.dest_kind = r->dest_kind,
+		.seq = env->media_command->seq,
+	};
+	const char *why = NULL;
+	char detail[160];
+	int err;
+
+	set_msgid(wc->ring_msgid, sizeof(wc->ring_msgid), env);
+	set_msgid(wc->answer_msgid, sizeof(wc->answer_msgid), env);
+	err = mwcall_ring(wc->call, &ring, &why);
+	if (err) {
+		snprintf(detail, sizeof(detail), "ring: %s",
+			 why ? why : strerror(-err));
+		failed(w, l, env, "ring", detail);
+	}
+}
+
+static void command_timer(struct worker *w, struct worker_link *l,
+			  struct worker_call *wc,
+			  const Pbx__V1__Envelope *env)
+{
+	const Pbx__V1__MediaCommand__Timer *t = env->media_command->timer;
+
+	if (mwcall_timer(wc->call, t->id, t->ms))
+		failed(w, l, env, "timer", "too many timers on this call");
+}
+
+/* protobuf-c leaves a oneof member NULL only for a malformed frame, but a
+ * frame from another build may still lack it: checked once here. */
+static bool has_args(const Pbx__V1__MediaCommand *cmd)
+{
+	switch (cmd->cmd_case) {
+	case PBX__V1__MEDIA_COMMAND__CMD_PLAY:
+		return cmd->play && cmd->play->prompt;
+	case PBX__V1__MEDIA_COMMAND__CMD_HANGUP:
+		return cmd->hangup != NULL;
+	case PBX__V1__MEDIA_COMMAND__CMD_RING:
+		return cmd->ring && cmd->ring->target_uri;
+	case PBX__V1__MEDIA_COMMAND__CMD_TIMER:
+		return cmd->timer != NULL;
+	default:
+		return true;
+	}
+}
+
+void worker_command(struct worker *w, struct worker_link *l,
+		    const Pbx__V1__Envelope *env)
+{
+	const Pbx__V1__MediaCommand *cmd = env->media_command;
+	struct worker_call *wc;
+
+	if (cmd->worker_id[0] && strcmp(cmd->worker_id, w->cfg->worker_id)) {
+		failed(w, l, env, "command", "wrong worker");
+		return;
+	}
+	wc = worker_call_find(w, env->call_id);
+	if (!wc) {
+		PLOG_INFO("command seq %llu for an unknown call",
+			  (unsigned long long)cmd->seq);
+		reply_event(w, l, env, KIND(FAILED), "unknown call");
+		return;
+	}
+	/* Call-IDs are chosen by callers, so one alone does not prove the
+	 * command is about this tenant's call. */
+	if (strcmp(mwcall_tenant(wc->call), env->tenant_id)) {
+		PLOG_WARN("command seq %llu names a call of another tenant",
+			  (unsigned long long)cmd->seq);
+		reply_event(w, l, env, KIND(FAILED), "tenant mismatch");
+		return;
+	}
+	if (!has_args(cmd)) {
+		failed(w, l, env, "command", "command without arguments");
+		return;
+	}
+	wc->home = l;
+	switch (cmd->cmd_case) {
+	case PBX__V1__MEDIA_COMMAND__CMD_ANSWER:
+		command_answer(w, l, wc, env);
+		break;
+	case PBX__V1__MEDIA_COMMAND__CMD_PLAY:
+		command_play(w, l, wc, env);
+		break;
+	case PBX__V1__MEDIA_COMMAND__CMD_STOP_PLAY:
+		mwcall_stop_play(wc->call);
+		break;
+	case PBX__V1__MEDIA_COMMAND__CMD_HANGUP:
+		command_hangup(w, l, wc, env);
+		break;
+	case PBX__V1__MEDIA_COMMAND__CMD_RING:
+		command_ring(w, l, wc, env);
+		break;
+	case PBX__V1__MEDIA_COMMAND__CMD_TIMER:
+		command_timer(w, l, wc, env);
+		break;
+	default:
+		reply_event(w, l, env, KIND(FAILED), "unknown command");
+		break;
+	}
+}

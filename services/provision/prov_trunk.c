@@ -1,0 +1,335 @@
+/* Trunks: the operator's carrier connections, shared by all tenants. The
+ * keys are read by Kamailio: the trunk hash for outbound calls (address,
+ * digest credentials, number format), pbx:{sys}:trunk_ip:<ip> to tell an
+ * inbound carrier call by its source address, and pbx:{sys}:trunk_default
+ * for the route out. The password is stored in the trunk hash only (the
+ * carrier's digest challenge needs it in clear), never listed or logged,
+ * and wiped from the request once stored. Each write is one Lua script
+ * over {sys} keys, so Kamailio never sees a trunk half-added or an index
+ * pointing at a removed trunk. */
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "pbx_keys.h"
+#include "pbx_log.h"
+#include "prov.h"
+
+#define HOST_MAX 253
+#define USERNAME_MAX 64
+#define PASSWORD_MAX 128
+#define SIP_PORT 5060
+
+/* KEYS: trunk hash, trunk set, trunk_ip:<ip>, trunk_default.
+ * ARGV: name, address, ip, username, password, format, trunk_ip prefix.
+ * Returns {0, became default 0/1} or {-1, owner} when another trunk holds
+ * the IP. */
+static const char add_lua[] =
+	"local owner = redis.call('GET', KEYS[3]) "
+	"if owner and owner ~= ARGV[1] then return {-1, owner} end "
+	"local old = redis.call('HGET', KEYS[1], 'ip') "
+	"if old and old ~= ARGV[3] then "
+	"  local ok = ARGV[7] .. old "
+	"  if redis.call('GET', ok) == ARGV[1] then redis.call('DEL', ok) end "
+	"end "
+	"redis.call('DEL', KEYS[1]) "
+	"redis.call('HSET', KEYS[1], 'address', ARGV[2], 'ip', ARGV[3], "
+	"'format', ARGV[6]) "
+	"if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'username', "
+	"ARGV[4], 'password', ARGV[5]) end "
+	"redis.call('SET', KEYS[3], ARGV[1]) "
+	"redis.call('SADD', KEYS[2], ARGV[1]) "
+	"if redis.call('SET', KEYS[4], ARGV[1], 'NX') then return {0, 1} end "
+	"return {0, 0}";
+
+/* KEYS: trunk hash, trunk set, trunk_default. ARGV: name, trunk_ip
+ * prefix. The default moves to the first remaining trunk by name, so
+ * outbound calls keep a route while any trunk is left. Returns {0, new
+ * default or ''} or {-1, ''} when the trunk does not exist. */
+static const char remove_lua[] =
+	"if redis.call('EXISTS', KEYS[1]) == 0 and "
+	"redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then "
+	"return {-1, ''} end "
+	"local ip = redis.call('HGET', KEYS[1], 'ip') "
+	"if ip then "
+	"  local k = ARGV[2] .. ip "
+	"  if redis.call('GET', k) == ARGV[1] then redis.call('DEL', k) end "
+	"end "
+	"redis.call('DEL', KEYS[1]) "
+	"redis.call('SREM', KEYS[2], ARGV[1]) "
+	"local nd = '' "
+	"if redis.call('GET', KEYS[3]) == ARGV[1] then "
+	"  local m = redis.call('SMEMBERS', KEYS[2]) "
+	"  table.sort(m) "
+	"  if #m > 0 then redis.call('SET', KEYS[3], m[1]) nd = m[1] "
+	"  else redis.call('DEL', KEYS[3]) end "
+	"end "
+	"return {0, nd}";
+
+static const char *const formats[] = {"e164", "national", "local"};
+
+/* Splits "host[:port]" into host and port; a host name or dotted IPv4
+ * address. */
+static int parse_address(struct prov_reply *r, const char *addr,
+			 char host[HOST_MAX + 1], unsigned *port)
+{
+	const char *colon = strrchr(addr, ':');
+	size_t n = colon ? (size_t)(colon - addr) : strlen(addr);
+
+	*port = SIP_PORT;
+	if (n == 0 || n > HOST_MAX)
+		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)addr[i];
+
+		if (!isalnum(c) && c != '.' && c != '-')
+			goto bad;
+	}
+	memcpy(host, addr, n);
+	host[n] = '\0';
+	/* All digits and dots: only a dotted quad. getaddrinfo would take
+	 * "100" or "10.1" as the legacy inet_aton forms (0.0.0.100), and a
+	 * host name's last label is never numeric. */
+	if (strspn(host, "0123456789.") == n) {
+		struct in_addr a;
+
+		if (inet_pton(AF_INET, host, &a) != 1)
+			goto bad;
+	}
+	if (colon) {
+		char *end;
+		long p;
+
+		errno = 0;
+		p = strtol(colon + 1, &end, 10);
+		if (errno || end == colon + 1 || *end || p < 1 || p > 65535)
+			return prov_fail(r, -EINVAL,
+					 "the trunk port must be 1 to 65535");
+		*port = (unsigned)p;
+	}
+	return 0;
+bad:
+	return prov_fail(r, -EINVAL,
+			 "the trunk address must be host[:port], e.g. "
+			 "sip.carrier.example:5060 or 192.0.2.10");
+}
+
+/* The IPv4 address host resolves to now (first answer). */
+static int resolve(struct prov_reply *r, const char *host,
+		   char ip[INET_ADDRSTRLEN])
+{
+	struct addrinfo hints, *res = NULL;
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_DGRAM;
+	rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc || !res)
+		return prov_fail(r, -EINVAL,
+				 "cannot resolve %s to an IPv4 address: %s",
+				 host, rc ? gai_strerror(rc) : "no address");
+	inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr,
+		  ip, INET_ADDRSTRLEN);
+	freeaddrinfo(res);
+	return 0;
+}
+
+static bool text_sane(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n > max)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!isgraph((unsigned char)s[i]))
+			return false;
+	}
+	return true;
+}
+
+static int check_format(struct prov_reply *r, const char **format)
+{
+	if (!(*format)[0]) {
+		*format = formats[0];
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		if (!strcmp(formats[i], *format))
+			return 0;
+	}
+	return prov_fail(r, -EINVAL,
+			 "the number format must be e164, national or local");
+}
+
+static int add(struct provision *pv, const Pbx__V1__ProvRequest__TrunkAdd *q,
+	       struct prov_reply *r)
+{
+	const char *name = prov_str(q->name);
+	const char *user = prov_str(q->username);
+	const char *password = prov_str(q->password);
+	const char *format = prov_str(q->number_format);
+	char host[HOST_MAX + 1], ip[INET_ADDRSTRLEN], address[HOST_MAX + 8];
+	char hkey[PBX_KEY_MAX], skey[PBX_KEY_MAX], ikey[PBX_KEY_MAX];
+	char dkey[PBX_KEY_MAX], prefix[PBX_KEY_MAX];
+	redisReply *rep = NULL;
+	unsigned port;
+	int err;
+
+	err = prov_check_id(r, "trunk name", name);
+	if (!err)
+		err = parse_address(r, prov_str(q->address), host, &port);
+	if (!err)
+		err = check_format(r, &format);
+	if (err)
+		return err;
+	if (!user[0] != !password[0])
+		return prov_fail(r, -EINVAL,
+				 "give both a username and a password, or "
+				 "neither");
+	if (!text_sane(user, USERNAME_MAX))
+		return prov_fail(r, -EINVAL,
+				 "the username must be at most %d printable "
+				 "characters without spaces",
+				 USERNAME_MAX);
+	if (!text_sane(password, PASSWORD_MAX))
+		return prov_fail(r, -EINVAL,
+				 "the password must be at most %d printable "
+				 "characters without spaces",
+				 PASSWORD_MAX);
+	err = resolve(r, host, ip);
+	if (err)
+		return err;
+	snprintf(address, sizeof(address), "%s:%u", host, port);
+	if (pbx_key_sys(hkey, sizeof(hkey), "trunk:%s", name) ||
+	    pbx_key_sys(skey, sizeof(skey), "trunks") ||
+	    pbx_key_sys(ikey, sizeof(ikey), "trunk_ip:%s", ip) ||
+	    pbx_key_sys(dkey, sizeof(dkey), "trunk_default") ||
+	    pbx_key_sys(prefix, sizeof(prefix), "trunk_ip:"))
+		return -EINVAL;
+	err = prov_store_cmd(pv, &rep,
+			     "EVAL %s 4 %s %s %s %s %s %s %s %s %s %s %s",
+			     add_lua, hkey, skey, ikey, dkey, name, address,
+			     ip, user, password, format, prefix);
+	if (err)
+		return err;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	    rep->element[0]->type != REDIS_REPLY_INTEGER) {
+		freeReplyObject(rep);
+		return -EIO;
+	}
+	if (rep->element[0]->integer) {
+		err = prov_fail(r, -EEXIST, "%s (%s) is already trunk %s", ip,
+				host,
+				rep->element[1]->str ? rep->element[1]->str
+						     : "?");
+	} else {
+		PLOG_INFO("trunk %s: %s (%s), %s%s%s", name, address, ip,
+			  format, user[0] ? ", digest auth" : "",
+			  rep->element[1]->integer ? ", default" : "");
+	}
+	freeReplyObject(rep);
+	return err;
+}
+
+int prov_trunk_add(struct provision *pv,
+		   const Pbx__V1__ProvRequest__TrunkAdd *q,
+		   struct prov_reply *r)
+{
+	int err = add(pv, q, r);
+
+	/* The request buffer is the bus's, freed (not wiped) after we
+	 * return: wipe the password now, whatever happened. */
+	if (q->password)
+		explicit_bzero(q->password, strlen(q->password));
+	return err;
+}
+
+int prov_trunk_remove(struct provision *pv,
+		      const Pbx__V1__ProvRequest__TrunkRef *q,
+		      struct prov_reply *r)
+{
+	const char *name = prov_str(q->name);
+	char hkey[PBX_KEY_MAX], skey[PBX_KEY_MAX], dkey[PBX_KEY_MAX];
+	char prefix[PBX_KEY_MAX];
+	redisReply *rep = NULL;
+	int err;
+
+	err = prov_check_id(r, "trunk name", name);
+	if (err)
+		return err;
+	if (pbx_key_sys(hkey, sizeof(hkey), "trunk:%s", name) ||
+	    pbx_key_sys(skey, sizeof(skey), "trunks") ||
+	    pbx_key_sys(dkey, sizeof(dkey), "trunk_default") ||
+	    pbx_key_sys(prefix, sizeof(prefix), "trunk_ip:"))
+		return -EINVAL;
+	err = prov_store_cmd(pv, &rep, "EVAL %s 3 %s %s %s %s %s", remove_lua,
+			     hkey, skey, dkey, name, prefix);
+	if (err)
+		return err;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	    rep->element[0]->type != REDIS_REPLY_INTEGER) {
+		freeReplyObject(rep);
+		return -EIO;
+	}
+	if (rep->element[0]->integer)
+		err = prov_fail(r, -ENOENT, "trunk %s does not exist", name);
+	else if (rep->element[1]->str && rep->element[1]->str[0])
+		PLOG_INFO("trunk %s removed; %s is the default now", name,
+			  rep->element[1]->str);
+	freeReplyObject(rep);
+	return err;
+}
+
+int prov_trunk_list(struct provision *pv, struct prov_reply *r)
+{
+	struct prov_strv names = {.v = NULL};
+	char key[PBX_KEY_MAX];
+	char *def = NULL;
+	int err;
+
+	if (pbx_key_sys(key, sizeof(key), "trunk_default"))
+		return -EINVAL;
+	err = prov_store_str(pv, &def, "GET %s", key);
+	if (!err && pbx_key_sys(key, sizeof(key), "trunks"))
+		err = -EINVAL;
+	if (!err)
+		err = prov_store_list(pv, &names, "SMEMBERS %s", key);
+	for (size_t i = 0; !err && i < names.n; i++) {
+		redisReply *rep = NULL;
+		const char *f[4];
+
+		if (pbx_key_sys(key, sizeof(key), "trunk:%s", names.v[i]))
+			continue;
+		/* Never the password: it is not even read. */
+		err = prov_store_cmd(pv, &rep,
+				     "HMGET %s address ip format username",
+				     key);
+		if (err)
+			break;
+		for (size_t k = 0; k < 4; k++)
+			f[k] = rep->type == REDIS_REPLY_ARRAY &&
+					       rep->elements == 4 &&
+					       rep->element[k]->type ==
+						       REDIS_REPLY_STRING
+				       ? rep->element[k]->str
+				       : NULL;
+		err = prov_strv_add(&r->items, "%s %s ip %s format %s%s%s%s",
+				    names.v[i], f[0] ? f[0] : "-",
+				    f[1] ? f[1] : "-", f[2] ? f[2] : "e164",
+				    f[3] ? " user " : "", f[3] ? f[3] : "",
+				    def && !strcmp(def, names.v[i])
+					    ? " default"
+					    : "");
+		freeReplyObject(rep);
+	}
+	free(def);
+	prov_strv_reset(&names);
+	return err;
+}

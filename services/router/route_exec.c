@@ -1,0 +1,196 @@
+/* Action execution: turns the walk's actions into media commands for the
+ * worker that anchors the call, in order. Elements whose media side does
+ * not exist yet end the call with a clear SIP error and log line. */
+#include <stdio.h>
+#include <string.h>
+
+#include "pbx_log.h"
+#include "route_ctx.h"
+#include "router.h"
+
+static void send_cmd(struct route_ctx *c, Pbx__V1__MediaCommand *cmd)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	struct pbx_bus_peer peer;
+	size_t n = strlen(c->worker_id);
+	int err;
+
+	memcpy(peer.id, c->worker_id, n);
+	peer.len = n;
+	cmd->worker_id = c->worker_id;
+	cmd->seq = c->seq;
+	env.tenant_id = c->tenant;
+	env.call_id = c->call_id;
+	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_COMMAND;
+	env.media_command = cmd;
+	err = pbx_bus_send(c->r->worker_bus, &peer, &env);
+	if (err)
+		PLOG_ERR("command to worker %s failed: %d", c->worker_id, err);
+}
+
+void route_media_hangup(struct router *r, const char *worker_id,
+			const char *tenant, const char *call_id,
+			unsigned code, const char *reason)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Hangup hup = PBX__V1__MEDIA_COMMAND__HANGUP__INIT;
+	struct pbx_bus_peer peer;
+	size_t n = strlen(worker_id);
+
+	if (n == 0 || n > sizeof(peer.id))
+		return;
+	memcpy(peer.id, worker_id, n);
+	peer.len = n;
+	hup.sip_code = code;
+	hup.reason = (char *)reason;
+	cmd.worker_id = (char *)worker_id;
+	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_HANGUP;
+	cmd.hangup = &hup;
+	env.tenant_id = (char *)tenant;
+	env.call_id = (char *)call_id;
+	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_COMMAND;
+	env.media_command = &cmd;
+	if (pbx_bus_send(r->worker_bus, &peer, &env))
+		PLOG_ERR("hangup to worker %s failed", worker_id);
+}
+
+static void hangup(struct route_ctx *c, unsigned code, const char *reason)
+{
+	route_media_hangup(c->r, c->worker_id, c->tenant, c->call_id, code,
+			   reason ? reason : "");
+}
+
+static void ring(struct route_ctx *c, const struct walk_action *a)
+{
+	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Ring rg = PBX__V1__MEDIA_COMMAND__RING__INIT;
+	char uri[320];
+	const char *kind = a->ring.dest == WALK_DEST_EXTENSION ? "extension"
+			   : a->ring.dest == WALK_DEST_MOBILE  ? "mobile"
+							       : "external";
+
+	/* Extensions live in the tenant's SIP domain, where Kamailio finds
+	 * their registrations; numbers go out through a carrier trunk, which
+	 * Kamailio picks from X-Pbx-Dest. */
+	snprintf(uri, sizeof(uri), "sip:%s@%s%s", a->ring.target, c->domain,
+		 a->ring.dest == WALK_DEST_EXTENSION ? "" : ";user=phone");
+	rg.target_uri = uri;
+	rg.timeout_ms = a->ring.timeout_ms;
+	rg.caller_id = (char *)(a->ring.caller_id[0] ? a->ring.caller_id
+						     : c->caller);
+	rg.caller_name = (char *)"";
+	rg.dest_kind = (char *)kind;
+	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RING;
+	cmd.ring = &rg;
+	PLOG_INFO("node %s: ring %s %s (%u ms)", c->st.node, kind,
+		  a->ring.target, a->ring.timeout_ms);
+	send_cmd(c, &cmd);
+}
+
+/* Returns false when the action ended the call. */
+static bool exec_one(struct route_ctx *c, const struct walk_action *a)
+{
+	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
+
+	switch (a->kind) {
+	case WALK_ACT_ANSWER: {
+		Pbx__V1__MediaCommand__Answer ans =
+			PBX__V1__MEDIA_COMMAND__ANSWER__INIT;
+
+		cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_ANSWER;
+		cmd.answer = &ans;
+		send_cmd(c, &cmd);
+		return true;
+	}
+	case WALK_ACT_PLAY: {
+		Pbx__V1__MediaCommand__Play play =
+			PBX__V1__MEDIA_COMMAND__PLAY__INIT;
+
+		play.prompt = (char *)a->play.prompt;
+		play.loops = 1;
+		play.barge_in = a->play.barge_in;
+		cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_PLAY;
+		cmd.play = &play;
+		PLOG_INFO("node %s: play %s%s", c->st.node, a->play.prompt,
+			  a->play.barge_in ? " (barge-in)" : "");
+		send_cmd(c, &cmd);
+		return true;
+	}
+	case WALK_ACT_STOP_PLAY: {
+		Pbx__V1__MediaCommand__StopPlay sp =
+			PBX__V1__MEDIA_COMMAND__STOP_PLAY__INIT;
+
+		cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_STOP_PLAY;
+		cmd.stop_play = &sp;
+		send_cmd(c, &cmd);
+		return true;
+	}
+	case WALK_ACT_TIMER: {
+		Pbx__V1__MediaCommand__Timer t =
+			PBX__V1__MEDIA_COMMAND__TIMER__INIT;
+
+		t.id = a->timer.id;
+		t.ms = a->timer.ms;
+		cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_TIMER;
+		cmd.timer = &t;
+		send_cmd(c, &cmd);
+		return true;
+	}
+	case WALK_ACT_RING:
+		ring(c, a);
+		return true;
+	case WALK_ACT_REJECT:
+	case WALK_ACT_HANGUP:
+		PLOG_INFO("node %s: %s %u %s", c->st.node,
+			  a->kind == WALK_ACT_REJECT ? "reject" : "hang up",
+			  a->end.code, a->end.reason ? a->end.reason : "");
+		hangup(c, a->end.code, a->end.reason);
+		return false;
+	default: {
+		char reason[96];
+
+		snprintf(reason, sizeof(reason),
+			 "Not Implemented (%s not supported yet)",
+			 scenario_walk_act_name(a->kind));
+		PLOG_WARN("node %s: %s is not supported on live calls yet; "
+			  "ending the call",
+			  c->st.node, scenario_walk_act_name(a->kind));
+		hangup(c, 501, reason);
+		return false;
+	}
+	}
+}
+
+bool route_exec_supported(enum walk_act_kind k)
+{
+	switch (k) {
+	case WALK_ACT_REJECT:
+	case WALK_ACT_ANSWER:
+	case WALK_ACT_PLAY:
+	case WALK_ACT_STOP_PLAY:
+	case WALK_ACT_TIMER:
+	case WALK_ACT_RING:
+	case WALK_ACT_HANGUP:
+		return true;
+	default:
+		return false;
+	}
+}
+
+void route_exec_actions(struct route_ctx *c)
+{
+	/* An element without a media side yet ends the call before any
+	 * other action of the step runs: the caller of an unanswered call
+	 * gets the 501 itself, never a 200 followed by a BYE. */
+	for (size_t i = 0; i < c->out.n; i++) {
+		if (!route_exec_supported(c->out.act[i].kind)) {
+			exec_one(c, &c->out.act[i]);
+			return;
+		}
+	}
+	for (size_t i = 0; i < c->out.n; i++) {
+		if (!exec_one(c, &c->out.act[i]))
+			break;
+	}
+}

@@ -1,0 +1,67 @@
+/* Phone number normalisation: one digits-only international form per
+ * number, so a caller who sends "+7 495 ...", "8 495 ..." or "7495..."
+ * matches the same list entry (rules in scenario.h and docs/scenario.md).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "scenario.h"
+
+#define NUM_MAX 32
+
+int scenario_number_normalise(const char *in, char *out, size_t size)
+{
+	char d[NUM_MAX + 1];
+	const char *p = in, *src;
+	bool plus = false, intl = false;
+	size_t n = 0, len;
+
+	if (!in || !out || !size)
+		return -EINVAL;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '+')
+		plus = true;
+	for (; *p; p++) {
+		if (*p >= '0' && *p <= '9') {
+			if (n >= NUM_MAX)
+				return -ENOSPC;
+			d[n++] = *p;
+		}
+	}
+	d[n] = '\0';
+	src = d;
+	len = n;
+	if (plus) {
+		intl = true;
+	} else if (len >= 10 && !strncmp(d, "00", 2)) {
+		src += 2;
+		len -= 2;
+		intl = true;
+	} else if (len >= 12 && !strncmp(d, "810", 3)) {
+		src += 3;
+		len -= 3;
+		intl = true;
+	}
+	if (!intl && len == 11 && d[0] == '8') {
+		if (size < 12)
+			return -ENOSPC;
+		out[0] = '7';
+		memcpy(out + 1, d + 1, 10);
+		out[11] = '\0';
+		return 11;
+	}
+	if (!intl && len == 10) {
+		if (size < 12)
+			return -ENOSPC;
+		out[0] = '7';
+		memcpy(out + 1, d, 10);
+		out[11] = '\0';
+		return 11;
+	}
+	if (len + 1 > size)
+		return -ENOSPC;
+	memcpy(out, src, len);
+	out[len] = '\0';
+	return (int)len;
+}
