@@ -108,14 +108,14 @@ static int build_objects(struct scenario_objects *objs)
 	n += (size_t)snprintf(list, sizeof(list), "{\"entries\":[");
 	for (int i = 0; i < 1000; i++)
 		n += (size_t)snprintf(list + n, sizeof(list) - n,
-				      "%s\"+7916%07d\"", i ? "," : "",
-				      i * 7);
+				      "%s\"+7916%07d\"", i ? "," : "", i * 7);
 	snprintf(list + n, sizeof(list) - n, ",\"7495*\",\"7812###45##\"]}");
 	err = scenario_objects_add(objs, "list", "vip", list, &rep);
 	if (!err)
 		err = scenario_objects_add(
 			objs, "schedule", "office",
-			"{\"timezone\":\"Europe/Moscow\",\"windows\":[{\"days\":"
+			"{\"timezone\":\"Europe/"
+			"Moscow\",\"windows\":[{\"days\":"
 			"\"mon-fri\",\"from\":\"09:00\",\"to\":\"13:00\"},{"
 			"\"days\":\"mon-fri\",\"from\":\"14:00\",\"to\":"
 			"\"19:00\"}],\"holidays\":[\"01-01..01-08\"]}",
@@ -342,8 +342,8 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--redis-port") && i + 1 < argc) {
 			port = atoi(argv[++i]);
 		} else {
-			fprintf(stderr,
-				"usage: %s [--redis-port N]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--redis-port N]\n",
+				argv[0]);
 			return 2;
 		}
 	}

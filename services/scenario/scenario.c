@@ -192,8 +192,8 @@ static int build(struct scenario *sc)
 
 	for (i = 0; i < sc->n; i++) {
 		struct scenario_node *n = &sc->nodes[i];
-		json_t *outs = json_object_get(
-			json_object_get(nodes, n->id), "outputs");
+		json_t *outs = json_object_get(json_object_get(nodes, n->id),
+					       "outputs");
 		const char *oname;
 		json_t *target;
 		size_t k = 0;
@@ -206,8 +206,8 @@ static int build(struct scenario *sc)
 		}
 		json_object_foreach(outs, oname, target)
 		{
-			int t = scenario_node_index(
-				sc, json_string_value(target));
+			int t = scenario_node_index(sc,
+						    json_string_value(target));
 
 			if (t < 0)
 				continue;
@@ -220,8 +220,8 @@ static int build(struct scenario *sc)
 	}
 	sc->start = scenario_node_index(
 		sc, json_string_value(json_object_get(sc->root, "start")));
-	sc->timezone = json_string_value(json_object_get(sc->root,
-							 "timezone"));
+	sc->timezone =
+		json_string_value(json_object_get(sc->root, "timezone"));
 	return 0;
 }
 

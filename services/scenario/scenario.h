@@ -15,18 +15,18 @@
 /* Every element of the product. The values are stable (stored nowhere,
  * but tooling may switch on them). */
 enum node_type {
-	NODE_SUBSCRIBER,  /* ring an extension, external or mobile number */
-	NODE_FAX,         /* receive a fax into a fax box (paid option) */
-	NODE_QUEUE,       /* hold the caller until an agent answers */
-	NODE_SCHEDULE,    /* working time or not */
-	NODE_LIST,        /* caller number in a black / white list or not */
-	NODE_IVR,         /* voice menu: prompt + DTMF */
-	NODE_ASSISTANT,   /* voice assistant: prompt + speech recognition */
-	NODE_CONFERENCE,  /* join a conference room (PIN) */
-	NODE_GREETING,    /* play a prompt */
-	NODE_VOICEMAIL,   /* record a message into a voicemail box */
-	NODE_CRM,         /* ask the CRM who owns the caller, ring them */
-	NODE_HANGUP,      /* end the call with a SIP cause */
+	NODE_SUBSCRIBER, /* ring an extension, external or mobile number */
+	NODE_FAX,	 /* receive a fax into a fax box (paid option) */
+	NODE_QUEUE,	 /* hold the caller until an agent answers */
+	NODE_SCHEDULE,	 /* working time or not */
+	NODE_LIST,	 /* caller number in a black / white list or not */
+	NODE_IVR,	 /* voice menu: prompt + DTMF */
+	NODE_ASSISTANT,	 /* voice assistant: prompt + speech recognition */
+	NODE_CONFERENCE, /* join a conference room (PIN) */
+	NODE_GREETING,	 /* play a prompt */
+	NODE_VOICEMAIL,	 /* record a message into a voicemail box */
+	NODE_CRM,	 /* ask the CRM who owns the caller, ring them */
+	NODE_HANGUP,	 /* end the call with a SIP cause */
 	NODE_TYPE_COUNT
 };
 
@@ -220,8 +220,7 @@ bool scenario_objects_has(const struct scenario_objects *objs,
 /* A scenario_ref_h over an object set (arg is the const objs): answers
  * object kinds from it and true for prompts, extensions and features, so
  * it can be chained behind a resolver that knows those. */
-bool scenario_objects_ref(enum scenario_ref kind, const char *name,
-			  void *arg);
+bool scenario_objects_ref(enum scenario_ref kind, const char *name, void *arg);
 
 /* Is schedule `name` open at now_ms (Unix ms)? 0, -ENOENT (no such
  * schedule), -EINVAL. The same function the walk uses. */
@@ -264,7 +263,6 @@ int scenario_tz_local(const char *zone, int64_t utc, struct tm *tm);
  * UTC Unix seconds. A time skipped by a DST change is moved forward by
  * the gap; a repeated one takes its first occurrence. 0, -ENOENT,
  * -EINVAL. */
-int scenario_tz_utc(const char *zone, const struct tm *local,
-		    int64_t *utc);
+int scenario_tz_utc(const char *zone, const struct tm *local, int64_t *utc);
 
 #endif

@@ -31,16 +31,14 @@ static const char *opt_str(const struct scenario_node *nd, const char *name)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-static long opt_int(const struct scenario_node *nd, const char *name,
-		    long def)
+static long opt_int(const struct scenario_node *nd, const char *name, long def)
 {
 	json_t *v = nd->opts ? json_object_get(nd->opts, name) : NULL;
 
 	return json_is_integer(v) ? (long)json_integer_value(v) : def;
 }
 
-static int opt_bool(const struct scenario_node *nd, const char *name,
-		    int def)
+static int opt_bool(const struct scenario_node *nd, const char *name, int def)
 {
 	json_t *v = nd->opts ? json_object_get(nd->opts, name) : NULL;
 
@@ -171,17 +169,17 @@ static unsigned compile_ivr(struct scenario_node *nd,
 
 	iv->prompt = opt_str(nd, "prompt");
 	iv->invalid_prompt = opt_str(nd, "invalid_prompt");
-	iv->timeout_ms = (uint32_t)opt_int(nd, "timeout", IVR_TIMEOUT_S) *
-			 1000;
+	iv->timeout_ms =
+		(uint32_t)opt_int(nd, "timeout", IVR_TIMEOUT_S) * 1000;
 	iv->retries = (uint8_t)opt_int(nd, "retries", IVR_RETRIES);
 	iv->barge_in = opt_bool(nd, "barge_in", 1);
 	iv->ext_dialing = opt_bool(nd, "extension_dialing", 0);
 	iv->ext_min = (uint8_t)opt_int(nd, "extension_min_len", IVR_EXT_MIN);
 	iv->ext_max = (uint8_t)opt_int(nd, "extension_max_len", IVR_EXT_MAX);
-	iv->inter_digit_ms = (uint32_t)opt_int(nd, "inter_digit_ms",
-					       IVR_INTER_DIGIT_MS);
-	iv->ext_timeout_s = (uint32_t)opt_int(nd, "extension_timeout",
-					      IVR_EXT_TIMEOUT_S);
+	iv->inter_digit_ms =
+		(uint32_t)opt_int(nd, "inter_digit_ms", IVR_INTER_DIGIT_MS);
+	iv->ext_timeout_s =
+		(uint32_t)opt_int(nd, "extension_timeout", IVR_EXT_TIMEOUT_S);
 	if (iv->ext_max >= WALK_DIGITS_MAX)
 		iv->ext_max = WALK_DIGITS_MAX - 1;
 	if (iv->ext_min > iv->ext_max) {
@@ -212,8 +210,8 @@ static unsigned compile_ivr(struct scenario_node *nd,
 				iv->ext_keys |= (uint16_t)(1u << k);
 		}
 	}
-	if (!iv->ext_dialing && (digits ||
-				 json_object_get(nd->opts, "extension_max_len")))
+	if (!iv->ext_dialing &&
+	    (digits || json_object_get(nd->opts, "extension_max_len")))
 		scenario_report_add(rep, false,
 				    "node %s: extension options are set but "
 				    "\"extension_dialing\" is off",
@@ -237,16 +235,16 @@ static unsigned compile_assistant(struct scenario_node *nd,
 	as->confidence = json_is_number(confidence)
 				 ? json_number_value(confidence)
 				 : AS_CONFIDENCE;
-	as->timeout_ms = (uint32_t)opt_int(nd, "timeout", AS_TIMEOUT_S) *
-			 1000;
+	as->timeout_ms = (uint32_t)opt_int(nd, "timeout", AS_TIMEOUT_S) * 1000;
 	as->retries = (uint8_t)opt_int(nd, "retries", AS_RETRIES);
 	as->nphrases = json_object_size(phrases);
 	if (!as->nphrases) {
 		if (phrases)
-			scenario_report_add(rep, true,
-					    "node %s: \"phrases\" needs at least "
-					    "one phrase",
-					    nd->id);
+			scenario_report_add(
+				rep, true,
+				"node %s: \"phrases\" needs at least "
+				"one phrase",
+				nd->id);
 		return phrases ? 1 : 0;
 	}
 	as->phrases = calloc(as->nphrases, sizeof(*as->phrases));
@@ -289,7 +287,8 @@ static unsigned compile_assistant(struct scenario_node *nd,
 			if (!json_is_string(s) || !json_string_length(s)) {
 				scenario_report_add(
 					rep, true,
-					"node %s: synonym %zu of phrase \"%s\" "
+					"node %s: synonym %zu of phrase "
+					"\"%s\" "
 					"must be a non-empty string",
 					nd->id, k + 1, name);
 				errs++;
@@ -385,9 +384,9 @@ static int compile_ref(struct scenario_node *nd, const char *refname,
 static unsigned compile_node(struct scenario_node *nd,
 			     struct scenario_report *rep)
 {
-	static const char *const sched_inl[] = {"timezone", "windows",
+	static const char *const sched_inl[] = {"timezone",   "windows",
 						"exceptions", "holidays",
-						"override", NULL};
+						"override",   NULL};
 	static const char *const list_inl[] = {"entries", "regions",
 					       "anonymous", "mode", NULL};
 
@@ -406,10 +405,10 @@ static unsigned compile_node(struct scenario_node *nd,
 		return (unsigned)compile_ref(nd, "list", list_inl, rep);
 	case NODE_CRM:
 		nd->crm.crm = opt_str(nd, "crm");
-		nd->crm.timeout_s = (uint32_t)opt_int(nd, "timeout",
-						      CRM_TIMEOUT_S);
-		nd->crm.lookup_ms = (uint32_t)opt_int(nd, "lookup_timeout",
-						      CRM_LOOKUP_MS);
+		nd->crm.timeout_s =
+			(uint32_t)opt_int(nd, "timeout", CRM_TIMEOUT_S);
+		nd->crm.lookup_ms =
+			(uint32_t)opt_int(nd, "lookup_timeout", CRM_LOOKUP_MS);
 		nd->crm.caller_id = opt_str(nd, "caller_id");
 		if (nd->crm.caller_id && !is_number(nd->crm.caller_id)) {
 			scenario_report_add(rep, true,

@@ -41,29 +41,29 @@ int scenario_key_index(char c); /* -1 for anything else */
 extern const char scenario_key_chars[KEY_COUNT + 1];
 
 struct scenario_out {
-	const char *name;   /* points into the JSON document */
-	int target;         /* node index */
+	const char *name; /* points into the JSON document */
+	int target;	  /* node index */
 };
 
 /* Phases of a call inside its node (walk_state.phase). Stored in the
  * encoded state: append only, never renumber. */
 enum walk_phase {
-	PH_NONE,        /* nothing pending (pure nodes, before START) */
-	PH_ANSWER,      /* ANSWER sent; the node continues on ANSWERED */
-	PH_PLAY,        /* greeting prompt playing */
-	PH_MENU,        /* ivr prompt playing */
-	PH_MENU_WAIT,   /* ivr prompt done, input timer running */
-	PH_DIGITS,      /* ivr collecting extension digits */
-	PH_INVALID,     /* ivr invalid-input prompt playing */
-	PH_EXT_RING,    /* ivr ringing the dialled extension */
-	PH_RING,        /* subscriber ringing */
-	PH_QUEUE,       /* in a queue */
-	PH_CRM_LOOKUP,  /* waiting for the CRM (lookup timer running) */
-	PH_CRM_RING,    /* ringing the CRM owner */
-	PH_LISTEN,      /* assistant prompt + recogniser running */
-	PH_BRIDGED,     /* a person answered: the walk is done */
-	PH_MEDIA,       /* voicemail / fax / conference running: done */
-	PH_ENDED,       /* REJECT / HANGUP sent, or the caller hung up */
+	PH_NONE,       /* nothing pending (pure nodes, before START) */
+	PH_ANSWER,     /* ANSWER sent; the node continues on ANSWERED */
+	PH_PLAY,       /* greeting prompt playing */
+	PH_MENU,       /* ivr prompt playing */
+	PH_MENU_WAIT,  /* ivr prompt done, input timer running */
+	PH_DIGITS,     /* ivr collecting extension digits */
+	PH_INVALID,    /* ivr invalid-input prompt playing */
+	PH_EXT_RING,   /* ivr ringing the dialled extension */
+	PH_RING,       /* subscriber ringing */
+	PH_QUEUE,      /* in a queue */
+	PH_CRM_LOOKUP, /* waiting for the CRM (lookup timer running) */
+	PH_CRM_RING,   /* ringing the CRM owner */
+	PH_LISTEN,     /* assistant prompt + recogniser running */
+	PH_BRIDGED,    /* a person answered: the walk is done */
+	PH_MEDIA,      /* voicemail / fax / conference running: done */
+	PH_ENDED,      /* REJECT / HANGUP sent, or the caller hung up */
 	PH_COUNT
 };
 
@@ -78,8 +78,7 @@ const char *scenario_tz_name(const struct tz *tz);
 
 /* Days since 1970-01-01 <-> civil date (proleptic Gregorian). */
 int64_t scenario_days_from_civil(int64_t y, unsigned m, unsigned d);
-void scenario_civil_from_days(int64_t z, int64_t *y, unsigned *m,
-			      unsigned *d);
+void scenario_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
 
 /* ---- schedules (scenario_schedule.c) ---- */
 struct sched_ival {
@@ -92,8 +91,8 @@ struct sched_day {
 };
 
 struct sched_exc {
-	bool yearly;        /* date is MM-DD every year */
-	int32_t from, to;   /* yyyymmdd (one-off) or mmdd (yearly), incl. */
+	bool yearly;	      /* date is MM-DD every year */
+	int32_t from, to;     /* yyyymmdd (one-off) or mmdd (yearly), incl. */
 	struct sched_day day; /* n == 0: closed all day */
 };
 
@@ -101,12 +100,12 @@ enum sched_override { SCHED_AUTO, SCHED_OPEN, SCHED_CLOSED };
 
 struct sched {
 	const struct tz *tz;
-	const char *zone;               /* borrowed from the document */
-	struct sched_day week[7];       /* 0 = Sunday */
-	struct sched_exc *exc;          /* one-off first, then yearly */
+	const char *zone;	  /* borrowed from the document */
+	struct sched_day week[7]; /* 0 = Sunday */
+	struct sched_exc *exc;	  /* one-off first, then yearly */
 	size_t nexc;
 	enum sched_override override;
-	bool never;                     /* no interval anywhere */
+	bool never; /* no interval anywhere */
 };
 
 /* Compiles a schedule from a JSON object whose fields are checked here
@@ -152,7 +151,7 @@ struct obj_conf {
 struct scenario_object {
 	enum scenario_ref kind;
 	char *name;
-	json_t *root;       /* owns the strings below */
+	json_t *root; /* owns the strings below */
 	union {
 		struct sched *sched;
 		struct nlist *list;
@@ -172,7 +171,7 @@ scenario_objects_find(const struct scenario_objects *objs,
 struct n_subscriber {
 	enum walk_dest dest;
 	const char *target;
-	uint32_t timeout_s;     /* 0: rings until answered / busy / gone */
+	uint32_t timeout_s; /* 0: rings until answered / busy / gone */
 	const char *caller_id;
 };
 
@@ -181,13 +180,13 @@ struct n_ivr {
 	uint32_t timeout_ms, inter_digit_ms, ext_timeout_s;
 	uint8_t retries, ext_min, ext_max;
 	bool barge_in, ext_dialing;
-	uint16_t ext_keys;      /* bit per key: starts an extension */
+	uint16_t ext_keys; /* bit per key: starts an extension */
 };
 
 struct n_assistant {
 	const char *prompt, *retry_prompt;
 	struct scenario_phrase *phrases;
-	int *phrase_out;        /* target per phrase, -1 none */
+	int *phrase_out;	   /* target per phrase, -1 none */
 	const char **phrase_oname; /* "phrase:<name>" output per phrase */
 	size_t nphrases;
 	double confidence;
@@ -197,8 +196,8 @@ struct n_assistant {
 
 struct n_queue {
 	const char *queue;
-	uint32_t max_wait_s;    /* 0: from the object / 600 */
-	int announce_position;  /* -1: from the object */
+	uint32_t max_wait_s;   /* 0: from the object / 600 */
+	int announce_position; /* -1: from the object */
 	int announce_wait;
 	const char *periodic_prompt, *moh;
 	uint32_t periodic_s;
@@ -207,8 +206,8 @@ struct n_queue {
 };
 
 struct n_ref_or_inline {
-	const char *name;       /* object reference, or NULL: inline */
-	void *inl;              /* struct sched * / struct nlist * */
+	const char *name; /* object reference, or NULL: inline */
+	void *inl;	  /* struct sched * / struct nlist * */
 };
 
 struct n_crm {
@@ -224,15 +223,15 @@ struct n_end {
 
 struct n_box {
 	const char *box;
-	uint32_t max_s;         /* voicemail: 0 from the box */
+	uint32_t max_s; /* voicemail: 0 from the box */
 	const char *greeting;
-	uint32_t pin_retries;   /* conference: 0 from the room */
+	uint32_t pin_retries; /* conference: 0 from the room */
 };
 
 struct scenario_node {
-	const char *id;     /* points into the JSON document */
+	const char *id; /* points into the JSON document */
 	enum node_type type;
-	json_t *opts;       /* borrowed from root; may be NULL */
+	json_t *opts; /* borrowed from root; may be NULL */
 	struct scenario_out *outs;
 	size_t nouts;
 	int out[O_WORDS];   /* target node index per outcome word, -1 */
@@ -245,13 +244,13 @@ struct scenario_node {
 		struct n_ref_or_inline ref; /* schedule, list */
 		struct n_crm crm;
 		struct n_end end;
-		struct n_box box;           /* fax, voicemail, conference,
-					     * greeting (prompt in box) */
+		struct n_box box; /* fax, voicemail, conference,
+				   * greeting (prompt in box) */
 	};
 };
 
 struct scenario {
-	json_t *root;       /* owns every string above */
+	json_t *root;		     /* owns every string above */
 	struct scenario_node *nodes; /* sorted by id */
 	size_t n;
 	int start;

@@ -52,11 +52,12 @@ static unsigned lint_outputs(const char *id, const struct type_spec *ts,
 			const char *k = strchr(key, ':') + 1;
 
 			if (k[1] || scenario_key_index(k[0]) < 0) {
-				scenario_report_add(rep, true,
-						    "node %s: output \"%s\" "
-						    "must name one key: 0-9, * "
-						    "or #",
-						    id, key);
+				scenario_report_add(
+					rep, true,
+					"node %s: output \"%s\" "
+					"must name one key: 0-9, * "
+					"or #",
+					id, key);
 				errs++;
 			}
 		}
@@ -174,8 +175,8 @@ int scenario_lint_structure(json_t *root, struct scenario_report *rep)
 		}
 		type = json_object_get(nd, "type");
 		if (!json_is_string(type)) {
-			scenario_report_add(rep, true,
-					    "node %s: \"type\" is missing", id);
+			scenario_report_add(
+				rep, true, "node %s: \"type\" is missing", id);
 			errs++;
 			continue;
 		}
@@ -625,11 +626,12 @@ static unsigned lint_node(const struct scenario_node *nd,
 	case NODE_SUBSCRIBER:
 		if (nd->sub.timeout_s && nd->out[O_NO_ANSWER] < 0 &&
 		    nd->out[O_NEXT] < 0) {
-			scenario_report_add(rep, true,
-					    "node %s: has a timeout of %u s but "
-					    "no output \"no_answer\" or "
-					    "\"next\" for it",
-					    nd->id, nd->sub.timeout_s);
+			scenario_report_add(
+				rep, true,
+				"node %s: has a timeout of %u s but "
+				"no output \"no_answer\" or "
+				"\"next\" for it",
+				nd->id, nd->sub.timeout_s);
 			errs++;
 		}
 		if (!nd->sub.timeout_s && nd->out[O_NO_ANSWER] >= 0)
@@ -641,11 +643,12 @@ static unsigned lint_node(const struct scenario_node *nd,
 		break;
 	case NODE_CRM:
 		if (nd->out[O_NO_ANSWER] < 0 && nd->out[O_NEXT] < 0) {
-			scenario_report_add(rep, true,
-					    "node %s: has a timeout of %u s but "
-					    "no output \"no_answer\" or "
-					    "\"next\" for it",
-					    nd->id, nd->crm.timeout_s);
+			scenario_report_add(
+				rep, true,
+				"node %s: has a timeout of %u s but "
+				"no output \"no_answer\" or "
+				"\"next\" for it",
+				nd->id, nd->crm.timeout_s);
 			errs++;
 		}
 		if (nd->out[O_NOT_FOUND] < 0 && nd->out[O_NEXT] < 0)
@@ -664,22 +667,24 @@ static unsigned lint_node(const struct scenario_node *nd,
 		break;
 	case NODE_IVR:
 		if (nd->out[O_TIMEOUT] < 0) {
-			scenario_report_add(rep, true,
-					    "node %s: waits %u s for input but "
-					    "has no output \"timeout\" for it",
-					    nd->id, nd->ivr.timeout_ms / 1000);
+			scenario_report_add(
+				rep, true,
+				"node %s: waits %u s for input but "
+				"has no output \"timeout\" for it",
+				nd->id, nd->ivr.timeout_ms / 1000);
 			errs++;
 		}
 		for (int k = 0; k < 10 && nd->ivr.ext_dialing; k++) {
 			if (nd->key[k] < 0 || !(nd->ivr.ext_keys & (1u << k)))
 				continue;
-			scenario_report_add(rep, true,
-					    "node %s: digit %d is a menu choice "
-					    "but direct extension dialing also "
-					    "starts on %d, so the choice can "
-					    "never be taken (leave %d out of "
-					    "\"extension_digits\")",
-					    nd->id, k, k, k);
+			scenario_report_add(
+				rep, true,
+				"node %s: digit %d is a menu choice "
+				"but direct extension dialing also "
+				"starts on %d, so the choice can "
+				"never be taken (leave %d out of "
+				"\"extension_digits\")",
+				nd->id, k, k, k);
 			errs++;
 		}
 		{
@@ -696,13 +701,13 @@ static unsigned lint_node(const struct scenario_node *nd,
 		}
 		break;
 	case NODE_ASSISTANT:
-		if (nd->out[O_NO_INPUT] < 0 &&
-		    nd->out[O_NOT_RECOGNIZED] < 0) {
-			scenario_report_add(rep, true,
-					    "node %s: waits %u s for speech but "
-					    "has no output \"no_input\" or "
-					    "\"not_recognized\" for it",
-					    nd->id, nd->as.timeout_ms / 1000);
+		if (nd->out[O_NO_INPUT] < 0 && nd->out[O_NOT_RECOGNIZED] < 0) {
+			scenario_report_add(
+				rep, true,
+				"node %s: waits %u s for speech but "
+				"has no output \"no_input\" or "
+				"\"not_recognized\" for it",
+				nd->id, nd->as.timeout_ms / 1000);
 			errs++;
 		}
 		errs += lint_synonyms(nd, rep);

@@ -16,15 +16,15 @@ struct nrange {
 };
 
 struct nlist {
-	char **exact;      /* sorted */
+	char **exact; /* sorted */
 	size_t nexact;
-	char **prefix;     /* sorted */
+	char **prefix; /* sorted */
 	size_t nprefix;
 	char **mask;
 	size_t nmask;
 	struct nrange *range;
 	size_t nrange;
-	bool anon_in;      /* anonymous callers count as in the list */
+	bool anon_in; /* anonymous callers count as in the list */
 };
 
 static int str_cmp(const void *a, const void *b)
@@ -110,8 +110,8 @@ static bool mask_match(const char *m, const char *s)
 		if (*m == '*') {
 			star = m++;
 			back = s;
-		} else if (*m && (*m == *s || (*m == '#' && *s >= '0' &&
-					       *s <= '9'))) {
+		} else if (*m && (*m == *s ||
+				  (*m == '#' && *s >= '0' && *s <= '9'))) {
 			m++;
 			s++;
 		} else if (star) {

@@ -151,8 +151,8 @@ static int obj_compile(struct scenario_object *o, const char *who,
 		o->queue.periodic_s = num(r, "periodic_interval", 60);
 		o->queue.moh = str(r, "moh");
 		o->queue.periodic_prompt = str(r, "periodic_prompt");
-		o->queue.announce_position = flag(r, "announce_position",
-						  false);
+		o->queue.announce_position =
+			flag(r, "announce_position", false);
 		o->queue.announce_wait = flag(r, "announce_wait", false);
 		o->queue.join_empty = flag(r, "join_empty", true);
 		o->queue.nagents = json_array_size(agents);
@@ -194,10 +194,11 @@ static int obj_compile(struct scenario_object *o, const char *who,
 		}
 		if (str(r, "moderator_pin") &&
 		    !s_digits(str(r, "moderator_pin"), 1, 16)) {
-			scenario_report_add(rep, true,
-					    "%s: moderator_pin must be 1 to 16 "
-					    "digits",
-					    who);
+			scenario_report_add(
+				rep, true,
+				"%s: moderator_pin must be 1 to 16 "
+				"digits",
+				who);
 			errs++;
 		}
 		if (str(r, "pin") && str(r, "moderator_pin") &&
@@ -234,12 +235,14 @@ static int obj_build(struct scenario_object **op, const char *kind,
 
 	if (!kind || !json)
 		return -EINVAL;
-	if (scenario_ref_find(kind, &k) || !(specs = scenario_types_object(k))) {
-		scenario_report_add(rep, true,
-				    "object: unknown kind \"%s\" (queue, list, "
-				    "schedule, fax_box, voicemail_box, "
-				    "conference)",
-				    kind);
+	if (scenario_ref_find(kind, &k) ||
+	    !(specs = scenario_types_object(k))) {
+		scenario_report_add(
+			rep, true,
+			"object: unknown kind \"%s\" (queue, list, "
+			"schedule, fax_box, voicemail_box, "
+			"conference)",
+			kind);
 		return -EINVAL;
 	}
 	if (name)
@@ -256,11 +259,11 @@ static int obj_build(struct scenario_object **op, const char *kind,
 			scenario_report_add(rep, true,
 					    "%s: must be a JSON object", who);
 		else
-			scenario_report_add(rep, true,
-					    "%s: invalid JSON at line %d column "
-					    "%d: %s",
-					    who, jerr.line, jerr.column,
-					    jerr.text);
+			scenario_report_add(
+				rep, true,
+				"%s: invalid JSON at line %d column "
+				"%d: %s",
+				who, jerr.line, jerr.column, jerr.text);
 		obj_destroy(o);
 		return -EINVAL;
 	}
@@ -278,10 +281,11 @@ static int obj_build(struct scenario_object **op, const char *kind,
 						    ? "open"
 						    : "closed");
 		else if (o->sched->never) {
-			scenario_report_add(rep, true,
-					    "%s: can never match: no window or "
-					    "exception has working hours",
-					    who);
+			scenario_report_add(
+				rep, true,
+				"%s: can never match: no window or "
+				"exception has working hours",
+				who);
 			err = -EINVAL;
 		}
 	}
@@ -394,8 +398,7 @@ bool scenario_objects_has(const struct scenario_objects *objs,
 	return scenario_objects_find(objs, kind, name) != NULL;
 }
 
-bool scenario_objects_ref(enum scenario_ref kind, const char *name,
-			  void *arg)
+bool scenario_objects_ref(enum scenario_ref kind, const char *name, void *arg)
 {
 	if (!scenario_ref_is_object(kind))
 		return true;
@@ -418,8 +421,7 @@ int scenario_objects_schedule_open(const struct scenario_objects *objs,
 }
 
 int scenario_objects_list_match(const struct scenario_objects *objs,
-				const char *name, const char *caller,
-				bool *in)
+				const char *name, const char *caller, bool *in)
 {
 	const struct scenario_object *o;
 

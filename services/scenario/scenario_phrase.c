@@ -24,7 +24,8 @@ void scenario_text_fold(const char *in, char *out, size_t size)
 			p++;
 			if ((c >= 'A' && c <= 'Z'))
 				c = (unsigned char)(c - 'A' + 'a');
-			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
+			if (!((c >= 'a' && c <= 'z') ||
+			      (c >= '0' && c <= '9'))) {
 				space = n > 0;
 				continue;
 			}
@@ -67,15 +68,17 @@ static bool has_words(const char *hay, const char *needle)
 
 	if (!nl)
 		return false;
-	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) {
-		if ((p == hay || p[-1] == ' ') && (p[nl] == '\0' || p[nl] == ' '))
+	for (const char *p = strstr(hay, needle); p;
+	     p = strstr(p + 1, needle)) {
+		if ((p == hay || p[-1] == ' ') &&
+		    (p[nl] == '\0' || p[nl] == ' '))
 			return true;
 	}
 	return false;
 }
 
-int scenario_walk_phrase_match(const struct scenario_phrase *phrases,
-			       size_t n, const char *text)
+int scenario_walk_phrase_match(const struct scenario_phrase *phrases, size_t n,
+			       const char *text)
 {
 	char t[FOLD_MAX], s[FOLD_MAX];
 

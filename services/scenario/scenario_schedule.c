@@ -34,9 +34,9 @@ static int parse_hhmm(const char *s)
 {
 	int h, m;
 
-	if (!s || strlen(s) != 5 || s[2] != ':' || s[0] < '0' ||
-	    s[0] > '9' || s[1] < '0' || s[1] > '9' || s[3] < '0' ||
-	    s[3] > '9' || s[4] < '0' || s[4] > '9')
+	if (!s || strlen(s) != 5 || s[2] != ':' || s[0] < '0' || s[0] > '9' ||
+	    s[1] < '0' || s[1] > '9' || s[3] < '0' || s[3] > '9' ||
+	    s[4] < '0' || s[4] > '9')
 		return -1;
 	h = (s[0] - '0') * 10 + (s[1] - '0');
 	m = (s[3] - '0') * 10 + (s[4] - '0');
@@ -141,7 +141,8 @@ static int parse_ival(struct sched_build *b, json_t *w, const char *where,
 	*from = parse_hhmm(json_string_value(f));
 	*to = parse_hhmm(json_string_value(t));
 	if (*from < 0 || *to < 0) {
-		bad(b, "%s needs \"from\" and \"to\" as HH:MM (00:00 to 24:00)",
+		bad(b,
+		    "%s needs \"from\" and \"to\" as HH:MM (00:00 to 24:00)",
 		    where, NULL);
 		return -1;
 	}
@@ -187,8 +188,9 @@ static int compile_windows(struct sched_build *b, struct sched *s,
 		if (json_is_string(days)) {
 			mask = parse_days(json_string_value(days));
 			if (mask < 0)
-				bad(b, "%s: \"%s\" is not a day (mon..sun, "
-				       "mon-fri, all)",
+				bad(b,
+				    "%s: \"%s\" is not a day (mon..sun, "
+				    "mon-fri, all)",
 				    where, json_string_value(days));
 		} else if (json_is_array(days) && json_array_size(days)) {
 			json_t *d;
@@ -196,13 +198,15 @@ static int compile_windows(struct sched_build *b, struct sched *s,
 
 			json_array_foreach(days, k, d)
 			{
-				int m = parse_days(json_is_string(d)
-							   ? json_string_value(d)
-							   : "");
+				int m = parse_days(
+					json_is_string(d)
+						? json_string_value(d)
+						: "");
 
 				if (m < 0) {
 					bad(b,
-					    "%s: \"%s\" is not a day (mon..sun, "
+					    "%s: \"%s\" is not a day "
+					    "(mon..sun, "
 					    "mon-fri, all)",
 					    where,
 					    json_is_string(d)
@@ -254,8 +258,9 @@ static int exc_dates(struct sched_build *b, const char *date, const char *to,
 
 	e->from = parse_date(date, &y1);
 	if (e->from < 0) {
-		bad(b, "%s: \"%s\" is not a date (YYYY-MM-DD, or MM-DD for "
-		       "every year)",
+		bad(b,
+		    "%s: \"%s\" is not a date (YYYY-MM-DD, or MM-DD for "
+		    "every year)",
 		    where, date ? date : "");
 		return -1;
 	}
@@ -264,8 +269,9 @@ static int exc_dates(struct sched_build *b, const char *date, const char *to,
 	if (to) {
 		e->to = parse_date(to, &y2);
 		if (e->to < 0 || y1 != y2) {
-			bad(b, "%s: end date \"%s\" must have the form of "
-			       "its start date",
+			bad(b,
+			    "%s: end date \"%s\" must have the form of "
+			    "its start date",
 			    where, to);
 			return -1;
 		}
@@ -416,8 +422,9 @@ int scenario_sched_compile(struct sched **sp, json_t *obj, const char *who,
 	if (!s)
 		return -ENOMEM;
 	if (!json_is_string(tzj)) {
-		bad(&b, "a schedule needs \"timezone\" (an IANA zone such as "
-			"Europe/Moscow)%s",
+		bad(&b,
+		    "a schedule needs \"timezone\" (an IANA zone such as "
+		    "Europe/Moscow)%s",
 		    "", NULL);
 	} else {
 		s->zone = json_string_value(tzj);
@@ -433,8 +440,9 @@ int scenario_sched_compile(struct sched **sp, json_t *obj, const char *who,
 		else if (!strcmp(o, "closed"))
 			s->override = SCHED_CLOSED;
 		else if (strcmp(o, "auto") && strcmp(o, "none"))
-			bad(&b, "override \"%s\" must be open, closed or "
-				"auto%s",
+			bad(&b,
+			    "override \"%s\" must be open, closed or "
+			    "auto%s",
 			    o, NULL);
 	} else if (ovr) {
 		bad(&b, "override must be open, closed or auto%s", "", NULL);

@@ -16,24 +16,24 @@
 struct sim {
 	const struct scenario *sc;
 	const struct scenario_sim_input *in;
-	const char *zone;          /* for printing local times */
+	const char *zone; /* for printing local times */
 	int64_t start_ms, now_ms;
 	char *out;
 	size_t size, len;
 	struct scenario_sim_result *res;
 	/* script cursors */
 	size_t dtmf_i, say_i;
-	const char *pending;       /* digits of the current entry still to
-				    * press */
-	bool playing;              /* a prompt is playing */
-	bool barge;                /* ... and a digit stops it */
-	bool entry_used;           /* the listening prompt had its entry */
+	const char *pending; /* digits of the current entry still to
+			      * press */
+	bool playing;	     /* a prompt is playing */
+	bool barge;	     /* ... and a digit stops it */
+	bool entry_used;     /* the listening prompt had its entry */
 	uint32_t timer_id, timer_ms;
-	enum walk_dest ring_dest;  /* of the last RING */
-	const char *queue;         /* of the last QUEUE */
+	enum walk_dest ring_dest; /* of the last RING */
+	const char *queue;	  /* of the last QUEUE */
 	char last_path_node[WALK_NODE_MAX];
 	size_t path_len;
-	bool cut;                  /* out is full: later lines dropped */
+	bool cut; /* out is full: later lines dropped */
 };
 
 static void emit(struct sim *s, const char *fmt, ...)
@@ -140,8 +140,8 @@ static void describe(const struct walk_actions *acts, char *buf, size_t size)
 
 		switch (a->kind) {
 		case WALK_ACT_REJECT:
-			snprintf(one, sizeof(one), "reject %u %s",
-				 a->end.code, a->end.reason);
+			snprintf(one, sizeof(one), "reject %u %s", a->end.code,
+				 a->end.reason);
 			break;
 		case WALK_ACT_HANGUP:
 			snprintf(one, sizeof(one), "hang up (%u %s)",
@@ -161,11 +161,11 @@ static void describe(const struct walk_actions *acts, char *buf, size_t size)
 		case WALK_ACT_TIMER:
 			if (a->timer.ms)
 				snprintf(one, sizeof(one),
-					 "start timer #%u (%u ms)", a->timer.id,
-					 a->timer.ms);
+					 "start timer #%u (%u ms)",
+					 a->timer.id, a->timer.ms);
 			else
-				snprintf(one, sizeof(one),
-					 "cancel timer #%u", a->timer.id);
+				snprintf(one, sizeof(one), "cancel timer #%u",
+					 a->timer.id);
 			break;
 		case WALK_ACT_RING:
 			if (a->ring.timeout_ms)
@@ -197,8 +197,8 @@ static void describe(const struct walk_actions *acts, char *buf, size_t size)
 				 "receive fax into box \"%s\"", a->fax.box);
 			break;
 		case WALK_ACT_CONFERENCE:
-			snprintf(one, sizeof(one),
-				 "join conference \"%s\"%s", a->conference.room,
+			snprintf(one, sizeof(one), "join conference \"%s\"%s",
+				 a->conference.room,
 				 a->conference.pin ? " (asks the PIN)" : "");
 			break;
 		case WALK_ACT_RECOGNIZE:
@@ -344,10 +344,10 @@ static bool next_event(struct sim *s, const struct walk_actions *acts,
 		return true;
 	}
 	if ((a = find(acts, WALK_ACT_QUEUE))) {
-		const char *ag = in->agents && in->agents[0] ? in->agents
-							     : "free";
-		const char *e = s->dtmf_i < in->ndtmf ? in->dtmf[s->dtmf_i]
-						      : NULL;
+		const char *ag =
+			in->agents && in->agents[0] ? in->agents : "free";
+		const char *e =
+			s->dtmf_i < in->ndtmf ? in->dtmf[s->dtmf_i] : NULL;
 
 		ev->kind = WALK_EV_QUEUE_RESULT;
 		if (!strcmp(ag, "none")) {
@@ -397,8 +397,8 @@ static bool next_event(struct sim *s, const struct walk_actions *acts,
 		return true;
 	}
 	if ((a = find(acts, WALK_ACT_RECOGNIZE))) {
-		const char *e = s->say_i < in->nsay ? in->say[s->say_i++]
-						    : NULL;
+		const char *e =
+			s->say_i < in->nsay ? in->say[s->say_i++] : NULL;
 		int i;
 
 		if (silent(e)) {
@@ -513,10 +513,11 @@ static void outcome(struct sim *s, const struct walk_state *st,
 	} else if (acts->outcome &&
 		   !strcmp(acts->outcome, SCENARIO_OUT_ANSWERED)) {
 		if (s->queue)
-			snprintf(buf, size,
-				 "answered by an agent of queue \"%s\" at node "
-				 "%s",
-				 s->queue, st->node);
+			snprintf(
+				buf, size,
+				"answered by an agent of queue \"%s\" at node "
+				"%s",
+				s->queue, st->node);
 		else
 			snprintf(buf, size, "answered by %s %s at node %s",
 				 dest_name(s->ring_dest), st->target,
@@ -538,10 +539,8 @@ static void outcome(struct sim *s, const struct walk_state *st,
 		}
 		snprintf(buf, size, "%s \"%s\" at node %s", acts->outcome, box,
 			 st->node);
-	} else if (acts->outcome &&
-		   !strcmp(acts->outcome, "caller_hangup")) {
-		snprintf(buf, size, "the caller hung up at node %s",
-			 st->node);
+	} else if (acts->outcome && !strcmp(acts->outcome, "caller_hangup")) {
+		snprintf(buf, size, "the caller hung up at node %s", st->node);
 	} else if (end) {
 		snprintf(buf, size, "%s %u %s at node %s",
 			 end->kind == WALK_ACT_REJECT ? "rejected with"
@@ -564,7 +563,8 @@ int scenario_sim_run(const struct scenario *sc,
 	struct walk_event ev = {.kind = WALK_EV_START};
 	struct walk_ctx ctx;
 	struct sim s;
-	char desc[96], final[sizeof(((struct scenario_sim_result *)0)->outcome)];
+	char desc[96],
+		final[sizeof(((struct scenario_sim_result *)0)->outcome)];
 	unsigned max, step;
 	bool stalled = false;
 	int err = 0;
@@ -604,7 +604,8 @@ int scenario_sim_run(const struct scenario *sc,
 		struct tm tm;
 		int64_t utc;
 
-		if (parse_at(in->at, &tm) || scenario_tz_utc(s.zone, &tm, &utc)) {
+		if (parse_at(in->at, &tm) ||
+		    scenario_tz_utc(s.zone, &tm, &utc)) {
 			snprintf(out, size,
 				 "time \"%.40s\" is not YYYY-MM-DDTHH:MM[:SS] "
 				 "local time\n",

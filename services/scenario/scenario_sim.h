@@ -15,14 +15,14 @@
 #define SCENARIO_SIM_STEPS 200
 
 struct scenario_sim_input {
-	const char *caller;   /* caller number, any form; NULL/"": anon */
+	const char *caller; /* caller number, any form; NULL/"": anon */
 	/* When the call happens: `at` is local wall time
 	 * "YYYY-MM-DDTHH:MM[:SS]" (or with a space instead of T) in zone
 	 * `timezone`, or in scenario_timezone() when that is NULL/""; NULL/""
 	 * `at` means now_ms. */
 	const char *at;
 	const char *timezone;
-	int64_t now_ms;       /* Unix ms, used when at is empty */
+	int64_t now_ms; /* Unix ms, used when at is empty */
 	/* Digits the caller presses, one entry per prompt that listens, in
 	 * order: "2" (a menu choice), "101" (an extension, pressed digit by
 	 * digit), "" or "-" (presses nothing: the menu times out). */
@@ -49,19 +49,19 @@ struct scenario_sim_input {
 	 * "error": CRM error; "timeout": no reply (the lookup timer
 	 * fires). */
 	const char *crm_owner;
-	bool fax_disabled;    /* the tenant's fax option is off */
-	unsigned max_steps;   /* 0: SCENARIO_SIM_STEPS */
+	bool fax_disabled;  /* the tenant's fax option is off */
+	unsigned max_steps; /* 0: SCENARIO_SIM_STEPS */
 };
 
 /* The summary of a run, for callers that assert on it (tests, UIs). */
 struct scenario_sim_result {
-	unsigned steps;        /* walk steps taken */
-	bool ended;            /* the walk ended the call */
-	bool truncated;        /* out was too small for every line */
-	int64_t at_ms;         /* the simulated time of the call, Unix ms */
-	char outcome[160];     /* the final outcome, as on the last line */
-	char path[2048];       /* node ids visited in order, " > " apart
-			        * (a node repeated when re-entered) */
+	unsigned steps;	   /* walk steps taken */
+	bool ended;	   /* the walk ended the call */
+	bool truncated;	   /* out was too small for every line */
+	int64_t at_ms;	   /* the simulated time of the call, Unix ms */
+	char outcome[160]; /* the final outcome, as on the last line */
+	char path[2048];   /* node ids visited in order, " > " apart
+			    * (a node repeated when re-entered) */
 	char last_node[WALK_NODE_MAX];
 };
 

@@ -142,8 +142,7 @@ static const char *get_esc(const char *p, char *out, size_t size)
 	return p;
 }
 
-static const char *get_num(const char *p, unsigned long max,
-			   unsigned long *v)
+static const char *get_num(const char *p, unsigned long max, unsigned long *v)
 {
 	unsigned long n = 0;
 	const char *s;

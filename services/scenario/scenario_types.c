@@ -10,7 +10,10 @@
 #include "scenario_internal.h"
 #include "scenario_types.h"
 
-#define END {NULL, 0, false, 0, 0, NULL}
+#define END                                                                   \
+	{                                                                     \
+		NULL, 0, false, 0, 0, NULL                                    \
+	}
 
 static const struct opt_spec subscriber_opts[] = {
 	{"kind", OPT_STRING, true, 0, 0, "internal|external|mobile"},
@@ -105,7 +108,7 @@ static const struct opt_spec crm_opts[] = {
 	{"lookup_timeout", OPT_INT, false, 500, 30000, NULL},
 	{"caller_id", OPT_STRING, false, 0, 0, NULL},
 	END};
-static const char *const crm_outs[] = {"no_answer", "busy", "unavailable",
+static const char *const crm_outs[] = {"no_answer", "busy",	 "unavailable",
 				       "not_found", "crm_error", "next",
 				       NULL};
 
@@ -130,14 +133,13 @@ static const struct type_spec types[NODE_TYPE_COUNT] = {
 			   false},
 	[NODE_LIST] = {"list", list_opts, list_outs, true, false},
 	[NODE_IVR] = {"ivr", ivr_opts, ivr_outs, true, true},
-	[NODE_ASSISTANT] = {"assistant", assistant_opts, assistant_outs,
-			    false, true},
+	[NODE_ASSISTANT] = {"assistant", assistant_opts, assistant_outs, false,
+			    true},
 	[NODE_CONFERENCE] = {"conference", conference_opts, no_outs, false,
 			     true},
 	[NODE_GREETING] = {"greeting", greeting_opts, greeting_outs, true,
 			   true},
-	[NODE_VOICEMAIL] = {"voicemail", voicemail_opts, no_outs, false,
-			    true},
+	[NODE_VOICEMAIL] = {"voicemail", voicemail_opts, no_outs, false, true},
 	[NODE_CRM] = {"crm", crm_opts, crm_outs, false, true},
 	[NODE_HANGUP] = {"hangup", hangup_opts, no_outs, true, false},
 };
@@ -259,8 +261,7 @@ bool scenario_type_supported(enum node_type t)
 	return ts && ts->supported;
 }
 
-bool scenario_types_output_allowed(const struct type_spec *ts,
-				   const char *out)
+bool scenario_types_output_allowed(const struct type_spec *ts, const char *out)
 {
 	for (const char *const *o = ts->outputs; *o; o++) {
 		size_t n = strlen(*o);
@@ -386,8 +387,9 @@ unsigned scenario_types_check(const struct opt_spec *specs, json_t *obj,
 		const struct opt_spec *o = find_opt(specs, key);
 
 		if (!o) {
-			scenario_report_add(rep, true, "%s: %s has no option "
-						       "\"%s\"",
+			scenario_report_add(rep, true,
+					    "%s: %s has no option "
+					    "\"%s\"",
 					    who, owner, key);
 			errs++;
 			continue;
@@ -399,8 +401,8 @@ unsigned scenario_types_check(const struct opt_spec *specs, json_t *obj,
 			errs++;
 			continue;
 		}
-		if (o->values && !value_allowed(o->values,
-						json_string_value(v))) {
+		if (o->values &&
+		    !value_allowed(o->values, json_string_value(v))) {
 			char list[160];
 			size_t k = 0;
 

@@ -7,26 +7,32 @@
 
 #include "scenario.h"
 
-enum opt_type { OPT_STRING, OPT_INT, OPT_BOOL, OPT_NUMBER, OPT_ARRAY,
-		OPT_OBJECT };
+enum opt_type {
+	OPT_STRING,
+	OPT_INT,
+	OPT_BOOL,
+	OPT_NUMBER,
+	OPT_ARRAY,
+	OPT_OBJECT
+};
 
 struct opt_spec {
 	const char *name;
 	enum opt_type type;
 	bool required;
-	long min, max;      /* bounds for OPT_INT / OPT_NUMBER (min == max:
+	long min, max;	    /* bounds for OPT_INT / OPT_NUMBER (min == max:
 			     * none) */
 	const char *values; /* OPT_STRING: "a|b|c" allowed values, or NULL */
 };
 
 struct type_spec {
 	const char *name;
-	const struct opt_spec *opts;   /* NULL-name terminated */
-	const char *const *outputs;    /* NULL terminated; "x:*" = prefix */
-	bool supported;                /* executable on live calls */
-	bool waits;                    /* waits for the caller or the world
-					* (prompt, input, ring): a cycle
-					* through it cannot spin */
+	const struct opt_spec *opts; /* NULL-name terminated */
+	const char *const *outputs;  /* NULL terminated; "x:*" = prefix */
+	bool supported;		     /* executable on live calls */
+	bool waits;		     /* waits for the caller or the world
+				      * (prompt, input, ring): a cycle
+				      * through it cannot spin */
 };
 
 const struct type_spec *scenario_types_get(enum node_type t);

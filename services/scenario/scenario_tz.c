@@ -35,10 +35,10 @@ struct tz_rule {
 
 struct tz {
 	char name[TZ_NAME_MAX + 1];
-	int64_t *trans;     /* transition times, ascending */
-	uint8_t *idx;       /* type index per transition */
+	int64_t *trans; /* transition times, ascending */
+	uint8_t *idx;	/* type index per transition */
 	size_t ntrans;
-	int32_t *off;       /* type offsets */
+	int32_t *off; /* type offsets */
 	bool *dst;
 	size_t ntypes;
 	struct tz_rule rule;
@@ -62,8 +62,7 @@ int64_t scenario_days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
-void scenario_civil_from_days(int64_t z, int64_t *y, unsigned *m,
-			      unsigned *d)
+void scenario_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
 	int64_t era;
 	unsigned doe, yoe, doy, mp;
@@ -226,8 +225,8 @@ static int64_t rdate_local(const struct tz_rdate *rd, int64_t y)
 	} else if (rd->kind == 'N') {
 		days = scenario_days_from_civil(y, 1, 1) + rd->n;
 	} else {
-		int64_t first = scenario_days_from_civil(y, (unsigned)rd->m,
-							 1);
+		int64_t first =
+			scenario_days_from_civil(y, (unsigned)rd->m, 1);
 		int wd1 = (int)(((first % 7) + 11) % 7); /* 0 = Sunday */
 		int day = 1 + (rd->d - wd1 + 7) % 7 + (rd->w - 1) * 7;
 		int md = (int)month_days(y, (unsigned)rd->m);
@@ -239,8 +238,7 @@ static int64_t rdate_local(const struct tz_rdate *rd, int64_t y)
 	return days * 86400 + rd->secs;
 }
 
-static int32_t rule_offset(const struct tz_rule *r, int64_t utc,
-			   bool *isdst)
+static int32_t rule_offset(const struct tz_rule *r, int64_t utc, bool *isdst)
 {
 	int64_t y, start, end;
 	unsigned m, d;
@@ -250,11 +248,11 @@ static int32_t rule_offset(const struct tz_rule *r, int64_t utc,
 		*isdst = false;
 		return r->std_off;
 	}
-	scenario_civil_from_days((utc + r->std_off) >= 0
-					 ? (utc + r->std_off) / 86400
-					 : -((-(utc + r->std_off) + 86399) /
-					     86400),
-				 &y, &m, &d);
+	scenario_civil_from_days(
+		(utc + r->std_off) >= 0
+			? (utc + r->std_off) / 86400
+			: -((-(utc + r->std_off) + 86399) / 86400),
+		&y, &m, &d);
 	start = rdate_local(&r->start, y) - r->std_off;
 	end = rdate_local(&r->end, y) - r->dst_off;
 	if (start < end)
@@ -370,8 +368,8 @@ static struct tz *tz_parse(const char *name, const unsigned char *b,
 	p += 44;
 	if (typecnt == 0 || typecnt > 256 || timecnt > 100000 ||
 	    (size_t)(end - p) < (size_t)timecnt * 9 + (size_t)typecnt * 6 +
-					 charcnt + (size_t)leap * 12 + isstd +
-					 isut)
+					charcnt + (size_t)leap * 12 + isstd +
+					isut)
 		return NULL;
 	tz = calloc(1, sizeof(*tz));
 	if (!tz)
@@ -400,8 +398,8 @@ static struct tz *tz_parse(const char *name, const unsigned char *b,
 	}
 	p += 6 * (size_t)typecnt + charcnt + (size_t)leap * 12 + isstd + isut;
 	if (p < end && *p == '\n') {
-		const unsigned char *e = memchr(p + 1, '\n',
-						(size_t)(end - p - 1));
+		const unsigned char *e =
+			memchr(p + 1, '\n', (size_t)(end - p - 1));
 		char footer[128];
 
 		if (e && (size_t)(e - p - 1) < sizeof(footer)) {

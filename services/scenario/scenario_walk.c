@@ -84,8 +84,8 @@ static void set_node(struct walk *w, const struct scenario_node *nd)
 
 static void end_call(struct walk *w, unsigned code, const char *reason)
 {
-	struct walk_action *a = push(w, w->st->answered ? WALK_ACT_HANGUP
-							: WALK_ACT_REJECT);
+	struct walk_action *a =
+		push(w, w->st->answered ? WALK_ACT_HANGUP : WALK_ACT_REJECT);
 
 	a->end.code = code;
 	a->end.reason = reason;
@@ -209,30 +209,28 @@ static void recognize(struct walk *w, const struct scenario_node *nd,
 	w->st->phase = PH_LISTEN;
 }
 
-static const struct scenario_object *object(struct walk *w,
-					    enum scenario_ref kind,
-					    const char *name)
+static const struct scenario_object *
+object(struct walk *w, enum scenario_ref kind, const char *name)
 {
-	return w->ctx ? scenario_objects_find(w->ctx->objs, kind, name)
-		      : NULL;
+	return w->ctx ? scenario_objects_find(w->ctx->objs, kind, name) : NULL;
 }
 
 static void queue_join(struct walk *w, const struct scenario_node *nd)
 {
 	const struct n_queue *q = &nd->queue;
-	const struct scenario_object *o = object(w, SCENARIO_REF_QUEUE,
-						 q->queue);
+	const struct scenario_object *o =
+		object(w, SCENARIO_REF_QUEUE, q->queue);
 	const struct obj_queue *oq = o ? &o->queue : NULL;
 	struct walk_action *a = push(w, WALK_ACT_QUEUE);
 
 	a->queue.name = q->queue;
 	a->queue.max_wait_s = q->max_wait_s ? q->max_wait_s
-				: oq	    ? oq->max_wait_s
+			      : oq	    ? oq->max_wait_s
 					    : QUEUE_MAX_WAIT_S;
 	a->queue.max_len = oq ? oq->max_len : 0;
 	a->queue.strategy = oq ? oq->strategy : "ring_all";
-	a->queue.agent_timeout_s = oq ? oq->agent_timeout_s
-				      : QUEUE_AGENT_TIMEOUT_S;
+	a->queue.agent_timeout_s =
+		oq ? oq->agent_timeout_s : QUEUE_AGENT_TIMEOUT_S;
 	a->queue.wrapup_s = oq ? oq->wrapup_s : 0;
 	a->queue.moh = q->moh ? q->moh : oq ? oq->moh : NULL;
 	a->queue.announce_position = q->announce_position >= 0
@@ -241,10 +239,10 @@ static void queue_join(struct walk *w, const struct scenario_node *nd)
 					  : false;
 	a->queue.announce_wait = q->announce_wait >= 0 ? q->announce_wait
 				 : oq		       ? oq->announce_wait
-							: false;
+						       : false;
 	a->queue.periodic_prompt = q->periodic_prompt ? q->periodic_prompt
 				   : oq		      ? oq->periodic_prompt
-							: NULL;
+						      : NULL;
 	a->queue.periodic_s = q->periodic_s ? q->periodic_s
 			      : oq	    ? oq->periodic_s
 					    : QUEUE_PERIODIC_S;
@@ -316,8 +314,8 @@ static void arrive(struct walk *w, int idx)
 		hop(w, nd, "crm_lookup", NULL);
 		return;
 	case NODE_VOICEMAIL: {
-		const struct scenario_object *o = object(
-			w, SCENARIO_REF_VOICEMAIL_BOX, nd->box.box);
+		const struct scenario_object *o =
+			object(w, SCENARIO_REF_VOICEMAIL_BOX, nd->box.box);
 
 		if (need_answer(w, nd))
 			return;
@@ -328,13 +326,13 @@ static void arrive(struct walk *w, int idx)
 						: VM_MAX_S;
 		a->record.greeting = nd->box.greeting ? nd->box.greeting
 				     : o	      ? o->vm.greeting
-							: NULL;
+						      : NULL;
 		media_end(w, nd, "voicemail");
 		return;
 	}
 	case NODE_FAX: {
-		const struct scenario_object *o = object(
-			w, SCENARIO_REF_FAX_BOX, nd->box.box);
+		const struct scenario_object *o =
+			object(w, SCENARIO_REF_FAX_BOX, nd->box.box);
 
 		if (w->ctx && w->ctx->fax_disabled) {
 			hop(w, nd, "fax_disabled", NULL);
@@ -351,8 +349,8 @@ static void arrive(struct walk *w, int idx)
 		return;
 	}
 	case NODE_CONFERENCE: {
-		const struct scenario_object *o = object(
-			w, SCENARIO_REF_CONFERENCE, nd->box.box);
+		const struct scenario_object *o =
+			object(w, SCENARIO_REF_CONFERENCE, nd->box.box);
 
 		if (w->ctx && w->ctx->objs && !o) {
 			/* The room was deleted since the scenario was saved:
@@ -390,8 +388,8 @@ static bool eval_schedule(struct walk *w, const struct scenario_node *nd,
 	const struct sched *s = nd->ref.inl;
 
 	if (nd->ref.name) {
-		const struct scenario_object *o = object(
-			w, SCENARIO_REF_SCHEDULE, nd->ref.name);
+		const struct scenario_object *o =
+			object(w, SCENARIO_REF_SCHEDULE, nd->ref.name);
 
 		s = o ? o->sched : NULL;
 	}
@@ -416,8 +414,8 @@ static bool eval_list(struct walk *w, const struct scenario_node *nd,
 	const struct nlist *l = nd->ref.inl;
 
 	if (nd->ref.name) {
-		const struct scenario_object *o = object(w, SCENARIO_REF_LIST,
-							 nd->ref.name);
+		const struct scenario_object *o =
+			object(w, SCENARIO_REF_LIST, nd->ref.name);
 
 		l = o ? o->list : NULL;
 	}
@@ -583,8 +581,7 @@ static void ivr_dial(struct walk *w, const struct scenario_node *nd)
 	hop(w, nd, "dial_extension", NULL);
 }
 
-static void ivr_digit(struct walk *w, const struct scenario_node *nd,
-		      char d)
+static void ivr_digit(struct walk *w, const struct scenario_node *nd, char d)
 {
 	struct walk_state *st = w->st;
 	int k = scenario_key_index(d);
@@ -823,8 +820,8 @@ static bool phase_fits(enum node_type t, uint8_t ph)
 	static const uint32_t ok[NODE_TYPE_COUNT] = {
 		[NODE_SUBSCRIBER] = 1u << PH_RING | 1u << PH_BRIDGED,
 		[NODE_FAX] = 1u << PH_ANSWER | 1u << PH_MEDIA,
-		[NODE_QUEUE] = 1u << PH_ANSWER | 1u << PH_QUEUE |
-			       1u << PH_BRIDGED,
+		[NODE_QUEUE] =
+			1u << PH_ANSWER | 1u << PH_QUEUE | 1u << PH_BRIDGED,
 		[NODE_SCHEDULE] = 0,
 		[NODE_LIST] = 0,
 		[NODE_IVR] = 1u << PH_ANSWER | 1u << PH_MENU |
@@ -856,8 +853,8 @@ static void finish(struct walk *w)
 		end_call(w, 500, "Scenario Error");
 		w->err = -EOVERFLOW;
 	}
-	out->ended = st->ended || st->phase == PH_BRIDGED ||
-		     st->phase == PH_MEDIA;
+	out->ended =
+		st->ended || st->phase == PH_BRIDGED || st->phase == PH_MEDIA;
 	if (st->phase == PH_MENU || st->phase == PH_MENU_WAIT ||
 	    st->phase == PH_DIGITS)
 		out->listen = WALK_LISTEN_DTMF;
@@ -984,10 +981,9 @@ int scenario_walk_step(const struct scenario *sc, const struct walk_ctx *ctx,
 const char *scenario_walk_event_name(enum walk_event_kind kind)
 {
 	static const char *const names[WALK_EV_COUNT] = {
-		"START",	"ANSWERED",    "PLAY_DONE",
-		"DTMF",		"TIMER",       "RING_RESULT",
-		"SPEECH",	"CRM_RESULT",  "QUEUE_RESULT",
-		"FAILED",	"HANGUP"};
+		"START",	"ANSWERED",    "PLAY_DONE", "DTMF",
+		"TIMER",	"RING_RESULT", "SPEECH",    "CRM_RESULT",
+		"QUEUE_RESULT", "FAILED",      "HANGUP"};
 
 	return (unsigned)kind < WALK_EV_COUNT ? names[kind] : "?";
 }
@@ -995,8 +991,8 @@ const char *scenario_walk_event_name(enum walk_event_kind kind)
 const char *scenario_walk_act_name(enum walk_act_kind kind)
 {
 	static const char *const names[WALK_ACT_COUNT] = {
-		"REJECT", "ANSWER",	"PLAY",	     "STOP_PLAY", "TIMER",
-		"RING",	  "QUEUE",	"RECORD",    "FAX",	  "CONFERENCE",
+		"REJECT",    "ANSWER",	   "PLAY",   "STOP_PLAY", "TIMER",
+		"RING",	     "QUEUE",	   "RECORD", "FAX",	  "CONFERENCE",
 		"RECOGNIZE", "CRM_LOOKUP", "HANGUP"};
 
 	return (unsigned)kind < WALK_ACT_COUNT ? names[kind] : "?";

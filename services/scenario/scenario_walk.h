@@ -20,8 +20,9 @@
  * unless cancelled by TIMER(id, 0); RING by RING_RESULT; QUEUE by
  * QUEUE_RESULT; CRM_LOOKUP by CRM_RESULT (the walk arms its own timer for
  * the lookup timeout); RECOGNIZE by PLAY_DONE when its prompt ends (the
- * walk then arms its own no-input timer) and SPEECH. Events that do not fit the state (a stale timer, a DTMF
- * while ringing) are ignored: no actions, state unchanged. */
+ * walk then arms its own no-input timer) and SPEECH. Events that do not fit
+ * the state (a stale timer, a DTMF while ringing) are ignored: no actions,
+ * state unchanged. */
 #ifndef SCENARIO_WALK_H
 #define SCENARIO_WALK_H
 #include <stdbool.h>
@@ -30,10 +31,10 @@
 
 #include "scenario.h"
 
-#define WALK_NODE_MAX 65     /* node id (1-64 characters) + NUL */
-#define WALK_DIGITS_MAX 17   /* digits collected by an ivr + NUL */
-#define WALK_TARGET_MAX 33   /* extension or number + NUL */
-#define WALK_ACTIONS_MAX 6   /* actions one step can return */
+#define WALK_NODE_MAX 65   /* node id (1-64 characters) + NUL */
+#define WALK_DIGITS_MAX 17 /* digits collected by an ivr + NUL */
+#define WALK_TARGET_MAX 33 /* extension or number + NUL */
+#define WALK_ACTIONS_MAX 6 /* actions one step can return */
 /* Arrows followed in one step without waiting for the caller; a graph
  * that exceeds it is spinning (lint rejects such cycles up front) and the
  * call ends cleanly with 500 "Scenario Loop". */
@@ -42,17 +43,17 @@
 #define WALK_STATE_TEXT_MAX 512
 
 enum walk_event_kind {
-	WALK_EV_START,       /* a new call reached the scenario */
-	WALK_EV_ANSWERED,    /* the caller's leg is answered */
-	WALK_EV_PLAY_DONE,   /* the prompt of the current node finished */
-	WALK_EV_DTMF,        /* the caller pressed .digit */
-	WALK_EV_TIMER,       /* timer .timer_id fired */
-	WALK_EV_RING_RESULT, /* the RING ended: .ring */
-	WALK_EV_SPEECH,      /* recogniser result: .phrase, .confidence */
-	WALK_EV_CRM_RESULT,  /* CRM lookup result: .crm, .owner */
-	WALK_EV_QUEUE_RESULT,/* the caller left the queue: .queue, .digit */
-	WALK_EV_FAILED,      /* the media side could not do what was asked */
-	WALK_EV_HANGUP,      /* the caller hung up; the call is gone */
+	WALK_EV_START,	      /* a new call reached the scenario */
+	WALK_EV_ANSWERED,     /* the caller's leg is answered */
+	WALK_EV_PLAY_DONE,    /* the prompt of the current node finished */
+	WALK_EV_DTMF,	      /* the caller pressed .digit */
+	WALK_EV_TIMER,	      /* timer .timer_id fired */
+	WALK_EV_RING_RESULT,  /* the RING ended: .ring */
+	WALK_EV_SPEECH,	      /* recogniser result: .phrase, .confidence */
+	WALK_EV_CRM_RESULT,   /* CRM lookup result: .crm, .owner */
+	WALK_EV_QUEUE_RESULT, /* the caller left the queue: .queue, .digit */
+	WALK_EV_FAILED,	      /* the media side could not do what was asked */
+	WALK_EV_HANGUP,	      /* the caller hung up; the call is gone */
 	WALK_EV_COUNT
 };
 
@@ -62,59 +63,59 @@ enum walk_ring_result {
 	WALK_RING_NONE,
 	WALK_RING_ANSWERED,    /* bridged: the call ends there */
 	WALK_RING_NO_ANSWER,   /* rang for the whole timeout */
-	WALK_RING_BUSY,        /* 486 / 600 */
+	WALK_RING_BUSY,	       /* 486 / 600 */
 	WALK_RING_UNAVAILABLE, /* 404 / 480 / 5xx / not registered */
 };
 
 enum walk_crm_result {
 	WALK_CRM_NONE,
-	WALK_CRM_OWNER,        /* .owner: extension of the responsible one */
+	WALK_CRM_OWNER, /* .owner: extension of the responsible one */
 	WALK_CRM_NOT_FOUND,
 	WALK_CRM_ERROR,
 };
 
 enum walk_queue_result {
 	WALK_QUEUE_NONE,
-	WALK_QUEUE_ANSWERED,   /* an agent answered: the call ends there */
-	WALK_QUEUE_TIMEOUT,    /* max wait passed */
-	WALK_QUEUE_FULL,       /* queue at max length: not joined */
-	WALK_QUEUE_NO_AGENTS,  /* no agent logged in */
-	WALK_QUEUE_EXIT_KEY,   /* the caller pressed exit key .digit */
+	WALK_QUEUE_ANSWERED,  /* an agent answered: the call ends there */
+	WALK_QUEUE_TIMEOUT,   /* max wait passed */
+	WALK_QUEUE_FULL,      /* queue at max length: not joined */
+	WALK_QUEUE_NO_AGENTS, /* no agent logged in */
+	WALK_QUEUE_EXIT_KEY,  /* the caller pressed exit key .digit */
 };
 
 struct walk_event {
 	enum walk_event_kind kind;
-	char digit;                  /* DTMF: 0-9 * # A-D; QUEUE EXIT_KEY */
-	uint32_t timer_id;           /* TIMER */
-	enum walk_ring_result ring;  /* RING_RESULT */
-	const char *phrase;          /* SPEECH: phrase name from the
-				      * RECOGNIZE action; NULL or "": not
-				      * recognised */
-	double confidence;           /* SPEECH: 0..1 */
-	enum walk_crm_result crm;    /* CRM_RESULT */
-	const char *owner;           /* CRM_RESULT OWNER: extension */
-	enum walk_queue_result queue;/* QUEUE_RESULT */
+	char digit;		      /* DTMF: 0-9 * # A-D; QUEUE EXIT_KEY */
+	uint32_t timer_id;	      /* TIMER */
+	enum walk_ring_result ring;   /* RING_RESULT */
+	const char *phrase;	      /* SPEECH: phrase name from the
+				       * RECOGNIZE action; NULL or "": not
+				       * recognised */
+	double confidence;	      /* SPEECH: 0..1 */
+	enum walk_crm_result crm;     /* CRM_RESULT */
+	const char *owner;	      /* CRM_RESULT OWNER: extension */
+	enum walk_queue_result queue; /* QUEUE_RESULT */
 };
 
 /* Everything the walk may know about the world, passed in per step. */
 struct walk_ctx {
-	int64_t now_ms;      /* Unix ms (schedules); the caller's clock */
-	const char *caller;  /* caller number as received; NULL/"" anon */
+	int64_t now_ms;	    /* Unix ms (schedules); the caller's clock */
+	const char *caller; /* caller number as received; NULL/"" anon */
 	const struct scenario_objects *objs; /* tenant objects; may be NULL */
-	bool fax_disabled;   /* the tenant's fax option is off now: a fax
-			      * node refuses the call (403) */
+	bool fax_disabled; /* the tenant's fax option is off now: a fax
+			    * node refuses the call (403) */
 };
 
 enum walk_act_kind {
 	WALK_ACT_REJECT,     /* not answered: reply end.code/end.reason */
 	WALK_ACT_ANSWER,     /* answer the caller (needs a media worker) */
-	WALK_ACT_PLAY,       /* play.prompt, play.barge_in */
+	WALK_ACT_PLAY,	     /* play.prompt, play.barge_in */
 	WALK_ACT_STOP_PLAY,  /* stop the prompt playing now */
-	WALK_ACT_TIMER,      /* start timer.id for timer.ms; ms 0 cancels */
-	WALK_ACT_RING,       /* originate a leg and bridge it on answer */
-	WALK_ACT_QUEUE,      /* put the caller in queue.name */
+	WALK_ACT_TIMER,	     /* start timer.id for timer.ms; ms 0 cancels */
+	WALK_ACT_RING,	     /* originate a leg and bridge it on answer */
+	WALK_ACT_QUEUE,	     /* put the caller in queue.name */
 	WALK_ACT_RECORD,     /* record a voicemail into record.box */
-	WALK_ACT_FAX,        /* receive a fax into fax.box */
+	WALK_ACT_FAX,	     /* receive a fax into fax.box */
 	WALK_ACT_CONFERENCE, /* join conference.room (asks the PIN) */
 	WALK_ACT_RECOGNIZE,  /* play recognize.prompt and listen */
 	WALK_ACT_CRM_LOOKUP, /* ask crm.crm who owns the caller */
@@ -133,8 +134,8 @@ enum walk_dest {
 /* One phrase a voice assistant expects, with its synonyms (borrowed from
  * the scenario). */
 struct scenario_phrase {
-	const char *name;               /* output "phrase:<name>" */
-	const char *const *synonyms;    /* including the name itself */
+	const char *name;	     /* output "phrase:<name>" */
+	const char *const *synonyms; /* including the name itself */
 	size_t nsynonyms;
 };
 
@@ -144,43 +145,43 @@ struct walk_action {
 	enum walk_act_kind kind;
 	union {
 		struct {
-			unsigned code;       /* SIP code, e.g. 486 */
-			const char *reason;  /* SIP reason phrase */
-		} end;                       /* REJECT, HANGUP */
+			unsigned code;	    /* SIP code, e.g. 486 */
+			const char *reason; /* SIP reason phrase */
+		} end;			    /* REJECT, HANGUP */
 		struct {
 			const char *prompt;
-			bool barge_in;       /* a DTMF stops it */
+			bool barge_in; /* a DTMF stops it */
 		} play;
 		struct {
-			uint32_t id;         /* never 0 */
-			uint32_t ms;         /* 0: cancel */
+			uint32_t id; /* never 0 */
+			uint32_t ms; /* 0: cancel */
 		} timer;
 		struct {
 			enum walk_dest dest;
 			char target[WALK_TARGET_MAX]; /* extension / digits */
-			uint32_t timeout_ms; /* 0: no timeout */
+			uint32_t timeout_ms;	      /* 0: no timeout */
 			char caller_id[WALK_TARGET_MAX]; /* "" keep caller's */
 		} ring;
 		struct {
-			const char *name;    /* queue object name */
+			const char *name; /* queue object name */
 			uint32_t max_wait_s;
-			uint32_t max_len;    /* 0: unlimited */
+			uint32_t max_len; /* 0: unlimited */
 			const char *strategy;
 			uint32_t agent_timeout_s;
 			uint32_t wrapup_s;
-			const char *moh;     /* prompt or NULL: default */
+			const char *moh; /* prompt or NULL: default */
 			bool announce_position;
 			bool announce_wait;
 			const char *periodic_prompt;
 			uint32_t periodic_s;
 			bool join_empty;
 			int priority;
-			char exit_keys[16];  /* digits that leave the queue */
+			char exit_keys[16]; /* digits that leave the queue */
 		} queue;
 		struct {
 			const char *box;
-			uint32_t max_s;      /* longest message */
-			const char *greeting;/* prompt or NULL: default */
+			uint32_t max_s;	      /* longest message */
+			const char *greeting; /* prompt or NULL: default */
 		} record;
 		struct {
 			const char *box;
@@ -189,10 +190,10 @@ struct walk_action {
 		} fax;
 		struct {
 			const char *room;
-			const char *pin;     /* NULL: no PIN asked */
+			const char *pin; /* NULL: no PIN asked */
 			const char *moderator_pin;
 			uint32_t pin_retries;
-			uint32_t max_members;/* 0: unlimited */
+			uint32_t max_members; /* 0: unlimited */
 			bool join_muted;
 		} conference;
 		struct {
@@ -211,12 +212,12 @@ struct walk_action {
 
 /* One node visited during a step, for logs and the simulator. */
 struct walk_hop {
-	const char *node;     /* node id, borrowed from the scenario */
+	const char *node; /* node id, borrowed from the scenario */
 	enum node_type type;
-	const char *what;     /* outcome word or what the node did:
-			       * "in_list", "match", "digit:2", "ring",
-			       * "play", "retry", ... (static or from sc) */
-	const char *output;   /* output followed; NULL: stayed or ended */
+	const char *what;   /* outcome word or what the node did:
+			     * "in_list", "match", "digit:2", "ring",
+			     * "play", "retry", ... (static or from sc) */
+	const char *output; /* output followed; NULL: stayed or ended */
 };
 
 /* Listen flags: what the node the call is in reacts to now. */
@@ -224,32 +225,32 @@ struct walk_hop {
 #define WALK_LISTEN_SPEECH 0x2
 
 struct walk_actions {
-	size_t n;                               /* 0: wait */
+	size_t n; /* 0: wait */
 	struct walk_action act[WALK_ACTIONS_MAX];
 	size_t nhops;
 	struct walk_hop hop[WALK_MAX_HOPS + 1];
-	unsigned listen;      /* WALK_LISTEN_* */
-	bool ended;           /* the walk is done with this call: it ended, or
-			       * it is bridged to a person / in voicemail,
-			       * fax or a conference (only HANGUP and FAILED
-			       * matter after that) */
-	const char *outcome;  /* when ended: "answered", "hangup",
-			       * "rejected", "voicemail", "fax",
-			       * "conference", "caller_hangup", "failed",
-			       * "loop" (static) */
+	unsigned listen;     /* WALK_LISTEN_* */
+	bool ended;	     /* the walk is done with this call: it ended, or
+			      * it is bridged to a person / in voicemail,
+			      * fax or a conference (only HANGUP and FAILED
+			      * matter after that) */
+	const char *outcome; /* when ended: "answered", "hangup",
+			      * "rejected", "voicemail", "fax",
+			      * "conference", "caller_hangup", "failed",
+			      * "loop" (static) */
 };
 
 /* The call's position in the scenario. Plain data: copy it freely, store
  * it with scenario_walk_state_encode. */
 struct walk_state {
 	char node[WALK_NODE_MAX];     /* current node id; "" before START */
-	uint8_t phase;                /* where inside the node (internal) */
-	bool answered;                /* the caller's leg is answered */
-	bool ended;                   /* the call is over */
-	uint8_t tries;                /* ivr / assistant replays done */
-	uint32_t timer;               /* timer armed now, 0: none */
-	uint32_t timer_seq;           /* last timer id used */
-	uint32_t steps;               /* events handled */
+	uint8_t phase;		      /* where inside the node (internal) */
+	bool answered;		      /* the caller's leg is answered */
+	bool ended;		      /* the call is over */
+	uint8_t tries;		      /* ivr / assistant replays done */
+	uint32_t timer;		      /* timer armed now, 0: none */
+	uint32_t timer_seq;	      /* last timer id used */
+	uint32_t steps;		      /* events handled */
 	char digits[WALK_DIGITS_MAX]; /* ivr extension digits so far */
 	char target[WALK_TARGET_MAX]; /* ring target being rung */
 };
@@ -286,7 +287,7 @@ const char *scenario_walk_ring_name(enum walk_ring_result r);
 /* Which phrase does text say? Case-insensitive match of the whole text,
  * or of a whole word sequence inside it, against every synonym; returns
  * the phrase index or -1. For the simulator and the speech bridge. */
-int scenario_walk_phrase_match(const struct scenario_phrase *phrases,
-			       size_t n, const char *text);
+int scenario_walk_phrase_match(const struct scenario_phrase *phrases, size_t n,
+			       const char *text);
 
 #endif

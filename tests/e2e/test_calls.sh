@@ -21,39 +21,12 @@ TMP=$PBX_RUN/e2e
 mkdir -p "$TMP"
 T=e2e             # test tenant
 CALLER_IP=127.0.0.2
-PASSED=0
-FAILED=0
-
-pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
-fail() { echo "FAIL $1 $2"; FAILED=$((FAILED + 1)); }
-now_ms() { date +%s%3N; }
-rcli() { redis-cli -p "${PBX_REDIS_PORT:-6390}" "$@"; }
+. "$ROOT/tests/e2e/lib.sh"
 
 cleanup() {
 	"$STACK" stop >/dev/null 2>&1
 }
 trap cleanup EXIT
-
-# sipp_call <scenario> <number> <local port> [extra sipp args...]
-sipp_call() {
-	local sf=$1 num=$2 port=$3
-	shift 3
-	(cd "$TMP" && timeout 60 sipp -sf "$SIPP_DIR/$sf" -s "$num" \
-		-i "$CALLER_IP" -p "$port" -nostdin -m 1 "$@" \
-		127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1)
-}
-
-# expect_code <name> <number> <code> <local port>
-expect_code() {
-	local name=$1 num=$2 code=$3 port=$4 log="$TMP/$1.log"
-	if sipp_call uac_expect.xml "$num" "$port" -key expect "$code" \
-		-trace_logs -log_file "$log"; then
-		pass "$name"
-	else
-		fail "$name" "$(grep -o 'got [0-9]*, expected [0-9]*' "$log" |
-			head -1) (sipp failed)"
-	fi
-}
 
 # --- stack and provisioning ----------------------------------------------
 if ! "$STACK" start; then
@@ -222,13 +195,7 @@ expect_code edge_bridge_restart_routes_again 15550002 486 5081
 # --- teardown: services must have run clean under the sanitizers ----------
 "$PBXCTL" tenant delete $T >/dev/null 2>&1
 "$STACK" stop
-bad=$(grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
-	"$PBX_RUN"/*.log 2>/dev/null)
-if [ -z "$bad" ]; then pass services_clean_under_sanitizers
-else
-	fail services_clean_under_sanitizers "reports in: $bad"
-	grep -h -A12 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' $bad | head -60
-fi
+sanitizer_clean services_clean_under_sanitizers "$PBX_RUN"
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -145,15 +145,30 @@ if ! start_kamailio; then
 fi
 pass kamailio_starts
 
-# SIPp's RTP sockets, away from the other suites' (17000, 18000, 31000).
-media_port() { echo $((40000 + ($1 - 5000) * 10)); }
+# media_port <ip> <sip port>: a base for SIPp's RTP sockets (it binds the
+# base and base+2), free on <ip> now. Below the ephemeral range (32768+);
+# other suites' media workers may hold ports anywhere, so look.
+media_port() {
+	local used p i
+	used=$(ss -lnuH | awk '{print $4}')
+	p=$((31200 + ($2 - 5090) * 4))
+	for i in $(seq 100); do
+		if ! grep -qE "^($1|0\.0\.0\.0|\*):($p|$((p + 1))|$((p + 2))|$((p + 3)))\$" \
+			<<<"$used"; then
+			echo $p
+			return
+		fi
+		p=$(((p - 20000 + 4 * 53) % 12700 + 20000))
+	done
+	echo $p
+}
 # sipp_ <name> <scenario> <local ip> <local port> [sipp args...]: one call
 # to the edge; log, message trace and errors in $RUN/<name>.*.
 sipp_() {
 	local name=$1 sf=$2 ip=$3 port=$4
 	shift 4
 	(cd "$RUN" && timeout 30 sipp -sf "$SIPP_DIR/$sf" -i "$ip" -p "$port" \
-		-mi "$ip" -mp "$(media_port "$port")" -m 1 -nostdin \
+		-mi "$ip" -mp "$(media_port "$ip" "$port")" -m 1 -nostdin \
 		-timeout 20 -trace_logs \
 		-log_file "$name.log" -trace_msg -message_file "$name.msg" \
 		"$@" $EDGE >"$name.out" 2>&1)
@@ -164,7 +179,7 @@ sipp_bg() {
 	local name=$1 sf=$2 ip=$3 port=$4
 	shift 4
 	(cd "$RUN" && exec timeout 30 sipp -sf "$SIPP_DIR/$sf" -i "$ip" \
-		-p "$port" -mi "$ip" -mp "$(media_port "$port")" -m 1 \
+		-p "$port" -mi "$ip" -mp "$(media_port "$ip" "$port")" -m 1 \
 		-nostdin -trace_logs \
 		-log_file "$name.log" -trace_msg -message_file "$name.msg" \
 		"$@" >"$name.out" 2>&1) &

@@ -41,8 +41,7 @@ static inline struct scenario *scen_load(const char *sq,
 }
 
 /* Parses a single-quoted document; returns the error, fills rep. */
-static inline int scen_try(const char *sq,
-			   const struct scenario_objects *objs,
+static inline int scen_try(const char *sq, const struct scenario_objects *objs,
 			   scenario_ref_h *refh, void *arg,
 			   struct scenario_report *rep)
 {
@@ -67,8 +66,8 @@ static inline void scen_obj(struct scenario_objects *objs, const char *kind,
 }
 
 /* Does the action list hold an action of kind? Returns it or NULL. */
-static inline const struct walk_action *
-scen_act(const struct walk_actions *a, enum walk_act_kind kind)
+static inline const struct walk_action *scen_act(const struct walk_actions *a,
+						 enum walk_act_kind kind)
 {
 	for (size_t i = 0; i < a->n; i++) {
 		if (a->act[i].kind == kind)
@@ -80,8 +79,11 @@ scen_act(const struct walk_actions *a, enum walk_act_kind kind)
 /* Unix ms of a UTC wall time. */
 static inline int64_t scen_utc(int y, int mo, int d, int h, int mi)
 {
-	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-			.tm_hour = h, .tm_min = mi};
+	struct tm tm = {.tm_year = y - 1900,
+			.tm_mon = mo - 1,
+			.tm_mday = d,
+			.tm_hour = h,
+			.tm_min = mi};
 
 	return (int64_t)timegm(&tm) * 1000;
 }

@@ -92,9 +92,9 @@ Test(scenario, unknown_type_is_named_with_node)
 {
 	struct scenario_report rep;
 
-	cr_assert_eq(parse("{'start':'a','nodes':{'a':{'type':'teleport'}}}",
-			   &rep),
-		     -EINVAL);
+	cr_assert_eq(
+		parse("{'start':'a','nodes':{'a':{'type':'teleport'}}}", &rep),
+		-EINVAL);
 	cr_assert(has(&rep, "node a: unknown type \"teleport\""), "%s",
 		  rep.text);
 }
@@ -103,9 +103,9 @@ Test(scenario, missing_start_node_is_an_error)
 {
 	struct scenario_report rep;
 
-	cr_assert_eq(parse("{'start':'x','nodes':{'a':{'type':'hangup'}}}",
-			   &rep),
-		     -EINVAL);
+	cr_assert_eq(
+		parse("{'start':'x','nodes':{'a':{'type':'hangup'}}}", &rep),
+		-EINVAL);
 	cr_assert(has(&rep, "start node \"x\" does not exist"));
 }
 
@@ -127,11 +127,11 @@ Test(scenario, missing_required_option_is_an_error)
 {
 	struct scenario_report rep;
 
-	cr_assert_eq(parse("{'start':'g','nodes':{'g':{'type':'greeting'}}}",
-			   &rep),
-		     -EINVAL);
-	cr_assert(has(&rep, "node g: greeting needs option \"prompt\""),
-		  "%s", rep.text);
+	cr_assert_eq(
+		parse("{'start':'g','nodes':{'g':{'type':'greeting'}}}", &rep),
+		-EINVAL);
+	cr_assert(has(&rep, "node g: greeting needs option \"prompt\""), "%s",
+		  rep.text);
 }
 
 Test(scenario, unknown_option_and_wrong_type_are_both_reported)
@@ -401,12 +401,13 @@ Test(scenario, schedule_that_can_never_match_is_an_error)
 {
 	struct scenario_report rep;
 
-	cr_assert_eq(parse("{'start':'s','nodes':{'s':{'type':'schedule',"
-			   "'options':{'timezone':'Europe/Moscow','holidays':"
-			   "['01-01']},'outputs':{'match':'h','no_match':'h'}},"
-			   "'h':{'type':'hangup'}}}",
-			   &rep),
-		     -EINVAL);
+	cr_assert_eq(
+		parse("{'start':'s','nodes':{'s':{'type':'schedule',"
+		      "'options':{'timezone':'Europe/Moscow','holidays':"
+		      "['01-01']},'outputs':{'match':'h','no_match':'h'}},"
+		      "'h':{'type':'hangup'}}}",
+		      &rep),
+		-EINVAL);
 	cr_assert(has(&rep, "node s: the schedule can never match"), "%s",
 		  rep.text);
 }
@@ -432,8 +433,7 @@ Test(scenario, referenced_schedule_that_can_never_match_is_an_error)
 	scen_obj(objs, "schedule", "office",
 		 "{'timezone':'UTC','windows':[{'days':'mon-fri','from':"
 		 "'09:00','to':'18:00'}]}");
-	cr_assert_eq(scen_try(doc, objs, NULL, NULL, &rep), 0, "%s",
-		     rep.text);
+	cr_assert_eq(scen_try(doc, objs, NULL, NULL, &rep), 0, "%s", rep.text);
 	scenario_objects_free(objs);
 }
 
@@ -527,8 +527,7 @@ Test(scenario, object_references_are_checked_against_objects_alone)
 	cr_assert_eq(scen_try(doc, objs, NULL, NULL, &rep), -EINVAL);
 	cr_assert(has(&rep, "conference room \"board\" does not exist"));
 	scen_obj(objs, "conference", "board", "{'pin':'1234'}");
-	cr_assert_eq(scen_try(doc, objs, NULL, NULL, &rep), 0, "%s",
-		     rep.text);
+	cr_assert_eq(scen_try(doc, objs, NULL, NULL, &rep), 0, "%s", rep.text);
 	scenario_objects_free(objs);
 }
 
@@ -580,8 +579,7 @@ Test(scenario, phrase_without_output_and_output_without_phrase_are_errors)
 			   "'h':{'type':'hangup'}}}",
 			   &rep),
 		     -EINVAL);
-	cr_assert(has(&rep, "phrase \"sales\" has no output"), "%s",
-		  rep.text);
+	cr_assert(has(&rep, "phrase \"sales\" has no output"), "%s", rep.text);
 	cr_assert(has(&rep, "output \"phrase:support\" names no phrase"));
 }
 
@@ -713,10 +711,10 @@ Test(scenario, type_and_ref_names_round_trip)
 	for (int t = 0; t < NODE_TYPE_COUNT; t++) {
 		enum node_type back;
 
-		cr_assert_eq(scenario_type_find(
-				     scenario_type_name((enum node_type)t),
-				     &back),
-			     0);
+		cr_assert_eq(
+			scenario_type_find(
+				scenario_type_name((enum node_type)t), &back),
+			0);
 		cr_assert_eq((int)back, t);
 	}
 	for (int k = 0; k < SCENARIO_REF_COUNT; k++) {

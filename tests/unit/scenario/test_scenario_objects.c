@@ -28,8 +28,7 @@ static bool has(const struct scenario_report *rep, const char *s)
 	return strstr(rep->text, s) != NULL;
 }
 
-static int check(const char *kind, const char *sq,
-		 struct scenario_report *rep)
+static int check(const char *kind, const char *sq, struct scenario_report *rep)
 {
 	return scenario_object_check(kind, J(sq), rep);
 }
@@ -40,8 +39,8 @@ static const char *norm(const char *in)
 {
 	static char out[64];
 
-	cr_assert_geq(scenario_number_normalise(in, out, sizeof(out)), 0,
-		      "%s", in);
+	cr_assert_geq(scenario_number_normalise(in, out, sizeof(out)), 0, "%s",
+		      in);
 	return out;
 }
 
@@ -75,9 +74,9 @@ Test(scenario_number, too_long_or_too_small_buffer_is_refused)
 {
 	char out[8];
 
-	cr_assert_eq(scenario_number_normalise("79161234567", out,
-					       sizeof(out)),
-		     -ENOSPC);
+	cr_assert_eq(
+		scenario_number_normalise("79161234567", out, sizeof(out)),
+		-ENOSPC);
 	cr_assert_eq(scenario_number_normalise(
 			     "123456789012345678901234567890123456", out,
 			     sizeof(out)),
@@ -214,9 +213,9 @@ Test(scenario_objects, bad_fields_of_every_kind_are_named)
 {
 	struct scenario_report rep;
 
-	cr_assert_eq(check("queue", "{'strategy':'fastest','max_wait':0}",
-			   &rep),
-		     -EINVAL);
+	cr_assert_eq(
+		check("queue", "{'strategy':'fastest','max_wait':0}", &rep),
+		-EINVAL);
 	cr_assert(has(&rep, "option \"strategy\" must be one of"), "%s",
 		  rep.text);
 	cr_assert(has(&rep, "option \"max_wait\" must be between 1"));
@@ -224,9 +223,9 @@ Test(scenario_objects, bad_fields_of_every_kind_are_named)
 	cr_assert(has(&rep, "\"nobody\" is not an e-mail address"));
 	cr_assert_eq(check("voicemail_box", "{'pin':'12'}", &rep), -EINVAL);
 	cr_assert(has(&rep, "pin must be 4 to 8 digits"));
-	cr_assert_eq(check("conference", "{'pin':'1','moderator_pin':'1'}",
-			   &rep),
-		     -EINVAL);
+	cr_assert_eq(
+		check("conference", "{'pin':'1','moderator_pin':'1'}", &rep),
+		-EINVAL);
 	cr_assert(has(&rep, "pin and moderator_pin must differ"));
 	cr_assert_eq(check("teleport", "{}", &rep), -EINVAL);
 	cr_assert(has(&rep, "unknown kind \"teleport\""));
@@ -279,8 +278,7 @@ static bool open_at(const char *name, int64_t ms)
 {
 	bool open = false;
 
-	cr_assert_eq(scenario_objects_schedule_open(objs, name, ms, &open),
-		     0);
+	cr_assert_eq(scenario_objects_schedule_open(objs, name, ms, &open), 0);
 	return open;
 }
 

@@ -74,8 +74,9 @@ static int run(struct scenario_sim_input *in)
 static void expect(const char *path, const char *outcome)
 {
 	cr_assert_str_eq(res.path, path, "%s", out);
-	cr_assert(strstr(res.outcome, outcome), "outcome \"%s\", want "
-						"\"%s\"\n%s",
+	cr_assert(strstr(res.outcome, outcome),
+		  "outcome \"%s\", want "
+		  "\"%s\"\n%s",
 		  res.outcome, outcome, out);
 	cr_assert(strstr(out, "outcome: "), "%s", out);
 }
@@ -103,10 +104,12 @@ Test(scenario_sim, important_client_by_mask_whose_head_is_away_gets_menu)
 {
 	const char *no_answer[] = {"100"};
 	const char *dtmf[] = {"3"};
-	struct scenario_sim_input in = {
-		.caller = "84957771234", .at = "2026-12-30T11:00",
-		.no_answer = no_answer, .nno_answer = 1,
-		.dtmf = dtmf, .ndtmf = 1};
+	struct scenario_sim_input in = {.caller = "84957771234",
+					.at = "2026-12-30T11:00",
+					.no_answer = no_answer,
+					.nno_answer = 1,
+					.dtmf = dtmf,
+					.ndtmf = 1};
 
 	cr_assert_eq(run(&in), 0);
 	expect("vip > head > hours > welcome > menu > support",
@@ -148,7 +151,8 @@ Test(scenario_sim, caller_pressing_1_goes_to_the_sales_queue)
 	const char *dtmf[] = {"1"};
 	struct scenario_sim_input in = {.caller = "79030000001",
 					.at = "2026-12-30T09:00",
-					.dtmf = dtmf, .ndtmf = 1};
+					.dtmf = dtmf,
+					.ndtmf = 1};
 
 	cr_assert_eq(run(&in), 0);
 	expect("vip > hours > welcome > menu > sales",
@@ -163,7 +167,8 @@ Test(scenario_sim, caller_dialling_an_extension_reaches_it_directly)
 	const char *dtmf[] = {"205"};
 	struct scenario_sim_input in = {.caller = "79030000001",
 					.at = "2026-12-30T09:00",
-					.dtmf = dtmf, .ndtmf = 1};
+					.dtmf = dtmf,
+					.ndtmf = 1};
 
 	cr_assert_eq(run(&in), 0);
 	expect("vip > hours > welcome > menu", "answered by extension 205");
@@ -172,9 +177,8 @@ Test(scenario_sim, caller_dialling_an_extension_reaches_it_directly)
 
 Test(scenario_sim, silent_caller_is_asked_twice_then_queued)
 {
-	struct scenario_sim_input in = {.caller = "", .at =
-							"2026-12-30T09:00",
-					.agents = "busy"};
+	struct scenario_sim_input in = {
+		.caller = "", .at = "2026-12-30T09:00", .agents = "busy"};
 
 	cr_assert_eq(run(&in), 0);
 	expect("vip > hours > welcome > menu > sales > vm",
@@ -190,7 +194,8 @@ Test(scenario_sim, queued_caller_leaves_with_the_exit_key)
 	const char *dtmf[] = {"1", "0"};
 	struct scenario_sim_input in = {.caller = "79030000001",
 					.at = "2026-12-30T09:00",
-					.dtmf = dtmf, .ndtmf = 2,
+					.dtmf = dtmf,
+					.ndtmf = 2,
 					.agents = "busy"};
 
 	cr_assert_eq(run(&in), 0);
@@ -205,8 +210,10 @@ Test(scenario_sim, busy_support_goes_to_voicemail)
 	const char *busy[] = {"300"};
 	struct scenario_sim_input in = {.caller = "79030000001",
 					.at = "2026-12-30T17:59",
-					.dtmf = dtmf, .ndtmf = 1,
-					.busy = busy, .nbusy = 1};
+					.dtmf = dtmf,
+					.ndtmf = 1,
+					.busy = busy,
+					.nbusy = 1};
 
 	cr_assert_eq(run(&in), 0);
 	expect("vip > hours > welcome > menu > support > vm",
@@ -215,10 +222,10 @@ Test(scenario_sim, busy_support_goes_to_voicemail)
 
 Test(scenario_sim, time_defaults_to_now_in_the_scenario_zone)
 {
-	struct scenario_sim_input in = {
-		.caller = "79030000001",
-		/* Sun 2026-06-21 12:00 UTC */
-		.now_ms = scen_utc(2026, 6, 21, 12, 0)};
+	struct scenario_sim_input in = {.caller = "79030000001",
+					/* Sun 2026-06-21 12:00 UTC */
+					.now_ms =
+						scen_utc(2026, 6, 21, 12, 0)};
 
 	cr_assert_eq(run(&in), 0);
 	expect("vip > hours > closed > bye", "hung up with 603");
@@ -256,11 +263,11 @@ Test(scenario_sim, bad_input_is_one_plain_sentence)
 
 Test(scenario_sim, endless_menu_loop_stops_at_the_step_limit)
 {
-	struct scenario *loop = scen_load(
-		"{'start':'m','nodes':{'m':{'type':'ivr','options':{"
-		"'prompt':'p','retries':0},'outputs':{'digit:1':'m',"
-		"'timeout':'m'}}}}",
-		NULL);
+	struct scenario *loop =
+		scen_load("{'start':'m','nodes':{'m':{'type':'ivr','options':{"
+			  "'prompt':'p','retries':0},'outputs':{'digit:1':'m',"
+			  "'timeout':'m'}}}}",
+			  NULL);
 	struct scenario_sim_input in = {.at = "2026-12-30T10:00",
 					.max_steps = 50};
 	int err = scenario_sim_run(loop, NULL, &in, out, sizeof(out), &res);
@@ -302,13 +309,13 @@ Test(scenario_sim, assistant_and_crm_are_simulated_from_the_script)
 	const char *say[] = {"Мне нужны ПРОДАЖИ"};
 	struct scenario_sim_input in = {.at = "2026-12-30T10:00",
 					.crm_owner = "204",
-					.say = say, .nsay = 1};
+					.say = say,
+					.nsay = 1};
 	const char *no_answer[] = {"204"};
 
 	cr_assert_eq(scenario_sim_run(s2, NULL, &in, out, sizeof(out), &res),
 		     0);
-	cr_assert(strstr(res.outcome, "answered by extension 204"), "%s",
-		  out);
+	cr_assert(strstr(res.outcome, "answered by extension 204"), "%s", out);
 	in.no_answer = no_answer;
 	in.nno_answer = 1;
 	cr_assert_eq(scenario_sim_run(s2, NULL, &in, out, sizeof(out), &res),

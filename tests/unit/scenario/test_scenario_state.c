@@ -93,24 +93,25 @@ Test(scenario_state, garbage_is_refused_and_leaves_the_state_alone)
 		"",
 		"w1",
 		"w2|a|0|0|0|0|0|0||",
-		"w1|a|0|0|0|0|0|0|",       /* missing target field */
-		"w1|a|0|0|0|0|0|0|||",     /* one field too many */
-		"w1|a|99|0|0|0|0|0||",     /* phase out of range */
-		"w1|a|0|4|0|0|0|0||",      /* unknown flag */
-		"w1|a|0|0|256|0|0|0||",    /* tries overflow */
+		"w1|a|0|0|0|0|0|0|",	/* missing target field */
+		"w1|a|0|0|0|0|0|0|||",	/* one field too many */
+		"w1|a|99|0|0|0|0|0||",	/* phase out of range */
+		"w1|a|0|4|0|0|0|0||",	/* unknown flag */
+		"w1|a|0|0|256|0|0|0||", /* tries overflow */
 		"w1|a|0|0|0|0|0|4294967296||",
-		"w1|a|0|0|0|01|1|0||",     /* leading zero */
-		"w1|a|0|0|0|5|4|0||",      /* timer ahead of its counter */
+		"w1|a|0|0|0|01|1|0||", /* leading zero */
+		"w1|a|0|0|0|5|4|0||",  /* timer ahead of its counter */
 		"w1|a|0|0|0|-1|0|0||",
-		"w1|a|0|0|0|0|0|0|12x|",   /* not a DTMF digit */
-		"w1|a%zz|0|0|0|0|0|0||",   /* bad escape */
-		"w1|a%41|0|0|0|0|0|0||",   /* escape of a plain character */
+		"w1|a|0|0|0|0|0|0|12x|", /* not a DTMF digit */
+		"w1|a%zz|0|0|0|0|0|0||", /* bad escape */
+		"w1|a%41|0|0|0|0|0|0||", /* escape of a plain character */
 		"w1|a%00|0|0|0|0|0|0||",
-		"w1|a b|0|0|0|0|0|0||",    /* raw space */
-		"w1||3|0|0|0|0|0||",       /* no node but a phase */
+		"w1|a b|0|0|0|0|0|0||", /* raw space */
+		"w1||3|0|0|0|0|0||",	/* no node but a phase */
 		"w1|a|0|0|0|0|0|0|11111111111111111111||",
 		"w1|a|0|0|0|0|0|0||x y",
-		"w1|aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"w1|"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 		"aaaaaaaaaaaa|0|0|0|0|0|0||",
 		"\xff\xfe",
 	};
@@ -157,9 +158,9 @@ Test(scenario_state, random_text_never_decodes_into_a_broken_state)
 		if (scenario_walk_state_decode(&st, buf))
 			continue;
 		/* Whatever decoded must encode back to the same text. */
-		cr_assert_gt(scenario_walk_state_encode(&st, again,
-							sizeof(again)),
-			     0);
+		cr_assert_gt(
+			scenario_walk_state_encode(&st, again, sizeof(again)),
+			0);
 		cr_assert_str_eq(again, buf);
 	}
 }

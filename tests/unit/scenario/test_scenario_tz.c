@@ -9,9 +9,9 @@
 TestSuite(scenario_tz, .fini = pbx_test_fini);
 
 static const char *const zones[] = {
-	"Europe/Moscow",    "Europe/Berlin",  "America/New_York",
-	"Asia/Vladivostok", "Australia/Sydney", "Asia/Kolkata",
-	"America/Sao_Paulo", "Pacific/Chatham", "UTC"};
+	"Europe/Moscow",     "Europe/Berlin",	 "America/New_York",
+	"Asia/Vladivostok",  "Australia/Sydney", "Asia/Kolkata",
+	"America/Sao_Paulo", "Pacific/Chatham",	 "UTC"};
 
 static void same_as_glibc(const char *zone, int64_t from, int64_t to,
 			  int64_t stepsec)
@@ -38,11 +38,10 @@ static void same_as_glibc(const char *zone, int64_t from, int64_t to,
 			  "dst %d, glibc %04d-%02d-%02d %02d:%02d off %ld "
 			  "dst %d",
 			  zone, (long long)t, got.tm_year + 1900,
-			  got.tm_mon + 1, got.tm_mday, got.tm_hour,
-			  got.tm_min, got.tm_gmtoff, got.tm_isdst,
-			  ref.tm_year + 1900, ref.tm_mon + 1, ref.tm_mday,
-			  ref.tm_hour, ref.tm_min, ref.tm_gmtoff,
-			  ref.tm_isdst);
+			  got.tm_mon + 1, got.tm_mday, got.tm_hour, got.tm_min,
+			  got.tm_gmtoff, got.tm_isdst, ref.tm_year + 1900,
+			  ref.tm_mon + 1, ref.tm_mday, ref.tm_hour, ref.tm_min,
+			  ref.tm_gmtoff, ref.tm_isdst);
 	}
 }
 
@@ -86,8 +85,11 @@ Test(scenario_tz, agrees_with_glibc_before_the_first_transition)
 
 static int64_t utc_of(const char *zone, int y, int mo, int d, int h, int mi)
 {
-	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-			.tm_hour = h, .tm_min = mi};
+	struct tm tm = {.tm_year = y - 1900,
+			.tm_mon = mo - 1,
+			.tm_mday = d,
+			.tm_hour = h,
+			.tm_min = mi};
 	int64_t u = 0;
 
 	cr_assert_eq(scenario_tz_utc(zone, &tm, &u), 0);

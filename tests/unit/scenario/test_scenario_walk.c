@@ -523,8 +523,8 @@ static const char queue_doc[] =
 
 static int qres(enum walk_queue_result r, char d)
 {
-	struct walk_event e = {.kind = WALK_EV_QUEUE_RESULT, .queue = r,
-			       .digit = d};
+	struct walk_event e = {
+		.kind = WALK_EV_QUEUE_RESULT, .queue = r, .digit = d};
 
 	return scenario_walk_step(sc, &ctx, &st, &e, &out);
 }
@@ -608,8 +608,8 @@ static const char as_doc[] =
 
 static int say(const char *phrase, double conf)
 {
-	struct walk_event e = {.kind = WALK_EV_SPEECH, .phrase = phrase,
-			       .confidence = conf};
+	struct walk_event e = {
+		.kind = WALK_EV_SPEECH, .phrase = phrase, .confidence = conf};
 
 	return scenario_walk_step(sc, &ctx, &st, &e, &out);
 }
@@ -679,8 +679,8 @@ static const char crm_doc[] =
 
 static int crm(enum walk_crm_result r, const char *owner)
 {
-	struct walk_event e = {.kind = WALK_EV_CRM_RESULT, .crm = r,
-			       .owner = owner};
+	struct walk_event e = {
+		.kind = WALK_EV_CRM_RESULT, .crm = r, .owner = owner};
 
 	return scenario_walk_step(sc, &ctx, &st, &e, &out);
 }
@@ -847,8 +847,8 @@ Test(scenario_walk, random_events_never_break_the_walk)
 				int err = scenario_walk_step(sc, &ctx, &st, &e,
 							     &out);
 
-				cr_assert(err == 0 || err == -EINVAL,
-					  "err %d", err);
+				cr_assert(err == 0 || err == -EINVAL, "err %d",
+					  err);
 				cr_assert_leq(out.n, WALK_ACTIONS_MAX);
 				for (size_t k = 0; k < out.n; k++)
 					cr_assert_lt(out.act[k].kind,
@@ -857,8 +857,8 @@ Test(scenario_walk, random_events_never_break_the_walk)
 				e.kind = (enum walk_event_kind)(
 					1 + lcg(&seed) % (WALK_EV_COUNT - 1));
 				e.digit = "0123456789*#AX"[lcg(&seed) % 14];
-				e.timer_id = lcg(&seed) % 4 ? st.timer
-							    : lcg(&seed);
+				e.timer_id =
+					lcg(&seed) % 4 ? st.timer : lcg(&seed);
 				e.ring = (enum walk_ring_result)(lcg(&seed) %
 								 6);
 				e.queue = (enum walk_queue_result)(lcg(&seed) %

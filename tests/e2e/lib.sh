@@ -1,0 +1,56 @@
+# Shared helpers of the e2e suites (sourced). Expects SIPP_DIR, TMP and
+# CALLER_IP set by the suite; counts PASSED / FAILED.
+PASSED=0
+FAILED=0
+
+pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
+fail() { echo "FAIL $1 $2"; FAILED=$((FAILED + 1)); }
+now_ms() { date +%s%3N; }
+rcli() { redis-cli -p "${PBX_REDIS_PORT:-6390}" "$@"; }
+
+# sipp_call <scenario> <number> <local port> [extra sipp args...]
+sipp_call() {
+	local sf=$1 num=$2 port=$3
+	shift 3
+	(cd "$TMP" && timeout 60 sipp -sf "$SIPP_DIR/$sf" -s "$num" \
+		-i "$CALLER_IP" -p "$port" -nostdin -m 1 "$@" \
+		127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1)
+}
+
+# expect_code <name> <number> <code> <local port> [extra sipp args...]
+expect_code() {
+	local name=$1 num=$2 code=$3 port=$4 log="$TMP/$1.log"
+	shift 4
+	if sipp_call uac_expect.xml "$num" "$port" -key expect "$code" \
+		-trace_logs -log_file "$log" "$@"; then
+		pass "$name"
+	else
+		fail "$name" "$(grep -o 'got [0-9]*, expected [0-9]*' "$log" |
+			head -1) (sipp failed)"
+	fi
+}
+
+# start_sink <ip> <port> <outfile>: rtp_sink in the background, ready
+# when this returns; its pid in SINK_PID.
+start_sink() {
+	rm -f "$3.ready"
+	"$SINK" "$1" "$2" 40 2000 "$3.ready" >"$3" &
+	SINK_PID=$!
+	for _ in $(seq 50); do [ -e "$3.ready" ] && break; sleep 0.05; done
+}
+
+# sink_packets <outfile>: packets counted by a finished rtp_sink.
+sink_packets() { sed -E 's/packets=([0-9]+).*/\1/' "$1"; }
+
+# sanitizer_clean <name> <run dir>: no service logged a sanitizer report.
+sanitizer_clean() {
+	local bad
+	bad=$(grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+		"$2"/*.log 2>/dev/null)
+	if [ -z "$bad" ]; then pass "$1"
+	else
+		fail "$1" "reports in: $bad"
+		grep -h -A12 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+			$bad | head -60
+	fi
+}

@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# End-to-end: calls reach people. The whole stack on loopback; a SIPp
+# "phone" registers extension 101 with digest auth through Kamailio; SIPp
+# callers dial tenant numbers whose scenarios use the voice menu, the
+# subscriber element, lists and schedules; a SIPp "carrier" answers
+# external numbers. Asserts what reached each side: SIP codes, RTP packets
+# in both directions (rtp_sink at the address each side offered), the
+# branch the menu digit (RFC 4733, in-band, SIP INFO) selected, CANCEL to
+# a phone that does not answer.
+#
+# Environment: PBX_BUILD (required). Prints PASS/FAIL lines and a last
+# line "N passed, M failed".
+set -u
+: "${PBX_BUILD:?set PBX_BUILD to a build directory}"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+SIPP_DIR=$ROOT/tests/sipp
+STACK=$ROOT/scripts/stack.sh
+PBXCTL=$PBX_BUILD/services/pbxctl/pbxctl
+SINK=$PBX_BUILD/tests/support/rtp_sink
+export PBX_RUN=${PBX_RUN:-$(mktemp -d /tmp/pbx-people.XXXXXX)}
+export PBX_WORKERS=1 PBX_BUILD
+TMP=$PBX_RUN/e2e
+mkdir -p "$TMP"
+CALLER_IP=127.0.0.2
+PHONE_IP=127.0.0.4
+CARRIER_IP=127.0.0.8
+T=people
+DOMAIN=people.pbx.local
+PASSWORD=ext101-secret-pw
+. "$ROOT/tests/e2e/lib.sh"
+
+PHONE_PID=""
+cleanup() {
+	[ -n "$PHONE_PID" ] && kill "$PHONE_PID" 2>/dev/null
+	"$STACK" stop >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+# phone <mode> <name>: SIPp phone registering 101 in the background;
+# returns once registered (or fails the check <name>_registers).
+phone() {
+	local mode=$1 name=$2
+	rm -f "$TMP/phone-$name.log"
+	(cd "$TMP" && exec timeout 90 sipp -sf "$SIPP_DIR/people_callee.xml" \
+		-i $PHONE_IP -p 5094 -mi $PHONE_IP -mp 16000 \
+		-au 101 -ap "$PASSWORD" -key ext 101 -key domain $DOMAIN \
+		-key rtp_port 32002 -key mode "$mode" -m 1 -nostdin \
+		-trace_logs -log_file "$TMP/phone-$name.log" \
+		127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1) &
+	PHONE_PID=$!
+	for _ in $(seq 100); do
+		grep -q registered "$TMP/phone-$name.log" 2>/dev/null && return 0
+		kill -0 $PHONE_PID 2>/dev/null || break
+		sleep 0.05
+	done
+	fail "${name}_phone_registers" "no 200 to REGISTER"
+	return 1
+}
+
+# phone_done <name>: the phone's scenario completed (exit 0).
+phone_done() {
+	local rc
+	wait "$PHONE_PID"
+	rc=$?
+	PHONE_PID=""
+	if [ $rc = 0 ]; then pass "$1"; else fail "$1" "phone sipp exit $rc"; fi
+}
+
+# caller <name> <number> <mode> <fmts> <hold ms> [caller number]
+caller() {
+	(cd "$TMP" && timeout 60 sipp -sf "$SIPP_DIR/people_caller.xml" \
+		-s "$2" -i $CALLER_IP -p 5101 -mi $CALLER_IP -mp 17000 \
+		-key caller "${6:-79990000001}" -key rtp_port 32000 \
+		-key fmts "$4" -key mode "$3" -d "$5" -m 1 -nostdin \
+		-trace_err -error_file "$TMP/caller-$1.err" \
+		127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1)
+}
+
+# bridged_call <name> <number> <mode> <fmts> [caller number]: the menu or
+# list routes the caller to 101; RTP must flow both ways for ~5 s.
+bridged_call() {
+	local name=$1 a b
+	phone answer "$name" || return
+	start_sink $PHONE_IP 32002 "$TMP/$name.phone.sink"
+	local sb=$SINK_PID
+	start_sink $CALLER_IP 32000 "$TMP/$name.caller.sink"
+	local sa=$SINK_PID
+	if caller "$name" "$2" "$3" "$4" 6000 "${5:-}"; then
+		pass "${name}_caller_bridged_and_hung_up"
+	else
+		fail "${name}_caller_bridged_and_hung_up" "caller sipp failed"
+	fi
+	phone_done "${name}_phone_answered_and_got_bye"
+	wait $sa $sb
+	a=$(sink_packets "$TMP/$name.caller.sink")
+	b=$(sink_packets "$TMP/$name.phone.sink")
+	# ~5 s of talk at 50 packets/s each way; the phone's side sees only
+	# bridged audio, the caller's also the menu and ringback.
+	if [ "${b:-0}" -ge 150 ]; then pass "${name}_rtp_caller_to_phone"
+	else fail "${name}_rtp_caller_to_phone" "phone got ${b:-0} packets"; fi
+	if [ "${a:-0}" -ge 150 ]; then pass "${name}_rtp_phone_to_caller"
+	else fail "${name}_rtp_phone_to_caller" "caller got ${a:-0} packets"; fi
+}
+
+# --- stack and tenant -------------------------------------------------------
+if ! "$STACK" start; then
+	fail stack_starts "see logs in $PBX_RUN"
+	echo "$PASSED passed, $FAILED failed"
+	exit 1
+fi
+pass stack_starts
+
+cd "$TMP" || exit 1
+sox -n -r 16000 -c 1 -b 16 menu.wav synth 4 sine 520 2>/dev/null
+sox -n -r 16000 -c 1 -b 16 closed.wav synth 2 sine 300 2>/dev/null
+sox -n -r 16000 -c 1 -b 16 hello.wav synth 2 sine 700 2>/dev/null
+sox -n -r 8000 -c 1 -e a-law caller.wav synth 20 sine 400 2>/dev/null
+sox -n -r 8000 -c 1 -e a-law callee.wav synth 20 sine 600 2>/dev/null
+# DTMF "2" in-band: 697 Hz + 1336 Hz for 250 ms, then silence.
+sox -n -r 8000 -c 1 -e a-law dtmf2.wav synth 0.25 sine 697 synth 0.25 \
+	sine mix 1336 gain -6 pad 0 0.3 2>/dev/null
+cd - >/dev/null || exit 1
+
+MENU='"menu":{"type":"ivr","options":{"prompt":"menu","timeout":5,"retries":1,"extension_dialing":true,"extension_max_len":3,"inter_digit_ms":2000},"outputs":{"digit:2":"ring101","digit:9":"busy","timeout":"bye","invalid":"bye","extension":"bye"}},"ring101":{"type":"subscriber","options":{"kind":"internal","target":"101","timeout":15},"outputs":{"no_answer":"bye","busy":"busy","unavailable":"bye"}},"busy":{"type":"hangup","options":{"code":486}},"bye":{"type":"hangup"}'
+{
+	"$PBXCTL" tenant delete $T
+	"$PBXCTL" tenant create $T --domain $DOMAIN &&
+	"$PBXCTL" ext add $T 101 "$PASSWORD" &&
+	"$PBXCTL" ext add $T 102 "other-secret-pw" &&
+	"$PBXCTL" prompt upload $T menu "$TMP/menu.wav" &&
+	"$PBXCTL" prompt upload $T closed "$TMP/closed.wav" &&
+	"$PBXCTL" prompt upload $T hello "$TMP/hello.wav" &&
+	echo '{"mode":"white","entries":["+79990000009"]}' |
+		"$PBXCTL" object put $T list important - &&
+	echo '{"timezone":"Europe/Moscow","windows":[{"days":"all","from":"00:00","to":"23:59"}],"override":"closed"}' |
+		"$PBXCTL" object put $T schedule office - &&
+	echo "{\"start\":\"menu\",\"nodes\":{$MENU}}" |
+		"$PBXCTL" scenario put $T menu - &&
+	echo '{"start":"r","nodes":{"r":{"type":"subscriber","options":{"kind":"internal","target":"101","timeout":5},"outputs":{"no_answer":"hello","busy":"busy","unavailable":"gone"}},"hello":{"type":"greeting","options":{"prompt":"hello"}},"busy":{"type":"hangup","options":{"code":486}},"gone":{"type":"hangup","options":{"code":410}}}}' |
+		"$PBXCTL" scenario put $T ring - &&
+	echo '{"start":"r","nodes":{"r":{"type":"subscriber","options":{"kind":"internal","target":"102","timeout":5},"outputs":{"no_answer":"gone","busy":"gone","unavailable":"gone"}},"gone":{"type":"hangup","options":{"code":410}}}}' |
+		"$PBXCTL" scenario put $T ring102 - &&
+	echo '{"start":"x","nodes":{"x":{"type":"subscriber","options":{"kind":"external","target":"+74951112233","timeout":10},"outputs":{"no_answer":"gone","busy":"gone","unavailable":"gone"}},"gone":{"type":"hangup","options":{"code":410}}}}' |
+		"$PBXCTL" scenario put $T external - &&
+	echo "{\"start\":\"vip\",\"nodes\":{\"vip\":{\"type\":\"list\",\"options\":{\"list\":\"important\"},\"outputs\":{\"in_list\":\"head\",\"not_in_list\":\"hours\"}},\"head\":{\"type\":\"subscriber\",\"options\":{\"kind\":\"internal\",\"target\":\"101\",\"timeout\":15},\"outputs\":{\"no_answer\":\"hours\",\"busy\":\"hours\",\"unavailable\":\"hours\"}},\"hours\":{\"type\":\"schedule\",\"options\":{\"schedule\":\"office\"},\"outputs\":{\"match\":\"menu\",\"no_match\":\"closed\"}},\"closed\":{\"type\":\"greeting\",\"options\":{\"prompt\":\"closed\"},\"outputs\":{\"next\":\"bye\"}},$MENU}}" |
+		"$PBXCTL" scenario put $T example - &&
+	"$PBXCTL" trunk remove e2e-carrier
+	"$PBXCTL" trunk add e2e-carrier $CARRIER_IP:5060 --format e164 &&
+	for n in 15551001 15551002 15551003 15551004 15551005; do
+		"$PBXCTL" number connect $T $n || exit 1
+	done &&
+	"$PBXCTL" scenario activate $T 15551001 menu &&
+	"$PBXCTL" scenario activate $T 15551002 ring &&
+	"$PBXCTL" scenario activate $T 15551003 ring102 &&
+	"$PBXCTL" scenario activate $T 15551004 external &&
+	"$PBXCTL" scenario activate $T 15551005 example
+} >"$TMP/provision.out" 2>&1
+if [ $? = 0 ]; then pass provision_people_tenant; else
+	fail provision_people_tenant "$(tail -2 "$TMP/provision.out" | tr '\n' ' ')"
+fi
+
+# --- menu digit 2 reaches extension 101, three DTMF methods -----------------
+bridged_call menu_rfc4733 15551001 rfc4733 "8 101"
+bridged_call menu_info 15551001 info "8 101"
+bridged_call menu_inband 15551001 inband "8"
+# Direct extension dialing: 1 0 1 during the menu prompt.
+bridged_call menu_direct_extension 15551001 ext101 "8 101"
+
+# --- no answer: ringing is cancelled, the call goes on to the greeting ----
+if phone noanswer noanswer; then
+	start_sink $CALLER_IP 31010 "$TMP/noanswer.sink"
+	s=$SINK_PID
+	if sipp_call uac_greeting.xml 15551002 5102 -key rtp_port 31010; then
+		pass noanswer_caller_hears_next_greeting_then_bye
+	else
+		fail noanswer_caller_hears_next_greeting_then_bye "sipp failed"
+	fi
+	phone_done noanswer_phone_ringing_cancelled
+	wait $s
+	p=$(sink_packets "$TMP/noanswer.sink")
+	# the 2 s greeting at 50 packets/s (ringback before it adds more)
+	if [ "${p:-0}" -ge 90 ]; then pass noanswer_greeting_rtp
+	else fail noanswer_greeting_rtp "got ${p:-0} packets"; fi
+fi
+
+# --- busy and unavailable branches -------------------------------------------
+if phone busy busy; then
+	expect_code busy_branch_taken 15551002 486 5103
+	phone_done busy_phone_answered_486
+fi
+expect_code unavailable_branch_taken 15551003 410 5104
+
+# --- external number through the carrier trunk -----------------------------
+(cd "$TMP" && exec timeout 40 sipp -sn uas -i $CARRIER_IP -p 5060 -m 1 \
+	-nostdin -trace_msg -message_file "$TMP/carrier.msg" \
+	>>"$TMP/sipp.out" 2>&1) &
+carrier=$!
+sleep 0.3
+expect_code external_number_answered 15551004 200 5105 -d 1500
+wait $carrier
+if [ $? = 0 ]; then pass external_carrier_got_call_and_bye
+else fail external_carrier_got_call_and_bye "carrier sipp failed"; fi
+if grep -q "INVITE sip:+74951112233@" "$TMP/carrier.msg" 2>/dev/null &&
+	! grep -qi "^X-Pbx-" "$TMP/carrier.msg"; then
+	pass external_carrier_sees_number_no_internal_headers
+else
+	fail external_carrier_sees_number_no_internal_headers "$(grep -m1 '^INVITE' "$TMP/carrier.msg")"
+fi
+
+# --- the product's example scenario on live calls ---------------------------
+# An important client reaches the head of the company (ext 101).
+bridged_call example_important_client 15551005 none "8 101" 89990000009
+# Others outside working hours hear "we are closed" and are hung up on.
+start_sink $CALLER_IP 31012 "$TMP/closed.sink"
+s=$SINK_PID
+if sipp_call uac_greeting.xml 15551005 5106 -key rtp_port 31012; then
+	pass example_closed_hears_greeting_then_bye
+else fail example_closed_hears_greeting_then_bye "sipp failed"; fi
+wait $s
+p=$(sink_packets "$TMP/closed.sink")
+if [ "${p:-0}" -ge 90 ] && [ "${p:-0}" -le 130 ]; then
+	pass example_closed_prompt_only
+else fail example_closed_prompt_only "got ${p:-0} packets for a 2 s prompt"; fi
+# In working hours they reach the menu and are routed by their digit.
+echo '{"timezone":"Europe/Moscow","windows":[{"days":"all","from":"00:00","to":"23:59"}],"override":"open"}' |
+	"$PBXCTL" object put $T schedule office - >/dev/null
+bridged_call example_open_menu_digit 15551005 rfc4733 "8 101"
+
+"$PBXCTL" tenant delete $T >/dev/null 2>&1
+"$PBXCTL" trunk remove e2e-carrier >/dev/null 2>&1
+"$STACK" stop
+sanitizer_clean people_services_clean_under_sanitizers "$PBX_RUN"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
