@@ -46,12 +46,12 @@ extern char **environ;
 enum {
 	PAYLOAD = 160,
 	PKT = 12 + PAYLOAD,
-	SLOTS = 20,	  /* a call sends in tick (idx % 20) of every 20 ms */
-	BATCH = 64,	  /* sendmmsg / recvmmsg */
-	HIST = 2000,	  /* latency histogram, 10 µs buckets up to 20 ms */
-	LATE_US = 5000,	  /* the threshold the issue sets */
+	SLOTS = 20,       /* a call sends in tick (idx % 20) of every 20 ms */
+	BATCH = 64,       /* sendmmsg / recvmmsg */
+	HIST = 2000,      /* latency histogram, 10 µs buckets up to 20 ms */
+	LATE_US = 5000,   /* the threshold the issue sets */
 	MAX_CALLS = 8000, /* 16000 RTP sockets in the worker */
-	BENCH_SIP_PORT = 5390,  /* ours; the worker's edge_uri */
+	BENCH_SIP_PORT = 5390, /* ours; the worker's edge_uri */
 	WORKER_SIP = 5380,
 	RTP_A = 33000, /* our caller-side socket */
 	RTP_B = 33002, /* our callee-side socket */
@@ -207,7 +207,8 @@ static void drain(int fd)
 					struct timespec ts;
 
 					memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
-					rx = (uint64_t)ts.tv_sec * 1000000000ull +
+					rx = (uint64_t)ts.tv_sec *
+						     1000000000ull +
 					     (uint64_t)ts.tv_nsec;
 				}
 			memcpy(&magic, bufs[i] + 12, 4);
@@ -309,7 +310,8 @@ static int echo_server(int n, uint16_t base)
 	if (!fds || ep < 0)
 		return 1;
 	for (int i = 0; i < 2 * n; i++) {
-		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+		struct epoll_event ev = {.events = EPOLLIN,
+					 .data.u32 = (uint32_t)i};
 
 		fds[i] = udp_bind((uint16_t)(base + i));
 		if (fds[i] < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev)) {
@@ -359,9 +361,9 @@ struct ctl {
 	bool worker_seen;
 	struct tmr tmr, tmr_kick, tmr_poll;
 
-	int target;	 /* calls wanted in this step */
-	int created;	 /* A legs sent */
-	int up;		 /* calls bridged (or echo calls set up) */
+	int target;  /* calls wanted in this step */
+	int created; /* A legs sent */
+	int up;      /* calls bridged (or echo calls set up) */
 	int failed;
 	uint64_t t_step; /* start of the ramp */
 	uint64_t s_sent, s_recv, s_late, s_hist[HIST + 1];
@@ -473,8 +475,7 @@ static int sdp_port(const struct sip_msg *msg, struct sockaddr_in *sin)
 
 static void call_check_up(struct bcall *c)
 {
-	if (c->a_up && c->b_up && !c->failed &&
-	    !atomic_load(&c->active)) {
+	if (c->a_up && c->b_up && !c->failed && !atomic_load(&c->active)) {
 		atomic_store_explicit(&c->active, 1, memory_order_release);
 		C.up++;
 	}
@@ -674,9 +675,8 @@ static void bus_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 	ev = env->media_event;
 	switch (ev->kind) {
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING: {
-		int idx = atoi(ev->dialed + (strncmp(ev->dialed, "bench", 5)
-						     ? 0
-						     : 5));
+		int idx = atoi(ev->dialed +
+			       (strncmp(ev->dialed, "bench", 5) ? 0 : 5));
 
 		if (idx < 0 || idx >= C.created)
 			return;
@@ -685,8 +685,9 @@ static void bus_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 	}
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT:
 		c = call_by_callid(env->call_id);
-		if (c && ev->ring_result !=
-				 PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED)
+		if (c &&
+		    ev->ring_result !=
+			    PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED)
 			call_fail(c, "ring failed");
 		break;
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_FAILED:
@@ -768,7 +769,8 @@ static void measure_done(void *arg)
 	fr = sent ? (double)(late + lost) / (double)sent * 100 : 100;
 	bad_total = get(&st.bad);
 	snprintf(C.rows[p][C.nrows[p]], sizeof(C.rows[p][0]),
-		 "| %d | %.0f | %.3f %% | %.3f %% | %.2f | %.2f | %.1f%s | %.0f "
+		 "| %d | %.0f | %.3f %% | %.3f %% | %.2f | %.2f | %.1f%s | "
+		 "%.0f "
 		 "%% |",
 		 C.up, (double)sent / secs, late * 100.0 / (sent ? sent : 1),
 		 lost * 100.0 / (sent ? sent : 1), pct_us(h, recv, 0.5) / 1000,
@@ -861,7 +863,8 @@ static void next_step(void *arg)
 
 			c->to_a = (struct sockaddr_in){
 				.sin_family = AF_INET,
-				.sin_port = htons((uint16_t)(ECHO_BASE + 2 * i)),
+				.sin_port =
+					htons((uint16_t)(ECHO_BASE + 2 * i)),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 			c->to_b = c->to_a;
 			c->to_b.sin_port =
@@ -900,17 +903,26 @@ static void start_phase(enum phase p)
 	C.created = 0;
 	C.failed = 0;
 	if (p == PH_WORKER) {
-		char *argv[] = {
-			(char *)C.worker_path,
-			"--set", "worker_id=bench",
-			"--set", "sip_listen=127.0.0.1:5380",
-			"--set", "router_endpoints=tcp://127.0.0.1:7390",
-			"--set", "edge_uri=sip:127.0.0.1:5390",
-			"--set", "capacity=10000",
-			"--set", "rtp_port_min=20000",
-			"--set", "rtp_port_max=32900",
-			"--set", "redis_port=6399",
-			"--set", "log_level=warn", NULL};
+		char *argv[] = {(char *)C.worker_path,
+				"--set",
+				"worker_id=bench",
+				"--set",
+				"sip_listen=127.0.0.1:5380",
+				"--set",
+				"router_endpoints=tcp://127.0.0.1:7390",
+				"--set",
+				"edge_uri=sip:127.0.0.1:5390",
+				"--set",
+				"capacity=10000",
+				"--set",
+				"rtp_port_min=20000",
+				"--set",
+				"rtp_port_max=32900",
+				"--set",
+				"redis_port=6399",
+				"--set",
+				"log_level=warn",
+				NULL};
 
 		C.child = spawn(argv);
 		C.worker_seen = false;
@@ -926,8 +938,7 @@ static void start_phase(enum phase p)
 		snprintf(n, sizeof(n), "%d", most);
 		snprintf(base, sizeof(base), "%d", ECHO_BASE);
 		{
-			char *argv[] = {self, "--echo-server", n, base,
-					NULL};
+			char *argv[] = {self, "--echo-server", n, base, NULL};
 
 			C.child = spawn(argv);
 		}
@@ -986,8 +997,7 @@ static void print_machine(void)
 	printf("Machine: %s, %ld cores online; worker/relay pinned to core "
 	       "%d, bench to core %d%s; %d s per step.\n\n",
 	       model, sysconf(_SC_NPROCESSORS_ONLN), C.worker_core,
-	       C.bench_core, C.rt ? ", both SCHED_FIFO 20" : "",
-	       C.measure_s);
+	       C.bench_core, C.rt ? ", both SCHED_FIFO 20" : "", C.measure_s);
 }
 
 static void print_table(int p)

@@ -242,8 +242,8 @@ void leg_relay(struct leg *l, const struct mw_rtp_hdr *in,
 		return;
 	if (!te && from != l->codec.law)
 		mwlaw_transcode(l->txmb->buf + MW_RTP_HDR_SIZE,
-			       l->txmb->buf + MW_RTP_HDR_SIZE, len, from,
-			       l->codec.law);
+				l->txmb->buf + MW_RTP_HDR_SIZE, len, from,
+				l->codec.law);
 	send_mb(l);
 }
 

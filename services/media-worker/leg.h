@@ -24,7 +24,7 @@ typedef void(leg_recv_h)(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
 /* Embedded in its call (caller leg) or ring (callee leg). */
 struct leg {
 	struct sdp_session *sdp;
-	struct sdp_media *sdpm;	 /* owned by sdp */
+	struct sdp_media *sdpm;	    /* owned by sdp */
 	struct sdp_format *lfmt[3]; /* our formats, owned by sdpm */
 	struct rtp_sock *rtp;
 	struct mbuf *txmb; /* reused for every packet we send */

@@ -164,9 +164,9 @@ static void caller_rx(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
 
 char mwcall_info_digit(struct sip *sip, const struct sip_msg *msg)
 {
-	enum dtmf_info_type t = dtmf_info_type_of(
-		msg->ctyp.type.p, msg->ctyp.type.l, msg->ctyp.subtype.p,
-		msg->ctyp.subtype.l);
+	enum dtmf_info_type t =
+		dtmf_info_type_of(msg->ctyp.type.p, msg->ctyp.type.l,
+				  msg->ctyp.subtype.p, msg->ctyp.subtype.l);
 	char digit = 0;
 
 	if (t == DTMF_INFO_NONE) {
@@ -200,8 +200,7 @@ void mwcall_info_send(struct sipsess *sess, char digit)
 	mem_deref(mb);
 }
 
-static void info_handler(struct sip *sip, const struct sip_msg *msg,
-			 void *arg)
+static void info_handler(struct sip *sip, const struct sip_msg *msg, void *arg)
 {
 	struct mwcall *call = arg;
 	char digit;
@@ -270,8 +269,8 @@ static void close_handler(int err, const struct sip_msg *msg, void *arg)
 	/* libre reports BYE and CANCEL alike (ECONNRESET): an unanswered
 	 * call can only have been cancelled. */
 	if (err == ECONNRESET)
-		ev.detail = call->answered ? "caller hung up"
-					   : "caller cancelled";
+		ev.detail =
+			call->answered ? "caller hung up" : "caller cancelled";
 	else
 		ev.detail = strerror(err);
 	PLOG_INFO("caller side closed: %s", ev.detail);
@@ -306,8 +305,7 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 	call->callid = pl_dupz(&msg->callid);
 	call->caller = pl_dupz(&msg->from.uri.user);
 	call->dialed = pl_dupz(&msg->uri.user);
-	if (!call->tenant || !call->callid || !call->caller ||
-	    !call->dialed) {
+	if (!call->tenant || !call->callid || !call->caller || !call->dialed) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -325,13 +323,13 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 	err = -sipsess_accept(&call->sess, env->sock, msg, 180, "Ringing",
 			      env->cuser, "application/sdp", NULL, NULL, NULL,
 			      false, offer_handler, answer_handler,
-			      estab_handler, info_handler, NULL,
-			      close_handler, call, MWCALL_ALLOW);
+			      estab_handler, info_handler, NULL, close_handler,
+			      call, MWCALL_ALLOW);
 	if (err)
 		goto out;
-	PLOG_INFO("incoming from '%s' to '%s': %s/%d%s, ringing",
-		  call->caller, call->dialed,
-		  offer_codec_name(call->leg.codec.law), call->leg.codec.pt,
+	PLOG_INFO("incoming from '%s' to '%s': %s/%d%s, ringing", call->caller,
+		  call->dialed, offer_codec_name(call->leg.codec.law),
+		  call->leg.codec.pt,
 		  call->leg.codec.te_pt >= 0 ? " +telephone-event" : "");
 out:
 	if (err) {

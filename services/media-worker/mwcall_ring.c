@@ -59,8 +59,8 @@ void ring_from_caller(struct ring *ring, const struct mw_rtp_hdr *hdr,
 		      const uint8_t *payload, size_t len, bool te,
 		      uint64_t now_ms)
 {
-	leg_relay(&ring->leg, hdr, payload, len, ring->call->leg.codec.law,
-		  te, now_ms);
+	leg_relay(&ring->leg, hdr, payload, len, ring->call->leg.codec.law, te,
+		  now_ms);
 }
 
 static void callee_rx(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
@@ -156,7 +156,8 @@ static void ring_estab_handler(const struct sip_msg *msg, void *arg)
 		.kind = MWCALL_EV_RING_RESULT,
 		.seq = ring->seq,
 		.sip_code = msg ? msg->scode : 200,
-		.ring_result = PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED,
+		.ring_result =
+			PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED,
 	};
 	char a[64], b[64];
 
@@ -205,8 +206,7 @@ static void ring_info_handler(struct sip *sip, const struct sip_msg *msg,
 	pbx_log_ctx(NULL, NULL);
 }
 
-static void ring_close_handler(int err, const struct sip_msg *msg,
-			       void *arg)
+static void ring_close_handler(int err, const struct sip_msg *msg, void *arg)
 {
 	struct ring *ring = arg;
 	struct mwcall *call = ring->call;
@@ -248,8 +248,8 @@ static void ring_timeout_handler(void *arg)
 	mwcall_log_ctx(ring->call);
 	re_snprintf(detail, sizeof(detail), "no answer within %u ms",
 		    ring->timeout_ms);
-	ring_finish(ring, PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER,
-		    0, detail); /* mem_deref of the session: CANCEL */
+	ring_finish(ring, PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER, 0,
+		    detail); /* mem_deref of the session: CANCEL */
 	pbx_log_ctx(NULL, NULL);
 }
 
@@ -264,8 +264,7 @@ static bool uri_ok(const char *s, struct uri *u, struct pl *pl)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c <= 0x20 || c >= 0x7f || c == '<' || c == '>' ||
-		    c == '"')
+		if (c <= 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '"')
 			return false;
 	}
 	if (strncasecmp(s, "sip:", 4) && strncasecmp(s, "sips:", 5))
@@ -324,8 +323,8 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 		*why = "bad target_uri";
 		return -EINVAL;
 	}
-	caller_id = p->caller_id && p->caller_id[0] ? p->caller_id
-						      : call->caller;
+	caller_id =
+		p->caller_id && p->caller_id[0] ? p->caller_id : call->caller;
 	if (!token_ok(caller_id, ID_MAX, "+-_.*")) {
 		*why = "bad caller_id";
 		return -EINVAL;
@@ -344,10 +343,10 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 		return -ENOMEM;
 	ring->call = call;
 	ring->seq = p->seq;
-	ring->timeout_ms = p->timeout_ms && p->timeout_ms <
-						    env->ring_timeout_max_ms
-				   ? p->timeout_ms
-				   : env->ring_timeout_max_ms;
+	ring->timeout_ms =
+		p->timeout_ms && p->timeout_ms < env->ring_timeout_max_ms
+			? p->timeout_ms
+			: env->ring_timeout_max_ms;
 	tmr_init(&ring->tmr);
 	err = leg_open(&ring->leg, env, callee_rx, ring);
 	if (err) {

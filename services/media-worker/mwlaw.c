@@ -22,7 +22,7 @@ static void tables_build(void)
 }
 
 void mwlaw_transcode(uint8_t *dst, const uint8_t *src, size_t n,
-		    enum offer_law from, enum offer_law to)
+		     enum offer_law from, enum offer_law to)
 {
 	const uint8_t *t;
 

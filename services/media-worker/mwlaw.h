@@ -11,7 +11,7 @@
 /* Converts n bytes from one law to the other; a plain copy when the laws
  * are the same. dst and src may be the same buffer. */
 void mwlaw_transcode(uint8_t *dst, const uint8_t *src, size_t n,
-		    enum offer_law from, enum offer_law to);
+		     enum offer_law from, enum offer_law to);
 
 /* One byte of the law as a 16-bit linear sample. */
 int16_t mwlaw_decode(uint8_t b, enum offer_law law);

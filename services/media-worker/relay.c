@@ -1,9 +1,9 @@
 /* Relay stamping of bridged packets onto a leg's outbound stream. */
 #include "relay.h"
 
-void relay_stamp(struct relay *r, struct player *s, const struct mw_rtp_hdr *in,
-		 uint32_t samples, bool te, uint64_t now_ms,
-		 struct mw_rtp_hdr *out)
+void relay_stamp(struct relay *r, struct player *s,
+		 const struct mw_rtp_hdr *in, uint32_t samples, bool te,
+		 uint64_t now_ms, struct mw_rtp_hdr *out)
 {
 	struct relay_map *m = &r->audio;
 	bool marker = in->marker;

@@ -38,8 +38,8 @@ static inline void relay_resync(struct relay *r)
  * samples: the audio duration of the payload; te: a telephone-event
  * packet (no duration: all packets of an event carry its start time).
  * Advances s (seq, ts, last_ms) as the player would. */
-void relay_stamp(struct relay *r, struct player *s, const struct mw_rtp_hdr *in,
-		 uint32_t samples, bool te, uint64_t now_ms,
-		 struct mw_rtp_hdr *out);
+void relay_stamp(struct relay *r, struct player *s,
+		 const struct mw_rtp_hdr *in, uint32_t samples, bool te,
+		 uint64_t now_ms, struct mw_rtp_hdr *out);
 
 #endif

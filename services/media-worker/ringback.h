@@ -18,8 +18,8 @@ struct ringback_spec {
 
 /* "425/1000/4000" (Russia, the default), "440+480/2000/4000/-19" (North
  * America). One on/off pair per cycle (double-ring cadences such as the
- * British one are not expressible). Frequencies 50..3900 Hz, on 20..10000 ms, off 0..20000 ms, level
- * -40..-3 dBm0 (default -13). Returns 0 or -EINVAL. */
+ * British one are not expressible). Frequencies 50..3900 Hz, on 20..10000 ms,
+ * off 0..20000 ms, level -40..-3 dBm0 (default -13). Returns 0 or -EINVAL. */
 int ringback_parse(struct ringback_spec *rs, const char *str);
 
 /* One cycle (on + off) in the law: (on_ms + off_ms) * 8 bytes, malloc'd

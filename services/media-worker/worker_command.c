@@ -170,8 +170,7 @@ static void command_ring(struct worker *w, struct worker_link *l,
 }
 
 static void command_timer(struct worker *w, struct worker_link *l,
-			  struct worker_call *wc,
-			  const Pbx__V1__Envelope *env)
+			  struct worker_call *wc, const Pbx__V1__Envelope *env)
 {
 	const Pbx__V1__MediaCommand__Timer *t = env->media_command->timer;
 

@@ -121,8 +121,8 @@ void worker_invite(const struct sip_msg *msg, void *arg)
 		goto out;
 	}
 	wc->w = w;
-	err = mwcall_accept(&wc->call, &w->env, msg, tenant,
-			    worker_call_event, wc);
+	err = mwcall_accept(&wc->call, &w->env, msg, tenant, worker_call_event,
+			    wc);
 	if (err) {
 		free(wc);
 		if (err == -ENOTSUP) {

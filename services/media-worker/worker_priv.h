@@ -94,9 +94,9 @@ struct worker_event {
 	const char *caller;
 	const char *dialed;
 	const char *reply_to;
-	char digit;	     /* KIND_DTMF */
-	uint32_t timer_id;   /* KIND_TIMER */
-	int ring_result;     /* KIND_RING_RESULT */
+	char digit;	   /* KIND_DTMF */
+	uint32_t timer_id; /* KIND_TIMER */
+	int ring_result;   /* KIND_RING_RESULT */
 };
 
 /* worker.c */

@@ -162,13 +162,17 @@ media_port() {
 	done
 	echo $p
 }
+# media_ip <ip>: where SIPp binds RTP. Not 127.0.0.1, where other suites'
+# media workers hold thousands of ports.
+media_ip() { if [ "$1" = 127.0.0.1 ]; then echo 127.0.0.14; else echo "$1"; fi; }
 # sipp_ <name> <scenario> <local ip> <local port> [sipp args...]: one call
 # to the edge; log, message trace and errors in $RUN/<name>.*.
 sipp_() {
 	local name=$1 sf=$2 ip=$3 port=$4
 	shift 4
 	(cd "$RUN" && timeout 30 sipp -sf "$SIPP_DIR/$sf" -i "$ip" -p "$port" \
-		-mi "$ip" -mp "$(media_port "$ip" "$port")" -m 1 -nostdin \
+		-mi "$(media_ip "$ip")" \
+		-mp "$(media_port "$(media_ip "$ip")" "$port")" -m 1 -nostdin \
 		-timeout 20 -trace_logs \
 		-log_file "$name.log" -trace_msg -message_file "$name.msg" \
 		"$@" $EDGE >"$name.out" 2>&1)
@@ -179,7 +183,8 @@ sipp_bg() {
 	local name=$1 sf=$2 ip=$3 port=$4
 	shift 4
 	(cd "$RUN" && exec timeout 30 sipp -sf "$SIPP_DIR/$sf" -i "$ip" \
-		-p "$port" -mi "$ip" -mp "$(media_port "$ip" "$port")" -m 1 \
+		-p "$port" -mi "$(media_ip "$ip")" \
+		-mp "$(media_port "$(media_ip "$ip")" "$port")" -m 1 \
 		-nostdin -trace_logs \
 		-log_file "$name.log" -trace_msg -message_file "$name.msg" \
 		"$@" >"$name.out" 2>&1) &

@@ -93,8 +93,7 @@ Test(dtmf_inband, silence_and_speech_band_tone_give_nothing)
 			double t = (f * 160 + i) / 8000.0;
 
 			frame[i] = mwlaw_encode(
-				(int16_t)(8000 * sin(2 * M_PI *
-							       425 * t)),
+				(int16_t)(8000 * sin(2 * M_PI * 425 * t)),
 				OFFER_ULAW);
 		}
 		dtmf_inband_feed(d, frame, sizeof(frame), OFFER_ULAW);

@@ -35,8 +35,8 @@ Test(dtmf_info, relay_signal_with_duration)
 {
 	char d;
 
-	cr_assert_eq(parse(DTMF_INFO_RELAY, "Signal=5\r\nDuration=160\r\n",
-			   &d), 0);
+	cr_assert_eq(
+		parse(DTMF_INFO_RELAY, "Signal=5\r\nDuration=160\r\n", &d), 0);
 	cr_assert_eq(d, '5');
 	cr_assert_eq(parse(DTMF_INFO_RELAY, "Duration=250\nSignal= #\n", &d),
 		     0);
@@ -69,9 +69,9 @@ Test(dtmf_info, plain_body_is_the_digit)
 Test(dtmf_info, garbage_is_refused)
 {
 	static const char *relay_bad[] = {
-		"", "Signal=", "Signal=55", "Signal=E", "Signal=16",
-		"Duration=160", "Signal", "Signal=5x", "\r\n\r\n", "=5",
-		"Signal=-1", "Signal=\x01",
+		"",          "Signal=",      "Signal=55", "Signal=E",
+		"Signal=16", "Duration=160", "Signal",    "Signal=5x",
+		"\r\n\r\n",  "=5",           "Signal=-1", "Signal=\x01",
 	};
 	static const char *plain_bad[] = {
 		"", "55", "x", "Signal=5", "#5", "16", "\r\n",

@@ -15,11 +15,22 @@ static int step_at(int v, enum offer_law law)
 	int a = abs(v);
 
 	if (law == OFFER_ULAW)
-		return a < 32 ? 4 : a < 96 ? 8 : a < 224 ? 16 : a < 480 ? 32 :
-		       a < 992 ? 64 : a < 2016 ? 128 : a < 4064 ? 256 :
-		       a < 8160 ? 512 : 1024;
-	return a < 512 ? 32 : a < 1024 ? 64 : a < 2048 ? 128 :
-	       a < 4096 ? 256 : a < 8192 ? 512 : a < 16384 ? 1024 : 2048;
+		return a < 32	  ? 4
+		       : a < 96	  ? 8
+		       : a < 224  ? 16
+		       : a < 480  ? 32
+		       : a < 992  ? 64
+		       : a < 2016 ? 128
+		       : a < 4064 ? 256
+		       : a < 8160 ? 512
+				  : 1024;
+	return a < 512	   ? 32
+	       : a < 1024  ? 64
+	       : a < 2048  ? 128
+	       : a < 4096  ? 256
+	       : a < 8192  ? 512
+	       : a < 16384 ? 1024
+			   : 2048;
 }
 
 static void round_trip(enum offer_law from, enum offer_law to)
@@ -34,8 +45,8 @@ static void round_trip(enum offer_law from, enum offer_law to)
 		m = mwlaw_decode(mid, to);
 		r = mwlaw_decode(back, from);
 		/* Each conversion lands within a step of the other law. */
-		cr_assert_leq(abs(m - v), step_at(v, to),
-			      "%02x: %d -> %d", i, v, m);
+		cr_assert_leq(abs(m - v), step_at(v, to), "%02x: %d -> %d", i,
+			      v, m);
 		cr_assert_leq(abs(r - v), step_at(v, to) + step_at(v, from),
 			      "%02x: %d -> %d -> %d", i, v, m, r);
 		/* Same sign (silence may land on either zero). */

@@ -31,10 +31,20 @@ Test(ringback, parses_single_and_dual_tones)
 Test(ringback, bad_specs_refused)
 {
 	static const char *bad[] = {
-		"", "425", "425/1000", "425/1000/", "x/1000/4000",
-		"425/1000/4000/", "425/1000/4000/13", "425/10/4000",
-		"20/1000/4000", "425+/1000/4000", "425/1000/4000 ",
-		"425/1000/30000", "425/1000/4000/-50", "-425/1000/4000",
+		"",
+		"425",
+		"425/1000",
+		"425/1000/",
+		"x/1000/4000",
+		"425/1000/4000/",
+		"425/1000/4000/13",
+		"425/10/4000",
+		"20/1000/4000",
+		"425+/1000/4000",
+		"425/1000/4000 ",
+		"425/1000/30000",
+		"425/1000/4000/-50",
+		"-425/1000/4000",
 	};
 	struct ringback_spec rs;
 
@@ -128,8 +138,8 @@ Test(ringback, player_loops_the_shared_cycle_until_stopped)
 	cr_assert_eq(player_start_loop(&p, buf, len, 0), 0);
 	/* Three cycles = 15 s = 750 packets, in ticks of 25. */
 	for (int i = 0; i < 30; i++)
-		cr_assert_not(player_tick(&p, 25, (uint64_t)i * 500, count_send,
-					  &c));
+		cr_assert_not(player_tick(&p, 25, (uint64_t)i * 500,
+					  count_send, &c));
 	cr_assert_eq(c.loud, 150);
 	cr_assert_eq(c.quiet, 600);
 	cr_assert(player_active(&p));
