@@ -114,7 +114,8 @@ start_one() {
 		start_bg kamailio /usr/sbin/kamailio -DD -E \
 			-f "$ROOT/deploy/kamailio/kamailio.cfg" \
 			-Y "$RUN/kamailio" -P "$RUN/kamailio/kamailio.pid" \
-			-A "PBX_LISTEN_IP=$SIP_IP" -A "PBX_SIP_PORT=$SIP_PORT"
+			-A "PBX_LISTEN_IP=$SIP_IP" -A "PBX_SIP_PORT=$SIP_PORT" \
+			--substdef "!PBX_REDIS_PORT!$REDIS_PORT!g"
 		wait_until 15 kamailio listening_udp "$SIP_IP" "$SIP_PORT" &&
 			alive kamailio
 		;;

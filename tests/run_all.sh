@@ -13,7 +13,7 @@ PASSED=0
 FAILED=0
 TMP=$(mktemp -d /tmp/pbx-test.XXXXXX)
 
-for p in 5060 6390 7001 7002 7010 8448; do
+for p in 5060 5090 6390 6396 7001 7002 7010 8448 8458; do
 	if ss -lntu | grep -q ":$p "; then
 		echo "run_all: port $p is in use: stop the running stack (make stop) first" >&2
 		exit 1
@@ -60,6 +60,14 @@ redis-cli -p 6391 shutdown nosave >/dev/null 2>&1
 echo "== end to end: calls through kamailio"
 PBX_BUILD=$BUILD "$ROOT/tests/e2e/test_calls.sh" 2>&1 | tee "$TMP/e2e.out"
 tally "$TMP/e2e.out"
+
+echo "== end to end: registrar, trunks, worker legs at the edge"
+PBX_BUILD=$BUILD "$ROOT/tests/e2e/test_registrar.sh" 2>&1 | tee "$TMP/reg.out"
+tally "$TMP/reg.out"
+
+echo "== end to end: calls reach people (menu, extensions, carrier)"
+PBX_BUILD=$BUILD "$ROOT/tests/e2e/test_people.sh" 2>&1 | tee "$TMP/people.out"
+tally "$TMP/people.out"
 
 rm -rf "$TMP"
 echo

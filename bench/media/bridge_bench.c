@@ -46,10 +46,10 @@ extern char **environ;
 enum {
 	PAYLOAD = 160,
 	PKT = 12 + PAYLOAD,
-	SLOTS = 20,       /* a call sends in tick (idx % 20) of every 20 ms */
-	BATCH = 64,       /* sendmmsg / recvmmsg */
-	HIST = 2000,      /* latency histogram, 10 µs buckets up to 20 ms */
-	LATE_US = 5000,   /* the threshold the issue sets */
+	SLOTS = 20,	  /* a call sends in tick (idx % 20) of every 20 ms */
+	BATCH = 64,	  /* sendmmsg / recvmmsg */
+	HIST = 2000,	  /* latency histogram, 10 µs buckets up to 20 ms */
+	LATE_US = 5000,	  /* the threshold the issue sets */
 	MAX_CALLS = 8000, /* 16000 RTP sockets in the worker */
 	BENCH_SIP_PORT = 5390, /* ours; the worker's edge_uri */
 	WORKER_SIP = 5380,
@@ -363,7 +363,7 @@ struct ctl {
 
 	int target;  /* calls wanted in this step */
 	int created; /* A legs sent */
-	int up;      /* calls bridged (or echo calls set up) */
+	int up;	     /* calls bridged (or echo calls set up) */
 	int failed;
 	uint64_t t_step; /* start of the ramp */
 	uint64_t s_sent, s_recv, s_late, s_hist[HIST + 1];

@@ -69,9 +69,9 @@ Test(dtmf_info, plain_body_is_the_digit)
 Test(dtmf_info, garbage_is_refused)
 {
 	static const char *relay_bad[] = {
-		"",          "Signal=",      "Signal=55", "Signal=E",
-		"Signal=16", "Duration=160", "Signal",    "Signal=5x",
-		"\r\n\r\n",  "=5",           "Signal=-1", "Signal=\x01",
+		"",	     "Signal=",	     "Signal=55", "Signal=E",
+		"Signal=16", "Duration=160", "Signal",	  "Signal=5x",
+		"\r\n\r\n",  "=5",	     "Signal=-1", "Signal=\x01",
 	};
 	static const char *plain_bad[] = {
 		"", "55", "x", "Signal=5", "#5", "16", "\r\n",
