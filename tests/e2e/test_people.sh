@@ -27,6 +27,7 @@ CARRIER_IP=127.0.0.8
 T=people
 DOMAIN=people.pbx.local
 PASSWORD=ext101-secret-pw
+PASSWORD2=ext102-secret-pw
 . "$ROOT/tests/e2e/lib.sh"
 
 PHONE_PID=""
@@ -129,7 +130,7 @@ MENU='"menu":{"type":"ivr","options":{"prompt":"menu","timeout":5,"retries":1,"e
 	"$PBXCTL" tenant delete $T
 	"$PBXCTL" tenant create $T --domain $DOMAIN &&
 	"$PBXCTL" ext add $T 101 "$PASSWORD" &&
-	"$PBXCTL" ext add $T 102 "other-secret-pw" &&
+	"$PBXCTL" ext add $T 102 "$PASSWORD2" &&
 	"$PBXCTL" prompt upload $T menu "$TMP/menu.wav" &&
 	"$PBXCTL" prompt upload $T closed "$TMP/closed.wav" &&
 	"$PBXCTL" prompt upload $T hello "$TMP/hello.wav" &&
@@ -168,6 +169,26 @@ bridged_call menu_info 15551001 info "8 101"
 bridged_call menu_inband 15551001 inband "8"
 # Direct extension dialing: 1 0 1 during the menu prompt.
 bridged_call menu_direct_extension 15551001 ext101 "8 101"
+
+# --- one extension calls another: 102 (digest auth) dials 101 ------------
+if phone answer ext_to_ext; then
+	if (cd "$TMP" && timeout 30 sipp -sf "$SIPP_DIR/uac_auth_call.xml" \
+		-s 101 -key user 102 -key domain $DOMAIN -key rdomain $DOMAIN \
+		-key expect 200 -au 102 -ap "$PASSWORD2" -d 2000 \
+		-i $CALLER_IP -p 5108 -mi $CALLER_IP -mp 17100 -m 1 -nostdin \
+		-trace_logs -log_file "$TMP/ext_to_ext.log" \
+		127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1); then
+		pass ext_to_ext_authenticated_call_answered
+	else
+		fail ext_to_ext_authenticated_call_answered "$(grep -o 'got [0-9]*, expected [0-9]*' "$TMP/ext_to_ext.log" | head -1)"
+	fi
+	phone_done ext_to_ext_phone_answered_and_got_bye
+	if grep -q "invite-from 102" "$TMP/phone-ext_to_ext.log"; then
+		pass ext_to_ext_phone_sees_caller_extension
+	else
+		fail ext_to_ext_phone_sees_caller_extension "$(grep invite-from "$TMP/phone-ext_to_ext.log")"
+	fi
+fi
 
 # --- no answer: ringing is cancelled, the call goes on to the greeting ----
 if phone noanswer noanswer; then
