@@ -40,10 +40,13 @@ cat <<EOF
 Demo PBX is up (logs in $RUN, stop with: make stop).
 
   Call the demo number $NUMBER at sip:$NUMBER@127.0.0.1:5060 (UDP or TCP):
-    softphone: account-less "IP call" to $NUMBER@127.0.0.1
-    SIPp:      sipp -sn uac -s $NUMBER -m 1 127.0.0.1:5060
-               (or tests/sipp/uac_greeting.xml to receive the audio)
+    softphone: account-less "IP call" to $NUMBER@127.0.0.1 (PCMU/PCMA)
+    SIPp:      $BUILD/tests/support/rtp_sink 127.0.0.2 31000 10 1000 &
+               sipp -sf tests/sipp/uac_greeting.xml -s $NUMBER -i 127.0.0.2 \\
+                    -key rtp_port 31000 -m 1 127.0.0.1:5060
   You hear a chime and a tone, then the PBX hangs up.
+  Employees: pbxctl ext add demo 101 <password>, then register
+  101@demo.pbx.local via 127.0.0.1:5060 (docs/softphone.md).
 
   Provision more with $PBXCTL (see docs/pbxctl.md).
 EOF
