@@ -8,14 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ocache.h"
 #include "pbx_clock.h"
 #include "pbx_keys.h"
 #include "pbx_log.h"
 #include "pbx_redis.h"
 #include "route_ctx.h"
 #include "router.h"
-#include "scache.h"
+#include "vcache.h"
 #include "scenario.h"
 
 /* Writes the fields only if the revision is unchanged, bumps it and
@@ -126,7 +125,7 @@ static void got_json(struct route_ctx *c, redisReply *rr)
 			 c->version, rep.text);
 		return;
 	}
-	c->sc = scache_put(c->r->scache, c->tenant, c->scen, c->version, sc);
+	c->sc = vcache_put(c->r->scache, c->tenant, c->scen, c->version, sc);
 }
 
 static void got_objects(struct route_ctx *c, redisReply *rr)
@@ -157,7 +156,8 @@ static void got_objects(struct route_ctx *c, redisReply *rr)
 		if (scenario_objects_add(objs, kind, colon + 1, v->str, &rep))
 			PLOG_ERR("object %s skipped: %s", f->str, rep.text);
 	}
-	c->objs = ocache_put(c->r->ocache, c->tenant, c->objects_rev, objs);
+	c->objs = vcache_put(c->r->ocache, c->tenant, "", c->objects_rev,
+			     objs);
 }
 
 /* Internal call to an extension: a one-node scenario built in memory. */
@@ -167,7 +167,7 @@ static const struct scenario *internal_scenario(struct route_ctx *c)
 	struct scenario *nsc = NULL;
 	char json[256];
 
-	sc = scache_get(c->r->scache, c->tenant, c->scen, 0);
+	sc = vcache_get(c->r->scache, c->tenant, c->scen, 0);
 	if (sc)
 		return sc;
 	snprintf(json, sizeof(json),
@@ -177,7 +177,7 @@ static const struct scenario *internal_scenario(struct route_ctx *c)
 		 c->scen + strlen("@ext:"));
 	if (scenario_parse(&nsc, json, NULL, NULL, NULL))
 		return NULL;
-	return scache_put(c->r->scache, c->tenant, c->scen, 0, nsc);
+	return vcache_put(c->r->scache, c->tenant, c->scen, 0, nsc);
 }
 
 void route_load(struct route_ctx *c, route_next_h *next)
@@ -188,9 +188,9 @@ void route_load(struct route_ctx *c, route_next_h *next)
 	if (!strncmp(c->scen, "@ext:", 5))
 		c->sc = internal_scenario(c);
 	else
-		c->sc = scache_get(c->r->scache, c->tenant, c->scen,
+		c->sc = vcache_get(c->r->scache, c->tenant, c->scen,
 				   c->version);
-	c->objs = ocache_get(c->r->ocache, c->tenant, c->objects_rev);
+	c->objs = vcache_get(c->r->ocache, c->tenant, "", c->objects_rev);
 	if (!c->sc && strncmp(c->scen, "@ext:", 5) &&
 	    !pbx_key(key, sizeof(key), c->tenant, "scenario:%s:v%ld",
 		     c->scen, c->version))

@@ -8,8 +8,8 @@
 #include "pbx_log.h"
 #include "pbx_redis.h"
 #include "router.h"
-#include "ocache.h"
-#include "scache.h"
+#include "scenario.h"
+#include "vcache.h"
 #include "workers.h"
 
 #define SCACHE_ENTRIES 256
@@ -57,6 +57,16 @@ static void worker_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 	pbx_log_ctx(NULL, NULL);
 }
 
+static void free_scenario(void *val)
+{
+	scenario_free(val);
+}
+
+static void free_objects(void *val)
+{
+	scenario_objects_free(val);
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct router *r = arg;
@@ -85,9 +95,9 @@ int router_alloc(struct router **rp, struct event_base *base, void *zctx,
 			    (uint64_t)cfg->worker_ttl_ms);
 	if (err)
 		goto fail;
-	err = scache_alloc(&r->scache, SCACHE_ENTRIES);
+	err = vcache_alloc(&r->scache, SCACHE_ENTRIES, free_scenario);
 	if (!err)
-		err = ocache_alloc(&r->ocache, SCACHE_ENTRIES);
+		err = vcache_alloc(&r->ocache, SCACHE_ENTRIES, free_objects);
 	if (err)
 		goto fail;
 	err = pbx_bus_alloc(&r->edge_bus, zctx, PBX_BUS_ROUTER,
@@ -126,8 +136,8 @@ void router_free(struct router *r)
 	pbx_redis_free(r->redis);
 	pbx_bus_free(r->edge_bus);
 	pbx_bus_free(r->worker_bus);
-	scache_free(r->scache);
-	ocache_free(r->ocache);
+	vcache_free(r->scache);
+	vcache_free(r->ocache);
 	workers_free(r->workers);
 	free(r);
 }

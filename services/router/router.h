@@ -11,8 +11,7 @@
 struct event_base;
 struct pbx_redis;
 struct workers;
-struct scache;
-struct ocache;
+struct vcache;
 
 struct router_config {
 	char router_id[PBX_CFG_STRLEN];
@@ -32,8 +31,8 @@ struct router {
 	struct pbx_bus *edge_bus;    /* ROUTER: edge-bridges */
 	struct pbx_bus *worker_bus;  /* ROUTER: media workers */
 	struct workers *workers;
-	struct scache *scache;
-	struct ocache *ocache;
+	struct vcache *scache;  /* parsed scenarios */
+	struct vcache *ocache;  /* compiled tenant objects */
 	struct event *tick;
 	unsigned long calls_routed;
 };

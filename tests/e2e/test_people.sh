@@ -80,11 +80,11 @@ caller() {
 		127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1)
 }
 
-# bridged_call <name> <number> <mode> <fmts> [caller number]: the menu or
-# list routes the caller to 101; RTP must flow both ways for ~5 s.
+# bridged_call <name> <number> <mode> <fmts> [caller number] [phone mode]:
+# the scenario routes the caller to 101; RTP must flow both ways for ~5 s.
 bridged_call() {
 	local name=$1 a b
-	phone answer "$name" || return
+	phone "${6:-answer}" "$name" || return
 	start_sink $PHONE_IP 32002 "$TMP/$name.phone.sink"
 	local sb=$SINK_PID
 	start_sink $CALLER_IP 32000 "$TMP/$name.caller.sink"
@@ -169,6 +169,15 @@ bridged_call menu_info 15551001 info "8 101"
 bridged_call menu_inband 15551001 inband "8"
 # Direct extension dialing: 1 0 1 during the menu prompt.
 bridged_call menu_direct_extension 15551001 ext101 "8 101"
+
+# --- the phone holds and resumes a bridged call (re-INVITEs) --------------
+bridged_call hold_resume 15551002 none "8 101" 79990000001 hold
+if grep -q '^held$' "$TMP/phone-hold_resume.log" 2>/dev/null &&
+	grep -q '^resumed$' "$TMP/phone-hold_resume.log"; then
+	pass hold_resume_answered_recvonly_then_sendrecv
+else
+	fail hold_resume_answered_recvonly_then_sendrecv "phone saw no hold/resume answers"
+fi
 
 # --- one extension calls another: 102 (digest auth) dials 101 ------------
 if phone answer ext_to_ext; then
