@@ -39,7 +39,8 @@ const char pbxctl_usage[] =
 	"                    [--at 2026-12-31T18:00:00Z | --at UNIX-MS]\n"
 	"  scenario rollback <tenant> <number>\n"
 	"  scenario simulate <tenant> <number> --caller NUMBER\n"
-	"                    [--at 2026-12-31T19:00] [--dtmf D]... "
+	"                    [--at 2026-12-31T19:00 [--tz Europe/Moscow]]\n"
+	"                    [--dtmf D]... "
 	"[--say TEXT]...\n"
 	"                    [--agents free|busy|none] [--no-answer T]...\n"
 	"                    [--busy T]... [--unavailable T]...\n"
@@ -77,6 +78,7 @@ enum opt_id {
 	O_NO_ANSWER,
 	O_BUSY,
 	O_UNAVAILABLE,
+	O_TZ,
 	O_COUNT
 };
 
@@ -84,7 +86,7 @@ enum opt_id {
 #define SIM_OPTS                                                              \
 	(OPT(O_AT) | OPT(O_CALLER) | OPT(O_AGENTS) | OPT(O_CRM_OWNER) |       \
 	 OPT(O_DTMF) | OPT(O_SAY) | OPT(O_NO_ANSWER) | OPT(O_BUSY) |          \
-	 OPT(O_UNAVAILABLE))
+	 OPT(O_UNAVAILABLE) | OPT(O_TZ))
 
 static const struct opt_def {
 	const char *name;
@@ -105,6 +107,7 @@ static const struct opt_def {
 	[O_NO_ANSWER] = {"--no-answer", PBXCTL_REP_NO_ANSWER},
 	[O_BUSY] = {"--busy", PBXCTL_REP_BUSY},
 	[O_UNAVAILABLE] = {"--unavailable", PBXCTL_REP_UNAVAILABLE},
+	[O_TZ] = {"--tz", -1},
 };
 
 /* One command: "<noun> <verb>", its positional arguments and options. */
@@ -167,6 +170,7 @@ static const struct cmd_def cmds[] = {
 	{"scenario", "simulate", 2, 2, OP(SCENARIO_SIMULATE),
 	 PBXCTL_PRINT_BODY, SIM_OPTS,
 	 "scenario simulate <tenant> <number> --caller NUMBER [--at TIME] "
+	 "[--tz ZONE] "
 	 "[--dtmf D]... [--say TEXT]... [--agents free|busy|none] "
 	 "[--no-answer T]... [--busy T]... [--unavailable T]... "
 	 "[--crm-owner EXT|none|error]"},
@@ -459,11 +463,7 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 				return fail(err, errsz,
 					    "--version takes a version "
 					    "number such as 3");
-			/* An '@' never appears in a valid name, so the
-			 * server cannot misread it. */
-			snprintf(cmd->name_at, sizeof(cmd->name_at),
-				 "%.64s@%u", a[1], (unsigned)v);
-			cmd->op.scenario_ref.name = cmd->name_at;
+			cmd->op.scenario_ref.version = (uint32_t)v;
 		}
 		q->scenario_get = &cmd->op.scenario_ref;
 		break;
@@ -532,6 +532,8 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 		s->caller = (char *)ov[O_CALLER];
 		if (ov[O_AT])
 			s->at = (char *)ov[O_AT];
+		if (ov[O_TZ])
+			s->timezone = (char *)ov[O_TZ];
 		if (agents && strcmp(agents, "free") &&
 		    strcmp(agents, "busy") && strcmp(agents, "none"))
 			return fail(err, errsz,

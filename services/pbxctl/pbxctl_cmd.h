@@ -81,7 +81,6 @@ struct pbxctl_cmd {
 	size_t n_rep[PBXCTL_REP_COUNT];
 	/* "name@N" for scenario get --version N (ScenarioRef has no version
 	 * field; the server splits it). */
-	char name_at[96];
 	char *data; /* loaded file or password, malloc'd (NUL-terminated) */
 	size_t len;
 };

@@ -186,9 +186,9 @@ int prov_scenario_put(struct provision *pv,
 			     created ? "" : " (unchanged)");
 }
 
-/* "name" or "name@N": ScenarioRef has no version field (a proto change
- * is requested), so pbxctl sends the version after an '@', which no
- * scenario name can contain. *version is 0 for the latest. */
+/* "name", or the older "name@N" form of a version (ScenarioRef now has a
+ * version field, which wins); '@' is in no scenario name, so it cannot be
+ * misread. *version is 0 for the latest. */
 static int split_version(struct prov_reply *r, const char *ref,
 			 char name[PBX_ID_MAX + 1], long long *version)
 {
@@ -253,6 +253,8 @@ int prov_scenario_get(struct provision *pv,
 	err = prov_check_tenant(r, tenant);
 	if (!err)
 		err = split_version(r, prov_str(q->name), name, &version);
+	if (!err && q->version)
+		version = q->version;
 	if (!err)
 		err = prov_tenant_known(pv, r, tenant);
 	if (!err)

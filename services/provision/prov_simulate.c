@@ -42,6 +42,7 @@ static void input_fill(struct scenario_sim_input *in,
 	memset(in, 0, sizeof(*in));
 	in->caller = prov_str(q->caller);
 	in->at = prov_str(q->at);
+	in->timezone = prov_str(q->timezone);
 	in->now_ms = (int64_t)e->now;
 	in->dtmf = (const char *const *)q->dtmf;
 	in->ndtmf = q->n_dtmf;

@@ -158,7 +158,7 @@ Test(pbxctl_cmd, scenario_commands)
 	cr_expect_str_eq(c.req.scenario_activate->name, "main");
 }
 
-Test(pbxctl_cmd, scenario_get_version_travels_in_the_name)
+Test(pbxctl_cmd, scenario_get_sends_the_version_field)
 {
 	char *a1[] = {"pbxctl", "scenario", "get", "acme", "main",
 		      "--version", "3"};
@@ -171,9 +171,10 @@ Test(pbxctl_cmd, scenario_get_version_travels_in_the_name)
 	struct pbxctl_cmd c;
 
 	cr_assert_eq(parse(&c, ARGC(a1), a1), 0, "%s", err);
-	cr_expect_str_eq(c.req.scenario_get->name, "main@3");
+	cr_expect_str_eq(c.req.scenario_get->name, "main");
+	cr_expect_eq(c.req.scenario_get->version, 3);
 	cr_assert_eq(parse(&c, ARGC(a2), a2), 0, "%s", err);
-	cr_expect_str_eq(c.req.scenario_get->name, "main@12");
+	cr_expect_eq(c.req.scenario_get->version, 12);
 	cr_expect_eq(parse(&c, ARGC(a3), a3), -EINVAL);
 	cr_expect(strstr(err, "--version") != NULL, "%s", err);
 	cr_expect_eq(parse(&c, ARGC(a4), a4), -EINVAL);
