@@ -135,6 +135,30 @@ if [ $((w1 + w2)) = 10 ] && [ "$w1" -ge 3 ] && [ "$w2" -ge 3 ]; then
 else fail ten_calls_spread_over_two_workers "mw1=$w1 mw2=$w2"; fi
 echo "info: 10 calls: mw1 answered $w1, mw2 answered $w2"
 
+# spread_to <name> <port> <expect port>: 4 calls must all be answered by
+# the worker whose SIP port is <expect port>.
+spread_to() {
+	local log="$TMP/$1.log" n
+	(cd "$TMP" && timeout 60 sipp -sf "$SIPP_DIR/uac_greeting.xml" \
+		-s 15550004 -i $CALLER_IP -p "$2" -nostdin -m 4 -r 10 -l 4 \
+		-key rtp_port 31006 -trace_logs -log_file "$log" \
+		127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1)
+	n=$(grep -c "^contact $3\$" "$log")
+	if [ "$n" = 4 ]; then pass "$1"
+	else fail "$1" "$n of 4 calls on the worker at port $3"; fi
+}
+
+# --- a worker that stops heart-beating gets no new calls ---------------------
+kill -STOP "$(cat "$PBX_RUN/mw2.pid")"
+sleep 3.5 # past the router's worker_ttl_ms (3 s)
+spread_to silent_worker_gets_no_calls 5084 5080
+kill -CONT "$(cat "$PBX_RUN/mw2.pid")"
+
+# --- a draining worker gets no new calls, its heartbeat says so -------------
+kill -USR1 "$(cat "$PBX_RUN/mw1.pid")"
+sleep 1.5
+spread_to draining_worker_gets_no_calls 5085 5082
+
 # --- garbage in --------------------------------------------------------------
 for i in $(seq 20); do
 	head -c $((RANDOM % 1400 + 1)) /dev/urandom >/dev/udp/127.0.0.1/5060
