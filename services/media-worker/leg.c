@@ -6,6 +6,7 @@
 #include "mwlaw.h"
 #include "leg.h"
 #include "mwcall.h"
+#include "pbx_clock.h"
 #include "pbx_log.h"
 
 enum { TE_PT_OURS = 101, TX_MBUF_SIZE = 512 };
@@ -107,6 +108,13 @@ static void apply(struct leg *l, const struct offer_codec *c)
 	/* Resuming starts a new talkspurt without a sequence gap. */
 	if (l->can_send != was)
 		relay_resync(&l->relay);
+	/* A peer that put us on hold may legitimately send nothing, even
+	 * with a=sendonly (many phones play no music on hold): anything but
+	 * sendrecv to a real address exempts it from the RTP timeout. */
+	rtp_watch_hold(&l->watch,
+		       !sa_isset(ra, SA_ALL) || sa_is_any(ra) ||
+			       sdp_media_rdir(l->sdpm) != SDP_SENDRECV,
+		       pbx_clock_mono_ms());
 }
 
 int leg_offer(struct leg *l, enum offer_law first, struct mbuf **mbp)

@@ -14,6 +14,7 @@
 #include "offer_codec.h"
 #include "player.h"
 #include "relay.h"
+#include "rtp_watch.h"
 
 struct mwcall_env;
 
@@ -37,7 +38,10 @@ struct leg {
 	struct player out; /* our outbound stream */
 	struct relay relay;
 
+	/* rx_pkts is the only thing the receive path updates for the
+	 * inactivity watch; the sweep reads it. */
 	uint64_t rx_pkts, rx_bytes, tx_pkts;
+	struct rtp_watch watch; /* armed by the call (answer, bridge) */
 	bool tx_err_logged;
 
 	leg_recv_h *recvh;

@@ -124,6 +124,14 @@ int mw_config_load(struct mw_config *cfg, int argc, char **argv)
 		CFG_INT(ring_timeout_max_ms, "300000", 1000, 3600000,
 			"longest ring; a Ring with timeout_ms 0 or above "
 			"this rings this long"),
+		CFG_INT(rtp_timeout_ms, "60000", 0, 3600000,
+			"an answered leg (or bridged callee) that sends no "
+			"RTP for this long, not on hold, is hung up; 0: "
+			"never"),
+		CFG_INT(prompt_cache_bytes, "67108864", 0, 17179869184L,
+			"prompt audio kept in memory (both laws), least "
+			"recently used evicted first; 0: read Redis on every "
+			"Play"),
 		CFG_STR(log_level, "info", "error, warn, info or debug"),
 	};
 	size_t n = sizeof(items) / sizeof(items[0]);

@@ -19,6 +19,8 @@ struct mw_config {
 	char edge_uri[PBX_CFG_STRLEN];
 	char ringback[PBX_CFG_STRLEN];
 	long ring_timeout_max_ms;
+	long rtp_timeout_ms;
+	long prompt_cache_bytes;
 	char log_level[PBX_CFG_STRLEN];
 };
 

@@ -358,6 +358,9 @@ int mwcall_answer_caller(struct mwcall *call, uint64_t seq)
 		return err;
 	}
 	call->answered = true;
+	/* From now on the caller is expected to send. */
+	rtp_watch_arm(&call->leg.watch, call->leg.rx_pkts,
+		      pbx_clock_mono_ms());
 	PLOG_INFO("answered: %s/%d, RTP %s -> %s%s",
 		  offer_codec_name(call->leg.codec.law), call->leg.codec.pt,
 		  leg_sa_str(leg_local(&call->leg), la, sizeof(la)),
@@ -398,7 +401,7 @@ int mwcall_reject(struct mwcall *call, uint16_t code, const char *reason)
 	return -sipsess_reject(call->sess, code, reason, "");
 }
 
-int mwcall_play(struct mwcall *call, const uint8_t *audio, size_t len,
+int mwcall_play(struct mwcall *call, uint8_t *audio, size_t len,
 		uint32_t loops, bool barge_in, uint64_t seq)
 {
 	int err;
@@ -408,8 +411,8 @@ int mwcall_play(struct mwcall *call, const uint8_t *audio, size_t len,
 		if (err)
 			return err;
 	}
-	err = player_start(&call->leg.out, audio, len, loops,
-			   pbx_clock_mono_ms());
+	err = player_start_ref(&call->leg.out, audio, len, loops,
+			       pbx_clock_mono_ms());
 	if (err)
 		return err;
 	call->play_seq = seq;
@@ -470,6 +473,40 @@ int mwcall_timer(struct mwcall *call, uint32_t id, uint32_t ms)
 	t->used = true;
 	tmr_start(&t->tmr, ms, timer_handler, t);
 	return 0;
+}
+
+/* ---- RTP inactivity ---- */
+
+static void rtp_timeout(struct mwcall *call, const struct leg *l,
+			const char *who, const char *detail)
+{
+	struct mwcall_event ev = {.kind = MWCALL_EV_CLOSED, .detail = detail};
+
+	mwcall_log_ctx(call);
+	PLOG_INFO("no RTP from the %s for %u ms (%llu packets in all): "
+		  "hanging up",
+		  who, call->env->rtp_timeout_ms,
+		  (unsigned long long)l->rx_pkts);
+	mwcall_emit(call, &ev); /* frees the call: BYE to both legs */
+	pbx_log_ctx(NULL, NULL);
+}
+
+bool mwcall_rtp_check(struct mwcall *call, uint64_t now_ms)
+{
+	uint32_t ms = call->env->rtp_timeout_ms;
+	struct ring *ring = call->ring;
+
+	if (rtp_watch_sweep(&call->leg.watch, call->leg.rx_pkts, now_ms, ms)) {
+		rtp_timeout(call, &call->leg, "caller", "rtp timeout");
+		return true;
+	}
+	/* Only armed once bridged: a ringing callee has its own timeout. */
+	if (ring &&
+	    rtp_watch_sweep(&ring->leg.watch, ring->leg.rx_pkts, now_ms, ms)) {
+		rtp_timeout(call, &ring->leg, "callee", "callee rtp timeout");
+		return true;
+	}
+	return false;
 }
 
 /* ---- teardown and accessors ---- */

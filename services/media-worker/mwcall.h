@@ -28,6 +28,7 @@ struct mwcall_env {
 	const uint8_t *ringback[2];
 	size_t ringback_len[2];
 	uint32_t ring_timeout_max_ms;
+	uint32_t rtp_timeout_ms; /* 0: legs may stay silent forever */
 };
 
 enum mwcall_ev_kind {
@@ -76,11 +77,12 @@ int mwcall_answer(struct mwcall *call, uint64_t seq);
  * answered (hang up with mwcall_free() instead). */
 int mwcall_reject(struct mwcall *call, uint16_t code, const char *reason);
 
-/* Plays audio (in the call's law, copied) `loops` times, replacing what
+/* Plays audio (in the call's law; a libre mem object, referenced, not
+ * copied: the prompt cache's shared buffer) `loops` times, replacing what
  * plays now (ringback included); answers first if needed. PLAY_DONE(seq)
  * at the end; with barge_in, a caller's digit stops it and no PLAY_DONE
- * comes. 0, -EINVAL, -ENOMEM, or the answer's error. */
-int mwcall_play(struct mwcall *call, const uint8_t *audio, size_t len,
+ * comes. 0, -EINVAL, or the answer's error. */
+int mwcall_play(struct mwcall *call, uint8_t *audio, size_t len,
 		uint32_t loops, bool barge_in, uint64_t seq);
 /* Stops the prompt silently (no PLAY_DONE). */
 void mwcall_stop_play(struct mwcall *call);
@@ -106,6 +108,14 @@ struct mwcall_ring {
  * or another negative errno (SIP or RTP failure). */
 int mwcall_ring(struct mwcall *call, const struct mwcall_ring *ring,
 		const char **why);
+
+/* RTP inactivity sweep (the worker runs it for every call every
+ * rtp_watch_period_ms()): an answered caller leg, or a bridged callee
+ * leg, that has sent nothing for env->rtp_timeout_ms and is not on hold
+ * by its own SDP ends the call: MWCALL_EV_CLOSED with detail "rtp
+ * timeout" or "callee rtp timeout" (the handler frees the call, whose
+ * free sends the BYEs). Returns true if the call ended. */
+bool mwcall_rtp_check(struct mwcall *call, uint64_t now_ms);
 
 const char *mwcall_tenant(const struct mwcall *call);
 const char *mwcall_callid(const struct mwcall *call);

@@ -164,6 +164,8 @@ static void ring_estab_handler(const struct sip_msg *msg, void *arg)
 	mwcall_log_ctx(call);
 	tmr_cancel(&ring->tmr);
 	ring->bridged = true;
+	rtp_watch_arm(&ring->leg.watch, ring->leg.rx_pkts,
+		      pbx_clock_mono_ms());
 	if (call->playing == PLAY_RINGBACK)
 		mwcall_player_stop(call);
 	relay_resync(&call->leg.relay);

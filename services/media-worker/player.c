@@ -1,7 +1,8 @@
 /* Prompt playback: packetisation, timestamps, padding and catch-up. */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include <re.h>
 
 #include "player.h"
 
@@ -24,10 +25,10 @@ void player_set_codec(struct player *p, uint8_t pt, uint8_t silence)
 
 void player_stop(struct player *p)
 {
-	if (p->owned)
-		free((void *)p->audio);
+	if (p->ref)
+		mem_deref((void *)p->audio);
 	p->audio = NULL;
-	p->owned = false;
+	p->ref = false;
 	p->forever = false;
 	p->len = 0;
 	p->pos = 0;
@@ -40,8 +41,8 @@ bool player_active(const struct player *p)
 }
 
 /* The timestamp is the sampling clock (see player_start). */
-static void start(struct player *p, const uint8_t *audio, bool owned,
-		  size_t len, uint32_t loops, uint64_t now_ms)
+static void start(struct player *p, const uint8_t *audio, bool ref, size_t len,
+		  uint32_t loops, uint64_t now_ms)
 {
 	/* The timestamp is the sampling clock: silence between two prompts
 	 * still advances it, or the phone would play them back to back. A
@@ -53,7 +54,7 @@ static void start(struct player *p, const uint8_t *audio, bool owned,
 
 	player_stop(p);
 	p->audio = audio;
-	p->owned = owned;
+	p->ref = ref;
 	p->len = len;
 	p->pos = 0;
 	p->passes = loops > 1 ? loops - 1 : 0;
@@ -67,11 +68,22 @@ int player_start(struct player *p, const uint8_t *audio, size_t len,
 
 	if (!audio || !len)
 		return -EINVAL;
-	copy = malloc(len);
+	copy = mem_alloc(len, NULL);
 	if (!copy)
 		return -ENOMEM;
 	memcpy(copy, audio, len);
 	start(p, copy, true, len, loops, now_ms);
+	return 0;
+}
+
+int player_start_ref(struct player *p, uint8_t *audio, size_t len,
+		     uint32_t loops, uint64_t now_ms)
+{
+	if (!audio || !len)
+		return -EINVAL;
+	/* Referenced before start() drops the old prompt: it may be the
+	 * same buffer. */
+	start(p, mem_ref(audio), true, len, loops, now_ms);
 	return 0;
 }
 

@@ -26,7 +26,7 @@ enum {
 
 /* One RTP stream (it lives as long as the call: seq, timestamp and SSRC
  * continue across prompts) plus the prompt being played. Owned by the
- * call; player_stop() frees the prompt copy. */
+ * call; player_stop() drops its reference to the prompt. */
 struct player {
 	uint32_t ssrc;
 	uint16_t seq; /* of the next packet */
@@ -37,7 +37,7 @@ struct player {
 	uint64_t last_ms; /* when the last packet was produced */
 
 	const uint8_t *audio; /* prompt, NULL when idle */
-	bool owned;	      /* audio is our copy (freed on stop) */
+	bool ref;	      /* we hold a libre mem reference to audio */
 	bool forever;	      /* loops until stopped (ringback) */
 	size_t len;
 	size_t pos;
@@ -60,6 +60,12 @@ void player_set_codec(struct player *p, uint8_t pt, uint8_t silence);
  * Returns 0, -EINVAL for empty audio, -ENOMEM. */
 int player_start(struct player *p, const uint8_t *audio, size_t len,
 		 uint32_t loops, uint64_t now_ms);
+/* The same without a copy: audio is a libre mem object (mem_alloc, at
+ * least len bytes) of which the player takes a reference until the
+ * prompt ends, stops or is replaced; the bytes must not change meanwhile
+ * (the prompt cache shares them between calls). 0 or -EINVAL. */
+int player_start_ref(struct player *p, uint8_t *audio, size_t len,
+		     uint32_t loops, uint64_t now_ms);
 /* Plays audio that outlives the player (not copied, not freed) in a loop
  * until player_stop() or another start; no end is ever reported. Used for
  * the shared ringback cycle. 0 or -EINVAL. */

@@ -1,8 +1,12 @@
-/* Prompt store: blocking hiredis reads of prompt audio, with reconnect. */
+/* Prompt store: blocking hiredis reads of prompt versions and audio, with
+ * reconnect. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <re.h>
 
 #include "pbx_clock.h"
 #include "pbx_keys.h"
@@ -82,29 +86,25 @@ static int drop_connection(struct prompt_store *ps)
 	return err;
 }
 
-int prompt_store_get(struct prompt_store *ps, const char *tenant,
-		     const char *name, enum offer_law law, uint8_t **audiop,
-		     size_t *lenp)
+/* Runs one command, retrying once on a fresh connection. *rp is the
+ * reply (freeReplyObject) on 0. */
+static int store_command(struct prompt_store *ps, redisReply **rp,
+			 const char *fmt, ...)
 {
-	const char *field = law == OFFER_ALAW ? "alaw" : "ulaw";
-	char key[PBX_KEY_MAX];
-	redisReply *r;
+	va_list ap;
 	int err;
 
-	if (!pbx_id_valid(name))
-		return -EINVAL;
-	err = pbx_key(key, sizeof(key), tenant, "prompt:%s", name);
-	if (err)
-		return err;
 	for (int attempt = 0;; attempt++) {
 		bool fresh = !ps->c;
 
 		err = connect_store(ps);
 		if (err)
 			return err;
-		r = redisCommand(ps->c, "HGET %s %s", key, field);
-		if (r)
-			break;
+		va_start(ap, fmt);
+		*rp = redisvCommand(ps->c, fmt, ap);
+		va_end(ap);
+		if (*rp)
+			return 0;
 		err = drop_connection(ps);
 		/* A connection idle since the last play may have been closed
 		 * by a Redis restart: one retry on a new one tells that
@@ -112,36 +112,107 @@ int prompt_store_get(struct prompt_store *ps, const char *tenant,
 		if (fresh || attempt)
 			return err;
 	}
+}
 
-	switch (r->type) {
-	case REDIS_REPLY_NIL:
+static int unexpected(const char *what, const char *key, const redisReply *r)
+{
+	/* WRONGTYPE and friends: the store is corrupt, not down. */
+	PLOG_WARN("prompt store: %s %s: unexpected reply type %d%s%s", what,
+		  key, r->type, r->type == REDIS_REPLY_ERROR ? ": " : "",
+		  r->type == REDIS_REPLY_ERROR ? r->str : "");
+	return -EPROTO;
+}
+
+static int prompt_key(char *key, size_t size, const char *tenant,
+		      const char *name)
+{
+	if (!tenant || !name || !pbx_id_valid(name))
+		return -EINVAL;
+	return pbx_key(key, size, tenant, "prompt:%s", name);
+}
+
+int prompt_store_version(const char *tenant, const char *name, char *version,
+			 size_t size, void *arg)
+{
+	struct prompt_store *ps = arg;
+	char key[PBX_KEY_MAX];
+	redisReply *r;
+	int err;
+
+	err = prompt_key(key, sizeof(key), tenant, name);
+	if (!err)
+		err = store_command(ps, &r, "HGET %s uploaded_ms", key);
+	if (err)
+		return err;
+	if (r->type == REDIS_REPLY_NIL) {
 		err = -ENOENT;
-		break;
-	case REDIS_REPLY_STRING:
-		if (!r->len) {
-			err = -ENOENT;
-		} else if (r->len > PROMPT_MAX_BYTES) {
-			err = -EFBIG;
-		} else {
-			*audiop = malloc(r->len);
-			if (!*audiop) {
-				err = -ENOMEM;
-				break;
-			}
-			memcpy(*audiop, r->str, r->len);
-			*lenp = r->len;
-		}
-		break;
-	default:
-		/* WRONGTYPE and friends: the store is corrupt, not down. */
-		PLOG_WARN("prompt store: HGET %s %s: unexpected reply type "
-			  "%d%s%s",
-			  key, field, r->type,
-			  r->type == REDIS_REPLY_ERROR ? ": " : "",
-			  r->type == REDIS_REPLY_ERROR ? r->str : "");
-		err = -EPROTO;
-		break;
+	} else if (r->type != REDIS_REPLY_STRING) {
+		err = unexpected("HGET uploaded_ms", key, r);
+	} else if (!r->len || r->len >= size) {
+		/* Not comparable: the cache reloads on every play. */
+		err = -ENOENT;
+	} else {
+		memcpy(version, r->str, r->len);
+		version[r->len] = '\0';
 	}
 	freeReplyObject(r);
 	return err;
+}
+
+/* One law's field of the HMGET reply into *audiop (a libre mem object). */
+static int take_audio(const redisReply *f, uint8_t **audiop, size_t *lenp)
+{
+	if (f->type == REDIS_REPLY_NIL ||
+	    (f->type == REDIS_REPLY_STRING && !f->len))
+		return 0; /* not in this law */
+	if (f->type != REDIS_REPLY_STRING)
+		return -EPROTO;
+	if (f->len > PROMPT_MAX_BYTES)
+		return -EFBIG;
+	*audiop = mem_alloc(f->len, NULL);
+	if (!*audiop)
+		return -ENOMEM;
+	memcpy(*audiop, f->str, f->len);
+	*lenp = f->len;
+	return 0;
+}
+
+int prompt_store_load(const char *tenant, const char *name,
+		      struct prompt_data *pd, void *arg)
+{
+	struct prompt_store *ps = arg;
+	char key[PBX_KEY_MAX];
+	const redisReply *v;
+	redisReply *r;
+	int err;
+
+	err = prompt_key(key, sizeof(key), tenant, name);
+	if (!err)
+		err = store_command(ps, &r, "HMGET %s ulaw alaw uploaded_ms",
+				    key);
+	if (err)
+		return err;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+		err = unexpected("HMGET", key, r);
+		freeReplyObject(r);
+		return err;
+	}
+	err = take_audio(r->element[0], &pd->audio[OFFER_ULAW],
+			 &pd->len[OFFER_ULAW]);
+	if (!err)
+		err = take_audio(r->element[1], &pd->audio[OFFER_ALAW],
+				 &pd->len[OFFER_ALAW]);
+	if (err == -EPROTO)
+		PLOG_WARN("prompt store: HMGET %s: audio is not a string",
+			  key);
+	v = r->element[2];
+	if (!err && v->type == REDIS_REPLY_STRING && v->len &&
+	    v->len < sizeof(pd->version)) {
+		memcpy(pd->version, v->str, v->len);
+		pd->version[v->len] = '\0';
+	}
+	if (!err && !pd->audio[OFFER_ULAW] && !pd->audio[OFFER_ALAW])
+		err = -ENOENT;
+	freeReplyObject(r);
+	return err; /* on error the cache releases what pd holds */
 }

@@ -1,15 +1,17 @@
-/* Prompt store: reads a tenant's prompt audio from Redis, hash
+/* Prompt store: reads a tenant's prompts from Redis, hash
  * "pbx:{<tenant>}:prompt:<name>" with fields ulaw / alaw (raw 8 kHz G.711,
- * headerless) and ms. The connection is BLOCKING (hiredis, 200 ms timeout)
- * on the control thread: a slow Redis stalls SIP and RTP for up to that
- * long. Acceptable for this slice; an async or cached store replaces it
- * later (docs/services/media-worker.md). */
+ * headerless), ms, bytes and uploaded_ms (written by provision on every
+ * upload). Its two reads are the callbacks of the prompt cache
+ * (prompt_cache.h): the version (HGET uploaded_ms, a few bytes) on every
+ * Play, the whole prompt only when that changed. The connection is
+ * BLOCKING (hiredis, 200 ms timeout) on the control thread: a slow Redis
+ * stalls SIP and RTP for up to that long (docs/services/media-worker.md). */
 #ifndef PROMPT_STORE_H
 #define PROMPT_STORE_H
 #include <stddef.h>
 #include <stdint.h>
 
-#include "offer_codec.h"
+#include "prompt_cache.h"
 
 struct prompt_store;
 
@@ -18,14 +20,18 @@ int prompt_store_alloc(struct prompt_store **psp, const char *host, int port,
 		       int timeout_ms);
 void prompt_store_free(struct prompt_store *ps);
 
-/* Reads the prompt in the given law into *audiop (malloc'd, caller frees)
- * and its length into *lenp. Returns 0; -EINVAL bad tenant or name;
- * -ENOENT no such prompt or no audio in that law; -EFBIG too large;
- * -ECONNREFUSED Redis unreachable (retried at most once a second);
- * -EIO / -ETIMEDOUT the command failed (the next call reconnects);
- * -EPROTO an unexpected reply (e.g. the key is not a hash). */
-int prompt_store_get(struct prompt_store *ps, const char *tenant,
-		     const char *name, enum offer_law law, uint8_t **audiop,
-		     size_t *lenp);
+/* prompt_version_h (arg: the store): HGET <key> uploaded_ms. 0; -EINVAL
+ * bad tenant or name; -ENOENT no such prompt, or no (usable) uploaded_ms;
+ * -ECONNREFUSED Redis unreachable (retried at most once a second); -EIO /
+ * -ETIMEDOUT the command failed (the next call reconnects); -EPROTO an
+ * unexpected reply (e.g. the key is not a hash). */
+int prompt_store_version(const char *tenant, const char *name, char *version,
+			 size_t size, void *arg);
+
+/* prompt_load_h (arg: the store): HMGET <key> ulaw alaw uploaded_ms, one
+ * read so the version matches the bytes. Errors as above, plus -ENOENT
+ * neither law has audio, -EFBIG a law above 8 MiB, -ENOMEM. */
+int prompt_store_load(const char *tenant, const char *name,
+		      struct prompt_data *pd, void *arg);
 
 #endif

@@ -11,8 +11,10 @@
 #include "pbx_clock.h"
 #include "pbx_log.h"
 #include "player.h"
+#include "prompt_cache.h"
 #include "prompt_store.h"
 #include "ringback.h"
+#include "rtp_watch.h"
 #include "worker.h"
 #include "worker_priv.h"
 
@@ -126,6 +128,29 @@ void worker_call_event(struct mwcall *call, const struct mwcall_event *ev,
 	worker_event_send(w, wc->home, &we);
 }
 
+static bool rtp_check_one(struct le *le, void *arg)
+{
+	struct worker_call *wc = le->data;
+	const uint64_t *now = arg;
+
+	/* May end wc (unlinked and freed): hash_apply has read the next
+	 * element already. */
+	mwcall_rtp_check(wc->call, *now);
+	return false;
+}
+
+/* One timer for all calls, not one per call: a sweep costs a few
+ * comparisons per call, and the receive path only counts packets. */
+static void rtp_sweep_handler(void *arg)
+{
+	struct worker *w = arg;
+	uint32_t ms = w->env.rtp_timeout_ms;
+	uint64_t now = pbx_clock_mono_ms();
+
+	tmr_start(&w->tmr_rtp, rtp_watch_period_ms(ms), rtp_sweep_handler, w);
+	hash_apply(w->calls, rtp_check_one, &now);
+}
+
 static void finish_if_done(struct worker *w)
 {
 	if (w->sip_exited && w->grace_over)
@@ -184,6 +209,7 @@ static void worker_stop(struct worker *w)
 	}
 	w->stopping = true;
 	w->draining = true;
+	tmr_cancel(&w->tmr_rtp);
 	PLOG_INFO("stopping: %u calls to hang up", w->load);
 	/* end_one unlinks the element it is given, which hash_apply's walk
 	 * tolerates (it reads next first). */
@@ -306,6 +332,7 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 	tmr_init(&w->tmr_poll);
 	tmr_init(&w->tmr_kick);
 	tmr_init(&w->tmr_pending);
+	tmr_init(&w->tmr_rtp);
 	tmr_init(&w->tmr_grace);
 	tmr_init(&w->tmr_stop);
 	list_init(&w->pending);
@@ -324,6 +351,10 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 		err = prompt_store_alloc(&w->store, cfg->redis_host,
 					 (int)cfg->redis_port,
 					 PROMPT_TIMEOUT_MS);
+	if (!err)
+		err = prompt_cache_alloc(
+			&w->prompts, (size_t)cfg->prompt_cache_bytes,
+			prompt_store_version, prompt_store_load, w->store);
 	if (!err)
 		err = ringback_load(w);
 	if (!err)
@@ -346,12 +377,19 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 		w->edge_uri[n - 3] = '\0';
 	w->env.edge_uri = w->edge_uri;
 	w->env.ring_timeout_max_ms = (uint32_t)cfg->ring_timeout_max_ms;
+	w->env.rtp_timeout_ms = (uint32_t)cfg->rtp_timeout_ms;
+	if (w->env.rtp_timeout_ms)
+		tmr_start(&w->tmr_rtp,
+			  rtp_watch_period_ms(w->env.rtp_timeout_ms),
+			  rtp_sweep_handler, w);
 
 	PLOG_INFO("worker %s: SIP %s (udp+tcp), edge %s (rings via %s), RTP "
-		  "%s:%ld-%ld, capacity %ld, routers %s",
+		  "%s:%ld-%ld, capacity %ld, routers %s, rtp timeout %ld ms, "
+		  "prompt cache %ld bytes",
 		  cfg->worker_id, cfg->sip_listen, cfg->edge_addr,
 		  cfg->edge_uri, cfg->rtp_ip, cfg->rtp_port_min,
-		  cfg->rtp_port_max, cfg->capacity, cfg->router_endpoints);
+		  cfg->rtp_port_max, cfg->capacity, cfg->router_endpoints,
+		  cfg->rtp_timeout_ms, cfg->prompt_cache_bytes);
 	worker_heartbeat(w, false);
 	*wp = w;
 	return 0;
@@ -375,6 +413,7 @@ void worker_free(struct worker *w)
 	tmr_cancel(&w->tmr_hb);
 	tmr_cancel(&w->tmr_grace);
 	tmr_cancel(&w->tmr_stop);
+	tmr_cancel(&w->tmr_rtp);
 	/* Calls first (they use the pacer, the session socket and the SIP
 	 * stack), then what they used. */
 	if (w->calls) {
@@ -383,6 +422,7 @@ void worker_free(struct worker *w)
 	}
 	worker_bus_close(w);
 	pacer_free(w->pacer);
+	prompt_cache_free(w->prompts); /* uses the store */
 	prompt_store_free(w->store);
 	free(w->ringback[OFFER_ULAW]);
 	free(w->ringback[OFFER_ALAW]);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "pbx_log.h"
-#include "prompt_store.h"
+#include "prompt_cache.h"
 #include "worker_priv.h"
 
 #include "pbx/v1/envelope.pb-c.h"
@@ -81,7 +81,7 @@ static void command_play(struct worker *w, struct worker_link *l,
 	size_t len = 0;
 	int err;
 
-	err = prompt_store_get(w->store, env->tenant_id, play->prompt,
+	err = prompt_cache_get(w->prompts, env->tenant_id, play->prompt,
 			       mwcall_law(wc->call), &audio, &len);
 	if (err == -ENOENT)
 		snprintf(detail, sizeof(detail), "prompt %s not found",
@@ -98,7 +98,7 @@ static void command_play(struct worker *w, struct worker_link *l,
 		set_msgid(wc->play_msgid, sizeof(wc->play_msgid), env);
 		err = mwcall_play(wc->call, audio, len, play->loops,
 				  play->barge_in, seq);
-		free(audio);
+		mem_deref(audio); /* the call holds its own reference */
 		if (err)
 			snprintf(detail, sizeof(detail), "play: %s",
 				 strerror(-err));

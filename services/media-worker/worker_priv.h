@@ -14,6 +14,7 @@
 #include "pbx_bus.h"
 
 struct pacer;
+struct prompt_cache;
 struct prompt_store;
 struct worker;
 
@@ -54,6 +55,7 @@ struct worker {
 	struct mwcall_env env;
 	struct pacer *pacer;
 	struct prompt_store *store;
+	struct prompt_cache *prompts; /* in front of store */
 	uint8_t *ringback[2]; /* one cycle per law, shared by all calls */
 
 	struct hash *calls; /* worker_call by Call-ID */
@@ -79,6 +81,7 @@ struct worker {
 	struct tmr tmr_poll;	 /* ZMQ_FD re-check every 50 ms */
 	struct tmr tmr_kick;	 /* ... and right after each send */
 	struct tmr tmr_pending;
+	struct tmr tmr_rtp; /* RTP inactivity sweep over all calls */
 	struct tmr tmr_grace;
 	struct tmr tmr_stop;
 };

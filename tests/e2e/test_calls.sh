@@ -159,6 +159,27 @@ kill -USR1 "$(cat "$PBX_RUN/mw1.pid")"
 sleep 1.5
 spread_to draining_worker_gets_no_calls 5085 5082
 
+# --- a caller that sends no RTP is hung up (media worker rtp_timeout_ms) ----
+# mw1 restarts with a 2 s timeout (every config item has a PBX_<KEY>
+# environment override) and takes the calls while mw2 drains.
+"$STACK" stop-one mw1
+PBX_RTP_TIMEOUT_MS=2000 "$STACK" start-one mw1
+kill -USR1 "$(cat "$PBX_RUN/mw2.pid")"
+sleep 1.5
+t0=$(now_ms)
+# 15550005 plays a 10 s prompt; uac_greeting sends no RTP at all.
+if sipp_call uac_greeting.xml 15550005 5086 -key rtp_port 31008; then
+	t1=$(now_ms)
+	if [ $((t1 - t0)) -lt 6000 ]; then pass silent_caller_hung_up_by_rtp_timeout
+	else fail silent_caller_hung_up_by_rtp_timeout "BYE only after $((t1 - t0)) ms"; fi
+else
+	fail silent_caller_hung_up_by_rtp_timeout "no BYE (sipp failed)"
+fi
+sleep 0.3
+left=$(rcli --scan --pattern "pbx:{$T}:call:*" | wc -l)
+if [ "$left" = 0 ]; then pass rtp_timeout_clears_call_state
+else fail rtp_timeout_clears_call_state "$left call keys left"; fi
+
 # --- garbage in --------------------------------------------------------------
 for i in $(seq 20); do
 	head -c $((RANDOM % 1400 + 1)) /dev/urandom >/dev/udp/127.0.0.1/5060

@@ -1,9 +1,12 @@
 /* Tests for player.c: G.711 prompt packetisation, RTP sequence/timestamp
- * math, silence padding and catch-up after late timer ticks. */
+ * math, silence padding, catch-up after late timer ticks, and shared
+ * (referenced, not copied) prompt buffers. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <re.h>
 
 #include "mw_rtp.h"
 #include "pbx_test.h"
@@ -316,4 +319,47 @@ Test(player, stop_frees_the_prompt_and_idles)
 	cr_assert_not(player_active(&p));
 	cr_assert_not(player_tick(&p, 3, 1060, sink_send, &s));
 	cr_assert_eq(s.n, 0);
+}
+
+Test(player, shared_audio_is_referenced_not_copied_and_released)
+{
+	struct player p;
+	struct sink s = {0};
+	uint8_t *a = mem_alloc(320, NULL);
+
+	cr_assert_not_null(a);
+	memset(a, 0x42, 320);
+	player_init(&p, 0, PLAYER_SILENCE_ULAW, 1, 1, 1);
+	cr_assert_eq(player_start_ref(&p, a, 320, 1, 1000), 0);
+	cr_assert_eq(mem_nrefs(a), 2);
+	cr_assert_eq(p.audio, a, "no copy");
+	/* The owner (the prompt cache) lets go: the player keeps it. */
+	mem_deref(a);
+	cr_assert(player_tick(&p, 2, 1040, sink_send, &s));
+	cr_assert_eq(s.n, 2);
+	cr_assert_eq(s.payload[1][159], 0x42);
+	cr_assert_not(player_active(&p)); /* and released it at the end */
+}
+
+Test(player, replacing_a_shared_prompt_drops_its_reference)
+{
+	struct player p;
+	uint8_t *a = mem_alloc(160, NULL);
+	uint8_t *b = mem_alloc(160, NULL);
+
+	memset(a, 1, 160);
+	memset(b, 2, 160);
+	player_init(&p, 0, PLAYER_SILENCE_ULAW, 1, 1, 1);
+	cr_assert_eq(player_start_ref(&p, a, 160, 1, 1000), 0);
+	cr_assert_eq(player_start_ref(&p, b, 160, 1, 1000), 0);
+	cr_assert_eq(mem_nrefs(a), 1);
+	cr_assert_eq(mem_nrefs(b), 2);
+	/* The same buffer again (a Play of the same cached prompt). */
+	cr_assert_eq(player_start_ref(&p, b, 160, 1, 1000), 0);
+	cr_assert_eq(mem_nrefs(b), 2);
+	player_stop(&p);
+	cr_assert_eq(mem_nrefs(b), 1);
+	cr_assert_eq(player_start_ref(&p, NULL, 160, 1, 1000), -EINVAL);
+	mem_deref(a);
+	mem_deref(b);
 }
