@@ -61,6 +61,14 @@ int prov_check_number(struct prov_reply *r, const char *number);
  * -EIO when Redis is down. Checks the id first. */
 int prov_tenant_known(struct provision *pv, struct prov_reply *r,
 		      const char *tenant);
+/* The members of the tenant's set pbx:{<tenant>}:<set> into out (the
+ * caller resets it). prov_tenant_members checks the tenant exists first
+ * (NOT_FOUND reply), prov_store_members does not. */
+int prov_store_members(struct provision *pv, const char *tenant,
+		       const char *set, struct prov_strv *out);
+int prov_tenant_members(struct provision *pv, struct prov_reply *r,
+			const char *tenant, const char *set,
+			struct prov_strv *out);
 
 /* Redis (prov_store.c). Each runs one command on the blocking connection,
  * connecting first if needed. They return -EIO when Redis is unreachable

@@ -145,14 +145,6 @@ int prov_extension_list(struct provision *pv,
 			const Pbx__V1__ProvRequest__TenantRef *q,
 			struct prov_reply *r)
 {
-	const char *tenant = prov_str(q->tenant);
-	char key[PBX_KEY_MAX];
-	int err;
-
-	err = prov_tenant_known(pv, r, tenant);
-	if (err)
-		return err;
-	if (pbx_key(key, sizeof(key), tenant, "exts"))
-		return -EINVAL;
-	return prov_store_list(pv, &r->items, "SMEMBERS %s", key);
+	return prov_tenant_members(pv, r, prov_str(q->tenant), "exts",
+				   &r->items);
 }

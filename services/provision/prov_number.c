@@ -432,15 +432,9 @@ int prov_number_list(struct provision *pv,
 {
 	const char *tenant = prov_str(q->tenant);
 	struct prov_strv nums = {.v = NULL};
-	char key[PBX_KEY_MAX];
 	int err;
 
-	err = prov_tenant_known(pv, r, tenant);
-	if (err)
-		return err;
-	if (pbx_key(key, sizeof(key), tenant, "numbers"))
-		return -EINVAL;
-	err = prov_store_list(pv, &nums, "SMEMBERS %s", key);
+	err = prov_tenant_members(pv, r, tenant, "numbers", &nums);
 	for (size_t i = 0; !err && i < nums.n; i++) {
 		char line[256];
 		struct prov_pair p;

@@ -335,14 +335,12 @@ int prov_object_users(struct provision *pv, const char *tenant, int kind,
 		      const char *name, struct prov_strv *users)
 {
 	struct prov_strv names = {.v = NULL}, nums = {.v = NULL};
-	char key[PBX_KEY_MAX], node[PBX_ID_MAX + 1];
+	char node[PBX_ID_MAX + 1];
 	unsigned long long now = pbx_clock_now_ms();
 	bool uses;
 	int err;
 
-	if (pbx_key(key, sizeof(key), tenant, "scenarios"))
-		return -EINVAL;
-	err = prov_store_list(pv, &names, "SMEMBERS %s", key);
+	err = prov_store_members(pv, tenant, "scenarios", &names);
 	for (size_t i = 0; !err && i < names.n; i++) {
 		long long v = 0;
 
@@ -357,10 +355,8 @@ int prov_object_users(struct provision *pv, const char *tenant, int kind,
 					    node[0] ? " (node " : "", node,
 					    node[0] ? ")" : "");
 	}
-	if (!err && pbx_key(key, sizeof(key), tenant, "numbers"))
-		err = -EINVAL;
 	if (!err)
-		err = prov_store_list(pv, &nums, "SMEMBERS %s", key);
+		err = prov_store_members(pv, tenant, "numbers", &nums);
 	for (size_t i = 0; !err && i < nums.n; i++) {
 		struct prov_pair p;
 		int e = prov_number_pair(pv, tenant, nums.v[i], now, &p);

@@ -93,12 +93,7 @@ int prov_prompt_list(struct provision *pv,
 	char key[PBX_KEY_MAX];
 	int err;
 
-	err = prov_tenant_known(pv, r, tenant);
-	if (err)
-		return err;
-	if (pbx_key(key, sizeof(key), tenant, "prompts"))
-		return -EINVAL;
-	err = prov_store_list(pv, &names, "SMEMBERS %s", key);
+	err = prov_tenant_members(pv, r, tenant, "prompts", &names);
 	for (size_t i = 0; !err && i < names.n; i++) {
 		char *ms = NULL;
 

@@ -278,15 +278,9 @@ int prov_scenario_list(struct provision *pv,
 {
 	const char *tenant = prov_str(q->tenant);
 	struct prov_strv names = {.v = NULL};
-	char key[PBX_KEY_MAX];
 	int err;
 
-	err = prov_tenant_known(pv, r, tenant);
-	if (err)
-		return err;
-	if (pbx_key(key, sizeof(key), tenant, "scenarios"))
-		return -EINVAL;
-	err = prov_store_list(pv, &names, "SMEMBERS %s", key);
+	err = prov_tenant_members(pv, r, tenant, "scenarios", &names);
 	for (size_t i = 0; !err && i < names.n; i++) {
 		long long v = 0;
 
@@ -334,16 +328,14 @@ static int usage_load(struct provision *pv, const char *tenant,
 {
 	struct prov_strv nums = {.v = NULL};
 	unsigned long long now = pbx_clock_now_ms();
-	char key[PBX_KEY_MAX], when[40], suffix[64];
+	char when[40], suffix[64];
 	int err;
 
 	u->active = calloc((size_t)u->n + 1, sizeof(char *));
 	u->scheduled = calloc((size_t)u->n + 1, sizeof(char *));
 	if (!u->active || !u->scheduled)
 		return -ENOMEM;
-	if (pbx_key(key, sizeof(key), tenant, "numbers"))
-		return -EINVAL;
-	err = prov_store_list(pv, &nums, "SMEMBERS %s", key);
+	err = prov_store_members(pv, tenant, "numbers", &nums);
 	for (size_t i = 0; !err && i < nums.n; i++) {
 		struct prov_pair p;
 		int e = prov_number_pair(pv, tenant, nums.v[i], now, &p);

@@ -181,9 +181,7 @@ static int drop_numbers(struct provision *pv, const char *tenant)
 	char key[PBX_KEY_MAX];
 	int err;
 
-	if (pbx_key(key, sizeof(key), tenant, "numbers"))
-		return -EINVAL;
-	err = prov_store_list(pv, &nums, "SMEMBERS %s", key);
+	err = prov_store_members(pv, tenant, "numbers", &nums);
 	for (size_t i = 0; !err && i < nums.n; i++) {
 		if (pbx_key_sys(key, sizeof(key), "did:%s", nums.v[i]))
 			continue;

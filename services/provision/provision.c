@@ -583,3 +583,22 @@ void provision_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 	prov_reply_reset(&r);
 	pbx_log_ctx(NULL, NULL);
 }
+
+int prov_store_members(struct provision *pv, const char *tenant,
+		       const char *set, struct prov_strv *out)
+{
+	char key[PBX_KEY_MAX];
+
+	if (pbx_key(key, sizeof(key), tenant, "%s", set))
+		return -EINVAL;
+	return prov_store_list(pv, out, "SMEMBERS %s", key);
+}
+
+int prov_tenant_members(struct provision *pv, struct prov_reply *r,
+			const char *tenant, const char *set,
+			struct prov_strv *out)
+{
+	int err = prov_tenant_known(pv, r, tenant);
+
+	return err ? err : prov_store_members(pv, tenant, set, out);
+}
