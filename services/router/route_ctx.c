@@ -49,8 +49,20 @@ struct route_ctx *route_ctx_alloc(struct router *r,
 	return c;
 }
 
+static void unpin(struct route_ctx *c)
+{
+	vcache_ref_drop(c->sc_ref);
+	vcache_ref_drop(c->objs_ref);
+	c->sc_ref = c->objs_ref = NULL;
+	c->sc = NULL;
+	c->objs = NULL;
+}
+
 void route_ctx_free(struct route_ctx *c)
 {
+	if (!c)
+		return;
+	unpin(c);
 	free(c);
 }
 
@@ -125,7 +137,8 @@ static void got_json(struct route_ctx *c, redisReply *rr)
 			 c->version, rep.text);
 		return;
 	}
-	c->sc = vcache_put(c->r->scache, c->tenant, c->scen, c->version, sc);
+	c->sc = vcache_put(c->r->scache, c->tenant, c->scen, c->version, sc,
+			   &c->sc_ref);
 }
 
 static void got_objects(struct route_ctx *c, redisReply *rr)
@@ -157,17 +170,18 @@ static void got_objects(struct route_ctx *c, redisReply *rr)
 			PLOG_ERR("object %s skipped: %s", f->str, rep.text);
 	}
 	c->objs = vcache_put(c->r->ocache, c->tenant, "", c->objects_rev,
-			     objs);
+			     objs, &c->objs_ref);
 }
 
-/* Internal call to an extension: a one-node scenario built in memory. */
+/* Internal call to an extension: a one-node scenario built in memory
+ * (pinned in c->sc_ref like any other). */
 static const struct scenario *internal_scenario(struct route_ctx *c)
 {
 	const struct scenario *sc;
 	struct scenario *nsc = NULL;
 	char json[256];
 
-	sc = vcache_get(c->r->scache, c->tenant, c->scen, 0);
+	sc = vcache_get(c->r->scache, c->tenant, c->scen, 0, &c->sc_ref);
 	if (sc)
 		return sc;
 	snprintf(json, sizeof(json),
@@ -177,7 +191,8 @@ static const struct scenario *internal_scenario(struct route_ctx *c)
 		 c->scen + strlen("@ext:"));
 	if (scenario_parse(&nsc, json, NULL, NULL, NULL))
 		return NULL;
-	return vcache_put(c->r->scache, c->tenant, c->scen, 0, nsc);
+	return vcache_put(c->r->scache, c->tenant, c->scen, 0, nsc,
+			  &c->sc_ref);
 }
 
 void route_load(struct route_ctx *c, route_next_h *next)
@@ -185,12 +200,14 @@ void route_load(struct route_ctx *c, route_next_h *next)
 	char key[PBX_KEY_MAX];
 
 	c->err = false;
+	unpin(c);
 	if (!strncmp(c->scen, "@ext:", 5))
 		c->sc = internal_scenario(c);
 	else
 		c->sc = vcache_get(c->r->scache, c->tenant, c->scen,
-				   c->version);
-	c->objs = vcache_get(c->r->ocache, c->tenant, "", c->objects_rev);
+				   c->version, &c->sc_ref);
+	c->objs = vcache_get(c->r->ocache, c->tenant, "", c->objects_rev,
+			     &c->objs_ref);
 	if (!c->sc && strncmp(c->scen, "@ext:", 5) &&
 	    !pbx_key(key, sizeof(key), c->tenant, "scenario:%s:v%ld",
 		     c->scen, c->version))

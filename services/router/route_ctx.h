@@ -15,6 +15,7 @@ struct scenario;
 struct scenario_objects;
 struct route_ctx;
 struct redisReply;
+struct vcache_ref;
 
 /* Reply handler of one pipelined command: copy what is needed into c
  * (reply may be NULL: connection lost; set c->err then). */
@@ -46,8 +47,12 @@ struct route_ctx {
 	/* scenario in use */
 	char scen[80];              /* name, or "@ext:<ext>" (internal call) */
 	long version;
-	const struct scenario *sc;  /* borrowed from the cache */
-	const struct scenario_objects *objs; /* borrowed from the cache */
+	/* Pinned in the caches (sc_ref, objs_ref) for as long as this
+	 * context lives: another call's load may evict the entries while
+	 * this one waits for Redis. Dropped by route_ctx_free(). */
+	const struct scenario *sc;
+	const struct scenario_objects *objs;
+	struct vcache_ref *sc_ref, *objs_ref;
 	/* call state */
 	char worker_id[65];
 	char worker_uri[128];
@@ -86,8 +91,9 @@ void route_pipe_cmd(struct route_ctx *c, route_pipe_h *h, const char *fmt,
 void route_pipe_run(struct route_ctx *c, route_next_h *next);
 
 /* Loads c->sc (c->scen, c->version) and c->objs (c->objects_rev) through
- * the caches; next runs with both set, or with c->sc NULL on failure
- * (logged). */
+ * the caches, pinning both; next runs with both set, or with c->sc NULL on
+ * failure (logged). Safe to call again on the same context (a retried
+ * step): the previous pins are dropped first. */
 void route_load(struct route_ctx *c, route_next_h *next);
 
 /* Saves the call state (walk, scenario, worker, seq, tenant facts) if the
