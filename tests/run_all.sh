@@ -67,6 +67,11 @@ PBXCTL=$BUILD/services/pbxctl/pbxctl \
 	ZMQ_GARBAGE=$BUILD/tests/support/zmq_garbage REDIS_PORT=6391 \
 	"$ROOT/tests/integration/test_provision.sh" 2>&1 | tee "$TMP/integ.out"
 tally "$TMP/integ.out"
+echo "== integration: canonical numbers and their migration"
+PBXCTL=$BUILD/services/pbxctl/pbxctl \
+	PROVISION_BIN=$BUILD/services/provision/provision REDIS_PORT=6391 \
+	"$ROOT/tests/integration/test_numbers.sh" 2>&1 | tee "$TMP/numbers.out"
+tally "$TMP/numbers.out"
 redis-cli -p 6391 shutdown nosave >/dev/null 2>&1
 
 echo "== end to end: calls through kamailio"

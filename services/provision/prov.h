@@ -16,6 +16,8 @@ struct provision {
 	char redis_host[256];
 	int redis_port;
 	redisContext *rc; /* NULL while down: the next command reconnects */
+	bool migrated;    /* prov_migrate.c ran to the end */
+	bool migrating;
 };
 
 /* A growable list of malloc'd strings, owned by its struct. */
@@ -273,5 +275,9 @@ int prov_trunk_list(struct provision *pv, struct prov_reply *r);
 
 /* "2026-11-27T02:30:00Z" for Unix ms (buf of at least 32 bytes). */
 const char *prov_time_iso(char *buf, size_t size, unsigned long long ms);
+
+/* prov_migrate.c: moves numbers stored in another form to the
+ * canonical one (scenario_number_canon). Idempotent. */
+int prov_migrate_numbers(struct provision *pv);
 
 #endif

@@ -29,6 +29,17 @@ int prov_store_connect(struct provision *pv)
 	if (!pv->rc)
 		return -EIO;
 	PLOG_INFO("redis %s:%d: connected", pv->redis_host, pv->redis_port);
+	/* Migrations before the first request is served; a failed one is
+	 * tried again on the next connection. */
+	if (!pv->migrated && !pv->migrating) {
+		pv->migrating = true;
+		if (!prov_migrate_numbers(pv))
+			pv->migrated = true;
+		else
+			PLOG_ERR("number migration did not finish; retried "
+				 "on the next connection");
+		pv->migrating = false;
+	}
 	return 0;
 }
 

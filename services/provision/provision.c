@@ -12,6 +12,7 @@
 #include "pbx_keys.h"
 #include "pbx_log.h"
 #include "prov.h"
+#include "scenario.h"
 
 int provision_alloc(struct provision **pvp, const char *redis_host,
 		    int redis_port)
@@ -440,10 +441,53 @@ static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
 
 /* Runs one request to a finished reply: whatever a handler returned, the
  * reply has a status, and a refused reply carries no partial results. */
+/* The number field of a request that names a connected number, or NULL. */
+static char **number_field(const Pbx__V1__ProvRequest *q)
+{
+	switch (q->op_case) {
+	case PBX__V1__PROV_REQUEST__OP_NUMBER_CONNECT:
+		return q->number_connect ? &q->number_connect->number : NULL;
+	case PBX__V1__PROV_REQUEST__OP_NUMBER_DISCONNECT:
+		return q->number_disconnect ? &q->number_disconnect->number
+					    : NULL;
+	case PBX__V1__PROV_REQUEST__OP_SCENARIO_ACTIVATE:
+		return q->scenario_activate ? &q->scenario_activate->number
+					    : NULL;
+	case PBX__V1__PROV_REQUEST__OP_SCENARIO_ROLLBACK:
+		return q->scenario_rollback ? &q->scenario_rollback->number
+					    : NULL;
+	case PBX__V1__PROV_REQUEST__OP_SCENARIO_SIMULATE:
+		return q->scenario_simulate ? &q->scenario_simulate->number
+					    : NULL;
+	default:
+		return NULL;
+	}
+}
+
 static void handle(struct provision *pv, const Pbx__V1__ProvRequest *q,
 		   struct prov_reply *r)
 {
-	int err = dispatch(pv, q, r);
+	char canon[40];
+	char **num = number_field(q);
+	char *as_sent = num ? *num : NULL;
+	int err;
+
+	/* Every handler sees the one canonical form of a number (the key
+	 * it is stored and routed under), whichever way it was written;
+	 * the sender's string is put back before protobuf-c frees it. */
+	if (as_sent && as_sent[0]) {
+		if (scenario_number_canon(as_sent, canon, sizeof(canon)) < 0) {
+			prov_fail(r, -EINVAL,
+				  "number must be 1 to 32 digits, optionally "
+				  "with a leading '+' and the separators "
+				  "' ', '-', '.', '(' and ')'");
+			return;
+		}
+		*num = canon;
+	}
+	err = dispatch(pv, q, r);
+	if (num)
+		*num = as_sent;
 
 	if (err && r->status == PBX__V1__PROV_RESPONSE__STATUS__STATUS_OK) {
 		if (err == -EIO)

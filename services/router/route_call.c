@@ -297,11 +297,14 @@ void route_call_new(struct router *r, const struct pbx_bus_peer *peer,
 		reject(c, 400, "Bad Call-ID");
 		return;
 	}
-	if (!pbx_number_valid(cn->to_user)) {
+	/* The number as stored (canonical), whichever form the caller's
+	 * side wrote: "+7 (495) ...", "8495...", a tel: URI's user part. */
+	if (!cn->to_user ||
+	    scenario_number_canon(cn->to_user, c->number, sizeof(c->number)) <
+		    0) {
 		reject(c, 404, "Not Found");
 		return;
 	}
-	snprintf(c->number, sizeof(c->number), "%s", cn->to_user);
 	if (!pbx_key_sys(key, sizeof(key), "did:%s", c->number))
 		route_pipe_cmd(c, got_did, "GET %s", key);
 	/* Kamailio authenticated the caller against its tenant's domain:

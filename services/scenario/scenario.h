@@ -248,6 +248,16 @@ int scenario_objects_list_match(const struct scenario_objects *objs,
  * the same rules (docs/scenario.md "Number normalisation"). */
 int scenario_number_normalise(const char *in, char *out, size_t size);
 
+/* The canonical form of a number someone wrote or dialled: the key a
+ * connected number is stored under and looked up by (provisioning, the
+ * router's called number). Accepts what a person or a SIP/tel URI user
+ * part carries: digits, one leading '+', visual separators (space, tab,
+ * '-', '.', '(', ')') and %XX escapes of those; then normalises as
+ * above. Returns the length (1..32 digits), -EINVAL for anything else
+ * (letters, '*', '#', no digits, a '+' after the first digit), -ENOSPC
+ * when the result does not fit. */
+int scenario_number_canon(const char *in, char *out, size_t size);
+
 /* ---- Time zones ---------------------------------------------------------
  * A TZif (v2+) reader over the system tzdata (/usr/share/zoneinfo) with a
  * per-process zone cache (thread-safe; zones are loaded once and kept),

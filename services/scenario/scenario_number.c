@@ -2,6 +2,7 @@
  * number, so a caller who sends "+7 495 ...", "8 495 ..." or "7495..."
  * matches the same list entry (rules in scenario.h and docs/scenario.md).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 
@@ -64,4 +65,54 @@ int scenario_number_normalise(const char *in, char *out, size_t size)
 	memcpy(out, src, len);
 	out[len] = '\0';
 	return (int)len;
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = (char)tolower((unsigned char)ch);
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+int scenario_number_canon(const char *in, char *out, size_t size)
+{
+	char buf[NUM_MAX * 4 + 2];
+	size_t n = 0, digits = 0;
+	int len;
+
+	if (!in || !out || !size)
+		return -EINVAL;
+	for (const char *p = in; *p; p++) {
+		char ch = *p;
+
+		if (ch == '%') {
+			int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+
+			if (lo < 0)
+				return -EINVAL;
+			ch = (char)(hi * 16 + lo);
+			p += 2;
+		}
+		if (ch >= '0' && ch <= '9') {
+			digits++;
+		} else if (ch == '+') {
+			/* Only as the first thing written. */
+			for (size_t i = 0; i < n; i++)
+				if (!strchr(" \t", buf[i]))
+					return -EINVAL;
+		} else if (!strchr(" \t-.()", ch) || ch == '\0') {
+			return -EINVAL;
+		}
+		if (n + 1 >= sizeof(buf))
+			return -ENOSPC;
+		buf[n++] = ch;
+	}
+	buf[n] = '\0';
+	if (digits == 0)
+		return -EINVAL;
+	len = scenario_number_normalise(buf, out, size);
+	if (len == 0)
+		return -EINVAL;
+	return len;
 }

@@ -98,6 +98,32 @@ expect_code unknown_number_gets_404 15559999 404 5072
 expect_code hangup_scenario_gets_configured_486 15550002 486 5073
 expect_code unsupported_element_gets_501 15550003 501 5074
 
+# --- one number in every form ------------------------------------------
+# Connected as typed with separators, activated by its "+" form; every
+# form a carrier or a phone may put in the Request-URI reaches the tenant
+# (486 is its "busy" scenario), and another tenant cannot take any form.
+"$PBXCTL" tenant delete ${T}-b >/dev/null 2>&1
+if "$PBXCTL" number connect $T "8 (495) 555-00-02" >/dev/null &&
+	"$PBXCTL" scenario activate $T +74955550002 busy >/dev/null; then
+	pass number_connected_in_any_form
+else
+	fail number_connected_in_any_form "pbxctl failed"
+fi
+port=5101
+for form in 74955550002 +74955550002 84955550002 4955550002 \
+	"+7(495)555-00-02" "8-495-555-00-02" "+7%20495%20555.00.02"; do
+	expect_code "form_${form}_reaches_tenant" "$form" 486 $port
+	port=$((port + 1))
+done
+"$PBXCTL" tenant create ${T}-b >/dev/null 2>&1
+taken=0
+for form in 74955550002 +74955550002 84955550002 "+7 495 555 00 02"; do
+	"$PBXCTL" number connect ${T}-b "$form" >/dev/null 2>&1 && taken=1
+done
+if [ $taken = 0 ]; then pass other_tenant_cannot_take_any_form
+else fail other_tenant_cannot_take_any_form "a form was connected"; fi
+"$PBXCTL" tenant delete ${T}-b >/dev/null 2>&1
+
 # --- the caller hangs up first --------------------------------------------
 rm -f "$TMP/sink.ready"
 "$SINK" $CALLER_IP 31002 20 1500 "$TMP/sink.ready" >"$TMP/sink2.out" &

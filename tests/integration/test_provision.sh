@@ -29,6 +29,9 @@ C="pvtest-c-$$"
 NUM="+1555$$01"
 NUM2="+1555$$02"
 NUM3="+1555$$03"
+# The canonical form each is stored and listed under (digits only).
+CNUM="1555$$01"
+CNUM2="1555$$02"
 PASSWORD="secret-$$-pv"
 # Scenario documents (docs/scenario.md): a greeting then a hang-up.
 SC_BAD_PROMPT='{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"nosuch_prompt"},"outputs":{"next":"h"}},"h":{"type":"hangup"}}}'
@@ -169,7 +172,7 @@ expect tenant_create_invalid_id 1 'tenant must be'
 ctl number connect "$A" "$NUM"
 expect number_connect 0 '^ok$'
 ctl number list "$A"
-expect number_list_shows_default 0 "^\\$NUM default v1$"
+expect number_list_shows_default 0 "^$CNUM default v1$"
 ctl number connect "$A" "$NUM"
 expect number_connect_is_idempotent 0 '^ok$'
 ctl number connect "$B" "$NUM"
@@ -183,10 +186,10 @@ ctl number connect "nosuch-$$" "$NUM"
 expect unknown_tenant_is_not_found 1 "unknown tenant nosuch-$$"
 ctl number connect "$A" "12ab"
 expect number_invalid 1 'number must be'
-if [ "$(rcli GET "pbx:{sys}:did:$NUM")" = "$A" ]; then
+if [ "$(rcli GET "pbx:{sys}:did:$CNUM")" = "$A" ]; then
 	pass did_index_names_tenant
 else
-	fail did_index_names_tenant "pbx:{sys}:did:$NUM = $(rcli GET "pbx:{sys}:did:$NUM")"
+	fail did_index_names_tenant "pbx:{sys}:did:$NUM = $(rcli GET "pbx:{sys}:did:$CNUM")"
 fi
 
 # --- scenarios --------------------------------------------------------------
@@ -232,9 +235,9 @@ if command -v sox >/dev/null 2>&1 &&
 	ctl scenario put "$A" main "$TMP/goodprompt.json"
 	expect scenario_with_known_prompt_stored 0 '^main v1$'
 	ctl scenario activate "$A" "$NUM" main
-	expect scenario_activate 0 "^\\$NUM main v1$"
+	expect scenario_activate 0 "^$CNUM main v1$"
 	ctl number list "$A"
-	expect number_list_shows_active 0 "^\\$NUM main v1$"
+	expect number_list_shows_active 0 "^$CNUM main v1$"
 else
 	fail prompt_upload "sox could not make the test WAV"
 fi
@@ -327,7 +330,7 @@ ctl prompt delete "$A" welcome
 expect prompt_delete 0 '^ok$'
 ctl number disconnect "$A" "$NUM"
 expect number_disconnect 0 '^ok$'
-if [ "$(rcli EXISTS "pbx:{sys}:did:$NUM")" = "0" ]; then
+if [ "$(rcli EXISTS "pbx:{sys}:did:$CNUM")" = "0" ]; then
 	pass number_disconnect_clears_index
 else
 	fail number_disconnect_clears_index "pbx:{sys}:did:$NUM still set"
@@ -336,7 +339,7 @@ ctl number connect "$A" "$NUM"
 ctl tenant delete "$A"
 expect tenant_delete 0 '^ok$'
 left=$(rcli --scan --pattern "pbx:{$A}:*" | wc -l)
-did=$(rcli EXISTS "pbx:{sys}:did:$NUM")
+did=$(rcli EXISTS "pbx:{sys}:did:$CNUM")
 dom=$(rcli EXISTS "pbx:{sys}:domain:$A.pbx.local")
 if [ "$left" = 0 ] && [ "$did" = 0 ] && [ "$dom" = 0 ]; then
 	pass tenant_delete_removes_every_key
@@ -406,24 +409,24 @@ ctl scenario diff "$C" nosuch 1 2
 expect version_diff_unknown_scenario 1 'scenario nosuch does not exist'
 
 # --- activation and rollback -------------------------------------------------
-NKEY="pbx:{$C}:number:$NUM2"
+NKEY="pbx:{$C}:number:$CNUM2"
 pair() { printf '%s %s' "$(rcli HGET "$NKEY" scenario)" "$(rcli HGET "$NKEY" version)"; }
 prev() { printf '%s %s' "$(rcli HGET "$NKEY" prev_scenario)" "$(rcli HGET "$NKEY" prev_version)"; }
 ctl number connect "$C" "$NUM2"
 check activate_connect_runs_default_v1 "default 1" "$(pair)"
 ctl scenario activate "$C" "$NUM2" main --version 1
-expect activate_version_1 0 "^\\$NUM2 main v1$"
+expect activate_version_1 0 "^$CNUM2 main v1$"
 check activate_sets_pair "main 1" "$(pair)"
 check activate_keeps_previous_pair "default 1" "$(prev)"
 ctl scenario activate "$C" "$NUM2" main
-expect activate_latest_resolves_the_number 0 "^\\$NUM2 main v3$"
+expect activate_latest_resolves_the_number 0 "^$CNUM2 main v3$"
 check activate_latest_stores_3 "main 3" "$(pair)"
 ctl scenario put "$C" main "$TMP/v2.json" >/dev/null
 check activate_later_put_does_not_move_the_number "main 3" "$(pair)"
 ctl scenario activate "$C" "$NUM2" main --version 3
 check activate_same_pair_keeps_prev "main 1" "$(prev)"
 ctl scenario rollback "$C" "$NUM2"
-expect rollback_returns_to_previous 0 "^\\$NUM2 main v1$"
+expect rollback_returns_to_previous 0 "^$CNUM2 main v1$"
 check rollback_pair "main 1" "$(pair)"
 check rollback_swaps_prev "main 3" "$(prev)"
 ctl scenario rollback "$C" "$NUM2"
@@ -441,16 +444,16 @@ expect rollback_foreign_number 1 'not connected'
 now=$(date +%s)
 future=$(date -u -d "@$((now + 3600))" +%Y-%m-%dT%H:%M:%SZ)
 ctl scenario activate "$C" "$NUM2" main --version 2 --at "$future"
-expect activate_at_future_is_scheduled 0 "^\\$NUM2 main v2 from $future$"
+expect activate_at_future_is_scheduled 0 "^$CNUM2 main v2 from $future$"
 check activate_at_future_keeps_pair "main 3" "$(pair)"
 got="$(rcli HGET "$NKEY" pending_scenario) $(rcli HGET "$NKEY" pending_version) $(rcli HGET "$NKEY" pending_at_ms)"
 check activate_at_future_pending_fields "main 2 $(((now + 3600) * 1000))" "$got"
 ctl number list "$C"
-expect activate_at_future_listed 0 "^\\$NUM2 main v3, then main v2 from $future$"
+expect activate_at_future_listed 0 "^$CNUM2 main v3, then main v2 from $future$"
 ctl scenario history "$C" main
-expect activate_at_future_in_history 0 "^v2  .*  scheduled on \\$NUM2 from $future"
+expect activate_at_future_in_history 0 "^v2  .*  scheduled on $CNUM2 from $future"
 ctl scenario activate "$C" "$NUM2" main --version 1 --at "2020-01-01T00:00:00+03:00"
-expect activate_at_past_is_now 0 "^\\$NUM2 main v1$"
+expect activate_at_past_is_now 0 "^$CNUM2 main v1$"
 if printf '%s' "$ERR" | grep -q 'not in the future: activated now'; then
 	pass activate_at_past_warns
 else
@@ -461,13 +464,13 @@ check activate_clears_pending 0 "$(rcli HEXISTS "$NKEY" pending_scenario)"
 # A schedule that falls due is used as the active pair at once (router and
 # list), and becomes the stored pair on the next write to the number.
 ctl scenario activate "$C" "$NUM2" main --version 2 --at "$(($(date +%s%3N) + 2000))"
-expect activate_soon_is_scheduled 0 "^\\$NUM2 main v2 from "
+expect activate_soon_is_scheduled 0 "^$CNUM2 main v2 from "
 sleep 2.5
 ctl number list "$C"
-expect activate_due_schedule_is_active 0 "^\\$NUM2 main v2$"
+expect activate_due_schedule_is_active 0 "^$CNUM2 main v2$"
 check activate_due_schedule_not_yet_folded "main 1" "$(pair)"
 ctl scenario rollback "$C" "$NUM2"
-expect rollback_after_due_schedule 0 "^\\$NUM2 main v1$"
+expect rollback_after_due_schedule 0 "^$CNUM2 main v1$"
 check rollback_after_due_schedule_prev "main 2" "$(prev)"
 check rollback_clears_pending 0 "$(rcli HEXISTS "$NKEY" pending_at_ms)"
 ctl scenario activate "$C" "$NUM2" main --at "not-a-time"
