@@ -674,18 +674,29 @@ static unsigned lint_node(const struct scenario_node *nd,
 				nd->id, nd->ivr.timeout_ms / 1000);
 			errs++;
 		}
+		/* "Press 1 for sales" beside 1xx extensions is legal: the
+		 * walk lets time decide (scenario_walk.c, ivr_digit), which
+		 * delays the choice; say so. */
 		for (int k = 0; k < 10 && nd->ivr.ext_dialing; k++) {
 			if (nd->key[k] < 0 || !(nd->ivr.ext_keys & (1u << k)))
 				continue;
-			scenario_report_add(
-				rep, true,
-				"node %s: digit %d is a menu choice "
-				"but direct extension dialing also "
-				"starts on %d, so the choice can "
-				"never be taken (leave %d out of "
-				"\"extension_digits\")",
-				nd->id, k, k, k);
-			errs++;
+			if (nd->ivr.ext_max <= 1)
+				scenario_report_add(
+					rep, false,
+					"node %s: digit %d is a menu choice "
+					"and a one-digit extension: the "
+					"choice is taken, extension %d can "
+					"never be dialled",
+					nd->id, k, k);
+			else
+				scenario_report_add(
+					rep, false,
+					"node %s: digit %d is a menu choice "
+					"and also starts direct extension "
+					"dialing: after %d the menu waits "
+					"inter_digit_ms (%u ms) for another "
+					"digit before it takes the choice",
+					nd->id, k, k, nd->ivr.inter_digit_ms);
 		}
 		{
 			bool any = nd->ivr.ext_dialing;

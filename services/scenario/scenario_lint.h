@@ -9,8 +9,8 @@
 /* Document shape, types, options and output names. 0 or -EINVAL. */
 int scenario_lint_structure(json_t *root, struct scenario_report *rep);
 /* Graph rules on a built, compiled index (reachability, exits, timeouts,
- * cycles, shadowed digits, references, object contents). Returns the
- * number of errors found. */
+ * cycles, menu digits that are also extensions, references, object
+ * contents). Returns the number of errors found. */
 unsigned scenario_lint_graph(const struct scenario *sc,
 			     const struct scenario_objects *objs,
 			     scenario_ref_h *refh, void *arg,

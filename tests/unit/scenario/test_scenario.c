@@ -376,18 +376,23 @@ Test(scenario, self_loop_of_a_pure_node_is_an_error)
 	cr_assert(has(&rep, "node a: is in a loop (a)"), "%s", rep.text);
 }
 
-Test(scenario, ivr_digit_shadowed_by_extension_dialing_is_an_error)
+Test(scenario, ivr_choice_that_starts_an_extension_is_a_warning)
 {
 	struct scenario_report rep;
 
+	/* "Press 1 for sales" beside 1xx extensions: legal, time decides. */
 	cr_assert_eq(parse("{'start':'m','nodes':{'m':{'type':'ivr','options':"
 			   "{'prompt':'p','extension_dialing':true,"
-			   "'extension_digits':'123'},'outputs':{'digit:1':"
-			   "'h','timeout':'h'}},'h':{'type':'hangup'}}}",
+			   "'extension_digits':'123','inter_digit_ms':1500},"
+			   "'outputs':{'digit:1':'h','timeout':'h'}},"
+			   "'h':{'type':'hangup'}}}",
 			   &rep),
-		     -EINVAL);
-	cr_assert(has(&rep, "node m: digit 1 is a menu choice but direct "
-			    "extension dialing also starts on 1"),
+		     0, "%s", rep.text);
+	cr_assert_eq(rep.errors, 0);
+	cr_assert_eq(rep.warnings, 1, "%s", rep.text);
+	cr_assert(has(&rep, "warning: node m: digit 1 is a menu choice and "
+			    "also starts direct extension dialing: after 1 "
+			    "the menu waits inter_digit_ms (1500 ms)"),
 		  "%s", rep.text);
 	cr_assert_eq(parse("{'start':'m','nodes':{'m':{'type':'ivr','options':"
 			   "{'prompt':'p','extension_dialing':true,"
@@ -395,6 +400,17 @@ Test(scenario, ivr_digit_shadowed_by_extension_dialing_is_an_error)
 			   "'h','timeout':'h'}},'h':{'type':'hangup'}}}",
 			   &rep),
 		     0, "%s", rep.text);
+	cr_assert_eq(rep.warnings, 0, "%s", rep.text);
+	cr_assert_eq(parse("{'start':'m','nodes':{'m':{'type':'ivr','options':"
+			   "{'prompt':'p','extension_dialing':true,"
+			   "'extension_digits':'1','extension_min_len':1,"
+			   "'extension_max_len':1},'outputs':{'digit:1':"
+			   "'h','timeout':'h'}},'h':{'type':'hangup'}}}",
+			   &rep),
+		     0, "%s", rep.text);
+	cr_assert(has(&rep, "warning: node m: digit 1 is a menu choice and a "
+			    "one-digit extension"),
+		  "%s", rep.text);
 }
 
 Test(scenario, schedule_that_can_never_match_is_an_error)

@@ -405,6 +405,138 @@ Test(scenario_walk, ivr_without_barge_in_ignores_keys_during_prompt)
 	act(WALK_ACT_HANGUP);
 }
 
+/* "Press 1 for sales" beside extensions 1xx: digit 1 is a choice and
+ * starts an extension; time decides. */
+static const char sales_1xx_doc[] =
+	"{'start':'m','nodes':{"
+	"'m':{'type':'ivr','options':{'prompt':'menu','timeout':5,"
+	"'retries':0,'extension_dialing':true,'extension_digits':'15',"
+	"'extension_max_len':3,'inter_digit_ms':1500},"
+	"'outputs':{'digit:1':'sales','digit:2':'support','timeout':'to',"
+	"'extension':'ext'}},"
+	"'sales':{'type':'hangup','options':{'code':601}},"
+	"'support':{'type':'hangup','options':{'code':602}},"
+	"'to':{'type':'hangup','options':{'code':603}},"
+	"'ext':{'type':'hangup','options':{'code':605}}}}";
+
+static void sales_menu(void)
+{
+	load(sales_1xx_doc);
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	act(WALK_ACT_PLAY);
+}
+
+Test(scenario_walk, ivr_choice_that_starts_an_extension_waits_then_is_taken)
+{
+	sales_menu();
+	dtmf('1');
+	/* Not taken yet: the inter-digit timer decides. */
+	cr_assert_null(scen_act(&out, WALK_ACT_HANGUP));
+	cr_assert_eq(act(WALK_ACT_TIMER)->timer.ms, 1500);
+	cr_assert_eq(out.listen, WALK_LISTEN_DTMF);
+	cr_assert_str_eq(out.hop[0].what, "choice_or_extension");
+	fire();
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 601);
+	cr_assert_str_eq(out.hop[0].what, "digit:1");
+	cr_assert_str_eq(out.hop[0].output, "digit:1");
+}
+
+Test(scenario_walk, ivr_choice_that_starts_an_extension_then_more_digits_dials)
+{
+	sales_menu();
+	dtmf('1');
+	dtmf('0');
+	cr_assert_null(scen_act(&out, WALK_ACT_HANGUP));
+	cr_assert_eq(out.n, 2); /* the timer re-armed: cancel, start */
+	cr_assert_eq(out.act[1].timer.ms, 1500);
+	dtmf('1');
+	cr_assert_str_eq(act(WALK_ACT_RING)->ring.target, "101");
+	ring(WALK_RING_NO_ANSWER);
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 605);
+}
+
+Test(scenario_walk, ivr_choice_that_starts_an_extension_then_pause_dials_short)
+{
+	/* Two digits then a pause: an extension, never the choice. */
+	sales_menu();
+	dtmf('1');
+	dtmf('2');
+	fire();
+	cr_assert_str_eq(act(WALK_ACT_RING)->ring.target, "12");
+}
+
+Test(scenario_walk, ivr_choice_that_starts_an_extension_then_hash_is_taken)
+{
+	sales_menu();
+	dtmf('1');
+	dtmf('#');
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 601);
+	/* Its inter-digit timer is cancelled. */
+	cr_assert_eq(act(WALK_ACT_TIMER)->timer.ms, 0);
+}
+
+Test(scenario_walk, ivr_choice_that_starts_no_extension_is_taken_at_once)
+{
+	sales_menu();
+	ev(WALK_EV_PLAY_DONE);
+	dtmf('2');
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 602);
+	/* Only the cancel of the input timer: nothing new armed. */
+	for (size_t i = 0; i < out.n; i++)
+		cr_assert(out.act[i].kind != WALK_ACT_TIMER ||
+			  out.act[i].timer.ms == 0);
+}
+
+/* The dry run drives the same walk: "--dtmf 1" ends on the choice once
+ * the simulated clock fires the inter-digit timer, "--dtmf 101" on the
+ * extension. */
+Test(scenario_walk, ivr_choice_that_starts_an_extension_simulates_both_ways)
+{
+	static char text[8192];
+	const char *one[] = {"1"}, *ext[] = {"101"};
+	struct scenario_sim_input in = {.dtmf = one, .ndtmf = 1};
+	struct scenario_sim_result res;
+
+	load(sales_1xx_doc);
+	cr_assert_eq(scenario_sim_run(sc, NULL, &in, text, sizeof(text), &res),
+		     0);
+	cr_assert_str_eq(res.path, "m > sales", "%s", text);
+	cr_assert(strstr(res.outcome, "hung up with 601"), "%s", text);
+	cr_assert(strstr(text, "choice_or_extension"), "%s", text);
+	cr_assert(strstr(text, "[+1s] TIMER"), "%s", text);
+	in.dtmf = ext;
+	cr_assert_eq(scenario_sim_run(sc, NULL, &in, text, sizeof(text), &res),
+		     0);
+	cr_assert(strstr(res.outcome, "answered by extension 101"), "%s",
+		  text);
+}
+
+Test(scenario_walk, ivr_choice_is_taken_at_once_when_dialing_is_off)
+{
+	load("{'start':'m','nodes':{'m':{'type':'ivr','options':{"
+	     "'prompt':'p','extension_digits':'1'},'outputs':{'digit:1':"
+	     "'h','timeout':'h'}},'h':{'type':'hangup','options':{"
+	     "'code':601}}}}");
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	dtmf('1');
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 601);
+}
+
+Test(scenario_walk, ivr_choice_beats_a_one_digit_extension)
+{
+	load("{'start':'m','nodes':{'m':{'type':'ivr','options':{"
+	     "'prompt':'p','extension_dialing':true,'extension_digits':"
+	     "'1','extension_min_len':1,'extension_max_len':1},'outputs':{"
+	     "'digit:1':'h','timeout':'h'}},'h':{'type':'hangup','options':"
+	     "{'code':601}}}}");
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	dtmf('1');
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 601);
+}
+
 /* ---- schedule / list ---- */
 
 static const char route_doc[] =
