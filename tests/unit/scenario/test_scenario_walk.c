@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "scen_test.h"
+#include "scenario_internal.h"
 
 static struct scenario *sc;
 static struct scenario_objects *objs;
@@ -620,21 +621,65 @@ Test(scenario_walk, missing_branch_ends_the_call_with_480)
 	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 480);
 }
 
+/* n schedules in a row (s00 -> s01 -> ...), the last one to hangup h;
+ * open at the test's clock (09:00 UTC). */
+static void load_chain(int n)
+{
+	char *doc = malloc(65536);
+	size_t len = 0;
+
+	cr_assert_not_null(doc);
+	len += (size_t)snprintf(doc, 65536, "{'start':'s00','nodes':{");
+	for (int i = 0; i < n; i++) {
+		char next[16];
+
+		if (i + 1 < n)
+			snprintf(next, sizeof(next), "s%02d", i + 1);
+		else
+			snprintf(next, sizeof(next), "h");
+		len += (size_t)snprintf(
+			doc + len, 65536 - len,
+			"'s%02d':{'type':'schedule','options':{'timezone':"
+			"'UTC','windows':[{'days':'all','from':'09:00','to':"
+			"'18:00'}]},'outputs':{'match':'%s','no_match':'h'}},",
+			i, next);
+	}
+	snprintf(doc + len, 65536 - len,
+		 "'h':{'type':'hangup','options':{'code':486}}}}");
+	load(doc);
+	free(doc);
+}
+
+Test(scenario_walk, chain_of_60_schedules_walks_to_its_end)
+{
+	/* 60 schedules, then the longest lint accepts: 63 and the hangup
+	 * are the 64 nodes a step may visit. */
+	load_chain(60);
+	cr_assert_eq(ev(WALK_EV_START), 0);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 486);
+	cr_assert_eq(out.nhops, 61);
+	cr_assert_str_eq(out.hop[59].node, "s59");
+	cr_assert_str_eq(out.hop[59].output, "match");
+	cr_assert_str_eq(st.node, "h");
+	scenario_free(sc);
+	load_chain(63);
+	cr_assert_eq(ev(WALK_EV_START), 0);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 486);
+	cr_assert_eq(out.nhops, WALK_MAX_HOPS);
+}
+
 Test(scenario_walk, cycle_guard_ends_a_call_that_never_waits)
 {
-	char doc[16384];
-	size_t n = 0;
+	struct scenario_node *l;
 
-	/* 70 pure nodes in a row: legal (no cycle) but beyond the guard. */
-	n += (size_t)snprintf(doc, sizeof(doc), "{'start':'l0','nodes':{");
-	for (int i = 0; i < 70; i++)
-		n += (size_t)snprintf(doc + n, sizeof(doc) - n,
-				      "'l%d':{'type':'list','options':{"
-				      "'entries':['1']},'outputs':{"
-				      "'in_list':'l%d','not_in_list':'l%d'}},",
-				      i, i + 1, i + 1);
-	snprintf(doc + n, sizeof(doc) - n, "'l70':{'type':'hangup'}}}");
-	load(doc);
+	/* Lint refuses every graph that can trip the guard, so make one
+	 * behind its back: a list whose arrows lead to itself. */
+	load("{'start':'l','nodes':{'l':{'type':'list','options':{"
+	     "'entries':['1']},'outputs':{'in_list':'h','not_in_list':"
+	     "'h'}},'h':{'type':'hangup'}}}");
+	l = &sc->nodes[scenario_node_index(sc, "l")];
+	l->out[O_IN_LIST] = l->out[O_NOT_IN_LIST] =
+		scenario_node_index(sc, "l");
 	cr_assert_eq(ev(WALK_EV_START), -ELOOP);
 	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 500);
 	cr_assert_str_eq(act(WALK_ACT_REJECT)->end.reason, "Scenario Loop");
