@@ -680,6 +680,30 @@ Test(scenario, a_missing_node_hides_no_other_class_of_error)
 	cr_assert_eq(rep.errors, 4, "%s", rep.text);
 }
 
+Test(scenario, option_errors_hide_no_graph_errors)
+{
+	struct scenario_report rep;
+
+	/* A window that is no time (found when options are compiled) and
+	 * an ivr without its timeout output, beside an unreachable node. */
+	cr_assert_eq(parse("{'start':'s','nodes':{"
+			   "'s':{'type':'schedule','options':{'timezone':"
+			   "'UTC','windows':[{'days':'all','from':'25:00',"
+			   "'to':'18:00'}]},'outputs':{'match':'m',"
+			   "'no_match':'m'}},"
+			   "'m':{'type':'ivr','options':{'prompt':'p'},"
+			   "'outputs':{'digit:1':'h'}},"
+			   "'h':{'type':'hangup'},'u':{'type':'hangup'}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "node s: "), "%s", rep.text);
+	cr_assert(has(&rep, "node m: waits 10 s for input but has no output "
+			    "\"timeout\""),
+		  "%s", rep.text);
+	cr_assert(has(&rep, "node u: is not reachable"), "%s", rep.text);
+	cr_assert_eq(rep.errors, 3, "%s", rep.text);
+}
+
 Test(scenario, structure_errors_add_no_guesses_of_the_graph_rules)
 {
 	struct scenario_report rep;
