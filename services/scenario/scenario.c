@@ -164,8 +164,9 @@ static void index_outputs(struct scenario_node *n)
 	}
 }
 
-/* Builds the node index over a document that passed the structure
- * lint. */
+/* Builds the node index over any document with a "nodes" object, also
+ * one the structure lint refused, so the graph rules can still report:
+ * arrows to missing nodes are left out, unsound nodes are flagged. */
 static int build(struct scenario *sc)
 {
 	json_t *nodes = json_object_get(sc->root, "nodes");
@@ -183,10 +184,15 @@ static int build(struct scenario *sc)
 
 		n->id = id;
 		n->opts = json_object_get(nd, "options");
+		if (!json_is_object(n->opts))
+			n->opts = NULL;
 		if (scenario_type_find(
 			    json_string_value(json_object_get(nd, "type")),
-			    &n->type))
+			    &n->type)) {
 			n->type = NODE_HANGUP; /* lint refused it already */
+			n->untyped = true;
+		}
+		n->malformed = !scenario_lint_node_sound(id, nd);
 	}
 	qsort(sc->nodes, sc->n, sizeof(*sc->nodes), node_cmp);
 
@@ -232,6 +238,7 @@ int scenario_parse_objs(struct scenario **scp, const char *json,
 {
 	struct scenario *sc;
 	json_error_t jerr;
+	unsigned errs = 0;
 	int err, n;
 
 	if (rep)
@@ -251,18 +258,26 @@ int scenario_parse_objs(struct scenario **scp, const char *json,
 		free(sc);
 		return -EINVAL;
 	}
-	/* Structure first: the index is only built over a sane skeleton. */
-	err = scenario_lint_structure(sc->root, rep);
-	if (!err)
+	/* Every pass runs whatever the earlier ones found (a missing node
+	 * must not hide an unreachable one); only a document without a
+	 * graph stops here. */
+	n = scenario_lint_structure(sc->root, rep);
+	if (n < 0) {
+		err = n;
+	} else {
+		errs = (unsigned)n;
 		err = build(sc);
+	}
 	if (!err) {
 		n = scenario_compile(sc, rep);
 		if (n < 0)
 			err = n;
-		else if (n > 0)
-			err = -EINVAL;
+		else
+			errs += (unsigned)n;
 	}
-	if (!err && scenario_lint_graph(sc, objs, refh, arg, rep))
+	if (!err)
+		errs += scenario_lint_graph(sc, objs, refh, arg, rep);
+	if (!err && errs)
 		err = -EINVAL;
 	if (err) {
 		scenario_free(sc);

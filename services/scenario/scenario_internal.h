@@ -231,6 +231,12 @@ struct n_box {
 struct scenario_node {
 	const char *id; /* points into the JSON document */
 	enum node_type type;
+	/* Set on a document the structure lint refused, which is still
+	 * indexed so the graph rules can report too: untyped (type missing
+	 * or unknown; type reads NODE_HANGUP) is left out of the rules
+	 * that depend on the type; malformed (untyped, or bad id or
+	 * options) is not compiled and gets no per-node rules. */
+	bool untyped, malformed;
 	json_t *opts; /* borrowed from root; may be NULL */
 	struct scenario_out *outs;
 	size_t nouts;
@@ -256,6 +262,15 @@ struct scenario {
 	int start;
 	const char *timezone; /* top-level "timezone" or NULL */
 };
+
+/* Pure nodes are decided on the spot and their arrows followed in the
+ * same step (scenario_walk.c, enter()); every other node waits for the
+ * world or ends the call. */
+static inline bool scenario_node_pure(const struct scenario_node *nd)
+{
+	return !nd->untyped &&
+	       (nd->type == NODE_SCHEDULE || nd->type == NODE_LIST);
+}
 
 int scenario_node_index(const struct scenario *sc, const char *id);
 /* The target node index of output `name`, or -1. */

@@ -3,6 +3,7 @@
  * refuse the document; warnings (suspicious but legal graphs) are
  * reported and the document is stored. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,24 @@ static bool id_ok(const char *id)
 			return false;
 	}
 	return true;
+}
+
+bool scenario_lint_node_sound(const char *id, json_t *nd)
+{
+	const struct type_spec *ts;
+	enum node_type t;
+	json_t *opts;
+
+	if (!id_ok(id) || !json_is_object(nd) ||
+	    scenario_type_find(
+		    json_string_value(json_object_get(nd, "type")), &t))
+		return false;
+	ts = scenario_types_get(t);
+	opts = json_object_get(nd, "options");
+	if (!opts)
+		return true;
+	return json_is_object(opts) &&
+	       !scenario_types_check(ts->opts, opts, "", ts->name, NULL);
 }
 
 int scenario_lint_structure(json_t *root, struct scenario_report *rep)
@@ -207,7 +226,7 @@ int scenario_lint_structure(json_t *root, struct scenario_report *rep)
 		errs += lint_outputs(id, ts, json_object_get(nd, "outputs"),
 				     nodes, rep);
 	}
-	return errs ? -EINVAL : 0;
+	return (int)errs;
 }
 
 /* ---- references ---- */
@@ -373,9 +392,11 @@ static void mark_reachable(const struct scenario *sc, int i, bool *seen,
 	}
 }
 
+/* An untyped node (unknown type, already an error) counts as waiting:
+ * the loop rule must not guess what it would have been. */
 static bool waits(const struct scenario_node *nd)
 {
-	return scenario_types_get(nd->type)->waits;
+	return nd->untyped || scenario_types_get(nd->type)->waits;
 }
 
 /* Tarjan's strongly connected components over the nodes that do not
@@ -506,6 +527,168 @@ out:
 	free(t.cs_edge);
 	free(t.on);
 	return errs;
+}
+
+/* ---- chains of pure nodes ---- */
+
+/* The arrows the walk follows from a pure node (scenario_walk.c,
+ * enter()): target node index, or -1. */
+static int pure_next(const struct scenario_node *nd, int i)
+{
+	static const enum out_word sched[2] = {O_MATCH, O_NO_MATCH};
+	static const enum out_word list[2] = {O_IN_LIST, O_NOT_IN_LIST};
+
+	return nd->out[(nd->type == NODE_SCHEDULE ? sched : list)[i]];
+}
+
+/* A step follows pure nodes and stops at the first node that waits; it
+ * may visit WALK_MAX_HOPS nodes, that one included, then ends the call
+ * with 500 "Scenario Loop". Longest visits from each pure node, by an
+ * iterative depth-first search over pure nodes (arrows back into the
+ * path are loops, refused by lint_loops, and left out here). */
+struct chains {
+	const struct scenario *sc;
+	unsigned *len; /* nodes one step visits from here; 0 not known */
+	int *next;     /* the node after this one on the longest visit */
+	uint8_t *mark; /* 0 new, 1 on the path, 2 done */
+	int *stk;      /* the path ... */
+	uint8_t *edge; /* ... and the arrow (0, 1) to follow next of each */
+	struct scenario_report *rep;
+	unsigned errs;
+};
+
+static void chains_from(struct chains *c, int v0)
+{
+	size_t top = 0;
+
+	c->stk[top] = v0;
+	c->edge[top++] = 0;
+	c->mark[v0] = 1;
+	c->len[v0] = 1;
+	c->next[v0] = -1;
+	while (top) {
+		int v = c->stk[top - 1];
+		const struct scenario_node *nd = &c->sc->nodes[v];
+		uint8_t *e = &c->edge[top - 1];
+		unsigned l;
+		int w;
+
+		if (*e == 2) {
+			c->mark[v] = 2;
+			top--;
+			continue;
+		}
+		w = pure_next(nd, (*e)++);
+		if (w < 0 || c->mark[w] == 1)
+			continue;
+		if (!scenario_node_pure(&c->sc->nodes[w])) {
+			l = 2; /* this one, then the one the step stops at */
+		} else if (!c->mark[w]) {
+			/* Descend; this edge is looked at again once w is
+			 * done. */
+			(*e)--;
+			c->stk[top] = w;
+			c->edge[top++] = 0;
+			c->mark[w] = 1;
+			c->len[w] = 1;
+			c->next[w] = -1;
+			continue;
+		} else {
+			l = c->len[w] + 1;
+		}
+		if (l > c->len[v]) {
+			c->len[v] = l;
+			c->next[v] = w;
+		}
+	}
+}
+
+static void report_chain(struct chains *c, int head)
+{
+	const struct scenario *sc = c->sc;
+	char path[160];
+	size_t len = 0, k = 0, count = c->len[head];
+
+	path[0] = '\0';
+	for (int v = head; v >= 0 && k < count; v = c->next[v], k++) {
+		/* First two and last two ids: enough to find the chain, and
+		 * the line stays within one report line. */
+		if (k >= 2 && k + 2 < count) {
+			if (k == 2)
+				len += (size_t)snprintf(path + len,
+							sizeof(path) - len,
+							" -> ...");
+			continue;
+		}
+		len += (size_t)snprintf(path + len, sizeof(path) - len,
+					"%s%.32s", k ? " -> " : "",
+					sc->nodes[v].id);
+		if (len >= sizeof(path))
+			len = sizeof(path) - 1;
+		if (!scenario_node_pure(&sc->nodes[v]))
+			break;
+	}
+	scenario_report_add(c->rep, true,
+			    "node %s: a call passes %zu nodes in one step "
+			    "here without waiting for the caller (%s), more "
+			    "than the %d the walk follows: every such call "
+			    "would end with 500 \"Scenario Loop\" (shorten "
+			    "the chain of schedules and lists, or put a "
+			    "node that waits in it)",
+			    sc->nodes[head].id, count, path, WALK_MAX_HOPS);
+	c->errs++;
+}
+
+static unsigned lint_chains(const struct scenario *sc,
+			    struct scenario_report *rep)
+{
+	struct chains c = {.sc = sc, .rep = rep};
+	size_t n = sc->n;
+	bool *fed; /* a pure node whose chain is too long leads here */
+
+	c.len = calloc(n, sizeof(*c.len));
+	c.next = malloc(n * sizeof(*c.next));
+	c.mark = calloc(n, sizeof(*c.mark));
+	c.stk = malloc(n * sizeof(*c.stk));
+	c.edge = malloc(n * sizeof(*c.edge));
+	fed = calloc(n, sizeof(*fed));
+	if (!c.len || !c.next || !c.mark || !c.stk || !c.edge || !fed) {
+		scenario_report_add(rep, true, "document: out of memory");
+		c.errs = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		c.next[i] = -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!c.mark[i] && scenario_node_pure(&sc->nodes[i]))
+			chains_from(&c, (int)i);
+	}
+	/* Report each too-long chain once, at its head: the nodes after
+	 * the head are too long only because of it. */
+	for (size_t i = 0; i < n; i++) {
+		if (!scenario_node_pure(&sc->nodes[i]) ||
+		    c.len[i] <= WALK_MAX_HOPS)
+			continue;
+		for (int e = 0; e < 2; e++) {
+			int w = pure_next(&sc->nodes[i], e);
+
+			if (w >= 0 && (size_t)w != i)
+				fed[w] = true;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (scenario_node_pure(&sc->nodes[i]) &&
+		    c.len[i] > WALK_MAX_HOPS && !fed[i])
+			report_chain(&c, (int)i);
+	}
+out:
+	free(c.len);
+	free(c.next);
+	free(c.mark);
+	free(c.stk);
+	free(c.edge);
+	free(fed);
+	return c.errs;
 }
 
 static unsigned lint_synonyms(const struct scenario_node *nd,
@@ -674,18 +857,29 @@ static unsigned lint_node(const struct scenario_node *nd,
 				nd->id, nd->ivr.timeout_ms / 1000);
 			errs++;
 		}
+		/* "Press 1 for sales" beside 1xx extensions is legal: the
+		 * walk lets time decide (scenario_walk.c, ivr_digit), which
+		 * delays the choice; say so. */
 		for (int k = 0; k < 10 && nd->ivr.ext_dialing; k++) {
 			if (nd->key[k] < 0 || !(nd->ivr.ext_keys & (1u << k)))
 				continue;
-			scenario_report_add(
-				rep, true,
-				"node %s: digit %d is a menu choice "
-				"but direct extension dialing also "
-				"starts on %d, so the choice can "
-				"never be taken (leave %d out of "
-				"\"extension_digits\")",
-				nd->id, k, k, k);
-			errs++;
+			if (nd->ivr.ext_max <= 1)
+				scenario_report_add(
+					rep, false,
+					"node %s: digit %d is a menu choice "
+					"and a one-digit extension: the "
+					"choice is taken, extension %d can "
+					"never be dialled",
+					nd->id, k, k);
+			else
+				scenario_report_add(
+					rep, false,
+					"node %s: digit %d is a menu choice "
+					"and also starts direct extension "
+					"dialing: after %d the menu waits "
+					"inter_digit_ms (%u ms) for another "
+					"digit before it takes the choice",
+					nd->id, k, k, nd->ivr.inter_digit_ms);
 		}
 		{
 			bool any = nd->ivr.ext_dialing;
@@ -750,21 +944,25 @@ unsigned scenario_lint_graph(const struct scenario *sc,
 		scenario_report_add(rep, true, "document: out of memory");
 		return 1;
 	}
+	/* Without a start node (already an error) every node would read
+	 * as unreachable: say nothing more. */
 	if (sc->start >= 0)
 		mark_reachable(sc, sc->start, seen, stack);
 	for (size_t i = 0; i < sc->n; i++) {
-		if (!seen[i]) {
+		if (!seen[i] && sc->start >= 0) {
 			scenario_report_add(rep, true,
 					    "node %s: is not reachable from "
 					    "the start node",
 					    sc->nodes[i].id);
 			errs++;
 		}
-		errs += lint_node(&sc->nodes[i], objs, rep);
+		if (!sc->nodes[i].malformed)
+			errs += lint_node(&sc->nodes[i], objs, rep);
 	}
 	free(seen);
 	free(stack);
 	errs += lint_loops(sc, rep);
+	errs += lint_chains(sc, rep);
 	foreach_ref(sc, check_cb, &ca);
 	return errs + ca.errs;
 }

@@ -439,6 +439,8 @@ static void enter(struct walk *w, int idx)
 		const char *what = NULL;
 		enum out_word ow;
 
+		/* Lint refuses graphs that can trip this (loops and chains
+		 * of pure nodes, scenario_lint.c); it stays as the guard. */
 		if (++w->hops > WALK_MAX_HOPS) {
 			set_node(w, nd);
 			hop(w, nd, "loop", NULL);
@@ -447,16 +449,16 @@ static void enter(struct walk *w, int idx)
 			w->err = -ELOOP;
 			return;
 		}
-		if (nd->type == NODE_SCHEDULE)
-			ow = eval_schedule(w, nd, &what) ? O_MATCH
-							 : O_NO_MATCH;
-		else if (nd->type == NODE_LIST)
-			ow = eval_list(w, nd, &what) ? O_IN_LIST
-						     : O_NOT_IN_LIST;
-		else {
+		if (!scenario_node_pure(nd)) {
 			arrive(w, idx);
 			return;
 		}
+		if (nd->type == NODE_SCHEDULE)
+			ow = eval_schedule(w, nd, &what) ? O_MATCH
+							 : O_NO_MATCH;
+		else
+			ow = eval_list(w, nd, &what) ? O_IN_LIST
+						     : O_NOT_IN_LIST;
 		if (nd->out[ow] < 0) {
 			set_node(w, nd);
 			hop(w, nd, what, NULL);
@@ -581,6 +583,37 @@ static void ivr_dial(struct walk *w, const struct scenario_node *nd)
 	hop(w, nd, "dial_extension", NULL);
 }
 
+/* The menu choice held back while the walk waits to see whether the
+ * caller dials an extension: the lone first digit collected, when it is
+ * also a choice. -1 when there is none. */
+static int ivr_held_choice(const struct scenario_node *nd,
+			   const struct walk_state *st)
+{
+	int k;
+
+	if (!st->digits[0] || st->digits[1])
+		return -1;
+	k = scenario_key_index(st->digits[0]);
+	return k >= 0 && nd->key[k] >= 0 ? k : -1;
+}
+
+static void ivr_choice(struct walk *w, const struct scenario_node *nd, int k)
+{
+	take_target(w, nd, digit_outs[k], nd->key[k], digit_outs[k]);
+}
+
+/* The caller's input ended (inter-digit pause or #): a held choice is
+ * taken, anything else is the extension. */
+static void ivr_input_end(struct walk *w, const struct scenario_node *nd)
+{
+	int k = ivr_held_choice(nd, w->st);
+
+	if (k >= 0)
+		ivr_choice(w, nd, k);
+	else
+		ivr_dial(w, nd);
+}
+
 static void ivr_digit(struct walk *w, const struct scenario_node *nd, char d)
 {
 	struct walk_state *st = w->st;
@@ -591,7 +624,7 @@ static void ivr_digit(struct walk *w, const struct scenario_node *nd, char d)
 		return; /* the prompt must be heard out */
 	if (st->phase == PH_DIGITS) {
 		if (d == '#') {
-			ivr_dial(w, nd);
+			ivr_input_end(w, nd);
 			return;
 		}
 		if (d < '0' || d > '9') {
@@ -608,24 +641,35 @@ static void ivr_digit(struct walk *w, const struct scenario_node *nd, char d)
 		hop(w, nd, "digit", NULL);
 		return;
 	}
-	/* First digit: dialing wins where it starts (lint refuses a choice
-	 * it would shadow), then choices, else invalid input. */
+	/* First digit. One that starts an extension starts collecting it.
+	 * When it is also a menu choice ("press 1 for sales" beside 1xx
+	 * extensions) time decides, as on every PBX: the walk waits
+	 * inter_digit_ms as between extension digits; a further digit makes
+	 * it an extension, a pause or # takes the choice (ivr_input_end). A
+	 * digit that is only a choice is taken at once. */
 	if (nd->ivr.ext_dialing && d >= '0' && d <= '9' &&
 	    (nd->ivr.ext_keys & (1u << (d - '0')))) {
+		bool choice = nd->key[k] >= 0;
+
 		disarm(w);
 		st->digits[0] = d;
 		st->digits[1] = '\0';
 		if (nd->ivr.ext_max <= 1) {
-			ivr_dial(w, nd);
+			/* No second digit can come to make it an
+			 * extension: the choice wins (lint warns). */
+			if (choice)
+				ivr_choice(w, nd, k);
+			else
+				ivr_dial(w, nd);
 			return;
 		}
 		st->phase = PH_DIGITS;
 		arm(w, nd->ivr.inter_digit_ms);
-		hop(w, nd, "digit", NULL);
+		hop(w, nd, choice ? "choice_or_extension" : "digit", NULL);
 		return;
 	}
 	if (k >= 0 && nd->key[k] >= 0) {
-		take_target(w, nd, digit_outs[k], nd->key[k], digit_outs[k]);
+		ivr_choice(w, nd, k);
 		return;
 	}
 	ivr_retry(w, nd, SCENARIO_OUT_INVALID, true);
@@ -773,7 +817,7 @@ static void on_timer(struct walk *w, const struct scenario_node *nd,
 		ivr_retry(w, nd, SCENARIO_OUT_TIMEOUT, false);
 		return;
 	case PH_DIGITS:
-		ivr_dial(w, nd);
+		ivr_input_end(w, nd);
 		return;
 	case PH_CRM_LOOKUP:
 		take(w, nd, SCENARIO_OUT_CRM_ERROR, CHAIN(ch_crm_error), 480,

@@ -35,9 +35,10 @@
 #define WALK_DIGITS_MAX 17 /* digits collected by an ivr + NUL */
 #define WALK_TARGET_MAX 33 /* extension or number + NUL */
 #define WALK_ACTIONS_MAX 6 /* actions one step can return */
-/* Arrows followed in one step without waiting for the caller; a graph
- * that exceeds it is spinning (lint rejects such cycles up front) and the
- * call ends cleanly with 500 "Scenario Loop". */
+/* Nodes visited in one step without waiting for the caller (the node the
+ * step stops at included); beyond it the call ends cleanly with 500
+ * "Scenario Loop". Lint refuses every graph that can exceed it: loops of
+ * pure nodes and chains of more than WALK_MAX_HOPS - 1 of them. */
 #define WALK_MAX_HOPS 64
 /* A buffer of this size always holds an encoded state. */
 #define WALK_STATE_TEXT_MAX 512

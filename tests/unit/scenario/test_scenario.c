@@ -376,18 +376,23 @@ Test(scenario, self_loop_of_a_pure_node_is_an_error)
 	cr_assert(has(&rep, "node a: is in a loop (a)"), "%s", rep.text);
 }
 
-Test(scenario, ivr_digit_shadowed_by_extension_dialing_is_an_error)
+Test(scenario, ivr_choice_that_starts_an_extension_is_a_warning)
 {
 	struct scenario_report rep;
 
+	/* "Press 1 for sales" beside 1xx extensions: legal, time decides. */
 	cr_assert_eq(parse("{'start':'m','nodes':{'m':{'type':'ivr','options':"
 			   "{'prompt':'p','extension_dialing':true,"
-			   "'extension_digits':'123'},'outputs':{'digit:1':"
-			   "'h','timeout':'h'}},'h':{'type':'hangup'}}}",
+			   "'extension_digits':'123','inter_digit_ms':1500},"
+			   "'outputs':{'digit:1':'h','timeout':'h'}},"
+			   "'h':{'type':'hangup'}}}",
 			   &rep),
-		     -EINVAL);
-	cr_assert(has(&rep, "node m: digit 1 is a menu choice but direct "
-			    "extension dialing also starts on 1"),
+		     0, "%s", rep.text);
+	cr_assert_eq(rep.errors, 0);
+	cr_assert_eq(rep.warnings, 1, "%s", rep.text);
+	cr_assert(has(&rep, "warning: node m: digit 1 is a menu choice and "
+			    "also starts direct extension dialing: after 1 "
+			    "the menu waits inter_digit_ms (1500 ms)"),
 		  "%s", rep.text);
 	cr_assert_eq(parse("{'start':'m','nodes':{'m':{'type':'ivr','options':"
 			   "{'prompt':'p','extension_dialing':true,"
@@ -395,6 +400,17 @@ Test(scenario, ivr_digit_shadowed_by_extension_dialing_is_an_error)
 			   "'h','timeout':'h'}},'h':{'type':'hangup'}}}",
 			   &rep),
 		     0, "%s", rep.text);
+	cr_assert_eq(rep.warnings, 0, "%s", rep.text);
+	cr_assert_eq(parse("{'start':'m','nodes':{'m':{'type':'ivr','options':"
+			   "{'prompt':'p','extension_dialing':true,"
+			   "'extension_digits':'1','extension_min_len':1,"
+			   "'extension_max_len':1},'outputs':{'digit:1':"
+			   "'h','timeout':'h'}},'h':{'type':'hangup'}}}",
+			   &rep),
+		     0, "%s", rep.text);
+	cr_assert(has(&rep, "warning: node m: digit 1 is a menu choice and a "
+			    "one-digit extension"),
+		  "%s", rep.text);
 }
 
 Test(scenario, schedule_that_can_never_match_is_an_error)
@@ -632,6 +648,181 @@ Test(scenario, every_problem_is_reported_at_once)
 			   &rep),
 		     -EINVAL);
 	cr_assert_geq(rep.errors, 4, "%s", rep.text);
+}
+
+Test(scenario, a_missing_node_hides_no_other_class_of_error)
+{
+	struct scenario_report rep;
+
+	/* An arrow to a missing node, an unreachable node, a loop of pure
+	 * nodes and a queue without its exit route: all four, at once. */
+	cr_assert_eq(parse("{'start':'a','nodes':{"
+			   "'a':{'type':'list','options':{'entries':['1']},"
+			   "'outputs':{'in_list':'b','not_in_list':"
+			   "'nowhere'}},"
+			   "'b':{'type':'schedule','options':{'timezone':"
+			   "'UTC','windows':[{'days':'all','from':'09:00',"
+			   "'to':'18:00'}]},'outputs':{'match':'a',"
+			   "'no_match':'q'}},"
+			   "'q':{'type':'queue','options':{'queue':'sales'}},"
+			   "'u':{'type':'hangup'}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "node a: output \"not_in_list\" points to "
+			    "missing node \"nowhere\""),
+		  "%s", rep.text);
+	cr_assert(has(&rep, "node u: is not reachable from the start node"),
+		  "%s", rep.text);
+	cr_assert(has(&rep, "is in a loop (a, b) where no node waits"), "%s",
+		  rep.text);
+	cr_assert(has(&rep, "node q: a queue needs an exit route"), "%s",
+		  rep.text);
+	cr_assert_eq(rep.errors, 4, "%s", rep.text);
+}
+
+Test(scenario, option_errors_hide_no_graph_errors)
+{
+	struct scenario_report rep;
+
+	/* A window that is no time (found when options are compiled) and
+	 * an ivr without its timeout output, beside an unreachable node. */
+	cr_assert_eq(parse("{'start':'s','nodes':{"
+			   "'s':{'type':'schedule','options':{'timezone':"
+			   "'UTC','windows':[{'days':'all','from':'25:00',"
+			   "'to':'18:00'}]},'outputs':{'match':'m',"
+			   "'no_match':'m'}},"
+			   "'m':{'type':'ivr','options':{'prompt':'p'},"
+			   "'outputs':{'digit:1':'h'}},"
+			   "'h':{'type':'hangup'},'u':{'type':'hangup'}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "node s: "), "%s", rep.text);
+	cr_assert(has(&rep, "node m: waits 10 s for input but has no output "
+			    "\"timeout\""),
+		  "%s", rep.text);
+	cr_assert(has(&rep, "node u: is not reachable"), "%s", rep.text);
+	cr_assert_eq(rep.errors, 3, "%s", rep.text);
+}
+
+Test(scenario, structure_errors_add_no_guesses_of_the_graph_rules)
+{
+	struct scenario_report rep;
+
+	/* No start node: the nodes are not all "unreachable" too. */
+	cr_assert_eq(parse("{'start':'x','nodes':{'a':{'type':'hangup'},"
+			   "'b':{'type':'hangup'}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert_eq(rep.errors, 1, "%s", rep.text);
+	/* An unknown type may wait: no loop is guessed through it. Bad
+	 * options are reported once, not again by the compiled rules. */
+	cr_assert_eq(parse("{'start':'a','nodes':{"
+			   "'a':{'type':'list','options':{'entries':['1']},"
+			   "'outputs':{'in_list':'t','not_in_list':'t'}},"
+			   "'t':{'type':'teleport','outputs':{'next':'a'}},"
+			   "'s':{'type':'subscriber','options':{'kind':"
+			   "'internal','target':5,'timeout':'x'}}}}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "node t: unknown type \"teleport\""), "%s",
+		  rep.text);
+	cr_assert(!has(&rep, "loop"), "%s", rep.text);
+	cr_assert(has(&rep, "node s: option \"target\" must be"), "%s",
+		  rep.text);
+	cr_assert(has(&rep, "node s: option \"timeout\" must be"), "%s",
+		  rep.text);
+	cr_assert(has(&rep, "node s: is not reachable"), "%s", rep.text);
+	cr_assert_eq(rep.errors, 4, "%s", rep.text);
+}
+
+/* n schedules in a row (s00 -> s01 -> ...), the last one to hangup h. */
+static char *schedule_chain(int n)
+{
+	char *doc = malloc(65536);
+	size_t len = 0;
+
+	cr_assert_not_null(doc);
+	len += (size_t)snprintf(doc, 65536, "{'start':'s00','nodes':{");
+	for (int i = 0; i < n; i++) {
+		char next[16];
+
+		if (i + 1 < n)
+			snprintf(next, sizeof(next), "s%02d", i + 1);
+		else
+			snprintf(next, sizeof(next), "h");
+		len += (size_t)snprintf(
+			doc + len, 65536 - len,
+			"'s%02d':{'type':'schedule','options':{'timezone':"
+			"'UTC','windows':[{'days':'all','from':'09:00','to':"
+			"'18:00'}]},'outputs':{'match':'%s','no_match':'%s'}},",
+			i, next, next);
+	}
+	snprintf(doc + len, 65536 - len,
+		 "'h':{'type':'hangup','options':{'code':486}}}}");
+	return doc;
+}
+
+Test(scenario, chain_of_pure_nodes_longer_than_the_walk_follows_is_an_error)
+{
+	struct scenario_report rep;
+	char *doc;
+
+	/* 64 schedules and the hangup: 65 nodes in one step, one more than
+	 * WALK_MAX_HOPS. */
+	doc = schedule_chain(64);
+	cr_assert_eq(parse(doc, &rep), -EINVAL);
+	free(doc);
+	cr_assert_eq(rep.errors, 1, "%s", rep.text);
+	cr_assert(has(&rep, "node s00: a call passes 65 nodes in one step "
+			    "here without waiting for the caller (s00 -> "
+			    "s01 -> ... -> s63 -> h), more than the 64 the "
+			    "walk follows: every such call would end with "
+			    "500 \"Scenario Loop\""),
+		  "%s", rep.text);
+	doc = schedule_chain(65);
+	cr_assert_eq(parse(doc, &rep), -EINVAL);
+	free(doc);
+	cr_assert(has(&rep, "node s00: a call passes 66 nodes"), "%s",
+		  rep.text);
+	/* 63 schedules and the hangup: exactly the limit. */
+	doc = schedule_chain(63);
+	cr_assert_eq(parse(doc, &rep), 0, "%s", rep.text);
+	free(doc);
+	doc = schedule_chain(60);
+	cr_assert_eq(parse(doc, &rep), 0, "%s", rep.text);
+	free(doc);
+}
+
+Test(scenario, long_chain_is_named_once_at_its_head)
+{
+	struct scenario_report rep;
+
+	/* A greeting (it waits) then 66 lists, the last without outputs
+	 * (it ends the call): the chain starts after the greeting and is
+	 * reported once, not once per list. */
+	char *doc = malloc(65536);
+	size_t len = 0;
+
+	len += (size_t)snprintf(doc, 65536,
+				"{'start':'g','nodes':{'g':{'type':"
+				"'greeting','options':{'prompt':'p'},"
+				"'outputs':{'next':'l00'}},");
+	for (int i = 0; i < 65; i++)
+		len += (size_t)snprintf(doc + len, 65536 - len,
+					"'l%02d':{'type':'list','options':{"
+					"'entries':['1']},'outputs':{"
+					"'in_list':'l%02d','not_in_list':"
+					"'l%02d'}},",
+					i, i + 1, i + 1);
+	snprintf(doc + len, 65536 - len,
+		 "'l65':{'type':'list','options':{'entries':['1']}}}}");
+	cr_assert_eq(parse(doc, &rep), -EINVAL);
+	free(doc);
+	cr_assert_eq(rep.errors, 1, "%s", rep.text);
+	cr_assert(has(&rep, "node l00: a call passes 66 nodes"), "%s",
+		  rep.text);
+	cr_assert(has(&rep, "(l00 -> l01 -> ... -> l64 -> l65)"), "%s",
+		  rep.text);
 }
 
 Test(scenario, long_reports_are_cut_at_a_line_boundary)
