@@ -106,8 +106,12 @@ int pbx_bus_alloc(struct pbx_bus **busp, void *zctx, enum pbx_bus_kind kind,
 	set_int_opt(bus->sock, ZMQ_LINGER, 0);
 	set_int_opt(bus->sock, ZMQ_SNDHWM, 10000);
 	set_int_opt(bus->sock, ZMQ_RCVHWM, 10000);
+	/* A peer that restarts is back within 100 ms, not after a backoff
+	 * grown during its outage (exponential backoff to 2 s once kept
+	 * callers on 503 for seconds after a router came back). Peers are
+	 * on the local network: a retry every 100 ms costs nothing. */
 	set_int_opt(bus->sock, ZMQ_RECONNECT_IVL, 100);
-	set_int_opt(bus->sock, ZMQ_RECONNECT_IVL_MAX, 2000);
+	set_int_opt(bus->sock, ZMQ_RECONNECT_IVL_MAX, 0);
 	if (kind == PBX_BUS_ROUTER) {
 		int64_t maxsz = BUS_HARD_LIMIT;
 

@@ -368,6 +368,23 @@ void bridge_kamailio_down(struct bridge *b)
 	drop_all(b);
 }
 
+/* The router lost the worker anchoring an established call: Kamailio
+ * ends the dialog (BYE both ways). */
+static void call_end(struct bridge *b, const Pbx__V1__Envelope *env)
+{
+	char *json;
+
+	if (decision_json_call_end(&json, env->call_id,
+				   env->call_end->reason)) {
+		PLOG_WARN("unusable call end: dropped");
+		return;
+	}
+	PLOG_WARN("ending the call at the edge: %s",
+		  env->call_end->reason ? env->call_end->reason : "");
+	kamailio_send(b, json);
+	free(json);
+}
+
 void bridge_router_message(struct bridge *b, const Pbx__V1__Envelope *env)
 {
 	const Pbx__V1__RouteDecision *d;
@@ -378,6 +395,11 @@ void bridge_router_message(struct bridge *b, const Pbx__V1__Envelope *env)
 	if (!env)
 		return; /* undecodable: the bus has logged it */
 	pbx_log_ctx(env->tenant_id, env->call_id);
+	if (env->body_case == PBX__V1__ENVELOPE__BODY_CALL_END &&
+	    env->call_end) {
+		call_end(b, env);
+		goto out;
+	}
 	if (env->body_case != PBX__V1__ENVELOPE__BODY_ROUTE_DECISION) {
 		PLOG_WARN("bus: unexpected message (body %d, id %s): dropped",
 			  (int)env->body_case, env->message_id);

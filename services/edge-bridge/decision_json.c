@@ -233,21 +233,27 @@ int decision_json_reject(char **jsonp, uint32_t tindex, uint32_t tlabel,
 			      "reason", reason, "tenant", tenant));
 }
 
+static bool sip_uri_ok(const char *uri)
+{
+	return uri && (!strncmp(uri, "sip:", 4) || !strncmp(uri, "sips:", 5)) &&
+	       is_clean(uri, false);
+}
+
 int decision_json_media(char **jsonp, uint32_t tindex, uint32_t tlabel,
 			const char *uri, const char *tenant,
-			const char *worker)
+			const char *worker, const char *alt_uri)
 {
-	if (!jsonp || !uri ||
-	    (strncmp(uri, "sip:", 4) && strncmp(uri, "sips:", 5)) ||
-	    !is_clean(uri, false) || !is_clean(tenant, false) ||
-	    !is_clean(worker, false))
+	if (!alt_uri)
+		alt_uri = "";
+	if (!jsonp || !sip_uri_ok(uri) || !is_clean(tenant, false) ||
+	    !is_clean(worker, false) || (*alt_uri && !sip_uri_ok(alt_uri)))
 		return -EINVAL;
 	return dump(jsonp,
-		    json_pack("{s:I, s:I, s:s, s:s, s:s, s:s}", "tindex",
+		    json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s}", "tindex",
 			      (json_int_t)tindex, "tlabel", (json_int_t)tlabel,
 			      "action", "media", "uri", uri, "tenant",
 			      tenant ? tenant : "", "worker",
-			      worker ? worker : ""));
+			      worker ? worker : "", "alt_uri", alt_uri));
 }
 
 int decision_json_from_decision(char **jsonp, uint32_t tindex,
@@ -263,8 +269,20 @@ int decision_json_from_decision(char **jsonp, uint32_t tindex,
 					    d->reason, tenant);
 	case PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA:
 		return decision_json_media(jsonp, tindex, tlabel, d->media_uri,
-					   tenant, d->worker_id);
+					   tenant, d->worker_id,
+					   d->alt_media_uri);
 	default:
 		return -EINVAL;
 	}
+}
+
+int decision_json_call_end(char **jsonp, const char *call_id,
+			   const char *reason)
+{
+	if (!jsonp || !call_id || !*call_id || !is_clean(call_id, false) ||
+	    !is_clean(reason, true))
+		return -EINVAL;
+	return dump(jsonp, json_pack("{s:s, s:s, s:s}", "event", "call.end",
+				     "callid", call_id, "reason",
+				     reason && *reason ? reason : "ended"));
 }

@@ -54,9 +54,11 @@ int decision_json_canceled(const char **callidp, const json_t *root);
 int decision_json_reject(char **jsonp, uint32_t tindex, uint32_t tlabel,
 			 unsigned code, const char *reason,
 			 const char *tenant);
+/* alt_uri: the fallback worker Kamailio tries when uri fails ("" or NULL:
+ * none; otherwise checked like uri). */
 int decision_json_media(char **jsonp, uint32_t tindex, uint32_t tlabel,
 			const char *uri, const char *tenant,
-			const char *worker);
+			const char *worker, const char *alt_uri);
 
 /* A RouteDecision as a reply frame. tindex/tlabel come from the bridge's
  * pending entry, not from the decision (the router may not echo them).
@@ -65,5 +67,11 @@ int decision_json_from_decision(char **jsonp, uint32_t tindex,
 				uint32_t tlabel,
 				const Pbx__V1__RouteDecision *d,
 				const char *tenant);
+
+/* A router's CallEnd as the evapi event Kamailio acts on:
+ * {"event":"call.end","callid":...,"reason":...}. -EINVAL for an empty
+ * Call-ID or control characters in either string. */
+int decision_json_call_end(char **jsonp, const char *call_id,
+			   const char *reason);
 
 #endif

@@ -45,6 +45,8 @@ static void reply(struct route_ctx *c, Pbx__V1__RouteDecision__Action act,
 	d.reason = (char *)(reason ? reason : "");
 	d.media_uri = media ? c->worker_uri : (char *)"";
 	d.worker_id = media ? c->worker_id : (char *)"";
+	d.alt_media_uri = media ? c->alt_uri : (char *)"";
+	d.alt_worker_id = media ? c->alt_id : (char *)"";
 	env.tenant_id = c->tenant;
 	env.call_id = c->call_id;
 	env.reply_to = c->msg_id;
@@ -83,6 +85,11 @@ static void saved(struct route_ctx *c, int result)
 		       result == 0 ? "Loop Detected" : "Service Unavailable");
 		return;
 	}
+	/* Indexed under both: whichever answers, a lost worker's reaper
+	 * finds the call (INCOMING from the fallback drops the other). */
+	route_index_add(c->r, c->worker_id, c->tenant, c->call_id);
+	if (c->alt_id[0])
+		route_index_add(c->r, c->alt_id, c->tenant, c->call_id);
 	reply(c, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA, 0, NULL);
 	finish(c);
 }
@@ -141,6 +148,11 @@ static void decide(struct route_ctx *c)
 	}
 	snprintf(c->worker_id, sizeof(c->worker_id), "%s", w->id);
 	snprintf(c->worker_uri, sizeof(c->worker_uri), "%s", w->sip_uri);
+	w = workers_pick_alt(c->r->workers, c->worker_id);
+	if (w) {
+		snprintf(c->alt_id, sizeof(c->alt_id), "%s", w->id);
+		snprintf(c->alt_uri, sizeof(c->alt_uri), "%s", w->sip_uri);
+	}
 	c->rev = 0;
 	c->seq = 0;
 	route_state_save(c, saved);
@@ -291,6 +303,14 @@ void route_call_new(struct router *r, const struct pbx_bus_peer *peer,
 	c->tlabel = cn->tlabel;
 	snprintf(c->caller, sizeof(c->caller), "%s",
 		 cn->from_user ? cn->from_user : "");
+	/* The edge's bus identity, if printable (it is its edge_id): where
+	 * a CallEnd for this call goes if its worker dies. */
+	if (peer && peer->len < sizeof(c->edge)) {
+		memcpy(c->edge, peer->id, peer->len);
+		c->edge[peer->len] = '\0';
+		if (!pbx_id_valid(c->edge))
+			c->edge[0] = '\0';
+	}
 	pbx_log_ctx(NULL, c->call_id);
 
 	if (!c->call_id[0] || strlen(env->call_id) >= sizeof(c->call_id)) {

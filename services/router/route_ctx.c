@@ -258,7 +258,9 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 			      ver,        "caller",     c->caller,
 			      "dialed",   c->number,    "domain",
 			      c->domain,  "fax",        c->fax_enabled ? "1"
-								       : "0"};
+								       : "0",
+			      "alt",      c->alt_id,    "edge",
+			      c->edge};
 	size_t argc = sizeof(argv) / sizeof(argv[0]);
 
 	if (!ac || pbx_key(key, sizeof(key), c->tenant, "call:%s",
@@ -268,7 +270,11 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 		return;
 	}
 	snprintf(rev, sizeof(rev), "%ld", c->rev);
-	snprintf(ttl, sizeof(ttl), "%ld", c->r->cfg->call_ttl_s);
+	/* Until the worker reports INCOMING the call may never start (the
+	 * edge answered 503 first, the caller cancelled): such a record
+	 * must not outlive it by more than a minute. */
+	snprintf(ttl, sizeof(ttl), "%ld",
+		 c->rev == 0 ? ROUTE_SETUP_TTL_S : c->r->cfg->call_ttl_s);
 	snprintf(seq, sizeof(seq), "%" PRIu64, c->seq);
 	snprintf(ver, sizeof(ver), "%ld", c->version);
 	ss = malloc(sizeof(*ss));

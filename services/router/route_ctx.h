@@ -23,6 +23,8 @@ typedef void(route_pipe_h)(struct route_ctx *c, struct redisReply *reply);
 typedef void(route_next_h)(struct route_ctx *c);
 
 #define ROUTE_PIPE_MAX 4
+/* TTL of a call record before its worker reported INCOMING. */
+#define ROUTE_SETUP_TTL_S 60
 
 struct route_pipe_item {
 	struct route_ctx *c;
@@ -56,6 +58,13 @@ struct route_ctx {
 	/* call state */
 	char worker_id[65];
 	char worker_uri[128];
+	char alt_id[65];            /* fallback worker the edge may use */
+	char alt_uri[128];
+	char edge[65];              /* routing id of the edge-bridge that
+				     * asked: where a CallEnd goes */
+	char moved_from[65];        /* on INCOMING: the other worker of the
+				     * decision, whose index entry goes once
+				     * the state is saved */
 	uint64_t seq;               /* bumped per step; echoed by PLAY_DONE */
 	long rev;                   /* call state revision read */
 	int tries;
@@ -103,6 +112,14 @@ void route_state_save(struct route_ctx *c, route_save_h *h);
 
 /* The walk context of this call at wall-clock now. */
 void route_walk_ctx(const struct route_ctx *c, struct walk_ctx *ctx);
+
+/* route_reap.c: the worker call index (pbx:{sys}:wcalls:<worker>, one
+ * member "<tenant> <call-id>" per call it anchors) and the reaper that
+ * ends a lost worker's calls at the edge and removes their records. */
+void route_index_add(struct router *r, const char *worker,
+		     const char *tenant, const char *call_id);
+void route_index_del(struct router *r, const char *worker,
+		     const char *tenant, const char *call_id);
 
 /* route_exec.c: carries out c->out as media commands to c->worker_id;
  * route_exec_supported: this build has a media side for the action. */

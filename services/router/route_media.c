@@ -31,6 +31,10 @@ static void delete_state(struct route_ctx *c)
 
 	if (ac && !pbx_key(key, sizeof(key), c->tenant, "call:%s", c->call_id))
 		redisAsyncCommand(ac, NULL, NULL, "DEL %s", key);
+	/* The sender ended the call; the fallback it was also indexed
+	 * under (if any) expires with the reaper's scan (members whose
+	 * record is gone are dropped). */
+	route_index_del(c->r, c->worker_id, c->tenant, c->call_id);
 }
 
 static void load_state(struct route_ctx *c);
@@ -48,6 +52,10 @@ static void after_save(struct route_ctx *c, int result)
 		PLOG_ERR("cannot store call state; ending the call");
 		end_call(c, 503, "Service Unavailable");
 		return;
+	}
+	if (c->moved_from[0]) {
+		route_index_del(c->r, c->moved_from, c->tenant, c->call_id);
+		c->moved_from[0] = '\0';
 	}
 	route_exec_actions(c);
 	route_ctx_free(c);
@@ -164,11 +172,30 @@ static void got_state(struct route_ctx *c, redisReply *rr)
 		c->missing = true;
 		return;
 	}
+	if (c->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING &&
+	    field(rr, "alt") && field(rr, "alt")[0] && worker &&
+	    !strcmp(worker, c->worker_id))
+		/* The first worker took it: the fallback's index entry goes. */
+		snprintf(c->moved_from, sizeof(c->moved_from), "%s",
+			 field(rr, "alt"));
 	if (worker && strcmp(worker, c->worker_id)) {
-		PLOG_WARN("event from worker %s for a call on %s ignored",
-			  c->worker_id, worker);
-		c->err = true;
-		return;
+		const char *alt = field(rr, "alt");
+
+		/* The edge fell back to the second worker of the decision:
+		 * it anchors the call from now on. */
+		if (c->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING &&
+		    alt && !strcmp(alt, c->worker_id)) {
+			PLOG_WARN("worker %s did not take the call; %s has it",
+				  worker, c->worker_id);
+			snprintf(c->moved_from, sizeof(c->moved_from), "%s",
+				 worker);
+		} else {
+			PLOG_WARN("event from worker %s for a call on %s "
+				  "ignored",
+				  c->worker_id, worker);
+			c->err = true;
+			return;
+		}
 	}
 	snprintf(c->scen, sizeof(c->scen), "%s", scen);
 	c->version = strtol(ver, NULL, 10);
@@ -178,6 +205,7 @@ static void got_state(struct route_ctx *c, redisReply *rr)
 	snprintf(dst, sizeof(dst), "%s",                                       \
 		 field(rr, name) ? field(rr, name) : "")
 	COPY(c->caller, "caller");
+	COPY(c->edge, "edge");
 	COPY(c->number, "dialed");
 	COPY(c->domain, "domain");
 #undef COPY

@@ -74,6 +74,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	workers_refresh(r->workers);
+	workers_lost(r->workers, route_reap_worker, r);
 }
 
 int router_alloc(struct router **rp, struct event_base *base, void *zctx,

@@ -4,6 +4,7 @@
 #ifndef ROUTER_H
 #define ROUTER_H
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "pbx_bus.h"
 #include "pbx_config.h"
@@ -47,6 +48,8 @@ void route_call_new(struct router *r, const struct pbx_bus_peer *peer,
 /* route_media.c: a worker reports on a call it anchors. */
 void route_media_event(struct router *r, const struct pbx_bus_peer *peer,
 		       const Pbx__V1__Envelope *env);
+/* route_reap.c: workers_lost_h that ends a lost worker's calls. */
+void route_reap_worker(const char *worker_id, uint64_t seen_ms, void *arg);
 /* Sends a MediaCommand hangup for a call we cannot continue. */
 void route_media_hangup(struct router *r, const char *worker_id,
 			const char *tenant, const char *call_id,

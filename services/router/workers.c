@@ -74,14 +74,25 @@ static struct worker_info *find(struct workers *w, const char *id)
 	return NULL;
 }
 
+/* The same heartbeat seen again (from Redis): keep what we know, lost
+ * included. */
+static void wi_refresh_load(struct worker_info *cur,
+			    const struct worker_info *wi)
+{
+	cur->capacity = wi->capacity;
+	cur->draining = wi->draining;
+}
+
 static void upsert(struct workers *w, const struct worker_info *wi)
 {
 	struct worker_info *cur = find(w, wi->id);
 
 	if (cur) {
 		/* Keep the newer report: Redis may lag our own socket. */
-		if (cur->seen_ms <= wi->seen_ms)
-			*cur = *wi;
+		if (cur->seen_ms < wi->seen_ms)
+			*cur = *wi; /* a newer heartbeat: alive again */
+		else if (cur->seen_ms == wi->seen_ms)
+			wi_refresh_load(cur, wi);
 		return;
 	}
 	if (w->n < WORKERS_MAX)
@@ -146,7 +157,7 @@ void workers_refresh(struct workers *w)
 		w->refreshing = true;
 }
 
-const struct worker_info *workers_pick(struct workers *w)
+static struct worker_info *pick(struct workers *w, const char *not_id)
 {
 	uint64_t now = pbx_clock_now_ms();
 	struct worker_info *best = NULL;
@@ -155,14 +166,51 @@ const struct worker_info *workers_pick(struct workers *w)
 		struct worker_info *wi = &w->v[i];
 
 		if (wi->draining || wi->load >= wi->capacity ||
-		    now > wi->seen_ms + w->ttl_ms)
+		    now > wi->seen_ms + w->ttl_ms ||
+		    (not_id && !strcmp(wi->id, not_id)))
 			continue;
 		/* Least loaded relative to capacity. */
 		if (!best || (uint64_t)wi->load * best->capacity <
 				     (uint64_t)best->load * wi->capacity)
 			best = wi;
 	}
+	return best;
+}
+
+const struct worker_info *workers_pick(struct workers *w)
+{
+	struct worker_info *best = pick(w, NULL);
+
 	if (best)
 		best->load++;
 	return best;
+}
+
+const struct worker_info *workers_pick_alt(struct workers *w,
+					   const char *not_id)
+{
+	return pick(w, not_id);
+}
+
+void workers_lost(struct workers *w, workers_lost_h *h, void *arg)
+{
+	uint64_t now = pbx_clock_now_ms();
+
+	for (size_t i = 0; i < w->n; i++) {
+		struct worker_info *wi = &w->v[i];
+
+		if (wi->lost || now <= wi->seen_ms + w->ttl_ms)
+			continue;
+		wi->lost = true;
+		h(wi->id, wi->seen_ms, arg);
+	}
+}
+
+void workers_forget(struct workers *w, const char *id)
+{
+	struct worker_info *wi = find(w, id);
+
+	if (!wi)
+		return;
+	*wi = w->v[--w->n];
 }

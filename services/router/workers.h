@@ -17,7 +17,12 @@ struct worker_info {
 	unsigned load;       /* last reported + our placements since */
 	bool draining;
 	uint64_t seen_ms;    /* wall clock of the last heartbeat */
+	bool lost;           /* reported by workers_lost() */
 };
+
+/* A worker whose heartbeats stopped for longer than the TTL. */
+typedef void(workers_lost_h)(const char *worker_id, uint64_t seen_ms,
+			     void *arg);
 
 int workers_alloc(struct workers **wp, struct pbx_redis *redis,
 		  uint64_t ttl_ms);
@@ -30,6 +35,16 @@ void workers_refresh(struct workers *w);
 /* The least-loaded live, non-draining worker with room, or NULL; counts
  * the placement so calls in a burst spread before the next heartbeat. */
 const struct worker_info *workers_pick(struct workers *w);
+/* The least-loaded live worker other than not_id, or NULL: the fallback
+ * the edge tries when the first placement fails. Not counted as a
+ * placement (it is used only if the first one fails). */
+const struct worker_info *workers_pick_alt(struct workers *w,
+					   const char *not_id);
+/* Calls h once for each worker silent for more than the TTL (and again
+ * only after it came back and went silent again). Call on a timer. */
+void workers_lost(struct workers *w, workers_lost_h *h, void *arg);
+/* Forgets a worker (its registry entry was removed). */
+void workers_forget(struct workers *w, const char *id);
 /* Parses a registry value "<seen_ms> <load> <capacity> <draining> <uri>"
  * (exposed for tests). Returns 0 or -EINVAL. */
 int workers_parse(const char *id, const char *val, struct worker_info *wi);

@@ -384,8 +384,55 @@ Test(decision_json, media_decision_has_uri_tenant_and_worker)
 			 "acme");
 	cr_assert_str_eq(json_string_value(json_object_get(r, "worker")),
 			 "mw1");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "alt_uri")), "",
+			 "no fallback worker: empty, never null");
 	json_decref(r);
 	free(json);
+}
+
+Test(decision_json, media_decision_carries_the_fallback_worker)
+{
+	Pbx__V1__RouteDecision d = PBX__V1__ROUTE_DECISION__INIT;
+	char *json;
+	json_t *r;
+
+	d.action = PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA;
+	d.media_uri = "sip:127.0.0.3:5080";
+	d.worker_id = "mw1";
+	d.alt_media_uri = "sip:127.0.0.3:5082";
+	d.alt_worker_id = "mw2";
+	cr_assert_eq(decision_json_from_decision(&json, 1, 2, &d, "acme"), 0);
+	r = reply_of(json, 1, 2, "media");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "alt_uri")),
+			 "sip:127.0.0.3:5082");
+	json_decref(r);
+	free(json);
+	d.alt_media_uri = "sip:127.0.0.3:5082\r\nX-Evil: 1";
+	cr_assert_eq(decision_json_from_decision(&json, 1, 2, &d, "acme"),
+		     -EINVAL, "a header injected through the fallback uri");
+	d.alt_media_uri = "http://x";
+	cr_assert_eq(decision_json_from_decision(&json, 1, 2, &d, "acme"),
+		     -EINVAL);
+}
+
+Test(decision_json, call_end_names_the_call)
+{
+	char *json;
+	json_t *r;
+
+	cr_assert_eq(decision_json_call_end(&json, "abc@host",
+					    "media worker mw1 lost"),
+		     0);
+	r = json_loads(json, 0, NULL);
+	cr_assert_not_null(r);
+	cr_assert_str_eq(json_string_value(json_object_get(r, "event")),
+			 "call.end");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "callid")),
+			 "abc@host");
+	json_decref(r);
+	free(json);
+	cr_assert_eq(decision_json_call_end(&json, "", "x"), -EINVAL);
+	cr_assert_eq(decision_json_call_end(&json, "a\nb", "x"), -EINVAL);
 }
 
 Test(decision_json, bridge_reject_without_tenant_sends_empty_tenant)
