@@ -248,6 +248,13 @@ int prov_object_load(struct provision *pv, const char *tenant,
  * an enum scenario_ref. */
 int prov_object_users(struct provision *pv, const char *tenant, int kind,
 		      const char *name, struct prov_strv *users);
+/* Refuses the deletion of something scenarios still use: 0 when no
+ * scenario version prov_object_users judges uses (kind, name), else
+ * CONFLICT "<kind> <name> is used by scenario S vN (node X), ...; change
+ * those scenarios first" (the first few users named). kind is an enum
+ * scenario_ref: objects, prompts and extensions share the rule. */
+int prov_object_refuse_used(struct provision *pv, struct prov_reply *r,
+			    const char *tenant, int kind, const char *name);
 /* Stores an object unless one of that kind and name exists (built-in
  * objects the default scenario needs); the document is trusted. */
 int prov_object_ensure(struct provision *pv, const char *tenant,

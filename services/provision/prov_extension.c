@@ -1,7 +1,8 @@
 /* Extensions: SIP accounts of a tenant. Only the digest hashes Kamailio's
  * registrar checks against are stored (ha1 for "ext", ha1b for
  * "ext@domain" user names); the clear password is hashed and wiped here
- * and never stored or logged. */
+ * and never stored or logged. An extension that a scenario rings cannot
+ * be removed. */
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "pbx_keys.h"
 #include "prov.h"
+#include "scenario.h"
 
 #define EXT_MIN_DIGITS 2
 #define EXT_MAX_DIGITS 8
@@ -131,6 +133,12 @@ int prov_extension_remove(struct provision *pv,
 	if (!member)
 		return prov_fail(r, -ENOENT, "extension %s does not exist",
 				 ext);
+	/* A scenario that rings a removed extension sends its callers down
+	 * the unavailable branch for good: refuse while one still does. */
+	err = prov_object_refuse_used(pv, r, tenant, SCENARIO_REF_EXTENSION,
+				      ext);
+	if (err)
+		return err;
 	/* Credentials first: a half-done remove must not leave a password
 	 * that still registers. */
 	if (pbx_key(key, sizeof(key), tenant, "ext:%s", ext))

@@ -388,6 +388,39 @@ int prov_object_users(struct provision *pv, const char *tenant, int kind,
 	return err;
 }
 
+int prov_object_refuse_used(struct provision *pv, struct prov_reply *r,
+			    const char *tenant, int kind, const char *name)
+{
+	struct prov_strv users = {.v = NULL};
+	char *list = NULL;
+	size_t shown, len = 0;
+	FILE *f;
+	int err;
+
+	err = prov_object_users(pv, tenant, kind, name, &users);
+	if (err || !users.n)
+		goto out;
+	shown = users.n < USERS_SHOWN ? users.n : USERS_SHOWN;
+	f = open_memstream(&list, &len);
+	if (!f) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < shown; i++)
+		fprintf(f, "%s%s", i ? ", " : "", users.v[i]);
+	if (users.n > shown)
+		fprintf(f, " and %zu more", users.n - shown);
+	fclose(f);
+	err = prov_fail(r, -EEXIST,
+			"%s %s is used by %s; change those scenarios first",
+			scenario_ref_name((enum scenario_ref)kind), name,
+			list ? list : "?");
+	free(list);
+out:
+	prov_strv_reset(&users);
+	return err;
+}
+
 int prov_object_delete(struct provision *pv,
 		       const Pbx__V1__ProvRequest__ObjectRef *q,
 		       struct prov_reply *r)
@@ -395,7 +428,6 @@ int prov_object_delete(struct provision *pv,
 	const char *tenant = prov_str(q->tenant);
 	const char *kind = prov_str(q->kind);
 	const char *name = prov_str(q->name);
-	struct prov_strv users = {.v = NULL};
 	char hash[PBX_KEY_MAX], rev[PBX_KEY_MAX];
 	enum scenario_ref k;
 	long long have = 0;
@@ -416,29 +448,7 @@ int prov_object_delete(struct provision *pv,
 	 * between is not caught (provisioning is one admin at a time per
 	 * tenant in practice; lint refuses the next put of that scenario
 	 * if the object is gone by then). */
-	err = prov_object_users(pv, tenant, k, name, &users);
-	if (!err && users.n) {
-		char *list = NULL;
-		size_t shown = users.n < USERS_SHOWN ? users.n : USERS_SHOWN;
-		size_t len = 0;
-		FILE *f = open_memstream(&list, &len);
-
-		if (!f) {
-			err = -ENOMEM;
-		} else {
-			for (size_t i = 0; i < shown; i++)
-				fprintf(f, "%s%s", i ? ", " : "", users.v[i]);
-			if (users.n > shown)
-				fprintf(f, " and %zu more", users.n - shown);
-			fclose(f);
-			err = prov_fail(r, -EEXIST,
-					"%s %s is used by %s; change those "
-					"scenarios first",
-					kind, name, list ? list : "?");
-			free(list);
-		}
-	}
-	prov_strv_reset(&users);
+	err = prov_object_refuse_used(pv, r, tenant, k, name);
 	if (err)
 		return err;
 	err = prov_store_int(pv, &have, "EVAL %s 2 %s %s %s:%s", del_lua,

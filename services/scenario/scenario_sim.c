@@ -29,6 +29,7 @@ struct sim {
 	bool barge;	     /* ... and a digit stops it */
 	bool entry_used;     /* the listening prompt had its entry */
 	uint32_t timer_id, timer_ms;
+	uint32_t play_ms;	  /* length of the prompt playing */
 	enum walk_dest ring_dest; /* of the last RING */
 	const char *queue;	  /* of the last QUEUE */
 	char last_path_node[WALK_NODE_MAX];
@@ -74,6 +75,29 @@ static bool in_set(const char *const *set, size_t n, const char *target)
 			return true;
 		if (scenario_number_normalise(set[i], b, sizeof(b)) > 0 &&
 		    a[0] && !strcmp(a, b))
+			return true;
+	}
+	return false;
+}
+
+static uint32_t prompt_ms(const struct scenario_sim_input *in,
+			  const char *name)
+{
+	for (size_t i = 0; name && i < in->nprompts; i++) {
+		if (in->prompts[i].name && !strcmp(in->prompts[i].name, name))
+			return in->prompts[i].ms;
+	}
+	return 0;
+}
+
+/* False only when the tenant's extensions are known and ext is not one. */
+static bool extension_exists(const struct scenario_sim_input *in,
+			     const char *ext)
+{
+	if (!in->extensions_known)
+		return true;
+	for (size_t i = 0; ext && i < in->nextensions; i++) {
+		if (in->extensions[i] && !strcmp(in->extensions[i], ext))
 			return true;
 	}
 	return false;
@@ -285,6 +309,7 @@ static void track(struct sim *s, const struct walk_actions *acts)
 				s->timer_id = 0;
 			}
 		} else if (a->kind == WALK_ACT_PLAY) {
+			s->play_ms = prompt_ms(s->in, a->play.prompt);
 			s->playing = true;
 			s->barge = a->play.barge_in;
 			s->entry_used = false;
@@ -294,8 +319,11 @@ static void track(struct sim *s, const struct walk_actions *acts)
 			s->queue = NULL;
 		} else if (a->kind == WALK_ACT_QUEUE) {
 			s->queue = a->queue.name;
+		} else if (a->kind == WALK_ACT_RECOGNIZE) {
+			s->play_ms = prompt_ms(s->in, a->recognize.prompt);
 		} else if (a->kind == WALK_ACT_STOP_PLAY) {
 			s->playing = false;
+			s->play_ms = 0;
 		}
 	}
 }
@@ -322,7 +350,13 @@ static bool next_event(struct sim *s, const struct walk_actions *acts,
 		const char *t = a->ring.target;
 
 		ev->kind = WALK_EV_RING_RESULT;
-		if (in_set(in->busy, in->nbusy, t)) {
+		if (a->ring.dest == WALK_DEST_EXTENSION &&
+		    !extension_exists(in, t)) {
+			ev->ring = WALK_RING_UNAVAILABLE;
+			snprintf(desc, size, "RING %s (no extension %.20s)",
+				 scenario_walk_ring_name(ev->ring), t);
+			return true;
+		} else if (in_set(in->busy, in->nbusy, t)) {
 			ev->ring = WALK_RING_BUSY;
 		} else if (in_set(in->unavailable, in->nunavailable, t)) {
 			ev->ring = WALK_RING_UNAVAILABLE;
@@ -401,6 +435,9 @@ static bool next_event(struct sim *s, const struct walk_actions *acts,
 			s->say_i < in->nsay ? in->say[s->say_i++] : NULL;
 		int i;
 
+		/* The question plays before the caller answers it. */
+		s->now_ms += s->play_ms;
+		s->play_ms = 0;
 		if (silent(e)) {
 			ev->kind = WALK_EV_PLAY_DONE;
 			snprintf(desc, size, "(silence)");
@@ -438,6 +475,7 @@ static bool next_event(struct sim *s, const struct walk_actions *acts,
 			if (!silent(e)) {
 				s->pending = e;
 				s->playing = false;
+				s->play_ms = 0;
 				ev->kind = WALK_EV_DTMF;
 				ev->digit = *s->pending++;
 				snprintf(desc, size, "DTMF %c", ev->digit);
@@ -447,6 +485,8 @@ static bool next_event(struct sim *s, const struct walk_actions *acts,
 	}
 	if (s->playing) {
 		s->playing = false;
+		s->now_ms += s->play_ms;
+		s->play_ms = 0;
 		ev->kind = WALK_EV_PLAY_DONE;
 		snprintf(desc, size, "PLAY_DONE");
 		return true;

@@ -39,6 +39,9 @@ SC_MENU_V1='{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"we
 SC_MENU_V2='{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"welcome"},"outputs":{"next":"menu"}},"menu":{"type":"ivr","options":{"prompt":"menu"},"outputs":{"digit:2":"bye","timeout":"bye","invalid":"bye"}},"bye":{"type":"hangup","options":{"code":603,"reason":"Decline"}}}}'
 SC_QUEUE_SALES='{"start":"q","nodes":{"q":{"type":"queue","options":{"queue":"sales"},"outputs":{"timeout":"bye"}},"bye":{"type":"hangup"}}}'
 SC_FAX='{"start":"f","nodes":{"f":{"type":"fax","options":{"box":"inbox"}}}}'
+SC_HANGUP='{"start":"h","nodes":{"h":{"type":"hangup"}}}'
+# Rings extension 101, then hangs up.
+SC_RING_101='{"start":"s","nodes":{"s":{"type":"subscriber","options":{"kind":"internal","target":"101","timeout":20},"outputs":{"next":"h"}},"h":{"type":"hangup"}}}'
 
 TMP=$(mktemp -d /tmp/test_provision.XXXXXX)
 LOG="$TMP/provision.log"
@@ -305,6 +308,15 @@ if grep -aqF "$PASSWORD" "$LOG"; then
 else
 	pass password_not_in_log
 fi
+printf '%s' "$SC_HANGUP" >"$TMP/hangup.json"
+printf '%s' "$SC_RING_101" >"$TMP/ring101.json"
+ctl scenario put "$A" ring "$TMP/ring101.json"
+expect ext_scenario_rings_it 0 '^ring v1$'
+ctl ext remove "$A" 101
+expect ext_in_use_not_removed 1 'extension 101 is used by scenario ring v1 \(node s\); change those scenarios first'
+check ext_in_use_still_listed 1 "$(rcli SISMEMBER "pbx:{$A}:exts" 101)"
+check ext_in_use_keeps_credentials 1 "$(rcli EXISTS "pbx:{$A}:ext:101")"
+ctl scenario put "$A" ring "$TMP/hangup.json"
 ctl ext remove "$A" 101
 expect ext_remove 0 '^ok$'
 ctl ext remove "$A" 101
@@ -323,6 +335,20 @@ ctl prompt list "$A"
 expect isolation_prompt_still_there 0 '^welcome 2000ms$'
 
 # --- deletes ----------------------------------------------------------------
+# A prompt stays while a scenario plays it: the latest version, the version
+# a number runs, or the one it is scheduled to run.
+ctl prompt delete "$A" welcome
+expect prompt_in_use_not_deleted 1 'prompt welcome is used by scenario main v1 \(node g\)'
+check prompt_in_use_still_listed 1 "$(rcli SISMEMBER "pbx:{$A}:prompts" welcome)"
+ctl scenario put "$A" main "$TMP/hangup.json"
+ctl prompt delete "$A" welcome
+expect prompt_used_by_active_version_not_deleted 1 "prompt welcome is used by scenario main v1 \(active on \\$NUM\)"
+ctl scenario activate "$A" "$NUM" main
+ctl scenario activate "$A" "$NUM" main --version 1 --at 2030-01-01T00:00:00Z
+ctl prompt delete "$A" welcome
+expect prompt_used_by_scheduled_version_not_deleted 1 "prompt welcome is used by scenario main v1 \(scheduled on \\$NUM\)"
+check prompt_in_use_keeps_audio 1 "$(rcli EXISTS "pbx:{$A}:prompt:welcome")"
+ctl scenario activate "$A" "$NUM" main --version 2
 ctl prompt delete "$A" welcome
 expect prompt_delete 0 '^ok$'
 ctl number disconnect "$A" "$NUM"
@@ -640,6 +666,44 @@ if [ "$RC" = 0 ] && printf '%s\n' "$OUT" | head -1 | grep -q 'runs scenario main
 	pass simulate_after_schedule_runs_scheduled_version
 else
 	fail simulate_after_schedule_runs_scheduled_version "rc $RC: ${OUT:0:300} ${ERR:0:200}"
+fi
+# The clock runs each prompt for its stored length (1 s each here): the
+# greeting ends at +1s, the menu's play at +2s.
+ctl scenario simulate "$C" "$NUM2" --caller 1 --at 2029-12-31T23:59
+if [ "$RC" = 0 ] && printf '%s\n' "$OUT" | grep -q '^ *[0-9]* \[+1s\] PLAY_DONE *| node g ' &&
+	printf '%s\n' "$OUT" | grep -q '^ *[0-9]* \[+2s\] PLAY_DONE *| node menu '; then
+	pass simulate_clock_runs_prompt_lengths
+else
+	fail simulate_clock_runs_prompt_lengths "rc $RC: ${OUT:0:900} ${ERR:0:200}"
+fi
+# A prompt stored without its length: the audio's length is used.
+rcli HDEL "pbx:{$C}:prompt:welcome" ms >/dev/null
+ctl scenario simulate "$C" "$NUM2" --caller 1 --at 2029-12-31T23:59
+expect simulate_prompt_length_from_audio 0 '^ *[0-9]* \[\+1s\] PLAY_DONE *\| node g '
+# Rings: an extension of the tenant answers; one it does not have (here
+# removed behind provisioning's back, as before removal was refused, and
+# one dialled directly from a menu) is unavailable, as on a live call.
+ctl ext add "$C" 202 "$PASSWORD"
+printf '%s' '{"start":"s","nodes":{"s":{"type":"subscriber","options":{"kind":"internal","target":"202","timeout":20},"outputs":{"next":"m"}},"m":{"type":"ivr","options":{"prompt":"menu","extension_dialing":true,"extension_digits":"2"},"outputs":{"timeout":"h","invalid":"h"}},"h":{"type":"hangup","options":{"code":486,"reason":"Busy Here"}}}}' >"$TMP/ring202.json"
+ctl scenario put "$C" ring "$TMP/ring202.json"
+expect simulate_setup_ring_scenario 0 '^ring v1$'
+ctl scenario activate "$C" "$NUM3" ring
+ctl scenario simulate "$C" "$NUM3" --caller 1
+expect simulate_existing_extension_answers 0 '^outcome: answered by extension 202 at node s$'
+ctl scenario simulate "$C" "$NUM3" --caller 1 --no-answer 202 --dtmf 299
+if [ "$RC" = 0 ] && printf '%s\n' "$OUT" | grep -q 'RING unavailable (no extension 299)' &&
+	! printf '%s\n' "$OUT" | grep -q '^outcome: answered'; then
+	pass simulate_direct_dialled_missing_extension_not_answered
+else
+	fail simulate_direct_dialled_missing_extension_not_answered "rc $RC: ${OUT:0:900} ${ERR:0:200}"
+fi
+rcli SREM "pbx:{$C}:exts" 202 >/dev/null
+ctl scenario simulate "$C" "$NUM3" --caller 1
+if [ "$RC" = 0 ] && printf '%s\n' "$OUT" | grep -q 'RING unavailable (no extension 202)' &&
+	! printf '%s\n' "$OUT" | grep -q '^outcome: answered'; then
+	pass simulate_missing_extension_not_answered
+else
+	fail simulate_missing_extension_not_answered "rc $RC: ${OUT:0:900} ${ERR:0:200}"
 fi
 ctl scenario simulate "$C" "+1999$$" --caller +79161234567
 expect simulate_unknown_number 1 'not connected'
