@@ -498,12 +498,25 @@ static bool next_event(struct sim *s, const struct walk_actions *acts,
 	return false;
 }
 
-static int parse_at(const char *at, struct tm *tm)
+static int days_in_month(int y, int m)
+{
+	static const int d[] = {31, 28, 31, 30, 31, 30,
+				31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : d[m - 1];
+}
+
+/* Reads `at` as local wall time. A date or time that does not exist is
+ * refused with the reason in why rather than normalised (2026-02-30 is
+ * not 2026-03-02: a typo must not simulate another day). */
+static int parse_at(const char *at, struct tm *tm, char *why, size_t size)
 {
 	int y, mo, d, h, mi, sec = 0, n = 0;
 	char sep;
 
 	memset(tm, 0, sizeof(*tm));
+	snprintf(why, size, "is not YYYY-MM-DDTHH:MM[:SS] local time");
 	if (sscanf(at, "%4d-%2d-%2d%c%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi,
 		   &n) != 6 ||
 	    (sep != 'T' && sep != ' '))
@@ -515,16 +528,49 @@ static int parse_at(const char *at, struct tm *tm)
 			return -EINVAL;
 		n += m2;
 	}
-	if (at[n] || y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 ||
-	    d > 31 || h > 23 || h < 0 || mi < 0 || mi > 59 || sec < 0 ||
-	    sec > 59)
+	if (at[n] || y < 1970 || y > 9999)
 		return -EINVAL;
+	if (mo < 1 || mo > 12) {
+		snprintf(why, size, "is not a date: there is no month %d", mo);
+		return -EINVAL;
+	}
+	if (d < 1 || d > days_in_month(y, mo)) {
+		snprintf(why, size, "is not a date: %04d-%02d has %d days", y,
+			 mo, days_in_month(y, mo));
+		return -EINVAL;
+	}
+	if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) {
+		snprintf(why, size,
+			 "is not a time of day (00:00:00 to 23:59:59)");
+		return -EINVAL;
+	}
 	tm->tm_year = y - 1900;
 	tm->tm_mon = mo - 1;
 	tm->tm_mday = d;
 	tm->tm_hour = h;
 	tm->tm_min = mi;
 	tm->tm_sec = sec;
+	return 0;
+}
+
+/* The UTC second of local time tm in zone; -EINVAL (why set) for a time
+ * the clocks skip (the spring-forward gap), which no call can have. */
+static int local_to_utc(const char *zone, const struct tm *tm, int64_t *utc,
+			char *why, size_t size)
+{
+	struct tm back;
+
+	if (scenario_tz_utc(zone, tm, utc)) {
+		snprintf(why, size, "cannot be read in zone %.64s", zone);
+		return -EINVAL;
+	}
+	if (scenario_tz_local(zone, *utc, &back) ||
+	    back.tm_hour != tm->tm_hour || back.tm_min != tm->tm_min ||
+	    back.tm_mday != tm->tm_mday) {
+		snprintf(why, size,
+			 "does not exist in %.64s: the clocks skip it", zone);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -643,13 +689,12 @@ int scenario_sim_run(const struct scenario *sc,
 	if (in->at && in->at[0]) {
 		struct tm tm;
 		int64_t utc;
+		char why[128];
 
-		if (parse_at(in->at, &tm) ||
-		    scenario_tz_utc(s.zone, &tm, &utc)) {
-			snprintf(out, size,
-				 "time \"%.40s\" is not YYYY-MM-DDTHH:MM[:SS] "
-				 "local time\n",
-				 in->at);
+		if (parse_at(in->at, &tm, why, sizeof(why)) ||
+		    local_to_utc(s.zone, &tm, &utc, why, sizeof(why))) {
+			snprintf(out, size, "time \"%.40s\" %s\n", in->at,
+				 why);
 			return -EINVAL;
 		}
 		s.now_ms = utc * 1000;

@@ -711,6 +711,11 @@ ctl scenario simulate "nosuch-$$" "$NUM2" --caller +79161234567
 expect simulate_unknown_tenant 1 "unknown tenant nosuch-$$"
 ctl scenario simulate "$C" "$NUM2" --caller 1 --at "31/12/2026"
 expect simulate_bad_time_refused 1 '.'
+ctl scenario simulate "$C" "$NUM2" --caller 1 --at 2026-02-30T10:00
+expect simulate_date_that_does_not_exist_refused 1 '"2026-02-30T10:00" is not a date: 2026-02 has 28 days'
+ctl scenario activate "$C" "$NUM3" sales
+ctl scenario simulate "$C" "$NUM3" --caller 1 --agents full
+expect simulate_agents_full 0 'QUEUE full'
 
 # --- trunks ----------------------------------------------------------------------------
 T1="pvt1-$$"
@@ -785,6 +790,8 @@ left=$(rcli --scan --pattern "pbx:{$C}:*" | wc -l)
 check tenant_delete_removes_versions_and_objects 0 "$left"
 
 # --- the CLI's own failures -------------------------------------------------
+ctl --version
+expect cli_version 0 '^pbxctl [0-9]'
 ctl prompt upload "$B" x "$TMP/does-not-exist.wav"
 expect cli_unreadable_file_is_usage 2 'cannot read'
 ctl number

@@ -400,3 +400,34 @@ Test(scenario_sim, the_clock_runs_each_prompt_for_its_length)
 	cr_assert_null(strstr(out, "[+28s]"), "%s", out);
 	scenario_free(menu);
 }
+
+Test(scenario_sim, a_date_or_time_that_does_not_exist_is_refused)
+{
+	struct scenario_sim_input in = {.caller = "79030000001",
+					.at = "2026-02-30T10:00"};
+
+	/* Not normalised to 2026-03-02: a typo must not simulate another
+	 * day. */
+	cr_assert_eq(run(&in), -EINVAL);
+	cr_assert(strstr(out, "\"2026-02-30T10:00\" is not a date: 2026-02 "
+			      "has 28 days"),
+		  "%s", out);
+	in.at = "2028-02-29T10:00";
+	cr_assert_eq(run(&in), 0, "%s", out);
+	in.at = "2026-04-31T10:00";
+	cr_assert_eq(run(&in), -EINVAL);
+	cr_assert(strstr(out, "2026-04 has 30 days"), "%s", out);
+	in.at = "2026-13-01T10:00";
+	cr_assert_eq(run(&in), -EINVAL);
+	cr_assert(strstr(out, "no month 13"), "%s", out);
+	in.at = "2026-12-30T24:00";
+	cr_assert_eq(run(&in), -EINVAL);
+	cr_assert(strstr(out, "is not a time of day"), "%s", out);
+	/* 02:30 on the last Sunday of March does not happen in Berlin. */
+	in.at = "2026-03-29T02:30";
+	in.timezone = "Europe/Berlin";
+	cr_assert_eq(run(&in), -EINVAL);
+	cr_assert(strstr(out, "does not exist in Europe/Berlin"), "%s", out);
+	in.at = "2026-03-29T03:30";
+	cr_assert_eq(run(&in), 0, "%s", out);
+}
