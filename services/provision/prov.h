@@ -148,6 +148,9 @@ int prov_prompt_delete(struct provision *pv,
  * error; -EIO when storage failed (no lint verdict then). */
 int prov_lint(struct provision *pv, const char *tenant, const char *json,
 	      struct prov_reply *r);
+/* Appends each line of a scenario_report's text to r->warnings, without
+ * the report's "warning: " prefix: pbxctl prints its own. */
+int prov_lint_warnings(struct prov_reply *r, const char *text);
 
 /* Scenarios (prov_scenario.c). Every put creates an immutable version
  * pbx:{t}:scenario:<name>:v<N>; the head hash holds `latest`. */

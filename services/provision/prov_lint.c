@@ -65,9 +65,7 @@ static bool resolve(enum scenario_ref kind, const char *name, void *arg)
 	return true;
 }
 
-/* Appends each "warning: " line of the report to the reply's warnings
- * (without the prefix: pbxctl adds its own). */
-static int add_warnings(struct prov_reply *r, const char *text)
+int prov_lint_warnings(struct prov_reply *r, const char *text)
 {
 	static const char pfx[] = "warning: ";
 	const char *p = text;
@@ -125,7 +123,7 @@ int prov_lint(struct provision *pv, const char *tenant, const char *json,
 				rep->text[0] ? rep->text
 					     : "the scenario is not valid");
 	} else if (!err) {
-		err = add_warnings(r, rep->text);
+		err = prov_lint_warnings(r, rep->text);
 	}
 out:
 	scenario_objects_free(objs);

@@ -190,16 +190,7 @@ int prov_object_put(struct provision *pv,
 		err = prov_fail(r, -EINVAL, "%s",
 				n ? rep->text : "the object is not valid");
 	} else if (!err && rep->text[0]) {
-		const char *p = rep->text;
-
-		while (*p && !err) {
-			size_t n = strcspn(p, "\n");
-
-			if (n)
-				err = prov_strv_add(&r->warnings, "%.*s",
-						    (int)n, p);
-			p += n + (p[n] != '\0');
-		}
+		err = prov_lint_warnings(r, rep->text);
 	}
 	free(rep);
 	if (err)

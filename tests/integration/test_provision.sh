@@ -602,6 +602,14 @@ ctl object list "$C"
 expect object_list 0 '^queue sales$'
 ctl object list "$C" schedule
 if [ "$RC" = 0 ] && [ -z "$OUT" ]; then pass object_list_by_kind; else fail object_list_by_kind "rc $RC: $OUT $ERR"; fi
+# An object's warnings carry one prefix, pbxctl's.
+ctl object put "$C" list empty - <<<'{"mode":"black","entries":[]}'
+if [ "$RC" = 0 ] && printf '%s\n' "$ERR" | grep -q '^pbxctl: warning: list: is empty$' &&
+	! printf '%s\n' "$ERR" | grep -q 'warning: warning:'; then
+	pass object_warning_has_one_prefix
+else
+	fail object_warning_has_one_prefix "rc $RC: ${OUT:0:200} ${ERR:0:300}"
+fi
 ctl object get "$C" queue nosuch
 expect object_get_unknown 1 'queue nosuch does not exist'
 printf '%s' "$SC_QUEUE_SALES" >"$TMP/qs.json"
