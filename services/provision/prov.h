@@ -52,6 +52,10 @@ void prov_strv_reset(struct prov_strv *sv);
 int prov_fail(struct prov_reply *r, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void prov_reply_reset(struct prov_reply *r);
+/* A delete of something that is not there: OK with the item "ok
+ * (already absent)", so a repeated delete succeeds (every write is safe
+ * to repeat) and still says it did nothing. Returns 0. */
+int prov_already_absent(struct prov_reply *r);
 
 /* Field checks: 0, or -EINVAL with a sentence naming the field. */
 int prov_check_tenant(struct prov_reply *r, const char *tenant);

@@ -130,9 +130,14 @@ int prov_extension_remove(struct provision *pv,
 	err = prov_store_int(pv, &member, "SISMEMBER %s %s", key, ext);
 	if (err)
 		return err;
-	if (!member)
-		return prov_fail(r, -ENOENT, "extension %s does not exist",
-				 ext);
+	if (!member) {
+		/* An add cut short stores credentials before listing them:
+		 * make sure none are left that could still register. */
+		if (pbx_key(key, sizeof(key), tenant, "ext:%s", ext))
+			return -EINVAL;
+		err = prov_store_do(pv, "DEL %s", key);
+		return err ? err : prov_already_absent(r);
+	}
 	/* A scenario that rings a removed extension sends its callers down
 	 * the unavailable branch for good: refuse while one still does. */
 	err = prov_object_refuse_used(pv, r, tenant, SCENARIO_REF_EXTENSION,

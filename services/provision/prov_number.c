@@ -196,10 +196,26 @@ int prov_number_disconnect(struct provision *pv,
 		err = prov_number_owned(pv, tenant, number, &owned);
 	if (err)
 		return err;
-	if (!member && !owned)
-		return prov_fail(r, -ENOENT,
-				 "number %s is not connected to tenant %s",
-				 number, tenant);
+	if (!member && !owned) {
+		char *owner = NULL;
+
+		/* Gone from this tenant: done, unless another tenant holds
+		 * it (then the request is most likely aimed at the wrong
+		 * tenant, and saying "ok" would hide that). */
+		if (pbx_key_sys(key, sizeof(key), "did:%s", number))
+			return -EINVAL;
+		err = prov_store_str(pv, &owner, "GET %s", key);
+		if (err)
+			return err;
+		if (owner) {
+			free(owner);
+			return prov_fail(r, -ENOENT,
+					 "number %s is not connected to "
+					 "tenant %s",
+					 number, tenant);
+		}
+		return prov_already_absent(r);
+	}
 	/* Routing stops first (the index), then the tenant's records. */
 	if (pbx_key_sys(key, sizeof(key), "did:%s", number))
 		return -EINVAL;

@@ -433,8 +433,7 @@ int prov_object_delete(struct provision *pv,
 	if (err)
 		return err;
 	if (!have)
-		return prov_fail(r, -ENOENT, "%s %s does not exist", kind,
-				 name);
+		return prov_already_absent(r);
 	/* Checked, then deleted: a put that starts using the object in
 	 * between is not caught (provisioning is one admin at a time per
 	 * tenant in practice; lint refuses the next put of that scenario

@@ -142,7 +142,7 @@ int prov_prompt_delete(struct provision *pv,
 	if (err)
 		return err;
 	if (!member)
-		return prov_fail(r, -ENOENT, "prompt %s does not exist", name);
+		return prov_already_absent(r);
 	/* A call that reaches a node playing a deleted prompt fails with
 	 * "Media Failed": refuse while a scenario version that runs, will
 	 * run or is the latest still plays it (as objects are kept). */

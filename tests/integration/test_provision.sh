@@ -320,13 +320,21 @@ ctl scenario put "$A" ring "$TMP/hangup.json"
 ctl ext remove "$A" 101
 expect ext_remove 0 '^ok$'
 ctl ext remove "$A" 101
-expect ext_remove_unknown 1 'does not exist'
+expect ext_remove_again_is_ok 0 '^ok \(already absent\)$'
+ctl ext remove "$A" 109
+expect ext_remove_never_added_is_ok 0 '^ok \(already absent\)$'
+# Credentials an add cut short left unlisted go too.
+rcli HSET "pbx:{$A}:ext:108" ha1 0123 >/dev/null
+ctl ext remove "$A" 108
+check ext_remove_absent_clears_unlisted_credentials "0 0" "$RC $(rcli EXISTS "pbx:{$A}:ext:108")"
+ctl ext remove "nosuch-$$" 101
+expect ext_remove_unknown_tenant 1 "unknown tenant nosuch-$$"
 
 # --- tenant isolation -------------------------------------------------------
 ctl scenario get "$B" main
 expect isolation_scenario_get_not_found 1 'does not exist'
 ctl prompt delete "$B" welcome
-expect isolation_prompt_delete_not_found 1 'does not exist'
+expect isolation_prompt_delete_is_absent_in_b 0 '^ok \(already absent\)$'
 ctl scenario activate "$B" "$NUM" default
 expect isolation_activate_foreign_number 1 'not connected'
 ctl number disconnect "$B" "$NUM"
@@ -351,6 +359,8 @@ check prompt_in_use_keeps_audio 1 "$(rcli EXISTS "pbx:{$A}:prompt:welcome")"
 ctl scenario activate "$A" "$NUM" main --version 2
 ctl prompt delete "$A" welcome
 expect prompt_delete 0 '^ok$'
+ctl prompt delete "$A" welcome
+expect prompt_delete_again_is_ok 0 '^ok \(already absent\)$'
 ctl number disconnect "$A" "$NUM"
 expect number_disconnect 0 '^ok$'
 if [ "$(rcli EXISTS "pbx:{sys}:did:$NUM")" = "0" ]; then
@@ -358,6 +368,8 @@ if [ "$(rcli EXISTS "pbx:{sys}:did:$NUM")" = "0" ]; then
 else
 	fail number_disconnect_clears_index "pbx:{sys}:did:$NUM still set"
 fi
+ctl number disconnect "$A" "$NUM"
+expect number_disconnect_again_is_ok 0 '^ok \(already absent\)$'
 ctl number connect "$A" "$NUM"
 ctl tenant delete "$A"
 expect tenant_delete 0 '^ok$'
@@ -376,7 +388,7 @@ else
 	pass tenant_delete_unlists
 fi
 ctl tenant delete "$A"
-expect tenant_delete_unknown 1 "unknown tenant $A"
+expect tenant_delete_again_is_ok 0 '^ok \(already absent\)$'
 ctl tenant delete "$B"
 
 # --- scenario versions ------------------------------------------------------
@@ -628,7 +640,7 @@ expect object_delete 0 '^ok$'
 check object_delete_removes_field 0 "$(rcli HEXISTS "pbx:{$C}:objects" queue:spare)"
 check object_delete_bumps_revision $((r1 + 1)) "$(rev)"
 ctl object delete "$C" queue spare
-expect object_delete_unknown 1 'does not exist'
+expect object_delete_again_is_ok 0 '^ok \(already absent\)$'
 
 # --- features ----------------------------------------------------------------------
 printf '%s' '{"email":"fax@example.com"}' >"$TMP/fb.json"
@@ -782,7 +794,7 @@ if [ "$had_default" = 0 ]; then
 	check trunk_remove_moves_default "$T2" "$(rcli GET "pbx:{sys}:trunk_default")"
 fi
 ctl trunk remove "$T1"
-expect trunk_remove_unknown 1 "trunk $T1 does not exist"
+expect trunk_remove_again_is_ok 0 '^ok \(already absent\)$'
 ctl trunk remove "$T2"
 if [ "$had_default" = 0 ]; then
 	check trunk_remove_last_clears_default 0 "$(rcli EXISTS "pbx:{sys}:trunk_default")"
