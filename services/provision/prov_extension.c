@@ -11,12 +11,11 @@
 
 #include "pbx_keys.h"
 #include "prov.h"
+#include "prov_password.h"
 #include "scenario.h"
 
 #define EXT_MIN_DIGITS 2
 #define EXT_MAX_DIGITS 8
-#define PASSWORD_MIN 8
-#define PASSWORD_MAX 64
 
 int prov_extension_ha1(char out[33], const char *user, const char *realm,
 		       const char *password)
@@ -54,49 +53,47 @@ static int check_ext(struct prov_reply *r, const char *ext)
 			 EXT_MIN_DIGITS, EXT_MAX_DIGITS);
 }
 
-int prov_extension_add(struct provision *pv,
-		       const Pbx__V1__ProvRequest__ExtensionAdd *q,
-		       struct prov_reply *r)
+/* Everything after the field checks; the caller wipes the password
+ * whatever happens here. */
+static int add(struct provision *pv, const char *tenant, const char *ext,
+	       const char *password, struct prov_reply *r)
 {
-	const char *tenant = prov_str(q->tenant);
-	const char *ext = prov_str(q->ext);
-	const char *password = prov_str(q->password);
 	char key[PBX_KEY_MAX], ha1[33], ha1b[33], user_at[PBX_KEY_MAX];
-	char *domain = NULL;
-	size_t plen = strlen(password);
+	char *domain = NULL, *name = NULL, why[128];
 	int err;
 
-	err = prov_check_tenant(r, tenant);
-	if (!err)
-		err = check_ext(r, ext);
-	if (err)
-		return err;
-	if (plen < PASSWORD_MIN || plen > PASSWORD_MAX)
-		return prov_fail(r, -EINVAL,
-				 "password must be %d to %d characters",
-				 PASSWORD_MIN, PASSWORD_MAX);
+	/* The rules that need no storage first: a weak password is refused
+	 * the same whether or not Redis is up. */
+	if (prov_password_check(password, ext, tenant, NULL, why,
+				sizeof(why)))
+		return prov_fail(r, -EINVAL, "%s", why);
 	err = prov_tenant_known(pv, r, tenant);
 	if (err)
 		return err;
 	if (pbx_key(key, sizeof(key), tenant, "tenant"))
 		return -EINVAL;
 	err = prov_store_str(pv, &domain, "HGET %s domain", key);
-	if (err)
+	if (!err)
+		err = prov_store_str(pv, &name, "HGET %s name", key);
+	if (!err && !domain)
+		err = prov_fail(r, -EIO,
+				"tenant %s has no domain; create it again "
+				"to repair it",
+				tenant);
+	if (!err &&
+	    prov_password_check(password, ext, tenant, name, why, sizeof(why)))
+		err = prov_fail(r, -EINVAL, "%s", why);
+	free(name);
+	if (err) {
+		free(domain);
 		return err;
-	if (!domain)
-		return prov_fail(r, -EIO,
-				 "tenant %s has no domain; create it again "
-				 "to repair it",
-				 tenant);
+	}
 	/* The realm is the tenant's SIP domain, as Kamailio's auth uses. */
 	snprintf(user_at, sizeof(user_at), "%s@%s", ext, domain);
 	err = prov_extension_ha1(ha1, ext, domain, password);
 	if (!err)
 		err = prov_extension_ha1(ha1b, user_at, domain, password);
 	free(domain);
-	/* The request buffer is the bus's, freed (not wiped) after we return;
-	 * wipe the password now so it does not linger in freed heap. */
-	explicit_bzero((char *)password, plen);
 	if (err)
 		return err;
 
@@ -105,6 +102,27 @@ int prov_extension_add(struct provision *pv,
 	err = prov_store_do(pv, "HSET %s ha1 %s ha1b %s", key, ha1, ha1b);
 	if (!err && !pbx_key(key, sizeof(key), tenant, "exts"))
 		err = prov_store_do(pv, "SADD %s %s", key, ext);
+	return err;
+}
+
+int prov_extension_add(struct provision *pv,
+		       const Pbx__V1__ProvRequest__ExtensionAdd *q,
+		       struct prov_reply *r)
+{
+	const char *tenant = prov_str(q->tenant);
+	const char *ext = prov_str(q->ext);
+	const char *password = prov_str(q->password);
+	int err;
+
+	err = prov_check_tenant(r, tenant);
+	if (!err)
+		err = check_ext(r, ext);
+	if (!err)
+		err = add(pv, tenant, ext, password, r);
+	/* The request buffer is the bus's, freed (not wiped) after we
+	 * return; wipe the password now, refused or not, so it does not
+	 * linger in freed heap. */
+	explicit_bzero((char *)password, strlen(password));
 	return err;
 }
 

@@ -29,7 +29,9 @@ C="pvtest-c-$$"
 NUM="+1555$$01"
 NUM2="+1555$$02"
 NUM3="+1555$$03"
-PASSWORD="secret-$$-pv"
+# Letters only: digits of the pid could hold an extension number, which
+# the password rule refuses.
+PASSWORD="secret-$(printf '%s' "$$" | tr 0-9 a-j)-pv"
 # Scenario documents (docs/scenario.md): a greeting then a hang-up.
 SC_BAD_PROMPT='{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"nosuch_prompt"},"outputs":{"next":"h"}},"h":{"type":"hangup"}}}'
 SC_GOOD_PROMPT='{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"welcome"},"outputs":{"next":"h"}},"h":{"type":"hangup"}}}'
@@ -262,6 +264,20 @@ expect service_answers_after_garbage 0 "^$A "
 # --- extensions -------------------------------------------------------------
 ctl ext add "$A" 101 short
 expect ext_short_password_refused 1 'password must be 8 to 64 characters'
+# Weak passwords are refused by the service, which pbxctl just shows.
+ctl ext add "$A" 101 password
+expect ext_common_password_refused 1 'password is one of the most common passwords'
+ctl ext add "$A" 101 aaaaaaaa
+expect ext_one_char_password_refused 1 'password must not be one character repeated'
+ctl ext add "$A" 101 "        "
+expect ext_blank_password_refused 1 'password must not be only spaces'
+ctl ext add "$A" 10110110 10110110
+expect ext_password_is_the_extension_refused 1 'password must not contain the extension number'
+ctl ext add "$A" 101 "x${A}x"
+expect ext_password_with_tenant_name_refused 1 "password must not contain the tenant's name"
+printf '%s\n' 'Test A phone' | ctl ext add "$A" 101 -
+expect ext_password_with_tenant_display_name_refused 1 "password must not contain the tenant's name"
+check ext_weak_passwords_store_nothing 0 "$(rcli EXISTS "pbx:{$A}:ext:101")"
 ctl ext add "$A" 1x1 "$PASSWORD"
 expect ext_invalid_refused 1 'extension must be'
 ctl ext add "$A" 101 "$PASSWORD"
