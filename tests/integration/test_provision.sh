@@ -753,6 +753,22 @@ ctl scenario activate "$C" "$NUM3" sales
 ctl scenario simulate "$C" "$NUM3" --caller 1 --agents full
 expect simulate_agents_full 0 'QUEUE full'
 
+# --- prompts and extensions that objects name --------------------------------------
+ctl prompt upload "$C" hold "$TMP/p.wav"
+ctl ext add "$C" 203 "$PASSWORD"
+printf '%s' '{"moh":"hold","agents":["203"]}' >"$TMP/musicq.json"
+ctl object put "$C" queue musicq "$TMP/musicq.json"
+expect object_names_prompt_and_agent 0 '^ok$'
+ctl prompt delete "$C" hold
+expect prompt_used_by_queue_music_not_deleted 1 '^pbxctl: prompt hold is used by queue musicq \(moh\); change those first$'
+ctl ext remove "$C" 203
+expect ext_used_as_queue_agent_not_removed 1 '^pbxctl: extension 203 is used by queue musicq \(agents\); change those first$'
+ctl object delete "$C" queue musicq
+ctl prompt delete "$C" hold
+expect prompt_delete_once_no_object_names_it 0 '^ok$'
+ctl ext remove "$C" 203
+expect ext_remove_once_no_object_names_it 0 '^ok$'
+
 # --- trunks ----------------------------------------------------------------------------
 T1="pvt1-$$"
 T2="pvt2-$$"
