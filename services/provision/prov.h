@@ -152,6 +152,15 @@ int prov_prompt_delete(struct provision *pv,
  * error; -EIO when storage failed (no lint verdict then). */
 int prov_lint(struct provision *pv, const char *tenant, const char *json,
 	      struct prov_reply *r);
+/* Before a version is made to run (activate, rollback): 0 when every
+ * prompt, extension and object that scenario name v<version> names exists
+ * in the tenant now (also when the version does not exist: the caller
+ * reports that); else CONFLICT "scenario S vN uses what no longer exists
+ * (node X: prompt P, ...); put a version without it". Features are not
+ * judged: a feature switched off only warns. */
+int prov_lint_runnable(struct provision *pv, const char *tenant,
+		       const char *name, long long version,
+		       struct prov_reply *r);
 /* Appends each line of a scenario_report's text to r->warnings, without
  * the report's "warning: " prefix: pbxctl prints its own. */
 int prov_lint_warnings(struct prov_reply *r, const char *text);

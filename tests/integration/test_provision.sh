@@ -377,6 +377,16 @@ ctl prompt delete "$A" welcome
 expect prompt_delete 0 '^ok$'
 ctl prompt delete "$A" welcome
 expect prompt_delete_again_is_ok 0 '^ok \(already absent\)$'
+# main v1 still plays it, but nothing runs v1 now: making v1 run again
+# (activate, or roll back to it) is refused rather than failing calls.
+ctl scenario activate "$A" "$NUM" main --version 1
+expect activate_version_naming_deleted_prompt_refused 1 '^pbxctl: scenario main v1 uses what no longer exists \(node g: prompt welcome\); put a version without it$'
+ctl scenario activate "$A" "$NUM" main --version 1 --at 2030-01-01T00:00:00Z
+expect schedule_version_naming_deleted_prompt_refused 1 'scenario main v1 uses what no longer exists'
+ctl scenario rollback "$A" "$NUM"
+expect rollback_to_version_naming_deleted_prompt_refused 1 'scenario main v1 uses what no longer exists'
+ctl number list "$A"
+expect refused_activation_changes_nothing 0 "^\\$NUM main v2$"
 ctl number disconnect "$A" "$NUM"
 expect number_disconnect 0 '^ok$'
 if [ "$(rcli EXISTS "pbx:{sys}:did:$NUM")" = "0" ]; then
