@@ -1,8 +1,9 @@
 /* Extensions: SIP accounts of a tenant. Only the digest hashes Kamailio's
  * registrar checks against are stored (ha1 for "ext", ha1b for
  * "ext@domain" user names); the clear password is hashed and wiped here
- * and never stored or logged. An extension that a scenario rings cannot
- * be removed. */
+ * and never stored or logged. The password must pass prov_password.c's
+ * rule. An extension that a scenario rings, or a queue lists as an agent,
+ * cannot be removed. */
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>

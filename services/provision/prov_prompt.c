@@ -1,7 +1,8 @@
 /* Prompts: recordings a tenant's scenarios play. An upload is converted
  * once (prompt_convert.c) and stored in one HSET, so a reader sees either
  * the old prompt or the whole new one, never a mix of laws or lengths.
- * A prompt that a scenario still plays cannot be deleted. */
+ * A prompt that a scenario or an object (queue music, a voicemail
+ * greeting) still plays cannot be deleted. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
