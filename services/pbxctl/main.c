@@ -18,8 +18,12 @@ int main(int argc, char **argv)
 
 	rc = pbxctl_cmd_parse(&cmd, argc, argv, getenv("PBX_PROVISION"), err,
 			      sizeof(err));
-	if (rc == 1) {
+	if (rc == PBXCTL_PARSE_HELP) {
 		fputs(pbxctl_usage, stdout);
+		return PBXCTL_EXIT_OK;
+	}
+	if (rc == PBXCTL_PARSE_VERSION) {
+		puts(PBXCTL_VERSION);
 		return PBXCTL_EXIT_OK;
 	}
 	if (rc) {

@@ -42,8 +42,9 @@ const char pbxctl_usage[] =
 	"                    [--at 2026-12-31T19:00 [--tz Europe/Moscow]]\n"
 	"                    [--dtmf D]... "
 	"[--say TEXT]...\n"
-	"                    [--agents free|busy|none] [--no-answer T]...\n"
-	"                    [--busy T]... [--unavailable T]...\n"
+	"                    [--agents free|busy|none|full]\n"
+	"                    [--no-answer T]... [--busy T]... "
+	"[--unavailable T]...\n"
 	"                    [--crm-owner EXT|none|error]\n"
 	"  object put <tenant> <kind> <name> <file.json | ->\n"
 	"  object get <tenant> <kind> <name>\n"
@@ -59,6 +60,7 @@ const char pbxctl_usage[] =
 	"ENDPOINT defaults to $PBX_PROVISION, else " PBXCTL_SERVER_DEFAULT
 	"; MS to 3000.\n"
 	"A password of \"-\" is read from the first line of stdin.\n"
+	"pbxctl --version prints the version.\n"
 	"Exit: 0 ok, 1 refused by the server, 2 usage, 3 no answer.\n";
 
 /* Command options (the global --server, --timeout-ms, --help aside). */
@@ -171,7 +173,7 @@ static const struct cmd_def cmds[] = {
 	 PBXCTL_PRINT_BODY, SIM_OPTS,
 	 "scenario simulate <tenant> <number> --caller NUMBER [--at TIME] "
 	 "[--tz ZONE] "
-	 "[--dtmf D]... [--say TEXT]... [--agents free|busy|none] "
+	 "[--dtmf D]... [--say TEXT]... [--agents free|busy|none|full] "
 	 "[--no-answer T]... [--busy T]... [--unavailable T]... "
 	 "[--crm-owner EXT|none|error]"},
 	{"object", "put", 4, 4, OP(OBJECT_PUT), PBXCTL_PRINT_OK, 0,
@@ -535,9 +537,10 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 		if (ov[O_TZ])
 			s->timezone = (char *)ov[O_TZ];
 		if (agents && strcmp(agents, "free") &&
-		    strcmp(agents, "busy") && strcmp(agents, "none"))
+		    strcmp(agents, "busy") && strcmp(agents, "none") &&
+		    strcmp(agents, "full"))
 			return fail(err, errsz,
-				    "--agents is free, busy or none");
+				    "--agents is free, busy, none or full");
 		if (agents)
 			s->agents = (char *)agents;
 		/* "none" reads better on a command line than an empty
@@ -655,7 +658,7 @@ int pbxctl_cmd_parse(struct pbxctl_cmd *cmd, int argc, char **argv,
 	char *pos[MAX_POS];
 	const char *ov[O_COUNT] = {NULL}, *v;
 	const struct cmd_def *d = NULL;
-	bool opts_done = false, missing = false;
+	bool opts_done = false, missing = false, version = false;
 	unsigned given = 0;
 	int npos = 0, rc;
 
@@ -679,7 +682,13 @@ int pbxctl_cmd_parse(struct pbxctl_cmd *cmd, int argc, char **argv,
 		if (!strcmp(a, "--")) {
 			opts_done = true;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			return 1;
+			return PBXCTL_PARSE_HELP;
+		} else if (!strcmp(a, "--version") && npos == 0 &&
+			   (i + 1 == argc || argv[i + 1][0] == '-')) {
+			/* pbxctl's own version, unless a command follows
+			 * (then it is scenario get's --version missing its
+			 * number). */
+			version = true;
 		} else if ((v = opt_value(argc, argv, &i, "--server",
 					  &missing))) {
 			if (!v[0])
@@ -704,6 +713,10 @@ int pbxctl_cmd_parse(struct pbxctl_cmd *cmd, int argc, char **argv,
 		}
 	}
 
+	if (version && npos == 0)
+		return PBXCTL_PARSE_VERSION;
+	if (version)
+		return fail(err, errsz, "--version needs a value");
 	if (npos == 0)
 		return fail(err, errsz, "no command given");
 	if (npos == 1)

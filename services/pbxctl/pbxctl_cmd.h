@@ -11,6 +11,9 @@
 
 #include "pbx/v1/envelope.pb-c.h"
 
+/* What `pbxctl --version` prints: the tool's release and the protocol
+ * package it speaks (proto/pbx/v1). */
+#define PBXCTL_VERSION "pbxctl 1.0 (protocol pbx.v1)"
 #define PBXCTL_SERVER_DEFAULT "tcp://127.0.0.1:7010"
 #define PBXCTL_TIMEOUT_DEFAULT 3000
 /* The server owns the real limits (16 MiB prompts, 256 KiB scenarios);
@@ -87,9 +90,18 @@ struct pbxctl_cmd {
 
 extern const char pbxctl_usage[];
 
+/* What pbxctl_cmd_parse() returns besides 0 and -EINVAL. */
+enum pbxctl_parse {
+	PBXCTL_PARSE_HELP = 1,	  /* -h, --help */
+	PBXCTL_PARSE_VERSION = 2, /* --version without a value or command */
+};
+
 /* Parses argv (argv[0] is the program). env_server is $PBX_PROVISION or
- * NULL; --server wins over it. Returns 0, 1 when help was asked for, or
- * -EINVAL with one sentence in err. */
+ * NULL; --server wins over it. Returns 0, PBXCTL_PARSE_HELP,
+ * PBXCTL_PARSE_VERSION (`--version` with no value and no command: the
+ * option of scenario get / activate takes a value, so only a line with
+ * no command asks for pbxctl's version), or -EINVAL with one sentence in
+ * err. */
 int pbxctl_cmd_parse(struct pbxctl_cmd *cmd, int argc, char **argv,
 		     const char *env_server, char *err, size_t errsz);
 

@@ -54,6 +54,10 @@ void prov_strv_reset(struct prov_strv *sv);
 int prov_fail(struct prov_reply *r, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void prov_reply_reset(struct prov_reply *r);
+/* A delete of something that is not there: OK with the item "ok
+ * (already absent)", so a repeated delete succeeds (every write is safe
+ * to repeat) and still says it did nothing. Returns 0. */
+int prov_already_absent(struct prov_reply *r);
 
 /* Field checks: 0, or -EINVAL with a sentence naming the field. */
 int prov_check_tenant(struct prov_reply *r, const char *tenant);
@@ -150,6 +154,18 @@ int prov_prompt_delete(struct provision *pv,
  * error; -EIO when storage failed (no lint verdict then). */
 int prov_lint(struct provision *pv, const char *tenant, const char *json,
 	      struct prov_reply *r);
+/* Before a version is made to run (activate, rollback): 0 when every
+ * prompt, extension and object that scenario name v<version> names exists
+ * in the tenant now (also when the version does not exist: the caller
+ * reports that); else CONFLICT "scenario S vN uses what no longer exists
+ * (node X: prompt P, ...); put a version without it". Features are not
+ * judged: a feature switched off only warns. */
+int prov_lint_runnable(struct provision *pv, const char *tenant,
+		       const char *name, long long version,
+		       struct prov_reply *r);
+/* Appends each line of a scenario_report's text to r->warnings, without
+ * the report's "warning: " prefix: pbxctl prints its own. */
+int prov_lint_warnings(struct prov_reply *r, const char *text);
 
 /* Scenarios (prov_scenario.c). Every put creates an immutable version
  * pbx:{t}:scenario:<name>:v<N>; the head hash holds `latest`. */
@@ -250,6 +266,13 @@ int prov_object_load(struct provision *pv, const char *tenant,
  * an enum scenario_ref. */
 int prov_object_users(struct provision *pv, const char *tenant, int kind,
 		      const char *name, struct prov_strv *users);
+/* Refuses the deletion of something scenarios still use: 0 when no
+ * scenario version prov_object_users judges uses (kind, name), else
+ * CONFLICT "<kind> <name> is used by scenario S vN (node X), ...; change
+ * those scenarios first" (the first few users named). kind is an enum
+ * scenario_ref: objects, prompts and extensions share the rule. */
+int prov_object_refuse_used(struct provision *pv, struct prov_reply *r,
+			    const char *tenant, int kind, const char *name);
 /* Stores an object unless one of that kind and name exists (built-in
  * objects the default scenario needs); the document is trusted. */
 int prov_object_ensure(struct provision *pv, const char *tenant,

@@ -65,9 +65,7 @@ static bool resolve(enum scenario_ref kind, const char *name, void *arg)
 	return true;
 }
 
-/* Appends each "warning: " line of the report to the reply's warnings
- * (without the prefix: pbxctl adds its own). */
-static int add_warnings(struct prov_reply *r, const char *text)
+int prov_lint_warnings(struct prov_reply *r, const char *text)
 {
 	static const char pfx[] = "warning: ";
 	const char *p = text;
@@ -125,10 +123,86 @@ int prov_lint(struct provision *pv, const char *tenant, const char *json,
 				rep->text[0] ? rep->text
 					     : "the scenario is not valid");
 	} else if (!err) {
-		err = add_warnings(r, rep->text);
+		err = prov_lint_warnings(r, rep->text);
 	}
 out:
 	scenario_objects_free(objs);
 	free(rep);
+	return err;
+}
+
+/* What prov_lint_runnable collects: the references of one version that
+ * no longer resolve. */
+struct runnable_ctx {
+	struct lint_ctx lint;
+	char *list; /* "node g: prompt welcome, ..." (open_memstream) */
+	size_t len;
+	FILE *f;
+	unsigned missing;
+};
+
+static void runnable_ref(enum scenario_ref kind, const char *name,
+			 const char *node, void *arg)
+{
+	struct runnable_ctx *c = arg;
+
+	/* A feature switched off is allowed to stay in a version (the
+	 * walk refuses such calls, and switching it off warned). */
+	if (kind == SCENARIO_REF_FEATURE || resolve(kind, name, &c->lint))
+		return;
+	if (c->missing++ < 5)
+		fprintf(c->f, "%snode %s: %s %s", c->missing > 1 ? ", " : "",
+			node ? node : "?", scenario_ref_name(kind), name);
+}
+
+/* Structure only: the references are checked one by one afterwards. */
+static bool any_ref(enum scenario_ref kind, const char *name, void *arg)
+{
+	(void)kind;
+	(void)name;
+	(void)arg;
+	return true;
+}
+
+int prov_lint_runnable(struct provision *pv, const char *tenant,
+		       const char *name, long long version,
+		       struct prov_reply *r)
+{
+	struct runnable_ctx c = {.lint = {.pv = pv, .tenant = tenant}};
+	struct scenario_objects *objs = NULL;
+	struct scenario *sc = NULL;
+	char *json = NULL;
+	int err;
+
+	err = prov_scenario_load(pv, tenant, name, version, &json);
+	/* No such version: the caller's own lookup says so. A document
+	 * today's library cannot parse is the router's to report. */
+	if (err || !json || scenario_parse(&sc, json, any_ref, NULL, NULL))
+		goto out;
+	err = prov_object_load(pv, tenant, &objs);
+	if (err)
+		goto out;
+	c.lint.objs = objs;
+	c.f = open_memstream(&c.list, &c.len);
+	if (!c.f) {
+		err = -ENOMEM;
+		goto out;
+	}
+	scenario_refs(sc, runnable_ref, &c);
+	if (c.missing > 5)
+		fprintf(c.f, " and %u more", c.missing - 5);
+	fclose(c.f);
+	if (c.lint.err)
+		err = c.lint.err;
+	else if (c.missing)
+		err = prov_fail(r, -EEXIST,
+				"scenario %s v%lld uses what no longer exists "
+				"(%s); put a version without it",
+				name, version, c.list ? c.list : "?");
+out:
+	free(c.list);
+	scenario_objects_free(objs);
+	scenario_free(sc);
+	free(json);
 	return err;
 }

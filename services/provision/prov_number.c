@@ -196,10 +196,26 @@ int prov_number_disconnect(struct provision *pv,
 		err = prov_number_owned(pv, tenant, number, &owned);
 	if (err)
 		return err;
-	if (!member && !owned)
-		return prov_fail(r, -ENOENT,
-				 "number %s is not connected to tenant %s",
-				 number, tenant);
+	if (!member && !owned) {
+		char *owner = NULL;
+
+		/* Gone from this tenant: done, unless another tenant holds
+		 * it (then the request is most likely aimed at the wrong
+		 * tenant, and saying "ok" would hide that). */
+		if (pbx_key_sys(key, sizeof(key), "did:%s", number))
+			return -EINVAL;
+		err = prov_store_str(pv, &owner, "GET %s", key);
+		if (err)
+			return err;
+		if (owner) {
+			free(owner);
+			return prov_fail(r, -ENOENT,
+					 "number %s is not connected to "
+					 "tenant %s",
+					 number, tenant);
+		}
+		return prov_already_absent(r);
+	}
 	/* Routing stops first (the index), then the tenant's records. */
 	if (pbx_key_sys(key, sizeof(key), "did:%s", number))
 		return -EINVAL;
@@ -342,6 +358,18 @@ int prov_number_activate(struct provision *pv,
 		return prov_fail(r, -EINVAL,
 				 "the activation time is more than 10 years "
 				 "ahead");
+	/* An older version may name a prompt, extension or object deleted
+	 * since (only the versions that run, will run or are the latest
+	 * keep theirs): refuse to make it run rather than fail its calls.
+	 * A put between this check and the script only adds a newer,
+	 * linted version. */
+	v = q->version;
+	if (!v)
+		err = prov_scenario_latest(pv, tenant, name, &v);
+	if (!err && v)
+		err = prov_lint_runnable(pv, tenant, name, v, r);
+	if (err)
+		return err;
 	if (pbx_key(nkey, sizeof(nkey), tenant, "number:%s", number) ||
 	    pbx_key(skey, sizeof(skey), tenant, "scenario:%s", name))
 		return -EINVAL;
@@ -391,17 +419,27 @@ int prov_number_rollback(struct provision *pv,
 {
 	const char *tenant = prov_str(q->tenant);
 	const char *number = prov_str(q->number);
+	unsigned long long now = pbx_clock_now_ms();
 	char key[PBX_KEY_MAX];
 	redisReply *rep = NULL;
+	struct prov_pair p;
 	int err;
 
 	err = prov_number_check_owned(pv, r, tenant, number);
 	if (err)
 		return err;
+	/* The version rolled back to is the one prov_number_pair calls
+	 * previous (a due schedule folded, as the script folds it). */
+	err = prov_number_pair(pv, tenant, number, now, &p);
+	if (!err && p.prev_scenario[0])
+		err = prov_lint_runnable(pv, tenant, p.prev_scenario,
+					 p.prev_version, r);
+	if (err && err != -ENOENT)
+		return err;
 	if (pbx_key(key, sizeof(key), tenant, "number:%s", number))
 		return -EINVAL;
 	err = prov_store_cmd(pv, &rep, "EVAL %s 1 %s %llu", rollback_lua, key,
-			     (unsigned long long)pbx_clock_now_ms());
+			     now);
 	if (err)
 		return err;
 	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 ||

@@ -7,6 +7,7 @@
  * latest version, or the version a number runs or is scheduled to run)
  * cannot be deleted: calls would reach a dangling reference. */
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,16 +191,7 @@ int prov_object_put(struct provision *pv,
 		err = prov_fail(r, -EINVAL, "%s",
 				n ? rep->text : "the object is not valid");
 	} else if (!err && rep->text[0]) {
-		const char *p = rep->text;
-
-		while (*p && !err) {
-			size_t n = strcspn(p, "\n");
-
-			if (n)
-				err = prov_strv_add(&r->warnings, "%.*s",
-						    (int)n, p);
-			p += n + (p[n] != '\0');
-		}
+		err = prov_lint_warnings(r, rep->text);
 	}
 	free(rep);
 	if (err)
@@ -388,6 +380,126 @@ int prov_object_users(struct provision *pv, const char *tenant, int kind,
 	return err;
 }
 
+/* The object fields that name a prompt or an extension: the walk hands
+ * them to the media side as they are (queue music, a voicemail box's
+ * greeting, the agents a queue rings), so they dangle like a scenario's
+ * references do. */
+static const struct obj_ref {
+	const char *kind;
+	const char *field;
+	enum scenario_ref ref;
+	bool array; /* an array of names */
+} obj_refs[] = {
+	{"queue", "moh", SCENARIO_REF_PROMPT, false},
+	{"queue", "periodic_prompt", SCENARIO_REF_PROMPT, false},
+	{"voicemail_box", "greeting", SCENARIO_REF_PROMPT, false},
+	{"conference", "moh", SCENARIO_REF_PROMPT, false},
+	{"queue", "agents", SCENARIO_REF_EXTENSION, true},
+};
+
+static bool names(const json_t *v, bool array, const char *name)
+{
+	size_t i;
+	json_t *e;
+
+	if (!array)
+		return json_is_string(v) &&
+		       !strcmp(json_string_value(v), name);
+	json_array_foreach(v, i, e)
+	{
+		if (json_is_string(e) && !strcmp(json_string_value(e), name))
+			return true;
+	}
+	return false;
+}
+
+/* Appends "<kind> <name> (<field>)" for every stored object whose
+ * document names (kind, name) in one of obj_refs' fields. */
+static int objects_using(struct provision *pv, const char *tenant,
+			 enum scenario_ref kind, const char *name,
+			 struct prov_strv *users)
+{
+	char key[PBX_KEY_MAX];
+	redisReply *all = NULL;
+	int err;
+
+	if (pbx_key(key, sizeof(key), tenant, "objects"))
+		return -EINVAL;
+	err = prov_store_cmd(pv, &all, "HGETALL %s", key);
+	if (err)
+		return err;
+	for (size_t i = 0; all->type == REDIS_REPLY_ARRAY &&
+			   i + 1 < all->elements && !err;
+	     i += 2) {
+		const redisReply *f = all->element[i];
+		const redisReply *v = all->element[i + 1];
+		const char *colon;
+		size_t klen;
+		json_t *doc;
+
+		if (f->type != REDIS_REPLY_STRING ||
+		    v->type != REDIS_REPLY_STRING ||
+		    !(colon = strchr(f->str, ':')))
+			continue;
+		klen = (size_t)(colon - f->str);
+		doc = json_loads(v->str, 0, NULL);
+		for (size_t j = 0; doc && !err &&
+				   j < sizeof(obj_refs) / sizeof(obj_refs[0]);
+		     j++) {
+			const struct obj_ref *o = &obj_refs[j];
+
+			if (o->ref != kind || strlen(o->kind) != klen ||
+			    strncmp(f->str, o->kind, klen) ||
+			    !names(json_object_get(doc, o->field), o->array,
+				   name))
+				continue;
+			err = prov_strv_add(users, "%s %s (%s)", o->kind,
+					    colon + 1, o->field);
+		}
+		json_decref(doc);
+	}
+	freeReplyObject(all);
+	return err;
+}
+
+int prov_object_refuse_used(struct provision *pv, struct prov_reply *r,
+			    const char *tenant, int kind, const char *name)
+{
+	struct prov_strv users = {.v = NULL};
+	char *list = NULL;
+	size_t shown, len = 0, in_scenarios;
+	FILE *f;
+	int err;
+
+	err = prov_object_users(pv, tenant, kind, name, &users);
+	in_scenarios = users.n;
+	if (!err)
+		err = objects_using(pv, tenant, (enum scenario_ref)kind, name,
+				    &users);
+	if (err || !users.n)
+		goto out;
+	shown = users.n < USERS_SHOWN ? users.n : USERS_SHOWN;
+	f = open_memstream(&list, &len);
+	if (!f) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < shown; i++)
+		fprintf(f, "%s%s", i ? ", " : "", users.v[i]);
+	if (users.n > shown)
+		fprintf(f, " and %zu more", users.n - shown);
+	fclose(f);
+	err = prov_fail(r, -EEXIST,
+			"%s %s is used by %s; change those %sfirst",
+			scenario_ref_name((enum scenario_ref)kind), name,
+			list ? list : "?",
+			in_scenarios == users.n ? "scenarios " : "");
+	free(list);
+out:
+	prov_strv_reset(&users);
+	return err;
+}
+
 int prov_object_delete(struct provision *pv,
 		       const Pbx__V1__ProvRequest__ObjectRef *q,
 		       struct prov_reply *r)
@@ -395,7 +507,6 @@ int prov_object_delete(struct provision *pv,
 	const char *tenant = prov_str(q->tenant);
 	const char *kind = prov_str(q->kind);
 	const char *name = prov_str(q->name);
-	struct prov_strv users = {.v = NULL};
 	char hash[PBX_KEY_MAX], rev[PBX_KEY_MAX];
 	enum scenario_ref k;
 	long long have = 0;
@@ -410,35 +521,12 @@ int prov_object_delete(struct provision *pv,
 	if (err)
 		return err;
 	if (!have)
-		return prov_fail(r, -ENOENT, "%s %s does not exist", kind,
-				 name);
+		return prov_already_absent(r);
 	/* Checked, then deleted: a put that starts using the object in
 	 * between is not caught (provisioning is one admin at a time per
 	 * tenant in practice; lint refuses the next put of that scenario
 	 * if the object is gone by then). */
-	err = prov_object_users(pv, tenant, k, name, &users);
-	if (!err && users.n) {
-		char *list = NULL;
-		size_t shown = users.n < USERS_SHOWN ? users.n : USERS_SHOWN;
-		size_t len = 0;
-		FILE *f = open_memstream(&list, &len);
-
-		if (!f) {
-			err = -ENOMEM;
-		} else {
-			for (size_t i = 0; i < shown; i++)
-				fprintf(f, "%s%s", i ? ", " : "", users.v[i]);
-			if (users.n > shown)
-				fprintf(f, " and %zu more", users.n - shown);
-			fclose(f);
-			err = prov_fail(r, -EEXIST,
-					"%s %s is used by %s; change those "
-					"scenarios first",
-					kind, name, list ? list : "?");
-			free(list);
-		}
-	}
-	prov_strv_reset(&users);
+	err = prov_object_refuse_used(pv, r, tenant, k, name);
 	if (err)
 		return err;
 	err = prov_store_int(pv, &have, "EVAL %s 2 %s %s %s:%s", del_lua,

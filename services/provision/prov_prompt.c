@@ -1,6 +1,8 @@
 /* Prompts: recordings a tenant's scenarios play. An upload is converted
  * once (prompt_convert.c) and stored in one HSET, so a reader sees either
- * the old prompt or the whole new one, never a mix of laws or lengths. */
+ * the old prompt or the whole new one, never a mix of laws or lengths.
+ * A prompt that a scenario or an object (queue music, a voicemail
+ * greeting) still plays cannot be deleted. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include "pbx_log.h"
 #include "prompt_convert.h"
 #include "prov.h"
+#include "scenario.h"
 
 int prov_prompt_upload(struct provision *pv,
 		       const Pbx__V1__ProvRequest__PromptUpload *q,
@@ -140,7 +143,14 @@ int prov_prompt_delete(struct provision *pv,
 	if (err)
 		return err;
 	if (!member)
-		return prov_fail(r, -ENOENT, "prompt %s does not exist", name);
+		return prov_already_absent(r);
+	/* A call that reaches a node playing a deleted prompt fails with
+	 * "Media Failed": refuse while a scenario version that runs, will
+	 * run or is the latest still plays it (as objects are kept). */
+	err = prov_object_refuse_used(pv, r, tenant, SCENARIO_REF_PROMPT,
+				      name);
+	if (err)
+		return err;
 	/* Unlisted first, so no new scenario can pass lint against a prompt
 	 * that is about to vanish. */
 	err = prov_store_do(pv, "SREM %s %s", key, name);

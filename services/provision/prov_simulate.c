@@ -2,13 +2,16 @@
  * simulated time, with the tenant's objects and features, using the
  * scenario library's simulator, which drives the same walk as live calls.
  * A scheduled activation counts when the simulated time is at or after
- * it, as the router would switch then. Nothing is written. */
+ * it, as the router would switch then. The tenant's extensions and prompt
+ * lengths go in too, so a ring to a missing extension fails and the clock
+ * runs as a live call's. Nothing is written. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pbx_clock.h"
+#include "pbx_keys.h"
 #include "pbx_log.h"
 #include "prov.h"
 #include "scenario.h"
@@ -24,7 +27,64 @@ struct sim_env {
 	struct scenario_objects *objs;
 	bool fax;
 	unsigned long long now;
+	/* The tenant's extensions: a ring to any other is unavailable, as
+	 * the registrar makes it on a live call. */
+	struct prov_strv exts;
+	/* Prompt names (owned by prompt_names) and their lengths. */
+	struct prov_strv prompt_names;
+	struct scenario_sim_prompt *prompts;
+	size_t nprompts;
 };
+
+/* How long a stored prompt plays: its `ms` field, else the length of its
+ * 8 kHz G.711 audio (1 byte per sample, 8 per ms) for a prompt stored
+ * before `ms` was. */
+static int prompt_length(struct provision *pv, const char *tenant,
+			 const char *name, uint32_t *ms)
+{
+	char key[PBX_KEY_MAX], *v = NULL;
+	long long bytes = 0;
+	int err;
+
+	*ms = 0;
+	if (pbx_key(key, sizeof(key), tenant, "prompt:%s", name))
+		return 0;
+	err = prov_store_str(pv, &v, "HGET %s ms", key);
+	if (!err && v) {
+		*ms = (uint32_t)strtoul(v, NULL, 10);
+		free(v);
+		return 0;
+	}
+	if (!err)
+		err = prov_store_int(pv, &bytes, "HSTRLEN %s ulaw", key);
+	if (!err)
+		*ms = (uint32_t)(bytes / 8);
+	return err;
+}
+
+/* The tenant's extensions and prompt lengths into e. */
+static int tenant_load(struct sim_env *e)
+{
+	const char *tenant = prov_str(e->q->tenant);
+	int err;
+
+	err = prov_store_members(e->pv, tenant, "exts", &e->exts);
+	if (!err)
+		err = prov_store_members(e->pv, tenant, "prompts",
+					 &e->prompt_names);
+	if (err || !e->prompt_names.n)
+		return err;
+	e->prompts = calloc(e->prompt_names.n, sizeof(*e->prompts));
+	if (!e->prompts)
+		return -ENOMEM;
+	for (size_t i = 0; !err && i < e->prompt_names.n; i++) {
+		e->prompts[i].name = e->prompt_names.v[i];
+		err = prompt_length(e->pv, tenant, e->prompt_names.v[i],
+				    &e->prompts[i].ms);
+		e->nprompts = i + 1;
+	}
+	return err;
+}
 
 static void trim_newlines(char *s)
 {
@@ -57,6 +117,11 @@ static void input_fill(struct scenario_sim_input *in,
 	in->nunavailable = q->n_unavailable;
 	in->crm_owner = prov_str(q->crm_owner);
 	in->fax_disabled = !e->fax;
+	in->extensions = (const char *const *)e->exts.v;
+	in->nextensions = e->exts.n;
+	in->extensions_known = true;
+	in->prompts = e->prompts;
+	in->nprompts = e->nprompts;
 }
 
 /* Simulates the call on one version; out gets the path (SIM_OUT_MAX). */
@@ -138,6 +203,8 @@ int prov_simulate(struct provision *pv,
 	err = prov_object_load(pv, tenant, &e.objs);
 	if (!err)
 		err = prov_feature_enabled(pv, tenant, "fax", &e.fax);
+	if (!err)
+		err = tenant_load(&e);
 	out = malloc(SIM_OUT_MAX);
 	if (!err && !out)
 		err = -ENOMEM;
@@ -168,6 +235,9 @@ int prov_simulate(struct provision *pv,
 	}
 out:
 	scenario_objects_free(e.objs);
+	prov_strv_reset(&e.exts);
+	prov_strv_reset(&e.prompt_names);
+	free(e.prompts);
 	free(out);
 	return err;
 }

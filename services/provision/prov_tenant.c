@@ -252,7 +252,7 @@ int prov_tenant_delete(struct provision *pv,
 	char *domain = NULL;
 	int err;
 
-	err = prov_tenant_known(pv, r, tenant);
+	err = prov_check_tenant(r, tenant);
 	if (err)
 		return err;
 	if (pbx_key(key, sizeof(key), tenant, "tenant"))
@@ -260,6 +260,21 @@ int prov_tenant_delete(struct provision *pv,
 	err = prov_store_str(pv, &domain, "HGET %s domain", key);
 	if (err)
 		return err;
+	if (!domain) {
+		long long member = 0;
+
+		/* No tenant hash: deleted already, or a create that never
+		 * got that far (listed without its hash: finish removing
+		 * it below). */
+		if (pbx_key_sys(key, sizeof(key), "tenants"))
+			return -EINVAL;
+		err = prov_store_int(pv, &member, "SISMEMBER %s %s", key,
+				     tenant);
+		if (err)
+			return err;
+		if (!member)
+			return prov_already_absent(r);
+	}
 	/* Indexes first, so no call is routed into a half-deleted tenant;
 	 * the set member last, so a failed delete can be retried. */
 	err = drop_numbers(pv, tenant);

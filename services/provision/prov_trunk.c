@@ -279,7 +279,7 @@ int prov_trunk_remove(struct provision *pv,
 		return -EIO;
 	}
 	if (rep->element[0]->integer)
-		err = prov_fail(r, -ENOENT, "trunk %s does not exist", name);
+		err = prov_already_absent(r);
 	else if (rep->element[1]->str && rep->element[1]->str[0])
 		PLOG_INFO("trunk %s removed; %s is the default now", name,
 			  rep->element[1]->str);

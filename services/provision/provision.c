@@ -138,6 +138,11 @@ static const char *status_name(Pbx__V1__ProvResponse__Status st)
 	}
 }
 
+int prov_already_absent(struct prov_reply *r)
+{
+	return prov_strv_add(&r->items, "ok (already absent)");
+}
+
 int prov_fail(struct prov_reply *r, int err, const char *fmt, ...)
 {
 	va_list ap;

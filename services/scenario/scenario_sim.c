@@ -29,6 +29,7 @@ struct sim {
 	bool barge;	     /* ... and a digit stops it */
 	bool entry_used;     /* the listening prompt had its entry */
 	uint32_t timer_id, timer_ms;
+	uint32_t play_ms;	  /* length of the prompt playing */
 	enum walk_dest ring_dest; /* of the last RING */
 	const char *queue;	  /* of the last QUEUE */
 	char last_path_node[WALK_NODE_MAX];
@@ -74,6 +75,29 @@ static bool in_set(const char *const *set, size_t n, const char *target)
 			return true;
 		if (scenario_number_normalise(set[i], b, sizeof(b)) > 0 &&
 		    a[0] && !strcmp(a, b))
+			return true;
+	}
+	return false;
+}
+
+static uint32_t prompt_ms(const struct scenario_sim_input *in,
+			  const char *name)
+{
+	for (size_t i = 0; name && i < in->nprompts; i++) {
+		if (in->prompts[i].name && !strcmp(in->prompts[i].name, name))
+			return in->prompts[i].ms;
+	}
+	return 0;
+}
+
+/* False only when the tenant's extensions are known and ext is not one. */
+static bool extension_exists(const struct scenario_sim_input *in,
+			     const char *ext)
+{
+	if (!in->extensions_known)
+		return true;
+	for (size_t i = 0; ext && i < in->nextensions; i++) {
+		if (in->extensions[i] && !strcmp(in->extensions[i], ext))
 			return true;
 	}
 	return false;
@@ -285,6 +309,7 @@ static void track(struct sim *s, const struct walk_actions *acts)
 				s->timer_id = 0;
 			}
 		} else if (a->kind == WALK_ACT_PLAY) {
+			s->play_ms = prompt_ms(s->in, a->play.prompt);
 			s->playing = true;
 			s->barge = a->play.barge_in;
 			s->entry_used = false;
@@ -294,8 +319,11 @@ static void track(struct sim *s, const struct walk_actions *acts)
 			s->queue = NULL;
 		} else if (a->kind == WALK_ACT_QUEUE) {
 			s->queue = a->queue.name;
+		} else if (a->kind == WALK_ACT_RECOGNIZE) {
+			s->play_ms = prompt_ms(s->in, a->recognize.prompt);
 		} else if (a->kind == WALK_ACT_STOP_PLAY) {
 			s->playing = false;
+			s->play_ms = 0;
 		}
 	}
 }
@@ -322,7 +350,13 @@ static bool next_event(struct sim *s, const struct walk_actions *acts,
 		const char *t = a->ring.target;
 
 		ev->kind = WALK_EV_RING_RESULT;
-		if (in_set(in->busy, in->nbusy, t)) {
+		if (a->ring.dest == WALK_DEST_EXTENSION &&
+		    !extension_exists(in, t)) {
+			ev->ring = WALK_RING_UNAVAILABLE;
+			snprintf(desc, size, "RING %s (no extension %.20s)",
+				 scenario_walk_ring_name(ev->ring), t);
+			return true;
+		} else if (in_set(in->busy, in->nbusy, t)) {
 			ev->ring = WALK_RING_BUSY;
 		} else if (in_set(in->unavailable, in->nunavailable, t)) {
 			ev->ring = WALK_RING_UNAVAILABLE;
@@ -401,6 +435,9 @@ static bool next_event(struct sim *s, const struct walk_actions *acts,
 			s->say_i < in->nsay ? in->say[s->say_i++] : NULL;
 		int i;
 
+		/* The question plays before the caller answers it. */
+		s->now_ms += s->play_ms;
+		s->play_ms = 0;
 		if (silent(e)) {
 			ev->kind = WALK_EV_PLAY_DONE;
 			snprintf(desc, size, "(silence)");
@@ -438,6 +475,7 @@ static bool next_event(struct sim *s, const struct walk_actions *acts,
 			if (!silent(e)) {
 				s->pending = e;
 				s->playing = false;
+				s->play_ms = 0;
 				ev->kind = WALK_EV_DTMF;
 				ev->digit = *s->pending++;
 				snprintf(desc, size, "DTMF %c", ev->digit);
@@ -447,6 +485,8 @@ static bool next_event(struct sim *s, const struct walk_actions *acts,
 	}
 	if (s->playing) {
 		s->playing = false;
+		s->now_ms += s->play_ms;
+		s->play_ms = 0;
 		ev->kind = WALK_EV_PLAY_DONE;
 		snprintf(desc, size, "PLAY_DONE");
 		return true;
@@ -458,12 +498,25 @@ static bool next_event(struct sim *s, const struct walk_actions *acts,
 	return false;
 }
 
-static int parse_at(const char *at, struct tm *tm)
+static int days_in_month(int y, int m)
+{
+	static const int d[] = {31, 28, 31, 30, 31, 30,
+				31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : d[m - 1];
+}
+
+/* Reads `at` as local wall time. A date or time that does not exist is
+ * refused with the reason in why rather than normalised (2026-02-30 is
+ * not 2026-03-02: a typo must not simulate another day). */
+static int parse_at(const char *at, struct tm *tm, char *why, size_t size)
 {
 	int y, mo, d, h, mi, sec = 0, n = 0;
 	char sep;
 
 	memset(tm, 0, sizeof(*tm));
+	snprintf(why, size, "is not YYYY-MM-DDTHH:MM[:SS] local time");
 	if (sscanf(at, "%4d-%2d-%2d%c%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi,
 		   &n) != 6 ||
 	    (sep != 'T' && sep != ' '))
@@ -475,16 +528,49 @@ static int parse_at(const char *at, struct tm *tm)
 			return -EINVAL;
 		n += m2;
 	}
-	if (at[n] || y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 ||
-	    d > 31 || h > 23 || h < 0 || mi < 0 || mi > 59 || sec < 0 ||
-	    sec > 59)
+	if (at[n] || y < 1970 || y > 9999)
 		return -EINVAL;
+	if (mo < 1 || mo > 12) {
+		snprintf(why, size, "is not a date: there is no month %d", mo);
+		return -EINVAL;
+	}
+	if (d < 1 || d > days_in_month(y, mo)) {
+		snprintf(why, size, "is not a date: %04d-%02d has %d days", y,
+			 mo, days_in_month(y, mo));
+		return -EINVAL;
+	}
+	if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) {
+		snprintf(why, size,
+			 "is not a time of day (00:00:00 to 23:59:59)");
+		return -EINVAL;
+	}
 	tm->tm_year = y - 1900;
 	tm->tm_mon = mo - 1;
 	tm->tm_mday = d;
 	tm->tm_hour = h;
 	tm->tm_min = mi;
 	tm->tm_sec = sec;
+	return 0;
+}
+
+/* The UTC second of local time tm in zone; -EINVAL (why set) for a time
+ * the clocks skip (the spring-forward gap), which no call can have. */
+static int local_to_utc(const char *zone, const struct tm *tm, int64_t *utc,
+			char *why, size_t size)
+{
+	struct tm back;
+
+	if (scenario_tz_utc(zone, tm, utc)) {
+		snprintf(why, size, "cannot be read in zone %.64s", zone);
+		return -EINVAL;
+	}
+	if (scenario_tz_local(zone, *utc, &back) ||
+	    back.tm_hour != tm->tm_hour || back.tm_min != tm->tm_min ||
+	    back.tm_mday != tm->tm_mday) {
+		snprintf(why, size,
+			 "does not exist in %.64s: the clocks skip it", zone);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -603,13 +689,12 @@ int scenario_sim_run(const struct scenario *sc,
 	if (in->at && in->at[0]) {
 		struct tm tm;
 		int64_t utc;
+		char why[128];
 
-		if (parse_at(in->at, &tm) ||
-		    scenario_tz_utc(s.zone, &tm, &utc)) {
-			snprintf(out, size,
-				 "time \"%.40s\" is not YYYY-MM-DDTHH:MM[:SS] "
-				 "local time\n",
-				 in->at);
+		if (parse_at(in->at, &tm, why, sizeof(why)) ||
+		    local_to_utc(s.zone, &tm, &utc, why, sizeof(why))) {
+			snprintf(out, size, "time \"%.40s\" %s\n", in->at,
+				 why);
 			return -EINVAL;
 		}
 		s.now_ms = utc * 1000;

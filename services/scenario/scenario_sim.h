@@ -14,6 +14,12 @@
 /* Steps simulated at most when the input gives none. */
 #define SCENARIO_SIM_STEPS 200
 
+/* How long one prompt plays (provisioning stores it with the audio). */
+struct scenario_sim_prompt {
+	const char *name;
+	uint32_t ms;
+};
+
 struct scenario_sim_input {
 	const char *caller; /* caller number, any form; NULL/"": anon */
 	/* When the call happens: `at` is local wall time
@@ -51,6 +57,18 @@ struct scenario_sim_input {
 	const char *crm_owner;
 	bool fax_disabled;  /* the tenant's fax option is off */
 	unsigned max_steps; /* 0: SCENARIO_SIM_STEPS */
+	/* The tenant's extensions, when extensions_known: a ring to an
+	 * extension that is not listed gets what a live call gets from the
+	 * registrar, unavailable, whatever no_answer / busy say. Without
+	 * extensions_known every extension exists. */
+	const char *const *extensions;
+	size_t nextensions;
+	bool extensions_known;
+	/* Prompt lengths: the simulated clock runs a prompt for its length
+	 * before PLAY_DONE (a key that stops it stops the clock there too,
+	 * at 0 ms); a prompt not listed plays for 0 ms. */
+	const struct scenario_sim_prompt *prompts;
+	size_t nprompts;
 };
 
 /* The summary of a run, for callers that assert on it (tests, UIs). */

@@ -26,8 +26,8 @@ PHONE_IP=127.0.0.4
 CARRIER_IP=127.0.0.8
 T=people
 DOMAIN=people.pbx.local
-PASSWORD=ext101-secret-pw
-PASSWORD2=ext102-secret-pw
+PASSWORD=first-phone-secret-pw
+PASSWORD2=second-phone-secret-pw
 . "$ROOT/tests/e2e/lib.sh"
 
 PHONE_PID=""

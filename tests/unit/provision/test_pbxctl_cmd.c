@@ -328,6 +328,10 @@ Test(pbxctl_cmd, scenario_simulate_defaults_and_refusals)
 	cr_expect_str_eq(c.req.scenario_simulate->crm_owner, "error");
 	cr_expect_eq(parse(&c, ARGC(a5), a5), -EINVAL);
 	cr_expect(strstr(err, "twice") != NULL, "%s", err);
+	/* "full" is documented (a full queue takes its "full" output). */
+	a3[8] = "full";
+	cr_assert_eq(parse(&c, ARGC(a3), a3), 0, "%s", err);
+	cr_expect_str_eq(c.req.scenario_simulate->agents, "full");
 }
 
 Test(pbxctl_cmd, repeated_options_have_a_limit)
@@ -549,6 +553,31 @@ Test(pbxctl_cmd, help_is_not_an_error)
 	struct pbxctl_cmd c;
 
 	cr_expect_eq(parse(&c, ARGC(argv), argv), 1);
+}
+
+Test(pbxctl_cmd, version_without_a_command_asks_for_pbxctls_version)
+{
+	char *a1[] = {"pbxctl", "--version"};
+	char *a2[] = {"pbxctl", "--server", "tcp://10.0.0.1:1", "--version"};
+	char *a3[] = {"pbxctl", "--version", "--timeout-ms", "10"};
+	char *a4[] = {"pbxctl", "scenario", "get", "acme", "main",
+		      "--version"};
+	char *a5[] = {"pbxctl", "--version", "3", "scenario", "get", "acme",
+		      "main"};
+	struct pbxctl_cmd c;
+
+	cr_expect_eq(parse(&c, ARGC(a1), a1), PBXCTL_PARSE_VERSION, "%s",
+		     err);
+	cr_expect_eq(parse(&c, ARGC(a2), a2), PBXCTL_PARSE_VERSION, "%s",
+		     err);
+	cr_expect_eq(parse(&c, ARGC(a3), a3), PBXCTL_PARSE_VERSION, "%s",
+		     err);
+	/* With a command it is that command's option, still needing N. */
+	cr_expect_eq(parse(&c, ARGC(a4), a4), -EINVAL);
+	cr_expect(strstr(err, "--version needs a value"), "%s", err);
+	cr_assert_eq(parse(&c, ARGC(a5), a5), 0, "%s", err);
+	cr_expect_eq(c.req.scenario_get->version, 3);
+	cr_expect(strstr(PBXCTL_VERSION, "pbxctl "));
 }
 
 Test(pbxctl_cmd, server_option_beats_environment)

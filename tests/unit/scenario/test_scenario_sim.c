@@ -334,3 +334,100 @@ Test(scenario_sim, assistant_and_crm_are_simulated_from_the_script)
 	cr_assert(strstr(out, "TIMER #1"), "%s", out);
 	scenario_free(s2);
 }
+
+Test(scenario_sim, ring_to_an_extension_the_tenant_lacks_is_unavailable)
+{
+	const char *exts[] = {"100"};
+	const char *dtmf[] = {"3"};
+	struct scenario_sim_input in = {.caller = "79030000001",
+					.at = "2026-12-30T11:00",
+					.dtmf = dtmf,
+					.ndtmf = 1,
+					.extensions = exts,
+					.nextensions = 1,
+					.extensions_known = true};
+
+	/* support rings 300, which does not exist: the live registrar
+	 * answers 404, the walk takes "unavailable", never "answered". */
+	cr_assert_eq(run(&in), 0);
+	cr_assert(strstr(out, "RING unavailable (no extension 300)"), "%s",
+		  out);
+	cr_assert_null(strstr(res.outcome, "answered"), "%s", out);
+	/* An extension that exists still answers by default. */
+	in.caller = "+7 916 123-45-67";
+	cr_assert_eq(run(&in), 0);
+	expect("vip > head", "answered by extension 100");
+}
+
+Test(scenario_sim, direct_dialled_missing_extension_is_not_answered)
+{
+	const char *exts[] = {"100", "300"};
+	const char *dtmf[] = {"245"};
+	struct scenario_sim_input in = {.caller = "79030000001",
+					.at = "2026-12-30T11:00",
+					.dtmf = dtmf,
+					.ndtmf = 1,
+					.extensions = exts,
+					.nextensions = 2,
+					.extensions_known = true};
+
+	cr_assert_eq(run(&in), 0);
+	/* The menu's unavailable branch (here its timeout route to the
+	 * sales queue) is taken, as on a live call. */
+	cr_assert(strstr(out, "RING unavailable (no extension 245)"), "%s",
+		  out);
+	cr_assert_null(strstr(res.outcome, "extension 245"), "%s", out);
+}
+
+Test(scenario_sim, the_clock_runs_each_prompt_for_its_length)
+{
+	struct scenario *menu = scen_load(
+		"{'start':'m','nodes':{'m':{'type':'ivr','options':{"
+		"'prompt':'p','timeout':5,'retries':2},'outputs':{"
+		"'timeout':'h'}},'h':{'type':'hangup'}}}",
+		NULL);
+	const struct scenario_sim_prompt prompts[] = {{"p", 4000}};
+	struct scenario_sim_input in = {.at = "2026-12-30T10:00",
+					.prompts = prompts,
+					.nprompts = 1};
+
+	/* Three plays of 4 s, each followed by 5 s of waiting: 27 s, as
+	 * the live call takes (the menu timer starts when a play ends). */
+	cr_assert_eq(scenario_sim_run(menu, NULL, &in, out, sizeof(out), &res),
+		     0);
+	cr_log_info("%s", out);
+	cr_assert(strstr(out, "[+27s]"), "%s", out);
+	cr_assert_null(strstr(out, "[+28s]"), "%s", out);
+	scenario_free(menu);
+}
+
+Test(scenario_sim, a_date_or_time_that_does_not_exist_is_refused)
+{
+	struct scenario_sim_input in = {.caller = "79030000001",
+					.at = "2026-02-30T10:00"};
+
+	/* Not normalised to 2026-03-02: a typo must not simulate another
+	 * day. */
+	cr_assert_eq(run(&in), -EINVAL);
+	cr_assert(strstr(out, "\"2026-02-30T10:00\" is not a date: 2026-02 "
+			      "has 28 days"),
+		  "%s", out);
+	in.at = "2028-02-29T10:00";
+	cr_assert_eq(run(&in), 0, "%s", out);
+	in.at = "2026-04-31T10:00";
+	cr_assert_eq(run(&in), -EINVAL);
+	cr_assert(strstr(out, "2026-04 has 30 days"), "%s", out);
+	in.at = "2026-13-01T10:00";
+	cr_assert_eq(run(&in), -EINVAL);
+	cr_assert(strstr(out, "no month 13"), "%s", out);
+	in.at = "2026-12-30T24:00";
+	cr_assert_eq(run(&in), -EINVAL);
+	cr_assert(strstr(out, "is not a time of day"), "%s", out);
+	/* 02:30 on the last Sunday of March does not happen in Berlin. */
+	in.at = "2026-03-29T02:30";
+	in.timezone = "Europe/Berlin";
+	cr_assert_eq(run(&in), -EINVAL);
+	cr_assert(strstr(out, "does not exist in Europe/Berlin"), "%s", out);
+	in.at = "2026-03-29T03:30";
+	cr_assert_eq(run(&in), 0, "%s", out);
+}
