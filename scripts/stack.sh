@@ -4,7 +4,14 @@
 # logs and pid files go to $PBX_RUN (default .run/).
 #
 #   stack.sh start | stop | status
-#   stack.sh start-one <name> | stop-one <name>   (router, edge-bridge, mw1..)
+#   stack.sh start-one <name> | stop-one <name>   (router, edge-bridge, mw1..mw9)
+#   stack.sh ports mwN                           (its SIP port and RTP range)
+#
+# Media worker mwN has its own ports whatever PBX_WORKERS says, so one
+# added by hand (start-one mw2) never overlaps another: SIP 5080 + 2(N-1),
+# RTP 20000 + 5000(N-1) .. +4998 (mw1 20000-24998, mw2 25000-29998, ...).
+# stop stops every worker that has a pid file, then the other services,
+# Redis last (the services still use it while they shut down).
 #
 # Environment: PBX_BUILD (build dir, default build), PBX_RUN, PBX_WORKERS
 # (default 1), PBX_REDIS_PORT (6390), PBX_REDIS_SAVE (1: persist to disk),
@@ -51,6 +58,22 @@ start_bg() {
 }
 
 worker_port() { echo $((5080 + 2 * ($1 - 1))); }
+# worker_rtp <index>: "min max" of its RTP port range.
+RTP_SPAN=5000
+worker_rtp() {
+	local lo=$((20000 + ($1 - 1) * RTP_SPAN))
+	echo "$lo $((lo + RTP_SPAN - 2))"
+}
+valid_worker() { [[ $1 =~ ^mw[1-9]$ ]]; }
+# Workers with a pid file (started by start or start-one), sorted.
+worker_pids() {
+	local f
+	for f in "$RUN"/mw*.pid; do
+		[ -e "$f" ] || continue
+		f=${f##*/}
+		echo "${f%.pid}"
+	done | sort -V
+}
 
 listening_udp() { ss -lnu | grep -q "$1:$2 "; }
 listening_tcp() { ss -lnt | grep -q "$1:$2 "; }
@@ -97,7 +120,10 @@ start_one() {
 	kamailio) need_ports kamailio "udp/$SIP_PORT" tcp/8448 || return 1 ;;
 	router) need_ports router tcp/7001 tcp/7002 || return 1 ;;
 	provision) need_ports provision tcp/7010 || return 1 ;;
-	mw*) need_ports "$name" "udp/$(worker_port "${name#mw}")" || return 1 ;;
+	mw*)
+		valid_worker "$name" || { log "unknown service $name (mw1..mw9)"; return 2; }
+		need_ports "$name" "udp/$(worker_port "${name#mw}")" || return 1
+		;;
 	esac
 	case $name in
 	redis)
@@ -137,16 +163,15 @@ start_one() {
 			alive edge-bridge
 		;;
 	mw*)
-		local i=${name#mw} port
+		local i=${name#mw} port lo hi
 		port=$(worker_port "$i")
-		local span=$((10000 / WORKERS))
-		local lo=$((20000 + (i - 1) * span))
+		read -r lo hi <<<"$(worker_rtp "$i")"
 		start_bg "$name" "$BUILD/services/media-worker/media-worker" \
 			--set "worker_id=$name" \
 			--set "sip_listen=127.0.0.1:$port" \
 			--set "redis_port=$REDIS_PORT" \
 			--set "rtp_port_min=$lo" \
-			--set "rtp_port_max=$((lo + span - 2))" \
+			--set "rtp_port_max=$hi" \
 			--set "log_level=$LOG_LEVEL"
 		wait_until 10 "$name heartbeat" worker_alive "$name" &&
 			alive "$name"
@@ -177,9 +202,17 @@ stop_one() {
 	rm -f "$pidf"
 }
 
+# One name a line: stop reverses this list line by line (with all the
+# names on one line, tac kept Redis first).
 services() {
-	echo redis kamailio router provision edge-bridge
+	printf '%s\n' redis kamailio router provision edge-bridge
 	for i in $(seq "$WORKERS"); do echo "mw$i"; done
+}
+
+# What status and stop cover: the configured services plus every worker
+# with a pid file (one added by start-one), each once, in start order.
+known() {
+	{ services; worker_pids; } | awk '!seen[$0]++'
 }
 
 case ${1:-} in
@@ -193,17 +226,27 @@ start)
 	log "up: SIP on $SIP_IP:$SIP_PORT, $WORKERS media worker(s), logs in $RUN"
 	;;
 stop)
-	for s in $(services | tac) mw2 mw3 mw4; do stop_one "$s"; done
+	# Reverse start order: workers, edge-bridge, provision, router,
+	# kamailio, and Redis last.
+	for s in $(known | grep '^mw' | tac) $(known | grep -v '^mw' | tac); do
+		stop_one "$s"
+	done
 	;;
 status)
-	for s in $(services); do
+	for s in $(known); do
 		if running "$s"; then echo "$s running"; else echo "$s stopped"; fi
 	done
 	;;
 start-one) start_one "$2" ;;
+ports)
+	# ports mwN: its SIP port and RTP range (what start-one gives it).
+	valid_worker "${2:-}" || { log "ports: mw1..mw9"; exit 2; }
+	read -r lo hi <<<"$(worker_rtp "${2#mw}")"
+	echo "$2 sip $(worker_port "${2#mw}") rtp $lo-$hi"
+	;;
 stop-one) stop_one "$2" ;;
 *)
-	echo "usage: $0 start|stop|status|start-one NAME|stop-one NAME" >&2
+	echo "usage: $0 start|stop|status|start-one NAME|stop-one NAME|ports mwN" >&2
 	exit 2
 	;;
 esac

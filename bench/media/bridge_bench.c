@@ -886,6 +886,15 @@ static void wait_worker(void *arg)
 	(void)arg;
 	pbx_bus_process(C.bus);
 	if (!C.worker_seen) {
+		/* A worker that exited (bad path, port taken) never sends a
+		 * heartbeat: stop instead of waiting forever. */
+		if (C.child > 0 && waitpid(C.child, NULL, WNOHANG) == C.child) {
+			fprintf(stderr, "the worker exited before its first "
+					"heartbeat\n");
+			C.child = 0;
+			re_cancel();
+			return;
+		}
 		tmr_start(&C.tmr, 100, wait_worker, NULL);
 		return;
 	}
@@ -1133,5 +1142,12 @@ int main(int argc, char **argv)
 	       C.best[PH_ECHO] == C.steps[C.nsteps - 1]
 		       ? " (the relay was not saturated by the largest step)"
 		       : "");
+	/* A run that measured nothing (worker or relay never came up) is
+	 * a failure for scripts (bench/run.sh), not an empty table. */
+	if (!C.nrows[PH_WORKER] || !C.nrows[PH_ECHO]) {
+		fprintf(stderr, "bridge_bench: no step measured for the %s\n",
+			!C.nrows[PH_WORKER] ? "worker" : "relay");
+		return 1;
+	}
 	return 0;
 }

@@ -58,3 +58,8 @@ char dtmf_4733_recv(struct dtmf_4733 *d, uint32_t ts, const uint8_t *payload,
 	d->ts = ts;
 	return digit;
 }
+
+bool dtmf_4733_in_press(const struct dtmf_4733 *d, uint32_t ts)
+{
+	return d->reported && d->ts == ts;
+}

@@ -29,4 +29,8 @@ void dtmf_4733_close(struct dtmf_4733 *d);
 char dtmf_4733_recv(struct dtmf_4733 *d, uint32_t ts, const uint8_t *payload,
 		    size_t len);
 
+/* True when a packet with RTP timestamp ts belongs to the press reported
+ * last (a repeat or an end packet of it): that press is still on. */
+bool dtmf_4733_in_press(const struct dtmf_4733 *d, uint32_t ts);
+
 #endif

@@ -13,17 +13,23 @@ struct dtmf_inband {
 	dtmf_rx_state_t *rx;
 	dtmf_inband_h *digith;
 	void *arg;
+	char tone; /* the key sounding now, 0: none */
 };
 
-/* spandsp hands over the digits it has collected; with a digits
- * callback set they are delivered as detected (one at a time in
- * practice) and never queued for dtmf_rx_get(). */
-static void digits_cb(void *user_data, const char *digits, int len)
+/* spandsp's realtime callback: a confirmed change of the received tone,
+ * code = the key when one starts, 0 when it stops. With it set, spandsp
+ * queues no digits (no digits callback needed); we report each key when
+ * its tone starts and remember that it is on, which is what the
+ * de-duplication against RFC 4733 needs. */
+static void tone_cb(void *user_data, int code, int level, int delay)
 {
 	struct dtmf_inband *d = user_data;
 
-	for (int i = 0; i < len; i++)
-		d->digith(digits[i], d->arg);
+	(void)level;
+	(void)delay;
+	d->tone = (char)code;
+	if (code)
+		d->digith((char)code, d->arg);
 }
 
 int dtmf_inband_alloc(struct dtmf_inband **dp, dtmf_inband_h *digith,
@@ -38,11 +44,12 @@ int dtmf_inband_alloc(struct dtmf_inband **dp, dtmf_inband_h *digith,
 		return -ENOMEM;
 	d->digith = digith;
 	d->arg = arg;
-	d->rx = dtmf_rx_init(NULL, digits_cb, d);
+	d->rx = dtmf_rx_init(NULL, NULL, NULL);
 	if (!d->rx) {
 		free(d);
 		return -ENOMEM;
 	}
+	dtmf_rx_set_realtime_callback(d->rx, tone_cb, d);
 	*dp = d;
 	return 0;
 }
@@ -69,4 +76,9 @@ void dtmf_inband_feed(struct dtmf_inband *d, const uint8_t *audio, size_t n,
 		audio += k;
 		n -= k;
 	}
+}
+
+char dtmf_inband_tone(const struct dtmf_inband *d)
+{
+	return d ? d->tone : 0;
 }

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtmf_inband.h"
+#include "dtmf_detect.h"
 #include "dtmf_info.h"
 #include "mwcall_priv.h"
 #include "pbx_clock.h"
@@ -116,21 +116,9 @@ static void report_digit(struct mwcall *call, char digit, const char *how)
 	mwcall_emit(call, &ev);
 }
 
-static void inband_digit(char digit, void *arg)
+static void detect_digit(char digit, const char *how, void *arg)
 {
-	report_digit(arg, digit, "inband");
-}
-
-/* In-band detection only while the caller has no telephone-event. */
-static void inband_update(struct mwcall *call)
-{
-	if (call->leg.codec.te_pt >= 0) {
-		dtmf_inband_free(call->inband);
-		call->inband = NULL;
-	} else if (!call->inband &&
-		   dtmf_inband_alloc(&call->inband, inband_digit, call)) {
-		PLOG_WARN("no in-band DTMF detector: out of memory");
-	}
+	report_digit(arg, digit, how);
 }
 
 static void caller_rx(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
@@ -142,24 +130,21 @@ static void caller_rx(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
 	uint64_t now;
 
 	if (c->te_pt >= 0 && hdr->pt == c->te_pt) {
-		char digit = dtmf_4733_recv(&call->te, hdr->ts, payload, len);
-
-		if (digit)
-			report_digit(call, digit, "rfc4733");
+		now = pbx_clock_mono_ms();
+		dtmf_detect_event(call->dtmf, hdr->ts, payload, len, now);
 		if (bridged)
 			ring_from_caller(call->ring, hdr, payload, len, true,
-					 pbx_clock_mono_ms());
+					 now);
 		return;
 	}
 	if (hdr->pt != c->pt)
 		return; /* comfort noise or a type we did not agree on */
-	/* Digits only emit events, which never free the call. */
-	if (call->inband)
-		dtmf_inband_feed(call->inband, payload, len, c->law);
-	if (bridged) {
-		now = pbx_clock_mono_ms();
+	/* Digits only emit events, which never free the call. In-band
+	 * detection runs with telephone-event too (dtmf_detect.h). */
+	now = pbx_clock_mono_ms();
+	dtmf_detect_audio(call->dtmf, payload, len, c->law, now);
+	if (bridged)
 		ring_from_caller(call->ring, hdr, payload, len, false, now);
-	}
 }
 
 char mwcall_info_digit(struct sip *sip, const struct sip_msg *msg)
@@ -230,7 +215,6 @@ static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 		PLOG_WARN("re-INVITE from the caller refused: %s",
 			  strerror(-err));
 	} else {
-		inband_update(call);
 		PLOG_INFO("re-INVITE from the caller: %s/%d to %s%s",
 			  offer_codec_name(call->leg.codec.law),
 			  call->leg.codec.pt,
@@ -309,7 +293,7 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 		err = -ENOMEM;
 		goto out;
 	}
-	err = dtmf_4733_init(&call->te);
+	err = dtmf_detect_alloc(&call->dtmf, detect_digit, call);
 	if (!err)
 		err = leg_open(&call->leg, env, caller_rx, call);
 	if (err)
@@ -317,7 +301,6 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 	err = leg_take_offer(&call->leg, msg->mb, NULL);
 	if (err)
 		goto out;
-	inband_update(call);
 
 	/* 180 without SDP: the router decides what happens next. */
 	err = -sipsess_accept(&call->sess, env->sock, msg, 180, "Ringing",
@@ -536,8 +519,7 @@ void mwcall_free(struct mwcall *call)
 	/* Sends BYE (or 486 if never answered); libre keeps the session
 	 * alive by itself until that transaction ends. */
 	mem_deref(call->sess);
-	dtmf_inband_free(call->inband);
-	dtmf_4733_close(&call->te);
+	dtmf_detect_free(call->dtmf);
 	free(call->tenant);
 	free(call->callid);
 	free(call->caller);

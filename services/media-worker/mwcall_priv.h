@@ -7,12 +7,11 @@
 
 #include <re.h>
 
-#include "dtmf_4733.h"
 #include "leg.h"
 #include "mwcall.h"
 #include "pacer.h"
 
-struct dtmf_inband;
+struct dtmf_detect;
 
 #define MWCALL_ALLOW "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO\r\n"
 
@@ -45,8 +44,7 @@ struct mwcall {
 	struct sipsess *sess; /* caller leg, UAS */
 	struct leg leg;
 	struct pacer_entry pe;
-	struct dtmf_4733 te;
-	struct dtmf_inband *inband; /* only while no telephone-event */
+	struct dtmf_detect *dtmf; /* RFC 4733 and in-band, de-duplicated */
 
 	enum call_play playing;
 	bool barge_in;

@@ -8,12 +8,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "caller_id.h"
 #include "mwcall_priv.h"
 #include "pbx_clock.h"
 #include "pbx_log.h"
 #include "ring_result.h"
 
-enum { URI_MAX = 256, ID_MAX = 64, NAME_MAX_LEN = 64 };
+enum { URI_MAX = 256, NAME_MAX_LEN = 64 };
 
 void ring_free(struct ring *ring)
 {
@@ -287,28 +288,14 @@ static bool token_ok(const char *s, size_t max, const char *extra)
 	return true;
 }
 
-/* Display name: printed inside quotes by libre, so no quote, backslash
- * or control character may pass. */
-static void name_clean(char *dst, size_t size, const char *src)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; src && src[i] && j + 1 < size; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		if (c >= 0x20 && c != 0x7f && c != '"' && c != '\\')
-			dst[j++] = (char)c;
-	}
-	dst[j] = '\0';
-}
-
 int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 		const char **why)
 {
 	const struct mwcall_env *env = call->env;
 	const char *routev[1] = {env->edge_uri};
-	const char *caller_id, *kind;
-	char from_uri[URI_MAX + ID_MAX + 8], name[NAME_MAX_LEN + 1];
+	const char *kind;
+	char from_uri[URI_MAX + CALLER_ID_SIZE + 8], name[NAME_MAX_LEN + 1];
+	char caller_id[CALLER_ID_SIZE];
 	struct mbuf *offer = NULL;
 	struct ring *ring;
 	struct uri u;
@@ -325,18 +312,17 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 		*why = "bad target_uri";
 		return -EINVAL;
 	}
-	caller_id =
-		p->caller_id && p->caller_id[0] ? p->caller_id : call->caller;
-	if (!token_ok(caller_id, ID_MAX, "+-_.*")) {
-		*why = "bad caller_id";
-		return -EINVAL;
-	}
+	/* Cleaned, not refused: "+7(916)000-00-02" from a list is a fine
+	 * caller id, and an injection attempt becomes harmless. */
+	caller_id_clean(caller_id, sizeof(caller_id),
+			p->caller_id && p->caller_id[0] ? p->caller_id
+							: call->caller);
 	kind = p->dest_kind && p->dest_kind[0] ? p->dest_kind : "extension";
 	if (!token_ok(kind, 32, "-_")) {
 		*why = "bad dest_kind";
 		return -EINVAL;
 	}
-	name_clean(name, sizeof(name), p->caller_name);
+	caller_name_clean(name, sizeof(name), p->caller_name);
 	re_snprintf(from_uri, sizeof(from_uri), "sip:%s@%r", caller_id,
 		    &u.host);
 
