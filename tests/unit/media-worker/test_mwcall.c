@@ -1,0 +1,1213 @@
+/* In-process tests of the media worker's calls (mwcall*.c, worker*.c,
+ * leg.c) with real peers, as baresip's test/call.c does: one process, one
+ * libre loop, and on it the real worker (worker_alloc), a ZeroMQ ROUTER
+ * playing the router (inproc, so no TCP port), and libre user agents on
+ * 127.0.0.1 with real RTP sockets: the caller (it also plays Kamailio: the
+ * worker takes INVITEs from 127.0.0.1) and, for rings, the callee (the
+ * worker's edge_uri points at it). Each test runs the loop until what it
+ * waits for happened or a deadline, then asserts what reached the other
+ * side: SIP codes, RTP packet counts and sequence numbers, events. Every
+ * port is ephemeral; prompts come from a table, not Redis. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include <re.h>
+#include <spandsp.h>
+
+#include "mwcall_priv.h"
+#include "mwlaw.h"
+#include "pbx_clock.h"
+#include "pbx_log.h"
+#include "pbx_test.h"
+#include "prompt_cache.h"
+#include "worker.h"
+#include "worker_priv.h"
+
+#include "pbx/v1/envelope.pb-c.h"
+
+#define TENANT "t1"
+#define WORKER_ID "mwt"
+#define KIND(k) PBX__V1__MEDIA_EVENT__KIND__KIND_##k
+
+enum {
+	PKT = 160,	    /* 20 ms of G.711 */
+	TE_PT = 101,	    /* the caller's telephone-event type */
+	PROMPT_FILL = 0x5a, /* every byte of the table's prompts */
+	MAX_EVENTS = 64,
+	TX_MAX = 8000 * 4, /* 4 s of audio per sender */
+};
+
+/* ---- the router: a ROUTER socket on the same loop ---- */
+
+struct ev {
+	int kind;
+	uint64_t seq;
+	uint32_t sip_code;
+	char detail[96];
+	char digit;
+	int ring_result;
+};
+
+struct router {
+	struct pbx_bus *bus;
+	int fd;
+	struct pbx_bus_peer peer; /* the worker's DEALER */
+	bool have_peer;
+	struct tmr tmr_poll;
+	struct tmr tmr_kick;
+	struct ev evs[MAX_EVENTS];
+	unsigned nev;
+	char callid[256]; /* from INCOMING */
+	uint32_t hb_load; /* last heartbeat */
+	unsigned hbs;
+	uint64_t seq;
+};
+
+/* ---- a test user agent ---- */
+
+struct rx_stats {
+	unsigned pkts; /* every RTP packet */
+	unsigned te_pkts;
+	int pt;	       /* of the first audio packet, -1: none */
+	unsigned pt_other; /* audio packets with another pt */
+	unsigned seq_gaps; /* audio or te: seq != last + 1 */
+	unsigned markers;
+	unsigned fill_pkts; /* payload all `fill` */
+	uint8_t fill;
+	uint16_t last_seq;
+	uint64_t last_ms;
+};
+
+struct ua {
+	const char *name;
+	struct sip *sip;
+	struct sipsess_sock *sock;
+	struct sipsess *sess;
+	struct sdp_session *sdp;
+	struct sdp_media *sdpm;
+	struct rtp_sock *rtp;
+	struct sa sip_addr;
+	bool te; /* offer / accept telephone-event */
+
+	/* SIP as seen by this side */
+	unsigned progress_n;
+	uint16_t last_progress;
+	bool progress_sdp; /* an 18x carried SDP */
+	unsigned answers;  /* SDP answers taken (200 and re-INVITE 200) */
+	bool estab;
+	bool closed;
+	int close_err;
+	uint16_t close_code;
+	unsigned info_2xx;
+	enum sdp_dir last_rdir;
+
+	/* callee: incoming INVITEs */
+	unsigned invites;
+	char inv_tenant[64];
+	char inv_dest[64];
+	char inv_call[256];
+	char inv_from_user[64];
+	uint32_t answer_delay_ms;
+	struct tmr tmr_answer;
+
+	struct rx_stats rx;
+	unsigned rx_before_estab;
+
+	/* paced sender: tx_len bytes of tx_buf, 160 every 20 ms */
+	struct tmr tmr_tx;
+	uint8_t tx_buf[TX_MAX];
+	size_t tx_len, tx_pos;
+	unsigned tx_pkts;
+	uint64_t tx_last_ms;
+};
+
+struct fx {
+	void *zctx;
+	struct router router;
+	struct ua caller, callee;
+	struct mw_config cfg;
+	struct worker *w;
+	size_t prompt_len;
+};
+
+static struct fx fx;
+
+/* ---- small helpers ---- */
+
+static uint16_t free_port(void)
+{
+	for (int i = 0; i < 50; i++) {
+		struct sockaddr_in a = {.sin_family = AF_INET};
+		socklen_t al = sizeof(a);
+		int u = socket(AF_INET, SOCK_DGRAM, 0);
+		int t = socket(AF_INET, SOCK_STREAM, 0);
+		uint16_t port = 0;
+
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		/* Free for UDP and TCP both: the worker binds the two. */
+		if (u >= 0 && t >= 0 && !bind(u, (void *)&a, sizeof(a)) &&
+		    !getsockname(u, (void *)&a, &al) &&
+		    !bind(t, (void *)&a, sizeof(a)))
+			port = ntohs(a.sin_port);
+		if (u >= 0)
+			close(u);
+		if (t >= 0)
+			close(t);
+		if (port)
+			return port;
+	}
+	return 0;
+}
+
+static void copy_pl(char *buf, size_t size, const struct pl *pl)
+{
+	size_t n = pl && pl->p ? pl->l : 0;
+
+	if (n >= size)
+		n = size - 1;
+	if (n)
+		memcpy(buf, pl->p, n);
+	buf[n] = '\0';
+}
+
+/* ---- loop control ---- */
+
+typedef bool(cond_h)(void *arg);
+
+struct waiter {
+	struct tmr tmr;
+	cond_h *cond;
+	void *arg;
+	uint64_t deadline;
+};
+
+static void waiter_check(void *arg)
+{
+	struct waiter *wt = arg;
+
+	if ((wt->cond && wt->cond(wt->arg)) ||
+	    pbx_clock_mono_ms() >= wt->deadline) {
+		re_cancel();
+		return;
+	}
+	tmr_start(&wt->tmr, 2, waiter_check, wt);
+}
+
+/* Runs the loop until cond(arg) holds or ms passed; returns cond(arg). */
+static bool run_until(cond_h *cond, void *arg, uint32_t ms)
+{
+	struct waiter wt = {.cond = cond, .arg = arg};
+
+	wt.deadline = pbx_clock_mono_ms() + ms;
+	tmr_init(&wt.tmr);
+	tmr_start(&wt.tmr, 0, waiter_check, &wt);
+	re_main(NULL);
+	tmr_cancel(&wt.tmr);
+	return cond ? cond(arg) : true;
+}
+
+static void run_for(uint32_t ms)
+{
+	run_until(NULL, NULL, ms);
+}
+
+static bool flag_set(void *arg)
+{
+	return *(bool *)arg;
+}
+
+struct at_least {
+	const unsigned *ctr;
+	unsigned n;
+};
+
+static bool ctr_reached(void *arg)
+{
+	struct at_least *a = arg;
+
+	return *a->ctr >= a->n;
+}
+
+static bool wait_flag(bool *flag, uint32_t ms)
+{
+	return run_until(flag_set, flag, ms);
+}
+
+static bool wait_count(const unsigned *ctr, unsigned n, uint32_t ms)
+{
+	struct at_least a = {ctr, n};
+
+	return run_until(ctr_reached, &a, ms);
+}
+
+/* ---- router side ---- */
+
+static unsigned ev_count(int kind)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < fx.router.nev; i++)
+		n += fx.router.evs[i].kind == kind;
+	return n;
+}
+
+static const struct ev *ev_find(int kind)
+{
+	for (unsigned i = 0; i < fx.router.nev; i++)
+		if (fx.router.evs[i].kind == kind)
+			return &fx.router.evs[i];
+	return NULL;
+}
+
+static bool ev_seen(void *arg)
+{
+	return ev_find(*(int *)arg) != NULL;
+}
+
+static bool wait_event(int kind, uint32_t ms)
+{
+	return run_until(ev_seen, &kind, ms);
+}
+
+static void router_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
+			const Pbx__V1__Envelope *env, int err, void *arg)
+{
+	struct router *r = arg;
+	const Pbx__V1__MediaEvent *me;
+	struct ev *e;
+
+	(void)bus;
+	if (err || !env || !peer)
+		return;
+	r->peer = *peer;
+	r->have_peer = true;
+	if (env->body_case == PBX__V1__ENVELOPE__BODY_WORKER_HEARTBEAT) {
+		r->hb_load = env->worker_heartbeat->load;
+		r->hbs++;
+		return;
+	}
+	if (env->body_case != PBX__V1__ENVELOPE__BODY_MEDIA_EVENT)
+		return;
+	me = env->media_event;
+	cr_assert_lt(r->nev, MAX_EVENTS, "too many events");
+	e = &r->evs[r->nev++];
+	e->kind = me->kind;
+	e->seq = me->seq;
+	e->sip_code = me->sip_code;
+	e->ring_result = me->ring_result;
+	snprintf(e->detail, sizeof(e->detail), "%s",
+		 me->detail ? me->detail : "");
+	e->digit = me->digit && me->digit[0] ? me->digit[0] : 0;
+	if (me->kind == KIND(INCOMING))
+		snprintf(r->callid, sizeof(r->callid), "%s",
+			 env->call_id ? env->call_id : "");
+}
+
+static void router_fd(int flags, void *arg)
+{
+	struct router *r = arg;
+
+	(void)flags;
+	pbx_bus_process(r->bus);
+}
+
+static void router_kick(void *arg)
+{
+	struct router *r = arg;
+
+	pbx_bus_process(r->bus);
+}
+
+/* ZMQ_FD is edge-triggered: look again every few ms. */
+static void router_poll(void *arg)
+{
+	struct router *r = arg;
+
+	pbx_bus_process(r->bus);
+	tmr_start(&r->tmr_poll, 10, router_poll, r);
+}
+
+static void router_open(struct router *r, const char *ep)
+{
+	tmr_init(&r->tmr_poll);
+	tmr_init(&r->tmr_kick);
+	r->fd = -1;
+	cr_assert_eq(pbx_bus_alloc(&r->bus, fx.zctx, PBX_BUS_ROUTER, ep, NULL,
+				   router_recv, r),
+		     0);
+	r->fd = pbx_bus_fd(r->bus);
+	cr_assert_eq(fd_listen(r->fd, FD_READ, router_fd, r), 0);
+	tmr_start(&r->tmr_poll, 10, router_poll, r);
+}
+
+static void router_close(struct router *r)
+{
+	tmr_cancel(&r->tmr_poll);
+	tmr_cancel(&r->tmr_kick);
+	if (r->fd >= 0)
+		fd_close(r->fd);
+	r->fd = -1;
+	pbx_bus_free(r->bus);
+	r->bus = NULL;
+}
+
+/* Sends mc about the call INCOMING announced; returns its seq. */
+static uint64_t cmd_send(Pbx__V1__MediaCommand *mc)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	struct router *r = &fx.router;
+
+	cr_assert(r->have_peer, "no frame from the worker yet");
+	mc->worker_id = (char *)WORKER_ID;
+	mc->seq = ++r->seq;
+	env.tenant_id = (char *)TENANT;
+	env.call_id = r->callid;
+	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_COMMAND;
+	env.media_command = mc;
+	cr_assert_eq(pbx_bus_send(r->bus, &r->peer, &env), 0);
+	tmr_start(&r->tmr_kick, 0, router_kick, r);
+	return mc->seq;
+}
+
+static uint64_t cmd_answer(void)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Answer a = PBX__V1__MEDIA_COMMAND__ANSWER__INIT;
+
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_ANSWER;
+	mc.answer = &a;
+	return cmd_send(&mc);
+}
+
+static uint64_t cmd_play(const char *prompt, uint32_t loops)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Play p = PBX__V1__MEDIA_COMMAND__PLAY__INIT;
+
+	p.prompt = (char *)prompt;
+	p.loops = loops;
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_PLAY;
+	mc.play = &p;
+	return cmd_send(&mc);
+}
+
+static uint64_t cmd_hangup(uint32_t code)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Hangup h = PBX__V1__MEDIA_COMMAND__HANGUP__INIT;
+
+	h.sip_code = code;
+	h.reason = (char *)"test";
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_HANGUP;
+	mc.hangup = &h;
+	return cmd_send(&mc);
+}
+
+static uint64_t cmd_ring(const char *target, uint32_t timeout_ms)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Ring r = PBX__V1__MEDIA_COMMAND__RING__INIT;
+
+	r.target_uri = (char *)target;
+	r.timeout_ms = timeout_ms;
+	r.dest_kind = (char *)"extension";
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RING;
+	mc.ring = &r;
+	return cmd_send(&mc);
+}
+
+/* ---- prompts: a table instead of Redis ---- */
+
+static int table_version(const char *tenant, const char *name, char *version,
+			 size_t size, void *arg)
+{
+	(void)arg;
+	if (strcmp(tenant, TENANT) || strcmp(name, "hello"))
+		return -ENOENT;
+	snprintf(version, size, "1");
+	return 0;
+}
+
+static int table_load(const char *tenant, const char *name,
+		      struct prompt_data *pd, void *arg)
+{
+	(void)arg;
+	if (strcmp(tenant, TENANT) || strcmp(name, "hello"))
+		return -ENOENT;
+	for (int law = 0; law < 2; law++) {
+		pd->audio[law] = mem_alloc(fx.prompt_len, NULL);
+		if (!pd->audio[law])
+			return -ENOMEM;
+		memset(pd->audio[law], PROMPT_FILL, fx.prompt_len);
+		pd->len[law] = fx.prompt_len;
+	}
+	snprintf(pd->version, sizeof(pd->version), "1");
+	return 0;
+}
+
+/* ---- user agent: SIP ---- */
+
+static void ua_take_sdp(struct ua *ua, const struct sip_msg *msg, bool offer)
+{
+	if (!mbuf_get_left(msg->mb))
+		return;
+	cr_assert_eq(sdp_decode(ua->sdp, msg->mb, offer), 0, "%s: bad SDP",
+		     ua->name);
+	ua->last_rdir = sdp_media_rdir(ua->sdpm);
+}
+
+static int ua_offer_h(struct mbuf **descp, const struct sip_msg *msg,
+		      void *arg)
+{
+	struct ua *ua = arg;
+
+	ua_take_sdp(ua, msg, true);
+	return sdp_encode(descp, ua->sdp, false);
+}
+
+static int ua_answer_h(const struct sip_msg *msg, void *arg)
+{
+	struct ua *ua = arg;
+
+	ua_take_sdp(ua, msg, false);
+	ua->answers++;
+	return 0;
+}
+
+static void ua_progress_h(const struct sip_msg *msg, void *arg)
+{
+	struct ua *ua = arg;
+
+	ua->progress_n++;
+	ua->last_progress = msg->scode;
+	if (mbuf_get_left(msg->mb) &&
+	    msg_ctype_cmp(&msg->ctyp, "application", "sdp")) {
+		ua_take_sdp(ua, msg, false);
+		ua->progress_sdp = true;
+	}
+}
+
+static void ua_estab_h(const struct sip_msg *msg, void *arg)
+{
+	struct ua *ua = arg;
+
+	(void)msg;
+	ua->estab = true;
+	ua->rx_before_estab = ua->rx.pkts;
+}
+
+static void ua_close_h(int err, const struct sip_msg *msg, void *arg)
+{
+	struct ua *ua = arg;
+
+	ua->closed = true;
+	ua->close_err = err;
+	ua->close_code = msg ? msg->scode : 0;
+}
+
+static void ua_info_h(struct sip *sip, const struct sip_msg *msg, void *arg)
+{
+	(void)arg;
+	sip_reply(sip, msg, 200, "OK");
+}
+
+static void ua_info_resp(int err, const struct sip_msg *msg, void *arg)
+{
+	struct ua *ua = arg;
+
+	if (!err && msg && msg->scode >= 200 && msg->scode < 300)
+		ua->info_2xx++;
+}
+
+static void ua_answer_now(void *arg)
+{
+	struct ua *ua = arg;
+	struct mbuf *mb = NULL;
+
+	cr_assert_eq(sdp_encode(&mb, ua->sdp, false), 0);
+	cr_assert_eq(sipsess_answer(ua->sess, 200, "OK", mb, ""), 0);
+	mem_deref(mb);
+}
+
+/* The callee: takes the worker's INVITE, 180, then 200 after
+ * answer_delay_ms (at once if 0). */
+static void ua_conn_h(const struct sip_msg *msg, void *arg)
+{
+	struct ua *ua = arg;
+	const struct sip_hdr *h;
+	struct mbuf *mb = NULL;
+
+	ua->invites++;
+	if (ua->sess) {
+		sip_treply(NULL, ua->sip, msg, 486, "Busy Here");
+		return;
+	}
+	if ((h = sip_msg_xhdr(msg, "X-Pbx-Tenant")))
+		copy_pl(ua->inv_tenant, sizeof(ua->inv_tenant), &h->val);
+	if ((h = sip_msg_xhdr(msg, "X-Pbx-Dest")))
+		copy_pl(ua->inv_dest, sizeof(ua->inv_dest), &h->val);
+	if ((h = sip_msg_xhdr(msg, "X-Pbx-Call")))
+		copy_pl(ua->inv_call, sizeof(ua->inv_call), &h->val);
+	copy_pl(ua->inv_from_user, sizeof(ua->inv_from_user),
+		&msg->from.uri.user);
+	ua_take_sdp(ua, msg, true);
+	if (ua->answer_delay_ms)
+		cr_assert_eq(sipsess_accept(&ua->sess, ua->sock, msg, 180,
+					    "Ringing", ua->name,
+					    "application/sdp", NULL, NULL,
+					    NULL, false, ua_offer_h,
+					    ua_answer_h, ua_estab_h, ua_info_h,
+					    NULL, ua_close_h, ua, ""),
+			     0);
+	else {
+		cr_assert_eq(sdp_encode(&mb, ua->sdp, false), 0);
+		cr_assert_eq(sipsess_accept(&ua->sess, ua->sock, msg, 200,
+					    "OK", ua->name, "application/sdp",
+					    mb, NULL, NULL, false, ua_offer_h,
+					    ua_answer_h, ua_estab_h, ua_info_h,
+					    NULL, ua_close_h, ua, ""),
+			     0);
+		mem_deref(mb);
+		return;
+	}
+	tmr_start(&ua->tmr_answer, ua->answer_delay_ms, ua_answer_now, ua);
+}
+
+/* ---- user agent: RTP ---- */
+
+static void ua_rtp_h(const struct sa *src, const struct rtp_header *hdr,
+		     struct mbuf *mb, void *arg)
+{
+	struct ua *ua = arg;
+	struct rx_stats *rx = &ua->rx;
+	const uint8_t *p = mbuf_buf(mb);
+	size_t n = mbuf_get_left(mb);
+	bool fill = n > 0;
+
+	(void)src;
+	if (rx->pkts && (uint16_t)(rx->last_seq + 1) != hdr->seq)
+		rx->seq_gaps++;
+	rx->pkts++;
+	rx->last_seq = hdr->seq;
+	rx->last_ms = pbx_clock_mono_ms();
+	rx->markers += hdr->m;
+	if (hdr->pt == TE_PT) {
+		rx->te_pkts++;
+		return;
+	}
+	if (rx->pt < 0)
+		rx->pt = hdr->pt;
+	else if (hdr->pt != rx->pt)
+		rx->pt_other++;
+	for (size_t i = 0; i < n && fill; i++)
+		fill = p[i] == rx->fill;
+	rx->fill_pkts += fill;
+}
+
+static void ua_rx_reset(struct ua *ua, uint8_t fill)
+{
+	memset(&ua->rx, 0, sizeof(ua->rx));
+	ua->rx.pt = -1;
+	ua->rx.fill = fill;
+}
+
+static const struct sa *ua_raddr(struct ua *ua)
+{
+	return sdp_media_raddr(ua->sdpm);
+}
+
+static void ua_rtp_send(struct ua *ua, bool marker, uint8_t pt, uint32_t ts,
+			const uint8_t *payload, size_t len)
+{
+	struct mbuf *mb = mbuf_alloc(RTP_HEADER_SIZE + len);
+
+	cr_assert_not_null(mb);
+	mb->pos = mb->end = RTP_HEADER_SIZE;
+	cr_assert_eq(mbuf_write_mem(mb, payload, len), 0);
+	mb->pos = RTP_HEADER_SIZE;
+	cr_assert_eq(rtp_send(ua->rtp, ua_raddr(ua), false, marker, pt, ts,
+			      mb),
+		     0);
+	mem_deref(mb);
+}
+
+static void ua_tx_tick(void *arg)
+{
+	struct ua *ua = arg;
+	size_t n = ua->tx_len - ua->tx_pos;
+
+	if (!n)
+		return;
+	if (n > PKT)
+		n = PKT;
+	ua_rtp_send(ua, ua->tx_pos == 0, 0, (uint32_t)ua->tx_pos,
+		    ua->tx_buf + ua->tx_pos, n);
+	ua->tx_pos += n;
+	ua->tx_pkts++;
+	ua->tx_last_ms = pbx_clock_mono_ms();
+	tmr_start(&ua->tmr_tx, 20, ua_tx_tick, ua);
+}
+
+/* Sends `pkts` packets of PCMU, 20 ms apart, each filled with `fill`. */
+static void ua_talk(struct ua *ua, unsigned pkts, uint8_t fill)
+{
+	cr_assert_leq(pkts * PKT, TX_MAX);
+	memset(ua->tx_buf, fill, pkts * PKT);
+	ua->tx_len = pkts * PKT;
+	ua->tx_pos = 0;
+	ua->tx_pkts = 0;
+	tmr_start(&ua->tmr_tx, 0, ua_tx_tick, ua);
+}
+
+/* One key press as RFC 4733 (RFC 4733 §2.5): three updates of the event,
+ * then the end packet three times, all with the event's timestamp. */
+static void ua_send_4733(struct ua *ua, int event, uint32_t ts)
+{
+	for (int i = 0; i < 6; i++) {
+		bool end = i >= 3;
+		uint16_t dur = (uint16_t)(160 * (end ? 4 : i + 1));
+		uint8_t p[4] = {(uint8_t)event,
+				(uint8_t)((end ? 0x80 : 0) | 10),
+				(uint8_t)(dur >> 8), (uint8_t)dur};
+
+		ua_rtp_send(ua, i == 0, TE_PT, ts, p, sizeof(p));
+	}
+}
+
+/* MWTEST_SIP=1: every SIP message the agents send or receive, on stderr. */
+static void ua_trace(bool tx, enum sip_transp tp, const struct sa *src,
+		     const struct sa *dst, const uint8_t *pkt, size_t len,
+		     void *arg)
+{
+	(void)tp;
+	(void)arg;
+	re_fprintf(stderr, "---- %s %J -> %J\n%b\n",
+		   tx ? "sent" : "received", src, dst, pkt, len);
+}
+
+static void ua_open(struct ua *ua, const char *name, bool te,
+		    sipsess_conn_h *connh)
+{
+	struct sa ip;
+
+	ua->name = name;
+	ua->te = te;
+	tmr_init(&ua->tmr_answer);
+	tmr_init(&ua->tmr_tx);
+	ua_rx_reset(ua, 0);
+	cr_assert_eq(sa_set_str(&ip, "127.0.0.1", 0), 0);
+	cr_assert_eq(sip_alloc(&ua->sip, NULL, 32, 32, 32, name, NULL, NULL),
+		     0);
+	cr_assert_eq(sip_transp_add(ua->sip, SIP_TRANSP_UDP, &ip), 0);
+	if (getenv("MWTEST_SIP"))
+		sip_set_trace_handler(ua->sip, ua_trace);
+	cr_assert_eq(
+		sip_transp_laddr(ua->sip, &ua->sip_addr, SIP_TRANSP_UDP, NULL),
+		0);
+	cr_assert_eq(sipsess_listen(&ua->sock, ua->sip, 32, connh, ua), 0);
+	cr_assert_eq(rtp_listen(&ua->rtp, IPPROTO_UDP, &ip, 50000, 59998,
+				false, ua_rtp_h, NULL, ua),
+		     0);
+	cr_assert_eq(sdp_session_alloc(&ua->sdp, &ip), 0);
+	cr_assert_eq(sdp_media_add(&ua->sdpm, ua->sdp, "audio",
+				   sa_port(rtp_local(ua->rtp)), "RTP/AVP"),
+		     0);
+	cr_assert_eq(sdp_format_add(NULL, ua->sdpm, false, "0", "PCMU", 8000,
+				    1, NULL, NULL, NULL, false, NULL),
+		     0);
+	if (te)
+		cr_assert_eq(sdp_format_add(NULL, ua->sdpm, false, "101",
+					    telev_rtpfmt, 8000, 1, NULL, NULL,
+					    NULL, false, "0-15"),
+			     0);
+}
+
+static void ua_close(struct ua *ua)
+{
+	if (!ua->sip)
+		return;
+	tmr_cancel(&ua->tmr_answer);
+	tmr_cancel(&ua->tmr_tx);
+	ua->sess = mem_deref(ua->sess);
+	ua->sock = mem_deref(ua->sock);
+	sip_close(ua->sip, true);
+	ua->sip = mem_deref(ua->sip);
+	ua->rtp = mem_deref(ua->rtp);
+	ua->sdp = mem_deref(ua->sdp);
+}
+
+static void caller_reject(const struct sip_msg *msg, void *arg)
+{
+	struct ua *ua = arg;
+
+	sip_treply(NULL, ua->sip, msg, 603, "Decline");
+}
+
+/* The caller's INVITE to the worker, with the tenant Kamailio would add. */
+static void caller_invite(void)
+{
+	struct ua *ua = &fx.caller;
+	struct mbuf *mb = NULL;
+	char uri[64];
+
+	re_snprintf(uri, sizeof(uri), "sip:100@127.0.0.1:%s",
+		    strrchr(fx.cfg.sip_listen, ':') + 1);
+	cr_assert_eq(sdp_encode(&mb, ua->sdp, true), 0);
+	cr_assert_eq(sipsess_connect(&ua->sess, ua->sock, uri, "Alice",
+				     "sip:alice@127.0.0.1", "alice", NULL, 0,
+				     "application/sdp", mb, NULL, NULL, false,
+				     ua_offer_h, ua_answer_h, ua_progress_h,
+				     ua_estab_h, ua_info_h, NULL, ua_close_h,
+				     ua, "X-Pbx-Tenant: " TENANT "\r\n"),
+		     0);
+	mem_deref(mb);
+}
+
+/* re-INVITE from the caller with our direction set to dir. */
+static void caller_modify(enum sdp_dir dir)
+{
+	struct mbuf *mb = NULL;
+
+	sdp_media_set_ldir(fx.caller.sdpm, dir);
+	cr_assert_eq(sdp_encode(&mb, fx.caller.sdp, true), 0);
+	cr_assert_eq(sipsess_modify(fx.caller.sess, mb), 0);
+	mem_deref(mb);
+}
+
+/* ---- fixture ---- */
+
+struct fx_opts {
+	bool caller_te;
+	uint32_t rtp_timeout_ms;
+	size_t prompt_len;
+};
+
+static void fx_start(const struct fx_opts *o)
+{
+	struct mw_config *cfg = &fx.cfg;
+	uint16_t port = free_port();
+	char ep[64];
+
+	cr_assert_neq(port, 0, "no free port");
+	fx.prompt_len = o->prompt_len ? o->prompt_len : 8000;
+	ua_open(&fx.caller, "alice", o->caller_te, caller_reject);
+	ua_open(&fx.callee, "bob", true, ua_conn_h);
+
+	snprintf(ep, sizeof(ep), "inproc://mwtest-%d", (int)getpid());
+	router_open(&fx.router, ep);
+
+	snprintf(cfg->worker_id, sizeof(cfg->worker_id), WORKER_ID);
+	snprintf(cfg->sip_listen, sizeof(cfg->sip_listen), "127.0.0.1:%u",
+		 port);
+	snprintf(cfg->edge_addr, sizeof(cfg->edge_addr), "127.0.0.1");
+	snprintf(cfg->router_endpoints, sizeof(cfg->router_endpoints), "%s",
+		 ep);
+	/* Never reached: the table below replaces the store. */
+	snprintf(cfg->redis_host, sizeof(cfg->redis_host), "127.0.0.1");
+	cfg->redis_port = 1;
+	snprintf(cfg->rtp_ip, sizeof(cfg->rtp_ip), "127.0.0.1");
+	cfg->rtp_port_min = 40000;
+	cfg->rtp_port_max = 49998;
+	cfg->capacity = 10;
+	cfg->heartbeat_ms = 1000;
+	/* Rings go "through Kamailio": here straight to the callee. */
+	re_snprintf(cfg->edge_uri, sizeof(cfg->edge_uri), "sip:%J;lr",
+		    &fx.callee.sip_addr);
+	snprintf(cfg->ringback, sizeof(cfg->ringback), "425/1000/4000");
+	cfg->ring_timeout_max_ms = 10000;
+	cfg->rtp_timeout_ms = o->rtp_timeout_ms;
+	cfg->prompt_cache_bytes = 1 << 20;
+	snprintf(cfg->log_level, sizeof(cfg->log_level), "warn");
+
+	cr_assert_eq(worker_alloc(&fx.w, cfg, fx.zctx), 0);
+	if (getenv("MWTEST_SIP"))
+		sip_set_trace_handler(fx.w->sip, ua_trace);
+	prompt_cache_free(fx.w->prompts);
+	fx.w->prompts = NULL;
+	cr_assert_eq(prompt_cache_alloc(&fx.w->prompts, 1 << 20,
+					table_version, table_load, NULL),
+		     0);
+	/* The first heartbeat tells us the worker's routing id. */
+	cr_assert(wait_flag(&fx.router.have_peer, 2000),
+		  "no heartbeat from the worker");
+}
+
+static void fx_init(void)
+{
+	const char *dbg = getenv("MWTEST_DEBUG");
+
+	memset(&fx, 0, sizeof(fx));
+	fx.router.fd = -1;
+	pbx_log_init("mwtest", dbg ? PBX_LOG_DEBUG : PBX_LOG_ERROR);
+	cr_assert_eq(libre_init(), 0);
+	cr_assert_eq(fd_setsize(1024), 0);
+	fx.zctx = zmq_ctx_new();
+	cr_assert_not_null(fx.zctx);
+}
+
+static void fx_fini(void)
+{
+	/* In reverse: the worker (BYEs to its calls, SIP stack closed), the
+	 * agents, the router, ZeroMQ, libre. */
+	worker_free(fx.w);
+	fx.w = NULL;
+	ua_close(&fx.caller);
+	ua_close(&fx.callee);
+	router_close(&fx.router);
+	if (fx.zctx)
+		zmq_ctx_term(fx.zctx);
+	fx.zctx = NULL;
+	libre_close();
+	tmr_debug();
+	mem_debug();
+	pbx_test_fini();
+}
+
+TestSuite(mwcall, .init = fx_init, .fini = fx_fini, .timeout = 10);
+
+/* INVITE → INCOMING; Answer → 200 OK at the caller, ANSWERED; ACK. */
+static void call_answered(void)
+{
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000), "no INCOMING");
+	cr_assert(wait_count(&fx.caller.progress_n, 1, 1000), "no 180");
+	cr_assert_eq(fx.caller.last_progress, 180);
+	cr_assert_eq(fx.router.hb_load, 1, "heartbeat load %u",
+		     fx.router.hb_load);
+	cmd_answer();
+	cr_assert(wait_flag(&fx.caller.estab, 2000), "no 200 OK");
+	cr_assert(wait_event(KIND(ANSWERED), 1000), "no ANSWERED");
+}
+
+static struct worker_call *the_call(void)
+{
+	return worker_call_find(fx.w, fx.router.callid);
+}
+
+static bool load_zero(void *arg)
+{
+	(void)arg;
+	return fx.router.hb_load == 0;
+}
+
+static bool call_established(void *arg)
+{
+	struct worker_call *wc = the_call();
+
+	(void)arg;
+	return wc && wc->call->established;
+}
+
+Test(mwcall, answer_sends_200_and_the_ack_completes)
+{
+	const struct ev *e;
+
+	fx_start(&(struct fx_opts){.caller_te = true});
+	call_answered();
+	e = ev_find(KIND(INCOMING));
+	cr_assert_not_null(e);
+	e = ev_find(KIND(ANSWERED));
+	cr_assert_eq(e->seq, 1);
+	cr_assert_eq(fx.caller.answers, 1, "one SDP answer");
+	cr_assert_eq(fx.caller.last_rdir, SDP_SENDRECV);
+	cr_assert(run_until(call_established, NULL, 1000), "ACK not seen");
+	/* Answer again: idempotent, ANSWERED "already answered". */
+	cmd_answer();
+	cr_assert(wait_count(&fx.router.nev, 3, 1000));
+	cr_assert_eq(fx.router.evs[2].kind, KIND(ANSWERED));
+	cr_assert_str_eq(fx.router.evs[2].detail, "already answered");
+	cr_assert_not(fx.caller.closed);
+}
+
+Test(mwcall, play_sends_the_prompt_as_continuous_rtp)
+{
+	const struct ev *done;
+	uint64_t seq;
+
+	fx_start(&(struct fx_opts){.caller_te = true, .prompt_len = 8000});
+	call_answered();
+	ua_rx_reset(&fx.caller, PROMPT_FILL);
+	seq = cmd_play("hello", 1);
+	cr_assert(wait_event(KIND(PLAY_DONE), 3000), "no PLAY_DONE");
+	done = ev_find(KIND(PLAY_DONE));
+	cr_assert_eq(done->seq, seq);
+	/* Packets still in flight, and nothing after the last one. */
+	run_for(100);
+	cr_assert_eq(fx.caller.rx.pkts, 50, "1 s = 50 packets, got %u",
+		     fx.caller.rx.pkts);
+	cr_assert_eq(fx.caller.rx.fill_pkts, 50);
+	cr_assert_eq(fx.caller.rx.pt, 0, "PCMU");
+	cr_assert_eq(fx.caller.rx.pt_other, 0);
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert_eq(fx.caller.rx.markers, 1, "marker on the first only");
+}
+
+Test(mwcall, play_on_an_unanswered_call_answers_it)
+{
+	fx_start(&(struct fx_opts){.prompt_len = 1600});
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1);
+	cr_assert(wait_flag(&fx.caller.estab, 2000), "no 200 OK");
+	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
+	run_for(60);
+	cr_assert_eq(ev_count(KIND(ANSWERED)), 1);
+	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
+}
+
+Test(mwcall, play_of_a_missing_prompt_fails)
+{
+	const struct ev *e;
+
+	fx_start(&(struct fx_opts){0});
+	call_answered();
+	cmd_play("nosuch", 1);
+	cr_assert(wait_event(KIND(FAILED), 1000));
+	e = ev_find(KIND(FAILED));
+	cr_assert_str_eq(e->detail, "prompt nosuch not found");
+	cr_assert_not(fx.caller.closed);
+}
+
+Test(mwcall, caller_bye_reports_hangup_and_frees_the_call)
+{
+	const struct ev *e;
+
+	fx_start(&(struct fx_opts){0});
+	call_answered();
+	fx.caller.sess = mem_deref(fx.caller.sess); /* BYE */
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	e = ev_find(KIND(HANGUP));
+	cr_assert_str_eq(e->detail, "caller hung up");
+	cr_assert_null(the_call());
+	cr_assert(run_until(load_zero, NULL, 1000), "heartbeat load %u",
+		  fx.router.hb_load);
+}
+
+Test(mwcall, hangup_command_sends_bye_to_the_caller)
+{
+	const struct ev *e;
+	uint64_t seq;
+
+	fx_start(&(struct fx_opts){0});
+	call_answered();
+	seq = cmd_hangup(0);
+	cr_assert(wait_flag(&fx.caller.closed, 2000), "no BYE");
+	cr_assert_eq(fx.caller.close_err, ECONNRESET, "BYE, got err %d",
+		     fx.caller.close_err);
+	cr_assert(wait_event(KIND(ENDED), 1000));
+	e = ev_find(KIND(ENDED));
+	cr_assert_eq(e->seq, seq);
+	cr_assert_eq(ev_count(KIND(HANGUP)), 0, "ENDED, not HANGUP");
+	cr_assert_null(the_call());
+	cr_assert(run_until(load_zero, NULL, 1000), "heartbeat load %u",
+		  fx.router.hb_load);
+}
+
+Test(mwcall, rfc4733_event_is_one_digit)
+{
+	const struct ev *e;
+
+	fx_start(&(struct fx_opts){.caller_te = true});
+	call_answered();
+	ua_send_4733(&fx.caller, 5, 1000);
+	cr_assert(wait_event(KIND(DTMF), 2000), "no DTMF");
+	/* A second press of the same key (new timestamp) is a new digit;
+	 * the repeats and end packets of the first are not. */
+	run_for(100);
+	ua_send_4733(&fx.caller, 11, 5000); /* # */
+	cr_assert(wait_count(&fx.router.nev, 3, 2000));
+	run_for(100);
+	cr_assert_eq(ev_count(KIND(DTMF)), 2);
+	e = ev_find(KIND(DTMF));
+	cr_assert_eq(e->digit, '5');
+	cr_assert_str_eq(e->detail, "rfc4733");
+	cr_assert_eq(fx.router.evs[fx.router.nev - 1].digit, '#');
+}
+
+Test(mwcall, sip_info_dtmf_is_one_digit)
+{
+	struct mbuf *mb = mbuf_alloc(64);
+	const struct ev *e;
+
+	fx_start(&(struct fx_opts){.caller_te = true});
+	call_answered();
+	cr_assert_not_null(mb);
+	mbuf_printf(mb, "Signal=7\r\nDuration=160\r\n");
+	mb->pos = 0;
+	cr_assert_eq(sipsess_info(fx.caller.sess, "application/dtmf-relay",
+				  mb, ua_info_resp, &fx.caller),
+		     0);
+	mem_deref(mb);
+	cr_assert(wait_event(KIND(DTMF), 2000), "no DTMF");
+	cr_assert(wait_count(&fx.caller.info_2xx, 1, 1000), "no 200 to INFO");
+	run_for(50);
+	cr_assert_eq(ev_count(KIND(DTMF)), 1);
+	e = ev_find(KIND(DTMF));
+	cr_assert_eq(e->digit, '7');
+	cr_assert_str_eq(e->detail, "info");
+}
+
+Test(mwcall, inband_tone_is_one_digit)
+{
+	dtmf_tx_state_t *tx = dtmf_tx_init(NULL);
+	struct ua *ua = &fx.caller;
+	int16_t amp[PKT];
+	const struct ev *e;
+	size_t frames = 40; /* 800 ms: the tone, then silence */
+
+	cr_assert_not_null(tx);
+	/* No telephone-event offered: the worker listens in-band. */
+	fx_start(&(struct fx_opts){.caller_te = false});
+	call_answered();
+	dtmf_tx_set_level(tx, -10, 0);
+	dtmf_tx_put(tx, "3", -1);
+	for (size_t f = 0; f < frames; f++) {
+		int n = dtmf_tx(tx, amp, PKT);
+
+		for (int i = n < 0 ? 0 : n; i < PKT; i++)
+			amp[i] = 0;
+		for (int i = 0; i < PKT; i++)
+			ua->tx_buf[f * PKT + (size_t)i] =
+				mwlaw_encode(amp[i], OFFER_ULAW);
+	}
+	dtmf_tx_free(tx);
+	ua->tx_len = frames * PKT;
+	ua->tx_pos = 0;
+	tmr_start(&ua->tmr_tx, 0, ua_tx_tick, ua);
+	cr_assert(wait_count(&ua->tx_pkts, (unsigned)frames, 2000));
+	run_for(100);
+	cr_assert_eq(ev_count(KIND(DTMF)), 1, "%u DTMF events",
+		     ev_count(KIND(DTMF)));
+	e = ev_find(KIND(DTMF));
+	cr_assert_eq(e->digit, '3');
+	cr_assert_str_eq(e->detail, "inband");
+}
+
+static bool both_got(void *arg)
+{
+	unsigned n = *(unsigned *)arg;
+
+	return fx.caller.rx.fill_pkts >= n && fx.callee.rx.fill_pkts >= n;
+}
+
+Test(mwcall, ring_bridges_the_callee_and_relays_rtp_both_ways)
+{
+	char target[64];
+	const struct ev *e;
+	uint64_t seq;
+
+	fx_start(&(struct fx_opts){.caller_te = true});
+	fx.callee.answer_delay_ms = 400;
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	re_snprintf(target, sizeof(target), "sip:bob@%J",
+		    &fx.callee.sip_addr);
+	seq = cmd_ring(target, 5000);
+
+	/* The callee rings; the caller gets 183 with SDP and ringback. */
+	cr_assert(wait_count(&fx.callee.invites, 1, 2000), "no INVITE");
+	cr_assert_str_eq(fx.callee.inv_tenant, TENANT);
+	cr_assert_str_eq(fx.callee.inv_dest, "extension");
+	cr_assert_str_eq(fx.callee.inv_call, fx.router.callid);
+	cr_assert_str_eq(fx.callee.inv_from_user, "alice");
+	cr_assert(wait_flag(&fx.caller.estab, 3000), "caller not answered");
+	cr_assert(fx.caller.progress_sdp, "no 183 with SDP");
+	cr_assert_geq(fx.caller.rx_before_estab, 10,
+		      "ringback: %u packets before the 200",
+		      fx.caller.rx_before_estab);
+	cr_assert(wait_event(KIND(RING_RESULT), 1000));
+	e = ev_find(KIND(RING_RESULT));
+	cr_assert_eq(e->seq, seq);
+	cr_assert_eq(e->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED);
+	cr_assert_eq(e->sip_code, 200);
+	cr_assert_eq(ev_count(KIND(ANSWERED)), 1);
+
+	/* Both talk: each hears the other's bytes (both PCMU: no
+	 * transcoding), on a stream without sequence gaps. */
+	ua_rx_reset(&fx.caller, 0x22);
+	ua_rx_reset(&fx.callee, 0x11);
+	ua_talk(&fx.caller, 25, 0x11);
+	ua_talk(&fx.callee, 25, 0x22);
+	cr_assert(run_until(both_got, &(unsigned){25}, 2000),
+		  "relayed: to callee %u, to caller %u",
+		  fx.callee.rx.fill_pkts, fx.caller.rx.fill_pkts);
+	cr_assert_eq(fx.callee.rx.seq_gaps, 0);
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert_eq(fx.callee.rx.pt, 0);
+
+	/* The callee hangs up: BYE to the caller, HANGUP. */
+	fx.callee.sess = mem_deref(fx.callee.sess);
+	cr_assert(wait_flag(&fx.caller.closed, 2000), "caller got no BYE");
+	cr_assert_eq(fx.caller.close_err, ECONNRESET);
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "callee hung up");
+	cr_assert_null(the_call());
+}
+
+Test(mwcall, hold_and_resume_keep_the_call_and_the_stream)
+{
+	unsigned before, during;
+
+	fx_start(&(struct fx_opts){.caller_te = true, .prompt_len = 8000 * 3});
+	call_answered();
+	ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1);
+	cr_assert(wait_count(&fx.caller.rx.pkts, 10, 2000));
+
+	caller_modify(SDP_SENDONLY); /* hold */
+	cr_assert(wait_count(&fx.caller.answers, 2, 2000), "no 200 to hold");
+	/* a=recvonly in the answer; libre keeps the remote direction as
+	 * what it allows us: send only. */
+	cr_assert_eq(fx.caller.last_rdir, SDP_SENDONLY, "answer allows %s",
+		     sdp_dir_name(fx.caller.last_rdir));
+	run_for(60); /* packets in flight */
+	before = fx.caller.rx.pkts;
+	run_for(300);
+	during = fx.caller.rx.pkts - before;
+	cr_assert_eq(during, 0, "%u packets while on hold", during);
+
+	caller_modify(SDP_SENDRECV); /* resume */
+	cr_assert(wait_count(&fx.caller.answers, 3, 2000), "no 200 to resume");
+	cr_assert_eq(fx.caller.last_rdir, SDP_SENDRECV);
+	cr_assert(wait_count(&fx.caller.rx.pkts, before + 10, 2000),
+		  "no audio after resume");
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0, "no sequence gap on resume");
+	cr_assert_geq(fx.caller.rx.markers, 2, "marker on resume");
+	cr_assert_not(fx.caller.closed);
+	cr_assert_eq(ev_count(KIND(HANGUP)), 0);
+	cr_assert_not_null(the_call());
+}
+
+Test(mwcall, silent_caller_is_hung_up_after_the_rtp_timeout)
+{
+	uint64_t cut;
+
+	fx_start(&(struct fx_opts){.rtp_timeout_ms = 400});
+	call_answered();
+	/* 800 ms of audio: twice the timeout, and the call stays. */
+	ua_talk(&fx.caller, 40, 0xff);
+	cr_assert(wait_count(&fx.caller.tx_pkts, 40, 2000));
+	cr_assert_not(fx.caller.closed, "cut while talking");
+	cr_assert_eq(ev_count(KIND(HANGUP)), 0);
+
+	/* Then silence: BYE between the timeout and two sweeps later. */
+	cr_assert(wait_flag(&fx.caller.closed, 2000), "no BYE");
+	cut = pbx_clock_mono_ms() - fx.caller.tx_last_ms;
+	cr_assert_eq(fx.caller.close_err, ECONNRESET);
+	cr_assert_geq(cut, 400, "cut %llu ms after the last packet",
+		      (unsigned long long)cut);
+	cr_assert_leq(cut, 400 + 2 * 100 + 100, "cut %llu ms after",
+		      (unsigned long long)cut);
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "rtp timeout");
+	cr_assert_null(the_call());
+}
