@@ -1011,6 +1011,20 @@ Test(mwcall, hangup_command_sends_bye_to_the_caller)
 		  fx.router.hb_load);
 }
 
+Test(mwcall, hangup_before_answer_sends_the_final_response)
+{
+	fx_start(&(struct fx_opts){0});
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	cmd_hangup(486);
+	cr_assert(wait_flag(&fx.caller.closed, 2000), "no final response");
+	cr_assert_eq(fx.caller.close_code, 486);
+	cr_assert_not(fx.caller.estab);
+	cr_assert(wait_event(KIND(ENDED), 1000));
+	cr_assert_eq(ev_find(KIND(ENDED))->sip_code, 486);
+	cr_assert_null(the_call());
+}
+
 Test(mwcall, rfc4733_event_is_one_digit)
 {
 	const struct ev *e;
