@@ -53,6 +53,7 @@ struct ev {
 	char detail[96];
 	char digit;
 	int ring_result;
+	uint32_t timer_id;
 };
 
 struct router {
@@ -94,7 +95,8 @@ struct ua {
 	struct sdp_media *sdpm;
 	struct rtp_sock *rtp;
 	struct sa sip_addr;
-	bool te; /* offer / accept telephone-event */
+	bool te;    /* offer / accept telephone-event */
+	uint8_t pt; /* the one audio format offered: 0 PCMU or 8 PCMA */
 
 	/* SIP as seen by this side */
 	unsigned progress_n;
@@ -106,6 +108,8 @@ struct ua {
 	int close_err;
 	uint16_t close_code;
 	unsigned info_2xx;
+	unsigned infos;	 /* INFO requests received */
+	char info_body[64];
 	enum sdp_dir last_rdir;
 
 	/* callee: incoming INVITEs */
@@ -114,7 +118,8 @@ struct ua {
 	char inv_dest[64];
 	char inv_call[256];
 	char inv_from_user[64];
-	uint32_t answer_delay_ms;
+	uint32_t answer_delay_ms; /* UINT32_MAX: never */
+	uint16_t reject_code;	  /* answer the INVITE with this */
 	struct tmr tmr_answer;
 
 	struct rx_stats rx;
@@ -302,6 +307,7 @@ static void router_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 	e->seq = me->seq;
 	e->sip_code = me->sip_code;
 	e->ring_result = me->ring_result;
+	e->timer_id = me->timer_id;
 	snprintf(e->detail, sizeof(e->detail), "%s",
 		 me->detail ? me->detail : "");
 	e->digit = me->digit && me->digit[0] ? me->digit[0] : 0;
@@ -358,8 +364,9 @@ static void router_close(struct router *r)
 	r->bus = NULL;
 }
 
-/* Sends mc about the call INCOMING announced; returns its seq. */
-static uint64_t cmd_send(Pbx__V1__MediaCommand *mc)
+/* Sends mc about call `callid` of `tenant`; returns its seq. */
+static uint64_t cmd_send_to(Pbx__V1__MediaCommand *mc, const char *tenant,
+			    const char *callid)
 {
 	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
 	struct router *r = &fx.router;
@@ -367,13 +374,19 @@ static uint64_t cmd_send(Pbx__V1__MediaCommand *mc)
 	cr_assert(r->have_peer, "no frame from the worker yet");
 	mc->worker_id = (char *)WORKER_ID;
 	mc->seq = ++r->seq;
-	env.tenant_id = (char *)TENANT;
-	env.call_id = r->callid;
+	env.tenant_id = (char *)tenant;
+	env.call_id = (char *)callid;
 	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_COMMAND;
 	env.media_command = mc;
 	cr_assert_eq(pbx_bus_send(r->bus, &r->peer, &env), 0);
 	tmr_start(&r->tmr_kick, 0, router_kick, r);
 	return mc->seq;
+}
+
+/* ... about the call INCOMING announced. */
+static uint64_t cmd_send(Pbx__V1__MediaCommand *mc)
+{
+	return cmd_send_to(mc, TENANT, fx.router.callid);
 }
 
 static uint64_t cmd_answer(void)
@@ -386,13 +399,14 @@ static uint64_t cmd_answer(void)
 	return cmd_send(&mc);
 }
 
-static uint64_t cmd_play(const char *prompt, uint32_t loops)
+static uint64_t cmd_play(const char *prompt, uint32_t loops, bool barge_in)
 {
 	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
 	Pbx__V1__MediaCommand__Play p = PBX__V1__MEDIA_COMMAND__PLAY__INIT;
 
 	p.prompt = (char *)prompt;
 	p.loops = loops;
+	p.barge_in = barge_in;
 	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_PLAY;
 	mc.play = &p;
 	return cmd_send(&mc);
@@ -420,6 +434,18 @@ static uint64_t cmd_ring(const char *target, uint32_t timeout_ms)
 	r.dest_kind = (char *)"extension";
 	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RING;
 	mc.ring = &r;
+	return cmd_send(&mc);
+}
+
+static uint64_t cmd_timer(uint32_t id, uint32_t ms)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Timer t = PBX__V1__MEDIA_COMMAND__TIMER__INIT;
+
+	t.id = id;
+	t.ms = ms;
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_TIMER;
+	mc.timer = &t;
 	return cmd_send(&mc);
 }
 
@@ -514,7 +540,12 @@ static void ua_close_h(int err, const struct sip_msg *msg, void *arg)
 
 static void ua_info_h(struct sip *sip, const struct sip_msg *msg, void *arg)
 {
-	(void)arg;
+	struct ua *ua = arg;
+	struct pl body;
+
+	ua->infos++;
+	pl_set_mbuf(&body, msg->mb);
+	copy_pl(ua->info_body, sizeof(ua->info_body), &body);
 	sip_reply(sip, msg, 200, "OK");
 }
 
@@ -557,6 +588,10 @@ static void ua_conn_h(const struct sip_msg *msg, void *arg)
 		copy_pl(ua->inv_call, sizeof(ua->inv_call), &h->val);
 	copy_pl(ua->inv_from_user, sizeof(ua->inv_from_user),
 		&msg->from.uri.user);
+	if (ua->reject_code) {
+		sip_treply(NULL, ua->sip, msg, ua->reject_code, "Busy Here");
+		return;
+	}
 	ua_take_sdp(ua, msg, true);
 	if (ua->answer_delay_ms)
 		cr_assert_eq(sipsess_accept(&ua->sess, ua->sock, msg, 180,
@@ -577,7 +612,9 @@ static void ua_conn_h(const struct sip_msg *msg, void *arg)
 		mem_deref(mb);
 		return;
 	}
-	tmr_start(&ua->tmr_answer, ua->answer_delay_ms, ua_answer_now, ua);
+	if (ua->answer_delay_ms != UINT32_MAX)
+		tmr_start(&ua->tmr_answer, ua->answer_delay_ms, ua_answer_now,
+			  ua);
 }
 
 /* ---- user agent: RTP ---- */
@@ -647,7 +684,7 @@ static void ua_tx_tick(void *arg)
 		return;
 	if (n > PKT)
 		n = PKT;
-	ua_rtp_send(ua, ua->tx_pos == 0, 0, (uint32_t)ua->tx_pos,
+	ua_rtp_send(ua, ua->tx_pos == 0, ua->pt, (uint32_t)ua->tx_pos,
 		    ua->tx_buf + ua->tx_pos, n);
 	ua->tx_pos += n;
 	ua->tx_pkts++;
@@ -655,7 +692,7 @@ static void ua_tx_tick(void *arg)
 	tmr_start(&ua->tmr_tx, 20, ua_tx_tick, ua);
 }
 
-/* Sends `pkts` packets of PCMU, 20 ms apart, each filled with `fill`. */
+/* Sends `pkts` packets of audio, 20 ms apart, each filled with `fill`. */
 static void ua_talk(struct ua *ua, unsigned pkts, uint8_t fill)
 {
 	cr_assert_leq(pkts * PKT, TX_MAX);
@@ -692,13 +729,15 @@ static void ua_trace(bool tx, enum sip_transp tp, const struct sa *src,
 		   tx ? "sent" : "received", src, dst, pkt, len);
 }
 
-static void ua_open(struct ua *ua, const char *name, bool te,
+static void ua_open(struct ua *ua, const char *name, uint8_t pt, bool te,
 		    sipsess_conn_h *connh)
 {
 	struct sa ip;
+	char fmt[4];
 
 	ua->name = name;
 	ua->te = te;
+	ua->pt = pt;
 	tmr_init(&ua->tmr_answer);
 	tmr_init(&ua->tmr_tx);
 	ua_rx_reset(ua, 0);
@@ -719,8 +758,10 @@ static void ua_open(struct ua *ua, const char *name, bool te,
 	cr_assert_eq(sdp_media_add(&ua->sdpm, ua->sdp, "audio",
 				   sa_port(rtp_local(ua->rtp)), "RTP/AVP"),
 		     0);
-	cr_assert_eq(sdp_format_add(NULL, ua->sdpm, false, "0", "PCMU", 8000,
-				    1, NULL, NULL, NULL, false, NULL),
+	snprintf(fmt, sizeof(fmt), "%u", pt);
+	cr_assert_eq(sdp_format_add(NULL, ua->sdpm, false, fmt,
+				    pt == 8 ? "PCMA" : "PCMU", 8000, 1, NULL,
+				    NULL, NULL, false, NULL),
 		     0);
 	if (te)
 		cr_assert_eq(sdp_format_add(NULL, ua->sdpm, false, "101",
@@ -750,8 +791,8 @@ static void caller_reject(const struct sip_msg *msg, void *arg)
 	sip_treply(NULL, ua->sip, msg, 603, "Decline");
 }
 
-/* The caller's INVITE to the worker, with the tenant Kamailio would add. */
-static void caller_invite(void)
+/* The caller's INVITE to the worker with extra headers `hdrs`. */
+static void caller_invite_hdrs(const char *hdrs)
 {
 	struct ua *ua = &fx.caller;
 	struct mbuf *mb = NULL;
@@ -765,9 +806,15 @@ static void caller_invite(void)
 				     "application/sdp", mb, NULL, NULL, false,
 				     ua_offer_h, ua_answer_h, ua_progress_h,
 				     ua_estab_h, ua_info_h, NULL, ua_close_h,
-				     ua, "X-Pbx-Tenant: " TENANT "\r\n"),
+				     ua, "%s", hdrs),
 		     0);
 	mem_deref(mb);
+}
+
+/* ... with the tenant Kamailio would add. */
+static void caller_invite(void)
+{
+	caller_invite_hdrs("X-Pbx-Tenant: " TENANT "\r\n");
 }
 
 /* re-INVITE from the caller with our direction set to dir. */
@@ -785,6 +832,8 @@ static void caller_modify(enum sdp_dir dir)
 
 struct fx_opts {
 	bool caller_te;
+	bool caller_alaw;  /* the caller offers PCMA only */
+	bool callee_no_te; /* the callee does not take telephone-event */
 	uint32_t rtp_timeout_ms;
 	size_t prompt_len;
 };
@@ -797,8 +846,9 @@ static void fx_start(const struct fx_opts *o)
 
 	cr_assert_neq(port, 0, "no free port");
 	fx.prompt_len = o->prompt_len ? o->prompt_len : 8000;
-	ua_open(&fx.caller, "alice", o->caller_te, caller_reject);
-	ua_open(&fx.callee, "bob", true, ua_conn_h);
+	ua_open(&fx.caller, "alice", o->caller_alaw ? 8 : 0, o->caller_te,
+		caller_reject);
+	ua_open(&fx.callee, "bob", 0, !o->callee_no_te, ua_conn_h);
 
 	snprintf(ep, sizeof(ep), "inproc://mwtest-%d", (int)getpid());
 	router_open(&fx.router, ep);
@@ -934,7 +984,7 @@ Test(mwcall, play_sends_the_prompt_as_continuous_rtp)
 	fx_start(&(struct fx_opts){.caller_te = true, .prompt_len = 8000});
 	call_answered();
 	ua_rx_reset(&fx.caller, PROMPT_FILL);
-	seq = cmd_play("hello", 1);
+	seq = cmd_play("hello", 1, false);
 	cr_assert(wait_event(KIND(PLAY_DONE), 3000), "no PLAY_DONE");
 	done = ev_find(KIND(PLAY_DONE));
 	cr_assert_eq(done->seq, seq);
@@ -955,7 +1005,7 @@ Test(mwcall, play_on_an_unanswered_call_answers_it)
 	caller_invite();
 	cr_assert(wait_event(KIND(INCOMING), 2000));
 	ua_rx_reset(&fx.caller, PROMPT_FILL);
-	cmd_play("hello", 1);
+	cmd_play("hello", 1, false);
 	cr_assert(wait_flag(&fx.caller.estab, 2000), "no 200 OK");
 	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
 	run_for(60);
@@ -969,7 +1019,7 @@ Test(mwcall, play_of_a_missing_prompt_fails)
 
 	fx_start(&(struct fx_opts){0});
 	call_answered();
-	cmd_play("nosuch", 1);
+	cmd_play("nosuch", 1, false);
 	cr_assert(wait_event(KIND(FAILED), 1000));
 	e = ev_find(KIND(FAILED));
 	cr_assert_str_eq(e->detail, "prompt nosuch not found");
@@ -1105,6 +1155,28 @@ Test(mwcall, inband_tone_is_one_digit)
 	cr_assert_str_eq(e->detail, "inband");
 }
 
+static uint64_t ring_callee(uint32_t timeout_ms)
+{
+	char target[64];
+
+	re_snprintf(target, sizeof(target), "sip:bob@%J",
+		    &fx.callee.sip_addr);
+	return cmd_ring(target, timeout_ms);
+}
+
+/* INVITE, Ring, the callee answers at once: bridged. */
+static void call_bridged(void)
+{
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000), "no INCOMING");
+	ring_callee(5000);
+	cr_assert(wait_flag(&fx.callee.estab, 3000), "callee: no ACK");
+	cr_assert(wait_flag(&fx.caller.estab, 3000), "caller not answered");
+	cr_assert(wait_event(KIND(RING_RESULT), 1000), "no RING_RESULT");
+	cr_assert_eq(ev_find(KIND(RING_RESULT))->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED);
+}
+
 static bool both_got(void *arg)
 {
 	unsigned n = *(unsigned *)arg;
@@ -1174,7 +1246,7 @@ Test(mwcall, hold_and_resume_keep_the_call_and_the_stream)
 	fx_start(&(struct fx_opts){.caller_te = true, .prompt_len = 8000 * 3});
 	call_answered();
 	ua_rx_reset(&fx.caller, PROMPT_FILL);
-	cmd_play("hello", 1);
+	cmd_play("hello", 1, false);
 	cr_assert(wait_count(&fx.caller.rx.pkts, 10, 2000));
 
 	caller_modify(SDP_SENDONLY); /* hold */
@@ -1224,4 +1296,243 @@ Test(mwcall, silent_caller_is_hung_up_after_the_rtp_timeout)
 	cr_assert(wait_event(KIND(HANGUP), 1000));
 	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "rtp timeout");
 	cr_assert_null(the_call());
+}
+
+Test(mwcall, cancel_before_answer_reports_caller_cancelled)
+{
+	fx_start(&(struct fx_opts){0});
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	cr_assert(wait_count(&fx.caller.progress_n, 1, 1000), "no 180");
+	fx.caller.sess = mem_deref(fx.caller.sess); /* CANCEL */
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "caller cancelled");
+	cr_assert_null(the_call());
+	cr_assert(run_until(load_zero, NULL, 1000));
+}
+
+Test(mwcall, invite_without_tenant_is_refused)
+{
+	fx_start(&(struct fx_opts){0});
+	caller_invite_hdrs("");
+	cr_assert(wait_flag(&fx.caller.closed, 2000), "no final response");
+	cr_assert_eq(fx.caller.close_code, 403);
+	run_for(50);
+	cr_assert_eq(ev_count(KIND(INCOMING)), 0);
+}
+
+Test(mwcall, commands_for_another_call_or_tenant_fail)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Answer a = PBX__V1__MEDIA_COMMAND__ANSWER__INIT;
+
+	fx_start(&(struct fx_opts){0});
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_ANSWER;
+	mc.answer = &a;
+	cmd_send_to(&mc, TENANT, "no-such-call");
+	cr_assert(wait_count(&fx.router.nev, 2, 1000));
+	cr_assert_eq(fx.router.evs[1].kind, KIND(FAILED));
+	cr_assert_str_eq(fx.router.evs[1].detail, "unknown call");
+	/* Call-IDs are the caller's choice: the tenant must match too. */
+	cmd_send_to(&mc, "t2", fx.router.callid);
+	cr_assert(wait_count(&fx.router.nev, 3, 1000));
+	cr_assert_eq(fx.router.evs[2].kind, KIND(FAILED));
+	cr_assert_str_eq(fx.router.evs[2].detail, "tenant mismatch");
+	run_for(50);
+	cr_assert_not(fx.caller.estab, "answered by a foreign command");
+	cr_assert_eq(ev_count(KIND(ANSWERED)), 0);
+}
+
+Test(mwcall, timer_fires_once)
+{
+	const struct ev *e;
+	uint64_t t0;
+
+	fx_start(&(struct fx_opts){0});
+	call_answered();
+	t0 = pbx_clock_mono_ms();
+	cmd_timer(7, 150);
+	cr_assert(wait_event(KIND(TIMER), 2000), "no TIMER");
+	cr_assert_geq(pbx_clock_mono_ms() - t0, 150);
+	e = ev_find(KIND(TIMER));
+	cr_assert_eq(e->timer_id, 7);
+	run_for(200);
+	cr_assert_eq(ev_count(KIND(TIMER)), 1);
+}
+
+Test(mwcall, barge_in_digit_stops_the_prompt)
+{
+	unsigned at_digit;
+
+	fx_start(&(struct fx_opts){.caller_te = true, .prompt_len = 8000 * 2});
+	call_answered();
+	ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1, true);
+	cr_assert(wait_count(&fx.caller.rx.pkts, 10, 2000));
+	ua_send_4733(&fx.caller, 9, 2000);
+	cr_assert(wait_event(KIND(DTMF), 1000), "no DTMF");
+	cr_assert_eq(ev_find(KIND(DTMF))->digit, '9');
+	run_for(60); /* in flight */
+	at_digit = fx.caller.rx.pkts;
+	/* The rest of the 2 s prompt would be ~80 more packets. */
+	run_for(400);
+	cr_assert_eq(fx.caller.rx.pkts, at_digit, "%u packets after barge-in",
+		     fx.caller.rx.pkts - at_digit);
+	cr_assert_lt(at_digit, 40);
+	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0, "no PLAY_DONE");
+}
+
+Test(mwcall, ring_busy_leaves_the_caller_and_a_second_ring_bridges)
+{
+	const struct ev *e;
+
+	fx_start(&(struct fx_opts){.caller_te = true});
+	fx.callee.reject_code = 486;
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	ring_callee(5000);
+	cr_assert(wait_event(KIND(RING_RESULT), 2000), "no RING_RESULT");
+	e = ev_find(KIND(RING_RESULT));
+	cr_assert_eq(e->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_BUSY);
+	cr_assert_eq(e->sip_code, 486);
+	/* The caller stays as it was: ringing, with early media. */
+	run_for(100);
+	cr_assert_not(fx.caller.closed);
+	cr_assert_not(fx.caller.estab);
+	cr_assert_not_null(the_call());
+
+	fx.callee.reject_code = 0;
+	ring_callee(5000);
+	cr_assert(wait_flag(&fx.caller.estab, 3000), "second ring: no 200");
+	cr_assert(wait_count(&fx.router.nev, 4, 1000));
+	cr_assert_eq(ev_count(KIND(RING_RESULT)), 2);
+	cr_assert_eq(fx.router.evs[fx.router.nev - 1].ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED);
+	cr_assert_eq(fx.callee.invites, 2);
+}
+
+Test(mwcall, ring_no_answer_cancels_the_callee)
+{
+	const struct ev *e;
+	uint64_t t0;
+
+	fx_start(&(struct fx_opts){0});
+	fx.callee.answer_delay_ms = UINT32_MAX;
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	t0 = pbx_clock_mono_ms();
+	ring_callee(500);
+	cr_assert(wait_event(KIND(RING_RESULT), 2000), "no RING_RESULT");
+	cr_assert_geq(pbx_clock_mono_ms() - t0, 500);
+	e = ev_find(KIND(RING_RESULT));
+	cr_assert_eq(e->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER);
+	cr_assert(wait_flag(&fx.callee.closed, 1000), "callee: no CANCEL");
+	cr_assert_eq(fx.callee.close_err, ECONNRESET);
+	cr_assert_not(fx.caller.closed);
+	cr_assert_not_null(the_call());
+}
+
+Test(mwcall, hangup_of_a_bridged_call_sends_bye_to_both)
+{
+	fx_start(&(struct fx_opts){0});
+	call_bridged();
+	cmd_hangup(0);
+	cr_assert(wait_flag(&fx.caller.closed, 2000), "caller: no BYE");
+	cr_assert(wait_flag(&fx.callee.closed, 2000), "callee: no BYE");
+	cr_assert_eq(fx.caller.close_err, ECONNRESET);
+	cr_assert_eq(fx.callee.close_err, ECONNRESET);
+	cr_assert(wait_event(KIND(ENDED), 1000));
+	cr_assert_eq(ev_count(KIND(HANGUP)), 0);
+	cr_assert_null(the_call());
+}
+
+Test(mwcall, caller_bye_on_a_bridged_call_ends_the_callee)
+{
+	fx_start(&(struct fx_opts){0});
+	call_bridged();
+	fx.caller.sess = mem_deref(fx.caller.sess);
+	cr_assert(wait_flag(&fx.callee.closed, 2000), "callee: no BYE");
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "caller hung up");
+	cr_assert_null(the_call());
+}
+
+Test(mwcall, dtmf_while_bridged_is_relayed_and_only_the_callers_reported)
+{
+	struct mbuf *mb = mbuf_alloc(64);
+
+	cr_assert_not_null(mb);
+	fx_start(&(struct fx_opts){.caller_te = true});
+	call_bridged();
+	ua_rx_reset(&fx.caller, 0);
+	ua_rx_reset(&fx.callee, 0);
+
+	/* The caller's RFC 4733 press: reported and passed to the callee. */
+	ua_send_4733(&fx.caller, 4, 3000);
+	cr_assert(wait_event(KIND(DTMF), 1000), "no DTMF");
+	cr_assert(wait_count(&fx.callee.rx.te_pkts, 6, 1000),
+		  "callee got %u telephone-event packets",
+		  fx.callee.rx.te_pkts);
+	/* The callee's press: to the caller, not to the router. */
+	ua_send_4733(&fx.callee, 6, 3000);
+	cr_assert(wait_count(&fx.caller.rx.te_pkts, 6, 1000),
+		  "caller got %u telephone-event packets",
+		  fx.caller.rx.te_pkts);
+
+	/* The caller's INFO: reported and relayed as dtmf-relay. */
+	mbuf_printf(mb, "Signal=*\r\nDuration=160\r\n");
+	mb->pos = 0;
+	cr_assert_eq(sipsess_info(fx.caller.sess, "application/dtmf-relay",
+				  mb, ua_info_resp, &fx.caller),
+		     0);
+	mem_deref(mb);
+	cr_assert(wait_count(&fx.callee.infos, 1, 1000), "no INFO relayed");
+	cr_assert(strstr(fx.callee.info_body, "Signal=*"), "body '%s'",
+		  fx.callee.info_body);
+	run_for(100);
+	cr_assert_eq(ev_count(KIND(DTMF)), 2, "%u DTMF events",
+		     ev_count(KIND(DTMF)));
+	cr_assert_eq(fx.router.evs[fx.router.nev - 1].digit, '*');
+	cr_assert_str_eq(fx.router.evs[fx.router.nev - 1].detail, "info");
+}
+
+Test(mwcall, alaw_caller_and_ulaw_callee_are_transcoded)
+{
+	uint8_t a = 0xd5 ^ 0x3c, u;
+
+	mwlaw_transcode(&u, &a, 1, OFFER_ALAW, OFFER_ULAW);
+	cr_assert_neq(a, u);
+	fx_start(&(struct fx_opts){.caller_alaw = true});
+	call_bridged();
+	ua_rx_reset(&fx.callee, u);
+	ua_rx_reset(&fx.caller, 0);
+	ua_talk(&fx.caller, 20, a);
+	cr_assert(wait_count(&fx.callee.rx.fill_pkts, 20, 2000),
+		  "callee got %u transcoded of %u packets",
+		  fx.callee.rx.fill_pkts, fx.callee.rx.pkts);
+	cr_assert_eq(fx.callee.rx.pt, 0);
+	/* And back: µ-law from the callee reaches the caller as A-law. */
+	ua_rx_reset(&fx.caller, a);
+	ua_talk(&fx.callee, 20, u);
+	cr_assert(wait_count(&fx.caller.rx.fill_pkts, 20, 2000),
+		  "caller got %u transcoded of %u packets",
+		  fx.caller.rx.fill_pkts, fx.caller.rx.pkts);
+	cr_assert_eq(fx.caller.rx.pt, 8);
+}
+
+Test(mwcall, silent_callee_is_hung_up_after_the_rtp_timeout)
+{
+	fx_start(&(struct fx_opts){.rtp_timeout_ms = 400});
+	call_bridged();
+	/* The caller talks all along; the callee never does. */
+	ua_talk(&fx.caller, 75, 0xff);
+	cr_assert(wait_flag(&fx.callee.closed, 2000), "callee: no BYE");
+	cr_assert(wait_flag(&fx.caller.closed, 1000), "caller: no BYE");
+	cr_assert_lt(fx.caller.tx_pkts, 75, "cut while the caller talks");
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "callee rtp timeout");
 }
