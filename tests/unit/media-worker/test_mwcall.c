@@ -9,6 +9,7 @@
  * side: SIP codes, RTP packet counts and sequence numbers, events. Every
  * port is ephemeral; prompts come from a table, not Redis. */
 #include <arpa/inet.h>
+#include <signal.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -67,6 +68,8 @@ struct router {
 	unsigned nev;
 	char callid[256]; /* from INCOMING */
 	uint32_t hb_load; /* last heartbeat */
+	uint32_t hb_capacity;
+	bool hb_draining;
 	unsigned hbs;
 	uint64_t seq;
 };
@@ -120,6 +123,8 @@ struct ua {
 	char inv_from_user[64];
 	uint32_t answer_delay_ms; /* UINT32_MAX: never */
 	uint16_t reject_code;	  /* answer the INVITE with this */
+	unsigned early_pkts;	  /* 183 with SDP and this much audio */
+	uint8_t early_fill;
 	struct tmr tmr_answer;
 
 	struct rx_stats rx;
@@ -295,6 +300,8 @@ static void router_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 	r->have_peer = true;
 	if (env->body_case == PBX__V1__ENVELOPE__BODY_WORKER_HEARTBEAT) {
 		r->hb_load = env->worker_heartbeat->load;
+		r->hb_capacity = env->worker_heartbeat->capacity;
+		r->hb_draining = env->worker_heartbeat->draining;
 		r->hbs++;
 		return;
 	}
@@ -567,13 +574,17 @@ static void ua_answer_now(void *arg)
 	mem_deref(mb);
 }
 
-/* The callee: takes the worker's INVITE, 180, then 200 after
- * answer_delay_ms (at once if 0). */
+static void ua_talk(struct ua *ua, unsigned pkts, uint8_t fill);
+
+/* The callee: takes the worker's INVITE; 200 at once if answer_delay_ms
+ * is 0, else 180 (or 183 with SDP and early_pkts packets of early media)
+ * and 200 after answer_delay_ms. */
 static void ua_conn_h(const struct sip_msg *msg, void *arg)
 {
 	struct ua *ua = arg;
 	const struct sip_hdr *h;
 	struct mbuf *mb = NULL;
+	uint16_t code = 180;
 
 	ua->invites++;
 	if (ua->sess) {
@@ -593,26 +604,23 @@ static void ua_conn_h(const struct sip_msg *msg, void *arg)
 		return;
 	}
 	ua_take_sdp(ua, msg, true);
-	if (ua->answer_delay_ms)
-		cr_assert_eq(sipsess_accept(&ua->sess, ua->sock, msg, 180,
-					    "Ringing", ua->name,
-					    "application/sdp", NULL, NULL,
-					    NULL, false, ua_offer_h,
-					    ua_answer_h, ua_estab_h, ua_info_h,
-					    NULL, ua_close_h, ua, ""),
-			     0);
-	else {
+	if (!ua->answer_delay_ms)
+		code = 200;
+	else if (ua->early_pkts)
+		code = 183;
+	if (code != 180)
 		cr_assert_eq(sdp_encode(&mb, ua->sdp, false), 0);
-		cr_assert_eq(sipsess_accept(&ua->sess, ua->sock, msg, 200,
-					    "OK", ua->name, "application/sdp",
-					    mb, NULL, NULL, false, ua_offer_h,
-					    ua_answer_h, ua_estab_h, ua_info_h,
-					    NULL, ua_close_h, ua, ""),
-			     0);
-		mem_deref(mb);
-		return;
-	}
-	if (ua->answer_delay_ms != UINT32_MAX)
+	cr_assert_eq(sipsess_accept(&ua->sess, ua->sock, msg, code,
+				    code == 200 ? "OK" : "Ringing", ua->name,
+				    "application/sdp", mb, NULL, NULL, false,
+				    ua_offer_h, ua_answer_h, ua_estab_h,
+				    ua_info_h, NULL, ua_close_h, ua, ""),
+		     0);
+	mem_deref(mb);
+	/* Early media: audio right after the 183. */
+	if (code == 183)
+		ua_talk(ua, ua->early_pkts, ua->early_fill);
+	if (code < 200 && ua->answer_delay_ms != UINT32_MAX)
 		tmr_start(&ua->tmr_answer, ua->answer_delay_ms, ua_answer_now,
 			  ua);
 }
@@ -1535,4 +1543,212 @@ Test(mwcall, silent_callee_is_hung_up_after_the_rtp_timeout)
 	cr_assert_lt(fx.caller.tx_pkts, 75, "cut while the caller talks");
 	cr_assert(wait_event(KIND(HANGUP), 1000));
 	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "callee rtp timeout");
+}
+
+Test(mwcall, play_loops_twice)
+{
+	fx_start(&(struct fx_opts){.prompt_len = 1600});
+	call_answered();
+	ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 2, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
+	run_for(100);
+	cr_assert_eq(fx.caller.rx.fill_pkts, 20, "2 x 10 packets, got %u",
+		     fx.caller.rx.fill_pkts);
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 1);
+}
+
+Test(mwcall, play_while_bridged_replaces_the_callee_then_it_resumes)
+{
+	unsigned before;
+
+	fx_start(&(struct fx_opts){.prompt_len = 4000}); /* 25 packets */
+	call_bridged();
+	ua_rx_reset(&fx.caller, PROMPT_FILL);
+	ua_talk(&fx.callee, 100, 0x22);
+	cr_assert(wait_count(&fx.caller.rx.pkts, 10, 2000), "no callee audio");
+	cmd_play("hello", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
+	before = fx.caller.rx.pkts;
+	cr_assert(wait_count(&fx.caller.rx.pkts, before + 10, 2000),
+		  "callee audio does not resume after the prompt");
+	cr_assert_eq(fx.caller.rx.fill_pkts, 25, "prompt packets %u",
+		     fx.caller.rx.fill_pkts);
+	/* One stream for the caller: callee, prompt, callee. */
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert_eq(fx.caller.rx.pt_other, 0);
+}
+
+Test(mwcall, early_media_from_the_callee_reaches_the_caller)
+{
+	fx_start(&(struct fx_opts){0});
+	fx.callee.answer_delay_ms = 700;
+	fx.callee.early_pkts = 25;
+	fx.callee.early_fill = 0x33;
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	ua_rx_reset(&fx.caller, 0x33);
+	ring_callee(5000);
+	cr_assert(wait_flag(&fx.caller.estab, 3000), "caller not answered");
+	cr_assert(fx.caller.progress_sdp, "no 183 with SDP");
+	/* Ringback first, then the callee's own audio, one stream. */
+	cr_assert_geq(fx.caller.rx.fill_pkts, 20, "early media: %u of %u",
+		      fx.caller.rx.fill_pkts, fx.caller.rx.pkts);
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert(wait_event(KIND(RING_RESULT), 1000));
+	cr_assert_eq(ev_find(KIND(RING_RESULT))->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED);
+}
+
+Test(mwcall, ring_refuses_a_second_ring_and_a_bad_target)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Ring r = PBX__V1__MEDIA_COMMAND__RING__INIT;
+
+	fx_start(&(struct fx_opts){0});
+	fx.callee.answer_delay_ms = 300;
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	r.target_uri = (char *)"tel:+4930123";
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RING;
+	mc.ring = &r;
+	cmd_send(&mc);
+	cr_assert(wait_event(KIND(FAILED), 1000));
+	cr_assert_str_eq(ev_find(KIND(FAILED))->detail,
+			 "ring: bad target_uri");
+
+	ring_callee(5000);
+	cr_assert(wait_count(&fx.callee.invites, 1, 2000));
+	ring_callee(5000);
+	cr_assert(wait_count(&fx.router.nev, 3, 1000));
+	cr_assert_eq(fx.router.evs[2].kind, KIND(FAILED));
+	cr_assert_str_eq(fx.router.evs[2].detail,
+			 "ring: a ring is in progress");
+
+	cr_assert(wait_flag(&fx.caller.estab, 3000));
+	cr_assert(wait_event(KIND(RING_RESULT), 1000));
+	ring_callee(5000);
+	cr_assert(wait_count(&fx.router.nev, 6, 1000)); /* + ANSWERED */
+	cr_assert_eq(fx.router.evs[5].kind, KIND(FAILED));
+	cr_assert_str_eq(fx.router.evs[5].detail, "ring: already bridged");
+	cr_assert_eq(fx.callee.invites, 1);
+}
+
+Test(mwcall, hangup_while_ringing_the_callee_cancels_it)
+{
+	fx_start(&(struct fx_opts){0});
+	fx.callee.answer_delay_ms = UINT32_MAX;
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	ring_callee(5000);
+	cr_assert(wait_count(&fx.callee.invites, 1, 2000));
+	cr_assert(wait_count(&fx.caller.progress_n, 2, 1000), "no 183");
+	cmd_hangup(480);
+	cr_assert(wait_flag(&fx.caller.closed, 2000), "caller: no final");
+	cr_assert_eq(fx.caller.close_code, 480);
+	cr_assert(wait_flag(&fx.callee.closed, 2000), "callee: no CANCEL");
+	cr_assert(wait_event(KIND(ENDED), 1000));
+	cr_assert_eq(ev_find(KIND(ENDED))->sip_code, 480);
+	cr_assert_eq(ev_count(KIND(RING_RESULT)), 0);
+}
+
+Test(mwcall, caller_on_hold_is_not_timed_out_until_it_resumes)
+{
+	uint64_t t0, cut;
+
+	fx_start(&(struct fx_opts){.rtp_timeout_ms = 300});
+	call_answered();
+	caller_modify(SDP_SENDONLY);
+	cr_assert(wait_count(&fx.caller.answers, 2, 1000));
+	/* Silent and on hold for more than twice the timeout. */
+	run_for(800);
+	cr_assert_not(fx.caller.closed, "cut while on hold");
+	cr_assert_eq(ev_count(KIND(HANGUP)), 0);
+	caller_modify(SDP_SENDRECV);
+	t0 = pbx_clock_mono_ms();
+	cr_assert(wait_count(&fx.caller.answers, 3, 1000));
+	/* Resumed and still silent: the whole window, then cut. */
+	cr_assert(wait_flag(&fx.caller.closed, 2000), "not cut after resume");
+	cut = pbx_clock_mono_ms() - t0;
+	cr_assert_geq(cut, 290, "cut %llu ms after resume",
+		      (unsigned long long)cut);
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "rtp timeout");
+}
+
+Test(mwcall, session_refresh_does_not_restart_the_rtp_window)
+{
+	uint64_t t0 = pbx_clock_mono_ms(), cut;
+	unsigned n = 1;
+
+	fx_start(&(struct fx_opts){.rtp_timeout_ms = 400});
+	t0 = pbx_clock_mono_ms();
+	call_answered();
+	/* A re-INVITE that changes nothing every 100 ms, no RTP. */
+	while (!fx.caller.closed && pbx_clock_mono_ms() - t0 < 2000) {
+		caller_modify(SDP_SENDRECV);
+		cr_assert(wait_count(&fx.caller.answers, ++n, 1000));
+		run_until(flag_set, &fx.caller.closed, 100);
+	}
+	cut = pbx_clock_mono_ms() - t0;
+	cr_assert(fx.caller.closed, "refreshes kept a silent caller alive");
+	cr_assert_leq(cut, 400 + 2 * 100 + 200, "cut %llu ms after the answer",
+		      (unsigned long long)cut);
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "rtp timeout");
+}
+
+static void callee_modify(enum sdp_dir dir)
+{
+	struct mbuf *mb = NULL;
+
+	sdp_media_set_ldir(fx.callee.sdpm, dir);
+	cr_assert_eq(sdp_encode(&mb, fx.callee.sdp, true), 0);
+	cr_assert_eq(sipsess_modify(fx.callee.sess, mb), 0);
+	mem_deref(mb);
+}
+
+Test(mwcall, callee_hold_stops_audio_to_the_callee_only)
+{
+	fx_start(&(struct fx_opts){0});
+	call_bridged();
+	callee_modify(SDP_SENDONLY);
+	cr_assert(wait_count(&fx.callee.answers, 1, 1000), "no 200 to hold");
+	cr_assert_eq(fx.callee.last_rdir, SDP_SENDONLY);
+	ua_rx_reset(&fx.caller, 0x22);
+	ua_rx_reset(&fx.callee, 0x11);
+	ua_talk(&fx.caller, 20, 0x11);
+	ua_talk(&fx.callee, 20, 0x22); /* music on hold */
+	cr_assert(wait_count(&fx.caller.rx.fill_pkts, 20, 2000),
+		  "music on hold: %u", fx.caller.rx.fill_pkts);
+	run_for(60);
+	cr_assert_eq(fx.callee.rx.pkts, 0, "%u packets to a callee on hold",
+		     fx.callee.rx.pkts);
+
+	callee_modify(SDP_SENDRECV);
+	cr_assert(wait_count(&fx.callee.answers, 2, 1000), "no 200 to resume");
+	ua_talk(&fx.caller, 20, 0x11);
+	cr_assert(wait_count(&fx.callee.rx.fill_pkts, 20, 2000),
+		  "after resume: %u", fx.callee.rx.fill_pkts);
+	cr_assert_not(fx.caller.closed);
+	cr_assert_not(fx.callee.closed);
+}
+
+Test(mwcall, stop_signal_hangs_up_every_call)
+{
+	fx_start(&(struct fx_opts){0});
+	call_bridged();
+	/* The worker reads SIGTERM from its signalfd: block it here and
+	 * raise it at this thread, as a kill would reach main(). */
+	cr_assert_eq(worker_signals_block(), 0);
+	cr_assert_eq(raise(SIGTERM), 0);
+	cr_assert(wait_flag(&fx.caller.closed, 2000), "caller: no BYE");
+	cr_assert(wait_flag(&fx.callee.closed, 2000), "callee: no BYE");
+	cr_assert(wait_event(KIND(ENDED), 1000));
+	cr_assert_str_eq(ev_find(KIND(ENDED))->detail, "worker stopping");
+	run_for(50);
+	cr_assert_eq(fx.router.hb_capacity, 0, "final heartbeat");
+	cr_assert(fx.router.hb_draining);
+	cr_assert_eq(fx.router.hb_load, 0);
 }
