@@ -79,6 +79,8 @@ struct router {
 struct rx_stats {
 	unsigned pkts; /* every RTP packet */
 	unsigned te_pkts;
+	unsigned te_events; /* distinct telephone-event timestamps */
+	uint32_t te_ts;
 	int pt;	       /* of the first audio packet, -1: none */
 	unsigned pt_other; /* audio packets with another pt */
 	unsigned seq_gaps; /* audio or te: seq != last + 1 */
@@ -644,7 +646,9 @@ static void ua_rtp_h(const struct sa *src, const struct rtp_header *hdr,
 	rx->last_ms = pbx_clock_mono_ms();
 	rx->markers += hdr->m;
 	if (hdr->pt == TE_PT) {
-		rx->te_pkts++;
+		if (!rx->te_pkts++ || hdr->ts != rx->te_ts)
+			rx->te_events++;
+		rx->te_ts = hdr->ts;
 		return;
 	}
 	if (rx->pt < 0)
@@ -768,7 +772,8 @@ static void ua_open(struct ua *ua, const char *name, uint8_t pt, bool te,
 		     0);
 	snprintf(fmt, sizeof(fmt), "%u", pt);
 	cr_assert_eq(sdp_format_add(NULL, ua->sdpm, false, fmt,
-				    pt == 8 ? "PCMA" : "PCMU", 8000, 1, NULL,
+				    pt == 8 ? "PCMA" : pt ? "G722" : "PCMU",
+				    8000, 1, NULL,
 				    NULL, NULL, false, NULL),
 		     0);
 	if (te)
@@ -800,23 +805,28 @@ static void caller_reject(const struct sip_msg *msg, void *arg)
 }
 
 /* The caller's INVITE to the worker with extra headers `hdrs`. */
-static void caller_invite_hdrs(const char *hdrs)
+static void ua_invite(struct ua *ua, const char *hdrs)
 {
-	struct ua *ua = &fx.caller;
 	struct mbuf *mb = NULL;
-	char uri[64];
+	char uri[64], from[64];
 
 	re_snprintf(uri, sizeof(uri), "sip:100@127.0.0.1:%s",
 		    strrchr(fx.cfg.sip_listen, ':') + 1);
+	re_snprintf(from, sizeof(from), "sip:%s@127.0.0.1", ua->name);
 	cr_assert_eq(sdp_encode(&mb, ua->sdp, true), 0);
-	cr_assert_eq(sipsess_connect(&ua->sess, ua->sock, uri, "Alice",
-				     "sip:alice@127.0.0.1", "alice", NULL, 0,
+	cr_assert_eq(sipsess_connect(&ua->sess, ua->sock, uri, NULL, from,
+				     ua->name, NULL, 0,
 				     "application/sdp", mb, NULL, NULL, false,
 				     ua_offer_h, ua_answer_h, ua_progress_h,
 				     ua_estab_h, ua_info_h, NULL, ua_close_h,
 				     ua, "%s", hdrs),
 		     0);
 	mem_deref(mb);
+}
+
+static void caller_invite_hdrs(const char *hdrs)
+{
+	ua_invite(&fx.caller, hdrs);
 }
 
 /* ... with the tenant Kamailio would add. */
@@ -842,6 +852,9 @@ struct fx_opts {
 	bool caller_te;
 	bool caller_alaw;  /* the caller offers PCMA only */
 	bool callee_no_te; /* the callee does not take telephone-event */
+	uint8_t caller_pt;  /* the caller offers this only (0: PCMU) */
+	long capacity;
+	const char *edge_addr;
 	uint32_t rtp_timeout_ms;
 	size_t prompt_len;
 };
@@ -850,12 +863,12 @@ static void fx_start(const struct fx_opts *o)
 {
 	struct mw_config *cfg = &fx.cfg;
 	uint16_t port = free_port();
+	uint8_t pt = o->caller_pt ? o->caller_pt : o->caller_alaw ? 8 : 0;
 	char ep[64];
 
 	cr_assert_neq(port, 0, "no free port");
 	fx.prompt_len = o->prompt_len ? o->prompt_len : 8000;
-	ua_open(&fx.caller, "alice", o->caller_alaw ? 8 : 0, o->caller_te,
-		caller_reject);
+	ua_open(&fx.caller, "alice", pt, o->caller_te, caller_reject);
 	ua_open(&fx.callee, "bob", 0, !o->callee_no_te, ua_conn_h);
 
 	snprintf(ep, sizeof(ep), "inproc://mwtest-%d", (int)getpid());
@@ -864,7 +877,8 @@ static void fx_start(const struct fx_opts *o)
 	snprintf(cfg->worker_id, sizeof(cfg->worker_id), WORKER_ID);
 	snprintf(cfg->sip_listen, sizeof(cfg->sip_listen), "127.0.0.1:%u",
 		 port);
-	snprintf(cfg->edge_addr, sizeof(cfg->edge_addr), "127.0.0.1");
+	snprintf(cfg->edge_addr, sizeof(cfg->edge_addr), "%s",
+		 o->edge_addr ? o->edge_addr : "127.0.0.1");
 	snprintf(cfg->router_endpoints, sizeof(cfg->router_endpoints), "%s",
 		 ep);
 	/* Never reached: the table below replaces the store. */
@@ -873,7 +887,7 @@ static void fx_start(const struct fx_opts *o)
 	snprintf(cfg->rtp_ip, sizeof(cfg->rtp_ip), "127.0.0.1");
 	cfg->rtp_port_min = 40000;
 	cfg->rtp_port_max = 49998;
-	cfg->capacity = 10;
+	cfg->capacity = o->capacity ? o->capacity : 10;
 	cfg->heartbeat_ms = 1000;
 	/* Rings go "through Kamailio": here straight to the callee. */
 	re_snprintf(cfg->edge_uri, sizeof(cfg->edge_uri), "sip:%J;lr",
@@ -1471,7 +1485,7 @@ Test(mwcall, caller_bye_on_a_bridged_call_ends_the_callee)
 
 Test(mwcall, dtmf_while_bridged_is_relayed_and_only_the_callers_reported)
 {
-	struct mbuf *mb = mbuf_alloc(64);
+	struct mbuf *mb = mbuf_alloc(64), *mb2;
 
 	cr_assert_not_null(mb);
 	fx_start(&(struct fx_opts){.caller_te = true});
@@ -1485,11 +1499,27 @@ Test(mwcall, dtmf_while_bridged_is_relayed_and_only_the_callers_reported)
 	cr_assert(wait_count(&fx.callee.rx.te_pkts, 6, 1000),
 		  "callee got %u telephone-event packets",
 		  fx.callee.rx.te_pkts);
+	/* One event: every packet of it keeps the event's timestamp. */
+	cr_assert_eq(fx.callee.rx.te_events, 1);
 	/* The callee's press: to the caller, not to the router. */
 	ua_send_4733(&fx.callee, 6, 3000);
 	cr_assert(wait_count(&fx.caller.rx.te_pkts, 6, 1000),
 		  "caller got %u telephone-event packets",
 		  fx.caller.rx.te_pkts);
+	cr_assert_eq(fx.caller.rx.te_events, 1);
+	/* The callee's INFO: to the caller, not to the router. */
+	mb2 = mbuf_alloc(64);
+	cr_assert_not_null(mb2);
+	mbuf_printf(mb2, "Signal=1\r\nDuration=160\r\n");
+	mb2->pos = 0;
+	cr_assert_eq(sipsess_info(fx.callee.sess, "application/dtmf-relay",
+				  mb2, ua_info_resp, &fx.callee),
+		     0);
+	mem_deref(mb2);
+	cr_assert(wait_count(&fx.caller.infos, 1, 1000), "no INFO relayed");
+	cr_assert(strstr(fx.caller.info_body, "Signal=1"), "body '%s'",
+		  fx.caller.info_body);
+	cr_assert_eq(fx.callee.info_2xx, 1);
 
 	/* The caller's INFO: reported and relayed as dtmf-relay. */
 	mbuf_printf(mb, "Signal=*\r\nDuration=160\r\n");
@@ -1751,4 +1781,166 @@ Test(mwcall, stop_signal_hangs_up_every_call)
 	cr_assert_eq(fx.router.hb_capacity, 0, "final heartbeat");
 	cr_assert(fx.router.hb_draining);
 	cr_assert_eq(fx.router.hb_load, 0);
+}
+
+Test(mwcall, invite_without_g711_is_refused_488)
+{
+	fx_start(&(struct fx_opts){.caller_pt = 9}); /* G.722 only */
+	caller_invite();
+	cr_assert(wait_flag(&fx.caller.closed, 2000), "no final response");
+	cr_assert_eq(fx.caller.close_code, 488);
+	run_for(50);
+	cr_assert_eq(ev_count(KIND(INCOMING)), 0);
+	cr_assert_eq(fx.router.hb_load, 0);
+}
+
+Test(mwcall, invite_from_outside_the_edge_is_refused_403)
+{
+	/* The agents send from 127.0.0.1; only 127.0.0.2 is the edge. */
+	fx_start(&(struct fx_opts){.edge_addr = "127.0.0.2"});
+	caller_invite();
+	cr_assert(wait_flag(&fx.caller.closed, 2000), "no final response");
+	cr_assert_eq(fx.caller.close_code, 403);
+	run_for(50);
+	cr_assert_eq(ev_count(KIND(INCOMING)), 0);
+}
+
+Test(mwcall, invite_beyond_capacity_is_refused_503)
+{
+	fx_start(&(struct fx_opts){.capacity = 1});
+	call_answered();
+	/* bob calls too: the worker is full. */
+	ua_invite(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
+	cr_assert(wait_flag(&fx.callee.closed, 2000), "no final response");
+	cr_assert_eq(fx.callee.close_code, 503);
+	cr_assert_eq(ev_count(KIND(INCOMING)), 1);
+	cr_assert_not(fx.caller.closed);
+}
+
+Test(mwcall, drain_signal_refuses_new_calls_and_keeps_the_old)
+{
+	fx_start(&(struct fx_opts){.prompt_len = 1600});
+	call_answered();
+	cr_assert_eq(worker_signals_block(), 0);
+	cr_assert_eq(raise(SIGUSR1), 0);
+	cr_assert(wait_flag(&fx.router.hb_draining, 1000),
+		  "no draining heartbeat");
+	cr_assert_eq(fx.router.hb_capacity, 10);
+	ua_invite(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
+	cr_assert(wait_flag(&fx.callee.closed, 2000), "no final response");
+	cr_assert_eq(fx.callee.close_code, 503);
+	/* The call in progress goes on. */
+	ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
+	run_for(60);
+	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
+	cr_assert_not(fx.caller.closed);
+}
+
+Test(mwcall, stop_play_stops_the_prompt_silently)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__StopPlay sp =
+		PBX__V1__MEDIA_COMMAND__STOP_PLAY__INIT;
+	unsigned at_stop;
+
+	fx_start(&(struct fx_opts){.prompt_len = 8000 * 2});
+	call_answered();
+	ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1, false);
+	cr_assert(wait_count(&fx.caller.rx.pkts, 10, 2000));
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_STOP_PLAY;
+	mc.stop_play = &sp;
+	cmd_send(&mc);
+	run_for(60);
+	at_stop = fx.caller.rx.pkts;
+	run_for(300);
+	cr_assert_eq(fx.caller.rx.pkts, at_stop);
+	cr_assert_lt(at_stop, 40);
+	run_for(100);
+	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0);
+	cr_assert_eq(ev_count(KIND(FAILED)), 0);
+}
+
+Test(mwcall, timers_cancel_and_are_bounded)
+{
+	fx_start(&(struct fx_opts){0});
+	call_answered();
+	cmd_timer(1, 100);
+	cmd_timer(1, 0); /* cancelled */
+	for (uint32_t id = 10; id < 10 + MWCALL_TIMERS_MAX; id++)
+		cmd_timer(id, 5000);
+	cmd_timer(99, 5000); /* one too many */
+	cr_assert(wait_event(KIND(FAILED), 1000));
+	cr_assert_str_eq(ev_find(KIND(FAILED))->detail,
+			 "too many timers on this call");
+	run_for(300);
+	cr_assert_eq(ev_count(KIND(TIMER)), 0, "a cancelled timer fired");
+	cr_assert_eq(ev_count(KIND(FAILED)), 1);
+}
+
+Test(mwcall, ring_from_an_answered_call_stops_the_prompt_and_rings_back)
+{
+	unsigned prompt_pkts;
+
+	fx_start(&(struct fx_opts){.prompt_len = 8000 * 3});
+	fx.callee.answer_delay_ms = 500;
+	call_answered();
+	ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1, false);
+	cr_assert(wait_count(&fx.caller.rx.pkts, 10, 2000));
+	ring_callee(5000);
+	cr_assert(wait_flag(&fx.callee.estab, 3000), "callee not bridged");
+	prompt_pkts = fx.caller.rx.fill_pkts;
+	/* Ringback (not prompt) packets while the callee rang. */
+	cr_assert_geq(fx.caller.rx.pkts - prompt_pkts, 15,
+		      "%u ringback packets", fx.caller.rx.pkts - prompt_pkts);
+	cr_assert_lt(prompt_pkts, 40, "the prompt went on");
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert(wait_event(KIND(RING_RESULT), 1000));
+	run_for(100);
+	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0);
+	cr_assert_eq(ev_count(KIND(ANSWERED)), 1, "answered once only");
+	cr_assert_eq(fx.caller.answers, 1, "no second 200 to the caller");
+}
+
+Test(mwcall, caller_cancel_while_ringing_cancels_the_callee)
+{
+	fx_start(&(struct fx_opts){0});
+	fx.callee.answer_delay_ms = UINT32_MAX;
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	ring_callee(5000);
+	cr_assert(wait_count(&fx.callee.invites, 1, 2000));
+	cr_assert(wait_count(&fx.caller.progress_n, 2, 1000), "no 183");
+	fx.caller.sess = mem_deref(fx.caller.sess); /* CANCEL */
+	cr_assert(wait_flag(&fx.callee.closed, 2000), "callee: no CANCEL");
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "caller cancelled");
+	cr_assert_eq(ev_count(KIND(RING_RESULT)), 0);
+	cr_assert_null(the_call());
+}
+
+Test(mwcall, caller_hold_while_bridged_stops_audio_to_the_caller_only)
+{
+	fx_start(&(struct fx_opts){0});
+	call_bridged();
+	caller_modify(SDP_SENDONLY);
+	cr_assert(wait_count(&fx.caller.answers, 2, 1000), "no 200 to hold");
+	ua_rx_reset(&fx.caller, 0x22);
+	ua_rx_reset(&fx.callee, 0x11);
+	ua_talk(&fx.caller, 20, 0x11); /* music on hold */
+	ua_talk(&fx.callee, 20, 0x22);
+	cr_assert(wait_count(&fx.callee.rx.fill_pkts, 20, 2000),
+		  "music on hold: %u", fx.callee.rx.fill_pkts);
+	run_for(60);
+	cr_assert_eq(fx.caller.rx.pkts, 0, "%u packets to a caller on hold",
+		     fx.caller.rx.pkts);
+	caller_modify(SDP_SENDRECV);
+	cr_assert(wait_count(&fx.caller.answers, 3, 1000));
+	ua_talk(&fx.callee, 20, 0x22);
+	cr_assert(wait_count(&fx.caller.rx.fill_pkts, 20, 2000),
+		  "after resume: %u", fx.caller.rx.fill_pkts);
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
 }
