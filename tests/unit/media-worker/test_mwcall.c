@@ -55,6 +55,7 @@ struct ev {
 	char digit;
 	int ring_result;
 	uint32_t timer_id;
+	char callid[128];
 };
 
 struct router {
@@ -143,6 +144,7 @@ struct ua {
 struct fx {
 	void *zctx;
 	struct router router;
+	struct router router2; /* only with fx_opts.two_routers */
 	struct ua caller, callee;
 	struct mw_config cfg;
 	struct worker *w;
@@ -320,6 +322,8 @@ static void router_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 	snprintf(e->detail, sizeof(e->detail), "%s",
 		 me->detail ? me->detail : "");
 	e->digit = me->digit && me->digit[0] ? me->digit[0] : 0;
+	snprintf(e->callid, sizeof(e->callid), "%s",
+		 env->call_id ? env->call_id : "");
 	if (me->kind == KIND(INCOMING))
 		snprintf(r->callid, sizeof(r->callid), "%s",
 			 env->call_id ? env->call_id : "");
@@ -374,11 +378,10 @@ static void router_close(struct router *r)
 }
 
 /* Sends mc about call `callid` of `tenant`; returns its seq. */
-static uint64_t cmd_send_to(Pbx__V1__MediaCommand *mc, const char *tenant,
-			    const char *callid)
+static uint64_t cmd_send_via(struct router *r, Pbx__V1__MediaCommand *mc,
+			     const char *tenant, const char *callid)
 {
 	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
-	struct router *r = &fx.router;
 
 	cr_assert(r->have_peer, "no frame from the worker yet");
 	mc->worker_id = (char *)WORKER_ID;
@@ -390,6 +393,12 @@ static uint64_t cmd_send_to(Pbx__V1__MediaCommand *mc, const char *tenant,
 	cr_assert_eq(pbx_bus_send(r->bus, &r->peer, &env), 0);
 	tmr_start(&r->tmr_kick, 0, router_kick, r);
 	return mc->seq;
+}
+
+static uint64_t cmd_send_to(Pbx__V1__MediaCommand *mc, const char *tenant,
+			    const char *callid)
+{
+	return cmd_send_via(&fx.router, mc, tenant, callid);
 }
 
 /* ... about the call INCOMING announced. */
@@ -855,6 +864,7 @@ struct fx_opts {
 	uint8_t caller_pt;  /* the caller offers this only (0: PCMU) */
 	long capacity;
 	const char *edge_addr;
+	bool two_routers;
 	uint32_t rtp_timeout_ms;
 	size_t prompt_len;
 };
@@ -864,7 +874,7 @@ static void fx_start(const struct fx_opts *o)
 	struct mw_config *cfg = &fx.cfg;
 	uint16_t port = free_port();
 	uint8_t pt = o->caller_pt ? o->caller_pt : o->caller_alaw ? 8 : 0;
-	char ep[64];
+	char ep[160];
 
 	cr_assert_neq(port, 0, "no free port");
 	fx.prompt_len = o->prompt_len ? o->prompt_len : 8000;
@@ -873,6 +883,16 @@ static void fx_start(const struct fx_opts *o)
 
 	snprintf(ep, sizeof(ep), "inproc://mwtest-%d", (int)getpid());
 	router_open(&fx.router, ep);
+	if (o->two_routers) {
+		char ep2[64];
+
+		snprintf(ep2, sizeof(ep2), "inproc://mwtest2-%d",
+			 (int)getpid());
+		router_open(&fx.router2, ep2);
+		/* The worker connects to each, in this order. */
+		snprintf(ep + strlen(ep), sizeof(ep) - strlen(ep), ",%s",
+			 ep2);
+	}
 
 	snprintf(cfg->worker_id, sizeof(cfg->worker_id), WORKER_ID);
 	snprintf(cfg->sip_listen, sizeof(cfg->sip_listen), "127.0.0.1:%u",
@@ -909,6 +929,9 @@ static void fx_start(const struct fx_opts *o)
 	/* The first heartbeat tells us the worker's routing id. */
 	cr_assert(wait_flag(&fx.router.have_peer, 2000),
 		  "no heartbeat from the worker");
+	if (o->two_routers)
+		cr_assert(wait_flag(&fx.router2.have_peer, 2000),
+			  "router 2: no heartbeat");
 }
 
 static void fx_init(void)
@@ -917,6 +940,7 @@ static void fx_init(void)
 
 	memset(&fx, 0, sizeof(fx));
 	fx.router.fd = -1;
+	fx.router2.fd = -1;
 	pbx_log_init("mwtest", dbg ? PBX_LOG_DEBUG : PBX_LOG_ERROR);
 	cr_assert_eq(libre_init(), 0);
 	cr_assert_eq(fd_setsize(1024), 0);
@@ -933,6 +957,7 @@ static void fx_fini(void)
 	ua_close(&fx.caller);
 	ua_close(&fx.callee);
 	router_close(&fx.router);
+	router_close(&fx.router2);
 	if (fx.zctx)
 		zmq_ctx_term(fx.zctx);
 	fx.zctx = NULL;
@@ -1943,4 +1968,55 @@ Test(mwcall, caller_hold_while_bridged_stops_audio_to_the_caller_only)
 	cr_assert(wait_count(&fx.caller.rx.fill_pkts, 20, 2000),
 		  "after resume: %u", fx.caller.rx.fill_pkts);
 	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+}
+
+Test(mwcall, two_routers_share_calls_and_events_follow_the_commander)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Answer a = PBX__V1__MEDIA_COMMAND__ANSWER__INIT;
+	struct router *r1 = &fx.router, *r2 = &fx.router2;
+	char call1[128];
+
+	fx_start(&(struct fx_opts){.two_routers = true});
+	cr_assert_geq(r2->hbs, 1, "every router gets the heartbeat");
+	/* New calls round-robin: alice's to router 1, bob's to router 2. */
+	caller_invite();
+	cr_assert(wait_count(&r1->nev, 1, 2000), "router 1: no INCOMING");
+	snprintf(call1, sizeof(call1), "%s", r1->evs[0].callid);
+	ua_invite(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
+	cr_assert(wait_count(&r2->nev, 1, 2000), "router 2: no INCOMING");
+	cr_assert_eq(r2->evs[0].kind, KIND(INCOMING));
+	cr_assert_str_neq(r2->evs[0].callid, call1);
+	cr_assert_eq(r1->nev, 1);
+
+	/* Router 2 answers alice's call: the event goes to router 2. */
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_ANSWER;
+	mc.answer = &a;
+	cmd_send_via(r2, &mc, TENANT, call1);
+	cr_assert(wait_flag(&fx.caller.estab, 2000), "alice: no 200");
+	cr_assert(wait_count(&r2->nev, 2, 1000));
+	cr_assert_eq(r2->evs[1].kind, KIND(ANSWERED));
+	cr_assert_str_eq(r2->evs[1].callid, call1);
+	/* And so does her hangup later. */
+	fx.caller.sess = mem_deref(fx.caller.sess);
+	cr_assert(wait_count(&r2->nev, 3, 2000));
+	cr_assert_eq(r2->evs[2].kind, KIND(HANGUP));
+	cr_assert_str_eq(r2->evs[2].callid, call1);
+	cr_assert_eq(r1->nev, 1, "router 1 hears nothing more");
+	cr_assert_not(fx.callee.closed, "bob's call is untouched");
+}
+
+Test(mwcall, callee_without_telephone_event_gets_no_rfc4733)
+{
+	fx_start(&(struct fx_opts){.caller_te = true, .callee_no_te = true});
+	call_bridged();
+	ua_rx_reset(&fx.callee, 0x11);
+	ua_send_4733(&fx.caller, 2, 3000);
+	ua_talk(&fx.caller, 10, 0x11);
+	cr_assert(wait_count(&fx.callee.rx.fill_pkts, 10, 2000));
+	cr_assert_eq(fx.callee.rx.te_pkts, 0);
+	cr_assert_eq(fx.callee.rx.pt_other, 0);
+	/* The digit is still the caller's: reported. */
+	cr_assert(wait_event(KIND(DTMF), 1000));
+	cr_assert_eq(ev_find(KIND(DTMF))->digit, '2');
 }
