@@ -114,6 +114,7 @@ struct ua {
 	int close_err;
 	uint16_t close_code;
 	unsigned info_2xx;
+	uint16_t info_code; /* last response to our INFO */
 	unsigned infos;	 /* INFO requests received */
 	char info_body[64];
 	enum sdp_dir last_rdir;
@@ -573,6 +574,8 @@ static void ua_info_resp(int err, const struct sip_msg *msg, void *arg)
 
 	if (!err && msg && msg->scode >= 200 && msg->scode < 300)
 		ua->info_2xx++;
+	if (!err && msg)
+		ua->info_code = msg->scode;
 }
 
 static void ua_answer_now(void *arg)
@@ -2019,4 +2022,86 @@ Test(mwcall, callee_without_telephone_event_gets_no_rfc4733)
 	/* The digit is still the caller's: reported. */
 	cr_assert(wait_event(KIND(DTMF), 1000));
 	cr_assert_eq(ev_find(KIND(DTMF))->digit, '2');
+}
+
+static void caller_info(const char *ctype, const char *body)
+{
+	struct mbuf *mb = mbuf_alloc(64);
+
+	cr_assert_not_null(mb);
+	mbuf_write_str(mb, body);
+	mb->pos = 0;
+	fx.caller.info_code = 0;
+	cr_assert_eq(sipsess_info(fx.caller.sess, ctype, mb, ua_info_resp,
+				  &fx.caller),
+		     0);
+	mem_deref(mb);
+}
+
+static bool info_answered(void *arg)
+{
+	(void)arg;
+	return fx.caller.info_code != 0;
+}
+
+Test(mwcall, info_that_is_not_dtmf_is_refused_without_an_event)
+{
+	fx_start(&(struct fx_opts){0});
+	call_answered();
+	caller_info("text/plain", "hello");
+	cr_assert(run_until(info_answered, NULL, 1000));
+	cr_assert_eq(fx.caller.info_code, 415);
+	caller_info("application/dtmf-relay", "Duration=160\r\n");
+	cr_assert(run_until(info_answered, NULL, 1000));
+	cr_assert_eq(fx.caller.info_code, 400);
+	caller_info("application/dtmf", "11");
+	cr_assert(run_until(info_answered, NULL, 1000));
+	cr_assert_eq(fx.caller.info_code, 200);
+	cr_assert(wait_event(KIND(DTMF), 1000));
+	run_for(50);
+	cr_assert_eq(ev_count(KIND(DTMF)), 1);
+	cr_assert_eq(ev_find(KIND(DTMF))->digit, '#');
+	cr_assert_not(fx.caller.closed);
+}
+
+Test(mwcall, play_to_an_alaw_caller_is_alaw)
+{
+	fx_start(&(struct fx_opts){.caller_alaw = true, .prompt_len = 1600});
+	call_answered();
+	ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
+	run_for(60);
+	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
+	cr_assert_eq(fx.caller.rx.pt, 8, "PCMA");
+	cr_assert_eq(fx.caller.rx.pt_other, 0);
+}
+
+Test(mwcall, caller_bye_during_a_prompt_frees_the_call)
+{
+	fx_start(&(struct fx_opts){.prompt_len = 8000 * 3});
+	call_answered();
+	cmd_play("hello", 1, false);
+	cr_assert(wait_count(&fx.caller.rx.pkts, 5, 2000));
+	fx.caller.sess = mem_deref(fx.caller.sess);
+	cr_assert(wait_event(KIND(HANGUP), 2000));
+	cr_assert_null(the_call());
+	/* The pacer must not tick a freed call. */
+	run_for(200);
+	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0);
+}
+
+Test(mwcall, a_prompt_does_not_keep_a_silent_caller_alive)
+{
+	fx_start(&(struct fx_opts){.rtp_timeout_ms = 300,
+				   .prompt_len = 8000 * 3});
+	call_answered();
+	cmd_play("hello", 1, false);
+	cr_assert(wait_flag(&fx.caller.closed, 2000), "not cut");
+	cr_assert_eq(fx.caller.close_err, ECONNRESET);
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "rtp timeout");
+	cr_assert_lt(fx.caller.rx.pkts, 150, "cut before the prompt ended");
+	run_for(100);
+	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0);
 }
