@@ -1,18 +1,21 @@
 /* In-process tests of the media worker's calls (mwcall*.c, worker*.c,
  * leg.c) with real peers, as baresip's test/call.c does: one process, one
  * libre loop, and on it the real worker (worker_alloc), a ZeroMQ ROUTER
- * playing the router (inproc, so no TCP port), and libre user agents on
- * 127.0.0.1 with real RTP sockets: the caller (it also plays Kamailio: the
+ * playing the router (tests/support/test_router.c, inproc: no TCP port)
+ * and libre user agents with real RTP sockets on 127.0.0.1
+ * (tests/support/test_ua.c): the caller (it also plays Kamailio: the
  * worker takes INVITEs from 127.0.0.1) and, for rings, the callee (the
  * worker's edge_uri points at it). Each test runs the loop until what it
- * waits for happened or a deadline, then asserts what reached the other
- * side: SIP codes, RTP packet counts and sequence numbers, events. Every
- * port is ephemeral; prompts come from a table, not Redis. */
+ * waits for happened or a deadline (tests/support/test_loop.c), then
+ * asserts what reached the other side: SIP codes, RTP packet counts,
+ * payload types, bytes and sequence numbers, events. Every port is
+ * ephemeral; prompts come from a table, not Redis. MWTEST_DEBUG=1 shows
+ * the worker's debug log, TEST_SIP_TRACE=1 every SIP message. */
 #include <arpa/inet.h>
-#include <signal.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -31,6 +34,10 @@
 #include "worker.h"
 #include "worker_priv.h"
 
+#include "test_loop.h"
+#include "test_router.h"
+#include "test_ua.h"
+
 #include "pbx/v1/envelope.pb-c.h"
 
 #define TENANT "t1"
@@ -38,115 +45,14 @@
 #define KIND(k) PBX__V1__MEDIA_EVENT__KIND__KIND_##k
 
 enum {
-	PKT = 160,	    /* 20 ms of G.711 */
-	TE_PT = 101,	    /* the caller's telephone-event type */
 	PROMPT_FILL = 0x5a, /* every byte of the table's prompts */
-	MAX_EVENTS = 64,
-	TX_MAX = 8000 * 4, /* 4 s of audio per sender */
-};
-
-/* ---- the router: a ROUTER socket on the same loop ---- */
-
-struct ev {
-	int kind;
-	uint64_t seq;
-	uint32_t sip_code;
-	char detail[96];
-	char digit;
-	int ring_result;
-	uint32_t timer_id;
-	char callid[128];
-};
-
-struct router {
-	struct pbx_bus *bus;
-	int fd;
-	struct pbx_bus_peer peer; /* the worker's DEALER */
-	bool have_peer;
-	struct tmr tmr_poll;
-	struct tmr tmr_kick;
-	struct ev evs[MAX_EVENTS];
-	unsigned nev;
-	char callid[256]; /* from INCOMING */
-	uint32_t hb_load; /* last heartbeat */
-	uint32_t hb_capacity;
-	bool hb_draining;
-	unsigned hbs;
-	uint64_t seq;
-};
-
-/* ---- a test user agent ---- */
-
-struct rx_stats {
-	unsigned pkts; /* every RTP packet */
-	unsigned te_pkts;
-	unsigned te_events; /* distinct telephone-event timestamps */
-	uint32_t te_ts;
-	int pt;	       /* of the first audio packet, -1: none */
-	unsigned pt_other; /* audio packets with another pt */
-	unsigned seq_gaps; /* audio or te: seq != last + 1 */
-	unsigned markers;
-	unsigned fill_pkts; /* payload all `fill` */
-	uint8_t fill;
-	uint16_t last_seq;
-	uint64_t last_ms;
-};
-
-struct ua {
-	const char *name;
-	struct sip *sip;
-	struct sipsess_sock *sock;
-	struct sipsess *sess;
-	struct sdp_session *sdp;
-	struct sdp_media *sdpm;
-	struct rtp_sock *rtp;
-	struct sa sip_addr;
-	bool te;    /* offer / accept telephone-event */
-	uint8_t pt; /* the one audio format offered: 0 PCMU or 8 PCMA */
-
-	/* SIP as seen by this side */
-	unsigned progress_n;
-	uint16_t last_progress;
-	bool progress_sdp; /* an 18x carried SDP */
-	unsigned answers;  /* SDP answers taken (200 and re-INVITE 200) */
-	bool estab;
-	bool closed;
-	int close_err;
-	uint16_t close_code;
-	unsigned info_2xx;
-	uint16_t info_code; /* last response to our INFO */
-	unsigned infos;	 /* INFO requests received */
-	char info_body[64];
-	enum sdp_dir last_rdir;
-
-	/* callee: incoming INVITEs */
-	unsigned invites;
-	char inv_tenant[64];
-	char inv_dest[64];
-	char inv_call[256];
-	char inv_from_user[64];
-	uint32_t answer_delay_ms; /* UINT32_MAX: never */
-	uint16_t reject_code;	  /* answer the INVITE with this */
-	unsigned early_pkts;	  /* 183 with SDP and this much audio */
-	uint8_t early_fill;
-	struct tmr tmr_answer;
-
-	struct rx_stats rx;
-	unsigned rx_before_estab;
-
-	/* paced sender: tx_len bytes of tx_buf, 160 every 20 ms */
-	struct tmr tmr_tx;
-	uint8_t tx_buf[TX_MAX];
-	size_t tx_len, tx_pos;
-	unsigned tx_pkts;
-	uint64_t tx_last_ms;
 };
 
 struct fx {
 	void *zctx;
-	struct router router;
-	struct router router2; /* only with fx_opts.two_routers */
-	struct ua caller, callee;
+	struct test_router router;
+	struct test_router router2; /* only with fx_opts.two_routers */
+	struct test_ua caller, callee;
 	struct mw_config cfg;
 	struct worker *w;
 	size_t prompt_len;
@@ -181,219 +87,30 @@ static uint16_t free_port(void)
 	return 0;
 }
 
-static void copy_pl(char *buf, size_t size, const struct pl *pl)
-{
-	size_t n = pl && pl->p ? pl->l : 0;
-
-	if (n >= size)
-		n = size - 1;
-	if (n)
-		memcpy(buf, pl->p, n);
-	buf[n] = '\0';
-}
-
-/* ---- loop control ---- */
-
-typedef bool(cond_h)(void *arg);
-
-struct waiter {
-	struct tmr tmr;
-	cond_h *cond;
-	void *arg;
-	uint64_t deadline;
-};
-
-static void waiter_check(void *arg)
-{
-	struct waiter *wt = arg;
-
-	if ((wt->cond && wt->cond(wt->arg)) ||
-	    pbx_clock_mono_ms() >= wt->deadline) {
-		re_cancel();
-		return;
-	}
-	tmr_start(&wt->tmr, 2, waiter_check, wt);
-}
-
-/* Runs the loop until cond(arg) holds or ms passed; returns cond(arg). */
-static bool run_until(cond_h *cond, void *arg, uint32_t ms)
-{
-	struct waiter wt = {.cond = cond, .arg = arg};
-
-	wt.deadline = pbx_clock_mono_ms() + ms;
-	tmr_init(&wt.tmr);
-	tmr_start(&wt.tmr, 0, waiter_check, &wt);
-	re_main(NULL);
-	tmr_cancel(&wt.tmr);
-	return cond ? cond(arg) : true;
-}
-
-static void run_for(uint32_t ms)
-{
-	run_until(NULL, NULL, ms);
-}
-
-static bool flag_set(void *arg)
-{
-	return *(bool *)arg;
-}
-
-struct at_least {
-	const unsigned *ctr;
-	unsigned n;
-};
-
-static bool ctr_reached(void *arg)
-{
-	struct at_least *a = arg;
-
-	return *a->ctr >= a->n;
-}
-
-static bool wait_flag(bool *flag, uint32_t ms)
-{
-	return run_until(flag_set, flag, ms);
-}
-
-static bool wait_count(const unsigned *ctr, unsigned n, uint32_t ms)
-{
-	struct at_least a = {ctr, n};
-
-	return run_until(ctr_reached, &a, ms);
-}
-
-/* ---- router side ---- */
+/* ---- the router side ---- */
 
 static unsigned ev_count(int kind)
 {
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < fx.router.nev; i++)
-		n += fx.router.evs[i].kind == kind;
-	return n;
+	return test_router_count(&fx.router, kind);
 }
 
-static const struct ev *ev_find(int kind)
+static const struct test_router_ev *ev_find(int kind)
 {
-	for (unsigned i = 0; i < fx.router.nev; i++)
-		if (fx.router.evs[i].kind == kind)
-			return &fx.router.evs[i];
-	return NULL;
-}
-
-static bool ev_seen(void *arg)
-{
-	return ev_find(*(int *)arg) != NULL;
+	return test_router_find(&fx.router, kind);
 }
 
 static bool wait_event(int kind, uint32_t ms)
 {
-	return run_until(ev_seen, &kind, ms);
-}
-
-static void router_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
-			const Pbx__V1__Envelope *env, int err, void *arg)
-{
-	struct router *r = arg;
-	const Pbx__V1__MediaEvent *me;
-	struct ev *e;
-
-	(void)bus;
-	if (err || !env || !peer)
-		return;
-	r->peer = *peer;
-	r->have_peer = true;
-	if (env->body_case == PBX__V1__ENVELOPE__BODY_WORKER_HEARTBEAT) {
-		r->hb_load = env->worker_heartbeat->load;
-		r->hb_capacity = env->worker_heartbeat->capacity;
-		r->hb_draining = env->worker_heartbeat->draining;
-		r->hbs++;
-		return;
-	}
-	if (env->body_case != PBX__V1__ENVELOPE__BODY_MEDIA_EVENT)
-		return;
-	me = env->media_event;
-	cr_assert_lt(r->nev, MAX_EVENTS, "too many events");
-	e = &r->evs[r->nev++];
-	e->kind = me->kind;
-	e->seq = me->seq;
-	e->sip_code = me->sip_code;
-	e->ring_result = me->ring_result;
-	e->timer_id = me->timer_id;
-	snprintf(e->detail, sizeof(e->detail), "%s",
-		 me->detail ? me->detail : "");
-	e->digit = me->digit && me->digit[0] ? me->digit[0] : 0;
-	snprintf(e->callid, sizeof(e->callid), "%s",
-		 env->call_id ? env->call_id : "");
-	if (me->kind == KIND(INCOMING))
-		snprintf(r->callid, sizeof(r->callid), "%s",
-			 env->call_id ? env->call_id : "");
-}
-
-static void router_fd(int flags, void *arg)
-{
-	struct router *r = arg;
-
-	(void)flags;
-	pbx_bus_process(r->bus);
-}
-
-static void router_kick(void *arg)
-{
-	struct router *r = arg;
-
-	pbx_bus_process(r->bus);
-}
-
-/* ZMQ_FD is edge-triggered: look again every few ms. */
-static void router_poll(void *arg)
-{
-	struct router *r = arg;
-
-	pbx_bus_process(r->bus);
-	tmr_start(&r->tmr_poll, 10, router_poll, r);
-}
-
-static void router_open(struct router *r, const char *ep)
-{
-	tmr_init(&r->tmr_poll);
-	tmr_init(&r->tmr_kick);
-	r->fd = -1;
-	cr_assert_eq(pbx_bus_alloc(&r->bus, fx.zctx, PBX_BUS_ROUTER, ep, NULL,
-				   router_recv, r),
-		     0);
-	r->fd = pbx_bus_fd(r->bus);
-	cr_assert_eq(fd_listen(r->fd, FD_READ, router_fd, r), 0);
-	tmr_start(&r->tmr_poll, 10, router_poll, r);
-}
-
-static void router_close(struct router *r)
-{
-	tmr_cancel(&r->tmr_poll);
-	tmr_cancel(&r->tmr_kick);
-	if (r->fd >= 0)
-		fd_close(r->fd);
-	r->fd = -1;
-	pbx_bus_free(r->bus);
-	r->bus = NULL;
+	return test_router_wait(&fx.router, kind, ms);
 }
 
 /* Sends mc about call `callid` of `tenant`; returns its seq. */
-static uint64_t cmd_send_via(struct router *r, Pbx__V1__MediaCommand *mc,
-			     const char *tenant, const char *callid)
+static uint64_t cmd_send_via(struct test_router *r,
+			     Pbx__V1__MediaCommand *mc, const char *tenant,
+			     const char *callid)
 {
-	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
-
-	cr_assert(r->have_peer, "no frame from the worker yet");
 	mc->worker_id = (char *)WORKER_ID;
-	mc->seq = ++r->seq;
-	env.tenant_id = (char *)tenant;
-	env.call_id = (char *)callid;
-	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_COMMAND;
-	env.media_command = mc;
-	cr_assert_eq(pbx_bus_send(r->bus, &r->peer, &env), 0);
-	tmr_start(&r->tmr_kick, 0, router_kick, r);
-	return mc->seq;
+	return test_router_send(r, mc, tenant, callid);
 }
 
 static uint64_t cmd_send_to(Pbx__V1__MediaCommand *mc, const char *tenant,
@@ -497,365 +214,20 @@ static int table_load(const char *tenant, const char *name,
 	return 0;
 }
 
-/* ---- user agent: SIP ---- */
-
-static void ua_take_sdp(struct ua *ua, const struct sip_msg *msg, bool offer)
+/* An INVITE from ua to the worker, with extra headers `hdrs`. */
+static void call_worker(struct test_ua *ua, const char *hdrs)
 {
-	if (!mbuf_get_left(msg->mb))
-		return;
-	cr_assert_eq(sdp_decode(ua->sdp, msg->mb, offer), 0, "%s: bad SDP",
-		     ua->name);
-	ua->last_rdir = sdp_media_rdir(ua->sdpm);
-}
-
-static int ua_offer_h(struct mbuf **descp, const struct sip_msg *msg,
-		      void *arg)
-{
-	struct ua *ua = arg;
-
-	ua_take_sdp(ua, msg, true);
-	return sdp_encode(descp, ua->sdp, false);
-}
-
-static int ua_answer_h(const struct sip_msg *msg, void *arg)
-{
-	struct ua *ua = arg;
-
-	ua_take_sdp(ua, msg, false);
-	ua->answers++;
-	return 0;
-}
-
-static void ua_progress_h(const struct sip_msg *msg, void *arg)
-{
-	struct ua *ua = arg;
-
-	ua->progress_n++;
-	ua->last_progress = msg->scode;
-	if (mbuf_get_left(msg->mb) &&
-	    msg_ctype_cmp(&msg->ctyp, "application", "sdp")) {
-		ua_take_sdp(ua, msg, false);
-		ua->progress_sdp = true;
-	}
-}
-
-static void ua_estab_h(const struct sip_msg *msg, void *arg)
-{
-	struct ua *ua = arg;
-
-	(void)msg;
-	ua->estab = true;
-	ua->rx_before_estab = ua->rx.pkts;
-}
-
-static void ua_close_h(int err, const struct sip_msg *msg, void *arg)
-{
-	struct ua *ua = arg;
-
-	ua->closed = true;
-	ua->close_err = err;
-	ua->close_code = msg ? msg->scode : 0;
-}
-
-static void ua_info_h(struct sip *sip, const struct sip_msg *msg, void *arg)
-{
-	struct ua *ua = arg;
-	struct pl body;
-
-	ua->infos++;
-	pl_set_mbuf(&body, msg->mb);
-	copy_pl(ua->info_body, sizeof(ua->info_body), &body);
-	sip_reply(sip, msg, 200, "OK");
-}
-
-static void ua_info_resp(int err, const struct sip_msg *msg, void *arg)
-{
-	struct ua *ua = arg;
-
-	if (!err && msg && msg->scode >= 200 && msg->scode < 300)
-		ua->info_2xx++;
-	if (!err && msg)
-		ua->info_code = msg->scode;
-}
-
-static void ua_answer_now(void *arg)
-{
-	struct ua *ua = arg;
-	struct mbuf *mb = NULL;
-
-	cr_assert_eq(sdp_encode(&mb, ua->sdp, false), 0);
-	cr_assert_eq(sipsess_answer(ua->sess, 200, "OK", mb, ""), 0);
-	mem_deref(mb);
-}
-
-static void ua_talk(struct ua *ua, unsigned pkts, uint8_t fill);
-
-/* The callee: takes the worker's INVITE; 200 at once if answer_delay_ms
- * is 0, else 180 (or 183 with SDP and early_pkts packets of early media)
- * and 200 after answer_delay_ms. */
-static void ua_conn_h(const struct sip_msg *msg, void *arg)
-{
-	struct ua *ua = arg;
-	const struct sip_hdr *h;
-	struct mbuf *mb = NULL;
-	uint16_t code = 180;
-
-	ua->invites++;
-	if (ua->sess) {
-		sip_treply(NULL, ua->sip, msg, 486, "Busy Here");
-		return;
-	}
-	if ((h = sip_msg_xhdr(msg, "X-Pbx-Tenant")))
-		copy_pl(ua->inv_tenant, sizeof(ua->inv_tenant), &h->val);
-	if ((h = sip_msg_xhdr(msg, "X-Pbx-Dest")))
-		copy_pl(ua->inv_dest, sizeof(ua->inv_dest), &h->val);
-	if ((h = sip_msg_xhdr(msg, "X-Pbx-Call")))
-		copy_pl(ua->inv_call, sizeof(ua->inv_call), &h->val);
-	copy_pl(ua->inv_from_user, sizeof(ua->inv_from_user),
-		&msg->from.uri.user);
-	if (ua->reject_code) {
-		sip_treply(NULL, ua->sip, msg, ua->reject_code, "Busy Here");
-		return;
-	}
-	ua_take_sdp(ua, msg, true);
-	if (!ua->answer_delay_ms)
-		code = 200;
-	else if (ua->early_pkts)
-		code = 183;
-	if (code != 180)
-		cr_assert_eq(sdp_encode(&mb, ua->sdp, false), 0);
-	cr_assert_eq(sipsess_accept(&ua->sess, ua->sock, msg, code,
-				    code == 200 ? "OK" : "Ringing", ua->name,
-				    "application/sdp", mb, NULL, NULL, false,
-				    ua_offer_h, ua_answer_h, ua_estab_h,
-				    ua_info_h, NULL, ua_close_h, ua, ""),
-		     0);
-	mem_deref(mb);
-	/* Early media: audio right after the 183. */
-	if (code == 183)
-		ua_talk(ua, ua->early_pkts, ua->early_fill);
-	if (code < 200 && ua->answer_delay_ms != UINT32_MAX)
-		tmr_start(&ua->tmr_answer, ua->answer_delay_ms, ua_answer_now,
-			  ua);
-}
-
-/* ---- user agent: RTP ---- */
-
-static void ua_rtp_h(const struct sa *src, const struct rtp_header *hdr,
-		     struct mbuf *mb, void *arg)
-{
-	struct ua *ua = arg;
-	struct rx_stats *rx = &ua->rx;
-	const uint8_t *p = mbuf_buf(mb);
-	size_t n = mbuf_get_left(mb);
-	bool fill = n > 0;
-
-	(void)src;
-	if (rx->pkts && (uint16_t)(rx->last_seq + 1) != hdr->seq)
-		rx->seq_gaps++;
-	rx->pkts++;
-	rx->last_seq = hdr->seq;
-	rx->last_ms = pbx_clock_mono_ms();
-	rx->markers += hdr->m;
-	if (hdr->pt == TE_PT) {
-		if (!rx->te_pkts++ || hdr->ts != rx->te_ts)
-			rx->te_events++;
-		rx->te_ts = hdr->ts;
-		return;
-	}
-	if (rx->pt < 0)
-		rx->pt = hdr->pt;
-	else if (hdr->pt != rx->pt)
-		rx->pt_other++;
-	for (size_t i = 0; i < n && fill; i++)
-		fill = p[i] == rx->fill;
-	rx->fill_pkts += fill;
-}
-
-static void ua_rx_reset(struct ua *ua, uint8_t fill)
-{
-	memset(&ua->rx, 0, sizeof(ua->rx));
-	ua->rx.pt = -1;
-	ua->rx.fill = fill;
-}
-
-static const struct sa *ua_raddr(struct ua *ua)
-{
-	return sdp_media_raddr(ua->sdpm);
-}
-
-static void ua_rtp_send(struct ua *ua, bool marker, uint8_t pt, uint32_t ts,
-			const uint8_t *payload, size_t len)
-{
-	struct mbuf *mb = mbuf_alloc(RTP_HEADER_SIZE + len);
-
-	cr_assert_not_null(mb);
-	mb->pos = mb->end = RTP_HEADER_SIZE;
-	cr_assert_eq(mbuf_write_mem(mb, payload, len), 0);
-	mb->pos = RTP_HEADER_SIZE;
-	cr_assert_eq(rtp_send(ua->rtp, ua_raddr(ua), false, marker, pt, ts,
-			      mb),
-		     0);
-	mem_deref(mb);
-}
-
-static void ua_tx_tick(void *arg)
-{
-	struct ua *ua = arg;
-	size_t n = ua->tx_len - ua->tx_pos;
-
-	if (!n)
-		return;
-	if (n > PKT)
-		n = PKT;
-	ua_rtp_send(ua, ua->tx_pos == 0, ua->pt, (uint32_t)ua->tx_pos,
-		    ua->tx_buf + ua->tx_pos, n);
-	ua->tx_pos += n;
-	ua->tx_pkts++;
-	ua->tx_last_ms = pbx_clock_mono_ms();
-	tmr_start(&ua->tmr_tx, 20, ua_tx_tick, ua);
-}
-
-/* Sends `pkts` packets of audio, 20 ms apart, each filled with `fill`. */
-static void ua_talk(struct ua *ua, unsigned pkts, uint8_t fill)
-{
-	cr_assert_leq(pkts * PKT, TX_MAX);
-	memset(ua->tx_buf, fill, pkts * PKT);
-	ua->tx_len = pkts * PKT;
-	ua->tx_pos = 0;
-	ua->tx_pkts = 0;
-	tmr_start(&ua->tmr_tx, 0, ua_tx_tick, ua);
-}
-
-/* One key press as RFC 4733 (RFC 4733 §2.5): three updates of the event,
- * then the end packet three times, all with the event's timestamp. */
-static void ua_send_4733(struct ua *ua, int event, uint32_t ts)
-{
-	for (int i = 0; i < 6; i++) {
-		bool end = i >= 3;
-		uint16_t dur = (uint16_t)(160 * (end ? 4 : i + 1));
-		uint8_t p[4] = {(uint8_t)event,
-				(uint8_t)((end ? 0x80 : 0) | 10),
-				(uint8_t)(dur >> 8), (uint8_t)dur};
-
-		ua_rtp_send(ua, i == 0, TE_PT, ts, p, sizeof(p));
-	}
-}
-
-/* MWTEST_SIP=1: every SIP message the agents send or receive, on stderr. */
-static void ua_trace(bool tx, enum sip_transp tp, const struct sa *src,
-		     const struct sa *dst, const uint8_t *pkt, size_t len,
-		     void *arg)
-{
-	(void)tp;
-	(void)arg;
-	re_fprintf(stderr, "---- %s %J -> %J\n%b\n",
-		   tx ? "sent" : "received", src, dst, pkt, len);
-}
-
-static void ua_open(struct ua *ua, const char *name, uint8_t pt, bool te,
-		    sipsess_conn_h *connh)
-{
-	struct sa ip;
-	char fmt[4];
-
-	ua->name = name;
-	ua->te = te;
-	ua->pt = pt;
-	tmr_init(&ua->tmr_answer);
-	tmr_init(&ua->tmr_tx);
-	ua_rx_reset(ua, 0);
-	cr_assert_eq(sa_set_str(&ip, "127.0.0.1", 0), 0);
-	cr_assert_eq(sip_alloc(&ua->sip, NULL, 32, 32, 32, name, NULL, NULL),
-		     0);
-	cr_assert_eq(sip_transp_add(ua->sip, SIP_TRANSP_UDP, &ip), 0);
-	if (getenv("MWTEST_SIP"))
-		sip_set_trace_handler(ua->sip, ua_trace);
-	cr_assert_eq(
-		sip_transp_laddr(ua->sip, &ua->sip_addr, SIP_TRANSP_UDP, NULL),
-		0);
-	cr_assert_eq(sipsess_listen(&ua->sock, ua->sip, 32, connh, ua), 0);
-	cr_assert_eq(rtp_listen(&ua->rtp, IPPROTO_UDP, &ip, 50000, 59998,
-				false, ua_rtp_h, NULL, ua),
-		     0);
-	cr_assert_eq(sdp_session_alloc(&ua->sdp, &ip), 0);
-	cr_assert_eq(sdp_media_add(&ua->sdpm, ua->sdp, "audio",
-				   sa_port(rtp_local(ua->rtp)), "RTP/AVP"),
-		     0);
-	snprintf(fmt, sizeof(fmt), "%u", pt);
-	cr_assert_eq(sdp_format_add(NULL, ua->sdpm, false, fmt,
-				    pt == 8 ? "PCMA" : pt ? "G722" : "PCMU",
-				    8000, 1, NULL,
-				    NULL, NULL, false, NULL),
-		     0);
-	if (te)
-		cr_assert_eq(sdp_format_add(NULL, ua->sdpm, false, "101",
-					    telev_rtpfmt, 8000, 1, NULL, NULL,
-					    NULL, false, "0-15"),
-			     0);
-}
-
-static void ua_close(struct ua *ua)
-{
-	if (!ua->sip)
-		return;
-	tmr_cancel(&ua->tmr_answer);
-	tmr_cancel(&ua->tmr_tx);
-	ua->sess = mem_deref(ua->sess);
-	ua->sock = mem_deref(ua->sock);
-	sip_close(ua->sip, true);
-	ua->sip = mem_deref(ua->sip);
-	ua->rtp = mem_deref(ua->rtp);
-	ua->sdp = mem_deref(ua->sdp);
-}
-
-static void caller_reject(const struct sip_msg *msg, void *arg)
-{
-	struct ua *ua = arg;
-
-	sip_treply(NULL, ua->sip, msg, 603, "Decline");
-}
-
-/* The caller's INVITE to the worker with extra headers `hdrs`. */
-static void ua_invite(struct ua *ua, const char *hdrs)
-{
-	struct mbuf *mb = NULL;
-	char uri[64], from[64];
+	char uri[64];
 
 	re_snprintf(uri, sizeof(uri), "sip:100@127.0.0.1:%s",
 		    strrchr(fx.cfg.sip_listen, ':') + 1);
-	re_snprintf(from, sizeof(from), "sip:%s@127.0.0.1", ua->name);
-	cr_assert_eq(sdp_encode(&mb, ua->sdp, true), 0);
-	cr_assert_eq(sipsess_connect(&ua->sess, ua->sock, uri, NULL, from,
-				     ua->name, NULL, 0,
-				     "application/sdp", mb, NULL, NULL, false,
-				     ua_offer_h, ua_answer_h, ua_progress_h,
-				     ua_estab_h, ua_info_h, NULL, ua_close_h,
-				     ua, "%s", hdrs),
-		     0);
-	mem_deref(mb);
+	test_ua_invite(ua, uri, hdrs);
 }
 
-static void caller_invite_hdrs(const char *hdrs)
-{
-	ua_invite(&fx.caller, hdrs);
-}
-
-/* ... with the tenant Kamailio would add. */
+/* The caller's INVITE, with the tenant Kamailio would add. */
 static void caller_invite(void)
 {
-	caller_invite_hdrs("X-Pbx-Tenant: " TENANT "\r\n");
-}
-
-/* re-INVITE from the caller with our direction set to dir. */
-static void caller_modify(enum sdp_dir dir)
-{
-	struct mbuf *mb = NULL;
-
-	sdp_media_set_ldir(fx.caller.sdpm, dir);
-	cr_assert_eq(sdp_encode(&mb, fx.caller.sdp, true), 0);
-	cr_assert_eq(sipsess_modify(fx.caller.sess, mb), 0);
-	mem_deref(mb);
+	call_worker(&fx.caller, "X-Pbx-Tenant: " TENANT "\r\n");
 }
 
 /* ---- fixture ---- */
@@ -881,17 +253,17 @@ static void fx_start(const struct fx_opts *o)
 
 	cr_assert_neq(port, 0, "no free port");
 	fx.prompt_len = o->prompt_len ? o->prompt_len : 8000;
-	ua_open(&fx.caller, "alice", pt, o->caller_te, caller_reject);
-	ua_open(&fx.callee, "bob", 0, !o->callee_no_te, ua_conn_h);
+	test_ua_open(&fx.caller, "alice", pt, o->caller_te);
+	test_ua_open(&fx.callee, "bob", 0, !o->callee_no_te);
 
 	snprintf(ep, sizeof(ep), "inproc://mwtest-%d", (int)getpid());
-	router_open(&fx.router, ep);
+	test_router_open(&fx.router, fx.zctx, ep);
 	if (o->two_routers) {
 		char ep2[64];
 
 		snprintf(ep2, sizeof(ep2), "inproc://mwtest2-%d",
 			 (int)getpid());
-		router_open(&fx.router2, ep2);
+		test_router_open(&fx.router2, fx.zctx, ep2);
 		/* The worker connects to each, in this order. */
 		snprintf(ep + strlen(ep), sizeof(ep) - strlen(ep), ",%s",
 			 ep2);
@@ -922,18 +294,17 @@ static void fx_start(const struct fx_opts *o)
 	snprintf(cfg->log_level, sizeof(cfg->log_level), "warn");
 
 	cr_assert_eq(worker_alloc(&fx.w, cfg, fx.zctx), 0);
-	if (getenv("MWTEST_SIP"))
-		sip_set_trace_handler(fx.w->sip, ua_trace);
+	test_ua_sip_trace(fx.w->sip);
 	prompt_cache_free(fx.w->prompts);
 	fx.w->prompts = NULL;
 	cr_assert_eq(prompt_cache_alloc(&fx.w->prompts, 1 << 20,
 					table_version, table_load, NULL),
 		     0);
 	/* The first heartbeat tells us the worker's routing id. */
-	cr_assert(wait_flag(&fx.router.have_peer, 2000),
+	cr_assert(test_loop_flag(&fx.router.have_peer, 2000),
 		  "no heartbeat from the worker");
 	if (o->two_routers)
-		cr_assert(wait_flag(&fx.router2.have_peer, 2000),
+		cr_assert(test_loop_flag(&fx.router2.have_peer, 2000),
 			  "router 2: no heartbeat");
 }
 
@@ -957,10 +328,10 @@ static void fx_fini(void)
 	 * agents, the router, ZeroMQ, libre. */
 	worker_free(fx.w);
 	fx.w = NULL;
-	ua_close(&fx.caller);
-	ua_close(&fx.callee);
-	router_close(&fx.router);
-	router_close(&fx.router2);
+	test_ua_close(&fx.caller);
+	test_ua_close(&fx.callee);
+	test_router_close(&fx.router);
+	test_router_close(&fx.router2);
 	if (fx.zctx)
 		zmq_ctx_term(fx.zctx);
 	fx.zctx = NULL;
@@ -977,12 +348,12 @@ static void call_answered(void)
 {
 	caller_invite();
 	cr_assert(wait_event(KIND(INCOMING), 2000), "no INCOMING");
-	cr_assert(wait_count(&fx.caller.progress_n, 1, 1000), "no 180");
+	cr_assert(test_loop_count(&fx.caller.progress_n, 1, 1000), "no 180");
 	cr_assert_eq(fx.caller.last_progress, 180);
 	cr_assert_eq(fx.router.hb_load, 1, "heartbeat load %u",
 		     fx.router.hb_load);
 	cmd_answer();
-	cr_assert(wait_flag(&fx.caller.estab, 2000), "no 200 OK");
+	cr_assert(test_loop_flag(&fx.caller.estab, 2000), "no 200 OK");
 	cr_assert(wait_event(KIND(ANSWERED), 1000), "no ANSWERED");
 }
 
@@ -1007,7 +378,7 @@ static bool call_established(void *arg)
 
 Test(mwcall, answer_sends_200_and_the_ack_completes)
 {
-	const struct ev *e;
+	const struct test_router_ev *e;
 
 	fx_start(&(struct fx_opts){.caller_te = true});
 	call_answered();
@@ -1017,10 +388,11 @@ Test(mwcall, answer_sends_200_and_the_ack_completes)
 	cr_assert_eq(e->seq, 1);
 	cr_assert_eq(fx.caller.answers, 1, "one SDP answer");
 	cr_assert_eq(fx.caller.last_rdir, SDP_SENDRECV);
-	cr_assert(run_until(call_established, NULL, 1000), "ACK not seen");
+	cr_assert(test_loop_until(call_established, NULL, 1000),
+		  "ACK not seen");
 	/* Answer again: idempotent, ANSWERED "already answered". */
 	cmd_answer();
-	cr_assert(wait_count(&fx.router.nev, 3, 1000));
+	cr_assert(test_loop_count(&fx.router.nev, 3, 1000));
 	cr_assert_eq(fx.router.evs[2].kind, KIND(ANSWERED));
 	cr_assert_str_eq(fx.router.evs[2].detail, "already answered");
 	cr_assert_not(fx.caller.closed);
@@ -1028,18 +400,18 @@ Test(mwcall, answer_sends_200_and_the_ack_completes)
 
 Test(mwcall, play_sends_the_prompt_as_continuous_rtp)
 {
-	const struct ev *done;
+	const struct test_router_ev *done;
 	uint64_t seq;
 
 	fx_start(&(struct fx_opts){.caller_te = true, .prompt_len = 8000});
 	call_answered();
-	ua_rx_reset(&fx.caller, PROMPT_FILL);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
 	seq = cmd_play("hello", 1, false);
 	cr_assert(wait_event(KIND(PLAY_DONE), 3000), "no PLAY_DONE");
 	done = ev_find(KIND(PLAY_DONE));
 	cr_assert_eq(done->seq, seq);
 	/* Packets still in flight, and nothing after the last one. */
-	run_for(100);
+	test_loop_for(100);
 	cr_assert_eq(fx.caller.rx.pkts, 50, "1 s = 50 packets, got %u",
 		     fx.caller.rx.pkts);
 	cr_assert_eq(fx.caller.rx.fill_pkts, 50);
@@ -1054,18 +426,18 @@ Test(mwcall, play_on_an_unanswered_call_answers_it)
 	fx_start(&(struct fx_opts){.prompt_len = 1600});
 	caller_invite();
 	cr_assert(wait_event(KIND(INCOMING), 2000));
-	ua_rx_reset(&fx.caller, PROMPT_FILL);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
 	cmd_play("hello", 1, false);
-	cr_assert(wait_flag(&fx.caller.estab, 2000), "no 200 OK");
+	cr_assert(test_loop_flag(&fx.caller.estab, 2000), "no 200 OK");
 	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
-	run_for(60);
+	test_loop_for(60);
 	cr_assert_eq(ev_count(KIND(ANSWERED)), 1);
 	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
 }
 
 Test(mwcall, play_of_a_missing_prompt_fails)
 {
-	const struct ev *e;
+	const struct test_router_ev *e;
 
 	fx_start(&(struct fx_opts){0});
 	call_answered();
@@ -1078,28 +450,28 @@ Test(mwcall, play_of_a_missing_prompt_fails)
 
 Test(mwcall, caller_bye_reports_hangup_and_frees_the_call)
 {
-	const struct ev *e;
+	const struct test_router_ev *e;
 
 	fx_start(&(struct fx_opts){0});
 	call_answered();
-	fx.caller.sess = mem_deref(fx.caller.sess); /* BYE */
+	test_ua_hangup(&fx.caller); /* BYE */
 	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
 	e = ev_find(KIND(HANGUP));
 	cr_assert_str_eq(e->detail, "caller hung up");
 	cr_assert_null(the_call());
-	cr_assert(run_until(load_zero, NULL, 1000), "heartbeat load %u",
+	cr_assert(test_loop_until(load_zero, NULL, 1000), "heartbeat load %u",
 		  fx.router.hb_load);
 }
 
 Test(mwcall, hangup_command_sends_bye_to_the_caller)
 {
-	const struct ev *e;
+	const struct test_router_ev *e;
 	uint64_t seq;
 
 	fx_start(&(struct fx_opts){0});
 	call_answered();
 	seq = cmd_hangup(0);
-	cr_assert(wait_flag(&fx.caller.closed, 2000), "no BYE");
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "no BYE");
 	cr_assert_eq(fx.caller.close_err, ECONNRESET, "BYE, got err %d",
 		     fx.caller.close_err);
 	cr_assert(wait_event(KIND(ENDED), 1000));
@@ -1107,7 +479,7 @@ Test(mwcall, hangup_command_sends_bye_to_the_caller)
 	cr_assert_eq(e->seq, seq);
 	cr_assert_eq(ev_count(KIND(HANGUP)), 0, "ENDED, not HANGUP");
 	cr_assert_null(the_call());
-	cr_assert(run_until(load_zero, NULL, 1000), "heartbeat load %u",
+	cr_assert(test_loop_until(load_zero, NULL, 1000), "heartbeat load %u",
 		  fx.router.hb_load);
 }
 
@@ -1117,7 +489,8 @@ Test(mwcall, hangup_before_answer_sends_the_final_response)
 	caller_invite();
 	cr_assert(wait_event(KIND(INCOMING), 2000));
 	cmd_hangup(486);
-	cr_assert(wait_flag(&fx.caller.closed, 2000), "no final response");
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000),
+		  "no final response");
 	cr_assert_eq(fx.caller.close_code, 486);
 	cr_assert_not(fx.caller.estab);
 	cr_assert(wait_event(KIND(ENDED), 1000));
@@ -1127,18 +500,18 @@ Test(mwcall, hangup_before_answer_sends_the_final_response)
 
 Test(mwcall, rfc4733_event_is_one_digit)
 {
-	const struct ev *e;
+	const struct test_router_ev *e;
 
 	fx_start(&(struct fx_opts){.caller_te = true});
 	call_answered();
-	ua_send_4733(&fx.caller, 5, 1000);
+	test_ua_send_4733(&fx.caller, 5, 1000);
 	cr_assert(wait_event(KIND(DTMF), 2000), "no DTMF");
 	/* A second press of the same key (new timestamp) is a new digit;
 	 * the repeats and end packets of the first are not. */
-	run_for(100);
-	ua_send_4733(&fx.caller, 11, 5000); /* # */
-	cr_assert(wait_count(&fx.router.nev, 3, 2000));
-	run_for(100);
+	test_loop_for(100);
+	test_ua_send_4733(&fx.caller, 11, 5000); /* # */
+	cr_assert(test_loop_count(&fx.router.nev, 3, 2000));
+	test_loop_for(100);
 	cr_assert_eq(ev_count(KIND(DTMF)), 2);
 	e = ev_find(KIND(DTMF));
 	cr_assert_eq(e->digit, '5');
@@ -1148,21 +521,16 @@ Test(mwcall, rfc4733_event_is_one_digit)
 
 Test(mwcall, sip_info_dtmf_is_one_digit)
 {
-	struct mbuf *mb = mbuf_alloc(64);
-	const struct ev *e;
+	const struct test_router_ev *e;
 
 	fx_start(&(struct fx_opts){.caller_te = true});
 	call_answered();
-	cr_assert_not_null(mb);
-	mbuf_printf(mb, "Signal=7\r\nDuration=160\r\n");
-	mb->pos = 0;
-	cr_assert_eq(sipsess_info(fx.caller.sess, "application/dtmf-relay",
-				  mb, ua_info_resp, &fx.caller),
-		     0);
-	mem_deref(mb);
+	test_ua_info(&fx.caller, "application/dtmf-relay",
+		     "Signal=7\r\nDuration=160\r\n");
 	cr_assert(wait_event(KIND(DTMF), 2000), "no DTMF");
-	cr_assert(wait_count(&fx.caller.info_2xx, 1, 1000), "no 200 to INFO");
-	run_for(50);
+	cr_assert(test_loop_count(&fx.caller.info_2xx, 1, 1000),
+		  "no 200 to INFO");
+	test_loop_for(50);
 	cr_assert_eq(ev_count(KIND(DTMF)), 1);
 	e = ev_find(KIND(DTMF));
 	cr_assert_eq(e->digit, '7');
@@ -1172,10 +540,10 @@ Test(mwcall, sip_info_dtmf_is_one_digit)
 Test(mwcall, inband_tone_is_one_digit)
 {
 	dtmf_tx_state_t *tx = dtmf_tx_init(NULL);
-	struct ua *ua = &fx.caller;
-	int16_t amp[PKT];
-	const struct ev *e;
-	size_t frames = 40; /* 800 ms: the tone, then silence */
+	enum { FRAMES = 40 }; /* 800 ms: the tone, then silence */
+	static uint8_t audio[FRAMES * TEST_UA_PKT];
+	int16_t amp[TEST_UA_PKT];
+	const struct test_router_ev *e;
 
 	cr_assert_not_null(tx);
 	/* No telephone-event offered: the worker listens in-band. */
@@ -1183,21 +551,19 @@ Test(mwcall, inband_tone_is_one_digit)
 	call_answered();
 	dtmf_tx_set_level(tx, -10, 0);
 	dtmf_tx_put(tx, "3", -1);
-	for (size_t f = 0; f < frames; f++) {
-		int n = dtmf_tx(tx, amp, PKT);
+	for (size_t f = 0; f < FRAMES; f++) {
+		int n = dtmf_tx(tx, amp, TEST_UA_PKT);
 
-		for (int i = n < 0 ? 0 : n; i < PKT; i++)
+		for (int i = n < 0 ? 0 : n; i < TEST_UA_PKT; i++)
 			amp[i] = 0;
-		for (int i = 0; i < PKT; i++)
-			ua->tx_buf[f * PKT + (size_t)i] =
+		for (int i = 0; i < TEST_UA_PKT; i++)
+			audio[f * TEST_UA_PKT + (size_t)i] =
 				mwlaw_encode(amp[i], OFFER_ULAW);
 	}
 	dtmf_tx_free(tx);
-	ua->tx_len = frames * PKT;
-	ua->tx_pos = 0;
-	tmr_start(&ua->tmr_tx, 0, ua_tx_tick, ua);
-	cr_assert(wait_count(&ua->tx_pkts, (unsigned)frames, 2000));
-	run_for(100);
+	test_ua_play(&fx.caller, audio, sizeof(audio));
+	cr_assert(test_loop_count(&fx.caller.tx_pkts, FRAMES, 2000));
+	test_loop_for(100);
 	cr_assert_eq(ev_count(KIND(DTMF)), 1, "%u DTMF events",
 		     ev_count(KIND(DTMF)));
 	e = ev_find(KIND(DTMF));
@@ -1220,8 +586,9 @@ static void call_bridged(void)
 	caller_invite();
 	cr_assert(wait_event(KIND(INCOMING), 2000), "no INCOMING");
 	ring_callee(5000);
-	cr_assert(wait_flag(&fx.callee.estab, 3000), "callee: no ACK");
-	cr_assert(wait_flag(&fx.caller.estab, 3000), "caller not answered");
+	cr_assert(test_loop_flag(&fx.callee.estab, 3000), "callee: no ACK");
+	cr_assert(test_loop_flag(&fx.caller.estab, 3000),
+		  "caller not answered");
 	cr_assert(wait_event(KIND(RING_RESULT), 1000), "no RING_RESULT");
 	cr_assert_eq(ev_find(KIND(RING_RESULT))->ring_result,
 		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED);
@@ -1237,7 +604,7 @@ static bool both_got(void *arg)
 Test(mwcall, ring_bridges_the_callee_and_relays_rtp_both_ways)
 {
 	char target[64];
-	const struct ev *e;
+	const struct test_router_ev *e;
 	uint64_t seq;
 
 	fx_start(&(struct fx_opts){.caller_te = true});
@@ -1249,12 +616,13 @@ Test(mwcall, ring_bridges_the_callee_and_relays_rtp_both_ways)
 	seq = cmd_ring(target, 5000);
 
 	/* The callee rings; the caller gets 183 with SDP and ringback. */
-	cr_assert(wait_count(&fx.callee.invites, 1, 2000), "no INVITE");
+	cr_assert(test_loop_count(&fx.callee.invites, 1, 2000), "no INVITE");
 	cr_assert_str_eq(fx.callee.inv_tenant, TENANT);
 	cr_assert_str_eq(fx.callee.inv_dest, "extension");
 	cr_assert_str_eq(fx.callee.inv_call, fx.router.callid);
 	cr_assert_str_eq(fx.callee.inv_from_user, "alice");
-	cr_assert(wait_flag(&fx.caller.estab, 3000), "caller not answered");
+	cr_assert(test_loop_flag(&fx.caller.estab, 3000),
+		  "caller not answered");
 	cr_assert(fx.caller.progress_sdp, "no 183 with SDP");
 	cr_assert_geq(fx.caller.rx_before_estab, 10,
 		      "ringback: %u packets before the 200",
@@ -1269,11 +637,11 @@ Test(mwcall, ring_bridges_the_callee_and_relays_rtp_both_ways)
 
 	/* Both talk: each hears the other's bytes (both PCMU: no
 	 * transcoding), on a stream without sequence gaps. */
-	ua_rx_reset(&fx.caller, 0x22);
-	ua_rx_reset(&fx.callee, 0x11);
-	ua_talk(&fx.caller, 25, 0x11);
-	ua_talk(&fx.callee, 25, 0x22);
-	cr_assert(run_until(both_got, &(unsigned){25}, 2000),
+	test_ua_rx_reset(&fx.caller, 0x22);
+	test_ua_rx_reset(&fx.callee, 0x11);
+	test_ua_talk(&fx.caller, 25, 0x11);
+	test_ua_talk(&fx.callee, 25, 0x22);
+	cr_assert(test_loop_until(both_got, &(unsigned){25}, 2000),
 		  "relayed: to callee %u, to caller %u",
 		  fx.callee.rx.fill_pkts, fx.caller.rx.fill_pkts);
 	cr_assert_eq(fx.callee.rx.seq_gaps, 0);
@@ -1281,8 +649,9 @@ Test(mwcall, ring_bridges_the_callee_and_relays_rtp_both_ways)
 	cr_assert_eq(fx.callee.rx.pt, 0);
 
 	/* The callee hangs up: BYE to the caller, HANGUP. */
-	fx.callee.sess = mem_deref(fx.callee.sess);
-	cr_assert(wait_flag(&fx.caller.closed, 2000), "caller got no BYE");
+	test_ua_hangup(&fx.callee);
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000),
+		  "caller got no BYE");
 	cr_assert_eq(fx.caller.close_err, ECONNRESET);
 	cr_assert(wait_event(KIND(HANGUP), 1000));
 	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "callee hung up");
@@ -1295,26 +664,28 @@ Test(mwcall, hold_and_resume_keep_the_call_and_the_stream)
 
 	fx_start(&(struct fx_opts){.caller_te = true, .prompt_len = 8000 * 3});
 	call_answered();
-	ua_rx_reset(&fx.caller, PROMPT_FILL);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
 	cmd_play("hello", 1, false);
-	cr_assert(wait_count(&fx.caller.rx.pkts, 10, 2000));
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, 10, 2000));
 
-	caller_modify(SDP_SENDONLY); /* hold */
-	cr_assert(wait_count(&fx.caller.answers, 2, 2000), "no 200 to hold");
+	test_ua_modify(&fx.caller, SDP_SENDONLY); /* hold */
+	cr_assert(test_loop_count(&fx.caller.answers, 2, 2000),
+		  "no 200 to hold");
 	/* a=recvonly in the answer; libre keeps the remote direction as
 	 * what it allows us: send only. */
 	cr_assert_eq(fx.caller.last_rdir, SDP_SENDONLY, "answer allows %s",
 		     sdp_dir_name(fx.caller.last_rdir));
-	run_for(60); /* packets in flight */
+	test_loop_for(60); /* packets in flight */
 	before = fx.caller.rx.pkts;
-	run_for(300);
+	test_loop_for(300);
 	during = fx.caller.rx.pkts - before;
 	cr_assert_eq(during, 0, "%u packets while on hold", during);
 
-	caller_modify(SDP_SENDRECV); /* resume */
-	cr_assert(wait_count(&fx.caller.answers, 3, 2000), "no 200 to resume");
+	test_ua_modify(&fx.caller, SDP_SENDRECV); /* resume */
+	cr_assert(test_loop_count(&fx.caller.answers, 3, 2000),
+		  "no 200 to resume");
 	cr_assert_eq(fx.caller.last_rdir, SDP_SENDRECV);
-	cr_assert(wait_count(&fx.caller.rx.pkts, before + 10, 2000),
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, before + 10, 2000),
 		  "no audio after resume");
 	cr_assert_eq(fx.caller.rx.seq_gaps, 0, "no sequence gap on resume");
 	cr_assert_geq(fx.caller.rx.markers, 2, "marker on resume");
@@ -1330,13 +701,13 @@ Test(mwcall, silent_caller_is_hung_up_after_the_rtp_timeout)
 	fx_start(&(struct fx_opts){.rtp_timeout_ms = 400});
 	call_answered();
 	/* 800 ms of audio: twice the timeout, and the call stays. */
-	ua_talk(&fx.caller, 40, 0xff);
-	cr_assert(wait_count(&fx.caller.tx_pkts, 40, 2000));
+	test_ua_talk(&fx.caller, 40, 0xff);
+	cr_assert(test_loop_count(&fx.caller.tx_pkts, 40, 2000));
 	cr_assert_not(fx.caller.closed, "cut while talking");
 	cr_assert_eq(ev_count(KIND(HANGUP)), 0);
 
 	/* Then silence: BYE between the timeout and two sweeps later. */
-	cr_assert(wait_flag(&fx.caller.closed, 2000), "no BYE");
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "no BYE");
 	cut = pbx_clock_mono_ms() - fx.caller.tx_last_ms;
 	cr_assert_eq(fx.caller.close_err, ECONNRESET);
 	cr_assert_geq(cut, 400, "cut %llu ms after the last packet",
@@ -1353,21 +724,22 @@ Test(mwcall, cancel_before_answer_reports_caller_cancelled)
 	fx_start(&(struct fx_opts){0});
 	caller_invite();
 	cr_assert(wait_event(KIND(INCOMING), 2000));
-	cr_assert(wait_count(&fx.caller.progress_n, 1, 1000), "no 180");
-	fx.caller.sess = mem_deref(fx.caller.sess); /* CANCEL */
+	cr_assert(test_loop_count(&fx.caller.progress_n, 1, 1000), "no 180");
+	test_ua_hangup(&fx.caller); /* CANCEL */
 	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
 	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "caller cancelled");
 	cr_assert_null(the_call());
-	cr_assert(run_until(load_zero, NULL, 1000));
+	cr_assert(test_loop_until(load_zero, NULL, 1000));
 }
 
 Test(mwcall, invite_without_tenant_is_refused)
 {
 	fx_start(&(struct fx_opts){0});
-	caller_invite_hdrs("");
-	cr_assert(wait_flag(&fx.caller.closed, 2000), "no final response");
+	call_worker(&fx.caller, "");
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000),
+		  "no final response");
 	cr_assert_eq(fx.caller.close_code, 403);
-	run_for(50);
+	test_loop_for(50);
 	cr_assert_eq(ev_count(KIND(INCOMING)), 0);
 }
 
@@ -1382,22 +754,22 @@ Test(mwcall, commands_for_another_call_or_tenant_fail)
 	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_ANSWER;
 	mc.answer = &a;
 	cmd_send_to(&mc, TENANT, "no-such-call");
-	cr_assert(wait_count(&fx.router.nev, 2, 1000));
+	cr_assert(test_loop_count(&fx.router.nev, 2, 1000));
 	cr_assert_eq(fx.router.evs[1].kind, KIND(FAILED));
 	cr_assert_str_eq(fx.router.evs[1].detail, "unknown call");
 	/* Call-IDs are the caller's choice: the tenant must match too. */
 	cmd_send_to(&mc, "t2", fx.router.callid);
-	cr_assert(wait_count(&fx.router.nev, 3, 1000));
+	cr_assert(test_loop_count(&fx.router.nev, 3, 1000));
 	cr_assert_eq(fx.router.evs[2].kind, KIND(FAILED));
 	cr_assert_str_eq(fx.router.evs[2].detail, "tenant mismatch");
-	run_for(50);
+	test_loop_for(50);
 	cr_assert_not(fx.caller.estab, "answered by a foreign command");
 	cr_assert_eq(ev_count(KIND(ANSWERED)), 0);
 }
 
 Test(mwcall, timer_fires_once)
 {
-	const struct ev *e;
+	const struct test_router_ev *e;
 	uint64_t t0;
 
 	fx_start(&(struct fx_opts){0});
@@ -1408,7 +780,7 @@ Test(mwcall, timer_fires_once)
 	cr_assert_geq(pbx_clock_mono_ms() - t0, 150);
 	e = ev_find(KIND(TIMER));
 	cr_assert_eq(e->timer_id, 7);
-	run_for(200);
+	test_loop_for(200);
 	cr_assert_eq(ev_count(KIND(TIMER)), 1);
 }
 
@@ -1418,16 +790,16 @@ Test(mwcall, barge_in_digit_stops_the_prompt)
 
 	fx_start(&(struct fx_opts){.caller_te = true, .prompt_len = 8000 * 2});
 	call_answered();
-	ua_rx_reset(&fx.caller, PROMPT_FILL);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
 	cmd_play("hello", 1, true);
-	cr_assert(wait_count(&fx.caller.rx.pkts, 10, 2000));
-	ua_send_4733(&fx.caller, 9, 2000);
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, 10, 2000));
+	test_ua_send_4733(&fx.caller, 9, 2000);
 	cr_assert(wait_event(KIND(DTMF), 1000), "no DTMF");
 	cr_assert_eq(ev_find(KIND(DTMF))->digit, '9');
-	run_for(60); /* in flight */
+	test_loop_for(60); /* in flight */
 	at_digit = fx.caller.rx.pkts;
 	/* The rest of the 2 s prompt would be ~80 more packets. */
-	run_for(400);
+	test_loop_for(400);
 	cr_assert_eq(fx.caller.rx.pkts, at_digit, "%u packets after barge-in",
 		     fx.caller.rx.pkts - at_digit);
 	cr_assert_lt(at_digit, 40);
@@ -1436,7 +808,7 @@ Test(mwcall, barge_in_digit_stops_the_prompt)
 
 Test(mwcall, ring_busy_leaves_the_caller_and_a_second_ring_bridges)
 {
-	const struct ev *e;
+	const struct test_router_ev *e;
 
 	fx_start(&(struct fx_opts){.caller_te = true});
 	fx.callee.reject_code = 486;
@@ -1449,15 +821,16 @@ Test(mwcall, ring_busy_leaves_the_caller_and_a_second_ring_bridges)
 		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_BUSY);
 	cr_assert_eq(e->sip_code, 486);
 	/* The caller stays as it was: ringing, with early media. */
-	run_for(100);
+	test_loop_for(100);
 	cr_assert_not(fx.caller.closed);
 	cr_assert_not(fx.caller.estab);
 	cr_assert_not_null(the_call());
 
 	fx.callee.reject_code = 0;
 	ring_callee(5000);
-	cr_assert(wait_flag(&fx.caller.estab, 3000), "second ring: no 200");
-	cr_assert(wait_count(&fx.router.nev, 4, 1000));
+	cr_assert(test_loop_flag(&fx.caller.estab, 3000),
+		  "second ring: no 200");
+	cr_assert(test_loop_count(&fx.router.nev, 4, 1000));
 	cr_assert_eq(ev_count(KIND(RING_RESULT)), 2);
 	cr_assert_eq(fx.router.evs[fx.router.nev - 1].ring_result,
 		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED);
@@ -1466,11 +839,11 @@ Test(mwcall, ring_busy_leaves_the_caller_and_a_second_ring_bridges)
 
 Test(mwcall, ring_no_answer_cancels_the_callee)
 {
-	const struct ev *e;
+	const struct test_router_ev *e;
 	uint64_t t0;
 
 	fx_start(&(struct fx_opts){0});
-	fx.callee.answer_delay_ms = UINT32_MAX;
+	fx.callee.answer_delay_ms = TEST_UA_NEVER;
 	caller_invite();
 	cr_assert(wait_event(KIND(INCOMING), 2000));
 	t0 = pbx_clock_mono_ms();
@@ -1480,7 +853,8 @@ Test(mwcall, ring_no_answer_cancels_the_callee)
 	e = ev_find(KIND(RING_RESULT));
 	cr_assert_eq(e->ring_result,
 		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER);
-	cr_assert(wait_flag(&fx.callee.closed, 1000), "callee: no CANCEL");
+	cr_assert(test_loop_flag(&fx.callee.closed, 1000),
+		  "callee: no CANCEL");
 	cr_assert_eq(fx.callee.close_err, ECONNRESET);
 	cr_assert_not(fx.caller.closed);
 	cr_assert_not_null(the_call());
@@ -1491,8 +865,8 @@ Test(mwcall, hangup_of_a_bridged_call_sends_bye_to_both)
 	fx_start(&(struct fx_opts){0});
 	call_bridged();
 	cmd_hangup(0);
-	cr_assert(wait_flag(&fx.caller.closed, 2000), "caller: no BYE");
-	cr_assert(wait_flag(&fx.callee.closed, 2000), "callee: no BYE");
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "caller: no BYE");
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000), "callee: no BYE");
 	cr_assert_eq(fx.caller.close_err, ECONNRESET);
 	cr_assert_eq(fx.callee.close_err, ECONNRESET);
 	cr_assert(wait_event(KIND(ENDED), 1000));
@@ -1504,8 +878,8 @@ Test(mwcall, caller_bye_on_a_bridged_call_ends_the_callee)
 {
 	fx_start(&(struct fx_opts){0});
 	call_bridged();
-	fx.caller.sess = mem_deref(fx.caller.sess);
-	cr_assert(wait_flag(&fx.callee.closed, 2000), "callee: no BYE");
+	test_ua_hangup(&fx.caller);
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000), "callee: no BYE");
 	cr_assert(wait_event(KIND(HANGUP), 1000));
 	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "caller hung up");
 	cr_assert_null(the_call());
@@ -1513,53 +887,42 @@ Test(mwcall, caller_bye_on_a_bridged_call_ends_the_callee)
 
 Test(mwcall, dtmf_while_bridged_is_relayed_and_only_the_callers_reported)
 {
-	struct mbuf *mb = mbuf_alloc(64), *mb2;
-
-	cr_assert_not_null(mb);
 	fx_start(&(struct fx_opts){.caller_te = true});
 	call_bridged();
-	ua_rx_reset(&fx.caller, 0);
-	ua_rx_reset(&fx.callee, 0);
+	test_ua_rx_reset(&fx.caller, 0);
+	test_ua_rx_reset(&fx.callee, 0);
 
 	/* The caller's RFC 4733 press: reported and passed to the callee. */
-	ua_send_4733(&fx.caller, 4, 3000);
+	test_ua_send_4733(&fx.caller, 4, 3000);
 	cr_assert(wait_event(KIND(DTMF), 1000), "no DTMF");
-	cr_assert(wait_count(&fx.callee.rx.te_pkts, 6, 1000),
+	cr_assert(test_loop_count(&fx.callee.rx.te_pkts, 6, 1000),
 		  "callee got %u telephone-event packets",
 		  fx.callee.rx.te_pkts);
 	/* One event: every packet of it keeps the event's timestamp. */
 	cr_assert_eq(fx.callee.rx.te_events, 1);
 	/* The callee's press: to the caller, not to the router. */
-	ua_send_4733(&fx.callee, 6, 3000);
-	cr_assert(wait_count(&fx.caller.rx.te_pkts, 6, 1000),
+	test_ua_send_4733(&fx.callee, 6, 3000);
+	cr_assert(test_loop_count(&fx.caller.rx.te_pkts, 6, 1000),
 		  "caller got %u telephone-event packets",
 		  fx.caller.rx.te_pkts);
 	cr_assert_eq(fx.caller.rx.te_events, 1);
 	/* The callee's INFO: to the caller, not to the router. */
-	mb2 = mbuf_alloc(64);
-	cr_assert_not_null(mb2);
-	mbuf_printf(mb2, "Signal=1\r\nDuration=160\r\n");
-	mb2->pos = 0;
-	cr_assert_eq(sipsess_info(fx.callee.sess, "application/dtmf-relay",
-				  mb2, ua_info_resp, &fx.callee),
-		     0);
-	mem_deref(mb2);
-	cr_assert(wait_count(&fx.caller.infos, 1, 1000), "no INFO relayed");
+	test_ua_info(&fx.callee, "application/dtmf-relay",
+		     "Signal=1\r\nDuration=160\r\n");
+	cr_assert(test_loop_count(&fx.caller.infos, 1, 1000),
+		  "no INFO relayed");
 	cr_assert(strstr(fx.caller.info_body, "Signal=1"), "body '%s'",
 		  fx.caller.info_body);
 	cr_assert_eq(fx.callee.info_2xx, 1);
 
 	/* The caller's INFO: reported and relayed as dtmf-relay. */
-	mbuf_printf(mb, "Signal=*\r\nDuration=160\r\n");
-	mb->pos = 0;
-	cr_assert_eq(sipsess_info(fx.caller.sess, "application/dtmf-relay",
-				  mb, ua_info_resp, &fx.caller),
-		     0);
-	mem_deref(mb);
-	cr_assert(wait_count(&fx.callee.infos, 1, 1000), "no INFO relayed");
+	test_ua_info(&fx.caller, "application/dtmf-relay",
+		     "Signal=*\r\nDuration=160\r\n");
+	cr_assert(test_loop_count(&fx.callee.infos, 1, 1000),
+		  "no INFO relayed");
 	cr_assert(strstr(fx.callee.info_body, "Signal=*"), "body '%s'",
 		  fx.callee.info_body);
-	run_for(100);
+	test_loop_for(100);
 	cr_assert_eq(ev_count(KIND(DTMF)), 2, "%u DTMF events",
 		     ev_count(KIND(DTMF)));
 	cr_assert_eq(fx.router.evs[fx.router.nev - 1].digit, '*');
@@ -1574,17 +937,17 @@ Test(mwcall, alaw_caller_and_ulaw_callee_are_transcoded)
 	cr_assert_neq(a, u);
 	fx_start(&(struct fx_opts){.caller_alaw = true});
 	call_bridged();
-	ua_rx_reset(&fx.callee, u);
-	ua_rx_reset(&fx.caller, 0);
-	ua_talk(&fx.caller, 20, a);
-	cr_assert(wait_count(&fx.callee.rx.fill_pkts, 20, 2000),
+	test_ua_rx_reset(&fx.callee, u);
+	test_ua_rx_reset(&fx.caller, 0);
+	test_ua_talk(&fx.caller, 20, a);
+	cr_assert(test_loop_count(&fx.callee.rx.fill_pkts, 20, 2000),
 		  "callee got %u transcoded of %u packets",
 		  fx.callee.rx.fill_pkts, fx.callee.rx.pkts);
 	cr_assert_eq(fx.callee.rx.pt, 0);
 	/* And back: µ-law from the callee reaches the caller as A-law. */
-	ua_rx_reset(&fx.caller, a);
-	ua_talk(&fx.callee, 20, u);
-	cr_assert(wait_count(&fx.caller.rx.fill_pkts, 20, 2000),
+	test_ua_rx_reset(&fx.caller, a);
+	test_ua_talk(&fx.callee, 20, u);
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 20, 2000),
 		  "caller got %u transcoded of %u packets",
 		  fx.caller.rx.fill_pkts, fx.caller.rx.pkts);
 	cr_assert_eq(fx.caller.rx.pt, 8);
@@ -1595,9 +958,9 @@ Test(mwcall, silent_callee_is_hung_up_after_the_rtp_timeout)
 	fx_start(&(struct fx_opts){.rtp_timeout_ms = 400});
 	call_bridged();
 	/* The caller talks all along; the callee never does. */
-	ua_talk(&fx.caller, 75, 0xff);
-	cr_assert(wait_flag(&fx.callee.closed, 2000), "callee: no BYE");
-	cr_assert(wait_flag(&fx.caller.closed, 1000), "caller: no BYE");
+	test_ua_talk(&fx.caller, 75, 0xff);
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000), "callee: no BYE");
+	cr_assert(test_loop_flag(&fx.caller.closed, 1000), "caller: no BYE");
 	cr_assert_lt(fx.caller.tx_pkts, 75, "cut while the caller talks");
 	cr_assert(wait_event(KIND(HANGUP), 1000));
 	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "callee rtp timeout");
@@ -1607,10 +970,10 @@ Test(mwcall, play_loops_twice)
 {
 	fx_start(&(struct fx_opts){.prompt_len = 1600});
 	call_answered();
-	ua_rx_reset(&fx.caller, PROMPT_FILL);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
 	cmd_play("hello", 2, false);
 	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
-	run_for(100);
+	test_loop_for(100);
 	cr_assert_eq(fx.caller.rx.fill_pkts, 20, "2 x 10 packets, got %u",
 		     fx.caller.rx.fill_pkts);
 	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
@@ -1623,13 +986,14 @@ Test(mwcall, play_while_bridged_replaces_the_callee_then_it_resumes)
 
 	fx_start(&(struct fx_opts){.prompt_len = 4000}); /* 25 packets */
 	call_bridged();
-	ua_rx_reset(&fx.caller, PROMPT_FILL);
-	ua_talk(&fx.callee, 100, 0x22);
-	cr_assert(wait_count(&fx.caller.rx.pkts, 10, 2000), "no callee audio");
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	test_ua_talk(&fx.callee, 100, 0x22);
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, 10, 2000),
+		  "no callee audio");
 	cmd_play("hello", 1, false);
 	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
 	before = fx.caller.rx.pkts;
-	cr_assert(wait_count(&fx.caller.rx.pkts, before + 10, 2000),
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, before + 10, 2000),
 		  "callee audio does not resume after the prompt");
 	cr_assert_eq(fx.caller.rx.fill_pkts, 25, "prompt packets %u",
 		     fx.caller.rx.fill_pkts);
@@ -1646,9 +1010,10 @@ Test(mwcall, early_media_from_the_callee_reaches_the_caller)
 	fx.callee.early_fill = 0x33;
 	caller_invite();
 	cr_assert(wait_event(KIND(INCOMING), 2000));
-	ua_rx_reset(&fx.caller, 0x33);
+	test_ua_rx_reset(&fx.caller, 0x33);
 	ring_callee(5000);
-	cr_assert(wait_flag(&fx.caller.estab, 3000), "caller not answered");
+	cr_assert(test_loop_flag(&fx.caller.estab, 3000),
+		  "caller not answered");
 	cr_assert(fx.caller.progress_sdp, "no 183 with SDP");
 	/* Ringback first, then the callee's own audio, one stream. */
 	cr_assert_geq(fx.caller.rx.fill_pkts, 20, "early media: %u of %u",
@@ -1677,17 +1042,17 @@ Test(mwcall, ring_refuses_a_second_ring_and_a_bad_target)
 			 "ring: bad target_uri");
 
 	ring_callee(5000);
-	cr_assert(wait_count(&fx.callee.invites, 1, 2000));
+	cr_assert(test_loop_count(&fx.callee.invites, 1, 2000));
 	ring_callee(5000);
-	cr_assert(wait_count(&fx.router.nev, 3, 1000));
+	cr_assert(test_loop_count(&fx.router.nev, 3, 1000));
 	cr_assert_eq(fx.router.evs[2].kind, KIND(FAILED));
 	cr_assert_str_eq(fx.router.evs[2].detail,
 			 "ring: a ring is in progress");
 
-	cr_assert(wait_flag(&fx.caller.estab, 3000));
+	cr_assert(test_loop_flag(&fx.caller.estab, 3000));
 	cr_assert(wait_event(KIND(RING_RESULT), 1000));
 	ring_callee(5000);
-	cr_assert(wait_count(&fx.router.nev, 6, 1000)); /* + ANSWERED */
+	cr_assert(test_loop_count(&fx.router.nev, 6, 1000)); /* + ANSWERED */
 	cr_assert_eq(fx.router.evs[5].kind, KIND(FAILED));
 	cr_assert_str_eq(fx.router.evs[5].detail, "ring: already bridged");
 	cr_assert_eq(fx.callee.invites, 1);
@@ -1696,16 +1061,17 @@ Test(mwcall, ring_refuses_a_second_ring_and_a_bad_target)
 Test(mwcall, hangup_while_ringing_the_callee_cancels_it)
 {
 	fx_start(&(struct fx_opts){0});
-	fx.callee.answer_delay_ms = UINT32_MAX;
+	fx.callee.answer_delay_ms = TEST_UA_NEVER;
 	caller_invite();
 	cr_assert(wait_event(KIND(INCOMING), 2000));
 	ring_callee(5000);
-	cr_assert(wait_count(&fx.callee.invites, 1, 2000));
-	cr_assert(wait_count(&fx.caller.progress_n, 2, 1000), "no 183");
+	cr_assert(test_loop_count(&fx.callee.invites, 1, 2000));
+	cr_assert(test_loop_count(&fx.caller.progress_n, 2, 1000), "no 183");
 	cmd_hangup(480);
-	cr_assert(wait_flag(&fx.caller.closed, 2000), "caller: no final");
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "caller: no final");
 	cr_assert_eq(fx.caller.close_code, 480);
-	cr_assert(wait_flag(&fx.callee.closed, 2000), "callee: no CANCEL");
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000),
+		  "callee: no CANCEL");
 	cr_assert(wait_event(KIND(ENDED), 1000));
 	cr_assert_eq(ev_find(KIND(ENDED))->sip_code, 480);
 	cr_assert_eq(ev_count(KIND(RING_RESULT)), 0);
@@ -1717,17 +1083,18 @@ Test(mwcall, caller_on_hold_is_not_timed_out_until_it_resumes)
 
 	fx_start(&(struct fx_opts){.rtp_timeout_ms = 300});
 	call_answered();
-	caller_modify(SDP_SENDONLY);
-	cr_assert(wait_count(&fx.caller.answers, 2, 1000));
+	test_ua_modify(&fx.caller, SDP_SENDONLY);
+	cr_assert(test_loop_count(&fx.caller.answers, 2, 1000));
 	/* Silent and on hold for more than twice the timeout. */
-	run_for(800);
+	test_loop_for(800);
 	cr_assert_not(fx.caller.closed, "cut while on hold");
 	cr_assert_eq(ev_count(KIND(HANGUP)), 0);
-	caller_modify(SDP_SENDRECV);
+	test_ua_modify(&fx.caller, SDP_SENDRECV);
 	t0 = pbx_clock_mono_ms();
-	cr_assert(wait_count(&fx.caller.answers, 3, 1000));
+	cr_assert(test_loop_count(&fx.caller.answers, 3, 1000));
 	/* Resumed and still silent: the whole window, then cut. */
-	cr_assert(wait_flag(&fx.caller.closed, 2000), "not cut after resume");
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000),
+		  "not cut after resume");
 	cut = pbx_clock_mono_ms() - t0;
 	cr_assert_geq(cut, 290, "cut %llu ms after resume",
 		      (unsigned long long)cut);
@@ -1745,9 +1112,9 @@ Test(mwcall, session_refresh_does_not_restart_the_rtp_window)
 	call_answered();
 	/* A re-INVITE that changes nothing every 100 ms, no RTP. */
 	while (!fx.caller.closed && pbx_clock_mono_ms() - t0 < 2000) {
-		caller_modify(SDP_SENDRECV);
-		cr_assert(wait_count(&fx.caller.answers, ++n, 1000));
-		run_until(flag_set, &fx.caller.closed, 100);
+		test_ua_modify(&fx.caller, SDP_SENDRECV);
+		cr_assert(test_loop_count(&fx.caller.answers, ++n, 1000));
+		test_loop_flag(&fx.caller.closed, 100);
 	}
 	cut = pbx_clock_mono_ms() - t0;
 	cr_assert(fx.caller.closed, "refreshes kept a silent caller alive");
@@ -1757,37 +1124,29 @@ Test(mwcall, session_refresh_does_not_restart_the_rtp_window)
 	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "rtp timeout");
 }
 
-static void callee_modify(enum sdp_dir dir)
-{
-	struct mbuf *mb = NULL;
-
-	sdp_media_set_ldir(fx.callee.sdpm, dir);
-	cr_assert_eq(sdp_encode(&mb, fx.callee.sdp, true), 0);
-	cr_assert_eq(sipsess_modify(fx.callee.sess, mb), 0);
-	mem_deref(mb);
-}
-
 Test(mwcall, callee_hold_stops_audio_to_the_callee_only)
 {
 	fx_start(&(struct fx_opts){0});
 	call_bridged();
-	callee_modify(SDP_SENDONLY);
-	cr_assert(wait_count(&fx.callee.answers, 1, 1000), "no 200 to hold");
+	test_ua_modify(&fx.callee, SDP_SENDONLY);
+	cr_assert(test_loop_count(&fx.callee.answers, 1, 1000),
+		  "no 200 to hold");
 	cr_assert_eq(fx.callee.last_rdir, SDP_SENDONLY);
-	ua_rx_reset(&fx.caller, 0x22);
-	ua_rx_reset(&fx.callee, 0x11);
-	ua_talk(&fx.caller, 20, 0x11);
-	ua_talk(&fx.callee, 20, 0x22); /* music on hold */
-	cr_assert(wait_count(&fx.caller.rx.fill_pkts, 20, 2000),
+	test_ua_rx_reset(&fx.caller, 0x22);
+	test_ua_rx_reset(&fx.callee, 0x11);
+	test_ua_talk(&fx.caller, 20, 0x11);
+	test_ua_talk(&fx.callee, 20, 0x22); /* music on hold */
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 20, 2000),
 		  "music on hold: %u", fx.caller.rx.fill_pkts);
-	run_for(60);
+	test_loop_for(60);
 	cr_assert_eq(fx.callee.rx.pkts, 0, "%u packets to a callee on hold",
 		     fx.callee.rx.pkts);
 
-	callee_modify(SDP_SENDRECV);
-	cr_assert(wait_count(&fx.callee.answers, 2, 1000), "no 200 to resume");
-	ua_talk(&fx.caller, 20, 0x11);
-	cr_assert(wait_count(&fx.callee.rx.fill_pkts, 20, 2000),
+	test_ua_modify(&fx.callee, SDP_SENDRECV);
+	cr_assert(test_loop_count(&fx.callee.answers, 2, 1000),
+		  "no 200 to resume");
+	test_ua_talk(&fx.caller, 20, 0x11);
+	cr_assert(test_loop_count(&fx.callee.rx.fill_pkts, 20, 2000),
 		  "after resume: %u", fx.callee.rx.fill_pkts);
 	cr_assert_not(fx.caller.closed);
 	cr_assert_not(fx.callee.closed);
@@ -1801,11 +1160,11 @@ Test(mwcall, stop_signal_hangs_up_every_call)
 	 * raise it at this thread, as a kill would reach main(). */
 	cr_assert_eq(worker_signals_block(), 0);
 	cr_assert_eq(raise(SIGTERM), 0);
-	cr_assert(wait_flag(&fx.caller.closed, 2000), "caller: no BYE");
-	cr_assert(wait_flag(&fx.callee.closed, 2000), "callee: no BYE");
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "caller: no BYE");
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000), "callee: no BYE");
 	cr_assert(wait_event(KIND(ENDED), 1000));
 	cr_assert_str_eq(ev_find(KIND(ENDED))->detail, "worker stopping");
-	run_for(50);
+	test_loop_for(50);
 	cr_assert_eq(fx.router.hb_capacity, 0, "final heartbeat");
 	cr_assert(fx.router.hb_draining);
 	cr_assert_eq(fx.router.hb_load, 0);
@@ -1815,9 +1174,10 @@ Test(mwcall, invite_without_g711_is_refused_488)
 {
 	fx_start(&(struct fx_opts){.caller_pt = 9}); /* G.722 only */
 	caller_invite();
-	cr_assert(wait_flag(&fx.caller.closed, 2000), "no final response");
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000),
+		  "no final response");
 	cr_assert_eq(fx.caller.close_code, 488);
-	run_for(50);
+	test_loop_for(50);
 	cr_assert_eq(ev_count(KIND(INCOMING)), 0);
 	cr_assert_eq(fx.router.hb_load, 0);
 }
@@ -1827,9 +1187,10 @@ Test(mwcall, invite_from_outside_the_edge_is_refused_403)
 	/* The agents send from 127.0.0.1; only 127.0.0.2 is the edge. */
 	fx_start(&(struct fx_opts){.edge_addr = "127.0.0.2"});
 	caller_invite();
-	cr_assert(wait_flag(&fx.caller.closed, 2000), "no final response");
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000),
+		  "no final response");
 	cr_assert_eq(fx.caller.close_code, 403);
-	run_for(50);
+	test_loop_for(50);
 	cr_assert_eq(ev_count(KIND(INCOMING)), 0);
 }
 
@@ -1838,8 +1199,9 @@ Test(mwcall, invite_beyond_capacity_is_refused_503)
 	fx_start(&(struct fx_opts){.capacity = 1});
 	call_answered();
 	/* bob calls too: the worker is full. */
-	ua_invite(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
-	cr_assert(wait_flag(&fx.callee.closed, 2000), "no final response");
+	call_worker(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000),
+		  "no final response");
 	cr_assert_eq(fx.callee.close_code, 503);
 	cr_assert_eq(ev_count(KIND(INCOMING)), 1);
 	cr_assert_not(fx.caller.closed);
@@ -1851,17 +1213,18 @@ Test(mwcall, drain_signal_refuses_new_calls_and_keeps_the_old)
 	call_answered();
 	cr_assert_eq(worker_signals_block(), 0);
 	cr_assert_eq(raise(SIGUSR1), 0);
-	cr_assert(wait_flag(&fx.router.hb_draining, 1000),
+	cr_assert(test_loop_flag(&fx.router.hb_draining, 1000),
 		  "no draining heartbeat");
 	cr_assert_eq(fx.router.hb_capacity, 10);
-	ua_invite(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
-	cr_assert(wait_flag(&fx.callee.closed, 2000), "no final response");
+	call_worker(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000),
+		  "no final response");
 	cr_assert_eq(fx.callee.close_code, 503);
 	/* The call in progress goes on. */
-	ua_rx_reset(&fx.caller, PROMPT_FILL);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
 	cmd_play("hello", 1, false);
 	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
-	run_for(60);
+	test_loop_for(60);
 	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
 	cr_assert_not(fx.caller.closed);
 }
@@ -1875,18 +1238,18 @@ Test(mwcall, stop_play_stops_the_prompt_silently)
 
 	fx_start(&(struct fx_opts){.prompt_len = 8000 * 2});
 	call_answered();
-	ua_rx_reset(&fx.caller, PROMPT_FILL);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
 	cmd_play("hello", 1, false);
-	cr_assert(wait_count(&fx.caller.rx.pkts, 10, 2000));
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, 10, 2000));
 	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_STOP_PLAY;
 	mc.stop_play = &sp;
 	cmd_send(&mc);
-	run_for(60);
+	test_loop_for(60);
 	at_stop = fx.caller.rx.pkts;
-	run_for(300);
+	test_loop_for(300);
 	cr_assert_eq(fx.caller.rx.pkts, at_stop);
 	cr_assert_lt(at_stop, 40);
-	run_for(100);
+	test_loop_for(100);
 	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0);
 	cr_assert_eq(ev_count(KIND(FAILED)), 0);
 }
@@ -1903,7 +1266,7 @@ Test(mwcall, timers_cancel_and_are_bounded)
 	cr_assert(wait_event(KIND(FAILED), 1000));
 	cr_assert_str_eq(ev_find(KIND(FAILED))->detail,
 			 "too many timers on this call");
-	run_for(300);
+	test_loop_for(300);
 	cr_assert_eq(ev_count(KIND(TIMER)), 0, "a cancelled timer fired");
 	cr_assert_eq(ev_count(KIND(FAILED)), 1);
 }
@@ -1915,11 +1278,12 @@ Test(mwcall, ring_from_an_answered_call_stops_the_prompt_and_rings_back)
 	fx_start(&(struct fx_opts){.prompt_len = 8000 * 3});
 	fx.callee.answer_delay_ms = 500;
 	call_answered();
-	ua_rx_reset(&fx.caller, PROMPT_FILL);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
 	cmd_play("hello", 1, false);
-	cr_assert(wait_count(&fx.caller.rx.pkts, 10, 2000));
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, 10, 2000));
 	ring_callee(5000);
-	cr_assert(wait_flag(&fx.callee.estab, 3000), "callee not bridged");
+	cr_assert(test_loop_flag(&fx.callee.estab, 3000),
+		  "callee not bridged");
 	prompt_pkts = fx.caller.rx.fill_pkts;
 	/* Ringback (not prompt) packets while the callee rang. */
 	cr_assert_geq(fx.caller.rx.pkts - prompt_pkts, 15,
@@ -1927,7 +1291,7 @@ Test(mwcall, ring_from_an_answered_call_stops_the_prompt_and_rings_back)
 	cr_assert_lt(prompt_pkts, 40, "the prompt went on");
 	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
 	cr_assert(wait_event(KIND(RING_RESULT), 1000));
-	run_for(100);
+	test_loop_for(100);
 	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0);
 	cr_assert_eq(ev_count(KIND(ANSWERED)), 1, "answered once only");
 	cr_assert_eq(fx.caller.answers, 1, "no second 200 to the caller");
@@ -1936,14 +1300,15 @@ Test(mwcall, ring_from_an_answered_call_stops_the_prompt_and_rings_back)
 Test(mwcall, caller_cancel_while_ringing_cancels_the_callee)
 {
 	fx_start(&(struct fx_opts){0});
-	fx.callee.answer_delay_ms = UINT32_MAX;
+	fx.callee.answer_delay_ms = TEST_UA_NEVER;
 	caller_invite();
 	cr_assert(wait_event(KIND(INCOMING), 2000));
 	ring_callee(5000);
-	cr_assert(wait_count(&fx.callee.invites, 1, 2000));
-	cr_assert(wait_count(&fx.caller.progress_n, 2, 1000), "no 183");
-	fx.caller.sess = mem_deref(fx.caller.sess); /* CANCEL */
-	cr_assert(wait_flag(&fx.callee.closed, 2000), "callee: no CANCEL");
+	cr_assert(test_loop_count(&fx.callee.invites, 1, 2000));
+	cr_assert(test_loop_count(&fx.caller.progress_n, 2, 1000), "no 183");
+	test_ua_hangup(&fx.caller); /* CANCEL */
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000),
+		  "callee: no CANCEL");
 	cr_assert(wait_event(KIND(HANGUP), 1000));
 	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "caller cancelled");
 	cr_assert_eq(ev_count(KIND(RING_RESULT)), 0);
@@ -1954,21 +1319,22 @@ Test(mwcall, caller_hold_while_bridged_stops_audio_to_the_caller_only)
 {
 	fx_start(&(struct fx_opts){0});
 	call_bridged();
-	caller_modify(SDP_SENDONLY);
-	cr_assert(wait_count(&fx.caller.answers, 2, 1000), "no 200 to hold");
-	ua_rx_reset(&fx.caller, 0x22);
-	ua_rx_reset(&fx.callee, 0x11);
-	ua_talk(&fx.caller, 20, 0x11); /* music on hold */
-	ua_talk(&fx.callee, 20, 0x22);
-	cr_assert(wait_count(&fx.callee.rx.fill_pkts, 20, 2000),
+	test_ua_modify(&fx.caller, SDP_SENDONLY);
+	cr_assert(test_loop_count(&fx.caller.answers, 2, 1000),
+		  "no 200 to hold");
+	test_ua_rx_reset(&fx.caller, 0x22);
+	test_ua_rx_reset(&fx.callee, 0x11);
+	test_ua_talk(&fx.caller, 20, 0x11); /* music on hold */
+	test_ua_talk(&fx.callee, 20, 0x22);
+	cr_assert(test_loop_count(&fx.callee.rx.fill_pkts, 20, 2000),
 		  "music on hold: %u", fx.callee.rx.fill_pkts);
-	run_for(60);
+	test_loop_for(60);
 	cr_assert_eq(fx.caller.rx.pkts, 0, "%u packets to a caller on hold",
 		     fx.caller.rx.pkts);
-	caller_modify(SDP_SENDRECV);
-	cr_assert(wait_count(&fx.caller.answers, 3, 1000));
-	ua_talk(&fx.callee, 20, 0x22);
-	cr_assert(wait_count(&fx.caller.rx.fill_pkts, 20, 2000),
+	test_ua_modify(&fx.caller, SDP_SENDRECV);
+	cr_assert(test_loop_count(&fx.caller.answers, 3, 1000));
+	test_ua_talk(&fx.callee, 20, 0x22);
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 20, 2000),
 		  "after resume: %u", fx.caller.rx.fill_pkts);
 	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
 }
@@ -1977,17 +1343,17 @@ Test(mwcall, two_routers_share_calls_and_events_follow_the_commander)
 {
 	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
 	Pbx__V1__MediaCommand__Answer a = PBX__V1__MEDIA_COMMAND__ANSWER__INIT;
-	struct router *r1 = &fx.router, *r2 = &fx.router2;
+	struct test_router *r1 = &fx.router, *r2 = &fx.router2;
 	char call1[128];
 
 	fx_start(&(struct fx_opts){.two_routers = true});
 	cr_assert_geq(r2->hbs, 1, "every router gets the heartbeat");
 	/* New calls round-robin: alice's to router 1, bob's to router 2. */
 	caller_invite();
-	cr_assert(wait_count(&r1->nev, 1, 2000), "router 1: no INCOMING");
+	cr_assert(test_loop_count(&r1->nev, 1, 2000), "router 1: no INCOMING");
 	snprintf(call1, sizeof(call1), "%s", r1->evs[0].callid);
-	ua_invite(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
-	cr_assert(wait_count(&r2->nev, 1, 2000), "router 2: no INCOMING");
+	call_worker(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
+	cr_assert(test_loop_count(&r2->nev, 1, 2000), "router 2: no INCOMING");
 	cr_assert_eq(r2->evs[0].kind, KIND(INCOMING));
 	cr_assert_str_neq(r2->evs[0].callid, call1);
 	cr_assert_eq(r1->nev, 1);
@@ -1996,13 +1362,13 @@ Test(mwcall, two_routers_share_calls_and_events_follow_the_commander)
 	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_ANSWER;
 	mc.answer = &a;
 	cmd_send_via(r2, &mc, TENANT, call1);
-	cr_assert(wait_flag(&fx.caller.estab, 2000), "alice: no 200");
-	cr_assert(wait_count(&r2->nev, 2, 1000));
+	cr_assert(test_loop_flag(&fx.caller.estab, 2000), "alice: no 200");
+	cr_assert(test_loop_count(&r2->nev, 2, 1000));
 	cr_assert_eq(r2->evs[1].kind, KIND(ANSWERED));
 	cr_assert_str_eq(r2->evs[1].callid, call1);
 	/* And so does her hangup later. */
-	fx.caller.sess = mem_deref(fx.caller.sess);
-	cr_assert(wait_count(&r2->nev, 3, 2000));
+	test_ua_hangup(&fx.caller);
+	cr_assert(test_loop_count(&r2->nev, 3, 2000));
 	cr_assert_eq(r2->evs[2].kind, KIND(HANGUP));
 	cr_assert_str_eq(r2->evs[2].callid, call1);
 	cr_assert_eq(r1->nev, 1, "router 1 hears nothing more");
@@ -2013,29 +1379,15 @@ Test(mwcall, callee_without_telephone_event_gets_no_rfc4733)
 {
 	fx_start(&(struct fx_opts){.caller_te = true, .callee_no_te = true});
 	call_bridged();
-	ua_rx_reset(&fx.callee, 0x11);
-	ua_send_4733(&fx.caller, 2, 3000);
-	ua_talk(&fx.caller, 10, 0x11);
-	cr_assert(wait_count(&fx.callee.rx.fill_pkts, 10, 2000));
+	test_ua_rx_reset(&fx.callee, 0x11);
+	test_ua_send_4733(&fx.caller, 2, 3000);
+	test_ua_talk(&fx.caller, 10, 0x11);
+	cr_assert(test_loop_count(&fx.callee.rx.fill_pkts, 10, 2000));
 	cr_assert_eq(fx.callee.rx.te_pkts, 0);
 	cr_assert_eq(fx.callee.rx.pt_other, 0);
 	/* The digit is still the caller's: reported. */
 	cr_assert(wait_event(KIND(DTMF), 1000));
 	cr_assert_eq(ev_find(KIND(DTMF))->digit, '2');
-}
-
-static void caller_info(const char *ctype, const char *body)
-{
-	struct mbuf *mb = mbuf_alloc(64);
-
-	cr_assert_not_null(mb);
-	mbuf_write_str(mb, body);
-	mb->pos = 0;
-	fx.caller.info_code = 0;
-	cr_assert_eq(sipsess_info(fx.caller.sess, ctype, mb, ua_info_resp,
-				  &fx.caller),
-		     0);
-	mem_deref(mb);
 }
 
 static bool info_answered(void *arg)
@@ -2048,17 +1400,17 @@ Test(mwcall, info_that_is_not_dtmf_is_refused_without_an_event)
 {
 	fx_start(&(struct fx_opts){0});
 	call_answered();
-	caller_info("text/plain", "hello");
-	cr_assert(run_until(info_answered, NULL, 1000));
+	test_ua_info(&fx.caller, "text/plain", "hello");
+	cr_assert(test_loop_until(info_answered, NULL, 1000));
 	cr_assert_eq(fx.caller.info_code, 415);
-	caller_info("application/dtmf-relay", "Duration=160\r\n");
-	cr_assert(run_until(info_answered, NULL, 1000));
+	test_ua_info(&fx.caller, "application/dtmf-relay", "Duration=160\r\n");
+	cr_assert(test_loop_until(info_answered, NULL, 1000));
 	cr_assert_eq(fx.caller.info_code, 400);
-	caller_info("application/dtmf", "11");
-	cr_assert(run_until(info_answered, NULL, 1000));
+	test_ua_info(&fx.caller, "application/dtmf", "11");
+	cr_assert(test_loop_until(info_answered, NULL, 1000));
 	cr_assert_eq(fx.caller.info_code, 200);
 	cr_assert(wait_event(KIND(DTMF), 1000));
-	run_for(50);
+	test_loop_for(50);
 	cr_assert_eq(ev_count(KIND(DTMF)), 1);
 	cr_assert_eq(ev_find(KIND(DTMF))->digit, '#');
 	cr_assert_not(fx.caller.closed);
@@ -2068,10 +1420,10 @@ Test(mwcall, play_to_an_alaw_caller_is_alaw)
 {
 	fx_start(&(struct fx_opts){.caller_alaw = true, .prompt_len = 1600});
 	call_answered();
-	ua_rx_reset(&fx.caller, PROMPT_FILL);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
 	cmd_play("hello", 1, false);
 	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
-	run_for(60);
+	test_loop_for(60);
 	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
 	cr_assert_eq(fx.caller.rx.pt, 8, "PCMA");
 	cr_assert_eq(fx.caller.rx.pt_other, 0);
@@ -2082,12 +1434,12 @@ Test(mwcall, caller_bye_during_a_prompt_frees_the_call)
 	fx_start(&(struct fx_opts){.prompt_len = 8000 * 3});
 	call_answered();
 	cmd_play("hello", 1, false);
-	cr_assert(wait_count(&fx.caller.rx.pkts, 5, 2000));
-	fx.caller.sess = mem_deref(fx.caller.sess);
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, 5, 2000));
+	test_ua_hangup(&fx.caller);
 	cr_assert(wait_event(KIND(HANGUP), 2000));
 	cr_assert_null(the_call());
 	/* The pacer must not tick a freed call. */
-	run_for(200);
+	test_loop_for(200);
 	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0);
 }
 
@@ -2097,11 +1449,11 @@ Test(mwcall, a_prompt_does_not_keep_a_silent_caller_alive)
 				   .prompt_len = 8000 * 3});
 	call_answered();
 	cmd_play("hello", 1, false);
-	cr_assert(wait_flag(&fx.caller.closed, 2000), "not cut");
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "not cut");
 	cr_assert_eq(fx.caller.close_err, ECONNRESET);
 	cr_assert(wait_event(KIND(HANGUP), 1000));
 	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "rtp timeout");
 	cr_assert_lt(fx.caller.rx.pkts, 150, "cut before the prompt ended");
-	run_for(100);
+	test_loop_for(100);
 	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0);
 }
