@@ -236,6 +236,9 @@ static void rtp_h(const struct sa *src, const struct rtp_header *hdr,
 	rx->last_seq = hdr->seq;
 	rx->last_ms = pbx_clock_mono_ms();
 	rx->markers += hdr->m;
+	if (rx->pkts > 1 && hdr->ssrc != rx->ssrc)
+		rx->ssrc_changes++;
+	rx->ssrc = hdr->ssrc;
 	if (hdr->pt == TEST_UA_TE_PT) {
 		if (!rx->te_pkts++ || hdr->ts != rx->te_ts)
 			rx->te_events++;
@@ -246,6 +249,10 @@ static void rtp_h(const struct sa *src, const struct rtp_header *hdr,
 		rx->pt = hdr->pt;
 	else if (hdr->pt != rx->pt)
 		rx->pt_other++;
+	else if (hdr->ts != rx->last_ts + rx->last_len)
+		rx->ts_jumps++;
+	rx->last_ts = hdr->ts;
+	rx->last_len = (uint32_t)n; /* G.711: one byte per sample */
 	for (size_t i = 0; i < n && fill; i++)
 		fill = p[i] == rx->fill;
 	rx->fill_pkts += fill;

@@ -32,6 +32,11 @@ struct test_ua_rx {
 	unsigned pt_other;  /* audio packets with another type */
 	unsigned seq_gaps;  /* packets whose seq is not last + 1 */
 	unsigned markers;
+	/* audio packets whose timestamp is not the previous audio packet's
+	 * plus its length in samples (a pause, or a jump) */
+	unsigned ts_jumps;
+	unsigned ssrc_changes;
+	uint32_t last_ts, last_len, ssrc;
 	unsigned fill_pkts; /* audio packets whose payload is all `fill` */
 	uint8_t fill;
 	uint16_t last_seq;

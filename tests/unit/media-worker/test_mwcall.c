@@ -418,6 +418,8 @@ Test(mwcall, play_sends_the_prompt_as_continuous_rtp)
 	cr_assert_eq(fx.caller.rx.pt, 0, "PCMU");
 	cr_assert_eq(fx.caller.rx.pt_other, 0);
 	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert_eq(fx.caller.rx.ts_jumps, 0, "ts + 160 per packet");
+	cr_assert_eq(fx.caller.rx.ssrc_changes, 0);
 	cr_assert_eq(fx.caller.rx.markers, 1, "marker on the first only");
 }
 
@@ -646,6 +648,11 @@ Test(mwcall, ring_bridges_the_callee_and_relays_rtp_both_ways)
 		  fx.callee.rx.fill_pkts, fx.caller.rx.fill_pkts);
 	cr_assert_eq(fx.callee.rx.seq_gaps, 0);
 	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	/* Re-stamped onto each leg's own stream, keeping the timing. */
+	cr_assert_eq(fx.callee.rx.ts_jumps, 0);
+	cr_assert_eq(fx.caller.rx.ts_jumps, 0);
+	cr_assert_eq(fx.callee.rx.ssrc_changes, 0);
+	cr_assert_eq(fx.caller.rx.ssrc_changes, 0);
 	cr_assert_eq(fx.callee.rx.pt, 0);
 
 	/* The callee hangs up: BYE to the caller, HANGUP. */
@@ -688,6 +695,8 @@ Test(mwcall, hold_and_resume_keep_the_call_and_the_stream)
 	cr_assert(test_loop_count(&fx.caller.rx.pkts, before + 10, 2000),
 		  "no audio after resume");
 	cr_assert_eq(fx.caller.rx.seq_gaps, 0, "no sequence gap on resume");
+	cr_assert_geq(fx.caller.rx.ts_jumps, 1, "ts advanced by the pause");
+	cr_assert_eq(fx.caller.rx.ssrc_changes, 0);
 	cr_assert_geq(fx.caller.rx.markers, 2, "marker on resume");
 	cr_assert_not(fx.caller.closed);
 	cr_assert_eq(ev_count(KIND(HANGUP)), 0);
@@ -977,6 +986,7 @@ Test(mwcall, play_loops_twice)
 	cr_assert_eq(fx.caller.rx.fill_pkts, 20, "2 x 10 packets, got %u",
 		     fx.caller.rx.fill_pkts);
 	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert_eq(fx.caller.rx.ts_jumps, 0);
 	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 1);
 }
 
@@ -999,6 +1009,7 @@ Test(mwcall, play_while_bridged_replaces_the_callee_then_it_resumes)
 		     fx.caller.rx.fill_pkts);
 	/* One stream for the caller: callee, prompt, callee. */
 	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert_eq(fx.caller.rx.ssrc_changes, 0, "one stream");
 	cr_assert_eq(fx.caller.rx.pt_other, 0);
 }
 
@@ -1019,6 +1030,7 @@ Test(mwcall, early_media_from_the_callee_reaches_the_caller)
 	cr_assert_geq(fx.caller.rx.fill_pkts, 20, "early media: %u of %u",
 		      fx.caller.rx.fill_pkts, fx.caller.rx.pkts);
 	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert_eq(fx.caller.rx.ssrc_changes, 0, "one stream");
 	cr_assert(wait_event(KIND(RING_RESULT), 1000));
 	cr_assert_eq(ev_find(KIND(RING_RESULT))->ring_result,
 		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED);
@@ -1290,6 +1302,7 @@ Test(mwcall, ring_from_an_answered_call_stops_the_prompt_and_rings_back)
 		      "%u ringback packets", fx.caller.rx.pkts - prompt_pkts);
 	cr_assert_lt(prompt_pkts, 40, "the prompt went on");
 	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert_eq(fx.caller.rx.ssrc_changes, 0, "one stream");
 	cr_assert(wait_event(KIND(RING_RESULT), 1000));
 	test_loop_for(100);
 	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0);
@@ -1337,6 +1350,7 @@ Test(mwcall, caller_hold_while_bridged_stops_audio_to_the_caller_only)
 	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 20, 2000),
 		  "after resume: %u", fx.caller.rx.fill_pkts);
 	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert_eq(fx.caller.rx.ssrc_changes, 0);
 }
 
 Test(mwcall, two_routers_share_calls_and_events_follow_the_commander)
