@@ -240,6 +240,7 @@ struct fx_opts {
 	long capacity;
 	const char *edge_addr;
 	bool two_routers;
+	bool router_tcp; /* tcp://127.0.0.1:<free port> instead of inproc */
 	uint32_t rtp_timeout_ms;
 	size_t prompt_len;
 };
@@ -256,7 +257,10 @@ static void fx_start(const struct fx_opts *o)
 	test_ua_open(&fx.caller, "alice", pt, o->caller_te);
 	test_ua_open(&fx.callee, "bob", 0, !o->callee_no_te);
 
-	snprintf(ep, sizeof(ep), "inproc://mwtest-%d", (int)getpid());
+	if (o->router_tcp)
+		snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%u", free_port());
+	else
+		snprintf(ep, sizeof(ep), "inproc://mwtest-%d", (int)getpid());
 	test_router_open(&fx.router, fx.zctx, ep);
 	if (o->two_routers) {
 		char ep2[64];
@@ -1470,4 +1474,33 @@ Test(mwcall, a_prompt_does_not_keep_a_silent_caller_alive)
 	cr_assert_lt(fx.caller.rx.pkts, 150, "cut before the prompt ended");
 	test_loop_for(100);
 	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0);
+}
+
+static bool heard_again(void *arg)
+{
+	(void)arg;
+	return fx.router.hbs > 0;
+}
+
+Test(mwcall, calls_go_on_while_the_router_is_away)
+{
+	char ep[sizeof(fx.cfg.router_endpoints)];
+
+	fx_start(&(struct fx_opts){.router_tcp = true, .prompt_len = 1600});
+	snprintf(ep, sizeof(ep), "%s", fx.cfg.router_endpoints);
+	call_answered();
+	/* The router goes away: the caller's hangup cannot be reported,
+	 * and must not hurt. */
+	test_router_close(&fx.router);
+	test_ua_hangup(&fx.caller);
+	test_loop_for(300);
+	cr_assert_null(the_call(), "the call is freed all the same");
+	/* It comes back on the same endpoint: heartbeats are retried, so it
+	 * hears from the worker again soon, with the load as it is now. */
+	memset(&fx.router, 0, sizeof(fx.router));
+	test_router_open(&fx.router, fx.zctx, ep);
+	cr_assert(test_loop_until(heard_again, NULL, 4000),
+		  "no heartbeat after the router came back");
+	cr_assert_eq(fx.router.hb_load, 0);
+	cr_assert_eq(fx.router.nev, 0, "outage events are not replayed");
 }
