@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -1503,4 +1504,105 @@ Test(mwcall, calls_go_on_while_the_router_is_away)
 		  "no heartbeat after the router came back");
 	cr_assert_eq(fx.router.hb_load, 0);
 	cr_assert_eq(fx.router.nev, 0, "outage events are not replayed");
+}
+
+/* ---- raw SIP: requests no libre user agent would send ---- */
+
+struct raw {
+	int fd;
+	char buf[2048];
+	ssize_t n;
+};
+
+static bool raw_got(void *arg)
+{
+	struct raw *r = arg;
+
+	if (r->n <= 0)
+		r->n = recv(r->fd, r->buf, sizeof(r->buf) - 1, MSG_DONTWAIT);
+	return r->n > 0;
+}
+
+/* Sends one request (fmt gets: our port, the worker's port, the Call-ID)
+ * over UDP from 127.0.0.1 and returns the status code of the first
+ * response other than 100 Trying, 0 if none came within a second. */
+static int raw_request(const char *fmt, const char *callid)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET}, w = a;
+	socklen_t al = sizeof(a);
+	unsigned wport = (unsigned)atoi(strrchr(fx.cfg.sip_listen, ':') + 1);
+	struct raw r = {.fd = socket(AF_INET, SOCK_DGRAM, 0)};
+	char req[1024];
+	int code = 0, len;
+
+	cr_assert_geq(r.fd, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(r.fd, (void *)&a, sizeof(a)), 0);
+	cr_assert_eq(getsockname(r.fd, (void *)&a, &al), 0);
+	len = snprintf(req, sizeof(req), fmt, ntohs(a.sin_port), wport,
+		       callid, ntohs(a.sin_port));
+	cr_assert(len > 0 && (size_t)len < sizeof(req));
+	w.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	w.sin_port = htons((uint16_t)wport);
+	cr_assert_eq(sendto(r.fd, req, (size_t)len, 0, (void *)&w, sizeof(w)),
+		     len);
+	while (test_loop_until(raw_got, &r, 1000)) {
+		r.buf[r.n] = '\0';
+		if (sscanf(r.buf, "SIP/2.0 %d", &code) == 1 && code > 100)
+			break;
+		code = 0;
+		r.n = 0;
+	}
+	close(r.fd);
+	return code;
+}
+
+/* %1$u our port, %2$u the worker's, %3$s Call-ID. */
+#define RAW_INVITE                                                            \
+	"INVITE sip:100@127.0.0.1:%2$u SIP/2.0\r\n"                           \
+	"Via: SIP/2.0/UDP 127.0.0.1:%1$u;branch=z9hG4bKraw%1$u;rport\r\n"     \
+	"Max-Forwards: 70\r\n"                                                \
+	"From: <sip:mallory@127.0.0.1>;tag=raw%1$u\r\n"                       \
+	"To: <sip:100@127.0.0.1>\r\n"                                         \
+	"Call-ID: %3$s\r\n"                                                   \
+	"CSeq: 1 INVITE\r\n"                                                  \
+	"Contact: <sip:mallory@127.0.0.1:%1$u>\r\n"                           \
+	"X-Pbx-Tenant: " TENANT "\r\n"                                        \
+	"Content-Type: application/sdp\r\n"                                   \
+	"Content-Length: 88\r\n"                                              \
+	"\r\n"                                                                \
+	"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"    \
+	"t=0 0\r\nm=audio 50000 RTP/AVP 0\r\n"
+
+#define RAW_OPTIONS                                                           \
+	"OPTIONS sip:127.0.0.1:%2$u SIP/2.0\r\n"                              \
+	"Via: SIP/2.0/UDP 127.0.0.1:%1$u;branch=z9hG4bKopt%1$u;rport\r\n"     \
+	"Max-Forwards: 70\r\n"                                                \
+	"From: <sip:probe@127.0.0.1>;tag=opt%1$u\r\n"                         \
+	"To: <sip:127.0.0.1:%2$u>\r\n"                                        \
+	"Call-ID: %3$s\r\n"                                                   \
+	"CSeq: 1 OPTIONS\r\n"                                                 \
+	"Content-Length: 0\r\n\r\n"
+
+Test(mwcall, invite_with_the_call_id_of_a_live_call_is_refused_482)
+{
+	fx_start(&(struct fx_opts){0});
+	call_answered();
+	cr_assert_eq(raw_request(RAW_INVITE, fx.router.callid), 482);
+	cr_assert_eq(ev_count(KIND(INCOMING)), 1);
+	cr_assert_not(fx.caller.closed, "the live call is untouched");
+	/* The same request with a fresh Call-ID is a call: 180. */
+	cr_assert_eq(raw_request(RAW_INVITE, "fresh-call-id"), 180);
+	cr_assert(test_loop_count(&fx.router.nev, 3, 1000));
+	cr_assert_eq(ev_count(KIND(INCOMING)), 2);
+}
+
+Test(mwcall, options_probe_is_answered_and_503_while_draining)
+{
+	fx_start(&(struct fx_opts){0});
+	cr_assert_eq(raw_request(RAW_OPTIONS, "probe-1"), 200);
+	cr_assert_eq(worker_signals_block(), 0);
+	cr_assert_eq(raise(SIGUSR1), 0);
+	cr_assert(test_loop_flag(&fx.router.hb_draining, 1000));
+	cr_assert_eq(raw_request(RAW_OPTIONS, "probe-2"), 503);
 }
