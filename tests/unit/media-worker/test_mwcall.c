@@ -1606,3 +1606,65 @@ Test(mwcall, options_probe_is_answered_and_503_while_draining)
 	cr_assert(test_loop_flag(&fx.router.hb_draining, 1000));
 	cr_assert_eq(raw_request(RAW_OPTIONS, "probe-2"), 503);
 }
+
+/* An INVITE from 127.0.0.1 with the given headers and SDP body (NULL:
+ * none); returns the first status code other than 100. */
+static int raw_invite(const char *hdrs, const char *sdp)
+{
+	static unsigned count;
+	char fmt[1536], callid[32];
+	size_t n = sdp ? strlen(sdp) : 0;
+
+	snprintf(fmt, sizeof(fmt),
+		 "INVITE sip:100@127.0.0.1:%%2$u SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 127.0.0.1:%%1$u;branch=z9hG4bKi%%1$u\r\n"
+		 "Max-Forwards: 70\r\n"
+		 "From: <sip:mallory@127.0.0.1>;tag=raw%%1$u\r\n"
+		 "To: <sip:100@127.0.0.1>\r\n"
+		 "Call-ID: %%3$s\r\n"
+		 "CSeq: 1 INVITE\r\n"
+		 "Contact: <sip:mallory@127.0.0.1:%%1$u>\r\n"
+		 "%s%s"
+		 "Content-Length: %zu\r\n\r\n%s",
+		 hdrs, n ? "Content-Type: application/sdp\r\n" : "", n,
+		 sdp ? sdp : "");
+	snprintf(callid, sizeof(callid), "raw-invite-%u", ++count);
+	return raw_request(fmt, callid);
+}
+
+#define SDP_HEAD                                                              \
+	"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"    \
+	"t=0 0\r\n"
+
+Test(mwcall, invites_the_worker_cannot_take_are_refused)
+{
+	const char *tenant = "X-Pbx-Tenant: " TENANT "\r\n";
+
+	fx_start(&(struct fx_opts){0});
+	/* No offer: late offer is not supported. */
+	cr_assert_eq(raw_invite(tenant, NULL), 488);
+	/* No G.711 in the offer, or the audio stream disabled. */
+	cr_assert_eq(raw_invite(tenant, SDP_HEAD "m=audio 50000 RTP/AVP 9\r\n"
+					"a=rtpmap:9 G722/8000\r\n"),
+		     488);
+	cr_assert_eq(raw_invite(tenant, SDP_HEAD "m=audio 0 RTP/AVP 0\r\n"),
+		     488);
+	/* An SDP libre cannot decode. */
+	cr_assert_eq(raw_invite(tenant, "garbage"), 400);
+	cr_assert_eq(raw_invite(tenant, "v=0\r\nm=\r\n"), 400);
+	/* Tenants that are not ids, or the system's. */
+	cr_assert_eq(raw_invite("X-Pbx-Tenant: sys\r\n",
+				SDP_HEAD "m=audio 50000 RTP/AVP 0\r\n"),
+		     403);
+	cr_assert_eq(raw_invite("X-Pbx-Tenant: a b\r\n",
+				SDP_HEAD "m=audio 50000 RTP/AVP 0\r\n"),
+		     403);
+	test_loop_for(50);
+	cr_assert_eq(ev_count(KIND(INCOMING)), 0);
+	cr_assert_eq(fx.router.hb_load, 0);
+	/* And a good one after all that is a call. */
+	cr_assert_eq(
+		raw_invite(tenant, SDP_HEAD "m=audio 50000 RTP/AVP 8 0\r\n"),
+		180);
+	cr_assert(wait_event(KIND(INCOMING), 1000));
+}
