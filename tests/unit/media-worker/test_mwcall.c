@@ -1639,6 +1639,7 @@ static int raw_invite(const char *hdrs, const char *sdp)
 Test(mwcall, invites_the_worker_cannot_take_are_refused)
 {
 	const char *tenant = "X-Pbx-Tenant: " TENANT "\r\n";
+	char longer[100], hdr[128];
 
 	fx_start(&(struct fx_opts){0});
 	/* No offer: late offer is not supported. */
@@ -1659,6 +1660,12 @@ Test(mwcall, invites_the_worker_cannot_take_are_refused)
 	cr_assert_eq(raw_invite("X-Pbx-Tenant: a b\r\n",
 				SDP_HEAD "m=audio 50000 RTP/AVP 0\r\n"),
 		     403);
+	/* Longer than an id: refused, not cut down to a valid one. */
+	memset(longer, 'a', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	snprintf(hdr, sizeof(hdr), "X-Pbx-Tenant: %s\r\n", longer);
+	cr_assert_eq(
+		raw_invite(hdr, SDP_HEAD "m=audio 50000 RTP/AVP 0\r\n"), 403);
 	test_loop_for(50);
 	cr_assert_eq(ev_count(KIND(INCOMING)), 0);
 	cr_assert_eq(fx.router.hb_load, 0);
@@ -1667,4 +1674,47 @@ Test(mwcall, invites_the_worker_cannot_take_are_refused)
 		raw_invite(tenant, SDP_HEAD "m=audio 50000 RTP/AVP 8 0\r\n"),
 		180);
 	cr_assert(wait_event(KIND(INCOMING), 1000));
+}
+
+Test(mwcall, invite_over_tcp_is_a_call)
+{
+	struct sockaddr_in w = {.sin_family = AF_INET};
+	struct raw r = {.fd = socket(AF_INET, SOCK_STREAM, 0)};
+	const char *body = SDP_HEAD "m=audio 50000 RTP/AVP 0\r\n";
+	char req[1024];
+	int len, code = 0;
+
+	fx_start(&(struct fx_opts){0});
+	cr_assert_geq(r.fd, 0);
+	w.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	w.sin_port =
+		htons((uint16_t)atoi(strrchr(fx.cfg.sip_listen, ':') + 1));
+	cr_assert_eq(connect(r.fd, (void *)&w, sizeof(w)), 0);
+	len = snprintf(req, sizeof(req),
+		       "INVITE sip:100@127.0.0.1;transport=tcp SIP/2.0\r\n"
+		       "Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKtcp1\r\n"
+		       "Max-Forwards: 70\r\n"
+		       "From: <sip:mallory@127.0.0.1>;tag=tcp1\r\n"
+		       "To: <sip:100@127.0.0.1>\r\n"
+		       "Call-ID: tcp-call-1\r\n"
+		       "CSeq: 1 INVITE\r\n"
+		       "Contact: <sip:mallory@127.0.0.1:9;transport=tcp>\r\n"
+		       "X-Pbx-Tenant: " TENANT "\r\n"
+		       "Content-Type: application/sdp\r\n"
+		       "Content-Length: %zu\r\n\r\n%s",
+		       strlen(body), body);
+	cr_assert_eq(send(r.fd, req, (size_t)len, 0), len);
+	/* Responses come back on the connection; 100 and 180 may share a
+	 * read. */
+	while (!strstr(r.buf, "SIP/2.0 180") &&
+	       test_loop_until(raw_got, &r, 1000)) {
+		r.buf[r.n] = '\0';
+		if (strstr(r.buf, "SIP/2.0 180"))
+			code = 180;
+		r.n = 0;
+	}
+	close(r.fd);
+	cr_assert_eq(code, 180);
+	cr_assert(wait_event(KIND(INCOMING), 1000));
+	cr_assert_str_eq(fx.router.callid, "tcp-call-1");
 }
