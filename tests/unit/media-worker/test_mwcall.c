@@ -242,6 +242,8 @@ struct fx_opts {
 	const char *edge_addr;
 	bool two_routers;
 	bool router_tcp; /* tcp://127.0.0.1:<free port> instead of inproc */
+	uint16_t rtp_port;  /* the worker's RTP ports: from here (0: many) */
+	uint16_t rtp_ports; /* ... this many */
 	uint32_t rtp_timeout_ms;
 	size_t prompt_len;
 };
@@ -287,6 +289,10 @@ static void fx_start(const struct fx_opts *o)
 	snprintf(cfg->rtp_ip, sizeof(cfg->rtp_ip), "127.0.0.1");
 	cfg->rtp_port_min = 40000;
 	cfg->rtp_port_max = 49998;
+	if (o->rtp_port) {
+		cfg->rtp_port_min = o->rtp_port;
+		cfg->rtp_port_max = o->rtp_port + o->rtp_ports - 1;
+	}
 	cfg->capacity = o->capacity ? o->capacity : 10;
 	cfg->heartbeat_ms = 1000;
 	/* Rings go "through Kamailio": here straight to the callee. */
@@ -1717,4 +1723,36 @@ Test(mwcall, invite_over_tcp_is_a_call)
 	cr_assert_eq(code, 180);
 	cr_assert(wait_event(KIND(INCOMING), 1000));
 	cr_assert_str_eq(fx.router.callid, "tcp-call-1");
+}
+
+/* An even UDP port free now on 127.0.0.1. */
+static uint16_t free_even_port(void)
+{
+	for (int i = 0; i < 100; i++) {
+		uint16_t p = free_port();
+
+		if (p && !(p & 1) && p < 65000)
+			return p;
+	}
+	return 0;
+}
+
+Test(mwcall, no_free_rtp_port_refuses_the_call_and_the_ring)
+{
+	uint16_t p = free_even_port();
+	const struct test_router_ev *e;
+
+	cr_assert_neq(p, 0);
+	fx_start(&(struct fx_opts){.rtp_port = p, .rtp_ports = 2});
+	call_answered(); /* takes the only port */
+	call_worker(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000), "no final");
+	cr_assert_eq(fx.callee.close_code, 500);
+	/* A ring needs a second port too. */
+	ring_callee(5000);
+	cr_assert(wait_event(KIND(FAILED), 1000));
+	e = ev_find(KIND(FAILED));
+	cr_assert_str_eq(e->detail, "ring: no RTP port");
+	cr_assert_not(fx.caller.closed);
+	cr_assert_eq(fx.callee.invites, 0);
 }
