@@ -1756,3 +1756,16 @@ Test(mwcall, no_free_rtp_port_refuses_the_call_and_the_ring)
 	cr_assert_not(fx.caller.closed);
 	cr_assert_eq(fx.callee.invites, 0);
 }
+
+Test(mwcall, a_single_rtp_port_is_refused_at_start)
+{
+	struct mw_config cfg;
+	char *argv[] = {"media-worker", "--set", "rtp_port_min=30000",
+			"--set", "rtp_port_max=30000", NULL};
+
+	/* libre's rtp_listen() refuses min == max (EINVAL): such a worker
+	 * would answer every INVITE with 500. */
+	cr_assert_eq(mw_config_load(&cfg, 5, argv), -EINVAL);
+	argv[4] = "rtp_port_max=30001";
+	cr_assert_eq(mw_config_load(&cfg, 5, argv), 0);
+}
