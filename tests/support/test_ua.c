@@ -335,14 +335,40 @@ void test_ua_send_4733(struct test_ua *ua, int event, uint32_t ts)
 
 /* ---- lifecycle ---- */
 
+void test_ua_formats(struct test_ua *ua, uint8_t pt, bool te)
+{
+	const struct list *l = sdp_media_format_lst(ua->sdpm, true);
+	struct le *le = list_head(l);
+	char fmt[4];
+
+	/* The media's list holds the only reference to each format. */
+	while (le) {
+		struct sdp_format *f = le->data;
+
+		le = le->next;
+		mem_deref(f);
+	}
+	ua->pt = pt;
+	ua->te = te;
+	snprintf(fmt, sizeof(fmt), "%u", pt);
+	cr_assert_eq(sdp_format_add(NULL, ua->sdpm, false, fmt,
+				    pt == 8   ? "PCMA"
+				    : pt == 0 ? "PCMU"
+					      : "G722",
+				    8000, 1, NULL, NULL, NULL, false, NULL),
+		     0);
+	if (te)
+		cr_assert_eq(sdp_format_add(NULL, ua->sdpm, false, "101",
+					    telev_rtpfmt, 8000, 1, NULL, NULL,
+					    NULL, false, "0-15"),
+			     0);
+}
+
 void test_ua_open(struct test_ua *ua, const char *name, uint8_t pt, bool te)
 {
 	struct sa ip;
-	char fmt[4];
 
 	ua->name = name;
-	ua->pt = pt;
-	ua->te = te;
 	tmr_init(&ua->tmr_answer);
 	tmr_init(&ua->tmr_tx);
 	test_ua_rx_reset(ua, 0);
@@ -362,18 +388,7 @@ void test_ua_open(struct test_ua *ua, const char *name, uint8_t pt, bool te)
 	cr_assert_eq(sdp_media_add(&ua->sdpm, ua->sdp, "audio",
 				   sa_port(rtp_local(ua->rtp)), "RTP/AVP"),
 		     0);
-	snprintf(fmt, sizeof(fmt), "%u", pt);
-	cr_assert_eq(sdp_format_add(NULL, ua->sdpm, false, fmt,
-				    pt == 8   ? "PCMA"
-				    : pt == 0 ? "PCMU"
-					      : "G722",
-				    8000, 1, NULL, NULL, NULL, false, NULL),
-		     0);
-	if (te)
-		cr_assert_eq(sdp_format_add(NULL, ua->sdpm, false, "101",
-					    telev_rtpfmt, 8000, 1, NULL, NULL,
-					    NULL, false, "0-15"),
-			     0);
+	test_ua_formats(ua, pt, te);
 }
 
 void test_ua_close(struct test_ua *ua)

@@ -97,6 +97,9 @@ struct test_ua {
 /* ua zeroed; libre_init() done. Offers payload type pt (0 PCMU, 8 PCMA,
  * anything else is named G722) and, with te, telephone-event 101. */
 void test_ua_open(struct test_ua *ua, const char *name, uint8_t pt, bool te);
+/* Replaces what the agent offers (and accepts): pt, and telephone-event
+ * if te; the next offer or answer carries it (test_ua_modify()). */
+void test_ua_formats(struct test_ua *ua, uint8_t pt, bool te);
 /* Closes everything (force-closes the SIP stack). NULL-safe fields. */
 void test_ua_close(struct test_ua *ua);
 

@@ -1769,3 +1769,61 @@ Test(mwcall, a_single_rtp_port_is_refused_at_start)
 	argv[4] = "rtp_port_max=30001";
 	cr_assert_eq(mw_config_load(&cfg, 5, argv), 0);
 }
+
+Test(mwcall, codec_change_by_reinvite_is_absorbed_by_transcoding)
+{
+	uint8_t a = 0xd5 ^ 0x3c, u;
+
+	mwlaw_transcode(&u, &a, 1, OFFER_ALAW, OFFER_ULAW);
+	fx_start(&(struct fx_opts){0});
+	call_bridged();
+	/* The callee moves to A-law; the caller stays on µ-law. */
+	test_ua_formats(&fx.callee, 8, true);
+	test_ua_modify(&fx.callee, SDP_SENDRECV);
+	cr_assert(test_loop_count(&fx.callee.answers, 1, 1000),
+		  "no 200 to the re-INVITE");
+	test_ua_rx_reset(&fx.callee, a);
+	test_ua_rx_reset(&fx.caller, u);
+	test_ua_talk(&fx.caller, 20, u);
+	test_ua_talk(&fx.callee, 20, a);
+	cr_assert(test_loop_count(&fx.callee.rx.fill_pkts, 20, 2000),
+		  "callee: %u A-law of %u", fx.callee.rx.fill_pkts,
+		  fx.callee.rx.pkts);
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 20, 2000),
+		  "caller: %u µ-law of %u", fx.caller.rx.fill_pkts,
+		  fx.caller.rx.pkts);
+	cr_assert_eq(fx.callee.rx.pt, 8);
+	cr_assert_eq(fx.caller.rx.pt, 0);
+	cr_assert_eq(fx.caller.answers, 1, "the caller is not re-INVITEd");
+}
+
+Test(mwcall, caller_dropping_telephone_event_gets_inband_detection)
+{
+	dtmf_tx_state_t *tx = dtmf_tx_init(NULL);
+	enum { FRAMES = 30 };
+	static uint8_t audio[FRAMES * TEST_UA_PKT];
+	int16_t amp[TEST_UA_PKT];
+
+	cr_assert_not_null(tx);
+	fx_start(&(struct fx_opts){.caller_te = true});
+	call_answered();
+	test_ua_formats(&fx.caller, 0, false);
+	test_ua_modify(&fx.caller, SDP_SENDRECV);
+	cr_assert(test_loop_count(&fx.caller.answers, 2, 1000));
+	dtmf_tx_set_level(tx, -10, 0);
+	dtmf_tx_put(tx, "8", -1);
+	for (size_t f = 0; f < FRAMES; f++) {
+		int n = dtmf_tx(tx, amp, TEST_UA_PKT);
+
+		for (int i = n < 0 ? 0 : n; i < TEST_UA_PKT; i++)
+			amp[i] = 0;
+		for (int i = 0; i < TEST_UA_PKT; i++)
+			audio[f * TEST_UA_PKT + (size_t)i] =
+				mwlaw_encode(amp[i], OFFER_ULAW);
+	}
+	dtmf_tx_free(tx);
+	test_ua_play(&fx.caller, audio, sizeof(audio));
+	cr_assert(wait_event(KIND(DTMF), 2000), "no in-band digit");
+	cr_assert_eq(ev_find(KIND(DTMF))->digit, '8');
+	cr_assert_str_eq(ev_find(KIND(DTMF))->detail, "inband");
+}
