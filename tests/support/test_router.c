@@ -39,6 +39,10 @@ static void router_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 	e->digit = me->digit && me->digit[0] ? me->digit[0] : 0;
 	snprintf(e->callid, sizeof(e->callid), "%s",
 		 env->call_id ? env->call_id : "");
+	snprintf(e->caller, sizeof(e->caller), "%s",
+		 me->caller ? me->caller : "");
+	snprintf(e->dialed, sizeof(e->dialed), "%s",
+		 me->dialed ? me->dialed : "");
 	if (me->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING)
 		snprintf(r->callid, sizeof(r->callid), "%s", e->callid);
 }

@@ -25,6 +25,8 @@ struct test_router_ev {
 	int ring_result;
 	uint32_t timer_id;
 	char callid[128];
+	char caller[64];
+	char dialed[64];
 };
 
 /* Owned by the test; fields are read by it. */

@@ -394,9 +394,13 @@ Test(mwcall, answer_sends_200_and_the_ack_completes)
 	fx_start(&(struct fx_opts){.caller_te = true});
 	call_answered();
 	e = ev_find(KIND(INCOMING));
-	cr_assert_not_null(e);
+	cr_assert_str_eq(e->caller, "alice", "From user");
+	cr_assert_str_eq(e->dialed, "100", "Request-URI user");
+	cr_assert_str_eq(e->callid, fx.router.callid);
 	e = ev_find(KIND(ANSWERED));
-	cr_assert_eq(e->seq, 1);
+	cr_assert_eq(e->seq, 1, "the Answer's seq");
+	cr_assert_str_eq(e->caller, "alice");
+	cr_assert_str_eq(e->dialed, "100");
 	cr_assert_eq(fx.caller.answers, 1, "one SDP answer");
 	cr_assert_eq(fx.caller.last_rdir, SDP_SENDRECV);
 	cr_assert(test_loop_until(call_established, NULL, 1000),
