@@ -43,6 +43,8 @@ static void router_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 		 me->caller ? me->caller : "");
 	snprintf(e->dialed, sizeof(e->dialed), "%s",
 		 me->dialed ? me->dialed : "");
+	snprintf(e->reply_to, sizeof(e->reply_to), "%s",
+		 env->reply_to ? env->reply_to : "");
 	if (me->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING)
 		snprintf(r->callid, sizeof(r->callid), "%s", e->callid);
 }
@@ -102,9 +104,12 @@ uint64_t test_router_send(struct test_router *r, Pbx__V1__MediaCommand *mc,
 			  const char *tenant, const char *callid)
 {
 	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	char msgid[32];
 
 	cr_assert(r->have_peer, "router: no frame from a worker yet");
 	mc->seq = ++r->seq;
+	snprintf(msgid, sizeof(msgid), "cmd-%llu", (unsigned long long)r->seq);
+	env.message_id = msgid;
 	env.tenant_id = (char *)tenant;
 	env.call_id = (char *)callid;
 	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_COMMAND;

@@ -27,6 +27,7 @@ struct test_router_ev {
 	char callid[128];
 	char caller[64];
 	char dialed[64];
+	char reply_to[64]; /* the message_id of the command it answers */
 };
 
 /* Owned by the test; fields are read by it. */
@@ -53,8 +54,9 @@ void test_router_open(struct test_router *r, void *zctx, const char *ep);
 /* NULL-safe on a zeroed router (fd -1 or 0 never opened). */
 void test_router_close(struct test_router *r);
 
-/* Sends mc (its seq set to the next number, returned) about call `callid`
- * of `tenant` to the worker that last sent us something. */
+/* Sends mc (its seq set to the next number, returned; message_id
+ * "cmd-<seq>") about call `callid` of `tenant` to the worker that last
+ * sent us something. */
 uint64_t test_router_send(struct test_router *r, Pbx__V1__MediaCommand *mc,
 			  const char *tenant, const char *callid);
 

@@ -399,6 +399,7 @@ Test(mwcall, answer_sends_200_and_the_ack_completes)
 	cr_assert_str_eq(e->callid, fx.router.callid);
 	e = ev_find(KIND(ANSWERED));
 	cr_assert_eq(e->seq, 1, "the Answer's seq");
+	cr_assert_str_eq(e->reply_to, "cmd-1", "the Answer's message_id");
 	cr_assert_str_eq(e->caller, "alice");
 	cr_assert_str_eq(e->dialed, "100");
 	cr_assert_eq(fx.caller.answers, 1, "one SDP answer");
@@ -425,6 +426,7 @@ Test(mwcall, play_sends_the_prompt_as_continuous_rtp)
 	cr_assert(wait_event(KIND(PLAY_DONE), 3000), "no PLAY_DONE");
 	done = ev_find(KIND(PLAY_DONE));
 	cr_assert_eq(done->seq, seq);
+	cr_assert_str_eq(done->reply_to, "cmd-2", "the Play's message_id");
 	/* Packets still in flight, and nothing after the last one. */
 	test_loop_for(100);
 	cr_assert_eq(fx.caller.rx.pkts, 50, "1 s = 50 packets, got %u",
@@ -449,6 +451,9 @@ Test(mwcall, play_on_an_unanswered_call_answers_it)
 	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
 	test_loop_for(60);
 	cr_assert_eq(ev_count(KIND(ANSWERED)), 1);
+	/* ANSWERED replies to the Play that answered. */
+	cr_assert_str_eq(ev_find(KIND(ANSWERED))->reply_to, "cmd-1");
+	cr_assert_eq(ev_find(KIND(ANSWERED))->seq, 1);
 	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
 }
 
@@ -462,6 +467,8 @@ Test(mwcall, play_of_a_missing_prompt_fails)
 	cr_assert(wait_event(KIND(FAILED), 1000));
 	e = ev_find(KIND(FAILED));
 	cr_assert_str_eq(e->detail, "prompt nosuch not found");
+	cr_assert_str_eq(e->reply_to, "cmd-2");
+	cr_assert_eq(e->seq, 2);
 	cr_assert_not(fx.caller.closed);
 }
 
@@ -653,10 +660,15 @@ Test(mwcall, ring_bridges_the_callee_and_relays_rtp_both_ways)
 	cr_assert(wait_event(KIND(RING_RESULT), 1000));
 	e = ev_find(KIND(RING_RESULT));
 	cr_assert_eq(e->seq, seq);
+	cr_assert_str_eq(e->reply_to, "cmd-1");
 	cr_assert_eq(e->ring_result,
 		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED);
 	cr_assert_eq(e->sip_code, 200);
+	/* The Ring answered the caller: ANSWERED replies to it. */
 	cr_assert_eq(ev_count(KIND(ANSWERED)), 1);
+	e = ev_find(KIND(ANSWERED));
+	cr_assert_eq(e->seq, seq);
+	cr_assert_str_eq(e->reply_to, "cmd-1");
 
 	/* Both talk: each hears the other's bytes (both PCMU: no
 	 * transcoding), on a stream without sequence gaps. */
