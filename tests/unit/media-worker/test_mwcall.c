@@ -1849,3 +1849,45 @@ Test(mwcall, caller_dropping_telephone_event_gets_inband_detection)
 	cr_assert_eq(ev_find(KIND(DTMF))->digit, '8');
 	cr_assert_str_eq(ev_find(KIND(DTMF))->detail, "inband");
 }
+
+/* The caller's connection address (c=) in its next offers. */
+static void caller_set_addr(const char *ip)
+{
+	struct sa sa;
+
+	cr_assert_eq(sa_set_str(&sa, ip, 0), 0);
+	sdp_session_set_laddr(fx.caller.sdp, &sa);
+}
+
+Test(mwcall, old_style_hold_c0_stops_audio_and_the_rtp_timeout)
+{
+	unsigned before;
+
+	fx_start(&(struct fx_opts){.rtp_timeout_ms = 300,
+				   .prompt_len = 8000 * 3});
+	call_answered();
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1, false);
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, 5, 2000));
+	/* RFC 2543 hold: c=0.0.0.0, still a=sendrecv. */
+	caller_set_addr("0.0.0.0");
+	test_ua_modify(&fx.caller, SDP_SENDRECV);
+	cr_assert(test_loop_count(&fx.caller.answers, 2, 1000));
+	test_loop_for(60);
+	before = fx.caller.rx.pkts;
+	/* Silent for more than twice the timeout: not cut, nothing sent. */
+	test_loop_for(800);
+	cr_assert_eq(fx.caller.rx.pkts, before, "%u packets on hold",
+		     fx.caller.rx.pkts - before);
+	cr_assert_not(fx.caller.closed, "cut while on hold");
+	/* Back: audio again, and the silent caller is cut after all. */
+	caller_set_addr("127.0.0.1");
+	test_ua_modify(&fx.caller, SDP_SENDRECV);
+	cr_assert(test_loop_count(&fx.caller.answers, 3, 1000));
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, before + 5, 1000),
+		  "no audio after resume");
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "not cut");
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "rtp timeout");
+}
