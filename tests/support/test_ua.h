@@ -1,7 +1,8 @@
 /* Test support: a SIP user agent for Criterion tests, one libre sipsess
  * with a real RTP socket on 127.0.0.1 (ephemeral SIP port, RTP in
- * 50000-59998), as baresip's test/call.c uses them. It offers one G.711
- * format (and telephone-event 101 if asked), calls or answers, sends
+ * 50000-59998), as baresip's test/call.c uses them. It offers one audio
+ * format (PCMU, PCMA, or G.722 to be refused) and telephone-event 101 if
+ * asked, calls or answers, sends
  * paced 20 ms RTP and RFC 4733 events, and counts what reaches it: SIP
  * responses, SDP directions, INFO, RTP packets with their payload type,
  * sequence gaps, markers and payload bytes. Everything runs on the
