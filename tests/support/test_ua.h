@@ -2,12 +2,12 @@
  * with a real RTP socket on 127.0.0.1 (ephemeral SIP port, RTP in
  * 50000-59998), as baresip's test/call.c uses them. It offers one audio
  * format (PCMU, PCMA, or G.722 to be refused) and telephone-event 101 if
- * asked, calls or answers, sends
- * paced 20 ms RTP and RFC 4733 events, and counts what reaches it: SIP
- * responses, SDP directions, INFO, RTP packets with their payload type,
- * sequence gaps, markers and payload bytes. Everything runs on the
- * caller's libre loop; failures are Criterion asserts. TEST_SIP_TRACE=1
- * in the environment prints every SIP message it sends or receives. */
+ * asked, calls or answers, sends paced 20 ms RTP and RFC 4733 events, and
+ * counts what reaches it: SIP responses, SDP directions, INFO, RTP
+ * packets with their payload type, sequence gaps, timestamps, SSRC,
+ * markers and payload bytes. Everything runs on the caller's libre loop;
+ * failures are Criterion asserts. TEST_SIP_TRACE=1 in the environment
+ * prints every SIP message it sends or receives. */
 #ifndef TEST_UA_H
 #define TEST_UA_H
 #include <stdbool.h>
