@@ -1902,3 +1902,43 @@ Test(mwcall, old_style_hold_c0_stops_audio_and_the_rtp_timeout)
 	cr_assert(wait_event(KIND(HANGUP), 1000));
 	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "rtp timeout");
 }
+
+Test(mwcall, prompt_clock_runs_on_hold_and_play_done_comes_on_time)
+{
+	uint64_t t0, took;
+
+	fx_start(&(struct fx_opts){.prompt_len = 8000}); /* 1 s */
+	call_answered();
+	test_ua_modify(&fx.caller, SDP_SENDONLY);
+	cr_assert(test_loop_count(&fx.caller.answers, 2, 1000));
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	t0 = pbx_clock_mono_ms();
+	cmd_play("hello", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 3000), "no PLAY_DONE");
+	took = pbx_clock_mono_ms() - t0;
+	cr_assert_geq(took, 900, "PLAY_DONE after %llu ms",
+		      (unsigned long long)took);
+	cr_assert_leq(took, 1300, "PLAY_DONE after %llu ms",
+		      (unsigned long long)took);
+	cr_assert_eq(fx.caller.rx.pkts, 0, "%u packets to a held caller",
+		     fx.caller.rx.pkts);
+}
+
+Test(mwcall, refused_reinvite_keeps_the_call_and_its_codec)
+{
+	fx_start(&(struct fx_opts){.prompt_len = 1600});
+	call_answered();
+	/* A re-offer without G.711: refused, the call stays as it was. */
+	test_ua_formats(&fx.caller, 9, false);
+	test_ua_modify(&fx.caller, SDP_SENDRECV);
+	test_loop_for(300); /* 488 */
+	cr_assert_eq(fx.caller.answers, 1, "the re-INVITE was accepted");
+	cr_assert_not(fx.caller.closed, "the call ended");
+	cr_assert_eq(ev_count(KIND(HANGUP)), 0);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
+	test_loop_for(60);
+	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
+	cr_assert_eq(fx.caller.rx.pt, 0, "still PCMU");
+}
