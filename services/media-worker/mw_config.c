@@ -58,8 +58,10 @@ static int check(const struct mw_config *cfg)
 			cfg->rtp_ip);
 		return -EINVAL;
 	}
-	if (cfg->rtp_port_min > cfg->rtp_port_max) {
-		fprintf(stderr, "config: rtp_port_min: %ld is above "
+	/* libre's rtp_listen() takes a range (min < max): with one port
+	 * every call would be refused (500). */
+	if (cfg->rtp_port_min >= cfg->rtp_port_max) {
+		fprintf(stderr, "config: rtp_port_min: %ld is not below "
 				"rtp_port_max %ld\n",
 			cfg->rtp_port_min, cfg->rtp_port_max);
 		return -EINVAL;

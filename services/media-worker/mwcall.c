@@ -381,7 +381,10 @@ int mwcall_reject(struct mwcall *call, uint16_t code, const char *reason)
 		return -EINVAL;
 	if (call->answered)
 		return -EALREADY;
-	return -sipsess_reject(call->sess, code, reason, "");
+	/* No header format: libre then ends the response with
+	 * "Content-Length: 0" and the blank line. With one (even "") it
+	 * leaves both to the format, and the response does not parse. */
+	return -sipsess_reject(call->sess, code, reason, NULL);
 }
 
 int mwcall_play(struct mwcall *call, uint8_t *audio, size_t len,

@@ -1,0 +1,1944 @@
+/* In-process tests of the media worker's calls (mwcall*.c, worker*.c,
+ * leg.c) with real peers, as baresip's test/call.c does: one process, one
+ * libre loop, and on it the real worker (worker_alloc), a ZeroMQ ROUTER
+ * playing the router (tests/support/test_router.c, inproc: no TCP port)
+ * and libre user agents with real RTP sockets on 127.0.0.1
+ * (tests/support/test_ua.c): the caller (it also plays Kamailio: the
+ * worker takes INVITEs from 127.0.0.1) and, for rings, the callee (the
+ * worker's edge_uri points at it). Each test runs the loop until what it
+ * waits for happened or a deadline (tests/support/test_loop.c), then
+ * asserts what reached the other side: SIP codes, RTP packet counts,
+ * payload types, bytes and sequence numbers, events. Every port is
+ * ephemeral; prompts come from a table, not Redis. MWTEST_DEBUG=1 shows
+ * the worker's debug log, TEST_SIP_TRACE=1 every SIP message. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include <re.h>
+#include <spandsp.h>
+
+#include "mwcall_priv.h"
+#include "mwlaw.h"
+#include "pbx_clock.h"
+#include "pbx_log.h"
+#include "pbx_test.h"
+#include "prompt_cache.h"
+#include "worker.h"
+#include "worker_priv.h"
+
+#include "test_loop.h"
+#include "test_router.h"
+#include "test_ua.h"
+
+#include "pbx/v1/envelope.pb-c.h"
+
+#define TENANT "t1"
+#define WORKER_ID "mwt"
+#define KIND(k) PBX__V1__MEDIA_EVENT__KIND__KIND_##k
+
+enum {
+	PROMPT_FILL = 0x5a, /* every byte of the table's prompts */
+};
+
+struct fx {
+	void *zctx;
+	struct test_router router;
+	struct test_router router2; /* only with fx_opts.two_routers */
+	struct test_ua caller, callee;
+	struct mw_config cfg;
+	struct worker *w;
+	size_t prompt_len;
+};
+
+static struct fx fx;
+
+/* ---- small helpers ---- */
+
+static uint16_t free_port(void)
+{
+	for (int i = 0; i < 50; i++) {
+		struct sockaddr_in a = {.sin_family = AF_INET};
+		socklen_t al = sizeof(a);
+		int u = socket(AF_INET, SOCK_DGRAM, 0);
+		int t = socket(AF_INET, SOCK_STREAM, 0);
+		uint16_t port = 0;
+
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		/* Free for UDP and TCP both: the worker binds the two. */
+		if (u >= 0 && t >= 0 && !bind(u, (void *)&a, sizeof(a)) &&
+		    !getsockname(u, (void *)&a, &al) &&
+		    !bind(t, (void *)&a, sizeof(a)))
+			port = ntohs(a.sin_port);
+		if (u >= 0)
+			close(u);
+		if (t >= 0)
+			close(t);
+		if (port)
+			return port;
+	}
+	return 0;
+}
+
+/* ---- the router side ---- */
+
+static unsigned ev_count(int kind)
+{
+	return test_router_count(&fx.router, kind);
+}
+
+static const struct test_router_ev *ev_find(int kind)
+{
+	return test_router_find(&fx.router, kind);
+}
+
+static bool wait_event(int kind, uint32_t ms)
+{
+	return test_router_wait(&fx.router, kind, ms);
+}
+
+/* Sends mc about call `callid` of `tenant`; returns its seq. */
+static uint64_t cmd_send_via(struct test_router *r,
+			     Pbx__V1__MediaCommand *mc, const char *tenant,
+			     const char *callid)
+{
+	mc->worker_id = (char *)WORKER_ID;
+	return test_router_send(r, mc, tenant, callid);
+}
+
+static uint64_t cmd_send_to(Pbx__V1__MediaCommand *mc, const char *tenant,
+			    const char *callid)
+{
+	return cmd_send_via(&fx.router, mc, tenant, callid);
+}
+
+/* ... about the call INCOMING announced. */
+static uint64_t cmd_send(Pbx__V1__MediaCommand *mc)
+{
+	return cmd_send_to(mc, TENANT, fx.router.callid);
+}
+
+static uint64_t cmd_answer(void)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Answer a = PBX__V1__MEDIA_COMMAND__ANSWER__INIT;
+
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_ANSWER;
+	mc.answer = &a;
+	return cmd_send(&mc);
+}
+
+static uint64_t cmd_play(const char *prompt, uint32_t loops, bool barge_in)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Play p = PBX__V1__MEDIA_COMMAND__PLAY__INIT;
+
+	p.prompt = (char *)prompt;
+	p.loops = loops;
+	p.barge_in = barge_in;
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_PLAY;
+	mc.play = &p;
+	return cmd_send(&mc);
+}
+
+static uint64_t cmd_hangup(uint32_t code)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Hangup h = PBX__V1__MEDIA_COMMAND__HANGUP__INIT;
+
+	h.sip_code = code;
+	h.reason = (char *)"test";
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_HANGUP;
+	mc.hangup = &h;
+	return cmd_send(&mc);
+}
+
+static uint64_t cmd_ring(const char *target, uint32_t timeout_ms)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Ring r = PBX__V1__MEDIA_COMMAND__RING__INIT;
+
+	r.target_uri = (char *)target;
+	r.timeout_ms = timeout_ms;
+	r.dest_kind = (char *)"extension";
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RING;
+	mc.ring = &r;
+	return cmd_send(&mc);
+}
+
+static uint64_t cmd_timer(uint32_t id, uint32_t ms)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Timer t = PBX__V1__MEDIA_COMMAND__TIMER__INIT;
+
+	t.id = id;
+	t.ms = ms;
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_TIMER;
+	mc.timer = &t;
+	return cmd_send(&mc);
+}
+
+/* ---- prompts: a table instead of Redis ---- */
+
+static int table_version(const char *tenant, const char *name, char *version,
+			 size_t size, void *arg)
+{
+	(void)arg;
+	if (strcmp(tenant, TENANT) || strcmp(name, "hello"))
+		return -ENOENT;
+	snprintf(version, size, "1");
+	return 0;
+}
+
+static int table_load(const char *tenant, const char *name,
+		      struct prompt_data *pd, void *arg)
+{
+	(void)arg;
+	if (strcmp(tenant, TENANT) || strcmp(name, "hello"))
+		return -ENOENT;
+	for (int law = 0; law < 2; law++) {
+		pd->audio[law] = mem_alloc(fx.prompt_len, NULL);
+		if (!pd->audio[law])
+			return -ENOMEM;
+		memset(pd->audio[law], PROMPT_FILL, fx.prompt_len);
+		pd->len[law] = fx.prompt_len;
+	}
+	snprintf(pd->version, sizeof(pd->version), "1");
+	return 0;
+}
+
+/* An INVITE from ua to the worker, with extra headers `hdrs`. */
+static void call_worker(struct test_ua *ua, const char *hdrs)
+{
+	char uri[64];
+
+	re_snprintf(uri, sizeof(uri), "sip:100@127.0.0.1:%s",
+		    strrchr(fx.cfg.sip_listen, ':') + 1);
+	test_ua_invite(ua, uri, hdrs);
+}
+
+/* The caller's INVITE, with the tenant Kamailio would add. */
+static void caller_invite(void)
+{
+	call_worker(&fx.caller, "X-Pbx-Tenant: " TENANT "\r\n");
+}
+
+/* ---- fixture ---- */
+
+struct fx_opts {
+	bool caller_te;
+	bool caller_alaw;  /* the caller offers PCMA only */
+	bool callee_no_te; /* the callee does not take telephone-event */
+	uint8_t caller_pt;  /* the caller offers this only (0: PCMU) */
+	long capacity;
+	const char *edge_addr;
+	bool two_routers;
+	bool router_tcp; /* tcp://127.0.0.1:<free port> instead of inproc */
+	uint16_t rtp_port;  /* the worker's RTP ports: from here (0: many) */
+	uint16_t rtp_ports; /* ... this many */
+	uint32_t rtp_timeout_ms;
+	size_t prompt_len;
+};
+
+static void fx_start(const struct fx_opts *o)
+{
+	struct mw_config *cfg = &fx.cfg;
+	uint16_t port = free_port();
+	uint8_t pt = o->caller_pt ? o->caller_pt : o->caller_alaw ? 8 : 0;
+	char ep[160];
+
+	cr_assert_neq(port, 0, "no free port");
+	fx.prompt_len = o->prompt_len ? o->prompt_len : 8000;
+	test_ua_open(&fx.caller, "alice", pt, o->caller_te);
+	test_ua_open(&fx.callee, "bob", 0, !o->callee_no_te);
+
+	if (o->router_tcp)
+		snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%u", free_port());
+	else
+		snprintf(ep, sizeof(ep), "inproc://mwtest-%d", (int)getpid());
+	test_router_open(&fx.router, fx.zctx, ep);
+	if (o->two_routers) {
+		char ep2[64];
+
+		snprintf(ep2, sizeof(ep2), "inproc://mwtest2-%d",
+			 (int)getpid());
+		test_router_open(&fx.router2, fx.zctx, ep2);
+		/* The worker connects to each, in this order. */
+		snprintf(ep + strlen(ep), sizeof(ep) - strlen(ep), ",%s",
+			 ep2);
+	}
+
+	snprintf(cfg->worker_id, sizeof(cfg->worker_id), WORKER_ID);
+	snprintf(cfg->sip_listen, sizeof(cfg->sip_listen), "127.0.0.1:%u",
+		 port);
+	snprintf(cfg->edge_addr, sizeof(cfg->edge_addr), "%s",
+		 o->edge_addr ? o->edge_addr : "127.0.0.1");
+	snprintf(cfg->router_endpoints, sizeof(cfg->router_endpoints), "%s",
+		 ep);
+	/* Never reached: the table below replaces the store. */
+	snprintf(cfg->redis_host, sizeof(cfg->redis_host), "127.0.0.1");
+	cfg->redis_port = 1;
+	snprintf(cfg->rtp_ip, sizeof(cfg->rtp_ip), "127.0.0.1");
+	cfg->rtp_port_min = 40000;
+	cfg->rtp_port_max = 49998;
+	if (o->rtp_port) {
+		cfg->rtp_port_min = o->rtp_port;
+		cfg->rtp_port_max = o->rtp_port + o->rtp_ports - 1;
+	}
+	cfg->capacity = o->capacity ? o->capacity : 10;
+	cfg->heartbeat_ms = 1000;
+	/* Rings go "through Kamailio": here straight to the callee. */
+	re_snprintf(cfg->edge_uri, sizeof(cfg->edge_uri), "sip:%J;lr",
+		    &fx.callee.sip_addr);
+	snprintf(cfg->ringback, sizeof(cfg->ringback), "425/1000/4000");
+	cfg->ring_timeout_max_ms = 10000;
+	cfg->rtp_timeout_ms = o->rtp_timeout_ms;
+	cfg->prompt_cache_bytes = 1 << 20;
+	snprintf(cfg->log_level, sizeof(cfg->log_level), "warn");
+
+	cr_assert_eq(worker_alloc(&fx.w, cfg, fx.zctx), 0);
+	test_ua_sip_trace(fx.w->sip);
+	prompt_cache_free(fx.w->prompts);
+	fx.w->prompts = NULL;
+	cr_assert_eq(prompt_cache_alloc(&fx.w->prompts, 1 << 20,
+					table_version, table_load, NULL),
+		     0);
+	/* The first heartbeat tells us the worker's routing id. */
+	cr_assert(test_loop_flag(&fx.router.have_peer, 2000),
+		  "no heartbeat from the worker");
+	if (o->two_routers)
+		cr_assert(test_loop_flag(&fx.router2.have_peer, 2000),
+			  "router 2: no heartbeat");
+}
+
+static void fx_init(void)
+{
+	const char *dbg = getenv("MWTEST_DEBUG");
+
+	memset(&fx, 0, sizeof(fx));
+	fx.router.fd = -1;
+	fx.router2.fd = -1;
+	pbx_log_init("mwtest", dbg ? PBX_LOG_DEBUG : PBX_LOG_ERROR);
+	cr_assert_eq(libre_init(), 0);
+	cr_assert_eq(fd_setsize(1024), 0);
+	fx.zctx = zmq_ctx_new();
+	cr_assert_not_null(fx.zctx);
+}
+
+static void fx_fini(void)
+{
+	/* In reverse: the worker (BYEs to its calls, SIP stack closed), the
+	 * agents, the router, ZeroMQ, libre. */
+	worker_free(fx.w);
+	fx.w = NULL;
+	test_ua_close(&fx.caller);
+	test_ua_close(&fx.callee);
+	test_router_close(&fx.router);
+	test_router_close(&fx.router2);
+	if (fx.zctx)
+		zmq_ctx_term(fx.zctx);
+	fx.zctx = NULL;
+	libre_close();
+	tmr_debug();
+	mem_debug();
+	pbx_test_fini();
+}
+
+TestSuite(mwcall, .init = fx_init, .fini = fx_fini, .timeout = 10);
+
+/* INVITE → INCOMING; Answer → 200 OK at the caller, ANSWERED; ACK. */
+static void call_answered(void)
+{
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000), "no INCOMING");
+	cr_assert(test_loop_count(&fx.caller.progress_n, 1, 1000), "no 180");
+	cr_assert_eq(fx.caller.last_progress, 180);
+	cr_assert_eq(fx.router.hb_load, 1, "heartbeat load %u",
+		     fx.router.hb_load);
+	cmd_answer();
+	cr_assert(test_loop_flag(&fx.caller.estab, 2000), "no 200 OK");
+	cr_assert(wait_event(KIND(ANSWERED), 1000), "no ANSWERED");
+}
+
+static struct worker_call *the_call(void)
+{
+	return worker_call_find(fx.w, fx.router.callid);
+}
+
+static bool load_zero(void *arg)
+{
+	(void)arg;
+	return fx.router.hb_load == 0;
+}
+
+static bool call_established(void *arg)
+{
+	struct worker_call *wc = the_call();
+
+	(void)arg;
+	return wc && wc->call->established;
+}
+
+Test(mwcall, answer_sends_200_and_the_ack_completes)
+{
+	const struct test_router_ev *e;
+
+	fx_start(&(struct fx_opts){.caller_te = true});
+	call_answered();
+	e = ev_find(KIND(INCOMING));
+	cr_assert_str_eq(e->caller, "alice", "From user");
+	cr_assert_str_eq(e->dialed, "100", "Request-URI user");
+	cr_assert_str_eq(e->callid, fx.router.callid);
+	e = ev_find(KIND(ANSWERED));
+	cr_assert_eq(e->seq, 1, "the Answer's seq");
+	cr_assert_str_eq(e->reply_to, "cmd-1", "the Answer's message_id");
+	cr_assert_str_eq(e->caller, "alice");
+	cr_assert_str_eq(e->dialed, "100");
+	cr_assert_eq(fx.caller.answers, 1, "one SDP answer");
+	cr_assert_eq(fx.caller.last_rdir, SDP_SENDRECV);
+	cr_assert(test_loop_until(call_established, NULL, 1000),
+		  "ACK not seen");
+	/* Answer again: idempotent, ANSWERED "already answered". */
+	cmd_answer();
+	cr_assert(test_loop_count(&fx.router.nev, 3, 1000));
+	cr_assert_eq(fx.router.evs[2].kind, KIND(ANSWERED));
+	cr_assert_str_eq(fx.router.evs[2].detail, "already answered");
+	cr_assert_not(fx.caller.closed);
+}
+
+Test(mwcall, play_sends_the_prompt_as_continuous_rtp)
+{
+	const struct test_router_ev *done;
+	uint64_t seq;
+
+	fx_start(&(struct fx_opts){.caller_te = true, .prompt_len = 8000});
+	call_answered();
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	seq = cmd_play("hello", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 3000), "no PLAY_DONE");
+	done = ev_find(KIND(PLAY_DONE));
+	cr_assert_eq(done->seq, seq);
+	cr_assert_str_eq(done->reply_to, "cmd-2", "the Play's message_id");
+	/* Packets still in flight, and nothing after the last one. */
+	test_loop_for(100);
+	cr_assert_eq(fx.caller.rx.pkts, 50, "1 s = 50 packets, got %u",
+		     fx.caller.rx.pkts);
+	cr_assert_eq(fx.caller.rx.fill_pkts, 50);
+	cr_assert_eq(fx.caller.rx.pt, 0, "PCMU");
+	cr_assert_eq(fx.caller.rx.pt_other, 0);
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert_eq(fx.caller.rx.ts_jumps, 0, "ts + 160 per packet");
+	cr_assert_eq(fx.caller.rx.ssrc_changes, 0);
+	cr_assert_eq(fx.caller.rx.markers, 1, "marker on the first only");
+}
+
+Test(mwcall, play_on_an_unanswered_call_answers_it)
+{
+	fx_start(&(struct fx_opts){.prompt_len = 1600});
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1, false);
+	cr_assert(test_loop_flag(&fx.caller.estab, 2000), "no 200 OK");
+	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
+	test_loop_for(60);
+	cr_assert_eq(ev_count(KIND(ANSWERED)), 1);
+	/* ANSWERED replies to the Play that answered. */
+	cr_assert_str_eq(ev_find(KIND(ANSWERED))->reply_to, "cmd-1");
+	cr_assert_eq(ev_find(KIND(ANSWERED))->seq, 1);
+	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
+}
+
+Test(mwcall, play_of_a_missing_prompt_fails)
+{
+	const struct test_router_ev *e;
+
+	fx_start(&(struct fx_opts){0});
+	call_answered();
+	cmd_play("nosuch", 1, false);
+	cr_assert(wait_event(KIND(FAILED), 1000));
+	e = ev_find(KIND(FAILED));
+	cr_assert_str_eq(e->detail, "prompt nosuch not found");
+	cr_assert_str_eq(e->reply_to, "cmd-2");
+	cr_assert_eq(e->seq, 2);
+	cr_assert_not(fx.caller.closed);
+}
+
+Test(mwcall, caller_bye_reports_hangup_and_frees_the_call)
+{
+	const struct test_router_ev *e;
+
+	fx_start(&(struct fx_opts){0});
+	call_answered();
+	test_ua_hangup(&fx.caller); /* BYE */
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	e = ev_find(KIND(HANGUP));
+	cr_assert_str_eq(e->detail, "caller hung up");
+	cr_assert_null(the_call());
+	cr_assert(test_loop_until(load_zero, NULL, 1000), "heartbeat load %u",
+		  fx.router.hb_load);
+}
+
+Test(mwcall, hangup_command_sends_bye_to_the_caller)
+{
+	const struct test_router_ev *e;
+	uint64_t seq;
+
+	fx_start(&(struct fx_opts){0});
+	call_answered();
+	seq = cmd_hangup(0);
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "no BYE");
+	cr_assert_eq(fx.caller.close_err, ECONNRESET, "BYE, got err %d",
+		     fx.caller.close_err);
+	cr_assert(wait_event(KIND(ENDED), 1000));
+	e = ev_find(KIND(ENDED));
+	cr_assert_eq(e->seq, seq);
+	cr_assert_eq(ev_count(KIND(HANGUP)), 0, "ENDED, not HANGUP");
+	cr_assert_null(the_call());
+	cr_assert(test_loop_until(load_zero, NULL, 1000), "heartbeat load %u",
+		  fx.router.hb_load);
+}
+
+Test(mwcall, hangup_before_answer_sends_the_final_response)
+{
+	fx_start(&(struct fx_opts){0});
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	cmd_hangup(486);
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000),
+		  "no final response");
+	cr_assert_eq(fx.caller.close_code, 486);
+	cr_assert_not(fx.caller.estab);
+	cr_assert(wait_event(KIND(ENDED), 1000));
+	cr_assert_eq(ev_find(KIND(ENDED))->sip_code, 486);
+	cr_assert_null(the_call());
+}
+
+Test(mwcall, rfc4733_event_is_one_digit)
+{
+	const struct test_router_ev *e;
+
+	fx_start(&(struct fx_opts){.caller_te = true});
+	call_answered();
+	test_ua_send_4733(&fx.caller, 5, 1000);
+	cr_assert(wait_event(KIND(DTMF), 2000), "no DTMF");
+	/* The same key again (a new event timestamp) is a new digit; the
+	 * repeats and end packets of a press are not. */
+	test_loop_for(100);
+	test_ua_send_4733(&fx.caller, 5, 5000);
+	test_loop_for(100);
+	test_ua_send_4733(&fx.caller, 11, 9000); /* # */
+	cr_assert(test_loop_count(&fx.router.nev, 4, 2000));
+	test_loop_for(100);
+	cr_assert_eq(ev_count(KIND(DTMF)), 3, "%u digits",
+		     ev_count(KIND(DTMF)));
+	e = ev_find(KIND(DTMF));
+	cr_assert_eq(e->digit, '5');
+	cr_assert_str_eq(e->detail, "rfc4733");
+	cr_assert_eq(fx.router.evs[fx.router.nev - 2].digit, '5');
+	cr_assert_eq(fx.router.evs[fx.router.nev - 1].digit, '#');
+}
+
+Test(mwcall, sip_info_dtmf_is_one_digit)
+{
+	const struct test_router_ev *e;
+
+	fx_start(&(struct fx_opts){.caller_te = true});
+	call_answered();
+	test_ua_info(&fx.caller, "application/dtmf-relay",
+		     "Signal=7\r\nDuration=160\r\n");
+	cr_assert(wait_event(KIND(DTMF), 2000), "no DTMF");
+	cr_assert(test_loop_count(&fx.caller.info_2xx, 1, 1000),
+		  "no 200 to INFO");
+	test_loop_for(50);
+	cr_assert_eq(ev_count(KIND(DTMF)), 1);
+	e = ev_find(KIND(DTMF));
+	cr_assert_eq(e->digit, '7');
+	cr_assert_str_eq(e->detail, "info");
+}
+
+Test(mwcall, inband_tone_is_one_digit)
+{
+	dtmf_tx_state_t *tx = dtmf_tx_init(NULL);
+	enum { FRAMES = 40 }; /* 800 ms: the tone, then silence */
+	static uint8_t audio[FRAMES * TEST_UA_PKT];
+	int16_t amp[TEST_UA_PKT];
+	const struct test_router_ev *e;
+
+	cr_assert_not_null(tx);
+	/* No telephone-event offered: the worker listens in-band. */
+	fx_start(&(struct fx_opts){.caller_te = false});
+	call_answered();
+	dtmf_tx_set_level(tx, -10, 0);
+	dtmf_tx_put(tx, "3", -1);
+	for (size_t f = 0; f < FRAMES; f++) {
+		int n = dtmf_tx(tx, amp, TEST_UA_PKT);
+
+		for (int i = n < 0 ? 0 : n; i < TEST_UA_PKT; i++)
+			amp[i] = 0;
+		for (int i = 0; i < TEST_UA_PKT; i++)
+			audio[f * TEST_UA_PKT + (size_t)i] =
+				mwlaw_encode(amp[i], OFFER_ULAW);
+	}
+	dtmf_tx_free(tx);
+	test_ua_play(&fx.caller, audio, sizeof(audio));
+	cr_assert(test_loop_count(&fx.caller.tx_pkts, FRAMES, 2000));
+	test_loop_for(100);
+	cr_assert_eq(ev_count(KIND(DTMF)), 1, "%u DTMF events",
+		     ev_count(KIND(DTMF)));
+	e = ev_find(KIND(DTMF));
+	cr_assert_eq(e->digit, '3');
+	cr_assert_str_eq(e->detail, "inband");
+}
+
+static uint64_t ring_callee(uint32_t timeout_ms)
+{
+	char target[64];
+
+	re_snprintf(target, sizeof(target), "sip:bob@%J",
+		    &fx.callee.sip_addr);
+	return cmd_ring(target, timeout_ms);
+}
+
+/* INVITE, Ring, the callee answers at once: bridged. */
+static void call_bridged(void)
+{
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000), "no INCOMING");
+	ring_callee(5000);
+	cr_assert(test_loop_flag(&fx.callee.estab, 3000), "callee: no ACK");
+	cr_assert(test_loop_flag(&fx.caller.estab, 3000),
+		  "caller not answered");
+	cr_assert(wait_event(KIND(RING_RESULT), 1000), "no RING_RESULT");
+	cr_assert_eq(ev_find(KIND(RING_RESULT))->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED);
+}
+
+static bool both_got(void *arg)
+{
+	unsigned n = *(unsigned *)arg;
+
+	return fx.caller.rx.fill_pkts >= n && fx.callee.rx.fill_pkts >= n;
+}
+
+Test(mwcall, ring_bridges_the_callee_and_relays_rtp_both_ways)
+{
+	const struct test_router_ev *e;
+	uint64_t seq;
+
+	fx_start(&(struct fx_opts){.caller_te = true});
+	fx.callee.answer_delay_ms = 400;
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	test_ua_rx_reset(&fx.caller, 0xff); /* count silent packets */
+	seq = ring_callee(5000);
+
+	/* The callee rings; the caller gets 183 with SDP and ringback. */
+	cr_assert(test_loop_count(&fx.callee.invites, 1, 2000), "no INVITE");
+	cr_assert_str_eq(fx.callee.inv_tenant, TENANT);
+	cr_assert_str_eq(fx.callee.inv_dest, "extension");
+	cr_assert_str_eq(fx.callee.inv_call, fx.router.callid);
+	cr_assert_str_eq(fx.callee.inv_from_user, "alice");
+	cr_assert(test_loop_flag(&fx.caller.estab, 3000),
+		  "caller not answered");
+	cr_assert(fx.caller.progress_sdp, "no 183 with SDP");
+	cr_assert_geq(fx.caller.rx_before_estab, 10,
+		      "ringback: %u packets before the 200",
+		      fx.caller.rx_before_estab);
+	/* The cadence starts with its tone: none of it is silence. */
+	cr_assert_eq(fx.caller.rx.fill_pkts, 0, "%u silent packets",
+		     fx.caller.rx.fill_pkts);
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert(wait_event(KIND(RING_RESULT), 1000));
+	e = ev_find(KIND(RING_RESULT));
+	cr_assert_eq(e->seq, seq);
+	cr_assert_str_eq(e->reply_to, "cmd-1");
+	cr_assert_eq(e->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED);
+	cr_assert_eq(e->sip_code, 200);
+	/* The Ring answered the caller: ANSWERED replies to it. */
+	cr_assert_eq(ev_count(KIND(ANSWERED)), 1);
+	e = ev_find(KIND(ANSWERED));
+	cr_assert_eq(e->seq, seq);
+	cr_assert_str_eq(e->reply_to, "cmd-1");
+
+	/* Both talk: each hears the other's bytes (both PCMU: no
+	 * transcoding), on a stream without sequence gaps. */
+	test_ua_rx_reset(&fx.caller, 0x22);
+	test_ua_rx_reset(&fx.callee, 0x11);
+	test_ua_talk(&fx.caller, 25, 0x11);
+	test_ua_talk(&fx.callee, 25, 0x22);
+	cr_assert(test_loop_until(both_got, &(unsigned){25}, 2000),
+		  "relayed: to callee %u, to caller %u",
+		  fx.callee.rx.fill_pkts, fx.caller.rx.fill_pkts);
+	cr_assert_eq(fx.callee.rx.seq_gaps, 0);
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	/* Re-stamped onto each leg's own stream, keeping the timing. */
+	cr_assert_eq(fx.callee.rx.ts_jumps, 0);
+	cr_assert_eq(fx.caller.rx.ts_jumps, 0);
+	cr_assert_eq(fx.callee.rx.ssrc_changes, 0);
+	cr_assert_eq(fx.caller.rx.ssrc_changes, 0);
+	cr_assert_eq(fx.callee.rx.pt, 0);
+
+	/* The callee hangs up: BYE to the caller, HANGUP. */
+	test_ua_hangup(&fx.callee);
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000),
+		  "caller got no BYE");
+	cr_assert_eq(fx.caller.close_err, ECONNRESET);
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "callee hung up");
+	cr_assert_null(the_call());
+}
+
+Test(mwcall, hold_and_resume_keep_the_call_and_the_stream)
+{
+	unsigned before, during;
+
+	fx_start(&(struct fx_opts){.caller_te = true, .prompt_len = 8000 * 3});
+	call_answered();
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1, false);
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, 10, 2000));
+
+	test_ua_modify(&fx.caller, SDP_SENDONLY); /* hold */
+	cr_assert(test_loop_count(&fx.caller.answers, 2, 2000),
+		  "no 200 to hold");
+	/* a=recvonly in the answer; libre keeps the remote direction as
+	 * what it allows us: send only. */
+	cr_assert_eq(fx.caller.last_rdir, SDP_SENDONLY, "answer allows %s",
+		     sdp_dir_name(fx.caller.last_rdir));
+	test_loop_for(60); /* packets in flight */
+	before = fx.caller.rx.pkts;
+	test_loop_for(300);
+	during = fx.caller.rx.pkts - before;
+	cr_assert_eq(during, 0, "%u packets while on hold", during);
+
+	test_ua_modify(&fx.caller, SDP_SENDRECV); /* resume */
+	cr_assert(test_loop_count(&fx.caller.answers, 3, 2000),
+		  "no 200 to resume");
+	cr_assert_eq(fx.caller.last_rdir, SDP_SENDRECV);
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, before + 10, 2000),
+		  "no audio after resume");
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0, "no sequence gap on resume");
+	cr_assert_geq(fx.caller.rx.ts_jumps, 1, "ts advanced by the pause");
+	cr_assert_eq(fx.caller.rx.ssrc_changes, 0);
+	cr_assert_geq(fx.caller.rx.markers, 2, "marker on resume");
+	cr_assert_not(fx.caller.closed);
+	cr_assert_eq(ev_count(KIND(HANGUP)), 0);
+	cr_assert_not_null(the_call());
+}
+
+Test(mwcall, silent_caller_is_hung_up_after_the_rtp_timeout)
+{
+	uint64_t cut;
+
+	fx_start(&(struct fx_opts){.rtp_timeout_ms = 400});
+	call_answered();
+	/* 800 ms of audio: twice the timeout, and the call stays. */
+	test_ua_talk(&fx.caller, 40, 0xff);
+	cr_assert(test_loop_count(&fx.caller.tx_pkts, 40, 2000));
+	cr_assert_not(fx.caller.closed, "cut while talking");
+	cr_assert_eq(ev_count(KIND(HANGUP)), 0);
+
+	/* Then silence: BYE between the timeout and two sweeps later. */
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "no BYE");
+	cut = pbx_clock_mono_ms() - fx.caller.tx_last_ms;
+	cr_assert_eq(fx.caller.close_err, ECONNRESET);
+	cr_assert_geq(cut, 400, "cut %llu ms after the last packet",
+		      (unsigned long long)cut);
+	cr_assert_leq(cut, 400 + 2 * 100 + 150, "cut %llu ms after",
+		      (unsigned long long)cut);
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "rtp timeout");
+	cr_assert_null(the_call());
+}
+
+Test(mwcall, cancel_before_answer_reports_caller_cancelled)
+{
+	fx_start(&(struct fx_opts){0});
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	cr_assert(test_loop_count(&fx.caller.progress_n, 1, 1000), "no 180");
+	test_ua_hangup(&fx.caller); /* CANCEL */
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "caller cancelled");
+	cr_assert_null(the_call());
+	cr_assert(test_loop_until(load_zero, NULL, 1000));
+}
+
+Test(mwcall, invite_without_tenant_is_refused)
+{
+	fx_start(&(struct fx_opts){0});
+	call_worker(&fx.caller, "");
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000),
+		  "no final response");
+	cr_assert_eq(fx.caller.close_code, 403);
+	test_loop_for(50);
+	cr_assert_eq(ev_count(KIND(INCOMING)), 0);
+}
+
+Test(mwcall, commands_for_another_call_or_tenant_fail)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Answer a = PBX__V1__MEDIA_COMMAND__ANSWER__INIT;
+
+	fx_start(&(struct fx_opts){0});
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_ANSWER;
+	mc.answer = &a;
+	cmd_send_to(&mc, TENANT, "no-such-call");
+	cr_assert(test_loop_count(&fx.router.nev, 2, 1000));
+	cr_assert_eq(fx.router.evs[1].kind, KIND(FAILED));
+	cr_assert_str_eq(fx.router.evs[1].detail, "unknown call");
+	/* Call-IDs are the caller's choice: the tenant must match too. */
+	cmd_send_to(&mc, "t2", fx.router.callid);
+	cr_assert(test_loop_count(&fx.router.nev, 3, 1000));
+	cr_assert_eq(fx.router.evs[2].kind, KIND(FAILED));
+	cr_assert_str_eq(fx.router.evs[2].detail, "tenant mismatch");
+	test_loop_for(50);
+	cr_assert_not(fx.caller.estab, "answered by a foreign command");
+	cr_assert_eq(ev_count(KIND(ANSWERED)), 0);
+}
+
+Test(mwcall, timer_fires_once)
+{
+	const struct test_router_ev *e;
+	uint64_t t0;
+
+	fx_start(&(struct fx_opts){0});
+	call_answered();
+	t0 = pbx_clock_mono_ms();
+	cmd_timer(7, 150);
+	cr_assert(wait_event(KIND(TIMER), 2000), "no TIMER");
+	cr_assert_geq(pbx_clock_mono_ms() - t0, 150);
+	e = ev_find(KIND(TIMER));
+	cr_assert_eq(e->timer_id, 7);
+	test_loop_for(200);
+	cr_assert_eq(ev_count(KIND(TIMER)), 1);
+}
+
+Test(mwcall, barge_in_digit_stops_the_prompt)
+{
+	unsigned at_digit;
+
+	fx_start(&(struct fx_opts){.caller_te = true, .prompt_len = 8000 * 2});
+	call_answered();
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1, true);
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, 10, 2000));
+	test_ua_send_4733(&fx.caller, 9, 2000);
+	cr_assert(wait_event(KIND(DTMF), 1000), "no DTMF");
+	cr_assert_eq(ev_find(KIND(DTMF))->digit, '9');
+	test_loop_for(60); /* in flight */
+	at_digit = fx.caller.rx.pkts;
+	/* The rest of the 2 s prompt would be ~80 more packets. */
+	test_loop_for(400);
+	cr_assert_eq(fx.caller.rx.pkts, at_digit, "%u packets after barge-in",
+		     fx.caller.rx.pkts - at_digit);
+	cr_assert_lt(at_digit, 40);
+	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0, "no PLAY_DONE");
+}
+
+Test(mwcall, ring_busy_leaves_the_caller_and_a_second_ring_bridges)
+{
+	const struct test_router_ev *e;
+
+	fx_start(&(struct fx_opts){.caller_te = true});
+	fx.callee.reject_code = 486;
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	ring_callee(5000);
+	cr_assert(wait_event(KIND(RING_RESULT), 2000), "no RING_RESULT");
+	e = ev_find(KIND(RING_RESULT));
+	cr_assert_eq(e->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_BUSY);
+	cr_assert_eq(e->sip_code, 486);
+	/* The caller stays as it was: ringing, with early media. */
+	test_loop_for(100);
+	cr_assert_not(fx.caller.closed);
+	cr_assert_not(fx.caller.estab);
+	cr_assert_not_null(the_call());
+
+	fx.callee.reject_code = 0;
+	ring_callee(5000);
+	cr_assert(test_loop_flag(&fx.caller.estab, 3000),
+		  "second ring: no 200");
+	cr_assert(test_loop_count(&fx.router.nev, 4, 1000));
+	cr_assert_eq(ev_count(KIND(RING_RESULT)), 2);
+	cr_assert_eq(fx.router.evs[fx.router.nev - 1].ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED);
+	cr_assert_eq(fx.callee.invites, 2);
+}
+
+Test(mwcall, ring_no_answer_cancels_the_callee)
+{
+	const struct test_router_ev *e;
+	uint64_t t0;
+
+	fx_start(&(struct fx_opts){0});
+	fx.callee.answer_delay_ms = TEST_UA_NEVER;
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	t0 = pbx_clock_mono_ms();
+	ring_callee(500);
+	cr_assert(wait_event(KIND(RING_RESULT), 2000), "no RING_RESULT");
+	cr_assert_geq(pbx_clock_mono_ms() - t0, 500);
+	e = ev_find(KIND(RING_RESULT));
+	cr_assert_eq(e->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER);
+	cr_assert(test_loop_flag(&fx.callee.closed, 1000),
+		  "callee: no CANCEL");
+	cr_assert_eq(fx.callee.close_err, ECONNRESET);
+	cr_assert_not(fx.caller.closed);
+	cr_assert_not_null(the_call());
+}
+
+Test(mwcall, hangup_of_a_bridged_call_sends_bye_to_both)
+{
+	fx_start(&(struct fx_opts){0});
+	call_bridged();
+	cmd_hangup(0);
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "caller: no BYE");
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000), "callee: no BYE");
+	cr_assert_eq(fx.caller.close_err, ECONNRESET);
+	cr_assert_eq(fx.callee.close_err, ECONNRESET);
+	cr_assert(wait_event(KIND(ENDED), 1000));
+	cr_assert_eq(ev_count(KIND(HANGUP)), 0);
+	cr_assert_null(the_call());
+}
+
+Test(mwcall, caller_bye_on_a_bridged_call_ends_the_callee)
+{
+	fx_start(&(struct fx_opts){0});
+	call_bridged();
+	test_ua_hangup(&fx.caller);
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000), "callee: no BYE");
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "caller hung up");
+	cr_assert_null(the_call());
+}
+
+Test(mwcall, dtmf_while_bridged_is_relayed_and_only_the_callers_reported)
+{
+	fx_start(&(struct fx_opts){.caller_te = true});
+	call_bridged();
+	test_ua_rx_reset(&fx.caller, 0);
+	test_ua_rx_reset(&fx.callee, 0);
+
+	/* The caller's RFC 4733 press: reported and passed to the callee. */
+	test_ua_send_4733(&fx.caller, 4, 3000);
+	cr_assert(wait_event(KIND(DTMF), 1000), "no DTMF");
+	cr_assert(test_loop_count(&fx.callee.rx.te_pkts, 6, 1000),
+		  "callee got %u telephone-event packets",
+		  fx.callee.rx.te_pkts);
+	/* One event: every packet of it keeps the event's timestamp. */
+	cr_assert_eq(fx.callee.rx.te_events, 1);
+	/* The callee's press: to the caller, not to the router. */
+	test_ua_send_4733(&fx.callee, 6, 3000);
+	cr_assert(test_loop_count(&fx.caller.rx.te_pkts, 6, 1000),
+		  "caller got %u telephone-event packets",
+		  fx.caller.rx.te_pkts);
+	cr_assert_eq(fx.caller.rx.te_events, 1);
+	/* The callee's INFO: to the caller, not to the router. */
+	test_ua_info(&fx.callee, "application/dtmf-relay",
+		     "Signal=1\r\nDuration=160\r\n");
+	cr_assert(test_loop_count(&fx.caller.infos, 1, 1000),
+		  "no INFO relayed");
+	cr_assert(strstr(fx.caller.info_body, "Signal=1"), "body '%s'",
+		  fx.caller.info_body);
+	cr_assert_eq(fx.callee.info_2xx, 1);
+
+	/* The caller's INFO: reported and relayed as dtmf-relay. */
+	test_ua_info(&fx.caller, "application/dtmf-relay",
+		     "Signal=*\r\nDuration=160\r\n");
+	cr_assert(test_loop_count(&fx.callee.infos, 1, 1000),
+		  "no INFO relayed");
+	cr_assert(strstr(fx.callee.info_body, "Signal=*"), "body '%s'",
+		  fx.callee.info_body);
+	test_loop_for(100);
+	cr_assert_eq(ev_count(KIND(DTMF)), 2, "%u DTMF events",
+		     ev_count(KIND(DTMF)));
+	cr_assert_eq(fx.router.evs[fx.router.nev - 1].digit, '*');
+	cr_assert_str_eq(fx.router.evs[fx.router.nev - 1].detail, "info");
+}
+
+Test(mwcall, alaw_caller_and_ulaw_callee_are_transcoded)
+{
+	uint8_t a = 0xd5 ^ 0x3c, u;
+
+	mwlaw_transcode(&u, &a, 1, OFFER_ALAW, OFFER_ULAW);
+	cr_assert_neq(a, u);
+	fx_start(&(struct fx_opts){.caller_alaw = true});
+	call_bridged();
+	test_ua_rx_reset(&fx.callee, u);
+	test_ua_rx_reset(&fx.caller, 0);
+	test_ua_talk(&fx.caller, 20, a);
+	cr_assert(test_loop_count(&fx.callee.rx.fill_pkts, 20, 2000),
+		  "callee got %u transcoded of %u packets",
+		  fx.callee.rx.fill_pkts, fx.callee.rx.pkts);
+	cr_assert_eq(fx.callee.rx.pt, 0);
+	/* And back: µ-law from the callee reaches the caller as A-law. */
+	test_ua_rx_reset(&fx.caller, a);
+	test_ua_talk(&fx.callee, 20, u);
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 20, 2000),
+		  "caller got %u transcoded of %u packets",
+		  fx.caller.rx.fill_pkts, fx.caller.rx.pkts);
+	cr_assert_eq(fx.caller.rx.pt, 8);
+}
+
+Test(mwcall, silent_callee_is_hung_up_after_the_rtp_timeout)
+{
+	fx_start(&(struct fx_opts){.rtp_timeout_ms = 400});
+	call_bridged();
+	/* The caller talks all along; the callee never does. */
+	test_ua_talk(&fx.caller, 75, 0xff);
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000), "callee: no BYE");
+	cr_assert(test_loop_flag(&fx.caller.closed, 1000), "caller: no BYE");
+	cr_assert_lt(fx.caller.tx_pkts, 75, "cut while the caller talks");
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "callee rtp timeout");
+}
+
+Test(mwcall, play_loops_twice)
+{
+	fx_start(&(struct fx_opts){.prompt_len = 1600});
+	call_answered();
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 2, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
+	test_loop_for(100);
+	cr_assert_eq(fx.caller.rx.fill_pkts, 20, "2 x 10 packets, got %u",
+		     fx.caller.rx.fill_pkts);
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert_eq(fx.caller.rx.ts_jumps, 0);
+	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 1);
+}
+
+Test(mwcall, play_while_bridged_replaces_the_callee_then_it_resumes)
+{
+	unsigned before;
+
+	fx_start(&(struct fx_opts){.prompt_len = 4000}); /* 25 packets */
+	call_bridged();
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	test_ua_talk(&fx.callee, 100, 0x22);
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, 10, 2000),
+		  "no callee audio");
+	cmd_play("hello", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
+	before = fx.caller.rx.pkts;
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, before + 10, 2000),
+		  "callee audio does not resume after the prompt");
+	cr_assert_eq(fx.caller.rx.fill_pkts, 25, "prompt packets %u",
+		     fx.caller.rx.fill_pkts);
+	/* One stream for the caller: callee, prompt, callee. */
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert_eq(fx.caller.rx.ssrc_changes, 0, "one stream");
+	cr_assert_eq(fx.caller.rx.pt_other, 0);
+}
+
+Test(mwcall, early_media_from_the_callee_reaches_the_caller)
+{
+	fx_start(&(struct fx_opts){0});
+	fx.callee.answer_delay_ms = 700;
+	fx.callee.early_pkts = 25;
+	fx.callee.early_fill = 0x33;
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	test_ua_rx_reset(&fx.caller, 0x33);
+	ring_callee(5000);
+	cr_assert(test_loop_flag(&fx.caller.estab, 3000),
+		  "caller not answered");
+	cr_assert(fx.caller.progress_sdp, "no 183 with SDP");
+	/* Ringback first, then the callee's own audio, one stream. */
+	cr_assert_geq(fx.caller.rx.fill_pkts, 20, "early media: %u of %u",
+		      fx.caller.rx.fill_pkts, fx.caller.rx.pkts);
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert_eq(fx.caller.rx.ssrc_changes, 0, "one stream");
+	cr_assert(wait_event(KIND(RING_RESULT), 1000));
+	cr_assert_eq(ev_find(KIND(RING_RESULT))->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED);
+}
+
+Test(mwcall, ring_refuses_a_second_ring_and_a_bad_target)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Ring r = PBX__V1__MEDIA_COMMAND__RING__INIT;
+
+	fx_start(&(struct fx_opts){0});
+	fx.callee.answer_delay_ms = 300;
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	r.target_uri = (char *)"tel:+4930123";
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RING;
+	mc.ring = &r;
+	cmd_send(&mc);
+	cr_assert(wait_event(KIND(FAILED), 1000));
+	cr_assert_str_eq(ev_find(KIND(FAILED))->detail,
+			 "ring: bad target_uri");
+
+	ring_callee(5000);
+	cr_assert(test_loop_count(&fx.callee.invites, 1, 2000));
+	ring_callee(5000);
+	cr_assert(test_loop_count(&fx.router.nev, 3, 1000));
+	cr_assert_eq(fx.router.evs[2].kind, KIND(FAILED));
+	cr_assert_str_eq(fx.router.evs[2].detail,
+			 "ring: a ring is in progress");
+
+	cr_assert(test_loop_flag(&fx.caller.estab, 3000));
+	cr_assert(wait_event(KIND(RING_RESULT), 1000));
+	ring_callee(5000);
+	cr_assert(test_loop_count(&fx.router.nev, 6, 1000)); /* + ANSWERED */
+	cr_assert_eq(fx.router.evs[5].kind, KIND(FAILED));
+	cr_assert_str_eq(fx.router.evs[5].detail, "ring: already bridged");
+	cr_assert_eq(fx.callee.invites, 1);
+}
+
+Test(mwcall, hangup_while_ringing_the_callee_cancels_it)
+{
+	fx_start(&(struct fx_opts){0});
+	fx.callee.answer_delay_ms = TEST_UA_NEVER;
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	ring_callee(5000);
+	cr_assert(test_loop_count(&fx.callee.invites, 1, 2000));
+	cr_assert(test_loop_count(&fx.caller.progress_n, 2, 1000), "no 183");
+	cmd_hangup(480);
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "caller: no final");
+	cr_assert_eq(fx.caller.close_code, 480);
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000),
+		  "callee: no CANCEL");
+	cr_assert(wait_event(KIND(ENDED), 1000));
+	cr_assert_eq(ev_find(KIND(ENDED))->sip_code, 480);
+	cr_assert_eq(ev_count(KIND(RING_RESULT)), 0);
+}
+
+Test(mwcall, caller_on_hold_is_not_timed_out_until_it_resumes)
+{
+	uint64_t t0, cut;
+
+	fx_start(&(struct fx_opts){.rtp_timeout_ms = 300});
+	call_answered();
+	test_ua_modify(&fx.caller, SDP_SENDONLY);
+	cr_assert(test_loop_count(&fx.caller.answers, 2, 1000));
+	/* Silent and on hold for more than twice the timeout. */
+	test_loop_for(800);
+	cr_assert_not(fx.caller.closed, "cut while on hold");
+	cr_assert_eq(ev_count(KIND(HANGUP)), 0);
+	test_ua_modify(&fx.caller, SDP_SENDRECV);
+	t0 = pbx_clock_mono_ms();
+	cr_assert(test_loop_count(&fx.caller.answers, 3, 1000));
+	/* Resumed and still silent: the whole window, then cut. */
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000),
+		  "not cut after resume");
+	cut = pbx_clock_mono_ms() - t0;
+	cr_assert_geq(cut, 290, "cut %llu ms after resume",
+		      (unsigned long long)cut);
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "rtp timeout");
+}
+
+Test(mwcall, session_refresh_does_not_restart_the_rtp_window)
+{
+	uint64_t t0 = pbx_clock_mono_ms(), cut;
+	unsigned n = 1;
+
+	fx_start(&(struct fx_opts){.rtp_timeout_ms = 400});
+	t0 = pbx_clock_mono_ms();
+	call_answered();
+	/* A re-INVITE that changes nothing every 100 ms, no RTP. */
+	while (!fx.caller.closed && pbx_clock_mono_ms() - t0 < 2000) {
+		test_ua_modify(&fx.caller, SDP_SENDRECV);
+		cr_assert(test_loop_count(&fx.caller.answers, ++n, 1000));
+		test_loop_flag(&fx.caller.closed, 100);
+	}
+	cut = pbx_clock_mono_ms() - t0;
+	cr_assert(fx.caller.closed, "refreshes kept a silent caller alive");
+	cr_assert_leq(cut, 400 + 2 * 100 + 200, "cut %llu ms after the answer",
+		      (unsigned long long)cut);
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "rtp timeout");
+}
+
+Test(mwcall, callee_hold_stops_audio_to_the_callee_only)
+{
+	fx_start(&(struct fx_opts){0});
+	call_bridged();
+	test_ua_modify(&fx.callee, SDP_SENDONLY);
+	cr_assert(test_loop_count(&fx.callee.answers, 1, 1000),
+		  "no 200 to hold");
+	cr_assert_eq(fx.callee.last_rdir, SDP_SENDONLY);
+	test_ua_rx_reset(&fx.caller, 0x22);
+	test_ua_rx_reset(&fx.callee, 0x11);
+	test_ua_talk(&fx.caller, 20, 0x11);
+	test_ua_talk(&fx.callee, 20, 0x22); /* music on hold */
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 20, 2000),
+		  "music on hold: %u", fx.caller.rx.fill_pkts);
+	test_loop_for(60);
+	cr_assert_eq(fx.callee.rx.pkts, 0, "%u packets to a callee on hold",
+		     fx.callee.rx.pkts);
+
+	test_ua_modify(&fx.callee, SDP_SENDRECV);
+	cr_assert(test_loop_count(&fx.callee.answers, 2, 1000),
+		  "no 200 to resume");
+	test_ua_talk(&fx.caller, 20, 0x11);
+	cr_assert(test_loop_count(&fx.callee.rx.fill_pkts, 20, 2000),
+		  "after resume: %u", fx.callee.rx.fill_pkts);
+	cr_assert_not(fx.caller.closed);
+	cr_assert_not(fx.callee.closed);
+}
+
+static bool stop_finished(void *arg)
+{
+	(void)arg;
+	return fx.w->sip_exited && fx.w->grace_over;
+}
+
+Test(mwcall, stop_signal_hangs_up_every_call)
+{
+	fx_start(&(struct fx_opts){0});
+	call_bridged();
+	/* The worker reads SIGTERM from its signalfd: block it here and
+	 * raise it at this thread, as a kill would reach main(). */
+	cr_assert_eq(worker_signals_block(), 0);
+	cr_assert_eq(raise(SIGTERM), 0);
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "caller: no BYE");
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000), "callee: no BYE");
+	cr_assert(wait_event(KIND(ENDED), 1000));
+	cr_assert_str_eq(ev_find(KIND(ENDED))->detail, "worker stopping");
+	test_loop_for(50);
+	cr_assert_eq(fx.router.hb_capacity, 0, "final heartbeat");
+	cr_assert(fx.router.hb_draining);
+	cr_assert_eq(fx.router.hb_load, 0);
+	/* Both BYEs were answered: the SIP stack closed by itself and the
+	 * grace period ran out, so the worker ended the loop (main() then
+	 * frees it) well before the 3 s limit. */
+	cr_assert(test_loop_until(stop_finished, NULL, 2000),
+		  "stop did not finish");
+}
+
+Test(mwcall, invite_without_g711_is_refused_488)
+{
+	fx_start(&(struct fx_opts){.caller_pt = 9}); /* G.722 only */
+	caller_invite();
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000),
+		  "no final response");
+	cr_assert_eq(fx.caller.close_code, 488);
+	test_loop_for(50);
+	cr_assert_eq(ev_count(KIND(INCOMING)), 0);
+	cr_assert_eq(fx.router.hb_load, 0);
+}
+
+Test(mwcall, invite_from_outside_the_edge_is_refused_403)
+{
+	/* The agents send from 127.0.0.1; only 127.0.0.2 is the edge. */
+	fx_start(&(struct fx_opts){.edge_addr = "127.0.0.2"});
+	caller_invite();
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000),
+		  "no final response");
+	cr_assert_eq(fx.caller.close_code, 403);
+	test_loop_for(50);
+	cr_assert_eq(ev_count(KIND(INCOMING)), 0);
+}
+
+Test(mwcall, invite_beyond_capacity_is_refused_503)
+{
+	fx_start(&(struct fx_opts){.capacity = 1});
+	call_answered();
+	/* bob calls too: the worker is full. */
+	call_worker(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000),
+		  "no final response");
+	cr_assert_eq(fx.callee.close_code, 503);
+	cr_assert_eq(ev_count(KIND(INCOMING)), 1);
+	cr_assert_not(fx.caller.closed);
+}
+
+Test(mwcall, drain_signal_refuses_new_calls_and_keeps_the_old)
+{
+	fx_start(&(struct fx_opts){.prompt_len = 1600});
+	call_answered();
+	cr_assert_eq(worker_signals_block(), 0);
+	cr_assert_eq(raise(SIGUSR1), 0);
+	cr_assert(test_loop_flag(&fx.router.hb_draining, 1000),
+		  "no draining heartbeat");
+	cr_assert_eq(fx.router.hb_capacity, 10);
+	call_worker(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000),
+		  "no final response");
+	cr_assert_eq(fx.callee.close_code, 503);
+	/* The call in progress goes on. */
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
+	test_loop_for(60);
+	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
+	cr_assert_not(fx.caller.closed);
+}
+
+Test(mwcall, stop_play_stops_the_prompt_silently)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__StopPlay sp =
+		PBX__V1__MEDIA_COMMAND__STOP_PLAY__INIT;
+	unsigned at_stop;
+
+	fx_start(&(struct fx_opts){.prompt_len = 8000 * 2});
+	call_answered();
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1, false);
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, 10, 2000));
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_STOP_PLAY;
+	mc.stop_play = &sp;
+	cmd_send(&mc);
+	test_loop_for(60);
+	at_stop = fx.caller.rx.pkts;
+	test_loop_for(300);
+	cr_assert_eq(fx.caller.rx.pkts, at_stop);
+	cr_assert_lt(at_stop, 40);
+	test_loop_for(100);
+	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0);
+	cr_assert_eq(ev_count(KIND(FAILED)), 0);
+}
+
+Test(mwcall, timers_cancel_and_are_bounded)
+{
+	fx_start(&(struct fx_opts){0});
+	call_answered();
+	cmd_timer(1, 100);
+	cmd_timer(1, 0); /* cancelled */
+	for (uint32_t id = 10; id < 10 + MWCALL_TIMERS_MAX; id++)
+		cmd_timer(id, 5000);
+	cmd_timer(99, 5000); /* one too many */
+	cr_assert(wait_event(KIND(FAILED), 1000));
+	cr_assert_str_eq(ev_find(KIND(FAILED))->detail,
+			 "too many timers on this call");
+	test_loop_for(300);
+	cr_assert_eq(ev_count(KIND(TIMER)), 0, "a cancelled timer fired");
+	cr_assert_eq(ev_count(KIND(FAILED)), 1);
+}
+
+Test(mwcall, ring_from_an_answered_call_stops_the_prompt_and_rings_back)
+{
+	unsigned prompt_pkts;
+
+	fx_start(&(struct fx_opts){.prompt_len = 8000 * 3});
+	fx.callee.answer_delay_ms = 500;
+	call_answered();
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1, false);
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, 10, 2000));
+	ring_callee(5000);
+	cr_assert(test_loop_flag(&fx.callee.estab, 3000),
+		  "callee not bridged");
+	prompt_pkts = fx.caller.rx.fill_pkts;
+	/* Ringback (not prompt) packets while the callee rang. */
+	cr_assert_geq(fx.caller.rx.pkts - prompt_pkts, 15,
+		      "%u ringback packets", fx.caller.rx.pkts - prompt_pkts);
+	cr_assert_lt(prompt_pkts, 40, "the prompt went on");
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert_eq(fx.caller.rx.ssrc_changes, 0, "one stream");
+	cr_assert(wait_event(KIND(RING_RESULT), 1000));
+	test_loop_for(100);
+	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0);
+	cr_assert_eq(ev_count(KIND(ANSWERED)), 1, "answered once only");
+	cr_assert_eq(fx.caller.answers, 1, "no second 200 to the caller");
+}
+
+Test(mwcall, caller_cancel_while_ringing_cancels_the_callee)
+{
+	fx_start(&(struct fx_opts){0});
+	fx.callee.answer_delay_ms = TEST_UA_NEVER;
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	ring_callee(5000);
+	cr_assert(test_loop_count(&fx.callee.invites, 1, 2000));
+	cr_assert(test_loop_count(&fx.caller.progress_n, 2, 1000), "no 183");
+	test_ua_hangup(&fx.caller); /* CANCEL */
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000),
+		  "callee: no CANCEL");
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "caller cancelled");
+	cr_assert_eq(ev_count(KIND(RING_RESULT)), 0);
+	cr_assert_null(the_call());
+}
+
+Test(mwcall, caller_hold_while_bridged_stops_audio_to_the_caller_only)
+{
+	fx_start(&(struct fx_opts){0});
+	call_bridged();
+	test_ua_modify(&fx.caller, SDP_SENDONLY);
+	cr_assert(test_loop_count(&fx.caller.answers, 2, 1000),
+		  "no 200 to hold");
+	test_ua_rx_reset(&fx.caller, 0x22);
+	test_ua_rx_reset(&fx.callee, 0x11);
+	test_ua_talk(&fx.caller, 20, 0x11); /* music on hold */
+	test_ua_talk(&fx.callee, 20, 0x22);
+	cr_assert(test_loop_count(&fx.callee.rx.fill_pkts, 20, 2000),
+		  "music on hold: %u", fx.callee.rx.fill_pkts);
+	test_loop_for(60);
+	cr_assert_eq(fx.caller.rx.pkts, 0, "%u packets to a caller on hold",
+		     fx.caller.rx.pkts);
+	test_ua_modify(&fx.caller, SDP_SENDRECV);
+	cr_assert(test_loop_count(&fx.caller.answers, 3, 1000));
+	test_ua_talk(&fx.callee, 20, 0x22);
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 20, 2000),
+		  "after resume: %u", fx.caller.rx.fill_pkts);
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert_eq(fx.caller.rx.ssrc_changes, 0);
+}
+
+Test(mwcall, two_routers_share_calls_and_events_follow_the_commander)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Answer a = PBX__V1__MEDIA_COMMAND__ANSWER__INIT;
+	struct test_router *r1 = &fx.router, *r2 = &fx.router2;
+	char call1[128];
+
+	fx_start(&(struct fx_opts){.two_routers = true});
+	cr_assert_geq(r2->hbs, 1, "every router gets the heartbeat");
+	/* New calls round-robin: alice's to router 1, bob's to router 2. */
+	caller_invite();
+	cr_assert(test_loop_count(&r1->nev, 1, 2000), "router 1: no INCOMING");
+	snprintf(call1, sizeof(call1), "%s", r1->evs[0].callid);
+	call_worker(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
+	cr_assert(test_loop_count(&r2->nev, 1, 2000), "router 2: no INCOMING");
+	cr_assert_eq(r2->evs[0].kind, KIND(INCOMING));
+	cr_assert_str_neq(r2->evs[0].callid, call1);
+	cr_assert_eq(r1->nev, 1);
+
+	/* Router 2 answers alice's call: the event goes to router 2. */
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_ANSWER;
+	mc.answer = &a;
+	cmd_send_via(r2, &mc, TENANT, call1);
+	cr_assert(test_loop_flag(&fx.caller.estab, 2000), "alice: no 200");
+	cr_assert(test_loop_count(&r2->nev, 2, 1000));
+	cr_assert_eq(r2->evs[1].kind, KIND(ANSWERED));
+	cr_assert_str_eq(r2->evs[1].callid, call1);
+	/* And so does her hangup later. */
+	test_ua_hangup(&fx.caller);
+	cr_assert(test_loop_count(&r2->nev, 3, 2000));
+	cr_assert_eq(r2->evs[2].kind, KIND(HANGUP));
+	cr_assert_str_eq(r2->evs[2].callid, call1);
+	cr_assert_eq(r1->nev, 1, "router 1 hears nothing more");
+	cr_assert_not(fx.callee.closed, "bob's call is untouched");
+}
+
+Test(mwcall, callee_without_telephone_event_gets_no_rfc4733)
+{
+	fx_start(&(struct fx_opts){.caller_te = true, .callee_no_te = true});
+	call_bridged();
+	test_ua_rx_reset(&fx.callee, 0x11);
+	test_ua_send_4733(&fx.caller, 2, 3000);
+	test_ua_talk(&fx.caller, 10, 0x11);
+	cr_assert(test_loop_count(&fx.callee.rx.fill_pkts, 10, 2000));
+	cr_assert_eq(fx.callee.rx.te_pkts, 0);
+	cr_assert_eq(fx.callee.rx.pt_other, 0);
+	/* The digit is still the caller's: reported. */
+	cr_assert(wait_event(KIND(DTMF), 1000));
+	cr_assert_eq(ev_find(KIND(DTMF))->digit, '2');
+}
+
+static bool info_answered(void *arg)
+{
+	(void)arg;
+	return fx.caller.info_code != 0;
+}
+
+Test(mwcall, info_that_is_not_dtmf_is_refused_without_an_event)
+{
+	fx_start(&(struct fx_opts){0});
+	call_answered();
+	test_ua_info(&fx.caller, "text/plain", "hello");
+	cr_assert(test_loop_until(info_answered, NULL, 1000));
+	cr_assert_eq(fx.caller.info_code, 415);
+	test_ua_info(&fx.caller, "application/dtmf-relay", "Duration=160\r\n");
+	cr_assert(test_loop_until(info_answered, NULL, 1000));
+	cr_assert_eq(fx.caller.info_code, 400);
+	test_ua_info(&fx.caller, "application/dtmf", "11");
+	cr_assert(test_loop_until(info_answered, NULL, 1000));
+	cr_assert_eq(fx.caller.info_code, 200);
+	cr_assert(wait_event(KIND(DTMF), 1000));
+	test_loop_for(50);
+	cr_assert_eq(ev_count(KIND(DTMF)), 1);
+	cr_assert_eq(ev_find(KIND(DTMF))->digit, '#');
+	cr_assert_not(fx.caller.closed);
+}
+
+Test(mwcall, play_to_an_alaw_caller_is_alaw)
+{
+	fx_start(&(struct fx_opts){.caller_alaw = true, .prompt_len = 1600});
+	call_answered();
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
+	test_loop_for(60);
+	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
+	cr_assert_eq(fx.caller.rx.pt, 8, "PCMA");
+	cr_assert_eq(fx.caller.rx.pt_other, 0);
+}
+
+Test(mwcall, caller_bye_during_a_prompt_frees_the_call)
+{
+	fx_start(&(struct fx_opts){.prompt_len = 8000 * 3});
+	call_answered();
+	cmd_play("hello", 1, false);
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, 5, 2000));
+	test_ua_hangup(&fx.caller);
+	cr_assert(wait_event(KIND(HANGUP), 2000));
+	cr_assert_null(the_call());
+	/* The pacer must not tick a freed call. */
+	test_loop_for(200);
+	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0);
+}
+
+Test(mwcall, a_prompt_does_not_keep_a_silent_caller_alive)
+{
+	fx_start(&(struct fx_opts){.rtp_timeout_ms = 300,
+				   .prompt_len = 8000 * 3});
+	call_answered();
+	cmd_play("hello", 1, false);
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "not cut");
+	cr_assert_eq(fx.caller.close_err, ECONNRESET);
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "rtp timeout");
+	cr_assert_lt(fx.caller.rx.pkts, 150, "cut before the prompt ended");
+	test_loop_for(100);
+	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0);
+}
+
+static bool heard_again(void *arg)
+{
+	(void)arg;
+	return fx.router.hbs > 0;
+}
+
+Test(mwcall, calls_go_on_while_the_router_is_away)
+{
+	char ep[sizeof(fx.cfg.router_endpoints)];
+
+	fx_start(&(struct fx_opts){.router_tcp = true, .prompt_len = 1600});
+	snprintf(ep, sizeof(ep), "%s", fx.cfg.router_endpoints);
+	call_answered();
+	/* The router goes away: the caller's hangup cannot be reported,
+	 * and must not hurt. */
+	test_router_close(&fx.router);
+	test_ua_hangup(&fx.caller);
+	test_loop_for(300);
+	cr_assert_null(the_call(), "the call is freed all the same");
+	/* It comes back on the same endpoint: heartbeats are retried, so it
+	 * hears from the worker again soon, with the load as it is now. */
+	memset(&fx.router, 0, sizeof(fx.router));
+	test_router_open(&fx.router, fx.zctx, ep);
+	cr_assert(test_loop_until(heard_again, NULL, 4000),
+		  "no heartbeat after the router came back");
+	cr_assert_eq(fx.router.hb_load, 0);
+	cr_assert_eq(fx.router.nev, 0, "outage events are not replayed");
+}
+
+/* ---- raw SIP: requests no libre user agent would send ---- */
+
+struct raw {
+	int fd;
+	char buf[2048];
+	ssize_t n;
+};
+
+static bool raw_got(void *arg)
+{
+	struct raw *r = arg;
+
+	if (r->n <= 0)
+		r->n = recv(r->fd, r->buf, sizeof(r->buf) - 1, MSG_DONTWAIT);
+	return r->n > 0;
+}
+
+/* Sends one request (fmt gets: our port, the worker's port, the Call-ID)
+ * over UDP from 127.0.0.1 and returns the status code of the first
+ * response other than 100 Trying, 0 if none came within a second. */
+static int raw_request(const char *fmt, const char *callid)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET}, w = a;
+	socklen_t al = sizeof(a);
+	unsigned wport = (unsigned)atoi(strrchr(fx.cfg.sip_listen, ':') + 1);
+	struct raw r = {.fd = socket(AF_INET, SOCK_DGRAM, 0)};
+	char req[1024];
+	int code = 0, len;
+
+	cr_assert_geq(r.fd, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(r.fd, (void *)&a, sizeof(a)), 0);
+	cr_assert_eq(getsockname(r.fd, (void *)&a, &al), 0);
+	len = snprintf(req, sizeof(req), fmt, ntohs(a.sin_port), wport,
+		       callid, ntohs(a.sin_port));
+	cr_assert(len > 0 && (size_t)len < sizeof(req));
+	w.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	w.sin_port = htons((uint16_t)wport);
+	cr_assert_eq(sendto(r.fd, req, (size_t)len, 0, (void *)&w, sizeof(w)),
+		     len);
+	while (test_loop_until(raw_got, &r, 1000)) {
+		r.buf[r.n] = '\0';
+		if (sscanf(r.buf, "SIP/2.0 %d", &code) == 1 && code > 100)
+			break;
+		code = 0;
+		r.n = 0;
+	}
+	close(r.fd);
+	return code;
+}
+
+/* %1$u our port, %2$u the worker's, %3$s Call-ID. */
+#define RAW_INVITE                                                            \
+	"INVITE sip:100@127.0.0.1:%2$u SIP/2.0\r\n"                           \
+	"Via: SIP/2.0/UDP 127.0.0.1:%1$u;branch=z9hG4bKraw%1$u;rport\r\n"     \
+	"Max-Forwards: 70\r\n"                                                \
+	"From: <sip:mallory@127.0.0.1>;tag=raw%1$u\r\n"                       \
+	"To: <sip:100@127.0.0.1>\r\n"                                         \
+	"Call-ID: %3$s\r\n"                                                   \
+	"CSeq: 1 INVITE\r\n"                                                  \
+	"Contact: <sip:mallory@127.0.0.1:%1$u>\r\n"                           \
+	"X-Pbx-Tenant: " TENANT "\r\n"                                        \
+	"Content-Type: application/sdp\r\n"                                   \
+	"Content-Length: 88\r\n"                                              \
+	"\r\n"                                                                \
+	"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"    \
+	"t=0 0\r\nm=audio 50000 RTP/AVP 0\r\n"
+
+#define RAW_OPTIONS                                                           \
+	"OPTIONS sip:127.0.0.1:%2$u SIP/2.0\r\n"                              \
+	"Via: SIP/2.0/UDP 127.0.0.1:%1$u;branch=z9hG4bKopt%1$u;rport\r\n"     \
+	"Max-Forwards: 70\r\n"                                                \
+	"From: <sip:probe@127.0.0.1>;tag=opt%1$u\r\n"                         \
+	"To: <sip:127.0.0.1:%2$u>\r\n"                                        \
+	"Call-ID: %3$s\r\n"                                                   \
+	"CSeq: 1 OPTIONS\r\n"                                                 \
+	"Content-Length: 0\r\n\r\n"
+
+Test(mwcall, invite_with_the_call_id_of_a_live_call_is_refused_482)
+{
+	fx_start(&(struct fx_opts){0});
+	call_answered();
+	cr_assert_eq(raw_request(RAW_INVITE, fx.router.callid), 482);
+	cr_assert_eq(ev_count(KIND(INCOMING)), 1);
+	cr_assert_not(fx.caller.closed, "the live call is untouched");
+	/* The same request with a fresh Call-ID is a call: 180. */
+	cr_assert_eq(raw_request(RAW_INVITE, "fresh-call-id"), 180);
+	cr_assert(test_loop_count(&fx.router.nev, 3, 1000));
+	cr_assert_eq(ev_count(KIND(INCOMING)), 2);
+}
+
+Test(mwcall, options_probe_is_answered_and_503_while_draining)
+{
+	fx_start(&(struct fx_opts){0});
+	cr_assert_eq(raw_request(RAW_OPTIONS, "probe-1"), 200);
+	cr_assert_eq(worker_signals_block(), 0);
+	cr_assert_eq(raise(SIGUSR1), 0);
+	cr_assert(test_loop_flag(&fx.router.hb_draining, 1000));
+	cr_assert_eq(raw_request(RAW_OPTIONS, "probe-2"), 503);
+}
+
+/* An INVITE from 127.0.0.1 with the given headers and SDP body (NULL:
+ * none); returns the first status code other than 100. */
+static int raw_invite(const char *hdrs, const char *sdp)
+{
+	static unsigned count;
+	char fmt[1536], callid[32];
+	size_t n = sdp ? strlen(sdp) : 0;
+
+	snprintf(fmt, sizeof(fmt),
+		 "INVITE sip:100@127.0.0.1:%%2$u SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 127.0.0.1:%%1$u;branch=z9hG4bKi%%1$u\r\n"
+		 "Max-Forwards: 70\r\n"
+		 "From: <sip:mallory@127.0.0.1>;tag=raw%%1$u\r\n"
+		 "To: <sip:100@127.0.0.1>\r\n"
+		 "Call-ID: %%3$s\r\n"
+		 "CSeq: 1 INVITE\r\n"
+		 "Contact: <sip:mallory@127.0.0.1:%%1$u>\r\n"
+		 "%s%s"
+		 "Content-Length: %zu\r\n\r\n%s",
+		 hdrs, n ? "Content-Type: application/sdp\r\n" : "", n,
+		 sdp ? sdp : "");
+	snprintf(callid, sizeof(callid), "raw-invite-%u", ++count);
+	return raw_request(fmt, callid);
+}
+
+#define SDP_HEAD                                                              \
+	"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"    \
+	"t=0 0\r\n"
+
+Test(mwcall, invites_the_worker_cannot_take_are_refused)
+{
+	const char *tenant = "X-Pbx-Tenant: " TENANT "\r\n";
+	char longer[100], hdr[128];
+
+	fx_start(&(struct fx_opts){0});
+	/* No offer: late offer is not supported. */
+	cr_assert_eq(raw_invite(tenant, NULL), 488);
+	/* No G.711 in the offer, or the audio stream disabled. */
+	cr_assert_eq(raw_invite(tenant, SDP_HEAD "m=audio 50000 RTP/AVP 9\r\n"
+					"a=rtpmap:9 G722/8000\r\n"),
+		     488);
+	cr_assert_eq(raw_invite(tenant, SDP_HEAD "m=audio 0 RTP/AVP 0\r\n"),
+		     488);
+	/* An SDP libre cannot decode. */
+	cr_assert_eq(raw_invite(tenant, "garbage"), 400);
+	cr_assert_eq(raw_invite(tenant, "v=0\r\nm=\r\n"), 400);
+	/* Tenants that are not ids, or the system's. */
+	cr_assert_eq(raw_invite("X-Pbx-Tenant: sys\r\n",
+				SDP_HEAD "m=audio 50000 RTP/AVP 0\r\n"),
+		     403);
+	cr_assert_eq(raw_invite("X-Pbx-Tenant: a b\r\n",
+				SDP_HEAD "m=audio 50000 RTP/AVP 0\r\n"),
+		     403);
+	/* Longer than an id: refused, not cut down to a valid one. */
+	memset(longer, 'a', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	snprintf(hdr, sizeof(hdr), "X-Pbx-Tenant: %s\r\n", longer);
+	cr_assert_eq(
+		raw_invite(hdr, SDP_HEAD "m=audio 50000 RTP/AVP 0\r\n"), 403);
+	test_loop_for(50);
+	cr_assert_eq(ev_count(KIND(INCOMING)), 0);
+	cr_assert_eq(fx.router.hb_load, 0);
+	/* And a good one after all that is a call. */
+	cr_assert_eq(
+		raw_invite(tenant, SDP_HEAD "m=audio 50000 RTP/AVP 8 0\r\n"),
+		180);
+	cr_assert(wait_event(KIND(INCOMING), 1000));
+}
+
+Test(mwcall, invite_over_tcp_is_a_call)
+{
+	struct sockaddr_in w = {.sin_family = AF_INET};
+	struct raw r = {.fd = socket(AF_INET, SOCK_STREAM, 0)};
+	const char *body = SDP_HEAD "m=audio 50000 RTP/AVP 0\r\n";
+	char req[1024];
+	int len, code = 0;
+
+	fx_start(&(struct fx_opts){0});
+	cr_assert_geq(r.fd, 0);
+	w.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	w.sin_port =
+		htons((uint16_t)atoi(strrchr(fx.cfg.sip_listen, ':') + 1));
+	cr_assert_eq(connect(r.fd, (void *)&w, sizeof(w)), 0);
+	len = snprintf(req, sizeof(req),
+		       "INVITE sip:100@127.0.0.1;transport=tcp SIP/2.0\r\n"
+		       "Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKtcp1\r\n"
+		       "Max-Forwards: 70\r\n"
+		       "From: <sip:mallory@127.0.0.1>;tag=tcp1\r\n"
+		       "To: <sip:100@127.0.0.1>\r\n"
+		       "Call-ID: tcp-call-1\r\n"
+		       "CSeq: 1 INVITE\r\n"
+		       "Contact: <sip:mallory@127.0.0.1:9;transport=tcp>\r\n"
+		       "X-Pbx-Tenant: " TENANT "\r\n"
+		       "Content-Type: application/sdp\r\n"
+		       "Content-Length: %zu\r\n\r\n%s",
+		       strlen(body), body);
+	cr_assert_eq(send(r.fd, req, (size_t)len, 0), len);
+	/* Responses come back on the connection; 100 and 180 may share a
+	 * read. */
+	while (!strstr(r.buf, "SIP/2.0 180") &&
+	       test_loop_until(raw_got, &r, 1000)) {
+		r.buf[r.n] = '\0';
+		if (strstr(r.buf, "SIP/2.0 180"))
+			code = 180;
+		r.n = 0;
+	}
+	close(r.fd);
+	cr_assert_eq(code, 180);
+	cr_assert(wait_event(KIND(INCOMING), 1000));
+	cr_assert_str_eq(fx.router.callid, "tcp-call-1");
+}
+
+/* An even UDP port free now on 127.0.0.1. */
+static uint16_t free_even_port(void)
+{
+	for (int i = 0; i < 100; i++) {
+		uint16_t p = free_port();
+
+		if (p && !(p & 1) && p < 65000)
+			return p;
+	}
+	return 0;
+}
+
+Test(mwcall, no_free_rtp_port_refuses_the_call_and_the_ring)
+{
+	uint16_t p = free_even_port();
+	const struct test_router_ev *e;
+
+	cr_assert_neq(p, 0);
+	fx_start(&(struct fx_opts){.rtp_port = p, .rtp_ports = 2});
+	call_answered(); /* takes the only port */
+	call_worker(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000), "no final");
+	cr_assert_eq(fx.callee.close_code, 500);
+	/* A ring needs a second port too. */
+	ring_callee(5000);
+	cr_assert(wait_event(KIND(FAILED), 1000));
+	e = ev_find(KIND(FAILED));
+	cr_assert_str_eq(e->detail, "ring: no RTP port");
+	cr_assert_not(fx.caller.closed);
+	cr_assert_eq(fx.callee.invites, 0);
+}
+
+Test(mwcall, a_single_rtp_port_is_refused_at_start)
+{
+	struct mw_config cfg;
+	char *argv[] = {"media-worker", "--set", "rtp_port_min=30000",
+			"--set", "rtp_port_max=30000", NULL};
+
+	/* libre's rtp_listen() refuses min == max (EINVAL): such a worker
+	 * would answer every INVITE with 500. */
+	cr_assert_eq(mw_config_load(&cfg, 5, argv), -EINVAL);
+	argv[4] = "rtp_port_max=30001";
+	cr_assert_eq(mw_config_load(&cfg, 5, argv), 0);
+}
+
+Test(mwcall, codec_change_by_reinvite_is_absorbed_by_transcoding)
+{
+	uint8_t a = 0xd5 ^ 0x3c, u;
+
+	mwlaw_transcode(&u, &a, 1, OFFER_ALAW, OFFER_ULAW);
+	fx_start(&(struct fx_opts){0});
+	call_bridged();
+	/* The callee moves to A-law; the caller stays on µ-law. */
+	test_ua_formats(&fx.callee, 8, true);
+	test_ua_modify(&fx.callee, SDP_SENDRECV);
+	cr_assert(test_loop_count(&fx.callee.answers, 1, 1000),
+		  "no 200 to the re-INVITE");
+	test_ua_rx_reset(&fx.callee, a);
+	test_ua_rx_reset(&fx.caller, u);
+	test_ua_talk(&fx.caller, 20, u);
+	test_ua_talk(&fx.callee, 20, a);
+	cr_assert(test_loop_count(&fx.callee.rx.fill_pkts, 20, 2000),
+		  "callee: %u A-law of %u", fx.callee.rx.fill_pkts,
+		  fx.callee.rx.pkts);
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 20, 2000),
+		  "caller: %u µ-law of %u", fx.caller.rx.fill_pkts,
+		  fx.caller.rx.pkts);
+	cr_assert_eq(fx.callee.rx.pt, 8);
+	cr_assert_eq(fx.caller.rx.pt, 0);
+	cr_assert_eq(fx.caller.answers, 1, "the caller is not re-INVITEd");
+}
+
+Test(mwcall, caller_dropping_telephone_event_gets_inband_detection)
+{
+	dtmf_tx_state_t *tx = dtmf_tx_init(NULL);
+	enum { FRAMES = 30 };
+	static uint8_t audio[FRAMES * TEST_UA_PKT];
+	int16_t amp[TEST_UA_PKT];
+
+	cr_assert_not_null(tx);
+	fx_start(&(struct fx_opts){.caller_te = true});
+	call_answered();
+	test_ua_formats(&fx.caller, 0, false);
+	test_ua_modify(&fx.caller, SDP_SENDRECV);
+	cr_assert(test_loop_count(&fx.caller.answers, 2, 1000));
+	dtmf_tx_set_level(tx, -10, 0);
+	dtmf_tx_put(tx, "8", -1);
+	for (size_t f = 0; f < FRAMES; f++) {
+		int n = dtmf_tx(tx, amp, TEST_UA_PKT);
+
+		for (int i = n < 0 ? 0 : n; i < TEST_UA_PKT; i++)
+			amp[i] = 0;
+		for (int i = 0; i < TEST_UA_PKT; i++)
+			audio[f * TEST_UA_PKT + (size_t)i] =
+				mwlaw_encode(amp[i], OFFER_ULAW);
+	}
+	dtmf_tx_free(tx);
+	test_ua_play(&fx.caller, audio, sizeof(audio));
+	cr_assert(wait_event(KIND(DTMF), 2000), "no in-band digit");
+	cr_assert_eq(ev_find(KIND(DTMF))->digit, '8');
+	cr_assert_str_eq(ev_find(KIND(DTMF))->detail, "inband");
+}
+
+/* The caller's connection address (c=) in its next offers. */
+static void caller_set_addr(const char *ip)
+{
+	struct sa sa;
+
+	cr_assert_eq(sa_set_str(&sa, ip, 0), 0);
+	sdp_session_set_laddr(fx.caller.sdp, &sa);
+}
+
+Test(mwcall, old_style_hold_c0_stops_audio_and_the_rtp_timeout)
+{
+	unsigned before;
+
+	fx_start(&(struct fx_opts){.rtp_timeout_ms = 300,
+				   .prompt_len = 8000 * 3});
+	call_answered();
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1, false);
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, 5, 2000));
+	/* RFC 2543 hold: c=0.0.0.0, still a=sendrecv. */
+	caller_set_addr("0.0.0.0");
+	test_ua_modify(&fx.caller, SDP_SENDRECV);
+	cr_assert(test_loop_count(&fx.caller.answers, 2, 1000));
+	test_loop_for(60);
+	before = fx.caller.rx.pkts;
+	/* Silent for more than twice the timeout: not cut, nothing sent. */
+	test_loop_for(800);
+	cr_assert_eq(fx.caller.rx.pkts, before, "%u packets on hold",
+		     fx.caller.rx.pkts - before);
+	cr_assert_not(fx.caller.closed, "cut while on hold");
+	/* Back: audio again, and the silent caller is cut after all. */
+	caller_set_addr("127.0.0.1");
+	test_ua_modify(&fx.caller, SDP_SENDRECV);
+	cr_assert(test_loop_count(&fx.caller.answers, 3, 1000));
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, before + 5, 1000),
+		  "no audio after resume");
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "not cut");
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "rtp timeout");
+}
+
+Test(mwcall, prompt_clock_runs_on_hold_and_play_done_comes_on_time)
+{
+	uint64_t t0, took;
+
+	fx_start(&(struct fx_opts){.prompt_len = 8000}); /* 1 s */
+	call_answered();
+	test_ua_modify(&fx.caller, SDP_SENDONLY);
+	cr_assert(test_loop_count(&fx.caller.answers, 2, 1000));
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	t0 = pbx_clock_mono_ms();
+	cmd_play("hello", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 3000), "no PLAY_DONE");
+	took = pbx_clock_mono_ms() - t0;
+	cr_assert_geq(took, 900, "PLAY_DONE after %llu ms",
+		      (unsigned long long)took);
+	cr_assert_leq(took, 1300, "PLAY_DONE after %llu ms",
+		      (unsigned long long)took);
+	cr_assert_eq(fx.caller.rx.pkts, 0, "%u packets to a held caller",
+		     fx.caller.rx.pkts);
+}
+
+Test(mwcall, refused_reinvite_keeps_the_call_and_its_codec)
+{
+	fx_start(&(struct fx_opts){.prompt_len = 1600});
+	call_answered();
+	/* A re-offer without G.711: refused, the call stays as it was. */
+	test_ua_formats(&fx.caller, 9, false);
+	test_ua_modify(&fx.caller, SDP_SENDRECV);
+	test_loop_for(300); /* 488 */
+	cr_assert_eq(fx.caller.answers, 1, "the re-INVITE was accepted");
+	cr_assert_not(fx.caller.closed, "the call ended");
+	cr_assert_eq(ev_count(KIND(HANGUP)), 0);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
+	test_loop_for(60);
+	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
+	cr_assert_eq(fx.caller.rx.pt, 0, "still PCMU");
+}
