@@ -1,0 +1,689 @@
+/* Live calls through a real router in-process (route_media.c, route_exec.c,
+ * route_ctx.c): a fake media worker on the router's worker socket reports
+ * INCOMING, ANSWERED, PLAY_DONE, DTMF, TIMER, RING_RESULT and HANGUP, and
+ * the test asserts the MediaCommands it gets back (kind, fields, seq, and
+ * that each event yields exactly the commands of one walk step) and the
+ * call state in a real redis-server. Another router racing this one is
+ * simulated by writing the call record between this router's read and its
+ * compare-and-set (the save is intercepted at link time: see
+ * before_save). */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pbx_keys.h"
+#include "pbx_redis.h"
+#include "pbx_test.h"
+#include "router_harness.h"
+
+#define NUMBER "+74951234567"
+#define CALLER "79031112233"
+
+static struct router_harness h;
+static size_t seen; /* worker messages already asserted */
+
+static const char greeting_json[] =
+	"{\"start\":\"g\",\"nodes\":{"
+	"\"g\":{\"type\":\"greeting\",\"options\":{\"prompt\":\"hello\"},"
+	"\"outputs\":{\"next\":\"bye\"}},"
+	"\"bye\":{\"type\":\"hangup\",\"options\":{\"code\":486,"
+	"\"reason\":\"Busy Here\"}}}}";
+
+static const char menu_json[] =
+	"{\"start\":\"m\",\"nodes\":{"
+	"\"m\":{\"type\":\"ivr\",\"options\":{\"prompt\":\"menu\","
+	"\"timeout\":5,\"retries\":0},"
+	"\"outputs\":{\"digit:1\":\"sales\",\"digit:2\":\"support\","
+	"\"timeout\":\"to\"}},"
+	"\"sales\":{\"type\":\"greeting\",\"options\":{\"prompt\":\"sales\"}},"
+	"\"support\":{\"type\":\"subscriber\",\"options\":{\"kind\":"
+	"\"internal\",\"target\":\"200\",\"timeout\":20},"
+	"\"outputs\":{\"next\":\"to\"}},"
+	"\"to\":{\"type\":\"hangup\",\"options\":{\"code\":480,"
+	"\"reason\":\"Nobody Chose\"}}}}";
+
+static const char sub_json[] =
+	"{\"start\":\"ring\",\"nodes\":{"
+	"\"ring\":{\"type\":\"subscriber\",\"options\":{\"kind\":\"internal\","
+	"\"target\":\"100\",\"timeout\":20},"
+	"\"outputs\":{\"no_answer\":\"na\",\"busy\":\"bz\","
+	"\"unavailable\":\"un\"}},"
+	"\"na\":{\"type\":\"hangup\",\"options\":{\"code\":480,"
+	"\"reason\":\"No Answer Here\"}},"
+	"\"bz\":{\"type\":\"greeting\",\"options\":{\"prompt\":\"busy-prompt\"}},"
+	"\"un\":{\"type\":\"hangup\",\"options\":{\"code\":404,"
+	"\"reason\":\"Gone\"}}}}";
+
+/* ---- another router, racing this one ----------------------------------- */
+
+/* Called with the call key just before this router sends its
+ * compare-and-set save; what it writes lands between the router's read
+ * and its save, exactly as another router's save would. */
+typedef void(before_save_h)(const char *key);
+static before_save_h *before_save;
+static int saves; /* compare-and-set scripts sent */
+
+int __real_redisAsyncCommandArgv(redisAsyncContext *ac, redisCallbackFn *fn,
+				 void *privdata, int argc, const char **argv,
+				 const size_t *argvlen);
+int __wrap_redisAsyncCommandArgv(redisAsyncContext *ac, redisCallbackFn *fn,
+				 void *privdata, int argc, const char **argv,
+				 const size_t *argvlen);
+
+int __wrap_redisAsyncCommandArgv(redisAsyncContext *ac, redisCallbackFn *fn,
+				 void *privdata, int argc, const char **argv,
+				 const size_t *argvlen)
+{
+	/* EVAL <script> 1 <key> ...: the router's only argv command. */
+	if (argc > 3 && !strcasecmp(argv[0], "EVAL")) {
+		saves++;
+		if (before_save)
+			before_save(argv[3]);
+	}
+	return __real_redisAsyncCommandArgv(ac, fn, privdata, argc, argv,
+					    argvlen);
+}
+
+static void redis_do(const char *fmt, const char *key, const char *arg)
+{
+	redisReply *r = redis_fixture_cmd(&h.rf, fmt, key, arg);
+
+	cr_assert(r && r->type != REDIS_REPLY_ERROR, "%s", fmt);
+	freeReplyObject(r);
+}
+
+/* ---- set-up and helpers ------------------------------------------------ */
+
+static void setup(void)
+{
+	seen = 0;
+	saves = 0;
+	before_save = NULL;
+	cr_assert_eq(router_harness_start(&h), 0, "router harness");
+}
+
+static void teardown(void)
+{
+	before_save = NULL;
+	router_harness_stop(&h);
+	pbx_test_fini();
+}
+
+TestSuite(route_media, .init = setup, .fini = teardown, .timeout = 5);
+
+/* Seeds the tenant with json on NUMBER, heartbeats, places call_id. */
+static void start_call(const char *call_id, const char *json)
+{
+	const Pbx__V1__RouteDecision *d;
+
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main", json), 0);
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+	d = router_harness_call_new(&h, call_id, CALLER, NUMBER);
+	cr_assert_not_null(d, "no RouteDecision");
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA,
+		     "action %d (%u %s)", d->action, d->sip_code, d->reason);
+}
+
+static void event(const char *call_id, Pbx__V1__MediaEvent__Kind kind,
+		  uint64_t seq)
+{
+	struct harness_event ev = {.kind = kind, .seq = seq};
+
+	cr_assert_eq(router_harness_event(&h, call_id, &ev), 0);
+}
+
+static void event_ex(const char *call_id, const struct harness_event *ev)
+{
+	cr_assert_eq(router_harness_event(&h, call_id, ev), 0);
+}
+
+/* Waits for n new commands, lets the loop run a little longer and checks
+ * no more came (one event, one step's commands); returns the index of the
+ * first new one. */
+static size_t expect_cmds(size_t n)
+{
+	size_t first = seen;
+
+	fake_peer_wait(h.worker, first + n, 2000);
+	router_harness_settle(&h, 50);
+	cr_assert_eq(fake_peer_count(h.worker), first + n,
+		     "worker got %zu command(s), want %zu",
+		     fake_peer_count(h.worker) - first, n);
+	seen = first + n;
+	return first;
+}
+
+/* Command i, checked to be a MediaCommand of kind for call_id. */
+static const Pbx__V1__MediaCommand *
+cmd_at(size_t i, const char *call_id, Pbx__V1__MediaCommand__CmdCase kind)
+{
+	const Pbx__V1__Envelope *env = fake_peer_msg(h.worker, i);
+
+	cr_assert_not_null(env);
+	cr_assert_eq(env->body_case, PBX__V1__ENVELOPE__BODY_MEDIA_COMMAND);
+	cr_assert_str_eq(env->tenant_id, HARNESS_TENANT);
+	cr_assert_str_eq(env->call_id, call_id);
+	cr_assert_str_eq(env->media_command->worker_id, HARNESS_WORKER);
+	cr_assert_eq(env->media_command->cmd_case, kind,
+		     "command %zu is case %d, want %d", i,
+		     env->media_command->cmd_case, kind);
+	return env->media_command;
+}
+
+static void assert_hangup(const Pbx__V1__MediaCommand *c, unsigned code,
+			  const char *reason)
+{
+	cr_assert_eq(c->hangup->sip_code, code, "hangup %u, want %u",
+		     c->hangup->sip_code, code);
+	cr_assert_str_eq(c->hangup->reason, reason);
+}
+
+static void assert_field(const char *call_id, const char *name,
+			 const char *want)
+{
+	char v[512];
+
+	cr_assert_eq(router_harness_call_field(&h, call_id, name, v,
+					       sizeof(v)),
+		     0, "call %s has no %s", call_id, name);
+	cr_assert_str_eq(v, want, "%s", name);
+}
+
+static long field_long(const char *call_id, const char *name)
+{
+	char v[64];
+
+	cr_assert_eq(router_harness_call_field(&h, call_id, name, v,
+					       sizeof(v)),
+		     0, "call %s has no %s", call_id, name);
+	return strtol(v, NULL, 10);
+}
+
+/* INCOMING -> Answer, ANSWERED -> Play prompt; returns the Play's seq. */
+static uint64_t answer_and_play(const char *call_id, const char *prompt,
+				bool barge_in)
+{
+	const Pbx__V1__MediaCommand *c;
+
+	event(call_id, PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	c = cmd_at(expect_cmds(1), call_id,
+		   PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+	cr_assert_eq(c->seq, 1);
+	event(call_id, PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, c->seq);
+	c = cmd_at(expect_cmds(1), call_id, PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+	cr_assert_str_eq(c->play->prompt, prompt);
+	cr_assert_eq(c->play->barge_in, barge_in);
+	cr_assert_eq(c->seq, 2);
+	return c->seq;
+}
+
+/* ---- greeting ---------------------------------------------------------- */
+
+Test(route_media, greeting_answers_plays_then_hangs_up)
+{
+	const Pbx__V1__MediaCommand *c;
+	uint64_t seq;
+
+	start_call("c-1", greeting_json);
+	seq = answer_and_play("c-1", "hello", false);
+	assert_field("c-1", "seq", "2");
+
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, seq);
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_HANGUP);
+	assert_hangup(c, 486, "Busy Here");
+	/* (A Hangup carries no seq: nothing answers it but ENDED.) */
+	assert_field("c-1", "seq", "3");
+}
+
+Test(route_media, stale_play_done_changes_nothing)
+{
+	char walk[512], rev[16];
+	uint64_t seq;
+
+	start_call("c-1", greeting_json);
+	seq = answer_and_play("c-1", "hello", false);
+	router_harness_call_field(&h, "c-1", "walk", walk, sizeof(walk));
+	router_harness_call_field(&h, "c-1", "rev", rev, sizeof(rev));
+
+	/* The PLAY_DONE of an older step (and one from the future). */
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, seq - 1);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, seq + 5);
+	expect_cmds(0);
+	assert_field("c-1", "walk", walk);
+	assert_field("c-1", "rev", rev);
+	assert_field("c-1", "seq", "2");
+
+	/* The real one still moves the call, once. */
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, seq);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      486, "Busy Here");
+}
+
+Test(route_media, state_ttl_is_refreshed_by_each_step)
+{
+	char key[PBX_KEY_MAX];
+	redisReply *r;
+	long long ttl;
+
+	start_call("c-1", greeting_json);
+	cr_assert_eq(pbx_key(key, sizeof(key), HARNESS_TENANT, "call:c-1"),
+		     0);
+	r = redis_fixture_cmd(&h.rf, "EXPIRE %s 5", key);
+	cr_assert_not_null(r);
+	freeReplyObject(r);
+
+	answer_and_play("c-1", "hello", false);
+	ttl = router_harness_call_ttl(&h, "c-1");
+	cr_assert(ttl > 5 && ttl <= h.cfg.call_ttl_s, "ttl %lld", ttl);
+}
+
+Test(route_media, media_failure_ends_the_call_500)
+{
+	start_call("c-1", greeting_json);
+	answer_and_play("c-1", "hello", false);
+
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_FAILED, 2);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      500, "Media Failed");
+}
+
+/* ---- menu -------------------------------------------------------------- */
+
+/* Plays the menu to its end: the walk arms the input timer. Returns the
+ * timer id. */
+static uint32_t menu_waiting(const char *call_id)
+{
+	const Pbx__V1__MediaCommand *c;
+	uint64_t seq;
+
+	start_call(call_id, menu_json);
+	seq = answer_and_play(call_id, "menu", true);
+	event(call_id, PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, seq);
+	c = cmd_at(expect_cmds(1), call_id, PBX__V1__MEDIA_COMMAND__CMD_TIMER);
+	cr_assert_eq(c->timer->ms, 5000, "menu timeout %u ms", c->timer->ms);
+	cr_assert_neq(c->timer->id, 0);
+	return c->timer->id;
+}
+
+Test(route_media, menu_digit_takes_its_branch)
+{
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF, .digit = "1"};
+	const Pbx__V1__MediaCommand *c;
+	uint32_t timer = menu_waiting("c-1");
+	size_t i;
+
+	event_ex("c-1", &ev);
+	/* The input timer is cancelled, then the branch's greeting plays. */
+	i = expect_cmds(2);
+	c = cmd_at(i, "c-1", PBX__V1__MEDIA_COMMAND__CMD_TIMER);
+	cr_assert_eq(c->timer->id, timer);
+	cr_assert_eq(c->timer->ms, 0);
+	c = cmd_at(i + 1, "c-1", PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+	cr_assert_str_eq(c->play->prompt, "sales");
+	cr_assert_eq(c->seq, 4);
+}
+
+Test(route_media, menu_digit_during_the_prompt_barges_in)
+{
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF, .digit = "2"};
+	const Pbx__V1__MediaCommand *c;
+
+	start_call("c-1", menu_json);
+	answer_and_play("c-1", "menu", true);
+
+	event_ex("c-1", &ev);
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_RING);
+	cr_assert_str_eq(c->ring->target_uri, "sip:200@" HARNESS_DOMAIN);
+	cr_assert_str_eq(c->ring->dest_kind, "extension");
+	cr_assert_eq(c->ring->timeout_ms, 20000);
+	cr_assert_str_eq(c->ring->caller_id, CALLER);
+}
+
+Test(route_media, menu_timer_takes_the_timeout_branch)
+{
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_TIMER};
+	uint32_t timer = menu_waiting("c-1");
+	char rev[16];
+
+	/* A timer this call never armed (cancelled or replaced): nothing. */
+	router_harness_call_field(&h, "c-1", "rev", rev, sizeof(rev));
+	ev.timer_id = timer + 7;
+	event_ex("c-1", &ev);
+	expect_cmds(0);
+
+	ev.timer_id = timer;
+	event_ex("c-1", &ev);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      480, "Nobody Chose");
+}
+
+Test(route_media, menu_ignores_a_digit_with_no_choice_state)
+{
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF, .digit = "1"};
+
+	/* A greeting does not listen to keys. */
+	start_call("c-1", greeting_json);
+	answer_and_play("c-1", "hello", false);
+	event_ex("c-1", &ev);
+	expect_cmds(0);
+	assert_field("c-1", "seq", "2");
+}
+
+/* ---- subscriber -------------------------------------------------------- */
+
+/* INCOMING on a subscriber scenario rings the extension. */
+static void ringing(const char *call_id)
+{
+	const Pbx__V1__MediaCommand *c;
+
+	start_call(call_id, sub_json);
+	event(call_id, PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	c = cmd_at(expect_cmds(1), call_id, PBX__V1__MEDIA_COMMAND__CMD_RING);
+	cr_assert_str_eq(c->ring->target_uri, "sip:100@" HARNESS_DOMAIN);
+	cr_assert_str_eq(c->ring->dest_kind, "extension");
+	cr_assert_eq(c->ring->timeout_ms, 20000);
+	cr_assert_str_eq(c->ring->caller_id, CALLER);
+	cr_assert_eq(c->seq, 1);
+}
+
+static void ring_result(const char *call_id,
+			Pbx__V1__MediaEvent__RingResult res)
+{
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT,
+		.seq = 1,
+		.ring = res};
+
+	event_ex(call_id, &ev);
+}
+
+Test(route_media, ring_answered_bridges_with_no_further_command)
+{
+	long rev;
+
+	ringing("c-1");
+	rev = field_long("c-1", "rev");
+	ring_result("c-1", PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED);
+	expect_cmds(0);
+	/* The walk recorded that the call is bridged. */
+	cr_assert_eq(field_long("c-1", "rev"), rev + 1);
+	/* Bridged: later events do nothing either. */
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, 1);
+	expect_cmds(0);
+}
+
+Test(route_media, ring_no_answer_takes_the_no_answer_branch)
+{
+	ringing("c-1");
+	ring_result("c-1", PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      480, "No Answer Here");
+}
+
+Test(route_media, ring_busy_takes_the_busy_branch)
+{
+	const Pbx__V1__MediaCommand *c;
+
+	ringing("c-1");
+	ring_result("c-1", PBX__V1__MEDIA_EVENT__RING_RESULT__RING_BUSY);
+	/* The busy branch is a greeting: answer first, then its prompt. */
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, c->seq);
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+	cr_assert_str_eq(c->play->prompt, "busy-prompt");
+}
+
+Test(route_media, ring_unavailable_takes_the_unavailable_branch)
+{
+	ringing("c-1");
+	ring_result("c-1",
+		    PBX__V1__MEDIA_EVENT__RING_RESULT__RING_UNAVAILABLE);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      404, "Gone");
+}
+
+Test(route_media, ring_result_without_a_result_counts_as_unavailable)
+{
+	ringing("c-1");
+	ring_result("c-1",
+		    PBX__V1__MEDIA_EVENT__RING_RESULT__RING_UNSPECIFIED);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      404, "Gone");
+}
+
+Test(route_media, extension_dialling_a_colleague_rings_it)
+{
+	const Pbx__V1__RouteDecision *d;
+	const Pbx__V1__MediaCommand *c;
+	char key[PBX_KEY_MAX];
+
+	cr_assert_eq(router_harness_seed_tenant(&h), 0);
+	cr_assert_eq(pbx_key(key, sizeof(key), HARNESS_TENANT, "exts"), 0);
+	redis_do("SADD %s %s", key, "101");
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+
+	d = router_harness_call_new_ext(&h, "c-1", "100", "101",
+					HARNESS_TENANT);
+	cr_assert_not_null(d);
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA,
+		     "action %d (%u %s)", d->action, d->sip_code, d->reason);
+	assert_field("c-1", "scenario", "@ext:101");
+
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_RING);
+	cr_assert_str_eq(c->ring->target_uri, "sip:101@" HARNESS_DOMAIN);
+	cr_assert_str_eq(c->ring->dest_kind, "extension");
+	cr_assert_str_eq(c->ring->caller_id, "100");
+}
+
+/* ---- end of call ------------------------------------------------------- */
+
+Test(route_media, caller_hangup_deletes_the_call_state)
+{
+	start_call("c-1", greeting_json);
+	answer_and_play("c-1", "hello", false);
+
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP, 0);
+	cr_assert(router_harness_call_gone(&h, "c-1", 2000),
+		  "call record still in Redis");
+	expect_cmds(0);
+}
+
+Test(route_media, ended_after_our_hangup_deletes_the_call_state)
+{
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ENDED, 0);
+	cr_assert(router_harness_call_gone(&h, "c-1", 2000),
+		  "call record still in Redis");
+}
+
+Test(route_media, event_for_a_call_without_state_hangs_it_up_480)
+{
+	cr_assert_eq(router_harness_seed_tenant(&h), 0);
+	event("c-ghost", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, 1);
+	assert_hangup(cmd_at(expect_cmds(1), "c-ghost",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      480, "Temporarily Unavailable");
+	cr_assert_eq(router_harness_call_count(&h), 0,
+		     "a hang-up must not create state");
+}
+
+/* ---- other routers ------------------------------------------------------ */
+
+Test(route_media, state_written_by_another_router_is_followed)
+{
+	char key[PBX_KEY_MAX];
+
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+
+	/* Between events another router saved the call (same walk). */
+	cr_assert_eq(pbx_key(key, sizeof(key), HARNESS_TENANT, "call:c-1"),
+		     0);
+	redis_do("HSET %s rev %s", key, "41");
+
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, 1);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+	assert_field("c-1", "rev", "42");
+	cr_assert_eq(saves, 3, "one save per step (%d)", saves);
+}
+
+static int meddled;
+
+static void bump_rev_once(const char *key)
+{
+	if (meddled++ == 0)
+		redis_do("HINCRBY %s rev %s", key, "1");
+}
+
+Test(route_media, cas_conflict_is_retried_into_one_command)
+{
+	const Pbx__V1__MediaCommand *c;
+
+	meddled = 0;
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+	saves = 0;
+
+	before_save = bump_rev_once;
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, 1);
+	/* Lost the race once, re-read, walked again: still one Play. */
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+	cr_assert_str_eq(c->play->prompt, "hello");
+	cr_assert_eq(c->seq, 2);
+	cr_assert_eq(saves, 2, "saves %d", saves);
+	assert_field("c-1", "seq", "2");
+	assert_field("c-1", "rev", "4");
+}
+
+/* Another router handled the same PLAY_DONE first: it moved the call one
+ * step on (and commanded the worker itself). */
+static void other_router_took_the_step(const char *key)
+{
+	if (meddled++ == 0) {
+		redis_do("HINCRBY %s seq %s", key, "1");
+		redis_do("HINCRBY %s rev %s", key, "1");
+	}
+}
+
+Test(route_media, event_another_router_already_handled_sends_nothing)
+{
+	uint64_t seq;
+
+	meddled = 0;
+	start_call("c-1", greeting_json);
+	seq = answer_and_play("c-1", "hello", false);
+
+	before_save = other_router_took_the_step;
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, seq);
+	/* Re-read: the PLAY_DONE is now stale; no second Hangup. */
+	expect_cmds(0);
+	cr_assert_eq(meddled, 1);
+	assert_field("c-1", "seq", "3");
+	assert_field("c-1", "rev", "4");
+}
+
+static void always_conflict(const char *key)
+{
+	meddled++;
+	redis_do("HINCRBY %s rev %s", key, "1");
+}
+
+Test(route_media, endless_conflict_ends_the_call_503)
+{
+	meddled = 0;
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+
+	before_save = always_conflict;
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, 1);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      503, "Service Unavailable");
+	cr_assert_eq(meddled, 3, "tries %d", meddled);
+}
+
+Test(route_media, event_from_another_worker_leaves_the_call_alone)
+{
+	struct fake_peer *other = NULL;
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__MediaEvent me = PBX__V1__MEDIA_EVENT__INIT;
+	char walk[512], rev[16];
+
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+	router_harness_call_field(&h, "c-1", "walk", walk, sizeof(walk));
+	router_harness_call_field(&h, "c-1", "rev", rev, sizeof(rev));
+
+	cr_assert_eq(fake_peer_alloc(&other, h.base, h.zctx,
+				     h.cfg.worker_listen, "mw-other"),
+		     0);
+	me.worker_id = HARNESS_WORKER; /* claims to be the owner */
+	me.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED;
+	me.seq = 1;
+	env.tenant_id = HARNESS_TENANT;
+	env.call_id = "c-1";
+	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_EVENT;
+	env.media_event = &me;
+	cr_assert_eq(fake_peer_send(other, &env, 2000), 0);
+	router_harness_settle(&h, 150);
+
+	/* The owner gets nothing and the walk did not move. */
+	expect_cmds(0);
+	assert_field("c-1", "walk", walk);
+	assert_field("c-1", "rev", rev);
+	fake_peer_free(other);
+}
+
+/* ---- Redis outages ------------------------------------------------------ */
+
+Test(route_media, redis_down_hangs_up_a_live_call_503)
+{
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+
+	redis_fixture_stop(&h.rf);
+	for (int i = 0; i < 100 && pbx_redis_ctx(h.rt->redis); i++)
+		router_harness_settle(&h, 10);
+	cr_assert_null(pbx_redis_ctx(h.rt->redis));
+
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, 1);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      503, "Service Unavailable");
+}
+
+Test(route_media, redis_lost_with_the_state_read_in_flight_hangs_up_503)
+{
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+
+	cr_assert_eq(kill(h.rf.pid, SIGSTOP), 0);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, 1);
+	expect_cmds(0);
+	redis_fixture_stop(&h.rf);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      503, "Service Unavailable");
+}
