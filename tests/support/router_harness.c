@@ -119,7 +119,7 @@ void router_harness_stop(struct router_harness *h)
 	pbx_clock_fake(0);
 }
 
-/* ---- tenant data ---------------------------------------------------------- */
+/* ---- tenant data -------------------------------------------------------- */
 
 int router_harness_seed_tenant(struct router_harness *h)
 {
@@ -184,7 +184,7 @@ int router_harness_seed_call(struct router_harness *h, const char *number,
 	return err;
 }
 
-/* ---- fake worker ---------------------------------------------------------- */
+/* ---- fake worker -------------------------------------------------------- */
 
 int router_harness_heartbeat(struct router_harness *h, unsigned capacity,
 			     unsigned load, bool draining)
@@ -242,7 +242,7 @@ int router_harness_event(struct router_harness *h, const char *call_id,
 	return fake_peer_send(h->worker, &env, 2000);
 }
 
-/* ---- fake edge ------------------------------------------------------------ */
+/* ---- fake edge ---------------------------------------------------------- */
 
 static const Pbx__V1__RouteDecision *
 call_new(struct router_harness *h, const char *call_id, const char *from,
@@ -288,7 +288,7 @@ router_harness_call_new_ext(struct router_harness *h, const char *call_id,
 	return call_new(h, call_id, from, to, "extension", caller_tenant);
 }
 
-/* ---- call state ------------------------------------------------------------ */
+/* ---- call state --------------------------------------------------------- */
 
 int router_harness_call_field(struct router_harness *h, const char *call_id,
 			      const char *field, char *buf, size_t size)
