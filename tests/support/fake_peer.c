@@ -4,6 +4,7 @@
 #include <event2/event.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fake_peer.h"
 #include "pbx_clock.h"
@@ -86,9 +87,11 @@ void fake_peer_free(struct fake_peer *p)
 	free(p);
 }
 
-static void run_10ms(struct event_base *base)
+/* One short turn of the loop: waits are polled at 1 ms so a test that
+ * waits for many round trips (router_harness_barrier) stays fast. */
+static void run_1ms(struct event_base *base)
 {
-	struct timeval tv = {0, 10000};
+	struct timeval tv = {0, 1000};
 
 	event_base_loopexit(base, &tv);
 	event_base_dispatch(base);
@@ -104,8 +107,48 @@ int fake_peer_send(struct fake_peer *p, Pbx__V1__Envelope *env,
 		err = pbx_bus_send(p->bus, NULL, env);
 		if (err != -EAGAIN || pbx_clock_mono_ms() >= end)
 			return err;
-		run_10ms(p->base);
+		run_1ms(p->base);
 	}
+}
+
+size_t fake_peer_drop_call(struct fake_peer *p, const char *call_id)
+{
+	size_t kept = 0, n = p->n;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *cid = p->msg[i]->call_id;
+
+		if (cid && !strcmp(cid, call_id))
+			pbx_envelope_free(p->msg[i]);
+		else
+			p->msg[kept++] = p->msg[i];
+	}
+	p->n = kept;
+	return n - kept;
+}
+
+long fake_peer_find_call(const struct fake_peer *p, const char *call_id,
+			 size_t from)
+{
+	for (size_t i = from; i < p->n; i++) {
+		const char *cid = p->msg[i]->call_id;
+
+		if (cid && !strcmp(cid, call_id))
+			return (long)i;
+	}
+	return -1;
+}
+
+long fake_peer_wait_call(struct fake_peer *p, const char *call_id,
+			 size_t from, int timeout_ms)
+{
+	uint64_t end = pbx_clock_mono_ms() + (uint64_t)timeout_ms;
+	long i;
+
+	while ((i = fake_peer_find_call(p, call_id, from)) < 0 &&
+	       pbx_clock_mono_ms() < end)
+		run_1ms(p->base);
+	return i;
 }
 
 size_t fake_peer_count(const struct fake_peer *p)
@@ -123,6 +166,6 @@ size_t fake_peer_wait(struct fake_peer *p, size_t n, int timeout_ms)
 	uint64_t end = pbx_clock_mono_ms() + (uint64_t)timeout_ms;
 
 	while (p->n < n && pbx_clock_mono_ms() < end)
-		run_10ms(p->base);
+		run_1ms(p->base);
 	return p->n;
 }

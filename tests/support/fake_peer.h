@@ -29,9 +29,19 @@ int fake_peer_send(struct fake_peer *p, Pbx__V1__Envelope *env,
 size_t fake_peer_count(const struct fake_peer *p);
 const Pbx__V1__Envelope *fake_peer_msg(const struct fake_peer *p, size_t i);
 void fake_peer_clear(struct fake_peer *p);
+/* Drops the envelopes of call_id (keeping the others in order); returns
+ * how many were dropped. */
+size_t fake_peer_drop_call(struct fake_peer *p, const char *call_id);
+/* Index of the first envelope of call_id at or after `from`, or -1. */
+long fake_peer_find_call(const struct fake_peer *p, const char *call_id,
+			 size_t from);
 
 /* Runs the loop until the peer holds at least n envelopes or timeout_ms
  * passed; returns the count. */
 size_t fake_peer_wait(struct fake_peer *p, size_t n, int timeout_ms);
+/* Runs the loop until an envelope of call_id arrives at or after index
+ * `from`, or timeout_ms passed; returns its index or -1. */
+long fake_peer_wait_call(struct fake_peer *p, const char *call_id,
+			 size_t from, int timeout_ms);
 
 #endif

@@ -30,6 +30,23 @@ void router_harness_settle(struct router_harness *h, int ms)
 		run_10ms(h);
 }
 
+int router_harness_barrier(struct router_harness *h, int rounds)
+{
+	static const char probe[] = "barrier-probe";
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED};
+
+	for (int i = 0; i < rounds; i++) {
+		size_t from = fake_peer_count(h->worker);
+
+		if (router_harness_event(h, probe, &ev) ||
+		    fake_peer_wait_call(h->worker, probe, from, 2000) < 0)
+			return -ETIMEDOUT;
+		fake_peer_drop_call(h->worker, probe);
+	}
+	return 0;
+}
+
 /* redis_fixture_cmd returning only "did it work" for set-up commands. */
 static int cmd_ok(struct router_harness *h, redisReply *r)
 {

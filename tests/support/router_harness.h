@@ -35,8 +35,19 @@ int router_harness_start(struct router_harness *h);
  * run while the buses still exist), then stops Redis. Idempotent. */
 void router_harness_stop(struct router_harness *h);
 
-/* Runs the loop for ms (lets a chain that should do nothing show it). */
+/* Runs the loop for ms. */
 void router_harness_settle(struct router_harness *h, int ms);
+/* Waits until every event the fake worker sent so far has been handled to
+ * its end, so a test can assert that something did NOT happen. Each round
+ * sends an event for a call that has no state from the fake worker and
+ * waits for the router's hang-up of it, then drops that hang-up: the
+ * worker socket and the Redis connection are both FIFO, so when round k
+ * is answered every chain started before round 1 has finished its first
+ * k Redis round trips and sent what they led to (ahead of the answer, on
+ * the same connection). Rounds: the longest chain to wait for (a step is
+ * 2: read, save; each compare-and-set retry adds 2). Needs Redis up (or
+ * down, not frozen). 0 or -ETIMEDOUT. */
+int router_harness_barrier(struct router_harness *h, int rounds);
 
 /* ---- tenant data, as provisioning stores it ---------------------------- */
 
