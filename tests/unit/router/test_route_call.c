@@ -533,3 +533,31 @@ Test(route_call, router_freed_with_a_lookup_in_flight_frees_it)
 	h.rt = NULL;
 	router_harness_settle(&h, 50);
 }
+
+Test(route_call, router_picks_redis_up_again_after_a_restart)
+{
+	const Pbx__V1__RouteDecision *d;
+
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
+					      greeting_json),
+		     0);
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+	redis_fixture_stop(&h.rf);
+	for (int i = 0; i < 100 && pbx_redis_ctx(h.rt->redis); i++)
+		router_harness_settle(&h, 10);
+	assert_reject(router_harness_call_new(&h, "c-1", CALLER, NUMBER), 503,
+		      "Service Unavailable");
+
+	/* A new server on the same address (empty: no persistence). */
+	cr_assert_eq(redis_fixture_restart(&h.rf), 0);
+	for (int i = 0; i < 150 && !pbx_redis_ctx(h.rt->redis); i++)
+		router_harness_settle(&h, 10);
+	cr_assert_not_null(pbx_redis_ctx(h.rt->redis), "no reconnect");
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
+					      greeting_json),
+		     0);
+	d = router_harness_call_new(&h, "c-2", CALLER, NUMBER);
+	cr_assert_not_null(d);
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA,
+		     "action %d (%u %s)", d->action, d->sip_code, d->reason);
+}
