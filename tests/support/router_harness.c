@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 
@@ -78,11 +79,16 @@ static int alloc_router(struct router_harness *h)
 
 int router_harness_start(struct router_harness *h)
 {
+	enum pbx_log_level lvl;
 	int err;
 
 	memset(h, 0, sizeof(*h));
-	/* Warnings and errors only: a failing test's output stays short. */
-	pbx_log_init("router-test", PBX_LOG_WARN);
+	/* Errors only (barrier probes warn by design), unless
+	 * PBX_TEST_LOG=warn|info|debug asks for more. */
+	if (!getenv("PBX_TEST_LOG") ||
+	    pbx_log_level_parse(getenv("PBX_TEST_LOG"), &lvl))
+		lvl = PBX_LOG_ERROR;
+	pbx_log_init("router-test", lvl);
 	if (redis_fixture_start(&h->rf))
 		return -ECONNREFUSED;
 	snprintf(h->cfg.router_id, sizeof(h->cfg.router_id), "rtest");

@@ -29,7 +29,8 @@ struct router_harness {
 
 /* Starts redis-server, the router (on two free loopback ports) and both
  * fake peers; returns once the router is connected to Redis. The worker
- * has sent no heartbeat yet. 0 or a negative errno (h is then stopped). */
+ * has sent no heartbeat yet. Logs errors only; PBX_TEST_LOG=debug (or
+ * warn, info) shows more. 0 or a negative errno (h is then stopped). */
 int router_harness_start(struct router_harness *h);
 /* Frees everything in reverse order (router first: pending Redis callbacks
  * run while the buses still exist), then stops Redis. Idempotent. */

@@ -262,6 +262,45 @@ Test(route_call, scheduled_activation_that_is_due_wins)
 	assert_untouched();
 }
 
+Test(route_call, scheduled_activation_not_yet_due_waits)
+{
+	const Pbx__V1__RouteDecision *d;
+	char key[PBX_KEY_MAX];
+	redisReply *r;
+
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
+					      greeting_json),
+		     0);
+	cr_assert_eq(router_harness_seed_scenario(&h, "night", 1, busy_json),
+		     0);
+	cr_assert_eq(pbx_key(key, sizeof(key), HARNESS_TENANT, "number:%s",
+			     NUMBER_CANON),
+		     0);
+	r = redis_fixture_cmd(&h.rf,
+			      "HSET %s pending_scenario night pending_version 1 "
+			      "pending_at_ms 4102444800000",
+			      key);
+	cr_assert_not_null(r);
+	freeReplyObject(r);
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+
+	d = router_harness_call_new(&h, "c-day", CALLER, NUMBER);
+	cr_assert_not_null(d);
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA);
+}
+
+Test(route_call, unparsable_scenario_is_503)
+{
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
+					      "{\"start\":"),
+		     0);
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+
+	assert_reject(router_harness_call_new(&h, "c-1", CALLER, NUMBER), 503,
+		      "Service Unavailable");
+	assert_untouched();
+}
+
 Test(route_call, missing_scenario_version_is_503)
 {
 	cr_assert_eq(router_harness_seed_tenant(&h), 0);

@@ -23,6 +23,7 @@
 
 static struct router_harness h;
 static size_t seen; /* worker messages already asserted */
+static struct fake_peer *other; /* a second worker, when a test needs it */
 
 static const char greeting_json[] =
 	"{\"start\":\"g\",\"nodes\":{"
@@ -107,6 +108,9 @@ static void setup(void)
 static void teardown(void)
 {
 	before_save = NULL;
+	/* Before the zmq context ends: it waits for every socket. */
+	fake_peer_free(other);
+	other = NULL;
 	router_harness_stop(&h);
 	pbx_test_fini();
 }
@@ -648,6 +652,26 @@ Test(route_media, extension_dialling_a_colleague_rings_it)
 	cr_assert_str_eq(c->ring->caller_id, "100");
 }
 
+static const char greeting_then_queue_json[] =
+	"{\"start\":\"g\",\"nodes\":{"
+	"\"g\":{\"type\":\"greeting\",\"options\":{\"prompt\":\"hello\"},"
+	"\"outputs\":{\"next\":\"q\"}},"
+	"\"q\":{\"type\":\"queue\",\"options\":{\"queue\":\"sales\"},"
+	"\"outputs\":{\"timeout\":\"bye\"}},"
+	"\"bye\":{\"type\":\"hangup\"}}}";
+
+Test(route_media, unsupported_element_after_answer_ends_the_call_501)
+{
+	uint64_t seq;
+
+	start_call("c-1", greeting_then_queue_json);
+	seq = answer_and_play("c-1", "hello", false);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, seq);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      501, "Not Implemented (QUEUE not supported yet)");
+}
+
 /* ---- end of call ------------------------------------------------------- */
 
 Test(route_media, caller_hangup_deletes_the_call_state)
@@ -781,23 +805,17 @@ Test(route_media, endless_conflict_ends_the_call_503)
 	cr_assert_eq(meddled, 3, "tries %d", meddled);
 }
 
-Test(route_media, event_from_another_worker_leaves_the_call_alone)
+/* "mw-other" (connected now) reports ANSWERED on c-1, claiming in the
+ * body to be its owner. */
+static void other_worker_answers_c1(void)
 {
-	struct fake_peer *other = NULL;
 	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
 	Pbx__V1__MediaEvent me = PBX__V1__MEDIA_EVENT__INIT;
-	char walk[512], rev[16];
-
-	start_call("c-1", greeting_json);
-	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
-	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
-	router_harness_call_field(&h, "c-1", "walk", walk, sizeof(walk));
-	router_harness_call_field(&h, "c-1", "rev", rev, sizeof(rev));
 
 	cr_assert_eq(fake_peer_alloc(&other, h.base, h.zctx,
 				     h.cfg.worker_listen, "mw-other"),
 		     0);
-	me.worker_id = HARNESS_WORKER; /* claims to be the owner */
+	me.worker_id = HARNESS_WORKER;
 	me.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED;
 	me.seq = 1;
 	env.tenant_id = HARNESS_TENANT;
@@ -807,12 +825,43 @@ Test(route_media, event_from_another_worker_leaves_the_call_alone)
 	cr_assert_eq(fake_peer_send(other, &env, 2000), 0);
 	/* Another connection: the barrier's order does not cover it. */
 	router_harness_settle(&h, 150);
+}
 
+Test(route_media, event_from_another_worker_leaves_the_call_alone)
+{
+	char walk[512], rev[16];
+
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+	router_harness_call_field(&h, "c-1", "walk", walk, sizeof(walk));
+	router_harness_call_field(&h, "c-1", "rev", rev, sizeof(rev));
+
+	other_worker_answers_c1();
 	/* The owner gets nothing and the walk did not move. */
 	expect_cmds(0);
 	assert_field("c-1", "walk", walk);
 	assert_field("c-1", "rev", rev);
-	fake_peer_free(other);
+}
+
+/* BUG, minor (route_media.c got_state() line ~158 with state_done() line
+ * ~201): an event from a worker that does not anchor the call is logged
+ * "event from worker mw-other for a call on mw-test ignored", but
+ * got_state() reports it with c->err before reading rev and scenario, so
+ * state_done() takes it for "Redis lost before anything was read" and
+ * sends that worker a Hangup 503 for the call. Harmless for the owner
+ * (see event_from_another_worker_leaves_the_call_alone), but it is not
+ * "ignored": a separate flag for the mismatch would make it so. */
+Test(route_media, event_from_another_worker_gets_no_answer, .disabled = true)
+{
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+
+	other_worker_answers_c1();
+	expect_cmds(0);
+	cr_assert_eq(fake_peer_count(other), 0, "mw-other got %zu command(s)",
+		     fake_peer_count(other));
 }
 
 /* ---- Redis outages ------------------------------------------------------ */
