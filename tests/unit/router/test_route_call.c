@@ -396,6 +396,34 @@ Test(route_call, full_worker_gets_no_calls)
 		      "No Media Worker");
 }
 
+/* BUG (workers.c upsert(), line ~83, "if (cur->seen_ms <= wi->seen_ms)"):
+ * the 500 ms refresh re-reads the same heartbeat from Redis (same
+ * seen_ms) and, "<=" being true for equal times, overwrites the entry,
+ * resetting `load` to the heartbeat's and forgetting the placements this
+ * router counted since (workers.h: "counts the placement so calls in a
+ * burst spread before the next heartbeat"). A worker with one free slot
+ * takes a call, is full, and half a second later, with no new heartbeat,
+ * takes another one beyond its capacity. Fix: replace only on a newer
+ * report ("<"), or keep the local count when seen_ms is unchanged. */
+Test(route_call, placements_count_until_the_next_heartbeat,
+     .disabled = true)
+{
+	const Pbx__V1__RouteDecision *d;
+
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
+					      greeting_json),
+		     0);
+	cr_assert_eq(router_harness_heartbeat(&h, 2, 1, false), 0);
+	d = router_harness_call_new(&h, "c-1", CALLER, NUMBER);
+	cr_assert_not_null(d);
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA);
+
+	/* The registry refresh (every 500 ms) runs; no new heartbeat. */
+	router_harness_settle(&h, 700);
+	assert_reject(router_harness_call_new(&h, "c-2", CALLER, NUMBER), 503,
+		      "No Media Worker");
+}
+
 Test(route_call, redis_down_gets_503)
 {
 	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
