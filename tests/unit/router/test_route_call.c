@@ -332,6 +332,50 @@ Test(route_call, second_invite_with_a_live_call_id_is_482)
 	cr_assert_str_eq(rev, "1");
 }
 
+Test(route_call, extensions_are_dialled_only_from_their_own_tenant)
+{
+	char key[PBX_KEY_MAX];
+	redisReply *r;
+
+	cr_assert_eq(router_harness_seed_tenant(&h), 0);
+	cr_assert_eq(pbx_key(key, sizeof(key), HARNESS_TENANT, "exts"), 0);
+	r = redis_fixture_cmd(&h.rf, "SADD %s 101", key);
+	cr_assert_not_null(r);
+	freeReplyObject(r);
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+
+	/* From a carrier, naming the tenant: not an extension call. */
+	{
+		Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+		Pbx__V1__CallNew cn = PBX__V1__CALL_NEW__INIT;
+		size_t n = fake_peer_count(h.edge);
+
+		cn.edge_id = "edge-test";
+		cn.tindex = 11;
+		cn.tlabel = 22;
+		cn.from_user = CALLER;
+		cn.to_user = "101";
+		cn.source = "trunk";
+		cn.caller_tenant = HARNESS_TENANT;
+		env.call_id = "c-trunk";
+		env.body_case = PBX__V1__ENVELOPE__BODY_CALL_NEW;
+		env.call_new = &cn;
+		cr_assert_eq(fake_peer_send(h.edge, &env, 2000), 0);
+		cr_assert_eq(fake_peer_wait(h.edge, n + 1, 3000), n + 1);
+		assert_reject(fake_peer_msg(h.edge, n)->route_decision, 404,
+			      "Not Found");
+	}
+	/* From an extension of another tenant. */
+	assert_reject(router_harness_call_new_ext(&h, "c-evil", "100", "101",
+						  "evil"),
+		      404, "Not Found");
+	/* The reserved "sys" is no tenant. */
+	assert_reject(router_harness_call_new_ext(&h, "c-sys", "100", "101",
+						  "sys"),
+		      404, "Not Found");
+	assert_untouched();
+}
+
 Test(route_call, no_heartbeat_means_503_no_media_worker)
 {
 	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
