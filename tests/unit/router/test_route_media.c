@@ -24,6 +24,8 @@
 static struct router_harness h;
 static size_t seen; /* worker messages already asserted */
 static struct fake_peer *other; /* a second worker, when a test needs it */
+static struct router *second;   /* a second router, when a test needs it */
+static struct router_config second_cfg; /* outlives `second` */
 
 static const char greeting_json[] =
 	"{\"start\":\"g\",\"nodes\":{"
@@ -65,6 +67,8 @@ static const char sub_json[] =
 typedef void(before_save_h)(const char *key);
 static before_save_h *before_save;
 static int saves; /* compare-and-set scripts sent */
+static const redisAsyncContext *second_ac; /* a second router's Redis */
+static int second_saves; /* ...and the saves it sent */
 
 int __real_redisAsyncCommandArgv(redisAsyncContext *ac, redisCallbackFn *fn,
 				 void *privdata, int argc, const char **argv,
@@ -80,6 +84,8 @@ int __wrap_redisAsyncCommandArgv(redisAsyncContext *ac, redisCallbackFn *fn,
 	/* EVAL <script> 1 <key> ...: the router's only argv command. */
 	if (argc > 3 && !strcasecmp(argv[0], "EVAL")) {
 		saves++;
+		if (ac == second_ac)
+			second_saves++;
 		if (before_save)
 			before_save(argv[3]);
 	}
@@ -101,6 +107,8 @@ static void setup(void)
 {
 	seen = 0;
 	saves = 0;
+	second_saves = 0;
+	second_ac = NULL;
 	before_save = NULL;
 	cr_assert_eq(router_harness_start(&h), 0, "router harness");
 }
@@ -109,6 +117,8 @@ static void teardown(void)
 {
 	before_save = NULL;
 	/* Before the zmq context ends: it waits for every socket. */
+	router_free(second);
+	second = NULL;
 	fake_peer_free(other);
 	other = NULL;
 	router_harness_stop(&h);
@@ -862,6 +872,107 @@ Test(route_media, event_from_another_worker_gets_no_answer, .disabled = true)
 	expect_cmds(0);
 	cr_assert_eq(fake_peer_count(other), 0, "mw-other got %zu command(s)",
 		     fake_peer_count(other));
+}
+
+/* Waits until `other` holds n messages; returns message n - 1 as a
+ * MediaCommand of kind for c-1. */
+static const Pbx__V1__MediaCommand *
+other_cmd(size_t n, Pbx__V1__MediaCommand__CmdCase kind)
+{
+	const Pbx__V1__Envelope *env;
+
+	cr_assert_eq(fake_peer_wait(other, n, 2000), n, "mw-two got %zu",
+		     fake_peer_count(other));
+	env = fake_peer_msg(other, n - 1);
+	cr_assert_eq(env->body_case, PBX__V1__ENVELOPE__BODY_MEDIA_COMMAND);
+	cr_assert_str_eq(env->call_id, "c-1");
+	cr_assert_eq(env->media_command->cmd_case, kind, "case %d, want %d",
+		     env->media_command->cmd_case, kind);
+	return env->media_command;
+}
+
+static void other_event(Pbx__V1__MediaEvent__Kind kind, uint64_t seq)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__MediaEvent me = PBX__V1__MEDIA_EVENT__INIT;
+
+	me.worker_id = "mw-two";
+	me.kind = kind;
+	me.seq = seq;
+	env.tenant_id = HARNESS_TENANT;
+	env.call_id = "c-1";
+	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_EVENT;
+	env.media_event = &me;
+	cr_assert_eq(fake_peer_send(other, &env, 2000), 0);
+}
+
+/* Two real routers on one Redis; the worker connects to both and its
+ * events alternate between them (DEALER round robin), as in production:
+ * each step is taken by whichever router gets the event, from the state
+ * the other one saved. */
+Test(route_media, two_routers_take_turns_on_one_call)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__WorkerHeartbeat hb = PBX__V1__WORKER_HEARTBEAT__INIT;
+	const Pbx__V1__RouteDecision *d;
+	const Pbx__V1__MediaCommand *c;
+	char eps[2 * PBX_CFG_STRLEN + 2];
+
+	second_cfg = h.cfg;
+	snprintf(second_cfg.router_id, sizeof(second_cfg.router_id),
+		 "rtest2");
+	snprintf(second_cfg.edge_listen, sizeof(second_cfg.edge_listen),
+		 "tcp://127.0.0.1:%d", redis_fixture_free_port());
+	snprintf(second_cfg.worker_listen, sizeof(second_cfg.worker_listen),
+		 "tcp://127.0.0.1:%d", redis_fixture_free_port());
+	cr_assert_eq(router_alloc(&second, h.base, h.zctx, &second_cfg), 0);
+	for (int i = 0; i < 300 && !pbx_redis_ctx(second->redis); i++)
+		router_harness_settle(&h, 10);
+	second_ac = pbx_redis_ctx(second->redis);
+	cr_assert_not_null(second_ac);
+
+	snprintf(eps, sizeof(eps), "%s,%s", h.cfg.worker_listen,
+		 second_cfg.worker_listen);
+	cr_assert_eq(fake_peer_alloc(&other, h.base, h.zctx, eps, "mw-two"),
+		     0);
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
+					      greeting_json),
+		     0);
+	hb.worker_id = "mw-two";
+	hb.sip_uri = "sip:10.0.0.8:5080";
+	hb.capacity = 10;
+	env.body_case = PBX__V1__ENVELOPE__BODY_WORKER_HEARTBEAT;
+	env.worker_heartbeat = &hb;
+	cr_assert_eq(fake_peer_send(other, &env, 2000), 0);
+	/* Whichever router got it wrote it to Redis; the other's registry
+	 * refresh (500 ms) reads it there. Both sockets are up by then. */
+	router_harness_settle(&h, 700);
+
+	d = router_harness_call_new(&h, "c-1", CALLER, NUMBER);
+	cr_assert_not_null(d);
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA,
+		     "action %d (%u %s)", d->action, d->sip_code, d->reason);
+	cr_assert_str_eq(d->worker_id, "mw-two");
+	cr_assert_str_eq(d->media_uri, "sip:10.0.0.8:5080");
+
+	other_event(PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	c = other_cmd(1, PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+	other_event(PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, c->seq);
+	c = other_cmd(2, PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+	cr_assert_str_eq(c->play->prompt, "hello");
+	other_event(PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, c->seq);
+	c = other_cmd(3, PBX__V1__MEDIA_COMMAND__CMD_HANGUP);
+	assert_hangup(c, 486, "Busy Here");
+	router_harness_settle(&h, 100);
+	cr_assert_eq(fake_peer_count(other), 3, "one command per event");
+
+	/* Both took steps: three events, one state, no lost update. */
+	cr_assert(second_saves >= 1 && saves - second_saves >= 2,
+		  "saves: %d here, %d on the second router",
+		  saves - second_saves, second_saves);
+	assert_field("c-1", "rev", "4");
+	assert_field("c-1", "seq", "3");
+	cr_assert_eq(fake_peer_count(h.worker), 0);
 }
 
 /* ---- Redis outages ------------------------------------------------------ */
