@@ -910,12 +910,14 @@ static void other_event(Pbx__V1__MediaEvent__Kind kind, uint64_t seq)
  * events alternate between them (DEALER round robin), as in production:
  * each step is taken by whichever router gets the event, from the state
  * the other one saved. */
-Test(route_media, two_routers_take_turns_on_one_call)
+/* A second real router on the same Redis, and a worker "mw-two" (in
+ * `other`) connected to both, whose events alternate between them (DEALER
+ * round robin), as in production; c-1 is placed on it with json. */
+static void two_routers(const char *json)
 {
 	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
 	Pbx__V1__WorkerHeartbeat hb = PBX__V1__WORKER_HEARTBEAT__INIT;
 	const Pbx__V1__RouteDecision *d;
-	const Pbx__V1__MediaCommand *c;
 	char eps[2 * PBX_CFG_STRLEN + 2];
 
 	second_cfg = h.cfg;
@@ -935,9 +937,7 @@ Test(route_media, two_routers_take_turns_on_one_call)
 		 second_cfg.worker_listen);
 	cr_assert_eq(fake_peer_alloc(&other, h.base, h.zctx, eps, "mw-two"),
 		     0);
-	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
-					      greeting_json),
-		     0);
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main", json), 0);
 	hb.worker_id = "mw-two";
 	hb.sip_uri = "sip:10.0.0.8:5080";
 	hb.capacity = 10;
@@ -954,7 +954,13 @@ Test(route_media, two_routers_take_turns_on_one_call)
 		     "action %d (%u %s)", d->action, d->sip_code, d->reason);
 	cr_assert_str_eq(d->worker_id, "mw-two");
 	cr_assert_str_eq(d->media_uri, "sip:10.0.0.8:5080");
+}
 
+Test(route_media, two_routers_take_turns_on_one_call)
+{
+	const Pbx__V1__MediaCommand *c;
+
+	two_routers(greeting_json);
 	other_event(PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
 	c = other_cmd(1, PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
 	other_event(PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, c->seq);
@@ -973,6 +979,59 @@ Test(route_media, two_routers_take_turns_on_one_call)
 	assert_field("c-1", "rev", "4");
 	assert_field("c-1", "seq", "3");
 	cr_assert_eq(fake_peer_count(h.worker), 0);
+}
+
+/* The caller presses 1 just as the menu's input timer fires: the two
+ * events reach the two routers at once and race. Whichever saves first
+ * decides; the loser re-reads and finds its event stale. One outcome,
+ * never both. */
+Test(route_media, two_routers_racing_on_one_call_send_one_outcome)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__MediaEvent dt = PBX__V1__MEDIA_EVENT__INIT;
+	const Pbx__V1__MediaCommand *c;
+	uint32_t timer;
+	size_t n;
+
+	two_routers(menu_json);
+	other_event(PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	c = other_cmd(1, PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+	other_event(PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, c->seq);
+	c = other_cmd(2, PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+	other_event(PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, c->seq);
+	c = other_cmd(3, PBX__V1__MEDIA_COMMAND__CMD_TIMER);
+	timer = c->timer->id;
+
+	/* Back to back: one goes to each router. */
+	dt.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF;
+	dt.digit = "1";
+	env.tenant_id = HARNESS_TENANT;
+	env.call_id = "c-1";
+	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_EVENT;
+	env.media_event = &dt;
+	cr_assert_eq(fake_peer_send(other, &env, 2000), 0);
+	dt.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_TIMER;
+	dt.digit = "";
+	dt.timer_id = timer;
+	cr_assert_eq(fake_peer_send(other, &env, 2000), 0);
+
+	cr_assert_geq(fake_peer_wait(other, 4, 2000), 4);
+	router_harness_settle(&h, 200);
+	n = fake_peer_count(other);
+	c = fake_peer_msg(other, 3)->media_command;
+	if (c->cmd_case == PBX__V1__MEDIA_COMMAND__CMD_HANGUP) {
+		/* The timer won: no choice after it. */
+		assert_hangup(c, 480, "Nobody Chose");
+		cr_assert_eq(n, 4, "%zu commands after the timeout", n - 3);
+	} else {
+		/* The digit won: cancel the timer, play the branch. */
+		cr_assert_eq(n, 5, "%zu commands after the digit", n - 3);
+		cr_assert_eq(c->cmd_case, PBX__V1__MEDIA_COMMAND__CMD_TIMER);
+		cr_assert_eq(c->timer->ms, 0);
+		c = other_cmd(5, PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+		cr_assert_str_eq(c->play->prompt, "sales");
+	}
+	assert_field("c-1", "seq", "4");
 }
 
 /* ---- Redis outages ------------------------------------------------------ */
