@@ -1,12 +1,14 @@
 /* Live calls through a real router in-process (route_media.c, route_exec.c,
  * route_ctx.c): a fake media worker on the router's worker socket reports
- * INCOMING, ANSWERED, PLAY_DONE, DTMF, TIMER, RING_RESULT and HANGUP, and
- * the test asserts the MediaCommands it gets back (kind, fields, seq, and
- * that each event yields exactly the commands of one walk step) and the
- * call state in a real redis-server. Another router racing this one is
- * simulated by writing the call record between this router's read and its
- * compare-and-set (the save is intercepted at link time: see
- * before_save). */
+ * INCOMING, ANSWERED, PLAY_DONE, DTMF, TIMER, RING_RESULT, FAILED, HANGUP
+ * and ENDED, and the test asserts the MediaCommands it gets back (kind,
+ * fields, seq, and that each event yields exactly the commands of one
+ * walk step) and the call state in a real redis-server. Other routers:
+ * a racing one is played by writing the call record between this router's
+ * read and its compare-and-set (the save is intercepted at link time: see
+ * before_save), and a second real router shares the call in
+ * two_routers_*. Tests marked .disabled show bugs, named in their
+ * comments. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdlib.h>
