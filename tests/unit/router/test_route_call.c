@@ -524,14 +524,21 @@ Test(route_call, redis_lost_with_the_lookup_in_flight_gets_503)
 		      "Service Unavailable");
 }
 
-Test(route_call, call_without_a_call_id_is_400)
+Test(route_call, call_without_a_usable_call_id_is_400)
 {
 	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
 					      greeting_json),
 		     0);
 	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
 
+	char longid[300];
+
 	assert_reject(router_harness_call_new(&h, "", CALLER, NUMBER), 400,
+		      "Bad Call-ID");
+	/* Longer than the router keeps: never truncated into another's. */
+	memset(longid, 'x', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	assert_reject(router_harness_call_new(&h, longid, CALLER, NUMBER), 400,
 		      "Bad Call-ID");
 	assert_untouched();
 }
@@ -670,4 +677,37 @@ Test(route_call, router_picks_redis_up_again_after_a_restart)
 	cr_assert_not_null(d);
 	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA,
 		     "action %d (%u %s)", d->action, d->sip_code, d->reason);
+}
+
+Test(route_call, messages_on_the_wrong_socket_are_dropped)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__MediaEvent me = PBX__V1__MEDIA_EVENT__INIT;
+	Pbx__V1__CallNew cn = PBX__V1__CALL_NEW__INIT;
+	const Pbx__V1__RouteDecision *d;
+
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
+					      greeting_json),
+		     0);
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+	/* A worker event on the edge socket... */
+	me.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP;
+	env.tenant_id = HARNESS_TENANT;
+	env.call_id = "c-x";
+	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_EVENT;
+	env.media_event = &me;
+	cr_assert_eq(fake_peer_send(h.edge, &env, 2000), 0);
+	/* ...and a new call on the worker socket. */
+	cn.to_user = NUMBER;
+	env.body_case = PBX__V1__ENVELOPE__BODY_CALL_NEW;
+	env.call_new = &cn;
+	cr_assert_eq(fake_peer_send(h.worker, &env, 2000), 0);
+	router_harness_settle(&h, 100);
+	cr_assert_eq(fake_peer_count(h.edge), 0);
+	cr_assert_eq(fake_peer_count(h.worker), 0);
+
+	/* The router is none the worse. */
+	d = router_harness_call_new(&h, "c-1", CALLER, NUMBER);
+	cr_assert_not_null(d);
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA);
 }

@@ -719,6 +719,35 @@ Test(route_media, event_for_a_call_without_state_hangs_it_up_480)
 		     "a hang-up must not create state");
 }
 
+Test(route_media, event_without_a_valid_tenant_is_dropped)
+{
+	static const char *const bad[] = {"", "sys", "a b", "../acme"};
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, .seq = 1};
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__MediaEvent me = PBX__V1__MEDIA_EVENT__INIT;
+
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+
+	me.kind = ev.kind;
+	me.seq = ev.seq;
+	env.call_id = "c-1";
+	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_EVENT;
+	env.media_event = &me;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		env.tenant_id = (char *)bad[i];
+		cr_assert_eq(fake_peer_send(h.worker, &env, 2000), 0);
+	}
+	/* Nothing answered, nothing moved: not even a hang-up. */
+	expect_cmds(0);
+	assert_field("c-1", "seq", "1");
+	/* The real one still works. */
+	event_ex("c-1", &ev);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+}
+
 /* ---- other routers ------------------------------------------------------ */
 
 Test(route_media, state_written_by_another_router_is_followed)
