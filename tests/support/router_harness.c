@@ -48,12 +48,12 @@ int router_harness_barrier(struct router_harness *h, int rounds)
 	return 0;
 }
 
-/* redis_fixture_cmd returning only "did it work" for set-up commands. */
-static int cmd_ok(struct router_harness *h, redisReply *r)
+/* Takes a redis_fixture_cmd reply of a set-up command: 0 when it
+ * worked, -EIO when not. */
+static int cmd_ok(redisReply *r)
 {
 	int ok = r && r->type != REDIS_REPLY_ERROR;
 
-	(void)h;
 	if (r)
 		freeReplyObject(r);
 	return ok ? 0 : -EIO;
@@ -149,13 +149,12 @@ int router_harness_seed_tenant(struct router_harness *h)
 	char key[PBX_KEY_MAX];
 
 	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "tenant") ||
-	    cmd_ok(h, redis_fixture_cmd(&h->rf,
-					"HSET %s name %s domain %s "
-					"feature_fax 0",
-					key, HARNESS_TENANT, HARNESS_DOMAIN)))
+	    cmd_ok(redis_fixture_cmd(&h->rf,
+				     "HSET %s name %s domain %s feature_fax 0",
+				     key, HARNESS_TENANT, HARNESS_DOMAIN)))
 		return -EIO;
 	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "objects_rev") ||
-	    cmd_ok(h, redis_fixture_cmd(&h->rf, "SET %s 1", key)))
+	    cmd_ok(redis_fixture_cmd(&h->rf, "SET %s 1", key)))
 		return -EIO;
 	return 0;
 }
@@ -167,11 +166,11 @@ int router_harness_seed_scenario(struct router_harness *h, const char *name,
 
 	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "scenario:%s:v%ld",
 		    name, version) ||
-	    cmd_ok(h, redis_fixture_cmd(&h->rf, "HSET %s json %s", key, json)))
+	    cmd_ok(redis_fixture_cmd(&h->rf, "HSET %s json %s", key, json)))
 		return -EIO;
 	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "scenario:%s", name) ||
-	    cmd_ok(h, redis_fixture_cmd(&h->rf, "HSET %s latest %ld", key,
-					version)))
+	    cmd_ok(redis_fixture_cmd(&h->rf, "HSET %s latest %ld", key,
+				     version)))
 		return -EIO;
 	return 0;
 }
@@ -184,13 +183,12 @@ int router_harness_seed_number(struct router_harness *h, const char *number,
 	if (scenario_number_canon(number, canon, sizeof(canon)) < 0)
 		return -EINVAL;
 	if (pbx_key_sys(key, sizeof(key), "did:%s", canon) ||
-	    cmd_ok(h, redis_fixture_cmd(&h->rf, "SET %s %s", key,
-					HARNESS_TENANT)))
+	    cmd_ok(redis_fixture_cmd(&h->rf, "SET %s %s", key,
+				     HARNESS_TENANT)))
 		return -EIO;
 	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "number:%s", canon) ||
-	    cmd_ok(h, redis_fixture_cmd(&h->rf, "HSET %s scenario %s "
-						"version %ld",
-					key, name, version)))
+	    cmd_ok(redis_fixture_cmd(&h->rf, "HSET %s scenario %s version %ld",
+				     key, name, version)))
 		return -EIO;
 	return 0;
 }
