@@ -38,12 +38,13 @@ static inline int redis_fixture_free_port(void)
 	return port;
 }
 
-/* 0 when a redis-server answers PING on f->port within 5 s. */
-static inline int redis_fixture_start(struct redis_fixture *f)
+/* Starts a server on port_num: 0 when it answers PING within 5 s. */
+static inline int redis_fixture_start_port(struct redis_fixture *f,
+					   int port_num)
 {
 	char port[16];
 
-	f->port = redis_fixture_free_port();
+	f->port = port_num;
 	if (f->port < 0)
 		return -1;
 	snprintf(port, sizeof(port), "%d", f->port);
@@ -86,6 +87,12 @@ static inline int redis_fixture_start(struct redis_fixture *f)
 	return -1;
 }
 
+/* 0 when a redis-server answers PING on a free port (f->port) within 5 s. */
+static inline int redis_fixture_start(struct redis_fixture *f)
+{
+	return redis_fixture_start_port(f, redis_fixture_free_port());
+}
+
 static inline void redis_fixture_stop(struct redis_fixture *f)
 {
 	if (f->pid > 0) {
@@ -93,6 +100,14 @@ static inline void redis_fixture_stop(struct redis_fixture *f)
 		waitpid(f->pid, NULL, 0);
 		f->pid = 0;
 	}
+}
+
+/* A new, empty server on the port of a stopped one (clients that kept
+ * reconnecting find it there). */
+static inline int redis_fixture_restart(struct redis_fixture *f)
+{
+	redis_fixture_stop(f);
+	return redis_fixture_start_port(f, f->port);
 }
 
 /* One blocking command for test set-up; returns the reply (caller frees)

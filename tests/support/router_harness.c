@@ -1,0 +1,378 @@
+/* Test support: an in-process router with a real redis-server and fake
+ * edge and worker peers (see router_harness.h). Owns everything in struct
+ * router_harness. */
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "pbx_clock.h"
+#include "pbx_keys.h"
+#include "pbx_log.h"
+#include "pbx_redis.h"
+#include "router_harness.h"
+#include "scenario.h"
+
+static void run_10ms(struct router_harness *h)
+{
+	struct timeval tv = {0, 10000};
+
+	event_base_loopexit(h->base, &tv);
+	event_base_dispatch(h->base);
+}
+
+void router_harness_settle(struct router_harness *h, int ms)
+{
+	uint64_t end = pbx_clock_mono_ms() + (uint64_t)ms;
+
+	while (pbx_clock_mono_ms() < end)
+		run_10ms(h);
+}
+
+int router_harness_barrier(struct router_harness *h, int rounds)
+{
+	static const char probe[] = "barrier-probe";
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED};
+
+	for (int i = 0; i < rounds; i++) {
+		size_t from = fake_peer_count(h->worker);
+
+		if (router_harness_event(h, probe, &ev) ||
+		    fake_peer_wait_call(h->worker, probe, from, 2000) < 0)
+			return -ETIMEDOUT;
+		fake_peer_drop_call(h->worker, probe);
+	}
+	return 0;
+}
+
+/* Takes a redis_fixture_cmd reply of a set-up command: 0 when it
+ * worked, -EIO when not. */
+static int cmd_ok(redisReply *r)
+{
+	int ok = r && r->type != REDIS_REPLY_ERROR;
+
+	if (r)
+		freeReplyObject(r);
+	return ok ? 0 : -EIO;
+}
+
+/* The router binds; a port another process took between the probe and
+ * the bind fails router_alloc, so try a few pairs. */
+static int alloc_router(struct router_harness *h)
+{
+	int err = -EADDRINUSE;
+
+	for (int i = 0; i < 5 && err; i++) {
+		snprintf(h->cfg.edge_listen, sizeof(h->cfg.edge_listen),
+			 "tcp://127.0.0.1:%d", redis_fixture_free_port());
+		snprintf(h->cfg.worker_listen, sizeof(h->cfg.worker_listen),
+			 "tcp://127.0.0.1:%d", redis_fixture_free_port());
+		if (!strcmp(h->cfg.edge_listen, h->cfg.worker_listen))
+			continue;
+		err = router_alloc(&h->rt, h->base, h->zctx, &h->cfg);
+	}
+	return err;
+}
+
+int router_harness_start(struct router_harness *h)
+{
+	enum pbx_log_level lvl;
+	int err;
+
+	memset(h, 0, sizeof(*h));
+	/* Errors only (barrier probes warn by design), unless
+	 * PBX_TEST_LOG=warn|info|debug asks for more. */
+	if (!getenv("PBX_TEST_LOG") ||
+	    pbx_log_level_parse(getenv("PBX_TEST_LOG"), &lvl))
+		lvl = PBX_LOG_ERROR;
+	pbx_log_init("router-test", lvl);
+	if (redis_fixture_start(&h->rf))
+		return -ECONNREFUSED;
+	snprintf(h->cfg.router_id, sizeof(h->cfg.router_id), "rtest");
+	snprintf(h->cfg.redis_host, sizeof(h->cfg.redis_host), "127.0.0.1");
+	snprintf(h->cfg.log_level, sizeof(h->cfg.log_level), "warn");
+	h->cfg.redis_port = h->rf.port;
+	h->cfg.worker_ttl_ms = 3000;
+	h->cfg.call_ttl_s = 60;
+	h->base = event_base_new();
+	h->zctx = zmq_ctx_new();
+	if (!h->base || !h->zctx) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = alloc_router(h);
+	if (!err)
+		err = fake_peer_alloc(&h->edge, h->base, h->zctx,
+				      h->cfg.edge_listen, NULL);
+	if (!err)
+		err = fake_peer_alloc(&h->worker, h->base, h->zctx,
+				      h->cfg.worker_listen, HARNESS_WORKER);
+	if (err)
+		goto fail;
+	for (int i = 0; i < 300 && !pbx_redis_ctx(h->rt->redis); i++)
+		run_10ms(h);
+	if (!pbx_redis_ctx(h->rt->redis)) {
+		err = -ETIMEDOUT;
+		goto fail;
+	}
+	return 0;
+fail:
+	router_harness_stop(h);
+	return err;
+}
+
+void router_harness_stop(struct router_harness *h)
+{
+	router_free(h->rt);
+	h->rt = NULL;
+	fake_peer_free(h->edge);
+	h->edge = NULL;
+	fake_peer_free(h->worker);
+	h->worker = NULL;
+	if (h->zctx)
+		zmq_ctx_term(h->zctx);
+	h->zctx = NULL;
+	if (h->base)
+		event_base_free(h->base);
+	h->base = NULL;
+	redis_fixture_stop(&h->rf);
+	pbx_clock_fake(0);
+}
+
+/* ---- tenant data -------------------------------------------------------- */
+
+int router_harness_seed_tenant(struct router_harness *h)
+{
+	char key[PBX_KEY_MAX];
+
+	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "tenant") ||
+	    cmd_ok(redis_fixture_cmd(&h->rf,
+				     "HSET %s name %s domain %s feature_fax 0",
+				     key, HARNESS_TENANT, HARNESS_DOMAIN)))
+		return -EIO;
+	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "objects_rev") ||
+	    cmd_ok(redis_fixture_cmd(&h->rf, "SET %s 1", key)))
+		return -EIO;
+	return 0;
+}
+
+int router_harness_seed_scenario(struct router_harness *h, const char *name,
+				 long version, const char *json)
+{
+	char key[PBX_KEY_MAX];
+
+	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "scenario:%s:v%ld",
+		    name, version) ||
+	    cmd_ok(redis_fixture_cmd(&h->rf, "HSET %s json %s", key, json)))
+		return -EIO;
+	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "scenario:%s", name) ||
+	    cmd_ok(redis_fixture_cmd(&h->rf, "HSET %s latest %ld", key,
+				     version)))
+		return -EIO;
+	return 0;
+}
+
+int router_harness_seed_number(struct router_harness *h, const char *number,
+			       const char *name, long version)
+{
+	char key[PBX_KEY_MAX], canon[33];
+
+	if (scenario_number_canon(number, canon, sizeof(canon)) < 0)
+		return -EINVAL;
+	if (pbx_key_sys(key, sizeof(key), "did:%s", canon) ||
+	    cmd_ok(redis_fixture_cmd(&h->rf, "SET %s %s", key,
+				     HARNESS_TENANT)))
+		return -EIO;
+	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "number:%s", canon) ||
+	    cmd_ok(redis_fixture_cmd(&h->rf, "HSET %s scenario %s version %ld",
+				     key, name, version)))
+		return -EIO;
+	return 0;
+}
+
+int router_harness_seed_call(struct router_harness *h, const char *number,
+			     const char *name, const char *json)
+{
+	int err = router_harness_seed_tenant(h);
+
+	if (!err)
+		err = router_harness_seed_scenario(h, name, 1, json);
+	if (!err)
+		err = router_harness_seed_number(h, number, name, 1);
+	return err;
+}
+
+/* ---- fake worker -------------------------------------------------------- */
+
+int router_harness_heartbeat(struct router_harness *h, unsigned capacity,
+			     unsigned load, bool draining)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__WorkerHeartbeat hb = PBX__V1__WORKER_HEARTBEAT__INIT;
+	char key[PBX_KEY_MAX];
+	int err;
+
+	hb.worker_id = HARNESS_WORKER;
+	hb.sip_uri = HARNESS_WORKER_URI;
+	hb.capacity = capacity;
+	hb.load = load;
+	hb.draining = draining;
+	env.body_case = PBX__V1__ENVELOPE__BODY_WORKER_HEARTBEAT;
+	env.worker_heartbeat = &hb;
+	err = fake_peer_send(h->worker, &env, 2000);
+	if (err)
+		return err;
+	if (pbx_key_sys(key, sizeof(key), "workers"))
+		return -EINVAL;
+	/* The router writes the heartbeat to Redis as it records it: once
+	 * the field is there, the in-memory registry has it too. */
+	for (int i = 0; i < 200; i++) {
+		redisReply *r = redis_fixture_cmd(&h->rf, "HEXISTS %s %s",
+						  key, HARNESS_WORKER);
+		bool there = r && r->type == REDIS_REPLY_INTEGER &&
+			     r->integer == 1;
+
+		if (r)
+			freeReplyObject(r);
+		if (there)
+			return 0;
+		run_10ms(h);
+	}
+	return -ETIMEDOUT;
+}
+
+int router_harness_event(struct router_harness *h, const char *call_id,
+			 const struct harness_event *ev)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__MediaEvent me = PBX__V1__MEDIA_EVENT__INIT;
+
+	me.worker_id = HARNESS_WORKER;
+	me.kind = ev->kind;
+	me.seq = ev->seq;
+	me.digit = (char *)(ev->digit ? ev->digit : "");
+	me.timer_id = ev->timer_id;
+	me.ring_result = ev->ring;
+	env.tenant_id = HARNESS_TENANT;
+	env.call_id = (char *)call_id;
+	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_EVENT;
+	env.media_event = &me;
+	return fake_peer_send(h->worker, &env, 2000);
+}
+
+/* ---- fake edge ---------------------------------------------------------- */
+
+static const Pbx__V1__RouteDecision *
+call_new(struct router_harness *h, const char *call_id, const char *from,
+	 const char *to, const char *source, const char *caller_tenant)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__CallNew cn = PBX__V1__CALL_NEW__INIT;
+	const Pbx__V1__Envelope *got;
+	size_t n = fake_peer_count(h->edge);
+
+	cn.edge_id = "edge-test";
+	cn.tindex = 11;
+	cn.tlabel = 22;
+	cn.from_user = (char *)from;
+	cn.to_user = (char *)to;
+	cn.source = (char *)source;
+	cn.caller_tenant = (char *)(caller_tenant ? caller_tenant : "");
+	env.call_id = (char *)call_id;
+	env.body_case = PBX__V1__ENVELOPE__BODY_CALL_NEW;
+	env.call_new = &cn;
+	if (fake_peer_send(h->edge, &env, 2000))
+		return NULL;
+	if (fake_peer_wait(h->edge, n + 1, 3000) <= n)
+		return NULL;
+	got = fake_peer_msg(h->edge, n);
+	if (got->body_case != PBX__V1__ENVELOPE__BODY_ROUTE_DECISION)
+		return NULL;
+	return got->route_decision;
+}
+
+const Pbx__V1__RouteDecision *
+router_harness_call_new(struct router_harness *h, const char *call_id,
+			const char *from, const char *to)
+{
+	return call_new(h, call_id, from, to, "trunk", NULL);
+}
+
+const Pbx__V1__RouteDecision *
+router_harness_call_new_ext(struct router_harness *h, const char *call_id,
+			    const char *from, const char *to,
+			    const char *caller_tenant)
+{
+	return call_new(h, call_id, from, to, "extension", caller_tenant);
+}
+
+/* ---- call state --------------------------------------------------------- */
+
+int router_harness_call_field(struct router_harness *h, const char *call_id,
+			      const char *field, char *buf, size_t size)
+{
+	char key[PBX_KEY_MAX];
+	redisReply *r;
+	int err = -ENOENT;
+
+	buf[0] = '\0';
+	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "call:%s", call_id))
+		return -EINVAL;
+	r = redis_fixture_cmd(&h->rf, "HGET %s %s", key, field);
+	if (r && r->type == REDIS_REPLY_STRING) {
+		snprintf(buf, size, "%s", r->str);
+		err = 0;
+	}
+	if (r)
+		freeReplyObject(r);
+	return err;
+}
+
+long long router_harness_call_ttl(struct router_harness *h,
+				  const char *call_id)
+{
+	char key[PBX_KEY_MAX];
+	redisReply *r;
+	long long ttl = -3;
+
+	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "call:%s", call_id))
+		return -3;
+	r = redis_fixture_cmd(&h->rf, "TTL %s", key);
+	if (r && r->type == REDIS_REPLY_INTEGER)
+		ttl = r->integer;
+	if (r)
+		freeReplyObject(r);
+	return ttl;
+}
+
+long long router_harness_call_count(struct router_harness *h)
+{
+	char key[PBX_KEY_MAX];
+	redisReply *r;
+	long long n = -1;
+
+	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "call:*"))
+		return -1;
+	r = redis_fixture_cmd(&h->rf, "KEYS %s", key);
+	if (r && r->type == REDIS_REPLY_ARRAY)
+		n = (long long)r->elements;
+	if (r)
+		freeReplyObject(r);
+	return n;
+}
+
+bool router_harness_call_gone(struct router_harness *h, const char *call_id,
+			      int ms)
+{
+	uint64_t end = pbx_clock_mono_ms() + (uint64_t)ms;
+
+	do {
+		if (router_harness_call_ttl(h, call_id) == -2)
+			return true;
+		run_10ms(h);
+	} while (pbx_clock_mono_ms() < end);
+	return router_harness_call_ttl(h, call_id) == -2;
+}

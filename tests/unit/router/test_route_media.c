@@ -1,0 +1,1169 @@
+/* Live calls through a real router in-process (route_media.c, route_exec.c,
+ * route_ctx.c): a fake media worker on the router's worker socket reports
+ * INCOMING, ANSWERED, PLAY_DONE, DTMF, TIMER, RING_RESULT, FAILED, HANGUP
+ * and ENDED, and the test asserts the MediaCommands it gets back (kind,
+ * fields, seq, and that each event yields exactly the commands of one
+ * walk step) and the call state in a real redis-server. Other routers:
+ * a racing one is played by writing the call record between this router's
+ * read and its compare-and-set (the save is intercepted at link time: see
+ * before_save), and a second real router shares the call in
+ * two_routers_*. Tests marked .disabled show bugs, named in their
+ * comments. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pbx_keys.h"
+#include "pbx_redis.h"
+#include "pbx_test.h"
+#include "router_harness.h"
+
+#define NUMBER "+74951234567"
+#define CALLER "79031112233"
+
+static struct router_harness h;
+static size_t seen; /* worker messages already asserted */
+static struct fake_peer *other; /* a second worker, when a test needs it */
+static struct router *second;   /* a second router, when a test needs it */
+static struct router_config second_cfg; /* outlives `second` */
+
+static const char greeting_json[] =
+	"{\"start\":\"g\",\"nodes\":{"
+	"\"g\":{\"type\":\"greeting\",\"options\":{\"prompt\":\"hello\"},"
+	"\"outputs\":{\"next\":\"bye\"}},"
+	"\"bye\":{\"type\":\"hangup\",\"options\":{\"code\":486,"
+	"\"reason\":\"Busy Here\"}}}}";
+
+static const char menu_json[] =
+	"{\"start\":\"m\",\"nodes\":{"
+	"\"m\":{\"type\":\"ivr\",\"options\":{\"prompt\":\"menu\","
+	"\"timeout\":5,\"retries\":0},"
+	"\"outputs\":{\"digit:1\":\"sales\",\"digit:2\":\"support\","
+	"\"timeout\":\"to\"}},"
+	"\"sales\":{\"type\":\"greeting\",\"options\":{\"prompt\":\"sales\"}},"
+	"\"support\":{\"type\":\"subscriber\",\"options\":{\"kind\":"
+	"\"internal\",\"target\":\"200\",\"timeout\":20},"
+	"\"outputs\":{\"next\":\"to\"}},"
+	"\"to\":{\"type\":\"hangup\",\"options\":{\"code\":480,"
+	"\"reason\":\"Nobody Chose\"}}}}";
+
+static const char sub_json[] =
+	"{\"start\":\"ring\",\"nodes\":{"
+	"\"ring\":{\"type\":\"subscriber\",\"options\":{\"kind\":\"internal\","
+	"\"target\":\"100\",\"timeout\":20},"
+	"\"outputs\":{\"no_answer\":\"na\",\"busy\":\"bz\","
+	"\"unavailable\":\"un\"}},"
+	"\"na\":{\"type\":\"hangup\",\"options\":{\"code\":480,"
+	"\"reason\":\"No Answer Here\"}},"
+	"\"bz\":{\"type\":\"greeting\",\"options\":{\"prompt\":\"busy-prompt\"}},"
+	"\"un\":{\"type\":\"hangup\",\"options\":{\"code\":404,"
+	"\"reason\":\"Gone\"}}}}";
+
+/* ---- another router, racing this one ----------------------------------- */
+
+/* Called with the call key just before this router sends its
+ * compare-and-set save; what it writes lands between the router's read
+ * and its save, exactly as another router's save would. */
+typedef void(before_save_h)(const char *key);
+static before_save_h *before_save;
+static int saves; /* compare-and-set scripts sent */
+static const redisAsyncContext *second_ac; /* a second router's Redis */
+static int second_saves; /* ...and the saves it sent */
+
+int __real_redisAsyncCommandArgv(redisAsyncContext *ac, redisCallbackFn *fn,
+				 void *privdata, int argc, const char **argv,
+				 const size_t *argvlen);
+int __wrap_redisAsyncCommandArgv(redisAsyncContext *ac, redisCallbackFn *fn,
+				 void *privdata, int argc, const char **argv,
+				 const size_t *argvlen);
+
+int __wrap_redisAsyncCommandArgv(redisAsyncContext *ac, redisCallbackFn *fn,
+				 void *privdata, int argc, const char **argv,
+				 const size_t *argvlen)
+{
+	/* EVAL <script> 1 <key> ...: the router's only argv command. */
+	if (argc > 3 && !strcasecmp(argv[0], "EVAL")) {
+		saves++;
+		if (ac == second_ac)
+			second_saves++;
+		if (before_save)
+			before_save(argv[3]);
+	}
+	return __real_redisAsyncCommandArgv(ac, fn, privdata, argc, argv,
+					    argvlen);
+}
+
+static void redis_do(const char *fmt, const char *key, const char *arg)
+{
+	redisReply *r = redis_fixture_cmd(&h.rf, fmt, key, arg);
+
+	cr_assert(r && r->type != REDIS_REPLY_ERROR, "%s", fmt);
+	freeReplyObject(r);
+}
+
+/* ---- set-up and helpers ------------------------------------------------ */
+
+static void setup(void)
+{
+	seen = 0;
+	saves = 0;
+	second_saves = 0;
+	second_ac = NULL;
+	before_save = NULL;
+	cr_assert_eq(router_harness_start(&h), 0, "router harness");
+}
+
+static void teardown(void)
+{
+	before_save = NULL;
+	/* Before the zmq context ends: it waits for every socket. */
+	router_free(second);
+	second = NULL;
+	fake_peer_free(other);
+	other = NULL;
+	router_harness_stop(&h);
+	pbx_test_fini();
+}
+
+TestSuite(route_media, .init = setup, .fini = teardown, .timeout = 5);
+
+/* Seeds the tenant with json on NUMBER, heartbeats, places call_id. */
+static void start_call(const char *call_id, const char *json)
+{
+	const Pbx__V1__RouteDecision *d;
+
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main", json), 0);
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+	d = router_harness_call_new(&h, call_id, CALLER, NUMBER);
+	cr_assert_not_null(d, "no RouteDecision");
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA,
+		     "action %d (%u %s)", d->action, d->sip_code, d->reason);
+}
+
+static void event(const char *call_id, Pbx__V1__MediaEvent__Kind kind,
+		  uint64_t seq)
+{
+	struct harness_event ev = {.kind = kind, .seq = seq};
+
+	cr_assert_eq(router_harness_event(&h, call_id, &ev), 0);
+}
+
+static void event_ex(const char *call_id, const struct harness_event *ev)
+{
+	cr_assert_eq(router_harness_event(&h, call_id, ev), 0);
+}
+
+/* Waits for n new commands, then for every event sent so far to be
+ * handled to its end (router_harness_barrier), and checks no more came:
+ * one event, one step's commands. Returns the index of the first new
+ * one. */
+static size_t expect_cmds(size_t n)
+{
+	size_t first = seen;
+
+	fake_peer_wait(h.worker, first + n, 2000);
+	cr_assert_eq(router_harness_barrier(&h, 8), 0, "barrier");
+	cr_assert_eq(fake_peer_count(h.worker), first + n,
+		     "worker got %zu command(s), want %zu",
+		     fake_peer_count(h.worker) - first, n);
+	seen = first + n;
+	return first;
+}
+
+/* With Redis frozen no chain can finish, and no barrier either: give the
+ * router time to read the event and send its commands to Redis. */
+static void expect_nothing_while_frozen(void)
+{
+	router_harness_settle(&h, 100);
+	cr_assert_eq(fake_peer_count(h.worker), seen,
+		     "worker got a command with Redis frozen");
+}
+
+/* Command i, checked to be a MediaCommand of kind for call_id. */
+static const Pbx__V1__MediaCommand *
+cmd_at(size_t i, const char *call_id, Pbx__V1__MediaCommand__CmdCase kind)
+{
+	const Pbx__V1__Envelope *env = fake_peer_msg(h.worker, i);
+
+	cr_assert_not_null(env);
+	cr_assert_eq(env->body_case, PBX__V1__ENVELOPE__BODY_MEDIA_COMMAND);
+	cr_assert_str_eq(env->tenant_id, HARNESS_TENANT);
+	cr_assert_str_eq(env->call_id, call_id);
+	cr_assert_str_eq(env->media_command->worker_id, HARNESS_WORKER);
+	cr_assert_eq(env->media_command->cmd_case, kind,
+		     "command %zu is case %d, want %d", i,
+		     env->media_command->cmd_case, kind);
+	return env->media_command;
+}
+
+static void assert_hangup(const Pbx__V1__MediaCommand *c, unsigned code,
+			  const char *reason)
+{
+	cr_assert_eq(c->hangup->sip_code, code, "hangup %u, want %u",
+		     c->hangup->sip_code, code);
+	cr_assert_str_eq(c->hangup->reason, reason);
+}
+
+static void assert_field(const char *call_id, const char *name,
+			 const char *want)
+{
+	char v[512];
+
+	cr_assert_eq(router_harness_call_field(&h, call_id, name, v,
+					       sizeof(v)),
+		     0, "call %s has no %s", call_id, name);
+	cr_assert_str_eq(v, want, "%s", name);
+}
+
+static long field_long(const char *call_id, const char *name)
+{
+	char v[64];
+
+	cr_assert_eq(router_harness_call_field(&h, call_id, name, v,
+					       sizeof(v)),
+		     0, "call %s has no %s", call_id, name);
+	return strtol(v, NULL, 10);
+}
+
+/* INCOMING -> Answer, ANSWERED -> Play prompt; returns the Play's seq. */
+static uint64_t answer_and_play(const char *call_id, const char *prompt,
+				bool barge_in)
+{
+	const Pbx__V1__MediaCommand *c;
+
+	event(call_id, PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	c = cmd_at(expect_cmds(1), call_id,
+		   PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+	cr_assert_eq(c->seq, 1);
+	event(call_id, PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, c->seq);
+	c = cmd_at(expect_cmds(1), call_id, PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+	cr_assert_str_eq(c->play->prompt, prompt);
+	cr_assert_eq(c->play->barge_in, barge_in);
+	cr_assert_eq(c->seq, 2);
+	return c->seq;
+}
+
+/* ---- greeting ---------------------------------------------------------- */
+
+Test(route_media, greeting_answers_plays_then_hangs_up)
+{
+	const Pbx__V1__MediaCommand *c;
+	uint64_t seq;
+
+	start_call("c-1", greeting_json);
+	seq = answer_and_play("c-1", "hello", false);
+	assert_field("c-1", "seq", "2");
+
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, seq);
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_HANGUP);
+	assert_hangup(c, 486, "Busy Here");
+	/* (A Hangup carries no seq: nothing answers it but ENDED.) */
+	assert_field("c-1", "seq", "3");
+}
+
+Test(route_media, stale_play_done_changes_nothing)
+{
+	char walk[512], rev[16];
+	uint64_t seq;
+
+	start_call("c-1", greeting_json);
+	seq = answer_and_play("c-1", "hello", false);
+	router_harness_call_field(&h, "c-1", "walk", walk, sizeof(walk));
+	router_harness_call_field(&h, "c-1", "rev", rev, sizeof(rev));
+
+	/* The PLAY_DONE of an older step (and one from the future). */
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, seq - 1);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, seq + 5);
+	expect_cmds(0);
+	assert_field("c-1", "walk", walk);
+	assert_field("c-1", "rev", rev);
+	assert_field("c-1", "seq", "2");
+
+	/* The real one still moves the call, once. */
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, seq);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      486, "Busy Here");
+}
+
+Test(route_media, state_ttl_is_refreshed_by_each_step)
+{
+	char key[PBX_KEY_MAX];
+	redisReply *r;
+	long long ttl;
+
+	start_call("c-1", greeting_json);
+	cr_assert_eq(pbx_key(key, sizeof(key), HARNESS_TENANT, "call:c-1"),
+		     0);
+	r = redis_fixture_cmd(&h.rf, "EXPIRE %s 5", key);
+	cr_assert_not_null(r);
+	freeReplyObject(r);
+
+	answer_and_play("c-1", "hello", false);
+	ttl = router_harness_call_ttl(&h, "c-1");
+	cr_assert(ttl > 5 && ttl <= h.cfg.call_ttl_s, "ttl %lld", ttl);
+}
+
+Test(route_media, media_failure_ends_the_call_500)
+{
+	start_call("c-1", greeting_json);
+	answer_and_play("c-1", "hello", false);
+
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_FAILED, 2);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      500, "Media Failed");
+}
+
+/* ---- menu -------------------------------------------------------------- */
+
+/* Plays the menu to its end: the walk arms the input timer. Returns the
+ * timer id. */
+static uint32_t menu_waiting(const char *call_id)
+{
+	const Pbx__V1__MediaCommand *c;
+	uint64_t seq;
+
+	start_call(call_id, menu_json);
+	seq = answer_and_play(call_id, "menu", true);
+	event(call_id, PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, seq);
+	c = cmd_at(expect_cmds(1), call_id, PBX__V1__MEDIA_COMMAND__CMD_TIMER);
+	cr_assert_eq(c->timer->ms, 5000, "menu timeout %u ms", c->timer->ms);
+	cr_assert_neq(c->timer->id, 0);
+	return c->timer->id;
+}
+
+Test(route_media, menu_digit_takes_its_branch)
+{
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF, .digit = "1"};
+	const Pbx__V1__MediaCommand *c;
+	uint32_t timer = menu_waiting("c-1");
+	size_t i;
+
+	event_ex("c-1", &ev);
+	/* The input timer is cancelled, then the branch's greeting plays. */
+	i = expect_cmds(2);
+	c = cmd_at(i, "c-1", PBX__V1__MEDIA_COMMAND__CMD_TIMER);
+	cr_assert_eq(c->timer->id, timer);
+	cr_assert_eq(c->timer->ms, 0);
+	c = cmd_at(i + 1, "c-1", PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+	cr_assert_str_eq(c->play->prompt, "sales");
+	cr_assert_eq(c->seq, 4);
+}
+
+Test(route_media, menu_digit_during_the_prompt_barges_in)
+{
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF, .digit = "2"};
+	const Pbx__V1__MediaCommand *c;
+
+	start_call("c-1", menu_json);
+	answer_and_play("c-1", "menu", true);
+
+	event_ex("c-1", &ev);
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_RING);
+	cr_assert_str_eq(c->ring->target_uri, "sip:200@" HARNESS_DOMAIN);
+	cr_assert_str_eq(c->ring->dest_kind, "extension");
+	cr_assert_eq(c->ring->timeout_ms, 20000);
+	cr_assert_str_eq(c->ring->caller_id, CALLER);
+}
+
+Test(route_media, menu_timer_takes_the_timeout_branch)
+{
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_TIMER};
+	uint32_t timer = menu_waiting("c-1");
+	char rev[16];
+
+	/* A timer this call never armed (cancelled or replaced): nothing. */
+	router_harness_call_field(&h, "c-1", "rev", rev, sizeof(rev));
+	ev.timer_id = timer + 7;
+	event_ex("c-1", &ev);
+	expect_cmds(0);
+
+	ev.timer_id = timer;
+	event_ex("c-1", &ev);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      480, "Nobody Chose");
+}
+
+Test(route_media, menu_ignores_a_digit_with_no_choice_state)
+{
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF, .digit = "1"};
+
+	/* A greeting does not listen to keys. */
+	start_call("c-1", greeting_json);
+	answer_and_play("c-1", "hello", false);
+	event_ex("c-1", &ev);
+	expect_cmds(0);
+	assert_field("c-1", "seq", "2");
+}
+
+static void ring_result(const char *call_id,
+			Pbx__V1__MediaEvent__RingResult res);
+
+static const char ext_menu_json[] =
+	"{\"start\":\"m\",\"nodes\":{"
+	"\"m\":{\"type\":\"ivr\",\"options\":{\"prompt\":\"menu\","
+	"\"timeout\":5,\"retries\":0,\"extension_dialing\":true,"
+	"\"extension_digits\":\"12\",\"extension_min_len\":3,"
+	"\"extension_max_len\":3,\"inter_digit_ms\":2000},"
+	"\"outputs\":{\"digit:1\":\"sales\",\"timeout\":\"to\","
+	"\"extension\":\"nobody\"}},"
+	"\"sales\":{\"type\":\"greeting\",\"options\":{\"prompt\":\"sales\"}},"
+	"\"nobody\":{\"type\":\"greeting\",\"options\":{\"prompt\":"
+	"\"nobody-there\"}},"
+	"\"to\":{\"type\":\"hangup\",\"options\":{\"code\":480,"
+	"\"reason\":\"Nobody Chose\"}}}}";
+
+/* The menu of ext_menu_json played to its end; returns its timer id. */
+static uint32_t ext_menu_waiting(const char *call_id)
+{
+	const Pbx__V1__MediaCommand *c;
+	uint64_t seq;
+
+	start_call(call_id, ext_menu_json);
+	seq = answer_and_play(call_id, "menu", true);
+	event(call_id, PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, seq);
+	c = cmd_at(expect_cmds(1), call_id, PBX__V1__MEDIA_COMMAND__CMD_TIMER);
+	return c->timer->id;
+}
+
+static void dtmf(const char *call_id, const char *digit)
+{
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF, .digit = digit};
+
+	event_ex(call_id, &ev);
+}
+
+/* A digit followed by the inter-digit timer: Timer(old, 0), Timer(new,
+ * inter_digit_ms) at i; returns the new id. */
+static uint32_t timer_rearmed(size_t i, const char *call_id, uint32_t old)
+{
+	const Pbx__V1__MediaCommand *c;
+
+	c = cmd_at(i, call_id, PBX__V1__MEDIA_COMMAND__CMD_TIMER);
+	cr_assert_eq(c->timer->id, old);
+	cr_assert_eq(c->timer->ms, 0);
+	c = cmd_at(i + 1, call_id, PBX__V1__MEDIA_COMMAND__CMD_TIMER);
+	cr_assert_neq(c->timer->id, old);
+	cr_assert_eq(c->timer->ms, 2000);
+	return c->timer->id;
+}
+
+Test(route_media, menu_choice_that_starts_an_extension_waits_for_a_pause)
+{
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_TIMER};
+	const Pbx__V1__MediaCommand *c;
+	uint32_t t = ext_menu_waiting("c-1");
+
+	/* "1" is sales and the start of 1xx: the walk waits. */
+	dtmf("c-1", "1");
+	t = timer_rearmed(expect_cmds(2), "c-1", t);
+	/* The pause: the choice is taken. */
+	ev.timer_id = t;
+	event_ex("c-1", &ev);
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+	cr_assert_str_eq(c->play->prompt, "sales");
+}
+
+Test(route_media, extension_digits_across_events_ring_the_extension)
+{
+	const Pbx__V1__MediaCommand *c;
+	uint32_t t = ext_menu_waiting("c-1");
+	size_t i;
+
+	/* Each digit is its own event: the digits so far live in the walk
+	 * state in Redis between them. */
+	dtmf("c-1", "2");
+	t = timer_rearmed(expect_cmds(2), "c-1", t);
+	dtmf("c-1", "0");
+	t = timer_rearmed(expect_cmds(2), "c-1", t);
+	dtmf("c-1", "1");
+	i = expect_cmds(2);
+	c = cmd_at(i, "c-1", PBX__V1__MEDIA_COMMAND__CMD_TIMER);
+	cr_assert_eq(c->timer->id, t);
+	cr_assert_eq(c->timer->ms, 0);
+	c = cmd_at(i + 1, "c-1", PBX__V1__MEDIA_COMMAND__CMD_RING);
+	cr_assert_str_eq(c->ring->target_uri, "sip:201@" HARNESS_DOMAIN);
+	cr_assert_str_eq(c->ring->dest_kind, "extension");
+	cr_assert_eq(c->ring->timeout_ms, 30000);
+
+	/* 201 does not answer: the menu's "extension" output. */
+	ring_result("c-1", PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER);
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+	cr_assert_str_eq(c->play->prompt, "nobody-there");
+}
+
+/* ---- subscriber -------------------------------------------------------- */
+
+/* INCOMING on a subscriber scenario rings the extension. */
+static void ringing(const char *call_id)
+{
+	const Pbx__V1__MediaCommand *c;
+
+	start_call(call_id, sub_json);
+	event(call_id, PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	c = cmd_at(expect_cmds(1), call_id, PBX__V1__MEDIA_COMMAND__CMD_RING);
+	cr_assert_str_eq(c->ring->target_uri, "sip:100@" HARNESS_DOMAIN);
+	cr_assert_str_eq(c->ring->dest_kind, "extension");
+	cr_assert_eq(c->ring->timeout_ms, 20000);
+	cr_assert_str_eq(c->ring->caller_id, CALLER);
+	cr_assert_eq(c->seq, 1);
+}
+
+static void ring_result(const char *call_id,
+			Pbx__V1__MediaEvent__RingResult res)
+{
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT,
+		.seq = 1,
+		.ring = res};
+
+	event_ex(call_id, &ev);
+}
+
+Test(route_media, ring_answered_bridges_with_no_further_command)
+{
+	long rev;
+
+	ringing("c-1");
+	rev = field_long("c-1", "rev");
+	ring_result("c-1", PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED);
+	expect_cmds(0);
+	/* The walk recorded that the call is bridged. */
+	cr_assert_eq(field_long("c-1", "rev"), rev + 1);
+	/* Bridged: later events do nothing either. */
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, 1);
+	expect_cmds(0);
+}
+
+Test(route_media, ring_no_answer_takes_the_no_answer_branch)
+{
+	ringing("c-1");
+	ring_result("c-1", PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      480, "No Answer Here");
+}
+
+Test(route_media, ring_busy_takes_the_busy_branch)
+{
+	const Pbx__V1__MediaCommand *c;
+
+	ringing("c-1");
+	ring_result("c-1", PBX__V1__MEDIA_EVENT__RING_RESULT__RING_BUSY);
+	/* The busy branch is a greeting: answer first, then its prompt. */
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, c->seq);
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+	cr_assert_str_eq(c->play->prompt, "busy-prompt");
+}
+
+Test(route_media, ring_unavailable_takes_the_unavailable_branch)
+{
+	ringing("c-1");
+	ring_result("c-1",
+		    PBX__V1__MEDIA_EVENT__RING_RESULT__RING_UNAVAILABLE);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      404, "Gone");
+}
+
+Test(route_media, ring_result_without_a_result_counts_as_unavailable)
+{
+	ringing("c-1");
+	ring_result("c-1",
+		    PBX__V1__MEDIA_EVENT__RING_RESULT__RING_UNSPECIFIED);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      404, "Gone");
+}
+
+/* A subscriber ringing a number (kind mobile, target and caller_id as
+ * given), on INCOMING; returns the Ring. */
+static const Pbx__V1__MediaCommand *ring_number(const char *target,
+						 const char *caller_id)
+{
+	char json[512];
+
+	snprintf(json, sizeof(json),
+		 "{\"start\":\"out\",\"nodes\":{"
+		 "\"out\":{\"type\":\"subscriber\",\"options\":{\"kind\":"
+		 "\"mobile\",\"target\":\"%s\",\"timeout\":30,"
+		 "\"caller_id\":\"%s\"},\"outputs\":{\"next\":\"bye\"}},"
+		 "\"bye\":{\"type\":\"hangup\"}}}",
+		 target, caller_id);
+	start_call("c-1", json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	return cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_RING);
+}
+
+Test(route_media, ring_number_goes_out_as_user_phone)
+{
+	const Pbx__V1__MediaCommand *c =
+		ring_number("79161234567", "74950000000");
+
+	/* A number goes to a carrier: Kamailio picks the trunk. */
+	cr_assert_str_eq(c->ring->target_uri,
+			 "sip:79161234567@" HARNESS_DOMAIN ";user=phone");
+	cr_assert_str_eq(c->ring->dest_kind, "mobile");
+	cr_assert_eq(c->ring->timeout_ms, 30000);
+	cr_assert_str_eq(c->ring->caller_id, "74950000000");
+}
+
+/* BUG (route_exec.c ring(), line 76; the walk copies the option as
+ * written): docs/scenario.md lets a subscriber's target and caller_id be
+ * "a phone number in any form" and the compiler accepts "+7 916 123-45-67"
+ * (scenario_compile.c is_number), but the router puts it in the Ring
+ * as written: target_uri "sip:+7 916 123-45-67@acme.pbx.test;user=phone"
+ * and caller_id "+7 (495) 000-00-00". The media worker refuses both
+ * (mwcall_ring.c uri_ok: no spaces; token_ok: caller_id), so the leg is
+ * never placed and the call takes "unavailable". Fix: send the canonical
+ * form (scenario_number_canon) for numbers and caller IDs. */
+Test(route_media, ring_number_written_with_separators_goes_out_canonical,
+     .disabled = true)
+{
+	const Pbx__V1__MediaCommand *c =
+		ring_number("+7 916 123-45-67", "+7 (495) 000-00-00");
+
+	cr_assert_str_eq(c->ring->target_uri,
+			 "sip:79161234567@" HARNESS_DOMAIN ";user=phone");
+	cr_assert_str_eq(c->ring->caller_id, "74950000000");
+}
+
+Test(route_media, extension_dialling_a_colleague_rings_it)
+{
+	const Pbx__V1__RouteDecision *d;
+	const Pbx__V1__MediaCommand *c;
+	char key[PBX_KEY_MAX];
+
+	cr_assert_eq(router_harness_seed_tenant(&h), 0);
+	cr_assert_eq(pbx_key(key, sizeof(key), HARNESS_TENANT, "exts"), 0);
+	redis_do("SADD %s %s", key, "101");
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+
+	d = router_harness_call_new_ext(&h, "c-1", "100", "101",
+					HARNESS_TENANT);
+	cr_assert_not_null(d);
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA,
+		     "action %d (%u %s)", d->action, d->sip_code, d->reason);
+	assert_field("c-1", "scenario", "@ext:101");
+
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_RING);
+	cr_assert_str_eq(c->ring->target_uri, "sip:101@" HARNESS_DOMAIN);
+	cr_assert_str_eq(c->ring->dest_kind, "extension");
+	cr_assert_str_eq(c->ring->caller_id, "100");
+}
+
+static const char greeting_then_queue_json[] =
+	"{\"start\":\"g\",\"nodes\":{"
+	"\"g\":{\"type\":\"greeting\",\"options\":{\"prompt\":\"hello\"},"
+	"\"outputs\":{\"next\":\"q\"}},"
+	"\"q\":{\"type\":\"queue\",\"options\":{\"queue\":\"sales\"},"
+	"\"outputs\":{\"timeout\":\"bye\"}},"
+	"\"bye\":{\"type\":\"hangup\"}}}";
+
+Test(route_media, unsupported_element_after_answer_ends_the_call_501)
+{
+	uint64_t seq;
+
+	start_call("c-1", greeting_then_queue_json);
+	seq = answer_and_play("c-1", "hello", false);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, seq);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      501, "Not Implemented (QUEUE not supported yet)");
+}
+
+/* ---- end of call ------------------------------------------------------- */
+
+Test(route_media, caller_hangup_deletes_the_call_state)
+{
+	start_call("c-1", greeting_json);
+	answer_and_play("c-1", "hello", false);
+
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP, 0);
+	cr_assert(router_harness_call_gone(&h, "c-1", 2000),
+		  "call record still in Redis");
+	expect_cmds(0);
+}
+
+Test(route_media, ended_after_our_hangup_deletes_the_call_state)
+{
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ENDED, 0);
+	cr_assert(router_harness_call_gone(&h, "c-1", 2000),
+		  "call record still in Redis");
+}
+
+Test(route_media, event_for_a_call_without_state_hangs_it_up_480)
+{
+	cr_assert_eq(router_harness_seed_tenant(&h), 0);
+	event("c-ghost", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, 1);
+	assert_hangup(cmd_at(expect_cmds(1), "c-ghost",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      480, "Temporarily Unavailable");
+	cr_assert_eq(router_harness_call_count(&h), 0,
+		     "a hang-up must not create state");
+}
+
+Test(route_media, event_without_a_valid_tenant_is_dropped)
+{
+	static const char *const bad[] = {"", "sys", "a b", "../acme"};
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, .seq = 1};
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__MediaEvent me = PBX__V1__MEDIA_EVENT__INIT;
+
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+
+	me.kind = ev.kind;
+	me.seq = ev.seq;
+	env.call_id = "c-1";
+	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_EVENT;
+	env.media_event = &me;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		env.tenant_id = (char *)bad[i];
+		cr_assert_eq(fake_peer_send(h.worker, &env, 2000), 0);
+	}
+	/* Nothing answered, nothing moved: not even a hang-up. */
+	expect_cmds(0);
+	assert_field("c-1", "seq", "1");
+	/* The real one still works. */
+	event_ex("c-1", &ev);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+}
+
+/* ---- other routers ------------------------------------------------------ */
+
+Test(route_media, state_written_by_another_router_is_followed)
+{
+	char key[PBX_KEY_MAX];
+
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+
+	/* Between events another router saved the call (same walk). */
+	cr_assert_eq(pbx_key(key, sizeof(key), HARNESS_TENANT, "call:c-1"),
+		     0);
+	redis_do("HSET %s rev %s", key, "41");
+
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, 1);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+	assert_field("c-1", "rev", "42");
+	cr_assert_eq(saves, 3, "one save per step (%d)", saves);
+}
+
+static int meddled;
+
+static void bump_rev_once(const char *key)
+{
+	if (meddled++ == 0)
+		redis_do("HINCRBY %s rev %s", key, "1");
+}
+
+Test(route_media, cas_conflict_is_retried_into_one_command)
+{
+	const Pbx__V1__MediaCommand *c;
+
+	meddled = 0;
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+	saves = 0;
+
+	before_save = bump_rev_once;
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, 1);
+	/* Lost the race once, re-read, walked again: still one Play. */
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+	cr_assert_str_eq(c->play->prompt, "hello");
+	cr_assert_eq(c->seq, 2);
+	cr_assert_eq(saves, 2, "saves %d", saves);
+	assert_field("c-1", "seq", "2");
+	assert_field("c-1", "rev", "4");
+}
+
+/* Another router handled the same PLAY_DONE first: it moved the call one
+ * step on (and commanded the worker itself). */
+static void other_router_took_the_step(const char *key)
+{
+	if (meddled++ == 0) {
+		redis_do("HINCRBY %s seq %s", key, "1");
+		redis_do("HINCRBY %s rev %s", key, "1");
+	}
+}
+
+Test(route_media, event_another_router_already_handled_sends_nothing)
+{
+	uint64_t seq;
+
+	meddled = 0;
+	start_call("c-1", greeting_json);
+	seq = answer_and_play("c-1", "hello", false);
+
+	before_save = other_router_took_the_step;
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, seq);
+	/* Re-read: the PLAY_DONE is now stale; no second Hangup. */
+	expect_cmds(0);
+	cr_assert_eq(meddled, 1);
+	assert_field("c-1", "seq", "3");
+	assert_field("c-1", "rev", "4");
+}
+
+static void always_conflict(const char *key)
+{
+	meddled++;
+	redis_do("HINCRBY %s rev %s", key, "1");
+}
+
+Test(route_media, endless_conflict_ends_the_call_503)
+{
+	meddled = 0;
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+
+	before_save = always_conflict;
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, 1);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      503, "Service Unavailable");
+	cr_assert_eq(meddled, 3, "tries %d", meddled);
+}
+
+/* "mw-other" (connected now) reports ANSWERED on c-1, claiming in the
+ * body to be its owner. */
+static void other_worker_answers_c1(void)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__MediaEvent me = PBX__V1__MEDIA_EVENT__INIT;
+
+	cr_assert_eq(fake_peer_alloc(&other, h.base, h.zctx,
+				     h.cfg.worker_listen, "mw-other"),
+		     0);
+	me.worker_id = HARNESS_WORKER;
+	me.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED;
+	me.seq = 1;
+	env.tenant_id = HARNESS_TENANT;
+	env.call_id = "c-1";
+	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_EVENT;
+	env.media_event = &me;
+	cr_assert_eq(fake_peer_send(other, &env, 2000), 0);
+	/* Another connection: the barrier's order does not cover it. */
+	router_harness_settle(&h, 150);
+}
+
+Test(route_media, event_from_another_worker_leaves_the_call_alone)
+{
+	char walk[512], rev[16];
+
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+	router_harness_call_field(&h, "c-1", "walk", walk, sizeof(walk));
+	router_harness_call_field(&h, "c-1", "rev", rev, sizeof(rev));
+
+	other_worker_answers_c1();
+	/* The owner gets nothing and the walk did not move. */
+	expect_cmds(0);
+	assert_field("c-1", "walk", walk);
+	assert_field("c-1", "rev", rev);
+}
+
+/* BUG, minor (route_media.c got_state() line ~158 with state_done() line
+ * ~201): an event from a worker that does not anchor the call is logged
+ * "event from worker mw-other for a call on mw-test ignored", but
+ * got_state() reports it with c->err before reading rev and scenario, so
+ * state_done() takes it for "Redis lost before anything was read" and
+ * sends that worker a Hangup 503 for the call. Harmless for the owner
+ * (see event_from_another_worker_leaves_the_call_alone), but it is not
+ * "ignored": a separate flag for the mismatch would make it so. */
+Test(route_media, event_from_another_worker_gets_no_answer, .disabled = true)
+{
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+
+	other_worker_answers_c1();
+	expect_cmds(0);
+	cr_assert_eq(fake_peer_count(other), 0, "mw-other got %zu command(s)",
+		     fake_peer_count(other));
+}
+
+/* Waits until `other` holds n messages; returns message n - 1 as a
+ * MediaCommand of kind for c-1. */
+static const Pbx__V1__MediaCommand *
+other_cmd(size_t n, Pbx__V1__MediaCommand__CmdCase kind)
+{
+	const Pbx__V1__Envelope *env;
+
+	cr_assert_eq(fake_peer_wait(other, n, 2000), n, "mw-two got %zu",
+		     fake_peer_count(other));
+	env = fake_peer_msg(other, n - 1);
+	cr_assert_eq(env->body_case, PBX__V1__ENVELOPE__BODY_MEDIA_COMMAND);
+	cr_assert_str_eq(env->call_id, "c-1");
+	cr_assert_eq(env->media_command->cmd_case, kind, "case %d, want %d",
+		     env->media_command->cmd_case, kind);
+	return env->media_command;
+}
+
+static void other_event(Pbx__V1__MediaEvent__Kind kind, uint64_t seq)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__MediaEvent me = PBX__V1__MEDIA_EVENT__INIT;
+
+	me.worker_id = "mw-two";
+	me.kind = kind;
+	me.seq = seq;
+	env.tenant_id = HARNESS_TENANT;
+	env.call_id = "c-1";
+	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_EVENT;
+	env.media_event = &me;
+	cr_assert_eq(fake_peer_send(other, &env, 2000), 0);
+}
+
+/* Two real routers on one Redis; the worker connects to both and its
+ * events alternate between them (DEALER round robin), as in production:
+ * each step is taken by whichever router gets the event, from the state
+ * the other one saved. */
+/* A second real router on the same Redis, and a worker "mw-two" (in
+ * `other`) connected to both, whose events alternate between them (DEALER
+ * round robin), as in production; c-1 is placed on it with json. */
+static void two_routers(const char *json)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__WorkerHeartbeat hb = PBX__V1__WORKER_HEARTBEAT__INIT;
+	const Pbx__V1__RouteDecision *d;
+	char eps[2 * PBX_CFG_STRLEN + 2];
+
+	second_cfg = h.cfg;
+	snprintf(second_cfg.router_id, sizeof(second_cfg.router_id),
+		 "rtest2");
+	snprintf(second_cfg.edge_listen, sizeof(second_cfg.edge_listen),
+		 "tcp://127.0.0.1:%d", redis_fixture_free_port());
+	snprintf(second_cfg.worker_listen, sizeof(second_cfg.worker_listen),
+		 "tcp://127.0.0.1:%d", redis_fixture_free_port());
+	cr_assert_eq(router_alloc(&second, h.base, h.zctx, &second_cfg), 0);
+	for (int i = 0; i < 300 && !pbx_redis_ctx(second->redis); i++)
+		router_harness_settle(&h, 10);
+	second_ac = pbx_redis_ctx(second->redis);
+	cr_assert_not_null(second_ac);
+
+	snprintf(eps, sizeof(eps), "%s,%s", h.cfg.worker_listen,
+		 second_cfg.worker_listen);
+	cr_assert_eq(fake_peer_alloc(&other, h.base, h.zctx, eps, "mw-two"),
+		     0);
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main", json), 0);
+	hb.worker_id = "mw-two";
+	hb.sip_uri = "sip:10.0.0.8:5080";
+	hb.capacity = 10;
+	env.body_case = PBX__V1__ENVELOPE__BODY_WORKER_HEARTBEAT;
+	env.worker_heartbeat = &hb;
+	cr_assert_eq(fake_peer_send(other, &env, 2000), 0);
+	/* Whichever router got it wrote it to Redis; the other's registry
+	 * refresh (500 ms) reads it there. Both sockets are up by then. */
+	router_harness_settle(&h, 700);
+
+	d = router_harness_call_new(&h, "c-1", CALLER, NUMBER);
+	cr_assert_not_null(d);
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA,
+		     "action %d (%u %s)", d->action, d->sip_code, d->reason);
+	cr_assert_str_eq(d->worker_id, "mw-two");
+	cr_assert_str_eq(d->media_uri, "sip:10.0.0.8:5080");
+}
+
+Test(route_media, two_routers_take_turns_on_one_call)
+{
+	const Pbx__V1__MediaCommand *c;
+
+	two_routers(greeting_json);
+	other_event(PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	c = other_cmd(1, PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+	other_event(PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, c->seq);
+	c = other_cmd(2, PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+	cr_assert_str_eq(c->play->prompt, "hello");
+	other_event(PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, c->seq);
+	c = other_cmd(3, PBX__V1__MEDIA_COMMAND__CMD_HANGUP);
+	assert_hangup(c, 486, "Busy Here");
+	router_harness_settle(&h, 100);
+	cr_assert_eq(fake_peer_count(other), 3, "one command per event");
+
+	/* Both took steps: three events, one state, no lost update. */
+	cr_assert(second_saves >= 1 && saves - second_saves >= 2,
+		  "saves: %d here, %d on the second router",
+		  saves - second_saves, second_saves);
+	assert_field("c-1", "rev", "4");
+	assert_field("c-1", "seq", "3");
+	cr_assert_eq(fake_peer_count(h.worker), 0);
+}
+
+/* The caller presses 1 just as the menu's input timer fires: the two
+ * events reach the two routers at once and race. Whichever saves first
+ * decides; the loser re-reads and finds its event stale. One outcome,
+ * never both. */
+Test(route_media, two_routers_racing_on_one_call_send_one_outcome)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__MediaEvent dt = PBX__V1__MEDIA_EVENT__INIT;
+	const Pbx__V1__MediaCommand *c;
+	uint32_t timer;
+	size_t n;
+
+	two_routers(menu_json);
+	other_event(PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	c = other_cmd(1, PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+	other_event(PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, c->seq);
+	c = other_cmd(2, PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+	other_event(PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, c->seq);
+	c = other_cmd(3, PBX__V1__MEDIA_COMMAND__CMD_TIMER);
+	timer = c->timer->id;
+
+	/* Back to back: one goes to each router. */
+	dt.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF;
+	dt.digit = "1";
+	env.tenant_id = HARNESS_TENANT;
+	env.call_id = "c-1";
+	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_EVENT;
+	env.media_event = &dt;
+	cr_assert_eq(fake_peer_send(other, &env, 2000), 0);
+	dt.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_TIMER;
+	dt.digit = "";
+	dt.timer_id = timer;
+	cr_assert_eq(fake_peer_send(other, &env, 2000), 0);
+
+	cr_assert_geq(fake_peer_wait(other, 4, 2000), 4);
+	router_harness_settle(&h, 200);
+	n = fake_peer_count(other);
+	c = fake_peer_msg(other, 3)->media_command;
+	if (c->cmd_case == PBX__V1__MEDIA_COMMAND__CMD_HANGUP) {
+		/* The timer won: no choice after it. */
+		assert_hangup(c, 480, "Nobody Chose");
+		cr_assert_eq(n, 4, "%zu commands after the timeout", n - 3);
+	} else {
+		/* The digit won: cancel the timer, play the branch. */
+		cr_assert_eq(n, 5, "%zu commands after the digit", n - 3);
+		cr_assert_eq(c->cmd_case, PBX__V1__MEDIA_COMMAND__CMD_TIMER);
+		cr_assert_eq(c->timer->ms, 0);
+		c = other_cmd(5, PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+		cr_assert_str_eq(c->play->prompt, "sales");
+	}
+	assert_field("c-1", "seq", "4");
+}
+
+/* ---- Redis outages ------------------------------------------------------ */
+
+Test(route_media, redis_down_hangs_up_a_live_call_503)
+{
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+
+	redis_fixture_stop(&h.rf);
+	for (int i = 0; i < 100 && pbx_redis_ctx(h.rt->redis); i++)
+		router_harness_settle(&h, 10);
+	cr_assert_null(pbx_redis_ctx(h.rt->redis));
+
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, 1);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      503, "Service Unavailable");
+}
+
+Test(route_media, redis_lost_with_the_state_read_in_flight_hangs_up_503)
+{
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+
+	cr_assert_eq(kill(h.rf.pid, SIGSTOP), 0);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, 1);
+	expect_nothing_while_frozen();
+	redis_fixture_stop(&h.rf);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      503, "Service Unavailable");
+}
+
+/* The caller hangs up (another router deletes the state) while this router
+ * is between its read and its save: the save must not bring the call
+ * back. */
+static void caller_hung_up_meanwhile(const char *key)
+{
+	if (meddled++ == 0)
+		redis_do("DEL %s", key, NULL);
+}
+
+Test(route_media, hangup_during_a_step_does_not_resurrect_the_call)
+{
+	const Pbx__V1__MediaCommand *c;
+
+	meddled = 0;
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+
+	before_save = caller_hung_up_meanwhile;
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, 1);
+	/* The re-read finds no call: hang up, never play. */
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_HANGUP);
+	assert_hangup(c, 480, "Temporarily Unavailable");
+	cr_assert_eq(router_harness_call_count(&h), 0,
+		     "the call record came back");
+}
+
+/* Leaves an ANSWERED step of c-1 waiting on a frozen Redis. */
+static void step_in_flight(void)
+{
+	start_call("c-1", greeting_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+	cr_assert_eq(kill(h.rf.pid, SIGSTOP), 0);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, 1);
+	expect_nothing_while_frozen();
+}
+
+Test(route_media, router_freed_with_a_step_in_flight_frees_it)
+{
+	step_in_flight();
+	/* Shutdown runs the waiting chain with no reply; it must free itself
+	 * and its pins without touching freed memory (ASan, and the leak
+	 * check in .fini). */
+	router_free(h.rt);
+	h.rt = NULL;
+	router_harness_settle(&h, 50);
+}
+
+/* BUG (router.c router_free() with pbx_bus.c's ZMQ_LINGER 0): router_free()
+ * frees Redis first so that "pending callbacks ... hang up or reject
+ * through the buses", but the buses are closed right after with linger 0,
+ * which drops every frame ZeroMQ's I/O thread has not written yet: the
+ * Hangup (and a CallNew's 503) was lost in 6 of 20 runs of this test
+ * alone, leaving the call up on the worker until the caller hangs up.
+ * Fix idea: a short linger for the shutdown close (ZMQ_LINGER set just
+ * before zmq_close), or drain the buses before closing them. A race by
+ * nature: enable it and run it ~10 times to see it fail. */
+Test(route_media, router_freed_with_a_step_in_flight_still_hangs_up,
+     .disabled = true)
+{
+	step_in_flight();
+	router_free(h.rt);
+	h.rt = NULL;
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      503, "Service Unavailable");
+}
