@@ -102,7 +102,9 @@ static void decide(struct route_ctx *c)
 	struct walk_ctx ctx;
 
 	pbx_log_ctx(c->tenant, c->call_id);
-	if (!c->sc) {
+	/* Without its objects a schedule would read as closed and a list
+	 * as not matching: a lost Redis reply is 503, not a wrong route. */
+	if (!c->sc || !c->objs) {
 		reject(c, 503, "Service Unavailable");
 		return;
 	}

@@ -81,6 +81,7 @@ struct route_ctx {
 	int waiting;
 	bool err;
 	bool missing;               /* a looked-up key does not exist */
+	bool ignore;                /* the event is not the sender's to send */
 	route_next_h *next;
 	void *user;                 /* chain-specific record, owned by the
 				     * chain */

@@ -7,6 +7,7 @@
 #include "pbx_log.h"
 #include "route_ctx.h"
 #include "router.h"
+#include "scenario.h"
 
 static void send_cmd(struct route_ctx *c, Pbx__V1__MediaCommand *cmd)
 {
@@ -65,20 +66,32 @@ static void ring(struct route_ctx *c, const struct walk_action *a)
 {
 	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
 	Pbx__V1__MediaCommand__Ring rg = PBX__V1__MEDIA_COMMAND__RING__INIT;
-	char uri[320];
+	char uri[320], num[40], cid[40];
 	const char *kind = a->ring.dest == WALK_DEST_EXTENSION ? "extension"
 			   : a->ring.dest == WALK_DEST_MOBILE  ? "mobile"
 							       : "external";
+	const char *target = a->ring.target;
+	const char *caller_id = c->caller;
 
+	/* A number as the scenario's author wrote it ("+7 916 123-45-67")
+	 * goes out in its canonical form: a SIP URI user and a caller ID
+	 * carry no spaces or brackets. */
+	if (a->ring.dest != WALK_DEST_EXTENSION &&
+	    scenario_number_canon(target, num, sizeof(num)) > 0)
+		target = num;
+	if (a->ring.caller_id[0])
+		caller_id = scenario_number_canon(a->ring.caller_id, cid,
+						  sizeof(cid)) > 0
+				    ? cid
+				    : a->ring.caller_id;
 	/* Extensions live in the tenant's SIP domain, where Kamailio finds
 	 * their registrations; numbers go out through a carrier trunk, which
 	 * Kamailio picks from X-Pbx-Dest. */
-	snprintf(uri, sizeof(uri), "sip:%s@%s%s", a->ring.target, c->domain,
+	snprintf(uri, sizeof(uri), "sip:%s@%s%s", target, c->domain,
 		 a->ring.dest == WALK_DEST_EXTENSION ? "" : ";user=phone");
 	rg.target_uri = uri;
 	rg.timeout_ms = a->ring.timeout_ms;
-	rg.caller_id = (char *)(a->ring.caller_id[0] ? a->ring.caller_id
-						     : c->caller);
+	rg.caller_id = (char *)caller_id;
 	rg.caller_name = (char *)"";
 	rg.dest_kind = (char *)kind;
 	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RING;

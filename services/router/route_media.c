@@ -112,7 +112,7 @@ static void step(struct route_ctx *c)
 	int err;
 
 	pbx_log_ctx(c->tenant, c->call_id);
-	if (!c->sc) {
+	if (!c->sc || !c->objs) {
 		end_call(c, 503, "Service Unavailable");
 		return;
 	}
@@ -193,7 +193,7 @@ static void got_state(struct route_ctx *c, redisReply *rr)
 			PLOG_WARN("event from worker %s for a call on %s "
 				  "ignored",
 				  c->worker_id, worker);
-			c->err = true;
+			c->ignore = true;
 			return;
 		}
 	}
@@ -221,6 +221,11 @@ static void got_objects_rev(struct route_ctx *c, redisReply *rr)
 
 static void state_done(struct route_ctx *c)
 {
+	if (c->ignore) {
+		/* Not this worker's call: no answer, the owner is untouched. */
+		route_ctx_free(c);
+		return;
+	}
 	if (c->missing) {
 		PLOG_WARN("event for a call without state; hanging it up");
 		end_call(c, 480, "Temporarily Unavailable");
@@ -251,6 +256,7 @@ static void load_state(struct route_ctx *c)
 
 	c->err = false;
 	c->missing = false;
+	c->ignore = false;
 	c->waiting = 0;
 	if (!pbx_key(key, sizeof(key), c->tenant, "call:%s", c->call_id))
 		route_pipe_cmd(c, got_state, "HGETALL %s", key);

@@ -5,7 +5,7 @@
  * decision (action, SIP code, worker), that refused calls never reach a
  * worker or leave state behind, and what a Redis or worker outage does
  * (Redis can be taken down at a chosen command: see before_cmd). Tests
- * marked .disabled show bugs, named in their comments. */
+ * marked .disabled show known bugs, named in their comments. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -439,7 +439,7 @@ Test(route_call, full_worker_gets_no_calls)
 	assert_untouched();
 }
 
-/* BUG (workers.c upsert(), line ~83, "if (cur->seen_ms <= wi->seen_ms)"):
+/* Was a bug, fixed (workers.c upsert(), line ~83, "if (cur->seen_ms <= wi->seen_ms)"):
  * the 500 ms refresh re-reads the same heartbeat from Redis (same
  * seen_ms) and, "<=" being true for equal times, overwrites the entry,
  * resetting `load` to the heartbeat's and forgetting the placements this
@@ -448,8 +448,7 @@ Test(route_call, full_worker_gets_no_calls)
  * takes a call, is full, and half a second later, with no new heartbeat,
  * takes another one beyond its capacity. Fix: replace only on a newer
  * report ("<"), or keep the local count when seen_ms is unchanged. */
-Test(route_call, placements_count_until_the_next_heartbeat,
-     .disabled = true)
+Test(route_call, placements_count_until_the_next_heartbeat)
 {
 	const Pbx__V1__RouteDecision *d;
 
@@ -590,7 +589,7 @@ static void kill_redis_at_objects_load(const char *fmt, const char *key)
 		redis_fixture_stop(&h.rf);
 }
 
-/* BUG (route_call.c decide(), route_ctx.c got_objects()): when the tenant
+/* Was a bug, fixed (route_call.c decide(), route_ctx.c got_objects()): when the tenant
  * objects cannot be loaded (reply lost with Redis, or an error reply),
  * got_objects() sets c->err and leaves c->objs NULL, but decide() checks
  * only c->sc: the first step is walked without the tenant's objects, so a
@@ -598,8 +597,7 @@ static void kill_redis_at_objects_load(const char *fmt, const char *key)
  * answers 403 "Closed" instead of 503 "Service Unavailable" (docs: "Redis
  * down -> 503"). route_media.c step() has the same gap (a later node is
  * walked without objects; the save that follows usually fails too). */
-Test(route_call, objects_lost_with_redis_is_503_not_a_closed_schedule,
-     .disabled = true)
+Test(route_call, objects_lost_with_redis_is_503_not_a_closed_schedule)
 {
 	const Pbx__V1__RouteDecision *d;
 

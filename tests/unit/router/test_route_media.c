@@ -619,7 +619,7 @@ Test(route_media, ring_number_goes_out_as_user_phone)
 	cr_assert_str_eq(c->ring->caller_id, "74950000000");
 }
 
-/* BUG (route_exec.c ring(), line 76; the walk copies the option as
+/* Was a bug, fixed (route_exec.c ring(), line 76; the walk copies the option as
  * written): docs/scenario.md lets a subscriber's target and caller_id be
  * "a phone number in any form" and the compiler accepts "+7 916 123-45-67"
  * (scenario_compile.c is_number), but the router puts it in the Ring
@@ -628,8 +628,7 @@ Test(route_media, ring_number_goes_out_as_user_phone)
  * (mwcall_ring.c uri_ok: no spaces; token_ok: caller_id), so the leg is
  * never placed and the call takes "unavailable". Fix: send the canonical
  * form (scenario_number_canon) for numbers and caller IDs. */
-Test(route_media, ring_number_written_with_separators_goes_out_canonical,
-     .disabled = true)
+Test(route_media, ring_number_written_with_separators_goes_out_canonical)
 {
 	const Pbx__V1__MediaCommand *c =
 		ring_number("+7 916 123-45-67", "+7 (495) 000-00-00");
@@ -885,7 +884,7 @@ Test(route_media, event_from_another_worker_leaves_the_call_alone)
 	assert_field("c-1", "rev", rev);
 }
 
-/* BUG, minor (route_media.c got_state() line ~158 with state_done() line
+/* Was a minor bug, fixed (route_media.c got_state() line ~158 with state_done() line
  * ~201): an event from a worker that does not anchor the call is logged
  * "event from worker mw-other for a call on mw-test ignored", but
  * got_state() reports it with c->err before reading rev and scenario, so
@@ -893,7 +892,7 @@ Test(route_media, event_from_another_worker_leaves_the_call_alone)
  * sends that worker a Hangup 503 for the call. Harmless for the owner
  * (see event_from_another_worker_leaves_the_call_alone), but it is not
  * "ignored": a separate flag for the mismatch would make it so. */
-Test(route_media, event_from_another_worker_gets_no_answer, .disabled = true)
+Test(route_media, event_from_another_worker_gets_no_answer)
 {
 	start_call("c-1", greeting_json);
 	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
