@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pbx_keys.h"
 #include "pbx_log.h"
 #include "route_ctx.h"
 #include "router.h"
@@ -62,6 +63,24 @@ static void hangup(struct route_ctx *c, unsigned code, const char *reason)
 			   reason ? reason : "");
 }
 
+/* A number written with separators as "+<digits>" (international: 11 or
+ * more digits once canonical) or its canonical digits (short numbers);
+ * a plain number, or anything that is not a number, as it is. */
+static const char *e164(const char *in, char *buf, size_t size)
+{
+	int n;
+
+	if (pbx_number_valid(in))
+		return in;
+	n = scenario_number_canon(in, buf + 1, size - 1);
+	if (n <= 0)
+		return in;
+	if (n < 11)
+		return buf + 1;
+	buf[0] = '+';
+	return buf;
+}
+
 static void ring(struct route_ctx *c, const struct walk_action *a)
 {
 	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
@@ -74,16 +93,13 @@ static void ring(struct route_ctx *c, const struct walk_action *a)
 	const char *caller_id = c->caller;
 
 	/* A number as the scenario's author wrote it ("+7 916 123-45-67")
-	 * goes out in its canonical form: a SIP URI user and a caller ID
-	 * carry no spaces or brackets. */
-	if (a->ring.dest != WALK_DEST_EXTENSION &&
-	    scenario_number_canon(target, num, sizeof(num)) > 0)
-		target = num;
+	 * goes out in E.164 form: a SIP URI user and a caller ID carry no
+	 * spaces or brackets, and Kamailio formats "+<country>..." for the
+	 * trunk. */
+	if (a->ring.dest != WALK_DEST_EXTENSION)
+		target = e164(a->ring.target, num, sizeof(num));
 	if (a->ring.caller_id[0])
-		caller_id = scenario_number_canon(a->ring.caller_id, cid,
-						  sizeof(cid)) > 0
-				    ? cid
-				    : a->ring.caller_id;
+		caller_id = e164(a->ring.caller_id, cid, sizeof(cid));
 	/* Extensions live in the tenant's SIP domain, where Kamailio finds
 	 * their registrations; numbers go out through a carrier trunk, which
 	 * Kamailio picks from X-Pbx-Dest. */

@@ -626,16 +626,16 @@ Test(route_media, ring_number_goes_out_as_user_phone)
  * as written: target_uri "sip:+7 916 123-45-67@acme.pbx.test;user=phone"
  * and caller_id "+7 (495) 000-00-00". The media worker refuses both
  * (mwcall_ring.c uri_ok: no spaces; token_ok: caller_id), so the leg is
- * never placed and the call takes "unavailable". Fix: send the canonical
- * form (scenario_number_canon) for numbers and caller IDs. */
+ * never placed and the call takes "unavailable". Fixed: numbers with
+ * separators go out in E.164 form ("+" and the canonical digits). */
 Test(route_media, ring_number_written_with_separators_goes_out_canonical)
 {
 	const Pbx__V1__MediaCommand *c =
 		ring_number("+7 916 123-45-67", "+7 (495) 000-00-00");
 
 	cr_assert_str_eq(c->ring->target_uri,
-			 "sip:79161234567@" HARNESS_DOMAIN ";user=phone");
-	cr_assert_str_eq(c->ring->caller_id, "74950000000");
+			 "sip:+79161234567@" HARNESS_DOMAIN ";user=phone");
+	cr_assert_str_eq(c->ring->caller_id, "+74950000000");
 }
 
 Test(route_media, extension_dialling_a_colleague_rings_it)
