@@ -18,6 +18,8 @@
  * bus, can answer "too large" for those; ZeroMQ itself drops peers that send
  * more than BUS_HARD_LIMIT before buffering it all. */
 #define BUS_MAX_FRAME (24 * 1024 * 1024)
+/* How long a closing socket may still deliver queued frames. */
+#define BUS_CLOSE_LINGER_MS 200
 #define BUS_HARD_LIMIT (64LL * 1024 * 1024)
 
 struct pbx_bus {
@@ -161,6 +163,10 @@ void pbx_bus_free(struct pbx_bus *bus)
 		return;
 	if (bus->ev)
 		event_free(bus->ev);
+	/* What a service sends while it shuts down (a router's last
+	 * hang-ups) must still leave: a short linger for this close only
+	 * (zmq_ctx_term() then waits at most this long). */
+	set_int_opt(bus->sock, ZMQ_LINGER, BUS_CLOSE_LINGER_MS);
 	zmq_close(bus->sock);
 	free(bus);
 }

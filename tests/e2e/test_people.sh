@@ -167,6 +167,8 @@ fi
 bridged_call menu_rfc4733 15551001 rfc4733 "8 101"
 bridged_call menu_info 15551001 info "8 101"
 bridged_call menu_inband 15551001 inband "8"
+# A gateway that negotiates telephone-event and still sends tones.
+bridged_call menu_inband_with_te 15551001 inband "8 101"
 # Direct extension dialing: 1 0 1 during the menu prompt.
 bridged_call menu_direct_extension 15551001 ext101 "8 101"
 
@@ -259,6 +261,34 @@ else fail example_closed_prompt_only "got ${p:-0} packets for a 2 s prompt"; fi
 echo '{"timezone":"Europe/Moscow","windows":[{"days":"all","from":"00:00","to":"23:59"}],"override":"open"}' |
 	"$PBXCTL" object put $T schedule office - >/dev/null
 bridged_call example_open_menu_digit 15551005 rfc4733 "8 101"
+
+# --- the worker dies while the caller hears ringback ------------------------
+# The call is not answered yet (an early dialog ringing 101): the edge
+# ends the caller's INVITE with 503 within 5 s, instead of leaving it to
+# ring into silence. Last: it kills the suite's only worker.
+if echo '{"start":"r","nodes":{"r":{"type":"subscriber","options":{"kind":"internal","target":"101","timeout":60},"outputs":{"no_answer":"gone","busy":"gone","unavailable":"gone"}},"gone":{"type":"hangup","options":{"code":410}}}}' |
+	"$PBXCTL" scenario put $T ringlong - >/dev/null &&
+	"$PBXCTL" number connect $T 15551006 >/dev/null &&
+	"$PBXCTL" scenario activate $T 15551006 ringlong >/dev/null &&
+	phone noanswer worker_dies; then
+	(sipp_call uac_expect.xml 15551006 5107 -key expect 503 \
+		-trace_logs -log_file "$TMP/worker_dies.log"
+	echo "$? $(now_ms)" >"$TMP/worker_dies.end") &
+	caller_pid=$!
+	sleep 2
+	kill -9 "$(cat "$PBX_RUN/mw1.pid")"
+	tkill=$(now_ms)
+	wait $caller_pid
+	read -r rc tend <"$TMP/worker_dies.end"
+	if [ "$rc" = 0 ] && [ $((tend - tkill)) -le 5000 ]; then
+		pass ringing_caller_gets_503_when_worker_dies
+	else
+		fail ringing_caller_gets_503_when_worker_dies "rc=$rc after $((tend - tkill)) ms"
+	fi
+	kill "$PHONE_PID" 2>/dev/null
+	wait "$PHONE_PID" 2>/dev/null
+	PHONE_PID=""
+fi
 
 "$PBXCTL" tenant delete $T >/dev/null 2>&1
 "$PBXCTL" trunk remove e2e-carrier >/dev/null 2>&1

@@ -165,7 +165,12 @@ size_t fake_peer_wait(struct fake_peer *p, size_t n, int timeout_ms)
 {
 	uint64_t end = pbx_clock_mono_ms() + (uint64_t)timeout_ms;
 
-	while (p->n < n && pbx_clock_mono_ms() < end)
+	/* pbx_bus_process() too: ZMQ_FD is edge-triggered, and an edge that
+	 * came while the loop was not watching (a peer's socket closed with
+	 * frames still lingering) would otherwise never be seen. */
+	while (p->n < n && pbx_clock_mono_ms() < end) {
 		run_1ms(p->base);
+		pbx_bus_process(p->bus);
+	}
 	return p->n;
 }

@@ -1147,22 +1147,27 @@ Test(route_media, router_freed_with_a_step_in_flight_frees_it)
 	router_harness_settle(&h, 50);
 }
 
-/* BUG (router.c router_free() with pbx_bus.c's ZMQ_LINGER 0): router_free()
+/* KNOWN BUG, not fixed yet (router.c router_free()): router_free()
  * frees Redis first so that "pending callbacks ... hang up or reject
  * through the buses", but the buses are closed right after with linger 0,
  * which drops every frame ZeroMQ's I/O thread has not written yet: the
  * Hangup (and a CallNew's 503) was lost in 6 of 20 runs of this test
  * alone, leaving the call up on the worker until the caller hangs up.
- * Fix idea: a short linger for the shutdown close (ZMQ_LINGER set just
- * before zmq_close), or drain the buses before closing them. A race by
- * nature: enable it and run it ~10 times to see it fail. */
+ * pbx_bus_free() now closes with a 200 ms linger, yet the hang-up is
+ * still missing in about one run in five: something else drops it (not
+ * found yet). A race by nature: enable it and run it ~15 times. */
 Test(route_media, router_freed_with_a_step_in_flight_still_hangs_up,
      .disabled = true)
 {
+	size_t first;
+
 	step_in_flight();
+	first = seen;
 	router_free(h.rt);
 	h.rt = NULL;
-	assert_hangup(cmd_at(expect_cmds(1), "c-1",
-			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+	/* No barrier without a router: wait for the one command itself. */
+	cr_assert_geq(fake_peer_wait(h.worker, first + 1, 2000), first + 1,
+		      "the worker never got the shutdown's hang-up");
+	assert_hangup(cmd_at(first, "c-1", PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
 		      503, "Service Unavailable");
 }
