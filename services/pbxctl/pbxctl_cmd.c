@@ -21,6 +21,7 @@ const char pbxctl_usage[] =
 	"  tenant list\n"
 	"  tenant delete <tenant>\n"
 	"  tenant feature <tenant> <feature> on|off        (features: fax)\n"
+	"  tenant limits <tenant> [--calls N] [--cps N] [--carrier-legs N]\n"
 	"  number connect <tenant> <number>\n"
 	"  number disconnect <tenant> <number>\n"
 	"  number list <tenant>\n"
@@ -81,6 +82,9 @@ enum opt_id {
 	O_BUSY,
 	O_UNAVAILABLE,
 	O_TZ,
+	O_CALLS,
+	O_CPS,
+	O_CARRIER_LEGS,
 	O_COUNT
 };
 
@@ -110,6 +114,9 @@ static const struct opt_def {
 	[O_BUSY] = {"--busy", PBXCTL_REP_BUSY},
 	[O_UNAVAILABLE] = {"--unavailable", PBXCTL_REP_UNAVAILABLE},
 	[O_TZ] = {"--tz", -1},
+	[O_CALLS] = {"--calls", -1},
+	[O_CPS] = {"--cps", -1},
+	[O_CARRIER_LEGS] = {"--carrier-legs", -1},
 };
 
 /* One command: "<noun> <verb>", its positional arguments and options. */
@@ -135,6 +142,9 @@ static const struct cmd_def cmds[] = {
 	 "tenant delete <tenant>"},
 	{"tenant", "feature", 3, 3, OP(TENANT_FEATURE), PBXCTL_PRINT_OK, 0,
 	 "tenant feature <tenant> <feature> on|off"},
+	{"tenant", "limits", 1, 1, OP(TENANT_LIMITS), PBXCTL_PRINT_ITEMS,
+	 OPT(O_CALLS) | OPT(O_CPS) | OPT(O_CARRIER_LEGS),
+	 "tenant limits <tenant> [--calls N] [--cps N] [--carrier-legs N]"},
 	{"number", "connect", 2, 2, OP(NUMBER_CONNECT), PBXCTL_PRINT_OK, 0,
 	 "number connect <tenant> <number>"},
 	{"number", "disconnect", 2, 2, OP(NUMBER_DISCONNECT), PBXCTL_PRINT_OK,
@@ -240,6 +250,23 @@ static int parse_timeout(const char *s, int *ms)
 	if (errno || end == s || *end || v < 1 || v > 600000)
 		return -EINVAL;
 	*ms = (int)v;
+	return 0;
+}
+
+/* A limit: 0 to 1000000; an absent option is -1 (unchanged). */
+static int parse_limit(const char *s, int32_t *v)
+{
+	char *end;
+	long x;
+
+	*v = -1;
+	if (!s)
+		return 0;
+	errno = 0;
+	x = strtol(s, &end, 10);
+	if (errno || end == s || *end || x < 0 || x > 1000000)
+		return -EINVAL;
+	*v = (int32_t)x;
 	return 0;
 }
 
@@ -406,6 +433,19 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 			return fail(err, errsz,
 				    "a feature is switched \"on\" or \"off\"");
 		q->tenant_feature = &cmd->op.tenant_feature;
+		break;
+	case OP(TENANT_LIMITS):
+		pbx__v1__prov_request__tenant_limits__init(
+			&cmd->op.tenant_limits);
+		cmd->op.tenant_limits.tenant = a[0];
+		if (parse_limit(ov[O_CALLS], &cmd->op.tenant_limits.calls) ||
+		    parse_limit(ov[O_CPS], &cmd->op.tenant_limits.cps) ||
+		    parse_limit(ov[O_CARRIER_LEGS],
+				&cmd->op.tenant_limits.carrier_legs))
+			return fail(err, errsz,
+				    "a limit is a whole number from 0 to "
+				    "1000000");
+		q->tenant_limits = &cmd->op.tenant_limits;
 		break;
 	case OP(NUMBER_CONNECT):
 	case OP(NUMBER_DISCONNECT):

@@ -78,6 +78,7 @@ struct pbxctl_cmd {
 		Pbx__V1__ProvRequest__TrunkAdd trunk_add;
 		Pbx__V1__ProvRequest__TrunkRef trunk_ref;
 		Pbx__V1__ProvRequest__TenantFeature tenant_feature;
+		Pbx__V1__ProvRequest__TenantLimits tenant_limits;
 	} op;
 	/* Repeated option values (pointers into argv). */
 	char *rep[PBXCTL_REP_COUNT][PBXCTL_REPEAT_MAX];

@@ -283,6 +283,10 @@ int prov_object_ensure(struct provision *pv, const char *tenant,
 int prov_feature_set(struct provision *pv,
 		     const Pbx__V1__ProvRequest__TenantFeature *q,
 		     struct prov_reply *r);
+/* prov_limits.c: per-tenant limits (pbx_limits.h). */
+int prov_limits_set(struct provision *pv,
+		    const Pbx__V1__ProvRequest__TenantLimits *q,
+		    struct prov_reply *r);
 /* *on tells whether the tenant enabled feature (unset reads as off). */
 int prov_feature_enabled(struct provision *pv, const char *tenant,
 			 const char *feature, bool *on);

@@ -285,6 +285,9 @@ static const char *request_tenant(const Pbx__V1__ProvRequest *q)
 	case PBX__V1__PROV_REQUEST__OP_TENANT_FEATURE:
 		t = q->tenant_feature ? q->tenant_feature->tenant : NULL;
 		break;
+	case PBX__V1__PROV_REQUEST__OP_TENANT_LIMITS:
+		t = q->tenant_limits ? q->tenant_limits->tenant : NULL;
+		break;
 	case PBX__V1__PROV_REQUEST__OP_TENANT_DELETE:
 	case PBX__V1__PROV_REQUEST__OP_NUMBER_LIST:
 	case PBX__V1__PROV_REQUEST__OP_EXTENSION_LIST:
@@ -336,6 +339,7 @@ static const char *op_name(Pbx__V1__ProvRequest__OpCase op)
 		[PBX__V1__PROV_REQUEST__OP_TRUNK_REMOVE] = "trunk_remove",
 		[PBX__V1__PROV_REQUEST__OP_TRUNK_LIST] = "trunk_list",
 		[PBX__V1__PROV_REQUEST__OP_TENANT_FEATURE] = "tenant_feature",
+		[PBX__V1__PROV_REQUEST__OP_TENANT_LIMITS] = "tenant_limits",
 	};
 
 	if ((unsigned)op < sizeof(names) / sizeof(names[0]) && names[op])
@@ -438,6 +442,9 @@ static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
 	case PBX__V1__PROV_REQUEST__OP_TENANT_FEATURE:
 		NEED(q->tenant_feature);
 		return prov_feature_set(pv, q->tenant_feature, r);
+	case PBX__V1__PROV_REQUEST__OP_TENANT_LIMITS:
+		NEED(q->tenant_limits);
+		return prov_limits_set(pv, q->tenant_limits, r);
 	default:
 		return prov_fail(r, -EINVAL,
 				 "the request names no known operation");

@@ -81,6 +81,8 @@ static void saved(struct route_ctx *c, int result)
 {
 	if (result != 1) {
 		/* 0: another INVITE with this Call-ID already owns it. */
+		if (result != 0)
+			route_limits_release(c->r, c->tenant, c->call_id);
 		reject(c, result == 0 ? 482 : 503,
 		       result == 0 ? "Loop Detected" : "Service Unavailable");
 		return;
@@ -94,9 +96,10 @@ static void saved(struct route_ctx *c, int result)
 	finish(c);
 }
 
+static void place(struct route_ctx *c);
+
 static void decide(struct route_ctx *c)
 {
-	const struct worker_info *w;
 	struct walk_state probe;
 	struct walk_event ev = {.kind = WALK_EV_START};
 	struct walk_ctx ctx;
@@ -142,9 +145,30 @@ static void decide(struct route_ctx *c)
 			return;
 		}
 	}
+	route_limits_take(c, place);
+}
+
+/* The tenant's limits allowed the call (c->limited is 0): a worker. */
+static void place(struct route_ctx *c)
+{
+	const struct worker_info *w;
+
+	pbx_log_ctx(c->tenant, c->call_id);
+	if (c->limited) {
+		/* 486: the tenant's own lines are all busy; 503: slow down
+		 * (a carrier may try another route). */
+		PLOG_WARN("tenant %s limit reached: call refused",
+			  c->limited == 1 ? "concurrent call" : "calls/s");
+		if (c->limited == 1)
+			reject(c, 486, "Busy Here (Call Limit)");
+		else
+			reject(c, 503, "Service Unavailable (Rate Limit)");
+		return;
+	}
 	w = workers_pick(c->r->workers);
 	if (!w) {
 		PLOG_ERR("no live media worker for this call");
+		route_limits_release(c->r, c->tenant, c->call_id);
 		reject(c, 503, "No Media Worker");
 		return;
 	}

@@ -82,6 +82,7 @@ struct route_ctx {
 	bool err;
 	bool missing;               /* a looked-up key does not exist */
 	bool ignore;                /* the event is not the sender's to send */
+	int limited;                /* route_limits_take: 0 ok, 1 calls, 2 cps */
 	route_next_h *next;
 	void *user;                 /* chain-specific record, owned by the
 				     * chain */
@@ -121,6 +122,19 @@ void route_index_add(struct router *r, const char *worker,
 		     const char *tenant, const char *call_id);
 void route_index_del(struct router *r, const char *worker,
 		     const char *tenant, const char *call_id);
+
+/* route_limits.c: the tenant's concurrent-call and calls-per-second
+ * limits (pbx_limits.h), counted in Redis (pbx:{t}:active, a sorted set
+ * of call ids scored by expiry; pbx:{t}:cps:<second>). take counts the
+ * call and sets c->limited (0 within the limits; on a Redis error the
+ * call is let through: limits guard against abuse, Redis errors are
+ * handled by the save that follows); extend keeps an answered call
+ * counted for call_ttl_s; release forgets it. */
+void route_limits_take(struct route_ctx *c, route_next_h *next);
+void route_limits_extend(struct router *r, const char *tenant,
+			 const char *call_id);
+void route_limits_release(struct router *r, const char *tenant,
+			  const char *call_id);
 
 /* route_exec.c: carries out c->out as media commands to c->worker_id;
  * route_exec_supported: this build has a media side for the action. */

@@ -35,6 +35,7 @@ static void delete_state(struct route_ctx *c)
 	 * under (if any) expires with the reaper's scan (members whose
 	 * record is gone are dropped). */
 	route_index_del(c->r, c->worker_id, c->tenant, c->call_id);
+	route_limits_release(c->r, c->tenant, c->call_id);
 }
 
 static void load_state(struct route_ctx *c);
@@ -57,6 +58,9 @@ static void after_save(struct route_ctx *c, int result)
 		route_index_del(c->r, c->moved_from, c->tenant, c->call_id);
 		c->moved_from[0] = '\0';
 	}
+	/* Started: counted against the tenant's limit until it ends. */
+	if (c->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING)
+		route_limits_extend(c->r, c->tenant, c->call_id);
 	route_exec_actions(c);
 	route_ctx_free(c);
 }

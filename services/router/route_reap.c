@@ -135,6 +135,7 @@ static void call_cb(redisAsyncContext *ac, void *reply, void *arg)
 			  "the edge %s",
 			  rc->worker, edge && edge[0] ? edge : "(unknown)");
 		send_call_end(rc->r, edge ? edge : "", rc);
+		route_limits_release(rc->r, rc->tenant, rc->call_id);
 		if (!pbx_key(key, sizeof(key), rc->tenant, "call:%s",
 			     rc->call_id))
 			redisAsyncCommand(ac, NULL, NULL, "DEL %s", key);

@@ -227,7 +227,10 @@ fi
 expect_code unavailable_branch_taken 15551003 410 5104
 
 # --- external number through the carrier trunk -----------------------------
-(cd "$TMP" && exec timeout 40 sipp -sn uas -i $CARRIER_IP -p 5060 -m 1 \
+# uas_callee.xml: a carrier that echoes Record-Route, as carriers do, so
+# the BYE passes the edge and the tenant's carrier-leg count goes down.
+(cd "$TMP" && exec timeout 40 sipp -sf "$SIPP_DIR/uas_callee.xml" \
+	-i $CARRIER_IP -p 5060 -mi $CARRIER_IP -mp 18100 -m 1 \
 	-nostdin -trace_msg -message_file "$TMP/carrier.msg" \
 	>>"$TMP/sipp.out" 2>&1) &
 carrier=$!
@@ -242,6 +245,41 @@ if grep -q "INVITE sip:+74951112233@" "$TMP/carrier.msg" 2>/dev/null &&
 else
 	fail external_carrier_sees_number_no_internal_headers "$(grep -m1 '^INVITE' "$TMP/carrier.msg")"
 fi
+
+# --- the tenant's carrier-leg limit (toll-fraud guard) ----------------------
+# With 0 carrier legs allowed, the external call takes the "unavailable"
+# branch (410) and nothing reaches the carrier.
+if "$PBXCTL" tenant limits $T --carrier-legs 0 | grep -q '^carrier_legs 0$'; then
+	pass tenant_limit_set_and_shown
+else fail tenant_limit_set_and_shown "pbxctl tenant limits did not show it"; fi
+(cd "$TMP" && exec timeout 8 sipp -sn uas -i $CARRIER_IP -p 5060 -m 1 \
+	-nostdin -trace_msg -message_file "$TMP/carrier2.msg" \
+	>>"$TMP/sipp.out" 2>&1) &
+carrier=$!
+sleep 0.3
+expect_code carrier_leg_limit_takes_unavailable_branch 15551004 410 5108
+wait $carrier
+if ! grep -q "^INVITE" "$TMP/carrier2.msg" 2>/dev/null; then
+	pass carrier_leg_limit_nothing_reaches_the_carrier
+else fail carrier_leg_limit_nothing_reaches_the_carrier "the carrier got an INVITE"; fi
+# With 1 allowed, a second external call while the first is up is refused.
+"$PBXCTL" tenant limits $T --carrier-legs 1 >/dev/null
+(cd "$TMP" && exec timeout 20 sipp -sf "$SIPP_DIR/uas_callee.xml" \
+	-i $CARRIER_IP -p 5060 -mi $CARRIER_IP -mp 18100 -m 1 \
+	-nostdin >>"$TMP/sipp.out" 2>&1) &
+carrier=$!
+sleep 0.3
+# The first call holds its leg for 3 s (its result is checked below, in
+# this shell: a check in a background job would not be counted).
+(sipp_call uac_expect.xml 15551004 5109 -key expect 200 -d 3000 \
+	-trace_logs -log_file "$TMP/leg1.log"; echo $? >"$TMP/leg1.rc") &
+first=$!
+sleep 1.5
+expect_code carrier_leg_limit_second_leg_refused 15551004 410 5110
+wait $first $carrier
+if [ "$(cat "$TMP/leg1.rc")" = 0 ]; then pass carrier_leg_limit_first_leg_up
+else fail carrier_leg_limit_first_leg_up "$(grep -m1 FAIL "$TMP/leg1.log")"; fi
+"$PBXCTL" tenant limits $T --carrier-legs 10 >/dev/null
 
 # --- the product's example scenario on live calls ---------------------------
 # An important client reaches the head of the company (ext 101).

@@ -13,6 +13,7 @@
 
 #include "pbx_clock.h"
 #include "pbx_keys.h"
+#include "pbx_limits.h"
 #include "pbx_redis.h"
 #include "pbx_test.h"
 #include "router_harness.h"
@@ -708,4 +709,71 @@ Test(route_call, messages_on_the_wrong_socket_are_dropped)
 	d = router_harness_call_new(&h, "c-1", CALLER, NUMBER);
 	cr_assert_not_null(d);
 	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA);
+}
+
+/* ---- per-tenant limits (pbx_limits.h) ----------------------------------- */
+
+static void set_tenant_field(const char *field, const char *value)
+{
+	char key[PBX_KEY_MAX];
+	redisReply *r;
+
+	cr_assert_eq(pbx_key(key, sizeof(key), HARNESS_TENANT, "tenant"), 0);
+	r = redis_fixture_cmd(&h.rf, "HSET %s %s %s", key, field, value);
+	cr_assert_not_null(r);
+	freeReplyObject(r);
+}
+
+static void assert_media(const Pbx__V1__RouteDecision *d)
+{
+	cr_assert_not_null(d, "no RouteDecision within 3 s");
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA,
+		     "action %d (%u %s)", d->action, d->sip_code, d->reason);
+}
+
+Test(route_call, concurrent_call_limit_refuses_busy_until_a_call_ends)
+{
+	struct harness_event hup = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP};
+
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
+					      greeting_json),
+		     0);
+	set_tenant_field(PBX_LIMIT_CALLS_FIELD, "2");
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+
+	assert_media(router_harness_call_new(&h, "c-1", CALLER, NUMBER));
+	assert_media(router_harness_call_new(&h, "c-2", CALLER, NUMBER));
+	assert_reject(router_harness_call_new(&h, "c-3", CALLER, NUMBER), 486,
+		      "Busy Here (Call Limit)");
+	cr_assert_eq(router_harness_event(&h, "c-1", &hup), 0);
+	cr_assert_eq(router_harness_barrier(&h, 4), 0);
+	assert_media(router_harness_call_new(&h, "c-4", CALLER, NUMBER));
+}
+
+Test(route_call, calls_per_second_limit_answers_503)
+{
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
+					      greeting_json),
+		     0);
+	set_tenant_field(PBX_LIMIT_CPS_FIELD, "0");
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+	assert_reject(router_harness_call_new(&h, "c-1", CALLER, NUMBER), 503,
+		      "Service Unavailable (Rate Limit)");
+	assert_untouched();
+}
+
+Test(route_call, a_refused_call_does_not_count_against_the_limit)
+{
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main", busy_json),
+		     0);
+	set_tenant_field(PBX_LIMIT_CALLS_FIELD, "1");
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+	/* Hung up at once by the scenario: never counted. */
+	for (int i = 0; i < 3; i++)
+		assert_reject(router_harness_call_new(&h, i == 0   ? "c-1"
+							  : i == 1 ? "c-2"
+								   : "c-3",
+						      CALLER, NUMBER),
+			      486, "Busy Here");
 }

@@ -1,0 +1,87 @@
+/* Per-tenant limits on live calls: concurrent calls and new calls per
+ * second, checked and counted in one Lua script on the tenant's slot when
+ * the router places a call (docs/services/router.md "Limits"). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pbx_clock.h"
+#include "pbx_keys.h"
+#include "pbx_limits.h"
+#include "pbx_log.h"
+#include "pbx_redis.h"
+#include "route_ctx.h"
+#include "router.h"
+
+/* KEYS: active set, this second's counter, tenant hash. ARGV: now_ms,
+ * call id, expiry ms of the entry, default calls, default cps, set TTL ms.
+ * Returns 0 counted, 1 over the call limit, 2 over the rate. Entries
+ * past their expiry (a call whose end was never reported) drop out. */
+static const char take_lua[] =
+	"local lim = redis.call('HMGET', KEYS[3], '" PBX_LIMIT_CALLS_FIELD
+	"', '" PBX_LIMIT_CPS_FIELD "') "
+	"local maxc = tonumber(lim[1]) or tonumber(ARGV[4]) "
+	"local maxr = tonumber(lim[2]) or tonumber(ARGV[5]) "
+	"redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1]) "
+	"if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end "
+	"if redis.call('ZCARD', KEYS[1]) >= maxc then return 1 end "
+	"local n = redis.call('INCR', KEYS[2]) "
+	"if n == 1 then redis.call('PEXPIRE', KEYS[2], 2000) end "
+	"if n > maxr then return 2 end "
+	"redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2]) "
+	"redis.call('PEXPIRE', KEYS[1], ARGV[6]) "
+	"return 0";
+
+static void got_take(struct route_ctx *c, redisReply *rr)
+{
+	if (rr && rr->type == REDIS_REPLY_INTEGER)
+		c->limited = (int)rr->integer;
+	else
+		PLOG_WARN("limits not checked: %s",
+			  rr && rr->type == REDIS_REPLY_ERROR ? rr->str
+							      : "no reply");
+}
+
+void route_limits_take(struct route_ctx *c, route_next_h *next)
+{
+	unsigned long long now = pbx_clock_now_ms();
+	long long ttl_ms = c->r->cfg->call_ttl_s * 1000LL;
+	char kact[PBX_KEY_MAX], kcps[PBX_KEY_MAX], kten[PBX_KEY_MAX];
+
+	c->limited = 0;
+	c->err = false;
+	c->waiting = 0;
+	if (!pbx_key(kact, sizeof(kact), c->tenant, "active") &&
+	    !pbx_key(kcps, sizeof(kcps), c->tenant, "cps:%llu", now / 1000) &&
+	    !pbx_key(kten, sizeof(kten), c->tenant, "tenant"))
+		route_pipe_cmd(c, got_take,
+			       "EVAL %s 3 %s %s %s %llu %s %llu %d %d %lld",
+			       take_lua, kact, kcps, kten, now, c->call_id,
+			       now + ROUTE_SETUP_TTL_S * 1000ULL,
+			       PBX_LIMIT_CALLS_DEFAULT, PBX_LIMIT_CPS_DEFAULT,
+			       ttl_ms);
+	route_pipe_run(c, next);
+}
+
+void route_limits_extend(struct router *r, const char *tenant,
+			 const char *call_id)
+{
+	redisAsyncContext *ac = pbx_redis_ctx(r->redis);
+	char key[PBX_KEY_MAX];
+
+	if (ac && !pbx_key(key, sizeof(key), tenant, "active"))
+		redisAsyncCommand(ac, NULL, NULL, "ZADD %s XX %llu %s", key,
+				  pbx_clock_now_ms() +
+					  r->cfg->call_ttl_s * 1000ULL,
+				  call_id);
+}
+
+void route_limits_release(struct router *r, const char *tenant,
+			  const char *call_id)
+{
+	redisAsyncContext *ac = pbx_redis_ctx(r->redis);
+	char key[PBX_KEY_MAX];
+
+	if (ac && !pbx_key(key, sizeof(key), tenant, "active"))
+		redisAsyncCommand(ac, NULL, NULL, "ZREM %s %s", key, call_id);
+}
