@@ -72,6 +72,11 @@ PBXCTL=$BUILD/services/pbxctl/pbxctl \
 	PROVISION_BIN=$BUILD/services/provision/provision REDIS_PORT=6391 \
 	"$ROOT/tests/integration/test_numbers.sh" 2>&1 | tee "$TMP/numbers.out"
 tally "$TMP/numbers.out"
+echo "== integration: tenant limits"
+PBXCTL=$BUILD/services/pbxctl/pbxctl \
+	PROVISION_BIN=$BUILD/services/provision/provision REDIS_PORT=6391 \
+	"$ROOT/tests/integration/test_limits.sh" 2>&1 | tee "$TMP/limits.out"
+tally "$TMP/limits.out"
 redis-cli -p 6391 shutdown nosave >/dev/null 2>&1
 
 echo "== end to end: calls through kamailio"

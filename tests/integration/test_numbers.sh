@@ -18,8 +18,6 @@ PBX_REDIS_PORT=$REDIS_PORT
 . "$ROOT/tests/e2e/lib.sh"
 
 TMP=$(mktemp -d /tmp/test_numbers.XXXXXX)
-SERVER="tcp://127.0.0.1:$PROV_PORT"
-PID=""
 A="nmtest-a-$$"
 B="nmtest-b-$$"
 # An 11-digit Russian number unique to this run, and its other forms.
@@ -27,48 +25,8 @@ D=$(printf '%07d' $(($$ % 10000000)))
 CANON="7999$D"
 FORMS=("+7999$D" "8999$D" "999$D" "+7 (999) ${D:0:3}-${D:3:2}-${D:5:2}"
 	"8.999.$D")
+. "$ROOT/tests/integration/lib.sh"
 
-ctl() {
-	"$PBXCTL" --server "$SERVER" "$@" >"$TMP/out" 2>"$TMP/err"
-	RC=$?
-	OUT=$(cat "$TMP/out")
-	ERR=$(cat "$TMP/err")
-	return $RC
-}
-# expect NAME RC [PATTERN in stdout or stderr]
-expect() {
-	local pat=${3:-}
-	if [ "$RC" != "$2" ]; then
-		fail "$1" "exit $RC, want $2 (out: ${OUT:0:160}) (err: ${ERR:0:160})"
-	elif [ -n "$pat" ] && ! printf '%s\n%s\n' "$OUT" "$ERR" |
-		grep -qE -- "$pat"; then
-		fail "$1" "output lacks /$pat/ (out: ${OUT:0:160}) (err: ${ERR:0:160})"
-	else
-		pass "$1"
-	fi
-}
-check() {
-	if [ "$3" = "$2" ]; then pass "$1"; else fail "$1" "got '$3', want '$2'"; fi
-}
-
-start_service() {
-	"$PROVISION_BIN" --set "listen=$SERVER" --set "redis_port=$REDIS_PORT" \
-		>>"$TMP/provision.log" 2>&1 &
-	PID=$!
-	for _ in $(seq 50); do
-		if grep -qs "listening on $SERVER" "$TMP/provision.log" &&
-			"$PBXCTL" --server "$SERVER" --timeout-ms 200 \
-				tenant list >/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
-stop_service() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	PID=""
-}
 cleanup() {
 	ctl tenant delete "$A" >/dev/null 2>&1
 	ctl tenant delete "$B" >/dev/null 2>&1
@@ -148,11 +106,6 @@ ctl number disconnect "$B" "8(888)$D"
 rcli DEL "pbx:{sys}:did:8(888)$D" >/dev/null
 ctl number disconnect "$A" "7888$D"
 expect disconnect_after_migration 0
-if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' \
-	"$TMP/provision.log"; then
-	fail provision_sanitizer_clean "$(grep -m1 -E 'Sanitizer|runtime error:' "$TMP/provision.log")"
-else
-	pass provision_sanitizer_clean
-fi
+sanitizer_clean_log provision_sanitizer_clean
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
