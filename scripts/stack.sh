@@ -15,7 +15,8 @@
 #
 # Environment: PBX_BUILD (build dir, default build), PBX_RUN, PBX_WORKERS
 # (default 1), PBX_REDIS_PORT (6390), PBX_REDIS_SAVE (1: persist to disk),
-# PBX_SIP_IP / PBX_SIP_PORT (127.0.0.1 / 5060), PBX_LOG_LEVEL (info).
+# PBX_SIP_IP / PBX_SIP_PORT (127.0.0.1 / 5060), PBX_LOG_LEVEL (info),
+# PBX_KAM_SHM_MB / PBX_KAM_PKG_MB (Kamailio memory, 256 / 16 MiB).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${PBX_BUILD:-$ROOT/build}
@@ -56,6 +57,9 @@ start_bg() {
 	"$@" >>"$RUN/$name.log" 2>&1 &
 	echo $! >"$RUN/$name.pid"
 }
+
+KAM_SHM_MB=${PBX_KAM_SHM_MB:-256}
+KAM_PKG_MB=${PBX_KAM_PKG_MB:-16}
 
 worker_port() { echo $((5080 + 2 * ($1 - 1))); }
 # worker_rtp <index>: "min max" of its RTP port range.
@@ -137,7 +141,11 @@ start_one() {
 		;;
 	kamailio)
 		mkdir -p "$RUN/kamailio"
+		# Shared memory holds every transaction and dialog: the
+		# 64 MiB default ran out under a distributed INVITE flood
+		# (issue 8); private memory per process is for scripts.
 		start_bg kamailio /usr/sbin/kamailio -DD -E \
+			-m "$KAM_SHM_MB" -M "$KAM_PKG_MB" \
 			-f "$ROOT/deploy/kamailio/kamailio.cfg" \
 			-Y "$RUN/kamailio" -P "$RUN/kamailio/kamailio.pid" \
 			-A "PBX_LISTEN_IP=$SIP_IP" -A "PBX_SIP_PORT=$SIP_PORT" \
