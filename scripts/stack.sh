@@ -16,7 +16,8 @@
 # Environment: PBX_BUILD (build dir, default build), PBX_RUN, PBX_WORKERS
 # (default 1), PBX_REDIS_PORT (6390), PBX_REDIS_SAVE (1: persist to disk),
 # PBX_SIP_IP / PBX_SIP_PORT (127.0.0.1 / 5060), PBX_LOG_LEVEL (info),
-# PBX_KAM_SHM_MB / PBX_KAM_PKG_MB (Kamailio memory, 256 / 16 MiB).
+# PBX_KAM_SHM_MB / PBX_KAM_PKG_MB (Kamailio memory, 256 / 16 MiB),
+# PBX_KAM_RATE (new INVITEs + REGISTERs per second, 400).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${PBX_BUILD:-$ROOT/build}
@@ -60,6 +61,8 @@ start_bg() {
 
 KAM_SHM_MB=${PBX_KAM_SHM_MB:-256}
 KAM_PKG_MB=${PBX_KAM_PKG_MB:-16}
+# New INVITEs + REGISTERs per second the edge takes (deploy/kamailio).
+KAM_RATE=${PBX_KAM_RATE:-400}
 
 worker_port() { echo $((5080 + 2 * ($1 - 1))); }
 # worker_rtp <index>: "min max" of its RTP port range.
@@ -149,6 +152,7 @@ start_one() {
 			-f "$ROOT/deploy/kamailio/kamailio.cfg" \
 			-Y "$RUN/kamailio" -P "$RUN/kamailio/kamailio.pid" \
 			-A "PBX_LISTEN_IP=$SIP_IP" -A "PBX_SIP_PORT=$SIP_PORT" \
+			-A "PBX_NEW_REQ_RATE=$KAM_RATE" \
 			--substdef "!PBX_REDIS_PORT!$REDIS_PORT!g"
 		wait_until 15 kamailio listening_udp "$SIP_IP" "$SIP_PORT" &&
 			alive kamailio

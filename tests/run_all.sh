@@ -91,6 +91,10 @@ echo "== end to end: calls reach people (menu, extensions, carrier)"
 PBX_BUILD=$BUILD "$ROOT/tests/e2e/test_people.sh" 2>&1 | tee "$TMP/people.out"
 tally "$TMP/people.out"
 
+echo "== security: a flood at the edge"
+PBX_BUILD=$BUILD "$ROOT/tests/security/test_flood.sh" 2>&1 | tee "$TMP/flood.out"
+tally "$TMP/flood.out"
+
 rm -rf "$TMP"
 echo
 echo "$PASSED passed, $FAILED failed"
