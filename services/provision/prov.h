@@ -93,6 +93,13 @@ int prov_store_int(struct provision *pv, long long *v, const char *fmt, ...);
 /* A bulk string reply, malloc'd into *sp; *sp = NULL for nil. */
 int prov_store_str(struct provision *pv, char **sp, const char *fmt, ...);
 /* A multi-bulk reply of strings appended to sv, sorted. */
+/* Walks the keys matching `match` with SCAN, `batch` at a time, and
+ * calls h with each non-empty batch (an array reply of key names); stops
+ * at the first error h returns. */
+typedef int(prov_scan_h)(struct provision *pv, const redisReply *keys,
+			 void *arg);
+int prov_store_scan(struct provision *pv, const char *match, int batch,
+		    prov_scan_h *h, void *arg);
 int prov_store_list(struct provision *pv, struct prov_strv *sv,
 		    const char *fmt, ...);
 /* SET key value NX: *set tells whether this call created it. */

@@ -93,40 +93,38 @@ out:
 	return err;
 }
 
-int prov_migrate_numbers(struct provision *pv)
+struct did_batch {
+	size_t plen; /* length of the "pbx:{sys}:did:" prefix */
+};
+
+static int migrate_batch(struct provision *pv, const redisReply *keys,
+			 void *arg)
 {
-	char prefix[PBX_KEY_MAX], cursor[32] = "0";
-	size_t plen;
+	const struct did_batch *b = arg;
+	struct prov_strv nums = {.v = NULL};
 	int err = 0;
 
-	if (pbx_key_sys(prefix, sizeof(prefix), "did:"))
-		return -EINVAL;
-	plen = strlen(prefix);
-	do {
-		redisReply *rep = NULL;
-		struct prov_strv nums = {.v = NULL};
+	/* Copied first: migrating writes while the reply is in use. */
+	for (size_t i = 0; !err && i < keys->elements; i++) {
+		const redisReply *k = keys->element[i];
 
-		err = prov_store_cmd(pv, &rep, "SCAN %s MATCH %s* COUNT 1000",
-				     cursor, prefix);
-		if (err)
-			return err;
-		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
-		    rep->element[0]->type != REDIS_REPLY_STRING ||
-		    rep->element[1]->type != REDIS_REPLY_ARRAY) {
-			freeReplyObject(rep);
-			return -EIO;
-		}
-		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
-		for (size_t i = 0; !err && i < rep->element[1]->elements; i++) {
-			const redisReply *k = rep->element[1]->element[i];
-
-			if (k->type == REDIS_REPLY_STRING && k->len > plen)
-				err = prov_strv_add(&nums, "%s", k->str + plen);
-		}
-		freeReplyObject(rep);
-		for (size_t i = 0; !err && i < nums.n; i++)
-			err = migrate_did(pv, nums.v[i]);
-		prov_strv_reset(&nums);
-	} while (!err && strcmp(cursor, "0"));
+		if (k->type == REDIS_REPLY_STRING && k->len > b->plen)
+			err = prov_strv_add(&nums, "%s", k->str + b->plen);
+	}
+	for (size_t i = 0; !err && i < nums.n; i++)
+		err = migrate_did(pv, nums.v[i]);
+	prov_strv_reset(&nums);
 	return err;
+}
+
+int prov_migrate_numbers(struct provision *pv)
+{
+	char prefix[PBX_KEY_MAX], match[PBX_KEY_MAX];
+	struct did_batch b;
+
+	if (pbx_key_sys(prefix, sizeof(prefix), "did:") ||
+	    pbx_key_sys(match, sizeof(match), "did:*"))
+		return -EINVAL;
+	b.plen = strlen(prefix);
+	return prov_store_scan(pv, match, 1000, migrate_batch, &b);
 }

@@ -213,3 +213,30 @@ int prov_store_set_nx(struct provision *pv, const char *key,
 	free(ok);
 	return err;
 }
+
+int prov_store_scan(struct provision *pv, const char *match, int batch,
+		    prov_scan_h *h, void *arg)
+{
+	char cursor[32] = "0";
+	int err = 0;
+
+	do {
+		redisReply *rep = NULL;
+
+		err = prov_store_cmd(pv, &rep, "SCAN %s MATCH %s COUNT %d",
+				     cursor, match, batch);
+		if (err)
+			return err;
+		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+		    rep->element[0]->type != REDIS_REPLY_STRING ||
+		    rep->element[1]->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(rep);
+			return -EIO;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+		if (rep->element[1]->elements)
+			err = h(pv, rep->element[1], arg);
+		freeReplyObject(rep);
+	} while (!err && strcmp(cursor, "0"));
+	return err;
+}

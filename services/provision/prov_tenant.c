@@ -193,54 +193,38 @@ static int drop_numbers(struct provision *pv, const char *tenant)
 
 /* Deletes every pbx:{tenant}:* key. SCAN, not KEYS: KEYS blocks the whole
  * server for as long as it walks the keyspace, calls included. */
+/* UNLINK of one SCAN batch (UNLINK frees big prompt values off the main
+ * thread of Redis). */
+static int unlink_batch(struct provision *pv, const redisReply *keys,
+			void *arg)
+{
+	size_t n = keys->elements + 1;
+	const char **argv = calloc(n, sizeof(*argv));
+	size_t *lens = calloc(n, sizeof(*lens));
+	int err = -ENOMEM;
+
+	(void)arg;
+	if (argv && lens) {
+		argv[0] = "UNLINK";
+		lens[0] = 6;
+		for (size_t i = 0; i < keys->elements; i++) {
+			argv[i + 1] = keys->element[i]->str;
+			lens[i + 1] = keys->element[i]->len;
+		}
+		err = prov_store_argv(pv, NULL, (int)n, argv, lens);
+	}
+	free(argv);
+	free(lens);
+	return err;
+}
+
 static int drop_keys(struct provision *pv, const char *tenant)
 {
-	char match[PBX_KEY_MAX], cursor[32] = "0";
-	int err = 0;
+	char match[PBX_KEY_MAX];
 
 	if (pbx_key(match, sizeof(match), tenant, "*"))
 		return -EINVAL;
-	do {
-		redisReply *rep = NULL;
-		const redisReply *keys;
-
-		err = prov_store_cmd(pv, &rep, "SCAN %s MATCH %s COUNT %d",
-				     cursor, match, SCAN_BATCH);
-		if (err)
-			return err;
-		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
-		    rep->element[0]->type != REDIS_REPLY_STRING ||
-		    rep->element[1]->type != REDIS_REPLY_ARRAY) {
-			freeReplyObject(rep);
-			return -EIO;
-		}
-		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
-		keys = rep->element[1];
-		if (keys->elements) {
-			size_t n = keys->elements + 1;
-			const char **argv = calloc(n, sizeof(*argv));
-			size_t *lens = calloc(n, sizeof(*lens));
-
-			if (!argv || !lens) {
-				err = -ENOMEM;
-			} else {
-				/* UNLINK frees big prompt values off the
-				 * main thread of Redis. */
-				argv[0] = "UNLINK";
-				lens[0] = 6;
-				for (size_t i = 0; i < keys->elements; i++) {
-					argv[i + 1] = keys->element[i]->str;
-					lens[i + 1] = keys->element[i]->len;
-				}
-				err = prov_store_argv(pv, NULL, (int)n, argv,
-						      lens);
-			}
-			free(argv);
-			free(lens);
-		}
-		freeReplyObject(rep);
-	} while (!err && strcmp(cursor, "0"));
-	return err;
+	return prov_store_scan(pv, match, SCAN_BATCH, unlink_batch, NULL);
 }
 
 int prov_tenant_delete(struct provision *pv,

@@ -75,7 +75,7 @@ static const char *e164(const char *in, char *buf, size_t size)
 	n = scenario_number_canon(in, buf + 1, size - 1);
 	if (n <= 0)
 		return in;
-	if (n < 11)
+	if (n < 11 || buf[1] == '+')
 		return buf + 1;
 	buf[0] = '+';
 	return buf;

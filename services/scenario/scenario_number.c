@@ -112,7 +112,20 @@ int scenario_number_canon(const char *in, char *out, size_t size)
 	if (digits == 0)
 		return -EINVAL;
 	len = scenario_number_normalise(buf, out, size);
-	if (len == 0)
-		return -EINVAL;
+	if (len <= 0)
+		return len == 0 ? -EINVAL : len;
+	/* The form must be a fixed point (a stored key canonicalised again
+	 * is itself): international digits that would read as a national
+	 * number without their "+" (10 digits, or 11 starting with 8) keep
+	 * it: "+1 555 214 402" is "+1555214402", never "71555214402".
+	 * (The normaliser turns national input into 11 digits starting with
+	 * 7, so these lengths come from international input only.) */
+	if (len == 10 || (len == 11 && out[0] == '8')) {
+		if ((size_t)len + 2 > size)
+			return -ENOSPC;
+		memmove(out + 1, out, (size_t)len + 1);
+		out[0] = '+';
+		len++;
+	}
 	return len;
 }

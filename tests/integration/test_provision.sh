@@ -26,12 +26,15 @@ ZMQ_GARBAGE=${ZMQ_GARBAGE:-$(dirname "$PBXCTL")/../../tests/support/zmq_garbage}
 A="pvtest-a-$$"
 B="pvtest-b-$$"
 C="pvtest-c-$$"
-NUM="+1555$$01"
-NUM2="+1555$$02"
-NUM3="+1555$$03"
+# 13 digits whatever the pid's length (a 10-digit international number
+# would keep its "+" in the canonical form: docs/scenario.md).
+PID6=$(printf '%06d' $(($$ % 1000000)))
+NUM="+1555${PID6}01"
+NUM2="+1555${PID6}02"
+NUM3="+1555${PID6}03"
 # The canonical form each is stored and listed under (digits only).
-CNUM="1555$$01"
-CNUM2="1555$$02"
+CNUM="1555${PID6}01"
+CNUM2="1555${PID6}02"
 # Letters only: digits of the pid could hold an extension number, which
 # the password rule refuses.
 PASSWORD="secret-$(printf '%s' "$$" | tr 0-9 a-j)-pv"

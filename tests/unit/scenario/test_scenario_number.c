@@ -38,6 +38,28 @@ Test(number_canon, every_form_of_a_russian_number_is_one_key)
 		canon_is(forms[i], "74951234567");
 }
 
+Test(number_canon, international_numbers_that_read_national_keep_the_plus)
+{
+	canon_is("+1 555 214 402", "+1555214402");
+	canon_is("001555214402", "+1555214402");
+	canon_is("+81 3 1234 5678", "+81312345678");
+}
+
+Test(number_canon, the_canonical_form_is_a_fixed_point)
+{
+	const char *in[] = {"+1555214402", "+81312345678", "84951234567",
+			    "4951234567", "+442079460958", "101",
+			    "+7 (495) 123-45-67", "+15550100001"};
+
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		char a[40], b[40];
+
+		cr_assert_gt(scenario_number_canon(in[i], a, sizeof(a)), 0);
+		cr_assert_gt(scenario_number_canon(a, b, sizeof(b)), 0);
+		cr_assert_str_eq(a, b, "'%s' -> '%s' -> '%s'", in[i], a, b);
+	}
+}
+
 Test(number_canon, short_and_foreign_numbers_keep_their_digits)
 {
 	canon_is("1000", "1000");
