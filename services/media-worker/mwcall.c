@@ -295,7 +295,8 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 	}
 	err = dtmf_detect_alloc(&call->dtmf, detect_digit, call);
 	if (!err)
-		err = leg_open(&call->leg, env, caller_rx, call);
+		err = leg_open(&call->leg, env, "caller", call->tenant,
+			       call->callid, caller_rx, call);
 	if (err)
 		goto out;
 	err = leg_take_offer(&call->leg, msg->mb, NULL);
@@ -341,6 +342,7 @@ int mwcall_answer_caller(struct mwcall *call, uint64_t seq)
 		return err;
 	}
 	call->answered = true;
+	leg_media_open(&call->leg); /* the caller has our SDP */
 	/* From now on the caller is expected to send. */
 	rtp_watch_arm(&call->leg.watch, call->leg.rx_pkts,
 		      pbx_clock_mono_ms());
@@ -365,8 +367,10 @@ int mwcall_progress_caller(struct mwcall *call)
 		err = -sipsess_progress(call->sess, 183, "Session Progress",
 					mb, MWCALL_ALLOW);
 	mem_deref(mb);
-	if (!err)
+	if (!err) {
 		call->progress_sent = true;
+		leg_media_open(&call->leg); /* early media may come */
+	}
 	return err;
 }
 
@@ -504,12 +508,14 @@ void mwcall_free(struct mwcall *call)
 	if (call->callid && call->leg.rtp) {
 		mwcall_log_ctx(call);
 		PLOG_INFO("call freed after %llu ms: rtp rx %llu pkts / %llu "
-			  "bytes, tx %llu pkts",
+			  "bytes, tx %llu pkts, dropped %llu from other "
+			  "sources",
 			  (unsigned long long)(pbx_clock_mono_ms() -
 					       call->start_ms),
 			  (unsigned long long)call->leg.rx_pkts,
 			  (unsigned long long)call->leg.rx_bytes,
-			  (unsigned long long)call->leg.tx_pkts);
+			  (unsigned long long)call->leg.tx_pkts,
+			  (unsigned long long)call->leg.latch.dropped);
 	}
 	ring_free(call->ring);
 	call->ring = NULL;

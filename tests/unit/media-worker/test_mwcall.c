@@ -1942,3 +1942,157 @@ Test(mwcall, refused_reinvite_keeps_the_call_and_its_codec)
 	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
 	cr_assert_eq(fx.caller.rx.pt, 0, "still PCMU");
 }
+
+/* ---- RTP from strangers (latching) ---- */
+
+enum { SPRAY_FILL = 0x77 };
+
+/* What a blind attacker does: from src_ip, to every port of the worker's
+ * RTP range, an RFC 4733 key press ('1', type 101 as the caller agreed:
+ * three updates and three ends with one timestamp) and `run` audio
+ * packets of SPRAY_FILL (PCMU) with one SSRC per port. Returns the
+ * packets sent. */
+static unsigned spray(const char *src_ip, unsigned run)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET}, d = a;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	unsigned sent = 0;
+	uint8_t pkt[12 + TEST_UA_PKT];
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(inet_pton(AF_INET, src_ip, &a.sin_addr), 1);
+	cr_assert_eq(bind(fd, (void *)&a, sizeof(a)), 0, "bind %s", src_ip);
+	d.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (long port = fx.cfg.rtp_port_min; port <= fx.cfg.rtp_port_max;
+	     port++) {
+		uint32_t ssrc = 0x5a000000u | (uint32_t)port;
+
+		d.sin_port = htons((uint16_t)port);
+		for (unsigned i = 0; i < 6 + run; i++) {
+			bool te = i < 6;
+			struct mw_rtp_hdr h = {
+				.marker = i == 0,
+				.pt = te ? TEST_UA_TE_PT : 0,
+				.seq = (uint16_t)i,
+				.ts = te ? 4000 : 8000 + i * TEST_UA_PKT,
+				.ssrc = ssrc,
+			};
+			size_t len = 12;
+
+			mw_rtp_encode(pkt, &h);
+			if (te) {
+				uint16_t dur = (uint16_t)(160 * (i + 1));
+
+				pkt[12] = 1; /* '1' */
+				pkt[13] = (uint8_t)((i >= 3 ? 0x80 : 0) | 10);
+				pkt[14] = (uint8_t)(dur >> 8);
+				pkt[15] = (uint8_t)dur;
+				len += 4;
+			} else {
+				memset(pkt + 12, SPRAY_FILL, TEST_UA_PKT);
+				len += TEST_UA_PKT;
+			}
+			if (sendto(fd, pkt, len, 0, (void *)&d, sizeof(d)) ==
+			    (ssize_t)len)
+				sent++;
+		}
+	}
+	close(fd);
+	return sent;
+}
+
+Test(mwcall, rtp_and_dtmf_sprayed_at_every_port_are_dropped)
+{
+	struct worker_call *wc;
+	unsigned sent;
+
+	fx_start(&(struct fx_opts){.caller_te = true});
+	/* The caller is answered but silent: nothing latched yet. A spray
+	 * from another host (127.0.0.9), long runs per port included. */
+	call_answered();
+	sent = spray("127.0.0.9", 10);
+	cr_assert_gt(sent, 0);
+	test_loop_for(200);
+	wc = the_call();
+	cr_assert_not_null(wc);
+	cr_assert_eq(ev_count(KIND(DTMF)), 0, "%u digits injected",
+		     ev_count(KIND(DTMF)));
+	cr_assert_eq(wc->call->leg.rx_pkts, 0, "%llu packets taken",
+		     (unsigned long long)wc->call->leg.rx_pkts);
+	cr_assert_geq(wc->call->leg.latch.dropped, 16);
+	cr_assert_not(wc->call->leg.latch.latched);
+
+	/* Bridged and talking both ways: the legs latch to the agents. A
+	 * spray from another host and one from the agents' own host (other
+	 * ports) while they talk reach neither side nor the router. */
+	ring_callee(5000);
+	cr_assert(test_loop_flag(&fx.callee.estab, 3000), "callee: no ACK");
+	test_ua_rx_reset(&fx.callee, SPRAY_FILL);
+	test_ua_rx_reset(&fx.caller, SPRAY_FILL);
+	test_ua_talk(&fx.caller, 40, 0x11);
+	test_ua_talk(&fx.callee, 40, 0x22);
+	test_loop_for(200);
+	spray("127.0.0.9", 10);
+	test_loop_for(100);
+	spray("127.0.0.1", 10);
+	cr_assert(test_loop_count(&fx.callee.rx.pkts, 38, 2000),
+		  "callee heard %u packets", fx.callee.rx.pkts);
+	cr_assert(test_loop_count(&fx.caller.tx_pkts, 40, 2000));
+	test_loop_for(100);
+	cr_assert_eq(fx.callee.rx.fill_pkts, 0, "%u injected frames relayed",
+		     fx.callee.rx.fill_pkts);
+	cr_assert_eq(fx.callee.rx.te_pkts, 0, "%u injected events relayed",
+		     fx.callee.rx.te_pkts);
+	cr_assert_eq(fx.caller.rx.fill_pkts, 0);
+	cr_assert_eq(fx.caller.rx.te_pkts, 0);
+	cr_assert_eq(ev_count(KIND(DTMF)), 0, "%u digits injected",
+		     ev_count(KIND(DTMF)));
+	wc = the_call();
+	cr_assert_not_null(wc);
+	cr_assert(wc->call->leg.latch.exact);
+	cr_assert(wc->call->ring->leg.latch.exact);
+	cr_assert_eq(wc->call->leg.latch.latches, 1);
+	cr_assert_eq(wc->call->ring->leg.latch.latches, 1);
+	cr_assert_geq(wc->call->ring->leg.latch.dropped, 32);
+	/* The call goes on: a real key press is still one digit. */
+	test_ua_send_4733(&fx.caller, 5, 90000);
+	cr_assert(wait_event(KIND(DTMF), 1000), "the caller's key was lost");
+	cr_assert_eq(ev_find(KIND(DTMF))->digit, '5');
+	cr_assert_not(fx.caller.closed);
+	cr_assert_not(fx.callee.closed);
+}
+
+Test(mwcall, caller_moving_its_rtp_port_by_reinvite_keeps_working)
+{
+	struct rtp_sock *old;
+
+	fx_start(&(struct fx_opts){.caller_te = true});
+	call_bridged();
+	test_ua_rx_reset(&fx.callee, 0x11);
+	test_ua_talk(&fx.caller, 10, 0x11);
+	cr_assert(test_loop_count(&fx.callee.rx.fill_pkts, 9, 2000));
+
+	/* The caller's media moves to another port (a new socket, as after
+	 * a network change) and says so in a re-INVITE. */
+	old = test_ua_move_rtp(&fx.caller);
+	test_ua_modify(&fx.caller, SDP_SENDRECV);
+	cr_assert(test_loop_count(&fx.caller.answers, 2, 2000),
+		  "no 200 to the re-INVITE");
+	test_ua_rx_reset(&fx.callee, 0x33);
+	test_ua_rx_reset(&fx.caller, 0x44);
+	test_ua_talk(&fx.caller, 20, 0x33);
+	test_ua_talk(&fx.callee, 20, 0x44);
+	cr_assert(test_loop_until(both_got, &(unsigned){19}, 2000),
+		  "after the move: to callee %u, to caller %u",
+		  fx.callee.rx.fill_pkts, fx.caller.rx.fill_pkts);
+	/* The old port is a stranger now. */
+	test_ua_rx_reset(&fx.callee, 0x55);
+	test_ua_send_from(&fx.caller, old, 10, 0x55);
+	test_loop_for(100);
+	cr_assert_eq(fx.callee.rx.fill_pkts, 0, "%u packets from the old port",
+		     fx.callee.rx.fill_pkts);
+	cr_assert_eq(the_call()->call->leg.latch.latches, 2);
+	mem_deref(old);
+	cr_assert_not(fx.caller.closed);
+	cr_assert_eq(ev_count(KIND(HANGUP)), 0);
+}
