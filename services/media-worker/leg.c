@@ -32,7 +32,8 @@ static void log_latch(struct leg *l, enum rtp_latch_verdict v,
 {
 	char a[64], b[64];
 
-	if (v == RTP_LATCH_PASS || (v == RTP_LATCH_DROP && l->drop_logged))
+	if (v == RTP_LATCH_PASS || v == RTP_LATCH_RUN_ON ||
+	    (v == RTP_LATCH_DROP && l->drop_logged))
 		return;
 	pbx_log_ctx(l->tenant, l->callid);
 	if (v == RTP_LATCH_LATCHED) {
@@ -75,7 +76,7 @@ static void rtp_recv_handler(const struct sa *src,
 	/* Before anything looks at it: not from the peer, not heard. */
 	v = rtp_latch_check(&l->latch, src, hdr->ssrc, pt_valid(l, hdr->pt));
 	log_latch(l, v, src, hdr->ssrc);
-	if (v == RTP_LATCH_DROP)
+	if (v == RTP_LATCH_DROP || v == RTP_LATCH_RUN_ON)
 		return;
 	l->rx_pkts++;
 	l->rx_bytes += mbuf_get_left(mb);

@@ -117,5 +117,6 @@ enum rtp_latch_verdict rtp_latch_check(struct rtp_latch *l,
 		return drop(l);
 	if (run(l, src, ssrc))
 		return latch(l, src, false);
-	return drop(l);
+	drop(l);
+	return RTP_LATCH_RUN_ON;
 }

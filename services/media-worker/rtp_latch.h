@@ -41,6 +41,8 @@ enum { RTP_LATCH_RUN = 5 };
 
 enum rtp_latch_verdict {
 	RTP_LATCH_DROP,	   /* not from the peer: drop, counted */
+	RTP_LATCH_RUN_ON,  /* dropped (counted) too, but part of a run that
+			    * may latch: the normal start of a NATed leg */
 	RTP_LATCH_PASS,	   /* from the latched source */
 	RTP_LATCH_LATCHED, /* passes, and latched (or moved) the source */
 };
