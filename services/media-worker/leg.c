@@ -195,20 +195,77 @@ int leg_offer(struct leg *l, enum offer_law first, struct mbuf **mbp)
 	return -err;
 }
 
-int leg_take_offer(struct leg *l, struct mbuf *mb, struct mbuf **mbp)
+/* Decodes our part of an offer (offer_codec_trim) into the leg's session.
+ * When even that fails, finds out whether the session part or the audio
+ * line is to blame, for the reason phrase. */
+static int decode_offer(struct leg *l, struct mbuf *mb, const char **why)
+{
+	size_t len = mbuf_get_left(mb);
+	struct sdp_session *tmp = NULL;
+	struct mbuf *t = mbuf_alloc(len + 1);
+	unsigned trimmed = 0;
+	int n, err;
+
+	if (!t)
+		return -ENOMEM;
+	n = offer_codec_trim((char *)t->buf, t->size, (const char *)mbuf_buf(mb),
+			     len, true, &trimmed);
+	if (n < 0) {
+		mem_deref(t);
+		return -ENOMEM; /* cannot happen: the copy only shrinks */
+	}
+	t->end = (size_t)n;
+	if (trimmed)
+		PLOG_DEBUG("offer: %u media line(s) besides audio not read "
+			   "(answered with port 0)",
+			   trimmed);
+	err = sdp_decode(l->sdp, t, true);
+	if (err == ENOMEM) {
+		mem_deref(t);
+		return -ENOMEM;
+	}
+	if (err) {
+		*why = "Bad SDP";
+		t->pos = 0;
+		n = offer_codec_trim((char *)t->buf, t->size,
+				     (const char *)mbuf_buf(mb), len, false,
+				     NULL);
+		t->end = n < 0 ? 0 : (size_t)n;
+		/* The same body without the audio line's attributes. */
+		if (n >= 0 && !sdp_session_alloc(&tmp, leg_local(l)) &&
+		    !sdp_decode(tmp, t, true))
+			*why = "Bad SDP Audio Line";
+		mem_deref(tmp);
+		err = -EBADMSG;
+	}
+	mem_deref(t);
+	return err;
+}
+
+int leg_take_offer(struct leg *l, struct mbuf *mb, struct mbuf **mbp,
+		   const char **why)
 {
 	struct offer_codec c;
 	size_t pos = mb->pos;
 	char id[12];
 	int err;
 
-	err = sdp_decode(l->sdp, mb, true);
+	*why = NULL;
+	err = decode_offer(l, mb, why);
 	mb->pos = pos;
 	if (err)
-		return -EBADMSG;
-	err = offer_codec_choose(&c, l->sdpm);
-	if (err)
 		return err;
+	if (!sdp_media_rport(l->sdpm)) {
+		/* No m=audio, port 0, or not RTP/AVP (libre leaves no
+		 * remote port on our line then). */
+		*why = "No Usable Audio Line";
+		return -ENOTSUP;
+	}
+	err = offer_codec_choose(&c, l->sdpm);
+	if (err) {
+		*why = "No PCMU or PCMA Offered";
+		return err;
+	}
 	/* Our answer carries exactly the chosen codec (and the peer's
 	 * telephone-event type), so both sides know what we send. */
 	drop_formats(l);

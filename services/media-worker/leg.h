@@ -76,9 +76,13 @@ void leg_close(struct leg *l);
 int leg_offer(struct leg *l, enum offer_law first, struct mbuf **mbp);
 /* The peer's offer in mb (INVITE or re-INVITE): picks the codec, answers
  * with exactly it (plus the peer's telephone-event type) and encodes the
- * answer into *mbp (NULL: only decode). -EBADMSG unparsable, -ENOTSUP no
- * G.711. mb's position is kept. */
-int leg_take_offer(struct leg *l, struct mbuf *mb, struct mbuf **mbp);
+ * answer into *mbp (NULL: only decode). Only the first audio line is read
+ * whole: other media lines are refused (port 0) whatever their
+ * attributes say (offer_codec_trim). -EBADMSG unparsable ("Bad SDP" or
+ * "Bad SDP Audio Line" in *why), -ENOTSUP no usable audio line or no
+ * G.711 in it (*why says which). mb's position is kept. */
+int leg_take_offer(struct leg *l, struct mbuf *mb, struct mbuf **mbp,
+		   const char **why);
 /* The peer's answer to our offer (18x or 200); the peer has our SDP, so
  * its packets are taken from now on (leg_media_open). */
 int leg_take_answer(struct leg *l, struct mbuf *mb);

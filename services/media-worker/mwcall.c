@@ -206,14 +206,15 @@ static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 			 void *arg)
 {
 	struct mwcall *call = arg;
+	const char *why;
 	char a[64];
 	int err;
 
 	mwcall_log_ctx(call);
-	err = leg_take_offer(&call->leg, msg->mb, descp);
+	err = leg_take_offer(&call->leg, msg->mb, descp, &why);
 	if (err) {
 		PLOG_WARN("re-INVITE from the caller refused: %s",
-			  strerror(-err));
+			  why ? why : strerror(-err));
 	} else {
 		PLOG_INFO("re-INVITE from the caller: %s/%d to %s%s",
 			  offer_codec_name(call->leg.codec.law),
@@ -264,16 +265,19 @@ static void close_handler(int err, const struct sip_msg *msg, void *arg)
 
 int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 		  const struct sip_msg *msg, const char *tenant,
-		  mwcall_event_h *evh, void *arg)
+		  mwcall_event_h *evh, void *arg, const char **why)
 {
 	struct mwcall *call;
 	int err;
 
-	if (!callp || !env || !msg || !tenant || !evh)
+	if (!callp || !env || !msg || !tenant || !evh || !why)
 		return -EINVAL;
+	*why = NULL;
 	if (!mbuf_get_left(msg->mb) ||
-	    !msg_ctype_cmp(&msg->ctyp, "application", "sdp"))
-		return -ENOTSUP; /* no offer: late offer is not supported */
+	    !msg_ctype_cmp(&msg->ctyp, "application", "sdp")) {
+		*why = "No SDP Offer"; /* late offer is not supported */
+		return -ENOTSUP;
+	}
 
 	call = calloc(1, sizeof(*call));
 	if (!call)
@@ -299,7 +303,7 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 			       call->callid, caller_rx, call);
 	if (err)
 		goto out;
-	err = leg_take_offer(&call->leg, msg->mb, NULL);
+	err = leg_take_offer(&call->leg, msg->mb, NULL, why);
 	if (err)
 		goto out;
 
@@ -309,6 +313,12 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 			      false, offer_handler, answer_handler,
 			      estab_handler, info_handler, NULL, close_handler,
 			      call, MWCALL_ALLOW);
+	if (err == -EBADMSG || err == -EINVAL) {
+		/* libre could not make a dialog of the request (its Contact,
+		 * From or To): not an SDP problem. */
+		*why = "Bad Request Headers";
+		err = -EPROTO;
+	}
 	if (err)
 		goto out;
 	PLOG_INFO("incoming from '%s' to '%s': %s/%d%s, ringing", call->caller,

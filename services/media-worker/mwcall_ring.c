@@ -101,14 +101,15 @@ static int ring_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 			      void *arg)
 {
 	struct ring *ring = arg;
+	const char *why;
 	char a[64];
 	int err;
 
 	mwcall_log_ctx(ring->call);
-	err = leg_take_offer(&ring->leg, msg->mb, descp);
+	err = leg_take_offer(&ring->leg, msg->mb, descp, &why);
 	if (err)
 		PLOG_WARN("re-INVITE from the callee refused: %s",
-			  strerror(-err));
+			  why ? why : strerror(-err));
 	else
 		PLOG_INFO("re-INVITE from the callee: %s/%d to %s%s",
 			  offer_codec_name(ring->leg.codec.law),

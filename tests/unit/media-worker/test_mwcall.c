@@ -1562,6 +1562,9 @@ static bool raw_got(void *arg)
 	return r->n > 0;
 }
 
+/* The status line of the response raw_request() returned. */
+static char raw_status[128];
+
 /* Sends one request (fmt gets: our port, the worker's port, the Call-ID)
  * over UDP from 127.0.0.1 and returns the status code of the first
  * response other than 100 Trying, 0 if none came within a second. */
@@ -1575,6 +1578,7 @@ static int raw_request(const char *fmt, const char *callid)
 	int code = 0, len;
 
 	cr_assert_geq(r.fd, 0);
+	raw_status[0] = '\0';
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	cr_assert_eq(bind(r.fd, (void *)&a, sizeof(a)), 0);
 	cr_assert_eq(getsockname(r.fd, (void *)&a, &al), 0);
@@ -1587,8 +1591,11 @@ static int raw_request(const char *fmt, const char *callid)
 		     len);
 	while (test_loop_until(raw_got, &r, 1000)) {
 		r.buf[r.n] = '\0';
-		if (sscanf(r.buf, "SIP/2.0 %d", &code) == 1 && code > 100)
+		if (sscanf(r.buf, "SIP/2.0 %d", &code) == 1 && code > 100) {
+			snprintf(raw_status, sizeof(raw_status), "%.*s",
+				 (int)strcspn(r.buf, "\r\n"), r.buf);
 			break;
+		}
 		code = 0;
 		r.n = 0;
 	}
@@ -2095,4 +2102,115 @@ Test(mwcall, caller_moving_its_rtp_port_by_reinvite_keeps_working)
 	mem_deref(old);
 	cr_assert_not(fx.caller.closed);
 	cr_assert_eq(ev_count(KIND(HANGUP)), 0);
+}
+
+/* ---- offers with more than audio, requests libre cannot make a dialog
+ * of: the reason phrase names the problem ---- */
+
+/* raw_invite() and the reason phrase it got is `reason`. */
+static void expect_refusal(const char *hdrs, const char *sdp, int code,
+			   const char *reason)
+{
+	char want[128];
+
+	snprintf(want, sizeof(want), "SIP/2.0 %d %s", code, reason);
+	cr_assert_eq(raw_invite(hdrs, sdp), code, "got \"%s\"", raw_status);
+	cr_assert_str_eq(raw_status, want);
+}
+
+Test(mwcall, refusals_name_the_real_problem)
+{
+	const char *tenant = "X-Pbx-Tenant: " TENANT "\r\n";
+	char fmt[1024];
+	const char *body = SDP_HEAD "m=audio 50000 RTP/AVP 0\r\n";
+
+	fx_start(&(struct fx_opts){0});
+	expect_refusal(tenant, NULL, 488, "No SDP Offer");
+	expect_refusal(tenant,
+		       SDP_HEAD "m=audio 50000 RTP/AVP 9\r\n"
+				"a=rtpmap:9 G722/8000\r\n",
+		       488, "No PCMU or PCMA Offered");
+	expect_refusal(tenant, SDP_HEAD "m=audio 0 RTP/AVP 0\r\n", 488,
+		       "No Usable Audio Line");
+	expect_refusal(tenant, SDP_HEAD "m=video 5000 RTP/AVP 96\r\n", 488,
+		       "No Usable Audio Line");
+	expect_refusal(tenant, "garbage", 400, "Bad SDP");
+	/* The audio line itself is malformed (a=rtpmap without a rate). */
+	expect_refusal(tenant,
+		       SDP_HEAD "m=audio 50000 RTP/AVP 0\r\n"
+				"a=rtpmap:0 PCMU\r\n",
+		       400, "Bad SDP Audio Line");
+
+	/* No Contact: libre cannot make a dialog; it is not an SDP problem
+	 * (it used to be answered "400 Bad SDP"). */
+	snprintf(fmt, sizeof(fmt),
+		 "INVITE sip:100@127.0.0.1:%%2$u SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 127.0.0.1:%%1$u;branch=z9hG4bKnc%%1$u\r\n"
+		 "Max-Forwards: 70\r\n"
+		 "From: <sip:mallory@127.0.0.1>;tag=nc%%1$u\r\n"
+		 "To: <sip:100@127.0.0.1>\r\n"
+		 "Call-ID: %%3$s\r\n"
+		 "CSeq: 1 INVITE\r\n"
+		 "%s"
+		 "X-Pbx-Tenant: " TENANT "\r\n"
+		 "Content-Type: application/sdp\r\n"
+		 "Content-Length: %zu\r\n\r\n%s",
+		 "", strlen(body), body);
+	cr_assert_eq(raw_request(fmt, "no-contact-1"), 400, "got \"%s\"",
+		     raw_status);
+	cr_assert_str_eq(raw_status, "SIP/2.0 400 Missing Contact");
+	snprintf(fmt, sizeof(fmt),
+		 "INVITE sip:100@127.0.0.1:%%2$u SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 127.0.0.1:%%1$u;branch=z9hG4bKbc%%1$u\r\n"
+		 "Max-Forwards: 70\r\n"
+		 "From: <sip:mallory@127.0.0.1>;tag=bc%%1$u\r\n"
+		 "To: <sip:100@127.0.0.1>\r\n"
+		 "Call-ID: %%3$s\r\n"
+		 "CSeq: 1 INVITE\r\n"
+		 "%s"
+		 "X-Pbx-Tenant: " TENANT "\r\n"
+		 "Content-Type: application/sdp\r\n"
+		 "Content-Length: %zu\r\n\r\n%s",
+		 "Contact: <<<\r\n", strlen(body), body);
+	cr_assert_eq(raw_request(fmt, "bad-contact-1"), 400, "got \"%s\"",
+		     raw_status);
+	cr_assert_str_eq(raw_status, "SIP/2.0 400 Bad Contact");
+	test_loop_for(50);
+	cr_assert_eq(ev_count(KIND(INCOMING)), 0);
+	cr_assert_eq(fx.router.hb_load, 0);
+}
+
+Test(mwcall, malformed_video_line_does_not_fail_the_audio_call)
+{
+	struct sdp_media *video = NULL;
+	struct sdp_format *f = NULL;
+
+	fx_start(&(struct fx_opts){.caller_te = true, .prompt_len = 1600});
+	/* The caller offers audio and video; the video line's a=rtpmap has
+	 * no clock rate (libre's decoder refuses such a body whole). */
+	cr_assert_eq(sdp_media_add(&video, fx.caller.sdp, "video", 50100,
+				   "RTP/AVP"),
+		     0);
+	cr_assert_eq(sdp_format_add(&f, video, false, "96", NULL, 0, 0, NULL,
+				    NULL, NULL, false, NULL),
+		     0);
+	cr_assert_eq(sdp_media_set_lattr(video, false, "rtpmap", "96 H264"),
+		     0);
+	call_answered();
+	/* Audio answered, the video line refused with port 0. */
+	cr_assert_eq(sdp_media_rport(fx.caller.sdpm),
+		     sa_port(leg_local(&the_call()->call->leg)));
+	cr_assert_eq(sdp_media_rport(video), 0, "video port %u",
+		     sdp_media_rport(video));
+	/* And the audio works. */
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
+	test_loop_for(60);
+	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
+	/* A re-INVITE with the same offer is answered too. */
+	test_ua_modify(&fx.caller, SDP_SENDRECV);
+	cr_assert(test_loop_count(&fx.caller.answers, 2, 2000),
+		  "no 200 to the re-INVITE");
+	cr_assert_not(fx.caller.closed);
 }
