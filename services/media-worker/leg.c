@@ -9,13 +9,54 @@
 #include "pbx_clock.h"
 #include "pbx_log.h"
 
-enum { TE_PT_OURS = 101, TX_MBUF_SIZE = 512 };
+enum { TE_PT_OURS = 101, PT_CN = 13, TX_MBUF_SIZE = 512 };
 
 const char *leg_sa_str(const struct sa *sa, char *buf, size_t size)
 {
 	if (re_snprintf(buf, size, "%J", sa) < 0)
 		snprintf(buf, size, "?");
 	return buf;
+}
+
+/* A payload type the leg agreed on (or comfort noise): only such packets
+ * may latch a source. */
+static bool pt_valid(const struct leg *l, uint8_t pt)
+{
+	return l->have_codec &&
+	       (pt == l->codec.pt || pt == PT_CN ||
+		(l->codec.te_pt >= 0 && pt == l->codec.te_pt));
+}
+
+static void log_latch(struct leg *l, enum rtp_latch_verdict v,
+		      const struct sa *src, uint32_t ssrc)
+{
+	char a[64], b[64];
+
+	if (v == RTP_LATCH_PASS || v == RTP_LATCH_RUN_ON ||
+	    (v == RTP_LATCH_DROP && l->drop_logged))
+		return;
+	pbx_log_ctx(l->tenant, l->callid);
+	if (v == RTP_LATCH_LATCHED) {
+		PLOG_INFO("rtp: %s latched to %s (ssrc %08x, %s, SDP %s)",
+			  l->who, leg_sa_str(src, a, sizeof(a)), ssrc,
+			  l->latch.exact ? "the SDP address"
+					 : "a run of packets",
+			  leg_sa_str(&l->latch.sdp, b, sizeof(b)));
+	} else {
+		/* Once per leg: a spray hits every port; the count is in
+		 * the "call freed" line. */
+		l->drop_logged = true;
+		PLOG_INFO("rtp: %s: dropped a packet from %s (%s%s); further "
+			  "drops are only counted",
+			  l->who, leg_sa_str(src, a, sizeof(a)),
+			  !l->latch.open	? "media not open yet"
+			  : l->latch.latched ? "latched to "
+					     : "not latched yet",
+			  l->latch.open && l->latch.latched
+				  ? leg_sa_str(&l->latch.src, b, sizeof(b))
+				  : "");
+	}
+	pbx_log_ctx(NULL, NULL);
 }
 
 static void rtp_recv_handler(const struct sa *src,
@@ -30,20 +71,29 @@ static void rtp_recv_handler(const struct sa *src,
 		.ts = hdr->ts,
 		.ssrc = hdr->ssrc,
 	};
+	enum rtp_latch_verdict v;
 
-	(void)src;
+	/* Before anything looks at it: not from the peer, not heard. */
+	v = rtp_latch_check(&l->latch, src, hdr->ssrc, pt_valid(l, hdr->pt));
+	log_latch(l, v, src, hdr->ssrc);
+	if (v == RTP_LATCH_DROP || v == RTP_LATCH_RUN_ON)
+		return;
 	l->rx_pkts++;
 	l->rx_bytes += mbuf_get_left(mb);
 	if (l->recvh)
 		l->recvh(&h, mbuf_buf(mb), mbuf_get_left(mb), l->arg);
 }
 
-int leg_open(struct leg *l, const struct mwcall_env *env, leg_recv_h *recvh,
+int leg_open(struct leg *l, const struct mwcall_env *env, const char *who,
+	     const char *tenant, const char *callid, leg_recv_h *recvh,
 	     void *arg)
 {
 	int err;
 
 	memset(l, 0, sizeof(*l));
+	l->who = who;
+	l->tenant = tenant;
+	l->callid = callid;
 	l->recvh = recvh;
 	l->arg = arg;
 	player_init(&l->out, 0, PLAYER_SILENCE_ULAW, rand_u32(), rand_u16(),
@@ -101,6 +151,8 @@ static void apply(struct leg *l, const struct offer_codec *c)
 			 c->law == OFFER_ALAW ? PLAYER_SILENCE_ALAW
 					      : PLAYER_SILENCE_ULAW);
 	l->raddr = *ra;
+	/* A new address re-opens latching; hold (0.0.0.0) keeps it. */
+	rtp_latch_sdp(&l->latch, ra);
 	/* c=0.0.0.0 (old-style hold), a=recvonly or a=inactive from the
 	 * peer (libre mirrors it into our direction): send nothing. */
 	l->can_send = sa_isset(ra, SA_ALL) && !sa_is_any(ra) &&
@@ -143,20 +195,77 @@ int leg_offer(struct leg *l, enum offer_law first, struct mbuf **mbp)
 	return -err;
 }
 
-int leg_take_offer(struct leg *l, struct mbuf *mb, struct mbuf **mbp)
+/* Decodes our part of an offer (offer_codec_trim) into the leg's session.
+ * When even that fails, finds out whether the session part or the audio
+ * line is to blame, for the reason phrase. */
+static int decode_offer(struct leg *l, struct mbuf *mb, const char **why)
+{
+	size_t len = mbuf_get_left(mb);
+	struct sdp_session *tmp = NULL;
+	struct mbuf *t = mbuf_alloc(len + 1);
+	unsigned trimmed = 0;
+	int n, err;
+
+	if (!t)
+		return -ENOMEM;
+	n = offer_codec_trim((char *)t->buf, t->size, (const char *)mbuf_buf(mb),
+			     len, true, &trimmed);
+	if (n < 0) {
+		mem_deref(t);
+		return -ENOMEM; /* cannot happen: the copy only shrinks */
+	}
+	t->end = (size_t)n;
+	if (trimmed)
+		PLOG_DEBUG("offer: %u media line(s) besides audio not read "
+			   "(answered with port 0)",
+			   trimmed);
+	err = sdp_decode(l->sdp, t, true);
+	if (err == ENOMEM) {
+		mem_deref(t);
+		return -ENOMEM;
+	}
+	if (err) {
+		*why = "Bad SDP";
+		t->pos = 0;
+		n = offer_codec_trim((char *)t->buf, t->size,
+				     (const char *)mbuf_buf(mb), len, false,
+				     NULL);
+		t->end = n < 0 ? 0 : (size_t)n;
+		/* The same body without the audio line's attributes. */
+		if (n >= 0 && !sdp_session_alloc(&tmp, leg_local(l)) &&
+		    !sdp_decode(tmp, t, true))
+			*why = "Bad SDP Audio Line";
+		mem_deref(tmp);
+		err = -EBADMSG;
+	}
+	mem_deref(t);
+	return err;
+}
+
+int leg_take_offer(struct leg *l, struct mbuf *mb, struct mbuf **mbp,
+		   const char **why)
 {
 	struct offer_codec c;
 	size_t pos = mb->pos;
 	char id[12];
 	int err;
 
-	err = sdp_decode(l->sdp, mb, true);
+	*why = NULL;
+	err = decode_offer(l, mb, why);
 	mb->pos = pos;
 	if (err)
-		return -EBADMSG;
-	err = offer_codec_choose(&c, l->sdpm);
-	if (err)
 		return err;
+	if (!sdp_media_rport(l->sdpm)) {
+		/* No m=audio, port 0, or not RTP/AVP (libre leaves no
+		 * remote port on our line then). */
+		*why = "No Usable Audio Line";
+		return -ENOTSUP;
+	}
+	err = offer_codec_choose(&c, l->sdpm);
+	if (err) {
+		*why = "No PCMU or PCMA Offered";
+		return err;
+	}
 	/* Our answer carries exactly the chosen codec (and the peer's
 	 * telephone-event type), so both sides know what we send. */
 	drop_formats(l);
@@ -192,7 +301,13 @@ int leg_take_answer(struct leg *l, struct mbuf *mb)
 	if (err)
 		return err;
 	apply(l, &c);
+	leg_media_open(l);
 	return 0;
+}
+
+void leg_media_open(struct leg *l)
+{
+	rtp_latch_open(&l->latch);
 }
 
 int leg_encode_answer(struct leg *l, struct mbuf **mbp)

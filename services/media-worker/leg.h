@@ -14,6 +14,7 @@
 #include "offer_codec.h"
 #include "player.h"
 #include "relay.h"
+#include "rtp_latch.h"
 #include "rtp_watch.h"
 
 struct mwcall_env;
@@ -38,8 +39,19 @@ struct leg {
 	struct player out; /* our outbound stream */
 	struct relay relay;
 
-	/* rx_pkts is the only thing the receive path updates for the
-	 * inactivity watch; the sweep reads it. */
+	/* Which source is the peer (rtp_latch.h): packets from any other
+	 * are dropped before anything else sees them, so they neither reach
+	 * the DTMF detectors or the other leg nor keep a dead leg alive. */
+	struct rtp_latch latch;
+	bool drop_logged; /* the first dropped packet was logged */
+
+	/* For log lines from the receive path: "caller" or "callee", and
+	 * the call's tenant and Call-ID (owned by the call). */
+	const char *who, *tenant, *callid;
+
+	/* rx_pkts (packets from the peer) is the only thing the receive
+	 * path updates for the inactivity watch; the sweep reads it.
+	 * Dropped packets are in latch.dropped. */
 	uint64_t rx_pkts, rx_bytes, tx_pkts;
 	struct rtp_watch watch; /* armed by the call (answer, bridge) */
 	bool tx_err_logged;
@@ -49,8 +61,11 @@ struct leg {
 };
 
 /* Opens the RTP socket (a free port of env's range) and the SDP session.
- * 0 or a negative errno; on error nothing is left to close. */
-int leg_open(struct leg *l, const struct mwcall_env *env, leg_recv_h *recvh,
+ * who ("caller"/"callee"), tenant and callid name the leg in log lines and
+ * must outlive it. 0 or a negative errno; on error nothing is left to
+ * close. */
+int leg_open(struct leg *l, const struct mwcall_env *env, const char *who,
+	     const char *tenant, const char *callid, leg_recv_h *recvh,
 	     void *arg);
 /* NULL-safe on a zeroed leg; frees the socket first, so no receive
  * callback can follow. */
@@ -61,11 +76,19 @@ void leg_close(struct leg *l);
 int leg_offer(struct leg *l, enum offer_law first, struct mbuf **mbp);
 /* The peer's offer in mb (INVITE or re-INVITE): picks the codec, answers
  * with exactly it (plus the peer's telephone-event type) and encodes the
- * answer into *mbp (NULL: only decode). -EBADMSG unparsable, -ENOTSUP no
- * G.711. mb's position is kept. */
-int leg_take_offer(struct leg *l, struct mbuf *mb, struct mbuf **mbp);
-/* The peer's answer to our offer (18x or 200). */
+ * answer into *mbp (NULL: only decode). Only the first audio line is read
+ * whole: other media lines are refused (port 0) whatever their
+ * attributes say (offer_codec_trim). -EBADMSG unparsable ("Bad SDP" or
+ * "Bad SDP Audio Line" in *why), -ENOTSUP no usable audio line or no
+ * G.711 in it (*why says which). mb's position is kept. */
+int leg_take_offer(struct leg *l, struct mbuf *mb, struct mbuf **mbp,
+		   const char **why);
+/* The peer's answer to our offer (18x or 200); the peer has our SDP, so
+ * its packets are taken from now on (leg_media_open). */
 int leg_take_answer(struct leg *l, struct mbuf *mb);
+/* Our SDP reached the peer (our 183 or 200 to an offer): from now on its
+ * packets may come, and the first valid ones latch (rtp_latch.h). */
+void leg_media_open(struct leg *l);
 /* Our current answer again (183 then 200 carry the same SDP). */
 int leg_encode_answer(struct leg *l, struct mbuf **mbp);
 

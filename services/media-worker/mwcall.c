@@ -206,14 +206,15 @@ static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 			 void *arg)
 {
 	struct mwcall *call = arg;
+	const char *why;
 	char a[64];
 	int err;
 
 	mwcall_log_ctx(call);
-	err = leg_take_offer(&call->leg, msg->mb, descp);
+	err = leg_take_offer(&call->leg, msg->mb, descp, &why);
 	if (err) {
 		PLOG_WARN("re-INVITE from the caller refused: %s",
-			  strerror(-err));
+			  why ? why : strerror(-err));
 	} else {
 		PLOG_INFO("re-INVITE from the caller: %s/%d to %s%s",
 			  offer_codec_name(call->leg.codec.law),
@@ -264,16 +265,19 @@ static void close_handler(int err, const struct sip_msg *msg, void *arg)
 
 int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 		  const struct sip_msg *msg, const char *tenant,
-		  mwcall_event_h *evh, void *arg)
+		  mwcall_event_h *evh, void *arg, const char **why)
 {
 	struct mwcall *call;
 	int err;
 
-	if (!callp || !env || !msg || !tenant || !evh)
+	if (!callp || !env || !msg || !tenant || !evh || !why)
 		return -EINVAL;
+	*why = NULL;
 	if (!mbuf_get_left(msg->mb) ||
-	    !msg_ctype_cmp(&msg->ctyp, "application", "sdp"))
-		return -ENOTSUP; /* no offer: late offer is not supported */
+	    !msg_ctype_cmp(&msg->ctyp, "application", "sdp")) {
+		*why = "No SDP Offer"; /* late offer is not supported */
+		return -ENOTSUP;
+	}
 
 	call = calloc(1, sizeof(*call));
 	if (!call)
@@ -295,10 +299,11 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 	}
 	err = dtmf_detect_alloc(&call->dtmf, detect_digit, call);
 	if (!err)
-		err = leg_open(&call->leg, env, caller_rx, call);
+		err = leg_open(&call->leg, env, "caller", call->tenant,
+			       call->callid, caller_rx, call);
 	if (err)
 		goto out;
-	err = leg_take_offer(&call->leg, msg->mb, NULL);
+	err = leg_take_offer(&call->leg, msg->mb, NULL, why);
 	if (err)
 		goto out;
 
@@ -308,6 +313,12 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 			      false, offer_handler, answer_handler,
 			      estab_handler, info_handler, NULL, close_handler,
 			      call, MWCALL_ALLOW);
+	if (err == -EBADMSG || err == -EINVAL) {
+		/* libre could not make a dialog of the request (its Contact,
+		 * From or To): not an SDP problem. */
+		*why = "Bad Request Headers";
+		err = -EPROTO;
+	}
 	if (err)
 		goto out;
 	PLOG_INFO("incoming from '%s' to '%s': %s/%d%s, ringing", call->caller,
@@ -341,6 +352,7 @@ int mwcall_answer_caller(struct mwcall *call, uint64_t seq)
 		return err;
 	}
 	call->answered = true;
+	leg_media_open(&call->leg); /* the caller has our SDP */
 	/* From now on the caller is expected to send. */
 	rtp_watch_arm(&call->leg.watch, call->leg.rx_pkts,
 		      pbx_clock_mono_ms());
@@ -365,8 +377,10 @@ int mwcall_progress_caller(struct mwcall *call)
 		err = -sipsess_progress(call->sess, 183, "Session Progress",
 					mb, MWCALL_ALLOW);
 	mem_deref(mb);
-	if (!err)
+	if (!err) {
 		call->progress_sent = true;
+		leg_media_open(&call->leg); /* early media may come */
+	}
 	return err;
 }
 
@@ -504,12 +518,14 @@ void mwcall_free(struct mwcall *call)
 	if (call->callid && call->leg.rtp) {
 		mwcall_log_ctx(call);
 		PLOG_INFO("call freed after %llu ms: rtp rx %llu pkts / %llu "
-			  "bytes, tx %llu pkts",
+			  "bytes, tx %llu pkts, dropped %llu from other "
+			  "sources",
 			  (unsigned long long)(pbx_clock_mono_ms() -
 					       call->start_ms),
 			  (unsigned long long)call->leg.rx_pkts,
 			  (unsigned long long)call->leg.rx_bytes,
-			  (unsigned long long)call->leg.tx_pkts);
+			  (unsigned long long)call->leg.tx_pkts,
+			  (unsigned long long)call->leg.latch.dropped);
 	}
 	ring_free(call->ring);
 	call->ring = NULL;

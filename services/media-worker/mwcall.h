@@ -59,11 +59,14 @@ typedef void(mwcall_event_h)(struct mwcall *call,
 /* Takes an INVITE: decodes the SDP offer, picks G.711, opens the RTP
  * socket and sends 180 Ringing (no SDP). Returns 0 (the call owns the
  * session), -ENOTSUP no SDP offer or no G.711 in it (reply 488), -EBADMSG
- * unparsable SDP (reply 400), or another negative errno (reply 500). On
- * error no final response has been sent and no callback fires. */
+ * unparsable SDP (reply 400), -EPROTO a request libre cannot make a
+ * dialog of (reply 400), or another negative errno (reply 500); *why is
+ * then a reason phrase naming the problem ("No PCMU or PCMA Offered",
+ * "Bad SDP Audio Line", ...) or NULL. On error no final response has
+ * been sent and no callback fires. */
 int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 		  const struct sip_msg *msg, const char *tenant,
-		  mwcall_event_h *evh, void *arg);
+		  mwcall_event_h *evh, void *arg, const char **why);
 
 /* Frees the call: BYE to answered legs, CANCEL to a ringing callee, 486 to
  * an unanswered caller unless mwcall_reject() answered it. NULL-safe.

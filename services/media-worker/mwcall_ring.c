@@ -21,6 +21,12 @@ void ring_free(struct ring *ring)
 	if (!ring)
 		return;
 	tmr_cancel(&ring->tmr);
+	if (ring->leg.rtp)
+		PLOG_INFO("callee leg closed: rtp rx %llu pkts, tx %llu pkts, "
+			  "dropped %llu from other sources",
+			  (unsigned long long)ring->leg.rx_pkts,
+			  (unsigned long long)ring->leg.tx_pkts,
+			  (unsigned long long)ring->leg.latch.dropped);
 	leg_close(&ring->leg);
 	/* CANCEL while it rings, BYE once answered; libre keeps the
 	 * session until that transaction ends. */
@@ -95,14 +101,15 @@ static int ring_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 			      void *arg)
 {
 	struct ring *ring = arg;
+	const char *why;
 	char a[64];
 	int err;
 
 	mwcall_log_ctx(ring->call);
-	err = leg_take_offer(&ring->leg, msg->mb, descp);
+	err = leg_take_offer(&ring->leg, msg->mb, descp, &why);
 	if (err)
 		PLOG_WARN("re-INVITE from the callee refused: %s",
-			  strerror(-err));
+			  why ? why : strerror(-err));
 	else
 		PLOG_INFO("re-INVITE from the callee: %s/%d to %s%s",
 			  offer_codec_name(ring->leg.codec.law),
@@ -336,7 +343,8 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 			? p->timeout_ms
 			: env->ring_timeout_max_ms;
 	tmr_init(&ring->tmr);
-	err = leg_open(&ring->leg, env, callee_rx, ring);
+	err = leg_open(&ring->leg, env, "callee", call->tenant, call->callid,
+		       callee_rx, ring);
 	if (err) {
 		free(ring);
 		*why = "no RTP port";

@@ -1,5 +1,6 @@
 /* Codec choice from an SDP offer: G.711 only, caller's order. */
 #include <errno.h>
+#include <string.h>
 #include <strings.h>
 
 #include <re.h>
@@ -84,4 +85,45 @@ int offer_codec_choose(struct offer_codec *c, const struct sdp_media *m)
 		n++;
 	}
 	return offer_codec_pick(c, v, n);
+}
+
+int offer_codec_trim(char *out, size_t size, const char *in, size_t len,
+		     bool audio, unsigned *trimmed)
+{
+	enum { SESSION, KEEP, CUT } sec = SESSION;
+	bool audio_seen = !audio, cut_more = false;
+	unsigned n = 0;
+	size_t o = 0;
+
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(in + i, '\n', len - i);
+		size_t l = nl ? (size_t)(nl - (in + i)) + 1 : len - i;
+		const char *line = in + i;
+
+		i += l;
+		if (l >= 2 && line[0] == 'm' && line[1] == '=') {
+			n += cut_more;
+			cut_more = false;
+			if (!audio_seen && l >= 8 &&
+			    !strncmp(line, "m=audio ", 8)) {
+				audio_seen = true;
+				sec = KEEP;
+			} else {
+				sec = CUT;
+			}
+		} else if (sec == CUT) {
+			/* Blank lines and stray line ends count for nothing. */
+			if (l > 2 || (line[0] != '\r' && line[0] != '\n'))
+				cut_more = true;
+			continue;
+		}
+		if (o + l > size)
+			return -ENOSPC;
+		memcpy(out + o, line, l);
+		o += l;
+	}
+	n += cut_more;
+	if (trimmed)
+		*trimmed = n;
+	return (int)o;
 }

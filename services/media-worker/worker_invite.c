@@ -63,6 +63,20 @@ static bool tenant_of(const struct worker *w, const struct sip_msg *msg,
 	return true;
 }
 
+/* libre needs a Contact to make a dialog (the target of our BYE and
+ * re-INVITEs); without one it fails in a way that looks like bad SDP. */
+static const char *contact_problem(const struct sip_msg *msg)
+{
+	const struct sip_hdr *hdr = sip_msg_hdr(msg, SIP_HDR_CONTACT);
+	struct sip_addr addr;
+
+	if (!hdr)
+		return "Missing Contact";
+	if (sip_addr_decode(&addr, &hdr->val))
+		return "Bad Contact";
+	return NULL;
+}
+
 static void announce(struct worker *w, struct worker_call *wc)
 {
 	struct worker_event ev = {
@@ -115,6 +129,13 @@ void worker_invite(const struct sip_msg *msg, void *arg)
 		goto out;
 	}
 
+	why = contact_problem(msg);
+	if (why) {
+		PLOG_INFO("INVITE refused (400): %s header", why);
+		reply(w, msg, 400, why);
+		goto out;
+	}
+
 	wc = calloc(1, sizeof(*wc));
 	if (!wc) {
 		reply(w, msg, 500, "Server Internal Error");
@@ -122,16 +143,18 @@ void worker_invite(const struct sip_msg *msg, void *arg)
 	}
 	wc->w = w;
 	err = mwcall_accept(&wc->call, &w->env, msg, tenant, worker_call_event,
-			    wc);
+			    wc, &why);
 	if (err) {
 		free(wc);
+		/* The reason phrase names the problem (mwcall_accept). */
 		if (err == -ENOTSUP) {
-			PLOG_INFO("INVITE refused (488): no SDP offer with "
-				  "PCMU or PCMA");
-			reply(w, msg, 488, "Not Acceptable Here");
-		} else if (err == -EBADMSG) {
-			PLOG_INFO("INVITE refused (400): bad SDP");
-			reply(w, msg, 400, "Bad SDP");
+			PLOG_INFO("INVITE refused (488): %s",
+				  why ? why : "no usable SDP offer");
+			reply(w, msg, 488, why ? why : "Not Acceptable Here");
+		} else if (err == -EBADMSG || err == -EPROTO) {
+			PLOG_INFO("INVITE refused (400): %s",
+				  why ? why : "bad request");
+			reply(w, msg, 400, why ? why : "Bad Request");
 		} else {
 			PLOG_ERR("INVITE failed (500): %s", strerror(-err));
 			reply(w, msg, 500, "Server Internal Error");

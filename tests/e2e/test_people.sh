@@ -6,7 +6,8 @@
 # external numbers. Asserts what reached each side: SIP codes, RTP packets
 # in both directions (rtp_sink at the address each side offered), the
 # branch the menu digit (RFC 4733, in-band, SIP INFO) selected, CANCEL to
-# a phone that does not answer.
+# a phone that does not answer; RTP and RFC 4733 sprayed at every worker
+# port during a live menu call and its bridge change nothing.
 #
 # Environment: PBX_BUILD (required). Prints PASS/FAIL lines and a last
 # line "N passed, M failed".
@@ -17,6 +18,7 @@ SIPP_DIR=$ROOT/tests/sipp
 STACK=$ROOT/scripts/stack.sh
 PBXCTL=$PBX_BUILD/services/pbxctl/pbxctl
 SINK=$PBX_BUILD/tests/support/rtp_sink
+SPRAY=$PBX_BUILD/tests/support/rtp_spray
 export PBX_RUN=${PBX_RUN:-$(mktemp -d /tmp/pbx-people.XXXXXX)}
 export PBX_WORKERS=1 PBX_BUILD
 TMP=$PBX_RUN/e2e
@@ -171,6 +173,72 @@ bridged_call menu_inband 15551001 inband "8"
 bridged_call menu_inband_with_te 15551001 inband "8 101"
 # Direct extension dialing: 1 0 1 during the menu prompt.
 bridged_call menu_direct_extension 15551001 ext101 "8 101"
+
+# --- RTP and DTMF injection (issue 8 item 2) --------------------------------
+# During a live menu call, and again once it is bridged to 101, a blind
+# attacker on another address (127.0.0.9) sprays RFC 4733 '1' and runs of
+# audio at every port of the worker's RTP range (rtp_spray: 3 passes, at
+# most 1.8 s, at most 3 * ports * 22 packets). The worker must drop them
+# all: the router hears only the caller's own '2', which still routes the
+# call to 101, and RTP flows both ways as usual.
+spray_call() {
+	local name=spray num=79990000077 lo hi out1 out2 cid rl ml a b
+	read -r lo hi <<<"$("$STACK" ports mw1 | sed -E 's/.* rtp ([0-9]+)-([0-9]+).*/\1 \2/')"
+	phone answer $name || return
+	start_sink $PHONE_IP 32002 "$TMP/$name.phone.sink"
+	local sb=$SINK_PID
+	start_sink $CALLER_IP 32000 "$TMP/$name.caller.sink"
+	local sa=$SINK_PID
+	rl=$(wc -l <"$PBX_RUN/router.log")
+	ml=$(wc -l <"$PBX_RUN/mw1.log")
+	# The caller presses 2 about 3.6 s into the call (late4733).
+	caller $name 15551001 late4733 "8 101" 6000 $num &
+	local cp=$!
+	sleep 1.3 # answered, the menu prompt playing
+	out1=$("$SPRAY" 127.0.0.9 127.0.0.1 "$lo" "$hi" 3 1800)
+	sleep 3 # the caller's 2, the ring, the phone's answer: bridged
+	out2=$("$SPRAY" 127.0.0.9 127.0.0.1 "$lo" "$hi" 3 1800)
+	if wait $cp; then pass ${name}_caller_bridged_and_hung_up
+	else fail ${name}_caller_bridged_and_hung_up "caller sipp failed"; fi
+	phone_done ${name}_phone_answered_and_got_bye
+	wait $sa $sb
+	echo "spray during the menu: $out1; during the bridge: $out2" >"$TMP/$name.spray"
+	case "$out1 $out2" in
+	sent=0*|*" sent=0"*|"") fail ${name}_sprayed_every_port "$out1 / $out2" ;;
+	*) pass ${name}_sprayed_every_port ;;
+	esac
+	cid=$(tail -n +$((rl + 1)) "$PBX_RUN/router.log" |
+		sed -n "s/.*\[$T\/\([^]]*\)\] call $num -> 15551001.*/\1/p" | head -1)
+	if [ -z "$cid" ]; then
+		fail ${name}_router_saw_the_call "no call from $num in router.log"
+		return
+	fi
+	# Only the caller's own digit reached the router.
+	local digits
+	digits=$(tail -n +$((rl + 1)) "$PBX_RUN/router.log" | grep -F "[$T/$cid]" |
+		sed -n 's/.* dtmf \(.\) .*/\1/p' | tr -d '\n')
+	if [ "$digits" = 2 ]; then pass ${name}_no_injected_digit
+	else fail ${name}_no_injected_digit "router heard digits '$digits' (want '2')"; fi
+	# Both legs dropped the spray (counted when the call ended).
+	local dc dr
+	dc=$(tail -n +$((ml + 1)) "$PBX_RUN/mw1.log" | grep -F "[$T/$cid]" |
+		sed -n 's/.*call freed.*dropped \([0-9]*\) from.*/\1/p' | head -1)
+	dr=$(tail -n +$((ml + 1)) "$PBX_RUN/mw1.log" | grep -F "[$T/$cid]" |
+		sed -n 's/.*callee leg closed.*dropped \([0-9]*\) from.*/\1/p' | head -1)
+	if [ "${dc:-0}" -ge 22 ] && [ "${dr:-0}" -ge 22 ]; then
+		pass ${name}_both_legs_dropped_the_spray
+	else
+		fail ${name}_both_legs_dropped_the_spray "caller leg dropped ${dc:-?}, callee leg ${dr:-?}"
+	fi
+	a=$(sink_packets "$TMP/$name.caller.sink")
+	b=$(sink_packets "$TMP/$name.phone.sink")
+	if [ "${b:-0}" -ge 150 ] && [ "${a:-0}" -ge 150 ]; then
+		pass ${name}_call_went_on_rtp_both_ways
+	else
+		fail ${name}_call_went_on_rtp_both_ways "phone got ${b:-0}, caller ${a:-0} packets"
+	fi
+}
+spray_call
 
 # --- the phone holds and resumes a bridged call (re-INVITEs) --------------
 bridged_call hold_resume 15551002 none "8 101" 79990000001 hold

@@ -333,6 +333,34 @@ void test_ua_send_4733(struct test_ua *ua, int event, uint32_t ts)
 	}
 }
 
+struct rtp_sock *test_ua_move_rtp(struct test_ua *ua)
+{
+	struct rtp_sock *old = ua->rtp;
+	struct sa ip;
+
+	cr_assert_eq(sa_set_str(&ip, "127.0.0.1", 0), 0);
+	cr_assert_eq(rtp_listen(&ua->rtp, IPPROTO_UDP, &ip, 50000, 59998,
+				false, rtp_h, NULL, ua),
+		     0);
+	cr_assert_neq(sa_port(rtp_local(ua->rtp)), sa_port(rtp_local(old)));
+	sdp_media_set_lport(ua->sdpm, sa_port(rtp_local(ua->rtp)));
+	return old;
+}
+
+void test_ua_send_from(struct test_ua *ua, struct rtp_sock *rs, unsigned pkts,
+		       uint8_t fill)
+{
+	struct rtp_sock *cur = ua->rtp;
+	uint8_t payload[TEST_UA_PKT];
+
+	memset(payload, fill, sizeof(payload));
+	ua->rtp = rs; /* rtp_out() sends from ua->rtp */
+	for (unsigned i = 0; i < pkts; i++)
+		rtp_out(ua, i == 0, ua->pt, i * TEST_UA_PKT, payload,
+			sizeof(payload));
+	ua->rtp = cur;
+}
+
 /* ---- lifecycle ---- */
 
 void test_ua_formats(struct test_ua *ua, uint8_t pt, bool te)

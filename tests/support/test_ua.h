@@ -122,6 +122,15 @@ void test_ua_play(struct test_ua *ua, const uint8_t *audio, size_t len);
  * packet three times, all with the event's timestamp ts. */
 void test_ua_send_4733(struct test_ua *ua, int event, uint32_t ts);
 
+/* Moves the agent's RTP to a fresh socket (a new port; its next offer
+ * says so, e.g. test_ua_modify()). Returns the old socket, still open, for
+ * test_ua_send_from(); the test frees it (mem_deref). */
+struct rtp_sock *test_ua_move_rtp(struct test_ua *ua);
+/* Sends pkts packets of `fill` at once from socket rs (not paced) to the
+ * peer's SDP address, one SSRC, consecutive sequence numbers. */
+void test_ua_send_from(struct test_ua *ua, struct rtp_sock *rs, unsigned pkts,
+		       uint8_t fill);
+
 /* Prints every SIP message of this stack if TEST_SIP_TRACE is set. */
 void test_ua_sip_trace(struct sip *sip);
 

@@ -1562,6 +1562,9 @@ static bool raw_got(void *arg)
 	return r->n > 0;
 }
 
+/* The status line of the response raw_request() returned. */
+static char raw_status[128];
+
 /* Sends one request (fmt gets: our port, the worker's port, the Call-ID)
  * over UDP from 127.0.0.1 and returns the status code of the first
  * response other than 100 Trying, 0 if none came within a second. */
@@ -1575,6 +1578,7 @@ static int raw_request(const char *fmt, const char *callid)
 	int code = 0, len;
 
 	cr_assert_geq(r.fd, 0);
+	raw_status[0] = '\0';
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	cr_assert_eq(bind(r.fd, (void *)&a, sizeof(a)), 0);
 	cr_assert_eq(getsockname(r.fd, (void *)&a, &al), 0);
@@ -1587,8 +1591,11 @@ static int raw_request(const char *fmt, const char *callid)
 		     len);
 	while (test_loop_until(raw_got, &r, 1000)) {
 		r.buf[r.n] = '\0';
-		if (sscanf(r.buf, "SIP/2.0 %d", &code) == 1 && code > 100)
+		if (sscanf(r.buf, "SIP/2.0 %d", &code) == 1 && code > 100) {
+			snprintf(raw_status, sizeof(raw_status), "%.*s",
+				 (int)strcspn(r.buf, "\r\n"), r.buf);
 			break;
+		}
 		code = 0;
 		r.n = 0;
 	}
@@ -1941,4 +1948,274 @@ Test(mwcall, refused_reinvite_keeps_the_call_and_its_codec)
 	test_loop_for(60);
 	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
 	cr_assert_eq(fx.caller.rx.pt, 0, "still PCMU");
+}
+
+/* ---- RTP from strangers (latching) ---- */
+
+enum { SPRAY_FILL = 0x77 };
+
+/* What a blind attacker does: from src_ip, to every port of the worker's
+ * RTP range, an RFC 4733 key press ('1', type 101 as the caller agreed:
+ * three updates and three ends with one timestamp) and `run` audio
+ * packets of SPRAY_FILL (PCMU) with one SSRC per port. Returns the
+ * packets sent. */
+static unsigned spray(const char *src_ip, unsigned run)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET}, d = a;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	unsigned sent = 0;
+	uint8_t pkt[12 + TEST_UA_PKT];
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(inet_pton(AF_INET, src_ip, &a.sin_addr), 1);
+	cr_assert_eq(bind(fd, (void *)&a, sizeof(a)), 0, "bind %s", src_ip);
+	d.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (long port = fx.cfg.rtp_port_min; port <= fx.cfg.rtp_port_max;
+	     port++) {
+		uint32_t ssrc = 0x5a000000u | (uint32_t)port;
+
+		d.sin_port = htons((uint16_t)port);
+		for (unsigned i = 0; i < 6 + run; i++) {
+			bool te = i < 6;
+			struct mw_rtp_hdr h = {
+				.marker = i == 0,
+				.pt = te ? TEST_UA_TE_PT : 0,
+				.seq = (uint16_t)i,
+				.ts = te ? 4000 : 8000 + i * TEST_UA_PKT,
+				.ssrc = ssrc,
+			};
+			size_t len = 12;
+
+			mw_rtp_encode(pkt, &h);
+			if (te) {
+				uint16_t dur = (uint16_t)(160 * (i + 1));
+
+				pkt[12] = 1; /* '1' */
+				pkt[13] = (uint8_t)((i >= 3 ? 0x80 : 0) | 10);
+				pkt[14] = (uint8_t)(dur >> 8);
+				pkt[15] = (uint8_t)dur;
+				len += 4;
+			} else {
+				memset(pkt + 12, SPRAY_FILL, TEST_UA_PKT);
+				len += TEST_UA_PKT;
+			}
+			if (sendto(fd, pkt, len, 0, (void *)&d, sizeof(d)) ==
+			    (ssize_t)len)
+				sent++;
+		}
+	}
+	close(fd);
+	return sent;
+}
+
+Test(mwcall, rtp_and_dtmf_sprayed_at_every_port_are_dropped)
+{
+	struct worker_call *wc;
+	unsigned sent;
+
+	/* A range of 200 ports, all of which the spray hits (the default
+	 * 10000 would make each spray take seconds under ASan), above the
+	 * kernel's ephemeral ports (32768-60999) so that no other test's
+	 * free_port() lands in it. */
+	fx_start(&(struct fx_opts){
+		.caller_te = true, .rtp_port = 61000, .rtp_ports = 200});
+	/* The caller is answered but silent: nothing latched yet. A spray
+	 * from another host (127.0.0.9), long runs per port included. */
+	call_answered();
+	sent = spray("127.0.0.9", 10);
+	cr_assert_gt(sent, 0);
+	test_loop_for(200);
+	wc = the_call();
+	cr_assert_not_null(wc);
+	cr_assert_eq(ev_count(KIND(DTMF)), 0, "%u digits injected",
+		     ev_count(KIND(DTMF)));
+	cr_assert_eq(wc->call->leg.rx_pkts, 0, "%llu packets taken",
+		     (unsigned long long)wc->call->leg.rx_pkts);
+	cr_assert_geq(wc->call->leg.latch.dropped, 16);
+	cr_assert_not(wc->call->leg.latch.latched);
+
+	/* Bridged and talking both ways: the legs latch to the agents. A
+	 * spray from another host and one from the agents' own host (other
+	 * ports) while they talk reach neither side nor the router. */
+	ring_callee(5000);
+	cr_assert(test_loop_flag(&fx.callee.estab, 3000), "callee: no ACK");
+	test_ua_rx_reset(&fx.callee, SPRAY_FILL);
+	test_ua_rx_reset(&fx.caller, SPRAY_FILL);
+	test_ua_talk(&fx.caller, 40, 0x11);
+	test_ua_talk(&fx.callee, 40, 0x22);
+	test_loop_for(200);
+	spray("127.0.0.9", 10);
+	test_loop_for(100);
+	spray("127.0.0.1", 10);
+	cr_assert(test_loop_count(&fx.callee.rx.pkts, 38, 2000),
+		  "callee heard %u packets", fx.callee.rx.pkts);
+	cr_assert(test_loop_count(&fx.caller.tx_pkts, 40, 2000));
+	test_loop_for(100);
+	cr_assert_eq(fx.callee.rx.fill_pkts, 0, "%u injected frames relayed",
+		     fx.callee.rx.fill_pkts);
+	cr_assert_eq(fx.callee.rx.te_pkts, 0, "%u injected events relayed",
+		     fx.callee.rx.te_pkts);
+	cr_assert_eq(fx.caller.rx.fill_pkts, 0);
+	cr_assert_eq(fx.caller.rx.te_pkts, 0);
+	cr_assert_eq(ev_count(KIND(DTMF)), 0, "%u digits injected",
+		     ev_count(KIND(DTMF)));
+	wc = the_call();
+	cr_assert_not_null(wc);
+	cr_assert(wc->call->leg.latch.exact);
+	cr_assert(wc->call->ring->leg.latch.exact);
+	cr_assert_eq(wc->call->leg.latch.latches, 1);
+	cr_assert_eq(wc->call->ring->leg.latch.latches, 1);
+	cr_assert_geq(wc->call->ring->leg.latch.dropped, 32);
+	/* The call goes on: a real key press is still one digit. */
+	test_ua_send_4733(&fx.caller, 5, 90000);
+	cr_assert(wait_event(KIND(DTMF), 1000), "the caller's key was lost");
+	cr_assert_eq(ev_find(KIND(DTMF))->digit, '5');
+	cr_assert_not(fx.caller.closed);
+	cr_assert_not(fx.callee.closed);
+}
+
+Test(mwcall, caller_moving_its_rtp_port_by_reinvite_keeps_working)
+{
+	struct rtp_sock *old;
+
+	fx_start(&(struct fx_opts){.caller_te = true});
+	call_bridged();
+	test_ua_rx_reset(&fx.callee, 0x11);
+	test_ua_talk(&fx.caller, 10, 0x11);
+	cr_assert(test_loop_count(&fx.callee.rx.fill_pkts, 9, 2000));
+
+	/* The caller's media moves to another port (a new socket, as after
+	 * a network change) and says so in a re-INVITE. */
+	old = test_ua_move_rtp(&fx.caller);
+	test_ua_modify(&fx.caller, SDP_SENDRECV);
+	cr_assert(test_loop_count(&fx.caller.answers, 2, 2000),
+		  "no 200 to the re-INVITE");
+	test_ua_rx_reset(&fx.callee, 0x33);
+	test_ua_rx_reset(&fx.caller, 0x44);
+	test_ua_talk(&fx.caller, 20, 0x33);
+	test_ua_talk(&fx.callee, 20, 0x44);
+	cr_assert(test_loop_until(both_got, &(unsigned){19}, 2000),
+		  "after the move: to callee %u, to caller %u",
+		  fx.callee.rx.fill_pkts, fx.caller.rx.fill_pkts);
+	/* The old port is a stranger now. */
+	test_ua_rx_reset(&fx.callee, 0x55);
+	test_ua_send_from(&fx.caller, old, 10, 0x55);
+	test_loop_for(100);
+	cr_assert_eq(fx.callee.rx.fill_pkts, 0, "%u packets from the old port",
+		     fx.callee.rx.fill_pkts);
+	cr_assert_eq(the_call()->call->leg.latch.latches, 2);
+	mem_deref(old);
+	cr_assert_not(fx.caller.closed);
+	cr_assert_eq(ev_count(KIND(HANGUP)), 0);
+}
+
+/* ---- offers with more than audio, requests libre cannot make a dialog
+ * of: the reason phrase names the problem ---- */
+
+/* raw_invite() and the reason phrase it got is `reason`. */
+static void expect_refusal(const char *hdrs, const char *sdp, int code,
+			   const char *reason)
+{
+	char want[128];
+
+	snprintf(want, sizeof(want), "SIP/2.0 %d %s", code, reason);
+	cr_assert_eq(raw_invite(hdrs, sdp), code, "got \"%s\"", raw_status);
+	cr_assert_str_eq(raw_status, want);
+}
+
+Test(mwcall, refusals_name_the_real_problem)
+{
+	const char *tenant = "X-Pbx-Tenant: " TENANT "\r\n";
+	char fmt[1024];
+	const char *body = SDP_HEAD "m=audio 50000 RTP/AVP 0\r\n";
+
+	fx_start(&(struct fx_opts){0});
+	expect_refusal(tenant, NULL, 488, "No SDP Offer");
+	expect_refusal(tenant,
+		       SDP_HEAD "m=audio 50000 RTP/AVP 9\r\n"
+				"a=rtpmap:9 G722/8000\r\n",
+		       488, "No PCMU or PCMA Offered");
+	expect_refusal(tenant, SDP_HEAD "m=audio 0 RTP/AVP 0\r\n", 488,
+		       "No Usable Audio Line");
+	expect_refusal(tenant, SDP_HEAD "m=video 5000 RTP/AVP 96\r\n", 488,
+		       "No Usable Audio Line");
+	expect_refusal(tenant, "garbage", 400, "Bad SDP");
+	/* The audio line itself is malformed (a=rtpmap without a rate). */
+	expect_refusal(tenant,
+		       SDP_HEAD "m=audio 50000 RTP/AVP 0\r\n"
+				"a=rtpmap:0 PCMU\r\n",
+		       400, "Bad SDP Audio Line");
+
+	/* No Contact: libre cannot make a dialog; it is not an SDP problem
+	 * (it used to be answered "400 Bad SDP"). */
+	snprintf(fmt, sizeof(fmt),
+		 "INVITE sip:100@127.0.0.1:%%2$u SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 127.0.0.1:%%1$u;branch=z9hG4bKnc%%1$u\r\n"
+		 "Max-Forwards: 70\r\n"
+		 "From: <sip:mallory@127.0.0.1>;tag=nc%%1$u\r\n"
+		 "To: <sip:100@127.0.0.1>\r\n"
+		 "Call-ID: %%3$s\r\n"
+		 "CSeq: 1 INVITE\r\n"
+		 "%s"
+		 "X-Pbx-Tenant: " TENANT "\r\n"
+		 "Content-Type: application/sdp\r\n"
+		 "Content-Length: %zu\r\n\r\n%s",
+		 "", strlen(body), body);
+	cr_assert_eq(raw_request(fmt, "no-contact-1"), 400, "got \"%s\"",
+		     raw_status);
+	cr_assert_str_eq(raw_status, "SIP/2.0 400 Missing Contact");
+	snprintf(fmt, sizeof(fmt),
+		 "INVITE sip:100@127.0.0.1:%%2$u SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 127.0.0.1:%%1$u;branch=z9hG4bKbc%%1$u\r\n"
+		 "Max-Forwards: 70\r\n"
+		 "From: <sip:mallory@127.0.0.1>;tag=bc%%1$u\r\n"
+		 "To: <sip:100@127.0.0.1>\r\n"
+		 "Call-ID: %%3$s\r\n"
+		 "CSeq: 1 INVITE\r\n"
+		 "%s"
+		 "X-Pbx-Tenant: " TENANT "\r\n"
+		 "Content-Type: application/sdp\r\n"
+		 "Content-Length: %zu\r\n\r\n%s",
+		 "Contact: <<<\r\n", strlen(body), body);
+	cr_assert_eq(raw_request(fmt, "bad-contact-1"), 400, "got \"%s\"",
+		     raw_status);
+	cr_assert_str_eq(raw_status, "SIP/2.0 400 Bad Contact");
+	test_loop_for(50);
+	cr_assert_eq(ev_count(KIND(INCOMING)), 0);
+	cr_assert_eq(fx.router.hb_load, 0);
+}
+
+Test(mwcall, malformed_video_line_does_not_fail_the_audio_call)
+{
+	struct sdp_media *video = NULL;
+	struct sdp_format *f = NULL;
+
+	fx_start(&(struct fx_opts){.caller_te = true, .prompt_len = 1600});
+	/* The caller offers audio and video; the video line's a=rtpmap has
+	 * no clock rate (libre's decoder refuses such a body whole). */
+	cr_assert_eq(sdp_media_add(&video, fx.caller.sdp, "video", 50100,
+				   "RTP/AVP"),
+		     0);
+	cr_assert_eq(sdp_format_add(&f, video, false, "96", NULL, 0, 0, NULL,
+				    NULL, NULL, false, NULL),
+		     0);
+	cr_assert_eq(sdp_media_set_lattr(video, false, "rtpmap", "96 H264"),
+		     0);
+	call_answered();
+	/* Audio answered, the video line refused with port 0. */
+	cr_assert_eq(sdp_media_rport(fx.caller.sdpm),
+		     sa_port(leg_local(&the_call()->call->leg)));
+	cr_assert_eq(sdp_media_rport(video), 0, "video port %u",
+		     sdp_media_rport(video));
+	/* And the audio works. */
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
+	test_loop_for(60);
+	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
+	/* A re-INVITE with the same offer is answered too. */
+	test_ua_modify(&fx.caller, SDP_SENDRECV);
+	cr_assert(test_loop_count(&fx.caller.answers, 2, 2000),
+		  "no 200 to the re-INVITE");
+	cr_assert_not(fx.caller.closed);
 }

@@ -144,3 +144,85 @@ Test(offer_codec, sdp_offer_over_srtp_is_not_supported)
 	cr_assert_eq(choose_from(SDP_HEAD "m=audio 40000 RTP/SAVP 0\r\n", &c),
 		     -ENOTSUP);
 }
+
+/* offer_codec_trim() of text into a NUL-terminated buffer. */
+static const char *trim(const char *in, bool audio, unsigned *trimmed)
+{
+	static char out[1024];
+	int n = offer_codec_trim(out, sizeof(out) - 1, in, strlen(in), audio,
+				 trimmed);
+
+	cr_assert_geq(n, 0);
+	out[n] = '\0';
+	return out;
+}
+
+Test(offer_codec, trim_keeps_the_audio_line_and_cuts_others_to_their_m_line)
+{
+	unsigned n;
+
+	cr_assert_str_eq(trim(SDP_HEAD "m=video 5000 RTP/AVP 96\r\n"
+				       "c=IN IP4 10.0.0.1\r\n"
+				       "a=rtpmap:96 H264\r\n" /* malformed */
+				       "m=audio 4000 RTP/AVP 0\r\n"
+				       "a=rtpmap:0 PCMU/8000\r\n"
+				       "a=sendrecv\r\n"
+				       "m=audio 4002 RTP/AVP 8\r\n"
+				       "a=rtpmap:8 PCMA/8000\r\n",
+			      true, &n),
+			 SDP_HEAD "m=video 5000 RTP/AVP 96\r\n"
+				  "m=audio 4000 RTP/AVP 0\r\n"
+				  "a=rtpmap:0 PCMU/8000\r\n"
+				  "a=sendrecv\r\n"
+				  "m=audio 4002 RTP/AVP 8\r\n");
+	cr_assert_eq(n, 2);
+	/* Without audio: the session part and the m= lines only. */
+	cr_assert_str_eq(trim(SDP_HEAD "m=audio 4000 RTP/AVP 0\r\n"
+				       "a=rtpmap:0 PCMU\r\n",
+			      false, &n),
+			 SDP_HEAD "m=audio 4000 RTP/AVP 0\r\n");
+	cr_assert_eq(n, 1);
+	/* Bare LF line ends, no final line end, nothing to cut. */
+	cr_assert_str_eq(trim("v=0\nm=audio 1 RTP/AVP 0\na=x", true, &n),
+			 "v=0\nm=audio 1 RTP/AVP 0\na=x");
+	cr_assert_eq(n, 0);
+}
+
+Test(offer_codec, trimmed_offer_with_a_malformed_video_rtpmap_decodes)
+{
+	const char *bad = SDP_HEAD "m=audio 4000 RTP/AVP 0\r\n"
+				   "m=video 5000 RTP/AVP 96\r\n"
+				   "a=rtpmap:96 H264\r\n";
+	struct sdp_session *sess = NULL;
+	struct sdp_media *m = NULL;
+	struct mbuf *mb = mbuf_alloc(512);
+	struct sa laddr;
+	const char *t;
+
+	cr_assert_not_null(mb);
+	cr_assert_eq(sa_set_str(&laddr, "127.0.0.1", 0), 0);
+	cr_assert_eq(sdp_session_alloc(&sess, &laddr), 0);
+	cr_assert_eq(sdp_media_add(&m, sess, "audio", 20000, "RTP/AVP"), 0);
+	/* libre refuses the whole body for the video line... */
+	mbuf_write_str(mb, bad);
+	mb->pos = 0;
+	cr_assert_eq(sdp_decode(sess, mb, true), EBADMSG);
+	/* ... and takes it without the video line's attributes. */
+	t = trim(bad, true, NULL);
+	mbuf_rewind(mb);
+	mbuf_write_str(mb, t);
+	mb->pos = 0;
+	cr_assert_eq(sdp_decode(sess, mb, true), 0);
+	cr_assert_eq(sdp_media_rport(m), 4000);
+	mem_deref(mb);
+	mem_deref(sess);
+}
+
+Test(offer_codec, trim_refuses_a_buffer_too_small)
+{
+	char out[8];
+
+	cr_assert_eq(offer_codec_trim(out, sizeof(out), SDP_HEAD,
+				      strlen(SDP_HEAD), true, NULL),
+		     -ENOSPC);
+}
