@@ -16,7 +16,9 @@ back, one line per event, for the shell to grep.
       then, once answered: ACK; with --stranger, a BYE of this very dialog
       sent from the stranger's address ("stranger <code>"); then the
       caller's own BYE ("bye <code>"). Prints "final <code>" for the
-      INVITE. Requests from the far side (a BYE of the worker) get 200.
+      INVITE; a negative final is ACKed, and with --retrans-wait S the
+      repeats of it in the next S seconds are counted ("retrans <n>").
+      Requests from the far side (a BYE of the worker) get 200.
 
 Only for loopback test networks: it sends where it is told, nothing else.
 """
@@ -164,6 +166,7 @@ class Uac:
 
 def cmd_call(a):
     u = Uac(a.src, a.edge)
+    inv_branch = u.branch()
     sdp = ("v=0\no=sec 1 1 IN IP4 {ip}\ns=-\nc=IN IP4 {ip}\nt=0 0\n"
            "m=audio 39998 RTP/AVP 8 0\na=rtpmap:8 PCMA/8000\n"
            "a=rtpmap:0 PCMU/8000\na=sendrecv\n").format(ip=u.src)
@@ -173,7 +176,7 @@ def cmd_call(a):
               "To: <{to}>\nCall-ID: {ci}\nCSeq: 1 INVITE\n"
               "Contact: <sip:caller@{ip}:{port}>\n"
               "Content-Type: application/sdp\nContent-Length: {cl}\n\n"
-              ).format(to=a.to, ip=u.src, port=u.port, br=u.branch(),
+              ).format(to=a.to, ip=u.src, port=u.port, br=inv_branch,
                        frm=a.frm, ft=u.ftag, ci=u.callid, cl=len(body))
     u.send(invite + sdp)
     final = None
@@ -193,7 +196,20 @@ def cmd_call(a):
     print("final %d %s" % (code, reason), flush=True)
     to = hdr(final, "To", "t")[0]
     if code >= 300:
-        # The proxy's transaction wants its ACK (same branch, no route).
+        # The proxy's transaction wants its ACK (same branch, no route);
+        # once it has it, the final answer is not sent again.
+        u.send(("ACK {to} SIP/2.0\nVia: SIP/2.0/UDP {ip}:{port};rport;"
+                "branch={br}\nMax-Forwards: 70\nFrom: <{frm}>;tag={ft}\n"
+                "To: {tot}\nCall-ID: {ci}\nCSeq: 1 ACK\n"
+                "Content-Length: 0\n\n").format(
+                    to=a.to, ip=u.src, port=u.port, br=inv_branch,
+                    frm=a.frm, ft=u.ftag, tot=to, ci=u.callid))
+        n = 0
+        end = time.time() + a.retrans_wait
+        while time.time() < end:
+            if u.recv(end - time.time()):
+                n += 1
+        print("retrans %d" % n, flush=True)
         return
     rr = hdr(final, "Record-Route")
     routes = []
@@ -257,6 +273,9 @@ def main():
     s.add_argument("--stranger")
     s.add_argument("--hold", type=float, default=1.0)
     s.add_argument("--wait", type=float, default=15.0)
+    s.add_argument("--retrans-wait", type=float, default=0.0,
+                   help="after ACKing a negative final, count repeats of "
+                   "it for this long")
     s.add_argument("edge")
     a = p.parse_args()
     {"send": cmd_send, "listen": cmd_listen, "call": cmd_call}[a.cmd](a)

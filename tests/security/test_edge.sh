@@ -189,6 +189,19 @@ expect_line real_call_answered "$TMP/party.out" '^final 200 '
 expect_line stranger_bye_inside_a_real_call_gets_403 "$TMP/party.out" \
 	'^stranger 403$'
 expect_line callers_own_bye_still_relayed "$TMP/party.out" '^bye 200$'
+# A call the router rejects (no such number): the caller's ACK to the
+# negative answer is absorbed by the transaction (the answer is not
+# repeated), even though its dialog is already gone.
+$PROBE call --src $OUTSIDER --from "sip:79991112233@$OUTSIDER" \
+	--to "sip:15559099@127.0.0.1" --retrans-wait 2.5 $EDGE \
+	>"$TMP/reject_ack.out" 2>&1
+if grep -qE '^final [4-6][0-9][0-9] ' "$TMP/reject_ack.out" &&
+	grep -q '^retrans 0$' "$TMP/reject_ack.out"; then
+	pass ack_to_a_rejected_call_absorbed
+else
+	fail ack_to_a_rejected_call_absorbed \
+		"$(tr '\n' ' ' <"$TMP/reject_ack.out")"
+fi
 
 # --- 7. an outsider cannot present itself as an extension -------------------
 register_phone() {
