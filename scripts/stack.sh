@@ -17,7 +17,8 @@
 # (default 1), PBX_REDIS_PORT (6390), PBX_REDIS_SAVE (1: persist to disk),
 # PBX_SIP_IP / PBX_SIP_PORT (127.0.0.1 / 5060), PBX_LOG_LEVEL (info),
 # PBX_KAM_SHM_MB / PBX_KAM_PKG_MB (Kamailio memory, 256 / 16 MiB),
-# PBX_KAM_RATE (new INVITEs + REGISTERs per second, 400).
+# PBX_KAM_RATE (new INVITEs + REGISTERs per second, 400), PBX_PIKE_DENSITY
+# (requests per source per 2 s before a ban; kamailio.cfg's default).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${PBX_BUILD:-$ROOT/build}
@@ -153,6 +154,7 @@ start_one() {
 			-Y "$RUN/kamailio" -P "$RUN/kamailio/kamailio.pid" \
 			-A "PBX_LISTEN_IP=$SIP_IP" -A "PBX_SIP_PORT=$SIP_PORT" \
 			-A "PBX_NEW_REQ_RATE=$KAM_RATE" \
+			${PBX_PIKE_DENSITY:+-A "PBX_PIKE_DENSITY=$PBX_PIKE_DENSITY"} \
 			--substdef "!PBX_REDIS_PORT!$REDIS_PORT!g"
 		wait_until 15 kamailio listening_udp "$SIP_IP" "$SIP_PORT" &&
 			alive kamailio

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: unit tests (Criterion, under ASan/UBSan, via ctest), then the
 # integration suite (provisioning against a real redis-server), then the
-# end-to-end suite (the whole stack, real SIP calls with SIPp). Each suite
+# end-to-end suite (the whole stack, real SIP calls with SIPp), then the
+# edge's security suite (in a network namespace of its own). Each suite
 # prints PASS/FAIL lines; the last line adds them all up:
 # "N passed, M failed".
 set -u
@@ -94,6 +95,12 @@ tally "$TMP/people.out"
 echo "== security: a flood at the edge"
 PBX_BUILD=$BUILD "$ROOT/tests/security/test_flood.sh" 2>&1 | tee "$TMP/flood.out"
 tally "$TMP/flood.out"
+
+# Its own network namespace (it creates one as root): the attacker and
+# carrier addresses it adds exist only there.
+echo "== security: the SIP edge (relay, caller ID, enumeration, torture)"
+PBX_BUILD=$BUILD "$ROOT/tests/security/test_edge.sh" 2>&1 | tee "$TMP/security.out"
+tally "$TMP/security.out"
 
 rm -rf "$TMP"
 echo

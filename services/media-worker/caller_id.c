@@ -82,6 +82,20 @@ int caller_id_clean(char *dst, size_t size, const char *src)
 	return n;
 }
 
+int caller_id_external(char *dst, size_t size, const char *src)
+{
+	int n;
+
+	if (!dst || size < CALLER_ID_SIZE)
+		return -EINVAL;
+	n = clean_number(dst, src ? src : "");
+	if (n <= 0) {
+		strcpy(dst, CALLER_ID_ANONYMOUS);
+		n = (int)strlen(CALLER_ID_ANONYMOUS);
+	}
+	return n;
+}
+
 void caller_name_clean(char *dst, size_t size, const char *src)
 {
 	size_t j = 0;

@@ -27,6 +27,12 @@ enum {
  * CALLER_ID_SIZE). */
 int caller_id_clean(char *dst, size_t size, const char *src);
 
+/* The user part for a caller from outside (a trunk or an unknown
+ * caller): only a phone number as caller_id_clean() reads one ("+"? and
+ * digits); anything else, a SIP user name included, is "anonymous".
+ * Same returns as caller_id_clean(). */
+int caller_id_external(char *dst, size_t size, const char *src);
+
 /* The display name (libre prints it inside quotes): drops quotes,
  * backslashes and control characters (CR, LF, DEL, ...), cuts at size - 1
  * bytes without splitting a UTF-8 character. dst is always terminated

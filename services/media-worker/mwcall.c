@@ -267,6 +267,7 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 		  const struct sip_msg *msg, const char *tenant,
 		  mwcall_event_h *evh, void *arg, const char **why)
 {
+	const struct sip_hdr *source;
 	struct mwcall *call;
 	int err;
 
@@ -293,6 +294,12 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 	call->callid = pl_dupz(&msg->callid);
 	call->caller = pl_dupz(&msg->from.uri.user);
 	call->dialed = pl_dupz(&msg->uri.user);
+	/* worker_invite() took this INVITE from the edge proxy only, which
+	 * strips any X-Pbx-* a caller sends and sets this one itself. A
+	 * missing header means "not an extension". */
+	source = sip_msg_xhdr(msg, "X-Pbx-Source");
+	call->caller_internal =
+		source && !pl_strcasecmp(&source->val, "extension");
 	if (!call->tenant || !call->callid || !call->caller || !call->dialed) {
 		err = -ENOMEM;
 		goto out;

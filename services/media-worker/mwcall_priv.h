@@ -54,6 +54,11 @@ struct mwcall {
 	char *callid;
 	char *caller;
 	char *dialed;
+	/* Kamailio authenticated the caller as one of the tenant's
+	 * extensions (X-Pbx-Source: extension). Only then may a leg we
+	 * originate present the caller as ext@<tenant domain>; anyone
+	 * else is an external number (caller_id_external). */
+	bool caller_internal;
 	bool answered;	    /* 200 OK sent */
 	bool established;   /* ACK received */
 	bool progress_sent; /* 183 with SDP sent */

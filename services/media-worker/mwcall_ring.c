@@ -305,8 +305,9 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 	char caller_id[CALLER_ID_SIZE];
 	struct mbuf *offer = NULL;
 	struct ring *ring;
-	struct uri u;
-	struct pl pl;
+	struct uri u, eu;
+	struct pl pl, edge, from_host;
+	const char *cid_src;
 	int err;
 
 	*why = NULL;
@@ -320,10 +321,26 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 		return -EINVAL;
 	}
 	/* Cleaned, not refused: "+7(916)000-00-02" from a list is a fine
-	 * caller id, and an injection attempt becomes harmless. */
-	caller_id_clean(caller_id, sizeof(caller_id),
-			p->caller_id && p->caller_id[0] ? p->caller_id
-							: call->caller);
+	 * caller id, and an injection attempt becomes harmless. A caller
+	 * the edge did not authenticate as an extension is shown as an
+	 * external number (or "anonymous") at the edge's host, never as
+	 * <id>@<tenant domain>: that is what an internal call looks like,
+	 * and an outsider's From "201@<tenant domain>" must not pass for
+	 * extension 201. */
+	cid_src = p->caller_id && p->caller_id[0] ? p->caller_id
+						  : call->caller;
+	if (call->caller_internal) {
+		caller_id_clean(caller_id, sizeof(caller_id), cid_src);
+		from_host = u.host;
+	} else {
+		caller_id_external(caller_id, sizeof(caller_id), cid_src);
+		pl_set_str(&edge, env->edge_uri);
+		if (uri_decode(&eu, &edge) || !pl_isset(&eu.host)) {
+			*why = "bad edge_uri";
+			return -EINVAL;
+		}
+		from_host = eu.host;
+	}
 	kind = p->dest_kind && p->dest_kind[0] ? p->dest_kind : "extension";
 	if (!token_ok(kind, 32, "-_")) {
 		*why = "bad dest_kind";
@@ -331,7 +348,7 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 	}
 	caller_name_clean(name, sizeof(name), p->caller_name);
 	re_snprintf(from_uri, sizeof(from_uri), "sip:%s@%r", caller_id,
-		    &u.host);
+		    &from_host);
 
 	ring = calloc(1, sizeof(*ring));
 	if (!ring)

@@ -264,8 +264,11 @@ sipp_ reg_ha1b reg_auth.xml 127.0.0.5 5095 -s 101 -key domain acme.pbx.local \
 	-key expect 200 -key expires 0 -au 101@acme.pbx.local -ap $PW101
 expect_sipp register_with_user_at_domain_username_gets_200 reg_ha1b 200
 
-register reg_nodomain 127.0.0.5 5095 101 nowhere.pbx.local $PW101 403
-expect_sipp register_unknown_domain_gets_403 reg_nodomain 403
+# A domain that is no tenant's is challenged like a wrong password (no
+# way to tell tenant domains from others), and never succeeds.
+register reg_nodomain 127.0.0.5 5095 101 nowhere.pbx.local $PW101 401
+expect_sipp register_unknown_domain_gets_401_like_a_wrong_password \
+	reg_nodomain 401
 register reg_cross 127.0.0.5 5095 101 beta.pbx.local $PW101 401
 expect_sipp register_into_other_tenant_domain_gets_401 reg_cross 401
 register reg_cross2 127.0.0.5 5095 102 acme.pbx.local $PW102 401

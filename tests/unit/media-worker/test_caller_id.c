@@ -107,6 +107,41 @@ Test(caller_id, small_buffer_is_refused)
 	cr_assert_eq(caller_id_clean(NULL, CALLER_ID_SIZE, "1"), -EINVAL);
 }
 
+static const char *external(const char *src)
+{
+	static char out[CALLER_ID_SIZE];
+	int n = caller_id_external(out, sizeof(out), src);
+
+	cr_assert_eq(n, (int)strlen(out), "'%s'", src ? src : "(null)");
+	return out;
+}
+
+/* Issue 8 item 7: an outsider's From user reaches a phone only as a
+ * number; a name is anonymous (it could be an extension's alias). */
+Test(caller_id, external_caller_is_a_number_or_anonymous)
+{
+	cr_assert_str_eq(external("+7 (916) 000-00-02"), "+79160000002");
+	cr_assert_str_eq(external("201"), "201");
+	cr_assert_str_eq(external("alice"), "anonymous");
+	cr_assert_str_eq(external("201x"), "anonymous");
+	cr_assert_str_eq(external("*100"), "anonymous");
+	cr_assert_str_eq(external(""), "anonymous");
+	cr_assert_str_eq(external(NULL), "anonymous");
+	cr_assert_str_eq(external("1001\r\nX-Pbx-Tenant: other"),
+			 "anonymous");
+}
+
+Test(caller_id, external_too_long_is_anonymous_and_small_buffer_refused)
+{
+	char big[CALLER_ID_MAX + 2], out[CALLER_ID_SIZE];
+
+	memset(big, '7', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cr_assert_str_eq(external(big), "anonymous");
+	cr_assert_eq(caller_id_external(out, CALLER_ID_SIZE - 1, "1"),
+		     -EINVAL);
+}
+
 Test(caller_name, quotes_backslashes_and_controls_are_dropped)
 {
 	char out[65];

@@ -225,10 +225,12 @@ static void call_worker(struct test_ua *ua, const char *hdrs)
 	test_ua_invite(ua, uri, hdrs);
 }
 
-/* The caller's INVITE, with the tenant Kamailio would add. */
+/* The caller's INVITE, with the tenant Kamailio would add, as from one of
+ * the tenant's extensions (Kamailio authenticated it). */
 static void caller_invite(void)
 {
-	call_worker(&fx.caller, "X-Pbx-Tenant: " TENANT "\r\n");
+	call_worker(&fx.caller, "X-Pbx-Tenant: " TENANT "\r\n"
+				"X-Pbx-Source: extension\r\n");
 }
 
 /* ---- fixture ---- */
@@ -846,6 +848,39 @@ Test(mwcall, barge_in_digit_stops_the_prompt)
 		     fx.caller.rx.pkts - at_digit);
 	cr_assert_lt(at_digit, 40);
 	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0, "no PLAY_DONE");
+}
+
+/* Issue 8 item 7: a caller Kamailio did not authenticate as an
+ * extension (a trunk, an unknown caller, or no X-Pbx-Source at all) is
+ * not presented to the callee under its own From user: "alice" is no
+ * number, so the callee sees "anonymous". */
+static void ring_from_external(const char *source_hdr)
+{
+	char h[128];
+
+	fx_start(&(struct fx_opts){0});
+	re_snprintf(h, sizeof(h), "X-Pbx-Tenant: " TENANT "\r\n%s",
+		    source_hdr);
+	call_worker(&fx.caller, h);
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	ring_callee(5000);
+	cr_assert(test_loop_count(&fx.callee.invites, 1, 2000), "no INVITE");
+	cr_assert_str_eq(fx.callee.inv_from_user, "anonymous");
+}
+
+Test(mwcall, ring_for_an_unknown_caller_shows_no_internal_identity)
+{
+	ring_from_external("X-Pbx-Source: unknown\r\n");
+}
+
+Test(mwcall, ring_for_a_trunk_caller_shows_no_internal_identity)
+{
+	ring_from_external("X-Pbx-Source: trunk\r\n");
+}
+
+Test(mwcall, ring_without_x_pbx_source_shows_no_internal_identity)
+{
+	ring_from_external("");
 }
 
 Test(mwcall, ring_busy_leaves_the_caller_and_a_second_ring_bridges)
