@@ -18,6 +18,20 @@ PBX_REDIS_PORT=$REDIS_PORT
 . "$ROOT/tests/e2e/lib.sh"
 
 TMP=$(mktemp -d /tmp/test_numbers.XXXXXX)
+
+# CURVE as the stack runs it (docs/security.md): provision's key and an
+# operator key it allows; provision, pbxctl and zmq_garbage read them from
+# the environment.
+mkdir -p -m 0700 "$TMP/curve/allow"
+"$PBXCTL" keygen provision --dir "$TMP/curve" >/dev/null &&
+	"$PBXCTL" keygen operator --dir "$TMP/curve" >/dev/null &&
+	cp "$TMP/curve/operator.pub" "$TMP/curve/allow/" || {
+	echo "cannot make keys in $TMP/curve" >&2
+	exit 1
+}
+export PBX_CURVE_SECRET_FILE=$TMP/curve/provision.key
+export PBX_CURVE_ALLOW_DIR=$TMP/curve/allow
+export PBX_KEY=$TMP/curve/operator.key
 SERVER="tcp://127.0.0.1:$PROV_PORT"
 PID=""
 A="nmtest-a-$$"
