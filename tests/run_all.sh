@@ -86,6 +86,10 @@ echo "== end to end: calls reach people (menu, extensions, carrier)"
 PBX_BUILD=$BUILD "$ROOT/tests/e2e/test_people.sh" 2>&1 | tee "$TMP/people.out"
 tally "$TMP/people.out"
 
+echo "== security: CURVE on the buses, tenant keys, provisioning memory"
+PBX_BUILD=$BUILD "$ROOT/tests/security/test_buses.sh" 2>&1 | tee "$TMP/sec.out"
+tally "$TMP/sec.out"
+
 rm -rf "$TMP"
 echo
 echo "$PASSED passed, $FAILED failed"
