@@ -56,6 +56,11 @@ int main(int argc, char **argv)
 	case 0:
 	case -ETIMEDOUT:
 		rc = pbxctl_cmd_output(&cmd, env, stdout, stderr);
+		/* A CURVE server never answers a plaintext client. */
+		if (!env && !keyf[0])
+			fprintf(stderr, "pbxctl: no key was found (--key, "
+					"$PBX_KEY, $PBX_RUN/keys/operator.key, "
+					".run/keys/operator.key)\n");
 		break;
 	case -EINVAL:
 		fprintf(stderr, "pbxctl: %s is not a ZeroMQ endpoint such as "
