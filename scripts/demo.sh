@@ -5,6 +5,8 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${PBX_BUILD:-$ROOT/build}
 RUN=${PBX_RUN:-$ROOT/.run}
+# pbxctl authenticates with the operator key stack.sh made there.
+export PBX_RUN=$RUN
 PBXCTL="$BUILD/services/pbxctl/pbxctl"
 NUMBER=${PBX_DEMO_NUMBER:-1000}
 

@@ -6,6 +6,14 @@
 #   stack.sh start | stop | status
 #   stack.sh start-one <name> | stop-one <name>   (router, edge-bridge, mw1..mw9)
 #   stack.sh ports mwN                           (its SIP port and RTP range)
+#   stack.sh key <name>       a provisioning client key: tenant-<t> (that
+#                             tenant only) or any other name (operator)
+#
+# Every bus is CURVE-authenticated (docs/security.md, "Buses"): keys are
+# made on first use in $PBX_RUN/keys (0700; secret .key files 0600):
+# router, provision (servers), edge1, mwN, operator (clients). A client is
+# let in only when its .pub is in the allow list of the socket it uses:
+# keys/allow/edge, keys/allow/worker (router), keys/allow/provision.
 #
 # Media worker mwN has its own ports whatever PBX_WORKERS says, so one
 # added by hand (start-one mw2) never overlaps another: SIP 5080 + 2(N-1),
@@ -31,6 +39,7 @@ LOG_LEVEL=${PBX_LOG_LEVEL:-info}
 export PBX_REDIS_PORT=$REDIS_PORT
 
 mkdir -p "$RUN"
+KEYS=$RUN/keys
 
 log() { echo "stack: $*" >&2; }
 
@@ -64,6 +73,33 @@ KAM_SHM_MB=${PBX_KAM_SHM_MB:-256}
 KAM_PKG_MB=${PBX_KAM_PKG_MB:-16}
 # New INVITEs + REGISTERs per second the edge takes (deploy/kamailio).
 KAM_RATE=${PBX_KAM_RATE:-400}
+
+# ensure_key <name> [allow-list]: makes keys/<name>.key and .pub once, and
+# puts the .pub in keys/allow/<allow-list>/.
+ensure_key() {
+	local name=$1 allow=${2:-}
+	mkdir -p -m 0700 "$KEYS"
+	chmod 0700 "$KEYS"
+	if [ ! -f "$KEYS/$name.key" ]; then
+		"$BUILD/services/pbxctl/pbxctl" keygen "$name" --dir "$KEYS" \
+			>/dev/null || { log "cannot make key $name"; return 1; }
+	fi
+	if [ -n "$allow" ]; then
+		mkdir -p -m 0700 "$KEYS/allow/$allow"
+		cp "$KEYS/$name.pub" "$KEYS/allow/$allow/$name.pub"
+	fi
+}
+
+# The operator's key is made with provision's, so pbxctl works as soon as
+# provision is up (pbxctl finds $PBX_RUN/keys/operator.key by itself).
+keys_for() {
+	case $1 in
+	router) ensure_key router && mkdir -p -m 0700 "$KEYS/allow/edge" "$KEYS/allow/worker" ;;
+	provision) ensure_key provision && ensure_key operator provision ;;
+	edge-bridge) ensure_key router && ensure_key edge1 edge ;;
+	mw*) ensure_key router && ensure_key "$1" worker ;;
+	esac
+}
 
 worker_port() { echo $((5080 + 2 * ($1 - 1))); }
 # worker_rtp <index>: "min max" of its RTP port range.
@@ -133,6 +169,7 @@ start_one() {
 		need_ports "$name" "udp/$(worker_port "${name#mw}")" || return 1
 		;;
 	esac
+	keys_for "$name" || return 1
 	case $name in
 	redis)
 		local save="--save ''"
@@ -161,17 +198,25 @@ start_one() {
 		;;
 	router)
 		start_bg router "$BUILD/services/router/router" \
+			--set "curve_secret_file=$KEYS/router.key" \
+			--set "curve_edge_allow_dir=$KEYS/allow/edge" \
+			--set "curve_worker_allow_dir=$KEYS/allow/worker" \
 			--set "redis_port=$REDIS_PORT" --set "log_level=$LOG_LEVEL"
 		wait_until 10 router listening_tcp 127.0.0.1 7001 && alive router
 		;;
 	provision)
 		start_bg provision "$BUILD/services/provision/provision" \
+			--set "curve_secret_file=$KEYS/provision.key" \
+			--set "curve_allow_dir=$KEYS/allow/provision" \
 			--set "redis_port=$REDIS_PORT" --set "log_level=$LOG_LEVEL"
 		wait_until 10 provision "$BUILD/services/pbxctl/pbxctl" \
-			tenant list && alive provision
+			--key "$KEYS/operator.key" tenant list && alive provision
 		;;
 	edge-bridge)
 		start_bg edge-bridge "$BUILD/services/edge-bridge/edge-bridge" \
+			--set "edge_id=edge1" \
+			--set "curve_secret_file=$KEYS/edge1.key" \
+			--set "curve_server_public_file=$KEYS/router.pub" \
 			--set "log_level=$LOG_LEVEL"
 		wait_until 10 "edge-bridge evapi connection" evapi_connected &&
 			alive edge-bridge
@@ -182,6 +227,8 @@ start_one() {
 		read -r lo hi <<<"$(worker_rtp "$i")"
 		start_bg "$name" "$BUILD/services/media-worker/media-worker" \
 			--set "worker_id=$name" \
+			--set "curve_secret_file=$KEYS/$name.key" \
+			--set "curve_server_public_file=$KEYS/router.pub" \
 			--set "sip_listen=127.0.0.1:$port" \
 			--set "redis_port=$REDIS_PORT" \
 			--set "rtp_port_min=$lo" \
@@ -259,8 +306,15 @@ ports)
 	echo "$2 sip $(worker_port "${2#mw}") rtp $lo-$hi"
 	;;
 stop-one) stop_one "$2" ;;
+key)
+	# key NAME: a provisioning client key, allowed at once (provision
+	# reads its allow list at every handshake).
+	[ -n "${2:-}" ] || { log "key: a name (tenant-<tenant> or an operator's)"; exit 2; }
+	ensure_key "$2" provision || exit 1
+	echo "$KEYS/$2.key"
+	;;
 *)
-	echo "usage: $0 start|stop|status|start-one NAME|stop-one NAME|ports mwN" >&2
+	echo "usage: $0 start|stop|status|start-one NAME|stop-one NAME|ports mwN|key NAME" >&2
 	exit 2
 	;;
 esac

@@ -102,6 +102,10 @@ echo "== security: the SIP edge (relay, caller ID, enumeration, torture)"
 PBX_BUILD=$BUILD "$ROOT/tests/security/test_edge.sh" 2>&1 | tee "$TMP/security.out"
 tally "$TMP/security.out"
 
+echo "== security: CURVE on the buses, tenant keys, provisioning memory"
+PBX_BUILD=$BUILD "$ROOT/tests/security/test_buses.sh" 2>&1 | tee "$TMP/sec.out"
+tally "$TMP/sec.out"
+
 rm -rf "$TMP"
 echo
 echo "$PASSED passed, $FAILED failed"

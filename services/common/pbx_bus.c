@@ -11,6 +11,7 @@
 
 #include "pbx_bus.h"
 #include "pbx_clock.h"
+#include "pbx_curve.h"
 #include "pbx_log.h"
 
 /* Frames above this are treated as malformed. It is above the largest
@@ -21,6 +22,8 @@
 /* How long a closing socket may still deliver queued frames. */
 #define BUS_CLOSE_LINGER_MS 200
 #define BUS_HARD_LIMIT (64LL * 1024 * 1024)
+/* CURVE handshakes on loopback take milliseconds. */
+#define BUS_HANDSHAKE_MS 3000
 
 struct pbx_bus {
 	void *sock;
@@ -29,7 +32,51 @@ struct pbx_bus {
 	void *arg;
 	struct event *ev;
 	bool processing;
+	/* CURVE ROUTER: User-Id -> routing id of that name's latest frame. */
+	bool by_user;
+	struct bus_route *routes;
+	size_t nroutes, caproutes;
 };
+
+struct bus_route {
+	char user[64];
+	uint8_t rid[256];
+	size_t rlen;
+};
+
+static struct bus_route *route_find(struct pbx_bus *bus, const char *user)
+{
+	for (size_t i = 0; i < bus->nroutes; i++) {
+		if (!strcmp(bus->routes[i].user, user))
+			return &bus->routes[i];
+	}
+	return NULL;
+}
+
+/* Remembers where user's latest frame came from: replies and commands to
+ * that name go to its newest connection (a restarted peer's). */
+static void route_learn(struct pbx_bus *bus, const char *user,
+			const uint8_t *rid, size_t rlen)
+{
+	struct bus_route *rt = route_find(bus, user);
+
+	if (!rt) {
+		if (bus->nroutes == bus->caproutes) {
+			size_t cap = bus->caproutes ? bus->caproutes * 2 : 8;
+			struct bus_route *v =
+				realloc(bus->routes, cap * sizeof(*v));
+
+			if (!v)
+				return; /* unreachable until its next frame */
+			bus->routes = v;
+			bus->caproutes = cap;
+		}
+		rt = &bus->routes[bus->nroutes++];
+		snprintf(rt->user, sizeof(rt->user), "%s", user);
+	}
+	memcpy(rt->rid, rid, rlen);
+	rt->rlen = rlen;
+}
 
 void pbx_bus_msgid(char *buf, size_t size)
 {
@@ -80,10 +127,71 @@ static int set_int_opt(void *sock, int opt, int v)
 	return zmq_setsockopt(sock, opt, &v, sizeof(v));
 }
 
+/* Applies the CURVE half of opts before the socket binds or connects. */
+static int set_curve(struct pbx_bus *bus, const struct pbx_bus_opts *opts)
+{
+	struct pbx_curve_keypair kp;
+	char server[PBX_CURVE_Z85];
+	int err, zero = 0;
+
+	err = pbx_curve_load_secret(opts->secret_file, &kp);
+	if (err) {
+		PLOG_ERR("bus: key %s: %s", opts->secret_file, strerror(-err));
+		return err;
+	}
+	if (bus->kind == PBX_BUS_ROUTER) {
+		const char *dom = opts->zap_domain ? opts->zap_domain : "";
+		int one = 1;
+
+		if (zmq_setsockopt(bus->sock, ZMQ_CURVE_SERVER, &one,
+				   sizeof(one)) ||
+		    zmq_setsockopt(bus->sock, ZMQ_CURVE_SECRETKEY, kp.sec,
+				   strlen(kp.sec)) ||
+		    zmq_setsockopt(bus->sock, ZMQ_ZAP_DOMAIN, dom, strlen(dom)))
+			err = -EINVAL;
+		/* Names, not routing ids, select peers: a connection that
+		 * brings a routing id already in use is ignored by libzmq
+		 * instead of taking the route over. */
+		zmq_setsockopt(bus->sock, ZMQ_ROUTER_HANDOVER, &zero,
+			       sizeof(zero));
+		/* A connection that does not authenticate soon is dropped:
+		 * it holds a slot of the ZAP handler's connection cap. */
+		set_int_opt(bus->sock, ZMQ_HANDSHAKE_IVL, BUS_HANDSHAKE_MS);
+		bus->by_user = true;
+	} else {
+		err = pbx_curve_load_public(opts->server_public_file, server);
+		if (err) {
+			PLOG_ERR("bus: server key %s: %s",
+				 opts->server_public_file ? opts->server_public_file
+							  : "(none)",
+				 strerror(-err));
+		} else if (zmq_setsockopt(bus->sock, ZMQ_CURVE_SERVERKEY,
+					  server, strlen(server)) ||
+			   zmq_setsockopt(bus->sock, ZMQ_CURVE_PUBLICKEY,
+					  kp.pub, strlen(kp.pub)) ||
+			   zmq_setsockopt(bus->sock, ZMQ_CURVE_SECRETKEY,
+					  kp.sec, strlen(kp.sec))) {
+			err = -EINVAL;
+		}
+	}
+	memset(&kp, 0, sizeof(kp));
+	return err;
+}
+
 int pbx_bus_alloc(struct pbx_bus **busp, void *zctx, enum pbx_bus_kind kind,
 		  const char *endpoints, const char *identity,
 		  pbx_bus_recv_h *recvh, void *arg)
 {
+	return pbx_bus_alloc_opts(busp, zctx, kind, endpoints, identity, NULL,
+				  recvh, arg);
+}
+
+int pbx_bus_alloc_opts(struct pbx_bus **busp, void *zctx,
+		       enum pbx_bus_kind kind, const char *endpoints,
+		       const char *identity, const struct pbx_bus_opts *opts,
+		       pbx_bus_recv_h *recvh, void *arg)
+{
+	bool curve = opts && opts->secret_file && opts->secret_file[0];
 	struct pbx_bus *bus;
 	char *list, *save = NULL, *ep;
 	int err = 0;
@@ -115,7 +223,11 @@ int pbx_bus_alloc(struct pbx_bus **busp, void *zctx, enum pbx_bus_kind kind,
 	set_int_opt(bus->sock, ZMQ_RECONNECT_IVL, 100);
 	set_int_opt(bus->sock, ZMQ_RECONNECT_IVL_MAX, 0);
 	if (kind == PBX_BUS_ROUTER) {
-		int64_t maxsz = BUS_HARD_LIMIT;
+		int64_t maxsz = opts && opts->max_frame ? opts->max_frame
+							: BUS_HARD_LIMIT;
+
+		if (opts && opts->rcvhwm)
+			set_int_opt(bus->sock, ZMQ_RCVHWM, opts->rcvhwm);
 
 		zmq_setsockopt(bus->sock, ZMQ_MAXMSGSIZE, &maxsz,
 			       sizeof(maxsz));
@@ -124,9 +236,22 @@ int pbx_bus_alloc(struct pbx_bus **busp, void *zctx, enum pbx_bus_kind kind,
 		set_int_opt(bus->sock, ZMQ_ROUTER_HANDOVER, 1);
 	} else {
 		set_int_opt(bus->sock, ZMQ_IMMEDIATE, 1);
-		if (identity)
+		if (identity && !curve)
 			zmq_setsockopt(bus->sock, ZMQ_ROUTING_ID, identity,
 				       strlen(identity));
+	}
+
+	if (curve) {
+		err = set_curve(bus, opts);
+		if (err)
+			goto out;
+	}
+	if (kind == PBX_BUS_ROUTER && opts && opts->monitor &&
+	    opts->monitor[0] &&
+	    zmq_socket_monitor(bus->sock, opts->monitor,
+			       ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED)) {
+		err = -errno;
+		goto out;
 	}
 
 	list = strdup(endpoints);
@@ -168,6 +293,7 @@ void pbx_bus_free(struct pbx_bus *bus)
 	 * (zmq_ctx_term() then waits at most this long). */
 	set_int_opt(bus->sock, ZMQ_LINGER, BUS_CLOSE_LINGER_MS);
 	zmq_close(bus->sock);
+	free(bus->routes);
 	free(bus);
 }
 
@@ -197,7 +323,25 @@ int pbx_bus_send(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 		return err;
 
 	if (bus->kind == PBX_BUS_ROUTER) {
-		if (zmq_send(bus->sock, peer->id, peer->len,
+		const uint8_t *rid = peer->id;
+		size_t rlen = peer->len;
+
+		if (bus->by_user) {
+			char user[64];
+			struct bus_route *rt;
+
+			snprintf(user, sizeof(user), "%.*s",
+				 (int)(peer->len < 63 ? peer->len : 63),
+				 (const char *)peer->id);
+			rt = route_find(bus, user);
+			if (!rt) {
+				err = -EHOSTUNREACH;
+				goto out;
+			}
+			rid = rt->rid;
+			rlen = rt->rlen;
+		}
+		if (zmq_send(bus->sock, rid, rlen,
 			     ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
 			err = -errno;
 			goto out;
@@ -276,6 +420,37 @@ static bool recv_one(struct pbx_bus *bus)
 
 	size_t len = zmq_msg_size(&payload);
 	Pbx__V1__Envelope *env = NULL;
+
+	if (bus->by_user) {
+		const char *user = zmq_msg_gets(&payload, "User-Id");
+
+		/* The routing id a peer chose must be its key's name (peers
+		 * of a CURVE ROUTER choose none, and get one from libzmq
+		 * starting with a zero byte). */
+		if (!user || !pbx_curve_name_valid(user) ||
+		    (peer.len && peer.id[0] != 0 &&
+		     (peer.len != strlen(user) ||
+		      memcmp(peer.id, user, peer.len)))) {
+			char claimed[65];
+			size_t i;
+
+			for (i = 0; i < peer.len && i < 64; i++)
+				claimed[i] = peer.id[i] >= 0x20 &&
+							     peer.id[i] < 0x7f
+						     ? (char)peer.id[i]
+						     : '?';
+			claimed[i] = '\0';
+			PLOG_WARN("bus: dropped a frame from key '%s' that "
+				  "claims routing id '%s'",
+				  user ? user : "?", claimed);
+			zmq_msg_close(&payload);
+			return true;
+		}
+		route_learn(bus, user, peer.id, peer.len);
+		snprintf(peer.user, sizeof(peer.user), "%s", user);
+		peer.len = strlen(user);
+		memcpy(peer.id, user, peer.len);
+	}
 
 	if (len > BUS_MAX_FRAME)
 		bad = true;

@@ -15,10 +15,14 @@
 struct event_base;
 struct pbx_bus;
 
-/* The ROUTER-side identity of a peer (opaque bytes). */
+/* The ROUTER-side identity of a peer (opaque bytes). On a CURVE ROUTER
+ * the id is the name of the key the peer authenticated with (its User-Id,
+ * see pbx_curve.h), whatever routing id the peer's socket chose, and user
+ * holds the same name as a string; user is "" without CURVE. */
 struct pbx_bus_peer {
 	uint8_t id[256];
 	size_t len;
+	char user[64];
 };
 
 /* Called once per received frame. env is NULL and err is -EPROTO when the
@@ -38,6 +42,36 @@ int pbx_bus_alloc(struct pbx_bus **busp, void *zctx, enum pbx_bus_kind kind,
 		  const char *endpoints, const char *identity,
 		  pbx_bus_recv_h *recvh, void *arg);
 void pbx_bus_free(struct pbx_bus *bus);
+
+/* Socket options beyond the defaults. CURVE (docs/security.md, "Buses"):
+ * a ROUTER becomes a CURVE server with secret_file and asks the ZAP
+ * handler (pbx_zap_start(), started first) of zap_domain; a DEALER
+ * authenticates with secret_file to the server whose public key is in
+ * server_public_file. A CURVE ROUTER keys its peers by User-Id: its peers
+ * connect with no chosen routing id (a DEALER's identity is not used), the
+ * bus remembers the routing id of each name's latest frame and sends to
+ * that, so only a holder of a name's key can speak or be reached as that
+ * name, and a second connection never takes over the first's route.
+ * max_frame (ZMQ_MAXMSGSIZE: a larger frame drops the connection before
+ * it is buffered) and rcvhwm (frames queued per peer) apply to a ROUTER
+ * when non-zero. */
+struct pbx_bus_opts {
+	const char *secret_file;        /* NULL or "": plaintext */
+	const char *server_public_file; /* DEALER only */
+	const char *zap_domain;         /* ROUTER only */
+	long long max_frame;
+	int rcvhwm;
+	/* ROUTER: inproc endpoint for ACCEPTED / DISCONNECTED events (the
+	 * ZAP handler's connection cap, pbx_zap_domain.monitor). */
+	const char *monitor;
+};
+
+/* pbx_bus_alloc() with options (opts may be NULL). -ENOENT / -EINVAL for
+ * a missing or bad key file. */
+int pbx_bus_alloc_opts(struct pbx_bus **busp, void *zctx,
+		       enum pbx_bus_kind kind, const char *endpoints,
+		       const char *identity, const struct pbx_bus_opts *opts,
+		       pbx_bus_recv_h *recvh, void *arg);
 
 /* Sends env (fills message_id and timestamp_ms when empty). peer is
  * required on ROUTER sockets and ignored on DEALER sockets. Never blocks:

@@ -20,6 +20,8 @@ static char cfg_evapi_addr[PBX_CFG_STRLEN];
 static char cfg_router_endpoints[PBX_CFG_STRLEN];
 static long cfg_router_timeout_ms;
 static char cfg_log_level[PBX_CFG_STRLEN];
+static char cfg_curve_secret_file[PBX_CFG_STRLEN];
+static char cfg_curve_server_public_file[PBX_CFG_STRLEN];
 
 /* Mirrored in docs/services/edge-bridge.md. */
 static const struct pbx_config_item config[] = {
@@ -36,6 +38,11 @@ static const struct pbx_config_item config[] = {
 	 "below Kamailio's 2000 ms)"},
 	{"log_level", PBX_CFG_STR, cfg_log_level, "info", 0, 0,
 	 "error, warn, info or debug"},
+	{"curve_secret_file", PBX_CFG_STR, cfg_curve_secret_file, "", 0, 0,
+	 "CURVE key (.key) named <edge_id>; empty: plaintext"},
+	{"curve_server_public_file", PBX_CFG_STR,
+	 cfg_curve_server_public_file, "", 0, 0,
+	 "the routers' CURVE public key (.pub)"},
 };
 #define NCONFIG (sizeof(config) / sizeof(config[0]))
 
@@ -132,8 +139,14 @@ int main(int argc, char **argv)
 			   });
 	if (err)
 		goto fail;
-	err = pbx_bus_alloc(&app.bus, zctx, PBX_BUS_DEALER,
-			    cfg_router_endpoints, cfg_edge_id, bus_recv, &app);
+	err = pbx_bus_alloc_opts(
+		&app.bus, zctx, PBX_BUS_DEALER, cfg_router_endpoints,
+		cfg_edge_id,
+		&(struct pbx_bus_opts){
+			.secret_file = cfg_curve_secret_file,
+			.server_public_file = cfg_curve_server_public_file,
+		},
+		bus_recv, &app);
 	if (err)
 		goto fail;
 	err = pbx_bus_attach(app.bus, base);

@@ -135,6 +135,11 @@ int mw_config_load(struct mw_config *cfg, int argc, char **argv)
 			"recently used evicted first; 0: read Redis on every "
 			"Play"),
 		CFG_STR(log_level, "info", "error, warn, info or debug"),
+		CFG_STR(curve_secret_file, "",
+			"CURVE key (.key) named <worker_id>; empty: "
+			"plaintext"),
+		CFG_STR(curve_server_public_file, "",
+			"the routers' CURVE public key (.pub)"),
 	};
 	size_t n = sizeof(items) / sizeof(items[0]);
 	int err = pbx_config_main(items, n, "media-worker", argc, argv);

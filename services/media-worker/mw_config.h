@@ -22,6 +22,8 @@ struct mw_config {
 	long rtp_timeout_ms;
 	long prompt_cache_bytes;
 	char log_level[PBX_CFG_STRLEN];
+	char curve_secret_file[PBX_CFG_STRLEN];
+	char curve_server_public_file[PBX_CFG_STRLEN];
 };
 
 /* Fills cfg from defaults, --config file, PBX_* environment and --set, then

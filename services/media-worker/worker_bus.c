@@ -303,8 +303,15 @@ int worker_bus_open(struct worker *w)
 		l->w = w;
 		l->fd = -1;
 		snprintf(l->endpoint, sizeof(l->endpoint), "%s", ep);
-		err = pbx_bus_alloc(&l->bus, w->zctx, PBX_BUS_DEALER, ep,
-				    w->cfg->worker_id, recv_handler, l);
+		err = pbx_bus_alloc_opts(
+			&l->bus, w->zctx, PBX_BUS_DEALER, ep,
+			w->cfg->worker_id,
+			&(struct pbx_bus_opts){
+				.secret_file = w->cfg->curve_secret_file,
+				.server_public_file =
+					w->cfg->curve_server_public_file,
+			},
+			recv_handler, l);
 		if (err)
 			break;
 		w->nlinks++;

@@ -15,7 +15,9 @@
 #define MAX_POS 8
 
 const char pbxctl_usage[] =
-	"usage: pbxctl [--server ENDPOINT] [--timeout-ms MS] <command>\n"
+	"usage: pbxctl [--server ENDPOINT] [--key FILE] [--timeout-ms MS] "
+	"<command>\n"
+	"       pbxctl keygen <name> [--dir DIR]\n"
 	"\n"
 	"  tenant create <tenant> [--name NAME] [--domain DOMAIN]\n"
 	"  tenant list\n"
@@ -60,6 +62,12 @@ const char pbxctl_usage[] =
 	"\n"
 	"ENDPOINT defaults to $PBX_PROVISION, else " PBXCTL_SERVER_DEFAULT
 	"; MS to 3000.\n"
+	"FILE (a CURVE .key) defaults to $PBX_KEY, else $PBX_RUN/keys/"
+	"operator.key,\nelse .run/keys/operator.key here or in the source tree "
+	"of this binary;\nthe server's key is $PBX_SERVER_KEY, else "
+	"provision.pub next to FILE.\n"
+	"keygen writes DIR/<name>.key and .pub (DIR: $PBX_RUN/keys, else "
+	".run/keys).\n"
 	"A password of \"-\" is read from the first line of stdin.\n"
 	"pbxctl --version prints the version.\n"
 	"Exit: 0 ok, 1 refused by the server, 2 usage, 3 no answer.\n";
@@ -735,6 +743,11 @@ int pbxctl_cmd_parse(struct pbxctl_cmd *cmd, int argc, char **argv,
 				return fail(err, errsz,
 					    "--server needs an endpoint");
 			cmd->server = v;
+		} else if ((v = opt_value(argc, argv, &i, "--key",
+					  &missing))) {
+			if (!v[0])
+				return fail(err, errsz, "--key needs a file");
+			cmd->key = v;
 		} else if ((v = opt_value(argc, argv, &i, "--timeout-ms",
 					  &missing))) {
 			if (parse_timeout(v, &cmd->timeout_ms))

@@ -52,6 +52,7 @@ enum pbxctl_repeat {
  * it. Release with pbxctl_cmd_reset(). */
 struct pbxctl_cmd {
 	const char *server;
+	const char *key; /* --key FILE, or NULL (pbxctl_key.h finds one) */
 	int timeout_ms;
 	enum pbxctl_print print;
 	const char *file;    /* prompt upload, scenario / object put */

@@ -9,8 +9,11 @@
  * answers it. Returns 0 and sets *envp (free with pbx_envelope_free());
  * -ETIMEDOUT when nothing came in time; -EINVAL for an endpoint ZeroMQ
  * does not accept; -EPROTO when the answer is not a pbx.v1 Envelope;
- * -ENOMEM. */
-int pbxctl_rpc_call(const char *server, int timeout_ms,
+ * -ENOMEM; -EACCES when the server refused key_file at the handshake.
+ * key_file "" or NULL: plaintext; else server_pub_file is the server's
+ * public key. */
+int pbxctl_rpc_call(const char *server, const char *key_file,
+		    const char *server_pub_file, int timeout_ms,
 		    const Pbx__V1__ProvRequest *req, Pbx__V1__Envelope **envp);
 
 #endif

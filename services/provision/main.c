@@ -10,13 +10,23 @@
 
 #include "pbx_bus.h"
 #include "pbx_config.h"
+#include "pbx_curve.h"
 #include "pbx_log.h"
 #include "provision.h"
+
+/* The largest request: a 16 MiB prompt in its envelope; what is between
+ * this and the bus's own 24 MiB limit is answered "too large" by the
+ * handlers. Above it ZeroMQ drops the connection unbuffered. */
+#define PROV_MAX_FRAME (24LL * 1024 * 1024 + 4096)
+#define PROV_MONITOR "inproc://provision.monitor"
 
 static char cfg_listen[PBX_CFG_STRLEN];
 static char cfg_redis_host[PBX_CFG_STRLEN];
 static long cfg_redis_port;
 static char cfg_log_level[PBX_CFG_STRLEN];
+static char cfg_curve_secret_file[PBX_CFG_STRLEN];
+static char cfg_curve_allow_dir[PBX_CFG_STRLEN];
+static long cfg_max_clients;
 
 static const struct pbx_config_item config[] = {
 	{"listen", PBX_CFG_STR, cfg_listen, "tcp://127.0.0.1:7010", 0, 0,
@@ -27,6 +37,14 @@ static const struct pbx_config_item config[] = {
 	 "Redis port"},
 	{"log_level", PBX_CFG_STR, cfg_log_level, "info", 0, 0,
 	 "error, warn, info or debug"},
+	{"curve_secret_file", PBX_CFG_STR, cfg_curve_secret_file, "", 0, 0,
+	 "CURVE server key (.key); empty: plaintext, no authentication"},
+	{"curve_allow_dir", PBX_CFG_STR, cfg_curve_allow_dir, "", 0, 0,
+	 "directory of the clients' .pub keys (tenant-<t>.pub: that tenant "
+	 "only; any other name: operator)"},
+	{"max_clients", PBX_CFG_INT, &cfg_max_clients, "4", 1, 64,
+	 "connections served at once (with CURVE); memory in flight is at "
+	 "most about 3 x 24 MiB per client"},
 };
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -42,6 +60,7 @@ int main(int argc, char **argv)
 	struct event *sigint = NULL, *sigterm = NULL;
 	struct provision *pv = NULL;
 	struct pbx_bus *bus = NULL;
+	struct pbx_zap *zap = NULL;
 	enum pbx_log_level lvl;
 	void *zctx = NULL;
 	int err, rc = 1;
@@ -70,8 +89,44 @@ int main(int argc, char **argv)
 		PLOG_ERR("provision: %s", strerror(-err));
 		goto out;
 	}
-	err = pbx_bus_alloc(&bus, zctx, PBX_BUS_ROUTER, cfg_listen, NULL,
-			    provision_recv, pv);
+	/* The ZAP handler first: libzmq lets every client in while none is
+	 * bound. */
+	if (cfg_curve_secret_file[0]) {
+		const struct pbx_zap_domain dom = {
+			.domain = "provision",
+			.allow_dir = cfg_curve_allow_dir,
+			.monitor = PROV_MONITOR,
+			.max_peers = (int)cfg_max_clients,
+		};
+
+		if (!cfg_curve_allow_dir[0]) {
+			PLOG_ERR("curve_allow_dir is required with "
+				 "curve_secret_file");
+			goto out;
+		}
+		err = pbx_zap_start(&zap, zctx, &dom, 1);
+		if (err) {
+			PLOG_ERR("cannot start the ZAP handler: %s",
+				 strerror(-err));
+			goto out;
+		}
+	} else {
+		PLOG_WARN("no curve_secret_file: any local process can change "
+			  "any tenant");
+	}
+	/* Memory in flight: frames above PROV_MAX_FRAME drop the
+	 * connection before they are buffered; each client has at most one
+	 * frame queued (RCVHWM 1) and one more held by its reader, and the
+	 * ZAP handler admits max_clients connections. */
+	err = pbx_bus_alloc_opts(&bus, zctx, PBX_BUS_ROUTER, cfg_listen, NULL,
+				 &(struct pbx_bus_opts){
+					 .secret_file = cfg_curve_secret_file,
+					 .zap_domain = "provision",
+					 .max_frame = PROV_MAX_FRAME,
+					 .rcvhwm = 2,
+					 .monitor = zap ? PROV_MONITOR : NULL,
+				 },
+				 provision_recv, pv);
 	if (err) {
 		PLOG_ERR("cannot listen on %s: %s", cfg_listen,
 			 strerror(-err));
@@ -99,6 +154,7 @@ out:
 	if (sigint)
 		event_free(sigint);
 	pbx_bus_free(bus);
+	pbx_zap_stop(zap);
 	provision_free(pv);
 	if (zctx)
 		zmq_ctx_term(zctx);

@@ -54,6 +54,15 @@ void prov_strv_reset(struct prov_strv *sv);
 int prov_fail(struct prov_reply *r, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void prov_reply_reset(struct prov_reply *r);
+
+/* prov_auth.c: 0 when the key named user may run q, else the reply is
+ * refused PERMISSION_DENIED (-EACCES). user "" (no CURVE) may do all. */
+int prov_auth_check(const char *user, const Pbx__V1__ProvRequest *q,
+		    struct prov_reply *r);
+/* The tenant a key named tenant-<t> is limited to, or NULL (operator). */
+const char *prov_auth_tenant_scope(const char *user);
+/* The raw tenant field of q's operation, or NULL when it has none. */
+const char *prov_request_tenant_field(const Pbx__V1__ProvRequest *q);
 /* A delete of something that is not there: OK with the item "ok
  * (already absent)", so a repeated delete succeeds (every write is safe
  * to repeat) and still says it did nothing. Returns 0. */

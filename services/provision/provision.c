@@ -45,81 +45,6 @@ void provision_free(struct provision *pv)
 	free(pv);
 }
 
-static char *vformat(const char *fmt, va_list ap)
-{
-	char *s = NULL;
-
-	if (vasprintf(&s, fmt, ap) < 0)
-		return NULL;
-	return s;
-}
-
-int prov_strv_add(struct prov_strv *sv, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	if (sv->n == sv->cap) {
-		size_t cap = sv->cap ? sv->cap * 2 : 16;
-		char **v = realloc(sv->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		sv->v = v;
-		sv->cap = cap;
-	}
-	va_start(ap, fmt);
-	s = vformat(fmt, ap);
-	va_end(ap);
-	if (!s)
-		return -ENOMEM;
-	sv->v[sv->n++] = s;
-	return 0;
-}
-
-/* Digit strings (extensions, numbers) sort numerically, the rest by
- * bytes, so lists read the way an operator expects. */
-static int strv_cmp(const void *a, const void *b)
-{
-	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
-	size_t lx = strlen(x), ly = strlen(y);
-
-	if (lx != ly && strspn(x, "0123456789") == lx &&
-	    strspn(y, "0123456789") == ly)
-		return lx < ly ? -1 : 1;
-	return strcmp(x, y);
-}
-
-void prov_strv_sort(struct prov_strv *sv)
-{
-	if (sv->n > 1)
-		qsort(sv->v, sv->n, sizeof(*sv->v), strv_cmp);
-}
-
-void prov_strv_reset(struct prov_strv *sv)
-{
-	for (size_t i = 0; i < sv->n; i++)
-		free(sv->v[i]);
-	free(sv->v);
-	memset(sv, 0, sizeof(*sv));
-}
-
-static Pbx__V1__ProvResponse__Status status_of(int err)
-{
-	switch (err) {
-	case -EINVAL:
-		return PBX__V1__PROV_RESPONSE__STATUS__STATUS_INVALID;
-	case -ENOENT:
-		return PBX__V1__PROV_RESPONSE__STATUS__STATUS_NOT_FOUND;
-	case -EEXIST:
-		return PBX__V1__PROV_RESPONSE__STATUS__STATUS_CONFLICT;
-	case -EFBIG:
-		return PBX__V1__PROV_RESPONSE__STATUS__STATUS_TOO_LARGE;
-	default:
-		return PBX__V1__PROV_RESPONSE__STATUS__STATUS_INTERNAL;
-	}
-}
-
 static const char *status_name(Pbx__V1__ProvResponse__Status st)
 {
 	switch (st) {
@@ -133,37 +58,11 @@ static const char *status_name(Pbx__V1__ProvResponse__Status st)
 		return "CONFLICT";
 	case PBX__V1__PROV_RESPONSE__STATUS__STATUS_TOO_LARGE:
 		return "TOO_LARGE";
+	case PBX__V1__PROV_RESPONSE__STATUS__STATUS_PERMISSION_DENIED:
+		return "PERMISSION_DENIED";
 	default:
 		return "INTERNAL";
 	}
-}
-
-int prov_already_absent(struct prov_reply *r)
-{
-	return prov_strv_add(&r->items, "ok (already absent)");
-}
-
-int prov_fail(struct prov_reply *r, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err >= 0)
-		err = -EIO;
-	r->status = status_of(err);
-	free(r->error);
-	va_start(ap, fmt);
-	r->error = vformat(fmt, ap);
-	va_end(ap);
-	return err;
-}
-
-void prov_reply_reset(struct prov_reply *r)
-{
-	free(r->error);
-	free(r->body);
-	prov_strv_reset(&r->items);
-	prov_strv_reset(&r->warnings);
-	memset(r, 0, sizeof(*r));
 }
 
 const char *prov_time_iso(char *buf, size_t size, unsigned long long ms)
@@ -228,77 +127,8 @@ int prov_tenant_known(struct provision *pv, struct prov_reply *r,
  * an invalid id is never echoed into a log line). */
 static const char *request_tenant(const Pbx__V1__ProvRequest *q)
 {
-	const char *t = NULL;
+	const char *t = prov_request_tenant_field(q);
 
-	switch (q->op_case) {
-	case PBX__V1__PROV_REQUEST__OP_TENANT_CREATE:
-		t = q->tenant_create ? q->tenant_create->tenant : NULL;
-		break;
-	case PBX__V1__PROV_REQUEST__OP_NUMBER_CONNECT:
-		t = q->number_connect ? q->number_connect->tenant : NULL;
-		break;
-	case PBX__V1__PROV_REQUEST__OP_NUMBER_DISCONNECT:
-		t = q->number_disconnect ? q->number_disconnect->tenant : NULL;
-		break;
-	case PBX__V1__PROV_REQUEST__OP_EXTENSION_ADD:
-		t = q->extension_add ? q->extension_add->tenant : NULL;
-		break;
-	case PBX__V1__PROV_REQUEST__OP_EXTENSION_REMOVE:
-		t = q->extension_remove ? q->extension_remove->tenant : NULL;
-		break;
-	case PBX__V1__PROV_REQUEST__OP_PROMPT_UPLOAD:
-		t = q->prompt_upload ? q->prompt_upload->tenant : NULL;
-		break;
-	case PBX__V1__PROV_REQUEST__OP_PROMPT_DELETE:
-		t = q->prompt_delete ? q->prompt_delete->tenant : NULL;
-		break;
-	case PBX__V1__PROV_REQUEST__OP_SCENARIO_PUT:
-		t = q->scenario_put ? q->scenario_put->tenant : NULL;
-		break;
-	case PBX__V1__PROV_REQUEST__OP_SCENARIO_GET:
-		t = q->scenario_get ? q->scenario_get->tenant : NULL;
-		break;
-	case PBX__V1__PROV_REQUEST__OP_SCENARIO_ACTIVATE:
-		t = q->scenario_activate ? q->scenario_activate->tenant : NULL;
-		break;
-	case PBX__V1__PROV_REQUEST__OP_SCENARIO_HISTORY:
-		t = q->scenario_history ? q->scenario_history->tenant : NULL;
-		break;
-	case PBX__V1__PROV_REQUEST__OP_SCENARIO_DIFF:
-		t = q->scenario_diff ? q->scenario_diff->tenant : NULL;
-		break;
-	case PBX__V1__PROV_REQUEST__OP_SCENARIO_ROLLBACK:
-		t = q->scenario_rollback ? q->scenario_rollback->tenant : NULL;
-		break;
-	case PBX__V1__PROV_REQUEST__OP_SCENARIO_SIMULATE:
-		t = q->scenario_simulate ? q->scenario_simulate->tenant : NULL;
-		break;
-	case PBX__V1__PROV_REQUEST__OP_OBJECT_PUT:
-		t = q->object_put ? q->object_put->tenant : NULL;
-		break;
-	case PBX__V1__PROV_REQUEST__OP_OBJECT_GET:
-	case PBX__V1__PROV_REQUEST__OP_OBJECT_LIST:
-	case PBX__V1__PROV_REQUEST__OP_OBJECT_DELETE:
-		/* All ObjectRef: the union members alias one pointer. */
-		t = q->object_get ? q->object_get->tenant : NULL;
-		break;
-	case PBX__V1__PROV_REQUEST__OP_TENANT_FEATURE:
-		t = q->tenant_feature ? q->tenant_feature->tenant : NULL;
-		break;
-	case PBX__V1__PROV_REQUEST__OP_TENANT_LIMITS:
-		t = q->tenant_limits ? q->tenant_limits->tenant : NULL;
-		break;
-	case PBX__V1__PROV_REQUEST__OP_TENANT_DELETE:
-	case PBX__V1__PROV_REQUEST__OP_NUMBER_LIST:
-	case PBX__V1__PROV_REQUEST__OP_EXTENSION_LIST:
-	case PBX__V1__PROV_REQUEST__OP_PROMPT_LIST:
-	case PBX__V1__PROV_REQUEST__OP_SCENARIO_LIST:
-		/* All TenantRef: the union members alias one pointer. */
-		t = q->tenant_delete ? q->tenant_delete->tenant : NULL;
-		break;
-	default:
-		break;
-	}
 	return pbx_tenant_valid(t) ? t : NULL;
 }
 
@@ -476,13 +306,17 @@ static char **number_field(const Pbx__V1__ProvRequest *q)
 	}
 }
 
-static void handle(struct provision *pv, const Pbx__V1__ProvRequest *q,
-		   struct prov_reply *r)
+static void handle(struct provision *pv, const char *user,
+		   const Pbx__V1__ProvRequest *q, struct prov_reply *r)
 {
 	char canon[40];
 	char **num = number_field(q);
 	char *as_sent = num ? *num : NULL;
 	int err;
+
+	/* Who may ask comes before any look at what is asked. */
+	if (prov_auth_check(user, q, r))
+		return;
 
 	/* Every handler sees the one canonical form of a number (the key
 	 * it is stored and routed under), whichever way it was written;
@@ -620,7 +454,7 @@ void provision_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 	tenant = request_tenant(q);
 	pbx_log_ctx(tenant, NULL);
 
-	handle(pv, q, &r);
+	handle(pv, peer->user, q, &r);
 	log_result(op_name(q->op_case), &r);
 
 	resp.status = r.status;

@@ -6,6 +6,7 @@
 #include <zmq.h>
 
 #include "pbx_config.h"
+#include "pbx_curve.h"
 #include "pbx_log.h"
 #include "router.h"
 
@@ -29,6 +30,12 @@ static const struct pbx_config_item items[] = {
 	 "call state expires this long after its last event"},
 	{"log_level", PBX_CFG_STR, cfg.log_level, "info", 0, 0,
 	 "error, warn, info or debug"},
+	{"curve_secret_file", PBX_CFG_STR, cfg.curve_secret_file, "", 0, 0,
+	 "CURVE server key (.key) of both sockets; empty: plaintext"},
+	{"curve_edge_allow_dir", PBX_CFG_STR, cfg.curve_edge_allow_dir, "", 0,
+	 0, "directory of the edge-bridges' <edge_id>.pub keys"},
+	{"curve_worker_allow_dir", PBX_CFG_STR, cfg.curve_worker_allow_dir, "",
+	 0, 0, "directory of the media workers' <worker_id>.pub keys"},
 };
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -44,6 +51,7 @@ int main(int argc, char **argv)
 	struct event *sigint, *sigterm;
 	enum pbx_log_level lvl;
 	struct event_base *base;
+	struct pbx_zap *zap = NULL;
 	struct router *r;
 	void *zctx;
 	int err;
@@ -65,9 +73,37 @@ int main(int argc, char **argv)
 		PLOG_ERR("cannot create the event loop");
 		return 1;
 	}
+	/* The ZAP handler first: libzmq lets every client in while none is
+	 * bound. */
+	if (cfg.curve_secret_file[0]) {
+		const struct pbx_zap_domain doms[] = {
+			{.domain = "edge",
+			 .allow_dir = cfg.curve_edge_allow_dir},
+			{.domain = "worker",
+			 .allow_dir = cfg.curve_worker_allow_dir},
+		};
+
+		if (!cfg.curve_edge_allow_dir[0] ||
+		    !cfg.curve_worker_allow_dir[0]) {
+			fprintf(stderr, "config: curve_edge_allow_dir and "
+					"curve_worker_allow_dir are required "
+					"with curve_secret_file\n");
+			return 2;
+		}
+		err = pbx_zap_start(&zap, zctx, doms, 2);
+		if (err) {
+			PLOG_ERR("cannot start the ZAP handler: %s",
+				 strerror(-err));
+			return 1;
+		}
+	} else {
+		PLOG_WARN("no curve_secret_file: the buses are plaintext and "
+			  "unauthenticated");
+	}
 	err = router_alloc(&r, base, zctx, &cfg);
 	if (err) {
 		PLOG_ERR("cannot start: %s", strerror(-err));
+		pbx_zap_stop(zap);
 		zmq_ctx_term(zctx);
 		event_base_free(base);
 		return 1;
@@ -86,6 +122,7 @@ int main(int argc, char **argv)
 	event_free(sigint);
 	event_free(sigterm);
 	router_free(r);
+	pbx_zap_stop(zap);
 	zmq_ctx_term(zctx);
 	event_base_free(base);
 	return 0;

@@ -44,6 +44,17 @@ static void worker_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 		return;
 	switch (env->body_case) {
 	case PBX__V1__ENVELOPE__BODY_WORKER_HEARTBEAT:
+		/* With CURVE a worker speaks only for the id its key names:
+		 * another key's heartbeat for mw1 must not keep a dead mw1
+		 * alive or move its calls. */
+		if (peer && peer->user[0] && env->worker_heartbeat &&
+		    (!env->worker_heartbeat->worker_id ||
+		     strcmp(env->worker_heartbeat->worker_id, peer->user))) {
+			PLOG_WARN("worker socket: key %s sent a heartbeat for "
+				  "another worker id; dropped",
+				  peer->user);
+			break;
+		}
 		workers_heartbeat(r->workers, env->worker_heartbeat);
 		break;
 	case PBX__V1__ENVELOPE__BODY_MEDIA_EVENT:
@@ -101,12 +112,22 @@ int router_alloc(struct router **rp, struct event_base *base, void *zctx,
 		err = vcache_alloc(&r->ocache, SCACHE_ENTRIES, free_objects);
 	if (err)
 		goto fail;
-	err = pbx_bus_alloc(&r->edge_bus, zctx, PBX_BUS_ROUTER,
-			    cfg->edge_listen, NULL, edge_recv, r);
+	err = pbx_bus_alloc_opts(&r->edge_bus, zctx, PBX_BUS_ROUTER,
+				 cfg->edge_listen, NULL,
+				 &(struct pbx_bus_opts){
+					 .secret_file = cfg->curve_secret_file,
+					 .zap_domain = "edge",
+				 },
+				 edge_recv, r);
 	if (err)
 		goto fail;
-	err = pbx_bus_alloc(&r->worker_bus, zctx, PBX_BUS_ROUTER,
-			    cfg->worker_listen, NULL, worker_recv, r);
+	err = pbx_bus_alloc_opts(&r->worker_bus, zctx, PBX_BUS_ROUTER,
+				 cfg->worker_listen, NULL,
+				 &(struct pbx_bus_opts){
+					 .secret_file = cfg->curve_secret_file,
+					 .zap_domain = "worker",
+				 },
+				 worker_recv, r);
 	if (err)
 		goto fail;
 	err = pbx_bus_attach(r->edge_bus, base);

@@ -23,6 +23,10 @@ struct router_config {
 	long worker_ttl_ms;
 	long call_ttl_s;
 	char log_level[PBX_CFG_STRLEN];
+	/* CURVE (docs/security.md): empty secret file = plaintext. */
+	char curve_secret_file[PBX_CFG_STRLEN];
+	char curve_edge_allow_dir[PBX_CFG_STRLEN];
+	char curve_worker_allow_dir[PBX_CFG_STRLEN];
 };
 
 struct router {

@@ -4,6 +4,20 @@
 SERVER="tcp://127.0.0.1:$PROV_PORT"
 PID=""
 
+# CURVE as the stack runs it (docs/security.md): provision's key and an
+# operator key it allows; provision, pbxctl and zmq_garbage read them from
+# the environment.
+mkdir -p -m 0700 "$TMP/curve/allow"
+"$PBXCTL" keygen provision --dir "$TMP/curve" >/dev/null &&
+	"$PBXCTL" keygen operator --dir "$TMP/curve" >/dev/null &&
+	cp "$TMP/curve/operator.pub" "$TMP/curve/allow/" || {
+	echo "cannot make keys in $TMP/curve" >&2
+	exit 1
+}
+export PBX_CURVE_SECRET_FILE=$TMP/curve/provision.key
+export PBX_CURVE_ALLOW_DIR=$TMP/curve/allow
+export PBX_KEY=$TMP/curve/operator.key
+
 # ctl ARGS...: pbxctl against the test service; sets OUT, ERR, RC.
 ctl() {
 	"$PBXCTL" --server "$SERVER" "$@" >"$TMP/out" 2>"$TMP/err"

@@ -52,6 +52,20 @@ SC_HANGUP='{"start":"h","nodes":{"h":{"type":"hangup"}}}'
 SC_RING_101='{"start":"s","nodes":{"s":{"type":"subscriber","options":{"kind":"internal","target":"101","timeout":20},"outputs":{"next":"h"}},"h":{"type":"hangup"}}}'
 
 TMP=$(mktemp -d /tmp/test_provision.XXXXXX)
+
+# CURVE as the stack runs it (docs/security.md): provision's key and an
+# operator key it allows; provision, pbxctl and zmq_garbage read them from
+# the environment.
+mkdir -p -m 0700 "$TMP/curve/allow"
+"$PBXCTL" keygen provision --dir "$TMP/curve" >/dev/null &&
+	"$PBXCTL" keygen operator --dir "$TMP/curve" >/dev/null &&
+	cp "$TMP/curve/operator.pub" "$TMP/curve/allow/" || {
+	echo "cannot make keys in $TMP/curve" >&2
+	exit 1
+}
+export PBX_CURVE_SECRET_FILE=$TMP/curve/provision.key
+export PBX_CURVE_ALLOW_DIR=$TMP/curve/allow
+export PBX_KEY=$TMP/curve/operator.key
 LOG="$TMP/provision.log"
 PID=""
 PASSED=0
