@@ -6,6 +6,7 @@
 #   stack.sh start | stop | status
 #   stack.sh start-one <name> | stop-one <name>   (router, edge-bridge, mw1..mw9)
 #   stack.sh ports mwN                           (its SIP port and RTP range)
+#   stack.sh cli [redis-cli args...]             (redis-cli as user admin)
 #
 # Media worker mwN has its own ports whatever PBX_WORKERS says, so one
 # added by hand (start-one mw2) never overlaps another: SIP 5080 + 2(N-1),
@@ -13,9 +14,18 @@
 # stop stops every worker that has a pid file, then the other services,
 # Redis last (the services still use it while they shut down).
 #
+# Redis keeps an append-only file in $PBX_RUN/appendonly, fsynced before
+# every reply (appendfsync always): a write a service was told succeeded
+# survives kill -9 of Redis (docs/security.md, docs/performance.md). Every
+# client authenticates as its own ACL user; the passwords are generated at
+# the first start into $PBX_RUN/secrets/redis-<user>.pass (0600) and the
+# ACL file ($PBX_RUN/redis-users.acl, 0600) holds only their SHA-256.
+#
 # Environment: PBX_BUILD (build dir, default build), PBX_RUN, PBX_WORKERS
-# (default 1), PBX_REDIS_PORT (6390), PBX_REDIS_SAVE (1: persist to disk),
-# PBX_SIP_IP / PBX_SIP_PORT (127.0.0.1 / 5060), PBX_LOG_LEVEL (info).
+# (default 1), PBX_REDIS_PORT (6390), PBX_REDIS_SAVE (1: RDB snapshots as
+# well), PBX_REDIS_FSYNC (always; everysec trades the last second of
+# writes for throughput), PBX_SIP_IP / PBX_SIP_PORT (127.0.0.1 / 5060),
+# PBX_LOG_LEVEL (info).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${PBX_BUILD:-$ROOT/build}
@@ -25,7 +35,10 @@ REDIS_PORT=${PBX_REDIS_PORT:-6390}
 SIP_IP=${PBX_SIP_IP:-127.0.0.1}
 SIP_PORT=${PBX_SIP_PORT:-5060}
 LOG_LEVEL=${PBX_LOG_LEVEL:-info}
+REDIS_FSYNC=${PBX_REDIS_FSYNC:-always}
 export PBX_REDIS_PORT=$REDIS_PORT
+SECRETS=$RUN/secrets
+ACL_FILE=$RUN/redis-users.acl
 
 mkdir -p "$RUN"
 
@@ -75,12 +88,68 @@ worker_pids() {
 	done | sort -V
 }
 
+# redis_pass_file <user>: its password file, created (random, 0600) on the
+# first call. The passwords never leave $SECRETS but for Kamailio's (a
+# substdef on its command line: ndb_redis and db_redis take no file).
+redis_pass_file() {
+	local f="$SECRETS/redis-$1.pass"
+	if [ ! -s "$f" ]; then
+		(umask 077 && mkdir -p "$SECRETS" &&
+			openssl rand -hex 24 >"$f.tmp" && mv "$f.tmp" "$f") ||
+			return 1
+	fi
+	echo "$f"
+}
+pass_hash() { tr -d '\n' <"$(redis_pass_file "$1")" | sha256sum | cut -c1-64; }
+
+# The ACL file, rewritten at every Redis start from the password files.
+# Each service gets the keys and commands its docs/services/*.md "Redis
+# keys" table names (%R~: read only). Kamailio's modules send "AUTH
+# <password>" without a user name, so Kamailio is the "default" user:
+# unauthenticated clients have no password and are refused.
+#
+# "default" has every key and every command but the dangerous and admin
+# ones, not just Kamailio's: Redis 7.0 replays the MULTI/EXEC blocks of
+# the append-only file (every Lua script that writes twice) as "default"
+# and silently drops a block that user may not run (redis/redis#14541,
+# fixed after 7.0.15): a restart would lose acknowledged writes.
+write_acl() {
+	local k r p w a u
+	for u in kamailio router provision worker admin; do
+		redis_pass_file "$u" >/dev/null || return 1
+	done
+	k=$(pass_hash kamailio) r=$(pass_hash router) p=$(pass_hash provision)
+	w=$(pass_hash worker) a=$(pass_hash admin)
+	(umask 077 && cat >"$ACL_FILE.tmp") <<ACL || return 1
+user default on #$k resetchannels ~* +@all -@dangerous -@admin +keys
+user router on #$r resetchannels -@all +auth +hello +ping +get +set +del +hget +hgetall +hmget +hset +hdel +sadd +srem +smembers +sismember +expire +eval +evalsha %R~pbx:{sys}:did:* %R~pbx:{*}:number:* %R~pbx:{*}:scenario:* %R~pbx:{*}:tenant %R~pbx:{*}:objects %R~pbx:{*}:objects_rev %R~pbx:{*}:exts ~pbx:{*}:call:* ~pbx:{sys}:wcalls:* ~pbx:{sys}:reap:* ~pbx:{sys}:workers
+user provision on #$p resetchannels -@all +auth +hello +ping +@read +@write +@scripting -@dangerous ~pbx:*
+user worker on #$w resetchannels -@all +auth +hello +ping +hget +hmget %R~pbx:{*}:prompt:*
+user admin on #$a ~* &* +@all
+ACL
+	mv "$ACL_FILE.tmp" "$ACL_FILE"
+}
+
+# rcli [args...]: redis-cli as admin (the password through the
+# environment, not the command line).
+rcli() {
+	local f
+	f=$(redis_pass_file admin) || return 1
+	REDISCLI_AUTH=$(cat "$f") redis-cli -p "$REDIS_PORT" --user admin \
+		--no-auth-warning "$@"
+}
+
+# svc_auth <user>: the --set flags that make a service that user.
+svc_auth() {
+	echo "--set redis_user=$1 --set redis_password_file=$(redis_pass_file "$1")"
+}
+
 listening_udp() { ss -lnu | grep -q "$1:$2 "; }
 listening_tcp() { ss -lnt | grep -q "$1:$2 "; }
 evapi_connected() { ss -tn state established "( dport = :8448 )" | grep -q 8448; }
 worker_alive() {
 	local v
-	v=$(redis-cli -p "$REDIS_PORT" HGET 'pbx:{sys}:workers' "$1") || return 1
+	v=$(rcli HGET 'pbx:{sys}:workers' "$1") || return 1
 	[ -n "$v" ] || return 1
 	local seen=${v%% *} now
 	now=$(($(date +%s%3N)))
@@ -129,11 +198,14 @@ start_one() {
 	redis)
 		local save="--save ''"
 		[ "${PBX_REDIS_SAVE:-0}" = 1 ] && save="--save 60 1"
+		write_acl || { log "redis: cannot write $ACL_FILE"; return 1; }
 		eval redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
 			--dir "$RUN" --dbfilename redis.rdb $save \
-			--appendonly no --daemonize yes \
+			--appendonly yes --appendfsync "$REDIS_FSYNC" \
+			--appenddirname appendonly \
+			--aclfile "$ACL_FILE" --daemonize yes \
 			--pidfile "$RUN/redis.pid" --logfile "$RUN/redis.log"
-		wait_until 10 redis redis-cli -p "$REDIS_PORT" ping
+		wait_until 10 redis rcli ping
 		;;
 	kamailio)
 		mkdir -p "$RUN/kamailio"
@@ -141,17 +213,19 @@ start_one() {
 			-f "$ROOT/deploy/kamailio/kamailio.cfg" \
 			-Y "$RUN/kamailio" -P "$RUN/kamailio/kamailio.pid" \
 			-A "PBX_LISTEN_IP=$SIP_IP" -A "PBX_SIP_PORT=$SIP_PORT" \
-			--substdef "!PBX_REDIS_PORT!$REDIS_PORT!g"
+			--substdef "!PBX_REDIS_PORT!$REDIS_PORT!g" \
+			--substdef "!PBX_REDIS_PASS!$(cat "$(redis_pass_file kamailio)")!g"
 		wait_until 15 kamailio listening_udp "$SIP_IP" "$SIP_PORT" &&
 			alive kamailio
 		;;
 	router)
-		start_bg router "$BUILD/services/router/router" \
+		start_bg router "$BUILD/services/router/router" $(svc_auth router) \
 			--set "redis_port=$REDIS_PORT" --set "log_level=$LOG_LEVEL"
 		wait_until 10 router listening_tcp 127.0.0.1 7001 && alive router
 		;;
 	provision)
 		start_bg provision "$BUILD/services/provision/provision" \
+			$(svc_auth provision) \
 			--set "redis_port=$REDIS_PORT" --set "log_level=$LOG_LEVEL"
 		wait_until 10 provision "$BUILD/services/pbxctl/pbxctl" \
 			tenant list && alive provision
@@ -169,7 +243,7 @@ start_one() {
 		start_bg "$name" "$BUILD/services/media-worker/media-worker" \
 			--set "worker_id=$name" \
 			--set "sip_listen=127.0.0.1:$port" \
-			--set "redis_port=$REDIS_PORT" \
+			--set "redis_port=$REDIS_PORT" $(svc_auth worker) \
 			--set "rtp_port_min=$lo" \
 			--set "rtp_port_max=$hi" \
 			--set "log_level=$LOG_LEVEL"
@@ -245,8 +319,12 @@ ports)
 	echo "$2 sip $(worker_port "${2#mw}") rtp $lo-$hi"
 	;;
 stop-one) stop_one "$2" ;;
+cli)
+	shift
+	rcli "$@"
+	;;
 *)
-	echo "usage: $0 start|stop|status|start-one NAME|stop-one NAME|ports mwN" >&2
+	echo "usage: $0 start|stop|status|start-one NAME|stop-one NAME|ports mwN|cli ARGS" >&2
 	exit 2
 	;;
 esac

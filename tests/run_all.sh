@@ -74,6 +74,11 @@ PBXCTL=$BUILD/services/pbxctl/pbxctl \
 tally "$TMP/numbers.out"
 redis-cli -p 6391 shutdown nosave >/dev/null 2>&1
 
+echo "== integration: Redis durability (kill -9) and ACL users"
+PBX_BUILD=$BUILD "$ROOT/tests/integration/test_durability.sh" 2>&1 |
+	tee "$TMP/durability.out"
+tally "$TMP/durability.out"
+
 echo "== end to end: calls through kamailio"
 PBX_BUILD=$BUILD "$ROOT/tests/e2e/test_calls.sh" 2>&1 | tee "$TMP/e2e.out"
 tally "$TMP/e2e.out"
