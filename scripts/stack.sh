@@ -144,6 +144,15 @@ svc_auth() {
 	echo "--set redis_user=$1 --set redis_password_file=$(redis_pass_file "$1")"
 }
 
+# The AOF switched on at run time is complete (rewritten from the data).
+aof_written() {
+	local info
+	info=$(rcli INFO persistence) || return 1
+	grep -q '^aof_rewrite_in_progress:0' <<<"$info" &&
+		grep -q '^aof_rewrite_scheduled:0' <<<"$info" &&
+		[ -e "$RUN/appendonly/appendonly.aof.manifest" ]
+}
+
 listening_udp() { ss -lnu | grep -q "$1:$2 "; }
 listening_tcp() { ss -lnt | grep -q "$1:$2 "; }
 evapi_connected() { ss -tn state established "( dport = :8448 )" | grep -q 8448; }
@@ -196,16 +205,27 @@ start_one() {
 	esac
 	case $name in
 	redis)
-		local save="--save ''"
+		local save="--save ''" aof=yes
 		[ "${PBX_REDIS_SAVE:-0}" = 1 ] && save="--save 60 1"
+		# A run dir from before the append-only file: Redis with
+		# appendonly yes and no AOF yet would start empty and ignore
+		# the RDB. Load the RDB, then switch the AOF on at run time
+		# (Redis writes it from the loaded data).
+		[ -s "$RUN/redis.rdb" ] && [ ! -d "$RUN/appendonly" ] && aof=no
 		write_acl || { log "redis: cannot write $ACL_FILE"; return 1; }
 		eval redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
 			--dir "$RUN" --dbfilename redis.rdb $save \
-			--appendonly yes --appendfsync "$REDIS_FSYNC" \
+			--appendonly $aof --appendfsync "$REDIS_FSYNC" \
 			--appenddirname appendonly \
 			--aclfile "$ACL_FILE" --daemonize yes \
 			--pidfile "$RUN/redis.pid" --logfile "$RUN/redis.log"
-		wait_until 10 redis rcli ping
+		wait_until 10 redis rcli ping || return 1
+		if [ $aof = no ]; then
+			rcli CONFIG SET appendonly yes >/dev/null &&
+				wait_until 60 "redis append-only file" aof_written ||
+				return 1
+			log "redis: $RUN/redis.rdb moved into $RUN/appendonly"
+		fi
 		;;
 	kamailio)
 		mkdir -p "$RUN/kamailio"

@@ -197,6 +197,27 @@ if [ $rc = 2 ] && grep -q "redis_password_file: cannot open" "$TMP/nofile.log"
 then pass missing_password_file_stops_startup
 else fail missing_password_file_stops_startup "rc $rc: $(cat "$TMP/nofile.log")"; fi
 
+# --- a run dir from before the append-only file (RDB only) ---------------
+# Redis with appendonly yes and no AOF would start empty: stack.sh loads
+# the RDB and switches the AOF on at run time.
+"$STACK" stop >/dev/null 2>&1
+OLD=$(mktemp -d /tmp/pbx-durability-old.XXXXXX)
+redis-server --port "$PBX_REDIS_PORT" --bind 127.0.0.1 --dir "$OLD" \
+	--dbfilename redis.rdb --save '' --appendonly no --daemonize yes \
+	--pidfile "$OLD/old.pid" --logfile "$OLD/old.log"
+for _ in $(seq 50); do redis-cli -p "$PBX_REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+redis-cli -p "$PBX_REDIS_PORT" HSET "pbx:{old}:tenant" name old >/dev/null
+redis-cli -p "$PBX_REDIS_PORT" SHUTDOWN SAVE >/dev/null 2>&1
+for _ in $(seq 50); do redis-cli -p "$PBX_REDIS_PORT" ping >/dev/null 2>&1 || break; sleep 0.1; done
+PBX_RUN=$OLD "$STACK" start-one redis
+got=$(PBX_RUN=$OLD "$STACK" cli HGET "pbx:{old}:tenant" name)
+PBX_RUN=$OLD "$STACK" stop-one redis
+PBX_RUN=$OLD "$STACK" start-one redis
+got="$got $(PBX_RUN=$OLD "$STACK" cli HGET "pbx:{old}:tenant" name)"
+PBX_RUN=$OLD "$STACK" stop-one redis
+check_eq rdb_of_older_run_dir_moves_into_aof "old old" "$got"
+rm -rf "$OLD"
+
 sanitizer_clean durability_services_clean "$PBX_RUN"
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
