@@ -222,8 +222,13 @@ expect_code sip_garbage_leaves_calls_working 15550002 486 5077
 # --- router down: 503 within 2 s --------------------------------------------
 "$STACK" stop-one router
 t0=$(now_ms)
-expect_code router_down_gets_503 15550001 503 5078
+expect_code router_down_gets_503 15550001 503 5078 -trace_msg \
+	-message_file "$TMP/router_down.msg"
 t1=$(now_ms)
+# The bridge's reject, answered by Kamailio's resumed transaction.
+if grep -qiE '^Retry-After: [0-9]+' "$TMP/router_down.msg"; then
+	pass router_down_503_has_retry_after
+else fail router_down_503_has_retry_after "no Retry-After in the 503"; fi
 if [ $((t1 - t0)) -lt 2000 ]; then pass router_down_503_within_2s
 else fail router_down_503_within_2s "took $((t1 - t0)) ms"; fi
 echo "info: router down: 503 after $((t1 - t0)) ms (sipp start included)"
