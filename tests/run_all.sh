@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: unit tests (Criterion, under ASan/UBSan, via ctest), then the
-# integration suite (provisioning against a real redis-server), then the
-# end-to-end suite (the whole stack, real SIP calls with SIPp). Each suite
+# integration suites (provisioning against a real redis-server; Redis as
+# stack.sh runs it: kill -9 durability and ACL users), then the
+# end-to-end suites (the whole stack, real SIP calls with SIPp). Each suite
 # prints PASS/FAIL lines; the last line adds them all up:
 # "N passed, M failed".
 set -u
