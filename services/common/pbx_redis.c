@@ -242,12 +242,15 @@ static int start_connect(struct pbx_redis *r)
 	/* Queued before anything else, so no command of ours can run
 	 * unauthenticated. */
 	if (r->cred.password[0]) {
-		int rc = r->cred.user[0]
-				 ? redisAsyncCommand(ac, on_auth, r,
-						     "AUTH %s %s", r->cred.user,
-						     r->cred.password)
-				 : redisAsyncCommand(ac, on_auth, r, "AUTH %s",
-						     r->cred.password);
+		int rc;
+
+		if (r->cred.user[0])
+			rc = redisAsyncCommand(ac, on_auth, r, "AUTH %s %s",
+					       r->cred.user,
+					       r->cred.password);
+		else
+			rc = redisAsyncCommand(ac, on_auth, r, "AUTH %s",
+					       r->cred.password);
 		if (rc != REDIS_OK) {
 			r->ac = NULL;
 			ac->data = NULL;

@@ -349,7 +349,8 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 		err = pacer_alloc(&w->pacer, PLAYER_PTIME_MS);
 	if (!err)
 		err = prompt_store_alloc(&w->store, cfg->redis_host,
-					 (int)cfg->redis_port, &cfg->redis_cred,
+					 (int)cfg->redis_port,
+					 &cfg->redis_cred,
 					 PROMPT_TIMEOUT_MS);
 	if (!err)
 		err = prompt_cache_alloc(

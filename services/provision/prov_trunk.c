@@ -212,10 +212,12 @@ static int add(struct provision *pv, const Pbx__V1__ProvRequest__TrunkAdd *q,
 		return prov_fail(r, -EINVAL,
 				 "a trunk with credentials needs --realm, the "
 				 "carrier's digest realm (the password is "
-				 "stored only as MD5(username:realm:password))");
+				 "stored only as "
+				 "MD5(username:realm:password))");
 	if (!user[0] && realm[0])
 		return prov_fail(r, -EINVAL,
-				 "--realm goes with --username and --password");
+				 "--realm goes with --username and "
+				 "--password");
 	if (!text_sane(realm, REALM_MAX) || strchr(realm, '"'))
 		return prov_fail(r, -EINVAL,
 				 "the realm must be at most %d printable "
