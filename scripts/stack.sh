@@ -8,6 +8,7 @@
 #   stack.sh ports mwN                           (its SIP port and RTP range)
 #   stack.sh key <name>       a provisioning client key: tenant-<t> (that
 #                             tenant only) or any other name (operator)
+#   stack.sh cli [redis-cli args...]             (redis-cli as user admin)
 #
 # Every bus is CURVE-authenticated (docs/security.md, "Buses"): keys are
 # made on first use in $PBX_RUN/keys (0700; secret .key files 0600):
@@ -21,12 +22,21 @@
 # stop stops every worker that has a pid file, then the other services,
 # Redis last (the services still use it while they shut down).
 #
+# Redis keeps an append-only file in $PBX_RUN/appendonly, fsynced before
+# every reply (appendfsync always): a write a service was told succeeded
+# survives kill -9 of Redis (docs/security.md, docs/performance.md). Every
+# client authenticates as its own ACL user; the passwords are generated at
+# the first start into $PBX_RUN/secrets/redis-<user>.pass (0600) and the
+# ACL file ($PBX_RUN/redis-users.acl, 0600) holds only their SHA-256.
+#
 # Environment: PBX_BUILD (build dir, default build), PBX_RUN, PBX_WORKERS
-# (default 1), PBX_REDIS_PORT (6390), PBX_REDIS_SAVE (1: persist to disk),
-# PBX_SIP_IP / PBX_SIP_PORT (127.0.0.1 / 5060), PBX_LOG_LEVEL (info),
-# PBX_KAM_SHM_MB / PBX_KAM_PKG_MB (Kamailio memory, 256 / 16 MiB),
-# PBX_KAM_RATE (new INVITEs + REGISTERs per second, 400), PBX_PIKE_DENSITY
-# (requests per source per 2 s before a ban; kamailio.cfg's default).
+# (default 1), PBX_REDIS_PORT (6390), PBX_REDIS_SAVE (1: RDB snapshots as
+# well), PBX_REDIS_FSYNC (always; everysec trades the last second of
+# writes for throughput), PBX_SIP_IP / PBX_SIP_PORT (127.0.0.1 / 5060),
+# PBX_LOG_LEVEL (info), PBX_KAM_SHM_MB / PBX_KAM_PKG_MB (Kamailio memory,
+# 256 / 16 MiB), PBX_KAM_RATE (new INVITEs + REGISTERs per second, 400),
+# PBX_PIKE_DENSITY (requests per source per 2 s before a ban;
+# kamailio.cfg's default).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${PBX_BUILD:-$ROOT/build}
@@ -36,7 +46,10 @@ REDIS_PORT=${PBX_REDIS_PORT:-6390}
 SIP_IP=${PBX_SIP_IP:-127.0.0.1}
 SIP_PORT=${PBX_SIP_PORT:-5060}
 LOG_LEVEL=${PBX_LOG_LEVEL:-info}
+REDIS_FSYNC=${PBX_REDIS_FSYNC:-always}
 export PBX_REDIS_PORT=$REDIS_PORT
+SECRETS=$RUN/secrets
+ACL_FILE=$RUN/redis-users.acl
 
 mkdir -p "$RUN"
 KEYS=$RUN/keys
@@ -119,12 +132,77 @@ worker_pids() {
 	done | sort -V
 }
 
+# redis_pass_file <user>: its password file, created (random, 0600) on the
+# first call. The passwords never leave $SECRETS but for Kamailio's (a
+# substdef on its command line: ndb_redis and db_redis take no file).
+redis_pass_file() {
+	local f="$SECRETS/redis-$1.pass"
+	if [ ! -s "$f" ]; then
+		(umask 077 && mkdir -p "$SECRETS" &&
+			openssl rand -hex 24 >"$f.tmp" && mv "$f.tmp" "$f") ||
+			return 1
+	fi
+	echo "$f"
+}
+pass_hash() { tr -d '\n' <"$(redis_pass_file "$1")" | sha256sum | cut -c1-64; }
+
+# The ACL file, rewritten at every Redis start from the password files.
+# Each service gets the keys and commands its docs/services/*.md "Redis
+# keys" table names (%R~: read only). Kamailio's modules send "AUTH
+# <password>" without a user name, so Kamailio is the "default" user:
+# unauthenticated clients have no password and are refused.
+#
+# "default" has every key and every command but the dangerous and admin
+# ones, not just Kamailio's: Redis 7.0 replays the MULTI/EXEC blocks of
+# the append-only file (every Lua script that writes twice) as "default"
+# and silently drops a block that user may not run (redis/redis#14541,
+# fixed after 7.0.15): a restart would lose acknowledged writes.
+write_acl() {
+	local k r p w a u
+	for u in kamailio router provision worker admin; do
+		redis_pass_file "$u" >/dev/null || return 1
+	done
+	k=$(pass_hash kamailio) r=$(pass_hash router) p=$(pass_hash provision)
+	w=$(pass_hash worker) a=$(pass_hash admin)
+	(umask 077 && cat >"$ACL_FILE.tmp") <<ACL || return 1
+user default on #$k resetchannels ~* +@all -@dangerous -@admin +keys
+user router on #$r resetchannels -@all +auth +hello +ping +get +set +del +hget +hgetall +hmget +hset +hdel +sadd +srem +smembers +sismember +expire +eval +evalsha %R~pbx:{sys}:did:* %R~pbx:{*}:number:* %R~pbx:{*}:scenario:* %R~pbx:{*}:tenant %R~pbx:{*}:objects %R~pbx:{*}:objects_rev %R~pbx:{*}:exts ~pbx:{*}:call:* ~pbx:{sys}:wcalls:* ~pbx:{sys}:reap:* ~pbx:{sys}:workers
+user provision on #$p resetchannels -@all +auth +hello +ping +@read +@write +@scripting -@dangerous ~pbx:*
+user worker on #$w resetchannels -@all +auth +hello +ping +hget +hmget %R~pbx:{*}:prompt:*
+user admin on #$a ~* &* +@all
+ACL
+	mv "$ACL_FILE.tmp" "$ACL_FILE"
+}
+
+# rcli [args...]: redis-cli as admin (the password through the
+# environment, not the command line).
+rcli() {
+	local f
+	f=$(redis_pass_file admin) || return 1
+	REDISCLI_AUTH=$(cat "$f") redis-cli -p "$REDIS_PORT" --user admin \
+		--no-auth-warning "$@"
+}
+
+# svc_auth <user>: the --set flags that make a service that user.
+svc_auth() {
+	echo "--set redis_user=$1 --set redis_password_file=$(redis_pass_file "$1")"
+}
+
+# The AOF switched on at run time is complete (rewritten from the data).
+aof_written() {
+	local info
+	info=$(rcli INFO persistence) || return 1
+	grep -q '^aof_rewrite_in_progress:0' <<<"$info" &&
+		grep -q '^aof_rewrite_scheduled:0' <<<"$info" &&
+		[ -e "$RUN/appendonly/appendonly.aof.manifest" ]
+}
+
 listening_udp() { ss -lnu | grep -q "$1:$2 "; }
 listening_tcp() { ss -lnt | grep -q "$1:$2 "; }
 evapi_connected() { ss -tn state established "( dport = :8448 )" | grep -q 8448; }
 worker_alive() {
 	local v
-	v=$(redis-cli -p "$REDIS_PORT" HGET 'pbx:{sys}:workers' "$1") || return 1
+	v=$(rcli HGET 'pbx:{sys}:workers' "$1") || return 1
 	[ -n "$v" ] || return 1
 	local seen=${v%% *} now
 	now=$(($(date +%s%3N)))
@@ -172,13 +250,27 @@ start_one() {
 	keys_for "$name" || return 1
 	case $name in
 	redis)
-		local save="--save ''"
+		local save="--save ''" aof=yes
 		[ "${PBX_REDIS_SAVE:-0}" = 1 ] && save="--save 60 1"
+		# A run dir from before the append-only file: Redis with
+		# appendonly yes and no AOF yet would start empty and ignore
+		# the RDB. Load the RDB, then switch the AOF on at run time
+		# (Redis writes it from the loaded data).
+		[ -s "$RUN/redis.rdb" ] && [ ! -d "$RUN/appendonly" ] && aof=no
+		write_acl || { log "redis: cannot write $ACL_FILE"; return 1; }
 		eval redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
 			--dir "$RUN" --dbfilename redis.rdb $save \
-			--appendonly no --daemonize yes \
+			--appendonly $aof --appendfsync "$REDIS_FSYNC" \
+			--appenddirname appendonly \
+			--aclfile "$ACL_FILE" --daemonize yes \
 			--pidfile "$RUN/redis.pid" --logfile "$RUN/redis.log"
-		wait_until 10 redis redis-cli -p "$REDIS_PORT" ping
+		wait_until 10 redis rcli ping || return 1
+		if [ $aof = no ]; then
+			rcli CONFIG SET appendonly yes >/dev/null &&
+				wait_until 60 "redis append-only file" aof_written ||
+				return 1
+			log "redis: $RUN/redis.rdb moved into $RUN/appendonly"
+		fi
 		;;
 	kamailio)
 		mkdir -p "$RUN/kamailio"
@@ -192,12 +284,13 @@ start_one() {
 			-A "PBX_LISTEN_IP=$SIP_IP" -A "PBX_SIP_PORT=$SIP_PORT" \
 			-A "PBX_NEW_REQ_RATE=$KAM_RATE" \
 			${PBX_PIKE_DENSITY:+-A "PBX_PIKE_DENSITY=$PBX_PIKE_DENSITY"} \
-			--substdef "!PBX_REDIS_PORT!$REDIS_PORT!g"
+			--substdef "!PBX_REDIS_PORT!$REDIS_PORT!g" \
+			--substdef "!PBX_REDIS_PASS!$(cat "$(redis_pass_file kamailio)")!g"
 		wait_until 15 kamailio listening_udp "$SIP_IP" "$SIP_PORT" &&
 			alive kamailio
 		;;
 	router)
-		start_bg router "$BUILD/services/router/router" \
+		start_bg router "$BUILD/services/router/router" $(svc_auth router) \
 			--set "curve_secret_file=$KEYS/router.key" \
 			--set "curve_edge_allow_dir=$KEYS/allow/edge" \
 			--set "curve_worker_allow_dir=$KEYS/allow/worker" \
@@ -208,6 +301,7 @@ start_one() {
 		start_bg provision "$BUILD/services/provision/provision" \
 			--set "curve_secret_file=$KEYS/provision.key" \
 			--set "curve_allow_dir=$KEYS/allow/provision" \
+			$(svc_auth provision) \
 			--set "redis_port=$REDIS_PORT" --set "log_level=$LOG_LEVEL"
 		wait_until 10 provision "$BUILD/services/pbxctl/pbxctl" \
 			--key "$KEYS/operator.key" tenant list && alive provision
@@ -230,7 +324,7 @@ start_one() {
 			--set "curve_secret_file=$KEYS/$name.key" \
 			--set "curve_server_public_file=$KEYS/router.pub" \
 			--set "sip_listen=127.0.0.1:$port" \
-			--set "redis_port=$REDIS_PORT" \
+			--set "redis_port=$REDIS_PORT" $(svc_auth worker) \
 			--set "rtp_port_min=$lo" \
 			--set "rtp_port_max=$hi" \
 			--set "log_level=$LOG_LEVEL"
@@ -313,8 +407,12 @@ key)
 	ensure_key "$2" provision || exit 1
 	echo "$KEYS/$2.key"
 	;;
+cli)
+	shift
+	rcli "$@"
+	;;
 *)
-	echo "usage: $0 start|stop|status|start-one NAME|stop-one NAME|ports mwN|key NAME" >&2
+	echo "usage: $0 start|stop|status|start-one NAME|stop-one NAME|ports mwN|key NAME|cli ARGS" >&2
 	exit 2
 	;;
 esac

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make test`: unit tests (Criterion, under ASan/UBSan, via ctest), then the
-# integration suite (provisioning against a real redis-server), then the
-# end-to-end suite (the whole stack, real SIP calls with SIPp), then the
-# edge's security suite (in a network namespace of its own). Each suite
+# integration suites (provisioning against a real redis-server; Redis as
+# stack.sh runs it: kill -9 durability and ACL users), then the
+# end-to-end suites (the whole stack, real SIP calls with SIPp), then the
+# security suites (the edge's in a network namespace of its own). Each suite
 # prints PASS/FAIL lines; the last line adds them all up:
 # "N passed, M failed".
 set -u
@@ -79,6 +80,11 @@ PBXCTL=$BUILD/services/pbxctl/pbxctl \
 	"$ROOT/tests/integration/test_limits.sh" 2>&1 | tee "$TMP/limits.out"
 tally "$TMP/limits.out"
 redis-cli -p 6391 shutdown nosave >/dev/null 2>&1
+
+echo "== integration: Redis durability (kill -9) and ACL users"
+PBX_BUILD=$BUILD "$ROOT/tests/integration/test_durability.sh" 2>&1 |
+	tee "$TMP/durability.out"
+tally "$TMP/durability.out"
 
 echo "== end to end: calls through kamailio"
 PBX_BUILD=$BUILD "$ROOT/tests/e2e/test_calls.sh" 2>&1 | tee "$TMP/e2e.out"

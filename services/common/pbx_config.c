@@ -26,6 +26,7 @@ static int set_item(const struct pbx_config_item *it, const char *value)
 
 	switch (it->type) {
 	case PBX_CFG_STR:
+	case PBX_CFG_SECRET:
 		if (strlen(value) >= PBX_CFG_STRLEN) {
 			fprintf(stderr, "config: %s: value too long\n",
 				it->name);
@@ -166,6 +167,12 @@ void pbx_config_print(const struct pbx_config_item *items, size_t n, FILE *f)
 		switch (it->type) {
 		case PBX_CFG_STR:
 			fprintf(f, "%s = %s\n", it->name, (char *)it->ptr);
+			break;
+		case PBX_CFG_SECRET:
+			/* Never the value: the output goes to logs and
+			 * tickets. */
+			fprintf(f, "%s = %s\n", it->name,
+				*(char *)it->ptr ? "(set)" : "");
 			break;
 		case PBX_CFG_INT:
 			fprintf(f, "%s = %ld\n", it->name, *(long *)it->ptr);

@@ -7,7 +7,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-enum pbx_config_type { PBX_CFG_STR, PBX_CFG_INT, PBX_CFG_BOOL };
+/* PBX_CFG_SECRET is a string that --print-config never shows (it prints
+ * "(set)" or nothing): passwords. */
+enum pbx_config_type {
+	PBX_CFG_STR,
+	PBX_CFG_INT,
+	PBX_CFG_BOOL,
+	PBX_CFG_SECRET,
+};
 
 struct pbx_config_item {
 	const char *name;          /* lower_snake; env var is PBX_<UPPER> */

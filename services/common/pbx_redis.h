@@ -8,14 +8,43 @@
 struct event_base;
 struct pbx_redis;
 
-/* Blocking connection; every command times out after timeout_ms. Returns
- * NULL (logged) when Redis cannot be reached. Free with redisFree(). */
-redisContext *pbx_redis_connect(const char *host, int port, int timeout_ms);
+/* Who a service is to Redis (an ACL user, docs/security.md). An empty
+ * password sends no AUTH; an empty user with a password authenticates as
+ * Redis's "default" user. Owned by the caller, copied by the functions
+ * below; never logged. */
+struct pbx_redis_cred {
+	char user[128];
+	char password[256];
+};
 
-/* Asynchronous connection owned by *rp; reconnects every 500 ms while down.
- * Sets *rp only on success (the first connect may still be in progress). */
+/* Fills *cred from a service's three config values: the password comes
+ * from password, else from the first line of password_file (either may
+ * be ""). Returns 0, or -ENOENT / -EACCES / -EINVAL with the file and the
+ * reason printed to stderr (start-up stops there). */
+int pbx_redis_cred_load(struct pbx_redis_cred *cred, const char *user,
+			const char *password, const char *password_file);
+
+/* Blocking connection; every command times out after timeout_ms; AUTH
+ * with cred (may be NULL) before it is returned. Returns NULL (logged)
+ * when Redis cannot be reached or refuses the credentials. Free with
+ * redisFree(). */
+redisContext *pbx_redis_connect(const char *host, int port,
+				const struct pbx_redis_cred *cred,
+				int timeout_ms);
+
+/* Start-up check of the credentials: 0 when Redis accepted them or could
+ * not be reached (services start without Redis), -EACCES (logged, with
+ * Redis's reason) when it refused them. */
+int pbx_redis_check(const char *host, int port,
+		    const struct pbx_redis_cred *cred);
+
+/* Asynchronous connection owned by *rp; reconnects every 500 ms while down
+ * (every 5 s while Redis refuses the credentials, logged each time). The
+ * connection counts as up only once AUTH succeeded. Sets *rp only on
+ * success (the first connect may still be in progress). */
 int pbx_redis_alloc(struct pbx_redis **rp, struct event_base *base,
-		    const char *host, int port);
+		    const char *host, int port,
+		    const struct pbx_redis_cred *cred);
 void pbx_redis_free(struct pbx_redis *r);
 
 /* The live context, or NULL while disconnected: callers fail the call

@@ -46,6 +46,11 @@ int main(int argc, char **argv)
 		return err > 0 ? 0 : 2;
 	pbx_log_level_parse(cfg.log_level, &lvl);
 	pbx_log_init("media-worker", lvl);
+	/* Wrong credentials stop start-up here, with Redis's reason; an
+	 * unreachable Redis does not (prompts are read lazily). */
+	if (pbx_redis_check(cfg.redis_host, (int)cfg.redis_port,
+			    &cfg.redis_cred))
+		return 1;
 
 	/* Before any thread exists (ZeroMQ starts its own). */
 	signal(SIGPIPE, SIG_IGN);

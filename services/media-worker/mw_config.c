@@ -108,6 +108,11 @@ int mw_config_load(struct mw_config *cfg, int argc, char **argv)
 			"each"),
 		CFG_STR(redis_host, "127.0.0.1", "Redis holding the prompts"),
 		CFG_INT(redis_port, "6390", 1, 65535, "Redis port"),
+		CFG_STR(redis_user, "", "Redis ACL user (empty: default)"),
+		{"redis_password", PBX_CFG_SECRET, cfg->redis_password, "", 0,
+		 0, "Redis password (prefer redis_password_file)"},
+		CFG_STR(redis_password_file, "",
+			"file whose first line is the Redis password"),
 		CFG_STR(rtp_ip, "127.0.0.1",
 			"IP the RTP sockets bind to and the SDP answer gives"),
 		CFG_INT(rtp_port_min, "20000", 1024, 65535, "lowest RTP port"),
@@ -146,5 +151,10 @@ int mw_config_load(struct mw_config *cfg, int argc, char **argv)
 
 	if (err)
 		return err;
+	if (pbx_redis_cred_load(&cfg->redis_cred, cfg->redis_user,
+				cfg->redis_password,
+				cfg->redis_password_file))
+		return -EINVAL;
+	memset(cfg->redis_password, 0, sizeof(cfg->redis_password));
 	return check(cfg);
 }

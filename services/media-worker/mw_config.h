@@ -3,6 +3,7 @@
 #ifndef MW_CONFIG_H
 #define MW_CONFIG_H
 #include "pbx_config.h"
+#include "pbx_redis.h"
 
 struct mw_config {
 	char worker_id[PBX_CFG_STRLEN];
@@ -11,6 +12,10 @@ struct mw_config {
 	char router_endpoints[PBX_CFG_STRLEN];
 	char redis_host[PBX_CFG_STRLEN];
 	long redis_port;
+	char redis_user[PBX_CFG_STRLEN];
+	char redis_password[PBX_CFG_STRLEN];
+	char redis_password_file[PBX_CFG_STRLEN];
+	struct pbx_redis_cred redis_cred; /* from the three above */
 	char rtp_ip[PBX_CFG_STRLEN];
 	long rtp_port_min;
 	long rtp_port_max;

@@ -23,13 +23,14 @@ enum {
 struct prompt_store {
 	char host[256];
 	int port;
+	struct pbx_redis_cred cred;
 	int timeout_ms;
 	redisContext *c;      /* NULL while down */
 	uint64_t next_try_ms; /* no reconnect before this (monotonic) */
 };
 
 int prompt_store_alloc(struct prompt_store **psp, const char *host, int port,
-		       int timeout_ms)
+		       const struct pbx_redis_cred *cred, int timeout_ms)
 {
 	struct prompt_store *ps;
 
@@ -40,6 +41,8 @@ int prompt_store_alloc(struct prompt_store **psp, const char *host, int port,
 		return -ENOMEM;
 	snprintf(ps->host, sizeof(ps->host), "%s", host);
 	ps->port = port;
+	if (cred)
+		ps->cred = *cred;
 	ps->timeout_ms = timeout_ms;
 	*psp = ps;
 	return 0;
@@ -51,6 +54,7 @@ void prompt_store_free(struct prompt_store *ps)
 		return;
 	if (ps->c)
 		redisFree(ps->c);
+	memset(&ps->cred, 0, sizeof(ps->cred));
 	free(ps);
 }
 
@@ -64,7 +68,8 @@ static int connect_store(struct prompt_store *ps)
 	 * play while Redis is down. */
 	if (now < ps->next_try_ms)
 		return -ECONNREFUSED;
-	ps->c = pbx_redis_connect(ps->host, ps->port, ps->timeout_ms);
+	ps->c = pbx_redis_connect(ps->host, ps->port, &ps->cred,
+				  ps->timeout_ms);
 	if (!ps->c) {
 		ps->next_try_ms = now + RECONNECT_MS;
 		return -ECONNREFUSED;

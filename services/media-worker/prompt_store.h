@@ -16,8 +16,10 @@
 struct prompt_store;
 
 /* Connects lazily: a Redis that is down at start is not an error. */
+/* cred (may be NULL) is copied. */
+struct pbx_redis_cred;
 int prompt_store_alloc(struct prompt_store **psp, const char *host, int port,
-		       int timeout_ms);
+		       const struct pbx_redis_cred *cred, int timeout_ms);
 void prompt_store_free(struct prompt_store *ps);
 
 /* prompt_version_h (arg: the store): HGET <key> uploaded_ms. 0; -EINVAL

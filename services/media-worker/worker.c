@@ -350,6 +350,7 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 	if (!err)
 		err = prompt_store_alloc(&w->store, cfg->redis_host,
 					 (int)cfg->redis_port,
+					 &cfg->redis_cred,
 					 PROMPT_TIMEOUT_MS);
 	if (!err)
 		err = prompt_cache_alloc(

@@ -55,8 +55,8 @@ const char pbxctl_usage[] =
 	"  object delete <tenant> <kind> <name>\n"
 	"        (kinds: queue list schedule fax_box voicemail_box "
 	"conference)\n"
-	"  trunk add <name> <host[:port]> [--username U --password P|-]\n"
-	"                    [--format e164|national|local]\n"
+	"  trunk add <name> <host[:port]> [--username U --password P|-\n"
+	"                    --realm R] [--format e164|national|local]\n"
 	"  trunk remove <name>\n"
 	"  trunk list\n"
 	"\n"
@@ -84,6 +84,7 @@ enum opt_id {
 	O_USERNAME,
 	O_PASSWORD,
 	O_FORMAT,
+	O_REALM,
 	O_DTMF,
 	O_SAY,
 	O_NO_ANSWER,
@@ -116,6 +117,7 @@ static const struct opt_def {
 	[O_USERNAME] = {"--username", -1},
 	[O_PASSWORD] = {"--password", -1},
 	[O_FORMAT] = {"--format", -1},
+	[O_REALM] = {"--realm", -1},
 	[O_DTMF] = {"--dtmf", PBXCTL_REP_DTMF},
 	[O_SAY] = {"--say", PBXCTL_REP_SAY},
 	[O_NO_ANSWER] = {"--no-answer", PBXCTL_REP_NO_ANSWER},
@@ -203,9 +205,9 @@ static const struct cmd_def cmds[] = {
 	{"object", "delete", 3, 3, OP(OBJECT_DELETE), PBXCTL_PRINT_OK, 0,
 	 "object delete <tenant> <kind> <name>"},
 	{"trunk", "add", 2, 2, OP(TRUNK_ADD), PBXCTL_PRINT_OK,
-	 OPT(O_USERNAME) | OPT(O_PASSWORD) | OPT(O_FORMAT),
-	 "trunk add <name> <host[:port]> [--username U --password P|-] "
-	 "[--format e164|national|local]"},
+	 OPT(O_USERNAME) | OPT(O_PASSWORD) | OPT(O_FORMAT) | OPT(O_REALM),
+	 "trunk add <name> <host[:port]> [--username U --password P|- "
+	 "--realm R] [--format e164|national|local]"},
 	{"trunk", "remove", 1, 1, OP(TRUNK_REMOVE), PBXCTL_PRINT_OK, 0,
 	 "trunk remove <name>"},
 	{"trunk", "list", 0, 0, OP(TRUNK_LIST), PBXCTL_PRINT_ITEMS, 0,
@@ -648,6 +650,8 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 		}
 		if (ov[O_FORMAT])
 			t->number_format = (char *)ov[O_FORMAT];
+		if (ov[O_REALM])
+			t->realm = (char *)ov[O_REALM];
 		q->trunk_add = t;
 		break;
 	}

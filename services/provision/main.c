@@ -12,6 +12,7 @@
 #include "pbx_config.h"
 #include "pbx_curve.h"
 #include "pbx_log.h"
+#include "pbx_redis.h"
 #include "provision.h"
 
 /* The largest request: a 16 MiB prompt in its envelope; what is between
@@ -23,6 +24,9 @@
 static char cfg_listen[PBX_CFG_STRLEN];
 static char cfg_redis_host[PBX_CFG_STRLEN];
 static long cfg_redis_port;
+static char cfg_redis_user[PBX_CFG_STRLEN];
+static char cfg_redis_password[PBX_CFG_STRLEN];
+static char cfg_redis_password_file[PBX_CFG_STRLEN];
 static char cfg_log_level[PBX_CFG_STRLEN];
 static char cfg_curve_secret_file[PBX_CFG_STRLEN];
 static char cfg_curve_allow_dir[PBX_CFG_STRLEN];
@@ -35,6 +39,12 @@ static const struct pbx_config_item config[] = {
 	 "Redis host"},
 	{"redis_port", PBX_CFG_INT, &cfg_redis_port, "6390", 1, 65535,
 	 "Redis port"},
+	{"redis_user", PBX_CFG_STR, cfg_redis_user, "", 0, 0,
+	 "Redis ACL user (empty: default)"},
+	{"redis_password", PBX_CFG_SECRET, cfg_redis_password, "", 0, 0,
+	 "Redis password (prefer redis_password_file)"},
+	{"redis_password_file", PBX_CFG_STR, cfg_redis_password_file, "", 0,
+	 0, "file whose first line is the Redis password"},
 	{"log_level", PBX_CFG_STR, cfg_log_level, "info", 0, 0,
 	 "error, warn, info or debug"},
 	{"curve_secret_file", PBX_CFG_STR, cfg_curve_secret_file, "", 0, 0,
@@ -59,6 +69,7 @@ int main(int argc, char **argv)
 	struct event_base *base = NULL;
 	struct event *sigint = NULL, *sigterm = NULL;
 	struct provision *pv = NULL;
+	struct pbx_redis_cred cred;
 	struct pbx_bus *bus = NULL;
 	struct pbx_zap *zap = NULL;
 	enum pbx_log_level lvl;
@@ -75,8 +86,16 @@ int main(int argc, char **argv)
 			cfg_log_level);
 		return 2;
 	}
+	if (pbx_redis_cred_load(&cred, cfg_redis_user, cfg_redis_password,
+				cfg_redis_password_file))
+		return 2;
+	memset(cfg_redis_password, 0, sizeof(cfg_redis_password));
 	pbx_log_init("provision", lvl);
 	signal(SIGPIPE, SIG_IGN);
+	/* Wrong credentials stop start-up here, with Redis's reason; an
+	 * unreachable Redis does not (requests reconnect). */
+	if (pbx_redis_check(cfg_redis_host, (int)cfg_redis_port, &cred))
+		return 1;
 
 	base = event_base_new();
 	zctx = zmq_ctx_new();
@@ -84,7 +103,8 @@ int main(int argc, char **argv)
 		PLOG_ERR("cannot create the event loop or the zmq context");
 		goto out;
 	}
-	err = provision_alloc(&pv, cfg_redis_host, (int)cfg_redis_port);
+	err = provision_alloc(&pv, cfg_redis_host, (int)cfg_redis_port, &cred);
+	memset(&cred, 0, sizeof(cred));
 	if (err) {
 		PLOG_ERR("provision: %s", strerror(-err));
 		goto out;

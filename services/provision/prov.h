@@ -9,12 +9,14 @@
 
 #include "pbx/v1/envelope.pb-c.h"
 #include "pbx_keys.h"
+#include "pbx_redis.h"
 #include "provision.h"
 
 /* The service. Owned by main(); owns its Redis connection. */
 struct provision {
 	char redis_host[256];
 	int redis_port;
+	struct pbx_redis_cred cred; /* AUTH on every (re)connect */
 	redisContext *rc; /* NULL while down: the next command reconnects */
 	bool migrated;    /* prov_migrate.c ran to the end */
 	bool migrating;

@@ -24,7 +24,7 @@ int prov_store_connect(struct provision *pv)
 {
 	if (pv->rc)
 		return 0;
-	pv->rc = pbx_redis_connect(pv->redis_host, pv->redis_port,
+	pv->rc = pbx_redis_connect(pv->redis_host, pv->redis_port, &pv->cred,
 				   STORE_TIMEOUT_MS);
 	if (!pv->rc)
 		return -EIO;

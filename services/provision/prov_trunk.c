@@ -2,9 +2,11 @@
  * keys are read by Kamailio: the trunk hash for outbound calls (address,
  * digest credentials, number format), pbx:{sys}:trunk_ip:<ip> to tell an
  * inbound carrier call by its source address, and pbx:{sys}:trunk_default
- * for the route out. The password is stored in the trunk hash only (the
- * carrier's digest challenge needs it in clear), never listed or logged,
- * and wiped from the request once stored. Each write is one Lua script
+ * for the route out. The password is never stored: the trunk hash keeps
+ * HA1 = MD5(username:realm:password) for the carrier's realm, which is all
+ * Kamailio's uac_auth("1") needs to answer its digest challenge (and all a
+ * reader of Redis learns); the request's copy is wiped after hashing.
+ * Each write is one Lua script
  * over {sys} keys, so Kamailio never sees a trunk half-added or an index
  * pointing at a removed trunk. */
 #include <ctype.h>
@@ -24,10 +26,11 @@
 #define HOST_MAX 253
 #define USERNAME_MAX 64
 #define PASSWORD_MAX 128
+#define REALM_MAX 128
 #define SIP_PORT 5060
 
 /* KEYS: trunk hash, trunk set, trunk_ip:<ip>, trunk_default.
- * ARGV: name, address, ip, username, password, format, trunk_ip prefix.
+ * ARGV: name, address, ip, username, ha1, format, trunk_ip prefix, realm.
  * Returns {0, became default 0/1} or {-1, owner} when another trunk holds
  * the IP. */
 static const char add_lua[] =
@@ -42,7 +45,7 @@ static const char add_lua[] =
 	"redis.call('HSET', KEYS[1], 'address', ARGV[2], 'ip', ARGV[3], "
 	"'format', ARGV[6]) "
 	"if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'username', "
-	"ARGV[4], 'password', ARGV[5]) end "
+	"ARGV[4], 'realm', ARGV[8], 'ha1', ARGV[5]) end "
 	"redis.call('SET', KEYS[3], ARGV[1]) "
 	"redis.call('SADD', KEYS[2], ARGV[1]) "
 	"if redis.call('SET', KEYS[4], ARGV[1], 'NX') then return {0, 1} end "
@@ -175,7 +178,9 @@ static int add(struct provision *pv, const Pbx__V1__ProvRequest__TrunkAdd *q,
 	const char *user = prov_str(q->username);
 	const char *password = prov_str(q->password);
 	const char *format = prov_str(q->number_format);
+	const char *realm = prov_str(q->realm);
 	char host[HOST_MAX + 1], ip[INET_ADDRSTRLEN], address[HOST_MAX + 8];
+	char ha1[33] = "";
 	char hkey[PBX_KEY_MAX], skey[PBX_KEY_MAX], ikey[PBX_KEY_MAX];
 	char dkey[PBX_KEY_MAX], prefix[PBX_KEY_MAX];
 	redisReply *rep = NULL;
@@ -203,6 +208,26 @@ static int add(struct provision *pv, const Pbx__V1__ProvRequest__TrunkAdd *q,
 				 "the password must be at most %d printable "
 				 "characters without spaces",
 				 PASSWORD_MAX);
+	if (user[0] && !realm[0])
+		return prov_fail(r, -EINVAL,
+				 "a trunk with credentials needs --realm, the "
+				 "carrier's digest realm (the password is "
+				 "stored only as "
+				 "MD5(username:realm:password))");
+	if (!user[0] && realm[0])
+		return prov_fail(r, -EINVAL,
+				 "--realm goes with --username and "
+				 "--password");
+	if (!text_sane(realm, REALM_MAX) || strchr(realm, '"'))
+		return prov_fail(r, -EINVAL,
+				 "the realm must be at most %d printable "
+				 "characters without spaces or quotes",
+				 REALM_MAX);
+	if (user[0]) {
+		err = prov_extension_ha1(ha1, user, realm, password);
+		if (err)
+			return err;
+	}
 	err = resolve(r, host, ip);
 	if (err)
 		return err;
@@ -214,9 +239,10 @@ static int add(struct provision *pv, const Pbx__V1__ProvRequest__TrunkAdd *q,
 	    pbx_key_sys(prefix, sizeof(prefix), "trunk_ip:"))
 		return -EINVAL;
 	err = prov_store_cmd(pv, &rep,
-			     "EVAL %s 4 %s %s %s %s %s %s %s %s %s %s %s",
+			     "EVAL %s 4 %s %s %s %s %s %s %s %s %s %s %s %s",
 			     add_lua, hkey, skey, ikey, dkey, name, address,
-			     ip, user, password, format, prefix);
+			     ip, user, ha1, format, prefix, realm);
+	explicit_bzero(ha1, sizeof(ha1));
 	if (err)
 		return err;
 	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
@@ -303,27 +329,30 @@ int prov_trunk_list(struct provision *pv, struct prov_reply *r)
 		err = prov_store_list(pv, &names, "SMEMBERS %s", key);
 	for (size_t i = 0; !err && i < names.n; i++) {
 		redisReply *rep = NULL;
-		const char *f[4];
+		const char *f[5];
 
 		if (pbx_key_sys(key, sizeof(key), "trunk:%s", names.v[i]))
 			continue;
-		/* Never the password: it is not even read. */
+		/* Never the HA1: it is not even read. */
 		err = prov_store_cmd(pv, &rep,
-				     "HMGET %s address ip format username",
+				     "HMGET %s address ip format username "
+				     "realm",
 				     key);
 		if (err)
 			break;
-		for (size_t k = 0; k < 4; k++)
+		for (size_t k = 0; k < 5; k++)
 			f[k] = rep->type == REDIS_REPLY_ARRAY &&
-					       rep->elements == 4 &&
+					       rep->elements == 5 &&
 					       rep->element[k]->type ==
 						       REDIS_REPLY_STRING
 				       ? rep->element[k]->str
 				       : NULL;
-		err = prov_strv_add(&r->items, "%s %s ip %s format %s%s%s%s",
+		err = prov_strv_add(&r->items,
+				    "%s %s ip %s format %s%s%s%s%s%s",
 				    names.v[i], f[0] ? f[0] : "-",
 				    f[1] ? f[1] : "-", f[2] ? f[2] : "e164",
 				    f[3] ? " user " : "", f[3] ? f[3] : "",
+				    f[4] ? " realm " : "", f[4] ? f[4] : "",
 				    def && !strcmp(def, names.v[i])
 					    ? " default"
 					    : "");

@@ -15,7 +15,7 @@
 #include "scenario.h"
 
 int provision_alloc(struct provision **pvp, const char *redis_host,
-		    int redis_port)
+		    int redis_port, const struct pbx_redis_cred *cred)
 {
 	struct provision *pv;
 
@@ -26,6 +26,8 @@ int provision_alloc(struct provision **pvp, const char *redis_host,
 		return -ENOMEM;
 	snprintf(pv->redis_host, sizeof(pv->redis_host), "%s", redis_host);
 	pv->redis_port = redis_port;
+	if (cred)
+		pv->cred = *cred;
 	/* Connect now only to report a misconfiguration early; a Redis that
 	 * is down is retried on every request, not fatal. */
 	if (prov_store_connect(pv))
@@ -42,6 +44,7 @@ void provision_free(struct provision *pv)
 		return;
 	if (pv->rc)
 		redisFree(pv->rc);
+	memset(&pv->cred, 0, sizeof(pv->cred));
 	free(pv);
 }
 

@@ -13,8 +13,10 @@ struct provision;
 /* Sets *pvp only on success. Redis is connected on first use (and again
  * after any failure), so the service starts and answers INTERNAL "storage
  * unavailable" while Redis is down. */
+struct pbx_redis_cred;
+/* cred (may be NULL: no AUTH) is copied. */
 int provision_alloc(struct provision **pvp, const char *redis_host,
-		    int redis_port);
+		    int redis_port, const struct pbx_redis_cred *cred);
 void provision_free(struct provision *pv);
 
 /* The bus receive handler (pbx_bus_recv_h); arg is the struct provision.

@@ -24,6 +24,12 @@ static const struct pbx_config_item items[] = {
 	 "Redis host"},
 	{"redis_port", PBX_CFG_INT, &cfg.redis_port, "6390", 1, 65535,
 	 "Redis port"},
+	{"redis_user", PBX_CFG_STR, cfg.redis_user, "", 0, 0,
+	 "Redis ACL user (empty: default)"},
+	{"redis_password", PBX_CFG_SECRET, cfg.redis_password, "", 0, 0,
+	 "Redis password (prefer redis_password_file)"},
+	{"redis_password_file", PBX_CFG_STR, cfg.redis_password_file, "", 0,
+	 0, "file whose first line is the Redis password"},
 	{"worker_ttl_ms", PBX_CFG_INT, &cfg.worker_ttl_ms, "3000", 500, 60000,
 	 "a worker silent this long gets no new calls"},
 	{"call_ttl_s", PBX_CFG_INT, &cfg.call_ttl_s, "14400", 60, 604800,
@@ -64,8 +70,17 @@ int main(int argc, char **argv)
 			cfg.log_level);
 		return 2;
 	}
+	if (pbx_redis_cred_load(&cfg.redis_cred, cfg.redis_user,
+				cfg.redis_password, cfg.redis_password_file))
+		return 2;
+	memset(cfg.redis_password, 0, sizeof(cfg.redis_password));
 	pbx_log_init("router", lvl);
 	signal(SIGPIPE, SIG_IGN);
+	/* Wrong credentials stop start-up here, with Redis's reason; an
+	 * unreachable Redis does not (the router reconnects). */
+	if (pbx_redis_check(cfg.redis_host, (int)cfg.redis_port,
+			    &cfg.redis_cred))
+		return 1;
 
 	base = event_base_new();
 	zctx = zmq_ctx_new();

@@ -100,7 +100,7 @@ int router_alloc(struct router **rp, struct event_base *base, void *zctx,
 	r->cfg = cfg;
 	r->base = base;
 	err = pbx_redis_alloc(&r->redis, base, cfg->redis_host,
-			      (int)cfg->redis_port);
+			      (int)cfg->redis_port, &cfg->redis_cred);
 	if (err)
 		goto fail;
 	err = workers_alloc(&r->workers, r->redis,

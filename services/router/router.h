@@ -8,6 +8,7 @@
 
 #include "pbx_bus.h"
 #include "pbx_config.h"
+#include "pbx_redis.h"
 
 struct event_base;
 struct pbx_redis;
@@ -20,6 +21,10 @@ struct router_config {
 	char worker_listen[PBX_CFG_STRLEN];
 	char redis_host[PBX_CFG_STRLEN];
 	long redis_port;
+	char redis_user[PBX_CFG_STRLEN];
+	char redis_password[PBX_CFG_STRLEN];
+	char redis_password_file[PBX_CFG_STRLEN];
+	struct pbx_redis_cred redis_cred; /* from the three above (main) */
 	long worker_ttl_ms;
 	long call_ttl_s;
 	char log_level[PBX_CFG_STRLEN];

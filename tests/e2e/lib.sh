@@ -6,7 +6,16 @@ FAILED=0
 pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
 fail() { echo "FAIL $1 $2"; FAILED=$((FAILED + 1)); }
 now_ms() { date +%s%3N; }
-rcli() { redis-cli -p "${PBX_REDIS_PORT:-6390}" "$@"; }
+# redis-cli; as stack.sh's admin user when the suite's stack made one.
+rcli() {
+	local f=${PBX_RUN:-/nonexistent}/secrets/redis-admin.pass
+	if [ -s "$f" ]; then
+		REDISCLI_AUTH=$(cat "$f") redis-cli -p "${PBX_REDIS_PORT:-6390}" \
+			--user admin --no-auth-warning "$@"
+	else
+		redis-cli -p "${PBX_REDIS_PORT:-6390}" "$@"
+	fi
+}
 
 # sipp_call <scenario> <number> <local port> [extra sipp args...]
 sipp_call() {

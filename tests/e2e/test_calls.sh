@@ -239,8 +239,13 @@ expect_code sip_garbage_leaves_calls_working 15550002 486 5077
 # --- router down: 503 within 2 s --------------------------------------------
 "$STACK" stop-one router
 t0=$(now_ms)
-expect_code router_down_gets_503 15550001 503 5078
+expect_code router_down_gets_503 15550001 503 5078 -trace_msg \
+	-message_file "$TMP/router_down.msg"
 t1=$(now_ms)
+# The bridge's reject, answered by Kamailio's resumed transaction.
+if grep -qiE '^Retry-After: [0-9]+' "$TMP/router_down.msg"; then
+	pass router_down_503_has_retry_after
+else fail router_down_503_has_retry_after "no Retry-After in the 503"; fi
 if [ $((t1 - t0)) -lt 2000 ]; then pass router_down_503_within_2s
 else fail router_down_503_within_2s "took $((t1 - t0)) ms"; fi
 echo "info: router down: 503 after $((t1 - t0)) ms (sipp start included)"
@@ -291,9 +296,27 @@ else fail refused_call_record_expires_within_a_minute "$long_lived records live 
 
 # --- edge-bridge down: 503 at once -----------------------------------------
 "$STACK" stop-one edge-bridge
-expect_code edge_bridge_down_gets_503 15550002 503 5080
+expect_code edge_bridge_down_gets_503 15550002 503 5080 -trace_msg \
+	-message_file "$TMP/bridge_down.msg"
+if grep -qiE '^Retry-After: [0-9]+' "$TMP/bridge_down.msg"; then
+	pass edge_bridge_down_503_has_retry_after
+else fail edge_bridge_down_503_has_retry_after "no Retry-After in the 503"; fi
 "$STACK" start-one edge-bridge
 expect_code edge_bridge_restart_routes_again 15550002 486 5081
+
+# --- Redis down: 503 with Retry-After, never 500 ----------------------------
+# (500 stops a carrier's failover.) Kamailio cannot look the caller up: it
+# answers itself. Registrations and provisioning come back with Redis.
+"$STACK" stop-one redis
+expect_code redis_down_gets_503 15550002 503 5064 -trace_msg \
+	-message_file "$TMP/redis_down.msg"
+if grep -qiE '^Retry-After: [0-9]+' "$TMP/redis_down.msg"; then
+	pass redis_down_503_has_retry_after
+else fail redis_down_503_has_retry_after "no Retry-After in the 503"; fi
+"$STACK" start-one redis
+# ndb_redis reconnects on its next command; the router within 500 ms.
+sleep 1
+expect_code redis_restart_routes_again 15550002 486 5065
 
 # --- kill -9 of a worker carrying calls -------------------------------------
 # 20 callers hear a 10 s prompt on two fresh workers; mw2 is killed. Its

@@ -95,12 +95,19 @@ add_ext() {
 		ha1b "$(md5 "$3@$2:$2:$4")" >/dev/null
 	rcli SADD "pbx:{$1}:exts" "$3" >/dev/null
 }
-# add_trunk <name> <address> <ip> <format> [user password]
+# add_trunk <name> <address> <ip> <format> [user password realm]: with a
+# realm, the credentials as provisioning stores them (HA1 only); without,
+# a clear password as older releases did.
 add_trunk() {
 	rcli HSET "pbx:{sys}:trunk:$1" address "$2" ip "$3" format "$4" \
 		>/dev/null
-	[ $# -ge 6 ] && rcli HSET "pbx:{sys}:trunk:$1" username "$5" \
-		password "$6" >/dev/null
+	if [ $# -ge 7 ]; then
+		rcli HSET "pbx:{sys}:trunk:$1" username "$5" realm "$7" ha1 \
+			"$(printf '%s' "$5:$7:$6" | md5sum | cut -c1-32)" >/dev/null
+	elif [ $# -ge 6 ]; then
+		rcli HSET "pbx:{sys}:trunk:$1" username "$5" \
+			password "$6" >/dev/null
+	fi
 	rcli SET "pbx:{sys}:trunk_ip:$3" "$1" >/dev/null
 	rcli SADD "pbx:{sys}:trunks" "$1" >/dev/null
 }
@@ -113,7 +120,8 @@ add_ext acme acme.pbx.local 101 $PW101
 add_ext acme acme.pbx.local 105 $PW105
 add_ext beta beta.pbx.local 102 $PW102
 add_ext beta beta.pbx.local 101 $PWBETA101
-add_trunk carrier1 $TRUNK1:5197 $TRUNK1 national carrier1user $TRUNK_PW
+add_trunk carrier1 $TRUNK1:5197 $TRUNK1 national carrier1user $TRUNK_PW \
+	carrier.test
 add_trunk plain2 $TRUNK2:5198 $TRUNK2 e164
 add_trunk loc3 $TRUNK3:5199 $TRUNK3 local
 rcli SET 'pbx:{sys}:trunk_default' carrier1 >/dev/null

@@ -806,25 +806,37 @@ TIP="127.$(($$ % 200 + 20)).$(($$ / 200 % 250)).7"
 TRUNK_PASSWORD="trunk-pw-$$-zz"
 had_default=$(rcli EXISTS "pbx:{sys}:trunk_default")
 ctl trunk add "$T1" "$TIP" --username acc1 --password "$TRUNK_PASSWORD"
+expect trunk_credentials_need_realm 1 'needs --realm'
+ctl trunk add "$T1" "$TIP" --realm carrier.example
+expect trunk_realm_needs_credentials 1 '--realm goes with'
+ctl trunk add "$T1" "$TIP" --username acc1 --password "$TRUNK_PASSWORD" \
+	--realm 'bad"realm'
+expect trunk_realm_without_quotes 1 'realm must be'
+ctl trunk add "$T1" "$TIP" --username acc1 --password "$TRUNK_PASSWORD" \
+	--realm carrier.example
 expect trunk_add 0 '^ok$'
 check trunk_hash_address "$TIP:5060" "$(rcli HGET "pbx:{sys}:trunk:$T1" address)"
 check trunk_hash_ip "$TIP" "$(rcli HGET "pbx:{sys}:trunk:$T1" ip)"
 check trunk_hash_format e164 "$(rcli HGET "pbx:{sys}:trunk:$T1" format)"
-check trunk_hash_credentials "acc1 $TRUNK_PASSWORD" \
-	"$(rcli HGET "pbx:{sys}:trunk:$T1" username) $(rcli HGET "pbx:{sys}:trunk:$T1" password)"
+# The password only as HA1 for the carrier's realm (uac_auth mode 1).
+check trunk_hash_credentials_ha1_only \
+	"acc1 carrier.example $(printf '%s' "acc1:carrier.example:$TRUNK_PASSWORD" | md5sum | cut -c1-32) 0" \
+	"$(rcli HGET "pbx:{sys}:trunk:$T1" username) $(rcli HGET "pbx:{sys}:trunk:$T1" realm) $(rcli HGET "pbx:{sys}:trunk:$T1" ha1) $(rcli HEXISTS "pbx:{sys}:trunk:$T1" password)"
 check trunk_ip_index "$T1" "$(rcli GET "pbx:{sys}:trunk_ip:$TIP")"
 check trunk_in_set 1 "$(rcli SISMEMBER "pbx:{sys}:trunks" "$T1")"
 if [ "$had_default" = 0 ]; then
 	check trunk_first_is_default "$T1" "$(rcli GET "pbx:{sys}:trunk_default")"
 fi
 printf '%s\n' "$TRUNK_PASSWORD-2" | "$PBXCTL" --server "$SERVER" trunk add "$T2" localhost:5070 \
-	--username acc2 --password - --format national >"$TMP/out" 2>"$TMP/err"
+	--username acc2 --password - --realm c2.example --format national >"$TMP/out" 2>"$TMP/err"
 RC=$? OUT=$(cat "$TMP/out") ERR=$(cat "$TMP/err")
 expect trunk_add_resolves_host_password_on_stdin 0 '^ok$'
 check trunk_resolved_ip 127.0.0.1 "$(rcli HGET "pbx:{sys}:trunk:$T2" ip)"
-check trunk_stdin_password "$TRUNK_PASSWORD-2" "$(rcli HGET "pbx:{sys}:trunk:$T2" password)"
+check trunk_stdin_password \
+	"$(printf '%s' "acc2:c2.example:$TRUNK_PASSWORD-2" | md5sum | cut -c1-32)" \
+	"$(rcli HGET "pbx:{sys}:trunk:$T2" ha1)"
 ctl trunk list
-if [ "$RC" = 0 ] && printf '%s\n' "$OUT" | grep -qE "^$T1 $TIP:5060 ip $TIP format e164 user acc1( default)?$" &&
+if [ "$RC" = 0 ] && printf '%s\n' "$OUT" | grep -qE "^$T1 $TIP:5060 ip $TIP format e164 user acc1 realm carrier.example( default)?$" &&
 	printf '%s\n' "$OUT" | grep -q "^$T2 localhost:5070 ip 127.0.0.1 format national user acc2"; then
 	pass trunk_list
 else
@@ -847,7 +859,7 @@ ctl trunk add "pvt3-$$" "$TIP" --format international
 expect trunk_bad_format 1 'e164, national or local'
 ctl trunk add "$T1" "$TIP:5061"
 check trunk_readd_replaces_without_credentials "$TIP:5061 0" \
-	"$(rcli HGET "pbx:{sys}:trunk:$T1" address) $(rcli HEXISTS "pbx:{sys}:trunk:$T1" password)"
+	"$(rcli HGET "pbx:{sys}:trunk:$T1" address) $(rcli HEXISTS "pbx:{sys}:trunk:$T1" ha1)"
 ctl trunk remove "$T1"
 expect trunk_remove 0 '^ok$'
 check trunk_remove_clears_ip_index 0 "$(rcli EXISTS "pbx:{sys}:trunk_ip:$TIP")"

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "pbx_config.h"
+#include "pbx_redis.h"
 #include "pbx_test.h"
 
 static char s_name[PBX_CFG_STRLEN];
@@ -307,4 +308,63 @@ Test(pbx_config, print_config_shows_the_result_and_says_exit)
 	fclose(f);
 	cr_assert_str_eq(out, "test_name = dflt\ntest_port = 1234\n"
 			      "test_flag = false\n");
+}
+
+Test(pbx_config, secret_is_never_printed)
+{
+	static char s_secret[PBX_CFG_STRLEN];
+	const struct pbx_config_item sec[] = {
+		{"test_password", PBX_CFG_SECRET, s_secret, "", 0, 0, "p"},
+	};
+	char path[128], buf[256] = "";
+	FILE *f;
+	size_t n;
+
+	cr_assert_eq(pbx_config_load(sec, 1, NULL), 0);
+	cr_assert_eq(pbx_config_set(sec, 1, "test_password", "hunter2-x"), 0);
+	cr_expect_str_eq(s_secret, "hunter2-x");
+	snprintf(path, sizeof(path), "%s/print", dir);
+	f = fopen(path, "w+");
+	cr_assert_not_null(f);
+	pbx_config_print(sec, 1, f);
+	rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	cr_expect_str_eq(buf, "test_password = (set)\n");
+}
+
+Test(pbx_config, redis_password_file_first_line_trimmed)
+{
+	struct pbx_redis_cred cred;
+	const char *path = write_file("0123abcd\n# not the password\n");
+
+	cr_assert_eq(pbx_redis_cred_load(&cred, "router", "", path), 0);
+	cr_expect_str_eq(cred.user, "router");
+	cr_expect_str_eq(cred.password, "0123abcd");
+	/* A password given directly wins over the file. */
+	cr_assert_eq(pbx_redis_cred_load(&cred, "", "direct", path), 0);
+	cr_expect_str_eq(cred.user, "");
+	cr_expect_str_eq(cred.password, "direct");
+}
+
+Test(pbx_config, redis_password_file_missing_or_empty_names_the_key)
+{
+	struct capture cap;
+	struct pbx_redis_cred cred;
+	char path[128], err[512];
+
+	snprintf(path, sizeof(path), "%s/none.pass", dir);
+	capture_begin(&cap);
+	cr_expect_eq(pbx_redis_cred_load(&cred, "router", "", path), -ENOENT);
+	capture_end(&cap, err, sizeof(err));
+	cr_expect(strstr(err, "redis_password_file: cannot open") != NULL,
+		  "%s", err);
+	capture_begin(&cap);
+	cr_expect_eq(pbx_redis_cred_load(&cred, "router", "",
+					 write_file("\n")),
+		     -EINVAL);
+	capture_end(&cap, err, sizeof(err));
+	cr_expect(strstr(err, "empty first line") != NULL, "%s", err);
+	cr_expect_str_eq(cred.password, "");
 }

@@ -410,7 +410,8 @@ Test(pbxctl_cmd, trunk_commands)
 {
 	char *a1[] = {"pbxctl", "trunk", "add", "carrier1",
 		      "sip.carrier.example:5070", "--username", "u1",
-		      "--password", "p@ss", "--format", "national"};
+		      "--password", "p@ss", "--format", "national",
+		      "--realm", "carrier.example"};
 	char *a2[] = {"pbxctl", "trunk", "add", "c2", "192.0.2.1"};
 	char *a3[] = {"pbxctl", "trunk", "add", "c2", "192.0.2.1",
 		      "--username", "u1"};
@@ -428,6 +429,7 @@ Test(pbxctl_cmd, trunk_commands)
 	cr_expect_str_eq(c.req.trunk_add->username, "u1");
 	cr_expect_str_eq(c.req.trunk_add->password, "p@ss");
 	cr_expect_str_eq(c.req.trunk_add->number_format, "national");
+	cr_expect_str_eq(c.req.trunk_add->realm, "carrier.example");
 	cr_expect_not(c.password_stdin);
 	cr_assert_eq(parse(&c, ARGC(a2), a2), 0, "%s", err);
 	cr_expect_str_eq(c.req.trunk_add->username, "");
