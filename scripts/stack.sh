@@ -166,7 +166,7 @@ write_acl() {
 	w=$(pass_hash worker) a=$(pass_hash admin)
 	(umask 077 && cat >"$ACL_FILE.tmp") <<ACL || return 1
 user default on #$k resetchannels ~* +@all -@dangerous -@admin +keys
-user router on #$r resetchannels -@all +auth +hello +ping +get +set +del +hget +hgetall +hmget +hset +hdel +sadd +srem +smembers +sismember +expire +eval +evalsha %R~pbx:{sys}:did:* %R~pbx:{*}:number:* %R~pbx:{*}:scenario:* %R~pbx:{*}:tenant %R~pbx:{*}:objects %R~pbx:{*}:objects_rev %R~pbx:{*}:exts ~pbx:{*}:call:* ~pbx:{sys}:wcalls:* ~pbx:{sys}:reap:* ~pbx:{sys}:workers
+user router on #$r resetchannels -@all +auth +hello +ping +get +set +del +hget +hgetall +hmget +hset +hdel +sadd +srem +smembers +sismember +expire +pexpire +incr +zadd +zrem +zscore +zcard +zremrangebyscore +eval +evalsha %R~pbx:{sys}:did:* %R~pbx:{*}:number:* %R~pbx:{*}:scenario:* %R~pbx:{*}:tenant %R~pbx:{*}:objects %R~pbx:{*}:objects_rev %R~pbx:{*}:exts ~pbx:{*}:call:* ~pbx:{sys}:wcalls:* ~pbx:{sys}:reap:* ~pbx:{sys}:workers ~pbx:{*}:active ~pbx:{*}:cps:*
 user provision on #$p resetchannels -@all +auth +hello +ping +@read +@write +@scripting -@dangerous ~pbx:*
 user worker on #$w resetchannels -@all +auth +hello +ping +hget +hmget %R~pbx:{*}:prompt:*
 user admin on #$a ~* &* +@all

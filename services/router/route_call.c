@@ -9,6 +9,7 @@
 
 #include "pbx_clock.h"
 #include "pbx_keys.h"
+#include "pbx_limits.h"
 #include "pbx_log.h"
 #include "pbx_redis.h"
 #include "route_ctx.h"
@@ -207,15 +208,23 @@ static void got_number(struct route_ctx *c, redisReply *rr)
 	}
 }
 
+/* A limit field of the tenant hash, or its default when unset. */
+static long limit_of(const redisReply *e, long def)
+{
+	return e->type == REDIS_REPLY_STRING ? strtol(e->str, NULL, 10) : def;
+}
+
 static void got_tenant(struct route_ctx *c, redisReply *rr)
 {
-	if (!rr || rr->type != REDIS_REPLY_ARRAY || rr->elements != 2)
+	if (!rr || rr->type != REDIS_REPLY_ARRAY || rr->elements != 4)
 		return;
 	if (rr->element[0]->type == REDIS_REPLY_STRING)
 		snprintf(c->domain, sizeof(c->domain), "%s",
 			 rr->element[0]->str);
 	c->fax_enabled = rr->element[1]->type == REDIS_REPLY_STRING &&
 			 !strcmp(rr->element[1]->str, "1");
+	c->limit_calls = limit_of(rr->element[2], PBX_LIMIT_CALLS_DEFAULT);
+	c->limit_cps = limit_of(rr->element[3], PBX_LIMIT_CPS_DEFAULT);
 }
 
 static void got_objects_rev(struct route_ctx *c, redisReply *rr)
@@ -260,7 +269,9 @@ static void fetch_facts(struct route_ctx *c)
 			       "pending_version pending_at_ms",
 			       key);
 	if (!pbx_key(key, sizeof(key), c->tenant, "tenant"))
-		route_pipe_cmd(c, got_tenant, "HMGET %s domain feature_fax",
+		route_pipe_cmd(c, got_tenant,
+			       "HMGET %s domain feature_fax "
+			       PBX_LIMIT_CALLS_FIELD " " PBX_LIMIT_CPS_FIELD,
 			       key);
 	if (!pbx_key(key, sizeof(key), c->tenant, "objects_rev"))
 		route_pipe_cmd(c, got_objects_rev, "GET %s", key);
@@ -323,6 +334,8 @@ void route_call_new(struct router *r, const struct pbx_bus_peer *peer,
 	}
 	c->user = lk;
 	c->tenant[0] = '\0'; /* an edge never chooses the tenant */
+	c->limit_calls = PBX_LIMIT_CALLS_DEFAULT; /* until the facts say */
+	c->limit_cps = PBX_LIMIT_CPS_DEFAULT;
 	snprintf(c->edge_id, sizeof(c->edge_id), "%s",
 		 cn->edge_id ? cn->edge_id : "");
 	c->tindex = cn->tindex;

@@ -45,6 +45,7 @@ struct route_ctx {
 	/* tenant facts, kept in the call state */
 	char domain[256];
 	bool fax_enabled;
+	long limit_calls, limit_cps; /* the tenant's (pbx_limits.h) */
 	long objects_rev;
 	/* scenario in use */
 	char scen[80];              /* name, or "@ext:<ext>" (internal call) */

@@ -13,15 +13,15 @@
 #include "route_ctx.h"
 #include "router.h"
 
-/* KEYS: active set, this second's counter, tenant hash. ARGV: now_ms,
- * call id, expiry ms of the entry, default calls, default cps, set TTL ms.
- * Returns 0 counted, 1 over the call limit, 2 over the rate. Entries
- * past their expiry (a call whose end was never reported) drop out. */
+/* KEYS: active set, this second's counter. ARGV: now_ms, call id, expiry
+ * ms of the entry, call limit, rate limit, set TTL ms. Returns 0
+ * counted, 1 over the call limit, 2 over the rate. Entries past their
+ * expiry (a call whose end was never reported) drop out. The limits come
+ * from the tenant facts the router read anyway (not a key of the script:
+ * the router's Redis user may only read the tenant hash). */
 static const char take_lua[] =
-	"local lim = redis.call('HMGET', KEYS[3], '" PBX_LIMIT_CALLS_FIELD
-	"', '" PBX_LIMIT_CPS_FIELD "') "
-	"local maxc = tonumber(lim[1]) or tonumber(ARGV[4]) "
-	"local maxr = tonumber(lim[2]) or tonumber(ARGV[5]) "
+	"local maxc = tonumber(ARGV[4]) "
+	"local maxr = tonumber(ARGV[5]) "
 	"redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1]) "
 	"if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end "
 	"if redis.call('ZCARD', KEYS[1]) >= maxc then return 1 end "
@@ -46,20 +46,18 @@ void route_limits_take(struct route_ctx *c, route_next_h *next)
 {
 	unsigned long long now = pbx_clock_now_ms();
 	long long ttl_ms = c->r->cfg->call_ttl_s * 1000LL;
-	char kact[PBX_KEY_MAX], kcps[PBX_KEY_MAX], kten[PBX_KEY_MAX];
+	char kact[PBX_KEY_MAX], kcps[PBX_KEY_MAX];
 
 	c->limited = 0;
 	c->err = false;
 	c->waiting = 0;
 	if (!pbx_key(kact, sizeof(kact), c->tenant, "active") &&
-	    !pbx_key(kcps, sizeof(kcps), c->tenant, "cps:%llu", now / 1000) &&
-	    !pbx_key(kten, sizeof(kten), c->tenant, "tenant"))
+	    !pbx_key(kcps, sizeof(kcps), c->tenant, "cps:%llu", now / 1000))
 		route_pipe_cmd(c, got_take,
-			       "EVAL %s 3 %s %s %s %llu %s %llu %d %d %lld",
-			       take_lua, kact, kcps, kten, now, c->call_id,
+			       "EVAL %s 2 %s %s %llu %s %llu %ld %ld %lld",
+			       take_lua, kact, kcps, now, c->call_id,
 			       now + ROUTE_SETUP_TTL_S * 1000ULL,
-			       PBX_LIMIT_CALLS_DEFAULT, PBX_LIMIT_CPS_DEFAULT,
-			       ttl_ms);
+			       c->limit_calls, c->limit_cps, ttl_ms);
 	route_pipe_run(c, next);
 }
 

@@ -132,6 +132,23 @@ for ruri in "tel:+74955550002" "tel:8-495-555-00-02;phone-context=+7" \
 	fi
 	port=$((port + 1))
 done
+# The tenant's own limits, enforced by the router as the stack runs it
+# (its Redis user may keep the counts): 0 calls/s → 503, back to normal.
+# (15550004 plays a 1 s prompt: only calls that need media are counted.)
+if "$PBXCTL" tenant limits $T --cps 0 >/dev/null; then
+	expect_code tenant_rate_limit_answers_503 15550004 503 $port
+	port=$((port + 1))
+	"$PBXCTL" tenant limits $T --cps 50 >/dev/null
+	if sipp_call uac_greeting.xml 15550004 $port -key rtp_port 31050; then
+		pass tenant_rate_limit_lifted
+	else fail tenant_rate_limit_lifted "the call after the limit failed"; fi
+	port=$((port + 1))
+else
+	fail tenant_rate_limit_answers_503 "pbxctl tenant limits failed"
+fi
+if grep -q "limits not checked" "$PBX_RUN/router.log"; then
+	fail router_counts_limits_in_redis "$(grep -m1 'limits not checked' "$PBX_RUN/router.log")"
+else pass router_counts_limits_in_redis; fi
 "$PBXCTL" tenant create ${T}-b >/dev/null 2>&1
 taken=0
 for form in 74955550002 +74955550002 84955550002 "+7 495 555 00 02"; do
