@@ -19,8 +19,6 @@
  * bus, can answer "too large" for those; ZeroMQ itself drops peers that send
  * more than BUS_HARD_LIMIT before buffering it all. */
 #define BUS_MAX_FRAME (24 * 1024 * 1024)
-/* How long a closing socket may still deliver queued frames. */
-#define BUS_CLOSE_LINGER_MS 200
 #define BUS_HARD_LIMIT (64LL * 1024 * 1024)
 /* CURVE handshakes on loopback take milliseconds. */
 #define BUS_HANDSHAKE_MS 3000
@@ -288,10 +286,6 @@ void pbx_bus_free(struct pbx_bus *bus)
 		return;
 	if (bus->ev)
 		event_free(bus->ev);
-	/* What a service sends while it shuts down (a router's last
-	 * hang-ups) must still leave: a short linger for this close only
-	 * (zmq_ctx_term() then waits at most this long). */
-	set_int_opt(bus->sock, ZMQ_LINGER, BUS_CLOSE_LINGER_MS);
 	zmq_close(bus->sock);
 	free(bus->routes);
 	free(bus);
