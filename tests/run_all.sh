@@ -60,57 +60,42 @@ fi
 echo "$u_pass passed, $u_fail failed" | tee "$TMP/unit.sum"
 tally "$TMP/unit.sum"
 
-echo "== integration: provisioning"
+# suite <title> <out name> <script>: runs one suite and adds its result
+# line to the totals. The environment each needs is set around the calls.
+suite() {
+	echo "== $1"
+	"$ROOT/$3" 2>&1 | tee "$TMP/$2.out"
+	tally "$TMP/$2.out"
+}
+
 redis-server --port 6391 --bind 127.0.0.1 --save '' --appendonly no \
 	--daemonize yes --pidfile "$TMP/redis.pid" --logfile "$TMP/redis.log"
 for _ in $(seq 50); do redis-cli -p 6391 ping >/dev/null 2>&1 && break; sleep 0.1; done
-PBXCTL=$BUILD/services/pbxctl/pbxctl \
+export PBXCTL=$BUILD/services/pbxctl/pbxctl \
 	PROVISION_BIN=$BUILD/services/provision/provision \
-	ZMQ_GARBAGE=$BUILD/tests/support/zmq_garbage REDIS_PORT=6391 \
-	"$ROOT/tests/integration/test_provision.sh" 2>&1 | tee "$TMP/integ.out"
-tally "$TMP/integ.out"
-echo "== integration: canonical numbers and their migration"
-PBXCTL=$BUILD/services/pbxctl/pbxctl \
-	PROVISION_BIN=$BUILD/services/provision/provision REDIS_PORT=6391 \
-	"$ROOT/tests/integration/test_numbers.sh" 2>&1 | tee "$TMP/numbers.out"
-tally "$TMP/numbers.out"
-echo "== integration: tenant limits"
-PBXCTL=$BUILD/services/pbxctl/pbxctl \
-	PROVISION_BIN=$BUILD/services/provision/provision REDIS_PORT=6391 \
-	"$ROOT/tests/integration/test_limits.sh" 2>&1 | tee "$TMP/limits.out"
-tally "$TMP/limits.out"
+	ZMQ_GARBAGE=$BUILD/tests/support/zmq_garbage REDIS_PORT=6391
+suite "integration: provisioning" integ tests/integration/test_provision.sh
+suite "integration: canonical numbers and their migration" numbers \
+	tests/integration/test_numbers.sh
+suite "integration: tenant limits" limits tests/integration/test_limits.sh
 redis-cli -p 6391 shutdown nosave >/dev/null 2>&1
+unset PBXCTL PROVISION_BIN ZMQ_GARBAGE REDIS_PORT
 
-echo "== integration: Redis durability (kill -9) and ACL users"
-PBX_BUILD=$BUILD "$ROOT/tests/integration/test_durability.sh" 2>&1 |
-	tee "$TMP/durability.out"
-tally "$TMP/durability.out"
-
-echo "== end to end: calls through kamailio"
-PBX_BUILD=$BUILD "$ROOT/tests/e2e/test_calls.sh" 2>&1 | tee "$TMP/e2e.out"
-tally "$TMP/e2e.out"
-
-echo "== end to end: registrar, trunks, worker legs at the edge"
-PBX_BUILD=$BUILD "$ROOT/tests/e2e/test_registrar.sh" 2>&1 | tee "$TMP/reg.out"
-tally "$TMP/reg.out"
-
-echo "== end to end: calls reach people (menu, extensions, carrier)"
-PBX_BUILD=$BUILD "$ROOT/tests/e2e/test_people.sh" 2>&1 | tee "$TMP/people.out"
-tally "$TMP/people.out"
-
-echo "== security: a flood at the edge"
-PBX_BUILD=$BUILD "$ROOT/tests/security/test_flood.sh" 2>&1 | tee "$TMP/flood.out"
-tally "$TMP/flood.out"
-
+export PBX_BUILD=$BUILD
+suite "integration: Redis durability (kill -9) and ACL users" durability \
+	tests/integration/test_durability.sh
+suite "end to end: calls through kamailio" e2e tests/e2e/test_calls.sh
+suite "end to end: registrar, trunks, worker legs at the edge" reg \
+	tests/e2e/test_registrar.sh
+suite "end to end: calls reach people (menu, extensions, carrier)" people \
+	tests/e2e/test_people.sh
+suite "security: a flood at the edge" flood tests/security/test_flood.sh
 # Its own network namespace (it creates one as root): the attacker and
 # carrier addresses it adds exist only there.
-echo "== security: the SIP edge (relay, caller ID, enumeration, torture)"
-PBX_BUILD=$BUILD "$ROOT/tests/security/test_edge.sh" 2>&1 | tee "$TMP/security.out"
-tally "$TMP/security.out"
-
-echo "== security: CURVE on the buses, tenant keys, provisioning memory"
-PBX_BUILD=$BUILD "$ROOT/tests/security/test_buses.sh" 2>&1 | tee "$TMP/sec.out"
-tally "$TMP/sec.out"
+suite "security: the SIP edge (relay, caller ID, enumeration, torture)" \
+	security tests/security/test_edge.sh
+suite "security: CURVE on the buses, tenant keys, provisioning memory" \
+	sec tests/security/test_buses.sh
 
 rm -rf "$TMP"
 echo

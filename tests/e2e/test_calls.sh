@@ -388,7 +388,7 @@ after_ok=$(cat "$TMP"/after*.end | grep -c '^0$')
 if [ "$after_ok" = 10 ]; then pass calls_after_worker_kill_all_answered
 else fail calls_after_worker_kill_all_answered "$after_ok of 10 answered"; fi
 nlog=$(grep -c "call lost: media worker mw2" "$PBX_RUN/router.log")
-if [ "$nlog" = "$lost" ]; then pass router_logs_each_lost_call
+if [ "$lost" -gt 0 ] && [ "$nlog" = "$lost" ]; then pass router_logs_each_lost_call
 else fail router_logs_each_lost_call "$nlog log lines for $lost lost calls"; fi
 sleep 0.5
 # (The frozen router's refused call above may still have its record, for

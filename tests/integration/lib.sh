@@ -68,3 +68,19 @@ sanitizer_clean_log() {
 		pass "$1"
 	fi
 }
+
+# with_two_tenants: starts the service (or ends the suite with a failure)
+# and creates tenants $A and $B, deleted again on exit with $TMP.
+with_two_tenants() {
+	trap 'ctl tenant delete "$A" >/dev/null 2>&1
+		ctl tenant delete "$B" >/dev/null 2>&1
+		stop_service
+		rm -rf "$TMP"' EXIT
+	if ! start_service; then
+		fail provision_starts "$(tail -3 "$TMP/provision.log")"
+		echo "$PASSED passed, $FAILED failed"
+		exit 1
+	fi
+	ctl tenant create "$A" && ctl tenant create "$B"
+	expect tenants_created 0
+}

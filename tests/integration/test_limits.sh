@@ -20,21 +20,7 @@ A="lmtest-a-$$"
 B="lmtest-b-$$"
 . "$ROOT/tests/integration/lib.sh"
 
-cleanup() {
-	ctl tenant delete "$A" >/dev/null 2>&1
-	ctl tenant delete "$B" >/dev/null 2>&1
-	stop_service
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-if ! start_service; then
-	fail provision_starts "$(tail -3 "$TMP/provision.log")"
-	echo "$PASSED passed, $FAILED failed"
-	exit 1
-fi
-ctl tenant create "$A" && ctl tenant create "$B"
-expect tenants_created 0
+with_two_tenants
 
 ctl tenant limits "$A"
 expect defaults_shown 0 '^calls 200 \(default\)$'

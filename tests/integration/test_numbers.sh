@@ -27,21 +27,7 @@ FORMS=("+7999$D" "8999$D" "999$D" "+7 (999) ${D:0:3}-${D:3:2}-${D:5:2}"
 	"8.999.$D")
 . "$ROOT/tests/integration/lib.sh"
 
-cleanup() {
-	ctl tenant delete "$A" >/dev/null 2>&1
-	ctl tenant delete "$B" >/dev/null 2>&1
-	stop_service
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-if ! start_service; then
-	fail provision_starts "$(tail -3 "$TMP/provision.log")"
-	echo "$PASSED passed, $FAILED failed"
-	exit 1
-fi
-ctl tenant create "$A" && ctl tenant create "$B"
-expect tenants_created 0
+with_two_tenants
 
 # --- every form is one number ---------------------------------------------
 ctl number connect "$A" "${FORMS[3]}"
