@@ -12,15 +12,21 @@
 #   stack     call setup (INVITE -> 200 OK) through the whole stack with
 #             SIPp; starts its own stack (scripts/stack.sh) on the standard
 #             ports, and only if nothing listens on them
+#   flood     the same stack under a distributed INVITE flood at 10x the
+#             edge's budget from 50 addresses, beside a carrier's calls
+#             (answered share and setup times, with and without the flood)
 #
 # Environment:
-#   BENCH_ONLY      comma-separated subset (default scenario,bridge,stack)
+#   BENCH_ONLY      comma-separated subset (default scenario,bridge,stack,flood)
 #   BENCH_STEPS     bridge_bench steps (default 250,500,1000,1200,1400)
 #   BENCH_MEASURE   bridge_bench seconds per step (default 5)
 #   BENCH_RT        1 (default): worker and bench at SCHED_FIFO as in
 #                   docs/performance.md; 0: --no-rt (kinder to a shared
 #                   host, noisier numbers)
 #   BENCH_CALLS     stack: calls (default 500) at BENCH_CPS (default 50)
+#   BENCH_FLOOD_RATE, BENCH_FLOOD_SOURCES, BENCH_FLOOD_S
+#                   flood: INVITEs/s in all (4000), addresses (50),
+#                   seconds (20); the carrier calls at BENCH_CPS
 #
 # Exit status: 0 if every selected bench ran; 1 if one failed or could not
 # run (ports in use, a tool missing, over its time limit); 2 usage.
@@ -32,7 +38,7 @@ if [ -z "$BUILD" ] || [ ! -d "$BUILD" ]; then
 	exit 2
 fi
 BUILD=$(cd "$BUILD" && pwd)
-ONLY=${BENCH_ONLY:-scenario,bridge,stack}
+ONLY=${BENCH_ONLY:-scenario,bridge,stack,flood}
 STEPS=${BENCH_STEPS:-250,500,1000,1200,1400}
 MEASURE=${BENCH_MEASURE:-5}
 RT=${BENCH_RT:-1}
@@ -146,47 +152,82 @@ bench_bridge() {
 		"${rt[@]}"
 }
 
-# ---- call setup through the stack ---------------------------------------
-bench_stack() {
-	local stack=$ROOT/scripts/stack.sh pbxctl=$BUILD/services/pbxctl/pbxctl
-	local busy number=1990 csv rc
-	command -v sipp >/dev/null || { log "stack: no sipp"; return 1; }
-	command -v sox >/dev/null || { log "stack: no sox"; return 1; }
+# ---- the whole stack ------------------------------------------------------
+# stack_up: starts scripts/stack.sh (release build, one worker) on the
+# standard ports, with tenant "bench": number $NUMBER answers with a
+# greeting longer than any call (the caller hangs up first), number
+# $BUSY rejects at once (486).
+NUMBER=1990
+BUSY=1991
+STACK=$ROOT/scripts/stack.sh
+PBXCTL=$BUILD/services/pbxctl/pbxctl
+stack_up() {
+	local busy
+	command -v sipp >/dev/null || { log "$1: no sipp"; return 1; }
+	command -v sox >/dev/null || { log "$1: no sox"; return 1; }
 	# The standard ports of scripts/stack.sh (and of the e2e suites): a
 	# stack of somebody else's may be running; never start over it.
 	busy=$(busy_ports tcp/6390 udp/5060 tcp/5060 tcp/8448 tcp/7001 \
 		tcp/7002 tcp/7010 udp/5080 udp/5099)
 	if [ -n "$busy" ]; then
-		log "stack: not run, ports in use: $busy (another stack running?)"
+		log "$1: not run, ports in use: $busy (another stack running?)"
 		return 1
 	fi
-	STACK_RUN=$TMP/stack
+	STACK_RUN=$TMP/stack-$1
 	mkdir -p "$STACK_RUN"
 	export PBX_BUILD=$BUILD PBX_RUN=$STACK_RUN PBX_WORKERS=1
 	# One SIPp address places every call (50/s): above pike's per-source
-	# ban, as in the e2e suites; the edge's global rate still applies.
+	# ban, as in the e2e suites; the edge's rate budgets still apply.
 	export PBX_PIKE_DENSITY=100000
 	export PBX_LOG_LEVEL=warn
-	"$stack" start || { log "stack: start failed, logs in $STACK_RUN"; return 1; }
-	# A greeting longer than any call: the caller hangs up first.
+	"$STACK" start || { log "$1: start failed, logs in $STACK_RUN"; return 1; }
 	sox -n -r 8000 -c 1 -b 16 "$TMP/long.wav" synth 60 sine 330 2>/dev/null
 	{
-		"$pbxctl" tenant create bench &&
-			"$pbxctl" prompt upload bench long "$TMP/long.wav" &&
+		"$PBXCTL" tenant create bench &&
+			"$PBXCTL" prompt upload bench long "$TMP/long.wav" &&
 			echo '{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"long"}}}}' |
-			"$pbxctl" scenario put bench long - &&
-			"$pbxctl" number connect bench "$number" &&
-			"$pbxctl" scenario activate bench "$number" long
-	} >"$TMP/provision.out" 2>&1 || {
-		log "stack: provisioning failed: $(tail -1 "$TMP/provision.out")"
+			"$PBXCTL" scenario put bench long - &&
+			echo '{"start":"h","nodes":{"h":{"type":"hangup","options":{"code":486}}}}' |
+			"$PBXCTL" scenario put bench busy - &&
+			"$PBXCTL" number connect bench "$NUMBER" &&
+			"$PBXCTL" scenario activate bench "$NUMBER" long &&
+			"$PBXCTL" number connect bench "$BUSY" &&
+			"$PBXCTL" scenario activate bench "$BUSY" busy
+	} >"$TMP/provision-$1.out" 2>&1 || {
+		log "$1: provisioning failed: $(tail -1 "$TMP/provision-$1.out")"
 		return 1
 	}
+}
+stack_down() {
+	"$STACK" stop >/dev/null 2>&1
+	STACK_RUN=
+}
+
+# rtt_row <label> <sipp rtt csv>: one markdown row of INVITE -> 200 times.
+rtt_row() {
+	# Date_ms;response_time_ms;rtd_no
+	awk -F';' 'NR > 1 && $2 != "" { print $2 }' "$2" | sort -g |
+		awk -v label="$1" '{ v[NR] = $1; s += $1 }
+		END {
+			if (!NR) exit 1
+			# nearest rank: the smallest value >= q of them
+			p50 = int(NR * 0.5); if (p50 < NR * 0.5) p50++
+			p99 = int(NR * 0.99); if (p99 < NR * 0.99) p99++
+			printf "| %s | %d | %.1f ms | %.1f ms | %.1f ms | %.1f ms |\n",
+				label, NR, s / NR, v[p50], v[p99], v[NR]
+		}'
+}
+
+# ---- call setup through the stack ---------------------------------------
+bench_stack() {
+	local csv rc
+	stack_up stack || return 1
 	echo "## Call setup through the stack ($CALLS calls at $CPS/s)"
 	echo
 	# SIPp writes uac_expect_<pid>_rtt.csv into its working directory.
 	(cd "$TMP" && timeout --kill-after=10 120 sipp \
 		-sf "$ROOT/tests/sipp/uac_expect.xml" -key expect 200 \
-		-s "$number" -i 127.0.0.2 -p 5099 -mi 127.0.0.2 -mp 17300 \
+		-s "$NUMBER" -i 127.0.0.2 -p 5099 -mi 127.0.0.2 -mp 17300 \
 		-m "$CALLS" -r "$CPS" -l 60 -d 200 -trace_rtt -rtt_freq 1 \
 		-nostdin 127.0.0.1:5060 >"$TMP/sipp.out" 2>&1)
 	rc=$?
@@ -196,27 +237,91 @@ bench_stack() {
 		log "stack: SIPp wrote no response times"
 		return 1
 	fi
-	# Date_ms;response_time_ms;rtd_no
-	awk -F';' 'NR > 1 && $2 != "" { print $2 }' "$csv" | sort -g |
-		awk '{ v[NR] = $1; s += $1 }
-		END {
-			if (!NR) exit 1
-			# nearest rank: the smallest value >= q of them
-			p50 = int(NR * 0.5); if (p50 < NR * 0.5) p50++
-			p99 = int(NR * 0.99); if (p99 < NR * 0.99) p99++
-			printf "| | calls | mean | p50 | p99 | max |\n"
-			printf "|---|---:|---:|---:|---:|---:|\n"
-			printf "| INVITE -> 200 OK | %d | %.1f ms | %.1f ms | %.1f ms | %.1f ms |\n",
-				NR, s / NR, v[p50], v[p99], v[NR]
-		}' || { log "stack: no response time measured"; return 1; }
+	echo "| | calls | mean | p50 | p99 | max |"
+	echo "|---|---:|---:|---:|---:|---:|"
+	rtt_row "INVITE -> 200 OK" "$csv" || { log "stack: no response time measured"; return 1; }
+	rm -f "$csv"
 	echo
-	"$stack" stop >/dev/null 2>&1
-	STACK_RUN=
+	stack_down
 	[ $rc = 0 ] || log "stack: SIPp exited $rc (failed calls)"
 	return $rc
 }
 
-for b in scenario bridge stack; do
+# ---- a distributed flood (issue 8) ----------------------------------------
+# FLOOD_SOURCES addresses (127.0.1.x) together send 10x the edge's budget
+# of new INVITEs (stack.sh's 400/s) for FLOOD_S seconds to the number that
+# rejects; meanwhile a carrier trunk (127.0.0.9) places CPS calls/s to
+# the greeting. The same carrier load runs first without the flood: the
+# baseline. Reports what the flood got (486 served, 503 shed, other),
+# the carrier's answered calls and setup times in both runs, and
+# Kamailio's "out of mem" lines.
+FLOOD_SOURCES=${BENCH_FLOOD_SOURCES:-50}
+FLOOD_RATE=${BENCH_FLOOD_RATE:-4000}
+FLOOD_S=${BENCH_FLOOD_S:-20}
+# carrier_calls <label>: CPS calls/s for FLOOD_S - 5 s; prints a row.
+carrier_calls() {
+	local n=$((CPS * (FLOOD_S - 5))) csv ok
+	rm -f "$TMP"/uac_expect_*_rtt.csv
+	(cd "$TMP" && timeout --kill-after=10 $((FLOOD_S + 60)) sipp \
+		-sf "$ROOT/tests/sipp/uac_expect.xml" -key expect 200 \
+		-s "$NUMBER" -i 127.0.0.9 -p 5098 -mi 127.0.0.9 -mp 17400 \
+		-m $n -r "$CPS" -l 200 -d 200 -trace_rtt -rtt_freq 1 \
+		-trace_logs -log_file "$TMP/carrier-$1.log" \
+		-nostdin 127.0.0.1:5060 >"$TMP/carrier-$1.out" 2>&1)
+	csv=$(ls "$TMP"/uac_expect_*_rtt.csv 2>/dev/null | head -1)
+	ok=$(grep -c ' got 200' "$TMP/carrier-$1.log" 2>/dev/null)
+	CARRIER_ROW="| $1 | $n | $ok ($(awk -v a="$ok" -v n="$n" 'BEGIN { printf "%.1f", 100 * a / n }') %) |"
+	CARRIER_RTT=$( [ -n "$csv" ] && rtt_row "$1" "$csv")
+	rm -f "$csv"
+}
+bench_flood() {
+	local i pid sent s486 s503 base
+	stack_up flood || return 1
+	"$PBXCTL" trunk add bench-carrier 127.0.0.9:5060 --format e164 \
+		>>"$TMP/provision-flood.out" 2>&1 ||
+		{ log "flood: trunk add failed"; return 1; }
+	echo "## Distributed flood: $FLOOD_RATE INVITE/s from $FLOOD_SOURCES addresses for ${FLOOD_S}s, carrier at $CPS calls/s"
+	echo
+	sleep 1.2
+	carrier_calls "carrier alone"
+	base=$CARRIER_ROW
+	local base_rtt=$CARRIER_RTT
+	# One SIPp, one socket per source address (-t ui), the addresses
+	# taking turns call by call.
+	{ echo SEQUENTIAL; for i in $(seq "$FLOOD_SOURCES"); do echo "127.0.1.$i"; done; } \
+		>"$TMP/sources.csv"
+	(cd "$TMP" && exec timeout $((FLOOD_S + 40)) sipp \
+		-sf "$ROOT/tests/sipp/flood_invite.xml" -s "$BUSY" -t ui \
+		-inf "$TMP/sources.csv" -ip_field 0 -max_socket 200 -p 5200 \
+		-mp 7000 -r "$FLOOD_RATE" -m $((FLOOD_RATE * FLOOD_S)) \
+		-l $((FLOOD_RATE * 40)) -nostdin -trace_logs \
+		-log_file "$TMP/flood.log" 127.0.0.1:5060 >"$TMP/flood.out" 2>&1) &
+	pid=$!
+	sleep 2
+	carrier_calls "carrier during the flood"
+	wait "$pid"
+	sent=$((FLOOD_RATE * FLOOD_S))
+	s486=$(grep -c ' got 486' "$TMP/flood.log" 2>/dev/null)
+	s503=$(grep -c ' got 503' "$TMP/flood.log" 2>/dev/null)
+	echo "| flood | INVITEs | 486 (served) | 503 (shed) | other / none | Kamailio \"out of mem\" |"
+	echo "|---|---:|---:|---:|---:|---:|"
+	echo "| $FLOOD_RATE/s from $FLOOD_SOURCES addresses | $sent | $s486 | $s503 | $((sent - s486 - s503)) | $(grep -c 'out of mem' "$STACK_RUN/kamailio.log") |"
+	echo
+	echo "| carrier | calls | answered |"
+	echo "|---|---:|---:|"
+	echo "$base"
+	echo "$CARRIER_ROW"
+	echo
+	echo "| INVITE -> 200 OK | calls | mean | p50 | p99 | max |"
+	echo "|---|---:|---:|---:|---:|---:|"
+	echo "$base_rtt"
+	echo "$CARRIER_RTT"
+	echo
+	"$PBXCTL" trunk remove bench-carrier >/dev/null 2>&1
+	stack_down
+}
+
+for b in scenario bridge stack flood; do
 	selected "$b" || continue
 	echo
 	start=$SECONDS

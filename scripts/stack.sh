@@ -36,7 +36,9 @@
 # PBX_LOG_LEVEL (info), PBX_KAM_SHM_MB / PBX_KAM_PKG_MB (Kamailio memory,
 # 256 / 16 MiB), PBX_KAM_RATE (new INVITEs + REGISTERs per second, 400),
 # PBX_PIKE_DENSITY (requests per source per 2 s before a ban;
-# kamailio.cfg's default).
+# kamailio.cfg's default), PBX_TCP_IDLE (seconds an unauthenticated TCP
+# connection may stay idle, 10), PBX_FIREWALL / PBX_TCP_PER_SOURCE /
+# PBX_INTERNAL_IPS (the per-address TCP connection cap, see firewall_on).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${PBX_BUILD:-$ROOT/build}
@@ -174,6 +176,61 @@ ACL
 	mv "$ACL_FILE.tmp" "$ACL_FILE"
 }
 
+# kam_cfg: Kamailio's configuration for this run, on stdout: the Redis
+# password (never on a command line, where ps shows it to every local
+# user), then deploy/kamailio/kamailio.cfg. Written into $RUN/kamailio
+# (0700), itself 0600.
+kam_cfg() {
+	local pw
+	pw=$(cat "$(redis_pass_file kamailio)") || return 1
+	printf '#!KAMAILIO\n#!substdef "!PBX_REDIS_PASS!%s!g"\n' "$pw"
+	printf 'include_file "%s"\n' "$ROOT/deploy/kamailio/kamailio.cfg"
+}
+
+# The host firewall's share of the edge (docs/security.md, "TCP"): at
+# most PBX_TCP_PER_SOURCE (64) TCP connections to the SIP port from one
+# address (our own hosts, PBX_INTERNAL_IPS, excepted); the next ones are
+# reset. An nftables table of its own, "pbx_edge", added at start and
+# removed at stop. PBX_FIREWALL: auto (default: when run as root with nft
+# installed), 1 (required: start fails without it), 0 (off: the
+# operator's firewall does it).
+FW_TABLE=pbx_edge
+firewall_wanted() {
+	case ${PBX_FIREWALL:-auto} in
+	0) return 1 ;;
+	1) return 0 ;;
+	*) [ "$(id -u)" = 0 ] && command -v nft >/dev/null ;;
+	esac
+}
+firewall_on() {
+	local cap=${PBX_TCP_PER_SOURCE:-64} own=${PBX_INTERNAL_IPS:-127.0.0.1}
+	firewall_wanted || return 0
+	[[ $cap =~ ^[1-9][0-9]*$ ]] || { log "firewall: PBX_TCP_PER_SOURCE=$cap is no number"; return 1; }
+	nft delete table inet $FW_TABLE 2>/dev/null
+	if ! nft -f - <<NFT; then
+table inet $FW_TABLE {
+	set tcp_src4 { type ipv4_addr; size 65535; flags dynamic; }
+	set tcp_src6 { type ipv6_addr; size 65535; flags dynamic; }
+	chain input {
+		type filter hook input priority filter; policy accept;
+		tcp dport $SIP_PORT ct state new ip saddr { $own } accept
+		tcp dport $SIP_PORT ct state new add @tcp_src4 { ip saddr ct count over $cap } reject with tcp reset
+		tcp dport $SIP_PORT ct state new add @tcp_src6 { ip6 saddr ct count over $cap } reject with tcp reset
+	}
+}
+NFT
+		log "firewall: nft refused the $FW_TABLE table"
+		[ "${PBX_FIREWALL:-auto}" != 1 ]
+		return
+	fi
+	log "firewall: at most $cap TCP connections per address to port $SIP_PORT"
+}
+firewall_off() {
+	firewall_wanted || return 0
+	nft delete table inet $FW_TABLE 2>/dev/null
+	return 0
+}
+
 # rcli [args...]: redis-cli as admin (the password through the
 # environment, not the command line).
 rcli() {
@@ -277,15 +334,17 @@ start_one() {
 		# Shared memory holds every transaction and dialog: the
 		# 64 MiB default ran out under a distributed INVITE flood
 		# (issue 8); private memory per process is for scripts.
+		(umask 077 && kam_cfg >"$RUN/kamailio/kamailio.cfg") &&
+			chmod 0700 "$RUN/kamailio" && firewall_on || return 1
 		start_bg kamailio /usr/sbin/kamailio -DD -E \
 			-m "$KAM_SHM_MB" -M "$KAM_PKG_MB" \
-			-f "$ROOT/deploy/kamailio/kamailio.cfg" \
+			-f "$RUN/kamailio/kamailio.cfg" \
 			-Y "$RUN/kamailio" -P "$RUN/kamailio/kamailio.pid" \
 			-A "PBX_LISTEN_IP=$SIP_IP" -A "PBX_SIP_PORT=$SIP_PORT" \
 			-A "PBX_NEW_REQ_RATE=$KAM_RATE" \
 			${PBX_PIKE_DENSITY:+-A "PBX_PIKE_DENSITY=$PBX_PIKE_DENSITY"} \
-			--substdef "!PBX_REDIS_PORT!$REDIS_PORT!g" \
-			--substdef "!PBX_REDIS_PASS!$(cat "$(redis_pass_file kamailio)")!g"
+			${PBX_TCP_IDLE:+-A "PBX_TCP_IDLE=$PBX_TCP_IDLE"} \
+			--substdef "!PBX_REDIS_PORT!$REDIS_PORT!g"
 		wait_until 15 kamailio listening_udp "$SIP_IP" "$SIP_PORT" &&
 			alive kamailio
 		;;
@@ -386,6 +445,7 @@ stop)
 	for s in $(known | grep '^mw' | tac) $(known | grep -v '^mw' | tac); do
 		stop_one "$s"
 	done
+	firewall_off
 	;;
 status)
 	for s in $(known); do

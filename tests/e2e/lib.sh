@@ -63,3 +63,11 @@ sanitizer_clean() {
 			$bad | head -60
 	fi
 }
+
+# number_with <tenant> <number> <scenario name> <scenario json>: stores
+# the scenario, connects the number and makes the scenario its active one.
+number_with() {
+	echo "$4" | "$PBXCTL" scenario put "$1" "$3" - &&
+		"$PBXCTL" number connect "$1" "$2" &&
+		"$PBXCTL" scenario activate "$1" "$2" "$3"
+}

@@ -24,26 +24,8 @@
 set -u
 : "${PBX_BUILD:?set PBX_BUILD to a build directory}"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-SELF=$ROOT/tests/security/test_edge.sh
-
-if [ -z "${PBX_SEC_NS:-}" ]; then
-	if [ "$(id -u)" != 0 ]; then
-		echo "FAIL security_namespace needs root to create a network namespace"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-	ns=pbxsec-$$
-	if ! ip netns add "$ns"; then
-		echo "FAIL security_namespace cannot create $ns"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-	ip netns exec "$ns" ip link set lo up
-	ip netns exec "$ns" env PBX_SEC_NS="$ns" "$SELF" "$@"
-	rc=$?
-	ip netns del "$ns"
-	exit $rc
-fi
+. "$ROOT/tests/security/netns.sh"
+own_netns "$ROOT/tests/security/test_edge.sh" "$@"
 
 SIPP_DIR=$ROOT/tests/sipp
 STACK=$ROOT/scripts/stack.sh
