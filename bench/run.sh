@@ -12,18 +12,24 @@
 #   stack     call setup (INVITE -> 200 OK) through the whole stack with
 #             SIPp; starts its own stack (scripts/stack.sh) on the standard
 #             ports, and only if nothing listens on them
+#   signalling  calls/s to a reject-at-once number answered cleanly by the
+#             stack, beside bare Kamailio deciding from a hash table
 #   flood     the same stack under a distributed INVITE flood at 10x the
 #             edge's budget from 50 addresses, beside a carrier's calls
 #             (answered share and setup times, with and without the flood)
 #
 # Environment:
-#   BENCH_ONLY      comma-separated subset (default scenario,bridge,stack,flood)
+#   BENCH_ONLY      comma-separated subset (default scenario,bridge,stack,
+#                   signalling,flood)
 #   BENCH_STEPS     bridge_bench steps (default 250,500,1000,1200,1400)
 #   BENCH_MEASURE   bridge_bench seconds per step (default 5)
 #   BENCH_RT        1 (default): worker and bench at SCHED_FIFO as in
 #                   docs/performance.md; 0: --no-rt (kinder to a shared
 #                   host, noisier numbers)
 #   BENCH_CALLS     stack: calls (default 500) at BENCH_CPS (default 50)
+#   BENCH_SIG_STEPS, BENCH_SIG_S, BENCH_SIG_P99_MS
+#                   signalling: rates tried (250,...,6000), seconds per
+#                   step (5), the p99 that still counts as clean (100 ms)
 #   BENCH_FLOOD_RATE, BENCH_FLOOD_SOURCES, BENCH_FLOOD_S
 #                   flood: INVITEs/s in all (4000), addresses (50),
 #                   seconds (20); the carrier calls at BENCH_CPS
@@ -38,7 +44,7 @@ if [ -z "$BUILD" ] || [ ! -d "$BUILD" ]; then
 	exit 2
 fi
 BUILD=$(cd "$BUILD" && pwd)
-ONLY=${BENCH_ONLY:-scenario,bridge,stack,flood}
+ONLY=${BENCH_ONLY:-scenario,bridge,stack,signalling,flood}
 STEPS=${BENCH_STEPS:-250,500,1000,1200,1400}
 MEASURE=${BENCH_MEASURE:-5}
 RT=${BENCH_RT:-1}
@@ -180,7 +186,8 @@ stack_up() {
 	# ban, as in the e2e suites; the edge's rate budgets still apply.
 	export PBX_PIKE_DENSITY=100000
 	export PBX_LOG_LEVEL=warn
-	"$STACK" start || { log "$1: start failed, logs in $STACK_RUN"; return 1; }
+	${STACK_TASKSET:-} "$STACK" start ||
+		{ log "$1: start failed, logs in $STACK_RUN"; return 1; }
 	sox -n -r 8000 -c 1 -b 16 "$TMP/long.wav" synth 60 sine 330 2>/dev/null
 	{
 		"$PBXCTL" tenant create bench &&
@@ -245,6 +252,75 @@ bench_stack() {
 	stack_down
 	[ $rc = 0 ] || log "stack: SIPp exited $rc (failed calls)"
 	return $rc
+}
+
+# ---- signalling capacity beside bare Kamailio (issue 17, B1) --------------
+# The rate of new calls to a number that rejects at once (486) that is
+# answered cleanly (every call 486, p99 INVITE -> 486 under SIG_P99_MS),
+# stepping up SIG_STEPS for SIG_S seconds each: first bare Kamailio
+# deciding from a hash table (bench/kamailio/native.cfg), then the whole
+# stack as shipped. The system under test runs on CPU 0, SIPp on CPU 1.
+SIG_STEPS=${BENCH_SIG_STEPS:-250,500,1000,1500,2000,3000,4000,6000}
+SIG_S=${BENCH_SIG_S:-5}
+SIG_P99_MS=${BENCH_SIG_P99_MS:-100}
+# sig_step <label> <port> <rate>: one step; prints a row, returns 1 when
+# it was not clean.
+sig_step() {
+	local label=$1 port=$2 rate=$3 csv rc row p99 failed
+	rm -f "$TMP"/uac_expect_*_rtt.csv
+	(cd "$TMP" && timeout --kill-after=5 $((SIG_S + 30)) taskset -c 1 sipp \
+		-sf "$ROOT/tests/sipp/uac_expect.xml" -key expect 486 \
+		-s "$BUSY" -i 127.0.0.2 -p 5097 -mi 127.0.0.2 -mp 17500 \
+		-r "$rate" -m $((rate * SIG_S)) -l $((rate * 2)) \
+		-trace_rtt -rtt_freq 1 -trace_stat -stf "$TMP/sig.csv" \
+		-nostdin "127.0.0.1:$port" >"$TMP/sig.out" 2>&1)
+	rc=$?
+	csv=$(ls "$TMP"/uac_expect_*_rtt.csv 2>/dev/null | head -1)
+	failed=$(grep -o 'Failed call *| *[0-9]* *| *[0-9]*' "$TMP/sig.out" | tail -1 | awk '{print $NF}')
+	row=$([ -n "$csv" ] && rtt_row "$label $rate/s" "$csv")
+	p99=$(echo "$row" | awk -F'|' '{ gsub(/[ ms]/, "", $6); print int($6) }')
+	echo "${row:-| $label $rate/s | 0 | | | | |} ${failed:-?} |"
+	[ "$rc" = 0 ] && [ "${failed:-1}" = 0 ] && [ -n "$p99" ] && [ "$p99" -le "$SIG_P99_MS" ]
+}
+# sig_ramp <label> <port>: steps up until one is not clean; SIG_BEST
+# is the last clean rate (0 if none).
+sig_ramp() {
+	local r
+	SIG_BEST=0
+	for r in ${SIG_STEPS//,/ }; do
+		sig_step "$1" "$2" "$r" || return 0
+		SIG_BEST=$r
+		sleep 1
+	done
+}
+bench_signalling() {
+	local pid native ours
+	echo "## Signalling: calls/s answered cleanly, reject at once (p99 <= ${SIG_P99_MS} ms, ${SIG_S}s steps)"
+	echo
+	echo "| step | calls | mean | p50 | p99 | max | failed |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	listening udp 5070 && { log "signalling: port 5070 in use"; return 1; }
+	taskset -c 0 /usr/sbin/kamailio -DD -E -m 256 -M 16 -x tlsf -X tlsf \
+		-f "$ROOT/bench/kamailio/native.cfg" -Y "$TMP" -P "$TMP/native.pid" \
+		-A PBX_BENCH_PORT=5070 -A "PBX_BENCH_NUMBER=$BUSY" \
+		>"$TMP/native.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 50); do listening udp 5070 && break; sleep 0.1; done
+	sig_ramp "bare Kamailio" 5070
+	native=$SIG_BEST
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	STACK_TASKSET="taskset -c 0" stack_up signalling || return 1
+	sleep 1
+	sig_ramp "our stack" 5060
+	ours=$SIG_BEST
+	stack_down
+	echo
+	echo "| | clean calls/s | ratio |"
+	echo "|---|---:|---:|"
+	echo "| bare Kamailio (htable, stateful) | $native | 1 |"
+	echo "| our stack as shipped | $ours | $(awk -v a="$ours" -v b="$native" 'BEGIN { if (b) printf "%.2f", a / b; else print "-" }') |"
+	echo
 }
 
 # ---- a distributed flood (issue 8) ----------------------------------------
@@ -321,7 +397,7 @@ bench_flood() {
 	stack_down
 }
 
-for b in scenario bridge stack flood; do
+for b in scenario bridge stack signalling flood; do
 	selected "$b" || continue
 	echo
 	start=$SECONDS

@@ -336,8 +336,10 @@ start_one() {
 		# (issue 8); private memory per process is for scripts.
 		(umask 077 && kam_cfg >"$RUN/kamailio/kamailio.cfg") &&
 			chmod 0700 "$RUN/kamailio" && firewall_on || return 1
+		# tlsf: Kamailio's default allocator (qm) was a quarter of
+		# its CPU per call; tlsf cut that CPU by a third (issue 17).
 		start_bg kamailio /usr/sbin/kamailio -DD -E \
-			-m "$KAM_SHM_MB" -M "$KAM_PKG_MB" \
+			-m "$KAM_SHM_MB" -M "$KAM_PKG_MB" -x tlsf -X tlsf \
 			-f "$RUN/kamailio/kamailio.cfg" \
 			-Y "$RUN/kamailio" -P "$RUN/kamailio/kamailio.pid" \
 			-A "PBX_LISTEN_IP=$SIP_IP" -A "PBX_SIP_PORT=$SIP_PORT" \
