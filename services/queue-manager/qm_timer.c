@@ -36,13 +36,19 @@ static const char due_lua[] =
 	"else redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) end "
 	"return 1";
 
+/* Never later than poll_ms from now: a wall clock that jumped (NTP, a
+ * test's fake clock) cannot stall the polls. */
 static void arm(struct qm *qm, uint64_t at_ms)
 {
 	uint64_t now = pbx_clock_now_ms();
 	uint64_t ms = at_ms > now ? at_ms - now : 0;
-	struct timeval tv = {(time_t)(ms / 1000),
-			     (suseconds_t)((ms % 1000) * 1000)};
 
+	if (ms > (uint64_t)qm->cfg->poll_ms)
+		ms = (uint64_t)qm->cfg->poll_ms;
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
 	qm->next_poll_ms = now + ms;
 	evtimer_add(qm->poll, &tv);
 }

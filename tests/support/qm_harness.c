@@ -37,7 +37,8 @@ void qmh_run(struct qm_harness *h, int ms)
 
 	while (pbx_clock_mono_ms() < end) {
 		run_1ms(h->base);
-		pbx_bus_process(h->router);
+		if (h->router)
+			pbx_bus_process(h->router);
 	}
 }
 
@@ -76,38 +77,55 @@ static void router_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 			const Pbx__V1__Envelope *env, int err, void *arg)
 {
 	struct qm_harness *h = arg;
+	int from = -1;
 
 	(void)bus;
 	if (err || !env || !peer)
 		return;
+	for (int i = 0; i < QMH_MAX; i++) {
+		if (peer->len == strlen(h->cfg[i].qm_id) &&
+		    !memcmp(peer->id, h->cfg[i].qm_id, peer->len))
+			from = i;
+	}
 	if (env->body_case == PBX__V1__ENVELOPE__BODY_QUEUE_HEARTBEAT) {
-		for (int i = 0; i < QMH_MAX; i++) {
-			if (peer->len == strlen(h->cfg[i].qm_id) &&
-			    !memcmp(peer->id, h->cfg[i].qm_id, peer->len))
-				h->heartbeats[i]++;
-		}
+		if (from >= 0)
+			h->heartbeats[from]++;
 		return;
 	}
 	if (env->body_case != PBX__V1__ENVELOPE__BODY_QUEUE_EVENT)
 		return;
-	if (h->on_event && h->on_event(h, env, h->on_event_arg))
+	if (h->on_event && h->on_event(h, from, env, h->on_event_arg))
 		return;
 	keep(h, env);
 }
 
-static int bind_router(struct qm_harness *h)
+/* keep_endpoint: bind where the last socket was (its clients reconnect
+ * there), else on a free port (a few tries: another process may take the
+ * port between the probe and the bind). */
+static int bind_router(struct qm_harness *h, bool keep_endpoint)
 {
 	int err = -EADDRINUSE;
 
 	for (int i = 0; i < 5 && err; i++) {
-		snprintf(h->endpoint, sizeof(h->endpoint), "tcp://127.0.0.1:%d",
-			 redis_fixture_free_port());
+		if (!keep_endpoint)
+			snprintf(h->endpoint, sizeof(h->endpoint),
+				 "tcp://127.0.0.1:%d",
+				 redis_fixture_free_port());
 		err = pbx_bus_alloc(&h->router, h->zctx, PBX_BUS_ROUTER,
 				    h->endpoint, NULL, router_recv, h);
+		if (err && keep_endpoint)
+			qmh_run(h, 20);
 	}
 	if (!err)
 		err = pbx_bus_attach(h->router, h->base);
 	return err;
+}
+
+int qmh_router_restart(struct qm_harness *h, bool rebind)
+{
+	pbx_bus_free(h->router);
+	h->router = NULL;
+	return rebind ? bind_router(h, true) : 0;
 }
 
 int qmh_start(struct qm_harness *h)
@@ -124,7 +142,7 @@ int qmh_start(struct qm_harness *h)
 		qmh_stop(h);
 		return -ENOMEM;
 	}
-	err = bind_router(h);
+	err = bind_router(h, false);
 	if (err)
 		qmh_stop(h);
 	return err;

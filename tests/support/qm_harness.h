@@ -35,11 +35,11 @@ struct qm_harness {
 	bool *used;
 	size_t n, cap;
 	unsigned long heartbeats[QMH_MAX];
-	/* Called for each QueueEvent as it arrives (the race test answers
-	 * offers from here); the event is kept as well unless it returns
-	 * true. */
-	bool (*on_event)(struct qm_harness *h, const Pbx__V1__Envelope *env,
-			 void *arg);
+	/* Called for each QueueEvent as it arrives, with the index of the
+	 * instance that sent it (the race test answers offers from here);
+	 * the event is kept as well unless it returns true. */
+	bool (*on_event)(struct qm_harness *h, int from,
+			 const Pbx__V1__Envelope *env, void *arg);
 	void *on_event_arg;
 };
 
@@ -53,6 +53,9 @@ int qmh_add(struct qm_harness *h, int i, bool threaded);
 /* Stops instance i at once (its thread first), as a crash would, except
  * that its sockets close cleanly. */
 void qmh_kill(struct qm_harness *h, int i);
+/* Closes the fake router's socket (the instances see no router: their
+ * sends fail) and, with rebind, binds a new one on the same endpoint. */
+int qmh_router_restart(struct qm_harness *h, bool rebind);
 /* Everything, in reverse order; idempotent. */
 void qmh_stop(struct qm_harness *h);
 
