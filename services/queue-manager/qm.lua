@@ -479,48 +479,32 @@ function ops.dispatch()
 	end
 end
 
--- call agent offer result max_missed sl_ms
-function ops.result()
-	local id, aid, n, res = ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
-	local max_missed, sl_ms = tonumber(ARGV[7]), tonumber(ARGV[8])
-	local c, a = call(id), agent(aid)
-	local ringing = a.st == 'ringing' and a.call == id and
-		(n == 0 or a.off == n)
-	if res == 'hung_up' then
-		if c and c.st == 'talk' and c.agent == aid then
-			call_ended(id, c, aid, a)
-		elseif a.st == 'busy' and a.call == id then
-			agent_after_call(aid, a, 0) -- its call record is gone
+-- The agent's ring for call id ended without a call: a miss.
+local function missed(id, c, aid, a, max_missed)
+	stat(a.q, 'agent:' .. aid .. ':missed')
+	if c and c.st == 'offer' then
+		c.ag = without(c.ag, aid)
+		c.skip = c.skip or {}
+		c.skip[#c.skip + 1] = aid
+		call_save(id, c)
+		if #c.ag == 0 then
+			call_requeue(id, c)
 		end
-		return
 	end
-	if res ~= 'answered' then
-		if not ringing then
-			return -- stale: the offer is over already
-		end
-		stat(a.q, 'agent:' .. aid .. ':missed')
-		if c and c.st == 'offer' then
-			c.ag = without(c.ag, aid)
-			c.skip = c.skip or {}
-			c.skip[#c.skip + 1] = aid
-			call_save(id, c)
-			if #c.ag == 0 then
-				call_requeue(id, c)
-			end
-		end
-		agent_release(aid, a, true, max_missed)
-		return
-	end
-	-- answered
+	agent_release(aid, a, true, max_missed)
+end
+
+-- The agent answered call id. Refused (a cancel for the router to drop
+-- the leg) when the caller is gone, another agent has the call, or this
+-- agent is reserved for another call; returns true when accepted.
+local function answered(id, c, aid, a, n, ringing, sl_ms)
 	if c and c.st == 'talk' and c.agent == aid then
-		return -- repeated
+		return true -- repeated
 	end
-	-- The caller gone, the call taken by another agent, or this agent
-	-- reserved for another call: refuse (the router drops the leg).
 	if not c or c.st == 'talk' or
 		(not ringing and (a.st == 'ringing' or a.st == 'busy')) then
 		emit({'cancel', id, tostring(n), aid})
-		return
+		return false
 	end
 	if c.st == 'offer' then
 		c.ag = without(c.ag, aid)
@@ -550,6 +534,32 @@ function ops.result()
 		stat(c.q, 'answered_sl')
 	end
 	stat(c.q, 'agent:' .. aid .. ':calls')
+	return true
+end
+
+-- call agent offer result max_missed sl_ms. Reports may arrive out of
+-- order (a router sends them to any instance): a hang-up that overtakes
+-- its answer is the answer and the hang-up; an answer that comes after
+-- the hang-up finds no call and is refused.
+function ops.result()
+	local id, aid, n, res = ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
+	local max_missed, sl_ms = tonumber(ARGV[7]), tonumber(ARGV[8])
+	local c, a = call(id), agent(aid)
+	local ringing = a.st == 'ringing' and a.call == id and
+		(n == 0 or a.off == n)
+	if res == 'answered' then
+		answered(id, c, aid, a, n, ringing, sl_ms)
+	elseif res ~= 'hung_up' then
+		if ringing then
+			missed(id, c, aid, a, max_missed)
+		end -- else stale: the offer is over already
+	elseif c and (c.st ~= 'talk' or c.agent == aid) then
+		if c.st == 'talk' or answered(id, c, aid, a, n, ringing, sl_ms) then
+			call_ended(id, c, aid, a)
+		end
+	elseif a.st == 'busy' and a.call == id then
+		agent_after_call(aid, a, 0) -- its call record is gone
+	end
 end
 
 -- call reason(hangup|exit_key) digit

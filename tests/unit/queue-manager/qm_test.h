@@ -95,10 +95,17 @@ static inline void no_offer(int ms)
 		       "an offer arrived");
 }
 
+static inline void report_via(int i, const char *call, const char *agent,
+			      unsigned n,
+			      Pbx__V1__QueueCommand__AgentResult__Result res)
+{
+	cr_assert_eq(qmh_result(&h, i, call, agent, n, res), 0);
+}
+
 static inline void report(const char *call, const char *agent, unsigned n,
 			  Pbx__V1__QueueCommand__AgentResult__Result res)
 {
-	cr_assert_eq(qmh_result(&h, 0, call, agent, n, res), 0);
+	report_via(0, call, agent, n, res);
 }
 
 #define ANSWERED PBX__V1__QUEUE_COMMAND__AGENT_RESULT__RESULT__RESULT_ANSWERED
@@ -118,20 +125,27 @@ static inline void talk(const char *call, const char *agent, unsigned n)
 	report(call, agent, n, HUNG_UP);
 }
 
-/* Changes an agent's state and waits for the AgentStatus answer;
- * returns the state it reports. */
-static inline const char *agent_do(const char *agent,
-				   Pbx__V1__QueueCommand__AgentState__Action a,
-				   const char *reason)
+/* Changes an agent's state through instance i and waits for the
+ * AgentStatus answer; returns the state it reports. */
+static inline const char *
+agent_do_via(int i, const char *agent,
+	     Pbx__V1__QueueCommand__AgentState__Action a, const char *reason)
 {
 	const Pbx__V1__Envelope *e;
 
-	cr_assert_eq(qmh_agent(&h, 0, agent, a, reason), 0);
+	cr_assert_eq(qmh_agent(&h, i, agent, a, reason), 0);
 	e = qmh_expect(&h, PBX__V1__QUEUE_EVENT__EV_AGENT_STATUS, NULL,
 		       WAIT_MS);
 	cr_assert_not_null(e, "no agent status for %s", agent);
 	cr_assert_str_eq(e->queue_event->agent_status->agent, agent);
 	return e->queue_event->agent_status->state;
+}
+
+static inline const char *agent_do(const char *agent,
+				   Pbx__V1__QueueCommand__AgentState__Action a,
+				   const char *reason)
+{
+	return agent_do_via(0, agent, a, reason);
 }
 
 /* The stored state of an agent. */
