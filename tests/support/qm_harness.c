@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zmq.h>
 
 #include "pbx_clock.h"
+#include "pbx_curve.h"
 #include "pbx_keys.h"
 #include "pbx_log.h"
 #include "test_log.h"
@@ -106,13 +108,21 @@ static int bind_router(struct qm_harness *h, bool keep_endpoint)
 {
 	int err = -EADDRINUSE;
 
+	char key[128];
+	struct pbx_bus_opts opts = {.zap_domain = "queue"};
+
+	if (h->curve) {
+		snprintf(key, sizeof(key), "%s/router.key", h->keydir);
+		opts.secret_file = key;
+	}
 	for (int i = 0; i < 5 && err; i++) {
 		if (!keep_endpoint)
 			snprintf(h->endpoint, sizeof(h->endpoint),
 				 "tcp://127.0.0.1:%d",
 				 redis_fixture_free_port());
-		err = pbx_bus_alloc(&h->router, h->zctx, PBX_BUS_ROUTER,
-				    h->endpoint, NULL, router_recv, h);
+		err = pbx_bus_alloc_opts(&h->router, h->zctx, PBX_BUS_ROUTER,
+					 h->endpoint, NULL, &opts, router_recv,
+					 h);
 		if (err && keep_endpoint)
 			qmh_run(h, 20);
 	}
@@ -128,11 +138,71 @@ int qmh_router_restart(struct qm_harness *h, bool rebind)
 	return rebind ? bind_router(h, true) : 0;
 }
 
+/* keydir/router.{key,pub}, keydir/qm<i>.{key,pub} and the allow list
+ * keydir/allow with the allowed instances' .pub. */
+static int make_keys(struct qm_harness *h)
+{
+	char allow[96], name[16], from[128], to[160];
+	int err;
+
+	snprintf(h->keydir, sizeof(h->keydir), "/tmp/qm_curve.XXXXXX");
+	if (!mkdtemp(h->keydir))
+		return -errno;
+	snprintf(allow, sizeof(allow), "%s/allow", h->keydir);
+	if (mkdir(allow, 0700))
+		return -errno;
+	err = pbx_curve_keygen(h->keydir, "router");
+	for (int i = 0; !err && i < QMH_MAX; i++) {
+		char pub[PBX_CURVE_Z85];
+		FILE *f;
+
+		snprintf(name, sizeof(name), "qm%d", i);
+		err = pbx_curve_keygen(h->keydir, name);
+		if (err || (h->deny & (1u << i)))
+			continue;
+		snprintf(from, sizeof(from), "%s/%s.pub", h->keydir, name);
+		snprintf(to, sizeof(to), "%s/%s.pub", allow, name);
+		err = pbx_curve_load_public(from, pub);
+		f = err ? NULL : fopen(to, "w");
+		if (!err && (!f || fprintf(f, "%s\n", pub) < 0))
+			err = -EIO;
+		if (f)
+			fclose(f);
+	}
+	return err;
+}
+
+static void remove_keys(struct qm_harness *h)
+{
+	char cmd[128];
+
+	if (!h->keydir[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->keydir);
+	if (system(cmd))
+		fprintf(stderr, "qm_harness: cannot remove %s\n", h->keydir);
+	h->keydir[0] = '\0';
+}
+
+int qmh_start_curve(struct qm_harness *h)
+{
+	unsigned deny = h->deny;
+
+	memset(h, 0, sizeof(*h));
+	h->curve = true;
+	h->deny = deny;
+	return qmh_start(h);
+}
+
 int qmh_start(struct qm_harness *h)
 {
+	bool curve = h->curve;
+	unsigned deny = h->deny;
 	int err;
 
 	memset(h, 0, sizeof(*h));
+	h->curve = curve;
+	h->deny = deny;
 	test_log_init("qm-test");
 	if (redis_fixture_start(&h->rf))
 		return -ECONNREFUSED;
@@ -141,6 +211,20 @@ int qmh_start(struct qm_harness *h)
 	if (!h->base || !h->zctx) {
 		qmh_stop(h);
 		return -ENOMEM;
+	}
+	if (h->curve) {
+		char allow[96];
+		struct pbx_zap_domain dom = {.domain = "queue",
+					     .allow_dir = allow};
+
+		err = make_keys(h);
+		snprintf(allow, sizeof(allow), "%s/allow", h->keydir);
+		if (!err)
+			err = pbx_zap_start(&h->zap, h->zctx, &dom, 1);
+		if (err) {
+			qmh_stop(h);
+			return err;
+		}
 	}
 	err = bind_router(h, false);
 	if (err)
@@ -221,6 +305,13 @@ int qmh_add(struct qm_harness *h, int i, bool threaded)
 	c->service_level_s = 20;
 	c->max_offers = 32;
 	c->retry_ms = 100;
+	if (h->curve) {
+		snprintf(c->curve_secret_file, sizeof(c->curve_secret_file),
+			 "%s/qm%d.key", h->keydir, i);
+		snprintf(c->curve_server_public_file,
+			 sizeof(c->curve_server_public_file), "%s/router.pub",
+			 h->keydir);
+	}
 	h->heartbeats[i] = 0;
 	if (threaded) {
 		err = thread_start(&h->thr[i]);
@@ -285,6 +376,8 @@ void qmh_stop(struct qm_harness *h)
 	h->msg = NULL;
 	h->used = NULL;
 	h->n = h->cap = 0;
+	pbx_zap_stop(h->zap);
+	h->zap = NULL;
 	if (h->zctx)
 		zmq_ctx_term(h->zctx);
 	h->zctx = NULL;
@@ -292,6 +385,7 @@ void qmh_stop(struct qm_harness *h)
 		event_base_free(h->base);
 	h->base = NULL;
 	redis_fixture_stop(&h->rf);
+	remove_keys(h);
 	pbx_clock_fake(0);
 }
 

@@ -21,8 +21,17 @@
 
 struct qmh_thread;
 
+struct pbx_zap;
+
 struct qm_harness {
 	struct redis_fixture rf;
+	/* CURVE (qmh_start_curve): key files in keydir, the ZAP handler of
+	 * domain "queue"; instances whose bit is set in deny get a key the
+	 * fake router does not allow. */
+	bool curve;
+	char keydir[64];
+	struct pbx_zap *zap;
+	unsigned deny;
 	struct event_base *base;
 	void *zctx;
 	char endpoint[64];
@@ -46,6 +55,10 @@ struct qm_harness {
 /* Starts redis-server and the fake router. 0 or a negative errno (h is
  * then stopped). Logs errors only unless PBX_TEST_LOG says more. */
 int qmh_start(struct qm_harness *h);
+/* The same with every socket on CURVE, as the stack runs it: the fake
+ * router is a CURVE server whose ZAP handler allows the keys qm0 and qm1
+ * (unless h->deny says otherwise, set before qmh_add). */
+int qmh_start_curve(struct qm_harness *h);
 /* Starts instance i ("qm<i>") with test timings (poll 10 ms); returns
  * once it is connected to Redis and its first heartbeat reached the fake
  * router. threaded: it runs on a thread of its own. */
