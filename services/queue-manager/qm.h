@@ -16,6 +16,7 @@
 #include "pbx_keys.h"
 #include "pbx_redis.h"
 #include "pbx_service.h"
+#include "qm_script.h"
 
 struct event_base;
 struct event;
@@ -81,19 +82,6 @@ int qm_alloc(struct qm **qp, struct event_base *base, void *zctx,
 void qm_free(struct qm *qm);
 
 /* ---- qm_store.c: the script ------------------------------------------- */
-
-/* An argument vector for one script run (the op's arguments after op
- * and now). Owned by its builder until qm_store_run takes it. */
-struct qm_args {
-	char **v;
-	size_t *len;
-	int n, cap;
-	bool err; /* out of memory while building: the run fails */
-};
-void qm_args_add(struct qm_args *a, const char *s);
-void qm_args_addf(struct qm_args *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-void qm_args_reset(struct qm_args *a);
 
 /* The script's answer: events is its list of events (arrays of strings,
  * docs in qm.lua), NULL when the run failed (logged once, here). */

@@ -533,6 +533,8 @@ local function answered(id, c, aid, a, n, ringing, sl_ms)
 	if w <= sl_ms then
 		stat(c.q, 'answered_sl')
 	end
+	-- the threshold answered_sl was counted with, for whoever reads it
+	redis.call('HSET', K_STATS, c.q .. ':sl_ms', sl_ms)
 	stat(c.q, 'agent:' .. aid .. ':calls')
 	return true
 end

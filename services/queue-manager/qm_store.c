@@ -5,7 +5,6 @@
  * until its reply arrived. */
 #include <errno.h>
 #include <hiredis/async.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,83 +13,11 @@
 #include "pbx_log.h"
 #include "qm.h"
 
-/* qm_lua.c, generated from qm.lua by CMake. */
-extern const char qm_lua[];
-
-/* The script's keys, in its KEYS order. */
-static const enum pbx_tkey script_keys[] = {
-	PBX_K_QM_CALLS, PBX_K_QM_AGENTS, PBX_K_QM_WAIT,	 PBX_K_QM_OFFERED,
-	PBX_K_QM_TIMERS, PBX_K_QM_STATE, PBX_K_QM_STATS,
-};
-#define NKEYS (sizeof(script_keys) / sizeof(script_keys[0]))
-/* EVALSHA sha numkeys keys... op now */
-#define HEAD (3 + NKEYS + 2)
-
-void qm_args_add(struct qm_args *a, const char *s)
-{
-	size_t n = strlen(s);
-	char *copy;
-
-	if (a->err)
-		return;
-	if (a->n == a->cap) {
-		int cap = a->cap ? a->cap * 2 : 16;
-		char **v = realloc(a->v, (size_t)cap * sizeof(*v));
-		size_t *len;
-
-		if (!v) {
-			a->err = true;
-			return;
-		}
-		a->v = v;
-		len = realloc(a->len, (size_t)cap * sizeof(*len));
-		if (!len) {
-			a->err = true;
-			return;
-		}
-		a->len = len;
-		a->cap = cap;
-	}
-	copy = malloc(n + 1);
-	if (!copy) {
-		a->err = true;
-		return;
-	}
-	memcpy(copy, s, n + 1);
-	a->v[a->n] = copy;
-	a->len[a->n++] = n;
-}
-
-void qm_args_addf(struct qm_args *a, const char *fmt, ...)
-{
-	char buf[64];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		a->err = true;
-	else
-		qm_args_add(a, buf);
-}
-
-void qm_args_reset(struct qm_args *a)
-{
-	for (int i = 0; i < a->n; i++)
-		free(a->v[i]);
-	free(a->v);
-	free(a->len);
-	memset(a, 0, sizeof(*a));
-}
-
-/* One run in flight. argv[0..HEAD) is the head (command, SHA or script,
- * keys, op, now), the rest the op's arguments; owned here. */
+/* One run in flight; owns its arguments (qm_script_head + the op's). */
 struct store_run {
 	struct qm *qm;
 	char tenant[PBX_ID_MAX + 1];
-	struct qm_args args; /* head + op arguments */
+	struct qm_args args;
 	qm_store_h *h;
 	void *arg;
 	bool by_text; /* sent with EVAL */
@@ -187,7 +114,8 @@ static void run_cb(redisAsyncContext *ac, void *reply, void *arg)
 	}
 	if (!rr || !events_valid(rr)) {
 		qm->n.store_errors++;
-		PLOG_ERR("queue script %s failed: %s", r->args.v[HEAD - 2],
+		PLOG_ERR("queue script %s failed: %s",
+			 r->args.v[QM_SCRIPT_OP],
 			 rr && rr->type == REDIS_REPLY_ERROR ? rr->str
 			 : rr ? "unexpected reply"
 			      : "Redis connection lost");
@@ -205,8 +133,8 @@ static int send_run(struct store_run *r)
 {
 	struct qm *qm = r->qm;
 	redisAsyncContext *ac = pbx_redis_ctx(qm->redis);
-	char *head0, *head1;
-	size_t len1;
+	const char **argv;
+	size_t *argvlen;
 	int rc;
 
 	if (!ac)
@@ -214,27 +142,17 @@ static int send_run(struct store_run *r)
 	if (!qm->sha[0])
 		script_load(qm, ac);
 	r->by_text = !qm->sha[0];
-	head0 = r->by_text ? "EVAL" : "EVALSHA";
-	head1 = r->by_text ? (char *)qm_lua : qm->sha;
-	len1 = strlen(head1);
-	/* The two first slots hold placeholders owned by args; the command
-	 * and script are swapped in for the send only. */
-	{
-		char *s0 = r->args.v[0], *s1 = r->args.v[1];
-		size_t l0 = r->args.len[0], l1 = r->args.len[1];
-
-		r->args.v[0] = head0;
-		r->args.len[0] = strlen(head0);
-		r->args.v[1] = head1;
-		r->args.len[1] = len1;
-		rc = redisAsyncCommandArgv(ac, run_cb, r, r->args.n,
-					   (const char **)r->args.v,
-					   r->args.len);
-		r->args.v[0] = s0;
-		r->args.len[0] = l0;
-		r->args.v[1] = s1;
-		r->args.len[1] = l1;
+	argv = calloc((size_t)r->args.n, sizeof(*argv));
+	argvlen = calloc((size_t)r->args.n, sizeof(*argvlen));
+	if (!argv || !argvlen) {
+		free(argv);
+		free(argvlen);
+		return -ENOMEM;
 	}
+	qm_script_argv(&r->args, r->by_text ? NULL : qm->sha, argv, argvlen);
+	rc = redisAsyncCommandArgv(ac, run_cb, r, r->args.n, argv, argvlen);
+	free(argv);
+	free(argvlen);
 	return rc == REDIS_OK ? 0 : -ENOTCONN;
 }
 
@@ -242,7 +160,6 @@ int qm_store_run(struct qm *qm, const char *tenant, const char *op,
 		 struct qm_args *a, qm_store_h *h, void *arg)
 {
 	struct store_run *r;
-	char key[PBX_KEY_MAX];
 	int err;
 
 	if (a->err || !pbx_tenant_valid(tenant)) {
@@ -259,24 +176,11 @@ int qm_store_run(struct qm *qm, const char *tenant, const char *op,
 	r->h = h;
 	r->arg = arg;
 	snprintf(r->tenant, sizeof(r->tenant), "%s", tenant);
-	qm_args_add(&r->args, "-"); /* EVAL / EVALSHA */
-	qm_args_add(&r->args, "-"); /* script / SHA */
-	qm_args_addf(&r->args, "%zu", NKEYS);
-	for (size_t i = 0; i < NKEYS; i++) {
-		pbx_key_of(key, sizeof(key), tenant, script_keys[i]);
-		qm_args_add(&r->args, key);
-	}
-	qm_args_add(&r->args, op);
-	qm_args_addf(&r->args, "%llu",
-		     (unsigned long long)pbx_clock_now_ms());
+	qm_script_head(&r->args, tenant, op, pbx_clock_now_ms());
 	for (int i = 0; i < a->n; i++)
 		qm_args_add(&r->args, a->v[i]);
 	qm_args_reset(a);
-	if (r->args.err) {
-		run_free(r);
-		return -ENOMEM;
-	}
-	err = send_run(r);
+	err = r->args.err ? -ENOMEM : send_run(r);
 	if (err) {
 		run_free(r);
 		return err;
