@@ -11,8 +11,6 @@
 #include "pbx_log.h"
 #include "qm.h"
 
-#define REASON_MAX 64
-
 /* Owned by its run; freed when it is answered. */
 struct agent_op {
 	char tenant[PBX_ID_MAX + 1];
@@ -31,20 +29,6 @@ static const char *const actions[] = {
 bool qm_agent_valid(const char *agent)
 {
 	return pbx_id_valid(agent) || pbx_number_valid(agent);
-}
-
-/* A pause reason is shown to people: printable, short. */
-static bool reason_valid(const char *r)
-{
-	size_t n = r ? strlen(r) : 0;
-
-	if (n > REASON_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if ((unsigned char)r[i] < 0x20 || r[i] == 0x7f)
-			return false;
-	}
-	return true;
 }
 
 static void agent_done(struct qm *qm, const redisReply *events, void *arg)
@@ -67,7 +51,7 @@ void qm_agent_command(struct qm *qm, const Pbx__V1__Envelope *env)
 
 	if (!pbx_tenant_valid(env->tenant_id) || !qm_agent_valid(s->agent) ||
 	    act <= 0 || (size_t)act >= sizeof(actions) / sizeof(*actions) ||
-	    !reason_valid(s->reason)) {
+	    !qm_script_reason_valid(s->reason)) {
 		PLOG_WARN("agent command with a bad tenant, agent, action or "
 			  "reason dropped");
 		return;

@@ -109,3 +109,31 @@ void qm_script_argv(const struct qm_args *a, const char *sha,
 	argvlen[0] = strlen(argv[0]);
 	argvlen[1] = strlen(argv[1]);
 }
+
+const char qm_due_lua[] =
+	"local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '-1') "
+	"if tonumber(ARGV[3]) < cur then return 0 end "
+	"redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) "
+	"if ARGV[2] == '0' then redis.call('ZREM', KEYS[1], ARGV[1]) "
+	"else redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) end "
+	"return 1";
+
+int qm_script_due_keys(char *kdue, char *kseq, size_t size)
+{
+	int err = pbx_key_sys_of(kdue, size, PBX_KS_QM_DUE);
+
+	return err ? err : pbx_key_sys_of(kseq, size, PBX_KS_QM_DUESEQ);
+}
+
+bool qm_script_reason_valid(const char *reason)
+{
+	size_t n = reason ? strlen(reason) : 0;
+
+	if (n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)reason[i] < 0x20 || reason[i] == 0x7f)
+			return false;
+	}
+	return true;
+}

@@ -39,4 +39,17 @@ int qm_script_head(struct qm_args *a, const char *tenant, const char *op,
 void qm_script_argv(const struct qm_args *a, const char *sha,
 		    const char **argv, size_t *argvlen);
 
+/* A pause reason (shown to people, stored in the agent's record): at
+ * most 64 printable characters. The one rule, for every way in. */
+bool qm_script_reason_valid(const char *reason);
+
+/* The cluster-wide timer index (pbx:{sys}:qm:due, :dueseq): every run
+ * ends with the event {"due", earliest timer ms or "", tseq}; whoever ran
+ * it records that with this script, "EVAL qm_due_lua 2 <due key> <seq
+ * key> <tenant> <due ms, 0: none> <tseq>", which ignores a report older
+ * (by tseq) than the stored one. qm_script_due_keys writes the two keys
+ * (buffers of size bytes each): 0 or -ENAMETOOLONG. */
+extern const char qm_due_lua[];
+int qm_script_due_keys(char *kdue, char *kseq, size_t size);
+
 #endif

@@ -26,16 +26,6 @@
 #define RUN_TIMERS 256
 #define SWEEP_BATCH 100
 
-/* KEYS: due index, sequence hash. ARGV: tenant, due ms (0: no timer),
- * sequence. */
-static const char due_lua[] =
-	"local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '-1') "
-	"if tonumber(ARGV[3]) < cur then return 0 end "
-	"redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) "
-	"if ARGV[2] == '0' then redis.call('ZREM', KEYS[1], ARGV[1]) "
-	"else redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) end "
-	"return 1";
-
 /* Never later than poll_ms from now: a wall clock that jumped (NTP, a
  * test's fake clock) cannot stall the polls. */
 static void arm(struct qm *qm, uint64_t at_ms)
@@ -68,10 +58,9 @@ void qm_timer_due(struct qm *qm, const char *tenant, uint64_t due_ms,
 	redisAsyncContext *ac = pbx_redis_ctx(qm->redis);
 	char kdue[PBX_KEY_MAX], kseq[PBX_KEY_MAX];
 
-	if (ac && !pbx_key_sys_of(kdue, sizeof(kdue), PBX_KS_QM_DUE) &&
-	    !pbx_key_sys_of(kseq, sizeof(kseq), PBX_KS_QM_DUESEQ))
+	if (ac && !qm_script_due_keys(kdue, kseq, sizeof(kdue)))
 		redisAsyncCommand(ac, due_reply, NULL,
-				  "EVAL %s 2 %s %s %s %llu %lld", due_lua,
+				  "EVAL %s 2 %s %s %s %llu %lld", qm_due_lua,
 				  kdue, kseq, tenant,
 				  (unsigned long long)due_ms, seq);
 	if (due_ms && qm->poll && due_ms < qm->next_poll_ms)
