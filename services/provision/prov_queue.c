@@ -82,7 +82,8 @@ static int note_due(struct provision *pv, const char *tenant,
 	    pbx_key_sys_of(kten, sizeof(kten), PBX_KS_QM_TENANTS))
 		return -EINVAL;
 	return prov_store_do(pv, "EVAL %s 2 %s %s %s %s %s", qm_due_lua, kdue,
-			     kseq, tenant, *ev_str(ev, 1) ? ev_str(ev, 1) : "0",
+			     kseq, tenant,
+			     *ev_str(ev, 1) ? ev_str(ev, 1) : "0",
 			     ev_str(ev, 2));
 }
 
@@ -103,7 +104,8 @@ static int agent_known(struct provision *pv, struct prov_reply *r,
 	err = prov_store_int(pv, &member, "SISMEMBER %s %s", key, agent);
 	if (!err && !member)
 		err = prov_fail(r, -ENOENT,
-				"extension %s is not an extension of tenant %s",
+				"extension %s is not an extension of "
+				"tenant %s",
 				agent, tenant);
 	return err;
 }
@@ -113,7 +115,8 @@ int prov_queue_agent(struct provision *pv,
 		     struct prov_reply *r)
 {
 	const char *tenant = prov_str(q->tenant), *agent = prov_str(q->agent);
-	const char *action = prov_str(q->action), *reason = prov_str(q->reason);
+	const char *action = prov_str(q->action);
+	const char *reason = prov_str(q->reason);
 	struct qm_args a = {0};
 	redisReply *rep = NULL;
 	char key[PBX_KEY_MAX];
@@ -292,7 +295,8 @@ static int queue_lines(struct prov_reply *r, const char *queue,
 			&r->items,
 			"queue %s agent %s: %s, calls %lld, talk %lld s, "
 			"missed %lld",
-			queue, ag, st, agent_counter(stats, queue, ag, "calls"),
+			queue, ag, st,
+			agent_counter(stats, queue, ag, "calls"),
 			agent_counter(stats, queue, ag, "talk_ms") / 1000,
 			agent_counter(stats, queue, ag, "missed"));
 	}

@@ -129,7 +129,8 @@ local function finish()
 	end
 	for id in pairs(cdirty) do
 		if calls[id] then
-			redis.call('HSET', K_CALLS, id, cjson.encode(calls[id]))
+			local json = cjson.encode(calls[id])
+			redis.call('HSET', K_CALLS, id, json)
 		else
 			redis.call('HDEL', K_CALLS, id)
 		end
@@ -286,10 +287,11 @@ function ops.enqueue()
 	local id, q = ARGV[3], ARGV[4]
 	local c = call(id)
 	if c then
+		local pos = tostring(position(c))
 		if c.q == q then
-			emit({'result', id, q, 'queued', tostring(position(c))})
+			emit({'result', id, q, 'queued', pos})
 		else
-			emit({'result', id, q, 'failed', 'already in queue ' .. c.q})
+			emit({'result', id, q, 'failed', 'in queue ' .. c.q})
 		end
 		return
 	end
@@ -375,18 +377,22 @@ local function pick(qd, c)
 		for j = 1, n do
 			local id = qd.agents[((pos + j - 1) % n) + 1]
 			if free[id] then
-				redis.call('HSET', K_STATE, qd.name .. ':rr', id)
+				local k = qd.name .. ':rr'
+				redis.call('HSET', K_STATE, k, id)
 				return {id}
 			end
 		end
 	elseif s == 'longest_idle' or s == 'least_calls' then
-		-- least_calls: fewest answered in this queue, then longest idle
+		-- least_calls: fewest answered in this queue, then the
+		-- longest idle
 		local best, bc, bi
 		for _, id in ipairs(elig) do
 			local n = 0
 			if s == 'least_calls' then
-				n = tonumber(redis.call('HGET', K_STATS, qd.name ..
-					':agent:' .. id .. ':calls') or '0')
+				local k = qd.name .. ':agent:' .. id ..
+					':calls'
+				n = tonumber(redis.call('HGET', K_STATS, k) or
+					'0')
 			end
 			local idle = agent(id).idle or 0
 			if not best or n < bc or (n == bc and idle < bi) then
@@ -446,8 +452,8 @@ function ops.dispatch()
 		for _, qd in ipairs(qs) do
 			if not qd.done and not qd.head then
 				local lo, hi = range(qd.name)
-				qd.head = redis.call('ZRANGEBYLEX', K_WAIT, lo, hi,
-						     'LIMIT', 0, 1)[1]
+				qd.head = redis.call('ZRANGEBYLEX', K_WAIT, lo,
+						     hi, 'LIMIT', 0, 1)[1]
 				qd.done = not qd.head
 			end
 			if not qd.done then
@@ -556,7 +562,8 @@ function ops.result()
 			missed(id, c, aid, a, max_missed)
 		end -- else stale: the offer is over already
 	elseif c and (c.st ~= 'talk' or c.agent == aid) then
-		if c.st == 'talk' or answered(id, c, aid, a, n, ringing, sl_ms) then
+		if c.st == 'talk' or
+			answered(id, c, aid, a, n, ringing, sl_ms) then
 			call_ended(id, c, aid, a)
 		end
 	elseif a.st == 'busy' and a.call == id then
@@ -673,8 +680,11 @@ function ops.timers()
 					local a = agent(aid)
 					ev[#ev + 1] = aid
 					c.skip[#c.skip + 1] = aid
-					if a.st == 'ringing' and a.call == id then
-						stat(c.q, 'agent:' .. aid .. ':missed')
+					local still = a.st == 'ringing' and
+						a.call == id
+					if still then
+						stat(c.q, 'agent:' .. aid ..
+							':missed')
 						agent_release(aid, a, true,
 							      max_missed)
 					end
@@ -712,14 +722,15 @@ function ops.stats()
 		local oldest = ''
 		for _, list in ipairs({w, o}) do
 			for _, m in ipairs(list) do
-				local enq = tonumber(string.sub(m, #q + 4,
-								#q + 1 + RANK_LEN))
+				local enq = tonumber(string.sub(m,
+					#q + 4, #q + 1 + RANK_LEN))
 				if oldest == '' or enq < oldest then
 					oldest = enq
 				end
 			end
 		end
-		emit({'stats', q, tostring(#w), tostring(#o), tostring(oldest)})
+		emit({'stats', q, tostring(#w), tostring(#o),
+		      tostring(oldest)})
 	end
 end
 

@@ -121,7 +121,8 @@ static void enqueue_conf(struct qm *qm, struct qm_conf *conf, void *arg)
 	qm_dispatch_queues(qm, op->tenant, conf, one, 1);
 }
 
-static void enqueue(struct call_op *op, const Pbx__V1__QueueCommand__Enqueue *e)
+static void enqueue(struct call_op *op,
+		    const Pbx__V1__QueueCommand__Enqueue *e)
 {
 	int err;
 
@@ -176,10 +177,11 @@ static int leave(struct call_op *op, const Pbx__V1__QueueCommand__Leave *l,
 		leave_reasons, sizeof(leave_reasons) / sizeof(*leave_reasons),
 		l->reason);
 
-	if (!reason || (l->reason ==
-				PBX__V1__QUEUE_COMMAND__LEAVE__REASON__REASON_EXIT_KEY &&
-			(!l->digit || strlen(l->digit) != 1 ||
-			 !strchr("0123456789*#ABCD", l->digit[0]))))
+	bool key = l->reason ==
+		   PBX__V1__QUEUE_COMMAND__LEAVE__REASON__REASON_EXIT_KEY;
+
+	if (!reason || (key && (!l->digit || strlen(l->digit) != 1 ||
+				!strchr("0123456789*#ABCD", l->digit[0]))))
 		return -EINVAL;
 	qm_args_add(a, op->call_id);
 	qm_args_add(a, reason);
@@ -214,7 +216,8 @@ void qm_call_command(struct qm *qm, const Pbx__V1__Envelope *env)
 	const char *name;
 	int err;
 
-	if (!pbx_tenant_valid(env->tenant_id) || !call_id_valid(env->call_id)) {
+	if (!pbx_tenant_valid(env->tenant_id) ||
+	    !call_id_valid(env->call_id)) {
 		PLOG_WARN("queue command without a valid tenant and call id "
 			  "dropped");
 		return;

@@ -399,8 +399,8 @@ int qmh_queue(struct qm_harness *h, const char *name, const char *sq)
 	for (char *p = json; *p; p++)
 		*p = *p == '\'' ? '"' : *p;
 	err = pbx_key_of(key, sizeof(key), QMH_TENANT, PBX_K_OBJECTS) ||
-	      redis_fixture_ok(redis_fixture_cmd(&h->rf, "HSET %s queue:%s %s", key,
-				       name, json));
+	      redis_fixture_ok(redis_fixture_cmd(
+		      &h->rf, "HSET %s queue:%s %s", key, name, json));
 	free(json);
 	if (err)
 		return -EIO;
@@ -435,7 +435,8 @@ int qmh_enqueue(struct qm_harness *h, int i, const char *call,
 		const char *queue, unsigned priority, unsigned max_wait_s)
 {
 	Pbx__V1__QueueCommand cmd = PBX__V1__QUEUE_COMMAND__INIT;
-	Pbx__V1__QueueCommand__Enqueue e = PBX__V1__QUEUE_COMMAND__ENQUEUE__INIT;
+	Pbx__V1__QueueCommand__Enqueue e =
+		PBX__V1__QUEUE_COMMAND__ENQUEUE__INIT;
 
 	e.queue = (char *)queue;
 	e.priority = priority;
@@ -452,9 +453,10 @@ int qmh_leave(struct qm_harness *h, int i, const char *call, bool exit_key,
 	Pbx__V1__QueueCommand cmd = PBX__V1__QUEUE_COMMAND__INIT;
 	Pbx__V1__QueueCommand__Leave l = PBX__V1__QUEUE_COMMAND__LEAVE__INIT;
 
-	l.reason = exit_key
-			   ? PBX__V1__QUEUE_COMMAND__LEAVE__REASON__REASON_EXIT_KEY
-			   : PBX__V1__QUEUE_COMMAND__LEAVE__REASON__REASON_HANGUP;
+	l.reason = PBX__V1__QUEUE_COMMAND__LEAVE__REASON__REASON_HANGUP;
+	if (exit_key)
+		l.reason =
+			PBX__V1__QUEUE_COMMAND__LEAVE__REASON__REASON_EXIT_KEY;
 	l.digit = (char *)(digit ? digit : "");
 	cmd.cmd_case = PBX__V1__QUEUE_COMMAND__CMD_LEAVE;
 	cmd.leave = &l;

@@ -133,9 +133,9 @@ int router_harness_seed_tenant(struct router_harness *h)
 	char key[PBX_KEY_MAX];
 
 	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "tenant") ||
-	    redis_fixture_ok(redis_fixture_cmd(&h->rf,
-				     "HSET %s name %s domain %s feature_fax 0",
-				     key, HARNESS_TENANT, HARNESS_DOMAIN)))
+	    redis_fixture_ok(redis_fixture_cmd(
+		    &h->rf, "HSET %s name %s domain %s feature_fax 0", key,
+		    HARNESS_TENANT, HARNESS_DOMAIN)))
 		return -EIO;
 	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "objects_rev") ||
 	    redis_fixture_ok(redis_fixture_cmd(&h->rf, "SET %s 1", key)))
@@ -150,11 +150,12 @@ int router_harness_seed_scenario(struct router_harness *h, const char *name,
 
 	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "scenario:%s:v%ld",
 		    name, version) ||
-	    redis_fixture_ok(redis_fixture_cmd(&h->rf, "HSET %s json %s", key, json)))
+	    redis_fixture_ok(
+		    redis_fixture_cmd(&h->rf, "HSET %s json %s", key, json)))
 		return -EIO;
 	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "scenario:%s", name) ||
-	    redis_fixture_ok(redis_fixture_cmd(&h->rf, "HSET %s latest %ld", key,
-				     version)))
+	    redis_fixture_ok(redis_fixture_cmd(&h->rf, "HSET %s latest %ld",
+					       key, version)))
 		return -EIO;
 	return 0;
 }
@@ -168,11 +169,12 @@ int router_harness_seed_number(struct router_harness *h, const char *number,
 		return -EINVAL;
 	if (pbx_key_sys(key, sizeof(key), "did:%s", canon) ||
 	    redis_fixture_ok(redis_fixture_cmd(&h->rf, "SET %s %s", key,
-				     HARNESS_TENANT)))
+					       HARNESS_TENANT)))
 		return -EIO;
 	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "number:%s", canon) ||
-	    redis_fixture_ok(redis_fixture_cmd(&h->rf, "HSET %s scenario %s version %ld",
-				     key, name, version)))
+	    redis_fixture_ok(redis_fixture_cmd(
+		    &h->rf, "HSET %s scenario %s version %ld", key, name,
+		    version)))
 		return -EIO;
 	return 0;
 }

@@ -155,7 +155,8 @@ Test(pbx_keys, numbers)
 
 Test(pbx_keys, catalogue_names_every_key_once_under_its_tag)
 {
-	char key[PBX_KEY_MAX], tag[PBX_KEY_MAX], seen[PBX_K_COUNT][PBX_KEY_MAX];
+	char key[PBX_KEY_MAX], tag[PBX_KEY_MAX];
+	char seen[PBX_K_COUNT][PBX_KEY_MAX];
 
 	for (int k = 0; k < PBX_K_COUNT; k++) {
 		cr_assert_eq(pbx_key_of(key, sizeof(key), "acme", k), 0,

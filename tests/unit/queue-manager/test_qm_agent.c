@@ -210,3 +210,55 @@ Test(qm_agent, late_or_foreign_reports_change_nothing)
 	settle();
 	cr_assert_str_eq(state_of("101"), "busy");
 }
+
+/* What provisioning does for `pbxctl queue agent resume` (prov_queue.c):
+ * the script by text with a wake-up, then the timer-index report. */
+static void resume_as_provisioning(const char *agent)
+{
+	struct qm_args a = {0};
+	struct timeval tv = {2, 0};
+	redisContext *rc = redisConnectWithTimeout("127.0.0.1", h.rf.port, tv);
+	char kdue[PBX_KEY_MAX], kseq[PBX_KEY_MAX];
+	const redisReply *due;
+	const char **argv;
+	size_t *argvlen;
+	redisReply *r;
+
+	cr_assert(rc && !rc->err);
+	cr_assert_eq(qm_script_head(&a, QMH_TENANT, "agent",
+				    pbx_clock_now_ms()),
+		     0);
+	qm_args_add(&a, agent);
+	qm_args_add(&a, "resume");
+	qm_args_add(&a, "");
+	qm_args_add(&a, "1");
+	argv = calloc((size_t)a.n, sizeof(*argv));
+	argvlen = calloc((size_t)a.n, sizeof(*argvlen));
+	qm_script_argv(&a, NULL, argv, argvlen);
+	r = redisCommandArgv(rc, a.n, argv, argvlen);
+	cr_assert(r && r->type == REDIS_REPLY_ARRAY && r->elements);
+	due = r->element[r->elements - 1];
+	cr_assert_str_eq(due->element[0]->str, "due");
+	cr_assert_eq(qm_script_due_keys(kdue, kseq, sizeof(kdue)), 0);
+	freeReplyObject(redisCommand(
+		rc, "EVAL %s 2 %s %s %s %s %s", qm_due_lua, kdue, kseq,
+		QMH_TENANT,
+		due->element[1]->str[0] ? due->element[1]->str : "0",
+		due->element[2]->str));
+	freeReplyObject(r);
+	free(argv);
+	free(argvlen);
+	qm_args_reset(&a);
+	redisFree(rc);
+}
+
+Test(qm_agent, an_agent_resumed_by_provisioning_is_offered_by_an_instance)
+{
+	queue_put("q", "{'agents':['101']}");
+	cr_assert_str_eq(agent_do("101", PAUSE, NULL), "paused");
+	join("c1", "q", 0);
+	no_offer(100);
+	/* Not through an instance: only the wake-up timer tells them. */
+	resume_as_provisioning("101");
+	offered_to("c1", "101");
+}
