@@ -35,6 +35,9 @@ static const struct pbx_config_item items[] = {
 	    "missed offers in a row that pause an agent (0: never)"),
 	INT(service_level_s, "20", 1, 3600,
 	    "answered within this many seconds counts for the service level"),
+	INT(talk_max_s, "14400", 60, 604800,
+	    "a bridged call whose end is never reported frees its agent after "
+	    "this"),
 	INT(max_offers, "32", 1, 1000, "offers made by one dispatch run"),
 	INT(retry_ms, "1000", 10, 60000,
 	    "an offer no router took is made again after this"),

@@ -34,6 +34,7 @@ struct qm_config {
 	long offer_grace_ms;
 	long max_missed;
 	long service_level_s;
+	long talk_max_s;
 	long max_offers;
 	long retry_ms;
 	char log_level[PBX_CFG_STRLEN];

@@ -13,7 +13,8 @@
 --   4 offered  the same members while the call rings an agent
 --   5 timers   sorted set "<kind>:<what>" -> due ms: o:<n>:<call> offer n
 --              expires, w:<call> max wait, u:<agent> wrap-up ends,
---              a:<agent> / q:<queue> wake-ups (dispatch there)
+--              b:<call> a bridged call's longest talk (its end was never
+--              reported), a:<agent> / q:<queue> wake-ups (dispatch there)
 --   6 state    hash <queue>:rr (round-robin memory), tseq (timer sequence)
 --   7 stats    hash <queue>:<counter> -> count
 -- ARGV[1] op, ARGV[2] now (Unix ms, the caller's clock), then per op.
@@ -270,6 +271,7 @@ end
 -- The bridged call ended.
 local function call_ended(id, c, aid, a)
 	local t = now - c.ans
+	timer_del('b:' .. id)
 	stat(c.q, 'talk_ms', t)
 	stat(c.q, 'agent:' .. aid .. ':talk_ms', t)
 	a.talk = (a.talk or 0) + t
@@ -503,7 +505,7 @@ end
 -- The agent answered call id. Refused (a cancel for the router to drop
 -- the leg) when the caller is gone, another agent has the call, or this
 -- agent is reserved for another call; returns true when accepted.
-local function answered(id, c, aid, a, n, ringing, sl_ms)
+local function answered(id, c, aid, a, n, ringing, sl_ms, talk_max_ms)
 	if c and c.st == 'talk' and c.agent == aid then
 		return true -- repeated
 	end
@@ -533,6 +535,7 @@ local function answered(id, c, aid, a, n, ringing, sl_ms)
 	touch(aid)
 	c.st, c.agent, c.ans, c.ag, c.skip = 'talk', aid, now, nil, nil
 	call_save(id, c)
+	timer_add('b:' .. id, now + talk_max_ms)
 	local w = now - c.enq
 	stat(c.q, 'answered')
 	stat(c.q, 'wait_ms', w)
@@ -545,25 +548,27 @@ local function answered(id, c, aid, a, n, ringing, sl_ms)
 	return true
 end
 
--- call agent offer result max_missed sl_ms. Reports may arrive out of
+-- call agent offer result max_missed sl_ms talk_max_ms. Reports may
+-- arrive out of
 -- order (a router sends them to any instance): a hang-up that overtakes
 -- its answer is the answer and the hang-up; an answer that comes after
 -- the hang-up finds no call and is refused.
 function ops.result()
 	local id, aid, n, res = ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
 	local max_missed, sl_ms = tonumber(ARGV[7]), tonumber(ARGV[8])
+	local talk_max_ms = tonumber(ARGV[9])
 	local c, a = call(id), agent(aid)
 	local ringing = a.st == 'ringing' and a.call == id and
 		(n == 0 or a.off == n)
 	if res == 'answered' then
-		answered(id, c, aid, a, n, ringing, sl_ms)
+		answered(id, c, aid, a, n, ringing, sl_ms, talk_max_ms)
 	elseif res ~= 'hung_up' then
 		if ringing then
 			missed(id, c, aid, a, max_missed)
 		end -- else stale: the offer is over already
 	elseif c and (c.st ~= 'talk' or c.agent == aid) then
-		if c.st == 'talk' or
-			answered(id, c, aid, a, n, ringing, sl_ms) then
+		if c.st == 'talk' or answered(id, c, aid, a, n, ringing,
+					      sl_ms, talk_max_ms) then
 			call_ended(id, c, aid, a)
 		end
 	elseif a.st == 'busy' and a.call == id then
@@ -703,6 +708,14 @@ function ops.timers()
 			local a = agent(rest)
 			if a.st == 'wrapup' then
 				agent_ready(rest, a)
+			end
+		elseif kind == 'b' then
+			-- nobody reported the end of this bridged call (its
+			-- router died with it): its agent is free again
+			local c = call(rest)
+			if c and c.st == 'talk' then
+				stat(c.q, 'talk_limit')
+				call_ended(rest, c, c.agent, agent(c.agent))
 			end
 		elseif kind == 'a' then
 			emit({'ready', rest})

@@ -205,6 +205,7 @@ static int agent_result(struct call_op *op,
 	qm_args_add(a, res);
 	qm_args_addf(a, "%ld", op->qm->cfg->max_missed);
 	qm_args_addf(a, "%ld", op->qm->cfg->service_level_s * 1000L);
+	qm_args_addf(a, "%lld", op->qm->cfg->talk_max_s * 1000LL);
 	return 0;
 }
 

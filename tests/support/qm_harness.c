@@ -303,6 +303,7 @@ int qmh_add(struct qm_harness *h, int i, bool threaded)
 	c->offer_grace_ms = 2000;
 	c->max_missed = 3;
 	c->service_level_s = 20;
+	c->talk_max_s = 3600;
 	c->max_offers = 32;
 	c->retry_ms = 100;
 	if (h->curve) {

@@ -188,3 +188,29 @@ Test(qm_queue, answered_calls_count_for_the_service_level)
 	cr_assert_eq(qmh_stat(&h, "q:wait_ms"), 25000 + 3000);
 	cr_assert_eq(qmh_stat(&h, "q:abandoned"), 1);
 }
+
+Test(qm_queue, a_bridged_call_never_reported_over_frees_its_agent)
+{
+	unsigned n;
+
+	clock_start();
+	queue_put("q", "{'agents':['101']}");
+	join("c1", "q", 0);
+	n = offered_to("c1", "101");
+	report("c1", "101", n, ANSWERED);
+	settle();
+	/* The harness's talk_max_s is an hour; nobody says c1 ended. */
+	clock_step(3599000);
+	join("c2", "q", 0);
+	no_offer(100);
+	clock_step(2000);
+	offered_to("c2", "101");
+	cr_assert_eq(qmh_stat(&h, "q:talk_limit"), 1);
+	/* Counted to the limit's firing, in the poll after it. */
+	cr_assert_geq(qmh_stat(&h, "q:talk_ms"), 3600000);
+	cr_assert_leq(qmh_stat(&h, "q:talk_ms"), 3601000);
+	/* A late hang-up of c1 changes nothing. */
+	report("c1", "101", n, HUNG_UP);
+	settle();
+	cr_assert_str_eq(state_of("101"), "ringing");
+}
