@@ -84,3 +84,35 @@ int pbx_key_sys(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 	return err;
 }
+
+static const char *const tenant_keys[PBX_K_COUNT] = {
+	[PBX_K_OBJECTS] = "objects",
+	[PBX_K_OBJECTS_REV] = "objects_rev",
+	[PBX_K_QM_CALLS] = "qm:calls",
+	[PBX_K_QM_AGENTS] = "qm:agents",
+	[PBX_K_QM_WAIT] = "qm:wait",
+	[PBX_K_QM_OFFERED] = "qm:offered",
+	[PBX_K_QM_TIMERS] = "qm:timers",
+	[PBX_K_QM_STATE] = "qm:state",
+	[PBX_K_QM_STATS] = "qm:stats",
+};
+
+static const char *const sys_keys[PBX_KS_COUNT] = {
+	[PBX_KS_QM_DUE] = "qm:due",
+	[PBX_KS_QM_DUESEQ] = "qm:dueseq",
+	[PBX_KS_QM_TENANTS] = "qm:tenants",
+};
+
+int pbx_key_of(char *buf, size_t size, const char *tenant, enum pbx_tkey k)
+{
+	if ((unsigned)k >= PBX_K_COUNT)
+		return -EINVAL;
+	return pbx_key(buf, size, tenant, "%s", tenant_keys[k]);
+}
+
+int pbx_key_sys_of(char *buf, size_t size, enum pbx_skey k)
+{
+	if ((unsigned)k >= PBX_KS_COUNT)
+		return -EINVAL;
+	return pbx_key_sys(buf, size, "%s", sys_keys[k]);
+}

@@ -26,4 +26,34 @@ int pbx_key(char *buf, size_t size, const char *tenant, const char *fmt, ...)
 int pbx_key_sys(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The catalogue: keys named once, here, with their type; the service that
+ * owns each documents it (docs/services/<name>.md). Call sites use the
+ * name, never the suffix. (Older call sites still pass their suffix to
+ * pbx_key(); they move here as they are touched.) */
+enum pbx_tkey {
+	PBX_K_OBJECTS,     /* hash <kind>:<name> -> JSON (provision) */
+	PBX_K_OBJECTS_REV, /* counter, bumped on every object write */
+	/* queue-manager (docs/services/queue-manager.md "Redis keys"): */
+	PBX_K_QM_CALLS,    /* hash call id -> JSON record of a queued call */
+	PBX_K_QM_AGENTS,   /* hash agent -> JSON state of an agent */
+	PBX_K_QM_WAIT,     /* sorted set (lex) "<queue>:<rank>:<call>" */
+	PBX_K_QM_OFFERED,  /* sorted set (lex), the same members, offered */
+	PBX_K_QM_TIMERS,   /* sorted set, timer -> due ms */
+	PBX_K_QM_STATE,    /* hash: round-robin memory, timer sequence */
+	PBX_K_QM_STATS,    /* hash "<queue>:<counter>" -> count */
+	PBX_K_COUNT
+};
+enum pbx_skey {
+	PBX_KS_QM_DUE,     /* sorted set tenant -> its earliest timer (ms) */
+	PBX_KS_QM_DUESEQ,  /* hash tenant -> timer sequence of that entry */
+	PBX_KS_QM_TENANTS, /* set of tenants that ever used a queue */
+	PBX_KS_COUNT
+};
+
+/* "pbx:{tenant}:<name of k>"; 0, -EINVAL (bad tenant or k),
+ * -ENAMETOOLONG. */
+int pbx_key_of(char *buf, size_t size, const char *tenant, enum pbx_tkey k);
+/* "pbx:{sys}:<name of k>"; 0, -EINVAL, -ENAMETOOLONG. */
+int pbx_key_sys_of(char *buf, size_t size, enum pbx_skey k);
+
 #endif

@@ -55,6 +55,9 @@ const char pbxctl_usage[] =
 	"  object delete <tenant> <kind> <name>\n"
 	"        (kinds: queue list schedule fax_box voicemail_box "
 	"conference)\n"
+	"  queue agent login|logout|resume <tenant> <agent>\n"
+	"  queue agent pause <tenant> <agent> [reason]\n"
+	"  queue stats <tenant> [queue]\n"
 	"  trunk add <name> <host[:port]> [--username U --password P|-\n"
 	"                    --realm R] [--format e164|national|local]\n"
 	"  trunk remove <name>\n"
@@ -204,6 +207,10 @@ static const struct cmd_def cmds[] = {
 	 "object list <tenant> [kind]"},
 	{"object", "delete", 3, 3, OP(OBJECT_DELETE), PBXCTL_PRINT_OK, 0,
 	 "object delete <tenant> <kind> <name>"},
+	{"queue", "agent", 3, 4, OP(QUEUE_AGENT), PBXCTL_PRINT_OK, 0,
+	 "queue agent login|logout|pause|resume <tenant> <agent> [reason]"},
+	{"queue", "stats", 1, 2, OP(QUEUE_STATS), PBXCTL_PRINT_ITEMS, 0,
+	 "queue stats <tenant> [queue]"},
 	{"trunk", "add", 2, 2, OP(TRUNK_ADD), PBXCTL_PRINT_OK,
 	 OPT(O_USERNAME) | OPT(O_PASSWORD) | OPT(O_FORMAT) | OPT(O_REALM),
 	 "trunk add <name> <host[:port]> [--username U --password P|- "
@@ -655,6 +662,29 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 		q->trunk_add = t;
 		break;
 	}
+	case OP(QUEUE_AGENT):
+		pbx__v1__prov_request__queue_agent__init(&cmd->op.queue_agent);
+		cmd->op.queue_agent.action = a[0];
+		cmd->op.queue_agent.tenant = a[1];
+		cmd->op.queue_agent.agent = a[2];
+		if (strcmp(a[0], "login") && strcmp(a[0], "logout") &&
+		    strcmp(a[0], "pause") && strcmp(a[0], "resume"))
+			return fail(err, errsz,
+				    "an agent can login, logout, pause or "
+				    "resume");
+		if (n > 3 && strcmp(a[0], "pause"))
+			return fail(err, errsz, "only a pause has a reason");
+		if (n > 3)
+			cmd->op.queue_agent.reason = a[3];
+		q->queue_agent = &cmd->op.queue_agent;
+		break;
+	case OP(QUEUE_STATS):
+		pbx__v1__prov_request__queue_stats__init(&cmd->op.queue_stats);
+		cmd->op.queue_stats.tenant = a[0];
+		if (n > 1)
+			cmd->op.queue_stats.queue = a[1];
+		q->queue_stats = &cmd->op.queue_stats;
+		break;
 	case OP(TRUNK_REMOVE):
 	case OP(TRUNK_LIST):
 		pbx__v1__prov_request__trunk_ref__init(&cmd->op.trunk_ref);

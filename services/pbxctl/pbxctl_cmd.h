@@ -80,6 +80,8 @@ struct pbxctl_cmd {
 		Pbx__V1__ProvRequest__TrunkRef trunk_ref;
 		Pbx__V1__ProvRequest__TenantFeature tenant_feature;
 		Pbx__V1__ProvRequest__TenantLimits tenant_limits;
+		Pbx__V1__ProvRequest__QueueAgent queue_agent;
+		Pbx__V1__ProvRequest__QueueStats queue_stats;
 	} op;
 	/* Repeated option values (pointers into argv). */
 	char *rep[PBXCTL_REP_COUNT][PBXCTL_REPEAT_MAX];

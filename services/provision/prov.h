@@ -305,6 +305,14 @@ int prov_feature_set(struct provision *pv,
 int prov_limits_set(struct provision *pv,
 		    const Pbx__V1__ProvRequest__TenantLimits *q,
 		    struct prov_reply *r);
+/* prov_queue.c: queue agents' state and queue statistics, through the
+ * queue-manager's script (docs/services/queue-manager.md). */
+int prov_queue_agent(struct provision *pv,
+		     const Pbx__V1__ProvRequest__QueueAgent *q,
+		     struct prov_reply *r);
+int prov_queue_stats(struct provision *pv,
+		     const Pbx__V1__ProvRequest__QueueStats *q,
+		     struct prov_reply *r);
 /* *on tells whether the tenant enabled feature (unset reads as off). */
 int prov_feature_enabled(struct provision *pv, const char *tenant,
 			 const char *feature, bool *on);

@@ -135,49 +135,15 @@ static const char *request_tenant(const Pbx__V1__ProvRequest *q)
 	return pbx_tenant_valid(t) ? t : NULL;
 }
 
+/* The operation's name is its field's in the oneof (the op case is that
+ * field's number): one table, protobuf-c's. */
 static const char *op_name(Pbx__V1__ProvRequest__OpCase op)
 {
-	static const char *const names[] = {
-		[PBX__V1__PROV_REQUEST__OP_TENANT_CREATE] = "tenant_create",
-		[PBX__V1__PROV_REQUEST__OP_TENANT_LIST] = "tenant_list",
-		[PBX__V1__PROV_REQUEST__OP_TENANT_DELETE] = "tenant_delete",
-		[PBX__V1__PROV_REQUEST__OP_NUMBER_CONNECT] = "number_connect",
-		[PBX__V1__PROV_REQUEST__OP_NUMBER_DISCONNECT] =
-			"number_disconnect",
-		[PBX__V1__PROV_REQUEST__OP_NUMBER_LIST] = "number_list",
-		[PBX__V1__PROV_REQUEST__OP_EXTENSION_ADD] = "extension_add",
-		[PBX__V1__PROV_REQUEST__OP_EXTENSION_REMOVE] =
-			"extension_remove",
-		[PBX__V1__PROV_REQUEST__OP_EXTENSION_LIST] = "extension_list",
-		[PBX__V1__PROV_REQUEST__OP_PROMPT_UPLOAD] = "prompt_upload",
-		[PBX__V1__PROV_REQUEST__OP_PROMPT_LIST] = "prompt_list",
-		[PBX__V1__PROV_REQUEST__OP_PROMPT_DELETE] = "prompt_delete",
-		[PBX__V1__PROV_REQUEST__OP_SCENARIO_PUT] = "scenario_put",
-		[PBX__V1__PROV_REQUEST__OP_SCENARIO_GET] = "scenario_get",
-		[PBX__V1__PROV_REQUEST__OP_SCENARIO_LIST] = "scenario_list",
-		[PBX__V1__PROV_REQUEST__OP_SCENARIO_ACTIVATE] =
-			"scenario_activate",
-		[PBX__V1__PROV_REQUEST__OP_SCENARIO_HISTORY] =
-			"scenario_history",
-		[PBX__V1__PROV_REQUEST__OP_SCENARIO_DIFF] = "scenario_diff",
-		[PBX__V1__PROV_REQUEST__OP_SCENARIO_ROLLBACK] =
-			"scenario_rollback",
-		[PBX__V1__PROV_REQUEST__OP_SCENARIO_SIMULATE] =
-			"scenario_simulate",
-		[PBX__V1__PROV_REQUEST__OP_OBJECT_PUT] = "object_put",
-		[PBX__V1__PROV_REQUEST__OP_OBJECT_GET] = "object_get",
-		[PBX__V1__PROV_REQUEST__OP_OBJECT_LIST] = "object_list",
-		[PBX__V1__PROV_REQUEST__OP_OBJECT_DELETE] = "object_delete",
-		[PBX__V1__PROV_REQUEST__OP_TRUNK_ADD] = "trunk_add",
-		[PBX__V1__PROV_REQUEST__OP_TRUNK_REMOVE] = "trunk_remove",
-		[PBX__V1__PROV_REQUEST__OP_TRUNK_LIST] = "trunk_list",
-		[PBX__V1__PROV_REQUEST__OP_TENANT_FEATURE] = "tenant_feature",
-		[PBX__V1__PROV_REQUEST__OP_TENANT_LIMITS] = "tenant_limits",
-	};
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field(
+			&pbx__v1__prov_request__descriptor, (unsigned)op);
 
-	if ((unsigned)op < sizeof(names) / sizeof(names[0]) && names[op])
-		return names[op];
-	return "unknown";
+	return f ? f->name : "unknown";
 }
 
 /* A oneof case with no message behind it cannot come from protobuf-c's
@@ -278,6 +244,12 @@ static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
 	case PBX__V1__PROV_REQUEST__OP_TENANT_LIMITS:
 		NEED(q->tenant_limits);
 		return prov_limits_set(pv, q->tenant_limits, r);
+	case PBX__V1__PROV_REQUEST__OP_QUEUE_AGENT:
+		NEED(q->queue_agent);
+		return prov_queue_agent(pv, q->queue_agent, r);
+	case PBX__V1__PROV_REQUEST__OP_QUEUE_STATS:
+		NEED(q->queue_stats);
+		return prov_queue_stats(pv, q->queue_stats, r);
 	default:
 		return prov_fail(r, -EINVAL,
 				 "the request names no known operation");

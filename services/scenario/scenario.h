@@ -233,6 +233,20 @@ int scenario_objects_list_match(const struct scenario_objects *objs,
 				const char *name, const char *caller,
 				bool *in);
 
+/* A queue object as its service reads it: the compiled values with their
+ * defaults applied (docs/scenario.md "queue"); strings and the agent list
+ * belong to objs and live as long as it does. */
+struct scenario_queue {
+	const char *strategy; /* ring_all, round_robin, longest_idle, ... */
+	uint32_t max_wait_s, max_len, agent_timeout_s, wrapup_s;
+	bool join_empty;
+	size_t nagents;
+	const char *const *agents; /* extensions, in the object's order */
+};
+/* 0, -ENOENT (no such queue), -EINVAL. */
+int scenario_objects_queue(const struct scenario_objects *objs,
+			   const char *name, struct scenario_queue *q);
+
 /* ---- Numbers ------------------------------------------------------------
  * Normalises a phone number to the digits-only international form, so
  * the "+7...", "8..." and "7..." forms of one Russian number are equal:

@@ -131,6 +131,7 @@ struct obj_queue {
 	const char *moh, *periodic_prompt;
 	bool announce_position, announce_wait, join_empty;
 	size_t nagents;
+	const char **agents; /* nagents strings of root; the array is ours */
 };
 
 struct obj_fax {

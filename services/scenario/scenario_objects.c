@@ -55,6 +55,8 @@ static void obj_destroy(struct scenario_object *o)
 		scenario_sched_free(o->sched);
 	else if (o->kind == SCENARIO_REF_LIST)
 		scenario_list_free(o->list);
+	else if (o->kind == SCENARIO_REF_QUEUE)
+		free(o->queue.agents);
 	json_decref(o->root);
 	free(o->name);
 	free(o);
@@ -156,6 +158,16 @@ static int obj_compile(struct scenario_object *o, const char *who,
 		o->queue.announce_wait = flag(r, "announce_wait", false);
 		o->queue.join_empty = flag(r, "join_empty", true);
 		o->queue.nagents = json_array_size(agents);
+		if (errs || !o->queue.nagents)
+			break;
+		o->queue.agents =
+			calloc(o->queue.nagents, sizeof(*o->queue.agents));
+		if (!o->queue.agents)
+			return -ENOMEM;
+		json_array_foreach(agents, i, v)
+		{
+			o->queue.agents[i] = json_string_value(v);
+		}
 		break;
 	case SCENARIO_REF_FAX_BOX:
 		if (str(r, "email") && !s_email(str(r, "email"))) {
@@ -417,6 +429,27 @@ int scenario_objects_schedule_open(const struct scenario_objects *objs,
 	if (!o)
 		return -ENOENT;
 	*open = scenario_sched_open(o->sched, now_ms);
+	return 0;
+}
+
+int scenario_objects_queue(const struct scenario_objects *objs,
+			   const char *name, struct scenario_queue *q)
+{
+	const struct scenario_object *o;
+
+	if (!objs || !name || !q)
+		return -EINVAL;
+	o = scenario_objects_find(objs, SCENARIO_REF_QUEUE, name);
+	if (!o)
+		return -ENOENT;
+	q->strategy = o->queue.strategy;
+	q->max_wait_s = o->queue.max_wait_s;
+	q->max_len = o->queue.max_len;
+	q->agent_timeout_s = o->queue.agent_timeout_s;
+	q->wrapup_s = o->queue.wrapup_s;
+	q->join_empty = o->queue.join_empty;
+	q->nagents = o->queue.nagents;
+	q->agents = o->queue.agents;
 	return 0;
 }
 

@@ -688,6 +688,44 @@ check object_delete_bumps_revision $((r1 + 1)) "$(rev)"
 ctl object delete "$C" queue spare
 expect object_delete_again_is_ok 0 '^ok \(already absent\)$'
 
+# --- queue agents and statistics (the queue-manager's script) ---------------------
+ctl ext add "$C" 251 "$PASSWORD"
+ctl ext add "$C" 252 "$PASSWORD"
+printf '%s' '{"strategy":"linear","agents":["251","252"]}' >"$TMP/qa.json"
+ctl object put "$C" queue agentsq "$TMP/qa.json"
+expect queue_with_agents_stored 0 '^ok$'
+ctl queue agent pause "$C" 251 "lunch"
+expect queue_agent_pause 0 '^251 paused \(lunch\)$'
+check queue_agent_pause_stored 1 "$(rcli HGET "pbx:{$C}:qm:agents" 251 | grep -c '"st":"paused"')"
+ctl queue agent resume "$C" 251
+expect queue_agent_resume 0 '^251 ready$'
+# A queue-manager offers the waiting callers to an agent made free here:
+# a wake-up timer, in the index every queue-manager polls.
+check queue_agent_resume_wakes_a_queue_manager 1 "$(rcli ZCOUNT "pbx:{$C}:qm:timers" -inf +inf)"
+if [ -n "$(rcli ZSCORE "pbx:{sys}:qm:due" "$C")" ]; then
+	pass queue_agent_wake_up_indexed
+else
+	fail queue_agent_wake_up_indexed "no pbx:{sys}:qm:due entry for $C"
+fi
+check queue_agent_tenant_swept 1 "$(rcli SISMEMBER "pbx:{sys}:qm:tenants" "$C")"
+ctl queue agent logout "$C" 252
+expect queue_agent_logout 0 '^252 logged_out$'
+ctl queue agent login "$C" 252
+expect queue_agent_login 0 '^252 ready$'
+ctl queue agent pause "$C" 299
+expect queue_agent_unknown_extension 1 'not an extension of tenant'
+ctl queue agent resume "$C" 251 why
+expect queue_agent_reason_only_with_pause 2 'only a pause has a reason'
+ctl queue stats "$C" agentsq
+expect queue_stats_one_queue 0 '^queue agentsq: waiting 0 \(ringing 0\)'
+expect queue_stats_lists_agents 0 '^queue agentsq agent 251: ready, calls 0'
+ctl queue stats "$C"
+expect queue_stats_every_queue 0 '^queue sales: '
+ctl queue stats "$C" nosuch
+expect queue_stats_unknown_queue 1 'no queue nosuch'
+ctl queue stats "nosuch-$$"
+expect queue_stats_unknown_tenant 1 'unknown tenant'
+
 # --- features ----------------------------------------------------------------------
 printf '%s' '{"email":"fax@example.com"}' >"$TMP/fb.json"
 ctl object put "$C" fax_box inbox "$TMP/fb.json"

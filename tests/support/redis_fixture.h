@@ -4,6 +4,7 @@
 #ifndef REDIS_FIXTURE_H
 #define REDIS_FIXTURE_H
 #include <arpa/inet.h>
+#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -130,6 +131,17 @@ static inline redisReply *redis_fixture_cmd(const struct redis_fixture *f,
 	va_end(ap);
 	redisFree(rc);
 	return r;
+}
+
+/* Takes a redis_fixture_cmd reply of a set-up command (frees it): 0 when
+ * the command worked, -EIO when not. */
+static inline int redis_fixture_ok(redisReply *r)
+{
+	int ok = r && r->type != REDIS_REPLY_ERROR;
+
+	if (r)
+		freeReplyObject(r);
+	return ok ? 0 : -EIO;
 }
 
 #endif

@@ -11,6 +11,7 @@
 #include "pbx_clock.h"
 #include "pbx_keys.h"
 #include "pbx_log.h"
+#include "test_log.h"
 #include "pbx_redis.h"
 #include "router_harness.h"
 #include "scenario.h"
@@ -48,17 +49,6 @@ int router_harness_barrier(struct router_harness *h, int rounds)
 	return 0;
 }
 
-/* Takes a redis_fixture_cmd reply of a set-up command: 0 when it
- * worked, -EIO when not. */
-static int cmd_ok(redisReply *r)
-{
-	int ok = r && r->type != REDIS_REPLY_ERROR;
-
-	if (r)
-		freeReplyObject(r);
-	return ok ? 0 : -EIO;
-}
-
 /* The router binds; a port another process took between the probe and
  * the bind fails router_alloc, so try a few pairs. */
 static int alloc_router(struct router_harness *h)
@@ -79,16 +69,10 @@ static int alloc_router(struct router_harness *h)
 
 int router_harness_start(struct router_harness *h)
 {
-	enum pbx_log_level lvl;
 	int err;
 
 	memset(h, 0, sizeof(*h));
-	/* Errors only (barrier probes warn by design), unless
-	 * PBX_TEST_LOG=warn|info|debug asks for more. */
-	if (!getenv("PBX_TEST_LOG") ||
-	    pbx_log_level_parse(getenv("PBX_TEST_LOG"), &lvl))
-		lvl = PBX_LOG_ERROR;
-	pbx_log_init("router-test", lvl);
+	test_log_init("router-test");
 	if (redis_fixture_start(&h->rf))
 		return -ECONNREFUSED;
 	snprintf(h->cfg.router_id, sizeof(h->cfg.router_id), "rtest");
@@ -149,12 +133,12 @@ int router_harness_seed_tenant(struct router_harness *h)
 	char key[PBX_KEY_MAX];
 
 	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "tenant") ||
-	    cmd_ok(redis_fixture_cmd(&h->rf,
-				     "HSET %s name %s domain %s feature_fax 0",
-				     key, HARNESS_TENANT, HARNESS_DOMAIN)))
+	    redis_fixture_ok(redis_fixture_cmd(
+		    &h->rf, "HSET %s name %s domain %s feature_fax 0", key,
+		    HARNESS_TENANT, HARNESS_DOMAIN)))
 		return -EIO;
 	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "objects_rev") ||
-	    cmd_ok(redis_fixture_cmd(&h->rf, "SET %s 1", key)))
+	    redis_fixture_ok(redis_fixture_cmd(&h->rf, "SET %s 1", key)))
 		return -EIO;
 	return 0;
 }
@@ -166,11 +150,12 @@ int router_harness_seed_scenario(struct router_harness *h, const char *name,
 
 	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "scenario:%s:v%ld",
 		    name, version) ||
-	    cmd_ok(redis_fixture_cmd(&h->rf, "HSET %s json %s", key, json)))
+	    redis_fixture_ok(
+		    redis_fixture_cmd(&h->rf, "HSET %s json %s", key, json)))
 		return -EIO;
 	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "scenario:%s", name) ||
-	    cmd_ok(redis_fixture_cmd(&h->rf, "HSET %s latest %ld", key,
-				     version)))
+	    redis_fixture_ok(redis_fixture_cmd(&h->rf, "HSET %s latest %ld",
+					       key, version)))
 		return -EIO;
 	return 0;
 }
@@ -183,12 +168,13 @@ int router_harness_seed_number(struct router_harness *h, const char *number,
 	if (scenario_number_canon(number, canon, sizeof(canon)) < 0)
 		return -EINVAL;
 	if (pbx_key_sys(key, sizeof(key), "did:%s", canon) ||
-	    cmd_ok(redis_fixture_cmd(&h->rf, "SET %s %s", key,
-				     HARNESS_TENANT)))
+	    redis_fixture_ok(redis_fixture_cmd(&h->rf, "SET %s %s", key,
+					       HARNESS_TENANT)))
 		return -EIO;
 	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "number:%s", canon) ||
-	    cmd_ok(redis_fixture_cmd(&h->rf, "HSET %s scenario %s version %ld",
-				     key, name, version)))
+	    redis_fixture_ok(redis_fixture_cmd(
+		    &h->rf, "HSET %s scenario %s version %ld", key, name,
+		    version)))
 		return -EIO;
 	return 0;
 }

@@ -152,3 +152,31 @@ Test(pbx_keys, numbers)
 	n[0] = '+';
 	cr_assert_not(pbx_number_valid(n));
 }
+
+Test(pbx_keys, catalogue_names_every_key_once_under_its_tag)
+{
+	char key[PBX_KEY_MAX], tag[PBX_KEY_MAX];
+	char seen[PBX_K_COUNT][PBX_KEY_MAX];
+
+	for (int k = 0; k < PBX_K_COUNT; k++) {
+		cr_assert_eq(pbx_key_of(key, sizeof(key), "acme", k), 0,
+			     "key %d", k);
+		hash_tag(key, tag, sizeof(tag));
+		cr_assert_str_eq(tag, "acme", "key %s", key);
+		for (int j = 0; j < k; j++)
+			cr_assert_str_neq(seen[j], key, "key %s twice", key);
+		snprintf(seen[k], sizeof(seen[k]), "%s", key);
+	}
+	cr_assert_eq(pbx_key_of(key, sizeof(key), "acme", PBX_K_QM_AGENTS), 0);
+	cr_assert_str_eq(key, "pbx:{acme}:qm:agents");
+	cr_assert_eq(pbx_key_of(key, sizeof(key), "sys", PBX_K_QM_AGENTS),
+		     -EINVAL);
+	cr_assert_eq(pbx_key_of(key, sizeof(key), "acme", PBX_K_COUNT),
+		     -EINVAL);
+	for (int k = 0; k < PBX_KS_COUNT; k++) {
+		cr_assert_eq(pbx_key_sys_of(key, sizeof(key), k), 0);
+		hash_tag(key, tag, sizeof(tag));
+		cr_assert_str_eq(tag, "sys", "key %s", key);
+	}
+	cr_assert_eq(pbx_key_sys_of(key, sizeof(key), PBX_KS_COUNT), -EINVAL);
+}

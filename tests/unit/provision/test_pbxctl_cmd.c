@@ -466,6 +466,43 @@ Test(pbxctl_cmd, tenant_feature_on_off)
 	cr_expect(strstr(err, "\"on\" or \"off\"") != NULL, "%s", err);
 }
 
+Test(pbxctl_cmd, queue_agent_and_stats)
+{
+	char *a1[] = {"pbxctl", "queue", "agent", "pause", "acme", "101",
+		      "lunch break"};
+	char *a2[] = {"pbxctl", "queue", "agent", "login", "acme", "101"};
+	char *a3[] = {"pbxctl", "queue", "agent", "resume", "acme", "101",
+		      "why"};
+	char *a4[] = {"pbxctl", "queue", "agent", "dance", "acme", "101"};
+	char *a5[] = {"pbxctl", "queue", "stats", "acme"};
+	char *a6[] = {"pbxctl", "queue", "stats", "acme", "sales"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(a1), a1), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_QUEUE_AGENT);
+	cr_expect_str_eq(c.req.queue_agent->tenant, "acme");
+	cr_expect_str_eq(c.req.queue_agent->agent, "101");
+	cr_expect_str_eq(c.req.queue_agent->action, "pause");
+	cr_expect_str_eq(c.req.queue_agent->reason, "lunch break");
+	cr_expect_eq(c.print, PBXCTL_PRINT_OK);
+	cr_assert_eq(parse(&c, ARGC(a2), a2), 0, "%s", err);
+	cr_expect_str_eq(c.req.queue_agent->action, "login");
+	cr_expect_str_eq(c.req.queue_agent->reason, "");
+	cr_expect_eq(parse(&c, ARGC(a3), a3), -EINVAL);
+	cr_expect(strstr(err, "only a pause has a reason") != NULL, "%s",
+		  err);
+	cr_expect_eq(parse(&c, ARGC(a4), a4), -EINVAL);
+	cr_expect(strstr(err, "login, logout, pause or resume") != NULL,
+		  "%s", err);
+	cr_assert_eq(parse(&c, ARGC(a5), a5), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_QUEUE_STATS);
+	cr_expect_str_eq(c.req.queue_stats->tenant, "acme");
+	cr_expect_str_eq(c.req.queue_stats->queue, "");
+	cr_expect_eq(c.print, PBXCTL_PRINT_ITEMS);
+	cr_assert_eq(parse(&c, ARGC(a6), a6), 0, "%s", err);
+	cr_expect_str_eq(c.req.queue_stats->queue, "sales");
+}
+
 Test(pbxctl_cmd, options_of_other_commands_are_refused)
 {
 	char *a1[] = {"pbxctl", "scenario", "put", "acme", "m", "-",
@@ -496,7 +533,7 @@ Test(pbxctl_cmd, usage_lists_every_command)
 		"scenario activate", "scenario rollback", "scenario simulate",
 		"object put",        "object get",        "object list",
 		"object delete",     "trunk add",         "trunk remove",
-		"trunk list"};
+		"trunk list",        "queue agent",       "queue stats"};
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		cr_expect(strstr(pbxctl_usage, cmds[i]) != NULL, "%s",

@@ -235,6 +235,31 @@ Test(scenario_objects, bad_fields_of_every_kind_are_named)
 	cr_assert(has(&rep, "invalid JSON"));
 }
 
+Test(scenario_objects, queue_is_read_with_its_defaults_and_agents)
+{
+	struct scenario_queue q;
+
+	scen_obj(objs, "queue", "sales",
+		 "{'strategy':'linear','agents':['101','102','103'],"
+		 "'wrapup':5}");
+	scen_obj(objs, "queue", "empty", "{}");
+	cr_assert_eq(scenario_objects_queue(objs, "sales", &q), 0);
+	cr_assert_str_eq(q.strategy, "linear");
+	cr_assert_eq(q.nagents, 3);
+	cr_assert_str_eq(q.agents[0], "101");
+	cr_assert_str_eq(q.agents[2], "103");
+	cr_assert_eq(q.wrapup_s, 5);
+	cr_assert_eq(q.agent_timeout_s, 15);
+	cr_assert_eq(q.max_wait_s, 600);
+	cr_assert_eq(q.max_len, 0);
+	cr_assert(q.join_empty);
+	cr_assert_eq(scenario_objects_queue(objs, "empty", &q), 0);
+	cr_assert_str_eq(q.strategy, "ring_all");
+	cr_assert_eq(q.nagents, 0);
+	cr_assert_eq(scenario_objects_queue(objs, "nope", &q), -ENOENT);
+	cr_assert_eq(scenario_objects_queue(objs, NULL, &q), -EINVAL);
+}
+
 Test(scenario_objects, add_replaces_and_remove_deletes)
 {
 	bool open;

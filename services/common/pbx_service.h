@@ -1,0 +1,47 @@
+/* What every service's main() does alike: the Redis items of its config
+ * table, the start-up checks (log level, Redis credentials) and the loop
+ * that runs until SIGINT or SIGTERM. (The queue-manager uses it; the older
+ * services still spell the same steps out.) */
+#ifndef PBX_SERVICE_H
+#define PBX_SERVICE_H
+#include "pbx_config.h"
+#include "pbx_redis.h"
+
+struct event_base;
+
+/* A service's Redis settings, filled by PBX_SERVICE_REDIS_ITEMS; cred by
+ * pbx_service_start(). */
+struct pbx_service_redis {
+	char host[PBX_CFG_STRLEN];
+	long port;
+	char user[PBX_CFG_STRLEN];
+	char password[PBX_CFG_STRLEN];
+	char password_file[PBX_CFG_STRLEN];
+	struct pbx_redis_cred cred;
+};
+
+/* The five config items (docs/security.md, "Redis"), for a table. */
+#define PBX_SERVICE_REDIS_ITEMS(r)                                            \
+	{"redis_host", PBX_CFG_STR, (r).host, "127.0.0.1", 0, 0,              \
+	 "Redis host"},                                                       \
+		{"redis_port", PBX_CFG_INT, &(r).port, "6390", 1, 65535,      \
+		 "Redis port"},                                               \
+		{"redis_user", PBX_CFG_STR, (r).user, "", 0, 0,               \
+		 "Redis ACL user (empty: default)"},                          \
+		{"redis_password", PBX_CFG_SECRET, (r).password, "", 0, 0,    \
+		 "Redis password (prefer redis_password_file)"},              \
+		{"redis_password_file", PBX_CFG_STR, (r).password_file, "",   \
+		 0, 0, "file whose first line is the Redis password"}
+
+/* Once the table is loaded: logging as `service` at log_level, the Redis
+ * credentials loaded (the password item wiped) and checked against Redis
+ * (an unreachable Redis is not an error: services reconnect). Returns 0,
+ * or the exit code main() returns: 2 for a bad setting (printed), 1 for
+ * credentials Redis refused (logged with its reason). */
+int pbx_service_start(const char *service, const char *log_level,
+		      struct pbx_service_redis *r);
+
+/* Runs base until SIGINT or SIGTERM. */
+void pbx_service_run(struct event_base *base);
+
+#endif

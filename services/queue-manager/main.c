@@ -1,0 +1,105 @@
+/* queue-manager: wiring only — configuration, objects, the event loop,
+ * teardown. */
+#include <event2/event.h>
+#include <stdio.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "pbx_config.h"
+#include "pbx_log.h"
+#include "pbx_service.h"
+#include "qm.h"
+
+static struct qm_config cfg;
+
+#define INT(n, def, lo, hi, help)                                             \
+	{#n, PBX_CFG_INT, &cfg.n, def, lo, hi, help}
+
+static const struct pbx_config_item items[] = {
+	{"qm_id", PBX_CFG_STR, cfg.qm_id, "qm1", 0, 0,
+	 "name of this instance (its CURVE key name)"},
+	{"router_endpoints", PBX_CFG_STR, cfg.router_endpoints,
+	 "tcp://127.0.0.1:7003", 0, 0,
+	 "every router's queue socket, comma-separated"},
+	PBX_SERVICE_REDIS_ITEMS(cfg.redis),
+	INT(heartbeat_ms, "1000", 100, 10000,
+	    "QueueHeartbeat to the routers this often"),
+	INT(poll_ms, "100", 5, 5000,
+	    "look for due timers at least this often"),
+	INT(sweep_ms, "5000", 100, 600000,
+	    "re-read every tenant's earliest timer this often"),
+	INT(offer_grace_ms, "5000", 100, 60000,
+	    "an offer nobody reported on expires this long after the ring "
+	    "timeout (a miss)"),
+	INT(max_missed, "3", 0, 100,
+	    "missed offers in a row that pause an agent (0: never)"),
+	INT(service_level_s, "20", 1, 3600,
+	    "answered within this many seconds counts for the service level"),
+	INT(talk_max_s, "14400", 60, 604800,
+	    "a bridged call whose end is never reported frees its agent after "
+	    "this"),
+	INT(max_offers, "32", 1, 1000, "offers made by one dispatch run"),
+	INT(retry_ms, "1000", 10, 60000,
+	    "an offer no router took is made again after this"),
+	{"log_level", PBX_CFG_STR, cfg.log_level, "info", 0, 0,
+	 "error, warn, info or debug"},
+	{"curve_secret_file", PBX_CFG_STR, cfg.curve_secret_file, "", 0, 0,
+	 "CURVE key (.key) of this instance, named qm_id; empty: plaintext"},
+	{"curve_server_public_file", PBX_CFG_STR,
+	 cfg.curve_server_public_file, "", 0, 0,
+	 "the routers' CURVE public key (.pub)"},
+};
+
+int main(int argc, char **argv)
+{
+	size_t n = sizeof(items) / sizeof(items[0]);
+	struct event_base *base;
+	struct qm *qm;
+	void *zctx;
+	int err;
+
+	err = pbx_config_main(items, n, "queue-manager", argc, argv);
+	if (err)
+		return err > 0 ? 0 : 2;
+	if (!pbx_id_valid(cfg.qm_id)) {
+		fprintf(stderr, "config: qm_id: '%s' is not an id (1..64 of "
+				"A-Z a-z 0-9 _ . -)\n",
+			cfg.qm_id);
+		return 2;
+	}
+	if (cfg.curve_secret_file[0] && !cfg.curve_server_public_file[0]) {
+		fprintf(stderr, "config: curve_server_public_file is required "
+				"with curve_secret_file\n");
+		return 2;
+	}
+	err = pbx_service_start("queue-manager", cfg.log_level, &cfg.redis);
+	if (err)
+		return err;
+	if (!cfg.curve_secret_file[0])
+		PLOG_WARN("no curve_secret_file: the bus to the routers is "
+			  "plaintext and unauthenticated");
+
+	base = event_base_new();
+	zctx = zmq_ctx_new();
+	if (!base || !zctx) {
+		PLOG_ERR("cannot create the event loop");
+		return 1;
+	}
+	err = qm_alloc(&qm, base, zctx, &cfg);
+	if (err) {
+		PLOG_ERR("cannot start: %s", strerror(-err));
+		zmq_ctx_term(zctx);
+		event_base_free(base);
+		return 1;
+	}
+	PLOG_INFO("%s: routers %s, redis %s:%ld", cfg.qm_id,
+		  cfg.router_endpoints, cfg.redis.host, cfg.redis.port);
+
+	pbx_service_run(base);
+
+	PLOG_INFO("stopping");
+	qm_free(qm);
+	zmq_ctx_term(zctx);
+	event_base_free(base);
+	return 0;
+}
