@@ -139,6 +139,10 @@ int mw_config_load(struct mw_config *cfg, int argc, char **argv)
 			"prompt audio kept in memory (both laws), least "
 			"recently used evicted first; 0: read Redis on every "
 			"Play"),
+		CFG_INT(prompt_recheck_ms, "1000", 0, 60000,
+			"a cached prompt whose version Redis confirmed less "
+			"than this ago is played without asking again; 0: "
+			"ask on every Play"),
 		CFG_STR(log_level, "info", "error, warn, info or debug"),
 		CFG_STR(curve_secret_file, "",
 			"CURVE key (.key) named <worker_id>; empty: "
