@@ -24,9 +24,9 @@
  * receiving side, per caller, from the worker's own packets: loss (by
  * sequence number), the offset of each packet from that caller's 20 ms
  * schedule (its earliest packet so far; late = more than 5 ms after),
- * the spacing between consecutive packets, and the longest burst (a run
- * of arrivals on our socket, all callers together, less than 100 µs
- * apart). The bare baseline (--echo-server ... reflect): one UDP socket
+ * the spacing between consecutive packets, and bursts (runs of arrivals
+ * on our socket, all callers together, less than 100 µs apart: their p99
+ * and the longest). The baseline's spacing is our own sender's. The bare baseline (--echo-server ... reflect): one UDP socket
  * per caller on the same core that sends each packet we send it straight
  * back, measured the same way. A Redis for the prompt is started by the
  * bench (--redis-port, default 6412). */
@@ -113,6 +113,7 @@ struct stats {
 	atomic_uint_fast64_t expected; /* by sequence numbers */
 	atomic_uint_fast64_t gap[GAP_HIST + 1];
 	atomic_uint_fast64_t burst_max_ns; /* reset by each snapshot */
+	atomic_uint_fast64_t burst[HIST + 1]; /* lengths, 10 µs buckets */
 };
 
 static struct bcall calls[MAX_CALLS];
@@ -254,14 +255,20 @@ static void rx_bridge(const uint8_t *p, size_t len, uint64_t rx)
 }
 
 /* Playback: a burst is a run of arrivals (every caller together) less
- * than BURST_GAP_NS apart; the longest since the last snapshot. */
+ * than BURST_GAP_NS apart: each one's length into a histogram, and the
+ * longest since the last snapshot. */
 static void burst_note(uint64_t rx)
 {
 	static uint64_t start, last;
 	uint_fast64_t cur, len;
 
-	if (!last || rx - last > BURST_GAP_NS)
+	if (!last || rx - last > BURST_GAP_NS) {
+		if (last) {
+			len = (last - start) / 10000;
+			inc(&st.burst[len < HIST ? len : HIST], 1);
+		}
 		start = rx;
+	}
 	last = rx;
 	len = rx - start;
 	cur = atomic_load(&st.burst_max_ns);
@@ -523,7 +530,7 @@ struct ctl {
 	int failed;
 	uint64_t t_step; /* start of the ramp */
 	uint64_t s_sent, s_recv, s_late, s_hist[HIST + 1];
-	uint64_t s_expected, s_gap[GAP_HIST + 1];
+	uint64_t s_expected, s_gap[GAP_HIST + 1], s_burst[HIST + 1];
 	uint64_t cpu0, t0;
 	bool over;    /* threshold exceeded: stop stepping */
 	bool retried; /* this step is being measured a second time */
@@ -966,6 +973,8 @@ static void snapshot(void)
 		C.s_hist[i] = get(&st.hist[i]);
 	for (int i = 0; i <= GAP_HIST; i++)
 		C.s_gap[i] = get(&st.gap[i]);
+	for (int i = 0; i <= HIST; i++)
+		C.s_burst[i] = get(&st.burst[i]);
 	atomic_store(&st.burst_max_ns, 0);
 	C.cpu0 = C.child > 0 ? child_cpu_ticks(C.child) : 0;
 	C.t0 = now_ns(CLOCK_MONOTONIC);
@@ -1016,7 +1025,7 @@ static void delay_cols(char *buf, size_t size, const uint64_t *h,
  * late or lost, in %. */
 static double row_playback(char *row, size_t size, double secs, double cpu)
 {
-	static uint64_t h[HIST + 1], g[GAP_HIST + 1];
+	static uint64_t h[HIST + 1], g[GAP_HIST + 1], b[HIST + 1];
 	uint64_t expected = get(&st.expected) - C.s_expected;
 	uint64_t recv = get(&st.recv) - C.s_recv;
 	uint64_t late = get(&st.late) - C.s_late, lost, off, gaps = 0;
@@ -1025,6 +1034,7 @@ static double row_playback(char *row, size_t size, double secs, double cpu)
 
 	since(h, st.hist, C.s_hist, HIST);
 	since(g, st.gap, C.s_gap, GAP_HIST);
+	since(b, st.burst, C.s_burst, HIST);
 	lost = expected > recv ? expected - recv : 0;
 	/* Spacing outside 20 ms +- 2 ms. */
 	off = 0;
@@ -1035,12 +1045,12 @@ static double row_playback(char *row, size_t size, double secs, double cpu)
 	}
 	delay_cols(delay, sizeof(delay), h, late, lost, expected);
 	snprintf(row, size,
-		 "| %d | %.0f | %s | %.1f / %.1f / %.1f | %.3f %% | %.2f | "
-		 "%.0f %% |",
+		 "| %d | %.0f | %s | %.1f / %.1f / %.1f | %.3f %% | %.2f / "
+		 "%.2f | %.0f %% |",
 		 C.up, (double)recv / secs, delay, pct_ms(g, GAP_HIST, 0.01),
 		 pct_ms(g, GAP_HIST, 0.5),
 		 pct_ms(g, GAP_HIST, 0.99), off * 100.0 / (gaps ? gaps : 1),
-		 burst, cpu);
+		 pct_ms(b, HIST, 0.99), burst, cpu);
 	return expected ? (double)(late + lost) / (double)expected * 100 : 100;
 }
 
@@ -1359,8 +1369,8 @@ static void print_table(int p)
 			       "each packet sent straight back)\n\n");
 		printf("| legs | packets/s received | late > 5 ms | lost | "
 		       "offset p50 ms | p99 ms | max ms | spacing p1 / p50 / "
-		       "p99 ms | spacing outside 20 +- 2 ms | longest burst "
-		       "ms | CPU of its core |\n");
+		       "p99 ms | spacing outside 20 +- 2 ms | burst p99 / "
+		       "longest ms | CPU of its core |\n");
 		printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
 	} else {
 		printf("%s\n\n", p == PH_WORKER

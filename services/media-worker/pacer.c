@@ -144,6 +144,17 @@ void pacer_run(struct pacer *p, uint64_t now_ns)
 	rearm(p);
 }
 
+void pacer_poll(struct pacer *p)
+{
+	uint64_t now;
+
+	if (!p || !p->armed_ns || p->running)
+		return;
+	now = pacer_now_ns();
+	if (now >= p->armed_ns)
+		pacer_run(p, now);
+}
+
 static void fd_handler(int flags, void *arg)
 {
 	struct pacer *p = arg;

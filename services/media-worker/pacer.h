@@ -52,6 +52,13 @@ int pacer_add(struct pacer *p, struct pacer_entry *e);
 void pacer_remove(struct pacer *p, struct pacer_entry *e);
 bool pacer_has(const struct pacer_entry *e);
 uint32_t pacer_count(const struct pacer *p);
+/* Runs the slots that are due, if any, without waiting for the timerfd.
+ * The receive path calls it for every packet: libre handles every socket
+ * an epoll_wait reported before the timerfd's turn, and at a few thousand
+ * talking legs one such pass lasts milliseconds, which would delay the
+ * slots behind it. Costs one clock read when nothing is due. Must not be
+ * called from inside a tick handler (it then does nothing). */
+void pacer_poll(struct pacer *p);
 
 /* Introspection, and the wheel driven with explicit times (monotonic ns)
  * instead of the clock: for tests. pacer_add() and the timerfd use

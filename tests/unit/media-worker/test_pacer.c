@@ -1,10 +1,11 @@
 /* Tests for pacer.c, the timer wheel. Most drive the wheel with explicit
  * times (pacer_add_at, pacer_run): how entries spread over the slots, that
  * each fires every period on its own slot, removal during a slot's walk,
- * catch-up after a late wake-up, thousands of entries. The rest run it on
- * a real libre loop and assert what the loop measured: the period, that no
- * entry is ever called before its time, one slot per wake-up, a busy loop
- * reported as several periods, the timer disarmed when idle. */
+ * catch-up after a late wake-up, thousands of entries, the poll from the
+ * receive path. The rest run it on a real libre loop and assert what the
+ * loop measured: the period, that no entry is ever called before its
+ * time, one slot per wake-up, a busy loop reported as several periods,
+ * the timer disarmed when idle. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <time.h>
@@ -426,6 +427,27 @@ Test(pacer, thousands_of_entries_added_and_removed)
 	for (uint32_t s = 0; s < PERIOD; s++)
 		cr_assert_eq(pacer_slot_load(p, s), 0);
 	free(r);
+	wheel_free(p);
+}
+
+Test(pacer, poll_runs_the_due_slots_without_the_loop)
+{
+	struct pacer *p = wheel();
+	struct rec a = {0};
+	uint64_t due;
+
+	rec_init(&a, p);
+	cr_assert_eq(pacer_add(p, &a.e), 0);
+	due = pacer_next_ns(p);
+	while (pacer_now_ns() < due)
+		; /* at most one slot */
+	pacer_poll(p);
+	cr_assert_eq(a.calls, 1);
+	cr_assert_eq(a.early, 0);
+	cr_assert_eq(pacer_next_ns(p), due + PERIOD * MS, "re-armed");
+	pacer_remove(p, &a.e);
+	pacer_poll(p); /* disarmed: nothing to do */
+	cr_assert_eq(a.calls, 1);
 	wheel_free(p);
 }
 
