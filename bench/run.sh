@@ -2,13 +2,18 @@
 # bench/run.sh BUILD_DIR: runs every benchmark under bench/ in turn, each
 # with a bounded duration, and prints each result (markdown tables, as in
 # docs/performance.md). Builds nothing: `make bench` builds BUILD_DIR
-# (release) and calls this. About 3 minutes with the defaults, at most
-# about 10 (each bench has a time limit).
+# (release) and calls this. About 6 minutes with the defaults, at most
+# about 20 (each bench has a time limit).
 #
 #   scenario  bench/scenario/scenario_bench with its own redis-server on a
 #             free port (decisions/s, p50/p99, Redis round trips)
 #   bridge    bench/media/bridge_bench: bridged calls one worker holds on
 #             one core, beside a plain UDP relay (a short ramp by default)
+#   playback  bridge_bench --playback (B3): callers hearing a long greeting
+#             on one worker core, talking callers then silent ones, each
+#             beside a bare UDP echo on the same core; lateness, loss,
+#             spacing and bursts at the receiving side (its own
+#             redis-server on a free port holds the prompt)
 #   stack     call setup (INVITE -> 200 OK) through the whole stack with
 #             SIPp; starts its own stack (scripts/stack.sh) on the standard
 #             ports, and only if nothing listens on them
@@ -19,10 +24,15 @@
 #             (answered share and setup times, with and without the flood)
 #
 # Environment:
-#   BENCH_ONLY      comma-separated subset (default scenario,bridge,stack,
-#                   signalling,flood)
+#   BENCH_ONLY      comma-separated subset (default scenario,bridge,
+#                   playback,stack,signalling,flood)
 #   BENCH_STEPS     bridge_bench steps (default 250,500,1000,1200,1400)
+#   BENCH_PLAY_STEPS  playback steps, in callers (legs) (default
+#                   1000,2000,2400,3000)
 #   BENCH_MEASURE   bridge_bench seconds per step (default 5)
+#   BENCH_TRIES     measurements a bridge/playback step may take to pass
+#                   (default 3: a shared host's stalls are sporadic,
+#                   saturation fails them all)
 #   BENCH_RT        1 (default): worker and bench at SCHED_FIFO as in
 #                   docs/performance.md; 0: --no-rt (kinder to a shared
 #                   host, noisier numbers)
@@ -44,9 +54,11 @@ if [ -z "$BUILD" ] || [ ! -d "$BUILD" ]; then
 	exit 2
 fi
 BUILD=$(cd "$BUILD" && pwd)
-ONLY=${BENCH_ONLY:-scenario,bridge,stack,signalling,flood}
+ONLY=${BENCH_ONLY:-scenario,bridge,playback,stack,signalling,flood}
 STEPS=${BENCH_STEPS:-250,500,1000,1200,1400}
+PLAY_STEPS=${BENCH_PLAY_STEPS:-1000,2000,2400,3000}
 MEASURE=${BENCH_MEASURE:-5}
+TRIES=${BENCH_TRIES:-3}
 RT=${BENCH_RT:-1}
 CALLS=${BENCH_CALLS:-500}
 CPS=${BENCH_CPS:-50}
@@ -155,7 +167,34 @@ bench_bridge() {
 	# Each step: the ramp at 200 calls/s, 1 s settling, the measurement;
 	# twice (worker, then relay): about 90 s for the default steps.
 	run_bench bridge 300 "$bin" --steps "$STEPS" --measure "$MEASURE" \
-		"${rt[@]}"
+		--tries "$TRIES" "${rt[@]}"
+}
+
+# ---- callers hearing a prompt (B3) ---------------------------------------
+bench_playback() {
+	local bin=$BUILD/bench/media/bridge_bench busy rt=() port kind rc=0
+	[ -x "$bin" ] || { log "playback: $bin not built"; return 1; }
+	command -v redis-server >/dev/null || { log "playback: no redis-server"; return 1; }
+	# The same fixed ports as bridge (they run one after the other).
+	busy=$(busy_ports udp/5380 udp/5390 tcp/7390 udp/33000 udp/33002)
+	if [ -n "$busy" ]; then
+		log "playback: ports in use: $busy"
+		return 1
+	fi
+	port=$(free_tcp_port) || { log "playback: no free port for redis"; return 1; }
+	[ "$RT" = 1 ] || rt=(--no-rt)
+	# Each: the ramp at 200 calls/s to the largest step, 1 s settling and
+	# the measurement per step, for the worker then the echo: about
+	# 70 s each with the defaults.
+	for kind in talking silent; do
+		echo "## Playback, $kind callers (steps $PLAY_STEPS, ${MEASURE}s each)"
+		echo
+		run_bench "playback-$kind" 300 "$bin" --playback "$kind" \
+			--redis-port "$port" --steps "$PLAY_STEPS" \
+			--measure "$MEASURE" --tries "$TRIES" "${rt[@]}" || rc=1
+		echo
+	done
+	return $rc
 }
 
 # ---- the whole stack ------------------------------------------------------
@@ -397,7 +436,7 @@ bench_flood() {
 	stack_down
 }
 
-for b in scenario bridge stack signalling flood; do
+for b in scenario bridge playback stack signalling flood; do
 	selected "$b" || continue
 	echo
 	start=$SECONDS
@@ -416,4 +455,9 @@ for b in "${ORDER[@]}"; do
 	[[ ${RESULT[$b]} == ok* ]] || failed=1
 done
 [ ${#ORDER[@]} -gt 0 ] || { log "nothing selected (BENCH_ONLY=$ONLY)"; exit 2; }
+# The media benches' last line: ours beside the baseline, and the ratio.
+for name in bridge playback-talking playback-silent; do
+	line=$(grep -o 'media-worker \*\*.*' "$TMP/$name.out" 2>/dev/null | tail -1)
+	[ -n "$line" ] && echo "- $name: $line"
+done
 exit $failed

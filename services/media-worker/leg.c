@@ -6,6 +6,7 @@
 #include "mwlaw.h"
 #include "leg.h"
 #include "mwcall.h"
+#include "pacer.h"
 #include "pbx_clock.h"
 #include "pbx_log.h"
 
@@ -73,6 +74,10 @@ static void rtp_recv_handler(const struct sa *src,
 	};
 	enum rtp_latch_verdict v;
 
+	/* Packets due from the pacer go out first (pacer.h): a burst of
+	 * received packets must not delay them. The leg stays valid: no
+	 * tick frees a call. */
+	pacer_poll(l->pacer);
 	/* Before anything looks at it: not from the peer, not heard. */
 	v = rtp_latch_check(&l->latch, src, hdr->ssrc, pt_valid(l, hdr->pt));
 	log_latch(l, v, src, hdr->ssrc);
@@ -96,6 +101,7 @@ int leg_open(struct leg *l, const struct mwcall_env *env, const char *who,
 	l->callid = callid;
 	l->recvh = recvh;
 	l->arg = arg;
+	l->pacer = env->pacer;
 	player_init(&l->out, 0, PLAYER_SILENCE_ULAW, rand_u32(), rand_u16(),
 		    rand_u32());
 	l->txmb = mbuf_alloc(TX_MBUF_SIZE);

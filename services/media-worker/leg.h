@@ -18,6 +18,7 @@
 #include "rtp_watch.h"
 
 struct mwcall_env;
+struct pacer;
 
 /* One received RTP packet; payload is only valid during the call. */
 typedef void(leg_recv_h)(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
@@ -58,6 +59,7 @@ struct leg {
 
 	leg_recv_h *recvh;
 	void *arg;
+	struct pacer *pacer; /* the worker's (env), polled on receive */
 };
 
 /* Opens the RTP socket (a free port of env's range) and the SDP session.

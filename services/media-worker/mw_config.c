@@ -118,7 +118,11 @@ int mw_config_load(struct mw_config *cfg, int argc, char **argv)
 		CFG_INT(rtp_port_min, "20000", 1024, 65535, "lowest RTP port"),
 		CFG_INT(rtp_port_max, "29999", 1024, 65535,
 			"highest RTP port"),
-		CFG_INT(capacity, "500", 1, 20000,
+		/* From bench/run.sh on a 2-core VM (docs/performance.md):
+		 * one core held about 1,400 bridged calls and 2,400 callers
+		 * hearing a prompt; 1,000 leaves that core room for bursts
+		 * of call setup, which runs on the same thread. */
+		CFG_INT(capacity, "1000", 1, 20000,
 			"most concurrent calls; more get 503"),
 		CFG_INT(heartbeat_ms, "1000", 100, 60000,
 			"heartbeat period to the routers"),
@@ -139,6 +143,10 @@ int mw_config_load(struct mw_config *cfg, int argc, char **argv)
 			"prompt audio kept in memory (both laws), least "
 			"recently used evicted first; 0: read Redis on every "
 			"Play"),
+		CFG_INT(prompt_recheck_ms, "1000", 0, 60000,
+			"a cached prompt whose version Redis confirmed less "
+			"than this ago is played without asking again; 0: "
+			"ask on every Play"),
 		CFG_STR(log_level, "info", "error, warn, info or debug"),
 		CFG_STR(curve_secret_file, "",
 			"CURVE key (.key) named <worker_id>; empty: "

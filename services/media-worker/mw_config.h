@@ -26,6 +26,7 @@ struct mw_config {
 	long ring_timeout_max_ms;
 	long rtp_timeout_ms;
 	long prompt_cache_bytes;
+	long prompt_recheck_ms;
 	char log_level[PBX_CFG_STRLEN];
 	char curve_secret_file[PBX_CFG_STRLEN];
 	char curve_server_public_file[PBX_CFG_STRLEN];

@@ -5,6 +5,7 @@
 
 #include <re.h>
 
+#include "pbx_clock.h"
 #include "pbx_keys.h"
 #include "pbx_log.h"
 #include "prompt_cache.h"
@@ -19,6 +20,7 @@ struct prompt_entry {
 	char tenant[PBX_ID_MAX + 1];
 	char name[PBX_ID_MAX + 1];
 	char version[PROMPT_VERSION_MAX];
+	uint64_t checked_ms; /* the store last confirmed version (wall) */
 	uint8_t *audio[2];
 	size_t len[2];
 	size_t bytes;
@@ -30,7 +32,8 @@ struct prompt_cache {
 	size_t max_bytes;
 	size_t bytes;
 	size_t entries;
-	uint64_t hits, stale, loads, evictions;
+	uint64_t hits, fresh, stale, loads, evictions;
+	uint32_t recheck_ms;
 	prompt_version_h *verh;
 	prompt_load_h *loadh;
 	void *arg;
@@ -132,6 +135,7 @@ static void insert(struct prompt_cache *pc, const char *tenant,
 	snprintf(e->tenant, sizeof(e->tenant), "%s", tenant);
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	snprintf(e->version, sizeof(e->version), "%s", pd->version);
+	e->checked_ms = pbx_clock_now_ms();
 	for (int i = 0; i < 2; i++) {
 		e->audio[i] = pd->audio[i];
 		e->len[i] = pd->len[i];
@@ -180,10 +184,21 @@ int prompt_cache_get(struct prompt_cache *pc, const char *tenant,
 		return -EINVAL;
 	le = hash_lookup(pc->ht, key_of(tenant, name), entry_cmp, &f);
 	if (le) {
+		uint64_t now = pbx_clock_now_ms();
+
 		e = le->data;
+		/* Checked a moment ago: no round trip (a clock stepped back
+		 * counts as not recent). */
+		if (now >= e->checked_ms &&
+		    now - e->checked_ms < pc->recheck_ms) {
+			pc->hits++;
+			pc->fresh++;
+			return from_entry(pc, e, law, audiop, lenp);
+		}
 		err = pc->verh(tenant, name, version, sizeof(version),
 			       pc->arg);
 		if (!err && !strcmp(version, e->version)) {
+			e->checked_ms = now;
 			pc->hits++;
 			return from_entry(pc, e, law, audiop, lenp);
 		}
@@ -230,6 +245,12 @@ int prompt_cache_get(struct prompt_cache *pc, const char *tenant,
 	return err;
 }
 
+void prompt_cache_set_recheck(struct prompt_cache *pc, uint32_t ms)
+{
+	if (pc)
+		pc->recheck_ms = ms;
+}
+
 void prompt_cache_stats(const struct prompt_cache *pc,
 			struct prompt_cache_stats *st)
 {
@@ -239,6 +260,7 @@ void prompt_cache_stats(const struct prompt_cache *pc,
 	st->entries = pc->entries;
 	st->bytes = pc->bytes;
 	st->hits = pc->hits;
+	st->fresh = pc->fresh;
 	st->stale = pc->stale;
 	st->loads = pc->loads;
 	st->evictions = pc->evictions;

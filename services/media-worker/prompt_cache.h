@@ -40,6 +40,7 @@ struct prompt_cache_stats {
 	size_t entries;
 	size_t bytes;	    /* audio held by entries (both laws) */
 	uint64_t hits;	    /* served from memory, version confirmed */
+	uint64_t fresh;	    /* ... of those, without asking the store */
 	uint64_t stale;	    /* served from memory, the store failed */
 	uint64_t loads;	    /* prompts read in full */
 	uint64_t evictions; /* entries dropped to make room */
@@ -62,6 +63,14 @@ void prompt_cache_free(struct prompt_cache *pc);
 int prompt_cache_get(struct prompt_cache *pc, const char *tenant,
 		     const char *name, enum offer_law law, uint8_t **audiop,
 		     size_t *lenp);
+
+/* An entry whose version the store confirmed (or that was read) less than
+ * ms ago (wall clock, pbx_clock_now_ms) is served without asking the store
+ * again: one version read per prompt per ms instead of one per Play, each
+ * a blocking round trip on the worker's loop. A re-upload is then played
+ * from the first get more than ms after it. 0 (the default): ask on every
+ * get. */
+void prompt_cache_set_recheck(struct prompt_cache *pc, uint32_t ms);
 
 void prompt_cache_stats(const struct prompt_cache *pc,
 			struct prompt_cache_stats *st);

@@ -2,13 +2,15 @@
  * a confirmed version, reload on a version change, a deleted prompt, no
  * version (never cached), eviction by total bytes in LRU order, buffers
  * held by a playing call surviving eviction and replacement, store
- * failures and bad names. */
+ * failures and bad names, the recheck window (no version read for a
+ * prompt confirmed a moment ago). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
 
 #include <re.h>
 
+#include "pbx_clock.h"
 #include "pbx_test.h"
 #include "prompt_cache.h"
 
@@ -158,6 +160,45 @@ Test(prompt_cache, second_play_is_served_from_memory_after_a_version_check)
 	cr_assert_eq(stats(pc).bytes, 1600, "both laws count");
 	mem_deref(a);
 	mem_deref(b);
+	prompt_cache_free(pc);
+}
+
+Test(prompt_cache, recently_confirmed_prompt_is_served_without_a_read)
+{
+	struct fake_store fs = {0};
+	struct fake_prompt *p;
+	struct prompt_cache *pc;
+
+	pbx_clock_fake(1000000);
+	p = add(&fs, "acme", "welcome", "1", 160, 0x40);
+	pc = cache(&fs, 1 << 20);
+	prompt_cache_set_recheck(pc, 1000);
+	get_drop(pc, "acme", "welcome", 160, 0x40); /* loaded at 1000000 */
+	pbx_clock_fake(1000999);
+	for (int i = 0; i < 100; i++)
+		get_drop(pc, "acme", "welcome", 160, 0x40);
+	cr_assert_eq(fs.version_calls, 0, "within the window: no read");
+	cr_assert_eq(stats(pc).fresh, 100);
+	/* A re-upload inside the window is not seen yet... */
+	snprintf(p->version, sizeof(p->version), "2");
+	p->fill[OFFER_ULAW] = 0x41;
+	get_drop(pc, "acme", "welcome", 160, 0x40);
+	/* ... and is from the first get once the window passed. */
+	pbx_clock_fake(1001000);
+	get_drop(pc, "acme", "welcome", 160, 0x41);
+	cr_assert_eq(fs.version_calls, 1);
+	cr_assert_eq(fs.load_calls, 2);
+	/* A confirmed version opens a new window. */
+	pbx_clock_fake(1002500);
+	get_drop(pc, "acme", "welcome", 160, 0x41);
+	pbx_clock_fake(1003000);
+	get_drop(pc, "acme", "welcome", 160, 0x41);
+	cr_assert_eq(fs.version_calls, 2);
+	/* The clock stepped back: asked again. */
+	pbx_clock_fake(5000);
+	get_drop(pc, "acme", "welcome", 160, 0x41);
+	cr_assert_eq(fs.version_calls, 3);
+	pbx_clock_fake(0);
 	prompt_cache_free(pc);
 }
 
