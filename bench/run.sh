@@ -38,7 +38,7 @@
 #                   host, noisier numbers)
 #   BENCH_CALLS     stack: calls (default 500) at BENCH_CPS (default 50)
 #   BENCH_SIG_STEPS, BENCH_SIG_S, BENCH_SIG_P99_MS
-#                   signalling: rates tried (250,...,6000), seconds per
+#                   signalling: rates tried (500,...,4000), seconds per
 #                   step (5), the p99 that still counts as clean (100 ms)
 #   BENCH_FLOOD_RATE, BENCH_FLOOD_SOURCES, BENCH_FLOOD_S
 #                   flood: INVITEs/s in all (4000), addresses (50),
@@ -201,8 +201,10 @@ bench_playback() {
 # stack_up: starts scripts/stack.sh (release build, one worker) on the
 # standard ports, with tenant "bench": number $NUMBER answers with a
 # greeting longer than any call (the caller hangs up first), number
-# $BUSY rejects at once (486).
+# $BUSY rejects at once (486). $CARRIER is a trunk of the stack: what
+# it sends uses the carriers' budget at the edge (PBX_KAM_RATE).
 NUMBER=1990
+CARRIER=127.0.0.9
 BUSY=1991
 STACK=$ROOT/scripts/stack.sh
 PBXCTL=$BUILD/services/pbxctl/pbxctl
@@ -238,13 +240,16 @@ stack_up() {
 			"$PBXCTL" number connect bench "$NUMBER" &&
 			"$PBXCTL" scenario activate bench "$NUMBER" long &&
 			"$PBXCTL" number connect bench "$BUSY" &&
-			"$PBXCTL" scenario activate bench "$BUSY" busy
+			"$PBXCTL" scenario activate bench "$BUSY" busy &&
+			"$PBXCTL" trunk add bench-carrier "$CARRIER:5060" \
+				--format e164
 	} >"$TMP/provision-$1.out" 2>&1 || {
 		log "$1: provisioning failed: $(tail -1 "$TMP/provision-$1.out")"
 		return 1
 	}
 }
 stack_down() {
+	"$PBXCTL" trunk remove bench-carrier >/dev/null 2>&1
 	"$STACK" stop >/dev/null 2>&1
 	STACK_RUN=
 }
@@ -298,18 +303,19 @@ bench_stack() {
 # answered cleanly (every call 486, p99 INVITE -> 486 under SIG_P99_MS),
 # stepping up SIG_STEPS for SIG_S seconds each: first bare Kamailio
 # deciding from a hash table (bench/kamailio/native.cfg), then the whole
-# stack as shipped. The system under test runs on CPU 0, SIPp on CPU 1.
-SIG_STEPS=${BENCH_SIG_STEPS:-250,500,1000,1500,2000,3000,4000,6000}
+# stack as shipped, the calls coming from its carrier trunk. The system
+# under test runs on CPU 0 (all of the stack's processes), SIPp on CPU 1.
+SIG_STEPS=${BENCH_SIG_STEPS:-500,1000,1500,2000,2500,3000,3500,4000}
 SIG_S=${BENCH_SIG_S:-5}
 SIG_P99_MS=${BENCH_SIG_P99_MS:-100}
-# sig_step <label> <port> <rate>: one step; prints a row, returns 1 when
-# it was not clean.
+# sig_step <label> <port> <source address> <rate>: one step; prints a
+# row, returns 1 when it was not clean.
 sig_step() {
-	local label=$1 port=$2 rate=$3 csv rc row p99 failed
+	local label=$1 port=$2 src=$3 rate=$4 csv rc row p99 failed
 	rm -f "$TMP"/uac_expect_*_rtt.csv
 	(cd "$TMP" && timeout --kill-after=5 $((SIG_S + 30)) taskset -c 1 sipp \
 		-sf "$ROOT/tests/sipp/uac_expect.xml" -key expect 486 \
-		-s "$BUSY" -i 127.0.0.2 -p 5097 -mi 127.0.0.2 -mp 17500 \
+		-s "$BUSY" -i "$src" -p 5097 -mi "$src" -mp 17500 \
 		-r "$rate" -m $((rate * SIG_S)) -l $((rate * 2)) \
 		-trace_rtt -rtt_freq 1 -trace_stat -stf "$TMP/sig.csv" \
 		-nostdin "127.0.0.1:$port" >"$TMP/sig.out" 2>&1)
@@ -321,13 +327,13 @@ sig_step() {
 	echo "${row:-| $label $rate/s | 0 | | | | |} ${failed:-?} |"
 	[ "$rc" = 0 ] && [ "${failed:-1}" = 0 ] && [ -n "$p99" ] && [ "$p99" -le "$SIG_P99_MS" ]
 }
-# sig_ramp <label> <port>: steps up until one is not clean; SIG_BEST
-# is the last clean rate (0 if none).
+# sig_ramp <label> <port> <source address>: steps up until one is not
+# clean; SIG_BEST is the last clean rate (0 if none).
 sig_ramp() {
 	local r
 	SIG_BEST=0
 	for r in ${SIG_STEPS//,/ }; do
-		sig_step "$1" "$2" "$r" || return 0
+		sig_step "$1" "$2" "$3" "$r" || return 0
 		SIG_BEST=$r
 		sleep 1
 	done
@@ -345,13 +351,14 @@ bench_signalling() {
 		>"$TMP/native.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 50); do listening udp 5070 && break; sleep 0.1; done
-	sig_ramp "bare Kamailio" 5070
+	sig_ramp "bare Kamailio" 5070 127.0.0.2
 	native=$SIG_BEST
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	STACK_TASKSET="taskset -c 0" stack_up signalling || return 1
 	sleep 1
-	sig_ramp "our stack" 5060
+	# From the carrier: calls to a PBX come through its trunks.
+	sig_ramp "our stack" 5060 $CARRIER
 	ours=$SIG_BEST
 	stack_down
 	echo
@@ -364,8 +371,8 @@ bench_signalling() {
 
 # ---- a distributed flood (issue 8) ----------------------------------------
 # FLOOD_SOURCES addresses (127.0.1.x) together send 10x the edge's budget
-# of new INVITEs (stack.sh's 400/s) for FLOOD_S seconds to the number that
-# rejects; meanwhile a carrier trunk (127.0.0.9) places CPS calls/s to
+# for unknown sources (stack.sh's 400/s) for FLOOD_S seconds to the number
+# that rejects; meanwhile the carrier trunk places CPS calls/s to
 # the greeting. The same carrier load runs first without the flood: the
 # baseline. Reports what the flood got (486 served, 503 shed, other),
 # the carrier's answered calls and setup times in both runs, and
@@ -379,7 +386,7 @@ carrier_calls() {
 	rm -f "$TMP"/uac_expect_*_rtt.csv
 	(cd "$TMP" && timeout --kill-after=10 $((FLOOD_S + 60)) sipp \
 		-sf "$ROOT/tests/sipp/uac_expect.xml" -key expect 200 \
-		-s "$NUMBER" -i 127.0.0.9 -p 5098 -mi 127.0.0.9 -mp 17400 \
+		-s "$NUMBER" -i $CARRIER -p 5098 -mi $CARRIER -mp 17400 \
 		-m $n -r "$CPS" -l 200 -d 200 -trace_rtt -rtt_freq 1 \
 		-trace_logs -log_file "$TMP/carrier-$1.log" \
 		-nostdin 127.0.0.1:5060 >"$TMP/carrier-$1.out" 2>&1)
@@ -392,9 +399,6 @@ carrier_calls() {
 bench_flood() {
 	local i pid sent s486 s503 base
 	stack_up flood || return 1
-	"$PBXCTL" trunk add bench-carrier 127.0.0.9:5060 --format e164 \
-		>>"$TMP/provision-flood.out" 2>&1 ||
-		{ log "flood: trunk add failed"; return 1; }
 	echo "## Distributed flood: $FLOOD_RATE INVITE/s from $FLOOD_SOURCES addresses for ${FLOOD_S}s, carrier at $CPS calls/s"
 	echo
 	sleep 1.2
@@ -432,7 +436,6 @@ bench_flood() {
 	echo "$base_rtt"
 	echo "$CARRIER_RTT"
 	echo
-	"$PBXCTL" trunk remove bench-carrier >/dev/null 2>&1
 	stack_down
 }
 

@@ -34,7 +34,9 @@
 # well), PBX_REDIS_FSYNC (always; everysec trades the last second of
 # writes for throughput), PBX_SIP_IP / PBX_SIP_PORT (127.0.0.1 / 5060),
 # PBX_LOG_LEVEL (info), PBX_KAM_SHM_MB / PBX_KAM_PKG_MB (Kamailio memory,
-# 256 / 16 MiB), PBX_KAM_RATE (new INVITEs + REGISTERs per second, 400),
+# 256 / 16 MiB), PBX_KAM_RATE (new INVITEs + REGISTERs per second from
+# trunks, and from addresses where an extension authenticated: 2200
+# each), PBX_KAM_ANON_RATE (the same from anybody else, 400),
 # PBX_PIKE_DENSITY (requests per source per 2 s before a ban;
 # kamailio.cfg's default), PBX_TCP_IDLE (seconds an unauthenticated TCP
 # connection may stay idle, 10), PBX_FIREWALL / PBX_TCP_PER_SOURCE /
@@ -87,7 +89,9 @@ start_bg() {
 KAM_SHM_MB=${PBX_KAM_SHM_MB:-256}
 KAM_PKG_MB=${PBX_KAM_PKG_MB:-16}
 # New INVITEs + REGISTERs per second the edge takes (deploy/kamailio).
-KAM_RATE=${PBX_KAM_RATE:-400}
+KAM_RATE=${PBX_KAM_RATE:-2200}
+# The same from unknown addresses (not a trunk, no extension authenticated).
+KAM_ANON_RATE=${PBX_KAM_ANON_RATE:-400}
 
 # ensure_key <name> [allow-list]: makes keys/<name>.key and .pub once, and
 # puts the .pub in keys/allow/<allow-list>/.
@@ -344,6 +348,7 @@ start_one() {
 			-Y "$RUN/kamailio" -P "$RUN/kamailio/kamailio.pid" \
 			-A "PBX_LISTEN_IP=$SIP_IP" -A "PBX_SIP_PORT=$SIP_PORT" \
 			-A "PBX_NEW_REQ_RATE=$KAM_RATE" \
+			-A "PBX_ANON_REQ_RATE=$KAM_ANON_RATE" \
 			${PBX_PIKE_DENSITY:+-A "PBX_PIKE_DENSITY=$PBX_PIKE_DENSITY"} \
 			${PBX_TCP_IDLE:+-A "PBX_TCP_IDLE=$PBX_TCP_IDLE"} \
 			--substdef "!PBX_REDIS_PORT!$REDIS_PORT!g"

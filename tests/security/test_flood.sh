@@ -34,7 +34,8 @@ RATE=20
 TCP_CAP=64
 TCP_IDLE=3
 export PBX_RUN=${PBX_RUN:-$(mktemp -d /tmp/pbx-flood.XXXXXX)}
-export PBX_WORKERS=1 PBX_BUILD PBX_KAM_RATE=$RATE PBX_FIREWALL=1
+export PBX_WORKERS=1 PBX_BUILD PBX_KAM_RATE=$RATE PBX_KAM_ANON_RATE=$RATE
+export PBX_FIREWALL=1
 export PBX_TCP_IDLE=$TCP_IDLE PBX_TCP_PER_SOURCE=$TCP_CAP
 # One test caller address places bursts of 30 calls/s: above pike's
 # per-source ban, which test_edge.sh tests.
