@@ -40,6 +40,9 @@
 #   BENCH_SIG_STEPS, BENCH_SIG_S, BENCH_SIG_P99_MS
 #                   signalling: rates tried (500,...,4000), seconds per
 #                   step (5), the p99 that still counts as clean (100 ms)
+#   BENCH_SIG_OVER, BENCH_SIG_AFTER
+#                   signalling: the overload (3500 calls/s) and the
+#                   rate that must be clean right after it (1000)
 #   BENCH_FLOOD_RATE, BENCH_FLOOD_SOURCES, BENCH_FLOOD_S
 #                   flood: INVITEs/s in all (4000), addresses (50),
 #                   seconds (20); the carrier calls at BENCH_CPS
@@ -360,6 +363,7 @@ bench_signalling() {
 	# From the carrier: calls to a PBX come through its trunks.
 	sig_ramp "our stack" 5060 $CARRIER
 	ours=$SIG_BEST
+	sig_overload
 	stack_down
 	echo
 	echo "| | clean calls/s | ratio |"
@@ -367,6 +371,37 @@ bench_signalling() {
 	echo "| bare Kamailio (htable, stateful) | $native | 1 |"
 	echo "| our stack as shipped | $ours | $(awk -v a="$ours" -v b="$native" 'BEGIN { if (b) printf "%.2f", a / b; else print "-" }') |"
 	echo
+	echo "$SIG_OVERLOAD"
+	echo
+}
+
+# sig_overload: past capacity, SIG_OVER calls/s from the carrier for SIG_S
+# seconds: each call must get its 486 or a 503 with Retry-After (nothing
+# else, none left unanswered); then, at once, a step at SIG_AFTER calls/s
+# must be clean (the stack recovered). Sets SIG_OVERLOAD to a table.
+SIG_OVER=${BENCH_SIG_OVER:-3500}
+SIG_AFTER=${BENCH_SIG_AFTER:-1000}
+sig_overload() {
+	local n=$((SIG_OVER * SIG_S)) s486 s503 retry row
+	(cd "$TMP" && timeout --kill-after=5 $((SIG_S + 40)) taskset -c 1 sipp \
+		-sf "$ROOT/tests/sipp/flood_invite.xml" -s "$BUSY" \
+		-i $CARRIER -p 5096 -mp 17600 -r "$SIG_OVER" -m $n \
+		-l $((SIG_OVER * 40)) -nostdin -trace_logs \
+		-log_file "$TMP/over.log" -trace_msg -message_file "$TMP/over.msg" \
+		127.0.0.1:5060 >"$TMP/over.out" 2>&1)
+	s486=$(grep -c ' got 486' "$TMP/over.log" 2>/dev/null)
+	s503=$(grep -c ' got 503' "$TMP/over.log" 2>/dev/null)
+	retry=$(grep -c '^Retry-After:' "$TMP/over.msg" 2>/dev/null)
+	rm -f "$TMP/over.msg"
+	if sig_step "our stack, right after" 5060 $CARRIER "$SIG_AFTER" \
+		>"$TMP/after.row"; then
+		row="clean: $(cut -d'|' -f6 "$TMP/after.row" | tr -d ' ') p99"
+	else
+		row="NOT clean: $(cat "$TMP/after.row")"
+	fi
+	SIG_OVERLOAD="| past capacity: $SIG_OVER calls/s for ${SIG_S}s | calls | 486 | 503 (with Retry-After) | other / none | then $SIG_AFTER calls/s |
+|---|---:|---:|---:|---:|---|
+| from the carrier | $n | $s486 | $s503 ($retry) | $((n - s486 - s503)) | $row |"
 }
 
 # ---- a distributed flood (issue 8) ----------------------------------------
