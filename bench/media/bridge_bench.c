@@ -1483,7 +1483,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	C.zctx = zmq_ctx_new();
+	C.zctx = pbx_zmq_ctx_new();
 	if (pbx_bus_alloc(&C.bus, C.zctx, PBX_BUS_ROUTER,
 			  "tcp://127.0.0.1:7390", NULL, bus_recv, NULL)) {
 		fprintf(stderr, "cannot bind tcp://127.0.0.1:7390\n");

@@ -280,6 +280,17 @@ out:
 	return 0;
 }
 
+void *pbx_zmq_ctx_new(void)
+{
+	void *ctx = zmq_ctx_new();
+
+	if (ctx && zmq_ctx_set(ctx, ZMQ_BLOCKY, 0)) {
+		zmq_ctx_term(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
 void pbx_bus_free(struct pbx_bus *bus)
 {
 	if (!bus)

@@ -34,7 +34,14 @@ typedef void(pbx_bus_recv_h)(struct pbx_bus *bus,
 
 enum pbx_bus_kind { PBX_BUS_ROUTER, PBX_BUS_DEALER };
 
-/* zctx: a zmq context shared by the process (zmq_ctx_new()).
+/* The process's zmq context: zmq_ctx_new() with ZMQ_BLOCKY off, so that
+ * every socket in it, libzmq's own included (a socket monitor's PAIR),
+ * lingers 0 by default and zmq_ctx_term() never waits for a frame that
+ * has no reader any more (it hung at shutdown about one run in four with
+ * a monitor on a CURVE ROUTER). NULL if libzmq cannot make one. */
+void *pbx_zmq_ctx_new(void);
+
+/* zctx: a zmq context shared by the process (pbx_zmq_ctx_new()).
  * endpoints: comma-separated list; bind for ROUTER, connect for DEALER.
  * identity: optional DEALER routing id (e.g. the worker id), NULL for
  * random. Sets *busp only on success. */

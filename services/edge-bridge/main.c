@@ -123,7 +123,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	base = event_base_new();
-	zctx = zmq_ctx_new();
+	zctx = pbx_zmq_ctx_new();
 	if (!base || !zctx) {
 		PLOG_ERR("cannot create the event loop or zmq context");
 		goto out;

@@ -10,6 +10,7 @@
 #include <re.h>
 
 #include "mw_config.h"
+#include "pbx_bus.h"
 #include "pbx_log.h"
 #include "worker.h"
 
@@ -65,7 +66,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	err = fd_setsize(fd_budget(cfg.capacity));
-	zctx = zmq_ctx_new();
+	zctx = pbx_zmq_ctx_new();
 	if (err || !zctx) {
 		PLOG_ERR("start-up failed: %s",
 			 err ? strerror(err) : "zmq_ctx_new");

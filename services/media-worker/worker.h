@@ -9,7 +9,7 @@ struct mw_config;
 struct worker;
 
 /* Blocks SIGINT, SIGTERM and SIGUSR1 for the calling thread and every
- * thread it starts later (call before zmq_ctx_new()), so that only the
+ * thread it starts later (call before pbx_zmq_ctx_new()), so that only the
  * worker's signalfd sees them. */
 int worker_signals_block(void);
 

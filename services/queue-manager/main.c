@@ -80,7 +80,7 @@ int main(int argc, char **argv)
 			  "plaintext and unauthenticated");
 
 	base = event_base_new();
-	zctx = zmq_ctx_new();
+	zctx = pbx_zmq_ctx_new();
 	if (!base || !zctx) {
 		PLOG_ERR("cannot create the event loop");
 		return 1;

@@ -207,7 +207,7 @@ int qmh_start(struct qm_harness *h)
 	if (redis_fixture_start(&h->rf))
 		return -ECONNREFUSED;
 	h->base = event_base_new();
-	h->zctx = zmq_ctx_new();
+	h->zctx = pbx_zmq_ctx_new();
 	if (!h->base || !h->zctx) {
 		qmh_stop(h);
 		return -ENOMEM;

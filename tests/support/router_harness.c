@@ -82,7 +82,7 @@ int router_harness_start(struct router_harness *h)
 	h->cfg.worker_ttl_ms = 3000;
 	h->cfg.call_ttl_s = 60;
 	h->base = event_base_new();
-	h->zctx = zmq_ctx_new();
+	h->zctx = pbx_zmq_ctx_new();
 	if (!h->base || !h->zctx) {
 		err = -ENOMEM;
 		goto fail;

@@ -82,7 +82,7 @@ static void *raw_new(int type)
 
 static void setup(void)
 {
-	zctx = zmq_ctx_new();
+	zctx = pbx_zmq_ctx_new();
 	cr_assert_not_null(zctx);
 }
 

@@ -26,6 +26,10 @@ static void *zctx;
 static struct pbx_zap *zap;
 static char dir[64], allow[96];
 static struct pbx_bus *server, *client;
+/* Clients of a test with several; freed by the teardown even when an
+ * assertion ended the test early (an open socket would hang
+ * zmq_ctx_term()). */
+static struct pbx_bus *extra[3];
 
 struct got {
 	int n;
@@ -43,7 +47,7 @@ static uint64_t mono_ms(void)
 
 static void setup(void)
 {
-	zctx = zmq_ctx_new();
+	zctx = pbx_zmq_ctx_new();
 	cr_assert_not_null(zctx);
 	snprintf(dir, sizeof(dir), "/tmp/test_curve.XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
@@ -58,6 +62,10 @@ static void teardown(void)
 	pbx_bus_free(client);
 	pbx_bus_free(server);
 	client = server = NULL;
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+		pbx_bus_free(extra[i]);
+		extra[i] = NULL;
+	}
 	pbx_zap_stop(zap);
 	zap = NULL;
 	zmq_ctx_term(zctx);
@@ -357,20 +365,22 @@ Test(pbx_curve, newest_connection_of_a_name_gets_the_replies)
 	pbx_bus_free(second);
 }
 
-/* KNOWN HANG, disabled: about one run in four, zmq_ctx_term() in the
- * teardown never returns after this test (a socket monitor on a CURVE
- * ROUTER; stopping the monitor before close did not help). The cap
- * itself is exercised by tests/security/test_buses.sh (40 parallel
+/* The connection cap with a socket monitor on a CURVE ROUTER. This test
+ * used to hang zmq_ctx_term() in the teardown about one run in four:
+ * libzmq's own monitor socket lingered forever on events nobody would
+ * read; the context is now made with ZMQ_BLOCKY off (pbx_zmq_ctx_new()).
+ * The cap is also exercised by tests/security/test_buses.sh (40 parallel
  * clients against provision). */
-Test(pbx_curve, zap_caps_connections_with_a_monitor, .disabled = true)
+Test(pbx_curve, zap_caps_connections_with_a_monitor)
 {
 	struct got gs = {0}, gc[3] = {{0}};
-	struct pbx_bus *c[3] = {NULL};
+	struct pbx_bus **c = extra;
 	char ep[64], sk[128];
 	const struct pbx_zap_domain dom = {.domain = "t",
 					   .allow_dir = allow,
 					   .monitor = "inproc://t.mon",
 					   .max_peers = 2};
+	int err = -EAGAIN;
 
 	key("srv", false);
 	key("alice", true);
@@ -396,12 +406,17 @@ Test(pbx_curve, zap_caps_connections_with_a_monitor, .disabled = true)
 	cr_assert_eq(start_client(&c[2], ep, "alice", &gc[2]), 0);
 	cr_assert_eq(send_soon(c[2], "m", QUIET_MS), -EAGAIN);
 	pbx_bus_free(c[2]);
-	/* ...and a new one is let in once one of the two has gone. */
+	c[2] = NULL;
+	/* ...and a new one is let in once one of the two has gone: once the
+	 * monitor has reported the disconnect, which may come after the
+	 * next handshake, so the newcomer tries again as a client would. */
 	pbx_bus_free(c[0]);
 	c[0] = NULL;
-	cr_assert_eq(start_client(&c[2], ep, "alice", &gc[2]), 0);
-	cr_assert_eq(send_soon(c[2], "m", WAIT_MS), 0);
+	for (int tries = 0; tries < 10 && err == -EAGAIN; tries++) {
+		pbx_bus_free(c[2]);
+		cr_assert_eq(start_client(&c[2], ep, "alice", &gc[2]), 0);
+		err = send_soon(c[2], "m", QUIET_MS);
+	}
+	cr_assert_eq(err, 0, "no connection let in after one of two left");
 	cr_assert(pump(server, NULL, &gs.n, 3, WAIT_MS));
-	pbx_bus_free(c[1]);
-	pbx_bus_free(c[2]);
 }

@@ -331,7 +331,7 @@ static void fx_init(void)
 	pbx_log_init("mwtest", dbg ? PBX_LOG_DEBUG : PBX_LOG_ERROR);
 	cr_assert_eq(libre_init(), 0);
 	cr_assert_eq(fd_setsize(1024), 0);
-	fx.zctx = zmq_ctx_new();
+	fx.zctx = pbx_zmq_ctx_new();
 	cr_assert_not_null(fx.zctx);
 }
 

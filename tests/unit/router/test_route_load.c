@@ -55,7 +55,7 @@ static void setup(void)
 	cr_assert_eq(redis_fixture_start(&rf), 0, "redis-server did not start");
 	cfg.redis_port = rf.port;
 	base = event_base_new();
-	zctx = zmq_ctx_new();
+	zctx = pbx_zmq_ctx_new();
 	cr_assert(base && zctx);
 	cr_assert_eq(router_alloc(&rt, base, zctx, &cfg), 0);
 	for (int i = 0; i < 300 && !connected; i++) {
