@@ -49,6 +49,8 @@ static const struct pbx_config_item items[] = {
 	 0, "directory of the edge-bridges' <edge_id>.pub keys"},
 	{"curve_worker_allow_dir", PBX_CFG_STR, cfg.curve_worker_allow_dir, "",
 	 0, 0, "directory of the media workers' <worker_id>.pub keys"},
+	{"curve_queue_allow_dir", PBX_CFG_STR, cfg.curve_queue_allow_dir, "",
+	 0, 0, "directory of the queue-managers' <qm_id>.pub keys"},
 };
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
