@@ -1,10 +1,12 @@
 #!/bin/bash
 # Local PBX on loopback: starts and stops redis-server, kamailio, router,
-# provision, edge-bridge and N media workers as plain processes. State,
+# provision, queue-manager, edge-bridge and N media workers as plain
+# processes. State,
 # logs and pid files go to $PBX_RUN (default .run/).
 #
 #   stack.sh start | stop | status
-#   stack.sh start-one <name> | stop-one <name>   (router, edge-bridge, mw1..mw9)
+#   stack.sh start-one <name> | stop-one <name>   (router, queue-manager,
+#                                                edge-bridge, mw1..mw9)
 #   stack.sh ports mwN                           (its SIP port and RTP range)
 #   stack.sh key <name>       a provisioning client key: tenant-<t> (that
 #                             tenant only) or any other name (operator)
@@ -12,9 +14,10 @@
 #
 # Every bus is CURVE-authenticated (docs/security.md, "Buses"): keys are
 # made on first use in $PBX_RUN/keys (0700; secret .key files 0600):
-# router, provision (servers), edge1, mwN, operator (clients). A client is
-# let in only when its .pub is in the allow list of the socket it uses:
-# keys/allow/edge, keys/allow/worker (router), keys/allow/provision.
+# router, provision (servers), edge1, mwN, qm1, operator (clients). A
+# client is let in only when its .pub is in the allow list of the socket
+# it uses: keys/allow/edge, keys/allow/worker, keys/allow/queue (router),
+# keys/allow/provision.
 #
 # Media worker mwN has its own ports whatever PBX_WORKERS says, so one
 # added by hand (start-one mw2) never overlaps another: SIP 5080 + 2(N-1),
@@ -113,7 +116,8 @@ ensure_key() {
 # provision is up (pbxctl finds $PBX_RUN/keys/operator.key by itself).
 keys_for() {
 	case $1 in
-	router) ensure_key router && mkdir -p -m 0700 "$KEYS/allow/edge" "$KEYS/allow/worker" ;;
+	router) ensure_key router && mkdir -p -m 0700 "$KEYS/allow/edge" "$KEYS/allow/worker" "$KEYS/allow/queue" ;;
+	queue-manager) ensure_key router && ensure_key qm1 queue ;;
 	provision) ensure_key provision && ensure_key operator provision ;;
 	edge-bridge) ensure_key router && ensure_key edge1 edge ;;
 	mw*) ensure_key router && ensure_key "$1" worker ;;
@@ -164,17 +168,18 @@ pass_hash() { tr -d '\n' <"$(redis_pass_file "$1")" | sha256sum | cut -c1-64; }
 # and silently drops a block that user may not run (redis/redis#14541,
 # fixed after 7.0.15): a restart would lose acknowledged writes.
 write_acl() {
-	local k r p w a u
-	for u in kamailio router provision worker admin; do
+	local k r p w q a u
+	for u in kamailio router provision worker queue admin; do
 		redis_pass_file "$u" >/dev/null || return 1
 	done
 	k=$(pass_hash kamailio) r=$(pass_hash router) p=$(pass_hash provision)
-	w=$(pass_hash worker) a=$(pass_hash admin)
+	w=$(pass_hash worker) q=$(pass_hash queue) a=$(pass_hash admin)
 	(umask 077 && cat >"$ACL_FILE.tmp") <<ACL || return 1
 user default on #$k resetchannels ~* +@all -@dangerous -@admin +keys
 user router on #$r resetchannels -@all +auth +hello +ping +get +set +del +hget +hgetall +hmget +hset +hdel +sadd +srem +smembers +sismember +expire +pexpire +incr +zadd +zrem +zscore +zcard +zremrangebyscore +eval +evalsha %R~pbx:{sys}:did:* %R~pbx:{*}:number:* %R~pbx:{*}:scenario:* %R~pbx:{*}:tenant %R~pbx:{*}:objects %R~pbx:{*}:objects_rev %R~pbx:{*}:exts ~pbx:{*}:call:* ~pbx:{sys}:wcalls:* ~pbx:{sys}:reap:* ~pbx:{sys}:workers ~pbx:{*}:active ~pbx:{*}:cps:*
 user provision on #$p resetchannels -@all +auth +hello +ping +@read +@write +@scripting -@dangerous ~pbx:*
 user worker on #$w resetchannels -@all +auth +hello +ping +hget +hmget %R~pbx:{*}:prompt:*
+user queue on #$q resetchannels -@all +auth +hello +ping +get +hgetall +sadd +sscan +zrange +zrangebyscore +eval +evalsha +script|load +hget +hset +hdel +hincrby +zadd +zrem +zlexcount +zrangebylex %R~pbx:{*}:objects %R~pbx:{*}:objects_rev ~pbx:{*}:qm:*
 user admin on #$a ~* &* +@all
 ACL
 	mv "$ACL_FILE.tmp" "$ACL_FILE"
@@ -261,6 +266,7 @@ aof_written() {
 listening_udp() { ss -lnu | grep -q "$1:$2 "; }
 listening_tcp() { ss -lnt | grep -q "$1:$2 "; }
 evapi_connected() { ss -tn state established "( dport = :8448 )" | grep -q 8448; }
+qm_connected() { ss -tn state established "( dport = :7003 )" | grep -q 7003; }
 worker_alive() {
 	local v
 	v=$(rcli HGET 'pbx:{sys}:workers' "$1") || return 1
@@ -301,7 +307,7 @@ start_one() {
 	case $name in
 	redis) need_ports redis "tcp/$REDIS_PORT" || return 1 ;;
 	kamailio) need_ports kamailio "udp/$SIP_PORT" tcp/8448 || return 1 ;;
-	router) need_ports router tcp/7001 tcp/7002 || return 1 ;;
+	router) need_ports router tcp/7001 tcp/7002 tcp/7003 || return 1 ;;
 	provision) need_ports provision tcp/7010 || return 1 ;;
 	mw*)
 		valid_worker "$name" || { log "unknown service $name (mw1..mw9)"; return 2; }
@@ -360,8 +366,20 @@ start_one() {
 			--set "curve_secret_file=$KEYS/router.key" \
 			--set "curve_edge_allow_dir=$KEYS/allow/edge" \
 			--set "curve_worker_allow_dir=$KEYS/allow/worker" \
+			--set "curve_queue_allow_dir=$KEYS/allow/queue" \
 			--set "redis_port=$REDIS_PORT" --set "log_level=$LOG_LEVEL"
 		wait_until 10 router listening_tcp 127.0.0.1 7001 && alive router
+		;;
+	queue-manager)
+		start_bg queue-manager \
+			"$BUILD/services/queue-manager/queue-manager" \
+			--set "qm_id=qm1" \
+			--set "curve_secret_file=$KEYS/qm1.key" \
+			--set "curve_server_public_file=$KEYS/router.pub" \
+			--set "redis_port=$REDIS_PORT" $(svc_auth queue) \
+			--set "log_level=$LOG_LEVEL"
+		wait_until 10 "queue-manager connection" qm_connected &&
+			alive queue-manager
 		;;
 	provision)
 		start_bg provision "$BUILD/services/provision/provision" \
@@ -426,7 +444,7 @@ stop_one() {
 # One name a line: stop reverses this list line by line (with all the
 # names on one line, tac kept Redis first).
 services() {
-	printf '%s\n' redis kamailio router provision edge-bridge
+	printf '%s\n' redis kamailio router provision queue-manager edge-bridge
 	for i in $(seq "$WORKERS"); do echo "mw$i"; done
 }
 
@@ -447,8 +465,8 @@ start)
 	log "up: SIP on $SIP_IP:$SIP_PORT, $WORKERS media worker(s), logs in $RUN"
 	;;
 stop)
-	# Reverse start order: workers, edge-bridge, provision, router,
-	# kamailio, and Redis last.
+	# Reverse start order: workers, edge-bridge, queue-manager,
+	# provision, router, kamailio, and Redis last.
 	for s in $(known | grep '^mw' | tac) $(known | grep -v '^mw' | tac); do
 		stop_one "$s"
 	done

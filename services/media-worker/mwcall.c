@@ -290,6 +290,7 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 	pacer_entry_init(&call->pe, tick_handler, call);
 	for (size_t i = 0; i < MWCALL_TIMERS_MAX; i++)
 		tmr_init(&call->timers[i].tmr);
+	list_init(&call->legs);
 	call->tenant = strdup(tenant);
 	call->callid = pl_dupz(&msg->callid);
 	call->caller = pl_dupz(&msg->from.uri.user);
@@ -408,8 +409,10 @@ int mwcall_reject(struct mwcall *call, uint16_t code, const char *reason)
 	return -sipsess_reject(call->sess, code, reason, NULL);
 }
 
-int mwcall_play(struct mwcall *call, uint8_t *audio, size_t len,
-		uint32_t loops, bool barge_in, uint64_t seq)
+/* Starts audio on the caller leg as `what` (a prompt or music). */
+static int play_start(struct mwcall *call, uint8_t *audio, size_t len,
+		      uint32_t loops, enum call_play what, bool barge_in,
+		      uint64_t seq)
 {
 	int err;
 
@@ -424,16 +427,29 @@ int mwcall_play(struct mwcall *call, uint8_t *audio, size_t len,
 		return err;
 	call->play_seq = seq;
 	call->barge_in = barge_in;
-	call->playing = PLAY_PROMPT;
+	call->playing = what;
 	err = pacer_add(call->env->pacer, &call->pe);
 	if (err)
 		mwcall_player_stop(call);
 	return err;
 }
 
+int mwcall_play(struct mwcall *call, uint8_t *audio, size_t len,
+		uint32_t loops, bool barge_in, uint64_t seq)
+{
+	return play_start(call, audio, len, loops, PLAY_PROMPT, barge_in,
+			  seq);
+}
+
+int mwcall_moh(struct mwcall *call, uint8_t *audio, size_t len, uint64_t seq)
+{
+	return play_start(call, audio, len, PLAYER_FOREVER, PLAY_MOH, false,
+			  seq);
+}
+
 void mwcall_stop_play(struct mwcall *call)
 {
-	if (call->playing == PLAY_PROMPT)
+	if (call->playing == PLAY_PROMPT || call->playing == PLAY_MOH)
 		mwcall_player_stop(call);
 }
 
@@ -534,6 +550,7 @@ void mwcall_free(struct mwcall *call)
 			  (unsigned long long)call->leg.tx_pkts,
 			  (unsigned long long)call->leg.latch.dropped);
 	}
+	ring_legs_cancel(call, NULL, false);
 	ring_free(call->ring);
 	call->ring = NULL;
 	for (size_t i = 0; i < MWCALL_TIMERS_MAX; i++)

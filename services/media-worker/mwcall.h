@@ -48,6 +48,7 @@ struct mwcall_event {
 	char digit;
 	uint32_t timer_id;
 	int ring_result; /* Pbx__V1__MediaEvent__RingResult */
+	const char *leg; /* RING_RESULT of a named leg */
 };
 
 /* Every event of the call. On MWCALL_EV_CLOSED the handler must
@@ -87,6 +88,11 @@ int mwcall_reject(struct mwcall *call, uint16_t code, const char *reason);
  * comes. 0, -EINVAL, or the answer's error. */
 int mwcall_play(struct mwcall *call, uint8_t *audio, size_t len,
 		uint32_t loops, bool barge_in, uint64_t seq);
+/* Music on hold: audio (a libre mem object, referenced) looped until
+ * replaced, stopped or a named leg is bridged; no PLAY_DONE, digits do
+ * not stop it; answers first if needed. 0 or an error as above. */
+int mwcall_moh(struct mwcall *call, uint8_t *audio, size_t len,
+	       uint64_t seq);
 /* Stops the prompt silently (no PLAY_DONE). */
 void mwcall_stop_play(struct mwcall *call);
 
@@ -95,12 +101,20 @@ void mwcall_stop_play(struct mwcall *call);
 enum { MWCALL_TIMERS_MAX = 16 };
 int mwcall_timer(struct mwcall *call, uint32_t id, uint32_t ms);
 
+enum { MWCALL_LEG_MAX = 64 }; /* a leg name + NUL */
+
 struct mwcall_ring {
 	const char *target_uri; /* sip: or sips: URI */
 	uint32_t timeout_ms;	/* 0 or above the maximum: the maximum */
 	const char *caller_id;	/* From user; empty: the caller's */
 	const char *caller_name;
 	const char *dest_kind; /* X-Pbx-Dest; empty: "extension" */
+	/* NULL or "": the one ring of the call (ringback, early media).
+	 * Named (a queue's agent, 1-63 of A-Za-z0-9-_.:@+): several may
+	 * ring at once, the caller keeps hearing what plays, the first to
+	 * answer is bridged and the others get CANCEL and RING_RESULT
+	 * RING_CANCELLED. */
+	const char *leg;
 	uint64_t seq;
 };
 
@@ -111,6 +125,10 @@ struct mwcall_ring {
  * or another negative errno (SIP or RTP failure). */
 int mwcall_ring(struct mwcall *call, const struct mwcall_ring *ring,
 		const char **why);
+/* Stops named leg `leg` (every named leg when NULL or ""): CANCEL while
+ * it rings; a bridged named leg gets a BYE and the caller stays answered
+ * without it. No event. 0, or -ENOENT no such leg. */
+int mwcall_ring_cancel(struct mwcall *call, const char *leg);
 
 /* RTP inactivity sweep (the worker runs it for every call every
  * rtp_watch_period_ms()): an answered caller leg, or a bridged callee

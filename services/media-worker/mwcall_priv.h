@@ -22,8 +22,11 @@ struct call_timer {
 	bool used;
 };
 
-/* The callee leg of a Ring; owned by its call (call->ring). */
+/* The callee leg of a Ring; owned by its call: call->ring (an unnamed
+ * ring, or the bridged leg), or call->legs while a named leg rings. */
 struct ring {
+	struct le le; /* in call->legs while a named leg rings */
+	char name[MWCALL_LEG_MAX]; /* "" unnamed */
 	struct mwcall *call;
 	struct sipsess *sess;
 	struct leg leg;
@@ -36,7 +39,7 @@ struct ring {
 	uint16_t progress;  /* last provisional code seen */
 };
 
-enum call_play { PLAY_NONE, PLAY_PROMPT, PLAY_RINGBACK };
+enum call_play { PLAY_NONE, PLAY_PROMPT, PLAY_RINGBACK, PLAY_MOH };
 
 /* Owned by the worker's call table; owns everything below. */
 struct mwcall {
@@ -64,7 +67,8 @@ struct mwcall {
 	bool progress_sent; /* 183 with SDP sent */
 	uint64_t start_ms;
 
-	struct ring *ring;
+	struct ring *ring;  /* unnamed ring, or the bridged leg */
+	struct list legs;   /* named legs ringing (struct ring) */
 	struct call_timer timers[MWCALL_TIMERS_MAX];
 
 	mwcall_event_h *evh;
@@ -88,6 +92,10 @@ void mwcall_info_send(struct sipsess *sess, char digit);
 
 /* mwcall_ring.c */
 void ring_free(struct ring *ring);
+/* Frees every named leg still ringing (CANCEL), but `keep`; with
+ * `report`, each gets RING_RESULT CANCELLED. */
+void ring_legs_cancel(struct mwcall *call, const struct ring *keep,
+		      bool report);
 /* A packet from the caller, for the callee (bridged calls only). */
 void ring_from_caller(struct ring *ring, const struct mw_rtp_hdr *hdr,
 		      const uint8_t *payload, size_t len, bool te,

@@ -46,20 +46,88 @@ static void ring_finish(struct ring *ring, int result, uint16_t code,
 		.sip_code = code,
 		.detail = detail,
 		.ring_result = result,
+		.leg = ring->name[0] ? ring->name : NULL,
 	};
+	char name[MWCALL_LEG_MAX];
 
-	PLOG_INFO("ring %llu: %s (%u %s)", (unsigned long long)ring->seq,
+	PLOG_INFO("ring %llu%s%s: %s (%u %s)", (unsigned long long)ring->seq,
+		  ring->name[0] ? " leg " : "", ring->name,
 		  result == PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER
 			  ? "no answer"
 		  : result == PBX__V1__MEDIA_EVENT__RING_RESULT__RING_BUSY
 			  ? "busy"
 			  : "unavailable",
 		  code, detail ? detail : "");
-	if (call->playing == PLAY_RINGBACK)
-		mwcall_player_stop(call);
-	call->ring = NULL;
+	if (ring->name[0]) {
+		/* A named leg leaves what plays (music on hold) alone. */
+		list_unlink(&ring->le);
+		snprintf(name, sizeof(name), "%s", ring->name);
+		ev.leg = name; /* the ring is freed before the event */
+	} else {
+		if (call->playing == PLAY_RINGBACK)
+			mwcall_player_stop(call);
+		call->ring = NULL;
+	}
 	ring_free(ring);
 	mwcall_emit(call, &ev);
+}
+
+void ring_legs_cancel(struct mwcall *call, const struct ring *keep,
+		      bool report)
+{
+	struct le *le = list_head(&call->legs);
+
+	while (le) {
+		struct ring *ring = le->data;
+		struct mwcall_event ev = {
+			.kind = MWCALL_EV_RING_RESULT,
+			.seq = ring->seq,
+			.detail = "another leg answered",
+			.ring_result =
+				PBX__V1__MEDIA_EVENT__RING_RESULT__RING_CANCELLED,
+		};
+		char name[MWCALL_LEG_MAX];
+
+		le = le->next;
+		if (ring == keep)
+			continue;
+		list_unlink(&ring->le);
+		snprintf(name, sizeof(name), "%s", ring->name);
+		ev.leg = name;
+		ring_free(ring); /* CANCEL */
+		if (report)
+			mwcall_emit(call, &ev);
+	}
+}
+
+int mwcall_ring_cancel(struct mwcall *call, const char *leg)
+{
+	struct ring *b = call->ring;
+	int n = 0;
+
+	if (!leg || !leg[0]) {
+		n = (int)list_count(&call->legs);
+		ring_legs_cancel(call, NULL, false);
+		return n ? 0 : -ENOENT;
+	}
+	for (struct le *le = list_head(&call->legs); le; le = le->next) {
+		struct ring *ring = le->data;
+
+		if (!strcmp(ring->name, leg)) {
+			list_unlink(&ring->le);
+			ring_free(ring);
+			return 0;
+		}
+	}
+	if (b && b->name[0] && !strcmp(b->name, leg)) {
+		/* An answer the queue refused: that agent goes, the caller
+		 * stays for what the scenario does next. */
+		PLOG_INFO("leg %s: bridge dropped", leg);
+		call->ring = NULL;
+		ring_free(b); /* BYE */
+		return 0;
+	}
+	return -ENOENT;
 }
 
 void ring_from_caller(struct ring *ring, const struct mw_rtp_hdr *hdr,
@@ -78,8 +146,9 @@ static void callee_rx(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
 	const struct offer_codec *c = &ring->leg.codec;
 	bool te;
 
-	if (!ring->bridged && !ring->early)
-		return; /* no SDP answer yet: we do not know the stream */
+	if (!ring->bridged && (!ring->early || ring->name[0]))
+		return; /* no SDP answer yet: we do not know the stream; a
+			 * named leg's caller hears its music meanwhile */
 	te = c->te_pt >= 0 && hdr->pt == c->te_pt;
 	if (!te && hdr->pt != c->pt)
 		return;
@@ -174,6 +243,16 @@ static void ring_estab_handler(const struct sip_msg *msg, void *arg)
 	ring->bridged = true;
 	rtp_watch_arm(&ring->leg.watch, ring->leg.rx_pkts,
 		      pbx_clock_mono_ms());
+	if (ring->name[0]) {
+		/* The first named leg to answer takes the call: the others
+		 * stop ringing, the music stops. */
+		ev.leg = ring->name;
+		list_unlink(&ring->le);
+		call->ring = ring;
+		ring_legs_cancel(call, ring, true);
+		if (call->playing != PLAY_NONE)
+			mwcall_player_stop(call);
+	}
 	if (call->playing == PLAY_RINGBACK)
 		mwcall_player_stop(call);
 	relay_resync(&call->leg.relay);
@@ -299,6 +378,9 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 		const char **why)
 {
 	const struct mwcall_env *env = call->env;
+	/* Every leg goes through the edge; an empty edge_uri (only the
+	 * in-process tests: the config requires one) rings target_uri
+	 * directly, so that they can ring several agents. */
 	const char *routev[1] = {env->edge_uri};
 	const char *kind;
 	char from_uri[URI_MAX + CALLER_ID_SIZE + 8], name[NAME_MAX_LEN + 1];
@@ -308,13 +390,32 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 	struct uri u, eu;
 	struct pl pl, edge, from_host;
 	const char *cid_src;
+	bool named;
 	int err;
 
 	*why = NULL;
+	named = p->leg && p->leg[0];
 	if (call->ring) {
 		*why = call->ring->bridged ? "already bridged"
 					   : "a ring is in progress";
 		return call->ring->bridged ? -EALREADY : -EBUSY;
+	}
+	if (!named && !list_isempty(&call->legs)) {
+		*why = "a ring is in progress";
+		return -EBUSY;
+	}
+	if (named) {
+		if (!token_ok(p->leg, MWCALL_LEG_MAX - 1, "-_.:@+")) {
+			*why = "bad leg";
+			return -EINVAL;
+		}
+		for (struct le *le = list_head(&call->legs); le;
+		     le = le->next) {
+			if (!strcmp(((struct ring *)le->data)->name, p->leg)) {
+				*why = "leg already ringing";
+				return -EBUSY;
+			}
+		}
 	}
 	if (!p->target_uri || !uri_ok(p->target_uri, &u, &pl)) {
 		*why = "bad target_uri";
@@ -355,6 +456,8 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 		return -ENOMEM;
 	ring->call = call;
 	ring->seq = p->seq;
+	if (named)
+		snprintf(ring->name, sizeof(ring->name), "%s", p->leg);
 	ring->timeout_ms =
 		p->timeout_ms && p->timeout_ms < env->ring_timeout_max_ms
 			? p->timeout_ms
@@ -372,7 +475,8 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 	if (!err)
 		err = -sipsess_connect(
 			&ring->sess, env->sock, p->target_uri,
-			name[0] ? name : NULL, from_uri, env->cuser, routev, 1,
+			name[0] ? name : NULL, from_uri, env->cuser, routev,
+			env->edge_uri[0] ? 1 : 0,
 			"application/sdp", offer, NULL, NULL, false,
 			ring_offer_handler, ring_answer_handler,
 			ring_progress_handler, ring_estab_handler,
@@ -385,6 +489,16 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 		*why = "cannot send the INVITE";
 		ring_free(ring);
 		return err;
+	}
+	if (named) {
+		/* The caller keeps hearing what plays (music on hold). */
+		list_append(&call->legs, &ring->le, ring);
+		tmr_start(&ring->tmr, ring->timeout_ms, ring_timeout_handler,
+			  ring);
+		PLOG_INFO("ring %llu leg %s: %s (%s) from %s, %u ms",
+			  (unsigned long long)ring->seq, ring->name,
+			  p->target_uri, kind, from_uri, ring->timeout_ms);
+		return 0;
 	}
 	call->ring = ring;
 

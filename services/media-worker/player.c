@@ -57,7 +57,8 @@ static void start(struct player *p, const uint8_t *audio, bool ref, size_t len,
 	p->ref = ref;
 	p->len = len;
 	p->pos = 0;
-	p->passes = loops > 1 ? loops - 1 : 0;
+	p->forever = loops == PLAYER_FOREVER;
+	p->passes = loops > 1 && !p->forever ? loops - 1 : 0;
 	p->marker = true;
 }
 

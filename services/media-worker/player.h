@@ -54,6 +54,9 @@ void player_init(struct player *p, uint8_t pt, uint8_t silence, uint32_t ssrc,
  * codec); the stream keeps its seq and timestamp. */
 void player_set_codec(struct player *p, uint8_t pt, uint8_t silence);
 
+/* `loops` that plays until stopped or replaced (music on hold). */
+#define PLAYER_FOREVER UINT32_MAX
+
 /* Copies audio and starts playing it `loops` times (0 counts as 1); a
  * running prompt is replaced. The first packet carries the marker bit and,
  * after a pause, a timestamp advanced by the pause (RFC 3550 §5.1).

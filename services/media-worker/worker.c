@@ -13,6 +13,7 @@
 #include "player.h"
 #include "prompt_cache.h"
 #include "prompt_store.h"
+#include "moh_builtin.h"
 #include "ringback.h"
 #include "rtp_watch.h"
 #include "worker.h"
@@ -118,6 +119,7 @@ void worker_call_event(struct mwcall *call, const struct mwcall_event *ev,
 	case MWCALL_EV_RING_RESULT:
 		we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT;
 		we.ring_result = ev->ring_result;
+		we.leg = ev->leg;
 		we.reply_to = wc->ring_msgid;
 		break;
 	case MWCALL_EV_CLOSED:
@@ -321,6 +323,23 @@ static int ringback_load(struct worker *w)
 	return err;
 }
 
+/* The built-in music on hold into reference-counted buffers, so that it
+ * plays like a cached prompt. */
+static int moh_load(struct worker *w)
+{
+	const unsigned char *src[2] = {moh_builtin_ulaw, moh_builtin_alaw};
+	const size_t len[2] = {moh_builtin_ulaw_len, moh_builtin_alaw_len};
+
+	for (int law = OFFER_ULAW; law <= OFFER_ALAW; law++) {
+		w->moh[law] = mem_alloc(len[law], NULL);
+		if (!w->moh[law])
+			return -ENOMEM;
+		memcpy(w->moh[law], src[law], len[law]);
+		w->moh_len[law] = len[law];
+	}
+	return 0;
+}
+
 static int open_signals(struct worker *w)
 {
 	sigset_t set;
@@ -383,6 +402,8 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 					 (uint32_t)cfg->prompt_recheck_ms);
 	if (!err)
 		err = ringback_load(w);
+	if (!err)
+		err = moh_load(w);
 	if (!err)
 		err = open_sip(w);
 	if (!err)
@@ -452,6 +473,8 @@ void worker_free(struct worker *w)
 	prompt_store_free(w->store);
 	free(w->ringback[OFFER_ULAW]);
 	free(w->ringback[OFFER_ALAW]);
+	mem_deref(w->moh[OFFER_ULAW]);
+	mem_deref(w->moh[OFFER_ALAW]);
 
 	mem_deref(w->options_lsnr);
 	mem_deref(w->sock);

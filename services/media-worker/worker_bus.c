@@ -109,6 +109,8 @@ struct worker_link *worker_event_send(struct worker *w,
 	}
 	me.timer_id = ev->timer_id;
 	me.ring_result = (Pbx__V1__MediaEvent__RingResult)ev->ring_result;
+	if (ev->leg)
+		me.leg = (char *)ev->leg;
 	env.tenant_id = (char *)ev->tenant;
 	env.call_id = (char *)ev->callid;
 	if (ev->reply_to)

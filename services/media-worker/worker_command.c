@@ -81,8 +81,22 @@ static void command_play(struct worker *w, struct worker_link *l,
 	size_t len = 0;
 	int err;
 
-	err = prompt_cache_get(w->prompts, env->tenant_id, play->prompt,
-			       mwcall_law(wc->call), &audio, &len);
+	enum offer_law law = mwcall_law(wc->call);
+
+	err = play->prompt[0] ? prompt_cache_get(w->prompts, env->tenant_id,
+						 play->prompt, law, &audio,
+						 &len)
+			      : -ENOENT;
+	if (err && play->moh) {
+		/* Music on hold never fails for want of the tenant's own:
+		 * the built-in music plays instead. */
+		if (play->prompt[0])
+			PLOG_WARN("music on hold %s: %s; built-in music",
+				  play->prompt, strerror(-err));
+		audio = mem_ref(w->moh[law]);
+		len = w->moh_len[law];
+		err = audio ? 0 : -ENOENT;
+	}
 	if (err == -ENOENT)
 		snprintf(detail, sizeof(detail), "prompt %s not found",
 			 play->prompt);
@@ -96,8 +110,10 @@ static void command_play(struct worker *w, struct worker_link *l,
 		 * ANSWERED event then replies to this Play. */
 		set_msgid(wc->answer_msgid, sizeof(wc->answer_msgid), env);
 		set_msgid(wc->play_msgid, sizeof(wc->play_msgid), env);
-		err = mwcall_play(wc->call, audio, len, play->loops,
-				  play->barge_in, seq);
+		err = play->moh ? mwcall_moh(wc->call, audio, len, seq)
+				: mwcall_play(wc->call, audio, len,
+					      play->loops, play->barge_in,
+					      seq);
 		mem_deref(audio); /* the call holds its own reference */
 		if (err)
 			snprintf(detail, sizeof(detail), "play: %s",
@@ -108,7 +124,8 @@ static void command_play(struct worker *w, struct worker_link *l,
 		return;
 	}
 	PLOG_INFO("playing %s (%zu bytes = %zu ms, loops %u%s, seq %llu)",
-		  play->prompt, len, len / 8, play->loops,
+		  play->prompt[0] ? play->prompt : "built-in music", len,
+		  len / 8, play->moh ? 0 : play->loops,
 		  play->barge_in ? ", barge-in" : "", (unsigned long long)seq);
 }
 
@@ -153,6 +170,7 @@ static void command_ring(struct worker *w, struct worker_link *l,
 		.caller_id = r->caller_id,
 		.caller_name = r->caller_name,
 		.dest_kind = r->dest_kind,
+		.leg = r->leg,
 		.seq = env->media_command->seq,
 	};
 	const char *why = NULL;
@@ -167,6 +185,22 @@ static void command_ring(struct worker *w, struct worker_link *l,
 			 why ? why : strerror(-err));
 		failed(w, l, env, "ring", detail);
 	}
+}
+
+static void command_cancel_ring(struct worker *w, struct worker_link *l,
+				struct worker_call *wc,
+				const Pbx__V1__Envelope *env)
+{
+	const char *leg = env->media_command->cancel_ring->leg;
+
+	/* Nothing to stop is no error: the leg ended meanwhile (its
+	 * RING_RESULT is on its way). */
+	(void)w;
+	(void)l;
+	if (mwcall_ring_cancel(wc->call, leg))
+		PLOG_DEBUG("cancel ring %s: no such leg", leg[0] ? leg : "*");
+	else
+		PLOG_INFO("ring leg %s cancelled", leg[0] ? leg : "*");
 }
 
 static void command_timer(struct worker *w, struct worker_link *l,
@@ -191,6 +225,8 @@ static bool has_args(const Pbx__V1__MediaCommand *cmd)
 		return cmd->ring && cmd->ring->target_uri;
 	case PBX__V1__MEDIA_COMMAND__CMD_TIMER:
 		return cmd->timer != NULL;
+	case PBX__V1__MEDIA_COMMAND__CMD_CANCEL_RING:
+		return cmd->cancel_ring && cmd->cancel_ring->leg;
 	default:
 		return true;
 	}
@@ -244,6 +280,9 @@ void worker_command(struct worker *w, struct worker_link *l,
 		break;
 	case PBX__V1__MEDIA_COMMAND__CMD_TIMER:
 		command_timer(w, l, wc, env);
+		break;
+	case PBX__V1__MEDIA_COMMAND__CMD_CANCEL_RING:
+		command_cancel_ring(w, l, wc, env);
 		break;
 	default:
 		reply_event(w, l, env, KIND(FAILED), "unknown command");

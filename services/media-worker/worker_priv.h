@@ -57,6 +57,10 @@ struct worker {
 	struct prompt_store *store;
 	struct prompt_cache *prompts; /* in front of store */
 	uint8_t *ringback[2]; /* one cycle per law, shared by all calls */
+	/* The built-in music on hold per law (libre mem, referenced by the
+	 * calls that play it): for a Play{moh} without a prompt of its own. */
+	uint8_t *moh[2];
+	size_t moh_len[2];
 
 	struct hash *calls; /* worker_call by Call-ID */
 	uint32_t load;
@@ -100,6 +104,7 @@ struct worker_event {
 	char digit;	   /* KIND_DTMF */
 	uint32_t timer_id; /* KIND_TIMER */
 	int ring_result;   /* KIND_RING_RESULT */
+	const char *leg;   /* KIND_RING_RESULT of a named leg */
 };
 
 /* worker.c */

@@ -20,6 +20,8 @@ static const struct pbx_config_item items[] = {
 	{"worker_listen", PBX_CFG_STR, cfg.worker_listen,
 	 "tcp://127.0.0.1:7002", 0, 0,
 	 "ROUTER socket the media workers connect to"},
+	{"queue_listen", PBX_CFG_STR, cfg.queue_listen, "tcp://127.0.0.1:7003",
+	 0, 0, "ROUTER socket the queue-managers connect to"},
 	{"redis_host", PBX_CFG_STR, cfg.redis_host, "127.0.0.1", 0, 0,
 	 "Redis host"},
 	{"redis_port", PBX_CFG_INT, &cfg.redis_port, "6390", 1, 65535,
@@ -34,6 +36,11 @@ static const struct pbx_config_item items[] = {
 	 "a worker silent this long gets no new calls"},
 	{"call_ttl_s", PBX_CFG_INT, &cfg.call_ttl_s, "14400", 60, 604800,
 	 "call state expires this long after its last event"},
+	{"queue_ttl_ms", PBX_CFG_INT, &cfg.queue_ttl_ms, "3000", 500, 60000,
+	 "a queue-manager silent this long gets no commands"},
+	{"queue_grace_s", PBX_CFG_INT, &cfg.queue_grace_s, "10", 1, 600,
+	 "a queued call with no word from the queue-managers takes the "
+	 "exit route this long after its max wait"},
 	{"log_level", PBX_CFG_STR, cfg.log_level, "info", 0, 0,
 	 "error, warn, info or debug"},
 	{"curve_secret_file", PBX_CFG_STR, cfg.curve_secret_file, "", 0, 0,
@@ -42,6 +49,8 @@ static const struct pbx_config_item items[] = {
 	 0, "directory of the edge-bridges' <edge_id>.pub keys"},
 	{"curve_worker_allow_dir", PBX_CFG_STR, cfg.curve_worker_allow_dir, "",
 	 0, 0, "directory of the media workers' <worker_id>.pub keys"},
+	{"curve_queue_allow_dir", PBX_CFG_STR, cfg.curve_queue_allow_dir, "",
+	 0, 0, "directory of the queue-managers' <qm_id>.pub keys"},
 };
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -96,6 +105,8 @@ int main(int argc, char **argv)
 			 .allow_dir = cfg.curve_edge_allow_dir},
 			{.domain = "worker",
 			 .allow_dir = cfg.curve_worker_allow_dir},
+			{.domain = "queue",
+			 .allow_dir = cfg.curve_queue_allow_dir},
 		};
 
 		if (!cfg.curve_edge_allow_dir[0] ||
@@ -105,7 +116,14 @@ int main(int argc, char **argv)
 					"with curve_secret_file\n");
 			return 2;
 		}
-		err = pbx_zap_start(&zap, zctx, doms, 2);
+		/* Without queue-managers' keys none can connect: queued
+		 * callers take their exit route at once. */
+		if (!cfg.curve_queue_allow_dir[0])
+			PLOG_WARN("no curve_queue_allow_dir: no queue-manager "
+				  "can connect; queues take their exit "
+				  "route");
+		err = pbx_zap_start(&zap, zctx, doms,
+				    cfg.curve_queue_allow_dir[0] ? 3 : 2);
 		if (err) {
 			PLOG_ERR("cannot start the ZAP handler: %s",
 				 strerror(-err));
@@ -127,8 +145,10 @@ int main(int argc, char **argv)
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	event_add(sigint, NULL);
 	event_add(sigterm, NULL);
-	PLOG_INFO("%s: edges on %s, workers on %s, redis %s:%ld",
+	PLOG_INFO("%s: edges on %s, workers on %s, queue-managers on %s, "
+		  "redis %s:%ld",
 		  cfg.router_id, cfg.edge_listen, cfg.worker_listen,
+		  cfg.queue_listen,
 		  cfg.redis_host, cfg.redis_port);
 
 	event_base_dispatch(base);

@@ -260,7 +260,9 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 			      c->domain,  "fax",        c->fax_enabled ? "1"
 								       : "0",
 			      "alt",      c->alt_id,    "edge",
-			      c->edge};
+			      c->edge,    "queue",      c->queue,
+			      "qwait",    c->qwait ? "1" : "0",
+			      "qkeys",    c->qkeys};
 	size_t argc = sizeof(argv) / sizeof(argv[0]);
 
 	if (!ac || pbx_key(key, sizeof(key), c->tenant, "call:%s",

@@ -23,6 +23,11 @@ typedef void(route_pipe_h)(struct route_ctx *c, struct redisReply *reply);
 typedef void(route_next_h)(struct route_ctx *c);
 
 #define ROUTE_PIPE_MAX 4
+/* c->kind of a queue-manager's Result (beside the MediaEvent kinds). */
+#define ROUTE_EV_QUEUE_RESULT 1000
+/* The worker timer that is a queued call's own deadline (the walk's ids
+ * count up from 1). */
+#define ROUTE_QUEUE_TIMER 0xffffff01u
 /* TTL of a call record before its worker reported INCOMING. */
 #define ROUTE_SETUP_TTL_S 60
 
@@ -77,6 +82,17 @@ struct route_ctx {
 	uint32_t timer_id;
 	int ring_result;            /* Pbx__V1__MediaEvent__RingResult */
 	struct walk_actions out;    /* decided, sent after the save */
+	/* queue (route_queue.c), kept in the call record */
+	char queue[65];             /* the queue-manager knows the call: it
+				     * waits in this queue, or was bridged
+				     * from it ("" otherwise) */
+	bool qwait;                 /* ... and still waits */
+	char qkeys[16];             /* its exit keys while it waits */
+	bool q_left;                /* this step took it out of the queue */
+	int q_leave;                /* Leave reason to send after the save */
+	int q_kind;                 /* ROUTE_EV_QUEUE_RESULT: Result kind */
+	char q_leg[80];             /* RING_RESULT of a named leg */
+	char q_from[65];            /* the queue a Result is about */
 	/* pipeline */
 	struct route_pipe_item pipe[ROUTE_PIPE_MAX];
 	int waiting;
@@ -136,6 +152,34 @@ void route_limits_extend(struct router *r, const char *tenant,
 			 const char *call_id);
 void route_limits_release(struct router *r, const char *tenant,
 			  const char *call_id);
+
+/* route_media.c: loads the call's state, takes one walk step for the
+ * event in c (kind ...), saves and carries out the actions; frees c. */
+void route_walk_event(struct route_ctx *c);
+
+/* route_queue.c: the queue's side of a call.
+ * event: a media event of a queued call in queue terms (an exit key, its
+ *   deadline, an agent's answer); false: nothing to walk (c is freed by
+ *   the caller).
+ * prepare: after the walk step, before the save: the queue fields.
+ * after_save: stops what the queue did when the call left it, tells the
+ *   queue-manager.
+ * join: the QUEUE action (music, Enqueue, the deadline).
+ * ended: the call is over (c->queue as read): Leave.
+ * leg_result: RING_RESULT of a named leg → AgentResult; true when the
+ *   walk must hear of it (an answer). */
+bool route_queue_translate(struct route_ctx *c, struct walk_event *ev);
+void route_queue_prepare(struct route_ctx *c, const struct walk_event *ev);
+void route_queue_after_save(struct route_ctx *c);
+void route_queue_join(struct route_ctx *c, const struct walk_action *a);
+void route_queue_ended(struct route_ctx *c);
+bool route_queue_leg_result(struct router *r, const Pbx__V1__Envelope *env);
+/* Sends a MediaCommand to c->worker_id (seq c->seq). */
+void route_exec_send(struct route_ctx *c, Pbx__V1__MediaCommand *cmd);
+/* The RING action a to c->worker_id, as named leg `leg` (NULL: the
+ * call's one ring). */
+void route_exec_ring(struct route_ctx *c, const struct walk_action *a,
+		     const char *leg);
 
 /* route_exec.c: carries out c->out as media commands to c->worker_id;
  * route_exec_supported: this build has a media side for the action. */

@@ -10,7 +10,7 @@
 #include "router.h"
 #include "scenario.h"
 
-static void send_cmd(struct route_ctx *c, Pbx__V1__MediaCommand *cmd)
+void route_exec_send(struct route_ctx *c, Pbx__V1__MediaCommand *cmd)
 {
 	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
 	struct pbx_bus_peer peer;
@@ -81,7 +81,8 @@ static const char *e164(const char *in, char *buf, size_t size)
 	return buf;
 }
 
-static void ring(struct route_ctx *c, const struct walk_action *a)
+void route_exec_ring(struct route_ctx *c, const struct walk_action *a,
+		     const char *leg)
 {
 	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
 	Pbx__V1__MediaCommand__Ring rg = PBX__V1__MEDIA_COMMAND__RING__INIT;
@@ -110,101 +111,120 @@ static void ring(struct route_ctx *c, const struct walk_action *a)
 	rg.caller_id = (char *)caller_id;
 	rg.caller_name = (char *)"";
 	rg.dest_kind = (char *)kind;
+	if (leg)
+		rg.leg = (char *)leg;
 	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RING;
 	cmd.ring = &rg;
-	PLOG_INFO("node %s: ring %s %s (%u ms)", c->st.node, kind,
-		  a->ring.target, a->ring.timeout_ms);
-	send_cmd(c, &cmd);
+	PLOG_INFO("node %s: ring %s %s (%u ms)%s%s", c->st.node, kind,
+		  a->ring.target, a->ring.timeout_ms, leg ? " leg " : "",
+		  leg ? leg : "");
+	route_exec_send(c, &cmd);
 }
 
-/* Returns false when the action ended the call. */
-static bool exec_one(struct route_ctx *c, const struct walk_action *a)
+static bool exec_answer(struct route_ctx *c, const struct walk_action *a)
 {
 	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Answer ans = PBX__V1__MEDIA_COMMAND__ANSWER__INIT;
 
-	switch (a->kind) {
-	case WALK_ACT_ANSWER: {
-		Pbx__V1__MediaCommand__Answer ans =
-			PBX__V1__MEDIA_COMMAND__ANSWER__INIT;
+	(void)a;
+	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_ANSWER;
+	cmd.answer = &ans;
+	route_exec_send(c, &cmd);
+	return true;
+}
 
-		cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_ANSWER;
-		cmd.answer = &ans;
-		send_cmd(c, &cmd);
-		return true;
-	}
-	case WALK_ACT_PLAY: {
-		Pbx__V1__MediaCommand__Play play =
-			PBX__V1__MEDIA_COMMAND__PLAY__INIT;
+static bool exec_play(struct route_ctx *c, const struct walk_action *a)
+{
+	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Play play = PBX__V1__MEDIA_COMMAND__PLAY__INIT;
 
-		play.prompt = (char *)a->play.prompt;
-		play.loops = 1;
-		play.barge_in = a->play.barge_in;
-		cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_PLAY;
-		cmd.play = &play;
-		PLOG_INFO("node %s: play %s%s", c->st.node, a->play.prompt,
-			  a->play.barge_in ? " (barge-in)" : "");
-		send_cmd(c, &cmd);
-		return true;
-	}
-	case WALK_ACT_STOP_PLAY: {
-		Pbx__V1__MediaCommand__StopPlay sp =
-			PBX__V1__MEDIA_COMMAND__STOP_PLAY__INIT;
+	play.prompt = (char *)a->play.prompt;
+	play.loops = 1;
+	play.barge_in = a->play.barge_in;
+	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_PLAY;
+	cmd.play = &play;
+	PLOG_INFO("node %s: play %s%s", c->st.node, a->play.prompt,
+		  a->play.barge_in ? " (barge-in)" : "");
+	route_exec_send(c, &cmd);
+	return true;
+}
 
-		cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_STOP_PLAY;
-		cmd.stop_play = &sp;
-		send_cmd(c, &cmd);
-		return true;
-	}
-	case WALK_ACT_TIMER: {
-		Pbx__V1__MediaCommand__Timer t =
-			PBX__V1__MEDIA_COMMAND__TIMER__INIT;
+static bool exec_stop_play(struct route_ctx *c, const struct walk_action *a)
+{
+	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__StopPlay sp =
+		PBX__V1__MEDIA_COMMAND__STOP_PLAY__INIT;
 
-		t.id = a->timer.id;
-		t.ms = a->timer.ms;
-		cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_TIMER;
-		cmd.timer = &t;
-		send_cmd(c, &cmd);
-		return true;
-	}
-	case WALK_ACT_RING:
-		ring(c, a);
-		return true;
-	case WALK_ACT_REJECT:
-	case WALK_ACT_HANGUP:
-		PLOG_INFO("node %s: %s %u %s", c->st.node,
-			  a->kind == WALK_ACT_REJECT ? "reject" : "hang up",
-			  a->end.code, a->end.reason ? a->end.reason : "");
-		hangup(c, a->end.code, a->end.reason);
-		return false;
-	default: {
-		char reason[96];
+	(void)a;
+	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_STOP_PLAY;
+	cmd.stop_play = &sp;
+	route_exec_send(c, &cmd);
+	return true;
+}
 
-		snprintf(reason, sizeof(reason),
-			 "Not Implemented (%s not supported yet)",
-			 scenario_walk_act_name(a->kind));
-		PLOG_WARN("node %s: %s is not supported on live calls yet; "
-			  "ending the call",
-			  c->st.node, scenario_walk_act_name(a->kind));
-		hangup(c, 501, reason);
-		return false;
-	}
-	}
+static bool exec_timer(struct route_ctx *c, const struct walk_action *a)
+{
+	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Timer t = PBX__V1__MEDIA_COMMAND__TIMER__INIT;
+
+	t.id = a->timer.id;
+	t.ms = a->timer.ms;
+	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_TIMER;
+	cmd.timer = &t;
+	route_exec_send(c, &cmd);
+	return true;
+}
+
+static bool exec_ring(struct route_ctx *c, const struct walk_action *a)
+{
+	route_exec_ring(c, a, NULL);
+	return true;
+}
+
+static bool exec_queue(struct route_ctx *c, const struct walk_action *a)
+{
+	route_queue_join(c, a);
+	return true;
+}
+
+/* REJECT, HANGUP: the call is over. */
+static bool exec_end(struct route_ctx *c, const struct walk_action *a)
+{
+	PLOG_INFO("node %s: %s %u %s", c->st.node,
+		  a->kind == WALK_ACT_REJECT ? "reject" : "hang up",
+		  a->end.code, a->end.reason ? a->end.reason : "");
+	hangup(c, a->end.code, a->end.reason);
+	return false;
+}
+
+/* What this build does for each walk action (false: the action ended the
+ * call); NULL: no media side yet, the call ends with 501. */
+typedef bool(exec_h)(struct route_ctx *c, const struct walk_action *a);
+static exec_h *const exec_of[WALK_ACT_COUNT] = {
+	[WALK_ACT_REJECT] = exec_end,	  [WALK_ACT_ANSWER] = exec_answer,
+	[WALK_ACT_PLAY] = exec_play,	  [WALK_ACT_STOP_PLAY] = exec_stop_play,
+	[WALK_ACT_TIMER] = exec_timer,	  [WALK_ACT_RING] = exec_ring,
+	[WALK_ACT_QUEUE] = exec_queue,	  [WALK_ACT_HANGUP] = exec_end,
+};
+
+static bool exec_one(struct route_ctx *c, const struct walk_action *a)
+{
+	char reason[96];
+
+	if (route_exec_supported(a->kind))
+		return exec_of[a->kind](c, a);
+	snprintf(reason, sizeof(reason), "Not Implemented (%s not supported yet)",
+		 scenario_walk_act_name(a->kind));
+	PLOG_WARN("node %s: %s is not supported on live calls yet; ending the "
+		  "call",
+		  c->st.node, scenario_walk_act_name(a->kind));
+	hangup(c, 501, reason);
+	return false;
 }
 
 bool route_exec_supported(enum walk_act_kind k)
 {
-	switch (k) {
-	case WALK_ACT_REJECT:
-	case WALK_ACT_ANSWER:
-	case WALK_ACT_PLAY:
-	case WALK_ACT_STOP_PLAY:
-	case WALK_ACT_TIMER:
-	case WALK_ACT_RING:
-	case WALK_ACT_HANGUP:
-		return true;
-	default:
-		return false;
-	}
+	return k < WALK_ACT_COUNT && exec_of[k] != NULL;
 }
 
 void route_exec_actions(struct route_ctx *c)

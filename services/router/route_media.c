@@ -24,18 +24,40 @@ static void end_call(struct route_ctx *c, unsigned code, const char *reason)
 	route_ctx_free(c);
 }
 
+static void got_queue(struct route_ctx *c, redisReply *rr)
+{
+	snprintf(c->queue, sizeof(c->queue), "%s",
+		 rr && rr->type == REDIS_REPLY_STRING ? rr->str : "");
+}
+
+static void got_nothing(struct route_ctx *c, redisReply *rr)
+{
+	(void)c;
+	(void)rr;
+}
+
+static void deleted(struct route_ctx *c)
+{
+	route_queue_ended(c);
+	route_ctx_free(c);
+}
+
+/* The call is over: its record goes (read first: the queue-manager must
+ * hear of the end of a queued call); frees c. */
 static void delete_state(struct route_ctx *c)
 {
-	redisAsyncContext *ac = pbx_redis_ctx(c->r->redis);
 	char key[PBX_KEY_MAX];
 
-	if (ac && !pbx_key(key, sizeof(key), c->tenant, "call:%s", c->call_id))
-		redisAsyncCommand(ac, NULL, NULL, "DEL %s", key);
+	if (!pbx_key(key, sizeof(key), c->tenant, "call:%s", c->call_id)) {
+		route_pipe_cmd(c, got_queue, "HGET %s queue", key);
+		route_pipe_cmd(c, got_nothing, "DEL %s", key);
+	}
 	/* The sender ended the call; the fallback it was also indexed
 	 * under (if any) expires with the reaper's scan (members whose
 	 * record is gone are dropped). */
 	route_index_del(c->r, c->worker_id, c->tenant, c->call_id);
 	route_limits_release(c->r, c->tenant, c->call_id);
+	route_pipe_run(c, deleted);
 }
 
 static void load_state(struct route_ctx *c);
@@ -61,6 +83,7 @@ static void after_save(struct route_ctx *c, int result)
 	/* Started: counted against the tenant's limit until it ends. */
 	if (c->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING)
 		route_limits_extend(c->r, c->tenant, c->call_id);
+	route_queue_after_save(c);
 	route_exec_actions(c);
 	route_ctx_free(c);
 }
@@ -121,6 +144,10 @@ static void step(struct route_ctx *c)
 		return;
 	}
 	fill_event(c, &ev);
+	if (!route_queue_translate(c, &ev)) {
+		route_ctx_free(c); /* nothing for the walk */
+		return;
+	}
 	if (ev.kind == WALK_EV_START)
 		scenario_walk_init(&c->st);
 	route_walk_ctx(c, &ctx);
@@ -136,6 +163,7 @@ static void step(struct route_ctx *c)
 			   c->out.hop[i].what ? c->out.hop[i].what : "",
 			   c->out.hop[i].output ? " -> " : "",
 			   c->out.hop[i].output ? c->out.hop[i].output : "");
+	route_queue_prepare(c, &ev);
 	if (c->out.n == 0) {
 		/* Nothing to do now (an ignored or waiting event): the state
 		 * is unchanged unless the walk moved, save only then. */
@@ -171,6 +199,9 @@ static void got_state(struct route_ctx *c, redisReply *rr)
 	seq = field(rr, "seq");
 	worker = field(rr, "worker");
 	ver = field(rr, "version");
+	/* A queue-manager's event: the call's worker is the record's. */
+	if (!c->worker_id[0] && worker)
+		snprintf(c->worker_id, sizeof(c->worker_id), "%s", worker);
 	if (!walk || !scen || !rev || !seq || !ver ||
 	    scenario_walk_state_decode(&c->st, walk)) {
 		c->missing = true;
@@ -212,7 +243,10 @@ static void got_state(struct route_ctx *c, redisReply *rr)
 	COPY(c->edge, "edge");
 	COPY(c->number, "dialed");
 	COPY(c->domain, "domain");
+	COPY(c->queue, "queue");
+	COPY(c->qkeys, "qkeys");
 #undef COPY
+	c->qwait = field(rr, "qwait") && !strcmp(field(rr, "qwait"), "1");
 	c->fax_enabled = field(rr, "fax") && !strcmp(field(rr, "fax"), "1");
 }
 
@@ -252,6 +286,11 @@ static void state_done(struct route_ctx *c)
 		return;
 	}
 	route_load(c, step);
+}
+
+void route_walk_event(struct route_ctx *c)
+{
+	load_state(c);
 }
 
 static void load_state(struct route_ctx *c)
@@ -311,7 +350,6 @@ void route_media_event(struct router *r, const struct pbx_bus_peer *peer,
 			  me->detail && me->detail[0] ? ": " : "",
 			  me->detail ? me->detail : "");
 		delete_state(c);
-		route_ctx_free(c);
 		return;
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_FAILED:
 		PLOG_WARN("worker %s failed: %s", c->worker_id,
@@ -324,6 +362,17 @@ void route_media_event(struct router *r, const struct pbx_bus_peer *peer,
 		load_state(c);
 		return;
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT:
+		if (me->leg && me->leg[0]) {
+			/* A queue's agent: the queue-manager counts it; the
+			 * walk hears only of an answer. */
+			if (!route_queue_leg_result(r, env)) {
+				route_ctx_free(c);
+				return;
+			}
+			snprintf(c->q_leg, sizeof(c->q_leg), "%s", me->leg);
+			load_state(c);
+			return;
+		}
 		PLOG_INFO("ring result %d (sip %u)", me->ring_result,
 			  me->sip_code);
 		load_state(c);

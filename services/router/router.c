@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pbx_clock.h"
 #include "pbx_log.h"
 #include "pbx_redis.h"
 #include "router.h"
@@ -68,6 +69,40 @@ static void worker_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 	pbx_log_ctx(NULL, NULL);
 }
 
+static void queue_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
+		       const Pbx__V1__Envelope *env, int err, void *arg)
+{
+	struct router *r = arg;
+	const Pbx__V1__QueueHeartbeat *hb;
+
+	(void)bus;
+	if (err || !env)
+		return;
+	switch (env->body_case) {
+	case PBX__V1__ENVELOPE__BODY_QUEUE_HEARTBEAT:
+		hb = env->queue_heartbeat;
+		/* With CURVE an instance speaks only for its key's name. */
+		if (!hb || !hb->qm_id ||
+		    (peer && peer->user[0] && strcmp(hb->qm_id, peer->user))) {
+			PLOG_WARN("queue socket: heartbeat for another id "
+				  "dropped");
+			break;
+		}
+		if (qms_heartbeat(&r->qms, hb->qm_id, pbx_clock_mono_ms()))
+			PLOG_WARN("queue socket: heartbeat of %s not recorded",
+				  hb->qm_id);
+		break;
+	case PBX__V1__ENVELOPE__BODY_QUEUE_EVENT:
+		route_queue_event(r, peer, env);
+		break;
+	default:
+		PLOG_WARN("queue socket: unexpected message type %d dropped",
+			  env->body_case);
+		break;
+	}
+	pbx_log_ctx(NULL, NULL);
+}
+
 static void free_scenario(void *val)
 {
 	scenario_free(val);
@@ -99,6 +134,7 @@ int router_alloc(struct router **rp, struct event_base *base, void *zctx,
 		return -ENOMEM;
 	r->cfg = cfg;
 	r->base = base;
+	qms_init(&r->qms, (uint64_t)cfg->queue_ttl_ms);
 	err = pbx_redis_alloc(&r->redis, base, cfg->redis_host,
 			      (int)cfg->redis_port, &cfg->redis_cred);
 	if (err)
@@ -130,9 +166,20 @@ int router_alloc(struct router **rp, struct event_base *base, void *zctx,
 				 worker_recv, r);
 	if (err)
 		goto fail;
+	err = pbx_bus_alloc_opts(&r->queue_bus, zctx, PBX_BUS_ROUTER,
+				 cfg->queue_listen, NULL,
+				 &(struct pbx_bus_opts){
+					 .secret_file = cfg->curve_secret_file,
+					 .zap_domain = "queue",
+				 },
+				 queue_recv, r);
+	if (err)
+		goto fail;
 	err = pbx_bus_attach(r->edge_bus, base);
 	if (!err)
 		err = pbx_bus_attach(r->worker_bus, base);
+	if (!err)
+		err = pbx_bus_attach(r->queue_bus, base);
 	if (err)
 		goto fail;
 	r->tick = event_new(base, -1, EV_PERSIST, tick_cb, r);
@@ -158,6 +205,7 @@ void router_free(struct router *r)
 	pbx_redis_free(r->redis);
 	pbx_bus_free(r->edge_bus);
 	pbx_bus_free(r->worker_bus);
+	pbx_bus_free(r->queue_bus);
 	vcache_free(r->scache);
 	vcache_free(r->ocache);
 	workers_free(r->workers);

@@ -9,6 +9,7 @@
 #include "pbx_bus.h"
 #include "pbx_config.h"
 #include "pbx_redis.h"
+#include "qms.h"
 
 struct event_base;
 struct pbx_redis;
@@ -19,6 +20,7 @@ struct router_config {
 	char router_id[PBX_CFG_STRLEN];
 	char edge_listen[PBX_CFG_STRLEN];
 	char worker_listen[PBX_CFG_STRLEN];
+	char queue_listen[PBX_CFG_STRLEN];
 	char redis_host[PBX_CFG_STRLEN];
 	long redis_port;
 	char redis_user[PBX_CFG_STRLEN];
@@ -27,11 +29,14 @@ struct router_config {
 	struct pbx_redis_cred redis_cred; /* from the three above (main) */
 	long worker_ttl_ms;
 	long call_ttl_s;
+	long queue_ttl_ms;  /* a queue-manager silent this long is gone */
+	long queue_grace_s; /* a queued call's deadline: max wait + this */
 	char log_level[PBX_CFG_STRLEN];
 	/* CURVE (docs/security.md): empty secret file = plaintext. */
 	char curve_secret_file[PBX_CFG_STRLEN];
 	char curve_edge_allow_dir[PBX_CFG_STRLEN];
 	char curve_worker_allow_dir[PBX_CFG_STRLEN];
+	char curve_queue_allow_dir[PBX_CFG_STRLEN];
 };
 
 struct router {
@@ -40,6 +45,8 @@ struct router {
 	struct pbx_redis *redis;
 	struct pbx_bus *edge_bus;    /* ROUTER: edge-bridges */
 	struct pbx_bus *worker_bus;  /* ROUTER: media workers */
+	struct pbx_bus *queue_bus;   /* ROUTER: queue-managers */
+	struct qms qms;              /* live queue-managers */
 	struct workers *workers;
 	struct vcache *scache;  /* parsed scenarios */
 	struct vcache *ocache;  /* compiled tenant objects */
@@ -56,6 +63,9 @@ void route_call_new(struct router *r, const struct pbx_bus_peer *peer,
 		    const Pbx__V1__Envelope *env);
 /* route_media.c: a worker reports on a call it anchors. */
 void route_media_event(struct router *r, const struct pbx_bus_peer *peer,
+		       const Pbx__V1__Envelope *env);
+/* route_queue.c: a queue-manager reports on a queued call. */
+void route_queue_event(struct router *r, const struct pbx_bus_peer *peer,
 		       const Pbx__V1__Envelope *env);
 /* route_reap.c: workers_lost_h that ends a lost worker's calls. */
 void route_reap_worker(const char *worker_id, uint64_t seen_ms, void *arg);

@@ -60,7 +60,11 @@ static int alloc_router(struct router_harness *h)
 			 "tcp://127.0.0.1:%d", redis_fixture_free_port());
 		snprintf(h->cfg.worker_listen, sizeof(h->cfg.worker_listen),
 			 "tcp://127.0.0.1:%d", redis_fixture_free_port());
-		if (!strcmp(h->cfg.edge_listen, h->cfg.worker_listen))
+		snprintf(h->cfg.queue_listen, sizeof(h->cfg.queue_listen),
+			 "tcp://127.0.0.1:%d", redis_fixture_free_port());
+		if (!strcmp(h->cfg.edge_listen, h->cfg.worker_listen) ||
+		    !strcmp(h->cfg.edge_listen, h->cfg.queue_listen) ||
+		    !strcmp(h->cfg.worker_listen, h->cfg.queue_listen))
 			continue;
 		err = router_alloc(&h->rt, h->base, h->zctx, &h->cfg);
 	}
@@ -81,6 +85,8 @@ int router_harness_start(struct router_harness *h)
 	h->cfg.redis_port = h->rf.port;
 	h->cfg.worker_ttl_ms = 3000;
 	h->cfg.call_ttl_s = 60;
+	h->cfg.queue_ttl_ms = 3000;
+	h->cfg.queue_grace_s = 2;
 	h->base = event_base_new();
 	h->zctx = pbx_zmq_ctx_new();
 	if (!h->base || !h->zctx) {
@@ -94,6 +100,9 @@ int router_harness_start(struct router_harness *h)
 	if (!err)
 		err = fake_peer_alloc(&h->worker, h->base, h->zctx,
 				      h->cfg.worker_listen, HARNESS_WORKER);
+	if (!err)
+		err = fake_peer_alloc(&h->qm, h->base, h->zctx,
+				      h->cfg.queue_listen, HARNESS_QM);
 	if (err)
 		goto fail;
 	for (int i = 0; i < 300 && !pbx_redis_ctx(h->rt->redis); i++)
@@ -116,6 +125,8 @@ void router_harness_stop(struct router_harness *h)
 	h->edge = NULL;
 	fake_peer_free(h->worker);
 	h->worker = NULL;
+	fake_peer_free(h->qm);
+	h->qm = NULL;
 	if (h->zctx)
 		zmq_ctx_term(h->zctx);
 	h->zctx = NULL;
@@ -124,6 +135,38 @@ void router_harness_stop(struct router_harness *h)
 	h->base = NULL;
 	redis_fixture_stop(&h->rf);
 	pbx_clock_fake(0);
+}
+
+/* ---- the fake queue-manager -------------------------------------------- */
+
+int router_harness_qm_heartbeat(struct router_harness *h)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__QueueHeartbeat hb = PBX__V1__QUEUE_HEARTBEAT__INIT;
+	int err;
+
+	hb.qm_id = (char *)HARNESS_QM;
+	env.body_case = PBX__V1__ENVELOPE__BODY_QUEUE_HEARTBEAT;
+	env.queue_heartbeat = &hb;
+	err = fake_peer_send(h->qm, &env, 2000);
+	for (int i = 0; !err && i < 200; i++) {
+		if (qms_pick(&h->rt->qms, pbx_clock_mono_ms()))
+			return 0;
+		run_10ms(h);
+	}
+	return err ? err : -ETIMEDOUT;
+}
+
+int router_harness_qm_event(struct router_harness *h, const char *call_id,
+			    Pbx__V1__QueueEvent *qe)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+
+	env.tenant_id = (char *)HARNESS_TENANT;
+	env.call_id = (char *)call_id;
+	env.body_case = PBX__V1__ENVELOPE__BODY_QUEUE_EVENT;
+	env.queue_event = qe;
+	return fake_peer_send(h->qm, &env, 2000);
 }
 
 /* ---- tenant data -------------------------------------------------------- */
@@ -242,6 +285,8 @@ int router_harness_event(struct router_harness *h, const char *call_id,
 	me.digit = (char *)(ev->digit ? ev->digit : "");
 	me.timer_id = ev->timer_id;
 	me.ring_result = ev->ring;
+	if (ev->leg)
+		me.leg = (char *)ev->leg;
 	env.tenant_id = HARNESS_TENANT;
 	env.call_id = (char *)call_id;
 	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_EVENT;

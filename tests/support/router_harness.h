@@ -16,6 +16,7 @@
 #define HARNESS_DOMAIN "acme.pbx.test"
 #define HARNESS_WORKER "mw-test"
 #define HARNESS_WORKER_URI "sip:10.0.0.7:5080"
+#define HARNESS_QM "qm-test"
 
 struct router_harness {
 	struct redis_fixture rf;
@@ -25,6 +26,7 @@ struct router_harness {
 	struct router *rt;
 	struct fake_peer *edge;
 	struct fake_peer *worker;
+	struct fake_peer *qm; /* a queue-manager on the queue socket */
 };
 
 /* Starts redis-server, the router (on two free loopback ports) and both
@@ -78,11 +80,20 @@ struct harness_event {
 	const char *digit;
 	uint32_t timer_id;
 	Pbx__V1__MediaEvent__RingResult ring;
+	const char *leg; /* RING_RESULT of a named leg */
 };
 
 /* Sends one MediaEvent for call_id from the fake worker. */
 int router_harness_event(struct router_harness *h, const char *call_id,
 			 const struct harness_event *ev);
+
+/* ---- the fake queue-manager ------------------------------------------- */
+
+/* Sends a QueueHeartbeat and waits until the router knows HARNESS_QM. */
+int router_harness_qm_heartbeat(struct router_harness *h);
+/* Sends one QueueEvent about call_id from the fake queue-manager. */
+int router_harness_qm_event(struct router_harness *h, const char *call_id,
+			    Pbx__V1__QueueEvent *qe);
 
 /* ---- the fake edge ----------------------------------------------------- */
 

@@ -36,6 +36,7 @@ static void router_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 	e->timer_id = me->timer_id;
 	snprintf(e->detail, sizeof(e->detail), "%s",
 		 me->detail ? me->detail : "");
+	snprintf(e->leg, sizeof(e->leg), "%s", me->leg ? me->leg : "");
 	e->digit = me->digit && me->digit[0] ? me->digit[0] : 0;
 	snprintf(e->callid, sizeof(e->callid), "%s",
 		 env->call_id ? env->call_id : "");

@@ -28,6 +28,7 @@ struct test_router_ev {
 	char caller[64];
 	char dialed[64];
 	char reply_to[64]; /* the message_id of the command it answers */
+	char leg[64];	   /* RING_RESULT of a named leg */
 };
 
 /* Owned by the test; fields are read by it. */

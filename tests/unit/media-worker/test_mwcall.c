@@ -54,6 +54,7 @@ struct fx {
 	struct test_router router;
 	struct test_router router2; /* only with fx_opts.two_routers */
 	struct test_ua caller, callee;
+	struct test_ua callee2; /* a second agent (named legs) */
 	struct mw_config cfg;
 	struct worker *w;
 	size_t prompt_len;
@@ -343,6 +344,7 @@ static void fx_fini(void)
 	fx.w = NULL;
 	test_ua_close(&fx.caller);
 	test_ua_close(&fx.callee);
+	test_ua_close(&fx.callee2);
 	test_router_close(&fx.router);
 	test_router_close(&fx.router2);
 	if (fx.zctx)
@@ -2253,4 +2255,239 @@ Test(mwcall, malformed_video_line_does_not_fail_the_audio_call)
 	cr_assert(test_loop_count(&fx.caller.answers, 2, 2000),
 		  "no 200 to the re-INVITE");
 	cr_assert_not(fx.caller.closed);
+}
+
+/* ---- a queue's side: music on hold, named legs (ring_all) ---- */
+
+static uint64_t cmd_moh(const char *prompt)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Play p = PBX__V1__MEDIA_COMMAND__PLAY__INIT;
+
+	p.prompt = (char *)prompt;
+	p.moh = true;
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_PLAY;
+	mc.play = &p;
+	return cmd_send(&mc);
+}
+
+/* Rings agent `name` at ua as named leg `leg`. */
+static uint64_t cmd_ring_leg(const char *leg, const struct test_ua *ua,
+			     uint32_t timeout_ms)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Ring r = PBX__V1__MEDIA_COMMAND__RING__INIT;
+	char target[64];
+
+	re_snprintf(target, sizeof(target), "sip:%s@%J", ua->name,
+		    &ua->sip_addr);
+	r.target_uri = target;
+	r.timeout_ms = timeout_ms;
+	r.dest_kind = (char *)"extension";
+	r.leg = (char *)leg;
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RING;
+	mc.ring = &r;
+	return cmd_send(&mc);
+}
+
+static uint64_t cmd_stop_play(void)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__StopPlay sp =
+		PBX__V1__MEDIA_COMMAND__STOP_PLAY__INIT;
+
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_STOP_PLAY;
+	mc.stop_play = &sp;
+	return cmd_send(&mc);
+}
+
+static uint64_t cmd_cancel_ring(const char *leg)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__CancelRing c =
+		PBX__V1__MEDIA_COMMAND__CANCEL_RING__INIT;
+
+	c.leg = (char *)leg;
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_CANCEL_RING;
+	mc.cancel_ring = &c;
+	return cmd_send(&mc);
+}
+
+/* The RING_RESULT of named leg `leg`, or NULL. */
+static const struct test_router_ev *leg_result(const char *leg)
+{
+	for (unsigned i = 0; i < fx.router.nev; i++) {
+		const struct test_router_ev *e = &fx.router.evs[i];
+
+		if (e->kind == KIND(RING_RESULT) && !strcmp(e->leg, leg))
+			return e;
+	}
+	return NULL;
+}
+
+static bool have_leg_result(void *arg)
+{
+	return leg_result(arg) != NULL;
+}
+
+/* Two agents beside the callee, rung directly (no edge in between). */
+static void queue_start(size_t prompt_len)
+{
+	fx_start(&(struct fx_opts){.caller_te = true,
+				   .prompt_len = prompt_len});
+	test_ua_open(&fx.callee2, "carol", 0, true);
+	fx.w->edge_uri[0] = '\0';
+	call_answered();
+}
+
+Test(mwcall, moh_loops_until_stopped_without_play_done)
+{
+	queue_start(1600); /* 10 packets */
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_moh("hello");
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 35, 2000),
+		  "music: %u packets", fx.caller.rx.fill_pkts);
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	cr_assert_eq(fx.caller.rx.ts_jumps, 0);
+	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0);
+	/* A digit is reported and does not stop the music. */
+	test_ua_send_4733(&fx.caller, 5, 1000);
+	cr_assert(wait_event(KIND(DTMF), 1000));
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 10, 1000),
+		  "music stopped by a digit");
+	/* StopPlay stops it. */
+	cmd_stop_play();
+	test_loop_for(100);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	test_loop_for(200);
+	cr_assert_eq(fx.caller.rx.pkts, 0);
+	cr_assert_eq(ev_count(KIND(FAILED)), 0);
+}
+
+Test(mwcall, moh_without_a_prompt_plays_the_built_in_music)
+{
+	queue_start(0);
+	test_ua_rx_reset(&fx.caller, 0xff);
+	cmd_moh("");
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, 25, 2000),
+		  "built-in music: %u packets", fx.caller.rx.pkts);
+	/* Music, not silence. */
+	cr_assert_lt(fx.caller.rx.fill_pkts, fx.caller.rx.pkts);
+	/* A tenant's music that is missing falls back to it too. */
+	cmd_moh("nosuchmusic");
+	test_ua_rx_reset(&fx.caller, 0xff);
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, 10, 1000));
+	cr_assert_eq(ev_count(KIND(FAILED)), 0);
+	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0);
+}
+
+Test(mwcall, named_legs_ring_together_and_the_first_answer_takes_the_call)
+{
+	const struct test_router_ev *e;
+
+	queue_start(1600);
+	fx.callee.answer_delay_ms = TEST_UA_NEVER;
+	fx.callee2.answer_delay_ms = 400;
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_moh("hello");
+	cmd_ring_leg("101", &fx.callee, 5000);
+	cmd_ring_leg("102", &fx.callee2, 5000);
+	cr_assert(test_loop_count(&fx.callee.invites, 1, 2000),
+		  "101: no INVITE");
+	cr_assert(test_loop_count(&fx.callee2.invites, 1, 2000),
+		  "102: no INVITE");
+	/* The caller hears its music while they ring, no ringback. */
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 10, 1000));
+	cr_assert_eq(fx.caller.rx.fill_pkts, fx.caller.rx.pkts,
+		     "%u of %u packets are the music", fx.caller.rx.fill_pkts,
+		     fx.caller.rx.pkts);
+
+	/* carol answers: bridged; bob's leg is cancelled. */
+	cr_assert(test_loop_flag(&fx.callee2.estab, 3000), "102: no ACK");
+	cr_assert(test_loop_until(have_leg_result, "102", 1000));
+	e = leg_result("102");
+	cr_assert_eq(e->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED);
+	cr_assert(test_loop_flag(&fx.callee.closed, 1000), "101: no CANCEL");
+	cr_assert_eq(fx.callee.close_err, ECONNRESET);
+	cr_assert(test_loop_until(have_leg_result, "101", 1000));
+	cr_assert_eq(leg_result("101")->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_CANCELLED);
+	cr_assert(mwcall_bridged(the_call()->call));
+
+	/* The music stopped: the caller hears carol, and carol the caller. */
+	test_loop_for(60);
+	test_ua_rx_reset(&fx.caller, 0x22);
+	test_ua_rx_reset(&fx.callee2, 0x11);
+	test_ua_talk(&fx.caller, 25, 0x11);
+	test_ua_talk(&fx.callee2, 25, 0x22);
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 20, 2000),
+		  "caller hears carol: %u", fx.caller.rx.fill_pkts);
+	cr_assert(test_loop_count(&fx.callee2.rx.fill_pkts, 20, 2000),
+		  "carol hears the caller: %u", fx.callee2.rx.fill_pkts);
+	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0);
+
+	/* carol hangs up: the call ends. */
+	test_ua_hangup(&fx.callee2);
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000));
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_str_eq(ev_find(KIND(HANGUP))->detail, "callee hung up");
+}
+
+Test(mwcall, cancel_ring_stops_one_leg_and_the_caller_keeps_its_music)
+{
+	queue_start(1600);
+	fx.callee.answer_delay_ms = TEST_UA_NEVER;
+	fx.callee2.answer_delay_ms = TEST_UA_NEVER;
+	cmd_moh("hello");
+	cmd_ring_leg("101", &fx.callee, 5000);
+	cmd_ring_leg("102", &fx.callee2, 600);
+	cr_assert(test_loop_count(&fx.callee.invites, 1, 2000));
+	cr_assert(test_loop_count(&fx.callee2.invites, 1, 2000));
+	/* A second ring of a leg that rings, or an unnamed one, is
+	 * refused. */
+	cmd_ring_leg("101", &fx.callee, 5000);
+	cr_assert(wait_event(KIND(FAILED), 1000));
+	cr_assert_str_eq(ev_find(KIND(FAILED))->detail,
+			 "ring: leg already ringing");
+	ring_callee(1000);
+	test_loop_for(100);
+	cr_assert_eq(ev_count(KIND(FAILED)), 2);
+	cr_assert_str_eq(test_router_last(&fx.router)->detail,
+			 "ring: a ring is in progress");
+
+	cmd_cancel_ring("101");
+	cr_assert(test_loop_flag(&fx.callee.closed, 1000), "101: no CANCEL");
+	/* 102 times out on its own: NO_ANSWER, with its name. */
+	cr_assert(test_loop_until(have_leg_result, "102", 2000));
+	cr_assert_eq(leg_result("102")->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER);
+	cr_assert(test_loop_flag(&fx.callee2.closed, 1000), "102: no CANCEL");
+	cr_assert_null(leg_result("101"), "a cancelled leg is not reported");
+	/* The caller is still there, with its music. */
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 10, 1000));
+	cr_assert_not(fx.caller.closed);
+	cr_assert_not(mwcall_bridged(the_call()->call));
+	/* Nothing left to cancel is no error. */
+	cmd_cancel_ring("");
+	test_loop_for(100);
+	cr_assert_eq(ev_count(KIND(FAILED)), 2);
+}
+
+Test(mwcall, cancel_ring_of_a_bridged_leg_keeps_the_caller)
+{
+	queue_start(1600);
+	cmd_moh("hello");
+	cmd_ring_leg("101", &fx.callee, 5000);
+	cr_assert(test_loop_flag(&fx.callee.estab, 3000));
+	cr_assert(test_loop_until(have_leg_result, "101", 1000));
+	cmd_cancel_ring("101");
+	cr_assert(test_loop_flag(&fx.callee.closed, 1000), "101: no BYE");
+	test_loop_for(100);
+	cr_assert_not(fx.caller.closed);
+	cr_assert_not_null(the_call());
+	cr_assert_not(mwcall_bridged(the_call()->call));
+	cr_assert_eq(ev_count(KIND(HANGUP)), 0);
 }

@@ -36,11 +36,9 @@ static const char busy_json[] =
 	"\"h\":{\"type\":\"hangup\",\"options\":{\"code\":486,"
 	"\"reason\":\"Busy Here\"}}}}";
 
-static const char queue_json[] =
-	"{\"start\":\"q\",\"nodes\":{"
-	"\"q\":{\"type\":\"queue\",\"options\":{\"queue\":\"sales\"},"
-	"\"outputs\":{\"timeout\":\"bye\"}},"
-	"\"bye\":{\"type\":\"hangup\"}}}";
+static const char voicemail_json[] =
+	"{\"start\":\"v\",\"nodes\":{"
+	"\"v\":{\"type\":\"voicemail\",\"options\":{\"box\":\"main\"}}}}";
 
 static const char hours_json[] =
 	"{\"start\":\"hours\",\"nodes\":{"
@@ -178,12 +176,13 @@ Test(route_call, hangup_scenario_rejects_with_its_code_without_a_worker)
 
 Test(route_call, unsupported_element_is_refused_501_before_answer)
 {
-	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main", queue_json),
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
+					      voicemail_json),
 		     0);
 	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
 
-	assert_reject(router_harness_call_new(&h, "c-q", CALLER, NUMBER), 501,
-		      "Not Implemented (QUEUE not supported yet)");
+	assert_reject(router_harness_call_new(&h, "c-v", CALLER, NUMBER), 501,
+		      "Not Implemented (RECORD not supported yet)");
 	assert_untouched();
 }
 

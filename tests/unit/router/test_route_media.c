@@ -663,24 +663,22 @@ Test(route_media, extension_dialling_a_colleague_rings_it)
 	cr_assert_str_eq(c->ring->caller_id, "100");
 }
 
-static const char greeting_then_queue_json[] =
+static const char greeting_then_voicemail_json[] =
 	"{\"start\":\"g\",\"nodes\":{"
 	"\"g\":{\"type\":\"greeting\",\"options\":{\"prompt\":\"hello\"},"
-	"\"outputs\":{\"next\":\"q\"}},"
-	"\"q\":{\"type\":\"queue\",\"options\":{\"queue\":\"sales\"},"
-	"\"outputs\":{\"timeout\":\"bye\"}},"
-	"\"bye\":{\"type\":\"hangup\"}}}";
+	"\"outputs\":{\"next\":\"v\"}},"
+	"\"v\":{\"type\":\"voicemail\",\"options\":{\"box\":\"main\"}}}}";
 
 Test(route_media, unsupported_element_after_answer_ends_the_call_501)
 {
 	uint64_t seq;
 
-	start_call("c-1", greeting_then_queue_json);
+	start_call("c-1", greeting_then_voicemail_json);
 	seq = answer_and_play("c-1", "hello", false);
 	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, seq);
 	assert_hangup(cmd_at(expect_cmds(1), "c-1",
 			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
-		      501, "Not Implemented (QUEUE not supported yet)");
+		      501, "Not Implemented (RECORD not supported yet)");
 }
 
 /* ---- end of call ------------------------------------------------------- */
@@ -957,6 +955,8 @@ static void two_routers(const char *json)
 		 "tcp://127.0.0.1:%d", redis_fixture_free_port());
 	snprintf(second_cfg.worker_listen, sizeof(second_cfg.worker_listen),
 		 "tcp://127.0.0.1:%d", redis_fixture_free_port());
+	snprintf(second_cfg.queue_listen, sizeof(second_cfg.queue_listen),
+		 "tcp://127.0.0.1:%d", redis_fixture_free_port());
 	cr_assert_eq(router_alloc(&second, h.base, h.zctx, &second_cfg), 0);
 	for (int i = 0; i < 300 && !pbx_redis_ctx(second->redis); i++)
 		router_harness_settle(&h, 10);
@@ -1171,4 +1171,235 @@ Test(route_media, router_freed_with_a_step_in_flight_still_hangs_up,
 		      "the worker never got the shutdown's hang-up");
 	assert_hangup(cmd_at(first, "c-1", PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
 		      503, "Service Unavailable");
+}
+
+/* ---- queues (route_queue.c) -------------------------------------------- */
+
+static const char queue_json[] =
+	"{\"start\":\"q\",\"nodes\":{"
+	"\"q\":{\"type\":\"queue\",\"options\":{\"queue\":\"sales\","
+	"\"max_wait\":30},"
+	"\"outputs\":{\"timeout\":\"bye\",\"exit_key:5\":\"five\"}},"
+	"\"five\":{\"type\":\"greeting\",\"options\":{\"prompt\":\"five\"}},"
+	"\"bye\":{\"type\":\"hangup\",\"options\":{\"code\":480,"
+	"\"reason\":\"Nobody Free\"}}}}";
+
+/* The fake queue-manager's i-th command, checked to be of kind. */
+static const Pbx__V1__QueueCommand *
+qm_cmd(size_t i, Pbx__V1__QueueCommand__CmdCase kind)
+{
+	const Pbx__V1__Envelope *env;
+
+	cr_assert_gt(fake_peer_wait(h.qm, i + 1, 2000), i,
+		     "queue-manager: no command %zu", i);
+	env = fake_peer_msg(h.qm, i);
+	cr_assert_eq(env->body_case, PBX__V1__ENVELOPE__BODY_QUEUE_COMMAND);
+	cr_assert_str_eq(env->tenant_id, HARNESS_TENANT);
+	cr_assert_eq(env->queue_command->cmd_case, kind, "qm command %d",
+		     env->queue_command->cmd_case);
+	return env->queue_command;
+}
+
+/* INCOMING -> Answer; ANSWERED -> music and the deadline (and Enqueue
+ * when a queue-manager is alive). Returns the deadline's ms. */
+static uint32_t queue_joined(const char *call_id)
+{
+	const Pbx__V1__MediaCommand *c;
+	size_t i;
+
+	start_call(call_id, queue_json);
+	event(call_id, PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	c = cmd_at(expect_cmds(1), call_id,
+		   PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+	event(call_id, PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, c->seq);
+	i = expect_cmds(2);
+	c = cmd_at(i, call_id, PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+	cr_assert(c->play->moh);
+	cr_assert_str_eq(c->play->prompt, "");
+	c = cmd_at(i + 1, call_id, PBX__V1__MEDIA_COMMAND__CMD_TIMER);
+	cr_assert_eq(c->timer->id, 0xffffff01u);
+	return c->timer->ms;
+}
+
+/* The commands that take a caller out of its queue, from index i. */
+static void assert_left_queue(size_t i, const char *call_id)
+{
+	const Pbx__V1__MediaCommand *c;
+
+	c = cmd_at(i, call_id, PBX__V1__MEDIA_COMMAND__CMD_CANCEL_RING);
+	cr_assert_str_eq(c->cancel_ring->leg, "");
+	c = cmd_at(i + 1, call_id, PBX__V1__MEDIA_COMMAND__CMD_TIMER);
+	cr_assert_eq(c->timer->ms, 0);
+	cmd_at(i + 2, call_id, PBX__V1__MEDIA_COMMAND__CMD_STOP_PLAY);
+}
+
+Test(route_media, queue_joins_with_music_enqueue_and_a_deadline)
+{
+	const Pbx__V1__QueueCommand *q;
+
+	cr_assert_eq(router_harness_qm_heartbeat(&h), 0);
+	cr_assert_eq(queue_joined("c-1"), (30 + 2) * 1000);
+	q = qm_cmd(0, PBX__V1__QUEUE_COMMAND__CMD_ENQUEUE);
+	cr_assert_str_eq(q->enqueue->queue, "sales");
+	cr_assert_eq(q->enqueue->max_wait_s, 30);
+	cr_assert_str_eq(q->enqueue->caller, CALLER);
+	assert_field("c-1", "queue", "sales");
+	assert_field("c-1", "qwait", "1");
+	assert_field("c-1", "qkeys", "5");
+}
+
+Test(route_media, queue_offer_rings_agents_and_their_results_reach_the_qm)
+{
+	Pbx__V1__QueueEvent qe = PBX__V1__QUEUE_EVENT__INIT;
+	Pbx__V1__QueueEvent__Offer of = PBX__V1__QUEUE_EVENT__OFFER__INIT;
+	char *agents[] = {(char *)"101", (char *)"102"};
+	const Pbx__V1__MediaCommand *c;
+	const Pbx__V1__QueueCommand *q;
+	size_t i;
+
+	cr_assert_eq(router_harness_qm_heartbeat(&h), 0);
+	queue_joined("c-1");
+	of.queue = (char *)"sales";
+	of.agents = agents;
+	of.n_agents = 2;
+	of.offer = 7;
+	of.timeout_ms = 15000;
+	qe.ev_case = PBX__V1__QUEUE_EVENT__EV_OFFER;
+	qe.offer = &of;
+	cr_assert_eq(router_harness_qm_event(&h, "c-1", &qe), 0);
+	i = expect_cmds(2);
+	for (size_t k = 0; k < 2; k++) {
+		char leg[32], uri[64];
+
+		c = cmd_at(i + k, "c-1", PBX__V1__MEDIA_COMMAND__CMD_RING);
+		snprintf(leg, sizeof(leg), "7:%s", agents[k]);
+		snprintf(uri, sizeof(uri), "sip:%s@" HARNESS_DOMAIN,
+			 agents[k]);
+		cr_assert_str_eq(c->ring->leg, leg);
+		cr_assert_str_eq(c->ring->target_uri, uri);
+		cr_assert_eq(c->ring->timeout_ms, 15000);
+	}
+
+	/* 102 does not answer: a miss for the queue-manager, nothing for
+	 * the walk. */
+	event_ex("c-1", &(struct harness_event){
+				.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT,
+				.ring = PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER,
+				.leg = "7:102"});
+	q = qm_cmd(1, PBX__V1__QUEUE_COMMAND__CMD_AGENT_RESULT);
+	cr_assert_str_eq(q->agent_result->agent, "102");
+	cr_assert_eq(q->agent_result->offer, 7);
+	cr_assert_eq(q->agent_result->result,
+		     PBX__V1__QUEUE_COMMAND__AGENT_RESULT__RESULT__RESULT_NO_ANSWER);
+	expect_cmds(0);
+
+	/* 101 answers: bridged; the exit keys are gone. */
+	event_ex("c-1", &(struct harness_event){
+				.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT,
+				.ring = PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED,
+				.leg = "7:101"});
+	q = qm_cmd(2, PBX__V1__QUEUE_COMMAND__CMD_AGENT_RESULT);
+	cr_assert_eq(q->agent_result->result,
+		     PBX__V1__QUEUE_COMMAND__AGENT_RESULT__RESULT__RESULT_ANSWERED);
+	expect_cmds(0);
+	assert_field("c-1", "qwait", "0");
+	assert_field("c-1", "queue", "sales");
+	assert_field("c-1", "qkeys", "");
+
+	/* The call ends: the queue-manager hears it (the agent's wrap-up). */
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP, 0);
+	q = qm_cmd(3, PBX__V1__QUEUE_COMMAND__CMD_LEAVE);
+	cr_assert_eq(q->leave->reason,
+		     PBX__V1__QUEUE_COMMAND__LEAVE__REASON__REASON_HANGUP);
+	cr_assert(router_harness_call_gone(&h, "c-1", 2000));
+}
+
+Test(route_media, queue_cancel_stops_that_agents_leg)
+{
+	Pbx__V1__QueueEvent qe = PBX__V1__QUEUE_EVENT__INIT;
+	Pbx__V1__QueueEvent__Cancel cn = PBX__V1__QUEUE_EVENT__CANCEL__INIT;
+	char *agents[] = {(char *)"101"};
+	const Pbx__V1__MediaCommand *c;
+
+	cr_assert_eq(router_harness_qm_heartbeat(&h), 0);
+	queue_joined("c-1");
+	cn.agents = agents;
+	cn.n_agents = 1;
+	cn.offer = 3;
+	qe.ev_case = PBX__V1__QUEUE_EVENT__EV_CANCEL;
+	qe.cancel = &cn;
+	cr_assert_eq(router_harness_qm_event(&h, "c-1", &qe), 0);
+	c = cmd_at(expect_cmds(1), "c-1",
+		   PBX__V1__MEDIA_COMMAND__CMD_CANCEL_RING);
+	cr_assert_str_eq(c->cancel_ring->leg, "3:101");
+}
+
+Test(route_media, queue_result_timeout_takes_the_exit_route)
+{
+	Pbx__V1__QueueEvent qe = PBX__V1__QUEUE_EVENT__INIT;
+	Pbx__V1__QueueEvent__Result res = PBX__V1__QUEUE_EVENT__RESULT__INIT;
+	size_t i;
+
+	cr_assert_eq(router_harness_qm_heartbeat(&h), 0);
+	queue_joined("c-1");
+	/* A Result of another queue is not about this wait. */
+	res.queue = (char *)"other";
+	res.kind = PBX__V1__QUEUE_EVENT__RESULT__KIND__KIND_TIMEOUT;
+	qe.ev_case = PBX__V1__QUEUE_EVENT__EV_RESULT;
+	qe.result = &res;
+	cr_assert_eq(router_harness_qm_event(&h, "c-1", &qe), 0);
+	router_harness_settle(&h, 100);
+	expect_cmds(0);
+
+	res.queue = (char *)"sales";
+	cr_assert_eq(router_harness_qm_event(&h, "c-1", &qe), 0);
+	i = expect_cmds(4);
+	assert_left_queue(i, "c-1");
+	assert_hangup(cmd_at(i + 3, "c-1", PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      480, "Nobody Free");
+	assert_field("c-1", "queue", "");
+}
+
+Test(route_media, queue_without_a_queue_manager_takes_the_exit_route)
+{
+	const Pbx__V1__MediaCommand *c;
+	size_t i;
+
+	/* No heartbeat: nobody to enqueue with; the deadline fires at
+	 * once. */
+	cr_assert_eq(queue_joined("c-1"), 1);
+	event_ex("c-1", &(struct harness_event){
+				.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_TIMER,
+				.timer_id = 0xffffff01u});
+	i = expect_cmds(4);
+	assert_left_queue(i, "c-1");
+	c = cmd_at(i + 3, "c-1", PBX__V1__MEDIA_COMMAND__CMD_HANGUP);
+	assert_hangup(c, 480, "Nobody Free");
+	cr_assert_eq(fake_peer_count(h.qm), 0);
+}
+
+Test(route_media, queue_exit_key_leaves_along_its_output)
+{
+	const Pbx__V1__MediaCommand *c;
+	const Pbx__V1__QueueCommand *q;
+	size_t i;
+
+	cr_assert_eq(router_harness_qm_heartbeat(&h), 0);
+	queue_joined("c-1");
+	/* Not an exit key: nothing. */
+	event_ex("c-1", &(struct harness_event){
+				.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF,
+				.digit = "4"});
+	expect_cmds(0);
+	event_ex("c-1", &(struct harness_event){
+				.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF,
+				.digit = "5"});
+	i = expect_cmds(4);
+	assert_left_queue(i, "c-1");
+	c = cmd_at(i + 3, "c-1", PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+	cr_assert_str_eq(c->play->prompt, "five");
+	q = qm_cmd(1, PBX__V1__QUEUE_COMMAND__CMD_LEAVE);
+	cr_assert_eq(q->leave->reason,
+		     PBX__V1__QUEUE_COMMAND__LEAVE__REASON__REASON_EXIT_KEY);
+	cr_assert_str_eq(q->leave->digit, "5");
 }

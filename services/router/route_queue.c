@@ -1,0 +1,481 @@
+/* The queue's side of a live call (issue 9): a QUEUE action puts the caller
+ * on music and in a queue-manager's queue, with a deadline of its own; the
+ * queue-manager's Offers ring agents as named legs on the caller's worker,
+ * their results go back as AgentResults, its Cancels stop legs, and its
+ * Result moves the walk on (QUEUE_RESULT). The call record keeps what any
+ * router needs to continue: the queue, whether the caller still waits,
+ * and its exit keys. Every wait ends: no live queue-manager, or none that
+ * answers within max wait + queue_grace_s, takes the node's exit route. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pbx_clock.h"
+#include "pbx_keys.h"
+#include "pbx_log.h"
+#include "pbx_redis.h"
+#include "route_ctx.h"
+#include "router.h"
+
+#define AR(x) PBX__V1__QUEUE_COMMAND__AGENT_RESULT__RESULT__RESULT_##x
+#define LEAVE(x) PBX__V1__QUEUE_COMMAND__LEAVE__REASON__REASON_##x
+#define QR(x) PBX__V1__QUEUE_EVENT__RESULT__KIND__KIND_##x
+#define RR(x) PBX__V1__MEDIA_EVENT__RING_RESULT__RING_##x
+
+/* An agent is an extension: it fits a ring target. */
+enum { OFFER_AGENTS_MAX = 64, AGENT_MAX = WALK_TARGET_MAX };
+
+/* A named leg's result, as the queue-manager counts it (0: nothing to
+ * report: the leg was cancelled because another answered). */
+static const int agent_result_of[] = {
+	[RR(ANSWERED)] = AR(ANSWERED),
+	[RR(NO_ANSWER)] = AR(NO_ANSWER),
+	[RR(BUSY)] = AR(BUSY),
+	[RR(UNAVAILABLE)] = AR(UNAVAILABLE),
+	[RR(CANCELLED)] = 0,
+};
+
+/* A queue-manager's Result, as the walk hears it (QUEUED is no event). */
+static const struct {
+	enum walk_event_kind ev;
+	enum walk_queue_result queue;
+} walk_of[] = {
+	[QR(TIMEOUT)] = {WALK_EV_QUEUE_RESULT, WALK_QUEUE_TIMEOUT},
+	[QR(FULL)] = {WALK_EV_QUEUE_RESULT, WALK_QUEUE_FULL},
+	[QR(NO_AGENTS)] = {WALK_EV_QUEUE_RESULT, WALK_QUEUE_NO_AGENTS},
+	[QR(EXIT_KEY)] = {WALK_EV_QUEUE_RESULT, WALK_QUEUE_EXIT_KEY},
+	[QR(FAILED)] = {WALK_EV_FAILED, WALK_QUEUE_NONE},
+};
+
+/* ---- to the queue-manager ---------------------------------------------- */
+
+static int qm_send(struct router *r, const char *tenant, const char *call_id,
+		   Pbx__V1__QueueCommand *qc)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	const char *qm = qms_pick(&r->qms, pbx_clock_mono_ms());
+	struct pbx_bus_peer peer;
+	int err;
+
+	if (!qm)
+		return -EHOSTUNREACH;
+	peer.len = strlen(qm);
+	memcpy(peer.id, qm, peer.len);
+	env.tenant_id = (char *)tenant;
+	env.call_id = (char *)call_id;
+	env.body_case = PBX__V1__ENVELOPE__BODY_QUEUE_COMMAND;
+	env.queue_command = qc;
+	err = pbx_bus_send(r->queue_bus, &peer, &env);
+	if (err)
+		PLOG_WARN("command to queue-manager %s failed: %d", qm, err);
+	return err;
+}
+
+static void leave(struct route_ctx *c, int reason, char digit)
+{
+	Pbx__V1__QueueCommand qc = PBX__V1__QUEUE_COMMAND__INIT;
+	Pbx__V1__QueueCommand__Leave lv = PBX__V1__QUEUE_COMMAND__LEAVE__INIT;
+	char d[2] = {digit, '\0'};
+
+	lv.reason = reason;
+	lv.digit = d;
+	qc.cmd_case = PBX__V1__QUEUE_COMMAND__CMD_LEAVE;
+	qc.leave = &lv;
+	if (qm_send(c->r, c->tenant, c->call_id, &qc))
+		PLOG_WARN("queue %s: leave not sent (no queue-manager); it "
+			  "drops the caller at its max wait",
+			  c->queue[0] ? c->queue : "?");
+}
+
+/* ---- to the worker ------------------------------------------------------ */
+
+static void worker_timer(struct route_ctx *c, uint32_t ms)
+{
+	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Timer t = PBX__V1__MEDIA_COMMAND__TIMER__INIT;
+
+	t.id = ROUTE_QUEUE_TIMER;
+	t.ms = ms;
+	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_TIMER;
+	cmd.timer = &t;
+	route_exec_send(c, &cmd);
+}
+
+static void cancel_ring(struct route_ctx *c, const char *leg)
+{
+	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__CancelRing cr =
+		PBX__V1__MEDIA_COMMAND__CANCEL_RING__INIT;
+
+	cr.leg = (char *)leg;
+	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_CANCEL_RING;
+	cmd.cancel_ring = &cr;
+	route_exec_send(c, &cmd);
+}
+
+/* A named leg is "<offer>:<agent>": its result names both. */
+static void leg_name(char *buf, size_t size, uint32_t offer,
+		     const char *agent)
+{
+	snprintf(buf, size, "%u:%s", offer, agent);
+}
+
+static int leg_parse(const char *leg, uint32_t *offer, const char **agent)
+{
+	char *end;
+	unsigned long n = strtoul(leg, &end, 10);
+
+	if (end == leg || *end != ':' || !end[1] || n > UINT32_MAX)
+		return -EINVAL;
+	*offer = (uint32_t)n;
+	*agent = end + 1;
+	return 0;
+}
+
+/* ---- the walk's side ---------------------------------------------------- */
+
+void route_queue_join(struct route_ctx *c, const struct walk_action *a)
+{
+	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Play play = PBX__V1__MEDIA_COMMAND__PLAY__INIT;
+	Pbx__V1__QueueCommand qc = PBX__V1__QUEUE_COMMAND__INIT;
+	Pbx__V1__QueueCommand__Enqueue eq =
+		PBX__V1__QUEUE_COMMAND__ENQUEUE__INIT;
+	uint32_t max_wait = a->queue.max_wait_s;
+
+	/* The caller hears music from now until an agent answers (the
+	 * worker's built-in music when the queue names none). */
+	play.prompt = (char *)(a->queue.moh ? a->queue.moh : "");
+	play.moh = true;
+	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_PLAY;
+	cmd.play = &play;
+	route_exec_send(c, &cmd);
+
+	eq.queue = (char *)a->queue.name;
+	eq.priority = a->queue.priority < 0	 ? 0
+		      : a->queue.priority > 10 ? 10
+					       : (uint32_t)a->queue.priority;
+	eq.max_wait_s = max_wait;
+	eq.caller = c->caller;
+	qc.cmd_case = PBX__V1__QUEUE_COMMAND__CMD_ENQUEUE;
+	qc.enqueue = &eq;
+	if (qm_send(c->r, c->tenant, c->call_id, &qc)) {
+		/* The deadline's path, at once: the exit route. */
+		PLOG_WARN("node %s: queue %s: no queue-manager alive; the "
+			  "exit route",
+			  c->st.node, a->queue.name);
+		worker_timer(c, 1);
+		return;
+	}
+	PLOG_INFO("node %s: queue %s (max wait %u s, priority %u)",
+		  c->st.node, a->queue.name, max_wait, eq.priority);
+	worker_timer(c, (max_wait + (uint32_t)c->r->cfg->queue_grace_s) *
+				1000);
+}
+
+bool route_queue_translate(struct route_ctx *c, struct walk_event *ev)
+{
+	if (c->kind == ROUTE_EV_QUEUE_RESULT) {
+		/* A late Result of a queue the call left (maybe for
+		 * another queue) is not about where it is now. */
+		if (!c->qwait || strcmp(c->q_from, c->queue))
+			return false;
+		memset(ev, 0, sizeof(*ev));
+		ev->kind = walk_of[c->q_kind].ev;
+		ev->queue = walk_of[c->q_kind].queue;
+		ev->digit = c->digit;
+		return true;
+	}
+	if (c->q_leg[0]) {
+		/* An agent answered: the worker bridged it. */
+		if (!c->qwait) {
+			PLOG_WARN("leg %s answered a call that left the "
+				  "queue; dropped",
+				  c->q_leg);
+			cancel_ring(c, c->q_leg);
+			return false;
+		}
+		memset(ev, 0, sizeof(*ev));
+		ev->kind = WALK_EV_QUEUE_RESULT;
+		ev->queue = WALK_QUEUE_ANSWERED;
+		return true;
+	}
+	if (ev->kind == WALK_EV_TIMER && ev->timer_id == ROUTE_QUEUE_TIMER) {
+		if (!c->qwait)
+			return false; /* stale */
+		PLOG_WARN("queue %s: no word from a queue-manager in time; "
+			  "the exit route",
+			  c->queue);
+		ev->kind = WALK_EV_FAILED;
+		c->q_leave = LEAVE(HANGUP);
+		return true;
+	}
+	if (ev->kind == WALK_EV_DTMF && c->qwait && ev->digit &&
+	    strchr(c->qkeys, ev->digit)) {
+		PLOG_INFO("queue %s: exit key %c", c->queue, ev->digit);
+		ev->kind = WALK_EV_QUEUE_RESULT;
+		ev->queue = WALK_QUEUE_EXIT_KEY;
+		c->q_leave = LEAVE(EXIT_KEY);
+	}
+	return true;
+}
+
+void route_queue_prepare(struct route_ctx *c, const struct walk_event *ev)
+{
+	if (c->qwait && ev->kind == WALK_EV_QUEUE_RESULT &&
+	    ev->queue == WALK_QUEUE_ANSWERED) {
+		/* Bridged: no more exit keys; the queue-manager hears of
+		 * the call's end (route_queue_ended). */
+		c->qwait = false;
+		c->qkeys[0] = '\0';
+	} else if (c->qwait && (c->out.n || c->out.ended)) {
+		c->q_left = true;
+		c->qwait = false;
+		c->queue[0] = c->qkeys[0] = '\0';
+	}
+	for (size_t i = 0; i < c->out.n; i++) {
+		const struct walk_action *a = &c->out.act[i];
+
+		if (a->kind != WALK_ACT_QUEUE)
+			continue;
+		snprintf(c->queue, sizeof(c->queue), "%s", a->queue.name);
+		snprintf(c->qkeys, sizeof(c->qkeys), "%s", a->queue.exit_keys);
+		c->qwait = true;
+	}
+}
+
+void route_queue_after_save(struct route_ctx *c)
+{
+	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__StopPlay sp =
+		PBX__V1__MEDIA_COMMAND__STOP_PLAY__INIT;
+
+	if (!c->q_left)
+		return;
+	/* Out of the queue: no agent may still ring for it, its deadline
+	 * and its music go; the next node's actions follow. */
+	cancel_ring(c, "");
+	worker_timer(c, 0);
+	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_STOP_PLAY;
+	cmd.stop_play = &sp;
+	route_exec_send(c, &cmd);
+	if (c->q_leave)
+		leave(c, c->q_leave, c->digit);
+}
+
+void route_queue_ended(struct route_ctx *c)
+{
+	/* Waiting: abandoned; bridged: the agent's call ended. */
+	if (c->queue[0])
+		leave(c, LEAVE(HANGUP), 0);
+}
+
+bool route_queue_leg_result(struct router *r, const Pbx__V1__Envelope *env)
+{
+	const Pbx__V1__MediaEvent *me = env->media_event;
+	Pbx__V1__QueueCommand qc = PBX__V1__QUEUE_COMMAND__INIT;
+	Pbx__V1__QueueCommand__AgentResult ar =
+		PBX__V1__QUEUE_COMMAND__AGENT_RESULT__INIT;
+	const char *agent;
+	uint32_t offer;
+	int result = 0;
+
+	if (leg_parse(me->leg, &offer, &agent)) {
+		PLOG_WARN("ring result of an unknown leg '%s' dropped",
+			  me->leg);
+		return false;
+	}
+	if (me->ring_result >= 0 &&
+	    (size_t)me->ring_result < sizeof(agent_result_of) /
+					      sizeof(agent_result_of[0]))
+		result = agent_result_of[me->ring_result];
+	if (!result)
+		return false;
+	PLOG_INFO("agent %s (offer %u): ring result %d (sip %u)", agent, offer,
+		  me->ring_result, me->sip_code);
+	ar.agent = (char *)agent;
+	ar.offer = offer;
+	ar.result = result;
+	qc.cmd_case = PBX__V1__QUEUE_COMMAND__CMD_AGENT_RESULT;
+	qc.agent_result = &ar;
+	if (qm_send(r, env->tenant_id, env->call_id, &qc))
+		PLOG_WARN("agent %s: result not sent (no queue-manager)",
+			  agent);
+	return result == AR(ANSWERED);
+}
+
+/* ---- from the queue-manager --------------------------------------------- */
+
+/* An Offer or a Cancel waiting for the call's record. */
+struct qoffer {
+	bool cancel;
+	uint32_t offer;
+	uint32_t timeout_ms;
+	size_t n;
+	char agent[OFFER_AGENTS_MAX][AGENT_MAX];
+};
+
+static void got_call(struct route_ctx *c, struct redisReply *rr)
+{
+	char *dst[] = {c->worker_id, c->domain, c->caller, c->queue, NULL};
+	size_t size[] = {sizeof(c->worker_id), sizeof(c->domain),
+			 sizeof(c->caller), sizeof(c->queue), 0};
+
+	if (!rr || rr->type != REDIS_REPLY_ARRAY || rr->elements != 5) {
+		c->err = true;
+		return;
+	}
+	c->missing = rr->element[0]->type != REDIS_REPLY_STRING;
+	for (size_t i = 0; i < 5; i++) {
+		const struct redisReply *e = rr->element[i];
+		const char *v = e->type == REDIS_REPLY_STRING ? e->str : "";
+
+		if (dst[i])
+			snprintf(dst[i], size[i], "%s", v);
+		else
+			c->qwait = !strcmp(v, "1"); /* the last: qwait */
+	}
+}
+
+static void offer_run(struct route_ctx *c)
+{
+	struct qoffer *o = c->user;
+	struct walk_action ring;
+	char leg[AGENT_MAX + 16];
+
+	pbx_log_ctx(c->tenant, c->call_id);
+	if (c->err || c->missing) {
+		/* Gone: its Leave releases the agents. */
+		PLOG_INFO("queue %s for a call without state ignored",
+			  o->cancel ? "cancel" : "offer");
+		goto out;
+	}
+	for (size_t i = 0; i < o->n; i++) {
+		leg_name(leg, sizeof(leg), o->offer, o->agent[i]);
+		if (o->cancel) {
+			PLOG_INFO("queue %s: stop ringing agent %s", c->queue,
+				  o->agent[i]);
+			cancel_ring(c, leg);
+			continue;
+		}
+		if (!c->qwait) {
+			PLOG_INFO("offer %u to agent %s for a call not "
+				  "waiting: ignored",
+				  o->offer, o->agent[i]);
+			continue;
+		}
+		ring = (struct walk_action){
+			.kind = WALK_ACT_RING,
+			.ring = {.dest = WALK_DEST_EXTENSION,
+				 .timeout_ms = o->timeout_ms},
+		};
+		snprintf(ring.ring.target, sizeof(ring.ring.target), "%s",
+			 o->agent[i]);
+		route_exec_ring(c, &ring, leg);
+	}
+out:
+	free(o);
+	route_ctx_free(c);
+}
+
+static void offer_or_cancel(struct router *r, const Pbx__V1__Envelope *env,
+			    bool cancel, char **agents, size_t n,
+			    uint32_t offer, uint32_t timeout_ms)
+{
+	char key[PBX_KEY_MAX];
+	struct route_ctx *c;
+	struct qoffer *o;
+
+	c = route_ctx_alloc(r, NULL, env);
+	o = calloc(1, sizeof(*o));
+	if (!c || !o) {
+		PLOG_ERR("out of memory for a queue offer");
+		route_ctx_free(c);
+		free(o);
+		return;
+	}
+	o->cancel = cancel;
+	o->offer = offer;
+	o->timeout_ms = timeout_ms;
+	for (size_t i = 0; i < n && o->n < OFFER_AGENTS_MAX; i++) {
+		if (agents[i] && agents[i][0] &&
+		    strlen(agents[i]) < AGENT_MAX)
+			snprintf(o->agent[o->n++], AGENT_MAX, "%s",
+				 agents[i]);
+	}
+	c->user = o;
+	if (!pbx_key(key, sizeof(key), c->tenant, "call:%s", c->call_id))
+		route_pipe_cmd(c, got_call,
+			       "HMGET %s worker domain caller queue qwait",
+			       key);
+	if (!c->waiting)
+		c->err = true;
+	route_pipe_run(c, offer_run);
+}
+
+void route_queue_event(struct router *r, const struct pbx_bus_peer *peer,
+		       const Pbx__V1__Envelope *env)
+{
+	const Pbx__V1__QueueEvent *qe = env->queue_event;
+	const Pbx__V1__QueueEvent__Result *res;
+	struct route_ctx *c;
+
+	(void)peer;
+	if (!qe)
+		return;
+	if (qe->ev_case == PBX__V1__QUEUE_EVENT__EV_AGENT_STATUS) {
+		if (qe->agent_status)
+			PLOG_INFO("agent %s of %s: %s%s%s",
+				  qe->agent_status->agent, env->tenant_id,
+				  qe->agent_status->state,
+				  qe->agent_status->reason[0] ? ": " : "",
+				  qe->agent_status->reason);
+		return;
+	}
+	if (!pbx_tenant_valid(env->tenant_id) || !env->call_id ||
+	    !env->call_id[0] || strlen(env->call_id) >= sizeof(c->call_id)) {
+		PLOG_WARN("queue event without valid tenant/call dropped");
+		return;
+	}
+	pbx_log_ctx(env->tenant_id, env->call_id);
+	switch (qe->ev_case) {
+	case PBX__V1__QUEUE_EVENT__EV_OFFER:
+		offer_or_cancel(r, env, false, qe->offer->agents,
+				qe->offer->n_agents, qe->offer->offer,
+				qe->offer->timeout_ms);
+		return;
+	case PBX__V1__QUEUE_EVENT__EV_CANCEL:
+		offer_or_cancel(r, env, true, qe->cancel->agents,
+				qe->cancel->n_agents, qe->cancel->offer, 0);
+		return;
+	case PBX__V1__QUEUE_EVENT__EV_RESULT:
+		break;
+	default:
+		PLOG_WARN("queue event %d dropped", qe->ev_case);
+		return;
+	}
+	res = qe->result;
+	if (res->kind == QR(QUEUED)) {
+		PLOG_INFO("queue %s: position %u", res->queue, res->position);
+		return;
+	}
+	if (res->kind <= 0 || (size_t)res->kind >= sizeof(walk_of) /
+							   sizeof(walk_of[0]) ||
+	    !walk_of[res->kind].ev) {
+		PLOG_WARN("queue result %d dropped", res->kind);
+		return;
+	}
+	PLOG_INFO("queue %s: result %d%s%s", res->queue, res->kind,
+		  res->detail[0] ? ": " : "", res->detail);
+	c = route_ctx_alloc(r, NULL, env);
+	if (!c) {
+		PLOG_ERR("out of memory for a queue result");
+		return;
+	}
+	c->kind = ROUTE_EV_QUEUE_RESULT;
+	c->q_kind = res->kind;
+	c->digit = res->digit[0];
+	snprintf(c->q_from, sizeof(c->q_from), "%s", res->queue);
+	route_walk_event(c);
+}
