@@ -51,7 +51,8 @@ compose-build:
 
 compose-up: compose-build
 	@$(COMPOSE) up -d --scale media-worker=$(COMPOSE_WORKERS)
-	@PBX_RUN=$(CURDIR)/.run/compose PBXCTL=$(CURDIR)/docker/pbxctl.sh \
+	@mkdir -p .run/compose && PBX_RUN=$(CURDIR)/.run/compose \
+		PBXCTL=$(CURDIR)/docker/pbxctl.sh \
 		PBX_DEMO_SIP=$(COMPOSE_NET).11:5060 \
 		PBX_DEMO_CALLER_IP=$(COMPOSE_NET).1 \
 		PBX_DEMO_STOP="stop with: make compose-down" ./scripts/demo.sh
