@@ -4,7 +4,8 @@ BUILD      ?= build
 BUILD_ASAN ?= build-asan
 JOBS       ?= 2
 
-.PHONY: all deps build build-asan run stop test unit integration e2e bench clean
+.PHONY: all deps build build-asan run stop test unit integration e2e bench clean \
+	compose-build compose-up compose-down compose-test
 
 all: build
 
@@ -36,6 +37,32 @@ unit: build-asan
 
 bench: build
 	@./bench/run.sh $(CURDIR)/$(BUILD)
+
+# The docker compose stack (docker/README.md): images from the local Debian
+# base, the stack as project "pbx" with COMPOSE_WORKERS media workers, the
+# demo tenant provisioned. compose-down keeps the volumes (keys, Redis).
+COMPOSE         ?= docker-compose -p pbx -f docker/compose.yaml
+COMPOSE_WORKERS ?= 2
+COMPOSE_NET     ?= $(or $(PBX_NET),172.28.5)
+
+compose-build:
+	@./docker/base-image.sh
+	@$(COMPOSE) build -q
+
+compose-up: compose-build
+	@$(COMPOSE) up -d --scale media-worker=$(COMPOSE_WORKERS)
+	@mkdir -p .run/compose && PBX_RUN=$(CURDIR)/.run/compose \
+		PBXCTL=$(CURDIR)/docker/pbxctl.sh \
+		PBX_DEMO_SIP=$(COMPOSE_NET).11:5060 \
+		PBX_DEMO_CALLER_IP=$(COMPOSE_NET).1 \
+		PBX_DEMO_STOP="stop with: make compose-down" ./scripts/demo.sh
+
+compose-down:
+	@$(COMPOSE) down
+
+# Builds the images, runs the stack as project "pbxtest", tears it down.
+compose-test: build
+	@PBX_BUILD=$(CURDIR)/$(BUILD) ./tests/compose/test_compose.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) .run

@@ -7,8 +7,13 @@ BUILD=${PBX_BUILD:-$ROOT/build}
 RUN=${PBX_RUN:-$ROOT/.run}
 # pbxctl authenticates with the operator key stack.sh made there.
 export PBX_RUN=$RUN
-PBXCTL="$BUILD/services/pbxctl/pbxctl"
+# PBXCTL: another pbxctl (docker/pbxctl.sh for the compose stack); files
+# go on standard input, so one in a container works too.
+PBXCTL=${PBXCTL:-$BUILD/services/pbxctl/pbxctl}
 NUMBER=${PBX_DEMO_NUMBER:-1000}
+# Where the stack's SIP edge is and a caller address, for the text below.
+SIP=${PBX_DEMO_SIP:-127.0.0.1:5060}
+CALLER=${PBX_DEMO_CALLER_IP:-127.0.0.2}   # an address of this host it reaches
 
 wav="$RUN/demo-welcome.wav"
 if [ ! -s "$wav" ]; then
@@ -22,7 +27,7 @@ fi
 
 "$PBXCTL" tenant create demo --name "Demo company" \
 	--domain demo.pbx.local >/dev/null
-"$PBXCTL" prompt upload demo welcome "$wav" >/dev/null
+"$PBXCTL" prompt upload demo welcome - <"$wav" >/dev/null
 "$PBXCTL" scenario put demo greeting - >/dev/null <<'JSON'
 {
   "description": "Play the welcome prompt, then hang up",
@@ -39,16 +44,16 @@ JSON
 
 cat <<EOF
 
-Demo PBX is up (logs in $RUN, stop with: make stop).
+Demo PBX is up (${PBX_DEMO_STOP:-logs in $RUN, stop with: make stop}).
 
-  Call the demo number $NUMBER at sip:$NUMBER@127.0.0.1:5060 (UDP or TCP):
-    softphone: account-less "IP call" to $NUMBER@127.0.0.1 (PCMU/PCMA)
-    SIPp:      $BUILD/tests/support/rtp_sink 127.0.0.2 31000 10 1000 &
-               sipp -sf tests/sipp/uac_greeting.xml -s $NUMBER -i 127.0.0.2 \\
-                    -key rtp_port 31000 -m 1 127.0.0.1:5060
+  Call the demo number $NUMBER at sip:$NUMBER@$SIP (UDP or TCP):
+    softphone: account-less "IP call" to $NUMBER@${SIP%:*} (PCMU/PCMA)
+    SIPp:      $BUILD/tests/support/rtp_sink $CALLER 31000 10 1000 &
+               sipp -sf tests/sipp/uac_greeting.xml -s $NUMBER -i $CALLER \\
+                    -key rtp_port 31000 -m 1 $SIP
   You hear a chime and a tone, then the PBX hangs up.
   Employees: pbxctl ext add demo 101 <password>, then register
-  101@demo.pbx.local via 127.0.0.1:5060 (docs/softphone.md).
+  101@demo.pbx.local via $SIP (docs/softphone.md).
 
   Provision more with $PBXCTL (see docs/pbxctl.md).
 EOF

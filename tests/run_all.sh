@@ -3,7 +3,8 @@
 # integration suites (provisioning against a real redis-server; Redis as
 # stack.sh runs it: kill -9 durability and ACL users), then the
 # end-to-end suites (the whole stack, real SIP calls with SIPp), then the
-# security suites (the edge's in a network namespace of its own). Each suite
+# security suites (the edge's in a network namespace of its own), then the
+# docker compose stack when a Docker engine is reachable. Each suite
 # prints PASS/FAIL lines; the last line adds them all up:
 # "N passed, M failed".
 set -u
@@ -96,6 +97,16 @@ suite "security: the SIP edge (relay, caller ID, enumeration, torture)" \
 	security tests/security/test_edge.sh
 suite "security: CURVE on the buses, tenant keys, provisioning memory" \
 	sec tests/security/test_buses.sh
+
+# The compose stack on a network of its own (no host port of the suites
+# above), when this machine has a Docker engine.
+if docker info >/dev/null 2>&1 && command -v docker-compose >/dev/null; then
+	suite "compose: the docker compose stack (images, scaling, worker kill)" \
+		compose tests/compose/test_compose.sh
+else
+	echo "== compose: the docker compose stack"
+	echo "skipped: no Docker engine"
+fi
 
 rm -rf "$TMP"
 echo
