@@ -49,16 +49,15 @@ ensure_pass() {
 }
 pass_hash() { tr -d '\n' <"$SECRETS/redis-$1.pass" | sha256sum | cut -c1-64; }
 
-# The ACL: the users and rights of scripts/stack.sh's write_acl (see the
-# reasons there), plus "queue" for the queue-manager (its qm keys, read
-# access to the objects it compiles, the Lua script it runs).
+# The ACL: deploy/redis/users.acl.in (the same users and rights as
+# scripts/stack.sh's), each password's SHA-256 filled in.
 write_acl() {
-	local k r p w a q
-	k=$(pass_hash kamailio) r=$(pass_hash router) p=$(pass_hash provision)
-	w=$(pass_hash worker) a=$(pass_hash admin) q=$(pass_hash queue)
-	sed -e "s/@KAMAILIO@/$k/" -e "s/@ROUTER@/$r/" -e "s/@PROVISION@/$p/" \
-		-e "s/@WORKER@/$w/" -e "s/@ADMIN@/$a/" -e "s/@QUEUE@/$q/" \
-		/usr/local/share/pbx/redis-users.acl.in >"$ACL.tmp"
+	local u args=()
+	for u in kamailio router provision worker queue admin; do
+		args+=(-e "s/@${u^^}@/$(pass_hash "$u")/")
+	done
+	grep -v '^#' /usr/local/share/pbx/users.acl.in | sed "${args[@]}" \
+		>"$ACL.tmp"
 	mv "$ACL.tmp" "$ACL"
 }
 
@@ -163,7 +162,8 @@ router)
 	redis_user router
 	export PBX_CURVE_SECRET_FILE=$KEYS/router.key \
 		PBX_CURVE_EDGE_ALLOW_DIR=$KEYS/allow/edge \
-		PBX_CURVE_WORKER_ALLOW_DIR=$KEYS/allow/worker
+		PBX_CURVE_WORKER_ALLOW_DIR=$KEYS/allow/worker \
+		PBX_CURVE_QUEUE_ALLOW_DIR=$KEYS/allow/queue
 	exec router
 	;;
 provision)

@@ -156,32 +156,18 @@ redis_pass_file() {
 }
 pass_hash() { tr -d '\n' <"$(redis_pass_file "$1")" | sha256sum | cut -c1-64; }
 
-# The ACL file, rewritten at every Redis start from the password files.
-# Each service gets the keys and commands its docs/services/*.md "Redis
-# keys" table names (%R~: read only). Kamailio's modules send "AUTH
-# <password>" without a user name, so Kamailio is the "default" user:
-# unauthenticated clients have no password and are refused.
-#
-# "default" has every key and every command but the dangerous and admin
-# ones, not just Kamailio's: Redis 7.0 replays the MULTI/EXEC blocks of
-# the append-only file (every Lua script that writes twice) as "default"
-# and silently drops a block that user may not run (redis/redis#14541,
-# fixed after 7.0.15): a restart would lose acknowledged writes.
+# The ACL file, rewritten at every Redis start from the password files:
+# deploy/redis/users.acl.in (the users and their rights, and why) with
+# each password's SHA-256 filled in. Comments are dropped: Redis's ACL
+# file takes none.
 write_acl() {
-	local k r p w q a u
+	local u args=()
 	for u in kamailio router provision worker queue admin; do
 		redis_pass_file "$u" >/dev/null || return 1
+		args+=(-e "s/@${u^^}@/$(pass_hash "$u")/")
 	done
-	k=$(pass_hash kamailio) r=$(pass_hash router) p=$(pass_hash provision)
-	w=$(pass_hash worker) q=$(pass_hash queue) a=$(pass_hash admin)
-	(umask 077 && cat >"$ACL_FILE.tmp") <<ACL || return 1
-user default on #$k resetchannels ~* +@all -@dangerous -@admin +keys
-user router on #$r resetchannels -@all +auth +hello +ping +get +set +del +hget +hgetall +hmget +hset +hdel +sadd +srem +smembers +sismember +expire +pexpire +incr +zadd +zrem +zscore +zcard +zremrangebyscore +eval +evalsha %R~pbx:{sys}:did:* %R~pbx:{*}:number:* %R~pbx:{*}:scenario:* %R~pbx:{*}:tenant %R~pbx:{*}:objects %R~pbx:{*}:objects_rev %R~pbx:{*}:exts ~pbx:{*}:call:* ~pbx:{sys}:wcalls:* ~pbx:{sys}:reap:* ~pbx:{sys}:workers ~pbx:{*}:active ~pbx:{*}:cps:*
-user provision on #$p resetchannels -@all +auth +hello +ping +@read +@write +@scripting -@dangerous ~pbx:*
-user worker on #$w resetchannels -@all +auth +hello +ping +hget +hmget %R~pbx:{*}:prompt:*
-user queue on #$q resetchannels -@all +auth +hello +ping +get +hgetall +sadd +sscan +zrange +zrangebyscore +eval +evalsha +script|load +hget +hset +hdel +hincrby +zadd +zrem +zlexcount +zrangebylex %R~pbx:{*}:objects %R~pbx:{*}:objects_rev ~pbx:{*}:qm:*
-user admin on #$a ~* &* +@all
-ACL
+	(umask 077 && grep -v '^#' "$ROOT/deploy/redis/users.acl.in" |
+		sed "${args[@]}" >"$ACL_FILE.tmp") || return 1
 	mv "$ACL_FILE.tmp" "$ACL_FILE"
 }
 
