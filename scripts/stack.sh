@@ -397,6 +397,7 @@ start_one() {
 			--set "redis_port=$REDIS_PORT" $(svc_auth worker) \
 			--set "rtp_port_min=$lo" \
 			--set "rtp_port_max=$hi" \
+			--set "media_root=$RUN/media" \
 			--set "log_level=$LOG_LEVEL"
 		wait_until 10 "$name heartbeat" worker_alive "$name" &&
 			alive "$name"

@@ -12,6 +12,7 @@
 #include "pbx_log.h"
 #include "player.h"
 #include "prompt_cache.h"
+#include "pbx_media_store.h"
 #include "prompt_store.h"
 #include "moh_builtin.h"
 #include "ringback.h"
@@ -122,8 +123,17 @@ void worker_call_event(struct mwcall *call, const struct mwcall_event *ev,
 		we.leg = ev->leg;
 		we.reply_to = wc->ring_msgid;
 		break;
+	case MWCALL_EV_RECORDED:
+		worker_vm_save(w, wc, ev->detail);
+		return; /* the router hears ENDED or HANGUP next */
 	case MWCALL_EV_CLOSED:
 		we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP;
+		if (ev->ended) {
+			/* We ended it (voicemail done): BYE at free. */
+			we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_ENDED;
+			if (wc->vm_result[0])
+				we.detail = wc->vm_result;
+		}
 		worker_event_send(w, wc->home, &we);
 		worker_call_end(w, wc);
 		return;
@@ -153,6 +163,22 @@ static void rtp_sweep_handler(void *arg)
 
 	tmr_start(&w->tmr_rtp, rtp_watch_period_ms(ms), rtp_sweep_handler, w);
 	hash_apply(w->calls, rtp_check_one, &now);
+}
+
+/* Temporary files of messages this worker was recording when it died,
+ * and any writer's older than the longest message can take, go at
+ * start: they were never referenced in Redis. */
+static void sweep_media(const struct mw_config *cfg)
+{
+	int n = pbx_media_store_sweep(cfg->media_root, cfg->worker_id,
+				      2 * 3600);
+
+	if (n > 0)
+		PLOG_INFO("media store %s: %d unfinished recordings removed",
+			  cfg->media_root, n);
+	else if (n < 0)
+		PLOG_WARN("media store %s: %s", cfg->media_root,
+			  strerror(-n));
 }
 
 static void finish_if_done(struct worker *w)
@@ -400,6 +426,8 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 	if (!err)
 		prompt_cache_set_recheck(w->prompts,
 					 (uint32_t)cfg->prompt_recheck_ms);
+	if (!err)
+		sweep_media(cfg);
 	if (!err)
 		err = ringback_load(w);
 	if (!err)
