@@ -5,7 +5,9 @@
 # and the beep, then hang up. Checks the stored message: listed with its
 # caller and called number, its WAV is 8 kHz 16-bit mono, within 0.2 s of
 # what was sent, and is the tone (sox's frequency and level); then
-# pbxctl vm get / heard / delete, and that another tenant sees nothing.
+# pbxctl vm get / heard / delete, and that another tenant sees nothing;
+# then kills the worker mid-message: nothing listed, and its restart
+# removes the unfinished file.
 #
 # Environment: PBX_BUILD (a build dir, required). Prints "PASS <name>" /
 # "FAIL <name> <why>" per check and a last line "N passed, M failed".
@@ -143,6 +145,38 @@ if [ -z "$("$PBXCTL" vm list $T general 2>&1)" ] &&
 else
 	fail vm_delete_removes_listing_and_file "still listed or on disk"
 fi
+
+# --- a worker killed mid-message leaves no listing, and its start cleans up --
+(cd "$TMP" && exec timeout 30 sipp -sf "$SIPP_DIR/uac_voicemail.xml" -s $NUM \
+	-i "$CALLER_IP" -p 5082 -mp 31200 -nostdin -m 1 127.0.0.1:5060 \
+	>>"$TMP/sipp-kill.out" 2>&1) &
+killed_call=$!
+# The tone streams from 2.5 s; at 4 s the message is half recorded.
+sleep 4
+tmp_before=$(find "$PBX_RUN/media/$T/vm" -name '.tmp.mw1.*' | wc -l)
+victim=$(cat "$PBX_RUN/mw1.pid")
+kill -9 "$victim"
+for _ in $(seq 50); do kill -0 "$victim" 2>/dev/null || break; sleep 0.1; done
+kill "$killed_call" 2>/dev/null
+wait "$killed_call" 2>/dev/null
+if [ "$tmp_before" = 1 ] &&
+	[ -z "$("$PBXCTL" vm list $T general 2>&1)" ] &&
+	[ "$(rcli --scan --pattern "pbx:{$T}:vm:*" | wc -l)" = 0 ]; then
+	pass killed_worker_leaves_no_redis_reference
+else
+	fail killed_worker_leaves_no_redis_reference "temporary files $tmp_before, list '$("$PBXCTL" vm list $T general 2>&1)'"
+fi
+"$STACK" start-one mw1 >"$TMP/restart.out" 2>&1 ||
+	echo "info: start-one mw1: $(tail -1 "$TMP/restart.out")"
+# start-one may return on the dead worker's last heartbeat (still fresh):
+# give the new one the time to reach its sweep.
+for _ in $(seq 50); do
+	left=$(find "$PBX_RUN/media/$T/vm" -type f | wc -l)
+	[ "$left" = 0 ] && break
+	sleep 0.1
+done
+if [ "$left" = 0 ]; then pass restarted_worker_sweeps_its_temporary_file
+else fail restarted_worker_sweeps_its_temporary_file "$left files left"; fi
 
 # --- teardown ---------------------------------------------------------------
 "$PBXCTL" tenant delete $T >/dev/null 2>&1
