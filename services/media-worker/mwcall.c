@@ -267,7 +267,7 @@ static void close_handler(int err, const struct sip_msg *msg, void *arg)
 	else
 		ev.detail = strerror(err);
 	PLOG_INFO("caller side closed: %s", ev.detail);
-	mwcall_vm_closing(call, "hangup");
+	mwcall_record_stop(call, "hangup");
 	mwcall_emit(call, &ev); /* frees the call */
 	pbx_log_ctx(NULL, NULL);
 }
@@ -519,7 +519,7 @@ static void rtp_timeout(struct mwcall *call, const struct leg *l,
 		  "hanging up",
 		  who, call->env->rtp_timeout_ms,
 		  (unsigned long long)l->rx_pkts);
-	mwcall_vm_closing(call, "rtp timeout");
+	mwcall_record_stop(call, "rtp timeout");
 	mwcall_emit(call, &ev); /* frees the call: BYE to both legs */
 	pbx_log_ctx(NULL, NULL);
 }

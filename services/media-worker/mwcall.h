@@ -114,6 +114,10 @@ struct recorder;
 int mwcall_voicemail(struct mwcall *call, uint8_t *greeting, size_t len,
 		     struct recorder *rec, uint32_t max_ms,
 		     uint32_t silence_ms, uint64_t seq);
+/* Stops voicemail now if it is greeting or recording: RECORDED (why) at
+ * once; the call stays (its owner ends it). The call's own hang-up and
+ * RTP timeout do this before their CLOSED; the worker when it stops. */
+void mwcall_record_stop(struct mwcall *call, const char *why);
 /* The recorder of a call that reported MWCALL_EV_RECORDED; the caller
  * owns it. NULL when there is none. */
 struct recorder *mwcall_record_take(struct mwcall *call);

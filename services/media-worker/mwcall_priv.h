@@ -116,9 +116,6 @@ void mwcall_vm_audio(struct mwcall *call, const uint8_t *payload,
 		     size_t len);
 /* A digit while in voicemail (RTP or SIP path: never frees). */
 void mwcall_vm_digit(struct mwcall *call, char digit);
-/* The call is closing (hang-up, RTP timeout): RECORDED if it was in
- * voicemail. The CLOSED that follows is the caller's to emit. */
-void mwcall_vm_closing(struct mwcall *call, const char *why);
 void mwcall_vm_free(struct mwcall *call);
 
 /* mwcall_ring.c */

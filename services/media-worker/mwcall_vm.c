@@ -140,7 +140,7 @@ void mwcall_vm_digit(struct mwcall *call, char digit)
 	tmr_start(&call->vm.tmr, 0, vm_check, call);
 }
 
-void mwcall_vm_closing(struct mwcall *call, const char *why)
+void mwcall_record_stop(struct mwcall *call, const char *why)
 {
 	if (call->vm.phase == VM_GREETING || call->vm.phase == VM_RECORDING)
 		vm_stop(call, why);

@@ -66,6 +66,10 @@ struct worker {
 	 * calls that play it): for a Play{moh} without a prompt of its own. */
 	uint8_t *moh[2];
 	size_t moh_len[2];
+	/* The default voicemail greeting per law (the same way): for a
+	 * Record whose greeting is empty or missing. */
+	uint8_t *vm_greeting[2];
+	size_t vm_greeting_len[2];
 
 	struct hash *calls; /* worker_call by Call-ID */
 	uint32_t load;

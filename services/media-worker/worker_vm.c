@@ -43,17 +43,19 @@ int worker_vm_start(struct worker *w, struct worker_call *wc,
 		return err;
 	}
 	/* A missing greeting is no reason to lose the message: the caller
-	 * hears the beep alone. */
+	 * hears the built-in one instead. */
 	if (greeting && greeting[0]) {
 		err = prompt_cache_get(w->prompts, mwcall_tenant(wc->call),
 				       greeting, mwcall_law(wc->call), &audio,
 				       &len);
-		if (err) {
-			PLOG_WARN("voicemail greeting %s: %s; beep only",
+		if (err)
+			PLOG_WARN("voicemail greeting %s: %s; the built-in "
+				  "greeting instead",
 				  greeting, strerror(-err));
-			audio = NULL;
-			len = 0;
-		}
+	}
+	if (!audio) {
+		audio = mem_ref(w->vm_greeting[mwcall_law(wc->call)]);
+		len = w->vm_greeting_len[mwcall_law(wc->call)];
 	}
 	err = mwcall_voicemail(wc->call, audio, len, rec, max_ms,
 			       (uint32_t)cfg->vm_silence_ms, seq);

@@ -2507,6 +2507,8 @@ Test(mwcall, cancel_ring_of_a_bridged_leg_keeps_the_caller)
 #include <dirent.h>
 #include <sndfile.h>
 
+#include "moh_builtin.h"
+
 static char vm_root[64];
 
 static void vm_root_make(void)
@@ -2561,11 +2563,19 @@ static uint64_t cmd_record(const char *box, const char *greeting,
 	return cmd_send(&mc);
 }
 
+/* Packets of the built-in greeting (no greeting named). */
+static unsigned builtin_greeting_pkts(void)
+{
+	return (unsigned)((vm_greeting_builtin_ulaw_len + 159) / 160);
+}
+
 /* Answered, Record sent, the greeting and the beep heard in full (the
  * recording starts after the beep). */
 static void vm_call(const char *greeting, uint32_t max_ms,
 		    unsigned greeting_pkts)
 {
+	if (!greeting[0])
+		greeting_pkts = builtin_greeting_pkts();
 	call_answered();
 	test_ua_rx_reset(&fx.caller, 0);
 	cmd_record("main", greeting, max_ms);
@@ -2575,6 +2585,9 @@ static void vm_call(const char *greeting, uint32_t max_ms,
 		  "greeting and beep not heard: %u packets",
 		  fx.caller.rx.pkts);
 	test_loop_for(60);
+	/* Nothing more: the recording has started, the player is idle. */
+	cr_assert_eq(fx.caller.rx.pkts, greeting_pkts + 25, "%u packets",
+		     fx.caller.rx.pkts);
 }
 
 /* The message's WAV: 8 kHz mono 16-bit; its length in ms and mean
@@ -2709,6 +2722,24 @@ Test(mwcall, voicemail_stops_at_max_length)
 	vm_root_remove();
 }
 
+Test(mwcall, voicemail_missing_greeting_plays_the_built_in_one)
+{
+	vm_root_make();
+	fx_start(&(struct fx_opts){.media_root = vm_root});
+	/* "nosuch" is not in the prompt table: the built-in greeting, then
+	 * the beep (vm_call counts both). */
+	call_answered();
+	test_ua_rx_reset(&fx.caller, 0);
+	cmd_record("main", "nosuch", 30000);
+	cr_assert(test_loop_count(&fx.caller.rx.pkts,
+				  builtin_greeting_pkts() + 25, 8000),
+		  "%u packets", fx.caller.rx.pkts);
+	cr_assert_gt(builtin_greeting_pkts(), 50, "a spoken sentence");
+	test_ua_hangup(&fx.caller);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	vm_root_remove();
+}
+
 Test(mwcall, voicemail_without_a_media_store_fails_the_command)
 {
 	fx_start(&(struct fx_opts){.media_root = "/proc/pbx-no-store"});
@@ -2717,4 +2748,29 @@ Test(mwcall, voicemail_without_a_media_store_fails_the_command)
 	cr_assert(wait_event(KIND(FAILED), 2000), "no FAILED");
 	cr_assert_str_eq(ev_find(KIND(FAILED))->detail,
 			 "record: media store unavailable");
+}
+
+Test(mwcall, voicemail_being_recorded_is_kept_when_the_worker_stops)
+{
+	unsigned final, tmp, ms, level;
+	char path[256];
+
+	vm_root_make();
+	fx_start(&(struct fx_opts){.media_root = vm_root});
+	vm_call("hello", 30000, 50);
+	test_ua_talk(&fx.caller, 75, 0x20);
+	cr_assert(test_loop_count(&fx.caller.tx_pkts, 75, 3000));
+	test_loop_for(100);
+	cr_assert_eq(worker_signals_block(), 0);
+	cr_assert_eq(raise(SIGTERM), 0);
+	cr_assert(wait_event(KIND(ENDED), 2000), "no ENDED");
+	cr_assert_str_eq(ev_find(KIND(ENDED))->detail,
+			 "voicemail: stored, not listed");
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "caller: no BYE");
+	vm_files(&final, &tmp, path, sizeof(path));
+	cr_assert_eq(tmp, 0);
+	cr_assert_eq(final, 1);
+	wav_check(path, &ms, &level);
+	cr_assert_eq(ms, 1500, "%u ms recorded", ms);
+	vm_root_remove();
 }
