@@ -195,6 +195,35 @@ int pbx_media_store_remove(const char *root, const char *tenant,
 	return fsync_dir_of(path);
 }
 
+int pbx_media_store_remove_tenant(const char *root, const char *tenant)
+{
+	char dir[PBX_MEDIA_PATH_MAX];
+	struct dirent *e;
+	int removed = 0, err;
+
+	for (int k = 0; k < PBX_MEDIA_KIND_COUNT; k++) {
+		DIR *d;
+
+		err = dir_path(dir, sizeof(dir), root, tenant, k);
+		if (err)
+			return err;
+		d = opendir(dir);
+		if (!d)
+			continue;
+		/* Only regular files: the store makes nothing else here. */
+		while ((e = readdir(d))) {
+			if (e->d_type == DT_REG &&
+			    !unlinkat(dirfd(d), e->d_name, 0))
+				removed++;
+		}
+		closedir(d);
+		rmdir(dir);
+	}
+	*strrchr(dir, '/') = '\0'; /* <root>/<tenant> */
+	rmdir(dir);
+	return removed;
+}
+
 int pbx_media_store_read(const char *root, const char *tenant,
 			 enum pbx_media_kind kind, const char *id,
 			 uint8_t **bufp, size_t *lenp, size_t max)

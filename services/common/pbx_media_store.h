@@ -58,6 +58,12 @@ int pbx_media_store_commit(const char *tmp, const char *root,
 int pbx_media_store_remove(const char *root, const char *tenant,
 			   enum pbx_media_kind kind, const char *id);
 
+/* Removes every file of `tenant` (final and temporary) and its
+ * directories: a deleted tenant leaves nothing in the store. Run after its
+ * Redis references are gone. Returns the number of files removed, or a
+ * negative errno (-EINVAL bad input; a missing directory is 0). */
+int pbx_media_store_remove_tenant(const char *root, const char *tenant);
+
 /* Reads a final file whole into *bufp (malloc'd, the caller frees) if it
  * is at most max bytes. 0, -ENOENT, -EFBIG, -ENOMEM, -EIO, -EINVAL. */
 int pbx_media_store_read(const char *root, const char *tenant,

@@ -968,9 +968,15 @@ else
 	pass trunk_password_not_in_log
 fi
 
+mkdir -p "$TMP/media/$C/vm" && echo x >"$TMP/media/$C/vm/1-a.wav"
 ctl tenant delete "$C"
 left=$(rcli --scan --pattern "pbx:{$C}:*" | wc -l)
 check tenant_delete_removes_versions_and_objects 0 "$left"
+if [ -e "$TMP/media/$C" ]; then
+	fail tenant_delete_removes_its_media_files "$(find "$TMP/media/$C")"
+else
+	pass tenant_delete_removes_its_media_files
+fi
 
 # --- the CLI's own failures -------------------------------------------------
 ctl --version

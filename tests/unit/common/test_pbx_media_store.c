@@ -210,3 +210,32 @@ Test(pbx_media_store, sweep_of_a_missing_root_is_nothing)
 		     0);
 	cr_assert_eq(pbx_media_store_sweep("relative", "mw1", 1), -EINVAL);
 }
+
+Test(pbx_media_store, remove_tenant_leaves_other_tenants)
+{
+	char tmp[PBX_MEDIA_PATH_MAX], dir[PBX_MEDIA_PATH_MAX];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	pbx_media_store_tmp(tmp, sizeof(tmp), root, "acme",
+			    PBX_MEDIA_VOICEMAIL, "5-a", "mw1");
+	write_file(tmp, "a");
+	pbx_media_store_commit(tmp, root, "acme", PBX_MEDIA_VOICEMAIL, "5-a");
+	pbx_media_store_tmp(tmp, sizeof(tmp), root, "acme",
+			    PBX_MEDIA_VOICEMAIL, "5-b", "mw1");
+	write_file(tmp, "b"); /* unfinished */
+	pbx_media_store_tmp(tmp, sizeof(tmp), root, "beta",
+			    PBX_MEDIA_VOICEMAIL, "5-a", "mw1");
+	write_file(tmp, "c");
+	pbx_media_store_commit(tmp, root, "beta", PBX_MEDIA_VOICEMAIL, "5-a");
+
+	cr_assert_eq(pbx_media_store_remove_tenant(root, "acme"), 2);
+	snprintf(dir, sizeof(dir), "%s/acme", root);
+	cr_assert_not(exists(dir));
+	cr_assert_eq(pbx_media_store_read(root, "beta", PBX_MEDIA_VOICEMAIL,
+					  "5-a", &buf, &len, 16),
+		     0);
+	free(buf);
+	cr_assert_eq(pbx_media_store_remove_tenant(root, "acme"), 0);
+	cr_assert_eq(pbx_media_store_remove_tenant(root, ".."), -EINVAL);
+}
