@@ -7,7 +7,8 @@
 # what was sent, and is the tone (sox's frequency and level); then
 # pbxctl vm get / heard / delete, and that another tenant sees nothing;
 # then kills the worker mid-message: nothing listed, and its restart
-# removes the unfinished file.
+# removes the unfinished file; then 50 messages with three kills at random
+# moments: every listed message whole, no temporary file left.
 #
 # Environment: PBX_BUILD (a build dir, required). Prints "PASS <name>" /
 # "FAIL <name> <why>" per check and a last line "N passed, M failed".
@@ -177,6 +178,51 @@ for _ in $(seq 50); do
 done
 if [ "$left" = 0 ]; then pass restarted_worker_sweeps_its_temporary_file
 else fail restarted_worker_sweeps_its_temporary_file "$left files left"; fi
+
+# --- 50 messages, the worker killed at random moments --------------------------
+# Ten callers leave five messages each while mw1 is killed with SIGKILL
+# three times at random moments (and started again at once). Afterwards
+# every listed message must have its whole file (its WAV's length is the
+# length Redis lists), and once the worker has started again no
+# temporary file is left.
+rcli DEL "pbx:{$T}:vm:box:general" >/dev/null
+kill_pids=""
+for i in $(seq 0 9); do
+	(cd "$TMP" && exec timeout 90 sipp -sf "$SIPP_DIR/uac_voicemail.xml" \
+		-s $NUM -i "$CALLER_IP" -p $((5090 + i)) -mp $((32000 + 100 * i)) \
+		-nostdin -m 5 -l 1 127.0.0.1:5060 >>"$TMP/sipp-many.out" 2>&1) &
+	kill_pids="$kill_pids $!"
+done
+for k in 1 2 3; do
+	sleep $((4 + RANDOM % 6)).$((RANDOM % 10))
+	victim=$(cat "$PBX_RUN/mw1.pid")
+	kill -9 "$victim"
+	for _ in $(seq 50); do kill -0 "$victim" 2>/dev/null || break; sleep 0.1; done
+	"$STACK" start-one mw1 >>"$TMP/restart.out" 2>&1
+	echo "info: mw1 killed and restarted ($k)"
+done
+for p in $kill_pids; do wait "$p" 2>/dev/null; done
+# The last start's sweep, then the checks.
+for _ in $(seq 50); do
+	[ "$(find "$PBX_RUN/media/$T/vm" -name '.tmp.*' | wc -l)" = 0 ] && break
+	sleep 0.1
+done
+listed=0 bad=""
+for id in $(rcli ZRANGE "pbx:{$T}:vm:box:general" 0 -1); do
+	listed=$((listed + 1))
+	ms=$(rcli HGET "pbx:{$T}:vm:msg:$id" duration_ms)
+	f="$PBX_RUN/media/$T/vm/$id.wav"
+	samples=$(soxi -s "$f" 2>/dev/null || echo missing)
+	[ "$samples" = "$((ms * 8))" ] || bad="$bad $id:$ms:$samples"
+done
+echo "info: $listed of 50 messages stored across 3 kills"
+if [ -z "$bad" ]; then pass every_listed_message_has_its_whole_file
+else fail every_listed_message_has_its_whole_file "id:ms:samples$bad"; fi
+if [ "$listed" -ge 10 ]; then pass messages_are_stored_between_the_kills
+else fail messages_are_stored_between_the_kills "only $listed of 50"; fi
+tmps=$(find "$PBX_RUN/media/$T/vm" -name '.tmp.*' | wc -l)
+if [ "$tmps" = 0 ]; then pass no_temporary_file_after_the_restart
+else fail no_temporary_file_after_the_restart "$tmps left"; fi
 
 # --- teardown ---------------------------------------------------------------
 "$PBXCTL" tenant delete $T >/dev/null 2>&1
