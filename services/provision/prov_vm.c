@@ -26,7 +26,8 @@ struct vm_keys {
 
 /* Checks tenant, box (and id when need_id), and that the tenant exists;
  * fills the keys. */
-static int vm_args(struct provision *pv, const Pbx__V1__ProvRequest__Voicemail *q,
+static int vm_args(struct provision *pv,
+		   const Pbx__V1__ProvRequest__Voicemail *q,
 		   struct prov_reply *r, bool need_id, struct vm_keys *k)
 {
 	const char *tenant = prov_str(q->tenant), *box = prov_str(q->box);
