@@ -9,7 +9,7 @@ libssl-dev libspandsp-dev
 redis-server redis-tools
 kamailio kamailio-extra-modules kamailio-json-modules kamailio-redis-modules
 kamailio-utils-modules
-sip-tester sox iproute2 procps nftables"
+sip-tester sox espeak-ng iproute2 procps nftables"
 
 missing=""
 for p in $PKGS; do

@@ -372,6 +372,7 @@ start_one() {
 			--set "curve_secret_file=$KEYS/provision.key" \
 			--set "curve_allow_dir=$KEYS/allow/provision" \
 			$(svc_auth provision) \
+			--set "media_root=$RUN/media" \
 			--set "redis_port=$REDIS_PORT" --set "log_level=$LOG_LEVEL"
 		wait_until 10 provision "$BUILD/services/pbxctl/pbxctl" \
 			--key "$KEYS/operator.key" tenant list && alive provision
@@ -397,6 +398,7 @@ start_one() {
 			--set "redis_port=$REDIS_PORT" $(svc_auth worker) \
 			--set "rtp_port_min=$lo" \
 			--set "rtp_port_max=$hi" \
+			--set "media_root=$RUN/media" \
 			--set "log_level=$LOG_LEVEL"
 		wait_until 10 "$name heartbeat" worker_alive "$name" &&
 			alive "$name"

@@ -95,6 +95,8 @@ static const char *const tenant_keys[PBX_K_COUNT] = {
 	[PBX_K_QM_TIMERS] = "qm:timers",
 	[PBX_K_QM_STATE] = "qm:state",
 	[PBX_K_QM_STATS] = "qm:stats",
+	[PBX_K_VM_MSG] = "vm:msg",
+	[PBX_K_VM_BOX] = "vm:box",
 };
 
 static const char *const sys_keys[PBX_KS_COUNT] = {
@@ -108,6 +110,14 @@ int pbx_key_of(char *buf, size_t size, const char *tenant, enum pbx_tkey k)
 	if ((unsigned)k >= PBX_K_COUNT)
 		return -EINVAL;
 	return pbx_key(buf, size, tenant, "%s", tenant_keys[k]);
+}
+
+int pbx_key_sub_of(char *buf, size_t size, const char *tenant,
+		   enum pbx_tkey k, const char *sub)
+{
+	if ((unsigned)k >= PBX_K_COUNT || !pbx_id_valid(sub))
+		return -EINVAL;
+	return pbx_key(buf, size, tenant, "%s:%s", tenant_keys[k], sub);
 }
 
 int pbx_key_sys_of(char *buf, size_t size, enum pbx_skey k)

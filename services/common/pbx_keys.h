@@ -41,6 +41,11 @@ enum pbx_tkey {
 	PBX_K_QM_TIMERS,   /* sorted set, timer -> due ms */
 	PBX_K_QM_STATE,    /* hash: round-robin memory, timer sequence */
 	PBX_K_QM_STATS,    /* hash "<queue>:<counter>" -> count */
+	/* voicemail (docs/voicemail.md), with a sub-key (pbx_key_sub_of): */
+	PBX_K_VM_MSG,	   /* hash per message id: box, caller, called,
+			    * time_ms, duration_ms, bytes, status, call_id
+			    * (media-worker writes, provision reads) */
+	PBX_K_VM_BOX,	   /* sorted set per box name: message id -> time_ms */
 	PBX_K_COUNT
 };
 enum pbx_skey {
@@ -53,6 +58,10 @@ enum pbx_skey {
 /* "pbx:{tenant}:<name of k>"; 0, -EINVAL (bad tenant or k),
  * -ENAMETOOLONG. */
 int pbx_key_of(char *buf, size_t size, const char *tenant, enum pbx_tkey k);
+/* "pbx:{tenant}:<name of k>:<sub>" for the keys that come one per sub
+ * (an id: pbx_id_valid); 0, -EINVAL, -ENAMETOOLONG. */
+int pbx_key_sub_of(char *buf, size_t size, const char *tenant,
+		   enum pbx_tkey k, const char *sub);
 /* "pbx:{sys}:<name of k>"; 0, -EINVAL, -ENAMETOOLONG. */
 int pbx_key_sys_of(char *buf, size_t size, enum pbx_skey k);
 

@@ -1,5 +1,6 @@
-/* The built-in music on hold (generated at build time by moh.cmake with
- * sox): raw 8 kHz G.711, one array per law. */
+/* The built-in audio, generated at build time: the music on hold
+ * (moh.cmake, sox) and the default voicemail greeting (vm_greeting.cmake,
+ * espeak-ng and sox); raw 8 kHz G.711, one array per law. */
 #ifndef MOH_BUILTIN_H
 #define MOH_BUILTIN_H
 #include <stddef.h>
@@ -8,5 +9,9 @@ extern const unsigned char moh_builtin_ulaw[];
 extern const size_t moh_builtin_ulaw_len;
 extern const unsigned char moh_builtin_alaw[];
 extern const size_t moh_builtin_alaw_len;
+extern const unsigned char vm_greeting_builtin_ulaw[];
+extern const size_t vm_greeting_builtin_ulaw_len;
+extern const unsigned char vm_greeting_builtin_alaw[];
+extern const size_t vm_greeting_builtin_alaw_len;
 
 #endif

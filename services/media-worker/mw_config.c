@@ -79,6 +79,12 @@ static int check(const struct mw_config *cfg)
 			cfg->ringback);
 		return -EINVAL;
 	}
+	if (cfg->media_root[0] != '/') {
+		fprintf(stderr, "config: media_root: '%s' is not an "
+				"absolute path\n",
+			cfg->media_root);
+		return -EINVAL;
+	}
 	if (!cfg->router_endpoints[0]) {
 		fprintf(stderr, "config: router_endpoints: empty\n");
 		return -EINVAL;
@@ -147,6 +153,14 @@ int mw_config_load(struct mw_config *cfg, int argc, char **argv)
 			"a cached prompt whose version Redis confirmed less "
 			"than this ago is played without asking again; 0: "
 			"ask on every Play"),
+		CFG_STR(media_root, "/var/lib/pbx/media",
+			"durable media store root (absolute): voicemail "
+			"messages go to <root>/<tenant>/vm/<id>.wav"),
+		CFG_INT(vm_min_ms, "1000", 0, 60000,
+			"a voicemail message shorter than this is discarded"),
+		CFG_INT(vm_silence_ms, "5000", 0, 600000,
+			"voicemail recording stops after this much trailing "
+			"silence; 0: never"),
 		CFG_STR(log_level, "info", "error, warn, info or debug"),
 		CFG_STR(curve_secret_file, "",
 			"CURVE key (.key) named <worker_id>; empty: "

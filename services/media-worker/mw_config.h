@@ -27,6 +27,9 @@ struct mw_config {
 	long rtp_timeout_ms;
 	long prompt_cache_bytes;
 	long prompt_recheck_ms;
+	char media_root[PBX_CFG_STRLEN];
+	long vm_min_ms;
+	long vm_silence_ms;
 	char log_level[PBX_CFG_STRLEN];
 	char curve_secret_file[PBX_CFG_STRLEN];
 	char curve_server_public_file[PBX_CFG_STRLEN];

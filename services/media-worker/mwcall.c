@@ -67,6 +67,11 @@ static void tick_handler(uint64_t periods, uint64_t now_ms, void *arg)
 	pacer_remove(call->env->pacer, &call->pe);
 	call->playing = PLAY_NONE;
 	mwcall_log_ctx(call);
+	if (call->vm.phase == VM_GREETING) {
+		mwcall_vm_greeting_done(call);
+		pbx_log_ctx(NULL, NULL);
+		return;
+	}
 	PLOG_DEBUG("play %llu done", (unsigned long long)call->play_seq);
 	ev.seq = call->play_seq;
 	mwcall_emit(call, &ev);
@@ -114,6 +119,7 @@ static void report_digit(struct mwcall *call, char digit, const char *how)
 	if (call->playing == PLAY_PROMPT && call->barge_in)
 		mwcall_player_stop(call);
 	mwcall_emit(call, &ev);
+	mwcall_vm_digit(call, digit);
 }
 
 static void detect_digit(char digit, const char *how, void *arg)
@@ -143,6 +149,8 @@ static void caller_rx(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
 	 * detection runs with telephone-event too (dtmf_detect.h). */
 	now = pbx_clock_mono_ms();
 	dtmf_detect_audio(call->dtmf, payload, len, c->law, now);
+	if (call->vm.phase == VM_RECORDING)
+		mwcall_vm_audio(call, payload, len);
 	if (bridged)
 		ring_from_caller(call->ring, hdr, payload, len, false, now);
 }
@@ -259,6 +267,7 @@ static void close_handler(int err, const struct sip_msg *msg, void *arg)
 	else
 		ev.detail = strerror(err);
 	PLOG_INFO("caller side closed: %s", ev.detail);
+	mwcall_record_stop(call, "hangup");
 	mwcall_emit(call, &ev); /* frees the call */
 	pbx_log_ctx(NULL, NULL);
 }
@@ -290,6 +299,7 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 	pacer_entry_init(&call->pe, tick_handler, call);
 	for (size_t i = 0; i < MWCALL_TIMERS_MAX; i++)
 		tmr_init(&call->timers[i].tmr);
+	tmr_init(&call->vm.tmr);
 	list_init(&call->legs);
 	call->tenant = strdup(tenant);
 	call->callid = pl_dupz(&msg->callid);
@@ -409,8 +419,7 @@ int mwcall_reject(struct mwcall *call, uint16_t code, const char *reason)
 	return -sipsess_reject(call->sess, code, reason, NULL);
 }
 
-/* Starts audio on the caller leg as `what` (a prompt or music). */
-static int play_start(struct mwcall *call, uint8_t *audio, size_t len,
+int mwcall_play_start(struct mwcall *call, uint8_t *audio, size_t len,
 		      uint32_t loops, enum call_play what, bool barge_in,
 		      uint64_t seq)
 {
@@ -437,13 +446,13 @@ static int play_start(struct mwcall *call, uint8_t *audio, size_t len,
 int mwcall_play(struct mwcall *call, uint8_t *audio, size_t len,
 		uint32_t loops, bool barge_in, uint64_t seq)
 {
-	return play_start(call, audio, len, loops, PLAY_PROMPT, barge_in,
+	return mwcall_play_start(call, audio, len, loops, PLAY_PROMPT, barge_in,
 			  seq);
 }
 
 int mwcall_moh(struct mwcall *call, uint8_t *audio, size_t len, uint64_t seq)
 {
-	return play_start(call, audio, len, PLAYER_FOREVER, PLAY_MOH, false,
+	return mwcall_play_start(call, audio, len, PLAYER_FOREVER, PLAY_MOH, false,
 			  seq);
 }
 
@@ -510,6 +519,7 @@ static void rtp_timeout(struct mwcall *call, const struct leg *l,
 		  "hanging up",
 		  who, call->env->rtp_timeout_ms,
 		  (unsigned long long)l->rx_pkts);
+	mwcall_record_stop(call, "rtp timeout");
 	mwcall_emit(call, &ev); /* frees the call: BYE to both legs */
 	pbx_log_ctx(NULL, NULL);
 }
@@ -555,6 +565,7 @@ void mwcall_free(struct mwcall *call)
 	call->ring = NULL;
 	for (size_t i = 0; i < MWCALL_TIMERS_MAX; i++)
 		tmr_cancel(&call->timers[i].tmr);
+	mwcall_vm_free(call);
 	if (call->env)
 		pacer_remove(call->env->pacer, &call->pe);
 	/* Socket first: no RTP callback may reach a half-freed call. */

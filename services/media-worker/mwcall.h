@@ -37,6 +37,10 @@ enum mwcall_ev_kind {
 	MWCALL_EV_DTMF,	       /* caller pressed `digit` (detail: how) */
 	MWCALL_EV_TIMER,       /* timer `timer_id` fired */
 	MWCALL_EV_RING_RESULT, /* ring `seq` ended ringing: ring_result */
+	MWCALL_EV_RECORDED,    /* voicemail stopped recording (detail:
+				* "#", "silence", "max_length", "hangup",
+				* "rtp timeout"): take the recorder with
+				* mwcall_record_take(); CLOSED follows */
 	MWCALL_EV_CLOSED,      /* the call ended by itself (detail: why) */
 };
 
@@ -49,6 +53,7 @@ struct mwcall_event {
 	uint32_t timer_id;
 	int ring_result; /* Pbx__V1__MediaEvent__RingResult */
 	const char *leg; /* RING_RESULT of a named leg */
+	bool ended;	 /* CLOSED: we ended it (BYE), not the caller */
 };
 
 /* Every event of the call. On MWCALL_EV_CLOSED the handler must
@@ -95,6 +100,27 @@ int mwcall_moh(struct mwcall *call, uint8_t *audio, size_t len,
 	       uint64_t seq);
 /* Stops the prompt silently (no PLAY_DONE). */
 void mwcall_stop_play(struct mwcall *call);
+
+struct recorder;
+
+/* Voicemail: plays greeting (a libre mem object, referenced; NULL: none)
+ * then a beep, answering first if needed, then feeds the caller's audio
+ * to rec (taken over: freed with the call unless taken) until the caller
+ * presses #, is silent for silence_ms, max_ms of audio are recorded, or
+ * hangs up. Then MWCALL_EV_RECORDED and MWCALL_EV_CLOSED (ended: the
+ * call frees sends the BYE), or on hang-up RECORDED before the usual
+ * CLOSED. No PLAY_DONE. 0, -EBUSY already in voicemail, -EALREADY
+ * bridged, -ENOMEM, or the answer's error (rec is then not taken). */
+int mwcall_voicemail(struct mwcall *call, uint8_t *greeting, size_t len,
+		     struct recorder *rec, uint32_t max_ms,
+		     uint32_t silence_ms, uint64_t seq);
+/* Stops voicemail now if it is greeting or recording: RECORDED (why) at
+ * once; the call stays (its owner ends it). The call's own hang-up and
+ * RTP timeout do this before their CLOSED; the worker when it stops. */
+void mwcall_record_stop(struct mwcall *call, const char *why);
+/* The recorder of a call that reported MWCALL_EV_RECORDED; the caller
+ * owns it. NULL when there is none. */
+struct recorder *mwcall_record_take(struct mwcall *call);
 
 /* Starts timer `id` (restarting it if running) or cancels it (ms 0).
  * 0, or -ENOSPC when the call has MWCALL_TIMERS_MAX running. */

@@ -41,6 +41,18 @@ struct ring {
 
 enum call_play { PLAY_NONE, PLAY_PROMPT, PLAY_RINGBACK, PLAY_MOH };
 
+/* Voicemail on the caller leg (mwcall_vm.c). */
+enum vm_phase { VM_NONE, VM_GREETING, VM_RECORDING, VM_DONE };
+struct call_vm {
+	enum vm_phase phase;
+	struct recorder *rec; /* owned until mwcall_record_take() */
+	struct tmr tmr;	      /* stop checks (100 ms), or a stop now */
+	const char *stop;     /* a stop asked from the RTP path: "#" */
+	uint64_t voice_ms;    /* last voiced packet (monotonic) */
+	uint32_t max_ms;
+	uint32_t silence_ms;
+};
+
 /* Owned by the worker's call table; owns everything below. */
 struct mwcall {
 	const struct mwcall_env *env;
@@ -70,6 +82,7 @@ struct mwcall {
 	struct ring *ring;  /* unnamed ring, or the bridged leg */
 	struct list legs;   /* named legs ringing (struct ring) */
 	struct call_timer timers[MWCALL_TIMERS_MAX];
+	struct call_vm vm;
 
 	mwcall_event_h *evh;
 	void *arg;
@@ -89,6 +102,21 @@ int mwcall_ringback_start(struct mwcall *call);
 char mwcall_info_digit(struct sip *sip, const struct sip_msg *msg);
 /* Sends the digit as an INFO application/dtmf-relay on sess. */
 void mwcall_info_send(struct sipsess *sess, char digit);
+
+/* Starts audio on the caller leg (answering first if needed). */
+int mwcall_play_start(struct mwcall *call, uint8_t *audio, size_t len,
+		      uint32_t loops, enum call_play what, bool barge_in,
+		      uint64_t seq);
+
+/* mwcall_vm.c */
+/* The greeting and beep ended: start recording. */
+void mwcall_vm_greeting_done(struct mwcall *call);
+/* A caller's audio packet while in voicemail (RTP path: never frees). */
+void mwcall_vm_audio(struct mwcall *call, const uint8_t *payload,
+		     size_t len);
+/* A digit while in voicemail (RTP or SIP path: never frees). */
+void mwcall_vm_digit(struct mwcall *call, char digit);
+void mwcall_vm_free(struct mwcall *call);
 
 /* mwcall_ring.c */
 void ring_free(struct ring *ring);

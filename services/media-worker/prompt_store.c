@@ -93,8 +93,8 @@ static int drop_connection(struct prompt_store *ps)
 
 /* Runs one command, retrying once on a fresh connection. *rp is the
  * reply (freeReplyObject) on 0. */
-static int store_command(struct prompt_store *ps, redisReply **rp,
-			 const char *fmt, ...)
+static int store_vcommand(struct prompt_store *ps, redisReply **rp,
+			  const char *fmt, va_list ap0)
 {
 	va_list ap;
 	int err;
@@ -105,7 +105,7 @@ static int store_command(struct prompt_store *ps, redisReply **rp,
 		err = connect_store(ps);
 		if (err)
 			return err;
-		va_start(ap, fmt);
+		va_copy(ap, ap0);
 		*rp = redisvCommand(ps->c, fmt, ap);
 		va_end(ap);
 		if (*rp)
@@ -117,6 +117,20 @@ static int store_command(struct prompt_store *ps, redisReply **rp,
 		if (fresh || attempt)
 			return err;
 	}
+}
+
+int prompt_store_command(struct prompt_store *ps, redisReply **rp,
+			 const char *fmt, ...)
+{
+	va_list ap;
+	int err;
+
+	if (!ps || !rp || !fmt)
+		return -EINVAL;
+	va_start(ap, fmt);
+	err = store_vcommand(ps, rp, fmt, ap);
+	va_end(ap);
+	return err;
 }
 
 static int unexpected(const char *what, const char *key, const redisReply *r)
@@ -146,7 +160,7 @@ int prompt_store_version(const char *tenant, const char *name, char *version,
 
 	err = prompt_key(key, sizeof(key), tenant, name);
 	if (!err)
-		err = store_command(ps, &r, "HGET %s uploaded_ms", key);
+		err = prompt_store_command(ps, &r, "HGET %s uploaded_ms", key);
 	if (err)
 		return err;
 	if (r->type == REDIS_REPLY_NIL) {
@@ -193,7 +207,7 @@ int prompt_store_load(const char *tenant, const char *name,
 
 	err = prompt_key(key, sizeof(key), tenant, name);
 	if (!err)
-		err = store_command(ps, &r, "HMGET %s ulaw alaw uploaded_ms",
+		err = prompt_store_command(ps, &r, "HMGET %s ulaw alaw uploaded_ms",
 				    key);
 	if (err)
 		return err;

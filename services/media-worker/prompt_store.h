@@ -36,4 +36,12 @@ int prompt_store_version(const char *tenant, const char *name, char *version,
 int prompt_store_load(const char *tenant, const char *name,
 		      struct prompt_data *pd, void *arg);
 
+/* Any other command on the same connection (the worker's voicemail
+ * metadata writes), retried once on a fresh connection. *rp is the reply
+ * (freeReplyObject) on 0; errors as above. */
+struct redisReply;
+int prompt_store_command(struct prompt_store *ps, struct redisReply **rp,
+			 const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif

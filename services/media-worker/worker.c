@@ -12,6 +12,7 @@
 #include "pbx_log.h"
 #include "player.h"
 #include "prompt_cache.h"
+#include "pbx_media_store.h"
 #include "prompt_store.h"
 #include "moh_builtin.h"
 #include "ringback.h"
@@ -122,8 +123,17 @@ void worker_call_event(struct mwcall *call, const struct mwcall_event *ev,
 		we.leg = ev->leg;
 		we.reply_to = wc->ring_msgid;
 		break;
+	case MWCALL_EV_RECORDED:
+		worker_vm_save(w, wc, ev->detail);
+		return; /* the router hears ENDED or HANGUP next */
 	case MWCALL_EV_CLOSED:
 		we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP;
+		if (ev->ended) {
+			/* We ended it (voicemail done): BYE at free. */
+			we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_ENDED;
+			if (wc->vm_result[0])
+				we.detail = wc->vm_result;
+		}
 		worker_event_send(w, wc->home, &we);
 		worker_call_end(w, wc);
 		return;
@@ -153,6 +163,22 @@ static void rtp_sweep_handler(void *arg)
 
 	tmr_start(&w->tmr_rtp, rtp_watch_period_ms(ms), rtp_sweep_handler, w);
 	hash_apply(w->calls, rtp_check_one, &now);
+}
+
+/* Temporary files of messages this worker was recording when it died,
+ * and any writer's older than the longest message can take, go at
+ * start: they were never referenced in Redis. */
+static void sweep_media(const struct mw_config *cfg)
+{
+	int n = pbx_media_store_sweep(cfg->media_root, cfg->worker_id,
+				      2 * 3600);
+
+	if (n > 0)
+		PLOG_INFO("media store %s: %d unfinished recordings removed",
+			  cfg->media_root, n);
+	else if (n < 0)
+		PLOG_WARN("media store %s: %s", cfg->media_root,
+			  strerror(-n));
 }
 
 static void finish_if_done(struct worker *w)
@@ -198,6 +224,10 @@ static bool end_one(struct le *le, void *arg)
 
 	pbx_log_ctx(ev.tenant, ev.callid);
 	PLOG_INFO("stop: hanging up");
+	/* A message being recorded is kept: stored before the BYE. */
+	mwcall_record_stop(wc->call, "worker stopping");
+	if (wc->vm_result[0])
+		ev.detail = wc->vm_result;
 	worker_event_send(w, wc->home, &ev);
 	worker_call_end(w, wc);
 	pbx_log_ctx(NULL, NULL);
@@ -325,19 +355,38 @@ static int ringback_load(struct worker *w)
 
 /* The built-in music on hold into reference-counted buffers, so that it
  * plays like a cached prompt. */
-static int moh_load(struct worker *w)
+/* Built-in audio (one array per law) into libre mem objects, which
+ * the calls playing it reference. */
+static int builtin_load(uint8_t *dst[2], size_t dst_len[2],
+			const unsigned char *ulaw, size_t ulaw_len,
+			const unsigned char *alaw, size_t alaw_len)
 {
-	const unsigned char *src[2] = {moh_builtin_ulaw, moh_builtin_alaw};
-	const size_t len[2] = {moh_builtin_ulaw_len, moh_builtin_alaw_len};
+	const unsigned char *src[2] = {ulaw, alaw};
+	const size_t len[2] = {ulaw_len, alaw_len};
 
 	for (int law = OFFER_ULAW; law <= OFFER_ALAW; law++) {
-		w->moh[law] = mem_alloc(len[law], NULL);
-		if (!w->moh[law])
+		dst[law] = mem_alloc(len[law], NULL);
+		if (!dst[law])
 			return -ENOMEM;
-		memcpy(w->moh[law], src[law], len[law]);
-		w->moh_len[law] = len[law];
+		memcpy(dst[law], src[law], len[law]);
+		dst_len[law] = len[law];
 	}
 	return 0;
+}
+
+static int builtin_audio_load(struct worker *w)
+{
+	int err = builtin_load(w->moh, w->moh_len, moh_builtin_ulaw,
+			       moh_builtin_ulaw_len, moh_builtin_alaw,
+			       moh_builtin_alaw_len);
+
+	if (!err)
+		err = builtin_load(w->vm_greeting, w->vm_greeting_len,
+				   vm_greeting_builtin_ulaw,
+				   vm_greeting_builtin_ulaw_len,
+				   vm_greeting_builtin_alaw,
+				   vm_greeting_builtin_alaw_len);
+	return err;
 }
 
 static int open_signals(struct worker *w)
@@ -401,9 +450,11 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 		prompt_cache_set_recheck(w->prompts,
 					 (uint32_t)cfg->prompt_recheck_ms);
 	if (!err)
+		sweep_media(cfg);
+	if (!err)
 		err = ringback_load(w);
 	if (!err)
-		err = moh_load(w);
+		err = builtin_audio_load(w);
 	if (!err)
 		err = open_sip(w);
 	if (!err)
@@ -475,6 +526,8 @@ void worker_free(struct worker *w)
 	free(w->ringback[OFFER_ALAW]);
 	mem_deref(w->moh[OFFER_ULAW]);
 	mem_deref(w->moh[OFFER_ALAW]);
+	mem_deref(w->vm_greeting[OFFER_ULAW]);
+	mem_deref(w->vm_greeting[OFFER_ALAW]);
 
 	mem_deref(w->options_lsnr);
 	mem_deref(w->sock);

@@ -212,6 +212,28 @@ static void command_timer(struct worker *w, struct worker_link *l,
 		failed(w, l, env, "timer", "too many timers on this call");
 }
 
+static void command_record(struct worker *w, struct worker_link *l,
+			   struct worker_call *wc,
+			   const Pbx__V1__Envelope *env)
+{
+	const Pbx__V1__MediaCommand__Record *r = env->media_command->record;
+	uint32_t max_ms = r->max_ms && r->max_ms <= 3600000 ? r->max_ms
+							    : 3600000;
+	const char *why = NULL;
+	char detail[160];
+	int err;
+
+	/* A Record on a call not answered yet answers it. */
+	set_msgid(wc->answer_msgid, sizeof(wc->answer_msgid), env);
+	err = worker_vm_start(w, wc, r->box, r->greeting, max_ms,
+			      env->media_command->seq, &why);
+	if (err) {
+		snprintf(detail, sizeof(detail), "record: %s",
+			 why ? why : strerror(-err));
+		failed(w, l, env, "record", detail);
+	}
+}
+
 /* protobuf-c leaves a oneof member NULL only for a malformed frame, but a
  * frame from another build may still lack it: checked once here. */
 static bool has_args(const Pbx__V1__MediaCommand *cmd)
@@ -227,6 +249,9 @@ static bool has_args(const Pbx__V1__MediaCommand *cmd)
 		return cmd->timer != NULL;
 	case PBX__V1__MEDIA_COMMAND__CMD_CANCEL_RING:
 		return cmd->cancel_ring && cmd->cancel_ring->leg;
+	case PBX__V1__MEDIA_COMMAND__CMD_RECORD:
+		return cmd->record && cmd->record->box &&
+		       cmd->record->greeting;
 	default:
 		return true;
 	}
@@ -283,6 +308,9 @@ void worker_command(struct worker *w, struct worker_link *l,
 		break;
 	case PBX__V1__MEDIA_COMMAND__CMD_CANCEL_RING:
 		command_cancel_ring(w, l, wc, env);
+		break;
+	case PBX__V1__MEDIA_COMMAND__CMD_RECORD:
+		command_record(w, l, wc, env);
 		break;
 	default:
 		reply_event(w, l, env, KIND(FAILED), "unknown command");

@@ -12,6 +12,7 @@
 #include "mw_config.h"
 #include "mwcall.h"
 #include "pbx_bus.h"
+#include "pbx_keys.h"
 
 struct pacer;
 struct prompt_cache;
@@ -39,6 +40,10 @@ struct worker_call {
 	char play_msgid[64];   /* the running Play */
 	char ring_msgid[64];   /* the running Ring */
 	char answer_msgid[64]; /* the command that answers the caller */
+	/* Voicemail (worker_vm.c): the box of the Record command, and what
+	 * became of the message, for the ENDED event. */
+	char vm_box[PBX_ID_MAX + 1];
+	char vm_result[96];
 };
 
 struct worker {
@@ -61,6 +66,10 @@ struct worker {
 	 * calls that play it): for a Play{moh} without a prompt of its own. */
 	uint8_t *moh[2];
 	size_t moh_len[2];
+	/* The default voicemail greeting per law (the same way): for a
+	 * Record whose greeting is empty or missing. */
+	uint8_t *vm_greeting[2];
+	size_t vm_greeting_len[2];
 
 	struct hash *calls; /* worker_call by Call-ID */
 	uint32_t load;
@@ -131,6 +140,17 @@ struct worker_link *worker_event_send(struct worker *w,
 				      const struct worker_event *ev);
 /* To every router. final: capacity 0 (we are leaving). */
 void worker_heartbeat(struct worker *w, bool final);
+
+/* worker_vm.c */
+/* Starts voicemail on wc for a Record command: opens the recorder in the
+ * media store, fetches the greeting. 0, or a negative errno with *why. */
+int worker_vm_start(struct worker *w, struct worker_call *wc,
+		    const char *box, const char *greeting, uint32_t max_ms,
+		    uint64_t seq, const char **why);
+/* MWCALL_EV_RECORDED: stores the message (or discards it when shorter
+ * than vm_min_ms) and its metadata; notes the result in wc->vm_result. */
+void worker_vm_save(struct worker *w, struct worker_call *wc,
+		    const char *why);
 
 /* worker_command.c: one MediaCommand from router link l. */
 void worker_command(struct worker *w, struct worker_link *l,

@@ -58,6 +58,10 @@ const char pbxctl_usage[] =
 	"  queue agent login|logout|resume <tenant> <agent>\n"
 	"  queue agent pause <tenant> <agent> [reason]\n"
 	"  queue stats <tenant> [queue]\n"
+	"  vm list <tenant> <box>\n"
+	"  vm get <tenant> <box> <id> > message.wav\n"
+	"  vm heard <tenant> <box> <id>\n"
+	"  vm delete <tenant> <box> <id>\n"
 	"  trunk add <name> <host[:port]> [--username U --password P|-\n"
 	"                    --realm R] [--format e164|national|local]\n"
 	"  trunk remove <name>\n"
@@ -211,6 +215,14 @@ static const struct cmd_def cmds[] = {
 	 "queue agent login|logout|pause|resume <tenant> <agent> [reason]"},
 	{"queue", "stats", 1, 2, OP(QUEUE_STATS), PBXCTL_PRINT_ITEMS, 0,
 	 "queue stats <tenant> [queue]"},
+	{"vm", "list", 2, 2, OP(VM_LIST), PBXCTL_PRINT_ITEMS, 0,
+	 "vm list <tenant> <box>"},
+	{"vm", "get", 3, 3, OP(VM_GET), PBXCTL_PRINT_DATA, 0,
+	 "vm get <tenant> <box> <id>"},
+	{"vm", "heard", 3, 3, OP(VM_HEARD), PBXCTL_PRINT_OK, 0,
+	 "vm heard <tenant> <box> <id>"},
+	{"vm", "delete", 3, 3, OP(VM_DELETE), PBXCTL_PRINT_OK, 0,
+	 "vm delete <tenant> <box> <id>"},
 	{"trunk", "add", 2, 2, OP(TRUNK_ADD), PBXCTL_PRINT_OK,
 	 OPT(O_USERNAME) | OPT(O_PASSWORD) | OPT(O_FORMAT) | OPT(O_REALM),
 	 "trunk add <name> <host[:port]> [--username U --password P|- "
@@ -685,6 +697,18 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 			cmd->op.queue_stats.queue = a[1];
 		q->queue_stats = &cmd->op.queue_stats;
 		break;
+	case OP(VM_LIST):
+	case OP(VM_GET):
+	case OP(VM_HEARD):
+	case OP(VM_DELETE):
+		pbx__v1__prov_request__voicemail__init(&cmd->op.vm);
+		cmd->op.vm.tenant = a[0];
+		cmd->op.vm.box = a[1];
+		if (n > 2)
+			cmd->op.vm.id = a[2];
+		/* Every Voicemail member of the oneof is the same pointer. */
+		q->vm_list = &cmd->op.vm;
+		break;
 	case OP(TRUNK_REMOVE):
 	case OP(TRUNK_LIST):
 		pbx__v1__prov_request__trunk_ref__init(&cmd->op.trunk_ref);
@@ -1034,6 +1058,13 @@ enum pbxctl_exit pbxctl_cmd_output(const struct pbxctl_cmd *cmd,
 			fputs(r->body, out);
 			if (r->body[n - 1] != '\n')
 				fputc('\n', out);
+		}
+		break;
+	case PBXCTL_PRINT_DATA:
+		if (r->data.len &&
+		    fwrite(r->data.data, 1, r->data.len, out) != r->data.len) {
+			fprintf(errf, "pbxctl: cannot write the output\n");
+			return PBXCTL_EXIT_USAGE;
 		}
 		break;
 	case PBXCTL_PRINT_OK:

@@ -35,6 +35,7 @@ enum pbxctl_print {
 			       else "ok"; then any warnings on stderr */
 	PBXCTL_PRINT_ITEMS, /* one item per line */
 	PBXCTL_PRINT_BODY,  /* the body as is */
+	PBXCTL_PRINT_DATA,  /* the binary data as is (vm get: a WAV) */
 };
 
 /* The repeatable options of scenario simulate. */
@@ -82,6 +83,7 @@ struct pbxctl_cmd {
 		Pbx__V1__ProvRequest__TenantLimits tenant_limits;
 		Pbx__V1__ProvRequest__QueueAgent queue_agent;
 		Pbx__V1__ProvRequest__QueueStats queue_stats;
+		Pbx__V1__ProvRequest__Voicemail vm;
 	} op;
 	/* Repeated option values (pointers into argv). */
 	char *rep[PBXCTL_REP_COUNT][PBXCTL_REPEAT_MAX];

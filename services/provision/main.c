@@ -28,6 +28,7 @@ static char cfg_redis_user[PBX_CFG_STRLEN];
 static char cfg_redis_password[PBX_CFG_STRLEN];
 static char cfg_redis_password_file[PBX_CFG_STRLEN];
 static char cfg_log_level[PBX_CFG_STRLEN];
+static char cfg_media_root[PBX_CFG_STRLEN];
 static char cfg_curve_secret_file[PBX_CFG_STRLEN];
 static char cfg_curve_allow_dir[PBX_CFG_STRLEN];
 static long cfg_max_clients;
@@ -45,6 +46,9 @@ static const struct pbx_config_item config[] = {
 	 "Redis password (prefer redis_password_file)"},
 	{"redis_password_file", PBX_CFG_STR, cfg_redis_password_file, "", 0,
 	 0, "file whose first line is the Redis password"},
+	{"media_root", PBX_CFG_STR, cfg_media_root,
+	 PROVISION_MEDIA_ROOT_DEFAULT, 0, 0,
+	 "durable media store root (voicemail files), as the workers'"},
 	{"log_level", PBX_CFG_STR, cfg_log_level, "info", 0, 0,
 	 "error, warn, info or debug"},
 	{"curve_secret_file", PBX_CFG_STR, cfg_curve_secret_file, "", 0, 0,
@@ -107,6 +111,11 @@ int main(int argc, char **argv)
 	memset(&cred, 0, sizeof(cred));
 	if (err) {
 		PLOG_ERR("provision: %s", strerror(-err));
+		goto out;
+	}
+	if (provision_set_media_root(pv, cfg_media_root)) {
+		PLOG_ERR("config: media_root: '%s' is not an absolute path",
+			 cfg_media_root);
 		goto out;
 	}
 	/* The ZAP handler first: libzmq lets every client in while none is

@@ -18,6 +18,7 @@ struct provision {
 	int redis_port;
 	struct pbx_redis_cred cred; /* AUTH on every (re)connect */
 	redisContext *rc; /* NULL while down: the next command reconnects */
+	char media_root[1024]; /* the media store (pbx_media_store.h) */
 	bool migrated;    /* prov_migrate.c ran to the end */
 	bool migrating;
 };
@@ -36,6 +37,8 @@ struct prov_reply {
 	struct prov_strv items;
 	struct prov_strv warnings;
 	char *body;
+	uint8_t *data; /* malloc'd binary result (vm get) */
+	size_t data_len;
 };
 
 /* Protobuf-c gives "" for absent strings; treat a NULL the same anyway. */
@@ -141,6 +144,19 @@ int prov_number_list(struct provision *pv,
 /* True when pbx:{sys}:did:<number> names tenant (-EIO on storage error). */
 int prov_number_owned(struct provision *pv, const char *tenant,
 		      const char *number, bool *owned);
+
+/* prov_vm.c: voicemail messages. */
+int prov_vm_list(struct provision *pv,
+		 const Pbx__V1__ProvRequest__Voicemail *q,
+		 struct prov_reply *r);
+int prov_vm_get(struct provision *pv, const Pbx__V1__ProvRequest__Voicemail *q,
+		struct prov_reply *r);
+int prov_vm_heard(struct provision *pv,
+		  const Pbx__V1__ProvRequest__Voicemail *q,
+		  struct prov_reply *r);
+int prov_vm_delete(struct provision *pv,
+		   const Pbx__V1__ProvRequest__Voicemail *q,
+		   struct prov_reply *r);
 
 int prov_extension_add(struct provision *pv,
 		       const Pbx__V1__ProvRequest__ExtensionAdd *q,

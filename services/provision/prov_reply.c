@@ -109,6 +109,7 @@ void prov_reply_reset(struct prov_reply *r)
 {
 	free(r->error);
 	free(r->body);
+	free(r->data);
 	prov_strv_reset(&r->items);
 	prov_strv_reset(&r->warnings);
 	memset(r, 0, sizeof(*r));

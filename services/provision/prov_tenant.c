@@ -11,6 +11,7 @@
 #include "pbx_clock.h"
 #include "pbx_keys.h"
 #include "pbx_log.h"
+#include "pbx_media_store.h"
 #include "prov.h"
 
 #define NAME_MAX_LEN 128
@@ -270,7 +271,15 @@ int prov_tenant_delete(struct provision *pv,
 		err = drop_keys(pv, tenant);
 	if (!err && !pbx_key_sys(key, sizeof(key), "tenants"))
 		err = prov_store_do(pv, "SREM %s %s", key, tenant);
-	if (!err)
-		PLOG_INFO("tenant %s deleted", tenant);
+	/* Its files last: nothing in Redis names them any more. */
+	if (!err) {
+		int n = pbx_media_store_remove_tenant(pv->media_root, tenant);
+
+		if (n < 0)
+			PLOG_WARN("tenant %s: media files not removed: %s",
+				  tenant, strerror(-n));
+		PLOG_INFO("tenant %s deleted (%d media files)", tenant,
+			  n < 0 ? 0 : n);
+	}
 	return err;
 }

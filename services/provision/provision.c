@@ -25,6 +25,8 @@ int provision_alloc(struct provision **pvp, const char *redis_host,
 	if (!pv)
 		return -ENOMEM;
 	snprintf(pv->redis_host, sizeof(pv->redis_host), "%s", redis_host);
+	snprintf(pv->media_root, sizeof(pv->media_root), "%s",
+		 PROVISION_MEDIA_ROOT_DEFAULT);
 	pv->redis_port = redis_port;
 	if (cred)
 		pv->cred = *cred;
@@ -35,6 +37,15 @@ int provision_alloc(struct provision **pvp, const char *redis_host,
 			  "fail until it is",
 			  redis_host, redis_port);
 	*pvp = pv;
+	return 0;
+}
+
+int provision_set_media_root(struct provision *pv, const char *root)
+{
+	if (!pv || !root || root[0] != '/' ||
+	    strlen(root) >= sizeof(pv->media_root))
+		return -EINVAL;
+	snprintf(pv->media_root, sizeof(pv->media_root), "%s", root);
 	return 0;
 }
 
@@ -250,6 +261,18 @@ static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
 	case PBX__V1__PROV_REQUEST__OP_QUEUE_STATS:
 		NEED(q->queue_stats);
 		return prov_queue_stats(pv, q->queue_stats, r);
+	case PBX__V1__PROV_REQUEST__OP_VM_LIST:
+		NEED(q->vm_list);
+		return prov_vm_list(pv, q->vm_list, r);
+	case PBX__V1__PROV_REQUEST__OP_VM_GET:
+		NEED(q->vm_get);
+		return prov_vm_get(pv, q->vm_get, r);
+	case PBX__V1__PROV_REQUEST__OP_VM_HEARD:
+		NEED(q->vm_heard);
+		return prov_vm_heard(pv, q->vm_heard, r);
+	case PBX__V1__PROV_REQUEST__OP_VM_DELETE:
+		NEED(q->vm_delete);
+		return prov_vm_delete(pv, q->vm_delete, r);
 	default:
 		return prov_fail(r, -EINVAL,
 				 "the request names no known operation");
@@ -323,6 +346,9 @@ static void handle(struct provision *pv, const char *user,
 		prov_strv_reset(&r->items);
 		free(r->body);
 		r->body = NULL;
+		free(r->data);
+		r->data = NULL;
+		r->data_len = 0;
 		if (!r->error)
 			r->error = strdup("the request failed");
 	}
@@ -439,6 +465,8 @@ void provision_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 	resp.n_warnings = r.warnings.n;
 	resp.warnings = r.warnings.v;
 	resp.body = (char *)prov_str(r.body);
+	resp.data.data = r.data;
+	resp.data.len = r.data_len;
 	out.reply_to = (char *)prov_str(env->message_id);
 	out.tenant_id = (char *)prov_str(tenant);
 	out.body_case = PBX__V1__ENVELOPE__BODY_PROV_RESPONSE;

@@ -19,6 +19,10 @@ int provision_alloc(struct provision **pvp, const char *redis_host,
 		    int redis_port, const struct pbx_redis_cred *cred);
 void provision_free(struct provision *pv);
 
+/* The media store's root (voicemail files), absolute; 0 or -EINVAL. */
+#define PROVISION_MEDIA_ROOT_DEFAULT "/var/lib/pbx/media"
+int provision_set_media_root(struct provision *pv, const char *root);
+
 /* The bus receive handler (pbx_bus_recv_h); arg is the struct provision.
  * Always replies to the sending peer, whatever arrived. */
 void provision_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,

@@ -187,6 +187,27 @@ static bool exec_queue(struct route_ctx *c, const struct walk_action *a)
 	return true;
 }
 
+/* Voicemail: the worker plays the greeting and the beep, records, stores
+ * the message and ends the call itself (ENDED, or HANGUP when the caller
+ * hangs up first); the walk is done with the call. */
+static bool exec_record(struct route_ctx *c, const struct walk_action *a)
+{
+	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Record rec = PBX__V1__MEDIA_COMMAND__RECORD__INIT;
+
+	rec.box = (char *)a->record.box;
+	rec.greeting = (char *)(a->record.greeting ? a->record.greeting : "");
+	rec.max_ms = a->record.max_s * 1000;
+	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RECORD;
+	cmd.record = &rec;
+	PLOG_INFO("node %s: voicemail into box %s (max %u s%s%s)", c->st.node,
+		  a->record.box, a->record.max_s,
+		  a->record.greeting ? ", greeting " : "",
+		  a->record.greeting ? a->record.greeting : "");
+	route_exec_send(c, &cmd);
+	return true;
+}
+
 /* REJECT, HANGUP: the call is over. */
 static bool exec_end(struct route_ctx *c, const struct walk_action *a)
 {
@@ -205,6 +226,7 @@ static exec_h *const exec_of[WALK_ACT_COUNT] = {
 	[WALK_ACT_PLAY] = exec_play,	  [WALK_ACT_STOP_PLAY] = exec_stop_play,
 	[WALK_ACT_TIMER] = exec_timer,	  [WALK_ACT_RING] = exec_ring,
 	[WALK_ACT_QUEUE] = exec_queue,	  [WALK_ACT_HANGUP] = exec_end,
+	[WALK_ACT_RECORD] = exec_record,
 };
 
 static bool exec_one(struct route_ctx *c, const struct walk_action *a)

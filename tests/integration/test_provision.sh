@@ -137,6 +137,7 @@ start_service() {
 	local port=$1 redis_port=$2 log=$3
 	"$PROVISION_BIN" --set "listen=tcp://127.0.0.1:$port" \
 		--set "redis_port=$redis_port" --set log_level=debug \
+		--set "media_root=$TMP/media" \
 		>"$log" 2>&1 &
 	PID=$!
 	SERVER="tcp://127.0.0.1:$port"
@@ -377,6 +378,56 @@ ctl number disconnect "$B" "$NUM"
 expect isolation_disconnect_foreign_number 1 'not connected'
 ctl prompt list "$A"
 expect isolation_prompt_still_there 0 '^welcome 2000ms$'
+
+# --- voicemail messages (docs/voicemail.md) ---------------------------------
+# A message as a media worker leaves it: the file in the media store, then
+# its hash and its id in the box.
+VMID="1765100000000-00000000000000aa"
+mkdir -p "$TMP/media/$A/vm"
+sox -n -r 8000 -b 16 -c 1 "$TMP/media/$A/vm/$VMID.wav" synth 1.5 sine 440 \
+	2>/dev/null
+rcli HSET "pbx:{$A}:vm:msg:$VMID" box general caller 79161234567 \
+	called 1000 time_ms 1765100000000 duration_ms 1500 bytes 24044 \
+	status new call_id vm-1 >/dev/null
+rcli ZADD "pbx:{$A}:vm:box:general" 1765100000000 "$VMID" >/dev/null
+ctl vm list "$A" general
+expect vm_list_shows_the_new_message 0 \
+	"^$VMID new 2025-12-07T09:33:20Z 1.50s from 79161234567 to 1000$"
+"$PBXCTL" --server "$SERVER" vm get "$A" general "$VMID" >"$TMP/got.wav" \
+	2>"$TMP/err"
+RC=$?
+check vm_get_exits_0 0 "$RC"
+if cmp -s "$TMP/got.wav" "$TMP/media/$A/vm/$VMID.wav"; then
+	pass vm_get_returns_the_wav_bytes
+else
+	fail vm_get_returns_the_wav_bytes "$(wc -c <"$TMP/got.wav") bytes"
+fi
+ctl vm get "$A" other "$VMID"
+expect vm_get_from_another_box_is_not_found 1 'no message'
+ctl vm get "$B" general "$VMID"
+expect vm_get_from_another_tenant_is_not_found 1 'no message'
+ctl vm get "$A" general "../../$B/vm/x"
+expect vm_get_path_id_is_invalid 1 'not a message id'
+ctl vm heard "$A" general "$VMID"
+expect vm_heard 0 '^ok$'
+ctl vm list "$A" general
+expect vm_list_shows_heard 0 "^$VMID heard "
+# A tenant's own key reaches its messages only.
+"$PBXCTL" keygen "tenant-$B" --dir "$TMP/curve" >/dev/null &&
+	cp "$TMP/curve/tenant-$B.pub" "$TMP/curve/allow/"
+PBX_KEY=$TMP/curve/tenant-$B.key ctl vm list "$A" general
+expect vm_list_with_another_tenants_key_is_denied 1 "may only manage tenant $B"
+PBX_KEY=$TMP/curve/tenant-$B.key ctl vm list "$B" general
+expect vm_list_with_the_tenants_key 0
+ctl vm delete "$A" general "$VMID"
+expect vm_delete 0 '^ok$'
+check vm_delete_removes_the_file 0 \
+	"$(find "$TMP/media/$A/vm" -name '*.wav' | wc -l)"
+check vm_delete_removes_the_hash 0 "$(rcli EXISTS "pbx:{$A}:vm:msg:$VMID")"
+ctl vm delete "$A" general "$VMID"
+expect vm_delete_is_idempotent 0 'already absent'
+ctl vm list "$A" general
+expect vm_list_empty 0 '^$'
 
 # --- deletes ----------------------------------------------------------------
 # A prompt stays while a scenario plays it: the latest version, the version
@@ -917,9 +968,15 @@ else
 	pass trunk_password_not_in_log
 fi
 
+mkdir -p "$TMP/media/$C/vm" && echo x >"$TMP/media/$C/vm/1-a.wav"
 ctl tenant delete "$C"
 left=$(rcli --scan --pattern "pbx:{$C}:*" | wc -l)
 check tenant_delete_removes_versions_and_objects 0 "$left"
+if [ -e "$TMP/media/$C" ]; then
+	fail tenant_delete_removes_its_media_files "$(find "$TMP/media/$C")"
+else
+	pass tenant_delete_removes_its_media_files
+fi
 
 # --- the CLI's own failures -------------------------------------------------
 ctl --version

@@ -180,3 +180,23 @@ Test(pbx_keys, catalogue_names_every_key_once_under_its_tag)
 	}
 	cr_assert_eq(pbx_key_sys_of(key, sizeof(key), PBX_KS_COUNT), -EINVAL);
 }
+
+Test(pbx_keys, sub_keys_take_ids_only)
+{
+	char key[PBX_KEY_MAX];
+
+	cr_assert_eq(pbx_key_sub_of(key, sizeof(key), "acme", PBX_K_VM_BOX,
+				    "general"),
+		     0);
+	cr_assert_str_eq(key, "pbx:{acme}:vm:box:general");
+	cr_assert_eq(pbx_key_sub_of(key, sizeof(key), "acme", PBX_K_VM_MSG,
+				    "1-ab"),
+		     0);
+	cr_assert_str_eq(key, "pbx:{acme}:vm:msg:1-ab");
+	cr_assert_eq(pbx_key_sub_of(key, sizeof(key), "acme", PBX_K_VM_BOX,
+				    "a}:{b"),
+		     -EINVAL);
+	cr_assert_eq(pbx_key_sub_of(key, sizeof(key), "acme", PBX_K_VM_BOX,
+				    ""),
+		     -EINVAL);
+}

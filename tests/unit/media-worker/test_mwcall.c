@@ -249,6 +249,9 @@ struct fx_opts {
 	uint16_t rtp_ports; /* ... this many */
 	uint32_t rtp_timeout_ms;
 	size_t prompt_len;
+	const char *media_root; /* voicemail tests */
+	long vm_min_ms;
+	long vm_silence_ms;
 };
 
 static void fx_start(const struct fx_opts *o)
@@ -305,6 +308,10 @@ static void fx_start(const struct fx_opts *o)
 	cfg->ring_timeout_max_ms = 10000;
 	cfg->rtp_timeout_ms = o->rtp_timeout_ms;
 	cfg->prompt_cache_bytes = 1 << 20;
+	snprintf(cfg->media_root, sizeof(cfg->media_root), "%s",
+		 o->media_root ? o->media_root : "/nonexistent");
+	cfg->vm_min_ms = o->vm_min_ms;
+	cfg->vm_silence_ms = o->vm_silence_ms;
 	snprintf(cfg->log_level, sizeof(cfg->log_level), "warn");
 
 	cr_assert_eq(worker_alloc(&fx.w, cfg, fx.zctx), 0);
@@ -2490,4 +2497,280 @@ Test(mwcall, cancel_ring_of_a_bridged_leg_keeps_the_caller)
 	cr_assert_not_null(the_call());
 	cr_assert_not(mwcall_bridged(the_call()->call));
 	cr_assert_eq(ev_count(KIND(HANGUP)), 0);
+}
+
+/* ---- voicemail ---------------------------------------------------------
+ * Redis is unreachable here (port 1): the message stays on disk, unlisted,
+ * which the tests use to look at the file alone; the Redis side is in
+ * tests/e2e/test_voicemail.sh. */
+
+#include <dirent.h>
+#include <sndfile.h>
+
+#include "moh_builtin.h"
+
+static char vm_root[64];
+
+static void vm_root_make(void)
+{
+	snprintf(vm_root, sizeof(vm_root), "/tmp/pbx-vm-XXXXXX");
+	cr_assert_not_null(mkdtemp(vm_root));
+}
+
+static void vm_root_remove(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", vm_root);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* Files in <root>/t1/vm: final WAVs and temporary ones; the one final
+ * file's path into path. */
+static void vm_files(unsigned *final, unsigned *tmp, char *path, size_t size)
+{
+	char dir[128];
+	struct dirent *e;
+	DIR *d;
+
+	*final = *tmp = 0;
+	snprintf(dir, sizeof(dir), "%s/" TENANT "/vm", vm_root);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (!strncmp(e->d_name, ".tmp.", 5)) {
+			(*tmp)++;
+		} else if (e->d_name[0] != '.') {
+			(*final)++;
+			snprintf(path, size, "%s/%s", dir, e->d_name);
+		}
+	}
+	closedir(d);
+}
+
+static uint64_t cmd_record(const char *box, const char *greeting,
+			   uint32_t max_ms)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Record r = PBX__V1__MEDIA_COMMAND__RECORD__INIT;
+
+	r.box = (char *)box;
+	r.greeting = (char *)greeting;
+	r.max_ms = max_ms;
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RECORD;
+	mc.record = &r;
+	return cmd_send(&mc);
+}
+
+/* Packets of the built-in greeting (no greeting named). */
+static unsigned builtin_greeting_pkts(void)
+{
+	return (unsigned)((vm_greeting_builtin_ulaw_len + 159) / 160);
+}
+
+/* Answered, Record sent, the greeting and the beep heard in full (the
+ * recording starts after the beep). */
+static void vm_call(const char *greeting, uint32_t max_ms,
+		    unsigned greeting_pkts)
+{
+	if (!greeting[0])
+		greeting_pkts = builtin_greeting_pkts();
+	call_answered();
+	test_ua_rx_reset(&fx.caller, 0);
+	cmd_record("main", greeting, max_ms);
+	/* 100 ms gap + 400 ms beep = 25 packets after the greeting. */
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, greeting_pkts + 25,
+				  3000),
+		  "greeting and beep not heard: %u packets",
+		  fx.caller.rx.pkts);
+	test_loop_for(60);
+	/* Nothing more: the recording has started, the player is idle. */
+	cr_assert_eq(fx.caller.rx.pkts, greeting_pkts + 25, "%u packets",
+		     fx.caller.rx.pkts);
+}
+
+/* The message's WAV: 8 kHz mono 16-bit; its length in ms and mean
+ * absolute sample. */
+static void wav_check(const char *path, unsigned *ms, unsigned *level)
+{
+	SF_INFO info = {0};
+	SNDFILE *sf = sf_open(path, SFM_READ, &info);
+	short buf[800];
+	uint64_t sum = 0, n = 0;
+	sf_count_t got;
+
+	cr_assert_not_null(sf, "%s: %s", path, sf_strerror(NULL));
+	cr_assert_eq(info.samplerate, 8000);
+	cr_assert_eq(info.channels, 1);
+	cr_assert_eq(info.format, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+	while ((got = sf_read_short(sf, buf, 800)) > 0) {
+		for (sf_count_t i = 0; i < got; i++)
+			sum += (uint64_t)(buf[i] < 0 ? -buf[i] : buf[i]);
+		n += (uint64_t)got;
+	}
+	sf_close(sf);
+	*ms = (unsigned)(info.frames * 1000 / 8000);
+	*level = n ? (unsigned)(sum / n) : 0;
+}
+
+Test(mwcall, voicemail_records_the_callers_audio_until_hang_up)
+{
+	unsigned final, tmp, ms, level;
+	char path[256];
+
+	vm_root_make();
+	fx_start(&(struct fx_opts){.media_root = vm_root});
+	vm_call("hello", 30000, 50); /* the table's prompt: 8000 bytes */
+	/* 1 s of a loud constant level (0x20: about -8000 in µ-law). */
+	test_ua_talk(&fx.caller, 50, 0x20);
+	cr_assert(test_loop_count(&fx.caller.tx_pkts, 50, 3000));
+	test_loop_for(100);
+	test_ua_hangup(&fx.caller);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	vm_files(&final, &tmp, path, sizeof(path));
+	cr_assert_eq(tmp, 0, "temporary file left");
+	cr_assert_eq(final, 1, "%u messages", final);
+	wav_check(path, &ms, &level);
+	cr_assert_eq(ms, 1000, "%u ms recorded", ms);
+	cr_assert_gt(level, 4000, "level %u", level);
+	vm_root_remove();
+}
+
+Test(mwcall, voicemail_hash_stores_the_message_and_ends_the_call)
+{
+	const struct test_router_ev *e;
+	unsigned final, tmp, ms, level;
+	char path[256];
+
+	vm_root_make();
+	fx_start(&(struct fx_opts){.caller_te = true,
+				   .media_root = vm_root,
+				   .vm_min_ms = 500});
+	vm_call("", 30000, 0);
+	test_ua_talk(&fx.caller, 40, 0x20);
+	cr_assert(test_loop_count(&fx.caller.tx_pkts, 40, 3000));
+	test_loop_for(60);
+	test_ua_send_4733(&fx.caller, 11, 99999); /* '#' */
+	cr_assert(wait_event(KIND(ENDED), 2000), "no ENDED");
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "no BYE");
+	e = ev_find(KIND(ENDED));
+	/* Kept on disk; Redis (down here) does not list it. */
+	cr_assert_str_eq(e->detail, "voicemail: stored, not listed");
+	vm_files(&final, &tmp, path, sizeof(path));
+	cr_assert_eq(tmp, 0);
+	cr_assert_eq(final, 1);
+	wav_check(path, &ms, &level);
+	cr_assert(ms >= 780 && ms <= 820, "%u ms recorded", ms);
+	cr_assert_eq(fx.router.hb_load, 0);
+	vm_root_remove();
+}
+
+Test(mwcall, voicemail_shorter_than_the_minimum_is_discarded)
+{
+	unsigned final, tmp;
+	char path[256];
+
+	vm_root_make();
+	fx_start(&(struct fx_opts){.media_root = vm_root,
+				   .vm_min_ms = 1000});
+	vm_call("", 30000, 0);
+	test_ua_talk(&fx.caller, 10, 0x20);
+	cr_assert(test_loop_count(&fx.caller.tx_pkts, 10, 3000));
+	test_loop_for(60);
+	test_ua_hangup(&fx.caller);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	vm_files(&final, &tmp, path, sizeof(path));
+	cr_assert_eq(final + tmp, 0, "%u files left", final + tmp);
+	vm_root_remove();
+}
+
+Test(mwcall, voicemail_stops_on_trailing_silence)
+{
+	unsigned final, tmp, ms, level;
+	char path[256];
+
+	vm_root_make();
+	fx_start(&(struct fx_opts){.media_root = vm_root,
+				   .vm_silence_ms = 400});
+	vm_call("", 30000, 0);
+	/* Silence (µ-law 0xff is 0) from the start: 400 ms of it ends the
+	 * call. */
+	test_ua_talk(&fx.caller, 100, 0xff);
+	cr_assert(wait_event(KIND(ENDED), 2000), "no ENDED on silence");
+	vm_files(&final, &tmp, path, sizeof(path));
+	cr_assert_eq(final, 1);
+	wav_check(path, &ms, &level);
+	cr_assert(ms >= 300 && ms <= 600, "%u ms recorded", ms);
+	vm_root_remove();
+}
+
+Test(mwcall, voicemail_stops_at_max_length)
+{
+	unsigned final, tmp, ms, level;
+	char path[256];
+
+	vm_root_make();
+	fx_start(&(struct fx_opts){.media_root = vm_root});
+	vm_call("", 600, 0);
+	test_ua_talk(&fx.caller, 60, 0x20);
+	cr_assert(wait_event(KIND(ENDED), 3000), "no ENDED at max length");
+	vm_files(&final, &tmp, path, sizeof(path));
+	cr_assert_eq(final, 1);
+	wav_check(path, &ms, &level);
+	cr_assert(ms >= 600 && ms <= 620, "%u ms recorded", ms);
+	vm_root_remove();
+}
+
+Test(mwcall, voicemail_missing_greeting_plays_the_built_in_one)
+{
+	vm_root_make();
+	fx_start(&(struct fx_opts){.media_root = vm_root});
+	/* "nosuch" is not in the prompt table: the built-in greeting, then
+	 * the beep (vm_call counts both). */
+	call_answered();
+	test_ua_rx_reset(&fx.caller, 0);
+	cmd_record("main", "nosuch", 30000);
+	cr_assert(test_loop_count(&fx.caller.rx.pkts,
+				  builtin_greeting_pkts() + 25, 8000),
+		  "%u packets", fx.caller.rx.pkts);
+	cr_assert_gt(builtin_greeting_pkts(), 50, "a spoken sentence");
+	test_ua_hangup(&fx.caller);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	vm_root_remove();
+}
+
+Test(mwcall, voicemail_without_a_media_store_fails_the_command)
+{
+	fx_start(&(struct fx_opts){.media_root = "/proc/pbx-no-store"});
+	call_answered();
+	cmd_record("main", "", 30000);
+	cr_assert(wait_event(KIND(FAILED), 2000), "no FAILED");
+	cr_assert_str_eq(ev_find(KIND(FAILED))->detail,
+			 "record: media store unavailable");
+}
+
+Test(mwcall, voicemail_being_recorded_is_kept_when_the_worker_stops)
+{
+	unsigned final, tmp, ms, level;
+	char path[256];
+
+	vm_root_make();
+	fx_start(&(struct fx_opts){.media_root = vm_root});
+	vm_call("hello", 30000, 50);
+	test_ua_talk(&fx.caller, 75, 0x20);
+	cr_assert(test_loop_count(&fx.caller.tx_pkts, 75, 3000));
+	test_loop_for(100);
+	cr_assert_eq(worker_signals_block(), 0);
+	cr_assert_eq(raise(SIGTERM), 0);
+	cr_assert(wait_event(KIND(ENDED), 2000), "no ENDED");
+	cr_assert_str_eq(ev_find(KIND(ENDED))->detail,
+			 "voicemail: stored, not listed");
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "caller: no BYE");
+	vm_files(&final, &tmp, path, sizeof(path));
+	cr_assert_eq(tmp, 0);
+	cr_assert_eq(final, 1);
+	wav_check(path, &ms, &level);
+	cr_assert_eq(ms, 1500, "%u ms recorded", ms);
+	vm_root_remove();
 }

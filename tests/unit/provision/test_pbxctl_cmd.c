@@ -828,3 +828,53 @@ Test(pbxctl_cmd, no_answer_exits_3_naming_server_and_timeout)
 	free(out);
 	free(errs);
 }
+
+Test(pbxctl_cmd, vm_commands_name_tenant_box_and_id)
+{
+	char *list[] = {"pbxctl", "vm", "list", "acme", "general"};
+	char *get[] = {"pbxctl", "vm", "get", "acme", "general", "17-ab"};
+	char *del[] = {"pbxctl", "vm", "delete", "acme", "general", "17-ab"};
+	char *short_[] = {"pbxctl", "vm", "heard", "acme", "general"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(list), list), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_VM_LIST);
+	cr_expect_str_eq(c.req.vm_list->box, "general");
+	cr_expect_eq(c.print, PBXCTL_PRINT_ITEMS);
+	cr_assert_eq(parse(&c, ARGC(get), get), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_VM_GET);
+	cr_expect_str_eq(c.req.vm_get->tenant, "acme");
+	cr_expect_str_eq(c.req.vm_get->id, "17-ab");
+	cr_expect_eq(c.print, PBXCTL_PRINT_DATA);
+	cr_assert_eq(parse(&c, ARGC(del), del), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_VM_DELETE);
+	cr_expect_neq(parse(&c, ARGC(short_), short_), 0);
+}
+
+Test(pbxctl_cmd, vm_get_writes_the_data_as_is)
+{
+	char *argv[] = {"pbxctl", "vm", "get", "acme", "general", "17-ab"};
+	uint8_t wav[] = {'R', 'I', 'F', 'F', 0, 1, 2, 0xff};
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__ProvResponse resp = PBX__V1__PROV_RESPONSE__INIT;
+	struct pbxctl_cmd c;
+	char *out, *errs;
+	size_t n;
+	FILE *o, *e;
+
+	cr_assert_eq(parse(&c, ARGC(argv), argv), 0);
+	resp.data.data = wav;
+	resp.data.len = sizeof(wav);
+	env.body_case = PBX__V1__ENVELOPE__BODY_PROV_RESPONSE;
+	env.prov_response = &resp;
+	o = open_memstream(&out, &n);
+	e = open_memstream(&errs, &(size_t){0});
+	cr_assert(o && e);
+	cr_expect_eq(pbxctl_cmd_output(&c, &env, o, e), PBXCTL_EXIT_OK);
+	fclose(o);
+	fclose(e);
+	cr_expect_eq(n, sizeof(wav));
+	cr_expect_eq(memcmp(out, wav, sizeof(wav)), 0);
+	free(out);
+	free(errs);
+}

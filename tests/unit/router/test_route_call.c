@@ -36,9 +36,10 @@ static const char busy_json[] =
 	"\"h\":{\"type\":\"hangup\",\"options\":{\"code\":486,"
 	"\"reason\":\"Busy Here\"}}}}";
 
-static const char voicemail_json[] =
-	"{\"start\":\"v\",\"nodes\":{"
-	"\"v\":{\"type\":\"voicemail\",\"options\":{\"box\":\"main\"}}}}";
+static const char crm_json[] =
+	"{\"start\":\"c\",\"nodes\":{"
+	"\"c\":{\"type\":\"crm\",\"options\":{\"crm\":\"api\"},"
+	"\"outputs\":{\"next\":\"h\"}},\"h\":{\"type\":\"hangup\"}}}";
 
 static const char hours_json[] =
 	"{\"start\":\"hours\",\"nodes\":{"
@@ -177,12 +178,12 @@ Test(route_call, hangup_scenario_rejects_with_its_code_without_a_worker)
 Test(route_call, unsupported_element_is_refused_501_before_answer)
 {
 	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
-					      voicemail_json),
+					      crm_json),
 		     0);
 	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
 
 	assert_reject(router_harness_call_new(&h, "c-v", CALLER, NUMBER), 501,
-		      "Not Implemented (RECORD not supported yet)");
+		      "Not Implemented (CRM_LOOKUP not supported yet)");
 	assert_untouched();
 }
 

@@ -667,18 +667,45 @@ static const char greeting_then_voicemail_json[] =
 	"{\"start\":\"g\",\"nodes\":{"
 	"\"g\":{\"type\":\"greeting\",\"options\":{\"prompt\":\"hello\"},"
 	"\"outputs\":{\"next\":\"v\"}},"
-	"\"v\":{\"type\":\"voicemail\",\"options\":{\"box\":\"main\"}}}}";
+	"\"v\":{\"type\":\"voicemail\",\"options\":{\"box\":\"main\","
+	"\"max_length\":30,\"greeting\":\"vm-hello\"}}}}";
+
+static const char greeting_then_crm_json[] =
+	"{\"start\":\"g\",\"nodes\":{"
+	"\"g\":{\"type\":\"greeting\",\"options\":{\"prompt\":\"hello\"},"
+	"\"outputs\":{\"next\":\"c\"}},"
+	"\"c\":{\"type\":\"crm\",\"options\":{\"crm\":\"api\"},"
+	"\"outputs\":{\"next\":\"h\"}},\"h\":{\"type\":\"hangup\"}}}";
 
 Test(route_media, unsupported_element_after_answer_ends_the_call_501)
 {
 	uint64_t seq;
 
-	start_call("c-1", greeting_then_voicemail_json);
+	start_call("c-1", greeting_then_crm_json);
 	seq = answer_and_play("c-1", "hello", false);
 	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, seq);
 	assert_hangup(cmd_at(expect_cmds(1), "c-1",
 			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
-		      501, "Not Implemented (RECORD not supported yet)");
+		      501, "Not Implemented (CRM_LOOKUP not supported yet)");
+}
+
+Test(route_media, voicemail_sends_record_and_ended_deletes_the_state)
+{
+	const Pbx__V1__MediaCommand *c;
+	uint64_t seq;
+
+	start_call("c-1", greeting_then_voicemail_json);
+	seq = answer_and_play("c-1", "hello", false);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, seq);
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_RECORD);
+	cr_assert_str_eq(c->record->box, "main");
+	cr_assert_str_eq(c->record->greeting, "vm-hello");
+	cr_assert_eq(c->record->max_ms, 30000);
+	/* The worker ends the call itself once the message is stored. */
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ENDED, c->seq);
+	cr_assert(router_harness_call_gone(&h, "c-1", 2000),
+		  "call record still in Redis");
+	expect_cmds(0);
 }
 
 /* ---- end of call ------------------------------------------------------- */

@@ -629,8 +629,8 @@ Test(scenario, unsupported_element_is_stored_with_a_warning)
 {
 	struct scenario_report rep;
 
-	cr_assert_eq(parse("{'start':'v','nodes':{'v':{'type':'voicemail',"
-			   "'options':{'box':'main'}}}}",
+	cr_assert_eq(parse("{'start':'c','nodes':{'c':{'type':'conference',"
+			   "'options':{'room':'main'}}}}",
 			   &rep),
 		     0);
 	cr_assert_eq(rep.warnings, 1, "%s", rep.text);

@@ -1,0 +1,161 @@
+/* Voicemail in the worker: a Record command becomes a recorder in the
+ * media store and the call's voicemail; when it stops, the message is
+ * committed to disk and only then referenced in Redis (hash
+ * pbx:{<tenant>}:vm:msg:<id>, then its id in the box's sorted set
+ * pbx:{<tenant>}:vm:box:<box>), so Redis never names a missing file. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pbx_clock.h"
+#include "pbx_log.h"
+#include "pbx_media_store.h"
+#include "prompt_cache.h"
+#include "prompt_store.h"
+#include "recorder.h"
+#include "worker_priv.h"
+
+int worker_vm_start(struct worker *w, struct worker_call *wc,
+		    const char *box, const char *greeting, uint32_t max_ms,
+		    uint64_t seq, const char **why)
+{
+	const struct mw_config *cfg = w->cfg;
+	char id[PBX_MEDIA_ID_MAX];
+	struct recorder *rec = NULL;
+	uint8_t *audio = NULL;
+	size_t len = 0;
+	int err;
+
+	*why = NULL;
+	if (!pbx_id_valid(box)) {
+		*why = "invalid voicemail box";
+		return -EINVAL;
+	}
+	err = pbx_media_store_new_id(id, sizeof(id), pbx_clock_now_ms());
+	if (!err)
+		err = recorder_open(&rec, cfg->media_root,
+				    mwcall_tenant(wc->call), id,
+				    cfg->worker_id);
+	if (err) {
+		PLOG_ERR("voicemail: cannot open a message in %s: %s",
+			 cfg->media_root, strerror(-err));
+		*why = "media store unavailable";
+		return err;
+	}
+	/* A missing greeting is no reason to lose the message: the caller
+	 * hears the built-in one instead. */
+	if (greeting && greeting[0]) {
+		err = prompt_cache_get(w->prompts, mwcall_tenant(wc->call),
+				       greeting, mwcall_law(wc->call), &audio,
+				       &len);
+		if (err)
+			PLOG_WARN("voicemail greeting %s: %s; the built-in "
+				  "greeting instead",
+				  greeting, strerror(-err));
+	}
+	if (!audio) {
+		audio = mem_ref(w->vm_greeting[mwcall_law(wc->call)]);
+		len = w->vm_greeting_len[mwcall_law(wc->call)];
+	}
+	err = mwcall_voicemail(wc->call, audio, len, rec, max_ms,
+			       (uint32_t)cfg->vm_silence_ms, seq);
+	mem_deref(audio);
+	if (err) {
+		recorder_free(rec);
+		*why = "voicemail could not start";
+		return err;
+	}
+	snprintf(wc->vm_box, sizeof(wc->vm_box), "%s", box);
+	PLOG_INFO("voicemail: box %s, message %s", box, id);
+	return 0;
+}
+
+/* The message's hash, then its id in the box: a crash in between leaves
+ * an unlisted hash, never a listed id without metadata. */
+static int store_meta(struct worker *w, struct worker_call *wc,
+		      const struct recorder *rec)
+{
+	const char *tenant = mwcall_tenant(wc->call);
+	const char *id = recorder_id(rec);
+	uint32_t ms = recorder_ms(rec);
+	uint64_t now = pbx_clock_now_ms(), at = now - ms;
+	char mkey[PBX_KEY_MAX], bkey[PBX_KEY_MAX];
+	redisReply *r = NULL;
+	int err;
+
+	err = pbx_key_sub_of(mkey, sizeof(mkey), tenant, PBX_K_VM_MSG, id);
+	if (!err)
+		err = pbx_key_sub_of(bkey, sizeof(bkey), tenant, PBX_K_VM_BOX,
+				     wc->vm_box);
+	if (!err)
+		err = prompt_store_command(
+			w->store, &r,
+			"HSET %s box %s caller %s called %s time_ms %llu "
+			"duration_ms %u bytes %llu status new call_id %s",
+			mkey, wc->vm_box, mwcall_caller(wc->call),
+			mwcall_dialed(wc->call), (unsigned long long)at, ms,
+			(unsigned long long)recorder_bytes(rec),
+			mwcall_callid(wc->call));
+	if (!err && r->type == REDIS_REPLY_ERROR)
+		err = -EPROTO;
+	if (r)
+		freeReplyObject(r);
+	r = NULL;
+	if (!err)
+		err = prompt_store_command(w->store, &r, "ZADD %s %llu %s",
+					   bkey, (unsigned long long)at, id);
+	if (!err && r->type == REDIS_REPLY_ERROR) {
+		PLOG_ERR("voicemail: ZADD %s: %s", bkey, r->str);
+		err = -EPROTO;
+	}
+	if (r)
+		freeReplyObject(r);
+	return err;
+}
+
+void worker_vm_save(struct worker *w, struct worker_call *wc,
+		    const char *why)
+{
+	struct recorder *rec = mwcall_record_take(wc->call);
+	uint32_t ms = recorder_ms(rec);
+	int err;
+
+	if (!rec)
+		return;
+	if (ms < (uint32_t)w->cfg->vm_min_ms) {
+		PLOG_INFO("voicemail: %u ms (%s) is below %ld ms: discarded",
+			  ms, why, w->cfg->vm_min_ms);
+		snprintf(wc->vm_result, sizeof(wc->vm_result),
+			 "voicemail: too short, discarded");
+		recorder_free(rec);
+		return;
+	}
+	err = recorder_commit(rec);
+	if (err) {
+		PLOG_ERR("voicemail: message %s not stored: %s",
+			 recorder_id(rec), strerror(-err));
+		snprintf(wc->vm_result, sizeof(wc->vm_result),
+			 "voicemail: not stored");
+		recorder_free(rec);
+		return;
+	}
+	err = store_meta(w, wc, rec);
+	if (err) {
+		/* The file is whole on disk; only Redis is missing it. It is
+		 * kept (never lose a message) and named for the operator. */
+		PLOG_ERR("voicemail: message %s stored in %s/%s/vm but not "
+			 "listed (redis: %s)",
+			 recorder_id(rec), w->cfg->media_root,
+			 mwcall_tenant(wc->call), strerror(-err));
+		snprintf(wc->vm_result, sizeof(wc->vm_result),
+			 "voicemail: stored, not listed");
+	} else {
+		PLOG_INFO("voicemail: message %s saved in box %s: %u ms, %llu "
+			  "bytes (%s)",
+			  recorder_id(rec), wc->vm_box, ms,
+			  (unsigned long long)recorder_bytes(rec), why);
+		snprintf(wc->vm_result, sizeof(wc->vm_result),
+			 "voicemail: saved %s", recorder_id(rec));
+	}
+	recorder_free(rec);
+}
