@@ -115,6 +115,12 @@ cd - >/dev/null || exit 1
 	number_with $T 15552002 sales '{"start":"q","nodes":{"q":{"type":"queue","options":{"queue":"sales"},"outputs":{"timeout":"bye"}},"bye":{"type":"hangup","options":{"code":480}}}}' &&
 	number_with $T 15552003 short '{"start":"q","nodes":{"q":{"type":"queue","options":{"queue":"empty","max_wait":4},"outputs":{"timeout":"bye"}},"bye":{"type":"hangup","options":{"code":480}}}}' &&
 	number_with $T 15552004 keyed '{"start":"q","nodes":{"q":{"type":"queue","options":{"queue":"empty","max_wait":30},"outputs":{"timeout":"bye","exit_key:2":"left"}},"left":{"type":"greeting","options":{"prompt":"left"},"outputs":{"next":"bye"}},"bye":{"type":"hangup","options":{"code":480}}}}' &&
+	echo '{"agents":["102"],"agent_timeout":30}' |
+		"$PBXCTL" object put $T queue slow - &&
+	echo '{"agents":["102"],"join_empty":false}' |
+		"$PBXCTL" object put $T queue closed - &&
+	number_with $T 15552006 slow '{"start":"q","nodes":{"q":{"type":"queue","options":{"queue":"slow","max_wait":4},"outputs":{"timeout":"bye"}},"bye":{"type":"hangup","options":{"code":480}}}}' &&
+	number_with $T 15552007 closed '{"start":"q","nodes":{"q":{"type":"queue","options":{"queue":"closed"},"outputs":{"timeout":"bye","no_agents":"none"}},"none":{"type":"greeting","options":{"prompt":"left"},"outputs":{"next":"bye"}},"bye":{"type":"hangup","options":{"code":480}}}}' &&
 	number_with $T 15552005 linear '{"start":"q","nodes":{"q":{"type":"queue","options":{"queue":"line"},"outputs":{"timeout":"bye"}},"bye":{"type":"hangup","options":{"code":480}}}}' &&
 	register 101 && register 102
 } >"$TMP/provision.out" 2>&1
@@ -124,21 +130,25 @@ fi
 
 # --- a freshly connected number: the default scenario reaches an agent -----
 # `number connect` gives the number the default scenario (queue "default",
-# exit route 480); the operator lists the agents of the default queue.
+# ring_all, exit route 480); the operator lists the agents of the default
+# queue. Both ring; 101 answers, so 102's ring is cancelled (not a miss of
+# 102's); the caller talks 5 s and hangs up: 101 gets the BYE.
 if "$PBXCTL" number connect $T 15552001 >"$TMP/default.out" 2>&1 &&
-	echo '{"agents":["101"]}' |
+	echo '{"agents":["101","102"]}' |
 	"$PBXCTL" object put $T queue default - >>"$TMP/default.out" 2>&1; then
 	pass default_number_connected
 else fail default_number_connected "$(tail -1 "$TMP/default.out")"; fi
-agent 101 hangup 1 default 5000
+agent 101 answer 1 default
+agent 102 noanswer 1 default102
 start_sink "${A_IP[101]}" "${A_RTP[101]}" "$TMP/default.agent.sink"
 sa=$SINK_PID
 start_sink $CALLER_IP 33002 "$TMP/default.caller.sink"
 sc=$SINK_PID
-if caller default 15552001 wait 1 && grep -q got-bye "$TMP/caller-default.log"; then
-	pass default_caller_reached_agent_until_agent_hung_up
-else fail default_caller_reached_agent_until_agent_hung_up "caller sipp failed"; fi
-agent_done 101 default_agent_answered_and_hung_up
+if caller default 15552001 hangup 1 5000 && grep -q sent-bye "$TMP/caller-default.log"; then
+	pass default_caller_reached_agent_and_hung_up
+else fail default_caller_reached_agent_and_hung_up "caller sipp failed"; fi
+agent_done 101 default_agent101_answered_and_got_bye
+agent_done 102 default_agent102_rang_and_was_cancelled
 wait $sa $sc
 # ~5 s of talk at 50 packets/s each way.
 at_least default_rtp_caller_to_agent "agent got" "$(sink_packets "$TMP/default.agent.sink")" 200
@@ -207,9 +217,10 @@ if caller key 15552004 key2 5 && grep -q got-bye "$TMP/caller-key.log"; then
 	else fail exit_key_leaves_along_its_output "ended after $el ms"; fi
 else fail exit_key_leaves_along_its_output "caller sipp failed"; fi
 wait $sk
-if tail -n +$((rl + 1)) "$PBX_RUN/router.log" | grep -q "exit key 2"; then
-	pass exit_key_heard_by_the_router
-else fail exit_key_heard_by_the_router "no 'exit key 2' in router.log"; fi
+if tail -n +$((rl + 1)) "$PBX_RUN/router.log" | grep -q "exit key 2" &&
+	tail -n +$((rl + 1)) "$PBX_RUN/router.log" | grep -q "node left:"; then
+	pass exit_key_heard_by_the_router_node_left
+else fail exit_key_heard_by_the_router_node_left "no 'exit key 2', node left in router.log"; fi
 # ~1 s of music, then the 2 s prompt.
 at_least exit_key_music_then_prompt "packets" "$(sink_packets "$TMP/key.sink")" 120
 
@@ -240,6 +251,27 @@ if grep -q "agent 101: paused (auto" "$TMP/line.stats"; then
 else fail skip_agent101_auto_paused "$(grep 'agent 101' "$TMP/line.stats")"; fi
 "$PBXCTL" queue agent resume $T 101 >/dev/null
 
+# --- max wait while an agent rings: the ring is cancelled -----------------------
+agent 102 noanswer 1 slow
+if caller slow 15552006 wait 8 && grep -q got-bye "$TMP/caller-slow.log"; then
+	pass ringing_max_wait_takes_the_timeout_route
+else fail ringing_max_wait_takes_the_timeout_route "caller sipp failed"; fi
+agent_done 102 ringing_max_wait_cancels_the_agents_ring
+sleep 0.5
+"$PBXCTL" queue stats $T slow >"$TMP/slow.stats" 2>&1
+if grep -q "agent 102: ready" "$TMP/slow.stats"; then
+	pass ringing_max_wait_agent_ready_again
+else fail ringing_max_wait_agent_ready_again "$(grep 'agent 102' "$TMP/slow.stats")"; fi
+
+# --- no agent logged in: no_agents (join_empty false) ----------------------------
+rl=$(wc -l <"$PBX_RUN/router.log")
+"$PBXCTL" queue agent logout $T 102 >/dev/null
+if caller closed 15552007 wait 9 && grep -q got-bye "$TMP/caller-closed.log" &&
+	tail -n +$((rl + 1)) "$PBX_RUN/router.log" | grep -q "node none:"; then
+	pass no_agents_takes_its_output
+else fail no_agents_takes_its_output "caller sipp failed or no 'node none' in router.log"; fi
+"$PBXCTL" queue agent login $T 102 >/dev/null
+
 # --- statistics ------------------------------------------------------------------
 "$PBXCTL" queue stats $T >"$TMP/stats.out" 2>&1
 a=$(stat sales answered)
@@ -248,6 +280,10 @@ else fail stats_sales_answered "answered ${a:-?} (want 3): $(head -1 "$TMP/stats
 a=$(stat default answered)
 if [ "${a:-0}" = 1 ]; then pass stats_default_answered
 else fail stats_default_answered "answered ${a:-?} (want 1)"; fi
+if grep -q "queue default agent 101: ready, calls 1, talk [45] s, missed 0" "$TMP/stats.out" &&
+	grep -q "queue default agent 102: ready, calls 0, talk 0 s, missed 0" "$TMP/stats.out"; then
+	pass stats_default_agents_ring_all_cancel_is_no_miss
+else fail stats_default_agents_ring_all_cancel_is_no_miss "$(grep 'queue default agent' "$TMP/stats.out" | tr '\n' ';')"; fi
 a=$(stat empty abandoned)
 if [ "${a:-0}" = 1 ]; then pass stats_empty_abandoned
 else fail stats_empty_abandoned "abandoned ${a:-?} (want 1): $(grep 'queue empty:' "$TMP/stats.out")"; fi
