@@ -91,6 +91,20 @@ stat() {
 		sed -n "s/.*[ ,;]$2 \([0-9]*\).*/\1/p"
 }
 
+# qscen <queue> [node options] [outputs] [nodes]: a scenario whose queue
+# node's exit route hangs up with 480 (options, outputs and nodes are
+# added to the node's, each starting with a comma, the nodes ending with
+# one).
+qscen() {
+	printf '{"start":"q","nodes":{"q":{"type":"queue","options":{"queue":"%s"%s},"outputs":{"timeout":"bye"%s}},%s"bye":{"type":"hangup","options":{"code":480}}}}' \
+		"$1" "${2:-}" "${3:-}" "${4:-}"
+}
+
+# leave_by <node>: a node that plays the prompt "left", then hangs up.
+leave_by() {
+	printf '"%s":{"type":"greeting","options":{"prompt":"left"},"outputs":{"next":"bye"}},' "$1"
+}
+
 # --- stack and tenant -------------------------------------------------------
 stack_up
 
@@ -112,16 +126,18 @@ cd - >/dev/null || exit 1
 		"$PBXCTL" object put $T queue empty - &&
 	echo '{"strategy":"linear","agents":["101","102"],"agent_timeout":5}' |
 		"$PBXCTL" object put $T queue line - &&
-	number_with $T 15552002 sales '{"start":"q","nodes":{"q":{"type":"queue","options":{"queue":"sales"},"outputs":{"timeout":"bye"}},"bye":{"type":"hangup","options":{"code":480}}}}' &&
-	number_with $T 15552003 short '{"start":"q","nodes":{"q":{"type":"queue","options":{"queue":"empty","max_wait":4},"outputs":{"timeout":"bye"}},"bye":{"type":"hangup","options":{"code":480}}}}' &&
-	number_with $T 15552004 keyed '{"start":"q","nodes":{"q":{"type":"queue","options":{"queue":"empty","max_wait":30},"outputs":{"timeout":"bye","exit_key:2":"left"}},"left":{"type":"greeting","options":{"prompt":"left"},"outputs":{"next":"bye"}},"bye":{"type":"hangup","options":{"code":480}}}}' &&
+	number_with $T 15552002 sales "$(qscen sales)" &&
+	number_with $T 15552003 short "$(qscen empty ',"max_wait":4')" &&
+	number_with $T 15552004 keyed "$(qscen empty ',"max_wait":30' \
+		',"exit_key:2":"left"' "$(leave_by left)")" &&
 	echo '{"agents":["102"],"agent_timeout":30}' |
 		"$PBXCTL" object put $T queue slow - &&
 	echo '{"agents":["102"],"join_empty":false}' |
 		"$PBXCTL" object put $T queue closed - &&
-	number_with $T 15552006 slow '{"start":"q","nodes":{"q":{"type":"queue","options":{"queue":"slow","max_wait":4},"outputs":{"timeout":"bye"}},"bye":{"type":"hangup","options":{"code":480}}}}' &&
-	number_with $T 15552007 closed '{"start":"q","nodes":{"q":{"type":"queue","options":{"queue":"closed"},"outputs":{"timeout":"bye","no_agents":"none"}},"none":{"type":"greeting","options":{"prompt":"left"},"outputs":{"next":"bye"}},"bye":{"type":"hangup","options":{"code":480}}}}' &&
-	number_with $T 15552005 linear '{"start":"q","nodes":{"q":{"type":"queue","options":{"queue":"line"},"outputs":{"timeout":"bye"}},"bye":{"type":"hangup","options":{"code":480}}}}' &&
+	number_with $T 15552006 slow "$(qscen slow ',"max_wait":4')" &&
+	number_with $T 15552007 closed "$(qscen closed '' \
+		',"no_agents":"none"' "$(leave_by none)")" &&
+	number_with $T 15552005 linear "$(qscen line)" &&
 	register 101 && register 102
 } >"$TMP/provision.out" 2>&1
 if [ $? = 0 ]; then pass provision_queue_tenant; else
