@@ -90,6 +90,8 @@ suite "end to end: registrar, trunks, worker legs at the edge" reg \
 	tests/e2e/test_registrar.sh
 suite "end to end: calls reach people (menu, extensions, carrier)" people \
 	tests/e2e/test_people.sh
+suite "end to end: queues (default scenario, agents, music, exit routes)" \
+	queue tests/e2e/test_queue.sh
 suite "end to end: voicemail (a tone recorded, listed, fetched, deleted)" vm \
 	tests/e2e/test_voicemail.sh
 suite "security: a flood at the edge" flood tests/security/test_flood.sh

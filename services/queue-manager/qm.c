@@ -38,13 +38,22 @@ static void bus_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 	pbx_log_ctx(NULL, NULL);
 }
 
+/* A heartbeat no router took (none connected yet: the first one, sent
+ * before the connection is up, always is) is tried again this soon, so
+ * a router hears of a new instance within this much of connecting. */
+#define HEARTBEAT_RETRY_MS 100
+
 /* Every router learns our route from these (a DEALER round-robins, so
- * with N routers each hears one in N). */
+ * with N routers each hears one in N). One-shot, re-armed each time: a
+ * persistent timer activated by hand at start-up would skip its first
+ * period, and a router would not know us for two of them. */
 static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 {
 	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
 	Pbx__V1__QueueHeartbeat hb = PBX__V1__QUEUE_HEARTBEAT__INIT;
 	struct qm *qm = arg;
+	long ms = qm->cfg->heartbeat_ms;
+	struct timeval tv;
 
 	(void)fd;
 	(void)what;
@@ -54,14 +63,16 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 	env.call_id = (char *)"";
 	env.body_case = PBX__V1__ENVELOPE__BODY_QUEUE_HEARTBEAT;
 	env.queue_heartbeat = &hb;
-	pbx_bus_send(qm->bus, NULL, &env); /* no router yet: next beat */
+	if (pbx_bus_send(qm->bus, NULL, &env) && ms > HEARTBEAT_RETRY_MS)
+		ms = HEARTBEAT_RETRY_MS;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	event_add(qm->heartbeat, &tv);
 }
 
 int qm_alloc(struct qm **qp, struct event_base *base, void *zctx,
 	     const struct qm_config *cfg)
 {
-	struct timeval tv = {cfg->heartbeat_ms / 1000,
-			     (cfg->heartbeat_ms % 1000) * 1000};
 	struct qm *qm = calloc(1, sizeof(*qm));
 	int err;
 
@@ -92,8 +103,8 @@ int qm_alloc(struct qm **qp, struct event_base *base, void *zctx,
 		err = qm_timer_start(qm);
 	if (err)
 		goto fail;
-	qm->heartbeat = event_new(base, -1, EV_PERSIST, heartbeat_cb, qm);
-	if (!qm->heartbeat || event_add(qm->heartbeat, &tv)) {
+	qm->heartbeat = event_new(base, -1, 0, heartbeat_cb, qm);
+	if (!qm->heartbeat) {
 		err = -ENOMEM;
 		goto fail;
 	}

@@ -1,7 +1,33 @@
 # Shared helpers of the e2e suites (sourced). Expects SIPP_DIR, TMP and
-# CALLER_IP set by the suite; counts PASSED / FAILED.
+# CALLER_IP set by the suite (or e2e_env); counts PASSED / FAILED.
 PASSED=0
 FAILED=0
+
+# e2e_env <name>: the paths a suite uses (ROOT set by the suite, PBX_BUILD
+# required): SIPP_DIR, STACK, PBXCTL, SINK; PBX_RUN (a fresh
+# /tmp/pbx-<name>.* unless set) with one media worker, and TMP in it.
+e2e_env() {
+	: "${PBX_BUILD:?set PBX_BUILD to a build directory}"
+	SIPP_DIR=$ROOT/tests/sipp
+	STACK=$ROOT/scripts/stack.sh
+	PBXCTL=$PBX_BUILD/services/pbxctl/pbxctl
+	SINK=$PBX_BUILD/tests/support/rtp_sink
+	export PBX_RUN=${PBX_RUN:-$(mktemp -d "/tmp/pbx-$1.XXXXXX")}
+	export PBX_WORKERS=1 PBX_BUILD
+	TMP=$PBX_RUN/e2e
+	mkdir -p "$TMP"
+}
+
+# stack_up: starts the stack ($STACK start); a suite whose stack does not
+# start ends here with its result line.
+stack_up() {
+	if ! "$STACK" start; then
+		fail stack_starts "see logs in $PBX_RUN"
+		echo "$PASSED passed, $FAILED failed"
+		exit 1
+	fi
+	pass stack_starts
+}
 
 pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
 fail() { echo "FAIL $1 $2"; FAILED=$((FAILED + 1)); }

@@ -297,7 +297,7 @@ int qmh_add(struct qm_harness *h, int i, bool threaded)
 	snprintf(c->redis.host, sizeof(c->redis.host), "127.0.0.1");
 	snprintf(c->log_level, sizeof(c->log_level), "error");
 	c->redis.port = h->rf.port;
-	c->heartbeat_ms = 100;
+	c->heartbeat_ms = h->heartbeat_ms ? h->heartbeat_ms : 100;
 	c->poll_ms = 10;
 	c->sweep_ms = 200;
 	c->offer_grace_ms = 2000;

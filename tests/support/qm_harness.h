@@ -44,6 +44,8 @@ struct qm_harness {
 	bool *used;
 	size_t n, cap;
 	unsigned long heartbeats[QMH_MAX];
+	/* The heartbeat period of instances added next (0: 100 ms). */
+	long heartbeat_ms;
 	/* Called for each QueueEvent as it arrives, with the index of the
 	 * instance that sent it (the race test answers offers from here);
 	 * the event is kept as well unless it returns true. */

@@ -2,7 +2,8 @@
  * timers are all served by the next one; a lost timer-index entry is
  * repaired by the sweep; a Redis that lost the script gets it again; an
  * offer no router takes is made again once a router is back, and counts
- * as nobody's miss. */
+ * as nobody's miss; a router hears of a new instance as soon as it is
+ * connected, not a heartbeat period later. */
 #include "qm_test.h"
 
 TestSuite(qm_restart, .init = qm_setup, .fini = qm_teardown,
@@ -111,4 +112,16 @@ Test(qm_restart, an_offer_no_router_takes_is_made_again_later)
 	clock_step(200); /* retry_ms is 100 here */
 	offered_to("c1", "101");
 	cr_assert_eq(qmh_stat(&h, "q:agent:101:missed"), 0);
+}
+
+Test(qm_restart, a_router_hears_a_new_instance_as_soon_as_it_connects)
+{
+	uint64_t t0 = pbx_clock_mono_ms();
+
+	/* Its first heartbeat leaves before the connection is up and is
+	 * dropped; the next must not wait for the 10 s period (the stack's
+	 * first call after start-up found no queue-manager). */
+	h.heartbeat_ms = 10000;
+	cr_assert_eq(qmh_add(&h, 1, false), 0);
+	cr_assert_lt(pbx_clock_mono_ms() - t0, 1000);
 }

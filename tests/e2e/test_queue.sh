@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# End-to-end: callers wait in queues and reach agents (issue 9). The whole
+# stack on loopback (queue-manager qm1 included); SIPp phones register
+# extensions 101 and 102 (digest auth through Kamailio) and act as agents
+# (tests/sipp/queue_agent.xml: answer, answer and hang up, or only ring);
+# SIPp callers (tests/sipp/queue_caller.xml) dial tenant numbers whose
+# scenarios put them in queues. Asserts what reached each side: RTP
+# counted at the caller while it waits (music on hold) and both ways once
+# bridged, which caller reached which agent, the exit routes (max wait, an
+# RFC 4733 exit key), an agent that does not answer skipped and then
+# auto-paused, and `pbxctl queue stats`.
+#
+# Environment: PBX_BUILD (required). Prints PASS/FAIL lines and a last
+# line "N passed, M failed".
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/e2e/lib.sh"
+e2e_env queue
+CALLER_IP=127.0.0.2
+T=queue
+DOMAIN=queue.pbx.local
+
+# Agents: extension, password, the phone's address and RTP port.
+declare -A A_IP=([101]=127.0.0.4 [102]=127.0.0.5)
+declare -A A_PORT=([101]=5094 [102]=5095)
+declare -A A_RTP=([101]=32002 [102]=32004)
+declare -A A_PW=([101]=first-agent-secret-pw [102]=second-agent-secret-pw)
+declare -A A_PID=()
+
+cleanup() {
+	local p
+	for p in "${A_PID[@]}"; do kill "$p" 2>/dev/null; done
+	"$STACK" stop >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+# register <ext>: the agent's phone registers its address (digest auth).
+register() {
+	(cd "$TMP" && timeout 20 sipp -sf "$SIPP_DIR/reg_auth.xml" \
+		-s "$1" -key domain $DOMAIN -key expect 200 -key expires 3600 \
+		-au "$1" -ap "${A_PW[$1]}" -i "${A_IP[$1]}" -p "${A_PORT[$1]}" \
+		-m 1 -nostdin 127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1)
+}
+
+# agent <ext> <mode> <calls> <name> [talk ms]: the agent's phone takes
+# <calls> calls in the background (queue_agent.xml), logging to
+# $TMP/agent-<name>.log.
+agent() {
+	local ext=$1
+	(cd "$TMP" && exec timeout 90 sipp -sf "$SIPP_DIR/queue_agent.xml" \
+		-i "${A_IP[$ext]}" -p "${A_PORT[$ext]}" -mi "${A_IP[$ext]}" \
+		-mp $((16000 + ext * 10)) -key ext "$ext" \
+		-key rtp_port "${A_RTP[$ext]}" -key mode "$2" -m "$3" \
+		-d "${5:-1000}" -nostdin -trace_logs \
+		-log_file "$TMP/agent-$4.log" >>"$TMP/sipp.out" 2>&1) &
+	A_PID[$ext]=$!
+	sleep 0.3
+}
+
+# agent_done <ext> <check name>: the agent's phone completed its calls.
+agent_done() {
+	local rc
+	wait "${A_PID[$1]}"
+	rc=$?
+	unset "A_PID[$1]"
+	if [ $rc = 0 ]; then pass "$2"; else fail "$2" "agent $1 sipp exit $rc"; fi
+}
+
+# caller <name> <number> <mode> <n> [hold ms]: caller n (local port
+# 5110+n, RTP port 33000+2n, number 7999000010n) in the foreground; its
+# log is $TMP/caller-<name>.log.
+caller() {
+	(cd "$TMP" && timeout 70 sipp -sf "$SIPP_DIR/queue_caller.xml" \
+		-s "$2" -i $CALLER_IP -p $((5110 + $4)) -mi $CALLER_IP \
+		-mp $((17000 + $4 * 10)) -key caller "7999000010$4" \
+		-key rtp_port $((33000 + $4 * 2)) -key mode "$3" \
+		-d "${5:-1000}" -m 1 -nostdin -trace_logs \
+		-log_file "$TMP/caller-$1.log" \
+		127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1)
+}
+
+# at_least <name> <what> <got> <min>
+at_least() {
+	if [ "${3:-0}" -ge "$4" ]; then pass "$1"
+	else fail "$1" "$2: ${3:-0} (want >= $4)"; fi
+}
+
+# stat <queue> <word>: the number before <word> in `queue stats`.
+stat() {
+	"$PBXCTL" queue stats $T "$1" 2>/dev/null | head -1 |
+		sed -n "s/.*[ ,;]$2 \([0-9]*\).*/\1/p"
+}
+
+# qscen <queue> [node options] [outputs] [nodes]: a scenario whose queue
+# node's exit route hangs up with 480 (options, outputs and nodes are
+# added to the node's, each starting with a comma, the nodes ending with
+# one).
+qscen() {
+	printf '{"start":"q","nodes":{"q":{"type":"queue","options":{"queue":"%s"%s},"outputs":{"timeout":"bye"%s}},%s"bye":{"type":"hangup","options":{"code":480}}}}' \
+		"$1" "${2:-}" "${3:-}" "${4:-}"
+}
+
+# leave_by <node>: a node that plays the prompt "left", then hangs up.
+leave_by() {
+	printf '"%s":{"type":"greeting","options":{"prompt":"left"},"outputs":{"next":"bye"}},' "$1"
+}
+
+# --- stack and tenant -------------------------------------------------------
+stack_up
+
+cd "$TMP" || exit 1
+sox -n -r 8000 -c 1 -e a-law caller.wav synth 30 sine 400 2>/dev/null
+sox -n -r 8000 -c 1 -e a-law callee.wav synth 30 sine 600 2>/dev/null
+sox -n -r 16000 -c 1 -b 16 left.wav synth 2 sine 700 2>/dev/null
+cd - >/dev/null || exit 1
+
+{
+	"$PBXCTL" tenant delete $T
+	"$PBXCTL" tenant create $T --domain $DOMAIN &&
+	"$PBXCTL" ext add $T 101 "${A_PW[101]}" &&
+	"$PBXCTL" ext add $T 102 "${A_PW[102]}" &&
+	"$PBXCTL" prompt upload $T left "$TMP/left.wav" &&
+	echo '{"strategy":"longest_idle","agents":["101","102"],"agent_timeout":10}' |
+		"$PBXCTL" object put $T queue sales - &&
+	echo '{"agents":[],"max_wait":5}' |
+		"$PBXCTL" object put $T queue empty - &&
+	echo '{"strategy":"linear","agents":["101","102"],"agent_timeout":5}' |
+		"$PBXCTL" object put $T queue line - &&
+	number_with $T 15552002 sales "$(qscen sales)" &&
+	number_with $T 15552003 short "$(qscen empty ',"max_wait":4')" &&
+	number_with $T 15552004 keyed "$(qscen empty ',"max_wait":30' \
+		',"exit_key:2":"left"' "$(leave_by left)")" &&
+	echo '{"agents":["102"],"agent_timeout":30}' |
+		"$PBXCTL" object put $T queue slow - &&
+	echo '{"agents":["102"],"join_empty":false}' |
+		"$PBXCTL" object put $T queue closed - &&
+	number_with $T 15552006 slow "$(qscen slow ',"max_wait":4')" &&
+	number_with $T 15552007 closed "$(qscen closed '' \
+		',"no_agents":"none"' "$(leave_by none)")" &&
+	number_with $T 15552005 linear "$(qscen line)" &&
+	register 101 && register 102
+} >"$TMP/provision.out" 2>&1
+if [ $? = 0 ]; then pass provision_queue_tenant; else
+	fail provision_queue_tenant "$(tail -2 "$TMP/provision.out" | tr '\n' ' ')"
+fi
+
+# --- a freshly connected number: the default scenario reaches an agent -----
+# `number connect` gives the number the default scenario (queue "default",
+# ring_all, exit route 480); the operator lists the agents of the default
+# queue. Both ring; 101 answers, so 102's ring is cancelled (not a miss of
+# 102's); the caller talks 5 s and hangs up: 101 gets the BYE.
+if "$PBXCTL" number connect $T 15552001 >"$TMP/default.out" 2>&1 &&
+	echo '{"agents":["101","102"]}' |
+	"$PBXCTL" object put $T queue default - >>"$TMP/default.out" 2>&1; then
+	pass default_number_connected
+else fail default_number_connected "$(tail -1 "$TMP/default.out")"; fi
+agent 101 answer 1 default
+agent 102 noanswer 1 default102
+start_sink "${A_IP[101]}" "${A_RTP[101]}" "$TMP/default.agent.sink"
+sa=$SINK_PID
+start_sink $CALLER_IP 33002 "$TMP/default.caller.sink"
+sc=$SINK_PID
+if caller default 15552001 hangup 1 5000 && grep -q sent-bye "$TMP/caller-default.log"; then
+	pass default_caller_reached_agent_and_hung_up
+else fail default_caller_reached_agent_and_hung_up "caller sipp failed"; fi
+agent_done 101 default_agent101_answered_and_got_bye
+agent_done 102 default_agent102_rang_and_was_cancelled
+wait $sa $sc
+# ~5 s of talk at 50 packets/s each way.
+at_least default_rtp_caller_to_agent "agent got" "$(sink_packets "$TMP/default.agent.sink")" 200
+at_least default_rtp_agent_to_caller "caller got" "$(sink_packets "$TMP/default.caller.sink")" 200
+
+# --- 3 callers, 2 agents ------------------------------------------------------
+# 101 talks 4 s per call and takes two; 102 talks 9 s. Callers 1 and 2
+# are connected at once, caller 3 hears music until 101 hangs up, then
+# talks to 101.
+agent 101 hangup 2 three101 4000
+agent 102 hangup 1 three102 9000
+start_sink "${A_IP[101]}" "${A_RTP[101]}" "$TMP/three.101.sink"
+s101=$SINK_PID
+for n in 1 2 3; do
+	(caller three$n 15552002 wait $n; echo $? >"$TMP/three$n.rc") &
+	eval "c$n=\$!"
+	sleep 0.7
+done
+# Caller 3 waits ~3 s for 101: the music it hears in its first 2.5 s.
+"$SINK" $CALLER_IP 33006 2 5000 >"$TMP/three3.moh.sink"
+start_sink $CALLER_IP 33006 "$TMP/three3.talk.sink"
+s3=$SINK_PID
+wait "$c1" "$c2" "$c3"
+for n in 1 2 3; do
+	if [ "$(cat "$TMP/three$n.rc")" = 0 ] &&
+		grep -q got-bye "$TMP/caller-three$n.log"; then
+		pass three_caller${n}_connected_until_agent_hung_up
+	else fail three_caller${n}_connected_until_agent_hung_up "caller sipp failed"; fi
+done
+agent_done 101 three_agent101_took_two_calls
+agent_done 102 three_agent102_took_one_call
+wait $s101 $s3
+at_least three_caller3_hears_moh_while_waiting "packets in 2 s" \
+	"$(sink_packets "$TMP/three3.moh.sink")" 80
+at_least three_caller3_rtp_from_agent "packets" \
+	"$(sink_packets "$TMP/three3.talk.sink")" 150
+who101=$(sed -n 's/^answered //p' "$TMP/agent-three101.log" | sort | tr '\n' ' ')
+who102=$(sed -n 's/^answered //p' "$TMP/agent-three102.log" | tr '\n' ' ')
+case "$who101|$who102" in
+"79990000101 79990000103 |79990000102 " | "79990000102 79990000103 |79990000101 ")
+	pass three_caller3_went_to_the_first_free_agent ;;
+*) fail three_caller3_went_to_the_first_free_agent "101 took '$who101', 102 '$who102'" ;;
+esac
+at_least three_rtp_callers_to_agent101 "agent 101 got" \
+	"$(sink_packets "$TMP/three.101.sink")" 300
+
+# --- max wait takes the exit route ---------------------------------------------
+t0=$(now_ms)
+if caller maxwait 15552003 wait 4 && grep -q got-bye "$TMP/caller-maxwait.log"; then
+	el=$(($(now_ms) - t0))
+	if [ $el -ge 3500 ] && [ $el -le 8000 ]; then
+		pass max_wait_takes_the_timeout_route
+	else fail max_wait_takes_the_timeout_route "ended after $el ms (max wait 4 s)"; fi
+else fail max_wait_takes_the_timeout_route "caller sipp failed"; fi
+
+# --- an exit key leaves along its output -------------------------------------
+# Key 2 one second in; its output plays a 2 s prompt and hangs up: the
+# call ends long before the 30 s max wait.
+rl=$(wc -l <"$PBX_RUN/router.log")
+start_sink $CALLER_IP 33010 "$TMP/key.sink"
+sk=$SINK_PID
+t0=$(now_ms)
+if caller key 15552004 key2 5 && grep -q got-bye "$TMP/caller-key.log"; then
+	el=$(($(now_ms) - t0))
+	if [ $el -le 8000 ]; then pass exit_key_leaves_along_its_output
+	else fail exit_key_leaves_along_its_output "ended after $el ms"; fi
+else fail exit_key_leaves_along_its_output "caller sipp failed"; fi
+wait $sk
+if tail -n +$((rl + 1)) "$PBX_RUN/router.log" | grep -q "exit key 2" &&
+	tail -n +$((rl + 1)) "$PBX_RUN/router.log" | grep -q "node left:"; then
+	pass exit_key_heard_by_the_router_node_left
+else fail exit_key_heard_by_the_router_node_left "no 'exit key 2', node left in router.log"; fi
+# ~1 s of music, then the 2 s prompt.
+at_least exit_key_music_then_prompt "packets" "$(sink_packets "$TMP/key.sink")" 120
+
+# --- a caller who hangs up while waiting is abandoned ---------------------------
+if caller abandon 15552004 hangup 6 2000 && grep -q sent-bye "$TMP/caller-abandon.log"; then
+	pass abandon_caller_hangs_up_while_waiting
+else fail abandon_caller_hangs_up_while_waiting "caller sipp failed"; fi
+
+# --- an agent that does not answer is skipped, then auto-paused -----------------
+# linear: 101 first, for 5 s; it only rings, so each call goes on to 102
+# (which talks 1.5 s and hangs up). After 3 misses in a row (max_missed)
+# 101 is paused and a 4th call rings 102 only.
+agent 101 noanswer 3 noans101
+agent 102 hangup 4 noans102 1500
+for n in 1 2 3 4; do
+	if caller noans$n 15552005 wait 7 && grep -q got-bye "$TMP/caller-noans$n.log"; then
+		pass skip_call${n}_answered_by_102
+	else fail skip_call${n}_answered_by_102 "caller sipp failed"; fi
+done
+agent_done 101 skip_agent101_rang_three_times_and_was_cancelled
+agent_done 102 skip_agent102_answered_four_calls
+n101=$(grep -c '^cancelled' "$TMP/agent-noans101.log")
+if [ "$n101" = 3 ]; then pass skip_agent101_offered_only_until_paused
+else fail skip_agent101_offered_only_until_paused "101 rang $n101 times"; fi
+"$PBXCTL" queue stats $T line >"$TMP/line.stats" 2>&1
+if grep -q "agent 101: paused (auto" "$TMP/line.stats"; then
+	pass skip_agent101_auto_paused
+else fail skip_agent101_auto_paused "$(grep 'agent 101' "$TMP/line.stats")"; fi
+"$PBXCTL" queue agent resume $T 101 >/dev/null
+
+# --- max wait while an agent rings: the ring is cancelled -----------------------
+agent 102 noanswer 1 slow
+if caller slow 15552006 wait 8 && grep -q got-bye "$TMP/caller-slow.log"; then
+	pass ringing_max_wait_takes_the_timeout_route
+else fail ringing_max_wait_takes_the_timeout_route "caller sipp failed"; fi
+agent_done 102 ringing_max_wait_cancels_the_agents_ring
+sleep 0.5
+"$PBXCTL" queue stats $T slow >"$TMP/slow.stats" 2>&1
+if grep -q "agent 102: ready" "$TMP/slow.stats"; then
+	pass ringing_max_wait_agent_ready_again
+else fail ringing_max_wait_agent_ready_again "$(grep 'agent 102' "$TMP/slow.stats")"; fi
+
+# --- no agent logged in: no_agents (join_empty false) ----------------------------
+rl=$(wc -l <"$PBX_RUN/router.log")
+"$PBXCTL" queue agent logout $T 102 >/dev/null
+if caller closed 15552007 wait 9 && grep -q got-bye "$TMP/caller-closed.log" &&
+	tail -n +$((rl + 1)) "$PBX_RUN/router.log" | grep -q "node none:"; then
+	pass no_agents_takes_its_output
+else fail no_agents_takes_its_output "caller sipp failed or no 'node none' in router.log"; fi
+"$PBXCTL" queue agent login $T 102 >/dev/null
+
+# --- statistics ------------------------------------------------------------------
+"$PBXCTL" queue stats $T >"$TMP/stats.out" 2>&1
+a=$(stat sales answered)
+if [ "${a:-0}" = 3 ]; then pass stats_sales_answered
+else fail stats_sales_answered "answered ${a:-?} (want 3): $(head -1 "$TMP/stats.out")"; fi
+a=$(stat default answered)
+if [ "${a:-0}" = 1 ]; then pass stats_default_answered
+else fail stats_default_answered "answered ${a:-?} (want 1)"; fi
+if grep -q "queue default agent 101: ready, calls 1, talk [45] s, missed 0" "$TMP/stats.out" &&
+	grep -q "queue default agent 102: ready, calls 0, talk 0 s, missed 0" "$TMP/stats.out"; then
+	pass stats_default_agents_ring_all_cancel_is_no_miss
+else fail stats_default_agents_ring_all_cancel_is_no_miss "$(grep 'queue default agent' "$TMP/stats.out" | tr '\n' ';')"; fi
+a=$(stat empty abandoned)
+if [ "${a:-0}" = 1 ]; then pass stats_empty_abandoned
+else fail stats_empty_abandoned "abandoned ${a:-?} (want 1): $(grep 'queue empty:' "$TMP/stats.out")"; fi
+a=$(stat empty "timed out")
+if [ "${a:-0}" = 1 ]; then pass stats_empty_timed_out
+else fail stats_empty_timed_out "timed out ${a:-?} (want 1)"; fi
+
+"$PBXCTL" tenant delete $T >/dev/null 2>&1
+"$STACK" stop
+sanitizer_clean queue_services_clean_under_sanitizers "$PBX_RUN"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
