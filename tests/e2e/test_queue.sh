@@ -307,6 +307,12 @@ a=$(stat empty "timed out")
 if [ "${a:-0}" = 1 ]; then pass stats_empty_timed_out
 else fail stats_empty_timed_out "timed out ${a:-?} (want 1)"; fi
 
+# Every cancelled ring ended cleanly: the worker matched (and ACKed) each
+# 487 the edge relayed (libre prints responses it cannot match).
+if grep -q "unhandeled response" "$PBX_RUN/mw1.log"; then
+	fail worker_matched_every_sip_response "$(grep -c 'unhandeled response' "$PBX_RUN/mw1.log") unmatched, e.g. $(grep -m1 'unhandeled response' "$PBX_RUN/mw1.log")"
+else pass worker_matched_every_sip_response; fi
+
 "$PBXCTL" tenant delete $T >/dev/null 2>&1
 "$STACK" stop
 sanitizer_clean queue_services_clean_under_sanitizers "$PBX_RUN"
