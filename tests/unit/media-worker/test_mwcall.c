@@ -2543,7 +2543,9 @@ static void vm_files(unsigned *final, unsigned *tmp, char *path, size_t size)
 			(*tmp)++;
 		} else if (e->d_name[0] != '.') {
 			(*final)++;
-			snprintf(path, size, "%s/%s", dir, e->d_name);
+			if (snprintf(path, size, "%s/%s", dir, e->d_name) >=
+			    (int)size)
+				path[0] = '\0'; /* too long: no path */
 		}
 	}
 	closedir(d);
