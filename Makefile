@@ -29,7 +29,9 @@ stop:
 
 # Unit tests (ASan/UBSan), then integration and end-to-end suites against
 # real redis-server, kamailio and our services, all built with sanitizers.
-test: build-asan
+# The release build first: `make run` builds it, and -O2 finds warnings
+# (-Werror) the debug build does not.
+test: build build-asan
 	@./tests/run_all.sh $(CURDIR)/$(BUILD_ASAN)
 
 unit: build-asan
