@@ -18,25 +18,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "test_port.h"
+
 struct redis_fixture {
 	pid_t pid;
 	int port;
 };
 
-/* A TCP port on 127.0.0.1 that was free a moment ago. */
+/* A TCP port on 127.0.0.1 that was free a moment ago (test_port.h says
+ * why not one the kernel picks). */
 static inline int redis_fixture_free_port(void)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+	uint16_t port = test_free_port();
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
-	    !getsockname(fd, (struct sockaddr *)&a, &len))
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
+	return port ? port : -1;
 }
 
 /* Starts a server on port_num: 0 when it answers PING within 5 s. */

@@ -36,6 +36,7 @@
 #include "worker_priv.h"
 
 #include "test_loop.h"
+#include "test_port.h"
 #include "test_router.h"
 #include "test_ua.h"
 
@@ -63,31 +64,6 @@ struct fx {
 static struct fx fx;
 
 /* ---- small helpers ---- */
-
-static uint16_t free_port(void)
-{
-	for (int i = 0; i < 50; i++) {
-		struct sockaddr_in a = {.sin_family = AF_INET};
-		socklen_t al = sizeof(a);
-		int u = socket(AF_INET, SOCK_DGRAM, 0);
-		int t = socket(AF_INET, SOCK_STREAM, 0);
-		uint16_t port = 0;
-
-		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		/* Free for UDP and TCP both: the worker binds the two. */
-		if (u >= 0 && t >= 0 && !bind(u, (void *)&a, sizeof(a)) &&
-		    !getsockname(u, (void *)&a, &al) &&
-		    !bind(t, (void *)&a, sizeof(a)))
-			port = ntohs(a.sin_port);
-		if (u >= 0)
-			close(u);
-		if (t >= 0)
-			close(t);
-		if (port)
-			return port;
-	}
-	return 0;
-}
 
 /* ---- the router side ---- */
 
@@ -257,7 +233,7 @@ struct fx_opts {
 static void fx_start(const struct fx_opts *o)
 {
 	struct mw_config *cfg = &fx.cfg;
-	uint16_t port = free_port();
+	uint16_t port = test_free_port();
 	uint8_t pt = o->caller_pt ? o->caller_pt : o->caller_alaw ? 8 : 0;
 	char ep[160];
 
@@ -267,7 +243,7 @@ static void fx_start(const struct fx_opts *o)
 	test_ua_open(&fx.callee, "bob", 0, !o->callee_no_te);
 
 	if (o->router_tcp)
-		snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%u", free_port());
+		snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%u", test_free_port());
 	else
 		snprintf(ep, sizeof(ep), "inproc://mwtest-%d", (int)getpid());
 	test_router_open(&fx.router, fx.zctx, ep);
@@ -1813,7 +1789,7 @@ Test(mwcall, invite_over_tcp_is_a_call)
 static uint16_t free_even_port(void)
 {
 	for (int i = 0; i < 100; i++) {
-		uint16_t p = free_port();
+		uint16_t p = test_free_port();
 
 		if (p && !(p & 1) && p < 65000)
 			return p;
@@ -2059,8 +2035,8 @@ Test(mwcall, rtp_and_dtmf_sprayed_at_every_port_are_dropped)
 
 	/* A range of 200 ports, all of which the spray hits (the default
 	 * 10000 would make each spray take seconds under ASan), above the
-	 * kernel's ephemeral ports (32768-60999) so that no other test's
-	 * free_port() lands in it. */
+	 * kernel's ephemeral ports (32768-60999) and test_port.h's range so
+	 * that no other test's port lands in it. */
 	fx_start(&(struct fx_opts){
 		.caller_te = true, .rtp_port = 61000, .rtp_ports = 200});
 	/* The caller is answered but silent: nothing latched yet. A spray
