@@ -387,7 +387,7 @@ static bool readable(struct pbx_bus *bus)
 /* Reads one multipart message; returns false when nothing is queued. */
 static bool recv_one(struct pbx_bus *bus)
 {
-	struct pbx_bus_peer peer = {.len = 0};
+	struct pbx_bus_peer peer = {.len = 0, .fd = -1};
 	bool have_peer = false, bad = false;
 	zmq_msg_t part, payload;
 	int more = 0, nparts = 0;
@@ -425,6 +425,12 @@ static bool recv_one(struct pbx_bus *bus)
 
 	size_t len = zmq_msg_size(&payload);
 	Pbx__V1__Envelope *env = NULL;
+
+	/* Deprecated in libzmq but kept: the only way to tie a frame to its
+	 * TCP connection without the draft API (ZMQ_ROUTER_NOTIFY). */
+	peer.fd = zmq_msg_get(&payload, ZMQ_SRCFD);
+	if (peer.fd < 0)
+		peer.fd = -1;
 
 	if (bus->by_user) {
 		const char *user = zmq_msg_gets(&payload, "User-Id");
@@ -469,6 +475,32 @@ static bool recv_one(struct pbx_bus *bus)
 		   bus->arg);
 	pbx_envelope_free(env);
 	return true;
+}
+
+int pbx_bus_conn_get(struct pbx_bus_conn *conn, int fd)
+{
+	conn->fd = -1;
+	if (fd < 0)
+		return -EINVAL;
+	conn->llen = sizeof(conn->local);
+	conn->plen = sizeof(conn->peer);
+	if (getsockname(fd, (struct sockaddr *)&conn->local, &conn->llen))
+		return -errno;
+	if (getpeername(fd, (struct sockaddr *)&conn->peer, &conn->plen))
+		return -errno;
+	conn->fd = fd;
+	return 0;
+}
+
+bool pbx_bus_conn_open(const struct pbx_bus_conn *conn)
+{
+	struct pbx_bus_conn now;
+
+	if (conn->fd < 0 || pbx_bus_conn_get(&now, conn->fd))
+		return false;
+	return now.llen == conn->llen && now.plen == conn->plen &&
+	       !memcmp(&now.local, &conn->local, conn->llen) &&
+	       !memcmp(&now.peer, &conn->peer, conn->plen);
 }
 
 void pbx_bus_process(struct pbx_bus *bus)

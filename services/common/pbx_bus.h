@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "pbx/v1/envelope.pb-c.h"
 
@@ -23,7 +24,26 @@ struct pbx_bus_peer {
 	uint8_t id[256];
 	size_t len;
 	char user[64];
+	int fd; /* the TCP connection the frame came on (libzmq's, ZMQ_SRCFD);
+		 * -1 when libzmq does not say (inproc, ipc) */
 };
+
+/* One TCP connection of a bus socket, remembered so that a later question
+ * "is it still open?" has an answer without watching libzmq's events: the
+ * fd with both its addresses. When the peer's process dies its kernel
+ * closes the connection, libzmq closes the fd, and the fd (or its number,
+ * reused by another connection with other addresses) no longer matches. */
+struct pbx_bus_conn {
+	int fd; /* -1: none known */
+	socklen_t llen, plen;
+	struct sockaddr_storage local, peer;
+};
+
+/* Records the connection behind fd; 0, or -EBADF / -ENOTCONN / -EINVAL
+ * (conn->fd is then -1). */
+int pbx_bus_conn_get(struct pbx_bus_conn *conn, int fd);
+/* True while conn names a connection that is still open. */
+bool pbx_bus_conn_open(const struct pbx_bus_conn *conn);
 
 /* Called once per received frame. env is NULL and err is -EPROTO when the
  * frame did not decode (it has been logged); peer is NULL on DEALER

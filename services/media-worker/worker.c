@@ -308,14 +308,15 @@ static int open_sip(struct worker *w)
 	err = sa_decode(&laddr, cfg->sip_listen, strlen(cfg->sip_listen));
 	if (err)
 		return -err;
-	/* Sized from capacity: at 32 buckets, walking libre's transaction
-	 * and session lists was 12 % of the core at 300 calls/s (issue
-	 * 17). Server transactions outlive their call's setup by 32 s, so
-	 * they number about capacity at a high setup rate; sessions are
-	 * up to two per call (caller and callee legs). TCP connections
-	 * (Kamailio) stay few. */
-	err = sip_alloc(&w->sip, NULL, hash_size(cfg->capacity),
-			hash_size(cfg->capacity), HASH_MIN,
+	/* Transactions are not bounded by capacity but by the setup rate:
+	 * a server transaction lingers 32 s after its final response over
+	 * UDP (Timer J), so at 400 calls/s some 13,000 BYE transactions
+	 * are alive. At capacity-sized tables (512 buckets) walking their
+	 * lists was 55 % of the worker's core (perf, issue 17); at 32768
+	 * buckets (768 KiB each) a list stays near one entry up to 1000
+	 * calls/s. Sessions are up to two per call (caller and callee
+	 * legs). TCP connections (Kamailio) stay few. */
+	err = sip_alloc(&w->sip, NULL, HASH_MAX, HASH_MAX, HASH_MIN,
 			"pbx-media-worker", sip_exit_handler, w);
 	if (!err)
 		err = sip_transp_add(w->sip, SIP_TRANSP_UDP, &laddr);

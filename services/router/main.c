@@ -33,7 +33,12 @@ static const struct pbx_config_item items[] = {
 	{"redis_password_file", PBX_CFG_STR, cfg.redis_password_file, "", 0,
 	 0, "file whose first line is the Redis password"},
 	{"worker_ttl_ms", PBX_CFG_INT, &cfg.worker_ttl_ms, "3000", 500, 60000,
-	 "a worker silent this long gets no new calls"},
+	 "a worker silent this long gets no new calls (and its calls end "
+	 "if its connection closed: the worker died)"},
+	{"worker_reap_ms", PBX_CFG_INT, &cfg.worker_reap_ms, "30000", 1000,
+	 600000,
+	 "a worker silent this long is lost even if still connected (its "
+	 "host died, or it hangs): its calls end"},
 	{"call_ttl_s", PBX_CFG_INT, &cfg.call_ttl_s, "14400", 60, 604800,
 	 "call state expires this long after its last event"},
 	{"queue_ttl_ms", PBX_CFG_INT, &cfg.queue_ttl_ms, "3000", 500, 60000,

@@ -56,7 +56,8 @@ static void worker_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 				  peer->user);
 			break;
 		}
-		workers_heartbeat(r->workers, env->worker_heartbeat);
+		workers_heartbeat(r->workers, env->worker_heartbeat,
+				  peer ? peer->fd : -1);
 		break;
 	case PBX__V1__ENVELOPE__BODY_MEDIA_EVENT:
 		route_media_event(r, peer, env);
@@ -140,7 +141,8 @@ int router_alloc(struct router **rp, struct event_base *base, void *zctx,
 	if (err)
 		goto fail;
 	err = workers_alloc(&r->workers, r->redis,
-			    (uint64_t)cfg->worker_ttl_ms);
+			    (uint64_t)cfg->worker_ttl_ms,
+			    (uint64_t)cfg->worker_reap_ms);
 	if (err)
 		goto fail;
 	err = vcache_alloc(&r->scache, SCACHE_ENTRIES, free_scenario);

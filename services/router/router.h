@@ -27,7 +27,8 @@ struct router_config {
 	char redis_password[PBX_CFG_STRLEN];
 	char redis_password_file[PBX_CFG_STRLEN];
 	struct pbx_redis_cred redis_cred; /* from the three above (main) */
-	long worker_ttl_ms;
+	long worker_ttl_ms;  /* silent this long: no new calls */
+	long worker_reap_ms; /* silent this long, connected or not: lost */
 	long call_ttl_s;
 	long queue_ttl_ms;  /* a queue-manager silent this long is gone */
 	long queue_grace_s; /* a queued call's deadline: max wait + this */

@@ -18,14 +18,14 @@
 
 struct workers {
 	struct pbx_redis *redis;
-	uint64_t ttl_ms;
+	uint64_t ttl_ms, reap_ms;
 	struct worker_info v[WORKERS_MAX];
 	size_t n;
 	bool refreshing;
 };
 
 int workers_alloc(struct workers **wp, struct pbx_redis *redis,
-		  uint64_t ttl_ms)
+		  uint64_t ttl_ms, uint64_t reap_ms)
 {
 	struct workers *w = calloc(1, sizeof(*w));
 
@@ -33,6 +33,7 @@ int workers_alloc(struct workers **wp, struct pbx_redis *redis,
 		return -ENOMEM;
 	w->redis = redis;
 	w->ttl_ms = ttl_ms;
+	w->reap_ms = reap_ms > ttl_ms ? reap_ms : ttl_ms;
 	*wp = w;
 	return 0;
 }
@@ -49,6 +50,7 @@ int workers_parse(const char *id, const char *val, struct worker_info *wi)
 	int draining, n = 0;
 
 	memset(wi, 0, sizeof(*wi));
+	wi->conn.fd = -1;
 	if (!id || !val || strlen(id) >= sizeof(wi->id))
 		return -EINVAL;
 	if (sscanf(val, "%llu %u %u %d %n", &seen, &load, &cap, &draining,
@@ -83,24 +85,36 @@ static void wi_refresh_load(struct worker_info *cur,
 	cur->draining = wi->draining;
 }
 
-static void upsert(struct workers *w, const struct worker_info *wi)
+/* conn: the connection of a heartbeat on our socket, NULL for one read
+ * from Redis (the connection we know stays). */
+static void upsert(struct workers *w, const struct worker_info *wi,
+		   const struct pbx_bus_conn *conn)
 {
 	struct worker_info *cur = find(w, wi->id);
 
 	if (cur) {
 		/* Keep the newer report: Redis may lag our own socket. */
-		if (cur->seen_ms < wi->seen_ms)
+		if (cur->seen_ms < wi->seen_ms) {
+			struct pbx_bus_conn known = cur->conn;
+
 			*cur = *wi; /* a newer heartbeat: alive again */
-		else if (cur->seen_ms == wi->seen_ms)
+			cur->conn = conn ? *conn : known;
+		} else if (cur->seen_ms == wi->seen_ms)
 			wi_refresh_load(cur, wi);
 		return;
 	}
-	if (w->n < WORKERS_MAX)
-		w->v[w->n++] = *wi;
+	if (w->n < WORKERS_MAX) {
+		w->v[w->n] = *wi;
+		if (conn)
+			w->v[w->n].conn = *conn;
+		w->n++;
+	}
 }
 
-void workers_heartbeat(struct workers *w, const Pbx__V1__WorkerHeartbeat *hb)
+void workers_heartbeat(struct workers *w, const Pbx__V1__WorkerHeartbeat *hb,
+		       int fd)
 {
+	struct pbx_bus_conn conn;
 	struct worker_info wi;
 	char key[PBX_KEY_MAX], val[256];
 	redisAsyncContext *ac;
@@ -115,7 +129,8 @@ void workers_heartbeat(struct workers *w, const Pbx__V1__WorkerHeartbeat *hb)
 		 hb->draining ? 1 : 0, hb->sip_uri);
 	if (workers_parse(hb->worker_id, val, &wi))
 		return;
-	upsert(w, &wi);
+	/* A connection we cannot tell (inproc): keep the one we know. */
+	upsert(w, &wi, pbx_bus_conn_get(&conn, fd) ? NULL : &conn);
 
 	ac = pbx_redis_ctx(w->redis);
 	if (!ac || pbx_key_sys(key, sizeof(key), "workers"))
@@ -141,7 +156,7 @@ static void refresh_cb(redisAsyncContext *ac, void *reply, void *arg)
 			continue;
 		if (workers_parse(r->element[i]->str, r->element[i + 1]->str,
 				  &wi) == 0)
-			upsert(w, &wi);
+			upsert(w, &wi, NULL);
 	}
 }
 
@@ -200,6 +215,12 @@ void workers_lost(struct workers *w, workers_lost_h *h, void *arg)
 		struct worker_info *wi = &w->v[i];
 
 		if (wi->lost || now <= wi->seen_ms + w->ttl_ms)
+			continue;
+		/* Silent but still connected: busy (its loop behind, the
+		 * machine starved) or its heartbeats stuck behind our own
+		 * backlog. It gets no new calls; its calls go on. */
+		if (now <= wi->seen_ms + w->reap_ms &&
+		    (wi->conn.fd < 0 || pbx_bus_conn_open(&wi->conn)))
 			continue;
 		wi->lost = true;
 		h(wi->id, wi->seen_ms, arg);

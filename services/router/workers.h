@@ -5,6 +5,7 @@
 #define WORKERS_H
 #include <stdint.h>
 
+#include "pbx_bus.h"
 #include "pbx/v1/envelope.pb-c.h"
 
 struct workers;
@@ -18,18 +19,29 @@ struct worker_info {
 	bool draining;
 	uint64_t seen_ms;    /* wall clock of the last heartbeat */
 	bool lost;           /* reported by workers_lost() */
+	/* Ours only (never in Redis): the connection its last heartbeat to
+	 * this router came on; conn.fd -1 when unknown. */
+	struct pbx_bus_conn conn;
 };
 
-/* A worker whose heartbeats stopped for longer than the TTL. */
+/* A worker that is gone: silent for longer than the TTL with its
+ * connection to us closed (its process died), or silent for longer than
+ * the reap time whatever its connection says (its host died, or it hangs). */
 typedef void(workers_lost_h)(const char *worker_id, uint64_t seen_ms,
 			     void *arg);
 
+/* ttl_ms: silence after which a worker gets no new calls; reap_ms (at
+ * least ttl_ms): silence after which it is lost even if still connected. A
+ * busy worker's heartbeats may come late; its calls must not be ended for
+ * that. */
 int workers_alloc(struct workers **wp, struct pbx_redis *redis,
-		  uint64_t ttl_ms);
+		  uint64_t ttl_ms, uint64_t reap_ms);
 void workers_free(struct workers *w);
 
-/* A heartbeat arrived on our socket: record it here and in Redis. */
-void workers_heartbeat(struct workers *w, const Pbx__V1__WorkerHeartbeat *hb);
+/* A heartbeat arrived on our socket (on TCP connection fd, or -1): record
+ * it here and in Redis. */
+void workers_heartbeat(struct workers *w, const Pbx__V1__WorkerHeartbeat *hb,
+		       int fd);
 /* Reloads the registry from Redis (called on a timer). */
 void workers_refresh(struct workers *w);
 /* The least-loaded live, non-draining worker with room, or NULL; counts
@@ -40,7 +52,7 @@ const struct worker_info *workers_pick(struct workers *w);
  * placement (it is used only if the first one fails). */
 const struct worker_info *workers_pick_alt(struct workers *w,
 					   const char *not_id);
-/* Calls h once for each worker silent for more than the TTL (and again
+/* Calls h once for each worker that is gone (see workers_lost_h; again
  * only after it came back and went silent again). Call on a timer. */
 void workers_lost(struct workers *w, workers_lost_h *h, void *arg);
 /* Forgets a worker (its registry entry was removed). */

@@ -222,6 +222,32 @@ kill -USR1 "$(cat "$PBX_RUN/mw1.pid")"
 sleep 1.5
 spread_to draining_worker_gets_no_calls 5085 5082
 
+# --- a busy worker (its heartbeats late, still connected) keeps its calls ---
+# mw1 drains, so this call (a 10 s prompt) is on mw2; mw2 is then frozen
+# for 4 s, past worker_ttl_ms, as a worker whose loop is starved would be.
+# Its connection to the router stays open: it gets no new calls but its
+# call is not ended; the prompt plays out (the pacer keeps wall-clock time,
+# so it ends ~10 s after the answer; a reaped call would get its BYE from
+# the edge ~3.5 s after the freeze).
+t0=$(now_ms)
+(sipp_call uac_greeting.xml 15550005 5087 -key rtp_port 31010 \
+	-trace_logs -log_file "$TMP/busy.log"
+echo "$? $(now_ms)" >"$TMP/busy.end") &
+busy=$!
+sleep 1
+kill -STOP "$(cat "$PBX_RUN/mw2.pid")"
+sleep 4
+kill -CONT "$(cat "$PBX_RUN/mw2.pid")"
+wait $busy
+read -r rc tend <"$TMP/busy.end"
+if [ "$rc" = 0 ] && grep -q '^contact 5082$' "$TMP/busy.log" &&
+	[ $((tend - t0)) -ge 9500 ] &&
+	! grep -q "media worker mw2 lost\|call lost: media worker mw2" \
+		"$PBX_RUN/router.log"; then
+	pass busy_workers_call_survives_late_heartbeats
+else fail busy_workers_call_survives_late_heartbeats \
+	"rc=$rc after $((tend - t0)) ms; $(grep -m1 'mw2 lost\|media worker mw2' "$PBX_RUN/router.log")"; fi
+
 # --- a caller that sends no RTP is hung up (media worker rtp_timeout_ms) ----
 # mw1 restarts with a 2 s timeout (every config item has a PBX_<KEY>
 # environment override) and takes the calls while mw2 drains.

@@ -84,6 +84,9 @@ int router_harness_start(struct router_harness *h)
 	snprintf(h->cfg.log_level, sizeof(h->cfg.log_level), "warn");
 	h->cfg.redis_port = h->rf.port;
 	h->cfg.worker_ttl_ms = 3000;
+	/* inproc: no TCP connection tells a dead worker from a busy one, so
+	 * the reap time is what ends a silent worker's calls here. */
+	h->cfg.worker_reap_ms = 3000;
 	h->cfg.call_ttl_s = 60;
 	h->cfg.queue_ttl_ms = 3000;
 	h->cfg.queue_grace_s = 2;

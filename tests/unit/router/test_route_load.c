@@ -26,6 +26,7 @@ static struct router_config cfg = {
 	.worker_listen = "tcp://127.0.0.1:*",
 	.redis_host = "127.0.0.1",
 	.worker_ttl_ms = 3000,
+	.worker_reap_ms = 3000,
 	.call_ttl_s = 60,
 	.log_level = "warn",
 };

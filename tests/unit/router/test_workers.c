@@ -3,16 +3,18 @@
 #include <criterion/criterion.h>
 #include <event2/event.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pbx_clock.h"
 #include "pbx_test.h"
+#include "test_port.h"
 #include "workers.h"
 
 static struct workers *w;
 
 static void setup(void)
 {
-	cr_assert_eq(workers_alloc(&w, NULL, 3000), 0);
+	cr_assert_eq(workers_alloc(&w, NULL, 3000, 30000), 0);
 }
 
 static void teardown(void)
@@ -24,8 +26,8 @@ static void teardown(void)
 
 TestSuite(workers, .init = setup, .fini = teardown);
 
-static void beat(const char *id, const char *uri, unsigned load,
-		 unsigned cap, bool draining)
+static void beat_on(int fd, const char *id, const char *uri, unsigned load,
+		    unsigned cap, bool draining)
 {
 	Pbx__V1__WorkerHeartbeat hb = PBX__V1__WORKER_HEARTBEAT__INIT;
 
@@ -34,7 +36,13 @@ static void beat(const char *id, const char *uri, unsigned load,
 	hb.load = load;
 	hb.capacity = cap;
 	hb.draining = draining;
-	workers_heartbeat(w, &hb);
+	workers_heartbeat(w, &hb, fd);
+}
+
+static void beat(const char *id, const char *uri, unsigned load,
+		 unsigned cap, bool draining)
+{
+	beat_on(-1, id, uri, load, cap, draining);
 }
 
 Test(workers, parse_reads_registry_value)
@@ -103,4 +111,136 @@ Test(workers, bad_heartbeat_is_ignored)
 	beat("bad id!", "sip:127.0.0.1:5080", 0, 100, false);
 	beat("mw1", "tcp://nope", 0, 100, false);
 	cr_assert_null(workers_pick(w));
+}
+
+/* ---- lost workers: dead (connection closed) vs busy (still connected) */
+
+static unsigned lost_n;
+static char lost_id[65];
+
+static void on_lost(const char *id, uint64_t seen_ms, void *arg)
+{
+	(void)seen_ms;
+	(void)arg;
+	lost_n++;
+	snprintf(lost_id, sizeof(lost_id), "%s", id);
+}
+
+/* A real TCP connection on loopback, as a worker's to the router: *srv is
+ * the router's (accepted) end, *cli the worker's. */
+static void tcp_pair(int *srv, int *cli)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	uint16_t port = test_free_port();
+
+	cr_assert(l >= 0 && port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons(port);
+	cr_assert_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(l, 1), 0);
+	*cli = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_eq(connect(*cli, (struct sockaddr *)&a, sizeof(a)), 0);
+	*srv = accept(l, NULL, NULL);
+	cr_assert(*srv >= 0);
+	close(l);
+}
+
+Test(workers, busy_worker_still_connected_keeps_its_calls_until_reap_time)
+{
+	uint64_t now = pbx_clock_now_ms();
+	int srv, cli;
+
+	tcp_pair(&srv, &cli);
+	pbx_clock_fake(now);
+	beat_on(srv, "mw1", "sip:127.0.0.1:5080", 0, 100, false);
+	pbx_clock_fake(now + 3001);
+	workers_lost(w, on_lost, NULL);
+	cr_assert_eq(lost_n, 0, "a silent but connected worker is not lost");
+	cr_assert_null(workers_pick(w), "... but gets no new calls");
+	pbx_clock_fake(now + 29999);
+	workers_lost(w, on_lost, NULL);
+	cr_assert_eq(lost_n, 0);
+	pbx_clock_fake(now + 30001);
+	workers_lost(w, on_lost, NULL);
+	cr_assert_eq(lost_n, 1, "silent past worker_reap_ms: lost");
+	cr_assert_str_eq(lost_id, "mw1");
+	close(srv);
+	close(cli);
+}
+
+Test(workers, dead_worker_whose_connection_closed_is_lost_after_ttl)
+{
+	uint64_t now = pbx_clock_now_ms();
+	int srv, cli;
+
+	tcp_pair(&srv, &cli);
+	pbx_clock_fake(now);
+	beat_on(srv, "mw1", "sip:127.0.0.1:5080", 0, 100, false);
+	pbx_clock_fake(now + 2999);
+	close(cli); /* the worker's process died: its kernel closes */
+	close(srv); /* ... and libzmq closes ours */
+	workers_lost(w, on_lost, NULL);
+	cr_assert_eq(lost_n, 0, "within the ttl nobody is lost");
+	pbx_clock_fake(now + 3001);
+	workers_lost(w, on_lost, NULL);
+	cr_assert_eq(lost_n, 1);
+	workers_lost(w, on_lost, NULL);
+	cr_assert_eq(lost_n, 1, "reported once");
+}
+
+Test(workers, fd_number_reused_by_another_connection_counts_as_closed)
+{
+	uint64_t now = pbx_clock_now_ms();
+	int srv, cli, srv2, cli2;
+
+	tcp_pair(&srv, &cli);
+	pbx_clock_fake(now);
+	beat_on(srv, "mw1", "sip:127.0.0.1:5080", 0, 100, false);
+	close(srv);
+	close(cli);
+	/* The lowest free numbers again: srv's number is very likely
+	 * taken by one of the new connection's ends. */
+	tcp_pair(&srv2, &cli2);
+	pbx_clock_fake(now + 3001);
+	workers_lost(w, on_lost, NULL);
+	cr_assert_eq(lost_n, 1, "a new connection on the old number is not "
+				"the worker's");
+	close(srv2);
+	close(cli2);
+}
+
+Test(workers, heartbeat_read_from_redis_keeps_the_known_connection)
+{
+	uint64_t now = pbx_clock_now_ms();
+	int srv, cli;
+
+	tcp_pair(&srv, &cli);
+	pbx_clock_fake(now);
+	beat_on(srv, "mw1", "sip:127.0.0.1:5080", 0, 100, false);
+	/* The same worker's later heartbeat that reached another router
+	 * (no connection of ours) keeps ours known: still connected. */
+	pbx_clock_fake(now + 1000);
+	beat("mw1", "sip:127.0.0.1:5080", 0, 100, false);
+	pbx_clock_fake(now + 4001);
+	workers_lost(w, on_lost, NULL);
+	cr_assert_eq(lost_n, 0);
+	close(cli);
+	close(srv);
+	workers_lost(w, on_lost, NULL);
+	cr_assert_eq(lost_n, 1, "its connection closed: lost");
+}
+
+Test(workers, worker_of_unknown_connection_waits_for_reap_time)
+{
+	uint64_t now = pbx_clock_now_ms();
+
+	pbx_clock_fake(now);
+	beat("mw1", "sip:127.0.0.1:5080", 0, 100, false);
+	pbx_clock_fake(now + 29999);
+	workers_lost(w, on_lost, NULL);
+	cr_assert_eq(lost_n, 0, "no connection known: it may be alive");
+	pbx_clock_fake(now + 30001);
+	workers_lost(w, on_lost, NULL);
+	cr_assert_eq(lost_n, 1);
 }
