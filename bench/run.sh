@@ -18,7 +18,10 @@
 #             SIPp; starts its own stack (scripts/stack.sh) on the standard
 #             ports, and only if nothing listens on them
 #   signalling  calls/s to a reject-at-once number answered cleanly by the
-#             stack, beside bare Kamailio deciding from a hash table
+#             stack, beside bare Kamailio deciding from a hash table; also
+#             a reject the router must decide on every call (a schedule)
+#   greeting  answered calls/s: each call hears a greeting for 200 ms and
+#             hangs up; the stack on both cores, one media worker
 #   flood     the same stack under a distributed INVITE flood at 10x the
 #             edge's budget from 50 addresses, beside a carrier's calls
 #             (answered share and setup times, with and without the flood)
@@ -43,6 +46,7 @@
 #   BENCH_SIG_OVER, BENCH_SIG_AFTER
 #                   signalling: the overload (3500 calls/s) and the
 #                   rate that must be clean right after it (1000)
+#   BENCH_GREET_STEPS  greeting: rates tried (250,500,750,1000,1250)
 #   BENCH_FLOOD_RATE, BENCH_FLOOD_SOURCES, BENCH_FLOOD_S
 #                   flood: INVITEs/s in all (4000), addresses (50),
 #                   seconds (20); the carrier calls at BENCH_CPS
@@ -57,7 +61,7 @@ if [ -z "$BUILD" ] || [ ! -d "$BUILD" ]; then
 	exit 2
 fi
 BUILD=$(cd "$BUILD" && pwd)
-ONLY=${BENCH_ONLY:-scenario,bridge,playback,stack,signalling,flood}
+ONLY=${BENCH_ONLY:-scenario,bridge,playback,stack,signalling,greeting,flood}
 STEPS=${BENCH_STEPS:-250,500,1000,1200,1400}
 PLAY_STEPS=${BENCH_PLAY_STEPS:-1000,2000,2400,3000}
 MEASURE=${BENCH_MEASURE:-5}
@@ -209,6 +213,10 @@ bench_playback() {
 NUMBER=1990
 CARRIER=127.0.0.9
 BUSY=1991
+# Rejects too, but through a schedule (always closed): the router decides
+# every call (only a number that starts with a hang-up is answered by the
+# edge from memory, docs/kamailio.md "Constant rejects").
+CLOSED=1992
 STACK=$ROOT/scripts/stack.sh
 PBXCTL=$BUILD/services/pbxctl/pbxctl
 stack_up() {
@@ -244,6 +252,14 @@ stack_up() {
 			"$PBXCTL" scenario activate bench "$NUMBER" long &&
 			"$PBXCTL" number connect bench "$BUSY" &&
 			"$PBXCTL" scenario activate bench "$BUSY" busy &&
+			echo '{"timezone":"UTC","override":"closed"}' |
+			"$PBXCTL" object put bench schedule shut - &&
+			echo '{"start":"s","nodes":{"s":{"type":"schedule","options":{"schedule":"shut"},"outputs":{"match":"h","no_match":"h"}},"h":{"type":"hangup","options":{"code":486}}}}' |
+			"$PBXCTL" scenario put bench closed - &&
+			"$PBXCTL" number connect bench "$CLOSED" &&
+			"$PBXCTL" scenario activate bench "$CLOSED" closed &&
+			"$PBXCTL" tenant limits bench --calls 20000 \
+				--cps 20000 &&
 			"$PBXCTL" trunk add bench-carrier "$CARRIER:5060" \
 				--format e164
 	} >"$TMP/provision-$1.out" 2>&1 || {
@@ -313,12 +329,15 @@ SIG_S=${BENCH_SIG_S:-5}
 SIG_P99_MS=${BENCH_SIG_P99_MS:-100}
 # sig_step <label> <port> <source address> <rate>: one step; prints a
 # row, returns 1 when it was not clean.
+# SIG_NUMBER (default $BUSY) is called, SIG_EXPECT (486) expected;
+# SIG_HOLD_MS (0) holds an answered call that long before its BYE.
 sig_step() {
 	local label=$1 port=$2 src=$3 rate=$4 csv rc row p99 failed
 	rm -f "$TMP"/uac_expect_*_rtt.csv
 	(cd "$TMP" && timeout --kill-after=5 $((SIG_S + 30)) taskset -c 1 sipp \
-		-sf "$ROOT/tests/sipp/uac_expect.xml" -key expect 486 \
-		-s "$BUSY" -i "$src" -p 5097 -mi "$src" -mp 17500 \
+		-sf "$ROOT/tests/sipp/uac_expect.xml" \
+		-key expect "${SIG_EXPECT:-486}" -d "${SIG_HOLD_MS:-0}" \
+		-s "${SIG_NUMBER:-$BUSY}" -i "$src" -p 5097 -mi "$src" -mp 17500 \
 		-r "$rate" -m $((rate * SIG_S)) -l $((rate * 2)) \
 		-trace_rtt -rtt_freq 1 -trace_stat -stf "$TMP/sig.csv" \
 		-nostdin "127.0.0.1:$port" >"$TMP/sig.out" 2>&1)
@@ -363,13 +382,17 @@ bench_signalling() {
 	# From the carrier: calls to a PBX come through its trunks.
 	sig_ramp "our stack" 5060 $CARRIER
 	ours=$SIG_BEST
+	SIG_NUMBER=$CLOSED sig_ramp "our stack, the router deciding" 5060 \
+		$CARRIER
+	local decided=$SIG_BEST
 	sig_overload
 	stack_down
 	echo
 	echo "| | clean calls/s | ratio |"
 	echo "|---|---:|---:|"
 	echo "| bare Kamailio (htable, stateful) | $native | 1 |"
-	echo "| our stack as shipped | $ours | $(awk -v a="$ours" -v b="$native" 'BEGIN { if (b) printf "%.2f", a / b; else print "-" }') |"
+	echo "| our stack as shipped (a number that starts with a hang-up: the edge repeats the router's answer) | $ours | $(awk -v a="$ours" -v b="$native" 'BEGIN { if (b) printf "%.2f", a / b; else print "-" }') |"
+	echo "| our stack, the router deciding every call (a closed schedule) | $decided | $(awk -v a="$decided" -v b="$native" 'BEGIN { if (b) printf "%.2f", a / b; else print "-" }') |"
 	echo
 	echo "$SIG_OVERLOAD"
 	echo
@@ -474,7 +497,34 @@ bench_flood() {
 	stack_down
 }
 
-for b in scenario bridge playback stack signalling flood; do
+# ---- answered calls per second (issue 17) ---------------------------------
+# The carrier places calls to the greeting number at each rate of
+# GREET_STEPS for SIG_S seconds; each call is answered, hears the greeting
+# for 200 ms and hangs up. A step is clean when every call was answered
+# and the p99 INVITE -> 200 OK is <= SIG_P99_MS. The stack (one media
+# worker) on both cores, SIPp pinned to CPU 1 with it.
+GREET_STEPS=${BENCH_GREET_STEPS:-250,500,750,1000,1250}
+bench_greeting() {
+	local r best=0
+	stack_up greeting || return 1
+	echo "## Answered calls/s: a greeting heard for 200 ms (p99 <= ${SIG_P99_MS} ms, ${SIG_S}s steps, one worker)"
+	echo
+	echo "| step | calls | mean | p50 | p99 | max | failed |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	sleep 1
+	for r in ${GREET_STEPS//,/ }; do
+		SIG_NUMBER=$NUMBER SIG_EXPECT=200 SIG_HOLD_MS=200 \
+			sig_step "greeting" 5060 $CARRIER "$r" || break
+		best=$r
+		sleep 2
+	done
+	stack_down
+	echo
+	echo "Answered cleanly up to **$best calls/s**."
+	echo
+}
+
+for b in scenario bridge playback stack signalling greeting flood; do
 	selected "$b" || continue
 	echo
 	start=$SECONDS

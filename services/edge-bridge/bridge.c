@@ -174,7 +174,7 @@ static void reply_reject(struct bridge *b, uint32_t tindex, uint32_t tlabel,
 {
 	char *json;
 
-	if (decision_json_reject(&json, tindex, tlabel, code, reason, "")) {
+	if (decision_json_reject(&json, tindex, tlabel, code, reason, "", 0)) {
 		PLOG_ERR("cannot build reject %u for Kamailio", code);
 		return;
 	}

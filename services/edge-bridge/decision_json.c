@@ -214,7 +214,7 @@ static int dump(char **jsonp, json_t *obj)
 
 int decision_json_reject(char **jsonp, uint32_t tindex, uint32_t tlabel,
 			 unsigned code, const char *reason,
-			 const char *tenant)
+			 const char *tenant, uint32_t cache_ms)
 {
 	/* 1xx-3xx would leave the caller hanging or redirect it nowhere. */
 	if (!jsonp || code < 400 || code > 699 || !is_clean(reason, true) ||
@@ -226,11 +226,18 @@ int decision_json_reject(char **jsonp, uint32_t tindex, uint32_t tlabel,
 		reason = "Rejected";
 	if (!tenant)
 		tenant = "";
+	/* At most a minute: a stale answer must not outlive an operator's
+	 * change for long, whatever a router says. */
+	if (code == 503)
+		cache_ms = 0;
+	else if (cache_ms > 60000)
+		cache_ms = 60000;
 	return dump(jsonp,
-		    json_pack("{s:I, s:I, s:s, s:I, s:s, s:s}", "tindex",
+		    json_pack("{s:I, s:I, s:s, s:I, s:s, s:s, s:I}", "tindex",
 			      (json_int_t)tindex, "tlabel", (json_int_t)tlabel,
 			      "action", "reject", "code", (json_int_t)code,
-			      "reason", reason, "tenant", tenant));
+			      "reason", reason, "tenant", tenant, "cache_ms",
+			      (json_int_t)cache_ms));
 }
 
 static bool sip_uri_ok(const char *uri)
@@ -266,7 +273,8 @@ int decision_json_from_decision(char **jsonp, uint32_t tindex,
 	switch (d->action) {
 	case PBX__V1__ROUTE_DECISION__ACTION__ACTION_REJECT:
 		return decision_json_reject(jsonp, tindex, tlabel, d->sip_code,
-					    d->reason, tenant);
+					    d->reason, tenant,
+					    d->edge_cache_ms);
 	case PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA:
 		return decision_json_media(jsonp, tindex, tlabel, d->media_uri,
 					   tenant, d->worker_id,

@@ -51,9 +51,12 @@ int decision_json_canceled(const char **callidp, const json_t *root);
  * outside 400..699, uri not sip:/sips:, control characters in any string
  * (they would end up in a SIP status line or header), spaces in uri,
  * tenant or worker. NULL tenant/worker/reason become ""/"Rejected". */
+/* cache_ms: how long Kamailio may repeat this reject to calls to the same
+ * number from the same source without asking (RouteDecision.edge_cache_ms;
+ * 0: never); sent as "cache_ms", and never for a 503. */
 int decision_json_reject(char **jsonp, uint32_t tindex, uint32_t tlabel,
 			 unsigned code, const char *reason,
-			 const char *tenant);
+			 const char *tenant, uint32_t cache_ms);
 /* alt_uri: the fallback worker Kamailio tries when uri fails ("" or NULL:
  * none; otherwise checked like uri). */
 int decision_json_media(char **jsonp, uint32_t tindex, uint32_t tlabel,

@@ -52,6 +52,13 @@ static int check(const struct mw_config *cfg)
 			cfg->edge_addr);
 		return -EINVAL;
 	}
+	if (strcmp(cfg->edge_transport, "udp") &&
+	    strcmp(cfg->edge_transport, "tcp")) {
+		fprintf(stderr, "config: edge_transport: '%s' is not udp or "
+				"tcp\n",
+			cfg->edge_transport);
+		return -EINVAL;
+	}
 	if (sa_set_str(&sa, cfg->rtp_ip, 0) || sa_is_any(&sa)) {
 		fprintf(stderr, "config: rtp_ip: '%s' is not a unicast IP "
 				"(it goes into the SDP answer)\n",
@@ -109,6 +116,12 @@ int mw_config_load(struct mw_config *cfg, int argc, char **argv)
 		CFG_STR(edge_addr, "127.0.0.1",
 			"the only source IP whose INVITEs are accepted "
 			"(Kamailio)"),
+		/* tcp: libre then keeps no transaction 32 s after a BYE
+		 * (Timer J) and its timer list, walked on each insertion,
+		 * stays half as long at high setup rates (issue 17). */
+		CFG_STR(edge_transport, "udp",
+			"transport Kamailio relays calls to this worker on "
+			"(the URI in its heartbeats): udp or tcp"),
 		CFG_STR(router_endpoints, "tcp://127.0.0.1:7002",
 			"router worker sockets, comma-separated; connects to "
 			"each"),

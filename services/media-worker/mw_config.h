@@ -9,6 +9,7 @@ struct mw_config {
 	char worker_id[PBX_CFG_STRLEN];
 	char sip_listen[PBX_CFG_STRLEN];
 	char edge_addr[PBX_CFG_STRLEN];
+	char edge_transport[PBX_CFG_STRLEN];
 	char router_endpoints[PBX_CFG_STRLEN];
 	char redis_host[PBX_CFG_STRLEN];
 	long redis_port;

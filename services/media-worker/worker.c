@@ -335,7 +335,12 @@ static int open_sip(struct worker *w)
 				 worker_options, w);
 	if (err)
 		return -err;
-	snprintf(w->sip_uri, sizeof(w->sip_uri), "sip:%s", cfg->sip_listen);
+	if (!strcmp(cfg->edge_transport, "tcp"))
+		snprintf(w->sip_uri, sizeof(w->sip_uri),
+			    "sip:%s;transport=tcp", cfg->sip_listen);
+	else
+		snprintf(w->sip_uri, sizeof(w->sip_uri), "sip:%s",
+			    cfg->sip_listen);
 	return 0;
 }
 

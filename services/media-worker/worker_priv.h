@@ -49,7 +49,7 @@ struct worker_call {
 struct worker {
 	const struct mw_config *cfg;
 	void *zctx;
-	char sip_uri[PBX_CFG_STRLEN + 8];
+	char sip_uri[PBX_CFG_STRLEN + 24]; /* "sip:" listen [";transport=tcp"] */
 	char edge_uri[PBX_CFG_STRLEN]; /* route for rings, without ";lr" */
 	uint64_t started_ms;
 

@@ -30,6 +30,11 @@ struct call_lookup {
 
 #define LOOKUP(c) ((struct call_lookup *)(c)->user)
 
+/* How long the edge may repeat a constant reject (scenario_start_is_
+ * constant): also how long a scenario change takes to reach such a number
+ * at the edge. */
+#define ROUTE_EDGE_CACHE_MS 2000
+
 static void reply(struct route_ctx *c, Pbx__V1__RouteDecision__Action act,
 		  unsigned code, const char *reason)
 {
@@ -48,6 +53,7 @@ static void reply(struct route_ctx *c, Pbx__V1__RouteDecision__Action act,
 	d.worker_id = media ? c->worker_id : (char *)"";
 	d.alt_media_uri = media ? c->alt_uri : (char *)"";
 	d.alt_worker_id = media ? c->alt_id : (char *)"";
+	d.edge_cache_ms = media || code == 503 ? 0 : c->edge_cache_ms;
 	env.tenant_id = c->tenant;
 	env.call_id = c->call_id;
 	env.reply_to = c->msg_id;
@@ -121,6 +127,12 @@ static void decide(struct route_ctx *c)
 	scenario_walk_init(&probe);
 	scenario_walk_step(c->sc, &ctx, &probe, &ev, &c->out);
 	if (c->out.n > 0 && c->out.act[0].kind == WALK_ACT_REJECT) {
+		/* The same answer for every call to this number: the edge may
+		 * repeat it (a number that only refuses, under a flood, costs
+		 * Kamailio alone). Short, so a change of scenario reaches the
+		 * edge within that time without telling it. */
+		if (scenario_start_is_constant(c->sc))
+			c->edge_cache_ms = ROUTE_EDGE_CACHE_MS;
 		reject(c, c->out.act[0].end.code, c->out.act[0].end.reason);
 		return;
 	}

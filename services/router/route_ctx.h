@@ -65,6 +65,7 @@ struct route_ctx {
 	char worker_id[65];
 	char worker_uri[128];
 	char alt_id[65];            /* fallback worker the edge may use */
+	uint32_t edge_cache_ms;     /* a reject the edge may repeat (call.proto) */
 	char alt_uri[128];
 	char edge[65];              /* routing id of the edge-bridge that
 				     * asked: where a CallEnd goes */

@@ -314,6 +314,16 @@ const char *scenario_start(const struct scenario *sc)
 	return sc && sc->start >= 0 ? sc->nodes[sc->start].id : NULL;
 }
 
+bool scenario_start_is_constant(const struct scenario *sc)
+{
+	const struct scenario_node *nd;
+
+	if (!sc || sc->start < 0)
+		return false;
+	nd = &sc->nodes[sc->start];
+	return nd->type == NODE_HANGUP && !nd->untyped && !nd->malformed;
+}
+
 static const char *sched_zone(const struct scenario_node *nd,
 			      const struct scenario_objects *objs)
 {

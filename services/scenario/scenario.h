@@ -149,6 +149,11 @@ void scenario_free(struct scenario *sc);
 size_t scenario_node_count(const struct scenario *sc);
 /* Id of the start node (borrowed from sc). */
 const char *scenario_start(const struct scenario *sc);
+/* True when the call's first step is the same for every call to the
+ * number: the start node decides without the caller, the time, the
+ * tenant's objects or features (a hang-up). The edge may then repeat the
+ * decision for a while without asking (RouteDecision.edge_cache_ms). */
+bool scenario_start_is_constant(const struct scenario *sc);
 
 /* The time zone the scenario "lives in", for the simulator's local times:
  * the document's top-level "timezone" if set, else the zone of the first

@@ -441,7 +441,7 @@ Test(decision_json, bridge_reject_without_tenant_sends_empty_tenant)
 	json_t *r;
 
 	cr_assert_eq(decision_json_reject(&json, 7, 8, 503, "Router timeout",
-					  NULL),
+					  NULL, 0),
 		     0);
 	r = reply_of(json, 7, 8, "reject");
 	cr_assert_str_eq(json_string_value(json_object_get(r, "tenant")), "");
@@ -457,13 +457,48 @@ Test(decision_json, quotes_in_strings_are_escaped_not_interpolated)
 	json_t *r;
 
 	cr_assert_eq(decision_json_reject(&json, 1, 2, 404,
-					  "No \"such\" user", "a\"b"),
+					  "No \"such\" user", "a\"b", 0),
 		     0);
 	r = reply_of(json, 1, 2, "reject");
 	cr_assert_str_eq(json_string_value(json_object_get(r, "reason")),
 			 "No \"such\" user");
 	cr_assert_str_eq(json_string_value(json_object_get(r, "tenant")),
 			 "a\"b");
+	json_decref(r);
+	free(json);
+}
+
+Test(decision_json, constant_reject_carries_its_cache_time_but_503_never)
+{
+	Pbx__V1__RouteDecision d = PBX__V1__ROUTE_DECISION__INIT;
+	char *json;
+	json_t *r;
+
+	d.action = PBX__V1__ROUTE_DECISION__ACTION__ACTION_REJECT;
+	d.sip_code = 486;
+	d.reason = "Busy Here";
+	d.edge_cache_ms = 2000;
+	cr_assert_eq(decision_json_from_decision(&json, 1, 2, &d, "acme"), 0);
+	r = reply_of(json, 1, 2, "reject");
+	cr_assert_eq(json_integer_value(json_object_get(r, "cache_ms")), 2000);
+	json_decref(r);
+	free(json);
+
+	d.sip_code = 503;
+	d.reason = "Service Unavailable";
+	cr_assert_eq(decision_json_from_decision(&json, 1, 2, &d, "acme"), 0);
+	r = reply_of(json, 1, 2, "reject");
+	cr_assert_eq(json_integer_value(json_object_get(r, "cache_ms")), 0,
+		     "a transient refusal is never repeated by the edge");
+	json_decref(r);
+	free(json);
+
+	d.sip_code = 404;
+	d.edge_cache_ms = 3600000;
+	cr_assert_eq(decision_json_from_decision(&json, 1, 2, &d, "acme"), 0);
+	r = reply_of(json, 1, 2, "reject");
+	cr_assert_eq(json_integer_value(json_object_get(r, "cache_ms")), 60000,
+		     "capped at a minute");
 	json_decref(r);
 	free(json);
 }

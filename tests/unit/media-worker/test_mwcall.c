@@ -2679,7 +2679,10 @@ Test(mwcall, voicemail_stops_on_trailing_silence)
 	vm_files(&final, &tmp, path, sizeof(path));
 	cr_assert_eq(final, 1);
 	wav_check(path, &ms, &level);
-	cr_assert(ms >= 300 && ms <= 600, "%u ms recorded", ms);
+	/* Stopped by the silence rule, not by the 2 s the caller sends: a
+	 * loaded host (CI, sanitizers) delays the check by some packets,
+	 * which the upper bound allows. */
+	cr_assert(ms >= 300 && ms <= 1500, "%u ms recorded", ms);
 	vm_root_remove();
 }
 

@@ -175,6 +175,37 @@ Test(route_call, hangup_scenario_rejects_with_its_code_without_a_worker)
 	assert_untouched();
 }
 
+Test(route_call, constant_reject_may_be_repeated_by_the_edge)
+{
+	const Pbx__V1__RouteDecision *d;
+
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main", busy_json),
+		     0);
+	d = router_harness_call_new(&h, "c-1", CALLER, NUMBER);
+	assert_reject(d, 486, "Busy Here");
+	cr_assert_eq(d->edge_cache_ms, 2000, "a hang-up start: %u ms",
+		     d->edge_cache_ms);
+}
+
+static void put_schedule(const char *json);
+
+Test(route_call, reject_that_depends_on_time_or_caller_is_never_repeated)
+{
+	const Pbx__V1__RouteDecision *d;
+
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main", hours_json),
+		     0);
+	put_schedule("{\"timezone\":\"UTC\",\"override\":\"closed\"}");
+	d = router_harness_call_new(&h, "c-1", CALLER, NUMBER);
+	assert_reject(d, 403, "Closed");
+	cr_assert_eq(d->edge_cache_ms, 0, "a schedule decided: %u ms",
+		     d->edge_cache_ms);
+	/* Not found is not the scenario's answer either. */
+	d = router_harness_call_new(&h, "c-2", CALLER, "79990000000");
+	assert_reject(d, 404, "Not Found");
+	cr_assert_eq(d->edge_cache_ms, 0);
+}
+
 Test(route_call, unsupported_element_is_refused_501_before_answer)
 {
 	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
