@@ -174,6 +174,10 @@ int mw_config_load(struct mw_config *cfg, int argc, char **argv)
 		CFG_INT(vm_silence_ms, "5000", 0, 600000,
 			"voicemail recording stops after this much trailing "
 			"silence; 0: never"),
+		CFG_INT(overload_lag_ms, "500", 0, 60000,
+			"while the event loop runs this far behind, new "
+			"calls get 503 and heartbeats report the worker "
+			"full; 0: never"),
 		CFG_STR(log_level, "info", "error, warn, info or debug"),
 		CFG_STR(curve_secret_file, "",
 			"CURVE key (.key) named <worker_id>; empty: "

@@ -31,6 +31,7 @@ struct mw_config {
 	char media_root[PBX_CFG_STRLEN];
 	long vm_min_ms;
 	long vm_silence_ms;
+	long overload_lag_ms;
 	char log_level[PBX_CFG_STRLEN];
 	char curve_secret_file[PBX_CFG_STRLEN];
 	char curve_server_public_file[PBX_CFG_STRLEN];

@@ -494,6 +494,7 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 		  cfg->edge_uri, cfg->rtp_ip, cfg->rtp_port_min,
 		  cfg->rtp_port_max, cfg->capacity, cfg->router_endpoints,
 		  cfg->rtp_timeout_ms, cfg->prompt_cache_bytes);
+	worker_lag_start(w);
 	worker_heartbeat(w, false);
 	*wp = w;
 	return 0;
@@ -518,6 +519,7 @@ void worker_free(struct worker *w)
 	tmr_cancel(&w->tmr_grace);
 	tmr_cancel(&w->tmr_stop);
 	tmr_cancel(&w->tmr_rtp);
+	worker_lag_stop(w);
 	/* Calls first (they use the pacer, the session socket and the SIP
 	 * stack), then what they used. */
 	if (w->calls) {

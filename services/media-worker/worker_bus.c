@@ -144,7 +144,9 @@ static void heartbeat_send(struct worker *w, bool final, bool down_only)
 	hb.worker_id = (char *)w->cfg->worker_id;
 	hb.sip_uri = w->sip_uri;
 	hb.capacity = final ? 0 : (uint32_t)w->cfg->capacity;
-	hb.load = w->load;
+	/* Behind: full, so routers place nothing here until it catches
+	 * up (worker_lag.c). */
+	hb.load = worker_lagging(w) ? hb.capacity : w->load;
 	hb.draining = w->draining;
 	hb.started_ms = w->started_ms;
 	env.body_case = PBX__V1__ENVELOPE__BODY_WORKER_HEARTBEAT;

@@ -121,6 +121,24 @@ void worker_invite(const struct sip_msg *msg, void *arg)
 		reply(w, msg, 503, "Service Unavailable");
 		goto out;
 	}
+	if (worker_lagging(w)) {
+		/* Once a second at most: a backlog holds thousands. */
+		uint64_t now = tmr_jiffies();
+
+		if (now >= w->lag_logged_ms + 1000) {
+			PLOG_WARN("INVITE refused (503): the loop is %u ms "
+				  "behind (overload_lag_ms %ld); %u refused "
+				  "so since the last line",
+				  worker_lag_ms(w), w->cfg->overload_lag_ms,
+				  w->lag_refused + 1);
+			w->lag_logged_ms = now;
+			w->lag_refused = 0;
+		} else {
+			w->lag_refused++;
+		}
+		reply(w, msg, 503, "Overloaded");
+		goto out;
+	}
 	if (worker_call_find(w, callid)) {
 		/* A second INVITE with a live Call-ID that is not a
 		 * retransmission (libre absorbs those) is a loop. */

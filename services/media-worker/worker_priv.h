@@ -95,6 +95,11 @@ struct worker {
 	struct tmr tmr_kick;	 /* ... and right after each send */
 	struct tmr tmr_pending;
 	struct tmr tmr_rtp; /* RTP inactivity sweep over all calls */
+	struct tmr tmr_lag; /* loop lag probe (worker_lag.c) */
+	uint64_t lag_due_ms; /* tmr_jiffies() when the probe is due */
+	uint32_t lag_ms;     /* how late it fired last */
+	uint64_t lag_logged_ms; /* last "loop behind" refusal logged */
+	uint32_t lag_refused;	/* refusals not logged since */
 	struct tmr tmr_grace;
 	struct tmr tmr_stop;
 };
@@ -140,6 +145,14 @@ struct worker_link *worker_event_send(struct worker *w,
 				      const struct worker_event *ev);
 /* To every router. final: capacity 0 (we are leaving). */
 void worker_heartbeat(struct worker *w, bool final);
+
+/* worker_lag.c: the event loop's lag, probed every 100 ms. */
+void worker_lag_start(struct worker *w);
+void worker_lag_stop(struct worker *w);
+uint32_t worker_lag_ms(const struct worker *w);
+/* True while the loop is more than overload_lag_ms behind: new calls are
+ * refused and heartbeats report the worker full. */
+bool worker_lagging(const struct worker *w);
 
 /* worker_vm.c */
 /* Starts voicemail on wc for a Record command: opens the recorder in the

@@ -228,6 +228,7 @@ struct fx_opts {
 	const char *media_root; /* voicemail tests */
 	long vm_min_ms;
 	long vm_silence_ms;
+	long overload_lag_ms; /* 0 here: a test's own pauses would count */
 };
 
 static void fx_start(const struct fx_opts *o)
@@ -288,6 +289,7 @@ static void fx_start(const struct fx_opts *o)
 		 o->media_root ? o->media_root : "/nonexistent");
 	cfg->vm_min_ms = o->vm_min_ms;
 	cfg->vm_silence_ms = o->vm_silence_ms;
+	cfg->overload_lag_ms = o->overload_lag_ms;
 	snprintf(cfg->log_level, sizeof(cfg->log_level), "warn");
 
 	cr_assert_eq(worker_alloc(&fx.w, cfg, fx.zctx), 0);
@@ -1281,6 +1283,48 @@ Test(mwcall, invite_beyond_capacity_is_refused_503)
 	cr_assert_eq(fx.callee.close_code, 503);
 	cr_assert_eq(ev_count(KIND(INCOMING)), 1);
 	cr_assert_not(fx.caller.closed);
+}
+
+static bool incoming_twice(void *arg)
+{
+	(void)arg;
+	return ev_count(KIND(INCOMING)) == 2;
+}
+
+Test(mwcall, invite_while_the_loop_is_behind_is_refused_503_then_taken)
+{
+	unsigned hbs;
+
+	fx_start(&(struct fx_opts){.overload_lag_ms = 200});
+	call_answered();
+	/* The loop does not run for 400 ms, as a starved worker's: the
+	 * INVITE waiting meanwhile is refused at once, not answered late. */
+	usleep(400 * 1000);
+	call_worker(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000),
+		  "no final response");
+	cr_assert_eq(fx.callee.close_code, 503);
+	cr_assert_eq(ev_count(KIND(INCOMING)), 1, "the refused call never "
+						  "reached the router");
+	cr_assert_not(fx.caller.closed, "the call in progress goes on");
+	/* Behind, its heartbeat says full: the routers place nothing. */
+	usleep(400 * 1000);
+	hbs = fx.router.hbs;
+	worker_heartbeat(fx.w, false);
+	cr_assert(test_loop_count(&fx.router.hbs, hbs + 1, 1000),
+		  "no heartbeat");
+	cr_assert_eq(fx.router.hb_load, fx.router.hb_capacity);
+	/* Caught up: its own load again, and a new call is taken. */
+	test_loop_for(300);
+	hbs = fx.router.hbs;
+	worker_heartbeat(fx.w, false);
+	cr_assert(test_loop_count(&fx.router.hbs, hbs + 1, 1000),
+		  "no heartbeat");
+	cr_assert_eq(fx.router.hb_load, 1);
+	fx.callee.closed = false;
+	call_worker(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
+	cr_assert(test_loop_until(incoming_twice, NULL, 2000),
+		  "the next call did not reach the router");
 }
 
 Test(mwcall, drain_signal_refuses_new_calls_and_keeps_the_old)
