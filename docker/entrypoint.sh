@@ -3,7 +3,7 @@
 # service's settings and execs it (PID 1, so `docker stop` reaches it).
 #
 #   pbx-entrypoint init | redis | kamailio | router | provision |
-#                  edge-bridge | media-worker | queue-manager |
+#                  edge-bridge | media-worker | queue-manager | notifier |
 #                  pbxctl ARGS... | <any command>
 #
 # Keys and Redis passwords live in the keys volume at $PBX_DIR (/pbx):
@@ -53,7 +53,7 @@ pass_hash() { tr -d '\n' <"$SECRETS/redis-$1.pass" | sha256sum | cut -c1-64; }
 # scripts/stack.sh's), each password's SHA-256 filled in.
 write_acl() {
 	local u args=()
-	for u in kamailio router provision worker queue admin; do
+	for u in kamailio router provision worker queue notifier admin; do
 		args+=(-e "s/@${u^^}@/$(pass_hash "$u")/")
 	done
 	grep -v '^#' /usr/local/share/pbx/users.acl.in | sed "${args[@]}" \
@@ -73,7 +73,7 @@ init() {
 	ensure_key qm1 queue
 	# One key per worker slot: --scale media-worker=N needs N <= this.
 	for i in $(seq "${PBX_MAX_WORKERS:-16}"); do ensure_key "mw$i" worker; done
-	for i in kamailio router provision worker admin queue; do
+	for i in kamailio router provision worker admin queue notifier; do
 		ensure_pass "$i"
 	done
 	write_acl
@@ -183,6 +183,13 @@ queue-manager)
 	export PBX_CURVE_SECRET_FILE=$KEYS/${PBX_QM_ID:-qm1}.key \
 		PBX_CURVE_SERVER_PUBLIC_FILE=$KEYS/router.pub
 	exec queue-manager
+	;;
+notifier)
+	redis_user notifier
+	# The SMTP password, when the operator put one in the keys volume.
+	[ -r "$SECRETS/smtp.pass" ] &&
+		export PBX_SMTP_PASSWORD_FILE=$SECRETS/smtp.pass
+	exec notifier
 	;;
 pbxctl)
 	shift

@@ -10,6 +10,7 @@
 #include "pbx_clock.h"
 #include "pbx_log.h"
 #include "pbx_media_store.h"
+#include "pbx_notify.h"
 #include "prompt_cache.h"
 #include "prompt_store.h"
 #include "recorder.h"
@@ -113,6 +114,35 @@ static int store_meta(struct worker *w, struct worker_call *wc,
 	return err;
 }
 
+/* Announces a listed message to the notifier (e-mail, webhook, MWI):
+ * one XADD, after the message is listed, so a job never names a message
+ * that is not there. A failure costs the notification, never the
+ * message (logged). */
+static void notify(struct worker *w, struct worker_call *wc,
+		   const struct recorder *rec)
+{
+	char key[PBX_KEY_MAX];
+	redisReply *r = NULL;
+	int err;
+
+	err = pbx_key_sys_of(key, sizeof(key), PBX_KS_NOTIFY_JOBS);
+	if (!err)
+		err = prompt_store_command(w->store, &r, PBX_NOTIFY_XADD, key,
+					   PBX_NOTIFY_KIND_VOICEMAIL,
+					   mwcall_tenant(wc->call),
+					   wc->vm_box, recorder_id(rec));
+	if (!err && r->type == REDIS_REPLY_ERROR) {
+		PLOG_ERR("voicemail: XADD %s: %s", key, r->str);
+		err = -EPROTO;
+	}
+	if (r)
+		freeReplyObject(r);
+	if (err)
+		PLOG_WARN("voicemail: message %s listed, but no notification "
+			  "(%s)",
+			  recorder_id(rec), strerror(-err));
+}
+
 void worker_vm_save(struct worker *w, struct worker_call *wc,
 		    const char *why)
 {
@@ -156,6 +186,7 @@ void worker_vm_save(struct worker *w, struct worker_call *wc,
 			  (unsigned long long)recorder_bytes(rec), why);
 		snprintf(wc->vm_result, sizeof(wc->vm_result),
 			 "voicemail: saved %s", recorder_id(rec));
+		notify(w, wc, rec);
 	}
 	recorder_free(rec);
 }

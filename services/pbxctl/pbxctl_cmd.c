@@ -62,6 +62,9 @@ const char pbxctl_usage[] =
 	"  vm get <tenant> <box> <id> > message.wav\n"
 	"  vm heard <tenant> <box> <id>\n"
 	"  vm delete <tenant> <box> <id>\n"
+	"  notify webhook <tenant> <url> <secret | ->\n"
+	"  notify webhook <tenant> off\n"
+	"  notify show <tenant>\n"
 	"  trunk add <name> <host[:port]> [--username U --password P|-\n"
 	"                    --realm R] [--format e164|national|local]\n"
 	"  trunk remove <name>\n"
@@ -223,6 +226,11 @@ static const struct cmd_def cmds[] = {
 	 "vm heard <tenant> <box> <id>"},
 	{"vm", "delete", 3, 3, OP(VM_DELETE), PBXCTL_PRINT_OK, 0,
 	 "vm delete <tenant> <box> <id>"},
+	{"notify", "webhook", 2, 3, OP(NOTIFY_SET), PBXCTL_PRINT_ITEMS, 0,
+	 "notify webhook <tenant> <url> <secret | -> | notify webhook "
+	 "<tenant> off"},
+	{"notify", "show", 1, 1, OP(NOTIFY_GET), PBXCTL_PRINT_ITEMS, 0,
+	 "notify show <tenant>"},
 	{"trunk", "add", 2, 2, OP(TRUNK_ADD), PBXCTL_PRINT_OK,
 	 OPT(O_USERNAME) | OPT(O_PASSWORD) | OPT(O_FORMAT) | OPT(O_REALM),
 	 "trunk add <name> <host[:port]> [--username U --password P|- "
@@ -708,6 +716,30 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 			cmd->op.vm.id = a[2];
 		/* Every Voicemail member of the oneof is the same pointer. */
 		q->vm_list = &cmd->op.vm;
+		break;
+	case OP(NOTIFY_SET):
+		pbx__v1__prov_request__notify_webhook__init(
+			&cmd->op.notify_webhook);
+		cmd->op.notify_webhook.tenant = a[0];
+		if (n == 2 && strcmp(a[1], "off"))
+			return fail(err, errsz,
+				    "a webhook needs its url and secret, or "
+				    "\"off\"");
+		if (n == 3) {
+			cmd->op.notify_webhook.url = a[1];
+			cmd->op.notify_webhook.secret = a[2];
+			if (!strcmp(a[2], "-")) {
+				cmd->password_stdin = true;
+				cmd->password_dst =
+					&cmd->op.notify_webhook.secret;
+			}
+		}
+		q->notify_set = &cmd->op.notify_webhook;
+		break;
+	case OP(NOTIFY_GET):
+		pbx__v1__prov_request__tenant_ref__init(&cmd->op.tenant_ref);
+		cmd->op.tenant_ref.tenant = a[0];
+		q->notify_get = &cmd->op.tenant_ref;
 		break;
 	case OP(TRUNK_REMOVE):
 	case OP(TRUNK_LIST):
