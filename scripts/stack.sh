@@ -302,6 +302,7 @@ start_one() {
 	kamailio) need_ports kamailio "udp/$SIP_PORT" tcp/8448 || return 1 ;;
 	router) need_ports router tcp/7001 tcp/7002 tcp/7003 || return 1 ;;
 	provision) need_ports provision tcp/7010 || return 1 ;;
+	notifier) need_ports notifier udp/5070 || return 1 ;;
 	mw*)
 		valid_worker "$name" || { log "unknown service $name (mw1..mw9)"; return 2; }
 		need_ports "$name" "udp/$(worker_port "${name#mw}")" || return 1

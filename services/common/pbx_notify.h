@@ -15,6 +15,7 @@
 	"XADD %s MAXLEN ~ " PBX_NOTIFY_MAXLEN                                 \
 	" * kind %s tenant %s box %s ref %s"
 
-#define PBX_NOTIFY_KIND_VOICEMAIL "voicemail"
+#define PBX_NOTIFY_KIND_VOICEMAIL "voicemail" /* a new message */
+#define PBX_NOTIFY_KIND_MWI "mwi" /* a box's messages changed (heard, deleted) */
 
 #endif

@@ -1,6 +1,7 @@
 /* notifier: wiring only — configuration, the notifier, the event loop,
  * teardown (docs/services/notifier.md). */
 #include <curl/curl.h>
+#include <re.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,6 +49,13 @@ static const struct pbx_config_item items[] = {
 	INT(max_inflight, "32", 1, 1024, "transfers running at once"),
 	INT(attach_max_bytes, "10485760", 0, 67108864,
 	    "larger recordings are announced without the attachment"),
+	STR(mwi_listen, "127.0.0.1:5070",
+	    "SIP (UDP) for message-summary SUBSCRIBEs (ip:port; empty: no "
+	    "MWI)"),
+	STR(mwi_edge_ip, "127.0.0.1",
+	    "the only address SUBSCRIBEs are taken from (Kamailio)"),
+	INT(mwi_expires_max, "3600", 60, 86400,
+	    "longest subscription before the phone must refresh it"),
 	STR(log_level, "info", "error, warn, info or debug"),
 };
 
@@ -89,6 +97,14 @@ int main(int argc, char **argv)
 		PLOG_ERR("cannot initialise libcurl");
 		return 1;
 	}
+	/* libre (MWI's SIP stack) runs on a thread of its own
+	 * (notify_mwi.c); its global state is set up here, once. */
+	err = libre_init();
+	if (err) {
+		PLOG_ERR("libre_init: %s", strerror(err));
+		curl_global_cleanup();
+		return 1;
+	}
 	/* A peer that closes its socket must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	base = event_base_new();
@@ -101,6 +117,7 @@ int main(int argc, char **argv)
 	if (err) {
 		PLOG_ERR("cannot start: %s", strerror(-err));
 		event_base_free(base);
+		libre_close();
 		curl_global_cleanup();
 		return 1;
 	}
@@ -113,6 +130,7 @@ int main(int argc, char **argv)
 	PLOG_INFO("stopping");
 	notifier_free(nt);
 	event_base_free(base);
+	libre_close();
 	curl_global_cleanup();
 	return 0;
 }

@@ -23,6 +23,7 @@
 
 #include "notifier_priv.h"
 #include "notify_curl.h"
+#include "notify_mwi.h"
 #include "pbx_log.h"
 #include "pbx_notify.h"
 
@@ -207,7 +208,8 @@ static void fan_out(struct notifier *n, const struct notify_job *j)
 	if (!cmd_ok(n, "MULTI"))
 		return;
 	for (int c = 0; c < NOTIFY_CH_COUNT; c++)
-		cmd_ok(n, PBX_NOTIFY_XADD " channel %s src %s", n->jobs_key, j->kind, j->tenant, j->box, j->ref,
+		if (notify_job_channels(j) & 1u << c)
+			cmd_ok(n, PBX_NOTIFY_XADD " channel %s src %s", n->jobs_key, j->kind, j->tenant, j->box, j->ref,
 		       notify_channel_names[c], j->id);
 	cmd_ok(n, "XACK %s " GROUP " %s", n->jobs_key, j->id);
 	cmd_ok(n, "XDEL %s %s", n->jobs_key, j->id);
@@ -223,7 +225,22 @@ static void fan_out(struct notifier *n, const struct notify_job *j)
 static notify_start_h *const starts[NOTIFY_CH_COUNT] = {
 	[NOTIFY_CH_EMAIL] = notify_email_start,
 	[NOTIFY_CH_WEBHOOK] = notify_webhook_start,
+	[NOTIFY_CH_MWI] = notify_mwi_start,
 };
+
+/* The MWI channel: the subscribers' thread recounts the box and sends
+ * NOTIFYs. Counts are state, not events: nothing to retry, a later
+ * change or the phone's next refresh carries the truth. */
+int notify_mwi_start(struct delivery *d, const char **why)
+{
+	if (!d->n->mwi) {
+		*why = "MWI is off";
+		return NOTIFY_NOTHING;
+	}
+	notify_mwi_changed(d->n->mwi, d->job.tenant, d->job.box);
+	*why = "the box's subscribers are told";
+	return NOTIFY_NOTHING;
+}
 
 static void delivery_free(struct delivery *d)
 {
@@ -323,7 +340,7 @@ static void handle(struct notifier *n, const char *id,
 	n->ninflight++;
 	err = starts[notify_job_channel(j.channel)](d, &why);
 	if (err == NOTIFY_NOTHING) {
-		PLOG_INFO("notify %s: no %s to send (%s)", j.id, j.channel,
+		PLOG_INFO("notify %s: %s: no transfer (%s)", j.id, j.channel,
 			  why ? why : "not configured");
 		ack(n, j.id);
 		delivery_free(d);
@@ -499,6 +516,8 @@ int notifier_alloc(struct notifier **np, struct event_base *base,
 		goto fail;
 	}
 	err = notify_curl_alloc(&n->curl, base);
+	if (!err && conf->mwi_listen[0])
+		err = notify_mwi_alloc(&n->mwi, conf);
 	if (err)
 		goto fail;
 	n->tick = event_new(base, -1, EV_PERSIST, on_tick, n);
@@ -521,6 +540,7 @@ void notifier_free(struct notifier *n)
 		event_free(n->tick);
 	/* Transfers first: their callbacks may no longer run. */
 	notify_curl_free(n->curl);
+	notify_mwi_free(n->mwi);
 	while (n->inflight)
 		delivery_free(n->inflight);
 	drop_conn(n);

@@ -32,6 +32,9 @@ struct notifier_conf {
 	long timeout_ms;
 	long max_inflight;
 	long attach_max_bytes;
+	char mwi_listen[PBX_CFG_STRLEN];
+	char mwi_edge_ip[PBX_CFG_STRLEN];
+	long mwi_expires_max;
 	char log_level[PBX_CFG_STRLEN];
 };
 

@@ -11,6 +11,7 @@
 #include "notify_job.h"
 
 struct notify_curl;
+struct notify_mwi;
 
 /* One channel job being delivered; owned by the in-flight list of its
  * notifier, freed when its transfer ends (or by notifier_free). */
@@ -34,6 +35,7 @@ struct notifier {
 	bool warned_down;
 	struct event *tick;
 	struct notify_curl *curl;
+	struct notify_mwi *mwi;    /* NULL: MWI off (mwi_listen empty) */
 	struct delivery *inflight;
 	unsigned ninflight;
 	char smtp_password[256];
@@ -55,6 +57,7 @@ redisReply *notifier_cmd(struct notifier *n, const char *fmt, ...)
 typedef int(notify_start_h)(struct delivery *d, const char **why);
 notify_start_h notify_email_start;
 notify_start_h notify_webhook_start;
+notify_start_h notify_mwi_start;
 
 /* A channel's transfer ended: ok, or why it failed. Frees d. */
 void notifier_done(struct delivery *d, bool ok, const char *why);

@@ -9,16 +9,21 @@
 
 /* The kinds of event the notifier announces; a new producer (fax) adds
  * its row, with the media kind its ref lives in. */
+#define CH(c) (1u << (c))
 static const struct {
 	const char *name;
 	enum pbx_media_kind media;
+	unsigned channels;
 } kinds[] = {
-	{"voicemail", PBX_MEDIA_VOICEMAIL},
+	{"voicemail", PBX_MEDIA_VOICEMAIL,
+	 CH(NOTIFY_CH_EMAIL) | CH(NOTIFY_CH_WEBHOOK) | CH(NOTIFY_CH_MWI)},
+	{"mwi", PBX_MEDIA_VOICEMAIL, CH(NOTIFY_CH_MWI)},
 };
 
 const char *const notify_channel_names[NOTIFY_CH_COUNT] = {
 	[NOTIFY_CH_EMAIL] = "email",
 	[NOTIFY_CH_WEBHOOK] = "webhook",
+	[NOTIFY_CH_MWI] = "mwi",
 };
 
 int notify_job_kind(const char *kind)
@@ -35,6 +40,13 @@ enum pbx_media_kind notify_job_media(const struct notify_job *j)
 	int k = notify_job_kind(j->kind);
 
 	return k < 0 ? PBX_MEDIA_KIND_COUNT : kinds[k].media;
+}
+
+unsigned notify_job_channels(const struct notify_job *j)
+{
+	int k = notify_job_kind(j->kind);
+
+	return k < 0 ? 0 : kinds[k].channels;
 }
 
 int notify_job_channel(const char *channel)

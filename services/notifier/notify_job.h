@@ -1,11 +1,13 @@
 /* The notification job: one entry of the stream pbx:{sys}:notify:jobs.
  * Generic, so every producer speaks it (voicemail now, fax later):
- *   kind    what happened ("voicemail"): selects the kind's table row
+ *   kind    what happened: "voicemail" (a new message: e-mail, webhook,
+ *           MWI) or "mwi" (a box's messages changed: MWI only); selects
+ *           the kind's table row
  *   tenant  whose it is
  *   box     the box the item is in (a voicemail box)
  *   ref     the item's id in the media store (the message id)
  *   channel absent in a producer's job; the notifier fans that out into
- *           one job per channel ("email", "webhook"), each retried on
+ *           one job per channel ("email", "webhook", "mwi"), each retried on
  *           its own, so a failing webhook never sends the mail twice
  *   src     in a channel job: the id of the producer's job (the event
  *           id a webhook receiver deduplicates on)
@@ -44,7 +46,15 @@ int notify_job_channel(const char *channel); /* index, or -EINVAL */
 /* Where a parsed job's ref lives in the media store. */
 enum pbx_media_kind notify_job_media(const struct notify_job *j);
 
-enum notify_channel { NOTIFY_CH_EMAIL, NOTIFY_CH_WEBHOOK, NOTIFY_CH_COUNT };
+enum notify_channel {
+	NOTIFY_CH_EMAIL,
+	NOTIFY_CH_WEBHOOK,
+	NOTIFY_CH_MWI,
+	NOTIFY_CH_COUNT
+};
+/* The channels a producer's job of this kind fans out to (bit per
+ * enum notify_channel). */
+unsigned notify_job_channels(const struct notify_job *j);
 extern const char *const notify_channel_names[NOTIFY_CH_COUNT];
 
 #endif

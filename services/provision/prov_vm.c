@@ -13,6 +13,7 @@
 
 #include "pbx_log.h"
 #include "pbx_media_store.h"
+#include "pbx_notify.h"
 #include "prov.h"
 
 /* 8 kHz 16-bit WAV: 16,000 bytes a second, so 3600 s (the longest
@@ -165,6 +166,20 @@ int prov_vm_get(struct provision *pv, const Pbx__V1__ProvRequest__Voicemail *q,
 	return err;
 }
 
+/* The box's counts changed: a job for the notifier, whose MWI tells the
+ * phones watching the box. Best effort: the change itself is done, and a
+ * phone's next refresh shows the counts anyway (logged). */
+static void vm_changed(struct provision *pv,
+		       const Pbx__V1__ProvRequest__Voicemail *q)
+{
+	char key[PBX_KEY_MAX];
+
+	if (pbx_key_sys_of(key, sizeof(key), PBX_KS_NOTIFY_JOBS) ||
+	    prov_store_do(pv, PBX_NOTIFY_XADD, key, PBX_NOTIFY_KIND_MWI,
+			  q->tenant, q->box, q->id))
+		PLOG_WARN("voicemail %s/%s: no MWI job", q->box, q->id);
+}
+
 int prov_vm_heard(struct provision *pv,
 		  const Pbx__V1__ProvRequest__Voicemail *q,
 		  struct prov_reply *r)
@@ -175,6 +190,8 @@ int prov_vm_heard(struct provision *pv,
 	err = vm_find(pv, q, r, &k);
 	if (!err)
 		err = prov_store_do(pv, "HSET %s status heard", k.msg);
+	if (!err)
+		vm_changed(pv, q);
 	return err;
 }
 
@@ -197,6 +214,7 @@ int prov_vm_delete(struct provision *pv,
 		err = prov_store_do(pv, "DEL %s", k.msg);
 	if (err)
 		return err;
+	vm_changed(pv, q);
 	err = pbx_media_store_remove(pv->media_root, q->tenant,
 				     PBX_MEDIA_VOICEMAIL, q->id);
 	if (err && err != -ENOENT)

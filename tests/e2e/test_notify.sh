@@ -9,7 +9,9 @@
 # after two 500s), a webhook that always fails ends in the dead-letter
 # stream after max_attempts, a notifier that was down delivers the jobs
 # written meanwhile when it starts, and the webhook RPC's checks (tenant
-# scope, bad URL, short secret, the secret never shown).
+# scope, bad URL, short secret, the secret never shown). Then MWI: a SIPp
+# phone subscribes to message-summary through Kamailio (digest) and must
+# see 0/0, then 1/0 after a message, then 0/1 after `pbxctl vm heard`.
 #
 # Environment: PBX_BUILD (a build dir, required). Prints "PASS <name>" /
 # "FAIL <name> <why>" per check and a last line "N passed, M failed".
@@ -22,6 +24,9 @@ T=e2ent    # the tenant: e-mail with attachment, a flaky webhook
 T2=e2ent2  # another: its webhook always fails
 NUM=15550401
 NUM2=15550402
+NUM3=15550403
+DOMAIN=$T.pbx.test
+EXTPW=mwi-phone-secret-x7
 SECRET=whsec-0123456789abcdef
 SECRET2=whsec-fedcba9876543210
 SMTP_PORT=2525
@@ -62,7 +67,8 @@ VM='{"start":"v","nodes":{"v":{"type":"voicemail","options":{"box":"general"}}}}
 prov_ok=1
 {
 	for t in $T $T2; do "$PBXCTL" tenant delete $t; done
-	"$PBXCTL" tenant create $T && "$PBXCTL" tenant create $T2 &&
+	"$PBXCTL" tenant create $T --domain $DOMAIN &&
+		"$PBXCTL" tenant create $T2 &&
 		"$PBXCTL" prompt upload $T vmhi "$TMP/vmhi.wav" &&
 		echo '{"greeting":"vmhi","email":"anna@example.com","attach":true}' |
 		"$PBXCTL" object put $T voicemail_box general - &&
@@ -241,6 +247,35 @@ if [ "$queued" = 1 ] && [ $none_yet = 1 ] && [ -e "$MAIL/2.eml" ]; then
 	pass job_written_while_notifier_down_is_mailed_at_its_start
 else
 	fail job_written_while_notifier_down_is_mailed_at_its_start "queued $queued, mail before start: $((1 - none_yet))"
+fi
+
+# --- MWI: 0 -> 1 -> 0 new messages for a subscribed phone ---------------------
+mwi_ok=1
+{
+	"$PBXCTL" ext add $T 201 $EXTPW &&
+		echo '{"greeting":"vmhi"}' |
+		"$PBXCTL" object put $T voicemail_box 201 - &&
+		number_with $T $NUM3 vm201 \
+			'{"start":"v","nodes":{"v":{"type":"voicemail","options":{"box":"201"}}}}'
+} >"$TMP/mwi-prov.out" 2>&1 || mwi_ok=0
+(cd "$TMP" && exec timeout 120 sipp -sf "$SIPP_DIR/mwi_subscribe.xml" -s 201 \
+	-key domain $DOMAIN -au 201 -ap $EXTPW -i $CALLER_IP -p 5097 -m 1 \
+	-nostdin -trace_msg -message_file "$TMP/mwi.msg" 127.0.0.1:5060 \
+	>"$TMP/mwi.out" 2>&1) &
+MWI_PID=$!
+nlog() { grep -c "mwi: $T/201: $1" "$PBX_RUN/notifier.log"; }
+for _ in $(seq 100); do [ "$(nlog "0 new, 0 old")" -ge 1 ] && break; sleep 0.1; done
+sipp_call uac_voicemail.xml $NUM3 5084 -mp 31400 || mwi_ok=0
+for _ in $(seq 100); do [ "$(nlog "1 new, 0 old")" -ge 1 ] && break; sleep 0.1; done
+id3=$("$PBXCTL" vm list $T 201 2>/dev/null | awk 'NR == 1 {print $1}')
+"$PBXCTL" vm heard $T 201 "$id3" >/dev/null 2>&1 || mwi_ok=0
+wait $MWI_PID
+mwi_rc=$?
+if [ $mwi_ok = 1 ] && [ $mwi_rc = 0 ] &&
+	[ "$(grep -c '^Messages-Waiting:' "$TMP/mwi.msg")" = 3 ]; then
+	pass mwi_notify_0_then_1_then_0_after_heard
+else
+	fail mwi_notify_0_then_1_then_0_after_heard "sipp $mwi_rc, provisioning $mwi_ok; $(grep -h 'Voice-Message' "$TMP/mwi.msg" | tr -d '\r' | tr '\n' ' ')"
 fi
 
 "$PBXCTL" tenant delete $T >/dev/null 2>&1

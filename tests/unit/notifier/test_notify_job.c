@@ -49,6 +49,22 @@ Test(notify_job, a_producers_job_parses)
 	cr_expect_str_eq(j.ref, "1796641840537-c1ef5382c3290790");
 	cr_expect_str_empty(j.channel);
 	cr_expect_eq(notify_job_media(&j), PBX_MEDIA_VOICEMAIL);
+	cr_expect_eq(notify_job_channels(&j), 1u << NOTIFY_CH_EMAIL |
+						      1u << NOTIFY_CH_WEBHOOK |
+						      1u << NOTIFY_CH_MWI);
+}
+
+Test(notify_job, a_box_change_fans_out_to_mwi_only)
+{
+	const char *kv[8];
+	struct notify_job j;
+	struct fields f;
+
+	memcpy(kv, producer, sizeof(producer));
+	kv[1] = "mwi";
+	fill(&f, kv, 8);
+	cr_assert_eq(notify_job_parse(&j, "1-0", &f.top), 0);
+	cr_expect_eq(notify_job_channels(&j), 1u << NOTIFY_CH_MWI);
 }
 
 Test(notify_job, a_channel_job_needs_a_known_channel_and_its_source)
