@@ -46,6 +46,10 @@ enum pbx_tkey {
 			    * time_ms, duration_ms, bytes, status, call_id
 			    * (media-worker writes, provision reads) */
 	PBX_K_VM_BOX,	   /* sorted set per box name: message id -> time_ms */
+	PBX_K_VM_QUOTA,	   /* hash: messages (per box), bytes (the tenant's
+			    * total); absent or 0: no limit (provision) */
+	PBX_K_VM_BYTES,	   /* counter: bytes of the tenant's stored messages
+			    * (media-worker adds, provision subtracts) */
 	/* notifier (docs/services/notifier.md): */
 	PBX_K_NOTIFY,	   /* hash: webhook_url, webhook_secret (provision
 			    * writes, notifier reads) */

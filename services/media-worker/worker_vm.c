@@ -5,6 +5,7 @@
  * pbx:{<tenant>}:vm:box:<box>), so Redis never names a missing file. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pbx_clock.h"
@@ -15,6 +16,85 @@
 #include "prompt_store.h"
 #include "recorder.h"
 #include "worker_priv.h"
+
+/* One integer reply (nil: 0); -EIO when Redis could not answer. */
+static int store_int(struct worker *w, long long *v, const char *fmt,
+		     const char *a, const char *b)
+{
+	redisReply *r = NULL;
+	int err = prompt_store_command(w->store, &r, fmt, a, b);
+
+	*v = 0;
+	if (!err && r->type == REDIS_REPLY_INTEGER)
+		*v = r->integer;
+	else if (!err && r->type == REDIS_REPLY_STRING)
+		*v = strtoll(r->str, NULL, 10);
+	else if (!err && r->type != REDIS_REPLY_NIL)
+		err = -EPROTO;
+	if (r)
+		freeReplyObject(r);
+	return err;
+}
+
+/* The tenant's voicemail quota (pbx:{t}:vm:quota, provision sets it):
+ * -ENOSPC when the box holds its messages or the tenant its bytes
+ * already; else 0, with *max_ms cut to what the bytes left can hold (16
+ * bytes a ms). A quota that cannot be read lets the message in: a lost
+ * message is worse than a box a little over its limit (logged). */
+static int quota_check(struct worker *w, const char *tenant,
+		       const char *box, uint32_t *max_ms)
+{
+	char qkey[PBX_KEY_MAX], bkey[PBX_KEY_MAX], ukey[PBX_KEY_MAX];
+	long long qmsg, qbytes, n = 0, used = 0;
+	int err;
+
+	if (pbx_key_of(qkey, sizeof(qkey), tenant, PBX_K_VM_QUOTA) ||
+	    pbx_key_sub_of(bkey, sizeof(bkey), tenant, PBX_K_VM_BOX, box) ||
+	    pbx_key_of(ukey, sizeof(ukey), tenant, PBX_K_VM_BYTES))
+		return 0;
+	err = store_int(w, &qmsg, "HGET %s %s", qkey, "messages");
+	if (!err)
+		err = store_int(w, &qbytes, "HGET %s %s", qkey, "bytes");
+	if (!err && qmsg > 0)
+		err = store_int(w, &n, "ZCARD %s%s", bkey, "");
+	if (!err && qbytes > 0)
+		err = store_int(w, &used, "GET %s%s", ukey, "");
+	if (err) {
+		PLOG_WARN("voicemail: quota of %s not readable (%s): taken",
+			  tenant, strerror(-err));
+		return 0;
+	}
+	if (qmsg > 0 && n >= qmsg) {
+		PLOG_INFO("voicemail: box %s holds %lld of %lld messages: full",
+			  box, n, qmsg);
+		return -ENOSPC;
+	}
+	if (qbytes > 0 && used + 44 + 16 * 1000 > qbytes) {
+		PLOG_INFO("voicemail: %s stores %lld of %lld bytes: full",
+			  tenant, used, qbytes);
+		return -ENOSPC;
+	}
+	if (qbytes > 0 && (qbytes - used - 44) / 16 < *max_ms)
+		*max_ms = (uint32_t)((qbytes - used - 44) / 16);
+	return 0;
+}
+
+/* Over quota: the caller hears why, and the call ends. */
+static int refuse(struct worker *w, struct worker_call *wc, uint64_t seq,
+		  const char **why)
+{
+	enum offer_law law = mwcall_law(wc->call);
+	int err = mwcall_voicemail_refuse(wc->call, w->vm_full[law],
+					  w->vm_full_len[law], seq);
+
+	if (err) {
+		*why = "voicemail refused";
+		return err;
+	}
+	snprintf(wc->vm_result, sizeof(wc->vm_result),
+		 "voicemail: box full, refused");
+	return 0;
+}
 
 int worker_vm_start(struct worker *w, struct worker_call *wc,
 		    const char *box, const char *greeting, uint32_t max_ms,
@@ -32,6 +112,8 @@ int worker_vm_start(struct worker *w, struct worker_call *wc,
 		*why = "invalid voicemail box";
 		return -EINVAL;
 	}
+	if (quota_check(w, mwcall_tenant(wc->call), box, &max_ms) == -ENOSPC)
+		return refuse(w, wc, seq, why);
 	err = pbx_media_store_new_id(id, sizeof(id), pbx_clock_now_ms());
 	if (!err)
 		err = recorder_open(&rec, cfg->media_root,
@@ -109,6 +191,16 @@ static int store_meta(struct worker *w, struct worker_call *wc,
 		PLOG_ERR("voicemail: ZADD %s: %s", bkey, r->str);
 		err = -EPROTO;
 	}
+	if (r)
+		freeReplyObject(r);
+	r = NULL;
+	/* The tenant's bytes, for its quota; listed already, so a failure
+	 * here only under-counts (logged). */
+	if (!err && !pbx_key_of(mkey, sizeof(mkey), tenant, PBX_K_VM_BYTES) &&
+	    (prompt_store_command(w->store, &r, "INCRBY %s %llu", mkey,
+				  (unsigned long long)recorder_bytes(rec)) ||
+	     r->type == REDIS_REPLY_ERROR))
+		PLOG_WARN("voicemail: %s not counted in %s", id, mkey);
 	if (r)
 		freeReplyObject(r);
 	return err;

@@ -62,6 +62,7 @@ const char pbxctl_usage[] =
 	"  vm get <tenant> <box> <id> > message.wav\n"
 	"  vm heard <tenant> <box> <id>\n"
 	"  vm delete <tenant> <box> <id>\n"
+	"  vm quota <tenant> [--messages N] [--bytes N]   (0: no limit)\n"
 	"  notify webhook <tenant> <url> <secret | ->\n"
 	"  notify webhook <tenant> off\n"
 	"  notify show <tenant>\n"
@@ -104,6 +105,8 @@ enum opt_id {
 	O_CALLS,
 	O_CPS,
 	O_CARRIER_LEGS,
+	O_MESSAGES,
+	O_BYTES,
 	O_COUNT
 };
 
@@ -137,6 +140,8 @@ static const struct opt_def {
 	[O_CALLS] = {"--calls", -1},
 	[O_CPS] = {"--cps", -1},
 	[O_CARRIER_LEGS] = {"--carrier-legs", -1},
+	[O_MESSAGES] = {"--messages", -1},
+	[O_BYTES] = {"--bytes", -1},
 };
 
 /* One command: "<noun> <verb>", its positional arguments and options. */
@@ -226,6 +231,9 @@ static const struct cmd_def cmds[] = {
 	 "vm heard <tenant> <box> <id>"},
 	{"vm", "delete", 3, 3, OP(VM_DELETE), PBXCTL_PRINT_OK, 0,
 	 "vm delete <tenant> <box> <id>"},
+	{"vm", "quota", 1, 1, OP(VM_QUOTA), PBXCTL_PRINT_ITEMS,
+	 OPT(O_MESSAGES) | OPT(O_BYTES),
+	 "vm quota <tenant> [--messages N] [--bytes N]"},
 	{"notify", "webhook", 2, 3, OP(NOTIFY_SET), PBXCTL_PRINT_ITEMS, 0,
 	 "notify webhook <tenant> <url> <secret | -> | notify webhook "
 	 "<tenant> off"},
@@ -291,6 +299,23 @@ static int parse_timeout(const char *s, int *ms)
 }
 
 /* A limit: 0 to 1000000; an absent option is -1 (unchanged). */
+/* A quota: absent -1 (unchanged), else 0..max. */
+static int parse_quota(const char *s, long long max, int64_t *v)
+{
+	char *end;
+	long long x;
+
+	*v = -1;
+	if (!s)
+		return 0;
+	errno = 0;
+	x = strtoll(s, &end, 10);
+	if (errno || end == s || *end || x < 0 || x > max)
+		return -EINVAL;
+	*v = x;
+	return 0;
+}
+
 static int parse_limit(const char *s, int32_t *v)
 {
 	char *end;
@@ -716,6 +741,18 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 			cmd->op.vm.id = a[2];
 		/* Every Voicemail member of the oneof is the same pointer. */
 		q->vm_list = &cmd->op.vm;
+		break;
+	case OP(VM_QUOTA):
+		pbx__v1__prov_request__vm_quota__init(&cmd->op.vm_quota);
+		cmd->op.vm_quota.tenant = a[0];
+		if (parse_quota(ov[O_MESSAGES], 1000000,
+				&cmd->op.vm_quota.messages) ||
+		    parse_quota(ov[O_BYTES], 1000000000000LL,
+				&cmd->op.vm_quota.bytes))
+			return fail(err, errsz,
+				    "a quota is a whole number: --messages 0 "
+				    "to 1000000, --bytes 0 to 1000000000000");
+		q->vm_quota = &cmd->op.vm_quota;
 		break;
 	case OP(NOTIFY_SET):
 		pbx__v1__prov_request__notify_webhook__init(
