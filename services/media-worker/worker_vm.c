@@ -4,6 +4,7 @@
  * pbx:{<tenant>}:vm:msg:<id>, then its id in the box's sorted set
  * pbx:{<tenant>}:vm:box:<box>), so Redis never names a missing file. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +19,18 @@
 #include "worker_priv.h"
 
 /* One integer reply (nil: 0); -EIO when Redis could not answer. */
-static int store_int(struct worker *w, long long *v, const char *fmt,
-		     const char *a, const char *b)
+static int store_int(struct worker *w, long long *v, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int store_int(struct worker *w, long long *v, const char *fmt, ...)
 {
 	redisReply *r = NULL;
-	int err = prompt_store_command(w->store, &r, fmt, a, b);
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = prompt_store_vcommand(w->store, &r, fmt, ap);
+	va_end(ap);
 
 	*v = 0;
 	if (!err && r->type == REDIS_REPLY_INTEGER)
@@ -52,13 +60,13 @@ static int quota_check(struct worker *w, const char *tenant,
 	    pbx_key_sub_of(bkey, sizeof(bkey), tenant, PBX_K_VM_BOX, box) ||
 	    pbx_key_of(ukey, sizeof(ukey), tenant, PBX_K_VM_BYTES))
 		return 0;
-	err = store_int(w, &qmsg, "HGET %s %s", qkey, "messages");
+	err = store_int(w, &qmsg, "HGET %s messages", qkey);
 	if (!err)
-		err = store_int(w, &qbytes, "HGET %s %s", qkey, "bytes");
+		err = store_int(w, &qbytes, "HGET %s bytes", qkey);
 	if (!err && qmsg > 0)
-		err = store_int(w, &n, "ZCARD %s%s", bkey, "");
+		err = store_int(w, &n, "ZCARD %s", bkey);
 	if (!err && qbytes > 0)
-		err = store_int(w, &used, "GET %s%s", ukey, "");
+		err = store_int(w, &used, "GET %s", ukey);
 	if (err) {
 		PLOG_WARN("voicemail: quota of %s not readable (%s): taken",
 			  tenant, strerror(-err));
