@@ -3,7 +3,7 @@
 # service's settings and execs it (PID 1, so `docker stop` reaches it).
 #
 #   pbx-entrypoint init | redis | kamailio | router | provision |
-#                  edge-bridge | media-worker | queue-manager |
+#                  edge-bridge | media-worker | queue-manager | notifier |
 #                  pbxctl ARGS... | <any command>
 #
 # Keys and Redis passwords live in the keys volume at $PBX_DIR (/pbx):
@@ -53,7 +53,7 @@ pass_hash() { tr -d '\n' <"$SECRETS/redis-$1.pass" | sha256sum | cut -c1-64; }
 # scripts/stack.sh's), each password's SHA-256 filled in.
 write_acl() {
 	local u args=()
-	for u in kamailio router provision worker queue admin; do
+	for u in kamailio router provision worker queue notifier admin; do
 		args+=(-e "s/@${u^^}@/$(pass_hash "$u")/")
 	done
 	grep -v '^#' /usr/local/share/pbx/users.acl.in | sed "${args[@]}" \
@@ -73,7 +73,7 @@ init() {
 	ensure_key qm1 queue
 	# One key per worker slot: --scale media-worker=N needs N <= this.
 	for i in $(seq "${PBX_MAX_WORKERS:-16}"); do ensure_key "mw$i" worker; done
-	for i in kamailio router provision worker admin queue; do
+	for i in kamailio router provision worker admin queue notifier; do
 		ensure_pass "$i"
 	done
 	write_acl
@@ -112,6 +112,8 @@ kamailio() {
 		-A "PBX_BRIDGE_IP=\"${PBX_BRIDGE_IP:?}\"" \
 		-A "PBX_INTERNAL_NETS=\"${PBX_INTERNAL_NETS:?}\"" \
 		-A "PBX_WORKER_NETS=\"${PBX_WORKER_NETS:?}\"" \
+		-A "PBX_NOTIFIER_URI=\"sip:${PBX_NOTIFIER_IP:?}:5070\"" \
+		-A "PBX_NOTIFIER_IP=\"$PBX_NOTIFIER_IP\"" \
 		-A "PBX_NEW_REQ_RATE=${PBX_KAM_RATE:-2200}" \
 		-A "PBX_ANON_REQ_RATE=${PBX_KAM_ANON_RATE:-400}" \
 		${PBX_PIKE_DENSITY:+-A "PBX_PIKE_DENSITY=$PBX_PIKE_DENSITY"} \
@@ -183,6 +185,13 @@ queue-manager)
 	export PBX_CURVE_SECRET_FILE=$KEYS/${PBX_QM_ID:-qm1}.key \
 		PBX_CURVE_SERVER_PUBLIC_FILE=$KEYS/router.pub
 	exec queue-manager
+	;;
+notifier)
+	redis_user notifier
+	# The SMTP password, when the operator put one in the keys volume.
+	[ -r "$SECRETS/smtp.pass" ] &&
+		export PBX_SMTP_PASSWORD_FILE=$SECRETS/smtp.pass
+	exec notifier
 	;;
 pbxctl)
 	shift

@@ -1,12 +1,13 @@
 #!/bin/bash
 # Local PBX on loopback: starts and stops redis-server, kamailio, router,
-# provision, queue-manager, edge-bridge and N media workers as plain
-# processes. State,
+# provision, queue-manager, notifier, edge-bridge and N media workers as
+# plain processes. State,
 # logs and pid files go to $PBX_RUN (default .run/).
 #
 #   stack.sh start | stop | status
 #   stack.sh start-one <name> | stop-one <name>   (router, queue-manager,
-#                                                edge-bridge, mw1..mw9)
+#                                                notifier, edge-bridge,
+#                                                mw1..mw9)
 #   stack.sh ports mwN                           (its SIP port and RTP range)
 #   stack.sh key <name>       a provisioning client key: tenant-<t> (that
 #                             tenant only) or any other name (operator)
@@ -43,7 +44,10 @@
 # PBX_PIKE_DENSITY (requests per source per 2 s before a ban;
 # kamailio.cfg's default), PBX_TCP_IDLE (seconds an unauthenticated TCP
 # connection may stay idle, 10), PBX_FIREWALL / PBX_TCP_PER_SOURCE /
-# PBX_INTERNAL_IPS (the per-address TCP connection cap, see firewall_on).
+# PBX_INTERNAL_IPS (the per-address TCP connection cap, see firewall_on),
+# PBX_SMTP_URL / PBX_SMTP_FROM (the notifier's mail server and sender,
+# smtp://127.0.0.1:2525 / voicemail@pbx.invalid), PBX_NOTIFY_RETRY_MS /
+# PBX_NOTIFY_ATTEMPTS (its retry_base_ms / max_attempts; its defaults).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${PBX_BUILD:-$ROOT/build}
@@ -162,7 +166,7 @@ pass_hash() { tr -d '\n' <"$(redis_pass_file "$1")" | sha256sum | cut -c1-64; }
 # file takes none.
 write_acl() {
 	local u args=()
-	for u in kamailio router provision worker queue admin; do
+	for u in kamailio router provision worker queue notifier admin; do
 		redis_pass_file "$u" >/dev/null || return 1
 		args+=(-e "s/@${u^^}@/$(pass_hash "$u")/")
 	done
@@ -252,6 +256,9 @@ aof_written() {
 listening_udp() { ss -lnu | grep -q "$1:$2 "; }
 listening_tcp() { ss -lnt | grep -q "$1:$2 "; }
 evapi_connected() { ss -tn state established "( dport = :8448 )" | grep -q 8448; }
+notifier_ready() {
+	rcli XINFO GROUPS 'pbx:{sys}:notify:jobs' | grep -qx notifier
+}
 qm_connected() { ss -tn state established "( dport = :7003 )" | grep -q 7003; }
 worker_alive() {
 	local v
@@ -295,6 +302,7 @@ start_one() {
 	kamailio) need_ports kamailio "udp/$SIP_PORT" tcp/8448 || return 1 ;;
 	router) need_ports router tcp/7001 tcp/7002 tcp/7003 || return 1 ;;
 	provision) need_ports provision tcp/7010 || return 1 ;;
+	notifier) need_ports notifier udp/5070 || return 1 ;;
 	mw*)
 		valid_worker "$name" || { log "unknown service $name (mw1..mw9)"; return 2; }
 		need_ports "$name" "udp/$(worker_port "${name#mw}")" || return 1
@@ -367,6 +375,19 @@ start_one() {
 		wait_until 10 "queue-manager connection" qm_connected &&
 			alive queue-manager
 		;;
+	notifier)
+		start_bg notifier "$BUILD/services/notifier/notifier" \
+			--set "notifier_id=nt1" \
+			--set "redis_port=$REDIS_PORT" $(svc_auth notifier) \
+			--set "media_root=$RUN/media" \
+			--set "smtp_url=${PBX_SMTP_URL:-smtp://127.0.0.1:2525}" \
+			--set "smtp_from=${PBX_SMTP_FROM:-voicemail@pbx.invalid}" \
+			${PBX_NOTIFY_RETRY_MS:+--set "retry_base_ms=$PBX_NOTIFY_RETRY_MS"} \
+			${PBX_NOTIFY_ATTEMPTS:+--set "max_attempts=$PBX_NOTIFY_ATTEMPTS"} \
+			--set "log_level=$LOG_LEVEL"
+		wait_until 10 "notifier consumer group" notifier_ready &&
+			alive notifier
+		;;
 	provision)
 		start_bg provision "$BUILD/services/provision/provision" \
 			--set "curve_secret_file=$KEYS/provision.key" \
@@ -432,7 +453,8 @@ stop_one() {
 # One name a line: stop reverses this list line by line (with all the
 # names on one line, tac kept Redis first).
 services() {
-	printf '%s\n' redis kamailio router provision queue-manager edge-bridge
+	printf '%s\n' redis kamailio router provision queue-manager notifier \
+		edge-bridge
 	for i in $(seq "$WORKERS"); do echo "mw$i"; done
 }
 
@@ -453,7 +475,7 @@ start)
 	log "up: SIP on $SIP_IP:$SIP_PORT, $WORKERS media worker(s), logs in $RUN"
 	;;
 stop)
-	# Reverse start order: workers, edge-bridge, queue-manager,
+	# Reverse start order: workers, edge-bridge, notifier, queue-manager,
 	# provision, router, kamailio, and Redis last.
 	for s in $(known | grep '^mw' | tac) $(known | grep -v '^mw' | tac); do
 		stop_one "$s"

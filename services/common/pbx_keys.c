@@ -97,12 +97,18 @@ static const char *const tenant_keys[PBX_K_COUNT] = {
 	[PBX_K_QM_STATS] = "qm:stats",
 	[PBX_K_VM_MSG] = "vm:msg",
 	[PBX_K_VM_BOX] = "vm:box",
+	[PBX_K_VM_QUOTA] = "vm:quota",
+	[PBX_K_VM_BYTES] = "vm:bytes",
+	[PBX_K_NOTIFY] = "notify",
 };
 
 static const char *const sys_keys[PBX_KS_COUNT] = {
 	[PBX_KS_QM_DUE] = "qm:due",
 	[PBX_KS_QM_DUESEQ] = "qm:dueseq",
 	[PBX_KS_QM_TENANTS] = "qm:tenants",
+	[PBX_KS_NOTIFY_JOBS] = "notify:jobs",
+	[PBX_KS_NOTIFY_DEAD] = "notify:dead",
+	[PBX_KS_NOTIFY_ERRORS] = "notify:errors",
 };
 
 int pbx_key_of(char *buf, size_t size, const char *tenant, enum pbx_tkey k)

@@ -46,12 +46,26 @@ enum pbx_tkey {
 			    * time_ms, duration_ms, bytes, status, call_id
 			    * (media-worker writes, provision reads) */
 	PBX_K_VM_BOX,	   /* sorted set per box name: message id -> time_ms */
+	PBX_K_VM_QUOTA,	   /* hash: messages (per box), bytes (the tenant's
+			    * total); absent or 0: no limit (provision) */
+	PBX_K_VM_BYTES,	   /* counter: bytes of the tenant's stored messages
+			    * (media-worker adds, provision subtracts) */
+	/* notifier (docs/services/notifier.md): */
+	PBX_K_NOTIFY,	   /* hash: webhook_url, webhook_secret (provision
+			    * writes, notifier reads) */
 	PBX_K_COUNT
 };
 enum pbx_skey {
 	PBX_KS_QM_DUE,     /* sorted set tenant -> its earliest timer (ms) */
 	PBX_KS_QM_DUESEQ,  /* hash tenant -> timer sequence of that entry */
 	PBX_KS_QM_TENANTS, /* set of tenants that ever used a queue */
+	/* notifier (docs/services/notifier.md): */
+	PBX_KS_NOTIFY_JOBS,   /* stream of notification jobs (kind, tenant,
+			       * ...; media-worker adds, notifier consumes
+			       * in group "notifier") */
+	PBX_KS_NOTIFY_DEAD,   /* stream: jobs given up, with the last error */
+	PBX_KS_NOTIFY_ERRORS, /* hash job id -> its last error, while it is
+			       * retried */
 	PBX_KS_COUNT
 };
 

@@ -13,5 +13,9 @@ extern const unsigned char vm_greeting_builtin_ulaw[];
 extern const size_t vm_greeting_builtin_ulaw_len;
 extern const unsigned char vm_greeting_builtin_alaw[];
 extern const size_t vm_greeting_builtin_alaw_len;
+extern const unsigned char vm_full_builtin_ulaw[];
+extern const size_t vm_full_builtin_ulaw_len;
+extern const unsigned char vm_full_builtin_alaw[];
+extern const size_t vm_full_builtin_alaw_len;
 
 #endif

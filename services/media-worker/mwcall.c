@@ -72,6 +72,11 @@ static void tick_handler(uint64_t periods, uint64_t now_ms, void *arg)
 		pbx_log_ctx(NULL, NULL);
 		return;
 	}
+	if (call->vm.phase == VM_REFUSED) {
+		mwcall_vm_refused_done(call); /* frees the call */
+		pbx_log_ctx(NULL, NULL);
+		return;
+	}
 	PLOG_DEBUG("play %llu done", (unsigned long long)call->play_seq);
 	ev.seq = call->play_seq;
 	mwcall_emit(call, &ev);

@@ -120,6 +120,13 @@ int mwcall_voicemail(struct mwcall *call, uint8_t *greeting, size_t len,
 void mwcall_record_stop(struct mwcall *call, const char *why);
 /* The recorder of a call that reported MWCALL_EV_RECORDED; the caller
  * owns it. NULL when there is none. */
+/* Voicemail refused (the box is over its quota): answers if needed,
+ * plays prompt (mem_ref'd by the player) and then ends the call: CLOSED
+ * with ended set (BYE), nothing recorded. A caller who hangs up first
+ * ends it as any call. 0, -EINVAL, -EBUSY (voicemail already), or the
+ * play's error. */
+int mwcall_voicemail_refuse(struct mwcall *call, uint8_t *prompt,
+			    size_t len, uint64_t seq);
 struct recorder *mwcall_record_take(struct mwcall *call);
 
 /* Starts timer `id` (restarting it if running) or cancels it (ms 0).

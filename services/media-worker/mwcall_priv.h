@@ -42,7 +42,7 @@ struct ring {
 enum call_play { PLAY_NONE, PLAY_PROMPT, PLAY_RINGBACK, PLAY_MOH };
 
 /* Voicemail on the caller leg (mwcall_vm.c). */
-enum vm_phase { VM_NONE, VM_GREETING, VM_RECORDING, VM_DONE };
+enum vm_phase { VM_NONE, VM_GREETING, VM_RECORDING, VM_DONE, VM_REFUSED };
 struct call_vm {
 	enum vm_phase phase;
 	struct recorder *rec; /* owned until mwcall_record_take() */
@@ -111,6 +111,7 @@ int mwcall_play_start(struct mwcall *call, uint8_t *audio, size_t len,
 /* mwcall_vm.c */
 /* The greeting and beep ended: start recording. */
 void mwcall_vm_greeting_done(struct mwcall *call);
+void mwcall_vm_refused_done(struct mwcall *call);
 /* A caller's audio packet while in voicemail (RTP path: never frees). */
 void mwcall_vm_audio(struct mwcall *call, const uint8_t *payload,
 		     size_t len);

@@ -75,6 +75,36 @@ int mwcall_voicemail(struct mwcall *call, uint8_t *greeting, size_t len,
 	return 0;
 }
 
+int mwcall_voicemail_refuse(struct mwcall *call, uint8_t *prompt,
+			    size_t len, uint64_t seq)
+{
+	int err;
+
+	if (!call || !prompt || !len)
+		return -EINVAL;
+	if (call->vm.phase != VM_NONE)
+		return -EBUSY;
+	if (call->ring && call->ring->bridged)
+		return -EALREADY;
+	err = mwcall_play_start(call, prompt, len, 1, PLAY_PROMPT, false, seq);
+	if (err)
+		return err;
+	call->vm.phase = VM_REFUSED;
+	PLOG_INFO("voicemail refused: %zu ms of prompt, then BYE", len / 8);
+	return 0;
+}
+
+/* The refusal was heard: the call ends (CLOSED, ended: BYE). */
+void mwcall_vm_refused_done(struct mwcall *call)
+{
+	struct mwcall_event closed = {.kind = MWCALL_EV_CLOSED,
+				      .detail = "voicemail refused",
+				      .ended = true};
+
+	call->vm.phase = VM_DONE;
+	mwcall_emit(call, &closed); /* frees the call: BYE */
+}
+
 /* Stops recording: RECORDED (the handler takes the recorder). */
 static void vm_stop(struct mwcall *call, const char *why)
 {

@@ -93,7 +93,7 @@ static int drop_connection(struct prompt_store *ps)
 
 /* Runs one command, retrying once on a fresh connection. *rp is the
  * reply (freeReplyObject) on 0. */
-static int store_vcommand(struct prompt_store *ps, redisReply **rp,
+int prompt_store_vcommand(struct prompt_store *ps, redisReply **rp,
 			  const char *fmt, va_list ap0)
 {
 	va_list ap;
@@ -128,7 +128,7 @@ int prompt_store_command(struct prompt_store *ps, redisReply **rp,
 	if (!ps || !rp || !fmt)
 		return -EINVAL;
 	va_start(ap, fmt);
-	err = store_vcommand(ps, rp, fmt, ap);
+	err = prompt_store_vcommand(ps, rp, fmt, ap);
 	va_end(ap);
 	return err;
 }

@@ -8,6 +8,7 @@
  * stalls SIP and RTP for up to that long (docs/services/media-worker.md). */
 #ifndef PROMPT_STORE_H
 #define PROMPT_STORE_H
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,5 +44,7 @@ struct redisReply;
 int prompt_store_command(struct prompt_store *ps, struct redisReply **rp,
 			 const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+int prompt_store_vcommand(struct prompt_store *ps, struct redisReply **rp,
+			  const char *fmt, va_list ap);
 
 #endif

@@ -392,6 +392,11 @@ static int builtin_audio_load(struct worker *w)
 				   vm_greeting_builtin_ulaw_len,
 				   vm_greeting_builtin_alaw,
 				   vm_greeting_builtin_alaw_len);
+	if (!err)
+		err = builtin_load(w->vm_full, w->vm_full_len,
+				   vm_full_builtin_ulaw, vm_full_builtin_ulaw_len,
+				   vm_full_builtin_alaw,
+				   vm_full_builtin_alaw_len);
 	return err;
 }
 
@@ -536,6 +541,8 @@ void worker_free(struct worker *w)
 	mem_deref(w->moh[OFFER_ALAW]);
 	mem_deref(w->vm_greeting[OFFER_ULAW]);
 	mem_deref(w->vm_greeting[OFFER_ALAW]);
+	mem_deref(w->vm_full[OFFER_ULAW]);
+	mem_deref(w->vm_full[OFFER_ALAW]);
 
 	mem_deref(w->options_lsnr);
 	mem_deref(w->sock);

@@ -70,6 +70,8 @@ struct worker {
 	 * Record whose greeting is empty or missing. */
 	uint8_t *vm_greeting[2];
 	size_t vm_greeting_len[2];
+	uint8_t *vm_full[2]; /* "this mailbox is full": over its quota */
+	size_t vm_full_len[2];
 
 	struct hash *calls; /* worker_call by Call-ID */
 	uint32_t load;

@@ -4,16 +4,105 @@
  * pbx:{<tenant>}:vm:msg:<id>, then its id in the box's sorted set
  * pbx:{<tenant>}:vm:box:<box>), so Redis never names a missing file. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pbx_clock.h"
 #include "pbx_log.h"
 #include "pbx_media_store.h"
+#include "pbx_notify.h"
 #include "prompt_cache.h"
 #include "prompt_store.h"
 #include "recorder.h"
 #include "worker_priv.h"
+
+/* One integer reply (nil: 0); -EIO when Redis could not answer. */
+static int store_int(struct worker *w, long long *v, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int store_int(struct worker *w, long long *v, const char *fmt, ...)
+{
+	redisReply *r = NULL;
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = prompt_store_vcommand(w->store, &r, fmt, ap);
+	va_end(ap);
+
+	*v = 0;
+	if (!err && r->type == REDIS_REPLY_INTEGER)
+		*v = r->integer;
+	else if (!err && r->type == REDIS_REPLY_STRING)
+		*v = strtoll(r->str, NULL, 10);
+	else if (!err && r->type != REDIS_REPLY_NIL)
+		err = -EPROTO;
+	if (r)
+		freeReplyObject(r);
+	return err;
+}
+
+/* The tenant's voicemail quota (pbx:{t}:vm:quota, provision sets it):
+ * -ENOSPC when the box holds its messages or the tenant its bytes
+ * already; else 0, with *max_ms cut to what the bytes left can hold (16
+ * bytes a ms). A quota that cannot be read lets the message in: a lost
+ * message is worse than a box a little over its limit (logged). */
+static int quota_check(struct worker *w, const char *tenant,
+		       const char *box, uint32_t *max_ms)
+{
+	char qkey[PBX_KEY_MAX], bkey[PBX_KEY_MAX], ukey[PBX_KEY_MAX];
+	long long qmsg, qbytes, n = 0, used = 0;
+	int err;
+
+	if (pbx_key_of(qkey, sizeof(qkey), tenant, PBX_K_VM_QUOTA) ||
+	    pbx_key_sub_of(bkey, sizeof(bkey), tenant, PBX_K_VM_BOX, box) ||
+	    pbx_key_of(ukey, sizeof(ukey), tenant, PBX_K_VM_BYTES))
+		return 0;
+	err = store_int(w, &qmsg, "HGET %s messages", qkey);
+	if (!err)
+		err = store_int(w, &qbytes, "HGET %s bytes", qkey);
+	if (!err && qmsg > 0)
+		err = store_int(w, &n, "ZCARD %s", bkey);
+	if (!err && qbytes > 0)
+		err = store_int(w, &used, "GET %s", ukey);
+	if (err) {
+		PLOG_WARN("voicemail: quota of %s not readable (%s): taken",
+			  tenant, strerror(-err));
+		return 0;
+	}
+	if (qmsg > 0 && n >= qmsg) {
+		PLOG_INFO("voicemail: box %s holds %lld of %lld messages: full",
+			  box, n, qmsg);
+		return -ENOSPC;
+	}
+	if (qbytes > 0 && used + 44 + 16 * 1000 > qbytes) {
+		PLOG_INFO("voicemail: %s stores %lld of %lld bytes: full",
+			  tenant, used, qbytes);
+		return -ENOSPC;
+	}
+	if (qbytes > 0 && (qbytes - used - 44) / 16 < *max_ms)
+		*max_ms = (uint32_t)((qbytes - used - 44) / 16);
+	return 0;
+}
+
+/* Over quota: the caller hears why, and the call ends. */
+static int refuse(struct worker *w, struct worker_call *wc, uint64_t seq,
+		  const char **why)
+{
+	enum offer_law law = mwcall_law(wc->call);
+	int err = mwcall_voicemail_refuse(wc->call, w->vm_full[law],
+					  w->vm_full_len[law], seq);
+
+	if (err) {
+		*why = "voicemail refused";
+		return err;
+	}
+	snprintf(wc->vm_result, sizeof(wc->vm_result),
+		 "voicemail: box full, refused");
+	return 0;
+}
 
 int worker_vm_start(struct worker *w, struct worker_call *wc,
 		    const char *box, const char *greeting, uint32_t max_ms,
@@ -31,6 +120,8 @@ int worker_vm_start(struct worker *w, struct worker_call *wc,
 		*why = "invalid voicemail box";
 		return -EINVAL;
 	}
+	if (quota_check(w, mwcall_tenant(wc->call), box, &max_ms) == -ENOSPC)
+		return refuse(w, wc, seq, why);
 	err = pbx_media_store_new_id(id, sizeof(id), pbx_clock_now_ms());
 	if (!err)
 		err = recorder_open(&rec, cfg->media_root,
@@ -110,7 +201,46 @@ static int store_meta(struct worker *w, struct worker_call *wc,
 	}
 	if (r)
 		freeReplyObject(r);
+	r = NULL;
+	/* The tenant's bytes, for its quota; listed already, so a failure
+	 * here only under-counts (logged). */
+	if (!err && !pbx_key_of(mkey, sizeof(mkey), tenant, PBX_K_VM_BYTES) &&
+	    (prompt_store_command(w->store, &r, "INCRBY %s %llu", mkey,
+				  (unsigned long long)recorder_bytes(rec)) ||
+	     r->type == REDIS_REPLY_ERROR))
+		PLOG_WARN("voicemail: %s not counted in %s", id, mkey);
+	if (r)
+		freeReplyObject(r);
 	return err;
+}
+
+/* Announces a listed message to the notifier (e-mail, webhook, MWI):
+ * one XADD, after the message is listed, so a job never names a message
+ * that is not there. A failure costs the notification, never the
+ * message (logged). */
+static void notify(struct worker *w, struct worker_call *wc,
+		   const struct recorder *rec)
+{
+	char key[PBX_KEY_MAX];
+	redisReply *r = NULL;
+	int err;
+
+	err = pbx_key_sys_of(key, sizeof(key), PBX_KS_NOTIFY_JOBS);
+	if (!err)
+		err = prompt_store_command(w->store, &r, PBX_NOTIFY_XADD, key,
+					   PBX_NOTIFY_KIND_VOICEMAIL,
+					   mwcall_tenant(wc->call),
+					   wc->vm_box, recorder_id(rec));
+	if (!err && r->type == REDIS_REPLY_ERROR) {
+		PLOG_ERR("voicemail: XADD %s: %s", key, r->str);
+		err = -EPROTO;
+	}
+	if (r)
+		freeReplyObject(r);
+	if (err)
+		PLOG_WARN("voicemail: message %s listed, but no notification "
+			  "(%s)",
+			  recorder_id(rec), strerror(-err));
 }
 
 void worker_vm_save(struct worker *w, struct worker_call *wc,
@@ -156,6 +286,7 @@ void worker_vm_save(struct worker *w, struct worker_call *wc,
 			  (unsigned long long)recorder_bytes(rec), why);
 		snprintf(wc->vm_result, sizeof(wc->vm_result),
 			 "voicemail: saved %s", recorder_id(rec));
+		notify(w, wc, rec);
 	}
 	recorder_free(rec);
 }

@@ -62,6 +62,10 @@ const char pbxctl_usage[] =
 	"  vm get <tenant> <box> <id> > message.wav\n"
 	"  vm heard <tenant> <box> <id>\n"
 	"  vm delete <tenant> <box> <id>\n"
+	"  vm quota <tenant> [--messages N] [--bytes N]   (0: no limit)\n"
+	"  notify webhook <tenant> <url> <secret | ->\n"
+	"  notify webhook <tenant> off\n"
+	"  notify show <tenant>\n"
 	"  trunk add <name> <host[:port]> [--username U --password P|-\n"
 	"                    --realm R] [--format e164|national|local]\n"
 	"  trunk remove <name>\n"
@@ -101,6 +105,8 @@ enum opt_id {
 	O_CALLS,
 	O_CPS,
 	O_CARRIER_LEGS,
+	O_MESSAGES,
+	O_BYTES,
 	O_COUNT
 };
 
@@ -134,6 +140,8 @@ static const struct opt_def {
 	[O_CALLS] = {"--calls", -1},
 	[O_CPS] = {"--cps", -1},
 	[O_CARRIER_LEGS] = {"--carrier-legs", -1},
+	[O_MESSAGES] = {"--messages", -1},
+	[O_BYTES] = {"--bytes", -1},
 };
 
 /* One command: "<noun> <verb>", its positional arguments and options. */
@@ -223,6 +231,14 @@ static const struct cmd_def cmds[] = {
 	 "vm heard <tenant> <box> <id>"},
 	{"vm", "delete", 3, 3, OP(VM_DELETE), PBXCTL_PRINT_OK, 0,
 	 "vm delete <tenant> <box> <id>"},
+	{"vm", "quota", 1, 1, OP(VM_QUOTA), PBXCTL_PRINT_ITEMS,
+	 OPT(O_MESSAGES) | OPT(O_BYTES),
+	 "vm quota <tenant> [--messages N] [--bytes N]"},
+	{"notify", "webhook", 2, 3, OP(NOTIFY_SET), PBXCTL_PRINT_ITEMS, 0,
+	 "notify webhook <tenant> <url> <secret | -> | notify webhook "
+	 "<tenant> off"},
+	{"notify", "show", 1, 1, OP(NOTIFY_GET), PBXCTL_PRINT_ITEMS, 0,
+	 "notify show <tenant>"},
 	{"trunk", "add", 2, 2, OP(TRUNK_ADD), PBXCTL_PRINT_OK,
 	 OPT(O_USERNAME) | OPT(O_PASSWORD) | OPT(O_FORMAT) | OPT(O_REALM),
 	 "trunk add <name> <host[:port]> [--username U --password P|- "
@@ -283,6 +299,23 @@ static int parse_timeout(const char *s, int *ms)
 }
 
 /* A limit: 0 to 1000000; an absent option is -1 (unchanged). */
+/* A quota: absent -1 (unchanged), else 0..max. */
+static int parse_quota(const char *s, long long max, int64_t *v)
+{
+	char *end;
+	long long x;
+
+	*v = -1;
+	if (!s)
+		return 0;
+	errno = 0;
+	x = strtoll(s, &end, 10);
+	if (errno || end == s || *end || x < 0 || x > max)
+		return -EINVAL;
+	*v = x;
+	return 0;
+}
+
 static int parse_limit(const char *s, int32_t *v)
 {
 	char *end;
@@ -708,6 +741,42 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 			cmd->op.vm.id = a[2];
 		/* Every Voicemail member of the oneof is the same pointer. */
 		q->vm_list = &cmd->op.vm;
+		break;
+	case OP(VM_QUOTA):
+		pbx__v1__prov_request__vm_quota__init(&cmd->op.vm_quota);
+		cmd->op.vm_quota.tenant = a[0];
+		if (parse_quota(ov[O_MESSAGES], 1000000,
+				&cmd->op.vm_quota.messages) ||
+		    parse_quota(ov[O_BYTES], 1000000000000LL,
+				&cmd->op.vm_quota.bytes))
+			return fail(err, errsz,
+				    "a quota is a whole number: --messages 0 "
+				    "to 1000000, --bytes 0 to 1000000000000");
+		q->vm_quota = &cmd->op.vm_quota;
+		break;
+	case OP(NOTIFY_SET):
+		pbx__v1__prov_request__notify_webhook__init(
+			&cmd->op.notify_webhook);
+		cmd->op.notify_webhook.tenant = a[0];
+		if (n == 2 && strcmp(a[1], "off"))
+			return fail(err, errsz,
+				    "a webhook needs its url and secret, or "
+				    "\"off\"");
+		if (n == 3) {
+			cmd->op.notify_webhook.url = a[1];
+			cmd->op.notify_webhook.secret = a[2];
+			if (!strcmp(a[2], "-")) {
+				cmd->password_stdin = true;
+				cmd->password_dst =
+					&cmd->op.notify_webhook.secret;
+			}
+		}
+		q->notify_set = &cmd->op.notify_webhook;
+		break;
+	case OP(NOTIFY_GET):
+		pbx__v1__prov_request__tenant_ref__init(&cmd->op.tenant_ref);
+		cmd->op.tenant_ref.tenant = a[0];
+		q->notify_get = &cmd->op.tenant_ref;
 		break;
 	case OP(TRUNK_REMOVE):
 	case OP(TRUNK_LIST):

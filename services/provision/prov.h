@@ -146,6 +146,17 @@ int prov_number_owned(struct provision *pv, const char *tenant,
 		      const char *number, bool *owned);
 
 /* prov_vm.c: voicemail messages. */
+/* The tenant's voicemail quota and usage (prov_vm.c). */
+int prov_vm_quota(struct provision *pv,
+		  const Pbx__V1__ProvRequest__VmQuota *q,
+		  struct prov_reply *r);
+/* prov_notify.c: the tenant's webhook (docs/services/notifier.md). */
+int prov_notify_set(struct provision *pv,
+		    const Pbx__V1__ProvRequest__NotifyWebhook *q,
+		    struct prov_reply *r);
+int prov_notify_get(struct provision *pv,
+		    const Pbx__V1__ProvRequest__TenantRef *q,
+		    struct prov_reply *r);
 int prov_vm_list(struct provision *pv,
 		 const Pbx__V1__ProvRequest__Voicemail *q,
 		 struct prov_reply *r);

@@ -23,6 +23,7 @@ static const Pbx__V1__ProvRequest__OpCase operator_only[] = {
 	PBX__V1__PROV_REQUEST__OP_TRUNK_LIST,
 	PBX__V1__PROV_REQUEST__OP_TENANT_FEATURE,
 	PBX__V1__PROV_REQUEST__OP_TENANT_LIMITS,
+	PBX__V1__PROV_REQUEST__OP_VM_QUOTA,
 };
 
 const char *prov_auth_tenant_scope(const char *user)

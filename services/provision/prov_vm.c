@@ -13,6 +13,7 @@
 
 #include "pbx_log.h"
 #include "pbx_media_store.h"
+#include "pbx_notify.h"
 #include "prov.h"
 
 /* 8 kHz 16-bit WAV: 16,000 bytes a second, so 3600 s (the longest
@@ -165,6 +166,20 @@ int prov_vm_get(struct provision *pv, const Pbx__V1__ProvRequest__Voicemail *q,
 	return err;
 }
 
+/* The box's counts changed: a job for the notifier, whose MWI tells the
+ * phones watching the box. Best effort: the change itself is done, and a
+ * phone's next refresh shows the counts anyway (logged). */
+static void vm_changed(struct provision *pv,
+		       const Pbx__V1__ProvRequest__Voicemail *q)
+{
+	char key[PBX_KEY_MAX];
+
+	if (pbx_key_sys_of(key, sizeof(key), PBX_KS_NOTIFY_JOBS) ||
+	    prov_store_do(pv, PBX_NOTIFY_XADD, key, PBX_NOTIFY_KIND_MWI,
+			  q->tenant, q->box, q->id))
+		PLOG_WARN("voicemail %s/%s: no MWI job", q->box, q->id);
+}
+
 int prov_vm_heard(struct provision *pv,
 		  const Pbx__V1__ProvRequest__Voicemail *q,
 		  struct prov_reply *r)
@@ -175,6 +190,25 @@ int prov_vm_heard(struct provision *pv,
 	err = vm_find(pv, q, r, &k);
 	if (!err)
 		err = prov_store_do(pv, "HSET %s status heard", k.msg);
+	if (!err)
+		vm_changed(pv, q);
+	return err;
+}
+
+/* The message's bytes leave the tenant's count (its quota). Before the
+ * hash goes: a failure after this over-frees, never leaks, the quota. */
+static int vm_uncount(struct provision *pv, const char *tenant,
+		      const char *mkey)
+{
+	char ukey[PBX_KEY_MAX];
+	long long bytes = 0;
+	int err;
+
+	if (pbx_key_of(ukey, sizeof(ukey), tenant, PBX_K_VM_BYTES))
+		return -EINVAL;
+	err = prov_store_int(pv, &bytes, "HGET %s bytes", mkey);
+	if (!err && bytes > 0)
+		err = prov_store_do(pv, "DECRBY %s %lld", ukey, bytes);
 	return err;
 }
 
@@ -192,15 +226,73 @@ int prov_vm_delete(struct provision *pv,
 	if (err == -ENOENT)
 		return prov_already_absent(r);
 	if (!err)
+		err = vm_uncount(pv, q->tenant, k.msg);
+	if (!err)
 		err = prov_store_do(pv, "ZREM %s %s", k.box, q->id);
 	if (!err)
 		err = prov_store_do(pv, "DEL %s", k.msg);
 	if (err)
 		return err;
+	vm_changed(pv, q);
 	err = pbx_media_store_remove(pv->media_root, q->tenant,
 				     PBX_MEDIA_VOICEMAIL, q->id);
 	if (err && err != -ENOENT)
 		PLOG_WARN("voicemail %s/%s: file not removed: %s", q->box,
 			  q->id, strerror(-err));
 	return 0;
+}
+
+/* Quotas up to 10^6 messages a box and 1 TB of messages a tenant. */
+#define QUOTA_MESSAGES_MAX 1000000LL
+#define QUOTA_BYTES_MAX 1000000000000LL
+
+int prov_vm_quota(struct provision *pv,
+		  const Pbx__V1__ProvRequest__VmQuota *q,
+		  struct prov_reply *r)
+{
+	const char *tenant = prov_str(q->tenant);
+	char qkey[PBX_KEY_MAX], ukey[PBX_KEY_MAX];
+	long long msgs = 0, bytes = 0, used = 0;
+	int err;
+
+	err = prov_check_tenant(r, tenant);
+	if (!err)
+		err = prov_tenant_known(pv, r, tenant);
+	if (err)
+		return err;
+	if (q->messages < -1 || q->messages > QUOTA_MESSAGES_MAX ||
+	    q->bytes < -1 || q->bytes > QUOTA_BYTES_MAX)
+		return prov_fail(r, -EINVAL,
+				 "a voicemail quota is 0 (no limit) to %lld "
+				 "messages a box and to %lld bytes (-1: "
+				 "unchanged)",
+				 QUOTA_MESSAGES_MAX, QUOTA_BYTES_MAX);
+	if (pbx_key_of(qkey, sizeof(qkey), tenant, PBX_K_VM_QUOTA) ||
+	    pbx_key_of(ukey, sizeof(ukey), tenant, PBX_K_VM_BYTES))
+		return -EINVAL;
+	if (q->messages >= 0)
+		err = prov_store_do(pv, "HSET %s messages %lld", qkey,
+				    (long long)q->messages);
+	if (!err && q->bytes >= 0)
+		err = prov_store_do(pv, "HSET %s bytes %lld", qkey,
+				    (long long)q->bytes);
+	if (!err)
+		err = prov_store_int(pv, &msgs, "HGET %s messages", qkey);
+	if (!err)
+		err = prov_store_int(pv, &bytes, "HGET %s bytes", qkey);
+	if (!err)
+		err = prov_store_int(pv, &used, "GET %s", ukey);
+	if (err)
+		return err;
+	if (msgs > 0)
+		err = prov_strv_add(&r->items, "messages per box: %lld", msgs);
+	else
+		err = prov_strv_add(&r->items, "messages per box: no limit");
+	if (!err && bytes > 0)
+		err = prov_strv_add(&r->items, "bytes: %lld of %lld used",
+				    used, bytes);
+	else if (!err)
+		err = prov_strv_add(&r->items, "bytes: %lld used, no limit",
+				    used);
+	return err;
 }

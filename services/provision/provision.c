@@ -273,6 +273,15 @@ static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
 	case PBX__V1__PROV_REQUEST__OP_VM_DELETE:
 		NEED(q->vm_delete);
 		return prov_vm_delete(pv, q->vm_delete, r);
+	case PBX__V1__PROV_REQUEST__OP_NOTIFY_SET:
+		NEED(q->notify_set);
+		return prov_notify_set(pv, q->notify_set, r);
+	case PBX__V1__PROV_REQUEST__OP_VM_QUOTA:
+		NEED(q->vm_quota);
+		return prov_vm_quota(pv, q->vm_quota, r);
+	case PBX__V1__PROV_REQUEST__OP_NOTIFY_GET:
+		NEED(q->notify_get);
+		return prov_notify_get(pv, q->notify_get, r);
 	default:
 		return prov_fail(r, -EINVAL,
 				 "the request names no known operation");

@@ -6,6 +6,9 @@
 # caller and called number, its WAV is 8 kHz 16-bit mono, within 0.2 s of
 # what was sent, and is the tone (sox's frequency and level); then
 # pbxctl vm get / heard / delete, and that another tenant sees nothing;
+# then quotas: a full box (messages per box, then the tenant's bytes)
+# plays its prompt and ends the call, storing nothing, and pbxctl vm
+# quota shows the usage;
 # then kills the worker mid-message: nothing listed, and its restart
 # removes the unfinished file; then 50 messages with three kills at random
 # moments: every listed message whole, no temporary file left.
@@ -18,6 +21,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SIPP_DIR=$ROOT/tests/sipp
 STACK=$ROOT/scripts/stack.sh
 PBXCTL=$PBX_BUILD/services/pbxctl/pbxctl
+SINK=$PBX_BUILD/tests/support/rtp_sink
 export PBX_RUN=${PBX_RUN:-$(mktemp -d /tmp/pbx-e2e-vm.XXXXXX)}
 export PBX_WORKERS=1 PBX_BUILD
 TMP=$PBX_RUN/e2e
@@ -147,6 +151,63 @@ else
 	fail vm_delete_removes_listing_and_file "still listed or on disk"
 fi
 
+# --- quotas: a full box refuses with a prompt and a BYE ----------------------
+"$PBXCTL" vm quota $T --messages 1 >/dev/null 2>&1
+sipp_call uac_voicemail.xml $NUM 5085 -mp 31500 || echo "info: quota call 1 failed"
+for _ in $(seq 30); do
+	[ "$("$PBXCTL" vm list $T general 2>/dev/null | wc -l)" -ge 1 ] && break
+	sleep 0.1
+done
+qid=$("$PBXCTL" vm list $T general 2>/dev/null | awk 'NR == 1 {print $1}')
+qbytes=$(rcli HGET "pbx:{$T}:vm:msg:$qid" bytes)
+"$SINK" $CALLER_IP 31600 20 1500 "$TMP/qsink.ready" >"$TMP/qsink.out" &
+qsink=$!
+for _ in $(seq 50); do [ -e "$TMP/qsink.ready" ] && break; sleep 0.05; done
+if sipp_call uac_greeting.xml $NUM 5086 -key rtp_port 31600; then qcall=ok
+else qcall=failed; fi
+wait $qsink
+qpackets=$(sink_packets "$TMP/qsink.out")
+if [ $qcall = ok ] && [ "${qpackets:-0}" -ge 80 ] &&
+	[ "$("$PBXCTL" vm list $T general | wc -l)" = 1 ]; then
+	pass full_box_plays_a_prompt_then_bye_and_stores_nothing
+else
+	fail full_box_plays_a_prompt_then_bye_and_stores_nothing "call $qcall, ${qpackets:-0} packets heard, $("$PBXCTL" vm list $T general | wc -l) listed"
+fi
+echo "info: the full box's prompt: ${qpackets:-0} packets"
+out=$("$PBXCTL" vm quota $T --bytes $((qbytes + 8000)) 2>&1)
+if [ "$out" = "messages per box: 1
+bytes: $qbytes of $((qbytes + 8000)) used" ]; then
+	pass vm_quota_shows_limits_and_usage
+else
+	fail vm_quota_shows_limits_and_usage "$out"
+fi
+# Under 1 s of room left: the tenant's bytes refuse even a box with room.
+"$PBXCTL" vm quota $T --messages 0 >/dev/null
+"$SINK" $CALLER_IP 31610 20 1500 "$TMP/qsink2.ready" >"$TMP/qsink2.out" &
+qsink=$!
+for _ in $(seq 50); do [ -e "$TMP/qsink2.ready" ] && break; sleep 0.05; done
+sipp_call uac_greeting.xml $NUM 5087 -key rtp_port 31610 && qcall=ok || qcall=failed
+wait $qsink
+if [ $qcall = ok ] && [ "$(sink_packets "$TMP/qsink2.out")" -ge 80 ] &&
+	[ "$("$PBXCTL" vm list $T general | wc -l)" = 1 ]; then
+	pass tenant_bytes_quota_refuses_too
+else
+	fail tenant_bytes_quota_refuses_too "call $qcall, $(sink_packets "$TMP/qsink2.out") packets"
+fi
+"$PBXCTL" vm delete $T general "$qid" >/dev/null
+out=$("$PBXCTL" vm quota $T --bytes 0 2>&1)
+if [ "$out" = "messages per box: no limit
+bytes: 0 used, no limit" ]; then
+	pass delete_gives_the_bytes_back
+else
+	fail delete_gives_the_bytes_back "$out"
+fi
+if ! out=$("$PBXCTL" --key "$("$STACK" key tenant-$T)" vm quota $T --messages 9 2>&1); then
+	pass tenant_key_cannot_change_its_quota
+else
+	fail tenant_key_cannot_change_its_quota "$out"
+fi
+
 # --- a worker killed mid-message leaves no listing, and its start cleans up --
 (cd "$TMP" && exec timeout 30 sipp -sf "$SIPP_DIR/uac_voicemail.xml" -s $NUM \
 	-i "$CALLER_IP" -p 5082 -mp 31200 -nostdin -m 1 127.0.0.1:5060 \
@@ -162,7 +223,8 @@ kill "$killed_call" 2>/dev/null
 wait "$killed_call" 2>/dev/null
 if [ "$tmp_before" = 1 ] &&
 	[ -z "$("$PBXCTL" vm list $T general 2>&1)" ] &&
-	[ "$(rcli --scan --pattern "pbx:{$T}:vm:*" | wc -l)" = 0 ]; then
+	[ "$(rcli --scan --pattern "pbx:{$T}:vm:msg:*" | wc -l)" = 0 ] &&
+	[ "$(rcli --scan --pattern "pbx:{$T}:vm:box:*" | wc -l)" = 0 ]; then
 	pass killed_worker_leaves_no_redis_reference
 else
 	fail killed_worker_leaves_no_redis_reference "temporary files $tmp_before, list '$("$PBXCTL" vm list $T general 2>&1)'"

@@ -36,6 +36,7 @@
 #include "worker_priv.h"
 
 #include "test_loop.h"
+#include "redis_fixture.h"
 #include "test_port.h"
 #include "test_router.h"
 #include "test_ua.h"
@@ -229,6 +230,7 @@ struct fx_opts {
 	long vm_min_ms;
 	long vm_silence_ms;
 	long overload_lag_ms; /* 0 here: a test's own pauses would count */
+	int redis_port; /* a real Redis for the store (0: none, port 1) */
 };
 
 static void fx_start(const struct fx_opts *o)
@@ -268,7 +270,7 @@ static void fx_start(const struct fx_opts *o)
 		 ep);
 	/* Never reached: the table below replaces the store. */
 	snprintf(cfg->redis_host, sizeof(cfg->redis_host), "127.0.0.1");
-	cfg->redis_port = 1;
+	cfg->redis_port = o->redis_port ? o->redis_port : 1;
 	snprintf(cfg->rtp_ip, sizeof(cfg->rtp_ip), "127.0.0.1");
 	cfg->rtp_port_min = 40000;
 	cfg->rtp_port_max = 49998;
@@ -2762,6 +2764,81 @@ Test(mwcall, voicemail_missing_greeting_plays_the_built_in_one)
 	cr_assert_gt(builtin_greeting_pkts(), 50, "a spoken sentence");
 	test_ua_hangup(&fx.caller);
 	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	vm_root_remove();
+}
+
+/* A real Redis with the tenant's quota field set to v and `used` bytes
+ * stored, one message already in box "main" when msg is set; a media
+ * store, and the worker on both. */
+static void vm_redis_start(struct redis_fixture *rf, const char *field,
+			   const char *v, const char *used, bool msg)
+{
+	cr_assert_eq(redis_fixture_start(rf), 0, "no redis-server");
+	cr_assert_eq(redis_fixture_ok(redis_fixture_cmd(
+			     rf, "HSET pbx:{" TENANT "}:vm:quota %s %s", field,
+			     v)),
+		     0);
+	cr_assert_eq(redis_fixture_ok(redis_fixture_cmd(
+			     rf, "SET pbx:{" TENANT "}:vm:bytes %s", used)),
+		     0);
+	if (msg)
+		cr_assert_eq(redis_fixture_ok(redis_fixture_cmd(
+				     rf, "ZADD pbx:{" TENANT "}:vm:box:main 1 m1")),
+			     0);
+	vm_root_make();
+	fx_start(&(struct fx_opts){.media_root = vm_root,
+				   .redis_port = rf->port});
+}
+
+Test(mwcall, voicemail_full_box_plays_the_refusal_then_bye_and_records_nothing)
+{
+	unsigned final, tmp, want = (unsigned)((vm_full_builtin_ulaw_len +
+						159) / 160);
+	struct redis_fixture rf = {0};
+	char path[256];
+
+	/* One message already, and a quota of one per box. */
+	vm_redis_start(&rf, "messages", "1", "48044", true);
+	call_answered();
+	test_ua_rx_reset(&fx.caller, 0);
+	cmd_record("main", "", 30000);
+	cr_assert(wait_event(KIND(ENDED), 6000), "no ENDED");
+	cr_assert_str_eq(ev_find(KIND(ENDED))->detail,
+			 "voicemail: box full, refused");
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "no BYE");
+	/* The whole refusal was heard (none of the greeting: shorter). */
+	cr_assert_geq(fx.caller.rx.pkts, want, "%u of %u packets",
+		      fx.caller.rx.pkts, want);
+	cr_assert_lt(fx.caller.rx.pkts, want + 5, "%u packets",
+		     fx.caller.rx.pkts);
+	vm_files(&final, &tmp, path, sizeof(path));
+	cr_assert_eq(final + tmp, 0, "a file was written");
+	redis_fixture_stop(&rf);
+	vm_root_remove();
+}
+
+Test(mwcall, voicemail_quota_bytes_cut_the_message_to_what_is_left)
+{
+	unsigned final, tmp, ms, level;
+	struct redis_fixture rf = {0};
+	char path[256];
+	redisReply *r;
+
+	/* 44 bytes of header and 1.5 s of audio left. */
+	vm_redis_start(&rf, "bytes", "100044", "76000", false);
+	vm_call("", 30000, 0);
+	test_ua_talk(&fx.caller, 150, 0x20); /* 3 s offered */
+	cr_assert(wait_event(KIND(ENDED), 6000), "no ENDED");
+	vm_files(&final, &tmp, path, sizeof(path));
+	cr_assert_eq(final, 1);
+	wav_check(path, &ms, &level);
+	cr_assert_eq(ms, 1500, "%u ms recorded", ms);
+	/* Listed, and counted in the tenant's bytes. */
+	r = redis_fixture_cmd(&rf, "GET pbx:{" TENANT "}:vm:bytes");
+	cr_assert(r && r->type == REDIS_REPLY_STRING);
+	cr_expect_eq(atoll(r->str), 76000 + 44 + 24000, "%s", r->str);
+	freeReplyObject(r);
+	redis_fixture_stop(&rf);
 	vm_root_remove();
 }
 

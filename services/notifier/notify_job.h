@@ -1,0 +1,60 @@
+/* The notification job: one entry of the stream pbx:{sys}:notify:jobs.
+ * Generic, so every producer speaks it (voicemail now, fax later):
+ *   kind    what happened: "voicemail" (a new message: e-mail, webhook,
+ *           MWI) or "mwi" (a box's messages changed: MWI only); selects
+ *           the kind's table row
+ *   tenant  whose it is
+ *   box     the box the item is in (a voicemail box)
+ *   ref     the item's id in the media store (the message id)
+ *   channel absent in a producer's job; the notifier fans that out into
+ *           one job per channel ("email", "webhook", "mwi"), each retried on
+ *           its own, so a failing webhook never sends the mail twice
+ *   src     in a channel job: the id of the producer's job (the event
+ *           id a webhook receiver deduplicates on)
+ * The details (caller, duration, address, URL) are read when the job is
+ * delivered, so a job is small and a message deleted meanwhile is not
+ * announced. */
+#ifndef NOTIFY_JOB_H
+#define NOTIFY_JOB_H
+#include <hiredis/hiredis.h>
+
+#include "pbx_keys.h"
+#include "pbx_media_store.h"
+
+#define NOTIFY_STREAM_ID_MAX 48
+#define NOTIFY_NAME_MAX 16
+
+struct notify_job {
+	char id[NOTIFY_STREAM_ID_MAX]; /* this entry's stream id */
+	char kind[NOTIFY_NAME_MAX];
+	char tenant[PBX_ID_MAX + 1];
+	char box[PBX_ID_MAX + 1];
+	char ref[PBX_MEDIA_ID_MAX];
+	char channel[NOTIFY_NAME_MAX]; /* "" in a producer's job */
+	char src[NOTIFY_STREAM_ID_MAX];
+};
+
+/* Fills j from a stream entry's id and its field/value array. Every
+ * field is checked (tenant and box are ids, ref a media id, kind and
+ * channel known names): 0 or -EINVAL. */
+int notify_job_parse(struct notify_job *j, const char *id,
+		     const redisReply *fields);
+
+/* Whether kind / channel names one the notifier serves. */
+int notify_job_kind(const char *kind);       /* index, or -EINVAL */
+int notify_job_channel(const char *channel); /* index, or -EINVAL */
+/* Where a parsed job's ref lives in the media store. */
+enum pbx_media_kind notify_job_media(const struct notify_job *j);
+
+enum notify_channel {
+	NOTIFY_CH_EMAIL,
+	NOTIFY_CH_WEBHOOK,
+	NOTIFY_CH_MWI,
+	NOTIFY_CH_COUNT
+};
+/* The channels a producer's job of this kind fans out to (bit per
+ * enum notify_channel). */
+unsigned notify_job_channels(const struct notify_job *j);
+extern const char *const notify_channel_names[NOTIFY_CH_COUNT];
+
+#endif

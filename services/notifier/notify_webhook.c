@@ -1,0 +1,140 @@
+/* The webhook channel: a JSON POST to the tenant's webhook_url, signed
+ * with its webhook_secret (notify_sign.h). Only a 2xx answer counts as
+ * delivered; redirects are not followed and only http and https are
+ * spoken, so a URL cannot turn the notifier into a client of anything
+ * else. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "notifier_priv.h"
+#include "notify_curl.h"
+#include "notify_sign.h"
+#include "pbx_clock.h"
+#include "pbx_log.h"
+
+static void answered(CURLcode res, long code, const char *err, void *arg)
+{
+	struct delivery *d = arg;
+	char why[256];
+
+	if (res == CURLE_OK && code >= 200 && code < 300) {
+		notifier_done(d, true, NULL);
+		return;
+	}
+	if (res == CURLE_OK)
+		snprintf(why, sizeof(why), "webhook answered HTTP %ld", code);
+	else
+		snprintf(why, sizeof(why), "webhook: %s", err);
+	notifier_done(d, false, why);
+}
+
+/* The event, as the receiver reads it (docs/services/notifier.md). */
+static char *body_json(const struct delivery *d, const struct notify_msg *m)
+{
+	const struct notify_job *j = &d->job;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, "
+			      "s:i}",
+			      "event_id", j->src, "kind", j->kind, "tenant",
+			      j->tenant, "box", j->box, "id", j->ref,
+			      "caller", m->caller, "called", m->called,
+			      "time_ms", (json_int_t)m->time_ms,
+			      "duration_ms", (json_int_t)m->duration_ms,
+			      "attempt", (int)d->attempt);
+	char *s;
+
+	if (!o)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	return s;
+}
+
+static int add_header(struct delivery *d, const char *fmt, const char *v)
+{
+	char line[512];
+	struct curl_slist *l;
+
+	snprintf(line, sizeof(line), fmt, v);
+	l = curl_slist_append(d->list, line);
+	if (!l)
+		return -ENOMEM;
+	d->list = l;
+	return 0;
+}
+
+int notify_webhook_start(struct delivery *d, const char **why)
+{
+	struct notifier *n = d->n;
+	char key[PBX_KEY_MAX], sig[NOTIFY_SIGN_MAX];
+	char url[1024] = "", secret[512] = "";
+	struct notify_msg m;
+	redisReply *r;
+	CURL *easy;
+	char *body;
+	int err;
+
+	if (pbx_key_of(key, sizeof(key), d->job.tenant, PBX_K_NOTIFY))
+		return -EINVAL;
+	r = notifier_cmd(n, "HMGET %s webhook_url webhook_secret", key);
+	if (!r) {
+		*why = "redis unavailable";
+		return -EIO;
+	}
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[0]->type == REDIS_REPLY_STRING &&
+	    r->element[1]->type == REDIS_REPLY_STRING) {
+		snprintf(url, sizeof(url), "%s", r->element[0]->str);
+		snprintf(secret, sizeof(secret), "%s", r->element[1]->str);
+	}
+	freeReplyObject(r);
+	if (!url[0] || !secret[0]) {
+		*why = "the tenant has no webhook";
+		return NOTIFY_NOTHING;
+	}
+	err = notifier_msg_load(n, &d->job, &m);
+	if (err == -ENOENT) {
+		*why = "the message was deleted";
+		return NOTIFY_NOTHING;
+	}
+	if (err) {
+		*why = "redis unavailable";
+		return err;
+	}
+	body = body_json(d, &m);
+	if (!body)
+		return -ENOMEM;
+	d->payload = body;
+	d->len = strlen(body);
+	err = notify_sign(sig, sizeof(sig), secret, pbx_clock_now_ms() / 1000,
+			  body, d->len);
+	memset(secret, 0, sizeof(secret));
+	if (!err)
+		err = add_header(d, "%s", "Content-Type: application/json");
+	if (!err)
+		err = add_header(d, NOTIFY_SIGN_HEADER ": %s", sig);
+	if (!err)
+		err = add_header(d, "X-Pbx-Event: %s", d->job.kind);
+	if (!err)
+		err = add_header(d, "X-Pbx-Event-Id: %s", d->job.src);
+	if (err)
+		return err;
+	easy = curl_easy_init();
+	if (!easy)
+		return -ENOMEM;
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, d->list);
+	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, d->payload);
+	curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+			 (curl_off_t)d->len);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, notifier_discard);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, n->conf->timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, "pbx-notifier/1");
+	PLOG_INFO("notify %s: webhook for %s/%s (attempt %u)", d->job.id,
+		  d->job.box, d->job.ref, d->attempt);
+	return notify_curl_start(n->curl, easy, answered, d);
+}
