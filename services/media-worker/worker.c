@@ -7,6 +7,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "confroom.h"
 #include "pacer.h"
 #include "pbx_clock.h"
 #include "pbx_log.h"
@@ -122,6 +123,11 @@ void worker_call_event(struct mwcall *call, const struct mwcall_event *ev,
 		we.ring_result = ev->ring_result;
 		we.leg = ev->leg;
 		we.reply_to = wc->ring_msgid;
+		break;
+	case MWCALL_EV_CONF_MUTED:
+		we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_CONF_MUTED;
+		we.conf_muted = ev->muted;
+		we.reply_to = wc->conf_msgid;
 		break;
 	case MWCALL_EV_RECORDED:
 		worker_vm_save(w, wc, ev->detail);
@@ -438,6 +444,8 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 	if (!err)
 		err = pacer_alloc(&w->pacer, PLAYER_PTIME_MS);
 	if (!err)
+		err = confroom_table_alloc(&w->conf, w->pacer);
+	if (!err)
 		err = prompt_store_alloc(&w->store, cfg->redis_host,
 					 (int)cfg->redis_port,
 					 &cfg->redis_cred,
@@ -519,6 +527,7 @@ void worker_free(struct worker *w)
 		mem_deref(w->calls);
 	}
 	worker_bus_close(w);
+	confroom_table_free(w->conf); /* empty: its calls are gone */
 	pacer_free(w->pacer);
 	prompt_cache_free(w->prompts); /* uses the store */
 	prompt_store_free(w->store);

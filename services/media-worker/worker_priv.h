@@ -14,6 +14,7 @@
 #include "pbx_bus.h"
 #include "pbx_keys.h"
 
+struct confroom_table;
 struct pacer;
 struct prompt_cache;
 struct prompt_store;
@@ -44,6 +45,7 @@ struct worker_call {
 	 * became of the message, for the ENDED event. */
 	char vm_box[PBX_ID_MAX + 1];
 	char vm_result[96];
+	char conf_msgid[64]; /* the ConfJoin / ConfMute last received */
 };
 
 struct worker {
@@ -61,6 +63,7 @@ struct worker {
 	struct pacer *pacer;
 	struct prompt_store *store;
 	struct prompt_cache *prompts; /* in front of store */
+	struct confroom_table *conf;  /* conference rooms of this worker */
 	uint8_t *ringback[2]; /* one cycle per law, shared by all calls */
 	/* The built-in music on hold per law (libre mem, referenced by the
 	 * calls that play it): for a Play{moh} without a prompt of its own. */
@@ -114,6 +117,8 @@ struct worker_event {
 	uint32_t timer_id; /* KIND_TIMER */
 	int ring_result;   /* KIND_RING_RESULT */
 	const char *leg;   /* KIND_RING_RESULT of a named leg */
+	uint32_t conf_members; /* KIND_CONF_JOINED / KIND_CONF_FULL */
+	bool conf_muted;       /* KIND_CONF_JOINED / KIND_CONF_MUTED */
 };
 
 /* worker.c */
