@@ -46,6 +46,10 @@ enum pbx_tkey {
 			    * time_ms, duration_ms, bytes, status, call_id
 			    * (media-worker writes, provision reads) */
 	PBX_K_VM_BOX,	   /* sorted set per box name: message id -> time_ms */
+	/* conference rooms (docs/services/router.md), per room name: */
+	PBX_K_CONF_ROOM,   /* string: the worker that holds the room (TTL) */
+	PBX_K_CONF_MEMBERS, /* hash call id -> "<worker> <moderator 0|1>
+			     * <muted 0|1> <joined_ms> <caller>" */
 	PBX_K_COUNT
 };
 enum pbx_skey {

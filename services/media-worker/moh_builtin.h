@@ -14,4 +14,16 @@ extern const size_t vm_greeting_builtin_ulaw_len;
 extern const unsigned char vm_greeting_builtin_alaw[];
 extern const size_t vm_greeting_builtin_alaw_len;
 
+/* The conference prompts (conf_prompts.cmake, espeak-ng and sox). */
+#define CONF_PROMPT(name)                                                      \
+	extern const unsigned char name##_ulaw[];                              \
+	extern const size_t name##_ulaw_len;                                   \
+	extern const unsigned char name##_alaw[];                              \
+	extern const size_t name##_alaw_len;
+CONF_PROMPT(conf_pin)
+CONF_PROMPT(conf_bad_pin)
+CONF_PROMPT(conf_denied)
+CONF_PROMPT(conf_full)
+#undef CONF_PROMPT
+
 #endif

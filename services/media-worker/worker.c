@@ -380,6 +380,34 @@ static int builtin_load(uint8_t *dst[2], size_t dst_len[2],
 	return 0;
 }
 
+/* The system sound set, by the names a Play uses. */
+static const struct sound_src {
+	const char *name;
+	const unsigned char *ulaw, *alaw;
+	const size_t *ulaw_len, *alaw_len;
+} sound_srcs[WORKER_SOUNDS] = {
+#define SOUND(n)                                                               \
+	{#n, n##_ulaw, n##_alaw, &n##_ulaw_len, &n##_alaw_len}
+	SOUND(conf_pin),
+	SOUND(conf_bad_pin),
+	SOUND(conf_denied),
+	SOUND(conf_full),
+#undef SOUND
+};
+
+int worker_sound(struct worker *w, const char *name, enum offer_law law,
+		 uint8_t **audio, size_t *len)
+{
+	for (size_t i = 0; i < WORKER_SOUNDS; i++) {
+		if (w->sounds[i].name && !strcmp(w->sounds[i].name, name)) {
+			*audio = mem_ref(w->sounds[i].audio[law]);
+			*len = w->sounds[i].len[law];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 static int builtin_audio_load(struct worker *w)
 {
 	int err = builtin_load(w->moh, w->moh_len, moh_builtin_ulaw,
@@ -392,6 +420,14 @@ static int builtin_audio_load(struct worker *w)
 				   vm_greeting_builtin_ulaw_len,
 				   vm_greeting_builtin_alaw,
 				   vm_greeting_builtin_alaw_len);
+	for (size_t i = 0; !err && i < WORKER_SOUNDS; i++) {
+		const struct sound_src *s = &sound_srcs[i];
+
+		w->sounds[i].name = s->name;
+		err = builtin_load(w->sounds[i].audio, w->sounds[i].len,
+				   s->ulaw, *s->ulaw_len, s->alaw,
+				   *s->alaw_len);
+	}
 	return err;
 }
 
@@ -537,6 +573,10 @@ void worker_free(struct worker *w)
 	mem_deref(w->moh[OFFER_ALAW]);
 	mem_deref(w->vm_greeting[OFFER_ULAW]);
 	mem_deref(w->vm_greeting[OFFER_ALAW]);
+	for (size_t i = 0; i < WORKER_SOUNDS; i++) {
+		mem_deref(w->sounds[i].audio[OFFER_ULAW]);
+		mem_deref(w->sounds[i].audio[OFFER_ALAW]);
+	}
 
 	mem_deref(w->options_lsnr);
 	mem_deref(w->sock);

@@ -112,6 +112,11 @@ static void command_play(struct worker *w, struct worker_link *l,
 						 play->prompt, law, &audio,
 						 &len)
 			      : -ENOENT;
+	/* The system sound set stands in for a prompt the tenant did not
+	 * upload (an upload of that name replaces it). */
+	if (err == -ENOENT && !play->moh &&
+	    !worker_sound(w, play->prompt, law, &audio, &len))
+		err = 0;
 	if (err == -ENOENT)
 		snprintf(detail, sizeof(detail), "prompt %s not found",
 			 play->prompt);

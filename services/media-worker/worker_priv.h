@@ -48,6 +48,8 @@ struct worker_call {
 	char conf_msgid[64]; /* the ConfJoin / ConfMute last received */
 };
 
+enum { WORKER_SOUNDS = 4 };
+
 struct worker {
 	const struct mw_config *cfg;
 	void *zctx;
@@ -73,6 +75,14 @@ struct worker {
 	 * Record whose greeting is empty or missing. */
 	uint8_t *vm_greeting[2];
 	size_t vm_greeting_len[2];
+	/* Built-in prompts (the system sound set: conference PIN, wrong PIN,
+	 * room full), played for a Play of their name when the tenant has
+	 * no prompt of that name; the same way. */
+	struct worker_sound {
+		const char *name;
+		uint8_t *audio[2];
+		size_t len[2];
+	} sounds[WORKER_SOUNDS];
 
 	struct hash *calls; /* worker_call by Call-ID */
 	uint32_t load;
@@ -156,6 +166,11 @@ int worker_vm_start(struct worker *w, struct worker_call *wc,
  * than vm_min_ms) and its metadata; notes the result in wc->vm_result. */
 void worker_vm_save(struct worker *w, struct worker_call *wc,
 		    const char *why);
+
+/* worker.c: the built-in prompt `name` (referenced for the caller) in
+ * law, or -ENOENT. */
+int worker_sound(struct worker *w, const char *name, enum offer_law law,
+		 uint8_t **audio, size_t *len);
 
 /* worker_command.c: one MediaCommand from router link l. */
 void worker_command(struct worker *w, struct worker_link *l,

@@ -147,6 +147,8 @@ struct obj_conf {
 	const char *pin, *moderator_pin;
 	uint32_t pin_retries, max_members;
 	bool join_muted;
+	bool wait_moderator;
+	const char *moh;
 };
 
 struct scenario_object {

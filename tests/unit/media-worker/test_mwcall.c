@@ -2870,6 +2870,20 @@ static double conf_heard(size_t i, unsigned hz)
 	return total > 0 ? 2 * power / ((double)n * total) : 0;
 }
 
+/* Mean power of what ua received (linear, per sample). */
+static double conf_heard_energy(const struct test_ua *ua)
+{
+	enum offer_law law = ua->pt == 8 ? OFFER_ALAW : OFFER_ULAW;
+	double total = 0;
+
+	for (size_t k = 0; k < ua->rx_audio_len; k++) {
+		double x = mwlaw_decode(ua->rx_audio[k], law);
+
+		total += x * x;
+	}
+	return ua->rx_audio_len ? total / (double)ua->rx_audio_len : 0;
+}
+
 /* Every member in `talk` sends its tone for 1.2 s; what each member hears
  * is recorded meanwhile (after 200 ms, so the start is settled). */
 static void conf_talk(size_t n, const bool *talk)
@@ -3049,4 +3063,21 @@ Test(mwcall, conf_join_with_a_bad_room_name_fails)
 	cr_assert_eq(e->kind, KIND(CONF_JOINED));
 	e = ev_for(cmd_conf_join(0, TENANT, "room2", false, 0));
 	cr_assert_eq(e->kind, KIND(FAILED), "a second room");
+}
+
+Test(mwcall, play_of_a_system_sound_the_tenant_lacks_plays_the_built_in)
+{
+	const struct test_router_ev *e;
+
+	fx_start(&(struct fx_opts){0});
+	call_answered();
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("conf_full", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 5000), "no PLAY_DONE");
+	e = ev_find(KIND(PLAY_DONE));
+	cr_assert_eq(e->seq, 2);
+	/* Speech, about two seconds of it; not the table's fill bytes. */
+	cr_assert_gt(fx.caller.rx.pkts, 50, "%u packets", fx.caller.rx.pkts);
+	cr_assert_eq(fx.caller.rx.fill_pkts, 0);
+	cr_assert_gt(conf_heard_energy(&fx.caller), 100.0);
 }
