@@ -105,6 +105,7 @@ static const char *const sys_keys[PBX_KS_COUNT] = {
 	[PBX_KS_QM_DUE] = "qm:due",
 	[PBX_KS_QM_DUESEQ] = "qm:dueseq",
 	[PBX_KS_QM_TENANTS] = "qm:tenants",
+	[PBX_KS_CONF_CTL] = "conf:ctl",
 };
 
 int pbx_key_of(char *buf, size_t size, const char *tenant, enum pbx_tkey k)
@@ -127,4 +128,12 @@ int pbx_key_sys_of(char *buf, size_t size, enum pbx_skey k)
 	if ((unsigned)k >= PBX_KS_COUNT)
 		return -EINVAL;
 	return pbx_key_sys(buf, size, "%s", sys_keys[k]);
+}
+
+int pbx_key_sys_sub_of(char *buf, size_t size, enum pbx_skey k,
+		       const char *sub)
+{
+	if ((unsigned)k >= PBX_KS_COUNT || !pbx_id_valid(sub))
+		return -EINVAL;
+	return pbx_key_sys(buf, size, "%s:%s", sys_keys[k], sub);
 }

@@ -56,6 +56,9 @@ enum pbx_skey {
 	PBX_KS_QM_DUE,     /* sorted set tenant -> its earliest timer (ms) */
 	PBX_KS_QM_DUESEQ,  /* hash tenant -> timer sequence of that entry */
 	PBX_KS_QM_TENANTS, /* set of tenants that ever used a queue */
+	/* list per worker id (pbx_key_sys_sub_of): "<tenant> <call-id>
+	 * mute|unmute|kick" from provision, popped by that media worker */
+	PBX_KS_CONF_CTL,
 	PBX_KS_COUNT
 };
 
@@ -68,5 +71,8 @@ int pbx_key_sub_of(char *buf, size_t size, const char *tenant,
 		   enum pbx_tkey k, const char *sub);
 /* "pbx:{sys}:<name of k>"; 0, -EINVAL, -ENAMETOOLONG. */
 int pbx_key_sys_of(char *buf, size_t size, enum pbx_skey k);
+/* "pbx:{sys}:<name of k>:<sub>" (sub an id); 0, -EINVAL, -ENAMETOOLONG. */
+int pbx_key_sys_sub_of(char *buf, size_t size, enum pbx_skey k,
+		       const char *sub);
 
 #endif

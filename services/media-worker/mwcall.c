@@ -618,6 +618,11 @@ bool mwcall_answered(const struct mwcall *call)
 	return call->answered;
 }
 
+bool mwcall_in_conf(const struct mwcall *call)
+{
+	return call->conf != NULL;
+}
+
 bool mwcall_bridged(const struct mwcall *call)
 {
 	return call->ring && call->ring->bridged;

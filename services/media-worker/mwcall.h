@@ -173,5 +173,6 @@ const char *mwcall_dialed(const struct mwcall *call);
 enum offer_law mwcall_law(const struct mwcall *call);
 bool mwcall_answered(const struct mwcall *call);
 bool mwcall_bridged(const struct mwcall *call);
+bool mwcall_in_conf(const struct mwcall *call);
 
 #endif

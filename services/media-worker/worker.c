@@ -465,6 +465,7 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 	tmr_init(&w->tmr_kick);
 	tmr_init(&w->tmr_pending);
 	tmr_init(&w->tmr_rtp);
+	tmr_init(&w->tmr_conf);
 	tmr_init(&w->tmr_grace);
 	tmr_init(&w->tmr_stop);
 	list_init(&w->pending);
@@ -532,6 +533,7 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 		  cfg->edge_uri, cfg->rtp_ip, cfg->rtp_port_min,
 		  cfg->rtp_port_max, cfg->capacity, cfg->router_endpoints,
 		  cfg->rtp_timeout_ms, cfg->prompt_cache_bytes);
+	worker_conf_start(w);
 	worker_heartbeat(w, false);
 	*wp = w;
 	return 0;
@@ -556,6 +558,7 @@ void worker_free(struct worker *w)
 	tmr_cancel(&w->tmr_grace);
 	tmr_cancel(&w->tmr_stop);
 	tmr_cancel(&w->tmr_rtp);
+	tmr_cancel(&w->tmr_conf);
 	/* Calls first (they use the pacer, the session socket and the SIP
 	 * stack), then what they used. */
 	if (w->calls) {

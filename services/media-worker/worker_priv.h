@@ -108,6 +108,7 @@ struct worker {
 	struct tmr tmr_kick;	 /* ... and right after each send */
 	struct tmr tmr_pending;
 	struct tmr tmr_rtp; /* RTP inactivity sweep over all calls */
+	struct tmr tmr_conf; /* conference control poll (worker_conf.c) */
 	struct tmr tmr_grace;
 	struct tmr tmr_stop;
 };
@@ -171,6 +172,13 @@ void worker_vm_save(struct worker *w, struct worker_call *wc,
  * law, or -ENOENT. */
 int worker_sound(struct worker *w, const char *name, enum offer_law law,
 		 uint8_t **audio, size_t *len);
+
+/* worker_conf.c: conference control lines from provisioning. start: the
+ * poll timer (pops only while there are rooms). ctl: one line "<tenant>
+ * <call-id> mute|unmute|kick"; 0, -EINVAL (not such a line), -ENOENT (no
+ * such call of that tenant in a room). */
+void worker_conf_start(struct worker *w);
+int worker_conf_ctl(struct worker *w, const char *line);
 
 /* worker_command.c: one MediaCommand from router link l. */
 void worker_command(struct worker *w, struct worker_link *l,

@@ -2,7 +2,7 @@
 # End-to-end conference rooms: starts the whole stack (stack.sh, one media
 # worker), provisions a tenant with three numbers: a dedicated number whose
 # scenario is just an open room of max_members 3, one into a room with a
-# PIN, and an IVR whose digit 1 leads into the open room. Three SIPp
+# PIN, and an IVR whose digit 2 leads into the open room. Three SIPp
 # callers (tests/sipp/queue_caller.xml, each from its own directory so each
 # streams its own caller.wav: 400, 700 and 1000 Hz, A-law) join the open
 # room; while all three are in, an rtp_sink on each caller's RTP port keeps
@@ -10,8 +10,9 @@
 # the other two and not its own. A fourth caller is refused (room full:
 # conf_full, then BYE) while the room stays at three; a caller that sends
 # a wrong PIN three times (in-band DTMF) gets BYE; one reaching the room
-# through the IVR digit hears the caller already in. Checks the room's
-# members in Redis (pbxctl conf list / members when built).
+# through the IVR digit joins the member already in. Checks the room's
+# members (pbxctl conf list / members) and pbxctl conf mute / kick of a
+# member, and that another tenant cannot kick it.
 #
 # Environment: PBX_BUILD (a build dir, required). Prints "PASS <name>" /
 # "FAIL <name> <why>" per check and a last line "N passed, M failed".
@@ -54,6 +55,8 @@ sox "$TMP/gap.wav" "$TMP/k1.wav" "$TMP/short.wav" "$TMP/kh.wav" \
 	"$TMP/gap.wav" "$TMP/gap.wav" "$TMP/gap.wav" "$TMP/gap.wav" \
 	-e a-law "$TMP/pin/caller.wav" 2>/dev/null
 
+sox -n -r 8000 -c 1 -b 16 "$TMP/menu.wav" synth 1 sine 660 2>/dev/null
+
 # --- provisioning ----------------------------------------------------------
 prov_ok=1
 {
@@ -66,7 +69,10 @@ prov_ok=1
 		number_with $T $N_OPEN open \
 			'{"start":"c","nodes":{"c":{"type":"conference","options":{"room":"open"}}}}' &&
 		number_with $T $N_PIN locked \
-			'{"start":"c","nodes":{"c":{"type":"conference","options":{"room":"locked"}}}}'
+			'{"start":"c","nodes":{"c":{"type":"conference","options":{"room":"locked"}}}}' &&
+		"$PBXCTL" prompt upload $T menu "$TMP/menu.wav" &&
+		number_with $T $N_MENU menu \
+			'{"start":"m","nodes":{"m":{"type":"ivr","options":{"prompt":"menu","timeout":10,"retries":0},"outputs":{"digit:2":"c","timeout":"h"}},"c":{"type":"conference","options":{"room":"open"}},"h":{"type":"hangup"}}}'
 } >"$TMP/provision.out" 2>&1 || prov_ok=0
 if [ $prov_ok = 1 ]; then pass provision_conference_tenant; else
 	fail provision_conference_tenant "$(tail -1 "$TMP/provision.out")"
@@ -88,6 +94,14 @@ member() {
 }
 
 members_in() { rcli HLEN "pbx:{$T}:conf:members:$1"; }
+# wait_members <room> <n>: up to 5 s for the room's member list to be n.
+wait_members() {
+	for _ in $(seq 50); do
+		[ "$(members_in "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
 
 # band <file> <hz>: RMS of the A-law audio in a 60 Hz band around hz.
 band() {
@@ -101,11 +115,7 @@ sleep 1
 member 1 $N_OPEN hangup 11000
 sleep 1
 member 2 $N_OPEN hangup 10000
-for _ in $(seq 50); do
-	[ "$(members_in open)" = 3 ] && break
-	sleep 0.1
-done
-if [ "$(members_in open)" = 3 ]; then pass three_callers_join_the_room
+if wait_members open 3; then pass three_callers_join_the_room
 else fail three_callers_join_the_room "members: $(members_in open)"; fi
 sleep 0.5 # the join tone
 for i in 0 1 2; do
@@ -153,12 +163,63 @@ for i in 0 1 2; do
 		pass "member${i}_hung_up_cleanly"
 	else fail "member${i}_hung_up_cleanly" "sipp exit $rc"; fi
 done
+if wait_members open 0; then pass members_leave_the_list
+else fail members_leave_the_list "members: $(members_in open)"; fi
+
+# --- pbxctl conf list / members / mute / kick -------------------------------
+DIR=$TMP/c0 member 6 $N_OPEN wait 0
+wait_members open 1
+call=$(rcli HKEYS "pbx:{$T}:conf:members:open" | head -1)
+list=$("$PBXCTL" conf list $T 2>&1)
+if [ "$list" = "open 1 member" ]; then pass conf_list_shows_the_room
+else fail conf_list_shows_the_room "$list"; fi
+mem=$("$PBXCTL" conf members $T open 2>&1)
+if echo "$mem" | grep -qE "^$call 79990000406 member talking since "; then
+	pass conf_members_lists_the_caller
+else fail conf_members_lists_the_caller "$mem"; fi
+"$PBXCTL" conf mute $T open "$call" >"$TMP/mute.out" 2>&1
 for _ in $(seq 30); do
-	[ "$(members_in open)" = 0 ] && break
+	"$PBXCTL" conf members $T open 2>/dev/null | grep -q " muted " && break
 	sleep 0.1
 done
-if [ "$(members_in open)" = 0 ]; then pass members_leave_the_list
-else fail members_leave_the_list "members: $(members_in open)"; fi
+if "$PBXCTL" conf members $T open 2>&1 | grep -q "^$call .* member muted "; then
+	pass conf_mute_reaches_the_worker
+else fail conf_mute_reaches_the_worker "$(cat "$TMP/mute.out"); $("$PBXCTL" conf members $T open 2>&1)"; fi
+out=$("$PBXCTL" conf kick $T open no-such-call 2>&1)
+if echo "$out" | grep -q "no member no-such-call"; then
+	pass conf_kick_of_a_stranger_is_not_found
+else fail conf_kick_of_a_stranger_is_not_found "$out"; fi
+"$PBXCTL" tenant create ${T}x >/dev/null 2>&1
+out=$("$PBXCTL" conf kick ${T}x open "$call" 2>&1)
+if echo "$out" | grep -q "no member"; then
+	pass other_tenant_cannot_kick_the_member
+else fail other_tenant_cannot_kick_the_member "$out"; fi
+"$PBXCTL" tenant delete ${T}x >/dev/null 2>&1
+"$PBXCTL" conf kick $T open "$call" >"$TMP/kick.out" 2>&1
+wait "${MPID[6]}"
+rc=$?
+if [ $rc = 0 ] && grep -q got-bye "$TMP/member6.log" && wait_members open 0; then
+	pass conf_kick_ends_the_members_call
+else fail conf_kick_ends_the_members_call "sipp exit $rc; $(cat "$TMP/kick.out")"; fi
+
+# --- from a menu digit into the room ----------------------------------------
+# A member waits in the room; a caller of the menu presses 2 (RFC 4733)
+# and joins it; both are then kicked.
+DIR=$TMP/c0 member 7 $N_OPEN wait 0
+wait_members open 1
+DIR=$TMP/c1 member 8 $N_MENU key2 0
+if wait_members open 2; then pass menu_digit_leads_into_the_room
+else fail menu_digit_leads_into_the_room "members: $(members_in open)"; fi
+for call in $(rcli HKEYS "pbx:{$T}:conf:members:open"); do
+	"$PBXCTL" conf kick $T open "$call" >/dev/null 2>&1
+done
+ok=1
+for i in 7 8; do
+	wait "${MPID[$i]}" || ok=0
+	grep -q got-bye "$TMP/member$i.log" || ok=0
+done
+if [ $ok = 1 ]; then pass menu_and_number_members_kicked
+else fail menu_and_number_members_kicked "see $TMP/member7.log, member8.log"; fi
 
 # --- a wrong PIN three times ends the call ----------------------------------
 t0=$(now_ms)

@@ -3081,3 +3081,38 @@ Test(mwcall, play_of_a_system_sound_the_tenant_lacks_plays_the_built_in)
 	cr_assert_eq(fx.caller.rx.fill_pkts, 0);
 	cr_assert_gt(conf_heard_energy(&fx.caller), 100.0);
 }
+
+/* pbxctl conf mute / kick reach the worker as lines on its control list
+ * (worker_conf.c); the list itself is Redis (e2e), the lines are fed
+ * here as the poll would. */
+Test(mwcall, conf_control_mutes_and_kicks_only_the_tenants_member)
+{
+	const bool only1[2] = {false, true};
+	char line[320];
+
+	fx_start(&(struct fx_opts){0});
+	for (size_t i = 0; i < 2; i++) {
+		conf_call(i, false);
+		conf_join(i, "room1", false, (unsigned)i + 1);
+	}
+	/* Another tenant's name for the call: nothing happens. */
+	snprintf(line, sizeof(line), "t2 %s mute", confm[1].callid);
+	cr_assert_eq(worker_conf_ctl(fx.w, line), -ENOENT);
+	cr_assert_eq(worker_conf_ctl(fx.w, "garbage"), -EINVAL);
+	snprintf(line, sizeof(line), TENANT " %s mute", confm[1].callid);
+	cr_assert_eq(worker_conf_ctl(fx.w, line), 0);
+	cr_assert(wait_event(KIND(CONF_MUTED), 1000));
+	cr_assert(ev_find(KIND(CONF_MUTED))->conf_muted);
+	test_loop_for(300);
+	conf_talk(2, only1);
+	conf_assert_hears(0, 1, false);
+
+	snprintf(line, sizeof(line), TENANT " %s kick", confm[1].callid);
+	cr_assert_eq(worker_conf_ctl(fx.w, line), 0);
+	cr_assert(test_loop_flag(&fx.member[1].closed, 2000), "no BYE");
+	cr_assert(wait_event(KIND(ENDED), 1000));
+	cr_assert_str_eq(ev_find(KIND(ENDED))->detail,
+			 "kicked from the conference");
+	cr_assert_eq(confroom_members(fx.w->conf, TENANT, "room1"), 1);
+	cr_assert_not(fx.member[0].closed);
+}
