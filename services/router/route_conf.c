@@ -22,6 +22,7 @@
 #include "route_ctx.h"
 #include "router.h"
 #include "scenario.h"
+#include "workers.h"
 
 #define KIND(k) PBX__V1__MEDIA_EVENT__KIND__KIND_##k
 
@@ -45,12 +46,86 @@ enum conf_do {
 
 /* ---- to the worker ------------------------------------------------------ */
 
-static void send_join(struct route_ctx *c)
+/* A ConfJoin on its way: what it needs once Redis has said where the
+ * room is (the event's context is gone by then). Owned by the reply. */
+struct join_req {
+	struct router *r;
+	char tenant[65], call_id[256], worker[65], room[65], moh[65];
+	uint64_t seq;
+	bool moderator, muted, wait_moderator;
+	uint32_t max_members;
+};
+
+static void join_send(struct join_req *jr)
 {
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
 	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
 	Pbx__V1__MediaCommand__ConfJoin j =
 		PBX__V1__MEDIA_COMMAND__CONF_JOIN__INIT;
+	struct pbx_bus_peer peer;
+	size_t n = strlen(jr->worker);
+
+	if (!n || n > sizeof(peer.id))
+		return;
+	memcpy(peer.id, jr->worker, n);
+	peer.len = n;
+	j.room = jr->room;
+	j.moderator = jr->moderator;
+	j.muted = jr->muted;
+	j.max_members = jr->max_members;
+	j.wait_moderator = jr->wait_moderator;
+	j.moh = jr->moh;
+	cmd.worker_id = jr->worker;
+	cmd.seq = jr->seq;
+	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_CONF_JOIN;
+	cmd.conf_join = &j;
+	env.tenant_id = jr->tenant;
+	env.call_id = jr->call_id;
+	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_COMMAND;
+	env.media_command = &cmd;
+	PLOG_INFO("conference %s: join%s%s (max %u)", jr->room,
+		  j.moderator ? " as moderator" : "", j.muted ? " muted" : "",
+		  j.max_members);
+	if (pbx_bus_send(jr->r->worker_bus, &peer, &env))
+		PLOG_ERR("conference join to worker %s failed", jr->worker);
+}
+
+/* The worker whose members the room has now (nil: none). */
+static const char room_lua[] =
+	"if redis.call('HLEN', KEYS[1]) > 0 then "
+	"return redis.call('GET', KEYS[2]) end return false";
+
+static void room_where(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct join_req *jr = arg;
+	redisReply *rr = reply;
+
+	(void)ac;
+	pbx_log_ctx(jr->tenant, jr->call_id);
+	/* A call already on a worker cannot move to another one: joining
+	 * here would make a second half of the room that hears nobody of
+	 * the first. */
+	if (rr && rr->type == REDIS_REPLY_STRING &&
+	    strcmp(rr->str, jr->worker) &&
+	    workers_live(jr->r->workers, rr->str)) {
+		PLOG_WARN("conference %s: the room is on worker %s and this "
+			  "call on %s; refused",
+			  jr->room, rr->str, jr->worker);
+		route_media_hangup(jr->r, jr->worker, jr->tenant, jr->call_id,
+				   480, "Conference On Another Worker");
+	} else {
+		join_send(jr);
+	}
+	pbx_log_ctx(NULL, NULL);
+	free(jr);
+}
+
+static void send_join(struct route_ctx *c)
+{
+	redisAsyncContext *ac = pbx_redis_ctx(c->r->redis);
+	char members[PBX_KEY_MAX], room[PBX_KEY_MAX];
 	struct scenario_conference cf;
+	struct join_req *jr;
 
 	if (scenario_objects_conference(c->objs, c->conf, &cf)) {
 		/* Deleted between the PIN and now: no PIN-less join. */
@@ -60,19 +135,35 @@ static void send_join(struct route_ctx *c)
 				   404, "Conference Not Found");
 		return;
 	}
-	j.room = c->conf;
-	j.moderator = c->cmod;
-	j.muted = cf.join_muted && !c->cmod;
-	j.max_members = cf.max_members;
+	jr = calloc(1, sizeof(*jr));
+	if (!jr) {
+		route_media_hangup(c->r, c->worker_id, c->tenant, c->call_id,
+				   503, "Service Unavailable");
+		return;
+	}
+	jr->r = c->r;
+	snprintf(jr->tenant, sizeof(jr->tenant), "%s", c->tenant);
+	snprintf(jr->call_id, sizeof(jr->call_id), "%s", c->call_id);
+	snprintf(jr->worker, sizeof(jr->worker), "%s", c->worker_id);
+	snprintf(jr->room, sizeof(jr->room), "%s", c->conf);
+	snprintf(jr->moh, sizeof(jr->moh), "%s", cf.moh ? cf.moh : "");
+	jr->seq = c->seq;
+	jr->moderator = c->cmod;
+	jr->muted = cf.join_muted && !c->cmod;
+	jr->max_members = cf.max_members;
 	/* Without a moderator PIN nobody could ever end the wait. */
-	j.wait_moderator = cf.wait_moderator && cf.moderator_pin;
-	j.moh = (char *)(cf.moh ? cf.moh : "");
-	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_CONF_JOIN;
-	cmd.conf_join = &j;
-	PLOG_INFO("conference %s: join%s%s (max %u)", c->conf,
-		  j.moderator ? " as moderator" : "", j.muted ? " muted" : "",
-		  j.max_members);
-	route_exec_send(c, &cmd);
+	jr->wait_moderator = cf.wait_moderator && cf.moderator_pin;
+	if (ac &&
+	    !pbx_key_sub_of(members, sizeof(members), c->tenant,
+			    PBX_K_CONF_MEMBERS, c->conf) &&
+	    !pbx_key_sub_of(room, sizeof(room), c->tenant, PBX_K_CONF_ROOM,
+			    c->conf) &&
+	    redisAsyncCommand(ac, room_where, jr, "EVAL %s 2 %s %s", room_lua,
+			      members, room) == REDIS_OK)
+		return;
+	/* Without Redis the member list is lost anyway: join here. */
+	join_send(jr);
+	free(jr);
 }
 
 /* ---- the room's keys ---------------------------------------------------- */
@@ -112,17 +203,27 @@ static void keys_joined(struct route_ctx *c)
 			  ttl);
 }
 
+static const char leave_lua[] =
+	"redis.call('HDEL', KEYS[1], ARGV[1]) "
+	"if redis.call('HLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) "
+	"end return 1";
+
 void route_conf_ended(struct route_ctx *c)
 {
 	redisAsyncContext *ac = pbx_redis_ctx(c->r->redis);
-	char members[PBX_KEY_MAX];
+	char members[PBX_KEY_MAX], room[PBX_KEY_MAX];
 
 	if (!c->conf[0] || c->cstate != ROUTE_CONF_IN || !ac ||
 	    pbx_key_sub_of(members, sizeof(members), c->tenant,
 			   PBX_K_CONF_MEMBERS, c->conf))
 		return;
-	redisAsyncCommand(ac, reply_ignored, NULL, "HDEL %s %s", members,
-			  c->call_id);
+	if (pbx_key_sub_of(room, sizeof(room), c->tenant, PBX_K_CONF_ROOM,
+			   c->conf))
+		return;
+	/* The last member gone: the room belongs to no worker any more,
+	 * and its next caller may start it anywhere. */
+	redisAsyncCommand(ac, reply_ignored, NULL, "EVAL %s 2 %s %s %s",
+			  leave_lua, members, room, c->call_id);
 }
 
 /* ---- the walk's side ---------------------------------------------------- */

@@ -197,6 +197,13 @@ const struct worker_info *workers_pick_id(struct workers *w, const char *id)
 	return wi;
 }
 
+bool workers_live(struct workers *w, const char *id)
+{
+	struct worker_info *wi = find(w, id);
+
+	return wi && pbx_clock_now_ms() <= wi->seen_ms + w->ttl_ms;
+}
+
 const struct worker_info *workers_pick_alt(struct workers *w,
 					   const char *not_id)
 {

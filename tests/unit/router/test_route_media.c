@@ -1674,3 +1674,106 @@ Test(route_media, conf_call_into_a_room_goes_to_the_rooms_worker)
 	cr_assert_str_eq(c->conf_join->room, "open");
 	cr_assert_eq(c->conf_join->max_members, 0);
 }
+
+static const Pbx__V1__RouteDecision *d_menu;
+
+static const char menu_conf_json[] =
+	"{\"start\":\"m\",\"nodes\":{"
+	"\"m\":{\"type\":\"ivr\",\"options\":{\"prompt\":\"menu\","
+	"\"timeout\":5,\"retries\":0},"
+	"\"outputs\":{\"digit:1\":\"c\",\"timeout\":\"c\"}},"
+	"\"c\":{\"type\":\"conference\",\"options\":{\"room\":\"open\"}}}}";
+
+/* The first command of kind among those that came since seen. */
+static const Pbx__V1__MediaCommand *
+conf_wait_cmd(const char *call_id, Pbx__V1__MediaCommand__CmdCase kind)
+{
+	for (int t = 0; t < 100; t++) {
+		for (size_t i = seen; i < fake_peer_count(h.worker); i++) {
+			const Pbx__V1__Envelope *env = fake_peer_msg(h.worker,
+								     i);
+
+			if (env->body_case ==
+				    PBX__V1__ENVELOPE__BODY_MEDIA_COMMAND &&
+			    !strcmp(env->call_id, call_id) &&
+			    env->media_command->cmd_case == kind)
+				return env->media_command;
+		}
+		router_harness_settle(&h, 20);
+	}
+	cr_assert_fail("no command %d for %s", kind, call_id);
+	return NULL;
+}
+
+/* A menu caller on mw-test chooses the room: it joins when the room is
+ * empty or on its worker, and is refused (not split off) when the room's
+ * members are on another live worker. */
+static void conf_menu_call(const char *call_id)
+{
+	const Pbx__V1__MediaCommand *c;
+
+	d_menu = router_harness_call_new(&h, call_id, CALLER, NUMBER);
+	cr_assert_not_null(d_menu);
+	cr_assert_str_eq(d_menu->media_uri, HARNESS_WORKER_URI);
+	event(call_id, MEV(INCOMING), 0);
+	c = cmd_at(expect_cmds(1), call_id, MC(ANSWER));
+	event(call_id, MEV(ANSWERED), c->seq);
+	conf_wait_cmd(call_id, MC(PLAY));
+	seen = fake_peer_count(h.worker);
+	dtmf(call_id, "1");
+}
+
+Test(route_media, conf_menu_caller_joins_on_its_worker_or_is_refused)
+{
+	char key[PBX_KEY_MAX];
+
+	cr_assert_eq(router_harness_seed_object(&h, "conference", "open",
+						"{\"max_members\":0}"),
+		     0);
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
+					      menu_conf_json),
+		     0);
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+	conf_second_worker();
+	/* The room's key names mw-two but nobody is in it: joins here. */
+	conf_room_on("mw-two");
+	conf_menu_call("c-1");
+	cr_assert_str_eq(conf_wait_cmd("c-1", MC(CONF_JOIN))->conf_join->room,
+			 "open");
+	/* Members on mw-two: refused with a clear reason. */
+	cr_assert_eq(pbx_key_sub_of(key, sizeof(key), HARNESS_TENANT,
+				    PBX_K_CONF_MEMBERS, "open"),
+		     0);
+	redis_do("HSET %s x1 %s", key, "mw-two 0 0 1 caller");
+	seen = fake_peer_count(h.worker);
+	conf_menu_call("c-2");
+	assert_hangup(conf_wait_cmd("c-2", MC(HANGUP)), 480,
+		      "Conference On Another Worker");
+}
+
+Test(route_media, conf_last_member_leaving_frees_the_rooms_worker)
+{
+	struct harness_event ev = {.kind = MEV(CONF_JOINED),
+				   .conf_members = 1};
+	const Pbx__V1__MediaCommand *c;
+	char v[64];
+
+	cr_assert_eq(router_harness_seed_object(&h, "conference", "open",
+						"{\"max_members\":0}"),
+		     0);
+	start_call("c-1", open_conf_json);
+	event("c-1", MEV(INCOMING), 0);
+	c = cmd_at(expect_cmds(1), "c-1", MC(ANSWER));
+	event("c-1", MEV(ANSWERED), c->seq);
+	c = cmd_at(expect_cmds(1), "c-1", MC(CONF_JOIN));
+	ev.seq = c->seq;
+	event_ex("c-1", &ev);
+	expect_cmds(0);
+	conf_redis_field("open", PBX_K_CONF_ROOM, NULL, v, sizeof(v));
+	cr_assert_str_eq(v, HARNESS_WORKER);
+	event("c-1", MEV(HANGUP), 0);
+	cr_assert(router_harness_call_gone(&h, "c-1", 2000));
+	router_harness_settle(&h, 100);
+	conf_redis_field("open", PBX_K_CONF_ROOM, NULL, v, sizeof(v));
+	cr_assert_str_eq(v, "", "the empty room still names %s", v);
+}
