@@ -45,6 +45,10 @@ struct confroom_room {
 	struct list members;
 	unsigned n, moderators;
 	bool wait_moderator;
+	bool end_with_moderator;
+	bool ending; /* the last moderator left: members are ended one by
+		      * one from tmr_end */
+	struct tmr tmr_end;
 	bool live;
 	struct pacer_entry pe;
 	const int16_t *tone; /* playing to everyone: the table's */
@@ -180,6 +184,7 @@ static void room_update(struct confroom_room *r)
 
 static void room_free(struct confroom_room *r)
 {
+	tmr_cancel(&r->tmr_end);
 	pacer_remove(r->t->pacer, &r->pe);
 	hash_unlink(&r->he);
 	r->t->nrooms--;
@@ -228,6 +233,8 @@ int confroom_join(struct confroom_table *t, struct mwcall *call,
 		r->t = t;
 		snprintf(r->key, sizeof(r->key), "%s", key);
 		r->wait_moderator = o->wait_moderator;
+		r->end_with_moderator = o->end_with_moderator;
+		tmr_init(&r->tmr_end);
 		list_init(&r->members);
 		pacer_entry_init(&r->pe, room_tick, r);
 		hash_append(t->rooms, hash_joaat_str(r->key), &r->he, r);
@@ -258,9 +265,33 @@ int confroom_join(struct confroom_table *t, struct mwcall *call,
 	return 0;
 }
 
+/* Ends the first member's call (its handler frees the call, and with it
+ * the member, and the room after its last one); again from the timer
+ * until nobody is left. One a turn: no list walk while calls free. */
+static void end_next(void *arg)
+{
+	struct confroom_room *r = arg;
+	struct confroom_member *m = list_ledata(list_head(&r->members));
+	struct mwcall_event ev = {.kind = MWCALL_EV_CLOSED,
+				  .ended = true,
+				  .detail = "the moderator left"};
+	bool last = r->n == 1;
+
+	if (!m)
+		return;
+	mwcall_log_ctx(m->call);
+	PLOG_INFO("conference %s: the moderator left; ending the call",
+		  r->key);
+	mwcall_emit(m->call, &ev); /* frees m, and r when it was the last */
+	pbx_log_ctx(NULL, NULL);
+	if (!last)
+		tmr_start(&r->tmr_end, 0, end_next, r);
+}
+
 void confroom_member_leave(struct confroom_member *m)
 {
 	struct confroom_room *r;
+	bool m_was_moderator;
 
 	if (!m)
 		return;
@@ -268,12 +299,19 @@ void confroom_member_leave(struct confroom_member *m)
 	list_unlink(&m->le);
 	r->n--;
 	r->moderators -= m->moderator;
+	m_was_moderator = m->moderator;
 	m->call->conf = NULL;
 	mem_deref(m->moh);
 	PLOG_INFO("conference %s: left, %u member(s) remain", r->key, r->n);
 	free(m);
 	if (!r->n) {
 		room_free(r);
+		return;
+	}
+	if (r->end_with_moderator && !r->moderators && !r->ending &&
+	    m_was_moderator) {
+		r->ending = true;
+		tmr_start(&r->tmr_end, 0, end_next, r);
 		return;
 	}
 	room_update(r);

@@ -30,6 +30,8 @@ struct confroom_opts {
 	bool muted;
 	bool moderator;
 	bool wait_moderator; /* taken from the join that made the room */
+	bool end_with_moderator; /* likewise: the last moderator's leave
+				  * ends every member's call */
 	uint32_t max_members; /* 0 or above CONFROOM_MEMBERS_MAX: that */
 	/* Music on hold in the call's law: a libre mem object, referenced
 	 * by the member while it is in the room. */

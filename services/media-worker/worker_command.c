@@ -263,6 +263,7 @@ static void command_conf_join(struct worker *w, struct worker_link *l,
 		.muted = j->muted,
 		.moderator = j->moderator,
 		.wait_moderator = j->wait_moderator,
+		.end_with_moderator = j->end_with_moderator,
 		.max_members = j->max_members,
 	};
 	struct worker_event ev = {

@@ -190,7 +190,8 @@ const char *scenario_default_json(void);
  *   voicemail_box  {"email","max_length","greeting","pin","attach",
  *                   "transcribe"}
  *   conference     {"pin","moderator_pin","pin_retries","max_members",
- *                   "join_muted","wait_moderator","moh"}
+ *                   "join_muted","wait_moderator","end_with_moderator",
+ *                   "moh"}
  */
 
 /* Checks one object document of `kind` ("queue", "list", "schedule",
@@ -255,6 +256,7 @@ struct scenario_conference {
 	uint32_t pin_retries, max_members; /* max_members 0: unlimited */
 	bool join_muted;
 	bool wait_moderator; /* members hear music until a moderator joins */
+	bool end_with_moderator; /* the last moderator's leave ends it */
 	const char *moh;     /* prompt, or NULL: built-in music */
 };
 /* 0, -ENOENT (no such room), -EINVAL. */

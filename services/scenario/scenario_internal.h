@@ -148,6 +148,7 @@ struct obj_conf {
 	uint32_t pin_retries, max_members;
 	bool join_muted;
 	bool wait_moderator;
+	bool end_with_moderator;
 	const char *moh;
 };
 

@@ -227,6 +227,8 @@ static int obj_compile(struct scenario_object *o, const char *who,
 		o->conf.max_members = num(r, "max_members", 0);
 		o->conf.join_muted = flag(r, "join_muted", false);
 		o->conf.wait_moderator = flag(r, "wait_moderator", false);
+		o->conf.end_with_moderator =
+			flag(r, "end_with_moderator", false);
 		o->conf.moh = str(r, "moh");
 		break;
 	default:
@@ -471,6 +473,7 @@ int scenario_objects_conference(const struct scenario_objects *objs,
 	cf->max_members = o->conf.max_members;
 	cf->join_muted = o->conf.join_muted;
 	cf->wait_moderator = o->conf.wait_moderator;
+	cf->end_with_moderator = o->conf.end_with_moderator;
 	cf->moh = o->conf.moh;
 	return 0;
 }

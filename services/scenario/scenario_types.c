@@ -206,6 +206,7 @@ static const struct opt_spec conf_obj[] = {
 	{"max_members", OPT_INT, false, 0, 1000, NULL},
 	{"join_muted", OPT_BOOL, false, 0, 0, NULL},
 	{"wait_moderator", OPT_BOOL, false, 0, 0, NULL},
+	{"end_with_moderator", OPT_BOOL, false, 0, 0, NULL},
 	{"moh", OPT_STRING, false, 0, 0, NULL},
 	END};
 

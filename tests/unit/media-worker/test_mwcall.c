@@ -2796,21 +2796,6 @@ static void conf_call(size_t i, bool alaw)
 	conf_call_as(i, alaw, TENANT);
 }
 
-static uint64_t cmd_conf_join(size_t i, const char *tenant, const char *room,
-			      bool muted, uint32_t max_members)
-{
-	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
-	Pbx__V1__MediaCommand__ConfJoin j =
-		PBX__V1__MEDIA_COMMAND__CONF_JOIN__INIT;
-
-	j.room = (char *)room;
-	j.muted = muted;
-	j.max_members = max_members;
-	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_CONF_JOIN;
-	mc.conf_join = &j;
-	return cmd_send_to(&mc, tenant, confm[i].callid);
-}
-
 /* The event answering command seq (waits for it). */
 static const struct test_router_ev *ev_for(uint64_t seq)
 {
@@ -2825,12 +2810,37 @@ static const struct test_router_ev *ev_for(uint64_t seq)
 	return NULL;
 }
 
+/* Member i's ConfJoin j about tenant; the event that answers it. */
+static const struct test_router_ev *
+conf_join_send(size_t i, const char *tenant,
+	       Pbx__V1__MediaCommand__ConfJoin *j)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_CONF_JOIN;
+	mc.conf_join = j;
+	return ev_for(cmd_send_to(&mc, tenant, confm[i].callid));
+}
+
+static const struct test_router_ev *
+cmd_conf_join(size_t i, const char *tenant, const char *room, bool muted,
+	      uint32_t max_members)
+{
+	Pbx__V1__MediaCommand__ConfJoin j =
+		PBX__V1__MEDIA_COMMAND__CONF_JOIN__INIT;
+
+	j.room = (char *)room;
+	j.muted = muted;
+	j.max_members = max_members;
+	return conf_join_send(i, tenant, &j);
+}
+
 /* Joins member i to room r: CONF_JOINED with `count` members. */
 static void conf_join(size_t i, const char *room, bool muted,
 		      unsigned count)
 {
 	const struct test_router_ev *e =
-		ev_for(cmd_conf_join(i, TENANT, room, muted, 0));
+		cmd_conf_join(i, TENANT, room, muted, 0);
 
 	cr_assert_eq(e->kind, KIND(CONF_JOINED), "kind %d (%s)", e->kind,
 		     e->detail);
@@ -2984,6 +2994,68 @@ Test(mwcall, conf_star_6_toggles_the_members_own_mute)
 	conf_assert_hears(1, 2, false);
 }
 
+Test(mwcall, conf_room_waiting_for_its_moderator_plays_music_until_then)
+{
+	const bool both[2] = {true, true};
+	Pbx__V1__MediaCommand__ConfJoin j =
+		PBX__V1__MEDIA_COMMAND__CONF_JOIN__INIT;
+	const struct test_router_ev *e;
+
+	fx_start(&(struct fx_opts){0});
+	j.room = (char *)"board";
+	j.wait_moderator = true;
+	for (size_t i = 0; i < 2; i++) {
+		conf_call(i, false);
+		e = conf_join_send(i, TENANT, &j);
+		cr_assert_eq(e->kind, KIND(CONF_JOINED));
+	}
+	/* Two members, no moderator: music, not each other. */
+	conf_talk(2, both);
+	conf_assert_hears(0, 1, false);
+	conf_assert_hears(1, 0, false);
+	cr_assert_gt(conf_heard_energy(&fx.member[0]), 100.0, "no music");
+	/* The moderator comes: the room is live. */
+	conf_call(2, false);
+	j.moderator = true;
+	e = conf_join_send(2, TENANT, &j);
+	cr_assert_eq(e->conf_members, 3);
+	test_loop_for(300);
+	conf_talk(2, both);
+	conf_assert_hears(0, 1, true);
+	conf_assert_hears(1, 0, true);
+}
+
+Test(mwcall, conf_room_ends_with_its_last_moderator_if_asked)
+{
+	Pbx__V1__MediaCommand__ConfJoin j =
+		PBX__V1__MEDIA_COMMAND__CONF_JOIN__INIT;
+	const struct test_router_ev *e;
+
+	fx_start(&(struct fx_opts){0});
+	j.room = (char *)"board";
+	j.end_with_moderator = true;
+	for (size_t i = 0; i < 3; i++) {
+		conf_call(i, false);
+		j.moderator = i == 0;
+		e = conf_join_send(i, TENANT, &j);
+		cr_assert_eq(e->kind, KIND(CONF_JOINED));
+	}
+	/* A member leaving ends nobody else. */
+	test_ua_hangup(&fx.member[2]);
+	cr_assert(wait_event(KIND(HANGUP), 2000));
+	test_loop_for(100);
+	cr_assert_not(fx.member[1].closed);
+	cr_assert_eq(confroom_members(fx.w->conf, TENANT, "board"), 2);
+	/* The moderator leaving ends the room. */
+	test_ua_hangup(&fx.member[0]);
+	cr_assert(test_loop_flag(&fx.member[1].closed, 2000), "no BYE");
+	cr_assert(wait_event(KIND(ENDED), 1000));
+	e = ev_find(KIND(ENDED));
+	cr_assert_str_eq(e->detail, "the moderator left");
+	cr_assert_str_eq(e->callid, confm[1].callid);
+	cr_assert_eq(confroom_count(fx.w->conf), 0);
+}
+
 Test(mwcall, conf_full_room_refuses_the_next_member)
 {
 	const struct test_router_ev *e;
@@ -2991,11 +3063,11 @@ Test(mwcall, conf_full_room_refuses_the_next_member)
 	fx_start(&(struct fx_opts){0});
 	for (size_t i = 0; i < 2; i++) {
 		conf_call(i, false);
-		e = ev_for(cmd_conf_join(i, TENANT, "small", false, 2));
+		e = cmd_conf_join(i, TENANT, "small", false, 2);
 		cr_assert_eq(e->kind, KIND(CONF_JOINED));
 	}
 	conf_call(2, false);
-	e = ev_for(cmd_conf_join(2, TENANT, "small", false, 2));
+	e = cmd_conf_join(2, TENANT, "small", false, 2);
 	cr_assert_eq(e->kind, KIND(CONF_FULL));
 	cr_assert_eq(e->conf_members, 2);
 	cr_assert_eq(confroom_members(fx.w->conf, TENANT, "small"), 2);
@@ -3015,7 +3087,7 @@ Test(mwcall, conf_rooms_of_two_tenants_with_one_name_are_apart)
 	conf_join(1, "room1", false, 2);
 	/* Member 2 is a call of tenant t2 (its INVITE says so). */
 	conf_call_as(2, false, "t2");
-	e = ev_for(cmd_conf_join(2, "t2", "room1", false, 0));
+	e = cmd_conf_join(2, "t2", "room1", false, 0);
 	cr_assert_eq(e->kind, KIND(CONF_JOINED));
 	cr_assert_eq(e->conf_members, 1, "t2's room1 is its own");
 	cr_assert_eq(confroom_count(fx.w->conf), 2);
@@ -3056,12 +3128,12 @@ Test(mwcall, conf_join_with_a_bad_room_name_fails)
 
 	fx_start(&(struct fx_opts){0});
 	conf_call(0, false);
-	e = ev_for(cmd_conf_join(0, TENANT, "../x", false, 0));
+	e = cmd_conf_join(0, TENANT, "../x", false, 0);
 	cr_assert_eq(e->kind, KIND(FAILED));
 	cr_assert_str_eq(e->detail, "invalid room name");
-	e = ev_for(cmd_conf_join(0, TENANT, "room1", false, 0));
+	e = cmd_conf_join(0, TENANT, "room1", false, 0);
 	cr_assert_eq(e->kind, KIND(CONF_JOINED));
-	e = ev_for(cmd_conf_join(0, TENANT, "room2", false, 0));
+	e = cmd_conf_join(0, TENANT, "room2", false, 0);
 	cr_assert_eq(e->kind, KIND(FAILED), "a second room");
 }
 

@@ -1440,7 +1440,7 @@ static const char conf_json[] =
 
 static const char room1_json[] =
 	"{\"pin\":\"1234\",\"moderator_pin\":\"9999\",\"pin_retries\":3,"
-	"\"max_members\":3,\"join_muted\":true}";
+	"\"max_members\":3,\"join_muted\":true,\"end_with_moderator\":true}";
 
 #define MC(k) PBX__V1__MEDIA_COMMAND__CMD_##k
 #define MEV(k) PBX__V1__MEDIA_EVENT__KIND__KIND_##k
@@ -1516,6 +1516,7 @@ Test(route_media, conf_right_pin_joins_muted_and_records_the_member)
 	cr_assert(c->conf_join->muted, "join_muted");
 	cr_assert_not(c->conf_join->moderator);
 	cr_assert_eq(c->conf_join->max_members, 3);
+	cr_assert(c->conf_join->end_with_moderator);
 	assert_field("c-1", "cst", "j");
 
 	ev.seq = c->seq;
