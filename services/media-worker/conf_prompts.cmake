@@ -9,7 +9,18 @@ foreach(item
     "conf_pin|Please enter the conference PIN, then press the hash key."
     "conf_bad_pin|That PIN is not correct. Please try again."
     "conf_denied|That PIN is not correct. Goodbye."
-    "conf_full|The conference is full. Goodbye.")
+    "conf_full|The conference is full. Goodbye."
+    "conf_count_1|You are the only participant."
+    "conf_count_2|There are two participants, including you."
+    "conf_count_3|There are three participants, including you."
+    "conf_count_4|There are four participants, including you."
+    "conf_count_5|There are five participants, including you."
+    "conf_count_6|There are six participants, including you."
+    "conf_count_7|There are seven participants, including you."
+    "conf_count_8|There are eight participants, including you."
+    "conf_count_9|There are nine participants, including you."
+    "conf_count_10|There are ten participants, including you."
+    "conf_count_many|There are more than ten participants.")
   string(REPLACE "|" ";" parts "${item}")
   list(GET parts 0 name)
   list(GET parts 1 text)

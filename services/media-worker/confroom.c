@@ -347,6 +347,11 @@ void confroom_member_digit(struct confroom_member *m, char digit)
 	m->star = digit == '*';
 }
 
+void confroom_member_resume(struct confroom_member *m)
+{
+	room_update(m->room);
+}
+
 bool confroom_member_muted(const struct confroom_member *m)
 {
 	return m->muted;

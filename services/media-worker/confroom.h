@@ -66,6 +66,8 @@ void confroom_member_audio(struct confroom_member *m, const uint8_t *payload,
 /* A digit from the member (`*6`: mute toggle); never frees. */
 void confroom_member_digit(struct confroom_member *m, char digit);
 bool confroom_member_muted(const struct confroom_member *m);
+/* A prompt on the member ended: it hears the room (or its music). */
+void confroom_member_resume(struct confroom_member *m);
 /* The call ends: leaves its room (freed when it was the last). */
 void confroom_member_leave(struct confroom_member *m);
 

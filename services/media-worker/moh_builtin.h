@@ -24,6 +24,17 @@ CONF_PROMPT(conf_pin)
 CONF_PROMPT(conf_bad_pin)
 CONF_PROMPT(conf_denied)
 CONF_PROMPT(conf_full)
+CONF_PROMPT(conf_count_1)
+CONF_PROMPT(conf_count_2)
+CONF_PROMPT(conf_count_3)
+CONF_PROMPT(conf_count_4)
+CONF_PROMPT(conf_count_5)
+CONF_PROMPT(conf_count_6)
+CONF_PROMPT(conf_count_7)
+CONF_PROMPT(conf_count_8)
+CONF_PROMPT(conf_count_9)
+CONF_PROMPT(conf_count_10)
+CONF_PROMPT(conf_count_many)
 #undef CONF_PROMPT
 
 #endif

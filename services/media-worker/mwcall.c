@@ -76,6 +76,10 @@ static void tick_handler(uint64_t periods, uint64_t now_ms, void *arg)
 	PLOG_DEBUG("play %llu done", (unsigned long long)call->play_seq);
 	ev.seq = call->play_seq;
 	mwcall_emit(call, &ev);
+	/* A prompt to a conference member (its announcement) ended: the
+	 * room's audio again, or its music while the room is not live. */
+	if (call->conf)
+		confroom_member_resume(call->conf);
 	pbx_log_ctx(NULL, NULL);
 }
 

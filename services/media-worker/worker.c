@@ -392,6 +392,17 @@ static const struct sound_src {
 	SOUND(conf_bad_pin),
 	SOUND(conf_denied),
 	SOUND(conf_full),
+	SOUND(conf_count_1),
+	SOUND(conf_count_2),
+	SOUND(conf_count_3),
+	SOUND(conf_count_4),
+	SOUND(conf_count_5),
+	SOUND(conf_count_6),
+	SOUND(conf_count_7),
+	SOUND(conf_count_8),
+	SOUND(conf_count_9),
+	SOUND(conf_count_10),
+	SOUND(conf_count_many),
 #undef SOUND
 };
 

@@ -72,6 +72,28 @@ static void command_answer(struct worker *w, struct worker_link *l,
 	}
 }
 
+/* The tenant's prompt `name`; the system sound set stands in for one the
+ * tenant did not upload (an upload of that name replaces it). *audio is
+ * referenced for the caller. */
+static int prompt_audio(struct worker *w, const char *tenant,
+			const char *name, enum offer_law law, uint8_t **audio,
+			size_t *len)
+{
+	int err = name[0] ? prompt_cache_get(w->prompts, tenant, name, law,
+					     audio, len)
+			  : -ENOENT;
+
+	/* The system sounds also stand in while the store is down: a
+	 * caller asked for its PIN is not hung up for want of Redis. */
+	if (err && !worker_sound(w, name, law, audio, len)) {
+		if (err != -ENOENT)
+			PLOG_WARN("prompt %s: %s; the built-in one", name,
+				  strerror(-err));
+		err = 0;
+	}
+	return err;
+}
+
 /* Music on hold never fails for want of the tenant's own: the built-in
  * music plays instead. *audio is referenced for the caller. */
 static int moh_audio(struct worker *w, const char *tenant, const char *prompt,
@@ -107,16 +129,8 @@ static void command_play(struct worker *w, struct worker_link *l,
 		err = moh_audio(w, env->tenant_id, play->prompt, law, &audio,
 				&len);
 	else
-		err = play->prompt[0]
-			      ? prompt_cache_get(w->prompts, env->tenant_id,
-						 play->prompt, law, &audio,
-						 &len)
-			      : -ENOENT;
-	/* The system sound set stands in for a prompt the tenant did not
-	 * upload (an upload of that name replaces it). */
-	if (err == -ENOENT && !play->moh &&
-	    !worker_sound(w, play->prompt, law, &audio, &len))
-		err = 0;
+		err = prompt_audio(w, env->tenant_id, play->prompt, law,
+				   &audio, &len);
 	if (err == -ENOENT)
 		snprintf(detail, sizeof(detail), "prompt %s not found",
 			 play->prompt);
@@ -254,6 +268,34 @@ static void command_record(struct worker *w, struct worker_link *l,
 	}
 }
 
+/* The joiner hears how many are in the room (with it), then the room;
+ * its PLAY_DONE answers the ConfJoin. A missing prompt is only logged:
+ * the member is in the room either way. */
+static void conf_announce(struct worker *w, struct worker_call *wc,
+			  const Pbx__V1__Envelope *env, unsigned count)
+{
+	char name[32];
+	uint8_t *audio = NULL;
+	size_t len = 0;
+	int err;
+
+	if (count <= 10)
+		snprintf(name, sizeof(name), "conf_count_%u", count);
+	else
+		snprintf(name, sizeof(name), "conf_count_many");
+	err = prompt_audio(w, env->tenant_id, name, mwcall_law(wc->call),
+			   &audio, &len);
+	if (!err) {
+		set_msgid(wc->play_msgid, sizeof(wc->play_msgid), env);
+		err = mwcall_play(wc->call, audio, len, 1, false,
+				  env->media_command->seq);
+		mem_deref(audio);
+	}
+	if (err)
+		PLOG_WARN("conference: no announcement %s: %s", name,
+			  strerror(-err));
+}
+
 static void command_conf_join(struct worker *w, struct worker_link *l,
 			      struct worker_call *wc,
 			      const Pbx__V1__Envelope *env)
@@ -306,6 +348,8 @@ static void command_conf_join(struct worker *w, struct worker_link *l,
 	ev.conf_members = count;
 	ev.conf_muted = j->muted;
 	worker_event_send(w, l, &ev);
+	if (j->announce)
+		conf_announce(w, wc, env, count);
 }
 
 static void command_conf_mute(struct worker *w, struct worker_link *l,

@@ -48,7 +48,7 @@ struct worker_call {
 	char conf_msgid[64]; /* the ConfJoin / ConfMute last received */
 };
 
-enum { WORKER_SOUNDS = 4 };
+enum { WORKER_SOUNDS = 15 };
 
 struct worker {
 	const struct mw_config *cfg;

@@ -52,7 +52,7 @@ struct join_req {
 	struct router *r;
 	char tenant[65], call_id[256], worker[65], room[65], moh[65];
 	uint64_t seq;
-	bool moderator, muted, wait_moderator, end_with_moderator;
+	bool moderator, muted, wait_moderator, end_with_moderator, announce;
 	uint32_t max_members;
 };
 
@@ -75,6 +75,7 @@ static void join_send(struct join_req *jr)
 	j.max_members = jr->max_members;
 	j.wait_moderator = jr->wait_moderator;
 	j.end_with_moderator = jr->end_with_moderator;
+	j.announce = jr->announce;
 	j.moh = jr->moh;
 	cmd.worker_id = jr->worker;
 	cmd.seq = jr->seq;
@@ -155,6 +156,7 @@ static void send_join(struct route_ctx *c)
 	/* Without a moderator PIN nobody could ever end the wait. */
 	jr->wait_moderator = cf.wait_moderator && cf.moderator_pin;
 	jr->end_with_moderator = cf.end_with_moderator;
+	jr->announce = cf.announce;
 	if (ac &&
 	    !pbx_key_sub_of(members, sizeof(members), c->tenant,
 			    PBX_K_CONF_MEMBERS, c->conf) &&

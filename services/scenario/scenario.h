@@ -191,7 +191,7 @@ const char *scenario_default_json(void);
  *                   "transcribe"}
  *   conference     {"pin","moderator_pin","pin_retries","max_members",
  *                   "join_muted","wait_moderator","end_with_moderator",
- *                   "moh"}
+ *                   "announce","moh"}
  */
 
 /* Checks one object document of `kind` ("queue", "list", "schedule",
@@ -257,6 +257,7 @@ struct scenario_conference {
 	bool join_muted;
 	bool wait_moderator; /* members hear music until a moderator joins */
 	bool end_with_moderator; /* the last moderator's leave ends it */
+	bool announce;		 /* the joiner hears the count first */
 	const char *moh;     /* prompt, or NULL: built-in music */
 };
 /* 0, -ENOENT (no such room), -EINVAL. */

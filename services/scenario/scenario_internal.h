@@ -149,6 +149,7 @@ struct obj_conf {
 	bool join_muted;
 	bool wait_moderator;
 	bool end_with_moderator;
+	bool announce;
 	const char *moh;
 };
 

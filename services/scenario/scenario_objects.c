@@ -229,6 +229,7 @@ static int obj_compile(struct scenario_object *o, const char *who,
 		o->conf.wait_moderator = flag(r, "wait_moderator", false);
 		o->conf.end_with_moderator =
 			flag(r, "end_with_moderator", false);
+		o->conf.announce = flag(r, "announce", true);
 		o->conf.moh = str(r, "moh");
 		break;
 	default:
@@ -474,6 +475,7 @@ int scenario_objects_conference(const struct scenario_objects *objs,
 	cf->join_muted = o->conf.join_muted;
 	cf->wait_moderator = o->conf.wait_moderator;
 	cf->end_with_moderator = o->conf.end_with_moderator;
+	cf->announce = o->conf.announce;
 	cf->moh = o->conf.moh;
 	return 0;
 }

@@ -207,6 +207,7 @@ static const struct opt_spec conf_obj[] = {
 	{"join_muted", OPT_BOOL, false, 0, 0, NULL},
 	{"wait_moderator", OPT_BOOL, false, 0, 0, NULL},
 	{"end_with_moderator", OPT_BOOL, false, 0, 0, NULL},
+	{"announce", OPT_BOOL, false, 0, 0, NULL},
 	{"moh", OPT_STRING, false, 0, 0, NULL},
 	END};
 

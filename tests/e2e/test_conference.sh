@@ -117,7 +117,7 @@ sleep 1
 member 2 $N_OPEN hangup 10000
 if wait_members open 3; then pass three_callers_join_the_room
 else fail three_callers_join_the_room "members: $(members_in open)"; fi
-sleep 0.5 # the join tone
+sleep 3 # the last joiner's count ("There are three participants...")
 for i in 0 1 2; do
 	"$SINK" $CALLER_IP $((34000 + i * 2)) 3 1000 "" "$TMP/heard$i.al" \
 		>"$TMP/sink$i.out" &

@@ -3056,6 +3056,43 @@ Test(mwcall, conf_room_ends_with_its_last_moderator_if_asked)
 	cr_assert_eq(confroom_count(fx.w->conf), 0);
 }
 
+Test(mwcall, conf_joiner_hears_the_count_then_the_room)
+{
+	const bool both[2] = {true, true};
+	Pbx__V1__MediaCommand__ConfJoin j =
+		PBX__V1__MEDIA_COMMAND__CONF_JOIN__INIT;
+	const struct test_router_ev *e;
+	unsigned before;
+
+	fx_start(&(struct fx_opts){0});
+	j.room = (char *)"room1";
+	j.announce = true;
+	conf_call(0, false);
+	e = conf_join_send(0, TENANT, &j);
+	cr_assert_eq(e->kind, KIND(CONF_JOINED));
+	/* "You are the only participant.", then music: never silence. */
+	cr_assert(wait_event(KIND(PLAY_DONE), 5000), "no announcement");
+	cr_assert_eq(ev_find(KIND(PLAY_DONE))->seq, e->seq, "%llu vs %llu",
+		     (unsigned long long)ev_find(KIND(PLAY_DONE))->seq,
+		     (unsigned long long)e->seq);
+	test_ua_rx_reset(&fx.member[0], 0);
+	test_loop_for(500);
+	cr_assert_geq(fx.member[0].rx.pkts, 20, "silence after the count");
+	cr_assert_gt(conf_heard_energy(&fx.member[0]), 100.0);
+	/* The second hears its count while the first hears the room; then
+	 * both hear each other. */
+	conf_call(1, false);
+	before = ev_count(KIND(PLAY_DONE));
+	e = conf_join_send(1, TENANT, &j);
+	cr_assert_eq(e->conf_members, 2);
+	for (int t = 0; t < 300 && ev_count(KIND(PLAY_DONE)) == before; t++)
+		test_loop_for(20);
+	cr_assert_gt(ev_count(KIND(PLAY_DONE)), before, "no second count");
+	conf_talk(2, both);
+	conf_assert_hears(0, 1, true);
+	conf_assert_hears(1, 0, true);
+}
+
 Test(mwcall, conf_full_room_refuses_the_next_member)
 {
 	const struct test_router_ev *e;
