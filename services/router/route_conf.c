@@ -212,6 +212,29 @@ static const char leave_lua[] =
 	"if redis.call('HLEN', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) "
 	"end return 1";
 
+/* A member's mute in its entry, the rest (worker, role, joined_ms,
+ * caller) kept; nothing for a call that is no member. */
+static const char mute_lua[] =
+	"local v = redis.call('HGET', KEYS[1], ARGV[1]) "
+	"if not v then return 0 end "
+	"local a, b, rest = string.match(v, '^(%S+) (%S+) %S+ (.*)$') "
+	"if not a then return 0 end "
+	"redis.call('HSET', KEYS[1], ARGV[1], a .. ' ' .. b .. ' ' .. ARGV[2] "
+	".. ' ' .. rest) return 1";
+
+static void keys_muted(struct route_ctx *c)
+{
+	redisAsyncContext *ac = pbx_redis_ctx(c->r->redis);
+	char members[PBX_KEY_MAX];
+
+	if (!ac || pbx_key_sub_of(members, sizeof(members), c->tenant,
+				  PBX_K_CONF_MEMBERS, c->conf))
+		return;
+	redisAsyncCommand(ac, reply_ignored, NULL, "EVAL %s 1 %s %s %s",
+			  mute_lua, members, c->call_id,
+			  c->c_muted ? "1" : "0");
+}
+
 void route_conf_ended(struct route_ctx *c)
 {
 	redisAsyncContext *ac = pbx_redis_ctx(c->r->redis);
@@ -398,8 +421,10 @@ void route_conf_after_save(struct route_ctx *c)
 				   480, "Conference Ended");
 		break;
 	case DO_JOINED:
-	case DO_MUTED:
 		keys_joined(c);
+		break;
+	case DO_MUTED:
+		keys_muted(c);
 		break;
 	default:
 		break;

@@ -3172,6 +3172,15 @@ Test(mwcall, conf_join_with_a_bad_room_name_fails)
 	cr_assert_eq(e->kind, KIND(CONF_JOINED));
 	e = cmd_conf_join(0, TENANT, "room2", false, 0);
 	cr_assert_eq(e->kind, KIND(FAILED), "a second room");
+	/* Nor is a member rung elsewhere. */
+	fx.router.callid[0] = '\0';
+	snprintf(fx.router.callid, sizeof(fx.router.callid), "%s",
+		 confm[0].callid);
+	cmd_ring("sip:101@127.0.0.1", 1000);
+	cr_assert(test_loop_count(&fx.router.nev, fx.router.nev + 1, 1000));
+	cr_assert_str_eq(test_router_last(&fx.router)->detail,
+			 "ring: in a conference");
+	cr_assert_eq(fx.callee.invites, 0);
 }
 
 Test(mwcall, play_of_a_system_sound_the_tenant_lacks_plays_the_built_in)

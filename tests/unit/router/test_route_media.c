@@ -1503,7 +1503,7 @@ Test(route_media, conf_right_pin_joins_muted_and_records_the_member)
 	struct harness_event ev = {.kind = MEV(CONF_JOINED),
 				   .conf_members = 2,
 				   .conf_muted = true};
-	char v[256];
+	char v[256], joined[256];
 	size_t i;
 
 	conf_asked("c-1");
@@ -1526,6 +1526,15 @@ Test(route_media, conf_right_pin_joins_muted_and_records_the_member)
 	cr_assert_str_eq(v, HARNESS_WORKER);
 	conf_redis_field("room1", PBX_K_CONF_MEMBERS, "c-1", v, sizeof(v));
 	cr_assert(!strncmp(v, HARNESS_WORKER " 0 1 ", 12), "member %s", v);
+	snprintf(joined, sizeof(joined), "%s", v + 12);
+	/* Unmuted (pbxctl, or its *6): the flag changes, nothing else. */
+	ev.kind = MEV(CONF_MUTED);
+	ev.conf_muted = false;
+	event_ex("c-1", &ev);
+	expect_cmds(0);
+	conf_redis_field("room1", PBX_K_CONF_MEMBERS, "c-1", v, sizeof(v));
+	cr_assert(!strncmp(v, HARNESS_WORKER " 0 0 ", 12), "member %s", v);
+	cr_assert_str_eq(v + 12, joined);
 
 	/* The caller leaves: it is no member any more. */
 	event("c-1", MEV(HANGUP), 0);
