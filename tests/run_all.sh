@@ -96,6 +96,8 @@ suite "end to end: voicemail (a tone recorded, listed, fetched, deleted)" vm \
 	tests/e2e/test_voicemail.sh
 suite "end to end: notifications (e-mail with the WAV, signed webhook, retries, dead letters)" notify \
 	tests/e2e/test_notify.sh
+suite "end to end: conference rooms (three tones mixed, PIN, room full)" \
+	conf tests/e2e/test_conference.sh
 suite "security: a flood at the edge" flood tests/security/test_flood.sh
 # Its own network namespace (it creates one as root): the attacker and
 # carrier addresses it adds exist only there.

@@ -100,6 +100,8 @@ static const char *const tenant_keys[PBX_K_COUNT] = {
 	[PBX_K_VM_QUOTA] = "vm:quota",
 	[PBX_K_VM_BYTES] = "vm:bytes",
 	[PBX_K_NOTIFY] = "notify",
+	[PBX_K_CONF_ROOM] = "conf:room",
+	[PBX_K_CONF_MEMBERS] = "conf:members",
 };
 
 static const char *const sys_keys[PBX_KS_COUNT] = {
@@ -109,6 +111,7 @@ static const char *const sys_keys[PBX_KS_COUNT] = {
 	[PBX_KS_NOTIFY_JOBS] = "notify:jobs",
 	[PBX_KS_NOTIFY_DEAD] = "notify:dead",
 	[PBX_KS_NOTIFY_ERRORS] = "notify:errors",
+	[PBX_KS_CONF_CTL] = "conf:ctl",
 };
 
 int pbx_key_of(char *buf, size_t size, const char *tenant, enum pbx_tkey k)
@@ -131,4 +134,12 @@ int pbx_key_sys_of(char *buf, size_t size, enum pbx_skey k)
 	if ((unsigned)k >= PBX_KS_COUNT)
 		return -EINVAL;
 	return pbx_key_sys(buf, size, "%s", sys_keys[k]);
+}
+
+int pbx_key_sys_sub_of(char *buf, size_t size, enum pbx_skey k,
+		       const char *sub)
+{
+	if ((unsigned)k >= PBX_KS_COUNT || !pbx_id_valid(sub))
+		return -EINVAL;
+	return pbx_key_sys(buf, size, "%s:%s", sys_keys[k], sub);
 }

@@ -53,6 +53,10 @@ enum pbx_tkey {
 	/* notifier (docs/services/notifier.md): */
 	PBX_K_NOTIFY,	   /* hash: webhook_url, webhook_secret (provision
 			    * writes, notifier reads) */
+	/* conference rooms (docs/services/router.md), per room name: */
+	PBX_K_CONF_ROOM,   /* string: the worker that holds the room (TTL) */
+	PBX_K_CONF_MEMBERS, /* hash call id -> "<worker> <moderator 0|1>
+			     * <muted 0|1> <joined_ms> <caller>" */
 	PBX_K_COUNT
 };
 enum pbx_skey {
@@ -66,6 +70,9 @@ enum pbx_skey {
 	PBX_KS_NOTIFY_DEAD,   /* stream: jobs given up, with the last error */
 	PBX_KS_NOTIFY_ERRORS, /* hash job id -> its last error, while it is
 			       * retried */
+	/* list per worker id (pbx_key_sys_sub_of): "<tenant> <call-id>
+	 * mute|unmute|kick" from provision, popped by that media worker */
+	PBX_KS_CONF_CTL,
 	PBX_KS_COUNT
 };
 
@@ -78,5 +85,8 @@ int pbx_key_sub_of(char *buf, size_t size, const char *tenant,
 		   enum pbx_tkey k, const char *sub);
 /* "pbx:{sys}:<name of k>"; 0, -EINVAL, -ENAMETOOLONG. */
 int pbx_key_sys_of(char *buf, size_t size, enum pbx_skey k);
+/* "pbx:{sys}:<name of k>:<sub>" (sub an id); 0, -EINVAL, -ENAMETOOLONG. */
+int pbx_key_sys_sub_of(char *buf, size_t size, enum pbx_skey k,
+		       const char *sub);
 
 #endif

@@ -18,4 +18,27 @@ extern const size_t vm_full_builtin_ulaw_len;
 extern const unsigned char vm_full_builtin_alaw[];
 extern const size_t vm_full_builtin_alaw_len;
 
+/* The conference prompts (conf_prompts.cmake, espeak-ng and sox). */
+#define CONF_PROMPT(name)                                                      \
+	extern const unsigned char name##_ulaw[];                              \
+	extern const size_t name##_ulaw_len;                                   \
+	extern const unsigned char name##_alaw[];                              \
+	extern const size_t name##_alaw_len;
+CONF_PROMPT(conf_pin)
+CONF_PROMPT(conf_bad_pin)
+CONF_PROMPT(conf_denied)
+CONF_PROMPT(conf_full)
+CONF_PROMPT(conf_count_1)
+CONF_PROMPT(conf_count_2)
+CONF_PROMPT(conf_count_3)
+CONF_PROMPT(conf_count_4)
+CONF_PROMPT(conf_count_5)
+CONF_PROMPT(conf_count_6)
+CONF_PROMPT(conf_count_7)
+CONF_PROMPT(conf_count_8)
+CONF_PROMPT(conf_count_9)
+CONF_PROMPT(conf_count_10)
+CONF_PROMPT(conf_count_many)
+#undef CONF_PROMPT
+
 #endif

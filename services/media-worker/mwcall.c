@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "confroom.h"
 #include "dtmf_detect.h"
 #include "dtmf_info.h"
 #include "mwcall_priv.h"
@@ -80,6 +81,10 @@ static void tick_handler(uint64_t periods, uint64_t now_ms, void *arg)
 	PLOG_DEBUG("play %llu done", (unsigned long long)call->play_seq);
 	ev.seq = call->play_seq;
 	mwcall_emit(call, &ev);
+	/* A prompt to a conference member (its announcement) ended: the
+	 * room's audio again, or its music while the room is not live. */
+	if (call->conf)
+		confroom_member_resume(call->conf);
 	pbx_log_ctx(NULL, NULL);
 }
 
@@ -125,6 +130,8 @@ static void report_digit(struct mwcall *call, char digit, const char *how)
 		mwcall_player_stop(call);
 	mwcall_emit(call, &ev);
 	mwcall_vm_digit(call, digit);
+	if (call->conf)
+		confroom_member_digit(call->conf, digit);
 }
 
 static void detect_digit(char digit, const char *how, void *arg)
@@ -156,6 +163,8 @@ static void caller_rx(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
 	dtmf_detect_audio(call->dtmf, payload, len, c->law, now);
 	if (call->vm.phase == VM_RECORDING)
 		mwcall_vm_audio(call, payload, len);
+	if (call->conf)
+		confroom_member_audio(call->conf, payload, len);
 	if (bridged)
 		ring_from_caller(call->ring, hdr, payload, len, false, now);
 }
@@ -571,6 +580,8 @@ void mwcall_free(struct mwcall *call)
 	for (size_t i = 0; i < MWCALL_TIMERS_MAX; i++)
 		tmr_cancel(&call->timers[i].tmr);
 	mwcall_vm_free(call);
+	/* Out of its room before the leg goes: the mix sends on it. */
+	confroom_member_leave(call->conf);
 	if (call->env)
 		pacer_remove(call->env->pacer, &call->pe);
 	/* Socket first: no RTP callback may reach a half-freed call. */
@@ -614,6 +625,11 @@ enum offer_law mwcall_law(const struct mwcall *call)
 bool mwcall_answered(const struct mwcall *call)
 {
 	return call->answered;
+}
+
+bool mwcall_in_conf(const struct mwcall *call)
+{
+	return call->conf != NULL;
 }
 
 bool mwcall_bridged(const struct mwcall *call)

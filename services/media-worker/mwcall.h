@@ -41,6 +41,7 @@ enum mwcall_ev_kind {
 				* "#", "silence", "max_length", "hangup",
 				* "rtp timeout"): take the recorder with
 				* mwcall_record_take(); CLOSED follows */
+	MWCALL_EV_CONF_MUTED,  /* its conference mute changed (`muted`) */
 	MWCALL_EV_CLOSED,      /* the call ended by itself (detail: why) */
 };
 
@@ -54,6 +55,7 @@ struct mwcall_event {
 	int ring_result; /* Pbx__V1__MediaEvent__RingResult */
 	const char *leg; /* RING_RESULT of a named leg */
 	bool ended;	 /* CLOSED: we ended it (BYE), not the caller */
+	bool muted;	 /* CONF_MUTED */
 };
 
 /* Every event of the call. On MWCALL_EV_CLOSED the handler must
@@ -178,5 +180,6 @@ const char *mwcall_dialed(const struct mwcall *call);
 enum offer_law mwcall_law(const struct mwcall *call);
 bool mwcall_answered(const struct mwcall *call);
 bool mwcall_bridged(const struct mwcall *call);
+bool mwcall_in_conf(const struct mwcall *call);
 
 #endif

@@ -11,6 +11,7 @@
 #include "mwcall.h"
 #include "pacer.h"
 
+struct confroom_member;
 struct dtmf_detect;
 
 #define MWCALL_ALLOW "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO\r\n"
@@ -83,6 +84,8 @@ struct mwcall {
 	struct list legs;   /* named legs ringing (struct ring) */
 	struct call_timer timers[MWCALL_TIMERS_MAX];
 	struct call_vm vm;
+	/* In a conference room (confroom.c): the room's member. */
+	struct confroom_member *conf;
 
 	mwcall_event_h *evh;
 	void *arg;

@@ -395,6 +395,11 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 
 	*why = NULL;
 	named = p->leg && p->leg[0];
+	/* A member's audio is the room's: a bridge would mix two worlds. */
+	if (call->conf) {
+		*why = "in a conference";
+		return -EALREADY;
+	}
 	if (call->ring) {
 		*why = call->ring->bridged ? "already bridged"
 					   : "a ring is in progress";

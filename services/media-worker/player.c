@@ -130,16 +130,11 @@ static bool at_end(const struct player *p)
 	return p->pos == p->len && !p->passes && !p->forever;
 }
 
-size_t player_next(struct player *p, uint8_t pkt[PLAYER_PKT_SIZE],
-		   uint64_t now_ms)
+/* The header of the next packet of the stream into pkt; the stream moves
+ * on by one packet. */
+static void stamp(struct player *p, uint8_t *pkt, uint64_t now_ms)
 {
 	struct mw_rtp_hdr h;
-	size_t got;
-
-	if (!player_active(p))
-		return 0;
-	got = take(p, pkt + MW_RTP_HDR_SIZE, PLAYER_SAMPLES);
-	memset(pkt + MW_RTP_HDR_SIZE + got, p->silence, PLAYER_SAMPLES - got);
 
 	h.marker = p->marker;
 	h.pt = p->pt;
@@ -153,6 +148,18 @@ size_t player_next(struct player *p, uint8_t pkt[PLAYER_PKT_SIZE],
 	p->ts += PLAYER_SAMPLES;
 	p->sent_any = true;
 	p->last_ms = now_ms;
+}
+
+size_t player_next(struct player *p, uint8_t pkt[PLAYER_PKT_SIZE],
+		   uint64_t now_ms)
+{
+	size_t got;
+
+	if (!player_active(p))
+		return 0;
+	got = take(p, pkt + MW_RTP_HDR_SIZE, PLAYER_SAMPLES);
+	memset(pkt + MW_RTP_HDR_SIZE + got, p->silence, PLAYER_SAMPLES - got);
+	stamp(p, pkt, now_ms);
 	if (at_end(p))
 		player_stop(p);
 	return PLAYER_PKT_SIZE;
@@ -197,4 +204,21 @@ bool player_tick(struct player *p, uint64_t periods, uint64_t now_ms,
 			return true;
 	}
 	return false;
+}
+
+size_t player_frame(struct player *p, const uint8_t *payload,
+		    uint8_t pkt[PLAYER_PKT_SIZE], uint64_t now_ms)
+{
+	if (player_active(p))
+		return 0;
+	/* A pause since the last packet (a prompt, music, or nothing was
+	 * sent) moves the sampling clock on, as between two prompts. */
+	if (p->sent_any && now_ms > p->last_ms + 2 * PLAYER_PTIME_MS) {
+		p->ts += (uint32_t)((now_ms - p->last_ms - PLAYER_PTIME_MS) *
+				    (PLAYER_SAMPLES / PLAYER_PTIME_MS));
+		p->marker = true;
+	}
+	memcpy(pkt + MW_RTP_HDR_SIZE, payload, PLAYER_SAMPLES);
+	stamp(p, pkt, now_ms);
+	return PLAYER_PKT_SIZE;
 }

@@ -7,6 +7,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "confroom.h"
 #include "pacer.h"
 #include "pbx_clock.h"
 #include "pbx_log.h"
@@ -122,6 +123,11 @@ void worker_call_event(struct mwcall *call, const struct mwcall_event *ev,
 		we.ring_result = ev->ring_result;
 		we.leg = ev->leg;
 		we.reply_to = wc->ring_msgid;
+		break;
+	case MWCALL_EV_CONF_MUTED:
+		we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_CONF_MUTED;
+		we.conf_muted = ev->muted;
+		we.reply_to = wc->conf_msgid;
 		break;
 	case MWCALL_EV_RECORDED:
 		worker_vm_save(w, wc, ev->detail);
@@ -380,6 +386,45 @@ static int builtin_load(uint8_t *dst[2], size_t dst_len[2],
 	return 0;
 }
 
+/* The system sound set, by the names a Play uses. */
+static const struct sound_src {
+	const char *name;
+	const unsigned char *ulaw, *alaw;
+	const size_t *ulaw_len, *alaw_len;
+} sound_srcs[WORKER_SOUNDS] = {
+#define SOUND(n)                                                               \
+	{#n, n##_ulaw, n##_alaw, &n##_ulaw_len, &n##_alaw_len}
+	SOUND(conf_pin),
+	SOUND(conf_bad_pin),
+	SOUND(conf_denied),
+	SOUND(conf_full),
+	SOUND(conf_count_1),
+	SOUND(conf_count_2),
+	SOUND(conf_count_3),
+	SOUND(conf_count_4),
+	SOUND(conf_count_5),
+	SOUND(conf_count_6),
+	SOUND(conf_count_7),
+	SOUND(conf_count_8),
+	SOUND(conf_count_9),
+	SOUND(conf_count_10),
+	SOUND(conf_count_many),
+#undef SOUND
+};
+
+int worker_sound(struct worker *w, const char *name, enum offer_law law,
+		 uint8_t **audio, size_t *len)
+{
+	for (size_t i = 0; i < WORKER_SOUNDS; i++) {
+		if (w->sounds[i].name && !strcmp(w->sounds[i].name, name)) {
+			*audio = mem_ref(w->sounds[i].audio[law]);
+			*len = w->sounds[i].len[law];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 static int builtin_audio_load(struct worker *w)
 {
 	int err = builtin_load(w->moh, w->moh_len, moh_builtin_ulaw,
@@ -397,6 +442,14 @@ static int builtin_audio_load(struct worker *w)
 				   vm_full_builtin_ulaw, vm_full_builtin_ulaw_len,
 				   vm_full_builtin_alaw,
 				   vm_full_builtin_alaw_len);
+	for (size_t i = 0; !err && i < WORKER_SOUNDS; i++) {
+		const struct sound_src *s = &sound_srcs[i];
+
+		w->sounds[i].name = s->name;
+		err = builtin_load(w->sounds[i].audio, w->sounds[i].len,
+				   s->ulaw, *s->ulaw_len, s->alaw,
+				   *s->alaw_len);
+	}
 	return err;
 }
 
@@ -434,6 +487,7 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 	tmr_init(&w->tmr_kick);
 	tmr_init(&w->tmr_pending);
 	tmr_init(&w->tmr_rtp);
+	tmr_init(&w->tmr_conf);
 	tmr_init(&w->tmr_grace);
 	tmr_init(&w->tmr_stop);
 	list_init(&w->pending);
@@ -448,6 +502,8 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 		err = open_signals(w);
 	if (!err)
 		err = pacer_alloc(&w->pacer, PLAYER_PTIME_MS);
+	if (!err)
+		err = confroom_table_alloc(&w->conf, w->pacer);
 	if (!err)
 		err = prompt_store_alloc(&w->store, cfg->redis_host,
 					 (int)cfg->redis_port,
@@ -500,6 +556,7 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 		  cfg->rtp_port_max, cfg->capacity, cfg->router_endpoints,
 		  cfg->rtp_timeout_ms, cfg->prompt_cache_bytes);
 	worker_lag_start(w);
+	worker_conf_start(w);
 	worker_heartbeat(w, false);
 	*wp = w;
 	return 0;
@@ -525,6 +582,7 @@ void worker_free(struct worker *w)
 	tmr_cancel(&w->tmr_stop);
 	tmr_cancel(&w->tmr_rtp);
 	worker_lag_stop(w);
+	tmr_cancel(&w->tmr_conf);
 	/* Calls first (they use the pacer, the session socket and the SIP
 	 * stack), then what they used. */
 	if (w->calls) {
@@ -532,6 +590,7 @@ void worker_free(struct worker *w)
 		mem_deref(w->calls);
 	}
 	worker_bus_close(w);
+	confroom_table_free(w->conf); /* empty: its calls are gone */
 	pacer_free(w->pacer);
 	prompt_cache_free(w->prompts); /* uses the store */
 	prompt_store_free(w->store);
@@ -543,6 +602,10 @@ void worker_free(struct worker *w)
 	mem_deref(w->vm_greeting[OFFER_ALAW]);
 	mem_deref(w->vm_full[OFFER_ULAW]);
 	mem_deref(w->vm_full[OFFER_ALAW]);
+	for (size_t i = 0; i < WORKER_SOUNDS; i++) {
+		mem_deref(w->sounds[i].audio[OFFER_ULAW]);
+		mem_deref(w->sounds[i].audio[OFFER_ALAW]);
+	}
 
 	mem_deref(w->options_lsnr);
 	mem_deref(w->sock);

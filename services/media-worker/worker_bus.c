@@ -111,6 +111,8 @@ struct worker_link *worker_event_send(struct worker *w,
 	me.ring_result = (Pbx__V1__MediaEvent__RingResult)ev->ring_result;
 	if (ev->leg)
 		me.leg = (char *)ev->leg;
+	me.conf_members = ev->conf_members;
+	me.conf_muted = ev->conf_muted;
 	env.tenant_id = (char *)ev->tenant;
 	env.call_id = (char *)ev->callid;
 	if (ev->reply_to)

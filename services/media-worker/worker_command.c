@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "confroom.h"
 #include "pbx_log.h"
 #include "prompt_cache.h"
 #include "worker_priv.h"
@@ -71,6 +72,47 @@ static void command_answer(struct worker *w, struct worker_link *l,
 	}
 }
 
+/* The tenant's prompt `name`; the system sound set stands in for one the
+ * tenant did not upload (an upload of that name replaces it). *audio is
+ * referenced for the caller. */
+static int prompt_audio(struct worker *w, const char *tenant,
+			const char *name, enum offer_law law, uint8_t **audio,
+			size_t *len)
+{
+	int err = name[0] ? prompt_cache_get(w->prompts, tenant, name, law,
+					     audio, len)
+			  : -ENOENT;
+
+	/* The system sounds also stand in while the store is down: a
+	 * caller asked for its PIN is not hung up for want of Redis. */
+	if (err && !worker_sound(w, name, law, audio, len)) {
+		if (err != -ENOENT)
+			PLOG_WARN("prompt %s: %s; the built-in one", name,
+				  strerror(-err));
+		err = 0;
+	}
+	return err;
+}
+
+/* Music on hold never fails for want of the tenant's own: the built-in
+ * music plays instead. *audio is referenced for the caller. */
+static int moh_audio(struct worker *w, const char *tenant, const char *prompt,
+		     enum offer_law law, uint8_t **audio, size_t *len)
+{
+	int err = prompt[0] ? prompt_cache_get(w->prompts, tenant, prompt,
+					       law, audio, len)
+			    : -ENOENT;
+
+	if (!err)
+		return 0;
+	if (prompt[0])
+		PLOG_WARN("music on hold %s: %s; built-in music", prompt,
+			  strerror(-err));
+	*audio = mem_ref(w->moh[law]);
+	*len = w->moh_len[law];
+	return *audio ? 0 : -ENOENT;
+}
+
 static void command_play(struct worker *w, struct worker_link *l,
 			 struct worker_call *wc, const Pbx__V1__Envelope *env)
 {
@@ -83,20 +125,12 @@ static void command_play(struct worker *w, struct worker_link *l,
 
 	enum offer_law law = mwcall_law(wc->call);
 
-	err = play->prompt[0] ? prompt_cache_get(w->prompts, env->tenant_id,
-						 play->prompt, law, &audio,
-						 &len)
-			      : -ENOENT;
-	if (err && play->moh) {
-		/* Music on hold never fails for want of the tenant's own:
-		 * the built-in music plays instead. */
-		if (play->prompt[0])
-			PLOG_WARN("music on hold %s: %s; built-in music",
-				  play->prompt, strerror(-err));
-		audio = mem_ref(w->moh[law]);
-		len = w->moh_len[law];
-		err = audio ? 0 : -ENOENT;
-	}
+	if (play->moh)
+		err = moh_audio(w, env->tenant_id, play->prompt, law, &audio,
+				&len);
+	else
+		err = prompt_audio(w, env->tenant_id, play->prompt, law,
+				   &audio, &len);
 	if (err == -ENOENT)
 		snprintf(detail, sizeof(detail), "prompt %s not found",
 			 play->prompt);
@@ -234,6 +268,100 @@ static void command_record(struct worker *w, struct worker_link *l,
 	}
 }
 
+/* The joiner hears how many are in the room (with it), then the room;
+ * its PLAY_DONE answers the ConfJoin. A missing prompt is only logged:
+ * the member is in the room either way. */
+static void conf_announce(struct worker *w, struct worker_call *wc,
+			  const Pbx__V1__Envelope *env, unsigned count)
+{
+	char name[32];
+	uint8_t *audio = NULL;
+	size_t len = 0;
+	int err;
+
+	if (count <= 10)
+		snprintf(name, sizeof(name), "conf_count_%u", count);
+	else
+		snprintf(name, sizeof(name), "conf_count_many");
+	err = prompt_audio(w, env->tenant_id, name, mwcall_law(wc->call),
+			   &audio, &len);
+	if (!err) {
+		set_msgid(wc->play_msgid, sizeof(wc->play_msgid), env);
+		err = mwcall_play(wc->call, audio, len, 1, false,
+				  env->media_command->seq);
+		mem_deref(audio);
+	}
+	if (err)
+		PLOG_WARN("conference: no announcement %s: %s", name,
+			  strerror(-err));
+}
+
+static void command_conf_join(struct worker *w, struct worker_link *l,
+			      struct worker_call *wc,
+			      const Pbx__V1__Envelope *env)
+{
+	const Pbx__V1__MediaCommand__ConfJoin *j = env->media_command->conf_join;
+	struct confroom_opts o = {
+		.muted = j->muted,
+		.moderator = j->moderator,
+		.wait_moderator = j->wait_moderator,
+		.end_with_moderator = j->end_with_moderator,
+		.max_members = j->max_members,
+	};
+	struct worker_event ev = {
+		.tenant = env->tenant_id,
+		.callid = env->call_id,
+		.seq = env->media_command->seq,
+		.reply_to = env->message_id,
+	};
+	unsigned count = 0;
+	char detail[160];
+	int err;
+
+	if (!pbx_id_valid(j->room)) {
+		failed(w, l, env, "conference", "invalid room name");
+		return;
+	}
+	err = moh_audio(w, env->tenant_id, j->moh, mwcall_law(wc->call),
+			&o.moh, &o.moh_len);
+	set_msgid(wc->answer_msgid, sizeof(wc->answer_msgid), env);
+	set_msgid(wc->conf_msgid, sizeof(wc->conf_msgid), env);
+	if (!err)
+		err = confroom_join(w->conf, wc->call, j->room, &o, &count);
+	mem_deref(o.moh); /* the member holds its own reference */
+	if (err == -ENOSPC) {
+		PLOG_INFO("conference %s full (%u members)", j->room, count);
+		ev.kind = KIND(CONF_FULL);
+		ev.conf_members = count;
+		ev.detail = "room full";
+		worker_event_send(w, l, &ev);
+		return;
+	}
+	if (err) {
+		snprintf(detail, sizeof(detail), "conference: %s",
+			 err == -EALREADY ? "already in a room or bridged"
+					  : strerror(-err));
+		failed(w, l, env, "conference", detail);
+		return;
+	}
+	ev.kind = KIND(CONF_JOINED);
+	ev.conf_members = count;
+	ev.conf_muted = j->muted;
+	worker_event_send(w, l, &ev);
+	if (j->announce)
+		conf_announce(w, wc, env, count);
+}
+
+static void command_conf_mute(struct worker *w, struct worker_link *l,
+			      struct worker_call *wc,
+			      const Pbx__V1__Envelope *env)
+{
+	set_msgid(wc->conf_msgid, sizeof(wc->conf_msgid), env);
+	/* CONF_MUTED follows through the call's event. */
+	if (confroom_mute(wc->call, env->media_command->conf_mute->muted))
+		failed(w, l, env, "mute", "not in a conference");
+}
+
 /* protobuf-c leaves a oneof member NULL only for a malformed frame, but a
  * frame from another build may still lack it: checked once here. */
 static bool has_args(const Pbx__V1__MediaCommand *cmd)
@@ -252,6 +380,11 @@ static bool has_args(const Pbx__V1__MediaCommand *cmd)
 	case PBX__V1__MEDIA_COMMAND__CMD_RECORD:
 		return cmd->record && cmd->record->box &&
 		       cmd->record->greeting;
+	case PBX__V1__MEDIA_COMMAND__CMD_CONF_JOIN:
+		return cmd->conf_join && cmd->conf_join->room &&
+		       cmd->conf_join->moh;
+	case PBX__V1__MEDIA_COMMAND__CMD_CONF_MUTE:
+		return cmd->conf_mute != NULL;
 	default:
 		return true;
 	}
@@ -311,6 +444,12 @@ void worker_command(struct worker *w, struct worker_link *l,
 		break;
 	case PBX__V1__MEDIA_COMMAND__CMD_RECORD:
 		command_record(w, l, wc, env);
+		break;
+	case PBX__V1__MEDIA_COMMAND__CMD_CONF_JOIN:
+		command_conf_join(w, l, wc, env);
+		break;
+	case PBX__V1__MEDIA_COMMAND__CMD_CONF_MUTE:
+		command_conf_mute(w, l, wc, env);
 		break;
 	default:
 		reply_event(w, l, env, KIND(FAILED), "unknown command");

@@ -14,6 +14,7 @@
 #include "pbx_bus.h"
 #include "pbx_keys.h"
 
+struct confroom_table;
 struct pacer;
 struct prompt_cache;
 struct prompt_store;
@@ -44,7 +45,10 @@ struct worker_call {
 	 * became of the message, for the ENDED event. */
 	char vm_box[PBX_ID_MAX + 1];
 	char vm_result[96];
+	char conf_msgid[64]; /* the ConfJoin / ConfMute last received */
 };
+
+enum { WORKER_SOUNDS = 15 };
 
 struct worker {
 	const struct mw_config *cfg;
@@ -61,6 +65,7 @@ struct worker {
 	struct pacer *pacer;
 	struct prompt_store *store;
 	struct prompt_cache *prompts; /* in front of store */
+	struct confroom_table *conf;  /* conference rooms of this worker */
 	uint8_t *ringback[2]; /* one cycle per law, shared by all calls */
 	/* The built-in music on hold per law (libre mem, referenced by the
 	 * calls that play it): for a Play{moh} without a prompt of its own. */
@@ -72,6 +77,14 @@ struct worker {
 	size_t vm_greeting_len[2];
 	uint8_t *vm_full[2]; /* "this mailbox is full": over its quota */
 	size_t vm_full_len[2];
+	/* Built-in prompts (the system sound set: conference PIN, wrong PIN,
+	 * room full), played for a Play of their name when the tenant has
+	 * no prompt of that name; the same way. */
+	struct worker_sound {
+		const char *name;
+		uint8_t *audio[2];
+		size_t len[2];
+	} sounds[WORKER_SOUNDS];
 
 	struct hash *calls; /* worker_call by Call-ID */
 	uint32_t load;
@@ -102,6 +115,7 @@ struct worker {
 	uint32_t lag_ms;     /* how late it fired last */
 	uint64_t lag_logged_ms; /* last "loop behind" refusal logged */
 	uint32_t lag_refused;	/* refusals not logged since */
+	struct tmr tmr_conf; /* conference control poll (worker_conf.c) */
 	struct tmr tmr_grace;
 	struct tmr tmr_stop;
 };
@@ -121,6 +135,8 @@ struct worker_event {
 	uint32_t timer_id; /* KIND_TIMER */
 	int ring_result;   /* KIND_RING_RESULT */
 	const char *leg;   /* KIND_RING_RESULT of a named leg */
+	uint32_t conf_members; /* KIND_CONF_JOINED / KIND_CONF_FULL */
+	bool conf_muted;       /* KIND_CONF_JOINED / KIND_CONF_MUTED */
 };
 
 /* worker.c */
@@ -166,6 +182,18 @@ int worker_vm_start(struct worker *w, struct worker_call *wc,
  * than vm_min_ms) and its metadata; notes the result in wc->vm_result. */
 void worker_vm_save(struct worker *w, struct worker_call *wc,
 		    const char *why);
+
+/* worker.c: the built-in prompt `name` (referenced for the caller) in
+ * law, or -ENOENT. */
+int worker_sound(struct worker *w, const char *name, enum offer_law law,
+		 uint8_t **audio, size_t *len);
+
+/* worker_conf.c: conference control lines from provisioning. start: the
+ * poll timer (pops only while there are rooms). ctl: one line "<tenant>
+ * <call-id> mute|unmute|kick"; 0, -EINVAL (not such a line), -ENOENT (no
+ * such call of that tenant in a room). */
+void worker_conf_start(struct worker *w);
+int worker_conf_ctl(struct worker *w, const char *line);
 
 /* worker_command.c: one MediaCommand from router link l. */
 void worker_command(struct worker *w, struct worker_link *l,

@@ -239,6 +239,16 @@ static const struct cmd_def cmds[] = {
 	 "<tenant> off"},
 	{"notify", "show", 1, 1, OP(NOTIFY_GET), PBXCTL_PRINT_ITEMS, 0,
 	 "notify show <tenant>"},
+	{"conf", "list", 1, 1, OP(CONF_LIST), PBXCTL_PRINT_ITEMS, 0,
+	 "conf list <tenant>"},
+	{"conf", "members", 2, 2, OP(CONF_MEMBERS), PBXCTL_PRINT_ITEMS, 0,
+	 "conf members <tenant> <room>"},
+	{"conf", "mute", 3, 3, OP(CONF_MUTE), PBXCTL_PRINT_OK, 0,
+	 "conf mute <tenant> <room> <call-id>"},
+	{"conf", "unmute", 3, 3, OP(CONF_UNMUTE), PBXCTL_PRINT_OK, 0,
+	 "conf unmute <tenant> <room> <call-id>"},
+	{"conf", "kick", 3, 3, OP(CONF_KICK), PBXCTL_PRINT_OK, 0,
+	 "conf kick <tenant> <room> <call-id>"},
 	{"trunk", "add", 2, 2, OP(TRUNK_ADD), PBXCTL_PRINT_OK,
 	 OPT(O_USERNAME) | OPT(O_PASSWORD) | OPT(O_FORMAT) | OPT(O_REALM),
 	 "trunk add <name> <host[:port]> [--username U --password P|- "
@@ -777,6 +787,20 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 		pbx__v1__prov_request__tenant_ref__init(&cmd->op.tenant_ref);
 		cmd->op.tenant_ref.tenant = a[0];
 		q->notify_get = &cmd->op.tenant_ref;
+		break;
+	case OP(CONF_LIST):
+	case OP(CONF_MEMBERS):
+	case OP(CONF_MUTE):
+	case OP(CONF_UNMUTE):
+	case OP(CONF_KICK):
+		pbx__v1__prov_request__conference__init(&cmd->op.conf);
+		cmd->op.conf.tenant = a[0];
+		if (n > 1)
+			cmd->op.conf.room = a[1];
+		if (n > 2)
+			cmd->op.conf.call = a[2];
+		/* Every Conference member of the oneof is the same pointer. */
+		q->conf_list = &cmd->op.conf;
 		break;
 	case OP(TRUNK_REMOVE):
 	case OP(TRUNK_LIST):

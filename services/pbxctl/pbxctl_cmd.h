@@ -86,6 +86,7 @@ struct pbxctl_cmd {
 		Pbx__V1__ProvRequest__Voicemail vm;
 		Pbx__V1__ProvRequest__NotifyWebhook notify_webhook;
 		Pbx__V1__ProvRequest__VmQuota vm_quota;
+		Pbx__V1__ProvRequest__Conference conf;
 	} op;
 	/* Repeated option values (pointers into argv). */
 	char *rep[PBXCTL_REP_COUNT][PBXCTL_REPEAT_MAX];

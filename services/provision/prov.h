@@ -169,6 +169,23 @@ int prov_vm_delete(struct provision *pv,
 		   const Pbx__V1__ProvRequest__Voicemail *q,
 		   struct prov_reply *r);
 
+/* prov_conf.c: conference rooms, their members, mute / unmute / kick. */
+int prov_conf_list(struct provision *pv,
+		   const Pbx__V1__ProvRequest__Conference *q,
+		   struct prov_reply *r);
+int prov_conf_members(struct provision *pv,
+		      const Pbx__V1__ProvRequest__Conference *q,
+		      struct prov_reply *r);
+int prov_conf_mute(struct provision *pv,
+		   const Pbx__V1__ProvRequest__Conference *q,
+		   struct prov_reply *r);
+int prov_conf_unmute(struct provision *pv,
+		     const Pbx__V1__ProvRequest__Conference *q,
+		     struct prov_reply *r);
+int prov_conf_kick(struct provision *pv,
+		   const Pbx__V1__ProvRequest__Conference *q,
+		   struct prov_reply *r);
+
 int prov_extension_add(struct provision *pv,
 		       const Pbx__V1__ProvRequest__ExtensionAdd *q,
 		       struct prov_reply *r);

@@ -282,6 +282,21 @@ static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
 	case PBX__V1__PROV_REQUEST__OP_NOTIFY_GET:
 		NEED(q->notify_get);
 		return prov_notify_get(pv, q->notify_get, r);
+	case PBX__V1__PROV_REQUEST__OP_CONF_LIST:
+		NEED(q->conf_list);
+		return prov_conf_list(pv, q->conf_list, r);
+	case PBX__V1__PROV_REQUEST__OP_CONF_MEMBERS:
+		NEED(q->conf_members);
+		return prov_conf_members(pv, q->conf_members, r);
+	case PBX__V1__PROV_REQUEST__OP_CONF_MUTE:
+		NEED(q->conf_mute);
+		return prov_conf_mute(pv, q->conf_mute, r);
+	case PBX__V1__PROV_REQUEST__OP_CONF_UNMUTE:
+		NEED(q->conf_unmute);
+		return prov_conf_unmute(pv, q->conf_unmute, r);
+	case PBX__V1__PROV_REQUEST__OP_CONF_KICK:
+		NEED(q->conf_kick);
+		return prov_conf_kick(pv, q->conf_kick, r);
 	default:
 		return prov_fail(r, -EINVAL,
 				 "the request names no known operation");

@@ -26,6 +26,9 @@ struct call_lookup {
 	char pending[80];
 	long pending_version;
 	long long pending_at;
+	/* The call goes straight into a conference room: the worker that
+	 * holds it (PBX_K_CONF_ROOM), "" if none. */
+	char conf_worker[65];
 };
 
 #define LOOKUP(c) ((struct call_lookup *)(c)->user)
@@ -104,6 +107,7 @@ static void saved(struct route_ctx *c, int result)
 }
 
 static void place(struct route_ctx *c);
+static void take_room(struct route_ctx *c);
 
 static void decide(struct route_ctx *c)
 {
@@ -158,7 +162,39 @@ static void decide(struct route_ctx *c)
 			return;
 		}
 	}
+	take_room(c);
+}
+
+static void got_room(struct route_ctx *c, redisReply *rr)
+{
+	if (rr && rr->type == REDIS_REPLY_STRING)
+		snprintf(LOOKUP(c)->conf_worker,
+			 sizeof(LOOKUP(c)->conf_worker), "%s", rr->str);
+}
+
+static void room_read(struct route_ctx *c)
+{
+	/* A lost reply only loses the preference: any worker will do. */
+	c->err = false;
 	route_limits_take(c, place);
+}
+
+/* A call whose first media step is a conference goes to the worker that
+ * holds the room, so that all its members mix on one worker. */
+static void take_room(struct route_ctx *c)
+{
+	char key[PBX_KEY_MAX];
+
+	for (size_t i = 0; i < c->out.n; i++) {
+		if (c->out.act[i].kind == WALK_ACT_CONFERENCE &&
+		    !pbx_key_sub_of(key, sizeof(key), c->tenant,
+				    PBX_K_CONF_ROOM,
+				    c->out.act[i].conference.room)) {
+			route_pipe_cmd(c, got_room, "GET %s", key);
+			break;
+		}
+	}
+	route_pipe_run(c, room_read);
 }
 
 /* The tenant's limits allowed the call (c->limited is 0): a worker. */
@@ -178,7 +214,16 @@ static void place(struct route_ctx *c)
 			reject(c, 503, "Service Unavailable (Rate Limit)");
 		return;
 	}
-	w = workers_pick(c->r->workers);
+	w = NULL;
+	if (LOOKUP(c)->conf_worker[0]) {
+		w = workers_pick_id(c->r->workers, LOOKUP(c)->conf_worker);
+		if (!w)
+			PLOG_INFO("conference room's worker %s is gone or "
+				  "full: the room starts again elsewhere",
+				  LOOKUP(c)->conf_worker);
+	}
+	if (!w)
+		w = workers_pick(c->r->workers);
 	if (!w) {
 		PLOG_ERR("no live media worker for this call");
 		route_limits_release(c->r, c->tenant, c->call_id);

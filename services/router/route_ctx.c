@@ -250,6 +250,7 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 	struct save_step *ss;
 	char key[PBX_KEY_MAX], rev[24], ttl[24], seq[24], ver[24];
 	char walk[WALK_STATE_TEXT_MAX];
+	char cst[2] = {c->cstate, '\0'}, ctry[12];
 	const char *argv[] = {"EVAL",     cas_lua,      "1",
 			      key,        rev,          ttl,
 			      "walk",     walk,         "worker",
@@ -262,7 +263,10 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 			      "alt",      c->alt_id,    "edge",
 			      c->edge,    "queue",      c->queue,
 			      "qwait",    c->qwait ? "1" : "0",
-			      "qkeys",    c->qkeys};
+			      "qkeys",    c->qkeys,     "conf",
+			      c->conf,    "cst",        cst,
+			      "ctry",     ctry,         "cdig",
+			      c->cdig,    "cmod",       c->cmod ? "1" : "0"};
 	size_t argc = sizeof(argv) / sizeof(argv[0]);
 
 	if (!ac || pbx_key(key, sizeof(key), c->tenant, "call:%s",
@@ -272,6 +276,7 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 		return;
 	}
 	snprintf(rev, sizeof(rev), "%ld", c->rev);
+	snprintf(ctry, sizeof(ctry), "%d", c->ctries);
 	/* Until the worker reports INCOMING the call may never start (the
 	 * edge answered 503 first, the caller cancelled): such a record
 	 * must not outlive it by more than a minute. */

@@ -28,6 +28,14 @@ typedef void(route_next_h)(struct route_ctx *c);
 /* The worker timer that is a queued call's own deadline (the walk's ids
  * count up from 1). */
 #define ROUTE_QUEUE_TIMER 0xffffff01u
+/* The worker timer of a conference PIN entry (no digit for that long
+ * counts as a wrong PIN). */
+#define ROUTE_CONF_TIMER 0xffffff02u
+/* c->cstate: entering a PIN, joining or in the room, hearing a last
+ * prompt before the hang-up ("" in the record: not in a conference). */
+#define ROUTE_CONF_PIN 'p'
+#define ROUTE_CONF_IN 'j'
+#define ROUTE_CONF_BYE 'e'
 /* TTL of a call record before its worker reported INCOMING. */
 #define ROUTE_SETUP_TTL_S 60
 
@@ -94,6 +102,15 @@ struct route_ctx {
 	int q_kind;                 /* ROUTE_EV_QUEUE_RESULT: Result kind */
 	char q_leg[80];             /* RING_RESULT of a named leg */
 	char q_from[65];            /* the queue a Result is about */
+	/* conference (route_conf.c), kept in the call record */
+	char conf[65];              /* the room the call enters or is in */
+	char cstate;                /* ROUTE_CONF_*: where in the room */
+	int ctries;                 /* wrong PINs so far */
+	char cdig[20];              /* PIN digits typed so far */
+	bool cmod;                  /* joins (joined) as a moderator */
+	int c_do;                   /* after the save: what to send */
+	uint32_t c_members;         /* CONF_JOINED / CONF_FULL */
+	bool c_muted;               /* CONF_JOINED / CONF_MUTED */
 	/* pipeline */
 	struct route_pipe_item pipe[ROUTE_PIPE_MAX];
 	int waiting;
@@ -177,10 +194,32 @@ void route_queue_ended(struct route_ctx *c);
 bool route_queue_leg_result(struct router *r, const Pbx__V1__Envelope *env);
 /* Sends a MediaCommand to c->worker_id (seq c->seq). */
 void route_exec_send(struct route_ctx *c, Pbx__V1__MediaCommand *cmd);
+/* Play prompt once; Timer id for ms (0 cancels). */
+void route_exec_play(struct route_ctx *c, const char *prompt, bool barge_in);
+void route_exec_timer(struct route_ctx *c, uint32_t id, uint32_t ms);
 /* The RING action a to c->worker_id, as named leg `leg` (NULL: the
  * call's one ring). */
 void route_exec_ring(struct route_ctx *c, const struct walk_action *a,
 		     const char *leg);
+
+/* route_conf.c: the conference's side of a call.
+ * prepare: after the walk step, before the save: a CONFERENCE action
+ *   starts the PIN entry (or the join) in the record.
+ * start: the CONFERENCE action after the save (PIN prompt, or join).
+ * event: an event of a call in a conference (c->conf set): PIN digits,
+ *   its timer, the worker's CONF_* answers; sets the record's fields and
+ *   c->c_do; false: nothing to save.
+ * after_save: sends what event decided, keeps the room's Redis keys.
+ * ended: the call is over (c->conf, c->cstate as read): it leaves the
+ *   room's member list.
+ * placement: the worker that holds room `room` of the tenant, if it is
+ *   live (route_call.c asks before placing a call that goes straight
+ *   into a room). */
+void route_conf_prepare(struct route_ctx *c);
+void route_conf_start(struct route_ctx *c, const struct walk_action *a);
+bool route_conf_event(struct route_ctx *c);
+void route_conf_after_save(struct route_ctx *c);
+void route_conf_ended(struct route_ctx *c);
 
 /* route_exec.c: carries out c->out as media commands to c->worker_id;
  * route_exec_supported: this build has a media side for the action. */

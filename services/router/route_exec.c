@@ -133,19 +133,36 @@ static bool exec_answer(struct route_ctx *c, const struct walk_action *a)
 	return true;
 }
 
-static bool exec_play(struct route_ctx *c, const struct walk_action *a)
+void route_exec_play(struct route_ctx *c, const char *prompt, bool barge_in)
 {
 	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
 	Pbx__V1__MediaCommand__Play play = PBX__V1__MEDIA_COMMAND__PLAY__INIT;
 
-	play.prompt = (char *)a->play.prompt;
+	play.prompt = (char *)prompt;
 	play.loops = 1;
-	play.barge_in = a->play.barge_in;
+	play.barge_in = barge_in;
 	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_PLAY;
 	cmd.play = &play;
-	PLOG_INFO("node %s: play %s%s", c->st.node, a->play.prompt,
-		  a->play.barge_in ? " (barge-in)" : "");
+	PLOG_INFO("node %s: play %s%s", c->st.node, prompt,
+		  barge_in ? " (barge-in)" : "");
 	route_exec_send(c, &cmd);
+}
+
+void route_exec_timer(struct route_ctx *c, uint32_t id, uint32_t ms)
+{
+	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Timer t = PBX__V1__MEDIA_COMMAND__TIMER__INIT;
+
+	t.id = id;
+	t.ms = ms;
+	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_TIMER;
+	cmd.timer = &t;
+	route_exec_send(c, &cmd);
+}
+
+static bool exec_play(struct route_ctx *c, const struct walk_action *a)
+{
+	route_exec_play(c, a->play.prompt, a->play.barge_in);
 	return true;
 }
 
@@ -164,14 +181,7 @@ static bool exec_stop_play(struct route_ctx *c, const struct walk_action *a)
 
 static bool exec_timer(struct route_ctx *c, const struct walk_action *a)
 {
-	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
-	Pbx__V1__MediaCommand__Timer t = PBX__V1__MEDIA_COMMAND__TIMER__INIT;
-
-	t.id = a->timer.id;
-	t.ms = a->timer.ms;
-	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_TIMER;
-	cmd.timer = &t;
-	route_exec_send(c, &cmd);
+	route_exec_timer(c, a->timer.id, a->timer.ms);
 	return true;
 }
 
@@ -208,6 +218,13 @@ static bool exec_record(struct route_ctx *c, const struct walk_action *a)
 	return true;
 }
 
+/* Conference: the PIN entry or the join (route_conf.c). */
+static bool exec_conference(struct route_ctx *c, const struct walk_action *a)
+{
+	route_conf_start(c, a);
+	return true;
+}
+
 /* REJECT, HANGUP: the call is over. */
 static bool exec_end(struct route_ctx *c, const struct walk_action *a)
 {
@@ -226,7 +243,7 @@ static exec_h *const exec_of[WALK_ACT_COUNT] = {
 	[WALK_ACT_PLAY] = exec_play,	  [WALK_ACT_STOP_PLAY] = exec_stop_play,
 	[WALK_ACT_TIMER] = exec_timer,	  [WALK_ACT_RING] = exec_ring,
 	[WALK_ACT_QUEUE] = exec_queue,	  [WALK_ACT_HANGUP] = exec_end,
-	[WALK_ACT_RECORD] = exec_record,
+	[WALK_ACT_RECORD] = exec_record, [WALK_ACT_CONFERENCE] = exec_conference,
 };
 
 static bool exec_one(struct route_ctx *c, const struct walk_action *a)

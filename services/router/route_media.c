@@ -30,6 +30,16 @@ static void got_queue(struct route_ctx *c, redisReply *rr)
 		 rr && rr->type == REDIS_REPLY_STRING ? rr->str : "");
 }
 
+static void got_conf(struct route_ctx *c, redisReply *rr)
+{
+	if (!rr || rr->type != REDIS_REPLY_ARRAY || rr->elements != 2)
+		return;
+	if (rr->element[0]->type == REDIS_REPLY_STRING)
+		snprintf(c->conf, sizeof(c->conf), "%s", rr->element[0]->str);
+	if (rr->element[1]->type == REDIS_REPLY_STRING)
+		c->cstate = rr->element[1]->str[0];
+}
+
 static void got_nothing(struct route_ctx *c, redisReply *rr)
 {
 	(void)c;
@@ -39,6 +49,7 @@ static void got_nothing(struct route_ctx *c, redisReply *rr)
 static void deleted(struct route_ctx *c)
 {
 	route_queue_ended(c);
+	route_conf_ended(c);
 	route_ctx_free(c);
 }
 
@@ -50,6 +61,7 @@ static void delete_state(struct route_ctx *c)
 
 	if (!pbx_key(key, sizeof(key), c->tenant, "call:%s", c->call_id)) {
 		route_pipe_cmd(c, got_queue, "HGET %s queue", key);
+		route_pipe_cmd(c, got_conf, "HMGET %s conf cst", key);
 		route_pipe_cmd(c, got_nothing, "DEL %s", key);
 	}
 	/* The sender ended the call; the fallback it was also indexed
@@ -84,6 +96,7 @@ static void after_save(struct route_ctx *c, int result)
 	if (c->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING)
 		route_limits_extend(c->r, c->tenant, c->call_id);
 	route_queue_after_save(c);
+	route_conf_after_save(c);
 	route_exec_actions(c);
 	route_ctx_free(c);
 }
@@ -143,6 +156,18 @@ static void step(struct route_ctx *c)
 		end_call(c, 503, "Service Unavailable");
 		return;
 	}
+	/* A call in a conference is the room's (the walk is done with
+	 * it): PIN digits, its timer, the worker's answers. */
+	if (c->conf[0] && c->kind != PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING) {
+		memset(&c->out, 0, sizeof(c->out));
+		if (!route_conf_event(c)) {
+			route_ctx_free(c);
+			return;
+		}
+		c->seq++;
+		route_state_save(c, after_save);
+		return;
+	}
 	fill_event(c, &ev);
 	if (!route_queue_translate(c, &ev)) {
 		route_ctx_free(c); /* nothing for the walk */
@@ -164,6 +189,7 @@ static void step(struct route_ctx *c)
 			   c->out.hop[i].output ? " -> " : "",
 			   c->out.hop[i].output ? c->out.hop[i].output : "");
 	route_queue_prepare(c, &ev);
+	route_conf_prepare(c);
 	if (c->out.n == 0) {
 		/* Nothing to do now (an ignored or waiting event): the state
 		 * is unchanged unless the walk moved, save only then. */
@@ -245,7 +271,12 @@ static void got_state(struct route_ctx *c, redisReply *rr)
 	COPY(c->domain, "domain");
 	COPY(c->queue, "queue");
 	COPY(c->qkeys, "qkeys");
+	COPY(c->conf, "conf");
+	COPY(c->cdig, "cdig");
 #undef COPY
+	c->cstate = field(rr, "cst") ? field(rr, "cst")[0] : '\0';
+	c->ctries = field(rr, "ctry") ? atoi(field(rr, "ctry")) : 0;
+	c->cmod = field(rr, "cmod") && !strcmp(field(rr, "cmod"), "1");
 	c->qwait = field(rr, "qwait") && !strcmp(field(rr, "qwait"), "1");
 	c->fax_enabled = field(rr, "fax") && !strcmp(field(rr, "fax"), "1");
 }
@@ -375,6 +406,13 @@ void route_media_event(struct router *r, const struct pbx_bus_peer *peer,
 		}
 		PLOG_INFO("ring result %d (sip %u)", me->ring_result,
 			  me->sip_code);
+		load_state(c);
+		return;
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_CONF_JOINED:
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_CONF_FULL:
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_CONF_MUTED:
+		c->c_members = me->conf_members;
+		c->c_muted = me->conf_muted;
 		load_state(c);
 		return;
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING:

@@ -90,18 +90,6 @@ static void leave(struct route_ctx *c, int reason, char digit)
 
 /* ---- to the worker ------------------------------------------------------ */
 
-static void worker_timer(struct route_ctx *c, uint32_t ms)
-{
-	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
-	Pbx__V1__MediaCommand__Timer t = PBX__V1__MEDIA_COMMAND__TIMER__INIT;
-
-	t.id = ROUTE_QUEUE_TIMER;
-	t.ms = ms;
-	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_TIMER;
-	cmd.timer = &t;
-	route_exec_send(c, &cmd);
-}
-
 static void cancel_ring(struct route_ctx *c, const char *leg)
 {
 	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
@@ -165,12 +153,12 @@ void route_queue_join(struct route_ctx *c, const struct walk_action *a)
 		PLOG_WARN("node %s: queue %s: no queue-manager alive; the "
 			  "exit route",
 			  c->st.node, a->queue.name);
-		worker_timer(c, 1);
+		route_exec_timer(c, ROUTE_QUEUE_TIMER, 1);
 		return;
 	}
 	PLOG_INFO("node %s: queue %s (max wait %u s, priority %u)",
 		  c->st.node, a->queue.name, max_wait, eq.priority);
-	worker_timer(c, (max_wait + (uint32_t)c->r->cfg->queue_grace_s) *
+	route_exec_timer(c, ROUTE_QUEUE_TIMER, (max_wait + (uint32_t)c->r->cfg->queue_grace_s) *
 				1000);
 }
 
@@ -256,7 +244,7 @@ void route_queue_after_save(struct route_ctx *c)
 	/* Out of the queue: no agent may still ring for it, its deadline
 	 * and its music go; the next node's actions follow. */
 	cancel_ring(c, "");
-	worker_timer(c, 0);
+	route_exec_timer(c, ROUTE_QUEUE_TIMER, 0);
 	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_STOP_PLAY;
 	cmd.stop_play = &sp;
 	route_exec_send(c, &cmd);

@@ -201,6 +201,24 @@ const struct worker_info *workers_pick(struct workers *w)
 	return best;
 }
 
+const struct worker_info *workers_pick_id(struct workers *w, const char *id)
+{
+	struct worker_info *wi = find(w, id);
+
+	if (!wi || wi->draining || wi->load >= wi->capacity ||
+	    pbx_clock_now_ms() > wi->seen_ms + w->ttl_ms)
+		return NULL;
+	wi->load++;
+	return wi;
+}
+
+bool workers_live(struct workers *w, const char *id)
+{
+	struct worker_info *wi = find(w, id);
+
+	return wi && pbx_clock_now_ms() <= wi->seen_ms + w->ttl_ms;
+}
+
 const struct worker_info *workers_pick_alt(struct workers *w,
 					   const char *not_id)
 {

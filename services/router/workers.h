@@ -47,6 +47,11 @@ void workers_refresh(struct workers *w);
 /* The least-loaded live, non-draining worker with room, or NULL; counts
  * the placement so calls in a burst spread before the next heartbeat. */
 const struct worker_info *workers_pick(struct workers *w);
+/* Worker id if it is live, not draining and has room (counted as a
+ * placement like workers_pick), or NULL: a conference room's worker. */
+const struct worker_info *workers_pick_id(struct workers *w, const char *id);
+/* True while worker id's heartbeats are fresh (draining or full alike). */
+bool workers_live(struct workers *w, const char *id);
 /* The least-loaded live worker other than not_id, or NULL: the fallback
  * the edge tries when the first placement fails. Not counted as a
  * placement (it is used only if the first one fails). */

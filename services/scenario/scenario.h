@@ -195,7 +195,8 @@ const char *scenario_default_json(void);
  *   voicemail_box  {"email","max_length","greeting","pin","attach",
  *                   "transcribe"}
  *   conference     {"pin","moderator_pin","pin_retries","max_members",
- *                   "join_muted","moh"}
+ *                   "join_muted","wait_moderator","end_with_moderator",
+ *                   "announce","moh"}
  */
 
 /* Checks one object document of `kind` ("queue", "list", "schedule",
@@ -251,6 +252,23 @@ struct scenario_queue {
 /* 0, -ENOENT (no such queue), -EINVAL. */
 int scenario_objects_queue(const struct scenario_objects *objs,
 			   const char *name, struct scenario_queue *q);
+
+/* A conference object as the router reads it on every event of a call in
+ * its PIN entry (docs/scenario.md "conference"); strings belong to objs.
+ * pin / moderator_pin NULL: none. */
+struct scenario_conference {
+	const char *pin, *moderator_pin;
+	uint32_t pin_retries, max_members; /* max_members 0: unlimited */
+	bool join_muted;
+	bool wait_moderator; /* members hear music until a moderator joins */
+	bool end_with_moderator; /* the last moderator's leave ends it */
+	bool announce;		 /* the joiner hears the count first */
+	const char *moh;     /* prompt, or NULL: built-in music */
+};
+/* 0, -ENOENT (no such room), -EINVAL. */
+int scenario_objects_conference(const struct scenario_objects *objs,
+				const char *name,
+				struct scenario_conference *cf);
 
 /* ---- Numbers ------------------------------------------------------------
  * Normalises a phone number to the digits-only international form, so

@@ -147,6 +147,10 @@ struct obj_conf {
 	const char *pin, *moderator_pin;
 	uint32_t pin_retries, max_members;
 	bool join_muted;
+	bool wait_moderator;
+	bool end_with_moderator;
+	bool announce;
+	const char *moh;
 };
 
 struct scenario_object {

@@ -226,6 +226,11 @@ static int obj_compile(struct scenario_object *o, const char *who,
 		o->conf.pin_retries = num(r, "pin_retries", 3);
 		o->conf.max_members = num(r, "max_members", 0);
 		o->conf.join_muted = flag(r, "join_muted", false);
+		o->conf.wait_moderator = flag(r, "wait_moderator", false);
+		o->conf.end_with_moderator =
+			flag(r, "end_with_moderator", false);
+		o->conf.announce = flag(r, "announce", true);
+		o->conf.moh = str(r, "moh");
 		break;
 	default:
 		return -EINVAL;
@@ -450,6 +455,28 @@ int scenario_objects_queue(const struct scenario_objects *objs,
 	q->join_empty = o->queue.join_empty;
 	q->nagents = o->queue.nagents;
 	q->agents = o->queue.agents;
+	return 0;
+}
+
+int scenario_objects_conference(const struct scenario_objects *objs,
+				const char *name, struct scenario_conference *cf)
+{
+	const struct scenario_object *o;
+
+	if (!objs || !name || !cf)
+		return -EINVAL;
+	o = scenario_objects_find(objs, SCENARIO_REF_CONFERENCE, name);
+	if (!o)
+		return -ENOENT;
+	cf->pin = o->conf.pin;
+	cf->moderator_pin = o->conf.moderator_pin;
+	cf->pin_retries = o->conf.pin_retries;
+	cf->max_members = o->conf.max_members;
+	cf->join_muted = o->conf.join_muted;
+	cf->wait_moderator = o->conf.wait_moderator;
+	cf->end_with_moderator = o->conf.end_with_moderator;
+	cf->announce = o->conf.announce;
+	cf->moh = o->conf.moh;
 	return 0;
 }
 

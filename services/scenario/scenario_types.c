@@ -121,9 +121,8 @@ static const struct opt_spec hangup_opts[] = {
 	END};
 
 /* supported: the live path can execute it with the media commands of
- * pbx.v1 (Answer, Play, StopPlay, Ring, Timer) and no service that does
- * not exist yet (queue-manager, asr-bridge, crm-connector, fax,
- * conference mixing). */
+ * pbx.v1 (Answer, Play, StopPlay, Ring, Timer, Record, ConfJoin) and no
+ * service that does not exist yet (asr-bridge, crm-connector, fax). */
 static const struct type_spec types[NODE_TYPE_COUNT] = {
 	[NODE_SUBSCRIBER] = {"subscriber", subscriber_opts, subscriber_outs,
 			     true, true},
@@ -135,7 +134,7 @@ static const struct type_spec types[NODE_TYPE_COUNT] = {
 	[NODE_IVR] = {"ivr", ivr_opts, ivr_outs, true, true},
 	[NODE_ASSISTANT] = {"assistant", assistant_opts, assistant_outs, false,
 			    true},
-	[NODE_CONFERENCE] = {"conference", conference_opts, no_outs, false,
+	[NODE_CONFERENCE] = {"conference", conference_opts, no_outs, true,
 			     true},
 	[NODE_GREETING] = {"greeting", greeting_opts, greeting_outs, true,
 			   true},
@@ -206,6 +205,9 @@ static const struct opt_spec conf_obj[] = {
 	{"pin_retries", OPT_INT, false, 1, 10, NULL},
 	{"max_members", OPT_INT, false, 0, 1000, NULL},
 	{"join_muted", OPT_BOOL, false, 0, 0, NULL},
+	{"wait_moderator", OPT_BOOL, false, 0, 0, NULL},
+	{"end_with_moderator", OPT_BOOL, false, 0, 0, NULL},
+	{"announce", OPT_BOOL, false, 0, 0, NULL},
 	{"moh", OPT_STRING, false, 0, 0, NULL},
 	END};
 

@@ -189,6 +189,22 @@ int router_harness_seed_tenant(struct router_harness *h)
 	return 0;
 }
 
+int router_harness_seed_object(struct router_harness *h, const char *kind,
+			       const char *name, const char *json)
+{
+	char key[PBX_KEY_MAX], field[160];
+
+	snprintf(field, sizeof(field), "%s:%s", kind, name);
+	if (pbx_key_of(key, sizeof(key), HARNESS_TENANT, PBX_K_OBJECTS) ||
+	    redis_fixture_ok(redis_fixture_cmd(&h->rf, "HSET %s %s %s", key,
+					       field, json)))
+		return -EIO;
+	if (pbx_key_of(key, sizeof(key), HARNESS_TENANT, PBX_K_OBJECTS_REV) ||
+	    redis_fixture_ok(redis_fixture_cmd(&h->rf, "INCR %s", key)))
+		return -EIO;
+	return 0;
+}
+
 int router_harness_seed_scenario(struct router_harness *h, const char *name,
 				 long version, const char *json)
 {
@@ -288,6 +304,8 @@ int router_harness_event(struct router_harness *h, const char *call_id,
 	me.digit = (char *)(ev->digit ? ev->digit : "");
 	me.timer_id = ev->timer_id;
 	me.ring_result = ev->ring;
+	me.conf_members = ev->conf_members;
+	me.conf_muted = ev->conf_muted;
 	if (ev->leg)
 		me.leg = (char *)ev->leg;
 	env.tenant_id = HARNESS_TENANT;

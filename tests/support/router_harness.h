@@ -56,6 +56,10 @@ int router_harness_barrier(struct router_harness *h, int rounds);
 
 /* pbx:{t}:tenant (domain, fax off) and objects_rev 1. */
 int router_harness_seed_tenant(struct router_harness *h);
+/* An object as provisioning's put writes it: HSET pbx:{t}:objects
+ * <kind>:<name> json, then INCR objects_rev. */
+int router_harness_seed_object(struct router_harness *h, const char *kind,
+			       const char *name, const char *json);
 /* pbx:{t}:scenario:<name>:v<version> json. */
 int router_harness_seed_scenario(struct router_harness *h, const char *name,
 				 long version, const char *json);
@@ -81,6 +85,8 @@ struct harness_event {
 	uint32_t timer_id;
 	Pbx__V1__MediaEvent__RingResult ring;
 	const char *leg; /* RING_RESULT of a named leg */
+	uint32_t conf_members; /* CONF_JOINED / CONF_FULL */
+	bool conf_muted;
 };
 
 /* Sends one MediaEvent for call_id from the fake worker. */

@@ -1,7 +1,10 @@
 /* rtp_sink: test receiver for the e2e suite. Binds a UDP port, collects RTP
  * until `idle_ms` pass without a packet (after the first) or `max_s` pass,
  * and prints what arrived: packet count, source, payload type, and whether
- * sequence numbers and timestamps advanced by 1 and by 160 per packet. */
+ * sequence numbers and timestamps advanced by 1 and by 160 per packet.
+ * With a 6th argument, the payload bytes of the audio packets (not
+ * telephone-events) are written to that file as they came (raw G.711 of
+ * the first packet's type), for sox to measure what was heard. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -33,12 +36,12 @@ int main(int argc, char **argv)
 	int pt = -1, fd, max_s, idle_ms;
 	char src[64] = "-", cur[64];
 	uint64_t start, last = 0;
-	FILE *ready = NULL;
+	FILE *ready = NULL, *audio = NULL;
 
 	if (argc < 5) {
 		fprintf(stderr,
 			"usage: rtp_sink <ip> <port> <max_s> <idle_ms> "
-			"[readyfile]\n");
+			"[readyfile] [audiofile]\n");
 		return 2;
 	}
 	sa.sin_port = htons((uint16_t)atoi(argv[2]));
@@ -49,6 +52,10 @@ int main(int argc, char **argv)
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		perror("rtp_sink: bind");
+		return 1;
+	}
+	if (argc > 6 && !(audio = fopen(argv[6], "w"))) {
+		perror("rtp_sink: audio file");
 		return 1;
 	}
 	if (argc > 5 && (ready = fopen(argv[5], "w")))
@@ -97,10 +104,15 @@ int main(int argc, char **argv)
 		last_ts = ts;
 		bytes += (unsigned long)(n - 12);
 		packets++;
+		/* 12-byte header: our peers send no CSRC or extension. */
+		if (audio && (buf[1] & 0x7f) == pt)
+			fwrite(buf + 12, 1, (size_t)(n - 12), audio);
 	}
 	printf("packets=%lu bytes=%lu src=%s pt=%d seq_bad=%lu ts_bad=%lu "
 	       "src_changes=%lu\n",
 	       packets, bytes, src, pt, seq_bad, ts_bad, src_changes);
+	if (audio)
+		fclose(audio);
 	close(fd);
 	return 0;
 }

@@ -34,6 +34,8 @@ static void router_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 	e->sip_code = me->sip_code;
 	e->ring_result = me->ring_result;
 	e->timer_id = me->timer_id;
+	e->conf_members = me->conf_members;
+	e->conf_muted = me->conf_muted;
 	snprintf(e->detail, sizeof(e->detail), "%s",
 		 me->detail ? me->detail : "");
 	snprintf(e->leg, sizeof(e->leg), "%s", me->leg ? me->leg : "");

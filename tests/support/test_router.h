@@ -29,6 +29,8 @@ struct test_router_ev {
 	char dialed[64];
 	char reply_to[64]; /* the message_id of the command it answers */
 	char leg[64];	   /* RING_RESULT of a named leg */
+	uint32_t conf_members;
+	bool conf_muted;
 };
 
 /* Owned by the test; fields are read by it. */

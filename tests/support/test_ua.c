@@ -253,6 +253,10 @@ static void rtp_h(const struct sa *src, const struct rtp_header *hdr,
 		rx->ts_jumps++;
 	rx->last_ts = hdr->ts;
 	rx->last_len = (uint32_t)n; /* G.711: one byte per sample */
+	if (n <= sizeof(ua->rx_audio) - ua->rx_audio_len) {
+		memcpy(ua->rx_audio + ua->rx_audio_len, p, n);
+		ua->rx_audio_len += n;
+	}
 	for (size_t i = 0; i < n && fill; i++)
 		fill = p[i] == rx->fill;
 	rx->fill_pkts += fill;
@@ -261,6 +265,7 @@ static void rtp_h(const struct sa *src, const struct rtp_header *hdr,
 void test_ua_rx_reset(struct test_ua *ua, uint8_t fill)
 {
 	memset(&ua->rx, 0, sizeof(ua->rx));
+	ua->rx_audio_len = 0;
 	ua->rx.pt = -1;
 	ua->rx.fill = fill;
 }

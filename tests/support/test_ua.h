@@ -21,6 +21,7 @@ enum {
 	TEST_UA_TE_PT = 101,	      /* telephone-event type, both ways */
 	TEST_UA_TX_MAX = 8000 * 4,    /* 4 s of audio queued at most */
 	TEST_UA_NEVER = UINT32_MAX, /* answer_delay_ms: do not answer */
+	TEST_UA_RX_AUDIO = 8000 * 4,  /* 4 s of received audio kept */
 };
 
 /* What reached the agent over RTP since the last test_ua_rx_reset(). */
@@ -85,6 +86,11 @@ struct test_ua {
 	struct tmr tmr_answer;
 
 	struct test_ua_rx rx;
+	/* The payload bytes of the audio packets received since the last
+	 * test_ua_rx_reset(), in arrival order, the first 4 s: for tests
+	 * that measure what was heard (tone energy). */
+	uint8_t rx_audio[TEST_UA_RX_AUDIO];
+	size_t rx_audio_len;
 	unsigned rx_before_estab; /* rx.pkts when the call was set up */
 
 	/* paced sender: 160 bytes of tx_buf every 20 ms */

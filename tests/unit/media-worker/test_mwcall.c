@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include <re.h>
 #include <spandsp.h>
 
+#include "confroom.h"
 #include "mwcall_priv.h"
 #include "mwlaw.h"
 #include "pbx_clock.h"
@@ -43,6 +45,10 @@
 
 #include "pbx/v1/envelope.pb-c.h"
 
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
 #define TENANT "t1"
 #define WORKER_ID "mwt"
 #define KIND(k) PBX__V1__MEDIA_EVENT__KIND__KIND_##k
@@ -57,6 +63,7 @@ struct fx {
 	struct test_router router2; /* only with fx_opts.two_routers */
 	struct test_ua caller, callee;
 	struct test_ua callee2; /* a second agent (named legs) */
+	struct test_ua member[4]; /* conference callers */
 	struct mw_config cfg;
 	struct worker *w;
 	size_t prompt_len;
@@ -332,6 +339,8 @@ static void fx_fini(void)
 	test_ua_close(&fx.caller);
 	test_ua_close(&fx.callee);
 	test_ua_close(&fx.callee2);
+	for (size_t i = 0; i < 4; i++)
+		test_ua_close(&fx.member[i]);
 	test_router_close(&fx.router);
 	test_router_close(&fx.router2);
 	if (fx.zctx)
@@ -2875,4 +2884,477 @@ Test(mwcall, voicemail_being_recorded_is_kept_when_the_worker_stops)
 	wav_check(path, &ms, &level);
 	cr_assert_eq(ms, 1500, "%u ms recorded", ms);
 	vm_root_remove();
+}
+
+/* ---- conference rooms (confroom.c, mixer.c) ---- */
+
+/* Member i's tone, far from the join and leave tones (1400/1800 Hz). */
+static const unsigned conf_hz[4] = {400, 700, 1000, 550};
+
+struct conf_member {
+	char callid[256];
+};
+static struct conf_member confm[4];
+
+/* Member i calls in for tenant (PCMA when alaw). */
+static void conf_call_as(size_t i, bool alaw, const char *tenant)
+{
+	static const char *const names[4] = {"m0", "m1", "m2", "m3"};
+	struct test_ua *ua = &fx.member[i];
+	unsigned before = ev_count(KIND(INCOMING));
+
+	test_ua_open(ua, names[i], alaw ? 8 : 0, true);
+	char hdr[64];
+
+	snprintf(hdr, sizeof(hdr), "X-Pbx-Tenant: %s\r\n", tenant);
+	call_worker(ua, hdr);
+	for (int t = 0; t < 200 && ev_count(KIND(INCOMING)) == before; t++)
+		test_loop_for(10);
+	cr_assert_gt(ev_count(KIND(INCOMING)), before, "no INCOMING");
+	snprintf(confm[i].callid, sizeof(confm[i].callid), "%s",
+		 fx.router.callid);
+}
+
+static void conf_call(size_t i, bool alaw)
+{
+	conf_call_as(i, alaw, TENANT);
+}
+
+/* The event answering command seq (waits for it). */
+static const struct test_router_ev *ev_for(uint64_t seq)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		for (unsigned k = 0; k < fx.router.nev; k++)
+			if (fx.router.evs[k].seq == seq &&
+			    fx.router.evs[k].kind != KIND(ANSWERED))
+				return &fx.router.evs[k];
+		test_loop_for(20);
+	}
+	cr_assert_fail("no event for command %llu", (unsigned long long)seq);
+	return NULL;
+}
+
+/* Member i's ConfJoin j about tenant; the event that answers it. */
+static const struct test_router_ev *
+conf_join_send(size_t i, const char *tenant,
+	       Pbx__V1__MediaCommand__ConfJoin *j)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_CONF_JOIN;
+	mc.conf_join = j;
+	return ev_for(cmd_send_to(&mc, tenant, confm[i].callid));
+}
+
+static const struct test_router_ev *
+cmd_conf_join(size_t i, const char *tenant, const char *room, bool muted,
+	      uint32_t max_members)
+{
+	Pbx__V1__MediaCommand__ConfJoin j =
+		PBX__V1__MEDIA_COMMAND__CONF_JOIN__INIT;
+
+	j.room = (char *)room;
+	j.muted = muted;
+	j.max_members = max_members;
+	return conf_join_send(i, tenant, &j);
+}
+
+/* Joins member i to room r: CONF_JOINED with `count` members. */
+static void conf_join(size_t i, const char *room, bool muted,
+		      unsigned count)
+{
+	const struct test_router_ev *e =
+		cmd_conf_join(i, TENANT, room, muted, 0);
+
+	cr_assert_eq(e->kind, KIND(CONF_JOINED), "kind %d (%s)", e->kind,
+		     e->detail);
+	cr_assert_eq(e->conf_members, count, "%u members", e->conf_members);
+	cr_assert_eq(e->conf_muted, muted);
+	cr_assert(test_loop_flag(&fx.member[i].estab, 2000), "no 200 OK");
+}
+
+static void conf_tone(uint8_t *out, size_t n, unsigned hz, bool alaw)
+{
+	for (size_t k = 0; k < n; k++)
+		out[k] = mwlaw_encode(
+			(int16_t)(6000 * sin(2 * M_PI * hz * (double)k / 8000)),
+			alaw ? OFFER_ALAW : OFFER_ULAW);
+}
+
+/* Goertzel: the power of hz in what member i received, relative to the
+ * power of the whole signal (0..1 for a pure tone at hz: about 0.5). */
+static double conf_heard(size_t i, unsigned hz)
+{
+	const struct test_ua *ua = &fx.member[i];
+	enum offer_law law = ua->pt == 8 ? OFFER_ALAW : OFFER_ULAW;
+	double coeff = 2 * cos(2 * M_PI * hz / 8000.0);
+	double s1 = 0, s2 = 0, total = 0, power;
+	size_t n = ua->rx_audio_len;
+
+	cr_assert_gt(n, 8000 / 2, "member %zu heard only %zu samples", i, n);
+	for (size_t k = 0; k < n; k++) {
+		double x = mwlaw_decode(ua->rx_audio[k], law);
+		double s0 = x + coeff * s1 - s2;
+
+		s2 = s1;
+		s1 = s0;
+		total += x * x;
+	}
+	power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+	return total > 0 ? 2 * power / ((double)n * total) : 0;
+}
+
+/* Mean power of what ua received (linear, per sample). */
+static double conf_heard_energy(const struct test_ua *ua)
+{
+	enum offer_law law = ua->pt == 8 ? OFFER_ALAW : OFFER_ULAW;
+	double total = 0;
+
+	for (size_t k = 0; k < ua->rx_audio_len; k++) {
+		double x = mwlaw_decode(ua->rx_audio[k], law);
+
+		total += x * x;
+	}
+	return ua->rx_audio_len ? total / (double)ua->rx_audio_len : 0;
+}
+
+/* Every member in `talk` sends its tone for 1.2 s; what each member hears
+ * is recorded meanwhile (after 200 ms, so the start is settled). */
+static void conf_talk(size_t n, const bool *talk)
+{
+	static uint8_t audio[8000 * 3 / 2];
+
+	for (size_t i = 0; i < n; i++) {
+		if (!talk[i])
+			continue;
+		conf_tone(audio, sizeof(audio), conf_hz[i],
+			  fx.member[i].pt == 8);
+		test_ua_play(&fx.member[i], audio, sizeof(audio));
+	}
+	test_loop_for(200);
+	for (size_t i = 0; i < n; i++)
+		test_ua_rx_reset(&fx.member[i], 0);
+	test_loop_for(1000);
+}
+
+static void conf_assert_hears(size_t i, size_t j, bool yes)
+{
+	double p = conf_heard(i, conf_hz[j]);
+
+	if (yes)
+		cr_assert_gt(p, 0.05, "member %zu does not hear %zu (%.4f)",
+			     i, j, p);
+	else
+		cr_assert_lt(p, 0.005, "member %zu hears %zu (%.4f)", i, j,
+			     p);
+}
+
+Test(mwcall, conf_three_members_hear_the_others_and_not_themselves)
+{
+	const bool all[3] = {true, true, true};
+
+	fx_start(&(struct fx_opts){0});
+	conf_call(0, false);
+	conf_join(0, "room1", false, 1);
+	/* Alone: music on hold. */
+	test_ua_rx_reset(&fx.member[0], 0);
+	cr_assert(test_loop_count(&fx.member[0].rx.pkts, 10, 1000),
+		  "no music while alone");
+	conf_call(1, true); /* PCMA among PCMU members */
+	conf_join(1, "room1", false, 2);
+	conf_call(2, false);
+	conf_join(2, "room1", false, 3);
+	cr_assert_eq(confroom_members(fx.w->conf, TENANT, "room1"), 3);
+	test_loop_for(300); /* the join tone */
+	conf_talk(3, all);
+	for (size_t i = 0; i < 3; i++) {
+		cr_assert_eq(fx.member[i].rx.seq_gaps, 0);
+		cr_assert_eq(fx.member[i].rx.pt, i == 1 ? 8 : 0);
+		for (size_t j = 0; j < 3; j++)
+			conf_assert_hears(i, j, i != j);
+	}
+}
+
+Test(mwcall, conf_muted_member_is_not_heard)
+{
+	const bool all[3] = {true, true, true};
+
+	fx_start(&(struct fx_opts){0});
+	for (size_t i = 0; i < 3; i++) {
+		conf_call(i, false);
+		conf_join(i, "room1", i == 2, (unsigned)i + 1);
+	}
+	test_loop_for(300);
+	conf_talk(3, all);
+	conf_assert_hears(0, 1, true);
+	conf_assert_hears(1, 0, true);
+	conf_assert_hears(0, 2, false);
+	conf_assert_hears(1, 2, false);
+	/* The muted member still hears everyone. */
+	conf_assert_hears(2, 0, true);
+	conf_assert_hears(2, 1, true);
+}
+
+Test(mwcall, conf_star_6_toggles_the_members_own_mute)
+{
+	const bool only2[3] = {false, false, true};
+	const struct test_router_ev *e;
+
+	fx_start(&(struct fx_opts){0});
+	for (size_t i = 0; i < 3; i++) {
+		conf_call(i, false);
+		conf_join(i, "room1", false, (unsigned)i + 1);
+	}
+	test_loop_for(300);
+	test_ua_send_4733(&fx.member[2], 10, 1000); /* '*' */
+	test_loop_for(100);
+	test_ua_send_4733(&fx.member[2], 6, 3000);
+	cr_assert(wait_event(KIND(CONF_MUTED), 2000), "no CONF_MUTED");
+	e = ev_find(KIND(CONF_MUTED));
+	cr_assert(e->conf_muted);
+	cr_assert_str_eq(e->callid, confm[2].callid);
+	conf_talk(3, only2);
+	conf_assert_hears(0, 2, false);
+	conf_assert_hears(1, 2, false);
+}
+
+Test(mwcall, conf_room_waiting_for_its_moderator_plays_music_until_then)
+{
+	const bool both[2] = {true, true};
+	Pbx__V1__MediaCommand__ConfJoin j =
+		PBX__V1__MEDIA_COMMAND__CONF_JOIN__INIT;
+	const struct test_router_ev *e;
+
+	fx_start(&(struct fx_opts){0});
+	j.room = (char *)"board";
+	j.wait_moderator = true;
+	for (size_t i = 0; i < 2; i++) {
+		conf_call(i, false);
+		e = conf_join_send(i, TENANT, &j);
+		cr_assert_eq(e->kind, KIND(CONF_JOINED));
+	}
+	/* Two members, no moderator: music, not each other. */
+	conf_talk(2, both);
+	conf_assert_hears(0, 1, false);
+	conf_assert_hears(1, 0, false);
+	cr_assert_gt(conf_heard_energy(&fx.member[0]), 100.0, "no music");
+	/* The moderator comes: the room is live. */
+	conf_call(2, false);
+	j.moderator = true;
+	e = conf_join_send(2, TENANT, &j);
+	cr_assert_eq(e->conf_members, 3);
+	test_loop_for(300);
+	conf_talk(2, both);
+	conf_assert_hears(0, 1, true);
+	conf_assert_hears(1, 0, true);
+}
+
+Test(mwcall, conf_room_ends_with_its_last_moderator_if_asked)
+{
+	Pbx__V1__MediaCommand__ConfJoin j =
+		PBX__V1__MEDIA_COMMAND__CONF_JOIN__INIT;
+	const struct test_router_ev *e;
+
+	fx_start(&(struct fx_opts){0});
+	j.room = (char *)"board";
+	j.end_with_moderator = true;
+	for (size_t i = 0; i < 3; i++) {
+		conf_call(i, false);
+		j.moderator = i == 0;
+		e = conf_join_send(i, TENANT, &j);
+		cr_assert_eq(e->kind, KIND(CONF_JOINED));
+	}
+	/* A member leaving ends nobody else. */
+	test_ua_hangup(&fx.member[2]);
+	cr_assert(wait_event(KIND(HANGUP), 2000));
+	test_loop_for(100);
+	cr_assert_not(fx.member[1].closed);
+	cr_assert_eq(confroom_members(fx.w->conf, TENANT, "board"), 2);
+	/* The moderator leaving ends the room. */
+	test_ua_hangup(&fx.member[0]);
+	cr_assert(test_loop_flag(&fx.member[1].closed, 2000), "no BYE");
+	cr_assert(wait_event(KIND(ENDED), 1000));
+	e = ev_find(KIND(ENDED));
+	cr_assert_str_eq(e->detail, "the moderator left");
+	cr_assert_str_eq(e->callid, confm[1].callid);
+	cr_assert_eq(confroom_count(fx.w->conf), 0);
+}
+
+Test(mwcall, conf_joiner_hears_the_count_then_the_room)
+{
+	const bool both[2] = {true, true};
+	Pbx__V1__MediaCommand__ConfJoin j =
+		PBX__V1__MEDIA_COMMAND__CONF_JOIN__INIT;
+	const struct test_router_ev *e;
+	unsigned before;
+
+	fx_start(&(struct fx_opts){0});
+	j.room = (char *)"room1";
+	j.announce = true;
+	conf_call(0, false);
+	e = conf_join_send(0, TENANT, &j);
+	cr_assert_eq(e->kind, KIND(CONF_JOINED));
+	/* "You are the only participant.", then music: never silence. */
+	cr_assert(wait_event(KIND(PLAY_DONE), 5000), "no announcement");
+	cr_assert_eq(ev_find(KIND(PLAY_DONE))->seq, e->seq, "%llu vs %llu",
+		     (unsigned long long)ev_find(KIND(PLAY_DONE))->seq,
+		     (unsigned long long)e->seq);
+	test_ua_rx_reset(&fx.member[0], 0);
+	test_loop_for(500);
+	cr_assert_geq(fx.member[0].rx.pkts, 20, "silence after the count");
+	cr_assert_gt(conf_heard_energy(&fx.member[0]), 100.0);
+	/* The second hears its count while the first hears the room; then
+	 * both hear each other. */
+	conf_call(1, false);
+	before = ev_count(KIND(PLAY_DONE));
+	e = conf_join_send(1, TENANT, &j);
+	cr_assert_eq(e->conf_members, 2);
+	for (int t = 0; t < 300 && ev_count(KIND(PLAY_DONE)) == before; t++)
+		test_loop_for(20);
+	cr_assert_gt(ev_count(KIND(PLAY_DONE)), before, "no second count");
+	conf_talk(2, both);
+	conf_assert_hears(0, 1, true);
+	conf_assert_hears(1, 0, true);
+}
+
+Test(mwcall, conf_full_room_refuses_the_next_member)
+{
+	const struct test_router_ev *e;
+
+	fx_start(&(struct fx_opts){0});
+	for (size_t i = 0; i < 2; i++) {
+		conf_call(i, false);
+		e = cmd_conf_join(i, TENANT, "small", false, 2);
+		cr_assert_eq(e->kind, KIND(CONF_JOINED));
+	}
+	conf_call(2, false);
+	e = cmd_conf_join(2, TENANT, "small", false, 2);
+	cr_assert_eq(e->kind, KIND(CONF_FULL));
+	cr_assert_eq(e->conf_members, 2);
+	cr_assert_eq(confroom_members(fx.w->conf, TENANT, "small"), 2);
+	/* The refused call is still there for the router to end. */
+	cr_assert_not_null(worker_call_find(fx.w, confm[2].callid));
+}
+
+Test(mwcall, conf_rooms_of_two_tenants_with_one_name_are_apart)
+{
+	const bool all[3] = {true, true, true};
+	const struct test_router_ev *e;
+
+	fx_start(&(struct fx_opts){0});
+	conf_call(0, false);
+	conf_join(0, "room1", false, 1);
+	conf_call(1, false);
+	conf_join(1, "room1", false, 2);
+	/* Member 2 is a call of tenant t2 (its INVITE says so). */
+	conf_call_as(2, false, "t2");
+	e = cmd_conf_join(2, "t2", "room1", false, 0);
+	cr_assert_eq(e->kind, KIND(CONF_JOINED));
+	cr_assert_eq(e->conf_members, 1, "t2's room1 is its own");
+	cr_assert_eq(confroom_count(fx.w->conf), 2);
+	test_loop_for(300);
+	conf_talk(3, all);
+	conf_assert_hears(0, 1, true);
+	conf_assert_hears(0, 2, false);
+	conf_assert_hears(1, 2, false);
+}
+
+Test(mwcall, conf_leaving_member_is_gone_and_the_last_frees_the_room)
+{
+	const bool all[3] = {true, true, true};
+
+	fx_start(&(struct fx_opts){0});
+	for (size_t i = 0; i < 3; i++) {
+		conf_call(i, false);
+		conf_join(i, "room1", false, (unsigned)i + 1);
+	}
+	test_ua_hangup(&fx.member[0]);
+	cr_assert(wait_event(KIND(HANGUP), 2000));
+	cr_assert_eq(confroom_members(fx.w->conf, TENANT, "room1"), 2);
+	test_loop_for(300); /* the leave tone */
+	conf_talk(3, all);
+	conf_assert_hears(1, 2, true);
+	conf_assert_hears(2, 1, true);
+	conf_assert_hears(1, 0, false);
+	test_ua_hangup(&fx.member[1]);
+	test_ua_hangup(&fx.member[2]);
+	cr_assert(test_loop_count(&fx.router.nev, fx.router.nev, 100));
+	test_loop_for(300);
+	cr_assert_eq(confroom_count(fx.w->conf), 0);
+}
+
+Test(mwcall, conf_join_with_a_bad_room_name_fails)
+{
+	const struct test_router_ev *e;
+
+	fx_start(&(struct fx_opts){0});
+	conf_call(0, false);
+	e = cmd_conf_join(0, TENANT, "../x", false, 0);
+	cr_assert_eq(e->kind, KIND(FAILED));
+	cr_assert_str_eq(e->detail, "invalid room name");
+	e = cmd_conf_join(0, TENANT, "room1", false, 0);
+	cr_assert_eq(e->kind, KIND(CONF_JOINED));
+	e = cmd_conf_join(0, TENANT, "room2", false, 0);
+	cr_assert_eq(e->kind, KIND(FAILED), "a second room");
+	/* Nor is a member rung elsewhere. */
+	fx.router.callid[0] = '\0';
+	snprintf(fx.router.callid, sizeof(fx.router.callid), "%s",
+		 confm[0].callid);
+	cmd_ring("sip:101@127.0.0.1", 1000);
+	cr_assert(test_loop_count(&fx.router.nev, fx.router.nev + 1, 1000));
+	cr_assert_str_eq(test_router_last(&fx.router)->detail,
+			 "ring: in a conference");
+	cr_assert_eq(fx.callee.invites, 0);
+}
+
+Test(mwcall, play_of_a_system_sound_the_tenant_lacks_plays_the_built_in)
+{
+	const struct test_router_ev *e;
+
+	fx_start(&(struct fx_opts){0});
+	call_answered();
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("conf_full", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 5000), "no PLAY_DONE");
+	e = ev_find(KIND(PLAY_DONE));
+	cr_assert_eq(e->seq, 2);
+	/* Speech, about two seconds of it; not the table's fill bytes. */
+	cr_assert_gt(fx.caller.rx.pkts, 50, "%u packets", fx.caller.rx.pkts);
+	cr_assert_eq(fx.caller.rx.fill_pkts, 0);
+	cr_assert_gt(conf_heard_energy(&fx.caller), 100.0);
+}
+
+/* pbxctl conf mute / kick reach the worker as lines on its control list
+ * (worker_conf.c); the list itself is Redis (e2e), the lines are fed
+ * here as the poll would. */
+Test(mwcall, conf_control_mutes_and_kicks_only_the_tenants_member)
+{
+	const bool only1[2] = {false, true};
+	char line[320];
+
+	fx_start(&(struct fx_opts){0});
+	for (size_t i = 0; i < 2; i++) {
+		conf_call(i, false);
+		conf_join(i, "room1", false, (unsigned)i + 1);
+	}
+	/* Another tenant's name for the call: nothing happens. */
+	snprintf(line, sizeof(line), "t2 %s mute", confm[1].callid);
+	cr_assert_eq(worker_conf_ctl(fx.w, line), -ENOENT);
+	cr_assert_eq(worker_conf_ctl(fx.w, "garbage"), -EINVAL);
+	snprintf(line, sizeof(line), TENANT " %s mute", confm[1].callid);
+	cr_assert_eq(worker_conf_ctl(fx.w, line), 0);
+	cr_assert(wait_event(KIND(CONF_MUTED), 1000));
+	cr_assert(ev_find(KIND(CONF_MUTED))->conf_muted);
+	test_loop_for(300);
+	conf_talk(2, only1);
+	conf_assert_hears(0, 1, false);
+
+	snprintf(line, sizeof(line), TENANT " %s kick", confm[1].callid);
+	cr_assert_eq(worker_conf_ctl(fx.w, line), 0);
+	cr_assert(test_loop_flag(&fx.member[1].closed, 2000), "no BYE");
+	cr_assert(wait_event(KIND(ENDED), 1000));
+	cr_assert_str_eq(ev_find(KIND(ENDED))->detail,
+			 "kicked from the conference");
+	cr_assert_eq(confroom_members(fx.w->conf, TENANT, "room1"), 1);
+	cr_assert_not(fx.member[0].closed);
 }

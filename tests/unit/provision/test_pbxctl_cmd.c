@@ -851,6 +851,44 @@ Test(pbxctl_cmd, vm_commands_name_tenant_box_and_id)
 	cr_expect_neq(parse(&c, ARGC(short_), short_), 0);
 }
 
+Test(pbxctl_cmd, conf_commands_name_tenant_room_and_call)
+{
+	static char *argv[][6] = {
+		{"pbxctl", "conf", "list", "acme", NULL, NULL},
+		{"pbxctl", "conf", "members", "acme", "open", NULL},
+		{"pbxctl", "conf", "mute", "acme", "open", "c1@h"},
+		{"pbxctl", "conf", "unmute", "acme", "open", "c1@h"},
+		{"pbxctl", "conf", "kick", "acme", "open", "c1@h"},
+	};
+	static const struct {
+		int argc, op;
+		enum pbxctl_print print;
+	} want[] = {
+		{4, PBX__V1__PROV_REQUEST__OP_CONF_LIST, PBXCTL_PRINT_ITEMS},
+		{5, PBX__V1__PROV_REQUEST__OP_CONF_MEMBERS, PBXCTL_PRINT_ITEMS},
+		{6, PBX__V1__PROV_REQUEST__OP_CONF_MUTE, PBXCTL_PRINT_OK},
+		{6, PBX__V1__PROV_REQUEST__OP_CONF_UNMUTE, PBXCTL_PRINT_OK},
+		{6, PBX__V1__PROV_REQUEST__OP_CONF_KICK, PBXCTL_PRINT_OK},
+	};
+	struct pbxctl_cmd c;
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++) {
+		cr_assert_eq(parse(&c, want[i].argc, argv[i]), 0, "%s", err);
+		cr_expect_eq(c.req.op_case, want[i].op, "%s", argv[i][2]);
+		cr_expect_eq(c.print, want[i].print, "%s", argv[i][2]);
+		/* Every Conference member of the oneof is one pointer. */
+		cr_expect_str_eq(c.req.conf_list->tenant, "acme");
+		if (want[i].argc > 4)
+			cr_expect_str_eq(c.req.conf_list->room, "open");
+		if (want[i].argc > 5)
+			cr_expect_str_eq(c.req.conf_list->call, "c1@h");
+		/* One argument short is a usage error. */
+		if (want[i].argc > 4)
+			cr_expect_neq(parse(&c, want[i].argc - 1, argv[i]), 0,
+				      "%s", argv[i][2]);
+	}
+}
+
 Test(pbxctl_cmd, vm_get_writes_the_data_as_is)
 {
 	char *argv[] = {"pbxctl", "vm", "get", "acme", "general", "17-ab"};

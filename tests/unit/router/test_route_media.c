@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pbx_clock.h"
 #include "pbx_keys.h"
 #include "pbx_redis.h"
 #include "pbx_test.h"
@@ -1429,4 +1430,360 @@ Test(route_media, queue_exit_key_leaves_along_its_output)
 	cr_assert_eq(q->leave->reason,
 		     PBX__V1__QUEUE_COMMAND__LEAVE__REASON__REASON_EXIT_KEY);
 	cr_assert_str_eq(q->leave->digit, "5");
+}
+
+/* ---- conference (route_conf.c) ----------------------------------------- */
+
+static const char conf_json[] =
+	"{\"start\":\"c\",\"nodes\":{"
+	"\"c\":{\"type\":\"conference\",\"options\":{\"room\":\"room1\"}}}}";
+
+static const char room1_json[] =
+	"{\"pin\":\"1234\",\"moderator_pin\":\"9999\",\"pin_retries\":3,"
+	"\"max_members\":3,\"join_muted\":true,\"end_with_moderator\":true}";
+
+#define MC(k) PBX__V1__MEDIA_COMMAND__CMD_##k
+#define MEV(k) PBX__V1__MEDIA_EVENT__KIND__KIND_##k
+
+/* The call reaches the room: answered, asked for its PIN (conf_pin with
+ * barge-in and the PIN timer). */
+static void conf_asked(const char *call_id)
+{
+	const Pbx__V1__MediaCommand *c;
+	size_t i;
+
+	cr_assert_eq(router_harness_seed_object(&h, "conference", "room1",
+						room1_json),
+		     0);
+	start_call(call_id, conf_json);
+	event(call_id, MEV(INCOMING), 0);
+	c = cmd_at(expect_cmds(1), call_id, MC(ANSWER));
+	event(call_id, MEV(ANSWERED), c->seq);
+	i = expect_cmds(2);
+	c = cmd_at(i, call_id, MC(PLAY));
+	cr_assert_str_eq(c->play->prompt, "conf_pin");
+	cr_assert(c->play->barge_in);
+	c = cmd_at(i + 1, call_id, MC(TIMER));
+	cr_assert_gt(c->timer->ms, 0);
+	assert_field(call_id, "conf", "room1");
+	assert_field(call_id, "cst", "p");
+}
+
+/* Digits as DTMF events; the last one's commands are returned from i. */
+static void conf_digits(const char *call_id, const char *digits)
+{
+	for (const char *d = digits; *d; d++) {
+		char one[2] = {*d, '\0'};
+
+		dtmf(call_id, one);
+		if (d[1])
+			expect_cmds(0);
+	}
+}
+
+static void conf_redis_field(const char *key_room, enum pbx_tkey k,
+			     const char *field, char *out, size_t size)
+{
+	char key[PBX_KEY_MAX];
+	redisReply *r;
+
+	cr_assert_eq(pbx_key_sub_of(key, sizeof(key), HARNESS_TENANT, k,
+				    key_room),
+		     0);
+	r = field ? redis_fixture_cmd(&h.rf, "HGET %s %s", key, field)
+		  : redis_fixture_cmd(&h.rf, "GET %s", key);
+	cr_assert_not_null(r);
+	snprintf(out, size, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+	freeReplyObject(r);
+}
+
+Test(route_media, conf_right_pin_joins_muted_and_records_the_member)
+{
+	const Pbx__V1__MediaCommand *c;
+	struct harness_event ev = {.kind = MEV(CONF_JOINED),
+				   .conf_members = 2,
+				   .conf_muted = true};
+	char v[256], joined[256];
+	size_t i;
+
+	conf_asked("c-1");
+	conf_digits("c-1", "1234#");
+	i = expect_cmds(2);
+	c = cmd_at(i, "c-1", MC(TIMER));
+	cr_assert_eq(c->timer->ms, 0, "the PIN timer is cancelled");
+	c = cmd_at(i + 1, "c-1", MC(CONF_JOIN));
+	cr_assert_str_eq(c->conf_join->room, "room1");
+	cr_assert(c->conf_join->muted, "join_muted");
+	cr_assert_not(c->conf_join->moderator);
+	cr_assert_eq(c->conf_join->max_members, 3);
+	cr_assert(c->conf_join->end_with_moderator);
+	assert_field("c-1", "cst", "j");
+
+	ev.seq = c->seq;
+	event_ex("c-1", &ev);
+	expect_cmds(0);
+	conf_redis_field("room1", PBX_K_CONF_ROOM, NULL, v, sizeof(v));
+	cr_assert_str_eq(v, HARNESS_WORKER);
+	conf_redis_field("room1", PBX_K_CONF_MEMBERS, "c-1", v, sizeof(v));
+	cr_assert(!strncmp(v, HARNESS_WORKER " 0 1 ", 12), "member %s", v);
+	snprintf(joined, sizeof(joined), "%s", v + 12);
+	/* Unmuted (pbxctl, or its *6): the flag changes, nothing else. */
+	ev.kind = MEV(CONF_MUTED);
+	ev.conf_muted = false;
+	event_ex("c-1", &ev);
+	expect_cmds(0);
+	conf_redis_field("room1", PBX_K_CONF_MEMBERS, "c-1", v, sizeof(v));
+	cr_assert(!strncmp(v, HARNESS_WORKER " 0 0 ", 12), "member %s", v);
+	cr_assert_str_eq(v + 12, joined);
+
+	/* The caller leaves: it is no member any more. */
+	event("c-1", MEV(HANGUP), 0);
+	cr_assert(router_harness_call_gone(&h, "c-1", 2000));
+	router_harness_settle(&h, 100);
+	conf_redis_field("room1", PBX_K_CONF_MEMBERS, "c-1", v, sizeof(v));
+	cr_assert_str_eq(v, "");
+}
+
+Test(route_media, conf_moderator_pin_joins_unmuted_as_moderator)
+{
+	const Pbx__V1__MediaCommand *c;
+	size_t i;
+
+	conf_asked("c-1");
+	conf_digits("c-1", "9999#");
+	i = expect_cmds(2);
+	c = cmd_at(i + 1, "c-1", MC(CONF_JOIN));
+	cr_assert(c->conf_join->moderator);
+	cr_assert_not(c->conf_join->muted);
+	assert_field("c-1", "cmod", "1");
+}
+
+Test(route_media, conf_three_wrong_pins_play_denied_then_hang_up)
+{
+	const Pbx__V1__MediaCommand *c;
+	size_t i;
+
+	conf_asked("c-1");
+	for (int k = 1; k <= 2; k++) {
+		conf_digits("c-1", "1111#");
+		i = expect_cmds(2);
+		c = cmd_at(i, "c-1", MC(PLAY));
+		cr_assert_str_eq(c->play->prompt, "conf_bad_pin");
+		cmd_at(i + 1, "c-1", MC(TIMER));
+		cr_assert_eq(field_long("c-1", "ctry"), k);
+	}
+	conf_digits("c-1", "12345#"); /* too long is wrong too */
+	i = expect_cmds(2);
+	c = cmd_at(i, "c-1", MC(TIMER));
+	cr_assert_eq(c->timer->ms, 0);
+	c = cmd_at(i + 1, "c-1", MC(PLAY));
+	cr_assert_str_eq(c->play->prompt, "conf_denied");
+	cr_assert_not(c->play->barge_in);
+	/* A digit now changes nothing; the prompt's end hangs up. */
+	dtmf("c-1", "1");
+	expect_cmds(0);
+	event("c-1", MEV(PLAY_DONE), c->seq);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1", MC(HANGUP)), 480,
+		      "Conference Ended");
+}
+
+Test(route_media, conf_silence_counts_as_a_wrong_pin)
+{
+	const Pbx__V1__MediaCommand *c;
+	struct harness_event ev = {.kind = MEV(TIMER),
+				   .timer_id = 0xffffff02u};
+	size_t i;
+
+	conf_asked("c-1");
+	conf_digits("c-1", "12");
+	event_ex("c-1", &ev);
+	i = expect_cmds(2);
+	c = cmd_at(i, "c-1", MC(PLAY));
+	cr_assert_str_eq(c->play->prompt, "conf_bad_pin");
+	cr_assert_eq(field_long("c-1", "ctry"), 1);
+	/* The half-typed digits are gone: 1234 is right now. */
+	conf_digits("c-1", "1234#");
+	cmd_at(expect_cmds(2) + 1, "c-1", MC(CONF_JOIN));
+}
+
+Test(route_media, conf_full_room_plays_room_full_then_hangs_up)
+{
+	const Pbx__V1__MediaCommand *c;
+	struct harness_event ev = {.kind = MEV(CONF_FULL), .conf_members = 3};
+	char v[64];
+
+	conf_asked("c-1");
+	conf_digits("c-1", "1234#");
+	c = cmd_at(expect_cmds(2) + 1, "c-1", MC(CONF_JOIN));
+	ev.seq = c->seq;
+	event_ex("c-1", &ev);
+	c = cmd_at(expect_cmds(1), "c-1", MC(PLAY));
+	cr_assert_str_eq(c->play->prompt, "conf_full");
+	event("c-1", MEV(PLAY_DONE), c->seq);
+	assert_hangup(cmd_at(expect_cmds(1), "c-1", MC(HANGUP)), 480,
+		      "Conference Ended");
+	/* A refused caller was never a member. */
+	conf_redis_field("room1", PBX_K_CONF_MEMBERS, "c-1", v, sizeof(v));
+	cr_assert_str_eq(v, "");
+}
+
+static const char open_conf_json[] =
+	"{\"start\":\"c\",\"nodes\":{"
+	"\"c\":{\"type\":\"conference\",\"options\":{\"room\":\"open\"}}}}";
+
+/* A second live worker, busier than the harness's, in the registry. */
+static void conf_second_worker(void)
+{
+	char key[PBX_KEY_MAX], val[128];
+
+	cr_assert_eq(pbx_key_sys(key, sizeof(key), "workers"), 0);
+	snprintf(val, sizeof(val), "%llu 5 10 0 sip:10.0.0.8:5080",
+		 (unsigned long long)pbx_clock_now_ms());
+	redis_do("HSET %s mw-two %s", key, val);
+	router_harness_settle(&h, 700); /* the registry's refresh */
+}
+
+static void conf_room_on(const char *worker)
+{
+	char key[PBX_KEY_MAX];
+
+	cr_assert_eq(pbx_key_sub_of(key, sizeof(key), HARNESS_TENANT,
+				    PBX_K_CONF_ROOM, "open"),
+		     0);
+	redis_do("SET %s %s", key, worker);
+}
+
+Test(route_media, conf_call_into_a_room_goes_to_the_rooms_worker)
+{
+	const Pbx__V1__RouteDecision *d;
+	const Pbx__V1__MediaCommand *c;
+
+	cr_assert_eq(router_harness_seed_object(&h, "conference", "open",
+						"{\"max_members\":0}"),
+		     0);
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
+					      open_conf_json),
+		     0);
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+	conf_second_worker();
+	conf_room_on("mw-two");
+	d = router_harness_call_new(&h, "c-1", CALLER, NUMBER);
+	cr_assert_not_null(d);
+	cr_assert_str_eq(d->media_uri, "sip:10.0.0.8:5080",
+			 "not the room's worker: %s", d->media_uri);
+	/* A room whose worker is gone starts again on the least loaded. */
+	conf_room_on("mw-dead");
+	d = router_harness_call_new(&h, "c-2", CALLER, NUMBER);
+	cr_assert_not_null(d);
+	cr_assert_str_eq(d->media_uri, HARNESS_WORKER_URI);
+	/* Without a PIN the call joins at once once answered. */
+	event("c-2", MEV(INCOMING), 0);
+	c = cmd_at(expect_cmds(1), "c-2", MC(ANSWER));
+	event("c-2", MEV(ANSWERED), c->seq);
+	c = cmd_at(expect_cmds(1), "c-2", MC(CONF_JOIN));
+	cr_assert_str_eq(c->conf_join->room, "open");
+	cr_assert_eq(c->conf_join->max_members, 0);
+}
+
+static const Pbx__V1__RouteDecision *d_menu;
+
+static const char menu_conf_json[] =
+	"{\"start\":\"m\",\"nodes\":{"
+	"\"m\":{\"type\":\"ivr\",\"options\":{\"prompt\":\"menu\","
+	"\"timeout\":5,\"retries\":0},"
+	"\"outputs\":{\"digit:1\":\"c\",\"timeout\":\"c\"}},"
+	"\"c\":{\"type\":\"conference\",\"options\":{\"room\":\"open\"}}}}";
+
+/* The first command of kind among those that came since seen. */
+static const Pbx__V1__MediaCommand *
+conf_wait_cmd(const char *call_id, Pbx__V1__MediaCommand__CmdCase kind)
+{
+	for (int t = 0; t < 100; t++) {
+		for (size_t i = seen; i < fake_peer_count(h.worker); i++) {
+			const Pbx__V1__Envelope *env = fake_peer_msg(h.worker,
+								     i);
+
+			if (env->body_case ==
+				    PBX__V1__ENVELOPE__BODY_MEDIA_COMMAND &&
+			    !strcmp(env->call_id, call_id) &&
+			    env->media_command->cmd_case == kind)
+				return env->media_command;
+		}
+		router_harness_settle(&h, 20);
+	}
+	cr_assert_fail("no command %d for %s", kind, call_id);
+	return NULL;
+}
+
+/* A menu caller on mw-test chooses the room: it joins when the room is
+ * empty or on its worker, and is refused (not split off) when the room's
+ * members are on another live worker. */
+static void conf_menu_call(const char *call_id)
+{
+	const Pbx__V1__MediaCommand *c;
+
+	d_menu = router_harness_call_new(&h, call_id, CALLER, NUMBER);
+	cr_assert_not_null(d_menu);
+	cr_assert_str_eq(d_menu->media_uri, HARNESS_WORKER_URI);
+	event(call_id, MEV(INCOMING), 0);
+	c = cmd_at(expect_cmds(1), call_id, MC(ANSWER));
+	event(call_id, MEV(ANSWERED), c->seq);
+	conf_wait_cmd(call_id, MC(PLAY));
+	seen = fake_peer_count(h.worker);
+	dtmf(call_id, "1");
+}
+
+Test(route_media, conf_menu_caller_joins_on_its_worker_or_is_refused)
+{
+	char key[PBX_KEY_MAX];
+
+	cr_assert_eq(router_harness_seed_object(&h, "conference", "open",
+						"{\"max_members\":0}"),
+		     0);
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
+					      menu_conf_json),
+		     0);
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+	conf_second_worker();
+	/* The room's key names mw-two but nobody is in it: joins here. */
+	conf_room_on("mw-two");
+	conf_menu_call("c-1");
+	cr_assert_str_eq(conf_wait_cmd("c-1", MC(CONF_JOIN))->conf_join->room,
+			 "open");
+	/* Members on mw-two: refused with a clear reason. */
+	cr_assert_eq(pbx_key_sub_of(key, sizeof(key), HARNESS_TENANT,
+				    PBX_K_CONF_MEMBERS, "open"),
+		     0);
+	redis_do("HSET %s x1 %s", key, "mw-two 0 0 1 caller");
+	seen = fake_peer_count(h.worker);
+	conf_menu_call("c-2");
+	assert_hangup(conf_wait_cmd("c-2", MC(HANGUP)), 480,
+		      "Conference On Another Worker");
+}
+
+Test(route_media, conf_last_member_leaving_frees_the_rooms_worker)
+{
+	struct harness_event ev = {.kind = MEV(CONF_JOINED),
+				   .conf_members = 1};
+	const Pbx__V1__MediaCommand *c;
+	char v[64];
+
+	cr_assert_eq(router_harness_seed_object(&h, "conference", "open",
+						"{\"max_members\":0}"),
+		     0);
+	start_call("c-1", open_conf_json);
+	event("c-1", MEV(INCOMING), 0);
+	c = cmd_at(expect_cmds(1), "c-1", MC(ANSWER));
+	event("c-1", MEV(ANSWERED), c->seq);
+	c = cmd_at(expect_cmds(1), "c-1", MC(CONF_JOIN));
+	ev.seq = c->seq;
+	event_ex("c-1", &ev);
+	expect_cmds(0);
+	conf_redis_field("open", PBX_K_CONF_ROOM, NULL, v, sizeof(v));
+	cr_assert_str_eq(v, HARNESS_WORKER);
+	event("c-1", MEV(HANGUP), 0);
+	cr_assert(router_harness_call_gone(&h, "c-1", 2000));
+	router_harness_settle(&h, 100);
+	conf_redis_field("open", PBX_K_CONF_ROOM, NULL, v, sizeof(v));
+	cr_assert_str_eq(v, "", "the empty room still names %s", v);
 }

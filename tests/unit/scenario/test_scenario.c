@@ -625,7 +625,7 @@ Test(scenario, missing_branch_output_is_a_warning)
 		  "%s", rep.text);
 }
 
-Test(scenario, unsupported_element_is_stored_with_a_warning)
+Test(scenario, conference_is_live_and_stored_without_a_warning)
 {
 	struct scenario_report rep;
 
@@ -633,6 +633,17 @@ Test(scenario, unsupported_element_is_stored_with_a_warning)
 			   "'options':{'room':'main'}}}}",
 			   &rep),
 		     0);
+	cr_assert_eq(rep.warnings, 0, "%s", rep.text);
+}
+
+Test(scenario, unsupported_element_is_stored_with_a_warning)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(parse("{'start':'f','nodes':{'f':{'type':'fax',"
+			   "'options':{'box':'main'}}}}",
+			   &rep),
+		     0, "%s", rep.text);
 	cr_assert_eq(rep.warnings, 1, "%s", rep.text);
 	cr_assert(has(&rep, "not supported on live calls yet"));
 }

@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# End-to-end conference rooms: starts the whole stack (stack.sh, one media
+# worker), provisions a tenant with three numbers: a dedicated number whose
+# scenario is just an open room of max_members 3, one into a room with a
+# PIN, and an IVR whose digit 2 leads into the open room. Three SIPp
+# callers (tests/sipp/queue_caller.xml, each from its own directory so each
+# streams its own caller.wav: 400, 700 and 1000 Hz, A-law) join the open
+# room; while all three are in, an rtp_sink on each caller's RTP port keeps
+# what it hears, and sox measures the energy around each tone: each hears
+# the other two and not its own. A fourth caller is refused (room full:
+# conf_full, then BYE) while the room stays at three; a caller that sends
+# a wrong PIN three times (in-band DTMF) gets BYE; one reaching the room
+# through the IVR digit joins the member already in. Checks the room's
+# members (pbxctl conf list / members) and pbxctl conf mute / kick of a
+# member, and that another tenant cannot kick it.
+#
+# Environment: PBX_BUILD (a build dir, required). Prints "PASS <name>" /
+# "FAIL <name> <why>" per check and a last line "N passed, M failed".
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/e2e/lib.sh"
+e2e_env conf
+T=e2econf
+CALLER_IP=127.0.0.2
+N_OPEN=15550401
+N_PIN=15550402
+N_MENU=15550403
+HZ=(400 700 1000 550)
+
+cleanup() {
+	jobs -p | xargs -r kill 2>/dev/null
+	"$STACK" stop >/dev/null 2>&1
+}
+trap cleanup EXIT
+stack_up
+
+# --- audio ----------------------------------------------------------------
+for i in 0 1 2 3; do
+	mkdir -p "$TMP/c$i"
+	sox -n -r 8000 -c 1 -e a-law "$TMP/c$i/caller.wav" \
+		synth 30 sine "${HZ[$i]}" vol 0.3 2>/dev/null
+done
+# DTMF "1#" three times (in-band, A-law), a second apart: wrong PINs.
+dtmf() { sox -n -r 8000 -c 1 -e a-law "$2" synth 0.15 sine "${1% *}" \
+	sine "${1#* }" remix - vol 0.3 2>/dev/null; }
+mkdir -p "$TMP/pin"
+dtmf "697 1209" "$TMP/k1.wav"
+dtmf "941 1477" "$TMP/kh.wav"
+sox -n -r 8000 -c 1 -e a-law "$TMP/gap.wav" trim 0 1 2>/dev/null
+sox -n -r 8000 -c 1 -e a-law "$TMP/short.wav" trim 0 0.15 2>/dev/null
+sox "$TMP/gap.wav" "$TMP/k1.wav" "$TMP/short.wav" "$TMP/kh.wav" \
+	"$TMP/gap.wav" "$TMP/k1.wav" "$TMP/short.wav" "$TMP/kh.wav" \
+	"$TMP/gap.wav" "$TMP/k1.wav" "$TMP/short.wav" "$TMP/kh.wav" \
+	"$TMP/gap.wav" "$TMP/gap.wav" "$TMP/gap.wav" "$TMP/gap.wav" \
+	"$TMP/gap.wav" "$TMP/gap.wav" "$TMP/gap.wav" "$TMP/gap.wav" \
+	-e a-law "$TMP/pin/caller.wav" 2>/dev/null
+
+sox -n -r 8000 -c 1 -b 16 "$TMP/menu.wav" synth 1 sine 660 2>/dev/null
+
+# --- provisioning ----------------------------------------------------------
+prov_ok=1
+{
+	"$PBXCTL" tenant delete $T
+	"$PBXCTL" tenant create $T &&
+		echo '{"max_members":3}' |
+		"$PBXCTL" object put $T conference open - &&
+		echo '{"pin":"4321","pin_retries":3}' |
+		"$PBXCTL" object put $T conference locked - &&
+		number_with $T $N_OPEN open \
+			'{"start":"c","nodes":{"c":{"type":"conference","options":{"room":"open"}}}}' &&
+		number_with $T $N_PIN locked \
+			'{"start":"c","nodes":{"c":{"type":"conference","options":{"room":"locked"}}}}' &&
+		"$PBXCTL" prompt upload $T menu "$TMP/menu.wav" &&
+		number_with $T $N_MENU menu \
+			'{"start":"m","nodes":{"m":{"type":"ivr","options":{"prompt":"menu","timeout":10,"retries":0},"outputs":{"digit:2":"c","timeout":"h"}},"c":{"type":"conference","options":{"room":"open"}},"h":{"type":"hangup"}}}'
+} >"$TMP/provision.out" 2>&1 || prov_ok=0
+if [ $prov_ok = 1 ]; then pass provision_conference_tenant; else
+	fail provision_conference_tenant "$(tail -1 "$TMP/provision.out")"
+fi
+
+# member <i> <number> <mode> <hold ms>: caller i from $TMP/c<i> (or the
+# directory in DIR), local port 5130+i, RTP port 34000+2i, in the
+# background; its pid in MPID[i].
+declare -A MPID
+member() {
+	local dir=${DIR:-$TMP/c$1}
+	(cd "$dir" && exec timeout 60 sipp -sf "$SIPP_DIR/queue_caller.xml" \
+		-s "$2" -i $CALLER_IP -p $((5130 + $1)) -mi $CALLER_IP \
+		-mp $((18000 + $1 * 10)) -key caller "7999000040$1" \
+		-key rtp_port $((34000 + $1 * 2)) -key mode "$3" -d "$4" \
+		-m 1 -nostdin -trace_logs -log_file "$TMP/member$1.log" \
+		127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1) &
+	MPID[$1]=$!
+}
+
+members_in() { rcli HLEN "pbx:{$T}:conf:members:$1"; }
+# wait_members <room> <n>: up to 5 s for the room's member list to be n.
+wait_members() {
+	for _ in $(seq 50); do
+		[ "$(members_in "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# band <file> <hz>: RMS of the A-law audio in a 60 Hz band around hz.
+band() {
+	sox -t al -r 8000 -c 1 "$1" -n sinc $(($2 - 30))-$(($2 + 30)) stat \
+		2>&1 | sed -n 's/^RMS     amplitude: *\([0-9.]*\).*/\1/p'
+}
+
+# --- three members hear each other, not themselves --------------------------
+member 0 $N_OPEN hangup 12000
+sleep 1
+member 1 $N_OPEN hangup 11000
+sleep 1
+member 2 $N_OPEN hangup 10000
+if wait_members open 3; then pass three_callers_join_the_room
+else fail three_callers_join_the_room "members: $(members_in open)"; fi
+sleep 3 # the last joiner's count ("There are three participants...")
+for i in 0 1 2; do
+	"$SINK" $CALLER_IP $((34000 + i * 2)) 3 1000 "" "$TMP/heard$i.al" \
+		>"$TMP/sink$i.out" &
+	SPID[$i]=$!
+done
+
+# --- the fourth caller of a max_members 3 room is refused -------------------
+DIR=$TMP/c3 member 3 $N_OPEN wait 0
+wait "${MPID[3]}"
+rc=$?
+if [ $rc = 0 ] && grep -q got-bye "$TMP/member3.log"; then
+	pass fourth_caller_is_refused_with_bye
+else fail fourth_caller_is_refused_with_bye "sipp exit $rc"; fi
+if [ "$(members_in open)" = 3 ]; then pass room_stays_at_three
+else fail room_stays_at_three "members: $(members_in open)"; fi
+if grep -q "conference open: full" "$PBX_RUN/router.log"; then
+	pass router_logs_room_full
+else fail router_logs_room_full "no 'full' line in router.log"; fi
+
+for i in 0 1 2; do wait "${SPID[$i]}"; done
+for i in 0 1 2; do
+	pk=$(sink_packets "$TMP/sink$i.out")
+	line=""
+	ok=1
+	for j in 0 1 2; do
+		r=$(band "$TMP/heard$i.al" "${HZ[$j]}")
+		line="$line ${HZ[$j]}Hz=${r:-?}"
+		if [ "$i" = "$j" ]; then
+			awk -v r="${r:-1}" 'BEGIN { exit !(r < 0.01) }' || ok=0
+		else
+			awk -v r="${r:-0}" 'BEGIN { exit !(r > 0.05) }' || ok=0
+		fi
+	done
+	echo "info: member $i heard ($pk packets):$line"
+	if [ "$pk" -ge 100 ] && [ $ok = 1 ]; then
+		pass "member${i}_hears_the_others_not_itself"
+	else fail "member${i}_hears_the_others_not_itself" "$pk packets,$line"; fi
+done
+for i in 0 1 2; do
+	wait "${MPID[$i]}"
+	rc=$?
+	if [ $rc = 0 ] && grep -q sent-bye "$TMP/member$i.log"; then
+		pass "member${i}_hung_up_cleanly"
+	else fail "member${i}_hung_up_cleanly" "sipp exit $rc"; fi
+done
+if wait_members open 0; then pass members_leave_the_list
+else fail members_leave_the_list "members: $(members_in open)"; fi
+
+# --- pbxctl conf list / members / mute / kick -------------------------------
+DIR=$TMP/c0 member 6 $N_OPEN wait 0
+wait_members open 1
+call=$(rcli HKEYS "pbx:{$T}:conf:members:open" | head -1)
+list=$("$PBXCTL" conf list $T 2>&1)
+if [ "$list" = "open 1 member" ]; then pass conf_list_shows_the_room
+else fail conf_list_shows_the_room "$list"; fi
+mem=$("$PBXCTL" conf members $T open 2>&1)
+if echo "$mem" | grep -qE "^$call 79990000406 member talking since "; then
+	pass conf_members_lists_the_caller
+else fail conf_members_lists_the_caller "$mem"; fi
+"$PBXCTL" conf mute $T open "$call" >"$TMP/mute.out" 2>&1
+for _ in $(seq 30); do
+	"$PBXCTL" conf members $T open 2>/dev/null | grep -q " muted " && break
+	sleep 0.1
+done
+if "$PBXCTL" conf members $T open 2>&1 | grep -q "^$call .* member muted "; then
+	pass conf_mute_reaches_the_worker
+else fail conf_mute_reaches_the_worker "$(cat "$TMP/mute.out"); $("$PBXCTL" conf members $T open 2>&1)"; fi
+out=$("$PBXCTL" conf kick $T open no-such-call 2>&1)
+if echo "$out" | grep -q "no member no-such-call"; then
+	pass conf_kick_of_a_stranger_is_not_found
+else fail conf_kick_of_a_stranger_is_not_found "$out"; fi
+"$PBXCTL" tenant create ${T}x >/dev/null 2>&1
+out=$("$PBXCTL" conf kick ${T}x open "$call" 2>&1)
+if echo "$out" | grep -q "no member"; then
+	pass other_tenant_cannot_kick_the_member
+else fail other_tenant_cannot_kick_the_member "$out"; fi
+"$PBXCTL" tenant delete ${T}x >/dev/null 2>&1
+"$PBXCTL" conf kick $T open "$call" >"$TMP/kick.out" 2>&1
+wait "${MPID[6]}"
+rc=$?
+if [ $rc = 0 ] && grep -q got-bye "$TMP/member6.log" && wait_members open 0; then
+	pass conf_kick_ends_the_members_call
+else fail conf_kick_ends_the_members_call "sipp exit $rc; $(cat "$TMP/kick.out")"; fi
+
+# --- from a menu digit into the room ----------------------------------------
+# A member waits in the room; a caller of the menu presses 2 (RFC 4733)
+# and joins it; both are then kicked.
+DIR=$TMP/c0 member 7 $N_OPEN wait 0
+wait_members open 1
+DIR=$TMP/c1 member 8 $N_MENU key2 0
+if wait_members open 2; then pass menu_digit_leads_into_the_room
+else fail menu_digit_leads_into_the_room "members: $(members_in open)"; fi
+for call in $(rcli HKEYS "pbx:{$T}:conf:members:open"); do
+	"$PBXCTL" conf kick $T open "$call" >/dev/null 2>&1
+done
+ok=1
+for i in 7 8; do
+	wait "${MPID[$i]}" || ok=0
+	grep -q got-bye "$TMP/member$i.log" || ok=0
+done
+if [ $ok = 1 ]; then pass menu_and_number_members_kicked
+else fail menu_and_number_members_kicked "see $TMP/member7.log, member8.log"; fi
+
+# --- a wrong PIN three times ends the call ----------------------------------
+t0=$(now_ms)
+DIR=$TMP/pin member 5 $N_PIN wait 0
+wait "${MPID[5]}"
+rc=$?
+t=$(($(now_ms) - t0))
+if [ $rc = 0 ] && grep -q got-bye "$TMP/member5.log" &&
+	grep -q "conference locked: PIN retries used up" "$PBX_RUN/router.log"; then
+	pass wrong_pin_three_times_ends_the_call
+else fail wrong_pin_three_times_ends_the_call "sipp exit $rc after $t ms"; fi
+echo "info: wrong-PIN caller got BYE after $t ms"
+if [ "$(members_in locked)" = 0 ]; then pass wrong_pin_never_joins
+else fail wrong_pin_never_joins "members: $(members_in locked)"; fi
+
+# --- teardown ----------------------------------------------------------------
+"$PBXCTL" tenant delete $T >/dev/null 2>&1
+"$STACK" stop
+sanitizer_clean services_clean_under_sanitizers "$PBX_RUN"
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
