@@ -97,6 +97,8 @@ static const char *const tenant_keys[PBX_K_COUNT] = {
 	[PBX_K_QM_STATS] = "qm:stats",
 	[PBX_K_VM_MSG] = "vm:msg",
 	[PBX_K_VM_BOX] = "vm:box",
+	[PBX_K_FAX_MSG] = "fax:msg",
+	[PBX_K_FAX_BOX] = "fax:box",
 };
 
 static const char *const sys_keys[PBX_KS_COUNT] = {

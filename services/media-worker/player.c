@@ -130,16 +130,11 @@ static bool at_end(const struct player *p)
 	return p->pos == p->len && !p->passes && !p->forever;
 }
 
-size_t player_next(struct player *p, uint8_t pkt[PLAYER_PKT_SIZE],
-		   uint64_t now_ms)
+/* Stamps the next packet of the stream: header into pkt, seq and
+ * timestamp moved on. The payload is already at pkt + header. */
+static void stamp(struct player *p, uint8_t *pkt, uint64_t now_ms)
 {
 	struct mw_rtp_hdr h;
-	size_t got;
-
-	if (!player_active(p))
-		return 0;
-	got = take(p, pkt + MW_RTP_HDR_SIZE, PLAYER_SAMPLES);
-	memset(pkt + MW_RTP_HDR_SIZE + got, p->silence, PLAYER_SAMPLES - got);
 
 	h.marker = p->marker;
 	h.pt = p->pt;
@@ -153,8 +148,28 @@ size_t player_next(struct player *p, uint8_t pkt[PLAYER_PKT_SIZE],
 	p->ts += PLAYER_SAMPLES;
 	p->sent_any = true;
 	p->last_ms = now_ms;
+}
+
+size_t player_next(struct player *p, uint8_t pkt[PLAYER_PKT_SIZE],
+		   uint64_t now_ms)
+{
+	size_t got;
+
+	if (!player_active(p))
+		return 0;
+	got = take(p, pkt + MW_RTP_HDR_SIZE, PLAYER_SAMPLES);
+	memset(pkt + MW_RTP_HDR_SIZE + got, p->silence, PLAYER_SAMPLES - got);
+	stamp(p, pkt, now_ms);
 	if (at_end(p))
 		player_stop(p);
+	return PLAYER_PKT_SIZE;
+}
+
+size_t player_frame(struct player *p, uint8_t pkt[PLAYER_PKT_SIZE],
+		    const uint8_t frame[PLAYER_SAMPLES], uint64_t now_ms)
+{
+	memcpy(pkt + MW_RTP_HDR_SIZE, frame, PLAYER_SAMPLES);
+	stamp(p, pkt, now_ms);
 	return PLAYER_PKT_SIZE;
 }
 

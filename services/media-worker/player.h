@@ -82,6 +82,12 @@ bool player_active(const struct player *p);
 size_t player_next(struct player *p, uint8_t pkt[PLAYER_PKT_SIZE],
 		   uint64_t now_ms);
 
+/* Writes a packet of a live 20 ms frame (the fax modem's audio) on the
+ * stream: the same SSRC, the next seq and timestamp; no prompt needed.
+ * Returns PLAYER_PKT_SIZE. */
+size_t player_frame(struct player *p, uint8_t pkt[PLAYER_PKT_SIZE],
+		    const uint8_t frame[PLAYER_SAMPLES], uint64_t now_ms);
+
 /* Drops n packets' worth of audio without sending it (loop stall, or the
  * caller put us on hold): the timestamp moves on, the sequence number
  * does not (nothing was lost in transit) and the next packet carries the

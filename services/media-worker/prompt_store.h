@@ -43,5 +43,9 @@ struct redisReply;
 int prompt_store_command(struct prompt_store *ps, struct redisReply **rp,
 			 const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* A write (HSET, ZADD...) whose reply is not needed: 0, -EPROTO when
+ * Redis answers with an error (logged), or the errors above. */
+int prompt_store_write(struct prompt_store *ps, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #endif

@@ -111,6 +111,10 @@ struct worker_link *worker_event_send(struct worker *w,
 	me.ring_result = (Pbx__V1__MediaEvent__RingResult)ev->ring_result;
 	if (ev->leg)
 		me.leg = (char *)ev->leg;
+	if (ev->fax_id)
+		me.fax_id = (char *)ev->fax_id;
+	me.fax_result = ev->fax_result;
+	me.fax_pages = ev->fax_pages;
 	env.tenant_id = (char *)ev->tenant;
 	env.call_id = (char *)ev->callid;
 	if (ev->reply_to)

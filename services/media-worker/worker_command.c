@@ -234,6 +234,26 @@ static void command_record(struct worker *w, struct worker_link *l,
 	}
 }
 
+static void command_fax_receive(struct worker *w, struct worker_link *l,
+				struct worker_call *wc,
+				const Pbx__V1__Envelope *env)
+{
+	const char *why = NULL;
+	char detail[160];
+	int err;
+
+	/* A FaxReceive on a call not answered yet answers it. */
+	set_msgid(wc->answer_msgid, sizeof(wc->answer_msgid), env);
+	set_msgid(wc->fax_msgid, sizeof(wc->fax_msgid), env);
+	err = worker_fax_start(w, wc, env->media_command->fax_receive,
+			       env->media_command->seq, &why);
+	if (err) {
+		snprintf(detail, sizeof(detail), "fax: %s",
+			 why ? why : strerror(-err));
+		failed(w, l, env, "fax", detail);
+	}
+}
+
 /* protobuf-c leaves a oneof member NULL only for a malformed frame, but a
  * frame from another build may still lack it: checked once here. */
 static bool has_args(const Pbx__V1__MediaCommand *cmd)
@@ -252,6 +272,9 @@ static bool has_args(const Pbx__V1__MediaCommand *cmd)
 	case PBX__V1__MEDIA_COMMAND__CMD_RECORD:
 		return cmd->record && cmd->record->box &&
 		       cmd->record->greeting;
+	case PBX__V1__MEDIA_COMMAND__CMD_FAX_RECEIVE:
+		return cmd->fax_receive && cmd->fax_receive->box &&
+		       cmd->fax_receive->ident;
 	default:
 		return true;
 	}
@@ -311,6 +334,9 @@ void worker_command(struct worker *w, struct worker_link *l,
 		break;
 	case PBX__V1__MEDIA_COMMAND__CMD_RECORD:
 		command_record(w, l, wc, env);
+		break;
+	case PBX__V1__MEDIA_COMMAND__CMD_FAX_RECEIVE:
+		command_fax_receive(w, l, wc, env);
 		break;
 	default:
 		reply_event(w, l, env, KIND(FAILED), "unknown command");

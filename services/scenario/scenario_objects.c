@@ -179,6 +179,8 @@ static int obj_compile(struct scenario_object *o, const char *who,
 		}
 		o->fax.t38 = flag(r, "t38", true);
 		o->fax.ecm = flag(r, "ecm", true);
+		o->fax.pdf = !str(r, "format") || !strcmp(str(r, "format"), "pdf");
+		o->fax.ident = str(r, "ident");
 		break;
 	case SCENARIO_REF_VOICEMAIL_BOX:
 		if (str(r, "email") && !s_email(str(r, "email"))) {

@@ -127,7 +127,7 @@ static const struct opt_spec hangup_opts[] = {
 static const struct type_spec types[NODE_TYPE_COUNT] = {
 	[NODE_SUBSCRIBER] = {"subscriber", subscriber_opts, subscriber_outs,
 			     true, true},
-	[NODE_FAX] = {"fax", fax_opts, no_outs, false, true},
+	[NODE_FAX] = {"fax", fax_opts, no_outs, true, true},
 	[NODE_QUEUE] = {"queue", queue_opts, queue_outs, false, true},
 	[NODE_SCHEDULE] = {"schedule", schedule_opts, schedule_outs, true,
 			   false},

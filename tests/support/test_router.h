@@ -29,6 +29,9 @@ struct test_router_ev {
 	char dialed[64];
 	char reply_to[64]; /* the message_id of the command it answers */
 	char leg[64];	   /* RING_RESULT of a named leg */
+	char fax_id[64];   /* FAX_DONE */
+	int fax_result;
+	unsigned fax_pages;
 };
 
 /* Owned by the test; fields are read by it. */
