@@ -94,6 +94,8 @@ suite "end to end: queues (default scenario, agents, music, exit routes)" \
 	queue tests/e2e/test_queue.sh
 suite "end to end: voicemail (a tone recorded, listed, fetched, deleted)" vm \
 	tests/e2e/test_voicemail.sh
+suite "end to end: fax (a multi-page fax received, stored, listed)" fax \
+	tests/e2e/test_fax.sh
 suite "security: a flood at the edge" flood tests/security/test_flood.sh
 # Its own network namespace (it creates one as root): the attacker and
 # carrier addresses it adds exist only there.

@@ -84,6 +84,7 @@ struct pbxctl_cmd {
 		Pbx__V1__ProvRequest__QueueAgent queue_agent;
 		Pbx__V1__ProvRequest__QueueStats queue_stats;
 		Pbx__V1__ProvRequest__Voicemail vm;
+		Pbx__V1__ProvRequest__Fax fax;
 	} op;
 	/* Repeated option values (pointers into argv). */
 	char *rep[PBXCTL_REP_COUNT][PBXCTL_REPEAT_MAX];
