@@ -19,8 +19,10 @@ struct fax_recv {
 	bool lost[FAX_RECV_QUEUE_MAX];
 	size_t head, n;
 	bool priming;
+	size_t debt; /* samples owed to the receiver, not arrived yet */
 	bool have_seq;
 	uint16_t next_seq;
+	size_t last_len; /* samples of the last packet queued */
 
 	bool done;
 	struct fax_recv_result res; /* filled at phase E */
@@ -132,6 +134,35 @@ static void push(struct fax_recv *f, int16_t s, bool lost)
 	f->n++;
 }
 
+/* A packet older than the newest: if the gap it left is still queued
+ * (filled as lost), its audio takes that place; otherwise its time has
+ * passed (or it is a repeat). */
+static void late_packet(struct fax_recv *f, uint16_t back,
+			const uint8_t *payload, size_t len, enum offer_law law)
+{
+	size_t off = (size_t)back * len, start;
+
+	if (len != f->last_len || off > f->n) {
+		f->st.late++;
+		return;
+	}
+	start = (f->head + f->n - off) % FAX_RECV_QUEUE_MAX;
+	for (size_t i = 0; i < len; i++) {
+		if (!f->lost[(start + i) % FAX_RECV_QUEUE_MAX]) {
+			f->st.late++; /* a repeat: that audio is here */
+			return;
+		}
+	}
+	for (size_t i = 0; i < len; i++) {
+		size_t k = (start + i) % FAX_RECV_QUEUE_MAX;
+
+		f->q[k] = mwlaw_decode(payload[i], law);
+		f->lost[k] = false;
+	}
+	f->st.lost--;
+	f->st.reordered++;
+}
+
 void fax_recv_packet(struct fax_recv *f, uint16_t seq, const uint8_t *payload,
 		     size_t len, enum offer_law law)
 {
@@ -143,8 +174,11 @@ void fax_recv_packet(struct fax_recv *f, uint16_t seq, const uint8_t *payload,
 		len = 8000;
 	if (f->have_seq) {
 		gap = (uint16_t)(seq - f->next_seq);
-		if (gap >= 0x8000)
-			return; /* late or duplicate: its time has passed */
+		if (gap >= 0x8000) {
+			late_packet(f, (uint16_t)(f->next_seq - seq), payload,
+				    len, law);
+			return;
+		}
 		if (gap && gap <= FAX_RECV_MAX_GAP) {
 			f->st.lost += gap;
 			for (size_t i = 0; i < gap * len; i++)
@@ -153,6 +187,7 @@ void fax_recv_packet(struct fax_recv *f, uint16_t seq, const uint8_t *payload,
 	}
 	f->have_seq = true;
 	f->next_seq = (uint16_t)(seq + 1);
+	f->last_len = len;
 	for (size_t i = 0; i < len; i++)
 		push(f, mwlaw_decode(payload[i], law), false);
 }
@@ -189,23 +224,33 @@ void fax_recv_tick(struct fax_recv *f, uint8_t out[FAX_RECV_FRAME],
 		   enum offer_law law)
 {
 	int16_t amp[FAX_RECV_FRAME];
-	size_t take = 0;
+	size_t take;
 	int got;
 
 	if (f->priming && f->n >= FAX_RECV_PRIME)
 		f->priming = false;
-	if (!f->priming)
-		take = f->n < FAX_RECV_FRAME ? f->n : FAX_RECV_FRAME;
-	if (take)
-		feed(f, take);
-	if (take < FAX_RECV_FRAME) {
-		/* Ran dry (or still priming): the missing time is filled in
-		 * and the queue primes again, so jitter is absorbed once
-		 * instead of on every late packet. */
-		fax_rx_fillin(f->fax, (int)(FAX_RECV_FRAME - take));
-		f->st.filled += FAX_RECV_FRAME - take;
-		if (!f->priming && f->have_seq)
+	if (f->priming) {
+		/* Nothing to play yet: the T.30 timers still run. */
+		fax_rx_fillin(f->fax, FAX_RECV_FRAME);
+		f->st.filled += FAX_RECV_FRAME;
+	} else {
+		/* Each tick owes the receiver 20 ms; what has not arrived
+		 * yet (jitter, or packets still in the socket after a late
+		 * wake-up) is fed on a later tick instead of being filled
+		 * in: a fill-in during training costs the fax. Only a
+		 * stream that stays dry beyond the slack is filled in, and
+		 * the queue primes again. */
+		f->debt += FAX_RECV_FRAME;
+		take = f->n < f->debt ? f->n : f->debt;
+		if (take)
+			feed(f, take);
+		f->debt -= take;
+		if (f->debt > FAX_RECV_SLACK) {
+			fax_rx_fillin(f->fax, (int)f->debt);
+			f->st.filled += f->debt;
+			f->debt = 0;
 			f->priming = true;
+		}
 	}
 	got = fax_tx(f->fax, amp, FAX_RECV_FRAME);
 	if (got < 0)

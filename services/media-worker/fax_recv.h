@@ -1,9 +1,10 @@
 /* Fax receiver for one call: spandsp's T.30 answerer (fax_state_t) over
  * G.711, driven by the call's 20 ms pacing. Received RTP payloads wait in
- * a small jitter queue; every tick feeds exactly 20 ms to the receiver
- * (the queued audio, or a fill-in for what is missing or was lost, so the
- * T.30 timers run on the wall clock even when nothing arrives) and gives
- * back 20 ms of our modem's audio to send. spandsp writes the pages into
+ * a small jitter queue; every tick owes the receiver 20 ms, fed from the
+ * queue as it arrives (late audio a tick later, lost audio as a fill-in,
+ * a stream dry for longer than the slack as a fill-in too, so the T.30
+ * timers run on the wall clock even when nothing arrives) and gives back
+ * 20 ms of our modem's audio to send. spandsp writes the pages into
  * a TIFF file as they arrive. Pure: no sockets, no clock; named fax_recv_
  * because spandsp exports fax_rx*. Owned by the call receiving. */
 #ifndef FAX_RECV_H
@@ -19,9 +20,15 @@ enum {
 	FAX_RECV_IDENT_MAX = 20, /* T.30 station id, characters */
 	/* Jitter queue: playout starts (and restarts after running dry)
 	 * once this much is queued; beyond the maximum the oldest audio
-	 * goes (the sender's clock runs fast, or a burst arrived). */
-	FAX_RECV_PRIME = 2 * FAX_RECV_FRAME,
+	 * goes (the sender's clock runs fast, or a burst arrived). 60 ms:
+	 * with 40 ms, 20 ms of network jitter plus the tick's phase ran the
+	 * queue dry now and then, and a fill-in during training costs the
+	 * fax (bench/fax_loss.sh, docs/performance.md). */
+	FAX_RECV_PRIME = 3 * FAX_RECV_FRAME,
 	FAX_RECV_QUEUE_MAX = 10 * FAX_RECV_FRAME,
+	/* Audio owed but not arrived (jitter, a late wake-up) is waited
+	 * for up to this long before it is filled in. */
+	FAX_RECV_SLACK = 5 * FAX_RECV_FRAME,
 	/* A sequence jump up to this many packets is loss, filled in;
 	 * a larger one is a new stream (restart, re-INVITE). */
 	FAX_RECV_MAX_GAP = 25,
@@ -56,7 +63,9 @@ void fax_recv_free(struct fax_recv *f);
 /* One received RTP packet of `law` audio (at most 8000 bytes used), with
  * its sequence number: queued for the next ticks; a short gap before it
  * is queued as loss (filled in, never zeros: a modem would read silence
- * as a dropped carrier). */
+ * as a dropped carrier). A packet that arrives after a newer one takes
+ * its place in the queue if that has not been played yet (reordering is
+ * not loss); a repeat, or one whose time has passed, is dropped. */
 void fax_recv_packet(struct fax_recv *f, uint16_t seq, const uint8_t *payload,
 		     size_t len, enum offer_law law);
 
@@ -72,9 +81,12 @@ void fax_recv_hangup(struct fax_recv *f);
 bool fax_recv_done(const struct fax_recv *f);
 void fax_recv_result(const struct fax_recv *f, struct fax_recv_result *r);
 
-/* Counters: audio fed, filled in (late or lost), dropped (queue full). */
+/* Counters: samples fed, filled in (lost, or a dry stream) and dropped
+ * (queue full); packets lost, put back in order, and dropped as repeats
+ * or too late. */
 struct fax_recv_stats {
-	uint64_t fed, filled, dropped, lost;
+	uint64_t fed, filled, dropped;
+	uint64_t lost, reordered, late;
 };
 void fax_recv_stats(const struct fax_recv *f, struct fax_recv_stats *s);
 

@@ -2,15 +2,21 @@
  * <number> through the edge (libre SIP, PCMU, RTP on its own port), sends
  * a TIFF with spandsp's T.30 sender (tests/support/fax_peer.c) paced at
  * 20 ms, and ends when the far side hangs up, T.30 ends, or the timeout
- * passes. With loss_permille it drops that share of its packets (random,
- * a sequence number is used for each, so the receiver sees the gap).
+ * passes. With loss_permille it drops that share of the packets both ways
+ * (random; a dropped outgoing packet still uses its sequence number, so
+ * the receiver sees the gap; a dropped incoming one is fed to the sender's
+ * modem as lost audio), and with jitter_ms it delays each outgoing packet
+ * by a random 0..jitter_ms (so packets also overtake each other), as a
+ * lossy, jittery network between a fax machine and the PBX would.
  * Prints one line: "code=<final SIP response or 200> result=<T.30 code>
  * pages=<pages sent> closed=<bye|timeout|...> text=<spandsp's text>".
  * Exit 0 when the call was answered and the fax ended; 1 otherwise.
  *
  * usage: fax_send <local ip> <sip port> <edge ip:port> <number> <tiff>
  *                 [ecm 0|1] [timeout_s] [loss_permille] [make_pages]
+ *                 [jitter_ms]
  *        fax_send compare <sent.tif> <received.tif>
+ *        fax_send maketiff <out.tif> <pages>
  * compare prints the pages of both and exits 0 when the received pages are
  * the sent ones: the same count and widths, rows within 2 %, black pixels
  * within 3 % per page. */
@@ -25,6 +31,14 @@
 
 #include "fax_peer.h"
 
+enum { QUEUE_MAX = 64 };
+
+/* Outgoing packets held back by the simulated jitter. */
+struct delayed {
+	struct mbuf *mb;
+	uint64_t due;
+};
+
 struct sender {
 	struct sip *sip;
 	struct sipsess_sock *sock;
@@ -37,7 +51,10 @@ struct sender {
 	uint64_t t0;
 	uint32_t ts;
 	unsigned sent, lost;
-	unsigned loss_permille;
+	unsigned loss_permille, jitter_ms;
+	unsigned lost_rx;
+	struct delayed q[QUEUE_MAX];
+	struct tmr tmr_q;
 	uint16_t code;
 	bool answered;
 	const char *closed;
@@ -51,6 +68,54 @@ static void finish(const char *why)
 		S.closed = why;
 	tmr_cancel(&S.tmr_tx);
 	re_cancel();
+}
+
+static bool lose(void)
+{
+	return S.loss_permille && (unsigned)(rand() % 1000) < S.loss_permille;
+}
+
+/* Sends the held packets that are due, earliest first (as a network
+ * with that delay would deliver them); re-arms for the next one. */
+static void queue_run(void *arg)
+{
+	uint64_t now = tmr_jiffies(), next;
+	size_t pick;
+
+	(void)arg;
+	for (;;) {
+		next = 0;
+		pick = QUEUE_MAX;
+		for (size_t i = 0; i < QUEUE_MAX; i++) {
+			if (S.q[i].mb && (!next || S.q[i].due < next)) {
+				next = S.q[i].due;
+				pick = i;
+			}
+		}
+		if (pick == QUEUE_MAX)
+			return;
+		if (next > now)
+			break;
+		udp_send(rtp_sock(S.rtp), sdp_media_raddr(S.sdpm),
+			 S.q[pick].mb);
+		S.q[pick].mb = mem_deref(S.q[pick].mb);
+	}
+	tmr_start(&S.tmr_q, next - now, queue_run, NULL);
+}
+
+static void send_later(struct mbuf *mb)
+{
+	uint64_t due = tmr_jiffies() + (uint64_t)(rand() % (S.jitter_ms + 1));
+
+	for (size_t i = 0; i < QUEUE_MAX; i++) {
+		if (!S.q[i].mb) {
+			S.q[i].mb = mem_ref(mb);
+			S.q[i].due = due;
+			queue_run(NULL);
+			return;
+		}
+	}
+	udp_send(rtp_sock(S.rtp), sdp_media_raddr(S.sdpm), mb); /* full */
 }
 
 static void tx_tick(void *arg)
@@ -69,9 +134,10 @@ static void tx_tick(void *arg)
 	/* rtp_encode numbers the packet; a lost one is numbered, not sent. */
 	if (!rtp_encode(S.rtp, false, S.sent == 0, 0, S.ts, mb)) {
 		mb->pos = 0;
-		if (S.loss_permille &&
-		    (unsigned)(rand() % 1000) < S.loss_permille)
+		if (lose())
 			S.lost++;
+		else if (S.jitter_ms)
+			send_later(mb);
 		else
 			udp_send(rtp_sock(S.rtp), sdp_media_raddr(S.sdpm), mb);
 	}
@@ -89,8 +155,14 @@ static void rtp_h(const struct sa *src, const struct rtp_header *hdr,
 {
 	(void)src;
 	(void)arg;
-	if (hdr->pt == 0)
-		fax_peer_rx(S.fax, mbuf_buf(mb), mbuf_get_left(mb), false);
+	if (hdr->pt != 0)
+		return;
+	if (lose()) {
+		S.lost_rx++;
+		fax_peer_rx_lost(S.fax, mbuf_get_left(mb));
+		return;
+	}
+	fax_peer_rx(S.fax, mbuf_buf(mb), mbuf_get_left(mb), false);
 }
 
 static int offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg)
@@ -183,6 +255,11 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && !strcmp(argv[1], "compare"))
 		return compare(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "maketiff"))
+		return fax_peer_make_tiff(argv[2], (unsigned)atoi(argv[3]),
+					  200)
+			       ? 1
+			       : 0;
 	if (argc < 6) {
 		fprintf(stderr, "usage: fax_send <local ip> <sip port> <edge "
 				"ip:port> <number> <tiff> [ecm] [timeout_s] "
@@ -192,7 +269,8 @@ int main(int argc, char **argv)
 	ecm = argc > 6 ? atoi(argv[6]) != 0 : true;
 	timeout_s = argc > 7 ? (unsigned)atoi(argv[7]) : 120;
 	S.loss_permille = argc > 8 ? (unsigned)atoi(argv[8]) : 0;
-	if (argc > 9 && fax_peer_make_tiff(argv[5], (unsigned)atoi(argv[9]),
+	S.jitter_ms = argc > 10 ? (unsigned)atoi(argv[10]) : 0;
+	if (argc > 9 && atoi(argv[9]) > 0 && fax_peer_make_tiff(argv[5], (unsigned)atoi(argv[9]),
 					   200)) {
 		fprintf(stderr, "fax_send: cannot write %s\n", argv[5]);
 		return 2;
@@ -235,11 +313,14 @@ int main(int argc, char **argv)
 	tmr_start(&S.tmr_end, timeout_s * 1000, timeout_h, NULL);
 	re_main(NULL);
 	done = fax_peer_done(S.fax, &result, &pages);
-	printf("code=%u result=%d pages=%u closed=%s lost=%u sent=%u "
-	       "text=%s\n",
+	printf("code=%u result=%d pages=%u closed=%s lost=%u lost_rx=%u "
+	       "sent=%u text=%s\n",
 	       S.code, result, pages, S.closed ? S.closed : "?", S.lost,
-	       S.sent, t30_completion_code_to_str(result));
+	       S.lost_rx, S.sent, t30_completion_code_to_str(result));
 	tmr_cancel(&S.tmr_tx);
+	tmr_cancel(&S.tmr_q);
+	for (size_t i = 0; i < QUEUE_MAX; i++)
+		mem_deref(S.q[i].mb);
 	tmr_cancel(&S.tmr_end);
 	S.sess = mem_deref(S.sess);
 	S.sock = mem_deref(S.sock);

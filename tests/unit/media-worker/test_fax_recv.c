@@ -177,7 +177,7 @@ Test(fax_recv, lost_packets_are_filled_in_and_ecm_repairs_them)
 	pages_match(2);
 }
 
-Test(fax_recv, jitter_queue_drops_duplicates_and_late_packets)
+Test(fax_recv, jitter_queue_reorders_and_drops_repeats)
 {
 	struct fax_recv_opts o = {.tiff_path = got, .ecm = true};
 	struct fax_recv *rx;
@@ -187,20 +187,29 @@ Test(fax_recv, jitter_queue_drops_duplicates_and_late_packets)
 	memset(p, 0xff, sizeof(p));
 	cr_assert_eq(fax_recv_alloc(&rx, &o), 0);
 	fax_recv_packet(rx, 10, p, sizeof(p), OFFER_ULAW);
-	fax_recv_packet(rx, 10, p, sizeof(p), OFFER_ULAW); /* duplicate */
-	fax_recv_packet(rx, 9, p, sizeof(p), OFFER_ULAW);  /* late */
-	fax_recv_packet(rx, 13, p, sizeof(p), OFFER_ULAW); /* 2 lost */
+	fax_recv_packet(rx, 10, p, sizeof(p), OFFER_ULAW); /* repeat */
+	fax_recv_packet(rx, 9, p, sizeof(p), OFFER_ULAW);  /* before all */
+	fax_recv_packet(rx, 13, p, sizeof(p), OFFER_ULAW); /* 11, 12 lost */
+	fax_recv_packet(rx, 12, p, sizeof(p), OFFER_ULAW); /* ... 12 late */
+	fax_recv_packet(rx, 12, p, sizeof(p), OFFER_ULAW); /* repeat */
+	fax_recv_stats(rx, &st);
+	cr_assert_eq(st.lost, 1);
+	cr_assert_eq(st.reordered, 1);
+	cr_assert_eq(st.late, 3);
 	for (int i = 0; i < 4; i++)
 		fax_recv_tick(rx, out, OFFER_ULAW);
 	fax_recv_stats(rx, &st);
-	cr_assert_eq(st.lost, 2);
-	cr_assert_eq(st.fed, 320, "fed %llu", (unsigned long long)st.fed);
-	cr_assert_eq(st.filled, 320, "filled %llu",
+	cr_assert_eq(st.fed, 480, "fed %llu", (unsigned long long)st.fed);
+	cr_assert_eq(st.filled, 160, "filled %llu",
 		     (unsigned long long)st.filled);
+	/* 11 arrives after it was played: dropped. */
+	fax_recv_packet(rx, 11, p, sizeof(p), OFFER_ULAW);
+	fax_recv_stats(rx, &st);
+	cr_assert_eq(st.late, 4);
 	/* A far jump is a new stream, not 3000 lost packets. */
 	fax_recv_packet(rx, 3013, p, sizeof(p), OFFER_ULAW);
 	fax_recv_stats(rx, &st);
-	cr_assert_eq(st.lost, 2);
+	cr_assert_eq(st.lost, 1);
 	/* Bad options. */
 	cr_assert_eq(fax_recv_alloc(&(struct fax_recv *){NULL},
 				    &(struct fax_recv_opts){.tiff_path = ""}),
@@ -210,6 +219,43 @@ Test(fax_recv, jitter_queue_drops_duplicates_and_late_packets)
 					    .tiff_path = got,
 					    .ident = "123456789012345678901"}),
 		     -EINVAL);
+	fax_recv_free(rx);
+}
+
+Test(fax_recv, audio_late_by_less_than_the_slack_is_waited_for)
+{
+	struct fax_recv_opts o = {.tiff_path = got, .ecm = true};
+	struct fax_recv *rx;
+	struct fax_recv_stats st;
+	uint8_t p[160], out[160];
+	uint16_t seq = 1;
+
+	memset(p, 0xff, sizeof(p));
+	cr_assert_eq(fax_recv_alloc(&rx, &o), 0);
+	for (int i = 0; i < 3; i++) /* primed: 60 ms */
+		fax_recv_packet(rx, seq++, p, sizeof(p), OFFER_ULAW);
+	for (int i = 0; i < 3; i++)
+		fax_recv_tick(rx, out, OFFER_ULAW);
+	/* Two ticks with nothing (a late wake-up, packets still in the
+	 * socket): owed, not filled in. */
+	fax_recv_tick(rx, out, OFFER_ULAW);
+	fax_recv_tick(rx, out, OFFER_ULAW);
+	fax_recv_stats(rx, &st);
+	cr_assert_eq(st.fed, 480);
+	cr_assert_eq(st.filled, 0, "filled %llu",
+		     (unsigned long long)st.filled);
+	for (int i = 0; i < 3; i++)
+		fax_recv_packet(rx, seq++, p, sizeof(p), OFFER_ULAW);
+	fax_recv_tick(rx, out, OFFER_ULAW); /* the debt and this tick */
+	fax_recv_stats(rx, &st);
+	cr_assert_eq(st.fed, 960, "fed %llu", (unsigned long long)st.fed);
+	cr_assert_eq(st.filled, 0);
+	/* A stream that stops: filled in once the slack is gone. */
+	for (int i = 0; i < 6; i++)
+		fax_recv_tick(rx, out, OFFER_ULAW);
+	fax_recv_stats(rx, &st);
+	cr_assert_eq(st.filled, 6 * 160, "filled %llu",
+		     (unsigned long long)st.filled);
 	fax_recv_free(rx);
 }
 
