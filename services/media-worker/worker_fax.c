@@ -197,9 +197,8 @@ void worker_fax_save(struct worker *w, struct worker_call *wc,
 	files = store_files(w, wc, res.pages);
 	err = store_meta(w, wc, &res, files, ms, why);
 	if (err)
-		PLOG_ERR("fax %s: stored (%s) but not listed (redis: %s)",
-			 wc->fax_id, files[0] ? files : "no pages",
-			 strerror(-err));
+		PLOG_ERR("fax %s (%s) not listed (redis: %s)", wc->fax_id,
+			 files[0] ? files : "no page kept", strerror(-err));
 	else
 		PLOG_INFO("fax %s in box %s: %s (%d), %u pages, %u bit/s, "
 			  "ecm %s, from '%s', %u ms (%s)",

@@ -121,9 +121,9 @@ static const struct opt_spec hangup_opts[] = {
 	END};
 
 /* supported: the live path can execute it with the media commands of
- * pbx.v1 (Answer, Play, StopPlay, Ring, Timer) and no service that does
- * not exist yet (queue-manager, asr-bridge, crm-connector, fax,
- * conference mixing). */
+ * pbx.v1 (Answer, Play, StopPlay, Ring, Timer, Record, FaxReceive; queues
+ * through the queue-manager) and no service that does not exist yet
+ * (asr-bridge, crm-connector, conference mixing). */
 static const struct type_spec types[NODE_TYPE_COUNT] = {
 	[NODE_SUBSCRIBER] = {"subscriber", subscriber_opts, subscriber_outs,
 			     true, true},

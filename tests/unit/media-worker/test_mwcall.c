@@ -2929,6 +2929,27 @@ Test(mwfax, cut_by_the_sender_keeps_the_pages_so_far)
 	fax_call_end(&fc);
 }
 
+Test(mwfax, worker_stopping_mid_fax_records_it_and_ends_the_call)
+{
+	static struct fax_call fc;
+	const struct test_router_ev *e;
+
+	memset(&fc, 0, sizeof(fc));
+	fax_call_start(&fc, 2, false);
+	test_loop_for(3000); /* T.30 under way, no page yet */
+	cr_assert_eq(worker_signals_block(), 0);
+	cr_assert_eq(raise(SIGTERM), 0);
+	cr_assert(wait_event(KIND(FAX_DONE), 2000), "no FAX_DONE");
+	e = ev_find(KIND(FAX_DONE));
+	cr_assert_neq(e->fax_result, 0, "a fax cut short is not OK");
+	cr_assert_eq(e->fax_pages, 0);
+	cr_assert(wait_event(KIND(ENDED), 2000), "no ENDED");
+	cr_assert_eq(strncmp(ev_find(KIND(ENDED))->detail, "fax: failed ", 12),
+		     0, "%s", ev_find(KIND(ENDED))->detail);
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "caller: no BYE");
+	fax_call_end(&fc);
+}
+
 Test(mwfax, with_a_bad_box_or_ident_fails_the_command)
 {
 	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
