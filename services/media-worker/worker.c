@@ -76,6 +76,9 @@ void worker_call_add(struct worker *w, struct worker_call *wc)
 
 void worker_call_end(struct worker *w, struct worker_call *wc)
 {
+	/* A fax still running is stored with what arrived (FAX_DONE) on
+	 * every way a call can end; the usual ways did it already. */
+	mwcall_fax_stop(wc->call, "ended");
 	hash_unlink(&wc->he);
 	w->load--;
 	mwcall_free(wc->call);

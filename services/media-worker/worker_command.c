@@ -147,6 +147,8 @@ static void command_hangup(struct worker *w, struct worker_link *l,
 		.reply_to = env->message_id,
 	};
 
+	/* A fax being received is stored first: FAX_DONE before ENDED. */
+	mwcall_fax_stop(wc->call, "hangup command");
 	if (mwcall_answered(wc->call)) {
 		PLOG_INFO("hangup: BYE%s (%s)",
 			  mwcall_bridged(wc->call) ? " to both legs" : "",

@@ -2950,6 +2950,36 @@ Test(mwfax, worker_stopping_mid_fax_records_it_and_ends_the_call)
 	fax_call_end(&fc);
 }
 
+Test(mwfax, hangup_command_mid_fax_stores_it_first)
+{
+	static struct fax_call fc;
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Hangup h = PBX__V1__MEDIA_COMMAND__HANGUP__INIT;
+	unsigned final, tmp, fax_at = 0, ended_at = 0;
+	char path[256];
+
+	memset(&fc, 0, sizeof(fc));
+	fax_call_start(&fc, 2, false);
+	test_loop_for(2000);
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_HANGUP;
+	mc.hangup = &h;
+	cmd_send(&mc);
+	cr_assert(wait_event(KIND(ENDED), 2000), "no ENDED");
+	for (unsigned i = 0; i < fx.router.nev; i++) {
+		if (fx.router.evs[i].kind == KIND(FAX_DONE))
+			fax_at = i + 1;
+		if (fx.router.evs[i].kind == KIND(ENDED))
+			ended_at = i + 1;
+	}
+	cr_assert(fax_at && fax_at < ended_at, "FAX_DONE %u, ENDED %u",
+		  fax_at, ended_at);
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "caller: no BYE");
+	media_files("fax", true, &final, &tmp, path, sizeof(path));
+	cr_assert_eq(tmp, 0, "a temporary TIFF is left");
+	cr_assert_eq(final, 0, "no page arrived: no file kept");
+	fax_call_end(&fc);
+}
+
 Test(mwfax, with_a_bad_box_or_ident_fails_the_command)
 {
 	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
