@@ -102,6 +102,8 @@ static const char *const tenant_keys[PBX_K_COUNT] = {
 	[PBX_K_NOTIFY] = "notify",
 	[PBX_K_CONF_ROOM] = "conf:room",
 	[PBX_K_CONF_MEMBERS] = "conf:members",
+	[PBX_K_FAX_MSG] = "fax:msg",
+	[PBX_K_FAX_BOX] = "fax:box",
 };
 
 static const char *const sys_keys[PBX_KS_COUNT] = {

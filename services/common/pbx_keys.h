@@ -57,6 +57,13 @@ enum pbx_tkey {
 	PBX_K_CONF_ROOM,   /* string: the worker that holds the room (TTL) */
 	PBX_K_CONF_MEMBERS, /* hash call id -> "<worker> <moderator 0|1>
 			     * <muted 0|1> <joined_ms> <caller>" */
+	/* fax (docs/fax.md), with a sub-key (pbx_key_sub_of): */
+	PBX_K_FAX_MSG,	   /* hash per fax id: box, caller, called, time_ms,
+			    * duration_ms, remote_id, pages, resolution,
+			    * bit_rate, ecm, transport, result, result_text,
+			    * status, files, call_id (media-worker writes,
+			    * provision reads and deletes) */
+	PBX_K_FAX_BOX,	   /* sorted set per box name: fax id -> time_ms */
 	PBX_K_COUNT
 };
 enum pbx_skey {

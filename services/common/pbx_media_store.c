@@ -17,8 +17,14 @@
 
 #define TMP_PREFIX ".tmp."
 
-static const char *const kind_dir[PBX_MEDIA_KIND_COUNT] = {
-	[PBX_MEDIA_VOICEMAIL] = "vm",
+/* Directory and file extension of each kind; kinds may share a
+ * directory (a fax's TIFF and PDF). */
+static const struct {
+	const char *dir, *ext;
+} kinds[PBX_MEDIA_KIND_COUNT] = {
+	[PBX_MEDIA_VOICEMAIL] = {"vm", "wav"},
+	[PBX_MEDIA_FAX] = {"fax", "tif"},
+	[PBX_MEDIA_FAX_PDF] = {"fax", "pdf"},
 };
 
 bool pbx_media_id_valid(const char *id)
@@ -77,7 +83,7 @@ static int dir_path(char *buf, size_t size, const char *root,
 	if (!root_valid(root) || !tenant_dir_valid(tenant) ||
 	    (unsigned)kind >= PBX_MEDIA_KIND_COUNT)
 		return -EINVAL;
-	n = snprintf(buf, size, "%s/%s/%s", root, tenant, kind_dir[kind]);
+	n = snprintf(buf, size, "%s/%s/%s", root, tenant, kinds[kind].dir);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
@@ -93,7 +99,7 @@ int pbx_media_store_path(char *buf, size_t size, const char *root,
 	err = dir_path(dir, sizeof(dir), root, tenant, kind);
 	if (err)
 		return err;
-	n = snprintf(buf, size, "%s/%s.wav", dir, id);
+	n = snprintf(buf, size, "%s/%s.%s", dir, id, kinds[kind].ext);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
@@ -128,7 +134,8 @@ int pbx_media_store_tmp(char *buf, size_t size, const char *root,
 		err = mkdir_one(dir);
 	if (err)
 		return err;
-	n = snprintf(buf, size, "%s/" TMP_PREFIX "%s.%s.wav", dir, owner, id);
+	n = snprintf(buf, size, "%s/" TMP_PREFIX "%s.%s.%s", dir, owner, id,
+		     kinds[kind].ext);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 

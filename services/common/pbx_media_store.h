@@ -1,12 +1,13 @@
-/* Durable media store: the files of voicemail messages (later recordings,
- * faxes, uploaded prompts) under one root, one directory per tenant and
- * kind: <root>/<tenant>/<kind>/<id>.wav. Every path is built here from
+/* Durable media store: the files of voicemail messages and faxes (later
+ * recordings, uploaded prompts) under one root, one directory per tenant
+ * and kind: <root>/<tenant>/<kind dir>/<id>.<kind ext> (vm/<id>.wav,
+ * fax/<id>.tif, fax/<id>.pdf). Every path is built here from
  * ids only (a tenant id, a fixed kind, a message id of [0-9a-z-]), never
  * from a name a client sent, so no request can reach another tenant's
  * file or anything outside the root.
  *
  * A file becomes visible only whole: it is written to a temporary file
- * in the final directory (".tmp.<owner>.<id>.wav"), then
+ * in the final directory (".tmp.<owner>.<id>.<ext>"), then
  * pbx_media_store_commit() fsyncs it, renames it and fsyncs the
  * directory. Only after that may a caller reference the id in Redis, so
  * Redis never names a missing or truncated file. A writer that dies
@@ -22,7 +23,9 @@
 #define PBX_MEDIA_ID_MAX 48
 
 enum pbx_media_kind {
-	PBX_MEDIA_VOICEMAIL, /* "vm" */
+	PBX_MEDIA_VOICEMAIL, /* "vm/<id>.wav" */
+	PBX_MEDIA_FAX,	     /* "fax/<id>.tif": the pages as received */
+	PBX_MEDIA_FAX_PDF,   /* "fax/<id>.pdf": the same pages as PDF */
 	PBX_MEDIA_KIND_COUNT
 };
 

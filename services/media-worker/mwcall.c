@@ -56,6 +56,10 @@ static void tick_handler(uint64_t periods, uint64_t now_ms, void *arg)
 	struct mwcall_event ev = {.kind = MWCALL_EV_PLAY_DONE};
 	bool done;
 
+	if (call->fax.rx) {
+		mwcall_fax_tick(call, periods, now_ms);
+		return;
+	}
 	/* On hold the prompt still runs on the clock (the router hears
 	 * PLAY_DONE on time) but no packet, so no sequence number, is used. */
 	if (call->leg.can_send)
@@ -157,6 +161,11 @@ static void caller_rx(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
 	}
 	if (hdr->pt != c->pt)
 		return; /* comfort noise or a type we did not agree on */
+	if (call->fax.rx) {
+		/* Fax tones are not key presses: no DTMF meanwhile. */
+		mwcall_fax_audio(call, hdr, payload, len);
+		return;
+	}
 	/* Digits only emit events, which never free the call. In-band
 	 * detection runs with telephone-event too (dtmf_detect.h). */
 	now = pbx_clock_mono_ms();
@@ -282,6 +291,7 @@ static void close_handler(int err, const struct sip_msg *msg, void *arg)
 		ev.detail = strerror(err);
 	PLOG_INFO("caller side closed: %s", ev.detail);
 	mwcall_record_stop(call, "hangup");
+	mwcall_fax_stop(call, "hangup");
 	mwcall_emit(call, &ev); /* frees the call */
 	pbx_log_ctx(NULL, NULL);
 }
@@ -314,6 +324,7 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 	for (size_t i = 0; i < MWCALL_TIMERS_MAX; i++)
 		tmr_init(&call->timers[i].tmr);
 	tmr_init(&call->vm.tmr);
+	tmr_init(&call->fax.tmr);
 	list_init(&call->legs);
 	call->tenant = strdup(tenant);
 	call->callid = pl_dupz(&msg->callid);
@@ -534,6 +545,7 @@ static void rtp_timeout(struct mwcall *call, const struct leg *l,
 		  who, call->env->rtp_timeout_ms,
 		  (unsigned long long)l->rx_pkts);
 	mwcall_record_stop(call, "rtp timeout");
+	mwcall_fax_stop(call, "rtp timeout");
 	mwcall_emit(call, &ev); /* frees the call: BYE to both legs */
 	pbx_log_ctx(NULL, NULL);
 }
@@ -582,6 +594,7 @@ void mwcall_free(struct mwcall *call)
 	mwcall_vm_free(call);
 	/* Out of its room before the leg goes: the mix sends on it. */
 	confroom_member_leave(call->conf);
+	mwcall_fax_free(call);
 	if (call->env)
 		pacer_remove(call->env->pacer, &call->pe);
 	/* Socket first: no RTP callback may reach a half-freed call. */

@@ -42,6 +42,11 @@ enum mwcall_ev_kind {
 				* "rtp timeout"): take the recorder with
 				* mwcall_record_take(); CLOSED follows */
 	MWCALL_EV_CONF_MUTED,  /* its conference mute changed (`muted`) */
+	MWCALL_EV_FAX_DONE,    /* the fax ended (detail: "done", "hangup",
+				* "rtp timeout", "max_length", "worker
+				* stopping"): take the receiver with
+				* mwcall_fax_take(); after "done" CLOSED
+				* (ended) follows */
 	MWCALL_EV_CLOSED,      /* the call ended by itself (detail: why) */
 };
 
@@ -130,6 +135,27 @@ void mwcall_record_stop(struct mwcall *call, const char *why);
 int mwcall_voicemail_refuse(struct mwcall *call, uint8_t *prompt,
 			    size_t len, uint64_t seq);
 struct recorder *mwcall_record_take(struct mwcall *call);
+
+struct fax_recv;
+
+enum { MWCALL_FAX_MAX_MS = 3600000 }; /* longest fax: an hour */
+
+/* Fax: answers if needed, stops what plays, and from then on runs rx (taken
+ * over: freed with the call unless taken) on the caller's audio, sending
+ * its modem audio every 20 ms, until T.30 ends, the caller hangs up, or
+ * MWCALL_FAX_MAX_MS pass. Then MWCALL_EV_FAX_DONE, and CLOSED (ended) when
+ * the fax ended by itself. No DTMF is detected meanwhile (fax tones are
+ * not key presses). 0, -EBUSY already receiving, -EALREADY bridged or in
+ * voicemail, or the answer's error (rx is then not taken). */
+int mwcall_fax(struct mwcall *call, struct fax_recv *rx, uint64_t seq);
+/* Ends a fax now if one runs: T.30 is terminated (phase E with what was
+ * received) and FAX_DONE (why) fires at once; the call stays. */
+void mwcall_fax_stop(struct mwcall *call, const char *why);
+/* The receiver of a call that reported MWCALL_EV_FAX_DONE; the caller
+ * owns it. NULL when there is none. */
+struct fax_recv *mwcall_fax_take(struct mwcall *call);
+/* Milliseconds since the fax started. */
+uint32_t mwcall_fax_ms(const struct mwcall *call);
 
 /* Starts timer `id` (restarting it if running) or cancels it (ms 0).
  * 0, or -ENOSPC when the call has MWCALL_TIMERS_MAX running. */

@@ -54,6 +54,16 @@ struct call_vm {
 	uint32_t silence_ms;
 };
 
+/* Fax reception on the caller leg (mwcall_fax.c). */
+struct call_fax {
+	struct fax_recv *rx; /* owned until mwcall_fax_take() */
+	struct tmr tmr;	     /* the end, run outside the pacer's walk */
+	const char *stop;    /* why it ended, once it has */
+	bool reported;	     /* FAX_DONE emitted */
+	uint64_t start_ms;   /* monotonic */
+	uint64_t seq;
+};
+
 /* Owned by the worker's call table; owns everything below. */
 struct mwcall {
 	const struct mwcall_env *env;
@@ -86,6 +96,7 @@ struct mwcall {
 	struct call_vm vm;
 	/* In a conference room (confroom.c): the room's member. */
 	struct confroom_member *conf;
+	struct call_fax fax;
 
 	mwcall_event_h *evh;
 	void *arg;
@@ -121,6 +132,14 @@ void mwcall_vm_audio(struct mwcall *call, const uint8_t *payload,
 /* A digit while in voicemail (RTP or SIP path: never frees). */
 void mwcall_vm_digit(struct mwcall *call, char digit);
 void mwcall_vm_free(struct mwcall *call);
+
+/* mwcall_fax.c */
+/* One pacing tick while receiving a fax (the pacer's handler). */
+void mwcall_fax_tick(struct mwcall *call, uint64_t periods, uint64_t now_ms);
+/* A caller's audio packet while receiving (RTP path: never frees). */
+void mwcall_fax_audio(struct mwcall *call, const struct mw_rtp_hdr *hdr,
+		      const uint8_t *payload, size_t len);
+void mwcall_fax_free(struct mwcall *call);
 
 /* mwcall_ring.c */
 void ring_free(struct ring *ring);

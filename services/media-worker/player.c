@@ -130,8 +130,8 @@ static bool at_end(const struct player *p)
 	return p->pos == p->len && !p->passes && !p->forever;
 }
 
-/* The header of the next packet of the stream into pkt; the stream moves
- * on by one packet. */
+/* Stamps the next packet of the stream: header into pkt, seq and
+ * timestamp moved on. The payload is already at pkt + header. */
 static void stamp(struct player *p, uint8_t *pkt, uint64_t now_ms)
 {
 	struct mw_rtp_hdr h;

@@ -83,10 +83,10 @@ size_t player_next(struct player *p, uint8_t pkt[PLAYER_PKT_SIZE],
 		   uint64_t now_ms);
 
 /* Writes a packet of 160 bytes of audio made elsewhere (the conference
- * mix) on this stream into pkt: header stamped as player_next() does, the
- * timestamp moved on by a pause since the last packet (marker set).
- * Returns PLAYER_PKT_SIZE, or 0 while a prompt plays (it owns the
- * stream then). */
+ * mix, the fax modem's audio) on this stream into pkt: header stamped as
+ * player_next() does (same SSRC, next seq), the timestamp moved on by a
+ * pause since the last packet (marker set). Returns PLAYER_PKT_SIZE, or 0
+ * while a prompt plays (it owns the stream then). */
 size_t player_frame(struct player *p, const uint8_t *payload,
 		    uint8_t pkt[PLAYER_PKT_SIZE], uint64_t now_ms);
 

@@ -133,6 +133,26 @@ int prompt_store_command(struct prompt_store *ps, redisReply **rp,
 	return err;
 }
 
+int prompt_store_write(struct prompt_store *ps, const char *fmt, ...)
+{
+	redisReply *r = NULL;
+	va_list ap;
+	int err;
+
+	if (!ps || !fmt)
+		return -EINVAL;
+	va_start(ap, fmt);
+	err = prompt_store_vcommand(ps, &r, fmt, ap);
+	va_end(ap);
+	if (!err && r->type == REDIS_REPLY_ERROR) {
+		PLOG_ERR("redis: %s", r->str);
+		err = -EPROTO;
+	}
+	if (r)
+		freeReplyObject(r);
+	return err;
+}
+
 static int unexpected(const char *what, const char *key, const redisReply *r)
 {
 	/* WRONGTYPE and friends: the store is corrupt, not down. */

@@ -46,5 +46,9 @@ int prompt_store_command(struct prompt_store *ps, struct redisReply **rp,
 	__attribute__((format(printf, 3, 4)));
 int prompt_store_vcommand(struct prompt_store *ps, struct redisReply **rp,
 			  const char *fmt, va_list ap);
+/* A write (HSET, ZADD...) whose reply is not needed: 0, -EPROTO when
+ * Redis answers with an error (logged), or the errors above. */
+int prompt_store_write(struct prompt_store *ps, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #endif

@@ -77,6 +77,9 @@ void worker_call_add(struct worker *w, struct worker_call *wc)
 
 void worker_call_end(struct worker *w, struct worker_call *wc)
 {
+	/* A fax still running is stored with what arrived (FAX_DONE) on
+	 * every way a call can end; the usual ways did it already. */
+	mwcall_fax_stop(wc->call, "ended");
 	hash_unlink(&wc->he);
 	w->load--;
 	mwcall_free(wc->call);
@@ -132,6 +135,9 @@ void worker_call_event(struct mwcall *call, const struct mwcall_event *ev,
 	case MWCALL_EV_RECORDED:
 		worker_vm_save(w, wc, ev->detail);
 		return; /* the router hears ENDED or HANGUP next */
+	case MWCALL_EV_FAX_DONE:
+		worker_fax_save(w, wc, ev->detail, ev->seq);
+		return; /* FAX_DONE went; ENDED or HANGUP next */
 	case MWCALL_EV_CLOSED:
 		we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP;
 		if (ev->ended) {
@@ -232,6 +238,7 @@ static bool end_one(struct le *le, void *arg)
 	PLOG_INFO("stop: hanging up");
 	/* A message being recorded is kept: stored before the BYE. */
 	mwcall_record_stop(wc->call, "worker stopping");
+	mwcall_fax_stop(wc->call, "worker stopping");
 	if (wc->vm_result[0])
 		ev.detail = wc->vm_result;
 	worker_event_send(w, wc->home, &ev);

@@ -113,6 +113,10 @@ struct worker_link *worker_event_send(struct worker *w,
 		me.leg = (char *)ev->leg;
 	me.conf_members = ev->conf_members;
 	me.conf_muted = ev->conf_muted;
+	if (ev->fax_id)
+		me.fax_id = (char *)ev->fax_id;
+	me.fax_result = ev->fax_result;
+	me.fax_pages = ev->fax_pages;
 	env.tenant_id = (char *)ev->tenant;
 	env.call_id = (char *)ev->callid;
 	if (ev->reply_to)

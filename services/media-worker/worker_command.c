@@ -181,6 +181,8 @@ static void command_hangup(struct worker *w, struct worker_link *l,
 		.reply_to = env->message_id,
 	};
 
+	/* A fax being received is stored first: FAX_DONE before ENDED. */
+	mwcall_fax_stop(wc->call, "hangup command");
 	if (mwcall_answered(wc->call)) {
 		PLOG_INFO("hangup: BYE%s (%s)",
 			  mwcall_bridged(wc->call) ? " to both legs" : "",
@@ -362,6 +364,26 @@ static void command_conf_mute(struct worker *w, struct worker_link *l,
 		failed(w, l, env, "mute", "not in a conference");
 }
 
+static void command_fax_receive(struct worker *w, struct worker_link *l,
+				struct worker_call *wc,
+				const Pbx__V1__Envelope *env)
+{
+	const char *why = NULL;
+	char detail[160];
+	int err;
+
+	/* A FaxReceive on a call not answered yet answers it. */
+	set_msgid(wc->answer_msgid, sizeof(wc->answer_msgid), env);
+	set_msgid(wc->fax_msgid, sizeof(wc->fax_msgid), env);
+	err = worker_fax_start(w, wc, env->media_command->fax_receive,
+			       env->media_command->seq, &why);
+	if (err) {
+		snprintf(detail, sizeof(detail), "fax: %s",
+			 why ? why : strerror(-err));
+		failed(w, l, env, "fax", detail);
+	}
+}
+
 /* protobuf-c leaves a oneof member NULL only for a malformed frame, but a
  * frame from another build may still lack it: checked once here. */
 static bool has_args(const Pbx__V1__MediaCommand *cmd)
@@ -385,6 +407,9 @@ static bool has_args(const Pbx__V1__MediaCommand *cmd)
 		       cmd->conf_join->moh;
 	case PBX__V1__MEDIA_COMMAND__CMD_CONF_MUTE:
 		return cmd->conf_mute != NULL;
+	case PBX__V1__MEDIA_COMMAND__CMD_FAX_RECEIVE:
+		return cmd->fax_receive && cmd->fax_receive->box &&
+		       cmd->fax_receive->ident;
 	default:
 		return true;
 	}
@@ -450,6 +475,9 @@ void worker_command(struct worker *w, struct worker_link *l,
 		break;
 	case PBX__V1__MEDIA_COMMAND__CMD_CONF_MUTE:
 		command_conf_mute(w, l, wc, env);
+		break;
+	case PBX__V1__MEDIA_COMMAND__CMD_FAX_RECEIVE:
+		command_fax_receive(w, l, wc, env);
 		break;
 	default:
 		reply_event(w, l, env, KIND(FAILED), "unknown command");

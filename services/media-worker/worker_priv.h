@@ -13,6 +13,7 @@
 #include "mwcall.h"
 #include "pbx_bus.h"
 #include "pbx_keys.h"
+#include "pbx_media_store.h"
 
 struct confroom_table;
 struct pacer;
@@ -46,6 +47,15 @@ struct worker_call {
 	char vm_box[PBX_ID_MAX + 1];
 	char vm_result[96];
 	char conf_msgid[64]; /* the ConfJoin / ConfMute last received */
+	/* Fax (worker_fax.c): the FaxReceive's box, options and message id,
+	 * the fax's id and temporary TIFF until it is stored. */
+	char fax_box[PBX_ID_MAX + 1];
+	char fax_msgid[64];
+	char fax_id[PBX_MEDIA_ID_MAX];
+	char fax_tmp[PBX_MEDIA_PATH_MAX];
+	bool fax_pdf;
+	bool fax_t38;
+	uint64_t fax_start_ms; /* wall clock, Unix ms */
 };
 
 enum { WORKER_SOUNDS = 15 };
@@ -137,6 +147,9 @@ struct worker_event {
 	const char *leg;   /* KIND_RING_RESULT of a named leg */
 	uint32_t conf_members; /* KIND_CONF_JOINED / KIND_CONF_FULL */
 	bool conf_muted;       /* KIND_CONF_JOINED / KIND_CONF_MUTED */
+	const char *fax_id; /* KIND_FAX_DONE */
+	int32_t fax_result;
+	uint32_t fax_pages;
 };
 
 /* worker.c */
@@ -194,6 +207,17 @@ int worker_sound(struct worker *w, const char *name, enum offer_law law,
  * such call of that tenant in a room). */
 void worker_conf_start(struct worker *w);
 int worker_conf_ctl(struct worker *w, const char *line);
+/* worker_fax.c */
+/* Starts receiving a fax on wc for a FaxReceive command: the temporary
+ * TIFF in the media store, the receiver, the call's fax mode. 0, or a
+ * negative errno with *why. */
+int worker_fax_start(struct worker *w, struct worker_call *wc,
+		     const Pbx__V1__MediaCommand__FaxReceive *fr, uint64_t seq,
+		     const char **why);
+/* MWCALL_EV_FAX_DONE: stores what was received (TIFF, PDF if asked) and
+ * the fax's metadata, failed faxes included, and sends KIND_FAX_DONE. */
+void worker_fax_save(struct worker *w, struct worker_call *wc,
+		     const char *why, uint64_t seq);
 
 /* worker_command.c: one MediaCommand from router link l. */
 void worker_command(struct worker *w, struct worker_link *l,

@@ -171,7 +171,6 @@ static int store_meta(struct worker *w, struct worker_call *wc,
 	uint32_t ms = recorder_ms(rec);
 	uint64_t now = pbx_clock_now_ms(), at = now - ms;
 	char mkey[PBX_KEY_MAX], bkey[PBX_KEY_MAX];
-	redisReply *r = NULL;
 	int err;
 
 	err = pbx_key_sub_of(mkey, sizeof(mkey), tenant, PBX_K_VM_MSG, id);
@@ -179,38 +178,25 @@ static int store_meta(struct worker *w, struct worker_call *wc,
 		err = pbx_key_sub_of(bkey, sizeof(bkey), tenant, PBX_K_VM_BOX,
 				     wc->vm_box);
 	if (!err)
-		err = prompt_store_command(
-			w->store, &r,
+		err = prompt_store_write(
+			w->store,
 			"HSET %s box %s caller %s called %s time_ms %llu "
 			"duration_ms %u bytes %llu status new call_id %s",
 			mkey, wc->vm_box, mwcall_caller(wc->call),
 			mwcall_dialed(wc->call), (unsigned long long)at, ms,
 			(unsigned long long)recorder_bytes(rec),
 			mwcall_callid(wc->call));
-	if (!err && r->type == REDIS_REPLY_ERROR)
-		err = -EPROTO;
-	if (r)
-		freeReplyObject(r);
-	r = NULL;
 	if (!err)
-		err = prompt_store_command(w->store, &r, "ZADD %s %llu %s",
-					   bkey, (unsigned long long)at, id);
-	if (!err && r->type == REDIS_REPLY_ERROR) {
-		PLOG_ERR("voicemail: ZADD %s: %s", bkey, r->str);
-		err = -EPROTO;
-	}
-	if (r)
-		freeReplyObject(r);
-	r = NULL;
+		err = prompt_store_write(w->store, "ZADD %s %llu %s", bkey,
+					 (unsigned long long)at, id);
 	/* The tenant's bytes, for its quota; listed already, so a failure
 	 * here only under-counts (logged). */
-	if (!err && !pbx_key_of(mkey, sizeof(mkey), tenant, PBX_K_VM_BYTES) &&
-	    (prompt_store_command(w->store, &r, "INCRBY %s %llu", mkey,
-				  (unsigned long long)recorder_bytes(rec)) ||
-	     r->type == REDIS_REPLY_ERROR))
-		PLOG_WARN("voicemail: %s not counted in %s", id, mkey);
-	if (r)
-		freeReplyObject(r);
+	if (!err && (pbx_key_of(mkey, sizeof(mkey), tenant, PBX_K_VM_BYTES) ||
+		     prompt_store_write(w->store, "INCRBY %s %llu", mkey,
+					(unsigned long long)recorder_bytes(
+						rec))))
+		PLOG_WARN("voicemail: %s not counted in the tenant's bytes",
+			  id);
 	return err;
 }
 

@@ -66,6 +66,9 @@ const char pbxctl_usage[] =
 	"  notify webhook <tenant> <url> <secret | ->\n"
 	"  notify webhook <tenant> off\n"
 	"  notify show <tenant>\n"
+	"  fax list <tenant> <box>\n"
+	"  fax get <tenant> <box> <id> [pdf|tif] > fax.pdf\n"
+	"  fax delete <tenant> <box> <id>\n"
 	"  trunk add <name> <host[:port]> [--username U --password P|-\n"
 	"                    --realm R] [--format e164|national|local]\n"
 	"  trunk remove <name>\n"
@@ -249,6 +252,12 @@ static const struct cmd_def cmds[] = {
 	 "conf unmute <tenant> <room> <call-id>"},
 	{"conf", "kick", 3, 3, OP(CONF_KICK), PBXCTL_PRINT_OK, 0,
 	 "conf kick <tenant> <room> <call-id>"},
+	{"fax", "list", 2, 2, OP(FAX_LIST), PBXCTL_PRINT_ITEMS, 0,
+	 "fax list <tenant> <box>"},
+	{"fax", "get", 3, 4, OP(FAX_GET), PBXCTL_PRINT_DATA, 0,
+	 "fax get <tenant> <box> <id> [pdf|tif]"},
+	{"fax", "delete", 3, 3, OP(FAX_DELETE), PBXCTL_PRINT_OK, 0,
+	 "fax delete <tenant> <box> <id>"},
 	{"trunk", "add", 2, 2, OP(TRUNK_ADD), PBXCTL_PRINT_OK,
 	 OPT(O_USERNAME) | OPT(O_PASSWORD) | OPT(O_FORMAT) | OPT(O_REALM),
 	 "trunk add <name> <host[:port]> [--username U --password P|- "
@@ -801,6 +810,19 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 			cmd->op.conf.call = a[2];
 		/* Every Conference member of the oneof is the same pointer. */
 		q->conf_list = &cmd->op.conf;
+		break;
+	case OP(FAX_LIST):
+	case OP(FAX_GET):
+	case OP(FAX_DELETE):
+		pbx__v1__prov_request__fax__init(&cmd->op.fax);
+		cmd->op.fax.tenant = a[0];
+		cmd->op.fax.box = a[1];
+		if (n > 2)
+			cmd->op.fax.id = a[2];
+		if (n > 3)
+			cmd->op.fax.format = a[3];
+		/* Every Fax member of the oneof is the same pointer. */
+		q->fax_list = &cmd->op.fax;
 		break;
 	case OP(TRUNK_REMOVE):
 	case OP(TRUNK_LIST):

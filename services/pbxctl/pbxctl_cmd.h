@@ -87,6 +87,7 @@ struct pbxctl_cmd {
 		Pbx__V1__ProvRequest__NotifyWebhook notify_webhook;
 		Pbx__V1__ProvRequest__VmQuota vm_quota;
 		Pbx__V1__ProvRequest__Conference conf;
+		Pbx__V1__ProvRequest__Fax fax;
 	} op;
 	/* Repeated option values (pointers into argv). */
 	char *rep[PBXCTL_REP_COUNT][PBXCTL_REPEAT_MAX];

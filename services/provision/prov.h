@@ -9,6 +9,7 @@
 
 #include "pbx/v1/envelope.pb-c.h"
 #include "pbx_keys.h"
+#include "pbx_media_store.h"
 #include "pbx_redis.h"
 #include "provision.h"
 
@@ -145,6 +146,66 @@ int prov_number_list(struct provision *pv,
 int prov_number_owned(struct provision *pv, const char *tenant,
 		      const char *number, bool *owned);
 
+/* prov_box.c: stored media reached through a tenant's box (voicemail
+ * messages, faxes): the box's sorted set lists the ids, a hash per id
+ * holds the metadata, the media store the files. */
+struct prov_box_ref;
+struct prov_box_keys;
+struct prov_box_kind {
+	enum pbx_tkey box_key;	/* sorted set per box: id -> time_ms */
+	enum pbx_tkey item_key; /* hash per id */
+	const char *box_noun;	/* "voicemail box", in errors */
+	const char *item_noun;	/* "message" */
+	const enum pbx_media_kind *media; /* its files, removed on delete */
+	size_t nmedia;
+	/* Optional: once an item to delete is found, before it goes (its
+	 * bytes out of a quota); an error stops the delete. */
+	int (*before_delete)(struct provision *pv,
+			     const struct prov_box_ref *ref,
+			     const struct prov_box_keys *k);
+	/* Optional: after an item was deleted (MWI counts). */
+	void (*changed)(struct provision *pv, const struct prov_box_ref *ref);
+};
+/* What a request names: tenant, box, id (NULL or "" when not needed). */
+struct prov_box_ref {
+	const char *tenant, *box, *id;
+};
+struct prov_box_keys {
+	char box[PBX_KEY_MAX];
+	char item[PBX_KEY_MAX];
+};
+/* Checks tenant, box (and id when need_id), and that the tenant exists;
+ * fills the keys. */
+int prov_box_args(struct provision *pv, const struct prov_box_kind *kind,
+		  const struct prov_box_ref *ref, struct prov_reply *r,
+		  bool need_id, struct prov_box_keys *k);
+/* 0 when the id is in the box; -ENOENT (reply set unless quiet) when not. */
+int prov_box_has(struct provision *pv, const struct prov_box_kind *kind,
+		 const struct prov_box_keys *k, const struct prov_box_ref *ref,
+		 struct prov_reply *r, bool quiet);
+/* prov_box_args with the id, then prov_box_has. */
+int prov_box_find(struct provision *pv, const struct prov_box_kind *kind,
+		  const struct prov_box_ref *ref, struct prov_reply *r,
+		  struct prov_box_keys *k);
+/* A field of an HGETALL reply, "" when absent. */
+const char *prov_box_field(const redisReply *h, const char *name);
+/* Unix ms as "YYYY-MM-DDTHH:MM:SSZ". */
+void prov_box_when(char *buf, size_t size, const char *time_ms);
+/* One list line for item id from its hash. */
+typedef int(prov_box_line_h)(struct prov_reply *r, const char *id,
+			     const redisReply *h);
+/* Every item of the box, oldest first, one line each. */
+int prov_box_list(struct provision *pv, const struct prov_box_kind *kind,
+		  const struct prov_box_ref *ref, struct prov_reply *r,
+		  prov_box_line_h *lineh);
+/* An item's file of kind media into r->data (at most max bytes). */
+int prov_box_read(struct provision *pv, const struct prov_box_kind *kind,
+		  const struct prov_box_ref *ref, enum pbx_media_kind media,
+		  size_t max, struct prov_reply *r);
+/* Drops the item's references, then its files; absent: already absent. */
+int prov_box_delete(struct provision *pv, const struct prov_box_kind *kind,
+		    const struct prov_box_ref *ref, struct prov_reply *r);
+
 /* prov_vm.c: voicemail messages. */
 /* The tenant's voicemail quota and usage (prov_vm.c). */
 int prov_vm_quota(struct provision *pv,
@@ -185,6 +246,13 @@ int prov_conf_unmute(struct provision *pv,
 int prov_conf_kick(struct provision *pv,
 		   const Pbx__V1__ProvRequest__Conference *q,
 		   struct prov_reply *r);
+/* prov_fax.c: received faxes. */
+int prov_fax_list(struct provision *pv, const Pbx__V1__ProvRequest__Fax *q,
+		  struct prov_reply *r);
+int prov_fax_get(struct provision *pv, const Pbx__V1__ProvRequest__Fax *q,
+		 struct prov_reply *r);
+int prov_fax_delete(struct provision *pv, const Pbx__V1__ProvRequest__Fax *q,
+		    struct prov_reply *r);
 
 int prov_extension_add(struct provision *pv,
 		       const Pbx__V1__ProvRequest__ExtensionAdd *q,

@@ -1,10 +1,5 @@
-/* Voicemail messages: list, download, mark heard, delete. A message is
- * reached only through its tenant and box: the id must be in the box's
- * sorted set pbx:{<tenant>}:vm:box:<box>, and the file path is built by
- * the media store from the tenant and the id alone (pbx_media_store.h),
- * so no request reaches another tenant's message or any other file. A
- * delete drops the Redis references first, then the file: Redis never
- * names a missing file. */
+/* Voicemail messages: list, download, mark heard, delete, through the
+ * box rules of prov_box.c (tenant and box scoped, Redis before files). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +7,6 @@
 #include <time.h>
 
 #include "pbx_log.h"
-#include "pbx_media_store.h"
 #include "pbx_notify.h"
 #include "prov.h"
 
@@ -20,195 +14,100 @@
  * message) is 57.6 MB; the reply stays one bounded frame. */
 #define PROV_VM_GET_MAX (64u * 1024 * 1024)
 
-struct vm_keys {
-	char box[PBX_KEY_MAX];
-	char msg[PBX_KEY_MAX];
+static const enum pbx_media_kind vm_media[] = {PBX_MEDIA_VOICEMAIL};
+
+/* The box's counts changed: a job for the notifier, whose MWI tells the
+ * phones watching the box. Best effort: the change itself is done, and a
+ * phone's next refresh shows the counts anyway (logged). */
+static void vm_changed(struct provision *pv, const struct prov_box_ref *ref)
+{
+	char key[PBX_KEY_MAX];
+
+	if (pbx_key_sys_of(key, sizeof(key), PBX_KS_NOTIFY_JOBS) ||
+	    prov_store_do(pv, PBX_NOTIFY_XADD, key, PBX_NOTIFY_KIND_MWI,
+			  ref->tenant, ref->box, ref->id))
+		PLOG_WARN("voicemail %s/%s: no MWI job", ref->box, ref->id);
+}
+
+/* The message's bytes leave the tenant's count (its quota). Before the
+ * hash goes: a failure after this over-frees, never leaks, the quota. */
+static int vm_uncount(struct provision *pv, const struct prov_box_ref *ref,
+		      const struct prov_box_keys *k)
+{
+	char ukey[PBX_KEY_MAX];
+	long long bytes = 0;
+	int err;
+
+	if (pbx_key_of(ukey, sizeof(ukey), ref->tenant, PBX_K_VM_BYTES))
+		return -EINVAL;
+	err = prov_store_int(pv, &bytes, "HGET %s bytes", k->item);
+	if (!err && bytes > 0)
+		err = prov_store_do(pv, "DECRBY %s %lld", ukey, bytes);
+	return err;
+}
+
+static const struct prov_box_kind vm_kind = {
+	.box_key = PBX_K_VM_BOX,
+	.item_key = PBX_K_VM_MSG,
+	.box_noun = "voicemail box",
+	.item_noun = "message",
+	.media = vm_media,
+	.nmedia = 1,
+	.before_delete = vm_uncount,
+	.changed = vm_changed,
 };
 
-/* Checks tenant, box (and id when need_id), and that the tenant exists;
- * fills the keys. */
-static int vm_args(struct provision *pv,
-		   const Pbx__V1__ProvRequest__Voicemail *q,
-		   struct prov_reply *r, bool need_id, struct vm_keys *k)
+static struct prov_box_ref ref_of(const Pbx__V1__ProvRequest__Voicemail *q)
 {
-	const char *tenant = prov_str(q->tenant), *box = prov_str(q->box);
-	const char *id = prov_str(q->id);
-	int err;
-
-	err = prov_check_tenant(r, tenant);
-	if (!err)
-		err = prov_check_id(r, "voicemail box", box);
-	if (!err && need_id && !pbx_media_id_valid(id))
-		err = prov_fail(r, -EINVAL,
-				"message id \"%s\" is not a message id", id);
-	if (err)
-		return err;
-	err = prov_tenant_known(pv, r, tenant);
-	if (err)
-		return err;
-	if (pbx_key_sub_of(k->box, sizeof(k->box), tenant, PBX_K_VM_BOX, box))
-		return -EINVAL;
-	if (need_id && pbx_key_sub_of(k->msg, sizeof(k->msg), tenant,
-				      PBX_K_VM_MSG, id))
-		return -EINVAL;
-	return 0;
-}
-
-/* 0 when the message is in the box; -ENOENT (reply set) when not. */
-static int vm_in_box(struct provision *pv, const struct vm_keys *k,
-		     const Pbx__V1__ProvRequest__Voicemail *q,
-		     struct prov_reply *r, bool quiet)
-{
-	redisReply *rep = NULL;
-	bool in;
-	int err;
-
-	err = prov_store_cmd(pv, &rep, "ZSCORE %s %s", k->box, q->id);
-	if (err)
-		return err;
-	in = rep->type == REDIS_REPLY_STRING;
-	freeReplyObject(rep);
-	if (in)
-		return 0;
-	return quiet ? -ENOENT
-		     : prov_fail(r, -ENOENT,
-				 "no message %s in voicemail box %s", q->id,
-				 q->box);
-}
-
-/* A message named by tenant, box and id that is in that box. */
-static int vm_find(struct provision *pv,
-		   const Pbx__V1__ProvRequest__Voicemail *q,
-		   struct prov_reply *r, struct vm_keys *k)
-{
-	int err = vm_args(pv, q, r, true, k);
-
-	return err ? err : vm_in_box(pv, k, q, r, false);
-}
-
-static const char *field(const redisReply *h, const char *name)
-{
-	for (size_t i = 0; i + 1 < h->elements; i += 2) {
-		if (h->element[i]->type == REDIS_REPLY_STRING &&
-		    !strcmp(h->element[i]->str, name) &&
-		    h->element[i + 1]->type == REDIS_REPLY_STRING)
-			return h->element[i + 1]->str;
-	}
-	return "";
+	return (struct prov_box_ref){q->tenant, q->box, q->id};
 }
 
 /* "<id> <new|heard> <UTC time> <seconds>s from <caller> to <called>" */
 static int list_line(struct prov_reply *r, const char *id,
 		     const redisReply *h)
 {
-	time_t t = (time_t)(strtoull(field(h, "time_ms"), NULL, 10) / 1000);
-	unsigned ms = (unsigned)strtoul(field(h, "duration_ms"), NULL, 10);
+	unsigned ms = (unsigned)strtoul(prov_box_field(h, "duration_ms"),
+					NULL, 10);
 	char when[32];
-	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	prov_box_when(when, sizeof(when), prov_box_field(h, "time_ms"));
 	return prov_strv_add(&r->items, "%s %s %s %u.%02us from %s to %s", id,
-			     field(h, "status"), when, ms / 1000,
-			     ms % 1000 / 10, field(h, "caller"),
-			     field(h, "called"));
+			     prov_box_field(h, "status"), when, ms / 1000,
+			     ms % 1000 / 10, prov_box_field(h, "caller"),
+			     prov_box_field(h, "called"));
 }
 
 int prov_vm_list(struct provision *pv,
 		 const Pbx__V1__ProvRequest__Voicemail *q,
 		 struct prov_reply *r)
 {
-	struct prov_strv ids = {0};
-	struct vm_keys k;
-	int err;
+	struct prov_box_ref ref = ref_of(q);
 
-	err = vm_args(pv, q, r, false, &k);
-	if (!err)
-		err = prov_store_list(pv, &ids, "ZRANGE %s 0 -1", k.box);
-	for (size_t i = 0; i < ids.n && !err; i++) {
-		char mkey[PBX_KEY_MAX];
-		redisReply *h = NULL;
-
-		if (pbx_key_sub_of(mkey, sizeof(mkey), q->tenant, PBX_K_VM_MSG,
-				   ids.v[i]))
-			continue;
-		err = prov_store_cmd(pv, &h, "HGETALL %s", mkey);
-		if (!err && h->type == REDIS_REPLY_ARRAY && h->elements)
-			err = list_line(r, ids.v[i], h);
-		if (h)
-			freeReplyObject(h);
-	}
-	prov_strv_reset(&ids);
-	return err;
+	return prov_box_list(pv, &vm_kind, &ref, r, list_line);
 }
 
 int prov_vm_get(struct provision *pv, const Pbx__V1__ProvRequest__Voicemail *q,
 		struct prov_reply *r)
 {
-	struct vm_keys k;
-	int err;
+	struct prov_box_ref ref = ref_of(q);
 
-	err = vm_find(pv, q, r, &k);
-	if (err)
-		return err;
-	err = pbx_media_store_read(pv->media_root, q->tenant,
-				   PBX_MEDIA_VOICEMAIL, q->id, &r->data,
-				   &r->data_len, PROV_VM_GET_MAX);
-	if (err == -EFBIG)
-		return prov_fail(r, err, "message %s is above %u bytes", q->id,
-				 PROV_VM_GET_MAX);
-	if (err == -ENOENT) {
-		/* Listed but not on disk: the store was lost or moved. */
-		PLOG_ERR("voicemail %s/%s: listed, but no file under %s",
-			 q->box, q->id, pv->media_root);
-		return prov_fail(r, -EIO, "the message's file is missing");
-	}
-	return err;
-}
-
-/* The box's counts changed: a job for the notifier, whose MWI tells the
- * phones watching the box. Best effort: the change itself is done, and a
- * phone's next refresh shows the counts anyway (logged). */
-static void vm_changed(struct provision *pv,
-		       const Pbx__V1__ProvRequest__Voicemail *q)
-{
-	char key[PBX_KEY_MAX];
-
-	if (pbx_key_sys_of(key, sizeof(key), PBX_KS_NOTIFY_JOBS) ||
-	    prov_store_do(pv, PBX_NOTIFY_XADD, key, PBX_NOTIFY_KIND_MWI,
-			  q->tenant, q->box, q->id))
-		PLOG_WARN("voicemail %s/%s: no MWI job", q->box, q->id);
+	return prov_box_read(pv, &vm_kind, &ref, PBX_MEDIA_VOICEMAIL,
+			     PROV_VM_GET_MAX, r);
 }
 
 int prov_vm_heard(struct provision *pv,
 		  const Pbx__V1__ProvRequest__Voicemail *q,
 		  struct prov_reply *r)
 {
-	struct vm_keys k;
+	struct prov_box_ref ref = ref_of(q);
+	struct prov_box_keys k;
 	int err;
 
-	err = vm_find(pv, q, r, &k);
+	err = prov_box_find(pv, &vm_kind, &ref, r, &k);
 	if (!err)
-		err = prov_store_do(pv, "HSET %s status heard", k.msg);
+		err = prov_store_do(pv, "HSET %s status heard", k.item);
 	if (!err)
-		vm_changed(pv, q);
-	return err;
-}
-
-/* The message's bytes leave the tenant's count (its quota). Before the
- * hash goes: a failure after this over-frees, never leaks, the quota. */
-static int vm_uncount(struct provision *pv, const char *tenant,
-		      const char *mkey)
-{
-	char ukey[PBX_KEY_MAX];
-	long long bytes = 0;
-	int err;
-
-	if (pbx_key_of(ukey, sizeof(ukey), tenant, PBX_K_VM_BYTES))
-		return -EINVAL;
-	err = prov_store_int(pv, &bytes, "HGET %s bytes", mkey);
-	if (!err && bytes > 0)
-		err = prov_store_do(pv, "DECRBY %s %lld", ukey, bytes);
+		vm_changed(pv, &ref);
 	return err;
 }
 
@@ -216,30 +115,9 @@ int prov_vm_delete(struct provision *pv,
 		   const Pbx__V1__ProvRequest__Voicemail *q,
 		   struct prov_reply *r)
 {
-	struct vm_keys k;
-	int err;
+	struct prov_box_ref ref = ref_of(q);
 
-	err = vm_args(pv, q, r, true, &k);
-	if (err)
-		return err;
-	err = vm_in_box(pv, &k, q, r, true);
-	if (err == -ENOENT)
-		return prov_already_absent(r);
-	if (!err)
-		err = vm_uncount(pv, q->tenant, k.msg);
-	if (!err)
-		err = prov_store_do(pv, "ZREM %s %s", k.box, q->id);
-	if (!err)
-		err = prov_store_do(pv, "DEL %s", k.msg);
-	if (err)
-		return err;
-	vm_changed(pv, q);
-	err = pbx_media_store_remove(pv->media_root, q->tenant,
-				     PBX_MEDIA_VOICEMAIL, q->id);
-	if (err && err != -ENOENT)
-		PLOG_WARN("voicemail %s/%s: file not removed: %s", q->box,
-			  q->id, strerror(-err));
-	return 0;
+	return prov_box_delete(pv, &vm_kind, &ref, r);
 }
 
 /* Quotas up to 10^6 messages a box and 1 TB of messages a tenant. */

@@ -297,6 +297,15 @@ static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
 	case PBX__V1__PROV_REQUEST__OP_CONF_KICK:
 		NEED(q->conf_kick);
 		return prov_conf_kick(pv, q->conf_kick, r);
+	case PBX__V1__PROV_REQUEST__OP_FAX_LIST:
+		NEED(q->fax_list);
+		return prov_fax_list(pv, q->fax_list, r);
+	case PBX__V1__PROV_REQUEST__OP_FAX_GET:
+		NEED(q->fax_get);
+		return prov_fax_get(pv, q->fax_get, r);
+	case PBX__V1__PROV_REQUEST__OP_FAX_DELETE:
+		NEED(q->fax_delete);
+		return prov_fax_delete(pv, q->fax_delete, r);
 	default:
 		return prov_fail(r, -EINVAL,
 				 "the request names no known operation");

@@ -225,6 +225,28 @@ static bool exec_conference(struct route_ctx *c, const struct walk_action *a)
 	return true;
 }
 
+/* Fax: the worker receives, stores the pages and ends the call itself
+ * (FAX_DONE, then ENDED or HANGUP); the walk is done with the call. */
+static bool exec_fax(struct route_ctx *c, const struct walk_action *a)
+{
+	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__FaxReceive fr =
+		PBX__V1__MEDIA_COMMAND__FAX_RECEIVE__INIT;
+
+	fr.box = (char *)a->fax.box;
+	fr.ecm = a->fax.ecm;
+	fr.t38 = a->fax.t38;
+	fr.pdf = a->fax.pdf;
+	fr.ident = (char *)(a->fax.ident ? a->fax.ident : "");
+	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_FAX_RECEIVE;
+	cmd.fax_receive = &fr;
+	PLOG_INFO("node %s: fax into box %s (ecm %s, %s)", c->st.node,
+		  a->fax.box, a->fax.ecm ? "on" : "off",
+		  a->fax.pdf ? "pdf" : "tiff");
+	route_exec_send(c, &cmd);
+	return true;
+}
+
 /* REJECT, HANGUP: the call is over. */
 static bool exec_end(struct route_ctx *c, const struct walk_action *a)
 {
@@ -244,6 +266,7 @@ static exec_h *const exec_of[WALK_ACT_COUNT] = {
 	[WALK_ACT_TIMER] = exec_timer,	  [WALK_ACT_RING] = exec_ring,
 	[WALK_ACT_QUEUE] = exec_queue,	  [WALK_ACT_HANGUP] = exec_end,
 	[WALK_ACT_RECORD] = exec_record, [WALK_ACT_CONFERENCE] = exec_conference,
+	[WALK_ACT_FAX] = exec_fax,
 };
 
 static bool exec_one(struct route_ctx *c, const struct walk_action *a)

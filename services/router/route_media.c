@@ -421,6 +421,15 @@ void route_media_event(struct router *r, const struct pbx_bus_peer *peer,
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_TIMER:
 		load_state(c);
 		return;
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_FAX_DONE:
+		/* The walk is done with a fax call (an end point); the
+		 * worker ends the call itself and ENDED or HANGUP follows. */
+		PLOG_INFO("fax %s: %d %s, %u pages",
+			  me->fax_id && me->fax_id[0] ? me->fax_id : "(none)",
+			  me->fax_result, me->detail ? me->detail : "",
+			  me->fax_pages);
+		route_ctx_free(c);
+		return;
 	default:
 		PLOG_WARN("unknown media event kind %d dropped", me->kind);
 		route_ctx_free(c);

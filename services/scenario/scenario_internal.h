@@ -136,6 +136,8 @@ struct obj_queue {
 
 struct obj_fax {
 	bool t38, ecm;
+	bool pdf;	   /* format "pdf" (the default) */
+	const char *ident; /* our station id, NULL: none */
 };
 
 struct obj_vm {

@@ -110,6 +110,19 @@ static uint32_t num(json_t *o, const char *k, uint32_t def)
 	return json_is_integer(v) ? (uint32_t)json_integer_value(v) : def;
 }
 
+/* A T.30 station id: what fits the 20 characters of a TSI/CSI frame. */
+static bool s_fax_ident(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > 20)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return false;
+	return true;
+}
+
 static bool flag(json_t *o, const char *k, bool def)
 {
 	json_t *v = json_object_get(o, k);
@@ -177,8 +190,17 @@ static int obj_compile(struct scenario_object *o, const char *who,
 					    who, str(r, "email"));
 			errs++;
 		}
+		if (str(r, "ident") && !s_fax_ident(str(r, "ident"))) {
+			scenario_report_add(rep, true,
+					    "%s: ident must be at most 20 "
+					    "printable ASCII characters (T.30)",
+					    who);
+			errs++;
+		}
 		o->fax.t38 = flag(r, "t38", true);
 		o->fax.ecm = flag(r, "ecm", true);
+		o->fax.pdf = !str(r, "format") || !strcmp(str(r, "format"), "pdf");
+		o->fax.ident = str(r, "ident");
 		break;
 	case SCENARIO_REF_VOICEMAIL_BOX:
 		if (str(r, "email") && !s_email(str(r, "email"))) {

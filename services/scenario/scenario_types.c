@@ -121,12 +121,13 @@ static const struct opt_spec hangup_opts[] = {
 	END};
 
 /* supported: the live path can execute it with the media commands of
- * pbx.v1 (Answer, Play, StopPlay, Ring, Timer, Record, ConfJoin) and no
- * service that does not exist yet (asr-bridge, crm-connector, fax). */
+ * pbx.v1 (Answer, Play, StopPlay, Ring, Timer, Record, ConfJoin,
+ * FaxReceive; queues through the queue-manager) and no service that does
+ * not exist yet (asr-bridge, crm-connector). */
 static const struct type_spec types[NODE_TYPE_COUNT] = {
 	[NODE_SUBSCRIBER] = {"subscriber", subscriber_opts, subscriber_outs,
 			     true, true},
-	[NODE_FAX] = {"fax", fax_opts, no_outs, false, true},
+	[NODE_FAX] = {"fax", fax_opts, no_outs, true, true},
 	[NODE_QUEUE] = {"queue", queue_opts, queue_outs, false, true},
 	[NODE_SCHEDULE] = {"schedule", schedule_opts, schedule_outs, true,
 			   false},

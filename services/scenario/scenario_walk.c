@@ -345,6 +345,8 @@ static void arrive(struct walk *w, int idx)
 		a->fax.box = nd->box.box;
 		a->fax.t38 = o ? o->fax.t38 : true;
 		a->fax.ecm = o ? o->fax.ecm : true;
+		a->fax.pdf = o ? o->fax.pdf : true;
+		a->fax.ident = o ? o->fax.ident : NULL;
 		media_end(w, nd, "fax");
 		return;
 	}

@@ -188,6 +188,8 @@ struct walk_action {
 			const char *box;
 			bool t38;
 			bool ecm;
+			bool pdf;	   /* store a PDF beside the TIFF */
+			const char *ident; /* our station id or NULL */
 		} fax;
 		struct {
 			const char *room;

@@ -97,3 +97,15 @@ number_with() {
 		"$PBXCTL" number connect "$1" "$2" &&
 		"$PBXCTL" scenario activate "$1" "$2" "$3"
 }
+
+# e2e_finish <tenant>...: deletes the suite's tenants, stops the stack,
+# checks the services' logs for sanitizer reports, prints the result line
+# and returns the suite's status.
+e2e_finish() {
+	local t
+	for t in "$@"; do "$PBXCTL" tenant delete "$t" >/dev/null 2>&1; done
+	"$STACK" stop
+	sanitizer_clean services_clean_under_sanitizers "$PBX_RUN"
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+}

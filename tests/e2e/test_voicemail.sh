@@ -287,10 +287,4 @@ if [ "$tmps" = 0 ]; then pass no_temporary_file_after_the_restart
 else fail no_temporary_file_after_the_restart "$tmps left"; fi
 
 # --- teardown ---------------------------------------------------------------
-"$PBXCTL" tenant delete $T >/dev/null 2>&1
-"$PBXCTL" tenant delete $T2 >/dev/null 2>&1
-"$STACK" stop
-sanitizer_clean services_clean_under_sanitizers "$PBX_RUN"
-
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+e2e_finish $T $T2

@@ -429,6 +429,69 @@ expect vm_delete_is_idempotent 0 'already absent'
 ctl vm list "$A" general
 expect vm_list_empty 0 '^$'
 
+# --- faxes (docs/fax.md) ------------------------------------------------------
+# A fax as a media worker leaves it: its TIFF and PDF in the media store,
+# then its hash and its id in the box; a failed fax with no file beside it.
+FXID="1765100000000-00000000000000fa"
+FXBAD="1765100000001-00000000000000fb"
+mkdir -p "$TMP/media/$A/fax"
+printf 'II*\0tiff-bytes' >"$TMP/media/$A/fax/$FXID.tif"
+printf '%%PDF-1.4 pdf-bytes' >"$TMP/media/$A/fax/$FXID.pdf"
+rcli HSET "pbx:{$A}:fax:msg:$FXID" box office caller 79161234567 \
+	called 1000 time_ms 1765100000000 duration_ms 21000 \
+	remote_id "ACME FAX" pages 2 resolution 204x196 width 1728 \
+	bit_rate 14400 ecm 1 transport audio result 0 result_text OK \
+	ended done bad_rows 0 files tif,pdf status new call_id fx-1 >/dev/null
+rcli HSET "pbx:{$A}:fax:msg:$FXBAD" box office caller 79161234568 \
+	called 1000 time_ms 1765100001000 duration_ms 30000 remote_id "" \
+	pages 0 resolution 0x0 width 0 bit_rate 0 ecm 0 transport audio \
+	result 13 result_text "Unexpected message received" ended done \
+	bad_rows 0 files "" status new call_id fx-2 >/dev/null
+rcli ZADD "pbx:{$A}:fax:box:office" 1765100000000 "$FXID" \
+	1765100001000 "$FXBAD" >/dev/null
+ctl fax list "$A" office
+expect fax_list_shows_a_received_fax 0 \
+	"^$FXID new 2025-12-07T09:33:20Z 2 pages 21s from 79161234567 \(ACME FAX\) to 1000 204x196 dpi 14400 bit/s ecm tif,pdf OK$"
+expect fax_list_shows_a_failed_fax_with_its_result 0 \
+	"^$FXBAD new 2025-12-07T09:33:21Z 0 pages 30s from 79161234568 \(\) to 1000 0x0 dpi 0 bit/s noecm - Unexpected message received$"
+"$PBXCTL" --server "$SERVER" fax get "$A" office "$FXID" >"$TMP/got.pdf" \
+	2>"$TMP/err"
+check fax_get_exits_0 0 "$?"
+if cmp -s "$TMP/got.pdf" "$TMP/media/$A/fax/$FXID.pdf"; then
+	pass fax_get_returns_the_pdf_by_default
+else
+	fail fax_get_returns_the_pdf_by_default "$(head -c 20 "$TMP/got.pdf")"
+fi
+"$PBXCTL" --server "$SERVER" fax get "$A" office "$FXID" tif \
+	>"$TMP/got.tif" 2>"$TMP/err"
+if cmp -s "$TMP/got.tif" "$TMP/media/$A/fax/$FXID.tif"; then
+	pass fax_get_tif_returns_the_tiff
+else
+	fail fax_get_tif_returns_the_tiff "$(cat "$TMP/err")"
+fi
+ctl fax get "$A" office "$FXID" png
+expect fax_get_bad_format_is_invalid 1 'is not pdf or tif'
+ctl fax get "$A" office "$FXBAD"
+expect fax_get_of_a_failed_fax_says_no_file 1 'has no tif file'
+ctl fax get "$A" other "$FXID"
+expect fax_get_from_another_box_is_not_found 1 'no fax'
+ctl fax get "$B" office "$FXID"
+expect fax_get_from_another_tenant_is_not_found 1 'no fax'
+ctl fax get "$A" office "../../$B/fax/x"
+expect fax_get_path_id_is_invalid 1 'not a fax id'
+PBX_KEY=$TMP/curve/tenant-$B.key ctl fax list "$A" office
+expect fax_list_with_another_tenants_key_is_denied 1 "may only manage tenant $B"
+ctl fax delete "$A" office "$FXID"
+expect fax_delete 0 '^ok$'
+check fax_delete_removes_both_files 0 \
+	"$(find "$TMP/media/$A/fax" -name "$FXID.*" | wc -l)"
+check fax_delete_removes_the_hash 0 "$(rcli EXISTS "pbx:{$A}:fax:msg:$FXID")"
+ctl fax delete "$A" office "$FXID"
+expect fax_delete_is_idempotent 0 'already absent'
+ctl fax delete "$A" office "$FXBAD"
+ctl fax list "$A" office
+expect fax_list_empty 0 '^$'
+
 # --- deletes ----------------------------------------------------------------
 # A prompt stays while a scenario plays it: the latest version, the version
 # a number runs, or the one it is scheduled to run.

@@ -39,6 +39,10 @@ static void router_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 	snprintf(e->detail, sizeof(e->detail), "%s",
 		 me->detail ? me->detail : "");
 	snprintf(e->leg, sizeof(e->leg), "%s", me->leg ? me->leg : "");
+	snprintf(e->fax_id, sizeof(e->fax_id), "%s",
+		 me->fax_id ? me->fax_id : "");
+	e->fax_result = me->fax_result;
+	e->fax_pages = me->fax_pages;
 	e->digit = me->digit && me->digit[0] ? me->digit[0] : 0;
 	snprintf(e->callid, sizeof(e->callid), "%s",
 		 env->call_id ? env->call_id : "");

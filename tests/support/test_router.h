@@ -31,6 +31,9 @@ struct test_router_ev {
 	char leg[64];	   /* RING_RESULT of a named leg */
 	uint32_t conf_members;
 	bool conf_muted;
+	char fax_id[64];   /* FAX_DONE */
+	int fax_result;
+	unsigned fax_pages;
 };
 
 /* Owned by the test; fields are read by it. */

@@ -257,6 +257,8 @@ static void rtp_h(const struct sa *src, const struct rtp_header *hdr,
 		memcpy(ua->rx_audio + ua->rx_audio_len, p, n);
 		ua->rx_audio_len += n;
 	}
+	if (ua->audio_h)
+		ua->audio_h(p, n, ua->live_arg);
 	for (size_t i = 0; i < n && fill; i++)
 		fill = p[i] == rx->fill;
 	rx->fill_pkts += fill;
@@ -301,6 +303,42 @@ static void tx_tick(void *arg)
 	ua->tx_pkts++;
 	ua->tx_last_ms = pbx_clock_mono_ms();
 	tmr_start(&ua->tmr_tx, 20, tx_tick, ua);
+}
+
+/* Live frames: the timer runs on a 20 ms grid from the first one, so
+ * the stream keeps real time however late one wake-up is. */
+static void live_tick(void *arg)
+{
+	struct test_ua *ua = arg;
+	uint8_t frame[TEST_UA_PKT];
+	uint64_t now = pbx_clock_mono_ms(), due;
+
+	if (!ua->src_h)
+		return;
+	if (!ua->tx_last_ms)
+		ua->tx_last_ms = now;
+	ua->src_h(frame, ua->live_arg);
+	rtp_out(ua, ua->tx_pkts == 0, ua->pt,
+		(uint32_t)ua->tx_pkts * TEST_UA_PKT, frame, TEST_UA_PKT);
+	ua->tx_pkts++;
+	due = ua->tx_last_ms + 20 * (uint64_t)ua->tx_pkts;
+	tmr_start(&ua->tmr_tx, due > now ? due - now : 0, live_tick, ua);
+}
+
+void test_ua_live(struct test_ua *ua,
+		  void (*audio_h)(const uint8_t *p, size_t n, void *arg),
+		  void (*src_h)(uint8_t out[TEST_UA_PKT], void *arg),
+		  void *arg)
+{
+	ua->audio_h = audio_h;
+	ua->src_h = src_h;
+	ua->live_arg = arg;
+	ua->tx_pkts = 0;
+	ua->tx_last_ms = 0;
+	if (src_h)
+		tmr_start(&ua->tmr_tx, 0, live_tick, ua);
+	else
+		tmr_cancel(&ua->tmr_tx);
 }
 
 void test_ua_play(struct test_ua *ua, const uint8_t *audio, size_t len)

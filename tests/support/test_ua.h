@@ -93,6 +93,13 @@ struct test_ua {
 	size_t rx_audio_len;
 	unsigned rx_before_estab; /* rx.pkts when the call was set up */
 
+	/* Live audio both ways (a fax machine): every received audio
+	 * payload goes to audio_h; with src_h set, the paced sender asks it
+	 * for each 20 ms frame instead of reading tx_buf. */
+	void (*audio_h)(const uint8_t *p, size_t n, void *arg);
+	void (*src_h)(uint8_t out[TEST_UA_PKT], void *arg);
+	void *live_arg;
+
 	/* paced sender: 160 bytes of tx_buf every 20 ms */
 	struct tmr tmr_tx;
 	uint8_t tx_buf[TEST_UA_TX_MAX];
@@ -124,6 +131,13 @@ void test_ua_rx_reset(struct test_ua *ua, uint8_t fill);
 void test_ua_talk(struct test_ua *ua, unsigned pkts, uint8_t fill);
 /* Sends len bytes of audio, 160 every 20 ms. */
 void test_ua_play(struct test_ua *ua, const uint8_t *audio, size_t len);
+/* Live audio: received payloads to audio_h, and from now on one frame
+ * from src_h every 20 ms until the agent closes (or src_h is NULL). */
+void test_ua_live(struct test_ua *ua,
+		  void (*audio_h)(const uint8_t *p, size_t n, void *arg),
+		  void (*src_h)(uint8_t out[TEST_UA_PKT], void *arg),
+		  void *arg);
+
 /* One key press as RFC 4733 §2.5 sends it: three updates, then the end
  * packet three times, all with the event's timestamp ts. */
 void test_ua_send_4733(struct test_ua *ua, int event, uint32_t ts);

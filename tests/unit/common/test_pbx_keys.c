@@ -193,6 +193,14 @@ Test(pbx_keys, sub_keys_take_ids_only)
 				    "1-ab"),
 		     0);
 	cr_assert_str_eq(key, "pbx:{acme}:vm:msg:1-ab");
+	cr_assert_eq(pbx_key_sub_of(key, sizeof(key), "acme", PBX_K_FAX_MSG,
+				    "1-ab"),
+		     0);
+	cr_assert_str_eq(key, "pbx:{acme}:fax:msg:1-ab");
+	cr_assert_eq(pbx_key_sub_of(key, sizeof(key), "acme", PBX_K_FAX_BOX,
+				    "office"),
+		     0);
+	cr_assert_str_eq(key, "pbx:{acme}:fax:box:office");
 	cr_assert_eq(pbx_key_sub_of(key, sizeof(key), "acme", PBX_K_VM_BOX,
 				    "a}:{b"),
 		     -EINVAL);

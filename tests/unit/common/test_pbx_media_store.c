@@ -57,6 +57,18 @@ Test(pbx_media_store, path_is_root_tenant_kind_id)
 					  PBX_MEDIA_VOICEMAIL, "17-ab"),
 		     0);
 	cr_assert_str_eq(p, "/m/acme/vm/17-ab.wav");
+	/* A fax's TIFF and PDF share its directory. */
+	cr_assert_eq(pbx_media_store_path(p, sizeof(p), "/m", "acme",
+					  PBX_MEDIA_FAX, "17-ab"),
+		     0);
+	cr_assert_str_eq(p, "/m/acme/fax/17-ab.tif");
+	cr_assert_eq(pbx_media_store_path(p, sizeof(p), "/m", "acme",
+					  PBX_MEDIA_FAX_PDF, "17-ab"),
+		     0);
+	cr_assert_str_eq(p, "/m/acme/fax/17-ab.pdf");
+	cr_assert_eq(pbx_media_store_path(p, sizeof(p), "/m", "acme",
+					  PBX_MEDIA_KIND_COUNT, "17-ab"),
+		     -EINVAL);
 }
 
 Test(pbx_media_store, no_input_leaves_its_directory)

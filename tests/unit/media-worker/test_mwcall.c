@@ -2556,30 +2556,37 @@ static void vm_root_remove(void)
 	cr_assert_eq(system(cmd), 0);
 }
 
-/* Files in <root>/t1/vm: final WAVs and temporary ones; the one final
- * file's path into path. */
-static void vm_files(unsigned *final, unsigned *tmp, char *path, size_t size)
+/* Files in <root>/t1/<kind>: final files and temporary ones; the path of
+ * the last final (or, with want_tmp, temporary) one into path. */
+static void media_files(const char *kind, bool want_tmp, unsigned *final,
+			unsigned *tmp, char *path, size_t size)
 {
 	char dir[128];
 	struct dirent *e;
 	DIR *d;
 
 	*final = *tmp = 0;
-	snprintf(dir, sizeof(dir), "%s/" TENANT "/vm", vm_root);
+	snprintf(dir, sizeof(dir), "%s/" TENANT "/%s", vm_root, kind);
 	d = opendir(dir);
 	if (!d)
 		return;
 	while ((e = readdir(d))) {
-		if (!strncmp(e->d_name, ".tmp.", 5)) {
-			(*tmp)++;
-		} else if (e->d_name[0] != '.') {
-			(*final)++;
-			if (snprintf(path, size, "%s/%s", dir, e->d_name) >=
-			    (int)size)
-				path[0] = '\0'; /* too long: no path */
-		}
+		bool is_tmp = !strncmp(e->d_name, ".tmp.", 5);
+
+		if (!is_tmp && e->d_name[0] == '.')
+			continue;
+		(*(is_tmp ? tmp : final))++;
+		if (is_tmp == want_tmp &&
+		    snprintf(path, size, "%s/%s", dir, e->d_name) >= (int)size)
+			path[0] = '\0'; /* too long: no path */
 	}
 	closedir(d);
+}
+
+/* The voicemail files; the one final file's path into path. */
+static void vm_files(unsigned *final, unsigned *tmp, char *path, size_t size)
+{
+	media_files("vm", false, final, tmp, path, size);
 }
 
 static uint64_t cmd_record(const char *box, const char *greeting,
@@ -3357,4 +3364,252 @@ Test(mwcall, conf_control_mutes_and_kicks_only_the_tenants_member)
 			 "kicked from the conference");
 	cr_assert_eq(confroom_members(fx.w->conf, TENANT, "room1"), 1);
 	cr_assert_not(fx.member[0].closed);
+}
+
+/* ---- fax ---------------------------------------------------------------
+ * The caller is a fax machine (spandsp's sender, tests/support/fax_peer.c)
+ * sending a real multi-page TIFF over the call's RTP in real time. Redis
+ * is unreachable (as for voicemail): the fax is on disk, unlisted; the
+ * Redis side is in tests/e2e/test_fax.sh. */
+
+#include "fax_peer.h"
+
+/* A fax takes real time (about 20 s for two pages): a suite of its own
+ * with a longer timeout (a per-test .timeout leaks in Criterion 2.4.1's
+ * runner). */
+TestSuite(mwfax, .init = fx_init, .fini = fx_fini, .timeout = 90);
+
+struct fax_call {
+	struct fax_peer *peer;
+	char sent[160];
+	unsigned hangup_after; /* the caller hangs up after this page */
+};
+
+static void fax_audio(const uint8_t *p, size_t n, void *arg)
+{
+	struct fax_call *fc = arg;
+
+	fax_peer_rx(fc->peer, p, n, false);
+}
+
+static void fax_src(uint8_t out[TEST_UA_PKT], void *arg)
+{
+	struct fax_call *fc = arg;
+
+	fax_peer_tx(fc->peer, out, false);
+}
+
+static uint64_t cmd_fax(const char *box, bool ecm, bool pdf)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__FaxReceive f =
+		PBX__V1__MEDIA_COMMAND__FAX_RECEIVE__INIT;
+
+	f.box = (char *)box;
+	f.ecm = ecm;
+	f.pdf = pdf;
+	f.ident = "PBX";
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_FAX_RECEIVE;
+	mc.fax_receive = &f;
+	return cmd_send(&mc);
+}
+
+/* <root>/t1/fax/<id>.<ext> */
+static void fax_path(char *buf, size_t size, const char *id, const char *ext)
+{
+	cr_assert_lt(snprintf(buf, size, "%s/" TENANT "/fax/%s.%s", vm_root,
+			      id, ext),
+		     (int)size);
+}
+
+/* A ringing call told to receive a fax; the caller starts sending. */
+static void fax_call_start(struct fax_call *fc, unsigned pages, bool pdf)
+{
+	vm_root_make();
+	snprintf(fc->sent, sizeof(fc->sent), "%s/sent.tif", vm_root);
+	cr_assert_eq(fax_peer_make_tiff(fc->sent, pages, 200), 0);
+	cr_assert_eq(fax_peer_alloc(&fc->peer, fc->sent, true, "SENDER 1"), 0);
+	fx_start(&(struct fx_opts){.media_root = vm_root});
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000), "no INCOMING");
+	cmd_fax("office", true, pdf);
+	cr_assert(test_loop_flag(&fx.caller.estab, 2000), "not answered");
+	cr_assert(wait_event(KIND(ANSWERED), 1000), "no ANSWERED");
+	test_ua_live(&fx.caller, fax_audio, fax_src, fc);
+}
+
+static void fax_call_end(struct fax_call *fc)
+{
+	test_ua_live(&fx.caller, NULL, NULL, NULL);
+	fax_peer_free(fc->peer);
+	vm_root_remove();
+}
+
+static bool fax_page_sent(void *arg)
+{
+	struct fax_call *fc = arg;
+	struct fax_page_info pi[4];
+	unsigned final, tmp;
+	char path[256] = "";
+	int n;
+
+	/* The worker's temporary TIFF holds each page once it is whole. */
+	media_files("fax", true, &final, &tmp, path, sizeof(path));
+	n = tmp && path[0] ? fax_peer_read_tiff(path, pi, 4) : 0;
+	return n > 0 && (unsigned)n >= fc->hangup_after;
+}
+
+Test(mwfax, is_received_and_stored_as_tiff_and_pdf)
+{
+	static struct fax_call fc;
+	struct fax_page_info s[4], g[4];
+	const struct test_router_ev *e;
+	char tif[256], pdf[256];
+	int code;
+	unsigned pages, final, tmp;
+
+	memset(&fc, 0, sizeof(fc));
+	fax_call_start(&fc, 2, true);
+	cr_assert(wait_event(KIND(FAX_DONE), 80000), "no FAX_DONE");
+	e = ev_find(KIND(FAX_DONE));
+	cr_assert_eq(e->fax_result, 0, "T.30 result %d (%s)", e->fax_result,
+		     e->detail);
+	cr_assert_eq(e->fax_pages, 2);
+	cr_assert_str_eq(e->reply_to, "cmd-1", "the FaxReceive's message_id");
+	cr_assert_eq(e->seq, 1);
+	cr_assert_neq(e->fax_id[0], '\0', "no fax id");
+	/* The worker ends the call itself: ENDED, BYE to the sender. */
+	cr_assert(wait_event(KIND(ENDED), 3000), "no ENDED");
+	cr_assert(test_loop_flag(&fx.caller.closed, 3000), "caller: no BYE");
+	/* The sender's DCN ended it for the worker; the sender itself is in
+	 * phase E once its line drops (the BYE). */
+	fax_peer_hangup(fc.peer);
+	cr_assert(fax_peer_done(fc.peer, &code, &pages), "sender not done");
+	cr_assert_eq(pages, 2, "sender: %u pages, result %d", pages, code);
+	/* What was sent is what is stored. */
+	fax_path(tif, sizeof(tif), e->fax_id, "tif");
+	fax_path(pdf, sizeof(pdf), e->fax_id, "pdf");
+	cr_assert_eq(fax_peer_read_tiff(tif, g, 4), 2);
+	cr_assert_eq(fax_peer_read_tiff(fc.sent, s, 4), 2);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(g[i].width, s[i].width);
+		cr_assert_leq(abs((int)g[i].rows - (int)s[i].rows), 4,
+			      "page %d: %u rows of %u", i + 1, g[i].rows,
+			      s[i].rows);
+		cr_assert_leq(abs((int)g[i].black - (int)s[i].black),
+			      (int)s[i].black / 33, "page %d: %u of %u black",
+			      i + 1, g[i].black, s[i].black);
+		cr_assert_eq(g[i].y_dpi, 196);
+	}
+	cr_assert_eq(access(pdf, R_OK), 0, "no PDF");
+	/* Nothing temporary left: <id>.tif and <id>.pdf only. */
+	media_files("fax", false, &final, &tmp, tif, sizeof(tif));
+	cr_assert_eq(tmp, 0);
+	cr_assert_eq(final, 2);
+	fax_call_end(&fc);
+}
+
+Test(mwfax, cut_by_the_sender_keeps_the_pages_so_far)
+{
+	static struct fax_call fc;
+	const struct test_router_ev *e;
+	char tif[256];
+	struct fax_page_info g[4];
+
+	memset(&fc, 0, sizeof(fc));
+	fc.hangup_after = 1;
+	fax_call_start(&fc, 3, false);
+	cr_assert(test_loop_until(fax_page_sent, &fc, 80000),
+		  "page 1 never arrived");
+	test_ua_hangup(&fx.caller);
+	cr_assert(wait_event(KIND(FAX_DONE), 3000), "no FAX_DONE");
+	e = ev_find(KIND(FAX_DONE));
+	cr_assert_neq(e->fax_result, 0, "a cut fax is not OK");
+	cr_assert_eq(e->fax_pages, 1, "%u pages", e->fax_pages);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	fax_path(tif, sizeof(tif), e->fax_id, "tif");
+	cr_assert_eq(fax_peer_read_tiff(tif, g, 4), 1);
+	cr_assert_eq(g[0].width, 1728);
+	fax_path(tif, sizeof(tif), e->fax_id, "pdf");
+	cr_assert_neq(access(tif, F_OK), 0, "format tiff: no PDF");
+	fax_call_end(&fc);
+}
+
+Test(mwfax, worker_stopping_mid_fax_records_it_and_ends_the_call)
+{
+	static struct fax_call fc;
+	const struct test_router_ev *e;
+
+	memset(&fc, 0, sizeof(fc));
+	fax_call_start(&fc, 2, false);
+	test_loop_for(3000); /* T.30 under way, no page yet */
+	cr_assert_eq(worker_signals_block(), 0);
+	cr_assert_eq(raise(SIGTERM), 0);
+	cr_assert(wait_event(KIND(FAX_DONE), 2000), "no FAX_DONE");
+	e = ev_find(KIND(FAX_DONE));
+	cr_assert_neq(e->fax_result, 0, "a fax cut short is not OK");
+	cr_assert_eq(e->fax_pages, 0);
+	cr_assert(wait_event(KIND(ENDED), 2000), "no ENDED");
+	cr_assert_eq(strncmp(ev_find(KIND(ENDED))->detail, "fax: failed ", 12),
+		     0, "%s", ev_find(KIND(ENDED))->detail);
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "caller: no BYE");
+	fax_call_end(&fc);
+}
+
+Test(mwfax, hangup_command_mid_fax_stores_it_first)
+{
+	static struct fax_call fc;
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Hangup h = PBX__V1__MEDIA_COMMAND__HANGUP__INIT;
+	unsigned final, tmp, fax_at = 0, ended_at = 0;
+	char path[256];
+
+	memset(&fc, 0, sizeof(fc));
+	fax_call_start(&fc, 2, false);
+	test_loop_for(2000);
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_HANGUP;
+	mc.hangup = &h;
+	cmd_send(&mc);
+	cr_assert(wait_event(KIND(ENDED), 2000), "no ENDED");
+	for (unsigned i = 0; i < fx.router.nev; i++) {
+		if (fx.router.evs[i].kind == KIND(FAX_DONE))
+			fax_at = i + 1;
+		if (fx.router.evs[i].kind == KIND(ENDED))
+			ended_at = i + 1;
+	}
+	cr_assert(fax_at && fax_at < ended_at, "FAX_DONE %u, ENDED %u",
+		  fax_at, ended_at);
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "caller: no BYE");
+	media_files("fax", true, &final, &tmp, path, sizeof(path));
+	cr_assert_eq(tmp, 0, "a temporary TIFF is left");
+	cr_assert_eq(final, 0, "no page arrived: no file kept");
+	fax_call_end(&fc);
+}
+
+Test(mwfax, with_a_bad_box_or_ident_fails_the_command)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__FaxReceive f =
+		PBX__V1__MEDIA_COMMAND__FAX_RECEIVE__INIT;
+
+	fx_start(&(struct fx_opts){.media_root = "/proc/pbx-no-store"});
+	call_answered();
+	cmd_fax("../x", true, false);
+	cr_assert(wait_event(KIND(FAILED), 2000), "no FAILED");
+	cr_assert_str_eq(ev_find(KIND(FAILED))->detail,
+			 "fax: invalid fax box");
+	f.box = "office";
+	f.ident = "line\nbreak";
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_FAX_RECEIVE;
+	mc.fax_receive = &f;
+	cmd_send(&mc);
+	cr_assert(test_loop_count(&fx.router.nev, 4, 2000));
+	cr_assert_str_eq(fx.router.evs[3].detail,
+			 "fax: fax ident must be at most 20 printable "
+			 "characters");
+	cmd_fax("office", true, false);
+	cr_assert(test_loop_count(&fx.router.nev, 5, 2000));
+	cr_assert_str_eq(fx.router.evs[4].detail,
+			 "fax: media store unavailable");
+	cr_assert_not(fx.caller.closed, "the call goes on");
 }

@@ -889,6 +889,34 @@ Test(pbxctl_cmd, conf_commands_name_tenant_room_and_call)
 	}
 }
 
+Test(pbxctl_cmd, fax_commands_name_tenant_box_id_and_format)
+{
+	char *list[] = {"pbxctl", "fax", "list", "acme", "office"};
+	char *get[] = {"pbxctl", "fax", "get", "acme", "office", "17-ab"};
+	char *tif[] = {"pbxctl", "fax", "get", "acme", "office", "17-ab",
+		       "tif"};
+	char *del[] = {"pbxctl", "fax", "delete", "acme", "office", "17-ab"};
+	char *extra[] = {"pbxctl", "fax", "delete", "acme", "office", "1",
+			 "tif"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(list), list), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_FAX_LIST);
+	cr_expect_str_eq(c.req.fax_list->tenant, "acme");
+	cr_expect_str_eq(c.req.fax_list->box, "office");
+	cr_expect_eq(c.print, PBXCTL_PRINT_ITEMS);
+	cr_assert_eq(parse(&c, ARGC(get), get), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_FAX_GET);
+	cr_expect_str_eq(c.req.fax_get->id, "17-ab");
+	cr_expect_str_eq(c.req.fax_get->format, "");
+	cr_expect_eq(c.print, PBXCTL_PRINT_DATA);
+	cr_assert_eq(parse(&c, ARGC(tif), tif), 0, "%s", err);
+	cr_expect_str_eq(c.req.fax_get->format, "tif");
+	cr_assert_eq(parse(&c, ARGC(del), del), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_FAX_DELETE);
+	cr_expect_neq(parse(&c, ARGC(extra), extra), 0);
+}
+
 Test(pbxctl_cmd, vm_get_writes_the_data_as_is)
 {
 	char *argv[] = {"pbxctl", "vm", "get", "acme", "general", "17-ab"};

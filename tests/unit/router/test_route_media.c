@@ -709,6 +709,61 @@ Test(route_media, voicemail_sends_record_and_ended_deletes_the_state)
 	expect_cmds(0);
 }
 
+static const char fax_json[] =
+	"{\"start\":\"f\",\"nodes\":{"
+	"\"f\":{\"type\":\"fax\",\"options\":{\"box\":\"office\"}}}}";
+
+/* A fax node with the tenant's fax feature on (or off: 403). */
+static const Pbx__V1__RouteDecision *fax_call(const char *on)
+{
+	char key[PBX_KEY_MAX];
+
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main", fax_json), 0);
+	cr_assert_eq(pbx_key(key, sizeof(key), HARNESS_TENANT, "tenant"), 0);
+	redis_do("HSET %s feature_fax %s", key, on);
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+	return router_harness_call_new(&h, "c-1", CALLER, NUMBER);
+}
+
+Test(route_media, fax_answers_sends_fax_receive_and_ended_deletes_the_state)
+{
+	const Pbx__V1__RouteDecision *d = fax_call("1");
+	const Pbx__V1__MediaCommand *c;
+
+	cr_assert_not_null(d);
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA,
+		     "action %d (%u %s)", d->action, d->sip_code, d->reason);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, c->seq);
+	c = cmd_at(expect_cmds(1), "c-1",
+		   PBX__V1__MEDIA_COMMAND__CMD_FAX_RECEIVE);
+	/* No fax_box object: the box's defaults (ECM, PDF, T.38 allowed). */
+	cr_assert_str_eq(c->fax_receive->box, "office");
+	cr_assert(c->fax_receive->ecm);
+	cr_assert(c->fax_receive->pdf);
+	cr_assert(c->fax_receive->t38);
+	cr_assert_str_eq(c->fax_receive->ident, "");
+	/* FAX_DONE is only logged; the worker's ENDED ends the call. */
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_FAX_DONE, c->seq);
+	expect_cmds(0);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ENDED, c->seq);
+	cr_assert(router_harness_call_gone(&h, "c-1", 2000),
+		  "call record still in Redis");
+	expect_cmds(0);
+}
+
+Test(route_media, fax_with_the_feature_off_is_refused_403)
+{
+	const Pbx__V1__RouteDecision *d = fax_call("0");
+
+	cr_assert_not_null(d);
+	cr_assert_eq(d->action,
+		     PBX__V1__ROUTE_DECISION__ACTION__ACTION_REJECT);
+	cr_assert_eq(d->sip_code, 403);
+	cr_assert_str_eq(d->reason, "Fax Not Enabled");
+}
+
 /* ---- end of call ------------------------------------------------------- */
 
 Test(route_media, caller_hangup_deletes_the_call_state)

@@ -640,8 +640,10 @@ Test(scenario, unsupported_element_is_stored_with_a_warning)
 {
 	struct scenario_report rep;
 
-	cr_assert_eq(parse("{'start':'f','nodes':{'f':{'type':'fax',"
-			   "'options':{'box':'main'}}}}",
+	/* The CRM element waits for its crm-connector (issue 14). */
+	cr_assert_eq(parse("{'start':'c','nodes':{'c':{'type':'crm',"
+			   "'options':{'crm':'api'},'outputs':{'next':'h'}},"
+			   "'h':{'type':'hangup'}}}",
 			   &rep),
 		     0, "%s", rep.text);
 	cr_assert_eq(rep.warnings, 1, "%s", rep.text);

@@ -221,6 +221,11 @@ Test(scenario_objects, bad_fields_of_every_kind_are_named)
 	cr_assert(has(&rep, "option \"max_wait\" must be between 1"));
 	cr_assert_eq(check("fax_box", "{'email':'nobody'}", &rep), -EINVAL);
 	cr_assert(has(&rep, "\"nobody\" is not an e-mail address"));
+	cr_assert_eq(check("fax_box", "{'ident':'123456789012345678901'}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "ident must be at most 20 printable"), "%s",
+		  rep.text);
 	cr_assert_eq(check("voicemail_box", "{'pin':'12'}", &rep), -EINVAL);
 	cr_assert(has(&rep, "pin must be 4 to 8 digits"));
 	cr_assert_eq(

@@ -1,0 +1,138 @@
+/* Fax TIFF -> PDF: every page decoded to 1-bit rows with libtiff, placed
+ * as an image on a page of its physical size with libhpdf. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hpdf.h>
+#include <tiffio.h>
+
+#include "fax_pdf.h"
+
+/* libhpdf reports errors through a handler; it only records the first. */
+static void hpdf_err(HPDF_STATUS err, HPDF_STATUS detail, void *arg)
+{
+	int *e = arg;
+
+	(void)detail;
+	if (!*e)
+		*e = err == HPDF_FAILD_TO_ALLOC_MEM ? -ENOMEM : -EIO;
+}
+
+/* libtiff prints warnings and errors on stderr by default; a damaged
+ * page is reported by the return value instead. */
+static void tiff_quiet(const char *module, const char *fmt, va_list ap)
+{
+	(void)module;
+	(void)fmt;
+	(void)ap;
+}
+
+static float dpi_of(TIFF *t, ttag_t tag, float fallback)
+{
+	float v = 0;
+	uint16_t unit = RESUNIT_INCH;
+
+	if (!TIFFGetField(t, tag, &v) || v <= 0)
+		return fallback;
+	TIFFGetFieldDefaulted(t, TIFFTAG_RESOLUTIONUNIT, &unit);
+	return unit == RESUNIT_CENTIMETER ? v * 2.54f : v;
+}
+
+/* One TIFF directory as one PDF page. */
+static int page_add(TIFF *t, HPDF_Doc pdf, int *herr)
+{
+	uint32_t w = 0, h = 0;
+	uint16_t bps = 1, spp = 1, photo = PHOTOMETRIC_MINISWHITE;
+	tmsize_t line;
+	uint8_t *buf;
+	HPDF_Image img;
+	HPDF_Page page;
+	float xd, yd, pw, ph;
+
+	TIFFGetField(t, TIFFTAG_IMAGEWIDTH, &w);
+	TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h);
+	TIFFGetFieldDefaulted(t, TIFFTAG_BITSPERSAMPLE, &bps);
+	TIFFGetFieldDefaulted(t, TIFFTAG_SAMPLESPERPIXEL, &spp);
+	TIFFGetField(t, TIFFTAG_PHOTOMETRIC, &photo);
+	if (bps != 1 || spp != 1 || !w || !h)
+		return -EBADMSG;
+	if (w > FAX_PDF_MAX_WIDTH || h > FAX_PDF_MAX_LENGTH)
+		return -E2BIG;
+	line = TIFFScanlineSize(t);
+	if (line <= 0 || (uint64_t)line * 8 < w)
+		return -EBADMSG;
+	buf = calloc(h, (size_t)line);
+	if (!buf)
+		return -ENOMEM;
+	for (uint32_t r = 0; r < h; r++) {
+		/* A row that does not decode stays white: a fax with a bad
+		 * row is still worth reading. */
+		if (TIFFReadScanline(t, buf + (size_t)r * line, r, 0) < 0)
+			memset(buf + (size_t)r * line, 0, (size_t)line);
+	}
+	if (photo == PHOTOMETRIC_MINISBLACK) /* 1 is white: flip to 1=black */
+		for (size_t i = 0; i < (size_t)h * line; i++)
+			buf[i] = (uint8_t)~buf[i];
+	img = HPDF_Image_LoadRaw1BitImageFromMem(pdf, buf, w, h,
+						 (HPDF_UINT)line, HPDF_TRUE,
+						 HPDF_TRUE);
+	free(buf);
+	if (!img)
+		return *herr ? *herr : -EIO;
+	/* Fax defaults: 204 x 98 dpi (standard resolution). */
+	xd = dpi_of(t, TIFFTAG_XRESOLUTION, 204);
+	yd = dpi_of(t, TIFFTAG_YRESOLUTION, 98);
+	pw = (float)w * 72.0f / xd;
+	ph = (float)h * 72.0f / yd;
+	page = HPDF_AddPage(pdf);
+	if (!page)
+		return *herr ? *herr : -EIO;
+	HPDF_Page_SetWidth(page, pw);
+	HPDF_Page_SetHeight(page, ph);
+	HPDF_Page_DrawImage(page, img, 0, 0, pw, ph);
+	return *herr;
+}
+
+int fax_pdf_write(const char *tiff_path, const char *pdf_path)
+{
+	TIFFErrorHandler oe, ow;
+	HPDF_Doc pdf;
+	TIFF *t;
+	int herr = 0, pages = 0, err = 0;
+
+	if (!tiff_path || !pdf_path)
+		return -EINVAL;
+	oe = TIFFSetErrorHandler(tiff_quiet);
+	ow = TIFFSetWarningHandler(tiff_quiet);
+	t = TIFFOpen(tiff_path, "r");
+	if (!t) {
+		err = errno == ENOENT ? -ENOENT : -EBADMSG;
+		goto out;
+	}
+	pdf = HPDF_New(hpdf_err, &herr);
+	if (!pdf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	HPDF_SetCompressionMode(pdf, HPDF_COMP_ALL);
+	do {
+		if (pages == FAX_PDF_MAX_PAGES)
+			break;
+		err = page_add(t, pdf, &herr);
+		if (err)
+			break;
+		pages++;
+	} while (TIFFReadDirectory(t));
+	if (!err && !pages)
+		err = -EBADMSG;
+	if (!err && HPDF_SaveToFile(pdf, pdf_path) != HPDF_OK)
+		err = herr ? herr : -EIO;
+	HPDF_Free(pdf);
+out:
+	if (t)
+		TIFFClose(t);
+	TIFFSetErrorHandler(oe);
+	TIFFSetWarningHandler(ow);
+	return err ? err : pages;
+}

@@ -1,0 +1,20 @@
+/* A received fax's TIFF as a PDF (libtiff decodes each page, libhpdf
+ * writes one page per fax page at the fax's own resolution, so the PDF
+ * prints at the size that was sent). No shelling out. Pure: files in,
+ * file out. */
+#ifndef FAX_PDF_H
+#define FAX_PDF_H
+
+enum {
+	FAX_PDF_MAX_PAGES = 500,    /* a longer fax is cut here */
+	FAX_PDF_MAX_WIDTH = 10000,  /* pixels: T.30 pages are <= 4864 */
+	FAX_PDF_MAX_LENGTH = 60000, /* rows: a long page at 1200 lpi */
+};
+
+/* Writes the pages of the bilevel TIFF at tiff_path into a new PDF at
+ * pdf_path. Returns the number of pages written (>= 1), or -ENOENT (no
+ * such file), -EBADMSG (not a bilevel fax TIFF, or no page in it),
+ * -E2BIG (a page beyond the bounds above), -ENOMEM, -EIO. */
+int fax_pdf_write(const char *tiff_path, const char *pdf_path);
+
+#endif

@@ -1,0 +1,93 @@
+/* Fax receiver for one call: spandsp's T.30 answerer (fax_state_t) over
+ * G.711, driven by the call's 20 ms pacing. Received RTP payloads wait in
+ * a small jitter queue; every tick owes the receiver 20 ms, fed from the
+ * queue as it arrives (late audio a tick later, lost audio as a fill-in,
+ * a stream dry for longer than the slack as a fill-in too, so the T.30
+ * timers run on the wall clock even when nothing arrives) and gives back
+ * 20 ms of our modem's audio to send. spandsp writes the pages into
+ * a TIFF file as they arrive. Pure: no sockets, no clock; named fax_recv_
+ * because spandsp exports fax_rx*. Owned by the call receiving. */
+#ifndef FAX_RECV_H
+#define FAX_RECV_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "offer_codec.h"
+
+enum {
+	FAX_RECV_FRAME = 160,	 /* samples per tick: 20 ms at 8 kHz */
+	FAX_RECV_IDENT_MAX = 20, /* T.30 station id, characters */
+	/* Jitter queue: playout starts (and restarts after running dry)
+	 * once this much is queued; beyond the maximum the oldest audio
+	 * goes (the sender's clock runs fast, or a burst arrived). 60 ms:
+	 * with 40 ms, 20 ms of network jitter plus the tick's phase ran the
+	 * queue dry now and then, and a fill-in during training costs the
+	 * fax (bench/fax_loss.sh, docs/performance.md). */
+	FAX_RECV_PRIME = 3 * FAX_RECV_FRAME,
+	FAX_RECV_QUEUE_MAX = 10 * FAX_RECV_FRAME,
+	/* Audio owed but not arrived (jitter, a late wake-up) is waited
+	 * for up to this long before it is filled in. */
+	FAX_RECV_SLACK = 5 * FAX_RECV_FRAME,
+	/* A sequence jump up to this many packets is loss, filled in;
+	 * a larger one is a new stream (restart, re-INVITE). */
+	FAX_RECV_MAX_GAP = 25,
+};
+
+struct fax_recv;
+
+struct fax_recv_opts {
+	const char *tiff_path; /* where spandsp writes the pages */
+	bool ecm;	       /* offer error correction mode */
+	const char *ident;     /* our CSI; NULL or "": none */
+};
+
+/* What came of the fax, valid once fax_recv_done() (partly before). */
+struct fax_recv_result {
+	int code;	   /* T.30 completion code, T30_ERR_OK = 0 */
+	const char *text;  /* spandsp's text for it (static) */
+	unsigned pages;	   /* pages received whole */
+	unsigned x_dpi, y_dpi;
+	unsigned width;	   /* pixels of the last page */
+	unsigned bit_rate; /* the image modem's, bit/s */
+	bool ecm;	   /* error correction was used */
+	unsigned bad_rows;
+	char remote_id[FAX_RECV_IDENT_MAX + 1]; /* the sender's TSI */
+};
+
+/* 0, -EINVAL, -ENOMEM. Nothing is written until the sender's pages come. */
+int fax_recv_alloc(struct fax_recv **fp, const struct fax_recv_opts *o);
+/* Frees spandsp's state, which closes the TIFF file. NULL-safe. */
+void fax_recv_free(struct fax_recv *f);
+
+/* One received RTP packet of `law` audio (at most 8000 bytes used), with
+ * its sequence number: queued for the next ticks; a short gap before it
+ * is queued as loss (filled in, never zeros: a modem would read silence
+ * as a dropped carrier). A packet that arrives after a newer one takes
+ * its place in the queue if that has not been played yet (reordering is
+ * not loss); a repeat, or one whose time has passed, is dropped. */
+void fax_recv_packet(struct fax_recv *f, uint16_t seq, const uint8_t *payload,
+		     size_t len, enum offer_law law);
+
+/* One 20 ms period: 160 samples into the receiver, 160 of ours into out
+ * (in `law`). */
+void fax_recv_tick(struct fax_recv *f, uint8_t out[FAX_RECV_FRAME],
+		   enum offer_law law);
+
+/* The sender hung up: T.30 ends now (phase E with what was received). */
+void fax_recv_hangup(struct fax_recv *f);
+
+/* T.30 reached phase E: the fax is over, whatever its result. */
+bool fax_recv_done(const struct fax_recv *f);
+void fax_recv_result(const struct fax_recv *f, struct fax_recv_result *r);
+
+/* Counters: samples fed, filled in (lost, or a dry stream) and dropped
+ * (queue full); packets lost, put back in order, and dropped as repeats
+ * or too late. */
+struct fax_recv_stats {
+	uint64_t fed, filled, dropped;
+	uint64_t lost, reordered, late;
+};
+void fax_recv_stats(const struct fax_recv *f, struct fax_recv_stats *s);
+
+#endif

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# End-to-end fax: starts the whole stack (stack.sh, one media worker),
+# provisions a tenant with the paid fax option whose number goes to a fax
+# box (format pdf, ECM), and has a real fax machine (tests/support/fax_send:
+# spandsp's T.30 sender on a libre call through Kamailio, G.711 RTP) send a
+# three-page TIFF. Checks the fax as the worker stored it: listed in the
+# box with its T.30 result, pages, resolution, ECM and the sender's id; the
+# received TIFF's pages are the sent ones (count, width, rows within 2 %,
+# black pixels within 3 %); the PDF has a page per fax page; pbxctl fax
+# list / get / delete, and another tenant sees nothing. Then a tiff-format
+# box without ECM, and the fax feature switched off: 403 "Fax Not Enabled".
+#
+# Environment: PBX_BUILD (a build dir, required). Prints "PASS <name>" /
+# "FAIL <name> <why>" per check and a last line "N passed, M failed".
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/e2e/lib.sh"
+e2e_env e2e-fax
+FAXSEND=$PBX_BUILD/tests/support/fax_send
+T=e2efax   # test tenant
+T2=e2efax2 # another tenant
+NUM=15550401
+NUM2=15550402
+CALLER_IP=127.0.0.2
+
+cleanup() {
+	"$STACK" stop >/dev/null 2>&1
+}
+trap cleanup EXIT
+stack_up
+
+prov_ok=1
+{
+	"$PBXCTL" tenant delete $T
+	"$PBXCTL" tenant delete $T2
+	"$PBXCTL" tenant create $T &&
+		"$PBXCTL" tenant create $T2 &&
+		"$PBXCTL" tenant feature $T fax on &&
+		echo '{"format":"pdf","ecm":true,"ident":"E2E PBX"}' |
+		"$PBXCTL" object put $T fax_box office - &&
+		echo '{"format":"tiff","ecm":false}' |
+		"$PBXCTL" object put $T fax_box plain - &&
+		number_with $T $NUM fax \
+			'{"start":"f","nodes":{"f":{"type":"fax","options":{"box":"office"}}}}' &&
+		number_with $T $NUM2 fax2 \
+			'{"start":"f","nodes":{"f":{"type":"fax","options":{"box":"plain"}}}}'
+} >"$TMP/provision.out" 2>&1 || prov_ok=0
+if [ $prov_ok = 1 ]; then pass provision_fax_tenant; else
+	fail provision_fax_tenant "$(tail -1 "$TMP/provision.out")"
+fi
+
+# --- a three-page fax with ECM, stored as TIFF and PDF -----------------------
+out=$("$FAXSEND" $CALLER_IP 5071 127.0.0.1:5060 $NUM "$TMP/sent.tif" 1 90 0 3 \
+	2>"$TMP/send.err")
+echo "info: sender: $out"
+if echo "$out" | grep -q "^code=200 result=0 pages=3 closed=bye"; then
+	pass fax_sent_whole_and_the_pbx_hung_up
+else
+	fail fax_sent_whole_and_the_pbx_hung_up "$out $(tail -1 "$TMP/send.err")"
+fi
+for _ in $(seq 30); do
+	[ -n "$(rcli ZRANGE "pbx:{$T}:fax:box:office" 0 -1)" ] && break
+	sleep 0.1
+done
+id=$(rcli ZRANGE "pbx:{$T}:fax:box:office" 0 -1 | head -1)
+meta() { rcli HGET "pbx:{$T}:fax:msg:$id" "$1"; }
+if [ -n "$id" ] && [ "$(meta result)" = 0 ] && [ "$(meta pages)" = 3 ] &&
+	[ "$(meta ecm)" = 1 ] && [ "$(meta transport)" = audio ] &&
+	[ "$(meta remote_id)" = "E2E SENDER" ] &&
+	[ "$(meta resolution)" = 204x196 ] && [ "$(meta files)" = tif,pdf ] &&
+	[ "$(meta caller)" = 79990000002 ] && [ "$(meta called)" = $NUM ]; then
+	pass fax_listed_with_result_pages_ecm_and_sender
+else
+	fail fax_listed_with_result_pages_ecm_and_sender \
+		"id '$id': $(rcli HGETALL "pbx:{$T}:fax:msg:$id" | tr '\n' ' ')"
+fi
+echo "info: fax $id: $(meta bit_rate) bit/s, $(meta duration_ms) ms"
+dir=$PBX_RUN/media/$T/fax
+if cmp=$("$FAXSEND" compare "$TMP/sent.tif" "$dir/$id.tif" 2>&1); then
+	pass received_pages_are_the_sent_ones
+else
+	fail received_pages_are_the_sent_ones "$(echo "$cmp" | tr '\n' ' ')"
+fi
+echo "$cmp" | sed 's/^/info: /'
+pdf_pages=$(grep -a -c '/Type /Page$\|/Type /Page[^s]' "$dir/$id.pdf" 2>/dev/null)
+if [ "$(head -c 5 "$dir/$id.pdf" 2>/dev/null)" = "%PDF-" ] &&
+	[ "$pdf_pages" = 3 ]; then
+	pass pdf_has_a_page_per_fax_page
+else
+	fail pdf_has_a_page_per_fax_page "${pdf_pages:-no} pages"
+fi
+tmps=$(find "$dir" -name '.tmp.*' | wc -l)
+if [ "$tmps" = 0 ]; then pass no_temporary_file_left
+else fail no_temporary_file_left "$tmps left"; fi
+
+# --- the same over pbxctl ----------------------------------------------------
+list=$("$PBXCTL" fax list $T office 2>&1)
+if echo "$list" | grep -qE "^$id new .*3 pages .*from 79990000002 \(E2E SENDER\) .*OK"; then
+	pass pbxctl_fax_list
+else
+	fail pbxctl_fax_list "$list"
+fi
+if "$PBXCTL" fax get $T office "$id" >"$TMP/got.pdf" 2>"$TMP/get.err" &&
+	cmp -s "$TMP/got.pdf" "$dir/$id.pdf"; then
+	pass pbxctl_fax_get_returns_the_pdf
+else
+	fail pbxctl_fax_get_returns_the_pdf "$(cat "$TMP/get.err")"
+fi
+if "$PBXCTL" fax get $T office "$id" tif >"$TMP/got.tif" 2>"$TMP/get.err" &&
+	cmp -s "$TMP/got.tif" "$dir/$id.tif"; then
+	pass pbxctl_fax_get_tif_returns_the_tiff
+else
+	fail pbxctl_fax_get_tif_returns_the_tiff "$(cat "$TMP/get.err")"
+fi
+out=$("$PBXCTL" fax list $T2 office 2>&1)
+if [ -z "$out" ] &&
+	! "$PBXCTL" fax get $T2 office "$id" >/dev/null 2>"$TMP/get2.err" &&
+	grep -q 'no fax' "$TMP/get2.err"; then
+	pass other_tenant_sees_nothing
+else
+	fail other_tenant_sees_nothing "list '$out', get: $(cat "$TMP/get2.err")"
+fi
+"$PBXCTL" fax delete $T office "$id" >/dev/null 2>&1
+if [ -z "$("$PBXCTL" fax list $T office 2>&1)" ] &&
+	[ "$(find "$dir" -type f | wc -l)" = 0 ] &&
+	[ "$(rcli EXISTS "pbx:{$T}:fax:msg:$id")" = 0 ]; then
+	pass fax_delete_removes_listing_and_files
+else
+	fail fax_delete_removes_listing_and_files "still listed or on disk"
+fi
+
+# --- a tiff box without ECM ---------------------------------------------------
+out=$("$FAXSEND" $CALLER_IP 5073 127.0.0.1:5060 $NUM2 "$TMP/sent2.tif" 1 90 0 2 \
+	2>"$TMP/send2.err")
+echo "info: sender: $out"
+for _ in $(seq 30); do
+	[ -n "$(rcli ZRANGE "pbx:{$T}:fax:box:plain" 0 -1)" ] && break
+	sleep 0.1
+done
+id=$(rcli ZRANGE "pbx:{$T}:fax:box:plain" 0 -1 | head -1)
+if echo "$out" | grep -q "result=0 pages=2" && [ "$(meta ecm)" = 0 ] &&
+	[ "$(meta files)" = tif ] && [ ! -e "$dir/$id.pdf" ] &&
+	"$FAXSEND" compare "$TMP/sent2.tif" "$dir/$id.tif" >"$TMP/cmp2" 2>&1; then
+	pass tiff_box_without_ecm_stores_the_tiff_only
+else
+	fail tiff_box_without_ecm_stores_the_tiff_only \
+		"$out; ecm $(meta ecm), files $(meta files); $(tr '\n' ' ' <"$TMP/cmp2")"
+fi
+
+# --- the paid option switched off: 403 live ---------------------------------
+"$PBXCTL" tenant feature $T fax off >/dev/null 2>&1
+expect_code fax_off_gets_403 $NUM 403 5075 -trace_msg \
+	-message_file "$TMP/fax_off.msg"
+if grep -q "SIP/2.0 403 Fax Not Enabled" "$TMP/fax_off.msg" 2>/dev/null; then
+	pass fax_off_reason_is_fax_not_enabled
+else
+	fail fax_off_reason_is_fax_not_enabled \
+		"$(grep -m1 '^SIP/2.0 [3-6]' "$TMP/fax_off.msg" 2>/dev/null)"
+fi
+
+# --- teardown ---------------------------------------------------------------
+e2e_finish $T $T2
