@@ -382,6 +382,7 @@ start_one() {
 			--set "media_root=$RUN/media" \
 			--set "smtp_url=${PBX_SMTP_URL:-smtp://127.0.0.1:2525}" \
 			--set "smtp_from=${PBX_SMTP_FROM:-voicemail@pbx.invalid}" \
+			--set "webhook_private=${PBX_WEBHOOK_PRIVATE:-1}" \
 			${PBX_NOTIFY_RETRY_MS:+--set "retry_base_ms=$PBX_NOTIFY_RETRY_MS"} \
 			${PBX_NOTIFY_ATTEMPTS:+--set "max_attempts=$PBX_NOTIFY_ATTEMPTS"} \
 			--set "log_level=$LOG_LEVEL"

@@ -56,6 +56,10 @@ static const struct pbx_config_item items[] = {
 	    "the only address SUBSCRIBEs are taken from (Kamailio)"),
 	INT(mwi_expires_max, "3600", 60, 86400,
 	    "longest subscription before the phone must refresh it"),
+	INT(webhook_private, "0", 0, 1,
+	    "1: webhooks may go to loopback, private and link-local "
+	    "addresses (a local receiver); 0: refused, a tenant's URL must "
+	    "not reach our own network"),
 	STR(log_level, "info", "error, warn, info or debug"),
 };
 

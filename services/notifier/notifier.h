@@ -35,6 +35,7 @@ struct notifier_conf {
 	char mwi_listen[PBX_CFG_STRLEN];
 	char mwi_edge_ip[PBX_CFG_STRLEN];
 	long mwi_expires_max;
+	long webhook_private; /* 1: webhooks may reach our own networks */
 	char log_level[PBX_CFG_STRLEN];
 };
 

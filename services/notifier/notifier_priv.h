@@ -23,6 +23,7 @@ struct delivery {
 	char *payload;             /* SMTP: the message */
 	size_t len, off;
 	struct curl_slist *list;   /* SMTP recipients / HTTP headers */
+	char refused[64];          /* webhook: the private address refused */
 };
 
 /* Owned by main(). */

@@ -136,6 +136,7 @@ static void setup(void)
 	c->timeout_ms = 2000;
 	c->max_inflight = 8;
 	c->attach_max_bytes = 1 << 20;
+	c->webhook_private = 1; /* the receiver is on loopback */
 	/* The tenant's webhook and one message (its box has no e-mail). */
 	freeReplyObject(cmd("HSET pbx:{t1}:notify webhook_url "
 			    "http://127.0.0.1:%d/hook webhook_secret " SECRET,
@@ -321,4 +322,28 @@ Test(notifier_core, a_bad_job_goes_to_the_dead_letters_at_once)
 	cr_assert(one_dead());
 	cr_assert(stream_empty());
 	cr_assert_eq(fx.n, 0);
+}
+
+Test(notifier_core, webhook_to_our_own_network_is_refused_and_dead_lettered)
+{
+	redisReply *r, *f;
+	char all[1024] = "";
+
+	fx.conf.webhook_private = 0;
+	notifier_start();
+	job();
+	run_until(one_dead, 10000);
+	cr_assert(one_dead(), "no dead letter");
+	cr_assert_eq(fx.n, 0, "%d POSTs reached the loopback receiver", fx.n);
+	r = cmd("XRANGE pbx:{sys}:notify:dead - +");
+	cr_assert(r->type == REDIS_REPLY_ARRAY && r->elements == 1);
+	f = r->element[0]->element[1];
+	for (size_t i = 0; i < f->elements; i++) {
+		strncat(all, f->element[i]->str, sizeof(all) - strlen(all) - 2);
+		strcat(all, " ");
+	}
+	freeReplyObject(r);
+	cr_expect_not_null(strstr(all, "127.0.0.1 is an address of our own "
+				       "network"),
+			   "%s", all);
 }
