@@ -48,8 +48,11 @@ csipp() {
 }
 
 # healthy <n workers>: every service of the stack reports healthy.
+# Services with a health check besides the workers: all but the one-shot
+# init and media-worker itself.
+others() { $DC config --services | grep -cvxE 'init|media-worker'; }
 healthy() {
-	local c want=$(($1 + 6)) n=0
+	local c want=$(($1 + $(others))) n=0
 	for c in $($DC ps -q); do
 		[ "$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$c")" = healthy ] &&
 			n=$((n + 1))
