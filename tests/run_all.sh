@@ -94,6 +94,8 @@ suite "end to end: queues (default scenario, agents, music, exit routes)" \
 	queue tests/e2e/test_queue.sh
 suite "end to end: voicemail (a tone recorded, listed, fetched, deleted)" vm \
 	tests/e2e/test_voicemail.sh
+suite "end to end: voicemail from a phone, agent feature codes (*97, *45, *46)" \
+	vmacc tests/e2e/test_vm_access.sh
 suite "end to end: notifications (e-mail with the WAV, signed webhook, retries, dead letters)" notify \
 	tests/e2e/test_notify.sh
 suite "end to end: conference rooms (three tones mixed, PIN, room full)" \

@@ -80,6 +80,7 @@ void worker_call_end(struct worker *w, struct worker_call *wc)
 	/* A fax still running is stored with what arrived (FAX_DONE) on
 	 * every way a call can end; the usual ways did it already. */
 	mwcall_fax_stop(wc->call, "ended");
+	worker_vmacc_free(wc);
 	hash_unlink(&wc->he);
 	w->load--;
 	mwcall_free(wc->call);
@@ -102,6 +103,13 @@ void worker_call_event(struct mwcall *call, const struct mwcall_event *ev,
 	};
 
 	pbx_log_ctx(we.tenant, we.callid);
+	/* A phone in its voicemail: the session takes its keys and the
+	 * ends of its prompts. */
+	if (wc->acc && (ev->kind == MWCALL_EV_DTMF ||
+			ev->kind == MWCALL_EV_PLAY_DONE)) {
+		worker_vmacc_event(wc, ev);
+		return;
+	}
 	switch (ev->kind) {
 	case MWCALL_EV_ANSWERED:
 		we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED;
@@ -416,6 +424,29 @@ static const struct sound_src {
 	SOUND(conf_count_9),
 	SOUND(conf_count_10),
 	SOUND(conf_count_many),
+	SOUND(vm_box),
+	SOUND(vm_pin),
+	SOUND(vm_bad_pin),
+	SOUND(vm_denied),
+	SOUND(vm_new_0),
+	SOUND(vm_new_1),
+	SOUND(vm_new_2),
+	SOUND(vm_new_3),
+	SOUND(vm_new_4),
+	SOUND(vm_new_5),
+	SOUND(vm_new_6),
+	SOUND(vm_new_7),
+	SOUND(vm_new_8),
+	SOUND(vm_new_9),
+	SOUND(vm_new_10),
+	SOUND(vm_new_many),
+	SOUND(vm_menu),
+	SOUND(vm_deleted),
+	SOUND(vm_saved),
+	SOUND(vm_no_more),
+	SOUND(vm_unavailable),
+	SOUND(fc_agent_login),
+	SOUND(fc_agent_logout),
 #undef SOUND
 };
 

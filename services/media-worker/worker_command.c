@@ -75,7 +75,7 @@ static void command_answer(struct worker *w, struct worker_link *l,
 /* The tenant's prompt `name`; the system sound set stands in for one the
  * tenant did not upload (an upload of that name replaces it). *audio is
  * referenced for the caller. */
-static int prompt_audio(struct worker *w, const char *tenant,
+int worker_prompt_audio(struct worker *w, const char *tenant,
 			const char *name, enum offer_law law, uint8_t **audio,
 			size_t *len)
 {
@@ -129,7 +129,7 @@ static void command_play(struct worker *w, struct worker_link *l,
 		err = moh_audio(w, env->tenant_id, play->prompt, law, &audio,
 				&len);
 	else
-		err = prompt_audio(w, env->tenant_id, play->prompt, law,
+		err = worker_prompt_audio(w, env->tenant_id, play->prompt, law,
 				   &audio, &len);
 	if (err == -ENOENT)
 		snprintf(detail, sizeof(detail), "prompt %s not found",
@@ -270,6 +270,25 @@ static void command_record(struct worker *w, struct worker_link *l,
 	}
 }
 
+static void command_vm_access(struct worker *w, struct worker_link *l,
+			      struct worker_call *wc,
+			      const Pbx__V1__Envelope *env)
+{
+	const Pbx__V1__MediaCommand__VmAccess *va =
+		env->media_command->vm_access;
+	const char *why = NULL;
+	char detail[160];
+	int err;
+
+	set_msgid(wc->answer_msgid, sizeof(wc->answer_msgid), env);
+	err = worker_vmacc_start(w, wc, va->box, va->own, &why);
+	if (err) {
+		snprintf(detail, sizeof(detail), "vm access: %s",
+			 why ? why : strerror(-err));
+		failed(w, l, env, "vm access", detail);
+	}
+}
+
 /* The joiner hears how many are in the room (with it), then the room;
  * its PLAY_DONE answers the ConfJoin. A missing prompt is only logged:
  * the member is in the room either way. */
@@ -285,7 +304,7 @@ static void conf_announce(struct worker *w, struct worker_call *wc,
 		snprintf(name, sizeof(name), "conf_count_%u", count);
 	else
 		snprintf(name, sizeof(name), "conf_count_many");
-	err = prompt_audio(w, env->tenant_id, name, mwcall_law(wc->call),
+	err = worker_prompt_audio(w, env->tenant_id, name, mwcall_law(wc->call),
 			   &audio, &len);
 	if (!err) {
 		set_msgid(wc->play_msgid, sizeof(wc->play_msgid), env);
@@ -410,6 +429,8 @@ static bool has_args(const Pbx__V1__MediaCommand *cmd)
 	case PBX__V1__MEDIA_COMMAND__CMD_FAX_RECEIVE:
 		return cmd->fax_receive && cmd->fax_receive->box &&
 		       cmd->fax_receive->ident;
+	case PBX__V1__MEDIA_COMMAND__CMD_VM_ACCESS:
+		return cmd->vm_access && cmd->vm_access->box;
 	default:
 		return true;
 	}
@@ -478,6 +499,9 @@ void worker_command(struct worker *w, struct worker_link *l,
 		break;
 	case PBX__V1__MEDIA_COMMAND__CMD_FAX_RECEIVE:
 		command_fax_receive(w, l, wc, env);
+		break;
+	case PBX__V1__MEDIA_COMMAND__CMD_VM_ACCESS:
+		command_vm_access(w, l, wc, env);
 		break;
 	default:
 		reply_event(w, l, env, KIND(FAILED), "unknown command");

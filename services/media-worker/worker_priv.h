@@ -47,6 +47,8 @@ struct worker_call {
 	char vm_box[PBX_ID_MAX + 1];
 	char vm_result[96];
 	char conf_msgid[64]; /* the ConfJoin / ConfMute last received */
+	/* Voicemail from a phone (worker_vmacc.c): the session, owned. */
+	struct vmacc *acc;
 	/* Fax (worker_fax.c): the FaxReceive's box, options and message id,
 	 * the fax's id and temporary TIFF until it is stored. */
 	char fax_box[PBX_ID_MAX + 1];
@@ -58,7 +60,7 @@ struct worker_call {
 	uint64_t fax_start_ms; /* wall clock, Unix ms */
 };
 
-enum { WORKER_SOUNDS = 15 };
+enum { WORKER_SOUNDS = 15 + 23 };
 
 struct worker {
 	const struct mw_config *cfg;
@@ -195,6 +197,22 @@ int worker_vm_start(struct worker *w, struct worker_call *wc,
  * than vm_min_ms) and its metadata; notes the result in wc->vm_result. */
 void worker_vm_save(struct worker *w, struct worker_call *wc,
 		    const char *why);
+
+/* worker_vmacc.c: voicemail from a phone (VmAccess). start: the session
+ * on wc (box "" asks for its number; own: the box's own extension); 0,
+ * or a negative errno with *why. event: the call's DTMF and PLAY_DONE
+ * while a session runs (the router hears neither). free: with the call. */
+int worker_vmacc_start(struct worker *w, struct worker_call *wc,
+		       const char *box, bool own, const char **why);
+void worker_vmacc_event(struct worker_call *wc,
+			const struct mwcall_event *ev);
+void worker_vmacc_free(struct worker_call *wc);
+
+/* worker_command.c: the tenant's prompt `name`, or the built-in one of
+ * that name (*audio referenced for the caller). */
+int worker_prompt_audio(struct worker *w, const char *tenant,
+			const char *name, enum offer_law law, uint8_t **audio,
+			size_t *len);
 
 /* worker.c: the built-in prompt `name` (referenced for the caller) in
  * law, or -ENOENT. */

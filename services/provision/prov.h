@@ -4,6 +4,7 @@
 #ifndef PROV_H
 #define PROV_H
 #include <hiredis/hiredis.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -99,6 +100,8 @@ int prov_tenant_members(struct provision *pv, struct prov_reply *r,
 int prov_store_connect(struct provision *pv);
 int prov_store_cmd(struct provision *pv, redisReply **rp, const char *fmt,
 		   ...);
+int prov_store_vcmd(struct provision *pv, redisReply **rp, const char *fmt,
+		    va_list ap);
 int prov_store_argv(struct provision *pv, redisReply **rp, int argc,
 		    const char **argv, const size_t *argvlen);
 /* Any reply; the value is not needed. */

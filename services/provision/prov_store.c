@@ -74,8 +74,8 @@ static int check_reply(struct provision *pv, redisReply *reply,
 	return 0;
 }
 
-static int vcmd(struct provision *pv, redisReply **rp, const char *fmt,
-		va_list ap)
+int prov_store_vcmd(struct provision *pv, redisReply **rp, const char *fmt,
+		    va_list ap)
 {
 	int err = prov_store_connect(pv);
 
@@ -91,7 +91,7 @@ int prov_store_cmd(struct provision *pv, redisReply **rp, const char *fmt,
 	int err;
 
 	va_start(ap, fmt);
-	err = vcmd(pv, rp, fmt, ap);
+	err = prov_store_vcmd(pv, rp, fmt, ap);
 	va_end(ap);
 	return err;
 }
@@ -113,7 +113,7 @@ int prov_store_do(struct provision *pv, const char *fmt, ...)
 	int err;
 
 	va_start(ap, fmt);
-	err = vcmd(pv, NULL, fmt, ap);
+	err = prov_store_vcmd(pv, NULL, fmt, ap);
 	va_end(ap);
 	return err;
 }
@@ -125,7 +125,7 @@ int prov_store_int(struct provision *pv, long long *v, const char *fmt, ...)
 	int err;
 
 	va_start(ap, fmt);
-	err = vcmd(pv, &reply, fmt, ap);
+	err = prov_store_vcmd(pv, &reply, fmt, ap);
 	va_end(ap);
 	if (err)
 		return err;
@@ -154,7 +154,7 @@ int prov_store_str(struct provision *pv, char **sp, const char *fmt, ...)
 
 	*sp = NULL;
 	va_start(ap, fmt);
-	err = vcmd(pv, &reply, fmt, ap);
+	err = prov_store_vcmd(pv, &reply, fmt, ap);
 	va_end(ap);
 	if (err)
 		return err;
@@ -178,7 +178,7 @@ int prov_store_list(struct provision *pv, struct prov_strv *sv,
 	int err;
 
 	va_start(ap, fmt);
-	err = vcmd(pv, &reply, fmt, ap);
+	err = prov_store_vcmd(pv, &reply, fmt, ap);
 	va_end(ap);
 	if (err)
 		return err;

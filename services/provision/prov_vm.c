@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "pbx_log.h"
-#include "pbx_notify.h"
+#include "pbx_vm_box.h"
 #include "prov.h"
 
 /* 8 kHz 16-bit WAV: 16,000 bytes a second, so 3600 s (the longest
@@ -16,34 +16,15 @@
 
 static const enum pbx_media_kind vm_media[] = {PBX_MEDIA_VOICEMAIL};
 
-/* The box's counts changed: a job for the notifier, whose MWI tells the
- * phones watching the box. Best effort: the change itself is done, and a
- * phone's next refresh shows the counts anyway (logged). */
-static void vm_changed(struct provision *pv, const struct prov_box_ref *ref)
+/* provision's Redis connection, for pbx_vm_box.c. */
+static int vm_cmd(void *arg, redisReply **rp, const char *fmt, va_list ap)
 {
-	char key[PBX_KEY_MAX];
-
-	if (pbx_key_sys_of(key, sizeof(key), PBX_KS_NOTIFY_JOBS) ||
-	    prov_store_do(pv, PBX_NOTIFY_XADD, key, PBX_NOTIFY_KIND_MWI,
-			  ref->tenant, ref->box, ref->id))
-		PLOG_WARN("voicemail %s/%s: no MWI job", ref->box, ref->id);
+	return prov_store_vcmd(arg, rp, fmt, ap);
 }
 
-/* The message's bytes leave the tenant's count (its quota). Before the
- * hash goes: a failure after this over-frees, never leaks, the quota. */
-static int vm_uncount(struct provision *pv, const struct prov_box_ref *ref,
-		      const struct prov_box_keys *k)
+static struct pbx_vm_store vm_store(struct provision *pv)
 {
-	char ukey[PBX_KEY_MAX];
-	long long bytes = 0;
-	int err;
-
-	if (pbx_key_of(ukey, sizeof(ukey), ref->tenant, PBX_K_VM_BYTES))
-		return -EINVAL;
-	err = prov_store_int(pv, &bytes, "HGET %s bytes", k->item);
-	if (!err && bytes > 0)
-		err = prov_store_do(pv, "DECRBY %s %lld", ukey, bytes);
-	return err;
+	return (struct pbx_vm_store){vm_cmd, pv, pv->media_root};
 }
 
 static const struct prov_box_kind vm_kind = {
@@ -53,8 +34,6 @@ static const struct prov_box_kind vm_kind = {
 	.item_noun = "message",
 	.media = vm_media,
 	.nmedia = 1,
-	.before_delete = vm_uncount,
-	.changed = vm_changed,
 };
 
 static struct prov_box_ref ref_of(const Pbx__V1__ProvRequest__Voicemail *q)
@@ -100,24 +79,36 @@ int prov_vm_heard(struct provision *pv,
 		  struct prov_reply *r)
 {
 	struct prov_box_ref ref = ref_of(q);
+	struct pbx_vm_store st = vm_store(pv);
 	struct prov_box_keys k;
 	int err;
 
-	err = prov_box_find(pv, &vm_kind, &ref, r, &k);
+	err = prov_box_args(pv, &vm_kind, &ref, r, true, &k);
 	if (!err)
-		err = prov_store_do(pv, "HSET %s status heard", k.item);
-	if (!err)
-		vm_changed(pv, &ref);
+		err = pbx_vm_heard(&st, ref.tenant, ref.box, ref.id);
+	if (err == -ENOENT)
+		return prov_fail(r, err, "no message %s in voicemail box %s",
+				 ref.id, ref.box);
 	return err;
 }
 
+/* The same rules as a phone's 7 (pbx_vm_box.c): unlisted and uncounted
+ * in one script, the MWI job, then the file. */
 int prov_vm_delete(struct provision *pv,
 		   const Pbx__V1__ProvRequest__Voicemail *q,
 		   struct prov_reply *r)
 {
 	struct prov_box_ref ref = ref_of(q);
+	struct pbx_vm_store st = vm_store(pv);
+	struct prov_box_keys k;
+	int err;
 
-	return prov_box_delete(pv, &vm_kind, &ref, r);
+	err = prov_box_args(pv, &vm_kind, &ref, r, true, &k);
+	if (!err)
+		err = pbx_vm_delete(&st, ref.tenant, ref.box, ref.id);
+	if (err == -ENOENT)
+		return prov_already_absent(r);
+	return err;
 }
 
 /* Quotas up to 10^6 messages a box and 1 TB of messages a tenant. */

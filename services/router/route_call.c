@@ -319,7 +319,7 @@ static void fetch_facts(struct route_ctx *c)
 	pbx_log_ctx(c->tenant, c->call_id);
 	c->err = false;
 	c->waiting = 0;
-	if (strncmp(c->scen, "@ext:", 5) &&
+	if (c->scen[0] != '@' &&
 	    !pbx_key(key, sizeof(key), c->tenant, "number:%s", c->number))
 		route_pipe_cmd(c, got_number,
 			       "HMGET %s scenario version pending_scenario "
@@ -373,13 +373,49 @@ static void owner_done(struct route_ctx *c)
 	fetch_facts(c);
 }
 
+/* An extension dialled a feature code (route_feature.c): the call is
+ * the caller's tenant's, its scenario the feature's. Anyone else (a
+ * trunk) dialling "*..." reaches no number: 404 as before. */
+static void feature_call(struct route_ctx *c, const Pbx__V1__CallNew *cn,
+			 const char *code)
+{
+	int err;
+
+	if (!cn->source || strcmp(cn->source, "extension") ||
+	    !pbx_tenant_valid(cn->caller_tenant) ||
+	    !pbx_number_valid(c->caller)) {
+		reject(c, 404, "Not Found");
+		return;
+	}
+	snprintf(c->tenant, sizeof(c->tenant), "%s", cn->caller_tenant);
+	pbx_log_ctx(c->tenant, c->call_id);
+	if (!code[0] || !route_feature_known(code)) {
+		PLOG_INFO("extension %s dialled an unknown feature code",
+			  c->caller);
+		reject(c, 404, "Unknown feature code");
+		return;
+	}
+	snprintf(c->number, sizeof(c->number), "*%s", code);
+	snprintf(c->scen, sizeof(c->scen), "@fc:%s", code);
+	c->version = 0;
+	err = route_feature_setup(c->r, c->tenant, c->call_id, c->caller,
+				  code);
+	if (err) {
+		PLOG_WARN("feature *%s (%s) of %s: no queue-manager", code,
+			  route_feature_what(code), c->caller);
+		reject(c, 503, "No Queue Manager");
+		return;
+	}
+	fetch_facts(c);
+}
+
 void route_call_new(struct router *r, const struct pbx_bus_peer *peer,
 		    const Pbx__V1__Envelope *env)
 {
 	const Pbx__V1__CallNew *cn = env->call_new;
 	struct call_lookup *lk;
 	struct route_ctx *c;
-	char key[PBX_KEY_MAX];
+	char key[PBX_KEY_MAX], code[12];
 
 	c = route_ctx_alloc(r, peer, env);
 	lk = calloc(1, sizeof(*lk));
@@ -411,6 +447,10 @@ void route_call_new(struct router *r, const struct pbx_bus_peer *peer,
 
 	if (!c->call_id[0] || strlen(env->call_id) >= sizeof(c->call_id)) {
 		reject(c, 400, "Bad Call-ID");
+		return;
+	}
+	if (route_feature_code(cn->to_user, code, sizeof(code))) {
+		feature_call(c, cn, code);
 		return;
 	}
 	/* The number as stored (canonical), whichever form the caller's

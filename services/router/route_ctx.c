@@ -173,8 +173,9 @@ static void got_objects(struct route_ctx *c, redisReply *rr)
 			     objs, &c->objs_ref);
 }
 
-/* Internal call to an extension: a one-node scenario built in memory
- * (pinned in c->sc_ref like any other). */
+/* Internal call to an extension ("@ext:<ext>": a one-node scenario), or
+ * a feature code ("@fc:<code>", route_feature.c): built in memory and
+ * pinned in c->sc_ref like any other. */
 static const struct scenario *internal_scenario(struct route_ctx *c)
 {
 	const struct scenario *sc;
@@ -184,11 +185,16 @@ static const struct scenario *internal_scenario(struct route_ctx *c)
 	sc = vcache_get(c->r->scache, c->tenant, c->scen, 0, &c->sc_ref);
 	if (sc)
 		return sc;
-	snprintf(json, sizeof(json),
-		 "{\"start\":\"ring\",\"nodes\":{\"ring\":{\"type\":"
-		 "\"subscriber\",\"options\":{\"kind\":\"internal\","
-		 "\"target\":\"%s\"}}}}",
-		 c->scen + strlen("@ext:"));
+	if (!strncmp(c->scen, "@fc:", 4)) {
+		if (route_feature_json(c->scen + 4, json, sizeof(json)))
+			return NULL;
+	} else {
+		snprintf(json, sizeof(json),
+			 "{\"start\":\"ring\",\"nodes\":{\"ring\":{"
+			 "\"type\":\"subscriber\",\"options\":{\"kind\":"
+			 "\"internal\",\"target\":\"%s\"}}}}",
+			 c->scen + strlen("@ext:"));
+	}
 	if (scenario_parse(&nsc, json, NULL, NULL, NULL))
 		return NULL;
 	return vcache_put(c->r->scache, c->tenant, c->scen, 0, nsc,
@@ -201,14 +207,14 @@ void route_load(struct route_ctx *c, route_next_h *next)
 
 	c->err = false;
 	unpin(c);
-	if (!strncmp(c->scen, "@ext:", 5))
+	if (c->scen[0] == '@')
 		c->sc = internal_scenario(c);
 	else
 		c->sc = vcache_get(c->r->scache, c->tenant, c->scen,
 				   c->version, &c->sc_ref);
 	c->objs = vcache_get(c->r->ocache, c->tenant, "", c->objects_rev,
 			     &c->objs_ref);
-	if (!c->sc && strncmp(c->scen, "@ext:", 5) &&
+	if (!c->sc && c->scen[0] != '@' &&
 	    !pbx_key(key, sizeof(key), c->tenant, "scenario:%s:v%ld",
 		     c->scen, c->version))
 		route_pipe_cmd(c, got_json, "HGET %s json", key);

@@ -110,6 +110,8 @@ struct route_ctx {
 	bool cmod;                  /* joins (joined) as a moderator */
 	int c_do;                   /* after the save: what to send */
 	uint32_t c_members;         /* CONF_JOINED / CONF_FULL */
+	/* feature code (route_feature.c): after the save, start it */
+	bool f_start;
 	bool c_muted;               /* CONF_JOINED / CONF_MUTED */
 	/* pipeline */
 	struct route_pipe_item pipe[ROUTE_PIPE_MAX];
@@ -220,6 +222,36 @@ void route_conf_start(struct route_ctx *c, const struct walk_action *a);
 bool route_conf_event(struct route_ctx *c);
 void route_conf_after_save(struct route_ctx *c);
 void route_conf_ended(struct route_ctx *c);
+
+/* route_feature.c: feature codes (*97 ...), one table.
+ * code: the dialled user is a feature code ("*NN" or "%2ANN"); code
+ *   gets its digits ("" when it is no well-formed code).
+ * known / what: a code of the table; its name for logs.
+ * setup: on CallNew, the feature's side effect (an agent's state to the
+ *   queue-manager); -ENOENT unknown, -EHOSTUNREACH no queue-manager.
+ * json: the scenario of call "@fc:<code>", built in memory.
+ * event: a worker event of such a call: walk it, or (a feature the worker
+ *   runs itself) save and start it in after_save, ignore it, or end the
+ *   call. */
+enum route_fc_step {
+	ROUTE_FC_WALK,
+	ROUTE_FC_SAVE,
+	ROUTE_FC_IGNORE,
+	ROUTE_FC_END,
+};
+bool route_feature_code(const char *user, char *code, size_t size);
+bool route_feature_known(const char *code);
+const char *route_feature_what(const char *code);
+int route_feature_setup(struct router *r, const char *tenant,
+			const char *call_id, const char *ext,
+			const char *code);
+int route_feature_json(const char *code, char *json, size_t size);
+enum route_fc_step route_feature_event(struct route_ctx *c);
+void route_feature_after_save(struct route_ctx *c);
+/* route_queue.c: a command to a live queue-manager (-EHOSTUNREACH:
+ * none). */
+int route_queue_send(struct router *r, const char *tenant,
+		     const char *call_id, Pbx__V1__QueueCommand *qc);
 
 /* route_exec.c: carries out c->out as media commands to c->worker_id;
  * route_exec_supported: this build has a media side for the action. */

@@ -97,6 +97,7 @@ static void after_save(struct route_ctx *c, int result)
 		route_limits_extend(c->r, c->tenant, c->call_id);
 	route_queue_after_save(c);
 	route_conf_after_save(c);
+	route_feature_after_save(c);
 	route_exec_actions(c);
 	route_ctx_free(c);
 }
@@ -155,6 +156,24 @@ static void step(struct route_ctx *c)
 	if (!c->sc || !c->objs) {
 		end_call(c, 503, "Service Unavailable");
 		return;
+	}
+	/* A feature the worker runs itself (voicemail from the phone). */
+	if (!strncmp(c->scen, "@fc:", 4)) {
+		switch (route_feature_event(c)) {
+		case ROUTE_FC_WALK:
+			break;
+		case ROUTE_FC_SAVE:
+			memset(&c->out, 0, sizeof(c->out));
+			c->seq++;
+			route_state_save(c, after_save);
+			return;
+		case ROUTE_FC_IGNORE:
+			route_ctx_free(c);
+			return;
+		case ROUTE_FC_END:
+			end_call(c, 500, "Feature Failed");
+			return;
+		}
 	}
 	/* A call in a conference is the room's (the walk is done with
 	 * it): PIN digits, its timer, the worker's answers. */

@@ -50,8 +50,8 @@ static const struct {
 
 /* ---- to the queue-manager ---------------------------------------------- */
 
-static int qm_send(struct router *r, const char *tenant, const char *call_id,
-		   Pbx__V1__QueueCommand *qc)
+int route_queue_send(struct router *r, const char *tenant,
+		     const char *call_id, Pbx__V1__QueueCommand *qc)
 {
 	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
 	const char *qm = qms_pick(&r->qms, pbx_clock_mono_ms());
@@ -82,7 +82,7 @@ static void leave(struct route_ctx *c, int reason, char digit)
 	lv.digit = d;
 	qc.cmd_case = PBX__V1__QUEUE_COMMAND__CMD_LEAVE;
 	qc.leave = &lv;
-	if (qm_send(c->r, c->tenant, c->call_id, &qc))
+	if (route_queue_send(c->r, c->tenant, c->call_id, &qc))
 		PLOG_WARN("queue %s: leave not sent (no queue-manager); it "
 			  "drops the caller at its max wait",
 			  c->queue[0] ? c->queue : "?");
@@ -148,7 +148,7 @@ void route_queue_join(struct route_ctx *c, const struct walk_action *a)
 	eq.caller = c->caller;
 	qc.cmd_case = PBX__V1__QUEUE_COMMAND__CMD_ENQUEUE;
 	qc.enqueue = &eq;
-	if (qm_send(c->r, c->tenant, c->call_id, &qc)) {
+	if (route_queue_send(c->r, c->tenant, c->call_id, &qc)) {
 		/* The deadline's path, at once: the exit route. */
 		PLOG_WARN("node %s: queue %s: no queue-manager alive; the "
 			  "exit route",
@@ -287,7 +287,7 @@ bool route_queue_leg_result(struct router *r, const Pbx__V1__Envelope *env)
 	ar.result = result;
 	qc.cmd_case = PBX__V1__QUEUE_COMMAND__CMD_AGENT_RESULT;
 	qc.agent_result = &ar;
-	if (qm_send(r, env->tenant_id, env->call_id, &qc))
+	if (route_queue_send(r, env->tenant_id, env->call_id, &qc))
 		PLOG_WARN("agent %s: result not sent (no queue-manager)",
 			  agent);
 	return result == AR(ANSWERED);

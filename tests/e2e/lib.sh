@@ -90,6 +90,17 @@ sanitizer_clean() {
 	fi
 }
 
+# vm_wait_listed <tenant> <box>: waits (3 s at most) until the box lists a
+# message: the worker stores it as the caller hangs up.
+vm_wait_listed() {
+	for _ in $(seq 30); do
+		[ "$("$PBXCTL" vm list "$1" "$2" 2>/dev/null | wc -l)" -ge 1 ] &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # number_with <tenant> <number> <scenario name> <scenario json>: stores
 # the scenario, connects the number and makes the scenario its active one.
 number_with() {

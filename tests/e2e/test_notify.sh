@@ -259,7 +259,7 @@ mwi_ok=1
 			'{"start":"v","nodes":{"v":{"type":"voicemail","options":{"box":"201"}}}}'
 } >"$TMP/mwi-prov.out" 2>&1 || mwi_ok=0
 (cd "$TMP" && exec timeout 120 sipp -sf "$SIPP_DIR/mwi_subscribe.xml" -s 201 \
-	-key domain $DOMAIN -au 201 -ap $EXTPW -i $CALLER_IP -p 5097 -m 1 \
+	-key domain $DOMAIN -key final 0/1 -au 201 -ap $EXTPW -i $CALLER_IP -p 5097 -m 1 \
 	-nostdin -trace_msg -message_file "$TMP/mwi.msg" 127.0.0.1:5060 \
 	>"$TMP/mwi.out" 2>&1) &
 MWI_PID=$!

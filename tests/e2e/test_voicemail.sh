@@ -73,10 +73,7 @@ else
 	fail caller_leaves_a_message "sipp failed (see $TMP/sipp.out)"
 fi
 # The worker stores the message as the caller hangs up.
-for _ in $(seq 30); do
-	[ "$("$PBXCTL" vm list $T general 2>/dev/null | wc -l)" -ge 1 ] && break
-	sleep 0.1
-done
+vm_wait_listed $T general
 list=$("$PBXCTL" vm list $T general 2>&1)
 id=$(echo "$list" | awk 'NR == 1 {print $1}')
 if [ "$(echo "$list" | wc -l)" = 1 ] &&
@@ -154,10 +151,7 @@ fi
 # --- quotas: a full box refuses with a prompt and a BYE ----------------------
 "$PBXCTL" vm quota $T --messages 1 >/dev/null 2>&1
 sipp_call uac_voicemail.xml $NUM 5085 -mp 31500 || echo "info: quota call 1 failed"
-for _ in $(seq 30); do
-	[ "$("$PBXCTL" vm list $T general 2>/dev/null | wc -l)" -ge 1 ] && break
-	sleep 0.1
-done
+vm_wait_listed $T general
 qid=$("$PBXCTL" vm list $T general 2>/dev/null | awk 'NR == 1 {print $1}')
 qbytes=$(rcli HGET "pbx:{$T}:vm:msg:$qid" bytes)
 "$SINK" $CALLER_IP 31600 20 1500 "$TMP/qsink.ready" >"$TMP/qsink.out" &

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# End-to-end feature codes (docs/voicemail.md *Listening from a phone*,
+# docs/employees.md *Feature codes*): the whole stack (stack.sh, one
+# media worker, the notifier, the queue-manager). A caller leaves a
+# message in box 201 (3 s of 1400 Hz) while extension 201's phone is
+# subscribed to its MWI. Then 201 (a SIPp phone, digest auth through
+# Kamailio) dials *97:
+#  - with a wrong PIN three times (RFC 4733): the PBX hangs up (BYE), the
+#    phone heard prompts but not the message (no 1400 Hz), the message is
+#    still listed and new;
+#  - with its PIN 4321: it hears the message (RTP counted, the 1400 Hz
+#    band's level measured with sox) and presses 7: the PBX says goodbye
+#    and hangs up, `pbxctl vm list` is empty, the file is gone, the
+#    tenant's byte count is back to 0, and its MWI says 0/0.
+# *46 and *45 from 201: the queue-manager has agent 201 logged out, then
+# ready (pbxctl queue stats), each call a prompt and a BYE. *99: 404.
+#
+# Environment: PBX_BUILD (a build dir, required). Prints "PASS <name>" /
+# "FAIL <name> <why>" per check and a last line "N passed, M failed".
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/e2e/lib.sh"
+e2e_env vmacc
+CALLER_IP=127.0.0.2
+T=e2evma
+NUM=15550501
+DOMAIN=$T.pbx.test
+EXTPW=vm-phone-secret-k9
+PIN=4321
+
+cleanup() { "$STACK" stop >/dev/null 2>&1; }
+trap cleanup EXIT
+stack_up
+
+# The message: 3 s of 1400 Hz (no prompt has a sustained tone there);
+# the phone's own audio: silence.
+sox -n -r 8000 -c 1 -t ul "$TMP/vm_tone.ul" synth 3 sine 1400 vol 0.5 \
+	2>/dev/null
+sox -n -r 8000 -c 1 -t ul "$TMP/silence.ul" trim 0 1 2>/dev/null
+{
+	"$PBXCTL" tenant delete $T
+	"$PBXCTL" tenant create $T --domain $DOMAIN &&
+		"$PBXCTL" ext add $T 201 $EXTPW &&
+		echo "{\"pin\":\"$PIN\",\"max_length\":60}" |
+		"$PBXCTL" object put $T voicemail_box 201 - &&
+		echo '{"strategy":"linear","agents":["201"],"agent_timeout":10}' |
+		"$PBXCTL" object put $T queue sales - &&
+		number_with $T $NUM vm201 \
+			'{"start":"v","nodes":{"v":{"type":"voicemail","options":{"box":"201"}}}}'
+} >"$TMP/provision.out" 2>&1
+if [ $? = 0 ]; then pass provision_tenant_box_with_pin; else
+	fail provision_tenant_box_with_pin "$(tail -2 "$TMP/provision.out" | tr '\n' ' ')"
+fi
+
+# phone <name> <code> <mode> <rtp port> <sipp port> <media port>: 201
+# dials <code>; its sink records what it hears in $TMP/<name>.ul.
+phone() {
+	start_sink $CALLER_IP "$4" "$TMP/$1.sink" "$TMP/$1.ul"
+	(cd "$TMP" && timeout 60 sipp -sf "$SIPP_DIR/vm_phone.xml" -s "$2" \
+		-key user 201 -key domain $DOMAIN -key rtp_port "$4" \
+		-key mode "$3" -key wait 6500 -au 201 -ap $EXTPW \
+		-i $CALLER_IP -p "$5" -mp "$6" -m 1 -nostdin \
+		-trace_msg -message_file "$TMP/$1.msg" 127.0.0.1:5060 \
+		>"$TMP/$1.out" 2>&1)
+	PHONE_RC=$?
+	wait "$SINK_PID"
+}
+# band_rms <raw mu-law file>: RMS level of its 1300-1500 Hz band.
+band_rms() {
+	sox -t ul -r 8000 -c 1 "$1" -n sinc 1300-1500 stat 2>&1 |
+		sed -n 's/^RMS     amplitude: *\([0-9.]*\).*/\1/p'
+}
+# start_sink with a 6th argument (the audio file)
+start_sink() {
+	rm -f "$3.ready"
+	"$SINK" "$1" "$2" 40 3000 "$3.ready" "$4" >"$3" &
+	SINK_PID=$!
+	for _ in $(seq 50); do [ -e "$3.ready" ] && break; sleep 0.05; done
+}
+
+# --- MWI watched from the start; a message arrives ----------------------------
+(cd "$TMP" && exec timeout 120 sipp -sf "$SIPP_DIR/mwi_subscribe.xml" -s 201 \
+	-key domain $DOMAIN -key final 0/0 -au 201 -ap $EXTPW -i $CALLER_IP \
+	-p 5097 -m 1 -nostdin -trace_msg -message_file "$TMP/mwi.msg" \
+	127.0.0.1:5060 >"$TMP/mwi.out" 2>&1) &
+MWI_PID=$!
+nlog() { grep -c "mwi: $T/201: $1" "$PBX_RUN/notifier.log"; }
+for _ in $(seq 100); do [ "$(nlog "0 new, 0 old")" -ge 1 ] && break; sleep 0.1; done
+if sipp_call uac_voicemail.xml $NUM 5081 -mp 31100; then
+	pass caller_leaves_a_message
+else
+	fail caller_leaves_a_message "sipp failed (see $TMP/sipp.out)"
+fi
+vm_wait_listed $T 201
+id=$("$PBXCTL" vm list $T 201 2>/dev/null | awk 'NR == 1 {print $1}')
+
+# session <name> <mode> <ports...> <bye check> <audio check> <min packets>
+#   <band rms test (awk, on r)>: 201 dials *97 and does <mode>; the PBX
+#   must hang up (BYE), and what the phone heard must pass the tests.
+session() {
+	local rms pk
+	phone "$1" '*97' "$2" "$3" "$4" "$5"
+	rms=$(band_rms "$TMP/$1.ul")
+	pk=$(sink_packets "$TMP/$1.sink")
+	if [ $PHONE_RC = 0 ] && grep -q '^BYE ' "$TMP/$1.msg"; then
+		pass "$6"
+	else
+		fail "$6" "sipp $PHONE_RC (see $TMP/$1.out)"
+	fi
+	if [ "${pk:-0}" -ge "$8" ] &&
+		awk -v r="${rms:-x}" "BEGIN { exit !(r != \"x\" && ($9)) }"; then
+		pass "$7"
+	else
+		fail "$7" "${pk:-0} packets, 1400 Hz band rms ${rms:-?}"
+	fi
+	echo "info: $1 call: $pk packets, 1400 Hz band rms $rms"
+}
+
+# --- a wrong PIN three times ----------------------------------------------------
+session wrong wrong 30510 5090 31510 wrong_pin_three_times_ends_with_bye \
+	wrong_pin_hears_prompts_not_the_message 100 'r < 0.03'
+if "$PBXCTL" vm list $T 201 2>/dev/null | grep -q "^$id new "; then
+	pass message_still_new_after_wrong_pins
+else
+	fail message_still_new_after_wrong_pins "$("$PBXCTL" vm list $T 201 2>&1)"
+fi
+
+# --- the right PIN: hear it, press 7 ----------------------------------------------
+# About 3 s of the 0.5 tone in some 10 s of audio: a band rms near 0.2.
+session listen delete 30520 5091 31520 pin_then_7_ends_with_bye \
+	right_pin_hears_the_message 300 'r >= 0.1'
+out=$("$PBXCTL" vm list $T 201 2>&1)
+files=$(find "$PBX_RUN/media/$T/vm" -type f 2>/dev/null | wc -l)
+if [ -n "$id" ] && [ -z "$out" ] && [ "$files" = 0 ]; then
+	pass key_7_deleted_the_message_and_its_file
+else
+	fail key_7_deleted_the_message_and_its_file "list: $out; $files files"
+fi
+bytes=$(rcli GET "pbx:{$T}:vm:bytes")
+if [ "$bytes" = 0 ]; then pass deleted_bytes_leave_the_quota_count; else
+	fail deleted_bytes_leave_the_quota_count "vm:bytes $bytes"
+fi
+wait $MWI_PID
+mwi_rc=$?
+if [ $mwi_rc = 0 ] && [ "$(grep -c '^Messages-Waiting:' "$TMP/mwi.msg")" = 3 ]; then
+	pass mwi_0_then_1_then_0_after_key_7
+else
+	fail mwi_0_then_1_then_0_after_key_7 "sipp $mwi_rc; $(grep -h 'Voice-Message' "$TMP/mwi.msg" | tr -d '\r' | tr '\n' ' ')"
+fi
+
+# --- queue agent codes -------------------------------------------------------------
+agent_state() {
+	"$PBXCTL" queue stats $T sales 2>/dev/null |
+		sed -n 's/^queue sales agent 201: \([a-z_]*\).*/\1/p'
+}
+# agent_code <name> <code> <state> <rtp port> <sipp port> <media port>:
+# 201 dials the code, hears a prompt (RTP counted), gets BYE, and the
+# queue-manager has it in <state>.
+agent_code() {
+	local st pk
+	phone "$1" "$2" none "$4" "$5" "$6"
+	st=$(agent_state)
+	pk=$(sink_packets "$TMP/$1.sink")
+	if [ $PHONE_RC = 0 ] && [ "$st" = "$3" ] && [ "${pk:-0}" -ge 50 ]; then
+		pass "$7"
+	else
+		fail "$7" "sipp $PHONE_RC, state '$st', ${pk:-0} packets"
+	fi
+}
+agent_code logout '*46' logged_out 30530 5092 31530 \
+	star46_logs_the_agent_out_with_a_prompt
+agent_code login '*45' ready 30540 5093 31540 \
+	star45_makes_the_agent_ready_with_a_prompt
+
+# --- an unknown code ---------------------------------------------------------------
+if (cd "$TMP" && timeout 30 sipp -sf "$SIPP_DIR/uac_auth_call.xml" -s '*99' \
+	-key user 201 -key domain $DOMAIN -key rdomain $DOMAIN -key expect 404 \
+	-au 201 -ap $EXTPW -i $CALLER_IP -p 5094 -mp 31550 -m 1 -nostdin \
+	-trace_msg -message_file "$TMP/unknown.msg" 127.0.0.1:5060 \
+	>"$TMP/unknown.out" 2>&1) &&
+	grep -q '^SIP/2.0 404 Unknown feature code' "$TMP/unknown.msg"; then
+	pass unknown_code_gets_404_unknown_feature_code
+else
+	fail unknown_code_gets_404_unknown_feature_code "$(grep -h '^SIP/2.0 [1-6]' "$TMP/unknown.msg" | tr -d '\r' | tr '\n' ' ')"
+fi
+
+e2e_finish $T
