@@ -2858,6 +2858,236 @@ Test(mwcall, voicemail_quota_bytes_cut_the_message_to_what_is_left)
 	vm_root_remove();
 }
 
+/* ---- voicemail from a phone (VmAccess, worker_vmacc.c) ---------------- */
+
+/* The sample every message of these tests holds, and its µ-law byte:
+ * packets of only that byte are the message being heard. */
+#define ACC_SAMPLE 4000
+#define ACC_MSG_MS 600
+
+static uint64_t cmd_vm_access(const char *box, bool own)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__VmAccess va =
+		PBX__V1__MEDIA_COMMAND__VM_ACCESS__INIT;
+
+	va.box = (char *)box;
+	va.own = own;
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_VM_ACCESS;
+	mc.vm_access = &va;
+	return cmd_send(&mc);
+}
+
+/* A real Redis; box `box` with pin (NULL: no object) and one new
+ * message of ACC_MSG_MS ms of ACC_SAMPLE in the store (its id in id, its
+ * bytes counted); the worker on both, the caller sending RFC 4733. */
+static void acc_start(struct redis_fixture *rf, const char *box,
+		      const char *pin, char *id, size_t size)
+{
+	SF_INFO info = {.samplerate = 8000, .channels = 1,
+			.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+	short pcm[ACC_MSG_MS * 8];
+	char path[PBX_MEDIA_PATH_MAX], dir[PBX_MEDIA_PATH_MAX];
+	SNDFILE *sf;
+	long bytes = 44 + ACC_MSG_MS * 16;
+
+	cr_assert_eq(redis_fixture_start(rf), 0, "no redis-server");
+	vm_root_make();
+	cr_assert_eq(pbx_media_store_new_id(id, size, pbx_clock_now_ms()), 0);
+	snprintf(dir, sizeof(dir), "mkdir -p %s/" TENANT "/vm", vm_root);
+	cr_assert_eq(system(dir), 0);
+	cr_assert_eq(pbx_media_store_path(path, sizeof(path), vm_root, TENANT,
+					  PBX_MEDIA_VOICEMAIL, id),
+		     0);
+	for (size_t i = 0; i < sizeof(pcm) / sizeof(*pcm); i++)
+		pcm[i] = ACC_SAMPLE;
+	sf = sf_open(path, SFM_WRITE, &info);
+	cr_assert_not_null(sf, "%s", sf_strerror(NULL));
+	cr_assert_eq(sf_write_short(sf, pcm, ACC_MSG_MS * 8), ACC_MSG_MS * 8);
+	sf_close(sf);
+	if (pin)
+		cr_assert_eq(redis_fixture_ok(redis_fixture_cmd(
+				     rf,
+				     "HSET pbx:{" TENANT "}:objects "
+				     "voicemail_box:%s {\"pin\":\"%s\"}",
+				     box, pin)),
+			     0);
+	cr_assert_eq(redis_fixture_ok(redis_fixture_cmd(
+			     rf,
+			     "HSET pbx:{" TENANT "}:vm:msg:%s box %s "
+			     "status new bytes %ld",
+			     id, box, bytes)),
+		     0);
+	cr_assert_eq(redis_fixture_ok(redis_fixture_cmd(
+			     rf, "ZADD pbx:{" TENANT "}:vm:box:%s 1 %s", box,
+			     id)),
+		     0);
+	cr_assert_eq(redis_fixture_ok(redis_fixture_cmd(
+			     rf, "SET pbx:{" TENANT "}:vm:bytes %ld", bytes)),
+		     0);
+	fx_start(&(struct fx_opts){.caller_te = true,
+				   .media_root = vm_root,
+				   .redis_port = rf->port});
+	call_answered();
+	test_ua_rx_reset(&fx.caller, mwlaw_encode(ACC_SAMPLE, OFFER_ULAW));
+}
+
+/* Keys as RFC 4733 events ("0"-"9", "*" 10, "#" 11), 80 ms apart. */
+static void acc_keys(const char *keys)
+{
+	static uint32_t ts = 8000;
+
+	for (const char *k = keys; *k; k++) {
+		int ev = *k == '*' ? 10 : *k == '#' ? 11 : *k - '0';
+
+		ts += 4000;
+		test_ua_send_4733(&fx.caller, ev, ts);
+		test_loop_for(80);
+	}
+}
+
+/* Entries (a box number or a PIN, each with its #), 300 ms apart. */
+static void acc_entries(const char *const entries[])
+{
+	for (size_t i = 0; entries[i]; i++) {
+		acc_keys(entries[i]);
+		test_loop_for(300);
+	}
+}
+
+static long long acc_int(struct redis_fixture *rf, const char *fmt,
+			 const char *arg)
+{
+	redisReply *r = redis_fixture_cmd(rf, fmt, arg);
+	long long v = -1;
+
+	cr_assert_not_null(r);
+	if (r->type == REDIS_REPLY_INTEGER)
+		v = r->integer;
+	else if (r->type == REDIS_REPLY_STRING)
+		v = atoll(r->str);
+	freeReplyObject(r);
+	return v;
+}
+
+Test(mwcall, vm_access_pin_plays_the_message_and_7_deletes_it)
+{
+	struct redis_fixture rf = {0};
+	char id[PBX_MEDIA_ID_MAX], path[256];
+	unsigned final, tmp;
+
+	acc_start(&rf, "main", "4321", id, sizeof(id));
+	cmd_vm_access("main", false);
+	acc_keys("4321#");
+	/* "You have one new message", then the message itself. */
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts,
+				  ACC_MSG_MS / 20 - 1, 8000),
+		  "the message was not heard: %u of its packets",
+		  fx.caller.rx.fill_pkts);
+	cr_assert_eq(ev_count(KIND(DTMF)), 0, "the router heard the keys");
+	acc_keys("7");
+	cr_assert(wait_event(KIND(ENDED), 8000), "no ENDED");
+	cr_assert_str_eq(ev_find(KIND(ENDED))->detail,
+			 "voicemail access: all heard");
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "no BYE");
+	/* Deleted by the box rules: unlisted, uncounted, the file gone,
+	 * an MWI job for the notifier. */
+	cr_assert_eq(acc_int(&rf, "ZCARD pbx:{" TENANT "}:vm:box:%s", "main"),
+		     0);
+	cr_assert_eq(acc_int(&rf, "EXISTS pbx:{" TENANT "}:vm:msg:%s", id),
+		     0);
+	cr_assert_eq(acc_int(&rf, "GET pbx:{" TENANT "}:vm:%s", "bytes"), 0);
+	cr_assert_eq(acc_int(&rf, "XLEN %s", "pbx:{sys}:notify:jobs"), 1);
+	vm_files(&final, &tmp, path, sizeof(path));
+	cr_assert_eq(final + tmp, 0, "the message's file is still there");
+	redis_fixture_stop(&rf);
+	vm_root_remove();
+}
+
+Test(mwcall, vm_access_9_saves_and_the_message_stays)
+{
+	struct redis_fixture rf = {0};
+	char id[PBX_MEDIA_ID_MAX], path[256];
+	redisReply *r;
+	unsigned final, tmp;
+
+	acc_start(&rf, "main", "4321", id, sizeof(id));
+	cmd_vm_access("main", false);
+	acc_keys("4321#");
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts,
+				  ACC_MSG_MS / 20 - 1, 8000));
+	acc_keys("9");
+	cr_assert(wait_event(KIND(ENDED), 8000), "no ENDED");
+	r = redis_fixture_cmd(&rf, "HGET pbx:{" TENANT "}:vm:msg:%s status",
+			      id);
+	cr_assert(r && r->type == REDIS_REPLY_STRING);
+	cr_assert_str_eq(r->str, "heard");
+	freeReplyObject(r);
+	cr_assert_eq(acc_int(&rf, "ZCARD pbx:{" TENANT "}:vm:box:%s", "main"),
+		     1);
+	cr_assert_eq(acc_int(&rf, "XLEN %s", "pbx:{sys}:notify:jobs"), 1);
+	vm_files(&final, &tmp, path, sizeof(path));
+	cr_assert_eq(final, 1);
+	redis_fixture_stop(&rf);
+	vm_root_remove();
+}
+
+/* The third wrong PIN: the goodbye prompt and BYE; the message was
+ * neither heard nor touched. Stops the fixtures. */
+static void acc_refused(struct redis_fixture *rf, const char *box)
+{
+	cr_assert(wait_event(KIND(ENDED), 8000), "no ENDED");
+	cr_assert_str_eq(ev_find(KIND(ENDED))->detail,
+			 "voicemail access: wrong PIN");
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "no BYE");
+	cr_assert_gt(fx.caller.rx.pkts, 100, "no prompts heard");
+	cr_assert_eq(fx.caller.rx.fill_pkts, 0, "the message was heard");
+	cr_assert_eq(acc_int(rf, "ZCARD pbx:{" TENANT "}:vm:box:%s", box), 1);
+	redis_fixture_stop(rf);
+	vm_root_remove();
+}
+
+Test(mwcall, vm_access_wrong_pin_three_times_hangs_up_unheard)
+{
+	struct redis_fixture rf = {0};
+	char id[PBX_MEDIA_ID_MAX];
+
+	acc_start(&rf, "main", "4321", id, sizeof(id));
+	cmd_vm_access("main", true); /* own box: its PIN is asked anyway */
+	acc_entries((const char *const[]){"1#", "43219#", "#", NULL});
+	acc_refused(&rf, "main");
+}
+
+Test(mwcall, vm_access_box_without_pin_opens_only_for_its_extension)
+{
+	struct redis_fixture rf = {0};
+	char id[PBX_MEDIA_ID_MAX];
+
+	/* *98, box 500 typed: it has no PIN, so no PIN typed opens it (an
+	 * empty one neither). */
+	acc_start(&rf, "500", NULL, id, sizeof(id));
+	cmd_vm_access("", false);
+	acc_entries((const char *const[]){"500#", "#", "0#", "500#", NULL});
+	acc_refused(&rf, "500");
+}
+
+Test(mwcall, vm_access_own_box_without_pin_opens_at_once)
+{
+	struct redis_fixture rf = {0};
+	char id[PBX_MEDIA_ID_MAX];
+
+	acc_start(&rf, "main", NULL, id, sizeof(id));
+	cmd_vm_access("main", true);
+	/* No key: the count and the message straight away. */
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts,
+				  ACC_MSG_MS / 20 - 1, 8000),
+		  "%u packets of the message", fx.caller.rx.fill_pkts);
+	test_ua_hangup(&fx.caller);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	redis_fixture_stop(&rf);
+	vm_root_remove();
+}
+
 Test(mwcall, voicemail_without_a_media_store_fails_the_command)
 {
 	fx_start(&(struct fx_opts){.media_root = "/proc/pbx-no-store"});
