@@ -309,7 +309,7 @@ static int load_list(struct vmacc *a)
 	freeReplyObject(r);
 	a->nnew = a->n;
 	for (size_t i = 0; i < nsaved; i++)
-		snprintf(a->ids[a->n++], PBX_MEDIA_ID_MAX, "%s", saved[i]);
+		memcpy(a->ids[a->n++], saved[i], sizeof(saved[i]));
 	return 0;
 }
 
