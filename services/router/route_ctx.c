@@ -173,8 +173,10 @@ static void got_objects(struct route_ctx *c, redisReply *rr)
 			     objs, &c->objs_ref);
 }
 
-/* Internal call to an extension: a one-node scenario built in memory
- * (pinned in c->sc_ref like any other). */
+/* Built-in one-node scenarios (pinned in c->sc_ref like any other): an
+ * internal call to an extension ("@ext:<ext>"), and a cascade leg into a
+ * room ("@conf:<room>", route_conf.c). The name part is an id (checked
+ * where the name is made), so it needs no JSON escaping. */
 static const struct scenario *internal_scenario(struct route_ctx *c)
 {
 	const struct scenario *sc;
@@ -184,11 +186,17 @@ static const struct scenario *internal_scenario(struct route_ctx *c)
 	sc = vcache_get(c->r->scache, c->tenant, c->scen, 0, &c->sc_ref);
 	if (sc)
 		return sc;
-	snprintf(json, sizeof(json),
-		 "{\"start\":\"ring\",\"nodes\":{\"ring\":{\"type\":"
-		 "\"subscriber\",\"options\":{\"kind\":\"internal\","
-		 "\"target\":\"%s\"}}}}",
-		 c->scen + strlen("@ext:"));
+	if (route_conf_is_leg(c))
+		snprintf(json, sizeof(json),
+			 "{\"start\":\"c\",\"nodes\":{\"c\":{\"type\":"
+			 "\"conference\",\"options\":{\"room\":\"%s\"}}}}",
+			 c->scen + strlen(ROUTE_CONF_LEG_SCEN));
+	else
+		snprintf(json, sizeof(json),
+			 "{\"start\":\"ring\",\"nodes\":{\"ring\":{\"type\":"
+			 "\"subscriber\",\"options\":{\"kind\":\"internal\","
+			 "\"target\":\"%s\"}}}}",
+			 c->scen + strlen("@ext:"));
 	if (scenario_parse(&nsc, json, NULL, NULL, NULL))
 		return NULL;
 	return vcache_put(c->r->scache, c->tenant, c->scen, 0, nsc,
@@ -201,14 +209,14 @@ void route_load(struct route_ctx *c, route_next_h *next)
 
 	c->err = false;
 	unpin(c);
-	if (!strncmp(c->scen, "@ext:", 5))
+	if (c->scen[0] == '@')
 		c->sc = internal_scenario(c);
 	else
 		c->sc = vcache_get(c->r->scache, c->tenant, c->scen,
 				   c->version, &c->sc_ref);
 	c->objs = vcache_get(c->r->ocache, c->tenant, "", c->objects_rev,
 			     &c->objs_ref);
-	if (!c->sc && strncmp(c->scen, "@ext:", 5) &&
+	if (!c->sc && c->scen[0] != '@' &&
 	    !pbx_key(key, sizeof(key), c->tenant, "scenario:%s:v%ld",
 		     c->scen, c->version))
 		route_pipe_cmd(c, got_json, "HGET %s json", key);
