@@ -10,7 +10,9 @@
 # the other two and not its own. A fourth caller is refused (room full:
 # conf_full, then BYE) while the room stays at three; a caller that sends
 # a wrong PIN three times (in-band DTMF) gets BYE; one reaching the room
-# through the IVR digit joins the member already in. Checks the room's
+# through the IVR digit joins the member already in; one dials the PIN
+# room's number (55) in a menu with room_dialing, then its PIN (in-band),
+# and joins it. Checks the room's
 # members (pbxctl conf list / members) and pbxctl conf mute / kick of a
 # member, and that another tenant cannot kick it. Across workers: a menu
 # caller placed on the worker that does not hold the room joins through a
@@ -32,6 +34,7 @@ CALLER_IP=127.0.0.2
 N_OPEN=15550401
 N_PIN=15550402
 N_MENU=15550403
+N_DIRECT=15550404
 HZ=(400 700 1000 550)
 
 cleanup() {
@@ -64,6 +67,21 @@ sox "$TMP/gap.wav" "$TMP/k1.wav" "$TMP/short.wav" "$TMP/kh.wav" \
 
 sox -n -r 8000 -c 1 -b 16 "$TMP/menu.wav" synth 1 sine 660 2>/dev/null
 
+# The room's number 55 dialled in the menu, then its PIN 4321# (in-band),
+# then a 550 Hz tone.
+mkdir -p "$TMP/direct"
+dtmf "770 1336" "$TMP/k5.wav"
+dtmf "770 1209" "$TMP/k4.wav"
+dtmf "697 1477" "$TMP/k3.wav"
+dtmf "697 1336" "$TMP/k2.wav"
+sox -n -r 8000 -c 1 -e a-law "$TMP/tone.wav" synth 20 sine 550 vol 0.3 \
+	2>/dev/null
+sox "$TMP/gap.wav" "$TMP/k5.wav" "$TMP/short.wav" "$TMP/k5.wav" \
+	"$TMP/gap.wav" "$TMP/gap.wav" "$TMP/k4.wav" "$TMP/short.wav" \
+	"$TMP/k3.wav" "$TMP/short.wav" "$TMP/k2.wav" "$TMP/short.wav" \
+	"$TMP/k1.wav" "$TMP/short.wav" "$TMP/kh.wav" "$TMP/short.wav" \
+	"$TMP/tone.wav" -e a-law "$TMP/direct/caller.wav" 2>/dev/null
+
 # --- provisioning ----------------------------------------------------------
 prov_ok=1
 {
@@ -71,7 +89,7 @@ prov_ok=1
 	"$PBXCTL" tenant create $T &&
 		echo '{"max_members":3}' |
 		"$PBXCTL" object put $T conference open - &&
-		echo '{"pin":"4321","pin_retries":3}' |
+		echo '{"pin":"4321","pin_retries":3,"number":"55"}' |
 		"$PBXCTL" object put $T conference locked - &&
 		number_with $T $N_OPEN open \
 			'{"start":"c","nodes":{"c":{"type":"conference","options":{"room":"open"}}}}' &&
@@ -79,7 +97,9 @@ prov_ok=1
 			'{"start":"c","nodes":{"c":{"type":"conference","options":{"room":"locked"}}}}' &&
 		"$PBXCTL" prompt upload $T menu "$TMP/menu.wav" &&
 		number_with $T $N_MENU menu \
-			'{"start":"m","nodes":{"m":{"type":"ivr","options":{"prompt":"menu","timeout":10,"retries":0},"outputs":{"digit:2":"c","timeout":"h"}},"c":{"type":"conference","options":{"room":"open"}},"h":{"type":"hangup"}}}'
+			'{"start":"m","nodes":{"m":{"type":"ivr","options":{"prompt":"menu","timeout":10,"retries":0},"outputs":{"digit:2":"c","timeout":"h"}},"c":{"type":"conference","options":{"room":"open"}},"h":{"type":"hangup"}}}' &&
+		number_with $T $N_DIRECT direct \
+			'{"start":"m","nodes":{"m":{"type":"ivr","options":{"prompt":"menu","timeout":10,"retries":0,"room_dialing":true,"extension_max_len":2},"outputs":{"timeout":"h","invalid":"h"}},"h":{"type":"hangup"}}}'
 } >"$TMP/provision.out" 2>&1 || prov_ok=0
 if [ $prov_ok = 1 ]; then pass provision_conference_tenant; else
 	fail provision_conference_tenant "$(tail -1 "$TMP/provision.out")"
@@ -241,6 +261,21 @@ else fail wrong_pin_three_times_ends_the_call "sipp exit $rc after $t ms"; fi
 echo "info: wrong-PIN caller got BYE after $t ms"
 if [ "$(members_in locked)" = 0 ]; then pass wrong_pin_never_joins
 else fail wrong_pin_never_joins "members: $(members_in locked)"; fi
+
+# --- a menu with room_dialing: the room's number, then its PIN -------------
+DIR=$TMP/direct member 13 $N_DIRECT wait 0
+if wait_members locked 1 || wait_members locked 1; then
+	pass menu_room_dialing_joins_the_room_with_its_pin
+else fail menu_room_dialing_joins_the_room_with_its_pin \
+	"members: $(members_in locked); $(grep -c 'dial_room\|conference locked' "$PBX_RUN/router.log") router lines"; fi
+for call in $(rcli HKEYS "pbx:{$T}:conf:members:locked"); do
+	"$PBXCTL" conf kick $T locked "$call" >/dev/null 2>&1
+done
+wait "${MPID[13]}"
+rc=$?
+if [ $rc = 0 ] && grep -q got-bye "$TMP/member13.log"; then
+	pass room_dialing_member_kicked
+else fail room_dialing_member_kicked "sipp exit $rc"; fi
 
 # --- across workers: a menu caller joins a room held by the other worker -----
 # heard <i> <file> <want hz> <not hz> <name>: energy at want, none at not.
