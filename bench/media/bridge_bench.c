@@ -33,6 +33,13 @@
  * against it; its spacing is our sender's). A Redis for the prompt is
  * started by the bench (--redis-port, default 6412).
  *
+ * --conference N (issue 11): every call is a talking caller that the
+ * router (us) sends into a conference room of N members (ConfJoin of room
+ * r<idx / N>, no announcement: callers 0..N-1 share the first room, and so
+ * on), so each member hears the mix of the others, sent by the worker's
+ * mixer on its 20 ms tick. Measured like --playback talking, from the
+ * mix packets each member receives, beside the same bare UDP echo.
+ *
  * A step over the threshold is measured again (--tries, default 2): a
  * shared machine's stalls are sporadic, saturation is not. */
 #include <errno.h>
@@ -87,6 +94,7 @@ enum {
 
 enum mode { MODE_BRIDGE, MODE_TALKING, MODE_SILENT };
 static enum mode mode; /* set before the media thread starts */
+static int conf_size;  /* --conference: members per room (talking) */
 
 /* ---- shared between the control loop and the media thread ---- */
 
@@ -875,15 +883,18 @@ static void kick(void *arg)
 	pbx_bus_process(C.bus);
 }
 
-/* The router's answer to INCOMING: Ring b<idx> (bridged calls), or Play
- * the long greeting (playback; the Play answers the call). */
+/* The router's answer to INCOMING: Ring b<idx> (bridged calls), Play
+ * the long greeting (playback; the Play answers the call), or ConfJoin
+ * (conference; the join answers it). */
 static void route(const Pbx__V1__Envelope *in, int idx)
 {
 	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
 	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
 	Pbx__V1__MediaCommand__Ring r = PBX__V1__MEDIA_COMMAND__RING__INIT;
 	Pbx__V1__MediaCommand__Play play = PBX__V1__MEDIA_COMMAND__PLAY__INIT;
-	char target[64];
+	Pbx__V1__MediaCommand__ConfJoin join =
+		PBX__V1__MEDIA_COMMAND__CONF_JOIN__INIT;
+	char target[64], room[32];
 
 	snprintf(target, sizeof(target), "sip:b%d@127.0.0.1", idx);
 	env.tenant_id = in->tenant_id;
@@ -897,7 +908,15 @@ static void route(const Pbx__V1__Envelope *in, int idx)
 	r.timeout_ms = 30000;
 	r.caller_id = "bench";
 	r.dest_kind = "extension";
-	if (mode != MODE_BRIDGE) {
+	if (conf_size) {
+		snprintf(room, sizeof(room), "r%d", idx / conf_size);
+		cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_CONF_JOIN;
+		cmd.ring = NULL;
+		cmd.conf_join = &join;
+		join.room = room;
+		join.moh = "";
+		join.announce = false;
+	} else if (mode != MODE_BRIDGE) {
 		cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_PLAY;
 		cmd.ring = NULL;
 		cmd.play = &play;
@@ -1315,8 +1334,8 @@ static void usage(void)
 		"usage: bridge_bench [--worker PATH] [--steps 100,200,...]\n"
 		"       [--measure S] [--cps N] [--worker-core C] "
 		"[--bench-core C] [--no-rt]\n"
-		"       [--playback talking|silent] [--redis-port P] "
-		"[--tries N]\n"
+		"       [--playback talking|silent | --conference N] "
+		"[--redis-port P] [--tries N]\n"
 		"       bridge_bench --echo-server N BASE_PORT "
 		"[relay|reflect]\n");
 }
@@ -1366,7 +1385,12 @@ static void print_table(int p)
 		const char *who =
 			mode == MODE_TALKING ? "each sending RTP" : "silent";
 
-		if (p == PH_WORKER)
+		if (p == PH_WORKER && conf_size)
+			printf("**media-worker** (conference members in rooms "
+			       "of %d, each sending RTP and hearing the mix of "
+			       "the others)\n\n",
+			       conf_size);
+		else if (p == PH_WORKER)
 			printf("**media-worker** (callers hearing a prompt, "
 			       "%s)\n\n",
 			       who);
@@ -1437,6 +1461,11 @@ int main(int argc, char **argv)
 			 (!strcmp(v, "talking") || !strcmp(v, "silent")))
 			mode = !strcmp(v, "talking") ? MODE_TALKING
 						     : MODE_SILENT;
+		else if (!strcmp(argv[i], "--conference") && v &&
+			 atoi(v) >= 2 && atoi(v) <= 100) {
+			mode = MODE_TALKING;
+			conf_size = atoi(v);
+		}
 		else if (!strcmp(argv[i], "--no-rt")) {
 			C.rt = false;
 			continue;
@@ -1524,7 +1553,10 @@ int main(int argc, char **argv)
 	print_table(PH_ECHO);
 	printf("Most %s with <= 0.1 %% of packets late (> 5 ms) or lost: "
 	       "media-worker **%d**, %s **%d**%s: ratio **%.2fx**%s.\n",
-	       mode == MODE_BRIDGE ? "calls" : "legs", C.best[PH_WORKER],
+	       mode == MODE_BRIDGE ? "calls"
+	       : conf_size	   ? "members"
+				   : "legs",
+	       C.best[PH_WORKER],
 	       mode == MODE_BRIDGE ? "plain relay" : "bare echo",
 	       C.best[PH_ECHO],
 	       C.best[PH_ECHO] == C.steps[C.nsteps - 1]
