@@ -187,18 +187,28 @@ bench_bridge() {
 }
 
 # ---- callers hearing a prompt (B3) ---------------------------------------
-bench_playback() {
-	local bin=$BUILD/bench/media/bridge_bench busy rt=() port kind rc=0
-	[ -x "$bin" ] || { log "playback: $bin not built"; return 1; }
-	command -v redis-server >/dev/null || { log "playback: no redis-server"; return 1; }
-	# The same fixed ports as bridge (they run one after the other).
+# bridge_bench_with_redis <name>: bridge_bench built, redis-server there,
+# the bench's fixed ports free (the same as bridge: they run one after the
+# other); sets BIN, PORT (a free TCP port for its Redis) and RTARGS.
+bridge_bench_with_redis() {
+	local busy
+	BIN=$BUILD/bench/media/bridge_bench
+	[ -x "$BIN" ] || { log "$1: $BIN not built"; return 1; }
+	command -v redis-server >/dev/null || { log "$1: no redis-server"; return 1; }
 	busy=$(busy_ports udp/5380 udp/5390 tcp/7390 udp/33000 udp/33002)
 	if [ -n "$busy" ]; then
-		log "playback: ports in use: $busy"
+		log "$1: ports in use: $busy"
 		return 1
 	fi
-	port=$(free_tcp_port) || { log "playback: no free port for redis"; return 1; }
-	[ "$RT" = 1 ] || rt=(--no-rt)
+	PORT=$(free_tcp_port) || { log "$1: no free port for redis"; return 1; }
+	RTARGS=()
+	[ "$RT" = 1 ] || RTARGS=(--no-rt)
+}
+
+bench_playback() {
+	local bin port kind rc=0 rt
+	bridge_bench_with_redis playback || return 1
+	bin=$BIN port=$PORT rt=("${RTARGS[@]}")
 	# Each: the ramp at 200 calls/s to the largest step, 1 s settling and
 	# the measurement per step, for the worker then the echo: about
 	# 70 s each with the defaults.
@@ -225,17 +235,9 @@ whole_rooms() {
 }
 
 bench_conference() {
-	local bin=$BUILD/bench/media/bridge_bench busy rt=() port size rc=0
-	local steps
-	[ -x "$bin" ] || { log "conference: $bin not built"; return 1; }
-	command -v redis-server >/dev/null || { log "conference: no redis-server"; return 1; }
-	busy=$(busy_ports udp/5380 udp/5390 tcp/7390 udp/33000 udp/33002)
-	if [ -n "$busy" ]; then
-		log "conference: ports in use: $busy"
-		return 1
-	fi
-	port=$(free_tcp_port) || { log "conference: no free port for redis"; return 1; }
-	[ "$RT" = 1 ] || rt=(--no-rt)
+	local bin port size rc=0 steps rt
+	bridge_bench_with_redis conference || return 1
+	bin=$BIN port=$PORT rt=("${RTARGS[@]}")
 	for size in ${CONF_SIZES//,/ }; do
 		steps=$(whole_rooms "$size" "$CONF_STEPS")
 		echo "## Conference, rooms of $size (steps $steps members, ${MEASURE}s each)"
