@@ -21,9 +21,10 @@
  * --playback talking|silent (B3): every call is a caller that the router
  * (us) answers with a Play of a long prompt; no callee. Talking callers
  * send RTP to the worker all along, silent ones none. Measured at the
- * receiving side, per caller, from the worker's own packets: loss (by
- * sequence number), the offset of each packet from that caller's 20 ms
- * schedule (its earliest packet so far; late = more than 5 ms after),
+ * receiving side, per caller, from the worker's own packets: loss (20 ms
+ * periods no packet covered, by RTP timestamp), the offset of each packet
+ * from that caller's 20 ms schedule by its timestamp (its earliest
+ * packet so far; late = more than 5 ms after),
  * the spacing between consecutive packets, and bursts (runs of arrivals
  * on our socket, all callers together, less than 100 µs apart: their p99
  * and the longest). The bare baseline (--echo-server ... reflect): one
@@ -112,7 +113,7 @@ struct bcall {
 	/* playback: what we received from this caller's stream */
 	int rx_gen;	     /* media_gen when rx_* was reset */
 	bool rx_seen;
-	uint16_t rx_seq;
+	uint32_t rx_ts;	     /* RTP timestamp of the last one */
 	uint64_t rx_ext;     /* packets of the stream since its first */
 	uint64_t rx_last_ns; /* arrival of the last one */
 	int64_t rx_min_off;  /* earliest arrival - rx_ext * 20 ms */
@@ -123,7 +124,7 @@ struct stats {
 	atomic_uint_fast64_t hist[HIST + 1];
 	atomic_uint_fast64_t ticks_late; /* bench's own sender behind */
 	/* playback */
-	atomic_uint_fast64_t expected; /* by sequence numbers */
+	atomic_uint_fast64_t expected; /* by RTP timestamps (20 ms each) */
 	atomic_uint_fast64_t gap[GAP_HIST + 1];
 	atomic_uint_fast64_t burst_max_ns; /* reset by each snapshot */
 	atomic_uint_fast64_t burst[HIST + 1]; /* lengths, 10 µs buckets */
@@ -299,10 +300,9 @@ static void rx_play(const uint8_t *p, size_t len, uint64_t rx, uint16_t port)
 	int idx = atomic_load_explicit(&port_call[port], memory_order_acquire);
 	int gen = atomic_load_explicit(&media_gen, memory_order_relaxed);
 	struct bcall *c;
-	uint16_t seq;
-	uint32_t magic;
+	uint32_t ts, magic;
 	uint64_t sent;
-	int16_t d;
+	int32_t d;
 	int64_t off, us;
 
 	if (!idx || idx > MAX_CALLS || len < 12 || p[0] >> 6 != 2) {
@@ -311,12 +311,13 @@ static void rx_play(const uint8_t *p, size_t len, uint64_t rx, uint16_t port)
 	}
 	burst_note(rx);
 	c = &calls[idx - 1];
-	seq = (uint16_t)(p[2] << 8 | p[3]);
+	ts = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 |
+	     (uint32_t)p[6] << 8 | p[7];
 	inc(&st.recv, 1);
 	if (!c->rx_seen || c->rx_gen != gen) {
 		c->rx_gen = gen;
 		c->rx_seen = true;
-		c->rx_seq = seq;
+		c->rx_ts = ts;
 		c->rx_ext = 0;
 		c->rx_last_ns = rx;
 		c->rx_min_off = (int64_t)rx;
@@ -324,16 +325,29 @@ static void rx_play(const uint8_t *p, size_t len, uint64_t rx, uint16_t port)
 		inc(&st.hist[0], 1);
 		return;
 	}
-	d = (int16_t)(uint16_t)(seq - c->rx_seq);
+	/* By RTP timestamp, 20 ms a packet: a stream the worker resumed
+	 * after skipping periods (a conference room after a stall longer
+	 * than its queues: a new talkspurt, marker set, the sequence
+	 * unbroken) counts the skipped periods as lost and is timed from
+	 * where its timestamps say, as a receiver's jitter buffer would. */
+	d = (int32_t)(ts - c->rx_ts) / PAYLOAD;
 	if (d <= 0)
-		return; /* reordered: counted as expected by the gap */
+		return; /* reordered or repeated */
+	if (d > 1000) {
+		/* Over 20 s ahead: another stream, timed anew. */
+		c->rx_ts = ts;
+		c->rx_last_ns = rx;
+		c->rx_min_off = (int64_t)rx - (int64_t)(c->rx_ext * PERIOD_US *
+							1000);
+		return;
+	}
 	if (d == 1) {
 		us = (int64_t)(rx - c->rx_last_ns) / 1000;
 		inc(&st.gap[us / 10 < GAP_HIST ? us / 10 : GAP_HIST], 1);
 	}
 	inc(&st.expected, (uint64_t)d);
 	c->rx_ext += (uint64_t)d;
-	c->rx_seq = seq;
+	c->rx_ts = ts;
 	c->rx_last_ns = rx;
 	/* The caller's schedule is its earliest packet so far; it creeps
 	 * up by 2 µs a packet (100 ppm), so that a drift between the
