@@ -14,6 +14,9 @@
 #             beside a bare UDP echo on the same core; lateness, loss,
 #             spacing and bursts at the receiving side (its own
 #             redis-server on a free port holds the prompt)
+#   conference  bridge_bench --conference N (issue 11): talking members
+#             in rooms of 3, 10 and 50 on one worker core, each hearing
+#             the mix of the others, each size beside the bare UDP echo
 #   stack     call setup (INVITE -> 200 OK) through the whole stack with
 #             SIPp; starts its own stack (scripts/stack.sh) on the standard
 #             ports, and only if nothing listens on them
@@ -32,6 +35,10 @@
 #   BENCH_STEPS     bridge_bench steps (default 250,500,1000,1200,1400)
 #   BENCH_PLAY_STEPS  playback steps, in callers (legs) (default
 #                   1000,2000,2400,3000)
+#   BENCH_CONF_SIZES  conference: room sizes (default 3,10,50)
+#   BENCH_CONF_STEPS  conference: steps, in members (default
+#                   600,1200,1800,2400,3000; rounded down per size to
+#                   whole rooms)
 #   BENCH_MEASURE   bridge_bench seconds per step (default 5)
 #   BENCH_TRIES     measurements a bridge/playback step may take to pass
 #                   (default 3: a shared host's stalls are sporadic,
@@ -61,9 +68,11 @@ if [ -z "$BUILD" ] || [ ! -d "$BUILD" ]; then
 	exit 2
 fi
 BUILD=$(cd "$BUILD" && pwd)
-ONLY=${BENCH_ONLY:-scenario,bridge,playback,stack,signalling,greeting,flood}
+ONLY=${BENCH_ONLY:-scenario,bridge,playback,conference,stack,signalling,greeting,flood}
 STEPS=${BENCH_STEPS:-250,500,1000,1200,1400}
 PLAY_STEPS=${BENCH_PLAY_STEPS:-1000,2000,2400,3000}
+CONF_SIZES=${BENCH_CONF_SIZES:-3,10,50}
+CONF_STEPS=${BENCH_CONF_STEPS:-600,1200,1800,2400,3000}
 MEASURE=${BENCH_MEASURE:-5}
 TRIES=${BENCH_TRIES:-3}
 RT=${BENCH_RT:-1}
@@ -178,18 +187,28 @@ bench_bridge() {
 }
 
 # ---- callers hearing a prompt (B3) ---------------------------------------
-bench_playback() {
-	local bin=$BUILD/bench/media/bridge_bench busy rt=() port kind rc=0
-	[ -x "$bin" ] || { log "playback: $bin not built"; return 1; }
-	command -v redis-server >/dev/null || { log "playback: no redis-server"; return 1; }
-	# The same fixed ports as bridge (they run one after the other).
+# bridge_bench_with_redis <name>: bridge_bench built, redis-server there,
+# the bench's fixed ports free (the same as bridge: they run one after the
+# other); sets BIN, PORT (a free TCP port for its Redis) and RTARGS.
+bridge_bench_with_redis() {
+	local busy
+	BIN=$BUILD/bench/media/bridge_bench
+	[ -x "$BIN" ] || { log "$1: $BIN not built"; return 1; }
+	command -v redis-server >/dev/null || { log "$1: no redis-server"; return 1; }
 	busy=$(busy_ports udp/5380 udp/5390 tcp/7390 udp/33000 udp/33002)
 	if [ -n "$busy" ]; then
-		log "playback: ports in use: $busy"
+		log "$1: ports in use: $busy"
 		return 1
 	fi
-	port=$(free_tcp_port) || { log "playback: no free port for redis"; return 1; }
-	[ "$RT" = 1 ] || rt=(--no-rt)
+	PORT=$(free_tcp_port) || { log "$1: no free port for redis"; return 1; }
+	RTARGS=()
+	[ "$RT" = 1 ] || RTARGS=(--no-rt)
+}
+
+bench_playback() {
+	local bin port kind rc=0 rt
+	bridge_bench_with_redis playback || return 1
+	bin=$BIN port=$PORT rt=("${RTARGS[@]}")
 	# Each: the ramp at 200 calls/s to the largest step, 1 s settling and
 	# the measurement per step, for the worker then the echo: about
 	# 70 s each with the defaults.
@@ -198,6 +217,33 @@ bench_playback() {
 		echo
 		run_bench "playback-$kind" 300 "$bin" --playback "$kind" \
 			--redis-port "$port" --steps "$PLAY_STEPS" \
+			--measure "$MEASURE" --tries "$TRIES" "${rt[@]}" || rc=1
+		echo
+	done
+	return $rc
+}
+
+# ---- conference members (issue 11) ---------------------------------------
+# whole_rooms <size> <steps>: each step rounded down to whole rooms.
+whole_rooms() {
+	local size=$1 out="" v
+	for v in ${2//,/ }; do
+		v=$((v / size * size))
+		[ "$v" -gt 0 ] && out="$out${out:+,}$v"
+	done
+	echo "$out"
+}
+
+bench_conference() {
+	local bin port size rc=0 steps rt
+	bridge_bench_with_redis conference || return 1
+	bin=$BIN port=$PORT rt=("${RTARGS[@]}")
+	for size in ${CONF_SIZES//,/ }; do
+		steps=$(whole_rooms "$size" "$CONF_STEPS")
+		echo "## Conference, rooms of $size (steps $steps members, ${MEASURE}s each)"
+		echo
+		run_bench "conference-$size" 300 "$bin" --conference "$size" \
+			--redis-port "$port" --steps "$steps" \
 			--measure "$MEASURE" --tries "$TRIES" "${rt[@]}" || rc=1
 		echo
 	done
@@ -526,7 +572,7 @@ bench_greeting() {
 	echo
 }
 
-for b in scenario bridge playback stack signalling greeting flood; do
+for b in scenario bridge playback conference stack signalling greeting flood; do
 	selected "$b" || continue
 	echo
 	start=$SECONDS
@@ -546,7 +592,8 @@ for b in "${ORDER[@]}"; do
 done
 [ ${#ORDER[@]} -gt 0 ] || { log "nothing selected (BENCH_ONLY=$ONLY)"; exit 2; }
 # The media benches' last line: ours beside the baseline, and the ratio.
-for name in bridge playback-talking playback-silent; do
+for name in bridge playback-talking playback-silent conference-3 \
+	conference-10 conference-50; do
 	line=$(grep -o 'media-worker \*\*.*' "$TMP/$name.out" 2>/dev/null | tail -1)
 	[ -n "$line" ] && echo "- $name: $line"
 done

@@ -21,9 +21,10 @@
  * --playback talking|silent (B3): every call is a caller that the router
  * (us) answers with a Play of a long prompt; no callee. Talking callers
  * send RTP to the worker all along, silent ones none. Measured at the
- * receiving side, per caller, from the worker's own packets: loss (by
- * sequence number), the offset of each packet from that caller's 20 ms
- * schedule (its earliest packet so far; late = more than 5 ms after),
+ * receiving side, per caller, from the worker's own packets: loss (20 ms
+ * periods no packet covered, by RTP timestamp), the offset of each packet
+ * from that caller's 20 ms schedule by its timestamp (its earliest
+ * packet so far; late = more than 5 ms after),
  * the spacing between consecutive packets, and bursts (runs of arrivals
  * on our socket, all callers together, less than 100 µs apart: their p99
  * and the longest). The bare baseline (--echo-server ... reflect): one
@@ -32,6 +33,13 @@
  * is from our send time (so our own sender's jitter is not counted
  * against it; its spacing is our sender's). A Redis for the prompt is
  * started by the bench (--redis-port, default 6412).
+ *
+ * --conference N (issue 11): every call is a talking caller that the
+ * router (us) sends into a conference room of N members (ConfJoin of room
+ * r<idx / N>, no announcement: callers 0..N-1 share the first room, and so
+ * on), so each member hears the mix of the others, sent by the worker's
+ * mixer on its 20 ms tick. Measured like --playback talking, from the
+ * mix packets each member receives, beside the same bare UDP echo.
  *
  * A step over the threshold is measured again (--tries, default 2): a
  * shared machine's stalls are sporadic, saturation is not. */
@@ -87,6 +95,7 @@ enum {
 
 enum mode { MODE_BRIDGE, MODE_TALKING, MODE_SILENT };
 static enum mode mode; /* set before the media thread starts */
+static int conf_size;  /* --conference: members per room (talking) */
 
 /* ---- shared between the control loop and the media thread ---- */
 
@@ -104,7 +113,7 @@ struct bcall {
 	/* playback: what we received from this caller's stream */
 	int rx_gen;	     /* media_gen when rx_* was reset */
 	bool rx_seen;
-	uint16_t rx_seq;
+	uint32_t rx_ts;	     /* RTP timestamp of the last one */
 	uint64_t rx_ext;     /* packets of the stream since its first */
 	uint64_t rx_last_ns; /* arrival of the last one */
 	int64_t rx_min_off;  /* earliest arrival - rx_ext * 20 ms */
@@ -115,7 +124,7 @@ struct stats {
 	atomic_uint_fast64_t hist[HIST + 1];
 	atomic_uint_fast64_t ticks_late; /* bench's own sender behind */
 	/* playback */
-	atomic_uint_fast64_t expected; /* by sequence numbers */
+	atomic_uint_fast64_t expected; /* by RTP timestamps (20 ms each) */
 	atomic_uint_fast64_t gap[GAP_HIST + 1];
 	atomic_uint_fast64_t burst_max_ns; /* reset by each snapshot */
 	atomic_uint_fast64_t burst[HIST + 1]; /* lengths, 10 µs buckets */
@@ -291,10 +300,9 @@ static void rx_play(const uint8_t *p, size_t len, uint64_t rx, uint16_t port)
 	int idx = atomic_load_explicit(&port_call[port], memory_order_acquire);
 	int gen = atomic_load_explicit(&media_gen, memory_order_relaxed);
 	struct bcall *c;
-	uint16_t seq;
-	uint32_t magic;
+	uint32_t ts, magic;
 	uint64_t sent;
-	int16_t d;
+	int32_t d;
 	int64_t off, us;
 
 	if (!idx || idx > MAX_CALLS || len < 12 || p[0] >> 6 != 2) {
@@ -303,12 +311,13 @@ static void rx_play(const uint8_t *p, size_t len, uint64_t rx, uint16_t port)
 	}
 	burst_note(rx);
 	c = &calls[idx - 1];
-	seq = (uint16_t)(p[2] << 8 | p[3]);
+	ts = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 |
+	     (uint32_t)p[6] << 8 | p[7];
 	inc(&st.recv, 1);
 	if (!c->rx_seen || c->rx_gen != gen) {
 		c->rx_gen = gen;
 		c->rx_seen = true;
-		c->rx_seq = seq;
+		c->rx_ts = ts;
 		c->rx_ext = 0;
 		c->rx_last_ns = rx;
 		c->rx_min_off = (int64_t)rx;
@@ -316,16 +325,29 @@ static void rx_play(const uint8_t *p, size_t len, uint64_t rx, uint16_t port)
 		inc(&st.hist[0], 1);
 		return;
 	}
-	d = (int16_t)(uint16_t)(seq - c->rx_seq);
+	/* By RTP timestamp, 20 ms a packet: a stream the worker resumed
+	 * after skipping periods (a conference room after a stall longer
+	 * than its queues: a new talkspurt, marker set, the sequence
+	 * unbroken) counts the skipped periods as lost and is timed from
+	 * where its timestamps say, as a receiver's jitter buffer would. */
+	d = (int32_t)(ts - c->rx_ts) / PAYLOAD;
 	if (d <= 0)
-		return; /* reordered: counted as expected by the gap */
+		return; /* reordered or repeated */
+	if (d > 1000) {
+		/* Over 20 s ahead: another stream, timed anew. */
+		c->rx_ts = ts;
+		c->rx_last_ns = rx;
+		c->rx_min_off = (int64_t)rx - (int64_t)(c->rx_ext * PERIOD_US *
+							1000);
+		return;
+	}
 	if (d == 1) {
 		us = (int64_t)(rx - c->rx_last_ns) / 1000;
 		inc(&st.gap[us / 10 < GAP_HIST ? us / 10 : GAP_HIST], 1);
 	}
 	inc(&st.expected, (uint64_t)d);
 	c->rx_ext += (uint64_t)d;
-	c->rx_seq = seq;
+	c->rx_ts = ts;
 	c->rx_last_ns = rx;
 	/* The caller's schedule is its earliest packet so far; it creeps
 	 * up by 2 µs a packet (100 ppm), so that a drift between the
@@ -875,15 +897,18 @@ static void kick(void *arg)
 	pbx_bus_process(C.bus);
 }
 
-/* The router's answer to INCOMING: Ring b<idx> (bridged calls), or Play
- * the long greeting (playback; the Play answers the call). */
+/* The router's answer to INCOMING: Ring b<idx> (bridged calls), Play
+ * the long greeting (playback; the Play answers the call), or ConfJoin
+ * (conference; the join answers it). */
 static void route(const Pbx__V1__Envelope *in, int idx)
 {
 	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
 	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
 	Pbx__V1__MediaCommand__Ring r = PBX__V1__MEDIA_COMMAND__RING__INIT;
 	Pbx__V1__MediaCommand__Play play = PBX__V1__MEDIA_COMMAND__PLAY__INIT;
-	char target[64];
+	Pbx__V1__MediaCommand__ConfJoin join =
+		PBX__V1__MEDIA_COMMAND__CONF_JOIN__INIT;
+	char target[64], room[32];
 
 	snprintf(target, sizeof(target), "sip:b%d@127.0.0.1", idx);
 	env.tenant_id = in->tenant_id;
@@ -897,7 +922,15 @@ static void route(const Pbx__V1__Envelope *in, int idx)
 	r.timeout_ms = 30000;
 	r.caller_id = "bench";
 	r.dest_kind = "extension";
-	if (mode != MODE_BRIDGE) {
+	if (conf_size) {
+		snprintf(room, sizeof(room), "r%d", idx / conf_size);
+		cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_CONF_JOIN;
+		cmd.ring = NULL;
+		cmd.conf_join = &join;
+		join.room = room;
+		join.moh = "";
+		join.announce = false;
+	} else if (mode != MODE_BRIDGE) {
 		cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_PLAY;
 		cmd.ring = NULL;
 		cmd.play = &play;
@@ -1315,8 +1348,8 @@ static void usage(void)
 		"usage: bridge_bench [--worker PATH] [--steps 100,200,...]\n"
 		"       [--measure S] [--cps N] [--worker-core C] "
 		"[--bench-core C] [--no-rt]\n"
-		"       [--playback talking|silent] [--redis-port P] "
-		"[--tries N]\n"
+		"       [--playback talking|silent | --conference N] "
+		"[--redis-port P] [--tries N]\n"
 		"       bridge_bench --echo-server N BASE_PORT "
 		"[relay|reflect]\n");
 }
@@ -1366,7 +1399,12 @@ static void print_table(int p)
 		const char *who =
 			mode == MODE_TALKING ? "each sending RTP" : "silent";
 
-		if (p == PH_WORKER)
+		if (p == PH_WORKER && conf_size)
+			printf("**media-worker** (conference members in rooms "
+			       "of %d, each sending RTP and hearing the mix of "
+			       "the others)\n\n",
+			       conf_size);
+		else if (p == PH_WORKER)
 			printf("**media-worker** (callers hearing a prompt, "
 			       "%s)\n\n",
 			       who);
@@ -1437,6 +1475,11 @@ int main(int argc, char **argv)
 			 (!strcmp(v, "talking") || !strcmp(v, "silent")))
 			mode = !strcmp(v, "talking") ? MODE_TALKING
 						     : MODE_SILENT;
+		else if (!strcmp(argv[i], "--conference") && v &&
+			 atoi(v) >= 2 && atoi(v) <= 100) {
+			mode = MODE_TALKING;
+			conf_size = atoi(v);
+		}
 		else if (!strcmp(argv[i], "--no-rt")) {
 			C.rt = false;
 			continue;
@@ -1524,7 +1567,10 @@ int main(int argc, char **argv)
 	print_table(PH_ECHO);
 	printf("Most %s with <= 0.1 %% of packets late (> 5 ms) or lost: "
 	       "media-worker **%d**, %s **%d**%s: ratio **%.2fx**%s.\n",
-	       mode == MODE_BRIDGE ? "calls" : "legs", C.best[PH_WORKER],
+	       mode == MODE_BRIDGE ? "calls"
+	       : conf_size	   ? "members"
+				   : "legs",
+	       C.best[PH_WORKER],
 	       mode == MODE_BRIDGE ? "plain relay" : "bare echo",
 	       C.best[PH_ECHO],
 	       C.best[PH_ECHO] == C.steps[C.nsteps - 1]

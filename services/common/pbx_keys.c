@@ -114,6 +114,7 @@ static const char *const sys_keys[PBX_KS_COUNT] = {
 	[PBX_KS_NOTIFY_DEAD] = "notify:dead",
 	[PBX_KS_NOTIFY_ERRORS] = "notify:errors",
 	[PBX_KS_CONF_CTL] = "conf:ctl",
+	[PBX_KS_CONF_CASCADE] = "conf:cascade",
 };
 
 int pbx_key_of(char *buf, size_t size, const char *tenant, enum pbx_tkey k)

@@ -80,6 +80,11 @@ enum pbx_skey {
 	/* list per worker id (pbx_key_sys_sub_of): "<tenant> <call-id>
 	 * mute|unmute|kick" from provision, popped by that media worker */
 	PBX_KS_CONF_CTL,
+	/* string per one-time token (pbx_key_sys_sub_of), 30 s TTL: "<tenant>
+	 * <room> <moderator 0|1> <caller> <call-id>", a cascade leg's right
+	 * to join a room on another worker (router writes, reads and
+	 * deletes) */
+	PBX_KS_CONF_CASCADE,
 	PBX_KS_COUNT
 };
 

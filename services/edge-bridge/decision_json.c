@@ -83,7 +83,7 @@ static const char *get_source(Pbx__V1__CallNew *m, const json_t *root)
 	if (!*source)
 		source = "unknown";
 	if (strcmp(source, "trunk") && strcmp(source, "extension") &&
-	    strcmp(source, "unknown"))
+	    strcmp(source, "unknown") && strcmp(source, "worker"))
 		return "source";
 	if (get_str(&trunk, root, "source_trunk", false))
 		return "source_trunk";

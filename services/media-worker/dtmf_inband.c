@@ -70,8 +70,7 @@ void dtmf_inband_feed(struct dtmf_inband *d, const uint8_t *audio, size_t n,
 	while (n) {
 		size_t k = n < CHUNK ? n : CHUNK;
 
-		for (size_t i = 0; i < k; i++)
-			amp[i] = mwlaw_decode(audio[i], law);
+		mwlaw_decode_buf(amp, audio, k, law);
 		dtmf_rx(d->rx, amp, (int)k);
 		audio += k;
 		n -= k;

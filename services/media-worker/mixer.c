@@ -20,8 +20,7 @@ void mixer_in_push(struct mixer_in *in, const uint8_t *payload, size_t n,
 	f = in->q[(in->head + in->n) % MIXER_DEPTH];
 	if (n > MIXER_SAMPLES)
 		n = MIXER_SAMPLES;
-	for (size_t i = 0; i < n; i++)
-		f[i] = mwlaw_decode(payload[i], law);
+	mwlaw_decode_buf(f, payload, n, law);
 	memset(f + n, 0, (MIXER_SAMPLES - n) * sizeof(*f));
 	in->n++;
 }
@@ -51,15 +50,17 @@ void mixer_add(int32_t acc[MIXER_SAMPLES], const int16_t frame[MIXER_SAMPLES])
 void mixer_out(uint8_t out[MIXER_SAMPLES], const int32_t acc[MIXER_SAMPLES],
 	       const int16_t *own, const int16_t *tone, enum offer_law law)
 {
-	for (size_t i = 0; i < MIXER_SAMPLES; i++) {
-		int32_t v = acc[i] - (own ? own[i] : 0) + (tone ? tone[i] : 0);
+	int32_t v[MIXER_SAMPLES];
 
-		if (v > INT16_MAX)
-			v = INT16_MAX;
-		else if (v < INT16_MIN)
-			v = INT16_MIN;
-		out[i] = mwlaw_encode((int16_t)v, law);
-	}
+	/* Branch-free passes the compiler vectorises; the law once. */
+	memcpy(v, acc, sizeof(v));
+	if (own)
+		for (size_t i = 0; i < MIXER_SAMPLES; i++)
+			v[i] -= own[i];
+	if (tone)
+		for (size_t i = 0; i < MIXER_SAMPLES; i++)
+			v[i] += tone[i];
+	mwlaw_encode_clip(out, v, MIXER_SAMPLES, law);
 }
 
 int mixer_tone(int16_t **bufp, size_t *np, unsigned hz, unsigned hz2,

@@ -17,5 +17,13 @@ void mwlaw_transcode(uint8_t *dst, const uint8_t *src, size_t n,
 int16_t mwlaw_decode(uint8_t b, enum offer_law law);
 /* One 16-bit linear sample in the law. */
 uint8_t mwlaw_encode(int16_t s, enum offer_law law);
+/* n bytes of the law as linear samples: one table lookup each (the
+ * conference's and the in-band DTMF detector's per-packet decode). */
+void mwlaw_decode_buf(int16_t *dst, const uint8_t *src, size_t n,
+		      enum offer_law law);
+/* n 32-bit sums, clipped to 16 bits, in the law (the conference mix's
+ * per-member encode; the law chosen once, not per sample). */
+void mwlaw_encode_clip(uint8_t *dst, const int32_t *src, size_t n,
+		       enum offer_law law);
 
 #endif

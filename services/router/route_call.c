@@ -29,6 +29,9 @@ struct call_lookup {
 	/* The call goes straight into a conference room: the worker that
 	 * holds it (PBX_K_CONF_ROOM), "" if none. */
 	char conf_worker[65];
+	/* A cascade leg into a room (route_conf.c): it must land on the
+	 * room's worker, and is not another call of the tenant. */
+	bool cascade;
 };
 
 #define LOOKUP(c) ((struct call_lookup *)(c)->user)
@@ -176,7 +179,11 @@ static void room_read(struct route_ctx *c)
 {
 	/* A lost reply only loses the preference: any worker will do. */
 	c->err = false;
-	route_limits_take(c, place);
+	/* A cascade leg is part of its caller's call, counted already. */
+	if (LOOKUP(c)->cascade)
+		place(c);
+	else
+		route_limits_take(c, place);
 }
 
 /* A call whose first media step is a conference goes to the worker that
@@ -215,7 +222,20 @@ static void place(struct route_ctx *c)
 		return;
 	}
 	w = NULL;
-	if (LOOKUP(c)->conf_worker[0]) {
+	if (LOOKUP(c)->cascade) {
+		/* Anywhere else it would start a second half of the room. */
+		w = LOOKUP(c)->conf_worker[0]
+			    ? workers_pick_id(c->r->workers,
+					      LOOKUP(c)->conf_worker)
+			    : NULL;
+		if (!w) {
+			PLOG_WARN("cascade leg: the room's worker '%s' is gone "
+				  "or full: refused",
+				  LOOKUP(c)->conf_worker);
+			reject(c, 480, "Conference Unavailable");
+			return;
+		}
+	} else if (LOOKUP(c)->conf_worker[0]) {
 		w = workers_pick_id(c->r->workers, LOOKUP(c)->conf_worker);
 		if (!w)
 			PLOG_INFO("conference room's worker %s is gone or "
@@ -409,6 +429,79 @@ static void feature_call(struct route_ctx *c, const Pbx__V1__CallNew *cn,
 	fetch_facts(c);
 }
 
+/* ---- a cascade leg into a room (route_conf.c) ---------------------------- */
+
+/* The token is good once: read and deleted in one step. */
+static const char cascade_lua[] =
+	"local v = redis.call('GET', KEYS[1]) "
+	"if v then redis.call('DEL', KEYS[1]) end return v";
+
+/* "<tenant> <room> <moderator 0|1> <call-id> <caller...>" */
+static void got_cascade(struct route_ctx *c, redisReply *rr)
+{
+	char tenant[65], room[65], origin[256];
+	int mod, off = 0;
+
+	if (!rr || rr->type == REDIS_REPLY_ERROR) {
+		c->err = true;
+		return;
+	}
+	if (rr->type != REDIS_REPLY_STRING ||
+	    sscanf(rr->str, "%64s %64s %d %255s %n", tenant, room, &mod,
+		   origin, &off) != 4 ||
+	    !off || !pbx_tenant_valid(tenant) || !pbx_id_valid(room)) {
+		c->missing = true;
+		return;
+	}
+	snprintf(c->tenant, sizeof(c->tenant), "%s", tenant);
+	snprintf(c->scen, sizeof(c->scen), ROUTE_CONF_LEG_SCEN "%s", room);
+	c->version = 0;
+	c->cmod = mod == 1;
+	snprintf(c->caller, sizeof(c->caller), "%s",
+		 strcmp(rr->str + off, "-") ? rr->str + off : "");
+	snprintf(c->number, sizeof(c->number), "conf");
+	LOOKUP(c)->cascade = true;
+	PLOG_INFO("cascade leg of call %s into room %s%s", origin, room,
+		  c->cmod ? " (moderator)" : "");
+}
+
+static void cascade_done(struct route_ctx *c)
+{
+	if (c->err) {
+		reject(c, 503, "Service Unavailable");
+		return;
+	}
+	if (c->missing) {
+		PLOG_WARN("cascade leg with an unknown or used token: refused");
+		reject(c, 403, "Forbidden");
+		return;
+	}
+	pbx_log_ctx(c->tenant, c->call_id);
+	fetch_facts(c);
+}
+
+/* A leg a media worker placed through the edge (Kamailio sets source
+ * "worker" only for a request from PBX_WORKER_NETS with X-Pbx-Dest:
+ * conference): "conf-<token>" names the room and tenant in Redis; the
+ * request itself chooses nothing. */
+static void cascade_new(struct route_ctx *c, const char *user)
+{
+	char key[PBX_KEY_MAX];
+	size_t n = user ? strlen(user) : 0;
+
+	if (n != 5 + 32 || strncmp(user, "conf-", 5) ||
+	    strspn(user + 5, "0123456789abcdef") != 32 ||
+	    pbx_key_sys_sub_of(key, sizeof(key), PBX_KS_CONF_CASCADE,
+			       user + 5)) {
+		PLOG_WARN("worker leg to '%s' is no cascade leg: refused",
+			  user ? user : "");
+		reject(c, 404, "Not Found");
+		return;
+	}
+	route_pipe_cmd(c, got_cascade, "EVAL %s 1 %s", cascade_lua, key);
+	route_pipe_run(c, cascade_done);
+}
+
 void route_call_new(struct router *r, const struct pbx_bus_peer *peer,
 		    const Pbx__V1__Envelope *env)
 {
@@ -447,6 +540,10 @@ void route_call_new(struct router *r, const struct pbx_bus_peer *peer,
 
 	if (!c->call_id[0] || strlen(env->call_id) >= sizeof(c->call_id)) {
 		reject(c, 400, "Bad Call-ID");
+		return;
+	}
+	if (cn->source && !strcmp(cn->source, "worker")) {
+		cascade_new(c, cn->to_user);
 		return;
 	}
 	if (route_feature_code(cn->to_user, code, sizeof(code))) {

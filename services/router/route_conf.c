@@ -8,12 +8,23 @@
  * call is (conf, cst, ctry, cdig, cmod), so any router continues it. The
  * room's worker and its members are in Redis (PBX_K_CONF_ROOM,
  * PBX_K_CONF_MEMBERS): the next call into the room is placed on that
- * worker, and pbxctl lists them. */
+ * worker, and pbxctl lists them.
+ *
+ * A call already on another worker (a menu caller) reaches a room held by
+ * a live worker B through a cascade leg: a one-time token in Redis
+ * (PBX_KS_CONF_CASCADE) says which tenant, room and role the leg may
+ * take, and the caller's worker rings sip:conf-<token>@... through the
+ * edge (X-Pbx-Dest: conference), which asks us as for a new call
+ * (source "worker"); route_call.c places that leg on B, where it joins
+ * the room as a member (the built-in scenario "@conf:<room>", no PIN:
+ * the caller gave it here) and the caller's worker bridges the caller to
+ * it (docs/architecture.md, "Cross-worker conference"). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "pbx_clock.h"
 #include "pbx_keys.h"
@@ -29,6 +40,10 @@
 enum {
 	CONF_DIGIT_MS = 15000, /* no key for this long: a wrong PIN */
 	CONF_PIN_MAX = 16,
+	CASCADE_TTL_S = 30,     /* the token, from the Ring to the leg's
+				 * arrival at the router */
+	CASCADE_RING_MS = 10000 /* the leg answers within this or the
+				 * caller's call ends */
 };
 
 /* What a step sends after its save. */
@@ -51,24 +66,25 @@ enum conf_do {
 struct join_req {
 	struct router *r;
 	char tenant[65], call_id[256], worker[65], room[65], moh[65];
+	char caller[65], domain[256];
 	uint64_t seq;
 	bool moderator, muted, wait_moderator, end_with_moderator, announce;
+	bool is_leg; /* a cascade leg itself: never cascades again */
 	uint32_t max_members;
 };
 
+static int cmd_send(struct join_req *jr, Pbx__V1__MediaCommand *cmd)
+{
+	return route_media_send(jr->r, jr->worker, jr->tenant, jr->call_id,
+				 jr->seq, cmd);
+}
+
 static void join_send(struct join_req *jr)
 {
-	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
 	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
 	Pbx__V1__MediaCommand__ConfJoin j =
 		PBX__V1__MEDIA_COMMAND__CONF_JOIN__INIT;
-	struct pbx_bus_peer peer;
-	size_t n = strlen(jr->worker);
 
-	if (!n || n > sizeof(peer.id))
-		return;
-	memcpy(peer.id, jr->worker, n);
-	peer.len = n;
 	j.room = jr->room;
 	j.moderator = jr->moderator;
 	j.muted = jr->muted;
@@ -77,18 +93,12 @@ static void join_send(struct join_req *jr)
 	j.end_with_moderator = jr->end_with_moderator;
 	j.announce = jr->announce;
 	j.moh = jr->moh;
-	cmd.worker_id = jr->worker;
-	cmd.seq = jr->seq;
 	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_CONF_JOIN;
 	cmd.conf_join = &j;
-	env.tenant_id = jr->tenant;
-	env.call_id = jr->call_id;
-	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_COMMAND;
-	env.media_command = &cmd;
 	PLOG_INFO("conference %s: join%s%s (max %u)", jr->room,
 		  j.moderator ? " as moderator" : "", j.muted ? " muted" : "",
 		  j.max_members);
-	if (pbx_bus_send(jr->r->worker_bus, &peer, &env))
+	if (cmd_send(jr, &cmd))
 		PLOG_ERR("conference join to worker %s failed", jr->worker);
 }
 
@@ -96,6 +106,98 @@ static void join_send(struct join_req *jr)
 static const char room_lua[] =
 	"if redis.call('HLEN', KEYS[1]) > 0 then "
 	"return redis.call('GET', KEYS[2]) end return false";
+
+/* ---- a room on another worker: the cascade leg -------------------------- */
+
+/* The caller's worker rings the leg (the edge relays it to the router
+ * like a new call); answered, it is bridged to the caller. */
+static void cascade_ring(struct join_req *jr, const char *token)
+{
+	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Ring rg = PBX__V1__MEDIA_COMMAND__RING__INIT;
+	char target[384];
+
+	/* The host is not used for routing (the leg goes to the edge, which
+	 * asks the router); the tenant's domain keeps it readable. */
+	snprintf(target, sizeof(target), "sip:conf-%s@%s", token,
+		 jr->domain[0] ? jr->domain : "conference.invalid");
+	rg.target_uri = target;
+	rg.timeout_ms = CASCADE_RING_MS;
+	rg.caller_id = jr->caller;
+	rg.dest_kind = (char *)"conference";
+	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RING;
+	cmd.ring = &rg;
+	if (cmd_send(jr, &cmd))
+		PLOG_ERR("conference %s: cascade ring to worker %s failed",
+			 jr->room, jr->worker);
+}
+
+struct cascade_req {
+	struct join_req *jr;
+	char token[33];
+};
+
+static void cascade_stored(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cascade_req *cr = arg;
+	struct join_req *jr = cr->jr;
+	redisReply *rr = reply;
+
+	(void)ac;
+	pbx_log_ctx(jr->tenant, jr->call_id);
+	if (rr && rr->type == REDIS_REPLY_STATUS) {
+		cascade_ring(jr, cr->token);
+	} else {
+		PLOG_ERR("conference %s: cannot store the cascade token: %s",
+			 jr->room,
+			 rr && rr->type == REDIS_REPLY_ERROR ? rr->str
+							     : "no reply");
+		route_media_hangup(jr->r, jr->worker, jr->tenant, jr->call_id,
+				   503, "Service Unavailable");
+	}
+	pbx_log_ctx(NULL, NULL);
+	free(jr);
+	free(cr);
+}
+
+/* The room mixes on live worker `holder`, the caller is on jr->worker:
+ * a one-time token for a leg into the room, then the Ring. Takes jr. */
+static void cascade_start(struct join_req *jr, const char *holder)
+{
+	redisAsyncContext *ac = pbx_redis_ctx(jr->r->redis);
+	struct cascade_req *cr = calloc(1, sizeof(*cr));
+	unsigned char rnd[16];
+	char key[PBX_KEY_MAX], val[512], ttl[12];
+
+	if (!cr || !ac ||
+	    getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		free(cr);
+		route_media_hangup(jr->r, jr->worker, jr->tenant, jr->call_id,
+				   503, "Service Unavailable");
+		free(jr);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(cr->token + 2 * i, 3, "%02x", rnd[i]);
+	cr->jr = jr;
+	/* The caller number last: the rest of the line, whatever it is. */
+	snprintf(val, sizeof(val), "%s %s %d %s %s", jr->tenant, jr->room,
+		 jr->moderator, jr->call_id,
+		 jr->caller[0] ? jr->caller : "-");
+	snprintf(ttl, sizeof(ttl), "%d", CASCADE_TTL_S);
+	PLOG_INFO("conference %s: the room is on worker %s and this call on "
+		  "%s: joining through a cascade leg",
+		  jr->room, holder, jr->worker);
+	if (pbx_key_sys_sub_of(key, sizeof(key), PBX_KS_CONF_CASCADE,
+			       cr->token) ||
+	    redisAsyncCommand(ac, cascade_stored, cr, "SET %s %s EX %s", key,
+			      val, ttl) != REDIS_OK) {
+		free(cr);
+		route_media_hangup(jr->r, jr->worker, jr->tenant, jr->call_id,
+				   503, "Service Unavailable");
+		free(jr);
+	}
+}
 
 static void room_where(redisAsyncContext *ac, void *reply, void *arg)
 {
@@ -106,12 +208,18 @@ static void room_where(redisAsyncContext *ac, void *reply, void *arg)
 	pbx_log_ctx(jr->tenant, jr->call_id);
 	/* A call already on a worker cannot move to another one: joining
 	 * here would make a second half of the room that hears nobody of
-	 * the first. */
+	 * the first. It joins through a leg to the room's worker instead;
+	 * such a leg itself (the room moved meanwhile) is refused. */
 	if (rr && rr->type == REDIS_REPLY_STRING &&
 	    strcmp(rr->str, jr->worker) &&
 	    workers_live(jr->r->workers, rr->str)) {
-		PLOG_WARN("conference %s: the room is on worker %s and this "
-			  "call on %s; refused",
+		if (!jr->is_leg) {
+			cascade_start(jr, rr->str);
+			pbx_log_ctx(NULL, NULL);
+			return;
+		}
+		PLOG_WARN("conference %s: the room moved to worker %s; this "
+			  "cascade leg on %s is refused",
 			  jr->room, rr->str, jr->worker);
 		route_media_hangup(jr->r, jr->worker, jr->tenant, jr->call_id,
 				   480, "Conference On Another Worker");
@@ -149,6 +257,9 @@ static void send_join(struct route_ctx *c)
 	snprintf(jr->worker, sizeof(jr->worker), "%s", c->worker_id);
 	snprintf(jr->room, sizeof(jr->room), "%s", c->conf);
 	snprintf(jr->moh, sizeof(jr->moh), "%s", cf.moh ? cf.moh : "");
+	snprintf(jr->caller, sizeof(jr->caller), "%s", c->caller);
+	snprintf(jr->domain, sizeof(jr->domain), "%s", c->domain);
+	jr->is_leg = route_conf_is_leg(c);
 	jr->seq = c->seq;
 	jr->moderator = c->cmod;
 	jr->muted = cf.join_muted && !c->cmod;
@@ -263,6 +374,12 @@ static bool has_pin(const struct route_ctx *c)
 	       (cf.pin || cf.moderator_pin);
 }
 
+bool route_conf_is_leg(const struct route_ctx *c)
+{
+	return !strncmp(c->scen, ROUTE_CONF_LEG_SCEN,
+			strlen(ROUTE_CONF_LEG_SCEN));
+}
+
 void route_conf_prepare(struct route_ctx *c)
 {
 	for (size_t i = 0; i < c->out.n; i++) {
@@ -271,9 +388,16 @@ void route_conf_prepare(struct route_ctx *c)
 		if (a->kind != WALK_ACT_CONFERENCE)
 			continue;
 		snprintf(c->conf, sizeof(c->conf), "%s", a->conference.room);
-		c->cstate = has_pin(c) ? ROUTE_CONF_PIN : ROUTE_CONF_IN;
 		c->ctries = 0;
 		c->cdig[0] = '\0';
+		/* A cascade leg: the caller gave the PIN on its own worker,
+		 * and its role came with the token (c->cmod, in the record
+		 * since the leg was placed). */
+		if (route_conf_is_leg(c)) {
+			c->cstate = ROUTE_CONF_IN;
+			continue;
+		}
+		c->cstate = has_pin(c) ? ROUTE_CONF_PIN : ROUTE_CONF_IN;
 		c->cmod = false;
 	}
 }
@@ -373,6 +497,24 @@ bool route_conf_event(struct route_ctx *c)
 		return true;
 	case KIND(CONF_MUTED):
 		c->c_do = DO_MUTED;
+		return true;
+	case KIND(RING_RESULT):
+		/* The cascade leg to the room's worker (a caller of ours
+		 * joining a room held elsewhere). */
+		if (c->cstate != ROUTE_CONF_IN)
+			return false;
+		if (c->ring_result ==
+		    PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED) {
+			PLOG_INFO("conference %s: in through the cascade leg",
+				  c->conf);
+			c->cstate = ROUTE_CONF_CASCADE;
+			return true;
+		}
+		PLOG_WARN("conference %s: the cascade leg failed (%d); ending "
+			  "the call",
+			  c->conf, c->ring_result);
+		c->cstate = ROUTE_CONF_BYE;
+		c->c_do = DO_HANGUP;
 		return true;
 	case KIND(CONF_FULL):
 		PLOG_INFO("conference %s: full (%u members): refused",

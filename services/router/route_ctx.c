@@ -173,9 +173,11 @@ static void got_objects(struct route_ctx *c, redisReply *rr)
 			     objs, &c->objs_ref);
 }
 
-/* Internal call to an extension ("@ext:<ext>": a one-node scenario), or
- * a feature code ("@fc:<code>", route_feature.c): built in memory and
- * pinned in c->sc_ref like any other. */
+/* Built-in one-node scenarios (pinned in c->sc_ref like any other): an
+ * internal call to an extension ("@ext:<ext>"), a cascade leg into a
+ * room ("@conf:<room>", route_conf.c) and a feature code ("@fc:<code>",
+ * route_feature.c). The name part is an id (checked where the name is
+ * made), so it needs no JSON escaping. */
 static const struct scenario *internal_scenario(struct route_ctx *c)
 {
 	const struct scenario *sc;
@@ -188,11 +190,16 @@ static const struct scenario *internal_scenario(struct route_ctx *c)
 	if (!strncmp(c->scen, "@fc:", 4)) {
 		if (route_feature_json(c->scen + 4, json, sizeof(json)))
 			return NULL;
+	} else if (route_conf_is_leg(c)) {
+		snprintf(json, sizeof(json),
+			 "{\"start\":\"c\",\"nodes\":{\"c\":{\"type\":"
+			 "\"conference\",\"options\":{\"room\":\"%s\"}}}}",
+			 c->scen + strlen(ROUTE_CONF_LEG_SCEN));
 	} else {
 		snprintf(json, sizeof(json),
-			 "{\"start\":\"ring\",\"nodes\":{\"ring\":{"
-			 "\"type\":\"subscriber\",\"options\":{\"kind\":"
-			 "\"internal\",\"target\":\"%s\"}}}}",
+			 "{\"start\":\"ring\",\"nodes\":{\"ring\":{\"type\":"
+			 "\"subscriber\",\"options\":{\"kind\":\"internal\","
+			 "\"target\":\"%s\"}}}}",
 			 c->scen + strlen("@ext:"));
 	}
 	if (scenario_parse(&nsc, json, NULL, NULL, NULL))

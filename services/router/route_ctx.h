@@ -36,6 +36,11 @@ typedef void(route_next_h)(struct route_ctx *c);
 #define ROUTE_CONF_PIN 'p'
 #define ROUTE_CONF_IN 'j'
 #define ROUTE_CONF_BYE 'e'
+/* ... in a room held by another worker, through a cascade leg (the leg
+ * is the member; this call is only bridged to it). */
+#define ROUTE_CONF_CASCADE 'c'
+/* The built-in scenario of a cascade leg: "@conf:<room>". */
+#define ROUTE_CONF_LEG_SCEN "@conf:"
 /* TTL of a call record before its worker reported INCOMING. */
 #define ROUTE_SETUP_TTL_S 60
 
@@ -218,6 +223,8 @@ void route_exec_ring(struct route_ctx *c, const struct walk_action *a,
  *   live (route_call.c asks before placing a call that goes straight
  *   into a room). */
 void route_conf_prepare(struct route_ctx *c);
+/* The call is a cascade leg into a room (scenario "@conf:<room>"). */
+bool route_conf_is_leg(const struct route_ctx *c);
 void route_conf_start(struct route_ctx *c, const struct walk_action *a);
 bool route_conf_event(struct route_ctx *c);
 void route_conf_after_save(struct route_ctx *c);

@@ -1,6 +1,7 @@
 /* Action execution: turns the walk's actions into media commands for the
  * worker that anchors the call, in order. Elements whose media side does
  * not exist yet end the call with a clear SIP error and log line. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,51 +11,49 @@
 #include "router.h"
 #include "scenario.h"
 
-void route_exec_send(struct route_ctx *c, Pbx__V1__MediaCommand *cmd)
+int route_media_send(struct router *r, const char *worker_id,
+		     const char *tenant, const char *call_id, uint64_t seq,
+		     Pbx__V1__MediaCommand *cmd)
 {
 	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
 	struct pbx_bus_peer peer;
-	size_t n = strlen(c->worker_id);
+	size_t n = strlen(worker_id);
 	int err;
 
-	memcpy(peer.id, c->worker_id, n);
+	if (n == 0 || n > sizeof(peer.id))
+		return -EINVAL;
+	memcpy(peer.id, worker_id, n);
 	peer.len = n;
-	cmd->worker_id = c->worker_id;
-	cmd->seq = c->seq;
-	env.tenant_id = c->tenant;
-	env.call_id = c->call_id;
+	cmd->worker_id = (char *)worker_id;
+	cmd->seq = seq;
+	env.tenant_id = (char *)tenant;
+	env.call_id = (char *)call_id;
 	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_COMMAND;
 	env.media_command = cmd;
-	err = pbx_bus_send(c->r->worker_bus, &peer, &env);
+	err = pbx_bus_send(r->worker_bus, &peer, &env);
 	if (err)
-		PLOG_ERR("command to worker %s failed: %d", c->worker_id, err);
+		PLOG_ERR("command to worker %s failed: %d", worker_id, err);
+	return err;
+}
+
+void route_exec_send(struct route_ctx *c, Pbx__V1__MediaCommand *cmd)
+{
+	route_media_send(c->r, c->worker_id, c->tenant, c->call_id, c->seq,
+			 cmd);
 }
 
 void route_media_hangup(struct router *r, const char *worker_id,
 			const char *tenant, const char *call_id,
 			unsigned code, const char *reason)
 {
-	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
 	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
 	Pbx__V1__MediaCommand__Hangup hup = PBX__V1__MEDIA_COMMAND__HANGUP__INIT;
-	struct pbx_bus_peer peer;
-	size_t n = strlen(worker_id);
 
-	if (n == 0 || n > sizeof(peer.id))
-		return;
-	memcpy(peer.id, worker_id, n);
-	peer.len = n;
 	hup.sip_code = code;
 	hup.reason = (char *)reason;
-	cmd.worker_id = (char *)worker_id;
 	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_HANGUP;
 	cmd.hangup = &hup;
-	env.tenant_id = (char *)tenant;
-	env.call_id = (char *)call_id;
-	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_COMMAND;
-	env.media_command = &cmd;
-	if (pbx_bus_send(r->worker_bus, &peer, &env))
-		PLOG_ERR("hangup to worker %s failed", worker_id);
+	route_media_send(r, worker_id, tenant, call_id, 0, &cmd);
 }
 
 static void hangup(struct route_ctx *c, unsigned code, const char *reason)

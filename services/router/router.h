@@ -70,6 +70,11 @@ void route_queue_event(struct router *r, const struct pbx_bus_peer *peer,
 		       const Pbx__V1__Envelope *env);
 /* route_reap.c: workers_lost_h that ends a lost worker's calls. */
 void route_reap_worker(const char *worker_id, uint64_t seen_ms, void *arg);
+/* cmd (its body set) to worker_id as call_id's command number seq;
+ * 0 or the send's error (logged). */
+int route_media_send(struct router *r, const char *worker_id,
+		     const char *tenant, const char *call_id, uint64_t seq,
+		     Pbx__V1__MediaCommand *cmd);
 /* Sends a MediaCommand hangup for a call we cannot continue. */
 void route_media_hangup(struct router *r, const char *worker_id,
 			const char *tenant, const char *call_id,

@@ -174,6 +174,7 @@ static unsigned compile_ivr(struct scenario_node *nd,
 	iv->retries = (uint8_t)opt_int(nd, "retries", IVR_RETRIES);
 	iv->barge_in = opt_bool(nd, "barge_in", 1);
 	iv->ext_dialing = opt_bool(nd, "extension_dialing", 0);
+	iv->room_dialing = opt_bool(nd, "room_dialing", 0);
 	iv->ext_min = (uint8_t)opt_int(nd, "extension_min_len", IVR_EXT_MIN);
 	iv->ext_max = (uint8_t)opt_int(nd, "extension_max_len", IVR_EXT_MAX);
 	iv->inter_digit_ms =
@@ -210,11 +211,19 @@ static unsigned compile_ivr(struct scenario_node *nd,
 				iv->ext_keys |= (uint16_t)(1u << k);
 		}
 	}
-	if (!iv->ext_dialing &&
+	if (!iv->ext_dialing && !iv->room_dialing &&
 	    (digits || json_object_get(nd->opts, "extension_max_len")))
 		scenario_report_add(rep, false,
 				    "node %s: extension options are set but "
-				    "\"extension_dialing\" is off",
+				    "\"extension_dialing\" and \"room_dialing\" "
+				    "are off",
+				    nd->id);
+	if (iv->room_dialing && !iv->ext_dialing &&
+	    json_object_get(nd->opts, "extension_timeout"))
+		scenario_report_add(rep, false,
+				    "node %s: extension_timeout is set but "
+				    "only rooms are dialled "
+				    "(\"extension_dialing\" is off)",
 				    nd->id);
 	return errs;
 }

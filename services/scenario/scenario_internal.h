@@ -153,6 +153,7 @@ struct obj_conf {
 	bool end_with_moderator;
 	bool announce;
 	const char *moh;
+	const char *number; /* dialled from a menu with room_dialing */
 };
 
 struct scenario_object {
@@ -173,6 +174,11 @@ struct scenario_object {
 const struct scenario_object *
 scenario_objects_find(const struct scenario_objects *objs,
 		      enum scenario_ref kind, const char *name);
+/* The one conference room whose number is `number`; NULL when none or
+ * more than one has it (ambiguous: no room). */
+const struct scenario_object *
+scenario_objects_room_by_number(const struct scenario_objects *objs,
+				const char *number);
 
 /* ---- nodes ---- */
 struct n_subscriber {
@@ -187,6 +193,7 @@ struct n_ivr {
 	uint32_t timeout_ms, inter_digit_ms, ext_timeout_s;
 	uint8_t retries, ext_min, ext_max;
 	bool barge_in, ext_dialing;
+	bool room_dialing; /* the dialled digits may be a room's number */
 	uint16_t ext_keys; /* bit per key: starts an extension */
 };
 

@@ -860,7 +860,9 @@ static unsigned lint_node(const struct scenario_node *nd,
 		/* "Press 1 for sales" beside 1xx extensions is legal: the
 		 * walk lets time decide (scenario_walk.c, ivr_digit), which
 		 * delays the choice; say so. */
-		for (int k = 0; k < 10 && nd->ivr.ext_dialing; k++) {
+		for (int k = 0; k < 10 && (nd->ivr.ext_dialing ||
+						 nd->ivr.room_dialing);
+		     k++) {
 			if (nd->key[k] < 0 || !(nd->ivr.ext_keys & (1u << k)))
 				continue;
 			if (nd->ivr.ext_max <= 1)
@@ -882,7 +884,8 @@ static unsigned lint_node(const struct scenario_node *nd,
 					nd->id, k, k, nd->ivr.inter_digit_ms);
 		}
 		{
-			bool any = nd->ivr.ext_dialing;
+			bool any = nd->ivr.ext_dialing ||
+				   nd->ivr.room_dialing;
 
 			for (int k = 0; k < KEY_COUNT; k++)
 				any |= nd->key[k] >= 0;

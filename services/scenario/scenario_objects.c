@@ -243,6 +243,14 @@ static int obj_compile(struct scenario_object *o, const char *who,
 					    who);
 			errs++;
 		}
+		if (str(r, "number") && !s_digits(str(r, "number"), 1, 16)) {
+			scenario_report_add(rep, true,
+					    "%s: number must be 1 to 16 "
+					    "digits",
+					    who);
+			errs++;
+		}
+		o->conf.number = str(r, "number");
 		o->conf.pin = str(r, "pin");
 		o->conf.moderator_pin = str(r, "moderator_pin");
 		o->conf.pin_retries = num(r, "pin_retries", 3);
@@ -424,6 +432,29 @@ scenario_objects_find(const struct scenario_objects *objs,
 			return o;
 	}
 	return NULL;
+}
+
+const struct scenario_object *
+scenario_objects_room_by_number(const struct scenario_objects *objs,
+				const char *number)
+{
+	const struct scenario_object *found = NULL;
+
+	if (!objs || !number || !number[0])
+		return NULL;
+	/* A scan: a tenant has few rooms, and a dial is one lookup. */
+	for (size_t b = 0; b < objs->nbuckets; b++) {
+		for (const struct scenario_object *o = objs->bucket[b]; o;
+		     o = o->next) {
+			if (o->kind != SCENARIO_REF_CONFERENCE ||
+			    !o->conf.number || strcmp(o->conf.number, number))
+				continue;
+			if (found)
+				return NULL;
+			found = o;
+		}
+	}
+	return found;
 }
 
 size_t scenario_objects_count(const struct scenario_objects *objs)

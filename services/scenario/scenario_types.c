@@ -72,6 +72,7 @@ static const struct opt_spec ivr_opts[] = {
 	{"extension_max_len", OPT_INT, false, 1, 16, NULL},
 	{"inter_digit_ms", OPT_INT, false, 500, 10000, NULL},
 	{"extension_timeout", OPT_INT, false, 1, 600, NULL},
+	{"room_dialing", OPT_BOOL, false, 0, 0, NULL},
 	END};
 static const char *const ivr_outs[] = {"digit:*", "extension", "timeout",
 				       "invalid", NULL};
@@ -210,6 +211,7 @@ static const struct opt_spec conf_obj[] = {
 	{"end_with_moderator", OPT_BOOL, false, 0, 0, NULL},
 	{"announce", OPT_BOOL, false, 0, 0, NULL},
 	{"moh", OPT_STRING, false, 0, 0, NULL},
+	{"number", OPT_STRING, false, 0, 0, NULL},
 	END};
 
 const struct opt_spec *scenario_types_object(enum scenario_ref kind)

@@ -261,6 +261,25 @@ static void media_end(struct walk *w, const struct scenario_node *nd,
 	hop(w, nd, outcome, NULL);
 }
 
+/* Into room `room` (its object o, NULL when the walk has no objects):
+ * the CONFERENCE action, and the walk is done with the call. */
+static void conference(struct walk *w, const struct scenario_node *nd,
+		       const char *room, const struct scenario_object *o,
+		       uint32_t node_retries)
+{
+	struct walk_action *a = push(w, WALK_ACT_CONFERENCE);
+
+	a->conference.room = room;
+	a->conference.pin = o ? o->conf.pin : NULL;
+	a->conference.moderator_pin = o ? o->conf.moderator_pin : NULL;
+	a->conference.pin_retries = node_retries ? node_retries
+				    : o	 ? o->conf.pin_retries
+					 : CONF_PIN_RETRIES;
+	a->conference.max_members = o ? o->conf.max_members : 0;
+	a->conference.join_muted = o ? o->conf.join_muted : false;
+	media_end(w, nd, "conference");
+}
+
 /* The call arrives at a node that needs the world; sets up its state. */
 static void arrive(struct walk *w, int idx)
 {
@@ -364,17 +383,7 @@ static void arrive(struct walk *w, int idx)
 		}
 		if (need_answer(w, nd))
 			return;
-		a = push(w, WALK_ACT_CONFERENCE);
-		a->conference.room = nd->box.box;
-		a->conference.pin = o ? o->conf.pin : NULL;
-		a->conference.moderator_pin = o ? o->conf.moderator_pin : NULL;
-		a->conference.pin_retries = nd->box.pin_retries
-						    ? nd->box.pin_retries
-					    : o ? o->conf.pin_retries
-						: CONF_PIN_RETRIES;
-		a->conference.max_members = o ? o->conf.max_members : 0;
-		a->conference.join_muted = o ? o->conf.join_muted : false;
-		media_end(w, nd, "conference");
+		conference(w, nd, nd->box.box, o, nd->box.pin_retries);
 		return;
 	}
 	default:
@@ -579,6 +588,22 @@ static void ivr_dial(struct walk *w, const struct scenario_node *nd)
 		return;
 	}
 	memcpy(digits, w->st->digits, sizeof(digits));
+	/* A room's number first (room_dialing), then an extension. */
+	if (nd->ivr.room_dialing) {
+		const struct scenario_object *o =
+			scenario_objects_room_by_number(
+				w->ctx ? w->ctx->objs : NULL, digits);
+
+		if (o) {
+			hop(w, nd, "dial_room", NULL);
+			conference(w, nd, o->name, o, 0);
+			return;
+		}
+		if (!nd->ivr.ext_dialing) {
+			ivr_retry(w, nd, SCENARIO_OUT_INVALID, true);
+			return;
+		}
+	}
 	ring(w, WALK_DEST_EXTENSION, digits, nd->ivr.ext_timeout_s * 1000,
 	     NULL);
 	w->st->phase = PH_EXT_RING;
@@ -649,7 +674,8 @@ static void ivr_digit(struct walk *w, const struct scenario_node *nd, char d)
 	 * inter_digit_ms as between extension digits; a further digit makes
 	 * it an extension, a pause or # takes the choice (ivr_input_end). A
 	 * digit that is only a choice is taken at once. */
-	if (nd->ivr.ext_dialing && d >= '0' && d <= '9' &&
+	if ((nd->ivr.ext_dialing || nd->ivr.room_dialing) && d >= '0' &&
+	    d <= '9' &&
 	    (nd->ivr.ext_keys & (1u << (d - '0')))) {
 		bool choice = nd->key[k] >= 0;
 

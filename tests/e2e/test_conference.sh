@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end conference rooms: starts the whole stack (stack.sh, one media
-# worker), provisions a tenant with three numbers: a dedicated number whose
+# End-to-end conference rooms: starts the whole stack (stack.sh, two media
+# workers), provisions a tenant with three numbers: a dedicated number whose
 # scenario is just an open room of max_members 3, one into a room with a
 # PIN, and an IVR whose digit 2 leads into the open room. Three SIPp
 # callers (tests/sipp/queue_caller.xml, each from its own directory so each
@@ -10,9 +10,15 @@
 # the other two and not its own. A fourth caller is refused (room full:
 # conf_full, then BYE) while the room stays at three; a caller that sends
 # a wrong PIN three times (in-band DTMF) gets BYE; one reaching the room
-# through the IVR digit joins the member already in. Checks the room's
+# through the IVR digit joins the member already in; one dials the PIN
+# room's number (55) in a menu with room_dialing, then its PIN (in-band),
+# and joins it. Checks the room's
 # members (pbxctl conf list / members) and pbxctl conf mute / kick of a
-# member, and that another tenant cannot kick it.
+# member, and that another tenant cannot kick it. Across workers: a menu
+# caller placed on the worker that does not hold the room joins through a
+# cascade leg (its worker rings the room's through Kamailio): both hear
+# each other's tone, a mute and a kick of the leg reach it, the caller's
+# hang-up ends the leg, and killing the room's worker ends the caller.
 #
 # Environment: PBX_BUILD (a build dir, required). Prints "PASS <name>" /
 # "FAIL <name> <why>" per check and a last line "N passed, M failed".
@@ -20,11 +26,15 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/tests/e2e/lib.sh"
 e2e_env conf
+# Two workers: a menu caller that lands on the worker without the room
+# joins it through a cascade leg (the last section).
+export PBX_WORKERS=2
 T=e2econf
 CALLER_IP=127.0.0.2
 N_OPEN=15550401
 N_PIN=15550402
 N_MENU=15550403
+N_DIRECT=15550404
 HZ=(400 700 1000 550)
 
 cleanup() {
@@ -57,6 +67,21 @@ sox "$TMP/gap.wav" "$TMP/k1.wav" "$TMP/short.wav" "$TMP/kh.wav" \
 
 sox -n -r 8000 -c 1 -b 16 "$TMP/menu.wav" synth 1 sine 660 2>/dev/null
 
+# The room's number 55 dialled in the menu, then its PIN 4321# (in-band),
+# then a 550 Hz tone.
+mkdir -p "$TMP/direct"
+dtmf "770 1336" "$TMP/k5.wav"
+dtmf "770 1209" "$TMP/k4.wav"
+dtmf "697 1477" "$TMP/k3.wav"
+dtmf "697 1336" "$TMP/k2.wav"
+sox -n -r 8000 -c 1 -e a-law "$TMP/tone.wav" synth 20 sine 550 vol 0.3 \
+	2>/dev/null
+sox "$TMP/gap.wav" "$TMP/k5.wav" "$TMP/short.wav" "$TMP/k5.wav" \
+	"$TMP/gap.wav" "$TMP/gap.wav" "$TMP/k4.wav" "$TMP/short.wav" \
+	"$TMP/k3.wav" "$TMP/short.wav" "$TMP/k2.wav" "$TMP/short.wav" \
+	"$TMP/k1.wav" "$TMP/short.wav" "$TMP/kh.wav" "$TMP/short.wav" \
+	"$TMP/tone.wav" -e a-law "$TMP/direct/caller.wav" 2>/dev/null
+
 # --- provisioning ----------------------------------------------------------
 prov_ok=1
 {
@@ -64,7 +89,7 @@ prov_ok=1
 	"$PBXCTL" tenant create $T &&
 		echo '{"max_members":3}' |
 		"$PBXCTL" object put $T conference open - &&
-		echo '{"pin":"4321","pin_retries":3}' |
+		echo '{"pin":"4321","pin_retries":3,"number":"55"}' |
 		"$PBXCTL" object put $T conference locked - &&
 		number_with $T $N_OPEN open \
 			'{"start":"c","nodes":{"c":{"type":"conference","options":{"room":"open"}}}}' &&
@@ -72,7 +97,9 @@ prov_ok=1
 			'{"start":"c","nodes":{"c":{"type":"conference","options":{"room":"locked"}}}}' &&
 		"$PBXCTL" prompt upload $T menu "$TMP/menu.wav" &&
 		number_with $T $N_MENU menu \
-			'{"start":"m","nodes":{"m":{"type":"ivr","options":{"prompt":"menu","timeout":10,"retries":0},"outputs":{"digit:2":"c","timeout":"h"}},"c":{"type":"conference","options":{"room":"open"}},"h":{"type":"hangup"}}}'
+			'{"start":"m","nodes":{"m":{"type":"ivr","options":{"prompt":"menu","timeout":10,"retries":0},"outputs":{"digit:2":"c","timeout":"h"}},"c":{"type":"conference","options":{"room":"open"}},"h":{"type":"hangup"}}}' &&
+		number_with $T $N_DIRECT direct \
+			'{"start":"m","nodes":{"m":{"type":"ivr","options":{"prompt":"menu","timeout":10,"retries":0,"room_dialing":true,"extension_max_len":2},"outputs":{"timeout":"h","invalid":"h"}},"h":{"type":"hangup"}}}'
 } >"$TMP/provision.out" 2>&1 || prov_ok=0
 if [ $prov_ok = 1 ]; then pass provision_conference_tenant; else
 	fail provision_conference_tenant "$(tail -1 "$TMP/provision.out")"
@@ -234,6 +261,125 @@ else fail wrong_pin_three_times_ends_the_call "sipp exit $rc after $t ms"; fi
 echo "info: wrong-PIN caller got BYE after $t ms"
 if [ "$(members_in locked)" = 0 ]; then pass wrong_pin_never_joins
 else fail wrong_pin_never_joins "members: $(members_in locked)"; fi
+
+# --- a menu with room_dialing: the room's number, then its PIN -------------
+DIR=$TMP/direct member 13 $N_DIRECT wait 0
+if wait_members locked 1 || wait_members locked 1; then
+	pass menu_room_dialing_joins_the_room_with_its_pin
+else fail menu_room_dialing_joins_the_room_with_its_pin \
+	"members: $(members_in locked); $(grep -c 'dial_room\|conference locked' "$PBX_RUN/router.log") router lines"; fi
+for call in $(rcli HKEYS "pbx:{$T}:conf:members:locked"); do
+	"$PBXCTL" conf kick $T locked "$call" >/dev/null 2>&1
+done
+wait "${MPID[13]}"
+rc=$?
+if [ $rc = 0 ] && grep -q got-bye "$TMP/member13.log"; then
+	pass room_dialing_member_kicked
+else fail room_dialing_member_kicked "sipp exit $rc"; fi
+
+# --- across workers: a menu caller joins a room held by the other worker -----
+# heard <i> <file> <want hz> <not hz> <name>: energy at want, none at not.
+heard() {
+	local a b
+	a=$(band "$2" "$3")
+	b=$(band "$2" "$4")
+	echo "info: member $1 heard ${3}Hz=${a:-?} ${4}Hz=${b:-?}"
+	if awk -v a="${a:-0}" -v b="${b:-1}" 'BEGIN { exit !(a > 0.05 && b < 0.01) }'
+	then pass "$5"; else fail "$5" "${3}Hz=${a:-?} ${4}Hz=${b:-?}"; fi
+}
+# other_worker_call: the call id of the menu caller in the room through a
+# cascade leg (its record's cst is c) and, in CWORKER, its worker.
+other_worker_call() {
+	local k
+	for k in $(rcli --scan --pattern "pbx:{$T}:call:*"); do
+		if [ "$(rcli HGET "$k" cst)" = c ]; then
+			CWORKER=$(rcli HGET "$k" worker)
+			echo "${k#pbx:\{$T\}:call:}"
+			return 0
+		fi
+	done
+	return 1
+}
+DIR=$TMP/c0 member 9 $N_OPEN wait 0
+wait_members open 1
+sleep 1.5 # a heartbeat: the room's worker counts one call more
+room_w=$(rcli GET "pbx:{$T}:conf:room:open")
+DIR=$TMP/c1 member 10 $N_MENU key2 0
+CWORKER=""
+for _ in $(seq 50); do
+	ccall=$(other_worker_call) && break
+	sleep 0.1
+done
+CWORKER=$(rcli HGET "pbx:{$T}:call:$ccall" worker)
+if wait_members open 2 && [ -n "$ccall" ] && [ -n "$CWORKER" ] &&
+	[ "$CWORKER" != "$room_w" ]; then
+	pass menu_caller_on_the_other_worker_joins_through_a_leg
+else fail menu_caller_on_the_other_worker_joins_through_a_leg \
+	"room on '$room_w', caller '${ccall:-?}' on '${CWORKER:-?}', members $(members_in open)"; fi
+echo "info: room on $room_w, menu caller on ${CWORKER:-?}"
+leg=""
+for c in $(rcli HKEYS "pbx:{$T}:conf:members:open"); do
+	v=$(rcli HGET "pbx:{$T}:conf:members:open" "$c")
+	case "$v" in "$room_w "*" 799900004010") leg=$c ;; esac
+done
+if [ -n "$leg" ]; then pass cascade_leg_is_a_member_on_the_rooms_worker
+else fail cascade_leg_is_a_member_on_the_rooms_worker \
+	"$(rcli HGETALL "pbx:{$T}:conf:members:open" | tr '\n' ' ')"; fi
+sleep 3 # the count announcement
+"$SINK" $CALLER_IP $((34000 + 9 * 2)) 3 1000 "" "$TMP/x9.al" >"$TMP/x9.out" &
+p9=$!
+"$SINK" $CALLER_IP $((34000 + 10 * 2)) 3 1000 "" "$TMP/x10.al" >"$TMP/x10.out" &
+p10=$!
+wait $p9 $p10
+heard 9 "$TMP/x9.al" 700 400 room_member_hears_the_caller_on_the_other_worker
+heard 10 "$TMP/x10.al" 400 700 caller_on_the_other_worker_hears_the_room
+
+# A mute by RPC reaches the leg: the room no longer hears the caller.
+"$PBXCTL" conf mute $T open "$leg" >"$TMP/xmute.out" 2>&1
+for _ in $(seq 30); do
+	"$PBXCTL" conf members $T open 2>/dev/null | grep -q "^$leg .* muted " &&
+		break
+	sleep 0.1
+done
+sleep 0.5
+"$SINK" $CALLER_IP $((34000 + 9 * 2)) 2 1000 "" "$TMP/x9m.al" >"$TMP/x9m.out"
+r=$(band "$TMP/x9m.al" 700)
+if awk -v r="${r:-1}" 'BEGIN { exit !(r < 0.01) }'; then
+	pass muted_cascade_member_is_not_heard
+else fail muted_cascade_member_is_not_heard "700Hz=${r:-?}; $(cat "$TMP/xmute.out")"; fi
+# A kick of the leg ends the caller's call on the other worker.
+"$PBXCTL" conf kick $T open "$leg" >"$TMP/xkick.out" 2>&1
+wait "${MPID[10]}"
+rc=$?
+if [ $rc = 0 ] && grep -q got-bye "$TMP/member10.log" && wait_members open 1
+then pass kick_of_the_leg_ends_the_callers_call
+else fail kick_of_the_leg_ends_the_callers_call "sipp exit $rc; $(cat "$TMP/xkick.out")"; fi
+
+# The caller hangs up: its leg leaves the room.
+DIR=$TMP/c1 member 11 $N_MENU key2hup 6000
+if wait_members open 2; then
+	wait "${MPID[11]}"
+	if wait_members open 1; then pass caller_hangup_ends_the_leg
+	else fail caller_hangup_ends_the_leg "members: $(members_in open)"; fi
+else fail caller_hangup_ends_the_leg "never joined: $(members_in open)"; fi
+
+# The room's worker dies: the caller on the other worker gets BYE.
+DIR=$TMP/c1 member 12 $N_MENU key2 0
+if wait_members open 2; then
+	t0=$(now_ms)
+	kill -KILL "$(cat "$PBX_RUN/$room_w.pid")"
+	wait "${MPID[12]}"
+	rc=$?
+	t=$(($(now_ms) - t0))
+	if [ $rc = 0 ] && grep -q got-bye "$TMP/member12.log"; then
+		pass rooms_worker_dies_caller_on_other_worker_gets_bye
+	else fail rooms_worker_dies_caller_on_other_worker_gets_bye \
+		"sipp exit $rc after $t ms"; fi
+	echo "info: BYE $t ms after the room's worker was killed"
+	rm -f "$PBX_RUN/$room_w.pid"
+else fail rooms_worker_dies_caller_on_other_worker_gets_bye \
+	"never joined: $(members_in open)"; fi
+wait "${MPID[9]}"
 
 # --- teardown ----------------------------------------------------------------
 "$PBXCTL" tenant delete $T >/dev/null 2>&1

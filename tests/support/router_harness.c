@@ -361,6 +361,14 @@ router_harness_call_new_ext(struct router_harness *h, const char *call_id,
 	return call_new(h, call_id, from, to, "extension", caller_tenant);
 }
 
+const Pbx__V1__RouteDecision *
+router_harness_call_new_src(struct router_harness *h, const char *call_id,
+			    const char *from, const char *to,
+			    const char *source)
+{
+	return call_new(h, call_id, from, to, source, NULL);
+}
+
 /* ---- call state --------------------------------------------------------- */
 
 int router_harness_call_field(struct router_harness *h, const char *call_id,

@@ -113,6 +113,11 @@ const Pbx__V1__RouteDecision *
 router_harness_call_new_ext(struct router_harness *h, const char *call_id,
 			    const char *from, const char *to,
 			    const char *caller_tenant);
+/* The same with any source ("worker": a media worker's cascade leg). */
+const Pbx__V1__RouteDecision *
+router_harness_call_new_src(struct router_harness *h, const char *call_id,
+			    const char *from, const char *to,
+			    const char *source);
 
 /* ---- call state in Redis ----------------------------------------------- */
 

@@ -159,6 +159,21 @@ Test(decision_json, call_new_explicit_unknown_source)
 	json_decref(root);
 }
 
+Test(decision_json, call_new_worker_source_drops_caller_fields)
+{
+	struct decision_json_call call;
+	json_t *root;
+
+	/* A media worker's cascade leg into a conference (Kamailio's
+	 * BLEG_CONF): no tenant of the caller's own comes with it. */
+	call_of(&call, &root,
+		with_fields("{\"source\":\"worker\","
+			    "\"caller_tenant\":\"acme\"}"));
+	cr_assert_str_eq(call.msg.source, "worker");
+	cr_assert_str_eq(call.msg.caller_tenant, "");
+	json_decref(root);
+}
+
 Test(decision_json, call_new_fields_of_another_source_are_dropped)
 {
 	struct decision_json_call call;

@@ -108,3 +108,32 @@ Test(mwlaw, same_law_is_a_copy_and_in_place_works)
 	mwlaw_transcode(in, in, sizeof(in), OFFER_ULAW, OFFER_ALAW);
 	cr_assert_arr_eq(in, dst, sizeof(in));
 }
+
+Test(mwlaw, frame_decode_and_clipped_encode_match_the_sample_functions)
+{
+	enum offer_law laws[] = {OFFER_ULAW, OFFER_ALAW};
+	uint8_t bytes[256], out[512];
+	int16_t lin[256];
+	int32_t sums[512];
+
+	for (int i = 0; i < 256; i++)
+		bytes[i] = (uint8_t)i;
+	/* Every 128th value from beyond -32768 to beyond 32767: the clip. */
+	for (int i = 0; i < 512; i++)
+		sums[i] = -40000 + i * 160;
+	for (size_t l = 0; l < 2; l++) {
+		mwlaw_decode_buf(lin, bytes, 256, laws[l]);
+		for (int i = 0; i < 256; i++)
+			cr_assert_eq(lin[i], mwlaw_decode((uint8_t)i, laws[l]),
+				     "law %zu byte %d", l, i);
+		mwlaw_encode_clip(out, sums, 512, laws[l]);
+		for (int i = 0; i < 512; i++) {
+			int32_t v = sums[i] > INT16_MAX	  ? INT16_MAX
+				    : sums[i] < INT16_MIN ? INT16_MIN
+							  : sums[i];
+
+			cr_assert_eq(out[i], mwlaw_encode((int16_t)v, laws[l]),
+				     "law %zu sum %d", l, sums[i]);
+		}
+	}
+}

@@ -1788,10 +1788,10 @@ static void conf_menu_call(const char *call_id)
 	dtmf(call_id, "1");
 }
 
-Test(route_media, conf_menu_caller_joins_on_its_worker_or_is_refused)
+/* An open room, a menu into it on NUMBER, this worker and mw-two; the
+ * room's key names mw-two. */
+static void conf_menu_room_on_two(void)
 {
-	char key[PBX_KEY_MAX];
-
 	cr_assert_eq(router_harness_seed_object(&h, "conference", "open",
 						"{\"max_members\":0}"),
 		     0);
@@ -1800,20 +1800,96 @@ Test(route_media, conf_menu_caller_joins_on_its_worker_or_is_refused)
 		     0);
 	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
 	conf_second_worker();
-	/* The room's key names mw-two but nobody is in it: joins here. */
 	conf_room_on("mw-two");
+}
+
+/* The cascade token a Ring names: sip:conf-<token>@<host>. */
+static void ring_token(const Pbx__V1__MediaCommand *c, char *tok, size_t n)
+{
+	const char *u = c->ring->target_uri;
+
+	cr_assert(!strncmp(u, "sip:conf-", 9), "target %s", u);
+	cr_assert_eq(strcspn(u + 9, "@"), 32, "target %s", u);
+	snprintf(tok, n, "conf-%.32s", u + 9);
+}
+
+Test(route_media, conf_menu_caller_joins_on_its_worker_or_through_a_leg)
+{
+	const Pbx__V1__RouteDecision *d;
+	const Pbx__V1__MediaCommand *c;
+	struct harness_event ev = {.kind = MEV(RING_RESULT),
+				   .ring = PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED};
+	char key[PBX_KEY_MAX], tok[48], v[64];
+
+	/* The room's key names mw-two but nobody is in it: joins here. */
+	conf_menu_room_on_two();
 	conf_menu_call("c-1");
 	cr_assert_str_eq(conf_wait_cmd("c-1", MC(CONF_JOIN))->conf_join->room,
 			 "open");
-	/* Members on mw-two: refused with a clear reason. */
+	/* Members on mw-two: this worker rings a leg into the room. */
 	cr_assert_eq(pbx_key_sub_of(key, sizeof(key), HARNESS_TENANT,
 				    PBX_K_CONF_MEMBERS, "open"),
 		     0);
 	redis_do("HSET %s x1 %s", key, "mw-two 0 0 1 caller");
 	seen = fake_peer_count(h.worker);
 	conf_menu_call("c-2");
-	assert_hangup(conf_wait_cmd("c-2", MC(HANGUP)), 480,
-		      "Conference On Another Worker");
+	c = conf_wait_cmd("c-2", MC(RING));
+	cr_assert_str_eq(c->ring->dest_kind, "conference");
+	cr_assert_str_eq(c->ring->caller_id, CALLER);
+	cr_assert_gt(c->ring->timeout_ms, 0);
+	ring_token(c, tok, sizeof(tok));
+
+	/* The leg arrives from the edge: placed on the room's worker. A
+	 * trunk call to the same user is no leg; the token is good once. */
+	d = router_harness_call_new(&h, "x-trunk", CALLER, tok);
+	cr_assert_not_null(d);
+	cr_assert_eq(d->sip_code, 404);
+	d = router_harness_call_new_src(&h, "c-2-leg", "x", tok, "worker");
+	cr_assert_not_null(d);
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA);
+	cr_assert_str_eq(d->media_uri, "sip:10.0.0.8:5080",
+			 "not the room's worker: %s", d->media_uri);
+	d = router_harness_call_new_src(&h, "c-3-leg", "x", tok, "worker");
+	cr_assert_not_null(d);
+	cr_assert_eq(d->sip_code, 403, "a used token: %u", d->sip_code);
+	d = router_harness_call_new_src(&h, "c-4-leg", "x",
+					"conf-0123456789abcdef0123456789abcdef",
+					"worker");
+	cr_assert_not_null(d);
+	cr_assert_eq(d->sip_code, 403);
+	assert_field("c-2-leg", "scenario", "@conf:open");
+	assert_field("c-2-leg", "caller", CALLER);
+	assert_field("c-2-leg", "worker", "mw-two");
+
+	/* The caller's leg answered: it is in through it, not a member. */
+	seen = fake_peer_count(h.worker);
+	ev.seq = c->seq;
+	router_harness_event(&h, "c-2", &ev);
+	router_harness_settle(&h, 200);
+	assert_field("c-2", "cst", "c");
+	conf_redis_field("open", PBX_K_CONF_MEMBERS, "c-2", v, sizeof(v));
+	cr_assert_str_eq(v, "");
+}
+
+Test(route_media, conf_failed_cascade_leg_ends_the_call)
+{
+	struct harness_event ev = {.kind = MEV(RING_RESULT),
+				   .ring = PBX__V1__MEDIA_EVENT__RING_RESULT__RING_UNAVAILABLE};
+	const Pbx__V1__MediaCommand *c;
+	char key[PBX_KEY_MAX];
+
+	conf_menu_room_on_two();
+	cr_assert_eq(pbx_key_sub_of(key, sizeof(key), HARNESS_TENANT,
+				    PBX_K_CONF_MEMBERS, "open"),
+		     0);
+	redis_do("HSET %s x1 %s", key, "mw-two 0 0 1 caller");
+	conf_menu_call("c-1");
+	c = conf_wait_cmd("c-1", MC(RING));
+	seen = fake_peer_count(h.worker);
+	ev.seq = c->seq;
+	router_harness_event(&h, "c-1", &ev);
+	assert_hangup(conf_wait_cmd("c-1", MC(HANGUP)), 480,
+		      "Conference Ended");
 }
 
 Test(route_media, conf_last_member_leaving_frees_the_rooms_worker)

@@ -204,7 +204,7 @@ Test(scenario_objects, every_kind_accepts_its_documented_fields)
 	cr_assert_eq(check("conference",
 			   "{'pin':'1234','moderator_pin':'9999',"
 			   "'pin_retries':3,'max_members':20,'join_muted':"
-			   "true,'moh':'m'}",
+			   "true,'moh':'m','number':'300'}",
 			   &rep),
 		     0, "%s", rep.text);
 }
@@ -232,6 +232,11 @@ Test(scenario_objects, bad_fields_of_every_kind_are_named)
 		check("conference", "{'pin':'1','moderator_pin':'1'}", &rep),
 		-EINVAL);
 	cr_assert(has(&rep, "pin and moderator_pin must differ"));
+	cr_assert_eq(check("conference", "{'number':'30a'}", &rep), -EINVAL);
+	cr_assert(has(&rep, "number must be 1 to 16 digits"), "%s", rep.text);
+	cr_assert_eq(check("conference", "{'number':'12345678901234567'}",
+			   &rep),
+		     -EINVAL);
 	cr_assert_eq(check("teleport", "{}", &rep), -EINVAL);
 	cr_assert(has(&rep, "unknown kind \"teleport\""));
 	cr_assert_eq(check("queue", "[1]", &rep), -EINVAL);

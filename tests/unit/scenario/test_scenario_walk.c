@@ -955,6 +955,78 @@ Test(scenario_walk, conference_joins_with_the_room_pin)
 	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 500);
 }
 
+/* A menu with room_dialing: "1" is a choice, two-digit numbers are
+ * dialled; rooms "board" (number 55, PIN) and "club" (number 56). */
+static void room_menu(bool extensions)
+{
+	if (!scenario_objects_count(objs)) {
+		scen_obj(objs, "conference", "board",
+			 "{'pin':'4321','number':'55','pin_retries':4}");
+		scen_obj(objs, "conference", "club", "{'number':'56'}");
+	}
+	scenario_free(sc); /* the previous menu of the test */
+	sc = NULL;
+	load(extensions
+		     ? "{'start':'m','nodes':{'m':{'type':'ivr','options':{"
+		       "'prompt':'p','room_dialing':true,"
+		       "'extension_dialing':true,'extension_max_len':2},"
+		       "'outputs':{'digit:1':'h','timeout':'h','invalid':'h',"
+		       "'extension':'h'}},'h':{'type':'hangup'}}}"
+		     : "{'start':'m','nodes':{'m':{'type':'ivr','options':{"
+		       "'prompt':'p','room_dialing':true,"
+		       "'extension_max_len':2,'retries':1},"
+		       "'outputs':{'digit:1':'h','timeout':'h','invalid':'h'}},"
+		       "'h':{'type':'hangup'}}}");
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+}
+
+Test(scenario_walk, ivr_room_dialing_joins_the_room_of_that_number)
+{
+	const struct walk_action *c;
+
+	room_menu(false);
+	dtmf('5');
+	dtmf('5');
+	c = act(WALK_ACT_CONFERENCE);
+	cr_assert_str_eq(c->conference.room, "board");
+	cr_assert_str_eq(c->conference.pin, "4321");
+	cr_assert_eq(c->conference.pin_retries, 4);
+	cr_assert(out.ended);
+	cr_assert_null(scen_act(&out, WALK_ACT_RING));
+	room_menu(false);
+	dtmf('5');
+	dtmf('6');
+	cr_assert_str_eq(act(WALK_ACT_CONFERENCE)->conference.room, "club");
+}
+
+Test(scenario_walk, ivr_room_dialing_of_no_room_is_invalid_or_an_extension)
+{
+	room_menu(false);
+	dtmf('5');
+	dtmf('7');
+	cr_assert_null(scen_act(&out, WALK_ACT_CONFERENCE));
+	cr_assert_null(scen_act(&out, WALK_ACT_RING));
+	act(WALK_ACT_PLAY); /* the menu again (retries 1) */
+	room_menu(true);
+	dtmf('5');
+	dtmf('7');
+	cr_assert_str_eq(act(WALK_ACT_RING)->ring.target, "57");
+	room_menu(true);
+	dtmf('5');
+	dtmf('5');
+	cr_assert_str_eq(act(WALK_ACT_CONFERENCE)->conference.room, "board");
+}
+
+Test(scenario_walk, ivr_room_dialing_of_an_ambiguous_number_joins_nothing)
+{
+	room_menu(false);
+	scen_obj(objs, "conference", "twin", "{'number':'56'}");
+	dtmf('5');
+	dtmf('6');
+	cr_assert_null(scen_act(&out, WALK_ACT_CONFERENCE));
+}
+
 /* ---- state fit ---- */
 
 Test(scenario_walk, state_of_a_vanished_node_ends_the_call)
