@@ -80,6 +80,7 @@ void worker_call_end(struct worker *w, struct worker_call *wc)
 	/* A fax still running is stored with what arrived (FAX_DONE) on
 	 * every way a call can end; the usual ways did it already. */
 	mwcall_fax_stop(wc->call, "ended");
+	worker_queue_end(wc);
 	hash_unlink(&wc->he);
 	w->load--;
 	mwcall_free(wc->call);
