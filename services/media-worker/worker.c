@@ -576,6 +576,7 @@ static bool free_one(struct le *le, void *arg)
 
 	(void)arg;
 	hash_unlink(&wc->he);
+	worker_queue_end(wc);
 	mwcall_free(wc->call);
 	free(wc);
 	return false;
