@@ -2,8 +2,8 @@
 # bench/run.sh BUILD_DIR: runs every benchmark under bench/ in turn, each
 # with a bounded duration, and prints each result (markdown tables, as in
 # docs/performance.md). Builds nothing: `make bench` builds BUILD_DIR
-# (release) and calls this. About 6 minutes with the defaults, at most
-# about 20 (each bench has a time limit).
+# (release) and calls this. About 8 minutes with the defaults, at most
+# about 26 (each bench has a time limit).
 #
 #   scenario  bench/scenario/scenario_bench with its own redis-server on a
 #             free port (decisions/s, p50/p99, Redis round trips)
@@ -28,6 +28,12 @@
 #   flood     the same stack under a distributed INVITE flood at 10x the
 #             edge's budget from 50 addresses, beside a carrier's calls
 #             (answered share and setup times, with and without the flood)
+#   queue     bench/queue/qm_bench: queue-manager processes against their
+#             own redis-server on a free port, the bench as their router:
+#             10,000 waiting callers in 1,000 queues, 5,000 agents, 200
+#             enqueues/s and 500 agent-state changes/s for BENCH_QUEUE_S;
+#             agent free -> offer p50/p99, double offers (must be 0),
+#             Redis commands per offer
 #
 # Environment:
 #   BENCH_ONLY      comma-separated subset (default scenario,bridge,
@@ -54,6 +60,8 @@
 #                   signalling: the overload (3500 calls/s) and the
 #                   rate that must be clean right after it (1000)
 #   BENCH_GREET_STEPS  greeting: rates tried (250,500,750,1000,1250)
+#   BENCH_QUEUE_S   queue: seconds of load (default 60)
+#   BENCH_QUEUE_QMS queue: queue-manager processes (default 2)
 #   BENCH_FLOOD_RATE, BENCH_FLOOD_SOURCES, BENCH_FLOOD_S
 #                   flood: INVITEs/s in all (4000), addresses (50),
 #                   seconds (20); the carrier calls at BENCH_CPS
@@ -68,7 +76,7 @@ if [ -z "$BUILD" ] || [ ! -d "$BUILD" ]; then
 	exit 2
 fi
 BUILD=$(cd "$BUILD" && pwd)
-ONLY=${BENCH_ONLY:-scenario,bridge,playback,conference,stack,signalling,greeting,flood}
+ONLY=${BENCH_ONLY:-scenario,bridge,playback,conference,stack,signalling,greeting,flood,queue}
 STEPS=${BENCH_STEPS:-250,500,1000,1200,1400}
 PLAY_STEPS=${BENCH_PLAY_STEPS:-1000,2000,2400,3000}
 CONF_SIZES=${BENCH_CONF_SIZES:-3,10,50}
@@ -83,6 +91,7 @@ TMP=$(mktemp -d /tmp/pbx-bench.XXXXXX)
 declare -A RESULT
 ORDER=()
 REDIS_PID=
+REDIS_PORT=
 STACK_RUN=
 
 log() { echo "bench: $*" >&2; }
@@ -143,27 +152,37 @@ record() {
 }
 
 # ---- scenario decisions ------------------------------------------------
-bench_scenario() {
-	local bin=$BUILD/bench/scenario/scenario_bench port
-	[ -x "$bin" ] || { log "scenario: $bin not built"; return 1; }
-	command -v redis-server >/dev/null || { log "scenario: no redis-server"; return 1; }
-	port=$(free_tcp_port) || { log "scenario: no free port for redis"; return 1; }
-	redis-server --port "$port" --bind 127.0.0.1 --save '' \
-		--appendonly no --dir "$TMP" >"$TMP/redis.log" 2>&1 &
+# start_redis <bench>: its own redis-server on the first free port from
+# 6411 (the port in REDIS_PORT, the pid in REDIS_PID); stop_redis.
+start_redis() {
+	command -v redis-server >/dev/null || { log "$1: no redis-server"; return 1; }
+	REDIS_PORT=$(free_tcp_port) || { log "$1: no free port for redis"; return 1; }
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
+		--appendonly no --dir "$TMP" >"$TMP/redis-$1.log" 2>&1 &
 	REDIS_PID=$!
 	for _ in $(seq 50); do
-		redis-cli -p "$port" ping >/dev/null 2>&1 && break
+		redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
 		sleep 0.1
 	done
-	redis-cli -p "$port" ping >/dev/null 2>&1 ||
-		{ log "scenario: redis-server did not start"; return 1; }
-	echo "## Scenario decisions (Redis on port $port)"
-	echo
-	run_bench scenario 180 taskset -c 1 "$bin" --redis-port "$port"
-	local rc=$?
+	redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 ||
+		{ log "$1: redis-server did not start"; return 1; }
+}
+
+stop_redis() {
 	kill "$REDIS_PID" 2>/dev/null
 	wait "$REDIS_PID" 2>/dev/null
 	REDIS_PID=
+}
+
+bench_scenario() {
+	local bin=$BUILD/bench/scenario/scenario_bench rc
+	[ -x "$bin" ] || { log "scenario: $bin not built"; return 1; }
+	start_redis scenario || return 1
+	echo "## Scenario decisions (Redis on port $REDIS_PORT)"
+	echo
+	run_bench scenario 180 taskset -c 1 "$bin" --redis-port "$REDIS_PORT"
+	rc=$?
+	stop_redis
 	[ $rc = 0 ] && grep -q '^| walk step | 1000 ' "$TMP/scenario.out"
 }
 
@@ -572,7 +591,28 @@ bench_greeting() {
 	echo
 }
 
-for b in scenario bridge playback conference stack signalling greeting flood; do
+# ---- queue-manager (issue 9) ------------------------------------------
+bench_queue() {
+	local bin=$BUILD/bench/queue/qm_bench rport rc
+	[ -x "$bin" ] || { log "queue: $bin not built"; return 1; }
+	start_redis queue || return 1
+	rport=$((REDIS_PORT + 1000))
+	if listening tcp "$rport"; then
+		log "queue: port $rport in use"
+		stop_redis
+		return 1
+	fi
+	echo "## Queues: queue-manager under load (Redis on port $REDIS_PORT)"
+	echo
+	run_bench queue $((${BENCH_QUEUE_S:-60} + 300)) "$bin" \
+		--redis-port "$REDIS_PORT" --router-port "$rport" \
+		--instances "${BENCH_QUEUE_QMS:-2}" --seconds "${BENCH_QUEUE_S:-60}"
+	rc=$?
+	stop_redis
+	[ $rc = 0 ] && grep -q '^| double offers | 0 |' "$TMP/queue.out"
+}
+
+for b in scenario bridge playback conference stack signalling greeting flood queue; do
 	selected "$b" || continue
 	echo
 	start=$SECONDS

@@ -54,6 +54,7 @@ static void tick_handler(uint64_t periods, uint64_t now_ms, void *arg)
 {
 	struct mwcall *call = arg;
 	struct mwcall_event ev = {.kind = MWCALL_EV_PLAY_DONE};
+	enum call_play was = call->playing;
 	bool done;
 
 	if (call->fax.rx) {
@@ -72,6 +73,16 @@ static void tick_handler(uint64_t periods, uint64_t now_ms, void *arg)
 	pacer_remove(call->env->pacer, &call->pe);
 	call->playing = PLAY_NONE;
 	mwcall_log_ctx(call);
+	if (was == PLAY_HOLD) {
+		/* A queue announcement ended: the music again. */
+		if (call->hold_moh)
+			(void)mwcall_play_start(call, call->hold_moh,
+						call->hold_moh_len,
+						PLAYER_FOREVER, PLAY_MOH, false,
+						call->play_seq);
+		pbx_log_ctx(NULL, NULL);
+		return;
+	}
 	if (call->vm.phase == VM_GREETING) {
 		mwcall_vm_greeting_done(call);
 		pbx_log_ctx(NULL, NULL);
@@ -481,9 +492,29 @@ int mwcall_moh(struct mwcall *call, uint8_t *audio, size_t len, uint64_t seq)
 			  seq);
 }
 
+int mwcall_hold_say(struct mwcall *call, uint8_t *audio, size_t len,
+		    uint8_t *moh, size_t moh_len, uint64_t seq)
+{
+	mem_deref(call->hold_moh);
+	call->hold_moh = mem_ref(moh);
+	call->hold_moh_len = moh_len;
+	return mwcall_play_start(call, audio, len, 1, PLAY_HOLD, false, seq);
+}
+
+bool mwcall_holding(const struct mwcall *call)
+{
+	return call->playing == PLAY_MOH || call->playing == PLAY_HOLD;
+}
+
+bool mwcall_playing_hold(const struct mwcall *call)
+{
+	return call->playing == PLAY_HOLD;
+}
+
 void mwcall_stop_play(struct mwcall *call)
 {
-	if (call->playing == PLAY_PROMPT || call->playing == PLAY_MOH)
+	if (call->playing == PLAY_PROMPT || call->playing == PLAY_MOH ||
+	    call->playing == PLAY_HOLD)
 		mwcall_player_stop(call);
 }
 
@@ -602,6 +633,7 @@ void mwcall_free(struct mwcall *call)
 	/* Sends BYE (or 486 if never answered); libre keeps the session
 	 * alive by itself until that transaction ends. */
 	mem_deref(call->sess);
+	mem_deref(call->hold_moh);
 	dtmf_detect_free(call->dtmf);
 	free(call->tenant);
 	free(call->callid);

@@ -105,6 +105,16 @@ int mwcall_play(struct mwcall *call, uint8_t *audio, size_t len,
  * not stop it; answers first if needed. 0 or an error as above. */
 int mwcall_moh(struct mwcall *call, uint8_t *audio, size_t len,
 	       uint64_t seq);
+/* A queue announcement: audio (a libre mem object, referenced) once,
+ * then music on hold moh (referenced, kept for later announcements)
+ * looped again; no PLAY_DONE, digits do not stop it. Replaces what plays
+ * now; answers first if needed. 0 or an error as above. */
+int mwcall_hold_say(struct mwcall *call, uint8_t *audio, size_t len,
+		    uint8_t *moh, size_t moh_len, uint64_t seq);
+/* True while music on hold or a queue announcement plays. */
+bool mwcall_holding(const struct mwcall *call);
+/* True while a queue announcement plays. */
+bool mwcall_playing_hold(const struct mwcall *call);
 /* Stops the prompt silently (no PLAY_DONE). */
 void mwcall_stop_play(struct mwcall *call);
 

@@ -40,7 +40,9 @@ struct ring {
 	uint16_t progress;  /* last provisional code seen */
 };
 
-enum call_play { PLAY_NONE, PLAY_PROMPT, PLAY_RINGBACK, PLAY_MOH };
+/* PLAY_HOLD: a queue announcement between music (mwcall_hold_say): the
+ * music (hold_moh) plays again after it, and no PLAY_DONE is sent. */
+enum call_play { PLAY_NONE, PLAY_PROMPT, PLAY_RINGBACK, PLAY_MOH, PLAY_HOLD };
 
 /* Voicemail on the caller leg (mwcall_vm.c). */
 enum vm_phase { VM_NONE, VM_GREETING, VM_RECORDING, VM_DONE, VM_REFUSED };
@@ -75,6 +77,8 @@ struct mwcall {
 	enum call_play playing;
 	bool barge_in;
 	uint64_t play_seq;
+	uint8_t *hold_moh; /* music after a PLAY_HOLD (libre mem, ours) */
+	size_t hold_moh_len;
 
 	char *tenant;
 	char *callid;

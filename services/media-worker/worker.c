@@ -81,6 +81,7 @@ void worker_call_end(struct worker *w, struct worker_call *wc)
 	 * every way a call can end; the usual ways did it already. */
 	mwcall_fax_stop(wc->call, "ended");
 	worker_vmacc_free(wc);
+	worker_queue_end(wc);
 	hash_unlink(&wc->he);
 	w->load--;
 	mwcall_free(wc->call);
@@ -606,6 +607,7 @@ static bool free_one(struct le *le, void *arg)
 
 	(void)arg;
 	hash_unlink(&wc->he);
+	worker_queue_end(wc);
 	mwcall_free(wc->call);
 	free(wc);
 	return false;

@@ -96,7 +96,7 @@ int worker_prompt_audio(struct worker *w, const char *tenant,
 
 /* Music on hold never fails for want of the tenant's own: the built-in
  * music plays instead. *audio is referenced for the caller. */
-static int moh_audio(struct worker *w, const char *tenant, const char *prompt,
+int worker_moh_audio(struct worker *w, const char *tenant, const char *prompt,
 		     enum offer_law law, uint8_t **audio, size_t *len)
 {
 	int err = prompt[0] ? prompt_cache_get(w->prompts, tenant, prompt,
@@ -126,7 +126,7 @@ static void command_play(struct worker *w, struct worker_link *l,
 	enum offer_law law = mwcall_law(wc->call);
 
 	if (play->moh)
-		err = moh_audio(w, env->tenant_id, play->prompt, law, &audio,
+		err = worker_moh_audio(w, env->tenant_id, play->prompt, law, &audio,
 				&len);
 	else
 		err = worker_prompt_audio(w, env->tenant_id, play->prompt, law,
@@ -343,7 +343,7 @@ static void command_conf_join(struct worker *w, struct worker_link *l,
 		failed(w, l, env, "conference", "invalid room name");
 		return;
 	}
-	err = moh_audio(w, env->tenant_id, j->moh, mwcall_law(wc->call),
+	err = worker_moh_audio(w, env->tenant_id, j->moh, mwcall_law(wc->call),
 			&o.moh, &o.moh_len);
 	set_msgid(wc->answer_msgid, sizeof(wc->answer_msgid), env);
 	set_msgid(wc->conf_msgid, sizeof(wc->conf_msgid), env);
@@ -383,12 +383,25 @@ static void command_conf_mute(struct worker *w, struct worker_link *l,
 		failed(w, l, env, "mute", "not in a conference");
 }
 
+/* FAILED "<what>: <why, else the error's text>" when err. */
+static void failed_if(struct worker *w, struct worker_link *l,
+		      const Pbx__V1__Envelope *env, const char *what, int err,
+		      const char *why)
+{
+	char detail[160];
+
+	if (!err)
+		return;
+	snprintf(detail, sizeof(detail), "%s: %s", what,
+		 why ? why : strerror(-err));
+	failed(w, l, env, what, detail);
+}
+
 static void command_fax_receive(struct worker *w, struct worker_link *l,
 				struct worker_call *wc,
 				const Pbx__V1__Envelope *env)
 {
 	const char *why = NULL;
-	char detail[160];
 	int err;
 
 	/* A FaxReceive on a call not answered yet answers it. */
@@ -396,11 +409,22 @@ static void command_fax_receive(struct worker *w, struct worker_link *l,
 	set_msgid(wc->fax_msgid, sizeof(wc->fax_msgid), env);
 	err = worker_fax_start(w, wc, env->media_command->fax_receive,
 			       env->media_command->seq, &why);
-	if (err) {
-		snprintf(detail, sizeof(detail), "fax: %s",
-			 why ? why : strerror(-err));
-		failed(w, l, env, "fax", detail);
-	}
+	failed_if(w, l, env, "fax", err, why);
+}
+
+static void command_queue_hold(struct worker *w, struct worker_link *l,
+			       struct worker_call *wc,
+			       const Pbx__V1__Envelope *env)
+{
+	const char *why = NULL;
+	int err;
+
+	/* The music answers a call not answered yet. */
+	set_msgid(wc->answer_msgid, sizeof(wc->answer_msgid), env);
+	set_msgid(wc->play_msgid, sizeof(wc->play_msgid), env);
+	err = worker_queue_hold(w, wc, env->media_command->queue_hold,
+				env->media_command->seq, &why);
+	failed_if(w, l, env, "queue hold", err, why);
 }
 
 /* protobuf-c leaves a oneof member NULL only for a malformed frame, but a
@@ -431,6 +455,13 @@ static bool has_args(const Pbx__V1__MediaCommand *cmd)
 		       cmd->fax_receive->ident;
 	case PBX__V1__MEDIA_COMMAND__CMD_VM_ACCESS:
 		return cmd->vm_access && cmd->vm_access->box;
+	case PBX__V1__MEDIA_COMMAND__CMD_QUEUE_HOLD:
+		return cmd->queue_hold && cmd->queue_hold->moh &&
+		       cmd->queue_hold->entry_prompt &&
+		       cmd->queue_hold->periodic_prompt &&
+		       cmd->queue_hold->language;
+	case PBX__V1__MEDIA_COMMAND__CMD_QUEUE_ANNOUNCE:
+		return cmd->queue_announce != NULL;
 	default:
 		return true;
 	}
@@ -502,6 +533,15 @@ void worker_command(struct worker *w, struct worker_link *l,
 		break;
 	case PBX__V1__MEDIA_COMMAND__CMD_VM_ACCESS:
 		command_vm_access(w, l, wc, env);
+		break;
+	case PBX__V1__MEDIA_COMMAND__CMD_QUEUE_HOLD:
+		command_queue_hold(w, l, wc, env);
+		break;
+	case PBX__V1__MEDIA_COMMAND__CMD_QUEUE_ANNOUNCE:
+		/* News for a call no longer on hold is no error: an agent
+		 * answered meanwhile. */
+		if (worker_queue_announce(wc, cmd->queue_announce))
+			PLOG_DEBUG("queue news for a call not on hold");
 		break;
 	default:
 		reply_event(w, l, env, KIND(FAILED), "unknown command");

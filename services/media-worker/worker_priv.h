@@ -58,6 +58,7 @@ struct worker_call {
 	bool fax_pdf;
 	bool fax_t38;
 	uint64_t fax_start_ms; /* wall clock, Unix ms */
+	struct worker_queue *queue; /* a queued caller's hold (worker_queue.c) */
 };
 
 enum { WORKER_SOUNDS = 15 + 23 };
@@ -213,6 +214,27 @@ void worker_vmacc_free(struct worker_call *wc);
 int worker_prompt_audio(struct worker *w, const char *tenant,
 			const char *name, enum offer_law law, uint8_t **audio,
 			size_t *len);
+/* worker_command.c: the tenant's prompt `name`, else the system sound of
+ * that name; music on hold `prompt`, else the built-in music. *audio is
+ * referenced for the caller. 0 or a negative errno. */
+int worker_prompt_audio(struct worker *w, const char *tenant,
+			const char *name, enum offer_law law, uint8_t **audio,
+			size_t *len);
+int worker_moh_audio(struct worker *w, const char *tenant, const char *prompt,
+		     enum offer_law law, uint8_t **audio, size_t *len);
+
+/* worker_queue.c: a queued caller's hold (QueueHold: music, entry and
+ * periodic prompts) and the announcements of its place (QueueAnnounce).
+ * hold: 0, or a negative errno with *why. announce: -ENOENT when the call
+ * is not on hold. end: frees the hold (the call ends). */
+struct Pbx__V1__MediaCommand__QueueHold;
+struct Pbx__V1__MediaCommand__QueueAnnounce;
+int worker_queue_hold(struct worker *w, struct worker_call *wc,
+		      const struct Pbx__V1__MediaCommand__QueueHold *h,
+		      uint64_t seq, const char **why);
+int worker_queue_announce(struct worker_call *wc,
+			  const struct Pbx__V1__MediaCommand__QueueAnnounce *a);
+void worker_queue_end(struct worker_call *wc);
 
 /* worker.c: the built-in prompt `name` (referenced for the caller) in
  * law, or -ENOENT. */

@@ -24,6 +24,7 @@ const char pbxctl_usage[] =
 	"  tenant delete <tenant>\n"
 	"  tenant feature <tenant> <feature> on|off        (features: fax)\n"
 	"  tenant limits <tenant> [--calls N] [--cps N] [--carrier-legs N]\n"
+	"  tenant language <tenant> [en|ru]\n"
 	"  number connect <tenant> <number>\n"
 	"  number disconnect <tenant> <number>\n"
 	"  number list <tenant>\n"
@@ -173,6 +174,8 @@ static const struct cmd_def cmds[] = {
 	{"tenant", "limits", 1, 1, OP(TENANT_LIMITS), PBXCTL_PRINT_ITEMS,
 	 OPT(O_CALLS) | OPT(O_CPS) | OPT(O_CARRIER_LEGS),
 	 "tenant limits <tenant> [--calls N] [--cps N] [--carrier-legs N]"},
+	{"tenant", "language", 1, 2, OP(TENANT_LANGUAGE), PBXCTL_PRINT_ITEMS, 0,
+	 "tenant language <tenant> [en|ru]"},
 	{"number", "connect", 2, 2, OP(NUMBER_CONNECT), PBXCTL_PRINT_OK, 0,
 	 "number connect <tenant> <number>"},
 	{"number", "disconnect", 2, 2, OP(NUMBER_DISCONNECT), PBXCTL_PRINT_OK,
@@ -514,6 +517,14 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 			return fail(err, errsz,
 				    "a feature is switched \"on\" or \"off\"");
 		q->tenant_feature = &cmd->op.tenant_feature;
+		break;
+	case OP(TENANT_LANGUAGE):
+		pbx__v1__prov_request__tenant_language__init(
+			&cmd->op.tenant_language);
+		cmd->op.tenant_language.tenant = a[0];
+		if (n > 1)
+			cmd->op.tenant_language.language = a[1];
+		q->tenant_language = &cmd->op.tenant_language;
 		break;
 	case OP(TENANT_LIMITS):
 		pbx__v1__prov_request__tenant_limits__init(

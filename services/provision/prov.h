@@ -416,6 +416,11 @@ int prov_object_ensure(struct provision *pv, const char *tenant,
 int prov_feature_set(struct provision *pv,
 		     const Pbx__V1__ProvRequest__TenantFeature *q,
 		     struct prov_reply *r);
+/* prov_tenant.c: the tenant's language (pbx:{t}:tenant language): the
+ * system sound set of its callers' announcements; "" shows it. */
+int prov_tenant_language(struct provision *pv,
+			 const Pbx__V1__ProvRequest__TenantLanguage *q,
+			 struct prov_reply *r);
 /* prov_limits.c: per-tenant limits (pbx_limits.h). */
 int prov_limits_set(struct provision *pv,
 		    const Pbx__V1__ProvRequest__TenantLimits *q,

@@ -392,6 +392,7 @@ static const struct obj_ref {
 } obj_refs[] = {
 	{"queue", "moh", SCENARIO_REF_PROMPT, false},
 	{"queue", "periodic_prompt", SCENARIO_REF_PROMPT, false},
+	{"queue", "entry_prompt", SCENARIO_REF_PROMPT, false},
 	{"voicemail_box", "greeting", SCENARIO_REF_PROMPT, false},
 	{"conference", "moh", SCENARIO_REF_PROMPT, false},
 	{"queue", "agents", SCENARIO_REF_EXTENSION, true},

@@ -142,6 +142,48 @@ out:
 	return err;
 }
 
+/* The languages the system sound set speaks (the media worker's say.c
+ * and queue_prompts.cmake). */
+static const char *const languages[] = {"en", "ru"};
+
+int prov_tenant_language(struct provision *pv,
+			 const Pbx__V1__ProvRequest__TenantLanguage *q,
+			 struct prov_reply *r)
+{
+	const char *tenant = prov_str(q->tenant);
+	const char *lang = prov_str(q->language);
+	char key[PBX_KEY_MAX];
+	char *cur = NULL;
+	bool known = !lang[0];
+	int err;
+
+	err = prov_check_tenant(r, tenant);
+	if (err)
+		return err;
+	for (size_t i = 0; i < sizeof(languages) / sizeof(*languages); i++)
+		known = known || !strcmp(lang, languages[i]);
+	if (!known)
+		return prov_fail(r, -EINVAL,
+				 "unknown language; the languages are: en, ru");
+	err = prov_tenant_known(pv, r, tenant);
+	if (err)
+		return err;
+	if (pbx_key(key, sizeof(key), tenant, "tenant"))
+		return -EINVAL;
+	if (lang[0]) {
+		err = prov_store_do(pv, "HSET %s language %s", key, lang);
+		if (err)
+			return err;
+		PLOG_INFO("language %s", lang);
+	}
+	err = prov_store_str(pv, &cur, "HGET %s language", key);
+	if (!err)
+		err = prov_strv_add(&r->items, "language: %s",
+				    cur && cur[0] ? cur : "en");
+	free(cur);
+	return err;
+}
+
 int prov_tenant_list(struct provision *pv, struct prov_reply *r)
 {
 	struct prov_strv tenants = {.v = NULL};

@@ -4,7 +4,8 @@
 -- (SCRIPT LOAD) and run with EVALSHA (qm_store.c).
 --
 -- KEYS (one tenant, one hash tag, so one Cluster slot; pbx_keys.h names):
---   1 calls    hash call id -> JSON {q m p enq dl st n ag skip agent ans wu}
+--   1 calls    hash call id -> JSON {q m p enq dl st n ag skip agent ans wu
+--                                 an jp lp}
 --   2 agents   hash agent -> JSON {st reason since idle call q off missed wu
 --                                  pend calls talk}
 --   3 wait     sorted set (lex) of waiting calls "<queue>:<rank>:<call>",
@@ -14,15 +15,17 @@
 --   5 timers   sorted set "<kind>:<what>" -> due ms: o:<n>:<call> offer n
 --              expires, w:<call> max wait, u:<agent> wrap-up ends,
 --              b:<call> a bridged call's longest talk (its end was never
---              reported), a:<agent> / q:<queue> wake-ups (dispatch there)
---   6 state    hash <queue>:rr (round-robin memory), tseq (timer sequence)
+--              reported), a:<agent> / q:<queue> wake-ups (dispatch there),
+--              p:<call> its position is checked (news when it changed)
+--   6 state    hash <queue>:rr (round-robin memory), tseq (timer sequence),
+--              <queue>:ewt (recent wait per place ahead, ms)
 --   7 stats    hash <queue>:<counter> -> count
 -- ARGV[1] op, ARGV[2] now (Unix ms, the caller's clock), then per op.
 --
 -- Returns a list of events, each a list of strings:
 --   offer  call queue n timeout_ms agent...   ring these agents
 --   cancel call n agent...                    stop ringing them
---   result call queue kind detail             queued(position) timeout full
+--   result call queue kind detail [wait_s]    queued(position) timeout full
 --                                             no_agents exit_key(digit)
 --                                             failed(why)
 --   agent  agent state reason pending         an agent's state now
@@ -227,6 +230,26 @@ local function position(c)
 	return redis.call('ZLEXCOUNT', K_WAIT, lo, '(' .. c.m) + 1
 end
 
+-- The estimated wait (s) of the caller at pos: the queue's recent wait per
+-- place (an average of answered callers' wait divided by their position
+-- at joining, the newest weighing 1/4) times pos; 0 while no caller of
+-- the queue was answered.
+local function estimate(q, pos)
+	local ewt = tonumber(redis.call('HGET', K_STATE, q .. ':ewt') or '')
+	if not ewt or pos < 1 then
+		return 0
+	end
+	return math.ceil(ewt * pos / 1000)
+end
+
+-- QUEUED with the caller's position and its estimated wait.
+local function queued(id, c)
+	local pos = position(c)
+	c.lp = pos
+	emit({'result', id, c.q, 'queued', tostring(pos),
+	      tostring(estimate(c.q, pos))})
+end
+
 -- Takes the offer back from every agent still ringing for it (no miss).
 -- quiet: nobody was told to ring (no cancel), and nobody is dispatched.
 local function offer_withdraw(id, c, quiet)
@@ -265,6 +288,7 @@ local function call_remove(id, c)
 		redis.call('ZREM', K_WAIT, c.m)
 	end
 	timer_del('w:' .. id)
+	timer_del('p:' .. id)
 	call_del(id)
 end
 
@@ -284,14 +308,13 @@ end
 local ops = {}
 
 -- call queue priority max_wait_ms max_len join_empty wrapup_ms caller
--- agent...
+-- announce_ms agent...
 function ops.enqueue()
 	local id, q = ARGV[3], ARGV[4]
 	local c = call(id)
 	if c then
-		local pos = tostring(position(c))
 		if c.q == q then
-			emit({'result', id, q, 'queued', pos})
+			queued(id, c)
 		else
 			emit({'result', id, q, 'failed', 'in queue ' .. c.q})
 		end
@@ -308,7 +331,7 @@ function ops.enqueue()
 	end
 	if ARGV[8] == '0' then
 		local any = false
-		for i = 11, #ARGV do
+		for i = 12, #ARGV do
 			if agent(ARGV[i]).st ~= 'out' then
 				any = true
 				break
@@ -322,14 +345,19 @@ function ops.enqueue()
 	end
 	local prio = tonumber(ARGV[5])
 	c = {q = q, p = prio, enq = now, dl = now + tonumber(ARGV[6]),
-	     st = 'wait', n = 0, wu = tonumber(ARGV[9]), caller = ARGV[10]}
+	     st = 'wait', n = 0, wu = tonumber(ARGV[9]), caller = ARGV[10],
+	     an = tonumber(ARGV[11])}
 	c.m = q .. ':' .. string.format('%02d%015.0f', 10 - prio, now) ..
 		':' .. id
 	redis.call('ZADD', K_WAIT, 0, c.m)
 	timer_add('w:' .. id, c.dl)
-	call_save(id, c)
+	if c.an > 0 then
+		timer_add('p:' .. id, now + c.an)
+	end
 	stat(q, 'joined')
-	emit({'result', id, q, 'queued', tostring(position(c))})
+	queued(id, c)
+	c.jp = c.lp
+	call_save(id, c)
 end
 
 -- Chooses the agents to ring for call c of queue qd, by its strategy,
@@ -523,6 +551,7 @@ local function answered(id, c, aid, a, n, ringing, sl_ms, talk_max_ms)
 		redis.call('ZREM', K_WAIT, c.m)
 	end
 	timer_del('w:' .. id)
+	timer_del('p:' .. id)
 	if a.st == 'wrapup' then
 		timer_del('u:' .. aid)
 	end
@@ -537,6 +566,12 @@ local function answered(id, c, aid, a, n, ringing, sl_ms, talk_max_ms)
 	call_save(id, c)
 	timer_add('b:' .. id, now + talk_max_ms)
 	local w = now - c.enq
+	-- the recent wait per place, for estimates
+	local kw = c.q .. ':ewt'
+	local sample = w / math.max(c.jp or 1, 1)
+	local ewt = tonumber(redis.call('HGET', K_STATE, kw) or '')
+	ewt = ewt and (3 * ewt + sample) / 4 or sample
+	redis.call('HSET', K_STATE, kw, tostring(math.floor(ewt)))
 	stat(c.q, 'answered')
 	stat(c.q, 'wait_ms', w)
 	if w <= sl_ms then
@@ -716,6 +751,17 @@ function ops.timers()
 			if c and c.st == 'talk' then
 				stat(c.q, 'talk_limit')
 				call_ended(rest, c, c.agent, agent(c.agent))
+			end
+		elseif kind == 'p' then
+			-- the caller's place: news when it changed (so at
+			-- most once per announcement period)
+			local c = call(rest)
+			if c and c.st ~= 'talk' and (c.an or 0) > 0 then
+				if c.st == 'wait' and position(c) ~= c.lp then
+					queued(rest, c)
+					call_save(rest, c)
+				end
+				timer_add('p:' .. rest, now + c.an)
 			end
 		elseif kind == 'a' then
 			emit({'ready', rest})

@@ -16,6 +16,9 @@
 #define CALL_ID_MAX 255
 #define PRIORITY_MAX 10
 #define MAX_WAIT_S_MAX 86400
+/* Position news: at most this often, and not more often than 5 s. */
+#define ANNOUNCE_MS_MIN 5000
+#define ANNOUNCE_MS_MAX 3600000
 
 /* One command in progress; owned by its chain, freed by its last step. */
 struct call_op {
@@ -25,7 +28,7 @@ struct call_op {
 	char msg_id[64];
 	char queue[PBX_ID_MAX + 1];
 	char caller[PBX_ID_MAX + 1];
-	uint32_t priority, max_wait_s;
+	uint32_t priority, max_wait_s, announce_ms;
 	struct qm_conf *conf; /* a reference, once loaded */
 };
 
@@ -107,6 +110,7 @@ static void enqueue_conf(struct qm *qm, struct qm_conf *conf, void *arg)
 	qm_args_add(&a, q.join_empty ? "1" : "0");
 	qm_args_addf(&a, "%llu", q.wrapup_s * 1000ULL);
 	qm_args_add(&a, op->caller);
+	qm_args_addf(&a, "%u", op->announce_ms);
 	for (size_t i = 0; i < q.nagents; i++)
 		qm_args_add(&a, q.agents[i]);
 	qm_store_tenant_seen(qm, op->tenant);
@@ -128,14 +132,18 @@ static void enqueue(struct call_op *op,
 
 	snprintf(op->queue, sizeof(op->queue), "%s", e->queue);
 	if (!pbx_id_valid(e->queue) || e->priority > PRIORITY_MAX ||
-	    e->max_wait_s > MAX_WAIT_S_MAX) {
+	    e->max_wait_s > MAX_WAIT_S_MAX ||
+	    (e->announce_ms && (e->announce_ms < ANNOUNCE_MS_MIN ||
+				e->announce_ms > ANNOUNCE_MS_MAX))) {
 		enqueue_failed(op, "bad request (queue, priority 0-10, "
-				   "max_wait_s 0-86400)");
+				   "max_wait_s 0-86400, announce_ms 0 or "
+				   "5000-3600000)");
 		op_free(op);
 		return;
 	}
 	op->priority = e->priority;
 	op->max_wait_s = e->max_wait_s;
+	op->announce_ms = e->announce_ms;
 	/* Only for statistics and logs: a caller id that is not a number
 	 * is kept out rather than refused. */
 	if (e->caller && pbx_number_valid(e->caller))

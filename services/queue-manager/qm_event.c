@@ -132,7 +132,7 @@ static const struct {
 	{"failed", PBX__V1__QUEUE_EVENT__RESULT__KIND__KIND_FAILED},
 };
 
-/* result call queue kind detail */
+/* result call queue kind detail [wait_s] */
 static void send_result(struct qm *qm, const char *tenant,
 			const redisReply *ev, const char *reply_to)
 {
@@ -146,8 +146,10 @@ static void send_result(struct qm *qm, const char *tenant,
 			re.kind = result_kinds[i].kind;
 	}
 	re.queue = (char *)str(ev, 2);
-	if (re.kind == PBX__V1__QUEUE_EVENT__RESULT__KIND__KIND_QUEUED)
+	if (re.kind == PBX__V1__QUEUE_EVENT__RESULT__KIND__KIND_QUEUED) {
 		re.position = (uint32_t)strtoul(detail, NULL, 10);
+		re.wait_s = (uint32_t)strtoul(str(ev, 5), NULL, 10);
+	}
 	else if (re.kind == PBX__V1__QUEUE_EVENT__RESULT__KIND__KIND_EXIT_KEY)
 		re.digit = (char *)detail;
 	else

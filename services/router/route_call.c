@@ -293,7 +293,7 @@ static long limit_of(const redisReply *e, long def)
 
 static void got_tenant(struct route_ctx *c, redisReply *rr)
 {
-	if (!rr || rr->type != REDIS_REPLY_ARRAY || rr->elements != 4)
+	if (!rr || rr->type != REDIS_REPLY_ARRAY || rr->elements != 5)
 		return;
 	if (rr->element[0]->type == REDIS_REPLY_STRING)
 		snprintf(c->domain, sizeof(c->domain), "%s",
@@ -302,6 +302,8 @@ static void got_tenant(struct route_ctx *c, redisReply *rr)
 			 !strcmp(rr->element[1]->str, "1");
 	c->limit_calls = limit_of(rr->element[2], PBX_LIMIT_CALLS_DEFAULT);
 	c->limit_cps = limit_of(rr->element[3], PBX_LIMIT_CPS_DEFAULT);
+	if (rr->element[4]->type == REDIS_REPLY_STRING)
+		snprintf(c->lang, sizeof(c->lang), "%s", rr->element[4]->str);
 }
 
 static void got_objects_rev(struct route_ctx *c, redisReply *rr)
@@ -348,7 +350,8 @@ static void fetch_facts(struct route_ctx *c)
 	if (!pbx_key(key, sizeof(key), c->tenant, "tenant"))
 		route_pipe_cmd(c, got_tenant,
 			       "HMGET %s domain feature_fax "
-			       PBX_LIMIT_CALLS_FIELD " " PBX_LIMIT_CPS_FIELD,
+			       PBX_LIMIT_CALLS_FIELD " " PBX_LIMIT_CPS_FIELD
+			       " language",
 			       key);
 	if (!pbx_key(key, sizeof(key), c->tenant, "objects_rev"))
 		route_pipe_cmd(c, got_objects_rev, "GET %s", key);

@@ -276,7 +276,8 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 			      "alt",      c->alt_id,    "edge",
 			      c->edge,    "queue",      c->queue,
 			      "qwait",    c->qwait ? "1" : "0",
-			      "qkeys",    c->qkeys,     "conf",
+			      "qkeys",    c->qkeys,     "lang",
+			      c->lang,    "conf",
 			      c->conf,    "cst",        cst,
 			      "ctry",     ctry,         "cdig",
 			      c->cdig,    "cmod",       c->cmod ? "1" : "0"};

@@ -63,6 +63,7 @@ struct route_ctx {
 	/* tenant facts, kept in the call state */
 	char domain[256];
 	bool fax_enabled;
+	char lang[8];               /* the tenant's language ("" English) */
 	long limit_calls, limit_cps; /* the tenant's (pbx_limits.h) */
 	long objects_rev;
 	/* scenario in use */

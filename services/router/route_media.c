@@ -288,6 +288,7 @@ static void got_state(struct route_ctx *c, redisReply *rr)
 	COPY(c->edge, "edge");
 	COPY(c->number, "dialed");
 	COPY(c->domain, "domain");
+	COPY(c->lang, "lang");
 	COPY(c->queue, "queue");
 	COPY(c->qkeys, "qkeys");
 	COPY(c->conf, "conf");

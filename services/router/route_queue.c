@@ -126,18 +126,31 @@ static int leg_parse(const char *leg, uint32_t *offer, const char **agent)
 void route_queue_join(struct route_ctx *c, const struct walk_action *a)
 {
 	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
-	Pbx__V1__MediaCommand__Play play = PBX__V1__MEDIA_COMMAND__PLAY__INIT;
+	Pbx__V1__MediaCommand__QueueHold hold =
+		PBX__V1__MEDIA_COMMAND__QUEUE_HOLD__INIT;
 	Pbx__V1__QueueCommand qc = PBX__V1__QUEUE_COMMAND__INIT;
 	Pbx__V1__QueueCommand__Enqueue eq =
 		PBX__V1__QUEUE_COMMAND__ENQUEUE__INIT;
 	uint32_t max_wait = a->queue.max_wait_s;
+	bool news = a->queue.announce_position || a->queue.announce_wait;
 
 	/* The caller hears music from now until an agent answers (the
-	 * worker's built-in music when the queue names none). */
-	play.prompt = (char *)(a->queue.moh ? a->queue.moh : "");
-	play.moh = true;
-	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_PLAY;
-	cmd.play = &play;
+	 * worker's built-in music when the queue names none): the entry
+	 * prompt first, then every periodic_interval the periodic prompt
+	 * and its place, in the tenant's language. */
+	hold.moh = (char *)(a->queue.moh ? a->queue.moh : "");
+	hold.entry_prompt =
+		(char *)(a->queue.entry_prompt ? a->queue.entry_prompt : "");
+	hold.periodic_prompt = (char *)(a->queue.periodic_prompt
+						? a->queue.periodic_prompt
+						: "");
+	if (news || a->queue.periodic_prompt)
+		hold.periodic_ms = a->queue.periodic_s * 1000;
+	hold.language = c->lang;
+	hold.announce_position = a->queue.announce_position;
+	hold.announce_wait = a->queue.announce_wait;
+	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_QUEUE_HOLD;
+	cmd.queue_hold = &hold;
 	route_exec_send(c, &cmd);
 
 	eq.queue = (char *)a->queue.name;
@@ -146,6 +159,8 @@ void route_queue_join(struct route_ctx *c, const struct walk_action *a)
 					       : (uint32_t)a->queue.priority;
 	eq.max_wait_s = max_wait;
 	eq.caller = c->caller;
+	/* The queue-manager reports a new position at most this often. */
+	eq.announce_ms = news ? a->queue.periodic_s * 1000 : 0;
 	qc.cmd_case = PBX__V1__QUEUE_COMMAND__CMD_ENQUEUE;
 	qc.enqueue = &eq;
 	if (route_queue_send(c->r, c->tenant, c->call_id, &qc)) {
@@ -295,9 +310,12 @@ bool route_queue_leg_result(struct router *r, const Pbx__V1__Envelope *env)
 
 /* ---- from the queue-manager --------------------------------------------- */
 
-/* An Offer or a Cancel waiting for the call's record. */
+/* An Offer, a Cancel or a new place waiting for the call's record. */
 struct qoffer {
 	bool cancel;
+	bool place;	  /* Result QUEUED: position, wait_s */
+	uint32_t position, wait_s;
+	char queue[AGENT_MAX];
 	uint32_t offer;
 	uint32_t timeout_ms;
 	size_t n;
@@ -336,7 +354,22 @@ static void offer_run(struct route_ctx *c)
 	if (c->err || c->missing) {
 		/* Gone: its Leave releases the agents. */
 		PLOG_INFO("queue %s for a call without state ignored",
-			  o->cancel ? "cancel" : "offer");
+			  o->place ? "news" : o->cancel ? "cancel" : "offer");
+		goto out;
+	}
+	if (o->place) {
+		Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
+		Pbx__V1__MediaCommand__QueueAnnounce qa =
+			PBX__V1__MEDIA_COMMAND__QUEUE_ANNOUNCE__INIT;
+
+		/* Only for the queue it waits in now. */
+		if (!c->qwait || strcmp(c->queue, o->queue))
+			goto out;
+		qa.position = o->position;
+		qa.wait_s = o->wait_s;
+		cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_QUEUE_ANNOUNCE;
+		cmd.queue_announce = &qa;
+		route_exec_send(c, &cmd);
 		goto out;
 	}
 	for (size_t i = 0; i < o->n; i++) {
@@ -367,30 +400,22 @@ out:
 	route_ctx_free(c);
 }
 
-static void offer_or_cancel(struct router *r, const Pbx__V1__Envelope *env,
-			    bool cancel, char **agents, size_t n,
-			    uint32_t offer, uint32_t timeout_ms)
+/* Reads the call's record, then carries out o (owned from here on). */
+static void with_call(struct router *r, const Pbx__V1__Envelope *env,
+		      struct qoffer *o)
 {
 	char key[PBX_KEY_MAX];
 	struct route_ctx *c;
-	struct qoffer *o;
 
-	c = route_ctx_alloc(r, NULL, env);
-	o = calloc(1, sizeof(*o));
-	if (!c || !o) {
-		PLOG_ERR("out of memory for a queue offer");
-		route_ctx_free(c);
-		free(o);
+	if (!o) {
+		PLOG_ERR("out of memory for a queue event");
 		return;
 	}
-	o->cancel = cancel;
-	o->offer = offer;
-	o->timeout_ms = timeout_ms;
-	for (size_t i = 0; i < n && o->n < OFFER_AGENTS_MAX; i++) {
-		if (agents[i] && agents[i][0] &&
-		    strlen(agents[i]) < AGENT_MAX)
-			snprintf(o->agent[o->n++], AGENT_MAX, "%s",
-				 agents[i]);
+	c = route_ctx_alloc(r, NULL, env);
+	if (!c) {
+		PLOG_ERR("out of memory for a queue event");
+		free(o);
+		return;
 	}
 	c->user = o;
 	if (!pbx_key(key, sizeof(key), c->tenant, "call:%s", c->call_id))
@@ -400,6 +425,44 @@ static void offer_or_cancel(struct router *r, const Pbx__V1__Envelope *env,
 	if (!c->waiting)
 		c->err = true;
 	route_pipe_run(c, offer_run);
+}
+
+static void offer_or_cancel(struct router *r, const Pbx__V1__Envelope *env,
+			    bool cancel, char **agents, size_t n,
+			    uint32_t offer, uint32_t timeout_ms)
+{
+	struct qoffer *o = calloc(1, sizeof(*o));
+
+	if (o) {
+		o->cancel = cancel;
+		o->offer = offer;
+		o->timeout_ms = timeout_ms;
+		for (size_t i = 0; i < n && o->n < OFFER_AGENTS_MAX; i++) {
+			if (agents[i] && agents[i][0] &&
+			    strlen(agents[i]) < AGENT_MAX)
+				snprintf(o->agent[o->n++], AGENT_MAX, "%s",
+					 agents[i]);
+		}
+	}
+	with_call(r, env, o);
+}
+
+/* The caller's place, to its worker (the announcement is the worker's). */
+static void queue_news(struct router *r, const Pbx__V1__Envelope *env,
+		       const Pbx__V1__QueueEvent__Result *res)
+{
+	struct qoffer *o;
+
+	if (strlen(res->queue) >= AGENT_MAX)
+		return;
+	o = calloc(1, sizeof(*o));
+	if (o) {
+		o->place = true;
+		o->position = res->position;
+		o->wait_s = res->wait_s;
+		snprintf(o->queue, sizeof(o->queue), "%s", res->queue);
+	}
+	with_call(r, env, o);
 }
 
 void route_queue_event(struct router *r, const struct pbx_bus_peer *peer,
@@ -445,7 +508,10 @@ void route_queue_event(struct router *r, const struct pbx_bus_peer *peer,
 	}
 	res = qe->result;
 	if (res->kind == QR(QUEUED)) {
-		PLOG_INFO("queue %s: position %u", res->queue, res->position);
+		PLOG_INFO("queue %s: position %u, estimated wait %u s",
+			  res->queue, res->position, res->wait_s);
+		if (res->position)
+			queue_news(r, env, res);
 		return;
 	}
 	if (res->kind <= 0 || (size_t)res->kind >= sizeof(walk_of) /

@@ -187,7 +187,8 @@ const char *scenario_default_json(void);
  * (docs/scenario.md "Objects" gives every schema):
  *   queue          {"strategy","max_wait","max_len","agents","agent_timeout",
  *                   "wrapup","moh","announce_position","announce_wait",
- *                   "periodic_prompt","periodic_interval","join_empty"}
+ *                   "periodic_prompt","periodic_interval","entry_prompt",
+ *                   "join_empty"}
  *   list           {"mode","entries","regions","anonymous"}
  *   schedule       {"timezone"*,"windows","exceptions","holidays",
  *                   "override"}

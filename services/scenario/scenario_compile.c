@@ -340,6 +340,7 @@ static unsigned compile_queue(struct scenario_node *nd)
 	q->periodic_prompt = opt_str(nd, "periodic_prompt");
 	q->periodic_s = (uint32_t)opt_int(nd, "periodic_interval", 0);
 	q->moh = opt_str(nd, "moh");
+	q->entry_prompt = opt_str(nd, "entry_prompt");
 	q->priority = (int)opt_int(nd, "priority", 0);
 	for (int i = 0; i < KEY_COUNT; i++) {
 		if (nd->key[i] >= 0)

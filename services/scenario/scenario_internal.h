@@ -128,7 +128,7 @@ size_t scenario_list_size(const struct nlist *l);
 struct obj_queue {
 	const char *strategy;
 	uint32_t max_wait_s, max_len, agent_timeout_s, wrapup_s, periodic_s;
-	const char *moh, *periodic_prompt;
+	const char *moh, *periodic_prompt, *entry_prompt;
 	bool announce_position, announce_wait, join_empty;
 	size_t nagents;
 	const char **agents; /* nagents strings of root; the array is ours */
@@ -213,7 +213,7 @@ struct n_queue {
 	uint32_t max_wait_s;   /* 0: from the object / 600 */
 	int announce_position; /* -1: from the object */
 	int announce_wait;
-	const char *periodic_prompt, *moh;
+	const char *periodic_prompt, *moh, *entry_prompt;
 	uint32_t periodic_s;
 	int priority;
 	char exit_keys[KEY_COUNT + 1];

@@ -261,6 +261,8 @@ static void foreach_ref(const struct scenario *sc, ref_h *h, void *arg)
 			ref(h, arg, nd, SCENARIO_REF_PROMPT, nd->queue.moh);
 			ref(h, arg, nd, SCENARIO_REF_PROMPT,
 			    nd->queue.periodic_prompt);
+			ref(h, arg, nd, SCENARIO_REF_PROMPT,
+			    nd->queue.entry_prompt);
 			break;
 		case NODE_SCHEDULE:
 			ref(h, arg, nd, SCENARIO_REF_SCHEDULE, nd->ref.name);

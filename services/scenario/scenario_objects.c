@@ -166,6 +166,7 @@ static int obj_compile(struct scenario_object *o, const char *who,
 		o->queue.periodic_s = num(r, "periodic_interval", 60);
 		o->queue.moh = str(r, "moh");
 		o->queue.periodic_prompt = str(r, "periodic_prompt");
+		o->queue.entry_prompt = str(r, "entry_prompt");
 		o->queue.announce_position =
 			flag(r, "announce_position", false);
 		o->queue.announce_wait = flag(r, "announce_wait", false);

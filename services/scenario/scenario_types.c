@@ -35,6 +35,7 @@ static const struct opt_spec queue_opts[] = {
 	{"announce_wait", OPT_BOOL, false, 0, 0, NULL},
 	{"periodic_prompt", OPT_STRING, false, 0, 0, NULL},
 	{"periodic_interval", OPT_INT, false, 5, 3600, NULL},
+	{"entry_prompt", OPT_STRING, false, 0, 0, NULL},
 	{"moh", OPT_STRING, false, 0, 0, NULL},
 	{"priority", OPT_INT, false, 0, 10, NULL},
 	END};
@@ -160,6 +161,7 @@ static const struct opt_spec queue_obj[] = {
 	{"announce_wait", OPT_BOOL, false, 0, 0, NULL},
 	{"periodic_prompt", OPT_STRING, false, 0, 0, NULL},
 	{"periodic_interval", OPT_INT, false, 5, 3600, NULL},
+	{"entry_prompt", OPT_STRING, false, 0, 0, NULL},
 	{"join_empty", OPT_BOOL, false, 0, 0, NULL},
 	END};
 

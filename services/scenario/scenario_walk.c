@@ -243,6 +243,9 @@ static void queue_join(struct walk *w, const struct scenario_node *nd)
 	a->queue.periodic_prompt = q->periodic_prompt ? q->periodic_prompt
 				   : oq		      ? oq->periodic_prompt
 						      : NULL;
+	a->queue.entry_prompt = q->entry_prompt ? q->entry_prompt
+				: oq		? oq->entry_prompt
+						: NULL;
 	a->queue.periodic_s = q->periodic_s ? q->periodic_s
 			      : oq	    ? oq->periodic_s
 					    : QUEUE_PERIODIC_S;

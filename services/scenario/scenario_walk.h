@@ -174,6 +174,7 @@ struct walk_action {
 			bool announce_position;
 			bool announce_wait;
 			const char *periodic_prompt;
+			const char *entry_prompt; /* once, first; NULL none */
 			uint32_t periodic_s;
 			bool join_empty;
 			int priority;

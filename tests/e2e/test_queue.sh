@@ -6,7 +6,9 @@
 # SIPp callers (tests/sipp/queue_caller.xml) dial tenant numbers whose
 # scenarios put them in queues. Asserts what reached each side: RTP
 # counted at the caller while it waits (music on hold) and both ways once
-# bridged, which caller reached which agent, the exit routes (max wait, an
+# bridged, the position announcement a waiting caller hears (the exact
+# bytes of the Russian system sounds, then the music again), which caller
+# reached which agent, the exit routes (max wait, an
 # RFC 4733 exit key), an agent that does not answer skipped and then
 # auto-paused, and `pbxctl queue stats`.
 #
@@ -85,6 +87,22 @@ at_least() {
 	else fail "$1" "$2: ${3:-0} (want >= $4)"; fi
 }
 
+# audio_has <heard> <after-offset-file|-> <sound>...: the raw audio a
+# caller heard holds the sounds back to back (their exact bytes: the
+# worker sends G.711 as it is stored). Prints the offset past them.
+audio_has() {
+	python3 - "$@" <<'PY'
+import sys
+heard = open(sys.argv[1], 'rb').read()
+start = 0 if sys.argv[2] == '-' else int(open(sys.argv[2]).read())
+needle = b''.join(open(f, 'rb').read() for f in sys.argv[3:])
+i = heard.find(needle, start)
+if i < 0:
+    sys.exit(1)
+print(i + len(needle))
+PY
+}
+
 # stat <queue> <word>: the number before <word> in `queue stats`.
 stat() {
 	"$PBXCTL" queue stats $T "$1" 2>/dev/null | head -1 |
@@ -120,7 +138,8 @@ cd - >/dev/null || exit 1
 	"$PBXCTL" ext add $T 101 "${A_PW[101]}" &&
 	"$PBXCTL" ext add $T 102 "${A_PW[102]}" &&
 	"$PBXCTL" prompt upload $T left "$TMP/left.wav" &&
-	echo '{"strategy":"longest_idle","agents":["101","102"],"agent_timeout":10}' |
+	"$PBXCTL" tenant language $T ru | grep -q "language: ru" &&
+	echo '{"strategy":"longest_idle","agents":["101","102"],"agent_timeout":10,"announce_position":true}' |
 		"$PBXCTL" object put $T queue sales - &&
 	echo '{"agents":[],"max_wait":5}' |
 		"$PBXCTL" object put $T queue empty - &&
@@ -143,6 +162,13 @@ cd - >/dev/null || exit 1
 if [ $? = 0 ]; then pass provision_queue_tenant; else
 	fail provision_queue_tenant "$(tail -2 "$TMP/provision.out" | tr '\n' ' ')"
 fi
+# A language the system sounds do not speak is refused; the tenant's
+# stays.
+if ! "$PBXCTL" tenant language $T de >"$TMP/lang.out" 2>&1 &&
+	grep -q "unknown language; the languages are: en, ru" "$TMP/lang.out" &&
+	"$PBXCTL" tenant language $T | grep -q "language: ru"; then
+	pass tenant_language_refuses_an_unknown_one
+else fail tenant_language_refuses_an_unknown_one "$(cat "$TMP/lang.out")"; fi
 
 # --- a freshly connected number: the default scenario reaches an agent -----
 # `number connect` gives the number the default scenario (queue "default",
@@ -171,20 +197,27 @@ at_least default_rtp_caller_to_agent "agent got" "$(sink_packets "$TMP/default.a
 at_least default_rtp_agent_to_caller "caller got" "$(sink_packets "$TMP/default.caller.sink")" 200
 
 # --- 3 callers, 2 agents ------------------------------------------------------
-# 101 talks 4 s per call and takes two; 102 talks 9 s. Callers 1 and 2
-# are connected at once, caller 3 hears music until 101 hangs up, then
-# talks to 101.
-agent 101 hangup 2 three101 4000
+# 101 talks 5 s per call and takes two; 102 talks 9 s. Callers 1 and 2
+# are connected at once, caller 3 hears music and its position (1, in
+# Russian: the tenant's language) until 101 hangs up, then talks to 101.
+agent 101 hangup 2 three101 5000
 agent 102 hangup 1 three102 9000
 start_sink "${A_IP[101]}" "${A_RTP[101]}" "$TMP/three.101.sink"
 s101=$SINK_PID
 for n in 1 2 3; do
+	if [ $n = 3 ]; then
+		# What caller 3 hears in its first 3.5 s, kept as audio.
+		rm -f "$TMP/three3.ready"
+		"$SINK" $CALLER_IP 33006 3 5000 "$TMP/three3.ready" \
+			"$TMP/three3.heard" >"$TMP/three3.moh.sink" &
+		smoh=$!
+		for _ in $(seq 50); do [ -e "$TMP/three3.ready" ] && break; sleep 0.05; done
+	fi
 	(caller three$n 15552002 wait $n; echo $? >"$TMP/three$n.rc") &
 	eval "c$n=\$!"
 	sleep 0.7
 done
-# Caller 3 waits ~3 s for 101: the music it hears in its first 2.5 s.
-"$SINK" $CALLER_IP 33006 2 5000 >"$TMP/three3.moh.sink"
+wait $smoh
 start_sink $CALLER_IP 33006 "$TMP/three3.talk.sink"
 s3=$SINK_PID
 wait "$c1" "$c2" "$c3"
@@ -197,8 +230,19 @@ done
 agent_done 101 three_agent101_took_two_calls
 agent_done 102 three_agent102_took_one_call
 wait $s101 $s3
-at_least three_caller3_hears_moh_while_waiting "packets in 2 s" \
-	"$(sink_packets "$TMP/three3.moh.sink")" 80
+at_least three_caller3_hears_moh_while_waiting "packets in 3 s" \
+	"$(sink_packets "$TMP/three3.moh.sink")" 120
+# "Ваш номер в очереди" "один" (the system sounds, Russian), then the
+# music from its start again.
+QS=$PBX_BUILD/services/media-worker
+if audio_has "$TMP/three3.heard" - "$QS/qs_ru_q_position.alaw" \
+	"$QS/qs_ru_num_1.alaw" >"$TMP/three3.said"; then
+	pass three_caller3_hears_its_position_in_russian
+else fail three_caller3_hears_its_position_in_russian "no 'q_position num_1' (ru) in $(wc -c <"$TMP/three3.heard") bytes heard"; fi
+if head -c 1600 "$QS/moh_builtin.alaw" >"$TMP/moh.head" &&
+	audio_has "$TMP/three3.heard" "$TMP/three3.said" "$TMP/moh.head" >/dev/null; then
+	pass three_caller3_hears_music_after_the_announcement
+else fail three_caller3_hears_music_after_the_announcement "no music after the announcement"; fi
 at_least three_caller3_rtp_from_agent "packets" \
 	"$(sink_packets "$TMP/three3.talk.sink")" 150
 who101=$(sed -n 's/^answered //p' "$TMP/agent-three101.log" | sort | tr '\n' ' ')

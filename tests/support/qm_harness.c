@@ -435,6 +435,13 @@ int qmh_send(struct qm_harness *h, int i, const char *call,
 int qmh_enqueue(struct qm_harness *h, int i, const char *call,
 		const char *queue, unsigned priority, unsigned max_wait_s)
 {
+	return qmh_enqueue_news(h, i, call, queue, priority, max_wait_s, 0);
+}
+
+int qmh_enqueue_news(struct qm_harness *h, int i, const char *call,
+		     const char *queue, unsigned priority,
+		     unsigned max_wait_s, unsigned announce_ms)
+{
 	Pbx__V1__QueueCommand cmd = PBX__V1__QUEUE_COMMAND__INIT;
 	Pbx__V1__QueueCommand__Enqueue e =
 		PBX__V1__QUEUE_COMMAND__ENQUEUE__INIT;
@@ -442,6 +449,7 @@ int qmh_enqueue(struct qm_harness *h, int i, const char *call,
 	e.queue = (char *)queue;
 	e.priority = priority;
 	e.max_wait_s = max_wait_s;
+	e.announce_ms = announce_ms;
 	e.caller = (char *)"79161234567";
 	cmd.cmd_case = PBX__V1__QUEUE_COMMAND__CMD_ENQUEUE;
 	cmd.enqueue = &e;

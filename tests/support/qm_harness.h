@@ -84,6 +84,10 @@ int qmh_queue(struct qm_harness *h, const char *name, const char *sq);
 /* Commands from the fake router to instance i. */
 int qmh_enqueue(struct qm_harness *h, int i, const char *call,
 		const char *queue, unsigned priority, unsigned max_wait_s);
+/* The same with Enqueue.announce_ms (position news this often). */
+int qmh_enqueue_news(struct qm_harness *h, int i, const char *call,
+		     const char *queue, unsigned priority,
+		     unsigned max_wait_s, unsigned announce_ms);
 int qmh_leave(struct qm_harness *h, int i, const char *call, bool exit_key,
 	      const char *digit);
 int qmh_result(struct qm_harness *h, int i, const char *call,

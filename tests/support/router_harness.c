@@ -180,7 +180,8 @@ int router_harness_seed_tenant(struct router_harness *h)
 
 	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "tenant") ||
 	    redis_fixture_ok(redis_fixture_cmd(
-		    &h->rf, "HSET %s name %s domain %s feature_fax 0", key,
+		    &h->rf, "HSET %s name %s domain %s feature_fax 0 language ru",
+		    key,
 		    HARNESS_TENANT, HARNESS_DOMAIN)))
 		return -EIO;
 	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "objects_rev") ||

@@ -33,6 +33,7 @@
 #include "pbx_clock.h"
 #include "pbx_log.h"
 #include "pbx_test.h"
+#include "queue_sounds.h"
 #include "prompt_cache.h"
 #include "worker.h"
 #include "worker_priv.h"
@@ -2401,6 +2402,85 @@ Test(mwcall, moh_loops_until_stopped_without_play_done)
 	test_loop_for(200);
 	cr_assert_eq(fx.caller.rx.pkts, 0);
 	cr_assert_eq(ev_count(KIND(FAILED)), 0);
+}
+
+/* A queued caller (worker_queue.c): QueueHold's music, QueueAnnounce. */
+static void cmd_queue_hold(const char *moh, const char *entry)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__QueueHold h =
+		PBX__V1__MEDIA_COMMAND__QUEUE_HOLD__INIT;
+
+	h.moh = (char *)moh;
+	h.entry_prompt = (char *)entry;
+	h.language = (char *)"en";
+	h.announce_position = true;
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_QUEUE_HOLD;
+	mc.queue_hold = &h;
+	cmd_send(&mc);
+}
+
+static void cmd_queue_announce(uint32_t position)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__QueueAnnounce a =
+		PBX__V1__MEDIA_COMMAND__QUEUE_ANNOUNCE__INIT;
+
+	a.position = position;
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_QUEUE_ANNOUNCE;
+	mc.queue_announce = &a;
+	cmd_send(&mc);
+}
+
+/* Bytes of the English system sound `name` (µ-law). */
+static size_t sound_len(const char *name)
+{
+	for (size_t i = 0; i < queue_sounds_n; i++)
+		if (!strcmp(queue_sounds[i].lang, "en") &&
+		    !strcmp(queue_sounds[i].name, name))
+			return *queue_sounds[i].ulaw_len;
+	cr_assert_fail("no sound %s", name);
+	return 0;
+}
+
+Test(mwcall, queue_hold_says_a_new_position_between_music)
+{
+	size_t words = sound_len("q_position") + sound_len("num_3");
+	unsigned said = (unsigned)((words + 159) / 160), other;
+
+	queue_start(1600); /* the music: 10 packets of PROMPT_FILL */
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_queue_hold("hello", "");
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 15, 2000),
+		  "music: %u packets", fx.caller.rx.fill_pkts);
+	cr_assert_eq(fx.caller.rx.pkts, fx.caller.rx.fill_pkts,
+		     "only music before any news");
+	/* Position 3: "your position in the queue is" "three" (the system
+	 * sounds: the tenant has no prompts of those names), in one piece,
+	 * then the music again. */
+	cmd_queue_announce(3);
+	test_loop_for((int)said * 20 + 300);
+	other = fx.caller.rx.pkts - fx.caller.rx.fill_pkts;
+	cr_assert_eq(other, said, "announcement: %u packets, want %u", other,
+		     said);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 10, 1000),
+		  "no music after the announcement");
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+	/* The same position again: nothing said. */
+	cmd_queue_announce(3);
+	test_loop_for(400);
+	cr_assert_eq(fx.caller.rx.pkts, fx.caller.rx.fill_pkts,
+		     "a position said twice");
+	cr_assert_eq(ev_count(KIND(PLAY_DONE)), 0);
+	cr_assert_eq(ev_count(KIND(FAILED)), 0);
+	/* StopPlay ends the hold: later news is not said. */
+	cmd_stop_play();
+	test_loop_for(100);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_queue_announce(2);
+	test_loop_for(300);
+	cr_assert_eq(fx.caller.rx.pkts, 0, "news after the hold ended");
 }
 
 Test(mwcall, moh_without_a_prompt_plays_the_built_in_music)

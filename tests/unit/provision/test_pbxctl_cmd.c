@@ -466,6 +466,23 @@ Test(pbxctl_cmd, tenant_feature_on_off)
 	cr_expect(strstr(err, "\"on\" or \"off\"") != NULL, "%s", err);
 }
 
+Test(pbxctl_cmd, tenant_language_set_or_show)
+{
+	char *a1[] = {"pbxctl", "tenant", "language", "acme", "ru"};
+	char *a2[] = {"pbxctl", "tenant", "language", "acme"};
+	char *a3[] = {"pbxctl", "tenant", "language"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(a1), a1), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_TENANT_LANGUAGE);
+	cr_expect_str_eq(c.req.tenant_language->tenant, "acme");
+	cr_expect_str_eq(c.req.tenant_language->language, "ru");
+	cr_expect_eq(c.print, PBXCTL_PRINT_ITEMS);
+	cr_assert_eq(parse(&c, ARGC(a2), a2), 0, "%s", err);
+	cr_expect_str_eq(c.req.tenant_language->language, "");
+	cr_expect_eq(parse(&c, ARGC(a3), a3), -EINVAL);
+}
+
 Test(pbxctl_cmd, queue_agent_and_stats)
 {
 	char *a1[] = {"pbxctl", "queue", "agent", "pause", "acme", "101",

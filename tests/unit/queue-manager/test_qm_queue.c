@@ -1,7 +1,8 @@
 /* The caller's side of a queue: joining (position, a repeated join, a
  * full queue, an unknown queue), max wait (the exit route, also while an
  * agent rings), exit keys, hanging up while waiting, offers nobody reports
- * on, and the statistics each outcome counts. */
+ * on, the statistics each outcome counts, and the news of a caller's
+ * place (position changes, at most once per period; the wait estimate). */
 #include "qm_test.h"
 
 TestSuite(qm_queue, .init = qm_setup, .fini = qm_teardown, .timeout = 60);
@@ -213,4 +214,64 @@ Test(qm_queue, a_bridged_call_never_reported_over_frees_its_agent)
 	report("c1", "101", n, HUNG_UP);
 	settle();
 	cr_assert_str_eq(state_of("101"), "ringing");
+}
+
+/* The next Result for call is QUEUED at pos with estimated wait wait_s. */
+static void news_of(const char *call, unsigned pos, unsigned wait_s)
+{
+	const Pbx__V1__QueueEvent__Result *r = result_of(call);
+
+	cr_assert_eq(r->kind, KIND(QUEUED), "%s: result kind %d", call,
+		     r->kind);
+	cr_assert_eq(r->position, pos, "%s at %u, not %u", call, r->position,
+		     pos);
+	cr_assert_eq(r->wait_s, wait_s, "%s: estimate %u s, not %u", call,
+		     r->wait_s, wait_s);
+}
+
+static void no_news(void)
+{
+	cr_assert_null(qmh_expect(&h, PBX__V1__QUEUE_EVENT__EV_RESULT, NULL,
+				  100),
+		       "a result arrived");
+}
+
+Test(qm_queue, position_news_when_it_changed_at_most_once_per_period)
+{
+	unsigned n;
+
+	clock_start();
+	queue_put("q", "{'agents':['101']}");
+	nobody_free();
+	join("c1", "q", 0);
+	cr_assert_eq(qmh_enqueue_news(&h, 0, "c2", "q", 0, 600, 10000), 0);
+	/* No caller of q was answered yet: no estimate. */
+	news_of("c2", 2, 0);
+	/* A period passes, the place is the same: nothing said. */
+	clock_step(10000);
+	no_news();
+	/* c1 leaves: c2 is first, but hears of it only when its period
+	 * comes round, not at once. */
+	cr_assert_eq(qmh_leave(&h, 0, "c1", false, NULL), 0);
+	settle();
+	clock_step(5000);
+	no_news();
+	clock_step(5000);
+	news_of("c2", 1, 0);
+	clock_step(10000);
+	no_news();
+	/* c2 is answered after 30 s at place 2 when it joined: 15 s per
+	 * place. A caller joining at place 2 behind c3 expects 30 s. */
+	cr_assert_str_eq(agent_do("101", RESUME, NULL), "ready");
+	n = offered_to("c2", "101");
+	report("c2", "101", n, ANSWERED);
+	settle();
+	join("c3", "q", 0);
+	cr_assert_eq(qmh_enqueue_news(&h, 0, "c4", "q", 0, 600, 10000), 0);
+	news_of("c4", 2, 30);
+	/* The bridged call and the calls that left have no timer left. */
+	cr_assert_eq(qmh_leave(&h, 0, "c4", false, NULL), 0);
+	settle();
+	clock_step(10000);
+	no_news();
 }

@@ -1261,7 +1261,8 @@ Test(route_media, router_freed_with_a_step_in_flight_still_hangs_up,
 static const char queue_json[] =
 	"{\"start\":\"q\",\"nodes\":{"
 	"\"q\":{\"type\":\"queue\",\"options\":{\"queue\":\"sales\","
-	"\"max_wait\":30},"
+	"\"max_wait\":30,\"announce_position\":true,"
+	"\"periodic_interval\":20,\"entry_prompt\":\"welcome\"},"
 	"\"outputs\":{\"timeout\":\"bye\",\"exit_key:5\":\"five\"}},"
 	"\"five\":{\"type\":\"greeting\",\"options\":{\"prompt\":\"five\"}},"
 	"\"bye\":{\"type\":\"hangup\",\"options\":{\"code\":480,"
@@ -1296,9 +1297,16 @@ static uint32_t queue_joined(const char *call_id)
 		   PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
 	event(call_id, PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, c->seq);
 	i = expect_cmds(2);
-	c = cmd_at(i, call_id, PBX__V1__MEDIA_COMMAND__CMD_PLAY);
-	cr_assert(c->play->moh);
-	cr_assert_str_eq(c->play->prompt, "");
+	/* Music, the entry prompt, the periodic announcement of the
+	 * position in the tenant's language. */
+	c = cmd_at(i, call_id, PBX__V1__MEDIA_COMMAND__CMD_QUEUE_HOLD);
+	cr_assert_str_eq(c->queue_hold->moh, "");
+	cr_assert_str_eq(c->queue_hold->entry_prompt, "welcome");
+	cr_assert_str_eq(c->queue_hold->periodic_prompt, "");
+	cr_assert_eq(c->queue_hold->periodic_ms, 20000);
+	cr_assert_str_eq(c->queue_hold->language, "ru");
+	cr_assert(c->queue_hold->announce_position);
+	cr_assert_not(c->queue_hold->announce_wait);
 	c = cmd_at(i + 1, call_id, PBX__V1__MEDIA_COMMAND__CMD_TIMER);
 	cr_assert_eq(c->timer->id, 0xffffff01u);
 	return c->timer->ms;
@@ -1326,6 +1334,7 @@ Test(route_media, queue_joins_with_music_enqueue_and_a_deadline)
 	cr_assert_str_eq(q->enqueue->queue, "sales");
 	cr_assert_eq(q->enqueue->max_wait_s, 30);
 	cr_assert_str_eq(q->enqueue->caller, CALLER);
+	cr_assert_eq(q->enqueue->announce_ms, 20000);
 	assert_field("c-1", "queue", "sales");
 	assert_field("c-1", "qwait", "1");
 	assert_field("c-1", "qkeys", "5");
@@ -1441,6 +1450,35 @@ Test(route_media, queue_result_timeout_takes_the_exit_route)
 	assert_hangup(cmd_at(i + 3, "c-1", PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
 		      480, "Nobody Free");
 	assert_field("c-1", "queue", "");
+}
+
+Test(route_media, queue_news_of_the_place_reaches_the_worker)
+{
+	Pbx__V1__QueueEvent qe = PBX__V1__QUEUE_EVENT__INIT;
+	Pbx__V1__QueueEvent__Result res = PBX__V1__QUEUE_EVENT__RESULT__INIT;
+	const Pbx__V1__MediaCommand *c;
+
+	cr_assert_eq(router_harness_qm_heartbeat(&h), 0);
+	queue_joined("c-1");
+	res.queue = (char *)"sales";
+	res.kind = PBX__V1__QUEUE_EVENT__RESULT__KIND__KIND_QUEUED;
+	res.position = 3;
+	res.wait_s = 95;
+	qe.ev_case = PBX__V1__QUEUE_EVENT__EV_RESULT;
+	qe.result = &res;
+	cr_assert_eq(router_harness_qm_event(&h, "c-1", &qe), 0);
+	c = cmd_at(expect_cmds(1), "c-1",
+		   PBX__V1__MEDIA_COMMAND__CMD_QUEUE_ANNOUNCE);
+	cr_assert_eq(c->queue_announce->position, 3);
+	cr_assert_eq(c->queue_announce->wait_s, 95);
+	/* News of another queue, or of a call that is not waiting, is
+	 * not said. */
+	res.queue = (char *)"other";
+	cr_assert_eq(router_harness_qm_event(&h, "c-1", &qe), 0);
+	res.queue = (char *)"sales";
+	cr_assert_eq(router_harness_qm_event(&h, "c-9", &qe), 0);
+	router_harness_settle(&h, 100);
+	expect_cmds(0);
 }
 
 Test(route_media, queue_without_a_queue_manager_takes_the_exit_route)
