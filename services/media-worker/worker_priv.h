@@ -209,11 +209,6 @@ void worker_vmacc_event(struct worker_call *wc,
 			const struct mwcall_event *ev);
 void worker_vmacc_free(struct worker_call *wc);
 
-/* worker_command.c: the tenant's prompt `name`, or the built-in one of
- * that name (*audio referenced for the caller). */
-int worker_prompt_audio(struct worker *w, const char *tenant,
-			const char *name, enum offer_law law, uint8_t **audio,
-			size_t *len);
 /* worker_command.c: the tenant's prompt `name`, else the system sound of
  * that name; music on hold `prompt`, else the built-in music. *audio is
  * referenced for the caller. 0 or a negative errno. */
