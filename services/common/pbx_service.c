@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pbx_keys.h"
 #include "pbx_log.h"
 #include "pbx_service.h"
 
@@ -25,6 +26,32 @@ int pbx_service_start(const char *service, const char *log_level,
 	pbx_log_init(service, lvl);
 	signal(SIGPIPE, SIG_IGN);
 	return pbx_redis_check(r->host, (int)r->port, &r->cred) ? 1 : 0;
+}
+
+int pbx_service_client_start(const char *service, const char *id_key,
+			     const char *id, const char *secret_file,
+			     const char *server_public_file,
+			     const char *log_level,
+			     struct pbx_service_redis *r)
+{
+	int err;
+
+	if (!pbx_id_valid(id)) {
+		fprintf(stderr, "config: %s: '%s' is not an id (1..64 of "
+				"A-Z a-z 0-9 _ . -)\n",
+			id_key, id);
+		return 2;
+	}
+	if (secret_file[0] && !server_public_file[0]) {
+		fprintf(stderr, "config: curve_server_public_file is required "
+				"with curve_secret_file\n");
+		return 2;
+	}
+	err = pbx_service_start(service, log_level, r);
+	if (!err && !secret_file[0])
+		PLOG_WARN("no curve_secret_file: the bus to the routers is "
+			  "plaintext and unauthenticated");
+	return err;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)

@@ -41,6 +41,17 @@ struct pbx_service_redis {
 int pbx_service_start(const char *service, const char *log_level,
 		      struct pbx_service_redis *r);
 
+/* The start-up of a bus client of the routers (queue-manager,
+ * crm-connector): its id (config item id_key, also the name of its CURVE
+ * key) must be an id, a secret key needs the routers' public key; then
+ * pbx_service_start, and a warning for a plaintext bus. Returns 0 or the
+ * exit code main() returns (2 bad setting, 1 refused credentials). */
+int pbx_service_client_start(const char *service, const char *id_key,
+			     const char *id, const char *secret_file,
+			     const char *server_public_file,
+			     const char *log_level,
+			     struct pbx_service_redis *r);
+
 /* Runs base until SIGINT or SIGTERM. */
 void pbx_service_run(struct event_base *base);
 

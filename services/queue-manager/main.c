@@ -61,23 +61,12 @@ int main(int argc, char **argv)
 	err = pbx_config_main(items, n, "queue-manager", argc, argv);
 	if (err)
 		return err > 0 ? 0 : 2;
-	if (!pbx_id_valid(cfg.qm_id)) {
-		fprintf(stderr, "config: qm_id: '%s' is not an id (1..64 of "
-				"A-Z a-z 0-9 _ . -)\n",
-			cfg.qm_id);
-		return 2;
-	}
-	if (cfg.curve_secret_file[0] && !cfg.curve_server_public_file[0]) {
-		fprintf(stderr, "config: curve_server_public_file is required "
-				"with curve_secret_file\n");
-		return 2;
-	}
-	err = pbx_service_start("queue-manager", cfg.log_level, &cfg.redis);
+	err = pbx_service_client_start("queue-manager", "qm_id", cfg.qm_id,
+				       cfg.curve_secret_file,
+				       cfg.curve_server_public_file,
+				       cfg.log_level, &cfg.redis);
 	if (err)
 		return err;
-	if (!cfg.curve_secret_file[0])
-		PLOG_WARN("no curve_secret_file: the bus to the routers is "
-			  "plaintext and unauthenticated");
 
 	base = event_base_new();
 	zctx = pbx_zmq_ctx_new();

@@ -1,0 +1,102 @@
+/* crm-connector: wiring only — configuration, objects, the event loop,
+ * teardown. */
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "crm.h"
+#include "pbx_config.h"
+#include "pbx_keys.h"
+#include "pbx_log.h"
+#include "pbx_service.h"
+
+static struct crm_config cfg;
+
+#define INT(n, def, lo, hi, help)                                             \
+	{#n, PBX_CFG_INT, &cfg.n, def, lo, hi, help}
+
+static const struct pbx_config_item items[] = {
+	{"crm_id", PBX_CFG_STR, cfg.crm_id, "crm1", 0, 0,
+	 "name of this instance (its CURVE key name)"},
+	{"router_endpoints", PBX_CFG_STR, cfg.router_endpoints,
+	 "tcp://127.0.0.1:7004", 0, 0,
+	 "every router's crm socket, comma-separated"},
+	PBX_SERVICE_REDIS_ITEMS(cfg.redis),
+	INT(heartbeat_ms, "1000", 100, 10000,
+	    "CrmHeartbeat to the routers this often"),
+	INT(cache_ttl_s, "30", 0, 86400,
+	    "answers are kept this long unless the tenant sets cache_ttl_s "
+	    "(0: no cache)"),
+	INT(cache_slots, "65536", 16, 4194304, "answer cache size (entries)"),
+	INT(breaker_failures, "5", 1, 1000,
+	    "failed CRM requests in a row that open a tenant's breaker"),
+	INT(breaker_open_ms, "30000", 100, 3600000,
+	    "an open breaker answers crm_error at once for this long, then "
+	    "lets one trial request through"),
+	INT(log_timeout_ms, "10000", 100, 120000,
+	    "limit of one call-log request to a CRM"),
+	INT(refresh_margin_s, "300", 0, 86400,
+	    "amoCRM: refresh the access token this long before it expires"),
+	INT(crm_private, "0", 0, 1,
+	    "1: CRM URLs may reach loopback, private, link-local and CGNAT "
+	    "addresses; 0: refused (as the notifier's webhook_private)"),
+	INT(answer_margin_ms, "100", 0, 1000,
+	    "a lookup is answered crm_error this long before its lookup "
+	    "timeout"),
+	{"log_level", PBX_CFG_STR, cfg.log_level, "info", 0, 0,
+	 "error, warn, info or debug"},
+	{"curve_secret_file", PBX_CFG_STR, cfg.curve_secret_file, "", 0, 0,
+	 "CURVE key (.key) of this instance, named crm_id; empty: plaintext"},
+	{"curve_server_public_file", PBX_CFG_STR,
+	 cfg.curve_server_public_file, "", 0, 0,
+	 "the routers' CURVE public key (.pub)"},
+};
+
+int main(int argc, char **argv)
+{
+	size_t n = sizeof(items) / sizeof(items[0]);
+	struct event_base *base;
+	struct crm *crm;
+	void *zctx;
+	int err;
+
+	err = pbx_config_main(items, n, "crm-connector", argc, argv);
+	if (err)
+		return err > 0 ? 0 : 2;
+	err = pbx_service_client_start("crm-connector", "crm_id", cfg.crm_id,
+				       cfg.curve_secret_file,
+				       cfg.curve_server_public_file,
+				       cfg.log_level, &cfg.redis);
+	if (err)
+		return err;
+	if (cfg.crm_private)
+		PLOG_WARN("crm_private=1: tenants' CRM URLs may reach our own "
+			  "networks");
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	base = event_base_new();
+	zctx = pbx_zmq_ctx_new();
+	if (!base || !zctx) {
+		PLOG_ERR("cannot create the event loop");
+		return 1;
+	}
+	err = crm_alloc(&crm, base, zctx, &cfg);
+	if (err) {
+		PLOG_ERR("cannot start: %s", strerror(-err));
+		zmq_ctx_term(zctx);
+		event_base_free(base);
+		return 1;
+	}
+	PLOG_INFO("%s: routers %s, redis %s:%ld", cfg.crm_id,
+		  cfg.router_endpoints, cfg.redis.host, cfg.redis.port);
+
+	pbx_service_run(base);
+
+	PLOG_INFO("stopping");
+	crm_free(crm);
+	zmq_ctx_term(zctx);
+	event_base_free(base);
+	curl_global_cleanup();
+	return 0;
+}
