@@ -232,10 +232,12 @@ static redisReply *checked(redisReply *r)
 
 static void crm_start(void)
 {
+	size_t from = fx.nmsg;
+
 	cr_assert_eq(crm_alloc(&fx.crm, fx.base, fx.zctx, &fx.cfg), 0);
-	/* Its heartbeat gives the fake router its route. */
+	/* Its (first) heartbeat gives the fake router its route. */
 	for (int i = 0; i < 200; i++) {
-		for (size_t k = 0; k < fx.nmsg; k++) {
+		for (size_t k = from; k < fx.nmsg; k++) {
 			if (fx.msg[k]->body_case ==
 			    PBX__V1__ENVELOPE__BODY_CRM_HEARTBEAT)
 				return;
