@@ -173,8 +173,8 @@ int prov_crm_set(struct provision *pv, const Pbx__V1__ProvRequest__CrmSet *q,
 	argv[0] = "HSET";
 	argv[1] = key;
 	for (size_t i = 0; i < q->n_settings; i++) {
-		const struct crm_field *f;
-		const char *value;
+		const struct crm_field *f = NULL;
+		const char *value = NULL;
 
 		err = setting(r, ad, prov_str(q->settings[i]), buf[i],
 			      sizeof(buf[i]), &f, &value);
