@@ -57,7 +57,7 @@ prov_ok=1
 		"$PBXCTL" scenario put $T long - &&
 		echo '{"start":"h","nodes":{"h":{"type":"hangup","options":{"code":486,"reason":"Busy Here"}}}}' |
 		"$PBXCTL" scenario put $T busy - &&
-		echo '{"start":"c","nodes":{"c":{"type":"assistant","options":{"prompt":"ask","phrases":{"sales":["sales"]}},"outputs":{"phrase:sales":"bye","no_input":"bye"}},"bye":{"type":"hangup"}}}' |
+		echo '{"start":"c","nodes":{"c":{"type":"assistant","options":{"prompt":"short","phrases":{"sales":["sales"]}},"outputs":{"phrase:sales":"bye","no_input":"bye"}},"bye":{"type":"hangup"}}}' |
 		"$PBXCTL" scenario put $T assist - &&
 		for n in 15550001 15550002 15550003 15550004 15550005; do
 			"$PBXCTL" number connect $T $n || exit 1
