@@ -1,9 +1,12 @@
 /* Start-up steps and the signal loop shared by services' main(). */
+#include <errno.h>
 #include <event2/event.h>
+#include <zmq.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "pbx_bus.h"
 #include "pbx_keys.h"
 #include "pbx_log.h"
 #include "pbx_service.h"
@@ -59,6 +62,31 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	event_base_loopbreak(arg);
+}
+
+int pbx_service_client_run(const struct pbx_service_obj *ops, const void *cfg,
+			   const char *banner)
+{
+	struct event_base *base = event_base_new();
+	void *zctx = pbx_zmq_ctx_new();
+	void *obj = NULL;
+	int err = -ENOMEM;
+
+	if (base && zctx)
+		err = ops->alloc(&obj, base, zctx, cfg);
+	if (err) {
+		PLOG_ERR("cannot start: %s", strerror(-err));
+	} else {
+		PLOG_INFO("%s", banner);
+		pbx_service_run(base);
+		PLOG_INFO("stopping");
+		ops->free(obj);
+	}
+	if (zctx)
+		zmq_ctx_term(zctx);
+	if (base)
+		event_base_free(base);
+	return err ? 1 : 0;
 }
 
 void pbx_service_run(struct event_base *base)

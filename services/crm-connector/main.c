@@ -1,10 +1,7 @@
 /* crm-connector: wiring only — configuration, objects, the event loop,
  * teardown. */
 #include <curl/curl.h>
-#include <event2/event.h>
 #include <stdio.h>
-#include <string.h>
-#include <zmq.h>
 
 #include "crm.h"
 #include "pbx_config.h"
@@ -54,12 +51,27 @@ static const struct pbx_config_item items[] = {
 	 "the routers' CURVE public key (.pub)"},
 };
 
+static int obj_alloc(void **objp, struct event_base *base, void *zctx,
+		     const void *c)
+{
+	struct crm *crm;
+	int err = crm_alloc(&crm, base, zctx, c);
+
+	if (!err)
+		*objp = crm;
+	return err;
+}
+
+static void obj_free(void *obj)
+{
+	crm_free(obj);
+}
+
 int main(int argc, char **argv)
 {
+	static const struct pbx_service_obj ops = {obj_alloc, obj_free};
 	size_t n = sizeof(items) / sizeof(items[0]);
-	struct event_base *base;
-	struct crm *crm;
-	void *zctx;
+	char banner[4 * PBX_CFG_STRLEN];
 	int err;
 
 	err = pbx_config_main(items, n, "crm-connector", argc, argv);
@@ -74,29 +86,11 @@ int main(int argc, char **argv)
 	if (cfg.crm_private)
 		PLOG_WARN("crm_private=1: tenants' CRM URLs may reach our own "
 			  "networks");
+	snprintf(banner, sizeof(banner), "%s: routers %s, redis %s:%ld",
+		 cfg.crm_id, cfg.router_endpoints, cfg.redis.host,
+		 cfg.redis.port);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	base = event_base_new();
-	zctx = pbx_zmq_ctx_new();
-	if (!base || !zctx) {
-		PLOG_ERR("cannot create the event loop");
-		return 1;
-	}
-	err = crm_alloc(&crm, base, zctx, &cfg);
-	if (err) {
-		PLOG_ERR("cannot start: %s", strerror(-err));
-		zmq_ctx_term(zctx);
-		event_base_free(base);
-		return 1;
-	}
-	PLOG_INFO("%s: routers %s, redis %s:%ld", cfg.crm_id,
-		  cfg.router_endpoints, cfg.redis.host, cfg.redis.port);
-
-	pbx_service_run(base);
-
-	PLOG_INFO("stopping");
-	crm_free(crm);
-	zmq_ctx_term(zctx);
-	event_base_free(base);
+	err = pbx_service_client_run(&ops, &cfg, banner);
 	curl_global_cleanup();
-	return 0;
+	return err;
 }

@@ -1,9 +1,6 @@
 /* queue-manager: wiring only — configuration, objects, the event loop,
  * teardown. */
-#include <event2/event.h>
 #include <stdio.h>
-#include <string.h>
-#include <zmq.h>
 
 #include "pbx_config.h"
 #include "pbx_log.h"
@@ -50,12 +47,27 @@ static const struct pbx_config_item items[] = {
 	 "the routers' CURVE public key (.pub)"},
 };
 
+static int obj_alloc(void **objp, struct event_base *base, void *zctx,
+		     const void *c)
+{
+	struct qm *qm;
+	int err = qm_alloc(&qm, base, zctx, c);
+
+	if (!err)
+		*objp = qm;
+	return err;
+}
+
+static void obj_free(void *obj)
+{
+	qm_free(obj);
+}
+
 int main(int argc, char **argv)
 {
+	static const struct pbx_service_obj ops = {obj_alloc, obj_free};
 	size_t n = sizeof(items) / sizeof(items[0]);
-	struct event_base *base;
-	struct qm *qm;
-	void *zctx;
+	char banner[4 * PBX_CFG_STRLEN];
 	int err;
 
 	err = pbx_config_main(items, n, "queue-manager", argc, argv);
@@ -67,28 +79,8 @@ int main(int argc, char **argv)
 				       cfg.log_level, &cfg.redis);
 	if (err)
 		return err;
-
-	base = event_base_new();
-	zctx = pbx_zmq_ctx_new();
-	if (!base || !zctx) {
-		PLOG_ERR("cannot create the event loop");
-		return 1;
-	}
-	err = qm_alloc(&qm, base, zctx, &cfg);
-	if (err) {
-		PLOG_ERR("cannot start: %s", strerror(-err));
-		zmq_ctx_term(zctx);
-		event_base_free(base);
-		return 1;
-	}
-	PLOG_INFO("%s: routers %s, redis %s:%ld", cfg.qm_id,
-		  cfg.router_endpoints, cfg.redis.host, cfg.redis.port);
-
-	pbx_service_run(base);
-
-	PLOG_INFO("stopping");
-	qm_free(qm);
-	zmq_ctx_term(zctx);
-	event_base_free(base);
-	return 0;
+	snprintf(banner, sizeof(banner), "%s: routers %s, redis %s:%ld",
+		 cfg.qm_id, cfg.router_endpoints, cfg.redis.host,
+		 cfg.redis.port);
+	return pbx_service_client_run(&ops, &cfg, banner);
 }
