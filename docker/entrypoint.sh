@@ -4,6 +4,7 @@
 #
 #   pbx-entrypoint init | redis | kamailio | router | provision |
 #                  edge-bridge | media-worker | queue-manager | notifier |
+#                  crm-connector |
 #                  pbxctl ARGS... | <any command>
 #
 # Keys and Redis passwords live in the keys volume at $PBX_DIR (/pbx):
@@ -53,7 +54,7 @@ pass_hash() { tr -d '\n' <"$SECRETS/redis-$1.pass" | sha256sum | cut -c1-64; }
 # scripts/stack.sh's), each password's SHA-256 filled in.
 write_acl() {
 	local u args=()
-	for u in kamailio router provision worker queue notifier admin; do
+	for u in kamailio router provision worker queue notifier crm admin; do
 		args+=(-e "s/@${u^^}@/$(pass_hash "$u")/")
 	done
 	grep -v '^#' /usr/local/share/pbx/users.acl.in | sed "${args[@]}" \
@@ -71,9 +72,10 @@ init() {
 	ensure_key operator provision
 	ensure_key edge1 edge
 	ensure_key qm1 queue
+	ensure_key crm1 crm
 	# One key per worker slot: --scale media-worker=N needs N <= this.
 	for i in $(seq "${PBX_MAX_WORKERS:-16}"); do ensure_key "mw$i" worker; done
-	for i in kamailio router provision worker admin queue notifier; do
+	for i in kamailio router provision worker admin queue notifier crm; do
 		ensure_pass "$i"
 	done
 	write_acl
@@ -165,7 +167,8 @@ router)
 	export PBX_CURVE_SECRET_FILE=$KEYS/router.key \
 		PBX_CURVE_EDGE_ALLOW_DIR=$KEYS/allow/edge \
 		PBX_CURVE_WORKER_ALLOW_DIR=$KEYS/allow/worker \
-		PBX_CURVE_QUEUE_ALLOW_DIR=$KEYS/allow/queue
+		PBX_CURVE_QUEUE_ALLOW_DIR=$KEYS/allow/queue \
+		PBX_CURVE_CRM_ALLOW_DIR=$KEYS/allow/crm
 	exec router
 	;;
 provision)
@@ -185,6 +188,12 @@ queue-manager)
 	export PBX_CURVE_SECRET_FILE=$KEYS/${PBX_QM_ID:-qm1}.key \
 		PBX_CURVE_SERVER_PUBLIC_FILE=$KEYS/router.pub
 	exec queue-manager
+	;;
+crm-connector)
+	redis_user crm
+	export PBX_CURVE_SECRET_FILE=$KEYS/${PBX_CRM_ID:-crm1}.key \
+		PBX_CURVE_SERVER_PUBLIC_FILE=$KEYS/router.pub
+	exec crm-connector
 	;;
 notifier)
 	redis_user notifier

@@ -4,7 +4,7 @@
 # Sockets are read from /proc, so the images need no ss or netcat.
 #
 #   pbx-health [redis | kamailio | router | provision | edge-bridge |
-#               media-worker | queue-manager | notifier]
+#               media-worker | queue-manager | notifier | crm-connector]
 #
 # Without an argument, the service is the container's PID 1 (the
 # entrypoint execs it).
@@ -36,5 +36,7 @@ provision) sock tcp 7010 - 0A ;;
 edge-bridge) sock tcp - 8448 01 ;;
 media-worker) sock udp "${PBX_WORKER_SIP_PORT:-5080}" - 07 && sock tcp - 7002 01 ;;
 queue-manager | notifier) sock tcp - "${PBX_REDIS_PORT:-6379}" 01 ;;
+# Connected to a router (its lookups come that way) and to Redis.
+crm-connector) sock tcp - 7004 01 && sock tcp - "${PBX_REDIS_PORT:-6379}" 01 ;;
 *) echo "usage: pbx-health SERVICE" >&2; exit 2 ;;
 esac

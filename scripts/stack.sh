@@ -1,12 +1,14 @@
 #!/bin/bash
 # Local PBX on loopback: starts and stops redis-server, kamailio, router,
-# provision, queue-manager, notifier, edge-bridge and N media workers as
+# provision, queue-manager, crm-connector, notifier, edge-bridge and N
+# media workers as
 # plain processes. State,
 # logs and pid files go to $PBX_RUN (default .run/).
 #
 #   stack.sh start | stop | status
 #   stack.sh start-one <name> | stop-one <name>   (router, queue-manager,
-#                                                notifier, edge-bridge,
+#                                                crm-connector, notifier,
+#                                                edge-bridge,
 #                                                mw1..mw9)
 #   stack.sh ports mwN                           (its SIP port and RTP range)
 #   stack.sh key <name>       a provisioning client key: tenant-<t> (that
@@ -15,10 +17,10 @@
 #
 # Every bus is CURVE-authenticated (docs/security.md, "Buses"): keys are
 # made on first use in $PBX_RUN/keys (0700; secret .key files 0600):
-# router, provision (servers), edge1, mwN, qm1, operator (clients). A
-# client is let in only when its .pub is in the allow list of the socket
-# it uses: keys/allow/edge, keys/allow/worker, keys/allow/queue (router),
-# keys/allow/provision.
+# router, provision (servers), edge1, mwN, qm1, crm1, operator (clients).
+# A client is let in only when its .pub is in the allow list of the socket
+# it uses: keys/allow/edge, keys/allow/worker, keys/allow/queue,
+# keys/allow/crm (router), keys/allow/provision.
 #
 # Media worker mwN has its own ports whatever PBX_WORKERS says, so one
 # added by hand (start-one mw2) never overlaps another: SIP 5080 + 2(N-1),
@@ -47,7 +49,9 @@
 # PBX_INTERNAL_IPS (the per-address TCP connection cap, see firewall_on),
 # PBX_SMTP_URL / PBX_SMTP_FROM (the notifier's mail server and sender,
 # smtp://127.0.0.1:2525 / voicemail@pbx.invalid), PBX_NOTIFY_RETRY_MS /
-# PBX_NOTIFY_ATTEMPTS (its retry_base_ms / max_attempts; its defaults).
+# PBX_NOTIFY_ATTEMPTS (its retry_base_ms / max_attempts; its defaults),
+# PBX_CRM_PRIVATE (the crm-connector's crm_private, 1 here: the CRM fakes
+# of the tests are on loopback; 0 to try the refusal).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${PBX_BUILD:-$ROOT/build}
@@ -120,8 +124,9 @@ ensure_key() {
 # provision is up (pbxctl finds $PBX_RUN/keys/operator.key by itself).
 keys_for() {
 	case $1 in
-	router) ensure_key router && mkdir -p -m 0700 "$KEYS/allow/edge" "$KEYS/allow/worker" "$KEYS/allow/queue" ;;
+	router) ensure_key router && mkdir -p -m 0700 "$KEYS/allow/edge" "$KEYS/allow/worker" "$KEYS/allow/queue" "$KEYS/allow/crm" ;;
 	queue-manager) ensure_key router && ensure_key qm1 queue ;;
+	crm-connector) ensure_key router && ensure_key crm1 crm ;;
 	provision) ensure_key provision && ensure_key operator provision ;;
 	edge-bridge) ensure_key router && ensure_key edge1 edge ;;
 	mw*) ensure_key router && ensure_key "$1" worker ;;
@@ -166,7 +171,7 @@ pass_hash() { tr -d '\n' <"$(redis_pass_file "$1")" | sha256sum | cut -c1-64; }
 # file takes none.
 write_acl() {
 	local u args=()
-	for u in kamailio router provision worker queue notifier admin; do
+	for u in kamailio router provision worker queue notifier crm admin; do
 		redis_pass_file "$u" >/dev/null || return 1
 		args+=(-e "s/@${u^^}@/$(pass_hash "$u")/")
 	done
@@ -260,6 +265,7 @@ notifier_ready() {
 	rcli XINFO GROUPS 'pbx:{sys}:notify:jobs' | grep -qx notifier
 }
 qm_connected() { ss -tn state established "( dport = :7003 )" | grep -q 7003; }
+crm_connected() { ss -tn state established "( dport = :7004 )" | grep -q 7004; }
 worker_alive() {
 	local v
 	v=$(rcli HGET 'pbx:{sys}:workers' "$1") || return 1
@@ -300,7 +306,7 @@ start_one() {
 	case $name in
 	redis) need_ports redis "tcp/$REDIS_PORT" || return 1 ;;
 	kamailio) need_ports kamailio "udp/$SIP_PORT" tcp/8448 || return 1 ;;
-	router) need_ports router tcp/7001 tcp/7002 tcp/7003 || return 1 ;;
+	router) need_ports router tcp/7001 tcp/7002 tcp/7003 tcp/7004 || return 1 ;;
 	provision) need_ports provision tcp/7010 || return 1 ;;
 	notifier) need_ports notifier udp/5070 || return 1 ;;
 	mw*)
@@ -361,6 +367,7 @@ start_one() {
 			--set "curve_edge_allow_dir=$KEYS/allow/edge" \
 			--set "curve_worker_allow_dir=$KEYS/allow/worker" \
 			--set "curve_queue_allow_dir=$KEYS/allow/queue" \
+			--set "curve_crm_allow_dir=$KEYS/allow/crm" \
 			--set "redis_port=$REDIS_PORT" --set "log_level=$LOG_LEVEL"
 		wait_until 10 router listening_tcp 127.0.0.1 7001 && alive router
 		;;
@@ -374,6 +381,18 @@ start_one() {
 			--set "log_level=$LOG_LEVEL"
 		wait_until 10 "queue-manager connection" qm_connected &&
 			alive queue-manager
+		;;
+	crm-connector)
+		start_bg crm-connector \
+			"$BUILD/services/crm-connector/crm-connector" \
+			--set "crm_id=crm1" \
+			--set "curve_secret_file=$KEYS/crm1.key" \
+			--set "curve_server_public_file=$KEYS/router.pub" \
+			--set "redis_port=$REDIS_PORT" $(svc_auth crm) \
+			--set "crm_private=${PBX_CRM_PRIVATE:-1}" \
+			--set "log_level=$LOG_LEVEL"
+		wait_until 10 "crm-connector connection" crm_connected &&
+			alive crm-connector
 		;;
 	notifier)
 		start_bg notifier "$BUILD/services/notifier/notifier" \
@@ -454,8 +473,8 @@ stop_one() {
 # One name a line: stop reverses this list line by line (with all the
 # names on one line, tac kept Redis first).
 services() {
-	printf '%s\n' redis kamailio router provision queue-manager notifier \
-		edge-bridge
+	printf '%s\n' redis kamailio router provision queue-manager \
+		crm-connector notifier edge-bridge
 	for i in $(seq "$WORKERS"); do echo "mw$i"; done
 }
 
@@ -476,7 +495,8 @@ start)
 	log "up: SIP on $SIP_IP:$SIP_PORT, $WORKERS media worker(s), logs in $RUN"
 	;;
 stop)
-	# Reverse start order: workers, edge-bridge, notifier, queue-manager,
+	# Reverse start order: workers, edge-bridge, notifier, crm-connector,
+	# queue-manager,
 	# provision, router, kamailio, and Redis last.
 	for s in $(known | grep '^mw' | tac) $(known | grep -v '^mw' | tac); do
 		stop_one "$s"

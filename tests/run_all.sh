@@ -92,6 +92,8 @@ suite "end to end: calls reach people (menu, extensions, carrier)" people \
 	tests/e2e/test_people.sh
 suite "end to end: queues (default scenario, agents, music, exit routes)" \
 	queue tests/e2e/test_queue.sh
+suite "end to end: the CRM's responsible manager (Bitrix24, amoCRM, API fakes)" \
+	crm tests/e2e/test_crm.sh
 suite "end to end: voicemail (a tone recorded, listed, fetched, deleted)" vm \
 	tests/e2e/test_voicemail.sh
 suite "end to end: voicemail from a phone, agent feature codes (*97, *45, *46)" \

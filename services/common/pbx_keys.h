@@ -64,6 +64,11 @@ enum pbx_tkey {
 			    * status, files, call_id (media-worker writes,
 			    * provision reads and deletes) */
 	PBX_K_FAX_BOX,	   /* sorted set per box name: fax id -> time_ms */
+	/* crm-connector (docs/services/crm-connector.md), per CRM kind
+	 * (bitrix24, amocrm, api) with pbx_key_sub_of: */
+	PBX_K_CRM,	   /* hash: the vendor's settings (provision writes),
+			    * amoCRM's tokens (the connector refreshes) */
+	PBX_K_CRM_MAP,	   /* hash CRM user id -> extension (provision) */
 	PBX_K_COUNT
 };
 enum pbx_skey {

@@ -1,9 +1,13 @@
 /* Start-up steps and the signal loop shared by services' main(). */
+#include <errno.h>
 #include <event2/event.h>
+#include <zmq.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "pbx_bus.h"
+#include "pbx_keys.h"
 #include "pbx_log.h"
 #include "pbx_service.h"
 
@@ -27,11 +31,62 @@ int pbx_service_start(const char *service, const char *log_level,
 	return pbx_redis_check(r->host, (int)r->port, &r->cred) ? 1 : 0;
 }
 
+int pbx_service_client_start(const char *service, const char *id_key,
+			     const char *id, const char *secret_file,
+			     const char *server_public_file,
+			     const char *log_level,
+			     struct pbx_service_redis *r)
+{
+	int err;
+
+	if (!pbx_id_valid(id)) {
+		fprintf(stderr, "config: %s: '%s' is not an id (1..64 of "
+				"A-Z a-z 0-9 _ . -)\n",
+			id_key, id);
+		return 2;
+	}
+	if (secret_file[0] && !server_public_file[0]) {
+		fprintf(stderr, "config: curve_server_public_file is required "
+				"with curve_secret_file\n");
+		return 2;
+	}
+	err = pbx_service_start(service, log_level, r);
+	if (!err && !secret_file[0])
+		PLOG_WARN("no curve_secret_file: the bus to the routers is "
+			  "plaintext and unauthenticated");
+	return err;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)sig;
 	(void)what;
 	event_base_loopbreak(arg);
+}
+
+int pbx_service_client_run(const struct pbx_service_obj *ops, const void *cfg,
+			   const char *banner)
+{
+	struct event_base *base = event_base_new();
+	void *zctx = pbx_zmq_ctx_new();
+	void *obj = NULL;
+	int err = -ENOMEM;
+
+	if (base && zctx)
+		err = ops->alloc(&obj, base, zctx, cfg);
+	if (err) {
+		PLOG_ERR("cannot start: %s", strerror(-err));
+	} else {
+		PLOG_INFO("%s", banner);
+		pbx_service_run(base);
+		PLOG_INFO("stopping");
+		ops->free(obj);
+	}
+	if (zctx)
+		zmq_ctx_term(zctx);
+	if (base)
+		event_base_free(base);
+	return err ? 1 : 0;
 }
 
 void pbx_service_run(struct event_base *base)

@@ -41,6 +41,33 @@ struct pbx_service_redis {
 int pbx_service_start(const char *service, const char *log_level,
 		      struct pbx_service_redis *r);
 
+/* The start-up of a bus client of the routers (queue-manager,
+ * crm-connector): its id (config item id_key, also the name of its CURVE
+ * key) must be an id, a secret key needs the routers' public key; then
+ * pbx_service_start, and a warning for a plaintext bus. Returns 0 or the
+ * exit code main() returns (2 bad setting, 1 refused credentials). */
+int pbx_service_client_start(const char *service, const char *id_key,
+			     const char *id, const char *secret_file,
+			     const char *server_public_file,
+			     const char *log_level,
+			     struct pbx_service_redis *r);
+
+/* A bus client's object (queue-manager, crm-connector): made on the
+ * loop and zmq context pbx_service_client_run() creates, freed before
+ * them. */
+struct pbx_service_obj {
+	int (*alloc)(void **objp, struct event_base *base, void *zctx,
+		     const void *cfg);
+	void (*free)(void *obj);
+};
+
+/* After pbx_service_client_start(): the loop and the zmq context, the
+ * object (an error is logged), `banner` logged, the loop until SIGINT or
+ * SIGTERM, then everything freed in reverse. Returns main()'s exit code
+ * (0, or 1 when nothing could start). */
+int pbx_service_client_run(const struct pbx_service_obj *ops, const void *cfg,
+			   const char *banner);
+
 /* Runs base until SIGINT or SIGTERM. */
 void pbx_service_run(struct event_base *base);
 

@@ -8,6 +8,7 @@
 
 #include "notifier.h"
 #include "notify_backoff.h"
+#include "notify_addr.h"
 #include "notify_job.h"
 
 struct notify_curl;
@@ -23,7 +24,7 @@ struct delivery {
 	char *payload;             /* SMTP: the message */
 	size_t len, off;
 	struct curl_slist *list;   /* SMTP recipients / HTTP headers */
-	char refused[64];          /* webhook: the private address refused */
+	char refused[NOTIFY_ADDR_REFUSED_MAX];          /* webhook: the private address refused */
 };
 
 /* Owned by main(). */

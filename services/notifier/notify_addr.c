@@ -1,8 +1,12 @@
 /* Which addresses a tenant's webhook may not reach (notify_addr.h). */
 #include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "notify_addr.h"
 
@@ -64,4 +68,27 @@ bool notify_addr_private(const struct sockaddr *sa)
 			&((const struct sockaddr_in6 *)(const void *)sa)
 				 ->sin6_addr);
 	return true;
+}
+
+static curl_socket_t open_public(void *arg, curlsocktype purpose,
+				 struct curl_sockaddr *a)
+{
+	char *refused = arg;
+
+	(void)purpose;
+	if (notify_addr_private(&a->addr)) {
+		if (getnameinfo(&a->addr, a->addrlen, refused,
+				NOTIFY_ADDR_REFUSED_MAX, NULL, 0,
+				NI_NUMERICHOST))
+			snprintf(refused, NOTIFY_ADDR_REFUSED_MAX, "?");
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype, a->protocol);
+}
+
+void notify_addr_guard(void *easy, char *refused)
+{
+	refused[0] = '\0';
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_public);
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, refused);
 }

@@ -13,4 +13,14 @@
  * families count as private. */
 bool notify_addr_private(const struct sockaddr *sa);
 
+/* The guard on one libcurl transfer to a tenant's URL: its socket opens
+ * only to a public address, checked on the address curl resolved and is
+ * about to connect to (so no DNS answer, rebinding included, leads it
+ * into our own network). A refused address is written, numeric, into
+ * refused (NOTIFY_ADDR_REFUSED_MAX bytes, set to "" here), which must
+ * live until the transfer ends; the transfer then fails to connect.
+ * Shared by the notifier's webhooks and the crm-connector's CRM URLs. */
+#define NOTIFY_ADDR_REFUSED_MAX 64
+void notify_addr_guard(void *easy, char *refused);
+
 #endif

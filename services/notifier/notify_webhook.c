@@ -5,7 +5,6 @@
  * else. */
 #include <errno.h>
 #include <jansson.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,36 +27,17 @@ static void answered(CURLcode res, long code, const char *err, void *arg)
 	}
 	if (res == CURLE_OK)
 		snprintf(why, sizeof(why), "webhook answered HTTP %ld", code);
-	else if (d->refused[0])
+	else if (d->refused[0]) {
+		PLOG_WARN("notify %s: webhook of %s refused: %s is an address "
+			  "of our own network",
+			  d->job.id, d->job.tenant, d->refused);
 		snprintf(why, sizeof(why),
 			 "webhook: %s is an address of our own network "
 			 "(webhook_private 0)",
 			 d->refused);
-	else
+	} else
 		snprintf(why, sizeof(why), "webhook: %s", err);
 	notifier_done(d, false, why);
-}
-
-/* libcurl's socket, only to a public address: checked on the address it
- * resolved and is about to connect to, so no DNS answer (rebinding
- * included) can lead a tenant's URL into our own network. */
-static curl_socket_t open_public(void *arg, curlsocktype purpose,
-				 struct curl_sockaddr *a)
-{
-	struct delivery *d = arg;
-
-	(void)purpose;
-	if (notify_addr_private(&a->addr)) {
-		if (!getnameinfo(&a->addr, a->addrlen, d->refused,
-				 sizeof(d->refused), NULL, 0, NI_NUMERICHOST))
-			PLOG_WARN("notify %s: webhook of %s refused: %s is "
-				  "an address of our own network",
-				  d->job.id, d->job.tenant, d->refused);
-		else
-			snprintf(d->refused, sizeof(d->refused), "?");
-		return CURL_SOCKET_BAD;
-	}
-	return socket(a->family, a->socktype, a->protocol);
 }
 
 /* The event, as the receiver reads it (docs/services/notifier.md). */
@@ -163,12 +143,9 @@ int notify_webhook_start(struct delivery *d, const char **why)
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, notifier_discard);
 	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, n->conf->timeout_ms);
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, "pbx-notifier/1");
-	if (!n->conf->webhook_private) {
-		d->refused[0] = '\0';
-		curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION,
-				 open_public);
-		curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, d);
-	}
+	d->refused[0] = '\0';
+	if (!n->conf->webhook_private)
+		notify_addr_guard(easy, d->refused);
 	PLOG_INFO("notify %s: webhook for %s/%s (attempt %u)", d->job.id,
 		  d->job.box, d->job.ref, d->attempt);
 	return notify_curl_start(n->curl, easy, answered, d);

@@ -12,7 +12,7 @@
 
 #include "pbxctl_cmd.h"
 
-#define MAX_POS 8
+#define MAX_POS 20 /* crm set: noun, verb, tenant, crm, 16 settings */
 
 const char pbxctl_usage[] =
 	"usage: pbxctl [--server ENDPOINT] [--key FILE] [--timeout-ms MS] "
@@ -67,6 +67,11 @@ const char pbxctl_usage[] =
 	"  notify webhook <tenant> <url> <secret | ->\n"
 	"  notify webhook <tenant> off\n"
 	"  notify show <tenant>\n"
+	"  crm set <tenant> bitrix24|amocrm|api name=value... "
+	"(name=-: value on stdin)\n"
+	"  crm set <tenant> <crm> off\n"
+	"  crm show <tenant> [crm]\n"
+	"  crm map <tenant> <crm> <crm-user> <ext | off>\n"
 	"  fax list <tenant> <box>\n"
 	"  fax get <tenant> <box> <id> [pdf|tif] > fax.pdf\n"
 	"  fax delete <tenant> <box> <id>\n"
@@ -245,6 +250,12 @@ static const struct cmd_def cmds[] = {
 	 "<tenant> off"},
 	{"notify", "show", 1, 1, OP(NOTIFY_GET), PBXCTL_PRINT_ITEMS, 0,
 	 "notify show <tenant>"},
+	{"crm", "set", 3, 18, OP(CRM_SET), PBXCTL_PRINT_ITEMS, 0,
+	 "crm set <tenant> <crm> name=value... | crm set <tenant> <crm> off"},
+	{"crm", "show", 1, 2, OP(CRM_SHOW), PBXCTL_PRINT_ITEMS, 0,
+	 "crm show <tenant> [crm]"},
+	{"crm", "map", 4, 4, OP(CRM_MAP), PBXCTL_PRINT_ITEMS, 0,
+	 "crm map <tenant> <crm> <crm-user> <ext | off>"},
 	{"conf", "list", 1, 1, OP(CONF_LIST), PBXCTL_PRINT_ITEMS, 0,
 	 "conf list <tenant>"},
 	{"conf", "members", 2, 2, OP(CONF_MEMBERS), PBXCTL_PRINT_ITEMS, 0,
@@ -808,6 +819,52 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 		cmd->op.tenant_ref.tenant = a[0];
 		q->notify_get = &cmd->op.tenant_ref;
 		break;
+	case OP(CRM_SET):
+		pbx__v1__prov_request__crm_set__init(&cmd->op.crm_set);
+		cmd->op.crm_set.tenant = a[0];
+		cmd->op.crm_set.crm = a[1];
+		if (n == 3 && !strcmp(a[2], "off")) {
+			cmd->op.crm_set.clear = true;
+		} else {
+			/* a is the parser's; argv's strings outlive it. */
+			for (int k = 2; k < n; k++)
+				cmd->crm_settings[k - 2] = a[k];
+			cmd->op.crm_set.settings = cmd->crm_settings;
+			cmd->op.crm_set.n_settings = (size_t)n - 2;
+		}
+		for (int k = 2; k < n && !cmd->op.crm_set.clear; k++) {
+			size_t len = strlen(a[k]);
+
+			/* "name=-": the value (a secret) comes on stdin,
+			 * out of the process list and shell history. */
+			if (len < 3 || strcmp(a[k] + len - 2, "=-"))
+				continue;
+			if (cmd->password_stdin)
+				return fail(err, errsz,
+					    "only one crm setting may come on "
+					    "stdin");
+			a[k][len - 1] = '\0';
+			cmd->password_stdin = true;
+			cmd->password_prefix = a[k];
+			cmd->password_dst = &cmd->crm_settings[k - 2];
+		}
+		q->crm_set = &cmd->op.crm_set;
+		break;
+	case OP(CRM_SHOW):
+		pbx__v1__prov_request__crm_ref__init(&cmd->op.crm_ref);
+		cmd->op.crm_ref.tenant = a[0];
+		if (n > 1)
+			cmd->op.crm_ref.crm = a[1];
+		q->crm_show = &cmd->op.crm_ref;
+		break;
+	case OP(CRM_MAP):
+		pbx__v1__prov_request__crm_map__init(&cmd->op.crm_map);
+		cmd->op.crm_map.tenant = a[0];
+		cmd->op.crm_map.crm = a[1];
+		cmd->op.crm_map.user = a[2];
+		cmd->op.crm_map.ext = strcmp(a[3], "off") ? a[3] : (char *)"";
+		q->crm_map = &cmd->op.crm_map;
+		break;
 	case OP(CONF_LIST):
 	case OP(CONF_MEMBERS):
 	case OP(CONF_MUTE):
@@ -1028,18 +1085,22 @@ static int read_all(FILE *f, char **bufp, size_t *lenp)
 
 static int load_password(struct pbxctl_cmd *cmd, char *err, size_t errsz)
 {
-	char line[256];
+	/* Room for an OAuth token (crm set ... access_token=-). */
+	char line[4096];
+	const char *pre = cmd->password_prefix ? cmd->password_prefix : "";
 	size_t n;
 
 	if (!fgets(line, sizeof(line), stdin))
 		return fail(err, errsz, "no password on stdin");
 	n = strcspn(line, "\r\n");
 	line[n] = '\0';
-	cmd->data = strdup(line);
+	cmd->data = malloc(strlen(pre) + n + 1);
+	if (cmd->data)
+		snprintf(cmd->data, strlen(pre) + n + 1, "%s%s", pre, line);
 	explicit_bzero(line, sizeof(line));
 	if (!cmd->data)
 		return -ENOMEM;
-	cmd->len = n;
+	cmd->len = strlen(cmd->data);
 	*cmd->password_dst = cmd->data;
 	return 0;
 }

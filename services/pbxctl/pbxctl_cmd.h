@@ -59,6 +59,8 @@ struct pbxctl_cmd {
 	const char *file;    /* prompt upload, scenario / object put */
 	bool password_stdin; /* "ext add ... -", "trunk add --password -" */
 	char **password_dst; /* the request field the stdin line goes to */
+	const char *password_prefix; /* crm set "name=-": the line becomes
+				      * "name=<line>" */
 	Pbx__V1__ProvRequest req;
 	union {
 		Pbx__V1__ProvRequest__TenantCreate tenant_create;
@@ -89,7 +91,12 @@ struct pbxctl_cmd {
 		Pbx__V1__ProvRequest__VmQuota vm_quota;
 		Pbx__V1__ProvRequest__Conference conf;
 		Pbx__V1__ProvRequest__Fax fax;
+		Pbx__V1__ProvRequest__CrmSet crm_set;
+		Pbx__V1__ProvRequest__CrmRef crm_ref;
+		Pbx__V1__ProvRequest__CrmMap crm_map;
 	} op;
+	/* crm set's name=value items (pointers into argv). */
+	char *crm_settings[16];
 	/* Repeated option values (pointers into argv). */
 	char *rep[PBXCTL_REP_COUNT][PBXCTL_REPEAT_MAX];
 	size_t n_rep[PBXCTL_REP_COUNT];

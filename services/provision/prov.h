@@ -214,13 +214,26 @@ int prov_box_delete(struct provision *pv, const struct prov_box_kind *kind,
 int prov_vm_quota(struct provision *pv,
 		  const Pbx__V1__ProvRequest__VmQuota *q,
 		  struct prov_reply *r);
-/* prov_notify.c: the tenant's webhook (docs/services/notifier.md). */
+/* prov_notify.c: the tenant's webhook (docs/services/notifier.md).
+ * prov_url_ok: http(s)://host..., at most max characters of printable
+ * ASCII without spaces, quotes or angle brackets (a tenant's URL goes into
+ * an HTTP request line as it is; the CRM's too). */
+bool prov_url_ok(const char *u, size_t max);
 int prov_notify_set(struct provision *pv,
 		    const Pbx__V1__ProvRequest__NotifyWebhook *q,
 		    struct prov_reply *r);
 int prov_notify_get(struct provision *pv,
 		    const Pbx__V1__ProvRequest__TenantRef *q,
 		    struct prov_reply *r);
+
+/* prov_crm.c: the tenant's CRM settings and user -> extension mapping
+ * (docs/services/crm-connector.md). */
+int prov_crm_set(struct provision *pv, const Pbx__V1__ProvRequest__CrmSet *q,
+		 struct prov_reply *r);
+int prov_crm_show(struct provision *pv, const Pbx__V1__ProvRequest__CrmRef *q,
+		  struct prov_reply *r);
+int prov_crm_map(struct provision *pv, const Pbx__V1__ProvRequest__CrmMap *q,
+		 struct prov_reply *r);
 int prov_vm_list(struct provision *pv,
 		 const Pbx__V1__ProvRequest__Voicemail *q,
 		 struct prov_reply *r);

@@ -14,13 +14,11 @@
 #define SECRET_MIN 16
 #define SECRET_MAX 256
 
-/* http(s)://, then printable ASCII without spaces, quotes or angle
- * brackets: the URL goes into an HTTP request line as it is. */
-static bool url_ok(const char *u)
+bool prov_url_ok(const char *u, size_t max)
 {
 	size_t n = strlen(u);
 
-	if (n > URL_MAX || (strncmp(u, "http://", 7) &&
+	if (n > max || (strncmp(u, "http://", 7) &&
 			    strncmp(u, "https://", 8)))
 		return false;
 	if (!u[strncmp(u, "http://", 7) ? 8 : 7])
@@ -75,7 +73,7 @@ int prov_notify_set(struct provision *pv,
 				    key);
 		return err ? err : prov_strv_add(&r->items, "webhook: none");
 	}
-	if (!url_ok(url))
+	if (!prov_url_ok(url, URL_MAX))
 		return prov_fail(r, -EINVAL,
 				 "webhook url must be http:// or https:// "
 				 "and at most %d printable characters",

@@ -282,6 +282,15 @@ static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
 	case PBX__V1__PROV_REQUEST__OP_VM_QUOTA:
 		NEED(q->vm_quota);
 		return prov_vm_quota(pv, q->vm_quota, r);
+	case PBX__V1__PROV_REQUEST__OP_CRM_SET:
+		NEED(q->crm_set);
+		return prov_crm_set(pv, q->crm_set, r);
+	case PBX__V1__PROV_REQUEST__OP_CRM_SHOW:
+		NEED(q->crm_show);
+		return prov_crm_show(pv, q->crm_show, r);
+	case PBX__V1__PROV_REQUEST__OP_CRM_MAP:
+		NEED(q->crm_map);
+		return prov_crm_map(pv, q->crm_map, r);
 	case PBX__V1__PROV_REQUEST__OP_NOTIFY_GET:
 		NEED(q->notify_get);
 		return prov_notify_get(pv, q->notify_get, r);

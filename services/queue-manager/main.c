@@ -1,9 +1,6 @@
 /* queue-manager: wiring only — configuration, objects, the event loop,
  * teardown. */
-#include <event2/event.h>
 #include <stdio.h>
-#include <string.h>
-#include <zmq.h>
 
 #include "pbx_config.h"
 #include "pbx_log.h"
@@ -50,56 +47,40 @@ static const struct pbx_config_item items[] = {
 	 "the routers' CURVE public key (.pub)"},
 };
 
+static int obj_alloc(void **objp, struct event_base *base, void *zctx,
+		     const void *c)
+{
+	struct qm *qm;
+	int err = qm_alloc(&qm, base, zctx, c);
+
+	if (!err)
+		*objp = qm;
+	return err;
+}
+
+static void obj_free(void *obj)
+{
+	qm_free(obj);
+}
+
 int main(int argc, char **argv)
 {
+	static const struct pbx_service_obj ops = {obj_alloc, obj_free};
 	size_t n = sizeof(items) / sizeof(items[0]);
-	struct event_base *base;
-	struct qm *qm;
-	void *zctx;
+	char banner[4 * PBX_CFG_STRLEN];
 	int err;
 
 	err = pbx_config_main(items, n, "queue-manager", argc, argv);
 	if (err)
 		return err > 0 ? 0 : 2;
-	if (!pbx_id_valid(cfg.qm_id)) {
-		fprintf(stderr, "config: qm_id: '%s' is not an id (1..64 of "
-				"A-Z a-z 0-9 _ . -)\n",
-			cfg.qm_id);
-		return 2;
-	}
-	if (cfg.curve_secret_file[0] && !cfg.curve_server_public_file[0]) {
-		fprintf(stderr, "config: curve_server_public_file is required "
-				"with curve_secret_file\n");
-		return 2;
-	}
-	err = pbx_service_start("queue-manager", cfg.log_level, &cfg.redis);
+	err = pbx_service_client_start("queue-manager", "qm_id", cfg.qm_id,
+				       cfg.curve_secret_file,
+				       cfg.curve_server_public_file,
+				       cfg.log_level, &cfg.redis);
 	if (err)
 		return err;
-	if (!cfg.curve_secret_file[0])
-		PLOG_WARN("no curve_secret_file: the bus to the routers is "
-			  "plaintext and unauthenticated");
-
-	base = event_base_new();
-	zctx = pbx_zmq_ctx_new();
-	if (!base || !zctx) {
-		PLOG_ERR("cannot create the event loop");
-		return 1;
-	}
-	err = qm_alloc(&qm, base, zctx, &cfg);
-	if (err) {
-		PLOG_ERR("cannot start: %s", strerror(-err));
-		zmq_ctx_term(zctx);
-		event_base_free(base);
-		return 1;
-	}
-	PLOG_INFO("%s: routers %s, redis %s:%ld", cfg.qm_id,
-		  cfg.router_endpoints, cfg.redis.host, cfg.redis.port);
-
-	pbx_service_run(base);
-
-	PLOG_INFO("stopping");
-	qm_free(qm);
-	zmq_ctx_term(zctx);
-	event_base_free(base);
-	return 0;
+	snprintf(banner, sizeof(banner), "%s: routers %s, redis %s:%ld",
+		 cfg.qm_id, cfg.router_endpoints, cfg.redis.host,
+		 cfg.redis.port);
+	return pbx_service_client_run(&ops, &cfg, banner);
 }

@@ -22,6 +22,8 @@ static const struct pbx_config_item items[] = {
 	 "ROUTER socket the media workers connect to"},
 	{"queue_listen", PBX_CFG_STR, cfg.queue_listen, "tcp://127.0.0.1:7003",
 	 0, 0, "ROUTER socket the queue-managers connect to"},
+	{"crm_listen", PBX_CFG_STR, cfg.crm_listen, "tcp://127.0.0.1:7004",
+	 0, 0, "ROUTER socket the crm-connectors connect to"},
 	{"redis_host", PBX_CFG_STR, cfg.redis_host, "127.0.0.1", 0, 0,
 	 "Redis host"},
 	{"redis_port", PBX_CFG_INT, &cfg.redis_port, "6390", 1, 65535,
@@ -46,6 +48,8 @@ static const struct pbx_config_item items[] = {
 	{"queue_grace_s", PBX_CFG_INT, &cfg.queue_grace_s, "10", 1, 600,
 	 "a queued call with no word from the queue-managers takes the "
 	 "exit route this long after its max wait"},
+	{"crm_ttl_ms", PBX_CFG_INT, &cfg.crm_ttl_ms, "3000", 500, 60000,
+	 "a crm-connector silent this long gets no lookups"},
 	{"log_level", PBX_CFG_STR, cfg.log_level, "info", 0, 0,
 	 "error, warn, info or debug"},
 	{"curve_secret_file", PBX_CFG_STR, cfg.curve_secret_file, "", 0, 0,
@@ -56,6 +60,8 @@ static const struct pbx_config_item items[] = {
 	 0, 0, "directory of the media workers' <worker_id>.pub keys"},
 	{"curve_queue_allow_dir", PBX_CFG_STR, cfg.curve_queue_allow_dir, "",
 	 0, 0, "directory of the queue-managers' <qm_id>.pub keys"},
+	{"curve_crm_allow_dir", PBX_CFG_STR, cfg.curve_crm_allow_dir, "", 0,
+	 0, "directory of the crm-connectors' <crm_id>.pub keys"},
 };
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -105,14 +111,13 @@ int main(int argc, char **argv)
 	/* The ZAP handler first: libzmq lets every client in while none is
 	 * bound. */
 	if (cfg.curve_secret_file[0]) {
-		const struct pbx_zap_domain doms[] = {
+		struct pbx_zap_domain doms[4] = {
 			{.domain = "edge",
 			 .allow_dir = cfg.curve_edge_allow_dir},
 			{.domain = "worker",
 			 .allow_dir = cfg.curve_worker_allow_dir},
-			{.domain = "queue",
-			 .allow_dir = cfg.curve_queue_allow_dir},
 		};
+		size_t ndoms = 2;
 
 		if (!cfg.curve_edge_allow_dir[0] ||
 		    !cfg.curve_worker_allow_dir[0]) {
@@ -127,8 +132,20 @@ int main(int argc, char **argv)
 			PLOG_WARN("no curve_queue_allow_dir: no queue-manager "
 				  "can connect; queues take their exit "
 				  "route");
-		err = pbx_zap_start(&zap, zctx, doms,
-				    cfg.curve_queue_allow_dir[0] ? 3 : 2);
+		if (cfg.curve_queue_allow_dir[0])
+			doms[ndoms++] = (struct pbx_zap_domain){
+				.domain = "queue",
+				.allow_dir = cfg.curve_queue_allow_dir};
+		/* Without connectors' keys none can connect: crm nodes take
+		 * crm_error at once. */
+		if (cfg.curve_crm_allow_dir[0])
+			doms[ndoms++] = (struct pbx_zap_domain){
+				.domain = "crm",
+				.allow_dir = cfg.curve_crm_allow_dir};
+		else
+			PLOG_WARN("no curve_crm_allow_dir: no crm-connector "
+				  "can connect; crm nodes take crm_error");
+		err = pbx_zap_start(&zap, zctx, doms, ndoms);
 		if (err) {
 			PLOG_ERR("cannot start the ZAP handler: %s",
 				 strerror(-err));
@@ -151,9 +168,9 @@ int main(int argc, char **argv)
 	event_add(sigint, NULL);
 	event_add(sigterm, NULL);
 	PLOG_INFO("%s: edges on %s, workers on %s, queue-managers on %s, "
-		  "redis %s:%ld",
+		  "crm-connectors on %s, redis %s:%ld",
 		  cfg.router_id, cfg.edge_listen, cfg.worker_listen,
-		  cfg.queue_listen,
+		  cfg.queue_listen, cfg.crm_listen,
 		  cfg.redis_host, cfg.redis_port);
 
 	event_base_dispatch(base);

@@ -25,6 +25,8 @@ typedef void(route_next_h)(struct route_ctx *c);
 #define ROUTE_PIPE_MAX 4
 /* c->kind of a queue-manager's Result (beside the MediaEvent kinds). */
 #define ROUTE_EV_QUEUE_RESULT 1000
+/* c->kind of a crm-connector's CrmResult. */
+#define ROUTE_EV_CRM_RESULT 1001
 /* The worker timer that is a queued call's own deadline (the walk's ids
  * count up from 1). */
 #define ROUTE_QUEUE_TIMER 0xffffff01u
@@ -119,6 +121,12 @@ struct route_ctx {
 	/* feature code (route_feature.c): after the save, start it */
 	bool f_start;
 	bool c_muted;               /* CONF_JOINED / CONF_MUTED */
+	/* crm (route_crm.c): the record's `crm` field, and a CrmResult */
+	char crm[256];
+	int crm_kind;               /* ROUTE_EV_CRM_RESULT: its kind */
+	char crm_node[65];          /* ... the node it answers */
+	char crm_ext[65];           /* ... the owner's extension */
+	char crm_user[65];          /* ... the owner's CRM user id */
 	/* pipeline */
 	struct route_pipe_item pipe[ROUTE_PIPE_MAX];
 	int waiting;
@@ -260,6 +268,18 @@ void route_feature_after_save(struct route_ctx *c);
  * none). */
 int route_queue_send(struct router *r, const char *tenant,
 		     const char *call_id, Pbx__V1__QueueCommand *qc);
+/* route_crm.c: the CRM's side of a call.
+ * prepare: after the walk step, before the save: a CRM_LOOKUP action
+ *   starts the record's `crm` field.
+ * lookup: the CRM_LOOKUP action (CrmLookup to a live connector; none:
+ *   the step's lookup timer is cut to 1 ms).
+ * translate: a CrmResult as the walk's CRM_RESULT (false: not for the
+ *   node the call is at); notes the owner's answer.
+ * ended: the call is over (c->crm as read): CrmCallLog. */
+void route_crm_prepare(struct route_ctx *c);
+void route_crm_lookup(struct route_ctx *c, const struct walk_action *a);
+bool route_crm_translate(struct route_ctx *c, struct walk_event *ev);
+void route_crm_ended(struct route_ctx *c);
 
 /* route_exec.c: carries out c->out as media commands to c->worker_id;
  * route_exec_supported: this build has a media side for the action. */

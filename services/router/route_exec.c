@@ -246,6 +246,13 @@ static bool exec_fax(struct route_ctx *c, const struct walk_action *a)
 	return true;
 }
 
+/* CRM: ask a crm-connector; its CrmResult continues the walk. */
+static bool exec_crm(struct route_ctx *c, const struct walk_action *a)
+{
+	route_crm_lookup(c, a);
+	return true;
+}
+
 /* REJECT, HANGUP: the call is over. */
 static bool exec_end(struct route_ctx *c, const struct walk_action *a)
 {
@@ -265,7 +272,7 @@ static exec_h *const exec_of[WALK_ACT_COUNT] = {
 	[WALK_ACT_TIMER] = exec_timer,	  [WALK_ACT_RING] = exec_ring,
 	[WALK_ACT_QUEUE] = exec_queue,	  [WALK_ACT_HANGUP] = exec_end,
 	[WALK_ACT_RECORD] = exec_record, [WALK_ACT_CONFERENCE] = exec_conference,
-	[WALK_ACT_FAX] = exec_fax,
+	[WALK_ACT_FAX] = exec_fax,	  [WALK_ACT_CRM_LOOKUP] = exec_crm,
 };
 
 static bool exec_one(struct route_ctx *c, const struct walk_action *a)

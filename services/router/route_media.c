@@ -24,10 +24,21 @@ static void end_call(struct route_ctx *c, unsigned code, const char *reason)
 	route_ctx_free(c);
 }
 
-static void got_queue(struct route_ctx *c, redisReply *rr)
+/* What the end of a call tells others: its queue, its CRM record, who
+ * called what. */
+static void got_ending(struct route_ctx *c, redisReply *rr)
 {
-	snprintf(c->queue, sizeof(c->queue), "%s",
-		 rr && rr->type == REDIS_REPLY_STRING ? rr->str : "");
+	char *dst[] = {c->queue, c->crm, c->caller, c->number};
+	size_t size[] = {sizeof(c->queue), sizeof(c->crm), sizeof(c->caller),
+			 sizeof(c->number)};
+
+	if (!rr || rr->type != REDIS_REPLY_ARRAY || rr->elements != 4)
+		return;
+	for (size_t i = 0; i < 4; i++)
+		snprintf(dst[i], size[i], "%s",
+			 rr->element[i]->type == REDIS_REPLY_STRING
+				 ? rr->element[i]->str
+				 : "");
 }
 
 static void got_conf(struct route_ctx *c, redisReply *rr)
@@ -50,6 +61,7 @@ static void deleted(struct route_ctx *c)
 {
 	route_queue_ended(c);
 	route_conf_ended(c);
+	route_crm_ended(c);
 	route_ctx_free(c);
 }
 
@@ -60,7 +72,8 @@ static void delete_state(struct route_ctx *c)
 	char key[PBX_KEY_MAX];
 
 	if (!pbx_key(key, sizeof(key), c->tenant, "call:%s", c->call_id)) {
-		route_pipe_cmd(c, got_queue, "HGET %s queue", key);
+		route_pipe_cmd(c, got_ending,
+			       "HMGET %s queue crm caller dialed", key);
 		route_pipe_cmd(c, got_conf, "HMGET %s conf cst", key);
 		route_pipe_cmd(c, got_nothing, "DEL %s", key);
 	}
@@ -188,7 +201,7 @@ static void step(struct route_ctx *c)
 		return;
 	}
 	fill_event(c, &ev);
-	if (!route_queue_translate(c, &ev)) {
+	if (!route_queue_translate(c, &ev) || !route_crm_translate(c, &ev)) {
 		route_ctx_free(c); /* nothing for the walk */
 		return;
 	}
@@ -209,6 +222,7 @@ static void step(struct route_ctx *c)
 			   c->out.hop[i].output ? c->out.hop[i].output : "");
 	route_queue_prepare(c, &ev);
 	route_conf_prepare(c);
+	route_crm_prepare(c);
 	if (c->out.n == 0) {
 		/* Nothing to do now (an ignored or waiting event): the state
 		 * is unchanged unless the walk moved, save only then. */
@@ -293,6 +307,7 @@ static void got_state(struct route_ctx *c, redisReply *rr)
 	COPY(c->qkeys, "qkeys");
 	COPY(c->conf, "conf");
 	COPY(c->cdig, "cdig");
+	COPY(c->crm, "crm");
 #undef COPY
 	c->cstate = field(rr, "cst") ? field(rr, "cst")[0] : '\0';
 	c->ctries = field(rr, "ctry") ? atoi(field(rr, "ctry")) : 0;

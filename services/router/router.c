@@ -104,6 +104,40 @@ static void queue_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 	pbx_log_ctx(NULL, NULL);
 }
 
+static void crm_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
+		     const Pbx__V1__Envelope *env, int err, void *arg)
+{
+	struct router *r = arg;
+	const Pbx__V1__CrmHeartbeat *hb;
+
+	(void)bus;
+	if (err || !env)
+		return;
+	switch (env->body_case) {
+	case PBX__V1__ENVELOPE__BODY_CRM_HEARTBEAT:
+		hb = env->crm_heartbeat;
+		/* With CURVE an instance speaks only for its key's name. */
+		if (!hb || !hb->crm_id ||
+		    (peer && peer->user[0] && strcmp(hb->crm_id, peer->user))) {
+			PLOG_WARN("crm socket: heartbeat for another id "
+				  "dropped");
+			break;
+		}
+		if (qms_heartbeat(&r->crms, hb->crm_id, pbx_clock_mono_ms()))
+			PLOG_WARN("crm socket: heartbeat of %s not recorded",
+				  hb->crm_id);
+		break;
+	case PBX__V1__ENVELOPE__BODY_CRM_RESULT:
+		route_crm_event(r, env);
+		break;
+	default:
+		PLOG_WARN("crm socket: unexpected message type %d dropped",
+			  env->body_case);
+		break;
+	}
+	pbx_log_ctx(NULL, NULL);
+}
+
 static void free_scenario(void *val)
 {
 	scenario_free(val);
@@ -136,6 +170,7 @@ int router_alloc(struct router **rp, struct event_base *base, void *zctx,
 	r->cfg = cfg;
 	r->base = base;
 	qms_init(&r->qms, (uint64_t)cfg->queue_ttl_ms);
+	qms_init(&r->crms, (uint64_t)cfg->crm_ttl_ms);
 	err = pbx_redis_alloc(&r->redis, base, cfg->redis_host,
 			      (int)cfg->redis_port, &cfg->redis_cred);
 	if (err)
@@ -177,11 +212,22 @@ int router_alloc(struct router **rp, struct event_base *base, void *zctx,
 				 queue_recv, r);
 	if (err)
 		goto fail;
+	err = pbx_bus_alloc_opts(&r->crm_bus, zctx, PBX_BUS_ROUTER,
+				 cfg->crm_listen, NULL,
+				 &(struct pbx_bus_opts){
+					 .secret_file = cfg->curve_secret_file,
+					 .zap_domain = "crm",
+				 },
+				 crm_recv, r);
+	if (err)
+		goto fail;
 	err = pbx_bus_attach(r->edge_bus, base);
 	if (!err)
 		err = pbx_bus_attach(r->worker_bus, base);
 	if (!err)
 		err = pbx_bus_attach(r->queue_bus, base);
+	if (!err)
+		err = pbx_bus_attach(r->crm_bus, base);
 	if (err)
 		goto fail;
 	r->tick = event_new(base, -1, EV_PERSIST, tick_cb, r);
@@ -208,6 +254,7 @@ void router_free(struct router *r)
 	pbx_bus_free(r->edge_bus);
 	pbx_bus_free(r->worker_bus);
 	pbx_bus_free(r->queue_bus);
+	pbx_bus_free(r->crm_bus);
 	vcache_free(r->scache);
 	vcache_free(r->ocache);
 	workers_free(r->workers);

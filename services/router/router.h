@@ -21,6 +21,7 @@ struct router_config {
 	char edge_listen[PBX_CFG_STRLEN];
 	char worker_listen[PBX_CFG_STRLEN];
 	char queue_listen[PBX_CFG_STRLEN];
+	char crm_listen[PBX_CFG_STRLEN];
 	char redis_host[PBX_CFG_STRLEN];
 	long redis_port;
 	char redis_user[PBX_CFG_STRLEN];
@@ -32,12 +33,14 @@ struct router_config {
 	long call_ttl_s;
 	long queue_ttl_ms;  /* a queue-manager silent this long is gone */
 	long queue_grace_s; /* a queued call's deadline: max wait + this */
+	long crm_ttl_ms;    /* a crm-connector silent this long is gone */
 	char log_level[PBX_CFG_STRLEN];
 	/* CURVE (docs/security.md): empty secret file = plaintext. */
 	char curve_secret_file[PBX_CFG_STRLEN];
 	char curve_edge_allow_dir[PBX_CFG_STRLEN];
 	char curve_worker_allow_dir[PBX_CFG_STRLEN];
 	char curve_queue_allow_dir[PBX_CFG_STRLEN];
+	char curve_crm_allow_dir[PBX_CFG_STRLEN];
 };
 
 struct router {
@@ -48,6 +51,8 @@ struct router {
 	struct pbx_bus *worker_bus;  /* ROUTER: media workers */
 	struct pbx_bus *queue_bus;   /* ROUTER: queue-managers */
 	struct qms qms;              /* live queue-managers */
+	struct pbx_bus *crm_bus;     /* ROUTER: crm-connectors */
+	struct qms crms;             /* live crm-connectors (same registry) */
 	struct workers *workers;
 	struct vcache *scache;  /* parsed scenarios */
 	struct vcache *ocache;  /* compiled tenant objects */
@@ -68,6 +73,8 @@ void route_media_event(struct router *r, const struct pbx_bus_peer *peer,
 /* route_queue.c: a queue-manager reports on a queued call. */
 void route_queue_event(struct router *r, const struct pbx_bus_peer *peer,
 		       const Pbx__V1__Envelope *env);
+/* route_crm.c: a crm-connector answers a lookup. */
+void route_crm_event(struct router *r, const Pbx__V1__Envelope *env);
 /* route_reap.c: workers_lost_h that ends a lost worker's calls. */
 void route_reap_worker(const char *worker_id, uint64_t seen_ms, void *arg);
 /* cmd (its body set) to worker_id as call_id's command number seq;

@@ -124,8 +124,8 @@ static const struct opt_spec hangup_opts[] = {
 
 /* supported: the live path can execute it with the media commands of
  * pbx.v1 (Answer, Play, StopPlay, Ring, Timer, Record, ConfJoin,
- * FaxReceive; queues through the queue-manager) and no service that does
- * not exist yet (asr-bridge, crm-connector). */
+ * FaxReceive; queues through the queue-manager, CRM lookups through the
+ * crm-connector) and no service that does not exist yet (asr-bridge). */
 static const struct type_spec types[NODE_TYPE_COUNT] = {
 	[NODE_SUBSCRIBER] = {"subscriber", subscriber_opts, subscriber_outs,
 			     true, true},
@@ -142,7 +142,7 @@ static const struct type_spec types[NODE_TYPE_COUNT] = {
 	[NODE_GREETING] = {"greeting", greeting_opts, greeting_outs, true,
 			   true},
 	[NODE_VOICEMAIL] = {"voicemail", voicemail_opts, no_outs, true, true},
-	[NODE_CRM] = {"crm", crm_opts, crm_outs, false, true},
+	[NODE_CRM] = {"crm", crm_opts, crm_outs, true, true},
 	[NODE_HANGUP] = {"hangup", hangup_opts, no_outs, true, false},
 };
 

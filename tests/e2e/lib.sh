@@ -109,6 +109,16 @@ number_with() {
 		"$PBXCTL" scenario activate "$1" "$2" "$3"
 }
 
+# phone_register <ext> <password> <domain> <ip> <port>: a SIPp phone
+# registers the extension from ip:port (reg_auth.xml, digest auth through
+# Kamailio); 0 on its 200.
+phone_register() {
+	(cd "$TMP" && timeout 20 sipp -sf "$SIPP_DIR/reg_auth.xml" \
+		-s "$1" -key domain "$3" -key expect 200 -key expires 3600 \
+		-au "$1" -ap "$2" -i "$4" -p "$5" -m 1 -nostdin \
+		127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1)
+}
+
 # e2e_finish <tenant>...: deletes the suite's tenants, stops the stack,
 # checks the services' logs for sanitizer reports, prints the result line
 # and returns the suite's status.

@@ -57,14 +57,14 @@ prov_ok=1
 		"$PBXCTL" scenario put $T long - &&
 		echo '{"start":"h","nodes":{"h":{"type":"hangup","options":{"code":486,"reason":"Busy Here"}}}}' |
 		"$PBXCTL" scenario put $T busy - &&
-		echo '{"start":"c","nodes":{"c":{"type":"crm","options":{"crm":"api"},"outputs":{"next":"bye"}},"bye":{"type":"hangup"}}}' |
-		"$PBXCTL" scenario put $T crm - &&
+		echo '{"start":"c","nodes":{"c":{"type":"assistant","options":{"prompt":"short","phrases":{"sales":["sales"]}},"outputs":{"phrase:sales":"bye","no_input":"bye"}},"bye":{"type":"hangup"}}}' |
+		"$PBXCTL" scenario put $T assist - &&
 		for n in 15550001 15550002 15550003 15550004 15550005; do
 			"$PBXCTL" number connect $T $n || exit 1
 		done &&
 		"$PBXCTL" scenario activate $T 15550001 greet &&
 		"$PBXCTL" scenario activate $T 15550002 busy &&
-		"$PBXCTL" scenario activate $T 15550003 crm &&
+		"$PBXCTL" scenario activate $T 15550003 assist &&
 		"$PBXCTL" scenario activate $T 15550004 short &&
 		"$PBXCTL" scenario activate $T 15550005 long
 } >"$TMP/provision.out" 2>&1 || prov_ok=0

@@ -44,10 +44,7 @@ trap cleanup EXIT
 # (people_callee.xml, a UAS) there in the background.
 phone() {
 	local mode=$1 name=$2
-	if ! (cd "$TMP" && timeout 20 sipp -sf "$SIPP_DIR/reg_auth.xml" \
-		-s 101 -key domain $DOMAIN -key expect 200 -key expires 3600 \
-		-au 101 -ap "$PASSWORD" -i $PHONE_IP -p 5094 -m 1 -nostdin \
-		127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1); then
+	if ! phone_register 101 "$PASSWORD" $DOMAIN $PHONE_IP 5094; then
 		fail "${name}_phone_registers" "no 200 to REGISTER"
 		return 1
 	fi

@@ -62,6 +62,12 @@ static int alloc_router(struct router_harness *h)
 			 "tcp://127.0.0.1:%d", redis_fixture_free_port());
 		snprintf(h->cfg.queue_listen, sizeof(h->cfg.queue_listen),
 			 "tcp://127.0.0.1:%d", redis_fixture_free_port());
+		snprintf(h->cfg.crm_listen, sizeof(h->cfg.crm_listen),
+			 "tcp://127.0.0.1:%d", redis_fixture_free_port());
+		if (!strcmp(h->cfg.crm_listen, h->cfg.edge_listen) ||
+		    !strcmp(h->cfg.crm_listen, h->cfg.worker_listen) ||
+		    !strcmp(h->cfg.crm_listen, h->cfg.queue_listen))
+			continue;
 		if (!strcmp(h->cfg.edge_listen, h->cfg.worker_listen) ||
 		    !strcmp(h->cfg.edge_listen, h->cfg.queue_listen) ||
 		    !strcmp(h->cfg.worker_listen, h->cfg.queue_listen))
@@ -90,6 +96,7 @@ int router_harness_start(struct router_harness *h)
 	h->cfg.call_ttl_s = 60;
 	h->cfg.queue_ttl_ms = 3000;
 	h->cfg.queue_grace_s = 2;
+	h->cfg.crm_ttl_ms = 3000;
 	h->base = event_base_new();
 	h->zctx = pbx_zmq_ctx_new();
 	if (!h->base || !h->zctx) {
@@ -106,6 +113,9 @@ int router_harness_start(struct router_harness *h)
 	if (!err)
 		err = fake_peer_alloc(&h->qm, h->base, h->zctx,
 				      h->cfg.queue_listen, HARNESS_QM);
+	if (!err)
+		err = fake_peer_alloc(&h->crm, h->base, h->zctx,
+				      h->cfg.crm_listen, HARNESS_CRM);
 	if (err)
 		goto fail;
 	for (int i = 0; i < 300 && !pbx_redis_ctx(h->rt->redis); i++)
@@ -130,6 +140,8 @@ void router_harness_stop(struct router_harness *h)
 	h->worker = NULL;
 	fake_peer_free(h->qm);
 	h->qm = NULL;
+	fake_peer_free(h->crm);
+	h->crm = NULL;
 	if (h->zctx)
 		zmq_ctx_term(h->zctx);
 	h->zctx = NULL;
@@ -170,6 +182,39 @@ int router_harness_qm_event(struct router_harness *h, const char *call_id,
 	env.body_case = PBX__V1__ENVELOPE__BODY_QUEUE_EVENT;
 	env.queue_event = qe;
 	return fake_peer_send(h->qm, &env, 2000);
+}
+
+/* ---- the fake crm-connector --------------------------------------------- */
+
+int router_harness_crm_heartbeat(struct router_harness *h)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__CrmHeartbeat hb = PBX__V1__CRM_HEARTBEAT__INIT;
+	int err;
+
+	hb.crm_id = (char *)HARNESS_CRM;
+	env.body_case = PBX__V1__ENVELOPE__BODY_CRM_HEARTBEAT;
+	env.crm_heartbeat = &hb;
+	err = fake_peer_send(h->crm, &env, 2000);
+	for (int i = 0; !err && i < 200; i++) {
+		if (h->rt->crms.n &&
+		    pbx_clock_mono_ms() - h->rt->crms.qm[0].seen_ms < 1000)
+			return 0;
+		run_10ms(h);
+	}
+	return err ? err : -ETIMEDOUT;
+}
+
+int router_harness_crm_result(struct router_harness *h, const char *call_id,
+			      Pbx__V1__CrmResult *res)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+
+	env.tenant_id = (char *)HARNESS_TENANT;
+	env.call_id = (char *)call_id;
+	env.body_case = PBX__V1__ENVELOPE__BODY_CRM_RESULT;
+	env.crm_result = res;
+	return fake_peer_send(h->crm, &env, 2000);
 }
 
 /* ---- tenant data -------------------------------------------------------- */

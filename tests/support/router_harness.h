@@ -17,6 +17,7 @@
 #define HARNESS_WORKER "mw-test"
 #define HARNESS_WORKER_URI "sip:10.0.0.7:5080"
 #define HARNESS_QM "qm-test"
+#define HARNESS_CRM "crm-test"
 
 struct router_harness {
 	struct redis_fixture rf;
@@ -27,6 +28,7 @@ struct router_harness {
 	struct fake_peer *edge;
 	struct fake_peer *worker;
 	struct fake_peer *qm; /* a queue-manager on the queue socket */
+	struct fake_peer *crm; /* a crm-connector on the crm socket */
 };
 
 /* Starts redis-server, the router (on two free loopback ports) and both
@@ -100,6 +102,14 @@ int router_harness_qm_heartbeat(struct router_harness *h);
 /* Sends one QueueEvent about call_id from the fake queue-manager. */
 int router_harness_qm_event(struct router_harness *h, const char *call_id,
 			    Pbx__V1__QueueEvent *qe);
+
+/* ---- the fake crm-connector --------------------------------------------- */
+
+/* Sends a CrmHeartbeat and waits until the router knows HARNESS_CRM. */
+int router_harness_crm_heartbeat(struct router_harness *h);
+/* Sends one CrmResult about call_id from the fake crm-connector. */
+int router_harness_crm_result(struct router_harness *h, const char *call_id,
+			      Pbx__V1__CrmResult *res);
 
 /* ---- the fake edge ----------------------------------------------------- */
 

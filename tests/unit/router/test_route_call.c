@@ -36,10 +36,13 @@ static const char busy_json[] =
 	"\"h\":{\"type\":\"hangup\",\"options\":{\"code\":486,"
 	"\"reason\":\"Busy Here\"}}}}";
 
-static const char crm_json[] =
+/* The assistant has no media side yet (asr-bridge). */
+static const char assistant_json[] =
 	"{\"start\":\"c\",\"nodes\":{"
-	"\"c\":{\"type\":\"crm\",\"options\":{\"crm\":\"api\"},"
-	"\"outputs\":{\"next\":\"h\"}},\"h\":{\"type\":\"hangup\"}}}";
+	"\"c\":{\"type\":\"assistant\",\"options\":{\"prompt\":\"ask\","
+	"\"phrases\":{\"sales\":[\"sales\"]}},"
+	"\"outputs\":{\"phrase:sales\":\"h\",\"no_input\":\"h\"}},"
+	"\"h\":{\"type\":\"hangup\"}}}";
 
 static const char hours_json[] =
 	"{\"start\":\"hours\",\"nodes\":{"
@@ -209,12 +212,12 @@ Test(route_call, reject_that_depends_on_time_or_caller_is_never_repeated)
 Test(route_call, unsupported_element_is_refused_501_before_answer)
 {
 	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
-					      crm_json),
+					      assistant_json),
 		     0);
 	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
 
 	assert_reject(router_harness_call_new(&h, "c-v", CALLER, NUMBER), 501,
-		      "Not Implemented (CRM_LOOKUP not supported yet)");
+		      "Not Implemented (RECOGNIZE not supported yet)");
 	assert_untouched();
 }
 

@@ -671,23 +671,25 @@ static const char greeting_then_voicemail_json[] =
 	"\"v\":{\"type\":\"voicemail\",\"options\":{\"box\":\"main\","
 	"\"max_length\":30,\"greeting\":\"vm-hello\"}}}}";
 
-static const char greeting_then_crm_json[] =
+static const char greeting_then_assistant_json[] =
 	"{\"start\":\"g\",\"nodes\":{"
 	"\"g\":{\"type\":\"greeting\",\"options\":{\"prompt\":\"hello\"},"
 	"\"outputs\":{\"next\":\"c\"}},"
-	"\"c\":{\"type\":\"crm\",\"options\":{\"crm\":\"api\"},"
-	"\"outputs\":{\"next\":\"h\"}},\"h\":{\"type\":\"hangup\"}}}";
+	"\"c\":{\"type\":\"assistant\",\"options\":{\"prompt\":\"ask\","
+	"\"phrases\":{\"sales\":[\"sales\"]}},"
+	"\"outputs\":{\"phrase:sales\":\"h\",\"no_input\":\"h\"}},"
+	"\"h\":{\"type\":\"hangup\"}}}";
 
 Test(route_media, unsupported_element_after_answer_ends_the_call_501)
 {
 	uint64_t seq;
 
-	start_call("c-1", greeting_then_crm_json);
+	start_call("c-1", greeting_then_assistant_json);
 	seq = answer_and_play("c-1", "hello", false);
 	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, seq);
 	assert_hangup(cmd_at(expect_cmds(1), "c-1",
 			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
-		      501, "Not Implemented (CRM_LOOKUP not supported yet)");
+		      501, "Not Implemented (RECOGNIZE not supported yet)");
 }
 
 Test(route_media, voicemail_sends_record_and_ended_deletes_the_state)
@@ -1039,6 +1041,8 @@ static void two_routers(const char *json)
 	snprintf(second_cfg.worker_listen, sizeof(second_cfg.worker_listen),
 		 "tcp://127.0.0.1:%d", redis_fixture_free_port());
 	snprintf(second_cfg.queue_listen, sizeof(second_cfg.queue_listen),
+		 "tcp://127.0.0.1:%d", redis_fixture_free_port());
+	snprintf(second_cfg.crm_listen, sizeof(second_cfg.crm_listen),
 		 "tcp://127.0.0.1:%d", redis_fixture_free_port());
 	cr_assert_eq(router_alloc(&second, h.base, h.zctx, &second_cfg), 0);
 	for (int i = 0; i < 300 && !pbx_redis_ctx(second->redis); i++)
@@ -1955,4 +1959,150 @@ Test(route_media, conf_last_member_leaving_frees_the_rooms_worker)
 	router_harness_settle(&h, 100);
 	conf_redis_field("open", PBX_K_CONF_ROOM, NULL, v, sizeof(v));
 	cr_assert_str_eq(v, "", "the empty room still names %s", v);
+}
+
+/* ---- crm (route_crm.c) --------------------------------------------------- */
+
+static const char crm_json[] =
+	"{\"start\":\"c\",\"nodes\":{"
+	"\"c\":{\"type\":\"crm\",\"options\":{\"crm\":\"bitrix24\","
+	"\"lookup_timeout\":2000,\"timeout\":15},"
+	"\"outputs\":{\"not_found\":\"nf\",\"crm_error\":\"err\","
+	"\"no_answer\":\"na\"}},"
+	"\"nf\":{\"type\":\"hangup\",\"options\":{\"code\":404,"
+	"\"reason\":\"Unknown Client\"}},"
+	"\"err\":{\"type\":\"hangup\",\"options\":{\"code\":503,"
+	"\"reason\":\"CRM Down\"}},"
+	"\"na\":{\"type\":\"hangup\",\"options\":{\"code\":480,"
+	"\"reason\":\"Owner Away\"}}}}";
+
+/* Message i the fake crm-connector got, of body case kind. */
+static const Pbx__V1__Envelope *crm_msg(size_t i,
+					Pbx__V1__Envelope__BodyCase kind)
+{
+	const Pbx__V1__Envelope *env;
+
+	cr_assert_gt(fake_peer_wait(h.crm, i + 1, 2000), i,
+		     "crm-connector: no message %zu", i);
+	env = fake_peer_msg(h.crm, i);
+	cr_assert_eq(env->body_case, kind, "crm message %d", env->body_case);
+	cr_assert_str_eq(env->tenant_id, HARNESS_TENANT);
+	return env;
+}
+
+/* INCOMING of a crm call: the lookup goes out, the walk's own deadline
+ * timer is armed on the worker; returns the timer's command. */
+static const Pbx__V1__MediaCommand *crm_started(const char *call_id)
+{
+	const Pbx__V1__Envelope *env;
+	const Pbx__V1__MediaCommand *c;
+
+	start_call(call_id, crm_json);
+	event(call_id, PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	c = cmd_at(expect_cmds(1), call_id, PBX__V1__MEDIA_COMMAND__CMD_TIMER);
+	env = crm_msg(0, PBX__V1__ENVELOPE__BODY_CRM_LOOKUP);
+	cr_assert_str_eq(env->call_id, call_id);
+	cr_assert_str_eq(env->crm_lookup->crm, "bitrix24");
+	cr_assert_str_eq(env->crm_lookup->caller, CALLER);
+	cr_assert_eq(env->crm_lookup->timeout_ms, 2000);
+	cr_assert_str_eq(env->crm_lookup->node, "c");
+	return c;
+}
+
+static void crm_answer(const char *call_id, int kind, const char *ext,
+		       const char *node)
+{
+	Pbx__V1__CrmResult res = PBX__V1__CRM_RESULT__INIT;
+
+	res.kind = kind;
+	res.extension = (char *)ext;
+	res.crm_user = (char *)"17";
+	res.node = (char *)node;
+	cr_assert_eq(router_harness_crm_result(&h, call_id, &res), 0);
+}
+
+Test(route_media, crm_owner_is_rung_and_the_call_logged_after_hangup)
+{
+	const Pbx__V1__MediaCommand *c;
+	const Pbx__V1__Envelope *env;
+	size_t i;
+
+	cr_assert_eq(router_harness_crm_heartbeat(&h), 0);
+	c = crm_started("c-1");
+	cr_assert_eq(c->timer->ms, 2000);
+	crm_answer("c-1", PBX__V1__CRM_RESULT__KIND__KIND_OWNER, "101", "c");
+	/* The lookup timer goes, the owner rings (no answer of the caller
+	 * first: early media, as a subscriber node). */
+	i = expect_cmds(2);
+	c = cmd_at(i, "c-1", PBX__V1__MEDIA_COMMAND__CMD_TIMER);
+	cr_assert_eq(c->timer->ms, 0);
+	c = cmd_at(i + 1, "c-1", PBX__V1__MEDIA_COMMAND__CMD_RING);
+	cr_assert_str_eq(c->ring->target_uri, "sip:101@" HARNESS_DOMAIN);
+	cr_assert_eq(c->ring->timeout_ms, 15000);
+	event_ex("c-1", &(struct harness_event){
+				.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT,
+				.ring = PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED});
+	expect_cmds(0);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP, 0);
+	env = crm_msg(1, PBX__V1__ENVELOPE__BODY_CRM_CALL_LOG);
+	cr_assert_str_eq(env->call_id, "c-1");
+	cr_assert_str_eq(env->crm_call_log->crm, "bitrix24");
+	cr_assert_str_eq(env->crm_call_log->extension, "101");
+	cr_assert_str_eq(env->crm_call_log->crm_user, "17");
+	cr_assert_str_eq(env->crm_call_log->caller, CALLER);
+	cr_assert(env->crm_call_log->answered);
+	cr_assert_gt(env->crm_call_log->started_ms, 0);
+	cr_assert(router_harness_call_gone(&h, "c-1", 2000));
+}
+
+Test(route_media, crm_not_found_and_error_take_their_outputs)
+{
+	const Pbx__V1__MediaCommand *c;
+
+	cr_assert_eq(router_harness_crm_heartbeat(&h), 0);
+	crm_started("c-1");
+	crm_answer("c-1", PBX__V1__CRM_RESULT__KIND__KIND_NOT_FOUND, "", "c");
+	c = cmd_at(expect_cmds(2) + 1, "c-1",
+		   PBX__V1__MEDIA_COMMAND__CMD_HANGUP);
+	assert_hangup(c, 404, "Unknown Client");
+
+	fake_peer_clear(h.crm);
+	crm_started("c-2");
+	crm_answer("c-2", PBX__V1__CRM_RESULT__KIND__KIND_ERROR, "", "c");
+	c = cmd_at(expect_cmds(2) + 1, "c-2",
+		   PBX__V1__MEDIA_COMMAND__CMD_HANGUP);
+	assert_hangup(c, 503, "CRM Down");
+}
+
+Test(route_media, crm_deadline_timer_takes_crm_error_and_a_late_answer_is_ignored)
+{
+	const Pbx__V1__MediaCommand *c;
+	uint32_t id;
+
+	cr_assert_eq(router_harness_crm_heartbeat(&h), 0);
+	c = crm_started("c-1");
+	id = c->timer->id;
+	/* The connector never answers: the worker's timer fires. */
+	event_ex("c-1", &(struct harness_event){
+				.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_TIMER,
+				.timer_id = id});
+	assert_hangup(cmd_at(expect_cmds(1), "c-1",
+			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
+		      503, "CRM Down");
+	/* Its answer after all: the call is past the node. */
+	crm_answer("c-1", PBX__V1__CRM_RESULT__KIND__KIND_OWNER, "101", "c");
+	router_harness_settle(&h, 100);
+	expect_cmds(0);
+}
+
+Test(route_media, crm_without_a_live_connector_takes_crm_error_at_once)
+{
+	const Pbx__V1__MediaCommand *c;
+
+	/* No heartbeat: no connector. The lookup timer is cut to 1 ms. */
+	start_call("c-1", crm_json);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_TIMER);
+	cr_assert_eq(c->timer->ms, 1);
+	cr_assert_eq(fake_peer_count(h.crm), 0);
 }

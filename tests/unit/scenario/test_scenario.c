@@ -640,9 +640,11 @@ Test(scenario, unsupported_element_is_stored_with_a_warning)
 {
 	struct scenario_report rep;
 
-	/* The CRM element waits for its crm-connector (issue 14). */
-	cr_assert_eq(parse("{'start':'c','nodes':{'c':{'type':'crm',"
-			   "'options':{'crm':'api'},'outputs':{'next':'h'}},"
+	/* The assistant waits for its asr-bridge. */
+	cr_assert_eq(parse("{'start':'c','nodes':{'c':{'type':'assistant',"
+			   "'options':{'prompt':'ask','phrases':{'sales':"
+			   "['sales']}},'outputs':{'phrase:sales':'h',"
+			   "'no_input':'h','not_recognized':'h'}},"
 			   "'h':{'type':'hangup'}}}",
 			   &rep),
 		     0, "%s", rep.text);

@@ -1,0 +1,342 @@
+/* services/crm-connector adapters: the request each vendor's adapter
+ * builds (URL, headers, body as the vendor documents it) and how each
+ * answer shape reads, error bodies included. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "crm_adapter.h"
+#include "notify_sign.h"
+#include "pbx_test.h"
+
+static struct crm_settings s;
+static struct crm_req r;
+static struct crm_answer a;
+
+static void setup(void)
+{
+	memset(&s, 0, sizeof(s));
+	memset(&r, 0, sizeof(r));
+	memset(&a, 0, sizeof(a));
+}
+
+static void teardown(void)
+{
+	crm_req_clear(&r);
+	pbx_test_fini();
+}
+
+TestSuite(crm_adapter, .init = setup, .fini = teardown);
+
+static const struct crm_query query = {
+	.tenant = "t1",
+	.call_id = "call-1",
+	.caller = "79161234567",
+	.called = "74951234567",
+	.now_s = 1800000000,
+};
+
+static json_t *body(void)
+{
+	json_t *j = json_loads(r.body, 0, NULL);
+
+	cr_assert_not_null(j, "body is not JSON: %s", r.body);
+	return j;
+}
+
+static void parse(const struct crm_adapter *ad, long status, const char *b)
+{
+	ad->lookup_parse(status, b, b ? strlen(b) : 0, &a);
+}
+
+Test(crm_adapter, table_names_every_vendor)
+{
+	cr_assert_eq(crm_adapter_find("bitrix24"), &crm_bitrix24);
+	cr_assert_eq(crm_adapter_find("amocrm"), &crm_amocrm);
+	cr_assert_eq(crm_adapter_find("api"), &crm_api);
+	cr_assert_null(crm_adapter_find("salesforce"));
+	cr_assert(crm_adapter_field(&crm_api, "secret")->secret);
+	cr_assert_null(crm_adapter_field(&crm_api, "access_token"));
+}
+
+/* ---- Bitrix24 ------------------------------------------------------------ */
+
+Test(crm_adapter, bitrix_search_posts_the_phone_to_the_webhook_method)
+{
+	json_t *j;
+
+	snprintf(s.url, sizeof(s.url), "https://b24.example/rest/1/abc/");
+	cr_assert_eq(crm_bitrix24.lookup_build(&s, &query, &r), 0);
+	cr_assert_str_eq(r.url, "https://b24.example/rest/1/abc/"
+				"telephony.externalCall.searchCrmEntities.json");
+	cr_assert_str_eq(r.hdr[0], "Content-Type: application/json");
+	j = body();
+	cr_assert_str_eq(json_string_value(json_object_get(j, "PHONE_NUMBER")),
+			 "79161234567");
+	json_decref(j);
+	crm_req_clear(&r);
+	s.url[0] = '\0';
+	cr_assert_eq(crm_bitrix24.lookup_build(&s, &query, &r), -EINVAL);
+}
+
+Test(crm_adapter, bitrix_search_answer_names_the_first_entitys_owner)
+{
+	parse(&crm_bitrix24, 200,
+	      "{\"result\":[{\"CRM_ENTITY_TYPE\":\"CONTACT\",\"CRM_ENTITY_ID\":"
+	      "7,\"ASSIGNED_BY_ID\":\"17\",\"NAME\":\"Ivan Petrov\","
+	      "\"ASSIGNED_BY\":{\"ID\":\"17\",\"USER_PHONE_INNER\":\"101\"}},"
+	      "{\"CRM_ENTITY_TYPE\":\"COMPANY\",\"ASSIGNED_BY_ID\":\"9\"}],"
+	      "\"time\":{\"start\":1}}");
+	cr_assert_eq(a.v, CRM_V_OWNER);
+	cr_assert_str_eq(a.user, "17");
+	cr_assert_str_eq(a.ext, "101");
+	cr_assert_str_eq(a.name, "Ivan Petrov");
+	parse(&crm_bitrix24, 200, "{\"result\":[],\"time\":{}}");
+	cr_assert_eq(a.v, CRM_V_NOT_FOUND);
+}
+
+Test(crm_adapter, bitrix_errors_carry_the_vendors_code_not_the_url)
+{
+	parse(&crm_bitrix24, 401,
+	      "{\"error\":\"INVALID_CREDENTIALS\",\"error_description\":"
+	      "\"Invalid request credentials\"}");
+	cr_assert_eq(a.v, CRM_V_ERROR);
+	cr_assert_str_eq(a.detail, "bitrix24: HTTP 401 INVALID_CREDENTIALS: "
+				   "Invalid request credentials");
+	parse(&crm_bitrix24, 503, "<html>busy</html>");
+	cr_assert_eq(a.v, CRM_V_ERROR);
+	cr_assert_str_eq(a.detail, "bitrix24: HTTP 503");
+	parse(&crm_bitrix24, 200, "{\"result\":");
+	cr_assert_eq(a.v, CRM_V_ERROR);
+	parse(&crm_bitrix24, 200,
+	      "{\"error\":\"QUERY_LIMIT_EXCEEDED\",\"error_description\":"
+	      "\"Too many requests\"}");
+	cr_assert_eq(a.v, CRM_V_ERROR);
+}
+
+Test(crm_adapter, bitrix_call_log_is_register_then_finish)
+{
+	struct crm_call c = {.tenant = "t1", .call_id = "call-1",
+			     .caller = "79161234567", .called = "74951234567",
+			     .ext = "101", .user = "17", .answered = true,
+			     .started_ms = 1800000000000ull, .duration_s = 42};
+	struct crm_answer prev = {0};
+	json_t *j;
+
+	snprintf(s.url, sizeof(s.url), "https://b24.example/rest/1/abc");
+	cr_assert_eq(crm_bitrix24.log_build(&s, &c, 0, &prev, &r), 0);
+	cr_assert_str_eq(r.url, "https://b24.example/rest/1/abc/"
+				"telephony.externalcall.register.json");
+	j = body();
+	cr_assert_str_eq(json_string_value(json_object_get(j, "USER_ID")),
+			 "17");
+	cr_assert_str_eq(json_string_value(json_object_get(j, "PHONE_NUMBER")),
+			 "79161234567");
+	cr_assert_eq(json_integer_value(json_object_get(j, "TYPE")), 2);
+	cr_assert_str_eq(
+		json_string_value(json_object_get(j, "CALL_START_DATE")),
+		"2027-01-15T08:00:00+00:00");
+	json_decref(j);
+	crm_req_clear(&r);
+
+	{
+		static const char reg[] =
+			"{\"result\":{\"CALL_ID\":\"externalCall.9f.1\","
+			"\"CRM_ENTITY_TYPE\":\"CONTACT\"}}";
+
+		crm_bitrix24.log_parse(0, 200, reg, strlen(reg), &prev);
+	}
+	cr_assert_eq(prev.v, CRM_V_OWNER);
+	cr_assert_str_eq(prev.call_ref, "externalCall.9f.1");
+	cr_assert_eq(crm_bitrix24.log_build(&s, &c, 1, &prev, &r), 0);
+	cr_assert_str_eq(r.url, "https://b24.example/rest/1/abc/"
+				"telephony.externalcall.finish.json");
+	j = body();
+	cr_assert_str_eq(json_string_value(json_object_get(j, "CALL_ID")),
+			 "externalCall.9f.1");
+	cr_assert_eq(json_integer_value(json_object_get(j, "DURATION")), 42);
+	cr_assert_eq(json_integer_value(json_object_get(j, "STATUS_CODE")),
+		     200);
+	json_decref(j);
+	crm_req_clear(&r);
+	cr_assert_eq(crm_bitrix24.log_build(&s, &c, 2, &prev, &r), 1);
+	/* A missed call finishes as 304; a register without CALL_ID fails. */
+	c.answered = false;
+	cr_assert_eq(crm_bitrix24.log_build(&s, &c, 1, &prev, &r), 0);
+	j = body();
+	cr_assert_eq(json_integer_value(json_object_get(j, "STATUS_CODE")),
+		     304);
+	json_decref(j);
+	crm_bitrix24.log_parse(0, 200, "{\"result\":{}}", 13, &prev);
+	cr_assert_eq(prev.v, CRM_V_ERROR);
+}
+
+/* ---- amoCRM -------------------------------------------------------------- */
+
+static void amo_settings(void)
+{
+	snprintf(s.url, sizeof(s.url), "https://acme.amocrm.ru/");
+	snprintf(s.client_id, sizeof(s.client_id), "cid");
+	snprintf(s.client_secret, sizeof(s.client_secret), "csecret");
+	snprintf(s.redirect_uri, sizeof(s.redirect_uri), "https://pbx/cb");
+	snprintf(s.access_token, sizeof(s.access_token), "AT1");
+	snprintf(s.refresh_token, sizeof(s.refresh_token), "RT1");
+	s.expires_at = 1800000000 + 3600;
+}
+
+Test(crm_adapter, amo_contacts_query_with_the_bearer_token)
+{
+	amo_settings();
+	cr_assert_eq(crm_amocrm.lookup_build(&s, &query, &r), 0);
+	cr_assert_str_eq(r.url,
+			 "https://acme.amocrm.ru/api/v4/contacts?query=79161234567");
+	cr_assert_null(r.body);
+	cr_assert_str_eq(r.hdr[0], "Authorization: Bearer AT1");
+	crm_req_clear(&r);
+	/* Only digits go into the query string. */
+	cr_assert_eq(crm_amocrm.lookup_build(
+			     &s,
+			     &(struct crm_query){.caller = "7916&x=1",
+						 .tenant = "t1"},
+			     &r),
+		     -EINVAL);
+}
+
+Test(crm_adapter, amo_answers_owner_204_not_found_and_401_refresh)
+{
+	parse(&crm_amocrm, 200,
+	      "{\"_page\":1,\"_embedded\":{\"contacts\":[{\"id\":3,\"name\":"
+	      "\"Anna\",\"responsible_user_id\":504141}]}}");
+	cr_assert_eq(a.v, CRM_V_OWNER);
+	cr_assert_str_eq(a.user, "504141");
+	cr_assert_str_eq(a.name, "Anna");
+	parse(&crm_amocrm, 204, NULL);
+	cr_assert_eq(a.v, CRM_V_NOT_FOUND);
+	parse(&crm_amocrm, 401,
+	      "{\"title\":\"Unauthorized\",\"type\":\"https://httpstatus.es/"
+	      "401\",\"status\":401,\"detail\":\"Unauthorized\"}");
+	cr_assert_eq(a.v, CRM_V_AUTH);
+	parse(&crm_amocrm, 500, "oops");
+	cr_assert_eq(a.v, CRM_V_ERROR);
+	cr_assert_str_eq(a.detail, "amocrm: HTTP 500");
+}
+
+Test(crm_adapter, amo_refresh_request_and_answer_store_the_new_pair)
+{
+	char why[160];
+	json_t *j;
+
+	amo_settings();
+	cr_assert_not(crm_amo_token_due(&s, 1800000000, 300));
+	cr_assert(crm_amo_token_due(&s, 1800000000 + 3300, 300));
+	cr_assert_eq(crm_amo_refresh_build(&s, &r), 0);
+	cr_assert_str_eq(r.url, "https://acme.amocrm.ru/oauth2/access_token");
+	j = body();
+	cr_assert_str_eq(json_string_value(json_object_get(j, "grant_type")),
+			 "refresh_token");
+	cr_assert_str_eq(
+		json_string_value(json_object_get(j, "refresh_token")), "RT1");
+	cr_assert_str_eq(json_string_value(json_object_get(j, "client_id")),
+			 "cid");
+	cr_assert_str_eq(json_string_value(json_object_get(j, "redirect_uri")),
+			 "https://pbx/cb");
+	json_decref(j);
+	{
+		static const char tok[] =
+			"{\"token_type\":\"Bearer\",\"expires_in\":86400,"
+			"\"access_token\":\"AT2\",\"refresh_token\":\"RT2\"}";
+
+		cr_assert_eq(crm_amo_refresh_parse(200, tok, strlen(tok),
+						   1800000100, &s, why,
+						   sizeof(why)),
+			     0);
+	}
+	cr_assert_str_eq(s.access_token, "AT2");
+	cr_assert_str_eq(s.refresh_token, "RT2");
+	cr_assert_eq(s.expires_at, 1800000100 + 86400);
+	cr_assert_eq(crm_amo_refresh_parse(
+			     400,
+			     "{\"hint\":\"Token has been revoked\",\"title\":"
+			     "\"Bad Request\",\"status\":400}",
+			     70, 0, &s, why, sizeof(why)),
+		     -EACCES);
+	cr_assert_str_eq(s.access_token, "AT2", "a refusal keeps the tokens");
+	cr_assert_eq(crm_amo_refresh_parse(200, "{}", 2, 0, &s, why,
+					   sizeof(why)),
+		     -EPROTO);
+}
+
+Test(crm_adapter, amo_call_log_posts_an_inbound_call)
+{
+	struct crm_call c = {.tenant = "t1", .call_id = "call-1",
+			     .caller = "79161234567", .ext = "101",
+			     .user = "504141", .answered = false,
+			     .started_ms = 1800000000000ull};
+	struct crm_answer prev = {0};
+	json_t *j, *call;
+
+	amo_settings();
+	cr_assert_eq(crm_amocrm.log_build(&s, &c, 0, &prev, &r), 0);
+	cr_assert_str_eq(r.url, "https://acme.amocrm.ru/api/v4/calls");
+	j = body();
+	call = json_array_get(j, 0);
+	cr_assert_str_eq(json_string_value(json_object_get(call, "direction")),
+			 "inbound");
+	cr_assert_str_eq(json_string_value(json_object_get(call, "uniq")),
+			 "call-1");
+	cr_assert_eq(json_integer_value(json_object_get(call, "call_status")),
+		     6);
+	cr_assert_eq(json_integer_value(
+			     json_object_get(call, "responsible_user_id")),
+		     504141);
+	json_decref(j);
+}
+
+/* ---- the generic API ------------------------------------------------------ */
+
+Test(crm_adapter, api_lookup_is_a_signed_post)
+{
+	char want[NOTIFY_SIGN_MAX], hdr[NOTIFY_SIGN_MAX + 32];
+	json_t *j;
+
+	snprintf(s.url, sizeof(s.url), "https://crm.acme.example/pbx");
+	snprintf(s.secret, sizeof(s.secret), "0123456789abcdef");
+	cr_assert_eq(crm_api.lookup_build(&s, &query, &r), 0);
+	cr_assert_str_eq(r.url, "https://crm.acme.example/pbx");
+	j = body();
+	cr_assert_str_eq(json_string_value(json_object_get(j, "event")),
+			 "lookup");
+	cr_assert_str_eq(json_string_value(json_object_get(j, "tenant")), "t1");
+	cr_assert_str_eq(json_string_value(json_object_get(j, "caller")),
+			 "79161234567");
+	cr_assert_str_eq(json_string_value(json_object_get(j, "called")),
+			 "74951234567");
+	json_decref(j);
+	cr_assert_eq(notify_sign(want, sizeof(want), "0123456789abcdef",
+				 1800000000, r.body, strlen(r.body)),
+		     0);
+	snprintf(hdr, sizeof(hdr), NOTIFY_SIGN_HEADER ": %s", want);
+	cr_assert_str_eq(r.hdr[1], hdr);
+}
+
+Test(crm_adapter, api_answers_extension_user_or_not_found)
+{
+	parse(&crm_api, 200, "{\"extension\":\"101\",\"name\":\"Ivan\"}");
+	cr_assert_eq(a.v, CRM_V_OWNER);
+	cr_assert_str_eq(a.ext, "101");
+	cr_assert_str_eq(a.name, "Ivan");
+	parse(&crm_api, 200, "{\"user\":77}");
+	cr_assert_eq(a.v, CRM_V_OWNER);
+	cr_assert_str_eq(a.user, "77");
+	parse(&crm_api, 200, "{\"extension\":null}");
+	cr_assert_eq(a.v, CRM_V_NOT_FOUND);
+	parse(&crm_api, 404, "");
+	cr_assert_eq(a.v, CRM_V_NOT_FOUND);
+	parse(&crm_api, 200, "[1,2]");
+	cr_assert_eq(a.v, CRM_V_ERROR);
+	parse(&crm_api, 502, "bad gateway");
+	cr_assert_eq(a.v, CRM_V_ERROR);
+	cr_assert_str_eq(a.detail, "api: HTTP 502");
+}
