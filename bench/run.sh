@@ -22,13 +22,16 @@
 #             a reject the router must decide on every call (a schedule)
 #   greeting  answered calls/s: each call hears a greeting for 200 ms and
 #             hangs up; the stack on both cores, one media worker
+#   timers    tmr_bench_list / tmr_bench_wheel: what one answered call
+#             costs libre's timers at 250..2000 calls/s, on libre's sorted
+#             list and on the media worker's wheel (pure CPU, one thread)
 #   flood     the same stack under a distributed INVITE flood at 10x the
 #             edge's budget from 50 addresses, beside a carrier's calls
 #             (answered share and setup times, with and without the flood)
 #
 # Environment:
 #   BENCH_ONLY      comma-separated subset (default scenario,bridge,
-#                   playback,stack,signalling,flood)
+#                   playback,timers,stack,signalling,greeting,flood)
 #   BENCH_STEPS     bridge_bench steps (default 250,500,1000,1200,1400)
 #   BENCH_PLAY_STEPS  playback steps, in callers (legs) (default
 #                   1000,2000,2400,3000)
@@ -61,7 +64,7 @@ if [ -z "$BUILD" ] || [ ! -d "$BUILD" ]; then
 	exit 2
 fi
 BUILD=$(cd "$BUILD" && pwd)
-ONLY=${BENCH_ONLY:-scenario,bridge,playback,stack,signalling,greeting,flood}
+ONLY=${BENCH_ONLY:-scenario,bridge,playback,timers,stack,signalling,greeting,flood}
 STEPS=${BENCH_STEPS:-250,500,1000,1200,1400}
 PLAY_STEPS=${BENCH_PLAY_STEPS:-1000,2000,2400,3000}
 MEASURE=${BENCH_MEASURE:-5}
@@ -499,6 +502,24 @@ bench_flood() {
 	stack_down
 }
 
+# ---- libre's timers: sorted list vs the worker's wheel (issue 17) ----------
+# One source, two links (bench/media/tmr_bench.c); each prints its table.
+bench_timers() {
+	local b rc=0
+	for b in list wheel; do
+		[ -x "$BUILD/bench/media/tmr_bench_$b" ] ||
+			{ log "timers: tmr_bench_$b not built"; return 1; }
+	done
+	echo "## libre's timers per answered call: sorted list, then the worker's wheel"
+	echo
+	for b in list wheel; do
+		run_bench "timers-$b" 300 taskset -c 1 \
+			"$BUILD/bench/media/tmr_bench_$b" || rc=1
+		echo
+	done
+	return $rc
+}
+
 # ---- answered calls per second (issue 17) ---------------------------------
 # The carrier places calls to the greeting number at each rate of
 # GREET_STEPS for SIG_S seconds; each call is answered, hears the greeting
@@ -526,7 +547,7 @@ bench_greeting() {
 	echo
 }
 
-for b in scenario bridge playback stack signalling greeting flood; do
+for b in scenario bridge playback timers stack signalling greeting flood; do
 	selected "$b" || continue
 	echo
 	start=$SECONDS
