@@ -25,6 +25,9 @@
 #             a reject the router must decide on every call (a schedule)
 #   greeting  answered calls/s: each call hears a greeting for 200 ms and
 #             hangs up; the stack on both cores, one media worker
+#   timers    tmr_bench_list / tmr_bench_wheel: what one answered call
+#             costs libre's timers at 250..2000 calls/s, on libre's sorted
+#             list and on the media worker's wheel (pure CPU, one thread)
 #   flood     the same stack under a distributed INVITE flood at 10x the
 #             edge's budget from 50 addresses, beside a carrier's calls
 #             (answered share and setup times, with and without the flood)
@@ -37,7 +40,7 @@
 #
 # Environment:
 #   BENCH_ONLY      comma-separated subset (default scenario,bridge,
-#                   playback,stack,signalling,flood)
+#                   playback,timers,stack,signalling,greeting,flood)
 #   BENCH_STEPS     bridge_bench steps (default 250,500,1000,1200,1400)
 #   BENCH_PLAY_STEPS  playback steps, in callers (legs) (default
 #                   1000,2000,2400,3000)
@@ -76,7 +79,7 @@ if [ -z "$BUILD" ] || [ ! -d "$BUILD" ]; then
 	exit 2
 fi
 BUILD=$(cd "$BUILD" && pwd)
-ONLY=${BENCH_ONLY:-scenario,bridge,playback,conference,stack,signalling,greeting,flood,queue}
+ONLY=${BENCH_ONLY:-scenario,bridge,playback,conference,timers,stack,signalling,greeting,flood,queue}
 STEPS=${BENCH_STEPS:-250,500,1000,1200,1400}
 PLAY_STEPS=${BENCH_PLAY_STEPS:-1000,2000,2400,3000}
 CONF_SIZES=${BENCH_CONF_SIZES:-3,10,50}
@@ -564,6 +567,24 @@ bench_flood() {
 	stack_down
 }
 
+# ---- libre's timers: sorted list vs the worker's wheel (issue 17) ----------
+# One source, two links (bench/media/tmr_bench.c); each prints its table.
+bench_timers() {
+	local b rc=0
+	for b in list wheel; do
+		[ -x "$BUILD/bench/media/tmr_bench_$b" ] ||
+			{ log "timers: tmr_bench_$b not built"; return 1; }
+	done
+	echo "## libre's timers per answered call: sorted list, then the worker's wheel"
+	echo
+	for b in list wheel; do
+		run_bench "timers-$b" 300 taskset -c 1 \
+			"$BUILD/bench/media/tmr_bench_$b" || rc=1
+		echo
+	done
+	return $rc
+}
+
 # ---- answered calls per second (issue 17) ---------------------------------
 # The carrier places calls to the greeting number at each rate of
 # GREET_STEPS for SIG_S seconds; each call is answered, hears the greeting
@@ -612,7 +633,7 @@ bench_queue() {
 	[ $rc = 0 ] && grep -q '^| double offers | 0 |' "$TMP/queue.out"
 }
 
-for b in scenario bridge playback conference stack signalling greeting flood queue; do
+for b in scenario bridge playback conference timers stack signalling greeting flood queue; do
 	selected "$b" || continue
 	echo
 	start=$SECONDS

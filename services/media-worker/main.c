@@ -12,6 +12,7 @@
 #include "mw_config.h"
 #include "pbx_bus.h"
 #include "pbx_log.h"
+#include "tmr_wheel.h"
 #include "worker.h"
 
 /* Two RTP sockets per call (caller and callee legs) plus SIP, ZeroMQ,
@@ -58,6 +59,13 @@ int main(int argc, char **argv)
 	err = worker_signals_block();
 	if (err) {
 		PLOG_ERR("cannot block signals: %s", strerror(-err));
+		return 1;
+	}
+	/* libre's timers run on tmr_wheel.c's wheel (issue 17): only if
+	 * libre's own calls reach it, else none of them would ever fire. */
+	if (!tmr_wheel_bound()) {
+		PLOG_ERR("libre's timer functions are not bound to the "
+			 "worker's timer wheel (tmr_wheel.c): not starting");
 		return 1;
 	}
 	err = libre_init();

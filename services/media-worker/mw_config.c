@@ -116,9 +116,12 @@ int mw_config_load(struct mw_config *cfg, int argc, char **argv)
 		CFG_STR(edge_addr, "127.0.0.1",
 			"the only source IP whose INVITEs are accepted "
 			"(Kamailio)"),
-		/* tcp: libre then keeps no transaction 32 s after a BYE
-		 * (Timer J) and its timer list, walked on each insertion,
-		 * stays half as long at high setup rates (issue 17). */
+		/* tcp: libre keeps no transaction 32 s after a BYE (Timer
+		 * J), and a dead worker's refused connection sends the
+		 * caller to the fallback worker at once (issue 17). Not
+		 * the default yet: test_voicemail.sh's kill case stores
+		 * 0 of 50 messages over TCP (20 over UDP), not understood
+		 * (docs/performance.md). */
 		CFG_STR(edge_transport, "udp",
 			"transport Kamailio relays calls to this worker on "
 			"(the URI in its heartbeats): udp or tcp"),

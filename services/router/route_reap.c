@@ -188,7 +188,14 @@ static void members_cb(redisAsyncContext *ac, void *reply, void *arg)
 		if (!pbx_key_sys(key, sizeof(key), "workers"))
 			redisAsyncCommand(ac, NULL, NULL, "EVAL %s 1 %s %s %s",
 					  forget_lua, key, rp->worker, seen);
-		workers_forget(rp->r->workers, rp->worker);
+		workers_forget(rp->r->workers, rp->worker, rp->seen_ms);
+		/* The lock goes with the reap: a worker restarted under
+		 * the same id and lost again within REAP_LOCK_MS (its
+		 * calls on it) is reaped at once, not never (issue 17:
+		 * the lock outlived the reap, the second loss found it
+		 * taken and was left as "another router's"). */
+		if (!pbx_key_sys(key, sizeof(key), "reap:%s", rp->worker))
+			redisAsyncCommand(ac, NULL, NULL, "DEL %s", key);
 	}
 	free(rp);
 }

@@ -245,11 +245,14 @@ void workers_lost(struct workers *w, workers_lost_h *h, void *arg)
 	}
 }
 
-void workers_forget(struct workers *w, const char *id)
+void workers_forget(struct workers *w, const char *id, uint64_t seen_ms)
 {
 	struct worker_info *wi = find(w, id);
 
-	if (!wi)
+	/* A newer heartbeat came while the loss was reaped: the worker
+	 * was restarted under the same id, and its entry holds the new
+	 * connection, which tells when this one dies. */
+	if (!wi || wi->seen_ms > seen_ms)
 		return;
 	*wi = w->v[--w->n];
 }

@@ -60,8 +60,10 @@ const struct worker_info *workers_pick_alt(struct workers *w,
 /* Calls h once for each worker that is gone (see workers_lost_h; again
  * only after it came back and went silent again). Call on a timer. */
 void workers_lost(struct workers *w, workers_lost_h *h, void *arg);
-/* Forgets a worker (its registry entry was removed). */
-void workers_forget(struct workers *w, const char *id);
+/* Forgets a worker lost with its heartbeat of seen_ms (its registry
+ * entry was removed), unless a newer heartbeat came meanwhile (restarted
+ * under the same id: that entry stays). */
+void workers_forget(struct workers *w, const char *id, uint64_t seen_ms);
 /* Parses a registry value "<seen_ms> <load> <capacity> <draining> <uri>"
  * (exposed for tests). Returns 0 or -EINVAL. */
 int workers_parse(const char *id, const char *val, struct worker_info *wi);

@@ -437,6 +437,10 @@ if [ $kept -ge 3 ] && [ $kept_cut = 0 ]; then
 	pass other_workers_callers_finish_normally
 else fail other_workers_callers_finish_normally "kept=$kept cut=$kept_cut"; fi
 after_ok=$(cat "$TMP"/after*.end | grep -c '^0$')
+# How many of them the router still placed on the dead worker first (its
+# ttl) and the edge moved to the fallback at once (TCP: connection
+# refused, route TO_WORKER) or after 2 s (UDP: MEDIA_FAILED).
+echo "info: worker kill: the edge fell back $(grep -c 'cannot send to media worker .*: trying\|media worker .* failed (.*): trying' "$PBX_RUN/kamailio.log") time(s)"
 if [ "$after_ok" = 10 ]; then pass calls_after_worker_kill_all_answered
 else fail calls_after_worker_kill_all_answered "$after_ok of 10 answered"; fi
 nlog=$(grep -c "call lost: media worker mw2" "$PBX_RUN/router.log")

@@ -34,6 +34,7 @@
 #include "pbx_log.h"
 #include "pbx_test.h"
 #include "queue_sounds.h"
+#include "tmr_wheel.h"
 #include "prompt_cache.h"
 #include "worker.h"
 #include "worker_priv.h"
@@ -390,6 +391,9 @@ static bool call_established(void *arg)
 
 Test(mwcall, answer_sends_200_and_the_ack_completes)
 {
+	/* As in the worker: libre's timers (this call's transactions and
+	 * session) run on tmr_wheel.c, and the call still completes. */
+	cr_assert(tmr_wheel_bound());
 	const struct test_router_ev *e;
 
 	fx_start(&(struct fx_opts){.caller_te = true});

@@ -246,3 +246,48 @@ Test(workers, worker_of_unknown_connection_waits_for_reap_time)
 	workers_lost(w, on_lost, NULL);
 	cr_assert_eq(lost_n, 1);
 }
+
+static uint64_t lost_seen;
+
+static void on_lost_seen(const char *id, uint64_t seen_ms, void *arg)
+{
+	on_lost(id, seen_ms, arg);
+	lost_seen = seen_ms;
+}
+
+/* A worker stopped and started again under its id while its first loss
+ * is still being reaped (the reap ends with workers_forget): the new
+ * process's entry, connection included, stays, so its own death is seen
+ * after the ttl like any other (issue 17: test_calls.sh killed mw2 4 s
+ * after restarting it, and nobody ended its calls). */
+Test(workers, restarted_worker_survives_the_reap_of_its_last_life)
+{
+	const uint64_t now = pbx_clock_now_ms();
+	int pair[2][2];
+
+	/* First life: heartbeat, then its process dies. */
+	tcp_pair(&pair[0][0], &pair[0][1]);
+	pbx_clock_fake(now);
+	beat_on(pair[0][0], "mw1", "sip:127.0.0.1:5080", 0, 100, false);
+	for (int i = 1; i >= 0; i--)
+		close(pair[0][i]);
+	pbx_clock_fake(now + 3001);
+	workers_lost(w, on_lost_seen, NULL);
+	cr_assert_eq(lost_n, 1);
+	cr_assert_eq(lost_seen, now);
+	/* Restarted before the reap's Redis round trips came back. */
+	tcp_pair(&pair[1][0], &pair[1][1]);
+	pbx_clock_fake(now + 3100);
+	beat_on(pair[1][0], "mw1", "sip:127.0.0.1:5080", 0, 100, false);
+	workers_forget(w, "mw1", lost_seen);
+	cr_assert_not_null(workers_pick(w), "the new process is kept");
+	/* It dies too: lost after the ttl, not after worker_reap_ms. */
+	for (int i = 1; i >= 0; i--)
+		close(pair[1][i]);
+	pbx_clock_fake(now + 3100 + 3001);
+	workers_lost(w, on_lost_seen, NULL);
+	cr_assert_eq(lost_n, 2, "the second death is seen after the ttl");
+	cr_assert_eq(lost_seen, now + 3100);
+	workers_forget(w, "mw1", lost_seen);
+	cr_assert_null(workers_pick(w), "forgotten after its own loss");
+}
