@@ -4,7 +4,9 @@
  * the box asks), and only then is the fax referenced in Redis (hash
  * pbx:{<tenant>}:fax:msg:<id>, then its id in the box's sorted set
  * pbx:{<tenant>}:fax:box:<box>), so Redis never names a missing file. A
- * failed fax is listed too, with its T.30 result and no file. */
+ * failed fax is listed too, with its T.30 result and no file. Once listed,
+ * a notification job (kind fax) goes to the notifier: e-mail with the
+ * pages, the tenant's webhook. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "fax_recv.h"
 #include "pbx_clock.h"
 #include "pbx_log.h"
+#include "pbx_notify.h"
 #include "prompt_store.h"
 #include "worker_priv.h"
 
@@ -205,6 +208,9 @@ void worker_fax_save(struct worker *w, struct worker_call *wc,
 			  wc->fax_id, wc->fax_box, res.text, res.code,
 			  res.pages, res.bit_rate, res.ecm ? "on" : "off",
 			  res.remote_id, ms, why);
+	if (!err)
+		worker_notify(w, PBX_NOTIFY_KIND_FAX, mwcall_tenant(wc->call),
+			      wc->fax_box, wc->fax_id);
 	snprintf(wc->vm_result, sizeof(wc->vm_result), "fax: %s %s",
 		 res.code == 0 ? "received" : "failed", wc->fax_id);
 	we.seq = seq;

@@ -9,6 +9,11 @@
 # black pixels within 3 %); the PDF has a page per fax page; pbxctl fax
 # list / get / delete, and another tenant sees nothing. Then a tiff-format
 # box without ECM, and the fax feature switched off: 403 "Fax Not Enabled".
+# Notifications: a real SMTP server (aiosmtpd, tests/support/smtp_sink.py)
+# gets the box's e-mail with the PDF attached (its pages counted: the fax's),
+# the tiff box's mail carries the TIFF, and the tenant's webhook receiver
+# (tests/support/webhook_sink.py) a signed `fax.received` event with the
+# metadata and no document.
 #
 # Environment: PBX_BUILD (a build dir, required). Prints "PASS <name>" /
 # "FAIL <name> <why>" per check and a last line "N passed, M failed".
@@ -22,12 +27,40 @@ T2=e2efax2 # another tenant
 NUM=15550401
 NUM2=15550402
 CALLER_IP=127.0.0.2
+SMTP_PORT=2525
+HTTP_PORT=8089
+MAIL=$TMP/mail
+HOOKS=$TMP/hooks
+SECRET=whsec-fax-0123456789abcdef
+export PBX_SMTP_URL=smtp://127.0.0.1:$SMTP_PORT PBX_SMTP_FROM=fax@pbx.test
 
 cleanup() {
 	"$STACK" stop >/dev/null 2>&1
+	notify_sinks_stop
 }
 trap cleanup EXIT
+notify_sinks_start
 stack_up
+
+# The mail number $1 (waited for): "<rcpt> <subject> | <parts> | <file>
+# <pages>", the attachment written to $2. Pages: the PDF's /Type /Page
+# objects (0 for a TIFF, whose pages fax_send compare checks).
+mail_of() {
+	for _ in $(seq 100); do [ -e "$MAIL/$1.eml" ] && break; sleep 0.1; done
+	$PY - "$MAIL/$1.eml" "$MAIL/$1.env" "$2" <<'PY' 2>&1
+import email, email.policy, json, re, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"),
+                                   policy=email.policy.default)
+env = json.load(open(sys.argv[2]))
+att = list(m.iter_attachments())
+data = att[0].get_content() if att else b""
+open(sys.argv[3], "wb").write(data)
+pages = len(re.findall(rb"/Type\s*/Page(?![s\w])", data))
+print(",".join(env["rcpt_tos"]), m["Subject"], "|",
+      ",".join(p.get_content_type() for p in m.iter_parts()), "|",
+      att[0].get_filename() if att else "-", pages)
+PY
+}
 
 prov_ok=1
 {
@@ -36,14 +69,15 @@ prov_ok=1
 	"$PBXCTL" tenant create $T &&
 		"$PBXCTL" tenant create $T2 &&
 		"$PBXCTL" tenant feature $T fax on &&
-		echo '{"format":"pdf","ecm":true,"ident":"E2E PBX"}' |
+		echo '{"format":"pdf","ecm":true,"ident":"E2E PBX","email":"office@example.com"}' |
 		"$PBXCTL" object put $T fax_box office - &&
-		echo '{"format":"tiff","ecm":false}' |
+		echo '{"format":"tiff","ecm":false,"email":"plain@example.com"}' |
 		"$PBXCTL" object put $T fax_box plain - &&
 		number_with $T $NUM fax \
 			'{"start":"f","nodes":{"f":{"type":"fax","options":{"box":"office"}}}}' &&
 		number_with $T $NUM2 fax2 \
-			'{"start":"f","nodes":{"f":{"type":"fax","options":{"box":"plain"}}}}'
+			'{"start":"f","nodes":{"f":{"type":"fax","options":{"box":"plain"}}}}' &&
+		"$PBXCTL" notify webhook $T "http://127.0.0.1:$HTTP_PORT/ok" $SECRET
 } >"$TMP/provision.out" 2>&1 || prov_ok=0
 if [ $prov_ok = 1 ]; then pass provision_fax_tenant; else
 	fail provision_fax_tenant "$(tail -1 "$TMP/provision.out")"
@@ -92,6 +126,38 @@ fi
 tmps=$(find "$dir" -name '.tmp.*' | wc -l)
 if [ "$tmps" = 0 ]; then pass no_temporary_file_left
 else fail no_temporary_file_left "$tmps left"; fi
+
+# --- the e-mail with the PDF, the webhook with the metadata -----------------
+mail=$(mail_of 1 "$TMP/mailed.pdf")
+echo "info: mail: $mail"
+if [ "$mail" = "office@example.com Fax from 79990000002 (3 pages) | text/plain,application/pdf | fax-$id.pdf 3" ] &&
+	cmp -s "$TMP/mailed.pdf" "$dir/$id.pdf"; then
+	pass mail_carries_the_pdf_with_the_faxs_pages
+else
+	fail mail_carries_the_pdf_with_the_faxs_pages "$mail"
+fi
+for _ in $(seq 100); do [ -e "$HOOKS/1.json" ] && break; sleep 0.1; done
+hook=$($PY - "$HOOKS/1.json" $SECRET "$id" <<'PY' 2>&1
+import hashlib, hmac, json, sys
+r = json.load(open(sys.argv[1]))
+h = {k.lower(): v for k, v in r["headers"].items()}
+sig = dict(kv.split("=", 1) for kv in h["x-pbx-signature"].split(","))
+want = hmac.new(sys.argv[2].encode(), (sig["t"] + "." + r["body"]).encode(),
+                hashlib.sha256).hexdigest()
+b = json.loads(r["body"])
+print("valid" if hmac.compare_digest(want, sig["v1"]) else "BAD",
+      h.get("x-pbx-event"), b["event"], b["tenant"], b["box"],
+      "id" if b["id"] == sys.argv[3] else "otherid", b["caller"], b["called"],
+      b["pages"], b["result"], b["remote_id"], b["resolution"], b["ecm"],
+      b["transport"], b["files"], "small" if len(r["body"]) < 2000 else "big")
+PY
+)
+echo "info: webhook: $hook"
+if [ "$hook" = "valid fax.received fax.received $T office id 79990000002 $NUM 3 0 E2E SENDER 204x196 True audio tif,pdf small" ]; then
+	pass webhook_fax_received_with_metadata_signed
+else
+	fail webhook_fax_received_with_metadata_signed "$hook"
+fi
 
 # --- the same over pbxctl ----------------------------------------------------
 list=$("$PBXCTL" fax list $T office 2>&1)
@@ -145,6 +211,15 @@ if echo "$out" | grep -q "result=0 pages=2" && [ "$(meta ecm)" = 0 ] &&
 else
 	fail tiff_box_without_ecm_stores_the_tiff_only \
 		"$out; ecm $(meta ecm), files $(meta files); $(tr '\n' ' ' <"$TMP/cmp2")"
+fi
+mail=$(mail_of 2 "$TMP/mailed.tif")
+echo "info: mail: $mail"
+if [ "$mail" = "plain@example.com Fax from 79990000002 (2 pages) | text/plain,image/tiff | fax-$id.tif 0" ] &&
+	cmp -s "$TMP/mailed.tif" "$dir/$id.tif" &&
+	"$FAXSEND" compare "$TMP/sent2.tif" "$TMP/mailed.tif" >/dev/null 2>&1; then
+	pass tiff_box_mail_carries_the_tiff
+else
+	fail tiff_box_mail_carries_the_tiff "$mail"
 fi
 
 # --- the paid option switched off: 403 live ---------------------------------
