@@ -37,6 +37,17 @@ static int one(const char *sent, const char *got, unsigned pm, unsigned jit,
 	       bool ecm, unsigned *pages)
 {
 	struct fax_recv_opts o = {.tiff_path = got, .ecm = ecm};
+	const char *fill = getenv("FAX_SIM_FILL");
+	const char *modems = getenv("FAX_SIM_MODEMS");
+
+	/* FAX_SIM_FILL: fillin, repeat or zero; FAX_SIM_MODEMS: the
+	 * FAX_RECV_V* bits (7 all, 3 without V.17). */
+	if (fill)
+		o.fill = !strcmp(fill, "repeat") ? FAX_RECV_FILL_REPEAT
+			 : !strcmp(fill, "zero") ? FAX_RECV_FILL_ZERO
+						 : FAX_RECV_FILL_FILLIN;
+	if (modems)
+		o.modems = atoi(modems);
 	static struct pkt net[INFLIGHT];
 	struct fax_recv_result r;
 	struct fax_recv *rx;

@@ -78,12 +78,14 @@ int worker_fax_start(struct worker *w, struct worker_call *wc,
 		*why = "fax could not start";
 		goto fail;
 	}
+	mwcall_fax_t38_offer(wc->call, fr->t38);
 	snprintf(wc->fax_box, sizeof(wc->fax_box), "%s", fr->box);
 	wc->fax_pdf = fr->pdf;
 	wc->fax_t38 = fr->t38;
 	wc->fax_start_ms = pbx_clock_now_ms();
-	PLOG_INFO("fax: box %s, fax %s (ecm %s, %s)", fr->box, wc->fax_id,
-		  fr->ecm ? "on" : "off", fr->pdf ? "pdf" : "tiff");
+	PLOG_INFO("fax: box %s, fax %s (ecm %s, %s, t38 %s)", fr->box,
+		  wc->fax_id, fr->ecm ? "on" : "off", fr->pdf ? "pdf" : "tiff",
+		  fr->t38 ? "offered after CNG" : "if the sender offers it");
 	return 0;
 fail:
 	wc->fax_id[0] = '\0';
@@ -159,14 +161,15 @@ static int store_meta(struct worker *w, struct worker_call *wc,
 			w->store,
 			"HSET %s box %s caller %s called %s time_ms %llu "
 			"duration_ms %u remote_id %s pages %u resolution %s "
-			"width %u bit_rate %u ecm %d transport audio "
+			"width %u bit_rate %u ecm %d transport %s "
 			"result %d result_text %s ended %s bad_rows %u "
 			"files %s status new call_id %s",
 			mkey, wc->fax_box, mwcall_caller(wc->call),
 			mwcall_dialed(wc->call),
 			(unsigned long long)wc->fax_start_ms, ms,
 			res->remote_id, res->pages, resol, res->width,
-			res->bit_rate, res->ecm ? 1 : 0, res->code,
+			res->bit_rate, res->ecm ? 1 : 0,
+			res->t38 ? "t38" : "audio", res->code,
 			res->text ? res->text : "", why, res->bad_rows, files,
 			mwcall_callid(wc->call));
 	if (!err)

@@ -26,6 +26,7 @@ T=e2efax   # test tenant
 T2=e2efax2 # another tenant
 NUM=15550401
 NUM2=15550402
+NUM3=15550403
 CALLER_IP=127.0.0.2
 SMTP_PORT=2525
 HTTP_PORT=8089
@@ -69,14 +70,18 @@ prov_ok=1
 	"$PBXCTL" tenant create $T &&
 		"$PBXCTL" tenant create $T2 &&
 		"$PBXCTL" tenant feature $T fax on &&
-		echo '{"format":"pdf","ecm":true,"ident":"E2E PBX","email":"office@example.com"}' |
+		echo '{"format":"pdf","ecm":true,"ident":"E2E PBX","email":"office@example.com","t38":false}' |
 		"$PBXCTL" object put $T fax_box office - &&
-		echo '{"format":"tiff","ecm":false,"email":"plain@example.com"}' |
+		echo '{"format":"tiff","ecm":false,"email":"plain@example.com","t38":false}' |
 		"$PBXCTL" object put $T fax_box plain - &&
 		number_with $T $NUM fax \
 			'{"start":"f","nodes":{"f":{"type":"fax","options":{"box":"office"}}}}' &&
 		number_with $T $NUM2 fax2 \
 			'{"start":"f","nodes":{"f":{"type":"fax","options":{"box":"plain"}}}}' &&
+		echo '{"format":"tiff","ecm":true,"t38":true}' |
+		"$PBXCTL" object put $T fax_box t38 - &&
+		number_with $T $NUM3 fax3 \
+			'{"start":"f","nodes":{"f":{"type":"fax","options":{"box":"t38"}}}}' &&
 		"$PBXCTL" notify webhook $T "http://127.0.0.1:$HTTP_PORT/ok" $SECRET
 } >"$TMP/provision.out" 2>&1 || prov_ok=0
 if [ $prov_ok = 1 ]; then pass provision_fax_tenant; else
@@ -87,7 +92,7 @@ fi
 out=$("$FAXSEND" $CALLER_IP 5071 127.0.0.1:5060 $NUM "$TMP/sent.tif" 1 90 0 3 \
 	2>"$TMP/send.err")
 echo "info: sender: $out"
-if echo "$out" | grep -q "^code=200 result=0 pages=3 closed=bye"; then
+if echo "$out" | grep -q "^code=200 result=0 pages=3 closed=bye.* transport=audio reinvites=0 "; then
 	pass fax_sent_whole_and_the_pbx_hung_up
 else
 	fail fax_sent_whole_and_the_pbx_hung_up "$out $(tail -1 "$TMP/send.err")"
@@ -220,6 +225,63 @@ if [ "$mail" = "plain@example.com Fax from 79990000002 (2 pages) | text/plain,im
 	pass tiff_box_mail_carries_the_tiff
 else
 	fail tiff_box_mail_carries_the_tiff "$mail"
+fi
+
+# --- T.38 ----------------------------------------------------------------------
+# $1: the box; waits for its newest fax and prints its id.
+newest_fax() {
+	local before=${2:-}
+	for _ in $(seq 50); do
+		id=$(rcli ZRANGE "pbx:{$T}:fax:box:$1" -1 -1)
+		[ -n "$id" ] && [ "$id" != "$before" ] && break
+		sleep 0.1
+	done
+	echo "$id"
+}
+# The sender re-INVITEs to T.38 a second into the call (the office box does
+# not offer T.38 itself, but takes it): a four-page fax over UDPTL.
+out=$("$FAXSEND" $CALLER_IP 5077 127.0.0.1:5060 $NUM "$TMP/t38.tif" 1 90 0 4 \
+	0 invite 2>"$TMP/send3.err")
+echo "info: sender: $out"
+id=$(newest_fax office)
+if echo "$out" | grep -q "^code=200 result=0 pages=4 closed=bye.* transport=t38 " &&
+	[ "$(meta transport)" = t38 ] && [ "$(meta result)" = 0 ] &&
+	[ "$(meta pages)" = 4 ] && [ "$(meta files)" = tif,pdf ] &&
+	"$FAXSEND" compare "$TMP/t38.tif" "$dir/$id.tif" >"$TMP/cmp3" 2>&1; then
+	pass t38_from_the_sender_four_pages_received_whole
+else
+	fail t38_from_the_sender_four_pages_received_whole \
+		"$out; $(rcli HGETALL "pbx:{$T}:fax:msg:$id" | tr '\n' ' '); $(tr '\n' ' ' <"$TMP/cmp3")"
+fi
+sed 's/^/info: /' "$TMP/cmp3"
+# The box says t38: the worker re-INVITEs to T.38 once it hears CNG; the
+# sender takes it.
+out=$("$FAXSEND" $CALLER_IP 5079 127.0.0.1:5060 $NUM3 "$TMP/t38b.tif" 1 90 0 2 \
+	0 accept 2>"$TMP/send4.err")
+echo "info: sender: $out"
+id=$(newest_fax t38)
+first_t38=$id
+if echo "$out" | grep -q "^code=200 result=0 pages=2 closed=bye.* transport=t38 reinvites=1 " &&
+	[ "$(rcli HGET "pbx:{$T}:fax:msg:$id" transport)" = t38 ] &&
+	"$FAXSEND" compare "$TMP/t38b.tif" "$dir/$id.tif" >"$TMP/cmp4" 2>&1; then
+	pass t38_offered_by_the_box_after_cng
+else
+	fail t38_offered_by_the_box_after_cng \
+		"$out; $(rcli HGETALL "pbx:{$T}:fax:msg:$id" | tr '\n' ' '); $(tr '\n' ' ' <"$TMP/cmp4")"
+fi
+# ... and a sender that refuses it (488) gets its fax through over audio.
+out=$("$FAXSEND" $CALLER_IP 5081 127.0.0.1:5060 $NUM3 "$TMP/t38c.tif" 1 90 0 2 \
+	0 refuse 2>"$TMP/send5.err")
+echo "info: sender: $out"
+id=$(newest_fax t38 "$first_t38")
+if echo "$out" | grep -q "^code=200 result=0 pages=2 closed=bye.* transport=audio reinvites=1 " &&
+	[ "$id" != "$first_t38" ] &&
+	[ "$(rcli HGET "pbx:{$T}:fax:msg:$id" transport)" = audio ] &&
+	"$FAXSEND" compare "$TMP/t38c.tif" "$dir/$id.tif" >"$TMP/cmp5" 2>&1; then
+	pass t38_refused_by_the_sender_falls_back_to_audio
+else
+	fail t38_refused_by_the_sender_falls_back_to_audio \
+		"$out; $(rcli HGETALL "pbx:{$T}:fax:msg:$id" | tr '\n' ' ')"
 fi
 
 # --- the paid option switched off: 403 live ---------------------------------
