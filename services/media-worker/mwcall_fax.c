@@ -186,6 +186,20 @@ static void t38_send(const uint8_t *pkt, size_t len, void *arg)
 	call->leg.tx_pkts++;
 }
 
+/* An RTP packet of the call's audio (version 2, its payload type):
+ * audio the sender sent before the switch, still arriving (jitter). Fed
+ * to UDPTL it would parse (a "sequence number" near 0x8000) and make every
+ * real packet after it look old. A UDPTL packet looks so only with a
+ * sequence number of 0x8000 and more, hours into a fax. */
+static bool stale_rtp(const struct mwcall *call, const uint8_t *p, size_t n)
+{
+	const struct offer_codec *c = &call->leg.codec;
+	int pt = n > 12 ? p[1] & 0x7f : -1;
+
+	return n > 12 && (p[0] & 0xc0) == 0x80 &&
+	       (pt == c->pt || pt == c->te_pt || pt == 13);
+}
+
 /* UDPTL from the peer, on the RTP port: consumed once the fax is on
  * T.38 (from the image line's address only); RTP goes on to libre
  * otherwise. The RTP inactivity watch counts these packets too. */
@@ -195,8 +209,9 @@ static bool t38_recv(struct sa *src, struct mbuf *mb, void *arg)
 
 	if (!call->fax.rx || !fax_recv_is_t38(call->fax.rx))
 		return false;
-	if (!sa_cmp(src, &call->fax.t38_peer, SA_ADDR))
-		return true; /* not the peer's: dropped */
+	if (!sa_cmp(src, &call->fax.t38_peer, SA_ADDR) ||
+	    stale_rtp(call, mbuf_buf(mb), mbuf_get_left(mb)))
+		return true; /* not the peer's UDPTL: dropped */
 	call->leg.rx_pkts++;
 	call->leg.rx_bytes += mbuf_get_left(mb);
 	if (!call->fax.stop)

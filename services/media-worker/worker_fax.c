@@ -184,6 +184,7 @@ void worker_fax_save(struct worker *w, struct worker_call *wc,
 {
 	struct fax_recv *rx = mwcall_fax_take(wc->call);
 	struct fax_recv_result res;
+	struct fax_recv_stats st;
 	struct worker_event we = {
 		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_FAX_DONE,
 		.tenant = mwcall_tenant(wc->call),
@@ -197,6 +198,22 @@ void worker_fax_save(struct worker *w, struct worker_call *wc,
 	if (!rx)
 		return;
 	fax_recv_result(rx, &res);
+	fax_recv_stats(rx, &st);
+	/* What the network did to it: loss and late audio (a stalled
+	 * sender or loop) on audio, recovery on T.38. */
+	PLOG_INFO("fax %s: audio fed %llu, filled %llu (lost packets %llu, "
+		  "late %llu, reordered %llu), dropped %llu samples; udptl "
+		  "sent %llu, taken %llu, recovered %llu, lost %llu, bad %llu",
+		  wc->fax_id, (unsigned long long)st.fed,
+		  (unsigned long long)st.filled, (unsigned long long)st.lost,
+		  (unsigned long long)st.late,
+		  (unsigned long long)st.reordered,
+		  (unsigned long long)st.dropped,
+		  (unsigned long long)st.t38_sent,
+		  (unsigned long long)st.t38_rx,
+		  (unsigned long long)st.t38_recovered,
+		  (unsigned long long)st.t38_lost,
+		  (unsigned long long)st.t38_bad);
 	if (!res.text)
 		res.text = "";
 	fax_recv_free(rx); /* closes the TIFF: spandsp wrote every page */
