@@ -6,11 +6,15 @@
 # its packets both ways and delaying each packet to the PBX by a random
 # 0..JITTER_MS (netem is not available in every kernel, so the sender
 # does it). A fax counts as a success when the sender's T.30 ended OK
-# with both pages and the PBX listed it with result 0 and 2 pages.
+# with both pages and the PBX listed it with result 0 and 2 pages (and,
+# with T38, over T.38).
 #
 # Environment: PBX_BUILD (required); N (20), PARALLEL (4), LOSS_PERMILLE
-# (5 = 0.5 %), JITTER_MS (20), ECM (1). Run it in a network namespace of
-# your own. Prints one line per fax and a summary line.
+# (5 = 0.5 %), JITTER_MS (20), ECM (1), T38 (off: audio; invite: the
+# sender re-INVITEs to T.38; accept: the box has t38 and the worker
+# re-INVITEs after CNG, the sender takes it). Loss and jitter apply to the
+# UDPTL packets as to RTP. Run it in a network namespace of your own.
+# Prints one line per fax and a summary line.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/tests/e2e/lib.sh"
@@ -20,6 +24,7 @@ PARALLEL=${PARALLEL:-4}
 LOSS_PERMILLE=${LOSS_PERMILLE:-5}
 JITTER_MS=${JITTER_MS:-20}
 ECM=${ECM:-1}
+T38=${T38:-off}
 FAXSEND=$PBX_BUILD/tests/support/fax_send
 T=faxloss
 NUM=15550499
@@ -31,7 +36,7 @@ stack_up >/dev/null
 	"$PBXCTL" tenant delete $T
 	"$PBXCTL" tenant create $T &&
 		"$PBXCTL" tenant feature $T fax on &&
-		echo "{\"format\":\"tiff\",\"ecm\":$([ "$ECM" = 1 ] && echo true || echo false)}" |
+		echo "{\"format\":\"tiff\",\"ecm\":$([ "$ECM" = 1 ] && echo true || echo false),\"t38\":$([ "$T38" = accept ] && echo true || echo false)}" |
 		"$PBXCTL" object put $T fax_box loss - &&
 		number_with $T $NUM fax \
 			'{"start":"f","nodes":{"f":{"type":"fax","options":{"box":"loss"}}}}'
@@ -45,7 +50,7 @@ while [ $i -lt "$N" ]; do
 		[ $((i + j)) -lt "$N" ] || break
 		"$FAXSEND" $CALLER_IP $((5100 + j)) 127.0.0.1:5060 $NUM \
 			"$TMP/sent.tif" "$ECM" 150 "$LOSS_PERMILLE" 0 \
-			"$JITTER_MS" >"$TMP/fax.$((i + j)).out" 2>&1 &
+			"$JITTER_MS" "$T38" >"$TMP/fax.$((i + j)).out" 2>&1 &
 	done
 	wait
 	i=$((i + PARALLEL))
@@ -56,16 +61,21 @@ ok_sender=0
 for k in $(seq 0 $((N - 1))); do
 	line=$(tail -1 "$TMP/fax.$k.out")
 	echo "fax $k: $line"
-	echo "$line" | grep -q "result=0 pages=2" && ok_sender=$((ok_sender + 1))
+	want=audio
+	[ "$T38" != off ] && want=t38
+	echo "$line" | grep -q "result=0 pages=2 .* transport=$want " &&
+		ok_sender=$((ok_sender + 1))
 done
 ok_pbx=0 total=0
 for id in $(rcli ZRANGE "pbx:{$T}:fax:box:loss" 0 -1); do
 	total=$((total + 1))
 	r=$(rcli HGET "pbx:{$T}:fax:msg:$id" result)
 	p=$(rcli HGET "pbx:{$T}:fax:msg:$id" pages)
-	[ "$r" = 0 ] && [ "$p" = 2 ] && ok_pbx=$((ok_pbx + 1))
+	tr=$(rcli HGET "pbx:{$T}:fax:msg:$id" transport)
+	[ "$r" = 0 ] && [ "$p" = 2 ] && [ "$tr" = "$want" ] &&
+		ok_pbx=$((ok_pbx + 1))
 done
 echo "summary: loss ${LOSS_PERMILLE}/1000 both ways, jitter 0-${JITTER_MS} ms," \
-	"ecm $ECM: sender OK $ok_sender/$N, PBX stored OK $ok_pbx/$total," \
+	"ecm $ECM, t38 $T38: sender OK $ok_sender/$N, PBX stored OK $ok_pbx/$total," \
 	"$secs s"
 "$PBXCTL" tenant delete $T >/dev/null 2>&1

@@ -8,7 +8,10 @@
  * so it gives rates over hundreds of faxes; bench/fax_loss.sh measures
  * the same through the whole stack.
  *
- * usage: fax_sim <runs> <loss_permille> <jitter_ms> [ecm 0|1] [dir] */
+ * usage: fax_sim <runs> <loss_permille> <jitter_ms> [ecm 0|1] [dir]
+ * Environment: FAX_SIM_FILL (repeat, the receiver's default; fillin;
+ * zero): what a lost packet is fed as; FAX_SIM_MODEMS (FAX_RECV_V* bits:
+ * 7 all, 3 without V.17). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +40,15 @@ static int one(const char *sent, const char *got, unsigned pm, unsigned jit,
 	       bool ecm, unsigned *pages)
 {
 	struct fax_recv_opts o = {.tiff_path = got, .ecm = ecm};
+	const char *fill = getenv("FAX_SIM_FILL");
+	const char *modems = getenv("FAX_SIM_MODEMS");
+
+	if (fill)
+		o.fill = !strcmp(fill, "fillin") ? FAX_RECV_FILL_FILLIN
+			 : !strcmp(fill, "zero") ? FAX_RECV_FILL_ZERO
+						 : FAX_RECV_FILL_REPEAT;
+	if (modems)
+		o.modems = atoi(modems);
 	static struct pkt net[INFLIGHT];
 	struct fax_recv_result r;
 	struct fax_recv *rx;

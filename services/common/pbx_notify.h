@@ -2,7 +2,7 @@
  * pbx:{sys}:notify:jobs (PBX_KS_NOTIFY_JOBS) with the fields kind, tenant,
  * box and ref (services/notifier/notify_job.h says what they mean;
  * docs/services/notifier.md). One command format for every producer, so
- * the media worker (voicemail) and later fax write the same job. */
+ * the media worker (voicemail and fax) and provision write the same job. */
 #ifndef PBX_NOTIFY_H
 #define PBX_NOTIFY_H
 
@@ -17,5 +17,6 @@
 
 #define PBX_NOTIFY_KIND_VOICEMAIL "voicemail" /* a new message */
 #define PBX_NOTIFY_KIND_MWI "mwi" /* a box's messages changed (heard, deleted) */
+#define PBX_NOTIFY_KIND_FAX "fax" /* a fax stored (received, failed or partial) */
 
 #endif

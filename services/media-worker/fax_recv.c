@@ -1,6 +1,8 @@
 /* Fax receiver: spandsp's T.30 answerer behind a small jitter queue, one
- * 20 ms frame in and one out per tick. */
+ * 20 ms frame in and one out per tick; or, after a switch, spandsp's T.38
+ * terminal behind our UDPTL. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,10 +10,31 @@
 
 #include "fax_recv.h"
 #include "mwlaw.h"
+#include "udptl.h"
+
+/* An indicator spandsp asks to repeat goes at most this often. */
+#define T38_COPIES_MAX 3
 
 struct fax_recv {
-	fax_state_t *fax;
-	t30_state_t *t30;
+	fax_state_t *fax;	     /* audio mode */
+	t38_terminal_state_t *t38;   /* T.38 mode */
+	t30_state_t *t30;	     /* of whichever runs */
+	/* T.30's settings, to start it again on T.38. */
+	char tiff_path[512];
+	char ident[FAX_RECV_IDENT_MAX + 1];
+	bool ecm;
+	int modems;
+	enum fax_recv_fill fill;
+	/* The last packet's audio, what a lost one is filled with (REPEAT);
+	 * a longer packet repeats its first REPEAT_MAX samples. */
+	int16_t last[FAX_RECV_PRIME];
+	size_t last_n;
+	struct udptl_tx utx;
+	struct udptl_rx urx;
+	fax_recv_send_h *sendh;
+	void *send_arg;
+	modem_connect_tones_rx_state_t *cng; /* audio mode, until heard */
+	bool cng_heard;
 
 	/* The jitter queue: samples and, per sample, whether it stands for
 	 * lost audio (fed as a fill-in). A ring of QUEUE_MAX. */
@@ -70,13 +93,33 @@ static void phase_e(t30_state_t *s, void *arg, int code)
 	stats_fill(f, &f->res);
 	f->res.code = code;
 	f->res.text = t30_completion_code_to_str(code);
+	f->res.t38 = f->t38 != NULL;
+}
+
+/* T.30 as the box wants it, on either transport. */
+static void t30_setup(struct fax_recv *f)
+{
+	int comp = T30_SUPPORT_T4_1D_COMPRESSION |
+		   T30_SUPPORT_T4_2D_COMPRESSION;
+
+	t30_set_supported_modems(
+		f->t30, (f->modems & FAX_RECV_V27TER ? T30_SUPPORT_V27TER : 0) |
+				(f->modems & FAX_RECV_V29 ? T30_SUPPORT_V29 : 0) |
+				(f->modems & FAX_RECV_V17 ? T30_SUPPORT_V17 : 0));
+	/* T.6 only with ECM (T.30 requires it). */
+	if (f->ecm)
+		comp |= T30_SUPPORT_T6_COMPRESSION;
+	t30_set_supported_compressions(f->t30, comp);
+	t30_set_ecm_capability(f->t30, f->ecm);
+	if (f->ident[0])
+		t30_set_tx_ident(f->t30, f->ident);
+	t30_set_rx_file(f->t30, f->tiff_path, -1);
+	t30_set_phase_e_handler(f->t30, phase_e, f);
 }
 
 int fax_recv_alloc(struct fax_recv **fp, const struct fax_recv_opts *o)
 {
 	struct fax_recv *f;
-	int comp = T30_SUPPORT_T4_1D_COMPRESSION |
-		   T30_SUPPORT_T4_2D_COMPRESSION;
 
 	if (!fp || !o || !o->tiff_path || !o->tiff_path[0])
 		return -EINVAL;
@@ -85,6 +128,15 @@ int fax_recv_alloc(struct fax_recv **fp, const struct fax_recv_opts *o)
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
+	if (snprintf(f->tiff_path, sizeof(f->tiff_path), "%s", o->tiff_path) >=
+	    (int)sizeof(f->tiff_path)) {
+		free(f);
+		return -EINVAL;
+	}
+	snprintf(f->ident, sizeof(f->ident), "%s", o->ident ? o->ident : "");
+	f->ecm = o->ecm;
+	f->modems = o->modems ? o->modems : FAX_RECV_MODEMS;
+	f->fill = o->fill;
 	f->fax = fax_init(NULL, false); /* the answering side: CED, DIS */
 	if (!f->fax) {
 		free(f);
@@ -94,17 +146,14 @@ int fax_recv_alloc(struct fax_recv **fp, const struct fax_recv_opts *o)
 	/* Every frame carries audio, silence when idle: the RTP stream
 	 * never pauses, so the sender's jitter buffer never resets. */
 	fax_set_transmit_on_idle(f->fax, true);
-	t30_set_supported_modems(f->t30, T30_SUPPORT_V27TER | T30_SUPPORT_V29 |
-						 T30_SUPPORT_V17);
-	/* T.6 only with ECM (T.30 requires it). */
-	if (o->ecm)
-		comp |= T30_SUPPORT_T6_COMPRESSION;
-	t30_set_supported_compressions(f->t30, comp);
-	t30_set_ecm_capability(f->t30, o->ecm);
-	if (o->ident && o->ident[0])
-		t30_set_tx_ident(f->t30, o->ident);
-	t30_set_rx_file(f->t30, o->tiff_path, -1);
-	t30_set_phase_e_handler(f->t30, phase_e, f);
+	t30_setup(f);
+	f->cng = modem_connect_tones_rx_init(NULL, MODEM_CONNECT_TONES_FAX_CNG,
+					     NULL, NULL);
+	if (!f->cng) {
+		fax_free(f->fax);
+		free(f);
+		return -ENOMEM;
+	}
 	f->priming = true;
 	*fp = f;
 	return 0;
@@ -114,8 +163,103 @@ void fax_recv_free(struct fax_recv *f)
 {
 	if (!f)
 		return;
-	fax_free(f->fax);
+	if (f->fax)
+		fax_free(f->fax);
+	if (f->t38)
+		t38_terminal_free(f->t38);
+	if (f->cng)
+		modem_connect_tones_rx_free(f->cng);
 	free(f);
+}
+
+/* The terminal's IFPs, each in a UDPTL packet (with the previous ones as
+ * redundancy); an indicator spandsp wants repeated goes `count` times. */
+static int t38_tx(t38_core_state_t *s, void *arg, const uint8_t *buf, int len,
+		  int count)
+{
+	struct fax_recv *f = arg;
+	uint8_t pkt[UDPTL_IFP_MAX * 2];
+	int n;
+
+	(void)s;
+	if (len <= 0)
+		return -1;
+	n = udptl_encode(&f->utx, buf, (size_t)len, pkt, sizeof(pkt));
+	if (n < 0)
+		return -1;
+	if (count < 1)
+		count = 1;
+	if (count > T38_COPIES_MAX)
+		count = T38_COPIES_MAX;
+	for (int i = 0; i < count; i++) {
+		f->sendh(pkt, (size_t)n, f->send_arg);
+		f->st.t38_sent++;
+	}
+	return 0;
+}
+
+int fax_recv_t38(struct fax_recv *f, unsigned redundancy, size_t max_datagram,
+		 fax_recv_send_h *sendh, void *arg)
+{
+	t30_stats_t st;
+
+	if (!f || !sendh)
+		return -EINVAL;
+	if (f->t38 || f->done)
+		return -EALREADY;
+	memset(&st, 0, sizeof(st));
+	t30_get_transfer_statistics(f->t30, &st);
+	if (st.pages_rx > 0)
+		return -EBUSY;
+	udptl_tx_init(&f->utx, redundancy, max_datagram);
+	udptl_rx_init(&f->urx);
+	f->sendh = sendh;
+	f->send_arg = arg;
+	f->t38 = t38_terminal_init(NULL, false, t38_tx, f);
+	if (!f->t38)
+		return -ENOMEM;
+	/* The audio T.30 goes without a phase E: it never got a page, and
+	 * the fax is the T.38 one from here. Its TIFF was never opened. */
+	t30_set_phase_e_handler(f->t30, NULL, NULL);
+	fax_free(f->fax);
+	f->fax = NULL;
+	f->t30 = t38_terminal_get_t30_state(f->t38);
+	if (max_datagram)
+		t38_set_max_datagram_size(
+			t38_terminal_get_t38_core_state(f->t38),
+			(int)max_datagram);
+	t30_setup(f);
+	f->n = 0;
+	f->debt = 0;
+	return 0;
+}
+
+bool fax_recv_is_t38(const struct fax_recv *f)
+{
+	return f && f->t38;
+}
+
+bool fax_recv_cng_heard(const struct fax_recv *f)
+{
+	return f && f->cng_heard;
+}
+
+static void t38_ifp(const uint8_t *ifp, size_t len, uint16_t seq, void *arg)
+{
+	struct fax_recv *f = arg;
+
+	t38_core_rx_ifp_packet(t38_terminal_get_t38_core_state(f->t38), ifp,
+			       (int)len, seq);
+}
+
+void fax_recv_udptl(struct fax_recv *f, const uint8_t *pkt, size_t len)
+{
+	if (!f || !f->t38 || !pkt)
+		return;
+	if (udptl_decode(&f->urx, pkt, len, t38_ifp, f))
+		f->st.t38_bad++;
+	else
+		f->st.t38_rx++;
 }
 
 static void push(struct fax_recv *f, int16_t s, bool lost)
@@ -168,7 +312,7 @@ void fax_recv_packet(struct fax_recv *f, uint16_t seq, const uint8_t *payload,
 {
 	uint16_t gap;
 
-	if (!f || !payload || !len)
+	if (!f || !f->fax || !payload || !len)
 		return;
 	if (len > 8000)
 		len = 8000;
@@ -182,14 +326,24 @@ void fax_recv_packet(struct fax_recv *f, uint16_t seq, const uint8_t *payload,
 		if (gap && gap <= FAX_RECV_MAX_GAP) {
 			f->st.lost += gap;
 			for (size_t i = 0; i < gap * len; i++)
-				push(f, 0, true);
+				push(f,
+				     f->fill == FAX_RECV_FILL_REPEAT && f->last_n
+					     ? f->last[i % len % f->last_n]
+					     : 0,
+				     true);
 		}
 	}
 	f->have_seq = true;
 	f->next_seq = (uint16_t)(seq + 1);
 	f->last_len = len;
-	for (size_t i = 0; i < len; i++)
-		push(f, mwlaw_decode(payload[i], law), false);
+	f->last_n = len < FAX_RECV_PRIME ? len : FAX_RECV_PRIME;
+	for (size_t i = 0; i < len; i++) {
+		int16_t v = mwlaw_decode(payload[i], law);
+
+		if (i < f->last_n)
+			f->last[i] = v;
+		push(f, v, false);
+	}
 }
 
 /* Feeds n queued samples: runs of audio to fax_rx, runs of loss to
@@ -207,12 +361,21 @@ static void feed(struct fax_recv *f, size_t n)
 			buf[k] = f->q[(f->head + k) % FAX_RECV_QUEUE_MAX];
 			k++;
 		}
-		if (lost) {
+		if (lost && f->fill == FAX_RECV_FILL_FILLIN) {
 			fax_rx_fillin(f->fax, (int)k);
+			f->st.filled += k;
+		} else if (lost) {
+			/* The repeated (or silent) audio put in its place. */
+			fax_rx(f->fax, buf, (int)k);
 			f->st.filled += k;
 		} else {
 			fax_rx(f->fax, buf, (int)k);
 			f->st.fed += k;
+			if (!f->cng_heard) {
+				modem_connect_tones_rx(f->cng, buf, (int)k);
+				f->cng_heard =
+					modem_connect_tones_rx_get(f->cng) != 0;
+			}
 		}
 		f->head = (f->head + k) % FAX_RECV_QUEUE_MAX;
 		f->n -= k;
@@ -227,6 +390,11 @@ void fax_recv_tick(struct fax_recv *f, uint8_t out[FAX_RECV_FRAME],
 	size_t take;
 	int got;
 
+	if (f->t38) {
+		t38_terminal_send_timeout(f->t38, FAX_RECV_FRAME);
+		memset(out, mwlaw_encode(0, law), FAX_RECV_FRAME);
+		return;
+	}
 	if (f->priming && f->n >= FAX_RECV_PRIME)
 		f->priming = false;
 	if (f->priming) {
@@ -279,6 +447,7 @@ void fax_recv_result(const struct fax_recv *f, struct fax_recv_result *r)
 	}
 	memset(r, 0, sizeof(*r));
 	stats_fill((struct fax_recv *)f, r);
+	r->t38 = f->t38 != NULL;
 	r->code = -1;
 	r->text = "in progress";
 }
@@ -286,4 +455,6 @@ void fax_recv_result(const struct fax_recv *f, struct fax_recv_result *r)
 void fax_recv_stats(const struct fax_recv *f, struct fax_recv_stats *s)
 {
 	*s = f->st;
+	s->t38_recovered = f->urx.recovered;
+	s->t38_lost = f->urx.lost;
 }

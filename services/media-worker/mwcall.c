@@ -253,6 +253,18 @@ static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 	int err;
 
 	mwcall_log_ctx(call);
+	if (call->fax.rx) {
+		bool handled = false;
+
+		err = mwcall_fax_offer(call, msg->mb, descp, &handled);
+		if (handled) {
+			pbx_log_ctx(NULL, NULL);
+			return err;
+		}
+	}
+	/* An audio offer: our audio line answers (a T.38 switch had
+	 * disabled it). */
+	sdp_media_set_disabled(call->leg.sdpm, false);
 	err = leg_take_offer(&call->leg, msg->mb, descp, &why);
 	if (err) {
 		PLOG_WARN("re-INVITE from the caller refused: %s",
@@ -270,9 +282,14 @@ static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 
 static int answer_handler(const struct sip_msg *msg, void *arg)
 {
-	(void)msg;
-	(void)arg;
-	return 0; /* we never send offers to the caller */
+	struct mwcall *call = arg;
+	int err;
+
+	/* Our only offer to the caller: a fax's re-INVITE to T.38. */
+	mwcall_log_ctx(call);
+	err = mwcall_fax_answer(call, msg);
+	pbx_log_ctx(NULL, NULL);
+	return err;
 }
 
 static void estab_handler(const struct sip_msg *msg, void *arg)
@@ -336,6 +353,7 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 		tmr_init(&call->timers[i].tmr);
 	tmr_init(&call->vm.tmr);
 	tmr_init(&call->fax.tmr);
+	tmr_init(&call->fax.t38tmr);
 	list_init(&call->legs);
 	call->tenant = strdup(tenant);
 	call->callid = pl_dupz(&msg->callid);

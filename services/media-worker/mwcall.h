@@ -158,6 +158,12 @@ enum { MWCALL_FAX_MAX_MS = 3600000 }; /* longest fax: an hour */
  * not key presses). 0, -EBUSY already receiving, -EALREADY bridged or in
  * voicemail, or the answer's error (rx is then not taken). */
 int mwcall_fax(struct mwcall *call, struct fax_recv *rx, uint64_t seq);
+/* With on (the box's t38), the worker offers T.38 itself once the
+ * sender's CNG is heard: a re-INVITE to m=image udptl t38; a 2xx with
+ * an image port switches the fax to T.38, anything else (488, no answer
+ * within MWCALL_T38_ANSWER_MS) keeps it on audio. */
+enum { MWCALL_T38_ANSWER_MS = 4000 };
+void mwcall_fax_t38_offer(struct mwcall *call, bool on);
 /* Ends a fax now if one runs: T.30 is terminated (phase E with what was
  * received) and FAX_DONE (why) fires at once; the call stays. */
 void mwcall_fax_stop(struct mwcall *call, const char *why);

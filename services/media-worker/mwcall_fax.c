@@ -2,14 +2,26 @@
  * modem audio sent on the call's pacer slot every 20 ms, and the end
  * (T.30 done, hang-up, RTP timeout, the maximum length). The end asked
  * from the pacer's walk runs from the call's own timer: it ends the call,
- * which must not happen inside the walk. */
+ * which must not happen inside the walk. A re-INVITE offering T.38
+ * (m=image udptl t38) switches the receiver to T.38: UDPTL on the leg's
+ * own RTP port (a UDP helper takes the packets before RTP sees them),
+ * our answer's image line on the same port. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fax_recv.h"
 #include "mwcall_priv.h"
 #include "pbx_clock.h"
 #include "pbx_log.h"
+#include "udptl.h"
+
+enum {
+	T38_REDUNDANCY = 3,	/* previous IFPs in every UDPTL packet */
+	T38_DATAGRAM_OURS = 400, /* our T38FaxMaxDatagram */
+	T38_DATAGRAM_MIN = 100,	/* a peer's smaller limit is raised */
+	T38_DATAGRAM_MAX = 1400, /* ... and a larger one cut to a packet */
+};
 
 int mwcall_fax(struct mwcall *call, struct fax_recv *rx, uint64_t seq)
 {
@@ -76,6 +88,8 @@ static void fax_end_soon(struct mwcall *call, const char *why)
 	tmr_start(&call->fax.tmr, 0, fax_finish, call);
 }
 
+static void t38_reinvite(void *arg);
+
 void mwcall_fax_tick(struct mwcall *call, uint64_t periods, uint64_t now_ms)
 {
 	uint8_t frame[FAX_RECV_FRAME];
@@ -90,12 +104,20 @@ void mwcall_fax_tick(struct mwcall *call, uint64_t periods, uint64_t now_ms)
 		periods = PLAYER_MAX_CATCHUP;
 	while (periods--) {
 		fax_recv_tick(call->fax.rx, frame, law);
-		/* 0 while a prompt owns the stream: nothing to send. */
-		if (call->leg.can_send &&
+		/* 0 while a prompt owns the stream: nothing to send; over
+		 * T.38 the tick sent UDPTL itself. */
+		if (call->leg.can_send && !fax_recv_is_t38(call->fax.rx) &&
 		    player_frame(&call->leg.out, frame, pkt, now_ms))
 			leg_send(&call->leg, pkt, sizeof(pkt));
 		if (fax_recv_done(call->fax.rx))
 			break;
+	}
+	if (call->fax.t38_offer && call->fax.t38_state == T38_NONE &&
+	    !fax_recv_done(call->fax.rx) &&
+	    fax_recv_cng_heard(call->fax.rx)) {
+		/* SIP goes out from the call's timer, not the pacer's walk. */
+		call->fax.t38_state = T38_OFFERED;
+		tmr_start(&call->fax.t38tmr, 0, t38_reinvite, call);
 	}
 	if (fax_recv_done(call->fax.rx)) {
 		fax_end_soon(call, "done");
@@ -142,8 +164,277 @@ uint32_t mwcall_fax_ms(const struct mwcall *call)
 		       : 0;
 }
 
+/* ---- T.38 ---- */
+
+static void t38_send(const uint8_t *pkt, size_t len, void *arg)
+{
+	struct mwcall *call = arg;
+	struct mbuf *mb = call->fax.t38mb;
+	int err;
+
+	mbuf_rewind(mb);
+	err = mbuf_write_mem(mb, pkt, len);
+	mb->pos = 0;
+	if (!err)
+		err = udp_send(rtp_sock(call->leg.rtp), &call->fax.t38_peer, mb);
+	if (err && !call->leg.tx_err_logged) {
+		call->leg.tx_err_logged = true;
+		mwcall_log_ctx(call);
+		PLOG_WARN("fax: UDPTL not sent: %s", strerror(err));
+		pbx_log_ctx(NULL, NULL);
+	}
+	call->leg.tx_pkts++;
+}
+
+/* An RTP packet of the call's audio (version 2, its payload type):
+ * audio the sender sent before the switch, still arriving (jitter). Fed
+ * to UDPTL it would parse (a "sequence number" near 0x8000) and make every
+ * real packet after it look old. A UDPTL packet looks so only with a
+ * sequence number of 0x8000 and more, hours into a fax. */
+static bool stale_rtp(const struct mwcall *call, const uint8_t *p, size_t n)
+{
+	const struct offer_codec *c = &call->leg.codec;
+	int pt = n > 12 ? p[1] & 0x7f : -1;
+
+	return n > 12 && (p[0] & 0xc0) == 0x80 &&
+	       (pt == c->pt || pt == c->te_pt || pt == 13);
+}
+
+/* UDPTL from the peer, on the RTP port: consumed once the fax is on
+ * T.38 (from the image line's address only); RTP goes on to libre
+ * otherwise. The RTP inactivity watch counts these packets too. */
+static bool t38_recv(struct sa *src, struct mbuf *mb, void *arg)
+{
+	struct mwcall *call = arg;
+
+	if (!call->fax.rx || !fax_recv_is_t38(call->fax.rx))
+		return false;
+	if (!sa_cmp(src, &call->fax.t38_peer, SA_ADDR) ||
+	    stale_rtp(call, mbuf_buf(mb), mbuf_get_left(mb)))
+		return true; /* not the peer's UDPTL: dropped */
+	call->leg.rx_pkts++;
+	call->leg.rx_bytes += mbuf_get_left(mb);
+	if (!call->fax.stop)
+		fax_recv_udptl(call->fax.rx, mbuf_buf(mb), mbuf_get_left(mb));
+	return true;
+}
+
+static bool has_image_line(const struct mbuf *mb)
+{
+	static const char needle[] = "\nm=image ";
+	size_t n = mbuf_get_left(mb);
+
+	return n && memmem(mbuf_buf(mb), n, needle, sizeof(needle) - 1);
+}
+
+/* The image line of the leg's SDP session, with what we do. */
+static int t38_media(struct mwcall *call)
+{
+	struct sdp_media *m;
+	char dg[16];
+	int err;
+
+	if (call->fax.t38m)
+		return 0;
+	err = sdp_media_add(&m, call->leg.sdp, "image",
+			    sa_port(rtp_local(call->leg.rtp)), "udptl");
+	if (err)
+		return err;
+	snprintf(dg, sizeof(dg), "%d", T38_DATAGRAM_OURS);
+	err = sdp_format_add(NULL, m, false, "t38", NULL, 0, 0, NULL, NULL,
+			     NULL, false, NULL);
+	err = err ? err : sdp_media_set_lattr(m, false, "T38FaxVersion", "0");
+	err = err ? err
+		  : sdp_media_set_lattr(m, false, "T38MaxBitRate", "14400");
+	err = err ? err
+		  : sdp_media_set_lattr(m, false, "T38FaxRateManagement",
+					"transferredTCF");
+	err = err ? err
+		  : sdp_media_set_lattr(m, false, "T38FaxMaxBuffer", "2000");
+	err = err ? err
+		  : sdp_media_set_lattr(m, false, "T38FaxMaxDatagram", "%s",
+					dg);
+	err = err ? err
+		  : sdp_media_set_lattr(m, false, "T38FaxUdpEC",
+					"t38UDPRedundancy");
+	call->fax.t38m = m; /* owned by the session either way */
+	if (!err && !call->fax.t38mb) {
+		call->fax.t38mb = mbuf_alloc(UDPTL_IFP_MAX * 2);
+		if (!call->fax.t38mb)
+			err = ENOMEM;
+	}
+	return err;
+}
+
+/* The peer's T38FaxMaxDatagram, bounded; theirs is what our packets must
+ * fit. */
+static size_t peer_datagram(const struct sdp_media *m)
+{
+	const char *v = sdp_media_rattr(m, "T38FaxMaxDatagram");
+	long n = v ? strtol(v, NULL, 10) : 0;
+
+	if (n <= 0)
+		n = T38_DATAGRAM_OURS; /* not said: the usual */
+	if (n < T38_DATAGRAM_MIN)
+		n = T38_DATAGRAM_MIN;
+	if (n > T38_DATAGRAM_MAX)
+		n = T38_DATAGRAM_MAX;
+	return (size_t)n;
+}
+
+/* The peer's image line is decoded: the fax goes to T.38 (or, on T.38
+ * already, follows a new address). 0, or a positive errno (refused). */
+static int t38_switch(struct mwcall *call)
+{
+	const struct sa *raddr = sdp_media_raddr(call->fax.t38m);
+	const char *ec = sdp_media_rattr(call->fax.t38m, "T38FaxUdpEC");
+	unsigned red = ec && !strcmp(ec, "t38UDPRedundancy") ? T38_REDUNDANCY
+							      : 0;
+	char a[64];
+	int err;
+
+	if (!sa_isset(raddr, SA_ALL)) {
+		PLOG_WARN("fax: T.38 without an address refused");
+		return EPROTO;
+	}
+	call->fax.t38_peer = *raddr;
+	if (!fax_recv_is_t38(call->fax.rx)) {
+		err = fax_recv_t38(call->fax.rx, red,
+				   peer_datagram(call->fax.t38m), t38_send,
+				   call);
+		if (err) {
+			PLOG_WARN("fax: T.38 refused: %s",
+				  err == -EBUSY ? "pages already arrived "
+						  "over audio"
+						: strerror(-err));
+			return err == -EBUSY ? EBUSY : EPROTO;
+		}
+	}
+	if (!call->fax.uh) {
+		err = udp_register_helper(&call->fax.uh,
+					  rtp_sock(call->leg.rtp), 0, NULL,
+					  t38_recv, call);
+		if (err)
+			return err;
+	}
+	call->fax.t38_state = T38_ON;
+	tmr_cancel(&call->fax.t38tmr);
+	/* Our audio goes quiet: the image line replaces it. */
+	sdp_media_set_disabled(call->leg.sdpm, true);
+	PLOG_INFO("fax: on T.38 (UDPTL to %s, redundancy %u, datagram %zu)",
+		  leg_sa_str(&call->fax.t38_peer, a, sizeof(a)), red,
+		  peer_datagram(call->fax.t38m));
+	return 0;
+}
+
+int mwcall_fax_offer(struct mwcall *call, struct mbuf *mb,
+		     struct mbuf **descp, bool *handled)
+{
+	size_t pos = mb->pos;
+	int err;
+
+	*handled = false;
+	if (!call->fax.rx || call->fax.stop || !has_image_line(mb))
+		return 0;
+	err = t38_media(call);
+	if (err) {
+		*handled = true;
+		PLOG_ERR("fax: no T.38 media line: %s", strerror(err));
+		return err;
+	}
+	err = sdp_decode(call->leg.sdp, mb, true);
+	mb->pos = pos;
+	if (err || !sdp_media_rport(call->fax.t38m)) {
+		/* Not a T.38 offer after all (port 0, or unreadable): the
+		 * audio path reads it again and says what is wrong. */
+		return 0;
+	}
+	*handled = true;
+	err = t38_switch(call);
+	if (err)
+		return err;
+	err = sdp_encode(descp, call->leg.sdp, false);
+	return err;
+}
+
+/* Our re-INVITE's answer: a 2xx. With an image port the fax goes to
+ * T.38; without, it stays on audio. */
+int mwcall_fax_answer(struct mwcall *call, const struct sip_msg *msg)
+{
+	int err;
+
+	if (!call->fax.rx || call->fax.t38_state != T38_OFFERED)
+		return 0;
+	tmr_cancel(&call->fax.t38tmr);
+	err = sdp_decode(call->leg.sdp, msg->mb, false);
+	if (!err && sdp_media_rport(call->fax.t38m) && !call->fax.stop) {
+		err = t38_switch(call);
+		if (!err)
+			return 0;
+	}
+	PLOG_INFO("fax: the caller answered our T.38 offer without T.38 "
+		  "(%s): audio",
+		  err ? strerror(err) : "no image port");
+	call->fax.t38_state = T38_REFUSED;
+	sdp_media_set_disabled(call->leg.sdpm, false);
+	return 0;
+}
+
+static void t38_refused(void *arg)
+{
+	struct mwcall *call = arg;
+
+	if (call->fax.t38_state != T38_OFFERED)
+		return;
+	mwcall_log_ctx(call);
+	/* libre reports no error response to a re-INVITE: no 2xx in time
+	 * is a refusal (a 488 comes in milliseconds). */
+	PLOG_INFO("fax: no T.38 answer within %u ms (refused): audio",
+		  (unsigned)MWCALL_T38_ANSWER_MS);
+	call->fax.t38_state = T38_REFUSED;
+	sdp_media_set_disabled(call->leg.sdpm, false);
+	pbx_log_ctx(NULL, NULL);
+}
+
+static void t38_reinvite(void *arg)
+{
+	struct mwcall *call = arg;
+	struct mbuf *mb = NULL;
+	int err;
+
+	mwcall_log_ctx(call);
+	err = call->fax.stop ? ECANCELED : t38_media(call);
+	if (!err) {
+		sdp_media_set_disabled(call->leg.sdpm, true);
+		err = sdp_encode(&mb, call->leg.sdp, true);
+	}
+	if (!err)
+		err = sipsess_modify(call->sess, mb);
+	mem_deref(mb);
+	if (err) {
+		PLOG_WARN("fax: no T.38 re-INVITE: %s (audio)",
+			  strerror(err));
+		call->fax.t38_state = T38_REFUSED;
+		sdp_media_set_disabled(call->leg.sdpm, false);
+	} else {
+		PLOG_INFO("fax: CNG heard: re-INVITE to T.38");
+		tmr_start(&call->fax.t38tmr, MWCALL_T38_ANSWER_MS,
+			  t38_refused, call);
+	}
+	pbx_log_ctx(NULL, NULL);
+}
+
+void mwcall_fax_t38_offer(struct mwcall *call, bool on)
+{
+	if (call)
+		call->fax.t38_offer = on;
+}
+
 void mwcall_fax_free(struct mwcall *call)
 {
+	call->fax.uh = mem_deref(call->fax.uh);
+	call->fax.t38mb = mem_deref(call->fax.t38mb);
+	tmr_cancel(&call->fax.t38tmr);
 	tmr_cancel(&call->fax.tmr);
 	fax_recv_free(call->fax.rx); /* not taken: its TIFF is closed */
 	call->fax.rx = NULL;

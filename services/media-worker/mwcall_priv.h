@@ -64,6 +64,19 @@ struct call_fax {
 	bool reported;	     /* FAX_DONE emitted */
 	uint64_t start_ms;   /* monotonic */
 	uint64_t seq;
+	/* T.38 (the sender re-INVITEd to m=image udptl t38): the image line
+	 * of the caller leg's SDP session (owned by it), the UDPTL packets
+	 * taken off the leg's RTP port by a UDP helper, sent to t38_peer. */
+	struct sdp_media *t38m;
+	struct udp_helper *uh;
+	/* Our own T.38 offer (box t38): NONE until CNG, then OFFERED (our
+	 * re-INVITE out, t38tmr the wait for its answer), then ON or
+	 * REFUSED (audio to the end). */
+	bool t38_offer;
+	enum { T38_NONE, T38_OFFERED, T38_ON, T38_REFUSED } t38_state;
+	struct tmr t38tmr;
+	struct sa t38_peer;
+	struct mbuf *t38mb; /* reused for every UDPTL packet we send */
 };
 
 /* Owned by the worker's call table; owns everything below. */
@@ -144,6 +157,15 @@ void mwcall_fax_tick(struct mwcall *call, uint64_t periods, uint64_t now_ms);
 void mwcall_fax_audio(struct mwcall *call, const struct mw_rtp_hdr *hdr,
 		      const uint8_t *payload, size_t len);
 void mwcall_fax_free(struct mwcall *call);
+/* A re-INVITE's offer while receiving a fax: when it offers T.38
+ * (m=image udptl t38 with a port) the fax switches to T.38 and *descp
+ * gets our answer (*handled true; a positive errno: refused, libre
+ * answers 488). Otherwise *handled is false and the offer is the audio
+ * path's. */
+int mwcall_fax_offer(struct mwcall *call, struct mbuf *mb,
+		     struct mbuf **descp, bool *handled);
+/* The answer to our T.38 re-INVITE (a 2xx with SDP). */
+int mwcall_fax_answer(struct mwcall *call, const struct sip_msg *msg);
 
 /* mwcall_ring.c */
 void ring_free(struct ring *ring);

@@ -4,7 +4,9 @@
  * the box asks), and only then is the fax referenced in Redis (hash
  * pbx:{<tenant>}:fax:msg:<id>, then its id in the box's sorted set
  * pbx:{<tenant>}:fax:box:<box>), so Redis never names a missing file. A
- * failed fax is listed too, with its T.30 result and no file. */
+ * failed fax is listed too, with its T.30 result and no file. Once listed,
+ * a notification job (kind fax) goes to the notifier: e-mail with the
+ * pages, the tenant's webhook. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "fax_recv.h"
 #include "pbx_clock.h"
 #include "pbx_log.h"
+#include "pbx_notify.h"
 #include "prompt_store.h"
 #include "worker_priv.h"
 
@@ -75,12 +78,14 @@ int worker_fax_start(struct worker *w, struct worker_call *wc,
 		*why = "fax could not start";
 		goto fail;
 	}
+	mwcall_fax_t38_offer(wc->call, fr->t38);
 	snprintf(wc->fax_box, sizeof(wc->fax_box), "%s", fr->box);
 	wc->fax_pdf = fr->pdf;
 	wc->fax_t38 = fr->t38;
 	wc->fax_start_ms = pbx_clock_now_ms();
-	PLOG_INFO("fax: box %s, fax %s (ecm %s, %s)", fr->box, wc->fax_id,
-		  fr->ecm ? "on" : "off", fr->pdf ? "pdf" : "tiff");
+	PLOG_INFO("fax: box %s, fax %s (ecm %s, %s, t38 %s)", fr->box,
+		  wc->fax_id, fr->ecm ? "on" : "off", fr->pdf ? "pdf" : "tiff",
+		  fr->t38 ? "offered after CNG" : "if the sender offers it");
 	return 0;
 fail:
 	wc->fax_id[0] = '\0';
@@ -156,14 +161,15 @@ static int store_meta(struct worker *w, struct worker_call *wc,
 			w->store,
 			"HSET %s box %s caller %s called %s time_ms %llu "
 			"duration_ms %u remote_id %s pages %u resolution %s "
-			"width %u bit_rate %u ecm %d transport audio "
+			"width %u bit_rate %u ecm %d transport %s "
 			"result %d result_text %s ended %s bad_rows %u "
 			"files %s status new call_id %s",
 			mkey, wc->fax_box, mwcall_caller(wc->call),
 			mwcall_dialed(wc->call),
 			(unsigned long long)wc->fax_start_ms, ms,
 			res->remote_id, res->pages, resol, res->width,
-			res->bit_rate, res->ecm ? 1 : 0, res->code,
+			res->bit_rate, res->ecm ? 1 : 0,
+			res->t38 ? "t38" : "audio", res->code,
 			res->text ? res->text : "", why, res->bad_rows, files,
 			mwcall_callid(wc->call));
 	if (!err)
@@ -178,6 +184,7 @@ void worker_fax_save(struct worker *w, struct worker_call *wc,
 {
 	struct fax_recv *rx = mwcall_fax_take(wc->call);
 	struct fax_recv_result res;
+	struct fax_recv_stats st;
 	struct worker_event we = {
 		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_FAX_DONE,
 		.tenant = mwcall_tenant(wc->call),
@@ -191,6 +198,22 @@ void worker_fax_save(struct worker *w, struct worker_call *wc,
 	if (!rx)
 		return;
 	fax_recv_result(rx, &res);
+	fax_recv_stats(rx, &st);
+	/* What the network did to it: loss and late audio (a stalled
+	 * sender or loop) on audio, recovery on T.38. */
+	PLOG_INFO("fax %s: audio fed %llu, filled %llu (lost packets %llu, "
+		  "late %llu, reordered %llu), dropped %llu samples; udptl "
+		  "sent %llu, taken %llu, recovered %llu, lost %llu, bad %llu",
+		  wc->fax_id, (unsigned long long)st.fed,
+		  (unsigned long long)st.filled, (unsigned long long)st.lost,
+		  (unsigned long long)st.late,
+		  (unsigned long long)st.reordered,
+		  (unsigned long long)st.dropped,
+		  (unsigned long long)st.t38_sent,
+		  (unsigned long long)st.t38_rx,
+		  (unsigned long long)st.t38_recovered,
+		  (unsigned long long)st.t38_lost,
+		  (unsigned long long)st.t38_bad);
 	if (!res.text)
 		res.text = "";
 	fax_recv_free(rx); /* closes the TIFF: spandsp wrote every page */
@@ -205,6 +228,9 @@ void worker_fax_save(struct worker *w, struct worker_call *wc,
 			  wc->fax_id, wc->fax_box, res.text, res.code,
 			  res.pages, res.bit_rate, res.ecm ? "on" : "off",
 			  res.remote_id, ms, why);
+	if (!err)
+		worker_notify(w, PBX_NOTIFY_KIND_FAX, mwcall_tenant(wc->call),
+			      wc->fax_box, wc->fax_id);
 	snprintf(wc->vm_result, sizeof(wc->vm_result), "fax: %s %s",
 		 res.code == 0 ? "received" : "failed", wc->fax_id);
 	we.seq = seq;

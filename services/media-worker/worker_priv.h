@@ -198,6 +198,12 @@ int worker_vm_start(struct worker *w, struct worker_call *wc,
  * than vm_min_ms) and its metadata; notes the result in wc->vm_result. */
 void worker_vm_save(struct worker *w, struct worker_call *wc,
 		    const char *why);
+/* Announces a listed item to the notifier (e-mail, webhook, MWI): one
+ * XADD of a job of `kind` (PBX_NOTIFY_KIND_*), after the item is listed,
+ * so a job never names one that is not there. A failure costs the
+ * notification, never the item (logged). */
+void worker_notify(struct worker *w, const char *kind, const char *tenant,
+		   const char *box, const char *ref);
 
 /* worker_vmacc.c: voicemail from a phone (VmAccess). start: the session
  * on wc (box "" asks for its number; own: the box's own extension); 0,

@@ -200,12 +200,8 @@ static int store_meta(struct worker *w, struct worker_call *wc,
 	return err;
 }
 
-/* Announces a listed message to the notifier (e-mail, webhook, MWI):
- * one XADD, after the message is listed, so a job never names a message
- * that is not there. A failure costs the notification, never the
- * message (logged). */
-static void notify(struct worker *w, struct worker_call *wc,
-		   const struct recorder *rec)
+void worker_notify(struct worker *w, const char *kind, const char *tenant,
+		   const char *box, const char *ref)
 {
 	char key[PBX_KEY_MAX];
 	redisReply *r = NULL;
@@ -214,19 +210,16 @@ static void notify(struct worker *w, struct worker_call *wc,
 	err = pbx_key_sys_of(key, sizeof(key), PBX_KS_NOTIFY_JOBS);
 	if (!err)
 		err = prompt_store_command(w->store, &r, PBX_NOTIFY_XADD, key,
-					   PBX_NOTIFY_KIND_VOICEMAIL,
-					   mwcall_tenant(wc->call),
-					   wc->vm_box, recorder_id(rec));
+					   kind, tenant, box, ref);
 	if (!err && r->type == REDIS_REPLY_ERROR) {
-		PLOG_ERR("voicemail: XADD %s: %s", key, r->str);
+		PLOG_ERR("%s: XADD %s: %s", kind, key, r->str);
 		err = -EPROTO;
 	}
 	if (r)
 		freeReplyObject(r);
 	if (err)
-		PLOG_WARN("voicemail: message %s listed, but no notification "
-			  "(%s)",
-			  recorder_id(rec), strerror(-err));
+		PLOG_WARN("%s: %s listed, but no notification (%s)", kind,
+			  ref, strerror(-err));
 }
 
 void worker_vm_save(struct worker *w, struct worker_call *wc,
@@ -272,7 +265,9 @@ void worker_vm_save(struct worker *w, struct worker_call *wc,
 			  (unsigned long long)recorder_bytes(rec), why);
 		snprintf(wc->vm_result, sizeof(wc->vm_result),
 			 "voicemail: saved %s", recorder_id(rec));
-		notify(w, wc, rec);
+		worker_notify(w, PBX_NOTIFY_KIND_VOICEMAIL,
+			      mwcall_tenant(wc->call), wc->vm_box,
+			      recorder_id(rec));
 	}
 	recorder_free(rec);
 }

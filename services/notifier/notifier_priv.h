@@ -4,6 +4,7 @@
 #define NOTIFIER_PRIV_H
 #include <curl/curl.h>
 #include <hiredis/hiredis.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "notifier.h"
@@ -64,12 +65,22 @@ notify_start_h notify_mwi_start;
 /* A channel's transfer ended: ok, or why it failed. Frees d. */
 void notifier_done(struct delivery *d, bool ok, const char *why);
 
-/* The voicemail message a job names, read from Redis. */
+/* The item a job names (a voicemail message or a fax), read from its
+ * hash; the fax fields are zero / empty for voicemail. */
 struct notify_msg {
 	char caller[PBX_ID_MAX + 1];
 	char called[PBX_ID_MAX + 1];
 	uint64_t time_ms;
 	uint32_t duration_ms;
+	/* fax */
+	char remote_id[24];    /* the sender's TSI (20 characters) */
+	char result_text[96];
+	char resolution[24];   /* "204x196" */
+	char transport[8];     /* "audio", "t38" */
+	char files[16];        /* "tif,pdf", "tif", "" */
+	int result;            /* T.30 completion code, 0 = OK */
+	uint32_t pages, bit_rate;
+	bool ecm;
 };
 /* 0, -ENOENT (deleted: nothing to announce), -EIO (Redis). */
 int notifier_msg_load(struct notifier *n, const struct notify_job *j,

@@ -7,17 +7,20 @@
 
 #include "notify_job.h"
 
-/* The kinds of event the notifier announces; a new producer (fax) adds
- * its row, with the media kind its ref lives in. */
+/* The kinds of event the notifier announces: one row each, with what a
+ * channel needs to know of it (the webhook's event name, the box object
+ * and the hash that describe the item, where its file lives). */
 #define CH(c) (1u << (c))
-static const struct {
-	const char *name;
-	enum pbx_media_kind media;
-	unsigned channels;
-} kinds[] = {
-	{"voicemail", PBX_MEDIA_VOICEMAIL,
+static const struct notify_kind kinds[] = {
+	{"voicemail", "voicemail", NOTIFY_ITEM_VOICEMAIL, PBX_MEDIA_VOICEMAIL,
+	 "voicemail_box", PBX_K_VM_MSG,
 	 CH(NOTIFY_CH_EMAIL) | CH(NOTIFY_CH_WEBHOOK) | CH(NOTIFY_CH_MWI)},
-	{"mwi", PBX_MEDIA_VOICEMAIL, CH(NOTIFY_CH_MWI)},
+	{"mwi", "mwi", NOTIFY_ITEM_VOICEMAIL, PBX_MEDIA_VOICEMAIL,
+	 "voicemail_box", PBX_K_VM_MSG, CH(NOTIFY_CH_MWI)},
+	/* A fax stored (received or failed): the file attached is the
+	 * box's format (fax_box `format`: PBX_MEDIA_FAX_PDF or the TIFF). */
+	{"fax", "fax.received", NOTIFY_ITEM_FAX, PBX_MEDIA_FAX_PDF, "fax_box",
+	 PBX_K_FAX_MSG, CH(NOTIFY_CH_EMAIL) | CH(NOTIFY_CH_WEBHOOK)},
 };
 
 const char *const notify_channel_names[NOTIFY_CH_COUNT] = {
@@ -35,18 +38,25 @@ int notify_job_kind(const char *kind)
 	return -EINVAL;
 }
 
-enum pbx_media_kind notify_job_media(const struct notify_job *j)
+const struct notify_kind *notify_job_kind_of(const struct notify_job *j)
 {
 	int k = notify_job_kind(j->kind);
 
-	return k < 0 ? PBX_MEDIA_KIND_COUNT : kinds[k].media;
+	return k < 0 ? NULL : &kinds[k];
+}
+
+enum pbx_media_kind notify_job_media(const struct notify_job *j)
+{
+	const struct notify_kind *k = notify_job_kind_of(j);
+
+	return k ? k->media : PBX_MEDIA_KIND_COUNT;
 }
 
 unsigned notify_job_channels(const struct notify_job *j)
 {
-	int k = notify_job_kind(j->kind);
+	const struct notify_kind *k = notify_job_kind_of(j);
 
-	return k < 0 ? 0 : kinds[k].channels;
+	return k ? k->channels : 0;
 }
 
 int notify_job_channel(const char *channel)

@@ -1,11 +1,11 @@
 /* The notification job: one entry of the stream pbx:{sys}:notify:jobs.
- * Generic, so every producer speaks it (voicemail now, fax later):
+ * Generic, so every producer speaks it (voicemail, fax):
  *   kind    what happened: "voicemail" (a new message: e-mail, webhook,
- *           MWI) or "mwi" (a box's messages changed: MWI only); selects
- *           the kind's table row
+ *           MWI), "mwi" (a box's messages changed: MWI only) or "fax" (a
+ *           fax stored: e-mail, webhook); selects the kind's table row
  *   tenant  whose it is
- *   box     the box the item is in (a voicemail box)
- *   ref     the item's id in the media store (the message id)
+ *   box     the box the item is in (a voicemail or fax box)
+ *   ref     the item's id in the media store (the message or fax id)
  *   channel absent in a producer's job; the notifier fans that out into
  *           one job per channel ("email", "webhook", "mwi"), each retried on
  *           its own, so a failing webhook never sends the mail twice
@@ -45,6 +45,24 @@ int notify_job_kind(const char *kind);       /* index, or -EINVAL */
 int notify_job_channel(const char *channel); /* index, or -EINVAL */
 /* Where a parsed job's ref lives in the media store. */
 enum pbx_media_kind notify_job_media(const struct notify_job *j);
+
+/* What the item of a kind is. */
+enum notify_item {
+	NOTIFY_ITEM_VOICEMAIL, /* a voicemail message (vm:msg, a WAV) */
+	NOTIFY_ITEM_FAX,       /* a fax (fax:msg, a PDF or TIFF) */
+};
+/* A kind's row of the table in notify_job.c. */
+struct notify_kind {
+	const char *name;        /* the job's kind */
+	const char *event;       /* the webhook's X-Pbx-Event */
+	enum notify_item item;
+	enum pbx_media_kind media; /* the attached file's media kind */
+	const char *object;      /* the box's object type */
+	enum pbx_tkey msg_key;   /* the item's hash (a sub-key: ref) */
+	unsigned channels;       /* bit per enum notify_channel */
+};
+/* The row of a parsed job's kind; NULL for an unknown one. */
+const struct notify_kind *notify_job_kind_of(const struct notify_job *j);
 
 enum notify_channel {
 	NOTIFY_CH_EMAIL,

@@ -40,20 +40,35 @@ static void answered(CURLcode res, long code, const char *err, void *arg)
 	notifier_done(d, false, why);
 }
 
-/* The event, as the receiver reads it (docs/services/notifier.md). */
+/* The event, as the receiver reads it (docs/services/notifier.md): the
+ * item's metadata, never its file. */
 static char *body_json(const struct delivery *d, const struct notify_msg *m)
 {
 	const struct notify_job *j = &d->job;
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, "
-			      "s:i}",
-			      "event_id", j->src, "kind", j->kind, "tenant",
-			      j->tenant, "box", j->box, "id", j->ref,
-			      "caller", m->caller, "called", m->called,
-			      "time_ms", (json_int_t)m->time_ms,
+	const struct notify_kind *k = notify_job_kind_of(j);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, "
+			      "s:I, s:i}",
+			      "event_id", j->src, "event", k->event, "kind",
+			      j->kind, "tenant", j->tenant, "box", j->box,
+			      "id", j->ref, "caller", m->caller, "called",
+			      m->called, "time_ms", (json_int_t)m->time_ms,
 			      "duration_ms", (json_int_t)m->duration_ms,
 			      "attempt", (int)d->attempt);
 	char *s;
 
+	if (o && k->item == NOTIFY_ITEM_FAX &&
+	    json_object_update_new(
+		    o, json_pack("{s:s, s:i, s:i, s:s, s:s, s:i, s:b, s:s, "
+				 "s:s}",
+				 "remote_id", m->remote_id, "pages",
+				 (int)m->pages, "result", m->result,
+				 "result_text", m->result_text, "resolution",
+				 m->resolution, "bit_rate", (int)m->bit_rate,
+				 "ecm", (int)m->ecm, "transport", m->transport,
+				 "files", m->files))) {
+		json_decref(o);
+		return NULL;
+	}
 	if (!o)
 		return NULL;
 	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
@@ -125,7 +140,8 @@ int notify_webhook_start(struct delivery *d, const char **why)
 	if (!err)
 		err = add_header(d, NOTIFY_SIGN_HEADER ": %s", sig);
 	if (!err)
-		err = add_header(d, "X-Pbx-Event: %s", d->job.kind);
+		err = add_header(d, "X-Pbx-Event: %s",
+				 notify_job_kind_of(&d->job)->event);
 	if (!err)
 		err = add_header(d, "X-Pbx-Event-Id: %s", d->job.src);
 	if (err)

@@ -130,3 +130,27 @@ e2e_finish() {
 	echo "$PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]
 }
+
+# The notification receivers (tests/support/smtp_sink.py, a real SMTP
+# server, and webhook_sink.py), on $SMTP_PORT / $HTTP_PORT, writing into
+# $MAIL / $HOOKS; waits until both listen. Sets SMTP_PID / HTTP_PID for
+# notify_sinks_stop (the suite's cleanup). Debian's python3 (aiosmtpd).
+PY=/usr/bin/python3
+SMTP_PID="" HTTP_PID=""
+notify_sinks_start() {
+	$PY "$ROOT/tests/support/smtp_sink.py" 127.0.0.1 "$SMTP_PORT" "$MAIL" \
+		>"$TMP/smtp.log" 2>&1 &
+	SMTP_PID=$!
+	$PY "$ROOT/tests/support/webhook_sink.py" 127.0.0.1 "$HTTP_PORT" \
+		"$HOOKS" >"$TMP/http.log" 2>&1 &
+	HTTP_PID=$!
+	for _ in $(seq 100); do
+		[ -e "$MAIL/ready" ] && [ -e "$HOOKS/ready" ] && break
+		sleep 0.05
+	done
+}
+notify_sinks_stop() {
+	[ -n "$SMTP_PID" ] && kill "$SMTP_PID" 2>/dev/null
+	[ -n "$HTTP_PID" ] && kill "$HTTP_PID" 2>/dev/null
+	wait 2>/dev/null
+}

@@ -9,6 +9,11 @@
 # black pixels within 3 %); the PDF has a page per fax page; pbxctl fax
 # list / get / delete, and another tenant sees nothing. Then a tiff-format
 # box without ECM, and the fax feature switched off: 403 "Fax Not Enabled".
+# Notifications: a real SMTP server (aiosmtpd, tests/support/smtp_sink.py)
+# gets the box's e-mail with the PDF attached (its pages counted: the fax's),
+# the tiff box's mail carries the TIFF, and the tenant's webhook receiver
+# (tests/support/webhook_sink.py) a signed `fax.received` event with the
+# metadata and no document.
 #
 # Environment: PBX_BUILD (a build dir, required). Prints "PASS <name>" /
 # "FAIL <name> <why>" per check and a last line "N passed, M failed".
@@ -21,13 +26,42 @@ T=e2efax   # test tenant
 T2=e2efax2 # another tenant
 NUM=15550401
 NUM2=15550402
+NUM3=15550403
 CALLER_IP=127.0.0.2
+SMTP_PORT=2525
+HTTP_PORT=8089
+MAIL=$TMP/mail
+HOOKS=$TMP/hooks
+SECRET=whsec-fax-0123456789abcdef
+export PBX_SMTP_URL=smtp://127.0.0.1:$SMTP_PORT PBX_SMTP_FROM=fax@pbx.test
 
 cleanup() {
 	"$STACK" stop >/dev/null 2>&1
+	notify_sinks_stop
 }
 trap cleanup EXIT
+notify_sinks_start
 stack_up
+
+# The mail number $1 (waited for): "<rcpt> <subject> | <parts> | <file>
+# <pages>", the attachment written to $2. Pages: the PDF's /Type /Page
+# objects (0 for a TIFF, whose pages fax_send compare checks).
+mail_of() {
+	for _ in $(seq 100); do [ -e "$MAIL/$1.eml" ] && break; sleep 0.1; done
+	$PY - "$MAIL/$1.eml" "$MAIL/$1.env" "$2" <<'PY' 2>&1
+import email, email.policy, json, re, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"),
+                                   policy=email.policy.default)
+env = json.load(open(sys.argv[2]))
+att = list(m.iter_attachments())
+data = att[0].get_content() if att else b""
+open(sys.argv[3], "wb").write(data)
+pages = len(re.findall(rb"/Type\s*/Page(?![s\w])", data))
+print(",".join(env["rcpt_tos"]), m["Subject"], "|",
+      ",".join(p.get_content_type() for p in m.iter_parts()), "|",
+      att[0].get_filename() if att else "-", pages)
+PY
+}
 
 prov_ok=1
 {
@@ -36,14 +70,19 @@ prov_ok=1
 	"$PBXCTL" tenant create $T &&
 		"$PBXCTL" tenant create $T2 &&
 		"$PBXCTL" tenant feature $T fax on &&
-		echo '{"format":"pdf","ecm":true,"ident":"E2E PBX"}' |
+		echo '{"format":"pdf","ecm":true,"ident":"E2E PBX","email":"office@example.com","t38":false}' |
 		"$PBXCTL" object put $T fax_box office - &&
-		echo '{"format":"tiff","ecm":false}' |
+		echo '{"format":"tiff","ecm":false,"email":"plain@example.com","t38":false}' |
 		"$PBXCTL" object put $T fax_box plain - &&
 		number_with $T $NUM fax \
 			'{"start":"f","nodes":{"f":{"type":"fax","options":{"box":"office"}}}}' &&
 		number_with $T $NUM2 fax2 \
-			'{"start":"f","nodes":{"f":{"type":"fax","options":{"box":"plain"}}}}'
+			'{"start":"f","nodes":{"f":{"type":"fax","options":{"box":"plain"}}}}' &&
+		echo '{"format":"tiff","ecm":true,"t38":true}' |
+		"$PBXCTL" object put $T fax_box t38 - &&
+		number_with $T $NUM3 fax3 \
+			'{"start":"f","nodes":{"f":{"type":"fax","options":{"box":"t38"}}}}' &&
+		"$PBXCTL" notify webhook $T "http://127.0.0.1:$HTTP_PORT/ok" $SECRET
 } >"$TMP/provision.out" 2>&1 || prov_ok=0
 if [ $prov_ok = 1 ]; then pass provision_fax_tenant; else
 	fail provision_fax_tenant "$(tail -1 "$TMP/provision.out")"
@@ -53,7 +92,7 @@ fi
 out=$("$FAXSEND" $CALLER_IP 5071 127.0.0.1:5060 $NUM "$TMP/sent.tif" 1 90 0 3 \
 	2>"$TMP/send.err")
 echo "info: sender: $out"
-if echo "$out" | grep -q "^code=200 result=0 pages=3 closed=bye"; then
+if echo "$out" | grep -q "^code=200 result=0 pages=3 closed=bye.* transport=audio reinvites=0 "; then
 	pass fax_sent_whole_and_the_pbx_hung_up
 else
 	fail fax_sent_whole_and_the_pbx_hung_up "$out $(tail -1 "$TMP/send.err")"
@@ -92,6 +131,38 @@ fi
 tmps=$(find "$dir" -name '.tmp.*' | wc -l)
 if [ "$tmps" = 0 ]; then pass no_temporary_file_left
 else fail no_temporary_file_left "$tmps left"; fi
+
+# --- the e-mail with the PDF, the webhook with the metadata -----------------
+mail=$(mail_of 1 "$TMP/mailed.pdf")
+echo "info: mail: $mail"
+if [ "$mail" = "office@example.com Fax from 79990000002 (3 pages) | text/plain,application/pdf | fax-$id.pdf 3" ] &&
+	cmp -s "$TMP/mailed.pdf" "$dir/$id.pdf"; then
+	pass mail_carries_the_pdf_with_the_faxs_pages
+else
+	fail mail_carries_the_pdf_with_the_faxs_pages "$mail"
+fi
+for _ in $(seq 100); do [ -e "$HOOKS/1.json" ] && break; sleep 0.1; done
+hook=$($PY - "$HOOKS/1.json" $SECRET "$id" <<'PY' 2>&1
+import hashlib, hmac, json, sys
+r = json.load(open(sys.argv[1]))
+h = {k.lower(): v for k, v in r["headers"].items()}
+sig = dict(kv.split("=", 1) for kv in h["x-pbx-signature"].split(","))
+want = hmac.new(sys.argv[2].encode(), (sig["t"] + "." + r["body"]).encode(),
+                hashlib.sha256).hexdigest()
+b = json.loads(r["body"])
+print("valid" if hmac.compare_digest(want, sig["v1"]) else "BAD",
+      h.get("x-pbx-event"), b["event"], b["tenant"], b["box"],
+      "id" if b["id"] == sys.argv[3] else "otherid", b["caller"], b["called"],
+      b["pages"], b["result"], b["remote_id"], b["resolution"], b["ecm"],
+      b["transport"], b["files"], "small" if len(r["body"]) < 2000 else "big")
+PY
+)
+echo "info: webhook: $hook"
+if [ "$hook" = "valid fax.received fax.received $T office id 79990000002 $NUM 3 0 E2E SENDER 204x196 True audio tif,pdf small" ]; then
+	pass webhook_fax_received_with_metadata_signed
+else
+	fail webhook_fax_received_with_metadata_signed "$hook"
+fi
 
 # --- the same over pbxctl ----------------------------------------------------
 list=$("$PBXCTL" fax list $T office 2>&1)
@@ -145,6 +216,72 @@ if echo "$out" | grep -q "result=0 pages=2" && [ "$(meta ecm)" = 0 ] &&
 else
 	fail tiff_box_without_ecm_stores_the_tiff_only \
 		"$out; ecm $(meta ecm), files $(meta files); $(tr '\n' ' ' <"$TMP/cmp2")"
+fi
+mail=$(mail_of 2 "$TMP/mailed.tif")
+echo "info: mail: $mail"
+if [ "$mail" = "plain@example.com Fax from 79990000002 (2 pages) | text/plain,image/tiff | fax-$id.tif 0" ] &&
+	cmp -s "$TMP/mailed.tif" "$dir/$id.tif" &&
+	"$FAXSEND" compare "$TMP/sent2.tif" "$TMP/mailed.tif" >/dev/null 2>&1; then
+	pass tiff_box_mail_carries_the_tiff
+else
+	fail tiff_box_mail_carries_the_tiff "$mail"
+fi
+
+# --- T.38 ----------------------------------------------------------------------
+# $1: the box; waits for its newest fax and prints its id.
+newest_fax() {
+	local before=${2:-}
+	for _ in $(seq 50); do
+		id=$(rcli ZRANGE "pbx:{$T}:fax:box:$1" -1 -1)
+		[ -n "$id" ] && [ "$id" != "$before" ] && break
+		sleep 0.1
+	done
+	echo "$id"
+}
+# The sender re-INVITEs to T.38 a second into the call (the office box does
+# not offer T.38 itself, but takes it): a four-page fax over UDPTL.
+out=$("$FAXSEND" $CALLER_IP 5077 127.0.0.1:5060 $NUM "$TMP/t38.tif" 1 90 0 4 \
+	0 invite 2>"$TMP/send3.err")
+echo "info: sender: $out"
+id=$(newest_fax office)
+if echo "$out" | grep -q "^code=200 result=0 pages=4 closed=bye.* transport=t38 " &&
+	[ "$(meta transport)" = t38 ] && [ "$(meta result)" = 0 ] &&
+	[ "$(meta pages)" = 4 ] && [ "$(meta files)" = tif,pdf ] &&
+	"$FAXSEND" compare "$TMP/t38.tif" "$dir/$id.tif" >"$TMP/cmp3" 2>&1; then
+	pass t38_from_the_sender_four_pages_received_whole
+else
+	fail t38_from_the_sender_four_pages_received_whole \
+		"$out; $(rcli HGETALL "pbx:{$T}:fax:msg:$id" | tr '\n' ' '); $(tr '\n' ' ' <"$TMP/cmp3")"
+fi
+sed 's/^/info: /' "$TMP/cmp3"
+# The box says t38: the worker re-INVITEs to T.38 once it hears CNG; the
+# sender takes it.
+out=$("$FAXSEND" $CALLER_IP 5079 127.0.0.1:5060 $NUM3 "$TMP/t38b.tif" 1 90 0 2 \
+	0 accept 2>"$TMP/send4.err")
+echo "info: sender: $out"
+id=$(newest_fax t38)
+first_t38=$id
+if echo "$out" | grep -q "^code=200 result=0 pages=2 closed=bye.* transport=t38 reinvites=1 " &&
+	[ "$(rcli HGET "pbx:{$T}:fax:msg:$id" transport)" = t38 ] &&
+	"$FAXSEND" compare "$TMP/t38b.tif" "$dir/$id.tif" >"$TMP/cmp4" 2>&1; then
+	pass t38_offered_by_the_box_after_cng
+else
+	fail t38_offered_by_the_box_after_cng \
+		"$out; $(rcli HGETALL "pbx:{$T}:fax:msg:$id" | tr '\n' ' '); $(tr '\n' ' ' <"$TMP/cmp4")"
+fi
+# ... and a sender that refuses it (488) gets its fax through over audio.
+out=$("$FAXSEND" $CALLER_IP 5081 127.0.0.1:5060 $NUM3 "$TMP/t38c.tif" 1 90 0 2 \
+	0 refuse 2>"$TMP/send5.err")
+echo "info: sender: $out"
+id=$(newest_fax t38 "$first_t38")
+if echo "$out" | grep -q "^code=200 result=0 pages=2 closed=bye.* transport=audio reinvites=1 " &&
+	[ "$id" != "$first_t38" ] &&
+	[ "$(rcli HGET "pbx:{$T}:fax:msg:$id" transport)" = audio ] &&
+	"$FAXSEND" compare "$TMP/t38c.tif" "$dir/$id.tif" >"$TMP/cmp5" 2>&1; then
+	pass t38_refused_by_the_sender_falls_back_to_audio
+else
+	fail t38_refused_by_the_sender_falls_back_to_audio \
+		"$out; $(rcli HGETALL "pbx:{$T}:fax:msg:$id" | tr '\n' ' ')"
 fi
 
 # --- the paid option switched off: 403 live ---------------------------------

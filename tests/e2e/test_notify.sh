@@ -37,27 +37,12 @@ export PBX_SMTP_URL=smtp://127.0.0.1:$SMTP_PORT PBX_SMTP_FROM=vm@pbx.test
 # Quick retries so the suite sees them: 300 ms, 600 ms; dead at the 3rd.
 export PBX_NOTIFY_RETRY_MS=300 PBX_NOTIFY_ATTEMPTS=3
 
-# Debian's python3 (python3-aiosmtpd), whatever else is first on PATH.
-PY=/usr/bin/python3
-SMTP_PID="" HTTP_PID=""
 cleanup() {
 	"$STACK" stop >/dev/null 2>&1
-	[ -n "$SMTP_PID" ] && kill "$SMTP_PID" 2>/dev/null
-	[ -n "$HTTP_PID" ] && kill "$HTTP_PID" 2>/dev/null
-	wait 2>/dev/null
+	notify_sinks_stop
 }
 trap cleanup EXIT
-
-$PY "$ROOT/tests/support/smtp_sink.py" 127.0.0.1 $SMTP_PORT "$MAIL" \
-	>"$TMP/smtp.log" 2>&1 &
-SMTP_PID=$!
-$PY "$ROOT/tests/support/webhook_sink.py" 127.0.0.1 $HTTP_PORT "$HOOKS" \
-	>"$TMP/http.log" 2>&1 &
-HTTP_PID=$!
-for _ in $(seq 100); do
-	[ -e "$MAIL/ready" ] && [ -e "$HOOKS/ready" ] && break
-	sleep 0.05
-done
+notify_sinks_start
 stack_up
 
 sox -n -r 8000 -c 1 -b 16 "$TMP/vmhi.wav" synth 1 sine 660 2>/dev/null

@@ -8,13 +8,21 @@
  * modem as lost audio), and with jitter_ms it delays each outgoing packet
  * by a random 0..jitter_ms (so packets also overtake each other), as a
  * lossy, jittery network between a fax machine and the PBX would.
+ * T.38 (t38 mode): "invite" re-INVITEs to m=image udptl t38 a second after
+ * the call is up and, once the far end answers with its port, sends the
+ * fax from spandsp's T.38 terminal in UDPTL packets (the project's
+ * udptl.c, 3 redundant IFPs each) instead of audio; "accept" takes the
+ * far end's T.38 re-INVITE the same way; "refuse" answers such a re-INVITE
+ * 488 and goes on over audio. The loss and jitter apply to UDPTL packets
+ * too.
  * Prints one line: "code=<final SIP response or 200> result=<T.30 code>
- * pages=<pages sent> closed=<bye|timeout|...> text=<spandsp's text>".
+ * pages=<pages sent> closed=<bye|timeout|...> ... transport=<audio|t38>
+ * reinvites=<T.38 offers received> text=<spandsp's text>".
  * Exit 0 when the call was answered and the fax ended; 1 otherwise.
  *
  * usage: fax_send <local ip> <sip port> <edge ip:port> <number> <tiff>
  *                 [ecm 0|1] [timeout_s] [loss_permille] [make_pages]
- *                 [jitter_ms]
+ *                 [jitter_ms] [t38: off|invite|accept|refuse]
  *        fax_send compare <sent.tif> <received.tif>
  *        fax_send maketiff <out.tif> <pages>
  * compare prints the pages of both and exits 0 when the received pages are
@@ -30,8 +38,10 @@
 #include <spandsp.h>
 
 #include "fax_peer.h"
+#include "udptl.h"
 
-enum { QUEUE_MAX = 64 };
+enum { QUEUE_MAX = 64, T38_RED = 3, T38_DATAGRAM = 400 };
+enum t38_mode { T38_OFF, T38_INVITE, T38_ACCEPT, T38_REFUSE };
 
 /* Outgoing packets held back by the simulated jitter. */
 struct delayed {
@@ -47,6 +57,21 @@ struct sender {
 	struct sdp_media *sdpm;
 	struct rtp_sock *rtp;
 	struct fax_peer *fax;
+	/* T.38 */
+	enum t38_mode mode;
+	const char *tiff;
+	bool ecm;
+	struct sdp_media *image;
+	t38_terminal_state_t *t38; /* once switched */
+	struct udp_helper *uh;
+	struct udptl_tx utx;
+	struct udptl_rx urx;
+	struct sa t38_peer;
+	struct tmr tmr_reinvite;
+	bool t38_done;
+	int t38_code;
+	unsigned t38_pages;
+	unsigned reinvites;
 	struct tmr tmr_tx, tmr_end;
 	uint64_t t0;
 	uint32_t ts;
@@ -75,6 +100,12 @@ static bool lose(void)
 	return S.loss_permille && (unsigned)(rand() % 1000) < S.loss_permille;
 }
 
+/* Where our packets go: the audio line's address, or the image line's. */
+static const struct sa *dst(void)
+{
+	return S.t38 ? &S.t38_peer : sdp_media_raddr(S.sdpm);
+}
+
 /* Sends the held packets that are due, earliest first (as a network
  * with that delay would deliver them); re-arms for the next one. */
 static void queue_run(void *arg)
@@ -96,8 +127,7 @@ static void queue_run(void *arg)
 			return;
 		if (next > now)
 			break;
-		udp_send(rtp_sock(S.rtp), sdp_media_raddr(S.sdpm),
-			 S.q[pick].mb);
+		udp_send(rtp_sock(S.rtp), dst(), S.q[pick].mb);
 		S.q[pick].mb = mem_deref(S.q[pick].mb);
 	}
 	tmr_start(&S.tmr_q, next - now, queue_run, NULL);
@@ -115,7 +145,18 @@ static void send_later(struct mbuf *mb)
 			return;
 		}
 	}
-	udp_send(rtp_sock(S.rtp), sdp_media_raddr(S.sdpm), mb); /* full */
+	udp_send(rtp_sock(S.rtp), dst(), mb); /* full */
+}
+
+/* One packet through the simulated network: lost, delayed, or sent. */
+static void net_send(struct mbuf *mb)
+{
+	if (lose())
+		S.lost++;
+	else if (S.jitter_ms)
+		send_later(mb);
+	else
+		udp_send(rtp_sock(S.rtp), dst(), mb);
 }
 
 static void tx_tick(void *arg)
@@ -127,6 +168,17 @@ static void tx_tick(void *arg)
 	(void)arg;
 	if (!mb)
 		return;
+	if (S.t38) {
+		/* The terminal's clock: its IFPs go out from t38_tx. */
+		mem_deref(mb);
+		t38_terminal_send_timeout(S.t38, FAX_PEER_FRAME);
+		S.sent++;
+		due = S.t0 + 20 * (uint64_t)S.sent;
+		tmr_start(&S.tmr_tx, due > now ? due - now : 0, tx_tick, NULL);
+		if (S.t38_done)
+			finish("t30");
+		return;
+	}
 	fax_peer_tx(S.fax, frame, false);
 	mb->pos = mb->end = RTP_HEADER_SIZE;
 	mbuf_write_mem(mb, frame, sizeof(frame));
@@ -134,12 +186,7 @@ static void tx_tick(void *arg)
 	/* rtp_encode numbers the packet; a lost one is numbered, not sent. */
 	if (!rtp_encode(S.rtp, false, S.sent == 0, 0, S.ts, mb)) {
 		mb->pos = 0;
-		if (lose())
-			S.lost++;
-		else if (S.jitter_ms)
-			send_later(mb);
-		else
-			udp_send(rtp_sock(S.rtp), sdp_media_raddr(S.sdpm), mb);
+		net_send(mb);
 	}
 	mem_deref(mb);
 	S.ts += FAX_PEER_FRAME;
@@ -165,18 +212,178 @@ static void rtp_h(const struct sa *src, const struct rtp_header *hdr,
 	fax_peer_rx(S.fax, mbuf_buf(mb), mbuf_get_left(mb), false);
 }
 
-static int offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg)
+/* ---- T.38 ---- */
+
+static int t38_tx(t38_core_state_t *s, void *arg, const uint8_t *buf, int len,
+		  int count)
+{
+	uint8_t pkt[UDPTL_IFP_MAX * 2];
+	struct mbuf *mb;
+	int n;
+
+	(void)s;
+	(void)arg;
+	n = udptl_encode(&S.utx, buf, (size_t)len, pkt, sizeof(pkt));
+	if (n < 0)
+		return -1;
+	mb = mbuf_alloc((size_t)n);
+	if (!mb)
+		return -1;
+	mbuf_write_mem(mb, pkt, (size_t)n);
+	for (int i = 0; i < (count < 1 ? 1 : count > 3 ? 3 : count); i++) {
+		mb->pos = 0;
+		net_send(mb);
+	}
+	mem_deref(mb);
+	return 0;
+}
+
+static void t38_ifp(const uint8_t *ifp, size_t len, uint16_t seq, void *arg)
 {
 	(void)arg;
+	t38_core_rx_ifp_packet(t38_terminal_get_t38_core_state(S.t38), ifp,
+			       (int)len, seq);
+}
+
+static bool t38_rx(struct sa *src, struct mbuf *mb, void *arg)
+{
+	const uint8_t *p = mbuf_buf(mb);
+
+	(void)src;
+	(void)arg;
+	if (!S.t38)
+		return false;
+	/* Audio (RTP v2, PCMU) still arriving from before the switch is
+	 * not UDPTL. */
+	if (mbuf_get_left(mb) > 12 && (p[0] & 0xc0) == 0x80 &&
+	    (p[1] & 0x7f) == 0)
+		return true;
+	if (lose())
+		S.lost_rx++;
+	else
+		udptl_decode(&S.urx, mbuf_buf(mb), mbuf_get_left(mb), t38_ifp,
+			     NULL);
+	return true;
+}
+
+static void t38_phase_e(t30_state_t *s, void *arg, int code)
+{
+	t30_stats_t st;
+
+	(void)arg;
+	t30_get_transfer_statistics(s, &st);
+	S.t38_done = true;
+	S.t38_code = code;
+	S.t38_pages = (unsigned)st.pages_tx;
+}
+
+/* The image line (added only when T.38 comes up: our first offer is
+ * audio only). */
+static int image_line(void)
+{
+	int err;
+
+	if (S.image)
+		return 0;
+	err = sdp_media_add(&S.image, S.sdp, "image",
+			    sa_port(rtp_local(S.rtp)), "udptl");
+	err = err ? err
+		  : sdp_format_add(NULL, S.image, false, "t38", NULL, 0, 0,
+				   NULL, NULL, NULL, false, NULL);
+	err = err ? err
+		  : sdp_media_set_lattr(S.image, false, "T38FaxVersion", "0");
+	err = err ? err
+		  : sdp_media_set_lattr(S.image, false, "T38FaxMaxDatagram",
+					"%d", T38_DATAGRAM);
+	err = err ? err
+		  : sdp_media_set_lattr(S.image, false, "T38FaxUdpEC",
+					"t38UDPRedundancy");
+	return err;
+}
+
+/* The far end's image line is up: T.30 starts again on T.38 (the audio
+ * sender is left as it is). */
+static int t38_start(void)
+{
+	t30_state_t *t30;
+
+	if (S.t38)
+		return 0;
+	if (!sdp_media_rport(S.image))
+		return EPROTO;
+	S.t38_peer = *sdp_media_raddr(S.image);
+	udptl_tx_init(&S.utx, T38_RED, T38_DATAGRAM);
+	udptl_rx_init(&S.urx);
+	S.t38 = t38_terminal_init(NULL, true, t38_tx, NULL);
+	if (!S.t38)
+		return ENOMEM;
+	t30 = t38_terminal_get_t30_state(S.t38);
+	t30_set_tx_ident(t30, "E2E SENDER");
+	t30_set_ecm_capability(t30, S.ecm);
+	t30_set_supported_compressions(t30,
+				       T30_SUPPORT_T4_1D_COMPRESSION |
+					       T30_SUPPORT_T4_2D_COMPRESSION |
+					       (S.ecm ? T30_SUPPORT_T6_COMPRESSION
+						      : 0));
+	t30_set_tx_file(t30, S.tiff, -1, -1);
+	t30_set_phase_e_handler(t30, t38_phase_e, NULL);
+	sdp_media_set_disabled(S.sdpm, true);
+	return udp_register_helper(&S.uh, rtp_sock(S.rtp), 0, NULL, t38_rx,
+				   NULL);
+}
+
+static void reinvite(void *arg)
+{
+	struct mbuf *mb = NULL;
+	int err;
+
+	(void)arg;
+	err = image_line();
+	if (!err) {
+		sdp_media_set_disabled(S.sdpm, true);
+		err = sdp_encode(&mb, S.sdp, true);
+	}
+	if (!err)
+		err = sipsess_modify(S.sess, mb);
+	mem_deref(mb);
+	if (err)
+		fprintf(stderr, "fax_send: re-INVITE: %s\n", strerror(err));
+}
+
+static int offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg)
+{
+	static const char image[] = "\nm=image ";
+	bool t38 = memmem(mbuf_buf(msg->mb), mbuf_get_left(msg->mb), image,
+			  sizeof(image) - 1) != NULL;
+	int err;
+
+	(void)arg;
+	if (t38) {
+		S.reinvites++;
+		if (S.mode != T38_ACCEPT)
+			return EPROTO; /* libre answers 488 */
+		if (image_line())
+			return ENOMEM;
+	}
 	if (sdp_decode(S.sdp, msg->mb, true))
 		return EPROTO;
+	if (t38) {
+		err = t38_start();
+		if (err)
+			return err;
+	}
 	return sdp_encode(descp, S.sdp, false);
 }
 
 static int answer_h(const struct sip_msg *msg, void *arg)
 {
+	int err;
+
 	(void)arg;
-	return sdp_decode(S.sdp, msg->mb, false);
+	err = sdp_decode(S.sdp, msg->mb, false);
+	if (!err && S.image && sdp_media_rport(S.image))
+		err = t38_start();
+	return err;
 }
 
 static void progress_h(const struct sip_msg *msg, void *arg)
@@ -193,6 +400,8 @@ static void estab_h(const struct sip_msg *msg, void *arg)
 	S.code = 200;
 	S.t0 = tmr_jiffies();
 	tmr_start(&S.tmr_tx, 0, tx_tick, NULL);
+	if (S.mode == T38_INVITE && !S.image)
+		tmr_start(&S.tmr_reinvite, 1000, reinvite, NULL);
 }
 
 static void close_h(int err, const struct sip_msg *msg, void *arg)
@@ -202,6 +411,8 @@ static void close_h(int err, const struct sip_msg *msg, void *arg)
 		S.code = msg->scode;
 	/* The receiver hangs up after the sender's DCN: the line drops. */
 	fax_peer_hangup(S.fax);
+	if (S.t38 && !S.t38_done)
+		t30_terminate(t38_terminal_get_t30_state(S.t38));
 	finish(err == ECONNRESET ? "bye" : "error");
 	S.sess = mem_deref(S.sess);
 }
@@ -210,6 +421,8 @@ static void timeout_h(void *arg)
 {
 	(void)arg;
 	fax_peer_hangup(S.fax);
+	if (S.t38 && !S.t38_done)
+		t30_terminate(t38_terminal_get_t30_state(S.t38));
 	finish("timeout");
 }
 
@@ -270,6 +483,21 @@ int main(int argc, char **argv)
 	timeout_s = argc > 7 ? (unsigned)atoi(argv[7]) : 120;
 	S.loss_permille = argc > 8 ? (unsigned)atoi(argv[8]) : 0;
 	S.jitter_ms = argc > 10 ? (unsigned)atoi(argv[10]) : 0;
+	if (argc > 11) {
+		static const char *const modes[] = {"off", "invite", "accept",
+						    "refuse"};
+		S.mode = (enum t38_mode)-1;
+		for (int i = 0; i < 4; i++)
+			if (!strcmp(argv[11], modes[i]))
+				S.mode = (enum t38_mode)i;
+		if ((int)S.mode < 0) {
+			fprintf(stderr, "fax_send: t38 mode: off, invite, "
+					"accept or refuse\n");
+			return 2;
+		}
+	}
+	S.tiff = argv[5];
+	S.ecm = ecm;
 	if (argc > 9 && atoi(argv[9]) > 0 && fax_peer_make_tiff(argv[5], (unsigned)atoi(argv[9]),
 					   200)) {
 		fprintf(stderr, "fax_send: cannot write %s\n", argv[5]);
@@ -312,16 +540,28 @@ int main(int argc, char **argv)
 	}
 	tmr_start(&S.tmr_end, timeout_s * 1000, timeout_h, NULL);
 	re_main(NULL);
-	done = fax_peer_done(S.fax, &result, &pages);
+	if (S.t38) {
+		done = S.t38_done;
+		result = S.t38_done ? S.t38_code : -1;
+		pages = S.t38_pages;
+	} else {
+		done = fax_peer_done(S.fax, &result, &pages);
+	}
 	printf("code=%u result=%d pages=%u closed=%s lost=%u lost_rx=%u "
-	       "sent=%u text=%s\n",
+	       "sent=%u transport=%s reinvites=%u recovered=%llu text=%s\n",
 	       S.code, result, pages, S.closed ? S.closed : "?", S.lost,
-	       S.lost_rx, S.sent, t30_completion_code_to_str(result));
+	       S.lost_rx, S.sent, S.t38 ? "t38" : "audio", S.reinvites,
+	       (unsigned long long)S.urx.recovered,
+	       t30_completion_code_to_str(result));
 	tmr_cancel(&S.tmr_tx);
 	tmr_cancel(&S.tmr_q);
 	for (size_t i = 0; i < QUEUE_MAX; i++)
 		mem_deref(S.q[i].mb);
 	tmr_cancel(&S.tmr_end);
+	tmr_cancel(&S.tmr_reinvite);
+	S.uh = mem_deref(S.uh);
+	if (S.t38)
+		t38_terminal_free(S.t38);
 	S.sess = mem_deref(S.sess);
 	S.sock = mem_deref(S.sock);
 	sip_close(S.sip, true);

@@ -15,6 +15,9 @@
 #include "fax_peer.h"
 #include "fax_recv.h"
 #include "pbx_test.h"
+#include "udptl.h"
+
+#include <spandsp.h>
 
 static char dir[64];
 static char sent[128], got[128];
@@ -290,4 +293,220 @@ Test(fax_recv, pdf_has_one_page_per_fax_page)
 	cr_assert_eq(fax_pdf_write(bad, pdf), -EBADMSG);
 	snprintf(bad, sizeof(bad), "%s/missing.tif", dir);
 	cr_assert_eq(fax_pdf_write(bad, pdf), -ENOENT);
+}
+
+/* ---- T.38: the receiver switched from audio to spandsp's T.38 terminal,
+ * against a spandsp T.38 sender through our UDPTL ----------------------- */
+
+struct t38_pipe {
+	uint8_t pkt[64][UDPTL_IFP_MAX * 2];
+	size_t len[64];
+	unsigned n;
+};
+
+static struct {
+	t38_terminal_state_t *term;
+	struct udptl_tx tx;
+	struct udptl_rx rx;
+	struct t38_pipe out; /* sender -> receiver, this tick */
+	bool done;
+	int code;
+	unsigned pages;
+} snd;
+static struct t38_pipe back; /* receiver -> sender, this tick */
+static unsigned t38_loss;    /* permille, each way */
+
+static void pipe_put(struct t38_pipe *p, const uint8_t *pkt, size_t len)
+{
+	cr_assert_lt(p->n, 64u);
+	cr_assert_leq(len, sizeof(p->pkt[0]));
+	memcpy(p->pkt[p->n], pkt, len);
+	p->len[p->n++] = len;
+}
+
+static void recv_sends(const uint8_t *pkt, size_t len, void *arg)
+{
+	(void)arg;
+	pipe_put(&back, pkt, len);
+}
+
+static int snd_tx(t38_core_state_t *s, void *arg, const uint8_t *buf,
+		  int len, int count)
+{
+	uint8_t pkt[UDPTL_IFP_MAX * 2];
+	int n = udptl_encode(&snd.tx, buf, (size_t)len, pkt, sizeof(pkt));
+
+	(void)s;
+	(void)arg;
+	cr_assert_gt(n, 0);
+	for (int i = 0; i < (count < 1 ? 1 : count); i++)
+		pipe_put(&snd.out, pkt, (size_t)n);
+	return 0;
+}
+
+static void snd_ifp(const uint8_t *ifp, size_t len, uint16_t seq, void *arg)
+{
+	(void)arg;
+	t38_core_rx_ifp_packet(t38_terminal_get_t38_core_state(snd.term), ifp,
+			       (int)len, seq);
+}
+
+static void snd_phase_e(t30_state_t *s, void *arg, int code)
+{
+	t30_stats_t st;
+
+	(void)arg;
+	t30_get_transfer_statistics(s, &st);
+	snd.done = true;
+	snd.code = code;
+	snd.pages = (unsigned)st.pages_tx;
+}
+
+static bool t38_lost(void)
+{
+	return t38_loss && (unsigned)(rand() % 1000) < t38_loss;
+}
+
+/* A second of the audio sender (its CNG), then both sides on T.38: the
+ * sender's terminal starts as a gateway's would after the re-INVITE. */
+static void run_t38(unsigned pages, unsigned permille, unsigned red,
+		    struct fax_recv_result *res, struct fax_recv_stats *st)
+{
+	struct fax_recv_opts o = {.tiff_path = got, .ecm = true,
+				  .ident = "PBX TEST"};
+	struct fax_recv *rx;
+	struct fax_peer *audio;
+	uint8_t a[FAX_RECV_FRAME], b[FAX_RECV_FRAME];
+	t30_state_t *t30;
+	unsigned ticks;
+
+	cr_assert_eq(fax_peer_make_tiff(sent, pages, 300), 0);
+	memset(&snd, 0, sizeof(snd));
+	memset(&back, 0, sizeof(back));
+	t38_loss = permille;
+	srand(38);
+	cr_assert_eq(fax_recv_alloc(&rx, &o), 0);
+	cr_assert_eq(fax_peer_alloc(&audio, sent, true, "+1 555 0100"), 0);
+	for (uint16_t seq = 0; seq < 50; seq++) {
+		fax_peer_tx(audio, a, false);
+		fax_recv_packet(rx, seq, a, sizeof(a), OFFER_ULAW);
+		fax_recv_tick(rx, b, OFFER_ULAW);
+		fax_peer_rx(audio, b, sizeof(b), false);
+	}
+	cr_assert(fax_recv_cng_heard(rx), "CNG not heard in a second");
+	fax_peer_free(audio);
+	cr_assert_eq(fax_recv_t38(rx, red, 400, recv_sends, NULL), 0);
+	cr_assert(fax_recv_is_t38(rx));
+	cr_assert_eq(fax_recv_t38(rx, red, 400, recv_sends, NULL), -EALREADY);
+
+	udptl_tx_init(&snd.tx, red, 400);
+	udptl_rx_init(&snd.rx);
+	snd.term = t38_terminal_init(NULL, true, snd_tx, NULL);
+	cr_assert_not_null(snd.term);
+	t30 = t38_terminal_get_t30_state(snd.term);
+	t30_set_tx_ident(t30, "+1 555 0100");
+	t30_set_ecm_capability(t30, true);
+	t30_set_supported_compressions(t30, T30_SUPPORT_T4_1D_COMPRESSION |
+						    T30_SUPPORT_T4_2D_COMPRESSION |
+						    T30_SUPPORT_T6_COMPRESSION);
+	t30_set_tx_file(t30, sent, -1, -1);
+	t30_set_phase_e_handler(t30, snd_phase_e, NULL);
+	for (ticks = 0; ticks < 15000; ticks++) {
+		t38_terminal_send_timeout(snd.term, FAX_RECV_FRAME);
+		for (unsigned i = 0; i < snd.out.n; i++)
+			if (!t38_lost())
+				fax_recv_udptl(rx, snd.out.pkt[i],
+					       snd.out.len[i]);
+		snd.out.n = 0;
+		fax_recv_tick(rx, b, OFFER_ULAW);
+		for (unsigned i = 0; i < back.n; i++)
+			if (!t38_lost())
+				udptl_decode(&snd.rx, back.pkt[i], back.len[i],
+					     snd_ifp, NULL);
+		back.n = 0;
+		if (fax_recv_done(rx) && snd.done)
+			break;
+	}
+	cr_assert(fax_recv_done(rx), "the receiver never reached phase E");
+	fax_recv_result(rx, res);
+	fax_recv_stats(rx, st);
+	cr_assert_eq(fax_recv_t38(rx, red, 400, recv_sends, NULL), -EALREADY);
+	fax_recv_free(rx);
+	t38_terminal_free(snd.term);
+	/* Both sides say OK, over T.38, and the pages are the sent ones. */
+	cr_assert_eq(res->code, 0, "T.30 result %d (%s)", res->code,
+		     res->text);
+	cr_assert_eq(snd.code, 0);
+	cr_assert(res->t38);
+	cr_assert_eq(res->pages, pages);
+	cr_assert_eq(snd.pages, pages);
+	pages_match(pages);
+}
+
+Test(fax_recv, t38_after_audio_three_pages_arrive_whole)
+{
+	struct fax_recv_result res;
+	struct fax_recv_stats st;
+
+	run_t38(3, 0, 3, &res, &st);
+	cr_assert_str_eq(res.remote_id, "+1 555 0100");
+	cr_assert_eq(res.width, 1728);
+	cr_assert_gt(st.t38_sent, 0);
+	cr_assert_gt(st.t38_rx, 0);
+	cr_assert_eq(st.t38_bad, 0);
+	cr_assert_eq(st.t38_lost, 0);
+}
+
+/* 5 % of the packets lost each way: redundancy brings back what is
+ * lost, the fax arrives whole. */
+Test(fax_recv, t38_with_redundancy_survives_5_percent_loss)
+{
+	struct fax_recv_result res;
+	struct fax_recv_stats st;
+
+	run_t38(2, 50, 3, &res, &st);
+	cr_assert_gt(st.t38_recovered, 0, "nothing recovered");
+}
+
+/* Pages that arrived over audio are not thrown away by a late switch;
+ * silence holds no CNG. */
+Test(fax_recv, no_t38_switch_after_a_page_and_no_cng_in_silence)
+{
+	struct fax_recv_opts o = {.tiff_path = got, .ecm = true};
+	struct fax_recv *rx;
+	uint8_t a[FAX_RECV_FRAME], b[FAX_RECV_FRAME];
+
+	cr_assert_eq(fax_recv_alloc(&rx, &o), 0);
+	memset(a, 0xff, sizeof(a)); /* µ-law silence */
+	for (uint16_t seq = 0; seq < 150; seq++) {
+		fax_recv_packet(rx, seq, a, sizeof(a), OFFER_ULAW);
+		fax_recv_tick(rx, b, OFFER_ULAW);
+	}
+	cr_assert_not(fax_recv_cng_heard(rx));
+	fax_recv_free(rx);
+	/* A fax over audio to its end: then no switch. */
+	cr_assert_eq(fax_peer_make_tiff(sent, 1, 200), 0);
+	cr_assert_eq(fax_recv_alloc(&rx, &o), 0);
+	{
+		struct fax_peer *tx;
+		uint16_t seq = 0;
+		struct fax_recv_result now;
+
+		cr_assert_eq(fax_peer_alloc(&tx, sent, true, "X"), 0);
+		for (unsigned t = 0; t < 15000; t++) {
+			fax_peer_tx(tx, a, false);
+			fax_recv_packet(rx, seq++, a, sizeof(a), OFFER_ULAW);
+			fax_recv_tick(rx, b, OFFER_ULAW);
+			fax_peer_rx(tx, b, sizeof(b), false);
+			fax_recv_result(rx, &now);
+			if (now.pages >= 1)
+				break;
+		}
+		cr_assert_eq(now.pages, 1);
+		cr_assert_eq(fax_recv_t38(rx, 3, 400, recv_sends, NULL),
+			     -EBUSY);
+		cr_assert_not(fax_recv_is_t38(rx));
+		fax_peer_free(tx);
+	}
+	fax_recv_free(rx);
 }

@@ -215,6 +215,51 @@ Test(notifier_core, a_job_reaches_the_webhook_signed_and_is_acknowledged)
 	cr_assert_eq(fx.n, 1);
 }
 
+/* A fax job (kind fax) takes the same path: its own event name and the
+ * fax's metadata from fax:msg, never the document. */
+Test(notifier_core, a_fax_job_reaches_the_webhook_as_fax_received)
+{
+	freeReplyObject(cmd("HSET pbx:{t1}:fax:msg:" MSG_ID " box office "
+			    "caller 79990000002 called 15550401 time_ms 2000 "
+			    "duration_ms 41000 remote_id %s pages 3 result 0 "
+			    "result_text OK resolution 204x196 bit_rate 14400 "
+			    "ecm 1 transport t38 files tif,pdf status new",
+			    "E2E SENDER"));
+	notifier_start();
+	freeReplyObject(cmd("XADD pbx:{sys}:notify:jobs * kind fax tenant t1 "
+			    "box office ref " MSG_ID));
+	want_posts = 1;
+	run_until(posts_done, 5000);
+	cr_assert_eq(fx.n, 1, "%d POSTs", fx.n);
+	assert_signed(0);
+	cr_expect_not_null(strstr(fx.body[0], "\"event\":\"fax.received\""),
+			   "%s", fx.body[0]);
+	cr_expect_not_null(strstr(fx.body[0], "\"kind\":\"fax\""));
+	cr_expect_not_null(strstr(fx.body[0], "\"box\":\"office\""));
+	cr_expect_not_null(strstr(fx.body[0], "\"pages\":3"));
+	cr_expect_not_null(strstr(fx.body[0], "\"remote_id\":\"E2E SENDER\""));
+	cr_expect_not_null(strstr(fx.body[0], "\"transport\":\"t38\""));
+	cr_expect_not_null(strstr(fx.body[0], "\"ecm\":true"));
+	cr_expect_not_null(strstr(fx.body[0], "\"result\":0"));
+	cr_expect_null(strstr(fx.body[0], "JVBER"), "no document in it");
+	run_until(stream_empty, 2000);
+	cr_assert(stream_empty(), "jobs left in the stream");
+}
+
+/* A fax job never reads a voicemail hash: a fax id that is only a
+ * voicemail message is not announced. */
+Test(notifier_core, a_fax_job_for_a_voicemail_id_is_not_announced)
+{
+	notifier_start();
+	freeReplyObject(cmd("XADD pbx:{sys}:notify:jobs * kind fax tenant t1 "
+			    "box main ref " MSG_ID));
+	run_until(stream_empty, 2000);
+	cr_assert(stream_empty(), "jobs left in the stream");
+	want_posts = 1;
+	run_until(posts_done, 300);
+	cr_assert_eq(fx.n, 0);
+}
+
 Test(notifier_core, failures_are_retried_with_doubling_backoff)
 {
 	fx.plan[0] = 500;

@@ -67,6 +67,35 @@ Test(notify_job, a_box_change_fans_out_to_mwi_only)
 	cr_expect_eq(notify_job_channels(&j), 1u << NOTIFY_CH_MWI);
 }
 
+Test(notify_job, a_fax_fans_out_to_email_and_webhook_with_its_own_row)
+{
+	const char *kv[8];
+	const struct notify_kind *k;
+	struct notify_job j;
+	struct fields f;
+
+	memcpy(kv, producer, sizeof(producer));
+	kv[1] = "fax";
+	kv[5] = "office";
+	fill(&f, kv, 8);
+	cr_assert_eq(notify_job_parse(&j, "1-0", &f.top), 0);
+	cr_expect_eq(notify_job_channels(&j),
+		     1u << NOTIFY_CH_EMAIL | 1u << NOTIFY_CH_WEBHOOK);
+	k = notify_job_kind_of(&j);
+	cr_assert_not_null(k);
+	cr_expect_eq(k->item, NOTIFY_ITEM_FAX);
+	cr_expect_str_eq(k->event, "fax.received");
+	cr_expect_str_eq(k->object, "fax_box");
+	cr_expect_eq(k->msg_key, PBX_K_FAX_MSG);
+	cr_expect_eq(notify_job_media(&j), PBX_MEDIA_FAX_PDF);
+	/* voicemail keeps its event name and its own hash */
+	kv[1] = "voicemail";
+	fill(&f, kv, 8);
+	cr_assert_eq(notify_job_parse(&j, "1-0", &f.top), 0);
+	cr_expect_str_eq(notify_job_kind_of(&j)->event, "voicemail");
+	cr_expect_eq(notify_job_kind_of(&j)->msg_key, PBX_K_VM_MSG);
+}
+
 Test(notify_job, a_channel_job_needs_a_known_channel_and_its_source)
 {
 	const char *kv[12];
