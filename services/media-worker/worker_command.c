@@ -270,6 +270,25 @@ static void command_record(struct worker *w, struct worker_link *l,
 	}
 }
 
+static void command_record_call(struct worker *w, struct worker_link *l,
+				struct worker_call *wc,
+				const Pbx__V1__Envelope *env)
+{
+	const Pbx__V1__MediaCommand__RecordCall *rc =
+		env->media_command->record_call;
+	const char *why = NULL;
+	char detail[160];
+	int err;
+
+	err = worker_rec_start(w, wc, rc->extension, rc->prompt, rc->max_ms,
+			       &why);
+	if (err) {
+		snprintf(detail, sizeof(detail), "record call: %s",
+			 why ? why : strerror(-err));
+		failed(w, l, env, "record call", detail);
+	}
+}
+
 static void command_vm_access(struct worker *w, struct worker_link *l,
 			      struct worker_call *wc,
 			      const Pbx__V1__Envelope *env)
@@ -431,6 +450,9 @@ static bool has_args(const Pbx__V1__MediaCommand *cmd)
 		       cmd->fax_receive->ident;
 	case PBX__V1__MEDIA_COMMAND__CMD_VM_ACCESS:
 		return cmd->vm_access && cmd->vm_access->box;
+	case PBX__V1__MEDIA_COMMAND__CMD_RECORD_CALL:
+		return cmd->record_call && cmd->record_call->extension &&
+		       cmd->record_call->prompt;
 	default:
 		return true;
 	}
@@ -502,6 +524,9 @@ void worker_command(struct worker *w, struct worker_link *l,
 		break;
 	case PBX__V1__MEDIA_COMMAND__CMD_VM_ACCESS:
 		command_vm_access(w, l, wc, env);
+		break;
+	case PBX__V1__MEDIA_COMMAND__CMD_RECORD_CALL:
+		command_record_call(w, l, wc, env);
 		break;
 	default:
 		reply_event(w, l, env, KIND(FAILED), "unknown command");

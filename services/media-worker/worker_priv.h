@@ -58,6 +58,10 @@ struct worker_call {
 	bool fax_pdf;
 	bool fax_t38;
 	uint64_t fax_start_ms; /* wall clock, Unix ms */
+	/* Call recording (worker_rec.c): armed by RecordCall; the rung
+	 * subscriber, for the metadata. */
+	bool rec_armed;
+	char rec_ext[64];
 };
 
 enum { WORKER_SOUNDS = 15 + 23 };
@@ -197,6 +201,15 @@ int worker_vm_start(struct worker *w, struct worker_call *wc,
  * than vm_min_ms) and its metadata; notes the result in wc->vm_result. */
 void worker_vm_save(struct worker *w, struct worker_call *wc,
 		    const char *why);
+
+/* worker_rec.c */
+/* RecordCall: arms the recording of wc's bridge. 0, or a negative errno
+ * with *why (the call goes on unrecorded). */
+int worker_rec_start(struct worker *w, struct worker_call *wc,
+		     const char *extension, const char *prompt,
+		     uint32_t max_ms, const char **why);
+/* At the call's end: stores the recording (file, then metadata). */
+void worker_rec_save(struct worker *w, struct worker_call *wc);
 
 /* worker_vmacc.c: voicemail from a phone (VmAccess). start: the session
  * on wc (box "" asks for its number; own: the box's own extension); 0,

@@ -88,6 +88,7 @@ struct pbxctl_cmd {
 		Pbx__V1__ProvRequest__VmQuota vm_quota;
 		Pbx__V1__ProvRequest__Conference conf;
 		Pbx__V1__ProvRequest__Fax fax;
+		Pbx__V1__ProvRequest__Recording rec;
 	} op;
 	/* Repeated option values (pointers into argv). */
 	char *rep[PBXCTL_REP_COUNT][PBXCTL_REPEAT_MAX];
