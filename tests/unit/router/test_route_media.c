@@ -1842,3 +1842,31 @@ Test(route_media, conf_last_member_leaving_frees_the_rooms_worker)
 	conf_redis_field("open", PBX_K_CONF_ROOM, NULL, v, sizeof(v));
 	cr_assert_str_eq(v, "", "the empty room still names %s", v);
 }
+
+/* ---- call recording ---------------------------------------------------- */
+
+/* A subscriber with record: RecordCall (the extension, the prompt) goes to
+ * the worker before the Ring it is about. */
+Test(route_media, subscriber_with_record_sends_record_call_before_the_ring)
+{
+	const Pbx__V1__MediaCommand *c;
+	size_t i;
+
+	start_call("c-1",
+		   "{\"start\":\"r\",\"nodes\":{\"r\":{\"type\":\"subscriber\","
+		   "\"options\":{\"kind\":\"internal\",\"target\":\"100\","
+		   "\"record\":true,\"record_prompt\":\"recorded\"}}}}");
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	i = expect_cmds(2);
+	c = cmd_at(i, "c-1", PBX__V1__MEDIA_COMMAND__CMD_RECORD_CALL);
+	cr_assert_str_eq(c->record_call->extension, "100");
+	cr_assert_str_eq(c->record_call->prompt, "recorded");
+	c = cmd_at(i + 1, "c-1", PBX__V1__MEDIA_COMMAND__CMD_RING);
+	cr_assert_str_eq(c->ring->target_uri, "sip:100@" HARNESS_DOMAIN);
+}
+
+/* Without record, a Ring alone (no recording). */
+Test(route_media, subscriber_without_record_sends_no_record_call)
+{
+	ringing("c-1");
+}
