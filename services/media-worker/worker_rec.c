@@ -16,6 +16,20 @@
 #include "recorder.h"
 #include "worker_priv.h"
 
+/* GET of a counter (nil: 0). */
+static int get_int(struct worker *w, const char *key, long long *v)
+{
+	redisReply *r = NULL;
+	int err = prompt_store_command(w->store, &r, "GET %s", key);
+
+	*v = 0;
+	if (!err && r->type == REDIS_REPLY_STRING)
+		*v = strtoll(r->str, NULL, 10);
+	if (r)
+		freeReplyObject(r);
+	return err;
+}
+
 /* The tenant's bytes quota (the voicemail quota's `bytes`, shared by
  * messages and recordings): *max_ms is cut to what is left (16 bytes a
  * ms); -ENOSPC when less than a second is. Unreadable: no limit
@@ -38,16 +52,9 @@ static int quota_cut(struct worker *w, const char *tenant, uint32_t *max_ms)
 		freeReplyObject(r);
 	r = NULL;
 	if (!err && q > 0)
-		err = prompt_store_command(w->store, &r, "MGET %s %s", vkey,
-					   rkey);
-	if (!err && r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
-		if (r->element[0]->type == REDIS_REPLY_STRING)
-			vm = strtoll(r->element[0]->str, NULL, 10);
-		if (r->element[1]->type == REDIS_REPLY_STRING)
-			rec = strtoll(r->element[1]->str, NULL, 10);
-	}
-	if (r)
-		freeReplyObject(r);
+		err = get_int(w, vkey, &vm);
+	if (!err && q > 0)
+		err = get_int(w, rkey, &rec);
 	if (err) {
 		PLOG_WARN("recording: quota of %s not readable (%s): taken",
 			  tenant, strerror(-err));
