@@ -3996,3 +3996,39 @@ Test(mwcall, record_call_stops_writing_at_max_ms)
 	cr_assert_eq(ms, 500, "%u ms recorded", ms);
 	vm_root_remove();
 }
+
+static bool caller_heard_prompt(void *arg)
+{
+	(void)arg;
+	return fx.caller.rx.fill_pkts >= 50;
+}
+
+/* record_prompt: the caller hears the whole announcement (the table's
+ * prompt "hello": 50 packets of PROMPT_FILL) once the callee answers;
+ * the recording is made all the same. */
+Test(mwcall, record_call_prompt_is_played_to_the_caller_at_the_bridge)
+{
+	unsigned final, tmp;
+	char path[256];
+
+	vm_root_make();
+	fx_start(&(struct fx_opts){.media_root = vm_root});
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000), "no INCOMING");
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_record_call("bob", "hello", 0);
+	ring_callee(5000);
+	cr_assert(wait_event(KIND(RING_RESULT), 3000), "no RING_RESULT");
+	cr_assert(test_loop_until(caller_heard_prompt, NULL, 3000),
+		  "caller heard %u packets of the announcement",
+		  fx.caller.rx.fill_pkts);
+	cr_assert_eq(ev_count(KIND(FAILED)), 0);
+	test_ua_talk(&fx.caller, 10, 0x20);
+	cr_assert(test_loop_count(&fx.caller.tx_pkts, 10, 2000));
+	test_ua_hangup(&fx.caller);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	media_files("rec", false, &final, &tmp, path, sizeof(path));
+	cr_assert_eq(final, 1);
+	cr_assert_eq(tmp, 0);
+	vm_root_remove();
+}
