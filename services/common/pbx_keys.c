@@ -106,6 +106,9 @@ static const char *const tenant_keys[PBX_K_COUNT] = {
 	[PBX_K_FAX_BOX] = "fax:box",
 	[PBX_K_CRM] = "crm",
 	[PBX_K_CRM_MAP] = "crm:map",
+	[PBX_K_REC_MSG] = "rec:msg",
+	[PBX_K_REC_LIST] = "rec:list",
+	[PBX_K_REC_BYTES] = "rec:bytes",
 };
 
 static const char *const sys_keys[PBX_KS_COUNT] = {

@@ -69,6 +69,14 @@ enum pbx_tkey {
 	PBX_K_CRM,	   /* hash: the vendor's settings (provision writes),
 			    * amoCRM's tokens (the connector refreshes) */
 	PBX_K_CRM_MAP,	   /* hash CRM user id -> extension (provision) */
+	/* call recording (docs/voicemail.md "Call recording"): */
+	PBX_K_REC_MSG,	   /* hash per recording id (pbx_key_sub_of): call_id,
+			    * caller, called, extension, time_ms,
+			    * duration_ms, bytes (media-worker writes,
+			    * provision reads and deletes) */
+	PBX_K_REC_LIST,	   /* sorted set per list (pbx_key_sub_of; one list
+			    * today: PBX_REC_LIST): recording id -> time_ms */
+	PBX_K_REC_BYTES,   /* counter: bytes of the tenant's recordings */
 	PBX_K_COUNT
 };
 enum pbx_skey {
@@ -92,6 +100,9 @@ enum pbx_skey {
 	PBX_KS_CONF_CASCADE,
 	PBX_KS_COUNT
 };
+
+/* The sub-key of the tenant's list of call recordings (PBX_K_REC_LIST). */
+#define PBX_REC_LIST "calls"
 
 /* "pbx:{tenant}:<name of k>"; 0, -EINVAL (bad tenant or k),
  * -ENAMETOOLONG. */

@@ -25,6 +25,7 @@ static const struct {
 	[PBX_MEDIA_VOICEMAIL] = {"vm", "wav"},
 	[PBX_MEDIA_FAX] = {"fax", "tif"},
 	[PBX_MEDIA_FAX_PDF] = {"fax", "pdf"},
+	[PBX_MEDIA_RECORDING] = {"rec", "wav"},
 };
 
 bool pbx_media_id_valid(const char *id)

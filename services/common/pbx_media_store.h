@@ -1,7 +1,7 @@
 /* Durable media store: the files of voicemail messages and faxes (later
- * recordings, uploaded prompts) under one root, one directory per tenant
+ * recorded calls; later uploaded prompts) under one root, one directory per tenant
  * and kind: <root>/<tenant>/<kind dir>/<id>.<kind ext> (vm/<id>.wav,
- * fax/<id>.tif, fax/<id>.pdf). Every path is built here from
+ * fax/<id>.tif, fax/<id>.pdf, rec/<id>.wav). Every path is built here from
  * ids only (a tenant id, a fixed kind, a message id of [0-9a-z-]), never
  * from a name a client sent, so no request can reach another tenant's
  * file or anything outside the root.
@@ -26,6 +26,7 @@ enum pbx_media_kind {
 	PBX_MEDIA_VOICEMAIL, /* "vm/<id>.wav" */
 	PBX_MEDIA_FAX,	     /* "fax/<id>.tif": the pages as received */
 	PBX_MEDIA_FAX_PDF,   /* "fax/<id>.pdf": the same pages as PDF */
+	PBX_MEDIA_RECORDING, /* "rec/<id>.wav": a recorded bridged call */
 	PBX_MEDIA_KIND_COUNT
 };
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callrec.h"
 #include "confroom.h"
 #include "dtmf_detect.h"
 #include "dtmf_info.h"
@@ -185,8 +186,10 @@ static void caller_rx(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
 		mwcall_vm_audio(call, payload, len);
 	if (call->conf)
 		confroom_member_audio(call->conf, payload, len);
-	if (bridged)
+	if (bridged) {
+		callrec_audio(call->crec, CALLREC_CALLER, payload, len, c->law);
 		ring_from_caller(call->ring, hdr, payload, len, false, now);
+	}
 }
 
 char mwcall_info_digit(struct sip *sip, const struct sip_msg *msg)
@@ -644,6 +647,8 @@ void mwcall_free(struct mwcall *call)
 	/* Out of its room before the leg goes: the mix sends on it. */
 	confroom_member_leave(call->conf);
 	mwcall_fax_free(call);
+	callrec_free(call->crec); /* not taken: discarded */
+	mem_deref(call->crec_prompt);
 	if (call->env)
 		pacer_remove(call->env->pacer, &call->pe);
 	/* Socket first: no RTP callback may reach a half-freed call. */

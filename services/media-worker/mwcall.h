@@ -224,4 +224,17 @@ bool mwcall_answered(const struct mwcall *call);
 bool mwcall_bridged(const struct mwcall *call);
 bool mwcall_in_conf(const struct mwcall *call);
 
+/* Records the call's bridge (callrec.h), mixed, into rec (taken on
+ * success; on error the caller keeps it). Mixing starts when the
+ * callee answers (at once if bridged already); max_ms 0: 4 h. 0,
+ * -EINVAL, -EALREADY (recorded already), -ENOMEM. prompt (a mem
+ * buffer, referenced; NULL none): played to the caller when the callee
+ * answers ("this call is recorded"). */
+int mwcall_record_call(struct mwcall *call, struct recorder *rec,
+		       uint32_t max_ms, uint8_t *prompt, size_t prompt_len);
+/* The recording's recorder, for the worker to store at the call's end,
+ * and the wall-clock ms its mixing started; NULL when none was armed or
+ * the bridge never came up (then discarded). */
+struct recorder *mwcall_callrec_take(struct mwcall *call, uint64_t *start_ms);
+
 #endif

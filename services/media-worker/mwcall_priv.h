@@ -11,6 +11,7 @@
 #include "mwcall.h"
 #include "pacer.h"
 
+struct callrec;
 struct confroom_member;
 struct dtmf_detect;
 
@@ -114,6 +115,11 @@ struct mwcall {
 	/* In a conference room (confroom.c): the room's member. */
 	struct confroom_member *conf;
 	struct call_fax fax;
+	/* Recording of the bridge (callrec.h): armed by RecordCall, mixing
+	 * from the bridge's 200 OK; owned until mwcall_callrec_take(). */
+	struct callrec *crec;
+	uint8_t *crec_prompt; /* played to the caller at the bridge (mem) */
+	size_t crec_prompt_len;
 
 	mwcall_event_h *evh;
 	void *arg;

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "caller_id.h"
+#include "callrec.h"
 #include "mwcall_priv.h"
 #include "pbx_clock.h"
 #include "pbx_log.h"
@@ -159,6 +160,8 @@ static void callee_rx(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
 		if (call->playing == PLAY_RINGBACK)
 			mwcall_player_stop(call);
 	}
+	if (ring->bridged && !te && call->ring == ring)
+		callrec_audio(call->crec, CALLREC_CALLEE, payload, len, c->law);
 	/* A prompt to the caller (the router's) takes precedence. */
 	if (call->playing != PLAY_NONE)
 		return;
@@ -266,6 +269,17 @@ static void ring_estab_handler(const struct sip_msg *msg, void *arg)
 		mwcall_emit(call, &closed); /* frees the call and ring */
 		pbx_log_ctx(NULL, NULL);
 		return;
+	}
+	if (call->crec && callrec_start(call->crec, pbx_clock_now_ms()))
+		PLOG_WARN("recording: cannot start mixing: not recorded");
+	if (call->crec_prompt) {
+		/* "This call is recorded": the caller hears it first, then
+		 * the callee (whose audio waits behind the prompt). */
+		if (mwcall_play_start(call, call->crec_prompt,
+				      call->crec_prompt_len, 1, PLAY_PROMPT,
+				      false, ring->seq))
+			PLOG_WARN("recording: announcement not played");
+		call->crec_prompt = mem_deref(call->crec_prompt);
 	}
 	PLOG_INFO("ring %llu: answered, bridged: caller %s/%d %s <-> callee "
 		  "%s/%d %s%s",
@@ -520,4 +534,43 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 		  (unsigned long long)ring->seq, p->target_uri, kind, from_uri,
 		  ring->timeout_ms);
 	return 0;
+}
+
+/* ---- recording of the bridge ---- */
+
+int mwcall_record_call(struct mwcall *call, struct recorder *rec,
+		       uint32_t max_ms, uint8_t *prompt, size_t prompt_len)
+{
+	struct callrec *cr;
+	int err;
+
+	if (!call || !rec)
+		return -EINVAL;
+	if (call->crec)
+		return -EALREADY;
+	err = callrec_alloc(&cr, rec, call->env ? call->env->pacer : NULL,
+			    max_ms);
+	if (err)
+		return err;
+	call->crec = cr;
+	if (prompt && prompt_len) {
+		call->crec_prompt = mem_ref(prompt);
+		call->crec_prompt_len = prompt_len;
+	}
+	/* Already bridged (a RecordCall after the answer): from now on. */
+	if (call->ring && call->ring->bridged)
+		return callrec_start(cr, pbx_clock_now_ms());
+	return 0;
+}
+
+struct recorder *mwcall_callrec_take(struct mwcall *call, uint64_t *start_ms)
+{
+	struct callrec *cr = call ? call->crec : NULL;
+
+	if (!cr)
+		return NULL;
+	call->crec = NULL;
+	if (start_ms)
+		*start_ms = callrec_start_ms(cr);
+	return callrec_finish(cr);
 }

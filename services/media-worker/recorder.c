@@ -28,11 +28,20 @@ struct recorder {
 	char id[PBX_MEDIA_ID_MAX];
 	uint64_t frames;
 	uint64_t bytes;
+	enum pbx_media_kind kind;
 	bool committed;
 };
 
 int recorder_open(struct recorder **rp, const char *root, const char *tenant,
 		  const char *id, const char *owner)
+{
+	return recorder_open_kind(rp, root, tenant, PBX_MEDIA_VOICEMAIL, id,
+				  owner);
+}
+
+int recorder_open_kind(struct recorder **rp, const char *root,
+		       const char *tenant, int kind, const char *id,
+		       const char *owner)
 {
 	SF_INFO info = {.samplerate = REC_RATE,
 			.channels = 1,
@@ -41,13 +50,15 @@ int recorder_open(struct recorder **rp, const char *root, const char *tenant,
 	int err;
 
 	if (!rp || !root || !tenant || !id || strlen(tenant) >= 65 ||
-	    strlen(root) >= PBX_MEDIA_PATH_MAX)
+	    strlen(root) >= PBX_MEDIA_PATH_MAX || kind < 0 ||
+	    kind >= PBX_MEDIA_KIND_COUNT)
 		return -EINVAL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
+	r->kind = (enum pbx_media_kind)kind;
 	err = pbx_media_store_tmp(r->tmp, sizeof(r->tmp), root, tenant,
-				  PBX_MEDIA_VOICEMAIL, id, owner);
+				  r->kind, id, owner);
 	if (err) {
 		free(r);
 		return err;
@@ -84,6 +95,13 @@ bool recorder_audio(struct recorder *r, const uint8_t *payload, size_t len,
 	return sum / len > SILENCE_LEVEL;
 }
 
+void recorder_pcm(struct recorder *r, const int16_t *pcm, size_t n)
+{
+	if (r && r->sf && n)
+		r->frames += (uint64_t)sf_write_short(r->sf, pcm,
+						      (sf_count_t)n);
+}
+
 uint32_t recorder_ms(const struct recorder *r)
 {
 	return r ? (uint32_t)(r->frames * 1000 / REC_RATE) : 0;
@@ -113,7 +131,7 @@ int recorder_commit(struct recorder *r)
 		r->bytes = (uint64_t)st.st_size;
 	if (!err)
 		err = pbx_media_store_commit(r->tmp, r->root, r->tenant,
-					     PBX_MEDIA_VOICEMAIL, r->id);
+					     r->kind, r->id);
 	else
 		unlink(r->tmp);
 	if (!err)

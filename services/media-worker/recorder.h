@@ -19,6 +19,14 @@ struct recorder;
  * -EIO (libsndfile could not create it), or the store's error. */
 int recorder_open(struct recorder **rp, const char *root, const char *tenant,
 		  const char *id, const char *owner);
+/* The same for a file of another kind (PBX_MEDIA_RECORDING: a recorded
+ * call). */
+int recorder_open_kind(struct recorder **rp, const char *root,
+		       const char *tenant, int kind, const char *id,
+		       const char *owner);
+
+/* Appends n linear samples (a mix made by the caller). */
+void recorder_pcm(struct recorder *r, const int16_t *pcm, size_t n);
 
 /* Appends one packet of `law` samples (at most 8000 per call, the rest is
  * dropped). Returns true when it is voice: its mean absolute level is

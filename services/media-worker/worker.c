@@ -82,6 +82,7 @@ void worker_call_end(struct worker *w, struct worker_call *wc)
 	mwcall_fax_stop(wc->call, "ended");
 	worker_vmacc_free(wc);
 	worker_queue_end(wc);
+	worker_rec_save(w, wc);
 	hash_unlink(&wc->he);
 	w->load--;
 	mwcall_free(wc->call);

@@ -270,6 +270,25 @@ static void command_record(struct worker *w, struct worker_link *l,
 	}
 }
 
+static void command_record_call(struct worker *w, struct worker_link *l,
+				struct worker_call *wc,
+				const Pbx__V1__Envelope *env)
+{
+	const Pbx__V1__MediaCommand__RecordCall *rc =
+		env->media_command->record_call;
+	const char *why = NULL;
+	char detail[160];
+	int err;
+
+	err = worker_rec_start(w, wc, rc->extension, rc->prompt, rc->max_ms,
+			       &why);
+	if (err) {
+		snprintf(detail, sizeof(detail), "record call: %s",
+			 why ? why : strerror(-err));
+		failed(w, l, env, "record call", detail);
+	}
+}
+
 static void command_vm_access(struct worker *w, struct worker_link *l,
 			      struct worker_call *wc,
 			      const Pbx__V1__Envelope *env)
@@ -462,6 +481,9 @@ static bool has_args(const Pbx__V1__MediaCommand *cmd)
 		       cmd->queue_hold->language;
 	case PBX__V1__MEDIA_COMMAND__CMD_QUEUE_ANNOUNCE:
 		return cmd->queue_announce != NULL;
+	case PBX__V1__MEDIA_COMMAND__CMD_RECORD_CALL:
+		return cmd->record_call && cmd->record_call->extension &&
+		       cmd->record_call->prompt;
 	default:
 		return true;
 	}
@@ -542,6 +564,9 @@ void worker_command(struct worker *w, struct worker_link *l,
 		 * answered meanwhile. */
 		if (worker_queue_announce(wc, cmd->queue_announce))
 			PLOG_DEBUG("queue news for a call not on hold");
+		break;
+	case PBX__V1__MEDIA_COMMAND__CMD_RECORD_CALL:
+		command_record_call(w, l, wc, env);
 		break;
 	default:
 		reply_event(w, l, env, KIND(FAILED), "unknown command");

@@ -59,6 +59,10 @@ struct worker_call {
 	bool fax_t38;
 	uint64_t fax_start_ms; /* wall clock, Unix ms */
 	struct worker_queue *queue; /* a queued caller's hold (worker_queue.c) */
+	/* Call recording (worker_rec.c): armed by RecordCall; the rung
+	 * subscriber, for the metadata. */
+	bool rec_armed;
+	char rec_ext[64];
 };
 
 enum { WORKER_SOUNDS = 15 + 23 };
@@ -204,6 +208,15 @@ void worker_vm_save(struct worker *w, struct worker_call *wc,
  * notification, never the item (logged). */
 void worker_notify(struct worker *w, const char *kind, const char *tenant,
 		   const char *box, const char *ref);
+
+/* worker_rec.c */
+/* RecordCall: arms the recording of wc's bridge. 0, or a negative errno
+ * with *why (the call goes on unrecorded). */
+int worker_rec_start(struct worker *w, struct worker_call *wc,
+		     const char *extension, const char *prompt,
+		     uint32_t max_ms, const char **why);
+/* At the call's end: stores the recording (file, then metadata). */
+void worker_rec_save(struct worker *w, struct worker_call *wc);
 
 /* worker_vmacc.c: voicemail from a phone (VmAccess). start: the session
  * on wc (box "" asks for its number; own: the box's own extension); 0,

@@ -266,6 +266,12 @@ static const struct cmd_def cmds[] = {
 	 "conf unmute <tenant> <room> <call-id>"},
 	{"conf", "kick", 3, 3, OP(CONF_KICK), PBXCTL_PRINT_OK, 0,
 	 "conf kick <tenant> <room> <call-id>"},
+	{"rec", "list", 1, 1, OP(REC_LIST), PBXCTL_PRINT_ITEMS, 0,
+	 "rec list <tenant>"},
+	{"rec", "get", 2, 2, OP(REC_GET), PBXCTL_PRINT_DATA, 0,
+	 "rec get <tenant> <id>"},
+	{"rec", "delete", 2, 2, OP(REC_DELETE), PBXCTL_PRINT_OK, 0,
+	 "rec delete <tenant> <id>"},
 	{"fax", "list", 2, 2, OP(FAX_LIST), PBXCTL_PRINT_ITEMS, 0,
 	 "fax list <tenant> <box>"},
 	{"fax", "get", 3, 4, OP(FAX_GET), PBXCTL_PRINT_DATA, 0,
@@ -878,6 +884,16 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 			cmd->op.conf.call = a[2];
 		/* Every Conference member of the oneof is the same pointer. */
 		q->conf_list = &cmd->op.conf;
+		break;
+	case OP(REC_LIST):
+	case OP(REC_GET):
+	case OP(REC_DELETE):
+		pbx__v1__prov_request__recording__init(&cmd->op.rec);
+		cmd->op.rec.tenant = a[0];
+		if (n > 1)
+			cmd->op.rec.id = a[1];
+		/* Every Recording member of the oneof is the same pointer. */
+		q->rec_list = &cmd->op.rec;
 		break;
 	case OP(FAX_LIST):
 	case OP(FAX_GET):

@@ -94,6 +94,7 @@ struct pbxctl_cmd {
 		Pbx__V1__ProvRequest__CrmSet crm_set;
 		Pbx__V1__ProvRequest__CrmRef crm_ref;
 		Pbx__V1__ProvRequest__CrmMap crm_map;
+		Pbx__V1__ProvRequest__Recording rec;
 	} op;
 	/* crm set's name=value items (pointers into argv). */
 	char *crm_settings[16];

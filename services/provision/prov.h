@@ -209,6 +209,17 @@ int prov_box_read(struct provision *pv, const struct prov_box_kind *kind,
 int prov_box_delete(struct provision *pv, const struct prov_box_kind *kind,
 		    const struct prov_box_ref *ref, struct prov_reply *r);
 
+/* prov_rec.c: call recordings (tenant-scoped, ids only). */
+int prov_rec_list(struct provision *pv,
+		  const Pbx__V1__ProvRequest__Recording *q,
+		  struct prov_reply *r);
+int prov_rec_get(struct provision *pv,
+		 const Pbx__V1__ProvRequest__Recording *q,
+		 struct prov_reply *r);
+int prov_rec_delete(struct provision *pv,
+		    const Pbx__V1__ProvRequest__Recording *q,
+		    struct prov_reply *r);
+
 /* prov_vm.c: voicemail messages. */
 /* The tenant's voicemail quota and usage (prov_vm.c). */
 int prov_vm_quota(struct provision *pv,

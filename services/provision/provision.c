@@ -276,6 +276,15 @@ static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
 	case PBX__V1__PROV_REQUEST__OP_VM_DELETE:
 		NEED(q->vm_delete);
 		return prov_vm_delete(pv, q->vm_delete, r);
+	case PBX__V1__PROV_REQUEST__OP_REC_LIST:
+		NEED(q->rec_list);
+		return prov_rec_list(pv, q->rec_list, r);
+	case PBX__V1__PROV_REQUEST__OP_REC_GET:
+		NEED(q->rec_get);
+		return prov_rec_get(pv, q->rec_get, r);
+	case PBX__V1__PROV_REQUEST__OP_REC_DELETE:
+		NEED(q->rec_delete);
+		return prov_rec_delete(pv, q->rec_delete, r);
 	case PBX__V1__PROV_REQUEST__OP_NOTIFY_SET:
 		NEED(q->notify_set);
 		return prov_notify_set(pv, q->notify_set, r);

@@ -80,6 +80,24 @@ static const char *e164(const char *in, char *buf, size_t size)
 	return buf;
 }
 
+/* A subscriber node with `record`: the worker records the bridge the
+ * next Ring makes (RecordCall, docs/protocol.md). */
+static void exec_record_call(struct route_ctx *c, const struct walk_action *a)
+{
+	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__RecordCall rc =
+		PBX__V1__MEDIA_COMMAND__RECORD_CALL__INIT;
+
+	rc.extension = (char *)a->ring.target;
+	rc.prompt = (char *)(a->ring.record_prompt ? a->ring.record_prompt
+						   : "");
+	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RECORD_CALL;
+	cmd.record_call = &rc;
+	PLOG_INFO("node %s: record the call to %s", c->st.node,
+		  a->ring.target);
+	route_exec_send(c, &cmd);
+}
+
 void route_exec_ring(struct route_ctx *c, const struct walk_action *a,
 		     const char *leg)
 {
@@ -112,6 +130,8 @@ void route_exec_ring(struct route_ctx *c, const struct walk_action *a,
 	rg.dest_kind = (char *)kind;
 	if (leg)
 		rg.leg = (char *)leg;
+	if (a->ring.record)
+		exec_record_call(c, a);
 	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RING;
 	cmd.ring = &rg;
 	PLOG_INFO("node %s: ring %s %s (%u ms)%s%s", c->st.node, kind,

@@ -127,6 +127,8 @@ static unsigned compile_subscriber(struct scenario_node *nd,
 	nd->sub.target = opt_str(nd, "target");
 	nd->sub.timeout_s = (uint32_t)opt_int(nd, "timeout", 0);
 	nd->sub.caller_id = cid;
+	nd->sub.record = opt_bool(nd, "record", 0) == 1;
+	nd->sub.record_prompt = opt_str(nd, "record_prompt");
 	if (kind && !strcmp(kind, "external"))
 		nd->sub.dest = WALK_DEST_EXTERNAL;
 	else if (kind && !strcmp(kind, "mobile"))

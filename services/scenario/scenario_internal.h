@@ -186,6 +186,8 @@ struct n_subscriber {
 	const char *target;
 	uint32_t timeout_s; /* 0: rings until answered / busy / gone */
 	const char *caller_id;
+	bool record;		   /* record the bridged call */
+	const char *record_prompt; /* played to the caller first, or NULL */
 };
 
 struct n_ivr {

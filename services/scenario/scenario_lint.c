@@ -251,6 +251,8 @@ static void foreach_ref(const struct scenario *sc, ref_h *h, void *arg)
 			if (nd->sub.dest == WALK_DEST_EXTENSION)
 				ref(h, arg, nd, SCENARIO_REF_EXTENSION,
 				    nd->sub.target);
+			ref(h, arg, nd, SCENARIO_REF_PROMPT,
+			    nd->sub.record_prompt);
 			break;
 		case NODE_FAX:
 			ref(h, arg, nd, SCENARIO_REF_FEATURE, "fax");

@@ -20,6 +20,8 @@ static const struct opt_spec subscriber_opts[] = {
 	{"target", OPT_STRING, true, 0, 0, NULL},
 	{"timeout", OPT_INT, false, 1, 600, NULL},
 	{"caller_id", OPT_STRING, false, 0, 0, NULL},
+	{"record", OPT_BOOL, false, 0, 0, NULL},
+	{"record_prompt", OPT_STRING, false, 0, 0, NULL},
 	END};
 static const char *const subscriber_outs[] = {"no_answer", "busy",
 					      "unavailable", "next", NULL};

@@ -130,8 +130,9 @@ static void copy_str(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
-static void ring(struct walk *w, enum walk_dest dest, const char *target,
-		 uint32_t timeout_ms, const char *caller_id)
+static struct walk_action *ring(struct walk *w, enum walk_dest dest,
+				const char *target, uint32_t timeout_ms,
+				const char *caller_id)
 {
 	struct walk_action *a = push(w, WALK_ACT_RING);
 
@@ -139,7 +140,10 @@ static void ring(struct walk *w, enum walk_dest dest, const char *target,
 	copy_str(a->ring.target, sizeof(a->ring.target), target);
 	a->ring.timeout_ms = timeout_ms;
 	copy_str(a->ring.caller_id, sizeof(a->ring.caller_id), caller_id);
+	a->ring.record = false;
+	a->ring.record_prompt = NULL;
 	copy_str(w->st->target, sizeof(w->st->target), target);
+	return a;
 }
 
 /* ---- entering nodes ---- */
@@ -316,12 +320,17 @@ static void arrive(struct walk *w, int idx)
 		recognize(w, nd, false);
 		hop(w, nd, "listen", NULL);
 		return;
-	case NODE_SUBSCRIBER:
-		ring(w, nd->sub.dest, nd->sub.target, nd->sub.timeout_s * 1000,
-		     nd->sub.caller_id);
+	case NODE_SUBSCRIBER: {
+		struct walk_action *ra =
+			ring(w, nd->sub.dest, nd->sub.target,
+			     nd->sub.timeout_s * 1000, nd->sub.caller_id);
+
+		ra->ring.record = nd->sub.record;
+		ra->ring.record_prompt = nd->sub.record_prompt;
 		w->st->phase = PH_RING;
 		hop(w, nd, "ring", NULL);
 		return;
+	}
 	case NODE_QUEUE:
 		if (need_answer(w, nd))
 			return;

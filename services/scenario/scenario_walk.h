@@ -162,6 +162,8 @@ struct walk_action {
 			char target[WALK_TARGET_MAX]; /* extension / digits */
 			uint32_t timeout_ms;	      /* 0: no timeout */
 			char caller_id[WALK_TARGET_MAX]; /* "" keep caller's */
+			bool record; /* record the bridge (RecordCall) */
+			const char *record_prompt; /* or NULL */
 		} ring;
 		struct {
 			const char *name; /* queue object name */

@@ -365,6 +365,93 @@ echo '{"timezone":"Europe/Moscow","windows":[{"days":"all","from":"00:00","to":"
 	"$PBXCTL" object put $T schedule office - >/dev/null
 bridged_call example_open_menu_digit 15551005 rfc4733 "8 101"
 
+# --- call recording: a subscriber node with record: true ---------------------
+# The caller streams 400 Hz (caller.wav), the phone 600 Hz (callee.wav) for
+# ~7 s; the worker mixes both into one WAV. pbxctl rec list shows it,
+# rec get downloads it: 8 kHz 16-bit mono, the bridge's length, energy in
+# both tones' bands (sox's bandpass, then its RMS); another tenant's
+# rec get of the same id is not found, and rec delete removes it.
+T2=people2
+rec_case() {
+	local list id info dur r400 r600 r1k n
+	{
+		"$PBXCTL" tenant delete $T2
+		"$PBXCTL" tenant create $T2 &&
+		echo '{"start":"r","nodes":{"r":{"type":"subscriber","options":{"kind":"internal","target":"101","timeout":10,"record":true},"outputs":{"no_answer":"gone","busy":"gone","unavailable":"gone"}},"gone":{"type":"hangup","options":{"code":410}}}}' |
+			"$PBXCTL" scenario put $T recorded - &&
+		"$PBXCTL" number connect $T 15551006 &&
+		"$PBXCTL" scenario activate $T 15551006 recorded
+	} >>"$TMP/provision.out" 2>&1 || {
+		fail rec_provision "$(tail -2 "$TMP/provision.out" | tr '\n' ' ')"
+		return
+	}
+	bridged_call rec 15551006 none "8 101"
+	# The worker stores the recording as the call ends.
+	for n in $(seq 1 30); do
+		list=$("$PBXCTL" rec list $T 2>&1)
+		[ -n "$list" ] && break
+		sleep 0.1
+	done
+	id=$(echo "$list" | awk 'NR == 1 {print $1}')
+	if [ "$(echo "$list" | grep -c .)" = 1 ] &&
+		echo "$list" | grep -qE " from 79990000001 to 15551006 ext 101 "; then
+		pass rec_listed_with_caller_number_and_extension
+	else
+		fail rec_listed_with_caller_number_and_extension "list: $list"
+	fi
+	if "$PBXCTL" rec get $T "$id" >"$TMP/rec.wav" 2>"$TMP/rec_get.err"; then
+		pass rec_get_returns_the_recording
+	else
+		fail rec_get_returns_the_recording "$(cat "$TMP/rec_get.err")"
+	fi
+	info=$(soxi "$TMP/rec.wav" 2>&1)
+	if echo "$info" | grep -qE "Sample Rate +: 8000" &&
+		echo "$info" | grep -qE "Channels +: 1" &&
+		echo "$info" | grep -qE "Precision +: 16-bit"; then
+		pass rec_is_8khz_16bit_mono_wav
+	else
+		fail rec_is_8khz_16bit_mono_wav "$info"
+	fi
+	# The caller hangs up 7 s after the 200 OK (people_caller.xml: 1 s,
+	# then -d 6000); the bridge starts with that 200.
+	dur=$(soxi -D "$TMP/rec.wav" 2>/dev/null || echo 0)
+	if awk -v d="$dur" 'BEGIN { exit !(d >= 6.5 && d <= 7.5) }'; then
+		pass rec_duration_within_0_5_s_of_the_bridge
+	else
+		fail rec_duration_within_0_5_s_of_the_bridge "$dur s, bridged ~7 s"
+	fi
+	band() {
+		sox "$TMP/rec.wav" -n sinc "$1" stat 2>&1 |
+			sed -n 's/^RMS     amplitude: *\([0-9.]*\).*/\1/p'
+	}
+	r400=$(band 370-430)
+	r600=$(band 570-630)
+	r1k=$(band 900-1100)
+	echo "info: recording $id: $dur s, rms 400 Hz ${r400:-?}, 600 Hz ${r600:-?}, 1 kHz ${r1k:-?}"
+	if awk -v a="${r400:-0}" -v b="${r600:-0}" -v n="${r1k:-1}" \
+		'BEGIN { exit !(a > 0.05 && b > 0.05 && a > 10 * n && b > 10 * n) }'; then
+		pass rec_audio_has_both_parties_tones
+	else
+		fail rec_audio_has_both_parties_tones "rms 400 Hz ${r400:-?}, 600 Hz ${r600:-?}, 1 kHz ${r1k:-?}"
+	fi
+	if "$PBXCTL" rec get $T2 "$id" >/dev/null 2>"$TMP/rec_other.err"; then
+		fail rec_other_tenant_gets_not_found "$T2 downloaded $T's recording"
+	elif grep -qi "no recording" "$TMP/rec_other.err" &&
+		[ -z "$("$PBXCTL" rec list $T2 2>&1)" ]; then
+		pass rec_other_tenant_gets_not_found
+	else
+		fail rec_other_tenant_gets_not_found "$(cat "$TMP/rec_other.err")"
+	fi
+	if "$PBXCTL" rec delete $T "$id" >/dev/null 2>&1 &&
+		[ -z "$("$PBXCTL" rec list $T 2>&1)" ] &&
+		[ -z "$(find "$PBX_RUN/media/$T/rec" -type f 2>/dev/null)" ]; then
+		pass rec_delete_removes_listing_and_file
+	else
+		fail rec_delete_removes_listing_and_file "$(find "$PBX_RUN/media/$T/rec" -type f)"
+	fi
+}
+rec_case
+
 # --- the worker dies while the caller hears ringback ------------------------
 # The call is not answered yet (an early dialog ringing 101): the edge
 # ends the caller's INVITE with 503 within 5 s, instead of leaving it to

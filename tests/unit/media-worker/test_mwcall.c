@@ -3927,3 +3927,192 @@ Test(mwfax, with_a_bad_box_or_ident_fails_the_command)
 			 "fax: media store unavailable");
 	cr_assert_not(fx.caller.closed, "the call goes on");
 }
+
+/* ---- call recording (RecordCall, callrec.c, worker_rec.c) --------------
+ * Redis is down here (port 1) as for voicemail above: the recording stays
+ * on disk, unlisted; listing and download are in tests/e2e. */
+
+static uint64_t cmd_record_call(const char *ext, const char *prompt,
+				uint32_t max_ms)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__RecordCall r =
+		PBX__V1__MEDIA_COMMAND__RECORD_CALL__INIT;
+
+	r.extension = (char *)ext;
+	r.prompt = (char *)prompt;
+	r.max_ms = max_ms;
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RECORD_CALL;
+	mc.record_call = &r;
+	return cmd_send(&mc);
+}
+
+/* n µ-law samples of a sine of hz at about -6 dBm0. */
+static void tone_ulaw(uint8_t *out, size_t n, double hz)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = mwlaw_encode(
+			(int16_t)(8000.0 * sin(2.0 * M_PI * hz * (double)i /
+					       8000.0)),
+			OFFER_ULAW);
+}
+
+/* Goertzel power of hz over the whole file, normalised per sample; the
+ * file's length in ms. */
+static double wav_power(const char *path, double hz, unsigned *ms)
+{
+	SF_INFO info = {0};
+	SNDFILE *sf = sf_open(path, SFM_READ, &info);
+	double coef = 2.0 * cos(2.0 * M_PI * hz / 8000.0), s1 = 0, s2 = 0;
+	short buf[800];
+	sf_count_t got, n = 0;
+
+	cr_assert_not_null(sf, "%s: %s", path, sf_strerror(NULL));
+	cr_assert_eq(info.samplerate, 8000);
+	cr_assert_eq(info.channels, 1);
+	cr_assert_eq(info.format, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+	while ((got = sf_read_short(sf, buf, 800)) > 0) {
+		for (sf_count_t i = 0; i < got; i++) {
+			double s0 = buf[i] + coef * s1 - s2;
+
+			s2 = s1;
+			s1 = s0;
+		}
+		n += got;
+	}
+	sf_close(sf);
+	*ms = (unsigned)(info.frames * 1000 / 8000);
+	return n ? (s1 * s1 + s2 * s2 - coef * s1 * s2) / (double)n : 0;
+}
+
+static uint8_t tone_a[16000], tone_b[16000];
+
+Test(mwcall, record_call_mixes_both_sides_of_the_bridge_into_one_wav)
+{
+	unsigned final, tmp, ms;
+	double pa, pb, pn;
+	char path[256];
+
+	vm_root_make();
+	fx_start(&(struct fx_opts){.media_root = vm_root});
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000), "no INCOMING");
+	cmd_record_call("bob", "", 0);
+	ring_callee(5000);
+	cr_assert(test_loop_flag(&fx.callee.estab, 3000), "callee: no ACK");
+	cr_assert(test_loop_flag(&fx.caller.estab, 3000), "caller: no 200");
+	cr_assert(wait_event(KIND(RING_RESULT), 1000), "no RING_RESULT");
+	cr_assert_eq(ev_count(KIND(FAILED)), 0, "RecordCall failed");
+	/* 2 s of 440 Hz from the caller, 2 s of 1000 Hz from the callee. */
+	tone_ulaw(tone_a, sizeof(tone_a), 440.0);
+	tone_ulaw(tone_b, sizeof(tone_b), 1000.0);
+	test_ua_play(&fx.caller, tone_a, sizeof(tone_a));
+	test_ua_play(&fx.callee, tone_b, sizeof(tone_b));
+	cr_assert(test_loop_count(&fx.caller.tx_pkts, 100, 4000));
+	cr_assert(test_loop_count(&fx.callee.tx_pkts, 100, 4000));
+	test_loop_for(60);
+	test_ua_hangup(&fx.caller);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000), "callee: no BYE");
+
+	media_files("rec", false, &final, &tmp, path, sizeof(path));
+	cr_assert_eq(tmp, 0, "temporary file left");
+	cr_assert_eq(final, 1, "%u recordings", final);
+	pa = wav_power(path, 440.0, &ms);
+	pb = wav_power(path, 1000.0, &ms);
+	pn = wav_power(path, 700.0, &ms);
+	/* From the 200 OK to the BYE: the 2 s of tones and a little. */
+	cr_assert(ms >= 1900 && ms <= 2600, "%u ms recorded", ms);
+	cr_assert_gt(pa, 100.0 * pn, "440 Hz %g vs 700 Hz %g", pa, pn);
+	cr_assert_gt(pb, 100.0 * pn, "1000 Hz %g vs 700 Hz %g", pb, pn);
+	/* Both at the level they were sent at: neither side lost. */
+	cr_assert(pa > pb / 4 && pb > pa / 4, "440 Hz %g, 1000 Hz %g", pa, pb);
+	/* No voicemail file: the recording has its own place. */
+	vm_files(&final, &tmp, path, sizeof(path));
+	cr_assert_eq(final + tmp, 0);
+	vm_root_remove();
+}
+
+Test(mwcall, record_call_without_a_bridge_leaves_no_file)
+{
+	unsigned final, tmp;
+	char path[256];
+
+	vm_root_make();
+	fx_start(&(struct fx_opts){.media_root = vm_root});
+	fx.callee.reject_code = 486;
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000), "no INCOMING");
+	cmd_record_call("bob", "", 0);
+	ring_callee(5000);
+	cr_assert(wait_event(KIND(RING_RESULT), 2000), "no RING_RESULT");
+	cr_assert_eq(ev_find(KIND(RING_RESULT))->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_BUSY);
+	test_ua_hangup(&fx.caller);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	media_files("rec", false, &final, &tmp, path, sizeof(path));
+	cr_assert_eq(final, 0, "%u recordings of an unbridged call", final);
+	cr_assert_eq(tmp, 0, "temporary file left");
+	fx.callee.reject_code = 0;
+	vm_root_remove();
+}
+
+Test(mwcall, record_call_stops_writing_at_max_ms)
+{
+	unsigned final, tmp, ms;
+	char path[256];
+
+	vm_root_make();
+	fx_start(&(struct fx_opts){.media_root = vm_root});
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000), "no INCOMING");
+	cmd_record_call("bob", "", 500);
+	ring_callee(5000);
+	cr_assert(wait_event(KIND(RING_RESULT), 3000), "no RING_RESULT");
+	tone_ulaw(tone_a, sizeof(tone_a), 440.0);
+	test_ua_play(&fx.caller, tone_a, 8000);
+	cr_assert(test_loop_count(&fx.caller.tx_pkts, 50, 3000));
+	test_ua_hangup(&fx.caller);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	media_files("rec", false, &final, &tmp, path, sizeof(path));
+	cr_assert_eq(final, 1);
+	(void)wav_power(path, 440.0, &ms);
+	cr_assert_eq(ms, 500, "%u ms recorded", ms);
+	vm_root_remove();
+}
+
+static bool caller_heard_prompt(void *arg)
+{
+	(void)arg;
+	return fx.caller.rx.fill_pkts >= 50;
+}
+
+/* record_prompt: the caller hears the whole announcement (the table's
+ * prompt "hello": 50 packets of PROMPT_FILL) once the callee answers;
+ * the recording is made all the same. */
+Test(mwcall, record_call_prompt_is_played_to_the_caller_at_the_bridge)
+{
+	unsigned final, tmp;
+	char path[256];
+
+	vm_root_make();
+	fx_start(&(struct fx_opts){.media_root = vm_root});
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000), "no INCOMING");
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_record_call("bob", "hello", 0);
+	ring_callee(5000);
+	cr_assert(wait_event(KIND(RING_RESULT), 3000), "no RING_RESULT");
+	cr_assert(test_loop_until(caller_heard_prompt, NULL, 3000),
+		  "caller heard %u packets of the announcement",
+		  fx.caller.rx.fill_pkts);
+	cr_assert_eq(ev_count(KIND(FAILED)), 0);
+	test_ua_talk(&fx.caller, 10, 0x20);
+	cr_assert(test_loop_count(&fx.caller.tx_pkts, 10, 2000));
+	test_ua_hangup(&fx.caller);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	media_files("rec", false, &final, &tmp, path, sizeof(path));
+	cr_assert_eq(final, 1);
+	cr_assert_eq(tmp, 0);
+	vm_root_remove();
+}

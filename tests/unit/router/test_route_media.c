@@ -2106,3 +2106,31 @@ Test(route_media, crm_without_a_live_connector_takes_crm_error_at_once)
 	cr_assert_eq(c->timer->ms, 1);
 	cr_assert_eq(fake_peer_count(h.crm), 0);
 }
+
+/* ---- call recording ---------------------------------------------------- */
+
+/* A subscriber with record: RecordCall (the extension, the prompt) goes to
+ * the worker before the Ring it is about. */
+Test(route_media, subscriber_with_record_sends_record_call_before_the_ring)
+{
+	const Pbx__V1__MediaCommand *c;
+	size_t i;
+
+	start_call("c-1",
+		   "{\"start\":\"r\",\"nodes\":{\"r\":{\"type\":\"subscriber\","
+		   "\"options\":{\"kind\":\"internal\",\"target\":\"100\","
+		   "\"record\":true,\"record_prompt\":\"recorded\"}}}}");
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	i = expect_cmds(2);
+	c = cmd_at(i, "c-1", PBX__V1__MEDIA_COMMAND__CMD_RECORD_CALL);
+	cr_assert_str_eq(c->record_call->extension, "100");
+	cr_assert_str_eq(c->record_call->prompt, "recorded");
+	c = cmd_at(i + 1, "c-1", PBX__V1__MEDIA_COMMAND__CMD_RING);
+	cr_assert_str_eq(c->ring->target_uri, "sip:100@" HARNESS_DOMAIN);
+}
+
+/* Without record, a Ring alone (no recording). */
+Test(route_media, subscriber_without_record_sends_no_record_call)
+{
+	ringing("c-1");
+}

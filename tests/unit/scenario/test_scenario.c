@@ -935,3 +935,29 @@ Test(scenario, type_and_ref_names_round_trip)
 	cr_assert(scenario_ref_is_object(SCENARIO_REF_SCHEDULE));
 	cr_assert_not(scenario_ref_is_object(SCENARIO_REF_PROMPT));
 }
+
+/* Call recording options of the subscriber node: record is a boolean,
+ * record_prompt a prompt of the tenant. */
+Test(scenario, subscriber_record_options_are_checked)
+{
+	struct scenario_report rep;
+
+	cr_assert_eq(scen_try("{'start':'s','nodes':{'s':{'type':'subscriber',"
+			      "'options':{'kind':'internal','target':'100',"
+			      "'record':true,'record_prompt':'welcome'}}}}",
+			      NULL, tenant, NULL, &rep),
+		     0, "%s", rep.text);
+	cr_assert_eq(scen_try("{'start':'s','nodes':{'s':{'type':'subscriber',"
+			      "'options':{'kind':'internal','target':'100',"
+			      "'record':'yes'}}}}",
+			      NULL, tenant, NULL, &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "record"), "%s", rep.text);
+	cr_assert_eq(scen_try("{'start':'s','nodes':{'s':{'type':'subscriber',"
+			      "'options':{'kind':'internal','target':'100',"
+			      "'record':true,'record_prompt':'nope'}}}}",
+			      NULL, tenant, NULL, &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "node s: prompt \"nope\" does not exist"), "%s",
+		  rep.text);
+}

@@ -1122,3 +1122,24 @@ Test(scenario_walk, random_events_never_break_the_walk)
 		sc = NULL;
 	}
 }
+
+/* record on the subscriber node reaches the RING action (the router's
+ * RecordCall); without it, a ring records nothing. */
+Test(scenario_walk, subscriber_record_option_is_on_the_ring)
+{
+	const struct walk_action *r;
+
+	load("{'start':'s','nodes':{'s':{'type':'subscriber','options':{"
+	     "'kind':'internal','target':'100','record':true,"
+	     "'record_prompt':'rec'}}}}");
+	ev(WALK_EV_START);
+	r = act(WALK_ACT_RING);
+	cr_assert(r->ring.record);
+	cr_assert_str_eq(r->ring.record_prompt, "rec");
+	scenario_free(sc);
+	load(sub_doc);
+	ev(WALK_EV_START);
+	r = act(WALK_ACT_RING);
+	cr_assert_not(r->ring.record);
+	cr_assert_null(r->ring.record_prompt);
+}
