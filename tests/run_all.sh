@@ -122,6 +122,14 @@ else
 	echo "skipped: no Docker engine"
 fi
 
+# The failures again at the end, where a log cut in the middle still
+# shows them.
+if [ "$FAILED" -ne 0 ]; then
+	echo
+	echo "== failed:"
+	grep -E "\[FAIL\]" "$TMP/unit.out" | head -20
+	grep -HE "^(FAIL|run_all:)" "$TMP"/*.out 2>/dev/null | sed "s|$TMP/||" | head -40
+fi
 rm -rf "$TMP"
 echo
 echo "$PASSED passed, $FAILED failed"

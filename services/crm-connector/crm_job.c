@@ -285,7 +285,13 @@ static void on_done(CURLcode res, long code, const char *err, void *arg)
 		return;
 	}
 	job_ctx(j);
-	if (res != CURLE_OK) {
+	if (res == CURLE_OPERATION_TIMEDOUT && !j->is_log && j->deadline) {
+		/* curl's limit is the deadline's: whichever fires first,
+		 * the lookup ends the same way. */
+		xfer_free(x);
+		deadline_cb(-1, EV_TIMEOUT, j);
+		return;
+	} else if (res != CURLE_OK) {
 		/* DNS failure, refused connection, timeout, a private
 		 * address: the cause, never the URL (it may carry a
 		 * secret). */
