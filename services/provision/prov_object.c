@@ -154,6 +154,29 @@ out:
 	return err;
 }
 
+/* A room's dialable number is unique in its tenant (a menu with
+ * room_dialing could enter neither room): 0, or a conflict naming the
+ * room that has it (the tenant's own object). */
+static int room_number_free(struct provision *pv, struct prov_reply *r,
+			    const char *tenant, const char *name,
+			    const char *json)
+{
+	struct scenario_objects *objs;
+	const char *other, *number = NULL;
+	int err = prov_object_load(pv, tenant, &objs);
+
+	if (err)
+		return err;
+	err = scenario_objects_add(objs, "conference", name, json, NULL);
+	other = err ? NULL : scenario_objects_room_sharing(objs, name, &number);
+	if (other)
+		err = prov_fail(r, -EEXIST,
+				"conference %s already has number %s", other,
+				number);
+	scenario_objects_free(objs);
+	return err;
+}
+
 int prov_object_put(struct provision *pv,
 		    const Pbx__V1__ProvRequest__ObjectPut *q,
 		    struct prov_reply *r)
@@ -194,6 +217,8 @@ int prov_object_put(struct provision *pv,
 		err = prov_lint_warnings(r, rep->text);
 	}
 	free(rep);
+	if (!err && k == SCENARIO_REF_CONFERENCE)
+		err = room_number_free(pv, r, tenant, name, json);
 	if (err)
 		return err;
 	if (keys(tenant, hash, rev))

@@ -222,6 +222,12 @@ int scenario_objects_add(struct scenario_objects *objs, const char *kind,
 int scenario_objects_remove(struct scenario_objects *objs, const char *kind,
 			    const char *name);
 size_t scenario_objects_count(const struct scenario_objects *objs);
+/* Another conference room of objs with the same dialable `number` as room
+ * `name` (its name; *number: that number), or NULL: room numbers are
+ * unique per tenant. */
+const char *scenario_objects_room_sharing(const struct scenario_objects *objs,
+					  const char *name,
+					  const char **number);
 bool scenario_objects_has(const struct scenario_objects *objs,
 			  enum scenario_ref kind, const char *name);
 /* A scenario_ref_h over an object set (arg is the const objs): answers

@@ -458,6 +458,29 @@ scenario_objects_room_by_number(const struct scenario_objects *objs,
 	return found;
 }
 
+const char *scenario_objects_room_sharing(const struct scenario_objects *objs,
+					  const char *name,
+					  const char **number)
+{
+	const struct scenario_object *room =
+		scenario_objects_find(objs, SCENARIO_REF_CONFERENCE, name);
+
+	if (!room || !room->conf.number || !room->conf.number[0])
+		return NULL;
+	for (size_t b = 0; b < objs->nbuckets; b++) {
+		for (const struct scenario_object *o = objs->bucket[b]; o;
+		     o = o->next) {
+			if (o != room && o->kind == SCENARIO_REF_CONFERENCE &&
+			    o->conf.number &&
+			    !strcmp(o->conf.number, room->conf.number)) {
+				*number = o->conf.number;
+				return o->name;
+			}
+		}
+	}
+	return NULL;
+}
+
 size_t scenario_objects_count(const struct scenario_objects *objs)
 {
 	return objs ? objs->count : 0;

@@ -801,6 +801,18 @@ check object_delete_removes_field 0 "$(rcli HEXISTS "pbx:{$C}:objects" queue:spa
 check object_delete_bumps_revision $((r1 + 1)) "$(rev)"
 ctl object delete "$C" queue spare
 expect object_delete_again_is_ok 0 '^ok \(already absent\)$'
+# A room's dialable number is unique in its tenant (docs/scenario.md).
+ctl object put "$C" conference r1 - <<<'{"number":"300"}'
+expect room_number_stored 0 '^ok$'
+ctl object put "$C" conference r2 - <<<'{"number":"300"}'
+expect room_number_taken_refused 1 'conference r1 already has number 300'
+check room_number_taken_not_stored 0 "$(rcli HEXISTS "pbx:{$C}:objects" conference:r2)"
+ctl object put "$C" conference r1 - <<<'{"number":"300","max_members":5}'
+expect room_number_same_room_may_keep_it 0 '^ok$'
+ctl object put "$C" conference r2 - <<<'{"number":"301"}'
+expect room_number_other_number_stored 0 '^ok$'
+ctl object delete "$C" conference r1
+ctl object delete "$C" conference r2
 
 # --- queue agents and statistics (the queue-manager's script) ---------------------
 ctl ext add "$C" 251 "$PASSWORD"
