@@ -90,6 +90,32 @@ sanitizer_clean() {
 	fi
 }
 
+# check_wav_8k_mono <check> <wav>: the file is what the media store
+# keeps (8 kHz, mono, 16-bit PCM WAV), said by soxi.
+check_wav_8k_mono() {
+	local info
+	info=$(soxi "$2" 2>&1)
+	if echo "$info" | grep -qE "Sample Rate +: 8000" &&
+		echo "$info" | grep -qE "Channels +: 1" &&
+		echo "$info" | grep -qE "Precision +: 16-bit"; then
+		pass "$1"
+	else
+		fail "$1" "$info"
+	fi
+}
+
+# check_wav_seconds <check> <wav> <min> <max>: its length in seconds is
+# in [min, max]; prints it as WAV_SECONDS.
+check_wav_seconds() {
+	WAV_SECONDS=$(soxi -D "$2" 2>/dev/null || echo 0)
+	if awk -v d="$WAV_SECONDS" -v lo="$3" -v hi="$4" \
+		'BEGIN { exit !(d >= lo && d <= hi) }'; then
+		pass "$1"
+	else
+		fail "$1" "$WAV_SECONDS s, want $3-$4 s"
+	fi
+}
+
 # vm_wait_listed <tenant> <box>: waits (3 s at most) until the box lists a
 # message: the worker stores it as the caller hangs up.
 vm_wait_listed() {

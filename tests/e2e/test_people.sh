@@ -404,22 +404,12 @@ rec_case() {
 	else
 		fail rec_get_returns_the_recording "$(cat "$TMP/rec_get.err")"
 	fi
-	info=$(soxi "$TMP/rec.wav" 2>&1)
-	if echo "$info" | grep -qE "Sample Rate +: 8000" &&
-		echo "$info" | grep -qE "Channels +: 1" &&
-		echo "$info" | grep -qE "Precision +: 16-bit"; then
-		pass rec_is_8khz_16bit_mono_wav
-	else
-		fail rec_is_8khz_16bit_mono_wav "$info"
-	fi
+	check_wav_8k_mono rec_is_8khz_16bit_mono_wav "$TMP/rec.wav"
 	# The caller hangs up 7 s after the 200 OK (people_caller.xml: 1 s,
 	# then -d 6000); the bridge starts with that 200.
-	dur=$(soxi -D "$TMP/rec.wav" 2>/dev/null || echo 0)
-	if awk -v d="$dur" 'BEGIN { exit !(d >= 6.5 && d <= 7.5) }'; then
-		pass rec_duration_within_0_5_s_of_the_bridge
-	else
-		fail rec_duration_within_0_5_s_of_the_bridge "$dur s, bridged ~7 s"
-	fi
+	check_wav_seconds rec_duration_within_0_5_s_of_the_bridge \
+		"$TMP/rec.wav" 6.5 7.5
+	dur=$WAV_SECONDS
 	band() {
 		sox "$TMP/rec.wav" -n sinc "$1" stat 2>&1 |
 			sed -n 's/^RMS     amplitude: *\([0-9.]*\).*/\1/p'

@@ -88,20 +88,10 @@ if "$PBXCTL" vm get $T general "$id" >"$TMP/msg.wav" 2>"$TMP/get.err"; then
 else
 	fail vm_get_returns_the_message "$(cat "$TMP/get.err")"
 fi
-info=$(soxi "$TMP/msg.wav" 2>&1)
-if echo "$info" | grep -qE "Sample Rate +: 8000" &&
-	echo "$info" | grep -qE "Channels +: 1" &&
-	echo "$info" | grep -qE "Precision +: 16-bit"; then
-	pass message_is_8khz_16bit_mono_wav
-else
-	fail message_is_8khz_16bit_mono_wav "$info"
-fi
-dur=$(soxi -D "$TMP/msg.wav" 2>/dev/null || echo 0)
-if awk -v d="$dur" 'BEGIN { exit !(d >= 2.8 && d <= 3.2) }'; then
-	pass message_duration_within_0_2_s_of_what_was_sent
-else
-	fail message_duration_within_0_2_s_of_what_was_sent "$dur s, sent 3 s"
-fi
+check_wav_8k_mono message_is_8khz_16bit_mono_wav "$TMP/msg.wav"
+check_wav_seconds message_duration_within_0_2_s_of_what_was_sent \
+	"$TMP/msg.wav" 2.8 3.2
+dur=$WAV_SECONDS
 echo "info: message $id: $dur s"
 stat=$(sox "$TMP/msg.wav" -n stat 2>&1)
 freq=$(echo "$stat" | sed -n 's/^Rough   frequency: *\([0-9]*\).*/\1/p')
