@@ -1,21 +1,42 @@
 # speak_prompts(<body variable> "<name>|<text>" ...): each text spoken by
-# espeak-ng (English, 150 words a minute) into <name>.wav under ${WORK},
-# then embedded as G.711 arrays appended to the body (embed_g711.cmake).
-# Shared by the built-in prompt sets (conf_prompts.cmake,
-# vm_access_prompts.cmake); ESPEAK and WORK come from their -D options.
+# espeak-ng (150 words a minute) into <prefix><name>.wav under ${WORK},
+# then embedded as G.711 arrays named <prefix><name>_ulaw/_alaw appended to
+# the body (embed_g711.cmake). Shared by the built-in prompt sets
+# (conf_prompts.cmake, vm_access_prompts.cmake, queue_prompts.cmake);
+# ESPEAK and WORK come from their -D options. Set before the call:
+# SPEAK_LANG (espeak voice, default en), SPEAK_PREFIX (default none) and
+# SPEAK_TRIM (with SOX: each word's leading and trailing silence cut and
+# 80 ms of pause after it, for words joined into one announcement).
 include(${CMAKE_CURRENT_LIST_DIR}/embed_g711.cmake)
 function(speak_prompts out)
   set(body "${${out}}")
+  set(lang en)
+  if(SPEAK_LANG)
+    set(lang ${SPEAK_LANG})
+  endif()
   foreach(item ${ARGN})
     string(REPLACE "|" ";" parts "${item}")
     list(GET parts 0 name)
     list(GET parts 1 text)
-    execute_process(COMMAND ${ESPEAK} -v en -s 150 -w ${WORK}/${name}.wav
+    set(id ${SPEAK_PREFIX}${name})
+    set(wav ${WORK}/${id}.wav)
+    if(SPEAK_TRIM)
+      set(wav ${WORK}/${id}.raw.wav)
+    endif()
+    execute_process(COMMAND ${ESPEAK} -v ${lang} -s 150 -w ${wav}
                     "${text}" RESULT_VARIABLE rc)
     if(rc)
-      message(FATAL_ERROR "espeak-ng: cannot speak ${name} (${rc})")
+      message(FATAL_ERROR "espeak-ng: cannot speak ${id} (${rc})")
     endif()
-    embed_g711(${name} ${WORK}/${name}.wav ${WORK} body)
+    if(SPEAK_TRIM)
+      execute_process(COMMAND ${SOX} ${wav} ${WORK}/${id}.wav
+                      silence 1 0.02 0.5% reverse silence 1 0.02 0.5% reverse
+                      pad 0 0.08 RESULT_VARIABLE rc)
+      if(rc)
+        message(FATAL_ERROR "sox: cannot trim ${id} (${rc})")
+      endif()
+    endif()
+    embed_g711(${id} ${WORK}/${id}.wav ${WORK} body)
   endforeach()
   set(${out} "${body}" PARENT_SCOPE)
 endfunction()
