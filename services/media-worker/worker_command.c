@@ -446,53 +446,100 @@ static void command_queue_hold(struct worker *w, struct worker_link *l,
 	failed_if(w, l, env, "queue hold", err, why);
 }
 
-/* protobuf-c leaves a oneof member NULL only for a malformed frame, but a
- * frame from another build may still lack it: checked once here. */
-static bool has_args(const Pbx__V1__MediaCommand *cmd)
+static void command_stop_play(struct worker *w, struct worker_link *l,
+			      struct worker_call *wc,
+			      const Pbx__V1__Envelope *env)
 {
-	switch (cmd->cmd_case) {
-	case PBX__V1__MEDIA_COMMAND__CMD_PLAY:
-		return cmd->play && cmd->play->prompt;
-	case PBX__V1__MEDIA_COMMAND__CMD_HANGUP:
-		return cmd->hangup != NULL;
-	case PBX__V1__MEDIA_COMMAND__CMD_RING:
-		return cmd->ring && cmd->ring->target_uri;
-	case PBX__V1__MEDIA_COMMAND__CMD_TIMER:
-		return cmd->timer != NULL;
-	case PBX__V1__MEDIA_COMMAND__CMD_CANCEL_RING:
-		return cmd->cancel_ring && cmd->cancel_ring->leg;
-	case PBX__V1__MEDIA_COMMAND__CMD_RECORD:
-		return cmd->record && cmd->record->box &&
-		       cmd->record->greeting;
-	case PBX__V1__MEDIA_COMMAND__CMD_CONF_JOIN:
-		return cmd->conf_join && cmd->conf_join->room &&
-		       cmd->conf_join->moh;
-	case PBX__V1__MEDIA_COMMAND__CMD_CONF_MUTE:
-		return cmd->conf_mute != NULL;
-	case PBX__V1__MEDIA_COMMAND__CMD_FAX_RECEIVE:
-		return cmd->fax_receive && cmd->fax_receive->box &&
-		       cmd->fax_receive->ident;
-	case PBX__V1__MEDIA_COMMAND__CMD_VM_ACCESS:
-		return cmd->vm_access && cmd->vm_access->box;
-	case PBX__V1__MEDIA_COMMAND__CMD_QUEUE_HOLD:
-		return cmd->queue_hold && cmd->queue_hold->moh &&
-		       cmd->queue_hold->entry_prompt &&
-		       cmd->queue_hold->periodic_prompt &&
-		       cmd->queue_hold->language;
-	case PBX__V1__MEDIA_COMMAND__CMD_QUEUE_ANNOUNCE:
-		return cmd->queue_announce != NULL;
-	case PBX__V1__MEDIA_COMMAND__CMD_RECORD_CALL:
-		return cmd->record_call && cmd->record_call->extension &&
-		       cmd->record_call->prompt;
-	default:
-		return true;
+	(void)w;
+	(void)l;
+	(void)env;
+	mwcall_stop_play(wc->call);
+}
+
+static void command_queue_announce(struct worker *w, struct worker_link *l,
+				   struct worker_call *wc,
+				   const Pbx__V1__Envelope *env)
+{
+	(void)w;
+	(void)l;
+	/* News for a call no longer on hold is no error: an agent answered
+	 * meanwhile. */
+	if (worker_queue_announce(wc, env->media_command->queue_announce))
+		PLOG_DEBUG("queue news for a call not on hold");
+}
+
+/* protobuf-c leaves a oneof member NULL only for a malformed frame, but a
+ * frame from another build may still lack it: each command's arguments
+ * are checked once, by its row's `args`, before its handler runs. */
+#define ARG(m) (cmd->m != NULL)
+#define ARGS(name, expr)                                                      \
+	static bool args_##name(const Pbx__V1__MediaCommand *cmd)             \
+	{                                                                     \
+		return expr;                                                  \
 	}
+ARGS(play, ARG(play) && cmd->play->prompt)
+ARGS(hangup, ARG(hangup))
+ARGS(ring, ARG(ring) && cmd->ring->target_uri)
+ARGS(timer, ARG(timer))
+ARGS(cancel_ring, ARG(cancel_ring) && cmd->cancel_ring->leg)
+ARGS(record, ARG(record) && cmd->record->box && cmd->record->greeting)
+ARGS(conf_join, ARG(conf_join) && cmd->conf_join->room &&
+			cmd->conf_join->moh)
+ARGS(conf_mute, ARG(conf_mute))
+ARGS(fax_receive, ARG(fax_receive) && cmd->fax_receive->box &&
+			  cmd->fax_receive->ident)
+ARGS(vm_access, ARG(vm_access) && cmd->vm_access->box)
+ARGS(queue_hold, ARG(queue_hold) && cmd->queue_hold->moh &&
+			 cmd->queue_hold->entry_prompt &&
+			 cmd->queue_hold->periodic_prompt &&
+			 cmd->queue_hold->language)
+ARGS(queue_announce, ARG(queue_announce))
+ARGS(record_call, ARG(record_call) && cmd->record_call->extension &&
+			  cmd->record_call->prompt)
+#undef ARGS
+#undef ARG
+
+/* One row per command: the oneof case, its argument check (NULL: none
+ * needed) and its handler. */
+static const struct command_row {
+	Pbx__V1__MediaCommand__CmdCase cmd;
+	bool (*args)(const Pbx__V1__MediaCommand *cmd);
+	void (*run)(struct worker *w, struct worker_link *l,
+		    struct worker_call *wc, const Pbx__V1__Envelope *env);
+} commands[] = {
+#define ROW(CASE, a, f) {PBX__V1__MEDIA_COMMAND__CMD_##CASE, a, f}
+	ROW(ANSWER, NULL, command_answer),
+	ROW(PLAY, args_play, command_play),
+	ROW(STOP_PLAY, NULL, command_stop_play),
+	ROW(HANGUP, args_hangup, command_hangup),
+	ROW(RING, args_ring, command_ring),
+	ROW(TIMER, args_timer, command_timer),
+	ROW(CANCEL_RING, args_cancel_ring, command_cancel_ring),
+	ROW(RECORD, args_record, command_record),
+	ROW(CONF_JOIN, args_conf_join, command_conf_join),
+	ROW(CONF_MUTE, args_conf_mute, command_conf_mute),
+	ROW(FAX_RECEIVE, args_fax_receive, command_fax_receive),
+	ROW(VM_ACCESS, args_vm_access, command_vm_access),
+	ROW(QUEUE_HOLD, args_queue_hold, command_queue_hold),
+	ROW(QUEUE_ANNOUNCE, args_queue_announce, command_queue_announce),
+	ROW(RECORD_CALL, args_record_call, command_record_call),
+#undef ROW
+};
+
+static const struct command_row *command_row(Pbx__V1__MediaCommand__CmdCase c)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (commands[i].cmd == c)
+			return &commands[i];
+	}
+	return NULL;
 }
 
 void worker_command(struct worker *w, struct worker_link *l,
 		    const Pbx__V1__Envelope *env)
 {
 	const Pbx__V1__MediaCommand *cmd = env->media_command;
+	const struct command_row *row;
 	struct worker_call *wc;
 
 	if (cmd->worker_id[0] && strcmp(cmd->worker_id, w->cfg->worker_id)) {
@@ -514,62 +561,15 @@ void worker_command(struct worker *w, struct worker_link *l,
 		reply_event(w, l, env, KIND(FAILED), "tenant mismatch");
 		return;
 	}
-	if (!has_args(cmd)) {
+	row = command_row(cmd->cmd_case);
+	if (!row) {
+		reply_event(w, l, env, KIND(FAILED), "unknown command");
+		return;
+	}
+	if (row->args && !row->args(cmd)) {
 		failed(w, l, env, "command", "command without arguments");
 		return;
 	}
 	wc->home = l;
-	switch (cmd->cmd_case) {
-	case PBX__V1__MEDIA_COMMAND__CMD_ANSWER:
-		command_answer(w, l, wc, env);
-		break;
-	case PBX__V1__MEDIA_COMMAND__CMD_PLAY:
-		command_play(w, l, wc, env);
-		break;
-	case PBX__V1__MEDIA_COMMAND__CMD_STOP_PLAY:
-		mwcall_stop_play(wc->call);
-		break;
-	case PBX__V1__MEDIA_COMMAND__CMD_HANGUP:
-		command_hangup(w, l, wc, env);
-		break;
-	case PBX__V1__MEDIA_COMMAND__CMD_RING:
-		command_ring(w, l, wc, env);
-		break;
-	case PBX__V1__MEDIA_COMMAND__CMD_TIMER:
-		command_timer(w, l, wc, env);
-		break;
-	case PBX__V1__MEDIA_COMMAND__CMD_CANCEL_RING:
-		command_cancel_ring(w, l, wc, env);
-		break;
-	case PBX__V1__MEDIA_COMMAND__CMD_RECORD:
-		command_record(w, l, wc, env);
-		break;
-	case PBX__V1__MEDIA_COMMAND__CMD_CONF_JOIN:
-		command_conf_join(w, l, wc, env);
-		break;
-	case PBX__V1__MEDIA_COMMAND__CMD_CONF_MUTE:
-		command_conf_mute(w, l, wc, env);
-		break;
-	case PBX__V1__MEDIA_COMMAND__CMD_FAX_RECEIVE:
-		command_fax_receive(w, l, wc, env);
-		break;
-	case PBX__V1__MEDIA_COMMAND__CMD_VM_ACCESS:
-		command_vm_access(w, l, wc, env);
-		break;
-	case PBX__V1__MEDIA_COMMAND__CMD_QUEUE_HOLD:
-		command_queue_hold(w, l, wc, env);
-		break;
-	case PBX__V1__MEDIA_COMMAND__CMD_QUEUE_ANNOUNCE:
-		/* News for a call no longer on hold is no error: an agent
-		 * answered meanwhile. */
-		if (worker_queue_announce(wc, cmd->queue_announce))
-			PLOG_DEBUG("queue news for a call not on hold");
-		break;
-	case PBX__V1__MEDIA_COMMAND__CMD_RECORD_CALL:
-		command_record_call(w, l, wc, env);
-		break;
-	default:
-		reply_event(w, l, env, KIND(FAILED), "unknown command");
-		break;
-	}
+	row->run(w, l, wc, env);
 }

@@ -814,6 +814,23 @@ Test(mwcall, commands_for_another_call_or_tenant_fail)
 	cr_assert_eq(ev_count(KIND(ANSWERED)), 0);
 }
 
+/* The command table (worker_command.c): a command this build does not
+ * know (here: none at all in the oneof) fails, and the call goes on. */
+Test(mwcall, a_command_the_worker_does_not_know_fails_and_the_call_stays)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+
+	fx_start(&(struct fx_opts){0});
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	cmd_send(&mc);
+	cr_assert(test_loop_count(&fx.router.nev, 2, 1000));
+	cr_assert_eq(fx.router.evs[1].kind, KIND(FAILED));
+	cr_assert_str_eq(fx.router.evs[1].detail, "unknown command");
+	cmd_answer();
+	cr_assert(wait_event(KIND(ANSWERED), 2000), "the call did not go on");
+}
+
 Test(mwcall, timer_fires_once)
 {
 	const struct test_router_ev *e;
