@@ -36,6 +36,7 @@ tally() {
 	FAILED=$((FAILED + $(echo "$line" | cut -d' ' -f3)))
 }
 
+T_START=$SECONDS
 echo "== unit tests (ASan/UBSan)"
 # Verbose, so each Criterion binary's own "Synthesis" line (tests passed,
 # failed, crashed) is counted, not just one result per binary.
@@ -59,14 +60,17 @@ if [ $((u_pass + u_fail)) = 0 ]; then
 	u_fail=1
 fi
 echo "$u_pass passed, $u_fail failed" | tee "$TMP/unit.sum"
+echo "info: unit took $((SECONDS - T_START)) s"
 tally "$TMP/unit.sum"
 
 # suite <title> <out name> <script>: runs one suite and adds its result
 # line to the totals. The environment each needs is set around the calls.
 suite() {
+	local t0=$SECONDS
 	echo "== $1"
 	"$ROOT/$3" 2>&1 | tee "$TMP/$2.out"
 	tally "$TMP/$2.out"
+	echo "info: $2 took $((SECONDS - t0)) s"
 }
 
 redis-server --port 6391 --bind 127.0.0.1 --save '' --appendonly no \
@@ -132,5 +136,6 @@ if [ "$FAILED" -ne 0 ]; then
 fi
 rm -rf "$TMP"
 echo
+echo "info: all suites took $((SECONDS - T_START)) s"
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
