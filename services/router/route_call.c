@@ -105,6 +105,9 @@ static void saved(struct route_ctx *c, int result)
 	route_index_add(c->r, c->worker_id, c->tenant, c->call_id);
 	if (c->alt_id[0])
 		route_index_add(c->r, c->alt_id, c->tenant, c->call_id);
+	/* A cascade leg is also its caller's worker's: lost with it. */
+	if (c->cof[0])
+		route_index_add(c->r, c->cof, c->tenant, c->call_id);
 	reply(c, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA, 0, NULL);
 	finish(c);
 }
@@ -252,7 +255,10 @@ static void place(struct route_ctx *c)
 	}
 	snprintf(c->worker_id, sizeof(c->worker_id), "%s", w->id);
 	snprintf(c->worker_uri, sizeof(c->worker_uri), "%s", w->sip_uri);
-	w = workers_pick_alt(c->r->workers, c->worker_id);
+	/* A cascade leg has no fallback: anywhere but the room's worker it
+	 * would start a second half of the room. */
+	w = LOOKUP(c)->cascade ? NULL
+			       : workers_pick_alt(c->r->workers, c->worker_id);
 	if (w) {
 		snprintf(c->alt_id, sizeof(c->alt_id), "%s", w->id);
 		snprintf(c->alt_uri, sizeof(c->alt_uri), "%s", w->sip_uri);
@@ -439,10 +445,10 @@ static const char cascade_lua[] =
 	"local v = redis.call('GET', KEYS[1]) "
 	"if v then redis.call('DEL', KEYS[1]) end return v";
 
-/* "<tenant> <room> <moderator 0|1> <call-id> <caller...>" */
+/* "<tenant> <room> <moderator 0|1> <call-id> <its worker> <caller...>" */
 static void got_cascade(struct route_ctx *c, redisReply *rr)
 {
-	char tenant[65], room[65], origin[256];
+	char tenant[65], room[65], origin[256], from[65];
 	int mod, off = 0;
 
 	if (!rr || rr->type == REDIS_REPLY_ERROR) {
@@ -450,9 +456,10 @@ static void got_cascade(struct route_ctx *c, redisReply *rr)
 		return;
 	}
 	if (rr->type != REDIS_REPLY_STRING ||
-	    sscanf(rr->str, "%64s %64s %d %255s %n", tenant, room, &mod,
-		   origin, &off) != 4 ||
-	    !off || !pbx_tenant_valid(tenant) || !pbx_id_valid(room)) {
+	    sscanf(rr->str, "%64s %64s %d %255s %64s %n", tenant, room, &mod,
+		   origin, from, &off) != 5 ||
+	    !off || !pbx_tenant_valid(tenant) || !pbx_id_valid(room) ||
+	    !pbx_id_valid(from)) {
 		c->missing = true;
 		return;
 	}
@@ -460,6 +467,7 @@ static void got_cascade(struct route_ctx *c, redisReply *rr)
 	snprintf(c->scen, sizeof(c->scen), ROUTE_CONF_LEG_SCEN "%s", room);
 	c->version = 0;
 	c->cmod = mod == 1;
+	snprintf(c->cof, sizeof(c->cof), "%s", from);
 	snprintf(c->caller, sizeof(c->caller), "%s",
 		 strcmp(rr->str + off, "-") ? rr->str + off : "");
 	snprintf(c->number, sizeof(c->number), "conf");

@@ -167,7 +167,7 @@ static void cascade_start(struct join_req *jr, const char *holder)
 	redisAsyncContext *ac = pbx_redis_ctx(jr->r->redis);
 	struct cascade_req *cr = calloc(1, sizeof(*cr));
 	unsigned char rnd[16];
-	char key[PBX_KEY_MAX], val[512], ttl[12];
+	char key[PBX_KEY_MAX], val[640], ttl[12];
 
 	if (!cr || !ac ||
 	    getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
@@ -180,9 +180,10 @@ static void cascade_start(struct join_req *jr, const char *holder)
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(cr->token + 2 * i, 3, "%02x", rnd[i]);
 	cr->jr = jr;
-	/* The caller number last: the rest of the line, whatever it is. */
-	snprintf(val, sizeof(val), "%s %s %d %s %s", jr->tenant, jr->room,
-		 jr->moderator, jr->call_id,
+	/* The caller number last: the rest of the line, whatever it is.
+	 * The caller's worker: the leg ends when that worker is lost. */
+	snprintf(val, sizeof(val), "%s %s %d %s %s %s", jr->tenant, jr->room,
+		 jr->moderator, jr->call_id, jr->worker,
 		 jr->caller[0] ? jr->caller : "-");
 	snprintf(ttl, sizeof(ttl), "%d", CASCADE_TTL_S);
 	PLOG_INFO("conference %s: the room is on worker %s and this call on "

@@ -281,7 +281,8 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 			      c->conf,    "cst",        cst,
 			      "ctry",     ctry,         "cdig",
 			      c->cdig,    "cmod",       c->cmod ? "1" : "0",
-			      "crm",      c->crm};
+			      "crm",      c->crm,       "cof",
+			      c->cof};
 	size_t argc = sizeof(argv) / sizeof(argv[0]);
 
 	if (!ac || pbx_key(key, sizeof(key), c->tenant, "call:%s",

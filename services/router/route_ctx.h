@@ -116,6 +116,8 @@ struct route_ctx {
 	int ctries;                 /* wrong PINs so far */
 	char cdig[20];              /* PIN digits typed so far */
 	bool cmod;                  /* joins (joined) as a moderator */
+	char cof[65];               /* a cascade leg: the worker of the call
+				     * it carries (reaped with it) */
 	int c_do;                   /* after the save: what to send */
 	uint32_t c_members;         /* CONF_JOINED / CONF_FULL */
 	/* feature code (route_feature.c): after the save, start it */

@@ -81,6 +81,8 @@ static void delete_state(struct route_ctx *c)
 	 * under (if any) expires with the reaper's scan (members whose
 	 * record is gone are dropped). */
 	route_index_del(c->r, c->worker_id, c->tenant, c->call_id);
+	if (c->cof[0])
+		route_index_del(c->r, c->cof, c->tenant, c->call_id);
 	route_limits_release(c->r, c->tenant, c->call_id);
 	route_pipe_run(c, deleted);
 }
@@ -308,6 +310,7 @@ static void got_state(struct route_ctx *c, redisReply *rr)
 	COPY(c->conf, "conf");
 	COPY(c->cdig, "cdig");
 	COPY(c->crm, "crm");
+	COPY(c->cof, "cof");
 #undef COPY
 	c->cstate = field(rr, "cst") ? field(rr, "cst")[0] : '\0';
 	c->ctries = field(rr, "ctry") ? atoi(field(rr, "ctry")) : 0;

@@ -121,10 +121,20 @@ static void call_cb(redisAsyncContext *ac, void *reply, void *arg)
 {
 	struct reap_call *rc = arg;
 	const char *worker = hash_field(reply, 0), *edge = hash_field(reply, 1);
-	const char *alt = hash_field(reply, 2);
+	const char *alt = hash_field(reply, 2), *cof = hash_field(reply, 3);
 	char key[PBX_KEY_MAX];
 
 	pbx_log_ctx(rc->tenant, rc->call_id);
+	/* A cascade leg into a room on a live worker, carrying a call of
+	 * the lost one: nobody is on its other end any more. */
+	if (reply && worker && strcmp(worker, rc->worker) && cof &&
+	    !strcmp(cof, rc->worker)) {
+		PLOG_WARN("conference leg on %s: its caller's media worker %s "
+			  "is gone; ending it",
+			  worker, rc->worker);
+		route_media_hangup(rc->r, worker, rc->tenant, rc->call_id, 480,
+				   "Conference Caller Lost");
+	}
 	/* Gone (ended normally) or moved to another worker: not lost. Not
 	 * started yet (the decision's fallback is still set): the edge
 	 * is trying the fallback worker in the INVITE transaction, and a
@@ -162,7 +172,7 @@ static void reap_member(struct reap *rp, redisAsyncContext *ac,
 	memcpy(rc->tenant, member, (size_t)(sp - member));
 	snprintf(rc->call_id, sizeof(rc->call_id), "%s", sp + 1);
 	if (pbx_key(key, sizeof(key), rc->tenant, "call:%s", rc->call_id) ||
-	    redisAsyncCommand(ac, call_cb, rc, "HMGET %s worker edge alt",
+	    redisAsyncCommand(ac, call_cb, rc, "HMGET %s worker edge alt cof",
 			      key) !=
 		    REDIS_OK)
 		free(rc);

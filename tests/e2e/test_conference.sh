@@ -363,6 +363,37 @@ if wait_members open 2; then
 	else fail caller_hangup_ends_the_leg "members: $(members_in open)"; fi
 else fail caller_hangup_ends_the_leg "never joined: $(members_in open)"; fi
 
+# The caller's worker dies: its leg leaves the room at once (the reaper
+# ends a cascade leg with the call it carries), not after the leg's RTP
+# timeout (60 s); the worker then starts again for the section below.
+DIR=$TMP/c1 member 14 $N_MENU key2 0
+cw=""
+for _ in $(seq 50); do
+	wait_members open 2 && other_worker_call >/dev/null && cw=$CWORKER &&
+		[ -n "$cw" ] && [ "$cw" != "$room_w" ] && break
+	cw=""
+	sleep 0.1
+done
+if [ -n "$cw" ]; then
+	t0=$(now_ms)
+	kill -KILL "$(cat "$PBX_RUN/$cw.pid")"
+	for _ in $(seq 150); do
+		[ "$(members_in open)" = 1 ] && break
+		sleep 0.1
+	done
+	t=$(($(now_ms) - t0))
+	echo "info: the leg left the room $t ms after its caller's worker was killed"
+	if [ "$(members_in open)" = 1 ] && [ $t -lt 12000 ]; then
+		pass callers_worker_dies_its_leg_leaves_the_room
+	else fail callers_worker_dies_its_leg_leaves_the_room \
+		"members $(members_in open) after $t ms"; fi
+	wait "${MPID[14]}"
+	rm -f "$PBX_RUN/$cw.pid"
+	"$STACK" start-one "$cw" >/dev/null 2>&1
+	sleep 1.5 # its first heartbeat
+else fail callers_worker_dies_its_leg_leaves_the_room \
+	"no caller on the other worker: members $(members_in open)"; fi
+
 # The room's worker dies: the caller on the other worker gets BYE.
 DIR=$TMP/c1 member 12 $N_MENU key2 0
 if wait_members open 2; then

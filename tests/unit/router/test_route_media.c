@@ -1934,6 +1934,50 @@ Test(route_media, conf_failed_cascade_leg_ends_the_call)
 		      "Conference Ended");
 }
 
+/* Issue 11: a cascade leg into a room on a live worker carries a call of
+ * another worker; that worker lost, the leg ends at once (a Hangup to
+ * the room's worker), not after the leg's RTP timeout. */
+Test(route_media, conf_leg_ends_when_its_callers_worker_is_lost)
+{
+	static const char tok[] = "0123456789abcdef0123456789abcdef";
+	const Pbx__V1__RouteDecision *d;
+	char key[PBX_KEY_MAX], member[PBX_KEY_MAX];
+
+	conf_menu_room_on_two();
+	conf_room_on(HARNESS_WORKER);
+	cr_assert_eq(pbx_key_sys_sub_of(key, sizeof(key), PBX_KS_CONF_CASCADE,
+					tok),
+		     0);
+	redis_do("SET %s %s", key,
+		 HARNESS_TENANT " open 0 c-9 mw-two " CALLER);
+	d = router_harness_call_new_src(&h, "leg-1", "x",
+					"conf-0123456789abcdef0123456789abcdef",
+					"worker");
+	cr_assert_not_null(d);
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA,
+		     "%u %s", d->sip_code, d->reason);
+	cr_assert_str_eq(d->media_uri, HARNESS_WORKER_URI);
+	cr_assert_str_eq(d->alt_media_uri, "", "a leg has no fallback");
+	assert_field("leg-1", "cof", "mw-two");
+	router_harness_settle(&h, 100);
+	cr_assert_eq(pbx_key_sys(key, sizeof(key), "wcalls:%s", "mw-two"), 0);
+	snprintf(member, sizeof(member), "%s leg-1", HARNESS_TENANT);
+	{
+		redisReply *r = redis_fixture_cmd(&h.rf, "SISMEMBER %s %s",
+						  key, member);
+
+		cr_assert(r && r->type == REDIS_REPLY_INTEGER &&
+				  r->integer == 1,
+			  "not indexed under its caller's worker");
+		freeReplyObject(r);
+	}
+
+	seen = fake_peer_count(h.worker);
+	route_reap_worker("mw-two", pbx_clock_now_ms(), h.rt);
+	assert_hangup(conf_wait_cmd("leg-1", MC(HANGUP)), 480,
+		      "Conference Caller Lost");
+}
+
 Test(route_media, conf_last_member_leaving_frees_the_rooms_worker)
 {
 	struct harness_event ev = {.kind = MEV(CONF_JOINED),
