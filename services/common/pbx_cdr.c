@@ -213,19 +213,21 @@ static bool conference(const struct pbx_cdr *c)
 {
 	return !strcmp(c->outcome, "conference");
 }
+/* Refused: before any worker took it, or by the walk on the worker
+ * (a REJECT decided by the real first step). */
+static bool rejected(const struct pbx_cdr *c)
+{
+	return c->end == PBX_CDR_END_REJECT || !strcmp(c->outcome, "rejected");
+}
 static bool busy_code(const struct pbx_cdr *c)
 {
-	return c->end == PBX_CDR_END_REJECT &&
+	return rejected(c) &&
 	       (c->sip_code == 486 || c->sip_code == 600);
 }
 static bool error_code(const struct pbx_cdr *c)
 {
 	return c->sip_code >= 500 || !strcmp(c->outcome, "failed") ||
 	       !strcmp(c->outcome, "loop");
-}
-static bool rejected(const struct pbx_cdr *c)
-{
-	return c->end == PBX_CDR_END_REJECT;
 }
 static bool caller(const struct pbx_cdr *c)
 {

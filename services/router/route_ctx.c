@@ -263,8 +263,9 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 	struct save_step *ss;
 	char key[PBX_KEY_MAX], rev[24], ttl[24], seq[24], ver[24];
 	char walk[WALK_STATE_TEXT_MAX];
-	char cst[2] = {c->cstate, '\0'}, ctry[12];
-	const char *argv[] = {"EVAL",     cas_lua,      "1",
+	char cst[2] = {c->cstate, '\0'}, ctry[12], cdr[3][24];
+	/* Sized for the fields below and the record's (NULL-padded). */
+	const char *argv[56 + ROUTE_CDR_NARGS] = {"EVAL",     cas_lua,      "1",
 			      key,        rev,          ttl,
 			      "walk",     walk,         "worker",
 			      c->worker_id, "seq",      seq,
@@ -282,7 +283,7 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 			      "ctry",     ctry,         "cdig",
 			      c->cdig,    "cmod",       c->cmod ? "1" : "0",
 			      "crm",      c->crm};
-	size_t argc = sizeof(argv) / sizeof(argv[0]);
+	size_t argc = 0;
 
 	if (!ac || pbx_key(key, sizeof(key), c->tenant, "call:%s",
 			   c->call_id) ||
@@ -290,6 +291,9 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 		h(c, -1);
 		return;
 	}
+	while (argc < sizeof(argv) / sizeof(argv[0]) && argv[argc])
+		argc++;
+	route_cdr_save_args(c, argv, &argc, cdr);
 	snprintf(rev, sizeof(rev), "%ld", c->rev);
 	snprintf(ctry, sizeof(ctry), "%d", c->ctries);
 	/* Until the worker reports INCOMING the call may never start (the

@@ -109,19 +109,47 @@ static void send_call_end(struct router *r, const char *edge,
 		PLOG_ERR("call end to edge %s failed: %d", edge, err);
 }
 
-static const char *hash_field(const redisReply *rr, size_t i)
+static const char *hash_field(const redisReply *rr, const char *name)
 {
-	return rr && rr->type == REDIS_REPLY_ARRAY && i < rr->elements &&
-			       rr->element[i]->type == REDIS_REPLY_STRING
-		       ? rr->element[i]->str
-		       : NULL;
+	for (size_t i = 0; rr && rr->type == REDIS_REPLY_ARRAY &&
+			   i + 1 < rr->elements;
+	     i += 2) {
+		if (rr->element[i]->type == REDIS_REPLY_STRING &&
+		    !strcmp(rr->element[i]->str, name) &&
+		    rr->element[i + 1]->type == REDIS_REPLY_STRING)
+			return rr->element[i + 1]->str;
+	}
+	return NULL;
+}
+
+/* The lost call's record (the record's hash rr): failed, worker lost. */
+static void lost_cdr(const struct reap_call *rc, const redisReply *rr)
+{
+	struct pbx_cdr *cdr = calloc(1, sizeof(*cdr));
+	const char *scen = hash_field(rr, "scenario");
+
+	if (!cdr) {
+		PLOG_ERR("out of memory: the call's record is lost");
+		return;
+	}
+	if (!scen || strncmp(scen, ROUTE_CONF_LEG_SCEN,
+			     strlen(ROUTE_CONF_LEG_SCEN))) {
+		route_cdr_from_record(cdr, rr);
+		snprintf(cdr->tenant, sizeof(cdr->tenant), "%s", rc->tenant);
+		snprintf(cdr->call_id, sizeof(cdr->call_id), "%s",
+			 rc->call_id);
+		cdr->end = PBX_CDR_END_LOST;
+		route_cdr_write(rc->r, cdr);
+	}
+	free(cdr);
 }
 
 static void call_cb(redisAsyncContext *ac, void *reply, void *arg)
 {
 	struct reap_call *rc = arg;
-	const char *worker = hash_field(reply, 0), *edge = hash_field(reply, 1);
-	const char *alt = hash_field(reply, 2);
+	const char *worker = hash_field(reply, "worker");
+	const char *edge = hash_field(reply, "edge");
+	const char *alt = hash_field(reply, "alt");
 	char key[PBX_KEY_MAX];
 
 	pbx_log_ctx(rc->tenant, rc->call_id);
@@ -136,6 +164,7 @@ static void call_cb(redisAsyncContext *ac, void *reply, void *arg)
 			  rc->worker, edge && edge[0] ? edge : "(unknown)");
 		send_call_end(rc->r, edge ? edge : "", rc);
 		route_limits_release(rc->r, rc->tenant, rc->call_id);
+		lost_cdr(rc, reply);
 		if (!pbx_key(key, sizeof(key), rc->tenant, "call:%s",
 			     rc->call_id))
 			redisAsyncCommand(ac, NULL, NULL, "DEL %s", key);
@@ -162,8 +191,7 @@ static void reap_member(struct reap *rp, redisAsyncContext *ac,
 	memcpy(rc->tenant, member, (size_t)(sp - member));
 	snprintf(rc->call_id, sizeof(rc->call_id), "%s", sp + 1);
 	if (pbx_key(key, sizeof(key), rc->tenant, "call:%s", rc->call_id) ||
-	    redisAsyncCommand(ac, call_cb, rc, "HMGET %s worker edge alt",
-			      key) !=
+	    redisAsyncCommand(ac, call_cb, rc, "HGETALL %s", key) !=
 		    REDIS_OK)
 		free(rc);
 }
