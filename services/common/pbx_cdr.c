@@ -264,11 +264,14 @@ static const struct disp_rule {
 	{"conference", conference, 200, "OK"},
 	{"busy", busy_code, 486, "Busy Here"},
 	{"failed", error_code, 500, "Server Error"},
-	{"rejected", rejected, 403, "Forbidden"},
-	{"caller_hangup", caller, 487, "Request Terminated"},
+	/* A ring nobody took says more than how the call ended after it
+	 * (the walk's hang-up, a refusal before answer, the caller giving
+	 * up on the prompt that followed). */
 	{"no_answer", ring_no_answer, 480, "No Answer"},
 	{"busy", ring_busy, 486, "Busy Here"},
 	{"unavailable", ring_unavailable, 480, "Temporarily Unavailable"},
+	{"rejected", rejected, 403, "Forbidden"},
+	{"caller_hangup", caller, 487, "Request Terminated"},
 	{"hangup", always, 200, "OK"},
 };
 
