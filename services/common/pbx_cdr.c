@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hiredis/hiredis.h>
+
 #include "pbx_cdr.h"
 
 #define F(n, t)                                                                \
@@ -323,4 +325,98 @@ bool pbx_cdr_id_valid(const char *s)
 	return s && strlen(s) < PBX_CDR_ID_MAX &&
 	       strspn(s, "0123456789-") == strlen(s) &&
 	       sscanf(s, "%llu-%llu%c", &ms, &seq, &end) == 2;
+}
+
+int pbx_cdr_from_entry(struct pbx_cdr *cdr, const redisReply *entry)
+{
+	const redisReply *f;
+
+	memset(cdr, 0, sizeof(*cdr));
+	if (!entry || entry->type != REDIS_REPLY_ARRAY ||
+	    entry->elements != 2 ||
+	    entry->element[0]->type != REDIS_REPLY_STRING ||
+	    !pbx_cdr_id_valid(entry->element[0]->str))
+		return -EINVAL;
+	snprintf(cdr->id, sizeof(cdr->id), "%s", entry->element[0]->str);
+	f = entry->element[1];
+	if (f->type != REDIS_REPLY_ARRAY || f->elements % 2)
+		return -EINVAL;
+	for (size_t i = 0; i < f->elements; i += 2) {
+		if (f->element[i]->type != REDIS_REPLY_STRING ||
+		    f->element[i + 1]->type != REDIS_REPLY_STRING)
+			return -EINVAL;
+		if (pbx_cdr_set(cdr, f->element[i]->str,
+				f->element[i + 1]->str) == -EINVAL)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static json_t *path_json(const char *trace)
+{
+	json_t *a = json_array();
+	struct pbx_cdr_hop h;
+	char buf[512];
+	size_t pos = 0;
+	int rc;
+
+	while (a && (rc = pbx_cdr_trace_next(trace, &pos, &h, buf,
+					     sizeof(buf))) != 0) {
+		if (rc < 0)
+			continue;
+		if (json_array_append_new(
+			    a, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}",
+					 "at_ms", (json_int_t)h.at_ms, "event",
+					 h.event, "node", h.node, "type",
+					 h.type, "what", h.what, "output",
+					 h.output))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+char *pbx_cdr_json(const struct pbx_cdr *cdr, json_t *extra)
+{
+	json_t *o = json_object();
+	char *s = NULL;
+	int bad = !o;
+
+	if (!bad && extra)
+		bad = json_object_update(o, extra);
+	if (!bad)
+		bad = json_object_set_new(o, "id", json_string(cdr->id));
+	for (size_t i = 0; !bad && i < PBX_CDR_NFIELDS; i++) {
+		const struct pbx_cdr_field *f = &pbx_cdr_fields[i];
+		const char *p = (const char *)cdr + f->off;
+		json_t *v;
+
+		switch (f->type) {
+		case PBX_CDR_STR:
+			if (f->off == offsetof(struct pbx_cdr, trace))
+				continue; /* as "path" */
+			v = json_string(p);
+			break;
+		case PBX_CDR_U64:
+			v = json_integer((json_int_t) * (const uint64_t *)p);
+			break;
+		case PBX_CDR_UINT:
+			v = json_integer((json_int_t) * (const unsigned *)p);
+			break;
+		case PBX_CDR_LONG:
+			v = json_integer((json_int_t) * (const long *)p);
+			break;
+		default:
+			v = json_boolean(*(const bool *)p);
+			break;
+		}
+		bad = json_object_set_new(o, f->name, v);
+	}
+	if (!bad)
+		bad = json_object_set_new(o, "path", path_json(cdr->trace));
+	if (!bad)
+		s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	return s;
 }

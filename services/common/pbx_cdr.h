@@ -5,9 +5,11 @@
  * PBX_CDR_TRACE_MAX the rest is dropped and the record says so), and the
  * one rule that turns how a call ended into its disposition. The router
  * writes records (route_cdr.c), provision lists them, the notifier posts
- * them; all three speak this file. Pure: no I/O. */
+ * them; all three speak this file. Pure: no I/O (the entry and JSON forms
+ * read a hiredis reply and build jansson values). */
 #ifndef PBX_CDR_H
 #define PBX_CDR_H
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -113,6 +115,19 @@ int pbx_cdr_trace_next(const char *trace, size_t *pos,
  * when none was given (200 answered, 487 a caller who gave up, 503 a
  * lost worker). */
 void pbx_cdr_finish(struct pbx_cdr *cdr);
+
+struct redisReply;
+/* Fills cdr from a stream entry ([id, [field, value, ...]], as XRANGE
+ * returns each): 0, or -EINVAL (not an entry, a bad value); unknown
+ * fields are skipped (a newer writer). */
+int pbx_cdr_from_entry(struct pbx_cdr *cdr, const struct redisReply *entry);
+
+/* The record as one JSON object (compact, one line): "id", every field
+ * of the table but the trace text, and "path": [{"at_ms", "event",
+ * "node", "type", "what", "output"}...]. malloc'd (free()), NULL out of
+ * memory. extra (may be NULL) is merged in first (a webhook's event
+ * fields). */
+char *pbx_cdr_json(const struct pbx_cdr *cdr, json_t *extra);
 
 /* Whether s is one of the dispositions pbx_cdr_finish gives. */
 bool pbx_cdr_disposition_valid(const char *s);

@@ -4,6 +4,8 @@
  * the disposition rule gives each way of ending its name and code. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -233,4 +235,46 @@ Test(pbx_cdr, stream_ids)
 	cr_assert_not(pbx_cdr_id_valid("1-2-3"));
 	cr_assert_not(pbx_cdr_id_valid("+"));
 	cr_assert_not(pbx_cdr_id_valid(NULL));
+}
+
+Test(pbx_cdr, json_has_every_field_and_the_path_node_by_node)
+{
+	static struct pbx_cdr c;
+	json_t *o, *p;
+	json_error_t e;
+	char *s;
+
+	snprintf(c.id, sizeof(c.id), "1765000000000-3");
+	snprintf(c.caller, sizeof(c.caller), "say \"hi\"\\");
+	c.sip_code = 486;
+	pbx_cdr_trace_add(c.trace, sizeof(c.trace), &c.truncated, 0, "START",
+			  "h", "schedule", "open", "open");
+	pbx_cdr_trace_add(c.trace, sizeof(c.trace), &c.truncated, 1200,
+			  "DTMF", "m", "ivr", "digit:1", "digit:1");
+	s = pbx_cdr_json(&c, NULL);
+	cr_assert_not_null(s);
+	cr_assert_null(strchr(s, '\n'), "one line");
+	o = json_loads(s, 0, &e);
+	cr_assert_not_null(o, "%s: %s", e.text, s);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "id")),
+			 "1765000000000-3");
+	cr_assert_str_eq(json_string_value(json_object_get(o, "caller")),
+			 "say \"hi\"\\");
+	cr_assert_eq(json_integer_value(json_object_get(o, "sip_code")), 486);
+	cr_assert(json_is_false(json_object_get(o, "truncated")));
+	cr_assert_null(json_object_get(o, "trace"));
+	for (size_t i = 0; i < PBX_CDR_NFIELDS; i++)
+		cr_assert(!strcmp(pbx_cdr_fields[i].name, "trace") ||
+				  json_object_get(o, pbx_cdr_fields[i].name),
+			  "%s", pbx_cdr_fields[i].name);
+	p = json_object_get(o, "path");
+	cr_assert_eq(json_array_size(p), 2);
+	cr_assert_str_eq(
+		json_string_value(json_object_get(json_array_get(p, 1), "node")),
+		"m");
+	cr_assert_eq(json_integer_value(
+			     json_object_get(json_array_get(p, 1), "at_ms")),
+		     1200);
+	json_decref(o);
+	free(s);
 }
