@@ -76,6 +76,7 @@ const char pbxctl_usage[] =
 	"                    [--caller N] [--disposition D] [--limit N] "
 	"[--format json]\n"
 	"  cdr show <tenant> <id> [--format json]\n"
+	"  cdr webhook <tenant> on|off   (call records to the notify webhook)\n"
 	"  fax list <tenant> <box>\n"
 	"  fax get <tenant> <box> <id> [pdf|tif] > fax.pdf\n"
 	"  fax delete <tenant> <box> <id>\n"
@@ -293,6 +294,8 @@ static const struct cmd_def cmds[] = {
 	 "[--caller N] [--disposition D] [--limit N] [--format json]"},
 	{"cdr", "show", 2, 2, OP(CDR_SHOW), PBXCTL_PRINT_BODY, OPT(O_FORMAT),
 	 "cdr show <tenant> <id> [--format json]"},
+	{"cdr", "webhook", 2, 2, OP(CDR_WEBHOOK), PBXCTL_PRINT_OK, 0,
+	 "cdr webhook <tenant> on|off"},
 	{"fax", "list", 2, 2, OP(FAX_LIST), PBXCTL_PRINT_ITEMS, 0,
 	 "fax list <tenant> <box>"},
 	{"fax", "get", 3, 4, OP(FAX_GET), PBXCTL_PRINT_DATA, 0,
@@ -949,6 +952,17 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 		}
 		/* Both members of the oneof are the same pointer. */
 		q->cdr_list = &cmd->op.cdr;
+		break;
+	case OP(CDR_WEBHOOK):
+		pbx__v1__cdr_webhook__init(&cmd->op.cdr_webhook);
+		cmd->op.cdr_webhook.tenant = a[0];
+		if (!strcmp(a[1], "on"))
+			cmd->op.cdr_webhook.enabled = true;
+		else if (strcmp(a[1], "off"))
+			return fail(err, errsz,
+				    "call records to the webhook are \"on\" "
+				    "or \"off\"");
+		q->cdr_webhook = &cmd->op.cdr_webhook;
 		break;
 	case OP(FAX_LIST):
 	case OP(FAX_GET):

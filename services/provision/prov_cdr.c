@@ -316,3 +316,30 @@ int prov_cdr_show(struct provision *pv, const Pbx__V1__CdrQuery *q,
 	}
 	return show_text(&c, &r->body);
 }
+
+int prov_cdr_webhook(struct provision *pv, const Pbx__V1__CdrWebhook *q,
+		     struct prov_reply *r)
+{
+	char key[PBX_KEY_MAX];
+	char *url = NULL;
+	int err = prov_tenant_known(pv, r, q->tenant);
+
+	if (err)
+		return err;
+	if (pbx_key_of(key, sizeof(key), q->tenant, PBX_K_NOTIFY))
+		return prov_fail(r, -EINVAL, "bad tenant");
+	err = q->enabled ? prov_store_do(pv, "HSET %s cdr 1", key)
+			 : prov_store_do(pv, "HDEL %s cdr", key);
+	if (!err)
+		err = prov_store_str(pv, &url, "HGET %s webhook_url", key);
+	if (err)
+		return err;
+	if (q->enabled && (!url || !url[0]))
+		prov_strv_add(&r->warnings,
+			      "tenant %s has no webhook yet: call records are "
+			      "posted once `notify webhook` sets one",
+			      q->tenant);
+	free(url);
+	return prov_strv_add(&r->items, "call records to the webhook: %s",
+			     q->enabled ? "on" : "off");
+}

@@ -306,6 +306,9 @@ static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
 	case PBX__V1__PROV_REQUEST__OP_CDR_SHOW:
 		NEED(q->cdr_show);
 		return prov_cdr_show(pv, q->cdr_show, r);
+	case PBX__V1__PROV_REQUEST__OP_CDR_WEBHOOK:
+		NEED(q->cdr_webhook);
+		return prov_cdr_webhook(pv, q->cdr_webhook, r);
 	case PBX__V1__PROV_REQUEST__OP_NOTIFY_GET:
 		NEED(q->notify_get);
 		return prov_notify_get(pv, q->notify_get, r);

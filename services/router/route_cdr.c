@@ -3,8 +3,9 @@
  * hops every walk step visited, the same hops the simulator prints); when
  * the call ends (route_media.c, route_reap.c) or is refused at once
  * (route_call.c) one entry goes to the tenant's stream pbx:{t}:cdr,
- * trimmed by count and age, and, when the tenant has a webhook, one
- * notification job of kind "cdr" (the notifier posts the entry). */
+ * trimmed by count and age, and, when the tenant has a webhook and asked
+ * for call records on it, one notification job of kind "cdr" (the
+ * notifier posts the entry). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,14 +23,15 @@
 
 /* KEYS: the tenant's stream, its notify hash. ARGV: max entries, min id
  * (oldest ms kept), then the entry's field/value pairs. Returns the new
- * entry's id and whether the tenant has a webhook. One tenant slot: the
- * job (a {sys} key) is added from the reply. */
+ * entry's id and whether the tenant has a webhook that takes call
+ * records (`cdr` 1: pbxctl cdr webhook). One tenant slot: the job (a
+ * {sys} key) is added from the reply. */
 static const char add_lua[] =
 	"local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', "
 	"unpack(ARGV, 3)) "
 	"redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[2]) "
-	"local hook = redis.call('HGET', KEYS[2], 'webhook_url') "
-	"return {id, (hook and hook ~= '') and 1 or 0}";
+	"local h = redis.call('HMGET', KEYS[2], 'webhook_url', 'cdr') "
+	"return {id, (h[1] and h[1] ~= '' and h[2] == '1') and 1 or 0}";
 
 /* The record's fields in the call hash and where they live in c. */
 void route_cdr_save_args(struct route_ctx *c, const char **argv, size_t *n,
