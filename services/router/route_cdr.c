@@ -21,17 +21,17 @@
 #include "router.h"
 #include "scenario.h"
 
-/* KEYS: the tenant's stream, its notify hash. ARGV: max entries, min id
- * (oldest ms kept), then the entry's field/value pairs. Returns the new
- * entry's id and whether the tenant has a webhook that takes call
- * records (`cdr` 1: pbxctl cdr webhook). One tenant slot: the job (a
- * {sys} key) is added from the reply. */
+/* KEYS: the tenant's stream. ARGV: max entries, min id (oldest ms
+ * kept), then the entry's field/value pairs. Returns the new entry's id.
+ * Whether the tenant's webhook takes call records (its notify hash:
+ * webhook_url set and `cdr` 1, pbxctl cdr webhook) is read after it on
+ * the same connection: the router may only read that hash, and a script
+ * writes every key it declares. */
 static const char add_lua[] =
 	"local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', "
 	"unpack(ARGV, 3)) "
 	"redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[2]) "
-	"local h = redis.call('HMGET', KEYS[2], 'webhook_url', 'cdr') "
-	"return {id, (h[1] and h[1] ~= '' and h[2] == '1') and 1 or 0}";
+	"return id";
 
 /* The record's fields in the call hash and where they live in c. */
 void route_cdr_save_args(struct route_ctx *c, const char **argv, size_t *n,
@@ -214,41 +214,57 @@ void route_cdr_rejected(struct route_ctx *c, unsigned code,
 	free(cdr);
 }
 
+/* One record being stored: the stream's answer (the id), then the notify
+ * hash's (the webhook), in that order on one connection; the second
+ * callback frees it. */
 struct cdr_job {
 	struct router *r;
 	char tenant[PBX_ID_MAX + 1];
 	char call_id[256];
+	char id[PBX_CDR_ID_MAX]; /* "" until stored */
+	bool alone; /* the webhook read could not be queued: added frees */
 };
 
 static void added(redisAsyncContext *ac, void *reply, void *arg)
 {
 	struct cdr_job *j = arg;
 	redisReply *rr = reply;
-	char key[PBX_KEY_MAX];
 
+	(void)ac;
 	pbx_log_ctx(j->tenant, j->call_id);
-	if (!rr || rr->type != REDIS_REPLY_ARRAY || rr->elements != 2 ||
-	    rr->element[0]->type != REDIS_REPLY_STRING) {
+	if (!rr || rr->type != REDIS_REPLY_STRING) {
 		PLOG_ERR("call record not stored: %s",
 			 rr && rr->type == REDIS_REPLY_ERROR ? rr->str
 							     : "no reply");
-		free(j);
-		return;
+	} else {
+		snprintf(j->id, sizeof(j->id), "%s", rr->str);
+		PLOG_DEBUG("call record %s stored", j->id);
 	}
-	PLOG_DEBUG("call record %s stored", rr->element[0]->str);
-	if (rr->element[1]->type == REDIS_REPLY_INTEGER &&
-	    rr->element[1]->integer == 1 &&
+	if (j->alone)
+		free(j);
+}
+
+static void hooked(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cdr_job *j = arg;
+	redisReply *rr = reply;
+	char key[PBX_KEY_MAX];
+
+	if (j->id[0] && rr && rr->type == REDIS_REPLY_ARRAY &&
+	    rr->elements == 2 && rr->element[0]->type == REDIS_REPLY_STRING &&
+	    rr->element[0]->str[0] &&
+	    rr->element[1]->type == REDIS_REPLY_STRING &&
+	    !strcmp(rr->element[1]->str, "1") &&
 	    !pbx_key_sys_of(key, sizeof(key), PBX_KS_NOTIFY_JOBS))
 		redisAsyncCommand(ac, NULL, NULL, PBX_NOTIFY_XADD, key,
-				  PBX_NOTIFY_KIND_CDR, j->tenant, "cdr",
-				  rr->element[0]->str);
+				  PBX_NOTIFY_KIND_CDR, j->tenant, "cdr", j->id);
 	free(j);
 }
 
 void route_cdr_write(struct router *r, struct pbx_cdr *cdr)
 {
 	redisAsyncContext *ac = pbx_redis_ctx(r->redis);
-	const char *argv[7 + 2 * PBX_CDR_NFIELDS];
+	const char *argv[6 + 2 * PBX_CDR_NFIELDS];
 	char nums[PBX_CDR_NFIELDS][24], key[PBX_KEY_MAX], hook[PBX_KEY_MAX];
 	char maxlen[24], minid[32];
 	long max = r->cfg->cdr_max_entries > 0 ? r->cfg->cdr_max_entries
@@ -283,9 +299,8 @@ void route_cdr_write(struct router *r, struct pbx_cdr *cdr)
 		 now > (uint64_t)age * 1000 ? now - (uint64_t)age * 1000 : 0);
 	argv[n++] = "EVAL";
 	argv[n++] = add_lua;
-	argv[n++] = "2";
+	argv[n++] = "1";
 	argv[n++] = key;
-	argv[n++] = hook;
 	argv[n++] = maxlen;
 	argv[n++] = minid;
 	for (size_t i = 0; i < PBX_CDR_NFIELDS; i++) {
@@ -297,5 +312,10 @@ void route_cdr_write(struct router *r, struct pbx_cdr *cdr)
 	    REDIS_OK) {
 		PLOG_ERR("call record not stored: redis unavailable");
 		free(j);
+		return;
 	}
+	/* Queued: added runs (with no reply if the connection drops). */
+	if (redisAsyncCommand(ac, hooked, j, "HMGET %s webhook_url cdr",
+			      hook) != REDIS_OK)
+		j->alone = true;
 }

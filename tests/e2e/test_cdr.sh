@@ -59,7 +59,8 @@ caller() {
 	(cd "$TMP" && timeout 60 sipp -sf "$SIPP_DIR/people_caller.xml" \
 		-s "$1" -i $CALLER_IP -p "$4" -mi $CALLER_IP -mp 17000 \
 		-key caller 79990000001 -key rtp_port 32000 -key fmts "8 101" \
-		-key mode "$2" -d "$3" -m 1 -nostdin >>"$TMP/sipp.out" 2>&1)
+		-key mode "$2" -d "$3" -m 1 -nostdin \
+		127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1)
 }
 
 # cdr_wait <n>: waits (5 s at most) until the tenant lists n records.
@@ -75,6 +76,12 @@ cdr_wait() {
 # --- provisioning ------------------------------------------------------------
 sox -n -r 16000 -c 1 -b 16 "$TMP/menu.wav" synth 4 sine 520 2>/dev/null
 sox -n -r 16000 -c 1 -b 16 "$TMP/hello.wav" synth 2 sine 700 2>/dev/null
+# What the SIPp caller and phone send (people_caller.xml, people_callee.xml
+# play them from $TMP).
+sox -n -r 8000 -c 1 -e a-law "$TMP/caller.wav" synth 20 sine 400 2>/dev/null
+sox -n -r 8000 -c 1 -e a-law "$TMP/callee.wav" synth 20 sine 600 2>/dev/null
+sox -n -r 8000 -c 1 -e a-law "$TMP/dtmf2.wav" synth 0.25 sine 697 synth 0.25 \
+	sine mix 1336 gain -6 pad 0 0.3 2>/dev/null
 MENU='"menu":{"type":"ivr","options":{"prompt":"menu","timeout":5,"retries":1},"outputs":{"digit:2":"ring101","timeout":"bye","invalid":"bye"}},"ring101":{"type":"subscriber","options":{"kind":"internal","target":"101","timeout":15},"outputs":{"no_answer":"bye","busy":"busy","unavailable":"bye"}},"busy":{"type":"hangup","options":{"code":486}},"bye":{"type":"hangup"}'
 PATHJ="{\"start\":\"vip\",\"nodes\":{\"vip\":{\"type\":\"list\",\"options\":{\"list\":\"important\"},\"outputs\":{\"in_list\":\"ring101\",\"not_in_list\":\"hours\"}},\"hours\":{\"type\":\"schedule\",\"options\":{\"schedule\":\"office\"},\"outputs\":{\"match\":\"menu\",\"no_match\":\"bye\"}},$MENU}}"
 {
