@@ -58,29 +58,17 @@ void route_cdr_save_args(struct route_ctx *c, const char **argv, size_t *n,
 	argv[(*n)++] = c->trace_cut ? "1" : "0";
 }
 
-static const char *hfield(const redisReply *rr, const char *name)
-{
-	for (size_t i = 0; rr && rr->type == REDIS_REPLY_ARRAY &&
-			   i + 1 < rr->elements;
-	     i += 2) {
-		if (rr->element[i]->type == REDIS_REPLY_STRING &&
-		    !strcmp(rr->element[i]->str, name) &&
-		    rr->element[i + 1]->type == REDIS_REPLY_STRING)
-			return rr->element[i + 1]->str;
-	}
-	return NULL;
-}
 
 static uint64_t hnum(const redisReply *rr, const char *name)
 {
-	const char *v = hfield(rr, name);
+	const char *v = route_field(rr, name);
 
 	return v ? strtoull(v, NULL, 10) : 0;
 }
 
 #define HSTR(dst, rr, name)                                                    \
 	snprintf(dst, sizeof(dst), "%s",                                       \
-		 hfield(rr, name) ? hfield(rr, name) : "")
+		 route_field(rr, name) ? route_field(rr, name) : "")
 
 void route_cdr_load(struct route_ctx *c, const struct redisReply *rr)
 {
@@ -113,7 +101,7 @@ void route_cdr_from_record(struct pbx_cdr *cdr, const struct redisReply *rr)
 	cdr->sip_code = (unsigned)hnum(rr, "ecode");
 	if (cdr->sip_code > 699)
 		cdr->sip_code = 0;
-	v = hfield(rr, "tr");
+	v = route_field(rr, "tr");
 	/* Through pbx_cdr_set: control characters out, cut at the bound. */
 	pbx_cdr_set(cdr, "trace", v ? v : "");
 	cdr->truncated = hnum(rr, "trn") == 1;

@@ -317,6 +317,19 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 	}
 }
 
+const char *route_field(const redisReply *rr, const char *name)
+{
+	for (size_t i = 0; rr && rr->type == REDIS_REPLY_ARRAY &&
+			   i + 1 < rr->elements;
+	     i += 2) {
+		if (rr->element[i]->type == REDIS_REPLY_STRING &&
+		    !strcmp(rr->element[i]->str, name) &&
+		    rr->element[i + 1]->type == REDIS_REPLY_STRING)
+			return rr->element[i + 1]->str;
+	}
+	return NULL;
+}
+
 void route_walk_ctx(const struct route_ctx *c, struct walk_ctx *ctx)
 {
 	memset(ctx, 0, sizeof(*ctx));

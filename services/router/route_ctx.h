@@ -174,6 +174,9 @@ void route_load(struct route_ctx *c, route_next_h *next);
 typedef void(route_save_h)(struct route_ctx *c, int result);
 void route_state_save(struct route_ctx *c, route_save_h *h);
 
+/* The value of field name in an HGETALL reply, NULL when absent. */
+const char *route_field(const struct redisReply *rr, const char *name);
+
 /* The walk context of this call at wall-clock now. */
 void route_walk_ctx(const struct route_ctx *c, struct walk_ctx *ctx);
 

@@ -17,7 +17,8 @@
 
 #define SAVE_TRIES 3
 
-static const char *field(const redisReply *rr, const char *name);
+
+static void copy_record(struct route_ctx *c, const redisReply *rr);
 
 static void end_call(struct route_ctx *c, unsigned code, const char *reason)
 {
@@ -32,22 +33,10 @@ static void end_call(struct route_ctx *c, unsigned code, const char *reason)
 static void got_ending(struct route_ctx *c, redisReply *rr)
 {
 	struct pbx_cdr *cdr = c->user;
-	const char *cst;
 
 	if (!rr || rr->type != REDIS_REPLY_ARRAY || rr->elements == 0)
 		return;
-	route_cdr_load(c, rr); /* harmless: c is not saved again */
-#define COPY(dst, name)                                                        \
-	snprintf(dst, sizeof(dst), "%s",                                       \
-		 field(rr, name) ? field(rr, name) : "")
-	COPY(c->queue, "queue");
-	COPY(c->crm, "crm");
-	COPY(c->caller, "caller");
-	COPY(c->number, "dialed");
-	COPY(c->conf, "conf");
-#undef COPY
-	cst = field(rr, "cst");
-	c->cstate = cst ? cst[0] : '\0';
+	copy_record(c, rr); /* harmless: c is not saved again */
 	c->missing = false;
 	if (cdr)
 		route_cdr_from_record(cdr, rr);
@@ -255,17 +244,6 @@ static void step(struct route_ctx *c)
 	route_state_save(c, after_save);
 }
 
-static const char *field(const redisReply *rr, const char *name)
-{
-	for (size_t i = 0; i + 1 < rr->elements; i += 2) {
-		if (rr->element[i]->type == REDIS_REPLY_STRING &&
-		    !strcmp(rr->element[i]->str, name) &&
-		    rr->element[i + 1]->type == REDIS_REPLY_STRING)
-			return rr->element[i + 1]->str;
-	}
-	return NULL;
-}
-
 static void got_state(struct route_ctx *c, redisReply *rr)
 {
 	const char *walk, *scen, *rev, *seq, *worker, *ver;
@@ -274,12 +252,12 @@ static void got_state(struct route_ctx *c, redisReply *rr)
 		c->err = true;
 		return;
 	}
-	walk = field(rr, "walk");
-	scen = field(rr, "scenario");
-	rev = field(rr, "rev");
-	seq = field(rr, "seq");
-	worker = field(rr, "worker");
-	ver = field(rr, "version");
+	walk = route_field(rr, "walk");
+	scen = route_field(rr, "scenario");
+	rev = route_field(rr, "rev");
+	seq = route_field(rr, "seq");
+	worker = route_field(rr, "worker");
+	ver = route_field(rr, "version");
 	/* A queue-manager's event: the call's worker is the record's. */
 	if (!c->worker_id[0] && worker)
 		snprintf(c->worker_id, sizeof(c->worker_id), "%s", worker);
@@ -289,13 +267,13 @@ static void got_state(struct route_ctx *c, redisReply *rr)
 		return;
 	}
 	if (c->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING &&
-	    field(rr, "alt") && field(rr, "alt")[0] && worker &&
+	    route_field(rr, "alt") && route_field(rr, "alt")[0] && worker &&
 	    !strcmp(worker, c->worker_id))
 		/* The first worker took it: the fallback's index entry goes. */
 		snprintf(c->moved_from, sizeof(c->moved_from), "%s",
-			 field(rr, "alt"));
+			 route_field(rr, "alt"));
 	if (worker && strcmp(worker, c->worker_id)) {
-		const char *alt = field(rr, "alt");
+		const char *alt = route_field(rr, "alt");
 
 		/* The edge fell back to the second worker of the decision:
 		 * it anchors the call from now on. */
@@ -317,9 +295,15 @@ static void got_state(struct route_ctx *c, redisReply *rr)
 	c->version = strtol(ver, NULL, 10);
 	c->rev = strtol(rev, NULL, 10);
 	c->seq = strtoull(seq, NULL, 10);
+	copy_record(c, rr);
+}
+
+/* The record's facts into c (an event's step, or the end of the call). */
+static void copy_record(struct route_ctx *c, const redisReply *rr)
+{
 #define COPY(dst, name)                                                        \
 	snprintf(dst, sizeof(dst), "%s",                                       \
-		 field(rr, name) ? field(rr, name) : "")
+		 route_field(rr, name) ? route_field(rr, name) : "")
 	COPY(c->caller, "caller");
 	COPY(c->edge, "edge");
 	COPY(c->number, "dialed");
@@ -332,11 +316,11 @@ static void got_state(struct route_ctx *c, redisReply *rr)
 	COPY(c->crm, "crm");
 #undef COPY
 	route_cdr_load(c, rr);
-	c->cstate = field(rr, "cst") ? field(rr, "cst")[0] : '\0';
-	c->ctries = field(rr, "ctry") ? atoi(field(rr, "ctry")) : 0;
-	c->cmod = field(rr, "cmod") && !strcmp(field(rr, "cmod"), "1");
-	c->qwait = field(rr, "qwait") && !strcmp(field(rr, "qwait"), "1");
-	c->fax_enabled = field(rr, "fax") && !strcmp(field(rr, "fax"), "1");
+	c->cstate = route_field(rr, "cst") ? route_field(rr, "cst")[0] : '\0';
+	c->ctries = route_field(rr, "ctry") ? atoi(route_field(rr, "ctry")) : 0;
+	c->cmod = route_field(rr, "cmod") && !strcmp(route_field(rr, "cmod"), "1");
+	c->qwait = route_field(rr, "qwait") && !strcmp(route_field(rr, "qwait"), "1");
+	c->fax_enabled = route_field(rr, "fax") && !strcmp(route_field(rr, "fax"), "1");
 }
 
 static void got_objects_rev(struct route_ctx *c, redisReply *rr)

@@ -109,24 +109,11 @@ static void send_call_end(struct router *r, const char *edge,
 		PLOG_ERR("call end to edge %s failed: %d", edge, err);
 }
 
-static const char *hash_field(const redisReply *rr, const char *name)
-{
-	for (size_t i = 0; rr && rr->type == REDIS_REPLY_ARRAY &&
-			   i + 1 < rr->elements;
-	     i += 2) {
-		if (rr->element[i]->type == REDIS_REPLY_STRING &&
-		    !strcmp(rr->element[i]->str, name) &&
-		    rr->element[i + 1]->type == REDIS_REPLY_STRING)
-			return rr->element[i + 1]->str;
-	}
-	return NULL;
-}
-
 /* The lost call's record (the record's hash rr): failed, worker lost. */
 static void lost_cdr(const struct reap_call *rc, const redisReply *rr)
 {
 	struct pbx_cdr *cdr = calloc(1, sizeof(*cdr));
-	const char *scen = hash_field(rr, "scenario");
+	const char *scen = route_field(rr, "scenario");
 
 	if (!cdr) {
 		PLOG_ERR("out of memory: the call's record is lost");
@@ -147,9 +134,9 @@ static void lost_cdr(const struct reap_call *rc, const redisReply *rr)
 static void call_cb(redisAsyncContext *ac, void *reply, void *arg)
 {
 	struct reap_call *rc = arg;
-	const char *worker = hash_field(reply, "worker");
-	const char *edge = hash_field(reply, "edge");
-	const char *alt = hash_field(reply, "alt");
+	const char *worker = route_field(reply, "worker");
+	const char *edge = route_field(reply, "edge");
+	const char *alt = route_field(reply, "alt");
 	char key[PBX_KEY_MAX];
 
 	pbx_log_ctx(rc->tenant, rc->call_id);
