@@ -226,9 +226,11 @@ static bool busy_code(const struct pbx_cdr *c)
 	return rejected(c) &&
 	       (c->sip_code == 486 || c->sip_code == 600);
 }
+/* A server error (5xx); a 6xx is the scenario's own answer (a hang-up
+ * node's default is 603 Decline). */
 static bool error_code(const struct pbx_cdr *c)
 {
-	return c->sip_code >= 500 || !strcmp(c->outcome, "failed") ||
+	return (c->sip_code >= 500 && c->sip_code < 600) || !strcmp(c->outcome, "failed") ||
 	       !strcmp(c->outcome, "loop");
 }
 static bool caller(const struct pbx_cdr *c)

@@ -44,7 +44,7 @@ void route_exec_send(struct route_ctx *c, Pbx__V1__MediaCommand *cmd)
 }
 
 static const char ecode_lua[] =
-	"if redis.call('EXISTS', KEYS[1]) == 1 then "
+	"if redis.call('HLEN', KEYS[1]) > 0 then "
 	"redis.call('HSET', KEYS[1], 'ecode', ARGV[1], 'ereason', ARGV[2]) "
 	"end return 0";
 

@@ -172,7 +172,8 @@ case "$l3" in
 *" -> 15552003 rejected 403 "*" path x") pass refused_call_record_403 ;;
 *) fail refused_call_record_403 "$l3" ;;
 esac
-if grep -q " -> 15552004 hangup 200 .* path g > bye$" "$TMP/list.out"; then
+# The hang-up node's default code (603 Decline) is what the call ended with.
+if grep -q " -> 15552004 hangup 603 .* path g > bye$" "$TMP/list.out"; then
 	pass greeting_call_record_ended_by_the_scenario
 else
 	fail greeting_call_record_ended_by_the_scenario "$(grep 15552004 "$TMP/list.out" | tr '\n' '|')"
@@ -272,6 +273,7 @@ echo "$hooks" | sed 's/^/info: webhook /'
 if [ "$(echo "$hooks" | wc -l)" = 4 ] &&
 	echo "$hooks" | grep -qx "/ok valid call.ended call.ended $T 15552001 answered 200 101 vip>hours>menu>ring101 id1" &&
 	echo "$hooks" | grep -q "^/ok valid call.ended call.ended $T 15552002 busy 486 " &&
+	echo "$hooks" | grep -q "^/ok valid call.ended call.ended $T 15552004 hangup 603 " &&
 	! echo "$hooks" | grep -q "BAD\|15552003\|15552010"; then
 	pass webhook_receives_each_record_signed
 else

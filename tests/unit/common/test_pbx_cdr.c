@@ -213,6 +213,10 @@ Test(pbx_cdr, each_way_of_ending_has_its_disposition)
 	     "voicemail", 200);
 	ends(PBX_CDR_END_LOST, "answered", "", 0, true, "101", "failed", 503);
 	ends(PBX_CDR_END_US, "loop", "", 500, true, "", "failed", 500);
+	ends(PBX_CDR_END_US, "hangup", "", 503, true, "", "failed", 503);
+	/* A hang-up node's default code is the scenario's answer. */
+	ends(PBX_CDR_END_US, "hangup", "", 603, true, "", "hangup", 603);
+	ends(PBX_CDR_END_REJECT, "rejected", "", 600, false, "", "busy", 600);
 }
 
 Test(pbx_cdr, times_are_never_negative)
