@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pbx_cdr.h"
 #include "pbx_clock.h"
 #include "pbx_keys.h"
 #include "pbx_redis.h"
@@ -2270,5 +2271,50 @@ Test(route_media, cdr_of_a_caller_who_hangs_up_during_the_greeting)
 	cr_assert_str_eq(cdr_field(e, "disposition"), "caller_hangup");
 	cr_assert_str_eq(cdr_field(e, "sip_code"), "200");
 	cr_assert_str_eq(cdr_field(e, "outcome"), "");
+	freeReplyObject(rr);
+}
+
+Test(route_media, cdr_of_a_long_call_keeps_the_start_of_its_path_and_says_so,
+     .timeout = 20)
+{
+	static const char loop_json[] =
+		"{\"start\":\"m\",\"nodes\":{"
+		"\"m\":{\"type\":\"ivr\",\"options\":{\"prompt\":\"menu\","
+		"\"timeout\":5,\"retries\":0},"
+		"\"outputs\":{\"digit:1\":\"m\",\"timeout\":\"to\"}},"
+		"\"to\":{\"type\":\"hangup\"}}}";
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF, .digit = "1"};
+	redisReply *rr;
+	const redisReply *e;
+	const char *tr;
+	size_t steps = 0;
+
+	start_call("c-1", loop_json);
+	answer_and_play("c-1", "menu", true);
+	/* A caller going round the menu for a long time: more hops than
+	 * a record keeps. */
+	for (int i = 0; i < 120; i++) {
+		event_ex("c-1", &ev);
+		cr_assert_eq(router_harness_barrier(&h, 8), 0);
+		/* The worker stays alive (a slow run must not reap it). */
+		if (i % 10 == 9)
+			cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false),
+				     0);
+	}
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP, 0);
+	e = cdr_wait(&rr, 1);
+	tr = cdr_field(e, "trace");
+	cr_assert_str_eq(cdr_field(e, "truncated"), "1");
+	cr_assert_lt(strlen(tr), PBX_CDR_TRACE_MAX);
+	cr_assert_eq(strstr(tr, " START m ivr "), strchr(tr, ' '),
+		     "the path starts at the start: %.80s", tr);
+	for (const char *p = tr; (p = strchr(p, '\n')); p++)
+		steps++;
+	cr_assert_gt(steps, 40, "%zu hops kept", steps);
+	cr_assert_eq(tr[strlen(tr) - 1], '\n', "whole lines only");
+	cr_assert_str_eq(cdr_field(e, "disposition"), "caller_hangup",
+			 "%s %s %s", cdr_field(e, "sip_code"),
+			 cdr_field(e, "reason"), cdr_field(e, "outcome"));
 	freeReplyObject(rr);
 }
