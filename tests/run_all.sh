@@ -104,6 +104,8 @@ suite "end to end: voicemail from a phone, agent feature codes (*97, *45, *46)" 
 	vmacc tests/e2e/test_vm_access.sh
 suite "end to end: notifications (e-mail with the WAV, signed webhook, retries, dead letters)" notify \
 	tests/e2e/test_notify.sh
+suite "end to end: call records (path, disposition, tenant scope, webhook)" \
+	cdr tests/e2e/test_cdr.sh
 suite "end to end: conference rooms (three tones mixed, PIN, room full)" \
 	conf tests/e2e/test_conference.sh
 suite "end to end: fax (a multi-page fax received, stored, listed)" fax \

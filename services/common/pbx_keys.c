@@ -109,6 +109,7 @@ static const char *const tenant_keys[PBX_K_COUNT] = {
 	[PBX_K_REC_MSG] = "rec:msg",
 	[PBX_K_REC_LIST] = "rec:list",
 	[PBX_K_REC_BYTES] = "rec:bytes",
+	[PBX_K_CDR] = "cdr",
 };
 
 static const char *const sys_keys[PBX_KS_COUNT] = {

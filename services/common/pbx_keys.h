@@ -77,6 +77,10 @@ enum pbx_tkey {
 	PBX_K_REC_LIST,	   /* sorted set per list (pbx_key_sub_of; one list
 			    * today: PBX_REC_LIST): recording id -> time_ms */
 	PBX_K_REC_BYTES,   /* counter: bytes of the tenant's recordings */
+	/* call records (docs/services/router.md "Call records"): */
+	PBX_K_CDR,	   /* stream: one entry per ended call, the fields of
+			    * pbx_cdr.h (router adds and trims, provision
+			    * and notifier read) */
 	PBX_K_COUNT
 };
 enum pbx_skey {

@@ -18,5 +18,7 @@
 #define PBX_NOTIFY_KIND_VOICEMAIL "voicemail" /* a new message */
 #define PBX_NOTIFY_KIND_MWI "mwi" /* a box's messages changed (heard, deleted) */
 #define PBX_NOTIFY_KIND_FAX "fax" /* a fax stored (received, failed or partial) */
+/* A call ended (box "cdr", ref: its entry id in pbx:{t}:cdr; router). */
+#define PBX_NOTIFY_KIND_CDR "cdr"
 
 #endif

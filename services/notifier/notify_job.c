@@ -21,6 +21,10 @@ static const struct notify_kind kinds[] = {
 	 * box's format (fax_box `format`: PBX_MEDIA_FAX_PDF or the TIFF). */
 	{"fax", "fax.received", NOTIFY_ITEM_FAX, PBX_MEDIA_FAX_PDF, "fax_box",
 	 PBX_K_FAX_MSG, CH(NOTIFY_CH_EMAIL) | CH(NOTIFY_CH_WEBHOOK)},
+	/* A call ended (the router, route_cdr.c): the record itself is
+	 * the event; no file, no e-mail. */
+	{"cdr", "call.ended", NOTIFY_ITEM_CDR, PBX_MEDIA_KIND_COUNT, "",
+	 PBX_K_CDR, CH(NOTIFY_CH_WEBHOOK)},
 };
 
 const char *const notify_channel_names[NOTIFY_CH_COUNT] = {

@@ -1,8 +1,10 @@
 /* The notification job: one entry of the stream pbx:{sys}:notify:jobs.
  * Generic, so every producer speaks it (voicemail, fax):
  *   kind    what happened: "voicemail" (a new message: e-mail, webhook,
- *           MWI), "mwi" (a box's messages changed: MWI only) or "fax" (a
- *           fax stored: e-mail, webhook); selects the kind's table row
+ *           MWI), "mwi" (a box's messages changed: MWI only), "fax" (a
+ *           fax stored: e-mail, webhook) or "cdr" (a call ended: webhook;
+ *           box "cdr", ref the record's stream id); selects the kind's
+ *           table row
  *   tenant  whose it is
  *   box     the box the item is in (a voicemail or fax box)
  *   ref     the item's id in the media store (the message or fax id)
@@ -50,6 +52,8 @@ enum pbx_media_kind notify_job_media(const struct notify_job *j);
 enum notify_item {
 	NOTIFY_ITEM_VOICEMAIL, /* a voicemail message (vm:msg, a WAV) */
 	NOTIFY_ITEM_FAX,       /* a fax (fax:msg, a PDF or TIFF) */
+	NOTIFY_ITEM_CDR,       /* a call record (the entry ref of the
+				* tenant's stream pbx:{t}:cdr; box "cdr") */
 };
 /* A kind's row of the table in notify_job.c. */
 struct notify_kind {

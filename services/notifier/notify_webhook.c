@@ -13,6 +13,7 @@
 #include "notify_addr.h"
 #include "notify_curl.h"
 #include "notify_sign.h"
+#include "pbx_cdr.h"
 #include "pbx_clock.h"
 #include "pbx_log.h"
 
@@ -76,6 +77,40 @@ static char *body_json(const struct delivery *d, const struct notify_msg *m)
 	return s;
 }
 
+/* A call record's event: the record (pbx_cdr_json) with the event's own
+ * fields; -ENOENT when the record was trimmed meanwhile. */
+static int cdr_body(struct delivery *d, char **body)
+{
+	const struct notify_job *j = &d->job;
+	char key[PBX_KEY_MAX];
+	static struct pbx_cdr cdr; /* 5 KB; one delivery at a time */
+	json_t *ev;
+	redisReply *r;
+	int err;
+
+	if (pbx_key_of(key, sizeof(key), j->tenant, PBX_K_CDR) ||
+	    !pbx_cdr_id_valid(j->ref))
+		return -EINVAL;
+	r = notifier_cmd(d->n, "XRANGE %s %s %s", key, j->ref, j->ref);
+	if (!r)
+		return -EIO;
+	err = r->type != REDIS_REPLY_ARRAY ? -EIO
+	      : r->elements != 1	     ? -ENOENT
+					     : pbx_cdr_from_entry(&cdr,
+								  r->element[0]);
+	freeReplyObject(r);
+	if (err)
+		return err;
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:i}", "event_id", j->src,
+		       "event", notify_job_kind_of(j)->event, "kind", j->kind,
+		       "tenant", j->tenant, "attempt", (int)d->attempt);
+	if (!ev)
+		return -ENOMEM;
+	*body = pbx_cdr_json(&cdr, ev);
+	json_decref(ev);
+	return *body ? 0 : -ENOMEM;
+}
+
 static int add_header(struct delivery *d, const char *fmt, const char *v)
 {
 	char line[512];
@@ -118,18 +153,25 @@ int notify_webhook_start(struct delivery *d, const char **why)
 		*why = "the tenant has no webhook";
 		return NOTIFY_NOTHING;
 	}
-	err = notifier_msg_load(n, &d->job, &m);
+	if (notify_job_kind_of(&d->job)->item == NOTIFY_ITEM_CDR) {
+		body = NULL;
+		err = cdr_body(d, &body);
+	} else {
+		err = notifier_msg_load(n, &d->job, &m);
+		body = err ? NULL : body_json(d, &m);
+		if (!err && !body)
+			err = -ENOMEM;
+	}
 	if (err == -ENOENT) {
 		*why = "the message was deleted";
 		return NOTIFY_NOTHING;
 	}
-	if (err) {
+	if (err == -EIO) {
 		*why = "redis unavailable";
 		return err;
 	}
-	body = body_json(d, &m);
-	if (!body)
-		return -ENOMEM;
+	if (err)
+		return err;
 	d->payload = body;
 	d->len = strlen(body);
 	err = notify_sign(sig, sizeof(sig), secret, pbx_clock_now_ms() / 1000,

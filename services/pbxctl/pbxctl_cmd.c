@@ -72,6 +72,11 @@ const char pbxctl_usage[] =
 	"  crm set <tenant> <crm> off\n"
 	"  crm show <tenant> [crm]\n"
 	"  crm map <tenant> <crm> <crm-user> <ext | off>\n"
+	"  cdr list <tenant> [--since TIME] [--until TIME] [--number N]\n"
+	"                    [--caller N] [--disposition D] [--limit N] "
+	"[--format json]\n"
+	"  cdr show <tenant> <id> [--format json]\n"
+	"  cdr webhook <tenant> on|off   (call records to the notify webhook)\n"
 	"  fax list <tenant> <box>\n"
 	"  fax get <tenant> <box> <id> [pdf|tif] > fax.pdf\n"
 	"  fax delete <tenant> <box> <id>\n"
@@ -116,6 +121,11 @@ enum opt_id {
 	O_CARRIER_LEGS,
 	O_MESSAGES,
 	O_BYTES,
+	O_SINCE,
+	O_UNTIL,
+	O_NUMBER,
+	O_DISPOSITION,
+	O_LIMIT,
 	O_COUNT
 };
 
@@ -151,6 +161,11 @@ static const struct opt_def {
 	[O_CARRIER_LEGS] = {"--carrier-legs", -1},
 	[O_MESSAGES] = {"--messages", -1},
 	[O_BYTES] = {"--bytes", -1},
+	[O_SINCE] = {"--since", -1},
+	[O_UNTIL] = {"--until", -1},
+	[O_NUMBER] = {"--number", -1},
+	[O_DISPOSITION] = {"--disposition", -1},
+	[O_LIMIT] = {"--limit", -1},
 };
 
 /* One command: "<noun> <verb>", its positional arguments and options. */
@@ -272,6 +287,15 @@ static const struct cmd_def cmds[] = {
 	 "rec get <tenant> <id>"},
 	{"rec", "delete", 2, 2, OP(REC_DELETE), PBXCTL_PRINT_OK, 0,
 	 "rec delete <tenant> <id>"},
+	{"cdr", "list", 1, 1, OP(CDR_LIST), PBXCTL_PRINT_ITEMS,
+	 OPT(O_SINCE) | OPT(O_UNTIL) | OPT(O_NUMBER) | OPT(O_CALLER) |
+		 OPT(O_DISPOSITION) | OPT(O_LIMIT) | OPT(O_FORMAT),
+	 "cdr list <tenant> [--since TIME] [--until TIME] [--number N] "
+	 "[--caller N] [--disposition D] [--limit N] [--format json]"},
+	{"cdr", "show", 2, 2, OP(CDR_SHOW), PBXCTL_PRINT_BODY, OPT(O_FORMAT),
+	 "cdr show <tenant> <id> [--format json]"},
+	{"cdr", "webhook", 2, 2, OP(CDR_WEBHOOK), PBXCTL_PRINT_OK, 0,
+	 "cdr webhook <tenant> on|off"},
 	{"fax", "list", 2, 2, OP(FAX_LIST), PBXCTL_PRINT_ITEMS, 0,
 	 "fax list <tenant> <box>"},
 	{"fax", "get", 3, 4, OP(FAX_GET), PBXCTL_PRINT_DATA, 0,
@@ -894,6 +918,51 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 			cmd->op.rec.id = a[1];
 		/* Every Recording member of the oneof is the same pointer. */
 		q->rec_list = &cmd->op.rec;
+		break;
+	case OP(CDR_LIST):
+	case OP(CDR_SHOW):
+		pbx__v1__cdr_query__init(&cmd->op.cdr);
+		cmd->op.cdr.tenant = a[0];
+		if (n > 1)
+			cmd->op.cdr.id = a[1];
+		if ((ov[O_SINCE] &&
+		     pbxctl_time_parse(ov[O_SINCE], &cmd->op.cdr.since_ms)) ||
+		    (ov[O_UNTIL] &&
+		     pbxctl_time_parse(ov[O_UNTIL], &cmd->op.cdr.until_ms)))
+			return fail(err, errsz,
+				    "--since / --until take a time like "
+				    "2026-12-31T18:00:00Z or Unix ms");
+		if (ov[O_LIMIT] && (parse_version(ov[O_LIMIT], false, &v) ||
+				    v > 1000 || ov[O_LIMIT][0] == 'v'))
+			return fail(err, errsz, "--limit is 1 to 1000");
+		cmd->op.cdr.limit = ov[O_LIMIT] ? v : 0;
+		if (ov[O_NUMBER])
+			cmd->op.cdr.number = (char *)ov[O_NUMBER];
+		if (ov[O_CALLER])
+			cmd->op.cdr.caller = (char *)ov[O_CALLER];
+		if (ov[O_DISPOSITION])
+			cmd->op.cdr.disposition = (char *)ov[O_DISPOSITION];
+		if (ov[O_FORMAT]) {
+			if (strcmp(ov[O_FORMAT], "json"))
+				return fail(err, errsz,
+					    "--format is json (the default "
+					    "is text)");
+			cmd->op.cdr.format = (char *)ov[O_FORMAT];
+			cmd->print = PBXCTL_PRINT_BODY;
+		}
+		/* Both members of the oneof are the same pointer. */
+		q->cdr_list = &cmd->op.cdr;
+		break;
+	case OP(CDR_WEBHOOK):
+		pbx__v1__cdr_webhook__init(&cmd->op.cdr_webhook);
+		cmd->op.cdr_webhook.tenant = a[0];
+		if (!strcmp(a[1], "on"))
+			cmd->op.cdr_webhook.enabled = true;
+		else if (strcmp(a[1], "off"))
+			return fail(err, errsz,
+				    "call records to the webhook are \"on\" "
+				    "or \"off\"");
+		q->cdr_webhook = &cmd->op.cdr_webhook;
 		break;
 	case OP(FAX_LIST):
 	case OP(FAX_GET):

@@ -95,6 +95,8 @@ struct pbxctl_cmd {
 		Pbx__V1__ProvRequest__CrmRef crm_ref;
 		Pbx__V1__ProvRequest__CrmMap crm_map;
 		Pbx__V1__ProvRequest__Recording rec;
+		Pbx__V1__CdrQuery cdr;
+		Pbx__V1__CdrWebhook cdr_webhook;
 	} op;
 	/* crm set's name=value items (pointers into argv). */
 	char *crm_settings[16];

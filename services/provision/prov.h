@@ -237,6 +237,13 @@ int prov_notify_get(struct provision *pv,
 		    const Pbx__V1__ProvRequest__TenantRef *q,
 		    struct prov_reply *r);
 
+/* prov_cdr.c: call records (docs/pbxctl.md "cdr"). */
+int prov_cdr_list(struct provision *pv, const Pbx__V1__CdrQuery *q,
+		  struct prov_reply *r);
+int prov_cdr_show(struct provision *pv, const Pbx__V1__CdrQuery *q,
+		  struct prov_reply *r);
+int prov_cdr_webhook(struct provision *pv, const Pbx__V1__CdrWebhook *q,
+		     struct prov_reply *r);
 /* prov_crm.c: the tenant's CRM settings and user -> extension mapping
  * (docs/services/crm-connector.md). */
 int prov_crm_set(struct provision *pv, const Pbx__V1__ProvRequest__CrmSet *q,

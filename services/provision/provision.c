@@ -300,6 +300,15 @@ static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
 	case PBX__V1__PROV_REQUEST__OP_CRM_MAP:
 		NEED(q->crm_map);
 		return prov_crm_map(pv, q->crm_map, r);
+	case PBX__V1__PROV_REQUEST__OP_CDR_LIST:
+		NEED(q->cdr_list);
+		return prov_cdr_list(pv, q->cdr_list, r);
+	case PBX__V1__PROV_REQUEST__OP_CDR_SHOW:
+		NEED(q->cdr_show);
+		return prov_cdr_show(pv, q->cdr_show, r);
+	case PBX__V1__PROV_REQUEST__OP_CDR_WEBHOOK:
+		NEED(q->cdr_webhook);
+		return prov_cdr_webhook(pv, q->cdr_webhook, r);
 	case PBX__V1__PROV_REQUEST__OP_NOTIFY_GET:
 		NEED(q->notify_get);
 		return prov_notify_get(pv, q->notify_get, r);
@@ -353,6 +362,8 @@ static char **number_field(const Pbx__V1__ProvRequest *q)
 	case PBX__V1__PROV_REQUEST__OP_SCENARIO_SIMULATE:
 		return q->scenario_simulate ? &q->scenario_simulate->number
 					    : NULL;
+	case PBX__V1__PROV_REQUEST__OP_CDR_LIST:
+		return q->cdr_list ? &q->cdr_list->number : NULL;
 	default:
 		return NULL;
 	}

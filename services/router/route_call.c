@@ -87,6 +87,9 @@ static void finish(struct route_ctx *c)
 static void reject(struct route_ctx *c, unsigned code, const char *reason)
 {
 	reply(c, PBX__V1__ROUTE_DECISION__ACTION__ACTION_REJECT, code, reason);
+	/* A cascade leg is part of its caller's call (that one's record). */
+	if (!LOOKUP(c) || !LOOKUP(c)->cascade)
+		route_cdr_rejected(c, code, reason);
 	finish(c);
 }
 
@@ -530,6 +533,7 @@ void route_call_new(struct router *r, const struct pbx_bus_peer *peer,
 		return; /* the edge answers 503 on its timeout */
 	}
 	c->user = lk;
+	c->t0 = pbx_clock_now_ms();
 	c->tenant[0] = '\0'; /* an edge never chooses the tenant */
 	c->limit_calls = PBX_LIMIT_CALLS_DEFAULT; /* until the facts say */
 	c->limit_cps = PBX_LIMIT_CPS_DEFAULT;

@@ -263,8 +263,9 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 	struct save_step *ss;
 	char key[PBX_KEY_MAX], rev[24], ttl[24], seq[24], ver[24];
 	char walk[WALK_STATE_TEXT_MAX];
-	char cst[2] = {c->cstate, '\0'}, ctry[12];
-	const char *argv[] = {"EVAL",     cas_lua,      "1",
+	char cst[2] = {c->cstate, '\0'}, ctry[12], cdr[3][24];
+	/* Sized for the fields below and the record's (NULL-padded). */
+	const char *argv[56 + ROUTE_CDR_NARGS] = {"EVAL",     cas_lua,      "1",
 			      key,        rev,          ttl,
 			      "walk",     walk,         "worker",
 			      c->worker_id, "seq",      seq,
@@ -283,7 +284,7 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 			      c->cdig,    "cmod",       c->cmod ? "1" : "0",
 			      "crm",      c->crm,       "cof",
 			      c->cof};
-	size_t argc = sizeof(argv) / sizeof(argv[0]);
+	size_t argc = 0;
 
 	if (!ac || pbx_key(key, sizeof(key), c->tenant, "call:%s",
 			   c->call_id) ||
@@ -291,6 +292,9 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 		h(c, -1);
 		return;
 	}
+	while (argc < sizeof(argv) / sizeof(argv[0]) && argv[argc])
+		argc++;
+	route_cdr_save_args(c, argv, &argc, cdr);
 	snprintf(rev, sizeof(rev), "%ld", c->rev);
 	snprintf(ctry, sizeof(ctry), "%d", c->ctries);
 	/* Until the worker reports INCOMING the call may never start (the
@@ -312,6 +316,19 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 		free(ss);
 		h(c, -1);
 	}
+}
+
+const char *route_field(const redisReply *rr, const char *name)
+{
+	for (size_t i = 0; rr && rr->type == REDIS_REPLY_ARRAY &&
+			   i + 1 < rr->elements;
+	     i += 2) {
+		if (rr->element[i]->type == REDIS_REPLY_STRING &&
+		    !strcmp(rr->element[i]->str, name) &&
+		    rr->element[i + 1]->type == REDIS_REPLY_STRING)
+			return rr->element[i + 1]->str;
+	}
+	return NULL;
 }
 
 void route_walk_ctx(const struct route_ctx *c, struct walk_ctx *ctx)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "pbx_bus.h"
+#include "pbx_cdr.h"
 #include "scenario_walk.h"
 
 struct router;
@@ -129,6 +130,16 @@ struct route_ctx {
 	char crm_node[65];          /* ... the node it answers */
 	char crm_ext[65];           /* ... the owner's extension */
 	char crm_user[65];          /* ... the owner's CRM user id */
+	/* call record (route_cdr.c), kept in the call record: when the
+	 * router first heard of it, the caller's answer, a person's
+	 * answer and who; the last ring result nobody answered; the walk's
+	 * outcome; the path so far */
+	uint64_t t0, tans, tbr;
+	char who[80];
+	char ring[16];
+	char outc[16];
+	bool trace_cut;
+	char trace[PBX_CDR_TRACE_MAX];
 	/* pipeline */
 	struct route_pipe_item pipe[ROUTE_PIPE_MAX];
 	int waiting;
@@ -165,8 +176,36 @@ void route_load(struct route_ctx *c, route_next_h *next);
 typedef void(route_save_h)(struct route_ctx *c, int result);
 void route_state_save(struct route_ctx *c, route_save_h *h);
 
+/* The value of field name in an HGETALL reply, NULL when absent. */
+const char *route_field(const struct redisReply *rr, const char *name);
+
 /* The walk context of this call at wall-clock now. */
 void route_walk_ctx(const struct route_ctx *c, struct walk_ctx *ctx);
+
+/* route_cdr.c: call detail records (docs/services/router.md "Call
+ * records").
+ * step: before a walk step, what the event tells the record (the
+ *   caller's answer, who answered, a ring nobody took); after it
+ *   (out set), the hops it visited and the outcome.
+ * from_record: a CDR's fields from the call hash (HGETALL reply).
+ * rejected: a call refused before any worker took it (c->out: the dry
+ *   step's hops, if any).
+ * write: completes cdr (pbx_cdr_finish), adds it to the tenant's stream
+ *   with the retention bounds, and queues the webhook job when the tenant
+ *   has a webhook. Fire and forget: a lost write is logged. */
+void route_cdr_before_step(struct route_ctx *c);
+void route_cdr_after_step(struct route_ctx *c, const struct walk_event *ev);
+void route_cdr_from_record(struct pbx_cdr *cdr, const struct redisReply *rr);
+/* load: the record's fields of a call hash (HGETALL reply) into c. */
+void route_cdr_load(struct route_ctx *c, const struct redisReply *rr);
+void route_cdr_rejected(struct route_ctx *c, unsigned code,
+			const char *reason);
+void route_cdr_write(struct router *r, struct pbx_cdr *cdr);
+/* The record fields of c as HSET arguments (name, value pairs) into argv
+ * from index *n; bufs for the numbers. */
+#define ROUTE_CDR_NARGS 16
+void route_cdr_save_args(struct route_ctx *c, const char **argv, size_t *n,
+			 char bufs[3][24]);
 
 /* route_reap.c: the worker call index (pbx:{sys}:wcalls:<worker>, one
  * member "<tenant> <call-id>" per call it anchors) and the reaper that

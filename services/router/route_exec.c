@@ -7,6 +7,7 @@
 
 #include "pbx_keys.h"
 #include "pbx_log.h"
+#include "pbx_redis.h"
 #include "route_ctx.h"
 #include "router.h"
 #include "scenario.h"
@@ -42,6 +43,11 @@ void route_exec_send(struct route_ctx *c, Pbx__V1__MediaCommand *cmd)
 			 cmd);
 }
 
+static const char ecode_lua[] =
+	"if redis.call('HLEN', KEYS[1]) > 0 then "
+	"redis.call('HSET', KEYS[1], 'ecode', ARGV[1], 'ereason', ARGV[2]) "
+	"end return 0";
+
 void route_media_hangup(struct router *r, const char *worker_id,
 			const char *tenant, const char *call_id,
 			unsigned code, const char *reason)
@@ -49,10 +55,18 @@ void route_media_hangup(struct router *r, const char *worker_id,
 	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
 	Pbx__V1__MediaCommand__Hangup hup = PBX__V1__MEDIA_COMMAND__HANGUP__INIT;
 
+	redisAsyncContext *ac = pbx_redis_ctx(r->redis);
+	char key[PBX_KEY_MAX];
+
 	hup.sip_code = code;
 	hup.reason = (char *)reason;
 	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_HANGUP;
 	cmd.hangup = &hup;
+	/* Why the call ends, for its CDR: into the record if it still
+	 * exists (a record must never be made up by this write). */
+	if (ac && !pbx_key(key, sizeof(key), tenant, "call:%s", call_id))
+		redisAsyncCommand(ac, NULL, NULL, "EVAL %s 1 %s %u %s",
+				  ecode_lua, key, code, reason ? reason : "");
 	route_media_send(r, worker_id, tenant, call_id, 0, &cmd);
 }
 

@@ -17,6 +17,9 @@
 
 #define SAVE_TRIES 3
 
+
+static void copy_record(struct route_ctx *c, const redisReply *rr);
+
 static void end_call(struct route_ctx *c, unsigned code, const char *reason)
 {
 	route_media_hangup(c->r, c->worker_id, c->tenant, c->call_id, code,
@@ -25,30 +28,18 @@ static void end_call(struct route_ctx *c, unsigned code, const char *reason)
 }
 
 /* What the end of a call tells others: its queue, its CRM record, who
- * called what. */
+ * called what, its conference room, and its call record (the CDR, built
+ * here while the hash is at hand: c->user until deleted() writes it). */
 static void got_ending(struct route_ctx *c, redisReply *rr)
 {
-	char *dst[] = {c->queue, c->crm, c->caller, c->number};
-	size_t size[] = {sizeof(c->queue), sizeof(c->crm), sizeof(c->caller),
-			 sizeof(c->number)};
+	struct pbx_cdr *cdr = c->user;
 
-	if (!rr || rr->type != REDIS_REPLY_ARRAY || rr->elements != 4)
+	if (!rr || rr->type != REDIS_REPLY_ARRAY || rr->elements == 0)
 		return;
-	for (size_t i = 0; i < 4; i++)
-		snprintf(dst[i], size[i], "%s",
-			 rr->element[i]->type == REDIS_REPLY_STRING
-				 ? rr->element[i]->str
-				 : "");
-}
-
-static void got_conf(struct route_ctx *c, redisReply *rr)
-{
-	if (!rr || rr->type != REDIS_REPLY_ARRAY || rr->elements != 2)
-		return;
-	if (rr->element[0]->type == REDIS_REPLY_STRING)
-		snprintf(c->conf, sizeof(c->conf), "%s", rr->element[0]->str);
-	if (rr->element[1]->type == REDIS_REPLY_STRING)
-		c->cstate = rr->element[1]->str[0];
+	copy_record(c, rr); /* harmless: c is not saved again */
+	c->missing = false;
+	if (cdr)
+		route_cdr_from_record(cdr, rr);
 }
 
 static void got_nothing(struct route_ctx *c, redisReply *rr)
@@ -59,22 +50,40 @@ static void got_nothing(struct route_ctx *c, redisReply *rr)
 
 static void deleted(struct route_ctx *c)
 {
+	struct pbx_cdr *cdr = c->user;
+
 	route_queue_ended(c);
 	route_conf_ended(c);
 	route_crm_ended(c);
+	/* Only the router that found the record writes it: a second end
+	 * (both workers of a decision, a late HANGUP) finds none. */
+	if (cdr && !c->missing && !route_conf_is_leg(c)) {
+		snprintf(cdr->tenant, sizeof(cdr->tenant), "%s", c->tenant);
+		snprintf(cdr->call_id, sizeof(cdr->call_id), "%s",
+			 c->call_id);
+		route_cdr_write(c->r, cdr);
+	}
+	free(cdr);
+	c->user = NULL;
 	route_ctx_free(c);
 }
 
 /* The call is over: its record goes (read first: the queue-manager must
- * hear of the end of a queued call); frees c. */
-static void delete_state(struct route_ctx *c)
+ * hear of the end of a queued call, the CDR is written from it); frees
+ * c. */
+static void delete_state(struct route_ctx *c, enum pbx_cdr_end end)
 {
 	char key[PBX_KEY_MAX];
+	struct pbx_cdr *cdr = calloc(1, sizeof(*cdr));
 
+	if (cdr)
+		cdr->end = end;
+	else
+		PLOG_ERR("out of memory: the call's record is lost");
+	c->user = cdr;
+	c->missing = true; /* until got_ending finds the record */
 	if (!pbx_key(key, sizeof(key), c->tenant, "call:%s", c->call_id)) {
-		route_pipe_cmd(c, got_ending,
-			       "HMGET %s queue crm caller dialed", key);
-		route_pipe_cmd(c, got_conf, "HMGET %s conf cst", key);
+		route_pipe_cmd(c, got_ending, "HGETALL %s", key);
 		route_pipe_cmd(c, got_nothing, "DEL %s", key);
 	}
 	/* The sender ended the call; the fallback it was also indexed
@@ -209,8 +218,10 @@ static void step(struct route_ctx *c)
 	}
 	if (ev.kind == WALK_EV_START)
 		scenario_walk_init(&c->st);
+	route_cdr_before_step(c);
 	route_walk_ctx(c, &ctx);
 	err = scenario_walk_step(c->sc, &ctx, &c->st, &ev, &c->out);
+	route_cdr_after_step(c, &ev);
 	if (err)
 		PLOG_WARN("walk %s: %s (scenario %s v%ld)",
 			  scenario_walk_event_name(ev.kind),
@@ -235,17 +246,6 @@ static void step(struct route_ctx *c)
 	route_state_save(c, after_save);
 }
 
-static const char *field(const redisReply *rr, const char *name)
-{
-	for (size_t i = 0; i + 1 < rr->elements; i += 2) {
-		if (rr->element[i]->type == REDIS_REPLY_STRING &&
-		    !strcmp(rr->element[i]->str, name) &&
-		    rr->element[i + 1]->type == REDIS_REPLY_STRING)
-			return rr->element[i + 1]->str;
-	}
-	return NULL;
-}
-
 static void got_state(struct route_ctx *c, redisReply *rr)
 {
 	const char *walk, *scen, *rev, *seq, *worker, *ver;
@@ -254,12 +254,12 @@ static void got_state(struct route_ctx *c, redisReply *rr)
 		c->err = true;
 		return;
 	}
-	walk = field(rr, "walk");
-	scen = field(rr, "scenario");
-	rev = field(rr, "rev");
-	seq = field(rr, "seq");
-	worker = field(rr, "worker");
-	ver = field(rr, "version");
+	walk = route_field(rr, "walk");
+	scen = route_field(rr, "scenario");
+	rev = route_field(rr, "rev");
+	seq = route_field(rr, "seq");
+	worker = route_field(rr, "worker");
+	ver = route_field(rr, "version");
 	/* A queue-manager's event: the call's worker is the record's. */
 	if (!c->worker_id[0] && worker)
 		snprintf(c->worker_id, sizeof(c->worker_id), "%s", worker);
@@ -269,13 +269,13 @@ static void got_state(struct route_ctx *c, redisReply *rr)
 		return;
 	}
 	if (c->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING &&
-	    field(rr, "alt") && field(rr, "alt")[0] && worker &&
+	    route_field(rr, "alt") && route_field(rr, "alt")[0] && worker &&
 	    !strcmp(worker, c->worker_id))
 		/* The first worker took it: the fallback's index entry goes. */
 		snprintf(c->moved_from, sizeof(c->moved_from), "%s",
-			 field(rr, "alt"));
+			 route_field(rr, "alt"));
 	if (worker && strcmp(worker, c->worker_id)) {
-		const char *alt = field(rr, "alt");
+		const char *alt = route_field(rr, "alt");
 
 		/* The edge fell back to the second worker of the decision:
 		 * it anchors the call from now on. */
@@ -297,9 +297,15 @@ static void got_state(struct route_ctx *c, redisReply *rr)
 	c->version = strtol(ver, NULL, 10);
 	c->rev = strtol(rev, NULL, 10);
 	c->seq = strtoull(seq, NULL, 10);
+	copy_record(c, rr);
+}
+
+/* The record's facts into c (an event's step, or the end of the call). */
+static void copy_record(struct route_ctx *c, const redisReply *rr)
+{
 #define COPY(dst, name)                                                        \
 	snprintf(dst, sizeof(dst), "%s",                                       \
-		 field(rr, name) ? field(rr, name) : "")
+		 route_field(rr, name) ? route_field(rr, name) : "")
 	COPY(c->caller, "caller");
 	COPY(c->edge, "edge");
 	COPY(c->number, "dialed");
@@ -312,11 +318,12 @@ static void got_state(struct route_ctx *c, redisReply *rr)
 	COPY(c->crm, "crm");
 	COPY(c->cof, "cof");
 #undef COPY
-	c->cstate = field(rr, "cst") ? field(rr, "cst")[0] : '\0';
-	c->ctries = field(rr, "ctry") ? atoi(field(rr, "ctry")) : 0;
-	c->cmod = field(rr, "cmod") && !strcmp(field(rr, "cmod"), "1");
-	c->qwait = field(rr, "qwait") && !strcmp(field(rr, "qwait"), "1");
-	c->fax_enabled = field(rr, "fax") && !strcmp(field(rr, "fax"), "1");
+	route_cdr_load(c, rr);
+	c->cstate = route_field(rr, "cst") ? route_field(rr, "cst")[0] : '\0';
+	c->ctries = route_field(rr, "ctry") ? atoi(route_field(rr, "ctry")) : 0;
+	c->cmod = route_field(rr, "cmod") && !strcmp(route_field(rr, "cmod"), "1");
+	c->qwait = route_field(rr, "qwait") && !strcmp(route_field(rr, "qwait"), "1");
+	c->fax_enabled = route_field(rr, "fax") && !strcmp(route_field(rr, "fax"), "1");
 }
 
 static void got_objects_rev(struct route_ctx *c, redisReply *rr)
@@ -418,7 +425,10 @@ void route_media_event(struct router *r, const struct pbx_bus_peer *peer,
 				  : "we hung up",
 			  me->detail && me->detail[0] ? ": " : "",
 			  me->detail ? me->detail : "");
-		delete_state(c);
+		delete_state(c,
+			     me->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP
+				     ? PBX_CDR_END_CALLER
+				     : PBX_CDR_END_US);
 		return;
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_FAILED:
 		PLOG_WARN("worker %s failed: %s", c->worker_id,

@@ -109,19 +109,35 @@ static void send_call_end(struct router *r, const char *edge,
 		PLOG_ERR("call end to edge %s failed: %d", edge, err);
 }
 
-static const char *hash_field(const redisReply *rr, size_t i)
+/* The lost call's record (the record's hash rr): failed, worker lost. */
+static void lost_cdr(const struct reap_call *rc, const redisReply *rr)
 {
-	return rr && rr->type == REDIS_REPLY_ARRAY && i < rr->elements &&
-			       rr->element[i]->type == REDIS_REPLY_STRING
-		       ? rr->element[i]->str
-		       : NULL;
+	struct pbx_cdr *cdr = calloc(1, sizeof(*cdr));
+	const char *scen = route_field(rr, "scenario");
+
+	if (!cdr) {
+		PLOG_ERR("out of memory: the call's record is lost");
+		return;
+	}
+	if (!scen || strncmp(scen, ROUTE_CONF_LEG_SCEN,
+			     strlen(ROUTE_CONF_LEG_SCEN))) {
+		route_cdr_from_record(cdr, rr);
+		snprintf(cdr->tenant, sizeof(cdr->tenant), "%s", rc->tenant);
+		snprintf(cdr->call_id, sizeof(cdr->call_id), "%s",
+			 rc->call_id);
+		cdr->end = PBX_CDR_END_LOST;
+		route_cdr_write(rc->r, cdr);
+	}
+	free(cdr);
 }
 
 static void call_cb(redisAsyncContext *ac, void *reply, void *arg)
 {
 	struct reap_call *rc = arg;
-	const char *worker = hash_field(reply, 0), *edge = hash_field(reply, 1);
-	const char *alt = hash_field(reply, 2), *cof = hash_field(reply, 3);
+	const char *worker = route_field(reply, "worker");
+	const char *edge = route_field(reply, "edge");
+	const char *alt = route_field(reply, "alt");
+	const char *cof = route_field(reply, "cof");
 	char key[PBX_KEY_MAX];
 
 	pbx_log_ctx(rc->tenant, rc->call_id);
@@ -146,6 +162,7 @@ static void call_cb(redisAsyncContext *ac, void *reply, void *arg)
 			  rc->worker, edge && edge[0] ? edge : "(unknown)");
 		send_call_end(rc->r, edge ? edge : "", rc);
 		route_limits_release(rc->r, rc->tenant, rc->call_id);
+		lost_cdr(rc, reply);
 		if (!pbx_key(key, sizeof(key), rc->tenant, "call:%s",
 			     rc->call_id))
 			redisAsyncCommand(ac, NULL, NULL, "DEL %s", key);
@@ -172,8 +189,7 @@ static void reap_member(struct reap *rp, redisAsyncContext *ac,
 	memcpy(rc->tenant, member, (size_t)(sp - member));
 	snprintf(rc->call_id, sizeof(rc->call_id), "%s", sp + 1);
 	if (pbx_key(key, sizeof(key), rc->tenant, "call:%s", rc->call_id) ||
-	    redisAsyncCommand(ac, call_cb, rc, "HMGET %s worker edge alt cof",
-			      key) !=
+	    redisAsyncCommand(ac, call_cb, rc, "HGETALL %s", key) !=
 		    REDIS_OK)
 		free(rc);
 }

@@ -34,6 +34,8 @@ struct router_config {
 	long queue_ttl_ms;  /* a queue-manager silent this long is gone */
 	long queue_grace_s; /* a queued call's deadline: max wait + this */
 	long crm_ttl_ms;    /* a crm-connector silent this long is gone */
+	long cdr_max_entries; /* call records kept per tenant (0: default) */
+	long cdr_max_age_s;   /* ... and for how long (0: default) */
 	char log_level[PBX_CFG_STRLEN];
 	/* CURVE (docs/security.md): empty secret file = plaintext. */
 	char curve_secret_file[PBX_CFG_STRLEN];
@@ -82,7 +84,9 @@ void route_reap_worker(const char *worker_id, uint64_t seen_ms, void *arg);
 int route_media_send(struct router *r, const char *worker_id,
 		     const char *tenant, const char *call_id, uint64_t seq,
 		     Pbx__V1__MediaCommand *cmd);
-/* Sends a MediaCommand hangup for a call we cannot continue. */
+/* Sends a MediaCommand hangup for a call we cannot continue (also every
+ * hang-up the walk decides); the code and reason go into the call record
+ * for its CDR (route_cdr.c). */
 void route_media_hangup(struct router *r, const char *worker_id,
 			const char *tenant, const char *call_id,
 			unsigned code, const char *reason);

@@ -456,6 +456,15 @@ for k in $(rcli --scan --pattern "pbx:{$T}:call:*"); do
 done
 if [ "$left" = 0 ]; then pass no_call_record_left_after_worker_kill
 else fail no_call_record_left_after_worker_kill "$left records left"; fi
+# Each lost call has its call record: failed, 503, on the killed worker
+# (docs/services/router.md "Call records").
+ncdr=$("$PBXCTL" cdr list $T --disposition failed --limit 1000 --format json |
+	python3 -c 'import json,sys
+print(sum(1 for l in sys.stdin if (r := json.loads(l))["worker"] == "mw2"
+          and r["sip_code"] == 503 and r["reason"] == "Media Worker Lost"))')
+if [ "$lost" -gt 0 ] && [ "$ncdr" = "$lost" ]; then
+	pass each_lost_call_has_a_failed_call_record
+else fail each_lost_call_has_a_failed_call_record "$ncdr records for $lost lost calls"; fi
 if [ "$(rcli SCARD "pbx:{sys}:wcalls:mw2")" = 0 ]; then
 	pass killed_worker_call_index_dropped
 else fail killed_worker_call_index_dropped "$(rcli SMEMBERS "pbx:{sys}:wcalls:mw2" | head -3)"; fi

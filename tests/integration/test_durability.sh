@@ -138,6 +138,15 @@ refused router_cannot_flushall "$(as router FLUSHALL)"
 allowed router_reads_did "$(as router GET "pbx:{sys}:did:1000")"
 allowed router_writes_call_state \
 	"$(as router HSET "pbx:{$T}:call:c1" rev 1)"
+# Call records: the router adds them, reads (never writes) the webhook.
+allowed router_adds_call_records "$(as router XADD "pbx:{$T}:cdr" '*' a 1)"
+allowed router_reads_the_webhook "$(as router HMGET "pbx:{$T}:notify" webhook_url cdr)"
+refused router_cannot_set_a_webhook \
+	"$(as router HSET "pbx:{$T}:notify" webhook_url http://x/)"
+allowed notifier_reads_call_records \
+	"$(as notifier XRANGE "pbx:{$T}:cdr" - +)"
+refused notifier_cannot_write_call_records \
+	"$(as notifier XADD "pbx:{$T}:cdr" '*' a 1)"
 # Kamailio is "default": no admin or dangerous command (stack.sh says why
 # it has every key).
 refused kamailio_cannot_flushall "$(as_kamailio FLUSHALL)"

@@ -161,3 +161,18 @@ Test(notify_job, an_overlong_value_is_refused_not_cut)
 	fill(&f, kv, 8);
 	cr_expect_eq(notify_job_parse(&j, "1-0", &f.top), -EINVAL);
 }
+
+Test(notify_job, a_call_record_goes_to_the_webhook_only)
+{
+	static const char *const kv[] = {"kind", "cdr", "tenant", "acme",
+					 "box", "cdr", "ref",
+					 "1796641840537-0"};
+	struct notify_job j;
+	struct fields f;
+
+	fill(&f, kv, 8);
+	cr_assert_eq(notify_job_parse(&j, "1-0", &f.top), 0);
+	cr_expect_eq(notify_job_kind_of(&j)->item, NOTIFY_ITEM_CDR);
+	cr_expect_str_eq(notify_job_kind_of(&j)->event, "call.ended");
+	cr_expect_eq(notify_job_channels(&j), 1u << NOTIFY_CH_WEBHOOK);
+}

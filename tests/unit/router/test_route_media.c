@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pbx_cdr.h"
 #include "pbx_clock.h"
 #include "pbx_keys.h"
 #include "pbx_redis.h"
@@ -84,8 +85,10 @@ int __wrap_redisAsyncCommandArgv(redisAsyncContext *ac, redisCallbackFn *fn,
 				 void *privdata, int argc, const char **argv,
 				 const size_t *argvlen)
 {
-	/* EVAL <script> 1 <key> ...: the router's only argv command. */
-	if (argc > 3 && !strcasecmp(argv[0], "EVAL")) {
+	/* EVAL <script> 1 <key> ...: the call state's save (the other
+	 * argv EVAL adds a call record, route_cdr.c). */
+	if (argc > 3 && !strcasecmp(argv[0], "EVAL") &&
+	    strstr(argv[3], ":call:")) {
 		saves++;
 		if (ac == second_ac)
 			second_saves++;
@@ -2177,4 +2180,185 @@ Test(route_media, subscriber_with_record_sends_record_call_before_the_ring)
 Test(route_media, subscriber_without_record_sends_no_record_call)
 {
 	ringing("c-1");
+}
+
+/* ---- call records (route_cdr.c) ----------------------------------------- */
+
+/* The newest call record of the tenant, once there are n of them (the
+ * write follows the call's end asynchronously); the reply's entry array
+ * [id, [field, value...]] (caller frees rr). */
+static const redisReply *cdr_wait(redisReply **rr, size_t n)
+{
+	for (int i = 0; i < 200; i++) {
+		*rr = redis_fixture_cmd(&h.rf, "XREVRANGE pbx:{acme}:cdr + -");
+		cr_assert_not_null(*rr);
+		if ((*rr)->type == REDIS_REPLY_ARRAY && (*rr)->elements >= n)
+			break;
+		freeReplyObject(*rr);
+		*rr = NULL;
+		router_harness_settle(&h, 10);
+	}
+	cr_assert_not_null(*rr, "no call record");
+	cr_assert_eq((*rr)->elements, n, "%zu call records, want %zu",
+		     (*rr)->elements, n);
+	return (*rr)->element[0];
+}
+
+static const char *cdr_field(const redisReply *e, const char *name)
+{
+	const redisReply *f = e->element[1];
+
+	for (size_t i = 0; i + 1 < f->elements; i += 2)
+		if (!strcmp(f->element[i]->str, name))
+			return f->element[i + 1]->str;
+	cr_assert_fail("record has no %s", name);
+	return NULL;
+}
+
+Test(route_media, cdr_of_a_menu_call_answered_by_an_extension)
+{
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF, .digit = "2"};
+	redisReply *rr;
+	const redisReply *e;
+	const char *tr;
+
+	menu_waiting("c-1");
+	event_ex("c-1", &ev);
+	cmd_at(expect_cmds(2) + 1, "c-1", PBX__V1__MEDIA_COMMAND__CMD_RING);
+	ring_result("c-1", PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED);
+	expect_cmds(0);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP, 0);
+	e = cdr_wait(&rr, 1);
+	cr_assert_str_eq(cdr_field(e, "disposition"), "answered");
+	cr_assert_str_eq(cdr_field(e, "answered_by"), "200");
+	cr_assert_str_eq(cdr_field(e, "sip_code"), "200");
+	cr_assert_str_eq(cdr_field(e, "caller"), CALLER);
+	cr_assert_str_eq(cdr_field(e, "worker"), HARNESS_WORKER);
+	cr_assert_str_eq(cdr_field(e, "call_id"), "c-1");
+	cr_assert_str_eq(cdr_field(e, "scenario"), "main");
+	cr_assert_str_eq(cdr_field(e, "truncated"), "0");
+	cr_assert_neq(strtoull(cdr_field(e, "answer_ms"), NULL, 10), 0);
+	cr_assert_neq(strtoull(cdr_field(e, "bridge_ms"), NULL, 10), 0);
+	/* The path: the menu, the digit it took, the extension it rang. */
+	tr = cdr_field(e, "trace");
+	cr_assert(strstr(tr, " START m ivr "), "%s", tr);
+	cr_assert(strstr(tr, " DTMF m ivr digit:2 digit:2\n"), "%s", tr);
+	cr_assert(strstr(tr, " DTMF support subscriber "), "%s", tr);
+	cr_assert(strstr(tr, " RING_RESULT support subscriber "), "%s", tr);
+	cr_assert_lt(strstr(tr, "START"), strstr(tr, "DTMF"), "in order");
+	freeReplyObject(rr);
+}
+
+Test(route_media, cdr_of_a_ring_nobody_answers_keeps_the_hangup_code)
+{
+	redisReply *rr;
+	const redisReply *e;
+
+	ringing("c-1");
+	ring_result("c-1", PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER);
+	expect_cmds(1);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ENDED, 0);
+	e = cdr_wait(&rr, 1);
+	cr_assert_str_eq(cdr_field(e, "disposition"), "no_answer");
+	cr_assert_str_eq(cdr_field(e, "sip_code"), "480");
+	cr_assert_str_eq(cdr_field(e, "reason"), "No Answer Here");
+	cr_assert_str_eq(cdr_field(e, "answered_by"), "");
+	cr_assert(strstr(cdr_field(e, "trace"),
+			 " RING_RESULT ring subscriber no_answer"),
+		  "%s", cdr_field(e, "trace"));
+	freeReplyObject(rr);
+	/* A second end of the same call (a late HANGUP) finds no record:
+	 * still one CDR. */
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP, 0);
+	router_harness_settle(&h, 100);
+	cr_assert_eq(router_harness_barrier(&h, 8), 0);
+	cdr_wait(&rr, 1);
+	freeReplyObject(rr);
+}
+
+Test(route_media, cdr_of_a_call_refused_at_once_has_its_path)
+{
+	static const char closed_json[] =
+		"{\"start\":\"x\",\"nodes\":{\"x\":{\"type\":\"hangup\","
+		"\"options\":{\"code\":403,\"reason\":\"Closed\"}}}}";
+	const Pbx__V1__RouteDecision *d;
+	redisReply *rr;
+	const redisReply *e;
+
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main", closed_json),
+		     0);
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+	d = router_harness_call_new(&h, "c-1", CALLER, NUMBER);
+	cr_assert_not_null(d);
+	cr_assert_eq(d->sip_code, 403);
+	e = cdr_wait(&rr, 1);
+	cr_assert_str_eq(cdr_field(e, "disposition"), "rejected");
+	cr_assert_str_eq(cdr_field(e, "sip_code"), "403");
+	cr_assert_str_eq(cdr_field(e, "reason"), "Closed");
+	cr_assert_str_eq(cdr_field(e, "worker"), "");
+	cr_assert_str_eq(cdr_field(e, "number"), NUMBER + 1); /* canonical */
+	cr_assert(strstr(cdr_field(e, "trace"), "0 START x hangup "), "%s",
+		  cdr_field(e, "trace"));
+	freeReplyObject(rr);
+}
+
+Test(route_media, cdr_of_a_caller_who_hangs_up_during_the_greeting)
+{
+	redisReply *rr;
+	const redisReply *e;
+
+	start_call("c-1", greeting_json);
+	answer_and_play("c-1", "hello", false);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP, 0);
+	e = cdr_wait(&rr, 1);
+	cr_assert_str_eq(cdr_field(e, "disposition"), "caller_hangup");
+	cr_assert_str_eq(cdr_field(e, "sip_code"), "200");
+	cr_assert_str_eq(cdr_field(e, "outcome"), "");
+	freeReplyObject(rr);
+}
+
+Test(route_media, cdr_of_a_long_call_keeps_the_start_of_its_path_and_says_so,
+     .timeout = 20)
+{
+	static const char loop_json[] =
+		"{\"start\":\"m\",\"nodes\":{"
+		"\"m\":{\"type\":\"ivr\",\"options\":{\"prompt\":\"menu\","
+		"\"timeout\":5,\"retries\":0},"
+		"\"outputs\":{\"digit:1\":\"m\",\"timeout\":\"to\"}},"
+		"\"to\":{\"type\":\"hangup\"}}}";
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF, .digit = "1"};
+	redisReply *rr;
+	const redisReply *e;
+	const char *tr;
+	size_t steps = 0;
+
+	start_call("c-1", loop_json);
+	answer_and_play("c-1", "menu", true);
+	/* A caller going round the menu for a long time: more hops than
+	 * a record keeps. */
+	for (int i = 0; i < 120; i++) {
+		event_ex("c-1", &ev);
+		cr_assert_eq(router_harness_barrier(&h, 8), 0);
+		/* The worker stays alive (a slow run must not reap it). */
+		if (i % 10 == 9)
+			cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false),
+				     0);
+	}
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP, 0);
+	e = cdr_wait(&rr, 1);
+	tr = cdr_field(e, "trace");
+	cr_assert_str_eq(cdr_field(e, "truncated"), "1");
+	cr_assert_lt(strlen(tr), PBX_CDR_TRACE_MAX);
+	cr_assert_eq(strstr(tr, " START m ivr "), strchr(tr, ' '),
+		     "the path starts at the start: %.80s", tr);
+	for (const char *p = tr; (p = strchr(p, '\n')); p++)
+		steps++;
+	cr_assert_gt(steps, 40, "%zu hops kept", steps);
+	cr_assert_eq(tr[strlen(tr) - 1], '\n', "whole lines only");
+	cr_assert_str_eq(cdr_field(e, "disposition"), "caller_hangup",
+			 "%s %s %s", cdr_field(e, "sip_code"),
+			 cdr_field(e, "reason"), cdr_field(e, "outcome"));
+	freeReplyObject(rr);
 }

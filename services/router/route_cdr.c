@@ -1,0 +1,309 @@
+/* Call detail records: while a call lives its record (pbx:{t}:call:<id>)
+ * carries what its CDR will say (t0 tans tbr who ring outc, and tr: the
+ * hops every walk step visited, the same hops the simulator prints); when
+ * the call ends (route_media.c, route_reap.c) or is refused at once
+ * (route_call.c) one entry goes to the tenant's stream pbx:{t}:cdr,
+ * trimmed by count and age, and, when the tenant has a webhook and asked
+ * for call records on it, one notification job of kind "cdr" (the
+ * notifier posts the entry). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pbx_clock.h"
+#include "pbx_keys.h"
+#include "pbx_log.h"
+#include "pbx_notify.h"
+#include "pbx_redis.h"
+#include "route_ctx.h"
+#include "router.h"
+#include "scenario.h"
+
+/* KEYS: the tenant's stream. ARGV: max entries, min id (oldest ms
+ * kept), then the entry's field/value pairs. Returns the new entry's id.
+ * Whether the tenant's webhook takes call records (its notify hash:
+ * webhook_url set and `cdr` 1, pbxctl cdr webhook) is read after it on
+ * the same connection: the router may only read that hash, and a script
+ * writes every key it declares. */
+static const char add_lua[] =
+	"local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', "
+	"unpack(ARGV, 3)) "
+	"redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[2]) "
+	"return id";
+
+/* The record's fields in the call hash and where they live in c. */
+void route_cdr_save_args(struct route_ctx *c, const char **argv, size_t *n,
+			 char bufs[3][24])
+{
+	snprintf(bufs[0], 24, "%" PRIu64, c->t0);
+	snprintf(bufs[1], 24, "%" PRIu64, c->tans);
+	snprintf(bufs[2], 24, "%" PRIu64, c->tbr);
+	argv[(*n)++] = "t0";
+	argv[(*n)++] = bufs[0];
+	argv[(*n)++] = "tans";
+	argv[(*n)++] = bufs[1];
+	argv[(*n)++] = "tbr";
+	argv[(*n)++] = bufs[2];
+	argv[(*n)++] = "who";
+	argv[(*n)++] = c->who;
+	argv[(*n)++] = "ring";
+	argv[(*n)++] = c->ring;
+	argv[(*n)++] = "outc";
+	argv[(*n)++] = c->outc;
+	argv[(*n)++] = "tr";
+	argv[(*n)++] = c->trace;
+	argv[(*n)++] = "trn";
+	argv[(*n)++] = c->trace_cut ? "1" : "0";
+}
+
+
+static uint64_t hnum(const redisReply *rr, const char *name)
+{
+	const char *v = route_field(rr, name);
+
+	return v ? strtoull(v, NULL, 10) : 0;
+}
+
+#define HSTR(dst, rr, name)                                                    \
+	snprintf(dst, sizeof(dst), "%s",                                       \
+		 route_field(rr, name) ? route_field(rr, name) : "")
+
+void route_cdr_load(struct route_ctx *c, const struct redisReply *rr)
+{
+	c->t0 = hnum(rr, "t0");
+	c->tans = hnum(rr, "tans");
+	c->tbr = hnum(rr, "tbr");
+	HSTR(c->who, rr, "who");
+	HSTR(c->ring, rr, "ring");
+	HSTR(c->outc, rr, "outc");
+	HSTR(c->trace, rr, "tr");
+	c->trace_cut = hnum(rr, "trn") == 1;
+}
+
+void route_cdr_from_record(struct pbx_cdr *cdr, const struct redisReply *rr)
+{
+	const char *v;
+
+	cdr->start_ms = hnum(rr, "t0");
+	cdr->answer_ms = hnum(rr, "tans");
+	cdr->bridge_ms = hnum(rr, "tbr");
+	HSTR(cdr->number, rr, "dialed");
+	HSTR(cdr->caller, rr, "caller");
+	HSTR(cdr->worker, rr, "worker");
+	HSTR(cdr->answered_by, rr, "who");
+	HSTR(cdr->scenario, rr, "scenario");
+	HSTR(cdr->outcome, rr, "outc");
+	HSTR(cdr->ring, rr, "ring");
+	HSTR(cdr->reason, rr, "ereason");
+	cdr->version = (long)hnum(rr, "version");
+	cdr->sip_code = (unsigned)hnum(rr, "ecode");
+	if (cdr->sip_code > 699)
+		cdr->sip_code = 0;
+	v = route_field(rr, "tr");
+	/* Through pbx_cdr_set: control characters out, cut at the bound. */
+	pbx_cdr_set(cdr, "trace", v ? v : "");
+	cdr->truncated = hnum(rr, "trn") == 1;
+}
+
+void route_cdr_before_step(struct route_ctx *c)
+{
+	uint64_t now = pbx_clock_now_ms();
+	const char *agent;
+
+	switch (c->kind) {
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED:
+		if (!c->tans)
+			c->tans = now;
+		break;
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT:
+		if (c->ring_result ==
+		    PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED) {
+			/* A queue's agent leg "<offer>:<agent>", else the
+			 * walk's one ring (its target). */
+			agent = strrchr(c->q_leg, ':');
+			snprintf(c->who, sizeof(c->who), "%s",
+				 c->q_leg[0] ? (agent ? agent + 1 : c->q_leg)
+					     : c->st.target);
+			c->tbr = now;
+			c->ring[0] = '\0';
+		} else if (!c->q_leg[0]) {
+			snprintf(c->ring, sizeof(c->ring), "%s",
+				 c->ring_result ==
+						 PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER
+					 ? "no_answer"
+				 : c->ring_result ==
+						 PBX__V1__MEDIA_EVENT__RING_RESULT__RING_BUSY
+					 ? "busy"
+					 : "unavailable");
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+void route_cdr_after_step(struct route_ctx *c, const struct walk_event *ev)
+{
+	int64_t at = (int64_t)(pbx_clock_now_ms() - c->t0);
+
+	if (!c->t0)
+		at = 0;
+	for (size_t i = 0; i < c->out.nhops; i++) {
+		const struct walk_hop *h = &c->out.hop[i];
+
+		pbx_cdr_trace_add(c->trace, sizeof(c->trace), &c->trace_cut,
+				  at, scenario_walk_event_name(ev->kind),
+				  h->node, scenario_type_name(h->type),
+				  h->what, h->output);
+	}
+	if (c->out.ended && c->out.outcome)
+		snprintf(c->outc, sizeof(c->outc), "%s", c->out.outcome);
+}
+
+void route_cdr_rejected(struct route_ctx *c, unsigned code,
+			const char *reason)
+{
+	struct pbx_cdr *cdr;
+
+	/* No tenant (an unknown number), or a second INVITE of a call
+	 * that has its own record: nothing to record. */
+	if (!pbx_tenant_valid(c->tenant) || code == 482)
+		return;
+	cdr = calloc(1, sizeof(*cdr));
+	if (!cdr) {
+		PLOG_ERR("out of memory for a call record");
+		return;
+	}
+	snprintf(cdr->tenant, sizeof(cdr->tenant), "%s", c->tenant);
+	snprintf(cdr->call_id, sizeof(cdr->call_id), "%s", c->call_id);
+	snprintf(cdr->number, sizeof(cdr->number), "%s", c->number);
+	snprintf(cdr->caller, sizeof(cdr->caller), "%s", c->caller);
+	snprintf(cdr->scenario, sizeof(cdr->scenario), "%s", c->scen);
+	snprintf(cdr->reason, sizeof(cdr->reason), "%s",
+		 reason ? reason : "");
+	cdr->version = c->version;
+	cdr->sip_code = code;
+	cdr->end = PBX_CDR_END_REJECT;
+	cdr->start_ms = c->t0;
+	for (size_t i = 0; i < c->out.nhops; i++) {
+		const struct walk_hop *h = &c->out.hop[i];
+
+		pbx_cdr_trace_add(cdr->trace, sizeof(cdr->trace),
+				  &cdr->truncated, 0, "START", h->node,
+				  scenario_type_name(h->type), h->what,
+				  h->output);
+	}
+	if (c->out.ended && c->out.outcome)
+		snprintf(cdr->outcome, sizeof(cdr->outcome), "%s",
+			 c->out.outcome);
+	route_cdr_write(c->r, cdr);
+	free(cdr);
+}
+
+/* One record being stored: the stream's answer (the id), then the notify
+ * hash's (the webhook), in that order on one connection; the second
+ * callback frees it. */
+struct cdr_job {
+	struct router *r;
+	char tenant[PBX_ID_MAX + 1];
+	char call_id[256];
+	char id[PBX_CDR_ID_MAX]; /* "" until stored */
+	bool alone; /* the webhook read could not be queued: added frees */
+};
+
+static void added(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cdr_job *j = arg;
+	redisReply *rr = reply;
+
+	(void)ac;
+	pbx_log_ctx(j->tenant, j->call_id);
+	if (!rr || rr->type != REDIS_REPLY_STRING) {
+		PLOG_ERR("call record not stored: %s",
+			 rr && rr->type == REDIS_REPLY_ERROR ? rr->str
+							     : "no reply");
+	} else {
+		snprintf(j->id, sizeof(j->id), "%s", rr->str);
+		PLOG_DEBUG("call record %s stored", j->id);
+	}
+	if (j->alone)
+		free(j);
+}
+
+static void hooked(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cdr_job *j = arg;
+	redisReply *rr = reply;
+	char key[PBX_KEY_MAX];
+
+	if (j->id[0] && rr && rr->type == REDIS_REPLY_ARRAY &&
+	    rr->elements == 2 && rr->element[0]->type == REDIS_REPLY_STRING &&
+	    rr->element[0]->str[0] &&
+	    rr->element[1]->type == REDIS_REPLY_STRING &&
+	    !strcmp(rr->element[1]->str, "1") &&
+	    !pbx_key_sys_of(key, sizeof(key), PBX_KS_NOTIFY_JOBS))
+		redisAsyncCommand(ac, NULL, NULL, PBX_NOTIFY_XADD, key,
+				  PBX_NOTIFY_KIND_CDR, j->tenant, "cdr", j->id);
+	free(j);
+}
+
+void route_cdr_write(struct router *r, struct pbx_cdr *cdr)
+{
+	redisAsyncContext *ac = pbx_redis_ctx(r->redis);
+	const char *argv[6 + 2 * PBX_CDR_NFIELDS];
+	char nums[PBX_CDR_NFIELDS][24], key[PBX_KEY_MAX], hook[PBX_KEY_MAX];
+	char maxlen[24], minid[32];
+	long max = r->cfg->cdr_max_entries > 0 ? r->cfg->cdr_max_entries
+					       : PBX_CDR_MAX_ENTRIES_DEFAULT;
+	long age = r->cfg->cdr_max_age_s > 0 ? r->cfg->cdr_max_age_s
+					     : PBX_CDR_MAX_AGE_S_DEFAULT;
+	uint64_t now = pbx_clock_now_ms();
+	struct cdr_job *j;
+	size_t n = 0;
+
+	if (!cdr->end_ms)
+		cdr->end_ms = now;
+	pbx_cdr_finish(cdr);
+	PLOG_INFO("call record: %s %s -> %s, %u %s, %" PRIu64 " ms%s%s",
+		  cdr->disposition, cdr->caller, cdr->number, cdr->sip_code,
+		  cdr->reason, cdr->duration_ms,
+		  cdr->answered_by[0] ? ", answered by " : "",
+		  cdr->answered_by);
+	if (!ac || pbx_key_of(key, sizeof(key), cdr->tenant, PBX_K_CDR) ||
+	    pbx_key_of(hook, sizeof(hook), cdr->tenant, PBX_K_NOTIFY)) {
+		PLOG_ERR("call record not stored: redis unavailable");
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return;
+	j->r = r;
+	snprintf(j->tenant, sizeof(j->tenant), "%s", cdr->tenant);
+	snprintf(j->call_id, sizeof(j->call_id), "%s", cdr->call_id);
+	snprintf(maxlen, sizeof(maxlen), "%ld", max);
+	snprintf(minid, sizeof(minid), "%" PRIu64,
+		 now > (uint64_t)age * 1000 ? now - (uint64_t)age * 1000 : 0);
+	argv[n++] = "EVAL";
+	argv[n++] = add_lua;
+	argv[n++] = "1";
+	argv[n++] = key;
+	argv[n++] = maxlen;
+	argv[n++] = minid;
+	for (size_t i = 0; i < PBX_CDR_NFIELDS; i++) {
+		argv[n++] = pbx_cdr_fields[i].name;
+		argv[n++] = pbx_cdr_get(cdr, &pbx_cdr_fields[i], nums[i],
+					sizeof(nums[i]));
+	}
+	if (redisAsyncCommandArgv(ac, added, j, (int)n, argv, NULL) !=
+	    REDIS_OK) {
+		PLOG_ERR("call record not stored: redis unavailable");
+		free(j);
+		return;
+	}
+	/* Queued: added runs (with no reply if the connection drops). */
+	if (redisAsyncCommand(ac, hooked, j, "HMGET %s webhook_url cdr",
+			      hook) != REDIS_OK)
+		j->alone = true;
+}
