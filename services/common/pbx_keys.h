@@ -77,6 +77,15 @@ enum pbx_tkey {
 	PBX_K_REC_LIST,	   /* sorted set per list (pbx_key_sub_of; one list
 			    * today: PBX_REC_LIST): recording id -> time_ms */
 	PBX_K_REC_BYTES,   /* counter: bytes of the tenant's recordings */
+	/* outbound calls of extensions (docs/employees.md "Outbound"): */
+	PBX_K_OUTBOUND,	   /* hash: the policy (scenario_outbound.h fields,
+			    * ext:<e>:outbound, ext:<e>:caller_id;
+			    * provision writes, the router reads) */
+	PBX_K_OUT_LEGS,	   /* sorted set call id -> expiry ms: outbound
+			    * calls up (router) */
+	PBX_K_OUT_CPM,	   /* counter per minute (pbx_key_sub_of, the
+			    * minute since the epoch): outbound calls
+			    * started (router) */
 	PBX_K_COUNT
 };
 enum pbx_skey {

@@ -31,6 +31,13 @@ const char pbxctl_usage[] =
 	"  ext add <tenant> <ext> <password | ->\n"
 	"  ext remove <tenant> <ext>\n"
 	"  ext list <tenant>\n"
+	"  ext set <tenant> <ext> [--outbound on|off] "
+	"[--caller-id NUMBER|none]\n"
+	"  outbound set <tenant> [--national on|off] [--mobile on|off]\n"
+	"                    [--international on|off] [--emergency on|off]\n"
+	"                    [--max-legs N] [--cpm N] "
+	"[--caller-id NUMBER|none]\n"
+	"  outbound show <tenant>\n"
 	"  prompt upload <tenant> <name> <file.wav>\n"
 	"  prompt list <tenant>\n"
 	"  prompt delete <tenant> <name>\n"
@@ -116,6 +123,15 @@ enum opt_id {
 	O_CARRIER_LEGS,
 	O_MESSAGES,
 	O_BYTES,
+	/* outbound set, ext set: in the order of outbound_opts[] */
+	O_NATIONAL,
+	O_MOBILE,
+	O_INTERNATIONAL,
+	O_EMERGENCY,
+	O_MAX_LEGS,
+	O_CPM,
+	O_CALLER_ID,
+	O_OUTBOUND,
 	O_COUNT
 };
 
@@ -151,7 +167,31 @@ static const struct opt_def {
 	[O_CARRIER_LEGS] = {"--carrier-legs", -1},
 	[O_MESSAGES] = {"--messages", -1},
 	[O_BYTES] = {"--bytes", -1},
+	[O_NATIONAL] = {"--national", -1},
+	[O_MOBILE] = {"--mobile", -1},
+	[O_INTERNATIONAL] = {"--international", -1},
+	[O_EMERGENCY] = {"--emergency", -1},
+	[O_MAX_LEGS] = {"--max-legs", -1},
+	[O_CPM] = {"--cpm", -1},
+	[O_CALLER_ID] = {"--caller-id", -1},
+	[O_OUTBOUND] = {"--outbound", -1},
 };
+
+/* The options of outbound set / ext set and the setting each makes
+ * (services/scenario/scenario_outbound.c's table; the server checks the
+ * values). */
+static const struct {
+	enum opt_id opt;
+	const char *setting;
+} outbound_opts[] = {
+	{O_NATIONAL, "national"},   {O_MOBILE, "mobile"},
+	{O_INTERNATIONAL, "international"}, {O_EMERGENCY, "emergency"},
+	{O_MAX_LEGS, "max_legs"},   {O_CPM, "cpm"},
+	{O_CALLER_ID, "caller_id"}, {O_OUTBOUND, "outbound"},
+};
+#define OUTBOUND_OPTS                                                         \
+	(OPT(O_NATIONAL) | OPT(O_MOBILE) | OPT(O_INTERNATIONAL) |             \
+	 OPT(O_EMERGENCY) | OPT(O_MAX_LEGS) | OPT(O_CPM) | OPT(O_CALLER_ID))
 
 /* One command: "<noun> <verb>", its positional arguments and options. */
 struct cmd_def {
@@ -193,6 +233,17 @@ static const struct cmd_def cmds[] = {
 	 "ext remove <tenant> <ext>"},
 	{"ext", "list", 1, 1, OP(EXTENSION_LIST), PBXCTL_PRINT_ITEMS, 0,
 	 "ext list <tenant>"},
+	{"ext", "set", 2, 2, OP(EXTENSION_SET), PBXCTL_PRINT_ITEMS,
+	 OPT(O_OUTBOUND) | OPT(O_CALLER_ID),
+	 "ext set <tenant> <ext> [--outbound on|off] "
+	 "[--caller-id NUMBER|none]"},
+	{"outbound", "set", 1, 1, OP(OUTBOUND_SET), PBXCTL_PRINT_ITEMS,
+	 OUTBOUND_OPTS,
+	 "outbound set <tenant> [--national on|off] [--mobile on|off] "
+	 "[--international on|off] [--emergency on|off] [--max-legs N] "
+	 "[--cpm N] [--caller-id NUMBER|none]"},
+	{"outbound", "show", 1, 1, OP(OUTBOUND_SET), PBXCTL_PRINT_ITEMS, 0,
+	 "outbound show <tenant>"},
 	{"prompt", "upload", 3, 3, OP(PROMPT_UPLOAD), PBXCTL_PRINT_OK, 0,
 	 "prompt upload <tenant> <name> <file.wav>"},
 	{"prompt", "list", 1, 1, OP(PROMPT_LIST), PBXCTL_PRINT_ITEMS, 0,
@@ -491,6 +542,29 @@ static const char *noun_alias(const char *noun)
 	return strcmp(noun, "extension") ? noun : "ext";
 }
 
+/* outbound set / ext set: one "name=value" per option given ("none"
+ * clears a caller ID); returns how many. */
+static size_t outbound_settings(struct pbxctl_cmd *cmd,
+				const char *const *ov)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(outbound_opts) / sizeof(*outbound_opts);
+	     i++) {
+		const char *v = ov[outbound_opts[i].opt];
+
+		if (!v)
+			continue;
+		if (outbound_opts[i].opt == O_CALLER_ID && !strcmp(v, "none"))
+			v = "";
+		snprintf(cmd->out_text[n], sizeof(cmd->out_text[n]), "%s=%.60s",
+			 outbound_opts[i].setting, v);
+		cmd->out_settings[n] = cmd->out_text[n];
+		n++;
+	}
+	return n;
+}
+
 /* Fills the request's oneof from the positional arguments after the verb
  * and the options. The strings stay argv's: protobuf-c only reads them. */
 static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
@@ -581,6 +655,23 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 		cmd->op.extension_ref.tenant = a[0];
 		cmd->op.extension_ref.ext = a[1];
 		q->extension_remove = &cmd->op.extension_ref;
+		break;
+	case OP(OUTBOUND_SET):
+		pbx__v1__prov_request__outbound_set__init(
+			&cmd->op.outbound_set);
+		cmd->op.outbound_set.tenant = a[0];
+		cmd->op.outbound_set.settings = cmd->out_settings;
+		cmd->op.outbound_set.n_settings = outbound_settings(cmd, ov);
+		q->outbound_set = &cmd->op.outbound_set;
+		break;
+	case OP(EXTENSION_SET):
+		pbx__v1__prov_request__extension_set__init(
+			&cmd->op.extension_set);
+		cmd->op.extension_set.tenant = a[0];
+		cmd->op.extension_set.ext = a[1];
+		cmd->op.extension_set.settings = cmd->out_settings;
+		cmd->op.extension_set.n_settings = outbound_settings(cmd, ov);
+		q->extension_set = &cmd->op.extension_set;
 		break;
 	case OP(PROMPT_UPLOAD):
 		pbx__v1__prov_request__prompt_upload__init(
