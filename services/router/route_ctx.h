@@ -195,13 +195,14 @@ void route_index_del(struct router *r, const char *worker,
 void route_limits_take(struct route_ctx *c, route_next_h *next);
 /* The counting under take: kset a sorted set of live calls (at most
  * max_set), kctr this period's counter (at most max_rate, expiring
- * after ctr_ttl_ms); sets c->limited 0, 1 (set), 2 (rate). extend and
- * release also keep the tenant's outbound set (PBX_K_OUT_LEGS). */
+ * after ctr_ttl_ms); sets c->limited 0, 1 (set), 2 (rate). extend (of
+ * an outbound call) and release also keep the tenant's outbound set
+ * (PBX_K_OUT_LEGS). */
 void route_limits_count(struct route_ctx *c, const char *kset,
 			const char *kctr, long max_set, long max_rate,
 			long long ctr_ttl_ms, route_next_h *next);
 void route_limits_extend(struct router *r, const char *tenant,
-			 const char *call_id);
+			 const char *call_id, bool outbound);
 void route_limits_release(struct router *r, const char *tenant,
 			  const char *call_id);
 

@@ -78,7 +78,7 @@ void route_limits_take(struct route_ctx *c, route_next_h *next)
 }
 
 void route_limits_extend(struct router *r, const char *tenant,
-			 const char *call_id)
+			 const char *call_id, bool outbound)
 {
 	redisAsyncContext *ac = pbx_redis_ctx(r->redis);
 	unsigned long long until =
@@ -88,9 +88,9 @@ void route_limits_extend(struct router *r, const char *tenant,
 	if (ac && !pbx_key(key, sizeof(key), tenant, "active"))
 		redisAsyncCommand(ac, NULL, NULL, "ZADD %s XX %llu %s", key,
 				  until, call_id);
-	/* An outbound call (route_outbound.c) is counted there too; XX:
-	 * any other call is not added. */
-	if (ac && !pbx_key_of(key, sizeof(key), tenant, PBX_K_OUT_LEGS))
+	/* An outbound call (route_outbound.c) is counted there too. */
+	if (ac && outbound &&
+	    !pbx_key_of(key, sizeof(key), tenant, PBX_K_OUT_LEGS))
 		redisAsyncCommand(ac, NULL, NULL, "ZADD %s XX %llu %s", key,
 				  until, call_id);
 }
@@ -103,6 +103,8 @@ void route_limits_release(struct router *r, const char *tenant,
 
 	if (ac && !pbx_key(key, sizeof(key), tenant, "active"))
 		redisAsyncCommand(ac, NULL, NULL, "ZREM %s %s", key, call_id);
+	/* Whatever the call was: the reaper and the end of a call do not
+	 * know its scenario, and a ZREM of no member costs nothing. */
 	if (ac && !pbx_key_of(key, sizeof(key), tenant, PBX_K_OUT_LEGS))
 		redisAsyncCommand(ac, NULL, NULL, "ZREM %s %s", key, call_id);
 }
