@@ -210,8 +210,12 @@ static const struct scenario *internal_scenario(struct route_ctx *c)
 	const struct scenario *sc;
 	struct scenario *nsc = NULL;
 	char json[384];
+	struct vcache *cache =
+		strncmp(c->scen, ROUTE_OUT_SCEN, strlen(ROUTE_OUT_SCEN))
+			? c->r->scache
+			: c->r->outcache;
 
-	sc = vcache_get(c->r->scache, c->tenant, c->scen, 0, &c->sc_ref);
+	sc = vcache_get(cache, c->tenant, c->scen, 0, &c->sc_ref);
 	if (sc)
 		return sc;
 	if (!strncmp(c->scen, "@fc:", 4)) {
@@ -235,8 +239,7 @@ static const struct scenario *internal_scenario(struct route_ctx *c)
 	}
 	if (scenario_parse(&nsc, json, NULL, NULL, NULL))
 		return NULL;
-	return vcache_put(c->r->scache, c->tenant, c->scen, 0, nsc,
-			  &c->sc_ref);
+	return vcache_put(cache, c->tenant, c->scen, 0, nsc, &c->sc_ref);
 }
 
 void route_load(struct route_ctx *c, route_next_h *next)

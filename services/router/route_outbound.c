@@ -25,10 +25,16 @@
 
 static void refuse(struct route_ctx *c, unsigned code, const char *reason)
 {
-	PLOG_WARN("outbound call from extension %s to %s (%s) refused: %u "
-		  "%s",
-		  c->caller, c->number, scenario_dest_name(c->out_dest), code,
-		  reason);
+	/* A mistyped extension is no policy matter. */
+	if (code == 404 || code == 484)
+		PLOG_INFO("call from extension %s to %s (%s): %u %s", c->caller,
+			  c->number, scenario_dest_name(c->out_dest), code,
+			  reason);
+	else
+		PLOG_WARN("outbound call from extension %s to %s (%s) refused: "
+			  "%u %s",
+			  c->caller, c->number,
+			  scenario_dest_name(c->out_dest), code, reason);
 	c->out_rej(c, code, reason);
 }
 

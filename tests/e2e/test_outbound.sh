@@ -191,6 +191,7 @@ refused international_plus_refused_by_default +442079460958 403 \
 "$PBXCTL" outbound set $T --international on >/dev/null
 out_call international_810 810442079460958 +442079460958 +$OWN
 out_call international_plus +442079460958 +442079460958 +$OWN
+out_call international_e164_without_plus 442079460958 +442079460958 +$OWN
 
 # --- the extension's own caller ID and permission --------------------------
 "$PBXCTL" ext set $T 101 --caller-id $OWN2 >/dev/null
