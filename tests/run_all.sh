@@ -94,6 +94,10 @@ suite "end to end: registrar, trunks, worker legs at the edge" reg \
 	tests/e2e/test_registrar.sh
 suite "end to end: calls reach people (menu, extensions, carrier)" people \
 	tests/e2e/test_people.sh
+# Its own network namespace (it creates one as root): the carrier's
+# outside address it adds exists only there.
+suite "end to end: outbound calls of extensions (policy, caller ID, limits)" \
+	outbound tests/e2e/test_outbound.sh
 suite "end to end: queues (default scenario, agents, music, exit routes)" \
 	queue tests/e2e/test_queue.sh
 suite "end to end: the CRM's responsible manager (Bitrix24, amoCRM, API fakes)" \

@@ -110,6 +110,9 @@ static const char *const tenant_keys[PBX_K_COUNT] = {
 	[PBX_K_REC_LIST] = "rec:list",
 	[PBX_K_REC_BYTES] = "rec:bytes",
 	[PBX_K_CDR] = "cdr",
+	[PBX_K_OUTBOUND] = "outbound",
+	[PBX_K_OUT_LEGS] = "out:legs",
+	[PBX_K_OUT_CPM] = "out:cpm",
 };
 
 static const char *const sys_keys[PBX_KS_COUNT] = {

@@ -81,6 +81,15 @@ enum pbx_tkey {
 	PBX_K_CDR,	   /* stream: one entry per ended call, the fields of
 			    * pbx_cdr.h (router adds and trims, provision
 			    * and notifier read) */
+	/* outbound calls of extensions (docs/employees.md "Outbound"): */
+	PBX_K_OUTBOUND,	   /* hash: the policy (scenario_outbound.h fields,
+			    * ext:<e>:outbound, ext:<e>:caller_id;
+			    * provision writes, the router reads) */
+	PBX_K_OUT_LEGS,	   /* sorted set call id -> expiry ms: outbound
+			    * calls up (router) */
+	PBX_K_OUT_CPM,	   /* counter per minute (pbx_key_sub_of, the
+			    * minute since the epoch): outbound calls
+			    * started (router) */
 	PBX_K_COUNT
 };
 enum pbx_skey {

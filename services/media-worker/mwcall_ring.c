@@ -449,7 +449,16 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 	 * extension 201. */
 	cid_src = p->caller_id && p->caller_id[0] ? p->caller_id
 						  : call->caller;
-	if (call->caller_internal) {
+	kind = p->dest_kind && p->dest_kind[0] ? p->dest_kind : "extension";
+	if (!token_ok(kind, 32, "-_")) {
+		*why = "bad dest_kind";
+		return -EINVAL;
+	}
+	/* A carrier sees a number at the edge, never an extension at the
+	 * tenant's domain, whoever calls (an outbound call shows the
+	 * tenant's number the router chose). */
+	if (call->caller_internal && strcmp(kind, "external") &&
+	    strcmp(kind, "mobile")) {
 		caller_id_clean(caller_id, sizeof(caller_id), cid_src);
 		from_host = u.host;
 	} else {
@@ -460,11 +469,6 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 			return -EINVAL;
 		}
 		from_host = eu.host;
-	}
-	kind = p->dest_kind && p->dest_kind[0] ? p->dest_kind : "extension";
-	if (!token_ok(kind, 32, "-_")) {
-		*why = "bad dest_kind";
-		return -EINVAL;
 	}
 	caller_name_clean(name, sizeof(name), p->caller_name);
 	re_snprintf(from_uri, sizeof(from_uri), "sip:%s@%r", caller_id,

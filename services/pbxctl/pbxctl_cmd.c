@@ -4,6 +4,7 @@
  * code. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,13 @@ const char pbxctl_usage[] =
 	"  ext add <tenant> <ext> <password | ->\n"
 	"  ext remove <tenant> <ext>\n"
 	"  ext list <tenant>\n"
+	"  ext set <tenant> <ext> [--outbound on|off] "
+	"[--caller-id NUMBER|none]\n"
+	"  outbound set <tenant> [--national on|off] [--mobile on|off]\n"
+	"                    [--international on|off] [--emergency on|off]\n"
+	"                    [--max-legs N] [--cpm N] "
+	"[--caller-id NUMBER|none]\n"
+	"  outbound show <tenant>\n"
 	"  prompt upload <tenant> <name> <file.wav>\n"
 	"  prompt list <tenant>\n"
 	"  prompt delete <tenant> <name>\n"
@@ -126,10 +134,20 @@ enum opt_id {
 	O_NUMBER,
 	O_DISPOSITION,
 	O_LIMIT,
+	/* outbound set, ext set: in the order of outbound_opts[] */
+	O_NATIONAL,
+	O_MOBILE,
+	O_INTERNATIONAL,
+	O_EMERGENCY,
+	O_MAX_LEGS,
+	O_CPM,
+	O_CALLER_ID,
+	O_OUTBOUND,
 	O_COUNT
 };
 
-#define OPT(o) (1u << (o))
+#define OPT(o) (UINT64_C(1) << (o))
+_Static_assert(O_COUNT <= 64, "options are bits of a uint64_t");
 #define SIM_OPTS                                                              \
 	(OPT(O_AT) | OPT(O_CALLER) | OPT(O_AGENTS) | OPT(O_CRM_OWNER) |       \
 	 OPT(O_DTMF) | OPT(O_SAY) | OPT(O_NO_ANSWER) | OPT(O_BUSY) |          \
@@ -166,7 +184,31 @@ static const struct opt_def {
 	[O_NUMBER] = {"--number", -1},
 	[O_DISPOSITION] = {"--disposition", -1},
 	[O_LIMIT] = {"--limit", -1},
+	[O_NATIONAL] = {"--national", -1},
+	[O_MOBILE] = {"--mobile", -1},
+	[O_INTERNATIONAL] = {"--international", -1},
+	[O_EMERGENCY] = {"--emergency", -1},
+	[O_MAX_LEGS] = {"--max-legs", -1},
+	[O_CPM] = {"--cpm", -1},
+	[O_CALLER_ID] = {"--caller-id", -1},
+	[O_OUTBOUND] = {"--outbound", -1},
 };
+
+/* The options of outbound set / ext set and the setting each makes
+ * (services/scenario/scenario_outbound.c's table; the server checks the
+ * values). */
+static const struct {
+	enum opt_id opt;
+	const char *setting;
+} outbound_opts[] = {
+	{O_NATIONAL, "national"},   {O_MOBILE, "mobile"},
+	{O_INTERNATIONAL, "international"}, {O_EMERGENCY, "emergency"},
+	{O_MAX_LEGS, "max_legs"},   {O_CPM, "cpm"},
+	{O_CALLER_ID, "caller_id"}, {O_OUTBOUND, "outbound"},
+};
+#define OUTBOUND_OPTS                                                         \
+	(OPT(O_NATIONAL) | OPT(O_MOBILE) | OPT(O_INTERNATIONAL) |             \
+	 OPT(O_EMERGENCY) | OPT(O_MAX_LEGS) | OPT(O_CPM) | OPT(O_CALLER_ID))
 
 /* One command: "<noun> <verb>", its positional arguments and options. */
 struct cmd_def {
@@ -175,7 +217,7 @@ struct cmd_def {
 	int min_args, max_args;
 	Pbx__V1__ProvRequest__OpCase op;
 	enum pbxctl_print print;
-	unsigned opts;
+	uint64_t opts; /* OPT() bits: O_COUNT is at most 64 */
 	const char *synopsis;
 };
 
@@ -208,6 +250,17 @@ static const struct cmd_def cmds[] = {
 	 "ext remove <tenant> <ext>"},
 	{"ext", "list", 1, 1, OP(EXTENSION_LIST), PBXCTL_PRINT_ITEMS, 0,
 	 "ext list <tenant>"},
+	{"ext", "set", 2, 2, OP(EXTENSION_SET), PBXCTL_PRINT_ITEMS,
+	 OPT(O_OUTBOUND) | OPT(O_CALLER_ID),
+	 "ext set <tenant> <ext> [--outbound on|off] "
+	 "[--caller-id NUMBER|none]"},
+	{"outbound", "set", 1, 1, OP(OUTBOUND_SET), PBXCTL_PRINT_ITEMS,
+	 OUTBOUND_OPTS,
+	 "outbound set <tenant> [--national on|off] [--mobile on|off] "
+	 "[--international on|off] [--emergency on|off] [--max-legs N] "
+	 "[--cpm N] [--caller-id NUMBER|none]"},
+	{"outbound", "show", 1, 1, OP(OUTBOUND_SET), PBXCTL_PRINT_ITEMS, 0,
+	 "outbound show <tenant>"},
 	{"prompt", "upload", 3, 3, OP(PROMPT_UPLOAD), PBXCTL_PRINT_OK, 0,
 	 "prompt upload <tenant> <name> <file.wav>"},
 	{"prompt", "list", 1, 1, OP(PROMPT_LIST), PBXCTL_PRINT_ITEMS, 0,
@@ -515,6 +568,29 @@ static const char *noun_alias(const char *noun)
 	return strcmp(noun, "extension") ? noun : "ext";
 }
 
+/* outbound set / ext set: one "name=value" per option given ("none"
+ * clears a caller ID); returns how many. */
+static size_t outbound_settings(struct pbxctl_cmd *cmd,
+				const char *const *ov)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(outbound_opts) / sizeof(*outbound_opts);
+	     i++) {
+		const char *v = ov[outbound_opts[i].opt];
+
+		if (!v)
+			continue;
+		if (outbound_opts[i].opt == O_CALLER_ID && !strcmp(v, "none"))
+			v = "";
+		snprintf(cmd->out_text[n], sizeof(cmd->out_text[n]), "%s=%.60s",
+			 outbound_opts[i].setting, v);
+		cmd->out_settings[n] = cmd->out_text[n];
+		n++;
+	}
+	return n;
+}
+
 /* Fills the request's oneof from the positional arguments after the verb
  * and the options. The strings stay argv's: protobuf-c only reads them. */
 static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
@@ -605,6 +681,23 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 		cmd->op.extension_ref.tenant = a[0];
 		cmd->op.extension_ref.ext = a[1];
 		q->extension_remove = &cmd->op.extension_ref;
+		break;
+	case OP(OUTBOUND_SET):
+		pbx__v1__prov_request__outbound_set__init(
+			&cmd->op.outbound_set);
+		cmd->op.outbound_set.tenant = a[0];
+		cmd->op.outbound_set.settings = cmd->out_settings;
+		cmd->op.outbound_set.n_settings = outbound_settings(cmd, ov);
+		q->outbound_set = &cmd->op.outbound_set;
+		break;
+	case OP(EXTENSION_SET):
+		pbx__v1__prov_request__extension_set__init(
+			&cmd->op.extension_set);
+		cmd->op.extension_set.tenant = a[0];
+		cmd->op.extension_set.ext = a[1];
+		cmd->op.extension_set.settings = cmd->out_settings;
+		cmd->op.extension_set.n_settings = outbound_settings(cmd, ov);
+		q->extension_set = &cmd->op.extension_set;
 		break;
 	case OP(PROMPT_UPLOAD):
 		pbx__v1__prov_request__prompt_upload__init(
@@ -995,7 +1088,7 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 /* Matches argv[*i] against the command options; stores the value. 1 when
  * it was one, 0 when not, -EINVAL (err set) when misused. */
 static int take_option(struct pbxctl_cmd *cmd, int argc, char **argv, int *i,
-		       const char **ov, unsigned *given, char *err,
+		       const char **ov, uint64_t *given, char *err,
 		       size_t errsz)
 {
 	for (int o = 0; o < O_COUNT; o++) {
@@ -1033,7 +1126,7 @@ int pbxctl_cmd_parse(struct pbxctl_cmd *cmd, int argc, char **argv,
 	const char *ov[O_COUNT] = {NULL}, *v;
 	const struct cmd_def *d = NULL;
 	bool opts_done = false, missing = false, version = false;
-	unsigned given = 0;
+	uint64_t given = 0;
 	int npos = 0, rc;
 
 	memset(cmd, 0, sizeof(*cmd));

@@ -452,6 +452,17 @@ int prov_feature_set(struct provision *pv,
 int prov_tenant_language(struct provision *pv,
 			 const Pbx__V1__ProvRequest__TenantLanguage *q,
 			 struct prov_reply *r);
+/* prov_outbound.c: the outbound policy of a tenant and of its
+ * extensions (scenario_outbound.h); forget: an extension removed. */
+int prov_outbound_set(struct provision *pv,
+		      const Pbx__V1__ProvRequest__OutboundSet *q,
+		      struct prov_reply *r);
+int prov_extension_set(struct provision *pv,
+		       const Pbx__V1__ProvRequest__ExtensionSet *q,
+		       struct prov_reply *r);
+int prov_outbound_forget(struct provision *pv, const char *tenant,
+			 const char *ext);
+
 /* prov_limits.c: per-tenant limits (pbx_limits.h). */
 int prov_limits_set(struct provision *pv,
 		    const Pbx__V1__ProvRequest__TenantLimits *q,

@@ -170,6 +170,9 @@ int prov_extension_remove(struct provision *pv,
 	err = prov_store_do(pv, "DEL %s", key);
 	if (!err && !pbx_key(key, sizeof(key), tenant, "exts"))
 		err = prov_store_do(pv, "SREM %s %s", key, ext);
+	/* A new extension of that number starts from the defaults. */
+	if (!err)
+		err = prov_outbound_forget(pv, tenant, ext);
 	return err;
 }
 

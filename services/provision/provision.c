@@ -309,6 +309,12 @@ static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
 	case PBX__V1__PROV_REQUEST__OP_CDR_WEBHOOK:
 		NEED(q->cdr_webhook);
 		return prov_cdr_webhook(pv, q->cdr_webhook, r);
+	case PBX__V1__PROV_REQUEST__OP_OUTBOUND_SET:
+		NEED(q->outbound_set);
+		return prov_outbound_set(pv, q->outbound_set, r);
+	case PBX__V1__PROV_REQUEST__OP_EXTENSION_SET:
+		NEED(q->extension_set);
+		return prov_extension_set(pv, q->extension_set, r);
 	case PBX__V1__PROV_REQUEST__OP_NOTIFY_GET:
 		NEED(q->notify_get);
 		return prov_notify_get(pv, q->notify_get, r);

@@ -86,6 +86,10 @@ static void finish(struct route_ctx *c)
 
 static void reject(struct route_ctx *c, unsigned code, const char *reason)
 {
+	/* An outbound call counted among the tenant's outbound calls
+	 * (route_outbound.c) that goes no further is not up. */
+	if (!strncmp(c->scen, ROUTE_OUT_SCEN, strlen(ROUTE_OUT_SCEN)))
+		route_limits_release(c->r, c->tenant, c->call_id);
 	reply(c, PBX__V1__ROUTE_DECISION__ACTION__ACTION_REJECT, code, reason);
 	/* A cascade leg is part of its caller's call (that one's record). */
 	if (!LOOKUP(c) || !LOOKUP(c)->cascade)
@@ -398,6 +402,14 @@ static void owner_done(struct route_ctx *c)
 		c->version = 0;
 	} else if (lk->did_tenant[0]) {
 		snprintf(c->tenant, sizeof(c->tenant), "%s", lk->did_tenant);
+	} else if (lk->caller_tenant[0]) {
+		/* An extension dialled a number outside the platform: out
+		 * through the carrier trunk, if its tenant's policy allows. */
+		snprintf(c->tenant, sizeof(c->tenant), "%s",
+			 lk->caller_tenant);
+		pbx_log_ctx(c->tenant, c->call_id);
+		route_outbound_call(c, c->caller, fetch_facts, reject);
+		return;
 	} else {
 		reject(c, 404, "Not Found");
 		return;

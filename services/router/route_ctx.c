@@ -84,29 +84,55 @@ static void pipe_cb(redisAsyncContext *ac, void *reply, void *arg)
 	}
 }
 
-void route_pipe_cmd(struct route_ctx *c, route_pipe_h *h, const char *fmt,
-		    ...)
+/* The next pipeline slot for handler h, or NULL (c->err set). */
+static struct route_pipe_item *pipe_slot(struct route_ctx *c,
+					 route_pipe_h *h)
 {
-	redisAsyncContext *ac = pbx_redis_ctx(c->r->redis);
 	struct route_pipe_item *it;
-	va_list ap;
-	int rc;
 
-	if (!ac || c->waiting >= ROUTE_PIPE_MAX) {
+	if (!pbx_redis_ctx(c->r->redis) || c->waiting >= ROUTE_PIPE_MAX) {
 		c->err = true;
-		return;
+		return NULL;
 	}
 	it = &c->pipe[c->waiting];
 	it->c = c;
 	it->h = h;
-	va_start(ap, fmt);
-	rc = redisvAsyncCommand(ac, pipe_cb, it, fmt, ap);
-	va_end(ap);
-	if (rc != REDIS_OK) {
+	return it;
+}
+
+static void pipe_sent(struct route_ctx *c, int rc)
+{
+	if (rc != REDIS_OK)
 		c->err = true;
+	else
+		c->waiting++;
+}
+
+void route_pipe_cmd(struct route_ctx *c, route_pipe_h *h, const char *fmt,
+		    ...)
+{
+	struct route_pipe_item *it = pipe_slot(c, h);
+	va_list ap;
+	int rc;
+
+	if (!it)
 		return;
-	}
-	c->waiting++;
+	va_start(ap, fmt);
+	rc = redisvAsyncCommand(pbx_redis_ctx(c->r->redis), pipe_cb, it, fmt,
+				ap);
+	va_end(ap);
+	pipe_sent(c, rc);
+}
+
+void route_pipe_argv(struct route_ctx *c, route_pipe_h *h, size_t argc,
+		     const char **argv)
+{
+	struct route_pipe_item *it = pipe_slot(c, h);
+
+	if (it)
+		pipe_sent(c, redisAsyncCommandArgv(pbx_redis_ctx(c->r->redis),
+						   pipe_cb, it, (int)argc,
+						   argv, NULL));
 }
 
 void route_pipe_run(struct route_ctx *c, route_next_h *next)
@@ -175,20 +201,29 @@ static void got_objects(struct route_ctx *c, redisReply *rr)
 
 /* Built-in one-node scenarios (pinned in c->sc_ref like any other): an
  * internal call to an extension ("@ext:<ext>"), a cascade leg into a
- * room ("@conf:<room>", route_conf.c) and a feature code ("@fc:<code>",
- * route_feature.c). The name part is an id (checked where the name is
+ * room ("@conf:<room>", route_conf.c), a feature code ("@fc:<code>",
+ * route_feature.c) and an outbound call ("@out:<number>:<caller id>",
+ * route_outbound.c). The name part is an id (checked where the name is
  * made), so it needs no JSON escaping. */
 static const struct scenario *internal_scenario(struct route_ctx *c)
 {
 	const struct scenario *sc;
 	struct scenario *nsc = NULL;
-	char json[256];
+	char json[384];
+	struct vcache *cache =
+		strncmp(c->scen, ROUTE_OUT_SCEN, strlen(ROUTE_OUT_SCEN))
+			? c->r->scache
+			: c->r->outcache;
 
-	sc = vcache_get(c->r->scache, c->tenant, c->scen, 0, &c->sc_ref);
+	sc = vcache_get(cache, c->tenant, c->scen, 0, &c->sc_ref);
 	if (sc)
 		return sc;
 	if (!strncmp(c->scen, "@fc:", 4)) {
 		if (route_feature_json(c->scen + 4, json, sizeof(json)))
+			return NULL;
+	} else if (!strncmp(c->scen, ROUTE_OUT_SCEN,
+			    strlen(ROUTE_OUT_SCEN))) {
+		if (route_outbound_json(c->scen, json, sizeof(json)))
 			return NULL;
 	} else if (route_conf_is_leg(c)) {
 		snprintf(json, sizeof(json),
@@ -204,8 +239,7 @@ static const struct scenario *internal_scenario(struct route_ctx *c)
 	}
 	if (scenario_parse(&nsc, json, NULL, NULL, NULL))
 		return NULL;
-	return vcache_put(c->r->scache, c->tenant, c->scen, 0, nsc,
-			  &c->sc_ref);
+	return vcache_put(cache, c->tenant, c->scen, 0, nsc, &c->sc_ref);
 }
 
 void route_load(struct route_ctx *c, route_next_h *next)

@@ -9,6 +9,7 @@
 
 #include "pbx_bus.h"
 #include "pbx_cdr.h"
+#include "scenario_outbound.h"
 #include "scenario_walk.h"
 
 struct router;
@@ -150,6 +151,13 @@ struct route_ctx {
 	route_next_h *next;
 	void *user;                 /* chain-specific record, owned by the
 				     * chain */
+	/* outbound call of an extension (route_outbound.c) */
+	struct scenario_outbound out_pol;
+	struct scenario_out_verdict out_v;
+	enum scenario_dest out_dest;
+	route_next_h *out_next;
+	void (*out_rej)(struct route_ctx *c, unsigned code,
+			const char *reason);
 };
 
 struct route_ctx *route_ctx_alloc(struct router *r,
@@ -163,6 +171,9 @@ void route_ctx_free(struct route_ctx *c);
  * could not be sent or a reply was lost. */
 void route_pipe_cmd(struct route_ctx *c, route_pipe_h *h, const char *fmt,
 		    ...);
+/* The same with the arguments as they are (binary-safe, any count). */
+void route_pipe_argv(struct route_ctx *c, route_pipe_h *h, size_t argc,
+		     const char **argv);
 void route_pipe_run(struct route_ctx *c, route_next_h *next);
 
 /* Loads c->sc (c->scen, c->version) and c->objs (c->objects_rev) through
@@ -223,8 +234,16 @@ void route_index_del(struct router *r, const char *worker,
  * handled by the save that follows); extend keeps an answered call
  * counted for call_ttl_s; release forgets it. */
 void route_limits_take(struct route_ctx *c, route_next_h *next);
+/* The counting under take: kset a sorted set of live calls (at most
+ * max_set), kctr this period's counter (at most max_rate, expiring
+ * after ctr_ttl_ms); sets c->limited 0, 1 (set), 2 (rate). extend (of
+ * an outbound call) and release also keep the tenant's outbound set
+ * (PBX_K_OUT_LEGS). */
+void route_limits_count(struct route_ctx *c, const char *kset,
+			const char *kctr, long max_set, long max_rate,
+			long long ctr_ttl_ms, route_next_h *next);
 void route_limits_extend(struct router *r, const char *tenant,
-			 const char *call_id);
+			 const char *call_id, bool outbound);
 void route_limits_release(struct router *r, const char *tenant,
 			  const char *call_id);
 
@@ -321,6 +340,19 @@ void route_crm_prepare(struct route_ctx *c);
 void route_crm_lookup(struct route_ctx *c, const struct walk_action *a);
 bool route_crm_translate(struct route_ctx *c, struct walk_event *ev);
 void route_crm_ended(struct route_ctx *c);
+
+/* route_outbound.c: an extension dialled a number that is no
+ * extension and no number of the platform: the tenant's outbound policy
+ * (scenario_outbound.h), the caller ID's owner, the outbound limits;
+ * then the call's scenario is "@out:<number>:<caller id>" and next runs
+ * (the call goes on like any other), or the call is refused (rej). */
+void route_outbound_call(struct route_ctx *c, const char *ext,
+			 route_next_h *next,
+			 void (*rej)(struct route_ctx *c, unsigned code,
+				     const char *reason));
+/* The built-in scenario of "@out:..." (c->scen). */
+int route_outbound_json(const char *scen, char *json, size_t size);
+#define ROUTE_OUT_SCEN "@out:"
 
 /* route_exec.c: carries out c->out as media commands to c->worker_id;
  * route_exec_supported: this build has a media side for the action. */

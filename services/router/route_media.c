@@ -118,7 +118,9 @@ static void after_save(struct route_ctx *c, int result)
 	}
 	/* Started: counted against the tenant's limit until it ends. */
 	if (c->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING)
-		route_limits_extend(c->r, c->tenant, c->call_id);
+		route_limits_extend(c->r, c->tenant, c->call_id,
+				    !strncmp(c->scen, ROUTE_OUT_SCEN,
+					     strlen(ROUTE_OUT_SCEN)));
 	route_queue_after_save(c);
 	route_conf_after_save(c);
 	route_feature_after_save(c);

@@ -183,6 +183,8 @@ int router_alloc(struct router **rp, struct event_base *base, void *zctx,
 	err = vcache_alloc(&r->scache, SCACHE_ENTRIES, free_scenario);
 	if (!err)
 		err = vcache_alloc(&r->ocache, SCACHE_ENTRIES, free_objects);
+	if (!err)
+		err = vcache_alloc(&r->outcache, SCACHE_ENTRIES, free_scenario);
 	if (err)
 		goto fail;
 	err = pbx_bus_alloc_opts(&r->edge_bus, zctx, PBX_BUS_ROUTER,
@@ -257,6 +259,7 @@ void router_free(struct router *r)
 	pbx_bus_free(r->crm_bus);
 	vcache_free(r->scache);
 	vcache_free(r->ocache);
+	vcache_free(r->outcache);
 	workers_free(r->workers);
 	free(r);
 }

@@ -58,6 +58,9 @@ struct router {
 	struct workers *workers;
 	struct vcache *scache;  /* parsed scenarios */
 	struct vcache *ocache;  /* compiled tenant objects */
+	struct vcache *outcache; /* outbound calls' built-in scenarios
+				  * ("@out:", one per number dialled: kept
+				  * apart so they never evict a tenant's) */
 	struct event *tick;
 	unsigned long calls_routed;
 };

@@ -961,3 +961,49 @@ Test(pbxctl_cmd, vm_get_writes_the_data_as_is)
 	free(out);
 	free(errs);
 }
+
+Test(pbxctl_cmd, outbound_set_turns_options_into_settings)
+{
+	char *a1[] = {"pbxctl",	  "outbound",	     "set",	   "acme",
+		      "--international", "on",	     "--max-legs", "3",
+		      "--cpm=20",	  "--caller-id", "none"};
+	char *a2[] = {"pbxctl", "outbound", "show", "acme"};
+	char *a3[] = {"pbxctl", "outbound", "set", "acme", "--outbound", "on"};
+	struct pbxctl_cmd c;
+	Pbx__V1__ProvRequest__OutboundSet *o;
+
+	cr_assert_eq(parse(&c, ARGC(a1), a1), 0, "%s", err);
+	cr_assert_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_OUTBOUND_SET);
+	o = c.req.outbound_set;
+	cr_expect_str_eq(o->tenant, "acme");
+	cr_assert_eq(o->n_settings, 4);
+	cr_expect_str_eq(o->settings[0], "international=on");
+	cr_expect_str_eq(o->settings[1], "max_legs=3");
+	cr_expect_str_eq(o->settings[2], "cpm=20");
+	cr_expect_str_eq(o->settings[3], "caller_id=");
+	cr_expect_eq(c.print, PBXCTL_PRINT_ITEMS);
+	cr_assert_eq(parse(&c, ARGC(a2), a2), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_OUTBOUND_SET);
+	cr_expect_eq(c.req.outbound_set->n_settings, 0);
+	/* --outbound belongs to ext set. */
+	cr_expect_eq(parse(&c, ARGC(a3), a3), -EINVAL);
+}
+
+Test(pbxctl_cmd, ext_set_permission_and_caller_id)
+{
+	char *a1[] = {"pbxctl",	 "ext",	 "set",		"acme",	      "101",
+		      "--outbound", "off", "--caller-id", "+74951230000"};
+	char *a2[] = {"pbxctl", "ext", "set", "acme", "101", "--cpm", "3"};
+	struct pbxctl_cmd c;
+	Pbx__V1__ProvRequest__ExtensionSet *e;
+
+	cr_assert_eq(parse(&c, ARGC(a1), a1), 0, "%s", err);
+	cr_assert_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_EXTENSION_SET);
+	e = c.req.extension_set;
+	cr_expect_str_eq(e->tenant, "acme");
+	cr_expect_str_eq(e->ext, "101");
+	cr_assert_eq(e->n_settings, 2);
+	cr_expect_str_eq(e->settings[0], "caller_id=+74951230000");
+	cr_expect_str_eq(e->settings[1], "outbound=off");
+	cr_expect_eq(parse(&c, ARGC(a2), a2), -EINVAL);
+}
