@@ -7,6 +7,7 @@
 # memory, then times a first page, the largest page, a filter that
 # matches nothing (the whole bounded scan) and a JSON export page. Run it
 # in a network namespace of its own (ports).
+set -u
 B=${1:?usage: cdr_list.sh BUILD_DIR [N]}; N=${2:-25000}
 redis-server --port 6395 --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --pidfile /tmp/cdrb-redis.pid --logfile /tmp/cdrb-redis.log
 for _ in $(seq 50); do redis-cli -p 6395 ping >/dev/null 2>&1 && break; sleep 0.1; done
