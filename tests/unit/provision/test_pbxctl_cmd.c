@@ -1007,3 +1007,60 @@ Test(pbxctl_cmd, ext_set_permission_and_caller_id)
 	cr_expect_str_eq(e->settings[1], "outbound=off");
 	cr_expect_eq(parse(&c, ARGC(a2), a2), -EINVAL);
 }
+
+Test(pbxctl_cmd, cdr_list_collects_its_filters)
+{
+	char *argv[] = {"pbxctl", "cdr", "list", "acme", "--since",
+			"2026-12-07T00:00:00Z", "--until", "1796670000000",
+			"--number", "+7 495 555-00-02", "--caller", "79990000001",
+			"--disposition", "busy", "--limit", "20"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(argv), argv), 0, "%s", err);
+	cr_assert_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_CDR_LIST);
+	cr_expect_str_eq(c.req.cdr_list->tenant, "acme");
+	cr_expect_eq(c.req.cdr_list->since_ms, 1796601600000ULL);
+	cr_expect_eq(c.req.cdr_list->until_ms, 1796670000000ULL);
+	cr_expect_str_eq(c.req.cdr_list->number, "+7 495 555-00-02");
+	cr_expect_str_eq(c.req.cdr_list->caller, "79990000001");
+	cr_expect_str_eq(c.req.cdr_list->disposition, "busy");
+	cr_expect_eq(c.req.cdr_list->limit, 20);
+	cr_expect_eq(c.print, PBXCTL_PRINT_ITEMS);
+}
+
+Test(pbxctl_cmd, cdr_show_json_and_webhook)
+{
+	char *show[] = {"pbxctl", "cdr", "show", "acme", "1796670000000-0",
+			"--format", "json"};
+	char *hook[] = {"pbxctl", "cdr", "webhook", "acme", "on"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(show), show), 0, "%s", err);
+	cr_assert_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_CDR_SHOW);
+	cr_expect_str_eq(c.req.cdr_show->id, "1796670000000-0");
+	cr_expect_str_eq(c.req.cdr_show->format, "json");
+	cr_expect_eq(c.print, PBXCTL_PRINT_BODY);
+	cr_assert_eq(parse(&c, ARGC(hook), hook), 0, "%s", err);
+	cr_assert_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_CDR_WEBHOOK);
+	cr_expect(c.req.cdr_webhook->enabled);
+}
+
+Test(pbxctl_cmd, cdr_refusals)
+{
+	char *limit0[] = {"pbxctl", "cdr", "list", "acme", "--limit", "0"};
+	char *limit[] = {"pbxctl", "cdr", "list", "acme", "--limit", "1001"};
+	char *since[] = {"pbxctl", "cdr", "list", "acme", "--since", "today"};
+	char *fmt[] = {"pbxctl", "cdr", "list", "acme", "--format", "csv"};
+	char *hook[] = {"pbxctl", "cdr", "webhook", "acme", "yes"};
+	char *opt[] = {"pbxctl", "cdr", "show", "acme", "1-0", "--limit", "2"};
+	struct pbxctl_cmd c;
+
+	cr_expect_neq(parse(&c, ARGC(limit0), limit0), 0);
+	cr_expect_neq(parse(&c, ARGC(limit), limit), 0);
+	cr_expect(strstr(err, "--limit is 1 to 1000"), "%s", err);
+	cr_expect_neq(parse(&c, ARGC(since), since), 0);
+	cr_expect(strstr(err, "--since"), "%s", err);
+	cr_expect_neq(parse(&c, ARGC(fmt), fmt), 0);
+	cr_expect_neq(parse(&c, ARGC(hook), hook), 0);
+	cr_expect_neq(parse(&c, ARGC(opt), opt), 0, "show takes no --limit");
+}
