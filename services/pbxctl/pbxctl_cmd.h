@@ -95,6 +95,7 @@ struct pbxctl_cmd {
 		Pbx__V1__ProvRequest__CrmRef crm_ref;
 		Pbx__V1__ProvRequest__CrmMap crm_map;
 		Pbx__V1__ProvRequest__Recording rec;
+		Pbx__V1__ProvRequest__Worker worker;
 	} op;
 	/* crm set's name=value items (pointers into argv). */
 	char *crm_settings[16];
