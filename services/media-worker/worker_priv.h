@@ -115,6 +115,7 @@ struct worker {
 	uint16_t rtp_min, rtp_max;
 	bool rtp_claimed;
 	bool rtp_conflict_logged;
+	uint64_t rtp_retry_ms; /* Redis down: no renewal before (mono) */
 	bool stopping;	 /* SIGINT/SIGTERM: shutting down */
 	bool sip_exited; /* sip_close() finished its transactions */
 	bool grace_over;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "pbx_clock.h"
 #include "pbx_log.h"
 #include "pbx_rtp_lease.h"
 #include "prompt_store.h"
@@ -15,6 +16,10 @@ enum {
 	 * loop behind) must not free the range under live calls. */
 	LEASE_MIN_MS = 10000,
 	LEASE_HEARTBEATS = 5,
+	/* Redis unreachable: each try may block the loop for the store's
+	 * timeout (a host that drops packets) and logs a line; try this
+	 * seldom until it answers. */
+	RENEW_RETRY_MS = 5000,
 };
 
 static int store_vcmd(void *arg, struct redisReply **rp, const char *fmt,
@@ -88,8 +93,9 @@ int worker_scale_claim(struct worker *w)
 		 * lazily); its range is claimed at the first heartbeat
 		 * that reaches Redis. */
 		PLOG_WARN("RTP ports %u-%u not claimed yet (Redis: %s); "
-			  "retried with every heartbeat",
+			  "retried with the heartbeats",
 			  q.min, q.max, strerror(-err));
+		w->rtp_retry_ms = pbx_clock_mono_ms() + RENEW_RETRY_MS;
 		return 0;
 	}
 	w->rtp_min = (uint16_t)l.min;
@@ -124,9 +130,12 @@ void worker_scale_renew(struct worker *w)
 	struct pbx_rtp_lease l;
 	int err;
 
-	if (w->stopping)
+	if (w->stopping || pbx_clock_mono_ms() < w->rtp_retry_ms)
 		return;
 	err = pbx_rtp_lease_claim(store_vcmd, w->store, &q, &l);
+	w->rtp_retry_ms = err && err != -EADDRINUSE
+				  ? pbx_clock_mono_ms() + RENEW_RETRY_MS
+				  : 0;
 	if (err == -EADDRINUSE) {
 		/* Our lease lapsed (Redis lost it, or this worker was
 		 * frozen past it) and another worker took the ports. */
