@@ -59,6 +59,23 @@ static int run(pbx_redis_vcmd_h *cmd, void *arg, redisReply **rp,
 	return err;
 }
 
+/* A command whose reply only says whether it worked. */
+static int run_done(pbx_redis_vcmd_h *cmd, void *arg, const char *fmt, ...)
+{
+	redisReply *r = NULL;
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = cmd(arg, &r, fmt, ap);
+	va_end(ap);
+	if (err)
+		return err;
+	err = r->type == REDIS_REPLY_ERROR ? -EIO : 0;
+	freeReplyObject(r);
+	return err;
+}
+
 static int port_of(const redisReply *e, unsigned *v)
 {
 	char *end;
@@ -138,37 +155,24 @@ int pbx_rtp_lease_release(pbx_redis_vcmd_h *cmd, void *arg,
 			  const char *worker)
 {
 	char leases[PBX_KEY_MAX];
-	redisReply *r = NULL;
-	int err;
 
 	if (!worker || !pbx_id_valid(worker) ||
 	    pbx_key_sys_of(leases, sizeof(leases), PBX_KS_RTP_LEASES))
 		return -EINVAL;
-	err = run(cmd, arg, &r, "HDEL %s %s", leases, worker);
-	if (!err)
-		freeReplyObject(r);
-	return err;
+	return run_done(cmd, arg, "HDEL %s %s", leases, worker);
 }
 
 int pbx_worker_drain_settle(pbx_redis_vcmd_h *cmd, void *arg,
 			    const char *worker)
 {
 	char drain[PBX_KEY_MAX];
-	redisReply *r = NULL;
-	int err;
 
 	if (!worker || !pbx_id_valid(worker) ||
 	    pbx_key_sys_of(drain, sizeof(drain), PBX_KS_WORKER_DRAIN))
 		return -EINVAL;
-	err = run(cmd, arg, &r,
-		  "EVAL %s 1 %s %s %s %s",
-		  "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then "
-		  "redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end "
-		  "return 1",
-		  drain, worker, PBX_DRAIN_EXIT, PBX_DRAIN_WAIT);
-	if (err)
-		return err;
-	err = r->type == REDIS_REPLY_ERROR ? -EIO : 0;
-	freeReplyObject(r);
-	return err;
+	return run_done(cmd, arg, "EVAL %s 1 %s %s %s %s",
+			"if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] "
+			"then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) "
+			"end return 1",
+			drain, worker, PBX_DRAIN_EXIT, PBX_DRAIN_WAIT);
 }

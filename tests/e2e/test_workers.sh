@@ -119,6 +119,14 @@ short_calls() {
 		127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1)
 }
 on_port() { grep -c "^contact $2\$" "$TMP/$1.log" 2>/dev/null; }
+# all_on_mw2 <check> <n> <sip port> <rtp port>: n new calls, all on mw2.
+all_on_mw2() {
+	local n1 n2
+	short_calls "$1" "$2" "$3" "$4"
+	n1=$(on_port "$1" $SIP_MW1) n2=$(on_port "$1" $SIP_MW2)
+	if [ "$n1" = 0 ] && [ "$n2" = "$2" ]; then pass "$1"
+	else fail "$1" "mw1=$n1 mw2=$n2 of $2"; fi
+}
 
 # --- drain: calls finish, new calls go elsewhere ---------------------------
 long_calls 6 5200 31100 d
@@ -135,10 +143,7 @@ l1=$(worker_line mw1)
 if [ "$(field "$l1" state)" = draining ] && [ "$(field "$l1" calls)" -ge 1 ]; then
 	pass worker_list_shows_draining_with_its_calls
 else fail worker_list_shows_draining_with_its_calls "$l1"; fi
-short_calls drained_new 6 5230 31300
-n1=$(on_port drained_new $SIP_MW1) n2=$(on_port drained_new $SIP_MW2)
-if [ "$n1" = 0 ] && [ "$n2" = 6 ]; then pass new_calls_all_go_to_the_other_worker
-else fail new_calls_all_go_to_the_other_worker "mw1=$n1 mw2=$n2 of 6"; fi
+all_on_mw2 new_calls_all_go_to_the_other_worker 6 5230 31300
 wait
 long_results 6 d $SIP_MW1
 if [ $N_ON -ge 1 ] && [ $N_BAD = 0 ]; then
@@ -155,11 +160,7 @@ else fail worker_logged_the_drain "no log line"; fi
 # --- a router restart does not forget the drain ----------------------------
 "$STACK" stop-one router && "$STACK" start-one router
 sleep 1.5
-short_calls after_router_restart 4 5240 31320
-n1=$(on_port after_router_restart $SIP_MW1)
-n2=$(on_port after_router_restart $SIP_MW2)
-if [ "$n1" = 0 ] && [ "$n2" = 4 ]; then pass drain_survives_a_router_restart
-else fail drain_survives_a_router_restart "mw1=$n1 mw2=$n2 of 4"; fi
+all_on_mw2 drain_survives_a_router_restart 4 5240 31320
 
 # --- undrain ---------------------------------------------------------------
 out=$("$PBXCTL" worker undrain mw1 2>&1)
@@ -180,10 +181,7 @@ sleep 1.5
 alive_mid=0
 kill -0 "$pid1" 2>/dev/null && alive_mid=1
 l1=$(worker_line mw1)
-short_calls upgrade_new 4 5320 31500
-n1=$(on_port upgrade_new $SIP_MW1) n2=$(on_port upgrade_new $SIP_MW2)
-if [ "$n1" = 0 ] && [ "$n2" = 4 ]; then pass exit_drain_new_calls_go_elsewhere
-else fail exit_drain_new_calls_go_elsewhere "mw1=$n1 mw2=$n2 of 4"; fi
+all_on_mw2 exit_drain_new_calls_go_elsewhere 4 5320 31500
 wait
 long_results 6 u $SIP_MW1
 on1=$N_ON bad1=$N_BAD why1=$BAD
