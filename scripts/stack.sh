@@ -524,7 +524,9 @@ ports)
 	# ports mwN: its SIP port and RTP range (what start-one gives it).
 	valid_worker "${2:-}" || { log "ports: mw1..mw9"; exit 2; }
 	read -r lo hi <<<"$(worker_rtp "${2#mw}")"
-	echo "$2 sip $(worker_port "${2#mw}") rtp $lo-$hi"
+	if [ -n "${PBX_RTP_POOL:-}" ]; then
+		echo "$2 sip $(worker_port "${2#mw}") rtp a block of pool $PBX_RTP_POOL (pbxctl worker list)"
+	else echo "$2 sip $(worker_port "${2#mw}") rtp $lo-$hi"; fi
 	;;
 stop-one) stop_one "$2" ;;
 key)
