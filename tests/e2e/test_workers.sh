@@ -198,6 +198,15 @@ if grep -q "drained: the last call ended, exiting" "$PBX_RUN/mw1.log" &&
 	[ "$(rcli HEXISTS 'pbx:{sys}:rtp:leases' mw1)" = 0 ]; then
 	pass exited_worker_left_a_plain_drain_and_freed_its_ports
 else fail exited_worker_left_a_plain_drain_and_freed_its_ports "mark '$(rcli HGET 'pbx:{sys}:worker:drain' mw1)', lease '$(rcli HGET 'pbx:{sys}:rtp:leases' mw1)'"; fi
+# Gone from the registry once the routers lost it (3 s), listed by its
+# mark until its replacement comes.
+for _ in $(seq 60); do
+	[ "$(field "$(worker_line mw1)" state)" = drained ] && break
+	sleep 0.1
+done
+l1=$(worker_line mw1)
+if [ "$(field "$l1" state)" = drained ]; then pass exited_worker_listed_as_drained
+else fail exited_worker_listed_as_drained "$l1"; fi
 # Replace: the new mw1 (same id, the new binary) comes up drained, with
 # calls up on mw2 meanwhile.
 long_calls 2 5340 31600 r
