@@ -1343,6 +1343,21 @@ Test(mwcall, invite_while_the_loop_is_behind_is_refused_503_then_taken)
 		  "the next call did not reach the router");
 }
 
+/* Draining: a new call gets 503, the call in progress hears its prompt. */
+static void new_call_refused_old_goes_on(void)
+{
+	call_worker(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000),
+		  "no final response");
+	cr_assert_eq(fx.callee.close_code, 503);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
+	test_loop_for(60);
+	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
+	cr_assert_not(fx.caller.closed);
+}
+
 Test(mwcall, drain_signal_refuses_new_calls_and_keeps_the_old)
 {
 	fx_start(&(struct fx_opts){.prompt_len = 1600});
@@ -1352,17 +1367,7 @@ Test(mwcall, drain_signal_refuses_new_calls_and_keeps_the_old)
 	cr_assert(test_loop_flag(&fx.router.hb_draining, 1000),
 		  "no draining heartbeat");
 	cr_assert_eq(fx.router.hb_capacity, 10);
-	call_worker(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
-	cr_assert(test_loop_flag(&fx.callee.closed, 2000),
-		  "no final response");
-	cr_assert_eq(fx.callee.close_code, 503);
-	/* The call in progress goes on. */
-	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
-	cmd_play("hello", 1, false);
-	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
-	test_loop_for(60);
-	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
-	cr_assert_not(fx.caller.closed);
+	new_call_refused_old_goes_on();
 }
 
 /* This worker's field of hash key, "" when it has none. */
@@ -1398,16 +1403,7 @@ Test(mwcall, operator_drain_exit_keeps_the_call_then_stops)
 		     0);
 	cr_assert(test_loop_flag(&fx.router.hb_draining, 2500),
 		  "no draining heartbeat");
-	call_worker(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
-	cr_assert(test_loop_flag(&fx.callee.closed, 2000),
-		  "no final response");
-	cr_assert_eq(fx.callee.close_code, 503);
-	/* The call in progress goes on, with its prompt. */
-	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
-	cmd_play("hello", 1, false);
-	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
-	test_loop_for(60);
-	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
+	new_call_refused_old_goes_on();
 	cr_assert_not(fx.w->stopping, "stopped with a call up");
 	test_ua_hangup(&fx.caller); /* its last call ends */
 	cr_assert(test_loop_until(stop_finished, NULL, 3000),
