@@ -24,7 +24,10 @@
 #
 # Media worker mwN has its own ports whatever PBX_WORKERS says, so one
 # added by hand (start-one mw2) never overlaps another: SIP 5080 + 2(N-1),
-# RTP 20000 + 5000(N-1) .. +4998 (mw1 20000-24998, mw2 25000-29998, ...).
+# RTP 20000 + 5000(N-1) .. +4998 (mw1 20000-24998, mw2 25000-29998, ...);
+# with PBX_RTP_POOL=<lo>-<hi> a block of 4999 ports from that pool instead.
+# Each worker claims its range in Redis at start (a range another live
+# worker holds is refused: the worker exits naming it).
 # stop stops every worker that has a pid file, then the other services,
 # Redis last (the services still use it while they shut down).
 #
@@ -428,9 +431,16 @@ start_one() {
 			alive edge-bridge
 		;;
 	mw*)
-		local i=${name#mw} port lo hi
+		local i=${name#mw} port lo hi block=0
 		port=$(worker_port "$i")
 		read -r lo hi <<<"$(worker_rtp "$i")"
+		# PBX_RTP_POOL=<lo>-<hi>: the worker takes the lowest free
+		# block of the usual span from that pool instead (claimed in
+		# Redis: docs/operations.md, "Scaling").
+		if [ -n "${PBX_RTP_POOL:-}" ]; then
+			lo=${PBX_RTP_POOL%-*} hi=${PBX_RTP_POOL#*-}
+			block=$((RTP_SPAN - 1))
+		fi
 		start_bg "$name" "$BUILD/services/media-worker/media-worker" \
 			--set "worker_id=$name" \
 			--set "curve_secret_file=$KEYS/$name.key" \
@@ -439,6 +449,7 @@ start_one() {
 			--set "redis_port=$REDIS_PORT" $(svc_auth worker) \
 			--set "rtp_port_min=$lo" \
 			--set "rtp_port_max=$hi" \
+			--set "rtp_port_block=$block" \
 			--set "media_root=$RUN/media" \
 			--set "log_level=$LOG_LEVEL"
 		wait_until 10 "$name heartbeat" worker_alive "$name" &&
@@ -513,7 +524,9 @@ ports)
 	# ports mwN: its SIP port and RTP range (what start-one gives it).
 	valid_worker "${2:-}" || { log "ports: mw1..mw9"; exit 2; }
 	read -r lo hi <<<"$(worker_rtp "${2#mw}")"
-	echo "$2 sip $(worker_port "${2#mw}") rtp $lo-$hi"
+	if [ -n "${PBX_RTP_POOL:-}" ]; then
+		echo "$2 sip $(worker_port "${2#mw}") rtp a block of pool $PBX_RTP_POOL (pbxctl worker list)"
+	else echo "$2 sip $(worker_port "${2#mw}") rtp $lo-$hi"; fi
 	;;
 stop-one) stop_one "$2" ;;
 key)

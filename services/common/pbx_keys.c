@@ -124,6 +124,9 @@ static const char *const sys_keys[PBX_KS_COUNT] = {
 	[PBX_KS_NOTIFY_ERRORS] = "notify:errors",
 	[PBX_KS_CONF_CTL] = "conf:ctl",
 	[PBX_KS_CONF_CASCADE] = "conf:cascade",
+	[PBX_KS_WORKERS] = "workers",
+	[PBX_KS_WORKER_DRAIN] = "worker:drain",
+	[PBX_KS_RTP_LEASES] = "rtp:leases",
 };
 
 int pbx_key_of(char *buf, size_t size, const char *tenant, enum pbx_tkey k)

@@ -111,6 +111,18 @@ enum pbx_skey {
 	 * to join a room on another worker (router writes, reads and
 	 * deletes) */
 	PBX_KS_CONF_CASCADE,
+	/* media workers (docs/services/router.md, docs/operations.md): */
+	PBX_KS_WORKERS,	      /* hash worker id -> "<seen_ms> <load>
+			       * <capacity> <draining> <sip-uri> [<rtp_ip>
+			       * <rtp_min>-<rtp_max> <exit 0|1>]" (routers
+			       * write each heartbeat) */
+	PBX_KS_WORKER_DRAIN,  /* hash worker id -> "wait" | "exit": drained
+			       * by an operator (provision writes; routers
+			       * and that worker read) */
+	PBX_KS_RTP_LEASES,    /* hash worker id -> "<rtp_min> <rtp_max>
+			       * <expires_ms>": RTP ranges of the live
+			       * workers (pbx_rtp_lease.h; workers claim and
+			       * renew, provision reads) */
 	PBX_KS_COUNT
 };
 

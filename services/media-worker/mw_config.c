@@ -73,6 +73,14 @@ static int check(const struct mw_config *cfg)
 			cfg->rtp_port_min, cfg->rtp_port_max);
 		return -EINVAL;
 	}
+	if (cfg->rtp_port_block == 1 ||
+	    cfg->rtp_port_block > cfg->rtp_port_max - cfg->rtp_port_min + 1) {
+		fprintf(stderr, "config: rtp_port_block: %ld is not 0 or 2 "
+				"to the pool's %ld ports\n",
+			cfg->rtp_port_block,
+			cfg->rtp_port_max - cfg->rtp_port_min + 1);
+		return -EINVAL;
+	}
 	if (!edge_uri_ok(cfg->edge_uri)) {
 		fprintf(stderr, "config: edge_uri: '%s' is not a SIP URI "
 				"(e.g. sip:127.0.0.1:5060;lr)\n",
@@ -140,6 +148,9 @@ int mw_config_load(struct mw_config *cfg, int argc, char **argv)
 		CFG_INT(rtp_port_min, "20000", 1024, 65535, "lowest RTP port"),
 		CFG_INT(rtp_port_max, "29999", 1024, 65535,
 			"highest RTP port"),
+		CFG_INT(rtp_port_block, "0", 0, 64512,
+			"0: rtp_port_min..max is this worker's range; N: "
+			"take a free block of N ports from that pool"),
 		/* From bench/run.sh on a 2-core VM (docs/performance.md):
 		 * one core held about 1,400 bridged calls and 2,400 callers
 		 * hearing a prompt; 1,000 leaves that core room for bursts

@@ -20,6 +20,7 @@ struct mw_config {
 	char rtp_ip[PBX_CFG_STRLEN];
 	long rtp_port_min;
 	long rtp_port_max;
+	long rtp_port_block; /* >0: a block of this many from the pool */
 	long capacity;
 	long heartbeat_ms;
 	char edge_uri[PBX_CFG_STRLEN];

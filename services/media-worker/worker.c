@@ -89,6 +89,8 @@ void worker_call_end(struct worker *w, struct worker_call *wc)
 	free(wc);
 	if (!w->stopping)
 		worker_heartbeat(w, false);
+	if (!w->load && w->drain_exit)
+		worker_drain_apply(w);
 }
 
 void worker_call_event(struct mwcall *call, const struct mwcall_event *ev,
@@ -267,6 +269,8 @@ static void worker_stop(struct worker *w)
 	w->stopping = true;
 	w->draining = true;
 	tmr_cancel(&w->tmr_rtp);
+	tmr_cancel(&w->tmr_drained);
+	worker_scale_release(w);
 	PLOG_INFO("stopping: %u calls to hang up", w->load);
 	/* end_one unlinks the element it is given, which hash_apply's walk
 	 * tolerates (it reads next first). */
@@ -293,12 +297,11 @@ static void signal_fd_handler(int flags, void *arg)
 	while (read(w->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGUSR1:
-			if (!w->draining) {
+			if (!w->drain_usr1)
 				PLOG_INFO("SIGUSR1: draining, %u calls left",
 					  w->load);
-				w->draining = true;
-				worker_heartbeat(w, false);
-			}
+			w->drain_usr1 = true;
+			worker_drain_apply(w);
 			break;
 		case SIGINT:
 		case SIGTERM:
@@ -309,6 +312,32 @@ static void signal_fd_handler(int flags, void *arg)
 			break;
 		}
 	}
+}
+
+static void drained_handler(void *arg)
+{
+	struct worker *w = arg;
+
+	pbx_log_ctx(NULL, NULL);
+	if (w->stopping || w->load || !w->drain_exit)
+		return; /* a call came after all, or undrained */
+	PLOG_INFO("drained: the last call ended, exiting (pbxctl worker "
+		  "drain --exit)");
+	worker_stop(w);
+}
+
+void worker_drain_apply(struct worker *w)
+{
+	bool d = w->stopping || w->drain_usr1 || w->drain_op;
+
+	if (d != w->draining) {
+		w->draining = d;
+		worker_heartbeat(w, false);
+	}
+	/* From the loop, never from inside the call teardown that may
+	 * have brought us here. */
+	if (w->drain_op && w->drain_exit && !w->load && !w->stopping)
+		tmr_start(&w->tmr_drained, 0, drained_handler, w);
 }
 
 /* Buckets for a table of about n elements: libre's hash tables take a
@@ -530,6 +559,7 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 	tmr_init(&w->tmr_conf);
 	tmr_init(&w->tmr_grace);
 	tmr_init(&w->tmr_stop);
+	tmr_init(&w->tmr_drained);
 	list_init(&w->pending);
 
 	err = sa_set_str(&w->edge, cfg->edge_addr, 0);
@@ -549,6 +579,8 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 					 (int)cfg->redis_port,
 					 &cfg->redis_cred,
 					 PROMPT_TIMEOUT_MS);
+	if (!err)
+		err = worker_scale_claim(w);
 	if (!err)
 		err = prompt_cache_alloc(
 			&w->prompts, (size_t)cfg->prompt_cache_bytes,
@@ -572,8 +604,8 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 	}
 	w->env.sock = w->sock;
 	w->env.pacer = w->pacer;
-	w->env.rtp_port_min = (uint16_t)cfg->rtp_port_min;
-	w->env.rtp_port_max = (uint16_t)cfg->rtp_port_max;
+	w->env.rtp_port_min = w->rtp_min; /* worker_scale_claim() */
+	w->env.rtp_port_max = w->rtp_max;
 	w->env.cuser = cfg->worker_id;
 	/* libre appends ";lr" to every route itself. */
 	snprintf(w->edge_uri, sizeof(w->edge_uri), "%s", cfg->edge_uri);
@@ -592,8 +624,8 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 		  "%s:%ld-%ld, capacity %ld, routers %s, rtp timeout %ld ms, "
 		  "prompt cache %ld bytes",
 		  cfg->worker_id, cfg->sip_listen, cfg->edge_addr,
-		  cfg->edge_uri, cfg->rtp_ip, cfg->rtp_port_min,
-		  cfg->rtp_port_max, cfg->capacity, cfg->router_endpoints,
+		  cfg->edge_uri, cfg->rtp_ip, (long)w->rtp_min,
+		  (long)w->rtp_max, cfg->capacity, cfg->router_endpoints,
 		  cfg->rtp_timeout_ms, cfg->prompt_cache_bytes);
 	worker_lag_start(w);
 	worker_conf_start(w);
@@ -622,6 +654,9 @@ void worker_free(struct worker *w)
 	tmr_cancel(&w->tmr_grace);
 	tmr_cancel(&w->tmr_stop);
 	tmr_cancel(&w->tmr_rtp);
+	tmr_cancel(&w->tmr_drained);
+	if (w->store)
+		worker_scale_release(w); /* not stopped by a signal */
 	worker_lag_stop(w);
 	tmr_cancel(&w->tmr_conf);
 	/* Calls first (they use the pacer, the session socket and the SIP

@@ -155,6 +155,10 @@ static void heartbeat_send(struct worker *w, bool final, bool down_only)
 	hb.load = worker_lagging(w) ? hb.capacity : w->load;
 	hb.draining = w->draining;
 	hb.started_ms = w->started_ms;
+	hb.rtp_ip = (char *)w->cfg->rtp_ip;
+	hb.rtp_port_min = w->rtp_min;
+	hb.rtp_port_max = w->rtp_max;
+	hb.drain_exit = w->drain_op && w->drain_exit;
 	env.body_case = PBX__V1__ENVELOPE__BODY_WORKER_HEARTBEAT;
 	env.worker_heartbeat = &hb;
 	for (size_t i = 0; i < w->nlinks; i++) {
@@ -191,6 +195,7 @@ static void heartbeat_handler(void *arg)
 	struct worker *w = arg;
 
 	pbx_log_ctx(NULL, NULL);
+	worker_scale_renew(w); /* the lease, and the drain mark read back */
 	worker_heartbeat(w, false);
 	tmr_start(&w->tmr_hb, (uint64_t)w->cfg->heartbeat_ms,
 		  heartbeat_handler, w);

@@ -105,7 +105,17 @@ struct worker {
 
 	struct hash *calls; /* worker_call by Call-ID */
 	uint32_t load;
-	bool draining;	 /* SIGUSR1: no new calls */
+	bool draining;	 /* no new calls: any of the three below, or
+			  * stopping (worker_drain_apply) */
+	bool drain_usr1; /* SIGUSR1 */
+	bool drain_op;	 /* an operator's mark in Redis (worker_scale.c) */
+	bool drain_exit; /* ... "exit": stop once the last call ended */
+	/* worker_scale.c: the RTP ports this worker uses, and whether its
+	 * lease on them is in Redis (renewed with each heartbeat). */
+	uint16_t rtp_min, rtp_max;
+	bool rtp_claimed;
+	bool rtp_conflict_logged;
+	uint64_t rtp_retry_ms; /* Redis down: no renewal before (mono) */
 	bool stopping;	 /* SIGINT/SIGTERM: shutting down */
 	bool sip_exited; /* sip_close() finished its transactions */
 	bool grace_over;
@@ -135,6 +145,7 @@ struct worker {
 	struct tmr tmr_conf; /* conference control poll (worker_conf.c) */
 	struct tmr tmr_grace;
 	struct tmr tmr_stop;
+	struct tmr tmr_drained; /* the stop after a drain's last call */
 };
 
 /* Event to the router about one call. */
@@ -172,6 +183,18 @@ void worker_call_event(struct mwcall *call, const struct mwcall_event *ev,
 /* worker_invite.c: sipsess connh and the OPTIONS responder. */
 void worker_invite(const struct sip_msg *msg, void *arg);
 bool worker_options(const struct sip_msg *msg, void *arg);
+
+/* Recomputes `draining` from its causes (heartbeat on a change) and,
+ * drained with "exit" and no call left, stops the worker from the loop. */
+void worker_drain_apply(struct worker *w);
+
+/* worker_scale.c: the RTP range (claimed at start: 0, or -EADDRINUSE /
+ * -ENOSPC / a Redis error for a pool, logged naming the other worker),
+ * renewed with each periodic heartbeat with the drain mark read back;
+ * released at a stop. */
+int worker_scale_claim(struct worker *w);
+void worker_scale_renew(struct worker *w);
+void worker_scale_release(struct worker *w);
 
 /* worker_bus.c */
 int worker_bus_open(struct worker *w);

@@ -92,6 +92,9 @@ const char pbxctl_usage[] =
 	"                    --realm R] [--format e164|national|local]\n"
 	"  trunk remove <name>\n"
 	"  trunk list\n"
+	"  worker list\n"
+	"  worker drain <worker> [--exit]\n"
+	"  worker undrain <worker>\n"
 	"\n"
 	"ENDPOINT defaults to $PBX_PROVISION, else " PBXCTL_SERVER_DEFAULT
 	"; MS to 3000.\n"
@@ -143,11 +146,13 @@ enum opt_id {
 	O_CPM,
 	O_CALLER_ID,
 	O_OUTBOUND,
+	O_EXIT,
 	O_COUNT
 };
 
 #define OPT(o) (UINT64_C(1) << (o))
 _Static_assert(O_COUNT <= 64, "options are bits of a uint64_t");
+#define OPT_FLAG (-2)
 #define SIM_OPTS                                                              \
 	(OPT(O_AT) | OPT(O_CALLER) | OPT(O_AGENTS) | OPT(O_CRM_OWNER) |       \
 	 OPT(O_DTMF) | OPT(O_SAY) | OPT(O_NO_ANSWER) | OPT(O_BUSY) |          \
@@ -155,7 +160,8 @@ _Static_assert(O_COUNT <= 64, "options are bits of a uint64_t");
 
 static const struct opt_def {
 	const char *name;
-	int repeat; /* enum pbxctl_repeat, or -1 for a single value */
+	int repeat; /* enum pbxctl_repeat, -1 for a single value, or
+		     * OPT_FLAG: no value */
 } opt_defs[O_COUNT] = {
 	[O_NAME] = {"--name", -1},
 	[O_DOMAIN] = {"--domain", -1},
@@ -192,6 +198,7 @@ static const struct opt_def {
 	[O_CPM] = {"--cpm", -1},
 	[O_CALLER_ID] = {"--caller-id", -1},
 	[O_OUTBOUND] = {"--outbound", -1},
+	[O_EXIT] = {"--exit", OPT_FLAG},
 };
 
 /* The options of outbound set / ext set and the setting each makes
@@ -363,6 +370,12 @@ static const struct cmd_def cmds[] = {
 	 "trunk remove <name>"},
 	{"trunk", "list", 0, 0, OP(TRUNK_LIST), PBXCTL_PRINT_ITEMS, 0,
 	 "trunk list"},
+	{"worker", "list", 0, 0, OP(WORKER_LIST), PBXCTL_PRINT_ITEMS, 0,
+	 "worker list"},
+	{"worker", "drain", 1, 1, OP(WORKER_DRAIN), PBXCTL_PRINT_ITEMS,
+	 OPT(O_EXIT), "worker drain <worker> [--exit]"},
+	{"worker", "undrain", 1, 1, OP(WORKER_UNDRAIN), PBXCTL_PRINT_ITEMS, 0,
+	 "worker undrain <worker>"},
 };
 
 static int fail(char *err, size_t errsz, const char *fmt, ...)
@@ -1070,6 +1083,16 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 		/* Every Fax member of the oneof is the same pointer. */
 		q->fax_list = &cmd->op.fax;
 		break;
+	case OP(WORKER_LIST):
+	case OP(WORKER_DRAIN):
+	case OP(WORKER_UNDRAIN):
+		pbx__v1__prov_request__worker__init(&cmd->op.worker);
+		if (n)
+			cmd->op.worker.worker = a[0];
+		cmd->op.worker.exit = ov[O_EXIT] != NULL;
+		/* Every Worker member of the oneof is the same pointer. */
+		q->worker_list = &cmd->op.worker;
+		break;
 	case OP(TRUNK_REMOVE):
 	case OP(TRUNK_LIST):
 		pbx__v1__prov_request__trunk_ref__init(&cmd->op.trunk_ref);
@@ -1094,7 +1117,19 @@ static int take_option(struct pbxctl_cmd *cmd, int argc, char **argv, int *i,
 	for (int o = 0; o < O_COUNT; o++) {
 		const struct opt_def *od = &opt_defs[o];
 		bool missing = false;
-		const char *v = opt_value(argc, argv, i, od->name, &missing);
+		const char *v;
+
+		if (od->repeat == OPT_FLAG) {
+			if (strcmp(argv[*i], od->name))
+				continue;
+			if (*given & OPT(o))
+				return fail(err, errsz, "%s is given twice",
+					    od->name);
+			ov[o] = od->name;
+			*given |= OPT(o);
+			return 1;
+		}
+		v = opt_value(argc, argv, i, od->name, &missing);
 
 		if (missing)
 			return fail(err, errsz, "%s needs a value", od->name);

@@ -99,6 +99,7 @@ struct pbxctl_cmd {
 		Pbx__V1__CdrWebhook cdr_webhook;
 		Pbx__V1__ProvRequest__OutboundSet outbound_set;
 		Pbx__V1__ProvRequest__ExtensionSet extension_set;
+		Pbx__V1__ProvRequest__Worker worker;
 	} op;
 	/* outbound set / ext set: "name=value" made from the options. */
 	char out_text[8][80];

@@ -277,6 +277,14 @@ int prov_conf_mute(struct provision *pv,
 int prov_conf_unmute(struct provision *pv,
 		     const Pbx__V1__ProvRequest__Conference *q,
 		     struct prov_reply *r);
+/* prov_worker.c: media workers (operator keys only). */
+int prov_worker_list(struct provision *pv, struct prov_reply *r);
+int prov_worker_drain(struct provision *pv,
+		      const Pbx__V1__ProvRequest__Worker *q,
+		      struct prov_reply *r);
+int prov_worker_undrain(struct provision *pv,
+			const Pbx__V1__ProvRequest__Worker *q,
+			struct prov_reply *r);
 int prov_conf_kick(struct provision *pv,
 		   const Pbx__V1__ProvRequest__Conference *q,
 		   struct prov_reply *r);

@@ -13,7 +13,8 @@
 #define TENANT_KEY_PREFIX "tenant-"
 
 /* Operations that create, delete or enumerate tenants, or change what
- * tenants share (carrier trunks, paid features): operator keys only. */
+ * tenants share (carrier trunks, paid features, the media workers):
+ * operator keys only. */
 static const Pbx__V1__ProvRequest__OpCase operator_only[] = {
 	PBX__V1__PROV_REQUEST__OP_TENANT_CREATE,
 	PBX__V1__PROV_REQUEST__OP_TENANT_LIST,
@@ -24,6 +25,9 @@ static const Pbx__V1__ProvRequest__OpCase operator_only[] = {
 	PBX__V1__PROV_REQUEST__OP_TENANT_FEATURE,
 	PBX__V1__PROV_REQUEST__OP_TENANT_LIMITS,
 	PBX__V1__PROV_REQUEST__OP_VM_QUOTA,
+	PBX__V1__PROV_REQUEST__OP_WORKER_LIST,
+	PBX__V1__PROV_REQUEST__OP_WORKER_DRAIN,
+	PBX__V1__PROV_REQUEST__OP_WORKER_UNDRAIN,
 };
 
 const char *prov_auth_tenant_scope(const char *user)

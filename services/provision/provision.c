@@ -342,6 +342,14 @@ static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
 	case PBX__V1__PROV_REQUEST__OP_FAX_DELETE:
 		NEED(q->fax_delete);
 		return prov_fax_delete(pv, q->fax_delete, r);
+	case PBX__V1__PROV_REQUEST__OP_WORKER_LIST:
+		return prov_worker_list(pv, r);
+	case PBX__V1__PROV_REQUEST__OP_WORKER_DRAIN:
+		NEED(q->worker_drain);
+		return prov_worker_drain(pv, q->worker_drain, r);
+	case PBX__V1__PROV_REQUEST__OP_WORKER_UNDRAIN:
+		NEED(q->worker_undrain);
+		return prov_worker_undrain(pv, q->worker_undrain, r);
 	default:
 		return prov_fail(r, -EINVAL,
 				 "the request names no known operation");

@@ -211,7 +211,7 @@ static void members_cb(redisAsyncContext *ac, void *reply, void *arg)
 		if (!index_key(key, sizeof(key), rp->worker))
 			redisAsyncCommand(ac, NULL, NULL, "DEL %s", key);
 		snprintf(seen, sizeof(seen), "%llu", rp->seen_ms);
-		if (!pbx_key_sys(key, sizeof(key), "workers"))
+		if (!pbx_key_sys_of(key, sizeof(key), PBX_KS_WORKERS))
 			redisAsyncCommand(ac, NULL, NULL, "EVAL %s 1 %s %s %s",
 					  forget_lua, key, rp->worker, seen);
 		workers_forget(rp->r->workers, rp->worker, rp->seen_ms);

@@ -1,6 +1,7 @@
 /* Worker registry: heartbeats → Redis hash pbx:{sys}:workers (one field per
- * worker), refreshed into memory on a timer; picks the least-loaded live
- * worker. */
+ * worker), refreshed into memory on a timer with the operators' drain
+ * marks (pbx:{sys}:worker:drain); picks the least-loaded live worker that
+ * is neither draining nor marked. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -12,6 +13,7 @@
 #include "pbx_keys.h"
 #include "pbx_log.h"
 #include "pbx_redis.h"
+#include "pbx_worker_reg.h"
 #include "workers.h"
 
 #define WORKERS_MAX 256
@@ -22,6 +24,11 @@ struct workers {
 	struct worker_info v[WORKERS_MAX];
 	size_t n;
 	bool refreshing;
+	/* Worker ids an operator drained (pbxctl worker drain), as of the
+	 * last refresh; kept apart from v[] so a mark holds for a worker
+	 * this router has not heard from yet. */
+	char marked[WORKERS_MAX][65];
+	size_t nmarked;
 };
 
 int workers_alloc(struct workers **wp, struct pbx_redis *redis,
@@ -45,26 +52,33 @@ void workers_free(struct workers *w)
 
 int workers_parse(const char *id, const char *val, struct worker_info *wi)
 {
-	unsigned long long seen;
-	unsigned load, cap;
-	int draining, n = 0;
+	struct pbx_worker_reg r;
 
 	memset(wi, 0, sizeof(*wi));
 	wi->conn.fd = -1;
-	if (!id || !val || strlen(id) >= sizeof(wi->id))
-		return -EINVAL;
-	if (sscanf(val, "%llu %u %u %d %n", &seen, &load, &cap, &draining,
-		   &n) != 4 ||
-	    !val[n] || strlen(val + n) >= sizeof(wi->sip_uri) ||
-	    strncmp(val + n, "sip:", 4))
+	if (!id || strlen(id) >= sizeof(wi->id) ||
+	    pbx_worker_reg_parse(val, &r))
 		return -EINVAL;
 	snprintf(wi->id, sizeof(wi->id), "%s", id);
-	snprintf(wi->sip_uri, sizeof(wi->sip_uri), "%s", val + n);
-	wi->seen_ms = seen;
-	wi->load = load;
-	wi->capacity = cap;
-	wi->draining = draining != 0;
+	snprintf(wi->sip_uri, sizeof(wi->sip_uri), "%s", r.sip_uri);
+	snprintf(wi->rtp_ip, sizeof(wi->rtp_ip), "%s", r.rtp_ip);
+	wi->rtp_min = r.rtp_min;
+	wi->rtp_max = r.rtp_max;
+	wi->drain_exit = r.drain_exit;
+	wi->seen_ms = r.seen_ms;
+	wi->load = r.load;
+	wi->capacity = r.capacity;
+	wi->draining = r.draining;
 	return 0;
+}
+
+bool workers_drain_marked(const struct workers *w, const char *id)
+{
+	for (size_t i = 0; i < w->nmarked; i++) {
+		if (!strcmp(w->marked[i], id))
+			return true;
+	}
+	return false;
 }
 
 static struct worker_info *find(struct workers *w, const char *id)
@@ -83,6 +97,7 @@ static void wi_refresh_load(struct worker_info *cur,
 {
 	cur->capacity = wi->capacity;
 	cur->draining = wi->draining;
+	cur->drain_exit = wi->drain_exit;
 }
 
 /* conn: the connection of a heartbeat on our socket, NULL for one read
@@ -116,24 +131,38 @@ void workers_heartbeat(struct workers *w, const Pbx__V1__WorkerHeartbeat *hb,
 {
 	struct pbx_bus_conn conn;
 	struct worker_info wi;
-	char key[PBX_KEY_MAX], val[256];
+	struct pbx_worker_reg reg = {
+		.seen_ms = pbx_clock_now_ms(),
+		.load = hb->load,
+		.capacity = hb->capacity,
+		.draining = hb->draining,
+		.drain_exit = hb->drain_exit,
+		.rtp_min = hb->rtp_port_min,
+		.rtp_max = hb->rtp_port_max,
+	};
+	char key[PBX_KEY_MAX], val[320];
 	redisAsyncContext *ac;
 
 	if (!hb->worker_id || !pbx_id_valid(hb->worker_id) || !hb->sip_uri ||
-	    strncmp(hb->sip_uri, "sip:", 4)) {
+	    strlen(hb->sip_uri) >= sizeof(reg.sip_uri) ||
+	    (hb->rtp_ip && strlen(hb->rtp_ip) >= sizeof(reg.rtp_ip))) {
 		PLOG_WARN("workers: ignoring heartbeat with bad id or uri");
 		return;
 	}
-	snprintf(val, sizeof(val), "%" PRIu64 " %u %u %d %s",
-		 pbx_clock_now_ms(), hb->load, hb->capacity,
-		 hb->draining ? 1 : 0, hb->sip_uri);
-	if (workers_parse(hb->worker_id, val, &wi))
+	snprintf(reg.sip_uri, sizeof(reg.sip_uri), "%s", hb->sip_uri);
+	snprintf(reg.rtp_ip, sizeof(reg.rtp_ip), "%s",
+		 hb->rtp_ip ? hb->rtp_ip : "");
+	if (pbx_worker_reg_format(val, sizeof(val), &reg) ||
+	    workers_parse(hb->worker_id, val, &wi)) {
+		PLOG_WARN("workers: ignoring heartbeat of %s with bad fields",
+			  hb->worker_id);
 		return;
+	}
 	/* A connection we cannot tell (inproc): keep the one we know. */
 	upsert(w, &wi, pbx_bus_conn_get(&conn, fd) ? NULL : &conn);
 
 	ac = pbx_redis_ctx(w->redis);
-	if (!ac || pbx_key_sys(key, sizeof(key), "workers"))
+	if (!ac || pbx_key_sys_of(key, sizeof(key), PBX_KS_WORKERS))
 		return;
 	redisAsyncCommand(ac, NULL, NULL, "HSET %s %s %s", key,
 			  hb->worker_id, val);
@@ -160,16 +189,54 @@ static void refresh_cb(redisAsyncContext *ac, void *reply, void *arg)
 	}
 }
 
+static void marks_cb(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct workers *w = arg;
+	redisReply *r = reply;
+
+	(void)ac;
+	/* Redis down or a bad reply: the marks we know stay, so a drain
+	 * is never lifted by an error. */
+	if (!r || r->type != REDIS_REPLY_ARRAY)
+		return;
+	w->nmarked = 0;
+	for (size_t i = 0; i + 1 < r->elements && w->nmarked < WORKERS_MAX;
+	     i += 2) {
+		const redisReply *f = r->element[i];
+
+		if (f->type == REDIS_REPLY_STRING &&
+		    f->len < sizeof(w->marked[0]))
+			snprintf(w->marked[w->nmarked++],
+				 sizeof(w->marked[0]), "%s", f->str);
+	}
+}
+
 void workers_refresh(struct workers *w)
 {
 	redisAsyncContext *ac = pbx_redis_ctx(w->redis);
-	char key[PBX_KEY_MAX];
+	char key[PBX_KEY_MAX], marks[PBX_KEY_MAX];
 
-	if (!ac || w->refreshing || pbx_key_sys(key, sizeof(key), "workers"))
+	if (!ac || w->refreshing ||
+	    pbx_key_sys_of(key, sizeof(key), PBX_KS_WORKERS) ||
+	    pbx_key_sys_of(marks, sizeof(marks), PBX_KS_WORKER_DRAIN))
+		return;
+	/* Marks first: the registry's reply (which ends the refresh)
+	 * comes after them on the same connection. */
+	if (redisAsyncCommand(ac, marks_cb, w, "HGETALL %s", marks) !=
+	    REDIS_OK)
 		return;
 	if (redisAsyncCommand(ac, refresh_cb, w, "HGETALL %s", key) ==
 	    REDIS_OK)
 		w->refreshing = true;
+}
+
+/* Live, not draining (by its heartbeat or an operator's mark), room. */
+static bool placeable(const struct workers *w, const struct worker_info *wi,
+		      uint64_t now)
+{
+	return !wi->draining && wi->load < wi->capacity &&
+	       now <= wi->seen_ms + w->ttl_ms &&
+	       !workers_drain_marked(w, wi->id);
 }
 
 static struct worker_info *pick(struct workers *w, const char *not_id)
@@ -180,8 +247,7 @@ static struct worker_info *pick(struct workers *w, const char *not_id)
 	for (size_t i = 0; i < w->n; i++) {
 		struct worker_info *wi = &w->v[i];
 
-		if (wi->draining || wi->load >= wi->capacity ||
-		    now > wi->seen_ms + w->ttl_ms ||
+		if (!placeable(w, wi, now) ||
 		    (not_id && !strcmp(wi->id, not_id)))
 			continue;
 		/* Least loaded relative to capacity. */
@@ -205,8 +271,7 @@ const struct worker_info *workers_pick_id(struct workers *w, const char *id)
 {
 	struct worker_info *wi = find(w, id);
 
-	if (!wi || wi->draining || wi->load >= wi->capacity ||
-	    pbx_clock_now_ms() > wi->seen_ms + w->ttl_ms)
+	if (!wi || !placeable(w, wi, pbx_clock_now_ms()))
 		return NULL;
 	wi->load++;
 	return wi;

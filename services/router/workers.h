@@ -16,7 +16,10 @@ struct worker_info {
 	char sip_uri[128];
 	unsigned capacity;
 	unsigned load;       /* last reported + our placements since */
-	bool draining;
+	bool draining;       /* by its own heartbeat */
+	bool drain_exit;     /* ... and it exits after its last call */
+	char rtp_ip[64];     /* its RTP ports ("" / 0: not reported) */
+	unsigned rtp_min, rtp_max;
 	uint64_t seen_ms;    /* wall clock of the last heartbeat */
 	bool lost;           /* reported by workers_lost() */
 	/* Ours only (never in Redis): the connection its last heartbeat to
@@ -42,8 +45,13 @@ void workers_free(struct workers *w);
  * it here and in Redis. */
 void workers_heartbeat(struct workers *w, const Pbx__V1__WorkerHeartbeat *hb,
 		       int fd);
-/* Reloads the registry from Redis (called on a timer). */
+/* Reloads the registry and the operators' drain marks
+ * (pbx:{sys}:worker:drain) from Redis (called on a timer). A worker with
+ * a mark gets no new calls whatever its heartbeat says, so a drain holds
+ * from this router's first refresh on, a restart included. */
 void workers_refresh(struct workers *w);
+/* True when an operator's drain mark names worker id (last refresh). */
+bool workers_drain_marked(const struct workers *w, const char *id);
 /* The least-loaded live, non-draining worker with room, or NULL; counts
  * the placement so calls in a burst spread before the next heartbeat. */
 const struct worker_info *workers_pick(struct workers *w);
@@ -64,8 +72,9 @@ void workers_lost(struct workers *w, workers_lost_h *h, void *arg);
  * entry was removed), unless a newer heartbeat came meanwhile (restarted
  * under the same id: that entry stays). */
 void workers_forget(struct workers *w, const char *id, uint64_t seen_ms);
-/* Parses a registry value "<seen_ms> <load> <capacity> <draining> <uri>"
- * (exposed for tests). Returns 0 or -EINVAL. */
+/* Parses a registry value "<seen_ms> <load> <capacity> <draining> <uri>
+ * [<rtp_ip> <rtp_min>-<rtp_max> <exit 0|1>]" (exposed for tests; the
+ * bracketed part is absent in values of older routers). 0 or -EINVAL. */
 int workers_parse(const char *id, const char *val, struct worker_info *wi);
 
 #endif

@@ -178,6 +178,12 @@ denied object_delete object delete sb queue q
 denied trunk_add trunk add t1 127.0.0.1:5090
 denied trunk_remove trunk remove t1
 denied trunk_list trunk list
+denied worker_list worker list
+denied worker_drain worker drain mw1 --exit
+denied worker_undrain worker undrain mw1
+if [ "$(rcli HEXISTS 'pbx:{sys}:worker:drain' mw1)" = 0 ]; then
+	pass tenant_key_drained_no_worker
+else fail tenant_key_drained_no_worker "mw1 has a drain mark"; fi
 if [ "$(sb_state)" = "$sb0" ] && "$PBXCTL" ext list sb | grep -qx 200; then
 	pass other_tenant_unchanged
 else fail other_tenant_unchanged "tenant sb's keys changed"; fi

@@ -1360,6 +1360,21 @@ Test(mwcall, invite_while_the_loop_is_behind_is_refused_503_then_taken)
 		  "the next call did not reach the router");
 }
 
+/* Draining: a new call gets 503, the call in progress hears its prompt. */
+static void new_call_refused_old_goes_on(void)
+{
+	call_worker(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000),
+		  "no final response");
+	cr_assert_eq(fx.callee.close_code, 503);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("hello", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
+	test_loop_for(60);
+	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
+	cr_assert_not(fx.caller.closed);
+}
+
 Test(mwcall, drain_signal_refuses_new_calls_and_keeps_the_old)
 {
 	fx_start(&(struct fx_opts){.prompt_len = 1600});
@@ -1369,17 +1384,82 @@ Test(mwcall, drain_signal_refuses_new_calls_and_keeps_the_old)
 	cr_assert(test_loop_flag(&fx.router.hb_draining, 1000),
 		  "no draining heartbeat");
 	cr_assert_eq(fx.router.hb_capacity, 10);
-	call_worker(&fx.callee, "X-Pbx-Tenant: " TENANT "\r\n");
-	cr_assert(test_loop_flag(&fx.callee.closed, 2000),
-		  "no final response");
-	cr_assert_eq(fx.callee.close_code, 503);
-	/* The call in progress goes on. */
-	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
-	cmd_play("hello", 1, false);
-	cr_assert(wait_event(KIND(PLAY_DONE), 2000));
-	test_loop_for(60);
-	cr_assert_eq(fx.caller.rx.fill_pkts, 10);
-	cr_assert_not(fx.caller.closed);
+	new_call_refused_old_goes_on();
+}
+
+/* This worker's field of hash key, "" when it has none. */
+static void redis_hget(struct redis_fixture *rf, char *buf, size_t size,
+		       const char *key)
+{
+	redisReply *r = redis_fixture_cmd(rf, "HGET %s " WORKER_ID, key);
+
+	cr_assert_not_null(r);
+	snprintf(buf, size, "%s",
+		 r->type == REDIS_REPLY_STRING ? r->str : "");
+	freeReplyObject(r);
+}
+
+/* pbxctl worker drain --exit, as the worker sees it: its mark in Redis,
+ * read with the lease renewal before a heartbeat. New calls get 503, the
+ * call in progress goes on, and once it ended the worker stops by
+ * itself, leaving a plain drain mark and no lease. */
+Test(mwcall, operator_drain_exit_keeps_the_call_then_stops)
+{
+	struct redis_fixture rf = {0};
+	char v[128];
+
+	cr_assert_eq(redis_fixture_start(&rf), 0, "no redis-server");
+	fx_start(&(struct fx_opts){.prompt_len = 1600,
+				   .redis_port = rf.port});
+	redis_hget(&rf, v, sizeof(v), "pbx:{sys}:rtp:leases");
+	cr_assert(!strncmp(v, "40000 49998 ", 12), "lease '%s'", v);
+	call_answered();
+	cr_assert_eq(redis_fixture_ok(redis_fixture_cmd(
+			     &rf, "HSET pbx:{sys}:worker:drain " WORKER_ID
+				  " exit")),
+		     0);
+	cr_assert(test_loop_flag(&fx.router.hb_draining, 2500),
+		  "no draining heartbeat");
+	new_call_refused_old_goes_on();
+	cr_assert_not(fx.w->stopping, "stopped with a call up");
+	test_ua_hangup(&fx.caller); /* its last call ends */
+	cr_assert(test_loop_until(stop_finished, NULL, 3000),
+		  "did not stop after its last call");
+	redis_hget(&rf, v, sizeof(v), "pbx:{sys}:worker:drain");
+	cr_assert_str_eq(v, "wait", "the replacement starts drained");
+	redis_hget(&rf, v, sizeof(v), "pbx:{sys}:rtp:leases");
+	cr_assert_str_eq(v, "", "its ports given back");
+	redis_fixture_stop(&rf);
+}
+
+/* A worker configured into the ports of a live worker does not start. */
+Test(mwcall, rtp_range_of_a_live_worker_is_refused_at_start)
+{
+	struct redis_fixture rf = {0};
+
+	cr_assert_eq(redis_fixture_start(&rf), 0, "no redis-server");
+	cr_assert_eq(redis_fixture_ok(redis_fixture_cmd(
+			     &rf, "HSET pbx:{sys}:rtp:leases other %s",
+			     "49000 49100 99999999999999")),
+		     0);
+	fx.cfg.rtp_port_min = 40000;
+	fx.cfg.rtp_port_max = 49998;
+	fx.cfg.capacity = 10;
+	fx.cfg.heartbeat_ms = 1000;
+	fx.cfg.redis_port = rf.port;
+	snprintf(fx.cfg.redis_host, sizeof(fx.cfg.redis_host), "127.0.0.1");
+	snprintf(fx.cfg.worker_id, sizeof(fx.cfg.worker_id), WORKER_ID);
+	snprintf(fx.cfg.rtp_ip, sizeof(fx.cfg.rtp_ip), "127.0.0.1");
+	snprintf(fx.cfg.edge_addr, sizeof(fx.cfg.edge_addr), "127.0.0.1");
+	snprintf(fx.cfg.sip_listen, sizeof(fx.cfg.sip_listen),
+		 "127.0.0.1:%u", test_free_port());
+	snprintf(fx.cfg.router_endpoints, sizeof(fx.cfg.router_endpoints),
+		 "inproc://mwtest-refused");
+	snprintf(fx.cfg.media_root, sizeof(fx.cfg.media_root),
+		 "/nonexistent");
+	cr_assert_eq(worker_alloc(&fx.w, &fx.cfg, fx.zctx), -EADDRINUSE);
+	cr_assert_null(fx.w);
+	redis_fixture_stop(&rf);
 }
 
 Test(mwcall, stop_play_stops_the_prompt_silently)

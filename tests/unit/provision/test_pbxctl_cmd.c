@@ -538,6 +538,38 @@ Test(pbxctl_cmd, options_of_other_commands_are_refused)
 	cr_expect_eq(parse(&c, ARGC(a3), a3), -EINVAL);
 }
 
+Test(pbxctl_cmd, worker_commands_name_the_worker_and_exit_flag)
+{
+	char *a1[] = {"pbxctl", "worker", "list"};
+	char *a2[] = {"pbxctl", "worker", "drain", "mw1"};
+	char *a3[] = {"pbxctl", "worker", "drain", "mw1", "--exit"};
+	char *a4[] = {"pbxctl", "worker", "undrain", "mw2"};
+	char *a5[] = {"pbxctl", "worker", "drain", "mw1", "--exit", "--exit"};
+	char *a6[] = {"pbxctl", "worker", "undrain", "mw2", "--exit"};
+	char *a7[] = {"pbxctl", "worker", "drain"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(a1), a1), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_WORKER_LIST);
+	cr_expect_not_null(c.req.worker_list);
+	cr_expect_eq(c.print, PBXCTL_PRINT_ITEMS);
+	cr_assert_eq(parse(&c, ARGC(a2), a2), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_WORKER_DRAIN);
+	cr_expect_str_eq(c.req.worker_drain->worker, "mw1");
+	cr_expect_not(c.req.worker_drain->exit);
+	cr_assert_eq(parse(&c, ARGC(a3), a3), 0, "%s", err);
+	cr_expect(c.req.worker_drain->exit);
+	cr_assert_eq(parse(&c, ARGC(a4), a4), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_WORKER_UNDRAIN);
+	cr_expect_str_eq(c.req.worker_undrain->worker, "mw2");
+	cr_expect_eq(parse(&c, ARGC(a5), a5), -EINVAL);
+	cr_expect(strstr(err, "--exit is given twice") != NULL, "%s", err);
+	cr_expect_eq(parse(&c, ARGC(a6), a6), -EINVAL);
+	cr_expect(strstr(err, "does not belong") != NULL, "%s", err);
+	cr_expect_eq(parse(&c, ARGC(a7), a7), -EINVAL);
+	cr_expect(strstr(err, "worker drain <worker>") != NULL, "%s", err);
+}
+
 Test(pbxctl_cmd, usage_lists_every_command)
 {
 	static const char *const cmds[] = {
@@ -550,7 +582,8 @@ Test(pbxctl_cmd, usage_lists_every_command)
 		"scenario activate", "scenario rollback", "scenario simulate",
 		"object put",        "object get",        "object list",
 		"object delete",     "trunk add",         "trunk remove",
-		"trunk list",        "queue agent",       "queue stats"};
+		"trunk list",        "queue agent",       "queue stats",
+		"worker list",       "worker drain",      "worker undrain"};
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		cr_expect(strstr(pbxctl_usage, cmds[i]) != NULL, "%s",

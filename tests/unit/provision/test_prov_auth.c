@@ -23,7 +23,7 @@ static bool operator_only(const char *op)
 	static const char *const ops[] = {
 		"tenant_create", "tenant_list",  "tenant_delete", "trunk_add",
 		"trunk_remove",  "trunk_list",   "tenant_feature", "tenant_limits",
-		"vm_quota",
+		"vm_quota",      "worker_list",  "worker_drain", "worker_undrain",
 	};
 
 	for (size_t i = 0; i < sizeof(ops) / sizeof(*ops); i++)

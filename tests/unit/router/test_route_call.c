@@ -459,6 +459,50 @@ Test(route_call, draining_worker_gets_no_calls)
 	assert_untouched();
 }
 
+static void drain_mark(bool set)
+{
+	redisReply *r =
+		set ? redis_fixture_cmd(&h.rf, "HSET pbx:{sys}:worker:drain "
+					       "%s wait",
+					HARNESS_WORKER)
+		    : redis_fixture_cmd(&h.rf, "HDEL pbx:{sys}:worker:drain "
+					       "%s",
+					HARNESS_WORKER);
+
+	cr_assert_not_null(r);
+	cr_assert_neq(r->type, REDIS_REPLY_ERROR, "%s", r->str);
+	freeReplyObject(r);
+}
+
+/* pbxctl worker drain: the mark in Redis holds on its own (a router
+ * restarted while the worker has not yet read it, or a heartbeat that
+ * still says "not draining"), and undrain lifts it. */
+Test(route_call, operator_drain_mark_holds_whatever_the_heartbeat_says)
+{
+	const Pbx__V1__RouteDecision *d;
+
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
+					      greeting_json),
+		     0);
+	drain_mark(true);
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+	router_harness_settle(&h, 700); /* the registry refresh ran */
+	assert_reject(router_harness_call_new(&h, "c-1", CALLER, NUMBER), 503,
+		      "No Media Worker");
+	/* A newer heartbeat that does not say draining changes nothing. */
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+	assert_reject(router_harness_call_new(&h, "c-2", CALLER, NUMBER), 503,
+		      "No Media Worker");
+
+	drain_mark(false);
+	router_harness_settle(&h, 700);
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+	d = router_harness_call_new(&h, "c-3", CALLER, NUMBER);
+	cr_assert_not_null(d);
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA,
+		     "undrained: placed again");
+}
+
 Test(route_call, full_worker_gets_no_calls)
 {
 	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",

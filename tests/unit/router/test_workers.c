@@ -57,8 +57,43 @@ Test(workers, parse_reads_registry_value)
 	cr_assert_eq(wi.load, 3);
 	cr_assert_eq(wi.capacity, 500);
 	cr_assert_eq(wi.draining, false);
+	cr_assert_eq(wi.rtp_max, 0, "no RTP part: an older router's value");
+	cr_assert_eq(workers_parse("mw2", "1700000000000 0 500 1 "
+					  "sip:127.0.0.1:5082 127.0.0.1 "
+					  "25000-29998 1",
+				   &wi),
+		     0);
+	cr_assert_str_eq(wi.rtp_ip, "127.0.0.1");
+	cr_assert_eq(wi.rtp_min, 25000);
+	cr_assert_eq(wi.rtp_max, 29998);
+	cr_assert(wi.draining && wi.drain_exit);
 	cr_assert_neq(workers_parse("mw1", "garbage", &wi), 0);
 	cr_assert_neq(workers_parse("mw1", "1 2 3 0 http://x", &wi), 0);
+}
+
+/* The heartbeat's RTP range and exit flag reach the registry entry. */
+Test(workers, heartbeat_rtp_range_is_recorded)
+{
+	Pbx__V1__WorkerHeartbeat hb = PBX__V1__WORKER_HEARTBEAT__INIT;
+	const struct worker_info *wi;
+
+	hb.worker_id = "mw3";
+	hb.sip_uri = "sip:127.0.0.1:5084";
+	hb.capacity = 10;
+	hb.rtp_ip = "127.0.0.1";
+	hb.rtp_port_min = 30000;
+	hb.rtp_port_max = 34998;
+	workers_heartbeat(w, &hb, -1);
+	wi = workers_pick(w);
+	cr_assert_not_null(wi);
+	cr_assert_str_eq(wi->rtp_ip, "127.0.0.1");
+	cr_assert_eq(wi->rtp_min, 30000);
+	cr_assert_eq(wi->rtp_max, 34998);
+	/* An RTP address with a space would break the value: ignored. */
+	hb.worker_id = "mw4";
+	hb.rtp_ip = "1.2.3.4 x";
+	workers_heartbeat(w, &hb, -1);
+	cr_assert(!workers_live(w, "mw4"));
 }
 
 Test(workers, no_worker_means_no_pick)
