@@ -157,6 +157,8 @@ int pbx_redis_check(const char *host, int port,
 	return err == -EACCES ? -EACCES : 0;
 }
 
+unsigned long pbx_redis_errors;
+
 static void schedule_retry(struct pbx_redis *r)
 {
 	int ms = r->auth_refused ? RETRY_AUTH_MS : RETRY_MS;
@@ -181,6 +183,7 @@ static void on_auth(redisAsyncContext *ac, void *reply, void *arg)
 			 r->host, r->port, cred_user(&r->cred), rep->str,
 			 RETRY_AUTH_MS / 1000);
 		r->auth_refused = true;
+		pbx_redis_errors++;
 		/* on_disconnect schedules the retry. */
 		redisAsyncDisconnect(r->ac);
 		return;
@@ -199,6 +202,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
 		/* hiredis frees the context after this callback. */
 		PLOG_WARN("redis %s:%d: connect failed: %s", r->host, r->port,
 			  ac->errstr);
+		pbx_redis_errors++;
 		r->ac = NULL;
 		schedule_retry(r);
 		return;
@@ -218,6 +222,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 		return; /* freed on purpose */
 	PLOG_WARN("redis %s:%d: disconnected (%s)", r->host, r->port,
 		  status == REDIS_OK ? "closed" : ac->errstr);
+	pbx_redis_errors++;
 	r->ac = NULL;
 	r->connected = false;
 	schedule_retry(r);
@@ -231,6 +236,7 @@ static int start_connect(struct pbx_redis *r)
 		return -ENOMEM;
 	if (ac->err) {
 		PLOG_WARN("redis %s:%d: %s", r->host, r->port, ac->errstr);
+		pbx_redis_errors++;
 		redisAsyncFree(ac);
 		return -ECONNREFUSED;
 	}
