@@ -114,6 +114,18 @@ int pbx_service_metrics(struct pbx_metrics **mp, const char *service,
 	return 0;
 }
 
+int pbx_service_health(struct pbx_redis *redis, struct pbx_bus *bus,
+		       const char **why)
+{
+	if (!pbx_redis_ctx(redis))
+		*why = "redis not connected";
+	else if (bus && !pbx_bus_connected(bus))
+		*why = "no router connected";
+	else
+		return 0;
+	return -ENOTCONN;
+}
+
 void pbx_service_run(struct event_base *base)
 {
 	struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);

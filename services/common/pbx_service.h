@@ -9,6 +9,7 @@
 #include "pbx_redis.h"
 
 struct event_base;
+struct pbx_bus;
 
 /* A service's Redis settings, filled by PBX_SERVICE_REDIS_ITEMS; cred by
  * pbx_service_start(). */
@@ -82,6 +83,12 @@ int pbx_service_client_run(const struct pbx_service_obj *ops, const void *cfg,
 int pbx_service_metrics(struct pbx_metrics **mp, const char *service,
 			const struct pbx_metrics_config *mc,
 			struct event_base *base);
+
+/* The health rule of a service on the async Redis connection and a bus
+ * to the routers (bus NULL: none): 0, or -ENOTCONN with *why "redis not
+ * connected" / "no router connected" (pbx_metrics_health_h's contract). */
+int pbx_service_health(struct pbx_redis *redis, struct pbx_bus *bus,
+		       const char **why);
 
 /* Runs base until SIGINT or SIGTERM. */
 void pbx_service_run(struct event_base *base);

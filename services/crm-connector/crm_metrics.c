@@ -1,11 +1,11 @@
 /* The crm-connector's metrics (docs/services/crm-connector.md,
  * "Metrics"): the counters it keeps in crm->n, the lookup latency; healthy
  * while Redis and a router are connected. */
-#include <errno.h>
 #include <stddef.h>
 
 #include "crm.h"
 #include "pbx_metrics.h"
+#include "pbx_service.h"
 
 #define N(f, name, help) PBX_COUNTER(struct crm, n.f, name, help)
 #define ANSWERED(f, l)                                                        \
@@ -39,13 +39,7 @@ static int health(const void *obj, const char **why)
 {
 	const struct crm *crm = obj;
 
-	if (!pbx_redis_ctx(crm->redis))
-		*why = "redis not connected";
-	else if (!pbx_bus_connected(crm->bus))
-		*why = "no router connected";
-	else
-		return 0;
-	return -ENOTCONN;
+	return pbx_service_health(crm->redis, crm->bus, why);
 }
 
 int crm_metrics_add(struct crm *crm, struct pbx_metrics *m)

@@ -2,10 +2,10 @@
  * "Metrics"): its counters, the results by kind, the callers' estimated
  * waits and the census of waiting callers; healthy while Redis and a
  * router are connected. */
-#include <errno.h>
 #include <stddef.h>
 
 #include "pbx_metrics.h"
+#include "pbx_service.h"
 #include "qm.h"
 
 #define N(f, name, help) PBX_COUNTER(struct qm, n.f, name, help)
@@ -42,13 +42,7 @@ static int health(const void *obj, const char **why)
 {
 	const struct qm *qm = obj;
 
-	if (!pbx_redis_ctx(qm->redis))
-		*why = "redis not connected";
-	else if (!pbx_bus_connected(qm->bus))
-		*why = "no router connected";
-	else
-		return 0;
-	return -ENOTCONN;
+	return pbx_service_health(qm->redis, qm->bus, why);
 }
 
 int qm_metrics_add(struct qm *qm, struct pbx_metrics *m)

@@ -1,10 +1,10 @@
 /* The router's metrics (docs/services/router.md, "Metrics"): descriptors
  * of the counters struct router keeps, and its health: up while Redis is
  * connected (its buses are bound sockets: they exist once it runs). */
-#include <errno.h>
 #include <stddef.h>
 
 #include "pbx_metrics.h"
+#include "pbx_service.h"
 #include "router.h"
 #include "workers.h"
 
@@ -33,11 +33,7 @@ static int health(const void *obj, const char **why)
 {
 	const struct router *r = obj;
 
-	if (!pbx_redis_ctx(r->redis)) {
-		*why = "redis not connected";
-		return -ENOTCONN;
-	}
-	return 0;
+	return pbx_service_health(r->redis, NULL, why);
 }
 
 int router_metrics_add(struct router *r, struct pbx_metrics *m)
