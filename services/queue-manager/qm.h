@@ -85,6 +85,7 @@ struct qm {
 	unsigned long census_waiting, census_offered;
 	unsigned census_pending;
 	bool census_listed;
+	bool census_warned; /* a census reply was an error (logged once) */
 	/* Callers' estimated wait when they joined (qm_event.c). */
 	struct pbx_hist est_wait;
 	unsigned long n_result[QM_RESULT_KINDS]; /* by result_kinds[] */

@@ -194,6 +194,11 @@ static void census_reply(redisAsyncContext *ac, void *reply, void *arg,
 	if (!ac->data)
 		return;
 	qm->census_pending--;
+	if (rr && rr->type == REDIS_REPLY_ERROR && !qm->census_warned) {
+		/* Once: the census is a metric, the queues work without. */
+		PLOG_WARN("queue census: %s", rr->str);
+		qm->census_warned = true;
+	}
 	if (rr && rr->type == REDIS_REPLY_INTEGER && rr->integer > 0)
 		*(waiting ? &qm->census_waiting : &qm->census_offered) +=
 			(unsigned long)rr->integer;
@@ -215,13 +220,15 @@ static void census_tenant(struct qm *qm, redisAsyncContext *ac,
 {
 	char key[PBX_KEY_MAX];
 
+	/* ZLEXCOUNT - +: the whole lex-ordered set, with the one command
+	 * the queue ACL user already has for these keys. */
 	if (!pbx_key_of(key, sizeof(key), tenant, PBX_K_QM_WAIT) &&
-	    redisAsyncCommand(ac, census_wait, qm, "ZCARD %s", key) ==
+	    redisAsyncCommand(ac, census_wait, qm, "ZLEXCOUNT %s - +", key) ==
 		    REDIS_OK)
 		qm->census_pending++;
 	if (!pbx_key_of(key, sizeof(key), tenant, PBX_K_QM_OFFERED) &&
-	    redisAsyncCommand(ac, census_offered, qm, "ZCARD %s", key) ==
-		    REDIS_OK)
+	    redisAsyncCommand(ac, census_offered, qm, "ZLEXCOUNT %s - +",
+			      key) == REDIS_OK)
 		qm->census_pending++;
 }
 

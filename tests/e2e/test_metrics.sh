@@ -149,29 +149,13 @@ fi
 scrape_all m1
 
 # --- calls ---------------------------------------------------------------------
-# A caller waits in the queue for 10 s, streaming its audio (A-law).
+# A caller waits in the queue for 20 s, streaming its audio (A-law).
 (cd "$TMP" && exec timeout 40 sipp -sf "$SIPP_DIR/queue_caller.xml" \
 	-s 15553002 -i $CALLER_IP -p 5131 -mi $CALLER_IP -mp 17100 \
 	-key caller 79990000201 -key rtp_port 33100 -key mode hangup \
-	-d 10000 -m 1 -nostdin -cid_str "$QCID" -trace_logs \
+	-d 20000 -m 1 -nostdin -cid_str "$QCID" -trace_logs \
 	-log_file "$TMP/queued.log" 127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1) &
 QPID=$!
-
-# Two greetings, one after the other, each heard by a sink.
-for i in 1 2; do
-	start_sink $CALLER_IP $((33110 + 2 * i)) "$TMP/sink$i.out"
-	if sipp_call uac_greeting.xml 15553001 $((5131 + i)) \
-		-key rtp_port $((33110 + 2 * i)); then
-		pass "greeting_call_${i}_answered_then_bye"
-	else fail "greeting_call_${i}_answered_then_bye" "sipp failed"; fi
-	wait "$SINK_PID"
-done
-pk1=$(sink_packets "$TMP/sink1.out")
-pk2=$(sink_packets "$TMP/sink2.out")
-at_least_pk=$(( ${pk1:-0} + ${pk2:-0} ))
-if [ "${pk1:-0}" -ge 135 ] && [ "${pk2:-0}" -ge 135 ]; then
-	pass greetings_heard_by_the_callers
-else fail greetings_heard_by_the_callers "packets $pk1 and $pk2 (want >= 135 each)"; fi
 
 # While the queued caller waits: the census, the worker's calls.
 got=""
@@ -194,6 +178,22 @@ got=$(val "$TMP/router.mid" pbx_router_active_calls)
 if [ "${got:-0}" -ge 1 ]; then pass router_active_calls_during_the_call
 else fail router_active_calls_during_the_call "${got:-absent}"; fi
 
+# Two greetings, one after the other, each heard by a sink.
+for i in 1 2; do
+	start_sink $CALLER_IP $((33110 + 2 * i)) "$TMP/sink$i.out"
+	if sipp_call uac_greeting.xml 15553001 $((5131 + i)) \
+		-key rtp_port $((33110 + 2 * i)); then
+		pass "greeting_call_${i}_answered_then_bye"
+	else fail "greeting_call_${i}_answered_then_bye" "sipp failed"; fi
+	wait "$SINK_PID"
+done
+pk1=$(sink_packets "$TMP/sink1.out")
+pk2=$(sink_packets "$TMP/sink2.out")
+at_least_pk=$(( ${pk1:-0} + ${pk2:-0} ))
+if [ "${pk1:-0}" -ge 135 ] && [ "${pk2:-0}" -ge 135 ]; then
+	pass greetings_heard_by_the_callers
+else fail greetings_heard_by_the_callers "packets $pk1 and $pk2 (want >= 135 each)"; fi
+
 wait "$QPID"
 qrc=$?
 QPID=""
@@ -215,8 +215,8 @@ M1=$TMP/media-worker.m1 M2=$TMP/media-worker.m2
 delta worker_calls_counted "$M1" "$M2" pbx_worker_calls_total 3
 # What the sinks counted left the worker (music for the queued caller too).
 delta worker_rtp_sent_counted "$M1" "$M2" pbx_worker_rtp_sent_total "$at_least_pk"
-# The queued caller streamed 10 s (500 packets): most reached the worker.
-delta worker_rtp_received_counted "$M1" "$M2" pbx_worker_rtp_received_total 300
+# The queued caller streamed 20 s (1000 packets): most reached the worker.
+delta worker_rtp_received_counted "$M1" "$M2" pbx_worker_rtp_received_total 600
 got=$(val "$M2" pbx_worker_active_calls)
 if [ "${got:-1}" = 0 ]; then pass worker_active_calls_back_to_zero
 else fail worker_active_calls_back_to_zero "${got:-absent}"; fi
