@@ -230,6 +230,15 @@ delta provision_not_found_counted "$M0" "$M1" 'pbx_provision_requests_total{stat
 delta kamailio_invites_counted "$TMP/kamailio.m1" "$TMP/kamailio.m2" \
 	kamailio_core_rcv_requests_invite 3
 
+# The shipped Grafana dashboard asks only for metrics that exist.
+missing=""
+for n in $(grep -oE '(pbx|kamailio)_[a-z0-9_]+' \
+	"$ROOT/deploy/grafana/pbx-dashboard.json" | sort -u); do
+	grep -qE "^$n[ {]" "$TMP"/*.m2 || missing="$missing $n"
+done
+if [ -z "$missing" ]; then pass grafana_dashboard_metrics_exist
+else fail grafana_dashboard_metrics_exist "not served:$missing"; fi
+
 # --- one call through every service's JSON log ---------------------------------
 # Every line of the services' logs is a JSON object; the queued call's
 # Call-ID is on lines of the edge-bridge, router, media worker and
