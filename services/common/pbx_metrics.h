@@ -131,6 +131,9 @@ void pbx_metrics_free(struct pbx_metrics *m);
  * by freeing m). At most 16 tables. 0 or -ENOSPC. */
 int pbx_metrics_add(struct pbx_metrics *m, const struct pbx_metric *tab,
 		    size_t n, const void *obj);
+/* A static table of descriptors, its length counted. */
+#define PBX_METRICS_ADD(m, tab, obj)                                          \
+	pbx_metrics_add(m, tab, sizeof(tab) / sizeof((tab)[0]), obj)
 /* The health check, with obj; without one the service is healthy while
  * its loop answers. */
 void pbx_metrics_health(struct pbx_metrics *m, pbx_metrics_health_h *h,

@@ -45,7 +45,5 @@ static int health(const void *obj, const char **why)
 int crm_metrics_add(struct crm *crm, struct pbx_metrics *m)
 {
 	pbx_metrics_health(m, health, crm);
-	return pbx_metrics_add(m, crm_metrics,
-			       sizeof(crm_metrics) / sizeof(crm_metrics[0]),
-			       crm);
+	return PBX_METRICS_ADD(m, crm_metrics, crm);
 }

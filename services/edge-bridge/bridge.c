@@ -483,8 +483,5 @@ static const struct pbx_metric bridge_metrics[] = {
 
 int bridge_metrics_add(struct bridge *b, struct pbx_metrics *m)
 {
-	return pbx_metrics_add(m, bridge_metrics,
-			       sizeof(bridge_metrics) /
-				       sizeof(bridge_metrics[0]),
-			       b);
+	return PBX_METRICS_ADD(m, bridge_metrics, b);
 }

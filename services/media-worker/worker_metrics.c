@@ -132,11 +132,8 @@ int worker_metrics_start(struct worker *w)
 	if (err)
 		return err;
 	pbx_metrics_health(w->metrics, health, w);
-	pbx_metrics_add(w->metrics, worker_metrics,
-			sizeof(worker_metrics) / sizeof(worker_metrics[0]), w);
-	pbx_metrics_add(w->metrics, leg_metrics,
-			sizeof(leg_metrics) / sizeof(leg_metrics[0]),
-			&leg_totals);
+	PBX_METRICS_ADD(w->metrics, worker_metrics, w);
+	PBX_METRICS_ADD(w->metrics, leg_metrics, &leg_totals);
 	err = pbx_metrics_listen_parse(mc->listen, host, sizeof(host), &port);
 	if (err)
 		return err > 0 ? 0 : err;

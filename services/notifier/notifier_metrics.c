@@ -33,8 +33,5 @@ static int health(const void *obj, const char **why)
 int notifier_metrics_add(struct notifier *n, struct pbx_metrics *m)
 {
 	pbx_metrics_health(m, health, n);
-	return pbx_metrics_add(m, notifier_metrics,
-			       sizeof(notifier_metrics) /
-				       sizeof(notifier_metrics[0]),
-			       n);
+	return PBX_METRICS_ADD(m, notifier_metrics, n);
 }

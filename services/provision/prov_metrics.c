@@ -34,7 +34,5 @@ static int health(const void *obj, const char **why)
 int provision_metrics_add(struct provision *pv, struct pbx_metrics *m)
 {
 	pbx_metrics_health(m, health, pv);
-	return pbx_metrics_add(m, prov_metrics,
-			       sizeof(prov_metrics) / sizeof(prov_metrics[0]),
-			       pv);
+	return PBX_METRICS_ADD(m, prov_metrics, pv);
 }

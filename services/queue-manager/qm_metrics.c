@@ -49,7 +49,5 @@ int qm_metrics_add(struct qm *qm, struct pbx_metrics *m)
 {
 	qm->est_wait.scale = 60; /* 60 ms .. 10 min */
 	pbx_metrics_health(m, health, qm);
-	return pbx_metrics_add(m, qm_metrics,
-			       sizeof(qm_metrics) / sizeof(qm_metrics[0]),
-			       qm);
+	return PBX_METRICS_ADD(m, qm_metrics, qm);
 }

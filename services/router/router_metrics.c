@@ -39,8 +39,5 @@ static int health(const void *obj, const char **why)
 int router_metrics_add(struct router *r, struct pbx_metrics *m)
 {
 	pbx_metrics_health(m, health, r);
-	return pbx_metrics_add(m, router_metrics,
-			       sizeof(router_metrics) /
-				       sizeof(router_metrics[0]),
-			       r);
+	return PBX_METRICS_ADD(m, router_metrics, r);
 }
