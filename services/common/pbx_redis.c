@@ -83,6 +83,8 @@ static const char *cred_user(const struct pbx_redis_cred *cred)
 	return cred->user[0] ? cred->user : "default";
 }
 
+unsigned long pbx_redis_errors;
+
 /* AUTH on a fresh blocking connection. Returns 0, -EACCES (refused,
  * logged with Redis's reason) or -EIO (no answer, logged). */
 static int auth_sync(redisContext *c, const char *host, int port,
@@ -125,12 +127,14 @@ static redisContext *connect_sync(const char *host, int port,
 			 c ? c->errstr : "out of memory");
 		if (c)
 			redisFree(c);
+		pbx_redis_errors++;
 		*errp = -ECONNREFUSED;
 		return NULL;
 	}
 	redisSetTimeout(c, tv);
 	*errp = auth_sync(c, host, port, cred);
 	if (*errp) {
+		pbx_redis_errors++;
 		redisFree(c);
 		return NULL;
 	}
@@ -156,8 +160,6 @@ int pbx_redis_check(const char *host, int port,
 		redisFree(c);
 	return err == -EACCES ? -EACCES : 0;
 }
-
-unsigned long pbx_redis_errors;
 
 static void schedule_retry(struct pbx_redis *r)
 {
@@ -222,7 +224,8 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 		return; /* freed on purpose */
 	PLOG_WARN("redis %s:%d: disconnected (%s)", r->host, r->port,
 		  status == REDIS_OK ? "closed" : ac->errstr);
-	pbx_redis_errors++;
+	if (status != REDIS_OK) /* not our own disconnect */
+		pbx_redis_errors++;
 	r->ac = NULL;
 	r->connected = false;
 	schedule_retry(r);

@@ -52,7 +52,8 @@ void pbx_redis_free(struct pbx_redis *r);
 redisAsyncContext *pbx_redis_ctx(struct pbx_redis *r);
 
 /* Connection failures, refused AUTHs and lost connections of every
- * asynchronous connection of this process (a metric of every service). */
+ * connection of this process, blocking or asynchronous (a metric of every
+ * service). */
 extern unsigned long pbx_redis_errors;
 
 #endif
