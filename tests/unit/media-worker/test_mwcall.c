@@ -4152,27 +4152,38 @@ static bool scrape_read(void *arg)
 	return sc->done;
 }
 
-/* GET path from the worker's endpoint while its loop runs; the status. */
-static int scrape(uint16_t port, const char *path, struct scrape *sc)
+/* GET path (with a pad header of pad bytes) from the worker's endpoint
+ * while its loop runs; the status. */
+static int scrape_pad(uint16_t port, const char *path, size_t pad,
+		      struct scrape *sc)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET,
 				.sin_port = htons(port),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	char req[256];
+	static char req[16384], padv[12288];
 	int st = 0, n;
 
+	cr_assert_lt(pad, sizeof(padv));
+	memset(padv, 'a', pad);
+	padv[pad] = '\0';
 	memset(sc, 0, sizeof(*sc));
 	sc->fd = socket(AF_INET, SOCK_STREAM, 0);
 	cr_assert(sc->fd >= 0);
 	cr_assert_eq(connect(sc->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n",
-		     path);
+	n = snprintf(req, sizeof(req),
+		     "GET %s HTTP/1.1\r\nHost: x\r\nX-Pad: %s\r\n\r\n", path,
+		     padv);
 	cr_assert_eq(send(sc->fd, req, (size_t)n, 0), n);
 	cr_assert(test_loop_until(scrape_read, sc, 2000), "no answer: %s",
 		  sc->buf);
 	close(sc->fd);
 	sscanf(sc->buf, "HTTP/1.%*d %d", &st);
 	return st;
+}
+
+static int scrape(uint16_t port, const char *path, struct scrape *sc)
+{
+	return scrape_pad(port, path, 0, sc);
 }
 
 static unsigned long sample(const struct scrape *sc, const char *name)
@@ -4211,6 +4222,10 @@ Test(mwcall, metrics_count_the_call_and_its_rtp_on_the_worker_loop)
 		      fx.caller.rx.pkts, "caller got %u", fx.caller.rx.pkts);
 	cr_expect_geq(fx.caller.rx.pkts, 50);
 	cr_expect_eq(scrape(port, "/nope", &sc), 404);
+	/* Bounded as everywhere: a scrape is one short request. */
+	cr_expect_eq(scrape_pad(port, "/metrics", 8000, &sc), 400, "%.80s",
+		     sc.buf);
+	cr_expect_null(strstr(sc.buf, "pbx_worker"));
 	/* The router gone: its heartbeats fail, the worker is unhealthy. */
 	test_router_close(&fx.router);
 	test_loop_for(2500);
