@@ -27,7 +27,11 @@
 # RTP 20000 + 5000(N-1) .. +4998 (mw1 20000-24998, mw2 25000-29998, ...);
 # with PBX_RTP_POOL=<lo>-<hi> a block of 4999 ports from that pool instead.
 # Each worker claims its range in Redis at start (a range another live
-# worker holds is refused: the worker exits naming it).
+# worker holds is refused: the worker exits naming it). Worker metrics
+# 9210 + N-1. Every service serves /metrics and /health on
+# loopback (docs/operations.md, "Metrics"): router 9201, edge-bridge 9202,
+# provision 9203, queue-manager 9204, notifier 9205, crm-connector 9206,
+# Kamailio 9220 (/metrics only). PBX_LOG_FORMAT=json: JSON log lines.
 # stop stops every worker that has a pid file, then the other services,
 # Redis last (the services still use it while they shut down).
 #
@@ -137,6 +141,7 @@ keys_for() {
 }
 
 worker_port() { echo $((5080 + 2 * ($1 - 1))); }
+worker_metrics_port() { echo $((9210 + $1 - 1)); }
 # worker_rtp <index>: "min max" of its RTP port range.
 RTP_SPAN=5000
 worker_rtp() {
@@ -308,13 +313,17 @@ start_one() {
 	running "$name" && { log "$name already running"; return 0; }
 	case $name in
 	redis) need_ports redis "tcp/$REDIS_PORT" || return 1 ;;
-	kamailio) need_ports kamailio "udp/$SIP_PORT" tcp/8448 || return 1 ;;
-	router) need_ports router tcp/7001 tcp/7002 tcp/7003 tcp/7004 || return 1 ;;
-	provision) need_ports provision tcp/7010 || return 1 ;;
-	notifier) need_ports notifier udp/5070 || return 1 ;;
+	kamailio) need_ports kamailio "udp/$SIP_PORT" tcp/8448 tcp/9220 || return 1 ;;
+	router) need_ports router tcp/7001 tcp/7002 tcp/7003 tcp/7004 tcp/9201 || return 1 ;;
+	provision) need_ports provision tcp/7010 tcp/9203 || return 1 ;;
+	notifier) need_ports notifier udp/5070 tcp/9205 || return 1 ;;
+	edge-bridge) need_ports edge-bridge tcp/9202 || return 1 ;;
+	queue-manager) need_ports queue-manager tcp/9204 || return 1 ;;
+	crm-connector) need_ports crm-connector tcp/9206 || return 1 ;;
 	mw*)
 		valid_worker "$name" || { log "unknown service $name (mw1..mw9)"; return 2; }
-		need_ports "$name" "udp/$(worker_port "${name#mw}")" || return 1
+		need_ports "$name" "udp/$(worker_port "${name#mw}")" \
+			"tcp/$(worker_metrics_port "${name#mw}")" || return 1
 		;;
 	esac
 	keys_for "$name" || return 1
@@ -446,6 +455,7 @@ start_one() {
 			--set "curve_secret_file=$KEYS/$name.key" \
 			--set "curve_server_public_file=$KEYS/router.pub" \
 			--set "sip_listen=127.0.0.1:$port" \
+			--set "metrics_listen=127.0.0.1:$(worker_metrics_port "$i")" \
 			--set "redis_port=$REDIS_PORT" $(svc_auth worker) \
 			--set "rtp_port_min=$lo" \
 			--set "rtp_port_max=$hi" \
@@ -525,8 +535,8 @@ ports)
 	valid_worker "${2:-}" || { log "ports: mw1..mw9"; exit 2; }
 	read -r lo hi <<<"$(worker_rtp "${2#mw}")"
 	if [ -n "${PBX_RTP_POOL:-}" ]; then
-		echo "$2 sip $(worker_port "${2#mw}") rtp a block of pool $PBX_RTP_POOL (pbxctl worker list)"
-	else echo "$2 sip $(worker_port "${2#mw}") rtp $lo-$hi"; fi
+		echo "$2 sip $(worker_port "${2#mw}") rtp a block of pool $PBX_RTP_POOL (pbxctl worker list) metrics $(worker_metrics_port "${2#mw}")"
+	else echo "$2 sip $(worker_port "${2#mw}") rtp $lo-$hi metrics $(worker_metrics_port "${2#mw}")"; fi
 	;;
 stop-one) stop_one "$2" ;;
 key)

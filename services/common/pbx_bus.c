@@ -515,6 +515,20 @@ void pbx_bus_process(struct pbx_bus *bus)
 	bus->processing = false;
 }
 
+bool pbx_bus_connected(struct pbx_bus *bus)
+{
+	int events = 0;
+	size_t sz = sizeof(events);
+
+	if (bus->kind == PBX_BUS_ROUTER)
+		return true;
+	if (zmq_getsockopt(bus->sock, ZMQ_EVENTS, &events, &sz))
+		return false;
+	if ((events & ZMQ_POLLIN) && bus->ev)
+		event_active(bus->ev, EV_READ, 0);
+	return (events & ZMQ_POLLOUT) != 0;
+}
+
 static void bus_event_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;

@@ -117,6 +117,12 @@ void pbx_bus_process(struct pbx_bus *bus);
 /* libevent glue: registers the fd on base and processes on each wake-up. */
 int pbx_bus_attach(struct pbx_bus *bus, struct event_base *base);
 
+/* Health (pbx_metrics): a ROUTER is bound, so true; a DEALER is true
+ * while at least one connection to a server is up (its handshake done:
+ * ZMQ_IMMEDIATE queues on nothing else). Asking reads ZMQ_EVENTS, which
+ * can consume the fd's edge: an attached bus schedules a pass itself. */
+bool pbx_bus_connected(struct pbx_bus *bus);
+
 /* A process-unique message id ("<prefix>-<counter>"). */
 void pbx_bus_msgid(char *buf, size_t size);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pbx_config.h"
+#include "pbx_log.h"
 
 static const struct pbx_config_item *
 find_item(const struct pbx_config_item *items, size_t n, const char *key)
@@ -30,6 +31,14 @@ static int set_item(const struct pbx_config_item *it, const char *value)
 		if (strlen(value) >= PBX_CFG_STRLEN) {
 			fprintf(stderr, "config: %s: value too long\n",
 				it->name);
+			return -EINVAL;
+		}
+		/* The one choice item every service shares (pbx_log.h). */
+		if (it->ptr == pbx_log_format_value &&
+		    pbx_log_format_parse(value) < 0) {
+			fprintf(stderr, "config: %s: '%s' is not text or "
+					"json\n",
+				it->name, value);
 			return -EINVAL;
 		}
 		snprintf((char *)it->ptr, PBX_CFG_STRLEN, "%s", value);

@@ -83,6 +83,8 @@ static const char *cred_user(const struct pbx_redis_cred *cred)
 	return cred->user[0] ? cred->user : "default";
 }
 
+unsigned long pbx_redis_errors;
+
 /* AUTH on a fresh blocking connection. Returns 0, -EACCES (refused,
  * logged with Redis's reason) or -EIO (no answer, logged). */
 static int auth_sync(redisContext *c, const char *host, int port,
@@ -125,12 +127,14 @@ static redisContext *connect_sync(const char *host, int port,
 			 c ? c->errstr : "out of memory");
 		if (c)
 			redisFree(c);
+		pbx_redis_errors++;
 		*errp = -ECONNREFUSED;
 		return NULL;
 	}
 	redisSetTimeout(c, tv);
 	*errp = auth_sync(c, host, port, cred);
 	if (*errp) {
+		pbx_redis_errors++;
 		redisFree(c);
 		return NULL;
 	}
@@ -181,6 +185,7 @@ static void on_auth(redisAsyncContext *ac, void *reply, void *arg)
 			 r->host, r->port, cred_user(&r->cred), rep->str,
 			 RETRY_AUTH_MS / 1000);
 		r->auth_refused = true;
+		pbx_redis_errors++;
 		/* on_disconnect schedules the retry. */
 		redisAsyncDisconnect(r->ac);
 		return;
@@ -199,6 +204,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
 		/* hiredis frees the context after this callback. */
 		PLOG_WARN("redis %s:%d: connect failed: %s", r->host, r->port,
 			  ac->errstr);
+		pbx_redis_errors++;
 		r->ac = NULL;
 		schedule_retry(r);
 		return;
@@ -218,6 +224,8 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 		return; /* freed on purpose */
 	PLOG_WARN("redis %s:%d: disconnected (%s)", r->host, r->port,
 		  status == REDIS_OK ? "closed" : ac->errstr);
+	if (status != REDIS_OK) /* not our own disconnect */
+		pbx_redis_errors++;
 	r->ac = NULL;
 	r->connected = false;
 	schedule_retry(r);
@@ -231,6 +239,7 @@ static int start_connect(struct pbx_redis *r)
 		return -ENOMEM;
 	if (ac->err) {
 		PLOG_WARN("redis %s:%d: %s", r->host, r->port, ac->errstr);
+		pbx_redis_errors++;
 		redisAsyncFree(ac);
 		return -ECONNREFUSED;
 	}

@@ -51,4 +51,9 @@ void pbx_redis_free(struct pbx_redis *r);
  * step at once instead of queueing work for a dead server. */
 redisAsyncContext *pbx_redis_ctx(struct pbx_redis *r);
 
+/* Connection failures, refused AUTHs and lost connections of every
+ * connection of this process, blocking or asynchronous (a metric of every
+ * service). */
+extern unsigned long pbx_redis_errors;
+
 #endif

@@ -69,24 +69,61 @@ int pbx_service_client_run(const struct pbx_service_obj *ops, const void *cfg,
 {
 	struct event_base *base = event_base_new();
 	void *zctx = pbx_zmq_ctx_new();
+	struct pbx_metrics *m = NULL;
 	void *obj = NULL;
-	int err = -ENOMEM;
+	int err = -ENOMEM, rc = 0;
 
 	if (base && zctx)
 		err = ops->alloc(&obj, base, zctx, cfg);
 	if (err) {
 		PLOG_ERR("cannot start: %s", strerror(-err));
+		rc = 1;
 	} else {
-		PLOG_INFO("%s", banner);
-		pbx_service_run(base);
-		PLOG_INFO("stopping");
+		rc = pbx_service_metrics(&m, ops->service, ops->mc, base);
+		if (!rc) {
+			ops->metrics(obj, m);
+			PLOG_INFO("%s", banner);
+			pbx_service_run(base);
+			PLOG_INFO("stopping");
+		}
+		pbx_metrics_free(m);
 		ops->free(obj);
 	}
 	if (zctx)
 		zmq_ctx_term(zctx);
 	if (base)
 		event_base_free(base);
-	return err ? 1 : 0;
+	return rc;
+}
+
+int pbx_service_metrics(struct pbx_metrics **mp, const char *service,
+			const struct pbx_metrics_config *mc,
+			struct event_base *base)
+{
+	struct pbx_metrics *m;
+	int err = pbx_metrics_alloc(&m, service, mc->token_file);
+
+	if (err)
+		return err == -ENOMEM ? 1 : 2;
+	err = pbx_metrics_http_start(m, base, mc->listen);
+	if (err) {
+		pbx_metrics_free(m);
+		return err == -EINVAL ? 2 : 1;
+	}
+	*mp = m;
+	return 0;
+}
+
+int pbx_service_health(struct pbx_redis *redis, struct pbx_bus *bus,
+		       const char **why)
+{
+	if (!pbx_redis_ctx(redis))
+		*why = "redis not connected";
+	else if (bus && !pbx_bus_connected(bus))
+		*why = "no router connected";
+	else
+		return 0;
+	return -ENOTCONN;
 }
 
 void pbx_service_run(struct event_base *base)

@@ -5,9 +5,11 @@
 #ifndef PBX_SERVICE_H
 #define PBX_SERVICE_H
 #include "pbx_config.h"
+#include "pbx_metrics.h"
 #include "pbx_redis.h"
 
 struct event_base;
+struct pbx_bus;
 
 /* A service's Redis settings, filled by PBX_SERVICE_REDIS_ITEMS; cred by
  * pbx_service_start(). */
@@ -59,14 +61,34 @@ struct pbx_service_obj {
 	int (*alloc)(void **objp, struct event_base *base, void *zctx,
 		     const void *cfg);
 	void (*free)(void *obj);
+	/* Its metrics endpoint: the service's name, mc's settings, and
+	 * metrics() adding its tables and health to m. */
+	const char *service;
+	const struct pbx_metrics_config *mc;
+	int (*metrics)(void *obj, struct pbx_metrics *m);
 };
 
 /* After pbx_service_client_start(): the loop and the zmq context, the
- * object (an error is logged), `banner` logged, the loop until SIGINT or
- * SIGTERM, then everything freed in reverse. Returns main()'s exit code
- * (0, or 1 when nothing could start). */
+ * object (an error is logged), its metrics endpoint, `banner` logged, the
+ * loop until SIGINT or SIGTERM, then everything freed in reverse. Returns
+ * main()'s exit code (0; 1 when nothing could start; 2 for a bad metrics
+ * setting). */
 int pbx_service_client_run(const struct pbx_service_obj *ops, const void *cfg,
 			   const char *banner);
+
+/* The service's metrics endpoint on base (pbx_metrics.h): the registry
+ * with mc's token, served at mc->listen. Returns 0 with *mp set, or the
+ * exit code main() returns (2: a bad setting, printed; 1: cannot listen,
+ * logged). */
+int pbx_service_metrics(struct pbx_metrics **mp, const char *service,
+			const struct pbx_metrics_config *mc,
+			struct event_base *base);
+
+/* The health rule of a service on the async Redis connection and a bus
+ * to the routers (bus NULL: none): 0, or -ENOTCONN with *why "redis not
+ * connected" / "no router connected" (pbx_metrics_health_h's contract). */
+int pbx_service_health(struct pbx_redis *redis, struct pbx_bus *bus,
+		       const char **why);
 
 /* Runs base until SIGINT or SIGTERM. */
 void pbx_service_run(struct event_base *base);

@@ -13,6 +13,7 @@
 
 #include "pbx_bus.h"
 #include "pbx_config.h"
+#include "pbx_metrics.h"
 #include "pbx_service.h"
 
 struct event_base;
@@ -61,11 +62,14 @@ struct crm {
 	uint64_t started_ms;
 	bool closing;
 	struct crm_stats n;
+	struct pbx_hist lookup_latency; /* lookup received -> answered */
 };
 
 int crm_alloc(struct crm **cp, struct event_base *base, void *zctx,
 	      const struct crm_config *cfg);
 void crm_free(struct crm *crm);
+/* crm_metrics.c: the counters and the health into m. */
+int crm_metrics_add(struct crm *crm, struct pbx_metrics *m);
 
 /* crm_job.c: one lookup or one call log, from its bus message. */
 void crm_job_lookup(struct crm *crm, const Pbx__V1__Envelope *env);

@@ -44,6 +44,7 @@ struct crm_job {
 	bool answered;	       /* lookup: CrmResult sent; log: done */
 	bool retried;	       /* a 401 was answered by a refresh */
 	bool counted;	       /* the breaker heard of this request */
+	uint64_t t0_us;	       /* received (lookup latency metric) */
 	uint64_t deadline_mono;
 	struct event *deadline;
 	struct crm_answer a;   /* the CRM's answer (lookup) */
@@ -103,6 +104,7 @@ static struct crm_job *job_alloc(struct crm *crm, const Pbx__V1__Envelope *env)
 	if (!j)
 		return NULL;
 	j->crm = crm;
+	j->t0_us = pbx_metrics_now_us();
 	snprintf(j->tenant, sizeof(j->tenant), "%s", env->tenant_id);
 	snprintf(j->call_id, sizeof(j->call_id), "%s",
 		 env->call_id ? env->call_id : "");
@@ -164,6 +166,8 @@ static void answer(struct crm_job *j, int kind, const char *ext,
 	j->answered = true;
 	if (j->deadline)
 		event_del(j->deadline);
+	pbx_hist_observe(&crm->lookup_latency,
+			 (double)(pbx_metrics_now_us() - j->t0_us) / 1000.0);
 	job_ctx(j);
 	if (kind == RES(ERROR))
 		PLOG_WARN("crm %s: error: %s", j->ad ? j->ad->name : "?",

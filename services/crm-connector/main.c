@@ -10,6 +10,7 @@
 #include "pbx_service.h"
 
 static struct crm_config cfg;
+static struct pbx_metrics_config mcfg;
 
 #define INT(n, def, lo, hi, help)                                             \
 	{#n, PBX_CFG_INT, &cfg.n, def, lo, hi, help}
@@ -44,6 +45,8 @@ static const struct pbx_config_item items[] = {
 	    "timeout"),
 	{"log_level", PBX_CFG_STR, cfg.log_level, "info", 0, 0,
 	 "error, warn, info or debug"},
+	PBX_LOG_FORMAT_ITEM,
+	PBX_METRICS_ITEMS(mcfg, "127.0.0.1:9206"),
 	{"curve_secret_file", PBX_CFG_STR, cfg.curve_secret_file, "", 0, 0,
 	 "CURVE key (.key) of this instance, named crm_id; empty: plaintext"},
 	{"curve_server_public_file", PBX_CFG_STR,
@@ -67,9 +70,15 @@ static void obj_free(void *obj)
 	crm_free(obj);
 }
 
+static int obj_metrics(void *obj, struct pbx_metrics *m)
+{
+	return crm_metrics_add(obj, m);
+}
+
 int main(int argc, char **argv)
 {
-	static const struct pbx_service_obj ops = {obj_alloc, obj_free};
+	static const struct pbx_service_obj ops = {
+		obj_alloc, obj_free, "crm-connector", &mcfg, obj_metrics};
 	size_t n = sizeof(items) / sizeof(items[0]);
 	char banner[4 * PBX_CFG_STRLEN];
 	int err;

@@ -19,6 +19,7 @@
 #include "pbx_bus.h"
 #include "pbx_clock.h"
 #include "pbx_log.h"
+#include "pbx_metrics.h"
 
 #define MSGID_LEN 64
 #define HASH_SIZE 4096 /* power of two */
@@ -52,6 +53,10 @@ struct bridge {
 	size_t count;
 	char gone[GONE_RING][MSGID_LEN];
 	size_t gone_next;
+	/* Metrics (bridge_metrics_add). */
+	unsigned long n_calls, n_decisions, n_timeouts, n_unreachable,
+		n_overload;
+	struct pbx_hist rtt; /* call.new sent -> decision back */
 };
 
 static size_t hash_of(const char *s)
@@ -196,6 +201,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		PLOG_WARN("router timeout after %llu ms (request %s): 503",
 			  (unsigned long long)(now - p->start_ms), p->msgid);
 		reply_reject(b, p->tindex, p->tlabel, 503, "Router timeout");
+		b->n_timeouts++;
 		pending_del(b, p);
 	}
 	pbx_log_ctx(NULL, NULL);
@@ -266,7 +272,9 @@ static void handle_call_new(struct bridge *b, const json_t *root)
 		return;
 	}
 	pbx_log_ctx(NULL, call.call_id);
+	b->n_calls++;
 	if (b->count >= MAX_PENDING) {
+		b->n_overload++;
 		PLOG_WARN("%zu calls wait for the router: 503", b->count);
 		reply_reject(b, call.msg.tindex, call.msg.tlabel, 503,
 			     "Router unavailable");
@@ -302,6 +310,7 @@ static void handle_call_new(struct bridge *b, const json_t *root)
 	pbx_log_ctx(NULL, call.call_id); /* dispatching may have reset it */
 	if (err) {
 		PLOG_WARN("no router reachable (%s): 503", strerror(-err));
+		b->n_unreachable++;
 		reply_reject(b, call.msg.tindex, call.msg.tlabel, 503,
 			     "Router unavailable");
 		/* Never sent, so never answered: still pending. */
@@ -425,6 +434,9 @@ void bridge_router_message(struct bridge *b, const Pbx__V1__Envelope *env)
 			  "the request's",
 			  d->tindex, d->tlabel, p->tindex, p->tlabel);
 
+	b->n_decisions++;
+	pbx_hist_observe(&b->rtt,
+			 (double)(pbx_clock_mono_ms() - p->start_ms));
 	err = decision_json_from_decision(&json, p->tindex, p->tlabel, d,
 					  env->tenant_id);
 	if (err) {
@@ -446,4 +458,30 @@ void bridge_router_message(struct bridge *b, const Pbx__V1__Envelope *env)
 	pending_del(b, p);
 out:
 	pbx_log_ctx(NULL, NULL);
+}
+
+static const struct pbx_metric bridge_metrics[] = {
+	PBX_COUNTER(struct bridge, n_calls, "pbx_edge_calls_total",
+		    "new calls Kamailio parked and asked about"),
+	PBX_COUNTER(struct bridge, n_decisions, "pbx_edge_decisions_total",
+		    "router decisions received for a waiting call"),
+	PBX_COUNTER_L(struct bridge, n_timeouts, "pbx_edge_503_total",
+		      "why=\"router_timeout\"",
+		      "calls answered 503 by the bridge itself"),
+	PBX_COUNTER_L(struct bridge, n_unreachable, "pbx_edge_503_total",
+		      "why=\"no_router\"",
+		      "calls answered 503 by the bridge itself"),
+	PBX_COUNTER_L(struct bridge, n_overload, "pbx_edge_503_total",
+		      "why=\"overload\"",
+		      "calls answered 503 by the bridge itself"),
+	PBX_GAUGE(struct bridge, count, "pbx_edge_pending_calls",
+		  "calls waiting for a router's decision"),
+	PBX_HISTOGRAM(struct bridge, rtt, "pbx_edge_decision_rtt_seconds",
+		      "bus round trip: CallNew sent to RouteDecision back "
+		      "(the router's work included)"),
+};
+
+int bridge_metrics_add(struct bridge *b, struct pbx_metrics *m)
+{
+	return PBX_METRICS_ADD(m, bridge_metrics, b);
 }

@@ -50,4 +50,8 @@ void bridge_router_message(struct bridge *b, const Pbx__V1__Envelope *env);
 
 size_t bridge_pending_count(const struct bridge *b);
 
+struct pbx_metrics;
+/* The bridge's counters into m (docs/services/edge-bridge.md). */
+int bridge_metrics_add(struct bridge *b, struct pbx_metrics *m);
+
 #endif

@@ -14,12 +14,14 @@
 #include "pbx_bus.h"
 #include "pbx_config.h"
 #include "pbx_log.h"
+#include "pbx_service.h"
 
 static char cfg_edge_id[PBX_CFG_STRLEN];
 static char cfg_evapi_addr[PBX_CFG_STRLEN];
 static char cfg_router_endpoints[PBX_CFG_STRLEN];
 static long cfg_router_timeout_ms;
 static char cfg_log_level[PBX_CFG_STRLEN];
+static struct pbx_metrics_config mcfg;
 static char cfg_curve_secret_file[PBX_CFG_STRLEN];
 static char cfg_curve_server_public_file[PBX_CFG_STRLEN];
 
@@ -38,6 +40,8 @@ static const struct pbx_config_item config[] = {
 	 "below Kamailio's 2000 ms)"},
 	{"log_level", PBX_CFG_STR, cfg_log_level, "info", 0, 0,
 	 "error, warn, info or debug"},
+	PBX_LOG_FORMAT_ITEM,
+	PBX_METRICS_ITEMS(mcfg, "127.0.0.1:9202"),
 	{"curve_secret_file", PBX_CFG_STR, cfg_curve_secret_file, "", 0, 0,
 	 "CURVE key (.key) named <edge_id>; empty: plaintext"},
 	{"curve_server_public_file", PBX_CFG_STR,
@@ -51,7 +55,23 @@ struct app {
 	struct pbx_bus *bus;
 	struct evapi_conn *evapi;
 	struct bridge *bridge;
+	bool evapi_up;
+	struct pbx_metrics *metrics;
 };
+
+/* Healthy while Kamailio's evapi and a router are connected. */
+static int health(const void *obj, const char **why)
+{
+	const struct app *app = obj;
+
+	if (!app->evapi_up)
+		*why = "kamailio evapi not connected";
+	else if (!pbx_bus_connected(app->bus))
+		*why = "no router connected";
+	else
+		return 0;
+	return -ENOTCONN;
+}
 
 static int router_send(Pbx__V1__Envelope *env, void *arg)
 {
@@ -89,6 +109,7 @@ static void evapi_state(bool up, void *arg)
 {
 	struct app *app = arg;
 
+	app->evapi_up = up;
 	if (!up)
 		bridge_kamailio_down(app->bridge);
 }
@@ -156,6 +177,12 @@ int main(int argc, char **argv)
 			       evapi_state, &app);
 	if (err)
 		goto fail;
+	rc = pbx_service_metrics(&app.metrics, "edge-bridge", &mcfg, base);
+	if (rc)
+		goto out;
+	rc = 1;
+	pbx_metrics_health(app.metrics, health, &app);
+	bridge_metrics_add(app.bridge, app.metrics);
 	sigint = evsignal_new(base, SIGINT, signal_cb, base);
 	sigterm = evsignal_new(base, SIGTERM, signal_cb, base);
 	if (!sigint || !sigterm || evsignal_add(sigint, NULL) ||
@@ -177,6 +204,7 @@ out:
 		event_free(sigterm);
 	if (sigint)
 		event_free(sigint);
+	pbx_metrics_free(app.metrics);
 	evapi_conn_free(app.evapi);
 	pbx_bus_free(app.bus);
 	bridge_free(app.bridge);

@@ -60,6 +60,8 @@ static void log_latch(struct leg *l, enum rtp_latch_verdict v,
 	pbx_log_ctx(NULL, NULL);
 }
 
+struct leg_totals leg_totals;
+
 static void rtp_recv_handler(const struct sa *src,
 			     const struct rtp_header *hdr, struct mbuf *mb,
 			     void *arg)
@@ -81,9 +83,14 @@ static void rtp_recv_handler(const struct sa *src,
 	/* Before anything looks at it: not from the peer, not heard. */
 	v = rtp_latch_check(&l->latch, src, hdr->ssrc, pt_valid(l, hdr->pt));
 	log_latch(l, v, src, hdr->ssrc);
-	if (v == RTP_LATCH_DROP || v == RTP_LATCH_RUN_ON)
+	if (v == RTP_LATCH_DROP || v == RTP_LATCH_RUN_ON) {
+		leg_totals.dropped++;
 		return;
+	}
 	l->rx_pkts++;
+	leg_totals.rx++;
+	mw_rtp_seq_update(&l->seq, hdr->ssrc, hdr->seq, &leg_totals.lost,
+			  &leg_totals.late);
 	l->rx_bytes += mbuf_get_left(mb);
 	if (l->recvh)
 		l->recvh(&h, mbuf_buf(mb), mbuf_get_left(mb), l->arg);
@@ -123,6 +130,7 @@ int leg_open(struct leg *l, const struct mwcall_env *env, const char *who,
 		leg_close(l);
 		return err;
 	}
+	leg_totals.open++;
 	sdp_media_set_lport(l->sdpm, sa_port(rtp_local(l->rtp)));
 	return 0;
 }
@@ -132,6 +140,8 @@ void leg_close(struct leg *l)
 	if (!l)
 		return;
 	player_stop(&l->out);
+	if (l->rtp)
+		leg_totals.open--;
 	l->rtp = mem_deref(l->rtp);
 	l->sdp = mem_deref(l->sdp); /* and the media and formats in it */
 	l->sdpm = NULL;
@@ -339,6 +349,7 @@ static bool send_mb(struct leg *l)
 		return false;
 	}
 	l->tx_pkts++;
+	leg_totals.tx++;
 	return true;
 }
 

@@ -54,6 +54,7 @@ struct leg {
 	 * path updates for the inactivity watch; the sweep reads it.
 	 * Dropped packets are in latch.dropped. */
 	uint64_t rx_pkts, rx_bytes, tx_pkts;
+	struct mw_rtp_seq seq; /* the peer's stream: lost and late */
 	struct rtp_watch watch; /* armed by the call (answer, bridge) */
 	bool tx_err_logged;
 
@@ -61,6 +62,16 @@ struct leg {
 	void *arg;
 	struct pacer *pacer; /* the worker's (env), polled on receive */
 };
+
+/* What every leg of this process did (one worker per process), for the
+ * metrics (worker_metrics.c): legs open now, and RTP packets received
+ * from peers, sent, dropped (not from the latched peer), lost (sequence
+ * gaps) and late (behind the highest sequence number seen). */
+struct leg_totals {
+	unsigned long open;
+	unsigned long rx, tx, dropped, lost, late;
+};
+extern struct leg_totals leg_totals;
 
 /* Opens the RTP socket (a free port of env's range) and the SDP session.
  * who ("caller"/"callee"), tenant and callid name the leg in log lines and

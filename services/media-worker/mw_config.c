@@ -193,6 +193,8 @@ int mw_config_load(struct mw_config *cfg, int argc, char **argv)
 			"calls get 503 and heartbeats report the worker "
 			"full; 0: never"),
 		CFG_STR(log_level, "info", "error, warn, info or debug"),
+		PBX_LOG_FORMAT_ITEM,
+		PBX_METRICS_ITEMS(cfg->metrics, "127.0.0.1:9210"),
 		CFG_STR(curve_secret_file, "",
 			"CURVE key (.key) named <worker_id>; empty: "
 			"plaintext"),

@@ -3,9 +3,11 @@
 #ifndef MW_CONFIG_H
 #define MW_CONFIG_H
 #include "pbx_config.h"
+#include "pbx_metrics.h"
 #include "pbx_redis.h"
 
 struct mw_config {
+	struct pbx_metrics_config metrics;
 	char worker_id[PBX_CFG_STRLEN];
 	char sip_listen[PBX_CFG_STRLEN];
 	char edge_addr[PBX_CFG_STRLEN];

@@ -47,3 +47,23 @@ int mw_rtp_decode(struct mw_rtp_hdr *h, const uint8_t *buf, size_t len)
 	h->ssrc = get32(buf + 8);
 	return (int)hlen;
 }
+
+void mw_rtp_seq_update(struct mw_rtp_seq *s, uint32_t ssrc, uint16_t seq,
+		       unsigned long *lost, unsigned long *late)
+{
+	uint16_t d = (uint16_t)(seq - s->max);
+
+	if (!s->init || ssrc != s->ssrc ||
+	    (d > MW_RTP_SEQ_JUMP && d < 0x10000 - MW_RTP_SEQ_JUMP)) {
+		s->init = true;
+		s->ssrc = ssrc;
+		s->max = seq;
+		return;
+	}
+	if (d == 0 || d >= 0x8000) {
+		(*late)++;
+		return;
+	}
+	*lost += d - 1u;
+	s->max = seq;
+}

@@ -16,6 +16,21 @@ struct mw_rtp_hdr {
 	uint32_t ssrc;
 };
 
+/* Receive accounting of one stream (a leg's peer), for the metrics:
+ * sequence gaps are lost packets, a packet at or behind the highest
+ * sequence number seen is late (reordered or duplicated). A new SSRC or a
+ * jump of more than MW_RTP_SEQ_JUMP starts over (a new stream, a peer
+ * restarting its numbering): nothing counted. Zeroed: no packet yet. */
+#define MW_RTP_SEQ_JUMP 3000
+struct mw_rtp_seq {
+	uint32_t ssrc;
+	uint16_t max;
+	bool init;
+};
+/* One packet: adds its lost (gap before it) and late (0 or 1) counts. */
+void mw_rtp_seq_update(struct mw_rtp_seq *s, uint32_t ssrc, uint16_t seq,
+		       unsigned long *lost, unsigned long *late);
+
 /* Writes version 2, no padding, no extension, no CSRC. */
 void mw_rtp_encode(uint8_t buf[MW_RTP_HDR_SIZE], const struct mw_rtp_hdr *h);
 

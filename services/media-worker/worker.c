@@ -71,6 +71,7 @@ void worker_call_add(struct worker *w, struct worker_call *wc)
 	hash_append(w->calls, hash_joaat_str(mwcall_callid(wc->call)), &wc->he,
 		    wc);
 	w->load++;
+	w->n_calls++;
 	if (!w->stopping)
 		worker_heartbeat(w, false);
 }
@@ -598,6 +599,8 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 		err = open_sip(w);
 	if (!err)
 		err = worker_bus_open(w);
+	if (!err)
+		err = worker_metrics_start(w);
 	if (err) {
 		worker_free(w);
 		return err;
@@ -659,6 +662,7 @@ void worker_free(struct worker *w)
 		worker_scale_release(w); /* not stopped by a signal */
 	worker_lag_stop(w);
 	tmr_cancel(&w->tmr_conf);
+	worker_metrics_stop(w);
 	/* Calls first (they use the pacer, the session socket and the SIP
 	 * stack), then what they used. */
 	if (w->calls) {

@@ -118,6 +118,7 @@ void worker_invite(const struct sip_msg *msg, void *arg)
 	    w->load >= (uint32_t)w->cfg->capacity) {
 		PLOG_WARN("INVITE refused (503): %s",
 			  w->draining ? "draining" : "at capacity");
+		w->n_refused_full++;
 		reply(w, msg, 503, "Service Unavailable");
 		goto out;
 	}
@@ -136,6 +137,7 @@ void worker_invite(const struct sip_msg *msg, void *arg)
 		} else {
 			w->lag_refused++;
 		}
+		w->n_refused_lag++;
 		reply(w, msg, 503, "Overloaded");
 		goto out;
 	}

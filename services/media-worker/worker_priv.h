@@ -146,6 +146,11 @@ struct worker {
 	struct tmr tmr_grace;
 	struct tmr tmr_stop;
 	struct tmr tmr_drained; /* the stop after a drain's last call */
+	/* Metrics (worker_metrics.c): the registry and its HTTP server. */
+	struct pbx_metrics *metrics;
+	struct http_sock *http;
+	unsigned long cfg_capacity;
+	unsigned long n_calls, n_refused_full, n_refused_lag;
 };
 
 /* Event to the router about one call. */
@@ -206,6 +211,12 @@ struct worker_link *worker_event_send(struct worker *w,
 				      const struct worker_event *ev);
 /* To every router. final: capacity 0 (we are leaving). */
 void worker_heartbeat(struct worker *w, bool final);
+
+/* worker_metrics.c: /metrics and /health on libre's HTTP server at
+ * metrics_listen (off: only the registry). 0 or a negative errno
+ * (logged; -EINVAL printed). */
+int worker_metrics_start(struct worker *w);
+void worker_metrics_stop(struct worker *w);
 
 /* worker_lag.c: the event loop's lag, probed every 100 ms. */
 void worker_lag_start(struct worker *w);

@@ -15,6 +15,7 @@
 #include "pbx_service.h"
 
 static struct notifier_conf cfg;
+static struct pbx_metrics_config mcfg;
 
 #define INT(n, def, lo, hi, help)                                             \
 	{#n, PBX_CFG_INT, &cfg.n, def, lo, hi, help}
@@ -61,12 +62,15 @@ static const struct pbx_config_item items[] = {
 	    "addresses (a local receiver); 0: refused, a tenant's URL must "
 	    "not reach our own network"),
 	STR(log_level, "info", "error, warn, info or debug"),
+	PBX_LOG_FORMAT_ITEM,
+	PBX_METRICS_ITEMS(mcfg, "127.0.0.1:9205"),
 };
 
 int main(int argc, char **argv)
 {
 	size_t n = sizeof(items) / sizeof(items[0]);
 	struct event_base *base;
+	struct pbx_metrics *metrics = NULL;
 	struct notifier *nt;
 	int err;
 
@@ -125,16 +129,19 @@ int main(int argc, char **argv)
 		curl_global_cleanup();
 		return 1;
 	}
-	PLOG_INFO("%s: redis %s:%ld, smtp %s, media %s", cfg.notifier_id,
-		  cfg.redis.host, cfg.redis.port, cfg.smtp_url,
-		  cfg.media_root);
-
-	pbx_service_run(base);
-
-	PLOG_INFO("stopping");
+	err = pbx_service_metrics(&metrics, "notifier", &mcfg, base);
+	if (!err) {
+		notifier_metrics_add(nt, metrics);
+		PLOG_INFO("%s: redis %s:%ld, smtp %s, media %s",
+			  cfg.notifier_id, cfg.redis.host, cfg.redis.port,
+			  cfg.smtp_url, cfg.media_root);
+		pbx_service_run(base);
+		PLOG_INFO("stopping");
+	}
+	pbx_metrics_free(metrics);
 	notifier_free(nt);
 	event_base_free(base);
 	libre_close();
 	curl_global_cleanup();
-	return 0;
+	return err;
 }

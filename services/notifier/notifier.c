@@ -155,6 +155,7 @@ static void dead(struct notifier *n, const char *id,
 	char at[16];
 	redisReply *r;
 
+	n->n_dead++;
 	snprintf(at, sizeof(at), "%u", attempts);
 	argv[k++] = "XADD";
 	argv[k++] = n->dead_key;
@@ -265,6 +266,7 @@ static void failed(struct notifier *n, const struct notify_job *j,
 {
 	redisReply *r;
 
+	n->n_failed++;
 	if (!notify_backoff_exhausted(&n->backoff, attempt)) {
 		PLOG_WARN("notify %s: %s attempt %u failed: %s; again in %u ms",
 			  j->id, j->channel, attempt, why,
@@ -292,6 +294,7 @@ void notifier_done(struct delivery *d, bool ok, const char *why)
 		PLOG_INFO("notify %s: %s of %s/%s delivered (attempt %u)",
 			  d->job.id, d->job.channel, d->job.box, d->job.ref,
 			  d->attempt);
+		n->n_sent++;
 		ack(n, d->job.id);
 	} else {
 		failed(n, &d->job, d->attempt, why);

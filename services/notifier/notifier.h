@@ -47,4 +47,8 @@ int notifier_alloc(struct notifier **np, struct event_base *base,
  * and are delivered again after the next start. */
 void notifier_free(struct notifier *n);
 
+struct pbx_metrics;
+/* notifier_metrics.c: the counters and the health into m. */
+int notifier_metrics_add(struct notifier *n, struct pbx_metrics *m);
+
 #endif

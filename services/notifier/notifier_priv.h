@@ -44,6 +44,9 @@ struct notifier {
 	char smtp_password[256];
 	char jobs_key[PBX_KEY_MAX], dead_key[PBX_KEY_MAX],
 		errors_key[PBX_KEY_MAX];
+	/* Metrics (notifier_metrics.c): deliveries made, attempts that
+	 * failed, jobs given up into the dead letters. */
+	unsigned long n_sent, n_failed, n_dead;
 };
 
 /* A command on the notifier's connection; NULL when Redis is down or the

@@ -13,6 +13,7 @@
 #include "pbx_curve.h"
 #include "pbx_log.h"
 #include "pbx_redis.h"
+#include "pbx_service.h"
 #include "provision.h"
 
 /* The largest request: a 16 MiB prompt in its envelope; what is between
@@ -28,6 +29,7 @@ static char cfg_redis_user[PBX_CFG_STRLEN];
 static char cfg_redis_password[PBX_CFG_STRLEN];
 static char cfg_redis_password_file[PBX_CFG_STRLEN];
 static char cfg_log_level[PBX_CFG_STRLEN];
+static struct pbx_metrics_config mcfg;
 static char cfg_media_root[PBX_CFG_STRLEN];
 static char cfg_curve_secret_file[PBX_CFG_STRLEN];
 static char cfg_curve_allow_dir[PBX_CFG_STRLEN];
@@ -51,6 +53,8 @@ static const struct pbx_config_item config[] = {
 	 "durable media store root (voicemail files), as the workers'"},
 	{"log_level", PBX_CFG_STR, cfg_log_level, "info", 0, 0,
 	 "error, warn, info or debug"},
+	PBX_LOG_FORMAT_ITEM,
+	PBX_METRICS_ITEMS(mcfg, "127.0.0.1:9203"),
 	{"curve_secret_file", PBX_CFG_STR, cfg_curve_secret_file, "", 0, 0,
 	 "CURVE server key (.key); empty: plaintext, no authentication"},
 	{"curve_allow_dir", PBX_CFG_STR, cfg_curve_allow_dir, "", 0, 0,
@@ -76,6 +80,7 @@ int main(int argc, char **argv)
 	struct pbx_redis_cred cred;
 	struct pbx_bus *bus = NULL;
 	struct pbx_zap *zap = NULL;
+	struct pbx_metrics *metrics = NULL;
 	enum pbx_log_level lvl;
 	void *zctx = NULL;
 	int err, rc = 1;
@@ -166,6 +171,11 @@ int main(int argc, char **argv)
 		PLOG_ERR("bus: %s", strerror(-err));
 		goto out;
 	}
+	rc = pbx_service_metrics(&metrics, "provision", &mcfg, base);
+	if (rc)
+		goto out;
+	rc = 1;
+	provision_metrics_add(pv, metrics);
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	if (!sigint || !sigterm || evsignal_add(sigint, NULL) ||
@@ -182,6 +192,7 @@ out:
 		event_free(sigterm);
 	if (sigint)
 		event_free(sigint);
+	pbx_metrics_free(metrics);
 	pbx_bus_free(bus);
 	pbx_zap_stop(zap);
 	provision_free(pv);

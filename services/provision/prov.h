@@ -14,6 +14,9 @@
 #include "pbx_redis.h"
 #include "provision.h"
 
+/* ProvResponse statuses OK .. PERMISSION_DENIED. */
+#define PROV_STATUSES 7
+
 /* The service. Owned by main(); owns its Redis connection. */
 struct provision {
 	char redis_host[256];
@@ -23,6 +26,8 @@ struct provision {
 	char media_root[1024]; /* the media store (pbx_media_store.h) */
 	bool migrated;    /* prov_migrate.c ran to the end */
 	bool migrating;
+	/* Requests answered, by ProvResponse status (prov_metrics.c). */
+	unsigned long n_status[PROV_STATUSES];
 };
 
 /* A growable list of malloc'd strings, owned by its struct. */

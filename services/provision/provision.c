@@ -536,6 +536,9 @@ void provision_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 
 	handle(pv, peer->user, q, &r);
 	log_result(op_name(q->op_case), &r);
+	pv->n_status[(unsigned)r.status < PROV_STATUSES
+			     ? r.status
+			     : PBX__V1__PROV_RESPONSE__STATUS__STATUS_INTERNAL]++;
 
 	resp.status = r.status;
 	resp.error = (char *)prov_str(r.error);

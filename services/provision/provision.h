@@ -19,6 +19,11 @@ int provision_alloc(struct provision **pvp, const char *redis_host,
 		    int redis_port, const struct pbx_redis_cred *cred);
 void provision_free(struct provision *pv);
 
+struct pbx_metrics;
+/* prov_metrics.c: requests by status and the health (Redis reachable)
+ * into m. */
+int provision_metrics_add(struct provision *pv, struct pbx_metrics *m);
+
 /* The media store's root (voicemail files), absolute; 0 or -EINVAL. */
 #define PROVISION_MEDIA_ROOT_DEFAULT "/var/lib/pbx/media"
 int provision_set_media_root(struct provision *pv, const char *root);

@@ -14,6 +14,7 @@
 #include "pbx_bus.h"
 #include "pbx_config.h"
 #include "pbx_keys.h"
+#include "pbx_metrics.h"
 #include "pbx_redis.h"
 #include "pbx_service.h"
 #include "qm_script.h"
@@ -54,6 +55,9 @@ struct qm_counters {
 	unsigned long timer_runs;   /* tenants whose timers were fired */
 };
 
+/* Result kinds (qm_event.c's result_kinds[]). */
+#define QM_RESULT_KINDS 6
+
 struct qm {
 	const struct qm_config *cfg;
 	struct event_base *base;
@@ -74,10 +78,23 @@ struct qm {
 	bool closing; /* qm_free runs: replies still arriving send nothing */
 	uint64_t started_ms;
 	struct qm_counters n;
+	/* Metrics (qm_metrics.c). Callers waiting in and ringing agents
+	 * of every tenant's queues, as of the last complete sweep (every
+	 * instance counts them all): qm_timer.c's census. */
+	unsigned long waiting, offered;
+	unsigned long census_waiting, census_offered;
+	unsigned census_pending;
+	bool census_listed;
+	bool census_warned; /* a census reply was an error (logged once) */
+	/* Callers' estimated wait when they joined (qm_event.c). */
+	struct pbx_hist est_wait;
+	unsigned long n_result[QM_RESULT_KINDS]; /* by result_kinds[] */
 };
 
 int qm_alloc(struct qm **qp, struct event_base *base, void *zctx,
 	     const struct qm_config *cfg);
+/* qm_metrics.c: the counters, the census and the health into m. */
+int qm_metrics_add(struct qm *qm, struct pbx_metrics *m);
 /* Stops at once: pending script runs end with a NULL reply (their
  * handlers free what they own and send nothing). */
 void qm_free(struct qm *qm);

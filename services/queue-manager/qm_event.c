@@ -140,15 +140,21 @@ static void send_result(struct qm *qm, const char *tenant,
 	Pbx__V1__QueueEvent__Result re = PBX__V1__QUEUE_EVENT__RESULT__INIT;
 	const char *kind = str(ev, 3), *detail = str(ev, 4);
 
+	_Static_assert(sizeof(result_kinds) / sizeof(*result_kinds) ==
+			       QM_RESULT_KINDS,
+		       "qm->n_result has a counter per result kind");
 	for (size_t i = 0; i < sizeof(result_kinds) / sizeof(*result_kinds);
 	     i++) {
-		if (!strcmp(kind, result_kinds[i].name))
+		if (!strcmp(kind, result_kinds[i].name)) {
 			re.kind = result_kinds[i].kind;
+			qm->n_result[i]++;
+		}
 	}
 	re.queue = (char *)str(ev, 2);
 	if (re.kind == PBX__V1__QUEUE_EVENT__RESULT__KIND__KIND_QUEUED) {
 		re.position = (uint32_t)strtoul(detail, NULL, 10);
 		re.wait_s = (uint32_t)strtoul(str(ev, 5), NULL, 10);
+		pbx_hist_observe(&qm->est_wait, re.wait_s * 1000.0);
 	}
 	else if (re.kind == PBX__V1__QUEUE_EVENT__RESULT__KIND__KIND_EXIT_KEY)
 		re.digit = (char *)detail;

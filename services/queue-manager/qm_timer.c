@@ -174,6 +174,64 @@ static void nothing(struct qm *qm, const redisReply *events, void *arg)
 
 static void sweep_step(struct qm *qm);
 
+/* The census of the metrics: every sweep also counts each tenant's
+ * waiting and ringing callers; the sums are published once the sweep
+ * listed every tenant and every count answered. */
+static void census_done(struct qm *qm)
+{
+	if (qm->census_pending || !qm->census_listed)
+		return;
+	qm->waiting = qm->census_waiting;
+	qm->offered = qm->census_offered;
+}
+
+static void census_reply(redisAsyncContext *ac, void *reply, void *arg,
+			 bool waiting)
+{
+	struct qm *qm = arg;
+	redisReply *rr = reply;
+
+	if (!ac->data)
+		return;
+	qm->census_pending--;
+	if (rr && rr->type == REDIS_REPLY_ERROR && !qm->census_warned) {
+		/* Once: the census is a metric, the queues work without. */
+		PLOG_WARN("queue census: %s", rr->str);
+		qm->census_warned = true;
+	}
+	if (rr && rr->type == REDIS_REPLY_INTEGER && rr->integer > 0)
+		*(waiting ? &qm->census_waiting : &qm->census_offered) +=
+			(unsigned long)rr->integer;
+	census_done(qm);
+}
+
+static void census_wait(redisAsyncContext *ac, void *reply, void *arg)
+{
+	census_reply(ac, reply, arg, true);
+}
+
+static void census_offered(redisAsyncContext *ac, void *reply, void *arg)
+{
+	census_reply(ac, reply, arg, false);
+}
+
+static void census_tenant(struct qm *qm, redisAsyncContext *ac,
+			  const char *tenant)
+{
+	char key[PBX_KEY_MAX];
+
+	/* ZLEXCOUNT - +: the whole lex-ordered set, with the one command
+	 * the queue ACL user already has for these keys. */
+	if (!pbx_key_of(key, sizeof(key), tenant, PBX_K_QM_WAIT) &&
+	    redisAsyncCommand(ac, census_wait, qm, "ZLEXCOUNT %s - +", key) ==
+		    REDIS_OK)
+		qm->census_pending++;
+	if (!pbx_key_of(key, sizeof(key), tenant, PBX_K_QM_OFFERED) &&
+	    redisAsyncCommand(ac, census_offered, qm, "ZLEXCOUNT %s - +",
+			      key) == REDIS_OK)
+		qm->census_pending++;
+}
+
 static void sweep_reply(redisAsyncContext *ac, void *reply, void *arg)
 {
 	struct qm *qm = arg;
@@ -191,14 +249,19 @@ static void sweep_reply(redisAsyncContext *ac, void *reply, void *arg)
 		struct qm_args a = {0};
 		const char *t = rr->element[1]->element[i]->str;
 
-		if (t && pbx_tenant_valid(t))
+		if (t && pbx_tenant_valid(t)) {
 			qm_store_run(qm, t, "due", &a, nothing, NULL);
+			census_tenant(qm, ac, t);
+		}
 	}
 	qm->sweep_cursor = strtoull(rr->element[0]->str, NULL, 10);
-	if (qm->sweep_cursor)
+	if (qm->sweep_cursor) {
 		sweep_step(qm);
-	else
+	} else {
 		qm->sweeping = false;
+		qm->census_listed = true;
+		census_done(qm);
+	}
 }
 
 static void sweep_step(struct qm *qm)
@@ -222,6 +285,8 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	qm->sweeping = true;
 	qm->sweep_cursor = 0;
+	qm->census_waiting = qm->census_offered = 0;
+	qm->census_listed = false;
 	sweep_step(qm);
 }
 

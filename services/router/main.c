@@ -8,9 +8,11 @@
 #include "pbx_config.h"
 #include "pbx_curve.h"
 #include "pbx_log.h"
+#include "pbx_service.h"
 #include "router.h"
 
 static struct router_config cfg;
+static struct pbx_metrics_config mcfg;
 
 static const struct pbx_config_item items[] = {
 	{"router_id", PBX_CFG_STR, cfg.router_id, "router1", 0, 0,
@@ -56,6 +58,8 @@ static const struct pbx_config_item items[] = {
 	 31536000, "call records older than this are trimmed (30 days)"},
 	{"log_level", PBX_CFG_STR, cfg.log_level, "info", 0, 0,
 	 "error, warn, info or debug"},
+	PBX_LOG_FORMAT_ITEM,
+	PBX_METRICS_ITEMS(mcfg, "127.0.0.1:9201"),
 	{"curve_secret_file", PBX_CFG_STR, cfg.curve_secret_file, "", 0, 0,
 	 "CURVE server key (.key) of both sockets; empty: plaintext"},
 	{"curve_edge_allow_dir", PBX_CFG_STR, cfg.curve_edge_allow_dir, "", 0,
@@ -82,6 +86,7 @@ int main(int argc, char **argv)
 	enum pbx_log_level lvl;
 	struct event_base *base;
 	struct pbx_zap *zap = NULL;
+	struct pbx_metrics *metrics = NULL;
 	struct router *r;
 	void *zctx;
 	int err;
@@ -160,6 +165,19 @@ int main(int argc, char **argv)
 			  "unauthenticated");
 	}
 	err = router_alloc(&r, base, zctx, &cfg);
+	if (!err) {
+		err = pbx_service_metrics(&metrics, "router", &mcfg, base);
+		if (!err)
+			router_metrics_add(r, metrics);
+		else
+			router_free(r);
+	}
+	if (err > 0) {
+		pbx_zap_stop(zap);
+		zmq_ctx_term(zctx);
+		event_base_free(base);
+		return err;
+	}
 	if (err) {
 		PLOG_ERR("cannot start: %s", strerror(-err));
 		pbx_zap_stop(zap);
@@ -182,6 +200,7 @@ int main(int argc, char **argv)
 	PLOG_INFO("stopping");
 	event_free(sigint);
 	event_free(sigterm);
+	pbx_metrics_free(metrics);
 	router_free(r);
 	pbx_zap_stop(zap);
 	zmq_ctx_term(zctx);

@@ -256,6 +256,7 @@ static void place(struct route_ctx *c)
 		w = workers_pick(c->r->workers);
 	if (!w) {
 		PLOG_ERR("no live media worker for this call");
+		c->r->placement_failures++;
 		route_limits_release(c->r, c->tenant, c->call_id);
 		reject(c, 503, "No Media Worker");
 		return;

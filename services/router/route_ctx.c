@@ -37,6 +37,7 @@ struct route_ctx *route_ctx_alloc(struct router *r,
 	if (!c)
 		return NULL;
 	c->r = r;
+	c->t0_us = pbx_metrics_now_us();
 	if (peer)
 		c->peer = *peer;
 	snprintf(c->msg_id, sizeof(c->msg_id), "%s",
@@ -63,6 +64,8 @@ void route_ctx_free(struct route_ctx *c)
 	if (!c)
 		return;
 	unpin(c);
+	pbx_hist_observe(&c->r->step_hist,
+			 (double)(pbx_metrics_now_us() - c->t0_us) / 1000.0);
 	free(c);
 }
 

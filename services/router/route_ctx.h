@@ -57,6 +57,7 @@ struct route_ctx {
 	struct router *r;
 	struct pbx_bus_peer peer;   /* who sent the message */
 	char msg_id[64];            /* for reply_to */
+	uint64_t t0_us;             /* allocated (step latency metric) */
 	char tenant[65];
 	char call_id[256];
 	/* new call */

@@ -8,6 +8,7 @@
 
 #include "pbx_bus.h"
 #include "pbx_config.h"
+#include "pbx_metrics.h"
 #include "pbx_redis.h"
 #include "qms.h"
 
@@ -63,11 +64,16 @@ struct router {
 				  * apart so they never evict a tenant's) */
 	struct event *tick;
 	unsigned long calls_routed;
+	/* Metrics (router_metrics.c). */
+	unsigned long placement_failures; /* no live worker with room */
+	struct pbx_hist step_hist; /* one route_ctx's life: a step's work */
 };
 
 int router_alloc(struct router **rp, struct event_base *base, void *zctx,
 		 const struct router_config *cfg);
 void router_free(struct router *r);
+/* router_metrics.c: r's metrics and health into m. */
+int router_metrics_add(struct router *r, struct pbx_metrics *m);
 
 /* route_call.c: an edge asks where a new call goes. */
 void route_call_new(struct router *r, const struct pbx_bus_peer *peer,

@@ -277,6 +277,18 @@ const struct worker_info *workers_pick_id(struct workers *w, const char *id)
 	return wi;
 }
 
+unsigned workers_calls(const struct workers *w)
+{
+	uint64_t now = pbx_clock_now_ms();
+	unsigned n = 0;
+
+	for (size_t i = 0; i < w->n; i++) {
+		if (now <= w->v[i].seen_ms + w->ttl_ms)
+			n += w->v[i].load;
+	}
+	return n;
+}
+
 bool workers_live(struct workers *w, const char *id)
 {
 	struct worker_info *wi = find(w, id);

@@ -58,6 +58,9 @@ const struct worker_info *workers_pick(struct workers *w);
 /* Worker id if it is live, not draining and has room (counted as a
  * placement like workers_pick), or NULL: a conference room's worker. */
 const struct worker_info *workers_pick_id(struct workers *w, const char *id);
+/* Calls on the live workers (their last reported load plus our
+ * placements since): the system's active calls. */
+unsigned workers_calls(const struct workers *w);
 /* True while worker id's heartbeats are fresh (draining or full alike). */
 bool workers_live(struct workers *w, const char *id);
 /* The least-loaded live worker other than not_id, or NULL: the fallback

@@ -1,7 +1,8 @@
 /* pbx_redis against a real redis-server with an ACL user: the blocking and
  * the async connection authenticate before they count as up, credentials
  * Redis refuses leave them down (and are reported by pbx_redis_check),
- * and the async one keeps retrying without crashing. */
+ * and the async one keeps retrying without crashing; failures are
+ * counted for the metrics. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <event2/event.h>
@@ -59,11 +60,14 @@ Test(pbx_redis, blocking_connect_authenticates_as_the_user)
 Test(pbx_redis, refused_credentials_fail_connect_and_check)
 {
 	struct pbx_redis_cred c = cred("wrong-pw");
+	unsigned long errors = pbx_redis_errors;
 
 	cr_expect_null(pbx_redis_connect("127.0.0.1", rf.port, &c, 1000));
 	cr_expect_eq(pbx_redis_check("127.0.0.1", rf.port, &c), -EACCES);
 	/* Unreachable is not a credentials problem: start-up goes on. */
 	cr_expect_eq(pbx_redis_check("127.0.0.1", 1, &c), 0);
+	/* Each one counted for the metrics (pbx_redis_errors_total). */
+	cr_expect_eq(pbx_redis_errors, errors + 3);
 }
 
 /* Runs the loop for ms and returns whether the link was ever up. */

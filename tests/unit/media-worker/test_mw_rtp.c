@@ -1,5 +1,7 @@
 /* Tests for mw_rtp.c: the RTP header bytes, checked against libre's own
- * decoder as an independent implementation. */
+ * decoder as an independent implementation; the receive accounting of
+ * lost (sequence gaps) and late packets across wrap-around, a new SSRC
+ * and a renumbering jump. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
@@ -68,4 +70,36 @@ Test(mw_rtp, decode_refuses_non_rtp)
 
 	cr_assert_eq(mw_rtp_decode(&out, buf, sizeof(buf)), -EBADMSG);
 	cr_assert_eq(mw_rtp_decode(&out, buf, 11), -EBADMSG);
+}
+
+Test(mw_rtp, seq_counts_gaps_as_lost_and_behind_as_late)
+{
+	struct mw_rtp_seq s = {0};
+	unsigned long lost = 0, late = 0;
+	const uint16_t seqs[] = {100, 101, 102, 105, 103, 106, 106, 107};
+
+	for (size_t i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++)
+		mw_rtp_seq_update(&s, 7, seqs[i], &lost, &late);
+	/* 103 and 104 missing at 105; 103 came late; 106 twice. */
+	cr_expect_eq(lost, 2);
+	cr_expect_eq(late, 2);
+}
+
+Test(mw_rtp, seq_wraps_and_restarts_without_counting)
+{
+	struct mw_rtp_seq s = {0};
+	unsigned long lost = 0, late = 0;
+
+	mw_rtp_seq_update(&s, 7, 65534, &lost, &late);
+	mw_rtp_seq_update(&s, 7, 65535, &lost, &late);
+	mw_rtp_seq_update(&s, 7, 1, &lost, &late); /* 0 missing */
+	cr_expect_eq(lost, 1);
+	cr_expect_eq(late, 0);
+	/* Another stream (a new SSRC) and a renumbered one: no loss. */
+	mw_rtp_seq_update(&s, 8, 40000, &lost, &late);
+	mw_rtp_seq_update(&s, 8, 40001, &lost, &late);
+	mw_rtp_seq_update(&s, 8, 10, &lost, &late);
+	mw_rtp_seq_update(&s, 8, 11, &lost, &late);
+	cr_expect_eq(lost, 1);
+	cr_expect_eq(late, 0);
 }

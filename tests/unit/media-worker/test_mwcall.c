@@ -240,6 +240,7 @@ struct fx_opts {
 	long vm_silence_ms;
 	long overload_lag_ms; /* 0 here: a test's own pauses would count */
 	int redis_port; /* a real Redis for the store (0: none, port 1) */
+	uint16_t metrics_port; /* /metrics and /health there (0: off) */
 };
 
 static void fx_start(const struct fx_opts *o)
@@ -302,6 +303,9 @@ static void fx_start(const struct fx_opts *o)
 	cfg->vm_silence_ms = o->vm_silence_ms;
 	cfg->overload_lag_ms = o->overload_lag_ms;
 	snprintf(cfg->log_level, sizeof(cfg->log_level), "warn");
+	if (o->metrics_port)
+		snprintf(cfg->metrics.listen, sizeof(cfg->metrics.listen),
+			 "127.0.0.1:%u", o->metrics_port);
 
 	cr_assert_eq(worker_alloc(&fx.w, cfg, fx.zctx), 0);
 	test_ua_sip_trace(fx.w->sip);
@@ -4212,4 +4216,116 @@ Test(mwcall, record_call_prompt_is_played_to_the_caller_at_the_bridge)
 	cr_assert_eq(final, 1);
 	cr_assert_eq(tmp, 0);
 	vm_root_remove();
+}
+
+/* --- metrics (worker_metrics.c) ------------------------------------------ */
+
+struct scrape {
+	int fd;
+	char buf[32768];
+	size_t len;
+	bool done;
+};
+
+/* Reads what arrived; done at EOF or once Content-Length bytes came. */
+static bool scrape_read(void *arg)
+{
+	struct scrape *sc = arg;
+	const char *cl, *body;
+	ssize_t n;
+
+	while ((n = recv(sc->fd, sc->buf + sc->len,
+			 sizeof(sc->buf) - 1 - sc->len, MSG_DONTWAIT)) > 0)
+		sc->len += (size_t)n;
+	sc->buf[sc->len] = '\0';
+	if (n == 0)
+		return sc->done = true;
+	body = strstr(sc->buf, "\r\n\r\n");
+	cl = strcasestr(sc->buf, "Content-Length: ");
+	if (body && cl &&
+	    sc->len - (size_t)(body + 4 - sc->buf) >=
+		    strtoul(cl + 16, NULL, 10))
+		sc->done = true;
+	return sc->done;
+}
+
+/* GET path (with a pad header of pad bytes) from the worker's endpoint
+ * while its loop runs; the status. */
+static int scrape_pad(uint16_t port, const char *path, size_t pad,
+		      struct scrape *sc)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	static char req[16384], padv[12288];
+	int st = 0, n;
+
+	cr_assert_lt(pad, sizeof(padv));
+	memset(padv, 'a', pad);
+	padv[pad] = '\0';
+	memset(sc, 0, sizeof(*sc));
+	sc->fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(sc->fd >= 0);
+	cr_assert_eq(connect(sc->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	n = snprintf(req, sizeof(req),
+		     "GET %s HTTP/1.1\r\nHost: x\r\nX-Pad: %s\r\n\r\n", path,
+		     padv);
+	cr_assert_eq(send(sc->fd, req, (size_t)n, 0), n);
+	cr_assert(test_loop_until(scrape_read, sc, 2000), "no answer: %s",
+		  sc->buf);
+	close(sc->fd);
+	sscanf(sc->buf, "HTTP/1.%*d %d", &st);
+	return st;
+}
+
+static int scrape(uint16_t port, const char *path, struct scrape *sc)
+{
+	return scrape_pad(port, path, 0, sc);
+}
+
+static unsigned long sample(const struct scrape *sc, const char *name)
+{
+	char pat[128];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\n%s ", name);
+	p = strstr(sc->buf, pat);
+	cr_assert_not_null(p, "no %s in %s", name, sc->buf);
+	return strtoul(p + strlen(pat), NULL, 10);
+}
+
+Test(mwcall, metrics_count_the_call_and_its_rtp_on_the_worker_loop)
+{
+	uint16_t port = test_free_port();
+	struct scrape sc;
+
+	fx_start(&(struct fx_opts){.caller_te = true, .prompt_len = 8000,
+				   .metrics_port = port});
+	cr_assert_eq(scrape(port, "/health", &sc), 200, "%s", sc.buf);
+	cr_assert_eq(scrape(port, "/metrics", &sc), 200, "%s", sc.buf);
+	cr_assert(strstr(sc.buf, "pbx_up{service=\"media-worker\"} 1"));
+	cr_assert_eq(sample(&sc, "pbx_worker_active_calls"), 0);
+	cr_assert_eq(sample(&sc, "pbx_worker_capacity"), 10);
+	call_answered();
+	cmd_play("hello", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 3000), "no PLAY_DONE");
+	test_loop_for(100);
+	cr_assert_eq(scrape(port, "/metrics", &sc), 200);
+	cr_expect_eq(sample(&sc, "pbx_worker_active_calls"), 1);
+	cr_expect_eq(sample(&sc, "pbx_worker_active_legs"), 1);
+	cr_expect_eq(sample(&sc, "pbx_worker_calls_total"), 1);
+	/* What the caller counted left through the worker's legs. */
+	cr_expect_geq(sample(&sc, "pbx_worker_rtp_sent_total"),
+		      fx.caller.rx.pkts, "caller got %u", fx.caller.rx.pkts);
+	cr_expect_geq(fx.caller.rx.pkts, 50);
+	cr_expect_eq(scrape(port, "/nope", &sc), 404);
+	/* Bounded as everywhere: a scrape is one short request. */
+	cr_expect_eq(scrape_pad(port, "/metrics", 8000, &sc), 400, "%.80s",
+		     sc.buf);
+	cr_expect_null(strstr(sc.buf, "pbx_worker"));
+	/* The router gone: its heartbeats fail, the worker is unhealthy. */
+	test_router_close(&fx.router);
+	test_loop_for(2500);
+	cr_expect_eq(scrape(port, "/health", &sc), 503, "%s", sc.buf);
+	cr_expect(strstr(sc.buf, "unhealthy: no router reachable"));
 }
