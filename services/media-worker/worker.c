@@ -80,6 +80,7 @@ void worker_call_end(struct worker *w, struct worker_call *wc)
 	/* A fax still running is stored with what arrived (FAX_DONE) on
 	 * every way a call can end; the usual ways did it already. */
 	mwcall_fax_stop(wc->call, "ended");
+	worker_asr_stop(wc, "call ended");
 	worker_vmacc_free(wc);
 	worker_queue_end(wc);
 	worker_rec_save(w, wc);
@@ -566,6 +567,8 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 		err = open_sip(w);
 	if (!err)
 		err = worker_bus_open(w);
+	if (!err)
+		err = worker_asr_open(w);
 	if (err) {
 		worker_free(w);
 		return err;
@@ -630,6 +633,7 @@ void worker_free(struct worker *w)
 		hash_apply(w->calls, free_one, w);
 		mem_deref(w->calls);
 	}
+	worker_asr_close(w);
 	worker_bus_close(w);
 	confroom_table_free(w->conf); /* empty: its calls are gone */
 	pacer_free(w->pacer);

@@ -446,6 +446,20 @@ static void command_queue_hold(struct worker *w, struct worker_link *l,
 	failed_if(w, l, env, "queue hold", err, why);
 }
 
+static void command_listen(struct worker *w, struct worker_link *l,
+			   struct worker_call *wc,
+			   const Pbx__V1__Envelope *env)
+{
+	const char *why = NULL;
+	int err;
+
+	/* The question answers a call not answered yet. */
+	set_msgid(wc->answer_msgid, sizeof(wc->answer_msgid), env);
+	set_msgid(wc->play_msgid, sizeof(wc->play_msgid), env);
+	err = worker_asr_listen(w, wc, env, &why);
+	failed_if(w, l, env, "listen", err, why);
+}
+
 /* protobuf-c leaves a oneof member NULL only for a malformed frame, but a
  * frame from another build may still lack it: checked once here. */
 static bool has_args(const Pbx__V1__MediaCommand *cmd)
@@ -484,6 +498,9 @@ static bool has_args(const Pbx__V1__MediaCommand *cmd)
 	case PBX__V1__MEDIA_COMMAND__CMD_RECORD_CALL:
 		return cmd->record_call && cmd->record_call->extension &&
 		       cmd->record_call->prompt;
+	case PBX__V1__MEDIA_COMMAND__CMD_LISTEN:
+		return cmd->listen && cmd->listen->prompt &&
+		       cmd->listen->language && cmd->listen->backend;
 	default:
 		return true;
 	}
@@ -519,6 +536,10 @@ void worker_command(struct worker *w, struct worker_link *l,
 		return;
 	}
 	wc->home = l;
+	/* A listening turn ends with any step of the walk but a timer. */
+	if (cmd->cmd_case != PBX__V1__MEDIA_COMMAND__CMD_TIMER &&
+	    cmd->cmd_case != PBX__V1__MEDIA_COMMAND__CMD_LISTEN)
+		worker_asr_stop(wc, "next command");
 	switch (cmd->cmd_case) {
 	case PBX__V1__MEDIA_COMMAND__CMD_ANSWER:
 		command_answer(w, l, wc, env);
@@ -567,6 +588,9 @@ void worker_command(struct worker *w, struct worker_link *l,
 		break;
 	case PBX__V1__MEDIA_COMMAND__CMD_RECORD_CALL:
 		command_record_call(w, l, wc, env);
+		break;
+	case PBX__V1__MEDIA_COMMAND__CMD_LISTEN:
+		command_listen(w, l, wc, env);
 		break;
 	default:
 		reply_event(w, l, env, KIND(FAILED), "unknown command");
