@@ -104,6 +104,8 @@ suite "end to end: conference rooms (three tones mixed, PIN, room full)" \
 	conf tests/e2e/test_conference.sh
 suite "end to end: fax (a multi-page fax received, stored, listed)" fax \
 	tests/e2e/test_fax.sh
+suite "end to end: voice assistant (phrases spoken by espeak-ng, two asr-bridges)" \
+	asr tests/e2e/test_assistant.sh
 suite "security: a flood at the edge" flood tests/security/test_flood.sh
 # Its own network namespace (it creates one as root): the attacker and
 # carrier addresses it adds exist only there.

@@ -383,10 +383,23 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	for (size_t i = 0; i < b->cap; i++) {
 		struct bstream *s = &b->streams[i];
 
-		if (!s->used ||
-		    now - s->last_ms < (uint64_t)b->cfg->stream_idle_ms)
+		if (!s->used)
 			continue;
 		pbx_log_ctx(s->tenant, s->callid);
+		/* A phone that stops sending RTP in silences (VAD/DTX)
+		 * ends its utterance by falling silent. */
+		if (s->st.state == ASR_ST_SPEECH &&
+		    now - s->last_ms >= (uint64_t)s->st.cfg.end_silence_ms) {
+			PLOG_INFO("stream %llu: audio stopped: end of speech",
+				  (unsigned long long)s->id);
+			decode(b, s);
+			pbx_log_ctx(NULL, NULL);
+			continue;
+		}
+		if (now - s->last_ms < (uint64_t)b->cfg->stream_idle_ms) {
+			pbx_log_ctx(NULL, NULL);
+			continue;
+		}
 		PLOG_WARN("stream %llu: no audio for %ld ms: dropped",
 			  (unsigned long long)s->id, b->cfg->stream_idle_ms);
 		stream_release(b, s);

@@ -129,6 +129,14 @@ void worker_call_event(struct mwcall *call, const struct mwcall_event *ev,
 		we.digit = ev->digit;
 		break;
 	case MWCALL_EV_TIMER:
+		/* The walk's no-input timer must not cut a caller who is
+		 * speaking: the SPEECH that the listening turn owes (the
+		 * bridge's, or its deadline's) goes first. */
+		if (worker_asr_hold_timer(wc, ev->timer_id)) {
+			PLOG_INFO("timer %u held back: the caller is speaking",
+				  ev->timer_id);
+			return;
+		}
 		we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_TIMER;
 		we.timer_id = ev->timer_id;
 		break;

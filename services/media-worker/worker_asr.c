@@ -49,6 +49,7 @@ struct worker_asr {
 	struct asr_peer *peers;
 	size_t n;
 	uint64_t next_id;
+	size_t rr; /* round-robin start among equally loaded bridges */
 	struct tmr ping;
 	struct tmr poll;
 };
@@ -64,6 +65,8 @@ struct asr_listen {
 	uint32_t frames;
 	uint32_t max_utt_ms;
 	bool started;
+	bool held;	  /* a call timer fired while the caller spoke */
+	uint32_t held_id; /* ... its id, reported when the turn ends */
 	enum offer_law law;
 	struct tmr deadline;
 };
@@ -84,8 +87,10 @@ static struct asr_peer *peer_pick(struct worker_asr *a)
 	struct asr_peer *best = NULL;
 	double best_r = 0;
 
-	for (size_t i = 0; i < a->n; i++) {
-		struct asr_peer *p = &a->peers[i];
+	/* Ties go round: the search starts after the last bridge used. */
+	a->rr++;
+	for (size_t k = 0; k < a->n; k++) {
+		struct asr_peer *p = &a->peers[(a->rr + k) % a->n];
 		double r;
 
 		if (!peer_alive(p) || p->draining ||
@@ -166,6 +171,37 @@ void worker_asr_stop(struct worker_call *wc, const char *why)
 	listen_free(ls);
 }
 
+bool worker_asr_hold_timer(struct worker_call *wc, uint32_t id)
+{
+	struct asr_listen *ls = wc->asr;
+
+	if (!ls || !ls->started)
+		return false;
+	ls->held = true;
+	ls->held_id = id;
+	return true;
+}
+
+/* The turn answered (or gave up): a timer held back meanwhile goes to
+ * the router after the SPEECH, which has made it stale unless the walk
+ * could not take the SPEECH; then the timer moves the call on (no call
+ * waits for ever). Frees ls. */
+static void listen_end(struct asr_listen *ls)
+{
+	struct worker_call *wc = ls->wc;
+	struct worker_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_TIMER,
+		.tenant = mwcall_tenant(wc->call),
+		.callid = mwcall_callid(wc->call),
+		.timer_id = ls->held_id,
+	};
+	bool held = ls->held;
+
+	listen_free(ls);
+	if (held)
+		worker_event_send(wc->w, wc->home, &ev);
+}
+
 static void deadline_handler(void *arg)
 {
 	struct asr_listen *ls = arg;
@@ -182,7 +218,7 @@ static void deadline_handler(void *arg)
 		PLOG_INFO("asr: listening ended without speech");
 	}
 	stream_stop(ls);
-	listen_free(ls);
+	listen_end(ls);
 	pbx_log_ctx(NULL, NULL);
 }
 
@@ -371,7 +407,7 @@ static void on_result(struct worker_asr *a, struct asr_peer *p,
 			speech_event(ls, "", 0, "", "bridge error");
 		break;
 	}
-	listen_free(ls);
+	listen_end(ls);
 }
 
 static void on_heartbeat(struct asr_peer *p, const Pbx__V1__AsrHeartbeat *hb)

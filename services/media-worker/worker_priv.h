@@ -200,6 +200,11 @@ int worker_asr_listen(struct worker *w, struct worker_call *wc,
 		      const Pbx__V1__Envelope *env, const char **why);
 /* Ends wc's listening turn if one runs (the bridge is told). */
 void worker_asr_stop(struct worker_call *wc, const char *why);
+/* A call timer fired: while wc listens and the caller speaks (a
+ * KIND_SPEECH is owed: the bridge's answer or the deadline's
+ * not_recognized) it is held back, sent after that SPEECH, and true is
+ * returned; false otherwise (send it now). */
+bool worker_asr_hold_timer(struct worker_call *wc, uint32_t id);
 
 /* worker_lag.c: the event loop's lag, probed every 100 ms. */
 void worker_lag_start(struct worker *w);

@@ -348,10 +348,12 @@ static void state_done(struct route_ctx *c)
 		route_ctx_free(c);
 		return;
 	}
-	if ((c->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE ||
-	     c->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_SPEECH) &&
+	/* (A SPEECH answers the Listen, older than the timer step that
+	 * follows its PLAY_DONE: the walk takes it only while it listens,
+	 * and the worker drops the answers of turns it ended.) */
+	if (c->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE &&
 	    c->ev_seq != c->seq) {
-		PLOG_DEBUG("stale play-done / speech %" PRIu64 " (now %" PRIu64
+		PLOG_DEBUG("stale play-done %" PRIu64 " (now %" PRIu64
 			   ") ignored",
 			   c->ev_seq, c->seq);
 		route_ctx_free(c);

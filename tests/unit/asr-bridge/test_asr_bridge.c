@@ -343,3 +343,16 @@ Test(asr_bridge, a_silent_worker_stream_is_dropped)
 	cr_assert_eq(bridge_load(fx.bridge), 0);
 	cr_assert_null(wait_result(0, 10));
 }
+
+Test(asr_bridge, audio_that_stops_after_speech_ends_the_utterance)
+{
+	const Pbx__V1__AsrResult *r;
+
+	start(4, 0);
+	audio(4, 600, true); /* then nothing: a phone with DTX */
+	r = wait_kind(KIND(FINAL), 3000);
+	cr_assert_not_null(r);
+	cr_assert_eq(r->stream_id, 4);
+	cr_assert_str_eq(r->phrase, "yes");
+	cr_assert_eq(bridge_load(fx.bridge), 0);
+}

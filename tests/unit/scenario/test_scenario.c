@@ -636,11 +636,11 @@ Test(scenario, conference_is_live_and_stored_without_a_warning)
 	cr_assert_eq(rep.warnings, 0, "%s", rep.text);
 }
 
-Test(scenario, unsupported_element_is_stored_with_a_warning)
+Test(scenario, assistant_is_live_and_stored_without_a_warning)
 {
 	struct scenario_report rep;
 
-	/* The assistant waits for its asr-bridge. */
+	/* The assistant runs on the asr-bridges (issue 13). */
 	cr_assert_eq(parse("{'start':'c','nodes':{'c':{'type':'assistant',"
 			   "'options':{'prompt':'ask','phrases':{'sales':"
 			   "['sales']}},'outputs':{'phrase:sales':'h',"
@@ -648,8 +648,7 @@ Test(scenario, unsupported_element_is_stored_with_a_warning)
 			   "'h':{'type':'hangup'}}}",
 			   &rep),
 		     0, "%s", rep.text);
-	cr_assert_eq(rep.warnings, 1, "%s", rep.text);
-	cr_assert(has(&rep, "not supported on live calls yet"));
+	cr_assert_eq(rep.warnings, 0, "%s", rep.text);
 }
 
 Test(scenario, every_problem_is_reported_at_once)
