@@ -4,7 +4,8 @@
 # Sockets are read from /proc, so the images need no ss or netcat.
 #
 #   pbx-health [redis | kamailio | router | provision | edge-bridge |
-#               media-worker | queue-manager | notifier | crm-connector]
+#               media-worker | queue-manager | notifier | crm-connector |
+#               asr-bridge]
 #
 # Without an argument, the service is the container's PID 1 (the
 # entrypoint execs it).
@@ -38,5 +39,7 @@ media-worker) sock udp "${PBX_WORKER_SIP_PORT:-5080}" - 07 && sock tcp - 7002 01
 queue-manager | notifier) sock tcp - "${PBX_REDIS_PORT:-6379}" 01 ;;
 # Connected to a router (its lookups come that way) and to Redis.
 crm-connector) sock tcp - 7004 01 && sock tcp - "${PBX_REDIS_PORT:-6379}" 01 ;;
+# Its workers' socket bound (its first step; it needs nothing else).
+asr-bridge) sock tcp "${PBX_LISTEN_PORT:-7005}" - 0A ;;
 *) echo "usage: pbx-health SERVICE" >&2; exit 2 ;;
 esac
