@@ -95,6 +95,8 @@ static int put_synonym(struct out *o, const char *syn,
 	char w[ASR_WORDS_MAX][ASR_WORD_MAX];
 	int n = asr_grammar_words(syn, w, ASR_WORDS_MAX);
 
+	if (n == -E2BIG)
+		return 0; /* too many or too long words: left out as unknown */
 	if (n <= 0)
 		return -EINVAL;
 	for (int i = 0; i < n; i++)

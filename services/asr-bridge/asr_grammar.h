@@ -11,8 +11,8 @@
 #include "scenario_walk.h"
 
 enum {
-	ASR_PHRASES_MAX = 32,  /* phrases per turn */
-	ASR_SYNONYMS_MAX = 16, /* synonyms per phrase */
+	ASR_PHRASES_MAX = SCENARIO_PHRASES_MAX,	  /* phrases per turn */
+	ASR_SYNONYMS_MAX = SCENARIO_SYNONYMS_MAX, /* synonyms per phrase */
 	ASR_WORDS_MAX = 12,    /* words per synonym */
 	ASR_WORD_MAX = 32,     /* characters per word */
 	ASR_GRAMMAR_MAX = 16384,

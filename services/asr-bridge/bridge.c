@@ -17,7 +17,7 @@
 #define RESULT(k) PBX__V1__ASR_RESULT__KIND__KIND_##k
 
 enum {
-	SYNONYM_LEN_MAX = 128, /* bytes per synonym or phrase name */
+	SYNONYM_LEN_MAX = SCENARIO_SYNONYM_LEN_MAX,
 	PCM_MAX = 1920,	       /* bytes per AsrAudio: 60 ms at 8 kHz */
 	TICK_MS = 200,
 	NO_INPUT_MAX_MS = 120000,

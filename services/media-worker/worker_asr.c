@@ -15,6 +15,7 @@
 #include "pbx_clock.h"
 #include "pbx_curve.h"
 #include "pbx_log.h"
+#include "scenario.h"
 #include "worker_priv.h"
 
 #include "pbx/v1/envelope.pb-c.h"
@@ -26,8 +27,6 @@ enum {
 	DEAD_PINGS = 3,	   /* heartbeats missed: the bridge is not used */
 	FRAME_MAX = 480,   /* bytes of one RTP payload we forward */
 	NO_INPUT_MAX_MS = 60000,
-	PHRASES_MAX = 32,
-	SYNONYMS_MAX = 16,
 };
 
 /* One asr-bridge; owned by worker_asr. */
@@ -273,13 +272,13 @@ static int stream_start(struct asr_listen *ls,
 
 static const char *listen_check(const Pbx__V1__MediaCommand__Listen *l)
 {
-	if (!l->n_phrases || l->n_phrases > PHRASES_MAX)
+	if (!l->n_phrases || l->n_phrases > SCENARIO_PHRASES_MAX)
 		return "listen: 1 to 32 phrases";
 	for (size_t i = 0; i < l->n_phrases; i++) {
 		const Pbx__V1__AsrPhrase *p = l->phrases[i];
 
 		if (!p || !p->name || !p->name[0] || !p->n_synonyms ||
-		    p->n_synonyms > SYNONYMS_MAX)
+		    p->n_synonyms > SCENARIO_SYNONYMS_MAX)
 			return "listen: a phrase without name or with 0 or "
 			       "more than 16 synonyms";
 	}

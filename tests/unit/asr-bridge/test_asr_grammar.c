@@ -136,3 +136,20 @@ Test(asr_grammar, acoustic_score_maps_linearly_and_clamps)
 	cr_assert_float_eq(asr_grammar_acoustic(-10, -45, -25), 1, 1e-9);
 	cr_assert_float_eq(asr_grammar_acoustic(-10, -25, -45), 1, 1e-9);
 }
+
+Test(asr_grammar, a_synonym_of_too_many_words_is_left_out)
+{
+	static const char *const syn[] = {
+		"one two three four five six seven eight nine ten eleven twelve "
+		"thirteen",
+		"short one"};
+	const struct scenario_phrase ph[] = {{"x", syn, 2}};
+	char buf[ASR_GRAMMAR_MAX];
+	struct asr_grammar_stats st;
+
+	cr_assert_gt(asr_grammar_build(ph, 1, 0, NULL, NULL, buf, sizeof(buf),
+				       &st),
+		     0);
+	cr_assert(strstr(buf, "<p0> = short one;"), "%s", buf);
+	cr_assert_eq(st.dropped, 1);
+}
