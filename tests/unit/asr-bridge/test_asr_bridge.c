@@ -13,13 +13,13 @@
 
 #include "asr_backend.h"
 #include "bridge.h"
+#include "fake_peer.h"
 #include "pbx_bus.h"
 #include "pbx_clock.h"
 #include "pbx_log.h"
 #include "pbx_test.h"
 #include "test_port.h"
 
-#define MAX_MSGS 256
 #define KIND(x) PBX__V1__ASR_RESULT__KIND__KIND_##x
 
 struct test_backend {
@@ -34,9 +34,7 @@ struct test_backend {
 static struct {
 	struct event_base *base;
 	void *zctx;
-	struct pbx_bus *worker;
-	Pbx__V1__Envelope *msg[MAX_MSGS];
-	size_t nmsg;
+	struct fake_peer *worker; /* a media worker's DEALER */
 	struct bridge_config cfg;
 	struct bridge *bridge;
 	struct test_backend *tb;
@@ -61,22 +59,6 @@ static void tb_free(struct asr_backend *b)
 }
 
 static const struct asr_backend_ops tb_ops = {"test", tb_free, tb_recognize};
-
-static void worker_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
-			const Pbx__V1__Envelope *env, int err, void *arg)
-{
-	uint8_t *buf;
-	size_t len;
-
-	(void)bus;
-	(void)peer;
-	(void)arg;
-	if (err || !env || fx.nmsg == MAX_MSGS)
-		return;
-	cr_assert_eq(pbx_envelope_encode(env, &buf, &len), 0);
-	fx.msg[fx.nmsg++] = pbx_envelope_decode(buf, len);
-	free(buf);
-}
 
 static void run_ms(int ms)
 {
@@ -110,17 +92,13 @@ static void setup(void)
 	cr_assert_eq(bridge_alloc(&fx.bridge, fx.base, fx.zctx, &fx.cfg,
 				  &fx.tb->base),
 		     0);
-	cr_assert_eq(pbx_bus_alloc(&fx.worker, fx.zctx, PBX_BUS_DEALER, ep,
-				   "mw1", worker_recv, NULL),
+	cr_assert_eq(fake_peer_alloc(&fx.worker, fx.base, fx.zctx, ep, "mw1"),
 		     0);
-	cr_assert_eq(pbx_bus_attach(fx.worker, fx.base), 0);
 }
 
 static void teardown(void)
 {
-	for (size_t i = 0; i < fx.nmsg; i++)
-		pbx_envelope_free(fx.msg[i]);
-	pbx_bus_free(fx.worker);
+	fake_peer_free(fx.worker);
 	bridge_free(fx.bridge);
 	zmq_ctx_term(fx.zctx);
 	event_base_free(fx.base);
@@ -134,9 +112,7 @@ static void send_env(Pbx__V1__Envelope *env)
 {
 	env->tenant_id = (char *)"t1";
 	env->call_id = (char *)"call-1";
-	/* The DEALER connects asynchronously: retry until it takes it. */
-	for (int i = 0; i < 200 && pbx_bus_send(fx.worker, NULL, env); i++)
-		run_ms(5);
+	cr_assert_eq(fake_peer_send(fx.worker, env, 2000), 0);
 }
 
 /* The first message of body kind at or after index from, waiting ms. */
@@ -145,9 +121,9 @@ static const Pbx__V1__Envelope *wait_msg(size_t from, int body, int ms)
 	uint64_t end = pbx_clock_mono_ms() + (uint64_t)ms;
 
 	do {
-		for (size_t i = from; i < fx.nmsg; i++)
-			if ((int)fx.msg[i]->body_case == body)
-				return fx.msg[i];
+		for (size_t i = from; i < fake_peer_count(fx.worker); i++)
+			if ((int)fake_peer_msg(fx.worker, i)->body_case == body)
+				return fake_peer_msg(fx.worker, i);
 		run_ms(5);
 	} while (pbx_clock_mono_ms() < end);
 	return NULL;
@@ -167,10 +143,12 @@ static const Pbx__V1__AsrResult *wait_kind(int kind, int ms)
 	uint64_t end = pbx_clock_mono_ms() + (uint64_t)ms;
 
 	do {
-		for (size_t i = 0; i < fx.nmsg; i++)
-			if (fx.msg[i]->asr_result &&
-			    (int)fx.msg[i]->asr_result->kind == kind)
-				return fx.msg[i]->asr_result;
+		for (size_t i = 0; i < fake_peer_count(fx.worker); i++) {
+			const Pbx__V1__Envelope *e = fake_peer_msg(fx.worker, i);
+
+			if (e->asr_result && (int)e->asr_result->kind == kind)
+				return e->asr_result;
+		}
 		run_ms(5);
 	} while (pbx_clock_mono_ms() < end);
 	return NULL;
