@@ -37,6 +37,10 @@
 #             enqueues/s and 500 agent-state changes/s for BENCH_QUEUE_S;
 #             agent free -> offer p50/p99, double offers (must be 0),
 #             Redis commands per offer
+#   asr       bench/asr/run.sh: the voice assistant's embedded recogniser
+#             on espeak-ng phrases through 8 kHz µ-law (intent accuracy,
+#             off-topic accepted, real-time factor, end of speech ->
+#             result) at a node's default confidence 0.5 and at 0.25
 #
 # Environment:
 #   BENCH_ONLY      comma-separated subset (default scenario,bridge,
@@ -79,7 +83,7 @@ if [ -z "$BUILD" ] || [ ! -d "$BUILD" ]; then
 	exit 2
 fi
 BUILD=$(cd "$BUILD" && pwd)
-ONLY=${BENCH_ONLY:-scenario,bridge,playback,conference,timers,stack,signalling,greeting,flood,queue}
+ONLY=${BENCH_ONLY:-scenario,bridge,playback,conference,timers,stack,signalling,greeting,flood,queue,asr}
 STEPS=${BENCH_STEPS:-250,500,1000,1200,1400}
 PLAY_STEPS=${BENCH_PLAY_STEPS:-1000,2000,2400,3000}
 CONF_SIZES=${BENCH_CONF_SIZES:-3,10,50}
@@ -613,6 +617,17 @@ bench_greeting() {
 }
 
 # ---- queue-manager (issue 9) ------------------------------------------
+bench_asr() {
+	[ -x "$BUILD/bench/asr/asr_bench" ] || { log "asr: asr_bench not built"; return 1; }
+	echo "## Voice assistant: the embedded recogniser (pocketsphinx en-us)"
+	echo
+	local c rc=0
+	for c in 0.5 0.25; do
+		run_bench "asr-$c" 600 "$ROOT/bench/asr/run.sh" "$BUILD" "$c" || rc=1
+	done
+	return $rc
+}
+
 bench_queue() {
 	local bin=$BUILD/bench/queue/qm_bench rport rc
 	[ -x "$bin" ] || { log "queue: $bin not built"; return 1; }
@@ -633,7 +648,7 @@ bench_queue() {
 	[ $rc = 0 ] && grep -q '^| double offers | 0 |' "$TMP/queue.out"
 }
 
-for b in scenario bridge playback conference timers stack signalling greeting flood queue; do
+for b in scenario bridge playback conference timers stack signalling greeting flood queue asr; do
 	selected "$b" || continue
 	echo
 	start=$SECONDS

@@ -4,7 +4,7 @@
 #
 #   pbx-entrypoint init | redis | kamailio | router | provision |
 #                  edge-bridge | media-worker | queue-manager | notifier |
-#                  crm-connector |
+#                  crm-connector | asr-bridge |
 #                  pbxctl ARGS... | <any command>
 #
 # Keys and Redis passwords live in the keys volume at $PBX_DIR (/pbx):
@@ -73,6 +73,7 @@ init() {
 	ensure_key edge1 edge
 	ensure_key qm1 queue
 	ensure_key crm1 crm
+	ensure_key asr1
 	# One key per worker slot: --scale media-worker=N needs N <= this.
 	for i in $(seq "${PBX_MAX_WORKERS:-16}"); do ensure_key "mw$i" worker; done
 	for i in kamailio router provision worker admin queue notifier crm; do
@@ -152,6 +153,7 @@ media_worker() {
 	redis_user worker
 	export PBX_WORKER_ID=mw$n PBX_CURVE_SECRET_FILE=$KEYS/mw$n.key \
 		PBX_CURVE_SERVER_PUBLIC_FILE=$KEYS/router.pub \
+		PBX_ASR_PUBLIC_DIR=$KEYS \
 		PBX_SIP_LISTEN=$ip:${PBX_WORKER_SIP_PORT:-5080} PBX_RTP_IP=$ip \
 		PBX_RTP_PORT_MIN=$lo PBX_RTP_PORT_MAX=$((lo + span - 2))
 	log "media-worker mw$n: sip $PBX_SIP_LISTEN rtp $ip:$PBX_RTP_PORT_MIN-$PBX_RTP_PORT_MAX"
@@ -194,6 +196,12 @@ crm-connector)
 	export PBX_CURVE_SECRET_FILE=$KEYS/${PBX_CRM_ID:-crm1}.key \
 		PBX_CURVE_SERVER_PUBLIC_FILE=$KEYS/router.pub
 	exec crm-connector
+	;;
+asr-bridge)
+	# No Redis; the workers' keys are its allow list.
+	export PBX_CURVE_SECRET_FILE=$KEYS/${PBX_BRIDGE_ID:-asr1}.key \
+		PBX_CURVE_ALLOW_DIR=$KEYS/allow/worker
+	exec asr-bridge
 	;;
 notifier)
 	redis_user notifier

@@ -9,7 +9,8 @@
 # netcat or curl.
 #
 #   pbx-health [redis | kamailio | router | provision | edge-bridge |
-#               media-worker | queue-manager | notifier | crm-connector]
+#               media-worker | queue-manager | notifier | crm-connector |
+#               asr-bridge]
 #
 # Without an argument, the service is the container's PID 1 (the
 # entrypoint execs it).
@@ -76,5 +77,7 @@ media-worker) sock udp "${PBX_WORKER_SIP_PORT:-5080}" - 07 &&
 queue-manager) health_or 9204 sock tcp - "${PBX_REDIS_PORT:-6379}" 01 ;;
 notifier) health_or 9205 sock tcp - "${PBX_REDIS_PORT:-6379}" 01 ;;
 crm-connector) health_or 9206 eval 'sock tcp - 7004 01 && sock tcp - "${PBX_REDIS_PORT:-6379}" 01' ;;
+# Its workers' socket bound (its first step; it needs nothing else).
+asr-bridge) sock tcp "${PBX_LISTEN_PORT:-7005}" - 0A ;;
 *) echo "usage: pbx-health SERVICE" >&2; exit 2 ;;
 esac

@@ -8,7 +8,7 @@
 #   stack.sh start | stop | status
 #   stack.sh start-one <name> | stop-one <name>   (router, queue-manager,
 #                                                crm-connector, notifier,
-#                                                edge-bridge,
+#                                                edge-bridge, asr1..asr9,
 #                                                mw1..mw9)
 #   stack.sh ports mwN                           (its SIP port and RTP range)
 #   stack.sh key <name>       a provisioning client key: tenant-<t> (that
@@ -58,7 +58,10 @@
 # smtp://127.0.0.1:2525 / voicemail@pbx.invalid), PBX_NOTIFY_RETRY_MS /
 # PBX_NOTIFY_ATTEMPTS (its retry_base_ms / max_attempts; its defaults),
 # PBX_CRM_PRIVATE (the crm-connector's crm_private, 1 here: the CRM fakes
-# of the tests are on loopback; 0 to try the refusal).
+# of the tests are on loopback; 0 to try the refusal), PBX_ASR (asr-bridges
+# asr1..asrN to start before the workers, 0 by default; asrN listens on
+# 7004+N, its CURVE key asrN, the workers' keys its allow list; every
+# worker then connects to all N).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${PBX_BUILD:-$ROOT/build}
@@ -137,7 +140,18 @@ keys_for() {
 	provision) ensure_key provision && ensure_key operator provision ;;
 	edge-bridge) ensure_key router && ensure_key edge1 edge ;;
 	mw*) ensure_key router && ensure_key "$1" worker ;;
+	asr*) ensure_key "$1" && mkdir -p -m 0700 "$KEYS/allow/worker" ;;
 	esac
+}
+
+ASR=${PBX_ASR:-0}
+valid_asr() { [[ $1 =~ ^asr[1-9]$ ]]; }
+asr_port() { echo $((7004 + ${1#asr})); }
+# The workers' asr_bridges: every asr-bridge of PBX_ASR.
+asr_list() {
+	local i out=""
+	for i in $(seq "$ASR"); do out="$out${out:+,}asr$i@tcp://127.0.0.1:$(asr_port "asr$i")"; done
+	echo "$out"
 }
 
 worker_port() { echo $((5080 + 2 * ($1 - 1))); }
@@ -325,6 +339,10 @@ start_one() {
 		need_ports "$name" "udp/$(worker_port "${name#mw}")" \
 			"tcp/$(worker_metrics_port "${name#mw}")" || return 1
 		;;
+	asr*)
+		valid_asr "$name" || { log "unknown service $name (asr1..asr9)"; return 2; }
+		need_ports "$name" "tcp/$(asr_port "$name")" || return 1
+		;;
 	esac
 	keys_for "$name" || return 1
 	case $name in
@@ -461,8 +479,20 @@ start_one() {
 			--set "rtp_port_max=$hi" \
 			--set "rtp_port_block=$block" \
 			--set "media_root=$RUN/media" \
+			--set "asr_bridges=$(asr_list)" \
+			--set "asr_public_dir=$KEYS" \
 			--set "log_level=$LOG_LEVEL"
 		wait_until 10 "$name heartbeat" worker_alive "$name" &&
+			alive "$name"
+		;;
+	asr*)
+		start_bg "$name" "$BUILD/services/asr-bridge/asr-bridge" \
+			--set "bridge_id=$name" \
+			--set "listen=tcp://127.0.0.1:$(asr_port "$name")" \
+			--set "curve_secret_file=$KEYS/$name.key" \
+			--set "curve_allow_dir=$KEYS/allow/worker" \
+			--set "log_level=$LOG_LEVEL"
+		wait_until 10 "$name" listening_tcp 127.0.0.1 "$(asr_port "$name")" &&
 			alive "$name"
 		;;
 	*)
@@ -496,6 +526,7 @@ stop_one() {
 services() {
 	printf '%s\n' redis kamailio router provision queue-manager \
 		crm-connector notifier edge-bridge
+	for i in $(seq "$ASR"); do echo "asr$i"; done
 	for i in $(seq "$WORKERS"); do echo "mw$i"; done
 }
 

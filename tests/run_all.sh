@@ -118,6 +118,8 @@ suite "end to end: scaling (worker list, drain, rolling upgrade, RTP ranges)" \
 	workers tests/e2e/test_workers.sh
 suite "end to end: metrics, health and JSON logs (every service, calls counted)" \
 	metrics tests/e2e/test_metrics.sh
+suite "end to end: voice assistant (phrases spoken by espeak-ng, two asr-bridges)" \
+	asr tests/e2e/test_assistant.sh
 suite "security: a flood at the edge" flood tests/security/test_flood.sh
 # Its own network namespace (it creates one as root): the attacker and
 # carrier addresses it adds exist only there.

@@ -200,6 +200,21 @@ int mw_config_load(struct mw_config *cfg, int argc, char **argv)
 			"plaintext"),
 		CFG_STR(curve_server_public_file, "",
 			"the routers' CURVE public key (.pub)"),
+		CFG_STR(asr_bridges, "",
+			"asr-bridges for the voice assistant, comma-separated "
+			"<bridge_id>@<endpoint>; empty: none (assistant "
+			"nodes hear nothing: no_input)"),
+		CFG_STR(asr_public_dir, "",
+			"directory of the bridges' <bridge_id>.pub keys "
+			"(with curve_secret_file)"),
+		CFG_INT(asr_ping_ms, "1000", 100, 60000,
+			"AsrPing to every bridge this often; a bridge whose "
+			"heartbeat is 3 periods old is not used"),
+		CFG_INT(asr_max_utterance_ms, "8000", 500, 30000,
+			"longest utterance a Listen asks the bridge for"),
+		CFG_INT(asr_grace_ms, "3000", 200, 60000,
+			"time the bridge has for its answer beyond the "
+			"utterance; then the worker answers not_recognized"),
 	};
 	size_t n = sizeof(items) / sizeof(items[0]);
 	int err = pbx_config_main(items, n, "media-worker", argc, argv);

@@ -38,6 +38,12 @@ struct mw_config {
 	char log_level[PBX_CFG_STRLEN];
 	char curve_secret_file[PBX_CFG_STRLEN];
 	char curve_server_public_file[PBX_CFG_STRLEN];
+	/* Voice assistant (worker_asr.c): asr-bridges as name@endpoint. */
+	char asr_bridges[PBX_CFG_STRLEN];
+	char asr_public_dir[PBX_CFG_STRLEN];
+	long asr_ping_ms;
+	long asr_max_utterance_ms;
+	long asr_grace_ms;
 };
 
 /* Fills cfg from defaults, --config file, PBX_* environment and --set, then

@@ -186,6 +186,8 @@ static void caller_rx(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
 		mwcall_vm_audio(call, payload, len);
 	if (call->conf)
 		confroom_member_audio(call->conf, payload, len);
+	if (call->tap)
+		call->tap(payload, len, call->tap_arg);
 	if (bridged) {
 		callrec_audio(call->crec, CALLREC_CALLER, payload, len, c->law);
 		ring_from_caller(call->ring, hdr, payload, len, false, now);
@@ -683,6 +685,17 @@ const char *mwcall_caller(const struct mwcall *call)
 const char *mwcall_dialed(const struct mwcall *call)
 {
 	return call->dialed;
+}
+
+bool mwcall_playing_prompt(const struct mwcall *call)
+{
+	return call->playing == PLAY_PROMPT;
+}
+
+void mwcall_tap(struct mwcall *call, mwcall_tap_h *h, void *arg)
+{
+	call->tap = h;
+	call->tap_arg = arg;
 }
 
 enum offer_law mwcall_law(const struct mwcall *call)

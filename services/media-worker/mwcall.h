@@ -117,6 +117,14 @@ bool mwcall_holding(const struct mwcall *call);
 bool mwcall_playing_hold(const struct mwcall *call);
 /* Stops the prompt silently (no PLAY_DONE). */
 void mwcall_stop_play(struct mwcall *call);
+/* True while a prompt (a Play's) is playing. */
+bool mwcall_playing_prompt(const struct mwcall *call);
+
+/* The caller's audio as it arrives (G.711 in the call's law, one RTP
+ * payload), for a listener (the voice assistant); NULL stops it. The
+ * handler must not free the call. */
+typedef void(mwcall_tap_h)(const uint8_t *payload, size_t len, void *arg);
+void mwcall_tap(struct mwcall *call, mwcall_tap_h *h, void *arg);
 
 struct recorder;
 

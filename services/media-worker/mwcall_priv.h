@@ -118,6 +118,10 @@ struct mwcall {
 	/* Recording of the bridge (callrec.h): armed by RecordCall, mixing
 	 * from the bridge's 200 OK; owned until mwcall_callrec_take(). */
 	struct callrec *crec;
+	/* The voice assistant's listener (worker_asr.c): the caller's
+	 * audio while an assistant node listens. */
+	mwcall_tap_h *tap;
+	void *tap_arg;
 	uint8_t *crec_prompt; /* played to the caller at the bridge (mem) */
 	size_t crec_prompt_len;
 

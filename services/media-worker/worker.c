@@ -81,6 +81,7 @@ void worker_call_end(struct worker *w, struct worker_call *wc)
 	/* A fax still running is stored with what arrived (FAX_DONE) on
 	 * every way a call can end; the usual ways did it already. */
 	mwcall_fax_stop(wc->call, "ended");
+	worker_asr_stop(wc, "call ended");
 	worker_vmacc_free(wc);
 	worker_queue_end(wc);
 	worker_rec_save(w, wc);
@@ -131,6 +132,14 @@ void worker_call_event(struct mwcall *call, const struct mwcall_event *ev,
 		we.digit = ev->digit;
 		break;
 	case MWCALL_EV_TIMER:
+		/* The walk's no-input timer must not cut a caller who is
+		 * speaking: the SPEECH that the listening turn owes (the
+		 * bridge's, or its deadline's) goes first. */
+		if (worker_asr_hold_timer(wc, ev->timer_id)) {
+			PLOG_INFO("timer %u held back: the caller is speaking",
+				  ev->timer_id);
+			return;
+		}
 		we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_TIMER;
 		we.timer_id = ev->timer_id;
 		break;
@@ -601,6 +610,8 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 		err = worker_bus_open(w);
 	if (!err)
 		err = worker_metrics_start(w);
+	if (!err)
+		err = worker_asr_open(w);
 	if (err) {
 		worker_free(w);
 		return err;
@@ -669,6 +680,7 @@ void worker_free(struct worker *w)
 		hash_apply(w->calls, free_one, w);
 		mem_deref(w->calls);
 	}
+	worker_asr_close(w);
 	worker_bus_close(w);
 	confroom_table_free(w->conf); /* empty: its calls are gone */
 	pacer_free(w->pacer);

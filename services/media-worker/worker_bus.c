@@ -117,6 +117,11 @@ struct worker_link *worker_event_send(struct worker *w,
 		me.fax_id = (char *)ev->fax_id;
 	me.fax_result = ev->fax_result;
 	me.fax_pages = ev->fax_pages;
+	if (ev->speech_phrase)
+		me.speech_phrase = (char *)ev->speech_phrase;
+	if (ev->speech_text)
+		me.speech_text = (char *)ev->speech_text;
+	me.speech_confidence = ev->speech_confidence;
 	env.tenant_id = (char *)ev->tenant;
 	env.call_id = (char *)ev->callid;
 	if (ev->reply_to)

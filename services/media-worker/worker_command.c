@@ -446,6 +446,20 @@ static void command_queue_hold(struct worker *w, struct worker_link *l,
 	failed_if(w, l, env, "queue hold", err, why);
 }
 
+static void command_listen(struct worker *w, struct worker_link *l,
+			   struct worker_call *wc,
+			   const Pbx__V1__Envelope *env)
+{
+	const char *why = NULL;
+	int err;
+
+	/* The question answers a call not answered yet. */
+	set_msgid(wc->answer_msgid, sizeof(wc->answer_msgid), env);
+	set_msgid(wc->play_msgid, sizeof(wc->play_msgid), env);
+	err = worker_asr_listen(w, wc, env, &why);
+	failed_if(w, l, env, "listen", err, why);
+}
+
 static void command_stop_play(struct worker *w, struct worker_link *l,
 			      struct worker_call *wc,
 			      const Pbx__V1__Envelope *env)
@@ -496,6 +510,8 @@ ARGS(queue_hold, ARG(queue_hold) && cmd->queue_hold->moh &&
 ARGS(queue_announce, ARG(queue_announce))
 ARGS(record_call, ARG(record_call) && cmd->record_call->extension &&
 			  cmd->record_call->prompt)
+ARGS(listen, ARG(listen) && cmd->listen->prompt && cmd->listen->language &&
+		     cmd->listen->backend)
 #undef ARGS
 #undef ARG
 
@@ -523,6 +539,7 @@ static const struct command_row {
 	ROW(QUEUE_HOLD, args_queue_hold, command_queue_hold),
 	ROW(QUEUE_ANNOUNCE, args_queue_announce, command_queue_announce),
 	ROW(RECORD_CALL, args_record_call, command_record_call),
+	ROW(LISTEN, args_listen, command_listen),
 #undef ROW
 };
 
@@ -571,5 +588,9 @@ void worker_command(struct worker *w, struct worker_link *l,
 		return;
 	}
 	wc->home = l;
+	/* A listening turn ends with any step of the walk but a timer. */
+	if (cmd->cmd_case != PBX__V1__MEDIA_COMMAND__CMD_TIMER &&
+	    cmd->cmd_case != PBX__V1__MEDIA_COMMAND__CMD_LISTEN)
+		worker_asr_stop(wc, "next command");
 	row->run(w, l, wc, env);
 }

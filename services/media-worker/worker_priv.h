@@ -15,7 +15,9 @@
 #include "pbx_keys.h"
 #include "pbx_media_store.h"
 
+struct asr_listen;
 struct confroom_table;
+struct worker_asr;
 struct pacer;
 struct prompt_cache;
 struct prompt_store;
@@ -63,6 +65,7 @@ struct worker_call {
 	 * subscriber, for the metadata. */
 	bool rec_armed;
 	char rec_ext[64];
+	struct asr_listen *asr; /* an assistant node listening (owned) */
 };
 
 enum { WORKER_SOUNDS = 15 + 23 };
@@ -129,6 +132,7 @@ struct worker {
 	 * under the sender's feet. */
 	int sending;
 	struct list pending;
+	struct worker_asr *asr; /* links to the asr-bridges; NULL: none */
 
 	int sigfd;
 	struct tmr tmr_hb;
@@ -173,6 +177,9 @@ struct worker_event {
 	const char *fax_id; /* KIND_FAX_DONE */
 	int32_t fax_result;
 	uint32_t fax_pages;
+	const char *speech_phrase; /* KIND_SPEECH */
+	double speech_confidence;
+	const char *speech_text;
 };
 
 /* worker.c */
@@ -217,6 +224,20 @@ void worker_heartbeat(struct worker *w, bool final);
  * (logged; -EINVAL printed). */
 int worker_metrics_start(struct worker *w);
 void worker_metrics_stop(struct worker *w);
+/* worker_asr.c: the voice assistant (docs/services/asr-bridge.md). */
+int worker_asr_open(struct worker *w);
+void worker_asr_close(struct worker *w);
+/* A Listen command on wc: plays the prompt and streams the caller to a
+ * bridge. 0, or a negative errno with *why (a FAILED event's detail). */
+int worker_asr_listen(struct worker *w, struct worker_call *wc,
+		      const Pbx__V1__Envelope *env, const char **why);
+/* Ends wc's listening turn if one runs (the bridge is told). */
+void worker_asr_stop(struct worker_call *wc, const char *why);
+/* A call timer fired: while wc listens and the caller speaks (a
+ * KIND_SPEECH is owed: the bridge's answer or the deadline's
+ * not_recognized) it is held back, sent after that SPEECH, and true is
+ * returned; false otherwise (send it now). */
+bool worker_asr_hold_timer(struct worker_call *wc, uint32_t id);
 
 /* worker_lag.c: the event loop's lag, probed every 100 ms. */
 void worker_lag_start(struct worker *w);

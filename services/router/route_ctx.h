@@ -101,6 +101,8 @@ struct route_ctx {
 	char digit;
 	uint32_t timer_id;
 	int ring_result;            /* Pbx__V1__MediaEvent__RingResult */
+	char speech_phrase[129];    /* KIND_SPEECH: "" not recognised */
+	double speech_conf;
 	struct walk_actions out;    /* decided, sent after the save */
 	/* queue (route_queue.c), kept in the call record */
 	char queue[65];             /* the queue-manager knows the call: it

@@ -287,6 +287,40 @@ static bool exec_crm(struct route_ctx *c, const struct walk_action *a)
 	return true;
 }
 
+/* Voice assistant: the worker plays the question and streams the caller
+ * to an asr-bridge; KIND_SPEECH (and PLAY_DONE, for the walk's no-input
+ * timer) follow. Phrases are borrowed from the scenario for the send. */
+static bool exec_recognize(struct route_ctx *c, const struct walk_action *a)
+{
+	enum { PH_MAX = 32 };
+	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Listen ls = PBX__V1__MEDIA_COMMAND__LISTEN__INIT;
+	Pbx__V1__AsrPhrase ph[PH_MAX], *php[PH_MAX];
+	size_t n = a->recognize.nphrases < PH_MAX ? a->recognize.nphrases
+						  : PH_MAX;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct scenario_phrase *p = &a->recognize.phrases[i];
+
+		pbx__v1__asr_phrase__init(&ph[i]);
+		ph[i].name = (char *)p->name;
+		ph[i].n_synonyms = p->nsynonyms;
+		ph[i].synonyms = (char **)p->synonyms;
+		php[i] = &ph[i];
+	}
+	ls.prompt = (char *)a->recognize.prompt;
+	ls.n_phrases = n;
+	ls.phrases = php;
+	ls.confidence = a->recognize.confidence;
+	ls.no_input_ms = a->recognize.timeout_ms;
+	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_LISTEN;
+	cmd.listen = &ls;
+	PLOG_INFO("node %s: listen after %s (%zu phrases)", c->st.node,
+		  a->recognize.prompt, n);
+	route_exec_send(c, &cmd);
+	return true;
+}
+
 /* REJECT, HANGUP: the call is over. */
 static bool exec_end(struct route_ctx *c, const struct walk_action *a)
 {
@@ -307,6 +341,7 @@ static exec_h *const exec_of[WALK_ACT_COUNT] = {
 	[WALK_ACT_QUEUE] = exec_queue,	  [WALK_ACT_HANGUP] = exec_end,
 	[WALK_ACT_RECORD] = exec_record, [WALK_ACT_CONFERENCE] = exec_conference,
 	[WALK_ACT_FAX] = exec_fax,	  [WALK_ACT_CRM_LOOKUP] = exec_crm,
+	[WALK_ACT_RECOGNIZE] = exec_recognize,
 };
 
 static bool exec_one(struct route_ctx *c, const struct walk_action *a)

@@ -149,6 +149,11 @@ static void fill_event(const struct route_ctx *c, struct walk_event *ev)
 		ev->kind = WALK_EV_TIMER;
 		ev->timer_id = c->timer_id;
 		break;
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_SPEECH:
+		ev->kind = WALK_EV_SPEECH;
+		ev->phrase = c->speech_phrase;
+		ev->confidence = c->speech_conf;
+		break;
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT:
 		ev->kind = WALK_EV_RING_RESULT;
 		switch (c->ring_result) {
@@ -355,6 +360,9 @@ static void state_done(struct route_ctx *c)
 		route_ctx_free(c);
 		return;
 	}
+	/* (A SPEECH answers the Listen, older than the timer step that
+	 * follows its PLAY_DONE: the walk takes it only while it listens,
+	 * and the worker drops the answers of turns it ended.) */
 	if (c->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE &&
 	    c->ev_seq != c->seq) {
 		PLOG_DEBUG("stale play-done %" PRIu64 " (now %" PRIu64
@@ -416,6 +424,9 @@ void route_media_event(struct router *r, const struct pbx_bus_peer *peer,
 	c->digit = me->digit && me->digit[0] ? me->digit[0] : 0;
 	c->timer_id = me->timer_id;
 	c->ring_result = me->ring_result;
+	snprintf(c->speech_phrase, sizeof(c->speech_phrase), "%s",
+		 me->speech_phrase ? me->speech_phrase : "");
+	c->speech_conf = me->speech_confidence;
 	pbx_log_ctx(c->tenant, c->call_id);
 
 	switch (me->kind) {
@@ -463,6 +474,15 @@ void route_media_event(struct router *r, const struct pbx_bus_peer *peer,
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_CONF_MUTED:
 		c->c_members = me->conf_members;
 		c->c_muted = me->conf_muted;
+		load_state(c);
+		return;
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_SPEECH:
+		PLOG_INFO("speech: %s (confidence %.2f, heard \"%s\", %s)",
+			  c->speech_phrase[0] ? c->speech_phrase
+					      : "not recognised",
+			  c->speech_conf,
+			  me->speech_text ? me->speech_text : "",
+			  me->detail ? me->detail : "");
 		load_state(c);
 		return;
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING:

@@ -58,6 +58,13 @@ enum node_type {
  *   not_found       crm knows no owner for the caller
  *   crm_error       crm did not answer (error or lookup timeout)
  * Macros for the fixed words, so code and docs never drift: */
+/* An assistant's bounds (what the asr-bridge takes, docs/scenario.md):
+ * phrases per node, synonyms per phrase (its name included), bytes per
+ * synonym or phrase name. */
+#define SCENARIO_PHRASES_MAX 32
+#define SCENARIO_SYNONYMS_MAX 16
+#define SCENARIO_SYNONYM_LEN_MAX 128
+
 #define SCENARIO_OUT_NEXT "next"
 #define SCENARIO_OUT_ANSWERED "answered"
 #define SCENARIO_OUT_NO_ANSWER "no_answer"

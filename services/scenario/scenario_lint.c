@@ -701,6 +701,37 @@ static unsigned lint_synonyms(const struct scenario_node *nd,
 	const struct n_assistant *as = &nd->as;
 	unsigned errs = 0;
 
+	if (as->nphrases > SCENARIO_PHRASES_MAX) {
+		scenario_report_add(rep, true,
+				    "node %s: %zu phrases (at most %d)",
+				    nd->id, as->nphrases,
+				    SCENARIO_PHRASES_MAX);
+		errs++;
+	}
+	for (size_t a = 0; a < as->nphrases; a++) {
+		if (as->phrases[a].nsynonyms > SCENARIO_SYNONYMS_MAX) {
+			scenario_report_add(
+				rep, true,
+				"node %s: phrase \"%s\" has %zu synonyms with "
+				"its name (at most %d)",
+				nd->id, as->phrases[a].name,
+				as->phrases[a].nsynonyms,
+				SCENARIO_SYNONYMS_MAX);
+			errs++;
+		}
+		for (size_t i = 0; i < as->phrases[a].nsynonyms; i++) {
+			if (strlen(as->phrases[a].synonyms[i]) >
+			    SCENARIO_SYNONYM_LEN_MAX) {
+				scenario_report_add(
+					rep, true,
+					"node %s: a synonym of phrase \"%s\" is "
+					"longer than %d bytes",
+					nd->id, as->phrases[a].name,
+					SCENARIO_SYNONYM_LEN_MAX);
+				errs++;
+			}
+		}
+	}
 	for (size_t a = 0; a < as->nphrases; a++) {
 		for (size_t i = 0; i < as->phrases[a].nsynonyms; i++) {
 			char x[256];

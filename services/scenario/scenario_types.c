@@ -126,8 +126,10 @@ static const struct opt_spec hangup_opts[] = {
 
 /* supported: the live path can execute it with the media commands of
  * pbx.v1 (Answer, Play, StopPlay, Ring, Timer, Record, ConfJoin,
- * FaxReceive; queues through the queue-manager, CRM lookups through the
- * crm-connector) and no service that does not exist yet (asr-bridge). */
+ * FaxReceive, Listen; queues through the queue-manager, CRM lookups
+ * through the crm-connector, speech through the asr-bridges): every type
+ * now; the flag stays for the next element that lands before its
+ * service. */
 static const struct type_spec types[NODE_TYPE_COUNT] = {
 	[NODE_SUBSCRIBER] = {"subscriber", subscriber_opts, subscriber_outs,
 			     true, true},
@@ -137,7 +139,7 @@ static const struct type_spec types[NODE_TYPE_COUNT] = {
 			   false},
 	[NODE_LIST] = {"list", list_opts, list_outs, true, false},
 	[NODE_IVR] = {"ivr", ivr_opts, ivr_outs, true, true},
-	[NODE_ASSISTANT] = {"assistant", assistant_opts, assistant_outs, false,
+	[NODE_ASSISTANT] = {"assistant", assistant_opts, assistant_outs, true,
 			    true},
 	[NODE_CONFERENCE] = {"conference", conference_opts, no_outs, true,
 			     true},

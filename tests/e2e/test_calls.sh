@@ -102,7 +102,15 @@ echo "info: greeting call took $((t1 - t0)) ms from INVITE to the caller's 200 f
 # --- rejections ------------------------------------------------------------
 expect_code unknown_number_gets_404 15559999 404 5072
 expect_code hangup_scenario_gets_configured_486 15550002 486 5073
-expect_code unsupported_element_gets_501 15550003 501 5074
+# The assistant without an asr-bridge (none in this stack): the caller
+# is answered, hears the question, is not heard, and the walk's no-input
+# route ends the call (a BYE from the PBX, never a stuck call). Every
+# element has a media side now; the 501 of an unsupported one is in
+# tests/unit/router (route_exec_supported).
+if sipp_call uac_greeting.xml 15550003 5074 -key rtp_port 31070 \
+	-trace_logs -log_file "$TMP/assist.log"; then
+	pass assistant_without_bridge_ends_by_no_input
+else fail assistant_without_bridge_ends_by_no_input "sipp failed"; fi
 
 # --- one number in every form ------------------------------------------
 # Connected as typed with separators, activated by its "+" form; every

@@ -352,6 +352,9 @@ int router_harness_event(struct router_harness *h, const char *call_id,
 	me.ring_result = ev->ring;
 	me.conf_members = ev->conf_members;
 	me.conf_muted = ev->conf_muted;
+	if (ev->speech_phrase)
+		me.speech_phrase = (char *)ev->speech_phrase;
+	me.speech_confidence = ev->speech_confidence;
 	if (ev->leg)
 		me.leg = (char *)ev->leg;
 	env.tenant_id = HARNESS_TENANT;

@@ -89,6 +89,8 @@ struct harness_event {
 	const char *leg; /* RING_RESULT of a named leg */
 	uint32_t conf_members; /* CONF_JOINED / CONF_FULL */
 	bool conf_muted;
+	const char *speech_phrase; /* SPEECH */
+	double speech_confidence;
 };
 
 /* Sends one MediaEvent for call_id from the fake worker. */

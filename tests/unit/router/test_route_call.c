@@ -209,16 +209,19 @@ Test(route_call, reject_that_depends_on_time_or_caller_is_never_repeated)
 	cr_assert_eq(d->edge_cache_ms, 0);
 }
 
-Test(route_call, unsupported_element_is_refused_501_before_answer)
+Test(route_call, assistant_call_is_relayed_to_a_worker)
 {
+	const Pbx__V1__RouteDecision *d;
+
 	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
 					      assistant_json),
 		     0);
 	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
 
-	assert_reject(router_harness_call_new(&h, "c-v", CALLER, NUMBER), 501,
-		      "Not Implemented (RECOGNIZE not supported yet)");
-	assert_untouched();
+	d = router_harness_call_new(&h, "c-v", CALLER, NUMBER);
+	cr_assert_not_null(d, "no RouteDecision within 3 s");
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA,
+		     "action %d (%u %s)", d->action, d->sip_code, d->reason);
 }
 
 Test(route_call, greeting_call_is_relayed_to_the_live_worker)

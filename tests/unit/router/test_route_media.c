@@ -683,16 +683,80 @@ static const char greeting_then_assistant_json[] =
 	"\"outputs\":{\"phrase:sales\":\"h\",\"no_input\":\"h\"}},"
 	"\"h\":{\"type\":\"hangup\"}}}";
 
-Test(route_media, unsupported_element_after_answer_ends_the_call_501)
+/* The assistant (issue 13): its question is a Listen; the worker's
+ * SPEECH is the walk's SPEECH event. */
+static const Pbx__V1__MediaCommand *listen_after_greeting(uint64_t *seq)
 {
-	uint64_t seq;
+	const Pbx__V1__MediaCommand *c;
 
 	start_call("c-1", greeting_then_assistant_json);
-	seq = answer_and_play("c-1", "hello", false);
+	*seq = answer_and_play("c-1", "hello", false);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, *seq);
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_LISTEN);
+	cr_assert_str_eq(c->listen->prompt, "ask");
+	cr_assert_eq(c->listen->n_phrases, 1);
+	cr_assert_str_eq(c->listen->phrases[0]->name, "sales");
+	cr_assert_geq(c->listen->phrases[0]->n_synonyms, 1);
+	cr_assert_str_eq(c->listen->phrases[0]->synonyms[0], "sales");
+	cr_assert_float_eq(c->listen->confidence, 0.5, 1e-9);
+	cr_assert_eq(c->listen->no_input_ms, 5000);
+	*seq = c->seq;
+	return c;
+}
+
+Test(route_media, assistant_listens_and_a_phrase_heard_takes_its_output)
+{
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_SPEECH,
+		.speech_phrase = "sales",
+		.speech_confidence = 0.9,
+	};
+
+	listen_after_greeting(&ev.seq);
+	event_ex("c-1", &ev);
+	cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_HANGUP);
+}
+
+Test(route_media, speech_not_recognised_asks_again)
+{
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_SPEECH,
+		.speech_phrase = "",
+	};
+	const Pbx__V1__MediaCommand *c;
+	uint64_t first;
+
+	listen_after_greeting(&first);
+	ev.seq = first;
+	event_ex("c-1", &ev);
+	/* retries 1 (the default): the question again. */
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_LISTEN);
+	cr_assert_gt(c->seq, first);
+}
+
+/* The SPEECH answers the Listen: its seq is older than that of the step
+ * that armed the no-input timer after PLAY_DONE, and it still counts. */
+Test(route_media, speech_after_the_no_input_timer_was_armed_is_taken)
+{
+	struct harness_event ev = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_SPEECH,
+		.speech_phrase = "sales",
+		.speech_confidence = 0.9,
+	};
+	const Pbx__V1__MediaCommand *c;
+	uint64_t seq;
+
+	listen_after_greeting(&seq);
+	ev.seq = seq;
 	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, seq);
-	assert_hangup(cmd_at(expect_cmds(1), "c-1",
-			     PBX__V1__MEDIA_COMMAND__CMD_HANGUP),
-		      501, "Not Implemented (RECOGNIZE not supported yet)");
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_TIMER);
+	cr_assert_eq(c->timer->ms, 5000);
+	event_ex("c-1", &ev);
+	/* The no-input timer cancelled, then the phrase's output. */
+	seq = expect_cmds(2);
+	c = cmd_at(seq, "c-1", PBX__V1__MEDIA_COMMAND__CMD_TIMER);
+	cr_assert_eq(c->timer->ms, 0);
+	cmd_at(seq + 1, "c-1", PBX__V1__MEDIA_COMMAND__CMD_HANGUP);
 }
 
 Test(route_media, voicemail_sends_record_and_ended_deletes_the_state)

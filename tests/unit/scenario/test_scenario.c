@@ -636,11 +636,11 @@ Test(scenario, conference_is_live_and_stored_without_a_warning)
 	cr_assert_eq(rep.warnings, 0, "%s", rep.text);
 }
 
-Test(scenario, unsupported_element_is_stored_with_a_warning)
+Test(scenario, assistant_is_live_and_stored_without_a_warning)
 {
 	struct scenario_report rep;
 
-	/* The assistant waits for its asr-bridge. */
+	/* The assistant runs on the asr-bridges (issue 13). */
 	cr_assert_eq(parse("{'start':'c','nodes':{'c':{'type':'assistant',"
 			   "'options':{'prompt':'ask','phrases':{'sales':"
 			   "['sales']}},'outputs':{'phrase:sales':'h',"
@@ -648,8 +648,36 @@ Test(scenario, unsupported_element_is_stored_with_a_warning)
 			   "'h':{'type':'hangup'}}}",
 			   &rep),
 		     0, "%s", rep.text);
-	cr_assert_eq(rep.warnings, 1, "%s", rep.text);
-	cr_assert(has(&rep, "not supported on live calls yet"));
+	cr_assert_eq(rep.warnings, 0, "%s", rep.text);
+}
+
+/* What the asr-bridge takes: 32 phrases, 16 synonyms with the name, 128
+ * bytes a synonym. */
+Test(scenario, assistant_phrases_beyond_the_bridges_bounds_are_refused)
+{
+	char doc[8192], *p = doc;
+	struct scenario_report rep;
+
+	p += sprintf(p, "{'start':'c','nodes':{'c':{'type':'assistant',"
+			"'options':{'prompt':'ask','phrases':{");
+	for (int i = 0; i < 33; i++)
+		p += sprintf(p, "%s'p%d':[]", i ? "," : "", i);
+	p += sprintf(p, ",'many':['a','b','c','d','e','f','g','h','i','j','k',"
+			"'l','m','n','o','p'],'long':['%0129d']}},"
+			"'outputs':{'no_input':'h'",
+		     0);
+	for (int i = 0; i < 33; i++)
+		p += sprintf(p, ",'phrase:p%d':'h'", i);
+	sprintf(p, ",'phrase:many':'h','phrase:long':'h'}},"
+		   "'h':{'type':'hangup'}}}");
+	cr_assert_neq(parse(doc, &rep), 0);
+	cr_assert(has(&rep, "35 phrases (at most 32)"), "%s", rep.text);
+	cr_assert(has(&rep, "phrase \"many\" has 17 synonyms with its name "
+			    "(at most 16)"),
+		  "%s", rep.text);
+	cr_assert(has(&rep, "a synonym of phrase \"long\" is longer than 128 "
+			    "bytes"),
+		  "%s", rep.text);
 }
 
 Test(scenario, every_problem_is_reported_at_once)

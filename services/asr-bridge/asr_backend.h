@@ -1,0 +1,70 @@
+/* Recogniser backends behind one interface (docs/services/asr-bridge.md,
+ * "Backends"): the bridge hands a backend one finished utterance (8 kHz
+ * signed 16-bit samples) and the turn's phrases; the backend answers
+ * with the words heard, through a callback, so that a network backend
+ * (a Vosk server, a cloud recogniser) fits as well as the embedded one.
+ * The hypothesis → phrase mapping is the bridge's (asr_grammar_match),
+ * identical for every backend. Rule of the callbacks: a recognise that
+ * returns an error never calls done; one that returns 0 calls done
+ * exactly once (possibly before it returns). */
+#ifndef ASR_BACKEND_H
+#define ASR_BACKEND_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scenario_walk.h"
+
+struct asr_backend;
+
+struct asr_utt {
+	const struct scenario_phrase *phrases;
+	size_t nphrases;
+	const int16_t *pcm; /* 8 kHz; valid until done */
+	size_t n;
+	const char *language;
+};
+
+/* What a backend heard (borrowed for the callback only). */
+struct asr_hyp {
+	const char *text; /* the words ("" nothing) */
+	/* The embedded backend: acoustic score per frame of the words
+	 * (its log units, negative; 0 unknown); the bridge makes it an
+	 * acoustic confidence (bridge.c). A network backend's own 0..1
+	 * confidence goes in conf (-1 or 0: none). */
+	double score;
+	double conf;
+};
+
+/* h: what was heard, NULL with err; err 0 or a negative errno (the
+ * backend failed: not recognised). */
+typedef void(asr_done_h)(int err, const struct asr_hyp *h, void *arg);
+
+struct asr_backend_ops {
+	const char *name;
+	void (*free)(struct asr_backend *b);
+	int (*recognize)(struct asr_backend *b, const struct asr_utt *u,
+			 asr_done_h *done, void *arg);
+};
+
+/* Every backend starts with this. */
+struct asr_backend {
+	const struct asr_backend_ops *ops;
+};
+
+struct asr_sphinx_cfg {
+	const char *hmm;	  /* acoustic model directory */
+	const char *dict;	  /* pronunciation dictionary */
+	double filler_weight; /* of the grammar's filler path; 0: none */
+};
+
+/* The embedded recogniser (pocketsphinx, asr_sphinx.c). -ENOENT model
+ * files missing, -EIO pocketsphinx refused them. */
+int asr_sphinx_alloc(struct asr_backend **bp, const struct asr_sphinx_cfg *cfg);
+
+static inline void asr_backend_free(struct asr_backend *b)
+{
+	if (b)
+		b->ops->free(b);
+}
+
+#endif

@@ -1,0 +1,467 @@
+/* asr-bridge core: workers' pings, streams, results (bridge.h). */
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asr_backend.h"
+#include "asr_grammar.h"
+#include "asr_stream.h"
+#include "bridge.h"
+#include "pbx_bus.h"
+#include "pbx_clock.h"
+#include "pbx_log.h"
+
+#include "pbx/v1/envelope.pb-c.h"
+
+#define RESULT(k) PBX__V1__ASR_RESULT__KIND__KIND_##k
+
+enum {
+	SYNONYM_LEN_MAX = SCENARIO_SYNONYM_LEN_MAX,
+	PCM_MAX = 1920,	       /* bytes per AsrAudio: 60 ms at 8 kHz */
+	TICK_MS = 200,
+	NO_INPUT_MAX_MS = 120000,
+	LANG_MAX = 16,
+};
+
+/* One listening turn; owned by the bridge's table (used == true). */
+struct bstream {
+	bool used;
+	struct pbx_bus_peer peer; /* the worker that opened it */
+	uint64_t id;
+	char tenant[64];
+	char callid[256];
+	char language[LANG_MAX];
+	double confidence;
+	struct asr_stream st;
+	struct scenario_phrase ph[ASR_PHRASES_MAX];
+	const char *syn[ASR_PHRASES_MAX][ASR_SYNONYMS_MAX];
+	size_t nph;
+	uint64_t last_ms; /* monotonic: the last frame from the worker */
+	uint64_t end_ms;  /* end of speech seen (for decode_ms) */
+	bool started;	  /* SPEECH_STARTED sent */
+};
+
+struct bridge {
+	const struct bridge_config *cfg;
+	struct event_base *base;
+	struct pbx_bus *bus;
+	struct asr_backend *backend;
+	struct bstream *streams;
+	size_t cap;
+	unsigned load;
+	struct event *tick;
+};
+
+static void stream_release(struct bridge *b, struct bstream *s)
+{
+	if (!s->used)
+		return;
+	asr_stream_release(&s->st);
+	for (size_t i = 0; i < s->nph; i++) {
+		free((char *)s->ph[i].name);
+		for (size_t k = 0; k < s->ph[i].nsynonyms; k++)
+			free((char *)s->syn[i][k]);
+	}
+	memset(s, 0, sizeof(*s));
+	b->load--;
+}
+
+static struct bstream *stream_find(struct bridge *b,
+				   const struct pbx_bus_peer *peer,
+				   uint64_t id)
+{
+	for (size_t i = 0; i < b->cap; i++) {
+		struct bstream *s = &b->streams[i];
+
+		if (s->used && s->id == id && s->peer.len == peer->len &&
+		    !memcmp(s->peer.id, peer->id, peer->len))
+			return s;
+	}
+	return NULL;
+}
+
+static void send_result(struct bridge *b, const struct pbx_bus_peer *peer,
+			const char *tenant, const char *callid, uint64_t id,
+			Pbx__V1__AsrResult *res)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	int err;
+
+	res->stream_id = id;
+	env.tenant_id = (char *)tenant;
+	env.call_id = (char *)callid;
+	env.body_case = PBX__V1__ENVELOPE__BODY_ASR_RESULT;
+	env.asr_result = res;
+	err = pbx_bus_send(b->bus, peer, &env);
+	if (err)
+		PLOG_WARN("stream %llu: result not sent: %s",
+			  (unsigned long long)id, strerror(-err));
+}
+
+static void send_kind(struct bridge *b, struct bstream *s, int kind,
+		      const char *detail)
+{
+	Pbx__V1__AsrResult res = PBX__V1__ASR_RESULT__INIT;
+
+	res.kind = kind;
+	res.detail = (char *)(detail ? detail : "");
+	send_result(b, &s->peer, s->tenant, s->callid, s->id, &res);
+}
+
+struct decode_ctx {
+	struct bridge *b;
+	struct bstream *s;
+	bool called;
+};
+
+static void decoded(int err, const struct asr_hyp *h, void *arg)
+{
+	const char *text = h ? h->text : "";
+	struct decode_ctx *d = arg;
+	struct bstream *s = d->s;
+	Pbx__V1__AsrResult res = PBX__V1__ASR_RESULT__INIT;
+	double conf = 0;
+	int idx = -1;
+
+	d->called = true;
+	if (!err)
+		idx = asr_grammar_match(s->ph, s->nph, text, &conf);
+	/* The share of the words that make the phrase, times how well the
+	 * audio fits them (a network backend's own confidence, else the
+	 * embedded one's score per frame). */
+	if (idx >= 0 && h)
+		conf *= h->conf > 0 ? h->conf
+				    : asr_grammar_acoustic(
+					      h->score,
+					      (double)d->b->cfg->score_floor,
+					      (double)d->b->cfg->score_ceil);
+	res.kind = RESULT(FINAL);
+	res.text = (char *)(err ? "" : text);
+	res.confidence = conf;
+	res.phrase = (char *)(idx >= 0 && conf >= s->confidence
+				      ? s->ph[idx].name
+				      : "");
+	res.detail = (char *)(err ? "recogniser failed" : "");
+	res.decode_ms = (uint32_t)(pbx_clock_mono_ms() - s->end_ms);
+	PLOG_INFO("stream %llu: heard \"%s\" -> %s (confidence %.2f, score "
+		  "%.1f, %u ms)",
+		  (unsigned long long)s->id, res.text,
+		  res.phrase[0] ? res.phrase : "not recognised", conf,
+		  h ? h->score : 0, res.decode_ms);
+	send_result(d->b, &s->peer, s->tenant, s->callid, s->id, &res);
+}
+
+/* The utterance is complete: recognise it, answer, free the stream. */
+static void decode(struct bridge *b, struct bstream *s)
+{
+	struct decode_ctx d = {b, s, false};
+	struct asr_utt u = {
+		.phrases = s->ph,
+		.nphrases = s->nph,
+		.language = s->language,
+	};
+	int err;
+
+	s->end_ms = pbx_clock_mono_ms();
+	u.pcm = asr_stream_audio(&s->st, &u.n);
+	err = b->backend->ops->recognize(b->backend, &u, decoded, &d);
+	if (err) {
+		PLOG_WARN("stream %llu: %s: %s", (unsigned long long)s->id,
+			  b->backend->ops->name, strerror(-err));
+		decoded(err, NULL, &d);
+	}
+	/* The embedded backend answers at once; an asynchronous one would
+	 * keep the stream until done (not built: see the docs). */
+	stream_release(b, s);
+}
+
+static int copy_phrases(struct bstream *s, const Pbx__V1__AsrStart *st)
+{
+	if (!st->n_phrases || st->n_phrases > ASR_PHRASES_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < st->n_phrases; i++) {
+		const Pbx__V1__AsrPhrase *p = st->phrases[i];
+		struct scenario_phrase *ph = &s->ph[i];
+
+		if (!p->name || !p->name[0] ||
+		    strlen(p->name) > SYNONYM_LEN_MAX || !p->n_synonyms ||
+		    p->n_synonyms > ASR_SYNONYMS_MAX)
+			return -EINVAL;
+		ph->name = strdup(p->name);
+		s->nph++;
+		if (!ph->name)
+			return -ENOMEM;
+		ph->synonyms = s->syn[i];
+		for (size_t k = 0; k < p->n_synonyms; k++) {
+			if (strlen(p->synonyms[k]) > SYNONYM_LEN_MAX)
+				return -EINVAL;
+			s->syn[i][k] = strdup(p->synonyms[k]);
+			if (!s->syn[i][k])
+				return -ENOMEM;
+			ph->nsynonyms++;
+		}
+	}
+	return 0;
+}
+
+static const char *start_check(const Pbx__V1__AsrStart *st)
+{
+	if (st->sample_rate && st->sample_rate != ASR_RATE)
+		return "sample_rate must be 8000";
+	if (st->no_input_ms > NO_INPUT_MAX_MS)
+		return "no_input_ms too large";
+	if (st->confidence < 0 || st->confidence > 1)
+		return "confidence out of 0..1";
+	if (st->language && strlen(st->language) >= LANG_MAX)
+		return "language too long";
+	if (st->backend && st->backend[0] && strcmp(st->backend, "pocketsphinx"))
+		return "unknown backend";
+	if (st->language && st->language[0] && strcmp(st->language, "en-us") &&
+	    strcmp(st->language, "en"))
+		return "no model for the language";
+	return NULL;
+}
+
+static void on_start(struct bridge *b, const struct pbx_bus_peer *peer,
+		     const Pbx__V1__Envelope *env)
+{
+	const Pbx__V1__AsrStart *st = env->asr_start;
+	struct bstream tmp = {.peer = *peer, .id = st->stream_id}, *s = NULL;
+	const char *why = start_check(st);
+	struct asr_stream_cfg sc = {
+		.no_input_ms = st->no_input_ms ? st->no_input_ms : 5000,
+		.max_utterance_ms = st->max_utterance_ms
+					    ? st->max_utterance_ms
+					    : (uint32_t)b->cfg->max_utterance_ms,
+		.end_silence_ms = st->end_silence_ms
+					  ? st->end_silence_ms
+					  : (uint32_t)b->cfg->end_silence_ms,
+		.threshold_db = (double)b->cfg->threshold_db,
+	};
+	int err;
+
+	snprintf(tmp.tenant, sizeof(tmp.tenant), "%s", env->tenant_id);
+	snprintf(tmp.callid, sizeof(tmp.callid), "%s", env->call_id);
+	if (stream_find(b, peer, st->stream_id))
+		why = "stream exists";
+	for (size_t i = 0; !why && i < b->cap && !s; i++)
+		if (!b->streams[i].used)
+			s = &b->streams[i];
+	if (!why && !s)
+		why = "busy";
+	if (why) {
+		PLOG_WARN("stream %llu refused: %s",
+			  (unsigned long long)st->stream_id, why);
+		send_kind(b, &tmp, RESULT(ERROR), why);
+		return;
+	}
+	*s = tmp;
+	s->used = true;
+	b->load++;
+	s->confidence = st->confidence;
+	snprintf(s->language, sizeof(s->language), "%s",
+		 st->language && st->language[0] ? st->language : "en-us");
+	s->last_ms = pbx_clock_mono_ms();
+	err = copy_phrases(s, st);
+	if (!err)
+		err = asr_stream_init(&s->st, &sc);
+	if (err) {
+		why = err == -ENOMEM ? "out of memory" : "bad phrases or bounds";
+		PLOG_WARN("stream %llu refused: %s",
+			  (unsigned long long)st->stream_id, why);
+		send_kind(b, s, RESULT(ERROR), why);
+		stream_release(b, s);
+		return;
+	}
+	PLOG_INFO("stream %llu: %zu phrase(s), no input %u ms, load %u/%zu",
+		  (unsigned long long)s->id, s->nph, sc.no_input_ms, b->load,
+		  b->cap);
+}
+
+static void on_audio(struct bridge *b, const struct pbx_bus_peer *peer,
+		     const Pbx__V1__AsrAudio *a)
+{
+	struct bstream *s = stream_find(b, peer, a->stream_id);
+	int16_t pcm[PCM_MAX / 2];
+	enum asr_stream_ev ev;
+	size_t n;
+
+	if (!s)
+		return; /* ended already: frames in flight */
+	if (a->stop) {
+		PLOG_INFO("stream %llu: stopped by the worker",
+			  (unsigned long long)s->id);
+		stream_release(b, s);
+		return;
+	}
+	if (a->pcm.len > PCM_MAX || a->pcm.len % 2) {
+		send_kind(b, s, RESULT(ERROR), "bad audio frame");
+		stream_release(b, s);
+		return;
+	}
+	s->last_ms = pbx_clock_mono_ms();
+	n = a->pcm.len / 2;
+	for (size_t i = 0; i < n; i++) /* little-endian on the wire */
+		pcm[i] = (int16_t)(a->pcm.data[2 * i] |
+				   a->pcm.data[2 * i + 1] << 8);
+	ev = asr_stream_feed(&s->st, pcm, n);
+	if (ev == ASR_EV_NONE)
+		return;
+	if (!s->started && s->st.state != ASR_ST_WAIT &&
+	    ev != ASR_EV_NO_INPUT) {
+		s->started = true;
+		PLOG_INFO("stream %llu: speech started at %u ms",
+			  (unsigned long long)s->id, s->st.ms);
+		send_kind(b, s, RESULT(SPEECH_STARTED), "");
+	}
+	switch (ev) {
+	case ASR_EV_END_OF_SPEECH:
+	case ASR_EV_MAX_UTTERANCE:
+		decode(b, s);
+		return;
+	case ASR_EV_NO_INPUT:
+		PLOG_INFO("stream %llu: no input", (unsigned long long)s->id);
+		send_kind(b, s, RESULT(NO_INPUT), "");
+		stream_release(b, s);
+		return;
+	default:
+		return;
+	}
+}
+
+static void on_ping(struct bridge *b, const struct pbx_bus_peer *peer)
+{
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	Pbx__V1__AsrHeartbeat hb = PBX__V1__ASR_HEARTBEAT__INIT;
+
+	hb.bridge_id = (char *)b->cfg->bridge_id;
+	hb.capacity = (uint32_t)b->cap;
+	hb.load = b->load;
+	hb.backends = (char *)b->backend->ops->name;
+	env.body_case = PBX__V1__ENVELOPE__BODY_ASR_HEARTBEAT;
+	env.asr_heartbeat = &hb;
+	pbx_bus_send(b->bus, peer, &env);
+}
+
+static void bus_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
+		     const Pbx__V1__Envelope *env, int err, void *arg)
+{
+	struct bridge *b = arg;
+
+	(void)bus;
+	if (err || !env || !peer)
+		return;
+	pbx_log_ctx(env->tenant_id, env->call_id);
+	switch (env->body_case) {
+	case PBX__V1__ENVELOPE__BODY_ASR_PING:
+		on_ping(b, peer);
+		break;
+	case PBX__V1__ENVELOPE__BODY_ASR_START:
+		on_start(b, peer, env);
+		break;
+	case PBX__V1__ENVELOPE__BODY_ASR_AUDIO:
+		on_audio(b, peer, env->asr_audio);
+		break;
+	default:
+		PLOG_WARN("unexpected message %d from %s", env->body_case,
+			  peer->user);
+		break;
+	}
+	pbx_log_ctx(NULL, NULL);
+}
+
+/* Streams whose worker went silent: it died, or the call moved on and
+ * its stop was lost. */
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct bridge *b = arg;
+	uint64_t now = pbx_clock_mono_ms();
+
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < b->cap; i++) {
+		struct bstream *s = &b->streams[i];
+
+		if (!s->used)
+			continue;
+		pbx_log_ctx(s->tenant, s->callid);
+		/* A phone that stops sending RTP in silences (VAD/DTX)
+		 * ends its utterance by falling silent. */
+		if (s->st.state == ASR_ST_SPEECH &&
+		    now - s->last_ms >= (uint64_t)s->st.cfg.end_silence_ms) {
+			PLOG_INFO("stream %llu: audio stopped: end of speech",
+				  (unsigned long long)s->id);
+			decode(b, s);
+			pbx_log_ctx(NULL, NULL);
+			continue;
+		}
+		if (now - s->last_ms < (uint64_t)b->cfg->stream_idle_ms) {
+			pbx_log_ctx(NULL, NULL);
+			continue;
+		}
+		PLOG_WARN("stream %llu: no audio for %ld ms: dropped",
+			  (unsigned long long)s->id, b->cfg->stream_idle_ms);
+		stream_release(b, s);
+		pbx_log_ctx(NULL, NULL);
+	}
+}
+
+int bridge_alloc(struct bridge **bp, struct event_base *base, void *zctx,
+		 const struct bridge_config *cfg, struct asr_backend *backend)
+{
+	struct timeval tv = {0, TICK_MS * 1000};
+	struct bridge *b = calloc(1, sizeof(*b));
+	int err;
+
+	if (!b)
+		return -ENOMEM;
+	b->cfg = cfg;
+	b->base = base;
+	b->cap = (size_t)cfg->capacity;
+	b->streams = calloc(b->cap, sizeof(*b->streams));
+	if (!b->streams) {
+		free(b);
+		return -ENOMEM;
+	}
+	err = pbx_bus_alloc_opts(&b->bus, zctx, PBX_BUS_ROUTER, cfg->listen,
+				 NULL,
+				 &(struct pbx_bus_opts){
+					 .secret_file = cfg->curve_secret_file,
+					 .zap_domain = "asr",
+					 .max_frame = 65536,
+				 },
+				 bus_recv, b);
+	if (!err)
+		err = pbx_bus_attach(b->bus, base);
+	b->tick = event_new(base, -1, EV_PERSIST, tick_cb, b);
+	if (!err && (!b->tick || event_add(b->tick, &tv)))
+		err = -ENOMEM;
+	if (err) {
+		b->backend = NULL; /* not taken on error */
+		bridge_free(b);
+		return err;
+	}
+	b->backend = backend;
+	*bp = b;
+	return 0;
+}
+
+void bridge_free(struct bridge *b)
+{
+	if (!b)
+		return;
+	if (b->tick)
+		event_free(b->tick);
+	for (size_t i = 0; i < b->cap; i++)
+		stream_release(b, &b->streams[i]);
+	pbx_bus_free(b->bus);
+	asr_backend_free(b->backend);
+	free(b->streams);
+	free(b);
+}
+
+unsigned bridge_load(const struct bridge *b)
+{
+	return b->load;
+}

@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# End-to-end: the voice assistant (issue 13). The whole stack on loopback
+# with two asr-bridges (asr1, asr2: pocketsphinx); SIPp callers
+# (tests/sipp/asr_caller.xml) call a number whose scenario asks a
+# question (a 400 Hz tone) and routes by the phrase heard, each output to
+# a greeting of its own tone (operator 1000 Hz, support 1600 Hz, no_input
+# 2200 Hz, not_recognized 2800 Hz) and then a hang-up. The callers speak
+# phrases and synonyms made by espeak-ng (8 kHz µ-law, as RTP carries
+# them). Asserts what the caller heard (the tone of the output taken, in
+# the RTP an rtp_sink kept; the question cut short by speech: barge-in),
+# the BYE, and that both bridges served streams; off-topic sentences are
+# measured (how many were rejected), not asserted; with both bridges
+# stopped the call still ends, by no_input.
+#
+# Environment: PBX_BUILD (required). Prints PASS/FAIL lines and a last
+# line "N passed, M failed".
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/e2e/lib.sh"
+e2e_env asr
+export PBX_ASR=2
+CALLER_IP=127.0.0.2
+T=asr
+NUM=15557001     # question 1 s
+NUM_LONG=15557002 # question 6 s (barge-in)
+
+cleanup() { "$STACK" stop >/dev/null 2>&1; }
+trap cleanup EXIT
+stack_up
+
+# --- audio ------------------------------------------------------------------
+tone() { sox -n -r 8000 -c 1 -b 16 "$TMP/$1.wav" synth "$2" sine "$3" vol 0.5 2>/dev/null; }
+tone question 1 400
+tone question_long 6 400
+tone r_operator 2 1000
+tone r_support 2 1600
+tone r_no_input 2 2200
+tone r_not_rec 2 2800
+tone r_other 2 700
+
+# say <name> <text>: <name>/speech.wav, the text spoken (espeak-ng en-us,
+# 140 words/min) as 8 kHz µ-law, with 1.5 s of silence after it (a
+# phone keeps sending RTP while the caller is silent).
+say() {
+	mkdir -p "$TMP/$1"
+	espeak-ng -v en-us -s 140 -w "$TMP/$1/tts.wav" "$2" &&
+		sox -q "$TMP/$1/tts.wav" -r 8000 -c 1 -e mu-law \
+			"$TMP/$1/speech.wav" pad 0 1.5
+}
+silence() {
+	mkdir -p "$TMP/$1"
+	sox -n -r 8000 -c 1 -e mu-law "$TMP/$1/speech.wav" trim 0 6
+}
+
+# --- provisioning -------------------------------------------------------------
+# scen <question prompt>: operator and support (with a synonym each) and
+# two competitors in the grammar (yes, no: both to a 700 Hz tone); no
+# retries, 3 s to answer.
+scen() {
+	printf '{"start":"ask","nodes":{"ask":{"type":"assistant","options":{"prompt":"%s","phrases":{"operator":["operator","talk to a person"],"support":["support","technical help"],"yes":["yes","correct"],"no":["no","wrong"]},"confidence":0.3,"timeout":3,"retries":0},"outputs":{"phrase:operator":"op","phrase:support":"sup","phrase:yes":"ot","phrase:no":"ot","no_input":"ni","not_recognized":"nr"}},"ot":{"type":"greeting","options":{"prompt":"r_other"},"outputs":{"next":"bye"}},"op":{"type":"greeting","options":{"prompt":"r_operator"},"outputs":{"next":"bye"}},"sup":{"type":"greeting","options":{"prompt":"r_support"},"outputs":{"next":"bye"}},"ni":{"type":"greeting","options":{"prompt":"r_no_input"},"outputs":{"next":"bye"}},"nr":{"type":"greeting","options":{"prompt":"r_not_rec"},"outputs":{"next":"bye"}},"bye":{"type":"hangup"}}}' "$1"
+}
+"$PBXCTL" tenant delete $T >/dev/null 2>&1
+if {
+	"$PBXCTL" tenant create $T &&
+		for p in question question_long r_operator r_support r_no_input r_not_rec r_other; do
+			"$PBXCTL" prompt upload $T $p "$TMP/$p.wav" || exit 1
+		done &&
+		number_with $T $NUM ask "$(scen question)" &&
+		number_with $T $NUM_LONG ask_long "$(scen question_long)"
+} >"$TMP/provision.out" 2>&1; then pass provision_assistant
+else fail provision_assistant "$(tail -1 "$TMP/provision.out")"; fi
+
+# --- calls --------------------------------------------------------------------
+# call <case dir> <number> <ms before speaking> <n>: the caller in the
+# case's directory (its speech.wav), local port 5120+n, RTP 34000+2n kept
+# by an rtp_sink into <case>/heard (µ-law). 0 when the caller got the BYE.
+call() {
+	local dir=$TMP/$1 n=$4 rc
+	rm -f "$dir/ready"
+	"$SINK" $CALLER_IP $((34000 + 2 * n)) 45 10000 "$dir/ready" \
+		"$dir/heard" >"$dir/sink.out" &
+	local sp=$!
+	for _ in $(seq 50); do [ -e "$dir/ready" ] && break; sleep 0.05; done
+	(cd "$dir" && timeout 60 sipp -sf "$SIPP_DIR/asr_caller.xml" -s "$2" \
+		-i $CALLER_IP -p $((5120 + n)) -mi $CALLER_IP \
+		-mp $((18000 + 10 * n)) -key caller "7999000020$n" \
+		-key rtp_port $((34000 + 2 * n)) -d "$3" -m 1 -nostdin \
+		-trace_logs -log_file "$dir/sipp.log" 127.0.0.1:5060 \
+		>>"$TMP/sipp.out" 2>&1)
+	rc=$?
+	wait $sp
+	[ $rc = 0 ] && grep -q got-bye "$dir/sipp.log"
+}
+
+# tones <heard>: "<ms of 400> <ms of 1000> <ms of 1600> <ms of 2200>
+# <ms of 2800> <ms of 700>": how long each tone was heard, in 20 ms frames whose
+# energy at it (Goertzel) is most of the frame's.
+tones() {
+	python3 -W ignore - "$1" <<'PY'
+import audioop, math, sys
+data = open(sys.argv[1], 'rb').read()
+pcm = audioop.ulaw2lin(data, 2)
+n = len(pcm) // 2
+s = [int.from_bytes(pcm[2*i:2*i+2], 'little', signed=True) for i in range(n)]
+freqs = [400, 1000, 1600, 2200, 2800, 700]
+ms = [0] * len(freqs)
+for f0 in range(0, n - 159, 160):
+    x = s[f0:f0 + 160]
+    tot = sum(v * v for v in x)
+    if tot < 160 * 100 * 100:
+        continue
+    for k, f in enumerate(freqs):
+        w = 2 * math.cos(2 * math.pi * f / 8000)
+        a = b = 0.0
+        for v in x:
+            a, b = v + w * a - b, a
+        p = (a * a + b * b - w * a * b) / 80  # |X(f)|^2 / (N/2)
+        if p > 0.6 * tot:
+            ms[k] += 20
+print(' '.join(map(str, ms)))
+PY
+}
+
+# heard_output <name> <case> <tone index 1-4>: the caller heard the
+# output's tone for at least a second and no other output's.
+IDX_NAMES=(question operator support no_input not_recognized yes_no)
+heard_output() {
+	local t
+	read -r -a t <<<"$(tones "$TMP/$2/heard")"
+	local want=$3 bad=""
+	for k in 1 2 3 4 5; do
+		[ "$k" = "$want" ] && continue
+		[ "${t[$k]:-0}" -gt 200 ] && bad="$bad ${IDX_NAMES[$k]}"
+	done
+	if [ "${t[$want]:-0}" -ge 1000 ] && [ -z "$bad" ]; then pass "$1"
+	else fail "$1" "heard ms (question op sup no_input not_rec yes_no): ${t[*]:-none}"; fi
+}
+
+n=0
+# case <check> <text> <tone index>: the text spoken after the question.
+speak_case() {
+	n=$((n + 1))
+	say "$1" "$2"
+	if call "$1" $NUM 1500 $n; then heard_output "$1" "$1" "$3"
+	else fail "$1" "caller got no BYE (see $TMP/$1/sipp.log)"; fi
+}
+speak_case operator_phrase_routes_to_operator "operator" 1
+speak_case operator_synonym_routes_to_operator "talk to a person" 1
+speak_case support_phrase_routes_to_support "support" 2
+speak_case support_synonym_routes_to_support "technical help" 2
+
+n=$((n + 1))
+silence silence
+if call silence $NUM 500 $n; then heard_output silence_routes_to_no_input silence 3
+else fail silence_routes_to_no_input "caller got no BYE"; fi
+
+# Barge-in: speaking 1 s into a 6 s question stops it.
+n=$((n + 1))
+say barge "technical help"
+if call barge $NUM_LONG 1000 $n; then
+	heard_output barge_in_routes_to_support barge 2
+	read -r -a t <<<"$(tones "$TMP/barge/heard")"
+	if [ "${t[0]:-0}" -lt 4000 ]; then pass barge_in_cuts_the_question
+	else fail barge_in_cuts_the_question "question heard ${t[0]:-0} ms of 6000"; fi
+else fail barge_in_routes_to_support "caller got no BYE"; fi
+
+# Off-topic sentences: measured, not asserted (pocketsphinx's grammar
+# search forces speech onto a phrase; only the confidence rejects it).
+rejected=0 total=0
+for s in "the weather is nice today in paris" \
+	"my cat likes to sleep on the sofa" \
+	"please send the invoice by email" \
+	"how much is the train ticket to london"; do
+	n=$((n + 1)) total=$((total + 1))
+	d=offtopic$total
+	say $d "$s"
+	if call $d $NUM 1500 $n; then
+		read -r -a t <<<"$(tones "$TMP/$d/heard")"
+		[ "${t[4]:-0}" -ge 1000 ] && rejected=$((rejected + 1))
+	else fail "offtopic_call_${total}_ends" "caller got no BYE"; fi
+done
+echo "info: off-topic sentences routed to not_recognized: $rejected of $total"
+
+# Both bridges took streams (least-loaded, ties in turn).
+s1=$(grep -c "phrase(s), no input" "$PBX_RUN/asr1.log")
+s2=$(grep -c "phrase(s), no input" "$PBX_RUN/asr2.log")
+if [ "$s1" -ge 1 ] && [ "$s2" -ge 1 ]; then pass both_bridges_served_streams
+else fail both_bridges_served_streams "asr1 $s1, asr2 $s2 streams"; fi
+echo "info: streams asr1 $s1, asr2 $s2"
+
+# No bridge: the caller is not heard, the call still ends (no_input).
+"$STACK" stop-one asr1
+"$STACK" stop-one asr2
+sleep 3.5 # the worker's pings go unanswered: both bridges not used
+n=$((n + 1))
+say nobridge "operator"
+if call nobridge $NUM 1500 $n; then heard_output dead_bridges_route_to_no_input nobridge 3
+else fail dead_bridges_route_to_no_input "caller got no BYE"; fi
+
+grep -h "heard \"" "$PBX_RUN"/asr*.log | sed 's/^.*stream/info: stream/' | head -20
+e2e_finish $T
