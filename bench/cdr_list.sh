@@ -11,7 +11,7 @@ set -u
 B=${1:?usage: cdr_list.sh BUILD_DIR [N]}; N=${2:-25000}
 redis-server --port 6395 --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --pidfile /tmp/cdrb-redis.pid --logfile /tmp/cdrb-redis.log
 for _ in $(seq 50); do redis-cli -p 6395 ping >/dev/null 2>&1 && break; sleep 0.1; done
-$B/services/provision/provision --set listen=tcp://127.0.0.1:7095 --set redis_port=6395 --set log_level=warn > /tmp/cdrb-prov.log 2>&1 &
+$B/services/provision/provision --set metrics_listen=0 --set listen=tcp://127.0.0.1:7095 --set redis_port=6395 --set log_level=warn > /tmp/cdrb-prov.log 2>&1 &
 PP=$!
 sleep 0.5
 P="$B/services/pbxctl/pbxctl --server tcp://127.0.0.1:7095 --timeout-ms 30000"

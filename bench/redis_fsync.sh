@@ -41,7 +41,7 @@ for policy in always everysec; do
 	many=$(rps -c 20 -n $N -r 100000 HSET 'pbx:{b}:call:__rand_int__' rev 1)
 	prov="-"
 	if [ -n "$BUILD" ]; then
-		"$BUILD/services/provision/provision" --set redis_port=$PORT \
+		"$BUILD/services/provision/provision" --set metrics_listen=0 --set redis_port=$PORT \
 			--set listen=tcp://127.0.0.1:7191 --set log_level=warn \
 			>"$DIR/prov.log" 2>&1 &
 		PP=$!

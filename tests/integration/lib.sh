@@ -43,6 +43,7 @@ check() {
 }
 start_service() {
 	"$PROVISION_BIN" --set "listen=$SERVER" --set "redis_port=$REDIS_PORT" \
+		--set metrics_listen=0 \
 		>>"$TMP/provision.log" 2>&1 &
 	PID=$!
 	for _ in $(seq 50); do

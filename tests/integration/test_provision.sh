@@ -135,7 +135,7 @@ expect() {
 
 start_service() {
 	local port=$1 redis_port=$2 log=$3
-	"$PROVISION_BIN" --set "listen=tcp://127.0.0.1:$port" \
+	"$PROVISION_BIN" --set "listen=tcp://127.0.0.1:$port" --set metrics_listen=0 \
 		--set "redis_port=$redis_port" --set log_level=debug \
 		--set "media_root=$TMP/media" \
 		>"$log" 2>&1 &
@@ -678,7 +678,7 @@ expect activate_bad_time_is_usage 2 '--at takes a time'
 PID2=""
 SERVER2=""
 for port in $(seq $((PROV_PORT + 30)) $((PROV_PORT + 50))); do
-	"$PROVISION_BIN" --set "listen=tcp://127.0.0.1:$port" \
+	"$PROVISION_BIN" --set "listen=tcp://127.0.0.1:$port" --set metrics_listen=0 \
 		--set "redis_port=$REDIS_PORT" >"$TMP/prov2.log" 2>&1 &
 	PID2=$!
 	for _ in $(seq 30); do
