@@ -21,7 +21,7 @@ build-asan: deps
 	@cmake --build $(BUILD_ASAN) -j $(JOBS)
 
 run: build
-	@PBX_BUILD=$(CURDIR)/$(BUILD) PBX_REDIS_SAVE=1 ./scripts/stack.sh start
+	@PBX_BUILD=$(CURDIR)/$(BUILD) PBX_REDIS_SAVE=1 PBX_ASR=$${PBX_ASR:-1} ./scripts/stack.sh start
 	@PBX_BUILD=$(CURDIR)/$(BUILD) ./scripts/demo.sh
 
 stop:

@@ -163,10 +163,11 @@ worker_rtp() {
 	echo "$lo $((lo + RTP_SPAN - 2))"
 }
 valid_worker() { [[ $1 =~ ^mw[1-9]$ ]]; }
-# Workers with a pid file (started by start or start-one), sorted.
+# Workers and asr-bridges with a pid file (started by start or start-one),
+# sorted.
 worker_pids() {
 	local f
-	for f in "$RUN"/mw*.pid; do
+	for f in "$RUN"/mw*.pid "$RUN"/asr*.pid; do
 		[ -e "$f" ] || continue
 		f=${f##*/}
 		echo "${f%.pid}"
@@ -531,7 +532,8 @@ services() {
 }
 
 # What status and stop cover: the configured services plus every worker
-# with a pid file (one added by start-one), each once, in start order.
+# and asr-bridge with a pid file (one added by start-one, or by a start
+# with another PBX_ASR), each once, in start order.
 known() {
 	{ services; worker_pids; } | awk '!seen[$0]++'
 }
