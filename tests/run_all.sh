@@ -131,6 +131,7 @@ suite "security: CURVE on the buses, tenant keys, provisioning memory" \
 # The compose stack on a network of its own (no host port of the suites
 # above), when this machine has a Docker engine.
 if docker info >/dev/null 2>&1 && command -v docker-compose >/dev/null; then
+	"$ROOT/tests/compose_prebuild.sh" wait
 	suite "compose: the docker compose stack (images, scaling, worker kill)" \
 		compose tests/compose/test_compose.sh
 else
