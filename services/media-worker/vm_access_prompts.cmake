@@ -12,6 +12,7 @@ speak_prompts(body
     "vm_pin|Please enter your mailbox PIN, then press the hash key."
     "vm_bad_pin|That PIN is not correct. Please try again."
     "vm_denied|That PIN is not correct. Goodbye."
+    "vm_locked|This mailbox is locked after too many wrong PINs. Please try again later. Goodbye."
     "vm_new_0|You have no new messages."
     "vm_new_1|You have one new message."
     "vm_new_2|You have two new messages."

@@ -469,6 +469,7 @@ static const struct sound_src {
 	SOUND(vm_pin),
 	SOUND(vm_bad_pin),
 	SOUND(vm_denied),
+	SOUND(vm_locked),
 	SOUND(vm_new_0),
 	SOUND(vm_new_1),
 	SOUND(vm_new_2),

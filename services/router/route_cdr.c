@@ -387,7 +387,8 @@ void route_cdr_write(struct router *r, struct pbx_cdr *cdr)
 		  cdr->answered_by[0] ? ", answered by " : "",
 		  cdr->answered_by);
 	if (!b || pbx_key_of(key, sizeof(key), cdr->tenant, PBX_K_CDR)) {
-		PLOG_ERR("call record not stored: no tenant key");
+		PLOG_ERR("call record not stored: %s",
+			 b ? "no tenant key" : "router stopping");
 		return;
 	}
 	j = calloc(1, sizeof(*j));

@@ -258,10 +258,12 @@ void router_free(struct router *r)
 	route_cdr_flush(r);
 	if (pbx_redis_ctx(r->redis))
 		redisAsyncHandleWrite(pbx_redis_ctx(r->redis));
-	route_cdr_batch_free(r);
 	/* Freeing Redis runs pending callbacks with NULL replies: they hang up
-	 * or reject through the buses, so free it while those still exist. */
+	 * or reject through the buses, so free it while those still exist
+	 * (and their call records, logged as not stored, after it). */
 	pbx_redis_free(r->redis);
+	r->redis = NULL;
+	route_cdr_batch_free(r);
 	pbx_bus_free(r->edge_bus);
 	pbx_bus_free(r->worker_bus);
 	pbx_bus_free(r->queue_bus);

@@ -7,7 +7,7 @@
 # Kamailio) dials *97:
 #  - with a wrong PIN three times (RFC 4733): the PBX hangs up (BYE), the
 #    phone heard prompts but not the message (no 1400 Hz), the message is
-#    still listed and new;
+#    still listed and new, the box's wrong-PIN count (lock-out) is 3;
 #  - with its PIN 4321: it hears the message (RTP counted, the 1400 Hz
 #    band's level measured with sox) and presses 7: the PBX says goodbye
 #    and hangs up, `pbxctl vm list` is empty, the file is gone, the
@@ -124,6 +124,15 @@ if "$PBXCTL" vm list $T 201 2>/dev/null | grep -q "^$id new "; then
 else
 	fail message_still_new_after_wrong_pins "$("$PBXCTL" vm list $T 201 2>&1)"
 fi
+# The lock-out count (docs/voicemail.md): the worker's Redis user may
+# count, and the window is set.
+fails=$(rcli GET "pbx:{$T}:vm:pinfail:201")
+ttl=$(rcli TTL "pbx:{$T}:vm:pinfail:201")
+if [ "$fails" = 3 ] && [ "${ttl:-0}" -gt 0 ]; then
+	pass wrong_pins_counted_for_the_lock_out
+else
+	fail wrong_pins_counted_for_the_lock_out "count '$fails', ttl '$ttl'"
+fi
 
 # --- the right PIN: hear it, press 7 ----------------------------------------------
 # About 3 s of the 0.5 tone in some 10 s of audio: a band rms near 0.2.
@@ -135,6 +144,11 @@ if [ -n "$id" ] && [ -z "$out" ] && [ "$files" = 0 ]; then
 	pass key_7_deleted_the_message_and_its_file
 else
 	fail key_7_deleted_the_message_and_its_file "list: $out; $files files"
+fi
+if [ "$(rcli EXISTS "pbx:{$T}:vm:pinfail:201")" = 0 ]; then
+	pass right_pin_cleared_the_wrong_pin_count
+else
+	fail right_pin_cleared_the_wrong_pin_count "$(rcli GET "pbx:{$T}:vm:pinfail:201")"
 fi
 bytes=$(rcli GET "pbx:{$T}:vm:bytes")
 if [ "$bytes" = 0 ]; then pass deleted_bytes_leave_the_quota_count; else

@@ -3243,6 +3243,78 @@ Test(mwcall, vm_access_wrong_pin_three_times_hangs_up_unheard)
 	acc_refused(&rf, "main");
 }
 
+/* Wrong PINs count across calls (per box, in Redis, with a window): */
+Test(mwcall, vm_access_wrong_pins_are_counted_for_the_box_with_a_window)
+{
+	struct redis_fixture rf = {0};
+	char id[PBX_MEDIA_ID_MAX];
+	long long ttl;
+
+	acc_start(&rf, "main", "4321", id, sizeof(id));
+	cmd_vm_access("main", false);
+	acc_entries((const char *const[]){"1#", "2#", NULL});
+	test_loop_for(300);
+	cr_assert_eq(acc_int(&rf, "GET pbx:{" TENANT "}:vm:pinfail:%s",
+			     "main"),
+		     2);
+	ttl = acc_int(&rf, "TTL pbx:{" TENANT "}:vm:pinfail:%s", "main");
+	cr_assert(ttl > 800 && ttl <= 900, "the count's window: %lld s", ttl);
+	acc_entries((const char *const[]){"3#", NULL});
+	cr_assert_eq(acc_int(&rf, "GET pbx:{" TENANT "}:vm:pinfail:%s",
+			     "main"),
+		     3);
+	acc_refused(&rf, "main");
+}
+
+/* ... and at 10 the box is locked: the right PIN does not open it. */
+Test(mwcall, vm_access_locked_box_refuses_even_the_right_pin)
+{
+	struct redis_fixture rf = {0};
+	char id[PBX_MEDIA_ID_MAX];
+
+	acc_start(&rf, "main", "4321", id, sizeof(id));
+	cr_assert_eq(redis_fixture_ok(redis_fixture_cmd(
+			     &rf, "SET pbx:{" TENANT "}:vm:pinfail:main 10 "
+				  "EX 900")),
+		     0);
+	cmd_vm_access("main", false);
+	acc_keys("4321#");
+	cr_assert(wait_event(KIND(ENDED), 8000), "no ENDED");
+	cr_assert_str_eq(ev_find(KIND(ENDED))->detail,
+			 "voicemail access: box locked");
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "no BYE");
+	cr_assert_gt(fx.caller.rx.pkts, 100, "no prompts heard");
+	cr_assert_eq(fx.caller.rx.fill_pkts, 0, "the message was heard");
+	redis_fixture_stop(&rf);
+	vm_root_remove();
+}
+
+/* The right PIN below the limit opens the box and clears the count. */
+Test(mwcall, vm_access_right_pin_clears_the_wrong_pin_count)
+{
+	struct redis_fixture rf = {0};
+	char id[PBX_MEDIA_ID_MAX];
+
+	acc_start(&rf, "main", "4321", id, sizeof(id));
+	cr_assert_eq(redis_fixture_ok(redis_fixture_cmd(
+			     &rf, "SET pbx:{" TENANT "}:vm:pinfail:main 9 "
+				  "EX 900")),
+		     0);
+	cmd_vm_access("main", false);
+	acc_keys("4321#");
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts,
+				  ACC_MSG_MS / 20 - 1, 8000),
+		  "the message was not heard: %u of its packets",
+		  fx.caller.rx.fill_pkts);
+	cr_assert_eq(acc_int(&rf, "EXISTS pbx:{" TENANT "}:vm:pinfail:%s",
+			     "main"),
+		     0);
+	test_ua_hangup(&fx.caller);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	redis_fixture_stop(&rf);
+	vm_root_remove();
+}
+
 Test(mwcall, vm_access_box_without_pin_opens_only_for_its_extension)
 {
 	struct redis_fixture rf = {0};
