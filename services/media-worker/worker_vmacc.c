@@ -75,8 +75,7 @@ struct vmacc {
 static int prompt(struct vmacc *a, const char *name, uint8_t **audio,
 		  size_t *len)
 {
-	return worker_prompt_audio(a->w, mwcall_tenant(a->wc->call), name,
-				   mwcall_law(a->wc->call), audio, len);
+	return worker_prompt_audio(a->w, a->wc, name, audio, len);
 }
 
 /* The data chunk of a RIFF/WAVE file of 16-bit mono PCM (what the
