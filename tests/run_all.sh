@@ -89,6 +89,8 @@ unset PBXCTL PROVISION_BIN ZMQ_GARBAGE REDIS_PORT
 export PBX_BUILD=$BUILD
 suite "integration: Redis durability (kill -9) and ACL users" durability \
 	tests/integration/test_durability.sh
+suite "integration: Redis Sentinel failover under provisioning writes" \
+	sentinel tests/integration/test_sentinel.sh
 suite "end to end: calls through kamailio" e2e tests/e2e/test_calls.sh
 suite "end to end: registrar, trunks, worker legs at the edge" reg \
 	tests/e2e/test_registrar.sh
