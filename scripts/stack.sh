@@ -8,8 +8,8 @@
 #   stack.sh start | stop | status
 #   stack.sh start-one <name> | stop-one <name>   (router, queue-manager,
 #                                                crm-connector, notifier,
-#                                                edge-bridge, asr1..asr9,
-#                                                mw1..mw9)
+#                                                edge-bridge, edge2..edge9,
+#                                                asr1..asr9, mw1..mw9)
 #   stack.sh ports mwN                           (its SIP port and RTP range)
 #   stack.sh key <name>       a provisioning client key: tenant-<t> (that
 #                             tenant only) or any other name (operator)
@@ -61,7 +61,10 @@
 # of the tests are on loopback; 0 to try the refusal), PBX_ASR (asr-bridges
 # asr1..asrN to start before the workers, 0 by default; asrN listens on
 # 7004+N, its CURVE key asrN, the workers' keys its allow list; every
-# worker then connects to all N).
+# worker then connects to all N), PBX_BRIDGES (edge-bridges: edge-bridge,
+# whose edge_id is edge1, then edge2..edgeN, default 1; Kamailio spreads
+# the calls over every connected one, docs/operations.md "Edge-bridges";
+# edgeN's metrics on 9230+N, its CURVE key edgeN).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${PBX_BUILD:-$ROOT/build}
@@ -139,9 +142,19 @@ keys_for() {
 	crm-connector) ensure_key router && ensure_key crm1 crm ;;
 	provision) ensure_key provision && ensure_key operator provision ;;
 	edge-bridge) ensure_key router && ensure_key edge1 edge ;;
+	edge[2-9]) ensure_key router && ensure_key "$1" edge ;;
 	mw*) ensure_key router && ensure_key "$1" worker ;;
 	asr*) ensure_key "$1" && mkdir -p -m 0700 "$KEYS/allow/worker" ;;
 	esac
+}
+
+BRIDGES=${PBX_BRIDGES:-1}
+valid_bridge() { [[ $1 =~ ^edge[2-9]$ ]]; }
+bridge_metrics_port() { echo $((9230 + ${1#edge})); }
+# bridge_connected <name>: its evapi connection to Kamailio is up.
+bridge_connected() {
+	ss -tnp state established "( dport = :8448 )" |
+		grep -q "pid=$(cat "$RUN/$1.pid"),"
 }
 
 ASR=${PBX_ASR:-0}
@@ -167,7 +180,7 @@ valid_worker() { [[ $1 =~ ^mw[1-9]$ ]]; }
 # sorted.
 worker_pids() {
 	local f
-	for f in "$RUN"/mw*.pid "$RUN"/asr*.pid; do
+	for f in "$RUN"/mw*.pid "$RUN"/asr*.pid "$RUN"/edge[2-9].pid; do
 		[ -e "$f" ] || continue
 		f=${f##*/}
 		echo "${f%.pid}"
@@ -333,6 +346,10 @@ start_one() {
 	provision) need_ports provision tcp/7010 tcp/9203 || return 1 ;;
 	notifier) need_ports notifier udp/5070 tcp/9205 || return 1 ;;
 	edge-bridge) need_ports edge-bridge tcp/9202 || return 1 ;;
+	edge*)
+		valid_bridge "$name" || { log "unknown service $name (edge2..edge9)"; return 2; }
+		need_ports "$name" "tcp/$(bridge_metrics_port "$name")" || return 1
+		;;
 	queue-manager) need_ports queue-manager tcp/9204 || return 1 ;;
 	crm-connector) need_ports crm-connector tcp/9206 || return 1 ;;
 	mw*)
@@ -458,6 +475,16 @@ start_one() {
 		wait_until 10 "edge-bridge evapi connection" evapi_connected &&
 			alive edge-bridge
 		;;
+	edge*)
+		start_bg "$name" "$BUILD/services/edge-bridge/edge-bridge" \
+			--set "edge_id=$name" \
+			--set "metrics_listen=127.0.0.1:$(bridge_metrics_port "$name")" \
+			--set "curve_secret_file=$KEYS/$name.key" \
+			--set "curve_server_public_file=$KEYS/router.pub" \
+			--set "log_level=$LOG_LEVEL"
+		wait_until 10 "$name evapi connection" bridge_connected "$name" &&
+			alive "$name"
+		;;
 	mw*)
 		local i=${name#mw} port lo hi block=0
 		port=$(worker_port "$i")
@@ -527,6 +554,7 @@ stop_one() {
 services() {
 	printf '%s\n' redis kamailio router provision queue-manager \
 		crm-connector notifier edge-bridge
+	for i in $(seq 2 "$BRIDGES"); do echo "edge$i"; done
 	for i in $(seq "$ASR"); do echo "asr$i"; done
 	for i in $(seq "$WORKERS"); do echo "mw$i"; done
 }

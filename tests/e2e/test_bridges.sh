@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# N edge-bridges as active peers (docs/operations.md, "Edge-bridges"): the
+# whole stack with two edge-bridges (edge1, edge2), real SIP calls with
+# SIPp. Kamailio gives each call to one bridge in turn: both carry calls
+# (counted in each bridge's log) and no call is asked twice; a bridge
+# frozen with a call waiting in it and then killed loses no call
+# (Kamailio asks again through the other); with one bridge left every
+# new call is answered, also during a burst when the other is killed;
+# a bridge started again takes its share again.
+#
+# Environment: PBX_BUILD (a build dir, required). Prints "PASS <name>" /
+# "FAIL <name> <why>" per check and a last line "N passed, M failed".
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/e2e/lib.sh"
+e2e_env bridges
+export PBX_BRIDGES=2
+export PBX_PIKE_DENSITY=100000
+T=brg
+CALLER_IP=127.0.0.2
+SHORT=15570001 # a 1 s prompt, then the PBX hangs up
+
+cleanup() { "$STACK" stop >/dev/null 2>&1; }
+trap cleanup EXIT
+
+stack_up
+sox -n -r 8000 -c 1 -b 16 "$TMP/short.wav" synth 1 sine 660 2>/dev/null
+"$PBXCTL" tenant delete $T >/dev/null 2>&1
+if "$PBXCTL" tenant create $T >/dev/null &&
+	"$PBXCTL" prompt upload $T short "$TMP/short.wav" >/dev/null &&
+	number_with $T $SHORT short '{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"short"},"outputs":{"next":"bye"}},"bye":{"type":"hangup"}}}' >/dev/null; then
+	pass provision_test_tenant
+else fail provision_test_tenant "pbxctl failed"; fi
+
+B1=$PBX_RUN/edge-bridge.log
+B2=$PBX_RUN/edge2.log
+KAM=$PBX_RUN/kamailio.log
+# asked <bridge log>: the calls that bridge asked a router about.
+asked() { grep -c "call.new .*-> $SHORT" "$1"; }
+# calls <name> <n> <rate> <sip port> <rtp port>: n calls of SHORT at rate
+# per second, all must be answered (sipp exits 0); log $TMP/<name>.log.
+calls() {
+	(cd "$TMP" && timeout 60 sipp -sf "$SIPP_DIR/uac_greeting.xml" \
+		-s $SHORT -i $CALLER_IP -p "$4" -nostdin -m "$2" -r "$3" \
+		-l "$2" -key rtp_port "$5" -trace_logs -trace_stat \
+		-stf "$TMP/$1.csv" -log_file "$TMP/$1.log" \
+		127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1)
+}
+# succ <name>: the calls of that sipp run that succeeded (its -stf file).
+stat_col() { head -1 "$TMP/$1.csv" | tr ';' '\n' | grep -n "^$2$" | cut -d: -f1; }
+succ() { local c; c=$(stat_col "$1" SuccessfulCall\(C\)); tail -1 "$TMP/$1.csv" | cut -d';' -f"$c"; }
+
+# --- both bridges carry calls, each call asked once ------------------------
+a1=$(asked "$B1") a2=$(asked "$B2")
+if calls spread 20 10 6100 16000; then
+	pass spread_calls_answered
+else fail spread_calls_answered "$(succ spread) of 20 answered"; fi
+d1=$(($(asked "$B1") - a1)) d2=$(($(asked "$B2") - a2))
+echo "info: 20 calls: edge1 asked $d1, edge2 asked $d2"
+if [ $d1 -ge 5 ] && [ $d2 -ge 5 ] && [ $((d1 + d2)) = 20 ]; then
+	pass "calls_spread_over_both_bridges (edge1 $d1, edge2 $d2)"
+else fail calls_spread_over_both_bridges "edge1 $d1, edge2 $d2 of 20"; fi
+
+# --- a bridge that dies with a call waiting in it loses no call -----------
+# edge2 frozen: what Kamailio gives it waits in its socket. Two calls: one
+# of them goes to edge2 (round robin). Then edge2 dies.
+P2=$(cat "$PBX_RUN/edge2.pid")
+kill -STOP "$P2"
+n_lost0=$(grep -c "bridge b[0-9]* gone before the router's answer" "$KAM")
+calls frozen 2 10 6200 17000 &
+CALLS=$!
+sleep 0.5
+kill -9 "$P2"
+kill -CONT "$P2" 2>/dev/null
+wait $CALLS
+rc=$?
+n_lost=$(($(grep -c "bridge b[0-9]* gone before the router's answer" "$KAM") - n_lost0))
+if [ $rc = 0 ] && [ "$n_lost" -ge 1 ]; then
+	pass "call_waiting_in_a_dead_bridge_is_answered ($n_lost asked again)"
+else fail call_waiting_in_a_dead_bridge_is_answered "sipp rc $rc, $(succ frozen) of 2 answered, $n_lost asked again"; fi
+
+# gone <pid>: waits until the killed process is reaped.
+gone() { for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; }
+
+# --- kill one mid-burst: new calls keep working ---------------------------
+gone "$P2"
+"$STACK" start-one edge2 >/dev/null 2>&1
+sleep 0.3
+a1=$(asked "$B1") a2=$(asked "$B2")
+calls burst 30 15 6300 18000 &
+CALLS=$!
+sleep 1
+P2=$(cat "$PBX_RUN/edge2.pid")
+kill -9 "$P2"
+wait $CALLS
+rc=$?
+d1=$(($(asked "$B1") - a1)) d2=$(($(asked "$B2") - a2))
+echo "info: burst of 30, edge2 killed after 1 s: edge1 asked $d1, edge2 asked $d2"
+if [ $rc = 0 ] && [ $d2 -ge 1 ] && [ $d1 -gt $d2 ]; then
+	pass "bridge_killed_mid_burst_no_call_lost (edge1 $d1, edge2 $d2)"
+else fail bridge_killed_mid_burst_no_call_lost "sipp rc $rc, $(succ burst) of 30 answered; edge1 $d1, edge2 $d2"; fi
+a1=$(asked "$B1")
+if calls after 10 10 6400 19000 && [ $(($(asked "$B1") - a1)) = 10 ]; then
+	pass new_calls_all_through_the_live_bridge
+else fail new_calls_all_through_the_live_bridge "$(succ after) of 10 answered, edge1 asked $(($(asked "$B1") - a1))"; fi
+
+# --- the bridge back: it takes its share again -----------------------------
+gone "$P2"
+"$STACK" start-one edge2 >/dev/null 2>&1
+sleep 0.3
+a1=$(asked "$B1") a2=$(asked "$B2")
+calls back 10 10 6500 20000
+rc=$?
+d1=$(($(asked "$B1") - a1)) d2=$(($(asked "$B2") - a2))
+if [ $rc = 0 ] && [ $d1 -ge 3 ] && [ $d2 -ge 3 ]; then
+	pass "restarted_bridge_takes_calls_again (edge1 $d1, edge2 $d2)"
+else fail restarted_bridge_takes_calls_again "sipp rc $rc; edge1 $d1, edge2 $d2"; fi
+
+"$STACK" stop >/dev/null 2>&1
+sanitizer_clean services_sanitizer_clean "$PBX_RUN"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]
