@@ -118,6 +118,8 @@ suite "end to end: fax (a multi-page fax received, stored, listed)" fax \
 	tests/e2e/test_fax.sh
 suite "end to end: scaling (worker list, drain, rolling upgrade, RTP ranges)" \
 	workers tests/e2e/test_workers.sh
+suite "end to end: two edge-bridges (calls spread, a bridge killed, no call lost)" \
+	bridges tests/e2e/test_bridges.sh
 suite "end to end: metrics, health and JSON logs (every service, calls counted)" \
 	metrics tests/e2e/test_metrics.sh
 suite "end to end: voice assistant (phrases spoken by espeak-ng, two asr-bridges)" \

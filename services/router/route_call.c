@@ -563,6 +563,8 @@ void route_call_new(struct router *r, const struct pbx_bus_peer *peer,
 		c->edge[peer->len] = '\0';
 		if (!pbx_id_valid(c->edge))
 			c->edge[0] = '\0';
+		else
+			route_edge_heard(r, c->edge);
 	}
 	pbx_log_ctx(NULL, c->call_id);
 

@@ -46,6 +46,8 @@ struct router_config {
 	char curve_crm_allow_dir[PBX_CFG_STRLEN];
 };
 
+#define ROUTER_EDGES_MAX 16
+
 struct router {
 	const struct router_config *cfg;
 	struct event_base *base;
@@ -63,6 +65,11 @@ struct router {
 				  * ("@out:", one per number dialled: kept
 				  * apart so they never evict a tenant's) */
 	struct event *tick;
+	/* Edge-bridges heard from (bus ids): a CallEnd whose call's own
+	 * edge is gone goes to another one, as every edge reaches the same
+	 * Kamailio (route_reap.c). */
+	char edges[ROUTER_EDGES_MAX][65];
+	unsigned n_edges;
 	unsigned long calls_routed;
 	/* Metrics (router_metrics.c). */
 	unsigned long placement_failures; /* no live worker with room */
@@ -86,6 +93,8 @@ void route_queue_event(struct router *r, const struct pbx_bus_peer *peer,
 		       const Pbx__V1__Envelope *env);
 /* route_crm.c: a crm-connector answers a lookup. */
 void route_crm_event(struct router *r, const Pbx__V1__Envelope *env);
+/* route_reap.c: an edge-bridge (its bus id) asked about a call. */
+void route_edge_heard(struct router *r, const char *edge);
 /* route_reap.c: workers_lost_h that ends a lost worker's calls. */
 void route_reap_worker(const char *worker_id, uint64_t seen_ms, void *arg);
 /* cmd (its body set) to worker_id as call_id's command number seq;

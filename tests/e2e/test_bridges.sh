@@ -19,15 +19,19 @@ export PBX_PIKE_DENSITY=100000
 T=brg
 CALLER_IP=127.0.0.2
 SHORT=15570001 # a 1 s prompt, then the PBX hangs up
+LONG=15570002  # a 20 s prompt
 
 cleanup() { "$STACK" stop >/dev/null 2>&1; }
 trap cleanup EXIT
 
 stack_up
 sox -n -r 8000 -c 1 -b 16 "$TMP/short.wav" synth 1 sine 660 2>/dev/null
+sox -n -r 8000 -c 1 -b 16 "$TMP/long.wav" synth 20 sine 330 2>/dev/null
 "$PBXCTL" tenant delete $T >/dev/null 2>&1
 if "$PBXCTL" tenant create $T >/dev/null &&
 	"$PBXCTL" prompt upload $T short "$TMP/short.wav" >/dev/null &&
+	"$PBXCTL" prompt upload $T long "$TMP/long.wav" >/dev/null &&
+	number_with $T $LONG long '{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"long"},"outputs":{"next":"bye"}},"bye":{"type":"hangup"}}}' >/dev/null &&
 	number_with $T $SHORT short '{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"short"},"outputs":{"next":"bye"}},"bye":{"type":"hangup"}}}' >/dev/null; then
 	pass provision_test_tenant
 else fail provision_test_tenant "pbxctl failed"; fi
@@ -115,6 +119,31 @@ d1=$(($(asked "$B1") - a1)) d2=$(($(asked "$B2") - a2))
 if [ $rc = 0 ] && [ $d1 -ge 3 ] && [ $d2 -ge 3 ]; then
 	pass "restarted_bridge_takes_calls_again (edge1 $d1, edge2 $d2)"
 else fail restarted_bridge_takes_calls_again "sipp rc $rc; edge1 $d1, edge2 $d2"; fi
+
+# --- a call whose bridge died is still ended when its worker dies ---------
+# Calls up through both bridges; edge2 dies, then the worker: the router
+# sends the CallEnd of edge2's calls through edge1, and every caller gets
+# its BYE long before the 20 s prompt would end.
+a2=$(grep -c "call.new .*-> $LONG" "$B2")
+(cd "$TMP" && timeout 60 sipp -sf "$SIPP_DIR/uac_greeting.xml" -s $LONG \
+	-i $CALLER_IP -p 6600 -nostdin -m 4 -r 10 -l 4 -key rtp_port 21000 \
+	-trace_stat -stf "$TMP/lost.csv" 127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1) &
+CALLS=$!
+sleep 2
+n2=$(($(grep -c "call.new .*-> $LONG" "$B2") - a2))
+P2=$(cat "$PBX_RUN/edge2.pid")
+kill -9 "$P2"
+sleep 0.3
+T_KILL=$(now_ms)
+kill -9 "$(cat "$PBX_RUN/mw1.pid")"
+wait $CALLS
+rc=$?
+took=$(($(now_ms) - T_KILL))
+through=$(grep -c "edge edge2 is gone: call end sent through edge edge1" "$PBX_RUN/router.log")
+echo "info: 4 calls (edge2 asked $n2), worker killed: all ended $took ms later, $through call ends rerouted"
+if [ $rc = 0 ] && [ "$took" -lt 10000 ] && [ "$n2" -ge 1 ] && [ "$through" -ge "$n2" ]; then
+	pass "callers_of_a_dead_bridge_get_bye_when_their_worker_dies ($n2 through edge1, ${took} ms)"
+else fail callers_of_a_dead_bridge_get_bye_when_their_worker_dies "sipp rc $rc, $(succ lost) of 4 ended, ${took} ms, edge2 asked $n2, $through rerouted"; fi
 
 "$STACK" stop >/dev/null 2>&1
 sanitizer_clean services_sanitizer_clean "$PBX_RUN"
