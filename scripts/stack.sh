@@ -224,6 +224,10 @@ kam_cfg() {
 	local pw
 	pw=$(cat "$(redis_pass_file kamailio)") || return 1
 	printf '#!KAMAILIO\n#!substdef "!PBX_REDIS_PASS!%s!g"\n' "$pw"
+	# A Cluster has only database 0: registrations go there too.
+	if [ "${PBX_REDIS_CLUSTER:-0}" = 1 ]; then
+		printf '#!substdef "!PBX_USRLOC_DB!0!g"\n'
+	fi
 	printf 'include_file "%s"\n' "$ROOT/deploy/kamailio/kamailio.cfg"
 }
 
@@ -296,6 +300,7 @@ aof_written() {
 
 listening_udp() { ss -lnu | grep -q "$1:$2 "; }
 listening_tcp() { ss -lnt | grep -q "$1:$2 "; }
+redis_cluster_ok() { rcli CLUSTER INFO | grep -q cluster_state:ok; }
 evapi_connected() { ss -tn state established "( dport = :8448 )" | grep -q 8448; }
 notifier_ready() {
 	rcli XINFO GROUPS 'pbx:{sys}:notify:jobs' | grep -qx notifier
@@ -373,13 +378,25 @@ start_one() {
 		# (Redis writes it from the loaded data).
 		[ -s "$RUN/redis.rdb" ] && [ ! -d "$RUN/appendonly" ] && aof=no
 		write_acl || { log "redis: cannot write $ACL_FILE"; return 1; }
+		# PBX_REDIS_CLUSTER=1: Redis in Cluster mode, one node that
+		# holds all 16384 slots: a multi-key command or script whose
+		# keys are not in one slot fails CROSSSLOT, as on a real
+		# Cluster (docs/operations.md, "Redis Cluster").
+		local cluster=""
+		[ "${PBX_REDIS_CLUSTER:-0}" = 1 ] &&
+			cluster="--cluster-enabled yes --cluster-config-file nodes.conf"
 		eval redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
-			--dir "$RUN" --dbfilename redis.rdb $save \
+			--dir "$RUN" --dbfilename redis.rdb $save $cluster \
 			--appendonly $aof --appendfsync "$REDIS_FSYNC" \
 			--appenddirname appendonly \
 			--aclfile "$ACL_FILE" --daemonize yes \
 			--pidfile "$RUN/redis.pid" --logfile "$RUN/redis.log"
 		wait_until 10 redis rcli ping || return 1
+		if [ -n "$cluster" ]; then
+			rcli CLUSTER INFO | grep -q cluster_state:ok ||
+				rcli CLUSTER ADDSLOTSRANGE 0 16383 >/dev/null
+			wait_until 10 "redis cluster" redis_cluster_ok || return 1
+		fi
 		if [ $aof = no ]; then
 			rcli CONFIG SET appendonly yes >/dev/null &&
 				wait_until 60 "redis append-only file" aof_written ||
