@@ -25,14 +25,10 @@ cleanup() { "$STACK" stop >/dev/null 2>&1; }
 trap cleanup EXIT
 
 stack_up
-sox -n -r 8000 -c 1 -b 16 "$TMP/short.wav" synth 1 sine 660 2>/dev/null
-sox -n -r 8000 -c 1 -b 16 "$TMP/long.wav" synth 20 sine 330 2>/dev/null
 "$PBXCTL" tenant delete $T >/dev/null 2>&1
 if "$PBXCTL" tenant create $T >/dev/null &&
-	"$PBXCTL" prompt upload $T short "$TMP/short.wav" >/dev/null &&
-	"$PBXCTL" prompt upload $T long "$TMP/long.wav" >/dev/null &&
-	number_with $T $LONG long '{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"long"},"outputs":{"next":"bye"}},"bye":{"type":"hangup"}}}' >/dev/null &&
-	number_with $T $SHORT short '{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"short"},"outputs":{"next":"bye"}},"bye":{"type":"hangup"}}}' >/dev/null; then
+	greeting_number $T $SHORT short 1 660 &&
+	greeting_number $T $LONG long 20 330; then
 	pass provision_test_tenant
 else fail provision_test_tenant "pbxctl failed"; fi
 
