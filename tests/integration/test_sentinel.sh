@@ -11,7 +11,8 @@
 # reconnects to the new primary (its /health says so).
 #
 # Ports 6401-6402 (Redis), 26401-26403 (Sentinels), 7411 (provision),
-# 7412-7415 and 9241 (router): run it in a network namespace of your own.
+# 7412-7415 and 9241 (router), 8459 and 9242 (evapi, edge-bridge): run
+# it in a network namespace of your own.
 # Environment: PBX_BUILD (required). Prints "PASS/FAIL name" lines and
 # "N passed, M failed".
 set -u
@@ -20,6 +21,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PBXCTL=$PBX_BUILD/services/pbxctl/pbxctl
 PROVISION_BIN=$PBX_BUILD/services/provision/provision
 ROUTER_BIN=$PBX_BUILD/services/router/router
+EDGE_BIN=$PBX_BUILD/services/edge-bridge/edge-bridge
 TMP=$(mktemp -d /tmp/pbx-sentinel.XXXXXX)
 PRIMARY=6401
 REPLICA=6402
@@ -270,11 +272,85 @@ for _ in $(seq 50); do
 done
 check_health $REPLICA router_reconnects_to_the_new_primary
 
+# --- a call decided on the new primary -------------------------------------
+# A number provisioned after the failover (so only on the new primary)
+# whose scenario hangs up 486: the router reads number and scenario and
+# rejects with the configured code, no media worker needed.
+NUM=15580001
+echo '{"start":"h","nodes":{"h":{"type":"hangup","options":{"code":486,"reason":"Busy Here"}}}}' >"$TMP/busy.json"
+"$PBXCTL" --server "$SERVER" tenant create dec >/dev/null &&
+	"$PBXCTL" --server "$SERVER" scenario put dec busy "$TMP/busy.json" >/dev/null &&
+	"$PBXCTL" --server "$SERVER" number connect dec $NUM >/dev/null &&
+	"$PBXCTL" --server "$SERVER" scenario activate dec $NUM busy >/dev/null
+prov_rc=$?
+# evapi as Kamailio speaks it (netstrings): one call.new, then the
+# bridge's answer printed.
+cat >"$TMP/evapi.py" <<'PY'
+import json, socket, sys, time
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", 8459))
+srv.listen(1)
+srv.settimeout(10)
+c, _ = srv.accept()
+c.settimeout(5)
+buf = b""
+
+
+def ask(tindex):
+    """One call.new; the bridge's answer (a JSON text)."""
+    global buf
+    ev = json.dumps({"event": "call.new", "tindex": tindex, "tlabel": 9,
+                     "callid": "sentinel-%d@127.0.0.2" % tindex,
+                     "from_user": "100", "from_uri": "sip:100@127.0.0.2",
+                     "to_user": sys.argv[1],
+                     "to_uri": "sip:%s@127.0.0.1" % sys.argv[1],
+                     "src_ip": "127.0.0.2", "src_port": 5099,
+                     "transport": "udp", "source": "unknown"}).encode()
+    c.sendall(b"%d:%s," % (len(ev), ev))
+    while True:
+        if b":" in buf:
+            n, rest = buf.split(b":", 1)
+            if len(rest) > int(n):
+                buf = rest[int(n) + 1:]
+                return rest[:int(n)].decode()
+        d = c.recv(4096)
+        if not d:
+            return ""
+        buf += d
+
+
+# The bridge answers 503 "Router unavailable" until its bus to the
+# router is up: ask again (a new transaction) until it is.
+for t in range(7, 57):
+    ans = ask(t)
+    if "Router unavailable" not in ans:
+        break
+    time.sleep(0.1)
+print(ans)
+PY
+python3 "$TMP/evapi.py" $NUM >"$TMP/decision.json" 2>"$TMP/evapi.err" &
+EVAPI=$!
+sleep 0.3
+"$EDGE_BIN" --set edge_id=edge1 --set evapi_addr=127.0.0.1:8459 \
+	--set router_endpoints=tcp://127.0.0.1:7412 \
+	--set metrics_listen=127.0.0.1:9242 >"$TMP/edge.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do kill -0 $EVAPI 2>/dev/null || break; sleep 0.1; done
+kill $EVAPI 2>/dev/null
+dec=$(cat "$TMP/decision.json")
+if [ $prov_rc = 0 ] && grep -q '"action":"reject"' <<<"$dec" &&
+	grep -q '"code":486' <<<"$dec" && grep -q '"tlabel":9' <<<"$dec"; then
+	pass router_decides_on_the_new_primary
+else
+	fail router_decides_on_the_new_primary "provisioning rc $prov_rc, decision '$dec' $(tail -2 "$TMP/evapi.err") $(grep -i "redis\|$NUM" "$TMP/router.log" | tail -2)"
+fi
+
 for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 wait "${PIDS[@]}" 2>/dev/null
 PIDS=()
 if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' \
-	"$TMP/provision.log" "$TMP/router.log"; then
+	"$TMP/provision.log" "$TMP/router.log" "$TMP/edge.log"; then
 	fail services_sanitizer_clean "$(grep -hm1 -E 'Sanitizer|runtime error:' "$TMP"/*.log)"
 else
 	pass services_sanitizer_clean
