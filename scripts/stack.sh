@@ -64,7 +64,9 @@
 # worker then connects to all N), PBX_BRIDGES (edge-bridges: edge-bridge,
 # whose edge_id is edge1, then edge2..edgeN, default 1; Kamailio spreads
 # the calls over every connected one, docs/operations.md "Edge-bridges";
-# edgeN's metrics on 9230+N, its CURVE key edgeN).
+# edgeN's metrics on 9230+N, its CURVE key edgeN), PBX_REDIS_CLUSTER (1:
+# Redis in Cluster mode, one node with every slot, so a command whose keys
+# are not in one slot fails CROSSSLOT; docs/operations.md "Redis Cluster").
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${PBX_BUILD:-$ROOT/build}

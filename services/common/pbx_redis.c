@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <event2/event.h>
 #include <hiredis/adapters/libevent.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -96,7 +97,10 @@ char pbx_redis_sentinels_value[256];
 char pbx_redis_master_value[256];
 char pbx_redis_sentinel_pass_file_value[256];
 
-/* The parsed Sentinel setting, filled once (sentinel_setup()). */
+/* The parsed Sentinel setting, filled once (sentinel_setup()). Under
+ * sent_lock: a process may connect from two threads (the notifier's MWI
+ * thread). */
+static pthread_mutex_t sent_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	bool parsed;
 	int err;
@@ -195,14 +199,25 @@ static int sentinel_parse(void)
 				   pbx_redis_sentinel_pass_file_value);
 }
 
-/* Parses the setting once; the result (0 or -EINVAL, printed) is kept. */
-static int sentinel_setup(void)
+/* Parses the setting once; the result (0 or -EINVAL, printed) is kept.
+ * Called with sent_lock held. */
+static int sentinel_setup_locked(void)
 {
 	if (!sent.parsed) {
 		sent.parsed = true;
 		sent.err = sentinel_parse();
 	}
 	return sent.err;
+}
+
+static int sentinel_setup(void)
+{
+	int err;
+
+	pthread_mutex_lock(&sent_lock);
+	err = sentinel_setup_locked();
+	pthread_mutex_unlock(&sent_lock);
+	return err;
 }
 
 /* AUTH on a fresh blocking connection. Returns 0, -EACCES (refused,
@@ -270,11 +285,11 @@ static int sentinel_ask(int i, char *host, size_t hsize, int *port)
 
 /* The primary's address from the first Sentinel that names it, starting
  * with the one that answered last. 0, -EAGAIN (none did: logged) or
- * -EINVAL (bad setting). */
-static int sentinel_primary(char *host, size_t hsize, int *port)
+ * -EINVAL (bad setting). With sent_lock held. */
+static int sentinel_primary_locked(char *host, size_t hsize, int *port)
 {
 	char now[sizeof(sent.last)];
-	int err = sentinel_setup();
+	int err = sentinel_setup_locked();
 
 	if (err)
 		return err;
@@ -298,6 +313,16 @@ static int sentinel_primary(char *host, size_t hsize, int *port)
 		  pbx_redis_sentinels_value, pbx_redis_master_value);
 	pbx_redis_errors++;
 	return -EAGAIN;
+}
+
+static int sentinel_primary(char *host, size_t hsize, int *port)
+{
+	int err;
+
+	pthread_mutex_lock(&sent_lock);
+	err = sentinel_primary_locked(host, hsize, port);
+	pthread_mutex_unlock(&sent_lock);
+	return err;
 }
 
 /* True when the reply to ROLE says primary (logged when not). */
