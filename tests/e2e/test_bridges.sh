@@ -4,8 +4,9 @@
 # SIPp. Kamailio gives each call to one bridge in turn: both carry calls
 # (counted in each bridge's log) and no call is asked twice; a bridge
 # frozen with a call waiting in it and then killed loses no call
-# (Kamailio asks again through the other); with one bridge left every
-# new call is answered, also during a burst when the other is killed;
+# (Kamailio asks again through the other); a frozen bridge that left one
+# call unanswered is passed over; with one bridge left every new call is
+# answered, also during a burst when the other is killed;
 # a bridge started again takes its share again.
 #
 # Environment: PBX_BUILD (a build dir, required). Prints "PASS <name>" /
@@ -81,6 +82,27 @@ else fail call_waiting_in_a_dead_bridge_is_answered "sipp rc $rc, $(succ frozen)
 
 # gone <pid>: waits until the killed process is reaped.
 gone() { for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; }
+
+# --- a frozen bridge is passed over after one unanswered call -------------
+gone "$P2"
+"$STACK" start-one edge2 >/dev/null 2>&1
+sleep 0.3
+P2=$(cat "$PBX_RUN/edge2.pid")
+kill -STOP "$P2"
+# Two calls: the one given to edge2 gets 503 after 2 s (Kamailio's
+# timer), the other is answered through edge1.
+calls suspect 2 10 6250 17500
+s1=$(succ suspect)
+a1=$(asked "$B1")
+calls passed 10 10 6270 17600
+rc=$?
+d1=$(($(asked "$B1") - a1))
+if [ "$s1" = 1 ] && [ $rc = 0 ] && [ $d1 = 10 ] &&
+	grep -q "did not answer: passed over" "$KAM"; then
+	pass "frozen_bridge_passed_over_after_one_timeout (then 10 of 10 through edge1)"
+else fail frozen_bridge_passed_over_after_one_timeout "first 2: $s1 answered; then sipp rc $rc, $(succ passed) of 10, edge1 asked $d1"; fi
+kill -9 "$P2"
+kill -CONT "$P2" 2>/dev/null
 
 # --- kill one mid-burst: new calls keep working ---------------------------
 gone "$P2"
