@@ -93,6 +93,7 @@ struct route_ctx {
 				     * the state is saved */
 	uint64_t seq;               /* bumped per step; echoed by PLAY_DONE */
 	long rev;                   /* call state revision read */
+	bool reask_ok;              /* route_call.c: the same decision again */
 	int tries;
 	struct walk_state st;
 	/* the event being handled */

@@ -47,6 +47,8 @@ struct router_config {
 	char curve_crm_allow_dir[PBX_CFG_STRLEN];
 };
 
+#define ROUTER_EDGES_MAX 16
+
 struct router {
 	const struct router_config *cfg;
 	struct event_base *base;
@@ -65,6 +67,11 @@ struct router {
 				  * apart so they never evict a tenant's) */
 	struct event *tick;
 	struct route_cdr_batch *cdrs; /* call records waiting (route_cdr.c) */
+	/* Edge-bridges heard from (bus ids): a CallEnd whose call's own
+	 * edge is gone goes to another one, as every edge reaches the same
+	 * Kamailio (route_reap.c). */
+	char edges[ROUTER_EDGES_MAX][65];
+	unsigned n_edges;
 	unsigned long calls_routed;
 	/* Metrics (router_metrics.c). */
 	unsigned long placement_failures; /* no live worker with room */
@@ -94,6 +101,8 @@ void route_crm_event(struct router *r, const Pbx__V1__Envelope *env);
 int route_cdr_batch_alloc(struct router *r);
 void route_cdr_flush(struct router *r);
 void route_cdr_batch_free(struct router *r);
+/* route_reap.c: an edge-bridge (its bus id) asked about a call. */
+void route_edge_heard(struct router *r, const char *edge);
 /* route_reap.c: workers_lost_h that ends a lost worker's calls. */
 void route_reap_worker(const char *worker_id, uint64_t seen_ms, void *arg);
 /* cmd (its body set) to worker_id as call_id's command number seq;
