@@ -29,6 +29,9 @@ struct provision {
 	 * docs/operations.md "Acknowledged writes"); 0: at once. */
 	int wait_replicas;
 	int wait_timeout_ms;
+	/* The routers' worker_ttl_ms: `worker list` calls a worker whose
+	 * heartbeat is older "silent" (prov_worker.c). */
+	long worker_ttl_ms;
 	bool wrote;       /* a write command ran since the last WAIT */
 	bool migrated;    /* prov_migrate.c ran to the end */
 	bool migrating;

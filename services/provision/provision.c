@@ -55,6 +55,11 @@ void provision_set_wait(struct provision *pv, int replicas, int timeout_ms)
 	pv->wait_timeout_ms = timeout_ms;
 }
 
+void provision_set_worker_ttl(struct provision *pv, long ms)
+{
+	pv->worker_ttl_ms = ms;
+}
+
 void provision_free(struct provision *pv)
 {
 	if (!pv)
