@@ -73,7 +73,9 @@ else fail provision_assistant "$(tail -1 "$TMP/provision.out")"; fi
 # --- calls --------------------------------------------------------------------
 # call <case dir> <number> <ms before speaking> <n>: the caller in the
 # case's directory (its speech.wav), local port 5120+n, RTP 34000+2n kept
-# by an rtp_sink into <case>/heard (µ-law). 0 when the caller got the BYE.
+# by an rtp_sink into <case>/heard (µ-law); the sink is stopped once
+# SIPp is done (the BYE came, or it gave up). 0 when the caller got the
+# BYE.
 call() {
 	local dir=$TMP/$1 n=$4 rc
 	rm -f "$dir/ready"
@@ -86,8 +88,10 @@ call() {
 		-mp $((18000 + 10 * n)) -key caller "7999000020$n" \
 		-key rtp_port $((34000 + 2 * n)) -d "$3" -m 1 -nostdin \
 		-trace_logs -log_file "$dir/sipp.log" 127.0.0.1:5060 \
-		>>"$TMP/sipp.out" 2>&1)
+		>"$dir/sipp.out" 2>&1)
 	rc=$?
+	sleep 0.2 # the last packets in flight
+	kill -TERM $sp 2>/dev/null
 	wait $sp
 	[ $rc = 0 ] && grep -q got-bye "$dir/sipp.log"
 }
@@ -122,11 +126,12 @@ PY
 }
 
 # heard_output <name> <case> <tone index 1-4>: the caller heard the
-# output's tone for at least a second and no other output's.
+# output's tone for at least a second and no other output's (the case's
+# tones, measured by its job).
 IDX_NAMES=(question operator support no_input not_recognized yes_no)
 heard_output() {
 	local t
-	read -r -a t <<<"$(tones "$TMP/$2/heard")"
+	read -r -a t <"$TMP/$2/tones"
 	local want=$3 bad=""
 	for k in 1 2 3 4 5; do
 		[ "$k" = "$want" ] && continue
@@ -136,46 +141,62 @@ heard_output() {
 	else fail "$1" "heard ms (question op sup no_input not_rec yes_no): ${t[*]:-none}"; fi
 }
 
+# Every call of a batch runs at once, as a job of its own: case_job
+# <case> <number> <ms before speaking> <text|-silence>: makes the speech,
+# calls, writes <case>/bye (0: the caller got the BYE) and <case>/tones.
+# case_check <check> <case> <tone index> asserts it after the batch.
 n=0
-# case <check> <text> <tone index>: the text spoken after the question.
-speak_case() {
+case_job() {
 	n=$((n + 1))
-	say "$1" "$2"
-	if call "$1" $NUM 1500 $n; then heard_output "$1" "$1" "$3"
-	else fail "$1" "caller got no BYE (see $TMP/$1/sipp.log)"; fi
+	(
+		if [ "$4" = -silence ]; then silence "$1"; else say "$1" "$4"; fi
+		call "$1" "$2" "$3" $n
+		echo $? >"$TMP/$1/bye"
+		tones "$TMP/$1/heard" >"$TMP/$1/tones" 2>/dev/null
+	) &
 }
-speak_case operator_phrase_routes_to_operator "operator" 1
-speak_case operator_synonym_routes_to_operator "talk to a person" 1
-speak_case support_phrase_routes_to_support "support" 2
-speak_case support_synonym_routes_to_support "technical help" 2
+case_bye() { [ "$(cat "$TMP/$1/bye" 2>/dev/null)" = 0 ]; }
+case_check() {
+	if case_bye "$2"; then heard_output "$1" "$2" "$3"
+	else fail "$1" "caller got no BYE (see $TMP/$2/sipp.log)"; fi
+}
 
-n=$((n + 1))
-silence silence
-if call silence $NUM 500 $n; then heard_output silence_routes_to_no_input silence 3
-else fail silence_routes_to_no_input "caller got no BYE"; fi
-
+t_batch=$(now_ms)
+case_job operator_phrase $NUM 1500 "operator"
+case_job operator_synonym $NUM 1500 "talk to a person"
+case_job support_phrase $NUM 1500 "support"
+case_job support_synonym $NUM 1500 "technical help"
+case_job silence $NUM 500 -silence
 # Barge-in: speaking 1 s into a 6 s question stops it.
-n=$((n + 1))
-say barge "technical help"
-if call barge $NUM_LONG 1000 $n; then
-	heard_output barge_in_routes_to_support barge 2
-	read -r -a t <<<"$(tones "$TMP/barge/heard")"
-	if [ "${t[0]:-0}" -lt 4000 ]; then pass barge_in_cuts_the_question
-	else fail barge_in_cuts_the_question "question heard ${t[0]:-0} ms of 6000"; fi
-else fail barge_in_routes_to_support "caller got no BYE"; fi
-
+case_job barge $NUM_LONG 1000 "technical help"
 # Off-topic sentences: measured, not asserted (pocketsphinx's grammar
 # search forces speech onto a phrase; only the confidence rejects it).
+OFFTOPIC=("the weather is nice today in paris"
+	"my cat likes to sleep on the sofa"
+	"please send the invoice by email"
+	"how much is the train ticket to london")
+for i in "${!OFFTOPIC[@]}"; do
+	case_job offtopic$((i + 1)) $NUM 1500 "${OFFTOPIC[$i]}"
+done
+wait
+echo "info: $n calls at once in $(($(now_ms) - t_batch)) ms"
+
+case_check operator_phrase_routes_to_operator operator_phrase 1
+case_check operator_synonym_routes_to_operator operator_synonym 1
+case_check support_phrase_routes_to_support support_phrase 2
+case_check support_synonym_routes_to_support support_synonym 2
+case_check silence_routes_to_no_input silence 3
+case_check barge_in_routes_to_support barge 2
+if case_bye barge; then
+	read -r -a t <"$TMP/barge/tones"
+	if [ "${t[0]:-0}" -lt 4000 ]; then pass barge_in_cuts_the_question
+	else fail barge_in_cuts_the_question "question heard ${t[0]:-0} ms of 6000"; fi
+fi
 rejected=0 total=0
-for s in "the weather is nice today in paris" \
-	"my cat likes to sleep on the sofa" \
-	"please send the invoice by email" \
-	"how much is the train ticket to london"; do
-	n=$((n + 1)) total=$((total + 1))
-	d=offtopic$total
-	say $d "$s"
-	if call $d $NUM 1500 $n; then
-		read -r -a t <<<"$(tones "$TMP/$d/heard")"
+for i in "${!OFFTOPIC[@]}"; do
+	d=offtopic$((i + 1)) total=$((total + 1))
+	if case_bye $d; then
+		read -r -a t <"$TMP/$d/tones"
 		[ "${t[4]:-0}" -ge 1000 ] && rejected=$((rejected + 1))
 	else fail "offtopic_call_${total}_ends" "caller got no BYE"; fi
 done
@@ -192,10 +213,9 @@ echo "info: streams asr1 $s1, asr2 $s2"
 "$STACK" stop-one asr1
 "$STACK" stop-one asr2
 sleep 3.5 # the worker's pings go unanswered: both bridges not used
-n=$((n + 1))
-say nobridge "operator"
-if call nobridge $NUM 1500 $n; then heard_output dead_bridges_route_to_no_input nobridge 3
-else fail dead_bridges_route_to_no_input "caller got no BYE"; fi
+case_job nobridge $NUM 1500 "operator"
+wait
+case_check dead_bridges_route_to_no_input nobridge 3
 
 grep -h "heard \"" "$PBX_RUN"/asr*.log | sed 's/^.*stream/info: stream/' | head -20
 e2e_finish $T
