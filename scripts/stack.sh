@@ -61,7 +61,9 @@
 # of the tests are on loopback; 0 to try the refusal), PBX_ASR (asr-bridges
 # asr1..asrN to start before the workers, 0 by default; asrN listens on
 # 7004+N, its CURVE key asrN, the workers' keys its allow list; every
-# worker then connects to all N).
+# worker then connects to all N), PBX_VOSK_PRIVATE (the asr-bridges'
+# vosk_private, 1 here: the fake Vosk server of the tests is on loopback;
+# 0 to try the refusal).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${PBX_BUILD:-$ROOT/build}
@@ -492,6 +494,7 @@ start_one() {
 			--set "listen=tcp://127.0.0.1:$(asr_port "$name")" \
 			--set "curve_secret_file=$KEYS/$name.key" \
 			--set "curve_allow_dir=$KEYS/allow/worker" \
+			--set "vosk_private=${PBX_VOSK_PRIVATE:-1}" \
 			--set "log_level=$LOG_LEVEL"
 		wait_until 10 "$name" listening_tcp 127.0.0.1 "$(asr_port "$name")" &&
 			alive "$name"

@@ -6,9 +6,12 @@
  * The hypothesis → phrase mapping is the bridge's (asr_grammar_match),
  * identical for every backend. Rule of the callbacks: a recognise that
  * returns an error never calls done; one that returns 0 calls done
- * exactly once (possibly before it returns). */
+ * exactly once (possibly before it returns: the embedded one; a remote
+ * one later, from the loop). Freeing a backend calls done with
+ * -ECANCELED for every turn still pending. */
 #ifndef ASR_BACKEND_H
 #define ASR_BACKEND_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,9 +22,17 @@ struct asr_backend;
 struct asr_utt {
 	const struct scenario_phrase *phrases;
 	size_t nphrases;
-	const int16_t *pcm; /* 8 kHz; valid until done */
+	const int16_t *pcm; /* 8 kHz; valid during recognize only (a remote
+			     * backend copies it) */
 	size_t n;
 	const char *language;
+	/* A remote backend's server (the tenant's asr setting, through
+	 * AsrStart): its URL and secret (never logged). */
+	const char *url;
+	const char *secret;
+	/* for the log lines of a remote backend's answer */
+	const char *tenant, *call_id;
+	uint64_t stream_id;
 };
 
 /* What a backend heard (borrowed for the callback only). */
@@ -41,6 +52,9 @@ typedef void(asr_done_h)(int err, const struct asr_hyp *h, void *arg);
 
 struct asr_backend_ops {
 	const char *name;
+	/* A network recogniser: a turn needs a url; any language (the
+	 * server's model decides). Else: an embedded one, English. */
+	bool remote;
 	void (*free)(struct asr_backend *b);
 	int (*recognize)(struct asr_backend *b, const struct asr_utt *u,
 			 asr_done_h *done, void *arg);
@@ -60,6 +74,19 @@ struct asr_sphinx_cfg {
 /* The embedded recogniser (pocketsphinx, asr_sphinx.c). -ENOENT model
  * files missing, -EIO pocketsphinx refused them. */
 int asr_sphinx_alloc(struct asr_backend **bp, const struct asr_sphinx_cfg *cfg);
+
+struct asr_vosk_cfg {
+	long timeout_ms;    /* the whole exchange of one utterance */
+	bool allow_private; /* servers on loopback / private addresses */
+	bool grammar;	    /* send the phrases as Vosk's phrase_list */
+	const char *ca_file; /* for wss://; "" the system's */
+};
+
+struct event_base;
+/* The Vosk server WebSocket adapter (asr_vosk.c), on the loop base.
+ * -ENOMEM, -ENOENT (ca_file unreadable). */
+int asr_vosk_alloc(struct asr_backend **bp, struct event_base *base,
+		   const struct asr_vosk_cfg *cfg);
 
 static inline void asr_backend_free(struct asr_backend *b)
 {

@@ -22,7 +22,12 @@ enum {
 	TICK_MS = 200,
 	NO_INPUT_MAX_MS = 120000,
 	LANG_MAX = 16,
+	URL_MAX = 1024,	       /* AsrStart.url */
+	SECRET_MAX = 512,      /* AsrStart.secret */
+	BACKENDS_MAX = 4,
 };
+
+struct decode_ctx;
 
 /* One listening turn; owned by the bridge's table (used == true). */
 struct bstream {
@@ -40,23 +45,43 @@ struct bstream {
 	uint64_t last_ms; /* monotonic: the last frame from the worker */
 	uint64_t end_ms;  /* end of speech seen (for decode_ms) */
 	bool started;	  /* SPEECH_STARTED sent */
+	struct asr_backend *backend; /* the turn's recogniser */
+	char *url, *secret;	     /* a remote one's server (owned) */
+	/* The utterance is with the backend: frames are ignored, the
+	 * idle sweep leaves the stream to the backend's own deadline. */
+	struct decode_ctx *dc;
 };
 
 struct bridge {
 	const struct bridge_config *cfg;
 	struct event_base *base;
 	struct pbx_bus *bus;
-	struct asr_backend *backend;
+	struct asr_backend *backends[BACKENDS_MAX]; /* [0]: the default */
+	size_t nbackends;
+	char names[64]; /* the heartbeat's "pocketsphinx,vosk" */
 	struct bstream *streams;
 	size_t cap;
 	unsigned load;
 	struct event *tick;
 };
 
+/* One recognition under way; outlives its stream if the stream ends
+ * first (s NULL then: the answer is dropped). */
+struct decode_ctx {
+	struct bridge *b;
+	struct bstream *s;
+};
+
 static void stream_release(struct bridge *b, struct bstream *s)
 {
 	if (!s->used)
 		return;
+	if (s->dc)
+		s->dc->s = NULL;
+	free(s->url);
+	if (s->secret)
+		explicit_bzero(s->secret, strlen(s->secret));
+	free(s->secret);
 	asr_stream_release(&s->st);
 	for (size_t i = 0; i < s->nph; i++) {
 		free((char *)s->ph[i].name);
@@ -109,22 +134,23 @@ static void send_kind(struct bridge *b, struct bstream *s, int kind,
 	send_result(b, &s->peer, s->tenant, s->callid, s->id, &res);
 }
 
-struct decode_ctx {
-	struct bridge *b;
-	struct bstream *s;
-	bool called;
-};
-
 static void decoded(int err, const struct asr_hyp *h, void *arg)
 {
 	const char *text = h ? h->text : "";
 	struct decode_ctx *d = arg;
 	struct bstream *s = d->s;
+	struct bridge *b = d->b;
 	Pbx__V1__AsrResult res = PBX__V1__ASR_RESULT__INIT;
 	double conf = 0;
 	int idx = -1;
 
-	d->called = true;
+	if (!s) { /* the worker stopped the turn, or the bridge stops */
+		free(d);
+		return;
+	}
+	if (s->dc != d) /* decode()'s out-of-memory answer, on its stack */
+		d = NULL;
+	pbx_log_ctx(s->tenant, s->callid);
 	if (!err)
 		idx = asr_grammar_match(s->ph, s->nph, text, &conf);
 	/* The share of the words that make the phrase, times how well the
@@ -134,8 +160,8 @@ static void decoded(int err, const struct asr_hyp *h, void *arg)
 		conf *= h->conf > 0 ? h->conf
 				    : asr_grammar_acoustic(
 					      h->score,
-					      (double)d->b->cfg->score_floor,
-					      (double)d->b->cfg->score_ceil);
+					      (double)b->cfg->score_floor,
+					      (double)b->cfg->score_ceil);
 	res.kind = RESULT(FINAL);
 	res.text = (char *)(err ? "" : text);
 	res.confidence = conf;
@@ -149,31 +175,47 @@ static void decoded(int err, const struct asr_hyp *h, void *arg)
 		  (unsigned long long)s->id, res.text,
 		  res.phrase[0] ? res.phrase : "not recognised", conf,
 		  h ? h->score : 0, res.decode_ms);
-	send_result(d->b, &s->peer, s->tenant, s->callid, s->id, &res);
+	send_result(b, &s->peer, s->tenant, s->callid, s->id, &res);
+	s->dc = NULL;
+	stream_release(b, s);
+	free(d);
 }
 
-/* The utterance is complete: recognise it, answer, free the stream. */
+/* The utterance is complete: recognise it; decoded() answers and frees
+ * the stream (at once for the embedded backend, later for a remote
+ * one). */
 static void decode(struct bridge *b, struct bstream *s)
 {
-	struct decode_ctx d = {b, s, false};
+	struct decode_ctx *d = calloc(1, sizeof(*d));
+	struct asr_backend *be = s->backend;
 	struct asr_utt u = {
 		.phrases = s->ph,
 		.nphrases = s->nph,
 		.language = s->language,
+		.url = s->url,
+		.secret = s->secret,
+		.tenant = s->tenant,
+		.call_id = s->callid,
+		.stream_id = s->id,
 	};
+	struct decode_ctx tmp = {b, s};
 	int err;
 
 	s->end_ms = pbx_clock_mono_ms();
+	if (!d) {
+		decoded(-ENOMEM, NULL, &tmp); /* frees the stream */
+		return;
+	}
+	d->b = b;
+	d->s = s;
+	s->dc = d;
 	u.pcm = asr_stream_audio(&s->st, &u.n);
-	err = b->backend->ops->recognize(b->backend, &u, decoded, &d);
+	err = be->ops->recognize(be, &u, decoded, d);
 	if (err) {
 		PLOG_WARN("stream %llu: %s: %s", (unsigned long long)s->id,
-			  b->backend->ops->name, strerror(-err));
-		decoded(err, NULL, &d);
+			  be->ops->name, strerror(-err));
+		decoded(err, NULL, d);
 	}
-	/* The embedded backend answers at once; an asynchronous one would
-	 * keep the stream until done (not built: see the docs). */
-	stream_release(b, s);
 }
 
 static int copy_phrases(struct bstream *s, const Pbx__V1__AsrStart *st)
@@ -205,6 +247,42 @@ static int copy_phrases(struct bstream *s, const Pbx__V1__AsrStart *st)
 	return 0;
 }
 
+static bool english(const char *lang)
+{
+	return !lang || !lang[0] || !strcmp(lang, "en-us") ||
+	       !strcmp(lang, "en");
+}
+
+/* The turn's recogniser: the one named, else the default (the embedded
+ * one) for English and the remote one for any other language with a
+ * server. NULL: *why says why not. */
+static struct asr_backend *pick_backend(struct bridge *b,
+					const Pbx__V1__AsrStart *st,
+					const char **why)
+{
+	const char *name = st->backend ? st->backend : "";
+	bool has_url = st->url && st->url[0];
+	struct asr_backend *be = NULL;
+
+	for (size_t i = 0; i < b->nbackends && !be; i++) {
+		const struct asr_backend_ops *o = b->backends[i]->ops;
+
+		if (name[0] ? !strcmp(o->name, name)
+			    : (o->remote ? has_url && !english(st->language)
+					 : english(st->language)))
+			be = b->backends[i];
+	}
+	if (!be)
+		*why = name[0] ? "unknown backend" : "no model for the language";
+	else if (be->ops->remote && !has_url)
+		*why = "the backend needs a url (the tenant's asr setting)";
+	else if (!be->ops->remote && !english(st->language))
+		*why = "no model for the language";
+	else
+		return be;
+	return NULL;
+}
+
 static const char *start_check(const Pbx__V1__AsrStart *st)
 {
 	if (st->sample_rate && st->sample_rate != ASR_RATE)
@@ -215,11 +293,10 @@ static const char *start_check(const Pbx__V1__AsrStart *st)
 		return "confidence out of 0..1";
 	if (st->language && strlen(st->language) >= LANG_MAX)
 		return "language too long";
-	if (st->backend && st->backend[0] && strcmp(st->backend, "pocketsphinx"))
-		return "unknown backend";
-	if (st->language && st->language[0] && strcmp(st->language, "en-us") &&
-	    strcmp(st->language, "en"))
-		return "no model for the language";
+	if (st->url && strlen(st->url) >= URL_MAX)
+		return "url too long";
+	if (st->secret && strlen(st->secret) >= SECRET_MAX)
+		return "secret too long";
 	return NULL;
 }
 
@@ -229,6 +306,7 @@ static void on_start(struct bridge *b, const struct pbx_bus_peer *peer,
 	const Pbx__V1__AsrStart *st = env->asr_start;
 	struct bstream tmp = {.peer = *peer, .id = st->stream_id}, *s = NULL;
 	const char *why = start_check(st);
+	struct asr_backend *be = NULL;
 	struct asr_stream_cfg sc = {
 		.no_input_ms = st->no_input_ms ? st->no_input_ms : 5000,
 		.max_utterance_ms = st->max_utterance_ms
@@ -243,6 +321,8 @@ static void on_start(struct bridge *b, const struct pbx_bus_peer *peer,
 
 	snprintf(tmp.tenant, sizeof(tmp.tenant), "%s", env->tenant_id);
 	snprintf(tmp.callid, sizeof(tmp.callid), "%s", env->call_id);
+	if (!why)
+		be = pick_backend(b, st, &why);
 	if (stream_find(b, peer, st->stream_id))
 		why = "stream exists";
 	for (size_t i = 0; !why && i < b->cap && !s; i++)
@@ -260,10 +340,15 @@ static void on_start(struct bridge *b, const struct pbx_bus_peer *peer,
 	s->used = true;
 	b->load++;
 	s->confidence = st->confidence;
+	s->backend = be;
 	snprintf(s->language, sizeof(s->language), "%s",
 		 st->language && st->language[0] ? st->language : "en-us");
 	s->last_ms = pbx_clock_mono_ms();
 	err = copy_phrases(s, st);
+	if (!err && be->ops->remote &&
+	    (!(s->url = strdup(st->url)) ||
+	     !(s->secret = strdup(st->secret ? st->secret : ""))))
+		err = -ENOMEM;
 	if (!err)
 		err = asr_stream_init(&s->st, &sc);
 	if (err) {
@@ -274,9 +359,10 @@ static void on_start(struct bridge *b, const struct pbx_bus_peer *peer,
 		stream_release(b, s);
 		return;
 	}
-	PLOG_INFO("stream %llu: %zu phrase(s), no input %u ms, load %u/%zu",
-		  (unsigned long long)s->id, s->nph, sc.no_input_ms, b->load,
-		  b->cap);
+	PLOG_INFO("stream %llu: %zu phrase(s), no input %u ms, %s (%s), load "
+		  "%u/%zu",
+		  (unsigned long long)s->id, s->nph, sc.no_input_ms,
+		  be->ops->name, s->language, b->load, b->cap);
 }
 
 static void on_audio(struct bridge *b, const struct pbx_bus_peer *peer,
@@ -293,6 +379,10 @@ static void on_audio(struct bridge *b, const struct pbx_bus_peer *peer,
 		PLOG_INFO("stream %llu: stopped by the worker",
 			  (unsigned long long)s->id);
 		stream_release(b, s);
+		return;
+	}
+	if (s->dc) { /* with the recogniser: later frames are not heard */
+		s->last_ms = pbx_clock_mono_ms();
 		return;
 	}
 	if (a->pcm.len > PCM_MAX || a->pcm.len % 2) {
@@ -338,7 +428,7 @@ static void on_ping(struct bridge *b, const struct pbx_bus_peer *peer)
 	hb.bridge_id = (char *)b->cfg->bridge_id;
 	hb.capacity = (uint32_t)b->cap;
 	hb.load = b->load;
-	hb.backends = (char *)b->backend->ops->name;
+	hb.backends = b->names;
 	env.body_case = PBX__V1__ENVELOPE__BODY_ASR_HEARTBEAT;
 	env.asr_heartbeat = &hb;
 	pbx_bus_send(b->bus, peer, &env);
@@ -383,7 +473,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	for (size_t i = 0; i < b->cap; i++) {
 		struct bstream *s = &b->streams[i];
 
-		if (!s->used)
+		if (!s->used || s->dc)
 			continue;
 		pbx_log_ctx(s->tenant, s->callid);
 		/* A phone that stops sending RTP in silences (VAD/DTX)
@@ -408,7 +498,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 int bridge_alloc(struct bridge **bp, struct event_base *base, void *zctx,
-		 const struct bridge_config *cfg, struct asr_backend *backend)
+		 const struct bridge_config *cfg,
+		 struct asr_backend *const *backends, size_t nbackends)
 {
 	struct timeval tv = {0, TICK_MS * 1000};
 	struct bridge *b = calloc(1, sizeof(*b));
@@ -437,12 +528,19 @@ int bridge_alloc(struct bridge **bp, struct event_base *base, void *zctx,
 	b->tick = event_new(base, -1, EV_PERSIST, tick_cb, b);
 	if (!err && (!b->tick || event_add(b->tick, &tv)))
 		err = -ENOMEM;
+	if (!err && (!nbackends || nbackends > BACKENDS_MAX))
+		err = -EINVAL;
 	if (err) {
-		b->backend = NULL; /* not taken on error */
-		bridge_free(b);
+		bridge_free(b); /* the backends are not taken on error */
 		return err;
 	}
-	b->backend = backend;
+	for (size_t i = 0; i < nbackends; i++) {
+		b->backends[i] = backends[i];
+		snprintf(b->names + strlen(b->names),
+			 sizeof(b->names) - strlen(b->names), "%s%s",
+			 i ? "," : "", backends[i]->ops->name);
+	}
+	b->nbackends = nbackends;
 	*bp = b;
 	return 0;
 }
@@ -455,8 +553,10 @@ void bridge_free(struct bridge *b)
 		event_free(b->tick);
 	for (size_t i = 0; i < b->cap; i++)
 		stream_release(b, &b->streams[i]);
+	/* Pending remote turns answer -ECANCELED to streams already gone. */
+	for (size_t i = 0; i < b->nbackends; i++)
+		asr_backend_free(b->backends[i]);
 	pbx_bus_free(b->bus);
-	asr_backend_free(b->backend);
 	free(b->streams);
 	free(b);
 }

@@ -12,6 +12,16 @@
 # measured (how many were rejected), not asserted; with both bridges
 # stopped the call still ends, by no_input.
 #
+# The network recogniser (issue 13 step 3): tenants whose asr setting is
+# engine=vosk, language=ru, with the URL of tests/support/fake_vosk.py (a
+# fake Vosk server speaking its WebSocket protocol, which "hears" the
+# dominant frequency of the audio it got: 500 Hz оператор, 900 Hz живой
+# человек, 1300 Hz поддержка). Callers play those tones; asserts the
+# Cyrillic phrase's output was heard, and that the audio reached the
+# server (8000 Hz config, the bytes, the voiced ms, the bearer token, the
+# grammar). A slow server, one that closes at eof and a dead one route
+# to not_recognized in time (the caller hears it and gets the BYE).
+#
 # Environment: PBX_BUILD (required). Prints PASS/FAIL lines and a last
 # line "N passed, M failed".
 set -u
@@ -23,10 +33,29 @@ CALLER_IP=127.0.0.2
 T=asr
 NUM=15557001     # question 1 s
 NUM_LONG=15557002 # question 6 s (barge-in)
+NUM_RU=15557003   # tenant asrru: the fake Vosk server
+NUM_SLOW=15557004 # tenant asrslow: its /slow
+NUM_CLOSE=15557005 # tenant asrclose: its /close
+NUM_DEAD=15557006 # tenant asrdead: nothing listens
+VOSK_PORT=2700
+VOSK_TOKEN=fake-vosk-token-0123456789
+RU_TENANTS="asrru asrslow asrclose asrdead"
 
-cleanup() { "$STACK" stop >/dev/null 2>&1; }
+VOSK_PID=""
+cleanup() {
+	"$STACK" stop >/dev/null 2>&1
+	[ -n "$VOSK_PID" ] && kill "$VOSK_PID" 2>/dev/null
+}
 trap cleanup EXIT
 stack_up
+
+# The fake Vosk server (Debian's python3-websockets).
+/usr/bin/python3 "$ROOT/tests/support/fake_vosk.py" 127.0.0.1 $VOSK_PORT \
+	"$TMP/vosk.log" "$TMP/vosk.ready" --map 500=оператор \
+	--map "900=живой человек" --map 1300=поддержка \
+	--token $VOSK_TOKEN --slow-ms 10000 >"$TMP/vosk.out" 2>&1 &
+VOSK_PID=$!
+for _ in $(seq 100); do [ -e "$TMP/vosk.ready" ] && break; sleep 0.05; done
 
 # --- audio ------------------------------------------------------------------
 tone() { sox -n -r 8000 -c 1 -b 16 "$TMP/$1.wav" synth "$2" sine "$3" vol 0.5 2>/dev/null; }
@@ -52,23 +81,72 @@ silence() {
 	sox -n -r 8000 -c 1 -e mu-law "$TMP/$1/speech.wav" trim 0 6
 }
 
-# --- provisioning -------------------------------------------------------------
-# scen <question prompt>: operator and support (with a synonym each) and
-# two competitors in the grammar (yes, no: both to a 700 Hz tone); no
-# retries, 3 s to answer.
-scen() {
-	printf '{"start":"ask","nodes":{"ask":{"type":"assistant","options":{"prompt":"%s","phrases":{"operator":["operator","talk to a person"],"support":["support","technical help"],"yes":["yes","correct"],"no":["no","wrong"]},"confidence":0.3,"timeout":3,"retries":0},"outputs":{"phrase:operator":"op","phrase:support":"sup","phrase:yes":"ot","phrase:no":"ot","no_input":"ni","not_recognized":"nr"}},"ot":{"type":"greeting","options":{"prompt":"r_other"},"outputs":{"next":"bye"}},"op":{"type":"greeting","options":{"prompt":"r_operator"},"outputs":{"next":"bye"}},"sup":{"type":"greeting","options":{"prompt":"r_support"},"outputs":{"next":"bye"}},"ni":{"type":"greeting","options":{"prompt":"r_no_input"},"outputs":{"next":"bye"}},"nr":{"type":"greeting","options":{"prompt":"r_not_rec"},"outputs":{"next":"bye"}},"bye":{"type":"hangup"}}}' "$1"
+# tone_say <name> <hz>: <name>/speech.wav, a 1 s tone (what the fake Vosk
+# server maps to a word) as 8 kHz µ-law, 1.5 s of silence after it.
+tone_say() {
+	mkdir -p "$TMP/$1"
+	sox -n -r 8000 -c 1 -e mu-law "$TMP/$1/speech.wav" synth 1 sine "$2" \
+		vol 0.5 pad 0 1.5 2>/dev/null
 }
-"$PBXCTL" tenant delete $T >/dev/null 2>&1
+
+# --- provisioning -------------------------------------------------------------
+# scen <question prompt> [phrases json]: operator and support (with a
+# synonym each) and two competitors in the grammar (yes, no: both to a
+# 700 Hz tone); no retries, 3 s to answer.
+EN_PHRASES='{"operator":["operator","talk to a person"],"support":["support","technical help"],"yes":["yes","correct"],"no":["no","wrong"]}'
+RU_PHRASES='{"operator":["оператор","живой человек"],"support":["поддержка"],"yes":["да"],"no":["нет"]}'
+scen() {
+	printf '{"start":"ask","nodes":{"ask":{"type":"assistant","options":{"prompt":"%s","phrases":%s,"confidence":0.3,"timeout":3,"retries":0},"outputs":{"phrase:operator":"op","phrase:support":"sup","phrase:yes":"ot","phrase:no":"ot","no_input":"ni","not_recognized":"nr"}},"ot":{"type":"greeting","options":{"prompt":"r_other"},"outputs":{"next":"bye"}},"op":{"type":"greeting","options":{"prompt":"r_operator"},"outputs":{"next":"bye"}},"sup":{"type":"greeting","options":{"prompt":"r_support"},"outputs":{"next":"bye"}},"ni":{"type":"greeting","options":{"prompt":"r_no_input"},"outputs":{"next":"bye"}},"nr":{"type":"greeting","options":{"prompt":"r_not_rec"},"outputs":{"next":"bye"}},"bye":{"type":"hangup"}}}' "$1" "${2:-$EN_PHRASES}"
+}
+# tenant_with <tenant>: the tenant and its prompts.
+tenant_with() {
+	"$PBXCTL" tenant delete "$1" >/dev/null 2>&1
+	"$PBXCTL" tenant create "$1" || return 1
+	for p in question question_long r_operator r_support r_no_input r_not_rec r_other; do
+		"$PBXCTL" prompt upload "$1" $p "$TMP/$p.wav" || return 1
+	done
+}
 if {
-	"$PBXCTL" tenant create $T &&
-		for p in question question_long r_operator r_support r_no_input r_not_rec r_other; do
-			"$PBXCTL" prompt upload $T $p "$TMP/$p.wav" || exit 1
-		done &&
+	tenant_with $T &&
 		number_with $T $NUM ask "$(scen question)" &&
 		number_with $T $NUM_LONG ask_long "$(scen question_long)"
 } >"$TMP/provision.out" 2>&1; then pass provision_assistant
 else fail provision_assistant "$(tail -1 "$TMP/provision.out")"; fi
+
+# The Russian tenants: engine=vosk (the URL's path picks the fake's
+# behaviour), the token as the secret (on stdin for one of them).
+VURL=ws://127.0.0.1:$VOSK_PORT
+ru_tenant() { # <tenant> <number> <url>
+	tenant_with "$1" &&
+		"$PBXCTL" asr set "$1" engine=vosk "url=$3" language=ru \
+			secret=$VOSK_TOKEN &&
+		number_with "$1" "$2" ask "$(scen question "$RU_PHRASES")"
+}
+if {
+	ru_tenant asrru $NUM_RU "$VURL/" &&
+		ru_tenant asrslow $NUM_SLOW "$VURL/slow" &&
+		ru_tenant asrclose $NUM_CLOSE "$VURL/close" &&
+		ru_tenant asrdead $NUM_DEAD ws://127.0.0.1:2799/ &&
+		echo $VOSK_TOKEN | "$PBXCTL" asr set asrru secret=-
+} >"$TMP/provision_ru.out" 2>&1; then pass provision_vosk_tenants
+else fail provision_vosk_tenants "$(tail -1 "$TMP/provision_ru.out")"; fi
+
+# asr set: shown without the secret; bad settings refused.
+out=$("$PBXCTL" asr show asrru 2>&1)
+if [ "$out" = "asr: engine=vosk url=$VURL/ language=ru secret=(set)" ]; then
+	pass asr_show_hides_the_secret
+else fail asr_show_hides_the_secret "$out"; fi
+bad=""
+for args in "engine=vosk url=" "language=ru engine=pocketsphinx" \
+	"url=http://x/" "url=ws://user:pw@host/" "engine=google" "colour=red" \
+	"language=RU!"; do
+	# shellcheck disable=SC2086
+	"$PBXCTL" asr set asrru $args >/dev/null 2>&1 && bad="$bad [$args]"
+done
+out=$("$PBXCTL" asr show asrru 2>&1)
+if [ -z "$bad" ] && [ "$out" = "asr: engine=vosk url=$VURL/ language=ru secret=(set)" ]; then
+	pass asr_set_refuses_bad_settings
+else fail asr_set_refuses_bad_settings "accepted:$bad; now: $out"; fi
 
 # --- calls --------------------------------------------------------------------
 # call <case dir> <number> <ms before speaking> <n>: the caller in the
@@ -142,18 +220,29 @@ heard_output() {
 }
 
 # Every call of a batch runs at once, as a job of its own: case_job
-# <case> <number> <ms before speaking> <text|-silence>: makes the speech,
+# <case> <number> <ms before speaking> <text|-silence|-tone HZ>: makes the speech,
 # calls, writes <case>/bye (0: the caller got the BYE) and <case>/tones.
 # case_check <check> <case> <tone index> asserts it after the batch.
 n=0
+CASE_PIDS=()
 case_job() {
 	n=$((n + 1))
 	(
-		if [ "$4" = -silence ]; then silence "$1"; else say "$1" "$4"; fi
+		case $4 in
+		-silence) silence "$1" ;;
+		-tone*) tone_say "$1" "${4#-tone }" ;;
+		*) say "$1" "$4" ;;
+		esac
 		call "$1" "$2" "$3" $n
 		echo $? >"$TMP/$1/bye"
 		tones "$TMP/$1/heard" >"$TMP/$1/tones" 2>/dev/null
 	) &
+	CASE_PIDS+=($!)
+}
+# case_wait: until every case_job so far is done.
+case_wait() {
+	wait "${CASE_PIDS[@]}"
+	CASE_PIDS=()
 }
 case_bye() { [ "$(cat "$TMP/$1/bye" 2>/dev/null)" = 0 ]; }
 case_check() {
@@ -178,7 +267,14 @@ OFFTOPIC=("the weather is nice today in paris"
 for i in "${!OFFTOPIC[@]}"; do
 	case_job offtopic$((i + 1)) $NUM 1500 "${OFFTOPIC[$i]}"
 done
-wait
+# The Russian tenants, through the fake Vosk server.
+case_job vosk_operator $NUM_RU 1500 "-tone 500"
+case_job vosk_synonym $NUM_RU 1500 "-tone 900"
+case_job vosk_support $NUM_RU 1500 "-tone 1300"
+case_job vosk_slow $NUM_SLOW 1500 "-tone 500"
+case_job vosk_close $NUM_CLOSE 1500 "-tone 500"
+case_job vosk_dead $NUM_DEAD 1500 "-tone 500"
+case_wait
 echo "info: $n calls at once in $(($(now_ms) - t_batch)) ms"
 
 case_check operator_phrase_routes_to_operator operator_phrase 1
@@ -202,6 +298,45 @@ for i in "${!OFFTOPIC[@]}"; do
 done
 echo "info: off-topic sentences routed to not_recognized: $rejected of $total"
 
+case_check vosk_phrase_routes_to_operator vosk_operator 1
+case_check vosk_synonym_routes_to_operator vosk_synonym 1
+case_check vosk_phrase_routes_to_support vosk_support 2
+case_check vosk_slow_server_routes_to_not_recognized vosk_slow 4
+case_check vosk_server_closing_routes_to_not_recognized vosk_close 4
+case_check vosk_dead_server_routes_to_not_recognized vosk_dead 4
+# What reached the fake server for the three words: the config (8 kHz,
+# the turn's phrases as its grammar with [unk]), at least the 1 s tone
+# as 16-bit samples in binary frames, voiced, and the tenant's token.
+vosk_got() { # <text>
+	/usr/bin/python3 - "$TMP/vosk.log" "$1" <<'PY'
+import json, sys
+ok = False
+for line in open(sys.argv[1], encoding='utf-8'):
+    r = json.loads(line)
+    if r.get('path') != '/' or r.get('text') != sys.argv[2]:
+        continue
+    pl = r.get('phrase_list') or []
+    ok = (r['sample_rate'] == 8000 and r['bytes'] >= 16000 and
+          r['frames'] >= 2 and r['voiced_ms'] >= 800 and
+          r['auth'] == 'ok' and 'оператор' in pl and
+          'живой человек' in pl and '[unk]' in pl)
+    if not ok:
+        print(line.strip())
+sys.exit(0 if ok else 1)
+PY
+}
+for w in оператор "живой человек" поддержка; do
+	if out=$(vosk_got "$w"); then pass "vosk_server_got_the_audio_of_${w// /_}"
+	else fail "vosk_server_got_the_audio_of_${w// /_}" "${out:-no session answered \"$w\"} (see $TMP/vosk.log)"; fi
+done
+if grep -q "vosk 127.0.0.1: no answer in time" "$PBX_RUN"/asr*.log &&
+	grep -q "vosk 127.0.0.1: .*ECONNREFUSED\|vosk 127.0.0.1: cannot connect" "$PBX_RUN"/asr*.log; then
+	pass vosk_failures_logged_by_the_bridge
+else fail vosk_failures_logged_by_the_bridge "no timeout / refusal line in the asr logs"; fi
+if grep -q "$VOSK_TOKEN" "$PBX_RUN"/*.log; then
+	fail vosk_secret_never_logged "the token is in $(grep -l "$VOSK_TOKEN" "$PBX_RUN"/*.log)"
+else pass vosk_secret_never_logged; fi
+
 # Both bridges took streams (least-loaded, ties in turn).
 s1=$(grep -c "phrase(s), no input" "$PBX_RUN/asr1.log")
 s2=$(grep -c "phrase(s), no input" "$PBX_RUN/asr2.log")
@@ -214,8 +349,8 @@ echo "info: streams asr1 $s1, asr2 $s2"
 "$STACK" stop-one asr2
 sleep 3.5 # the worker's pings go unanswered: both bridges not used
 case_job nobridge $NUM 1500 "operator"
-wait
+case_wait
 case_check dead_bridges_route_to_no_input nobridge 3
 
 grep -h "heard \"" "$PBX_RUN"/asr*.log | sed 's/^.*stream/info: stream/' | head -20
-e2e_finish $T
+e2e_finish $T $RU_TENANTS

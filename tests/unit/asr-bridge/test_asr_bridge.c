@@ -58,7 +58,8 @@ static void tb_free(struct asr_backend *b)
 	free(b);
 }
 
-static const struct asr_backend_ops tb_ops = {"test", tb_free, tb_recognize};
+static const struct asr_backend_ops tb_ops = {
+	.name = "test", .free = tb_free, .recognize = tb_recognize};
 
 static void run_ms(int ms)
 {
@@ -90,7 +91,7 @@ static void setup(void)
 	fx.tb->text = "yes please";
 	fx.tb->score = -20; /* above the ceiling: acoustic confidence 1 */
 	cr_assert_eq(bridge_alloc(&fx.bridge, fx.base, fx.zctx, &fx.cfg,
-				  &fx.tb->base),
+				  (struct asr_backend *[]){&fx.tb->base}, 1),
 		     0);
 	cr_assert_eq(fake_peer_alloc(&fx.worker, fx.base, fx.zctx, ep, "mw1"),
 		     0);
