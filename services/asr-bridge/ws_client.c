@@ -174,6 +174,8 @@ static void really_free(struct ws_client *ws)
 	if (ws->kick)
 		event_free(ws->kick);
 	free(ws->msg);
+	if (ws->bearer)
+		explicit_bzero(ws->bearer, strlen(ws->bearer));
 	free(ws->bearer);
 	free(ws);
 }
