@@ -149,6 +149,7 @@ keys_for() {
 ASR=${PBX_ASR:-0}
 valid_asr() { [[ $1 =~ ^asr[1-9]$ ]]; }
 asr_port() { echo $((7004 + ${1#asr})); }
+asr_metrics_port() { echo $((9230 + ${1#asr})); }
 # The workers' asr_bridges: every asr-bridge of PBX_ASR.
 asr_list() {
 	local i out=""
@@ -344,7 +345,8 @@ start_one() {
 		;;
 	asr*)
 		valid_asr "$name" || { log "unknown service $name (asr1..asr9)"; return 2; }
-		need_ports "$name" "tcp/$(asr_port "$name")" || return 1
+		need_ports "$name" "tcp/$(asr_port "$name")" \
+			"tcp/$(asr_metrics_port "$name")" || return 1
 		;;
 	esac
 	keys_for "$name" || return 1
@@ -495,6 +497,7 @@ start_one() {
 			--set "curve_secret_file=$KEYS/$name.key" \
 			--set "curve_allow_dir=$KEYS/allow/worker" \
 			--set "vosk_private=${PBX_VOSK_PRIVATE:-1}" \
+			--set "metrics_listen=127.0.0.1:$(asr_metrics_port "$name")" \
 			--set "log_level=$LOG_LEVEL"
 		wait_until 10 "$name" listening_tcp 127.0.0.1 "$(asr_port "$name")" &&
 			alive "$name"

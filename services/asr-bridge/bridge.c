@@ -11,6 +11,7 @@
 #include "pbx_bus.h"
 #include "pbx_clock.h"
 #include "pbx_log.h"
+#include "pbx_metrics.h"
 
 #include "pbx/v1/envelope.pb-c.h"
 
@@ -44,6 +45,10 @@ struct bstream {
 	size_t nph;
 	uint64_t last_ms; /* monotonic: the last frame from the worker */
 	uint64_t end_ms;  /* end of speech seen (for decode_ms) */
+	uint64_t end_us;  /* ... in µs, for the latency metrics */
+	uint64_t frame_ts_ms; /* the worker's send time (wall clock) of
+			       * the last frame, for its wait in the bus */
+	uint64_t queued_ms;   /* ... of the frame that ended the speech */
 	bool started;	  /* SPEECH_STARTED sent */
 	struct asr_backend *backend; /* the turn's recogniser */
 	char *url, *secret;	     /* a remote one's server (owned) */
@@ -52,8 +57,20 @@ struct bstream {
 	struct decode_ctx *dc;
 };
 
+/* The metrics (bridge_metrics_add; docs/services/asr-bridge.md
+ * "Metrics"). */
+struct bridge_stats {
+	unsigned long finals, no_input, refused, failed;
+	/* end of speech → result sent, by recogniser kind */
+	struct pbx_hist result_ms[2]; /* [0] embedded, [1] remote */
+	/* the bridge's own share: that minus the recogniser's time, plus
+	 * the last frame's wait in the bus */
+	struct pbx_hist own_ms;
+};
+
 struct bridge {
 	const struct bridge_config *cfg;
+	struct bridge_stats st;
 	struct event_base *base;
 	struct pbx_bus *bus;
 	struct asr_backend *backends[BACKENDS_MAX]; /* [0]: the default */
@@ -70,6 +87,7 @@ struct bridge {
 struct decode_ctx {
 	struct bridge *b;
 	struct bstream *s;
+	uint64_t call_us; /* recognize called */
 };
 
 static void stream_release(struct bridge *b, struct bstream *s)
@@ -134,6 +152,23 @@ static void send_kind(struct bridge *b, struct bstream *s, int kind,
 	send_result(b, &s->peer, s->tenant, s->callid, s->id, &res);
 }
 
+/* A FINAL was sent: its latencies. rec_us: when the recogniser was
+ * called (0: it was not). */
+static void account(struct bridge *b, const struct bstream *s,
+		    uint64_t rec_us, int err)
+{
+	uint64_t now = pbx_metrics_now_us();
+	double total = (double)(now - s->end_us) / 1000;
+	double rec = rec_us ? (double)(now - rec_us) / 1000 : 0;
+
+	b->st.finals++;
+	if (err)
+		b->st.failed++;
+	pbx_hist_observe(&b->st.result_ms[s->backend->ops->remote], total);
+	pbx_hist_observe(&b->st.own_ms,
+			 total - rec + (double)s->queued_ms);
+}
+
 static void decoded(int err, const struct asr_hyp *h, void *arg)
 {
 	const char *text = h ? h->text : "";
@@ -176,6 +211,7 @@ static void decoded(int err, const struct asr_hyp *h, void *arg)
 		  res.phrase[0] ? res.phrase : "not recognised", conf,
 		  h ? h->score : 0, res.decode_ms);
 	send_result(b, &s->peer, s->tenant, s->callid, s->id, &res);
+	account(b, s, d ? d->call_us : 0, err);
 	s->dc = NULL;
 	stream_release(b, s);
 	free(d);
@@ -198,10 +234,15 @@ static void decode(struct bridge *b, struct bstream *s)
 		.call_id = s->callid,
 		.stream_id = s->id,
 	};
-	struct decode_ctx tmp = {b, s};
+	struct decode_ctx tmp = {b, s, 0};
+	uint64_t wall = pbx_clock_now_ms();
 	int err;
 
 	s->end_ms = pbx_clock_mono_ms();
+	s->end_us = pbx_metrics_now_us();
+	s->queued_ms = s->frame_ts_ms && wall > s->frame_ts_ms
+			       ? wall - s->frame_ts_ms
+			       : 0;
 	if (!d) {
 		decoded(-ENOMEM, NULL, &tmp); /* frees the stream */
 		return;
@@ -210,6 +251,7 @@ static void decode(struct bridge *b, struct bstream *s)
 	d->s = s;
 	s->dc = d;
 	u.pcm = asr_stream_audio(&s->st, &u.n);
+	d->call_us = pbx_metrics_now_us();
 	err = be->ops->recognize(be, &u, decoded, d);
 	if (err) {
 		PLOG_WARN("stream %llu: %s: %s", (unsigned long long)s->id,
@@ -334,6 +376,7 @@ static void on_start(struct bridge *b, const struct pbx_bus_peer *peer,
 		PLOG_WARN("stream %llu refused: %s",
 			  (unsigned long long)st->stream_id, why);
 		send_kind(b, &tmp, RESULT(ERROR), why);
+		b->st.refused++;
 		return;
 	}
 	*s = tmp;
@@ -356,6 +399,7 @@ static void on_start(struct bridge *b, const struct pbx_bus_peer *peer,
 		PLOG_WARN("stream %llu refused: %s",
 			  (unsigned long long)st->stream_id, why);
 		send_kind(b, s, RESULT(ERROR), why);
+		b->st.refused++;
 		stream_release(b, s);
 		return;
 	}
@@ -366,7 +410,7 @@ static void on_start(struct bridge *b, const struct pbx_bus_peer *peer,
 }
 
 static void on_audio(struct bridge *b, const struct pbx_bus_peer *peer,
-		     const Pbx__V1__AsrAudio *a)
+		     const Pbx__V1__AsrAudio *a, uint64_t sent_ms)
 {
 	struct bstream *s = stream_find(b, peer, a->stream_id);
 	int16_t pcm[PCM_MAX / 2];
@@ -391,6 +435,7 @@ static void on_audio(struct bridge *b, const struct pbx_bus_peer *peer,
 		return;
 	}
 	s->last_ms = pbx_clock_mono_ms();
+	s->frame_ts_ms = sent_ms;
 	n = a->pcm.len / 2;
 	for (size_t i = 0; i < n; i++) /* little-endian on the wire */
 		pcm[i] = (int16_t)(a->pcm.data[2 * i] |
@@ -413,6 +458,7 @@ static void on_audio(struct bridge *b, const struct pbx_bus_peer *peer,
 	case ASR_EV_NO_INPUT:
 		PLOG_INFO("stream %llu: no input", (unsigned long long)s->id);
 		send_kind(b, s, RESULT(NO_INPUT), "");
+		b->st.no_input++;
 		stream_release(b, s);
 		return;
 	default:
@@ -451,7 +497,7 @@ static void bus_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 		on_start(b, peer, env);
 		break;
 	case PBX__V1__ENVELOPE__BODY_ASR_AUDIO:
-		on_audio(b, peer, env->asr_audio);
+		on_audio(b, peer, env->asr_audio, env->timestamp_ms);
 		break;
 	default:
 		PLOG_WARN("unexpected message %d from %s", env->body_case,
@@ -482,6 +528,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		    now - s->last_ms >= (uint64_t)s->st.cfg.end_silence_ms) {
 			PLOG_INFO("stream %llu: audio stopped: end of speech",
 				  (unsigned long long)s->id);
+			s->frame_ts_ms = 0; /* no frame ended it */
 			decode(b, s);
 			pbx_log_ctx(NULL, NULL);
 			continue;
@@ -564,4 +611,57 @@ void bridge_free(struct bridge *b)
 unsigned bridge_load(const struct bridge *b)
 {
 	return b->load;
+}
+
+static double own_p99(const void *obj)
+{
+	const struct bridge *b = obj;
+
+	return pbx_hist_quantile(&b->st.own_ms, 0.99) / 1000;
+}
+
+static double load_of(const void *obj)
+{
+	return ((const struct bridge *)obj)->load;
+}
+
+static double capacity_of(const void *obj)
+{
+	return (double)((const struct bridge *)obj)->cap;
+}
+
+#define RES_HIST(i, kind)                                                     \
+	PBX_METRIC_FIELD(PBX_METRIC_HISTOGRAM, struct bridge,                 \
+			 st.result_ms[i], "pbx_asr_result_seconds",          \
+			 "recogniser=\"" kind "\"",                           \
+			 "end of speech -> result sent (the recogniser's "    \
+			 "time included), by recogniser")
+
+static const struct pbx_metric bridge_metrics[] = {
+	PBX_GAUGE_FN(load_of, "pbx_asr_streams", "streams open now"),
+	PBX_GAUGE_FN(capacity_of, "pbx_asr_capacity",
+		     "most streams open at once"),
+	PBX_COUNTER(struct bridge, st.finals, "pbx_asr_finals_total",
+		    "utterances answered (FINAL)"),
+	PBX_COUNTER(struct bridge, st.failed,
+		    "pbx_asr_recogniser_failures_total",
+		    "utterances the recogniser failed on (not recognised)"),
+	PBX_COUNTER(struct bridge, st.no_input, "pbx_asr_no_input_total",
+		    "streams without speech (NO_INPUT)"),
+	PBX_COUNTER(struct bridge, st.refused, "pbx_asr_refused_total",
+		    "streams refused (busy, bad start, no recogniser)"),
+	RES_HIST(0, "embedded"),
+	RES_HIST(1, "remote"),
+	PBX_HISTOGRAM(struct bridge, st.own_ms, "pbx_asr_bridge_seconds",
+		      "the bridge's own latency per utterance: end of speech "
+		      "-> result sent minus the recogniser's time, plus the "
+		      "last frame's wait on the bus"),
+	PBX_GAUGE_FN(own_p99, "pbx_asr_bridge_p99_seconds",
+		     "99th percentile of pbx_asr_bridge_seconds (the upper "
+		     "bound of its bucket; goal 0.02)"),
+};
+
+int bridge_metrics_add(struct bridge *b, struct pbx_metrics *m)
+{
+	return PBX_METRICS_ADD(m, bridge_metrics, b);
 }

@@ -49,5 +49,8 @@ int bridge_alloc(struct bridge **bp, struct event_base *base, void *zctx,
 void bridge_free(struct bridge *b);
 /* Streams open now. */
 unsigned bridge_load(const struct bridge *b);
+/* Its metrics on m (docs/services/asr-bridge.md "Metrics"). */
+struct pbx_metrics;
+int bridge_metrics_add(struct bridge *b, struct pbx_metrics *m);
 
 #endif

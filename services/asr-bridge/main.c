@@ -13,9 +13,11 @@
 #include "pbx_config.h"
 #include "pbx_curve.h"
 #include "pbx_log.h"
+#include "pbx_metrics.h"
 #include "pbx_service.h"
 
 static struct bridge_config cfg;
+static struct pbx_metrics_config mcfg;
 
 #define INT(n, def, lo, hi, help)                                             \
 	{#n, PBX_CFG_INT, &cfg.n, def, lo, hi, help}
@@ -59,6 +61,7 @@ static const struct pbx_config_item items[] = {
 	STR(vosk_ca_file, "",
 	    "CA certificates for wss:// Vosk servers; empty: the system's"),
 	STR(log_level, "info", "error, warn, info or debug"),
+	PBX_METRICS_ITEMS(mcfg, "127.0.0.1:9207"),
 	STR(curve_secret_file, "",
 	    "CURVE key (.key) of this instance; empty: plaintext"),
 	STR(curve_allow_dir, "",
@@ -73,6 +76,7 @@ int main(int argc, char **argv)
 	enum pbx_log_level lvl;
 	struct event_base *base = NULL;
 	struct pbx_zap *zap = NULL;
+	struct pbx_metrics *metrics = NULL;
 	struct bridge *b = NULL;
 	void *zctx = NULL;
 	int err, rc = 1;
@@ -145,6 +149,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	be[0] = be[1] = NULL;
+	err = pbx_service_metrics(&metrics, "asr-bridge", &mcfg, base);
+	if (err) {
+		rc = err;
+		goto out;
+	}
+	if (metrics)
+		bridge_metrics_add(b, metrics);
 	PLOG_INFO("%s: listening on %s, capacity %ld, pocketsphinx %s, vosk "
 		  "(timeout %ld ms, private servers %s)",
 		  cfg.bridge_id, cfg.listen, cfg.capacity, cfg.model_dir,
@@ -152,6 +163,7 @@ int main(int argc, char **argv)
 	pbx_service_run(base);
 	rc = 0;
 out:
+	pbx_metrics_free(metrics);
 	bridge_free(b);
 	asr_backend_free(be[1]);
 	asr_backend_free(be[0]);

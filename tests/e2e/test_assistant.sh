@@ -344,6 +344,22 @@ if [ "$s1" -ge 1 ] && [ "$s2" -ge 1 ]; then pass both_bridges_served_streams
 else fail both_bridges_served_streams "asr1 $s1, asr2 $s2 streams"; fi
 echo "info: streams asr1 $s1, asr2 $s2"
 
+# The bridges' /metrics (asrN on 9230+N): the utterances answered, the
+# result latency by recogniser, the bridge's own share and its p99.
+finals=0
+for i in 1 2; do
+	curl -s -m 3 "http://127.0.0.1:$((9230 + i))/metrics" >"$TMP/asr$i.metrics"
+	f=$(awk '$1 == "pbx_asr_finals_total" { print $2 }' "$TMP/asr$i.metrics")
+	finals=$((finals + ${f:-0}))
+done
+cat "$TMP"/asr[12].metrics >"$TMP/asr.metrics"
+rem=$(awk '$1 ~ /^pbx_asr_result_seconds_count\{recogniser="remote"/ { n += $2 } END { print n + 0 }' "$TMP/asr.metrics")
+if [ "$finals" -ge 15 ] && [ "$rem" -ge 5 ] &&
+	grep -q '^pbx_asr_bridge_p99_seconds ' "$TMP/asr.metrics"; then
+	pass asr_metrics_count_the_utterances
+else fail asr_metrics_count_the_utterances "finals $finals (>= 15), remote $rem (>= 5)"; fi
+echo "info: bridge's own p99 (s): $(awk '$1 == "pbx_asr_bridge_p99_seconds" { printf "%s ", $2 }' "$TMP/asr.metrics")"
+
 # No bridge: the caller is not heard, the call still ends (no_input).
 "$STACK" stop-one asr1
 "$STACK" stop-one asr2

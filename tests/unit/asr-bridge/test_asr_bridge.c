@@ -23,6 +23,7 @@
 #include "pbx_bus.h"
 #include "pbx_clock.h"
 #include "pbx_log.h"
+#include "pbx_metrics.h"
 #include "pbx_test.h"
 #include "test_port.h"
 
@@ -457,6 +458,31 @@ Test(asr_bridge, another_language_goes_to_the_remote_backend_with_its_url)
 	cr_assert_str_eq(fx.rt->secret, "the-secret");
 	cr_assert_str_eq(fx.rt->language, "ru");
 	cr_assert_eq(bridge_load(fx.bridge), 0);
+	/* The remote one's ~100 ms are the recogniser's, not the bridge's:
+	 * the bridge's own share stays in the lowest buckets. */
+	{
+		struct pbx_metrics *m = NULL;
+		size_t len;
+		char *txt;
+
+		cr_assert_eq(pbx_metrics_alloc(&m, "asr-bridge", ""), 0);
+		cr_assert_eq(bridge_metrics_add(fx.bridge, m), 0);
+		txt = pbx_metrics_render(m, &len);
+		cr_assert_not_null(txt);
+		cr_assert_not_null(strstr(txt, "pbx_asr_finals_total 1\n"), "%s",
+				   txt);
+		cr_assert_not_null(strstr(txt, "pbx_asr_result_seconds_count{"
+					       "recogniser=\"remote\"} 1\n"),
+				   "%s", txt);
+		cr_assert_not_null(strstr(txt, "pbx_asr_result_seconds_bucket{"
+					       "recogniser=\"remote\",le=\"0.05\"} 0\n"),
+				   "%s", txt);
+		cr_assert_not_null(strstr(txt, "pbx_asr_bridge_seconds_bucket{"
+					       "le=\"0.02\"} 1\n"),
+				   "%s", txt);
+		free(txt);
+		pbx_metrics_free(m);
+	}
 }
 
 Test(asr_bridge, a_stream_stopped_during_a_remote_decode_gets_no_answer)
