@@ -63,7 +63,8 @@
 # 7004+N, its CURVE key asrN, the workers' keys its allow list; every
 # worker then connects to all N), PBX_VOSK_PRIVATE (the asr-bridges'
 # vosk_private, 1 here: the fake Vosk server of the tests is on loopback;
-# 0 to try the refusal).
+# 0 to try the refusal), PBX_VOSK_CA_FILE (their vosk_ca_file: the CA of
+# a wss:// test server).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${PBX_BUILD:-$ROOT/build}
@@ -497,6 +498,7 @@ start_one() {
 			--set "curve_secret_file=$KEYS/$name.key" \
 			--set "curve_allow_dir=$KEYS/allow/worker" \
 			--set "vosk_private=${PBX_VOSK_PRIVATE:-1}" \
+			--set "vosk_ca_file=${PBX_VOSK_CA_FILE:-}" \
 			--set "metrics_listen=127.0.0.1:$(asr_metrics_port "$name")" \
 			--set "log_level=$LOG_LEVEL"
 		wait_until 10 "$name" listening_tcp 127.0.0.1 "$(asr_port "$name")" &&

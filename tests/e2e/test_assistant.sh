@@ -20,7 +20,10 @@
 # Cyrillic phrase's output was heard, and that the audio reached the
 # server (8000 Hz config, the bytes, the voiced ms, the bearer token, the
 # grammar). A slow server, one that closes at eof and a dead one route
-# to not_recognized in time (the caller hears it and gets the BYE).
+# to not_recognized in time (the caller hears it and gets the BYE). Over
+# wss:// (the fake with a certificate for 127.0.0.1 that the bridges
+# trust through vosk_ca_file) the phrase routes too; a server whose
+# certificate they do not trust is never sent the audio.
 #
 # Environment: PBX_BUILD (required). Prints PASS/FAIL lines and a last
 # line "N passed, M failed".
@@ -37,25 +40,48 @@ NUM_RU=15557003   # tenant asrru: the fake Vosk server
 NUM_SLOW=15557004 # tenant asrslow: its /slow
 NUM_CLOSE=15557005 # tenant asrclose: its /close
 NUM_DEAD=15557006 # tenant asrdead: nothing listens
-VOSK_PORT=2700
+NUM_TLS=15557007  # tenant asrtls: wss://, a trusted certificate
+NUM_BADTLS=15557008 # tenant asrbadtls: wss://, an untrusted one
+VOSK_PORT=2700 VOSK_TLS_PORT=2701 VOSK_BADTLS_PORT=2702
 VOSK_TOKEN=fake-vosk-token-0123456789
-RU_TENANTS="asrru asrslow asrclose asrdead"
+RU_TENANTS="asrru asrslow asrclose asrdead asrtls asrbadtls"
 
-VOSK_PID=""
+VOSK_PIDS=()
 cleanup() {
 	"$STACK" stop >/dev/null 2>&1
-	[ -n "$VOSK_PID" ] && kill "$VOSK_PID" 2>/dev/null
+	[ ${#VOSK_PIDS[@]} -gt 0 ] && kill "${VOSK_PIDS[@]}" 2>/dev/null
 }
 trap cleanup EXIT
+
+# Certificates of the wss:// fakes: one for 127.0.0.1 the bridges trust
+# (their vosk_ca_file), one they do not.
+for c in good bad; do
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -keyout "$TMP/$c.key" \
+		-out "$TMP/$c.crt" >/dev/null 2>&1
+done
+export PBX_VOSK_CA_FILE=$TMP/good.crt
 stack_up
 
-# The fake Vosk server (Debian's python3-websockets).
-/usr/bin/python3 "$ROOT/tests/support/fake_vosk.py" 127.0.0.1 $VOSK_PORT \
-	"$TMP/vosk.log" "$TMP/vosk.ready" --map 500=оператор \
-	--map "900=живой человек" --map 1300=поддержка \
-	--token $VOSK_TOKEN --slow-ms 10000 >"$TMP/vosk.out" 2>&1 &
-VOSK_PID=$!
-for _ in $(seq 100); do [ -e "$TMP/vosk.ready" ] && break; sleep 0.05; done
+# The fake Vosk servers (Debian's python3-websockets): ws://, and wss://
+# with either certificate; one log.
+fake_vosk() { # <port> <ready> [--tls CERT KEY]
+	local port=$1 ready=$2
+	shift 2
+	/usr/bin/python3 "$ROOT/tests/support/fake_vosk.py" 127.0.0.1 "$port" \
+		"$TMP/vosk.log" "$ready" --map 500=оператор \
+		--map "900=живой человек" --map 1300=поддержка \
+		--token $VOSK_TOKEN --slow-ms 10000 "$@" >>"$TMP/vosk.out" 2>&1 &
+	VOSK_PIDS+=($!)
+}
+fake_vosk $VOSK_PORT "$TMP/vosk.ready"
+fake_vosk $VOSK_TLS_PORT "$TMP/vosk_tls.ready" --tls "$TMP/good.crt" "$TMP/good.key"
+fake_vosk $VOSK_BADTLS_PORT "$TMP/vosk_badtls.ready" --tls "$TMP/bad.crt" "$TMP/bad.key"
+for _ in $(seq 100); do
+	[ -e "$TMP/vosk.ready" ] && [ -e "$TMP/vosk_tls.ready" ] &&
+		[ -e "$TMP/vosk_badtls.ready" ] && break
+	sleep 0.05
+done
 
 # --- audio ------------------------------------------------------------------
 tone() { sox -n -r 8000 -c 1 -b 16 "$TMP/$1.wav" synth "$2" sine "$3" vol 0.5 2>/dev/null; }
@@ -127,6 +153,8 @@ if {
 		ru_tenant asrslow $NUM_SLOW "$VURL/slow" &&
 		ru_tenant asrclose $NUM_CLOSE "$VURL/close" &&
 		ru_tenant asrdead $NUM_DEAD ws://127.0.0.1:2799/ &&
+		ru_tenant asrtls $NUM_TLS "wss://127.0.0.1:$VOSK_TLS_PORT/" &&
+		ru_tenant asrbadtls $NUM_BADTLS "wss://127.0.0.1:$VOSK_BADTLS_PORT/" &&
 		echo $VOSK_TOKEN | "$PBXCTL" asr set asrru secret=-
 } >"$TMP/provision_ru.out" 2>&1; then pass provision_vosk_tenants
 else fail provision_vosk_tenants "$(tail -1 "$TMP/provision_ru.out")"; fi
@@ -274,6 +302,8 @@ case_job vosk_support $NUM_RU 1500 "-tone 1300"
 case_job vosk_slow $NUM_SLOW 1500 "-tone 500"
 case_job vosk_close $NUM_CLOSE 1500 "-tone 500"
 case_job vosk_dead $NUM_DEAD 1500 "-tone 500"
+case_job vosk_tls $NUM_TLS 1500 "-tone 1300"
+case_job vosk_badtls $NUM_BADTLS 1500 "-tone 500"
 case_wait
 echo "info: $n calls at once in $(($(now_ms) - t_batch)) ms"
 
@@ -304,6 +334,8 @@ case_check vosk_phrase_routes_to_support vosk_support 2
 case_check vosk_slow_server_routes_to_not_recognized vosk_slow 4
 case_check vosk_server_closing_routes_to_not_recognized vosk_close 4
 case_check vosk_dead_server_routes_to_not_recognized vosk_dead 4
+case_check vosk_over_wss_routes_to_support vosk_tls 2
+case_check vosk_untrusted_certificate_routes_to_not_recognized vosk_badtls 4
 # What reached the fake server for the three words: the config (8 kHz,
 # the turn's phrases as its grammar with [unk]), at least the 1 s tone
 # as 16-bit samples in binary frames, voiced, and the tenant's token.
@@ -329,6 +361,12 @@ for w in оператор "живой человек" поддержка; do
 	if out=$(vosk_got "$w"); then pass "vosk_server_got_the_audio_of_${w// /_}"
 	else fail "vosk_server_got_the_audio_of_${w// /_}" "${out:-no session answered \"$w\"} (see $TMP/vosk.log)"; fi
 done
+tls_ok=$(grep -c "\"port\": $VOSK_TLS_PORT, \"tls\": true, .*\"bytes\": [1-9]" "$TMP/vosk.log")
+tls_bad=$(grep -c "\"port\": $VOSK_BADTLS_PORT" "$TMP/vosk.log")
+if grep -q "vosk 127.0.0.1: TLS: certificate verify failed" "$PBX_RUN"/asr*.log &&
+	[ "$tls_ok" -eq 1 ] && [ "$tls_bad" -eq 0 ]; then
+	pass vosk_untrusted_server_never_got_the_audio
+else fail vosk_untrusted_server_never_got_the_audio "$(grep -h 'TLS' "$PBX_RUN"/asr*.log | head -2); sessions over wss: trusted $tls_ok (1), untrusted $tls_bad (0)"; fi
 if grep -q "vosk 127.0.0.1: no answer in time" "$PBX_RUN"/asr*.log &&
 	grep -q "vosk 127.0.0.1: .*ECONNREFUSED\|vosk 127.0.0.1: cannot connect" "$PBX_RUN"/asr*.log; then
 	pass vosk_failures_logged_by_the_bridge

@@ -19,20 +19,24 @@ The URL's path picks a behaviour, one per tenant in the tests:
   /        answer as above
   /slow    the final answer only after --slow-ms (a server too slow)
   /close   close the connection at eof without answering (a crash)
-Every session is logged as one JSON line to --log: path, sample_rate,
+Every session is logged as one JSON line to --log: port, tls, path,
+sample_rate,
 binary frames and bytes received, voiced ms, frequency, the text
 answered, and auth ("ok" when the Authorization header was
 "Bearer <--token>", "none" without one, "wrong" otherwise; the token
 itself is not logged).
 
+With --tls CERT KEY it serves wss:// (the bridge's TLS path).
+
 usage: fake_vosk.py <host> <port> <log> <readyfile> [--map HZ=TEXT]...
-                    [--token T] [--slow-ms MS]
+                    [--token T] [--slow-ms MS] [--tls CERT KEY]
 """
 import argparse
 import array
 import asyncio
 import json
 import math
+import ssl
 import sys
 
 import websockets
@@ -70,7 +74,8 @@ def pick(table, voiced_ms, freq):
 async def session(ws, path, args, table, log):
     path = path or getattr(ws, 'path', '/')
     auth = ws.request_headers.get('Authorization')
-    rec = {'path': path, 'sample_rate': None, 'frames': 0, 'bytes': 0,
+    rec = {'port': args.port, 'tls': bool(args.tls), 'path': path,
+           'sample_rate': None, 'frames': 0, 'bytes': 0,
            'auth': 'none' if auth is None else
            ('ok' if auth == 'Bearer ' + (args.token or '') else 'wrong')}
     pcm = bytearray()
@@ -119,6 +124,7 @@ async def main():
     ap.add_argument('--map', action='append', default=[])
     ap.add_argument('--token')
     ap.add_argument('--slow-ms', type=int, default=10000)
+    ap.add_argument('--tls', nargs=2, metavar=('CERT', 'KEY'))
     args = ap.parse_args()
     table = {}
     for m in args.map:
@@ -129,8 +135,12 @@ async def main():
     async def handler(ws, path=None):
         await session(ws, path, args, table, log)
 
+    tls = None
+    if args.tls:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(*args.tls)
     async with websockets.serve(handler, args.host, args.port,
-                                max_size=1 << 20):
+                                max_size=1 << 20, ssl=tls):
         open(args.ready, 'w').close()
         await asyncio.Future()
 
