@@ -261,8 +261,11 @@ case_job() {
 		-tone*) tone_say "$1" "${4#-tone }" ;;
 		*) say "$1" "$4" ;;
 		esac
+		local t0
+		t0=$(now_ms)
 		call "$1" "$2" "$3" $n
 		echo $? >"$TMP/$1/bye"
+		echo $(($(now_ms) - t0)) >"$TMP/$1/ms"
 		tones "$TMP/$1/heard" >"$TMP/$1/tones" 2>/dev/null
 	) &
 	CASE_PIDS+=($!)
@@ -332,6 +335,12 @@ case_check vosk_phrase_routes_to_operator vosk_operator 1
 case_check vosk_synonym_routes_to_operator vosk_synonym 1
 case_check vosk_phrase_routes_to_support vosk_support 2
 case_check vosk_slow_server_routes_to_not_recognized vosk_slow 4
+# In time: the bridge gives up after its vosk_timeout_ms (3 s); waiting
+# for the slow fake (10 s) would make the call last 16 s and more.
+ms=$(cat "$TMP/vosk_slow/ms" 2>/dev/null || echo 99999)
+if [ "$ms" -lt 14000 ]; then pass vosk_slow_server_call_ends_in_time
+else fail vosk_slow_server_call_ends_in_time "the call took $ms ms"; fi
+echo "info: call lengths (ms): slow $ms, dead $(cat "$TMP/vosk_dead/ms"), routed $(cat "$TMP/vosk_operator/ms")"
 case_check vosk_server_closing_routes_to_not_recognized vosk_close 4
 case_check vosk_dead_server_routes_to_not_recognized vosk_dead 4
 case_check vosk_over_wss_routes_to_support vosk_tls 2
