@@ -58,6 +58,19 @@ struct asr_backend_ops {
 	void (*free)(struct asr_backend *b);
 	int (*recognize)(struct asr_backend *b, const struct asr_utt *u,
 			 asr_done_h *done, void *arg);
+	/* Optional (a remote backend): the utterance while it is spoken, so
+	 * that the server decodes as the caller speaks. stream_begin at the
+	 * start of speech with the audio so far (u->pcm, u->n; copied);
+	 * stream_feed with each newer piece; then stream_end, which answers
+	 * through done under recognize's rule (an error returned: no done;
+	 * the turn is gone either way), or stream_abort (the turn ended
+	 * first: no answer). Errors of the connection before the end are
+	 * kept for stream_end. */
+	int (*stream_begin)(struct asr_backend *b, const struct asr_utt *u,
+			    void **turn);
+	int (*stream_feed)(void *turn, const int16_t *pcm, size_t n);
+	int (*stream_end)(void *turn, asr_done_h *done, void *arg);
+	void (*stream_abort)(void *turn);
 };
 
 /* Every backend starts with this. */

@@ -55,6 +55,11 @@ struct bstream {
 	/* The utterance is with the backend: frames are ignored, the
 	 * idle sweep leaves the stream to the backend's own deadline. */
 	struct decode_ctx *dc;
+	/* A streaming backend's turn, from the start of speech: the
+	 * samples it has (fed), or why it could not start (turn_err). */
+	void *turn;
+	size_t fed;
+	int turn_err;
 };
 
 /* The metrics (bridge_metrics_add; docs/services/asr-bridge.md
@@ -96,6 +101,8 @@ static void stream_release(struct bridge *b, struct bstream *s)
 		return;
 	if (s->dc)
 		s->dc->s = NULL;
+	if (s->turn)
+		s->backend->ops->stream_abort(s->turn);
 	free(s->url);
 	if (s->secret)
 		explicit_bzero(s->secret, strlen(s->secret));
@@ -217,13 +224,9 @@ static void decoded(int err, const struct asr_hyp *h, void *arg)
 	free(d);
 }
 
-/* The utterance is complete: recognise it; decoded() answers and frees
- * the stream (at once for the embedded backend, later for a remote
- * one). */
-static void decode(struct bridge *b, struct bstream *s)
+/* The turn as a backend sees it, with the audio the stream holds now. */
+static struct asr_utt utt_of(const struct bstream *s)
 {
-	struct decode_ctx *d = calloc(1, sizeof(*d));
-	struct asr_backend *be = s->backend;
 	struct asr_utt u = {
 		.phrases = s->ph,
 		.nphrases = s->nph,
@@ -234,7 +237,52 @@ static void decode(struct bridge *b, struct bstream *s)
 		.call_id = s->callid,
 		.stream_id = s->id,
 	};
+
+	u.pcm = asr_stream_audio(&s->st, &u.n);
+	return u;
+}
+
+/* Speech started: a streaming backend gets the turn and the audio so
+ * far (a failure is kept for the end: not recognised). */
+static void turn_begin(struct bstream *s)
+{
+	const struct asr_backend_ops *o = s->backend->ops;
+	struct asr_utt u = utt_of(s);
+
+	if (!o->stream_begin)
+		return;
+	s->turn_err = o->stream_begin(s->backend, &u, &s->turn);
+	if (s->turn_err) {
+		s->turn = NULL;
+		PLOG_WARN("stream %llu: %s: %s", (unsigned long long)s->id,
+			  o->name, strerror(-s->turn_err));
+	}
+	s->fed = u.n;
+}
+
+/* ... and what the stream holds beyond what it has: the audio after the
+ * end of speech beyond the tail is not (asr_stream_audio leaves it). */
+static void turn_feed(struct bstream *s)
+{
+	size_t n;
+	const int16_t *pcm = asr_stream_audio(&s->st, &n);
+
+	if (!s->turn || n <= s->fed)
+		return;
+	s->backend->ops->stream_feed(s->turn, pcm + s->fed, n - s->fed);
+	s->fed = n;
+}
+
+/* The utterance is complete: recognise it; decoded() answers and frees
+ * the stream (at once for the embedded backend, later for a remote
+ * one). */
+static void decode(struct bridge *b, struct bstream *s)
+{
+	struct decode_ctx *d = calloc(1, sizeof(*d));
+	struct asr_backend *be = s->backend;
+	struct asr_utt u = utt_of(s);
 	struct decode_ctx tmp = {b, s, 0};
+	void *turn;
 	uint64_t wall = pbx_clock_now_ms();
 	int err;
 
@@ -250,9 +298,16 @@ static void decode(struct bridge *b, struct bstream *s)
 	d->b = b;
 	d->s = s;
 	s->dc = d;
-	u.pcm = asr_stream_audio(&s->st, &u.n);
 	d->call_us = pbx_metrics_now_us();
-	err = be->ops->recognize(be, &u, decoded, d);
+	turn_feed(s);
+	turn = s->turn;
+	s->turn = NULL; /* the backend's now, whatever it answers */
+	if (turn)
+		err = be->ops->stream_end(turn, decoded, d);
+	else if (s->turn_err)
+		err = s->turn_err;
+	else
+		err = be->ops->recognize(be, &u, decoded, d);
 	if (err) {
 		PLOG_WARN("stream %llu: %s: %s", (unsigned long long)s->id,
 			  be->ops->name, strerror(-err));
@@ -441,14 +496,17 @@ static void on_audio(struct bridge *b, const struct pbx_bus_peer *peer,
 		pcm[i] = (int16_t)(a->pcm.data[2 * i] |
 				   a->pcm.data[2 * i + 1] << 8);
 	ev = asr_stream_feed(&s->st, pcm, n);
-	if (ev == ASR_EV_NONE)
+	if (ev == ASR_EV_NONE) {
+		turn_feed(s); /* a streaming backend hears it now */
 		return;
+	}
 	if (!s->started && s->st.state != ASR_ST_WAIT &&
 	    ev != ASR_EV_NO_INPUT) {
 		s->started = true;
 		PLOG_INFO("stream %llu: speech started at %u ms",
 			  (unsigned long long)s->id, s->st.ms);
 		send_kind(b, s, RESULT(SPEECH_STARTED), "");
+		turn_begin(s);
 	}
 	switch (ev) {
 	case ASR_EV_END_OF_SPEECH:

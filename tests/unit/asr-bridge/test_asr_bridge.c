@@ -49,6 +49,9 @@ struct rturn {
 struct rtest {
 	struct asr_backend base;
 	int calls;
+	/* streaming (rts_ops): turns begun, samples given, aborts */
+	int begun, aborted;
+	size_t streamed;
 	char url[64], secret[64], language[16];
 	struct rturn *pending;
 };
@@ -138,6 +141,48 @@ static const struct asr_backend_ops rt_ops = {.name = "rtest",
 					      .remote = true,
 					      .free = rt_free,
 					      .recognize = rt_recognize};
+
+/* The same backend, streaming: the turn is the backend itself (one at a
+ * time in these tests); the end answers as recognize does. */
+static int rts_begin(struct asr_backend *b, const struct asr_utt *u,
+		     void **turn)
+{
+	struct rtest *r = (struct rtest *)b;
+
+	r->begun++;
+	r->streamed = u->n;
+	*turn = r;
+	return 0;
+}
+
+static int rts_feed(void *turn, const int16_t *pcm, size_t n)
+{
+	(void)pcm;
+	((struct rtest *)turn)->streamed += n;
+	return 0;
+}
+
+static int rts_end(void *turn, asr_done_h *done, void *arg)
+{
+	struct rtest *r = turn;
+	struct asr_utt u = {.url = "streamed", .secret = "", .language = ""};
+
+	return rt_recognize(&r->base, &u, done, arg);
+}
+
+static void rts_abort(void *turn)
+{
+	((struct rtest *)turn)->aborted++;
+}
+
+static const struct asr_backend_ops rts_ops = {.name = "rtest",
+					       .remote = true,
+					       .free = rt_free,
+					       .recognize = rt_recognize,
+					       .stream_begin = rts_begin,
+					       .stream_feed = rts_feed,
+					       .stream_end = rts_end,
+					       .stream_abort = rts_abort};
 
 static void run_ms(int ms)
 {
@@ -538,4 +583,46 @@ Test(asr_bridge, a_language_without_a_recogniser_is_refused)
 	cr_assert_not_null(r);
 	cr_assert_str_eq(r->detail, "unknown backend");
 	cr_assert_eq(bridge_load(fx.bridge), 0);
+}
+
+Test(asr_bridge, a_streaming_backend_hears_the_speech_as_it_comes)
+{
+	const Pbx__V1__AsrResult *r;
+
+	fx.rt->base.ops = &rts_ops;
+	start_ex(5, 0.5, "ru", "", "ws://asr.example/ru");
+	audio(5, 200, false);
+	audio(5, 100, true);
+	run_ms(50);
+	cr_assert_eq(fx.rt->begun, 1, "begun at the start of speech");
+	audio(5, 500, true);
+	run_ms(50);
+	/* the lead-in, and every voiced frame so far */
+	cr_assert_eq(fx.rt->streamed, (200 + 600) * 8);
+	cr_assert_eq(fx.rt->calls, 0);
+	audio(5, 300, false);
+	r = wait_kind(KIND(FINAL), 3000);
+	cr_assert_not_null(r);
+	cr_assert_str_eq(r->phrase, "yes");
+	cr_assert_eq(fx.rt->calls, 1, "ended once");
+	cr_assert_str_eq(fx.rt->url, "streamed");
+	/* the same audio as a whole utterance: lead-in, speech, 200 ms */
+	cr_assert_eq(fx.rt->streamed, (200 + 600 + 200) * 8);
+	cr_assert_eq(fx.rt->aborted, 0);
+	cr_assert_eq(bridge_load(fx.bridge), 0);
+}
+
+Test(asr_bridge, a_stream_stopped_while_speaking_aborts_its_turn)
+{
+	fx.rt->base.ops = &rts_ops;
+	start_ex(6, 0.5, "ru", "", "ws://asr.example/ru");
+	audio(6, 400, true);
+	run_ms(50);
+	cr_assert_eq(fx.rt->begun, 1);
+	stop(6);
+	run_ms(50);
+	cr_assert_eq(fx.rt->aborted, 1);
+	cr_assert_eq(fx.rt->calls, 0);
+	cr_assert_eq(bridge_load(fx.bridge), 0);
+	cr_assert_null(wait_kind(KIND(FINAL), 10));
 }
