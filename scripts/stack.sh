@@ -150,7 +150,7 @@ keys_for() {
 ASR=${PBX_ASR:-0}
 valid_asr() { [[ $1 =~ ^asr[1-9]$ ]]; }
 asr_port() { echo $((7004 + ${1#asr})); }
-asr_metrics_port() { echo $((9230 + ${1#asr})); }
+asr_metrics_port() { echo $((9240 + ${1#asr})); }
 # The workers' asr_bridges: every asr-bridge of PBX_ASR.
 asr_list() {
 	local i out=""

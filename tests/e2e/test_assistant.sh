@@ -391,11 +391,11 @@ if [ "$s1" -ge 1 ] && [ "$s2" -ge 1 ]; then pass both_bridges_served_streams
 else fail both_bridges_served_streams "asr1 $s1, asr2 $s2 streams"; fi
 echo "info: streams asr1 $s1, asr2 $s2"
 
-# The bridges' /metrics (asrN on 9230+N): the utterances answered, the
+# The bridges' /metrics (asrN on 9240+N): the utterances answered, the
 # result latency by recogniser, the bridge's own share and its p99.
 finals=0
 for i in 1 2; do
-	curl -s -m 3 "http://127.0.0.1:$((9230 + i))/metrics" >"$TMP/asr$i.metrics"
+	curl -s -m 3 "http://127.0.0.1:$((9240 + i))/metrics" >"$TMP/asr$i.metrics"
 	f=$(awk '$1 == "pbx_asr_finals_total" { print $2 }' "$TMP/asr$i.metrics")
 	finals=$((finals + ${f:-0}))
 done
