@@ -69,7 +69,8 @@
 # are not in one slot fails CROSSSLOT; docs/operations.md "Redis
 # Cluster"), PBX_VOSK_PRIVATE (the asr-bridges' vosk_private, 1 here: the
 # fake Vosk server of the tests is on loopback; 0 to try the refusal),
-# PBX_VOSK_CA_FILE (their vosk_ca_file: the CA of a wss:// test server).
+# PBX_VOSK_CA_FILE (their vosk_ca_file: the CA of a wss:// test server),
+# PBX_VOSK_PRIVATE_ALLOW (their vosk_private_allow: host:port,...).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${PBX_BUILD:-$ROOT/build}
@@ -545,6 +546,7 @@ start_one() {
 			--set "curve_allow_dir=$KEYS/allow/worker" \
 			--set "vosk_private=${PBX_VOSK_PRIVATE:-1}" \
 			--set "vosk_ca_file=${PBX_VOSK_CA_FILE:-}" \
+			--set "vosk_private_allow=${PBX_VOSK_PRIVATE_ALLOW:-}" \
 			--set "metrics_listen=127.0.0.1:$(asr_metrics_port "$name")" \
 			--set "log_level=$LOG_LEVEL"
 		wait_until 10 "$name" listening_tcp 127.0.0.1 "$(asr_port "$name")" &&

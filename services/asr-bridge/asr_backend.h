@@ -91,6 +91,9 @@ int asr_sphinx_alloc(struct asr_backend **bp, const struct asr_sphinx_cfg *cfg);
 struct asr_vosk_cfg {
 	long timeout_ms;    /* the whole exchange of one utterance */
 	bool allow_private; /* servers on loopback / private addresses */
+	/* ... only these: "host:port,host:port" as the URLs name them
+	 * (the operator's own servers); "" none */
+	const char *private_allow;
 	bool grammar;	    /* send the phrases as Vosk's phrase_list */
 	const char *ca_file; /* for wss://; "" the system's */
 };

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "asr_backend.h"
 #include "asr_stream.h"
@@ -282,6 +283,27 @@ out:
 	return s;
 }
 
+/* The URL's host:port is one of the operator's servers that may be on a
+ * private address (vosk_private_allow). */
+static bool listed(const char *list, const struct ws_url *u)
+{
+	char want[WS_HOST_MAX + 8];
+	size_t n;
+
+	if (!list || !*list)
+		return false;
+	n = (size_t)snprintf(want, sizeof(want), "%s:%s", u->host, u->port);
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, ", ");
+
+		if (len == n && !strncasecmp(p, want, n))
+			return true;
+		p += len;
+		p += strspn(p, ", ");
+	}
+	return false;
+}
+
 /* Appends n samples as little-endian bytes; -EMSGSIZE past PCM_MAX. */
 static int append(struct vreq *r, const int16_t *pcm, size_t n)
 {
@@ -339,7 +361,9 @@ static int req_new(struct vosk *v, const struct asr_utt *u, struct vreq **rp)
 						.url = u->url,
 						.bearer = u->secret,
 						.allow_private =
-							v->cfg.allow_private,
+							v->cfg.allow_private ||
+							listed(v->cfg.private_allow,
+							       &url),
 						.max_message = MSG_MAX,
 						.dns = v->dns,
 						.tls_ctx = v->tls,

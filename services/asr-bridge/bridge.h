@@ -34,6 +34,7 @@ struct bridge_config {
 	/* the Vosk server adapter (asr_vosk.c) */
 	long vosk_timeout_ms;
 	long vosk_private;
+	char vosk_private_allow[PBX_CFG_STRLEN];
 	long vosk_grammar;
 	char vosk_ca_file[PBX_CFG_STRLEN];
 };

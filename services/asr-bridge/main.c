@@ -55,6 +55,10 @@ static const struct pbx_config_item items[] = {
 	INT(vosk_private, "0", 0, 1,
 	    "1: Vosk servers may be on loopback, private and link-local "
 	    "addresses (the URL is the tenant's: 0 refuses them)"),
+	STR(vosk_private_allow, "",
+	    "host:port,... of Vosk servers that may be on such addresses "
+	    "with vosk_private 0 (the operator's own; as the URLs name "
+	    "them)"),
 	INT(vosk_grammar, "1", 0, 1,
 	    "1: the turn's phrases go to the Vosk server as its "
 	    "phrase_list (a grammar, for models that take one)"),
@@ -123,6 +127,7 @@ int main(int argc, char **argv)
 			     &(struct asr_vosk_cfg){
 				     .timeout_ms = cfg.vosk_timeout_ms,
 				     .allow_private = cfg.vosk_private,
+				     .private_allow = cfg.vosk_private_allow,
 				     .grammar = cfg.vosk_grammar,
 				     .ca_file = cfg.vosk_ca_file,
 			     });
@@ -157,9 +162,12 @@ int main(int argc, char **argv)
 	if (metrics)
 		bridge_metrics_add(b, metrics);
 	PLOG_INFO("%s: listening on %s, capacity %ld, pocketsphinx %s, vosk "
-		  "(timeout %ld ms, private servers %s)",
+		  "(timeout %ld ms, private servers %s%s%s)",
 		  cfg.bridge_id, cfg.listen, cfg.capacity, cfg.model_dir,
-		  cfg.vosk_timeout_ms, cfg.vosk_private ? "allowed" : "refused");
+		  cfg.vosk_timeout_ms,
+		  cfg.vosk_private ? "allowed" : "refused",
+		  !cfg.vosk_private && cfg.vosk_private_allow[0] ? " but " : "",
+		  cfg.vosk_private ? "" : cfg.vosk_private_allow);
 	pbx_service_run(base);
 	rc = 0;
 out:

@@ -528,7 +528,7 @@ static void dns_cb(int result, struct evutil_addrinfo *res, void *arg)
 	if (!pick) {
 		evutil_freeaddrinfo(res);
 		fail(ws, -EACCES,
-		     "%s is a private address (the bridge's vosk_private 0)",
+		     "%s is a private address: refused (not allowed here)",
 		     refused[0] ? refused : ws->u.host);
 		return;
 	}

@@ -42,9 +42,10 @@ NUM_CLOSE=15557005 # tenant asrclose: its /close
 NUM_DEAD=15557006 # tenant asrdead: nothing listens
 NUM_TLS=15557007  # tenant asrtls: wss://, a trusted certificate
 NUM_BADTLS=15557008 # tenant asrbadtls: wss://, an untrusted one
+NUM_SSRF=15557009 # tenant asrssrf: its URL names our Redis
 VOSK_PORT=2700 VOSK_TLS_PORT=2701 VOSK_BADTLS_PORT=2702
 VOSK_TOKEN=fake-vosk-token-0123456789
-RU_TENANTS="asrru asrslow asrclose asrdead asrtls asrbadtls"
+RU_TENANTS="asrru asrslow asrclose asrdead asrtls asrbadtls asrssrf"
 
 VOSK_PIDS=()
 cleanup() {
@@ -61,6 +62,11 @@ for c in good bad; do
 		-out "$TMP/$c.crt" >/dev/null 2>&1
 done
 export PBX_VOSK_CA_FILE=$TMP/good.crt
+# The bridges refuse private servers but the fakes' (as an operator
+# lists its own Vosk servers): a tenant's URL at anything else on our
+# side (here Redis) is never connected to.
+export PBX_VOSK_PRIVATE=0
+export PBX_VOSK_PRIVATE_ALLOW=127.0.0.1:$VOSK_PORT,127.0.0.1:$VOSK_TLS_PORT,127.0.0.1:$VOSK_BADTLS_PORT,127.0.0.1:2799
 stack_up
 
 # The fake Vosk servers (Debian's python3-websockets): ws://, and wss://
@@ -155,6 +161,7 @@ if {
 		ru_tenant asrdead $NUM_DEAD ws://127.0.0.1:2799/ &&
 		ru_tenant asrtls $NUM_TLS "wss://127.0.0.1:$VOSK_TLS_PORT/" &&
 		ru_tenant asrbadtls $NUM_BADTLS "wss://127.0.0.1:$VOSK_BADTLS_PORT/" &&
+		ru_tenant asrssrf $NUM_SSRF "ws://127.0.0.1:${PBX_REDIS_PORT:-6390}/" &&
 		echo $VOSK_TOKEN | "$PBXCTL" asr set asrru secret=-
 } >"$TMP/provision_ru.out" 2>&1; then pass provision_vosk_tenants
 else fail provision_vosk_tenants "$(tail -1 "$TMP/provision_ru.out")"; fi
@@ -307,6 +314,7 @@ case_job vosk_close $NUM_CLOSE 1500 "-tone 500"
 case_job vosk_dead $NUM_DEAD 1500 "-tone 500"
 case_job vosk_tls $NUM_TLS 1500 "-tone 1300"
 case_job vosk_badtls $NUM_BADTLS 1500 "-tone 500"
+case_job vosk_ssrf $NUM_SSRF 1500 "-tone 500"
 case_wait
 echo "info: $n calls at once in $(($(now_ms) - t_batch)) ms"
 
@@ -345,6 +353,10 @@ case_check vosk_server_closing_routes_to_not_recognized vosk_close 4
 case_check vosk_dead_server_routes_to_not_recognized vosk_dead 4
 case_check vosk_over_wss_routes_to_support vosk_tls 2
 case_check vosk_untrusted_certificate_routes_to_not_recognized vosk_badtls 4
+case_check vosk_private_url_routes_to_not_recognized vosk_ssrf 4
+if grep -q "asrssrf.*vosk 127.0.0.1: 127.0.0.1 is a private address" "$PBX_RUN"/asr*.log; then
+	pass vosk_private_url_never_connected
+else fail vosk_private_url_never_connected "no refusal line for asrssrf in the asr logs"; fi
 # What reached the fake server for the three words: the config (8 kHz,
 # the turn's phrases as its grammar with [unk]), at least the 1 s tone
 # as 16-bit samples in binary frames, voiced, and the tenant's token.
