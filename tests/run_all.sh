@@ -16,7 +16,7 @@ PASSED=0
 FAILED=0
 TMP=$(mktemp -d /tmp/pbx-test.XXXXXX)
 
-for p in 5060 5090 6390 6396 7001 7002 7005 7010 8448 8458 9201 9220; do
+for p in 2700 5060 5090 6390 6396 7001 7002 7005 7010 8448 8458 9201 9220; do
 	if ss -lntu | grep -q ":$p "; then
 		echo "run_all: port $p is in use: stop the running stack (make stop) first" >&2
 		exit 1

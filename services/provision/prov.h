@@ -489,6 +489,9 @@ int prov_extension_set(struct provision *pv,
 		       struct prov_reply *r);
 int prov_outbound_forget(struct provision *pv, const char *tenant,
 			 const char *ext);
+/* prov_asr.c: the tenant's voice-assistant recogniser (pbx:{t}:asr). */
+int prov_asr_set(struct provision *pv,
+		 const Pbx__V1__ProvRequest__AsrSet *q, struct prov_reply *r);
 
 /* prov_limits.c: per-tenant limits (pbx_limits.h). */
 int prov_limits_set(struct provision *pv,

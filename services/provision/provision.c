@@ -323,6 +323,9 @@ static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
 	case PBX__V1__PROV_REQUEST__OP_OUTBOUND_SET:
 		NEED(q->outbound_set);
 		return prov_outbound_set(pv, q->outbound_set, r);
+	case PBX__V1__PROV_REQUEST__OP_ASR_SET:
+		NEED(q->asr_set);
+		return prov_asr_set(pv, q->asr_set, r);
 	case PBX__V1__PROV_REQUEST__OP_EXTENSION_SET:
 		NEED(q->extension_set);
 		return prov_extension_set(pv, q->extension_set, r);

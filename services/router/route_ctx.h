@@ -104,6 +104,12 @@ struct route_ctx {
 	int ring_result;            /* Pbx__V1__MediaEvent__RingResult */
 	char speech_phrase[129];    /* KIND_SPEECH: "" not recognised */
 	double speech_conf;
+	/* The tenant's recogniser (pbx:{t}:asr), read before a step that
+	 * listens (route_exec_then): "" unset */
+	char asr_engine[16];
+	char asr_lang[16];
+	char asr_url[1024];
+	char asr_secret[512];
 	struct walk_actions out;    /* decided, sent after the save */
 	/* queue (route_queue.c), kept in the call record */
 	char queue[65];             /* the queue-manager knows the call: it
@@ -153,6 +159,7 @@ struct route_ctx {
 	bool ignore;                /* the event is not the sender's to send */
 	int limited;                /* route_limits_take: 0 ok, 1 calls, 2 cps */
 	route_next_h *next;
+	route_next_h *exec_next;    /* route_exec_then's, after the actions */
 	void *user;                 /* chain-specific record, owned by the
 				     * chain */
 	/* outbound call of an extension (route_outbound.c) */
@@ -361,8 +368,11 @@ int route_outbound_json(const char *scen, char *json, size_t size);
 #define ROUTE_OUT_SCEN "@out:"
 
 /* route_exec.c: carries out c->out as media commands to c->worker_id;
- * route_exec_supported: this build has a media side for the action. */
+ * route_exec_supported: this build has a media side for the action.
+ * route_exec_then: the same once what the actions need is read (the
+ * tenant's asr setting, for a step that listens), then next(c). */
 bool route_exec_supported(enum walk_act_kind k);
 void route_exec_actions(struct route_ctx *c);
+void route_exec_then(struct route_ctx *c, route_next_h *next);
 
 #endif

@@ -124,8 +124,7 @@ static void after_save(struct route_ctx *c, int result)
 	route_queue_after_save(c);
 	route_conf_after_save(c);
 	route_feature_after_save(c);
-	route_exec_actions(c);
-	route_ctx_free(c);
+	route_exec_then(c, route_ctx_free);
 }
 
 static void fill_event(const struct route_ctx *c, struct walk_event *ev)
