@@ -23,8 +23,30 @@
 #define QR(x) PBX__V1__QUEUE_EVENT__RESULT__KIND__KIND_##x
 #define RR(x) PBX__V1__MEDIA_EVENT__RING_RESULT__RING_##x
 
-/* An agent is an extension: it fits a ring target. */
+/* An agent is an extension or a number ("+<digits>"): it fits a ring
+ * target. */
 enum { OFFER_AGENTS_MAX = 64, AGENT_MAX = WALK_TARGET_MAX };
+
+/* An Offer's agent kinds, as the walk's ring destinations (one table:
+ * an unknown kind is no agent to ring). */
+static const struct {
+	const char *name;
+	enum walk_dest dest;
+} agent_dests[] = {
+	{"extension", WALK_DEST_EXTENSION},
+	{"external", WALK_DEST_EXTERNAL},
+	{"mobile", WALK_DEST_MOBILE},
+};
+
+static enum walk_dest agent_dest(const char *kind)
+{
+	for (size_t i = 0; i < sizeof(agent_dests) / sizeof(*agent_dests);
+	     i++) {
+		if (!strcmp(kind, agent_dests[i].name))
+			return agent_dests[i].dest;
+	}
+	return WALK_DEST_NONE;
+}
 
 /* A named leg's result, as the queue-manager counts it (0: nothing to
  * report: the leg was cancelled because another answered). */
@@ -320,6 +342,7 @@ struct qoffer {
 	uint32_t timeout_ms;
 	size_t n;
 	char agent[OFFER_AGENTS_MAX][AGENT_MAX];
+	enum walk_dest dest[OFFER_AGENTS_MAX];
 };
 
 static void got_call(struct route_ctx *c, struct redisReply *rr)
@@ -386,9 +409,11 @@ static void offer_run(struct route_ctx *c)
 				  o->offer, o->agent[i]);
 			continue;
 		}
+		/* A number rings through the tenant's trunk, as a
+		 * subscriber node's external or mobile target does. */
 		ring = (struct walk_action){
 			.kind = WALK_ACT_RING,
-			.ring = {.dest = WALK_DEST_EXTENSION,
+			.ring = {.dest = o->dest[i],
 				 .timeout_ms = o->timeout_ms},
 		};
 		snprintf(ring.ring.target, sizeof(ring.ring.target), "%s",
@@ -427,9 +452,11 @@ static void with_call(struct router *r, const Pbx__V1__Envelope *env,
 	route_pipe_run(c, offer_run);
 }
 
+/* kinds: each agent's (an Offer's agent_kinds), or NULL: all `kind`. */
 static void offer_or_cancel(struct router *r, const Pbx__V1__Envelope *env,
 			    bool cancel, char **agents, size_t n,
-			    uint32_t offer, uint32_t timeout_ms)
+			    char **kinds, const char *kind, uint32_t offer,
+			    uint32_t timeout_ms)
 {
 	struct qoffer *o = calloc(1, sizeof(*o));
 
@@ -438,10 +465,21 @@ static void offer_or_cancel(struct router *r, const Pbx__V1__Envelope *env,
 		o->offer = offer;
 		o->timeout_ms = timeout_ms;
 		for (size_t i = 0; i < n && o->n < OFFER_AGENTS_MAX; i++) {
-			if (agents[i] && agents[i][0] &&
-			    strlen(agents[i]) < AGENT_MAX)
-				snprintf(o->agent[o->n++], AGENT_MAX, "%s",
-					 agents[i]);
+			enum walk_dest d = agent_dest(kinds ? kinds[i] : kind);
+
+			if (!agents[i] || !agents[i][0] ||
+			    strlen(agents[i]) >= AGENT_MAX)
+				continue;
+			if (!cancel && d == WALK_DEST_NONE) {
+				/* Never rung: the offer expires (a miss). */
+				PLOG_WARN("offer %u: agent %s of unknown kind "
+					  "'%s' not rung",
+					  offer, agents[i],
+					  kinds ? kinds[i] : kind);
+				continue;
+			}
+			o->dest[o->n] = d;
+			snprintf(o->agent[o->n++], AGENT_MAX, "%s", agents[i]);
 		}
 	}
 	with_call(r, env, o);
@@ -492,13 +530,21 @@ void route_queue_event(struct router *r, const struct pbx_bus_peer *peer,
 	pbx_log_ctx(env->tenant_id, env->call_id);
 	switch (qe->ev_case) {
 	case PBX__V1__QUEUE_EVENT__EV_OFFER:
+		/* agent_kinds names each agent's kind; an older
+		 * queue-manager's dest_kind all of them. */
 		offer_or_cancel(r, env, false, qe->offer->agents,
-				qe->offer->n_agents, qe->offer->offer,
-				qe->offer->timeout_ms);
+				qe->offer->n_agents,
+				qe->offer->n_agent_kinds == qe->offer->n_agents
+					? qe->offer->agent_kinds
+					: NULL,
+				qe->offer->dest_kind[0] ? qe->offer->dest_kind
+							: "extension",
+				qe->offer->offer, qe->offer->timeout_ms);
 		return;
 	case PBX__V1__QUEUE_EVENT__EV_CANCEL:
 		offer_or_cancel(r, env, true, qe->cancel->agents,
-				qe->cancel->n_agents, qe->cancel->offer, 0);
+				qe->cancel->n_agents, NULL, "", qe->cancel->offer,
+				0);
 		return;
 	case PBX__V1__QUEUE_EVENT__EV_RESULT:
 		break;

@@ -131,7 +131,9 @@ struct obj_queue {
 	const char *moh, *periodic_prompt, *entry_prompt;
 	bool announce_position, announce_wait, join_empty;
 	size_t nagents;
-	const char **agents; /* nagents strings of root; the array is ours */
+	const char **agents; /* nagents strings of root or of nums; ours */
+	const char **kinds;  /* each agent's: "extension", "external", ... */
+	char *nums; /* the agent ids of numbers, SCENARIO_AGENT_NUMBER_MAX each */
 };
 
 struct obj_fax {

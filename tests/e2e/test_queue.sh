@@ -10,15 +10,27 @@
 # bytes of the Russian system sounds, then the music again), which caller
 # reached which agent, the exit routes (max wait, an
 # RFC 4733 exit key), an agent that does not answer skipped and then
-# auto-paused, and `pbxctl queue stats`.
+# auto-paused, and `pbxctl queue stats`. A mobile number is an agent
+# too: a SIPp carrier on an outside address (198.51.100.9, the trunk)
+# answers as that agent, with RTP counted both ways.
+#
+# The carrier's address must exist only in a private network namespace:
+# run as root, the suite creates one, re-runs itself inside it and
+# deletes it at the end (tests/security/netns.sh); inside one already
+# (PBX_SEC_NS set) it runs there.
 #
 # Environment: PBX_BUILD (required). Prints PASS/FAIL lines and a last
 # line "N passed, M failed".
 set -u
+: "${PBX_BUILD:?set PBX_BUILD to a build directory}"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/security/netns.sh"
+own_netns "$ROOT/tests/e2e/test_queue.sh" "$@"
 . "$ROOT/tests/e2e/lib.sh"
 e2e_env queue
 CALLER_IP=127.0.0.2
+CARRIER=198.51.100.9
+MOBILE_AGENT=79161234567
 T=queue
 DOMAIN=queue.pbx.local
 
@@ -29,12 +41,14 @@ declare -A A_RTP=([101]=32002 [102]=32004)
 declare -A A_PW=([101]=first-agent-secret-pw [102]=second-agent-secret-pw)
 declare -A A_PID=()
 
+BG=()
 cleanup() {
 	local p
-	for p in "${A_PID[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${A_PID[@]}" "${BG[@]}"; do kill "$p" 2>/dev/null; done
 	"$STACK" stop >/dev/null 2>&1
 }
 trap cleanup EXIT
+ip addr add "$CARRIER/32" dev lo 2>/dev/null
 
 # register <ext>: the agent's phone registers its address (digest auth).
 register() {
@@ -157,6 +171,10 @@ cd - >/dev/null || exit 1
 	number_with $T 15552007 closed "$(qscen closed '' \
 		',"no_agents":"none"' "$(leave_by none)")" &&
 	number_with $T 15552005 linear "$(qscen line)" &&
+	echo '{"agents":[{"mobile":"8 (916) 123-45-67"}],"agent_timeout":10}' |
+		"$PBXCTL" object put $T queue mobile - &&
+	number_with $T 15552008 mobile "$(qscen mobile)" &&
+	"$PBXCTL" trunk add q-carrier $CARRIER:5060 --format e164 &&
 	register 101 && register 102
 } >"$TMP/provision.out" 2>&1
 if [ $? = 0 ]; then pass provision_queue_tenant; else
@@ -255,7 +273,26 @@ esac
 at_least three_rtp_callers_to_agent101 "agent 101 got" \
 	"$(sink_packets "$TMP/three.101.sink")" 300
 
-# --- max wait takes the exit route ---------------------------------------------
+# --- a mobile number as an agent, through the trunk (with max wait) ------------
+# The queue lists {"mobile": "8 (916) 123-45-67"}: the carrier at the
+# trunk's address gets the call for +79161234567 from the caller's
+# number, answers, and talks with the caller 4 s (RTP counted both
+# ways) until the caller hangs up. Meanwhile (in parallel) another
+# caller waits in an empty queue until its max wait.
+rm -f "$TMP/mobile.carrier.log"
+(cd "$TMP" && exec timeout 60 sipp -sf "$SIPP_DIR/out_carrier.xml" \
+	-i $CARRIER -p 5060 -mi $CARRIER -mp 18000 -key rtp_port 32020 \
+	-m 1 -nostdin -trace_logs -log_file "$TMP/mobile.carrier.log" \
+	>>"$TMP/sipp.out" 2>&1) &
+carrier=$!
+BG+=("$carrier")
+start_sink $CARRIER 32020 "$TMP/mobile.carrier.sink"
+smc=$SINK_PID
+start_sink $CALLER_IP 33016 "$TMP/mobile.caller.sink"
+smk=$SINK_PID
+sleep 0.3
+(caller mobile 15552008 hangup 8 5000; echo $? >"$TMP/mobile.rc") &
+cm=$!
 t0=$(now_ms)
 if caller maxwait 15552003 wait 4 && grep -q got-bye "$TMP/caller-maxwait.log"; then
 	el=$(($(now_ms) - t0))
@@ -263,6 +300,26 @@ if caller maxwait 15552003 wait 4 && grep -q got-bye "$TMP/caller-maxwait.log"; 
 		pass max_wait_takes_the_timeout_route
 	else fail max_wait_takes_the_timeout_route "ended after $el ms (max wait 4 s)"; fi
 else fail max_wait_takes_the_timeout_route "caller sipp failed"; fi
+wait $cm
+if [ "$(cat "$TMP/mobile.rc")" = 0 ] && grep -q sent-bye "$TMP/caller-mobile.log"; then
+	pass mobile_agent_caller_talked_and_hung_up
+else fail mobile_agent_caller_talked_and_hung_up "caller sipp failed"; fi
+wait $carrier
+rc=$?
+if [ $rc = 0 ] && grep -qF "ruri +$MOBILE_AGENT from +79990000108@" "$TMP/mobile.carrier.log"; then
+	pass mobile_agent_carrier_got_the_number_from_the_caller
+else fail mobile_agent_carrier_got_the_number_from_the_caller \
+	"rc $rc: $(grep -m1 'ruri' "$TMP/mobile.carrier.log")"; fi
+wait $smc $smk
+at_least mobile_agent_rtp_caller_to_carrier "carrier got" \
+	"$(sink_packets "$TMP/mobile.carrier.sink")" 150
+at_least mobile_agent_rtp_carrier_to_caller "caller got" \
+	"$(sink_packets "$TMP/mobile.caller.sink")" 150
+sleep 0.3
+"$PBXCTL" queue stats $T mobile >"$TMP/mobile.stats" 2>&1
+if grep -q "queue mobile agent +$MOBILE_AGENT: ready, calls 1, talk [3-6] s, missed 0" "$TMP/mobile.stats"; then
+	pass mobile_agent_counted_and_ready_again
+else fail mobile_agent_counted_and_ready_again "$(tr '\n' ';' <"$TMP/mobile.stats")"; fi
 
 # --- an exit key leaves along its output -------------------------------------
 # Key 2 one second in; its output plays a 2 s prompt and hangs up: the
@@ -358,6 +415,7 @@ if grep -q "unhandeled response" "$PBX_RUN/mw1.log"; then
 else pass worker_matched_every_sip_response; fi
 
 "$PBXCTL" tenant delete $T >/dev/null 2>&1
+"$PBXCTL" trunk remove q-carrier >/dev/null 2>&1
 "$STACK" stop
 sanitizer_clean queue_services_clean_under_sanitizers "$PBX_RUN"
 echo "$PASSED passed, $FAILED failed"

@@ -1477,6 +1477,50 @@ Test(route_media, queue_offer_rings_agents_and_their_results_reach_the_qm)
 	cr_assert(router_harness_call_gone(&h, "c-1", 2000));
 }
 
+/* Agents that are numbers ring through the tenant's trunk, each with its
+ * kind; an agent of a kind the router does not know is not rung. */
+Test(route_media, queue_offer_rings_number_agents_through_the_trunk)
+{
+	Pbx__V1__QueueEvent qe = PBX__V1__QUEUE_EVENT__INIT;
+	Pbx__V1__QueueEvent__Offer of = PBX__V1__QUEUE_EVENT__OFFER__INIT;
+	char *agents[] = {(char *)"101", (char *)"+79161234567",
+			  (char *)"+74951234567", (char *)"+74950000000"};
+	char *kinds[] = {(char *)"extension", (char *)"mobile",
+			 (char *)"external", (char *)"fax"};
+	static const char *const uri[] = {
+		"sip:101@" HARNESS_DOMAIN,
+		"sip:+79161234567@" HARNESS_DOMAIN ";user=phone",
+		"sip:+74951234567@" HARNESS_DOMAIN ";user=phone"};
+	const Pbx__V1__MediaCommand *c;
+	size_t i;
+
+	cr_assert_eq(router_harness_qm_heartbeat(&h), 0);
+	queue_joined("c-1");
+	of.queue = (char *)"sales";
+	of.agents = agents;
+	of.n_agents = 4;
+	of.agent_kinds = kinds;
+	of.n_agent_kinds = 4;
+	of.dest_kind = (char *)"";
+	of.offer = 2;
+	of.timeout_ms = 20000;
+	qe.ev_case = PBX__V1__QUEUE_EVENT__EV_OFFER;
+	qe.offer = &of;
+	cr_assert_eq(router_harness_qm_event(&h, "c-1", &qe), 0);
+	i = expect_cmds(3);
+	for (size_t k = 0; k < 3; k++) {
+		char leg[32];
+
+		c = cmd_at(i + k, "c-1", PBX__V1__MEDIA_COMMAND__CMD_RING);
+		snprintf(leg, sizeof(leg), "2:%s", agents[k]);
+		cr_assert_str_eq(c->ring->leg, leg);
+		cr_assert_str_eq(c->ring->target_uri, uri[k]);
+		cr_assert_str_eq(c->ring->dest_kind, kinds[k]);
+		/* The caller's number, as a forwarded call shows it. */
+		cr_assert_str_eq(c->ring->caller_id, CALLER);
+	}
+}
+
 Test(route_media, queue_cancel_stops_that_agents_leg)
 {
 	Pbx__V1__QueueEvent qe = PBX__V1__QUEUE_EVENT__INIT;
