@@ -306,7 +306,7 @@ if [ "$(cat "$TMP/mobile.rc")" = 0 ] && grep -q sent-bye "$TMP/caller-mobile.log
 else fail mobile_agent_caller_talked_and_hung_up "caller sipp failed"; fi
 wait $carrier
 rc=$?
-if [ $rc = 0 ] && grep -qF "ruri +$MOBILE_AGENT from +79990000108@" "$TMP/mobile.carrier.log"; then
+if [ $rc = 0 ] && grep -qE "ruri \\+$MOBILE_AGENT from \\+?79990000108@" "$TMP/mobile.carrier.log"; then
 	pass mobile_agent_carrier_got_the_number_from_the_caller
 else fail mobile_agent_carrier_got_the_number_from_the_caller \
 	"rc $rc: $(grep -m1 'ruri' "$TMP/mobile.carrier.log")"; fi
