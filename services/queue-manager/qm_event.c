@@ -90,20 +90,26 @@ static void offer_kinds(Pbx__V1__QueueEvent__Offer *of,
 	of->dest_kind = (char *)(all_ext ? "extension" : "");
 }
 
-/* offer call queue n timeout_ms agent... */
+/* offer call queue n timeout_ms agent..., or for a call-back
+ * cboffer call queue n timeout_ms number caller_id agent */
 static void send_offer(struct qm *qm, const char *tenant,
 		       const struct qm_conf *conf, const redisReply *ev)
 {
 	Pbx__V1__QueueEvent qe = PBX__V1__QUEUE_EVENT__INIT;
 	Pbx__V1__QueueEvent__Offer of = PBX__V1__QUEUE_EVENT__OFFER__INIT;
 	const char *call = str(ev, 1);
+	bool cb = !strcmp(str(ev, 0), "cboffer");
 	struct qm_args a = {0};
 	int err;
 
 	of.queue = (char *)str(ev, 2);
 	of.offer = (uint32_t)strtoul(str(ev, 3), NULL, 10);
 	of.timeout_ms = (uint32_t)strtoul(str(ev, 4), NULL, 10);
-	of.agents = agents_of(ev, 5, &of.n_agents);
+	if (cb) {
+		of.callback_number = (char *)str(ev, 5);
+		of.callback_caller_id = (char *)str(ev, 6);
+	}
+	of.agents = agents_of(ev, cb ? 7 : 5, &of.n_agents);
 	of.agent_kinds = calloc(of.n_agents ? of.n_agents : 1,
 				sizeof(*of.agent_kinds));
 	if (!of.agents || !of.agent_kinds) {
@@ -119,8 +125,10 @@ static void send_offer(struct qm *qm, const char *tenant,
 	free(of.agent_kinds);
 	if (!err) {
 		qm->n.offers++;
-		PLOG_INFO("queue %s: offer %u to %s%s", of.queue, of.offer,
-			  str(ev, 5), ev->elements > 6 ? " and others" : "");
+		PLOG_INFO("queue %s: %soffer %u to %s%s", of.queue,
+			  cb ? "call-back " : "", of.offer,
+			  str(ev, cb ? 7 : 5),
+			  of.n_agents > 1 ? " and others" : "");
 		return;
 	}
 	qm_args_add(&a, call);
@@ -307,7 +315,7 @@ void qm_event_apply(struct qm *qm, const char *tenant, struct qm_conf *conf,
 		const redisReply *ev = events->element[i];
 		const char *what = str(ev, 0);
 
-		if (!strcmp(what, "offer"))
+		if (!strcmp(what, "offer") || !strcmp(what, "cboffer"))
 			send_offer(qm, tenant, conf, ev);
 		else if (!strcmp(what, "cancel"))
 			send_cancel(qm, tenant, ev);

@@ -248,6 +248,12 @@ static int obj_compile(struct scenario_object *o, const char *who,
 			flag(r, "announce_position", false);
 		o->queue.announce_wait = flag(r, "announce_wait", false);
 		o->queue.join_empty = flag(r, "join_empty", true);
+		o->queue.cb_key = str(r, "callback_key") ? str(r, "callback_key")[0]
+							 : '\0';
+		o->queue.cb_prompt = str(r, "callback_prompt");
+		o->queue.cb_window_s = num(r, "callback_window", 3600);
+		o->queue.cb_retries = num(r, "callback_retries", 2);
+		o->queue.cb_retry_s = num(r, "callback_retry_interval", 60);
 		return queue_agents(&o->queue, agents, who, rep);
 	case SCENARIO_REF_FAX_BOX:
 		if (str(r, "email") && !s_email(str(r, "email"))) {

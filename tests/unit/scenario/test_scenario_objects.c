@@ -186,9 +186,16 @@ Test(scenario_objects, every_kind_accepts_its_documented_fields)
 			   "'agent_timeout':15,'wrapup':5,'moh':'music',"
 			   "'announce_position':true,'announce_wait':true,"
 			   "'periodic_prompt':'p','periodic_interval':30,"
-			   "'join_empty':false}",
+			   "'join_empty':false,'callback_key':'#',"
+			   "'callback_prompt':'cb','callback_window':600,"
+			   "'callback_retries':3,'callback_retry_interval':30}",
 			   &rep),
 		     0, "%s", rep.text);
+	cr_assert_eq(check("queue", "{'callback_key':'x'}", &rep), -EINVAL);
+	cr_assert(has(&rep, "option \"callback_key\" must be one of"), "%s",
+		  rep.text);
+	cr_assert_eq(check("queue", "{'callback_retry_interval':1}", &rep),
+		     -EINVAL);
 	cr_assert_eq(check("fax_box",
 			   "{'email':'fax@example.com','format':'pdf',"
 			   "'t38':true,'ecm':false,'ident':'ACME',"
