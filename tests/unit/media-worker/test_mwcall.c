@@ -4329,3 +4329,138 @@ Test(mwcall, metrics_count_the_call_and_its_rtp_on_the_worker_loop)
 	cr_expect_eq(scrape(port, "/health", &sc), 503, "%s", sc.buf);
 	cr_expect(strstr(sc.buf, "unhealthy: no router reachable"));
 }
+
+/* ---- a call that starts with our INVITE (Originate) ---- */
+
+#define ORIG_ID "cb-7-orig@test"
+
+static uint64_t cmd_originate(const char *callid, uint32_t timeout_ms)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Originate o =
+		PBX__V1__MEDIA_COMMAND__ORIGINATE__INIT;
+	char target[64];
+
+	re_snprintf(target, sizeof(target), "sip:bob@%J",
+		    &fx.callee.sip_addr);
+	o.target_uri = target;
+	o.timeout_ms = timeout_ms;
+	o.caller_id = (char *)"79990001111";
+	o.dest_kind = (char *)"external";
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_ORIGINATE;
+	mc.originate = &o;
+	return cmd_send_to(&mc, TENANT, callid);
+}
+
+static void cmd_play_to(const char *callid, const char *prompt)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Play p = PBX__V1__MEDIA_COMMAND__PLAY__INIT;
+
+	p.prompt = (char *)prompt;
+	p.loops = 1;
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_PLAY;
+	mc.play = &p;
+	cmd_send_to(&mc, TENANT, callid);
+}
+
+static void cmd_hangup_to(const char *callid)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Hangup h = PBX__V1__MEDIA_COMMAND__HANGUP__INIT;
+
+	h.sip_code = 200;
+	h.reason = (char *)"test";
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_HANGUP;
+	mc.hangup = &h;
+	cmd_send_to(&mc, TENANT, callid);
+}
+
+static bool callee_got(void *arg)
+{
+	return fx.callee.rx.fill_pkts >= *(unsigned *)arg;
+}
+
+/* The agent's phone is called first: it answers, the call is up (RTP
+ * both ways, a Play reaches it), and it is an ordinary call after that
+ * (a Hangup sends BYE). */
+Test(mwcall, originate_calls_out_and_the_answered_call_takes_commands)
+{
+	const struct test_router_ev *e;
+	uint64_t seq;
+
+	fx_start(&(struct fx_opts){0});
+	seq = cmd_originate(ORIG_ID, 5000);
+	cr_assert(test_loop_count(&fx.callee.invites, 1, 2000), "no INVITE");
+	cr_assert_str_eq(fx.callee.inv_tenant, TENANT);
+	cr_assert_str_eq(fx.callee.inv_dest, "external");
+	cr_assert_str_eq(fx.callee.inv_call, ORIG_ID);
+	cr_assert_str_eq(fx.callee.inv_from_user, "79990001111");
+	cr_assert(test_loop_flag(&fx.callee.estab, 3000), "callee: no ACK");
+	cr_assert(wait_event(KIND(ANSWERED), 2000), "no ANSWERED");
+	e = ev_find(KIND(ANSWERED));
+	cr_assert_eq(e->seq, seq);
+	cr_assert_str_eq(e->callid, ORIG_ID);
+	cr_assert_eq(ev_count(KIND(INCOMING)), 0);
+	cr_assert_eq(ev_count(KIND(FAILED)), 0);
+	/* The same id again is refused: it is in use. */
+	cmd_originate(ORIG_ID, 5000);
+	cr_assert(wait_event(KIND(FAILED), 1000));
+	cr_assert_str_eq(ev_find(KIND(FAILED))->detail, "call id in use");
+
+	test_ua_rx_reset(&fx.callee, PROMPT_FILL);
+	cmd_play_to(ORIG_ID, "hello");
+	cr_assert(test_loop_until(callee_got, &(unsigned){25}, 2000),
+		  "the prompt: %u packets", fx.callee.rx.fill_pkts);
+	cr_assert_not_null(worker_call_find(fx.w, ORIG_ID));
+	cmd_hangup_to(ORIG_ID);
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000), "no BYE");
+	cr_assert(wait_event(KIND(ENDED), 1000));
+	cr_assert_null(worker_call_find(fx.w, ORIG_ID));
+}
+
+/* Busy, or no answer in time (CANCEL): HANGUP with the ring result, and
+ * the call is gone. */
+Test(mwcall, originate_busy_or_unanswered_reports_and_ends)
+{
+	const struct test_router_ev *e;
+	uint64_t t0;
+
+	fx_start(&(struct fx_opts){0});
+	fx.callee.reject_code = 486;
+	cmd_originate(ORIG_ID, 5000);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	e = ev_find(KIND(HANGUP));
+	cr_assert_eq(e->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_BUSY);
+	cr_assert_eq(e->sip_code, 486);
+	cr_assert_null(worker_call_find(fx.w, ORIG_ID));
+
+	fx.callee.reject_code = 0;
+	fx.callee.answer_delay_ms = TEST_UA_NEVER;
+	fx.router.nev = 0;
+	t0 = pbx_clock_mono_ms();
+	cmd_originate("cb-8-orig@test", 500);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	cr_assert_geq(pbx_clock_mono_ms() - t0, 500);
+	cr_assert_eq(ev_find(KIND(HANGUP))->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER);
+	cr_assert(test_loop_flag(&fx.callee.closed, 1000), "no CANCEL");
+	cr_assert_null(worker_call_find(fx.w, "cb-8-orig@test"));
+	/* A bad target is refused at once. */
+	{
+		Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+		Pbx__V1__MediaCommand__Originate o =
+			PBX__V1__MEDIA_COMMAND__ORIGINATE__INIT;
+
+		o.target_uri = (char *)"http://x";
+		o.caller_id = (char *)"1";
+		o.dest_kind = (char *)"external";
+		mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_ORIGINATE;
+		mc.originate = &o;
+		cmd_send_to(&mc, TENANT, "cb-9");
+		cr_assert(wait_event(KIND(FAILED), 1000));
+		cr_assert_str_eq(ev_find(KIND(FAILED))->detail,
+				 "originate: bad target_uri");
+	}
+}
