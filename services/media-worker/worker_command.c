@@ -131,6 +131,10 @@ static void command_play(struct worker *w, struct worker_link *l,
 	else
 		err = worker_prompt_audio(w, env->tenant_id, play->prompt, law,
 				   &audio, &len);
+	/* A queued caller's sounds (the call-back's confirmation) in the
+	 * language of its hold. */
+	if (err == -ENOENT && !play->moh)
+		err = worker_queue_sound(wc, play->prompt, &audio, &len);
 	if (err == -ENOENT)
 		snprintf(detail, sizeof(detail), "prompt %s not found",
 			 play->prompt);

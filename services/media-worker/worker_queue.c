@@ -150,6 +150,16 @@ static int say(struct worker *w, struct worker_queue *q, const char **names,
 	return err;
 }
 
+int worker_queue_sound(struct worker_call *wc, const char *name,
+		       uint8_t **audio, size_t *len)
+{
+	const char *names[1] = {name};
+
+	if (!wc->queue)
+		return -ENOENT;
+	return join(wc->w, wc->queue, names, 1, audio, len);
+}
+
 /* The caller's place as the last news gave it, appended to names. */
 static void place_words(struct worker_queue *q, const char **names,
 			size_t *n)

@@ -94,6 +94,57 @@ int route_queue_send(struct router *r, const char *tenant,
 	return err;
 }
 
+/* The call-back's settings kept while the caller waits (c->qcb). */
+struct qcb {
+	char key;
+	unsigned window_s, retries, retry_s;
+	char prompt[PBX_ID_MAX + 1];
+};
+
+static int qcb_parse(const char *s, struct qcb *q)
+{
+	int n = 0;
+
+	memset(q, 0, sizeof(*q));
+	if (sscanf(s, "%c,%u,%u,%u,%n", &q->key, &q->window_s, &q->retries,
+		   &q->retry_s, &n) != 4 || !n)
+		return -EINVAL;
+	snprintf(q->prompt, sizeof(q->prompt), "%s", s + n);
+	return 0;
+}
+
+/* The caller asked for a call-back and its call ended: it keeps its
+ * place; the queue-manager calls an agent, then this number (showing
+ * the number the caller dialled) when its turn comes. */
+static void leave_callback(struct route_ctx *c)
+{
+	Pbx__V1__QueueCommand qc = PBX__V1__QUEUE_COMMAND__INIT;
+	Pbx__V1__QueueCommand__Leave lv = PBX__V1__QUEUE_COMMAND__LEAVE__INIT;
+	struct qcb q;
+	char d[2] = {0};
+
+	if (qcb_parse(c->qcb, &q))
+		return;
+	d[0] = q.key;
+	lv.reason = LEAVE(CALLBACK);
+	lv.digit = d;
+	lv.callback_number = c->caller;
+	lv.callback_caller_id = (char *)(pbx_number_valid(c->number)
+						 ? c->number
+						 : "");
+	lv.callback_window_s = q.window_s;
+	lv.callback_retries = q.retries;
+	lv.callback_retry_s = q.retry_s;
+	qc.cmd_case = PBX__V1__QUEUE_COMMAND__CMD_LEAVE;
+	qc.leave = &lv;
+	PLOG_INFO("queue %s: the caller %s hung up for a call-back", c->queue,
+		  c->caller);
+	if (route_queue_send(c->r, c->tenant, c->call_id, &qc))
+		PLOG_WARN("queue %s: call-back not sent (no queue-manager); "
+			  "the caller is dropped at its max wait",
+			  c->queue);
+}
+
 static void leave(struct route_ctx *c, int reason, char digit)
 {
 	Pbx__V1__QueueCommand qc = PBX__V1__QUEUE_COMMAND__INIT;
@@ -253,11 +304,13 @@ void route_queue_prepare(struct route_ctx *c, const struct walk_event *ev)
 		/* Bridged: no more exit keys; the queue-manager hears of
 		 * the call's end (route_queue_ended). */
 		c->qwait = false;
-		c->qkeys[0] = '\0';
+		c->qkeys[0] = c->qcb[0] = '\0';
+		c->qcb_on = false;
 	} else if (c->qwait && (c->out.n || c->out.ended)) {
 		c->q_left = true;
 		c->qwait = false;
-		c->queue[0] = c->qkeys[0] = '\0';
+		c->queue[0] = c->qkeys[0] = c->qcb[0] = '\0';
+		c->qcb_on = false;
 	}
 	for (size_t i = 0; i < c->out.n; i++) {
 		const struct walk_action *a = &c->out.act[i];
@@ -267,7 +320,48 @@ void route_queue_prepare(struct route_ctx *c, const struct walk_event *ev)
 		snprintf(c->queue, sizeof(c->queue), "%s", a->queue.name);
 		snprintf(c->qkeys, sizeof(c->qkeys), "%s", a->queue.exit_keys);
 		c->qwait = true;
+		c->qcb[0] = '\0';
+		if (a->queue.callback_key)
+			snprintf(c->qcb, sizeof(c->qcb), "%c,%u,%u,%u,%s",
+				 a->queue.callback_key,
+				 a->queue.callback_window_s,
+				 a->queue.callback_retries,
+				 a->queue.callback_retry_s,
+				 a->queue.callback_prompt
+					 ? a->queue.callback_prompt
+					 : "");
 	}
+}
+
+/* The caller of a queue with a call-back key pressed it (and can be
+ * called: its number is one), or its confirmation ended. */
+bool route_queue_callback(struct route_ctx *c)
+{
+	struct qcb q;
+
+	if (!c->qwait || qcb_parse(c->qcb, &q))
+		return false;
+	if (c->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF &&
+	    c->digit == q.key && !c->qcb_on) {
+		if (!pbx_number_valid(c->caller) || strlen(c->caller) < 10) {
+			PLOG_INFO("queue %s: call-back key from %s, which is "
+				  "no number to call: ignored",
+				  c->queue, c->caller[0] ? c->caller : "-");
+			return false;
+		}
+		PLOG_INFO("queue %s: call-back asked (key %c): "
+			  "confirmation, then the caller may hang up",
+			  c->queue, q.key);
+		c->qcb_on = true;
+		c->q_cb_do = ROUTE_CB_CONFIRM;
+		return true;
+	}
+	if (c->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE &&
+	    c->qcb_on) {
+		c->q_cb_do = ROUTE_CB_BYE;
+		return true;
+	}
+	return false;
 }
 
 void route_queue_after_save(struct route_ctx *c)
@@ -275,7 +369,20 @@ void route_queue_after_save(struct route_ctx *c)
 	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
 	Pbx__V1__MediaCommand__StopPlay sp =
 		PBX__V1__MEDIA_COMMAND__STOP_PLAY__INIT;
+	struct qcb q;
 
+	if (c->q_cb_do == ROUTE_CB_CONFIRM && !qcb_parse(c->qcb, &q)) {
+		/* The caller keeps its place while it listens (an agent
+		 * free meanwhile still takes the call). */
+		route_exec_play(c, q.prompt[0] ? q.prompt : "q_callback_ok",
+				false);
+		return;
+	}
+	if (c->q_cb_do == ROUTE_CB_BYE) {
+		route_media_hangup(c->r, c->worker_id, c->tenant, c->call_id,
+				   200, "call-back asked");
+		return;
+	}
 	if (!c->q_left)
 		return;
 	/* Out of the queue: no agent may still ring for it, its deadline
@@ -291,8 +398,15 @@ void route_queue_after_save(struct route_ctx *c)
 
 void route_queue_ended(struct route_ctx *c)
 {
-	/* Waiting: abandoned; bridged: the agent's call ended. */
-	if (c->queue[0])
+	if (route_callback_is(c)) {
+		route_callback_ended(c);
+		return;
+	}
+	/* Waiting: abandoned, or called back; bridged: the agent's call
+	 * ended. */
+	if (c->queue[0] && c->qwait && c->qcb_on)
+		leave_callback(c);
+	else if (c->queue[0])
 		leave(c, LEAVE(HANGUP), 0);
 }
 
@@ -530,6 +644,10 @@ void route_queue_event(struct router *r, const struct pbx_bus_peer *peer,
 	pbx_log_ctx(env->tenant_id, env->call_id);
 	switch (qe->ev_case) {
 	case PBX__V1__QUEUE_EVENT__EV_OFFER:
+		if (qe->offer->callback_number[0]) {
+			route_callback_offer(r, env, qe->offer);
+			return;
+		}
 		/* agent_kinds names each agent's kind; an older
 		 * queue-manager's dest_kind all of them. */
 		offer_or_cancel(r, env, false, qe->offer->agents,
