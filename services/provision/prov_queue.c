@@ -330,7 +330,8 @@ static int queue_lines(struct prov_reply *r, const char *queue,
 		"queue %s: waiting %s (ringing %s), longest wait %llu s; "
 		"answered %lld%s, abandoned %lld (mean wait %lld s), timed "
 		"out %lld, left by key %lld, turned away %lld full, %lld no "
-		"agents; talk %lld s",
+		"agents; talk %lld s; call-backs %lld (connected %lld, tries "
+		"failed %lld, given up %lld, expired %lld)",
 		queue, ev_str(live, 2), ev_str(live, 3),
 		*oldest && strtoull(oldest, NULL, 10) < now
 			? (now - strtoull(oldest, NULL, 10)) / 1000
@@ -340,7 +341,12 @@ static int queue_lines(struct prov_reply *r, const char *queue,
 		counter(stats, queue, "timeout"),
 		counter(stats, queue, "exited"), counter(stats, queue, "full"),
 		counter(stats, queue, "no_agents"),
-		counter(stats, queue, "talk_ms") / 1000);
+		counter(stats, queue, "talk_ms") / 1000,
+		counter(stats, queue, "callback"),
+		counter(stats, queue, "callback_done"),
+		counter(stats, queue, "callback_tries"),
+		counter(stats, queue, "callback_failed"),
+		counter(stats, queue, "callback_expired"));
 	for (size_t i = 0; !err && i < cq->nagents; i++) {
 		const char *ag = cq->agents[i];
 		char st[128];

@@ -36,7 +36,8 @@ struct cb_offer {
 
 bool route_callback_is(const struct route_ctx *c)
 {
-	return !strncmp(c->scen, ROUTE_CB_SCEN, strlen(ROUTE_CB_SCEN));
+	/* The record's qcall (the end of a call reads no scenario name). */
+	return c->qcall[0] != '\0';
 }
 
 int route_callback_json(const char *scen, char *json, size_t size)
@@ -57,10 +58,14 @@ int route_callback_json(const char *scen, char *json, size_t size)
 	if (!pbx_number_valid(num) || (cid[0] && !pbx_number_valid(cid)))
 		return -EINVAL;
 	d = scenario_dest_class(num);
+	/* The caller's phone rings CB_RING_S at most; any failure ends
+	 * the call-back (the agent is hung up). */
 	n = snprintf(json, size,
 		     "{\"start\":\"ring\",\"nodes\":{\"ring\":{\"type\":"
 		     "\"subscriber\",\"options\":{\"kind\":\"%s\","
-		     "\"target\":\"%s%s\",\"timeout\":%d%s%s%s%s}}}}",
+		     "\"target\":\"%s%s\",\"timeout\":%d%s%s%s%s},"
+		     "\"outputs\":{\"next\":\"bye\"}},\"bye\":{\"type\":"
+		     "\"hangup\"}}}",
 		     d == SCENARIO_DEST_MOBILE ? "mobile" : "external",
 		     num[0] == '+' ? "" : "+", num, CB_RING_S,
 		     cid[0] ? ",\"caller_id\":\"" : "",

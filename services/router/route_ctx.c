@@ -217,7 +217,8 @@ static const struct scenario *internal_scenario(struct route_ctx *c)
 	/* Numbers' scenarios (many, each used once) in their own cache. */
 	struct vcache *cache =
 		strncmp(c->scen, ROUTE_OUT_SCEN, strlen(ROUTE_OUT_SCEN)) &&
-				!route_callback_is(c)
+				strncmp(c->scen, ROUTE_CB_SCEN,
+					strlen(ROUTE_CB_SCEN))
 			? c->r->scache
 			: c->r->outcache;
 
@@ -231,7 +232,7 @@ static const struct scenario *internal_scenario(struct route_ctx *c)
 			    strlen(ROUTE_OUT_SCEN))) {
 		if (route_outbound_json(c->scen, json, sizeof(json)))
 			return NULL;
-	} else if (route_callback_is(c)) {
+	} else if (!strncmp(c->scen, ROUTE_CB_SCEN, strlen(ROUTE_CB_SCEN))) {
 		if (route_callback_json(c->scen, json, sizeof(json)))
 			return NULL;
 	} else if (route_conf_is_leg(c)) {

@@ -390,6 +390,7 @@ void route_callback_offer(struct router *r, const Pbx__V1__Envelope *env,
 			  const Pbx__V1__QueueEvent__Offer *of);
 /* The scenario of a "@cb:..." name; 0, -EINVAL, -ENAMETOOLONG. */
 int route_callback_json(const char *scen, char *json, size_t size);
+/* A call-back's call (its record names the queued call it serves). */
 bool route_callback_is(const struct route_ctx *c);
 /* A call-back's events before the walk: the agent's answer starts the
  * walk (it rings the caller), the caller's ring result goes to the

@@ -174,6 +174,9 @@ cd - >/dev/null || exit 1
 	echo '{"agents":[{"mobile":"8 (916) 123-45-67"}],"agent_timeout":10}' |
 		"$PBXCTL" object put $T queue mobile - &&
 	number_with $T 15552008 mobile "$(qscen mobile)" &&
+	echo '{"strategy":"linear","agents":["101"],"agent_timeout":10,"callback_key":"2","callback_retries":1,"callback_retry_interval":5}' |
+		"$PBXCTL" object put $T queue cbq - &&
+	number_with $T 15552009 cbq "$(qscen cbq)" &&
 	"$PBXCTL" trunk add q-carrier $CARRIER:5060 --format e164 &&
 	register 101 && register 102
 } >"$TMP/provision.out" 2>&1
@@ -388,6 +391,83 @@ if caller closed 15552007 wait 9 && grep -q got-bye "$TMP/caller-closed.log" &&
 	pass no_agents_takes_its_output
 else fail no_agents_takes_its_output "caller sipp failed or no 'node none' in router.log"; fi
 "$PBXCTL" queue agent login $T 102 >/dev/null
+
+# --- call-back exit ----------------------------------------------------------------
+# Nobody is free (101 paused); caller 9 presses 2 (the callback key),
+# hears the confirmation and is hung up. 101 is resumed: the PBX calls
+# 101 first (it answers, shown the caller's number), then the caller's
+# number through the trunk (the carrier answers): RTP both ways between
+# them until 101 hangs up.
+cb_wait() { # cb_wait <name> <n>: the caller asks for a call-back
+	local rl t0 el
+	rl=$(wc -l <"$PBX_RUN/router.log")
+	t0=$(now_ms)
+	if caller "$1" 15552009 key2 "$2" && grep -q got-bye "$TMP/caller-$1.log" &&
+		tail -n +$((rl + 1)) "$PBX_RUN/router.log" | grep -q "call-back asked (key 2)"; then
+		el=$(($(now_ms) - t0))
+		pass "$1_callback_asked_confirmed_and_hung_up"
+	else fail "$1_callback_asked_confirmed_and_hung_up" "caller sipp failed or no 'call-back asked' in router.log"; fi
+}
+"$PBXCTL" queue agent pause $T 101 >/dev/null
+start_sink $CALLER_IP 33018 "$TMP/cb1.caller.sink"
+scb=$SINK_PID
+cb_wait cb1 9
+wait $scb
+# The confirmation (a few seconds of speech) reached the caller.
+at_least cb1_caller_heard_the_confirmation "packets" "$(sink_packets "$TMP/cb1.caller.sink")" 60
+rm -f "$TMP/cb1.carrier.log"
+(cd "$TMP" && exec timeout 60 sipp -sf "$SIPP_DIR/out_carrier.xml" \
+	-i $CARRIER -p 5060 -mi $CARRIER -mp 18000 -key rtp_port 32020 \
+	-m 1 -nostdin -trace_logs -log_file "$TMP/cb1.carrier.log" \
+	>>"$TMP/sipp.out" 2>&1) &
+carrier=$!
+BG+=("$carrier")
+agent 101 hangup 1 cb1 4000
+start_sink $CARRIER 32020 "$TMP/cb1.carrier.sink"
+scc=$SINK_PID
+start_sink "${A_IP[101]}" "${A_RTP[101]}" "$TMP/cb1.agent.sink"
+sca=$SINK_PID
+"$PBXCTL" queue agent resume $T 101 >/dev/null
+agent_done 101 cb1_agent_called_first_answered_and_hung_up
+if grep -q "^answered 79990000109" "$TMP/agent-cb1.log"; then
+	pass cb1_agent_shown_the_callers_number
+else fail cb1_agent_shown_the_callers_number "$(grep -m1 answered "$TMP/agent-cb1.log")"; fi
+wait $carrier
+rc=$?
+if [ $rc = 0 ] && grep -qE "ruri \\+79990000109 from" "$TMP/cb1.carrier.log"; then
+	pass cb1_then_the_caller_called_through_the_trunk
+else fail cb1_then_the_caller_called_through_the_trunk \
+	"rc $rc: $(grep -m1 'ruri' "$TMP/cb1.carrier.log")"; fi
+wait $scc $sca
+at_least cb1_rtp_agent_to_caller "carrier got" "$(sink_packets "$TMP/cb1.carrier.sink")" 120
+at_least cb1_rtp_caller_to_agent "agent got" "$(sink_packets "$TMP/cb1.agent.sink")" 120
+
+# A call-back whose caller does not answer (the carrier says busy) frees
+# the agent, is tried again after callback_retry_interval (5 s) from its
+# place, then given up (callback_retries 1): the agent answered twice.
+"$PBXCTL" queue agent pause $T 101 >/dev/null
+cb_wait cb2 10
+(cd "$TMP" && exec timeout 60 sipp -sf "$SIPP_DIR/people_callee.xml" \
+	-i $CARRIER -p 5060 -mi $CARRIER -mp 18000 -key ext x \
+	-key rtp_port 32020 -key mode busy -m 2 -nostdin \
+	>>"$TMP/sipp.out" 2>&1) &
+carrier=$!
+BG+=("$carrier")
+agent 101 answer 2 cb2
+t0=$(now_ms)
+"$PBXCTL" queue agent resume $T 101 >/dev/null
+agent_done 101 cb2_agent_called_twice
+el=$(($(now_ms) - t0))
+if wait $carrier; then pass cb2_caller_busy_twice
+else fail cb2_caller_busy_twice "carrier sipp failed"; fi
+if [ $el -ge 4500 ]; then pass cb2_retried_after_the_interval
+else fail cb2_retried_after_the_interval "both tries within $el ms"; fi
+sleep 0.3
+"$PBXCTL" queue stats $T cbq >"$TMP/cbq.stats" 2>&1
+if grep -q "call-backs 2 (connected 1, tries failed 2, given up 1, expired 0)" "$TMP/cbq.stats" &&
+	grep -q "queue cbq agent 101: ready, calls 1, talk [3-6] s, missed 0" "$TMP/cbq.stats"; then
+	pass callback_statistics
+else fail callback_statistics "$(tr '\n' ';' <"$TMP/cbq.stats")"; fi
 
 # --- statistics ------------------------------------------------------------------
 "$PBXCTL" queue stats $T >"$TMP/stats.out" 2>&1
