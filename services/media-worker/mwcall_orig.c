@@ -10,7 +10,8 @@
 #include "mwcall_priv.h"
 #include "pbx_clock.h"
 #include "pbx_log.h"
-#include "ring_result.h"
+
+#include "pbx/v1/media.pb-c.h"
 
 enum { FROM_MAX = 320 };
 
@@ -105,14 +106,7 @@ static void orig_close(int err, const struct sip_msg *msg, void *arg)
 		return;
 	}
 	mwcall_log_ctx(call);
-	result = ring_result_of(msg && msg->scode >= 300 ? msg->scode : 0, err,
-				&code);
-	if (msg && msg->scode >= 300)
-		re_snprintf(detail, sizeof(detail), "%u %r", msg->scode,
-			    &msg->reason);
-	else
-		re_snprintf(detail, sizeof(detail), "%s",
-			    err ? strerror(err) : "closed");
+	result = mwcall_leg_failure(err, msg, &code, detail, sizeof(detail));
 	orig_failed(call, result, code, detail);
 	pbx_log_ctx(NULL, NULL);
 }

@@ -207,6 +207,11 @@ bool mwcall_token_ok(const char *s, size_t max, const char *extra);
  * bad edge_uri). */
 int mwcall_from_external(const struct mwcall_env *env, const char *cid,
 			 char *from_uri, size_t size);
+/* An outbound leg that never answered: its ring result
+ * (Pbx__V1__MediaEvent__RingResult), the SIP code to report and a
+ * detail ("486 Busy Here", or libre's error). */
+int mwcall_leg_failure(int err, const struct sip_msg *msg, uint16_t *code,
+		       char *detail, size_t size);
 void ring_free(struct ring *ring);
 /* Frees every named leg still ringing (CANCEL), but `keep`; with
  * `report`, each gets RING_RESULT CANCELLED. */

@@ -309,6 +309,19 @@ static void ring_info_handler(struct sip *sip, const struct sip_msg *msg,
 	pbx_log_ctx(NULL, NULL);
 }
 
+int mwcall_leg_failure(int err, const struct sip_msg *msg, uint16_t *code,
+		       char *detail, size_t size)
+{
+	int result = ring_result_of(msg && msg->scode >= 300 ? msg->scode : 0,
+				    err, code);
+
+	if (msg && msg->scode >= 300)
+		re_snprintf(detail, size, "%u %r", msg->scode, &msg->reason);
+	else
+		re_snprintf(detail, size, "%s", err ? strerror(err) : "closed");
+	return result;
+}
+
 static void ring_close_handler(int err, const struct sip_msg *msg, void *arg)
 {
 	struct ring *ring = arg;
@@ -331,14 +344,7 @@ static void ring_close_handler(int err, const struct sip_msg *msg, void *arg)
 		pbx_log_ctx(NULL, NULL);
 		return;
 	}
-	result = ring_result_of(msg && msg->scode >= 300 ? msg->scode : 0, err,
-				&code);
-	if (msg && msg->scode >= 300)
-		re_snprintf(detail, sizeof(detail), "%u %r", msg->scode,
-			    &msg->reason);
-	else
-		re_snprintf(detail, sizeof(detail), "%s",
-			    err ? strerror(err) : "closed");
+	result = mwcall_leg_failure(err, msg, &code, detail, sizeof(detail));
 	ring_finish(ring, result, code, detail);
 	pbx_log_ctx(NULL, NULL);
 }

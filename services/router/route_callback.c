@@ -43,19 +43,12 @@ bool route_callback_is(const struct route_ctx *c)
 int route_callback_json(const char *scen, char *json, size_t size)
 {
 	char num[33], cid[33];
-	const char *p = scen + strlen(ROUTE_CB_SCEN), *colon;
 	enum scenario_dest d;
 	int n;
 
-	colon = strchr(p, ':');
-	if (!colon || (size_t)(colon - p) >= sizeof(num) ||
-	    strlen(colon + 1) >= sizeof(cid))
-		return -EINVAL;
-	memcpy(num, p, (size_t)(colon - p));
-	num[colon - p] = '\0';
-	snprintf(cid, sizeof(cid), "%s", colon + 1);
 	/* Made by route_callback_offer() from checked numbers only. */
-	if (!pbx_number_valid(num) || (cid[0] && !pbx_number_valid(cid)))
+	if (route_scen_numbers(scen + strlen(ROUTE_CB_SCEN), num, cid,
+			       sizeof(num), false))
 		return -EINVAL;
 	d = scenario_dest_class(num);
 	/* The caller's phone rings CB_RING_S at most; any failure ends

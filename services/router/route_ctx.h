@@ -382,6 +382,11 @@ void route_outbound_call(struct route_ctx *c, const char *ext,
 				     const char *reason));
 /* The built-in scenario of "@out:..." (c->scen). */
 int route_outbound_json(const char *scen, char *json, size_t size);
+/* The "<number>:<caller id>" of a built-in scenario's name (@out:, @cb:)
+ * into num and cid (size bytes each), both numbers (cid may be empty
+ * unless cid_needed). 0 or -EINVAL. */
+int route_scen_numbers(const char *p, char *num, char *cid, size_t size,
+		       bool cid_needed);
 
 /* route_callback.c: a queue's call-back. */
 /* An Offer with callback_number: a worker calls the agent (Originate)

@@ -276,19 +276,40 @@ esac
 at_least three_rtp_callers_to_agent101 "agent 101 got" \
 	"$(sink_packets "$TMP/three.101.sink")" 300
 
+# carrier <name> [scenario] [keys...]: a SIPp carrier on the trunk's
+# address takes calls in the background (CARRIER_PID; default
+# out_carrier.xml: one call answered, its log $TMP/<name>.carrier.log).
+carrier() {
+	local name=$1 sf=${2:-out_carrier.xml}
+	shift $(($# < 2 ? $# : 2))
+	[ $# -gt 0 ] || set -- -m 1
+	rm -f "$TMP/$name.carrier.log"
+	(cd "$TMP" && exec timeout 60 sipp -sf "$SIPP_DIR/$sf" \
+		-i $CARRIER -p 5060 -mi $CARRIER -mp 18000 -key rtp_port 32020 \
+		-nostdin -trace_logs -log_file "$TMP/$name.carrier.log" \
+		"$@" >>"$TMP/sipp.out" 2>&1) &
+	CARRIER_PID=$!
+	BG+=("$CARRIER_PID")
+}
+
+# carrier_got <check> <name> <regex>: the carrier (CARRIER_PID) took its
+# call and ended well, and its INVITE matched regex ("ruri ... from ...").
+carrier_got() {
+	local rc
+	wait "$CARRIER_PID"
+	rc=$?
+	if [ $rc = 0 ] && grep -qE "$3" "$TMP/$2.carrier.log"; then
+		pass "$1"
+	else fail "$1" "rc $rc: $(grep -m1 'ruri' "$TMP/$2.carrier.log")"; fi
+}
+
 # --- a mobile number as an agent, through the trunk (with max wait) ------------
 # The queue lists {"mobile": "8 (916) 123-45-67"}: the carrier at the
 # trunk's address gets the call for +79161234567 from the caller's
 # number, answers, and talks with the caller 4 s (RTP counted both
 # ways) until the caller hangs up. Meanwhile (in parallel) another
 # caller waits in an empty queue until its max wait.
-rm -f "$TMP/mobile.carrier.log"
-(cd "$TMP" && exec timeout 60 sipp -sf "$SIPP_DIR/out_carrier.xml" \
-	-i $CARRIER -p 5060 -mi $CARRIER -mp 18000 -key rtp_port 32020 \
-	-m 1 -nostdin -trace_logs -log_file "$TMP/mobile.carrier.log" \
-	>>"$TMP/sipp.out" 2>&1) &
-carrier=$!
-BG+=("$carrier")
+carrier mobile
 start_sink $CARRIER 32020 "$TMP/mobile.carrier.sink"
 smc=$SINK_PID
 start_sink $CALLER_IP 33016 "$TMP/mobile.caller.sink"
@@ -307,12 +328,8 @@ wait $cm
 if [ "$(cat "$TMP/mobile.rc")" = 0 ] && grep -q sent-bye "$TMP/caller-mobile.log"; then
 	pass mobile_agent_caller_talked_and_hung_up
 else fail mobile_agent_caller_talked_and_hung_up "caller sipp failed"; fi
-wait $carrier
-rc=$?
-if [ $rc = 0 ] && grep -qE "ruri \\+$MOBILE_AGENT from \\+?79990000108@" "$TMP/mobile.carrier.log"; then
-	pass mobile_agent_carrier_got_the_number_from_the_caller
-else fail mobile_agent_carrier_got_the_number_from_the_caller \
-	"rc $rc: $(grep -m1 'ruri' "$TMP/mobile.carrier.log")"; fi
+carrier_got mobile_agent_carrier_got_the_number_from_the_caller mobile \
+	"ruri \\+$MOBILE_AGENT from \\+?79990000108@"
 wait $smc $smk
 at_least mobile_agent_rtp_caller_to_carrier "carrier got" \
 	"$(sink_packets "$TMP/mobile.carrier.sink")" 150
@@ -415,13 +432,7 @@ cb_wait cb1 9
 wait $scb
 # The confirmation (a few seconds of speech) reached the caller.
 at_least cb1_caller_heard_the_confirmation "packets" "$(sink_packets "$TMP/cb1.caller.sink")" 60
-rm -f "$TMP/cb1.carrier.log"
-(cd "$TMP" && exec timeout 60 sipp -sf "$SIPP_DIR/out_carrier.xml" \
-	-i $CARRIER -p 5060 -mi $CARRIER -mp 18000 -key rtp_port 32020 \
-	-m 1 -nostdin -trace_logs -log_file "$TMP/cb1.carrier.log" \
-	>>"$TMP/sipp.out" 2>&1) &
-carrier=$!
-BG+=("$carrier")
+carrier cb1
 agent 101 hangup 1 cb1 4000
 start_sink $CARRIER 32020 "$TMP/cb1.carrier.sink"
 scc=$SINK_PID
@@ -432,12 +443,8 @@ agent_done 101 cb1_agent_called_first_answered_and_hung_up
 if grep -q "^answered 79990000109" "$TMP/agent-cb1.log"; then
 	pass cb1_agent_shown_the_callers_number
 else fail cb1_agent_shown_the_callers_number "$(grep -m1 answered "$TMP/agent-cb1.log")"; fi
-wait $carrier
-rc=$?
-if [ $rc = 0 ] && grep -qE "ruri \\+79990000109 from" "$TMP/cb1.carrier.log"; then
-	pass cb1_then_the_caller_called_through_the_trunk
-else fail cb1_then_the_caller_called_through_the_trunk \
-	"rc $rc: $(grep -m1 'ruri' "$TMP/cb1.carrier.log")"; fi
+carrier_got cb1_then_the_caller_called_through_the_trunk cb1 \
+	"ruri \\+79990000109 from"
 wait $scc $sca
 at_least cb1_rtp_agent_to_caller "carrier got" "$(sink_packets "$TMP/cb1.carrier.sink")" 120
 at_least cb1_rtp_caller_to_agent "agent got" "$(sink_packets "$TMP/cb1.agent.sink")" 120
@@ -447,18 +454,13 @@ at_least cb1_rtp_caller_to_agent "agent got" "$(sink_packets "$TMP/cb1.agent.sin
 # place, then given up (callback_retries 1): the agent answered twice.
 "$PBXCTL" queue agent pause $T 101 >/dev/null
 cb_wait cb2 10
-(cd "$TMP" && exec timeout 60 sipp -sf "$SIPP_DIR/people_callee.xml" \
-	-i $CARRIER -p 5060 -mi $CARRIER -mp 18000 -key ext x \
-	-key rtp_port 32020 -key mode busy -m 2 -nostdin \
-	>>"$TMP/sipp.out" 2>&1) &
-carrier=$!
-BG+=("$carrier")
+carrier cb2 people_callee.xml -key ext x -key mode busy -m 2
 agent 101 answer 2 cb2
 t0=$(now_ms)
 "$PBXCTL" queue agent resume $T 101 >/dev/null
 agent_done 101 cb2_agent_called_twice
 el=$(($(now_ms) - t0))
-if wait $carrier; then pass cb2_caller_busy_twice
+if wait "$CARRIER_PID"; then pass cb2_caller_busy_twice
 else fail cb2_caller_busy_twice "carrier sipp failed"; fi
 if [ $el -ge 4500 ]; then pass cb2_retried_after_the_interval
 else fail cb2_retried_after_the_interval "both tries within $el ms"; fi
