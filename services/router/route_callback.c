@@ -227,6 +227,47 @@ void route_callback_offer(struct router *r, const Pbx__V1__Envelope *env,
 	route_pipe_run(c, tenant_done);
 }
 
+/* ---- a Cancel: the queue-manager took the offer back ---------------------- */
+
+static void got_worker(struct route_ctx *c, redisReply *rr)
+{
+	if (rr && rr->type == REDIS_REPLY_STRING)
+		snprintf(c->worker_id, sizeof(c->worker_id), "%s", rr->str);
+}
+
+static void cancel_done(struct route_ctx *c)
+{
+	pbx_log_ctx(c->tenant, c->call_id);
+	if (c->worker_id[0]) {
+		/* Its end reports to the queue-manager as any end; the
+		 * offer is over there already (a stale report). */
+		PLOG_INFO("call-back of %s: offer %u taken back; ending it",
+			  c->qcall, c->qoff);
+		route_media_hangup(c->r, c->worker_id, c->tenant, c->call_id,
+				   480, "call-back cancelled");
+	}
+	route_ctx_free(c);
+}
+
+void route_callback_cancel(struct router *r, const Pbx__V1__Envelope *env,
+			   uint32_t offer)
+{
+	struct route_ctx *c = route_ctx_alloc(r, NULL, env);
+	char key[PBX_KEY_MAX];
+	int n;
+
+	if (!c)
+		return;
+	n = snprintf(c->call_id, sizeof(c->call_id), "cb%u-%s", offer,
+		     env->call_id);
+	snprintf(c->qcall, sizeof(c->qcall), "%s", env->call_id);
+	c->qoff = offer;
+	if (n > 0 && (size_t)n < sizeof(c->call_id) &&
+	    !pbx_key(key, sizeof(key), c->tenant, "call:%s", c->call_id))
+		route_pipe_cmd(c, got_worker, "HGET %s worker", key);
+	route_pipe_run(c, cancel_done);
+}
+
 /* ---- its events ------------------------------------------------------------ */
 
 bool route_callback_translate(struct route_ctx *c, struct walk_event *ev)

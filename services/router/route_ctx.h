@@ -393,6 +393,10 @@ int route_scen_numbers(const char *p, char *num, char *cid, size_t size,
  * as a call of the built-in scenario "@cb:<number>:<caller id>". */
 void route_callback_offer(struct router *r, const Pbx__V1__Envelope *env,
 			  const Pbx__V1__QueueEvent__Offer *of);
+/* A Cancel of offer `offer` of the queued call: the call-back made for
+ * it (if any) is hung up. */
+void route_callback_cancel(struct router *r, const Pbx__V1__Envelope *env,
+			   uint32_t offer);
 /* The scenario of a "@cb:..." name; 0, -EINVAL, -ENAMETOOLONG. */
 int route_callback_json(const char *scen, char *json, size_t size);
 /* A call-back's call (its record names the queued call it serves). */

@@ -660,6 +660,8 @@ void route_queue_event(struct router *r, const struct pbx_bus_peer *peer,
 				qe->offer->offer, qe->offer->timeout_ms);
 		return;
 	case PBX__V1__QUEUE_EVENT__EV_CANCEL:
+		/* A call-back made for that offer, if any, ends too. */
+		route_callback_cancel(r, env, qe->cancel->offer);
 		offer_or_cancel(r, env, true, qe->cancel->agents,
 				qe->cancel->n_agents, NULL, "", qe->cancel->offer,
 				0);
