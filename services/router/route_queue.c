@@ -94,6 +94,10 @@ int route_queue_send(struct router *r, const char *tenant,
 	return err;
 }
 
+/* A caller that can be called back has a number this long at least
+ * (not an extension, not a short number). */
+#define CB_CALLER_MIN 10
+
 /* The call-back's settings kept while the caller waits (c->qcb). */
 struct qcb {
 	char key;
@@ -206,6 +210,7 @@ void route_queue_join(struct route_ctx *c, const struct walk_action *a)
 		PBX__V1__QUEUE_COMMAND__ENQUEUE__INIT;
 	uint32_t max_wait = a->queue.max_wait_s;
 	bool news = a->queue.announce_position || a->queue.announce_wait;
+	char cbk[2] = {0};
 
 	/* The caller hears music from now until an agent answers (the
 	 * worker's built-in music when the queue names none): the entry
@@ -222,6 +227,11 @@ void route_queue_join(struct route_ctx *c, const struct walk_action *a)
 	hold.language = c->lang;
 	hold.announce_position = a->queue.announce_position;
 	hold.announce_wait = a->queue.announce_wait;
+	/* The call-back exit is offered to a caller who can be called. */
+	if (a->queue.callback_key && pbx_number_valid(c->caller) &&
+	    strlen(c->caller) >= CB_CALLER_MIN)
+		cbk[0] = a->queue.callback_key;
+	hold.callback_key = cbk;
 	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_QUEUE_HOLD;
 	cmd.queue_hold = &hold;
 	route_exec_send(c, &cmd);
@@ -343,7 +353,8 @@ bool route_queue_callback(struct route_ctx *c)
 		return false;
 	if (c->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF &&
 	    c->digit == q.key && !c->qcb_on) {
-		if (!pbx_number_valid(c->caller) || strlen(c->caller) < 10) {
+		if (!pbx_number_valid(c->caller) ||
+		    strlen(c->caller) < CB_CALLER_MIN) {
 			PLOG_INFO("queue %s: call-back key from %s, which is "
 				  "no number to call: ignored",
 				  c->queue, c->caller[0] ? c->caller : "-");

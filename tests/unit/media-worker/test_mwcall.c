@@ -2509,13 +2509,17 @@ Test(mwcall, moh_loops_until_stopped_without_play_done)
 	cr_assert_eq(ev_count(KIND(FAILED)), 0);
 }
 
-/* A queued caller (worker_queue.c): QueueHold's music, QueueAnnounce. */
+/* A queued caller (worker_queue.c): QueueHold's music, QueueAnnounce;
+ * QUEUE_CB_KEY: the call-back key of the next hold. */
+static const char *queue_cb_key = "";
+
 static void cmd_queue_hold(const char *moh, const char *entry)
 {
 	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
 	Pbx__V1__MediaCommand__QueueHold h =
 		PBX__V1__MEDIA_COMMAND__QUEUE_HOLD__INIT;
 
+	h.callback_key = (char *)queue_cb_key;
 	h.moh = (char *)moh;
 	h.entry_prompt = (char *)entry;
 	h.language = (char *)"en";
@@ -2586,6 +2590,49 @@ Test(mwcall, queue_hold_says_a_new_position_between_music)
 	cmd_queue_announce(2);
 	test_loop_for(300);
 	cr_assert_eq(fx.caller.rx.pkts, 0, "news after the hold ended");
+}
+
+/* With a call-back key the place is followed by the offer: "to be
+ * called back ... press" "seven". */
+Test(mwcall, queue_hold_offers_the_callback_key_after_the_place)
+{
+	size_t words = sound_len("q_position") + sound_len("num_3") +
+		       sound_len("q_callback") + sound_len("num_7");
+	unsigned said = (unsigned)((words + 159) / 160), other;
+
+	queue_start(1600);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	queue_cb_key = "7";
+	cmd_queue_hold("hello", "");
+	queue_cb_key = "";
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 5, 2000));
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_queue_announce(3);
+	test_loop_for((int)said * 20 + 300);
+	other = fx.caller.rx.pkts - fx.caller.rx.fill_pkts;
+	cr_assert_eq(other, said, "announcement: %u packets, want %u", other,
+		     said);
+	cr_assert_eq(ev_count(KIND(FAILED)), 0);
+}
+
+/* A Play of a name the tenant has no prompt of, on a queued caller: the
+ * queue's system sound (the call-back's confirmation), whole. */
+Test(mwcall, queue_hold_play_finds_the_queue_sound)
+{
+	queue_start(1600);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_queue_hold("hello", "");
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 5, 2000));
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("q_callback_ok", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 8000), "no PLAY_DONE");
+	test_loop_for(100);
+	cr_assert_eq(fx.caller.rx.pkts - fx.caller.rx.fill_pkts,
+		     (unsigned)((sound_len("q_callback_ok") + 159) / 160),
+		     "%u packets of %u, want %zu bytes",
+		     fx.caller.rx.pkts - fx.caller.rx.fill_pkts,
+		     fx.caller.rx.pkts, sound_len("q_callback_ok"));
+	cr_assert_eq(ev_count(KIND(FAILED)), 0);
 }
 
 Test(mwcall, moh_without_a_prompt_plays_the_built_in_music)
