@@ -12,7 +12,12 @@
 # RFC 4733 exit key), an agent that does not answer skipped and then
 # auto-paused, and `pbxctl queue stats`. A mobile number is an agent
 # too: a SIPp carrier on an outside address (198.51.100.9, the trunk)
-# answers as that agent, with RTP counted both ways.
+# answers as that agent, with RTP counted both ways. The call-back exit:
+# a caller presses the callback key, hears the confirmation and is hung
+# up; when an agent is free its phone rings first and answers, then the
+# carrier (as the caller's number) is called and answers, RTP counted
+# both ways; a busy caller is tried again after the interval, then
+# given up (statistics).
 #
 # The carrier's address must exist only in a private network namespace:
 # run as root, the suite creates one, re-runs itself inside it and

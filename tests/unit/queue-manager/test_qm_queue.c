@@ -282,14 +282,15 @@ Test(qm_queue, position_news_when_it_changed_at_most_once_per_period)
 	PBX__V1__QUEUE_COMMAND__AGENT_RESULT__RESULT__RESULT_CALLBACK_FAILED
 
 /* The caller of call pressed the callback key and hung up. */
-static int callback_leave(const char *call, uint32_t retries)
+static int callback_leave_from(const char *call, const char *number,
+			       uint32_t retries)
 {
 	Pbx__V1__QueueCommand cmd = PBX__V1__QUEUE_COMMAND__INIT;
 	Pbx__V1__QueueCommand__Leave l = PBX__V1__QUEUE_COMMAND__LEAVE__INIT;
 
 	l.reason = PBX__V1__QUEUE_COMMAND__LEAVE__REASON__REASON_CALLBACK;
 	l.digit = (char *)"3";
-	l.callback_number = (char *)"79990001111";
+	l.callback_number = (char *)number;
 	l.callback_caller_id = (char *)"74951230000";
 	l.callback_window_s = 600;
 	l.callback_retries = retries;
@@ -297,6 +298,11 @@ static int callback_leave(const char *call, uint32_t retries)
 	cmd.cmd_case = PBX__V1__QUEUE_COMMAND__CMD_LEAVE;
 	cmd.leave = &l;
 	return qmh_send(&h, 0, call, &cmd);
+}
+
+static int callback_leave(const char *call, uint32_t retries)
+{
+	return callback_leave_from(call, "79990001111", retries);
 }
 
 /* The next offer for call is a call-back to exactly `agent`. */
@@ -384,20 +390,11 @@ Test(qm_queue, callback_answered_is_a_call_of_the_agent)
  * waiting as it was. */
 Test(qm_queue, callback_with_a_bad_number_changes_nothing)
 {
-	Pbx__V1__QueueCommand cmd = PBX__V1__QUEUE_COMMAND__INIT;
-	Pbx__V1__QueueCommand__Leave l = PBX__V1__QUEUE_COMMAND__LEAVE__INIT;
-
 	queue_put("q", "{'strategy':'linear','agents':['101']}");
 	nobody_free();
 	join("c1", "q", 0);
-	l.reason = PBX__V1__QUEUE_COMMAND__LEAVE__REASON__REASON_CALLBACK;
-	l.digit = (char *)"3";
-	l.callback_number = (char *)"7999\r\nX: y";
-	l.callback_window_s = 600;
-	l.callback_retry_s = 30;
-	cmd.cmd_case = PBX__V1__QUEUE_COMMAND__CMD_LEAVE;
-	cmd.leave = &l;
-	cr_assert_eq(qmh_send(&h, 0, "c1", &cmd), 0);
+	cr_assert_eq(callback_leave_from("c1", "7999\r\nX: y", 1), 0);
+	cr_assert_eq(callback_leave_from("c1", "", 1), 0);
 	settle();
 	cr_assert_eq(qmh_stat(&h, "q:callback"), 0);
 	cr_assert_str_eq(agent_do("101", RESUME, NULL), "ready");
