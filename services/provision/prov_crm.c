@@ -90,6 +90,18 @@ static int setting(struct prov_reply *r, const struct crm_adapter *ad,
 				 "%s must be printable characters without "
 				 "spaces",
 				 buf);
+	if ((*f)->choices) {
+		size_t i = 0;
+
+		while ((*f)->choices[i] && strcmp((*f)->choices[i], *value))
+			i++;
+		if (!(*f)->choices[i])
+			return prov_fail(r, -EINVAL,
+					 "%s must be one of %s%s%s", buf,
+					 (*f)->choices[0],
+					 (*f)->choices[1] ? ", " : "",
+					 (*f)->choices[1] ? "..." : "");
+	}
 	if (!strcmp(buf, "secret") && strlen(*value) < 16)
 		return prov_fail(r, -EINVAL,
 				 "secret must be at least 16 characters");
