@@ -556,8 +556,9 @@ static void refreshed(struct crm_job *j, struct xfer *x, long status,
 			    sizeof(why))) {
 		/* A refused refresh needs the tenant's new tokens: an
 		 * error line naming the tenant (job_ctx) and the cause. */
-		PLOG_ERR("crm %s: %s; the tenant must set new tokens (crm set)",
-			 j->ad->name, why);
+		PLOG_ERR("crm: %s; the tenant must set new tokens (pbxctl crm "
+			 "set)",
+			 why);
 		fail_as(j, why, status >= 500 || status == 429);
 		return;
 	}
@@ -626,20 +627,24 @@ static void ask(struct crm_job *j)
 static void logged(struct crm_job *j, struct xfer *x, long status,
 		   const char *err)
 {
+	struct crm_answer a;
+
 	(void)err;
-	j->ad->log_parse(&j->s, j->step, status, x->resp, x->len, &j->last);
-	if (j->last.v == CRM_V_AUTH && crm_oauth(j->ad, &j->s) &&
-	    !j->retried) {
+	/* Into a copy: a retry builds the step again from the previous
+	 * step's answer (j->last). */
+	j->ad->log_parse(&j->s, j->step, status, x->resp, x->len, &a);
+	if (a.v == CRM_V_AUTH && crm_oauth(j->ad, &j->s) && !j->retried) {
 		j->retried = true;
 		PLOG_INFO("crm %s: token refused; refreshing", j->ad->name);
 		j->s.expires_at = 1; /* due: the step again after it */
 		log_step(j);
 		return;
 	}
-	if (j->last.v != CRM_V_OWNER) {
-		fail_as(j, j->last.detail, status >= 500 || status == 429);
+	if (a.v != CRM_V_OWNER) {
+		fail_as(j, a.detail, status >= 500 || status == 429);
 		return;
 	}
+	j->last = a;
 	j->step++;
 	j->attempts = 0;
 	log_step(j);
