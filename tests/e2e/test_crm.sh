@@ -136,6 +136,12 @@ if echo "$show" | grep -q 'crm bitrix24: webhook_url=(set)' &&
 else
 	fail crm_show_never_shows_a_secret "$show"
 fi
+out=$("$PBXCTL" crm set $T amocrm call_log=sometimes 2>&1)
+if echo "$out" | grep -q 'call_log must be events, notes or both'; then
+	pass crm_set_refuses_an_unknown_call_log
+else
+	fail crm_set_refuses_an_unknown_call_log "$out"
+fi
 if "$PBXCTL" crm map $T bitrix24 18 999 >/dev/null 2>&1; then
 	fail crm_map_refuses_an_unknown_extension "accepted"
 else
