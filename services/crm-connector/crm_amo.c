@@ -108,6 +108,14 @@ static void error_of(long status, json_t *root, struct crm_answer *a)
 			 t ? t : "", d ? ": " : "", d ? d : "");
 }
 
+/* The first contact of a contacts answer (NULL: none). */
+static json_t *first_contact(json_t *root)
+{
+	return json_array_get(
+		json_object_get(json_object_get(root, "_embedded"), "contacts"),
+		0);
+}
+
 static void lookup_parse(long status, const char *body, size_t len,
 			 struct crm_answer *a)
 {
@@ -125,10 +133,7 @@ static void lookup_parse(long status, const char *body, size_t len,
 	} else if (!root) {
 		crm_answer_error(a, "amocrm: the answer is not JSON");
 	} else {
-		first = json_array_get(
-			json_object_get(json_object_get(root, "_embedded"),
-					"contacts"),
-			0);
+		first = first_contact(root);
 		crm_json_id(a->user, sizeof(a->user),
 			    json_object_get(first, "responsible_user_id"));
 		crm_json_id(a->name, sizeof(a->name),
@@ -242,10 +247,7 @@ static void log_parse(const struct crm_settings *s, unsigned step,
 	if (act_of(s, step) == A_FIND && status == 204) {
 		a->v = CRM_V_OWNER; /* no contact: no note */
 	} else if (status == 200 && act_of(s, step) == A_FIND) {
-		first = json_array_get(
-			json_object_get(json_object_get(root, "_embedded"),
-					"contacts"),
-			0);
+		first = first_contact(root);
 		crm_json_id(a->call_ref, sizeof(a->call_ref),
 			    json_object_get(first, "id"));
 		if (!first || (a->call_ref[0] && digits(a->call_ref)))

@@ -175,15 +175,22 @@ Test(crm_adapter, bitrix_call_log_is_register_then_finish)
 
 /* ---- amoCRM -------------------------------------------------------------- */
 
+/* An OAuth application's settings, its token due in an hour. */
+static void oauth_settings(const char *id, const char *secret, const char *at,
+			   const char *rt)
+{
+	snprintf(s.client_id, sizeof(s.client_id), "%s", id);
+	snprintf(s.client_secret, sizeof(s.client_secret), "%s", secret);
+	snprintf(s.access_token, sizeof(s.access_token), "%s", at);
+	snprintf(s.refresh_token, sizeof(s.refresh_token), "%s", rt);
+	s.expires_at = 1800000000 + 3600;
+}
+
 static void amo_settings(void)
 {
 	snprintf(s.url, sizeof(s.url), "https://acme.amocrm.ru/");
-	snprintf(s.client_id, sizeof(s.client_id), "cid");
-	snprintf(s.client_secret, sizeof(s.client_secret), "csecret");
 	snprintf(s.redirect_uri, sizeof(s.redirect_uri), "https://pbx/cb");
-	snprintf(s.access_token, sizeof(s.access_token), "AT1");
-	snprintf(s.refresh_token, sizeof(s.refresh_token), "RT1");
-	s.expires_at = 1800000000 + 3600;
+	oauth_settings("cid", "csecret", "AT1", "RT1");
 }
 
 Test(crm_adapter, amo_contacts_query_with_the_bearer_token)
@@ -392,11 +399,7 @@ static void b24_app_settings(void)
 {
 	snprintf(s.portal_url, sizeof(s.portal_url),
 		 "https://acme.bitrix24.ru/rest/");
-	snprintf(s.client_id, sizeof(s.client_id), "local.65a1.7741");
-	snprintf(s.client_secret, sizeof(s.client_secret), "cs+/=");
-	snprintf(s.access_token, sizeof(s.access_token), "b24at1");
-	snprintf(s.refresh_token, sizeof(s.refresh_token), "b24rt1");
-	s.expires_at = 1800000000 + 3600;
+	oauth_settings("local.65a1.7741", "cs+/=", "b24at1", "b24rt1");
 }
 
 Test(crm_adapter, bitrix_app_passes_the_token_as_auth)

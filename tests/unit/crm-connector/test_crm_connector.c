@@ -603,18 +603,24 @@ static void wait_logs(unsigned long done, unsigned long failed, int ms)
 		run_ms(10);
 }
 
-Test(crm_connector, bitrix_app_expired_token_is_refreshed_stored_and_retried)
+/* The tenant's Bitrix24 as the OAuth application (no webhook). */
+static void b24_app(const char *refresh_token, unsigned long long expires_at)
 {
-	const Pbx__V1__CrmResult *r;
-	redisReply *rr;
-
 	freeReplyObject(cmd("DEL pbx:{t1}:crm:bitrix24"));
 	freeReplyObject(cmd("HSET pbx:{t1}:crm:bitrix24 portal_url "
 			    "http://127.0.0.1:%d/app/rest/ oauth_url "
 			    "http://127.0.0.1:%d client_id local.app1 "
 			    "client_secret b24cs access_token b24-old "
-			    "refresh_token b24-rt-old expires_at 99999999999",
-			    fx.port, fx.port));
+			    "refresh_token %s expires_at %llu",
+			    fx.port, fx.port, refresh_token, expires_at));
+}
+
+Test(crm_connector, bitrix_app_expired_token_is_refreshed_stored_and_retried)
+{
+	const Pbx__V1__CrmResult *r;
+	redisReply *rr;
+
+	b24_app("b24-rt-old", 99999999999ull);
 	crm_start();
 	r = ask("bitrix24", "79160000001");
 	cr_assert_eq(r->kind, KIND(OWNER), "%d %s", r->kind, r->detail);
@@ -655,16 +661,8 @@ Test(crm_connector, bitrix_app_refused_refresh_is_crm_error)
 	const Pbx__V1__CrmResult *r;
 	redisReply *rr;
 
-	freeReplyObject(cmd("DEL pbx:{t1}:crm:bitrix24"));
 	/* Due within the margin: refreshed first, with a spent token. */
-	freeReplyObject(cmd("HSET pbx:{t1}:crm:bitrix24 portal_url "
-			    "http://127.0.0.1:%d/app/rest/ oauth_url "
-			    "http://127.0.0.1:%d client_id local.app1 "
-			    "client_secret b24cs access_token b24-old "
-			    "refresh_token b24-rt-spent expires_at %llu",
-			    fx.port, fx.port,
-			    (unsigned long long)(pbx_clock_now_ms() / 1000 +
-						 60)));
+	b24_app("b24-rt-spent", pbx_clock_now_ms() / 1000 + 60);
 	crm_start();
 	r = ask("bitrix24", "79160000001");
 	cr_assert_eq(r->kind, KIND(ERROR));
