@@ -200,7 +200,7 @@ fi
 		"portal_url=$FAKE/app/rest/" "oauth_url=$FAKE" \
 		client_id=local.e2e.app client_secret=- \
 		access_token=B24-AT-expired refresh_token=B24-RT-1 \
-		"expires_at=$(($(date +%s) + 86400))"
+		"expires_at=$(($(date +%s) + 86400))" cache_ttl_s=0
 } >>"$TMP/provision.out" 2>&1 && pass provision_bitrix_application ||
 	fail provision_bitrix_application "$(tail -1 "$TMP/provision.out")"
 show=$("$PBXCTL" crm show $T bitrix24 2>&1)
@@ -220,6 +220,17 @@ if grep -q '"path": "/oauth/token/?grant_type=refresh_token&client_id=local.e2e.
 	pass bitrix_application_token_refreshed_stored_and_searched
 else
 	fail bitrix_application_token_refreshed_stored_and_searched "$searches"
+fi
+# A spent refresh token, due: the refresh is refused (invalid_grant), the
+# call takes crm_error, and an ERROR line names the tenant and the cause.
+"$PBXCTL" crm set $T bitrix24 refresh_token=B24-RT-spent \
+	"expires_at=$(($(date +%s) + 10))" >>"$TMP/provision.out" 2>&1
+expect_code bitrix_application_refused_refresh_takes_crm_error 15550501 486 5104
+if grep -q "ERROR .*\[$T/.*crm: bitrix24: token refresh refused (HTTP 400 invalid_grant)" \
+	"$PBX_RUN/crm-connector.log"; then
+	pass bitrix_application_refused_refresh_logged_with_tenant
+else
+	fail bitrix_application_refused_refresh_logged_with_tenant "$(grep 'token refresh' "$PBX_RUN/crm-connector.log" | tail -2)"
 fi
 
 # --- amoCRM: the expired token is refreshed, the owner rung -----------------
@@ -273,7 +284,7 @@ fi
 
 # --- no secret in any log ----------------------------------------------------
 secrets=(-e "$B24_CODE" -e "$AMO_SECRET" -e "$API_SECRET" -e AT-expired
-	-e "$B24_APP_SECRET" -e B24-RT-)
+	-e "$B24_APP_SECRET" -e B24-RT- -e B24-AT-)
 tok=$(rcli HGET "pbx:{$T}:crm:amocrm" access_token)
 [ -n "$tok" ] && secrets+=(-e "$tok")
 if grep -l "${secrets[@]}" "$PBX_RUN"/*.log >/dev/null 2>&1; then
