@@ -549,16 +549,18 @@ static void refreshed(struct crm_job *j, struct xfer *x, long status,
 		      const char *err)
 {
 	char why[160], key[PBX_KEY_MAX], exp[24];
+	int rc = crm_token_parse(j->ad->name, status, x->resp, x->len,
+				 pbx_clock_now_ms() / 1000, &j->s, why,
+				 sizeof(why));
 
 	(void)err;
-	if (crm_token_parse(j->ad->name, status, x->resp, x->len,
-			    pbx_clock_now_ms() / 1000, &j->s, why,
-			    sizeof(why))) {
+	if (rc) {
 		/* A refused refresh needs the tenant's new tokens: an
 		 * error line naming the tenant (job_ctx) and the cause. */
-		PLOG_ERR("crm: %s; the tenant must set new tokens (pbxctl crm "
-			 "set)",
-			 why);
+		if (rc == -EACCES)
+			PLOG_ERR("crm: %s; the tenant must set new tokens "
+				 "(pbxctl crm set)",
+				 why);
 		fail_as(j, why, status >= 500 || status == 429);
 		return;
 	}
