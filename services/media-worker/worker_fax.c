@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fax_pdf.h"
@@ -20,12 +21,13 @@
 #include "prompt_store.h"
 #include "worker_priv.h"
 
-/* The box's ident goes into T.30 frames: printable ASCII only. */
-static bool ident_valid(const char *s)
+/* The box's ident goes into T.30 frames, its header into the PDF's
+ * built-in font: printable ASCII only, at most max. */
+static bool text_valid(const char *s, size_t max)
 {
 	size_t n = s ? strlen(s) : 0;
 
-	if (n > FAX_RECV_IDENT_MAX)
+	if (n > max)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (s[i] < 0x20 || s[i] > 0x7e)
@@ -48,8 +50,12 @@ int worker_fax_start(struct worker *w, struct worker_call *wc,
 		*why = "invalid fax box";
 		return -EINVAL;
 	}
-	if (!ident_valid(fr->ident)) {
+	if (!text_valid(fr->ident, FAX_RECV_IDENT_MAX)) {
 		*why = "fax ident must be at most 20 printable characters";
+		return -EINVAL;
+	}
+	if (!text_valid(fr->header, sizeof(wc->fax_header) - 4)) {
+		*why = "fax header must be at most 60 printable characters";
 		return -EINVAL;
 	}
 	if (wc->fax_id[0]) {
@@ -79,7 +85,10 @@ int worker_fax_start(struct worker *w, struct worker_call *wc,
 		goto fail;
 	}
 	mwcall_fax_t38_offer(wc->call, fr->t38);
+	mwcall_fax_keep(wc->call, fr->keep_call);
 	snprintf(wc->fax_box, sizeof(wc->fax_box), "%s", fr->box);
+	snprintf(wc->fax_header, sizeof(wc->fax_header), "%s",
+		 fr->header ? fr->header : "");
 	wc->fax_pdf = fr->pdf;
 	wc->fax_t38 = fr->t38;
 	wc->fax_start_ms = pbx_clock_now_ms();
@@ -93,11 +102,21 @@ fail:
 	return err;
 }
 
-/* Commits the TIFF when it holds a page; with pdf, converts it and
- * commits the PDF. Returns the files stored: "", "tif", "tif,pdf". */
+/* Commits the TIFF when it holds a page; with pdf, converts it (with the
+ * box's header line) and commits the PDF. Returns the files stored: "",
+ * "tif", "tif,pdf". */
 static const char *store_files(struct worker *w, struct worker_call *wc,
-			       unsigned pages)
+			       const struct fax_recv_result *res)
 {
+	unsigned pages = res->pages;
+	char when[32];
+	time_t t = (time_t)(wc->fax_start_ms / 1000);
+	struct tm tm;
+	struct fax_pdf_header hdr = {
+		.text = wc->fax_header,
+		.when = when,
+		.from = res->remote_id[0] ? res->remote_id
+					  : mwcall_caller(wc->call)};
 	const char *root = w->cfg->media_root;
 	const char *tenant = mwcall_tenant(wc->call);
 	char tif[PBX_MEDIA_PATH_MAX], pdf_tmp[PBX_MEDIA_PATH_MAX];
@@ -122,7 +141,10 @@ static const char *store_files(struct worker *w, struct worker_call *wc,
 		err = pbx_media_store_tmp(pdf_tmp, sizeof(pdf_tmp), root,
 					  tenant, PBX_MEDIA_FAX_PDF,
 					  wc->fax_id, w->cfg->worker_id);
-	n = err ? err : fax_pdf_write(tif, pdf_tmp);
+	if (!gmtime_r(&t, &tm) ||
+	    !strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm))
+		when[0] = '\0';
+	n = err ? err : fax_pdf_write(tif, pdf_tmp, &hdr);
 	if (n < 0) {
 		/* The TIFF holds the pages: the fax is not lost. */
 		PLOG_ERR("fax %s: no PDF: %s (the TIFF is kept)", wc->fax_id,
@@ -217,7 +239,7 @@ void worker_fax_save(struct worker *w, struct worker_call *wc,
 	if (!res.text)
 		res.text = "";
 	fax_recv_free(rx); /* closes the TIFF: spandsp wrote every page */
-	files = store_files(w, wc, res.pages);
+	files = store_files(w, wc, &res);
 	err = store_meta(w, wc, &res, files, ms, why);
 	if (err)
 		PLOG_ERR("fax %s (%s) not listed (redis: %s)", wc->fax_id,
@@ -239,5 +261,6 @@ void worker_fax_save(struct worker *w, struct worker_call *wc,
 	we.fax_id = files[0] || !err ? wc->fax_id : "";
 	we.fax_result = res.code;
 	we.fax_pages = res.pages;
+	we.fax_continues = mwcall_fax_continues(wc->call);
 	worker_event_send(w, wc->home, &we);
 }

@@ -55,6 +55,7 @@ struct worker_call {
 	/* Fax (worker_fax.c): the FaxReceive's box, options and message id,
 	 * the fax's id and temporary TIFF until it is stored. */
 	char fax_box[PBX_ID_MAX + 1];
+	char fax_header[64]; /* the box's page header line, "" none */
 	char fax_msgid[64];
 	char fax_id[PBX_MEDIA_ID_MAX];
 	char fax_tmp[PBX_MEDIA_PATH_MAX];
@@ -174,6 +175,7 @@ struct worker_event {
 	const char *fax_id; /* KIND_FAX_DONE */
 	int32_t fax_result;
 	uint32_t fax_pages;
+	bool fax_continues; /* KIND_FAX_DONE: the call stays up */
 	const char *speech_phrase; /* KIND_SPEECH */
 	double speech_confidence;
 	const char *speech_text;

@@ -104,6 +104,7 @@ struct route_ctx {
 	int ring_result;            /* Pbx__V1__MediaEvent__RingResult */
 	char speech_phrase[129];    /* KIND_SPEECH: "" not recognised */
 	double speech_conf;
+	bool fax_ok;		    /* KIND_FAX_DONE of a kept call: T.30 OK */
 	struct walk_actions out;    /* decided, sent after the save */
 	/* queue (route_queue.c), kept in the call record */
 	char queue[65];             /* the queue-manager knows the call: it
