@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +34,78 @@ static bool text_valid(const char *s, size_t max)
 		if (s[i] < 0x20 || s[i] > 0x7e)
 			return false;
 	return true;
+}
+
+/* The box's quotas (FaxReceive max_faxes / max_bytes): true when it is
+ * full. A quota that cannot be read lets the fax in (a lost fax is worse
+ * than a box a little over its limit; logged), as for voicemail. */
+static bool box_full(struct worker *w, const char *tenant,
+		     const Pbx__V1__MediaCommand__FaxReceive *fr)
+{
+	char bkey[PBX_KEY_MAX], ukey[PBX_KEY_MAX];
+	long long n = 0, used = 0;
+	int err;
+
+	if (!fr->max_faxes && !fr->max_bytes)
+		return false;
+	if (pbx_key_sub_of(bkey, sizeof(bkey), tenant, PBX_K_FAX_BOX,
+			   fr->box) ||
+	    pbx_key_sub_of(ukey, sizeof(ukey), tenant, PBX_K_FAX_BYTES,
+			   fr->box))
+		return false;
+	err = fr->max_faxes ? worker_store_int(w, &n, "ZCARD %s", bkey) : 0;
+	if (!err && fr->max_bytes)
+		err = worker_store_int(w, &used, "GET %s", ukey);
+	if (err) {
+		PLOG_WARN("fax: quota of box %s not readable (%s): taken",
+			  fr->box, strerror(-err));
+		return false;
+	}
+	if (fr->max_faxes && n >= (long long)fr->max_faxes) {
+		PLOG_INFO("fax: box %s holds %lld of %u faxes: full", fr->box,
+			  n, fr->max_faxes);
+		return true;
+	}
+	if (fr->max_bytes && used >= (long long)fr->max_bytes) {
+		PLOG_INFO("fax: box %s stores %lld of %llu bytes: full",
+			  fr->box, used, (unsigned long long)fr->max_bytes);
+		return true;
+	}
+	return false;
+}
+
+/* A full box: no T.30 at all. FAX_DONE says so (result -1, no id); the
+ * call then ends (BYE, ENDED "fax: box full, refused"), or, with
+ * keep_call, stays for the node's "failed". */
+static void refuse_full(struct worker *w, struct worker_call *wc,
+			const Pbx__V1__MediaCommand__FaxReceive *fr,
+			uint64_t seq)
+{
+	struct worker_event we = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_FAX_DONE,
+		.tenant = mwcall_tenant(wc->call),
+		.callid = mwcall_callid(wc->call),
+		.reply_to = wc->fax_msgid,
+		.seq = seq,
+		.detail = "box full",
+		.fax_id = "",
+		.fax_result = WORKER_FAX_REFUSED,
+		.fax_continues = fr->keep_call,
+	};
+	struct worker_event ended = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_ENDED,
+		.tenant = we.tenant,
+		.callid = we.callid,
+		.seq = seq,
+		.detail = "fax: box full, refused",
+	};
+
+	worker_event_send(w, wc->home, &we);
+	if (fr->keep_call)
+		return;
+	PLOG_INFO("fax: box %s full: BYE", fr->box);
+	worker_event_send(w, wc->home, &ended);
+	worker_call_end(w, wc); /* answered already by the walk: BYE */
 }
 
 int worker_fax_start(struct worker *w, struct worker_call *wc,
@@ -61,6 +134,10 @@ int worker_fax_start(struct worker *w, struct worker_call *wc,
 	if (wc->fax_id[0]) {
 		*why = "a fax is already being received";
 		return -EBUSY;
+	}
+	if (box_full(w, tenant, fr)) {
+		refuse_full(w, wc, fr, seq);
+		return 0;
 	}
 	err = pbx_media_store_new_id(wc->fax_id, sizeof(wc->fax_id),
 				     pbx_clock_now_ms());
@@ -162,14 +239,36 @@ static const char *store_files(struct worker *w, struct worker_call *wc,
 	return "tif,pdf";
 }
 
+/* Bytes of the fax's stored files (its box's max_bytes quota). */
+static long long files_bytes(struct worker *w, struct worker_call *wc)
+{
+	static const enum pbx_media_kind kinds[] = {PBX_MEDIA_FAX,
+						    PBX_MEDIA_FAX_PDF};
+	char path[PBX_MEDIA_PATH_MAX];
+	long long n = 0;
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!pbx_media_store_path(path, sizeof(path),
+					  w->cfg->media_root,
+					  mwcall_tenant(wc->call), kinds[i],
+					  wc->fax_id) &&
+		    !stat(path, &st))
+			n += st.st_size;
+	return n;
+}
+
 /* The fax's hash, then its id in the box (as voicemail: a crash in
- * between leaves an unlisted hash, never a listed id without one). */
+ * between leaves an unlisted hash, never a listed id without one), then
+ * its bytes on the box's counter (provision subtracts them on delete). */
 static int store_meta(struct worker *w, struct worker_call *wc,
 		      const struct fax_recv_result *res, const char *files,
 		      uint32_t ms, const char *why)
 {
 	const char *tenant = mwcall_tenant(wc->call);
-	char mkey[PBX_KEY_MAX], bkey[PBX_KEY_MAX], resol[32];
+	char mkey[PBX_KEY_MAX], bkey[PBX_KEY_MAX], ukey[PBX_KEY_MAX];
+	char resol[32];
+	long long bytes = files[0] ? files_bytes(w, wc) : 0;
 	int err;
 
 	snprintf(resol, sizeof(resol), "%ux%u", res->x_dpi, res->y_dpi);
@@ -179,13 +278,16 @@ static int store_meta(struct worker *w, struct worker_call *wc,
 		err = pbx_key_sub_of(bkey, sizeof(bkey), tenant,
 				     PBX_K_FAX_BOX, wc->fax_box);
 	if (!err)
+		err = pbx_key_sub_of(ukey, sizeof(ukey), tenant,
+				     PBX_K_FAX_BYTES, wc->fax_box);
+	if (!err)
 		err = prompt_store_write(
 			w->store,
 			"HSET %s box %s caller %s called %s time_ms %llu "
 			"duration_ms %u remote_id %s pages %u resolution %s "
 			"width %u bit_rate %u ecm %d transport %s "
 			"result %d result_text %s ended %s bad_rows %u "
-			"files %s status new call_id %s",
+			"files %s status new call_id %s bytes %lld",
 			mkey, wc->fax_box, mwcall_caller(wc->call),
 			mwcall_dialed(wc->call),
 			(unsigned long long)wc->fax_start_ms, ms,
@@ -193,11 +295,16 @@ static int store_meta(struct worker *w, struct worker_call *wc,
 			res->bit_rate, res->ecm ? 1 : 0,
 			res->t38 ? "t38" : "audio", res->code,
 			res->text ? res->text : "", why, res->bad_rows, files,
-			mwcall_callid(wc->call));
+			mwcall_callid(wc->call), bytes);
 	if (!err)
 		err = prompt_store_write(w->store, "ZADD %s %llu %s", bkey,
 					 (unsigned long long)wc->fax_start_ms,
 					 wc->fax_id);
+	/* Listed already: a count that fails only loosens the quota. */
+	if (!err && bytes &&
+	    prompt_store_write(w->store, "INCRBY %s %lld", ukey, bytes))
+		PLOG_WARN("fax %s: %lld bytes not counted in box %s",
+			  wc->fax_id, bytes, wc->fax_box);
 	return err;
 }
 

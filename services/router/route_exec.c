@@ -277,6 +277,8 @@ static bool exec_fax(struct route_ctx *c, const struct walk_action *a)
 	fr.ident = (char *)(a->fax.ident ? a->fax.ident : "");
 	fr.keep_call = a->fax.keep_call;
 	fr.header = (char *)(a->fax.header ? a->fax.header : "");
+	fr.max_faxes = a->fax.max_faxes;
+	fr.max_bytes = a->fax.max_bytes;
 	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_FAX_RECEIVE;
 	cmd.fax_receive = &fr;
 	PLOG_INFO("node %s: fax into box %s (ecm %s, %s)", c->st.node,

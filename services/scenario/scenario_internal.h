@@ -141,6 +141,8 @@ struct obj_fax {
 	bool pdf;	   /* format "pdf" (the default) */
 	const char *ident; /* our station id, NULL: none */
 	const char *header; /* page header line, NULL: none */
+	uint32_t max_faxes; /* quota: faxes kept in the box, 0 no limit */
+	uint32_t max_bytes; /* quota: bytes of its files, 0 no limit */
 };
 
 struct obj_vm {

@@ -213,6 +213,8 @@ static int obj_compile(struct scenario_object *o, const char *who,
 		o->fax.pdf = !str(r, "format") || !strcmp(str(r, "format"), "pdf");
 		o->fax.ident = str(r, "ident");
 		o->fax.header = str(r, "header");
+		o->fax.max_faxes = num(r, "max_faxes", 0);
+		o->fax.max_bytes = num(r, "max_bytes", 0);
 		break;
 	case SCENARIO_REF_VOICEMAIL_BOX:
 		if (str(r, "email") && !s_email(str(r, "email"))) {

@@ -197,6 +197,8 @@ static const struct opt_spec fax_obj[] = {
 	{"ecm", OPT_BOOL, false, 0, 0, NULL},
 	{"ident", OPT_STRING, false, 0, 0, NULL},
 	{"header", OPT_STRING, false, 0, 0, NULL},
+	{"max_faxes", OPT_INT, false, 0, 100000, NULL},
+	{"max_bytes", OPT_INT, false, 0, 2000000000, NULL},
 	END};
 
 static const struct opt_spec vm_obj[] = {

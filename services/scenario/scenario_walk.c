@@ -379,6 +379,8 @@ static void arrive(struct walk *w, int idx)
 		a->fax.pdf = o ? o->fax.pdf : true;
 		a->fax.ident = o ? o->fax.ident : NULL;
 		a->fax.header = o ? o->fax.header : NULL;
+		a->fax.max_faxes = o ? o->fax.max_faxes : 0;
+		a->fax.max_bytes = o ? o->fax.max_bytes : 0;
 		a->fax.keep_call =
 			nd->out[O_NEXT] >= 0 || nd->out[O_FAILED] >= 0;
 		if (!a->fax.keep_call) {

@@ -197,6 +197,8 @@ struct walk_action {
 			bool pdf;	   /* store a PDF beside the TIFF */
 			const char *ident; /* our station id or NULL */
 			const char *header; /* page header line or NULL */
+			uint32_t max_faxes; /* box quota, 0: no limit */
+			uint32_t max_bytes; /* box quota, 0: no limit */
 			bool keep_call;	   /* the node has outputs: the
 					    * worker keeps the call after
 					    * the fax, FAX_RESULT follows */

@@ -344,13 +344,14 @@ Test(fax_recv, pdf_header_line_on_every_page)
 	cr_assert_eq(fax_peer_make_tiff(sent, 3, 120), 0);
 	snprintf(pdf, sizeof(pdf), "%s/hdr.pdf", dir);
 	cr_assert_eq(fax_pdf_write(sent, pdf, &hdr), 3);
+	/* libhpdf writes '/' in a string as the octal escape \057. */
 	cr_assert(pdf_says(pdf, "(2026-12-07 22:45 UTC  From: +1 555 0100  "
-				"ACME ?fax  Page 1/3) Tj"));
-	cr_assert(pdf_says(pdf, "Page 2/3) Tj"));
-	cr_assert(pdf_says(pdf, "Page 3/3) Tj"));
+				"ACME ?fax  Page 1\\0573) Tj"));
+	cr_assert(pdf_says(pdf, "Page 2\\0573) Tj"));
+	cr_assert(pdf_says(pdf, "Page 3\\0573) Tj"));
 	hdr.text = "";
 	cr_assert_eq(fax_pdf_write(sent, pdf, &hdr), 3);
-	cr_assert_not(pdf_says(pdf, "Page 1/3"));
+	cr_assert_not(pdf_says(pdf, "Page 1"));
 }
 
 /* ---- T.38: the receiver switched from audio to spandsp's T.38 terminal,

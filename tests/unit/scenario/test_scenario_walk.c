@@ -949,13 +949,16 @@ static int fax_done(bool ok)
  * stray FAX_RESULT changes nothing. */
 Test(scenario_walk, fax_without_outputs_ends_there)
 {
-	scen_obj(objs, "fax_box", "main", "{'header':'ACME fax'}");
+	scen_obj(objs, "fax_box", "main",
+		 "{'header':'ACME fax','max_faxes':2,'max_bytes':1000000}");
 	load("{'start':'f','nodes':{'f':{'type':'fax','options':{'box':"
 	     "'main'}}}}");
 	ev(WALK_EV_START);
 	ev(WALK_EV_ANSWERED);
 	cr_assert_not(act(WALK_ACT_FAX)->fax.keep_call);
 	cr_assert_str_eq(act(WALK_ACT_FAX)->fax.header, "ACME fax");
+	cr_assert_eq(act(WALK_ACT_FAX)->fax.max_faxes, 2);
+	cr_assert_eq(act(WALK_ACT_FAX)->fax.max_bytes, 1000000);
 	cr_assert(out.ended);
 	cr_assert_str_eq(out.outcome, "fax");
 	cr_assert_eq(fax_done(true), 0);
