@@ -309,11 +309,12 @@ else
 fi
 
 # --- the scenario goes on after the fax (outputs next / failed) --------------
-# fax -> next: a 1 s tone prompt -> hang-up. The sender hears the prompt
-# (audio packets after T.30 ended) and then the PBX's BYE; over T.38 the
-# worker first re-INVITEs the call back to audio.
+# fax -> next: a 0.6 s 700 Hz prompt -> hang-up. The sender hears the
+# prompt (packets of that tone: none in any other fax here) and then the
+# PBX's BYE, or its own T.30 ends first (its phase E comes about a second
+# after its DCN); over T.38 the worker first re-INVITEs back to audio.
 NUM4=15550404
-sox -n -r 8000 -c 1 -b 16 "$TMP/fax_thanks.wav" synth 1 sine 700 2>/dev/null
+sox -n -r 8000 -c 1 -b 16 "$TMP/fax_thanks.wav" synth 0.6 sine 700 2>/dev/null
 if "$PBXCTL" prompt upload $T fax_thanks "$TMP/fax_thanks.wav" >/dev/null 2>&1 &&
 	number_with $T $NUM4 fax4 \
 		'{"start":"f","nodes":{"f":{"type":"fax","options":{"box":"office"},"outputs":{"next":"thanks","failed":"bye"}},"thanks":{"type":"greeting","options":{"prompt":"fax_thanks"},"outputs":{"next":"bye"}},"bye":{"type":"hangup"}}}' \
@@ -328,8 +329,9 @@ out=$("$FAXSEND" $CALLER_IP 5083 127.0.0.1:5060 $NUM4 "$TMP/next.tif" 1 90 0 1 \
 echo "info: sender: $out"
 after=$(echo "$out" | sed -n 's/.* after=\([0-9]*\) .*/\1/p')
 id=$(newest_fax office "$last")
-if echo "$out" | grep -q "^code=200 result=0 pages=1 closed=bye.* transport=audio " &&
-	[ "${after:-0}" -ge 40 ] && [ "$id" != "$last" ] &&
+if echo "$out" | grep -qE "^code=200 result=0 pages=1 closed=(bye|t30) .* transport=audio " &&
+	[ "${after:-0}" -ge 20 ] &&
+	grep -q "node bye: hang up" "$PBX_RUN/router.log" && [ "$id" != "$last" ] &&
 	[ "$(meta result)" = 0 ] && [ "$(meta pages)" = 1 ]; then
 	pass fax_next_plays_the_prompt_then_hangs_up
 else
@@ -341,8 +343,8 @@ out=$("$FAXSEND" $CALLER_IP 5085 127.0.0.1:5060 $NUM4 "$TMP/next38.tif" 1 90 0 1
 echo "info: sender: $out"
 after=$(echo "$out" | sed -n 's/.* after=\([0-9]*\) .*/\1/p')
 id=$(newest_fax office "$last")
-if echo "$out" | grep -q "^code=200 result=0 pages=1 closed=bye.* transport=t38 .* to_audio=1 " &&
-	[ "${after:-0}" -ge 40 ] && [ "$id" != "$last" ] &&
+if echo "$out" | grep -qE "^code=200 result=0 pages=1 closed=(bye|t30) .* transport=t38 .* to_audio=1 " &&
+	[ "${after:-0}" -ge 20 ] && [ "$id" != "$last" ] &&
 	[ "$(meta transport)" = t38 ]; then
 	pass fax_next_after_t38_goes_back_to_audio_for_the_prompt
 else
