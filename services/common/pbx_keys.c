@@ -105,6 +105,7 @@ static const char *const tenant_keys[PBX_K_COUNT] = {
 	[PBX_K_CONF_MEMBERS] = "conf:members",
 	[PBX_K_FAX_MSG] = "fax:msg",
 	[PBX_K_FAX_BOX] = "fax:box",
+	[PBX_K_FAX_BYTES] = "fax:bytes",
 	[PBX_K_CRM] = "crm",
 	[PBX_K_CRM_MAP] = "crm:map",
 	[PBX_K_REC_MSG] = "rec:msg",

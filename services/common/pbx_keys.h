@@ -67,6 +67,9 @@ enum pbx_tkey {
 			    * status, files, call_id (media-worker writes,
 			    * provision reads and deletes) */
 	PBX_K_FAX_BOX,	   /* sorted set per box name: fax id -> time_ms */
+	PBX_K_FAX_BYTES,   /* counter per box name: bytes of its files (the
+			    * worker adds, provision subtracts on delete;
+			    * the box's max_bytes quota) */
 	/* crm-connector (docs/services/crm-connector.md), per CRM kind
 	 * (bitrix24, amocrm, api) with pbx_key_sub_of: */
 	PBX_K_CRM,	   /* hash: the vendor's settings (provision writes),

@@ -1,6 +1,8 @@
 /* Fax TIFF -> PDF: every page decoded to 1-bit rows with libtiff, placed
- * as an image on a page of its physical size with libhpdf. */
+ * as an image on a page of its physical size with libhpdf, with the box's
+ * header line (date, sender, page n/m) at its top when it has one. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,8 +41,42 @@ static float dpi_of(TIFF *t, ttag_t tag, float fallback)
 	return unit == RESUNIT_CENTIMETER ? v * 2.54f : v;
 }
 
-/* One TIFF directory as one PDF page. */
-static int page_add(TIFF *t, HPDF_Doc pdf, int *herr)
+enum { HDR_PT = 7, HDR_BAND = 10, HDR_LINE = 160 };
+
+/* Printable ASCII only: Helvetica's WinAnsi would garble the rest. */
+static void hdr_clean(char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			*s = '?';
+}
+
+/* The header line on a white band at the top of the page. */
+static void header_draw(HPDF_Doc pdf, HPDF_Page page, float pw, float ph,
+			const struct fax_pdf_header *hdr, int n, int of)
+{
+	HPDF_Font font = HPDF_GetFont(pdf, "Helvetica", NULL);
+	char line[HDR_LINE];
+
+	if (!font)
+		return;
+	snprintf(line, sizeof(line), "%s  From: %s  %s  Page %d/%d",
+		 hdr->when ? hdr->when : "", hdr->from ? hdr->from : "",
+		 hdr->text, n, of);
+	hdr_clean(line);
+	HPDF_Page_SetRGBFill(page, 1, 1, 1);
+	HPDF_Page_Rectangle(page, 0, ph - HDR_BAND, pw, HDR_BAND);
+	HPDF_Page_Fill(page);
+	HPDF_Page_SetRGBFill(page, 0, 0, 0);
+	HPDF_Page_BeginText(page);
+	HPDF_Page_SetFontAndSize(page, font, HDR_PT);
+	HPDF_Page_TextOut(page, 6, ph - HDR_BAND + 2.5f, line);
+	HPDF_Page_EndText(page);
+}
+
+/* One TIFF directory as one PDF page (n of `of`, for the header). */
+static int page_add(TIFF *t, HPDF_Doc pdf, int *herr,
+		    const struct fax_pdf_header *hdr, int n, int of)
 {
 	uint32_t w = 0, h = 0;
 	uint16_t bps = 1, spp = 1, photo = PHOTOMETRIC_MINISWHITE;
@@ -91,15 +127,18 @@ static int page_add(TIFF *t, HPDF_Doc pdf, int *herr)
 	HPDF_Page_SetWidth(page, pw);
 	HPDF_Page_SetHeight(page, ph);
 	HPDF_Page_DrawImage(page, img, 0, 0, pw, ph);
+	if (hdr && hdr->text && hdr->text[0])
+		header_draw(pdf, page, pw, ph, hdr, n, of);
 	return *herr;
 }
 
-int fax_pdf_write(const char *tiff_path, const char *pdf_path)
+int fax_pdf_write(const char *tiff_path, const char *pdf_path,
+		  const struct fax_pdf_header *hdr)
 {
 	TIFFErrorHandler oe, ow;
 	HPDF_Doc pdf;
 	TIFF *t;
-	int herr = 0, pages = 0, err = 0;
+	int herr = 0, pages = 0, err = 0, of;
 
 	if (!tiff_path || !pdf_path)
 		return -EINVAL;
@@ -116,10 +155,13 @@ int fax_pdf_write(const char *tiff_path, const char *pdf_path)
 		goto out;
 	}
 	HPDF_SetCompressionMode(pdf, HPDF_COMP_ALL);
+	of = TIFFNumberOfDirectories(t);
+	if (of > FAX_PDF_MAX_PAGES)
+		of = FAX_PDF_MAX_PAGES;
 	do {
 		if (pages == FAX_PDF_MAX_PAGES)
 			break;
-		err = page_add(t, pdf, &herr);
+		err = page_add(t, pdf, &herr, hdr, pages + 1, of);
 		if (err)
 			break;
 		pages++;

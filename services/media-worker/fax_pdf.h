@@ -11,10 +11,22 @@ enum {
 	FAX_PDF_MAX_LENGTH = 60000, /* rows: a long page at 1200 lpi */
 };
 
+/* The page header line (the box's `header`): "<when>  From: <from>
+ * <text>  Page n/m" in the PDF's built-in Helvetica on a white band at the
+ * top of every page (over the image: the TIFF keeps the pages as they
+ * arrived). Printable ASCII; other bytes are written as '?'. */
+struct fax_pdf_header {
+	const char *text; /* the box's line; NULL or "": no header at all */
+	const char *when; /* "2026-12-07 22:45 UTC" */
+	const char *from; /* the sender's TSI, else the caller */
+};
+
 /* Writes the pages of the bilevel TIFF at tiff_path into a new PDF at
- * pdf_path. Returns the number of pages written (>= 1), or -ENOENT (no
- * such file), -EBADMSG (not a bilevel fax TIFF, or no page in it),
- * -E2BIG (a page beyond the bounds above), -ENOMEM, -EIO. */
-int fax_pdf_write(const char *tiff_path, const char *pdf_path);
+ * pdf_path, each with hdr's line when hdr is not NULL. Returns the number
+ * of pages written (>= 1), or -ENOENT (no such file), -EBADMSG (not a
+ * bilevel fax TIFF, or no page in it), -E2BIG (a page beyond the bounds
+ * above), -ENOMEM, -EIO. */
+int fax_pdf_write(const char *tiff_path, const char *pdf_path,
+		  const struct fax_pdf_header *hdr);
 
 #endif

@@ -234,6 +234,37 @@ int fax_recv_t38(struct fax_recv *f, unsigned redundancy, size_t max_datagram,
 	return 0;
 }
 
+int fax_recv_audio(struct fax_recv *f)
+{
+	t30_stats_t st;
+	fax_state_t *fax;
+
+	if (!f)
+		return -EINVAL;
+	if (!f->t38 || f->done)
+		return -EALREADY;
+	memset(&st, 0, sizeof(st));
+	t30_get_transfer_statistics(f->t30, &st);
+	if (st.pages_rx > 0)
+		return -EBUSY;
+	fax = fax_init(NULL, false);
+	if (!fax)
+		return -ENOMEM;
+	/* As in fax_recv_t38: the T.38 session goes without a phase E. */
+	t30_set_phase_e_handler(f->t30, NULL, NULL);
+	t38_terminal_free(f->t38);
+	f->t38 = NULL;
+	f->fax = fax;
+	f->t30 = fax_get_t30_state(fax);
+	fax_set_transmit_on_idle(fax, true);
+	t30_setup(f);
+	f->n = 0;
+	f->debt = 0;
+	f->priming = true;
+	f->have_seq = false;
+	return 0;
+}
+
 bool fax_recv_is_t38(const struct fax_recv *f)
 {
 	return f && f->t38;

@@ -119,6 +119,12 @@ typedef void(fax_recv_send_h)(const uint8_t *pkt, size_t len, void *arg);
 int fax_recv_t38(struct fax_recv *f, unsigned redundancy, size_t max_datagram,
 		 fax_recv_send_h *sendh, void *arg);
 bool fax_recv_is_t38(const struct fax_recv *f);
+/* Back from T.38 to audio (the sender re-INVITEd to audio): T.30 starts
+ * again on the audio modems, as fax_recv_t38 did the other way. 0;
+ * -EALREADY (not on T.38, or the fax is over); -EBUSY (a page has arrived
+ * over T.38: spandsp 0.0.6 cannot carry a T.30 session from its T.38
+ * terminal to its audio one, so a restart would lose it); -ENOMEM. */
+int fax_recv_audio(struct fax_recv *f);
 /* The sender's calling tone (CNG, 1100 Hz) was heard in the audio fed:
  * the moment to offer T.38 (a fax machine is there). */
 bool fax_recv_cng_heard(const struct fax_recv *f);

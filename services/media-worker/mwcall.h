@@ -196,6 +196,11 @@ int mwcall_fax(struct mwcall *call, struct fax_recv *rx, uint64_t seq);
  * within MWCALL_T38_ANSWER_MS) keeps it on audio. */
 enum { MWCALL_T38_ANSWER_MS = 4000 };
 void mwcall_fax_t38_offer(struct mwcall *call, bool on);
+/* The scenario goes on after the fax: when T.30 ends (or the maximum
+ * length) the call is kept, back on audio if it was on T.38, instead of
+ * hung up; mwcall_fax_continues() then says so (after FAX_DONE). */
+void mwcall_fax_keep(struct mwcall *call, bool on);
+bool mwcall_fax_continues(const struct mwcall *call);
 /* Ends a fax now if one runs: T.30 is terminated (phase E with what was
  * received) and FAX_DONE (why) fires at once; the call stays. */
 void mwcall_fax_stop(struct mwcall *call, const char *why);

@@ -67,14 +67,27 @@ static void fax_report(struct mwcall *call, const char *why)
 	mwcall_emit(call, &ev);
 }
 
+static void t38_back_to_audio(struct mwcall *call);
+
 static void fax_finish(void *arg)
 {
 	struct mwcall *call = arg;
 	struct mwcall_event closed = {.kind = MWCALL_EV_CLOSED,
 				      .detail = "fax received",
 				      .ended = true};
+	bool t38 = call->fax.rx && fax_recv_is_t38(call->fax.rx);
 
 	mwcall_log_ctx(call);
+	if (call->fax.keep) {
+		/* The scenario goes on: FAX_DONE says so, the router's walk
+		 * sends what comes next (a prompt, a hang-up). */
+		call->fax.continues = true;
+		fax_report(call, call->fax.stop);
+		if (t38)
+			t38_back_to_audio(call);
+		pbx_log_ctx(NULL, NULL);
+		return;
+	}
 	fax_report(call, call->fax.stop);
 	mwcall_emit(call, &closed); /* frees the call: BYE */
 	pbx_log_ctx(NULL, NULL);
@@ -327,6 +340,32 @@ static int t38_switch(struct mwcall *call)
 	return 0;
 }
 
+/* An audio offer (no image line, or one at port 0) while the fax runs:
+ * on T.38 the receiver goes back to audio modems before the first page
+ * (the audio path then answers the offer); after a page the offer gets
+ * 488 and the fax stays on T.38 (fax_recv_audio says why). On audio
+ * already: nothing to do. */
+static int t38_to_audio(struct mwcall *call, bool *handled)
+{
+	int err;
+
+	if (!fax_recv_is_t38(call->fax.rx))
+		return 0;
+	err = fax_recv_audio(call->fax.rx);
+	if (err) {
+		*handled = true;
+		PLOG_WARN("fax: re-INVITE back to audio refused (488): %s; "
+			  "the fax stays on T.38",
+			  err == -EBUSY ? "pages already arrived over T.38"
+					: strerror(-err));
+		return err == -EBUSY ? EBUSY : EPROTO;
+	}
+	call->fax.t38_state = T38_REFUSED; /* no T.38 offer of ours again */
+	PLOG_INFO("fax: the caller went back to audio: T.30 starts again "
+		  "on the audio modems");
+	return 0;
+}
+
 int mwcall_fax_offer(struct mwcall *call, struct mbuf *mb,
 		     struct mbuf **descp, bool *handled)
 {
@@ -334,8 +373,10 @@ int mwcall_fax_offer(struct mwcall *call, struct mbuf *mb,
 	int err;
 
 	*handled = false;
-	if (!call->fax.rx || call->fax.stop || !has_image_line(mb))
+	if (!call->fax.rx || call->fax.stop)
 		return 0;
+	if (!has_image_line(mb))
+		return t38_to_audio(call, handled);
 	err = t38_media(call);
 	if (err) {
 		*handled = true;
@@ -347,7 +388,7 @@ int mwcall_fax_offer(struct mwcall *call, struct mbuf *mb,
 	if (err || !sdp_media_rport(call->fax.t38m)) {
 		/* Not a T.38 offer after all (port 0, or unreadable): the
 		 * audio path reads it again and says what is wrong. */
-		return 0;
+		return err ? 0 : t38_to_audio(call, handled);
 	}
 	*handled = true;
 	err = t38_switch(call);
@@ -428,6 +469,43 @@ void mwcall_fax_t38_offer(struct mwcall *call, bool on)
 {
 	if (call)
 		call->fax.t38_offer = on;
+}
+
+void mwcall_fax_keep(struct mwcall *call, bool on)
+{
+	if (call)
+		call->fax.keep = on;
+}
+
+bool mwcall_fax_continues(const struct mwcall *call)
+{
+	return call && call->fax.continues;
+}
+
+/* A fax on T.38 ended and the call goes on: our re-INVITE puts it back
+ * on audio (image line at port 0, audio line on), so the next node's
+ * prompt is heard. Its answer needs nothing from us (the leg's address
+ * and codec stay those of the call's audio); a refusal leaves a call
+ * that the next node hangs up or plays to in vain, never a stuck one. */
+static void t38_back_to_audio(struct mwcall *call)
+{
+	struct mbuf *mb = NULL;
+	int err;
+
+	tmr_cancel(&call->fax.t38tmr);
+	call->fax.t38_state = T38_REFUSED; /* no answer is ours to take */
+	if (call->fax.t38m)
+		sdp_media_set_disabled(call->fax.t38m, true);
+	sdp_media_set_disabled(call->leg.sdpm, false);
+	err = sdp_encode(&mb, call->leg.sdp, true);
+	if (!err)
+		err = sipsess_modify(call->sess, mb);
+	mem_deref(mb);
+	if (err)
+		PLOG_WARN("fax: no re-INVITE back to audio: %s",
+			  strerror(err));
+	else
+		PLOG_INFO("fax: T.38 done, re-INVITE back to audio");
 }
 
 void mwcall_fax_free(struct mwcall *call)

@@ -63,6 +63,8 @@ struct call_fax {
 	struct tmr tmr;	     /* the end, run outside the pacer's walk */
 	const char *stop;    /* why it ended, once it has */
 	bool reported;	     /* FAX_DONE emitted */
+	bool keep;	     /* the scenario goes on: no BYE after T.30 */
+	bool continues;	     /* ended with keep: the call stays up */
 	uint64_t start_ms;   /* monotonic */
 	uint64_t seq;
 	/* T.38 (the sender re-INVITEd to m=image udptl t38): the image line

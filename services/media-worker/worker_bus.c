@@ -117,6 +117,7 @@ struct worker_link *worker_event_send(struct worker *w,
 		me.fax_id = (char *)ev->fax_id;
 	me.fax_result = ev->fax_result;
 	me.fax_pages = ev->fax_pages;
+	me.fax_continues = ev->fax_continues;
 	if (ev->speech_phrase)
 		me.speech_phrase = (char *)ev->speech_phrase;
 	if (ev->speech_text)

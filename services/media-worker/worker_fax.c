@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fax_pdf.h"
@@ -20,17 +22,90 @@
 #include "prompt_store.h"
 #include "worker_priv.h"
 
-/* The box's ident goes into T.30 frames: printable ASCII only. */
-static bool ident_valid(const char *s)
+/* The box's ident goes into T.30 frames, its header into the PDF's
+ * built-in font: printable ASCII only, at most max. */
+static bool text_valid(const char *s, size_t max)
 {
 	size_t n = s ? strlen(s) : 0;
 
-	if (n > FAX_RECV_IDENT_MAX)
+	if (n > max)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (s[i] < 0x20 || s[i] > 0x7e)
 			return false;
 	return true;
+}
+
+/* The box's quotas (FaxReceive max_faxes / max_bytes): true when it is
+ * full. A quota that cannot be read lets the fax in (a lost fax is worse
+ * than a box a little over its limit; logged), as for voicemail. */
+static bool box_full(struct worker *w, const char *tenant,
+		     const Pbx__V1__MediaCommand__FaxReceive *fr)
+{
+	char bkey[PBX_KEY_MAX], ukey[PBX_KEY_MAX];
+	long long n = 0, used = 0;
+	int err;
+
+	if (!fr->max_faxes && !fr->max_bytes)
+		return false;
+	if (pbx_key_sub_of(bkey, sizeof(bkey), tenant, PBX_K_FAX_BOX,
+			   fr->box) ||
+	    pbx_key_sub_of(ukey, sizeof(ukey), tenant, PBX_K_FAX_BYTES,
+			   fr->box))
+		return false;
+	err = fr->max_faxes ? worker_store_int(w, &n, "ZCARD %s", bkey) : 0;
+	if (!err && fr->max_bytes)
+		err = worker_store_int(w, &used, "GET %s", ukey);
+	if (err) {
+		PLOG_WARN("fax: quota of box %s not readable (%s): taken",
+			  fr->box, strerror(-err));
+		return false;
+	}
+	if (fr->max_faxes && n >= (long long)fr->max_faxes) {
+		PLOG_INFO("fax: box %s holds %lld of %u faxes: full", fr->box,
+			  n, fr->max_faxes);
+		return true;
+	}
+	if (fr->max_bytes && used >= (long long)fr->max_bytes) {
+		PLOG_INFO("fax: box %s stores %lld of %llu bytes: full",
+			  fr->box, used, (unsigned long long)fr->max_bytes);
+		return true;
+	}
+	return false;
+}
+
+/* A full box: no T.30 at all. FAX_DONE says so (result -1, no id); the
+ * call then ends (BYE, ENDED "fax: box full, refused"), or, with
+ * keep_call, stays for the node's "failed". */
+static void refuse_full(struct worker *w, struct worker_call *wc,
+			const Pbx__V1__MediaCommand__FaxReceive *fr,
+			uint64_t seq)
+{
+	struct worker_event we = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_FAX_DONE,
+		.tenant = mwcall_tenant(wc->call),
+		.callid = mwcall_callid(wc->call),
+		.reply_to = wc->fax_msgid,
+		.seq = seq,
+		.detail = "box full",
+		.fax_id = "",
+		.fax_result = WORKER_FAX_REFUSED,
+		.fax_continues = fr->keep_call,
+	};
+	struct worker_event ended = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_ENDED,
+		.tenant = we.tenant,
+		.callid = we.callid,
+		.seq = seq,
+		.detail = "fax: box full, refused",
+	};
+
+	worker_event_send(w, wc->home, &we);
+	if (fr->keep_call)
+		return;
+	PLOG_INFO("fax: box %s full: BYE", fr->box);
+	worker_event_send(w, wc->home, &ended);
+	worker_call_end(w, wc); /* answered already by the walk: BYE */
 }
 
 int worker_fax_start(struct worker *w, struct worker_call *wc,
@@ -48,13 +123,21 @@ int worker_fax_start(struct worker *w, struct worker_call *wc,
 		*why = "invalid fax box";
 		return -EINVAL;
 	}
-	if (!ident_valid(fr->ident)) {
+	if (!text_valid(fr->ident, FAX_RECV_IDENT_MAX)) {
 		*why = "fax ident must be at most 20 printable characters";
+		return -EINVAL;
+	}
+	if (!text_valid(fr->header, sizeof(wc->fax_header) - 4)) {
+		*why = "fax header must be at most 60 printable characters";
 		return -EINVAL;
 	}
 	if (wc->fax_id[0]) {
 		*why = "a fax is already being received";
 		return -EBUSY;
+	}
+	if (box_full(w, tenant, fr)) {
+		refuse_full(w, wc, fr, seq);
+		return 0;
 	}
 	err = pbx_media_store_new_id(wc->fax_id, sizeof(wc->fax_id),
 				     pbx_clock_now_ms());
@@ -79,7 +162,10 @@ int worker_fax_start(struct worker *w, struct worker_call *wc,
 		goto fail;
 	}
 	mwcall_fax_t38_offer(wc->call, fr->t38);
+	mwcall_fax_keep(wc->call, fr->keep_call);
 	snprintf(wc->fax_box, sizeof(wc->fax_box), "%s", fr->box);
+	snprintf(wc->fax_header, sizeof(wc->fax_header), "%s",
+		 fr->header ? fr->header : "");
 	wc->fax_pdf = fr->pdf;
 	wc->fax_t38 = fr->t38;
 	wc->fax_start_ms = pbx_clock_now_ms();
@@ -93,11 +179,21 @@ fail:
 	return err;
 }
 
-/* Commits the TIFF when it holds a page; with pdf, converts it and
- * commits the PDF. Returns the files stored: "", "tif", "tif,pdf". */
+/* Commits the TIFF when it holds a page; with pdf, converts it (with the
+ * box's header line) and commits the PDF. Returns the files stored: "",
+ * "tif", "tif,pdf". */
 static const char *store_files(struct worker *w, struct worker_call *wc,
-			       unsigned pages)
+			       const struct fax_recv_result *res)
 {
+	unsigned pages = res->pages;
+	char when[32];
+	time_t t = (time_t)(wc->fax_start_ms / 1000);
+	struct tm tm;
+	struct fax_pdf_header hdr = {
+		.text = wc->fax_header,
+		.when = when,
+		.from = res->remote_id[0] ? res->remote_id
+					  : mwcall_caller(wc->call)};
 	const char *root = w->cfg->media_root;
 	const char *tenant = mwcall_tenant(wc->call);
 	char tif[PBX_MEDIA_PATH_MAX], pdf_tmp[PBX_MEDIA_PATH_MAX];
@@ -122,7 +218,10 @@ static const char *store_files(struct worker *w, struct worker_call *wc,
 		err = pbx_media_store_tmp(pdf_tmp, sizeof(pdf_tmp), root,
 					  tenant, PBX_MEDIA_FAX_PDF,
 					  wc->fax_id, w->cfg->worker_id);
-	n = err ? err : fax_pdf_write(tif, pdf_tmp);
+	if (!gmtime_r(&t, &tm) ||
+	    !strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm))
+		when[0] = '\0';
+	n = err ? err : fax_pdf_write(tif, pdf_tmp, &hdr);
 	if (n < 0) {
 		/* The TIFF holds the pages: the fax is not lost. */
 		PLOG_ERR("fax %s: no PDF: %s (the TIFF is kept)", wc->fax_id,
@@ -140,14 +239,36 @@ static const char *store_files(struct worker *w, struct worker_call *wc,
 	return "tif,pdf";
 }
 
+/* Bytes of the fax's stored files (its box's max_bytes quota). */
+static long long files_bytes(struct worker *w, struct worker_call *wc)
+{
+	static const enum pbx_media_kind kinds[] = {PBX_MEDIA_FAX,
+						    PBX_MEDIA_FAX_PDF};
+	char path[PBX_MEDIA_PATH_MAX];
+	long long n = 0;
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!pbx_media_store_path(path, sizeof(path),
+					  w->cfg->media_root,
+					  mwcall_tenant(wc->call), kinds[i],
+					  wc->fax_id) &&
+		    !stat(path, &st))
+			n += st.st_size;
+	return n;
+}
+
 /* The fax's hash, then its id in the box (as voicemail: a crash in
- * between leaves an unlisted hash, never a listed id without one). */
+ * between leaves an unlisted hash, never a listed id without one), then
+ * its bytes on the box's counter (provision subtracts them on delete). */
 static int store_meta(struct worker *w, struct worker_call *wc,
 		      const struct fax_recv_result *res, const char *files,
 		      uint32_t ms, const char *why)
 {
 	const char *tenant = mwcall_tenant(wc->call);
-	char mkey[PBX_KEY_MAX], bkey[PBX_KEY_MAX], resol[32];
+	char mkey[PBX_KEY_MAX], bkey[PBX_KEY_MAX], ukey[PBX_KEY_MAX];
+	char resol[32];
+	long long bytes = files[0] ? files_bytes(w, wc) : 0;
 	int err;
 
 	snprintf(resol, sizeof(resol), "%ux%u", res->x_dpi, res->y_dpi);
@@ -157,13 +278,16 @@ static int store_meta(struct worker *w, struct worker_call *wc,
 		err = pbx_key_sub_of(bkey, sizeof(bkey), tenant,
 				     PBX_K_FAX_BOX, wc->fax_box);
 	if (!err)
+		err = pbx_key_sub_of(ukey, sizeof(ukey), tenant,
+				     PBX_K_FAX_BYTES, wc->fax_box);
+	if (!err)
 		err = prompt_store_write(
 			w->store,
 			"HSET %s box %s caller %s called %s time_ms %llu "
 			"duration_ms %u remote_id %s pages %u resolution %s "
 			"width %u bit_rate %u ecm %d transport %s "
 			"result %d result_text %s ended %s bad_rows %u "
-			"files %s status new call_id %s",
+			"files %s status new call_id %s bytes %lld",
 			mkey, wc->fax_box, mwcall_caller(wc->call),
 			mwcall_dialed(wc->call),
 			(unsigned long long)wc->fax_start_ms, ms,
@@ -171,11 +295,16 @@ static int store_meta(struct worker *w, struct worker_call *wc,
 			res->bit_rate, res->ecm ? 1 : 0,
 			res->t38 ? "t38" : "audio", res->code,
 			res->text ? res->text : "", why, res->bad_rows, files,
-			mwcall_callid(wc->call));
+			mwcall_callid(wc->call), bytes);
 	if (!err)
 		err = prompt_store_write(w->store, "ZADD %s %llu %s", bkey,
 					 (unsigned long long)wc->fax_start_ms,
 					 wc->fax_id);
+	/* Listed already: a count that fails only loosens the quota. */
+	if (!err && bytes &&
+	    prompt_store_write(w->store, "INCRBY %s %lld", ukey, bytes))
+		PLOG_WARN("fax %s: %lld bytes not counted in box %s",
+			  wc->fax_id, bytes, wc->fax_box);
 	return err;
 }
 
@@ -217,7 +346,7 @@ void worker_fax_save(struct worker *w, struct worker_call *wc,
 	if (!res.text)
 		res.text = "";
 	fax_recv_free(rx); /* closes the TIFF: spandsp wrote every page */
-	files = store_files(w, wc, res.pages);
+	files = store_files(w, wc, &res);
 	err = store_meta(w, wc, &res, files, ms, why);
 	if (err)
 		PLOG_ERR("fax %s (%s) not listed (redis: %s)", wc->fax_id,
@@ -239,5 +368,6 @@ void worker_fax_save(struct worker *w, struct worker_call *wc,
 	we.fax_id = files[0] || !err ? wc->fax_id : "";
 	we.fax_result = res.code;
 	we.fax_pages = res.pages;
+	we.fax_continues = mwcall_fax_continues(wc->call);
 	worker_event_send(w, wc->home, &we);
 }

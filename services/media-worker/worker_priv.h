@@ -55,6 +55,7 @@ struct worker_call {
 	/* Fax (worker_fax.c): the FaxReceive's box, options and message id,
 	 * the fax's id and temporary TIFF until it is stored. */
 	char fax_box[PBX_ID_MAX + 1];
+	char fax_header[64]; /* the box's page header line, "" none */
 	char fax_msgid[64];
 	char fax_id[PBX_MEDIA_ID_MAX];
 	char fax_tmp[PBX_MEDIA_PATH_MAX];
@@ -174,6 +175,7 @@ struct worker_event {
 	const char *fax_id; /* KIND_FAX_DONE */
 	int32_t fax_result;
 	uint32_t fax_pages;
+	bool fax_continues; /* KIND_FAX_DONE: the call stays up */
 	const char *speech_phrase; /* KIND_SPEECH */
 	double speech_confidence;
 	const char *speech_text;
@@ -185,6 +187,10 @@ struct worker_call *worker_call_find(struct worker *w, const char *callid);
 void worker_call_add(struct worker *w, struct worker_call *wc);
 /* Unlinks, hangs up (mwcall_free) and frees wc; heartbeat on the change. */
 void worker_call_end(struct worker *w, struct worker_call *wc);
+/* One integer reply of a Redis command (nil: 0): 0, or -EIO when Redis
+ * could not answer, -EPROTO for another reply (worker_vm.c). */
+int worker_store_int(struct worker *w, long long *v, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* mwcall_event_h of every call: events to the router; CLOSED ends wc. */
 void worker_call_event(struct mwcall *call, const struct mwcall_event *ev,
 		       void *arg);
@@ -319,6 +325,7 @@ int worker_sound(struct worker *w, enum say_lang lang, const char *name,
 void worker_conf_start(struct worker *w);
 int worker_conf_ctl(struct worker *w, const char *line);
 /* worker_fax.c */
+enum { WORKER_FAX_REFUSED = -1 }; /* FAX_DONE fax_result: box full */
 /* Starts receiving a fax on wc for a FaxReceive command: the temporary
  * TIFF in the media store, the receiver, the call's fax mode. 0, or a
  * negative errno with *why. */

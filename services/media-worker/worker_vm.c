@@ -18,11 +18,7 @@
 #include "recorder.h"
 #include "worker_priv.h"
 
-/* One integer reply (nil: 0); -EIO when Redis could not answer. */
-static int store_int(struct worker *w, long long *v, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int store_int(struct worker *w, long long *v, const char *fmt, ...)
+int worker_store_int(struct worker *w, long long *v, const char *fmt, ...)
 {
 	redisReply *r = NULL;
 	va_list ap;
@@ -60,13 +56,13 @@ static int quota_check(struct worker *w, const char *tenant,
 	    pbx_key_sub_of(bkey, sizeof(bkey), tenant, PBX_K_VM_BOX, box) ||
 	    pbx_key_of(ukey, sizeof(ukey), tenant, PBX_K_VM_BYTES))
 		return 0;
-	err = store_int(w, &qmsg, "HGET %s messages", qkey);
+	err = worker_store_int(w, &qmsg, "HGET %s messages", qkey);
 	if (!err)
-		err = store_int(w, &qbytes, "HGET %s bytes", qkey);
+		err = worker_store_int(w, &qbytes, "HGET %s bytes", qkey);
 	if (!err && qmsg > 0)
-		err = store_int(w, &n, "ZCARD %s", bkey);
+		err = worker_store_int(w, &n, "ZCARD %s", bkey);
 	if (!err && qbytes > 0)
-		err = store_int(w, &used, "GET %s", ukey);
+		err = worker_store_int(w, &used, "GET %s", ukey);
 	if (err) {
 		PLOG_WARN("voicemail: quota of %s not readable (%s): taken",
 			  tenant, strerror(-err));

@@ -15,6 +15,23 @@
 static const enum pbx_media_kind fax_media[] = {PBX_MEDIA_FAX,
 						PBX_MEDIA_FAX_PDF};
 
+/* Its bytes leave the box's count (the box's max_bytes quota). */
+static int fax_uncount(struct provision *pv, const struct prov_box_ref *ref,
+		       const struct prov_box_keys *k)
+{
+	char ukey[PBX_KEY_MAX];
+	long long bytes = 0;
+	int err;
+
+	if (pbx_key_sub_of(ukey, sizeof(ukey), ref->tenant, PBX_K_FAX_BYTES,
+			   ref->box))
+		return -EINVAL;
+	err = prov_store_int(pv, &bytes, "HGET %s bytes", k->item);
+	if (!err && bytes > 0)
+		err = prov_store_do(pv, "DECRBY %s %lld", ukey, bytes);
+	return err;
+}
+
 static const struct prov_box_kind fax_kind = {
 	.box_key = PBX_K_FAX_BOX,
 	.item_key = PBX_K_FAX_MSG,
@@ -22,6 +39,7 @@ static const struct prov_box_kind fax_kind = {
 	.item_noun = "fax",
 	.media = fax_media,
 	.nmedia = 2,
+	.before_delete = fax_uncount,
 };
 
 static struct prov_box_ref ref_of(const Pbx__V1__ProvRequest__Fax *q)

@@ -122,6 +122,7 @@ struct route_ctx {
 	char asr_lang[16];
 	char asr_url[1024];
 	char asr_secret[512];
+	bool fax_ok;		    /* KIND_FAX_DONE of a kept call: T.30 OK */
 	struct walk_actions out;    /* decided, sent after the save */
 	/* queue (route_queue.c), kept in the call record */
 	char queue[65];             /* the queue-manager knows the call: it

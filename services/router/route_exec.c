@@ -261,8 +261,9 @@ static bool exec_conference(struct route_ctx *c, const struct walk_action *a)
 	return true;
 }
 
-/* Fax: the worker receives, stores the pages and ends the call itself
- * (FAX_DONE, then ENDED or HANGUP); the walk is done with the call. */
+/* Fax: the worker receives and stores the pages, then ends the call
+ * itself (FAX_DONE, then ENDED or HANGUP), or, when the node has outputs
+ * (keep_call), keeps it and its FAX_DONE continues the walk. */
 static bool exec_fax(struct route_ctx *c, const struct walk_action *a)
 {
 	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
@@ -274,6 +275,10 @@ static bool exec_fax(struct route_ctx *c, const struct walk_action *a)
 	fr.t38 = a->fax.t38;
 	fr.pdf = a->fax.pdf;
 	fr.ident = (char *)(a->fax.ident ? a->fax.ident : "");
+	fr.keep_call = a->fax.keep_call;
+	fr.header = (char *)(a->fax.header ? a->fax.header : "");
+	fr.max_faxes = a->fax.max_faxes;
+	fr.max_bytes = a->fax.max_bytes;
 	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_FAX_RECEIVE;
 	cmd.fax_receive = &fr;
 	PLOG_INFO("node %s: fax into box %s (ecm %s, %s)", c->st.node,

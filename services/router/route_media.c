@@ -153,6 +153,10 @@ static void fill_event(const struct route_ctx *c, struct walk_event *ev)
 		ev->phrase = c->speech_phrase;
 		ev->confidence = c->speech_conf;
 		break;
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_FAX_DONE:
+		ev->kind = WALK_EV_FAX_RESULT;
+		ev->fax_ok = c->fax_ok;
+		break;
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT:
 		ev->kind = WALK_EV_RING_RESULT;
 		switch (c->ring_result) {
@@ -510,12 +514,20 @@ void route_media_event(struct router *r, const struct pbx_bus_peer *peer,
 		load_state(c);
 		return;
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_FAX_DONE:
-		/* The walk is done with a fax call (an end point); the
-		 * worker ends the call itself and ENDED or HANGUP follows. */
-		PLOG_INFO("fax %s: %d %s, %u pages",
+		PLOG_INFO("fax %s: %d %s, %u pages%s",
 			  me->fax_id && me->fax_id[0] ? me->fax_id : "(none)",
 			  me->fax_result, me->detail ? me->detail : "",
-			  me->fax_pages);
+			  me->fax_pages,
+			  me->fax_continues ? "; the scenario goes on" : "");
+		if (me->fax_continues) {
+			/* A node with outputs: the call is still up and the
+			 * walk follows "next" / "failed". */
+			c->fax_ok = me->fax_result == 0;
+			load_state(c);
+			return;
+		}
+		/* An end point: the worker ends the call itself and ENDED
+		 * or HANGUP follows. */
 		route_ctx_free(c);
 		return;
 	default:

@@ -29,6 +29,7 @@ const char *const scenario_out_words[O_WORDS] = {
 	[O_NO_INPUT] = SCENARIO_OUT_NO_INPUT,
 	[O_NOT_FOUND] = SCENARIO_OUT_NOT_FOUND,
 	[O_CRM_ERROR] = SCENARIO_OUT_CRM_ERROR,
+	[O_FAILED] = SCENARIO_OUT_FAILED,
 };
 
 const char scenario_key_chars[KEY_COUNT + 1] = "0123456789*#";

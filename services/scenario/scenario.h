@@ -83,6 +83,9 @@ enum node_type {
 #define SCENARIO_OUT_NO_INPUT "no_input"
 #define SCENARIO_OUT_NOT_FOUND "not_found"
 #define SCENARIO_OUT_CRM_ERROR "crm_error"
+#define SCENARIO_OUT_FAILED "failed"
+/* The longest fax_box `header` (a line stamped on every PDF page). */
+#define SCENARIO_FAX_HEADER_MAX 60
 
 /* What a reference in a scenario points at. The resolver is asked
  * "does <name> of <kind> exist in this tenant?". The first three keep

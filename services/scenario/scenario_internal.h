@@ -31,6 +31,7 @@ enum out_word {
 	O_NO_INPUT,
 	O_NOT_FOUND,
 	O_CRM_ERROR,
+	O_FAILED,
 	O_WORDS
 };
 extern const char *const scenario_out_words[O_WORDS];
@@ -64,6 +65,7 @@ enum walk_phase {
 	PH_BRIDGED,    /* a person answered: the walk is done */
 	PH_MEDIA,      /* voicemail / fax / conference running: done */
 	PH_ENDED,      /* REJECT / HANGUP sent, or the caller hung up */
+	PH_FAX,        /* fax with outputs running: FAX_RESULT goes on */
 	PH_COUNT
 };
 
@@ -145,6 +147,9 @@ struct obj_fax {
 	bool t38, ecm;
 	bool pdf;	   /* format "pdf" (the default) */
 	const char *ident; /* our station id, NULL: none */
+	const char *header; /* page header line, NULL: none */
+	uint32_t max_faxes; /* quota: faxes kept in the box, 0 no limit */
+	uint32_t max_bytes; /* quota: bytes of its files, 0 no limit */
 };
 
 struct obj_vm {

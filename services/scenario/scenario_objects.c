@@ -113,12 +113,14 @@ static uint32_t num(json_t *o, const char *k, uint32_t def)
 	return json_is_integer(v) ? (uint32_t)json_integer_value(v) : def;
 }
 
-/* A T.30 station id: what fits the 20 characters of a TSI/CSI frame. */
-static bool s_fax_ident(const char *s)
+/* A T.30 station id: what fits the 20 characters of a TSI/CSI frame;
+ * a page header line: printable ASCII (the PDF's built-in font) up to
+ * FAX_HEADER_MAX. */
+static bool s_fax_text(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
-	if (n > 20)
+	if (n > max)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (s[i] < 0x20 || s[i] > 0x7e)
@@ -263,7 +265,15 @@ static int obj_compile(struct scenario_object *o, const char *who,
 					    who, str(r, "email"));
 			errs++;
 		}
-		if (str(r, "ident") && !s_fax_ident(str(r, "ident"))) {
+		if (str(r, "header") &&
+		    !s_fax_text(str(r, "header"), SCENARIO_FAX_HEADER_MAX)) {
+			scenario_report_add(rep, true,
+					    "%s: header must be at most %d "
+					    "printable ASCII characters",
+					    who, SCENARIO_FAX_HEADER_MAX);
+			errs++;
+		}
+		if (str(r, "ident") && !s_fax_text(str(r, "ident"), 20)) {
 			scenario_report_add(rep, true,
 					    "%s: ident must be at most 20 "
 					    "printable ASCII characters (T.30)",
@@ -274,6 +284,9 @@ static int obj_compile(struct scenario_object *o, const char *who,
 		o->fax.ecm = flag(r, "ecm", true);
 		o->fax.pdf = !str(r, "format") || !strcmp(str(r, "format"), "pdf");
 		o->fax.ident = str(r, "ident");
+		o->fax.header = str(r, "header");
+		o->fax.max_faxes = num(r, "max_faxes", 0);
+		o->fax.max_bytes = num(r, "max_bytes", 0);
 		break;
 	case SCENARIO_REF_VOICEMAIL_BOX:
 		if (str(r, "email") && !s_email(str(r, "email"))) {

@@ -455,6 +455,13 @@ static bool next_event(struct sim *s, const struct walk_actions *acts,
 		snprintf(desc, size, "SAY \"%.40s\"", e);
 		return true;
 	}
+	if ((a = find(acts, WALK_ACT_FAX)) && a->fax.keep_call) {
+		/* The simulated sender's fax arrives whole. */
+		ev->kind = WALK_EV_FAX_RESULT;
+		ev->fax_ok = true;
+		snprintf(desc, size, "FAX received");
+		return true;
+	}
 	if (find(acts, WALK_ACT_ANSWER)) {
 		ev->kind = WALK_EV_ANSWERED;
 		snprintf(desc, size, "ANSWERED");

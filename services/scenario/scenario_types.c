@@ -28,6 +28,9 @@ static const char *const subscriber_outs[] = {"no_answer", "busy",
 
 static const struct opt_spec fax_opts[] = {
 	{"box", OPT_STRING, true, 0, 0, NULL}, END};
+/* After the fax: "next" (any result), "failed" (T.30 did not end OK;
+ * without it a failure takes "next" too). None: the worker hangs up. */
+static const char *const fax_outs[] = {"next", "failed", NULL};
 static const char *const no_outs[] = {NULL};
 
 static const struct opt_spec queue_opts[] = {
@@ -133,7 +136,7 @@ static const struct opt_spec hangup_opts[] = {
 static const struct type_spec types[NODE_TYPE_COUNT] = {
 	[NODE_SUBSCRIBER] = {"subscriber", subscriber_opts, subscriber_outs,
 			     true, true},
-	[NODE_FAX] = {"fax", fax_opts, no_outs, true, true},
+	[NODE_FAX] = {"fax", fax_opts, fax_outs, true, true},
 	[NODE_QUEUE] = {"queue", queue_opts, queue_outs, false, true},
 	[NODE_SCHEDULE] = {"schedule", schedule_opts, schedule_outs, true,
 			   false},
@@ -199,6 +202,8 @@ static const struct opt_spec fax_obj[] = {
 	{"ecm", OPT_BOOL, false, 0, 0, NULL},
 	{"ident", OPT_STRING, false, 0, 0, NULL},
 	{"header", OPT_STRING, false, 0, 0, NULL},
+	{"max_faxes", OPT_INT, false, 0, 100000, NULL},
+	{"max_bytes", OPT_INT, false, 0, 2000000000, NULL},
 	END};
 
 static const struct opt_spec vm_obj[] = {

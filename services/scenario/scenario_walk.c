@@ -386,7 +386,18 @@ static void arrive(struct walk *w, int idx)
 		a->fax.ecm = o ? o->fax.ecm : true;
 		a->fax.pdf = o ? o->fax.pdf : true;
 		a->fax.ident = o ? o->fax.ident : NULL;
-		media_end(w, nd, "fax");
+		a->fax.header = o ? o->fax.header : NULL;
+		a->fax.max_faxes = o ? o->fax.max_faxes : 0;
+		a->fax.max_bytes = o ? o->fax.max_bytes : 0;
+		a->fax.keep_call =
+			nd->out[O_NEXT] >= 0 || nd->out[O_FAILED] >= 0;
+		if (!a->fax.keep_call) {
+			media_end(w, nd, "fax");
+			return;
+		}
+		/* The scenario goes on after the fax (FAX_RESULT). */
+		w->st->phase = PH_FAX;
+		hop(w, nd, "fax", NULL);
 		return;
 	}
 	case NODE_CONFERENCE: {
@@ -821,6 +832,20 @@ static void queue_result(struct walk *w, const struct scenario_node *nd,
 	}
 }
 
+static const enum out_word ch_fax_ok[] = {O_NEXT};
+static const enum out_word ch_fax_failed[] = {O_FAILED, O_NEXT};
+
+/* The fax of a node with outputs ended; the call is still up. */
+static void fax_result(struct walk *w, const struct scenario_node *nd,
+		       bool ok)
+{
+	if (ok)
+		take(w, nd, "received", CHAIN(ch_fax_ok), 200, "Done");
+	else
+		take(w, nd, SCENARIO_OUT_FAILED, CHAIN(ch_fax_failed), 200,
+		     "Done");
+}
+
 static void on_play_done(struct walk *w, const struct scenario_node *nd)
 {
 	switch (w->st->phase) {
@@ -911,7 +936,7 @@ static bool phase_fits(enum node_type t, uint8_t ph)
 {
 	static const uint32_t ok[NODE_TYPE_COUNT] = {
 		[NODE_SUBSCRIBER] = 1u << PH_RING | 1u << PH_BRIDGED,
-		[NODE_FAX] = 1u << PH_ANSWER | 1u << PH_MEDIA,
+		[NODE_FAX] = 1u << PH_ANSWER | 1u << PH_MEDIA | 1u << PH_FAX,
 		[NODE_QUEUE] =
 			1u << PH_ANSWER | 1u << PH_QUEUE | 1u << PH_BRIDGED,
 		[NODE_SCHEDULE] = 0,
@@ -1059,6 +1084,10 @@ int scenario_walk_step(const struct scenario *sc, const struct walk_ctx *ctx,
 		if (st->phase == PH_QUEUE)
 			queue_result(&w, nd, ev);
 		break;
+	case WALK_EV_FAX_RESULT:
+		if (st->phase == PH_FAX)
+			fax_result(&w, nd, ev->fax_ok);
+		break;
 	case WALK_EV_FAILED:
 		on_failed(&w, nd);
 		break;
@@ -1075,7 +1104,7 @@ const char *scenario_walk_event_name(enum walk_event_kind kind)
 	static const char *const names[WALK_EV_COUNT] = {
 		"START",	"ANSWERED",    "PLAY_DONE", "DTMF",
 		"TIMER",	"RING_RESULT", "SPEECH",    "CRM_RESULT",
-		"QUEUE_RESULT", "FAILED",      "HANGUP"};
+		"QUEUE_RESULT", "FAILED",      "HANGUP",    "FAX_RESULT"};
 
 	return (unsigned)kind < WALK_EV_COUNT ? names[kind] : "?";
 }

@@ -18,7 +18,8 @@
  * without barge-in by PLAY_DONE; PLAY with barge-in by PLAY_DONE or a DTMF
  * (the worker stops the prompt itself); TIMER(id, ms > 0) by TIMER(id)
  * unless cancelled by TIMER(id, 0); RING by RING_RESULT; QUEUE by
- * QUEUE_RESULT; CRM_LOOKUP by CRM_RESULT (the walk arms its own timer for
+ * QUEUE_RESULT; FAX with keep_call by FAX_RESULT (without it the
+ * worker ends the call); CRM_LOOKUP by CRM_RESULT (the walk arms its own timer for
  * the lookup timeout); RECOGNIZE by PLAY_DONE when its prompt ends (the
  * walk then arms its own no-input timer) and SPEECH. Events that do not fit
  * the state (a stale timer, a DTMF while ringing) are ignored: no actions,
@@ -55,6 +56,7 @@ enum walk_event_kind {
 	WALK_EV_QUEUE_RESULT, /* the caller left the queue: .queue, .digit */
 	WALK_EV_FAILED,	      /* the media side could not do what was asked */
 	WALK_EV_HANGUP,	      /* the caller hung up; the call is gone */
+	WALK_EV_FAX_RESULT,   /* a fax with outputs ended: .fax_ok */
 	WALK_EV_COUNT
 };
 
@@ -96,6 +98,7 @@ struct walk_event {
 	enum walk_crm_result crm;     /* CRM_RESULT */
 	const char *owner;	      /* CRM_RESULT OWNER: extension */
 	enum walk_queue_result queue; /* QUEUE_RESULT */
+	bool fax_ok;		      /* FAX_RESULT: T.30 ended OK */
 };
 
 /* Everything the walk may know about the world, passed in per step. */
@@ -199,6 +202,12 @@ struct walk_action {
 			bool ecm;
 			bool pdf;	   /* store a PDF beside the TIFF */
 			const char *ident; /* our station id or NULL */
+			const char *header; /* page header line or NULL */
+			uint32_t max_faxes; /* box quota, 0: no limit */
+			uint32_t max_bytes; /* box quota, 0: no limit */
+			bool keep_call;	   /* the node has outputs: the
+					    * worker keeps the call after
+					    * the fax, FAX_RESULT follows */
 		} fax;
 		struct {
 			const char *room;

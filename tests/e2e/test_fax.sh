@@ -8,7 +8,10 @@
 # received TIFF's pages are the sent ones (count, width, rows within 2 %,
 # black pixels within 3 %); the PDF has a page per fax page; pbxctl fax
 # list / get / delete, and another tenant sees nothing. Then a tiff-format
-# box without ECM, and the fax feature switched off: 403 "Fax Not Enabled".
+# box without ECM; a fax node with outputs: the scenario goes on after the
+# fax (a prompt, then the hang-up; over T.38 back to audio first); the
+# box's page header on the PDF pages; a box at its quota refusing a fax;
+# and the fax feature switched off: 403 "Fax Not Enabled".
 # Notifications: a real SMTP server (aiosmtpd, tests/support/smtp_sink.py)
 # gets the box's e-mail with the PDF attached (its pages counted: the fax's),
 # the tiff box's mail carries the TIFF, and the tenant's webhook receiver
@@ -70,7 +73,7 @@ prov_ok=1
 	"$PBXCTL" tenant create $T &&
 		"$PBXCTL" tenant create $T2 &&
 		"$PBXCTL" tenant feature $T fax on &&
-		echo '{"format":"pdf","ecm":true,"ident":"E2E PBX","email":"office@example.com","t38":false}' |
+		echo '{"format":"pdf","ecm":true,"ident":"E2E PBX","email":"office@example.com","t38":false,"header":"ACME Office Fax"}' |
 		"$PBXCTL" object put $T fax_box office - &&
 		echo '{"format":"tiff","ecm":false,"email":"plain@example.com","t38":false}' |
 		"$PBXCTL" object put $T fax_box plain - &&
@@ -127,6 +130,27 @@ if [ "$(head -c 5 "$dir/$id.pdf" 2>/dev/null)" = "%PDF-" ] &&
 	pass pdf_has_a_page_per_fax_page
 else
 	fail pdf_has_a_page_per_fax_page "${pdf_pages:-no} pages"
+fi
+# The box's header line on every page: the PDF's page contents inflated.
+hdr=$($PY - "$dir/$id.pdf" <<'PY' 2>&1
+import re, sys, zlib
+data = open(sys.argv[1], "rb").read()
+text = b""
+for m in re.finditer(rb"stream\r?\n", data):
+    try:
+        text += zlib.decompressobj().decompress(data[m.end():])
+    except zlib.error:
+        pass
+# libhpdf writes "/" in a string as the octal escape \057.
+text = text.decode("latin-1").replace("\\057", "/")
+print(" ".join(sorted(set(re.findall(r"From: E2E SENDER  ACME Office Fax  Page \d/3",
+                                     text)))))
+PY
+)
+if [ "$hdr" = "From: E2E SENDER  ACME Office Fax  Page 1/3 From: E2E SENDER  ACME Office Fax  Page 2/3 From: E2E SENDER  ACME Office Fax  Page 3/3" ]; then
+	pass pdf_pages_carry_the_box_header
+else
+	fail pdf_pages_carry_the_box_header "$hdr"
 fi
 tmps=$(find "$dir" -name '.tmp.*' | wc -l)
 if [ "$tmps" = 0 ]; then pass no_temporary_file_left
@@ -282,6 +306,94 @@ if echo "$out" | grep -q "^code=200 result=0 pages=2 closed=bye.* transport=audi
 else
 	fail t38_refused_by_the_sender_falls_back_to_audio \
 		"$out; $(rcli HGETALL "pbx:{$T}:fax:msg:$id" | tr '\n' ' ')"
+fi
+
+# --- the scenario goes on after the fax (outputs next / failed) --------------
+# fax -> next: a 0.6 s 700 Hz prompt -> hang-up. The sender hears the
+# prompt (packets of that tone: none in any other fax here) and then the
+# PBX's BYE, or its own T.30 ends first (its phase E comes about a second
+# after its DCN); over T.38 the worker first re-INVITEs back to audio.
+NUM4=15550404
+sox -n -r 8000 -c 1 -b 16 "$TMP/fax_thanks.wav" synth 0.6 sine 700 2>/dev/null
+if "$PBXCTL" prompt upload $T fax_thanks "$TMP/fax_thanks.wav" >/dev/null 2>&1 &&
+	number_with $T $NUM4 fax4 \
+		'{"start":"f","nodes":{"f":{"type":"fax","options":{"box":"office"},"outputs":{"next":"thanks","failed":"bye"}},"thanks":{"type":"greeting","options":{"prompt":"fax_thanks"},"outputs":{"next":"bye"}},"bye":{"type":"hangup"}}}' \
+		>"$TMP/prov4.out" 2>&1; then
+	pass fax_node_with_outputs_accepted
+else
+	fail fax_node_with_outputs_accepted "$(tail -1 "$TMP/prov4.out")"
+fi
+last=$(rcli ZRANGE "pbx:{$T}:fax:box:office" -1 -1)
+out=$("$FAXSEND" $CALLER_IP 5083 127.0.0.1:5060 $NUM4 "$TMP/next.tif" 1 90 0 1 \
+	2>"$TMP/send6.err")
+echo "info: sender: $out"
+after=$(echo "$out" | sed -n 's/.* after=\([0-9]*\) .*/\1/p')
+id=$(newest_fax office "$last")
+if echo "$out" | grep -qE "^code=200 result=0 pages=1 closed=(bye|t30) .* transport=audio " &&
+	[ "${after:-0}" -ge 20 ] &&
+	grep -q "node bye: hang up" "$PBX_RUN/router.log" && [ "$id" != "$last" ] &&
+	[ "$(meta result)" = 0 ] && [ "$(meta pages)" = 1 ]; then
+	pass fax_next_plays_the_prompt_then_hangs_up
+else
+	fail fax_next_plays_the_prompt_then_hangs_up "$out; fax '$id'"
+fi
+last=$id
+out=$("$FAXSEND" $CALLER_IP 5085 127.0.0.1:5060 $NUM4 "$TMP/next38.tif" 1 90 0 1 \
+	0 invite 2>"$TMP/send7.err")
+echo "info: sender: $out"
+after=$(echo "$out" | sed -n 's/.* after=\([0-9]*\) .*/\1/p')
+id=$(newest_fax office "$last")
+if echo "$out" | grep -qE "^code=200 result=0 pages=1 closed=(bye|t30) .* transport=t38 .* to_audio=1 " &&
+	[ "${after:-0}" -ge 20 ] && [ "$id" != "$last" ] &&
+	[ "$(meta transport)" = t38 ]; then
+	pass fax_next_after_t38_goes_back_to_audio_for_the_prompt
+else
+	fail fax_next_after_t38_goes_back_to_audio_for_the_prompt "$out; fax '$id'"
+fi
+
+# --- box quotas: max_faxes 1 -------------------------------------------------
+# The first fax is kept (its bytes counted), the second gets no T.30 at all:
+# the PBX hangs up at once (ENDED "fax: box full, refused"). Deleting the
+# fax frees the box and its byte count.
+NUM5=15550405
+echo '{"format":"pdf","t38":false,"max_faxes":1,"max_bytes":10000000}' |
+	"$PBXCTL" object put $T fax_box small - >/dev/null 2>&1
+number_with $T $NUM5 fax5 \
+	'{"start":"f","nodes":{"f":{"type":"fax","options":{"box":"small"}}}}' \
+	>/dev/null 2>&1
+out=$("$FAXSEND" $CALLER_IP 5087 127.0.0.1:5060 $NUM5 "$TMP/q1.tif" 1 90 0 1 \
+	2>"$TMP/send8.err")
+echo "info: sender: $out"
+id=$(newest_fax small)
+used=$(rcli GET "pbx:{$T}:fax:bytes:small")
+if echo "$out" | grep -q "^code=200 result=0 pages=1 closed=bye" &&
+	[ -n "$id" ] && [ "${used:-0}" -gt 1000 ] &&
+	[ "$(rcli HGET "pbx:{$T}:fax:msg:$id" bytes)" = "$used" ]; then
+	pass quota_box_takes_its_first_fax_and_counts_its_bytes
+else
+	fail quota_box_takes_its_first_fax_and_counts_its_bytes "$out; bytes '$used'"
+fi
+t0=$(date +%s)
+out=$("$FAXSEND" $CALLER_IP 5089 127.0.0.1:5060 $NUM5 "$TMP/q2.tif" 1 60 0 1 \
+	2>"$TMP/send9.err")
+t1=$(date +%s)
+echo "info: sender: $out ($((t1 - t0)) s)"
+if echo "$out" | grep -q "^code=200 result=[1-9][0-9]* pages=0 closed=bye" &&
+	[ $((t1 - t0)) -lt 15 ] &&
+	[ "$(rcli ZCARD "pbx:{$T}:fax:box:small")" = 1 ] &&
+	grep -q "fax: box small full: BYE" "$PBX_RUN/mw1.log"; then
+	pass quota_full_box_refuses_the_next_fax_and_hangs_up
+else
+	fail quota_full_box_refuses_the_next_fax_and_hangs_up \
+		"$out; $(rcli ZCARD "pbx:{$T}:fax:box:small") faxes"
+fi
+"$PBXCTL" fax delete $T small "$id" >/dev/null 2>&1
+if [ "$(rcli GET "pbx:{$T}:fax:bytes:small")" = 0 ] &&
+	[ "$(rcli ZCARD "pbx:{$T}:fax:box:small")" = 0 ]; then
+	pass quota_delete_frees_the_box_and_its_bytes
+else
+	fail quota_delete_frees_the_box_and_its_bytes \
+		"bytes $(rcli GET "pbx:{$T}:fax:bytes:small")"
 fi
 
 # --- the paid option switched off: 403 live ---------------------------------

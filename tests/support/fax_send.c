@@ -17,7 +17,10 @@
  * too.
  * Prints one line: "code=<final SIP response or 200> result=<T.30 code>
  * pages=<pages sent> closed=<bye|timeout|...> ... transport=<audio|t38>
- * reinvites=<T.38 offers received> text=<spandsp's text>".
+ * reinvites=<T.38 offers received> ... after=<packets of a 700 Hz tone
+ * received: the e2e suite's prompt when the scenario goes on after the
+ * fax> to_audio=<re-INVITEs back from T.38 to audio> text=<spandsp's
+ * text>".
  * Exit 0 when the call was answered and the fax ended; 1 otherwise.
  *
  * usage: fax_send <local ip> <sip port> <edge ip:port> <number> <tiff>
@@ -29,6 +32,7 @@
  * the sent ones: the same count and widths, rows within 2 %, black pixels
  * within 3 % per page. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +82,8 @@ struct sender {
 	unsigned sent, lost;
 	unsigned loss_permille, jitter_ms;
 	unsigned lost_rx;
+	unsigned rx_after; /* audio packets after T.30 ended */
+	unsigned to_audio; /* re-INVITEs from T.38 back to audio */
 	struct delayed q[QUEUE_MAX];
 	struct tmr tmr_q;
 	uint16_t code;
@@ -197,6 +203,29 @@ static void tx_tick(void *arg)
 		finish("t30");
 }
 
+/* A packet of the 700 Hz tone the e2e suite plays after the fax (the
+ * scenario's next node): Goertzel power at 700 Hz against the packet's
+ * energy. Fax modems and tones (300-bit/s V.21 at 1650/1850 Hz, CED
+ * 2100 Hz, the image modems' 1700-1800 Hz carriers) stay far below. */
+static bool tone700(const uint8_t *p, size_t n)
+{
+	const double k = 2.0 * cos(2.0 * M_PI * 700.0 / 8000.0);
+	double s1 = 0, s2 = 0, energy = 0, power;
+
+	if (n < 80)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		double x = ulaw_to_linear(p[i]), s0 = x + k * s1 - s2;
+
+		energy += x * x;
+		s2 = s1;
+		s1 = s0;
+	}
+	power = s1 * s1 + s2 * s2 - k * s1 * s2;
+	/* A pure tone's Goertzel power is about n/2 times its energy. */
+	return energy > n * 100.0 * 100.0 && power > 0.4 * energy * n / 2;
+}
+
 static void rtp_h(const struct sa *src, const struct rtp_header *hdr,
 		  struct mbuf *mb, void *arg)
 {
@@ -204,6 +233,8 @@ static void rtp_h(const struct sa *src, const struct rtp_header *hdr,
 	(void)arg;
 	if (hdr->pt != 0)
 		return;
+	if (tone700(mbuf_buf(mb), mbuf_get_left(mb)))
+		S.rx_after++; /* the scenario went on after the fax */
 	if (lose()) {
 		S.lost_rx++;
 		fax_peer_rx_lost(S.fax, mbuf_get_left(mb));
@@ -256,8 +287,11 @@ static bool t38_rx(struct sa *src, struct mbuf *mb, void *arg)
 	/* Audio (RTP v2, PCMU) still arriving from before the switch is
 	 * not UDPTL. */
 	if (mbuf_get_left(mb) > 12 && (p[0] & 0xc0) == 0x80 &&
-	    (p[1] & 0x7f) == 0)
+	    (p[1] & 0x7f) == 0) {
+		if (tone700(p + 12, mbuf_get_left(mb) - 12))
+			S.rx_after++; /* the scenario went on after the fax */
 		return true;
+	}
 	if (lose())
 		S.lost_rx++;
 	else
@@ -353,11 +387,24 @@ static void reinvite(void *arg)
 static int offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg)
 {
 	static const char image[] = "\nm=image ";
+	static const char no_image[] = "\nm=image 0 ";
 	bool t38 = memmem(mbuf_buf(msg->mb), mbuf_get_left(msg->mb), image,
 			  sizeof(image) - 1) != NULL;
 	int err;
 
 	(void)arg;
+	if (t38 && memmem(mbuf_buf(msg->mb), mbuf_get_left(msg->mb), no_image,
+			  sizeof(no_image) - 1)) {
+		/* Back to audio (the image line refused): our audio line
+		 * answers again. */
+		S.to_audio++;
+		if (S.image)
+			sdp_media_set_disabled(S.image, true);
+		sdp_media_set_disabled(S.sdpm, false);
+		if (sdp_decode(S.sdp, msg->mb, true))
+			return EPROTO;
+		return sdp_encode(descp, S.sdp, false);
+	}
 	if (t38) {
 		S.reinvites++;
 		if (S.mode != T38_ACCEPT)
@@ -548,10 +595,11 @@ int main(int argc, char **argv)
 		done = fax_peer_done(S.fax, &result, &pages);
 	}
 	printf("code=%u result=%d pages=%u closed=%s lost=%u lost_rx=%u "
-	       "sent=%u transport=%s reinvites=%u recovered=%llu text=%s\n",
+	       "sent=%u transport=%s reinvites=%u recovered=%llu after=%u "
+	       "to_audio=%u text=%s\n",
 	       S.code, result, pages, S.closed ? S.closed : "?", S.lost,
 	       S.lost_rx, S.sent, S.t38 ? "t38" : "audio", S.reinvites,
-	       (unsigned long long)S.urx.recovered,
+	       (unsigned long long)S.urx.recovered, S.rx_after, S.to_audio,
 	       t30_completion_code_to_str(result));
 	tmr_cancel(&S.tmr_tx);
 	tmr_cancel(&S.tmr_q);

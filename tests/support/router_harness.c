@@ -355,6 +355,8 @@ int router_harness_event(struct router_harness *h, const char *call_id,
 	if (ev->speech_phrase)
 		me.speech_phrase = (char *)ev->speech_phrase;
 	me.speech_confidence = ev->speech_confidence;
+	me.fax_result = ev->fax_result;
+	me.fax_continues = ev->fax_continues;
 	if (ev->leg)
 		me.leg = (char *)ev->leg;
 	env.tenant_id = HARNESS_TENANT;

@@ -92,6 +92,8 @@ struct harness_event {
 	bool conf_muted;
 	const char *speech_phrase; /* SPEECH */
 	double speech_confidence;
+	int32_t fax_result;  /* FAX_DONE */
+	bool fax_continues;  /* FAX_DONE of a kept call */
 };
 
 /* Sends one MediaEvent for call_id from the fake worker. */

@@ -5,6 +5,7 @@
  * error, loss in transit is filled in, and fax_pdf.c turns the received
  * TIFF into a PDF page per fax page. */
 #include <criterion/criterion.h>
+#include <zlib.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,7 +273,7 @@ Test(fax_recv, pdf_has_one_page_per_fax_page)
 
 	cr_assert_eq(fax_peer_make_tiff(sent, 3, 120), 0);
 	snprintf(pdf, sizeof(pdf), "%s/out.pdf", dir);
-	cr_assert_eq(fax_pdf_write(sent, pdf), 3);
+	cr_assert_eq(fax_pdf_write(sent, pdf, NULL), 3);
 	f = fopen(pdf, "rb");
 	cr_assert_not_null(f);
 	cr_assert_eq(fread(head, 1, 5, f), 5);
@@ -290,9 +291,67 @@ Test(fax_recv, pdf_has_one_page_per_fax_page)
 	cr_assert_not_null(f);
 	fputs("not a tiff", f);
 	fclose(f);
-	cr_assert_eq(fax_pdf_write(bad, pdf), -EBADMSG);
+	cr_assert_eq(fax_pdf_write(bad, pdf, NULL), -EBADMSG);
 	snprintf(bad, sizeof(bad), "%s/missing.tif", dir);
-	cr_assert_eq(fax_pdf_write(bad, pdf), -ENOENT);
+	cr_assert_eq(fax_pdf_write(bad, pdf, NULL), -ENOENT);
+}
+
+/* Finds text in the PDF's Flate streams (the page contents), inflated
+ * with zlib: the header line is drawn as text, not a bitmap. */
+static bool pdf_says(const char *path, const char *text)
+{
+	static uint8_t pdfbuf[1 << 20], out[1 << 16];
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(pdfbuf, 1, sizeof(pdfbuf), f) : 0;
+	bool found = false;
+
+	if (f)
+		fclose(f);
+	for (size_t i = 0; i + 6 < n && !found; i++) {
+		z_stream z;
+
+		if (memcmp(pdfbuf + i, "stream", 6) ||
+		    (i && pdfbuf[i - 1] == 'd')) /* "endstream" */
+			continue;
+		i += 6;
+		while (i < n && (pdfbuf[i] == '\r' || pdfbuf[i] == '\n'))
+			i++;
+		memset(&z, 0, sizeof(z));
+		if (inflateInit(&z) != Z_OK)
+			continue;
+		z.next_in = pdfbuf + i;
+		z.avail_in = (uInt)(n - i);
+		z.next_out = out;
+		z.avail_out = sizeof(out) - 1;
+		inflate(&z, Z_NO_FLUSH);
+		out[sizeof(out) - 1 - z.avail_out] = 0;
+		found = memmem(out, sizeof(out) - 1 - z.avail_out, text,
+			       strlen(text)) != NULL;
+		inflateEnd(&z);
+	}
+	return found;
+}
+
+/* The box's header: on every page, with the date, the sender and the
+ * page number; none without it. */
+Test(fax_recv, pdf_header_line_on_every_page)
+{
+	struct fax_pdf_header hdr = {.text = "ACME \001fax",
+				     .when = "2026-12-07 22:45 UTC",
+				     .from = "+1 555 0100"};
+	char pdf[128];
+
+	cr_assert_eq(fax_peer_make_tiff(sent, 3, 120), 0);
+	snprintf(pdf, sizeof(pdf), "%s/hdr.pdf", dir);
+	cr_assert_eq(fax_pdf_write(sent, pdf, &hdr), 3);
+	/* libhpdf writes '/' in a string as the octal escape \057. */
+	cr_assert(pdf_says(pdf, "(2026-12-07 22:45 UTC  From: +1 555 0100  "
+				"ACME ?fax  Page 1\\0573) Tj"));
+	cr_assert(pdf_says(pdf, "Page 2\\0573) Tj"));
+	cr_assert(pdf_says(pdf, "Page 3\\0573) Tj"));
+	hdr.text = "";
+	cr_assert_eq(fax_pdf_write(sent, pdf, &hdr), 3);
+	cr_assert_not(pdf_says(pdf, "Page 1"));
 }
 
 /* ---- T.38: the receiver switched from audio to spandsp's T.38 terminal,
@@ -466,6 +525,48 @@ Test(fax_recv, t38_with_redundancy_survives_5_percent_loss)
 
 	run_t38(2, 50, 3, &res, &st);
 	cr_assert_gt(st.t38_recovered, 0, "nothing recovered");
+}
+
+/* The sender goes to T.38 and back to audio before a page (a re-INVITE
+ * each way): T.30 starts again on the audio modems and a two-page fax
+ * arrives whole over audio. Back on audio, a second switch back is
+ * -EALREADY. */
+Test(fax_recv, t38_back_to_audio_before_a_page_then_audio_fax_whole)
+{
+	struct fax_recv_opts o = {.tiff_path = got, .ecm = true};
+	struct fax_recv_result res;
+	struct fax_recv *rx;
+	struct fax_peer *tx;
+	uint8_t a[FAX_RECV_FRAME], b[FAX_RECV_FRAME];
+	uint16_t seq = 0;
+
+	cr_assert_eq(fax_peer_make_tiff(sent, 2, 300), 0);
+	cr_assert_eq(fax_recv_alloc(&rx, &o), 0);
+	cr_assert_eq(fax_recv_audio(rx), -EALREADY); /* on audio already */
+	cr_assert_eq(fax_recv_t38(rx, 3, 400, recv_sends, NULL), 0);
+	memset(&back, 0, sizeof(back));
+	for (unsigned t = 0; t < 50; t++) { /* a second of T.38 */
+		fax_recv_tick(rx, b, OFFER_ULAW);
+		back.n = 0;
+	}
+	cr_assert_eq(fax_recv_audio(rx), 0);
+	cr_assert_not(fax_recv_is_t38(rx));
+	cr_assert_eq(fax_recv_audio(rx), -EALREADY);
+	cr_assert_eq(fax_peer_alloc(&tx, sent, true, "BACK"), 0);
+	for (unsigned t = 0; t < 20000 && !fax_recv_done(rx); t++) {
+		fax_peer_tx(tx, a, false);
+		fax_recv_packet(rx, seq++, a, sizeof(a), OFFER_ULAW);
+		fax_recv_tick(rx, b, OFFER_ULAW);
+		fax_peer_rx(tx, b, sizeof(b), false);
+	}
+	cr_assert(fax_recv_done(rx), "the receiver never reached phase E");
+	fax_recv_result(rx, &res);
+	fax_peer_free(tx);
+	fax_recv_free(rx);
+	cr_assert_eq(res.code, 0, "T.30 result %d (%s)", res.code, res.text);
+	cr_assert_not(res.t38);
+	cr_assert_eq(res.pages, 2);
+	pages_match(2);
 }
 
 /* Pages that arrived over audio are not thrown away by a late switch;

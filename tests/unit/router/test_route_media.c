@@ -782,16 +782,23 @@ static const char fax_json[] =
 	"{\"start\":\"f\",\"nodes\":{"
 	"\"f\":{\"type\":\"fax\",\"options\":{\"box\":\"office\"}}}}";
 
-/* A fax node with the tenant's fax feature on (or off: 403). */
-static const Pbx__V1__RouteDecision *fax_call(const char *on)
+/* A fax node (scenario json) with the tenant's fax feature on (or off:
+ * 403). */
+static const Pbx__V1__RouteDecision *fax_call_of(const char *json,
+						 const char *on)
 {
 	char key[PBX_KEY_MAX];
 
-	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main", fax_json), 0);
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main", json), 0);
 	cr_assert_eq(pbx_key(key, sizeof(key), HARNESS_TENANT, "tenant"), 0);
 	redis_do("HSET %s feature_fax %s", key, on);
 	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
 	return router_harness_call_new(&h, "c-1", CALLER, NUMBER);
+}
+
+static const Pbx__V1__RouteDecision *fax_call(const char *on)
+{
+	return fax_call_of(fax_json, on);
 }
 
 Test(route_media, fax_answers_sends_fax_receive_and_ended_deletes_the_state)
@@ -813,6 +820,7 @@ Test(route_media, fax_answers_sends_fax_receive_and_ended_deletes_the_state)
 	cr_assert(c->fax_receive->pdf);
 	cr_assert(c->fax_receive->t38);
 	cr_assert_str_eq(c->fax_receive->ident, "");
+	cr_assert_not(c->fax_receive->keep_call);
 	/* FAX_DONE is only logged; the worker's ENDED ends the call. */
 	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_FAX_DONE, c->seq);
 	expect_cmds(0);
@@ -820,6 +828,36 @@ Test(route_media, fax_answers_sends_fax_receive_and_ended_deletes_the_state)
 	cr_assert(router_harness_call_gone(&h, "c-1", 2000),
 		  "call record still in Redis");
 	expect_cmds(0);
+}
+
+/* A fax node with outputs: FaxReceive keeps the call, and the worker's
+ * FAX_DONE (fax_continues) steps the walk: "failed" -> hang-up 486. */
+Test(route_media, fax_with_outputs_keeps_the_call_and_follows_failed)
+{
+	static const char json[] =
+		"{\"start\":\"f\",\"nodes\":{"
+		"\"f\":{\"type\":\"fax\",\"options\":{\"box\":\"office\"},"
+		"\"outputs\":{\"next\":\"g\",\"failed\":\"bye\"}},"
+		"\"g\":{\"type\":\"greeting\",\"options\":{\"prompt\":"
+		"\"thanks\"}},"
+		"\"bye\":{\"type\":\"hangup\",\"options\":{\"code\":486}}}}";
+	struct harness_event done = {
+		.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_FAX_DONE,
+		.fax_result = 48,
+		.fax_continues = true};
+	const Pbx__V1__MediaCommand *c;
+
+	cr_assert_not_null(fax_call_of(json, "1"));
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, c->seq);
+	c = cmd_at(expect_cmds(1), "c-1",
+		   PBX__V1__MEDIA_COMMAND__CMD_FAX_RECEIVE);
+	cr_assert(c->fax_receive->keep_call);
+	done.seq = c->seq;
+	event_ex("c-1", &done);
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_HANGUP);
+	cr_assert_eq(c->hangup->sip_code, 486);
 }
 
 Test(route_media, fax_with_the_feature_off_is_refused_403)

@@ -233,6 +233,15 @@ Test(scenario_objects, bad_fields_of_every_kind_are_named)
 		     -EINVAL);
 	cr_assert(has(&rep, "ident must be at most 20 printable"), "%s",
 		  rep.text);
+	cr_assert_eq(check("fax_box",
+			   "{'header':'1234567890123456789012345678901234567890"
+			   "123456789012345678901'}",
+			   &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "header must be at most 60 printable"), "%s",
+		  rep.text);
+	cr_assert_eq(check("fax_box", "{'header':'tab\\there'}", &rep),
+		     -EINVAL);
 	cr_assert_eq(check("voicemail_box", "{'pin':'12'}", &rep), -EINVAL);
 	cr_assert(has(&rep, "pin must be 4 to 8 digits"));
 	cr_assert_eq(

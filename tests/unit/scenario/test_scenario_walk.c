@@ -965,6 +965,99 @@ Test(scenario_walk, fax_is_refused_when_the_option_is_off)
 	cr_assert_str_eq(act(WALK_ACT_FAX)->fax.box, "main");
 }
 
+static int fax_done(bool ok)
+{
+	struct walk_event e = {.kind = WALK_EV_FAX_RESULT, .fax_ok = ok};
+
+	return scenario_walk_step(sc, &ctx, &st, &e, &out);
+}
+
+/* Without outputs the fax is an end point: the worker hangs up and a
+ * stray FAX_RESULT changes nothing. */
+Test(scenario_walk, fax_without_outputs_ends_there)
+{
+	scen_obj(objs, "fax_box", "main",
+		 "{'header':'ACME fax','max_faxes':2,'max_bytes':1000000}");
+	load("{'start':'f','nodes':{'f':{'type':'fax','options':{'box':"
+	     "'main'}}}}");
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	cr_assert_not(act(WALK_ACT_FAX)->fax.keep_call);
+	cr_assert_str_eq(act(WALK_ACT_FAX)->fax.header, "ACME fax");
+	cr_assert_eq(act(WALK_ACT_FAX)->fax.max_faxes, 2);
+	cr_assert_eq(act(WALK_ACT_FAX)->fax.max_bytes, 1000000);
+	cr_assert(out.ended);
+	cr_assert_str_eq(out.outcome, "fax");
+	cr_assert_eq(fax_done(true), 0);
+	cr_assert_eq(out.n, 0);
+}
+
+/* "next" after any result, "failed" when T.30 failed; the state
+ * survives encode / decode between the two events (as in Redis). */
+Test(scenario_walk, fax_next_and_failed_continue_the_call)
+{
+	char buf[WALK_STATE_TEXT_MAX];
+
+	load("{'start':'f','nodes':{"
+	     "'f':{'type':'fax','options':{'box':'main'},"
+	     "'outputs':{'next':'thanks','failed':'sorry'}},"
+	     "'thanks':{'type':'greeting','options':{'prompt':'fax-ok'}},"
+	     "'sorry':{'type':'hangup','options':{'code':486}}}}");
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	cr_assert(act(WALK_ACT_FAX)->fax.keep_call);
+	cr_assert_not(out.ended);
+	cr_assert_gt(scenario_walk_state_encode(&st, buf, sizeof(buf)), 0);
+	scenario_walk_init(&st);
+	cr_assert_eq(scenario_walk_state_decode(&st, buf), 0);
+	/* Events that do not belong to a fax wait. */
+	cr_assert_eq(ev(WALK_EV_PLAY_DONE), 0);
+	cr_assert_eq(out.n, 0);
+	cr_assert_eq(fax_done(true), 0);
+	cr_assert_str_eq(act(WALK_ACT_PLAY)->play.prompt, "fax-ok");
+	cr_assert_str_eq(st.node, "thanks");
+	cr_assert_str_eq(out.hop[0].what, "received");
+	cr_assert_str_eq(out.hop[0].output, "next");
+
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	cr_assert_eq(fax_done(false), 0);
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 486);
+	cr_assert_str_eq(st.node, "sorry");
+	cr_assert(out.ended);
+}
+
+/* Only "next": a failure takes it too; only "failed": a fax received
+ * ends the call normally. A worker failure ends it with 500. */
+Test(scenario_walk, fax_output_fallbacks)
+{
+	load("{'start':'f','nodes':{"
+	     "'f':{'type':'fax','options':{'box':'main'},"
+	     "'outputs':{'next':'bye'}},"
+	     "'bye':{'type':'hangup','options':{'code':480}}}}");
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	fax_done(false);
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 480);
+
+	scenario_free(sc);
+	load("{'start':'f','nodes':{"
+	     "'f':{'type':'fax','options':{'box':'main'},"
+	     "'outputs':{'failed':'bye'}},"
+	     "'bye':{'type':'hangup','options':{'code':480}}}}");
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	cr_assert(act(WALK_ACT_FAX)->fax.keep_call);
+	fax_done(true);
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 200);
+	cr_assert(out.ended);
+
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	ev(WALK_EV_FAILED);
+	cr_assert_eq(act(WALK_ACT_HANGUP)->end.code, 500);
+}
+
 Test(scenario_walk, conference_joins_with_the_room_pin)
 {
 	const struct walk_action *c;
