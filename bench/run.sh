@@ -3,7 +3,7 @@
 # with a bounded duration, and prints each result (markdown tables, as in
 # docs/performance.md). Builds nothing: `make bench` builds BUILD_DIR
 # (release) and calls this. About 8 minutes with the defaults (asrload
-# about 5 more), at most about 36 (each bench has a time limit).
+# about 5 more), at most about 45 (each bench has a time limit).
 #
 #   scenario  bench/scenario/scenario_bench with its own redis-server on a
 #             free port (decisions/s, p50/p99, Redis round trips)
@@ -74,10 +74,11 @@
 #   BENCH_GREET_STEPS  greeting: rates tried (250,500,750,1000,1250)
 #   BENCH_QUEUE_S   queue: seconds of load (default 60)
 #   BENCH_QUEUE_QMS queue: queue-manager processes (default 2)
-#   BENCH_ASR_STEPS, BENCH_ASR_S, BENCH_ASR_P99_MS, BENCH_ASR_RTF
-#                   asrload: streams tried (1,5,10,20,30,40,60,80,120,
+#   BENCH_ASR_STEPS, BENCH_ASR_S, BENCH_ASR_P99_MS, BENCH_ASR_RTF,
+#   BENCH_ASR_TRIES  asrload: streams tried (1,5,10,20,30,40,60,80,120,
 #                   160), seconds measured per step (20), the result
-#                   latency p99 (200 ms) and RTF (0.05) that still hold
+#                   latency p99 (200 ms) and RTF (0.05) that still hold,
+#                   tries a step may take to hold (2)
 #   BENCH_FLOOD_RATE, BENCH_FLOOD_SOURCES, BENCH_FLOOD_S
 #                   flood: INVITEs/s in all (4000), addresses (50),
 #                   seconds (20); the carrier calls at BENCH_CPS
@@ -642,11 +643,12 @@ bench_asr() {
 # only when no step was measured.
 bench_asrload() {
 	[ -x "$BUILD/bench/asr/asr_load" ] || { log "asrload: asr_load not built"; return 1; }
-	# Per step: a bridge's start, 3 s warm-up, the window, 5.5 s for the
-	# last answers; plus the utterances made first.
+	# Per try of a step: a bridge's start, 3 s warm-up, the window, 5.5 s
+	# for the last answers; plus the utterances made first.
 	local steps=${BENCH_ASR_STEPS:-1,5,10,20,30,40,60,80,120,160}
 	local n=$(($(tr -cd , <<<"$steps" | wc -c) + 1))
-	run_bench asrload $((n * (${BENCH_ASR_S:-20} + 25) + 120)) \
+	run_bench asrload \
+		$((n * (${BENCH_ASR_S:-20} + 25) * ${BENCH_ASR_TRIES:-2} + 120)) \
 		"$ROOT/bench/asr/load.sh" "$BUILD"
 }
 
