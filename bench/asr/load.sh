@@ -40,7 +40,7 @@ OWN_GOAL_MS=20
 for b in "$BRIDGE" "$LOAD" "$PBXCTL"; do
 	[ -x "$b" ] || { echo "asrload: $b not built" >&2; exit 2; }
 done
-for t in espeak-ng sox ss curl taskset; do
+for t in espeak-ng sox ss taskset; do
 	command -v $t >/dev/null || { echo "asrload: no $t" >&2; exit 2; }
 done
 TMP=$(mktemp -d /tmp/asr-load.XXXXXX)
@@ -90,7 +90,7 @@ step() {
 		>"$TMP/bridge-$n.log" 2>&1 &
 	BPID=$!
 	for _ in $(seq 150); do
-		curl -sf "127.0.0.1:$mport/health" >/dev/null 2>&1 && break
+		ss -H -lnt "( sport = :$port )" | grep -q . && break
 		sleep 0.1
 	done
 	taskset -c "$OTHER" "$LOAD" --endpoint "tcp://127.0.0.1:$port" \
@@ -99,7 +99,8 @@ step() {
 		--p99-ms "$P99_MS" --rtf "$RTF_MAX" ${VERBOSE:+--verbose} "$PHRASES" "${FILES[@]}" \
 		>"$TMP/row-$n" 2>"$TMP/load-$n.err"
 	rc=$?
-	p99m=$(curl -sf "127.0.0.1:$mport/metrics" |
+	# The bridge's own figure beside (without curl: "-").
+	p99m=$(curl -sf "127.0.0.1:$mport/metrics" 2>/dev/null |
 		awk '$1 == "pbx_asr_bridge_p99_seconds" { printf "%.0f ms", $2 * 1000 }')
 	stop_bridge
 	echo "$(cat "$TMP/row-$n") ${p99m:--} | $([ $rc = 0 ] && echo holds || echo "**breaks**") |"
