@@ -11,8 +11,8 @@
  * the speech (found by running the bridge's own endpointer, asr_stream.c,
  * on the same frames) → the FINAL received is the result latency;
  * minus the FINAL's decode_ms (the bridge's end of speech → result, the
- * recogniser's call and nothing else on the loop, whole ms) it is the
- * bridge's own added latency (the bus both ways, the frame's wait behind
+ * recogniser's call and nothing else on the loop; whole ms: ±1 ms) it is
+ * the bridge's own added latency (the bus both ways, the frame's wait behind
  * other streams' work, the bridge's handling). decode_ms ÷ the audio the
  * recogniser got is its real-time factor. The bridge process's CPU time
  * (from /proc, --pid) over the measurement is reported beside.
