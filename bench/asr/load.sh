@@ -96,9 +96,13 @@ step() {
 	taskset -c "$OTHER" "$LOAD" --endpoint "tcp://127.0.0.1:$port" \
 		--secret "$KEYS/mw1.key" --server-pub "$KEYS/asr1.pub" \
 		--streams "$n" --seconds "$SECS" --pid "$BPID" \
-		--p99-ms "$P99_MS" --rtf "$RTF_MAX" ${VERBOSE:+--verbose} "$PHRASES" "${FILES[@]}" \
+		--p99-ms "$P99_MS" --rtf "$RTF_MAX" ${VERBOSE:+--verbose} \
+		"$PHRASES" "${FILES[@]}" \
 		>"$TMP/row-$n" 2>"$TMP/load-$n.err"
 	rc=$?
+	kill -0 "$BPID" 2>/dev/null ||
+		{ echo "asrload: the bridge died during step $n:" >&2; rc=1; }
+	[ $rc = 0 ] || tail -3 "$TMP/bridge-$n.log" | sed 's/^/    bridge: /' >&2
 	# The bridge's own figure beside (without curl: "-").
 	p99m=$(curl -sf "127.0.0.1:$mport/metrics" 2>/dev/null |
 		awk '$1 == "pbx_asr_bridge_p99_seconds" { printf "%.0f ms", $2 * 1000 }')
