@@ -109,7 +109,11 @@ step() {
 	p99m=$(curl -sf "127.0.0.1:$mport/metrics" 2>/dev/null |
 		awk '$1 == "pbx_asr_bridge_p99_seconds" { printf "%.0f ms", $2 * 1000 }')
 	stop_bridge
-	echo "$(cat "$TMP/row-$n") ${p99m:--} | $([ $rc = 0 ] && echo holds || echo "**breaks**") |"
+	if [ -s "$TMP/row-$n" ]; then
+		echo "$(cat "$TMP/row-$n") ${p99m:--} | $([ $rc = 0 ] && echo holds || echo "**breaks**") |"
+	else
+		echo "| $n | not measured |"
+	fi
 	[ -s "$TMP/load-$n.err" ] && sed 's/^/    /' "$TMP/load-$n.err" >&2
 	return $rc
 }
