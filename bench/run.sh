@@ -2,8 +2,8 @@
 # bench/run.sh BUILD_DIR: runs every benchmark under bench/ in turn, each
 # with a bounded duration, and prints each result (markdown tables, as in
 # docs/performance.md). Builds nothing: `make bench` builds BUILD_DIR
-# (release) and calls this. About 8 minutes with the defaults, at most
-# about 26 (each bench has a time limit).
+# (release) and calls this. About 8 minutes with the defaults (asrload
+# about 5 more), at most about 45 (each bench has a time limit).
 #
 #   scenario  bench/scenario/scenario_bench with its own redis-server on a
 #             free port (decisions/s, p50/p99, Redis round trips)
@@ -41,10 +41,15 @@
 #             on espeak-ng phrases through 8 kHz µ-law (intent accuracy,
 #             off-topic accepted, real-time factor, end of speech ->
 #             result) at a node's default confidence 0.5 and at 0.25
+#   asrload   bench/asr/load.sh: concurrent streams on one asr-bridge
+#             core (real-time paced espeak-ng utterances over its CURVE
+#             bus, stepping N up until the recogniser's RTF > 0.05 or end
+#             of speech -> result p99 > 200 ms) and the bridge's own added
+#             latency at 1 stream and at that N (goal p99 <= 20 ms);
+#             about 5 minutes
 #
 # Environment:
-#   BENCH_ONLY      comma-separated subset (default scenario,bridge,
-#                   playback,timers,stack,signalling,greeting,flood)
+#   BENCH_ONLY      comma-separated subset (default: every one above)
 #   BENCH_STEPS     bridge_bench steps (default 250,500,1000,1200,1400)
 #   BENCH_PLAY_STEPS  playback steps, in callers (legs) (default
 #                   1000,2000,2400,3000)
@@ -69,6 +74,11 @@
 #   BENCH_GREET_STEPS  greeting: rates tried (250,500,750,1000,1250)
 #   BENCH_QUEUE_S   queue: seconds of load (default 60)
 #   BENCH_QUEUE_QMS queue: queue-manager processes (default 2)
+#   BENCH_ASR_STEPS, BENCH_ASR_S, BENCH_ASR_P99_MS, BENCH_ASR_RTF,
+#   BENCH_ASR_TRIES  asrload: streams tried (1,5,10,20,30,40,60,80,120,
+#                   160), seconds measured per step (20), the result
+#                   latency p99 (200 ms) and RTF (0.05) that still hold,
+#                   tries a step may take to hold (2)
 #   BENCH_FLOOD_RATE, BENCH_FLOOD_SOURCES, BENCH_FLOOD_S
 #                   flood: INVITEs/s in all (4000), addresses (50),
 #                   seconds (20); the carrier calls at BENCH_CPS
@@ -83,7 +93,7 @@ if [ -z "$BUILD" ] || [ ! -d "$BUILD" ]; then
 	exit 2
 fi
 BUILD=$(cd "$BUILD" && pwd)
-ONLY=${BENCH_ONLY:-scenario,bridge,playback,conference,timers,stack,signalling,greeting,flood,queue,asr}
+ONLY=${BENCH_ONLY:-scenario,bridge,playback,conference,timers,stack,signalling,greeting,flood,queue,asr,asrload}
 STEPS=${BENCH_STEPS:-250,500,1000,1200,1400}
 PLAY_STEPS=${BENCH_PLAY_STEPS:-1000,2000,2400,3000}
 CONF_SIZES=${BENCH_CONF_SIZES:-3,10,50}
@@ -628,6 +638,20 @@ bench_asr() {
 	return $rc
 }
 
+# ---- concurrent streams on one asr-bridge core (issue 13) -----------------
+# The step loop, the bridge per step and the table are load.sh's; it fails
+# only when no step was measured.
+bench_asrload() {
+	[ -x "$BUILD/bench/asr/asr_load" ] || { log "asrload: asr_load not built"; return 1; }
+	# Per try of a step: a bridge's start, 3 s warm-up, the window, 5.5 s
+	# for the last answers; plus the utterances made first.
+	local steps=${BENCH_ASR_STEPS:-1,5,10,20,30,40,60,80,120,160}
+	local n=$(($(tr -cd , <<<"$steps" | wc -c) + 1))
+	run_bench asrload \
+		$((n * (${BENCH_ASR_S:-20} + 25) * ${BENCH_ASR_TRIES:-2} + 120)) \
+		"$ROOT/bench/asr/load.sh" "$BUILD"
+}
+
 bench_queue() {
 	local bin=$BUILD/bench/queue/qm_bench rport rc
 	[ -x "$bin" ] || { log "queue: $bin not built"; return 1; }
@@ -648,7 +672,7 @@ bench_queue() {
 	[ $rc = 0 ] && grep -q '^| double offers | 0 |' "$TMP/queue.out"
 }
 
-for b in scenario bridge playback conference timers stack signalling greeting flood queue asr; do
+for b in scenario bridge playback conference timers stack signalling greeting flood queue asr asrload; do
 	selected "$b" || continue
 	echo
 	start=$SECONDS
@@ -673,4 +697,6 @@ for name in bridge playback-talking playback-silent conference-3 \
 	line=$(grep -o 'media-worker \*\*.*' "$TMP/$name.out" 2>/dev/null | tail -1)
 	[ -n "$line" ] && echo "- $name: $line"
 done
+# The voice assistant's streams per core and the bridge's own latency.
+grep '^- asrload:' "$TMP/asrload.out" 2>/dev/null
 exit $failed

@@ -22,13 +22,12 @@
 #include "asr_backend.h"
 #include "asr_grammar.h"
 #include "asr_stream.h"
+#include "bench_audio.h"
 
 #define HMM "/usr/share/pocketsphinx/model/en-us/en-us"
 #define DICT "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict"
 
-static struct scenario_phrase ph[ASR_PHRASES_MAX];
-static const char *syn[ASR_PHRASES_MAX][ASR_SYNONYMS_MAX];
-static size_t nph;
+static struct bench_phrases P;
 static char text[512];
 static double score;
 
@@ -47,48 +46,6 @@ static void done(int err, const struct asr_hyp *h, void *arg)
 	score = err ? 0 : h->score;
 }
 
-static int parse_phrases(char *spec)
-{
-	char *save = NULL, *item;
-
-	for (item = strtok_r(spec, ";", &save); item && nph < ASR_PHRASES_MAX;
-	     item = strtok_r(NULL, ";", &save)) {
-		char *eq = strchr(item, '='), *s2 = NULL, *w;
-
-		if (!eq)
-			return -EINVAL;
-		*eq = '\0';
-		ph[nph].name = item;
-		ph[nph].synonyms = syn[nph];
-		for (w = strtok_r(eq + 1, "|", &s2);
-		     w && ph[nph].nsynonyms < ASR_SYNONYMS_MAX;
-		     w = strtok_r(NULL, "|", &s2))
-			syn[nph][ph[nph].nsynonyms++] = w;
-		nph++;
-	}
-	return nph ? 0 : -EINVAL;
-}
-
-/* The file with the silences the bridge's endpointing leaves around an
- * utterance (ASR_LEAD_MS before, ASR_TAIL_MS after), zero-filled. */
-static int16_t *read_raw(const char *path, size_t *n)
-{
-	enum { LEAD = ASR_LEAD_MS * 8, TAIL = ASR_TAIL_MS * 8 };
-	FILE *f = fopen(path, "rb");
-	int16_t *buf;
-	long len;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	buf = calloc((size_t)len / 2 + LEAD + TAIL, 2);
-	*n = buf ? fread(buf + LEAD, 2, (size_t)len / 2, f) + LEAD + TAIL : 0;
-	fclose(f);
-	return buf;
-}
-
 int main(int argc, char **argv)
 {
 	struct asr_sphinx_cfg cfg = {HMM, DICT, 0};
@@ -104,7 +61,7 @@ int main(int argc, char **argv)
 			threshold = atof(argv[arg + 1]);
 		arg += 2;
 	}
-	if (argc - arg < 2 || parse_phrases(argv[arg])) {
+	if (argc - arg < 2 || bench_phrases_parse(&P, argv[arg])) {
 		fprintf(stderr, "usage: asr_bench [-f ppm] "
 				"\"name=syn|syn;...\" file.raw...\n");
 		return 2;
@@ -114,24 +71,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (int i = arg + 1; i < argc; i++) {
-		const char *base = strrchr(argv[i], '/');
 		char want[64];
+		const char *base = bench_expected(argv[i], want, sizeof(want));
 		struct asr_utt u = {
-			.phrases = ph, .nphrases = nph, .language = "en-us"};
+			.phrases = P.ph, .nphrases = P.n, .language = "en-us"};
 		double t0, dt, conf;
 		int idx;
 
-		base = base ? base + 1 : argv[i];
-		snprintf(want, sizeof(want), "%.*s", (int)strcspn(base, "."),
-			 base);
-		u.pcm = read_raw(argv[i], &u.n);
+		u.pcm = bench_read_raw(argv[i], &u.n);
 		if (!u.pcm)
 			continue;
 		t0 = now_s();
 		if (b->ops->recognize(b, &u, done, NULL))
 			snprintf(text, sizeof(text), "(refused)");
 		dt = now_s() - t0;
-		idx = asr_grammar_match(ph, nph, text, &conf);
+		idx = asr_grammar_match(P.ph, P.n, text, &conf);
 		/* As the bridge does, with its default score_floor/ceil. */
 		conf *= asr_grammar_acoustic(score, -45, -25);
 		if (conf < threshold)
@@ -145,10 +99,10 @@ int main(int argc, char **argv)
 			neg++;
 			fa += idx >= 0;
 		} else {
-			ok += idx >= 0 && !strcmp(ph[idx].name, want);
+			ok += idx >= 0 && !strcmp(P.ph[idx].name, want);
 		}
 		printf("%-28s heard \"%s\" -> %s (%.2f) score %.1f %.1f ms\n",
-		       base, text, idx >= 0 ? ph[idx].name : "-", conf, score,
+		       base, text, idx >= 0 ? P.ph[idx].name : "-", conf, score,
 		       dt * 1000);
 		free((void *)u.pcm);
 	}

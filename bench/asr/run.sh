@@ -13,29 +13,6 @@ CONF=${2:-0.5}
 FILLER=${3:-0}
 TMP=$(mktemp -d /tmp/asr-bench.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
-PHRASES="sales=sales|buy something;support=support|technical help;operator=operator|talk to a person;yes=yes|correct;no=no|wrong"
-# file stem (the phrase expected, or none) and the text spoken
-SAY=(
-	"sales.1:sales" "sales.2:buy something" "sales.3:I want to buy something"
-	"support.1:support" "support.2:technical help"
-	"operator.1:operator" "operator.2:talk to a person"
-	"yes.1:yes" "yes.2:correct" "no.1:no" "no.2:wrong"
-	"none.1:the weather is nice today in paris"
-	"none.2:my cat likes to sleep on the sofa"
-	"none.3:please send the invoice by email"
-	"none.4:how much is the train ticket to london"
-)
-files=()
-for v in en-us en-us+f3 en-us+m3 en; do
-	for s in 140 170; do
-		for item in "${SAY[@]}"; do
-			stem=${item%%:*} text=${item#*:}
-			f="$TMP/$stem.$v.$s"
-			espeak-ng -v "$v" -s "$s" -w "$f.wav" "$text"
-			sox -q "$f.wav" -r 8000 -c 1 -e mu-law "$f.ul.wav"
-			sox -q "$f.ul.wav" -e signed -b 16 -t raw "$f.raw"
-			files+=("$f.raw")
-		done
-	done
-done
-stdbuf -oL "$BUILD/bench/asr/asr_bench" -f "$FILLER" -c "$CONF" "$PHRASES" "${files[@]}"
+. "$ROOT/bench/asr/phrases.sh"
+make_utterances "$TMP" "en-us en-us+f3 en-us+m3 en" "140 170"
+stdbuf -oL "$BUILD/bench/asr/asr_bench" -f "$FILLER" -c "$CONF" "$PHRASES" "${FILES[@]}"

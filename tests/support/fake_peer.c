@@ -14,6 +14,8 @@ struct fake_peer {
 	struct pbx_bus *bus;
 	Pbx__V1__Envelope **msg;
 	size_t n, cap;
+	fake_peer_recv_h *recvh;
+	void *recv_arg;
 };
 
 /* The bus frees env after this returns: keep a copy (encode + decode, the
@@ -46,10 +48,26 @@ static void peer_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 		p->cap = cap;
 	}
 	p->msg[p->n++] = copy;
+	if (p->recvh)
+		p->recvh(copy, p->recv_arg);
+}
+
+void fake_peer_set_recv(struct fake_peer *p, fake_peer_recv_h *h, void *arg)
+{
+	p->recvh = h;
+	p->recv_arg = arg;
 }
 
 int fake_peer_alloc(struct fake_peer **pp, struct event_base *base,
 		    void *zctx, const char *endpoint, const char *identity)
+{
+	return fake_peer_alloc_opts(pp, base, zctx, endpoint, identity, NULL);
+}
+
+int fake_peer_alloc_opts(struct fake_peer **pp, struct event_base *base,
+			 void *zctx, const char *endpoint,
+			 const char *identity,
+			 const struct pbx_bus_opts *opts)
 {
 	struct fake_peer *p = calloc(1, sizeof(*p));
 	int err;
@@ -57,8 +75,8 @@ int fake_peer_alloc(struct fake_peer **pp, struct event_base *base,
 	if (!p)
 		return -ENOMEM;
 	p->base = base;
-	err = pbx_bus_alloc(&p->bus, zctx, PBX_BUS_DEALER, endpoint, identity,
-			    peer_recv, p);
+	err = pbx_bus_alloc_opts(&p->bus, zctx, PBX_BUS_DEALER, endpoint,
+				 identity, opts, peer_recv, p);
 	if (!err)
 		err = pbx_bus_attach(p->bus, base);
 	if (err) {

@@ -15,6 +15,17 @@ struct fake_peer;
  * id; NULL for random). Sets *pp only on success; negative errno. */
 int fake_peer_alloc(struct fake_peer **pp, struct event_base *base,
 		    void *zctx, const char *endpoint, const char *identity);
+/* The same with bus options (opts may be NULL): a CURVE client as a media
+ * worker is (secret_file, server_public_file). */
+int fake_peer_alloc_opts(struct fake_peer **pp, struct event_base *base,
+			 void *zctx, const char *endpoint,
+			 const char *identity,
+			 const struct pbx_bus_opts *opts);
+/* Called with each envelope as it is kept (the copy, valid as the ones
+ * fake_peer_msg gives), from the loop, as soon as it arrives: a bench
+ * times arrivals with it. NULL: none. */
+typedef void fake_peer_recv_h(const Pbx__V1__Envelope *env, void *arg);
+void fake_peer_set_recv(struct fake_peer *p, fake_peer_recv_h *h, void *arg);
 /* Closes the socket and frees every kept envelope. NULL-safe. */
 void fake_peer_free(struct fake_peer *p);
 
