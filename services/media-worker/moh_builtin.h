@@ -63,6 +63,10 @@ CONF_PROMPT(vm_no_more)
 CONF_PROMPT(vm_unavailable)
 CONF_PROMPT(fc_agent_login)
 CONF_PROMPT(fc_agent_logout)
+CONF_PROMPT(fc_dnd_on)
+CONF_PROMPT(fc_dnd_off)
+CONF_PROMPT(fc_fwd_on)
+CONF_PROMPT(fc_fwd_off)
 #undef CONF_PROMPT
 
 #endif

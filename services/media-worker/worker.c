@@ -488,6 +488,10 @@ static const struct sound_src {
 	SOUND(vm_unavailable),
 	SOUND(fc_agent_login),
 	SOUND(fc_agent_logout),
+	SOUND(fc_dnd_on),
+	SOUND(fc_dnd_off),
+	SOUND(fc_fwd_on),
+	SOUND(fc_fwd_off),
 #undef SOUND
 };
 

@@ -68,7 +68,7 @@ struct worker_call {
 	struct asr_listen *asr; /* an assistant node listening (owned) */
 };
 
-enum { WORKER_SOUNDS = 15 + 23 };
+enum { WORKER_SOUNDS = 15 + 27 };
 
 struct worker {
 	const struct mw_config *cfg;

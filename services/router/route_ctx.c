@@ -205,14 +205,15 @@ static void got_objects(struct route_ctx *c, redisReply *rr)
 /* Built-in one-node scenarios (pinned in c->sc_ref like any other): an
  * internal call to an extension ("@ext:<ext>"), a cascade leg into a
  * room ("@conf:<room>", route_conf.c), a feature code ("@fc:<code>",
- * route_feature.c) and an outbound call ("@out:<number>:<caller id>",
- * route_outbound.c). The name part is an id (checked where the name is
+ * route_feature.c), an outbound call ("@out:<number>:<caller id>",
+ * route_outbound.c) and a forwarded one ("@fwd:...", "@out:fwd:...",
+ * route_forward.c). The name part is an id (checked where the name is
  * made), so it needs no JSON escaping. */
 static const struct scenario *internal_scenario(struct route_ctx *c)
 {
 	const struct scenario *sc;
 	struct scenario *nsc = NULL;
-	char json[384];
+	char json[768];
 	struct vcache *cache =
 		strncmp(c->scen, ROUTE_OUT_SCEN, strlen(ROUTE_OUT_SCEN))
 			? c->r->scache
@@ -227,6 +228,10 @@ static const struct scenario *internal_scenario(struct route_ctx *c)
 	} else if (!strncmp(c->scen, ROUTE_OUT_SCEN,
 			    strlen(ROUTE_OUT_SCEN))) {
 		if (route_outbound_json(c->scen, json, sizeof(json)))
+			return NULL;
+	} else if (!strncmp(c->scen, ROUTE_FWD_SCEN,
+			    strlen(ROUTE_FWD_SCEN))) {
+		if (route_forward_json(c->scen, json, sizeof(json)))
 			return NULL;
 	} else if (route_conf_is_leg(c)) {
 		snprintf(json, sizeof(json),

@@ -195,6 +195,10 @@ int route_outbound_json(const char *scen, char *json, size_t size)
 	enum scenario_dest d;
 	int n;
 
+	/* A conditional forward to an outside number (route_forward.c):
+	 * counted like an outbound call, so named like one. */
+	if (!strncmp(p, "fwd:", 4))
+		return route_forward_json(scen, json, size);
 	colon = strchr(p, ':');
 	if (!colon || (size_t)(colon - p) >= sizeof(num) ||
 	    strlen(colon + 1) >= sizeof(cid))

@@ -46,7 +46,8 @@ Test(route_feature_code, star_codes_and_their_escaped_form)
 		/* A star, but no well-formed code: a code, and unknown. */
 		{"*", ""},
 		{"*9a", ""},
-		{"*123456789", ""},
+		{"*7289161234567", "7289161234567"},
+		{"*12345678901234567890123", ""},
 	};
 
 	for (size_t i = 0; i < sizeof(codes) / sizeof(*codes); i++) {
