@@ -199,15 +199,19 @@ static const char toggle_lua[] =
 
 static void got_stored(struct route_ctx *c, redisReply *rr)
 {
-	if (!rr || rr->type == REDIS_REPLY_ERROR) {
+	if (!rr || rr->type == REDIS_REPLY_ERROR)
+		c->err = true;
+}
+
+/* The toggle's answer is the scenario's variant (its prompt). */
+static void got_toggled(struct route_ctx *c, redisReply *rr)
+{
+	if (!rr || rr->type != REDIS_REPLY_INTEGER) {
 		c->err = true;
 		return;
 	}
-	/* The toggle's answer: the scenario's variant (its prompt). */
-	if (rr->type == REDIS_REPLY_INTEGER)
-		snprintf(c->scen + strlen(c->scen),
-			 sizeof(c->scen) - strlen(c->scen), ":%lld",
-			 rr->integer ? 1LL : 0LL);
+	snprintf(c->scen + strlen(c->scen), sizeof(c->scen) - strlen(c->scen),
+		 ":%d", rr->integer ? 1 : 0);
 }
 
 static void stored(struct route_ctx *c)
@@ -248,7 +252,7 @@ void route_feature_store(struct route_ctx *c, const char *code,
 	}
 	switch (f->kind) {
 	case FC_DND:
-		route_pipe_cmd(c, got_stored, "EVAL %s 1 %s %s", toggle_lua,
+		route_pipe_cmd(c, got_toggled, "EVAL %s 1 %s %s", toggle_lua,
 			       key, field);
 		break;
 	case FC_FWD_OFF:
