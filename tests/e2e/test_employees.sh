@@ -34,6 +34,7 @@ DOMAIN=empl.pbx.local
 PW101=first-Hq7-pw-desk
 PW102=second-Kd2-pw-desk
 PW103=third-Vx9-pw-desk
+PW105=fifth-Rb4-pw-desk
 OWN=74951240000 # the tenant's number (caller ID, and a scenario)
 OKEY="pbx:{$T}:outbound"
 
@@ -62,6 +63,8 @@ SCEN='{"start":"r","nodes":{"r":{"type":"subscriber","options":{"kind":"internal
 	"$PBXCTL" ext add $T 101 "$PW101" &&
 	"$PBXCTL" ext add $T 102 "$PW102" &&
 	"$PBXCTL" ext add $T 103 "$PW103" &&
+	"$PBXCTL" ext add $T 104 "$PW103" &&
+	"$PBXCTL" ext add $T 105 "$PW105" &&
 	number_with $T $OWN ring102 "$SCEN" &&
 	"$PBXCTL" outbound set $T --caller-id $OWN &&
 	"$PBXCTL" trunk add empl-carrier $CARRIER:5060 --format e164
@@ -93,11 +96,14 @@ callee() {
 
 # dial <name> <number> <expect> [hold ms]: 101 dials number; 0 when the
 # final answer is expect. Its log (got N (reason)) in $TMP/<name>.log.
+# DIAL_PORT / DIAL_RTP / DIAL_MP: its ports, for a second call of 101 at
+# the same time.
 dial() {
 	(cd "$TMP" && timeout 60 sipp -sf "$SIPP_DIR/out_phone.xml" -s "$2" \
 		-key user 101 -key domain $DOMAIN -key expect "$3" \
-		-key rtp_port 32101 -au 101 -ap "$PW101" -i $IP101 \
-		-p 5097 -mi $IP101 -mp 16000 -d "${4:-500}" -m 1 -nostdin \
+		-key rtp_port "${DIAL_RTP:-32101}" -au 101 -ap "$PW101" \
+		-i $IP101 -p "${DIAL_PORT:-5097}" -mi $IP101 \
+		-mp "${DIAL_MP:-16000}" -d "${4:-500}" -m 1 -nostdin \
 		-trace_logs -log_file "$TMP/$1.log" 127.0.0.1:5060 \
 		>>"$TMP/sipp.out" 2>&1)
 }
@@ -129,7 +135,7 @@ forwarded() {
 	start_sink "$([ "$to" = 103 ] && echo $IP103 || echo $IP102)" \
 		"320$to" "$TMP/$name.b.sink"
 	sb=$SINK_PID
-	if dial "$name" 102 200 3500; then pass "${name}_answered"
+	if dial "$name" 102 200 3000; then pass "${name}_answered"
 	else fail "${name}_answered" "$(got "$name")"; fi
 	eval "wait \$CALLEE_$to"
 	rc=$?
@@ -144,15 +150,15 @@ forwarded() {
 	rtp_both "${name}_rtp_both_ways" "$TMP/$name.a.sink" "$TMP/$name.b.sink"
 }
 
-# code <name> <code>: 102 dials a feature code, hears the confirmation
+# code <name> <code>: 105 dials a feature code, hears the confirmation
 # (RTP counted) and gets the PBX's BYE.
 code() {
 	local rc pk
-	start_sink $IP102 32202 "$TMP/$1.sink"
+	start_sink $IP102 32205 "$TMP/$1.sink"
 	(cd "$TMP" && timeout 30 sipp -sf "$SIPP_DIR/vm_phone.xml" -s "$2" \
-		-key user 102 -key domain $DOMAIN -key rtp_port 32202 \
-		-key mode none -key wait 0 -au 102 -ap "$PW102" -i $IP102 \
-		-p 5105 -mp 31600 -m 1 -nostdin 127.0.0.1:5060 \
+		-key user 105 -key domain $DOMAIN -key rtp_port 32205 \
+		-key mode none -key wait 0 -au 105 -ap "$PW105" -i $IP102 \
+		-p 5106 -mp 31700 -m 1 -nostdin 127.0.0.1:5060 \
 		>>"$TMP/sipp.out" 2>&1)
 	rc=$?
 	wait "$SINK_PID"
@@ -161,6 +167,84 @@ code() {
 	else fail "$1_confirmed" "sipp $rc, ${pk:-0} packets"; fi
 }
 field() { rcli HGET "$OKEY" "ext:$1:$2"; }
+
+# outside: forwarding of extension 104 to outside numbers, while 102's
+# calls go on (101 dials from other ports). Its PASS/FAIL lines go to
+# $TMP/outside.res, counted by replay.
+outside() {
+	local sa sb rc carrier
+	export DIAL_PORT=5098 DIAL_RTP=32111 DIAL_MP=16100
+	# Always to an outside number: out through the trunk, with the tenant's
+	# number as caller ID, RTP both ways.
+	"$PBXCTL" ext set $T 104 --fwd-always "8 916 123-45-67" >/dev/null
+	rm -f "$TMP/out.carrier.log"
+	(cd "$TMP" && exec timeout 40 sipp -sf "$SIPP_DIR/out_carrier.xml" \
+		-i $CARRIER -p 5060 -mi $CARRIER -mp 18000 -key rtp_port 32020 \
+		-m 1 -nostdin -trace_logs -log_file "$TMP/out.carrier.log" \
+		>>"$TMP/sipp.out" 2>&1) &
+	carrier=$!
+	BG+=("$carrier")
+	sleep 0.3
+	start_sink $IP101 32111 "$TMP/out.a.sink"
+	sa=$SINK_PID
+	start_sink $CARRIER 32020 "$TMP/out.b.sink"
+	sb=$SINK_PID
+	if dial out 104 200 3000; then pass fwd_outside_answered
+	else fail fwd_outside_answered "$(got out)"; fi
+	wait "$carrier"
+	rc=$?
+	if [ $rc = 0 ] && grep -qF "ruri +79161234567 from +$OWN@" "$TMP/out.carrier.log"
+	then pass fwd_outside_carrier_got_number_and_caller_id
+	else fail fwd_outside_carrier_got_number_and_caller_id \
+		"sipp $rc: $(grep -m1 ruri "$TMP/out.carrier.log")"; fi
+	wait "$sa" "$sb"
+	rtp_both fwd_outside_rtp_both_ways "$TMP/out.a.sink" "$TMP/out.b.sink"
+	if [ "$(rcli ZCARD "pbx:{$T}:out:legs")" = 0 ]; then
+		pass fwd_outside_counted_and_released
+	else fail fwd_outside_counted_and_released "$(rcli ZRANGE "pbx:{$T}:out:legs" 0 -1)"; fi
+
+	# The outbound policy applies: international is off by default.
+	"$PBXCTL" ext set $T 104 --fwd-always +442079460958 >/dev/null
+	refused fwd_outside_policy_refused 104 403 \
+		"Forbidden \(international calls not allowed"
+	"$PBXCTL" ext set $T 104 --fwd-always none >/dev/null
+}
+# codes: extension 105 sets its own settings with feature codes, while
+# the other calls go on. Lines to $TMP/codes.res (replay).
+codes() {
+	code dnd_toggle_on '*78'
+	if [ "$(field 105 dnd)" = 1 ]; then pass dnd_on_by_code_stored
+	else fail dnd_on_by_code_stored "dnd '$(field 105 dnd)'"; fi
+	code dnd_toggle_off '*78'
+	if [ "$(field 105 dnd)" = 0 ]; then pass dnd_off_by_code_stored
+	else fail dnd_off_by_code_stored "dnd '$(field 105 dnd)'"; fi
+	code fwd_always_by_code '*72103'
+	if [ "$(field 105 fwd_always)" = 103 ]; then pass fwd_always_code_stored
+	else fail fwd_always_code_stored "fwd_always '$(field 105 fwd_always)'"; fi
+	code fwd_noanswer_by_code '*9289161234567'
+	if [ "$(field 105 fwd_noanswer)" = 79161234567 ]; then
+		pass fwd_noanswer_code_stored_canonical
+	else fail fwd_noanswer_code_stored_canonical \
+		"fwd_noanswer '$(field 105 fwd_noanswer)'"; fi
+	code fwd_cancel_by_code '*73'
+	if [ -z "$(field 105 fwd_always)" ]; then pass fwd_always_code_cancelled
+	else fail fwd_always_code_cancelled "fwd_always '$(field 105 fwd_always)'"; fi
+	# The same settings pbxctl shows.
+	if "$PBXCTL" ext set $T 105 | grep -qx "fwd_noanswer 79161234567"; then
+		pass code_settings_shown_by_pbxctl
+	else fail code_settings_shown_by_pbxctl "not shown"; fi
+}
+
+# replay <file>: the PASS/FAIL lines a background block wrote.
+replay() {
+	local l
+	while read -r l; do
+		case $l in
+		PASS*) pass "${l#PASS }" ;;
+		FAIL*) l=${l#FAIL }; fail "${l%% *}" "${l#* }" ;;
+		esac
+	done <"$1"
+}
 
 # --- settings: checked, shown ------------------------------------------------
 if ! "$PBXCTL" ext set $T 102 --fwd-always 102 >"$TMP/v1" 2>&1 &&
@@ -176,21 +260,19 @@ if "$PBXCTL" ext set $T 102 --dnd on | grep -qx "dnd on"; then
 else fail dnd_set_by_pbxctl "not shown as on"; fi
 
 # --- do not disturb ------------------------------------------------------------
+codes >"$TMP/codes.res" 2>&1 &
+codes_pid=$!
 refused dnd_colleague_gets_busy 102 486 "Busy Here"
 # A scenario's subscriber node: its busy output (600 here).
 expect_code dnd_scenario_takes_busy_output $OWN 600 5101
 
-# *78 toggles it: off (the phone rings again), then on.
-code dnd_toggle_off '*78'
-if [ "$(field 102 dnd)" = 0 ]; then pass dnd_off_stored
-else fail dnd_off_stored "dnd '$(field 102 dnd)'"; fi
+# Off again: the phone rings.
+"$PBXCTL" ext set $T 102 --dnd off >/dev/null
 callee 102 answer plain
 if dial plain 102 200 1000 && wait "$CALLEE_102"; then
 	pass dnd_off_phone_answers
 else fail dnd_off_phone_answers "$(got plain)"; fi
-code dnd_toggle_on '*78'
-if [ "$(field 102 dnd)" = 1 ]; then pass dnd_on_stored
-else fail dnd_on_stored "dnd '$(field 102 dnd)'"; fi
+"$PBXCTL" ext set $T 102 --dnd on >/dev/null
 
 # --- forwarding ------------------------------------------------------------------
 # Busy (DND counts as busy) to a colleague.
@@ -199,13 +281,13 @@ forwarded fwd_busy_to_103 103
 # No answer after 5 s: 102 rings, is cancelled, 103 answers.
 "$PBXCTL" ext set $T 102 --dnd off --fwd-busy none --fwd-noanswer 103 \
 	--fwd-timeout 5 >/dev/null
+outside >"$TMP/outside.res" 2>&1 &
+outside_pid=$!
 forwarded fwd_noanswer_to_103 103 noanswer
 "$PBXCTL" ext set $T 102 --fwd-noanswer none >/dev/null
 
-# Always, set by feature code *72<number> and cancelled by *73.
-code fwd_always_by_code '*72103'
-if [ "$(field 102 fwd_always)" = 103 ]; then pass fwd_always_code_stored
-else fail fwd_always_code_stored "fwd_always '$(field 102 fwd_always)'"; fi
+# Always.
+"$PBXCTL" ext set $T 102 --fwd-always 103 >/dev/null
 forwarded fwd_always_to_103 103
 refused fwd_code_without_number '*72' 484 "Address Incomplete"
 
@@ -213,44 +295,10 @@ refused fwd_code_without_number '*72' 484 "Address Incomplete"
 "$PBXCTL" ext set $T 103 --fwd-always 102 >/dev/null
 refused fwd_loop_refused 102 482 "Loop Detected"
 "$PBXCTL" ext set $T 103 --fwd-always none >/dev/null
-code fwd_cancel_by_code '*73'
-if [ -z "$(field 102 fwd_always)" ]; then pass fwd_always_code_cancelled
-else fail fwd_always_code_cancelled "fwd_always '$(field 102 fwd_always)'"; fi
 
-# Always to an outside number: out through the trunk, with the tenant's
-# number as caller ID, RTP both ways.
-"$PBXCTL" ext set $T 102 --fwd-always "8 916 123-45-67" >/dev/null
-rm -f "$TMP/out.carrier.log"
-(cd "$TMP" && exec timeout 40 sipp -sf "$SIPP_DIR/out_carrier.xml" \
-	-i $CARRIER -p 5060 -mi $CARRIER -mp 18000 -key rtp_port 32020 \
-	-m 1 -nostdin -trace_logs -log_file "$TMP/out.carrier.log" \
-	>>"$TMP/sipp.out" 2>&1) &
-carrier=$!
-BG+=("$carrier")
-sleep 0.3
-start_sink $IP101 32101 "$TMP/out.a.sink"
-sa=$SINK_PID
-start_sink $CARRIER 32020 "$TMP/out.b.sink"
-sb=$SINK_PID
-if dial out 102 200 3500; then pass fwd_outside_answered
-else fail fwd_outside_answered "$(got out)"; fi
-wait "$carrier"
-rc=$?
-if [ $rc = 0 ] && grep -qF "ruri +79161234567 from +$OWN@" "$TMP/out.carrier.log"
-then pass fwd_outside_carrier_got_number_and_caller_id
-else fail fwd_outside_carrier_got_number_and_caller_id \
-	"sipp $rc: $(grep -m1 ruri "$TMP/out.carrier.log")"; fi
-wait "$sa" "$sb"
-rtp_both fwd_outside_rtp_both_ways "$TMP/out.a.sink" "$TMP/out.b.sink"
-if [ "$(rcli ZCARD "pbx:{$T}:out:legs")" = 0 ]; then
-	pass fwd_outside_counted_and_released
-else fail fwd_outside_counted_and_released "$(rcli ZRANGE "pbx:{$T}:out:legs" 0 -1)"; fi
-
-# The outbound policy applies: international is off by default.
-"$PBXCTL" ext set $T 102 --fwd-always +442079460958 >/dev/null
-refused fwd_outside_policy_refused 102 403 \
-	"Forbidden \(international calls not allowed"
-"$PBXCTL" ext set $T 102 --fwd-always none >/dev/null
+wait "$outside_pid" "$codes_pid"
+replay "$TMP/outside.res"
+replay "$TMP/codes.res"
 
 "$PBXCTL" trunk remove empl-carrier >/dev/null 2>&1
 e2e_finish $T
