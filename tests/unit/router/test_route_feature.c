@@ -265,19 +265,23 @@ static void confirms(const char *call_id, const char *want,
 	cr_assert_str_eq(c->play->prompt, prompt);
 }
 
+/* call_id dials code: placed, the caller's field is want afterwards. */
+static void sets(const char *call_id, const char *code, const char *field,
+		 const char *want)
+{
+	char v[40];
+
+	cr_assert_eq(dial(call_id, code)->action,
+		     PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA);
+	ext_field(field, v, sizeof(v));
+	cr_assert_str_eq(v, want, "%s: %s", code, field);
+}
+
 Test(route_feature, star78_toggles_do_not_disturb_with_its_prompt)
 {
-	char v[16];
-
-	cr_assert_eq(dial("c-1", "*78")->action,
-		     PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA);
-	ext_field("dnd", v, sizeof(v));
-	cr_assert_str_eq(v, "1");
+	sets("c-1", "*78", "dnd", "1");
 	confirms("c-1", "@fc:78:1", "fc_dnd_on", 0);
-	cr_assert_eq(dial("c-2", "*78")->action,
-		     PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA);
-	ext_field("dnd", v, sizeof(v));
-	cr_assert_str_eq(v, "0");
+	sets("c-2", "*78", "dnd", "0");
 	confirms("c-2", "@fc:78:0", "fc_dnd_off", 2);
 }
 
@@ -285,15 +289,9 @@ Test(route_feature, forwarding_codes_store_the_canonical_number)
 {
 	char v[40];
 
-	cr_assert_eq(dial("c-1", "*9289161234567")->action,
-		     PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA);
-	ext_field("fwd_noanswer", v, sizeof(v));
-	cr_assert_str_eq(v, "79161234567");
+	sets("c-1", "*9289161234567", "fwd_noanswer", "79161234567");
 	confirms("c-1", "@fc:92", "fc_fwd_on", 0);
-	cr_assert_eq(dial("c-2", "*93")->action,
-		     PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA);
-	ext_field("fwd_noanswer", v, sizeof(v));
-	cr_assert_str_eq(v, "");
+	sets("c-2", "*93", "fwd_noanswer", "");
 	/* No number, or the extension itself: refused, nothing stored. */
 	assert_reject(dial("c-3", "*72"), 484,
 		      "Address Incomplete (number missing)");

@@ -20,34 +20,26 @@
 
 static struct router_harness h;
 
-static void redis_ok(redisReply *r)
-{
-	cr_assert(r && r->type != REDIS_REPLY_ERROR);
-	freeReplyObject(r);
-}
-
-/* HSET pbx:{t}:outbound <field> <value>, as provisioning writes it. */
+/* An extension's setting (or the policy's field), as provisioning and
+ * the feature codes write it. */
 static void setting(const char *field, const char *value)
 {
-	char key[PBX_KEY_MAX];
-
-	cr_assert_eq(pbx_key_of(key, sizeof(key), HARNESS_TENANT,
-				PBX_K_OUTBOUND),
-		     0);
-	redis_ok(redis_fixture_cmd(&h.rf, "HSET %s %s %s", key, field, value));
+	cr_assert_eq(router_harness_seed_outbound(&h, field, value), 0);
 }
 
 static void setup(void)
 {
-	char key[PBX_KEY_MAX];
+	static const char *const exts[] = {"101", "102", "103", "104"};
 
 	cr_assert_eq(router_harness_start(&h), 0, "router harness");
 	cr_assert_eq(router_harness_seed_tenant(&h), 0);
 	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
-	cr_assert_eq(pbx_key(key, sizeof(key), HARNESS_TENANT, "exts"), 0);
-	redis_ok(redis_fixture_cmd(&h.rf, "SADD %s 101 102 103 104", key));
-	redis_ok(redis_fixture_cmd(&h.rf, "SET pbx:{sys}:did:" OWN " %s",
-				   HARNESS_TENANT));
+	for (size_t i = 0; i < sizeof(exts) / sizeof(*exts); i++)
+		cr_assert_eq(router_harness_seed_ext(&h, exts[i]), 0);
+	/* The tenant's number, its caller ID. */
+	cr_assert(redis_fixture_ok(redis_fixture_cmd(
+			  &h.rf, "SET pbx:{sys}:did:" OWN " %s",
+			  HARNESS_TENANT)) == 0);
 	setting("caller_id", OWN);
 }
 
