@@ -40,20 +40,11 @@ OKEY="pbx:{$T}:outbound"
 
 ip addr add "$CARRIER/32" dev lo 2>/dev/null
 
-BG=()
-cleanup() {
-	local p
-	for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
-	"$STACK" stop >/dev/null 2>&1
-}
-trap cleanup EXIT
-
-stack_up
-cd "$TMP" || exit 1
-sox -n -r 8000 -c 1 -e a-law caller.wav synth 20 sine 400 2>/dev/null
-sox -n -r 8000 -c 1 -e a-law callee.wav synth 20 sine 600 2>/dev/null
-sox -n -r 8000 -c 1 -t ul silence.ul trim 0 1 2>/dev/null
-cd - >/dev/null || exit 1
+e2e_stack_with_bg
+# The phones' audio: tones both ways (bridged calls), silence for the
+# feature codes.
+e2e_tones
+sox -n -r 8000 -c 1 -t ul "$TMP/silence.ul" trim 0 1 2>/dev/null
 
 # A number whose scenario rings 102: its busy output answers 600, so the
 # caller sees which output the subscriber node took.
