@@ -257,8 +257,37 @@ refused dnd_colleague_gets_busy 102 486 "Busy Here"
 # A scenario's subscriber node: its busy output (600 here).
 expect_code dnd_scenario_takes_busy_output $OWN 600 5101
 
-# Off again: the phone rings.
+# watch <name> <ext> <answer> [domain]: 103's phone watches ext@domain
+# (busy lamp field) until no NOTIFY comes for 5 s; 0 when the SUBSCRIBE
+# got answer. Its log ("got N",
+# "notify <state> ...") in $TMP/<name>.log.
+watch() {
+	(cd "$TMP" && timeout 30 sipp -sf "$SIPP_DIR/blf_watch.xml" -s "$2" \
+		-key user 103 -key domain $DOMAIN -key rdomain "${4:-$DOMAIN}" \
+		-au 103 -ap "$PW103" -i $IP103 -p 5107 -m 1 -nostdin \
+		-trace_logs -log_file "$TMP/$1.log" 127.0.0.1:5060 \
+		>>"$TMP/sipp.out" 2>&1)
+	# SIPp counts a watch that ends by its 5 s of silence as failed
+	# (exit 1): what it logged is the result.
+	[ $? -le 1 ] && grep -q "got $3\b" "$TMP/$1.log"
+}
+# states <log>: the dialog states its NOTIFYs carried, in order.
+states() { sed -n 's/^.*notify \([a-z]*\) .*$/\1/p' "$1" | tr '\n' ' '; }
+
+# --- busy lamp field -------------------------------------------------------------
+# Only a colleague of the same tenant, and only an extension.
+if watch blf_other_domain 102 403 other.pbx.local &&
+	watch blf_no_such_ext 199 404; then
+	pass blf_refuses_other_domains_and_unknown_extensions
+else fail blf_refuses_other_domains_and_unknown_extensions \
+	"$(grep -h 'got' "$TMP"/blf_other_domain.log "$TMP"/blf_no_such_ext.log | tr '\n' ' ')"; fi
+
+# Off again: the phone rings; 103 watches 102 meanwhile and sees the
+# call ring, get answered and end.
 "$PBXCTL" ext set $T 102 --dnd off >/dev/null
+watch blf_watch 102 200 &
+watcher=$!
+sleep 1
 callee 102 answer plain
 if dial plain 102 200 1000 && wait "$CALLEE_102"; then
 	pass dnd_off_phone_answers
@@ -269,6 +298,14 @@ else fail dnd_off_phone_answers "$(got plain)"; fi
 # Busy (DND counts as busy) to a colleague.
 "$PBXCTL" ext set $T 102 --fwd-busy 103 >/dev/null
 forwarded fwd_busy_to_103 103
+# The watcher saw 102's call (it stops after 5 s without NOTIFY).
+wait "$watcher"
+rc=$?
+st=$(states "$TMP/blf_watch.log")
+if [ $rc = 0 ] && echo "$st" | grep -qE "^terminated early .*confirmed .*terminated"; then
+	pass blf_notify_shows_early_confirmed_terminated
+else fail blf_notify_shows_early_confirmed_terminated "sipp $rc, states: $st"; fi
+
 # No answer after 5 s: 102 rings, is cancelled, 103 answers.
 "$PBXCTL" ext set $T 102 --dnd off --fwd-busy none --fwd-noanswer 103 \
 	--fwd-timeout 5 >/dev/null
