@@ -309,6 +309,19 @@ static void ring_info_handler(struct sip *sip, const struct sip_msg *msg,
 	pbx_log_ctx(NULL, NULL);
 }
 
+int mwcall_leg_failure(int err, const struct sip_msg *msg, uint16_t *code,
+		       char *detail, size_t size)
+{
+	int result = ring_result_of(msg && msg->scode >= 300 ? msg->scode : 0,
+				    err, code);
+
+	if (msg && msg->scode >= 300)
+		re_snprintf(detail, size, "%u %r", msg->scode, &msg->reason);
+	else
+		re_snprintf(detail, size, "%s", err ? strerror(err) : "closed");
+	return result;
+}
+
 static void ring_close_handler(int err, const struct sip_msg *msg, void *arg)
 {
 	struct ring *ring = arg;
@@ -331,14 +344,7 @@ static void ring_close_handler(int err, const struct sip_msg *msg, void *arg)
 		pbx_log_ctx(NULL, NULL);
 		return;
 	}
-	result = ring_result_of(msg && msg->scode >= 300 ? msg->scode : 0, err,
-				&code);
-	if (msg && msg->scode >= 300)
-		re_snprintf(detail, sizeof(detail), "%u %r", msg->scode,
-			    &msg->reason);
-	else
-		re_snprintf(detail, sizeof(detail), "%s",
-			    err ? strerror(err) : "closed");
+	result = mwcall_leg_failure(err, msg, &code, detail, sizeof(detail));
 	ring_finish(ring, result, code, detail);
 	pbx_log_ctx(NULL, NULL);
 }
@@ -358,7 +364,7 @@ static void ring_timeout_handler(void *arg)
 
 /* ---- parameters: everything here goes into SIP headers ---- */
 
-static bool uri_ok(const char *s, struct uri *u, struct pl *pl)
+bool mwcall_uri_ok(const char *s, struct uri *u, struct pl *pl)
 {
 	size_t n = strlen(s);
 
@@ -376,7 +382,7 @@ static bool uri_ok(const char *s, struct uri *u, struct pl *pl)
 	return !uri_decode(u, pl) && u->host.l;
 }
 
-static bool token_ok(const char *s, size_t max, const char *extra)
+bool mwcall_token_ok(const char *s, size_t max, const char *extra)
 {
 	size_t n = strlen(s);
 
@@ -386,6 +392,21 @@ static bool token_ok(const char *s, size_t max, const char *extra)
 		if (!isalnum((unsigned char)s[i]) && !strchr(extra, s[i]))
 			return false;
 	return true;
+}
+
+int mwcall_from_external(const struct mwcall_env *env, const char *cid,
+			 char *from_uri, size_t size)
+{
+	char caller_id[CALLER_ID_SIZE];
+	struct pl edge;
+	struct uri eu;
+
+	caller_id_external(caller_id, sizeof(caller_id), cid);
+	pl_set_str(&edge, env->edge_uri);
+	if (uri_decode(&eu, &edge) || !pl_isset(&eu.host))
+		return -EINVAL;
+	re_snprintf(from_uri, size, "sip:%s@%r", caller_id, &eu.host);
+	return 0;
 }
 
 int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
@@ -401,8 +422,8 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 	char caller_id[CALLER_ID_SIZE];
 	struct mbuf *offer = NULL;
 	struct ring *ring;
-	struct uri u, eu;
-	struct pl pl, edge, from_host;
+	struct uri u;
+	struct pl pl, from_host;
 	const char *cid_src;
 	bool named;
 	int err;
@@ -424,7 +445,7 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 		return -EBUSY;
 	}
 	if (named) {
-		if (!token_ok(p->leg, MWCALL_LEG_MAX - 1, "-_.:@+")) {
+		if (!mwcall_token_ok(p->leg, MWCALL_LEG_MAX - 1, "-_.:@+")) {
 			*why = "bad leg";
 			return -EINVAL;
 		}
@@ -436,7 +457,7 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 			}
 		}
 	}
-	if (!p->target_uri || !uri_ok(p->target_uri, &u, &pl)) {
+	if (!p->target_uri || !mwcall_uri_ok(p->target_uri, &u, &pl)) {
 		*why = "bad target_uri";
 		return -EINVAL;
 	}
@@ -450,7 +471,7 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 	cid_src = p->caller_id && p->caller_id[0] ? p->caller_id
 						  : call->caller;
 	kind = p->dest_kind && p->dest_kind[0] ? p->dest_kind : "extension";
-	if (!token_ok(kind, 32, "-_")) {
+	if (!mwcall_token_ok(kind, 32, "-_")) {
 		*why = "bad dest_kind";
 		return -EINVAL;
 	}
@@ -461,18 +482,14 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 	    strcmp(kind, "mobile")) {
 		caller_id_clean(caller_id, sizeof(caller_id), cid_src);
 		from_host = u.host;
-	} else {
-		caller_id_external(caller_id, sizeof(caller_id), cid_src);
-		pl_set_str(&edge, env->edge_uri);
-		if (uri_decode(&eu, &edge) || !pl_isset(&eu.host)) {
-			*why = "bad edge_uri";
-			return -EINVAL;
-		}
-		from_host = eu.host;
+		re_snprintf(from_uri, sizeof(from_uri), "sip:%s@%r",
+			    caller_id, &from_host);
+	} else if (mwcall_from_external(env, cid_src, from_uri,
+					sizeof(from_uri))) {
+		*why = "bad edge_uri";
+		return -EINVAL;
 	}
 	caller_name_clean(name, sizeof(name), p->caller_name);
-	re_snprintf(from_uri, sizeof(from_uri), "sip:%s@%r", caller_id,
-		    &from_host);
 
 	ring = calloc(1, sizeof(*ring));
 	if (!ring)

@@ -75,17 +75,18 @@ static void command_answer(struct worker *w, struct worker_link *l,
 /* The tenant's prompt `name`; the system sound set stands in for one the
  * tenant did not upload (an upload of that name replaces it). *audio is
  * referenced for the caller. */
-int worker_prompt_audio(struct worker *w, const char *tenant,
-			const char *name, enum offer_law law, uint8_t **audio,
-			size_t *len)
+int worker_prompt_audio(struct worker *w, struct worker_call *wc,
+			const char *name, uint8_t **audio, size_t *len)
 {
-	int err = name[0] ? prompt_cache_get(w->prompts, tenant, name, law,
-					     audio, len)
+	enum offer_law law = mwcall_law(wc->call);
+	int err = name[0] ? prompt_cache_get(w->prompts,
+					     mwcall_tenant(wc->call), name,
+					     law, audio, len)
 			  : -ENOENT;
 
 	/* The system sounds also stand in while the store is down: a
 	 * caller asked for its PIN is not hung up for want of Redis. */
-	if (err && !worker_sound(w, name, law, audio, len)) {
+	if (err && !worker_sound(w, wc->lang, name, law, audio, len)) {
 		if (err != -ENOENT)
 			PLOG_WARN("prompt %s: %s; the built-in one", name,
 				  strerror(-err));
@@ -129,8 +130,11 @@ static void command_play(struct worker *w, struct worker_link *l,
 		err = worker_moh_audio(w, env->tenant_id, play->prompt, law, &audio,
 				&len);
 	else
-		err = worker_prompt_audio(w, env->tenant_id, play->prompt, law,
-				   &audio, &len);
+		err = worker_prompt_audio(w, wc, play->prompt, &audio, &len);
+	/* A queued caller's sounds (the call-back's confirmation) in the
+	 * language of its hold. */
+	if (err == -ENOENT && !play->moh)
+		err = worker_queue_sound(wc, play->prompt, &audio, &len);
 	if (err == -ENOENT)
 		snprintf(detail, sizeof(detail), "prompt %s not found",
 			 play->prompt);
@@ -323,8 +327,7 @@ static void conf_announce(struct worker *w, struct worker_call *wc,
 		snprintf(name, sizeof(name), "conf_count_%u", count);
 	else
 		snprintf(name, sizeof(name), "conf_count_many");
-	err = worker_prompt_audio(w, env->tenant_id, name, mwcall_law(wc->call),
-			   &audio, &len);
+	err = worker_prompt_audio(w, wc, name, &audio, &len);
 	if (!err) {
 		set_msgid(wc->play_msgid, sizeof(wc->play_msgid), env);
 		err = mwcall_play(wc->call, audio, len, 1, false,
@@ -512,18 +515,76 @@ ARGS(record_call, ARG(record_call) && cmd->record_call->extension &&
 			  cmd->record_call->prompt)
 ARGS(listen, ARG(listen) && cmd->listen->prompt && cmd->listen->language &&
 		     cmd->listen->backend)
+ARGS(originate, ARG(originate) && cmd->originate->target_uri &&
+			cmd->originate->caller_id &&
+			cmd->originate->dest_kind)
 #undef ARGS
 #undef ARG
 
+/* Originate: a call that starts with our INVITE (a queue's call-back),
+ * under the router's call id; admitted like an INVITE (room, draining,
+ * lag). Its events go to the router that asked. */
+static void command_originate(struct worker *w, struct worker_link *l,
+			      struct worker_call *wc,
+			      const Pbx__V1__Envelope *env)
+{
+	const Pbx__V1__MediaCommand__Originate *o =
+		env->media_command->originate;
+	struct mwcall_orig p = {
+		.callid = env->call_id,
+		.target_uri = o->target_uri,
+		.dest_kind = o->dest_kind,
+		.caller_id = o->caller_id,
+		.timeout_ms = o->timeout_ms,
+		.seq = env->media_command->seq,
+	};
+	const char *why = NULL;
+	char detail[160];
+	int err;
+
+	(void)wc;
+	if (!pbx_tenant_valid(env->tenant_id)) {
+		failed(w, l, env, "originate", "bad tenant");
+		return;
+	}
+	if (w->draining || w->stopping ||
+	    w->load >= (uint32_t)w->cfg->capacity || worker_lagging(w)) {
+		w->n_refused_full++;
+		failed(w, l, env, "originate",
+		       w->draining ? "draining" : "at capacity");
+		return;
+	}
+	wc = calloc(1, sizeof(*wc));
+	if (!wc) {
+		failed(w, l, env, "originate", "out of memory");
+		return;
+	}
+	wc->w = w;
+	set_msgid(wc->answer_msgid, sizeof(wc->answer_msgid), env);
+	err = mwcall_originate(&wc->call, &w->env, env->tenant_id, &p,
+			       worker_call_event, wc, &why);
+	if (err) {
+		free(wc);
+		snprintf(detail, sizeof(detail), "originate: %s",
+			 why ? why : strerror(-err));
+		failed(w, l, env, "originate", detail);
+		return;
+	}
+	wc->home = l;
+	worker_call_add(w, wc);
+}
+
 /* One row per command: the oneof case, its argument check (NULL: none
- * needed) and its handler. */
+ * needed) and its handler; `creates`: the command starts a call, whose
+ * id must not be in use (the others act on a call of the table). */
 static const struct command_row {
 	Pbx__V1__MediaCommand__CmdCase cmd;
 	bool (*args)(const Pbx__V1__MediaCommand *cmd);
 	void (*run)(struct worker *w, struct worker_link *l,
 		    struct worker_call *wc, const Pbx__V1__Envelope *env);
+	bool creates;
 } commands[] = {
-#define ROW(CASE, a, f) {PBX__V1__MEDIA_COMMAND__CMD_##CASE, a, f}
+#define ROW(CASE, a, f) {PBX__V1__MEDIA_COMMAND__CMD_##CASE, a, f, false}
 	ROW(ANSWER, NULL, command_answer),
 	ROW(PLAY, args_play, command_play),
 	ROW(STOP_PLAY, NULL, command_stop_play),
@@ -540,6 +601,8 @@ static const struct command_row {
 	ROW(QUEUE_ANNOUNCE, args_queue_announce, command_queue_announce),
 	ROW(RECORD_CALL, args_record_call, command_record_call),
 	ROW(LISTEN, args_listen, command_listen),
+	{PBX__V1__MEDIA_COMMAND__CMD_ORIGINATE, args_originate,
+	 command_originate, true},
 #undef ROW
 };
 
@@ -563,7 +626,21 @@ void worker_command(struct worker *w, struct worker_link *l,
 		failed(w, l, env, "command", "wrong worker");
 		return;
 	}
+	row = command_row(cmd->cmd_case);
 	wc = worker_call_find(w, env->call_id);
+	if (row && row->creates) {
+		if (wc) {
+			failed(w, l, env, "command", "call id in use");
+			return;
+		}
+		if (row->args && !row->args(cmd)) {
+			failed(w, l, env, "command",
+			       "command without arguments");
+			return;
+		}
+		row->run(w, l, NULL, env);
+		return;
+	}
 	if (!wc) {
 		PLOG_INFO("command seq %llu for an unknown call",
 			  (unsigned long long)cmd->seq);
@@ -578,7 +655,6 @@ void worker_command(struct worker *w, struct worker_link *l,
 		reply_event(w, l, env, KIND(FAILED), "tenant mismatch");
 		return;
 	}
-	row = command_row(cmd->cmd_case);
 	if (!row) {
 		reply_event(w, l, env, KIND(FAILED), "unknown command");
 		return;
@@ -588,6 +664,11 @@ void worker_command(struct worker *w, struct worker_link *l,
 		return;
 	}
 	wc->home = l;
+	if (cmd->language && cmd->language[0] &&
+	    say_lang_parse(cmd->language, &wc->lang))
+		PLOG_WARN("command seq %llu: language '%.16s' unknown; %s kept",
+			  (unsigned long long)cmd->seq, cmd->language,
+			  say_lang_name(wc->lang));
 	/* A listening turn ends with any step of the walk but a timer. */
 	if (cmd->cmd_case != PBX__V1__MEDIA_COMMAND__CMD_TIMER &&
 	    cmd->cmd_case != PBX__V1__MEDIA_COMMAND__CMD_LISTEN)

@@ -32,18 +32,19 @@ struct worker_queue {
 	uint32_t period_ms;
 	enum say_lang lang;
 	bool say_pos, say_wait;
+	char cb_num[8];	      /* "num_<d>": the call-back key, "" none */
 	uint32_t pos, wait_s; /* the latest news (0: none) */
 	uint32_t said_pos;    /* the position said last */
 };
 
 /* The system sound `name` in lang (English when lang has none). */
-static const struct queue_sound *sound_of(enum say_lang lang,
+static const struct sys_sound *sound_of(enum say_lang lang,
 					  const char *name)
 {
-	const struct queue_sound *en = NULL;
+	const struct sys_sound *en = NULL;
 
 	for (size_t i = 0; i < queue_sounds_n; i++) {
-		const struct queue_sound *s = &queue_sounds[i];
+		const struct sys_sound *s = &queue_sounds[i];
 
 		if (strcmp(s->name, name))
 			continue;
@@ -62,11 +63,12 @@ struct piece {
 };
 
 /* One word: the tenant's prompt of that name, else the system's. */
-static int piece_get(struct worker *w, const char *tenant,
-		     enum say_lang lang, const char *name, enum offer_law law,
-		     struct piece *p)
+static int piece_get(struct worker *w, struct worker_queue *q,
+		     const char *name, struct piece *p)
 {
-	const struct queue_sound *s;
+	const char *tenant = mwcall_tenant(q->wc->call);
+	enum offer_law law = mwcall_law(q->wc->call);
+	const struct sys_sound *s;
 	int err;
 
 	memset(p, 0, sizeof(*p));
@@ -76,7 +78,7 @@ static int piece_get(struct worker *w, const char *tenant,
 		p->audio = p->ref;
 		return 0;
 	}
-	s = sound_of(lang, name);
+	s = sound_of(q->lang, name);
 	if (s) {
 		p->audio = law == OFFER_ALAW ? s->alaw : s->ulaw;
 		p->len = law == OFFER_ALAW ? *s->alaw_len : *s->ulaw_len;
@@ -84,7 +86,7 @@ static int piece_get(struct worker *w, const char *tenant,
 	}
 	/* A tenant's own prompt only (entry, periodic): the other system
 	 * sounds stand in while the store is down. */
-	err = worker_prompt_audio(w, tenant, name, law, &p->ref, &p->len);
+	err = worker_prompt_audio(w, q->wc, name, &p->ref, &p->len);
 	p->audio = p->ref;
 	return err;
 }
@@ -93,14 +95,12 @@ static int piece_get(struct worker *w, const char *tenant,
 static int join(struct worker *w, struct worker_queue *q,
 		const char **names, size_t n, uint8_t **audio, size_t *len)
 {
-	const char *tenant = mwcall_tenant(q->wc->call);
-	enum offer_law law = mwcall_law(q->wc->call);
 	struct piece p[PIECES_MAX];
 	size_t total = 0, k = 0;
 	int err = 0;
 
 	for (size_t i = 0; i < n && i < PIECES_MAX; i++) {
-		if (piece_get(w, tenant, q->lang, names[i], law, &p[k])) {
+		if (piece_get(w, q, names[i], &p[k])) {
 			PLOG_WARN("queue announcement: no prompt %s",
 				  names[i]);
 			continue;
@@ -150,6 +150,16 @@ static int say(struct worker *w, struct worker_queue *q, const char **names,
 	return err;
 }
 
+int worker_queue_sound(struct worker_call *wc, const char *name,
+		       uint8_t **audio, size_t *len)
+{
+	const char *names[1] = {name};
+
+	if (!wc->queue)
+		return -ENOENT;
+	return join(wc->w, wc->queue, names, 1, audio, len);
+}
+
 /* The caller's place as the last news gave it, appended to names. */
 static void place_words(struct worker_queue *q, const char **names,
 			size_t *n)
@@ -158,6 +168,11 @@ static void place_words(struct worker_queue *q, const char **names,
 		(void)say_position(q->lang, q->pos, names, n, PIECES_MAX);
 	if (q->say_wait && q->wait_s)
 		(void)say_wait(q->lang, q->wait_s, names, n, PIECES_MAX);
+	/* The call-back exit, offered after the place. */
+	if (q->cb_num[0] && *n && *n + 2 <= PIECES_MAX) {
+		names[(*n)++] = "q_callback";
+		names[(*n)++] = q->cb_num;
+	}
 }
 
 static void period_handler(void *arg);
@@ -255,6 +270,10 @@ int worker_queue_hold(struct worker *w, struct worker_call *wc,
 	q->period_ms = h->periodic_ms;
 	q->say_pos = h->announce_position;
 	q->say_wait = h->announce_wait;
+	if (strlen(h->callback_key) == 1 && h->callback_key[0] >= '0' &&
+	    h->callback_key[0] <= '9')
+		snprintf(q->cb_num, sizeof(q->cb_num), "num_%c",
+			 h->callback_key[0]);
 	worker_queue_end(wc);
 	wc->queue = q;
 

@@ -23,7 +23,16 @@ struct provision {
 	int redis_port;
 	struct pbx_redis_cred cred; /* AUTH on every (re)connect */
 	redisContext *rc; /* NULL while down: the next command reconnects */
+	char at[300];     /* rc's host:port, for the log */
 	char media_root[1024]; /* the media store (pbx_media_store.h) */
+	/* Writes are acknowledged once this many replicas have them (WAIT,
+	 * docs/operations.md "Acknowledged writes"); 0: at once. */
+	int wait_replicas;
+	int wait_timeout_ms;
+	/* The routers' worker_ttl_ms: `worker list` calls a worker whose
+	 * heartbeat is older "silent" (prov_worker.c). */
+	long worker_ttl_ms;
+	bool wrote;       /* a write command ran since the last WAIT */
 	bool migrated;    /* prov_migrate.c ran to the end */
 	bool migrating;
 	/* Requests answered, by ProvResponse status (prov_metrics.c). */
@@ -103,6 +112,11 @@ int prov_tenant_members(struct provision *pv, struct prov_reply *r,
  * command reconnects. The dispatcher turns a bare -EIO into INTERNAL
  * "storage unavailable". */
 int prov_store_connect(struct provision *pv);
+/* After a request that wrote: 0 once wait_replicas replicas have every
+ * write of this connection (or at once when none is asked or nothing was
+ * written), else -EAGAIN (logged): the write is on the primary only and
+ * may be lost with it. */
+int prov_store_wait(struct provision *pv);
 int prov_store_cmd(struct provision *pv, redisReply **rp, const char *fmt,
 		   ...);
 int prov_store_vcmd(struct provision *pv, redisReply **rp, const char *fmt,
@@ -475,6 +489,9 @@ int prov_extension_set(struct provision *pv,
 		       struct prov_reply *r);
 int prov_outbound_forget(struct provision *pv, const char *tenant,
 			 const char *ext);
+/* prov_asr.c: the tenant's voice-assistant recogniser (pbx:{t}:asr). */
+int prov_asr_set(struct provision *pv,
+		 const Pbx__V1__ProvRequest__AsrSet *q, struct prov_reply *r);
 
 /* prov_limits.c: per-tenant limits (pbx_limits.h). */
 int prov_limits_set(struct provision *pv,

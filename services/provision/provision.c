@@ -49,6 +49,17 @@ int provision_set_media_root(struct provision *pv, const char *root)
 	return 0;
 }
 
+void provision_set_wait(struct provision *pv, int replicas, int timeout_ms)
+{
+	pv->wait_replicas = replicas;
+	pv->wait_timeout_ms = timeout_ms;
+}
+
+void provision_set_worker_ttl(struct provision *pv, long ms)
+{
+	pv->worker_ttl_ms = ms;
+}
+
 void provision_free(struct provision *pv)
 {
 	if (!pv)
@@ -312,6 +323,9 @@ static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
 	case PBX__V1__PROV_REQUEST__OP_OUTBOUND_SET:
 		NEED(q->outbound_set);
 		return prov_outbound_set(pv, q->outbound_set, r);
+	case PBX__V1__PROV_REQUEST__OP_ASR_SET:
+		NEED(q->asr_set);
+		return prov_asr_set(pv, q->asr_set, r);
 	case PBX__V1__PROV_REQUEST__OP_EXTENSION_SET:
 		NEED(q->extension_set);
 		return prov_extension_set(pv, q->extension_set, r);
@@ -408,9 +422,19 @@ static void handle(struct provision *pv, const char *user,
 		}
 		*num = canon;
 	}
+	pv->wrote = false;
 	err = dispatch(pv, q, r);
 	if (num)
 		*num = as_sent;
+	/* Acknowledged only once a replica has it: an OK must survive the
+	 * primary's death (a failover promotes that replica). */
+	if (!err && r->status == PBX__V1__PROV_RESPONSE__STATUS__STATUS_OK &&
+	    prov_store_wait(pv))
+		prov_fail(r, -EIO,
+			  "written, but not confirmed by %d replica within "
+			  "%d ms: it may be lost if the primary fails; "
+			  "repeat the request (it is safe to repeat)",
+			  pv->wait_replicas, pv->wait_timeout_ms);
 
 	if (err && r->status == PBX__V1__PROV_RESPONSE__STATUS__STATUS_OK) {
 		if (err == -EIO)

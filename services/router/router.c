@@ -11,9 +11,13 @@
 #include "router.h"
 #include "scenario.h"
 #include "vcache.h"
+#include "did_cache.h"
 #include "workers.h"
 
 #define SCACHE_ENTRIES 256
+/* Numbers a router remembers the tenant of (did_cache.h): one entry per
+ * slot, a new number may evict another (then one more GET). */
+#define DID_CACHE_SLOTS 4096
 
 static void edge_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 		      const Pbx__V1__Envelope *env, int err, void *arg)
@@ -175,6 +179,12 @@ int router_alloc(struct router **rp, struct event_base *base, void *zctx,
 			      (int)cfg->redis_port, &cfg->redis_cred);
 	if (err)
 		goto fail;
+	err = route_cdr_batch_alloc(r);
+	if (!err)
+		err = did_cache_alloc(&r->dids, DID_CACHE_SLOTS,
+				      (uint64_t)cfg->did_cache_ms);
+	if (err)
+		goto fail;
 	err = workers_alloc(&r->workers, r->redis,
 			    (uint64_t)cfg->worker_ttl_ms,
 			    (uint64_t)cfg->worker_reap_ms);
@@ -250,9 +260,17 @@ void router_free(struct router *r)
 		return;
 	if (r->tick)
 		event_free(r->tick);
+	/* The call records waiting go out with whatever else is queued
+	 * (written, not waited for: no reply will be read). */
+	route_cdr_flush(r);
+	if (pbx_redis_ctx(r->redis))
+		redisAsyncHandleWrite(pbx_redis_ctx(r->redis));
 	/* Freeing Redis runs pending callbacks with NULL replies: they hang up
-	 * or reject through the buses, so free it while those still exist. */
+	 * or reject through the buses, so free it while those still exist
+	 * (and their call records, logged as not stored, after it). */
 	pbx_redis_free(r->redis);
+	r->redis = NULL;
+	route_cdr_batch_free(r);
 	pbx_bus_free(r->edge_bus);
 	pbx_bus_free(r->worker_bus);
 	pbx_bus_free(r->queue_bus);
@@ -260,6 +278,7 @@ void router_free(struct router *r)
 	vcache_free(r->scache);
 	vcache_free(r->ocache);
 	vcache_free(r->outcache);
+	did_cache_free(r->dids);
 	workers_free(r->workers);
 	free(r);
 }

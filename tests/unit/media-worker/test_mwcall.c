@@ -2509,13 +2509,17 @@ Test(mwcall, moh_loops_until_stopped_without_play_done)
 	cr_assert_eq(ev_count(KIND(FAILED)), 0);
 }
 
-/* A queued caller (worker_queue.c): QueueHold's music, QueueAnnounce. */
+/* A queued caller (worker_queue.c): QueueHold's music, QueueAnnounce;
+ * QUEUE_CB_KEY: the call-back key of the next hold. */
+static const char *queue_cb_key = "";
+
 static void cmd_queue_hold(const char *moh, const char *entry)
 {
 	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
 	Pbx__V1__MediaCommand__QueueHold h =
 		PBX__V1__MEDIA_COMMAND__QUEUE_HOLD__INIT;
 
+	h.callback_key = (char *)queue_cb_key;
 	h.moh = (char *)moh;
 	h.entry_prompt = (char *)entry;
 	h.language = (char *)"en";
@@ -2586,6 +2590,49 @@ Test(mwcall, queue_hold_says_a_new_position_between_music)
 	cmd_queue_announce(2);
 	test_loop_for(300);
 	cr_assert_eq(fx.caller.rx.pkts, 0, "news after the hold ended");
+}
+
+/* With a call-back key the place is followed by the offer: "to be
+ * called back ... press" "seven". */
+Test(mwcall, queue_hold_offers_the_callback_key_after_the_place)
+{
+	size_t words = sound_len("q_position") + sound_len("num_3") +
+		       sound_len("q_callback") + sound_len("num_7");
+	unsigned said = (unsigned)((words + 159) / 160), other;
+
+	queue_start(1600);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	queue_cb_key = "7";
+	cmd_queue_hold("hello", "");
+	queue_cb_key = "";
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 5, 2000));
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_queue_announce(3);
+	test_loop_for((int)said * 20 + 300);
+	other = fx.caller.rx.pkts - fx.caller.rx.fill_pkts;
+	cr_assert_eq(other, said, "announcement: %u packets, want %u", other,
+		     said);
+	cr_assert_eq(ev_count(KIND(FAILED)), 0);
+}
+
+/* A Play of a name the tenant has no prompt of, on a queued caller: the
+ * queue's system sound (the call-back's confirmation), whole. */
+Test(mwcall, queue_hold_play_finds_the_queue_sound)
+{
+	queue_start(1600);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_queue_hold("hello", "");
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 5, 2000));
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("q_callback_ok", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 8000), "no PLAY_DONE");
+	test_loop_for(100);
+	cr_assert_eq(fx.caller.rx.pkts - fx.caller.rx.fill_pkts,
+		     (unsigned)((sound_len("q_callback_ok") + 159) / 160),
+		     "%u packets of %u, want %zu bytes",
+		     fx.caller.rx.pkts - fx.caller.rx.fill_pkts,
+		     fx.caller.rx.pkts, sound_len("q_callback_ok"));
+	cr_assert_eq(ev_count(KIND(FAILED)), 0);
 }
 
 Test(mwcall, moh_without_a_prompt_plays_the_built_in_music)
@@ -2724,6 +2771,7 @@ Test(mwcall, cancel_ring_of_a_bridged_leg_keeps_the_caller)
 #include <sndfile.h>
 
 #include "moh_builtin.h"
+#include "sys_sounds.h"
 
 static char vm_root[64];
 
@@ -2774,8 +2822,9 @@ static void vm_files(unsigned *final, unsigned *tmp, char *path, size_t size)
 	media_files("vm", false, final, tmp, path, size);
 }
 
-static uint64_t cmd_record(const char *box, const char *greeting,
-			   uint32_t max_ms)
+/* A Record in the tenant's language (NULL: none said, English). */
+static uint64_t cmd_record_lang(const char *box, const char *greeting,
+				uint32_t max_ms, const char *lang)
 {
 	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
 	Pbx__V1__MediaCommand__Record r = PBX__V1__MEDIA_COMMAND__RECORD__INIT;
@@ -2785,13 +2834,32 @@ static uint64_t cmd_record(const char *box, const char *greeting,
 	r.max_ms = max_ms;
 	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RECORD;
 	mc.record = &r;
+	if (lang)
+		mc.language = (char *)lang;
 	return cmd_send(&mc);
+}
+
+static uint64_t cmd_record(const char *box, const char *greeting,
+			   uint32_t max_ms)
+{
+	return cmd_record_lang(box, greeting, max_ms, NULL);
+}
+
+/* Packets of the voicemail system sound `name` in lang (vm_sounds). */
+static unsigned vm_sound_pkts(const char *lang, const char *name)
+{
+	for (size_t i = 0; i < vm_sounds_n; i++)
+		if (!strcmp(vm_sounds[i].lang, lang) &&
+		    !strcmp(vm_sounds[i].name, name))
+			return (unsigned)((*vm_sounds[i].ulaw_len + 159) / 160);
+	cr_assert_fail("no system sound %s/%s", lang, name);
+	return 0;
 }
 
 /* Packets of the built-in greeting (no greeting named). */
 static unsigned builtin_greeting_pkts(void)
 {
-	return (unsigned)((vm_greeting_builtin_ulaw_len + 159) / 160);
+	return vm_sound_pkts("en", "vm_greeting");
 }
 
 /* Answered, Record sent, the greeting and the beep heard in full (the
@@ -2991,10 +3059,32 @@ static void vm_redis_start(struct redis_fixture *rf, const char *field,
 				   .redis_port = rf->port});
 }
 
+/* MediaCommand.language "ru": the built-in greeting is the Russian one
+ * (its length, then the beep, then nothing: the recording runs). */
+Test(mwcall, voicemail_in_russian_plays_the_russian_greeting)
+{
+	unsigned ru = vm_sound_pkts("ru", "vm_greeting");
+
+	cr_assert_neq(ru, vm_sound_pkts("en", "vm_greeting"),
+		      "the two greetings are told apart by length");
+	vm_root_make();
+	fx_start(&(struct fx_opts){.media_root = vm_root});
+	call_answered();
+	test_ua_rx_reset(&fx.caller, 0);
+	cmd_record_lang("main", "", 30000, "ru");
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, ru + 25, 8000),
+		  "%u packets", fx.caller.rx.pkts);
+	test_loop_for(100);
+	cr_assert_eq(fx.caller.rx.pkts, ru + 25, "%u packets, not the "
+		     "Russian greeting's %u + the beep", fx.caller.rx.pkts, ru);
+	test_ua_hangup(&fx.caller);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	vm_root_remove();
+}
+
 Test(mwcall, voicemail_full_box_plays_the_refusal_then_bye_and_records_nothing)
 {
-	unsigned final, tmp, want = (unsigned)((vm_full_builtin_ulaw_len +
-						159) / 160);
+	unsigned final, tmp, want = vm_sound_pkts("en", "vm_full");
 	struct redis_fixture rf = {0};
 	char path[256];
 
@@ -3217,19 +3307,38 @@ Test(mwcall, vm_access_9_saves_and_the_message_stays)
 	vm_root_remove();
 }
 
-/* The third wrong PIN: the goodbye prompt and BYE; the message was
- * neither heard nor touched. Stops the fixtures. */
-static void acc_refused(struct redis_fixture *rf, const char *box)
+/* Refused (the third wrong PIN: detail "voicemail access: wrong PIN"):
+ * the goodbye prompt and BYE; the message was neither heard nor touched.
+ * Stops the fixtures. */
+static void acc_refused_as(struct redis_fixture *rf, const char *box,
+			   const char *detail)
 {
 	cr_assert(wait_event(KIND(ENDED), 8000), "no ENDED");
-	cr_assert_str_eq(ev_find(KIND(ENDED))->detail,
-			 "voicemail access: wrong PIN");
+	cr_assert_str_eq(ev_find(KIND(ENDED))->detail, detail);
 	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "no BYE");
 	cr_assert_gt(fx.caller.rx.pkts, 100, "no prompts heard");
 	cr_assert_eq(fx.caller.rx.fill_pkts, 0, "the message was heard");
 	cr_assert_eq(acc_int(rf, "ZCARD pbx:{" TENANT "}:vm:box:%s", box), 1);
 	redis_fixture_stop(rf);
 	vm_root_remove();
+}
+
+static void acc_refused(struct redis_fixture *rf, const char *box)
+{
+	acc_refused_as(rf, box, "voicemail access: wrong PIN");
+}
+
+/* acc_start with box "main" (PIN 4321) that has `fails` wrong PINs
+ * counted already (the lock-out window running). */
+static void acc_start_failed(struct redis_fixture *rf, char *id, size_t size,
+			     int fails)
+{
+	acc_start(rf, "main", "4321", id, size);
+	cr_assert_eq(redis_fixture_ok(redis_fixture_cmd(
+			     rf, "SET pbx:{" TENANT "}:vm:pinfail:main %d "
+				 "EX 900",
+			     fails)),
+		     0);
 }
 
 Test(mwcall, vm_access_wrong_pin_three_times_hangs_up_unheard)
@@ -3241,6 +3350,63 @@ Test(mwcall, vm_access_wrong_pin_three_times_hangs_up_unheard)
 	cmd_vm_access("main", true); /* own box: its PIN is asked anyway */
 	acc_entries((const char *const[]){"1#", "43219#", "#", NULL});
 	acc_refused(&rf, "main");
+}
+
+/* Wrong PINs count across calls (per box, in Redis, with a window): */
+Test(mwcall, vm_access_wrong_pins_are_counted_for_the_box_with_a_window)
+{
+	struct redis_fixture rf = {0};
+	char id[PBX_MEDIA_ID_MAX];
+	long long ttl;
+
+	acc_start(&rf, "main", "4321", id, sizeof(id));
+	cmd_vm_access("main", false);
+	acc_entries((const char *const[]){"1#", "2#", NULL});
+	test_loop_for(300);
+	cr_assert_eq(acc_int(&rf, "GET pbx:{" TENANT "}:vm:pinfail:%s",
+			     "main"),
+		     2);
+	ttl = acc_int(&rf, "TTL pbx:{" TENANT "}:vm:pinfail:%s", "main");
+	cr_assert(ttl > 800 && ttl <= 900, "the count's window: %lld s", ttl);
+	acc_entries((const char *const[]){"3#", NULL});
+	cr_assert_eq(acc_int(&rf, "GET pbx:{" TENANT "}:vm:pinfail:%s",
+			     "main"),
+		     3);
+	acc_refused(&rf, "main");
+}
+
+/* ... and at 10 the box is locked: the right PIN does not open it. */
+Test(mwcall, vm_access_locked_box_refuses_even_the_right_pin)
+{
+	struct redis_fixture rf = {0};
+	char id[PBX_MEDIA_ID_MAX];
+
+	acc_start_failed(&rf, id, sizeof(id), 10);
+	cmd_vm_access("main", false);
+	acc_keys("4321#");
+	acc_refused_as(&rf, "main", "voicemail access: box locked");
+}
+
+/* The right PIN below the limit opens the box and clears the count. */
+Test(mwcall, vm_access_right_pin_clears_the_wrong_pin_count)
+{
+	struct redis_fixture rf = {0};
+	char id[PBX_MEDIA_ID_MAX];
+
+	acc_start_failed(&rf, id, sizeof(id), 9);
+	cmd_vm_access("main", false);
+	acc_keys("4321#");
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts,
+				  ACC_MSG_MS / 20 - 1, 8000),
+		  "the message was not heard: %u of its packets",
+		  fx.caller.rx.fill_pkts);
+	cr_assert_eq(acc_int(&rf, "EXISTS pbx:{" TENANT "}:vm:pinfail:%s",
+			     "main"),
+		     0);
+	test_ua_hangup(&fx.caller);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	redis_fixture_stop(&rf);
+	vm_root_remove();
 }
 
 Test(mwcall, vm_access_box_without_pin_opens_only_for_its_extension)
@@ -4328,4 +4494,139 @@ Test(mwcall, metrics_count_the_call_and_its_rtp_on_the_worker_loop)
 	test_loop_for(2500);
 	cr_expect_eq(scrape(port, "/health", &sc), 503, "%s", sc.buf);
 	cr_expect(strstr(sc.buf, "unhealthy: no router reachable"));
+}
+
+/* ---- a call that starts with our INVITE (Originate) ---- */
+
+#define ORIG_ID "cb-7-orig@test"
+
+static uint64_t cmd_originate(const char *callid, uint32_t timeout_ms)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Originate o =
+		PBX__V1__MEDIA_COMMAND__ORIGINATE__INIT;
+	char target[64];
+
+	re_snprintf(target, sizeof(target), "sip:bob@%J",
+		    &fx.callee.sip_addr);
+	o.target_uri = target;
+	o.timeout_ms = timeout_ms;
+	o.caller_id = (char *)"79990001111";
+	o.dest_kind = (char *)"external";
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_ORIGINATE;
+	mc.originate = &o;
+	return cmd_send_to(&mc, TENANT, callid);
+}
+
+static void cmd_play_to(const char *callid, const char *prompt)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Play p = PBX__V1__MEDIA_COMMAND__PLAY__INIT;
+
+	p.prompt = (char *)prompt;
+	p.loops = 1;
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_PLAY;
+	mc.play = &p;
+	cmd_send_to(&mc, TENANT, callid);
+}
+
+static void cmd_hangup_to(const char *callid)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Hangup h = PBX__V1__MEDIA_COMMAND__HANGUP__INIT;
+
+	h.sip_code = 200;
+	h.reason = (char *)"test";
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_HANGUP;
+	mc.hangup = &h;
+	cmd_send_to(&mc, TENANT, callid);
+}
+
+static bool callee_got(void *arg)
+{
+	return fx.callee.rx.fill_pkts >= *(unsigned *)arg;
+}
+
+/* The agent's phone is called first: it answers, the call is up (RTP
+ * both ways, a Play reaches it), and it is an ordinary call after that
+ * (a Hangup sends BYE). */
+Test(mwcall, originate_calls_out_and_the_answered_call_takes_commands)
+{
+	const struct test_router_ev *e;
+	uint64_t seq;
+
+	fx_start(&(struct fx_opts){0});
+	seq = cmd_originate(ORIG_ID, 5000);
+	cr_assert(test_loop_count(&fx.callee.invites, 1, 2000), "no INVITE");
+	cr_assert_str_eq(fx.callee.inv_tenant, TENANT);
+	cr_assert_str_eq(fx.callee.inv_dest, "external");
+	cr_assert_str_eq(fx.callee.inv_call, ORIG_ID);
+	cr_assert_str_eq(fx.callee.inv_from_user, "79990001111");
+	cr_assert(test_loop_flag(&fx.callee.estab, 3000), "callee: no ACK");
+	cr_assert(wait_event(KIND(ANSWERED), 2000), "no ANSWERED");
+	e = ev_find(KIND(ANSWERED));
+	cr_assert_eq(e->seq, seq);
+	cr_assert_str_eq(e->callid, ORIG_ID);
+	cr_assert_eq(ev_count(KIND(INCOMING)), 0);
+	cr_assert_eq(ev_count(KIND(FAILED)), 0);
+	/* The same id again is refused: it is in use. */
+	cmd_originate(ORIG_ID, 5000);
+	cr_assert(wait_event(KIND(FAILED), 1000));
+	cr_assert_str_eq(ev_find(KIND(FAILED))->detail, "call id in use");
+
+	test_ua_rx_reset(&fx.callee, PROMPT_FILL);
+	cmd_play_to(ORIG_ID, "hello");
+	cr_assert(test_loop_until(callee_got, &(unsigned){25}, 2000),
+		  "the prompt: %u packets", fx.callee.rx.fill_pkts);
+	cr_assert_not_null(worker_call_find(fx.w, ORIG_ID));
+	cmd_hangup_to(ORIG_ID);
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000), "no BYE");
+	cr_assert(wait_event(KIND(ENDED), 1000));
+	cr_assert_null(worker_call_find(fx.w, ORIG_ID));
+}
+
+/* Busy, or no answer in time (CANCEL): HANGUP with the ring result, and
+ * the call is gone. */
+Test(mwcall, originate_busy_or_unanswered_reports_and_ends)
+{
+	const struct test_router_ev *e;
+	uint64_t t0;
+
+	fx_start(&(struct fx_opts){0});
+	fx.callee.reject_code = 486;
+	cmd_originate(ORIG_ID, 5000);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	e = ev_find(KIND(HANGUP));
+	cr_assert_eq(e->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_BUSY);
+	cr_assert_eq(e->sip_code, 486);
+	cr_assert_null(worker_call_find(fx.w, ORIG_ID));
+
+	fx.callee.reject_code = 0;
+	fx.callee.answer_delay_ms = TEST_UA_NEVER;
+	fx.router.nev = 0;
+	t0 = pbx_clock_mono_ms();
+	cmd_originate("cb-8-orig@test", 500);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	cr_assert_geq(pbx_clock_mono_ms() - t0, 500);
+	cr_assert_eq(ev_find(KIND(HANGUP))->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER);
+	cr_assert(test_loop_flag(&fx.callee.closed, 1000), "no CANCEL");
+	cr_assert_null(worker_call_find(fx.w, "cb-8-orig@test"));
+	/* A bad target is refused at once. */
+	{
+		Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+		Pbx__V1__MediaCommand__Originate o =
+			PBX__V1__MEDIA_COMMAND__ORIGINATE__INIT;
+
+		o.target_uri = (char *)"http://x";
+		o.caller_id = (char *)"1";
+		o.dest_kind = (char *)"external";
+		mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_ORIGINATE;
+		mc.originate = &o;
+		cmd_send_to(&mc, TENANT, "cb-9");
+		cr_assert(wait_event(KIND(FAILED), 1000));
+		cr_assert_str_eq(ev_find(KIND(FAILED))->detail,
+				 "originate: bad target_uri");
+	}
 }
