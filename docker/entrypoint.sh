@@ -105,6 +105,9 @@ kamailio() {
 		printf '#!substdef "!PBX_REDIS_PASS!%s!g"\n' "$pw"
 		printf '#!substdef "!PBX_REDIS_HOST!%s!g"\n' "${PBX_REDIS_HOST:?}"
 		printf '#!substdef "!PBX_REDIS_PORT!%s!g"\n' "${PBX_REDIS_PORT:-6379}"
+		# Our own SIP address, in the busy lamp field's module strings.
+		printf '#!substdef "!PBX_SELF_ADDR!%s:%s!g"\n' "$ip" \
+			"${PBX_SIP_PORT:-5060}"
 		printf 'include_file "/etc/pbx/kamailio.cfg"\n'
 	} >"$cfg")
 	exec /usr/sbin/kamailio -DD -E -m "${PBX_KAM_SHM_MB:-256}" \

@@ -9,7 +9,7 @@ libssl-dev libspandsp-dev libcurl4-openssl-dev libtiff-dev libhpdf-dev
 libpocketsphinx-dev pocketsphinx-en-us
 redis-server redis-tools
 kamailio kamailio-extra-modules kamailio-json-modules kamailio-redis-modules
-kamailio-utils-modules
+kamailio-utils-modules kamailio-presence-modules
 sip-tester sox espeak-ng iproute2 procps nftables python3-aiosmtpd
 python3-websockets"
 

@@ -430,7 +430,8 @@ start_one() {
 			-A "PBX_ANON_REQ_RATE=$KAM_ANON_RATE" \
 			${PBX_PIKE_DENSITY:+-A "PBX_PIKE_DENSITY=$PBX_PIKE_DENSITY"} \
 			${PBX_TCP_IDLE:+-A "PBX_TCP_IDLE=$PBX_TCP_IDLE"} \
-			--substdef "!PBX_REDIS_PORT!$REDIS_PORT!g"
+			--substdef "!PBX_REDIS_PORT!$REDIS_PORT!g" \
+			--substdef "!PBX_SELF_ADDR!$SIP_IP:$SIP_PORT!g"
 		wait_until 15 kamailio listening_udp "$SIP_IP" "$SIP_PORT" &&
 			alive kamailio
 		;;

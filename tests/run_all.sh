@@ -100,6 +100,9 @@ suite "end to end: calls reach people (menu, extensions, carrier)" people \
 # outside address it adds exists only there.
 suite "end to end: outbound calls of extensions (policy, caller ID, limits)" \
 	outbound tests/e2e/test_outbound.sh
+# Its own network namespace too (the carrier of forwarded calls).
+suite "end to end: employees' phones (do-not-disturb, call forwarding)" \
+	employees tests/e2e/test_employees.sh
 # Its own network namespace too (the carrier of its mobile agent).
 suite "end to end: queues (default scenario, agents, music, exit routes)" \
 	queue tests/e2e/test_queue.sh

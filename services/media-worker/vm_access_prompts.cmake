@@ -1,5 +1,6 @@
 # The built-in prompts of voicemail from a phone (*97 / *98) and of the
-# queue agent feature codes (*45 / *46), spoken by espeak-ng and encoded
+# feature codes (*45 / *46 queue agent, *78 do-not-disturb, *72 ... call
+# forwarding), spoken by espeak-ng and encoded
 # by sox at build time like conf_prompts.cmake (Debian's packages, no
 # downloads): cmake -DESPEAK=<espeak-ng> -DSOX=<sox> -DOUT=<file.c>
 # -DWORK=<dir> -P vm_access_prompts.cmake. A tenant's upload of the same
@@ -31,7 +32,11 @@ set(en
     "vm_no_more|No more messages. Goodbye."
     "vm_unavailable|Voicemail is not available now. Please try again later. Goodbye."
     "fc_agent_login|You are logged in to your queues. Goodbye."
-    "fc_agent_logout|You are logged out of your queues. Goodbye.")
+    "fc_agent_logout|You are logged out of your queues. Goodbye."
+    "fc_dnd_on|Do not disturb is on. Your phone will not ring. Goodbye."
+    "fc_dnd_off|Do not disturb is off. Goodbye."
+    "fc_fwd_on|Call forwarding is set. Goodbye."
+    "fc_fwd_off|Call forwarding is cancelled. Goodbye.")
 set(ru
     "vm_box|Введите номер голосового ящика и нажмите решётку."
     "vm_pin|Введите пин-код голосового ящика и нажмите решётку."
@@ -56,6 +61,10 @@ set(ru
     "vm_no_more|Больше сообщений нет. До свидания."
     "vm_unavailable|Голосовая почта сейчас недоступна. Попробуйте позже. До свидания."
     "fc_agent_login|Вы вошли в свои очереди. До свидания."
-    "fc_agent_logout|Вы вышли из своих очередей. До свидания.")
+    "fc_agent_logout|Вы вышли из своих очередей. До свидания."
+    "fc_dnd_on|Режим «не беспокоить» включён. Ваш телефон не будет звонить. До свидания."
+    "fc_dnd_off|Режим «не беспокоить» выключен. До свидания."
+    "fc_fwd_on|Переадресация установлена. До свидания."
+    "fc_fwd_off|Переадресация отменена. До свидания.")
 speak_sound_set(body vmacc_sounds en:en ru:ru)
 file(WRITE ${OUT} "${body}")

@@ -13,6 +13,15 @@
 
 #include "pbxctl_cmd.h"
 
+/* Shown by the usage text and the command table alike. */
+#define EXT_SET_USAGE                                                         \
+	"ext set <tenant> <ext> [--outbound on|off] "                         \
+	"[--caller-id NUMBER|none]\n"                                         \
+	"                    [--dnd on|off] [--fwd-always TARGET|none] "      \
+	"[--fwd-busy TARGET|none]\n"                                          \
+	"                    [--fwd-noanswer TARGET|none] "                   \
+	"[--fwd-timeout SECONDS]"
+
 #define MAX_POS 20 /* crm set: noun, verb, tenant, crm, 16 settings */
 
 const char pbxctl_usage[] =
@@ -32,8 +41,7 @@ const char pbxctl_usage[] =
 	"  ext add <tenant> <ext> <password | ->\n"
 	"  ext remove <tenant> <ext>\n"
 	"  ext list <tenant>\n"
-	"  ext set <tenant> <ext> [--outbound on|off] "
-	"[--caller-id NUMBER|none]\n"
+	"  " EXT_SET_USAGE "\n"
 	"  outbound set <tenant> [--national on|off] [--mobile on|off]\n"
 	"                    [--international on|off] [--emergency on|off]\n"
 	"                    [--max-legs N] [--cpm N] "
@@ -150,6 +158,11 @@ enum opt_id {
 	O_CPM,
 	O_CALLER_ID,
 	O_OUTBOUND,
+	O_DND,
+	O_FWD_ALWAYS,
+	O_FWD_BUSY,
+	O_FWD_NOANSWER,
+	O_FWD_TIMEOUT,
 	O_EXIT,
 	O_COUNT
 };
@@ -202,6 +215,11 @@ static const struct opt_def {
 	[O_CPM] = {"--cpm", -1},
 	[O_CALLER_ID] = {"--caller-id", -1},
 	[O_OUTBOUND] = {"--outbound", -1},
+	[O_DND] = {"--dnd", -1},
+	[O_FWD_ALWAYS] = {"--fwd-always", -1},
+	[O_FWD_BUSY] = {"--fwd-busy", -1},
+	[O_FWD_NOANSWER] = {"--fwd-noanswer", -1},
+	[O_FWD_TIMEOUT] = {"--fwd-timeout", -1},
 	[O_EXIT] = {"--exit", OPT_FLAG},
 };
 
@@ -216,7 +234,15 @@ static const struct {
 	{O_INTERNATIONAL, "international"}, {O_EMERGENCY, "emergency"},
 	{O_MAX_LEGS, "max_legs"},   {O_CPM, "cpm"},
 	{O_CALLER_ID, "caller_id"}, {O_OUTBOUND, "outbound"},
+	{O_DND, "dnd"},		    {O_FWD_ALWAYS, "fwd_always"},
+	{O_FWD_BUSY, "fwd_busy"},   {O_FWD_NOANSWER, "fwd_noanswer"},
+	{O_FWD_TIMEOUT, "fwd_timeout"},
 };
+#define EXT_OPTS                                                              \
+	(OPT(O_OUTBOUND) | OPT(O_CALLER_ID) | OPT(O_DND) |                    \
+	 OPT(O_FWD_ALWAYS) | OPT(O_FWD_BUSY) | OPT(O_FWD_NOANSWER) |          \
+	 OPT(O_FWD_TIMEOUT))
+
 #define OUTBOUND_OPTS                                                         \
 	(OPT(O_NATIONAL) | OPT(O_MOBILE) | OPT(O_INTERNATIONAL) |             \
 	 OPT(O_EMERGENCY) | OPT(O_MAX_LEGS) | OPT(O_CPM) | OPT(O_CALLER_ID))
@@ -261,10 +287,8 @@ static const struct cmd_def cmds[] = {
 	 "ext remove <tenant> <ext>"},
 	{"ext", "list", 1, 1, OP(EXTENSION_LIST), PBXCTL_PRINT_ITEMS, 0,
 	 "ext list <tenant>"},
-	{"ext", "set", 2, 2, OP(EXTENSION_SET), PBXCTL_PRINT_ITEMS,
-	 OPT(O_OUTBOUND) | OPT(O_CALLER_ID),
-	 "ext set <tenant> <ext> [--outbound on|off] "
-	 "[--caller-id NUMBER|none]"},
+	{"ext", "set", 2, 2, OP(EXTENSION_SET), PBXCTL_PRINT_ITEMS, EXT_OPTS,
+	 EXT_SET_USAGE},
 	{"outbound", "set", 1, 1, OP(OUTBOUND_SET), PBXCTL_PRINT_ITEMS,
 	 OUTBOUND_OPTS,
 	 "outbound set <tenant> [--national on|off] [--mobile on|off] "

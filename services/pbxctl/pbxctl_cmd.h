@@ -103,8 +103,8 @@ struct pbxctl_cmd {
 		Pbx__V1__ProvRequest__Worker worker;
 	} op;
 	/* outbound set / ext set: "name=value" made from the options. */
-	char out_text[8][80];
-	char *out_settings[8];
+	char out_text[16][80];
+	char *out_settings[16];
 	/* crm set's and asr set's name=value items (pointers into argv). */
 	char *crm_settings[16];
 	/* Repeated option values (pointers into argv). */

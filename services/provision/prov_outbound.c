@@ -20,10 +20,29 @@
 #define FIELD_MAX 96
 #define VALUE_MAX 40
 
-/* An extension's own fields (stored as ext:<e>:<name>). */
+/* An extension's own fields (stored as ext:<e>:<name>): its outbound
+ * permission and caller ID; do-not-disturb (Kamailio reads it for every
+ * ring of the extension) and call forwarding (the router reads them for
+ * every call to it): docs/employees.md. */
 static const struct scenario_out_field ext_fields[] = {
 	{"outbound", SCENARIO_OUT_BOOL, "on"},
 	{"caller_id", SCENARIO_OUT_NUMBER, "(the tenant's)"},
+	{"dnd", SCENARIO_OUT_BOOL, "off"},
+	{"fwd_always", SCENARIO_OUT_TARGET, "none"},
+	{"fwd_busy", SCENARIO_OUT_TARGET, "none"},
+	{"fwd_noanswer", SCENARIO_OUT_TARGET, "none"},
+	{"fwd_timeout", SCENARIO_OUT_SECONDS, "20"},
+};
+#define EXT_NFIELDS (sizeof(ext_fields) / sizeof(*ext_fields))
+
+/* What a refused value of each kind should have been. */
+static const char *const kind_rule[] = {
+	[SCENARIO_OUT_BOOL] = "%s is on or off",
+	[SCENARIO_OUT_COUNT] = "%s is a whole number from 0 to 100000",
+	[SCENARIO_OUT_NUMBER] = "%s is a phone number",
+	[SCENARIO_OUT_TARGET] = "%s is an extension or a phone number, or "
+				"none",
+	[SCENARIO_OUT_SECONDS] = "%s is a number of seconds from 5 to 120",
 };
 
 struct field_set {
@@ -97,19 +116,23 @@ static int apply(struct provision *pv, struct prov_reply *r,
 					 fs->tab[fs->n - 1].name);
 		if (field_name(fs, i, names[k]))
 			return prov_fail(r, -EINVAL, "extension too long");
+		if ((fs->tab[i].kind == SCENARIO_OUT_NUMBER ||
+		     fs->tab[i].kind == SCENARIO_OUT_TARGET) &&
+		    (!eq[1] || !strcmp(eq + 1, "none"))) {
+			hdel[nhdel++] = names[k];
+			continue;
+		}
 		if (fs->tab[i].kind == SCENARIO_OUT_NUMBER) {
-			if (!eq[1]) {
-				hdel[nhdel++] = names[k];
-				continue;
-			}
 			err = parse_number(pv, r, tenant, eq + 1, vals[k]);
 		} else if (scenario_outbound_parse(&fs->tab[i], eq + 1,
 						   vals[k], VALUE_MAX)) {
+			err = prov_fail(r, -EINVAL, kind_rule[fs->tab[i].kind],
+					fs->tab[i].name);
+		} else if (fs->ext && fs->tab[i].kind == SCENARIO_OUT_TARGET &&
+			   !strcmp(vals[k], fs->ext)) {
 			err = prov_fail(r, -EINVAL,
-					fs->tab[i].kind == SCENARIO_OUT_BOOL
-						? "%s is on or off"
-						: "%s is a whole number from 0 "
-						  "to 100000",
+					"%s: an extension cannot forward to "
+					"itself",
 					fs->tab[i].name);
 		} else {
 			err = 0;
@@ -187,8 +210,7 @@ int prov_extension_set(struct provision *pv,
 		       struct prov_reply *r)
 {
 	const char *tenant = prov_str(q->tenant), *ext = prov_str(q->ext);
-	const struct field_set fs = {
-		ext_fields, sizeof(ext_fields) / sizeof(*ext_fields), ext};
+	const struct field_set fs = {ext_fields, EXT_NFIELDS, ext};
 	char key[PBX_KEY_MAX];
 	long long member = 0;
 	int err = prov_tenant_known(pv, r, tenant);
@@ -212,13 +234,18 @@ int prov_extension_set(struct provision *pv,
 int prov_outbound_forget(struct provision *pv, const char *tenant,
 			 const char *ext)
 {
-	char key[PBX_KEY_MAX], f_out[FIELD_MAX], f_cid[FIELD_MAX];
+	char key[PBX_KEY_MAX], names[EXT_NFIELDS][FIELD_MAX];
+	const char *argv[2 + EXT_NFIELDS];
 
-	if (pbx_key_of(key, sizeof(key), tenant, PBX_K_OUTBOUND) ||
-	    scenario_outbound_ext_field(f_out, sizeof(f_out), ext,
-					"outbound") ||
-	    scenario_outbound_ext_field(f_cid, sizeof(f_cid), ext,
-					"caller_id"))
+	if (pbx_key_of(key, sizeof(key), tenant, PBX_K_OUTBOUND))
 		return -EINVAL;
-	return prov_store_do(pv, "HDEL %s %s %s", key, f_out, f_cid);
+	argv[0] = "HDEL";
+	argv[1] = key;
+	for (size_t i = 0; i < EXT_NFIELDS; i++) {
+		if (scenario_outbound_ext_field(names[i], FIELD_MAX, ext,
+						ext_fields[i].name))
+			return -EINVAL;
+		argv[2 + i] = names[i];
+	}
+	return prov_store_argv(pv, NULL, 2 + EXT_NFIELDS, argv, NULL);
 }

@@ -454,6 +454,12 @@ static void owner_done(struct route_ctx *c)
 			 lk->caller_tenant);
 		snprintf(c->scen, sizeof(c->scen), "@ext:%s", c->number);
 		c->version = 0;
+		/* The colleague forwards its calls (route_forward.c). */
+		if (route_forward_set(c)) {
+			pbx_log_ctx(c->tenant, c->call_id);
+			route_forward_call(c, fetch_facts, reject);
+			return;
+		}
 	} else if (lk->did_tenant[0]) {
 		snprintf(c->tenant, sizeof(c->tenant), "%s", lk->did_tenant);
 	} else if (lk->caller_tenant[0]) {
@@ -504,7 +510,7 @@ static void feature_call(struct route_ctx *c, const Pbx__V1__CallNew *cn,
 		reject(c, 503, "No Queue Manager");
 		return;
 	}
-	fetch_facts(c);
+	route_feature_store(c, code, fetch_facts, reject);
 }
 
 /* ---- a cascade leg into a room (route_conf.c) ---------------------------- */
@@ -589,7 +595,7 @@ void route_call_new(struct router *r, const struct pbx_bus_peer *peer,
 	struct call_lookup *lk;
 	struct route_ctx *c;
 	const char *did;
-	char key[PBX_KEY_MAX], code[12];
+	char key[PBX_KEY_MAX], code[24];
 
 	c = route_ctx_alloc(r, peer, env);
 	lk = calloc(1, sizeof(*lk));
@@ -655,6 +661,9 @@ void route_call_new(struct router *r, const struct pbx_bus_peer *peer,
 		snprintf(lk->caller_tenant, sizeof(lk->caller_tenant), "%s",
 			 cn->caller_tenant);
 		route_pipe_cmd(c, got_ext, "SISMEMBER %s %s", key, c->number);
+		/* ... and its forwarding, in the same round trip (a number
+		 * that is no extension has none). */
+		route_forward_read(c, cn->caller_tenant, c->number);
 	}
 	if (c->err && c->waiting == 0) {
 		PLOG_ERR("storage unavailable: cannot route");

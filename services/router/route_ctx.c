@@ -206,14 +206,15 @@ static void got_objects(struct route_ctx *c, redisReply *rr)
  * internal call to an extension ("@ext:<ext>"), a cascade leg into a
  * room ("@conf:<room>", route_conf.c), a feature code ("@fc:<code>",
  * route_feature.c), an outbound call ("@out:<number>:<caller id>",
- * route_outbound.c) and a queue's call-back ("@cb:<number>:<caller id>",
+ * route_outbound.c), a forwarded one ("@fwd:...", "@out:fwd:...",
+ * route_forward.c) and a queue's call-back ("@cb:<number>:<caller id>",
  * route_callback.c). The name part is an id (checked where the name is
  * made), so it needs no JSON escaping. */
 static const struct scenario *internal_scenario(struct route_ctx *c)
 {
 	const struct scenario *sc;
 	struct scenario *nsc = NULL;
-	char json[384];
+	char json[768];
 	/* Numbers' scenarios (many, each used once) in their own cache. */
 	struct vcache *cache =
 		strncmp(c->scen, ROUTE_OUT_SCEN, strlen(ROUTE_OUT_SCEN)) &&
@@ -231,6 +232,10 @@ static const struct scenario *internal_scenario(struct route_ctx *c)
 	} else if (!strncmp(c->scen, ROUTE_OUT_SCEN,
 			    strlen(ROUTE_OUT_SCEN))) {
 		if (route_outbound_json(c->scen, json, sizeof(json)))
+			return NULL;
+	} else if (!strncmp(c->scen, ROUTE_FWD_SCEN,
+			    strlen(ROUTE_FWD_SCEN))) {
+		if (route_forward_json(c->scen, json, sizeof(json)))
 			return NULL;
 	} else if (!strncmp(c->scen, ROUTE_CB_SCEN, strlen(ROUTE_CB_SCEN))) {
 		if (route_callback_json(c->scen, json, sizeof(json)))

@@ -60,6 +60,26 @@ typedef void(route_next_h)(struct route_ctx *c);
 /* TTL of a call record before its worker reported INCOMING. */
 #define ROUTE_SETUP_TTL_S 60
 
+/* route_forward.c: call forwarding of the dialled extension, decided
+ * when the call starts. */
+enum route_fwd_field { FWD_ALWAYS, FWD_BUSY, FWD_NOANSWER, FWD_TIMEOUT, FWD_NF };
+#define ROUTE_FWD_HOPS 5 /* extensions an "always" chain may pass */
+#define ROUTE_FWD_SCEN "@fwd:"
+struct route_fwd {
+	bool read;		 /* v holds an extension's fields */
+	char v[FWD_NF][33];	 /* ... canonical, "" unset */
+	char dialled[33];	 /* the extension the caller dialled */
+	char cur[65];		 /* the extension whose fields v are */
+	char target[33];	 /* the "always" target being looked at */
+	char seen[ROUTE_FWD_HOPS][33]; /* extensions passed */
+	int hops;
+	bool is_ext;		 /* target is one of the tenant's */
+	unsigned outside;	 /* bits (1 << FWD_BUSY ...): outside
+				  * targets */
+	route_next_h *next;
+	void (*rej)(struct route_ctx *c, unsigned code, const char *reason);
+};
+
 struct route_pipe_item {
 	struct route_ctx *c;
 	route_pipe_h *h;
@@ -194,6 +214,12 @@ struct route_ctx {
 	route_next_h *out_next;
 	void (*out_rej)(struct route_ctx *c, unsigned code,
 			const char *reason);
+	/* feature code that changes a setting (route_feature_store) */
+	route_next_h *fc_next;
+	void (*fc_rej)(struct route_ctx *c, unsigned code,
+		       const char *reason);
+	/* call forwarding (route_forward.c) */
+	struct route_fwd fwd;
 };
 
 struct route_ctx *route_ctx_alloc(struct router *r,
@@ -364,6 +390,15 @@ int route_feature_setup(struct router *r, const char *tenant,
 			const char *code);
 int route_feature_json(const char *code, char *json, size_t size);
 enum route_fc_step route_feature_event(struct route_ctx *c);
+/* store: on CallNew, a code that changes the caller's own settings
+ * (*78 DND toggle; *72, *90, *92 <number> forward; *73, *91, *93 cancel)
+ * writes them, names the call's scenario (its confirmation) and runs
+ * next; a missing or bad number: rej 484. Any other code: next at
+ * once. */
+void route_feature_store(struct route_ctx *c, const char *code,
+			 route_next_h *next,
+			 void (*rej)(struct route_ctx *c, unsigned code,
+				     const char *reason));
 void route_feature_after_save(struct route_ctx *c);
 /* route_queue.c: a command to a live queue-manager (-EHOSTUNREACH:
  * none). */
@@ -420,6 +455,23 @@ bool route_callback_translate(struct route_ctx *c, struct walk_event *ev);
  * failed call-back, or the end of the bridged call). */
 void route_callback_ended(struct route_ctx *c);
 #define ROUTE_OUT_SCEN "@out:"
+
+/* route_forward.c: call forwarding (docs/employees.md "Forwarding").
+ * read: queues the HMGET of ext's forwarding fields (into c->fwd);
+ *   -EINVAL for a bad id.
+ * set: what was read forwards somewhere.
+ * call: c->number (an extension of c->tenant, its fields read) forwards:
+ *   decides the call's scenario ("@ext:", "@fwd:", "@out:", "@out:fwd:")
+ *   and runs next, or refuses it with rej (482 a loop, the policy's
+ *   answers for an outside "always" target).
+ * json: the built-in scenario of "@fwd:..." and "@out:fwd:...". */
+int route_forward_read(struct route_ctx *c, const char *tenant,
+		       const char *ext);
+bool route_forward_set(const struct route_ctx *c);
+void route_forward_call(struct route_ctx *c, route_next_h *next,
+			void (*rej)(struct route_ctx *c, unsigned code,
+				    const char *reason));
+int route_forward_json(const char *scen, char *json, size_t size);
 
 /* route_exec.c: carries out c->out as media commands to c->worker_id;
  * route_exec_supported: this build has a media side for the action.

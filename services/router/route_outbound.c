@@ -212,6 +212,10 @@ int route_outbound_json(const char *scen, char *json, size_t size)
 	enum scenario_dest d;
 	int n;
 
+	/* A conditional forward to an outside number (route_forward.c):
+	 * counted like an outbound call, so named like one. */
+	if (!strncmp(scen + strlen(ROUTE_OUT_SCEN), "fwd:", 4))
+		return route_forward_json(scen, json, size);
 	if (route_scen_numbers(scen + strlen(ROUTE_OUT_SCEN), num, cid,
 			       sizeof(num), true))
 		return -EINVAL;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scenario.h"
 #include "scenario_outbound.h"
 
 /* +7 numbers by the digit after the 7 (Russian plan; Kazakhstan shares
@@ -164,6 +165,17 @@ int scenario_outbound_parse(const struct scenario_out_field *f,
 			return -EINVAL;
 		snprintf(out, size, "%ld", v);
 		return 0;
+	case SCENARIO_OUT_SECONDS:
+		v = strtol(in, &end, 10);
+		if (!in[0] || *end || v < SCENARIO_FWD_TIMEOUT_MIN ||
+		    v > SCENARIO_FWD_TIMEOUT_MAX)
+			return -EINVAL;
+		snprintf(out, size, "%ld", v);
+		return 0;
+	case SCENARIO_OUT_TARGET:
+		/* One number form for every number (the normaliser); the
+		 * router decides at call time whether it is an extension. */
+		return scenario_number_canon(in, out, size) > 0 ? 0 : -EINVAL;
 	default:
 		return -EINVAL;
 	}

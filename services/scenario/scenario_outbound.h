@@ -53,7 +53,16 @@ enum scenario_out_field_kind {
 	SCENARIO_OUT_BOOL,   /* "on" | "off" (stored "1" / "0") */
 	SCENARIO_OUT_COUNT,  /* 0..100000 */
 	SCENARIO_OUT_NUMBER, /* a canonical number, "" none */
+	/* An extension's forwarding target (docs/employees.md
+	 * "Forwarding"): an extension or an outside number, canonical;
+	 * "" none. Not checked against the tenant's numbers. */
+	SCENARIO_OUT_TARGET,
+	/* A ring time in seconds, SCENARIO_FWD_TIMEOUT_MIN..MAX. */
+	SCENARIO_OUT_SECONDS,
 };
+#define SCENARIO_FWD_TIMEOUT_MIN 5
+#define SCENARIO_FWD_TIMEOUT_MAX 120
+#define SCENARIO_FWD_TIMEOUT_DEF 20
 struct scenario_out_field {
 	const char *name; /* field and pbxctl option (with '_' as '-') */
 	enum scenario_out_field_kind kind;
@@ -73,9 +82,10 @@ void scenario_outbound_apply(struct scenario_outbound *p, size_t i,
 int scenario_outbound_ext_field(char *buf, size_t size, const char *ext,
 				const char *what);
 
-/* Parses what an operator typed for a field ("on"/"off", a count): the
- * stored form into out. 0, -EINVAL. (Numbers are checked by
- * provisioning: canonical and the tenant's.) */
+/* Parses what an operator typed for a field ("on"/"off", a count, a
+ * forwarding target, seconds): the stored form into out. 0, -EINVAL.
+ * (Caller IDs are checked by provisioning: canonical and the
+ * tenant's.) */
 int scenario_outbound_parse(const struct scenario_out_field *f,
 			    const char *in, char *out, size_t size);
 

@@ -29,6 +29,24 @@ stack_up() {
 	pass stack_starts
 }
 
+# e2e_stack_with_bg: stack_up, with an exit trap that kills the pids a
+# suite adds to BG (its background SIPp peers) and stops the stack.
+e2e_stack_with_bg() {
+	BG=()
+	trap 'for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
+		"$STACK" stop >/dev/null 2>&1' EXIT
+	stack_up
+}
+
+# e2e_tones: caller.wav (400 Hz) and callee.wav (600 Hz), 20 s of A-law,
+# in $TMP: what SIPp peers stream on a bridged call.
+e2e_tones() {
+	sox -n -r 8000 -c 1 -e a-law "$TMP/caller.wav" synth 20 sine 400 \
+		2>/dev/null
+	sox -n -r 8000 -c 1 -e a-law "$TMP/callee.wav" synth 20 sine 600 \
+		2>/dev/null
+}
+
 pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
 fail() { echo "FAIL $1 $2"; FAILED=$((FAILED + 1)); }
 now_ms() { date +%s%3N; }

@@ -235,6 +235,28 @@ int router_harness_seed_tenant(struct router_harness *h)
 	return 0;
 }
 
+int router_harness_seed_outbound(struct router_harness *h, const char *field,
+				 const char *value)
+{
+	char key[PBX_KEY_MAX];
+
+	if (pbx_key_of(key, sizeof(key), HARNESS_TENANT, PBX_K_OUTBOUND) ||
+	    redis_fixture_ok(redis_fixture_cmd(&h->rf, "HSET %s %s %s", key,
+					       field, value)))
+		return -EIO;
+	return 0;
+}
+
+int router_harness_seed_ext(struct router_harness *h, const char *ext)
+{
+	char key[PBX_KEY_MAX];
+
+	if (pbx_key(key, sizeof(key), HARNESS_TENANT, "exts") ||
+	    redis_fixture_ok(redis_fixture_cmd(&h->rf, "SADD %s %s", key, ext)))
+		return -EIO;
+	return 0;
+}
+
 int router_harness_seed_object(struct router_harness *h, const char *kind,
 			       const char *name, const char *json)
 {

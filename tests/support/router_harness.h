@@ -59,6 +59,12 @@ int router_harness_barrier(struct router_harness *h, int rounds);
 
 /* pbx:{t}:tenant (domain, fax off) and objects_rev 1. */
 int router_harness_seed_tenant(struct router_harness *h);
+/* A field of the tenant's outbound hash (the policy, an extension's
+ * settings: PBX_K_OUTBOUND), as provisioning writes it. */
+int router_harness_seed_outbound(struct router_harness *h, const char *field,
+				 const char *value);
+/* SADD pbx:{t}:exts <ext>: the tenant's extensions. */
+int router_harness_seed_ext(struct router_harness *h, const char *ext);
 /* An object as provisioning's put writes it: HSET pbx:{t}:objects
  * <kind>:<name> json, then INCR objects_rev. */
 int router_harness_seed_object(struct router_harness *h, const char *kind,

@@ -1041,6 +1041,27 @@ Test(pbxctl_cmd, ext_set_permission_and_caller_id)
 	cr_expect_eq(parse(&c, ARGC(a2), a2), -EINVAL);
 }
 
+Test(pbxctl_cmd, ext_set_dnd_and_forwarding)
+{
+	char *a1[] = {"pbxctl",		 "ext",	       "set",
+		      "acme",		 "101",	       "--dnd",
+		      "on",		 "--fwd-busy", "102",
+		      "--fwd-noanswer", "89161234567", "--fwd-timeout",
+		      "15",		 "--fwd-always", "none"};
+	struct pbxctl_cmd c;
+	Pbx__V1__ProvRequest__ExtensionSet *e;
+
+	cr_assert_eq(parse(&c, ARGC(a1), a1), 0, "%s", err);
+	e = c.req.extension_set;
+	/* In the table's order; the server checks and normalises. */
+	cr_assert_eq(e->n_settings, 5);
+	cr_expect_str_eq(e->settings[0], "dnd=on");
+	cr_expect_str_eq(e->settings[1], "fwd_always=none");
+	cr_expect_str_eq(e->settings[2], "fwd_busy=102");
+	cr_expect_str_eq(e->settings[3], "fwd_noanswer=89161234567");
+	cr_expect_str_eq(e->settings[4], "fwd_timeout=15");
+}
+
 Test(pbxctl_cmd, cdr_list_collects_its_filters)
 {
 	char *argv[] = {"pbxctl", "cdr", "list", "acme", "--since",

@@ -6,10 +6,13 @@
  * extension), the VmAccess command at INCOMING (own box named like the
  * extension for *97, none for *98), the agent state the queue-manager
  * gets for *45 / *46 and their confirmation prompt and hang-up. The
- * parsing of the dialled user is tested without the router. */
+ * parsing of the dialled user is tested without the router. The setting
+ * codes (*78 do-not-disturb, forwarding) store the caller's fields and
+ * play their confirmation. */
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "pbx_keys.h"
 #include "pbx_test.h"
 #include "route_ctx.h"
 #include "router_harness.h"
@@ -35,7 +38,7 @@ TestSuite(route_feature, .init = setup, .fini = teardown, .timeout = 10);
 
 Test(route_feature_code, star_codes_and_their_escaped_form)
 {
-	char code[12];
+	char code[24];
 
 	static const struct {
 		const char *user, *code;
@@ -46,7 +49,8 @@ Test(route_feature_code, star_codes_and_their_escaped_form)
 		/* A star, but no well-formed code: a code, and unknown. */
 		{"*", ""},
 		{"*9a", ""},
-		{"*123456789", ""},
+		{"*7289161234567", "7289161234567"},
+		{"*12345678901234567890123", ""},
 	};
 
 	for (size_t i = 0; i < sizeof(codes) / sizeof(*codes); i++) {
@@ -224,4 +228,75 @@ Test(route_feature, agent_code_without_a_queue_manager_is_refused)
 {
 	assert_reject(dial("c-1", "*45"), 503, "No Queue Manager");
 	cr_assert_eq(router_harness_call_count(&h), 0);
+}
+
+/* The caller's field <name> of the tenant's settings ("" unset). */
+static void ext_field(const char *name, char *out, size_t size)
+{
+	char key[PBX_KEY_MAX];
+	redisReply *r;
+
+	cr_assert_eq(pbx_key_of(key, sizeof(key), HARNESS_TENANT,
+				PBX_K_OUTBOUND),
+		     0);
+	r = redis_fixture_cmd(&h.rf, "HGET %s ext:" EXT ":%s", key, name);
+	cr_assert_not_null(r);
+	snprintf(out, size, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+	freeReplyObject(r);
+}
+
+/* call_id is placed with scenario want and plays prompt. */
+static void confirms(const char *call_id, const char *want,
+		     const char *prompt, size_t n0)
+{
+	const Pbx__V1__MediaCommand *c;
+	char v[64];
+
+	cr_assert_eq(router_harness_call_field(&h, call_id, "scenario", v,
+					       sizeof(v)),
+		     0);
+	cr_assert_str_eq(v, want);
+	event(call_id, KIND(INCOMING), 0);
+	c = worker_cmd(n0 + 1, call_id);
+	cr_assert_eq(c->cmd_case, PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+	event(call_id, KIND(ANSWERED), 0);
+	c = worker_cmd(n0 + 2, call_id);
+	cr_assert_eq(c->cmd_case, PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+	cr_assert_str_eq(c->play->prompt, prompt);
+}
+
+/* call_id dials code: placed, the caller's field is want afterwards. */
+static void sets(const char *call_id, const char *code, const char *field,
+		 const char *want)
+{
+	char v[40];
+
+	cr_assert_eq(dial(call_id, code)->action,
+		     PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA);
+	ext_field(field, v, sizeof(v));
+	cr_assert_str_eq(v, want, "%s: %s", code, field);
+}
+
+Test(route_feature, star78_toggles_do_not_disturb_with_its_prompt)
+{
+	sets("c-1", "*78", "dnd", "1");
+	confirms("c-1", "@fc:78:1", "fc_dnd_on", 0);
+	sets("c-2", "*78", "dnd", "0");
+	confirms("c-2", "@fc:78:0", "fc_dnd_off", 2);
+}
+
+Test(route_feature, forwarding_codes_store_the_canonical_number)
+{
+	char v[40];
+
+	sets("c-1", "*9289161234567", "fwd_noanswer", "79161234567");
+	confirms("c-1", "@fc:92", "fc_fwd_on", 0);
+	sets("c-2", "*93", "fwd_noanswer", "");
+	/* No number, or the extension itself: refused, nothing stored. */
+	assert_reject(dial("c-3", "*72"), 484,
+		      "Address Incomplete (number missing)");
+	assert_reject(dial("c-4", "*72" EXT), 403,
+		      "Forbidden (forwarding to itself)");
+	ext_field("fwd_always", v, sizeof(v));
+	cr_assert_str_eq(v, "");
 }

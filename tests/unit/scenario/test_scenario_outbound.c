@@ -202,3 +202,29 @@ Test(outbound, extension_field_names)
 	cr_assert_lt(scenario_outbound_ext_field(buf, 8, "101", "caller_id"),
 		     0);
 }
+
+Test(outbound, forwarding_targets_and_ring_time)
+{
+	const struct scenario_out_field target = {"fwd_busy",
+						  SCENARIO_OUT_TARGET, "none"};
+	const struct scenario_out_field secs = {"fwd_timeout",
+						SCENARIO_OUT_SECONDS, "20"};
+	char out[40];
+
+	/* Any form of a number, stored as the one canonical form. */
+	cr_assert_eq(scenario_outbound_parse(&target, "8 (916) 123-45-67", out,
+					     sizeof(out)),
+		     0);
+	cr_assert_str_eq(out, "79161234567");
+	cr_assert_eq(scenario_outbound_parse(&target, "102", out, sizeof(out)),
+		     0);
+	cr_assert_str_eq(out, "102");
+	cr_assert_lt(scenario_outbound_parse(&target, "12ab", out, sizeof(out)),
+		     0);
+	cr_assert_eq(scenario_outbound_parse(&secs, "5", out, sizeof(out)), 0);
+	cr_assert_str_eq(out, "5");
+	cr_assert_lt(scenario_outbound_parse(&secs, "4", out, sizeof(out)), 0);
+	cr_assert_lt(scenario_outbound_parse(&secs, "121", out, sizeof(out)),
+		     0);
+	cr_assert_lt(scenario_outbound_parse(&secs, "", out, sizeof(out)), 0);
+}
