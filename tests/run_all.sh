@@ -98,6 +98,8 @@ suite "end to end: calls reach people (menu, extensions, carrier)" people \
 # outside address it adds exists only there.
 suite "end to end: outbound calls of extensions (policy, caller ID, limits)" \
 	outbound tests/e2e/test_outbound.sh
+suite "end to end: transfer from a phone (blind, back on failure, attended, refusals)" \
+	transfer tests/e2e/test_transfer.sh
 suite "end to end: queues (default scenario, agents, music, exit routes)" \
 	queue tests/e2e/test_queue.sh
 suite "end to end: the CRM's responsible manager (Bitrix24, amoCRM, API fakes)" \

@@ -388,7 +388,8 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 	err = -sipsess_accept(&call->sess, env->sock, msg, 180, "Ringing",
 			      env->cuser, "application/sdp", NULL, NULL, NULL,
 			      false, offer_handler, answer_handler,
-			      estab_handler, info_handler, NULL, close_handler,
+			      estab_handler, info_handler, mwcall_refer_caller,
+			      close_handler,
 			      call, MWCALL_ALLOW);
 	if (err == -EBADMSG || err == -EINVAL) {
 		/* libre could not make a dialog of the request (its Contact,
@@ -643,6 +644,7 @@ void mwcall_free(struct mwcall *call)
 	ring_legs_cancel(call, NULL, false);
 	ring_free(call->ring);
 	call->ring = NULL;
+	xfer_free(call);
 	for (size_t i = 0; i < MWCALL_TIMERS_MAX; i++)
 		tmr_cancel(&call->timers[i].tmr);
 	mwcall_vm_free(call);

@@ -15,7 +15,8 @@ struct callrec;
 struct confroom_member;
 struct dtmf_detect;
 
-#define MWCALL_ALLOW "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO\r\n"
+#define MWCALL_ALLOW                                                          \
+	"Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY\r\n"
 
 struct call_timer {
 	struct tmr tmr;
@@ -39,6 +40,12 @@ struct ring {
 	bool early_flowing; /* ... and its audio arrived: ringback off */
 	bool bridged;	    /* 200 OK from the callee */
 	uint16_t progress;  /* last provisional code seen */
+	/* Rung as an extension of the call's tenant (dest_kind
+	 * "extension": Kamailio checked the domain is the tenant's and
+	 * found the registration): only such a leg may transfer. */
+	bool ext;
+	char user[65];	    /* the target URI's user part (the extension) */
+	bool xfer;	    /* the target leg of a blind transfer, ringing */
 };
 
 /* PLAY_HOLD: a queue announcement between music (mwcall_hold_say): the
@@ -125,6 +132,24 @@ struct mwcall {
 	uint8_t *crec_prompt; /* played to the caller at the bridge (mem) */
 	size_t crec_prompt_len;
 
+	/* Transfer (mwcall_xfer.c): a REFER of the bridged callee was
+	 * accepted (xfer_pending: the router decides the target), then the
+	 * target leg rings (xfer). The transferor's dialog (referenced)
+	 * gets the NOTIFYs until the final one; xsip is the worker's. */
+	bool xfer_pending;
+	struct ring *xfer;
+	struct sip_dialog *xdlg;
+	struct sip *xsip;
+	/* One NOTIFY at a time, in order (a later one waits in xnext:
+	 * through the edge two could overtake each other); xold, the
+	 * transferor's leg once replaced, gets its BYE when the final
+	 * NOTIFY was answered, so the BYE never overtakes it either. */
+	struct sip_request *xreq;
+	bool xnext_set, xnext_final, xfinal_sent;
+	uint16_t xnext_code;
+	char xnext_reason[96];
+	struct ring *xold;
+
 	mwcall_event_h *evh;
 	void *arg;
 };
@@ -179,6 +204,28 @@ int mwcall_fax_answer(struct mwcall *call, const struct sip_msg *msg);
 
 /* mwcall_ring.c */
 void ring_free(struct ring *ring);
+/* Makes the callee leg of p (checked: target, kind, caller id) and sends
+ * its INVITE; the caller hears nothing new. 0 with *ringp (the caller
+ * places it), or a negative errno with *why. */
+int ring_originate(struct mwcall *call, const struct mwcall_ring *p,
+		   struct ring **ringp, const char **why);
+/* Starts the ring's no-answer timeout. */
+void ring_arm(struct ring *ring);
+/* The callee's REFER (mwcall_xfer.c). */
+void ring_refer_handler(struct sip *sip, const struct sip_msg *msg,
+			void *arg);
+
+/* mwcall_xfer.c: the transfer's side of a ring's events. Each returns
+ * true when the ring was the transfer's (or its transferor) and was
+ * handled; the call may then be gone (CLOSED emitted). */
+bool xfer_ring_answered(struct ring *ring);
+bool xfer_ring_failed(struct ring *ring, int result, uint16_t code,
+		      const char *detail);
+bool xfer_transferor_closed(struct ring *ring);
+/* A REFER on the caller leg: refused (see docs/employees.md). */
+void mwcall_refer_caller(struct sip *sip, const struct sip_msg *msg,
+			 void *arg);
+void xfer_free(struct mwcall *call);
 /* Frees every named leg still ringing (CANCEL), but `keep`; with
  * `report`, each gets RING_RESULT CANCELLED. */
 void ring_legs_cancel(struct mwcall *call, const struct ring *keep,

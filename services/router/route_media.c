@@ -491,6 +491,12 @@ void route_media_event(struct router *r, const struct pbx_bus_peer *peer,
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_TIMER:
 		load_state(c);
 		return;
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_TRANSFER:
+		route_xfer_event(c, me);
+		return;
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_TRANSFER_DONE:
+		route_xfer_done(c, me);
+		return;
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_FAX_DONE:
 		/* The walk is done with a fax call (an end point); the
 		 * worker ends the call itself and ENDED or HANGUP follows. */
