@@ -315,6 +315,10 @@ static void close_handler(int err, const struct sip_msg *msg, void *arg)
 
 	(void)msg;
 	mwcall_log_ctx(call);
+	if (xfer_caller_closed(call)) {
+		pbx_log_ctx(NULL, NULL);
+		return;
+	}
 	/* libre reports BYE and CANCEL alike (ECONNRESET): an unanswered
 	 * call can only have been cancelled. */
 	if (err == ECONNRESET)
@@ -359,6 +363,7 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 	tmr_init(&call->vm.tmr);
 	tmr_init(&call->fax.tmr);
 	tmr_init(&call->fax.t38tmr);
+	tmr_init(&call->xtmr);
 	list_init(&call->legs);
 	call->tenant = strdup(tenant);
 	call->callid = pl_dupz(&msg->callid);
@@ -618,6 +623,13 @@ bool mwcall_rtp_check(struct mwcall *call, uint64_t now_ms)
 	if (ring &&
 	    rtp_watch_sweep(&ring->leg.watch, ring->leg.rx_pkts, now_ms, ms)) {
 		rtp_timeout(call, &ring->leg, "callee", "callee rtp timeout");
+		return true;
+	}
+	ring = call->xpeer;
+	if (ring &&
+	    rtp_watch_sweep(&ring->leg.watch, ring->leg.rx_pkts, now_ms, ms)) {
+		rtp_timeout(call, &ring->leg, "callee",
+			    "transfer target rtp timeout");
 		return true;
 	}
 	return false;

@@ -46,6 +46,9 @@ struct ring {
 	bool ext;
 	char user[65];	    /* the target URI's user part (the extension) */
 	bool xfer;	    /* the target leg of a blind transfer, ringing */
+	/* Bridged to this other callee leg, not to the caller (the caller
+	 * transferred the callee: call->ring <-> call->xpeer). */
+	struct ring *peer;
 };
 
 /* PLAY_HOLD: a queue announcement between music (mwcall_hold_say): the
@@ -145,10 +148,21 @@ struct mwcall {
 	 * transferor's leg once replaced, gets its BYE when the final
 	 * NOTIFY was answered, so the BYE never overtakes it either. */
 	struct sip_request *xreq;
+	/* The first NOTIFY waits XFER_NOTIFY_DELAY_MS after the 202: a
+	 * request relayed by the edge can overtake a response, and a phone
+	 * may refuse a NOTIFY of a REFER it has no 202 for yet. */
+	struct tmr xtmr;
+	bool xhold;
 	bool xnext_set, xnext_final, xfinal_sent;
 	uint16_t xnext_code;
 	char xnext_reason[96];
 	struct ring *xold;
+	/* The transferor is the caller (an extension's outbound or internal
+	 * call): the target, once answered, is call->xpeer, bridged to
+	 * call->ring, and the caller leg ends (xdrop_caller: after the
+	 * final NOTIFY was answered). */
+	bool xby_caller, xdrop_caller;
+	struct ring *xpeer;
 
 	mwcall_event_h *evh;
 	void *arg;
@@ -222,6 +236,9 @@ bool xfer_ring_answered(struct ring *ring);
 bool xfer_ring_failed(struct ring *ring, int result, uint16_t code,
 		      const char *detail);
 bool xfer_transferor_closed(struct ring *ring);
+/* The caller leg closed: true when it was a transferor's and the call
+ * goes on without it. */
+bool xfer_caller_closed(struct mwcall *call);
 /* A REFER on the caller leg: refused (see docs/employees.md). */
 void mwcall_refer_caller(struct sip *sip, const struct sip_msg *msg,
 			 void *arg);

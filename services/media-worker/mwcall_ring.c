@@ -150,11 +150,16 @@ static void callee_rx(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
 	if (!ring->bridged && (!ring->early || ring->name[0] || ring->xfer))
 		return; /* no SDP answer yet: we do not know the stream; a
 			 * named leg's caller hears its music meanwhile */
-	if (ring->bridged && call->ring != ring)
-		return; /* a transferor's leg on its way out */
 	te = c->te_pt >= 0 && hdr->pt == c->te_pt;
 	if (!te && hdr->pt != c->pt)
 		return;
+	if (ring->peer) {
+		leg_relay(&ring->peer->leg, hdr, payload, len, c->law, te,
+			  pbx_clock_mono_ms());
+		return;
+	}
+	if (ring->bridged && call->ring != ring)
+		return; /* a transferor's leg on its way out */
 	if (!ring->bridged && !ring->early_flowing) {
 		/* Early media replaces our ringback from its first packet,
 		 * not from the 183: some send SDP long before audio. */
@@ -310,7 +315,9 @@ static void ring_info_handler(struct sip *sip, const struct sip_msg *msg,
 	mwcall_log_ctx(call);
 	/* The callee's digits are for the caller, not for the scenario. */
 	digit = mwcall_info_digit(sip, msg);
-	if (digit && call->answered)
+	if (digit && ring->peer)
+		mwcall_info_send(ring->peer->sess, digit);
+	else if (digit && call->answered && call->sess)
 		mwcall_info_send(call->sess, digit);
 	pbx_log_ctx(NULL, NULL);
 }

@@ -25,6 +25,7 @@ enum {
 	XFER_USER_MAX = 64,
 	XFER_HOST_MAX = 255,
 	XFER_REPLACES_MAX = 300,
+	XFER_NOTIFY_DELAY_MS = 50,
 };
 
 #define RR(x) PBX__V1__MEDIA_EVENT__RING_RESULT__RING_##x
@@ -44,6 +45,20 @@ static void drop_transferor(struct mwcall *call, struct ring *old)
 		return;
 	}
 	ring_free(old);
+}
+
+/* The caller leg, a transferor's, ends (BYE): the call goes on between
+ * its two callee legs. */
+static void drop_caller(struct mwcall *call)
+{
+	call->xdrop_caller = false;
+	if (call->env)
+		pacer_remove(call->env->pacer, &call->pe);
+	call->playing = PLAY_NONE;
+	leg_close(&call->leg); /* the codec stays: relays read its law */
+	call->leg.watch.armed = false;
+	call->sess = mem_deref(call->sess);
+	PLOG_INFO("transfer: the transferor's (caller) leg ended");
 }
 
 static void notify_resp(int err, const struct sip_msg *msg, void *arg)
@@ -66,6 +81,8 @@ static void notify_resp(int err, const struct sip_msg *msg, void *arg)
 	if (!call->xreq && !call->xnext_set && call->xfinal_sent) {
 		ring_free(call->xold); /* BYE to the transferor */
 		call->xold = NULL;
+		if (call->xdrop_caller)
+			drop_caller(call);
 		call->xdlg = mem_deref(call->xdlg);
 		call->xsip = NULL;
 	}
@@ -103,6 +120,26 @@ static void notify_send(struct mwcall *call, uint16_t code,
 	}
 }
 
+static void notify_release(void *arg)
+{
+	struct mwcall *call = arg;
+
+	call->xhold = false;
+	if (!call->xnext_set || call->xreq)
+		return;
+	mwcall_log_ctx(call);
+	call->xnext_set = false;
+	notify_send(call, call->xnext_code, call->xnext_reason,
+		    call->xnext_final);
+	pbx_log_ctx(NULL, NULL);
+}
+
+static void notify_hold(struct mwcall *call)
+{
+	call->xhold = true;
+	tmr_start(&call->xtmr, XFER_NOTIFY_DELAY_MS, notify_release, call);
+}
+
 /* The implicit subscription of the REFER (RFC 3515): the progress of the
  * transfer as a sipfrag, one NOTIFY at a time; the final one ends it. */
 static void xfer_notify(struct mwcall *call, uint16_t code,
@@ -111,7 +148,7 @@ static void xfer_notify(struct mwcall *call, uint16_t code,
 	if (!call->xdlg || !call->xsip || call->xfinal_sent ||
 	    (call->xnext_set && call->xnext_final))
 		return;
-	if (call->xreq) {
+	if (call->xreq || call->xhold) {
 		call->xnext_set = true;
 		call->xnext_final = final;
 		call->xnext_code = code;
@@ -149,7 +186,7 @@ static bool back_to_transferor(struct mwcall *call, const char *why)
 	call->xfer_pending = false;
 	if (call->playing == PLAY_RINGBACK)
 		mwcall_player_stop(call);
-	if (call->ring) {
+	if (call->xby_caller ? call->sess != NULL : call->ring != NULL) {
 		relay_resync(&call->leg.relay);
 		relay_resync(&call->ring->leg.relay);
 		PLOG_INFO("transfer: back to the transferor");
@@ -162,10 +199,13 @@ static bool back_to_transferor(struct mwcall *call, const char *why)
 
 void xfer_free(struct mwcall *call)
 {
+	tmr_cancel(&call->xtmr);
 	ring_free(call->xfer);
 	call->xfer = NULL;
 	ring_free(call->xold);
 	call->xold = NULL;
+	ring_free(call->xpeer);
+	call->xpeer = NULL;
 	/* A NOTIFY in flight is cancelled: no handler follows. */
 	call->xreq = mem_deref(call->xreq);
 	call->xdlg = mem_deref(call->xdlg);
@@ -184,6 +224,23 @@ bool xfer_ring_answered(struct ring *ring)
 	ring->bridged = true;
 	rtp_watch_arm(&ring->leg.watch, ring->leg.rx_pkts,
 		      pbx_clock_mono_ms());
+	if (call->xby_caller) {
+		/* The callee and the target, the caller leg out. */
+		ring->peer = old;
+		old->peer = ring;
+		call->xpeer = ring;
+		relay_resync(&old->leg.relay);
+		relay_resync(&ring->leg.relay);
+		xfer_notify(call, 200, "OK", true);
+		if (call->xreq || call->xnext_set)
+			call->xdrop_caller = true;
+		else if (call->sess)
+			drop_caller(call);
+		PLOG_INFO("transfer: %s answered, bridged to the callee",
+			  ring->user);
+		emit_done(call, RR(ANSWERED), 200, "transferred");
+		return true;
+	}
 	if (call->playing == PLAY_RINGBACK)
 		mwcall_player_stop(call);
 	xfer_notify(call, 200, "OK", true);
@@ -228,6 +285,8 @@ bool xfer_transferor_closed(struct ring *ring)
 		/* It hung up after the transfer, before our BYE. */
 		call->xold = NULL;
 		call->xreq = mem_deref(call->xreq);
+		tmr_cancel(&call->xtmr);
+		call->xhold = call->xnext_set = false;
 		call->xdlg = mem_deref(call->xdlg);
 		call->xsip = NULL;
 		ring_free(ring);
@@ -240,10 +299,30 @@ bool xfer_transferor_closed(struct ring *ring)
 	PLOG_INFO("transferor hung up during the transfer");
 	call->ring = NULL;
 	call->xreq = mem_deref(call->xreq);
+	tmr_cancel(&call->xtmr);
+	call->xhold = false;
 	call->xnext_set = false;
 	call->xdlg = mem_deref(call->xdlg);
 	call->xsip = NULL;
 	ring_free(ring);
+	return true;
+}
+
+bool xfer_caller_closed(struct mwcall *call)
+{
+	if (!call->xby_caller ||
+	    (!call->xfer_pending && !call->xfer && !call->xdrop_caller &&
+	     !call->xpeer))
+		return false;
+	/* As a callee transferor may: the transfer goes on (or is done). */
+	PLOG_INFO("transferor (caller) hung up during the transfer");
+	call->xreq = mem_deref(call->xreq);
+	tmr_cancel(&call->xtmr);
+	call->xhold = false;
+	call->xnext_set = false;
+	call->xdlg = mem_deref(call->xdlg);
+	call->xsip = NULL;
+	drop_caller(call);
 	return true;
 }
 
@@ -260,6 +339,11 @@ int mwcall_transfer(struct mwcall *call, const struct mwcall_ring *p,
 		return -ENOENT;
 	}
 	q.leg = NULL;
+	/* The target sees who is transferred to it: the caller, or the
+	 * callee the caller transfers (its number as we rang it). */
+	if (call->xby_caller && (!q.caller_id || !q.caller_id[0]) &&
+	    call->ring)
+		q.caller_id = call->ring->user;
 	err = ring_originate(call, &q, &ring, why);
 	if (err) {
 		PLOG_WARN("transfer: cannot ring %s: %s", p->target_uri,
@@ -367,6 +451,7 @@ static void attended(struct sip *sip, const struct sip_msg *msg,
 	call->xsip = sip;
 	call->xdlg = mem_ref(sipsess_dialog(ring->sess));
 	call->xfinal_sent = call->xnext_set = false;
+	notify_hold(call);
 	xfer_notify(call, 200, "OK", true);
 	/* B's leg moves: its socket and session keep `b` as their
 	 * argument; its log names must outlive the other call. */
@@ -389,40 +474,37 @@ static void attended(struct sip *sip, const struct sip_msg *msg,
 	mwcall_emit(other, &ended); /* frees it: BYE to the transferor */
 }
 
-void ring_refer_handler(struct sip *sip, const struct sip_msg *msg,
-			void *arg)
+/* A REFER of the transferor, on its leg: dlg its dialog, by its user;
+ * ring the callee leg it came on (NULL: the caller leg). Checks, then
+ * attended (Replaces) or blind: 202, NOTIFY 100, TRANSFER. */
+static void refer(struct mwcall *call, struct sip *sip,
+		  const struct sip_msg *msg, struct ring *ring,
+		  struct sip_dialog *dlg, const char *by)
 {
-	struct ring *ring = arg;
-	struct mwcall *call = ring->call;
 	const struct sip_hdr *rt;
 	struct sip_addr addr;
 	struct pl rv, rname = PL("Replaces");
 	char user[XFER_USER_MAX + 1], host[XFER_HOST_MAX + 1];
 	struct mwcall_event ev = {.kind = MWCALL_EV_TRANSFER};
 
-	mwcall_log_ctx(call);
-	if (!ring->ext) {
-		/* A carrier's or a cascade's leg: nobody of the tenant. */
-		refuse(sip, msg, 403, "Forbidden (transfer only by an "
-				      "extension)");
-		goto out;
-	}
-	if (call->ring != ring || !ring->bridged || call->conf) {
+	if (!call->ring || !call->ring->bridged || call->conf ||
+	    (ring && call->ring != ring)) {
 		refuse(sip, msg, 403, "Forbidden (not a bridged call)");
-		goto out;
+		return;
 	}
-	if (call->xfer_pending || call->xfer || call->xreq || call->xold) {
+	if (call->xfer_pending || call->xfer || call->xreq || call->xold ||
+	    call->xpeer || call->xdrop_caller) {
 		refuse(sip, msg, 491, "Request Pending");
-		goto out;
+		return;
 	}
 	rt = sip_msg_hdr(msg, SIP_HDR_REFER_TO);
 	if (!rt || sip_msg_hdr_count(msg, SIP_HDR_REFER_TO) != 1) {
 		refuse(sip, msg, 400, "Bad Request (one Refer-To)");
-		goto out;
+		return;
 	}
 	if (rt->val.l > XFER_REFER_TO_MAX) {
 		refuse(sip, msg, 400, "Bad Request (Refer-To too long)");
-		goto out;
+		return;
 	}
 	if (sip_addr_decode(&addr, &rt->val) ||
 	    (pl_strcasecmp(&addr.uri.scheme, "sip") &&
@@ -430,37 +512,60 @@ void ring_refer_handler(struct sip *sip, const struct sip_msg *msg,
 	    !addr.uri.user.l || addr.uri.user.l > XFER_USER_MAX ||
 	    !addr.uri.host.l || addr.uri.host.l > XFER_HOST_MAX) {
 		refuse(sip, msg, 400, "Bad Request (Refer-To)");
-		goto out;
+		return;
 	}
 	if (addr.uri.headers.l &&
 	    !uri_header_get(&addr.uri.headers, &rname, &rv)) {
-		attended(sip, msg, ring, &rv);
-		goto out;
+		if (ring)
+			attended(sip, msg, ring, &rv);
+		else
+			refuse(sip, msg, 501,
+			       "Not Implemented (attended transfer by the "
+			       "calling extension)");
+		return;
 	}
 	pl_strcpy(&addr.uri.user, user, sizeof(user));
 	pl_strcpy(&addr.uri.host, host, sizeof(host));
 	for (const char *c = user; *c; c++) {
 		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f) {
 			refuse(sip, msg, 400, "Bad Request (Refer-To)");
-			goto out;
+			return;
 		}
 	}
 	(void)sip_reply(sip, msg, 202, "Accepted");
 	call->xfer_pending = true;
+	call->xby_caller = !ring;
 	call->xsip = sip;
-	call->xdlg = mem_ref(sipsess_dialog(ring->sess));
+	call->xdlg = mem_ref(dlg);
 	call->xfinal_sent = call->xnext_set = false;
+	notify_hold(call);
 	xfer_notify(call, 100, "Trying", false);
-	/* The caller hears ringback from now on, not the transferor. */
-	if (call->env->ringback_len[call->leg.codec.law])
+	/* The caller hears ringback from now on, not the transferor. (The
+	 * callee, transferred by the caller, hears what the transferor's
+	 * phone sends: the player serves the caller leg only.) */
+	if (ring && call->env->ringback_len[call->leg.codec.law])
 		mwcall_ringback_start(call);
-	PLOG_INFO("REFER from %s: blind transfer to %s@%s", ring->user, user,
-		  host);
-	ev.xfer_by = ring->user;
+	PLOG_INFO("REFER from %s: blind transfer to %s@%s", by, user, host);
+	ev.xfer_by = by;
 	ev.xfer_user = user;
 	ev.xfer_host = host;
 	mwcall_emit(call, &ev);
-out:
+}
+
+void ring_refer_handler(struct sip *sip, const struct sip_msg *msg,
+			void *arg)
+{
+	struct ring *ring = arg;
+	struct mwcall *call = ring->call;
+
+	mwcall_log_ctx(call);
+	if (!ring->ext)
+		/* A carrier's or a cascade's leg: nobody of the tenant. */
+		refuse(sip, msg, 403,
+		       "Forbidden (transfer only by an extension)");
+	else
+		refer(call, sip, msg, ring, sipsess_dialog(ring->sess),
+		      ring->user);
 	pbx_log_ctx(NULL, NULL);
 }
 
@@ -470,11 +575,12 @@ void mwcall_refer_caller(struct sip *sip, const struct sip_msg *msg,
 	struct mwcall *call = arg;
 
 	mwcall_log_ctx(call);
+	/* Only a caller the edge authenticated as an extension. */
 	if (!call->caller_internal)
 		refuse(sip, msg, 403,
 		       "Forbidden (transfer only by an extension)");
 	else
-		refuse(sip, msg, 501,
-		       "Not Implemented (transfer by the calling extension)");
+		refer(call, sip, msg, NULL, sipsess_dialog(call->sess),
+		      call->caller);
 	pbx_log_ctx(NULL, NULL);
 }

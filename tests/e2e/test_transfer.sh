@@ -17,6 +17,8 @@
 #              REFERs to another tenant's domain: NOTIFY 403
 #   policy     109 REFERs to an international number the tenant's
 #              outbound policy does not allow: NOTIFY 403
+#   caller     110 calls 111 (its own call, 110 is the caller leg) and
+#              REFERs 111 to 112: 110's leg ends, 111 and 112 talk
 #
 # Environment: PBX_BUILD (required). Prints PASS/FAIL lines and a last
 # line "N passed, M failed".
@@ -55,7 +57,7 @@ ring_scen() {
 (
 	"$PBXCTL" tenant create $T --domain $DOMAIN &&
 	"$PBXCTL" tenant create $OTHER --domain xfer2.pbx.local &&
-	for e in 101 102 103 104 105 106 107 108 109; do
+	for e in 101 102 103 104 105 106 107 108 109 110 111 112; do
 		"$PBXCTL" ext add $T $e "$PW" || exit 1
 	done &&
 	"$PBXCTL" ext add $OTHER 101 "$PW" &&
@@ -149,6 +151,8 @@ phone 105 transferor \
 phone 106 answer
 phone 107 transferor "sip:108@xfer2.pbx.local"
 phone 109 transferor "sip:+442079460958@$DOMAIN"
+phone 111 answer
+phone 112 target_bye
 sleep 0.5
 dialer blind 79990000001 15552001 hangup 9000 127.0.0.2 ""
 dialer back 79990000003 15552003 hangup 7000 127.0.0.3 ""
@@ -156,6 +160,9 @@ dialer attended 79990000005 15552005 hangup 9000 127.0.0.6 ""
 dialer outsider 79990000007 15552007 refer 6000 127.0.0.7 "sip:108@$DOMAIN"
 dialer policy 79990000009 15552009 hangup 6000 127.0.0.8 ""
 sleep 0.5
+# 110 calls 111 and transfers it (the caller leg's REFER) to 112.
+DDOM=$DOMAIN dialer caller 110 111 transferor 0 127.0.0.20 "sip:112@$DOMAIN" \
+	-au 110 -ap "$PW"
 # 105's second call: to 106, with the Call-ID its Replaces names.
 TONE=500 DDOM=$DOMAIN dialer second 105 106 wait 0 127.0.0.15 "" -cid_str xfer-attended-2 \
 	-au 105 -ap "$PW"
@@ -205,6 +212,17 @@ logged attended_second_leg_ended second "got-bye"
 rc_ok attended_target_stays_until_the_caller_hangs_up p106
 heard attended_target_hears_the_caller "$TMP/p106.al" 400
 heard attended_caller_hears_the_target "$TMP/attended.al" 800
+
+# --- the caller transfers the callee (an extension's own call) -------------------
+logged caller_refer_accepted caller "refer-answer 202"
+logged caller_notify_ok caller "notify-frag 200"
+logged caller_transferor_leg_ended caller "got-bye"
+rc_ok caller_transferor_done caller
+logged caller_target_saw_the_callee p112 "invite-from 111"
+rc_ok caller_target_talked_and_hung_up p112
+rc_ok caller_callee_stayed_until_the_target_hung_up p111
+heard caller_callee_hears_the_target "$TMP/p111.al" 1100
+heard caller_target_hears_the_callee "$TMP/p112.al" 1050
 
 # --- refusals ---------------------------------------------------------------------
 rc_ok outsider_call_goes_on outsider
