@@ -552,35 +552,34 @@ static void refer(struct mwcall *call, struct sip *sip,
 	mwcall_emit(call, &ev);
 }
 
+/* A REFER on the callee leg ring, or on the caller leg (ring NULL): only
+ * an extension's. */
+static void refer_on(struct mwcall *call, struct ring *ring, struct sip *sip,
+		     const struct sip_msg *msg)
+{
+	mwcall_log_ctx(call);
+	/* A carrier's, a cascade's or an outside caller's leg: nobody of
+	 * the tenant (the caller leg: the edge authenticated it or not). */
+	if (ring ? !ring->ext : !call->caller_internal)
+		refuse(sip, msg, 403,
+		       "Forbidden (transfer only by an extension)");
+	else
+		refer(call, sip, msg, ring,
+		      sipsess_dialog(ring ? ring->sess : call->sess),
+		      ring ? ring->user : call->caller);
+	pbx_log_ctx(NULL, NULL);
+}
+
 void ring_refer_handler(struct sip *sip, const struct sip_msg *msg,
 			void *arg)
 {
 	struct ring *ring = arg;
-	struct mwcall *call = ring->call;
 
-	mwcall_log_ctx(call);
-	if (!ring->ext)
-		/* A carrier's or a cascade's leg: nobody of the tenant. */
-		refuse(sip, msg, 403,
-		       "Forbidden (transfer only by an extension)");
-	else
-		refer(call, sip, msg, ring, sipsess_dialog(ring->sess),
-		      ring->user);
-	pbx_log_ctx(NULL, NULL);
+	refer_on(ring->call, ring, sip, msg);
 }
 
 void mwcall_refer_caller(struct sip *sip, const struct sip_msg *msg,
 			 void *arg)
 {
-	struct mwcall *call = arg;
-
-	mwcall_log_ctx(call);
-	/* Only a caller the edge authenticated as an extension. */
-	if (!call->caller_internal)
-		refuse(sip, msg, 403,
-		       "Forbidden (transfer only by an extension)");
-	else
-		refer(call, sip, msg, NULL, sipsess_dialog(call->sess),
-		      call->caller);
-	pbx_log_ctx(NULL, NULL);
+	refer_on(arg, NULL, sip, msg);
 }

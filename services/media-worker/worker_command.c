@@ -196,11 +196,11 @@ static void command_hangup(struct worker *w, struct worker_link *l,
 	worker_call_end(w, wc);
 }
 
-static void command_ring(struct worker *w, struct worker_link *l,
-			 struct worker_call *wc, const Pbx__V1__Envelope *env)
+/* A Ring message as the call's ring parameters (borrowed strings). */
+static struct mwcall_ring ring_of(const Pbx__V1__MediaCommand__Ring *r,
+				  const Pbx__V1__Envelope *env)
 {
-	const Pbx__V1__MediaCommand__Ring *r = env->media_command->ring;
-	struct mwcall_ring ring = {
+	return (struct mwcall_ring){
 		.target_uri = r->target_uri,
 		.timeout_ms = r->timeout_ms,
 		.caller_id = r->caller_id,
@@ -209,6 +209,12 @@ static void command_ring(struct worker *w, struct worker_link *l,
 		.leg = r->leg,
 		.seq = env->media_command->seq,
 	};
+}
+
+static void command_ring(struct worker *w, struct worker_link *l,
+			 struct worker_call *wc, const Pbx__V1__Envelope *env)
+{
+	struct mwcall_ring ring = ring_of(env->media_command->ring, env);
 	const char *why = NULL;
 	char detail[160];
 	int err;
@@ -228,15 +234,7 @@ static void command_transfer(struct worker *w, struct worker_link *l,
 			     struct worker_call *wc,
 			     const Pbx__V1__Envelope *env)
 {
-	const Pbx__V1__MediaCommand__Ring *r = env->media_command->transfer;
-	struct mwcall_ring ring = {
-		.target_uri = r->target_uri,
-		.timeout_ms = r->timeout_ms,
-		.caller_id = r->caller_id,
-		.caller_name = r->caller_name,
-		.dest_kind = r->dest_kind,
-		.seq = env->media_command->seq,
-	};
+	struct mwcall_ring ring = ring_of(env->media_command->transfer, env);
 	const char *why = NULL;
 	char detail[160];
 	int err;
