@@ -11,12 +11,31 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pbx_clock.h"
 #include "pbx_keys.h"
 #include "pbx_log.h"
 #include "pbx_redis.h"
 #include "route_ctx.h"
 #include "router.h"
 #include "scenario.h"
+
+/* The call record's view of a transfer (route_cdr.c): fields of the call
+ * hash beside the walk's, so no compare-and-set step is needed. "xf" =
+ * "<ms> <transferor> <target>" when the target rings, "xfr" = "<ms>
+ * <result>" when it ended; a later transfer of the call replaces both. */
+static void note(struct route_ctx *c, const char *field, const char *a,
+		 const char *b)
+{
+	redisAsyncContext *ac = pbx_redis_ctx(c->r->redis);
+	char key[PBX_KEY_MAX], v[160];
+
+	if (!ac || pbx_key(key, sizeof(key), c->tenant, "call:%s", c->call_id))
+		return;
+	snprintf(v, sizeof(v), "%llu %s%s%s",
+		 (unsigned long long)pbx_clock_now_ms(), a, b ? " " : "",
+		 b ? b : "");
+	redisAsyncCommand(ac, NULL, NULL, "HSET %s %s %s", key, field, v);
+}
 
 /* The target rings this long (the worker caps it at its
  * ring_timeout_max_ms); then the caller is back with the transferor. */
@@ -66,6 +85,7 @@ static void ring(struct route_ctx *c, const char *target, const char *kind,
 	cmd.transfer = &rg;
 	PLOG_INFO("transfer by extension %s: ring %s %s", c->caller, kind,
 		  target);
+	note(c, "xf", c->caller, target);
 	route_media_send(c->r, c->worker_id, c->tenant, c->call_id, 0, &cmd);
 	route_ctx_free(c);
 }
@@ -206,6 +226,25 @@ void route_xfer_event(struct route_ctx *c, const Pbx__V1__MediaEvent *me)
 
 void route_xfer_done(struct route_ctx *c, const Pbx__V1__MediaEvent *me)
 {
+	static const char *const results[] = {
+		[PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED] = "answered",
+		[PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER] = "no_answer",
+		[PBX__V1__MEDIA_EVENT__RING_RESULT__RING_BUSY] = "busy",
+		[PBX__V1__MEDIA_EVENT__RING_RESULT__RING_UNAVAILABLE] =
+			"unavailable",
+	};
+	const char *res = me->ring_result >= 0 &&
+					  (size_t)me->ring_result <
+						  sizeof(results) /
+							  sizeof(results[0]) &&
+				  results[me->ring_result]
+			  ? results[me->ring_result]
+			  : "failed";
+
+	/* An attended transfer is the worker's alone: no TRANSFER came. */
+	if (me->detail && !strcmp(me->detail, "attended transfer"))
+		note(c, "xf", "-", "attended");
+	note(c, "xfr", res, NULL);
 	PLOG_INFO("transfer %s (ring result %d, sip %u%s%s)",
 		  me->ring_result ==
 				  PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED

@@ -192,6 +192,18 @@ n=$(sink_packets "$TMP/blind.sink")
 if [ "${n:-0}" -ge 300 ]; then pass blind_rtp_to_caller
 else fail blind_rtp_to_caller "caller got ${n:-0} packets"; fi
 
+# The call record's path ends with the transfer (route_cdr.c).
+for _ in $(seq 30); do
+	"$PBXCTL" cdr list $T --number 15552001 2>/dev/null | grep -q . && break
+	sleep 0.1
+done
+id=$("$PBXCTL" cdr list $T --number 15552001 2>/dev/null | awk 'NR == 1 { print $1 }')
+if "$PBXCTL" cdr show $T "${id:-none}" 2>/dev/null |
+	grep -qE "TRANSFER +\| node transfer \(101\): (sip:)?.*102.* -> answered"; then
+	pass blind_call_record_shows_the_transfer
+else fail blind_call_record_shows_the_transfer \
+	"$("$PBXCTL" cdr show $T "${id:-none}" 2>&1 | tail -4 | tr '\n' ' ')"; fi
+
 # --- back to the transferor ---------------------------------------------------
 rc_ok back_caller_talked_and_hung_up back
 logged back_refer_accepted p103 "refer-answer 202"
