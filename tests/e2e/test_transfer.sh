@@ -19,18 +19,30 @@
 #              outbound policy does not allow: NOTIFY 403
 #   caller     110 calls 111 (its own call, 110 is the caller leg) and
 #              REFERs 111 to 112: 110's leg ends, 111 and 112 talk
+#   outside    113 REFERs the caller to "8 (495) 111-22-33": an outbound
+#              call of 113 under the tenant's policy, through the trunk
+#              to a SIPp carrier on an outside address (198.51.100.9)
+#
+# The carrier's address must exist only in a private network namespace:
+# run as root, the suite creates one, re-runs itself inside it and
+# deletes it at the end (tests/security/netns.sh); inside one already
+# (PBX_SEC_NS set) it runs there.
 #
 # Environment: PBX_BUILD (required). Prints PASS/FAIL lines and a last
 # line "N passed, M failed".
 set -u
 : "${PBX_BUILD:?set PBX_BUILD to a build directory}"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/security/netns.sh"
+own_netns "$ROOT/tests/e2e/test_transfer.sh" "$@"
 . "$ROOT/tests/e2e/lib.sh"
 e2e_env transfer
 T=xfer
 DOMAIN=xfer.pbx.local
 OTHER=xfer2
 PW=Kd4-phone-secret-pw
+CARRIER=198.51.100.9 # the tenant's trunk: an outside address
+ip addr add "$CARRIER/32" dev lo 2>/dev/null
 
 BG=()
 cleanup() {
@@ -57,13 +69,14 @@ ring_scen() {
 (
 	"$PBXCTL" tenant create $T --domain $DOMAIN &&
 	"$PBXCTL" tenant create $OTHER --domain xfer2.pbx.local &&
-	for e in 101 102 103 104 105 106 107 108 109 110 111 112; do
+	for e in 101 102 103 104 105 106 107 108 109 110 111 112 113; do
 		"$PBXCTL" ext add $T $e "$PW" || exit 1
 	done &&
 	"$PBXCTL" ext add $OTHER 101 "$PW" &&
-	for e in 101 103 105 107 109; do
-		number_with $T 1555200${e#10} "r$e" "$(ring_scen $e)" || exit 1
+	for e in 101 103 105 107 109 113; do
+		number_with $T 155520${e#1} "r$e" "$(ring_scen $e)" || exit 1
 	done &&
+	"$PBXCTL" trunk add xfer-carrier $CARRIER:5060 --format e164 &&
 	"$PBXCTL" outbound set $T --caller-id 15552001
 ) >"$TMP/setup.log" 2>&1 && pass tenant_provisioned ||
 	fail tenant_provisioned "$(tail -3 "$TMP/setup.log")"
@@ -141,7 +154,7 @@ logged() {
 		"$TMP/$2.log" 2>/dev/null | tr '\n' ' ')"; fi
 }
 
-# --- five calls at once ---------------------------------------------------
+# --- the calls, all at once ---------------------------------------------------
 phone 101 transferor "sip:102@$DOMAIN"
 phone 102 target
 phone 103 transferor "sip:104@$DOMAIN"
@@ -151,6 +164,7 @@ phone 105 transferor \
 phone 106 answer
 phone 107 transferor "sip:108@xfer2.pbx.local"
 phone 109 transferor "sip:+442079460958@$DOMAIN"
+phone 113 transferor "sip:8%20(495)%20111-22-33@$DOMAIN"
 phone 111 answer
 phone 112 target_bye
 sleep 0.5
@@ -160,6 +174,18 @@ dialer attended 79990000005 15552005 hangup 9000 127.0.0.6 ""
 dialer outsider 79990000007 15552007 refer 6000 127.0.0.7 "sip:108@$DOMAIN"
 dialer policy 79990000009 15552009 hangup 6000 127.0.0.8 ""
 sleep 0.5
+dialer outside 79990000013 15552013 hangup 9000 127.0.0.9 ""
+# 113's target is outside: the carrier answers it.
+tone carrier callee.wav 1200
+"$SINK" $CARRIER 32020 25 4000 "$TMP/carrier.ready" "$TMP/carrier.al" \
+	>"$TMP/carrier.sink" &
+BG+=($!)
+(cd "$TMP/carrier" && timeout 40 sipp -sf "$SIPP_DIR/out_carrier.xml" \
+	-i $CARRIER -p 5060 -mi $CARRIER -mp 18000 -key rtp_port 32020 \
+	-m 1 -nostdin -trace_logs -log_file "$TMP/carrier.log" \
+	>>"$TMP/sipp.out" 2>&1
+	echo $? >"$TMP/carrier.rc") &
+BG+=($!)
 # 110 calls 111 and transfers it (the caller leg's REFER) to 112.
 DDOM=$DOMAIN dialer caller 110 111 transferor 0 127.0.0.20 "sip:112@$DOMAIN" \
 	-au 110 -ap "$PW"
@@ -235,6 +261,16 @@ rc_ok caller_target_talked_and_hung_up p112
 rc_ok caller_callee_stayed_until_the_target_hung_up p111
 heard caller_callee_hears_the_target "$TMP/p111.al" 1100
 heard caller_target_hears_the_callee "$TMP/p112.al" 1050
+
+# --- to an outside number, through the trunk ------------------------------------
+logged outside_refer_accepted p113 "refer-answer 202"
+logged outside_notify_ok p113 "notify-frag 200"
+logged outside_transferor_leg_ended p113 "got-bye"
+rc_ok outside_carrier_answered_and_got_bye carrier
+logged outside_carrier_got_the_number_in_e164 carrier "ruri \+74951112233 from"
+rc_ok outside_caller_talked_and_hung_up outside
+heard outside_carrier_hears_the_caller "$TMP/carrier.al" 400
+heard outside_caller_hears_the_carrier "$TMP/outside.al" 1200
 
 # --- refusals ---------------------------------------------------------------------
 rc_ok outsider_call_goes_on outsider
