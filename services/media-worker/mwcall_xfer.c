@@ -56,6 +56,7 @@ static void drop_caller(struct mwcall *call)
 		pacer_remove(call->env->pacer, &call->pe);
 	call->playing = PLAY_NONE;
 	leg_close(&call->leg); /* the codec stays: relays read its law */
+	call->leg.can_send = false; /* a later Play sends nothing */
 	call->leg.watch.armed = false;
 	call->sess = mem_deref(call->sess);
 	PLOG_INFO("transfer: the transferor's (caller) leg ended");

@@ -91,6 +91,8 @@ struct harness_event {
 	bool conf_muted;
 	const char *speech_phrase; /* SPEECH */
 	double speech_confidence;
+	/* TRANSFER: the transferor, the Refer-To user and host */
+	const char *caller, *dialed, *transfer_host;
 };
 
 /* Sends one MediaEvent for call_id from the fake worker. */
