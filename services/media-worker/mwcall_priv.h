@@ -16,7 +16,7 @@ struct confroom_member;
 struct dtmf_detect;
 
 #define MWCALL_ALLOW                                                          \
-	"Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY\r\n"
+	"Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER\r\n"
 
 struct call_timer {
 	struct tmr tmr;
