@@ -278,6 +278,17 @@ bool xfer_ring_failed(struct ring *ring, int result, uint16_t code,
 	return true;
 }
 
+/* The transferor is gone: no more NOTIFYs (one in flight is cancelled,
+ * one waiting dropped). */
+static void sub_end(struct mwcall *call)
+{
+	call->xreq = mem_deref(call->xreq);
+	tmr_cancel(&call->xtmr);
+	call->xhold = call->xnext_set = false;
+	call->xdlg = mem_deref(call->xdlg);
+	call->xsip = NULL;
+}
+
 bool xfer_transferor_closed(struct ring *ring)
 {
 	struct mwcall *call = ring->call;
@@ -285,11 +296,7 @@ bool xfer_transferor_closed(struct ring *ring)
 	if (ring == call->xold) {
 		/* It hung up after the transfer, before our BYE. */
 		call->xold = NULL;
-		call->xreq = mem_deref(call->xreq);
-		tmr_cancel(&call->xtmr);
-		call->xhold = call->xnext_set = false;
-		call->xdlg = mem_deref(call->xdlg);
-		call->xsip = NULL;
+		sub_end(call);
 		ring_free(ring);
 		return true;
 	}
@@ -299,12 +306,7 @@ bool xfer_transferor_closed(struct ring *ring)
 	 * caller stays with the transfer (no way back then). */
 	PLOG_INFO("transferor hung up during the transfer");
 	call->ring = NULL;
-	call->xreq = mem_deref(call->xreq);
-	tmr_cancel(&call->xtmr);
-	call->xhold = false;
-	call->xnext_set = false;
-	call->xdlg = mem_deref(call->xdlg);
-	call->xsip = NULL;
+	sub_end(call);
 	ring_free(ring);
 	return true;
 }
@@ -317,12 +319,7 @@ bool xfer_caller_closed(struct mwcall *call)
 		return false;
 	/* As a callee transferor may: the transfer goes on (or is done). */
 	PLOG_INFO("transferor (caller) hung up during the transfer");
-	call->xreq = mem_deref(call->xreq);
-	tmr_cancel(&call->xtmr);
-	call->xhold = false;
-	call->xnext_set = false;
-	call->xdlg = mem_deref(call->xdlg);
-	call->xsip = NULL;
+	sub_end(call);
 	drop_caller(call);
 	return true;
 }

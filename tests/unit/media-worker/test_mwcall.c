@@ -4361,21 +4361,39 @@ static bool refer_answered(void *arg)
 	return refer_code != 0;
 }
 
-/* The router's answer to TRANSFER: ring carol (the second agent). */
-static void cmd_transfer_to_carol(void)
+/* A Ring (or, with transfer, the router's answer to TRANSFER) of
+ * user@ua's address as dest_kind kind. */
+static void cmd_ring_kind(bool transfer, const char *user,
+			  const struct test_ua *ua, const char *kind)
 {
 	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
 	Pbx__V1__MediaCommand__Ring r = PBX__V1__MEDIA_COMMAND__RING__INIT;
 	char target[64];
 
-	re_snprintf(target, sizeof(target), "sip:carol@%J",
-		    &fx.callee2.sip_addr);
+	re_snprintf(target, sizeof(target), "sip:%s@%J", user, &ua->sip_addr);
 	r.target_uri = target;
 	r.timeout_ms = 5000;
-	r.dest_kind = (char *)"extension";
-	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_TRANSFER;
-	mc.transfer = &r;
+	r.dest_kind = (char *)kind;
+	mc.cmd_case = transfer ? PBX__V1__MEDIA_COMMAND__CMD_TRANSFER
+			       : PBX__V1__MEDIA_COMMAND__CMD_RING;
+	if (transfer)
+		mc.transfer = &r;
+	else
+		mc.ring = &r;
 	cmd_send(&mc);
+}
+
+static void cmd_transfer_to_carol(void)
+{
+	cmd_ring_kind(true, "carol", &fx.callee2, "extension");
+}
+
+/* The final answer to ua's REFER to `to`. */
+static unsigned refer_answer(struct test_ua *ua, const char *to)
+{
+	ua_refer(ua, to);
+	cr_assert(test_loop_until(refer_answered, NULL, 2000), "no answer");
+	return refer_code;
 }
 
 static bool talk_got(void *arg)
@@ -4415,9 +4433,7 @@ static void refer_to_carol(struct test_ua *ua, const char *by)
 {
 	const struct test_router_ev *e;
 
-	ua_refer(ua, "sip:carol@t1.pbx.local");
-	cr_assert(test_loop_until(refer_answered, NULL, 2000), "no answer");
-	cr_assert_eq(refer_code, 202);
+	cr_assert_eq(refer_answer(ua, "sip:carol@t1.pbx.local"), 202);
 	cr_assert(wait_event(KIND(TRANSFER), 1000), "no TRANSFER");
 	e = ev_find(KIND(TRANSFER));
 	cr_assert_str_eq(e->caller, by);
@@ -4483,9 +4499,8 @@ Test(mwcall, transfer_to_a_busy_target_returns_to_the_transferor)
 			PBX__V1__MEDIA_COMMAND__TRANSFER_REFUSE__INIT;
 
 		test_loop_for(200); /* the final NOTIFY's answer */
-		ua_refer(&fx.callee, "sip:carol@t2.pbx.local");
-		cr_assert(test_loop_until(refer_answered, NULL, 2000));
-		cr_assert_eq(refer_code, 202);
+		cr_assert_eq(refer_answer(&fx.callee, "sip:carol@t2.pbx.local"),
+			     202);
 		test_loop_for(200);
 		cr_assert_eq(ev_count(KIND(TRANSFER)), 2);
 		tr.sip_code = 403;
@@ -4518,29 +4533,14 @@ Test(mwcall, caller_transfers_the_callee_to_the_target)
 
 Test(mwcall, refer_from_a_carrier_leg_or_an_outside_caller_is_refused)
 {
-	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
-	Pbx__V1__MediaCommand__Ring r = PBX__V1__MEDIA_COMMAND__RING__INIT;
-	char target[64];
-
 	/* An outside caller (no X-Pbx-Source), bridged to a carrier. */
 	fx_start(&(struct fx_opts){0});
 	call_worker(&fx.caller, "X-Pbx-Tenant: " TENANT "\r\n");
 	cr_assert(wait_event(KIND(INCOMING), 2000));
-	re_snprintf(target, sizeof(target), "sip:+74951112233@%J",
-		    &fx.callee.sip_addr);
-	r.target_uri = target;
-	r.timeout_ms = 5000;
-	r.dest_kind = (char *)"external";
-	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RING;
-	mc.ring = &r;
-	cmd_send(&mc);
+	cmd_ring_kind(false, "+74951112233", &fx.callee, "external");
 	cr_assert(test_loop_flag(&fx.caller.estab, 3000), "not bridged");
-	ua_refer(&fx.callee, "sip:102@t1.pbx.local");
-	cr_assert(test_loop_until(refer_answered, NULL, 2000));
-	cr_assert_eq(refer_code, 403);
-	ua_refer(&fx.caller, "sip:102@t1.pbx.local");
-	cr_assert(test_loop_until(refer_answered, NULL, 2000));
-	cr_assert_eq(refer_code, 403);
+	cr_assert_eq(refer_answer(&fx.callee, "sip:102@t1.pbx.local"), 403);
+	cr_assert_eq(refer_answer(&fx.caller, "sip:102@t1.pbx.local"), 403);
 	test_loop_for(100);
 	cr_assert_eq(ev_count(KIND(TRANSFER)), 0);
 	assert_talk(&fx.caller, &fx.callee);
