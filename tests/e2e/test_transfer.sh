@@ -44,14 +44,7 @@ PW=Kd4-phone-secret-pw
 CARRIER=198.51.100.9 # the tenant's trunk: an outside address
 ip addr add "$CARRIER/32" dev lo 2>/dev/null
 
-BG=()
-cleanup() {
-	local p
-	for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
-	"$STACK" stop >/dev/null 2>&1
-}
-trap cleanup EXIT
-
+e2e_cleanup_on_exit
 stack_up
 
 # tone <dir> <file> <hz>: 20 s of A-law at hz in dir (each SIPp streams
