@@ -62,6 +62,10 @@ static void tick_handler(uint64_t periods, uint64_t now_ms, void *arg)
 		mwcall_fax_tick(call, periods, now_ms);
 		return;
 	}
+	if (call->xrb) {
+		xfer_ringback_tick(call, periods, now_ms);
+		return;
+	}
 	/* On hold the prompt still runs on the clock (the router hears
 	 * PLAY_DONE on time) but no packet, so no sequence number, is used. */
 	if (call->leg.can_send)
@@ -160,7 +164,8 @@ static void caller_rx(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
 {
 	struct mwcall *call = arg;
 	const struct offer_codec *c = &call->leg.codec;
-	bool bridged = call->ring && call->ring->bridged;
+	/* The callee hears ringback while the caller transfers it. */
+	bool bridged = call->ring && call->ring->bridged && !call->xrb;
 	uint64_t now;
 
 	if (c->te_pt >= 0 && hdr->pt == c->te_pt) {

@@ -163,6 +163,9 @@ struct mwcall {
 	 * final NOTIFY was answered). */
 	bool xby_caller, xdrop_caller;
 	struct ring *xpeer;
+	/* ... and meanwhile the callee hears ringback on its own leg (the
+	 * call's pacer entry plays it instead of the caller's player). */
+	bool xrb;
 
 	mwcall_event_h *evh;
 	void *arg;
@@ -228,6 +231,11 @@ void ring_arm(struct ring *ring);
 /* The callee's REFER (mwcall_xfer.c). */
 void ring_refer_handler(struct sip *sip, const struct sip_msg *msg,
 			void *arg);
+
+/* One pacing tick of the callee's ringback during a transfer by the
+ * caller (the pacer's handler, mwcall.c). */
+void xfer_ringback_tick(struct mwcall *call, uint64_t periods,
+			uint64_t now_ms);
 
 /* mwcall_xfer.c: the transfer's side of a ring's events. Each returns
  * true when the ring was the transfer's (or its transferor) and was

@@ -47,12 +47,64 @@ static void drop_transferor(struct mwcall *call, struct ring *old)
 	ring_free(old);
 }
 
+static void ring_send(const uint8_t *pkt, size_t len, void *arg)
+{
+	leg_send(arg, pkt, len);
+}
+
+void xfer_ringback_tick(struct mwcall *call, uint64_t periods,
+			uint64_t now_ms)
+{
+	struct leg *l = call->ring ? &call->ring->leg : NULL;
+
+	if (l && l->can_send)
+		player_tick(&l->out, periods, now_ms, ring_send, l);
+	else if (l)
+		player_skip(&l->out, periods);
+}
+
+/* The callee transferred by the caller hears ringback on its own leg
+ * (the call's pacer entry: nothing else plays on a bridged call). */
+static void callee_ringback_start(struct mwcall *call)
+{
+	struct ring *b = call->ring;
+	enum offer_law law;
+
+	if (!b || call->playing != PLAY_NONE || call->fax.rx || call->xrb)
+		return;
+	law = b->leg.codec.law;
+	if (!call->env->ringback_len[law] ||
+	    player_start_loop(&b->leg.out, call->env->ringback[law],
+			      call->env->ringback_len[law],
+			      pbx_clock_mono_ms()))
+		return;
+	if (pacer_add(call->env->pacer, &call->pe)) {
+		player_stop(&b->leg.out);
+		return;
+	}
+	call->xrb = true;
+}
+
+static void callee_ringback_stop(struct mwcall *call)
+{
+	if (!call->xrb)
+		return;
+	call->xrb = false;
+	if (call->playing == PLAY_NONE && call->env)
+		pacer_remove(call->env->pacer, &call->pe);
+	if (call->ring) {
+		player_stop(&call->ring->leg.out);
+		relay_resync(&call->ring->leg.relay);
+	}
+}
+
 /* The caller leg, a transferor's, ends (BYE): the call goes on between
  * its two callee legs. */
 static void drop_caller(struct mwcall *call)
 {
 	call->xdrop_caller = false;
-	if (call->env)
+	/* The pacer entry stays while it plays the callee's ringback. */
+	if (call->env && !call->xrb)
 		pacer_remove(call->env->pacer, &call->pe);
 	call->playing = PLAY_NONE;
 	leg_close(&call->leg); /* the codec stays: relays read its law */
@@ -185,6 +237,7 @@ static bool back_to_transferor(struct mwcall *call, const char *why)
 	};
 
 	call->xfer_pending = false;
+	callee_ringback_stop(call);
 	if (call->playing == PLAY_RINGBACK)
 		mwcall_player_stop(call);
 	if (call->xby_caller ? call->sess != NULL : call->ring != NULL) {
@@ -227,6 +280,7 @@ bool xfer_ring_answered(struct ring *ring)
 		      pbx_clock_mono_ms());
 	if (call->xby_caller) {
 		/* The callee and the target, the caller leg out. */
+		callee_ringback_stop(call);
 		ring->peer = old;
 		old->peer = ring;
 		call->xpeer = ring;
@@ -538,11 +592,12 @@ static void refer(struct mwcall *call, struct sip *sip,
 	call->xfinal_sent = call->xnext_set = false;
 	notify_hold(call);
 	xfer_notify(call, 100, "Trying", false);
-	/* The caller hears ringback from now on, not the transferor. (The
-	 * callee, transferred by the caller, hears what the transferor's
-	 * phone sends: the player serves the caller leg only.) */
+	/* The transferred party hears ringback from now on, not the
+	 * transferor: the caller on its leg, or the callee on its own. */
 	if (ring && call->env->ringback_len[call->leg.codec.law])
 		mwcall_ringback_start(call);
+	else if (!ring)
+		callee_ringback_start(call);
 	PLOG_INFO("REFER from %s: blind transfer to %s@%s", by, user, host);
 	ev.xfer_by = by;
 	ev.xfer_user = user;

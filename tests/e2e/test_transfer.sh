@@ -180,7 +180,7 @@ BG+=($!)
 	echo $? >"$TMP/carrier.rc") &
 BG+=($!)
 # 110 calls 111 and transfers it (the caller leg's REFER) to 112.
-DDOM=$DOMAIN dialer caller 110 111 transferor 0 127.0.0.20 "sip:112@$DOMAIN" \
+TONE=700 DDOM=$DOMAIN dialer caller 110 111 transferor 0 127.0.0.20 "sip:112@$DOMAIN" \
 	-au 110 -ap "$PW"
 # 105's second call: to 106, with the Call-ID its Replaces names.
 TONE=500 DDOM=$DOMAIN dialer second 105 106 wait 0 127.0.0.15 "" -cid_str xfer-attended-2 \
@@ -253,6 +253,7 @@ logged caller_target_saw_the_callee p112 "invite-from 111"
 rc_ok caller_target_talked_and_hung_up p112
 rc_ok caller_callee_stayed_until_the_target_hung_up p111
 heard caller_callee_hears_the_target "$TMP/p111.al" 1100
+heard caller_callee_heard_ringback "$TMP/p111.al" 425
 heard caller_target_hears_the_callee "$TMP/p112.al" 1050
 
 # --- to an outside number, through the trunk ------------------------------------

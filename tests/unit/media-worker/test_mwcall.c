@@ -4517,10 +4517,17 @@ Test(mwcall, transfer_to_a_busy_target_returns_to_the_transferor)
 Test(mwcall, caller_transfers_the_callee_to_the_target)
 {
 	xfer_start();
+	fx.callee2.answer_delay_ms = 400;
+	test_ua_rx_reset(&fx.callee, 0x77);
 	refer_to_carol(&fx.caller, "alice");
 	cmd_transfer_to_carol();
 	cr_assert(test_loop_count(&fx.callee2.invites, 1, 2000), "no INVITE");
 	cr_assert_str_eq(fx.callee2.inv_from_user, "bob");
+	/* bob hears ringback meanwhile (alice sends nothing: all of it is
+	 * the worker's). */
+	test_loop_for(300);
+	cr_assert_geq(fx.callee.rx.pkts, 10, "bob got %u packets",
+		      fx.callee.rx.pkts);
 	cr_assert(wait_event(KIND(TRANSFER_DONE), 3000), "no TRANSFER_DONE");
 	cr_assert(test_loop_flag(&fx.caller.closed, 3000), "alice: no BYE");
 	cr_assert_not(fx.callee.closed);
