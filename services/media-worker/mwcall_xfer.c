@@ -1,12 +1,13 @@
-/* Transfer (issue 16, docs/employees.md "Transfer"): the REFER of the
- * extension the caller is bridged to (the call's callee leg), checked
- * here; blind transfer: 202, NOTIFYs (message/sipfrag) to the
- * transferor, ringback to the caller, the router's target rung as a
- * second callee leg that replaces the transferor's when it answers (a
- * failure returns the caller to the transferor); attended transfer
- * (Refer-To with Replaces): the transferor's other call on this worker
- * gives its callee leg to this call, and both of the transferor's legs
- * end. A REFER on the caller leg is refused. */
+/* Transfer (issue 16, docs/employees.md "Transfer"): the REFER of an
+ * extension on a bridged call, checked here, on either leg. Blind: 202,
+ * NOTIFYs (message/sipfrag, one at a time) to the transferor, ringback to
+ * the transferred party, the router's target rung as a second callee leg;
+ * on its answer it replaces the transferor's leg (the callee's REFER) or
+ * is bridged to the callee while the caller leg ends (the caller's
+ * REFER); a failure returns the call to the transferor. Attended
+ * (Refer-To with Replaces, the callee's REFER): the transferor's other
+ * call on this worker gives its callee leg to this call, and both of the
+ * transferor's legs end. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
