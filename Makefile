@@ -30,8 +30,11 @@ stop:
 # Unit tests (ASan/UBSan), then integration and end-to-end suites against
 # real redis-server, kamailio and our services, all built with sanitizers.
 # The release build first: `make run` builds it, and -O2 finds warnings
-# (-Werror) the debug build does not.
-test: build build-asan
+# (-Werror) the debug build does not. The compose suite's images build in
+# the background meanwhile (tests/compose_prebuild.sh; no-op without Docker).
+test: deps
+	@./tests/compose_prebuild.sh start
+	@$(MAKE) --no-print-directory build build-asan
 	@./tests/run_all.sh $(CURDIR)/$(BUILD_ASAN)
 
 unit: build-asan

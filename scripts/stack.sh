@@ -8,8 +8,8 @@
 #   stack.sh start | stop | status
 #   stack.sh start-one <name> | stop-one <name>   (router, queue-manager,
 #                                                crm-connector, notifier,
-#                                                edge-bridge, asr1..asr9,
-#                                                mw1..mw9)
+#                                                edge-bridge, edge2..edge9,
+#                                                asr1..asr9, mw1..mw9)
 #   stack.sh ports mwN                           (its SIP port and RTP range)
 #   stack.sh key <name>       a provisioning client key: tenant-<t> (that
 #                             tenant only) or any other name (operator)
@@ -61,7 +61,12 @@
 # of the tests are on loopback; 0 to try the refusal), PBX_ASR (asr-bridges
 # asr1..asrN to start before the workers, 0 by default; asrN listens on
 # 7004+N, its CURVE key asrN, the workers' keys its allow list; every
-# worker then connects to all N).
+# worker then connects to all N), PBX_BRIDGES (edge-bridges: edge-bridge,
+# whose edge_id is edge1, then edge2..edgeN, default 1; Kamailio spreads
+# the calls over every connected one, docs/operations.md "Edge-bridges";
+# edgeN's metrics on 9230+N, its CURVE key edgeN), PBX_REDIS_CLUSTER (1:
+# Redis in Cluster mode, one node with every slot, so a command whose keys
+# are not in one slot fails CROSSSLOT; docs/operations.md "Redis Cluster").
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${PBX_BUILD:-$ROOT/build}
@@ -139,9 +144,19 @@ keys_for() {
 	crm-connector) ensure_key router && ensure_key crm1 crm ;;
 	provision) ensure_key provision && ensure_key operator provision ;;
 	edge-bridge) ensure_key router && ensure_key edge1 edge ;;
+	edge[2-9]) ensure_key router && ensure_key "$1" edge ;;
 	mw*) ensure_key router && ensure_key "$1" worker ;;
 	asr*) ensure_key "$1" && mkdir -p -m 0700 "$KEYS/allow/worker" ;;
 	esac
+}
+
+BRIDGES=${PBX_BRIDGES:-1}
+valid_bridge() { [[ $1 =~ ^edge[2-9]$ ]]; }
+bridge_metrics_port() { echo $((9230 + ${1#edge})); }
+# bridge_connected <name>: its evapi connection to Kamailio is up.
+bridge_connected() {
+	ss -tnp state established "( dport = :8448 )" |
+		grep -q "pid=$(cat "$RUN/$1.pid"),"
 }
 
 ASR=${PBX_ASR:-0}
@@ -167,7 +182,7 @@ valid_worker() { [[ $1 =~ ^mw[1-9]$ ]]; }
 # sorted.
 worker_pids() {
 	local f
-	for f in "$RUN"/mw*.pid "$RUN"/asr*.pid; do
+	for f in "$RUN"/mw*.pid "$RUN"/asr*.pid "$RUN"/edge[2-9].pid; do
 		[ -e "$f" ] || continue
 		f=${f##*/}
 		echo "${f%.pid}"
@@ -211,6 +226,10 @@ kam_cfg() {
 	local pw
 	pw=$(cat "$(redis_pass_file kamailio)") || return 1
 	printf '#!KAMAILIO\n#!substdef "!PBX_REDIS_PASS!%s!g"\n' "$pw"
+	# A Cluster has only database 0: registrations go there too.
+	if [ "${PBX_REDIS_CLUSTER:-0}" = 1 ]; then
+		printf '#!substdef "!PBX_USRLOC_DB!0!g"\n'
+	fi
 	printf 'include_file "%s"\n' "$ROOT/deploy/kamailio/kamailio.cfg"
 }
 
@@ -283,6 +302,7 @@ aof_written() {
 
 listening_udp() { ss -lnu | grep -q "$1:$2 "; }
 listening_tcp() { ss -lnt | grep -q "$1:$2 "; }
+redis_cluster_ok() { rcli CLUSTER INFO | grep -q cluster_state:ok; }
 evapi_connected() { ss -tn state established "( dport = :8448 )" | grep -q 8448; }
 notifier_ready() {
 	rcli XINFO GROUPS 'pbx:{sys}:notify:jobs' | grep -qx notifier
@@ -333,6 +353,10 @@ start_one() {
 	provision) need_ports provision tcp/7010 tcp/9203 || return 1 ;;
 	notifier) need_ports notifier udp/5070 tcp/9205 || return 1 ;;
 	edge-bridge) need_ports edge-bridge tcp/9202 || return 1 ;;
+	edge*)
+		valid_bridge "$name" || { log "unknown service $name (edge2..edge9)"; return 2; }
+		need_ports "$name" "tcp/$(bridge_metrics_port "$name")" || return 1
+		;;
 	queue-manager) need_ports queue-manager tcp/9204 || return 1 ;;
 	crm-connector) need_ports crm-connector tcp/9206 || return 1 ;;
 	mw*)
@@ -356,13 +380,25 @@ start_one() {
 		# (Redis writes it from the loaded data).
 		[ -s "$RUN/redis.rdb" ] && [ ! -d "$RUN/appendonly" ] && aof=no
 		write_acl || { log "redis: cannot write $ACL_FILE"; return 1; }
+		# PBX_REDIS_CLUSTER=1: Redis in Cluster mode, one node that
+		# holds all 16384 slots: a multi-key command or script whose
+		# keys are not in one slot fails CROSSSLOT, as on a real
+		# Cluster (docs/operations.md, "Redis Cluster").
+		local cluster=""
+		[ "${PBX_REDIS_CLUSTER:-0}" = 1 ] &&
+			cluster="--cluster-enabled yes --cluster-config-file nodes.conf"
 		eval redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
-			--dir "$RUN" --dbfilename redis.rdb $save \
+			--dir "$RUN" --dbfilename redis.rdb $save $cluster \
 			--appendonly $aof --appendfsync "$REDIS_FSYNC" \
 			--appenddirname appendonly \
 			--aclfile "$ACL_FILE" --daemonize yes \
 			--pidfile "$RUN/redis.pid" --logfile "$RUN/redis.log"
 		wait_until 10 redis rcli ping || return 1
+		if [ -n "$cluster" ]; then
+			rcli CLUSTER INFO | grep -q cluster_state:ok ||
+				rcli CLUSTER ADDSLOTSRANGE 0 16383 >/dev/null
+			wait_until 10 "redis cluster" redis_cluster_ok || return 1
+		fi
 		if [ $aof = no ]; then
 			rcli CONFIG SET appendonly yes >/dev/null &&
 				wait_until 60 "redis append-only file" aof_written ||
@@ -458,6 +494,16 @@ start_one() {
 		wait_until 10 "edge-bridge evapi connection" evapi_connected &&
 			alive edge-bridge
 		;;
+	edge*)
+		start_bg "$name" "$BUILD/services/edge-bridge/edge-bridge" \
+			--set "edge_id=$name" \
+			--set "metrics_listen=127.0.0.1:$(bridge_metrics_port "$name")" \
+			--set "curve_secret_file=$KEYS/$name.key" \
+			--set "curve_server_public_file=$KEYS/router.pub" \
+			--set "log_level=$LOG_LEVEL"
+		wait_until 10 "$name evapi connection" bridge_connected "$name" &&
+			alive "$name"
+		;;
 	mw*)
 		local i=${name#mw} port lo hi block=0
 		port=$(worker_port "$i")
@@ -527,6 +573,7 @@ stop_one() {
 services() {
 	printf '%s\n' redis kamailio router provision queue-manager \
 		crm-connector notifier edge-bridge
+	for i in $(seq 2 "$BRIDGES"); do echo "edge$i"; done
 	for i in $(seq "$ASR"); do echo "asr$i"; done
 	for i in $(seq "$WORKERS"); do echo "mw$i"; done
 }

@@ -89,6 +89,8 @@ unset PBXCTL PROVISION_BIN ZMQ_GARBAGE REDIS_PORT
 export PBX_BUILD=$BUILD
 suite "integration: Redis durability (kill -9) and ACL users" durability \
 	tests/integration/test_durability.sh
+suite "integration: Redis Sentinel failover under provisioning writes" \
+	sentinel tests/integration/test_sentinel.sh
 suite "end to end: calls through kamailio" e2e tests/e2e/test_calls.sh
 suite "end to end: registrar, trunks, worker legs at the edge" reg \
 	tests/e2e/test_registrar.sh
@@ -118,6 +120,8 @@ suite "end to end: fax (a multi-page fax received, stored, listed)" fax \
 	tests/e2e/test_fax.sh
 suite "end to end: scaling (worker list, drain, rolling upgrade, RTP ranges)" \
 	workers tests/e2e/test_workers.sh
+suite "end to end: two edge-bridges (calls spread, a bridge killed, no call lost)" \
+	bridges tests/e2e/test_bridges.sh
 suite "end to end: metrics, health and JSON logs (every service, calls counted)" \
 	metrics tests/e2e/test_metrics.sh
 suite "end to end: voice assistant (phrases spoken by espeak-ng, two asr-bridges)" \
@@ -133,6 +137,7 @@ suite "security: CURVE on the buses, tenant keys, provisioning memory" \
 # The compose stack on a network of its own (no host port of the suites
 # above), when this machine has a Docker engine.
 if docker info >/dev/null 2>&1 && command -v docker-compose >/dev/null; then
+	"$ROOT/tests/compose_prebuild.sh" wait
 	suite "compose: the docker compose stack (images, scaling, worker kill)" \
 		compose tests/compose/test_compose.sh
 else

@@ -99,6 +99,7 @@ static const char *const tenant_keys[PBX_K_COUNT] = {
 	[PBX_K_VM_BOX] = "vm:box",
 	[PBX_K_VM_QUOTA] = "vm:quota",
 	[PBX_K_VM_BYTES] = "vm:bytes",
+	[PBX_K_VM_PINFAIL] = "vm:pinfail",
 	[PBX_K_NOTIFY] = "notify",
 	[PBX_K_CONF_ROOM] = "conf:room",
 	[PBX_K_CONF_MEMBERS] = "conf:members",

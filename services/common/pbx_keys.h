@@ -50,6 +50,9 @@ enum pbx_tkey {
 			    * total); absent or 0: no limit (provision) */
 	PBX_K_VM_BYTES,	   /* counter: bytes of the tenant's stored messages
 			    * (media-worker adds, provision subtracts) */
+	PBX_K_VM_PINFAIL,  /* counter per box name: wrong PINs typed from
+			    * phones in the lock window (TTL); at the limit
+			    * the box is locked (media-worker) */
 	/* notifier (docs/services/notifier.md): */
 	PBX_K_NOTIFY,	   /* hash: webhook_url, webhook_secret (provision
 			    * writes, notifier reads) */

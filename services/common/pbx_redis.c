@@ -1,11 +1,13 @@
 /* Redis connections: blocking with timeouts, and async on libevent with
- * automatic reconnect; both authenticate as the service's ACL user. Owns
- * the async context and the reconnect timer. */
+ * automatic reconnect; both authenticate as the service's ACL user and,
+ * with Sentinels configured, connect to the primary they name. Owns the
+ * async context, the reconnect timer and the process's Sentinel list. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <event2/event.h>
 #include <hiredis/adapters/libevent.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +19,12 @@
  * slowly, so the log says it every 5 s instead of twice a second. */
 #define RETRY_MS 500
 #define RETRY_AUTH_MS 5000
+/* A Sentinel is asked at each (re)connect, from the event loop too: on
+ * loopback or a LAN it answers in well under a millisecond, and one that
+ * is down refuses at once; this bounds the wait for one that is
+ * unreachable (connect, then the command). */
+#define SENTINEL_TIMEOUT_MS 250
+#define SENTINEL_MAX 8
 
 struct pbx_redis {
 	struct event_base *base;
@@ -85,6 +93,133 @@ static const char *cred_user(const struct pbx_redis_cred *cred)
 
 unsigned long pbx_redis_errors;
 
+char pbx_redis_sentinels_value[256];
+char pbx_redis_master_value[256];
+char pbx_redis_sentinel_pass_file_value[256];
+
+/* The parsed Sentinel setting, filled once (sentinel_setup()). Under
+ * sent_lock: a process may connect from two threads (the notifier's MWI
+ * thread). */
+static pthread_mutex_t sent_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	bool parsed;
+	int err;
+	int n;
+	struct {
+		char host[256];
+		int port;
+	} s[SENTINEL_MAX];
+	int next;                     /* the one that answered last */
+	struct pbx_redis_cred cred;   /* requirepass of the Sentinels */
+	char last[300];               /* the primary last named, logged once */
+} sent;
+
+bool pbx_redis_sentinel_on(void)
+{
+	return pbx_redis_sentinels_value[0] != '\0';
+}
+
+bool pbx_redis_reply_stale(const redisReply *reply)
+{
+	return reply && reply->type == REDIS_REPLY_ERROR && reply->str &&
+	       (!strncmp(reply->str, "READONLY", 8) ||
+		!strncmp(reply->str, "MASTERDOWN", 10));
+}
+
+/* "host:port" or "[v6]:port" (len bytes of item) into host/port; 0 or
+ * -EINVAL. */
+static int sentinel_addr(const char *item, size_t len, char *host,
+			 size_t hsize, int *port)
+{
+	const char *h = item, *colon = NULL;
+	size_t hlen;
+	char num[8];
+	char *end;
+	long p;
+
+	for (size_t i = 0; i < len; i++)
+		if (item[i] == ':')
+			colon = item + i;
+	if (!colon || colon == item || (size_t)(item + len - colon) > 6)
+		return -EINVAL;
+	hlen = (size_t)(colon - item);
+	if (h[0] == '[') {
+		if (hlen < 3 || h[hlen - 1] != ']')
+			return -EINVAL;
+		h++;
+		hlen -= 2;
+	} else if (memchr(h, ':', hlen)) {
+		return -EINVAL; /* a bare v6 address: needs brackets */
+	}
+	if (hlen >= hsize)
+		return -EINVAL;
+	memcpy(num, colon + 1, (size_t)(item + len - colon) - 1);
+	num[item + len - colon - 1] = '\0';
+	p = strtol(num, &end, 10);
+	if (!num[0] || *end || p < 1 || p > 65535)
+		return -EINVAL;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	*port = (int)p;
+	return 0;
+}
+
+static int sentinel_parse(void)
+{
+	const char *p = pbx_redis_sentinels_value;
+
+	if (!pbx_redis_master_value[0] ||
+	    strspn(pbx_redis_master_value,
+		   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		   "0123456789_.-") != strlen(pbx_redis_master_value)) {
+		fprintf(stderr, "config: redis_master: '%s' is not a name "
+				"(letters, digits, '_', '.', '-')\n",
+			pbx_redis_master_value);
+		return -EINVAL;
+	}
+	while (*p) {
+		size_t len = strcspn(p, ",");
+
+		if (sent.n == SENTINEL_MAX ||
+		    sentinel_addr(p, len, sent.s[sent.n].host,
+				  sizeof(sent.s[sent.n].host),
+				  &sent.s[sent.n].port)) {
+			fprintf(stderr, "config: redis_sentinels: '%.*s' is "
+					"not host:port (at most %d, "
+					"comma-separated)\n",
+				(int)len, p, SENTINEL_MAX);
+			return -EINVAL;
+		}
+		sent.n++;
+		p += len;
+		if (*p)
+			p++;
+	}
+	return pbx_redis_cred_load(&sent.cred, "", "",
+				   pbx_redis_sentinel_pass_file_value);
+}
+
+/* Parses the setting once; the result (0 or -EINVAL, printed) is kept.
+ * Called with sent_lock held. */
+static int sentinel_setup_locked(void)
+{
+	if (!sent.parsed) {
+		sent.parsed = true;
+		sent.err = sentinel_parse();
+	}
+	return sent.err;
+}
+
+static int sentinel_setup(void)
+{
+	int err;
+
+	pthread_mutex_lock(&sent_lock);
+	err = sentinel_setup_locked();
+	pthread_mutex_unlock(&sent_lock);
+	return err;
+}
+
 /* AUTH on a fresh blocking connection. Returns 0, -EACCES (refused,
  * logged with Redis's reason) or -EIO (no answer, logged). */
 static int auth_sync(redisContext *c, const char *host, int port,
@@ -115,13 +250,114 @@ static int auth_sync(redisContext *c, const char *host, int port,
 	return err;
 }
 
+/* Asks one Sentinel for the primary; 0 with host/port set, or -EAGAIN
+ * (it is down, refuses, or does not know the name). */
+static int sentinel_ask(int i, char *host, size_t hsize, int *port)
+{
+	struct timeval tv = {0, SENTINEL_TIMEOUT_MS * 1000};
+	redisContext *c = redisConnectWithTimeout(sent.s[i].host,
+						  sent.s[i].port, tv);
+	redisReply *r = NULL;
+	int err = -EAGAIN;
+
+	if (!c || c->err) {
+		if (c)
+			redisFree(c);
+		return -EAGAIN;
+	}
+	redisSetTimeout(c, tv);
+	if (!auth_sync(c, sent.s[i].host, sent.s[i].port, &sent.cred))
+		r = redisCommand(c, "SENTINEL get-master-addr-by-name %s",
+				 pbx_redis_master_value);
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[0]->type == REDIS_REPLY_STRING &&
+	    r->element[1]->type == REDIS_REPLY_STRING &&
+	    r->element[0]->len < hsize) {
+		snprintf(host, hsize, "%s", r->element[0]->str);
+		*port = atoi(r->element[1]->str);
+		err = *port > 0 && *port < 65536 ? 0 : -EAGAIN;
+	}
+	if (r)
+		freeReplyObject(r);
+	redisFree(c);
+	return err;
+}
+
+/* The primary's address from the first Sentinel that names it, starting
+ * with the one that answered last. 0, -EAGAIN (none did: logged) or
+ * -EINVAL (bad setting). With sent_lock held. */
+static int sentinel_primary_locked(char *host, size_t hsize, int *port)
+{
+	char now[sizeof(sent.last)];
+	int err = sentinel_setup_locked();
+
+	if (err)
+		return err;
+	for (int k = 0; k < sent.n; k++) {
+		int i = (sent.next + k) % sent.n;
+
+		if (sentinel_ask(i, host, hsize, port))
+			continue;
+		sent.next = i;
+		snprintf(now, sizeof(now), "%s:%d", host, *port);
+		if (strcmp(now, sent.last)) {
+			PLOG_INFO("redis: Sentinel %s:%d names %s the "
+				  "primary of '%s'",
+				  sent.s[i].host, sent.s[i].port, now,
+				  pbx_redis_master_value);
+			memcpy(sent.last, now, sizeof(sent.last));
+		}
+		return 0;
+	}
+	PLOG_WARN("redis: no Sentinel of %s names the primary of '%s'",
+		  pbx_redis_sentinels_value, pbx_redis_master_value);
+	pbx_redis_errors++;
+	return -EAGAIN;
+}
+
+static int sentinel_primary(char *host, size_t hsize, int *port)
+{
+	int err;
+
+	pthread_mutex_lock(&sent_lock);
+	err = sentinel_primary_locked(host, hsize, port);
+	pthread_mutex_unlock(&sent_lock);
+	return err;
+}
+
+/* True when the reply to ROLE says primary (logged when not). */
+static bool role_is_primary(const redisReply *r, const char *host, int port)
+{
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+	    r->element[0]->type == REDIS_REPLY_STRING &&
+	    !strcmp(r->element[0]->str, "master"))
+		return true;
+	PLOG_WARN("redis %s:%d: not the primary (yet): %s", host, port,
+		  r && r->type == REDIS_REPLY_ERROR ? r->str
+		  : r && r->type == REDIS_REPLY_ARRAY && r->elements &&
+				  r->element[0]->type == REDIS_REPLY_STRING
+			  ? r->element[0]->str
+			  : "no answer to ROLE");
+	pbx_redis_errors++;
+	return false;
+}
+
 static redisContext *connect_sync(const char *host, int port,
 				  const struct pbx_redis_cred *cred,
 				  int timeout_ms, int *errp)
 {
 	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-	redisContext *c = redisConnectWithTimeout(host, port, tv);
+	char primary[256];
+	redisContext *c;
+	redisReply *role;
 
+	if (pbx_redis_sentinel_on()) {
+		*errp = sentinel_primary(primary, sizeof(primary), &port);
+		if (*errp)
+			return NULL;
+		host = primary;
+	}
+	c = redisConnectWithTimeout(host, port, tv);
 	if (!c || c->err) {
 		PLOG_ERR("redis %s:%d: %s", host, port,
 			 c ? c->errstr : "out of memory");
@@ -138,6 +374,19 @@ static redisContext *connect_sync(const char *host, int port,
 		redisFree(c);
 		return NULL;
 	}
+	if (!pbx_redis_sentinel_on())
+		return c;
+	/* Between a failover and the Sentinels' next answer the old
+	 * address can be a replica (or the demoted primary). */
+	role = redisCommand(c, "ROLE");
+	if (!role_is_primary(role, host, port)) {
+		if (role)
+			freeReplyObject(role);
+		redisFree(c);
+		*errp = -EAGAIN;
+		return NULL;
+	}
+	freeReplyObject(role);
 	return c;
 }
 
@@ -154,8 +403,11 @@ int pbx_redis_check(const char *host, int port,
 		    const struct pbx_redis_cred *cred)
 {
 	int err;
-	redisContext *c = connect_sync(host, port, cred, 1000, &err);
+	redisContext *c;
 
+	if (pbx_redis_sentinel_on() && sentinel_setup())
+		return -EINVAL;
+	c = connect_sync(host, port, cred, 1000, &err);
 	if (c)
 		redisFree(c);
 	return err == -EACCES ? -EACCES : 0;
@@ -191,9 +443,28 @@ static void on_auth(redisAsyncContext *ac, void *reply, void *arg)
 		return;
 	}
 	r->auth_refused = false;
+	if (pbx_redis_sentinel_on())
+		return; /* up once on_role sees the primary */
 	r->connected = true;
 	PLOG_INFO("redis %s:%d: connected as '%s'", r->host, r->port,
 		  cred_user(&r->cred));
+}
+
+/* With Sentinels: the server is taken only if it is the primary. */
+static void on_role(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct pbx_redis *r = arg;
+
+	if (!ac->data || !reply || !r->ac || r->auth_refused)
+		return; /* freed, the link went or AUTH failed: on_disconnect
+			 * retries */
+	if (!role_is_primary(reply, r->host, r->port)) {
+		redisAsyncDisconnect(r->ac);
+		return;
+	}
+	r->connected = true;
+	PLOG_INFO("redis %s:%d: connected to the primary as '%s'", r->host,
+		  r->port, cred_user(&r->cred));
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
@@ -209,7 +480,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
 		schedule_retry(r);
 		return;
 	}
-	if (!r->cred.password[0]) {
+	if (!r->cred.password[0] && !pbx_redis_sentinel_on()) {
 		r->connected = true;
 		PLOG_INFO("redis %s:%d: connected", r->host, r->port);
 	}
@@ -233,8 +504,12 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 
 static int start_connect(struct pbx_redis *r)
 {
-	redisAsyncContext *ac = redisAsyncConnect(r->host, r->port);
+	redisAsyncContext *ac;
 
+	if (pbx_redis_sentinel_on() &&
+	    sentinel_primary(r->host, sizeof(r->host), &r->port))
+		return -EAGAIN;
+	ac = redisAsyncConnect(r->host, r->port);
 	if (!ac)
 		return -ENOMEM;
 	if (ac->err) {
@@ -260,14 +535,18 @@ static int start_connect(struct pbx_redis *r)
 		else
 			rc = redisAsyncCommand(ac, on_auth, r, "AUTH %s",
 					       r->cred.password);
-		if (rc != REDIS_OK) {
-			r->ac = NULL;
-			ac->data = NULL;
-			redisAsyncFree(ac);
-			return -ENOMEM;
-		}
+		if (rc != REDIS_OK)
+			goto nomem;
 	}
+	if (pbx_redis_sentinel_on() &&
+	    redisAsyncCommand(ac, on_role, r, "ROLE") != REDIS_OK)
+		goto nomem;
 	return 0;
+nomem:
+	r->ac = NULL;
+	ac->data = NULL;
+	redisAsyncFree(ac);
+	return -ENOMEM;
 }
 
 static void retry_cb(evutil_socket_t fd, short what, void *arg)

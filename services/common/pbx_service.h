@@ -22,7 +22,8 @@ struct pbx_service_redis {
 	struct pbx_redis_cred cred;
 };
 
-/* The five config items (docs/security.md, "Redis"), for a table. */
+/* The five config items (docs/security.md, "Redis") and the Sentinel
+ * ones (docs/operations.md, "Redis Sentinel"), for a table. */
 #define PBX_SERVICE_REDIS_ITEMS(r)                                            \
 	{"redis_host", PBX_CFG_STR, (r).host, "127.0.0.1", 0, 0,              \
 	 "Redis host"},                                                       \
@@ -33,7 +34,8 @@ struct pbx_service_redis {
 		{"redis_password", PBX_CFG_SECRET, (r).password, "", 0, 0,    \
 		 "Redis password (prefer redis_password_file)"},              \
 		{"redis_password_file", PBX_CFG_STR, (r).password_file, "",   \
-		 0, 0, "file whose first line is the Redis password"}
+		 0, 0, "file whose first line is the Redis password"},        \
+		PBX_REDIS_SENTINEL_ITEMS
 
 /* Once the table is loaded: logging as `service` at log_level, the Redis
  * credentials loaded (the password item wiped) and checked against Redis

@@ -8,6 +8,7 @@
 #include "mw_config.h"
 #include "pbx_keys.h"
 #include "pbx_log.h"
+#include "pbx_redis.h"
 #include "ringback.h"
 
 #define CFG_STR(n, def, help)                                                 \
@@ -194,6 +195,7 @@ int mw_config_load(struct mw_config *cfg, int argc, char **argv)
 			"full; 0: never"),
 		CFG_STR(log_level, "info", "error, warn, info or debug"),
 		PBX_LOG_FORMAT_ITEM,
+		PBX_REDIS_SENTINEL_ITEMS,
 		PBX_METRICS_ITEMS(cfg->metrics, "127.0.0.1:9210"),
 		CFG_STR(curve_secret_file, "",
 			"CURVE key (.key) named <worker_id>; empty: "

@@ -1,19 +1,11 @@
 /* The queue announcements' system sound set, per language and name
- * (queue_prompts.cmake generates the table with espeak-ng and sox). */
+ * (queue_prompts.cmake generates the table with espeak-ng and sox): numbers,
+ * minute forms, position and wait (say.h), the callback prompts. */
 #ifndef QUEUE_SOUNDS_H
 #define QUEUE_SOUNDS_H
-#include <stddef.h>
+#include "sys_sounds.h"
 
-struct queue_sound {
-	const char *lang; /* "en", "ru" */
-	const char *name; /* num_<n>, min_<form>, q_position, ... (say.h) */
-	const unsigned char *ulaw;
-	const size_t *ulaw_len;
-	const unsigned char *alaw;
-	const size_t *alaw_len;
-};
-
-extern const struct queue_sound queue_sounds[];
+extern const struct sys_sound queue_sounds[];
 extern const size_t queue_sounds_n;
 
 #endif

@@ -16,6 +16,7 @@
 #include "pbx_media_store.h"
 #include "prompt_store.h"
 #include "moh_builtin.h"
+#include "sys_sounds.h"
 #include "ringback.h"
 #include "rtp_watch.h"
 #include "worker.h"
@@ -460,66 +461,37 @@ static int builtin_load(uint8_t *dst[2], size_t dst_len[2],
 	return 0;
 }
 
-/* The system sound set, by the names a Play uses. */
-static const struct sound_src {
-	const char *name;
-	const unsigned char *ulaw, *alaw;
-	const size_t *ulaw_len, *alaw_len;
-} sound_srcs[WORKER_SOUNDS] = {
-#define SOUND(n)                                                               \
-	{#n, n##_ulaw, n##_alaw, &n##_ulaw_len, &n##_alaw_len}
-	SOUND(conf_pin),
-	SOUND(conf_bad_pin),
-	SOUND(conf_denied),
-	SOUND(conf_full),
-	SOUND(conf_count_1),
-	SOUND(conf_count_2),
-	SOUND(conf_count_3),
-	SOUND(conf_count_4),
-	SOUND(conf_count_5),
-	SOUND(conf_count_6),
-	SOUND(conf_count_7),
-	SOUND(conf_count_8),
-	SOUND(conf_count_9),
-	SOUND(conf_count_10),
-	SOUND(conf_count_many),
-	SOUND(vm_box),
-	SOUND(vm_pin),
-	SOUND(vm_bad_pin),
-	SOUND(vm_denied),
-	SOUND(vm_new_0),
-	SOUND(vm_new_1),
-	SOUND(vm_new_2),
-	SOUND(vm_new_3),
-	SOUND(vm_new_4),
-	SOUND(vm_new_5),
-	SOUND(vm_new_6),
-	SOUND(vm_new_7),
-	SOUND(vm_new_8),
-	SOUND(vm_new_9),
-	SOUND(vm_new_10),
-	SOUND(vm_new_many),
-	SOUND(vm_menu),
-	SOUND(vm_deleted),
-	SOUND(vm_saved),
-	SOUND(vm_no_more),
-	SOUND(vm_unavailable),
-	SOUND(fc_agent_login),
-	SOUND(fc_agent_logout),
-#undef SOUND
+/* The system sounds, by the names a Play uses, per language. */
+static const struct sound_table {
+	const struct sys_sound *rows;
+	const size_t *n;
+} sound_tables[] = {
+	{conf_sounds, &conf_sounds_n},
+	{vmacc_sounds, &vmacc_sounds_n},
+	{vm_sounds, &vm_sounds_n},
 };
+#define NTABLES (sizeof(sound_tables) / sizeof(*sound_tables))
 
-int worker_sound(struct worker *w, const char *name, enum offer_law law,
-		 uint8_t **audio, size_t *len)
+int worker_sound(struct worker *w, enum say_lang lang, const char *name,
+		 enum offer_law law, uint8_t **audio, size_t *len)
 {
-	for (size_t i = 0; i < WORKER_SOUNDS; i++) {
-		if (w->sounds[i].name && !strcmp(w->sounds[i].name, name)) {
-			*audio = mem_ref(w->sounds[i].audio[law]);
-			*len = w->sounds[i].len[law];
-			return 0;
-		}
+	const struct worker_sound *en = NULL, *s = NULL;
+
+	for (size_t i = 0; i < w->nsounds && !s; i++) {
+		if (strcmp(w->sounds[i].name, name))
+			continue;
+		if (!strcmp(w->sounds[i].lang, say_lang_name(lang)))
+			s = &w->sounds[i];
+		else if (!strcmp(w->sounds[i].lang, "en"))
+			en = &w->sounds[i];
 	}
-	return -ENOENT;
+	if (!s)
+		s = en;
+	if (!s)
+		return -ENOENT;
+	*audio = mem_ref(s->audio[law]);
+	*len = s->len[law];
+	return 0;
 }
 
 static int builtin_audio_load(struct worker *w)
@@ -527,25 +499,24 @@ static int builtin_audio_load(struct worker *w)
 	int err = builtin_load(w->moh, w->moh_len, moh_builtin_ulaw,
 			       moh_builtin_ulaw_len, moh_builtin_alaw,
 			       moh_builtin_alaw_len);
+	size_t total = 0;
 
-	if (!err)
-		err = builtin_load(w->vm_greeting, w->vm_greeting_len,
-				   vm_greeting_builtin_ulaw,
-				   vm_greeting_builtin_ulaw_len,
-				   vm_greeting_builtin_alaw,
-				   vm_greeting_builtin_alaw_len);
-	if (!err)
-		err = builtin_load(w->vm_full, w->vm_full_len,
-				   vm_full_builtin_ulaw, vm_full_builtin_ulaw_len,
-				   vm_full_builtin_alaw,
-				   vm_full_builtin_alaw_len);
-	for (size_t i = 0; !err && i < WORKER_SOUNDS; i++) {
-		const struct sound_src *s = &sound_srcs[i];
+	for (size_t t = 0; t < NTABLES; t++)
+		total += *sound_tables[t].n;
+	w->sounds = calloc(total ? total : 1, sizeof(*w->sounds));
+	if (!w->sounds)
+		return -ENOMEM;
+	for (size_t t = 0; !err && t < NTABLES; t++) {
+		for (size_t i = 0; !err && i < *sound_tables[t].n; i++) {
+			const struct sys_sound *s = &sound_tables[t].rows[i];
+			struct worker_sound *d = &w->sounds[w->nsounds++];
 
-		w->sounds[i].name = s->name;
-		err = builtin_load(w->sounds[i].audio, w->sounds[i].len,
-				   s->ulaw, *s->ulaw_len, s->alaw,
-				   *s->alaw_len);
+			d->lang = s->lang;
+			d->name = s->name;
+			err = builtin_load(d->audio, d->len, s->ulaw,
+					   *s->ulaw_len, s->alaw,
+					   *s->alaw_len);
+		}
 	}
 	return err;
 }
@@ -710,14 +681,11 @@ void worker_free(struct worker *w)
 	free(w->ringback[OFFER_ALAW]);
 	mem_deref(w->moh[OFFER_ULAW]);
 	mem_deref(w->moh[OFFER_ALAW]);
-	mem_deref(w->vm_greeting[OFFER_ULAW]);
-	mem_deref(w->vm_greeting[OFFER_ALAW]);
-	mem_deref(w->vm_full[OFFER_ULAW]);
-	mem_deref(w->vm_full[OFFER_ALAW]);
-	for (size_t i = 0; i < WORKER_SOUNDS; i++) {
+	for (size_t i = 0; i < w->nsounds; i++) {
 		mem_deref(w->sounds[i].audio[OFFER_ULAW]);
 		mem_deref(w->sounds[i].audio[OFFER_ALAW]);
 	}
+	free(w->sounds);
 
 	mem_deref(w->options_lsnr);
 	mem_deref(w->sock);

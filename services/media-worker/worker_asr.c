@@ -303,8 +303,7 @@ int worker_asr_listen(struct worker *w, struct worker_call *wc,
 	*why = listen_check(cmd);
 	if (*why)
 		return -EINVAL;
-	err = worker_prompt_audio(w, env->tenant_id, cmd->prompt,
-				  mwcall_law(wc->call), &audio, &len);
+	err = worker_prompt_audio(w, wc, cmd->prompt, &audio, &len);
 	if (err) {
 		*why = err == -ENOENT ? "listen: prompt not found"
 				      : "listen: prompt unavailable";

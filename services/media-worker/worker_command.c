@@ -75,17 +75,18 @@ static void command_answer(struct worker *w, struct worker_link *l,
 /* The tenant's prompt `name`; the system sound set stands in for one the
  * tenant did not upload (an upload of that name replaces it). *audio is
  * referenced for the caller. */
-int worker_prompt_audio(struct worker *w, const char *tenant,
-			const char *name, enum offer_law law, uint8_t **audio,
-			size_t *len)
+int worker_prompt_audio(struct worker *w, struct worker_call *wc,
+			const char *name, uint8_t **audio, size_t *len)
 {
-	int err = name[0] ? prompt_cache_get(w->prompts, tenant, name, law,
-					     audio, len)
+	enum offer_law law = mwcall_law(wc->call);
+	int err = name[0] ? prompt_cache_get(w->prompts,
+					     mwcall_tenant(wc->call), name,
+					     law, audio, len)
 			  : -ENOENT;
 
 	/* The system sounds also stand in while the store is down: a
 	 * caller asked for its PIN is not hung up for want of Redis. */
-	if (err && !worker_sound(w, name, law, audio, len)) {
+	if (err && !worker_sound(w, wc->lang, name, law, audio, len)) {
 		if (err != -ENOENT)
 			PLOG_WARN("prompt %s: %s; the built-in one", name,
 				  strerror(-err));
@@ -129,8 +130,7 @@ static void command_play(struct worker *w, struct worker_link *l,
 		err = worker_moh_audio(w, env->tenant_id, play->prompt, law, &audio,
 				&len);
 	else
-		err = worker_prompt_audio(w, env->tenant_id, play->prompt, law,
-				   &audio, &len);
+		err = worker_prompt_audio(w, wc, play->prompt, &audio, &len);
 	if (err == -ENOENT)
 		snprintf(detail, sizeof(detail), "prompt %s not found",
 			 play->prompt);
@@ -370,8 +370,7 @@ static void conf_announce(struct worker *w, struct worker_call *wc,
 		snprintf(name, sizeof(name), "conf_count_%u", count);
 	else
 		snprintf(name, sizeof(name), "conf_count_many");
-	err = worker_prompt_audio(w, env->tenant_id, name, mwcall_law(wc->call),
-			   &audio, &len);
+	err = worker_prompt_audio(w, wc, name, &audio, &len);
 	if (!err) {
 		set_msgid(wc->play_msgid, sizeof(wc->play_msgid), env);
 		err = mwcall_play(wc->call, audio, len, 1, false,
@@ -641,6 +640,11 @@ void worker_command(struct worker *w, struct worker_link *l,
 		return;
 	}
 	wc->home = l;
+	if (cmd->language && cmd->language[0] &&
+	    say_lang_parse(cmd->language, &wc->lang))
+		PLOG_WARN("command seq %llu: language '%.16s' unknown; %s kept",
+			  (unsigned long long)cmd->seq, cmd->language,
+			  say_lang_name(wc->lang));
 	/* A listening turn ends with any step of the walk but a timer. */
 	if (cmd->cmd_case != PBX__V1__MEDIA_COMMAND__CMD_TIMER &&
 	    cmd->cmd_case != PBX__V1__MEDIA_COMMAND__CMD_LISTEN)

@@ -14,6 +14,7 @@
 #include "pbx_bus.h"
 #include "pbx_keys.h"
 #include "pbx_media_store.h"
+#include "say.h"
 
 struct asr_listen;
 struct confroom_table;
@@ -66,9 +67,9 @@ struct worker_call {
 	bool rec_armed;
 	char rec_ext[64];
 	struct asr_listen *asr; /* an assistant node listening (owned) */
+	enum say_lang lang; /* of the system sounds (MediaCommand.language) */
 };
 
-enum { WORKER_SOUNDS = 15 + 23 };
 
 struct worker {
 	const struct mw_config *cfg;
@@ -91,20 +92,16 @@ struct worker {
 	 * calls that play it): for a Play{moh} without a prompt of its own. */
 	uint8_t *moh[2];
 	size_t moh_len[2];
-	/* The default voicemail greeting per law (the same way): for a
-	 * Record whose greeting is empty or missing. */
-	uint8_t *vm_greeting[2];
-	size_t vm_greeting_len[2];
-	uint8_t *vm_full[2]; /* "this mailbox is full": over its quota */
-	size_t vm_full_len[2];
-	/* Built-in prompts (the system sound set: conference PIN, wrong PIN,
-	 * room full), played for a Play of their name when the tenant has
-	 * no prompt of that name; the same way. */
+	/* Built-in prompts (the system sounds of sys_sounds.h: conference
+	 * PIN, voicemail greeting, ...), per language, played for a Play of
+	 * their name when the tenant has no prompt of that name; the same
+	 * way. */
 	struct worker_sound {
-		const char *name;
+		const char *lang, *name;
 		uint8_t *audio[2];
 		size_t len[2];
-	} sounds[WORKER_SOUNDS];
+	} *sounds;
+	size_t nsounds;
 
 	struct hash *calls; /* worker_call by Call-ID */
 	uint32_t load;
@@ -284,12 +281,12 @@ void worker_vmacc_event(struct worker_call *wc,
 			const struct mwcall_event *ev);
 void worker_vmacc_free(struct worker_call *wc);
 
-/* worker_command.c: the tenant's prompt `name`, else the system sound of
- * that name; music on hold `prompt`, else the built-in music. *audio is
- * referenced for the caller. 0 or a negative errno. */
-int worker_prompt_audio(struct worker *w, const char *tenant,
-			const char *name, enum offer_law law, uint8_t **audio,
-			size_t *len);
+/* worker_command.c: the tenant's prompt `name` in wc's law, else the
+ * system sound of that name in wc's language; music on hold `prompt`,
+ * else the built-in music. *audio is referenced for the caller. 0 or a
+ * negative errno. */
+int worker_prompt_audio(struct worker *w, struct worker_call *wc,
+			const char *name, uint8_t **audio, size_t *len);
 int worker_moh_audio(struct worker *w, const char *tenant, const char *prompt,
 		     enum offer_law law, uint8_t **audio, size_t *len);
 
@@ -307,9 +304,9 @@ int worker_queue_announce(struct worker_call *wc,
 void worker_queue_end(struct worker_call *wc);
 
 /* worker.c: the built-in prompt `name` (referenced for the caller) in
- * law, or -ENOENT. */
-int worker_sound(struct worker *w, const char *name, enum offer_law law,
-		 uint8_t **audio, size_t *len);
+ * lang (English when lang has none) and law, or -ENOENT. */
+int worker_sound(struct worker *w, enum say_lang lang, const char *name,
+		 enum offer_law law, uint8_t **audio, size_t *len);
 
 /* worker_conf.c: conference control lines from provisioning. start: the
  * poll timer (pops only while there are rooms). ctl: one line "<tenant>

@@ -37,13 +37,13 @@ struct worker_queue {
 };
 
 /* The system sound `name` in lang (English when lang has none). */
-static const struct queue_sound *sound_of(enum say_lang lang,
+static const struct sys_sound *sound_of(enum say_lang lang,
 					  const char *name)
 {
-	const struct queue_sound *en = NULL;
+	const struct sys_sound *en = NULL;
 
 	for (size_t i = 0; i < queue_sounds_n; i++) {
-		const struct queue_sound *s = &queue_sounds[i];
+		const struct sys_sound *s = &queue_sounds[i];
 
 		if (strcmp(s->name, name))
 			continue;
@@ -62,11 +62,12 @@ struct piece {
 };
 
 /* One word: the tenant's prompt of that name, else the system's. */
-static int piece_get(struct worker *w, const char *tenant,
-		     enum say_lang lang, const char *name, enum offer_law law,
-		     struct piece *p)
+static int piece_get(struct worker *w, struct worker_queue *q,
+		     const char *name, struct piece *p)
 {
-	const struct queue_sound *s;
+	const char *tenant = mwcall_tenant(q->wc->call);
+	enum offer_law law = mwcall_law(q->wc->call);
+	const struct sys_sound *s;
 	int err;
 
 	memset(p, 0, sizeof(*p));
@@ -76,7 +77,7 @@ static int piece_get(struct worker *w, const char *tenant,
 		p->audio = p->ref;
 		return 0;
 	}
-	s = sound_of(lang, name);
+	s = sound_of(q->lang, name);
 	if (s) {
 		p->audio = law == OFFER_ALAW ? s->alaw : s->ulaw;
 		p->len = law == OFFER_ALAW ? *s->alaw_len : *s->ulaw_len;
@@ -84,7 +85,7 @@ static int piece_get(struct worker *w, const char *tenant,
 	}
 	/* A tenant's own prompt only (entry, periodic): the other system
 	 * sounds stand in while the store is down. */
-	err = worker_prompt_audio(w, tenant, name, law, &p->ref, &p->len);
+	err = worker_prompt_audio(w, q->wc, name, &p->ref, &p->len);
 	p->audio = p->ref;
 	return err;
 }
@@ -93,14 +94,12 @@ static int piece_get(struct worker *w, const char *tenant,
 static int join(struct worker *w, struct worker_queue *q,
 		const char **names, size_t n, uint8_t **audio, size_t *len)
 {
-	const char *tenant = mwcall_tenant(q->wc->call);
-	enum offer_law law = mwcall_law(q->wc->call);
 	struct piece p[PIECES_MAX];
 	size_t total = 0, k = 0;
 	int err = 0;
 
 	for (size_t i = 0; i < n && i < PIECES_MAX; i++) {
-		if (piece_get(w, tenant, q->lang, names[i], law, &p[k])) {
+		if (piece_get(w, q, names[i], &p[k])) {
 			PLOG_WARN("queue announcement: no prompt %s",
 				  names[i]);
 			continue;

@@ -113,9 +113,7 @@ int worker_rec_start(struct worker *w, struct worker_call *wc,
 		return err;
 	}
 	/* A missing announcement is logged; the call is recorded anyway. */
-	if (prompt[0] && worker_prompt_audio(w, tenant, prompt,
-					     mwcall_law(wc->call), &audio,
-					     &len))
+	if (prompt[0] && worker_prompt_audio(w, wc, prompt, &audio, &len))
 		PLOG_WARN("recording: announcement %s missing", prompt);
 	err = mwcall_record_call(wc->call, rec, max_ms, audio, len);
 	mem_deref(audio);

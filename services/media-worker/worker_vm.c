@@ -91,9 +91,14 @@ static int quota_check(struct worker *w, const char *tenant,
 static int refuse(struct worker *w, struct worker_call *wc, uint64_t seq,
 		  const char **why)
 {
-	enum offer_law law = mwcall_law(wc->call);
-	int err = mwcall_voicemail_refuse(wc->call, w->vm_full[law],
-					  w->vm_full_len[law], seq);
+	uint8_t *audio = NULL;
+	size_t len = 0;
+	int err = worker_sound(w, wc->lang, "vm_full", mwcall_law(wc->call),
+			       &audio, &len);
+
+	if (!err)
+		err = mwcall_voicemail_refuse(wc->call, audio, len, seq);
+	mem_deref(audio);
 
 	if (err) {
 		*why = "voicemail refused";
@@ -144,10 +149,9 @@ int worker_vm_start(struct worker *w, struct worker_call *wc,
 				  "greeting instead",
 				  greeting, strerror(-err));
 	}
-	if (!audio) {
-		audio = mem_ref(w->vm_greeting[mwcall_law(wc->call)]);
-		len = w->vm_greeting_len[mwcall_law(wc->call)];
-	}
+	if (!audio)
+		(void)worker_sound(w, wc->lang, "vm_greeting",
+				   mwcall_law(wc->call), &audio, &len);
 	err = mwcall_voicemail(wc->call, audio, len, rec, max_ms,
 			       (uint32_t)cfg->vm_silence_ms, seq);
 	mem_deref(audio);

@@ -27,6 +27,9 @@
 enum {
 	ACC_WAIT_MS = 10000,  /* no key for this long after a prompt */
 	ACC_TRIES = 3,	      /* wrong PINs before the hang-up */
+	ACC_LOCK_AFTER = 10,  /* wrong PINs of a box, over any number of
+			       * calls within ACC_LOCK_S: the box is locked */
+	ACC_LOCK_S = 900,     /* the lock window from the first wrong PIN */
 	ACC_DIGITS_MAX = 16,  /* a box number or a PIN */
 	ACC_MSGS_MAX = 200,   /* messages one session walks through */
 	ACC_QUEUE_MAX = 32,   /* digits not handled yet */
@@ -51,6 +54,7 @@ struct vmacc {
 	char box[PBX_ID_MAX + 1];
 	bool own;
 	bool has_pin;
+	bool locked; /* ACC_LOCK_AFTER wrong PINs in the window */
 	char pin[ACC_DIGITS_MAX + 1];
 	char dig[ACC_DIGITS_MAX + 2]; /* typed so far (one more: too long) */
 	size_t ndig;
@@ -71,8 +75,7 @@ struct vmacc {
 static int prompt(struct vmacc *a, const char *name, uint8_t **audio,
 		  size_t *len)
 {
-	return worker_prompt_audio(a->w, mwcall_tenant(a->wc->call), name,
-				   mwcall_law(a->wc->call), audio, len);
+	return worker_prompt_audio(a->w, a->wc, name, audio, len);
 }
 
 /* The data chunk of a RIFF/WAVE file of 16-bit mono PCM (what the
@@ -219,6 +222,73 @@ static struct pbx_vm_store vm_store(struct vmacc *a)
 				     a->w->cfg->media_root};
 }
 
+/* Wrong PINs across calls (brute force over many calls, three tries
+ * each): the count of the box's wrong PINs lives in Redis for ACC_LOCK_S
+ * from the first one; at ACC_LOCK_AFTER the box is locked until the
+ * window ends, and the right PIN clears the count. Only boxes with a PIN
+ * count (a box that does not exist has nothing to guess). */
+/* verb on the box's count; with ttl: "EXPIRE <key> <ttl> NX". */
+static void pinfail_cmd(struct vmacc *a, redisReply **rp, const char *verb,
+			const char *ttl)
+{
+	char key[PBX_KEY_MAX];
+	int err;
+
+	*rp = NULL;
+	err = pbx_key_sub_of(key, sizeof(key), mwcall_tenant(a->wc->call),
+			     PBX_K_VM_PINFAIL, a->box);
+	if (!err)
+		err = ttl ? prompt_store_command(a->w->store, rp,
+						 "%s %s %s NX", verb, key, ttl)
+			  : prompt_store_command(a->w->store, rp, "%s %s",
+						 verb, key);
+	if (err)
+		PLOG_WARN("voicemail access: box %s: wrong-PIN count not "
+			  "reachable",
+			  a->box);
+}
+
+static void pinfail_check(struct vmacc *a)
+{
+	redisReply *r;
+
+	pinfail_cmd(a, &r, "GET", NULL);
+	a->locked = r && r->type == REDIS_REPLY_STRING &&
+		    atoi(r->str) >= ACC_LOCK_AFTER;
+	if (r)
+		freeReplyObject(r);
+}
+
+static void pinfail_count(struct vmacc *a)
+{
+	char ttl[16];
+	redisReply *r;
+
+	pinfail_cmd(a, &r, "INCR", NULL);
+	if (r && r->type == REDIS_REPLY_INTEGER &&
+	    r->integer >= ACC_LOCK_AFTER && !a->locked) {
+		a->locked = true;
+		PLOG_WARN("voicemail access: box %s locked: %lld wrong PINs "
+			  "within %d s",
+			  a->box, r->integer, ACC_LOCK_S);
+	}
+	if (r)
+		freeReplyObject(r);
+	snprintf(ttl, sizeof(ttl), "%d", ACC_LOCK_S);
+	pinfail_cmd(a, &r, "EXPIRE", ttl);
+	if (r)
+		freeReplyObject(r);
+}
+
+static void pinfail_clear(struct vmacc *a)
+{
+	redisReply *r;
+
+	pinfail_cmd(a, &r, "DEL", NULL);
+	if (r)
+		freeReplyObject(r);
+}
+
 /* The box's PIN from its voicemail_box object; a box without an object
  * or a pin has none. -EIO when Redis could not tell: then no box opens. */
 static int load_pin(struct vmacc *a)
@@ -259,6 +329,8 @@ static int load_pin(struct vmacc *a)
 		a->has_pin = true;
 	}
 	mem_deref(o);
+	if (a->has_pin)
+		pinfail_check(a);
 	return 0;
 }
 
@@ -369,16 +441,29 @@ static void entered(struct vmacc *a)
 		return;
 	}
 	/* A box without a PIN opens only for its own extension (*97), and
-	 * then without asking: no PIN typed here ever opens it. */
+	 * then without asking: no PIN typed here ever opens it. A locked
+	 * box opens for no PIN, the right one neither. */
+	if (a->locked) {
+		PLOG_WARN("voicemail access: box %s is locked (too many wrong "
+			  "PINs): refused",
+			  a->box);
+		bye(a, "vm_locked", NULL, "voicemail access: box locked");
+		return;
+	}
 	if (a->has_pin && a->ndig <= ACC_DIGITS_MAX &&
 	    !strcmp(a->dig, a->pin)) {
+		pinfail_clear(a);
 		open_box(a);
 		return;
 	}
 	a->tries++;
 	PLOG_INFO("voicemail access: box %s, wrong PIN (%d of %d)",
 		  a->box[0] ? a->box : "(none)", a->tries, ACC_TRIES);
-	if (a->tries >= ACC_TRIES)
+	if (a->has_pin)
+		pinfail_count(a);
+	if (a->locked)
+		bye(a, "vm_locked", NULL, "voicemail access: box locked");
+	else if (a->tries >= ACC_TRIES)
 		bye(a, "vm_denied", NULL, "voicemail access: wrong PIN");
 	else
 		ask_pin(a, "vm_bad_pin");

@@ -34,6 +34,8 @@ static char cfg_media_root[PBX_CFG_STRLEN];
 static char cfg_curve_secret_file[PBX_CFG_STRLEN];
 static char cfg_curve_allow_dir[PBX_CFG_STRLEN];
 static long cfg_max_clients;
+static long cfg_wait_replicas;
+static long cfg_wait_timeout_ms;
 
 static const struct pbx_config_item config[] = {
 	{"listen", PBX_CFG_STR, cfg_listen, "tcp://127.0.0.1:7010", 0, 0,
@@ -48,12 +50,18 @@ static const struct pbx_config_item config[] = {
 	 "Redis password (prefer redis_password_file)"},
 	{"redis_password_file", PBX_CFG_STR, cfg_redis_password_file, "", 0,
 	 0, "file whose first line is the Redis password"},
+	{"redis_wait_replicas", PBX_CFG_INT, &cfg_wait_replicas, "0", 0, 8,
+	 "a write is acknowledged once this many replicas have it (WAIT); "
+	 "0: at once"},
+	{"redis_wait_timeout_ms", PBX_CFG_INT, &cfg_wait_timeout_ms, "1000",
+	 1, 60000, "how long a write waits for its replicas before it fails"},
 	{"media_root", PBX_CFG_STR, cfg_media_root,
 	 PROVISION_MEDIA_ROOT_DEFAULT, 0, 0,
 	 "durable media store root (voicemail files), as the workers'"},
 	{"log_level", PBX_CFG_STR, cfg_log_level, "info", 0, 0,
 	 "error, warn, info or debug"},
 	PBX_LOG_FORMAT_ITEM,
+	PBX_REDIS_SENTINEL_ITEMS,
 	PBX_METRICS_ITEMS(mcfg, "127.0.0.1:9203"),
 	{"curve_secret_file", PBX_CFG_STR, cfg_curve_secret_file, "", 0, 0,
 	 "CURVE server key (.key); empty: plaintext, no authentication"},
@@ -118,6 +126,8 @@ int main(int argc, char **argv)
 		PLOG_ERR("provision: %s", strerror(-err));
 		goto out;
 	}
+	provision_set_wait(pv, (int)cfg_wait_replicas,
+			   (int)cfg_wait_timeout_ms);
 	if (provision_set_media_root(pv, cfg_media_root)) {
 		PLOG_ERR("config: media_root: '%s' is not an absolute path",
 			 cfg_media_root);

@@ -23,7 +23,13 @@ struct provision {
 	int redis_port;
 	struct pbx_redis_cred cred; /* AUTH on every (re)connect */
 	redisContext *rc; /* NULL while down: the next command reconnects */
+	char at[300];     /* rc's host:port, for the log */
 	char media_root[1024]; /* the media store (pbx_media_store.h) */
+	/* Writes are acknowledged once this many replicas have them (WAIT,
+	 * docs/operations.md "Acknowledged writes"); 0: at once. */
+	int wait_replicas;
+	int wait_timeout_ms;
+	bool wrote;       /* a write command ran since the last WAIT */
 	bool migrated;    /* prov_migrate.c ran to the end */
 	bool migrating;
 	/* Requests answered, by ProvResponse status (prov_metrics.c). */
@@ -103,6 +109,11 @@ int prov_tenant_members(struct provision *pv, struct prov_reply *r,
  * command reconnects. The dispatcher turns a bare -EIO into INTERNAL
  * "storage unavailable". */
 int prov_store_connect(struct provision *pv);
+/* After a request that wrote: 0 once wait_replicas replicas have every
+ * write of this connection (or at once when none is asked or nothing was
+ * written), else -EAGAIN (logged): the write is on the primary only and
+ * may be lost with it. */
+int prov_store_wait(struct provision *pv);
 int prov_store_cmd(struct provision *pv, redisReply **rp, const char *fmt,
 		   ...);
 int prov_store_vcmd(struct provision *pv, redisReply **rp, const char *fmt,

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pbx_log.h"
 #include "pbx_redis.h"
@@ -20,6 +21,25 @@ static const char del_if_lua[] =
 	"if redis.call('GET', KEYS[1]) == ARGV[1] then "
 	"return redis.call('DEL', KEYS[1]) end return 0";
 
+/* Commands provisioning sends that write nothing: after only these a
+ * request needs no WAIT. Anything not listed counts as a write. */
+static const char *const read_cmds[] = {
+	"EXISTS", "GET", "HEXISTS", "HGET", "HGETALL", "HKEYS", "HLEN",
+	"HMGET", "LRANGE", "SCAN", "SCARD", "SISMEMBER", "SMEMBERS",
+	"XRANGE", "XREVRANGE", "ZCARD", "ZRANGE", "ZSCORE", "TTL", "TYPE",
+};
+
+/* Marks the connection written unless the command (its first len bytes,
+ * any case) is a read. */
+static void note_write(struct provision *pv, const char *cmd, size_t len)
+{
+	for (size_t i = 0; i < sizeof(read_cmds) / sizeof(*read_cmds); i++)
+		if (strlen(read_cmds[i]) == len &&
+		    !strncasecmp(read_cmds[i], cmd, len))
+			return;
+	pv->wrote = true;
+}
+
 int prov_store_connect(struct provision *pv)
 {
 	if (pv->rc)
@@ -28,7 +48,11 @@ int prov_store_connect(struct provision *pv)
 				   STORE_TIMEOUT_MS);
 	if (!pv->rc)
 		return -EIO;
-	PLOG_INFO("redis %s:%d: connected", pv->redis_host, pv->redis_port);
+	/* Where it went: with Sentinels, not redis_host. */
+	snprintf(pv->at, sizeof(pv->at), "%s:%d",
+		 pv->rc->tcp.host ? pv->rc->tcp.host : pv->redis_host,
+		 pv->rc->tcp.host ? pv->rc->tcp.port : pv->redis_port);
+	PLOG_INFO("redis %s: connected", pv->at);
 	/* Migrations before the first request is served; a failed one is
 	 * tried again on the next connection. */
 	if (!pv->migrated && !pv->migrating) {
@@ -45,8 +69,8 @@ int prov_store_connect(struct provision *pv)
 
 static void drop(struct provision *pv, const char *why)
 {
-	PLOG_ERR("redis %s:%d: %s; reconnecting on the next request",
-		 pv->redis_host, pv->redis_port, why);
+	PLOG_ERR("redis %s: %s; reconnecting on the next request", pv->at,
+		 why);
 	redisFree(pv->rc);
 	pv->rc = NULL;
 }
@@ -59,10 +83,16 @@ static int check_reply(struct provision *pv, redisReply *reply,
 		drop(pv, pv->rc->errstr[0] ? pv->rc->errstr : "no reply");
 		return -EIO;
 	}
+	if (pbx_redis_reply_stale(reply)) {
+		/* A primary demoted by a failover: ask the Sentinels again. */
+		drop(pv, reply->str);
+		freeReplyObject(reply);
+		return -EIO;
+	}
 	if (reply->type == REDIS_REPLY_ERROR) {
-		/* A server-side error (OOM, LOADING, READONLY, WRONGTYPE) is
-		 * not a dead link: keep the connection. */
-		PLOG_ERR("redis %s:%d: %s", pv->redis_host, pv->redis_port,
+		/* A server-side error (OOM, LOADING, WRONGTYPE) is not a
+		 * dead link: keep the connection. */
+		PLOG_ERR("redis %s: %s", pv->at,
 			 reply->str ? reply->str : "error");
 		freeReplyObject(reply);
 		return -EIO;
@@ -74,6 +104,36 @@ static int check_reply(struct provision *pv, redisReply *reply,
 	return 0;
 }
 
+int prov_store_wait(struct provision *pv)
+{
+	redisReply *reply = NULL;
+	int err;
+
+	if (!pv->wait_replicas || !pv->wrote)
+		return 0;
+	pv->wrote = false;
+	if (!pv->rc)
+		return -EAGAIN; /* the link went after the write */
+	err = check_reply(pv, redisCommand(pv->rc, "WAIT %d %d",
+					   pv->wait_replicas,
+					   pv->wait_timeout_ms),
+			  &reply);
+	if (err)
+		return -EAGAIN;
+	if (reply->type != REDIS_REPLY_INTEGER ||
+	    reply->integer < pv->wait_replicas) {
+		PLOG_ERR("redis %s: a write reached %lld of %d replicas "
+			 "within %d ms: not acknowledged",
+			 pv->at,
+			 reply->type == REDIS_REPLY_INTEGER ? reply->integer
+							     : -1LL,
+			 pv->wait_replicas, pv->wait_timeout_ms);
+		err = -EAGAIN;
+	}
+	freeReplyObject(reply);
+	return err;
+}
+
 int prov_store_vcmd(struct provision *pv, redisReply **rp, const char *fmt,
 		    va_list ap)
 {
@@ -81,6 +141,7 @@ int prov_store_vcmd(struct provision *pv, redisReply **rp, const char *fmt,
 
 	if (err)
 		return err;
+	note_write(pv, fmt, strcspn(fmt, " "));
 	return check_reply(pv, redisvCommand(pv->rc, fmt, ap), rp);
 }
 
@@ -103,6 +164,9 @@ int prov_store_argv(struct provision *pv, redisReply **rp, int argc,
 
 	if (err)
 		return err;
+	if (argc > 0)
+		note_write(pv, argv[0],
+			   argvlen ? argvlen[0] : strlen(argv[0]));
 	return check_reply(pv, redisCommandArgv(pv->rc, argc, argv, argvlen),
 			   rp);
 }

@@ -49,6 +49,12 @@ int provision_set_media_root(struct provision *pv, const char *root)
 	return 0;
 }
 
+void provision_set_wait(struct provision *pv, int replicas, int timeout_ms)
+{
+	pv->wait_replicas = replicas;
+	pv->wait_timeout_ms = timeout_ms;
+}
+
 void provision_free(struct provision *pv)
 {
 	if (!pv)
@@ -408,9 +414,19 @@ static void handle(struct provision *pv, const char *user,
 		}
 		*num = canon;
 	}
+	pv->wrote = false;
 	err = dispatch(pv, q, r);
 	if (num)
 		*num = as_sent;
+	/* Acknowledged only once a replica has it: an OK must survive the
+	 * primary's death (a failover promotes that replica). */
+	if (!err && r->status == PBX__V1__PROV_RESPONSE__STATUS__STATUS_OK &&
+	    prov_store_wait(pv))
+		prov_fail(r, -EIO,
+			  "written, but not confirmed by %d replica within "
+			  "%d ms: it may be lost if the primary fails; "
+			  "repeat the request (it is safe to repeat)",
+			  pv->wait_replicas, pv->wait_timeout_ms);
 
 	if (err && r->status == PBX__V1__PROV_RESPONSE__STATUS__STATUS_OK) {
 		if (err == -EIO)

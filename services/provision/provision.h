@@ -28,6 +28,11 @@ int provision_metrics_add(struct provision *pv, struct pbx_metrics *m);
 #define PROVISION_MEDIA_ROOT_DEFAULT "/var/lib/pbx/media"
 int provision_set_media_root(struct provision *pv, const char *root);
 
+/* A request that wrote is answered OK only once `replicas` replicas have
+ * its writes (Redis WAIT, at most timeout_ms); else it fails INTERNAL
+ * "not confirmed by a replica". replicas 0 (the default): at once. */
+void provision_set_wait(struct provision *pv, int replicas, int timeout_ms);
+
 /* The bus receive handler (pbx_bus_recv_h); arg is the struct provision.
  * Always replies to the sending peer, whatever arrived. */
 void provision_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,

@@ -59,6 +59,7 @@ static const struct pbx_config_item items[] = {
 	{"log_level", PBX_CFG_STR, cfg.log_level, "info", 0, 0,
 	 "error, warn, info or debug"},
 	PBX_LOG_FORMAT_ITEM,
+	PBX_REDIS_SENTINEL_ITEMS,
 	PBX_METRICS_ITEMS(mcfg, "127.0.0.1:9201"),
 	{"curve_secret_file", PBX_CFG_STR, cfg.curve_secret_file, "", 0, 0,
 	 "CURVE server key (.key) of both sockets; empty: plaintext"},

@@ -3,6 +3,7 @@
  * the scenario refuses the call outright, else relay it to the
  * least-loaded live media worker once the call state is stored (the
  * worker then reports INCOMING and the walk starts for real). */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,10 +98,58 @@ static void reject(struct route_ctx *c, unsigned code, const char *reason)
 	finish(c);
 }
 
+/* The record of a call this INVITE transaction already asked about:
+ * Kamailio asks again through another edge-bridge when the one it asked
+ * died before answering (docs/operations.md, "Edge-bridges"), and the
+ * answer may already be here. The same decision again, if the call has
+ * not started (rev 1: only the first save) and its worker is still
+ * there; else 482 as for any other INVITE with a live Call-ID. */
+static void reasked(struct route_ctx *c, redisReply *rr)
+{
+	const char *tx = route_field(rr, "tx");
+	const char *rev = route_field(rr, "rev");
+	const char *worker = route_field(rr, "worker");
+	const struct worker_info *w;
+	char mine[24];
+
+	snprintf(mine, sizeof(mine), "%" PRIu32 ":%" PRIu32, c->tindex,
+		 c->tlabel);
+	c->reask_ok = false;
+	if (!tx || strcmp(tx, mine) || !rev || strcmp(rev, "1") || !worker ||
+	    !(w = workers_pick_id(c->r->workers, worker)))
+		return;
+	snprintf(c->worker_id, sizeof(c->worker_id), "%s", w->id);
+	snprintf(c->worker_uri, sizeof(c->worker_uri), "%s", w->sip_uri);
+	/* No fallback this time: the record's stays for the reaper. */
+	c->alt_id[0] = c->alt_uri[0] = '\0';
+	c->reask_ok = true;
+}
+
+static void reask_done(struct route_ctx *c)
+{
+	if (c->err || !c->reask_ok) {
+		reject(c, 482, "Loop Detected");
+		return;
+	}
+	PLOG_INFO("asked again through edge %s: the same decision",
+		  c->edge[0] ? c->edge : "(unknown)");
+	reply(c, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA, 0, NULL);
+	finish(c);
+}
+
 static void saved(struct route_ctx *c, int result)
 {
+	char key[PBX_KEY_MAX];
+
+	if (result == 0 &&
+	    !pbx_key(key, sizeof(key), c->tenant, "call:%s", c->call_id)) {
+		/* 0: another INVITE with this Call-ID already owns it, or
+		 * this one asked before. */
+		route_pipe_cmd(c, reasked, "HGETALL %s", key);
+		route_pipe_run(c, reask_done);
+		return;
+	}
 	if (result != 1) {
-		/* 0: another INVITE with this Call-ID already owns it. */
 		if (result != 0)
 			route_limits_release(c->r, c->tenant, c->call_id);
 		reject(c, result == 0 ? 482 : 503,
@@ -563,6 +612,8 @@ void route_call_new(struct router *r, const struct pbx_bus_peer *peer,
 		c->edge[peer->len] = '\0';
 		if (!pbx_id_valid(c->edge))
 			c->edge[0] = '\0';
+		else
+			route_edge_heard(r, c->edge);
 	}
 	pbx_log_ctx(NULL, c->call_id);
 

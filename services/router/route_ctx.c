@@ -300,7 +300,7 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 	struct save_step *ss;
 	char key[PBX_KEY_MAX], rev[24], ttl[24], seq[24], ver[24];
 	char walk[WALK_STATE_TEXT_MAX];
-	char cst[2] = {c->cstate, '\0'}, ctry[12], cdr[3][24];
+	char cst[2] = {c->cstate, '\0'}, ctry[12], cdr[3][24], tx[24];
 	/* Sized for the fields below and the record's (NULL-padded). */
 	const char *argv[56 + ROUTE_CDR_NARGS] = {"EVAL",     cas_lua,      "1",
 			      key,        rev,          ttl,
@@ -332,6 +332,15 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 	while (argc < sizeof(argv) / sizeof(argv[0]) && argv[argc])
 		argc++;
 	route_cdr_save_args(c, argv, &argc, cdr);
+	/* The first save: the INVITE transaction that asked, so the same
+	 * question asked again through another edge-bridge (its first one
+	 * died before answering) gets the same answer (route_call.c). */
+	if (c->rev == 0 && argc + 2 <= sizeof(argv) / sizeof(argv[0])) {
+		snprintf(tx, sizeof(tx), "%" PRIu32 ":%" PRIu32, c->tindex,
+			 c->tlabel);
+		argv[argc++] = "tx";
+		argv[argc++] = tx;
+	}
 	snprintf(rev, sizeof(rev), "%ld", c->rev);
 	snprintf(ctry, sizeof(ctry), "%d", c->ctries);
 	/* Until the worker reports INCOMING the call may never start (the

@@ -93,6 +93,7 @@ struct route_ctx {
 				     * the state is saved */
 	uint64_t seq;               /* bumped per step; echoed by PLAY_DONE */
 	long rev;                   /* call state revision read */
+	bool reask_ok;              /* route_call.c: the same decision again */
 	int tries;
 	struct walk_state st;
 	/* the event being handled */
@@ -208,9 +209,11 @@ void route_walk_ctx(const struct route_ctx *c, struct walk_ctx *ctx);
  * from_record: a CDR's fields from the call hash (HGETALL reply).
  * rejected: a call refused before any worker took it (c->out: the dry
  *   step's hops, if any).
- * write: completes cdr (pbx_cdr_finish), adds it to the tenant's stream
- *   with the retention bounds, and queues the webhook job when the tenant
- *   has a webhook. Fire and forget: a lost write is logged. */
+ * write: completes cdr (pbx_cdr_finish) and queues it for the next
+ *   batch (at most 10 ms later), which adds it to the tenant's stream with
+ *   the retention bounds and queues the webhook job when the tenant has a
+ *   webhook. Fire and forget: a lost write is logged.
+ * The batch itself: router.h. */
 void route_cdr_before_step(struct route_ctx *c);
 void route_cdr_after_step(struct route_ctx *c, const struct walk_event *ev);
 void route_cdr_from_record(struct pbx_cdr *cdr, const struct redisReply *rr);

@@ -39,6 +39,9 @@ int route_media_send(struct router *r, const char *worker_id,
 
 void route_exec_send(struct route_ctx *c, Pbx__V1__MediaCommand *cmd)
 {
+	/* The worker says its system sounds in the tenant's language. */
+	if (c->lang[0])
+		cmd->language = c->lang;
 	route_media_send(c->r, c->worker_id, c->tenant, c->call_id, c->seq,
 			 cmd);
 }

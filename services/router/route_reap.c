@@ -81,22 +81,42 @@ void route_index_del(struct router *r, const char *worker,
 		redisAsyncCommand(ac, NULL, NULL, "SREM %s %s", key, member);
 }
 
+void route_edge_heard(struct router *r, const char *edge)
+{
+	unsigned i;
+
+	for (i = 0; i < r->n_edges; i++)
+		if (!strcmp(r->edges[i], edge))
+			return;
+	if (r->n_edges == ROUTER_EDGES_MAX)
+		return; /* more than that: the first ones are the fallbacks */
+	snprintf(r->edges[r->n_edges++], sizeof(r->edges[0]), "%s", edge);
+}
+
+static int send_call_end_to(struct router *r, const char *edge,
+			    Pbx__V1__Envelope *env)
+{
+	struct pbx_bus_peer peer;
+	size_t n = strlen(edge);
+
+	if (n == 0 || n > sizeof(peer.id))
+		return -EINVAL;
+	memcpy(peer.id, edge, n);
+	peer.len = n;
+	return pbx_bus_send(r->edge_bus, &peer, env);
+}
+
+/* To the call's own edge; if that one is gone, to any other edge-bridge
+ * heard from (each reaches the same Kamailio, which finds the dialog by
+ * its Call-ID): a dead bridge leaves no caller in silence. */
 static void send_call_end(struct router *r, const char *edge,
 			  const struct reap_call *rc)
 {
 	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
 	Pbx__V1__CallEnd ce = PBX__V1__CALL_END__INIT;
-	struct pbx_bus_peer peer;
 	char reason[128];
-	size_t n = strlen(edge);
-	int err;
+	int err = -EINVAL;
 
-	if (n == 0 || n > sizeof(peer.id)) {
-		PLOG_ERR("no edge known for the call: the caller is not told");
-		return;
-	}
-	memcpy(peer.id, edge, n);
-	peer.len = n;
 	snprintf(reason, sizeof(reason), "media worker %s lost", rc->worker);
 	ce.edge_id = (char *)edge;
 	ce.reason = reason;
@@ -104,9 +124,22 @@ static void send_call_end(struct router *r, const char *edge,
 	env.call_id = (char *)rc->call_id;
 	env.body_case = PBX__V1__ENVELOPE__BODY_CALL_END;
 	env.call_end = &ce;
-	err = pbx_bus_send(r->edge_bus, &peer, &env);
+	if (edge[0])
+		err = send_call_end_to(r, edge, &env);
+	for (unsigned i = 0; err && i < r->n_edges; i++) {
+		if (!strcmp(r->edges[i], edge))
+			continue;
+		env.message_id = NULL; /* a fresh one per attempt */
+		err = send_call_end_to(r, r->edges[i], &env);
+		if (!err)
+			PLOG_WARN("edge %s is gone: call end sent through "
+				  "edge %s",
+				  edge[0] ? edge : "(unknown)", r->edges[i]);
+	}
 	if (err)
-		PLOG_ERR("call end to edge %s failed: %d", edge, err);
+		PLOG_ERR("call end not sent: no edge-bridge reachable (%d): "
+			 "the caller is not told",
+			 err);
 }
 
 /* The lost call's record (the record's hash rr): failed, worker lost. */

@@ -175,6 +175,9 @@ int router_alloc(struct router **rp, struct event_base *base, void *zctx,
 			      (int)cfg->redis_port, &cfg->redis_cred);
 	if (err)
 		goto fail;
+	err = route_cdr_batch_alloc(r);
+	if (err)
+		goto fail;
 	err = workers_alloc(&r->workers, r->redis,
 			    (uint64_t)cfg->worker_ttl_ms,
 			    (uint64_t)cfg->worker_reap_ms);
@@ -250,9 +253,17 @@ void router_free(struct router *r)
 		return;
 	if (r->tick)
 		event_free(r->tick);
+	/* The call records waiting go out with whatever else is queued
+	 * (written, not waited for: no reply will be read). */
+	route_cdr_flush(r);
+	if (pbx_redis_ctx(r->redis))
+		redisAsyncHandleWrite(pbx_redis_ctx(r->redis));
 	/* Freeing Redis runs pending callbacks with NULL replies: they hang up
-	 * or reject through the buses, so free it while those still exist. */
+	 * or reject through the buses, so free it while those still exist
+	 * (and their call records, logged as not stored, after it). */
 	pbx_redis_free(r->redis);
+	r->redis = NULL;
+	route_cdr_batch_free(r);
 	pbx_bus_free(r->edge_bus);
 	pbx_bus_free(r->worker_bus);
 	pbx_bus_free(r->queue_bus);

@@ -16,6 +16,7 @@ struct event_base;
 struct pbx_redis;
 struct workers;
 struct vcache;
+struct route_cdr_batch;
 
 struct router_config {
 	char router_id[PBX_CFG_STRLEN];
@@ -46,6 +47,8 @@ struct router_config {
 	char curve_crm_allow_dir[PBX_CFG_STRLEN];
 };
 
+#define ROUTER_EDGES_MAX 16
+
 struct router {
 	const struct router_config *cfg;
 	struct event_base *base;
@@ -63,6 +66,12 @@ struct router {
 				  * ("@out:", one per number dialled: kept
 				  * apart so they never evict a tenant's) */
 	struct event *tick;
+	struct route_cdr_batch *cdrs; /* call records waiting (route_cdr.c) */
+	/* Edge-bridges heard from (bus ids): a CallEnd whose call's own
+	 * edge is gone goes to another one, as every edge reaches the same
+	 * Kamailio (route_reap.c). */
+	char edges[ROUTER_EDGES_MAX][65];
+	unsigned n_edges;
 	unsigned long calls_routed;
 	/* Metrics (router_metrics.c). */
 	unsigned long placement_failures; /* no live worker with room */
@@ -86,6 +95,14 @@ void route_queue_event(struct router *r, const struct pbx_bus_peer *peer,
 		       const Pbx__V1__Envelope *env);
 /* route_crm.c: a crm-connector answers a lookup. */
 void route_crm_event(struct router *r, const Pbx__V1__Envelope *env);
+/* route_cdr.c: the batch of call records waiting for Redis (r->cdrs).
+ * flush: the batch to Redis now (the router's shutdown); free logs every
+ * record still waiting. */
+int route_cdr_batch_alloc(struct router *r);
+void route_cdr_flush(struct router *r);
+void route_cdr_batch_free(struct router *r);
+/* route_reap.c: an edge-bridge (its bus id) asked about a call. */
+void route_edge_heard(struct router *r, const char *edge);
 /* route_reap.c: workers_lost_h that ends a lost worker's calls. */
 void route_reap_worker(const char *worker_id, uint64_t seen_ms, void *arg);
 /* cmd (its body set) to worker_id as call_id's command number seq;

@@ -147,6 +147,16 @@ number_with() {
 		"$PBXCTL" scenario activate "$1" "$2" "$3"
 }
 
+# greeting_number <tenant> <number> <prompt> <seconds> <Hz>: a tone of
+# that length uploaded as the prompt, and the number playing it, then
+# hanging up (the PBX's BYE ends the call).
+greeting_number() {
+	sox -n -r 8000 -c 1 -b 16 "$TMP/$3.wav" synth "$4" sine "$5" \
+		2>/dev/null &&
+		"$PBXCTL" prompt upload "$1" "$3" "$TMP/$3.wav" >/dev/null &&
+		number_with "$1" "$2" "$3" '{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"'"$3"'"},"outputs":{"next":"bye"}},"bye":{"type":"hangup"}}}' >/dev/null
+}
+
 # phone_register <ext> <password> <domain> <ip> <port>: a SIPp phone
 # registers the extension from ip:port (reg_auth.xml, digest auth through
 # Kamailio); 0 on its 200.

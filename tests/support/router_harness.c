@@ -383,7 +383,7 @@ call_new(struct router_harness *h, const char *call_id, const char *from,
 
 	cn.edge_id = "edge-test";
 	cn.tindex = 11;
-	cn.tlabel = 22;
+	cn.tlabel = h->tlabel ? h->tlabel : 22;
 	cn.from_user = (char *)from;
 	cn.to_user = (char *)to;
 	cn.source = (char *)source;

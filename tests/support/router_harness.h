@@ -29,6 +29,7 @@ struct router_harness {
 	struct fake_peer *worker;
 	struct fake_peer *qm; /* a queue-manager on the queue socket */
 	struct fake_peer *crm; /* a crm-connector on the crm socket */
+	uint32_t tlabel; /* the CallNews' tlabel (tindex 11); 0: 22 */
 };
 
 /* Starts redis-server, the router (on two free loopback ports) and both

@@ -2724,6 +2724,7 @@ Test(mwcall, cancel_ring_of_a_bridged_leg_keeps_the_caller)
 #include <sndfile.h>
 
 #include "moh_builtin.h"
+#include "sys_sounds.h"
 
 static char vm_root[64];
 
@@ -2774,8 +2775,9 @@ static void vm_files(unsigned *final, unsigned *tmp, char *path, size_t size)
 	media_files("vm", false, final, tmp, path, size);
 }
 
-static uint64_t cmd_record(const char *box, const char *greeting,
-			   uint32_t max_ms)
+/* A Record in the tenant's language (NULL: none said, English). */
+static uint64_t cmd_record_lang(const char *box, const char *greeting,
+				uint32_t max_ms, const char *lang)
 {
 	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
 	Pbx__V1__MediaCommand__Record r = PBX__V1__MEDIA_COMMAND__RECORD__INIT;
@@ -2785,13 +2787,32 @@ static uint64_t cmd_record(const char *box, const char *greeting,
 	r.max_ms = max_ms;
 	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RECORD;
 	mc.record = &r;
+	if (lang)
+		mc.language = (char *)lang;
 	return cmd_send(&mc);
+}
+
+static uint64_t cmd_record(const char *box, const char *greeting,
+			   uint32_t max_ms)
+{
+	return cmd_record_lang(box, greeting, max_ms, NULL);
+}
+
+/* Packets of the voicemail system sound `name` in lang (vm_sounds). */
+static unsigned vm_sound_pkts(const char *lang, const char *name)
+{
+	for (size_t i = 0; i < vm_sounds_n; i++)
+		if (!strcmp(vm_sounds[i].lang, lang) &&
+		    !strcmp(vm_sounds[i].name, name))
+			return (unsigned)((*vm_sounds[i].ulaw_len + 159) / 160);
+	cr_assert_fail("no system sound %s/%s", lang, name);
+	return 0;
 }
 
 /* Packets of the built-in greeting (no greeting named). */
 static unsigned builtin_greeting_pkts(void)
 {
-	return (unsigned)((vm_greeting_builtin_ulaw_len + 159) / 160);
+	return vm_sound_pkts("en", "vm_greeting");
 }
 
 /* Answered, Record sent, the greeting and the beep heard in full (the
@@ -2991,10 +3012,32 @@ static void vm_redis_start(struct redis_fixture *rf, const char *field,
 				   .redis_port = rf->port});
 }
 
+/* MediaCommand.language "ru": the built-in greeting is the Russian one
+ * (its length, then the beep, then nothing: the recording runs). */
+Test(mwcall, voicemail_in_russian_plays_the_russian_greeting)
+{
+	unsigned ru = vm_sound_pkts("ru", "vm_greeting");
+
+	cr_assert_neq(ru, vm_sound_pkts("en", "vm_greeting"),
+		      "the two greetings are told apart by length");
+	vm_root_make();
+	fx_start(&(struct fx_opts){.media_root = vm_root});
+	call_answered();
+	test_ua_rx_reset(&fx.caller, 0);
+	cmd_record_lang("main", "", 30000, "ru");
+	cr_assert(test_loop_count(&fx.caller.rx.pkts, ru + 25, 8000),
+		  "%u packets", fx.caller.rx.pkts);
+	test_loop_for(100);
+	cr_assert_eq(fx.caller.rx.pkts, ru + 25, "%u packets, not the "
+		     "Russian greeting's %u + the beep", fx.caller.rx.pkts, ru);
+	test_ua_hangup(&fx.caller);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	vm_root_remove();
+}
+
 Test(mwcall, voicemail_full_box_plays_the_refusal_then_bye_and_records_nothing)
 {
-	unsigned final, tmp, want = (unsigned)((vm_full_builtin_ulaw_len +
-						159) / 160);
+	unsigned final, tmp, want = vm_sound_pkts("en", "vm_full");
 	struct redis_fixture rf = {0};
 	char path[256];
 
@@ -3217,19 +3260,38 @@ Test(mwcall, vm_access_9_saves_and_the_message_stays)
 	vm_root_remove();
 }
 
-/* The third wrong PIN: the goodbye prompt and BYE; the message was
- * neither heard nor touched. Stops the fixtures. */
-static void acc_refused(struct redis_fixture *rf, const char *box)
+/* Refused (the third wrong PIN: detail "voicemail access: wrong PIN"):
+ * the goodbye prompt and BYE; the message was neither heard nor touched.
+ * Stops the fixtures. */
+static void acc_refused_as(struct redis_fixture *rf, const char *box,
+			   const char *detail)
 {
 	cr_assert(wait_event(KIND(ENDED), 8000), "no ENDED");
-	cr_assert_str_eq(ev_find(KIND(ENDED))->detail,
-			 "voicemail access: wrong PIN");
+	cr_assert_str_eq(ev_find(KIND(ENDED))->detail, detail);
 	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "no BYE");
 	cr_assert_gt(fx.caller.rx.pkts, 100, "no prompts heard");
 	cr_assert_eq(fx.caller.rx.fill_pkts, 0, "the message was heard");
 	cr_assert_eq(acc_int(rf, "ZCARD pbx:{" TENANT "}:vm:box:%s", box), 1);
 	redis_fixture_stop(rf);
 	vm_root_remove();
+}
+
+static void acc_refused(struct redis_fixture *rf, const char *box)
+{
+	acc_refused_as(rf, box, "voicemail access: wrong PIN");
+}
+
+/* acc_start with box "main" (PIN 4321) that has `fails` wrong PINs
+ * counted already (the lock-out window running). */
+static void acc_start_failed(struct redis_fixture *rf, char *id, size_t size,
+			     int fails)
+{
+	acc_start(rf, "main", "4321", id, size);
+	cr_assert_eq(redis_fixture_ok(redis_fixture_cmd(
+			     rf, "SET pbx:{" TENANT "}:vm:pinfail:main %d "
+				 "EX 900",
+			     fails)),
+		     0);
 }
 
 Test(mwcall, vm_access_wrong_pin_three_times_hangs_up_unheard)
@@ -3241,6 +3303,63 @@ Test(mwcall, vm_access_wrong_pin_three_times_hangs_up_unheard)
 	cmd_vm_access("main", true); /* own box: its PIN is asked anyway */
 	acc_entries((const char *const[]){"1#", "43219#", "#", NULL});
 	acc_refused(&rf, "main");
+}
+
+/* Wrong PINs count across calls (per box, in Redis, with a window): */
+Test(mwcall, vm_access_wrong_pins_are_counted_for_the_box_with_a_window)
+{
+	struct redis_fixture rf = {0};
+	char id[PBX_MEDIA_ID_MAX];
+	long long ttl;
+
+	acc_start(&rf, "main", "4321", id, sizeof(id));
+	cmd_vm_access("main", false);
+	acc_entries((const char *const[]){"1#", "2#", NULL});
+	test_loop_for(300);
+	cr_assert_eq(acc_int(&rf, "GET pbx:{" TENANT "}:vm:pinfail:%s",
+			     "main"),
+		     2);
+	ttl = acc_int(&rf, "TTL pbx:{" TENANT "}:vm:pinfail:%s", "main");
+	cr_assert(ttl > 800 && ttl <= 900, "the count's window: %lld s", ttl);
+	acc_entries((const char *const[]){"3#", NULL});
+	cr_assert_eq(acc_int(&rf, "GET pbx:{" TENANT "}:vm:pinfail:%s",
+			     "main"),
+		     3);
+	acc_refused(&rf, "main");
+}
+
+/* ... and at 10 the box is locked: the right PIN does not open it. */
+Test(mwcall, vm_access_locked_box_refuses_even_the_right_pin)
+{
+	struct redis_fixture rf = {0};
+	char id[PBX_MEDIA_ID_MAX];
+
+	acc_start_failed(&rf, id, sizeof(id), 10);
+	cmd_vm_access("main", false);
+	acc_keys("4321#");
+	acc_refused_as(&rf, "main", "voicemail access: box locked");
+}
+
+/* The right PIN below the limit opens the box and clears the count. */
+Test(mwcall, vm_access_right_pin_clears_the_wrong_pin_count)
+{
+	struct redis_fixture rf = {0};
+	char id[PBX_MEDIA_ID_MAX];
+
+	acc_start_failed(&rf, id, sizeof(id), 9);
+	cmd_vm_access("main", false);
+	acc_keys("4321#");
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts,
+				  ACC_MSG_MS / 20 - 1, 8000),
+		  "the message was not heard: %u of its packets",
+		  fx.caller.rx.fill_pkts);
+	cr_assert_eq(acc_int(&rf, "EXISTS pbx:{" TENANT "}:vm:pinfail:%s",
+			     "main"),
+		     0);
+	test_ua_hangup(&fx.caller);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	redis_fixture_stop(&rf);
+	vm_root_remove();
 }
 
 Test(mwcall, vm_access_box_without_pin_opens_only_for_its_extension)

@@ -117,7 +117,7 @@ static void assert_reject(const Pbx__V1__RouteDecision *d, unsigned code,
 	/* The edge matches the decision to its parked transaction. */
 	cr_assert_str_eq(d->edge_id, "edge-test");
 	cr_assert_eq(d->tindex, 11);
-	cr_assert_eq(d->tlabel, 22);
+	cr_assert_eq(d->tlabel, h.tlabel ? h.tlabel : 22);
 }
 
 /* Nothing reached the worker and no call state was left behind. */
@@ -365,11 +365,39 @@ Test(route_call, second_invite_with_a_live_call_id_is_482)
 	cr_assert_not_null(d);
 	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA);
 
+	/* Another INVITE transaction (a loop), not the same one again. */
+	h.tlabel = 23;
 	assert_reject(router_harness_call_new(&h, "c-dup", CALLER, NUMBER),
 		      482, "Loop Detected");
 	/* The live call's state is untouched. */
 	router_harness_call_field(&h, "c-dup", "rev", rev, sizeof(rev));
 	cr_assert_str_eq(rev, "1");
+}
+
+/* Kamailio asks again through another edge-bridge when the first died
+ * before answering: the same transaction gets the same decision. */
+Test(route_call, same_transaction_asked_again_gets_the_same_decision)
+{
+	const Pbx__V1__RouteDecision *d;
+	char rev[16], tx[32];
+
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
+					      greeting_json),
+		     0);
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+	d = router_harness_call_new(&h, "c-again", CALLER, NUMBER);
+	cr_assert_not_null(d);
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA);
+	router_harness_call_field(&h, "c-again", "tx", tx, sizeof(tx));
+	cr_expect_str_eq(tx, "11:22");
+
+	d = router_harness_call_new(&h, "c-again", CALLER, NUMBER);
+	cr_assert_not_null(d);
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA);
+	cr_expect_str_eq(d->worker_id, HARNESS_WORKER);
+	cr_expect_eq(d->tlabel, 22);
+	router_harness_call_field(&h, "c-again", "rev", rev, sizeof(rev));
+	cr_expect_str_eq(rev, "1");
 }
 
 Test(route_call, extensions_are_dialled_only_from_their_own_tenant)
