@@ -77,7 +77,8 @@ media-worker) sock udp "${PBX_WORKER_SIP_PORT:-5080}" - 07 &&
 queue-manager) health_or 9204 sock tcp - "${PBX_REDIS_PORT:-6379}" 01 ;;
 notifier) health_or 9205 sock tcp - "${PBX_REDIS_PORT:-6379}" 01 ;;
 crm-connector) health_or 9206 eval 'sock tcp - 7004 01 && sock tcp - "${PBX_REDIS_PORT:-6379}" 01' ;;
-# Its workers' socket bound (its first step; it needs nothing else).
-asr-bridge) sock tcp "${PBX_LISTEN_PORT:-7005}" - 0A ;;
+# /health (its loop answers); without metrics, its workers' socket bound
+# (its first step; it needs nothing else).
+asr-bridge) health_or 9207 sock tcp "${PBX_LISTEN_PORT:-7005}" - 0A ;;
 *) echo "usage: pbx-health SERVICE" >&2; exit 2 ;;
 esac

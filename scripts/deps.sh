@@ -10,7 +10,8 @@ libpocketsphinx-dev pocketsphinx-en-us
 redis-server redis-tools
 kamailio kamailio-extra-modules kamailio-json-modules kamailio-redis-modules
 kamailio-utils-modules
-sip-tester sox espeak-ng iproute2 procps nftables python3-aiosmtpd"
+sip-tester sox espeak-ng iproute2 procps nftables python3-aiosmtpd
+python3-websockets"
 
 missing=""
 for p in $PKGS; do

@@ -66,7 +66,11 @@
 # the calls over every connected one, docs/operations.md "Edge-bridges";
 # edgeN's metrics on 9230+N, its CURVE key edgeN), PBX_REDIS_CLUSTER (1:
 # Redis in Cluster mode, one node with every slot, so a command whose keys
-# are not in one slot fails CROSSSLOT; docs/operations.md "Redis Cluster").
+# are not in one slot fails CROSSSLOT; docs/operations.md "Redis
+# Cluster"), PBX_VOSK_PRIVATE (the asr-bridges' vosk_private, 1 here: the
+# fake Vosk server of the tests is on loopback; 0 to try the refusal),
+# PBX_VOSK_CA_FILE (their vosk_ca_file: the CA of a wss:// test server),
+# PBX_VOSK_PRIVATE_ALLOW (their vosk_private_allow: host:port,...).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${PBX_BUILD:-$ROOT/build}
@@ -162,6 +166,7 @@ bridge_connected() {
 ASR=${PBX_ASR:-0}
 valid_asr() { [[ $1 =~ ^asr[1-9]$ ]]; }
 asr_port() { echo $((7004 + ${1#asr})); }
+asr_metrics_port() { echo $((9240 + ${1#asr})); }
 # The workers' asr_bridges: every asr-bridge of PBX_ASR.
 asr_list() {
 	local i out=""
@@ -366,7 +371,8 @@ start_one() {
 		;;
 	asr*)
 		valid_asr "$name" || { log "unknown service $name (asr1..asr9)"; return 2; }
-		need_ports "$name" "tcp/$(asr_port "$name")" || return 1
+		need_ports "$name" "tcp/$(asr_port "$name")" \
+			"tcp/$(asr_metrics_port "$name")" || return 1
 		;;
 	esac
 	keys_for "$name" || return 1
@@ -538,6 +544,10 @@ start_one() {
 			--set "listen=tcp://127.0.0.1:$(asr_port "$name")" \
 			--set "curve_secret_file=$KEYS/$name.key" \
 			--set "curve_allow_dir=$KEYS/allow/worker" \
+			--set "vosk_private=${PBX_VOSK_PRIVATE:-1}" \
+			--set "vosk_ca_file=${PBX_VOSK_CA_FILE:-}" \
+			--set "vosk_private_allow=${PBX_VOSK_PRIVATE_ALLOW:-}" \
+			--set "metrics_listen=127.0.0.1:$(asr_metrics_port "$name")" \
 			--set "log_level=$LOG_LEVEL"
 		wait_until 10 "$name" listening_tcp 127.0.0.1 "$(asr_port "$name")" &&
 			alive "$name"

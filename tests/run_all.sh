@@ -16,7 +16,7 @@ PASSED=0
 FAILED=0
 TMP=$(mktemp -d /tmp/pbx-test.XXXXXX)
 
-for p in 5060 5090 6390 6396 7001 7002 7005 7010 8448 8458 9201 9220; do
+for p in 2700 5060 5090 6390 6396 7001 7002 7005 7010 8448 8458 9201 9220; do
 	if ss -lntu | grep -q ":$p "; then
 		echo "run_all: port $p is in use: stop the running stack (make stop) first" >&2
 		exit 1
@@ -102,6 +102,7 @@ suite "end to end: outbound calls of extensions (policy, caller ID, limits)" \
 	outbound tests/e2e/test_outbound.sh
 suite "end to end: transfer from a phone (blind, back on failure, attended, refusals)" \
 	transfer tests/e2e/test_transfer.sh
+# Its own network namespace too (the carrier of its mobile agent).
 suite "end to end: queues (default scenario, agents, music, exit routes)" \
 	queue tests/e2e/test_queue.sh
 suite "end to end: the CRM's responsible manager (Bitrix24, amoCRM, API fakes)" \

@@ -116,7 +116,8 @@ int main(int argc, char **argv)
 	for (int i = arg + 1; i < argc; i++) {
 		const char *base = strrchr(argv[i], '/');
 		char want[64];
-		struct asr_utt u = {ph, nph, NULL, 0, "en-us"};
+		struct asr_utt u = {
+			.phrases = ph, .nphrases = nph, .language = "en-us"};
 		double t0, dt, conf;
 		int idx;
 

@@ -6,9 +6,12 @@
  * The hypothesis → phrase mapping is the bridge's (asr_grammar_match),
  * identical for every backend. Rule of the callbacks: a recognise that
  * returns an error never calls done; one that returns 0 calls done
- * exactly once (possibly before it returns). */
+ * exactly once (possibly before it returns: the embedded one; a remote
+ * one later, from the loop). Freeing a backend calls done with
+ * -ECANCELED for every turn still pending. */
 #ifndef ASR_BACKEND_H
 #define ASR_BACKEND_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,9 +22,17 @@ struct asr_backend;
 struct asr_utt {
 	const struct scenario_phrase *phrases;
 	size_t nphrases;
-	const int16_t *pcm; /* 8 kHz; valid until done */
+	const int16_t *pcm; /* 8 kHz; valid during recognize only (a remote
+			     * backend copies it) */
 	size_t n;
 	const char *language;
+	/* A remote backend's server (the tenant's asr setting, through
+	 * AsrStart): its URL and secret (never logged). */
+	const char *url;
+	const char *secret;
+	/* for the log lines of a remote backend's answer */
+	const char *tenant, *call_id;
+	uint64_t stream_id;
 };
 
 /* What a backend heard (borrowed for the callback only). */
@@ -41,9 +52,25 @@ typedef void(asr_done_h)(int err, const struct asr_hyp *h, void *arg);
 
 struct asr_backend_ops {
 	const char *name;
+	/* A network recogniser: a turn needs a url; any language (the
+	 * server's model decides). Else: an embedded one, English. */
+	bool remote;
 	void (*free)(struct asr_backend *b);
 	int (*recognize)(struct asr_backend *b, const struct asr_utt *u,
 			 asr_done_h *done, void *arg);
+	/* Optional (a remote backend): the utterance while it is spoken, so
+	 * that the server decodes as the caller speaks. stream_begin at the
+	 * start of speech with the audio so far (u->pcm, u->n; copied);
+	 * stream_feed with each newer piece; then stream_end, which answers
+	 * through done under recognize's rule (an error returned: no done;
+	 * the turn is gone either way), or stream_abort (the turn ended
+	 * first: no answer). Errors of the connection before the end are
+	 * kept for stream_end. */
+	int (*stream_begin)(struct asr_backend *b, const struct asr_utt *u,
+			    void **turn);
+	int (*stream_feed)(void *turn, const int16_t *pcm, size_t n);
+	int (*stream_end)(void *turn, asr_done_h *done, void *arg);
+	void (*stream_abort)(void *turn);
 };
 
 /* Every backend starts with this. */
@@ -60,6 +87,22 @@ struct asr_sphinx_cfg {
 /* The embedded recogniser (pocketsphinx, asr_sphinx.c). -ENOENT model
  * files missing, -EIO pocketsphinx refused them. */
 int asr_sphinx_alloc(struct asr_backend **bp, const struct asr_sphinx_cfg *cfg);
+
+struct asr_vosk_cfg {
+	long timeout_ms;    /* the whole exchange of one utterance */
+	bool allow_private; /* servers on loopback / private addresses */
+	/* ... only these: "host:port,host:port" as the URLs name them
+	 * (the operator's own servers); "" none */
+	const char *private_allow;
+	bool grammar;	    /* send the phrases as Vosk's phrase_list */
+	const char *ca_file; /* for wss://; "" the system's */
+};
+
+struct event_base;
+/* The Vosk server WebSocket adapter (asr_vosk.c), on the loop base.
+ * -ENOMEM, -ENOENT (ca_file unreadable). */
+int asr_vosk_alloc(struct asr_backend **bp, struct event_base *base,
+		   const struct asr_vosk_cfg *cfg);
 
 static inline void asr_backend_free(struct asr_backend *b)
 {

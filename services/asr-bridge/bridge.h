@@ -7,6 +7,7 @@
  * gave up); a bridge at capacity answers KIND_ERROR "busy" at once. */
 #ifndef BRIDGE_H
 #define BRIDGE_H
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pbx_config.h"
@@ -30,15 +31,27 @@ struct bridge_config {
 	char log_level[PBX_CFG_STRLEN];
 	char curve_secret_file[PBX_CFG_STRLEN];
 	char curve_allow_dir[PBX_CFG_STRLEN];
+	/* the Vosk server adapter (asr_vosk.c) */
+	long vosk_timeout_ms;
+	long vosk_private;
+	char vosk_private_allow[PBX_CFG_STRLEN];
+	long vosk_grammar;
+	char vosk_ca_file[PBX_CFG_STRLEN];
 };
 
 struct bridge;
 
-/* backend: taken over (freed with the bridge). Sets *bp only on success. */
+/* backends (1..4, the first the default for English; by name for a turn
+ * that names one): taken over, freed with the bridge, only on success
+ * (sets *bp then). */
 int bridge_alloc(struct bridge **bp, struct event_base *base, void *zctx,
-		 const struct bridge_config *cfg, struct asr_backend *backend);
+		 const struct bridge_config *cfg,
+		 struct asr_backend *const *backends, size_t nbackends);
 void bridge_free(struct bridge *b);
 /* Streams open now. */
 unsigned bridge_load(const struct bridge *b);
+/* Its metrics on m (docs/services/asr-bridge.md "Metrics"). */
+struct pbx_metrics;
+int bridge_metrics_add(struct bridge *b, struct pbx_metrics *m);
 
 #endif

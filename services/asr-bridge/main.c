@@ -13,9 +13,11 @@
 #include "pbx_config.h"
 #include "pbx_curve.h"
 #include "pbx_log.h"
+#include "pbx_metrics.h"
 #include "pbx_service.h"
 
 static struct bridge_config cfg;
+static struct pbx_metrics_config mcfg;
 
 #define INT(n, def, lo, hi, help)                                             \
 	{#n, PBX_CFG_INT, &cfg.n, def, lo, hi, help}
@@ -47,7 +49,23 @@ static const struct pbx_config_item items[] = {
 	    "pocketsphinx acoustic model (16 kHz)"),
 	STR(dict, "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict",
 	    "pocketsphinx pronunciation dictionary"),
+	INT(vosk_timeout_ms, "3000", 200, 30000,
+	    "a Vosk server's whole answer to one utterance (connect, "
+	    "audio, result) within this, else not recognised"),
+	INT(vosk_private, "0", 0, 1,
+	    "1: Vosk servers may be on loopback, private and link-local "
+	    "addresses (the URL is the tenant's: 0 refuses them)"),
+	STR(vosk_private_allow, "",
+	    "host:port,... of Vosk servers that may be on such addresses "
+	    "with vosk_private 0 (the operator's own; as the URLs name "
+	    "them)"),
+	INT(vosk_grammar, "1", 0, 1,
+	    "1: the turn's phrases go to the Vosk server as its "
+	    "phrase_list (a grammar, for models that take one)"),
+	STR(vosk_ca_file, "",
+	    "CA certificates for wss:// Vosk servers; empty: the system's"),
 	STR(log_level, "info", "error, warn, info or debug"),
+	PBX_METRICS_ITEMS(mcfg, "127.0.0.1:9207"),
 	STR(curve_secret_file, "",
 	    "CURVE key (.key) of this instance; empty: plaintext"),
 	STR(curve_allow_dir, "",
@@ -58,10 +76,11 @@ int main(int argc, char **argv)
 {
 	size_t n = sizeof(items) / sizeof(items[0]);
 	struct asr_sphinx_cfg sc = {0};
-	struct asr_backend *backend = NULL;
+	struct asr_backend *be[2] = {NULL, NULL};
 	enum pbx_log_level lvl;
 	struct event_base *base = NULL;
 	struct pbx_zap *zap = NULL;
+	struct pbx_metrics *metrics = NULL;
 	struct bridge *b = NULL;
 	void *zctx = NULL;
 	int err, rc = 1;
@@ -92,7 +111,7 @@ int main(int argc, char **argv)
 	sc.hmm = cfg.model_dir;
 	sc.dict = cfg.dict;
 	sc.filler_weight = (double)cfg.filler_weight_ppm / 1e6;
-	err = asr_sphinx_alloc(&backend, &sc);
+	err = asr_sphinx_alloc(&be[0], &sc);
 	if (err) {
 		PLOG_ERR("pocketsphinx with %s and %s: %s", cfg.model_dir,
 			 cfg.dict, strerror(-err));
@@ -102,6 +121,19 @@ int main(int argc, char **argv)
 	zctx = pbx_zmq_ctx_new();
 	if (!base || !zctx) {
 		PLOG_ERR("cannot create the event loop");
+		goto out;
+	}
+	err = asr_vosk_alloc(&be[1], base,
+			     &(struct asr_vosk_cfg){
+				     .timeout_ms = cfg.vosk_timeout_ms,
+				     .allow_private = cfg.vosk_private,
+				     .private_allow = cfg.vosk_private_allow,
+				     .grammar = cfg.vosk_grammar,
+				     .ca_file = cfg.vosk_ca_file,
+			     });
+	if (err) {
+		PLOG_ERR("vosk adapter (vosk_ca_file '%s'): %s",
+			 cfg.vosk_ca_file, strerror(-err));
 		goto out;
 	}
 	/* The ZAP handler first: libzmq lets every client in while none is
@@ -116,19 +148,33 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	err = bridge_alloc(&b, base, zctx, &cfg, backend);
+	err = bridge_alloc(&b, base, zctx, &cfg, be, 2);
 	if (err) {
 		PLOG_ERR("bus on %s: %s", cfg.listen, strerror(-err));
 		goto out;
 	}
-	backend = NULL;
-	PLOG_INFO("%s: listening on %s, capacity %ld, pocketsphinx %s",
-		  cfg.bridge_id, cfg.listen, cfg.capacity, cfg.model_dir);
+	be[0] = be[1] = NULL;
+	err = pbx_service_metrics(&metrics, "asr-bridge", &mcfg, base);
+	if (err) {
+		rc = err;
+		goto out;
+	}
+	if (metrics)
+		bridge_metrics_add(b, metrics);
+	PLOG_INFO("%s: listening on %s, capacity %ld, pocketsphinx %s, vosk "
+		  "(timeout %ld ms, private servers %s%s%s)",
+		  cfg.bridge_id, cfg.listen, cfg.capacity, cfg.model_dir,
+		  cfg.vosk_timeout_ms,
+		  cfg.vosk_private ? "allowed" : "refused",
+		  !cfg.vosk_private && cfg.vosk_private_allow[0] ? " but " : "",
+		  cfg.vosk_private ? "" : cfg.vosk_private_allow);
 	pbx_service_run(base);
 	rc = 0;
 out:
+	pbx_metrics_free(metrics);
 	bridge_free(b);
-	asr_backend_free(backend);
+	asr_backend_free(be[1]);
+	asr_backend_free(be[0]);
 	pbx_zap_stop(zap);
 	if (zctx)
 		zmq_ctx_term(zctx);

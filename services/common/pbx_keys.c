@@ -114,6 +114,7 @@ static const char *const tenant_keys[PBX_K_COUNT] = {
 	[PBX_K_OUTBOUND] = "outbound",
 	[PBX_K_OUT_LEGS] = "out:legs",
 	[PBX_K_OUT_CPM] = "out:cpm",
+	[PBX_K_ASR] = "asr",
 };
 
 static const char *const sys_keys[PBX_KS_COUNT] = {

@@ -93,6 +93,11 @@ enum pbx_tkey {
 	PBX_K_OUT_CPM,	   /* counter per minute (pbx_key_sub_of, the
 			    * minute since the epoch): outbound calls
 			    * started (router) */
+	/* voice assistant (docs/services/asr-bridge.md "Per-tenant
+	 * recogniser"): */
+	PBX_K_ASR,	   /* hash: engine (pocketsphinx|vosk), url, language,
+			    * secret (provision writes, the router reads for
+			    * each Listen) */
 	PBX_K_COUNT
 };
 enum pbx_skey {

@@ -33,7 +33,9 @@ struct crm_config {
 	long breaker_failures;
 	long breaker_open_ms;
 	long log_timeout_ms;	/* a call-log request's own limit */
-	long refresh_margin_s;	/* amoCRM: refresh this long before expiry */
+	long log_retries;	/* a failed call-log step is tried again */
+	long log_backoff_ms;	/* after this long, doubled each time */
+	long refresh_margin_s;	/* OAuth: refresh this long before expiry */
 	long crm_private;	/* 1: CRM URLs may reach our own networks */
 	long answer_margin_ms;	/* answer this much before the deadline */
 	char log_level[PBX_CFG_STRLEN];
@@ -45,7 +47,8 @@ struct crm_config {
 struct crm_stats {
 	unsigned long lookups, answered_owner, answered_not_found,
 		answered_error, cache_hits, breaker_refusals, deadlines,
-		http_requests, refreshes, logs_done, logs_failed;
+		http_requests, refreshes, logs_done, logs_failed,
+		log_retries;
 };
 
 /* Owns everything in it. */

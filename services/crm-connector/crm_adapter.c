@@ -15,6 +15,13 @@ static const struct crm_adapter *const adapters[] = {
 	&crm_api,
 };
 
+const char *const crm_log_modes[] = {
+	[CRM_LOG_EVENTS] = "events",
+	[CRM_LOG_NOTES] = "notes",
+	[CRM_LOG_BOTH] = "both",
+	NULL,
+};
+
 const struct crm_adapter *crm_adapter_find(const char *name)
 {
 	for (size_t i = 0; name && i < sizeof(adapters) / sizeof(adapters[0]);
@@ -91,4 +98,83 @@ void crm_iso_time(char *buf, size_t size, uint64_t ms)
 
 	gmtime_r(&t, &tm);
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+}
+
+int crm_token_parse(const char *vendor, long status, const char *body,
+		    size_t len, uint64_t now_s, struct crm_settings *s,
+		    char *why, size_t whysize)
+{
+	json_t *root = body && len ? json_loadb(body, len, 0, NULL) : NULL;
+	const char *at, *rt, *e;
+	json_int_t in;
+	int err = 0;
+
+	at = json_string_value(json_object_get(root, "access_token"));
+	rt = json_string_value(json_object_get(root, "refresh_token"));
+	in = json_integer_value(json_object_get(root, "expires_in"));
+	/* Bitrix24: {"error":"invalid_grant", ...}; amoCRM: problem+json
+	 * with "hint". The code only: a description may echo input. */
+	e = json_string_value(json_object_get(root, "error"));
+	if (status == 400 || status == 401 || (e && !at)) {
+		char code[40] = "";
+
+		for (size_t i = 0; e && e[i] && i + 1 < sizeof(code); i++)
+			code[i] = e[i] > ' ' && e[i] < 0x7f ? e[i] : '?';
+		snprintf(why, whysize, "%s: token refresh refused (HTTP %ld%s%s)",
+			 vendor, status, code[0] ? " " : "", code);
+		err = -EACCES;
+	} else if (status != 200 || !at || !rt || in <= 0 || !at[0] ||
+		   !rt[0] || strlen(at) >= sizeof(s->access_token) ||
+		   strlen(rt) >= sizeof(s->refresh_token)) {
+		snprintf(why, whysize, "%s: token refresh failed (HTTP %ld)",
+			 vendor, status);
+		err = -EPROTO;
+	} else {
+		snprintf(s->access_token, sizeof(s->access_token), "%s", at);
+		snprintf(s->refresh_token, sizeof(s->refresh_token), "%s", rt);
+		s->expires_at = (int64_t)now_s + (int64_t)in;
+	}
+	json_decref(root);
+	return err;
+}
+
+bool crm_token_due(const struct crm_settings *s, uint64_t now_s,
+		   long margin_s)
+{
+	return s->expires_at > 0 &&
+	       s->expires_at - margin_s <= (int64_t)now_s;
+}
+
+bool crm_oauth(const struct crm_adapter *a, const struct crm_settings *s)
+{
+	return a->oauth && a->oauth(s);
+}
+
+int crm_query_add(char *buf, size_t size, char sep, const char *name,
+		  const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(buf);
+	int k = snprintf(buf + n, size - n, "%c%s=", sep, name);
+
+	if (k < 0 || (size_t)k >= size - n)
+		return -ENAMETOOLONG;
+	n += (size_t)k;
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+		bool plain = (*p >= 'a' && *p <= 'z') ||
+			     (*p >= 'A' && *p <= 'Z') ||
+			     (*p >= '0' && *p <= '9') || strchr("-._~", *p);
+
+		if (n + (plain ? 1 : 3) >= size)
+			return -ENAMETOOLONG;
+		if (plain) {
+			buf[n++] = (char)*p;
+		} else {
+			buf[n++] = '%';
+			buf[n++] = hex[*p >> 4];
+			buf[n++] = hex[*p & 15];
+		}
+	}
+	buf[n] = '\0';
+	return 0;
 }

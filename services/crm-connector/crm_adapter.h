@@ -22,14 +22,24 @@ struct crm_settings {
 				 * (https://<portal>/rest/<user>/<code>/);
 				 * amocrm: account base URL
 				 * (https://<sub>.amocrm.ru); api: the URL */
+	char portal_url[CRM_URL_MAX]; /* bitrix24 OAuth application: the
+				       * portal's REST endpoint
+				       * (https://<portal>/rest/) */
+	char oauth_url[CRM_URL_MAX];  /* bitrix24 OAuth server ("":
+				       * https://oauth.bitrix.info) */
 	char secret[256];	/* api: HMAC key */
-	char client_id[128];	/* amocrm OAuth 2 */
+	char client_id[128];	/* amocrm, bitrix24 application: OAuth 2 */
 	char client_secret[256];
 	char redirect_uri[CRM_URL_MAX];
 	char access_token[CRM_TOKEN_MAX];
 	char refresh_token[CRM_TOKEN_MAX];
 	int64_t expires_at;	/* amocrm: access token expiry, Unix s */
 	long cache_ttl_s;	/* answers kept this long (0: none) */
+	enum crm_log_mode {	/* amocrm: what a finished call leaves */
+		CRM_LOG_EVENTS = 0, /* a call event (/api/v4/calls) */
+		CRM_LOG_NOTES,	    /* a call note on the contact */
+		CRM_LOG_BOTH,
+	} log_mode;
 };
 
 /* One HTTP request to build. body is malloc'ed (NULL: GET). */
@@ -90,13 +100,18 @@ struct crm_field {
 	bool secret;   /* write-only: shown as "(set)" */
 	bool required; /* crm set refuses the vendor without it */
 	bool url;      /* an http(s) URL */
+	const char *const *choices; /* NULL, or the values allowed */
 };
 
 struct crm_adapter {
 	const char *name; /* bitrix24 | amocrm | api */
 	const struct crm_field *fields;
 	size_t nfields;
-	bool oauth; /* tokens refreshed by crm_amo_refresh_* */
+	/* OAuth 2 (NULL: none): whether s uses it (tokens refreshed before
+	 * expiry and when refused), and the refresh request (0, -EINVAL:
+	 * settings incomplete). Its answer: crm_token_parse. */
+	bool (*oauth)(const struct crm_settings *s);
+	int (*refresh_build)(const struct crm_settings *s, struct crm_req *r);
 	/* The lookup request for q. 0 or -EINVAL (settings incomplete),
 	 * -ENOMEM. */
 	int (*lookup_build)(const struct crm_settings *s,
@@ -109,8 +124,9 @@ struct crm_adapter {
 	int (*log_build)(const struct crm_settings *s, const struct crm_call *c,
 			 unsigned step, const struct crm_answer *prev,
 			 struct crm_req *r);
-	void (*log_parse)(unsigned step, long status, const char *body,
-			  size_t len, struct crm_answer *a);
+	void (*log_parse)(const struct crm_settings *s, unsigned step,
+			  long status, const char *body, size_t len,
+			  struct crm_answer *a);
 };
 
 /* The vendor named name, or NULL. */
@@ -132,21 +148,29 @@ void crm_json_id(char *dst, size_t size, struct json_t *v);
 /* "2026-12-07T15:04:05+00:00" of Unix ms. */
 void crm_iso_time(char *buf, size_t size, uint64_t ms);
 
+/* amoCRM's call_log values, in crm_log_mode order, NULL-terminated. */
+extern const char *const crm_log_modes[];
+
 /* The vendors (crm_bitrix.c, crm_amo.c, crm_api.c). */
 extern const struct crm_adapter crm_bitrix24;
 extern const struct crm_adapter crm_amocrm;
 extern const struct crm_adapter crm_api;
 
-/* amoCRM OAuth 2 (crm_amo.c): the token request (grant_type
- * refresh_token) and its answer (new tokens into s, expiry now_s +
- * expires_in). 0 or -EINVAL; parse: 0, or -EACCES (refused: the refresh
- * token is spent or revoked), -EPROTO (not the documented shape). */
-int crm_amo_refresh_build(const struct crm_settings *s, struct crm_req *r);
-int crm_amo_refresh_parse(long status, const char *body, size_t len,
-			  uint64_t now_s, struct crm_settings *s,
-			  char *why, size_t whysize);
+/* An OAuth 2 token answer (amoCRM's and Bitrix24's share the shape:
+ * access_token, refresh_token, expires_in): the new tokens into s, expiry
+ * now_s + expires_in. 0, or -EACCES (refused: the refresh token is spent
+ * or revoked, the application's secret is wrong), -EPROTO (not the
+ * documented shape). why: "<vendor>: token refresh ..." (no secrets). */
+int crm_token_parse(const char *vendor, long status, const char *body,
+		    size_t len, uint64_t now_s, struct crm_settings *s,
+		    char *why, size_t whysize);
 /* True when the access token expires within margin_s of now_s. */
-bool crm_amo_token_due(const struct crm_settings *s, uint64_t now_s,
-		       long margin_s);
+bool crm_token_due(const struct crm_settings *s, uint64_t now_s,
+		   long margin_s);
+/* True for an adapter and settings that use OAuth 2. */
+bool crm_oauth(const struct crm_adapter *a, const struct crm_settings *s);
+/* Appends "<sep><name>=<value percent-encoded>" to buf. 0 or -ENAMETOOLONG. */
+int crm_query_add(char *buf, size_t size, char sep, const char *name,
+		  const char *value);
 
 #endif

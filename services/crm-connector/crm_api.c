@@ -18,9 +18,9 @@
 #include "notify_sign.h"
 
 static const struct crm_field fields[] = {
-	{"url", false, true, true},
-	{"secret", true, true, false},
-	{"cache_ttl_s", false, false, false},
+	{"url", false, true, true, NULL},
+	{"secret", true, true, false, NULL},
+	{"cache_ttl_s", false, false, false, NULL},
 };
 
 static int signed_post(const struct crm_settings *s, json_t *o,
@@ -102,9 +102,11 @@ static int log_build(const struct crm_settings *s, const struct crm_call *c,
 		c->now_s, r);
 }
 
-static void log_parse(unsigned step, long status, const char *body,
-		      size_t len, struct crm_answer *a)
+static void log_parse(const struct crm_settings *s, unsigned step,
+		      long status, const char *body, size_t len,
+		      struct crm_answer *a)
 {
+	(void)s;
 	(void)step;
 	(void)body;
 	(void)len;

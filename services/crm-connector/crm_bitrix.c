@@ -1,4 +1,10 @@
-/* Bitrix24 through an incoming webhook (REST, JSON bodies):
+/* Bitrix24 (REST, JSON bodies), through an incoming webhook
+ * (<webhook>/<method>.json: the URL carries the secret code) or an OAuth 2
+ * application (<portal REST endpoint>/<method>.json?auth=<access token>;
+ * the token refreshed at <oauth server>/oauth/token/?grant_type=
+ * refresh_token&client_id&client_secret&refresh_token -> {access_token,
+ * refresh_token, expires_in, ...}; an expired or revoked token is HTTP 401
+ * {"error":"expired_token"} or "invalid_token"). The methods:
  *   telephony.externalCall.searchCrmEntities {PHONE_NUMBER} -> result: the
  *     CRM objects that have the number, the first one the one to use;
  *     each carries ASSIGNED_BY_ID and ASSIGNED_BY (the responsible user,
@@ -8,7 +14,9 @@
  *     SHOW 0} -> result.CALL_ID;
  *   telephony.externalcall.finish {CALL_ID, USER_ID, DURATION,
  *     STATUS_CODE (200 answered, 304 missed)}.
- * Errors come as HTTP 4xx/5xx with {"error", "error_description"}. */
+ * Errors come as HTTP 4xx/5xx with {"error", "error_description"}. The
+ * tenant's settings choose the mode: webhook_url set -> the webhook, else
+ * the application (portal_url, client_id, client_secret, tokens). */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -17,26 +25,69 @@
 
 #include "crm_adapter.h"
 
+#define OAUTH_SERVER "https://oauth.bitrix.info"
+
+/* webhook_url, or the application's settings: none is required alone
+ * (crm show says "(default)" for the unused mode's). */
 static const struct crm_field fields[] = {
-	{"webhook_url", true, true, true},
-	{"cache_ttl_s", false, false, false},
+	{"webhook_url", true, false, true, NULL},
+	{"portal_url", false, false, true, NULL},
+	{"client_id", false, false, false, NULL},
+	{"client_secret", true, false, false, NULL},
+	{"access_token", true, false, false, NULL},
+	{"refresh_token", true, false, false, NULL},
+	{"expires_at", false, false, false, NULL},
+	{"oauth_url", false, false, true, NULL},
+	{"cache_ttl_s", false, false, false, NULL},
 };
 
-/* "<webhook>/<method>.json": the webhook URL carries its secret code, so
- * the whole URL is a secret. */
+static bool oauth(const struct crm_settings *s)
+{
+	return !s->url[0] && s->portal_url[0];
+}
+
+/* "<webhook>/<method>.json" (the webhook URL carries its secret code, so
+ * the whole URL is a secret), or "<portal>/<method>.json?auth=<token>". */
 static int method_url(const struct crm_settings *s, const char *method,
 		      struct crm_req *r)
 {
-	size_t n = strlen(s->url);
+	const char *base = oauth(s) ? s->portal_url : s->url;
+	size_t n = strlen(base);
 	int k;
 
-	if (!n)
+	if (!n || (oauth(s) && !s->access_token[0]))
 		return -EINVAL;
-	k = snprintf(r->url, sizeof(r->url), "%s%s%s.json", s->url,
-		     s->url[n - 1] == '/' ? "" : "/", method);
+	k = snprintf(r->url, sizeof(r->url), "%s%s%s.json", base,
+		     base[n - 1] == '/' ? "" : "/", method);
 	if (k < 0 || (size_t)k >= sizeof(r->url))
 		return -EINVAL;
+	if (oauth(s) && crm_query_add(r->url, sizeof(r->url), '?', "auth",
+				      s->access_token))
+		return -EINVAL;
 	return crm_req_header(r, "%s", "Content-Type: application/json");
+}
+
+static int refresh_build(const struct crm_settings *s, struct crm_req *r)
+{
+	const char *base = s->oauth_url[0] ? s->oauth_url : OAUTH_SERVER;
+	size_t n = strlen(base);
+	int k;
+
+	if (!s->client_id[0] || !s->client_secret[0] || !s->refresh_token[0])
+		return -EINVAL;
+	k = snprintf(r->url, sizeof(r->url), "%.*s/oauth/token/",
+		     (int)n - (base[n - 1] == '/'), base);
+	if (k < 0 || (size_t)k >= sizeof(r->url) ||
+	    crm_query_add(r->url, sizeof(r->url), '?', "grant_type",
+			  "refresh_token") ||
+	    crm_query_add(r->url, sizeof(r->url), '&', "client_id",
+			  s->client_id) ||
+	    crm_query_add(r->url, sizeof(r->url), '&', "client_secret",
+			  s->client_secret) ||
+	    crm_query_add(r->url, sizeof(r->url), '&', "refresh_token",
+			  s->refresh_token))
+		return -EINVAL;
+	return 0; /* a GET */
 }
 
 static int set_body(struct crm_req *r, json_t *o)
@@ -70,6 +121,9 @@ static void error_of(long status, json_t *root, struct crm_answer *a)
 				 d ? ": " : "", d ? d : "");
 	else
 		crm_answer_error(a, "bitrix24: HTTP %ld", status);
+	/* The application's token: refresh, then ask again. */
+	if (e && (!strcmp(e, "expired_token") || !strcmp(e, "invalid_token")))
+		a->v = CRM_V_AUTH;
 }
 
 static json_t *load(const char *body, size_t len)
@@ -158,11 +212,13 @@ static int log_build(const struct crm_settings *s, const struct crm_call *c,
 	return set_body(r, o);
 }
 
-static void log_parse(unsigned step, long status, const char *body,
-		      size_t len, struct crm_answer *a)
+static void log_parse(const struct crm_settings *s, unsigned step,
+		      long status, const char *body, size_t len,
+		      struct crm_answer *a)
 {
 	json_t *root = load(body, len);
 
+	(void)s;
 	memset(a, 0, sizeof(*a));
 	if (status != 200 || !root || json_object_get(root, "error")) {
 		error_of(status, root, a);
@@ -188,6 +244,8 @@ const struct crm_adapter crm_bitrix24 = {
 	.name = "bitrix24",
 	.fields = fields,
 	.nfields = sizeof(fields) / sizeof(fields[0]),
+	.oauth = oauth,
+	.refresh_build = refresh_build,
 	.lookup_build = lookup_build,
 	.lookup_parse = lookup_parse,
 	.log_build = log_build,

@@ -2,7 +2,10 @@
  *   lookup:  cache -> breaker -> settings (Redis) -> [token refresh] ->
  *            CRM request -> [401: refresh, retry once] -> mapping (Redis)
  *            -> CrmResult;
- *   log:     settings -> [token refresh] -> the vendor's steps in order.
+ *   log:     settings -> [token refresh] -> the vendor's steps in order;
+ *            a step that failed on the way (no answer, 5xx, 429) is tried
+ *            again after log_backoff_ms, doubled each time, at most
+ *            log_retries times; a refused token is refreshed once.
  * A lookup's deadline timer answers crm_error at the node's lookup
  * timeout (less answer_margin_ms) whatever is still running: the call
  * never waits on the CRM. A job is owned by its chain and freed when it
@@ -46,7 +49,8 @@ struct crm_job {
 	bool counted;	       /* the breaker heard of this request */
 	uint64_t t0_us;	       /* received (lookup latency metric) */
 	uint64_t deadline_mono;
-	struct event *deadline;
+	struct event *deadline; /* lookup: the deadline; log: the retry */
+	unsigned attempts;	/* log: retries of the current step */
 	struct crm_answer a;   /* the CRM's answer (lookup) */
 	/* call log */
 	struct crm_call call;
@@ -235,14 +239,64 @@ static void log_end(struct crm_job *j, bool ok, const char *why)
 	pbx_log_ctx(NULL, NULL);
 }
 
-static void fail(struct crm_job *j, const char *why)
+static void log_step(struct crm_job *j);
+
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct crm_job *j = arg;
+
+	(void)fd;
+	(void)what;
+	if (!j->answered && !j->crm->closing)
+		log_step(j);
+	job_settle(j);
+}
+
+/* A call-log step failed: tried again later when the failure was on the
+ * way (transient) and retries are left, else the log ends. Never on a
+ * call's path: the call is over. */
+static void log_fail(struct crm_job *j, const char *why, bool transient)
+{
+	const struct crm_config *cfg = j->crm->cfg;
+	long wait;
+	struct timeval tv;
+
+	if (!transient || j->attempts >= (unsigned)cfg->log_retries) {
+		log_end(j, false, why);
+		return;
+	}
+	wait = cfg->log_backoff_ms << (j->attempts < 6 ? j->attempts : 6);
+	j->attempts++;
+	if (!j->deadline)
+		j->deadline = evtimer_new(j->crm->base, retry_cb, j);
+	tv.tv_sec = wait / 1000;
+	tv.tv_usec = (wait % 1000) * 1000;
+	if (!j->deadline || evtimer_add(j->deadline, &tv)) {
+		log_end(j, false, why);
+		return;
+	}
+	j->crm->n.log_retries++;
+	job_ctx(j);
+	PLOG_WARN("crm %s: call log step %u failed: %s; again in %ld ms "
+		  "(retry %u of %ld)",
+		  j->ad->name, j->step + 1, why, wait, j->attempts,
+		  cfg->log_retries);
+	pbx_log_ctx(NULL, NULL);
+}
+
+static void fail_as(struct crm_job *j, const char *why, bool transient)
 {
 	if (j->is_log) {
-		log_end(j, false, why);
+		log_fail(j, why, transient);
 		return;
 	}
 	breaker_report(j, false);
 	answer(j, RES(ERROR), NULL, why);
+}
+
+static void fail(struct crm_job *j, const char *why)
+{
+	fail_as(j, why, false);
 }
 
 /* ---- HTTP ------------------------------------------------------------------ */
@@ -309,7 +363,8 @@ static void on_done(CURLcode res, long code, const char *err, void *arg)
 				 j->ad->name, BODY_MAX);
 		else
 			snprintf(why, sizeof(why), "%s: %s", j->ad->name, err);
-		fail(j, why);
+		/* A refused address or a huge answer stays so. */
+		fail_as(j, why, !x->refused[0] && !x->too_big);
 	} else {
 		x->done(j, x, code, NULL);
 	}
@@ -383,7 +438,6 @@ static long time_left(const struct crm_job *j)
 /* ---- the chain --------------------------------------------------------- */
 
 static void ask(struct crm_job *j);
-static void log_step(struct crm_job *j);
 
 static void mapped(redisAsyncContext *ac, void *reply, void *arg)
 {
@@ -441,7 +495,7 @@ static void looked_up(struct crm_job *j, struct xfer *x, long status,
 	j->ad->lookup_parse(status, x->resp, x->len, &j->a);
 	switch (j->a.v) {
 	case CRM_V_AUTH:
-		if (j->ad->oauth && !j->retried) {
+		if (crm_oauth(j->ad, &j->s) && !j->retried) {
 			j->retried = true;
 			PLOG_INFO("crm %s: token refused; refreshing",
 				  j->ad->name);
@@ -495,12 +549,19 @@ static void refreshed(struct crm_job *j, struct xfer *x, long status,
 		      const char *err)
 {
 	char why[160], key[PBX_KEY_MAX], exp[24];
+	int rc = crm_token_parse(j->ad->name, status, x->resp, x->len,
+				 pbx_clock_now_ms() / 1000, &j->s, why,
+				 sizeof(why));
 
 	(void)err;
-	if (crm_amo_refresh_parse(status, x->resp, x->len,
-				  pbx_clock_now_ms() / 1000, &j->s, why,
-				  sizeof(why))) {
-		fail(j, why);
+	if (rc) {
+		/* A refused refresh needs the tenant's new tokens: an
+		 * error line naming the tenant (job_ctx) and the cause. */
+		if (rc == -EACCES)
+			PLOG_ERR("crm: %s; the tenant must set new tokens "
+				 "(pbxctl crm set)",
+				 why);
+		fail_as(j, why, status >= 500 || status == 429);
 		return;
 	}
 	j->crm->n.refreshes++;
@@ -520,6 +581,29 @@ static void refreshed(struct crm_job *j, struct xfer *x, long status,
 		ask(j);
 }
 
+/* True when a token refresh was started (or failed): the job goes on
+ * from refreshed(). */
+static bool refresh_due(struct crm_job *j)
+{
+	struct crm_req r = {0};
+	char why[96];
+
+	if (!crm_oauth(j->ad, &j->s) ||
+	    !crm_token_due(&j->s, pbx_clock_now_ms() / 1000,
+			   j->crm->cfg->refresh_margin_s))
+		return false;
+	if (j->ad->refresh_build(&j->s, &r)) {
+		crm_req_clear(&r);
+		snprintf(why, sizeof(why),
+			 "%s: settings incomplete for a token refresh",
+			 j->ad->name);
+		fail(j, why);
+		return true;
+	}
+	http(j, &r, time_left(j), refreshed);
+	return true;
+}
+
 /* The CRM request (after a refresh when the token is due). */
 static void ask(struct crm_job *j)
 {
@@ -532,17 +616,8 @@ static void ask(struct crm_job *j)
 		.now_s = pbx_clock_now_ms() / 1000,
 	};
 
-	if (j->ad->oauth &&
-	    crm_amo_token_due(&j->s, q.now_s, j->crm->cfg->refresh_margin_s)) {
-		if (crm_amo_refresh_build(&j->s, &r)) {
-			crm_req_clear(&r);
-			fail(j, "amocrm: settings incomplete for a token "
-				"refresh");
-			return;
-		}
-		http(j, &r, time_left(j), refreshed);
+	if (refresh_due(j))
 		return;
-	}
 	if (j->ad->lookup_build(&j->s, &q, &r)) {
 		crm_req_clear(&r);
 		fail(j, "settings incomplete");
@@ -554,13 +629,26 @@ static void ask(struct crm_job *j)
 static void logged(struct crm_job *j, struct xfer *x, long status,
 		   const char *err)
 {
+	struct crm_answer a;
+
 	(void)err;
-	j->ad->log_parse(j->step, status, x->resp, x->len, &j->last);
-	if (j->last.v != CRM_V_OWNER) {
-		log_end(j, false, j->last.detail);
+	/* Into a copy: a retry builds the step again from the previous
+	 * step's answer (j->last). */
+	j->ad->log_parse(&j->s, j->step, status, x->resp, x->len, &a);
+	if (a.v == CRM_V_AUTH && crm_oauth(j->ad, &j->s) && !j->retried) {
+		j->retried = true;
+		PLOG_INFO("crm %s: token refused; refreshing", j->ad->name);
+		j->s.expires_at = 1; /* due: the step again after it */
+		log_step(j);
 		return;
 	}
+	if (a.v != CRM_V_OWNER) {
+		fail_as(j, a.detail, status >= 500 || status == 429);
+		return;
+	}
+	j->last = a;
 	j->step++;
+	j->attempts = 0;
 	log_step(j);
 }
 
@@ -570,16 +658,8 @@ static void log_step(struct crm_job *j)
 	int rc;
 
 	j->call.now_s = pbx_clock_now_ms() / 1000;
-	if (j->ad->oauth && crm_amo_token_due(&j->s, j->call.now_s,
-					      j->crm->cfg->refresh_margin_s)) {
-		if (crm_amo_refresh_build(&j->s, &r)) {
-			crm_req_clear(&r);
-			log_end(j, false, "amocrm: settings incomplete");
-			return;
-		}
-		http(j, &r, time_left(j), refreshed);
+	if (refresh_due(j))
 		return;
-	}
 	rc = j->ad->log_build(&j->s, &j->call, j->step, &j->last, &r);
 	if (rc) {
 		crm_req_clear(&r);
@@ -603,6 +683,8 @@ static void settings_read(struct crm_job *j, const redisReply *rr)
 		    rr->element[i + 1]->type != REDIS_REPLY_STRING)
 			continue;
 		FIELD("webhook_url", j->s.url)
+		FIELD("portal_url", j->s.portal_url)
+		FIELD("oauth_url", j->s.oauth_url)
 		FIELD("base_url", j->s.url)
 		FIELD("url", j->s.url)
 		FIELD("secret", j->s.secret)
@@ -611,6 +693,11 @@ static void settings_read(struct crm_job *j, const redisReply *rr)
 		FIELD("redirect_uri", j->s.redirect_uri)
 		FIELD("access_token", j->s.access_token)
 		FIELD("refresh_token", j->s.refresh_token)
+		for (size_t m = 0; !strcmp(k, "call_log") && crm_log_modes[m];
+		     m++) {
+			if (!strcmp(v, crm_log_modes[m]))
+				j->s.log_mode = (enum crm_log_mode)m;
+		}
 		if (!strcmp(k, "expires_at"))
 			j->s.expires_at = strtoll(v, NULL, 10);
 		if (!strcmp(k, "cache_ttl_s")) {

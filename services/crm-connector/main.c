@@ -35,8 +35,15 @@ static const struct pbx_config_item items[] = {
 	    "lets one trial request through"),
 	INT(log_timeout_ms, "10000", 100, 120000,
 	    "limit of one call-log request to a CRM"),
+	INT(log_retries, "3", 0, 10,
+	    "a call-log request that failed on the way (no answer, 5xx, 429) "
+	    "is tried again this many times"),
+	INT(log_backoff_ms, "1000", 100, 600000,
+	    "first wait before a call-log retry, doubled each time (at most "
+	    "64 times this)"),
 	INT(refresh_margin_s, "300", 0, 86400,
-	    "amoCRM: refresh the access token this long before it expires"),
+	    "OAuth (amoCRM, Bitrix24 application): refresh the access token "
+	    "this long before it expires"),
 	INT(crm_private, "0", 0, 1,
 	    "1: CRM URLs may reach loopback, private, link-local and CGNAT "
 	    "addresses; 0: refused (as the notifier's webhook_private)"),

@@ -237,7 +237,7 @@ void mwcall_info_send(struct sipsess *sess, char digit)
 	mem_deref(mb);
 }
 
-static void info_handler(struct sip *sip, const struct sip_msg *msg, void *arg)
+void mwcall_sess_info(struct sip *sip, const struct sip_msg *msg, void *arg)
 {
 	struct mwcall *call = arg;
 	char digit;
@@ -254,8 +254,8 @@ static void info_handler(struct sip *sip, const struct sip_msg *msg, void *arg)
 
 /* ---- caller leg SIP ---- */
 
-static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
-			 void *arg)
+int mwcall_sess_offer(struct mbuf **descp, const struct sip_msg *msg,
+		      void *arg)
 {
 	struct mwcall *call = arg;
 	const char *why;
@@ -313,7 +313,7 @@ static void estab_handler(const struct sip_msg *msg, void *arg)
 	pbx_log_ctx(NULL, NULL);
 }
 
-static void close_handler(int err, const struct sip_msg *msg, void *arg)
+void mwcall_sess_close(int err, const struct sip_msg *msg, void *arg)
 {
 	struct mwcall *call = arg;
 	struct mwcall_event ev = {.kind = MWCALL_EV_CLOSED};
@@ -338,6 +338,40 @@ static void close_handler(int err, const struct sip_msg *msg, void *arg)
 	pbx_log_ctx(NULL, NULL);
 }
 
+struct mwcall *mwcall_new(const struct mwcall_env *env, const char *tenant,
+			  mwcall_event_h *evh, void *arg)
+{
+	struct mwcall *call = calloc(1, sizeof(*call));
+
+	if (!call)
+		return NULL;
+	call->env = env;
+	call->evh = evh;
+	call->arg = arg;
+	call->start_ms = pbx_clock_mono_ms();
+	pacer_entry_init(&call->pe, tick_handler, call);
+	for (size_t i = 0; i < MWCALL_TIMERS_MAX; i++)
+		tmr_init(&call->timers[i].tmr);
+	tmr_init(&call->vm.tmr);
+	tmr_init(&call->fax.tmr);
+	tmr_init(&call->fax.t38tmr);
+	tmr_init(&call->orig_tmr);
+	tmr_init(&call->xtmr);
+	list_init(&call->legs);
+	call->tenant = strdup(tenant);
+	return call;
+}
+
+int mwcall_leg_open(struct mwcall *call)
+{
+	int err = dtmf_detect_alloc(&call->dtmf, detect_digit, call);
+
+	if (!err)
+		err = leg_open(&call->leg, call->env, "caller", call->tenant,
+			       call->callid, caller_rx, call);
+	return err;
+}
+
 int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 		  const struct sip_msg *msg, const char *tenant,
 		  mwcall_event_h *evh, void *arg, const char **why)
@@ -355,22 +389,9 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 		return -ENOTSUP;
 	}
 
-	call = calloc(1, sizeof(*call));
+	call = mwcall_new(env, tenant, evh, arg);
 	if (!call)
 		return -ENOMEM;
-	call->env = env;
-	call->evh = evh;
-	call->arg = arg;
-	call->start_ms = pbx_clock_mono_ms();
-	pacer_entry_init(&call->pe, tick_handler, call);
-	for (size_t i = 0; i < MWCALL_TIMERS_MAX; i++)
-		tmr_init(&call->timers[i].tmr);
-	tmr_init(&call->vm.tmr);
-	tmr_init(&call->fax.tmr);
-	tmr_init(&call->fax.t38tmr);
-	tmr_init(&call->xtmr);
-	list_init(&call->legs);
-	call->tenant = strdup(tenant);
 	call->callid = pl_dupz(&msg->callid);
 	call->caller = pl_dupz(&msg->from.uri.user);
 	call->dialed = pl_dupz(&msg->uri.user);
@@ -384,10 +405,7 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 		err = -ENOMEM;
 		goto out;
 	}
-	err = dtmf_detect_alloc(&call->dtmf, detect_digit, call);
-	if (!err)
-		err = leg_open(&call->leg, env, "caller", call->tenant,
-			       call->callid, caller_rx, call);
+	err = mwcall_leg_open(call);
 	if (err)
 		goto out;
 	err = leg_take_offer(&call->leg, msg->mb, NULL, why);
@@ -397,9 +415,9 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 	/* 180 without SDP: the router decides what happens next. */
 	err = -sipsess_accept(&call->sess, env->sock, msg, 180, "Ringing",
 			      env->cuser, "application/sdp", NULL, NULL, NULL,
-			      false, offer_handler, answer_handler,
-			      estab_handler, info_handler, mwcall_refer_caller,
-			      close_handler,
+			      false, mwcall_sess_offer, answer_handler,
+			      estab_handler, mwcall_sess_info,
+			      mwcall_refer_caller, mwcall_sess_close,
 			      call, MWCALL_ALLOW);
 	if (err == -EBADMSG || err == -EINVAL) {
 		/* libre could not make a dialog of the request (its Contact,
@@ -664,6 +682,7 @@ void mwcall_free(struct mwcall *call)
 	xfer_free(call);
 	for (size_t i = 0; i < MWCALL_TIMERS_MAX; i++)
 		tmr_cancel(&call->timers[i].tmr);
+	tmr_cancel(&call->orig_tmr);
 	mwcall_vm_free(call);
 	/* Out of its room before the leg goes: the mix sends on it. */
 	confroom_member_leave(call->conf);

@@ -94,6 +94,30 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 		  const struct sip_msg *msg, const char *tenant,
 		  mwcall_event_h *evh, void *arg, const char **why);
 
+/* A call that starts with our INVITE (a queue's call-back: the agent
+ * first, then Ring the caller's number): the first leg goes to
+ * target_uri through the edge (X-Pbx-Dest dest_kind), From the number
+ * caller_id at the edge's host. Once it answers the call is like an
+ * answered incoming one (MWCALL_EV_ANSWERED(seq): Ring, Play, Hangup ...
+ * work on it). Not answered within timeout_ms (0 or above the maximum:
+ * ring_timeout_max_ms), refused or unreachable: MWCALL_EV_CLOSED with
+ * ring_result (NO_ANSWER / BUSY / UNAVAILABLE), sip_code and detail, and
+ * the handler frees the call. */
+struct mwcall_orig {
+	const char *callid;	/* the call's id on the bus (ours) */
+	const char *target_uri; /* sip: or sips: URI */
+	const char *dest_kind;	/* "extension", "external", "mobile" */
+	const char *caller_id;	/* a number, shown to the callee */
+	uint32_t timeout_ms;
+	uint64_t seq;
+};
+/* 0 (the INVITE is out: events follow), -EINVAL a bad parameter (*why
+ * says which), or another negative errno (no RTP port, SIP failure); on
+ * error no callback fires. */
+int mwcall_originate(struct mwcall **callp, const struct mwcall_env *env,
+		     const char *tenant, const struct mwcall_orig *p,
+		     mwcall_event_h *evh, void *arg, const char **why);
+
 /* Frees the call: BYE to answered legs, CANCEL to a ringing callee, 486 to
  * an unanswered caller unless mwcall_reject() answered it. NULL-safe.
  * Fires no callback. */

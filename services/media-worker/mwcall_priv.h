@@ -167,11 +167,30 @@ struct mwcall {
 	 * call's pacer entry plays it instead of the caller's player). */
 	bool xrb;
 
+	/* A call that started with our INVITE (mwcall_originate): its
+	 * no-answer timeout, and the kind of the leg (X-Pbx-Dest). */
+	bool originated;
+	struct tmr orig_tmr;
+	uint32_t orig_timeout_ms;
+	uint64_t orig_seq;
+
 	mwcall_event_h *evh;
 	void *arg;
 };
 
 /* mwcall.c */
+/* A call's common parts (env, handler, timers, tenant; NULL: out of
+ * memory); the creator sets callid, caller and dialed, then opens the
+ * first leg with mwcall_leg_open(). Freed with mwcall_free(). */
+struct mwcall *mwcall_new(const struct mwcall_env *env, const char *tenant,
+			  mwcall_event_h *evh, void *arg);
+int mwcall_leg_open(struct mwcall *call);
+/* The first leg's session handlers (re-INVITE offers, INFO digits, the
+ * end of an answered call), whichever side sent the INVITE. */
+int mwcall_sess_offer(struct mbuf **descp, const struct sip_msg *msg,
+		      void *arg);
+void mwcall_sess_info(struct sip *sip, const struct sip_msg *msg, void *arg);
+void mwcall_sess_close(int err, const struct sip_msg *msg, void *arg);
 void mwcall_log_ctx(const struct mwcall *call);
 void mwcall_emit(struct mwcall *call, const struct mwcall_event *ev);
 /* 200 OK to the caller (if not yet), ANSWERED(seq). */
@@ -220,6 +239,21 @@ int mwcall_fax_offer(struct mwcall *call, struct mbuf *mb,
 int mwcall_fax_answer(struct mwcall *call, const struct sip_msg *msg);
 
 /* mwcall_ring.c */
+/* A sip:/sips: URI of printable characters without <>", decoded into u
+ * (pl: its text). */
+bool mwcall_uri_ok(const char *s, struct uri *u, struct pl *pl);
+/* 1..max characters, each alphanumeric or in extra. */
+bool mwcall_token_ok(const char *s, size_t max, const char *extra);
+/* "sip:<cid as an external number, or anonymous>@<edge host>": how a leg
+ * through the edge shows a caller that is no extension. 0, -EINVAL (a
+ * bad edge_uri). */
+int mwcall_from_external(const struct mwcall_env *env, const char *cid,
+			 char *from_uri, size_t size);
+/* An outbound leg that never answered: its ring result
+ * (Pbx__V1__MediaEvent__RingResult), the SIP code to report and a
+ * detail ("486 Busy Here", or libre's error). */
+int mwcall_leg_failure(int err, const struct sip_msg *msg, uint16_t *code,
+		       char *detail, size_t size);
 void ring_free(struct ring *ring);
 /* Makes the callee leg of p (checked: target, kind, caller id) and sends
  * its INVITE; the caller hears nothing new. 0 with *ringp (the caller

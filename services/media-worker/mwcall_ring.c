@@ -322,6 +322,19 @@ static void ring_info_handler(struct sip *sip, const struct sip_msg *msg,
 	pbx_log_ctx(NULL, NULL);
 }
 
+int mwcall_leg_failure(int err, const struct sip_msg *msg, uint16_t *code,
+		       char *detail, size_t size)
+{
+	int result = ring_result_of(msg && msg->scode >= 300 ? msg->scode : 0,
+				    err, code);
+
+	if (msg && msg->scode >= 300)
+		re_snprintf(detail, size, "%u %r", msg->scode, &msg->reason);
+	else
+		re_snprintf(detail, size, "%s", err ? strerror(err) : "closed");
+	return result;
+}
+
 static void ring_close_handler(int err, const struct sip_msg *msg, void *arg)
 {
 	struct ring *ring = arg;
@@ -348,14 +361,7 @@ static void ring_close_handler(int err, const struct sip_msg *msg, void *arg)
 		pbx_log_ctx(NULL, NULL);
 		return;
 	}
-	result = ring_result_of(msg && msg->scode >= 300 ? msg->scode : 0, err,
-				&code);
-	if (msg && msg->scode >= 300)
-		re_snprintf(detail, sizeof(detail), "%u %r", msg->scode,
-			    &msg->reason);
-	else
-		re_snprintf(detail, sizeof(detail), "%s",
-			    err ? strerror(err) : "closed");
+	result = mwcall_leg_failure(err, msg, &code, detail, sizeof(detail));
 	if (!xfer_ring_failed(ring, result, code, detail))
 		ring_finish(ring, result, code, detail);
 	pbx_log_ctx(NULL, NULL);
@@ -385,7 +391,7 @@ void ring_arm(struct ring *ring)
 
 /* ---- parameters: everything here goes into SIP headers ---- */
 
-static bool uri_ok(const char *s, struct uri *u, struct pl *pl)
+bool mwcall_uri_ok(const char *s, struct uri *u, struct pl *pl)
 {
 	size_t n = strlen(s);
 
@@ -403,7 +409,7 @@ static bool uri_ok(const char *s, struct uri *u, struct pl *pl)
 	return !uri_decode(u, pl) && u->host.l;
 }
 
-static bool token_ok(const char *s, size_t max, const char *extra)
+bool mwcall_token_ok(const char *s, size_t max, const char *extra)
 {
 	size_t n = strlen(s);
 
@@ -413,6 +419,21 @@ static bool token_ok(const char *s, size_t max, const char *extra)
 		if (!isalnum((unsigned char)s[i]) && !strchr(extra, s[i]))
 			return false;
 	return true;
+}
+
+int mwcall_from_external(const struct mwcall_env *env, const char *cid,
+			 char *from_uri, size_t size)
+{
+	char caller_id[CALLER_ID_SIZE];
+	struct pl edge;
+	struct uri eu;
+
+	caller_id_external(caller_id, sizeof(caller_id), cid);
+	pl_set_str(&edge, env->edge_uri);
+	if (uri_decode(&eu, &edge) || !pl_isset(&eu.host))
+		return -EINVAL;
+	re_snprintf(from_uri, size, "sip:%s@%r", caller_id, &eu.host);
+	return 0;
 }
 
 int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
@@ -443,7 +464,7 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 		return -EBUSY;
 	}
 	if (named) {
-		if (!token_ok(p->leg, MWCALL_LEG_MAX - 1, "-_.:@+")) {
+		if (!mwcall_token_ok(p->leg, MWCALL_LEG_MAX - 1, "-_.:@+")) {
 			*why = "bad leg";
 			return -EINVAL;
 		}
@@ -461,8 +482,7 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 	if (named) {
 		/* The caller keeps hearing what plays (music on hold). */
 		list_append(&call->legs, &ring->le, ring);
-		tmr_start(&ring->tmr, ring->timeout_ms, ring_timeout_handler,
-			  ring);
+		ring_arm(ring);
 		return 0;
 	}
 	call->ring = ring;
@@ -475,7 +495,7 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 			  strerror(-err));
 	else if (call->env->ringback_len[call->leg.codec.law])
 		mwcall_ringback_start(call);
-	tmr_start(&ring->tmr, ring->timeout_ms, ring_timeout_handler, ring);
+	ring_arm(ring);
 	return 0;
 }
 
@@ -492,15 +512,15 @@ int ring_originate(struct mwcall *call, const struct mwcall_ring *p,
 	char caller_id[CALLER_ID_SIZE];
 	struct mbuf *offer = NULL;
 	struct ring *ring;
-	struct uri u, eu;
-	struct pl pl, edge, from_host;
+	struct uri u;
+	struct pl pl, from_host;
 	const char *cid_src;
 	bool named;
 	int err;
 
 	*why = NULL;
 	named = p->leg && p->leg[0];
-	if (!p->target_uri || !uri_ok(p->target_uri, &u, &pl)) {
+	if (!p->target_uri || !mwcall_uri_ok(p->target_uri, &u, &pl)) {
 		*why = "bad target_uri";
 		return -EINVAL;
 	}
@@ -514,7 +534,7 @@ int ring_originate(struct mwcall *call, const struct mwcall_ring *p,
 	cid_src = p->caller_id && p->caller_id[0] ? p->caller_id
 						  : call->caller;
 	kind = p->dest_kind && p->dest_kind[0] ? p->dest_kind : "extension";
-	if (!token_ok(kind, 32, "-_")) {
+	if (!mwcall_token_ok(kind, 32, "-_")) {
 		*why = "bad dest_kind";
 		return -EINVAL;
 	}
@@ -525,18 +545,14 @@ int ring_originate(struct mwcall *call, const struct mwcall_ring *p,
 	    strcmp(kind, "mobile")) {
 		caller_id_clean(caller_id, sizeof(caller_id), cid_src);
 		from_host = u.host;
-	} else {
-		caller_id_external(caller_id, sizeof(caller_id), cid_src);
-		pl_set_str(&edge, env->edge_uri);
-		if (uri_decode(&eu, &edge) || !pl_isset(&eu.host)) {
-			*why = "bad edge_uri";
-			return -EINVAL;
-		}
-		from_host = eu.host;
+		re_snprintf(from_uri, sizeof(from_uri), "sip:%s@%r",
+			    caller_id, &from_host);
+	} else if (mwcall_from_external(env, cid_src, from_uri,
+					sizeof(from_uri))) {
+		*why = "bad edge_uri";
+		return -EINVAL;
 	}
 	caller_name_clean(name, sizeof(name), p->caller_name);
-	re_snprintf(from_uri, sizeof(from_uri), "sip:%s@%r", caller_id,
-		    &from_host);
 
 	ring = calloc(1, sizeof(*ring));
 	if (!ring)
@@ -567,7 +583,8 @@ int ring_originate(struct mwcall *call, const struct mwcall_ring *p,
 			"application/sdp", offer, NULL, NULL, false,
 			ring_offer_handler, ring_answer_handler,
 			ring_progress_handler, ring_estab_handler,
-			ring_info_handler, ring_refer_handler, ring_close_handler, ring,
+			ring_info_handler, ring_refer_handler,
+			ring_close_handler, ring,
 			"X-Pbx-Tenant: %s\r\nX-Pbx-Dest: %s\r\n"
 			"X-Pbx-Call: %s\r\n" MWCALL_ALLOW,
 			call->tenant, kind, call->callid);

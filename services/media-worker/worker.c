@@ -181,6 +181,8 @@ void worker_call_event(struct mwcall *call, const struct mwcall_event *ev,
 		return; /* FAX_DONE went; ENDED or HANGUP next */
 	case MWCALL_EV_CLOSED:
 		we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP;
+		/* An originated call not answered: what became of it. */
+		we.ring_result = ev->ring_result;
 		if (ev->ended) {
 			/* We ended it (voicemail done): BYE at free. */
 			we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_ENDED;

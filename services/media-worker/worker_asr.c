@@ -262,6 +262,8 @@ static int stream_start(struct asr_listen *ls,
 	st.max_utterance_ms = ls->max_utt_ms;
 	st.language = cmd->language;
 	st.backend = cmd->backend;
+	st.url = cmd->asr_url;	     /* the tenant's recogniser, if any */
+	st.secret = cmd->asr_secret; /* never logged */
 	st.sample_rate = 8000;
 	env.tenant_id = ls->tenant;
 	env.call_id = (char *)mwcall_callid(ls->wc->call);
@@ -286,6 +288,9 @@ static const char *listen_check(const Pbx__V1__MediaCommand__Listen *l)
 		return "listen: confidence out of 0..1";
 	if (l->no_input_ms > NO_INPUT_MAX_MS)
 		return "listen: no_input_ms above 60 s";
+	if ((l->asr_url && strlen(l->asr_url) > 1023) ||
+	    (l->asr_secret && strlen(l->asr_secret) > 511))
+		return "listen: asr url or secret too long";
 	return NULL;
 }
 

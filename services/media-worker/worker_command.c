@@ -131,6 +131,10 @@ static void command_play(struct worker *w, struct worker_link *l,
 				&len);
 	else
 		err = worker_prompt_audio(w, wc, play->prompt, &audio, &len);
+	/* A queued caller's sounds (the call-back's confirmation) in the
+	 * language of its hold. */
+	if (err == -ENOENT && !play->moh)
+		err = worker_queue_sound(wc, play->prompt, &audio, &len);
 	if (err == -ENOENT)
 		snprintf(detail, sizeof(detail), "prompt %s not found",
 			 play->prompt);
@@ -562,18 +566,76 @@ ARGS(record_call, ARG(record_call) && cmd->record_call->extension &&
 			  cmd->record_call->prompt)
 ARGS(listen, ARG(listen) && cmd->listen->prompt && cmd->listen->language &&
 		     cmd->listen->backend)
+ARGS(originate, ARG(originate) && cmd->originate->target_uri &&
+			cmd->originate->caller_id &&
+			cmd->originate->dest_kind)
 #undef ARGS
 #undef ARG
 
+/* Originate: a call that starts with our INVITE (a queue's call-back),
+ * under the router's call id; admitted like an INVITE (room, draining,
+ * lag). Its events go to the router that asked. */
+static void command_originate(struct worker *w, struct worker_link *l,
+			      struct worker_call *wc,
+			      const Pbx__V1__Envelope *env)
+{
+	const Pbx__V1__MediaCommand__Originate *o =
+		env->media_command->originate;
+	struct mwcall_orig p = {
+		.callid = env->call_id,
+		.target_uri = o->target_uri,
+		.dest_kind = o->dest_kind,
+		.caller_id = o->caller_id,
+		.timeout_ms = o->timeout_ms,
+		.seq = env->media_command->seq,
+	};
+	const char *why = NULL;
+	char detail[160];
+	int err;
+
+	(void)wc;
+	if (!pbx_tenant_valid(env->tenant_id)) {
+		failed(w, l, env, "originate", "bad tenant");
+		return;
+	}
+	if (w->draining || w->stopping ||
+	    w->load >= (uint32_t)w->cfg->capacity || worker_lagging(w)) {
+		w->n_refused_full++;
+		failed(w, l, env, "originate",
+		       w->draining ? "draining" : "at capacity");
+		return;
+	}
+	wc = calloc(1, sizeof(*wc));
+	if (!wc) {
+		failed(w, l, env, "originate", "out of memory");
+		return;
+	}
+	wc->w = w;
+	set_msgid(wc->answer_msgid, sizeof(wc->answer_msgid), env);
+	err = mwcall_originate(&wc->call, &w->env, env->tenant_id, &p,
+			       worker_call_event, wc, &why);
+	if (err) {
+		free(wc);
+		snprintf(detail, sizeof(detail), "originate: %s",
+			 why ? why : strerror(-err));
+		failed(w, l, env, "originate", detail);
+		return;
+	}
+	wc->home = l;
+	worker_call_add(w, wc);
+}
+
 /* One row per command: the oneof case, its argument check (NULL: none
- * needed) and its handler. */
+ * needed) and its handler; `creates`: the command starts a call, whose
+ * id must not be in use (the others act on a call of the table). */
 static const struct command_row {
 	Pbx__V1__MediaCommand__CmdCase cmd;
 	bool (*args)(const Pbx__V1__MediaCommand *cmd);
 	void (*run)(struct worker *w, struct worker_link *l,
 		    struct worker_call *wc, const Pbx__V1__Envelope *env);
+	bool creates;
 } commands[] = {
-#define ROW(CASE, a, f) {PBX__V1__MEDIA_COMMAND__CMD_##CASE, a, f}
+#define ROW(CASE, a, f) {PBX__V1__MEDIA_COMMAND__CMD_##CASE, a, f, false}
 	ROW(ANSWER, NULL, command_answer),
 	ROW(PLAY, args_play, command_play),
 	ROW(STOP_PLAY, NULL, command_stop_play),
@@ -592,6 +654,8 @@ static const struct command_row {
 	ROW(LISTEN, args_listen, command_listen),
 	ROW(TRANSFER, args_transfer, command_transfer),
 	ROW(TRANSFER_REFUSE, args_transfer_refuse, command_transfer_refuse),
+	{PBX__V1__MEDIA_COMMAND__CMD_ORIGINATE, args_originate,
+	 command_originate, true},
 #undef ROW
 };
 
@@ -615,7 +679,21 @@ void worker_command(struct worker *w, struct worker_link *l,
 		failed(w, l, env, "command", "wrong worker");
 		return;
 	}
+	row = command_row(cmd->cmd_case);
 	wc = worker_call_find(w, env->call_id);
+	if (row && row->creates) {
+		if (wc) {
+			failed(w, l, env, "command", "call id in use");
+			return;
+		}
+		if (row->args && !row->args(cmd)) {
+			failed(w, l, env, "command",
+			       "command without arguments");
+			return;
+		}
+		row->run(w, l, NULL, env);
+		return;
+	}
 	if (!wc) {
 		PLOG_INFO("command seq %llu for an unknown call",
 			  (unsigned long long)cmd->seq);
@@ -630,7 +708,6 @@ void worker_command(struct worker *w, struct worker_link *l,
 		reply_event(w, l, env, KIND(FAILED), "tenant mismatch");
 		return;
 	}
-	row = command_row(cmd->cmd_case);
 	if (!row) {
 		reply_event(w, l, env, KIND(FAILED), "unknown command");
 		return;

@@ -302,6 +302,11 @@ int worker_queue_hold(struct worker *w, struct worker_call *wc,
 int worker_queue_announce(struct worker_call *wc,
 			  const struct Pbx__V1__MediaCommand__QueueAnnounce *a);
 void worker_queue_end(struct worker_call *wc);
+/* A queued caller's system sound `name` (q_callback_ok, ...) in its
+ * hold's language, the tenant's prompt of that name first; *audio is
+ * the caller's (libre mem). -ENOENT: not on hold, or no such sound. */
+int worker_queue_sound(struct worker_call *wc, const char *name,
+		       uint8_t **audio, size_t *len);
 
 /* worker.c: the built-in prompt `name` (referenced for the caller) in
  * lang (English when lang has none) and law, or -ENOENT. */

@@ -32,6 +32,7 @@ struct worker_queue {
 	uint32_t period_ms;
 	enum say_lang lang;
 	bool say_pos, say_wait;
+	char cb_num[8];	      /* "num_<d>": the call-back key, "" none */
 	uint32_t pos, wait_s; /* the latest news (0: none) */
 	uint32_t said_pos;    /* the position said last */
 };
@@ -149,6 +150,16 @@ static int say(struct worker *w, struct worker_queue *q, const char **names,
 	return err;
 }
 
+int worker_queue_sound(struct worker_call *wc, const char *name,
+		       uint8_t **audio, size_t *len)
+{
+	const char *names[1] = {name};
+
+	if (!wc->queue)
+		return -ENOENT;
+	return join(wc->w, wc->queue, names, 1, audio, len);
+}
+
 /* The caller's place as the last news gave it, appended to names. */
 static void place_words(struct worker_queue *q, const char **names,
 			size_t *n)
@@ -157,6 +168,11 @@ static void place_words(struct worker_queue *q, const char **names,
 		(void)say_position(q->lang, q->pos, names, n, PIECES_MAX);
 	if (q->say_wait && q->wait_s)
 		(void)say_wait(q->lang, q->wait_s, names, n, PIECES_MAX);
+	/* The call-back exit, offered after the place. */
+	if (q->cb_num[0] && *n && *n + 2 <= PIECES_MAX) {
+		names[(*n)++] = "q_callback";
+		names[(*n)++] = q->cb_num;
+	}
 }
 
 static void period_handler(void *arg);
@@ -254,6 +270,10 @@ int worker_queue_hold(struct worker *w, struct worker_call *wc,
 	q->period_ms = h->periodic_ms;
 	q->say_pos = h->announce_position;
 	q->say_wait = h->announce_wait;
+	if (strlen(h->callback_key) == 1 && h->callback_key[0] >= '0' &&
+	    h->callback_key[0] <= '9')
+		snprintf(q->cb_num, sizeof(q->cb_num), "num_%c",
+			 h->callback_key[0]);
 	worker_queue_end(wc);
 	wc->queue = q;
 

@@ -80,6 +80,10 @@ const char pbxctl_usage[] =
 	"  crm set <tenant> <crm> off\n"
 	"  crm show <tenant> [crm]\n"
 	"  crm map <tenant> <crm> <crm-user> <ext | off>\n"
+	"  asr set <tenant> [engine=pocketsphinx|vosk] [url=ws(s)://...]\n"
+	"                    [language=en|ru|...] [secret=TOKEN|-]\n"
+	"  asr set <tenant> off\n"
+	"  asr show <tenant>\n"
 	"  cdr list <tenant> [--since TIME] [--until TIME] [--number N]\n"
 	"                    [--caller N] [--disposition D] [--limit N] "
 	"[--format json]\n"
@@ -327,6 +331,11 @@ static const struct cmd_def cmds[] = {
 	 "notify show <tenant>"},
 	{"crm", "set", 3, 18, OP(CRM_SET), PBXCTL_PRINT_ITEMS, 0,
 	 "crm set <tenant> <crm> name=value... | crm set <tenant> <crm> off"},
+	{"asr", "set", 2, 5, OP(ASR_SET), PBXCTL_PRINT_ITEMS, 0,
+	 "asr set <tenant> name=value... (engine, url, language, secret) | "
+	 "asr set <tenant> off"},
+	{"asr", "show", 1, 1, OP(ASR_SET), PBXCTL_PRINT_ITEMS, 0,
+	 "asr show <tenant>"},
 	{"crm", "show", 1, 2, OP(CRM_SHOW), PBXCTL_PRINT_ITEMS, 0,
 	 "crm show <tenant> [crm]"},
 	{"crm", "map", 4, 4, OP(CRM_MAP), PBXCTL_PRINT_ITEMS, 0,
@@ -391,6 +400,31 @@ static int fail(char *err, size_t errsz, const char *fmt, ...)
 		va_end(ap);
 	}
 	return -EINVAL;
+}
+
+/* crm set / asr set: the name=value items into crm_settings (a is the
+ * parser's; argv's strings outlive it). "name=-": the value (a secret)
+ * comes on stdin, out of the process list and shell history (one at
+ * most). */
+static int name_values(struct pbxctl_cmd *cmd, char **a, int n,
+		       const char *what, char *err, size_t errsz)
+{
+	for (int k = 0; k < n; k++) {
+		size_t len = strlen(a[k]);
+
+		cmd->crm_settings[k] = a[k];
+		if (len < 3 || strcmp(a[k] + len - 2, "=-"))
+			continue;
+		if (cmd->password_stdin)
+			return fail(err, errsz,
+				    "only one %s setting may come on stdin",
+				    what);
+		a[k][len - 1] = '\0';
+		cmd->password_stdin = true;
+		cmd->password_prefix = a[k];
+		cmd->password_dst = &cmd->crm_settings[k];
+	}
+	return 0;
 }
 
 /* Options that take a value: "--opt VALUE" or "--opt=VALUE". Returns the
@@ -959,32 +993,26 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 		pbx__v1__prov_request__crm_set__init(&cmd->op.crm_set);
 		cmd->op.crm_set.tenant = a[0];
 		cmd->op.crm_set.crm = a[1];
-		if (n == 3 && !strcmp(a[2], "off")) {
-			cmd->op.crm_set.clear = true;
-		} else {
-			/* a is the parser's; argv's strings outlive it. */
-			for (int k = 2; k < n; k++)
-				cmd->crm_settings[k - 2] = a[k];
+		cmd->op.crm_set.clear = n == 3 && !strcmp(a[2], "off");
+		if (!cmd->op.crm_set.clear) {
 			cmd->op.crm_set.settings = cmd->crm_settings;
 			cmd->op.crm_set.n_settings = (size_t)n - 2;
-		}
-		for (int k = 2; k < n && !cmd->op.crm_set.clear; k++) {
-			size_t len = strlen(a[k]);
-
-			/* "name=-": the value (a secret) comes on stdin,
-			 * out of the process list and shell history. */
-			if (len < 3 || strcmp(a[k] + len - 2, "=-"))
-				continue;
-			if (cmd->password_stdin)
-				return fail(err, errsz,
-					    "only one crm setting may come on "
-					    "stdin");
-			a[k][len - 1] = '\0';
-			cmd->password_stdin = true;
-			cmd->password_prefix = a[k];
-			cmd->password_dst = &cmd->crm_settings[k - 2];
+			if (name_values(cmd, a + 2, n - 2, "crm", err, errsz))
+				return -EINVAL;
 		}
 		q->crm_set = &cmd->op.crm_set;
+		break;
+	case OP(ASR_SET):
+		pbx__v1__prov_request__asr_set__init(&cmd->op.asr_set);
+		cmd->op.asr_set.tenant = a[0];
+		cmd->op.asr_set.clear = n == 2 && !strcmp(a[1], "off");
+		if (!cmd->op.asr_set.clear) {
+			cmd->op.asr_set.settings = cmd->crm_settings;
+			cmd->op.asr_set.n_settings = (size_t)n - 1;
+			if (name_values(cmd, a + 1, n - 1, "asr", err, errsz))
+				return -EINVAL;
+		}
+		q->asr_set = &cmd->op.asr_set;
 		break;
 	case OP(CRM_SHOW):
 		pbx__v1__prov_request__crm_ref__init(&cmd->op.crm_ref);

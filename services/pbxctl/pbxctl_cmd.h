@@ -98,13 +98,14 @@ struct pbxctl_cmd {
 		Pbx__V1__CdrQuery cdr;
 		Pbx__V1__CdrWebhook cdr_webhook;
 		Pbx__V1__ProvRequest__OutboundSet outbound_set;
+		Pbx__V1__ProvRequest__AsrSet asr_set;
 		Pbx__V1__ProvRequest__ExtensionSet extension_set;
 		Pbx__V1__ProvRequest__Worker worker;
 	} op;
 	/* outbound set / ext set: "name=value" made from the options. */
 	char out_text[8][80];
 	char *out_settings[8];
-	/* crm set's name=value items (pointers into argv). */
+	/* crm set's and asr set's name=value items (pointers into argv). */
 	char *crm_settings[16];
 	/* Repeated option values (pointers into argv). */
 	char *rep[PBXCTL_REP_COUNT][PBXCTL_REPEAT_MAX];

@@ -35,6 +35,7 @@ static char cfg_curve_secret_file[PBX_CFG_STRLEN];
 static char cfg_curve_allow_dir[PBX_CFG_STRLEN];
 static long cfg_max_clients;
 static long cfg_wait_replicas;
+static long cfg_worker_ttl_ms;
 static long cfg_wait_timeout_ms;
 
 static const struct pbx_config_item config[] = {
@@ -58,6 +59,9 @@ static const struct pbx_config_item config[] = {
 	{"media_root", PBX_CFG_STR, cfg_media_root,
 	 PROVISION_MEDIA_ROOT_DEFAULT, 0, 0,
 	 "durable media store root (voicemail files), as the workers'"},
+	{"worker_ttl_ms", PBX_CFG_INT, &cfg_worker_ttl_ms, "3000", 100, 600000,
+	 "the routers' worker_ttl_ms: `worker list` calls a worker whose last "
+	 "heartbeat is older silent"},
 	{"log_level", PBX_CFG_STR, cfg_log_level, "info", 0, 0,
 	 "error, warn, info or debug"},
 	PBX_LOG_FORMAT_ITEM,
@@ -126,6 +130,7 @@ int main(int argc, char **argv)
 		PLOG_ERR("provision: %s", strerror(-err));
 		goto out;
 	}
+	provision_set_worker_ttl(pv, cfg_worker_ttl_ms);
 	provision_set_wait(pv, (int)cfg_wait_replicas,
 			   (int)cfg_wait_timeout_ms);
 	if (provision_set_media_root(pv, cfg_media_root)) {

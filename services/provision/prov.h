@@ -29,6 +29,9 @@ struct provision {
 	 * docs/operations.md "Acknowledged writes"); 0: at once. */
 	int wait_replicas;
 	int wait_timeout_ms;
+	/* The routers' worker_ttl_ms: `worker list` calls a worker whose
+	 * heartbeat is older "silent" (prov_worker.c). */
+	long worker_ttl_ms;
 	bool wrote;       /* a write command ran since the last WAIT */
 	bool migrated;    /* prov_migrate.c ran to the end */
 	bool migrating;
@@ -486,6 +489,9 @@ int prov_extension_set(struct provision *pv,
 		       struct prov_reply *r);
 int prov_outbound_forget(struct provision *pv, const char *tenant,
 			 const char *ext);
+/* prov_asr.c: the tenant's voice-assistant recogniser (pbx:{t}:asr). */
+int prov_asr_set(struct provision *pv,
+		 const Pbx__V1__ProvRequest__AsrSet *q, struct prov_reply *r);
 
 /* prov_limits.c: per-tenant limits (pbx_limits.h). */
 int prov_limits_set(struct provision *pv,

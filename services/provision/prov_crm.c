@@ -54,6 +54,31 @@ static bool integer(const char *v, long long lo, long long hi)
 	return *v && !*end && n >= lo && n <= hi;
 }
 
+static bool choice_ok(const char *const *choices, const char *v)
+{
+	for (; *choices; choices++) {
+		if (!strcmp(*choices, v))
+			return true;
+	}
+	return false;
+}
+
+/* "a, b or c" */
+static const char *choices_text(const char *const *choices)
+{
+	static char buf[128];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; choices[i] && n < sizeof(buf); i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s",
+				      i == 0	       ? ""
+				      : choices[i + 1] ? ", "
+						       : " or ",
+				      choices[i]);
+	return buf;
+}
+
 /* One "name=value" of the vendor's table: 0 with *name / *value pointing
  * into buf, or the refusal. */
 static int setting(struct prov_reply *r, const struct crm_adapter *ad,
@@ -90,6 +115,9 @@ static int setting(struct prov_reply *r, const struct crm_adapter *ad,
 				 "%s must be printable characters without "
 				 "spaces",
 				 buf);
+	if ((*f)->choices && !choice_ok((*f)->choices, *value))
+		return prov_fail(r, -EINVAL, "%s must be %s", buf,
+				 choices_text((*f)->choices));
 	if (!strcmp(buf, "secret") && strlen(*value) < 16)
 		return prov_fail(r, -EINVAL,
 				 "secret must be at least 16 characters");

@@ -418,6 +418,7 @@ static const struct obj_ref {
 	{"queue", "moh", SCENARIO_REF_PROMPT, false},
 	{"queue", "periodic_prompt", SCENARIO_REF_PROMPT, false},
 	{"queue", "entry_prompt", SCENARIO_REF_PROMPT, false},
+	{"queue", "callback_prompt", SCENARIO_REF_PROMPT, false},
 	{"voicemail_box", "greeting", SCENARIO_REF_PROMPT, false},
 	{"conference", "moh", SCENARIO_REF_PROMPT, false},
 	{"queue", "agents", SCENARIO_REF_EXTENSION, true},

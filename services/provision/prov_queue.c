@@ -110,6 +110,55 @@ static int agent_known(struct provision *pv, struct prov_reply *r,
 	return err;
 }
 
+/* The tenant's queue names (from its objects hash) and its compiled
+ * objects; the caller frees both. */
+static int tenant_queues(struct provision *pv, const char *tenant,
+			 struct prov_strv *names,
+			 struct scenario_objects **objs)
+{
+	char key[PBX_KEY_MAX];
+	int err;
+
+	if (pbx_key_of(key, sizeof(key), tenant, PBX_K_OBJECTS))
+		return -EINVAL;
+	err = prov_store_list(pv, names, "HKEYS %s", key);
+	if (!err)
+		err = prov_object_load(pv, tenant, objs);
+	return err;
+}
+
+/* A number is an agent of the tenant when one of its queues lists it
+ * (as {"external": N} or {"mobile": N}): no record is made for numbers
+ * nobody lists. */
+static int number_agent_known(struct provision *pv, struct prov_reply *r,
+			      const char *tenant, const char *id)
+{
+	struct scenario_objects *objs = NULL;
+	struct prov_strv names = {.v = NULL};
+	bool listed = false;
+	int err = tenant_queues(pv, tenant, &names, &objs);
+
+	for (size_t i = 0; !err && !listed && i < names.n; i++) {
+		struct scenario_queue q;
+
+		if (strncmp(names.v[i], QUEUE_PREFIX, strlen(QUEUE_PREFIX)) ||
+		    scenario_objects_queue(objs,
+					   names.v[i] + strlen(QUEUE_PREFIX),
+					   &q))
+			continue;
+		for (size_t j = 0; j < q.nagents && !listed; j++)
+			listed = !strcmp(q.agents[j], id);
+	}
+	prov_strv_reset(&names);
+	scenario_objects_free(objs);
+	if (!err && !listed)
+		err = prov_fail(r, -ENOENT,
+				"number %s is not an agent of any queue of "
+				"tenant %s",
+				id, tenant);
+	return err;
+}
+
 int prov_queue_agent(struct provision *pv,
 		     const Pbx__V1__ProvRequest__QueueAgent *q,
 		     struct prov_reply *r)
@@ -119,12 +168,17 @@ int prov_queue_agent(struct provision *pv,
 	const char *reason = prov_str(q->reason);
 	struct qm_args a = {0};
 	redisReply *rep = NULL;
-	char key[PBX_KEY_MAX];
+	char key[PBX_KEY_MAX], num[SCENARIO_AGENT_NUMBER_MAX];
 	bool known = false;
+	/* An extension has at most 8 digits, a number agent 10 or more:
+	 * a number in any form is the agent "+<digits>". */
+	bool is_num = scenario_agent_number(agent, num, sizeof(num)) > 0;
 	int err;
 
+	if (is_num)
+		agent = num;
 	err = prov_check_tenant(r, tenant);
-	if (!err)
+	if (!err && !is_num)
 		err = prov_check_id(r, "agent", agent);
 	if (err)
 		return err;
@@ -141,7 +195,8 @@ int prov_queue_agent(struct provision *pv,
 				 "characters");
 	err = prov_tenant_known(pv, r, tenant);
 	if (!err)
-		err = agent_known(pv, r, tenant, agent);
+		err = is_num ? number_agent_known(pv, r, tenant, agent)
+			     : agent_known(pv, r, tenant, agent);
 	if (err)
 		return err;
 	qm_args_add(&a, agent);
@@ -275,7 +330,8 @@ static int queue_lines(struct prov_reply *r, const char *queue,
 		"queue %s: waiting %s (ringing %s), longest wait %llu s; "
 		"answered %lld%s, abandoned %lld (mean wait %lld s), timed "
 		"out %lld, left by key %lld, turned away %lld full, %lld no "
-		"agents; talk %lld s",
+		"agents; talk %lld s; call-backs %lld (connected %lld, tries "
+		"failed %lld, given up %lld, expired %lld)",
 		queue, ev_str(live, 2), ev_str(live, 3),
 		*oldest && strtoull(oldest, NULL, 10) < now
 			? (now - strtoull(oldest, NULL, 10)) / 1000
@@ -285,7 +341,12 @@ static int queue_lines(struct prov_reply *r, const char *queue,
 		counter(stats, queue, "timeout"),
 		counter(stats, queue, "exited"), counter(stats, queue, "full"),
 		counter(stats, queue, "no_agents"),
-		counter(stats, queue, "talk_ms") / 1000);
+		counter(stats, queue, "talk_ms") / 1000,
+		counter(stats, queue, "callback"),
+		counter(stats, queue, "callback_done"),
+		counter(stats, queue, "callback_tries"),
+		counter(stats, queue, "callback_failed"),
+		counter(stats, queue, "callback_expired"));
 	for (size_t i = 0; !err && i < cq->nagents; i++) {
 		const char *ag = cq->agents[i];
 		char st[128];
@@ -312,7 +373,6 @@ int prov_queue_stats(struct provision *pv,
 	redisReply *live = NULL, *stats = NULL, *agents = NULL;
 	struct prov_strv names = {.v = NULL};
 	struct qm_args a = {0};
-	char key[PBX_KEY_MAX];
 	int err;
 
 	if (only[0] && prov_check_id(r, "queue", only))
@@ -320,11 +380,7 @@ int prov_queue_stats(struct provision *pv,
 	err = prov_tenant_known(pv, r, tenant);
 	if (err)
 		return err;
-	if (pbx_key_of(key, sizeof(key), tenant, PBX_K_OBJECTS))
-		return -EINVAL;
-	err = prov_store_list(pv, &names, "HKEYS %s", key);
-	if (!err)
-		err = prov_object_load(pv, tenant, &objs);
+	err = tenant_queues(pv, tenant, &names, &objs);
 	for (size_t i = 0; !err && i < names.n; i++) {
 		const char *n = names.v[i] + strlen(QUEUE_PREFIX);
 

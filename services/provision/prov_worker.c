@@ -15,12 +15,6 @@
 #include "pbx_worker_reg.h"
 #include "prov.h"
 
-enum {
-	/* A router's default worker_ttl_ms: older heartbeats mean the
-	 * worker gets no calls (silent). */
-	SILENT_MS = 3000,
-};
-
 /* The mark of id in an HGETALL reply of the marks, or NULL. */
 static const char *mark_of(const redisReply *marks, const char *id)
 {
@@ -33,10 +27,11 @@ static const char *mark_of(const redisReply *marks, const char *id)
 	return NULL;
 }
 
+/* silent_ms: the routers' worker_ttl_ms (older heartbeats: no calls). */
 static const char *state_of(const struct pbx_worker_reg *g, const char *mark,
-			    uint64_t age)
+			    uint64_t age, uint64_t silent_ms)
 {
-	if (age > SILENT_MS)
+	if (age > silent_ms)
 		return "silent";
 	if (!g->capacity)
 		return "stopping";
@@ -45,8 +40,9 @@ static const char *state_of(const struct pbx_worker_reg *g, const char *mark,
 	return g->load >= g->capacity ? "full" : "up";
 }
 
-static int list_line(struct prov_reply *r, const char *id, const char *val,
-		     const char *mark, uint64_t now)
+static int list_line(struct provision *pv, struct prov_reply *r,
+		     const char *id, const char *val, const char *mark,
+		     uint64_t now)
 {
 	struct pbx_worker_reg g;
 	char rtp[96] = "-";
@@ -62,7 +58,11 @@ static int list_line(struct prov_reply *r, const char *id, const char *val,
 		&r->items,
 		"%s address=%s rtp=%s state=%s calls=%u capacity=%u "
 		"heartbeat=%llu.%llus%s",
-		id, g.sip_uri, rtp, state_of(&g, mark, age), g.load,
+		id, g.sip_uri, rtp, state_of(&g, mark, age,
+				 pv->worker_ttl_ms > 0
+					 ? (uint64_t)pv->worker_ttl_ms
+					 : PROVISION_WORKER_TTL_MS_DEFAULT),
+		g.load,
 		g.capacity, (unsigned long long)(age / 1000),
 		(unsigned long long)(age % 1000 / 100),
 		(mark && !strcmp(mark, PBX_DRAIN_EXIT)) || g.drain_exit
@@ -91,7 +91,7 @@ int prov_worker_list(struct provision *pv, struct prov_reply *r)
 
 		if (f->type == REDIS_REPLY_STRING &&
 		    v->type == REDIS_REPLY_STRING)
-			err = list_line(r, f->str, v->str,
+			err = list_line(pv, r, f->str, v->str,
 					mark_of(marks, f->str), now);
 	}
 	/* Marked workers no router has heard from (stopped, not yet

@@ -55,6 +55,11 @@ void provision_set_wait(struct provision *pv, int replicas, int timeout_ms)
 	pv->wait_timeout_ms = timeout_ms;
 }
 
+void provision_set_worker_ttl(struct provision *pv, long ms)
+{
+	pv->worker_ttl_ms = ms;
+}
+
 void provision_free(struct provision *pv)
 {
 	if (!pv)
@@ -318,6 +323,9 @@ static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
 	case PBX__V1__PROV_REQUEST__OP_OUTBOUND_SET:
 		NEED(q->outbound_set);
 		return prov_outbound_set(pv, q->outbound_set, r);
+	case PBX__V1__PROV_REQUEST__OP_ASR_SET:
+		NEED(q->asr_set);
+		return prov_asr_set(pv, q->asr_set, r);
 	case PBX__V1__PROV_REQUEST__OP_EXTENSION_SET:
 		NEED(q->extension_set);
 		return prov_extension_set(pv, q->extension_set, r);

@@ -33,6 +33,11 @@ int provision_set_media_root(struct provision *pv, const char *root);
  * "not confirmed by a replica". replicas 0 (the default): at once. */
 void provision_set_wait(struct provision *pv, int replicas, int timeout_ms);
 
+/* The routers' worker_ttl_ms (config item of the same name): `worker
+ * list` calls a worker whose last heartbeat is older "silent". */
+#define PROVISION_WORKER_TTL_MS_DEFAULT 3000
+void provision_set_worker_ttl(struct provision *pv, long ms);
+
 /* The bus receive handler (pbx_bus_recv_h); arg is the struct provision.
  * Always replies to the sending peer, whatever arrived. */
 void provision_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,

@@ -5,7 +5,7 @@
 --
 -- KEYS (one tenant, one hash tag, so one Cluster slot; pbx_keys.h names):
 --   1 calls    hash call id -> JSON {q m p enq dl st n ag skip agent ans wu
---                                 an jp lp}
+--                                 an jp lp cb cbid cbr cbt}
 --   2 agents   hash agent -> JSON {st reason since idle call q off missed wu
 --                                  pend calls talk}
 --   3 wait     sorted set (lex) of waiting calls "<queue>:<rank>:<call>",
@@ -16,7 +16,8 @@
 --              expires, w:<call> max wait, u:<agent> wrap-up ends,
 --              b:<call> a bridged call's longest talk (its end was never
 --              reported), a:<agent> / q:<queue> wake-ups (dispatch there),
---              p:<call> its position is checked (news when it changed)
+--              p:<call> its position is checked (news when it changed),
+--              r:<call> a call-back tries again (back to its place)
 --   6 state    hash <queue>:rr (round-robin memory), tseq (timer sequence),
 --              <queue>:ewt (recent wait per place ahead, ms)
 --   7 stats    hash <queue>:<counter> -> count
@@ -24,6 +25,9 @@
 --
 -- Returns a list of events, each a list of strings:
 --   offer  call queue n timeout_ms agent...   ring these agents
+--   cboffer call queue n timeout_ms number caller_id agent
+--                                             a call-back: call the agent,
+--                                             then the caller's number
 --   cancel call n agent...                    stop ringing them
 --   result call queue kind detail [wait_s]    queued(position) timeout full
 --                                             no_agents exit_key(digit)
@@ -33,6 +37,9 @@
 --   queue  queue                              a caller is back: dispatch it
 --   stats  queue waiting offered oldest_enq_ms
 --   due    earliest_timer_ms|"" tseq          always last
+--
+-- Call states: wait (in the wait set), offer (in offered), talk, cbwait (a
+-- call-back between tries: in neither set, its place kept in m).
 --
 -- Agent states: ready ringing busy wrapup paused out. An agent without a
 -- record is ready (a queue's agents are logged in until they log out).
@@ -44,6 +51,9 @@ local K_CALLS, K_AGENTS, K_WAIT, K_OFFERED, K_TIMERS, K_STATE, K_STATS =
 local op = ARGV[1]
 local now = tonumber(ARGV[2])
 local RANK_LEN = 17
+-- A call-back's offer lasts the agent's ring, then the caller's (the
+-- router rings the caller's number at most this long), then the grace.
+local CB_RING_MS = 30000
 
 local out = {}
 local function emit(ev)
@@ -289,6 +299,7 @@ local function call_remove(id, c)
 	end
 	timer_del('w:' .. id)
 	timer_del('p:' .. id)
+	timer_del('r:' .. id)
 	call_del(id)
 end
 
@@ -388,7 +399,7 @@ local function pick(qd, c)
 		end
 	end
 	local s = qd.strategy
-	if s == 'ring_all' then
+	if s == 'ring_all' and not c.cb then
 		return elig
 	elseif s == 'random' then
 		qd.rnd = (qd.rnd * 48271) % 2147483647
@@ -439,8 +450,15 @@ local function reserve(qd, id, c, chosen)
 	c.st, c.ag = 'offer', chosen
 	redis.call('ZREM', K_WAIT, c.m)
 	redis.call('ZADD', K_OFFERED, 0, c.m)
-	timer_add('o:' .. c.n .. ':' .. id, now + qd.timer_ms)
 	local ev = {'offer', id, qd.name, tostring(c.n), qd.timeout_ms}
+	local t = qd.timer_ms
+	if c.cb then
+		-- one agent, then the caller's number
+		ev = {'cboffer', id, qd.name, tostring(c.n), qd.timeout_ms,
+		      c.cb, c.cbid or ''}
+		t = t + CB_RING_MS
+	end
+	timer_add('o:' .. c.n .. ':' .. id, now + t)
 	for _, aid in ipairs(chosen) do
 		local a = agent(aid)
 		if a.st == 'wrapup' then
@@ -580,7 +598,30 @@ local function answered(id, c, aid, a, n, ringing, sl_ms, talk_max_ms)
 	-- the threshold answered_sl was counted with, for whoever reads it
 	redis.call('HSET', K_STATS, c.q .. ':sl_ms', sl_ms)
 	stat(c.q, 'agent:' .. aid .. ':calls')
+	if c.cb then
+		stat(c.q, 'callback_done')
+	end
 	return true
+end
+
+-- A call-back's agent answered, its caller did not: no miss of the
+-- agent's. The call tries again from its place after cbt ms while it has
+-- retries, else it is given up.
+local function callback_failed(id, c, aid, a)
+	timer_del('o:' .. c.n .. ':' .. id)
+	redis.call('ZREM', K_OFFERED, c.m)
+	agent_release(aid, a, false, 0)
+	stat(c.q, 'callback_tries')
+	if (c.cbr or 0) <= 0 then
+		timer_del('w:' .. id)
+		call_del(id)
+		stat(c.q, 'callback_failed')
+		return
+	end
+	c.cbr = c.cbr - 1
+	c.st, c.ag = 'cbwait', nil
+	timer_add('r:' .. id, now + c.cbt)
+	call_save(id, c)
 end
 
 -- call agent offer result max_missed sl_ms talk_max_ms. Reports may
@@ -597,6 +638,10 @@ function ops.result()
 		(n == 0 or a.off == n)
 	if res == 'answered' then
 		answered(id, c, aid, a, n, ringing, sl_ms, talk_max_ms)
+	elseif res == 'cb_failed' then
+		if ringing and c and c.cb and c.st == 'offer' then
+			callback_failed(id, c, aid, a)
+		end -- else stale
 	elseif res ~= 'hung_up' then
 		if ringing then
 			missed(id, c, aid, a, max_missed)
@@ -611,7 +656,27 @@ function ops.result()
 	end
 end
 
--- call reason(hangup|exit_key) digit
+-- The caller asked to be called back and its call ended: it keeps its
+-- place (its member, so its rank); its max wait becomes the call-back
+-- window; no position news (nobody listens).
+local function callback(id, c)
+	if c.st == 'offer' then
+		offer_withdraw(id, c)
+		call_requeue(id, c, true)
+	end
+	c.cb, c.cbid = ARGV[6], ARGV[7]
+	c.dl = now + tonumber(ARGV[8])
+	c.cbr, c.cbt = tonumber(ARGV[9]), tonumber(ARGV[10])
+	c.an = 0
+	timer_del('p:' .. id)
+	timer_add('w:' .. id, c.dl)
+	call_save(id, c)
+	stat(c.q, 'callback')
+	emit({'queue', c.q})
+end
+
+-- call reason(hangup|exit_key|callback) digit [number caller_id
+-- window_ms retries retry_ms]
 function ops.leave()
 	local id = ARGV[3]
 	local c = call(id)
@@ -620,6 +685,12 @@ function ops.leave()
 	end
 	if c.st == 'talk' then
 		return call_ended(id, c, c.agent, agent(c.agent))
+	end
+	if ARGV[4] == 'callback' then
+		if not c.cb then
+			callback(id, c)
+		end
+		return
 	end
 	call_remove(id, c)
 	if ARGV[4] == 'exit_key' then
@@ -734,10 +805,26 @@ function ops.timers()
 			end
 		elseif kind == 'w' then
 			local c = call(rest)
-			if c and c.st ~= 'talk' then
+			if c and c.cb and c.st == 'offer' then
+				-- a call-back under way: its result decides
+				timer_add('w:' .. rest, now + CB_RING_MS)
+			elseif c and c.cb and c.st ~= 'talk' then
+				-- nobody to tell: its caller hung up long ago
+				call_remove(rest, c)
+				stat(c.q, 'callback_expired')
+			elseif c and c.st ~= 'talk' then
 				call_remove(rest, c)
 				stat(c.q, 'timeout')
 				emit({'result', rest, c.q, 'timeout', ''})
+			end
+		elseif kind == 'r' then
+			-- a call-back tries again, from its place
+			local c = call(rest)
+			if c and c.st == 'cbwait' then
+				redis.call('ZADD', K_WAIT, 0, c.m)
+				c.st = 'wait'
+				call_save(rest, c)
+				emit({'queue', c.q})
 			end
 		elseif kind == 'u' then
 			local a = agent(rest)

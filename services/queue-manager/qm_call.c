@@ -155,9 +155,17 @@ static void enqueue(struct call_op *op,
 	}
 }
 
+/* A call-back's bounds (Leave CALLBACK; the queue object's are within). */
+#define CB_WINDOW_S_MIN 10
+#define CB_WINDOW_S_MAX 86400
+#define CB_RETRIES_MAX 10
+#define CB_RETRY_S_MIN 1
+#define CB_RETRY_S_MAX 3600
+
 static const char *const leave_reasons[] = {
 	[PBX__V1__QUEUE_COMMAND__LEAVE__REASON__REASON_HANGUP] = "hangup",
 	[PBX__V1__QUEUE_COMMAND__LEAVE__REASON__REASON_EXIT_KEY] = "exit_key",
+	[PBX__V1__QUEUE_COMMAND__LEAVE__REASON__REASON_CALLBACK] = "callback",
 };
 
 static const char *const agent_results[] = {
@@ -170,6 +178,8 @@ static const char *const agent_results[] = {
 		"unavailable",
 	[PBX__V1__QUEUE_COMMAND__AGENT_RESULT__RESULT__RESULT_HUNG_UP] =
 		"hung_up",
+	[PBX__V1__QUEUE_COMMAND__AGENT_RESULT__RESULT__RESULT_CALLBACK_FAILED] =
+		"cb_failed",
 };
 
 /* The name of enum value v in names[n], or NULL. */
@@ -185,15 +195,34 @@ static int leave(struct call_op *op, const Pbx__V1__QueueCommand__Leave *l,
 		leave_reasons, sizeof(leave_reasons) / sizeof(*leave_reasons),
 		l->reason);
 
-	bool key = l->reason ==
-		   PBX__V1__QUEUE_COMMAND__LEAVE__REASON__REASON_EXIT_KEY;
+	bool cb = l->reason ==
+		  PBX__V1__QUEUE_COMMAND__LEAVE__REASON__REASON_CALLBACK;
+	bool key = cb || l->reason ==
+				 PBX__V1__QUEUE_COMMAND__LEAVE__REASON__REASON_EXIT_KEY;
 
 	if (!reason || (key && (!l->digit || strlen(l->digit) != 1 ||
 				!strchr("0123456789*#ABCD", l->digit[0]))))
 		return -EINVAL;
+	/* The numbers go into SIP headers later: E.164 digits only. */
+	if (cb && (!pbx_number_valid(l->callback_number) ||
+		   (l->callback_caller_id[0] &&
+		    !pbx_number_valid(l->callback_caller_id)) ||
+		   l->callback_window_s < CB_WINDOW_S_MIN ||
+		   l->callback_window_s > CB_WINDOW_S_MAX ||
+		   l->callback_retries > CB_RETRIES_MAX ||
+		   l->callback_retry_s < CB_RETRY_S_MIN ||
+		   l->callback_retry_s > CB_RETRY_S_MAX))
+		return -EINVAL;
 	qm_args_add(a, op->call_id);
 	qm_args_add(a, reason);
 	qm_args_add(a, l->digit ? l->digit : "");
+	if (cb) {
+		qm_args_add(a, l->callback_number);
+		qm_args_add(a, l->callback_caller_id);
+		qm_args_addf(a, "%llu", l->callback_window_s * 1000ULL);
+		qm_args_addf(a, "%u", l->callback_retries);
+		qm_args_addf(a, "%llu", l->callback_retry_s * 1000ULL);
+	}
 	return 0;
 }
 

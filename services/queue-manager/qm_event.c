@@ -62,34 +62,73 @@ static void unoffer_done(struct qm *qm, const redisReply *events, void *arg)
 	(void)qm;
 }
 
-/* offer call queue n timeout_ms agent... */
+/* The kind of each agent of an offer, as the queue object says
+ * (extension, external or mobile: the router rings numbers through the
+ * tenant's trunk); dest_kind "extension" when all are. Offers come from
+ * dispatch runs, which hold the configuration; without it (or for an
+ * agent the queue no longer lists) a number is "external". */
+static void offer_kinds(Pbx__V1__QueueEvent__Offer *of,
+			const struct qm_conf *conf)
+{
+	struct scenario_queue q = {0};
+	bool all_ext = true;
+
+	if (!conf || qm_conf_queue(conf, of->queue, &q))
+		q.nagents = 0;
+	for (size_t i = 0; i < of->n_agents; i++) {
+		const char *kind = of->agents[i][0] == '+' ? "external"
+							   : "extension";
+
+		for (size_t j = 0; j < q.nagents; j++) {
+			if (!strcmp(q.agents[j], of->agents[i]))
+				kind = q.kinds[j];
+		}
+		of->agent_kinds[i] = (char *)kind;
+		all_ext &= !strcmp(kind, "extension");
+	}
+	of->n_agent_kinds = of->n_agents;
+	of->dest_kind = (char *)(all_ext ? "extension" : "");
+}
+
+/* offer call queue n timeout_ms agent..., or for a call-back
+ * cboffer call queue n timeout_ms number caller_id agent */
 static void send_offer(struct qm *qm, const char *tenant,
-		       const redisReply *ev)
+		       const struct qm_conf *conf, const redisReply *ev)
 {
 	Pbx__V1__QueueEvent qe = PBX__V1__QUEUE_EVENT__INIT;
 	Pbx__V1__QueueEvent__Offer of = PBX__V1__QUEUE_EVENT__OFFER__INIT;
 	const char *call = str(ev, 1);
+	bool cb = !strcmp(str(ev, 0), "cboffer");
 	struct qm_args a = {0};
 	int err;
 
 	of.queue = (char *)str(ev, 2);
 	of.offer = (uint32_t)strtoul(str(ev, 3), NULL, 10);
 	of.timeout_ms = (uint32_t)strtoul(str(ev, 4), NULL, 10);
-	of.dest_kind = (char *)"extension";
-	of.agents = agents_of(ev, 5, &of.n_agents);
-	if (!of.agents) {
+	if (cb) {
+		of.callback_number = (char *)str(ev, 5);
+		of.callback_caller_id = (char *)str(ev, 6);
+	}
+	of.agents = agents_of(ev, cb ? 7 : 5, &of.n_agents);
+	of.agent_kinds = calloc(of.n_agents ? of.n_agents : 1,
+				sizeof(*of.agent_kinds));
+	if (!of.agents || !of.agent_kinds) {
 		err = -ENOMEM;
 	} else {
+		offer_kinds(&of, conf);
 		qe.ev_case = PBX__V1__QUEUE_EVENT__EV_OFFER;
 		qe.offer = &of;
 		pbx_log_ctx(tenant, call);
 		err = qm_event_send(qm, tenant, call, NULL, &qe);
 	}
 	free(of.agents);
+	free(of.agent_kinds);
 	if (!err) {
 		qm->n.offers++;
-		PLOG_INFO("queue %s: offer %u to %s%s", of.queue, of.offer,
-			  str(ev, 5), ev->elements > 6 ? " and others" : "");
+		PLOG_INFO("queue %s: %soffer %u to %s%s", of.queue,
+			  cb ? "call-back " : "", of.offer,
+			  str(ev, cb ? 7 : 5),
+			  of.n_agents > 1 ? " and others" : "");
 		return;
 	}
 	qm_args_add(&a, call);
@@ -276,8 +315,8 @@ void qm_event_apply(struct qm *qm, const char *tenant, struct qm_conf *conf,
 		const redisReply *ev = events->element[i];
 		const char *what = str(ev, 0);
 
-		if (!strcmp(what, "offer"))
-			send_offer(qm, tenant, ev);
+		if (!strcmp(what, "offer") || !strcmp(what, "cboffer"))
+			send_offer(qm, tenant, conf, ev);
 		else if (!strcmp(what, "cancel"))
 			send_cancel(qm, tenant, ev);
 		else if (!strcmp(what, "result"))

@@ -43,6 +43,10 @@ static const struct pbx_config_item items[] = {
 	 600000,
 	 "a worker silent this long is lost even if still connected (its "
 	 "host died, or it hangs): its calls end"},
+	{"did_cache_ms", PBX_CFG_INT, &cfg.did_cache_ms, "2000", 0, 60000,
+	 "a number's tenant (its index entry) is kept this long after a "
+	 "call to it, saving a Redis round trip per call; a number moved "
+	 "to another tenant reaches it at most this late (0: off)"},
 	{"call_ttl_s", PBX_CFG_INT, &cfg.call_ttl_s, "14400", 60, 604800,
 	 "call state expires this long after its last event"},
 	{"queue_ttl_ms", PBX_CFG_INT, &cfg.queue_ttl_ms, "3000", 500, 60000,

@@ -13,6 +13,7 @@
 #include "pbx_limits.h"
 #include "pbx_log.h"
 #include "pbx_redis.h"
+#include "did_cache.h"
 #include "route_ctx.h"
 #include "router.h"
 #include "scenario.h"
@@ -425,9 +426,12 @@ static void got_did(struct route_ctx *c, redisReply *rr)
 {
 	struct call_lookup *lk = LOOKUP(c);
 
-	if (rr && rr->type == REDIS_REPLY_STRING && pbx_tenant_valid(rr->str))
+	if (rr && rr->type == REDIS_REPLY_STRING && pbx_tenant_valid(rr->str)) {
 		snprintf(lk->did_tenant, sizeof(lk->did_tenant), "%s",
 			 rr->str);
+		did_cache_put(c->r->dids, c->number, rr->str,
+			      pbx_clock_now_ms());
+	}
 }
 
 static void got_ext(struct route_ctx *c, redisReply *rr)
@@ -584,6 +588,7 @@ void route_call_new(struct router *r, const struct pbx_bus_peer *peer,
 	const Pbx__V1__CallNew *cn = env->call_new;
 	struct call_lookup *lk;
 	struct route_ctx *c;
+	const char *did;
 	char key[PBX_KEY_MAX], code[12];
 
 	c = route_ctx_alloc(r, peer, env);
@@ -637,7 +642,10 @@ void route_call_new(struct router *r, const struct pbx_bus_peer *peer,
 		reject(c, 404, "Not Found");
 		return;
 	}
-	if (!pbx_key_sys(key, sizeof(key), "did:%s", c->number))
+	did = did_cache_get(c->r->dids, c->number, c->t0);
+	if (did)
+		snprintf(lk->did_tenant, sizeof(lk->did_tenant), "%s", did);
+	else if (!pbx_key_sys(key, sizeof(key), "did:%s", c->number))
 		route_pipe_cmd(c, got_did, "GET %s", key);
 	/* Kamailio authenticated the caller against its tenant's domain:
 	 * a number that is one of that tenant's extensions rings it. */

@@ -205,16 +205,20 @@ static void got_objects(struct route_ctx *c, redisReply *rr)
 /* Built-in one-node scenarios (pinned in c->sc_ref like any other): an
  * internal call to an extension ("@ext:<ext>"), a cascade leg into a
  * room ("@conf:<room>", route_conf.c), a feature code ("@fc:<code>",
- * route_feature.c) and an outbound call ("@out:<number>:<caller id>",
- * route_outbound.c). The name part is an id (checked where the name is
+ * route_feature.c), an outbound call ("@out:<number>:<caller id>",
+ * route_outbound.c) and a queue's call-back ("@cb:<number>:<caller id>",
+ * route_callback.c). The name part is an id (checked where the name is
  * made), so it needs no JSON escaping. */
 static const struct scenario *internal_scenario(struct route_ctx *c)
 {
 	const struct scenario *sc;
 	struct scenario *nsc = NULL;
 	char json[384];
+	/* Numbers' scenarios (many, each used once) in their own cache. */
 	struct vcache *cache =
-		strncmp(c->scen, ROUTE_OUT_SCEN, strlen(ROUTE_OUT_SCEN))
+		strncmp(c->scen, ROUTE_OUT_SCEN, strlen(ROUTE_OUT_SCEN)) &&
+				strncmp(c->scen, ROUTE_CB_SCEN,
+					strlen(ROUTE_CB_SCEN))
 			? c->r->scache
 			: c->r->outcache;
 
@@ -227,6 +231,9 @@ static const struct scenario *internal_scenario(struct route_ctx *c)
 	} else if (!strncmp(c->scen, ROUTE_OUT_SCEN,
 			    strlen(ROUTE_OUT_SCEN))) {
 		if (route_outbound_json(c->scen, json, sizeof(json)))
+			return NULL;
+	} else if (!strncmp(c->scen, ROUTE_CB_SCEN, strlen(ROUTE_CB_SCEN))) {
+		if (route_callback_json(c->scen, json, sizeof(json)))
 			return NULL;
 	} else if (route_conf_is_leg(c)) {
 		snprintf(json, sizeof(json),
@@ -301,8 +308,9 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 	char key[PBX_KEY_MAX], rev[24], ttl[24], seq[24], ver[24];
 	char walk[WALK_STATE_TEXT_MAX];
 	char cst[2] = {c->cstate, '\0'}, ctry[12], cdr[3][24], tx[24];
+	char qcbst[2] = {c->qcbst, '\0'}, qoff[12];
 	/* Sized for the fields below and the record's (NULL-padded). */
-	const char *argv[56 + ROUTE_CDR_NARGS] = {"EVAL",     cas_lua,      "1",
+	const char *argv[70 + ROUTE_CDR_NARGS] = {"EVAL",     cas_lua,      "1",
 			      key,        rev,          ttl,
 			      "walk",     walk,         "worker",
 			      c->worker_id, "seq",      seq,
@@ -320,7 +328,11 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 			      "ctry",     ctry,         "cdig",
 			      c->cdig,    "cmod",       c->cmod ? "1" : "0",
 			      "crm",      c->crm,       "cof",
-			      c->cof};
+			      c->cof,     "qcb",        c->qcb,
+			      "qcbon",    c->qcb_on ? "1" : "0",
+			      "qcall",    c->qcall,     "qag",
+			      c->qag,     "qoff",       qoff,
+			      "qcbst",    qcbst};
 	size_t argc = 0;
 
 	if (!ac || pbx_key(key, sizeof(key), c->tenant, "call:%s",
@@ -343,6 +355,7 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 	}
 	snprintf(rev, sizeof(rev), "%ld", c->rev);
 	snprintf(ctry, sizeof(ctry), "%d", c->ctries);
+	snprintf(qoff, sizeof(qoff), "%u", c->qoff);
 	/* Until the worker reports INCOMING the call may never start (the
 	 * edge answered 503 first, the caller cancelled): such a record
 	 * must not outlive it by more than a minute. */

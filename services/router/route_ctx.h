@@ -45,6 +45,18 @@ typedef void(route_next_h)(struct route_ctx *c);
 #define ROUTE_CONF_CASCADE 'c'
 /* The built-in scenario of a cascade leg: "@conf:<room>". */
 #define ROUTE_CONF_LEG_SCEN "@conf:"
+/* A call-back (route_callback.c): the built-in scenario that rings the
+ * caller's number once the agent answered: "@cb:<number>:<caller id>". */
+#define ROUTE_CB_SCEN "@cb:"
+/* c->qcbst of a call-back: calling the agent, ringing the caller, both
+ * up, the caller's leg failed (reported). */
+#define ROUTE_CBST_AGENT '\0'
+#define ROUTE_CBST_RING 'r'
+#define ROUTE_CBST_UP 'a'
+#define ROUTE_CBST_FAILED 'f'
+/* c->q_cb_do: after the save, play the confirmation / hang up. */
+#define ROUTE_CB_CONFIRM 1
+#define ROUTE_CB_BYE 2
 /* TTL of a call record before its worker reported INCOMING. */
 #define ROUTE_SETUP_TTL_S 60
 
@@ -104,6 +116,12 @@ struct route_ctx {
 	int ring_result;            /* Pbx__V1__MediaEvent__RingResult */
 	char speech_phrase[129];    /* KIND_SPEECH: "" not recognised */
 	double speech_conf;
+	/* The tenant's recogniser (pbx:{t}:asr), read before a step that
+	 * listens (route_exec_then): "" unset */
+	char asr_engine[16];
+	char asr_lang[16];
+	char asr_url[1024];
+	char asr_secret[512];
 	struct walk_actions out;    /* decided, sent after the save */
 	/* queue (route_queue.c), kept in the call record */
 	char queue[65];             /* the queue-manager knows the call: it
@@ -116,6 +134,18 @@ struct route_ctx {
 	int q_kind;                 /* ROUTE_EV_QUEUE_RESULT: Result kind */
 	char q_leg[80];             /* RING_RESULT of a named leg */
 	char q_from[65];            /* the queue a Result is about */
+	/* call-back exit (route_queue.c: the caller; route_callback.c: the
+	 * call-back), kept in the call record */
+	char qcb[96];               /* the queue's call-back settings while
+				     * waiting: "<key>,<window s>,<retries>,
+				     * <retry s>,<prompt>" ("" none) */
+	bool qcb_on;                /* the caller asked: confirmation, then
+				     * Leave CALLBACK at the call's end */
+	int q_cb_do;                /* after the save: ROUTE_CB_* */
+	char qcall[256];            /* a call-back: the queued call it serves */
+	char qag[33];               /* ... its agent, offer, and where it is */
+	uint32_t qoff;
+	char qcbst;                 /* ROUTE_CBST_* */
 	/* conference (route_conf.c), kept in the call record */
 	char conf[65];              /* the room the call enters or is in */
 	char cstate;                /* ROUTE_CONF_*: where in the room */
@@ -153,6 +183,7 @@ struct route_ctx {
 	bool ignore;                /* the event is not the sender's to send */
 	int limited;                /* route_limits_take: 0 ok, 1 calls, 2 cps */
 	route_next_h *next;
+	route_next_h *exec_next;    /* route_exec_then's, after the actions */
 	void *user;                 /* chain-specific record, owned by the
 				     * chain */
 	/* outbound call of an extension (route_outbound.c) */
@@ -277,6 +308,9 @@ void route_queue_prepare(struct route_ctx *c, const struct walk_event *ev);
 void route_queue_after_save(struct route_ctx *c);
 void route_queue_join(struct route_ctx *c, const struct walk_action *a);
 void route_queue_ended(struct route_ctx *c);
+/* A waiting caller's call-back key, or the end of its confirmation:
+ * true when taken (c->q_cb_do says what follows the save). */
+bool route_queue_callback(struct route_ctx *c);
 bool route_queue_leg_result(struct router *r, const Pbx__V1__Envelope *env);
 /* Sends a MediaCommand to c->worker_id (seq c->seq). */
 void route_exec_send(struct route_ctx *c, Pbx__V1__MediaCommand *cmd);
@@ -368,11 +402,40 @@ void route_xfer_event(struct route_ctx *c, const Pbx__V1__MediaEvent *me);
 void route_xfer_done(struct route_ctx *c, const Pbx__V1__MediaEvent *me);
 /* The built-in scenario of "@out:..." (c->scen). */
 int route_outbound_json(const char *scen, char *json, size_t size);
+/* The "<number>:<caller id>" of a built-in scenario's name (@out:, @cb:)
+ * into num and cid (size bytes each), both numbers (cid may be empty
+ * unless cid_needed). 0 or -EINVAL. */
+int route_scen_numbers(const char *p, char *num, char *cid, size_t size,
+		       bool cid_needed);
+
+/* route_callback.c: a queue's call-back. */
+/* An Offer with callback_number: a worker calls the agent (Originate)
+ * as a call of the built-in scenario "@cb:<number>:<caller id>". */
+void route_callback_offer(struct router *r, const Pbx__V1__Envelope *env,
+			  const Pbx__V1__QueueEvent__Offer *of);
+/* A Cancel of offer `offer` of the queued call: the call-back made for
+ * it (if any) is hung up. */
+void route_callback_cancel(struct router *r, const Pbx__V1__Envelope *env,
+			   uint32_t offer);
+/* The scenario of a "@cb:..." name; 0, -EINVAL, -ENAMETOOLONG. */
+int route_callback_json(const char *scen, char *json, size_t size);
+/* A call-back's call (its record names the queued call it serves). */
+bool route_callback_is(const struct route_ctx *c);
+/* A call-back's events before the walk: the agent's answer starts the
+ * walk (it rings the caller), the caller's ring result goes to the
+ * queue-manager. false: nothing for the walk. */
+bool route_callback_translate(struct route_ctx *c, struct walk_event *ev);
+/* Its end: what the queue-manager must hear (the agent's result, a
+ * failed call-back, or the end of the bridged call). */
+void route_callback_ended(struct route_ctx *c);
 #define ROUTE_OUT_SCEN "@out:"
 
 /* route_exec.c: carries out c->out as media commands to c->worker_id;
- * route_exec_supported: this build has a media side for the action. */
+ * route_exec_supported: this build has a media side for the action.
+ * route_exec_then: the same once what the actions need is read (the
+ * tenant's asr setting, for a step that listens), then next(c). */
 bool route_exec_supported(enum walk_act_kind k);
 void route_exec_actions(struct route_ctx *c);
+void route_exec_then(struct route_ctx *c, route_next_h *next);
 
 #endif

@@ -316,10 +316,18 @@ static bool exec_recognize(struct route_ctx *c, const struct walk_action *a)
 	ls.phrases = php;
 	ls.confidence = a->recognize.confidence;
 	ls.no_input_ms = a->recognize.timeout_ms;
+	/* The tenant's recogniser; unset: the bridge's default (English,
+	 * embedded). The secret is never logged. */
+	ls.backend = c->asr_engine;
+	ls.language = c->asr_lang;
+	ls.asr_url = c->asr_url;
+	ls.asr_secret = c->asr_secret;
 	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_LISTEN;
 	cmd.listen = &ls;
-	PLOG_INFO("node %s: listen after %s (%zu phrases)", c->st.node,
-		  a->recognize.prompt, n);
+	PLOG_INFO("node %s: listen after %s (%zu phrases, %s, %s)",
+		  c->st.node, a->recognize.prompt, n,
+		  c->asr_engine[0] ? c->asr_engine : "default recogniser",
+		  c->asr_lang[0] ? c->asr_lang : "en");
 	route_exec_send(c, &cmd);
 	return true;
 }
@@ -365,6 +373,57 @@ static bool exec_one(struct route_ctx *c, const struct walk_action *a)
 bool route_exec_supported(enum walk_act_kind k)
 {
 	return k < WALK_ACT_COUNT && exec_of[k] != NULL;
+}
+
+/* HMGET engine language url secret of pbx:{t}:asr. A value that does
+ * not fit is dropped whole (provision bounds them below these sizes). */
+static void got_asr(struct route_ctx *c, redisReply *rr)
+{
+	struct {
+		char *dst;
+		size_t size;
+	} f[] = {{c->asr_engine, sizeof(c->asr_engine)},
+		 {c->asr_lang, sizeof(c->asr_lang)},
+		 {c->asr_url, sizeof(c->asr_url)},
+		 {c->asr_secret, sizeof(c->asr_secret)}};
+
+	if (!rr || rr->type != REDIS_REPLY_ARRAY || rr->elements != 4)
+		return;
+	for (size_t i = 0; i < 4; i++)
+		if (rr->element[i]->type == REDIS_REPLY_STRING &&
+		    rr->element[i]->len < f[i].size)
+			memcpy(f[i].dst, rr->element[i]->str,
+			       rr->element[i]->len + 1);
+}
+
+static void exec_now(struct route_ctx *c)
+{
+	route_next_h *next = c->exec_next;
+
+	pbx_log_ctx(c->tenant, c->call_id);
+	if (c->err) /* Redis failed: the default recogniser; say so */
+		PLOG_WARN("cannot read the tenant's asr setting: the default "
+			  "recogniser listens");
+	route_exec_actions(c);
+	next(c);
+}
+
+void route_exec_then(struct route_ctx *c, route_next_h *next)
+{
+	char key[PBX_KEY_MAX];
+	bool listens = false;
+
+	for (size_t i = 0; i < c->out.n; i++)
+		listens |= c->out.act[i].kind == WALK_ACT_RECOGNIZE;
+	if (!listens || pbx_key_of(key, sizeof(key), c->tenant, PBX_K_ASR)) {
+		route_exec_actions(c);
+		next(c);
+		return;
+	}
+	c->err = false;
+	c->exec_next = next;
+	route_pipe_cmd(c, got_asr, "HMGET %s engine language url secret", key);
+	route_pipe_run(c, exec_now);
 }
 
 void route_exec_actions(struct route_ctx *c)

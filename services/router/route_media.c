@@ -124,8 +124,7 @@ static void after_save(struct route_ctx *c, int result)
 	route_queue_after_save(c);
 	route_conf_after_save(c);
 	route_feature_after_save(c);
-	route_exec_actions(c);
-	route_ctx_free(c);
+	route_exec_then(c, route_ctx_free);
 }
 
 static void fill_event(const struct route_ctx *c, struct walk_event *ev)
@@ -218,8 +217,17 @@ static void step(struct route_ctx *c)
 		route_state_save(c, after_save);
 		return;
 	}
+	/* A waiting caller's call-back key and its confirmation are the
+	 * queue's, not the walk's. */
+	if (route_queue_callback(c)) {
+		memset(&c->out, 0, sizeof(c->out));
+		c->seq++;
+		route_state_save(c, after_save);
+		return;
+	}
 	fill_event(c, &ev);
-	if (!route_queue_translate(c, &ev) || !route_crm_translate(c, &ev)) {
+	if (!route_queue_translate(c, &ev) || !route_crm_translate(c, &ev) ||
+	    !route_callback_translate(c, &ev)) {
 		route_ctx_free(c); /* nothing for the walk */
 		return;
 	}
@@ -324,7 +332,17 @@ static void copy_record(struct route_ctx *c, const redisReply *rr)
 	COPY(c->cdig, "cdig");
 	COPY(c->crm, "crm");
 	COPY(c->cof, "cof");
+	COPY(c->qcb, "qcb");
+	COPY(c->qcall, "qcall");
+	COPY(c->qag, "qag");
 #undef COPY
+	c->qcb_on = route_field(rr, "qcbon") &&
+		    !strcmp(route_field(rr, "qcbon"), "1");
+	c->qoff = route_field(rr, "qoff")
+			  ? (uint32_t)strtoul(route_field(rr, "qoff"), NULL, 10)
+			  : 0;
+	c->qcbst = route_field(rr, "qcbst") ? route_field(rr, "qcbst")[0]
+					    : '\0';
 	route_cdr_load(c, rr);
 	c->cstate = route_field(rr, "cst") ? route_field(rr, "cst")[0] : '\0';
 	c->ctries = route_field(rr, "ctry") ? atoi(route_field(rr, "ctry")) : 0;

@@ -188,22 +188,32 @@ static const char *plus(const char *num, enum scenario_dest d)
 		       : "";
 }
 
-int route_outbound_json(const char *scen, char *json, size_t size)
+int route_scen_numbers(const char *p, char *num, char *cid, size_t size,
+		       bool cid_needed)
 {
-	char num[SCENARIO_OUT_NUM_MAX], cid[SCENARIO_OUT_NUM_MAX];
-	const char *p = scen + strlen(ROUTE_OUT_SCEN), *colon;
-	enum scenario_dest d;
-	int n;
+	const char *colon = strchr(p, ':');
 
-	colon = strchr(p, ':');
-	if (!colon || (size_t)(colon - p) >= sizeof(num) ||
-	    strlen(colon + 1) >= sizeof(cid))
+	if (!colon || (size_t)(colon - p) >= size ||
+	    strlen(colon + 1) >= size)
 		return -EINVAL;
 	memcpy(num, p, (size_t)(colon - p));
 	num[colon - p] = '\0';
-	snprintf(cid, sizeof(cid), "%s", colon + 1);
-	/* Made by go() from checked numbers only: no JSON escaping. */
-	if (!pbx_number_valid(num) || !pbx_number_valid(cid))
+	snprintf(cid, size, "%s", colon + 1);
+	/* Made from checked numbers only: no JSON escaping. */
+	if (!pbx_number_valid(num) ||
+	    ((cid_needed || cid[0]) && !pbx_number_valid(cid)))
+		return -EINVAL;
+	return 0;
+}
+
+int route_outbound_json(const char *scen, char *json, size_t size)
+{
+	char num[SCENARIO_OUT_NUM_MAX], cid[SCENARIO_OUT_NUM_MAX];
+	enum scenario_dest d;
+	int n;
+
+	if (route_scen_numbers(scen + strlen(ROUTE_OUT_SCEN), num, cid,
+			       sizeof(num), true))
 		return -EINVAL;
 	d = scenario_dest_class(num);
 	/* Full numbers go out in E.164 with their '+' (the trunk's format

@@ -23,8 +23,30 @@
 #define QR(x) PBX__V1__QUEUE_EVENT__RESULT__KIND__KIND_##x
 #define RR(x) PBX__V1__MEDIA_EVENT__RING_RESULT__RING_##x
 
-/* An agent is an extension: it fits a ring target. */
+/* An agent is an extension or a number ("+<digits>"): it fits a ring
+ * target. */
 enum { OFFER_AGENTS_MAX = 64, AGENT_MAX = WALK_TARGET_MAX };
+
+/* An Offer's agent kinds, as the walk's ring destinations (one table:
+ * an unknown kind is no agent to ring). */
+static const struct {
+	const char *name;
+	enum walk_dest dest;
+} agent_dests[] = {
+	{"extension", WALK_DEST_EXTENSION},
+	{"external", WALK_DEST_EXTERNAL},
+	{"mobile", WALK_DEST_MOBILE},
+};
+
+static enum walk_dest agent_dest(const char *kind)
+{
+	for (size_t i = 0; i < sizeof(agent_dests) / sizeof(*agent_dests);
+	     i++) {
+		if (!strcmp(kind, agent_dests[i].name))
+			return agent_dests[i].dest;
+	}
+	return WALK_DEST_NONE;
+}
 
 /* A named leg's result, as the queue-manager counts it (0: nothing to
  * report: the leg was cancelled because another answered). */
@@ -70,6 +92,61 @@ int route_queue_send(struct router *r, const char *tenant,
 	if (err)
 		PLOG_WARN("command to queue-manager %s failed: %d", qm, err);
 	return err;
+}
+
+/* A caller that can be called back has a number this long at least
+ * (not an extension, not a short number). */
+#define CB_CALLER_MIN 10
+
+/* The call-back's settings kept while the caller waits (c->qcb). */
+struct qcb {
+	char key;
+	unsigned window_s, retries, retry_s;
+	char prompt[PBX_ID_MAX + 1];
+};
+
+static int qcb_parse(const char *s, struct qcb *q)
+{
+	int n = 0;
+
+	memset(q, 0, sizeof(*q));
+	if (sscanf(s, "%c,%u,%u,%u,%n", &q->key, &q->window_s, &q->retries,
+		   &q->retry_s, &n) != 4 || !n)
+		return -EINVAL;
+	snprintf(q->prompt, sizeof(q->prompt), "%s", s + n);
+	return 0;
+}
+
+/* The caller asked for a call-back and its call ended: it keeps its
+ * place; the queue-manager calls an agent, then this number (showing
+ * the number the caller dialled) when its turn comes. */
+static void leave_callback(struct route_ctx *c)
+{
+	Pbx__V1__QueueCommand qc = PBX__V1__QUEUE_COMMAND__INIT;
+	Pbx__V1__QueueCommand__Leave lv = PBX__V1__QUEUE_COMMAND__LEAVE__INIT;
+	struct qcb q;
+	char d[2] = {0};
+
+	if (qcb_parse(c->qcb, &q))
+		return;
+	d[0] = q.key;
+	lv.reason = LEAVE(CALLBACK);
+	lv.digit = d;
+	lv.callback_number = c->caller;
+	lv.callback_caller_id = (char *)(pbx_number_valid(c->number)
+						 ? c->number
+						 : "");
+	lv.callback_window_s = q.window_s;
+	lv.callback_retries = q.retries;
+	lv.callback_retry_s = q.retry_s;
+	qc.cmd_case = PBX__V1__QUEUE_COMMAND__CMD_LEAVE;
+	qc.leave = &lv;
+	PLOG_INFO("queue %s: the caller %s hung up for a call-back", c->queue,
+		  c->caller);
+	if (route_queue_send(c->r, c->tenant, c->call_id, &qc))
+		PLOG_WARN("queue %s: call-back not sent (no queue-manager); "
+			  "the caller is dropped at its max wait",
+			  c->queue);
 }
 
 static void leave(struct route_ctx *c, int reason, char digit)
@@ -133,6 +210,7 @@ void route_queue_join(struct route_ctx *c, const struct walk_action *a)
 		PBX__V1__QUEUE_COMMAND__ENQUEUE__INIT;
 	uint32_t max_wait = a->queue.max_wait_s;
 	bool news = a->queue.announce_position || a->queue.announce_wait;
+	char cbk[2] = {0};
 
 	/* The caller hears music from now until an agent answers (the
 	 * worker's built-in music when the queue names none): the entry
@@ -149,6 +227,11 @@ void route_queue_join(struct route_ctx *c, const struct walk_action *a)
 	hold.language = c->lang;
 	hold.announce_position = a->queue.announce_position;
 	hold.announce_wait = a->queue.announce_wait;
+	/* The call-back exit is offered to a caller who can be called. */
+	if (a->queue.callback_key && pbx_number_valid(c->caller) &&
+	    strlen(c->caller) >= CB_CALLER_MIN)
+		cbk[0] = a->queue.callback_key;
+	hold.callback_key = cbk;
 	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_QUEUE_HOLD;
 	cmd.queue_hold = &hold;
 	route_exec_send(c, &cmd);
@@ -231,11 +314,13 @@ void route_queue_prepare(struct route_ctx *c, const struct walk_event *ev)
 		/* Bridged: no more exit keys; the queue-manager hears of
 		 * the call's end (route_queue_ended). */
 		c->qwait = false;
-		c->qkeys[0] = '\0';
+		c->qkeys[0] = c->qcb[0] = '\0';
+		c->qcb_on = false;
 	} else if (c->qwait && (c->out.n || c->out.ended)) {
 		c->q_left = true;
 		c->qwait = false;
-		c->queue[0] = c->qkeys[0] = '\0';
+		c->queue[0] = c->qkeys[0] = c->qcb[0] = '\0';
+		c->qcb_on = false;
 	}
 	for (size_t i = 0; i < c->out.n; i++) {
 		const struct walk_action *a = &c->out.act[i];
@@ -245,7 +330,49 @@ void route_queue_prepare(struct route_ctx *c, const struct walk_event *ev)
 		snprintf(c->queue, sizeof(c->queue), "%s", a->queue.name);
 		snprintf(c->qkeys, sizeof(c->qkeys), "%s", a->queue.exit_keys);
 		c->qwait = true;
+		c->qcb[0] = '\0';
+		if (a->queue.callback_key)
+			snprintf(c->qcb, sizeof(c->qcb), "%c,%u,%u,%u,%s",
+				 a->queue.callback_key,
+				 a->queue.callback_window_s,
+				 a->queue.callback_retries,
+				 a->queue.callback_retry_s,
+				 a->queue.callback_prompt
+					 ? a->queue.callback_prompt
+					 : "");
 	}
+}
+
+/* The caller of a queue with a call-back key pressed it (and can be
+ * called: its number is one), or its confirmation ended. */
+bool route_queue_callback(struct route_ctx *c)
+{
+	struct qcb q;
+
+	if (!c->qwait || qcb_parse(c->qcb, &q))
+		return false;
+	if (c->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF &&
+	    c->digit == q.key && !c->qcb_on) {
+		if (!pbx_number_valid(c->caller) ||
+		    strlen(c->caller) < CB_CALLER_MIN) {
+			PLOG_INFO("queue %s: call-back key from %s, which is "
+				  "no number to call: ignored",
+				  c->queue, c->caller[0] ? c->caller : "-");
+			return false;
+		}
+		PLOG_INFO("queue %s: call-back asked (key %c): "
+			  "confirmation, then the caller may hang up",
+			  c->queue, q.key);
+		c->qcb_on = true;
+		c->q_cb_do = ROUTE_CB_CONFIRM;
+		return true;
+	}
+	if (c->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE &&
+	    c->qcb_on) {
+		c->q_cb_do = ROUTE_CB_BYE;
+		return true;
+	}
+	return false;
 }
 
 void route_queue_after_save(struct route_ctx *c)
@@ -253,7 +380,20 @@ void route_queue_after_save(struct route_ctx *c)
 	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
 	Pbx__V1__MediaCommand__StopPlay sp =
 		PBX__V1__MEDIA_COMMAND__STOP_PLAY__INIT;
+	struct qcb q;
 
+	if (c->q_cb_do == ROUTE_CB_CONFIRM && !qcb_parse(c->qcb, &q)) {
+		/* The caller keeps its place while it listens (an agent
+		 * free meanwhile still takes the call). */
+		route_exec_play(c, q.prompt[0] ? q.prompt : "q_callback_ok",
+				false);
+		return;
+	}
+	if (c->q_cb_do == ROUTE_CB_BYE) {
+		route_media_hangup(c->r, c->worker_id, c->tenant, c->call_id,
+				   200, "call-back asked");
+		return;
+	}
 	if (!c->q_left)
 		return;
 	/* Out of the queue: no agent may still ring for it, its deadline
@@ -269,8 +409,15 @@ void route_queue_after_save(struct route_ctx *c)
 
 void route_queue_ended(struct route_ctx *c)
 {
-	/* Waiting: abandoned; bridged: the agent's call ended. */
-	if (c->queue[0])
+	if (route_callback_is(c)) {
+		route_callback_ended(c);
+		return;
+	}
+	/* Waiting: abandoned, or called back; bridged: the agent's call
+	 * ended. */
+	if (c->queue[0] && c->qwait && c->qcb_on)
+		leave_callback(c);
+	else if (c->queue[0])
 		leave(c, LEAVE(HANGUP), 0);
 }
 
@@ -320,6 +467,7 @@ struct qoffer {
 	uint32_t timeout_ms;
 	size_t n;
 	char agent[OFFER_AGENTS_MAX][AGENT_MAX];
+	enum walk_dest dest[OFFER_AGENTS_MAX];
 };
 
 static void got_call(struct route_ctx *c, struct redisReply *rr)
@@ -386,9 +534,11 @@ static void offer_run(struct route_ctx *c)
 				  o->offer, o->agent[i]);
 			continue;
 		}
+		/* A number rings through the tenant's trunk, as a
+		 * subscriber node's external or mobile target does. */
 		ring = (struct walk_action){
 			.kind = WALK_ACT_RING,
-			.ring = {.dest = WALK_DEST_EXTENSION,
+			.ring = {.dest = o->dest[i],
 				 .timeout_ms = o->timeout_ms},
 		};
 		snprintf(ring.ring.target, sizeof(ring.ring.target), "%s",
@@ -427,9 +577,11 @@ static void with_call(struct router *r, const Pbx__V1__Envelope *env,
 	route_pipe_run(c, offer_run);
 }
 
+/* kinds: each agent's (an Offer's agent_kinds), or NULL: all `kind`. */
 static void offer_or_cancel(struct router *r, const Pbx__V1__Envelope *env,
 			    bool cancel, char **agents, size_t n,
-			    uint32_t offer, uint32_t timeout_ms)
+			    char **kinds, const char *kind, uint32_t offer,
+			    uint32_t timeout_ms)
 {
 	struct qoffer *o = calloc(1, sizeof(*o));
 
@@ -438,10 +590,21 @@ static void offer_or_cancel(struct router *r, const Pbx__V1__Envelope *env,
 		o->offer = offer;
 		o->timeout_ms = timeout_ms;
 		for (size_t i = 0; i < n && o->n < OFFER_AGENTS_MAX; i++) {
-			if (agents[i] && agents[i][0] &&
-			    strlen(agents[i]) < AGENT_MAX)
-				snprintf(o->agent[o->n++], AGENT_MAX, "%s",
-					 agents[i]);
+			enum walk_dest d = agent_dest(kinds ? kinds[i] : kind);
+
+			if (!agents[i] || !agents[i][0] ||
+			    strlen(agents[i]) >= AGENT_MAX)
+				continue;
+			if (!cancel && d == WALK_DEST_NONE) {
+				/* Never rung: the offer expires (a miss). */
+				PLOG_WARN("offer %u: agent %s of unknown kind "
+					  "'%s' not rung",
+					  offer, agents[i],
+					  kinds ? kinds[i] : kind);
+				continue;
+			}
+			o->dest[o->n] = d;
+			snprintf(o->agent[o->n++], AGENT_MAX, "%s", agents[i]);
 		}
 	}
 	with_call(r, env, o);
@@ -492,13 +655,27 @@ void route_queue_event(struct router *r, const struct pbx_bus_peer *peer,
 	pbx_log_ctx(env->tenant_id, env->call_id);
 	switch (qe->ev_case) {
 	case PBX__V1__QUEUE_EVENT__EV_OFFER:
+		if (qe->offer->callback_number[0]) {
+			route_callback_offer(r, env, qe->offer);
+			return;
+		}
+		/* agent_kinds names each agent's kind; an older
+		 * queue-manager's dest_kind all of them. */
 		offer_or_cancel(r, env, false, qe->offer->agents,
-				qe->offer->n_agents, qe->offer->offer,
-				qe->offer->timeout_ms);
+				qe->offer->n_agents,
+				qe->offer->n_agent_kinds == qe->offer->n_agents
+					? qe->offer->agent_kinds
+					: NULL,
+				qe->offer->dest_kind[0] ? qe->offer->dest_kind
+							: "extension",
+				qe->offer->offer, qe->offer->timeout_ms);
 		return;
 	case PBX__V1__QUEUE_EVENT__EV_CANCEL:
+		/* A call-back made for that offer, if any, ends too. */
+		route_callback_cancel(r, env, qe->cancel->offer);
 		offer_or_cancel(r, env, true, qe->cancel->agents,
-				qe->cancel->n_agents, qe->cancel->offer, 0);
+				qe->cancel->n_agents, NULL, "", qe->cancel->offer,
+				0);
 		return;
 	case PBX__V1__QUEUE_EVENT__EV_RESULT:
 		break;

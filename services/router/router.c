@@ -11,9 +11,13 @@
 #include "router.h"
 #include "scenario.h"
 #include "vcache.h"
+#include "did_cache.h"
 #include "workers.h"
 
 #define SCACHE_ENTRIES 256
+/* Numbers a router remembers the tenant of (did_cache.h): one entry per
+ * slot, a new number may evict another (then one more GET). */
+#define DID_CACHE_SLOTS 4096
 
 static void edge_recv(struct pbx_bus *bus, const struct pbx_bus_peer *peer,
 		      const Pbx__V1__Envelope *env, int err, void *arg)
@@ -176,6 +180,9 @@ int router_alloc(struct router **rp, struct event_base *base, void *zctx,
 	if (err)
 		goto fail;
 	err = route_cdr_batch_alloc(r);
+	if (!err)
+		err = did_cache_alloc(&r->dids, DID_CACHE_SLOTS,
+				      (uint64_t)cfg->did_cache_ms);
 	if (err)
 		goto fail;
 	err = workers_alloc(&r->workers, r->redis,
@@ -271,6 +278,7 @@ void router_free(struct router *r)
 	vcache_free(r->scache);
 	vcache_free(r->ocache);
 	vcache_free(r->outcache);
+	did_cache_free(r->dids);
 	workers_free(r->workers);
 	free(r);
 }

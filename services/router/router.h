@@ -17,6 +17,7 @@ struct pbx_redis;
 struct workers;
 struct vcache;
 struct route_cdr_batch;
+struct did_cache;
 
 struct router_config {
 	char router_id[PBX_CFG_STRLEN];
@@ -38,6 +39,7 @@ struct router_config {
 	long crm_ttl_ms;    /* a crm-connector silent this long is gone */
 	long cdr_max_entries; /* call records kept per tenant (0: default) */
 	long cdr_max_age_s;   /* ... and for how long (0: default) */
+	long did_cache_ms;    /* number -> tenant kept this long (0: off) */
 	char log_level[PBX_CFG_STRLEN];
 	/* CURVE (docs/security.md): empty secret file = plaintext. */
 	char curve_secret_file[PBX_CFG_STRLEN];
@@ -67,6 +69,7 @@ struct router {
 				  * apart so they never evict a tenant's) */
 	struct event *tick;
 	struct route_cdr_batch *cdrs; /* call records waiting (route_cdr.c) */
+	struct did_cache *dids; /* number -> tenant, a moment (did_cache.h) */
 	/* Edge-bridges heard from (bus ids): a CallEnd whose call's own
 	 * edge is gone goes to another one, as every edge reaches the same
 	 * Kamailio (route_reap.c). */

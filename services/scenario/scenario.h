@@ -261,7 +261,12 @@ struct scenario_queue {
 	uint32_t max_wait_s, max_len, agent_timeout_s, wrapup_s;
 	bool join_empty;
 	size_t nagents;
-	const char *const *agents; /* extensions, in the object's order */
+	/* In the object's order: an extension, or a phone number as its
+	 * agent id "+<digits>" (scenario_agent_number). */
+	const char *const *agents;
+	/* Each agent's kind, as Ring.dest_kind names it: "extension",
+	 * "external" or "mobile" (numbers ring through the tenant's trunk). */
+	const char *const *kinds;
 };
 /* 0, -ENOENT (no such queue), -EINVAL. */
 int scenario_objects_queue(const struct scenario_objects *objs,
@@ -308,6 +313,14 @@ int scenario_number_normalise(const char *in, char *out, size_t size);
  * (letters, '*', '#', no digits, a '+' after the first digit), -ENOSPC
  * when the result does not fit. */
 int scenario_number_canon(const char *in, char *out, size_t size);
+
+/* The agent id of a queue agent that is a phone number (a queue object's
+ * {"external": N} or {"mobile": N}, `pbxctl queue agent ... N`): "+" and
+ * the canonical digits (scenario_number_canon), 10 to 15 of them (E.164).
+ * An extension never starts with "+", so the two never meet. Returns the
+ * length, -EINVAL (not such a number), -ENOSPC (size < 17 may be). */
+int scenario_agent_number(const char *in, char *out, size_t size);
+#define SCENARIO_AGENT_NUMBER_MAX 17 /* "+" 15 digits NUL */
 
 /* ---- Time zones ---------------------------------------------------------
  * A TZif (v2+) reader over the system tzdata (/usr/share/zoneinfo) with a

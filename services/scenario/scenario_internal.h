@@ -130,8 +130,15 @@ struct obj_queue {
 	uint32_t max_wait_s, max_len, agent_timeout_s, wrapup_s, periodic_s;
 	const char *moh, *periodic_prompt, *entry_prompt;
 	bool announce_position, announce_wait, join_empty;
+	/* The call-back exit: its key ('\0' none), confirmation prompt
+	 * (NULL: the system sound), window, retries and their interval. */
+	char cb_key;
+	const char *cb_prompt;
+	uint32_t cb_window_s, cb_retries, cb_retry_s;
 	size_t nagents;
-	const char **agents; /* nagents strings of root; the array is ours */
+	const char **agents; /* nagents strings of root or of nums; ours */
+	const char **kinds;  /* each agent's: "extension", "external", ... */
+	char *nums; /* the agent ids of numbers, SCENARIO_AGENT_NUMBER_MAX each */
 };
 
 struct obj_fax {

@@ -129,3 +129,24 @@ int scenario_number_canon(const char *in, char *out, size_t size)
 	}
 	return len;
 }
+
+int scenario_agent_number(const char *in, char *out, size_t size)
+{
+	char buf[NUM_MAX + 3];
+	int len = scenario_number_canon(in, buf + 1, sizeof(buf) - 1);
+	const char *id = buf + 1;
+
+	if (len < 0)
+		return len == -ENOSPC ? -EINVAL : len;
+	if (buf[1] != '+') {
+		buf[0] = '+';
+		id = buf;
+		len++;
+	}
+	if (len < 11 || len > 16)
+		return -EINVAL;
+	if ((size_t)len + 1 > size)
+		return -ENOSPC;
+	memcpy(out, id, (size_t)len + 1);
+	return len;
+}

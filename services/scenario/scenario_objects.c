@@ -55,8 +55,11 @@ static void obj_destroy(struct scenario_object *o)
 		scenario_sched_free(o->sched);
 	else if (o->kind == SCENARIO_REF_LIST)
 		scenario_list_free(o->list);
-	else if (o->kind == SCENARIO_REF_QUEUE)
+	else if (o->kind == SCENARIO_REF_QUEUE) {
 		free(o->queue.agents);
+		free(o->queue.kinds);
+		free(o->queue.nums);
+	}
 	json_decref(o->root);
 	free(o->name);
 	free(o);
@@ -130,14 +133,98 @@ static bool flag(json_t *o, const char *k, bool def)
 	return json_is_boolean(v) ? json_is_true(v) : def;
 }
 
+/* A queue's agents: extensions ("101") and phone numbers through the
+ * trunk ({"external": "+7 495 ..."} or {"mobile": "8 916 ..."}), each
+ * number under its agent id (scenario_agent_number). */
+static const char *const agent_kinds[] = {"external", "mobile"};
+
+static int agent_of(json_t *v, const char **kind, const char **num)
+{
+	const char *k;
+	json_t *n;
+
+	if (json_is_string(v)) {
+		*kind = "extension";
+		return json_string_length(v) && json_string_value(v)[0] != '+'
+			       ? 0
+			       : -EINVAL;
+	}
+	if (!json_is_object(v) || json_object_size(v) != 1)
+		return -EINVAL;
+	json_object_foreach(v, k, n)
+	{
+		for (size_t i = 0; i < sizeof(agent_kinds) / sizeof(*agent_kinds);
+		     i++) {
+			if (!strcmp(k, agent_kinds[i]) && json_is_string(n)) {
+				*kind = agent_kinds[i];
+				*num = json_string_value(n);
+				return 0;
+			}
+		}
+	}
+	return -EINVAL;
+}
+
+static int queue_agents(struct obj_queue *q, json_t *agents, const char *who,
+			struct scenario_report *rep)
+{
+	size_t i, n = json_array_size(agents);
+	unsigned errs = 0;
+	json_t *v;
+
+	q->nagents = n;
+	if (!n)
+		return 0;
+	q->agents = calloc(n, sizeof(*q->agents));
+	q->kinds = calloc(n, sizeof(*q->kinds));
+	q->nums = calloc(n, SCENARIO_AGENT_NUMBER_MAX);
+	if (!q->agents || !q->kinds || !q->nums)
+		return -ENOMEM;
+	json_array_foreach(agents, i, v)
+	{
+		const char *num = NULL;
+		char *id = q->nums + i * SCENARIO_AGENT_NUMBER_MAX;
+
+		if (agent_of(v, &q->kinds[i], &num)) {
+			scenario_report_add(rep, true,
+					    "%s: agent %zu must be an "
+					    "extension, {\"external\": "
+					    "number} or {\"mobile\": number}",
+					    who, i + 1);
+			errs++;
+		} else if (!num) {
+			q->agents[i] = json_string_value(v);
+		} else if (scenario_agent_number(num, id,
+						 SCENARIO_AGENT_NUMBER_MAX) <
+			   0) {
+			scenario_report_add(rep, true,
+					    "%s: agent %zu: \"%s\" is not a "
+					    "phone number with its country "
+					    "code (10 to 15 digits)",
+					    who, i + 1, num);
+			errs++;
+		} else {
+			q->agents[i] = id;
+		}
+		for (size_t j = 0; !errs && j < i; j++) {
+			if (!strcmp(q->agents[j], q->agents[i])) {
+				scenario_report_add(rep, true,
+						    "%s: agent %s is listed "
+						    "twice",
+						    who, q->agents[i]);
+				errs++;
+			}
+		}
+	}
+	return errs ? -EINVAL : 0;
+}
+
 /* Kind-specific checks and compilation beyond the field table. */
 static int obj_compile(struct scenario_object *o, const char *who,
 		       struct scenario_report *rep)
 {
 	json_t *r = o->root, *agents;
 	unsigned errs = 0;
-	size_t i;
-	json_t *v;
 
 	switch (o->kind) {
 	case SCENARIO_REF_SCHEDULE:
@@ -146,16 +233,6 @@ static int obj_compile(struct scenario_object *o, const char *who,
 		return scenario_list_compile(&o->list, r, who, rep);
 	case SCENARIO_REF_QUEUE:
 		agents = json_object_get(r, "agents");
-		json_array_foreach(agents, i, v)
-		{
-			if (!json_is_string(v) || !json_string_length(v)) {
-				scenario_report_add(rep, true,
-						    "%s: agent %zu must be an "
-						    "extension",
-						    who, i + 1);
-				errs++;
-			}
-		}
 		o->queue.strategy = str(r, "strategy");
 		if (!o->queue.strategy)
 			o->queue.strategy = "ring_all";
@@ -171,18 +248,13 @@ static int obj_compile(struct scenario_object *o, const char *who,
 			flag(r, "announce_position", false);
 		o->queue.announce_wait = flag(r, "announce_wait", false);
 		o->queue.join_empty = flag(r, "join_empty", true);
-		o->queue.nagents = json_array_size(agents);
-		if (errs || !o->queue.nagents)
-			break;
-		o->queue.agents =
-			calloc(o->queue.nagents, sizeof(*o->queue.agents));
-		if (!o->queue.agents)
-			return -ENOMEM;
-		json_array_foreach(agents, i, v)
-		{
-			o->queue.agents[i] = json_string_value(v);
-		}
-		break;
+		o->queue.cb_key = str(r, "callback_key") ? str(r, "callback_key")[0]
+							 : '\0';
+		o->queue.cb_prompt = str(r, "callback_prompt");
+		o->queue.cb_window_s = num(r, "callback_window", 3600);
+		o->queue.cb_retries = num(r, "callback_retries", 2);
+		o->queue.cb_retry_s = num(r, "callback_retry_interval", 60);
+		return queue_agents(&o->queue, agents, who, rep);
 	case SCENARIO_REF_FAX_BOX:
 		if (str(r, "email") && !s_email(str(r, "email"))) {
 			scenario_report_add(rep, true,
@@ -532,6 +604,7 @@ int scenario_objects_queue(const struct scenario_objects *objs,
 	q->join_empty = o->queue.join_empty;
 	q->nagents = o->queue.nagents;
 	q->agents = o->queue.agents;
+	q->kinds = o->queue.kinds;
 	return 0;
 }
 

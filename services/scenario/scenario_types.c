@@ -167,6 +167,11 @@ static const struct opt_spec queue_obj[] = {
 	{"periodic_interval", OPT_INT, false, 5, 3600, NULL},
 	{"entry_prompt", OPT_STRING, false, 0, 0, NULL},
 	{"join_empty", OPT_BOOL, false, 0, 0, NULL},
+	{"callback_key", OPT_STRING, false, 0, 0, "0|1|2|3|4|5|6|7|8|9|*|#"},
+	{"callback_prompt", OPT_STRING, false, 0, 0, NULL},
+	{"callback_window", OPT_INT, false, 60, 86400, NULL},
+	{"callback_retries", OPT_INT, false, 0, 10, NULL},
+	{"callback_retry_interval", OPT_INT, false, 5, 3600, NULL},
 	END};
 
 static const struct opt_spec list_obj[] = {

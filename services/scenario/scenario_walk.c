@@ -256,6 +256,14 @@ static void queue_join(struct walk *w, const struct scenario_node *nd)
 	a->queue.join_empty = oq ? oq->join_empty : true;
 	a->queue.priority = q->priority;
 	memcpy(a->queue.exit_keys, q->exit_keys, sizeof(q->exit_keys));
+	a->queue.callback_key = '\0';
+	if (oq && oq->cb_key && !strchr(q->exit_keys, oq->cb_key)) {
+		a->queue.callback_key = oq->cb_key;
+		a->queue.callback_prompt = oq->cb_prompt;
+		a->queue.callback_window_s = oq->cb_window_s;
+		a->queue.callback_retries = oq->cb_retries;
+		a->queue.callback_retry_s = oq->cb_retry_s;
+	}
 	w->st->phase = PH_QUEUE;
 	hop(w, nd, "queue", NULL);
 }

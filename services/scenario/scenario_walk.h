@@ -181,6 +181,12 @@ struct walk_action {
 			bool join_empty;
 			int priority;
 			char exit_keys[16]; /* digits that leave the queue */
+			/* The queue object's call-back exit ('\0': none; an
+			 * exit key of the node wins) and its settings. */
+			char callback_key;
+			const char *callback_prompt; /* NULL: system sound */
+			uint32_t callback_window_s, callback_retries;
+			uint32_t callback_retry_s;
 		} queue;
 		struct {
 			const char *box;

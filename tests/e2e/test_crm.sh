@@ -7,9 +7,12 @@
 # dial numbers whose scenario starts with a crm node. Asserts: a caller
 # the CRM knows reaches the manager's phone (RTP both ways), the call is
 # logged back into the CRM after hang-up (Bitrix24 register + finish), an
-# unknown caller takes not_found, an amoCRM token that expired is
-# refreshed and its owner rung, a CRM sleeping past lookup_timeout takes
-# crm_error in time (measured), and no secret reaches a log or crm show.
+# unknown caller takes not_found through the Bitrix24 OAuth application
+# (its expired token refreshed at the OAuth server, then stored), an
+# amoCRM token that expired is refreshed and its owner rung, the amoCRM
+# call is logged as an event and a call_in note on the contact, a CRM
+# sleeping past lookup_timeout takes crm_error in time (measured), and no
+# secret reaches a log or crm show.
 #
 # Environment: PBX_BUILD (required). Prints PASS/FAIL lines and a last
 # line "N passed, M failed".
@@ -27,6 +30,7 @@ FAKE=http://127.0.0.1:$FAKE_PORT
 B24_CODE=e2ecode
 API_SECRET=e2e-api-secret-0123456789
 AMO_SECRET=e2e-amo-client-secret
+B24_APP_SECRET=e2e-b24-app-secret
 LOOKUP_MS=1500
 
 PHONE_PID=""
@@ -112,7 +116,8 @@ stack_up
 	echo "$AMO_SECRET" | "$PBXCTL" crm set $T amocrm \
 		"base_url=$FAKE" client_id=e2e-client client_secret=- \
 		redirect_uri=https://pbx.example/oauth access_token=AT-expired \
-		refresh_token=RT-1 "expires_at=$(($(date +%s) + 86400))" &&
+		refresh_token=RT-1 "expires_at=$(($(date +%s) + 86400))" \
+		call_log=both &&
 	"$PBXCTL" crm map $T amocrm 42 101 &&
 	"$PBXCTL" crm set $T api "url=$FAKE/api" "secret=$API_SECRET" &&
 	number_with $T 15550501 b24 "$(scenario bitrix24)" &&
@@ -130,6 +135,12 @@ if echo "$show" | grep -q 'crm bitrix24: webhook_url=(set)' &&
 	pass crm_show_never_shows_a_secret
 else
 	fail crm_show_never_shows_a_secret "$show"
+fi
+out=$("$PBXCTL" crm set $T amocrm call_log=sometimes 2>&1)
+if echo "$out" | grep -q 'call_log must be events, notes or both'; then
+	pass crm_set_refuses_an_unknown_call_log
+else
+	fail crm_set_refuses_an_unknown_call_log "$out"
 fi
 if "$PBXCTL" crm map $T bitrix24 18 999 >/dev/null 2>&1; then
 	fail crm_map_refuses_an_unknown_extension "accepted"
@@ -180,8 +191,47 @@ else
 	fail bitrix_call_registered_and_finished_after_hangup "register: $reg finish: $fin"
 fi
 
-# --- an unknown caller takes not_found --------------------------------------
+# --- the Bitrix24 OAuth application: an unknown caller takes not_found ------
+# (the webhook replaced by the application; its access token has expired:
+# expired_token, the refresh at the OAuth server, the search again)
+{
+	"$PBXCTL" crm set $T bitrix24 off &&
+	echo "$B24_APP_SECRET" | "$PBXCTL" crm set $T bitrix24 \
+		"portal_url=$FAKE/app/rest/" "oauth_url=$FAKE" \
+		client_id=local.e2e.app client_secret=- \
+		access_token=B24-AT-expired refresh_token=B24-RT-1 \
+		"expires_at=$(($(date +%s) + 86400))" cache_ttl_s=0
+} >>"$TMP/provision.out" 2>&1 && pass provision_bitrix_application ||
+	fail provision_bitrix_application "$(tail -1 "$TMP/provision.out")"
+show=$("$PBXCTL" crm show $T bitrix24 2>&1)
+if echo "$show" | grep -q "portal_url=$FAKE/app/rest/ .*client_secret=(set) access_token=(set) refresh_token=(set)" &&
+	! echo "$show" | grep -q -e "$B24_APP_SECRET" -e B24-AT -e B24-RT; then
+	pass bitrix_application_secrets_write_only
+else
+	fail bitrix_application_secrets_write_only "$show"
+fi
 expect_code bitrix_unknown_caller_takes_not_found 15550501 404 5102
+searches=$(grep -h -o '"path": "/app/rest/telephony.externalCall.searchCrmEntities.json?auth=[^"]*"' "$TMP"/fake/*.json 2>/dev/null | sort)
+if grep -q '"path": "/oauth/token/?grant_type=refresh_token&client_id=local.e2e.app&client_secret=e2e-b24-app-secret&refresh_token=B24-RT-1"' "$TMP"/fake/*.json &&
+	echo "$searches" | grep -q 'auth=B24-AT-expired"' &&
+	echo "$searches" | grep -q 'auth=B24-AT-[0-9]' &&
+	[ "$(rcli HGET "pbx:{$T}:crm:bitrix24" refresh_token)" != B24-RT-1 ] &&
+	[ "$(rcli HGET "pbx:{$T}:crm:bitrix24" access_token)" != B24-AT-expired ]; then
+	pass bitrix_application_token_refreshed_stored_and_searched
+else
+	fail bitrix_application_token_refreshed_stored_and_searched "$searches"
+fi
+# A spent refresh token, due: the refresh is refused (invalid_grant), the
+# call takes crm_error, and an ERROR line names the tenant and the cause.
+"$PBXCTL" crm set $T bitrix24 refresh_token=B24-RT-spent \
+	"expires_at=$(($(date +%s) + 10))" >>"$TMP/provision.out" 2>&1
+expect_code bitrix_application_refused_refresh_takes_crm_error 15550501 486 5104
+if grep -q "ERROR .*\[$T/.*crm: bitrix24: token refresh refused (HTTP 400 invalid_grant)" \
+	"$PBX_RUN/crm-connector.log"; then
+	pass bitrix_application_refused_refresh_logged_with_tenant
+else
+	fail bitrix_application_refused_refresh_logged_with_tenant "$(grep 'token refresh' "$PBX_RUN/crm-connector.log" | tail -2)"
+fi
 
 # --- amoCRM: the expired token is refreshed, the owner rung -----------------
 phone busy amo
@@ -197,6 +247,23 @@ if fake_req oauth2/access_token | grep -q '"grant_type":"refresh_token"' &&
 	pass amo_expired_token_refreshed_and_stored
 else
 	fail amo_expired_token_refreshed_and_stored "$(fake_req oauth2)"
+fi
+# call_log=both: the call event, then a call_in note on the contact (the
+# fake refuses a note without the documented params).
+for _ in $(seq 50); do
+	grep -q 'crm amocrm: call \(not \)\?logged' "$PBX_RUN/crm-connector.log" && break
+	sleep 0.1
+done
+note=$(fake_req '^/api/v4/contacts/notes$')
+if fake_req '^/api/v4/calls$' | grep -q '"uniq":' &&
+	echo "$note" | grep -q '"entity_id":142' &&
+	echo "$note" | grep -q '"note_type":"call_in"' &&
+	echo "$note" | grep -q '"phone":"79991110002"' &&
+	echo "$note" | grep -q '"call_status":6' &&
+	grep -q 'crm amocrm: call logged (missed' "$PBX_RUN/crm-connector.log"; then
+	pass amo_call_event_and_call_note_after_hangup
+else
+	fail amo_call_event_and_call_note_after_hangup "note: $note; $(grep 'crm amocrm: call' "$PBX_RUN/crm-connector.log" | tail -2)"
 fi
 
 # --- a CRM sleeping past the deadline: crm_error in time --------------------
@@ -216,7 +283,8 @@ else
 fi
 
 # --- no secret in any log ----------------------------------------------------
-secrets=(-e "$B24_CODE" -e "$AMO_SECRET" -e "$API_SECRET" -e AT-expired)
+secrets=(-e "$B24_CODE" -e "$AMO_SECRET" -e "$API_SECRET" -e AT-expired
+	-e "$B24_APP_SECRET" -e B24-RT- -e B24-AT-)
 tok=$(rcli HGET "pbx:{$T}:crm:amocrm" access_token)
 [ -n "$tok" ] && secrets+=(-e "$tok")
 if grep -l "${secrets[@]}" "$PBX_RUN"/*.log >/dev/null 2>&1; then

@@ -10,15 +10,32 @@
 # bytes of the Russian system sounds, then the music again), which caller
 # reached which agent, the exit routes (max wait, an
 # RFC 4733 exit key), an agent that does not answer skipped and then
-# auto-paused, and `pbxctl queue stats`.
+# auto-paused, and `pbxctl queue stats`. A mobile number is an agent
+# too: a SIPp carrier on an outside address (198.51.100.9, the trunk)
+# answers as that agent, with RTP counted both ways. The call-back exit:
+# a caller presses the callback key, hears the confirmation and is hung
+# up; when an agent is free its phone rings first and answers, then the
+# carrier (as the caller's number) is called and answers, RTP counted
+# both ways; a busy caller is tried again after the interval, then
+# given up (statistics).
+#
+# The carrier's address must exist only in a private network namespace:
+# run as root, the suite creates one, re-runs itself inside it and
+# deletes it at the end (tests/security/netns.sh); inside one already
+# (PBX_SEC_NS set) it runs there.
 #
 # Environment: PBX_BUILD (required). Prints PASS/FAIL lines and a last
 # line "N passed, M failed".
 set -u
+: "${PBX_BUILD:?set PBX_BUILD to a build directory}"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/security/netns.sh"
+own_netns "$ROOT/tests/e2e/test_queue.sh" "$@"
 . "$ROOT/tests/e2e/lib.sh"
 e2e_env queue
 CALLER_IP=127.0.0.2
+CARRIER=198.51.100.9
+MOBILE_AGENT=79161234567
 T=queue
 DOMAIN=queue.pbx.local
 
@@ -29,12 +46,14 @@ declare -A A_RTP=([101]=32002 [102]=32004)
 declare -A A_PW=([101]=first-agent-secret-pw [102]=second-agent-secret-pw)
 declare -A A_PID=()
 
+BG=()
 cleanup() {
 	local p
-	for p in "${A_PID[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${A_PID[@]}" "${BG[@]}"; do kill "$p" 2>/dev/null; done
 	"$STACK" stop >/dev/null 2>&1
 }
 trap cleanup EXIT
+ip addr add "$CARRIER/32" dev lo 2>/dev/null
 
 # register <ext>: the agent's phone registers its address (digest auth).
 register() {
@@ -157,6 +176,13 @@ cd - >/dev/null || exit 1
 	number_with $T 15552007 closed "$(qscen closed '' \
 		',"no_agents":"none"' "$(leave_by none)")" &&
 	number_with $T 15552005 linear "$(qscen line)" &&
+	echo '{"agents":[{"mobile":"8 (916) 123-45-67"}],"agent_timeout":10}' |
+		"$PBXCTL" object put $T queue mobile - &&
+	number_with $T 15552008 mobile "$(qscen mobile)" &&
+	echo '{"strategy":"linear","agents":["101"],"agent_timeout":10,"callback_key":"2","callback_retries":1,"callback_retry_interval":5}' |
+		"$PBXCTL" object put $T queue cbq - &&
+	number_with $T 15552009 cbq "$(qscen cbq)" &&
+	"$PBXCTL" trunk add q-carrier $CARRIER:5060 --format e164 &&
 	register 101 && register 102
 } >"$TMP/provision.out" 2>&1
 if [ $? = 0 ]; then pass provision_queue_tenant; else
@@ -255,7 +281,47 @@ esac
 at_least three_rtp_callers_to_agent101 "agent 101 got" \
 	"$(sink_packets "$TMP/three.101.sink")" 300
 
-# --- max wait takes the exit route ---------------------------------------------
+# carrier <name> [scenario] [keys...]: a SIPp carrier on the trunk's
+# address takes calls in the background (CARRIER_PID; default
+# out_carrier.xml: one call answered, its log $TMP/<name>.carrier.log).
+carrier() {
+	local name=$1 sf=${2:-out_carrier.xml}
+	shift $(($# < 2 ? $# : 2))
+	[ $# -gt 0 ] || set -- -m 1
+	rm -f "$TMP/$name.carrier.log"
+	(cd "$TMP" && exec timeout 60 sipp -sf "$SIPP_DIR/$sf" \
+		-i $CARRIER -p 5060 -mi $CARRIER -mp 18000 -key rtp_port 32020 \
+		-nostdin -trace_logs -log_file "$TMP/$name.carrier.log" \
+		"$@" >>"$TMP/sipp.out" 2>&1) &
+	CARRIER_PID=$!
+	BG+=("$CARRIER_PID")
+}
+
+# carrier_got <check> <name> <regex>: the carrier (CARRIER_PID) took its
+# call and ended well, and its INVITE matched regex ("ruri ... from ...").
+carrier_got() {
+	local rc
+	wait "$CARRIER_PID"
+	rc=$?
+	if [ $rc = 0 ] && grep -qE "$3" "$TMP/$2.carrier.log"; then
+		pass "$1"
+	else fail "$1" "rc $rc: $(grep -m1 'ruri' "$TMP/$2.carrier.log")"; fi
+}
+
+# --- a mobile number as an agent, through the trunk (with max wait) ------------
+# The queue lists {"mobile": "8 (916) 123-45-67"}: the carrier at the
+# trunk's address gets the call for +79161234567 from the caller's
+# number, answers, and talks with the caller 4 s (RTP counted both
+# ways) until the caller hangs up. Meanwhile (in parallel) another
+# caller waits in an empty queue until its max wait.
+carrier mobile
+start_sink $CARRIER 32020 "$TMP/mobile.carrier.sink"
+smc=$SINK_PID
+start_sink $CALLER_IP 33016 "$TMP/mobile.caller.sink"
+smk=$SINK_PID
+sleep 0.3
+(caller mobile 15552008 hangup 8 5000; echo $? >"$TMP/mobile.rc") &
+cm=$!
 t0=$(now_ms)
 if caller maxwait 15552003 wait 4 && grep -q got-bye "$TMP/caller-maxwait.log"; then
 	el=$(($(now_ms) - t0))
@@ -263,6 +329,22 @@ if caller maxwait 15552003 wait 4 && grep -q got-bye "$TMP/caller-maxwait.log"; 
 		pass max_wait_takes_the_timeout_route
 	else fail max_wait_takes_the_timeout_route "ended after $el ms (max wait 4 s)"; fi
 else fail max_wait_takes_the_timeout_route "caller sipp failed"; fi
+wait $cm
+if [ "$(cat "$TMP/mobile.rc")" = 0 ] && grep -q sent-bye "$TMP/caller-mobile.log"; then
+	pass mobile_agent_caller_talked_and_hung_up
+else fail mobile_agent_caller_talked_and_hung_up "caller sipp failed"; fi
+carrier_got mobile_agent_carrier_got_the_number_from_the_caller mobile \
+	"ruri \\+$MOBILE_AGENT from \\+?79990000108@"
+wait $smc $smk
+at_least mobile_agent_rtp_caller_to_carrier "carrier got" \
+	"$(sink_packets "$TMP/mobile.carrier.sink")" 150
+at_least mobile_agent_rtp_carrier_to_caller "caller got" \
+	"$(sink_packets "$TMP/mobile.caller.sink")" 150
+sleep 0.3
+"$PBXCTL" queue stats $T mobile >"$TMP/mobile.stats" 2>&1
+if grep -q "queue mobile agent +$MOBILE_AGENT: ready, calls 1, talk [3-6] s, missed 0" "$TMP/mobile.stats"; then
+	pass mobile_agent_counted_and_ready_again
+else fail mobile_agent_counted_and_ready_again "$(tr '\n' ';' <"$TMP/mobile.stats")"; fi
 
 # --- an exit key leaves along its output -------------------------------------
 # Key 2 one second in; its output plays a 2 s prompt and hangs up: the
@@ -332,6 +414,68 @@ if caller closed 15552007 wait 9 && grep -q got-bye "$TMP/caller-closed.log" &&
 else fail no_agents_takes_its_output "caller sipp failed or no 'node none' in router.log"; fi
 "$PBXCTL" queue agent login $T 102 >/dev/null
 
+# --- call-back exit ----------------------------------------------------------------
+# Nobody is free (101 paused); caller 9 presses 2 (the callback key),
+# hears the confirmation and is hung up. 101 is resumed: the PBX calls
+# 101 first (it answers, shown the caller's number), then the caller's
+# number through the trunk (the carrier answers): RTP both ways between
+# them until 101 hangs up.
+cb_wait() { # cb_wait <name> <n>: the caller asks for a call-back
+	local rl t0 el
+	rl=$(wc -l <"$PBX_RUN/router.log")
+	t0=$(now_ms)
+	if caller "$1" 15552009 key2 "$2" && grep -q got-bye "$TMP/caller-$1.log" &&
+		tail -n +$((rl + 1)) "$PBX_RUN/router.log" | grep -q "call-back asked (key 2)"; then
+		el=$(($(now_ms) - t0))
+		pass "$1_callback_asked_confirmed_and_hung_up"
+	else fail "$1_callback_asked_confirmed_and_hung_up" "caller sipp failed or no 'call-back asked' in router.log"; fi
+}
+"$PBXCTL" queue agent pause $T 101 >/dev/null
+start_sink $CALLER_IP 33018 "$TMP/cb1.caller.sink"
+scb=$SINK_PID
+cb_wait cb1 9
+wait $scb
+# The confirmation (a few seconds of speech) reached the caller.
+at_least cb1_caller_heard_the_confirmation "packets" "$(sink_packets "$TMP/cb1.caller.sink")" 60
+carrier cb1
+agent 101 hangup 1 cb1 4000
+start_sink $CARRIER 32020 "$TMP/cb1.carrier.sink"
+scc=$SINK_PID
+start_sink "${A_IP[101]}" "${A_RTP[101]}" "$TMP/cb1.agent.sink"
+sca=$SINK_PID
+"$PBXCTL" queue agent resume $T 101 >/dev/null
+agent_done 101 cb1_agent_called_first_answered_and_hung_up
+if grep -q "^answered 79990000109" "$TMP/agent-cb1.log"; then
+	pass cb1_agent_shown_the_callers_number
+else fail cb1_agent_shown_the_callers_number "$(grep -m1 answered "$TMP/agent-cb1.log")"; fi
+carrier_got cb1_then_the_caller_called_through_the_trunk cb1 \
+	"ruri \\+79990000109 from"
+wait $scc $sca
+at_least cb1_rtp_agent_to_caller "carrier got" "$(sink_packets "$TMP/cb1.carrier.sink")" 120
+at_least cb1_rtp_caller_to_agent "agent got" "$(sink_packets "$TMP/cb1.agent.sink")" 120
+
+# A call-back whose caller does not answer (the carrier says busy) frees
+# the agent, is tried again after callback_retry_interval (5 s) from its
+# place, then given up (callback_retries 1): the agent answered twice.
+"$PBXCTL" queue agent pause $T 101 >/dev/null
+cb_wait cb2 10
+carrier cb2 people_callee.xml -key ext x -key mode busy -m 2
+agent 101 answer 2 cb2
+t0=$(now_ms)
+"$PBXCTL" queue agent resume $T 101 >/dev/null
+agent_done 101 cb2_agent_called_twice
+el=$(($(now_ms) - t0))
+if wait "$CARRIER_PID"; then pass cb2_caller_busy_twice
+else fail cb2_caller_busy_twice "carrier sipp failed"; fi
+if [ $el -ge 4500 ]; then pass cb2_retried_after_the_interval
+else fail cb2_retried_after_the_interval "both tries within $el ms"; fi
+sleep 0.3
+"$PBXCTL" queue stats $T cbq >"$TMP/cbq.stats" 2>&1
+if grep -q "call-backs 2 (connected 1, tries failed 2, given up 1, expired 0)" "$TMP/cbq.stats" &&
+	grep -q "queue cbq agent 101: ready, calls 1, talk [3-6] s, missed 0" "$TMP/cbq.stats"; then
+	pass callback_statistics
+else fail callback_statistics "$(tr '\n' ';' <"$TMP/cbq.stats")"; fi
+
 # --- statistics ------------------------------------------------------------------
 "$PBXCTL" queue stats $T >"$TMP/stats.out" 2>&1
 a=$(stat sales answered)
@@ -358,6 +502,7 @@ if grep -q "unhandeled response" "$PBX_RUN/mw1.log"; then
 else pass worker_matched_every_sip_response; fi
 
 "$PBXCTL" tenant delete $T >/dev/null 2>&1
+"$PBXCTL" trunk remove q-carrier >/dev/null 2>&1
 "$STACK" stop
 sanitizer_clean queue_services_clean_under_sanitizers "$PBX_RUN"
 echo "$PASSED passed, $FAILED failed"

@@ -842,6 +842,22 @@ ctl queue agent pause "$C" 299
 expect queue_agent_unknown_extension 1 'not an extension of tenant'
 ctl queue agent resume "$C" 251 why
 expect queue_agent_reason_only_with_pause 2 'only a pause has a reason'
+# A phone number is an agent too (through the trunk): written in any
+# form, it is the agent "+<digits>" of the queues that list it.
+printf '%s' '{"agents":["251",{"mobile":"8 916 555-01-02"}]}' >"$TMP/qn.json"
+ctl object put "$C" queue numq "$TMP/qn.json"
+expect queue_with_a_number_agent_stored 0 '^ok$'
+ctl queue agent pause "$C" "+7 (916) 555-01-02" driving
+expect queue_number_agent_pause 0 '^\+79165550102 paused \(driving\)$'
+check queue_number_agent_pause_stored 1 "$(rcli HGET "pbx:{$C}:qm:agents" +79165550102 | grep -c '"st":"paused"')"
+ctl queue agent resume "$C" 89165550102
+expect queue_number_agent_resume 0 '^\+79165550102 ready$'
+ctl queue agent login "$C" 89165550199
+expect queue_number_agent_not_listed 1 'number \+79165550199 is not an agent of any queue'
+printf '%s' '{"agents":[{"mobile":"0611"}]}' >"$TMP/qbad.json"
+ctl object put "$C" queue badq "$TMP/qbad.json"
+expect queue_bad_number_agent_refused 1 '"0611" is not a phone number with its country code'
+ctl object delete "$C" queue numq
 ctl queue stats "$C" agentsq
 expect queue_stats_one_queue 0 '^queue agentsq: waiting 0 \(ringing 0\)'
 expect queue_stats_lists_agents 0 '^queue agentsq agent 251: ready, calls 0'

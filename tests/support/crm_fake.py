@@ -12,6 +12,16 @@ Bitrix24 (incoming webhook https://<portal>/rest/<user>/<code>/):
         {"error":"INVALID_CREDENTIALS","error_description":...}
     POST .../telephony.externalcall.register.json -> {"result":{"CALL_ID"}}
     POST .../telephony.externalcall.finish.json   -> {"result":{...}}
+Bitrix24 OAuth application (REST endpoint https://<portal>/rest/, here
+    /app/rest/): the same methods at /app/rest/<method>.json?auth=<access
+    token>; an old token -> 401 {"error":"expired_token",
+    "error_description":"The access token provided has expired."}
+    GET /oauth/token/?grant_type=refresh_token&client_id&client_secret
+        &refresh_token (the OAuth server, oauth.bitrix.info) -> {
+        access_token, expires, expires_in, scope, domain, server_endpoint,
+        status, client_endpoint, member_id, user_id, refresh_token}; a
+        wrong application or a spent refresh token -> 400
+        {"error":"invalid_grant","error_description":...}
 amoCRM (API v4, OAuth 2):
     GET /api/v4/contacts?query=<phone>, Authorization: Bearer <token>
         -> 200 {"_embedded":{"contacts":[{id, name, responsible_user_id}]}}
@@ -21,6 +31,13 @@ amoCRM (API v4, OAuth 2):
         client_id, client_secret, redirect_uri} -> {token_type, expires_in,
         access_token, refresh_token}; a spent refresh token -> 400
     POST /api/v4/calls -> 200 {"_embedded":{"calls":[...]}}
+    POST /api/v4/contacts/notes [{entity_id, note_type "call_in" |
+        "call_out", params {uniq, duration, source, phone, link,
+        call_result, call_status}}] -> 200 {"_embedded":{"notes":[{id,
+        entity_id, request_id}]}}; a note without entity_id, a known
+        note_type or params uniq/duration/source/phone -> 400
+        {"title":"Bad Request","status":400,"detail":
+        "Request validation failed","validation-errors":[...]}
 Generic API (docs/services/crm-connector.md): POST /api, signed
     (X-Pbx-Signature: t=<s>,v1=<hmac-sha256 hex of "<t>.<body>">, key
     API_SECRET); a bad signature -> 401.
@@ -42,6 +59,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 B24_CODE = "e2ecode"
+B24_APP = ("local.e2e.app", "e2e-b24-app-secret")  # client_id, secret
 API_SECRET = "e2e-api-secret-0123456789"
 SLEEP_S = 5
 # phone -> (CRM user id, Bitrix24 inner phone, client name)
@@ -53,7 +71,8 @@ SLEEPY = {"15550001"}  # the API sleeps on this caller
 API_EXT = {"79991110001": "101"}
 
 lock = threading.Lock()
-state = {"n": 0, "access": "AT-expired", "refresh": "RT-1", "calls": 0}
+state = {"n": 0, "access": "AT-expired", "refresh": "RT-1", "calls": 0,
+         "b24_access": "B24-AT-expired", "b24_refresh": "B24-RT-1"}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -83,9 +102,33 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length", "0"))
         return self.rfile.read(min(n, 1 << 20)).decode("utf-8", "replace")
 
+    def b24_token(self, q):
+        """The Bitrix24 OAuth server's refresh_token grant."""
+        one = {k: v[0] for k, v in q.items()}
+        with lock:
+            if one.get("grant_type") != "refresh_token" or \
+                    (one.get("client_id"), one.get("client_secret")) != \
+                    B24_APP or one.get("refresh_token") != state["b24_refresh"]:
+                return self.answer(400, {"error": "invalid_grant",
+                                         "error_description":
+                                         "Invalid refresh token"})
+            state["b24_access"] = "B24-AT-%d" % state["n"]
+            state["b24_refresh"] = "B24-RT-%d" % state["n"]
+            tok = {"access_token": state["b24_access"],
+                   "expires": int(time.time()) + 3600, "expires_in": 3600,
+                   "scope": "telephony,crm", "domain": "oauth.bitrix.info",
+                   "server_endpoint": "https://oauth.bitrix.info/rest/",
+                   "status": "L",
+                   "client_endpoint": "https://e2e.bitrix24.ru/rest/",
+                   "member_id": "e2e0member", "user_id": 1,
+                   "refresh_token": state["b24_refresh"]}
+        return self.answer(200, tok)
+
     def do_GET(self):
         self.record("")
         url = urlsplit(self.path)
+        if url.path == "/oauth/token/":
+            return self.b24_token(parse_qs(url.query))
         if url.path != "/api/v4/contacts":
             return self.answer(404, {"title": "Not Found", "status": 404})
         if self.headers.get("Authorization") != "Bearer " + state["access"] \
@@ -109,9 +152,18 @@ class Handler(BaseHTTPRequestHandler):
             req = json.loads(raw) if raw else {}
         except ValueError:
             return self.answer(400, {"error": "INVALID_REQUEST"})
-        path = urlsplit(self.path).path
+        url = urlsplit(self.path)
+        path = url.path
         if path.startswith("/rest/"):
             return self.bitrix(path, req)
+        if path.startswith("/app/rest/"):
+            auth = parse_qs(url.query).get("auth", [""])[0]
+            if auth != state["b24_access"] or auth == "B24-AT-expired":
+                return self.answer(401, {
+                    "error": "expired_token",
+                    "error_description":
+                    "The access token provided has expired."})
+            return self.bitrix("/rest/1/%s/%s" % (B24_CODE, path[10:]), req)
         if path == "/oauth2/access_token":
             with lock:
                 if req.get("grant_type") != "refresh_token" or \
@@ -124,11 +176,42 @@ class Handler(BaseHTTPRequestHandler):
                        "access_token": state["access"],
                        "refresh_token": state["refresh"]}
             return self.answer(200, tok)
+        if path in ("/api/v4/calls", "/api/v4/contacts/notes") and \
+                self.headers.get("Authorization") != "Bearer " + \
+                state["access"]:
+            return self.answer(401, {"title": "Unauthorized",
+                                     "status": 401})
         if path == "/api/v4/calls":
             return self.answer(200, {"_embedded": {"calls": [{"id": 1}]}})
+        if path == "/api/v4/contacts/notes":
+            return self.amo_notes(req)
         if path == "/api":
             return self.api(raw, req)
         self.answer(404, {"error": "NOT_FOUND"})
+
+    def amo_notes(self, req):
+        errs = []
+        if not isinstance(req, list) or not req:
+            errs.append("body must be a list of notes")
+        for i, n in enumerate(req if isinstance(req, list) else []):
+            p = n.get("params") if isinstance(n, dict) else None
+            if not isinstance(n, dict) or \
+                    not isinstance(n.get("entity_id"), int) or \
+                    n.get("note_type") not in ("call_in", "call_out") or \
+                    not isinstance(p, dict) or \
+                    not isinstance(p.get("duration"), int) or \
+                    any(not isinstance(p.get(k), str) or not p.get(k)
+                        for k in ("uniq", "source", "phone")):
+                errs.append({"request_id": str(i),
+                             "errors": [{"code": "NotSupportedChoice",
+                                         "path": "params"}]})
+        if errs:
+            return self.answer(400, {"title": "Bad Request", "status": 400,
+                                     "detail": "Request validation failed",
+                                     "validation-errors": errs})
+        self.answer(200, {"_embedded": {"notes": [
+            {"id": 9000 + i, "entity_id": n["entity_id"],
+             "request_id": str(i)} for i, n in enumerate(req)]}})
 
     def bitrix(self, path, req):
         parts = path.split("/")  # "", rest, 1, code, method.json

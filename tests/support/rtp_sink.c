@@ -4,10 +4,13 @@
  * sequence numbers and timestamps advanced by 1 and by 160 per packet.
  * With a 6th argument, the payload bytes of the audio packets (not
  * telephone-events) are written to that file as they came (raw G.711 of
- * the first packet's type), for sox to measure what was heard. */
+ * the first packet's type), for sox to measure what was heard. SIGTERM
+ * ends the collection early (the report and the file are still written):
+ * a suite that knows the call is over need not wait for idle_ms. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +19,14 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
 static uint64_t now_ms(void)
 {
@@ -61,8 +72,9 @@ int main(int argc, char **argv)
 	if (argc > 5 && (ready = fopen(argv[5], "w")))
 		fclose(ready);
 
+	signal(SIGTERM, on_term);
 	start = now_ms();
-	for (;;) {
+	while (!stop) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		uint8_t buf[2048];
 		uint64_t t = now_ms();

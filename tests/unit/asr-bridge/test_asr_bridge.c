@@ -3,8 +3,14 @@
  * worker connects) on the same libevent loop; the recogniser is a test
  * backend that answers a fixed text (or fails), so what is asserted is
  * the bridge's part: heartbeats, stream state, endpointing over the bus,
- * the phrase mapping and threshold, refusals, idle streams dropped. */
+ * the phrase mapping and threshold, refusals, idle streams dropped; and
+ * a remote test backend that answers 100 ms later from the loop (as the
+ * Vosk adapter does): the turn's url and secret reach it, a stream
+ * stopped meanwhile gets no answer, a pending turn is cancelled when the
+ * bridge stops. */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <event2/event.h>
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +23,7 @@
 #include "pbx_bus.h"
 #include "pbx_clock.h"
 #include "pbx_log.h"
+#include "pbx_metrics.h"
 #include "pbx_test.h"
 #include "test_port.h"
 
@@ -31,6 +38,24 @@ struct test_backend {
 	int calls;
 };
 
+/* The remote one: each turn answers "yes" 100 ms later. */
+struct rturn {
+	struct rtest *r;
+	asr_done_h *done;
+	void *arg;
+	struct event *ev;
+	struct rturn *next;
+};
+struct rtest {
+	struct asr_backend base;
+	int calls;
+	/* streaming (rts_ops): turns begun, samples given, aborts */
+	int begun, aborted;
+	size_t streamed;
+	char url[64], secret[64], language[16];
+	struct rturn *pending;
+};
+
 static struct {
 	struct event_base *base;
 	void *zctx;
@@ -38,6 +63,7 @@ static struct {
 	struct bridge_config cfg;
 	struct bridge *bridge;
 	struct test_backend *tb;
+	struct rtest *rt;
 } fx;
 
 static int tb_recognize(struct asr_backend *b, const struct asr_utt *u,
@@ -58,7 +84,105 @@ static void tb_free(struct asr_backend *b)
 	free(b);
 }
 
-static const struct asr_backend_ops tb_ops = {"test", tb_free, tb_recognize};
+static const struct asr_backend_ops tb_ops = {
+	.name = "test", .free = tb_free, .recognize = tb_recognize};
+
+static void rturn_end(struct rturn *t, int err)
+{
+	struct rturn **pp = &t->r->pending;
+
+	while (*pp != t)
+		pp = &(*pp)->next;
+	*pp = t->next;
+	event_free(t->ev);
+	t->done(err, err ? NULL : &(struct asr_hyp){.text = "yes", .conf = 1},
+		t->arg);
+	free(t);
+}
+
+static void rturn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	rturn_end(arg, 0);
+}
+
+static int rt_recognize(struct asr_backend *b, const struct asr_utt *u,
+			asr_done_h *done, void *arg)
+{
+	struct rtest *r = (struct rtest *)b;
+	struct rturn *t = calloc(1, sizeof(*t));
+	struct timeval tv = {0, 100000};
+
+	r->calls++;
+	snprintf(r->url, sizeof(r->url), "%s", u->url);
+	snprintf(r->secret, sizeof(r->secret), "%s", u->secret);
+	snprintf(r->language, sizeof(r->language), "%s", u->language);
+	t->r = r;
+	t->done = done;
+	t->arg = arg;
+	t->ev = evtimer_new(fx.base, rturn_cb, t);
+	evtimer_add(t->ev, &tv);
+	t->next = r->pending;
+	r->pending = t;
+	return 0;
+}
+
+static void rt_free(struct asr_backend *b)
+{
+	struct rtest *r = (struct rtest *)b;
+
+	while (r->pending)
+		rturn_end(r->pending, -ECANCELED);
+	free(b);
+}
+
+static const struct asr_backend_ops rt_ops = {.name = "rtest",
+					      .remote = true,
+					      .free = rt_free,
+					      .recognize = rt_recognize};
+
+/* The same backend, streaming: the turn is the backend itself (one at a
+ * time in these tests); the end answers as recognize does. */
+static int rts_begin(struct asr_backend *b, const struct asr_utt *u,
+		     void **turn)
+{
+	struct rtest *r = (struct rtest *)b;
+
+	r->begun++;
+	r->streamed = u->n;
+	*turn = r;
+	return 0;
+}
+
+static int rts_feed(void *turn, const int16_t *pcm, size_t n)
+{
+	(void)pcm;
+	((struct rtest *)turn)->streamed += n;
+	return 0;
+}
+
+static int rts_end(void *turn, asr_done_h *done, void *arg)
+{
+	struct rtest *r = turn;
+	struct asr_utt u = {.url = "streamed", .secret = "", .language = ""};
+
+	return rt_recognize(&r->base, &u, done, arg);
+}
+
+static void rts_abort(void *turn)
+{
+	((struct rtest *)turn)->aborted++;
+}
+
+static const struct asr_backend_ops rts_ops = {.name = "rtest",
+					       .remote = true,
+					       .free = rt_free,
+					       .recognize = rt_recognize,
+					       .stream_begin = rts_begin,
+					       .stream_feed = rts_feed,
+					       .stream_end = rts_end,
+					       .stream_abort = rts_abort};
 
 static void run_ms(int ms)
 {
@@ -89,8 +213,12 @@ static void setup(void)
 	fx.tb->base.ops = &tb_ops;
 	fx.tb->text = "yes please";
 	fx.tb->score = -20; /* above the ceiling: acoustic confidence 1 */
+	fx.rt = calloc(1, sizeof(*fx.rt));
+	fx.rt->base.ops = &rt_ops;
 	cr_assert_eq(bridge_alloc(&fx.bridge, fx.base, fx.zctx, &fx.cfg,
-				  &fx.tb->base),
+				  (struct asr_backend *[]){&fx.tb->base,
+							   &fx.rt->base},
+				  2),
 		     0);
 	cr_assert_eq(fake_peer_alloc(&fx.worker, fx.base, fx.zctx, ep, "mw1"),
 		     0);
@@ -154,7 +282,8 @@ static const Pbx__V1__AsrResult *wait_kind(int kind, int ms)
 	return NULL;
 }
 
-static void start(uint64_t id, double confidence)
+static void start_ex(uint64_t id, double confidence, const char *lang,
+		     const char *backend, const char *url)
 {
 	static char *yes_syn[] = {"yes", "yeah"}, *no_syn[] = {"no"};
 	Pbx__V1__AsrPhrase yes = PBX__V1__ASR_PHRASE__INIT,
@@ -175,9 +304,18 @@ static void start(uint64_t id, double confidence)
 	st.confidence = confidence;
 	st.no_input_ms = 1000;
 	st.sample_rate = 8000;
+	st.language = (char *)lang;
+	st.backend = (char *)backend;
+	st.url = (char *)url;
+	st.secret = (char *)(url[0] ? "the-secret" : "");
 	env.body_case = PBX__V1__ENVELOPE__BODY_ASR_START;
 	env.asr_start = &st;
 	send_env(&env);
+}
+
+static void start(uint64_t id, double confidence)
+{
+	start_ex(id, confidence, "", "", "");
 }
 
 /* ms of audio (tone or silence) on stream id, 20 ms per frame. */
@@ -224,7 +362,7 @@ Test(asr_bridge, ping_is_answered_with_a_heartbeat)
 	cr_assert_str_eq(hb->asr_heartbeat->bridge_id, "asr1");
 	cr_assert_eq(hb->asr_heartbeat->capacity, 2);
 	cr_assert_eq(hb->asr_heartbeat->load, 0);
-	cr_assert_str_eq(hb->asr_heartbeat->backends, "test");
+	cr_assert_str_eq(hb->asr_heartbeat->backends, "test,rtest");
 }
 
 Test(asr_bridge, speech_is_endpointed_recognised_and_mapped)
@@ -333,4 +471,158 @@ Test(asr_bridge, audio_that_stops_after_speech_ends_the_utterance)
 	cr_assert_eq(r->stream_id, 4);
 	cr_assert_str_eq(r->phrase, "yes");
 	cr_assert_eq(bridge_load(fx.bridge), 0);
+}
+
+static void stop(uint64_t id)
+{
+	Pbx__V1__AsrAudio au = PBX__V1__ASR_AUDIO__INIT;
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+
+	au.stream_id = id;
+	au.stop = true;
+	env.body_case = PBX__V1__ENVELOPE__BODY_ASR_AUDIO;
+	env.asr_audio = &au;
+	send_env(&env);
+}
+
+Test(asr_bridge, another_language_goes_to_the_remote_backend_with_its_url)
+{
+	const Pbx__V1__AsrResult *r;
+
+	start_ex(5, 0.5, "ru", "", "ws://asr.example/ru");
+	audio(5, 600, true);
+	audio(5, 300, false);
+	r = wait_kind(KIND(FINAL), 3000);
+	cr_assert_not_null(r);
+	cr_assert_eq(r->stream_id, 5);
+	cr_assert_str_eq(r->phrase, "yes");
+	cr_assert_float_eq(r->confidence, 1.0, 1e-9, "the backend's own");
+	cr_assert_eq(fx.rt->calls, 1);
+	cr_assert_eq(fx.tb->calls, 0);
+	cr_assert_str_eq(fx.rt->url, "ws://asr.example/ru");
+	cr_assert_str_eq(fx.rt->secret, "the-secret");
+	cr_assert_str_eq(fx.rt->language, "ru");
+	cr_assert_eq(bridge_load(fx.bridge), 0);
+	/* The remote one's ~100 ms are the recogniser's, not the bridge's:
+	 * the bridge's own share stays in the lowest buckets. */
+	{
+		struct pbx_metrics *m = NULL;
+		size_t len;
+		char *txt;
+
+		cr_assert_eq(pbx_metrics_alloc(&m, "asr-bridge", ""), 0);
+		cr_assert_eq(bridge_metrics_add(fx.bridge, m), 0);
+		txt = pbx_metrics_render(m, &len);
+		cr_assert_not_null(txt);
+		cr_assert_not_null(strstr(txt, "pbx_asr_finals_total 1\n"), "%s",
+				   txt);
+		cr_assert_not_null(strstr(txt, "pbx_asr_result_seconds_count{"
+					       "recogniser=\"remote\"} 1\n"),
+				   "%s", txt);
+		cr_assert_not_null(strstr(txt, "pbx_asr_result_seconds_bucket{"
+					       "recogniser=\"remote\",le=\"0.05\"} 0\n"),
+				   "%s", txt);
+		cr_assert_not_null(strstr(txt, "pbx_asr_bridge_seconds_bucket{"
+					       "le=\"0.02\"} 1\n"),
+				   "%s", txt);
+		free(txt);
+		pbx_metrics_free(m);
+	}
+}
+
+Test(asr_bridge, a_stream_stopped_during_a_remote_decode_gets_no_answer)
+{
+	start_ex(6, 0.5, "ru", "rtest", "ws://asr.example/");
+	audio(6, 600, true);
+	audio(6, 300, false);
+	for (int i = 0; i < 100 && !fx.rt->calls; i++)
+		run_ms(5);
+	cr_assert_eq(fx.rt->calls, 1);
+	cr_assert_eq(bridge_load(fx.bridge), 1, "kept while it decodes");
+	audio(6, 100, true); /* frames during the decode: not heard */
+	stop(6);
+	run_ms(300); /* the backend answers meanwhile: dropped */
+	cr_assert_eq(bridge_load(fx.bridge), 0);
+	cr_assert_null(wait_kind(KIND(FINAL), 10));
+	cr_assert_null(fx.rt->pending);
+}
+
+Test(asr_bridge, a_pending_remote_decode_is_cancelled_when_the_bridge_stops)
+{
+	start_ex(8, 0.5, "ru", "", "ws://asr.example/");
+	audio(8, 600, true);
+	audio(8, 300, false);
+	for (int i = 0; i < 100 && !fx.rt->calls; i++)
+		run_ms(5);
+	cr_assert_eq(fx.rt->calls, 1);
+	cr_assert_not_null(fx.rt->pending);
+	/* teardown frees the bridge now: ASan sees the turn freed */
+}
+
+Test(asr_bridge, a_language_without_a_recogniser_is_refused)
+{
+	const Pbx__V1__AsrResult *r;
+
+	start_ex(1, 0.5, "ru", "", ""); /* no url: nobody hears Russian */
+	r = wait_result(0, 3000);
+	cr_assert_not_null(r);
+	cr_assert_eq(r->kind, KIND(ERROR));
+	cr_assert_str_eq(r->detail, "no model for the language");
+	start_ex(2, 0.5, "en", "rtest", "");
+	r = wait_result(1, 3000);
+	cr_assert_not_null(r);
+	cr_assert_eq(r->kind, KIND(ERROR));
+	cr_assert_str_eq(r->detail,
+			 "the backend needs a url (the tenant's asr setting)");
+	start_ex(3, 0.5, "ru", "test", "ws://x/");
+	r = wait_result(2, 3000);
+	cr_assert_not_null(r);
+	cr_assert_str_eq(r->detail, "no model for the language");
+	start_ex(4, 0.5, "en", "google", "");
+	r = wait_result(3, 3000);
+	cr_assert_not_null(r);
+	cr_assert_str_eq(r->detail, "unknown backend");
+	cr_assert_eq(bridge_load(fx.bridge), 0);
+}
+
+Test(asr_bridge, a_streaming_backend_hears_the_speech_as_it_comes)
+{
+	const Pbx__V1__AsrResult *r;
+
+	fx.rt->base.ops = &rts_ops;
+	start_ex(5, 0.5, "ru", "", "ws://asr.example/ru");
+	audio(5, 200, false);
+	audio(5, 100, true);
+	run_ms(50);
+	cr_assert_eq(fx.rt->begun, 1, "begun at the start of speech");
+	audio(5, 500, true);
+	run_ms(50);
+	/* the lead-in, and every voiced frame so far */
+	cr_assert_eq(fx.rt->streamed, (200 + 600) * 8);
+	cr_assert_eq(fx.rt->calls, 0);
+	audio(5, 300, false);
+	r = wait_kind(KIND(FINAL), 3000);
+	cr_assert_not_null(r);
+	cr_assert_str_eq(r->phrase, "yes");
+	cr_assert_eq(fx.rt->calls, 1, "ended once");
+	cr_assert_str_eq(fx.rt->url, "streamed");
+	/* the same audio as a whole utterance: lead-in, speech, 200 ms */
+	cr_assert_eq(fx.rt->streamed, (200 + 600 + 200) * 8);
+	cr_assert_eq(fx.rt->aborted, 0);
+	cr_assert_eq(bridge_load(fx.bridge), 0);
+}
+
+Test(asr_bridge, a_stream_stopped_while_speaking_aborts_its_turn)
+{
+	fx.rt->base.ops = &rts_ops;
+	start_ex(6, 0.5, "ru", "", "ws://asr.example/ru");
+	audio(6, 400, true);
+	run_ms(50);
+	cr_assert_eq(fx.rt->begun, 1);
+	stop(6);
+	run_ms(50);
+	cr_assert_eq(fx.rt->aborted, 1);
+	cr_assert_eq(fx.rt->calls, 0);
+	cr_assert_eq(bridge_load(fx.bridge), 0);
+	cr_assert_null(wait_kind(KIND(FINAL), 10));
 }

@@ -146,7 +146,7 @@ Test(crm_adapter, bitrix_call_log_is_register_then_finish)
 			"{\"result\":{\"CALL_ID\":\"externalCall.9f.1\","
 			"\"CRM_ENTITY_TYPE\":\"CONTACT\"}}";
 
-		crm_bitrix24.log_parse(0, 200, reg, strlen(reg), &prev);
+		crm_bitrix24.log_parse(&s, 0, 200, reg, strlen(reg), &prev);
 	}
 	cr_assert_eq(prev.v, CRM_V_OWNER);
 	cr_assert_str_eq(prev.call_ref, "externalCall.9f.1");
@@ -169,21 +169,28 @@ Test(crm_adapter, bitrix_call_log_is_register_then_finish)
 	cr_assert_eq(json_integer_value(json_object_get(j, "STATUS_CODE")),
 		     304);
 	json_decref(j);
-	crm_bitrix24.log_parse(0, 200, "{\"result\":{}}", 13, &prev);
+	crm_bitrix24.log_parse(&s, 0, 200, "{\"result\":{}}", 13, &prev);
 	cr_assert_eq(prev.v, CRM_V_ERROR);
 }
 
 /* ---- amoCRM -------------------------------------------------------------- */
 
+/* An OAuth application's settings, its token due in an hour. */
+static void oauth_settings(const char *id, const char *secret, const char *at,
+			   const char *rt)
+{
+	snprintf(s.client_id, sizeof(s.client_id), "%s", id);
+	snprintf(s.client_secret, sizeof(s.client_secret), "%s", secret);
+	snprintf(s.access_token, sizeof(s.access_token), "%s", at);
+	snprintf(s.refresh_token, sizeof(s.refresh_token), "%s", rt);
+	s.expires_at = 1800000000 + 3600;
+}
+
 static void amo_settings(void)
 {
 	snprintf(s.url, sizeof(s.url), "https://acme.amocrm.ru/");
-	snprintf(s.client_id, sizeof(s.client_id), "cid");
-	snprintf(s.client_secret, sizeof(s.client_secret), "csecret");
 	snprintf(s.redirect_uri, sizeof(s.redirect_uri), "https://pbx/cb");
-	snprintf(s.access_token, sizeof(s.access_token), "AT1");
-	snprintf(s.refresh_token, sizeof(s.refresh_token), "RT1");
-	s.expires_at = 1800000000 + 3600;
+	oauth_settings("cid", "csecret", "AT1", "RT1");
 }
 
 Test(crm_adapter, amo_contacts_query_with_the_bearer_token)
@@ -229,9 +236,9 @@ Test(crm_adapter, amo_refresh_request_and_answer_store_the_new_pair)
 	json_t *j;
 
 	amo_settings();
-	cr_assert_not(crm_amo_token_due(&s, 1800000000, 300));
-	cr_assert(crm_amo_token_due(&s, 1800000000 + 3300, 300));
-	cr_assert_eq(crm_amo_refresh_build(&s, &r), 0);
+	cr_assert_not(crm_token_due(&s, 1800000000, 300));
+	cr_assert(crm_token_due(&s, 1800000000 + 3300, 300));
+	cr_assert_eq(crm_amocrm.refresh_build(&s, &r), 0);
 	cr_assert_str_eq(r.url, "https://acme.amocrm.ru/oauth2/access_token");
 	j = body();
 	cr_assert_str_eq(json_string_value(json_object_get(j, "grant_type")),
@@ -248,23 +255,22 @@ Test(crm_adapter, amo_refresh_request_and_answer_store_the_new_pair)
 			"{\"token_type\":\"Bearer\",\"expires_in\":86400,"
 			"\"access_token\":\"AT2\",\"refresh_token\":\"RT2\"}";
 
-		cr_assert_eq(crm_amo_refresh_parse(200, tok, strlen(tok),
-						   1800000100, &s, why,
-						   sizeof(why)),
+		cr_assert_eq(crm_token_parse("amocrm", 200, tok, strlen(tok),
+					     1800000100, &s, why, sizeof(why)),
 			     0);
 	}
 	cr_assert_str_eq(s.access_token, "AT2");
 	cr_assert_str_eq(s.refresh_token, "RT2");
 	cr_assert_eq(s.expires_at, 1800000100 + 86400);
-	cr_assert_eq(crm_amo_refresh_parse(
-			     400,
+	cr_assert_eq(crm_token_parse(
+			     "amocrm", 400,
 			     "{\"hint\":\"Token has been revoked\",\"title\":"
 			     "\"Bad Request\",\"status\":400}",
 			     70, 0, &s, why, sizeof(why)),
 		     -EACCES);
 	cr_assert_str_eq(s.access_token, "AT2", "a refusal keeps the tokens");
-	cr_assert_eq(crm_amo_refresh_parse(200, "{}", 2, 0, &s, why,
-					   sizeof(why)),
+	cr_assert_eq(crm_token_parse("amocrm", 200, "{}", 2, 0, &s, why,
+				     sizeof(why)),
 		     -EPROTO);
 }
 
@@ -292,6 +298,200 @@ Test(crm_adapter, amo_call_log_posts_an_inbound_call)
 			     json_object_get(call, "responsible_user_id")),
 		     504141);
 	json_decref(j);
+}
+
+Test(crm_adapter, amo_call_notes_find_the_contact_then_post_call_in)
+{
+	struct crm_call c = {.tenant = "t1", .call_id = "call-1",
+			     .caller = "79161234567", .ext = "101",
+			     .user = "504141", .answered = true,
+			     .started_ms = 1800000000000ull, .duration_s = 42};
+	struct crm_answer prev = {0};
+	static const char found[] =
+		"{\"_embedded\":{\"contacts\":[{\"id\":3301,\"name\":\"Anna\","
+		"\"responsible_user_id\":504141}]}}";
+	json_t *j, *note, *p;
+
+	amo_settings();
+	s.log_mode = CRM_LOG_NOTES;
+	cr_assert_eq(crm_amocrm.log_build(&s, &c, 0, &prev, &r), 0);
+	cr_assert_str_eq(r.url, "https://acme.amocrm.ru/api/v4/contacts"
+				"?query=79161234567");
+	cr_assert_null(r.body);
+	crm_req_clear(&r);
+	crm_amocrm.log_parse(&s, 0, 200, found, strlen(found), &prev);
+	cr_assert_eq(prev.v, CRM_V_OWNER);
+	cr_assert_str_eq(prev.call_ref, "3301");
+	cr_assert_eq(crm_amocrm.log_build(&s, &c, 1, &prev, &r), 0);
+	cr_assert_str_eq(r.url, "https://acme.amocrm.ru/api/v4/contacts/notes");
+	cr_assert_str_eq(r.hdr[0], "Authorization: Bearer AT1");
+	j = body();
+	note = json_array_get(j, 0);
+	cr_assert_eq(json_integer_value(json_object_get(note, "entity_id")),
+		     3301);
+	cr_assert_str_eq(json_string_value(json_object_get(note, "note_type")),
+			 "call_in");
+	p = json_object_get(note, "params");
+	cr_assert_str_eq(json_string_value(json_object_get(p, "uniq")),
+			 "call-1");
+	cr_assert_eq(json_integer_value(json_object_get(p, "duration")), 42);
+	cr_assert_str_eq(json_string_value(json_object_get(p, "source")),
+			 "pbx");
+	cr_assert_str_eq(json_string_value(json_object_get(p, "phone")),
+			 "79161234567");
+	cr_assert_str_eq(json_string_value(json_object_get(p, "call_result")),
+			 "answered by 101");
+	cr_assert_eq(json_integer_value(json_object_get(p, "call_status")), 4);
+	json_decref(j);
+	crm_req_clear(&r);
+	crm_amocrm.log_parse(&s, 1, 200, "{\"_embedded\":{\"notes\":[]}}", 27,
+			     &prev);
+	cr_assert_eq(prev.v, CRM_V_OWNER);
+	cr_assert_eq(crm_amocrm.log_build(&s, &c, 2, &prev, &r), 1);
+	/* An unknown caller (204): no contact, nothing to note. */
+	crm_amocrm.log_parse(&s, 0, 204, NULL, 0, &prev);
+	cr_assert_eq(prev.v, CRM_V_OWNER);
+	cr_assert_eq(crm_amocrm.log_build(&s, &c, 1, &prev, &r), 1);
+	/* The note refused: problem+json read, 401 asks for a refresh. */
+	{
+		static const char bad[] =
+			"{\"title\":\"Bad Request\",\"status\":400,"
+			"\"detail\":\"Request validation failed\"}";
+
+		crm_amocrm.log_parse(&s, 1, 400, bad, strlen(bad), &prev);
+	}
+	cr_assert_eq(prev.v, CRM_V_ERROR);
+	cr_assert_str_eq(prev.detail, "amocrm: HTTP 400 Bad Request: Request "
+				      "validation failed");
+	crm_amocrm.log_parse(&s, 1, 401, NULL, 0, &prev);
+	cr_assert_eq(prev.v, CRM_V_AUTH);
+}
+
+Test(crm_adapter, amo_call_log_both_is_event_then_note)
+{
+	struct crm_call c = {.tenant = "t1", .call_id = "call-1",
+			     .caller = "79161234567", .answered = false};
+	struct crm_answer prev = {0};
+
+	amo_settings();
+	s.log_mode = CRM_LOG_BOTH;
+	cr_assert_eq(crm_amocrm.log_build(&s, &c, 0, &prev, &r), 0);
+	cr_assert_str_eq(r.url, "https://acme.amocrm.ru/api/v4/calls");
+	crm_req_clear(&r);
+	cr_assert_eq(crm_amocrm.log_build(&s, &c, 1, &prev, &r), 0);
+	cr_assert_str_eq(r.url, "https://acme.amocrm.ru/api/v4/contacts"
+				"?query=79161234567");
+	crm_req_clear(&r);
+	snprintf(prev.call_ref, sizeof(prev.call_ref), "77");
+	cr_assert_eq(crm_amocrm.log_build(&s, &c, 2, &prev, &r), 0);
+	cr_assert_str_eq(r.url, "https://acme.amocrm.ru/api/v4/contacts/notes");
+	cr_assert(strstr(r.body, "\"call_result\":\"missed\""), "%s", r.body);
+	cr_assert(strstr(r.body, "\"call_status\":6"), "%s", r.body);
+	crm_req_clear(&r);
+	cr_assert_eq(crm_amocrm.log_build(&s, &c, 3, &prev, &r), 1);
+	cr_assert_str_eq(crm_log_modes[CRM_LOG_BOTH], "both");
+	cr_assert_not_null(crm_adapter_field(&crm_amocrm, "call_log")->choices);
+}
+
+/* ---- Bitrix24 OAuth application ------------------------------------------- */
+
+static void b24_app_settings(void)
+{
+	snprintf(s.portal_url, sizeof(s.portal_url),
+		 "https://acme.bitrix24.ru/rest/");
+	oauth_settings("local.65a1.7741", "cs+/=", "b24at1", "b24rt1");
+}
+
+Test(crm_adapter, bitrix_app_passes_the_token_as_auth)
+{
+	struct crm_call c = {.caller = "79161234567", .user = "17",
+			     .answered = true};
+	struct crm_answer prev = {0};
+
+	b24_app_settings();
+	cr_assert(crm_oauth(&crm_bitrix24, &s));
+	cr_assert_eq(crm_bitrix24.lookup_build(&s, &query, &r), 0);
+	cr_assert_str_eq(r.url, "https://acme.bitrix24.ru/rest/telephony."
+				"externalCall.searchCrmEntities.json"
+				"?auth=b24at1");
+	cr_assert(strstr(r.body, "\"PHONE_NUMBER\":\"79161234567\""));
+	crm_req_clear(&r);
+	cr_assert_eq(crm_bitrix24.log_build(&s, &c, 0, &prev, &r), 0);
+	cr_assert_str_eq(r.url, "https://acme.bitrix24.ru/rest/telephony."
+				"externalcall.register.json?auth=b24at1");
+	crm_req_clear(&r);
+	/* No token: nothing to ask with. */
+	s.access_token[0] = '\0';
+	cr_assert_eq(crm_bitrix24.lookup_build(&s, &query, &r), -EINVAL);
+	crm_req_clear(&r);
+	/* A webhook wins over the application's settings. */
+	snprintf(s.url, sizeof(s.url), "https://acme.bitrix24.ru/rest/1/c0de/");
+	cr_assert_not(crm_oauth(&crm_bitrix24, &s));
+	cr_assert_eq(crm_bitrix24.lookup_build(&s, &query, &r), 0);
+	cr_assert_null(strstr(r.url, "auth="));
+}
+
+Test(crm_adapter, bitrix_expired_token_asks_for_a_refresh)
+{
+	parse(&crm_bitrix24, 401,
+	      "{\"error\":\"expired_token\",\"error_description\":\"The "
+	      "access token provided has expired.\"}");
+	cr_assert_eq(a.v, CRM_V_AUTH);
+	cr_assert_str_eq(a.detail, "bitrix24: HTTP 401 expired_token: The "
+				   "access token provided has expired.");
+	parse(&crm_bitrix24, 401, "{\"error\":\"invalid_token\"}");
+	cr_assert_eq(a.v, CRM_V_AUTH);
+	parse(&crm_bitrix24, 401, "{\"error\":\"NO_AUTH_FOUND\"}");
+	cr_assert_eq(a.v, CRM_V_ERROR);
+	crm_bitrix24.log_parse(&s, 1, 401, "{\"error\":\"expired_token\"}", 25,
+			       &a);
+	cr_assert_eq(a.v, CRM_V_AUTH);
+}
+
+Test(crm_adapter, bitrix_refresh_is_the_oauth_servers_token_get)
+{
+	static const char tok[] =
+		"{\"access_token\":\"b24at2\",\"expires\":1800003700,"
+		"\"expires_in\":3600,\"scope\":\"app\",\"domain\":"
+		"\"oauth.bitrix.info\",\"server_endpoint\":\"https://oauth."
+		"bitrix.info/rest/\",\"status\":\"L\",\"client_endpoint\":"
+		"\"https://acme.bitrix24.ru/rest/\",\"member_id\":\"a1b2\","
+		"\"user_id\":1,\"refresh_token\":\"b24rt2\"}";
+	char why[160];
+
+	b24_app_settings();
+	cr_assert_eq(crm_bitrix24.refresh_build(&s, &r), 0);
+	cr_assert_str_eq(r.url, "https://oauth.bitrix.info/oauth/token/"
+				"?grant_type=refresh_token&client_id=local."
+				"65a1.7741&client_secret=cs%2B%2F%3D"
+				"&refresh_token=b24rt1");
+	cr_assert_null(r.body, "a GET");
+	crm_req_clear(&r);
+	snprintf(s.oauth_url, sizeof(s.oauth_url), "http://127.0.0.1:9/");
+	cr_assert_eq(crm_bitrix24.refresh_build(&s, &r), 0);
+	cr_assert(!strncmp(r.url, "http://127.0.0.1:9/oauth/token/?", 32),
+		  "%s", r.url);
+	cr_assert_eq(crm_token_parse("bitrix24", 200, tok, strlen(tok),
+				     1800000100, &s, why, sizeof(why)),
+		     0);
+	cr_assert_str_eq(s.access_token, "b24at2");
+	cr_assert_str_eq(s.refresh_token, "b24rt2");
+	cr_assert_eq(s.expires_at, 1800000100 + 3600);
+	{
+		static const char bad[] =
+			"{\"error\":\"invalid_grant\","
+			"\"error_description\":\"Invalid grant\"}";
+
+		cr_assert_eq(crm_token_parse("bitrix24", 400, bad, strlen(bad),
+					     0, &s, why, sizeof(why)),
+			     -EACCES);
+	}
+	cr_assert_str_eq(why, "bitrix24: token refresh refused (HTTP 400 "
+			      "invalid_grant)");
+	cr_assert_str_eq(s.access_token, "b24at2");
+	s.client_secret[0] = '\0';
+	crm_req_clear(&r);
+	cr_assert_eq(crm_bitrix24.refresh_build(&s, &r), -EINVAL);
 }
 
 /* ---- the generic API ------------------------------------------------------ */

@@ -42,6 +42,7 @@ static struct {
 	char body[MAX_REQS][512];
 	char auth[MAX_REQS][128];
 	size_t nreq;
+	int notes_fail; /* amoCRM notes: answer 503 this many times */
 	struct crm_config cfg;
 	struct crm *crm;
 } fx;
@@ -173,6 +174,31 @@ static void on_request(struct evhttp_request *req, void *arg)
 		snprintf(fx.auth[i], sizeof(fx.auth[i]), "%s", auth ?: "");
 		fx.nreq++;
 	}
+	/* The Bitrix24 application: its REST methods take the access token
+	 * as the auth parameter; an old one is expired_token (HTTP 401). */
+	if (!strncmp(uri, "/app/rest/", 10) && !strstr(uri, "?auth=b24-new")) {
+		reply(req, 401,
+		      "{\"error\":\"expired_token\",\"error_description\":"
+		      "\"The access token provided has expired.\"}");
+		return;
+	}
+	if (!strncmp(uri, "/oauth/token/?grant_type=refresh_token&", 39)) {
+		if (strstr(uri, "&client_secret=b24cs&refresh_token="
+				"b24-rt-old"))
+			reply(req, 200,
+			      "{\"access_token\":\"b24-new\",\"expires\":"
+			      "1800003600,\"expires_in\":3600,\"scope\":"
+			      "\"app\",\"domain\":\"oauth.bitrix.info\","
+			      "\"status\":\"L\",\"member_id\":\"m1\","
+			      "\"user_id\":1,\"refresh_token\":"
+			      "\"b24-rt-new\"}");
+		else
+			reply(req, 400,
+			      "{\"error\":\"invalid_grant\","
+			      "\"error_description\":\"Invalid refresh "
+			      "token\"}");
+		return;
+	}
 	if (strstr(uri, "searchCrmEntities")) {
 		phone = phone_of(body);
 		if (!strcmp(phone, "79160000001"))
@@ -199,6 +225,24 @@ static void on_request(struct evhttp_request *req, void *arg)
 		      "{\"result\":{\"CALL_ID\":\"externalCall.fake.1\"}}");
 	} else if (strstr(uri, "externalcall.finish")) {
 		reply(req, 200, "{\"result\":{\"ID\":1}}");
+	} else if (!strcmp(uri, "/api/v4/calls")) {
+		reply(req, 200,
+		      "{\"_embedded\":{\"calls\":[{\"id\":9001,"
+		      "\"entity_id\":1,\"entity_type\":\"contacts\"}]}}");
+	} else if (!strcmp(uri, "/api/v4/contacts/notes")) {
+		if (fx.notes_fail > 0) {
+			fx.notes_fail--;
+			reply(req, 503,
+			      "{\"title\":\"Service Unavailable\","
+			      "\"status\":503}");
+		} else if (!auth || strcmp(auth, "Bearer AT-new")) {
+			reply(req, 401,
+			      "{\"title\":\"Unauthorized\",\"status\":401}");
+		} else {
+			reply(req, 200,
+			      "{\"_embedded\":{\"notes\":[{\"id\":7001,"
+			      "\"entity_id\":1,\"request_id\":\"0\"}]}}");
+		}
 	} else if (strstr(uri, "/api/v4/contacts")) {
 		if (!auth || strcmp(auth, "Bearer AT-new"))
 			reply(req, 401,
@@ -491,26 +535,48 @@ Test(crm_connector, amo_token_near_expiry_is_refreshed_before_the_lookup)
 	cr_assert_str_eq(fx.auth[1], "Bearer AT-new");
 }
 
-Test(crm_connector, bitrix_call_log_registers_and_finishes_the_call)
+static void amo_settings(const char *call_log_mode)
+{
+	freeReplyObject(cmd("HSET pbx:{t1}:crm:amocrm base_url "
+			    "http://127.0.0.1:%d client_id cid client_secret "
+			    "cs redirect_uri https://pbx.example/cb "
+			    "access_token AT-new refresh_token RT-new "
+			    "expires_at 99999999999 call_log %s",
+			    fx.port, call_log_mode));
+}
+
+static void call_log(const char *crm, const char *call_id)
 {
 	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
 	Pbx__V1__CrmCallLog log = PBX__V1__CRM_CALL_LOG__INIT;
 
-	crm_start();
-	log.crm = (char *)"bitrix24";
-	log.caller = (char *)"79160000001";
+	log.crm = (char *)crm;
+	log.caller = (char *)"+7 916 000-00-01";
 	log.called = (char *)"74951234567";
 	log.extension = (char *)"101";
 	log.crm_user = (char *)"17";
 	log.answered = true;
 	log.started_ms = 1800000000000ull;
 	log.duration_s = 12;
-	env.call_id = (char *)"call-9";
+	env.call_id = (char *)call_id;
 	env.body_case = PBX__V1__ENVELOPE__BODY_CRM_CALL_LOG;
 	env.crm_call_log = &log;
 	send_env(&env);
-	for (int i = 0; i < 200 && fx.crm->n.logs_done == 0; i++)
+}
+
+static void wait_logs(unsigned long done, unsigned long failed, int ms)
+{
+	for (int i = 0; i < ms / 10 && (fx.crm->n.logs_done < done ||
+					fx.crm->n.logs_failed < failed);
+	     i++)
 		run_ms(10);
+}
+
+Test(crm_connector, bitrix_call_log_registers_and_finishes_the_call)
+{
+	crm_start();
+	call_log("bitrix24", "call-9");
+	wait_logs(1, 0, 2000);
 	cr_assert_eq(fx.crm->n.logs_done, 1);
 	cr_assert_eq(fx.nreq, 2);
 	cr_assert(strstr(fx.path[0], "telephony.externalcall.register.json"));
@@ -520,4 +586,141 @@ Test(crm_connector, bitrix_call_log_registers_and_finishes_the_call)
 	cr_assert(strstr(fx.body[1], "\"CALL_ID\":\"externalCall.fake.1\""));
 	cr_assert(strstr(fx.body[1], "\"DURATION\":12"));
 	cr_assert(strstr(fx.body[1], "\"STATUS_CODE\":200"));
+}
+
+/* The tenant's Bitrix24 as the OAuth application (no webhook). */
+static void b24_app(const char *refresh_token, unsigned long long expires_at)
+{
+	freeReplyObject(cmd("DEL pbx:{t1}:crm:bitrix24"));
+	freeReplyObject(cmd("HSET pbx:{t1}:crm:bitrix24 portal_url "
+			    "http://127.0.0.1:%d/app/rest/ oauth_url "
+			    "http://127.0.0.1:%d client_id local.app1 "
+			    "client_secret b24cs access_token b24-old "
+			    "refresh_token %s expires_at %llu",
+			    fx.port, fx.port, refresh_token, expires_at));
+}
+
+Test(crm_connector, bitrix_app_expired_token_is_refreshed_stored_and_retried)
+{
+	const Pbx__V1__CrmResult *r;
+	redisReply *rr;
+
+	b24_app("b24-rt-old", 99999999999ull);
+	crm_start();
+	r = ask("bitrix24", "79160000001");
+	cr_assert_eq(r->kind, KIND(OWNER), "%d %s", r->kind, r->detail);
+	cr_assert_str_eq(r->extension, "101");
+	/* expired_token, the refresh GET, the search again. */
+	cr_assert_eq(fx.nreq, 3);
+	cr_assert_str_eq(fx.path[0], "/app/rest/telephony.externalCall."
+				     "searchCrmEntities.json?auth=b24-old");
+	cr_assert_str_eq(fx.path[1], "/oauth/token/?grant_type=refresh_token"
+				     "&client_id=local.app1&client_secret="
+				     "b24cs&refresh_token=b24-rt-old");
+	cr_assert_str_eq(fx.path[2], "/app/rest/telephony.externalCall."
+				     "searchCrmEntities.json?auth=b24-new");
+	cr_assert(strstr(fx.body[2], "\"PHONE_NUMBER\":\"79160000001\""));
+	run_ms(50);
+	rr = cmd("HMGET pbx:{t1}:crm:bitrix24 access_token refresh_token "
+		 "expires_at");
+	cr_assert_str_eq(rr->element[0]->str, "b24-new");
+	cr_assert_str_eq(rr->element[1]->str, "b24-rt-new");
+	cr_assert_gt(strtoll(rr->element[2]->str, NULL, 10),
+		     (long long)(pbx_clock_now_ms() / 1000 + 3000));
+	freeReplyObject(rr);
+
+	/* The call log goes the same way, with the stored token. */
+	call_log("bitrix24", "call-7");
+	wait_logs(1, 0, 2000);
+	cr_assert_eq(fx.crm->n.logs_done, 1);
+	cr_assert_eq(fx.nreq, 5);
+	cr_assert_str_eq(fx.path[3], "/app/rest/telephony.externalcall."
+				     "register.json?auth=b24-new");
+	cr_assert_str_eq(fx.path[4], "/app/rest/telephony.externalcall."
+				     "finish.json?auth=b24-new");
+	cr_assert(strstr(fx.body[4], "\"CALL_ID\":\"externalCall.fake.1\""));
+}
+
+Test(crm_connector, bitrix_app_refused_refresh_is_crm_error)
+{
+	const Pbx__V1__CrmResult *r;
+	redisReply *rr;
+
+	/* Due within the margin: refreshed first, with a spent token. */
+	b24_app("b24-rt-spent", pbx_clock_now_ms() / 1000 + 60);
+	crm_start();
+	r = ask("bitrix24", "79160000001");
+	cr_assert_eq(r->kind, KIND(ERROR));
+	cr_assert_str_eq(r->detail, "bitrix24: token refresh refused (HTTP "
+				    "400 invalid_grant)");
+	cr_assert_eq(fx.nreq, 1);
+	cr_assert(!strncmp(fx.path[0], "/oauth/token/", 13));
+	rr = cmd("HGET pbx:{t1}:crm:bitrix24 refresh_token");
+	cr_assert_str_eq(rr->str, "b24-rt-spent", "nothing overwritten");
+	freeReplyObject(rr);
+}
+
+Test(crm_connector, amo_call_note_on_the_contact_retried_after_503s)
+{
+	amo_settings("notes");
+	fx.cfg.log_backoff_ms = 100;
+	fx.cfg.log_retries = 3;
+	fx.notes_fail = 2;
+	crm_start();
+	call_log("amocrm", "call-8");
+	wait_logs(1, 0, 3000);
+	cr_assert_eq(fx.crm->n.logs_done, 1);
+	cr_assert_eq(fx.crm->n.log_retries, 2);
+	/* The contact by phone, then the note three times (503, 503, 200);
+	 * no call event in "notes" mode. */
+	cr_assert_eq(fx.nreq, 4);
+	cr_assert_str_eq(fx.path[0], "/api/v4/contacts?query=79160000001");
+	for (int i = 1; i < 4; i++) {
+		json_t *j = json_loads(fx.body[i], 0, NULL), *n, *p;
+
+		cr_assert_str_eq(fx.path[i], "/api/v4/contacts/notes");
+		cr_assert_str_eq(fx.auth[i], "Bearer AT-new");
+		n = json_array_get(j, 0);
+		p = json_object_get(n, "params");
+		cr_assert_eq(json_integer_value(json_object_get(n, "entity_id")),
+			     1);
+		cr_assert_str_eq(
+			json_string_value(json_object_get(n, "note_type")),
+			"call_in");
+		cr_assert_str_eq(json_string_value(json_object_get(p, "uniq")),
+				 "call-8");
+		cr_assert_eq(json_integer_value(json_object_get(p, "duration")),
+			     12);
+		cr_assert_eq(
+			json_integer_value(json_object_get(p, "call_status")),
+			4);
+		json_decref(j);
+	}
+}
+
+Test(crm_connector, amo_call_log_both_and_retries_bounded)
+{
+	uint64_t t0;
+
+	amo_settings("both");
+	fx.cfg.log_backoff_ms = 100;
+	fx.cfg.log_retries = 2;
+	fx.notes_fail = 100; /* the note never goes through */
+	crm_start();
+	t0 = pbx_clock_mono_ms();
+	call_log("amocrm", "call-9");
+	wait_logs(0, 1, 3000);
+	cr_assert_eq(fx.crm->n.logs_failed, 1);
+	cr_assert_eq(fx.crm->n.logs_done, 0);
+	cr_assert_eq(fx.crm->n.log_retries, 2);
+	/* 100 + 200 ms of backoff, no more. */
+	cr_assert_geq(pbx_clock_mono_ms() - t0, 300);
+	/* The event, the contact, the note three times (1 + 2 retries). */
+	cr_assert_eq(fx.nreq, 5);
+	cr_assert_str_eq(fx.path[0], "/api/v4/calls");
+	cr_assert(strstr(fx.body[0], "\"uniq\":\"call-9\""));
+	cr_assert_str_eq(fx.path[1], "/api/v4/contacts?query=79160000001");
+	cr_assert_str_eq(fx.path[4], "/api/v4/contacts/notes");
+	run_ms(500);
+	cr_assert_eq(fx.nreq, 5, "no retry after the last");
 }

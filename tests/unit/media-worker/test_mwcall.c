@@ -2509,13 +2509,17 @@ Test(mwcall, moh_loops_until_stopped_without_play_done)
 	cr_assert_eq(ev_count(KIND(FAILED)), 0);
 }
 
-/* A queued caller (worker_queue.c): QueueHold's music, QueueAnnounce. */
+/* A queued caller (worker_queue.c): QueueHold's music, QueueAnnounce;
+ * QUEUE_CB_KEY: the call-back key of the next hold. */
+static const char *queue_cb_key = "";
+
 static void cmd_queue_hold(const char *moh, const char *entry)
 {
 	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
 	Pbx__V1__MediaCommand__QueueHold h =
 		PBX__V1__MEDIA_COMMAND__QUEUE_HOLD__INIT;
 
+	h.callback_key = (char *)queue_cb_key;
 	h.moh = (char *)moh;
 	h.entry_prompt = (char *)entry;
 	h.language = (char *)"en";
@@ -2586,6 +2590,49 @@ Test(mwcall, queue_hold_says_a_new_position_between_music)
 	cmd_queue_announce(2);
 	test_loop_for(300);
 	cr_assert_eq(fx.caller.rx.pkts, 0, "news after the hold ended");
+}
+
+/* With a call-back key the place is followed by the offer: "to be
+ * called back ... press" "seven". */
+Test(mwcall, queue_hold_offers_the_callback_key_after_the_place)
+{
+	size_t words = sound_len("q_position") + sound_len("num_3") +
+		       sound_len("q_callback") + sound_len("num_7");
+	unsigned said = (unsigned)((words + 159) / 160), other;
+
+	queue_start(1600);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	queue_cb_key = "7";
+	cmd_queue_hold("hello", "");
+	queue_cb_key = "";
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 5, 2000));
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_queue_announce(3);
+	test_loop_for((int)said * 20 + 300);
+	other = fx.caller.rx.pkts - fx.caller.rx.fill_pkts;
+	cr_assert_eq(other, said, "announcement: %u packets, want %u", other,
+		     said);
+	cr_assert_eq(ev_count(KIND(FAILED)), 0);
+}
+
+/* A Play of a name the tenant has no prompt of, on a queued caller: the
+ * queue's system sound (the call-back's confirmation), whole. */
+Test(mwcall, queue_hold_play_finds_the_queue_sound)
+{
+	queue_start(1600);
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_queue_hold("hello", "");
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 5, 2000));
+	test_ua_rx_reset(&fx.caller, PROMPT_FILL);
+	cmd_play("q_callback_ok", 1, false);
+	cr_assert(wait_event(KIND(PLAY_DONE), 8000), "no PLAY_DONE");
+	test_loop_for(100);
+	cr_assert_eq(fx.caller.rx.pkts - fx.caller.rx.fill_pkts,
+		     (unsigned)((sound_len("q_callback_ok") + 159) / 160),
+		     "%u packets of %u, want %zu bytes",
+		     fx.caller.rx.pkts - fx.caller.rx.fill_pkts,
+		     fx.caller.rx.pkts, sound_len("q_callback_ok"));
+	cr_assert_eq(ev_count(KIND(FAILED)), 0);
 }
 
 Test(mwcall, moh_without_a_prompt_plays_the_built_in_music)
@@ -4670,4 +4717,161 @@ Test(mwcall, refer_from_a_carrier_leg_or_an_outside_caller_is_refused)
 	test_loop_for(100);
 	cr_assert_eq(ev_count(KIND(TRANSFER)), 0);
 	assert_talk(&fx.caller, &fx.callee);
+}
+
+/* ---- a call that starts with our INVITE (Originate) ---- */
+
+#define ORIG_ID "cb-7-orig@test"
+
+static uint64_t cmd_originate(const char *callid, uint32_t timeout_ms)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Originate o =
+		PBX__V1__MEDIA_COMMAND__ORIGINATE__INIT;
+	char target[64];
+
+	re_snprintf(target, sizeof(target), "sip:bob@%J",
+		    &fx.callee.sip_addr);
+	o.target_uri = target;
+	o.timeout_ms = timeout_ms;
+	o.caller_id = (char *)"79990001111";
+	o.dest_kind = (char *)"external";
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_ORIGINATE;
+	mc.originate = &o;
+	return cmd_send_to(&mc, TENANT, callid);
+}
+
+static void cmd_play_to(const char *callid, const char *prompt)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Play p = PBX__V1__MEDIA_COMMAND__PLAY__INIT;
+
+	p.prompt = (char *)prompt;
+	p.loops = 1;
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_PLAY;
+	mc.play = &p;
+	cmd_send_to(&mc, TENANT, callid);
+}
+
+static void cmd_hangup_to(const char *callid)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Hangup h = PBX__V1__MEDIA_COMMAND__HANGUP__INIT;
+
+	h.sip_code = 200;
+	h.reason = (char *)"test";
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_HANGUP;
+	mc.hangup = &h;
+	cmd_send_to(&mc, TENANT, callid);
+}
+
+static bool callee_got(void *arg)
+{
+	return fx.callee.rx.fill_pkts >= *(unsigned *)arg;
+}
+
+/* The agent's phone is called first: it answers, the call is up (RTP
+ * both ways, a Play reaches it), and it is an ordinary call after that
+ * (a Hangup sends BYE). */
+Test(mwcall, originate_calls_out_and_the_answered_call_takes_commands)
+{
+	const struct test_router_ev *e;
+	uint64_t seq;
+
+	fx_start(&(struct fx_opts){0});
+	seq = cmd_originate(ORIG_ID, 5000);
+	cr_assert(test_loop_count(&fx.callee.invites, 1, 2000), "no INVITE");
+	cr_assert_str_eq(fx.callee.inv_tenant, TENANT);
+	cr_assert_str_eq(fx.callee.inv_dest, "external");
+	cr_assert_str_eq(fx.callee.inv_call, ORIG_ID);
+	cr_assert_str_eq(fx.callee.inv_from_user, "79990001111");
+	cr_assert(test_loop_flag(&fx.callee.estab, 3000), "callee: no ACK");
+	cr_assert(wait_event(KIND(ANSWERED), 2000), "no ANSWERED");
+	e = ev_find(KIND(ANSWERED));
+	cr_assert_eq(e->seq, seq);
+	cr_assert_str_eq(e->callid, ORIG_ID);
+	cr_assert_eq(ev_count(KIND(INCOMING)), 0);
+	cr_assert_eq(ev_count(KIND(FAILED)), 0);
+	/* The same id again is refused: it is in use. */
+	cmd_originate(ORIG_ID, 5000);
+	cr_assert(wait_event(KIND(FAILED), 1000));
+	cr_assert_str_eq(ev_find(KIND(FAILED))->detail, "call id in use");
+
+	test_ua_rx_reset(&fx.callee, PROMPT_FILL);
+	cmd_play_to(ORIG_ID, "hello");
+	cr_assert(test_loop_until(callee_got, &(unsigned){25}, 2000),
+		  "the prompt: %u packets", fx.callee.rx.fill_pkts);
+	cr_assert_not_null(worker_call_find(fx.w, ORIG_ID));
+	cmd_hangup_to(ORIG_ID);
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000), "no BYE");
+	cr_assert(wait_event(KIND(ENDED), 1000));
+	cr_assert_null(worker_call_find(fx.w, ORIG_ID));
+}
+
+/* Busy, or no answer in time (CANCEL): HANGUP with the ring result, and
+ * the call is gone. */
+Test(mwcall, originate_busy_or_unanswered_reports_and_ends)
+{
+	const struct test_router_ev *e;
+	uint64_t t0;
+
+	fx_start(&(struct fx_opts){0});
+	fx.callee.reject_code = 486;
+	cmd_originate(ORIG_ID, 5000);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	e = ev_find(KIND(HANGUP));
+	cr_assert_eq(e->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_BUSY);
+	cr_assert_eq(e->sip_code, 486);
+	cr_assert_null(worker_call_find(fx.w, ORIG_ID));
+
+	fx.callee.reject_code = 0;
+	fx.callee.answer_delay_ms = TEST_UA_NEVER;
+	fx.router.nev = 0;
+	t0 = pbx_clock_mono_ms();
+	cmd_originate("cb-8-orig@test", 500);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	cr_assert_geq(pbx_clock_mono_ms() - t0, 500);
+	cr_assert_eq(ev_find(KIND(HANGUP))->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER);
+	cr_assert(test_loop_flag(&fx.callee.closed, 1000), "no CANCEL");
+	cr_assert_null(worker_call_find(fx.w, "cb-8-orig@test"));
+	/* A bad target is refused at once. */
+	{
+		Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+		Pbx__V1__MediaCommand__Originate o =
+			PBX__V1__MEDIA_COMMAND__ORIGINATE__INIT;
+
+		o.target_uri = (char *)"http://x";
+		o.caller_id = (char *)"1";
+		o.dest_kind = (char *)"external";
+		mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_ORIGINATE;
+		mc.originate = &o;
+		cmd_send_to(&mc, TENANT, "cb-9");
+		cr_assert(wait_event(KIND(FAILED), 1000));
+		cr_assert_str_eq(ev_find(KIND(FAILED))->detail,
+				 "originate: bad target_uri");
+	}
+}
+
+/* The answered leg of a call we started (a call-back's agent, an outside
+ * number) is no extension's own call: its REFER is refused with 403, no
+ * TRANSFER reaches the router, and the call goes on. */
+Test(mwcall, originated_leg_refer_is_refused_and_the_call_goes_on)
+{
+	fx_start(&(struct fx_opts){0});
+	cmd_originate(ORIG_ID, 5000);
+	cr_assert(test_loop_flag(&fx.callee.estab, 3000), "callee: no ACK");
+	cr_assert(wait_event(KIND(ANSWERED), 2000), "no ANSWERED");
+	cr_assert_eq(refer_answer(&fx.callee, "sip:102@t1.pbx.local"), 403);
+	test_loop_for(100);
+	cr_assert_eq(ev_count(KIND(TRANSFER)), 0);
+	cr_assert_not(fx.callee.closed);
+	cr_assert_not_null(worker_call_find(fx.w, ORIG_ID));
+	test_ua_rx_reset(&fx.callee, PROMPT_FILL);
+	cmd_play_to(ORIG_ID, "hello");
+	cr_assert(test_loop_until(callee_got, &(unsigned){25}, 2000),
+		  "the prompt: %u packets", fx.callee.rx.fill_pkts);
+	cmd_hangup_to(ORIG_ID);
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000), "no BYE");
 }

@@ -1,10 +1,10 @@
-/* notify_addr: the addresses a tenant's webhook may not reach. */
+/* pbx_addr: the addresses a tenant's webhook may not reach. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <netinet/in.h>
 #include <string.h>
 
-#include "notify_addr.h"
+#include "pbx_addr.h"
 
 static bool private_of(const char *ip)
 {
@@ -12,9 +12,9 @@ static bool private_of(const char *ip)
 	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
 
 	if (inet_pton(AF_INET, ip, &a4.sin_addr) == 1)
-		return notify_addr_private((struct sockaddr *)&a4);
+		return pbx_addr_private((struct sockaddr *)&a4);
 	cr_assert_eq(inet_pton(AF_INET6, ip, &a6.sin6_addr), 1, "%s", ip);
-	return notify_addr_private((struct sockaddr *)&a6);
+	return pbx_addr_private((struct sockaddr *)&a6);
 }
 
 Test(notify_addr, our_own_networks_are_private)
@@ -49,6 +49,6 @@ Test(notify_addr, unknown_family_is_refused)
 {
 	struct sockaddr sa = {.sa_family = AF_UNIX};
 
-	cr_assert(notify_addr_private(&sa));
-	cr_assert(notify_addr_private(NULL));
+	cr_assert(pbx_addr_private(&sa));
+	cr_assert(pbx_addr_private(NULL));
 }

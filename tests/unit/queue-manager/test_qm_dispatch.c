@@ -161,6 +161,42 @@ Test(qm_dispatch, ring_all_rings_every_free_agent_and_cancels_the_rest)
 	cr_assert_str_eq(state_of("101"), "ready");
 }
 
+/* External and mobile numbers are agents like extensions (no
+ * registration: ready while logged in); the Offer names each agent's
+ * kind, for the router to ring numbers through the trunk. */
+Test(qm_dispatch, number_agents_are_offered_with_their_kinds)
+{
+	const qm_offer *o;
+
+	queue_put("q", "{'strategy':'ring_all','agents':['101',"
+		       "{'mobile':'8 916 123-45-67'},"
+		       "{'external':'+7 495 123 45 67'}]}");
+	cr_assert_str_eq(agent_do("+74951234567", PAUSE, "away"), "paused");
+	join("c1", "q", 0);
+	o = offer_of("c1");
+	cr_assert_eq(o->n_agents, 2);
+	cr_assert_eq(o->n_agent_kinds, 2);
+	cr_assert_str_eq(o->agents[0], "101");
+	cr_assert_str_eq(o->agent_kinds[0], "extension");
+	cr_assert_str_eq(o->agents[1], "+79161234567");
+	cr_assert_str_eq(o->agent_kinds[1], "mobile");
+	cr_assert_str_eq(o->dest_kind, "");
+	report("c1", "+79161234567", o->offer, ANSWERED);
+	cr_assert_not_null(
+		qmh_expect(&h, PBX__V1__QUEUE_EVENT__EV_CANCEL, "c1", WAIT_MS));
+	cr_assert_str_eq(state_of("+79161234567"), "busy");
+	report("c1", "+79161234567", o->offer, HUNG_UP);
+	settle();
+	cr_assert_str_eq(state_of("+79161234567"), "ready");
+
+	/* Extensions only: dest_kind says it for all. */
+	queue_put("e", "{'strategy':'linear','agents':['102']}");
+	join("c2", "e", 0);
+	o = offer_of("c2");
+	cr_assert_str_eq(o->dest_kind, "extension");
+	cr_assert_str_eq(o->agent_kinds[0], "extension");
+}
+
 Test(qm_dispatch, higher_priority_first_then_the_longest_waiting)
 {
 	unsigned n;

@@ -275,3 +275,128 @@ Test(qm_queue, position_news_when_it_changed_at_most_once_per_period)
 	clock_step(10000);
 	no_news();
 }
+
+/* ---- call-back exit ---------------------------------------------------- */
+
+#define CB_FAILED                                                             \
+	PBX__V1__QUEUE_COMMAND__AGENT_RESULT__RESULT__RESULT_CALLBACK_FAILED
+
+/* The caller of call pressed the callback key and hung up. */
+static int callback_leave_from(const char *call, const char *number,
+			       uint32_t retries)
+{
+	Pbx__V1__QueueCommand cmd = PBX__V1__QUEUE_COMMAND__INIT;
+	Pbx__V1__QueueCommand__Leave l = PBX__V1__QUEUE_COMMAND__LEAVE__INIT;
+
+	l.reason = PBX__V1__QUEUE_COMMAND__LEAVE__REASON__REASON_CALLBACK;
+	l.digit = (char *)"3";
+	l.callback_number = (char *)number;
+	l.callback_caller_id = (char *)"74951230000";
+	l.callback_window_s = 600;
+	l.callback_retries = retries;
+	l.callback_retry_s = 30;
+	cmd.cmd_case = PBX__V1__QUEUE_COMMAND__CMD_LEAVE;
+	cmd.leave = &l;
+	return qmh_send(&h, 0, call, &cmd);
+}
+
+static int callback_leave(const char *call, uint32_t retries)
+{
+	return callback_leave_from(call, "79990001111", retries);
+}
+
+/* The next offer for call is a call-back to exactly `agent`. */
+static unsigned callback_to(const char *call, const char *agent)
+{
+	const qm_offer *o = offer_of(call);
+
+	cr_assert_str_eq(o->callback_number, "79990001111");
+	cr_assert_str_eq(o->callback_caller_id, "74951230000");
+	cr_assert_eq(o->n_agents, 1, "a call-back rings one agent");
+	cr_assert_str_eq(o->agents[0], agent);
+	return o->offer;
+}
+
+/* A caller who asked for a call-back keeps its place (ahead of a caller
+ * who came later); its offer rings one agent even in ring_all; a failed
+ * call-back leg frees the agent without a miss, lets the next caller
+ * through, and comes back at its place after the retry interval; once
+ * its retries are spent it is given up, counted. */
+Test(qm_queue, callback_keeps_the_place_and_retries_then_gives_up)
+{
+	unsigned n;
+
+	clock_start();
+	queue_put("q", "{'strategy':'ring_all','agents':['101','102']}");
+	nobody_free();
+	cr_assert_str_eq(agent_do("102", PAUSE, NULL), "paused");
+	join("c1", "q", 0);
+	join("c2", "q", 0);
+	cr_assert_eq(callback_leave("c1", 1), 0);
+	settle();
+	cr_assert_eq(qmh_stat(&h, "q:callback"), 1);
+	cr_assert_str_eq(agent_do("101", RESUME, NULL), "ready");
+	cr_assert_str_eq(agent_do("102", RESUME, NULL), "ready");
+	n = callback_to("c1", "101");
+	/* The agent answered, the caller did not. */
+	report("c1", "101", n, CB_FAILED);
+	settle();
+	cr_assert_str_eq(state_of("101"), "ready");
+	cr_assert_eq(qmh_stat(&h, "q:agent:101:missed"), 0);
+	/* Meanwhile the next caller is served (by 102, free while 101
+	 * was on the call-back). */
+	talk("c2", "102", offered_to("c2", "102"));
+	settle();
+	no_offer(100);
+	/* After the retry interval: from its place again. */
+	clock_step(31000);
+	n = callback_to("c1", "101");
+	report("c1", "101", n, CB_FAILED);
+	settle();
+	cr_assert_eq(qmh_stat(&h, "q:callback_tries"), 2);
+	cr_assert_eq(qmh_stat(&h, "q:callback_failed"), 1);
+	clock_step(31000);
+	no_offer(100);
+	cr_assert_str_eq(state_of("101"), "ready");
+}
+
+/* A call-back whose caller answers is an answered call of the agent's:
+ * busy, then ready when it ends; counted as done. A second key press
+ * changes nothing. */
+Test(qm_queue, callback_answered_is_a_call_of_the_agent)
+{
+	unsigned n;
+
+	queue_put("q", "{'strategy':'linear','agents':['101']}");
+	nobody_free();
+	join("c1", "q", 0);
+	cr_assert_eq(callback_leave("c1", 2), 0);
+	cr_assert_eq(callback_leave("c1", 2), 0);
+	settle();
+	cr_assert_eq(qmh_stat(&h, "q:callback"), 1);
+	cr_assert_str_eq(agent_do("101", RESUME, NULL), "ready");
+	n = callback_to("c1", "101");
+	report("c1", "101", n, ANSWERED);
+	settle();
+	cr_assert_str_eq(state_of("101"), "busy");
+	cr_assert_eq(qmh_stat(&h, "q:callback_done"), 1);
+	cr_assert_eq(qmh_stat(&h, "q:answered"), 1);
+	report("c1", "101", n, HUNG_UP);
+	settle();
+	cr_assert_str_eq(state_of("101"), "ready");
+}
+
+/* A bad call-back request (not a number) is refused: the call goes on
+ * waiting as it was. */
+Test(qm_queue, callback_with_a_bad_number_changes_nothing)
+{
+	queue_put("q", "{'strategy':'linear','agents':['101']}");
+	nobody_free();
+	join("c1", "q", 0);
+	cr_assert_eq(callback_leave_from("c1", "7999\r\nX: y", 1), 0);
+	cr_assert_eq(callback_leave_from("c1", "", 1), 0);
+	settle();
+	cr_assert_eq(qmh_stat(&h, "q:callback"), 0);
+	cr_assert_str_eq(agent_do("101", RESUME, NULL), "ready");
+	cr_assert_eq(offer_of("c1")->callback_number[0], '\0');
+}

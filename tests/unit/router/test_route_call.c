@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "did_cache.h"
 #include "pbx_clock.h"
 #include "pbx_keys.h"
 #include "pbx_limits.h"
@@ -453,6 +454,46 @@ Test(route_call, no_heartbeat_means_503_no_media_worker)
 	assert_reject(router_harness_call_new(&h, "c-1", CALLER, NUMBER), 503,
 		      "No Media Worker");
 	assert_untouched();
+}
+
+/* did_cache_ms: the number's tenant (pbx:{sys}:did:<n>) is read once,
+ * then remembered; after the window the index is read again. */
+static unsigned did_reads;
+static void count_did(const char *fmt, const char *key)
+{
+	if (!strncmp(fmt, "GET", 3) && strstr(key, "}:did:"))
+		did_reads++;
+}
+
+Test(route_call, a_numbers_tenant_is_remembered_for_did_cache_ms)
+{
+	const uint64_t t0 = 1780000000000ULL;
+	const Pbx__V1__RouteDecision *d;
+
+	cr_assert_eq(did_cache_alloc(&h.rt->dids, 64, 2000), 0);
+	cr_assert_eq(router_harness_seed_call(&h, NUMBER, "main",
+					      greeting_json),
+		     0);
+	pbx_clock_fake(t0);
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+	did_reads = 0;
+	before_cmd = count_did;
+	for (int i = 0; i < 3; i++) {
+		char id[8];
+
+		snprintf(id, sizeof(id), "c-%d", i);
+		pbx_clock_fake(t0 + (uint64_t)i * 999);
+		d = router_harness_call_new(&h, id, CALLER, NUMBER);
+		cr_assert_not_null(d);
+		cr_assert_eq(d->action,
+			     PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA);
+	}
+	cr_assert_eq(did_reads, 1, "%u reads of the number index", did_reads);
+	pbx_clock_fake(t0 + 2000);
+	d = router_harness_call_new(&h, "c-3", CALLER, NUMBER);
+	cr_assert_not_null(d);
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA);
+	cr_assert_eq(did_reads, 2, "read again after the window");
 }
 
 Test(route_call, worker_silent_past_its_ttl_gets_no_calls)

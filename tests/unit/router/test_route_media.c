@@ -1477,6 +1477,50 @@ Test(route_media, queue_offer_rings_agents_and_their_results_reach_the_qm)
 	cr_assert(router_harness_call_gone(&h, "c-1", 2000));
 }
 
+/* Agents that are numbers ring through the tenant's trunk, each with its
+ * kind; an agent of a kind the router does not know is not rung. */
+Test(route_media, queue_offer_rings_number_agents_through_the_trunk)
+{
+	Pbx__V1__QueueEvent qe = PBX__V1__QUEUE_EVENT__INIT;
+	Pbx__V1__QueueEvent__Offer of = PBX__V1__QUEUE_EVENT__OFFER__INIT;
+	char *agents[] = {(char *)"101", (char *)"+79161234567",
+			  (char *)"+74951234567", (char *)"+74950000000"};
+	char *kinds[] = {(char *)"extension", (char *)"mobile",
+			 (char *)"external", (char *)"fax"};
+	static const char *const uri[] = {
+		"sip:101@" HARNESS_DOMAIN,
+		"sip:+79161234567@" HARNESS_DOMAIN ";user=phone",
+		"sip:+74951234567@" HARNESS_DOMAIN ";user=phone"};
+	const Pbx__V1__MediaCommand *c;
+	size_t i;
+
+	cr_assert_eq(router_harness_qm_heartbeat(&h), 0);
+	queue_joined("c-1");
+	of.queue = (char *)"sales";
+	of.agents = agents;
+	of.n_agents = 4;
+	of.agent_kinds = kinds;
+	of.n_agent_kinds = 4;
+	of.dest_kind = (char *)"";
+	of.offer = 2;
+	of.timeout_ms = 20000;
+	qe.ev_case = PBX__V1__QUEUE_EVENT__EV_OFFER;
+	qe.offer = &of;
+	cr_assert_eq(router_harness_qm_event(&h, "c-1", &qe), 0);
+	i = expect_cmds(3);
+	for (size_t k = 0; k < 3; k++) {
+		char leg[32];
+
+		c = cmd_at(i + k, "c-1", PBX__V1__MEDIA_COMMAND__CMD_RING);
+		snprintf(leg, sizeof(leg), "2:%s", agents[k]);
+		cr_assert_str_eq(c->ring->leg, leg);
+		cr_assert_str_eq(c->ring->target_uri, uri[k]);
+		cr_assert_str_eq(c->ring->dest_kind, kinds[k]);
+		/* The caller's number, as a forwarded call shows it. */
+		cr_assert_str_eq(c->ring->caller_id, CALLER);
+	}
+}
+
 Test(route_media, queue_cancel_stops_that_agents_leg)
 {
 	Pbx__V1__QueueEvent qe = PBX__V1__QUEUE_EVENT__INIT;
@@ -2425,4 +2469,148 @@ Test(route_media, cdr_of_a_long_call_keeps_the_start_of_its_path_and_says_so,
 			 "%s %s %s", cdr_field(e, "sip_code"),
 			 cdr_field(e, "reason"), cdr_field(e, "outcome"));
 	freeReplyObject(rr);
+}
+
+/* ---- the call-back exit ---------------------------------------------- */
+
+static const char cb_queue[] =
+	"{\"agents\":[\"101\"],\"callback_key\":\"3\",\"callback_window\":600,"
+	"\"callback_retries\":1,\"callback_retry_interval\":10}";
+
+/* The callback key: the confirmation (the caller stays queued), its end
+ * hangs up, and the end of the call keeps the caller's place as a
+ * call-back (Leave CALLBACK with its number, the number it dialled and
+ * the queue's settings). An exit key stays an exit key. */
+Test(route_media, queue_callback_key_confirms_then_the_place_is_kept)
+{
+	const Pbx__V1__MediaCommand *c;
+	const Pbx__V1__QueueCommand *q;
+	size_t i;
+
+	cr_assert_eq(router_harness_qm_heartbeat(&h), 0);
+	cr_assert_eq(router_harness_seed_object(&h, "queue", "sales", cb_queue),
+		     0);
+	queue_joined("c-1");
+	assert_field("c-1", "qcb", "3,600,1,10,");
+	event_ex("c-1", &(struct harness_event){
+				.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_DTMF,
+				.digit = "3"});
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_PLAY);
+	cr_assert_str_eq(c->play->prompt, "q_callback_ok");
+	cr_assert_not(c->play->barge_in);
+	assert_field("c-1", "qcbon", "1");
+	assert_field("c-1", "qwait", "1");
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_PLAY_DONE, c->seq);
+	i = expect_cmds(1);
+	assert_hangup(cmd_at(i, "c-1", PBX__V1__MEDIA_COMMAND__CMD_HANGUP), 200,
+		      "call-back asked");
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ENDED, 0);
+	q = qm_cmd(1, PBX__V1__QUEUE_COMMAND__CMD_LEAVE);
+	cr_assert_eq(q->leave->reason,
+		     PBX__V1__QUEUE_COMMAND__LEAVE__REASON__REASON_CALLBACK);
+	cr_assert_str_eq(q->leave->digit, "3");
+	cr_assert_str_eq(q->leave->callback_number, CALLER);
+	cr_assert_str_eq(q->leave->callback_caller_id, "74951234567");
+	cr_assert_eq(q->leave->callback_window_s, 600);
+	cr_assert_eq(q->leave->callback_retries, 1);
+	cr_assert_eq(q->leave->callback_retry_s, 10);
+}
+
+/* A call-back's Offer: the agent is called first (Originate), from the
+ * caller's number; its answer rings the caller through the trunk; the
+ * caller's answer and the end reach the queue-manager for the queued
+ * call; a caller who is busy is a failed call-back and the agent is
+ * hung up. */
+static void callback_offer(uint32_t offer)
+{
+	Pbx__V1__QueueEvent qe = PBX__V1__QUEUE_EVENT__INIT;
+	Pbx__V1__QueueEvent__Offer of = PBX__V1__QUEUE_EVENT__OFFER__INIT;
+	char *agents[] = {(char *)"101"};
+	char *kinds[] = {(char *)"extension"};
+
+	of.queue = (char *)"sales";
+	of.agents = agents;
+	of.n_agents = 1;
+	of.agent_kinds = kinds;
+	of.n_agent_kinds = 1;
+	of.offer = offer;
+	of.timeout_ms = 15000;
+	of.callback_number = (char *)CALLER;
+	of.callback_caller_id = (char *)"74951234567";
+	qe.ev_case = PBX__V1__QUEUE_EVENT__EV_OFFER;
+	qe.offer = &of;
+	cr_assert_eq(router_harness_qm_event(&h, "c-9", &qe), 0);
+}
+
+Test(route_media, queue_callback_calls_the_agent_then_the_caller)
+{
+	const Pbx__V1__MediaCommand *c;
+	const Pbx__V1__QueueCommand *q;
+	size_t i;
+
+	cr_assert_eq(router_harness_seed_tenant(&h), 0);
+	cr_assert_eq(router_harness_heartbeat(&h, 10, 0, false), 0);
+	cr_assert_eq(router_harness_qm_heartbeat(&h), 0);
+	callback_offer(4);
+	c = cmd_at(expect_cmds(1), "cb4-c-9",
+		   PBX__V1__MEDIA_COMMAND__CMD_ORIGINATE);
+	cr_assert_str_eq(c->originate->target_uri, "sip:101@" HARNESS_DOMAIN);
+	cr_assert_str_eq(c->originate->dest_kind, "extension");
+	cr_assert_str_eq(c->originate->caller_id, CALLER);
+	cr_assert_eq(c->originate->timeout_ms, 15000);
+	assert_field("cb4-c-9", "qcall", "c-9");
+	/* The agent answers: the caller's number through the trunk. */
+	event("cb4-c-9", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, c->seq);
+	c = cmd_at(expect_cmds(1), "cb4-c-9", PBX__V1__MEDIA_COMMAND__CMD_RING);
+	cr_assert_str_eq(c->ring->target_uri,
+			 "sip:+" CALLER "@" HARNESS_DOMAIN ";user=phone");
+	cr_assert_str_eq(c->ring->dest_kind, "mobile");
+	cr_assert_str_eq(c->ring->caller_id, "+74951234567");
+	cr_assert_eq(c->ring->timeout_ms, 30000);
+	event_ex("cb4-c-9", &(struct harness_event){
+				    .kind = PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT,
+				    .ring = PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED,
+				    .seq = c->seq});
+	q = qm_cmd(0, PBX__V1__QUEUE_COMMAND__CMD_AGENT_RESULT);
+	cr_assert_str_eq(q->agent_result->agent, "101");
+	cr_assert_eq(q->agent_result->offer, 4);
+	cr_assert_eq(q->agent_result->result,
+		     PBX__V1__QUEUE_COMMAND__AGENT_RESULT__RESULT__RESULT_ANSWERED);
+	cr_assert_str_eq(fake_peer_msg(h.qm, 0)->call_id, "c-9");
+	event("cb4-c-9", PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP, 0);
+	q = qm_cmd(1, PBX__V1__QUEUE_COMMAND__CMD_AGENT_RESULT);
+	cr_assert_eq(q->agent_result->result,
+		     PBX__V1__QUEUE_COMMAND__AGENT_RESULT__RESULT__RESULT_HUNG_UP);
+	cr_assert(router_harness_call_gone(&h, "cb4-c-9", 2000));
+
+	/* The next try: the caller is busy. */
+	callback_offer(5);
+	c = cmd_at(expect_cmds(1), "cb5-c-9",
+		   PBX__V1__MEDIA_COMMAND__CMD_ORIGINATE);
+	event("cb5-c-9", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, c->seq);
+	c = cmd_at(expect_cmds(1), "cb5-c-9", PBX__V1__MEDIA_COMMAND__CMD_RING);
+	event_ex("cb5-c-9", &(struct harness_event){
+				    .kind = PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT,
+				    .ring = PBX__V1__MEDIA_EVENT__RING_RESULT__RING_BUSY,
+				    .seq = c->seq});
+	q = qm_cmd(2, PBX__V1__QUEUE_COMMAND__CMD_AGENT_RESULT);
+	cr_assert_eq(q->agent_result->result,
+		     PBX__V1__QUEUE_COMMAND__AGENT_RESULT__RESULT__RESULT_CALLBACK_FAILED);
+	i = expect_cmds(1);
+	cmd_at(i, "cb5-c-9", PBX__V1__MEDIA_COMMAND__CMD_HANGUP);
+	event("cb5-c-9", PBX__V1__MEDIA_EVENT__KIND__KIND_ENDED, 0);
+	cr_assert(router_harness_call_gone(&h, "cb5-c-9", 2000));
+	router_harness_settle(&h, 100);
+	cr_assert_eq(fake_peer_count(h.qm), 3, "nothing more for the qm");
+
+	/* The agent does not answer: its miss. */
+	callback_offer(6);
+	cmd_at(expect_cmds(1), "cb6-c-9", PBX__V1__MEDIA_COMMAND__CMD_ORIGINATE);
+	event_ex("cb6-c-9", &(struct harness_event){
+				    .kind = PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP,
+				    .ring = PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER});
+	q = qm_cmd(3, PBX__V1__QUEUE_COMMAND__CMD_AGENT_RESULT);
+	cr_assert_eq(q->agent_result->result,
+		     PBX__V1__QUEUE_COMMAND__AGENT_RESULT__RESULT__RESULT_NO_ANSWER);
+	cr_assert_eq(q->agent_result->offer, 6);
 }

@@ -279,3 +279,38 @@ Test(route_outbound_json, builds_a_scenario_that_parses)
 					 sizeof(json)),
 		     0);
 }
+
+/* A queue's call-back: the caller's number through the trunk, 30 s, the
+ * number it dialled shown; a failure hangs up (the agent). */
+Test(route_callback_json, builds_a_scenario_that_parses)
+{
+	char json[384];
+	struct scenario *sc = NULL;
+	struct scenario_report rep;
+
+	cr_assert_eq(route_callback_json("@cb:79161234567:" OWN, json,
+					 sizeof(json)),
+		     0);
+	cr_assert(strstr(json, "\"target\":\"+79161234567\""), "%s", json);
+	cr_assert(strstr(json, "\"kind\":\"mobile\""), "%s", json);
+	cr_assert(strstr(json, "\"caller_id\":\"+" OWN "\""), "%s", json);
+	cr_assert(strstr(json, "\"timeout\":30"), "%s", json);
+	cr_assert_eq(scenario_parse(&sc, json, NULL, NULL, &rep), 0, "%s",
+		     rep.text);
+	scenario_free(sc);
+	/* No number to show: the caller's own stays. */
+	cr_assert_eq(route_callback_json("@cb:74951234567:", json,
+					 sizeof(json)),
+		     0);
+	cr_assert_null(strstr(json, "caller_id"), "%s", json);
+	cr_assert(strstr(json, "\"kind\":\"external\""), "%s", json);
+	cr_assert_eq(scenario_parse(&sc, json, NULL, NULL, &rep), 0, "%s",
+		     rep.text);
+	scenario_free(sc);
+	cr_assert_lt(route_callback_json("@cb:7916\"x:" OWN, json,
+					 sizeof(json)),
+		     0);
+	cr_assert_lt(route_callback_json("@cb:79161234567", json,
+					 sizeof(json)),
+		     0);
+}

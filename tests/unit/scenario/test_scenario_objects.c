@@ -186,9 +186,16 @@ Test(scenario_objects, every_kind_accepts_its_documented_fields)
 			   "'agent_timeout':15,'wrapup':5,'moh':'music',"
 			   "'announce_position':true,'announce_wait':true,"
 			   "'periodic_prompt':'p','periodic_interval':30,"
-			   "'join_empty':false}",
+			   "'join_empty':false,'callback_key':'#',"
+			   "'callback_prompt':'cb','callback_window':600,"
+			   "'callback_retries':3,'callback_retry_interval':30}",
 			   &rep),
 		     0, "%s", rep.text);
+	cr_assert_eq(check("queue", "{'callback_key':'x'}", &rep), -EINVAL);
+	cr_assert(has(&rep, "option \"callback_key\" must be one of"), "%s",
+		  rep.text);
+	cr_assert_eq(check("queue", "{'callback_retry_interval':1}", &rep),
+		     -EINVAL);
 	cr_assert_eq(check("fax_box",
 			   "{'email':'fax@example.com','format':'pdf',"
 			   "'t38':true,'ecm':false,'ident':'ACME',"
@@ -268,6 +275,75 @@ Test(scenario_objects, queue_is_read_with_its_defaults_and_agents)
 	cr_assert_eq(q.nagents, 0);
 	cr_assert_eq(scenario_objects_queue(objs, "nope", &q), -ENOENT);
 	cr_assert_eq(scenario_objects_queue(objs, NULL, &q), -EINVAL);
+}
+
+/* External and mobile numbers as agents: each under its agent id, the
+ * canonical "+<digits>" of the one number normaliser, with its kind. */
+Test(scenario_objects, queue_agents_may_be_external_and_mobile_numbers)
+{
+	struct scenario_queue q;
+
+	scen_obj(objs, "queue", "mixed",
+		 "{'agents':['101',{'external':'8 (495) 123-45-67'},"
+		 "{'mobile':'+7 916 123-45-67'},{'external':'+1 555 214 402'}]}");
+	cr_assert_eq(scenario_objects_queue(objs, "mixed", &q), 0);
+	cr_assert_eq(q.nagents, 4);
+	cr_assert_str_eq(q.agents[0], "101");
+	cr_assert_str_eq(q.kinds[0], "extension");
+	cr_assert_str_eq(q.agents[1], "+74951234567");
+	cr_assert_str_eq(q.kinds[1], "external");
+	cr_assert_str_eq(q.agents[2], "+79161234567");
+	cr_assert_str_eq(q.kinds[2], "mobile");
+	cr_assert_str_eq(q.agents[3], "+1555214402");
+	cr_assert_str_eq(q.kinds[3], "external");
+}
+
+Test(scenario_objects, bad_number_agents_are_named)
+{
+	static const struct {
+		const char *agents, *why;
+	} bad[] = {
+		{"[{'external':'0611'}]", "agent 1: \"0611\" is not a phone "
+					  "number with its country code"},
+		{"[{'mobile':'+7 916 ABC'}]", "\"+7 916 ABC\" is not a phone"},
+		{"[{'external':'+1234567890123456'}]", "(10 to 15 digits)"},
+		{"['101',{'fax':'+74951234567'}]",
+		 "agent 2 must be an extension, {\"external\": number} or "
+		 "{\"mobile\": number}"},
+		{"[{'external':'+74951234567','mobile':'+74951234567'}]",
+		 "agent 1 must be"},
+		{"[{'external':74951234567}]", "agent 1 must be"},
+		{"['+74951234567']", "agent 1 must be"},
+		{"['']", "agent 1 must be"},
+		{"[{'external':'8 495 123-45-67'},{'mobile':'+74951234567'}]",
+		 "agent +74951234567 is listed twice"},
+		{"['101','101']", "agent 101 is listed twice"},
+	};
+	struct scenario_report rep;
+	char doc[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		snprintf(doc, sizeof(doc), "{'agents':%s}", bad[i].agents);
+		cr_assert_eq(check("queue", doc, &rep), -EINVAL, "%s", doc);
+		cr_assert(has(&rep, bad[i].why), "%s: %s", doc, rep.text);
+	}
+}
+
+Test(scenario_objects, agent_number_ids_are_canonical)
+{
+	char id[SCENARIO_AGENT_NUMBER_MAX];
+
+	cr_assert_eq(scenario_agent_number("89161234567", id, sizeof(id)), 12);
+	cr_assert_str_eq(id, "+79161234567");
+	cr_assert_eq(scenario_agent_number("9161234567", id, sizeof(id)), 12);
+	cr_assert_str_eq(id, "+79161234567");
+	cr_assert_eq(scenario_agent_number("+79161234567", id, sizeof(id)),
+		     12);
+	cr_assert_str_eq(id, "+79161234567");
+	cr_assert_eq(scenario_agent_number("101", id, sizeof(id)), -EINVAL);
+	cr_assert_eq(scenario_agent_number("", id, sizeof(id)), -EINVAL);
+	cr_assert_eq(scenario_agent_number("+7916", id, sizeof(id)), -EINVAL);
+	cr_assert_eq(scenario_agent_number("+79161234567", id, 5), -ENOSPC);
 }
 
 Test(scenario_objects, add_replaces_and_remove_deletes)

@@ -726,6 +726,33 @@ Test(scenario_walk, queue_joins_with_object_options_merged)
 	cr_assert_str_eq(q->queue.exit_keys, "0");
 }
 
+/* The queue object's call-back exit reaches the QUEUE action, with its
+ * defaults; a key the node uses as an exit key is no call-back key. */
+Test(scenario_walk, queue_carries_the_callback_exit_of_its_object)
+{
+	const struct walk_action *q;
+
+	scen_obj(objs, "queue", "sales",
+		 "{'agents':['101'],'callback_key':'3','callback_retries':1,"
+		 "'callback_prompt':'cb-ok'}");
+	load(queue_doc);
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	q = act(WALK_ACT_QUEUE);
+	cr_assert_eq(q->queue.callback_key, '3');
+	cr_assert_str_eq(q->queue.callback_prompt, "cb-ok");
+	cr_assert_eq(q->queue.callback_window_s, 3600);
+	cr_assert_eq(q->queue.callback_retries, 1);
+	cr_assert_eq(q->queue.callback_retry_s, 60);
+
+	scen_obj(objs, "queue", "sales",
+		 "{'agents':['101'],'callback_key':'0'}");
+	load(queue_doc);
+	ev(WALK_EV_START);
+	ev(WALK_EV_ANSWERED);
+	cr_assert_eq(act(WALK_ACT_QUEUE)->queue.callback_key, '\0');
+}
+
 Test(scenario_walk, queue_defaults_max_wait_to_600_seconds)
 {
 	load(queue_doc);
