@@ -103,6 +103,8 @@ suite "end to end: outbound calls of extensions (policy, caller ID, limits)" \
 # Its own network namespace too (the carrier of forwarded calls).
 suite "end to end: employees' phones (do-not-disturb, call forwarding)" \
 	employees tests/e2e/test_employees.sh
+suite "end to end: transfer from a phone (blind, back on failure, attended, refusals)" \
+	transfer tests/e2e/test_transfer.sh
 # Its own network namespace too (the carrier of its mobile agent).
 suite "end to end: queues (default scenario, agents, music, exit routes)" \
 	queue tests/e2e/test_queue.sh

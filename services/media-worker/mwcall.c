@@ -62,6 +62,10 @@ static void tick_handler(uint64_t periods, uint64_t now_ms, void *arg)
 		mwcall_fax_tick(call, periods, now_ms);
 		return;
 	}
+	if (call->xrb) {
+		xfer_ringback_tick(call, periods, now_ms);
+		return;
+	}
 	/* On hold the prompt still runs on the clock (the router hears
 	 * PLAY_DONE on time) but no packet, so no sequence number, is used. */
 	if (call->leg.can_send)
@@ -160,7 +164,8 @@ static void caller_rx(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
 {
 	struct mwcall *call = arg;
 	const struct offer_codec *c = &call->leg.codec;
-	bool bridged = call->ring && call->ring->bridged;
+	/* The callee hears ringback while the caller transfers it. */
+	bool bridged = call->ring && call->ring->bridged && !call->xrb;
 	uint64_t now;
 
 	if (c->te_pt >= 0 && hdr->pt == c->te_pt) {
@@ -315,6 +320,10 @@ void mwcall_sess_close(int err, const struct sip_msg *msg, void *arg)
 
 	(void)msg;
 	mwcall_log_ctx(call);
+	if (xfer_caller_closed(call)) {
+		pbx_log_ctx(NULL, NULL);
+		return;
+	}
 	/* libre reports BYE and CANCEL alike (ECONNRESET): an unanswered
 	 * call can only have been cancelled. */
 	if (err == ECONNRESET)
@@ -347,6 +356,7 @@ struct mwcall *mwcall_new(const struct mwcall_env *env, const char *tenant,
 	tmr_init(&call->fax.tmr);
 	tmr_init(&call->fax.t38tmr);
 	tmr_init(&call->orig_tmr);
+	tmr_init(&call->xtmr);
 	list_init(&call->legs);
 	call->tenant = strdup(tenant);
 	return call;
@@ -406,8 +416,8 @@ int mwcall_accept(struct mwcall **callp, const struct mwcall_env *env,
 	err = -sipsess_accept(&call->sess, env->sock, msg, 180, "Ringing",
 			      env->cuser, "application/sdp", NULL, NULL, NULL,
 			      false, mwcall_sess_offer, answer_handler,
-			      estab_handler, mwcall_sess_info, NULL,
-			      mwcall_sess_close,
+			      estab_handler, mwcall_sess_info,
+			      mwcall_refer_caller, mwcall_sess_close,
 			      call, MWCALL_ALLOW);
 	if (err == -EBADMSG || err == -EINVAL) {
 		/* libre could not make a dialog of the request (its Contact,
@@ -638,6 +648,13 @@ bool mwcall_rtp_check(struct mwcall *call, uint64_t now_ms)
 		rtp_timeout(call, &ring->leg, "callee", "callee rtp timeout");
 		return true;
 	}
+	ring = call->xpeer;
+	if (ring &&
+	    rtp_watch_sweep(&ring->leg.watch, ring->leg.rx_pkts, now_ms, ms)) {
+		rtp_timeout(call, &ring->leg, "callee",
+			    "transfer target rtp timeout");
+		return true;
+	}
 	return false;
 }
 
@@ -662,6 +679,7 @@ void mwcall_free(struct mwcall *call)
 	ring_legs_cancel(call, NULL, false);
 	ring_free(call->ring);
 	call->ring = NULL;
+	xfer_free(call);
 	for (size_t i = 0; i < MWCALL_TIMERS_MAX; i++)
 		tmr_cancel(&call->timers[i].tmr);
 	tmr_cancel(&call->orig_tmr);

@@ -29,6 +29,10 @@ struct mwcall_env {
 	size_t ringback_len[2];
 	uint32_t ring_timeout_max_ms;
 	uint32_t rtp_timeout_ms; /* 0: legs may stay silent forever */
+	/* The call of this worker with that Call-ID (an attended
+	 * transfer's Replaces), or NULL. */
+	struct mwcall *(*find)(const char *callid, void *arg);
+	void *find_arg;
 };
 
 enum mwcall_ev_kind {
@@ -47,6 +51,14 @@ enum mwcall_ev_kind {
 				* stopping"): take the receiver with
 				* mwcall_fax_take(); after "done" CLOSED
 				* (ended) follows */
+	MWCALL_EV_TRANSFER,    /* the bridged callee's REFER was accepted
+				* (202): xfer_by, xfer_user, xfer_host;
+				* answer with mwcall_transfer() or
+				* mwcall_transfer_refuse() */
+	MWCALL_EV_TRANSFER_DONE, /* the transfer ended: ring_result
+				  * (ANSWERED: bridged to the target, the
+				  * transferor's leg ended), sip_code,
+				  * detail */
 	MWCALL_EV_CLOSED,      /* the call ended by itself (detail: why) */
 };
 
@@ -61,6 +73,7 @@ struct mwcall_event {
 	const char *leg; /* RING_RESULT of a named leg */
 	bool ended;	 /* CLOSED: we ended it (BYE), not the caller */
 	bool muted;	 /* CONF_MUTED */
+	const char *xfer_by, *xfer_user, *xfer_host; /* TRANSFER */
 };
 
 /* Every event of the call. On MWCALL_EV_CLOSED the handler must
@@ -243,6 +256,16 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *ring,
  * it rings; a bridged named leg gets a BYE and the caller stays answered
  * without it. No event. 0, or -ENOENT no such leg. */
 int mwcall_ring_cancel(struct mwcall *call, const char *leg);
+/* The router's answer to MWCALL_EV_TRANSFER: rings p's target (no named
+ * leg) while the transferred party hears ringback; TRANSFER_DONE
+ * follows. 0, -ENOENT no transfer waits, or mwcall_ring's errors (the
+ * transfer then failed: NOTIFY 503 sent, TRANSFER_DONE not). */
+int mwcall_transfer(struct mwcall *call, const struct mwcall_ring *p,
+		    const char **why);
+/* ... or its refusal: a final NOTIFY with code and reason, the call goes
+ * on bridged as before (ended, CLOSED, if the transferor hung up). */
+int mwcall_transfer_refuse(struct mwcall *call, uint16_t code,
+			   const char *reason);
 
 /* RTP inactivity sweep (the worker runs it for every call every
  * rtp_watch_period_ms()): an answered caller leg, or a bridged callee

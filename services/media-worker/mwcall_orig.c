@@ -180,7 +180,8 @@ int mwcall_originate(struct mwcall **callp, const struct mwcall_env *env,
 			env->cuser, routev, env->edge_uri[0] ? 1 : 0,
 			"application/sdp", offer, NULL, NULL, false,
 			mwcall_sess_offer, orig_answer, orig_progress,
-			orig_estab, mwcall_sess_info, NULL, orig_close, call,
+			orig_estab, mwcall_sess_info, mwcall_refer_caller,
+			orig_close, call,
 			"X-Pbx-Tenant: %s\r\nX-Pbx-Dest: %s\r\n"
 			"X-Pbx-Call: %s\r\n" MWCALL_ALLOW,
 			call->tenant, p->dest_kind, call->callid);

@@ -15,7 +15,8 @@ struct callrec;
 struct confroom_member;
 struct dtmf_detect;
 
-#define MWCALL_ALLOW "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO\r\n"
+#define MWCALL_ALLOW                                                          \
+	"Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER\r\n"
 
 struct call_timer {
 	struct tmr tmr;
@@ -39,6 +40,15 @@ struct ring {
 	bool early_flowing; /* ... and its audio arrived: ringback off */
 	bool bridged;	    /* 200 OK from the callee */
 	uint16_t progress;  /* last provisional code seen */
+	/* Rung as an extension of the call's tenant (dest_kind
+	 * "extension": Kamailio checked the domain is the tenant's and
+	 * found the registration): only such a leg may transfer. */
+	bool ext;
+	char user[65];	    /* the target URI's user part (the extension) */
+	bool xfer;	    /* the target leg of a blind transfer, ringing */
+	/* Bridged to this other callee leg, not to the caller (the caller
+	 * transferred the callee: call->ring <-> call->xpeer). */
+	struct ring *peer;
 };
 
 /* PLAY_HOLD: a queue announcement between music (mwcall_hold_say): the
@@ -126,6 +136,38 @@ struct mwcall {
 	void *tap_arg;
 	uint8_t *crec_prompt; /* played to the caller at the bridge (mem) */
 	size_t crec_prompt_len;
+
+	/* Transfer (mwcall_xfer.c): a REFER of the bridged callee was
+	 * accepted (xfer_pending: the router decides the target), then the
+	 * target leg rings (xfer). The transferor's dialog (referenced)
+	 * gets the NOTIFYs until the final one; xsip is the worker's. */
+	bool xfer_pending;
+	struct ring *xfer;
+	struct sip_dialog *xdlg;
+	struct sip *xsip;
+	/* One NOTIFY at a time, in order (a later one waits in xnext:
+	 * through the edge two could overtake each other); xold, the
+	 * transferor's leg once replaced, gets its BYE when the final
+	 * NOTIFY was answered, so the BYE never overtakes it either. */
+	struct sip_request *xreq;
+	/* The first NOTIFY waits XFER_NOTIFY_DELAY_MS after the 202: a
+	 * request relayed by the edge can overtake a response, and a phone
+	 * may refuse a NOTIFY of a REFER it has no 202 for yet. */
+	struct tmr xtmr;
+	bool xhold;
+	bool xnext_set, xnext_final, xfinal_sent;
+	uint16_t xnext_code;
+	char xnext_reason[96];
+	struct ring *xold;
+	/* The transferor is the caller (an extension's outbound or internal
+	 * call): the target, once answered, is call->xpeer, bridged to
+	 * call->ring, and the caller leg ends (xdrop_caller: after the
+	 * final NOTIFY was answered). */
+	bool xby_caller, xdrop_caller;
+	struct ring *xpeer;
+	/* ... and meanwhile the callee hears ringback on its own leg (the
+	 * call's pacer entry plays it instead of the caller's player). */
+	bool xrb;
 
 	/* A call that started with our INVITE (mwcall_originate): its
 	 * no-answer timeout, and the kind of the leg (X-Pbx-Dest). */
@@ -215,6 +257,36 @@ int mwcall_from_external(const struct mwcall_env *env, const char *cid,
 int mwcall_leg_failure(int err, const struct sip_msg *msg, uint16_t *code,
 		       char *detail, size_t size);
 void ring_free(struct ring *ring);
+/* Makes the callee leg of p (checked: target, kind, caller id) and sends
+ * its INVITE; the caller hears nothing new. 0 with *ringp (the caller
+ * places it), or a negative errno with *why. */
+int ring_originate(struct mwcall *call, const struct mwcall_ring *p,
+		   struct ring **ringp, const char **why);
+/* Starts the ring's no-answer timeout. */
+void ring_arm(struct ring *ring);
+/* The callee's REFER (mwcall_xfer.c). */
+void ring_refer_handler(struct sip *sip, const struct sip_msg *msg,
+			void *arg);
+
+/* One pacing tick of the callee's ringback during a transfer by the
+ * caller (the pacer's handler, mwcall.c). */
+void xfer_ringback_tick(struct mwcall *call, uint64_t periods,
+			uint64_t now_ms);
+
+/* mwcall_xfer.c: the transfer's side of a ring's events. Each returns
+ * true when the ring was the transfer's (or its transferor) and was
+ * handled; the call may then be gone (CLOSED emitted). */
+bool xfer_ring_answered(struct ring *ring);
+bool xfer_ring_failed(struct ring *ring, int result, uint16_t code,
+		      const char *detail);
+bool xfer_transferor_closed(struct ring *ring);
+/* The caller leg closed: true when it was a transferor's and the call
+ * goes on without it. */
+bool xfer_caller_closed(struct mwcall *call);
+/* A REFER on the caller leg: refused (see docs/employees.md). */
+void mwcall_refer_caller(struct sip *sip, const struct sip_msg *msg,
+			 void *arg);
+void xfer_free(struct mwcall *call);
 /* Frees every named leg still ringing (CANCEL), but `keep`; with
  * `report`, each gets RING_RESULT CANCELLED. */
 void ring_legs_cancel(struct mwcall *call, const struct ring *keep,

@@ -147,12 +147,19 @@ static void callee_rx(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
 	const struct offer_codec *c = &ring->leg.codec;
 	bool te;
 
-	if (!ring->bridged && (!ring->early || ring->name[0]))
+	if (!ring->bridged && (!ring->early || ring->name[0] || ring->xfer))
 		return; /* no SDP answer yet: we do not know the stream; a
 			 * named leg's caller hears its music meanwhile */
 	te = c->te_pt >= 0 && hdr->pt == c->te_pt;
 	if (!te && hdr->pt != c->pt)
 		return;
+	if (ring->peer) {
+		leg_relay(&ring->peer->leg, hdr, payload, len, c->law, te,
+			  pbx_clock_mono_ms());
+		return;
+	}
+	if (ring->bridged && call->ring != ring)
+		return; /* a transferor's leg on its way out */
 	if (!ring->bridged && !ring->early_flowing) {
 		/* Early media replaces our ringback from its first packet,
 		 * not from the 183: some send SDP long before audio. */
@@ -242,6 +249,10 @@ static void ring_estab_handler(const struct sip_msg *msg, void *arg)
 	char a[64], b[64];
 
 	mwcall_log_ctx(call);
+	if (xfer_ring_answered(ring)) {
+		pbx_log_ctx(NULL, NULL);
+		return;
+	}
 	tmr_cancel(&ring->tmr);
 	ring->bridged = true;
 	rtp_watch_arm(&ring->leg.watch, ring->leg.rx_pkts,
@@ -304,7 +315,9 @@ static void ring_info_handler(struct sip *sip, const struct sip_msg *msg,
 	mwcall_log_ctx(call);
 	/* The callee's digits are for the caller, not for the scenario. */
 	digit = mwcall_info_digit(sip, msg);
-	if (digit && call->answered)
+	if (digit && ring->peer)
+		mwcall_info_send(ring->peer->sess, digit);
+	else if (digit && call->answered && call->sess)
 		mwcall_info_send(call->sess, digit);
 	pbx_log_ctx(NULL, NULL);
 }
@@ -331,6 +344,10 @@ static void ring_close_handler(int err, const struct sip_msg *msg, void *arg)
 	int result;
 
 	mwcall_log_ctx(call);
+	if (ring->bridged && xfer_transferor_closed(ring)) {
+		pbx_log_ctx(NULL, NULL);
+		return;
+	}
 	if (ring->bridged) {
 		struct mwcall_event ev = {
 			.kind = MWCALL_EV_CLOSED,
@@ -345,7 +362,8 @@ static void ring_close_handler(int err, const struct sip_msg *msg, void *arg)
 		return;
 	}
 	result = mwcall_leg_failure(err, msg, &code, detail, sizeof(detail));
-	ring_finish(ring, result, code, detail);
+	if (!xfer_ring_failed(ring, result, code, detail))
+		ring_finish(ring, result, code, detail);
 	pbx_log_ctx(NULL, NULL);
 }
 
@@ -357,9 +375,18 @@ static void ring_timeout_handler(void *arg)
 	mwcall_log_ctx(ring->call);
 	re_snprintf(detail, sizeof(detail), "no answer within %u ms",
 		    ring->timeout_ms);
-	ring_finish(ring, PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER, 0,
-		    detail); /* mem_deref of the session: CANCEL */
+	if (!xfer_ring_failed(ring,
+			      PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER,
+			      0, detail))
+		ring_finish(ring,
+			    PBX__V1__MEDIA_EVENT__RING_RESULT__RING_NO_ANSWER,
+			    0, detail); /* mem_deref of the session: CANCEL */
 	pbx_log_ctx(NULL, NULL);
+}
+
+void ring_arm(struct ring *ring)
+{
+	tmr_start(&ring->tmr, ring->timeout_ms, ring_timeout_handler, ring);
 }
 
 /* ---- parameters: everything here goes into SIP headers ---- */
@@ -412,19 +439,7 @@ int mwcall_from_external(const struct mwcall_env *env, const char *cid,
 int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 		const char **why)
 {
-	const struct mwcall_env *env = call->env;
-	/* Every leg goes through the edge; an empty edge_uri (only the
-	 * in-process tests: the config requires one) rings target_uri
-	 * directly, so that they can ring several agents. */
-	const char *routev[1] = {env->edge_uri};
-	const char *kind;
-	char from_uri[URI_MAX + CALLER_ID_SIZE + 8], name[NAME_MAX_LEN + 1];
-	char caller_id[CALLER_ID_SIZE];
-	struct mbuf *offer = NULL;
 	struct ring *ring;
-	struct uri u;
-	struct pl pl, from_host;
-	const char *cid_src;
 	bool named;
 	int err;
 
@@ -439,6 +454,10 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 		*why = call->ring->bridged ? "already bridged"
 					   : "a ring is in progress";
 		return call->ring->bridged ? -EALREADY : -EBUSY;
+	}
+	if (call->xfer_pending || call->xfer) {
+		*why = "a transfer is in progress";
+		return -EBUSY;
 	}
 	if (!named && !list_isempty(&call->legs)) {
 		*why = "a ring is in progress";
@@ -457,6 +476,50 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 			}
 		}
 	}
+	err = ring_originate(call, p, &ring, why);
+	if (err)
+		return err;
+	if (named) {
+		/* The caller keeps hearing what plays (music on hold). */
+		list_append(&call->legs, &ring->le, ring);
+		ring_arm(ring);
+		return 0;
+	}
+	call->ring = ring;
+
+	/* Ringback: on a call not answered yet it is early media, which
+	 * needs our SDP in a 183 first. A prompt playing now stops. */
+	err = mwcall_progress_caller(call);
+	if (err)
+		PLOG_WARN("183 to the caller failed: %s; no ringback",
+			  strerror(-err));
+	else if (call->env->ringback_len[call->leg.codec.law])
+		mwcall_ringback_start(call);
+	ring_arm(ring);
+	return 0;
+}
+
+int ring_originate(struct mwcall *call, const struct mwcall_ring *p,
+		   struct ring **ringp, const char **why)
+{
+	const struct mwcall_env *env = call->env;
+	/* Every leg goes through the edge; an empty edge_uri (only the
+	 * in-process tests: the config requires one) rings target_uri
+	 * directly, so that they can ring several agents. */
+	const char *routev[1] = {env->edge_uri};
+	const char *kind;
+	char from_uri[URI_MAX + CALLER_ID_SIZE + 8], name[NAME_MAX_LEN + 1];
+	char caller_id[CALLER_ID_SIZE];
+	struct mbuf *offer = NULL;
+	struct ring *ring;
+	struct uri u;
+	struct pl pl, from_host;
+	const char *cid_src;
+	bool named;
+	int err;
+
+	*why = NULL;
+	named = p->leg && p->leg[0];
 	if (!p->target_uri || !mwcall_uri_ok(p->target_uri, &u, &pl)) {
 		*why = "bad target_uri";
 		return -EINVAL;
@@ -520,7 +583,8 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 			"application/sdp", offer, NULL, NULL, false,
 			ring_offer_handler, ring_answer_handler,
 			ring_progress_handler, ring_estab_handler,
-			ring_info_handler, NULL, ring_close_handler, ring,
+			ring_info_handler, ring_refer_handler,
+			ring_close_handler, ring,
 			"X-Pbx-Tenant: %s\r\nX-Pbx-Dest: %s\r\n"
 			"X-Pbx-Call: %s\r\n" MWCALL_ALLOW,
 			call->tenant, kind, call->callid);
@@ -530,30 +594,12 @@ int mwcall_ring(struct mwcall *call, const struct mwcall_ring *p,
 		ring_free(ring);
 		return err;
 	}
-	if (named) {
-		/* The caller keeps hearing what plays (music on hold). */
-		list_append(&call->legs, &ring->le, ring);
-		tmr_start(&ring->tmr, ring->timeout_ms, ring_timeout_handler,
-			  ring);
-		PLOG_INFO("ring %llu leg %s: %s (%s) from %s, %u ms",
-			  (unsigned long long)ring->seq, ring->name,
-			  p->target_uri, kind, from_uri, ring->timeout_ms);
-		return 0;
-	}
-	call->ring = ring;
-
-	/* Ringback: on a call not answered yet it is early media, which
-	 * needs our SDP in a 183 first. A prompt playing now stops. */
-	err = mwcall_progress_caller(call);
-	if (err)
-		PLOG_WARN("183 to the caller failed: %s; no ringback",
-			  strerror(-err));
-	else if (call->env->ringback_len[call->leg.codec.law])
-		mwcall_ringback_start(call);
-	tmr_start(&ring->tmr, ring->timeout_ms, ring_timeout_handler, ring);
-	PLOG_INFO("ring %llu: %s (%s) from %s, %u ms",
-		  (unsigned long long)ring->seq, p->target_uri, kind, from_uri,
-		  ring->timeout_ms);
+	ring->ext = !strcmp(kind, "extension");
+	re_snprintf(ring->user, sizeof(ring->user), "%r", &u.user);
+	PLOG_INFO("ring %llu%s%s: %s (%s) from %s, %u ms",
+		  (unsigned long long)ring->seq, named ? " leg " : "",
+		  ring->name, p->target_uri, kind, from_uri, ring->timeout_ms);
+	*ringp = ring;
 	return 0;
 }
 

@@ -67,6 +67,14 @@ struct worker_call *worker_call_find(struct worker *w, const char *callid)
 	return le ? le->data : NULL;
 }
 
+/* env.find: the call an attended transfer's Replaces names. */
+static struct mwcall *call_by_id(const char *callid, void *arg)
+{
+	struct worker_call *wc = worker_call_find(arg, callid);
+
+	return wc ? wc->call : NULL;
+}
+
 void worker_call_add(struct worker *w, struct worker_call *wc)
 {
 	hash_append(w->calls, hash_joaat_str(mwcall_callid(wc->call)), &wc->he,
@@ -149,6 +157,16 @@ void worker_call_event(struct mwcall *call, const struct mwcall_event *ev,
 		we.ring_result = ev->ring_result;
 		we.leg = ev->leg;
 		we.reply_to = wc->ring_msgid;
+		break;
+	case MWCALL_EV_TRANSFER:
+		we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_TRANSFER;
+		we.caller = ev->xfer_by;
+		we.dialed = ev->xfer_user;
+		we.transfer_host = ev->xfer_host;
+		break;
+	case MWCALL_EV_TRANSFER_DONE:
+		we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_TRANSFER_DONE;
+		we.ring_result = ev->ring_result;
 		break;
 	case MWCALL_EV_CONF_MUTED:
 		we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_CONF_MUTED;
@@ -594,6 +612,8 @@ int worker_alloc(struct worker **wp, const struct mw_config *cfg, void *zctx)
 	w->env.rtp_port_min = w->rtp_min; /* worker_scale_claim() */
 	w->env.rtp_port_max = w->rtp_max;
 	w->env.cuser = cfg->worker_id;
+	w->env.find = call_by_id;
+	w->env.find_arg = w;
 	/* libre appends ";lr" to every route itself. */
 	snprintf(w->edge_uri, sizeof(w->edge_uri), "%s", cfg->edge_uri);
 	n = strlen(w->edge_uri);

@@ -122,6 +122,8 @@ struct worker_link *worker_event_send(struct worker *w,
 		me.speech_phrase = (char *)ev->speech_phrase;
 	if (ev->speech_text)
 		me.speech_text = (char *)ev->speech_text;
+	if (ev->transfer_host)
+		me.transfer_host = (char *)ev->transfer_host;
 	me.speech_confidence = ev->speech_confidence;
 	env.tenant_id = (char *)ev->tenant;
 	env.call_id = (char *)ev->callid;

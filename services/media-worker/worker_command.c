@@ -200,11 +200,11 @@ static void command_hangup(struct worker *w, struct worker_link *l,
 	worker_call_end(w, wc);
 }
 
-static void command_ring(struct worker *w, struct worker_link *l,
-			 struct worker_call *wc, const Pbx__V1__Envelope *env)
+/* A Ring message as the call's ring parameters (borrowed strings). */
+static struct mwcall_ring ring_of(const Pbx__V1__MediaCommand__Ring *r,
+				  const Pbx__V1__Envelope *env)
 {
-	const Pbx__V1__MediaCommand__Ring *r = env->media_command->ring;
-	struct mwcall_ring ring = {
+	return (struct mwcall_ring){
 		.target_uri = r->target_uri,
 		.timeout_ms = r->timeout_ms,
 		.caller_id = r->caller_id,
@@ -213,6 +213,12 @@ static void command_ring(struct worker *w, struct worker_link *l,
 		.leg = r->leg,
 		.seq = env->media_command->seq,
 	};
+}
+
+static void command_ring(struct worker *w, struct worker_link *l,
+			 struct worker_call *wc, const Pbx__V1__Envelope *env)
+{
+	struct mwcall_ring ring = ring_of(env->media_command->ring, env);
 	const char *why = NULL;
 	char detail[160];
 	int err;
@@ -225,6 +231,47 @@ static void command_ring(struct worker *w, struct worker_link *l,
 			 why ? why : strerror(-err));
 		failed(w, l, env, "ring", detail);
 	}
+}
+
+/* The router's answer to a TRANSFER: the target, or a refusal. */
+static void command_transfer(struct worker *w, struct worker_link *l,
+			     struct worker_call *wc,
+			     const Pbx__V1__Envelope *env)
+{
+	struct mwcall_ring ring = ring_of(env->media_command->transfer, env);
+	const char *why = NULL;
+	char detail[160];
+	int err;
+
+	err = mwcall_transfer(wc->call, &ring, &why);
+	if (err) {
+		snprintf(detail, sizeof(detail), "transfer: %s",
+			 why ? why : strerror(-err));
+		failed(w, l, env, "transfer", detail);
+	}
+}
+
+static void command_transfer_refuse(struct worker *w, struct worker_link *l,
+				    struct worker_call *wc,
+				    const Pbx__V1__Envelope *env)
+{
+	const Pbx__V1__MediaCommand__TransferRefuse *t =
+		env->media_command->transfer_refuse;
+	char reason[96];
+	uint32_t code = t->sip_code;
+
+	(void)w;
+	(void)l;
+	/* Both go into a sipfrag line: a final code and one line of text. */
+	if (code < 300 || code > 699)
+		code = 603;
+	snprintf(reason, sizeof(reason), "%s",
+		 t->reason[0] ? t->reason : "Declined");
+	for (char *p = reason; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = ' ';
+	if (mwcall_transfer_refuse(wc->call, (uint16_t)code, reason))
+		PLOG_DEBUG("transfer refusal: no transfer waits");
 }
 
 static void command_cancel_ring(struct worker *w, struct worker_link *l,
@@ -498,6 +545,10 @@ ARGS(play, ARG(play) && cmd->play->prompt)
 ARGS(hangup, ARG(hangup))
 ARGS(ring, ARG(ring) && cmd->ring->target_uri)
 ARGS(timer, ARG(timer))
+ARGS(transfer, ARG(transfer) && cmd->transfer->target_uri &&
+		       cmd->transfer->caller_id && cmd->transfer->caller_name &&
+		       cmd->transfer->dest_kind)
+ARGS(transfer_refuse, ARG(transfer_refuse) && cmd->transfer_refuse->reason)
 ARGS(cancel_ring, ARG(cancel_ring) && cmd->cancel_ring->leg)
 ARGS(record, ARG(record) && cmd->record->box && cmd->record->greeting)
 ARGS(conf_join, ARG(conf_join) && cmd->conf_join->room &&
@@ -601,6 +652,8 @@ static const struct command_row {
 	ROW(QUEUE_ANNOUNCE, args_queue_announce, command_queue_announce),
 	ROW(RECORD_CALL, args_record_call, command_record_call),
 	ROW(LISTEN, args_listen, command_listen),
+	ROW(TRANSFER, args_transfer, command_transfer),
+	ROW(TRANSFER_REFUSE, args_transfer_refuse, command_transfer_refuse),
 	{PBX__V1__MEDIA_COMMAND__CMD_ORIGINATE, args_originate,
 	 command_originate, true},
 #undef ROW

@@ -179,6 +179,7 @@ struct worker_event {
 	const char *speech_phrase; /* KIND_SPEECH */
 	double speech_confidence;
 	const char *speech_text;
+	const char *transfer_host; /* KIND_TRANSFER */
 };
 
 /* worker.c */

@@ -73,6 +73,24 @@ void route_cdr_load(struct route_ctx *c, const struct redisReply *rr)
 	c->trace_cut = hnum(rr, "trn") == 1;
 }
 
+/* A transfer of the call (route_xfer.c: the hash's "xf", "xfr") as the
+ * last hop of the path: TRANSFER, node "transfer", the transferor as its
+ * type, the target, the result. */
+static void trace_transfer(struct pbx_cdr *cdr, const redisReply *rr)
+{
+	const char *xf = route_field(rr, "xf"), *xfr = route_field(rr, "xfr");
+	unsigned long long at = 0, at2 = 0;
+	char by[65], to[65], res[32] = "pending";
+
+	if (!xf || sscanf(xf, "%llu %64s %64s", &at, by, to) != 3)
+		return;
+	if (xfr && sscanf(xfr, "%llu %31s", &at2, res) != 2)
+		snprintf(res, sizeof(res), "pending");
+	pbx_cdr_trace_add(cdr->trace, sizeof(cdr->trace), &cdr->truncated,
+			  (int64_t)(at - cdr->start_ms), "TRANSFER", "transfer",
+			  by, to, res);
+}
+
 void route_cdr_from_record(struct pbx_cdr *cdr, const struct redisReply *rr)
 {
 	const char *v;
@@ -96,6 +114,7 @@ void route_cdr_from_record(struct pbx_cdr *cdr, const struct redisReply *rr)
 	/* Through pbx_cdr_set: control characters out, cut at the bound. */
 	pbx_cdr_set(cdr, "trace", v ? v : "");
 	cdr->truncated = hnum(rr, "trn") == 1;
+	trace_transfer(cdr, rr);
 }
 
 void route_cdr_before_step(struct route_ctx *c)

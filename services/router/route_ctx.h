@@ -220,6 +220,10 @@ struct route_ctx {
 		       const char *reason);
 	/* call forwarding (route_forward.c) */
 	struct route_fwd fwd;
+	/* transfer (route_xfer.c): the transferor and the target are
+	 * extensions of the tenant; the Refer-To host is another tenant's
+	 * domain */
+	bool xf_by_ext, xf_to_ext, xf_foreign;
 };
 
 struct route_ctx *route_ctx_alloc(struct router *r,
@@ -426,6 +430,12 @@ void route_outbound_call(struct route_ctx *c, const char *ext,
 			 route_next_h *next,
 			 void (*rej)(struct route_ctx *c, unsigned code,
 				     const char *reason));
+/* route_xfer.c: KIND_TRANSFER (a worker accepted an extension's
+ * REFER): the checks and the target, answered to the worker with
+ * MediaCommand.transfer or transfer_refuse; KIND_TRANSFER_DONE: logged.
+ * Both free c. */
+void route_xfer_event(struct route_ctx *c, const Pbx__V1__MediaEvent *me);
+void route_xfer_done(struct route_ctx *c, const Pbx__V1__MediaEvent *me);
 /* The built-in scenario of "@out:..." (c->scen). */
 int route_outbound_json(const char *scen, char *json, size_t size);
 /* The "<number>:<caller id>" of a built-in scenario's name (@out:, @cb:)

@@ -513,6 +513,12 @@ void route_media_event(struct router *r, const struct pbx_bus_peer *peer,
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_TIMER:
 		load_state(c);
 		return;
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_TRANSFER:
+		route_xfer_event(c, me);
+		return;
+	case PBX__V1__MEDIA_EVENT__KIND__KIND_TRANSFER_DONE:
+		route_xfer_done(c, me);
+		return;
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_FAX_DONE:
 		PLOG_INFO("fax %s: %d %s, %u pages%s",
 			  me->fax_id && me->fax_id[0] ? me->fax_id : "(none)",

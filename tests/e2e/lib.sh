@@ -47,6 +47,18 @@ e2e_tones() {
 		2>/dev/null
 }
 
+# e2e_cleanup_on_exit: at exit, kill the suite's background jobs (pids
+# it appends to BG) and stop the stack.
+e2e_cleanup_on_exit() {
+	BG=()
+	trap e2e_cleanup EXIT
+}
+e2e_cleanup() {
+	local p
+	for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
+	"$STACK" stop >/dev/null 2>&1
+}
+
 pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
 fail() { echo "FAIL $1 $2"; FAILED=$((FAILED + 1)); }
 now_ms() { date +%s%3N; }

@@ -381,6 +381,12 @@ int router_harness_event(struct router_harness *h, const char *call_id,
 	me.fax_continues = ev->fax_continues;
 	if (ev->leg)
 		me.leg = (char *)ev->leg;
+	if (ev->caller)
+		me.caller = (char *)ev->caller;
+	if (ev->dialed)
+		me.dialed = (char *)ev->dialed;
+	if (ev->transfer_host)
+		me.transfer_host = (char *)ev->transfer_host;
 	env.tenant_id = HARNESS_TENANT;
 	env.call_id = (char *)call_id;
 	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_EVENT;

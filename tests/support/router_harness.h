@@ -100,6 +100,8 @@ struct harness_event {
 	double speech_confidence;
 	int32_t fax_result;  /* FAX_DONE */
 	bool fax_continues;  /* FAX_DONE of a kept call */
+	/* TRANSFER: the transferor, the Refer-To user and host */
+	const char *caller, *dialed, *transfer_host;
 };
 
 /* Sends one MediaEvent for call_id from the fake worker. */

@@ -4496,6 +4496,229 @@ Test(mwcall, metrics_count_the_call_and_its_rtp_on_the_worker_loop)
 	cr_expect(strstr(sc.buf, "unhealthy: no router reachable"));
 }
 
+/* ---- transfer (mwcall_xfer.c) ---- */
+
+static unsigned refer_code; /* final answer to the last ua_refer() */
+
+static void refer_resp(int err, const struct sip_msg *msg, void *arg)
+{
+	(void)arg;
+	if (!err && msg && msg->scode < 200)
+		return;
+	refer_code = err ? 1 : msg->scode;
+}
+
+/* ua sends REFER in its call's dialog with Refer-To: <to>. */
+static void ua_refer(struct test_ua *ua, const char *to)
+{
+	refer_code = 0;
+	cr_assert_eq(sip_drequestf(NULL, ua->sip, true, "REFER",
+				   sipsess_dialog(ua->sess), 0, NULL, NULL,
+				   refer_resp, NULL,
+				   "Refer-To: <%s>\r\n"
+				   "Content-Length: 0\r\n\r\n",
+				   to),
+		     0);
+}
+
+static bool refer_answered(void *arg)
+{
+	(void)arg;
+	return refer_code != 0;
+}
+
+/* A Ring (or, with transfer, the router's answer to TRANSFER) of
+ * user@ua's address as dest_kind kind. */
+static void cmd_ring_kind(bool transfer, const char *user,
+			  const struct test_ua *ua, const char *kind)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Ring r = PBX__V1__MEDIA_COMMAND__RING__INIT;
+	char target[64];
+
+	re_snprintf(target, sizeof(target), "sip:%s@%J", user, &ua->sip_addr);
+	r.target_uri = target;
+	r.timeout_ms = 5000;
+	r.dest_kind = (char *)kind;
+	mc.cmd_case = transfer ? PBX__V1__MEDIA_COMMAND__CMD_TRANSFER
+			       : PBX__V1__MEDIA_COMMAND__CMD_RING;
+	if (transfer)
+		mc.transfer = &r;
+	else
+		mc.ring = &r;
+	cmd_send(&mc);
+}
+
+static void cmd_transfer_to_carol(void)
+{
+	cmd_ring_kind(true, "carol", &fx.callee2, "extension");
+}
+
+/* The final answer to ua's REFER to `to`. */
+static unsigned refer_answer(struct test_ua *ua, const char *to)
+{
+	ua_refer(ua, to);
+	cr_assert(test_loop_until(refer_answered, NULL, 2000), "no answer");
+	return refer_code;
+}
+
+static bool talk_got(void *arg)
+{
+	struct test_ua **ua = arg;
+
+	return ua[0]->rx.fill_pkts >= 25 && ua[1]->rx.fill_pkts >= 25;
+}
+
+/* a and b hear each other's bytes. */
+static void assert_talk(struct test_ua *a, struct test_ua *b)
+{
+	struct test_ua *uas[2] = {a, b};
+
+	test_ua_rx_reset(a, 0x33);
+	test_ua_rx_reset(b, 0x11);
+	test_ua_talk(a, 30, 0x11);
+	test_ua_talk(b, 30, 0x33);
+	cr_assert(test_loop_until(talk_got, uas, 3000),
+		  "relayed: to %s %u, to %s %u", a->name, a->rx.fill_pkts,
+		  b->name, b->rx.fill_pkts);
+}
+
+/* alice (an extension) called, bob answered a Ring; carol is the
+ * target, rung directly (no edge in between). */
+static void xfer_start(void)
+{
+	fx_start(&(struct fx_opts){.caller_te = true});
+	test_ua_open(&fx.callee2, "carol", 0, true);
+	call_bridged();
+	fx.w->edge_uri[0] = '\0';
+}
+
+/* ua REFERs the call to carol: 202, then TRANSFER names transferor and
+ * target. */
+static void refer_to_carol(struct test_ua *ua, const char *by)
+{
+	const struct test_router_ev *e;
+
+	cr_assert_eq(refer_answer(ua, "sip:carol@t1.pbx.local"), 202);
+	cr_assert(wait_event(KIND(TRANSFER), 1000), "no TRANSFER");
+	e = ev_find(KIND(TRANSFER));
+	cr_assert_str_eq(e->caller, by);
+	cr_assert_str_eq(e->dialed, "carol");
+}
+
+Test(mwcall, blind_transfer_bridges_the_caller_to_the_target)
+{
+	const struct test_router_ev *e;
+
+	xfer_start();
+	fx.callee2.answer_delay_ms = 400;
+	refer_to_carol(&fx.callee, "bob");
+	test_ua_rx_reset(&fx.caller, 0x22);
+	cmd_transfer_to_carol();
+	cr_assert(test_loop_count(&fx.callee2.invites, 1, 2000), "no INVITE");
+	/* The target sees who is transferred to it. */
+	cr_assert_str_eq(fx.callee2.inv_from_user, "alice");
+	/* The caller hears ringback while it rings, not bob. */
+	test_loop_for(300);
+	cr_assert_geq(fx.caller.rx.pkts, 10, "%u packets", fx.caller.rx.pkts);
+	cr_assert(test_loop_flag(&fx.callee2.estab, 3000), "carol: no ACK");
+	cr_assert(wait_event(KIND(TRANSFER_DONE), 1000), "no TRANSFER_DONE");
+	e = ev_find(KIND(TRANSFER_DONE));
+	cr_assert_eq(e->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED);
+	/* The transferor's leg ends (after the final NOTIFY). */
+	cr_assert(test_loop_flag(&fx.callee.closed, 3000), "bob: no BYE");
+	cr_assert_eq(fx.callee.close_err, ECONNRESET);
+	assert_talk(&fx.caller, &fx.callee2);
+	cr_assert_not(fx.caller.closed);
+	cr_assert_eq(ev_count(KIND(HANGUP)), 0);
+	/* The target hangs up: the call ends. */
+	test_ua_hangup(&fx.callee2);
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "alice: no BYE");
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_null(the_call());
+}
+
+Test(mwcall, transfer_to_a_busy_target_returns_to_the_transferor)
+{
+	const struct test_router_ev *e;
+
+	xfer_start();
+	fx.callee2.reject_code = 486;
+	refer_to_carol(&fx.callee, "bob");
+	cmd_transfer_to_carol();
+	cr_assert(wait_event(KIND(TRANSFER_DONE), 2000), "no TRANSFER_DONE");
+	e = ev_find(KIND(TRANSFER_DONE));
+	cr_assert_eq(e->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_BUSY);
+	cr_assert_eq(e->sip_code, 486);
+	test_loop_for(200);
+	cr_assert_not(fx.callee.closed, "bob was hung up");
+	cr_assert_not(fx.caller.closed);
+	assert_talk(&fx.caller, &fx.callee);
+
+	/* A refusal of the router (transfer_refuse) keeps it too, and a
+	 * second transfer may follow. */
+	{
+		Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+		Pbx__V1__MediaCommand__TransferRefuse tr =
+			PBX__V1__MEDIA_COMMAND__TRANSFER_REFUSE__INIT;
+
+		test_loop_for(200); /* the final NOTIFY's answer */
+		cr_assert_eq(refer_answer(&fx.callee, "sip:carol@t2.pbx.local"),
+			     202);
+		test_loop_for(200);
+		cr_assert_eq(ev_count(KIND(TRANSFER)), 2);
+		tr.sip_code = 403;
+		tr.reason = (char *)"Forbidden (another tenant's domain)";
+		mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_TRANSFER_REFUSE;
+		mc.transfer_refuse = &tr;
+		cmd_send(&mc);
+		test_loop_for(200);
+		cr_assert_not(fx.callee.closed);
+		assert_talk(&fx.caller, &fx.callee);
+	}
+}
+
+Test(mwcall, caller_transfers_the_callee_to_the_target)
+{
+	xfer_start();
+	fx.callee2.answer_delay_ms = 400;
+	test_ua_rx_reset(&fx.callee, 0x77);
+	refer_to_carol(&fx.caller, "alice");
+	cmd_transfer_to_carol();
+	cr_assert(test_loop_count(&fx.callee2.invites, 1, 2000), "no INVITE");
+	cr_assert_str_eq(fx.callee2.inv_from_user, "bob");
+	/* bob hears ringback meanwhile (alice sends nothing: all of it is
+	 * the worker's). */
+	test_loop_for(300);
+	cr_assert_geq(fx.callee.rx.pkts, 10, "bob got %u packets",
+		      fx.callee.rx.pkts);
+	cr_assert(wait_event(KIND(TRANSFER_DONE), 3000), "no TRANSFER_DONE");
+	cr_assert(test_loop_flag(&fx.caller.closed, 3000), "alice: no BYE");
+	cr_assert_not(fx.callee.closed);
+	assert_talk(&fx.callee, &fx.callee2);
+	test_ua_hangup(&fx.callee);
+	cr_assert(test_loop_flag(&fx.callee2.closed, 2000), "carol: no BYE");
+	cr_assert(wait_event(KIND(HANGUP), 1000));
+	cr_assert_null(the_call());
+}
+
+Test(mwcall, refer_from_a_carrier_leg_or_an_outside_caller_is_refused)
+{
+	/* An outside caller (no X-Pbx-Source), bridged to a carrier. */
+	fx_start(&(struct fx_opts){0});
+	call_worker(&fx.caller, "X-Pbx-Tenant: " TENANT "\r\n");
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	cmd_ring_kind(false, "+74951112233", &fx.callee, "external");
+	cr_assert(test_loop_flag(&fx.caller.estab, 3000), "not bridged");
+	cr_assert_eq(refer_answer(&fx.callee, "sip:102@t1.pbx.local"), 403);
+	cr_assert_eq(refer_answer(&fx.caller, "sip:102@t1.pbx.local"), 403);
+	test_loop_for(100);
+	cr_assert_eq(ev_count(KIND(TRANSFER)), 0);
+	assert_talk(&fx.caller, &fx.callee);
+}
+
 /* ---- a call that starts with our INVITE (Originate) ---- */
 
 #define ORIG_ID "cb-7-orig@test"
@@ -4629,4 +4852,26 @@ Test(mwcall, originate_busy_or_unanswered_reports_and_ends)
 		cr_assert_str_eq(ev_find(KIND(FAILED))->detail,
 				 "originate: bad target_uri");
 	}
+}
+
+/* The answered leg of a call we started (a call-back's agent, an outside
+ * number) is no extension's own call: its REFER is refused with 403, no
+ * TRANSFER reaches the router, and the call goes on. */
+Test(mwcall, originated_leg_refer_is_refused_and_the_call_goes_on)
+{
+	fx_start(&(struct fx_opts){0});
+	cmd_originate(ORIG_ID, 5000);
+	cr_assert(test_loop_flag(&fx.callee.estab, 3000), "callee: no ACK");
+	cr_assert(wait_event(KIND(ANSWERED), 2000), "no ANSWERED");
+	cr_assert_eq(refer_answer(&fx.callee, "sip:102@t1.pbx.local"), 403);
+	test_loop_for(100);
+	cr_assert_eq(ev_count(KIND(TRANSFER)), 0);
+	cr_assert_not(fx.callee.closed);
+	cr_assert_not_null(worker_call_find(fx.w, ORIG_ID));
+	test_ua_rx_reset(&fx.callee, PROMPT_FILL);
+	cmd_play_to(ORIG_ID, "hello");
+	cr_assert(test_loop_until(callee_got, &(unsigned){25}, 2000),
+		  "the prompt: %u packets", fx.callee.rx.fill_pkts);
+	cmd_hangup_to(ORIG_ID);
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000), "no BYE");
 }
