@@ -32,9 +32,7 @@ stack_up() {
 # e2e_stack_with_bg: stack_up, with an exit trap that kills the pids a
 # suite adds to BG (its background SIPp peers) and stops the stack.
 e2e_stack_with_bg() {
-	BG=()
-	trap 'for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
-		"$STACK" stop >/dev/null 2>&1' EXIT
+	e2e_cleanup_on_exit
 	stack_up
 }
 
