@@ -540,3 +540,59 @@ Test(crm_adapter, api_answers_extension_user_or_not_found)
 	cr_assert_eq(a.v, CRM_V_ERROR);
 	cr_assert_str_eq(a.detail, "api: HTTP 502");
 }
+
+Test(crm_adapter, api_answers_an_owner_number)
+{
+	/* Any written form, normalised as the project's numbers are. */
+	parse(&crm_api, 200,
+	      "{\"number\":\"+7 (916) 123-45-67\",\"name\":\"Ivan\"}");
+	cr_assert_eq(a.v, CRM_V_OWNER);
+	cr_assert_str_eq(a.number, "79161234567");
+	cr_assert_str_eq(a.ext, "");
+	cr_assert_str_eq(a.name, "Ivan");
+	parse(&crm_api, 200, "{\"number\":\"89161234567\"}");
+	cr_assert_eq(a.v, CRM_V_OWNER);
+	cr_assert_str_eq(a.number, "79161234567");
+	/* An extension named too: kept, the connector rings it first. */
+	parse(&crm_api, 200, "{\"extension\":\"101\",\"number\":79161234567}");
+	cr_assert_eq(a.v, CRM_V_OWNER);
+	cr_assert_str_eq(a.ext, "101");
+	cr_assert_str_eq(a.number, "79161234567");
+	parse(&crm_api, 200, "{\"number\":\"\"}");
+	cr_assert_eq(a.v, CRM_V_NOT_FOUND);
+	/* No phone number: an error with its cause, never a ring. */
+	static const char *const bad[] = {
+		"{\"number\":\"manager\"}", "{\"number\":\"123\"}",
+		"{\"number\":\"+7916*1234567\"}", "{\"number\":true}",
+		"{\"number\":\"12345678901234567890\"}"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse(&crm_api, 200, bad[i]);
+		cr_assert_eq(a.v, CRM_V_ERROR, "%s", bad[i]);
+		cr_assert_str_eq(a.detail,
+				 "api: the answer's number is not a phone "
+				 "number (E.164, 10 to 15 digits)",
+				 "%s", bad[i]);
+	}
+}
+
+Test(crm_adapter, api_call_log_names_the_owner_number)
+{
+	struct crm_call c = {.tenant = "t1",
+			     .call_id = "c1",
+			     .caller = "79161234567",
+			     .called = "74951112233",
+			     .ext = "",
+			     .user = "",
+			     .number = "79035550000",
+			     .answered = true,
+			     .started_ms = 1000,
+			     .duration_s = 7,
+			     .now_s = 1700000000};
+
+	snprintf(s.url, sizeof(s.url), "%s", "https://crm.example/hook");
+	snprintf(s.secret, sizeof(s.secret), "%s", "0123456789abcdef");
+	cr_assert_eq(crm_api.log_build(&s, &c, 0, NULL, &r), 0);
+	cr_assert_not_null(strstr(r.body, "\"number\":\"79035550000\""),
+			   "%s", r.body);
+	cr_assert_not_null(strstr(r.body, "\"extension\":\"\""), "%s", r.body);
+}

@@ -2248,6 +2248,48 @@ Test(route_media, crm_owner_is_rung_and_the_call_logged_after_hangup)
 	cr_assert(router_harness_call_gone(&h, "c-1", 2000));
 }
 
+/* The API's owner may be a phone number: rung through the tenant's trunk
+ * as a subscriber node's external number, logged back as a number. */
+Test(route_media, crm_owner_number_rings_external_and_is_logged)
+{
+	Pbx__V1__CrmResult res = PBX__V1__CRM_RESULT__INIT;
+	const Pbx__V1__MediaCommand *c;
+	const Pbx__V1__Envelope *env;
+	size_t i;
+
+	cr_assert_eq(router_harness_crm_heartbeat(&h), 0);
+	crm_started("c-1");
+	res.kind = PBX__V1__CRM_RESULT__KIND__KIND_OWNER;
+	res.extension = (char *)"";
+	res.number = (char *)"79035550000";
+	res.node = (char *)"c";
+	cr_assert_eq(router_harness_crm_result(&h, "c-1", &res), 0);
+	i = expect_cmds(2);
+	c = cmd_at(i + 1, "c-1", PBX__V1__MEDIA_COMMAND__CMD_RING);
+	cr_assert_str_eq(c->ring->dest_kind, "external");
+	cr_assert_str_eq(c->ring->target_uri,
+			 "sip:+79035550000@" HARNESS_DOMAIN ";user=phone");
+	cr_assert_str_eq(c->ring->caller_id, CALLER);
+	cr_assert_eq(c->ring->timeout_ms, 15000);
+	event_ex("c-1", &(struct harness_event){
+				.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT,
+				.ring = PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED});
+	expect_cmds(0);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP, 0);
+	env = crm_msg(1, PBX__V1__ENVELOPE__BODY_CRM_CALL_LOG);
+	cr_assert_str_eq(env->crm_call_log->number, "79035550000");
+	cr_assert_str_eq(env->crm_call_log->extension, "");
+	cr_assert(env->crm_call_log->answered);
+	cr_assert(router_harness_call_gone(&h, "c-1", 2000));
+	/* No phone number: no owner, the node's not_found. */
+	fake_peer_clear(h.crm);
+	crm_started("c-2");
+	res.number = (char *)"12ab";
+	cr_assert_eq(router_harness_crm_result(&h, "c-2", &res), 0);
+	c = cmd_at(expect_cmds(2) + 1, "c-2", PBX__V1__MEDIA_COMMAND__CMD_HANGUP);
+	assert_hangup(c, 404, "Unknown Client");
+}
+
 Test(route_media, crm_not_found_and_error_take_their_outputs)
 {
 	const Pbx__V1__MediaCommand *c;
