@@ -93,6 +93,15 @@ caller() {
 		127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1)
 }
 
+# rtp_counted <check> <sink file> <min>: the sink counted at least min
+# RTP packets.
+rtp_counted() {
+	local n
+	n=$(sink_packets "$2")
+	if [ "${n:-0}" -ge "$3" ]; then pass "$1"
+	else fail "$1" "${n:-0} packets (want >= $3)"; fi
+}
+
 # fake_req <path pattern>: the bodies of the fake's requests to it.
 fake_req() {
 	local f
@@ -178,12 +187,8 @@ else
 fi
 phone_done bitrix_owner_phone_answered_and_got_bye
 wait $sa $sb
-a=$(sink_packets "$TMP/known.caller.sink")
-b=$(sink_packets "$TMP/known.phone.sink")
-if [ "${b:-0}" -ge 150 ]; then pass bitrix_rtp_caller_to_owner
-else fail bitrix_rtp_caller_to_owner "phone got ${b:-0} packets"; fi
-if [ "${a:-0}" -ge 150 ]; then pass bitrix_rtp_owner_to_caller
-else fail bitrix_rtp_owner_to_caller "caller got ${a:-0} packets"; fi
+rtp_counted bitrix_rtp_caller_to_owner "$TMP/known.phone.sink" 150
+rtp_counted bitrix_rtp_owner_to_caller "$TMP/known.caller.sink" 150
 if fake_req searchCrmEntities | grep -q '"PHONE_NUMBER":"79991110001"'; then
 	pass bitrix_searched_by_the_callers_number
 else
@@ -331,12 +336,8 @@ else
 		"rc $rc: $(grep -m1 'ruri\|FAIL' "$TMP/number.carrier.log")"
 fi
 wait $sa $sc
-a=$(sink_packets "$TMP/number.caller.sink")
-b=$(sink_packets "$TMP/number.carrier.sink")
-if [ "${b:-0}" -ge 100 ]; then pass api_owner_number_rtp_caller_to_carrier
-else fail api_owner_number_rtp_caller_to_carrier "carrier got ${b:-0} packets"; fi
-if [ "${a:-0}" -ge 100 ]; then pass api_owner_number_rtp_carrier_to_caller
-else fail api_owner_number_rtp_carrier_to_caller "caller got ${a:-0} packets"; fi
+rtp_counted api_owner_number_rtp_caller_to_carrier "$TMP/number.carrier.sink" 100
+rtp_counted api_owner_number_rtp_carrier_to_caller "$TMP/number.caller.sink" 100
 for _ in $(seq 50); do
 	fake_req '^/api$' | grep -q '"event":"call_end".*"number":"79035550000"' && break
 	sleep 0.1

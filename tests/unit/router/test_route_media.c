@@ -2214,6 +2214,24 @@ static void crm_answer(const char *call_id, int kind, const char *ext,
 	cr_assert_eq(router_harness_crm_result(&h, call_id, &res), 0);
 }
 
+/* The owner rung answers, the caller hangs up: the call log that reaches
+ * the connector (its second message, after the lookup). */
+static const Pbx__V1__Envelope *
+crm_owner_answered_then_hangup(const char *call_id)
+{
+	const Pbx__V1__Envelope *env;
+
+	event_ex(call_id,
+		 &(struct harness_event){
+			 .kind = PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT,
+			 .ring = PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED});
+	expect_cmds(0);
+	event(call_id, PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP, 0);
+	env = crm_msg(1, PBX__V1__ENVELOPE__BODY_CRM_CALL_LOG);
+	cr_assert_str_eq(env->call_id, call_id);
+	return env;
+}
+
 Test(route_media, crm_owner_is_rung_and_the_call_logged_after_hangup)
 {
 	const Pbx__V1__MediaCommand *c;
@@ -2232,13 +2250,7 @@ Test(route_media, crm_owner_is_rung_and_the_call_logged_after_hangup)
 	c = cmd_at(i + 1, "c-1", PBX__V1__MEDIA_COMMAND__CMD_RING);
 	cr_assert_str_eq(c->ring->target_uri, "sip:101@" HARNESS_DOMAIN);
 	cr_assert_eq(c->ring->timeout_ms, 15000);
-	event_ex("c-1", &(struct harness_event){
-				.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT,
-				.ring = PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED});
-	expect_cmds(0);
-	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP, 0);
-	env = crm_msg(1, PBX__V1__ENVELOPE__BODY_CRM_CALL_LOG);
-	cr_assert_str_eq(env->call_id, "c-1");
+	env = crm_owner_answered_then_hangup("c-1");
 	cr_assert_str_eq(env->crm_call_log->crm, "bitrix24");
 	cr_assert_str_eq(env->crm_call_log->extension, "101");
 	cr_assert_str_eq(env->crm_call_log->crm_user, "17");
@@ -2271,12 +2283,7 @@ Test(route_media, crm_owner_number_rings_external_and_is_logged)
 			 "sip:+79035550000@" HARNESS_DOMAIN ";user=phone");
 	cr_assert_str_eq(c->ring->caller_id, CALLER);
 	cr_assert_eq(c->ring->timeout_ms, 15000);
-	event_ex("c-1", &(struct harness_event){
-				.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT,
-				.ring = PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED});
-	expect_cmds(0);
-	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP, 0);
-	env = crm_msg(1, PBX__V1__ENVELOPE__BODY_CRM_CALL_LOG);
+	env = crm_owner_answered_then_hangup("c-1");
 	cr_assert_str_eq(env->crm_call_log->number, "79035550000");
 	cr_assert_str_eq(env->crm_call_log->extension, "");
 	cr_assert(env->crm_call_log->answered);
