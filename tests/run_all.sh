@@ -108,6 +108,7 @@ suite "end to end: transfer from a phone (blind, back on failure, attended, refu
 # Its own network namespace too (the carrier of its mobile agent).
 suite "end to end: queues (default scenario, agents, music, exit routes)" \
 	queue tests/e2e/test_queue.sh
+# Its own network namespace too (the carrier of the API's owner number).
 suite "end to end: the CRM's responsible manager (Bitrix24, amoCRM, API fakes)" \
 	crm tests/e2e/test_crm.sh
 suite "end to end: voicemail (a tone recorded, listed, fetched, deleted)" vm \

@@ -66,6 +66,9 @@ struct crm_answer {
 	char ext[CRM_ID_MAX];  /* an extension the answer names itself
 				* (Bitrix24's inner phone, the API's
 				* "extension"); the mapping table wins */
+	char number[20];       /* an owner phone number the answer names
+				* (the API's "number"): canonical digits,
+				* rung when no extension is known */
 	char name[128];	       /* the client's name, if any */
 	char detail[160];      /* ERROR: the cause (no secrets) */
 	char call_ref[128];    /* call log: the CRM's id of the call */
@@ -88,6 +91,7 @@ struct crm_call {
 	const char *called;
 	const char *ext;  /* the owner rung, "" none */
 	const char *user; /* the owner's CRM user id, "" unknown */
+	const char *number; /* the owner number rung, "" none */
 	bool answered;
 	uint64_t started_ms;
 	uint32_t duration_s;

@@ -3,11 +3,14 @@
  *   {"event":"lookup","tenant","call_id","caller","called"}
  * or after the call
  *   {"event":"call_end","tenant","call_id","caller","called","extension",
- *    "user","answered","started_ms","duration_s"}
+ *    "number","user","answered","started_ms","duration_s"}
  * signed like the notifier's webhooks (X-Pbx-Signature: t=<unix s>,
  * v1=<HMAC-SHA256 hex of "<t>.<body>">). A lookup is answered 200 with
- * {"extension":"101"} or {"user":"<crm user id>"} (mapped by the tenant's
- * table), optional "name"; 404, or 200 with neither, is not found. */
+ * {"extension":"101"}, {"user":"<crm user id>"} (mapped by the tenant's
+ * table) or {"number":"+7 916 123-45-67"} (an external owner, rung through
+ * the tenant's trunk when no extension is known), optional "name"; 404,
+ * or 200 with none of them, is not found; a "number" that is no phone
+ * number is an error. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -16,6 +19,7 @@
 
 #include "crm_adapter.h"
 #include "notify_sign.h"
+#include "scenario.h"
 
 static const struct crm_field fields[] = {
 	{"url", false, true, true, NULL},
@@ -59,6 +63,22 @@ static int lookup_build(const struct crm_settings *s,
 			   q->now_s, r);
 }
 
+/* The answer's "number" as canonical digits in a->number (the project's
+ * normaliser, E.164: 10 to 15 digits); false when it is no such number. */
+static bool owner_number(json_t *v, struct crm_answer *a)
+{
+	char in[64], num[SCENARIO_AGENT_NUMBER_MAX];
+
+	crm_json_id(in, sizeof(in), v);
+	if (!in[0])
+		return v == NULL || json_is_null(v) ||
+		       (json_is_string(v) && json_string_length(v) == 0);
+	if (scenario_agent_number(in, num, sizeof(num)) <= 0)
+		return false;
+	snprintf(a->number, sizeof(a->number), "%s", num + 1);
+	return true;
+}
+
 static void lookup_parse(long status, const char *body, size_t len,
 			 struct crm_answer *a)
 {
@@ -78,7 +98,14 @@ static void lookup_parse(long status, const char *body, size_t len,
 			    json_object_get(root, "user"));
 		crm_json_id(a->name, sizeof(a->name),
 			    json_object_get(root, "name"));
-		a->v = a->ext[0] || a->user[0] ? CRM_V_OWNER : CRM_V_NOT_FOUND;
+		if (!owner_number(json_object_get(root, "number"), a))
+			crm_answer_error(a, "api: the answer's number is not "
+					    "a phone number (E.164, 10 to 15 "
+					    "digits)");
+		else
+			a->v = a->ext[0] || a->user[0] || a->number[0]
+				       ? CRM_V_OWNER
+				       : CRM_V_NOT_FOUND;
 	}
 	json_decref(root);
 }
@@ -92,10 +119,13 @@ static int log_build(const struct crm_settings *s, const struct crm_call *c,
 		return 1;
 	return signed_post(
 		s,
-		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:i}",
+		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:I, "
+			  "s:i}",
 			  "event", "call_end", "tenant", c->tenant, "call_id",
 			  c->call_id, "caller", c->caller, "called", c->called,
-			  "extension", c->ext, "user", c->user, "answered",
+			  "extension", c->ext, "number",
+			  c->number ? c->number : "", "user", c->user,
+			  "answered",
 			  c->answered, "started_ms",
 			  (json_int_t)c->started_ms, "duration_s",
 			  (int)c->duration_s),

@@ -18,6 +18,7 @@ struct crm_cache;
 struct crm_cached {
 	enum crm_verdict v; /* CRM_V_OWNER or CRM_V_NOT_FOUND */
 	char ext[CRM_ID_MAX];
+	char number[20]; /* an owner number (ext "") */
 	char user[CRM_ID_MAX];
 	char name[128];
 };

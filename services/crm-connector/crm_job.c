@@ -55,6 +55,7 @@ struct crm_job {
 	/* call log */
 	struct crm_call call;
 	char ext[CRM_ID_MAX], user[CRM_ID_MAX];
+	char number[20]; /* call log: the owner number rung */
 	unsigned step;
 	struct crm_answer last; /* the previous log step's answer */
 };
@@ -126,8 +127,8 @@ static struct crm_job *job_alloc(struct crm *crm, const Pbx__V1__Envelope *env)
 static void send_result(struct crm *crm, const char *tenant,
 			const char *call_id, const char *reply_to,
 			const char *node, int kind, const char *ext,
-			const char *user, const char *name, const char *detail,
-			bool cached)
+			const char *number, const char *user, const char *name,
+			const char *detail, bool cached)
 {
 	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
 	Pbx__V1__CrmResult res = PBX__V1__CRM_RESULT__INIT;
@@ -135,6 +136,7 @@ static void send_result(struct crm *crm, const char *tenant,
 
 	res.kind = kind;
 	res.extension = (char *)ext;
+	res.number = (char *)number;
 	res.crm_user = (char *)user;
 	res.display_name = (char *)name;
 	res.node = (char *)node;
@@ -163,6 +165,10 @@ static void answer(struct crm_job *j, int kind, const char *ext,
 		   const char *detail)
 {
 	struct crm *crm = j->crm;
+	/* An owner without an extension is the number the answer named. */
+	const char *num = kind == RES(OWNER) && !(ext && ext[0])
+				  ? j->a.number
+				  : "";
 	struct crm_cached e;
 
 	if (j->answered)
@@ -178,15 +184,18 @@ static void answer(struct crm_job *j, int kind, const char *ext,
 			  detail);
 	else
 		PLOG_INFO("crm %s: caller %s: %s%s", j->ad->name, j->caller,
-			  kind == RES(OWNER) ? "owner " : "not found",
-			  kind == RES(OWNER) ? ext : "");
+			  kind == RES(OWNER) ? num[0] ? "owner number "
+						      : "owner "
+					     : "not found",
+			  kind == RES(OWNER) ? num[0] ? num : ext : "");
 	send_result(crm, j->tenant, j->call_id, j->msg_id, j->node, kind,
-		    ext ? ext : "", j->a.user, j->a.name, detail ? detail : "",
-		    false);
+		    ext ? ext : "", num, j->a.user, j->a.name,
+		    detail ? detail : "", false);
 	if (kind != RES(ERROR)) {
 		memset(&e, 0, sizeof(e));
 		e.v = kind == RES(OWNER) ? CRM_V_OWNER : CRM_V_NOT_FOUND;
 		snprintf(e.ext, sizeof(e.ext), "%s", ext ? ext : "");
+		snprintf(e.number, sizeof(e.number), "%s", num);
 		snprintf(e.user, sizeof(e.user), "%s", j->a.user);
 		snprintf(e.name, sizeof(e.name), "%s", j->a.name);
 		crm_cache_put(crm->cache, j->tenant, j->ad->name, j->caller, &e,
@@ -458,6 +467,8 @@ static void mapped(redisAsyncContext *ac, void *reply, void *arg)
 			answer(j, RES(ERROR), NULL, "storage unavailable");
 		else if (ext[0] && pbx_id_valid(ext))
 			answer(j, RES(OWNER), ext, NULL);
+		else if (j->a.number[0])
+			answer(j, RES(OWNER), NULL, NULL);
 		else {
 			job_ctx(j);
 			PLOG_INFO("crm %s: user %s has no extension (crm map)",
@@ -518,7 +529,7 @@ static void looked_up(struct crm_job *j, struct xfer *x, long status,
 	}
 	/* The tenant's table maps the CRM user; an answer naming an
 	 * extension itself (Bitrix24's inner phone, the API's) is the
-	 * fallback. */
+	 * fallback, then a number it names (the API's). */
 	if (j->a.user[0] && pbx_id_valid(j->a.user) &&
 	    !pbx_key_sub_of(key, sizeof(key), j->tenant, PBX_K_CRM_MAP,
 			    j->ad->name) &&
@@ -526,6 +537,8 @@ static void looked_up(struct crm_job *j, struct xfer *x, long status,
 		return;
 	if (j->a.ext[0] && pbx_id_valid(j->a.ext))
 		answer(j, RES(OWNER), j->a.ext, NULL);
+	else if (j->a.number[0])
+		answer(j, RES(OWNER), NULL, NULL);
 	else
 		answer(j, RES(NOT_FOUND), NULL, NULL);
 }
@@ -770,7 +783,7 @@ void crm_job_lookup(struct crm *crm, const Pbx__V1__Envelope *env)
 	if (!ad) {
 		PLOG_WARN("lookup for an unknown crm '%s'", q->crm);
 		send_result(crm, env->tenant_id, env->call_id,
-			    env->message_id, q->node, RES(ERROR), "", "", "",
+			    env->message_id, q->node, RES(ERROR), "", "", "", "",
 			    "unknown crm", false);
 		return;
 	}
@@ -780,7 +793,7 @@ void crm_job_lookup(struct crm *crm, const Pbx__V1__Envelope *env)
 			  ad->name, q->caller ? q->caller : "");
 		send_result(crm, env->tenant_id, env->call_id,
 			    env->message_id, q->node, RES(NOT_FOUND), "", "",
-			    "", "", false);
+			    "", "", "", false);
 		return;
 	}
 	if (caller_of(q->called, called, sizeof(called)) < 0)
@@ -790,11 +803,12 @@ void crm_job_lookup(struct crm *crm, const Pbx__V1__Envelope *env)
 		crm->n.cache_hits++;
 		PLOG_INFO("crm %s: caller %s: %s%s (cached)", ad->name, caller,
 			  hit.v == CRM_V_OWNER ? "owner " : "not found",
-			  hit.v == CRM_V_OWNER ? hit.ext : "");
+			  hit.v == CRM_V_OWNER ? hit.ext[0] ? hit.ext : hit.number
+						: "");
 		send_result(crm, env->tenant_id, env->call_id,
 			    env->message_id, q->node,
 			    hit.v == CRM_V_OWNER ? RES(OWNER) : RES(NOT_FOUND),
-			    hit.ext, hit.user, hit.name, "", true);
+			    hit.ext, hit.number, hit.user, hit.name, "", true);
 		return;
 	}
 	if (!crm_breaker_allow(crm->breaker, env->tenant_id, ad->name, now)) {
@@ -803,7 +817,7 @@ void crm_job_lookup(struct crm *crm, const Pbx__V1__Envelope *env)
 			  "crm_error at once",
 			  ad->name);
 		send_result(crm, env->tenant_id, env->call_id,
-			    env->message_id, q->node, RES(ERROR), "", "", "",
+			    env->message_id, q->node, RES(ERROR), "", "", "", "",
 			    "circuit open", false);
 		return;
 	}
@@ -811,7 +825,7 @@ void crm_job_lookup(struct crm *crm, const Pbx__V1__Envelope *env)
 	if (!j) {
 		PLOG_ERR("out of memory for a lookup");
 		send_result(crm, env->tenant_id, env->call_id,
-			    env->message_id, q->node, RES(ERROR), "", "", "",
+			    env->message_id, q->node, RES(ERROR), "", "", "", "",
 			    "out of memory", false);
 		return;
 	}
@@ -865,6 +879,8 @@ void crm_job_call_log(struct crm *crm, const Pbx__V1__Envelope *env)
 		 pbx_id_valid(l->extension) ? l->extension : "");
 	snprintf(j->user, sizeof(j->user), "%s",
 		 pbx_id_valid(l->crm_user) ? l->crm_user : "");
+	if (scenario_agent_number(l->number, j->number, sizeof(j->number)) <= 0)
+		j->number[0] = '\0';
 	j->call = (struct crm_call){
 		.tenant = j->tenant,
 		.call_id = j->call_id,
@@ -872,6 +888,7 @@ void crm_job_call_log(struct crm *crm, const Pbx__V1__Envelope *env)
 		.called = j->called,
 		.ext = j->ext,
 		.user = j->user,
+		.number = j->number[0] ? j->number + 1 : "",
 		.answered = l->answered,
 		.started_ms = l->started_ms,
 		.duration_s = l->duration_s,

@@ -1,7 +1,7 @@
 /* The CRM's side of a live call (issue 14): the walk's CRM_LOOKUP goes to
  * a live crm-connector (CrmLookup), its CrmResult continues the walk
- * (owner: the walk rings that extension; not_found / error: the node's
- * outputs). The walk's own lookup timer, on the call's worker, is the
+ * (owner: the walk rings that extension, or that number through the
+ * tenant's trunk; not_found / error: the node's outputs). The walk's own lookup timer, on the call's worker, is the
  * router's deadline: with no connector alive, or one that never answers,
  * the call takes crm_error at lookup_timeout all the same (at once when
  * no connector is alive). After the call the connector is told how it
@@ -9,6 +9,8 @@
  *
  * The call record keeps it in one field, `crm`:
  *   "<crm> <node> <lookup started ms> <owner answered ms, 0> <ext|-> <user|->"
+ * where an owner number is "+<digits>" (scenario_agent_number: an
+ * extension never starts with "+").
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,6 +23,7 @@
 #include "pbx_log.h"
 #include "route_ctx.h"
 #include "router.h"
+#include "scenario.h"
 
 #define RES(x) PBX__V1__CRM_RESULT__KIND__KIND_##x
 
@@ -136,6 +139,7 @@ bool route_crm_translate(struct route_ctx *c, struct walk_event *ev)
 							  : WALK_CRM_ERROR;
 		if (ev->crm == WALK_CRM_OWNER) {
 			ev->owner = c->crm_ext;
+			ev->owner_number = c->crm_ext[0] == '+';
 			snprintf(rec.ext, sizeof(rec.ext), "%s", c->crm_ext);
 			snprintf(rec.user, sizeof(rec.user), "%s",
 				 pbx_id_valid(c->crm_user) ? c->crm_user : "");
@@ -165,7 +169,9 @@ void route_crm_ended(struct route_ctx *c)
 	log.crm = rec.crm;
 	log.caller = c->caller;
 	log.called = c->number;
-	log.extension = rec.ext;
+	/* An owner number goes back as digits in its own field. */
+	log.extension = rec.ext[0] == '+' ? "" : rec.ext;
+	log.number = rec.ext[0] == '+' ? rec.ext + 1 : "";
 	log.crm_user = rec.user;
 	log.answered = rec.ans > 0;
 	log.started_ms = rec.t0;
@@ -194,8 +200,10 @@ void route_crm_event(struct router *r, const Pbx__V1__Envelope *env)
 		return;
 	}
 	pbx_log_ctx(env->tenant_id, env->call_id);
-	PLOG_INFO("crm result for node %s: %d%s%s%s%s", res->node, res->kind,
-		  res->extension[0] ? " owner " : "", res->extension,
+	PLOG_INFO("crm result for node %s: %d%s%s%s%s%s%s", res->node,
+		  res->kind, res->extension[0] ? " owner " : "",
+		  res->extension, res->number[0] ? " owner number " : "",
+		  res->number,
 		  res->detail[0] ? ": " : "", res->detail);
 	c = route_ctx_alloc(r, NULL, env);
 	if (!c) {
@@ -207,6 +215,11 @@ void route_crm_event(struct router *r, const Pbx__V1__Envelope *env)
 	snprintf(c->crm_node, sizeof(c->crm_node), "%s", res->node);
 	snprintf(c->crm_ext, sizeof(c->crm_ext), "%s",
 		 pbx_id_valid(res->extension) ? res->extension : "");
+	/* No extension: a number, kept as "+<digits>" (E.164, 10 to 15). */
+	if (!c->crm_ext[0] && res->number[0] &&
+	    scenario_agent_number(res->number, c->crm_ext,
+				  sizeof(c->crm_ext)) <= 0)
+		c->crm_ext[0] = '\0';
 	snprintf(c->crm_user, sizeof(c->crm_user), "%s", res->crm_user);
 	if (c->crm_kind == RES(OWNER) && !c->crm_ext[0])
 		c->crm_kind = RES(NOT_FOUND); /* an owner we cannot ring */

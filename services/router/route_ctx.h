@@ -184,7 +184,8 @@ struct route_ctx {
 	char crm[256];
 	int crm_kind;               /* ROUTE_EV_CRM_RESULT: its kind */
 	char crm_node[65];          /* ... the node it answers */
-	char crm_ext[65];           /* ... the owner's extension */
+	char crm_ext[65];           /* ... the owner's extension, or
+				     * number as "+<digits>" */
 	char crm_user[65];          /* ... the owner's CRM user id */
 	/* call record (route_cdr.c), kept in the call record: when the
 	 * router first heard of it, the caller's answer, a person's

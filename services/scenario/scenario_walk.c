@@ -780,8 +780,13 @@ static void crm_result(struct walk *w, const struct scenario_node *nd,
 		if (ev->owner && ev->owner[0] &&
 		    strlen(ev->owner) < WALK_TARGET_MAX) {
 			disarm(w);
-			ring(w, WALK_DEST_EXTENSION, ev->owner,
-			     nd->crm.timeout_s * 1000, nd->crm.caller_id);
+			/* A number rings through the tenant's trunk, as a
+			 * subscriber node's external number does. */
+			ring(w,
+			     ev->owner_number ? WALK_DEST_EXTERNAL
+					      : WALK_DEST_EXTENSION,
+			     ev->owner, nd->crm.timeout_s * 1000,
+			     nd->crm.caller_id);
 			w->st->phase = PH_CRM_RING;
 			hop(w, nd, "ring_owner", NULL);
 			return;

@@ -72,7 +72,7 @@ enum walk_ring_result {
 
 enum walk_crm_result {
 	WALK_CRM_NONE,
-	WALK_CRM_OWNER, /* .owner: extension of the responsible one */
+	WALK_CRM_OWNER, /* .owner: the responsible one's extension or number */
 	WALK_CRM_NOT_FOUND,
 	WALK_CRM_ERROR,
 };
@@ -96,7 +96,10 @@ struct walk_event {
 				       * recognised */
 	double confidence;	      /* SPEECH: 0..1 */
 	enum walk_crm_result crm;     /* CRM_RESULT */
-	const char *owner;	      /* CRM_RESULT OWNER: extension */
+	const char *owner;	      /* CRM_RESULT OWNER: extension, or
+				       * a phone number (owner_number) */
+	bool owner_number;	      /* CRM_RESULT OWNER: .owner is a
+				       * number, rung external (trunk) */
 	enum walk_queue_result queue; /* QUEUE_RESULT */
 	bool fax_ok;		      /* FAX_RESULT: T.30 ended OK */
 };

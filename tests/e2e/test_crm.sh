@@ -11,15 +11,27 @@
 # (its expired token refreshed at the OAuth server, then stored), an
 # amoCRM token that expired is refreshed and its owner rung, the amoCRM
 # call is logged as an event and a call_in note on the contact, a CRM
-# sleeping past lookup_timeout takes crm_error in time (measured), and no
-# secret reaches a log or crm show.
+# sleeping past lookup_timeout takes crm_error in time (measured), a
+# generic API naming an outside number as the owner gets the caller to a
+# SIPp carrier on the tenant's trunk (198.51.100.9; RTP both ways, the
+# call logged back with the number), and no secret reaches a log or crm
+# show.
+#
+# The carrier's address must exist only in a private network namespace:
+# run as root, the suite creates one, re-runs itself inside it and
+# deletes it at the end (tests/security/netns.sh); inside one already
+# (PBX_SEC_NS set) it runs there.
 #
 # Environment: PBX_BUILD (required). Prints PASS/FAIL lines and a last
 # line "N passed, M failed".
 set -u
+: "${PBX_BUILD:?set PBX_BUILD to a build directory}"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/security/netns.sh"
+own_netns "$ROOT/tests/e2e/test_crm.sh" "$@"
 . "$ROOT/tests/e2e/lib.sh"
 e2e_env crm
+CARRIER=198.51.100.9
 CALLER_IP=127.0.0.2
 PHONE_IP=127.0.0.4
 T=crm
@@ -33,10 +45,14 @@ AMO_SECRET=e2e-amo-client-secret
 B24_APP_SECRET=e2e-b24-app-secret
 LOOKUP_MS=1500
 
+ip addr add "$CARRIER/32" dev lo 2>/dev/null
+
 PHONE_PID=""
 FAKE_PID=""
+CARRIER_PID=""
 cleanup() {
 	[ -n "$PHONE_PID" ] && kill "$PHONE_PID" 2>/dev/null
+	[ -n "$CARRIER_PID" ] && kill "$CARRIER_PID" 2>/dev/null
 	[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null
 	"$STACK" stop >/dev/null 2>&1
 }
@@ -75,6 +91,15 @@ caller() {
 		-key mode none -d "$4" -m 1 -nostdin \
 		-trace_err -error_file "$TMP/caller-$1.err" \
 		127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1)
+}
+
+# rtp_counted <check> <sink file> <min>: the sink counted at least min
+# RTP packets.
+rtp_counted() {
+	local n
+	n=$(sink_packets "$2")
+	if [ "${n:-0}" -ge "$3" ]; then pass "$1"
+	else fail "$1" "${n:-0} packets (want >= $3)"; fi
 }
 
 # fake_req <path pattern>: the bodies of the fake's requests to it.
@@ -120,6 +145,7 @@ stack_up
 		call_log=both &&
 	"$PBXCTL" crm map $T amocrm 42 101 &&
 	"$PBXCTL" crm set $T api "url=$FAKE/api" "secret=$API_SECRET" &&
+	"$PBXCTL" trunk add crm-carrier $CARRIER:5060 --format e164 &&
 	number_with $T 15550501 b24 "$(scenario bitrix24)" &&
 	number_with $T 15550502 amo "$(scenario amocrm)" &&
 	number_with $T 15550503 api "$(scenario api)"
@@ -161,12 +187,8 @@ else
 fi
 phone_done bitrix_owner_phone_answered_and_got_bye
 wait $sa $sb
-a=$(sink_packets "$TMP/known.caller.sink")
-b=$(sink_packets "$TMP/known.phone.sink")
-if [ "${b:-0}" -ge 150 ]; then pass bitrix_rtp_caller_to_owner
-else fail bitrix_rtp_caller_to_owner "phone got ${b:-0} packets"; fi
-if [ "${a:-0}" -ge 150 ]; then pass bitrix_rtp_owner_to_caller
-else fail bitrix_rtp_owner_to_caller "caller got ${a:-0} packets"; fi
+rtp_counted bitrix_rtp_caller_to_owner "$TMP/known.phone.sink" 150
+rtp_counted bitrix_rtp_owner_to_caller "$TMP/known.caller.sink" 150
 if fake_req searchCrmEntities | grep -q '"PHONE_NUMBER":"79991110001"'; then
 	pass bitrix_searched_by_the_callers_number
 else
@@ -280,6 +302,53 @@ if fake_req '^/api$' | grep -q '"event":"lookup"'; then
 	pass api_lookup_reached_the_tenants_api_signed
 else
 	fail api_lookup_reached_the_tenants_api_signed "no lookup"
+fi
+
+# --- the API names an outside number: rung through the trunk ----------------
+# The fake API answers {"number":"+7 (903) 555-00-00"} for 79991110003:
+# the carrier on the trunk's address gets +79035550000 from the caller's
+# number, answers and streams; RTP counted both ways; the call is logged
+# back to the API with the number.
+rm -f "$TMP/number.carrier.log"
+(cd "$TMP" && exec timeout 30 sipp -sf "$SIPP_DIR/out_carrier.xml" \
+	-i $CARRIER -p 5060 -mi $CARRIER -mp 18000 -key rtp_port 32020 \
+	-m 1 -nostdin -trace_logs -log_file "$TMP/number.carrier.log" \
+	>>"$TMP/sipp.out" 2>&1) &
+CARRIER_PID=$!
+start_sink $CARRIER 32020 "$TMP/number.carrier.sink"
+sc=$SINK_PID
+start_sink $CALLER_IP 32000 "$TMP/number.caller.sink"
+sa=$SINK_PID
+sleep 0.3
+if caller number 15550503 79991110003 3000; then
+	pass api_owner_number_caller_bridged_to_the_carrier
+else
+	fail api_owner_number_caller_bridged_to_the_carrier "caller sipp failed"
+fi
+wait "$CARRIER_PID"
+rc=$?
+CARRIER_PID=""
+if [ $rc = 0 ] && grep -qE 'ruri \+79035550000 from \+?79991110003@' \
+	"$TMP/number.carrier.log"; then
+	pass api_owner_number_carrier_got_the_number_from_the_caller
+else
+	fail api_owner_number_carrier_got_the_number_from_the_caller \
+		"rc $rc: $(grep -m1 'ruri\|FAIL' "$TMP/number.carrier.log")"
+fi
+wait $sa $sc
+rtp_counted api_owner_number_rtp_caller_to_carrier "$TMP/number.carrier.sink" 100
+rtp_counted api_owner_number_rtp_carrier_to_caller "$TMP/number.caller.sink" 100
+for _ in $(seq 50); do
+	fake_req '^/api$' | grep -q '"event":"call_end".*"number":"79035550000"' && break
+	sleep 0.1
+done
+end=$(fake_req '^/api$' | grep '"event":"call_end"')
+if echo "$end" | grep -q '"number":"79035550000"' &&
+	echo "$end" | grep -q '"answered":true' &&
+	echo "$end" | grep -q '"caller":"79991110003"'; then
+	pass api_owner_number_call_logged_with_the_number
+else
+	fail api_owner_number_call_logged_with_the_number "$end"
 fi
 
 # --- no secret in any log ----------------------------------------------------

@@ -40,7 +40,9 @@ amoCRM (API v4, OAuth 2):
         "Request validation failed","validation-errors":[...]}
 Generic API (docs/services/crm-connector.md): POST /api, signed
     (X-Pbx-Signature: t=<s>,v1=<hmac-sha256 hex of "<t>.<body>">, key
-    API_SECRET); a bad signature -> 401.
+    API_SECRET); a bad signature -> 401. A lookup answers 200
+    {"extension"} (API_EXT) or {"number"} (API_NUMBER), else 404; a
+    call_end 204.
 
 Known clients (CLIENTS below); the API "sleeps" on the callers in SLEEPY:
 it answers after SLEEP_S seconds, past any lookup timeout.
@@ -69,6 +71,8 @@ CLIENTS = {
 }
 SLEEPY = {"15550001"}  # the API sleeps on this caller
 API_EXT = {"79991110001": "101"}
+# the API's owners that are phone numbers (an outside manager's mobile)
+API_NUMBER = {"79991110003": "+7 (903) 555-00-00"}
 
 lock = threading.Lock()
 state = {"n": 0, "access": "AT-expired", "refresh": "RT-1", "calls": 0,
@@ -260,6 +264,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(204)
         if req.get("caller", "") in SLEEPY:
             time.sleep(SLEEP_S)
+        num = API_NUMBER.get(req.get("caller", ""))
+        if num:
+            return self.answer(200, {"number": num, "name": "Outside Client"})
         ext = API_EXT.get(req.get("caller", ""))
         if not ext:
             return self.answer(404, {"error": "unknown caller"})

@@ -540,3 +540,69 @@ Test(crm_adapter, api_answers_extension_user_or_not_found)
 	cr_assert_eq(a.v, CRM_V_ERROR);
 	cr_assert_str_eq(a.detail, "api: HTTP 502");
 }
+
+Test(crm_adapter, api_answers_an_owner_number)
+{
+	static const char bad_number[] = "api: the answer's number is not a "
+					 "phone number (E.164, 10 to 15 "
+					 "digits)";
+	/* Any written form, normalised as the project's numbers are; an
+	 * extension named too is kept (the connector rings it first); no
+	 * phone number is an error with its cause, never a ring. */
+	static const struct {
+		const char *body;
+		enum crm_verdict v;
+		const char *number, *ext;
+	} cases[] = {
+		{"{\"number\":\"+7 (916) 123-45-67\",\"name\":\"Ivan\"}",
+		 CRM_V_OWNER, "79161234567", ""},
+		{"{\"number\":\"89161234567\"}", CRM_V_OWNER, "79161234567",
+		 ""},
+		{"{\"extension\":\"101\",\"number\":79161234567}",
+		 CRM_V_OWNER, "79161234567", "101"},
+		{"{\"number\":\"\"}", CRM_V_NOT_FOUND, "", ""},
+		{"{\"number\":\"manager\"}", CRM_V_ERROR, NULL, NULL},
+		{"{\"number\":\"123\"}", CRM_V_ERROR, NULL, NULL},
+		{"{\"number\":\"+7916*1234567\"}", CRM_V_ERROR, NULL, NULL},
+		{"{\"number\":true}", CRM_V_ERROR, NULL, NULL},
+		{"{\"number\":\"12345678901234567890\"}", CRM_V_ERROR, NULL,
+		 NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		parse(&crm_api, 200, cases[i].body);
+		cr_assert_eq(a.v, cases[i].v, "%s", cases[i].body);
+		if (cases[i].v == CRM_V_ERROR) {
+			cr_assert_str_eq(a.detail, bad_number, "%s",
+					 cases[i].body);
+			continue;
+		}
+		cr_assert_str_eq(a.number, cases[i].number, "%s",
+				 cases[i].body);
+		cr_assert_str_eq(a.ext, cases[i].ext, "%s", cases[i].body);
+	}
+	parse(&crm_api, 200, cases[0].body);
+	cr_assert_str_eq(a.name, "Ivan");
+}
+
+Test(crm_adapter, api_call_log_names_the_owner_number)
+{
+	struct crm_call c = {.tenant = "t1",
+			     .call_id = "c1",
+			     .caller = "79161234567",
+			     .called = "74951112233",
+			     .ext = "",
+			     .user = "",
+			     .number = "79035550000",
+			     .answered = true,
+			     .started_ms = 1000,
+			     .duration_s = 7,
+			     .now_s = 1700000000};
+
+	snprintf(s.url, sizeof(s.url), "%s", "https://crm.example/hook");
+	snprintf(s.secret, sizeof(s.secret), "%s", "0123456789abcdef");
+	cr_assert_eq(crm_api.log_build(&s, &c, 0, NULL, &r), 0);
+	cr_assert_not_null(strstr(r.body, "\"number\":\"79035550000\""),
+			   "%s", r.body);
+	cr_assert_not_null(strstr(r.body, "\"extension\":\"\""), "%s", r.body);
+}

@@ -2214,6 +2214,24 @@ static void crm_answer(const char *call_id, int kind, const char *ext,
 	cr_assert_eq(router_harness_crm_result(&h, call_id, &res), 0);
 }
 
+/* The owner rung answers, the caller hangs up: the call log that reaches
+ * the connector (its second message, after the lookup). */
+static const Pbx__V1__Envelope *
+crm_owner_answered_then_hangup(const char *call_id)
+{
+	const Pbx__V1__Envelope *env;
+
+	event_ex(call_id,
+		 &(struct harness_event){
+			 .kind = PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT,
+			 .ring = PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED});
+	expect_cmds(0);
+	event(call_id, PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP, 0);
+	env = crm_msg(1, PBX__V1__ENVELOPE__BODY_CRM_CALL_LOG);
+	cr_assert_str_eq(env->call_id, call_id);
+	return env;
+}
+
 Test(route_media, crm_owner_is_rung_and_the_call_logged_after_hangup)
 {
 	const Pbx__V1__MediaCommand *c;
@@ -2232,13 +2250,7 @@ Test(route_media, crm_owner_is_rung_and_the_call_logged_after_hangup)
 	c = cmd_at(i + 1, "c-1", PBX__V1__MEDIA_COMMAND__CMD_RING);
 	cr_assert_str_eq(c->ring->target_uri, "sip:101@" HARNESS_DOMAIN);
 	cr_assert_eq(c->ring->timeout_ms, 15000);
-	event_ex("c-1", &(struct harness_event){
-				.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT,
-				.ring = PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED});
-	expect_cmds(0);
-	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_HANGUP, 0);
-	env = crm_msg(1, PBX__V1__ENVELOPE__BODY_CRM_CALL_LOG);
-	cr_assert_str_eq(env->call_id, "c-1");
+	env = crm_owner_answered_then_hangup("c-1");
 	cr_assert_str_eq(env->crm_call_log->crm, "bitrix24");
 	cr_assert_str_eq(env->crm_call_log->extension, "101");
 	cr_assert_str_eq(env->crm_call_log->crm_user, "17");
@@ -2246,6 +2258,43 @@ Test(route_media, crm_owner_is_rung_and_the_call_logged_after_hangup)
 	cr_assert(env->crm_call_log->answered);
 	cr_assert_gt(env->crm_call_log->started_ms, 0);
 	cr_assert(router_harness_call_gone(&h, "c-1", 2000));
+}
+
+/* The API's owner may be a phone number: rung through the tenant's trunk
+ * as a subscriber node's external number, logged back as a number. */
+Test(route_media, crm_owner_number_rings_external_and_is_logged)
+{
+	Pbx__V1__CrmResult res = PBX__V1__CRM_RESULT__INIT;
+	const Pbx__V1__MediaCommand *c;
+	const Pbx__V1__Envelope *env;
+	size_t i;
+
+	cr_assert_eq(router_harness_crm_heartbeat(&h), 0);
+	crm_started("c-1");
+	res.kind = PBX__V1__CRM_RESULT__KIND__KIND_OWNER;
+	res.extension = (char *)"";
+	res.number = (char *)"79035550000";
+	res.node = (char *)"c";
+	cr_assert_eq(router_harness_crm_result(&h, "c-1", &res), 0);
+	i = expect_cmds(2);
+	c = cmd_at(i + 1, "c-1", PBX__V1__MEDIA_COMMAND__CMD_RING);
+	cr_assert_str_eq(c->ring->dest_kind, "external");
+	cr_assert_str_eq(c->ring->target_uri,
+			 "sip:+79035550000@" HARNESS_DOMAIN ";user=phone");
+	cr_assert_str_eq(c->ring->caller_id, CALLER);
+	cr_assert_eq(c->ring->timeout_ms, 15000);
+	env = crm_owner_answered_then_hangup("c-1");
+	cr_assert_str_eq(env->crm_call_log->number, "79035550000");
+	cr_assert_str_eq(env->crm_call_log->extension, "");
+	cr_assert(env->crm_call_log->answered);
+	cr_assert(router_harness_call_gone(&h, "c-1", 2000));
+	/* No phone number: no owner, the node's not_found. */
+	fake_peer_clear(h.crm);
+	crm_started("c-2");
+	res.number = (char *)"12ab";
+	cr_assert_eq(router_harness_crm_result(&h, "c-2", &res), 0);
+	c = cmd_at(expect_cmds(2) + 1, "c-2", PBX__V1__MEDIA_COMMAND__CMD_HANGUP);
+	assert_hangup(c, 404, "Unknown Client");
 }
 
 Test(route_media, crm_not_found_and_error_take_their_outputs)

@@ -929,6 +929,54 @@ Test(scenario_walk, crm_not_found_error_and_lookup_timeout)
 	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 603);
 }
 
+static int crm_number(const char *number)
+{
+	struct walk_event e = {.kind = WALK_EV_CRM_RESULT,
+			       .crm = WALK_CRM_OWNER,
+			       .owner = number,
+			       .owner_number = true};
+
+	return scenario_walk_step(sc, &ctx, &st, &e, &out);
+}
+
+Test(scenario_walk, crm_owner_number_rings_external)
+{
+	static const char doc[] =
+		"{'start':'c','nodes':{"
+		"'c':{'type':'crm','options':{'crm':'api','timeout':20,"
+		"'caller_id':'+7 495 111-22-33'},'outputs':{'no_answer':'na',"
+		"'busy':'b','not_found':'nf','crm_error':'err'}},"
+		"'na':{'type':'hangup','options':{'code':601}},"
+		"'b':{'type':'hangup','options':{'code':604}},"
+		"'nf':{'type':'hangup','options':{'code':602}},"
+		"'err':{'type':'hangup','options':{'code':603}}}}";
+	const struct walk_action *r;
+
+	load(doc);
+	ev(WALK_EV_START);
+	crm_number("+79161234567");
+	r = act(WALK_ACT_RING);
+	cr_assert_eq(r->ring.dest, WALK_DEST_EXTERNAL);
+	cr_assert_str_eq(r->ring.target, "+79161234567");
+	cr_assert_eq(r->ring.timeout_ms, 20000);
+	cr_assert_str_eq(r->ring.caller_id, "+7 495 111-22-33");
+	ring(WALK_RING_ANSWERED);
+	cr_assert_str_eq(out.outcome, "answered");
+	/* Its outputs as for an extension owner. */
+	ev(WALK_EV_START);
+	crm_number("+79161234567");
+	ring(WALK_RING_BUSY);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 604);
+	ev(WALK_EV_START);
+	crm_number("+79161234567");
+	ring(WALK_RING_NO_ANSWER);
+	cr_assert_eq(act(WALK_ACT_REJECT)->end.code, 601);
+	/* An extension owner still rings as one. */
+	ev(WALK_EV_START);
+	crm(WALK_CRM_OWNER, "204");
+	cr_assert_eq(act(WALK_ACT_RING)->ring.dest, WALK_DEST_EXTENSION);
+}
+
 /* ---- end points ---- */
 
 Test(scenario_walk, voicemail_records_into_its_box)
