@@ -48,7 +48,7 @@ static const struct pbx_config_item items[] = {
 	INT(score_ceil, "-25", -1000, 0,
 	    "... and confidence 1 (linear between, clamped)"),
 	INT(decode_threads, "0", 0, 64,
-	    "pocketsphinx decode threads, each with its own decoder (~40 MB); "
+	    "pocketsphinx decode threads, each with its own decoder (~28 MB); "
 	    "0: one per core the process may run on (the loop thread needs "
 	    "little CPU)"),
 	INT(decode_queue, "32", 1, 1024,
