@@ -48,7 +48,7 @@ static void done(int err, const struct asr_hyp *h, void *arg)
 
 int main(int argc, char **argv)
 {
-	struct asr_sphinx_cfg cfg = {HMM, DICT, 0};
+	struct asr_sphinx_cfg cfg = {.hmm = HMM, .dict = DICT};
 	double threshold = 0.5; /* a node's default confidence */
 	struct asr_backend *b;
 	double audio_s = 0, cpu_s = 0, worst = 0;
@@ -66,7 +66,7 @@ int main(int argc, char **argv)
 				"\"name=syn|syn;...\" file.raw...\n");
 		return 2;
 	}
-	if (asr_sphinx_alloc(&b, &cfg)) {
+	if (asr_sphinx_alloc(&b, NULL, &cfg)) { /* inline: no threads */
 		fprintf(stderr, "pocketsphinx: cannot load %s\n", HMM);
 		return 1;
 	}

@@ -6,8 +6,9 @@
  * The hypothesis → phrase mapping is the bridge's (asr_grammar_match),
  * identical for every backend. Rule of the callbacks: a recognise that
  * returns an error never calls done; one that returns 0 calls done
- * exactly once (possibly before it returns: the embedded one; a remote
- * one later, from the loop). Freeing a backend calls done with
+ * exactly once, on the loop thread (before it returns: the embedded one
+ * without threads; later: the embedded one's decode threads, a remote
+ * one). Freeing a backend calls done with
  * -ECANCELED for every turn still pending. */
 #ifndef ASR_BACKEND_H
 #define ASR_BACKEND_H
@@ -82,11 +83,20 @@ struct asr_sphinx_cfg {
 	const char *hmm;	  /* acoustic model directory */
 	const char *dict;	  /* pronunciation dictionary */
 	double filler_weight; /* of the grammar's filler path; 0: none */
+	/* Decode threads, each with its own decoder, answering on base's
+	 * loop; 0: decode on the caller, inside recognize (no base). */
+	size_t threads;
+	/* utterances that may wait for a thread; more: recognize answers
+	 * -EBUSY (not recognised) */
+	size_t queue_max;
 };
 
+struct event_base;
 /* The embedded recogniser (pocketsphinx, asr_sphinx.c). -ENOENT model
- * files missing, -EIO pocketsphinx refused them. */
-int asr_sphinx_alloc(struct asr_backend **bp, const struct asr_sphinx_cfg *cfg);
+ * files missing, -EIO pocketsphinx refused them, -EINVAL threads without
+ * a base. */
+int asr_sphinx_alloc(struct asr_backend **bp, struct event_base *base,
+		     const struct asr_sphinx_cfg *cfg);
 
 struct asr_vosk_cfg {
 	long timeout_ms;    /* the whole exchange of one utterance */
@@ -98,7 +108,6 @@ struct asr_vosk_cfg {
 	const char *ca_file; /* for wss://; "" the system's */
 };
 
-struct event_base;
 /* The Vosk server WebSocket adapter (asr_vosk.c), on the loop base.
  * -ENOMEM, -ENOENT (ca_file unreadable). */
 int asr_vosk_alloc(struct asr_backend **bp, struct event_base *base,

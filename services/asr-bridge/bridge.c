@@ -66,6 +66,7 @@ struct bstream {
  * "Metrics"). */
 struct bridge_stats {
 	unsigned long finals, no_input, refused, failed;
+	unsigned long busy; /* the recogniser's queue was full */
 	/* end of speech → result sent, by recogniser kind */
 	struct pbx_hist result_ms[2]; /* [0] embedded, [1] remote */
 	/* the bridge's own share: that minus the recogniser's time, plus
@@ -210,7 +211,11 @@ static void decoded(int err, const struct asr_hyp *h, void *arg)
 	res.phrase = (char *)(idx >= 0 && conf >= s->confidence
 				      ? s->ph[idx].name
 				      : "");
-	res.detail = (char *)(err ? "recogniser failed" : "");
+	res.detail = (char *)(err == -EBUSY ? "recogniser busy"
+			      : err	    ? "recogniser failed"
+					    : "");
+	if (err == -EBUSY)
+		b->st.busy++;
 	res.decode_ms = (uint32_t)(pbx_clock_mono_ms() - s->end_ms);
 	PLOG_INFO("stream %llu: heard \"%s\" -> %s (confidence %.2f, score "
 		  "%.1f, %u ms)",
@@ -274,8 +279,8 @@ static void turn_feed(struct bstream *s)
 }
 
 /* The utterance is complete: recognise it; decoded() answers and frees
- * the stream (at once for the embedded backend, later for a remote
- * one). */
+ * the stream (later, from the loop: the embedded backend's decode threads,
+ * a remote one; at once for the embedded one without threads). */
 static void decode(struct bridge *b, struct bstream *s)
 {
 	struct decode_ctx *d = calloc(1, sizeof(*d));
@@ -704,6 +709,10 @@ static const struct pbx_metric bridge_metrics[] = {
 	PBX_COUNTER(struct bridge, st.failed,
 		    "pbx_asr_recogniser_failures_total",
 		    "utterances the recogniser failed on (not recognised)"),
+	PBX_COUNTER(struct bridge, st.busy, "pbx_asr_decode_refused_total",
+		    "utterances refused because the embedded recogniser's "
+		    "queue was full (answered not recognised, \"recogniser "
+		    "busy\")"),
 	PBX_COUNTER(struct bridge, st.no_input, "pbx_asr_no_input_total",
 		    "streams without speech (NO_INPUT)"),
 	PBX_COUNTER(struct bridge, st.refused, "pbx_asr_refused_total",

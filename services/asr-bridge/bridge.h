@@ -26,6 +26,8 @@ struct bridge_config {
 	long filler_weight_ppm; /* the grammar's filler path, per million */
 	long score_floor;	/* acoustic score per frame: confidence 0 */
 	long score_ceil;	/* ... confidence 1 */
+	long decode_threads;	/* pocketsphinx threads; 0: one per core */
+	long decode_queue;	/* utterances waiting for one, at most */
 	char model_dir[PBX_CFG_STRLEN];
 	char dict[PBX_CFG_STRLEN];
 	char log_level[PBX_CFG_STRLEN];

@@ -2,9 +2,11 @@
  * event loop, teardown (docs/services/asr-bridge.md). */
 #include <errno.h>
 #include <event2/event.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "asr_backend.h"
@@ -45,6 +47,13 @@ static const struct pbx_config_item items[] = {
 	    "pocketsphinx acoustic score per frame that is confidence 0"),
 	INT(score_ceil, "-25", -1000, 0,
 	    "... and confidence 1 (linear between, clamped)"),
+	INT(decode_threads, "0", 0, 64,
+	    "pocketsphinx decode threads, each with its own decoder (~28 MB); "
+	    "0: one per core the process may run on (the loop thread needs "
+	    "little CPU)"),
+	INT(decode_queue, "32", 1, 1024,
+	    "utterances that may wait for a decode thread; more are "
+	    "answered not recognised (\"recogniser busy\")"),
 	STR(model_dir, "/usr/share/pocketsphinx/model/en-us/en-us",
 	    "pocketsphinx acoustic model (16 kHz)"),
 	STR(dict, "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict",
@@ -71,6 +80,18 @@ static const struct pbx_config_item items[] = {
 	STR(curve_allow_dir, "",
 	    "directory of the media workers' <worker_id>.pub keys"),
 };
+
+/* The cores this process may run on (taskset, a container's cpuset). */
+static size_t cores(void)
+{
+	cpu_set_t set;
+	long n;
+
+	if (!sched_getaffinity(0, sizeof(set), &set) && CPU_COUNT(&set) > 0)
+		return (size_t)CPU_COUNT(&set);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (size_t)n : 1;
+}
 
 int main(int argc, char **argv)
 {
@@ -111,16 +132,20 @@ int main(int argc, char **argv)
 	sc.hmm = cfg.model_dir;
 	sc.dict = cfg.dict;
 	sc.filler_weight = (double)cfg.filler_weight_ppm / 1e6;
-	err = asr_sphinx_alloc(&be[0], &sc);
-	if (err) {
-		PLOG_ERR("pocketsphinx with %s and %s: %s", cfg.model_dir,
-			 cfg.dict, strerror(-err));
-		return 1;
-	}
+	sc.threads = (size_t)cfg.decode_threads;
+	if (!sc.threads)
+		sc.threads = cores();
+	sc.queue_max = (size_t)cfg.decode_queue;
 	base = event_base_new();
 	zctx = pbx_zmq_ctx_new();
 	if (!base || !zctx) {
 		PLOG_ERR("cannot create the event loop");
+		goto out;
+	}
+	err = asr_sphinx_alloc(&be[0], base, &sc);
+	if (err) {
+		PLOG_ERR("pocketsphinx with %s and %s (%zu threads): %s",
+			 cfg.model_dir, cfg.dict, sc.threads, strerror(-err));
 		goto out;
 	}
 	err = asr_vosk_alloc(&be[1], base,
@@ -161,9 +186,11 @@ int main(int argc, char **argv)
 	}
 	if (metrics)
 		bridge_metrics_add(b, metrics);
-	PLOG_INFO("%s: listening on %s, capacity %ld, pocketsphinx %s, vosk "
+	PLOG_INFO("%s: listening on %s, capacity %ld, pocketsphinx %s "
+		  "(%zu decode threads, queue %zu), vosk "
 		  "(timeout %ld ms, private servers %s%s%s)",
 		  cfg.bridge_id, cfg.listen, cfg.capacity, cfg.model_dir,
+		  sc.threads, sc.queue_max,
 		  cfg.vosk_timeout_ms,
 		  cfg.vosk_private ? "allowed" : "refused",
 		  !cfg.vosk_private && cfg.vosk_private_allow[0] ? " but " : "",

@@ -7,7 +7,10 @@
  * a remote test backend that answers 100 ms later from the loop (as the
  * Vosk adapter does): the turn's url and secret reach it, a stream
  * stopped meanwhile gets no answer, a pending turn is cancelled when the
- * bridge stops. */
+ * bridge stops. Suite asr_sphinx: the real embedded recogniser on its
+ * decode threads with espeak-ng speech: many streams at once, each its
+ * own FINAL, the loop free meanwhile; streams stopped mid-decode; a full
+ * queue; decodes cancelled at shutdown. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -192,36 +195,40 @@ static void run_ms(int ms)
 	event_base_dispatch(fx.base);
 }
 
-static void setup(void)
+/* The bridge on a loopback port with these backends, and the worker. */
+static void setup_with(struct asr_backend *const *be, size_t n, long capacity)
 {
 	char ep[64];
 
-	pbx_log_init("test", PBX_LOG_WARN);
 	snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%u", test_free_port());
-	fx.base = event_base_new();
+	if (!fx.base)
+		fx.base = event_base_new();
 	fx.zctx = pbx_zmq_ctx_new();
 	snprintf(fx.cfg.bridge_id, sizeof(fx.cfg.bridge_id), "asr1");
 	snprintf(fx.cfg.listen, sizeof(fx.cfg.listen), "%s", ep);
-	fx.cfg.capacity = 2;
+	fx.cfg.capacity = capacity;
 	fx.cfg.stream_idle_ms = 400;
 	fx.cfg.end_silence_ms = 200;
 	fx.cfg.max_utterance_ms = 3000;
 	fx.cfg.threshold_db = -40;
 	fx.cfg.score_floor = -45;
 	fx.cfg.score_ceil = -25;
+	cr_assert_eq(bridge_alloc(&fx.bridge, fx.base, fx.zctx, &fx.cfg, be, n),
+		     0);
+	cr_assert_eq(fake_peer_alloc(&fx.worker, fx.base, fx.zctx, ep, "mw1"),
+		     0);
+}
+
+static void setup(void)
+{
+	pbx_log_init("test", PBX_LOG_WARN);
 	fx.tb = calloc(1, sizeof(*fx.tb));
 	fx.tb->base.ops = &tb_ops;
 	fx.tb->text = "yes please";
 	fx.tb->score = -20; /* above the ceiling: acoustic confidence 1 */
 	fx.rt = calloc(1, sizeof(*fx.rt));
 	fx.rt->base.ops = &rt_ops;
-	cr_assert_eq(bridge_alloc(&fx.bridge, fx.base, fx.zctx, &fx.cfg,
-				  (struct asr_backend *[]){&fx.tb->base,
-							   &fx.rt->base},
-				  2),
-		     0);
-	cr_assert_eq(fake_peer_alloc(&fx.worker, fx.base, fx.zctx, ep, "mw1"),
-		     0);
+	setup_with((struct asr_backend *[]){&fx.tb->base, &fx.rt->base}, 2, 2);
 }
 
 static void teardown(void)
@@ -347,16 +354,37 @@ static void audio(uint64_t id, int ms, bool voiced)
 	}
 }
 
+/* The bridge's /metrics text now (malloc'd). */
+static char *metrics_text(void)
+{
+	struct pbx_metrics *m = NULL;
+	size_t len;
+	char *txt;
+
+	cr_assert_eq(pbx_metrics_alloc(&m, "asr-bridge", ""), 0);
+	cr_assert_eq(bridge_metrics_add(fx.bridge, m), 0);
+	txt = pbx_metrics_render(m, &len);
+	cr_assert_not_null(txt);
+	pbx_metrics_free(m);
+	return txt;
+}
+
+static void ping(void)
+{
+	Pbx__V1__AsrPing p = PBX__V1__ASR_PING__INIT;
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+
+	p.worker_id = (char *)"mw1";
+	env.body_case = PBX__V1__ENVELOPE__BODY_ASR_PING;
+	env.asr_ping = &p;
+	send_env(&env);
+}
+
 Test(asr_bridge, ping_is_answered_with_a_heartbeat)
 {
-	Pbx__V1__AsrPing ping = PBX__V1__ASR_PING__INIT;
-	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
 	const Pbx__V1__Envelope *hb;
 
-	ping.worker_id = (char *)"mw1";
-	env.body_case = PBX__V1__ENVELOPE__BODY_ASR_PING;
-	env.asr_ping = &ping;
-	send_env(&env);
+	ping();
 	hb = wait_msg(0, PBX__V1__ENVELOPE__BODY_ASR_HEARTBEAT, 3000);
 	cr_assert_not_null(hb);
 	cr_assert_str_eq(hb->asr_heartbeat->bridge_id, "asr1");
@@ -506,14 +534,8 @@ Test(asr_bridge, another_language_goes_to_the_remote_backend_with_its_url)
 	/* The remote one's ~100 ms are the recogniser's, not the bridge's:
 	 * the bridge's own share stays in the lowest buckets. */
 	{
-		struct pbx_metrics *m = NULL;
-		size_t len;
-		char *txt;
+		char *txt = metrics_text();
 
-		cr_assert_eq(pbx_metrics_alloc(&m, "asr-bridge", ""), 0);
-		cr_assert_eq(bridge_metrics_add(fx.bridge, m), 0);
-		txt = pbx_metrics_render(m, &len);
-		cr_assert_not_null(txt);
 		cr_assert_not_null(strstr(txt, "pbx_asr_finals_total 1\n"), "%s",
 				   txt);
 		cr_assert_not_null(strstr(txt, "pbx_asr_result_seconds_count{"
@@ -526,7 +548,6 @@ Test(asr_bridge, another_language_goes_to_the_remote_backend_with_its_url)
 					       "le=\"0.02\"} 1\n"),
 				   "%s", txt);
 		free(txt);
-		pbx_metrics_free(m);
 	}
 }
 
@@ -625,4 +646,279 @@ Test(asr_bridge, a_stream_stopped_while_speaking_aborts_its_turn)
 	cr_assert_eq(fx.rt->calls, 0);
 	cr_assert_eq(bridge_load(fx.bridge), 0);
 	cr_assert_null(wait_kind(KIND(FINAL), 10));
+}
+
+/* The embedded recogniser for real (pocketsphinx, its decode threads)
+ * behind the bridge; the utterances spoken by espeak-ng, as the e2e
+ * suite's callers speak them. */
+
+#define HMM "/usr/share/pocketsphinx/model/en-us/en-us"
+#define DICT "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict"
+
+static const char *const WORDS[] = {"sales", "operator", "yes",
+				    "no"};
+#define NWORDS (sizeof(WORDS) / sizeof(WORDS[0]))
+
+/* The bridge with pocketsphinx alone: threads, queue_max. */
+static void sphinx_setup(size_t threads, size_t queue)
+{
+	struct asr_sphinx_cfg sc = {.hmm = HMM, .dict = DICT,
+				    .threads = threads, .queue_max = queue};
+	struct asr_backend *be = NULL;
+
+	pbx_log_init("test", PBX_LOG_WARN);
+	fx.base = event_base_new();
+	cr_assert_eq(asr_sphinx_alloc(&be, fx.base, &sc), 0);
+	setup_with(&be, 1, 16);
+	fx.cfg.end_silence_ms = 400; /* the bridge reads it from here */
+	fx.cfg.stream_idle_ms = 5000;
+}
+
+static void setup_2_8(void)
+{
+	sphinx_setup(2, 8);
+}
+
+static void setup_1_1(void)
+{
+	sphinx_setup(1, 1);
+}
+
+/* espeak-ng's text at 8 kHz, signed 16-bit (malloc'd, *n samples). */
+static int16_t *say(const char *text, size_t *n)
+{
+	char cmd[256];
+	int16_t *pcm = calloc(8000 * 4, sizeof(*pcm));
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd),
+		 "espeak-ng -v en-us -s 150 --stdout '%s' | sox -q -t wav - "
+		 "-r 8000 -c 1 -e signed-integer -b 16 -t raw -",
+		 text);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(pcm);
+	*n = fread(pcm, sizeof(*pcm), 8000 * 4, f);
+	cr_assert_eq(pclose(f), 0, "espeak-ng or sox failed");
+	cr_assert_gt(*n, 1600, "%zu samples of \"%s\"", *n, text);
+	return pcm;
+}
+
+/* Stream id listening for nph of WORDS from first on (a grammar of its
+ * own: the decoders switch between them). */
+static void start_words(uint64_t id, size_t first, size_t nph)
+{
+	Pbx__V1__AsrPhrase ph[NWORDS], *pp[NWORDS];
+	char *syn[NWORDS];
+	Pbx__V1__AsrStart st = PBX__V1__ASR_START__INIT;
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+
+	for (size_t i = 0; i < nph; i++) {
+		pbx__v1__asr_phrase__init(&ph[i]);
+		syn[i] = (char *)WORDS[(first + i) % NWORDS];
+		ph[i].name = syn[i];
+		ph[i].n_synonyms = 1;
+		ph[i].synonyms = &syn[i];
+		pp[i] = &ph[i];
+	}
+	st.stream_id = id;
+	st.n_phrases = nph;
+	st.phrases = pp;
+	st.no_input_ms = 3000;
+	st.sample_rate = 8000;
+	env.body_case = PBX__V1__ENVELOPE__BODY_ASR_START;
+	env.asr_start = &st;
+	send_env(&env);
+}
+
+static void frame(uint64_t id, const int16_t *pcm)
+{
+	Pbx__V1__AsrAudio au = PBX__V1__ASR_AUDIO__INIT;
+	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
+	uint8_t b[320];
+
+	for (int i = 0; i < 160; i++) {
+		b[2 * i] = (uint8_t)((uint16_t)pcm[i] & 0xff);
+		b[2 * i + 1] = (uint8_t)((uint16_t)pcm[i] >> 8);
+	}
+	au.stream_id = id;
+	au.pcm.data = b;
+	au.pcm.len = sizeof(b);
+	env.body_case = PBX__V1__ENVELOPE__BODY_ASR_AUDIO;
+	env.asr_audio = &au;
+	send_env(&env);
+}
+
+/* Streams 1..n, stream i saying WORDS[i % NWORDS] among the 3 phrases
+ * from it on; frames interleaved, every utterance ending on the same
+ * frame (then 500 ms of silence: end of speech on each, close
+ * together). */
+static void speak_all(size_t n)
+{
+	int16_t *pcm[16], zero[160] = {0};
+	size_t len[16], most = 0, lead[16];
+
+	cr_assert_leq(n, 16);
+	for (size_t i = 0; i < n; i++) {
+		pcm[i] = say(WORDS[(i + 1) % NWORDS], &len[i]);
+		len[i] = (len[i] + 159) / 160;
+		most = len[i] > most ? len[i] : most;
+		start_words(i + 1, (i + 1) % NWORDS, 3);
+	}
+	for (size_t i = 0; i < n; i++)
+		lead[i] = most - len[i] + 10;
+	for (size_t t = 0; t < most + 10 + 25; t++)
+		for (size_t i = 0; i < n; i++) {
+			size_t k = t - lead[i];
+
+			frame(i + 1, t >= lead[i] && k < len[i]
+					     ? pcm[i] + k * 160
+					     : zero);
+		}
+	for (size_t i = 0; i < n; i++)
+		free(pcm[i]);
+}
+
+/* The FINAL of stream id among the messages, NULL none; *nfinal: how
+ * many FINALs in all. */
+static const Pbx__V1__AsrResult *final_of(uint64_t id, size_t *nfinal)
+{
+	const Pbx__V1__AsrResult *r = NULL;
+
+	*nfinal = 0;
+	for (size_t i = 0; i < fake_peer_count(fx.worker); i++) {
+		const Pbx__V1__Envelope *e = fake_peer_msg(fx.worker, i);
+
+		if (e->body_case != PBX__V1__ENVELOPE__BODY_ASR_RESULT ||
+		    e->asr_result->kind != KIND(FINAL))
+			continue;
+		++*nfinal;
+		if (e->asr_result->stream_id == id)
+			r = e->asr_result;
+	}
+	return r;
+}
+
+/* Runs the loop until n FINALs came (or ms passed); how many came. */
+static size_t wait_finals(size_t n, int ms)
+{
+	uint64_t end = pbx_clock_mono_ms() + (uint64_t)ms;
+	size_t got;
+
+	for (;;) {
+		final_of(0, &got);
+		if (got >= n || pbx_clock_mono_ms() >= end)
+			return got;
+		run_ms(10);
+	}
+}
+
+static const char *word_of(uint64_t id)
+{
+	return WORDS[id % NWORDS];
+}
+
+TestSuite(asr_sphinx, .fini = teardown, .timeout = 120);
+
+Test(asr_sphinx, many_streams_at_once_each_get_their_final_off_the_loop,
+     .init = setup_2_8)
+{
+	const size_t n = 6;
+	size_t got, hb_at = 0, before = 0;
+
+	speak_all(n);
+	ping(); /* behind every stream's end of speech on the socket */
+	cr_assert_eq(wait_finals(n, 60000), n);
+	cr_assert_not_null(
+		wait_msg(0, PBX__V1__ENVELOPE__BODY_ASR_HEARTBEAT, 5000));
+	for (size_t i = 0; i < fake_peer_count(fx.worker) && !hb_at; i++) {
+		const Pbx__V1__Envelope *e = fake_peer_msg(fx.worker, i);
+
+		if (e->body_case == PBX__V1__ENVELOPE__BODY_ASR_HEARTBEAT)
+			hb_at = i;
+		else if (e->asr_result->kind == KIND(FINAL))
+			before++;
+	}
+	/* The loop answered the ping while the decodes ran: 6 utterances on
+	 * 2 threads cannot all be done by then (decoding on the loop, all 6
+	 * FINALs came before the heartbeat). */
+	cr_assert_lt(before, n, "%zu FINALs before the heartbeat", before);
+	for (uint64_t id = 1; id <= n; id++) {
+		const Pbx__V1__AsrResult *r = final_of(id, &got);
+
+		cr_assert_not_null(r, "stream %llu", (unsigned long long)id);
+		cr_assert_str_eq(r->phrase, word_of(id), "stream %llu heard \"%s\"",
+				 (unsigned long long)id, r->text);
+		cr_assert_str_eq(r->detail, "");
+	}
+	cr_assert_eq(bridge_load(fx.bridge), 0);
+}
+
+Test(asr_sphinx, streams_stopped_during_their_decode_get_no_answer,
+     .init = setup_2_8)
+{
+	const Pbx__V1__AsrResult *r;
+	size_t got;
+	char *txt;
+
+	speak_all(3);
+	/* Right behind their end of speech: streams 1 and 2 are with the
+	 * decode threads (decoding, or queued) when the stops come. */
+	stop(1);
+	stop(2);
+	cr_assert_eq(wait_finals(1, 60000), 1);
+	run_ms(500); /* the stopped ones' answers come meanwhile: dropped */
+	r = final_of(3, &got);
+	cr_assert_eq(got, 1);
+	cr_assert_not_null(r);
+	cr_assert_str_eq(r->phrase, word_of(3));
+	cr_assert_eq(bridge_load(fx.bridge), 0);
+	txt = metrics_text();
+	cr_assert_not_null(strstr(txt, "pbx_asr_finals_total 1\n"), "%s", txt);
+	free(txt);
+}
+
+Test(asr_sphinx, a_full_decode_queue_answers_recogniser_busy,
+     .init = setup_1_1)
+{
+	const size_t n = 4;
+	size_t got, busy = 0;
+	char *txt;
+
+	speak_all(n); /* one thread, one waiting: two of four refused */
+	cr_assert_eq(wait_finals(n, 60000), n);
+	for (uint64_t id = 1; id <= n; id++) {
+		const Pbx__V1__AsrResult *r = final_of(id, &got);
+
+		cr_assert_not_null(r);
+		if (!strcmp(r->detail, "recogniser busy")) {
+			busy++;
+			cr_assert_str_eq(r->phrase, "");
+		} else {
+			cr_assert_str_eq(r->detail, "");
+			cr_assert_str_eq(r->phrase, word_of(id));
+		}
+	}
+	cr_assert_eq(busy, 2);
+	cr_assert_eq(bridge_load(fx.bridge), 0);
+	txt = metrics_text();
+	cr_assert_not_null(strstr(txt, "pbx_asr_decode_refused_total 2\n"),
+			   "%s", txt);
+	free(txt);
+}
+
+Test(asr_sphinx, decodes_under_way_are_cancelled_when_the_bridge_stops,
+     .init = setup_1_1)
+{
+	size_t got;
+
+	speak_all(2);
+	ping();
+	cr_assert_not_null(
+		wait_msg(0, PBX__V1__ENVELOPE__BODY_ASR_HEARTBEAT, 5000));
+	final_of(0, &got);
+	/* the second waits for the only thread */
+	cr_assert_lt(got, 2, "a decode still under way");
+	/* teardown frees the bridge now: the thread joined, both turns
+	 * answered -ECANCELED to streams gone, nothing leaks (ASan) */
 }
