@@ -408,7 +408,7 @@ static long long script_runs(void)
 
 static int spawn(int i)
 {
-	char a[6][128];
+	char a[7][128];
 	pid_t pid;
 
 	snprintf(B.id[i], sizeof(B.id[i]), "qmb%d", i + 1);
@@ -418,13 +418,15 @@ static int spawn(int i)
 	snprintf(a[3], sizeof(a[3]), "log_level=warn");
 	snprintf(a[4], sizeof(a[4]), "max_offers=64");
 	snprintf(a[5], sizeof(a[5]), "heartbeat_ms=500");
+	/* Several instances on one host: no metrics endpoint (one port). */
+	snprintf(a[6], sizeof(a[6]), "metrics_listen=0");
 	pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
 		execl(B.qm_bin, B.qm_bin, "--set", a[0], "--set", a[1],
 		      "--set", a[2], "--set", a[3], "--set", a[4], "--set",
-		      a[5], (char *)NULL);
+		      a[5], "--set", a[6], (char *)NULL);
 		_exit(127);
 	}
 	B.pid[i] = pid;

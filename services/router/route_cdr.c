@@ -236,7 +236,6 @@ struct cdr_job {
 };
 
 struct route_cdr_batch {
-	struct router *r;
 	struct event *timer;
 	struct cdr_job *head, **tail;
 	unsigned n;
@@ -357,7 +356,6 @@ int route_cdr_batch_alloc(struct router *r)
 
 	if (!b)
 		return -ENOMEM;
-	b->r = r;
 	b->tail = &b->head;
 	b->timer = evtimer_new(r->base, flush_cb, r);
 	if (!b->timer) {
