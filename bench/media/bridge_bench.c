@@ -792,9 +792,14 @@ static void a_close(int err, const struct sip_msg *msg, void *arg)
 {
 	struct bcall *c = arg;
 
-	(void)err;
-	(void)msg;
-	call_fail(c, "caller leg closed");
+	char why[96];
+
+	if (msg)
+		re_snprintf(why, sizeof(why), "caller leg closed: %u %r",
+			    msg->scode, &msg->reason);
+	else
+		re_snprintf(why, sizeof(why), "caller leg closed: %m", err);
+	call_fail(c, why);
 	c->a = mem_deref(c->a);
 }
 
