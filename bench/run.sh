@@ -23,6 +23,9 @@
 #   signalling  calls/s to a reject-at-once number answered cleanly by the
 #             stack, beside bare Kamailio deciding from a hash table; also
 #             a reject the router must decide on every call (a schedule)
+#   sigcpu    CPU per call the router decides, per process (Kamailio,
+#             edge-bridge, router, Redis), at a modest rate: where the
+#             signalling path's time goes, whatever else the machine runs
 #   greeting  answered calls/s: each call hears a greeting for 200 ms and
 #             hangs up; the stack on both cores, one media worker
 #   timers    tmr_bench_list / tmr_bench_wheel: what one answered call
@@ -93,7 +96,7 @@ if [ -z "$BUILD" ] || [ ! -d "$BUILD" ]; then
 	exit 2
 fi
 BUILD=$(cd "$BUILD" && pwd)
-ONLY=${BENCH_ONLY:-scenario,bridge,playback,conference,timers,stack,signalling,greeting,flood,queue,asr,asrload}
+ONLY=${BENCH_ONLY:-scenario,bridge,playback,conference,timers,stack,signalling,sigcpu,greeting,flood,queue,asr,asrload}
 STEPS=${BENCH_STEPS:-250,500,1000,1200,1400}
 PLAY_STEPS=${BENCH_PLAY_STEPS:-1000,2000,2400,3000}
 CONF_SIZES=${BENCH_CONF_SIZES:-3,10,50}
@@ -480,6 +483,64 @@ bench_signalling() {
 	echo
 }
 
+# ---- CPU per decided call, per process (issue 17) --------------------------
+# Where a router-decided call's time goes, independent of the machine's
+# other load: the stack as in *signalling* (all on CPU 0), SIGCPU_CALLS
+# calls at SIGCPU_RATE/s to the number the router decides (a closed
+# schedule), and the CPU time each service's processes spent meanwhile
+# (the scheduler's own count, /proc/<pid>/schedstat), divided by the
+# calls. Kamailio's processes are the main one and its children.
+SIGCPU_RATE=${BENCH_SIGCPU_RATE:-500}
+SIGCPU_S=${BENCH_SIGCPU_S:-10}
+# cpu_ns <pid>...: the CPU nanoseconds those processes have used.
+cpu_ns() {
+	local p t=0 v
+	for p in "$@"; do
+		v=$(cut -d' ' -f1 "/proc/$p/schedstat" 2>/dev/null) || continue
+		t=$((t + v))
+	done
+	echo $t
+}
+# stack_pids <service>: its process and, for Kamailio, its children.
+stack_pids() {
+	local main
+	main=$(cat "$STACK_RUN/$1.pid" 2>/dev/null) ||
+		main=$(cat "$STACK_RUN/$1/$1.pid" 2>/dev/null) || return 0
+	echo "$main" $(pgrep -P "$main")
+}
+bench_sigcpu() {
+	local svc n ok before after
+	local -A pids b
+	STACK_TASKSET="taskset -c 0" stack_up sigcpu || return 1
+	sleep 1
+	# Warm up: the first calls fill caches and Kamailio's memory pools.
+	SIG_S=2 SIG_NUMBER=$CLOSED sig_step warmup 5060 $CARRIER "$SIGCPU_RATE" >/dev/null
+	for svc in kamailio edge-bridge router redis; do
+		pids[$svc]=$(stack_pids "$svc")
+		b[$svc]=$(cpu_ns ${pids[$svc]})
+	done
+	echo "## CPU per call the router decides, per process ($SIGCPU_RATE calls/s for ${SIGCPU_S}s, stack on CPU 0)"
+	echo
+	echo "| step | calls | mean | p50 | p99 | max | failed |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	SIG_S=$SIGCPU_S SIG_NUMBER=$CLOSED sig_step "decided" 5060 $CARRIER "$SIGCPU_RATE"
+	ok=$?
+	n=$((SIGCPU_RATE * SIGCPU_S))
+	echo
+	echo "| process | CPU µs per call |"
+	echo "|---|---:|"
+	local total=0 v
+	for svc in kamailio edge-bridge router redis; do
+		v=$(( ($(cpu_ns ${pids[$svc]}) - ${b[$svc]}) / 1000 / n ))
+		total=$((total + v))
+		echo "| $svc ($(echo ${pids[$svc]} | wc -w) processes) | $v |"
+	done
+	echo "| all | **$total** |"
+	echo
+	stack_down
+	return $ok
+}
+
 # sig_overload: past capacity, SIG_OVER calls/s from the carrier for SIG_S
 # seconds to the number the router decides (a constant answer costs
 # Kamailio alone, and the budget does not count it): each call must get its 486 or a 503 with Retry-After (nothing
@@ -672,7 +733,7 @@ bench_queue() {
 	[ $rc = 0 ] && grep -q '^| double offers | 0 |' "$TMP/queue.out"
 }
 
-for b in scenario bridge playback conference timers stack signalling greeting flood queue asr asrload; do
+for b in scenario bridge playback conference timers stack signalling sigcpu greeting flood queue asr asrload; do
 	selected "$b" || continue
 	echo
 	start=$SECONDS
