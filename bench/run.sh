@@ -2,8 +2,8 @@
 # bench/run.sh BUILD_DIR: runs every benchmark under bench/ in turn, each
 # with a bounded duration, and prints each result (markdown tables, as in
 # docs/performance.md). Builds nothing: `make bench` builds BUILD_DIR
-# (release) and calls this. About 8 minutes with the defaults (asrload
-# about 5 more), at most about 45 (each bench has a time limit).
+# (release) and calls this. About 9 minutes with the defaults (asrload
+# about 5 more), at most about 50 (each bench has a time limit).
 #
 #   scenario  bench/scenario/scenario_bench with its own redis-server on a
 #             free port (decisions/s, p50/p99, Redis round trips)
