@@ -1491,7 +1491,8 @@ int main(int argc, char **argv)
 			C.tries = atoi(v) > 0 && atoi(v) <= 3 ? atoi(v) : 2;
 		else if ((!strcmp(argv[i], "--playback") ||
 			  !strcmp(argv[i], "--queue-hold")) &&
-			 v && (!strcmp(v, "talking") || !strcmp(v, "silent"))) {
+			 v &&
+			 (!strcmp(v, "talking") || !strcmp(v, "silent"))) {
 			mode = !strcmp(v, "talking") ? MODE_TALKING
 						     : MODE_SILENT;
 			queue_hold = !strcmp(argv[i], "--queue-hold");
