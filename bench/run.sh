@@ -2,8 +2,8 @@
 # bench/run.sh BUILD_DIR: runs every benchmark under bench/ in turn, each
 # with a bounded duration, and prints each result (markdown tables, as in
 # docs/performance.md). Builds nothing: `make bench` builds BUILD_DIR
-# (release) and calls this. About 8 minutes with the defaults (asrload
-# about 5 more), at most about 45 (each bench has a time limit).
+# (release) and calls this. About 9 minutes with the defaults (asrload
+# about 5 more), at most about 50 (each bench has a time limit).
 #
 #   scenario  bench/scenario/scenario_bench with its own redis-server on a
 #             free port (decisions/s, p50/p99, Redis round trips)
@@ -17,6 +17,10 @@
 #   conference  bridge_bench --conference N (issue 11): talking members
 #             in rooms of 3, 10 and 50 on one worker core, each hearing
 #             the mix of the others, each size beside the bare UDP echo
+#   queuemoh  bridge_bench --queue-hold (issue 9): waiting callers in the
+#             default queue's hold (the built-in music looped) on one
+#             worker core, silent as waiting callers are, beside the
+#             bare UDP echo; measured as playback
 #   stack     call setup (INVITE -> 200 OK) through the whole stack with
 #             SIPp; starts its own stack (scripts/stack.sh) on the standard
 #             ports, and only if nothing listens on them
@@ -60,6 +64,10 @@
 #   BENCH_CONF_STEPS  conference: steps, in members (default
 #                   600,1200,1800,2400,3000; rounded down per size to
 #                   whole rooms)
+#   BENCH_QMOH_STEPS  queuemoh: steps, in waiting callers (default
+#                   1000,2000,2500,3000)
+#   BENCH_QMOH_KINDS  queuemoh: silent and/or talking callers (default
+#                   silent)
 #   BENCH_MEASURE   bridge_bench seconds per step (default 5)
 #   BENCH_TRIES     measurements a bridge/playback step may take to pass
 #                   (default 3: a shared host's stalls are sporadic,
@@ -96,11 +104,13 @@ if [ -z "$BUILD" ] || [ ! -d "$BUILD" ]; then
 	exit 2
 fi
 BUILD=$(cd "$BUILD" && pwd)
-ONLY=${BENCH_ONLY:-scenario,bridge,playback,conference,timers,stack,signalling,sigcpu,greeting,flood,queue,asr,asrload}
+ONLY=${BENCH_ONLY:-scenario,bridge,playback,conference,queuemoh,timers,stack,signalling,sigcpu,greeting,flood,queue,asr,asrload}
 STEPS=${BENCH_STEPS:-250,500,1000,1200,1400}
 PLAY_STEPS=${BENCH_PLAY_STEPS:-1000,2000,2400,3000}
 CONF_SIZES=${BENCH_CONF_SIZES:-3,10,50}
 CONF_STEPS=${BENCH_CONF_STEPS:-600,1200,1800,2400,3000}
+QMOH_STEPS=${BENCH_QMOH_STEPS:-1000,2000,2500,3000}
+QMOH_KINDS=${BENCH_QMOH_KINDS:-silent}
 MEASURE=${BENCH_MEASURE:-5}
 TRIES=${BENCH_TRIES:-3}
 RT=${BENCH_RT:-1}
@@ -244,22 +254,30 @@ bridge_bench_with_redis() {
 	[ "$RT" = 1 ] || RTARGS=(--no-rt)
 }
 
-bench_playback() {
-	local bin port kind rc=0 rt
-	bridge_bench_with_redis playback || return 1
+# bridge_kinds <name> <option> <title> <who> <steps> <kinds...>:
+# bridge_bench <option> <kind> for each kind, its output in <name>-<kind>.
+bridge_kinds() {
+	local name=$1 opt=$2 title=$3 who=$4 steps=$5 bin port kind rc=0 rt
+	shift 5
+	bridge_bench_with_redis "$name" || return 1
 	bin=$BIN port=$PORT rt=("${RTARGS[@]}")
 	# Each: the ramp at 200 calls/s to the largest step, 1 s settling and
 	# the measurement per step, for the worker then the echo: about
 	# 70 s each with the defaults.
-	for kind in talking silent; do
-		echo "## Playback, $kind callers (steps $PLAY_STEPS, ${MEASURE}s each)"
+	for kind in "$@"; do
+		echo "## $title, $kind $who (steps $steps, ${MEASURE}s each)"
 		echo
-		run_bench "playback-$kind" 300 "$bin" --playback "$kind" \
-			--redis-port "$port" --steps "$PLAY_STEPS" \
+		run_bench "$name-$kind" 300 "$bin" "$opt" "$kind" \
+			--redis-port "$port" --steps "$steps" \
 			--measure "$MEASURE" --tries "$TRIES" "${rt[@]}" || rc=1
 		echo
 	done
 	return $rc
+}
+
+bench_playback() {
+	bridge_kinds playback --playback Playback callers "$PLAY_STEPS" \
+		talking silent
 }
 
 # ---- conference members (issue 11) ---------------------------------------
@@ -287,6 +305,13 @@ bench_conference() {
 		echo
 	done
 	return $rc
+}
+
+# ---- callers waiting in a queue, hearing its music (issue 9) -------------
+bench_queuemoh() {
+	# shellcheck disable=SC2086 # the kinds: one word each
+	bridge_kinds queuemoh --queue-hold "Queue hold" "waiting callers" \
+		"$QMOH_STEPS" ${QMOH_KINDS//,/ }
 }
 
 # ---- the whole stack ------------------------------------------------------
@@ -733,7 +758,7 @@ bench_queue() {
 	[ $rc = 0 ] && grep -q '^| double offers | 0 |' "$TMP/queue.out"
 }
 
-for b in scenario bridge playback conference timers stack signalling sigcpu greeting flood queue asr asrload; do
+for b in scenario bridge playback conference queuemoh timers stack signalling sigcpu greeting flood queue asr asrload; do
 	selected "$b" || continue
 	echo
 	start=$SECONDS
@@ -754,7 +779,7 @@ done
 [ ${#ORDER[@]} -gt 0 ] || { log "nothing selected (BENCH_ONLY=$ONLY)"; exit 2; }
 # The media benches' last line: ours beside the baseline, and the ratio.
 for name in bridge playback-talking playback-silent conference-3 \
-	conference-10 conference-50; do
+	conference-10 conference-50 queuemoh-silent queuemoh-talking; do
 	line=$(grep -o 'media-worker \*\*.*' "$TMP/$name.out" 2>/dev/null | tail -1)
 	[ -n "$line" ] && echo "- $name: $line"
 done

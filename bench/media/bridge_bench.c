@@ -41,6 +41,13 @@
  * mixer on its 20 ms tick. Measured like --playback talking, from the
  * mix packets each member receives, beside the same bare UDP echo.
  *
+ * --queue-hold silent|talking (issue 9): every call is a caller that the
+ * router (us) puts in a queue's hold as route_queue_join does for the
+ * tenant's default queue (QueueHold: the worker's built-in music looped,
+ * no entry or periodic prompt, no announcements); silent callers, as
+ * waiting callers are, or talking ones. Measured like --playback, from
+ * the music each caller receives, beside the same bare UDP echo.
+ *
  * A step over the threshold is measured again (--tries, default 2): a
  * shared machine's stalls are sporadic, saturation is not. */
 #include <errno.h>
@@ -96,6 +103,7 @@ enum {
 enum mode { MODE_BRIDGE, MODE_TALKING, MODE_SILENT };
 static enum mode mode; /* set before the media thread starts */
 static int conf_size;  /* --conference: members per room (talking) */
+static bool queue_hold; /* --queue-hold: callers in a queue's hold */
 
 /* ---- shared between the control loop and the media thread ---- */
 
@@ -903,8 +911,8 @@ static void kick(void *arg)
 }
 
 /* The router's answer to INCOMING: Ring b<idx> (bridged calls), Play
- * the long greeting (playback; the Play answers the call), or ConfJoin
- * (conference; the join answers it). */
+ * the long greeting (playback; the Play answers the call), ConfJoin
+ * (conference; the join answers it) or QueueHold (the music answers it). */
 static void route(const Pbx__V1__Envelope *in, int idx)
 {
 	Pbx__V1__Envelope env = PBX__V1__ENVELOPE__INIT;
@@ -913,6 +921,9 @@ static void route(const Pbx__V1__Envelope *in, int idx)
 	Pbx__V1__MediaCommand__Play play = PBX__V1__MEDIA_COMMAND__PLAY__INIT;
 	Pbx__V1__MediaCommand__ConfJoin join =
 		PBX__V1__MEDIA_COMMAND__CONF_JOIN__INIT;
+	/* The default queue's hold: every string empty, no period. */
+	Pbx__V1__MediaCommand__QueueHold hold =
+		PBX__V1__MEDIA_COMMAND__QUEUE_HOLD__INIT;
 	char target[64], room[32];
 
 	snprintf(target, sizeof(target), "sip:b%d@127.0.0.1", idx);
@@ -935,6 +946,11 @@ static void route(const Pbx__V1__Envelope *in, int idx)
 		join.room = room;
 		join.moh = "";
 		join.announce = false;
+	} else if (queue_hold) {
+		cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_QUEUE_HOLD;
+		cmd.ring = NULL;
+		cmd.queue_hold = &hold;
+		hold.language = "en";
 	} else if (mode != MODE_BRIDGE) {
 		cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_PLAY;
 		cmd.ring = NULL;
@@ -1353,8 +1369,9 @@ static void usage(void)
 		"usage: bridge_bench [--worker PATH] [--steps 100,200,...]\n"
 		"       [--measure S] [--cps N] [--worker-core C] "
 		"[--bench-core C] [--no-rt]\n"
-		"       [--playback talking|silent | --conference N] "
-		"[--redis-port P] [--tries N]\n"
+		"       [--playback talking|silent | --conference N |\n"
+		"        --queue-hold talking|silent] [--redis-port P] "
+		"[--tries N]\n"
 		"       bridge_bench --echo-server N BASE_PORT "
 		"[relay|reflect]\n");
 }
@@ -1410,8 +1427,9 @@ static void print_table(int p)
 			       "the others)\n\n",
 			       conf_size);
 		else if (p == PH_WORKER)
-			printf("**media-worker** (callers hearing a prompt, "
-			       "%s)\n\n",
+			printf("**media-worker** (callers hearing %s, %s)\n\n",
+			       queue_hold ? "a queue's music on hold"
+					  : "a prompt",
 			       who);
 		else
 			printf("**bare UDP echo** (one socket per caller, "
@@ -1476,10 +1494,14 @@ int main(int argc, char **argv)
 			C.redis_port = atoi(v);
 		else if (!strcmp(argv[i], "--tries") && v)
 			C.tries = atoi(v) > 0 && atoi(v) <= 3 ? atoi(v) : 2;
-		else if (!strcmp(argv[i], "--playback") && v &&
-			 (!strcmp(v, "talking") || !strcmp(v, "silent")))
+		else if ((!strcmp(argv[i], "--playback") ||
+			  !strcmp(argv[i], "--queue-hold")) &&
+			 v &&
+			 (!strcmp(v, "talking") || !strcmp(v, "silent"))) {
 			mode = !strcmp(v, "talking") ? MODE_TALKING
 						     : MODE_SILENT;
+			queue_hold = !strcmp(argv[i], "--queue-hold");
+		}
 		else if (!strcmp(argv[i], "--conference") && v &&
 			 atoi(v) >= 2 && atoi(v) <= 100) {
 			mode = MODE_TALKING;
