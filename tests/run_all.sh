@@ -105,6 +105,9 @@ suite "end to end: employees' phones (do-not-disturb, call forwarding)" \
 	employees tests/e2e/test_employees.sh
 suite "end to end: transfer from a phone (blind, back on failure, attended, refusals)" \
 	transfer tests/e2e/test_transfer.sh
+# Its own network namespace too (its phones' addresses).
+suite "end to end: call pickup by feature code (group, tenant, CANCEL, RTP)" \
+	pickup tests/e2e/test_pickup.sh
 # Its own network namespace too (the carrier of its mobile agent).
 suite "end to end: queues (default scenario, agents, music, exit routes)" \
 	queue tests/e2e/test_queue.sh
