@@ -4905,7 +4905,7 @@ static bool caller_and_picker_got(void *arg)
  * ANSWERED for the rung call; the picker's BYE ends the caller too. */
 Test(mwcall, pickup_cancels_the_ring_and_joins_the_two_callers)
 {
-	char rung[128];
+	char rung[256];
 	const struct test_router_ev *e;
 	uint64_t seq;
 
@@ -4957,7 +4957,7 @@ Test(mwcall, pickup_cancels_the_ring_and_joins_the_two_callers)
  * call stay as they were. */
 Test(mwcall, pickup_of_a_bridged_or_foreign_call_finds_nothing)
 {
-	char rung[128];
+	char rung[256];
 
 	fx_start(&(struct fx_opts){0});
 	call_bridged();
