@@ -44,6 +44,7 @@ JOBS=(
 	"employees|end to end: employees' phones (do-not-disturb, call forwarding)|tests/e2e/test_employees.sh"
 	"asr|end to end: voice assistant (phrases spoken by espeak-ng, two asr-bridges)|tests/e2e/test_assistant.sh"
 	"bridges|end to end: two edge-bridges (calls spread, a bridge killed, no call lost)|tests/e2e/test_bridges.sh"
+	"pickup|end to end: call pickup by feature code (group, tenant, CANCEL, RTP)|tests/e2e/test_pickup.sh"
 	"transfer|end to end: transfer from a phone (blind, back on failure, attended, refusals)|tests/e2e/test_transfer.sh"
 	"notify|end to end: notifications (e-mail with the WAV, signed webhook, retries, dead letters)|tests/e2e/test_notify.sh"
 	"cdr|end to end: call records (path, disposition, tenant scope, webhook)|tests/e2e/test_cdr.sh"

@@ -116,6 +116,8 @@ static const char *const tenant_keys[PBX_K_COUNT] = {
 	[PBX_K_OUT_LEGS] = "out:legs",
 	[PBX_K_OUT_CPM] = "out:cpm",
 	[PBX_K_ASR] = "asr",
+	[PBX_K_PICKUP_RING] = "pickup:ring",
+	[PBX_K_PICKUP_INFO] = "pickup:info",
 };
 
 static const char *const sys_keys[PBX_KS_COUNT] = {

@@ -101,6 +101,14 @@ enum pbx_tkey {
 	PBX_K_ASR,	   /* hash: engine (pocketsphinx|vosk), url, language,
 			    * secret (provision writes, the router reads for
 			    * each Listen) */
+	/* call pickup (docs/employees.md "Pickup"; router writes, reads
+	 * and deletes; TTL as a safety net): */
+	PBX_K_PICKUP_RING, /* sorted set call id -> ms its extension leg
+			    * started ringing: the tenant's ringing
+			    * extensions, oldest first */
+	PBX_K_PICKUP_INFO, /* hash call id -> "<group|*> <ext> <worker>" of
+			    * that ring ("*": the extension has no pickup
+			    * group: only a directed pickup takes it) */
 	PBX_K_COUNT
 };
 enum pbx_skey {

@@ -174,6 +174,8 @@ static void caller_rx(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
 		if (bridged)
 			ring_from_caller(call->ring, hdr, payload, len, true,
 					 now);
+		else if (call->joined)
+			join_from_caller(call, hdr, payload, len, true, now);
 		return;
 	}
 	if (hdr->pt != c->pt)
@@ -196,6 +198,8 @@ static void caller_rx(const struct mw_rtp_hdr *hdr, const uint8_t *payload,
 	if (bridged) {
 		callrec_audio(call->crec, CALLREC_CALLER, payload, len, c->law);
 		ring_from_caller(call->ring, hdr, payload, len, false, now);
+	} else if (call->joined) {
+		join_from_caller(call, hdr, payload, len, false, now);
 	}
 }
 
@@ -247,6 +251,8 @@ void mwcall_sess_info(struct sip *sip, const struct sip_msg *msg, void *arg)
 	if (digit) {
 		if (call->ring && call->ring->bridged)
 			mwcall_info_send(call->ring->sess, digit);
+		else if (call->joined && call->joined->sess)
+			mwcall_info_send(call->joined->sess, digit);
 		report_digit(call, digit, "info");
 	}
 	pbx_log_ctx(NULL, NULL);
@@ -357,6 +363,7 @@ struct mwcall *mwcall_new(const struct mwcall_env *env, const char *tenant,
 	tmr_init(&call->fax.t38tmr);
 	tmr_init(&call->orig_tmr);
 	tmr_init(&call->xtmr);
+	tmr_init(&call->jtmr);
 	list_init(&call->legs);
 	call->tenant = strdup(tenant);
 	return call;
@@ -680,6 +687,7 @@ void mwcall_free(struct mwcall *call)
 	ring_free(call->ring);
 	call->ring = NULL;
 	xfer_free(call);
+	join_free(call);
 	for (size_t i = 0; i < MWCALL_TIMERS_MAX; i++)
 		tmr_cancel(&call->timers[i].tmr);
 	tmr_cancel(&call->orig_tmr);

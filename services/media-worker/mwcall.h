@@ -74,6 +74,7 @@ struct mwcall_event {
 	bool ended;	 /* CLOSED: we ended it (BYE), not the caller */
 	bool muted;	 /* CONF_MUTED */
 	const char *xfer_by, *xfer_user, *xfer_host; /* TRANSFER */
+	const char *picked_by; /* RING_RESULT answered by a Pickup */
 };
 
 /* Every event of the call. On MWCALL_EV_CLOSED the handler must
@@ -266,6 +267,18 @@ int mwcall_transfer(struct mwcall *call, const struct mwcall_ring *p,
  * on bridged as before (ended, CLOSED, if the transferor hung up). */
 int mwcall_transfer_refuse(struct mwcall *call, uint16_t code,
 			   const char *reason);
+
+/* Call pickup (docs/employees.md "Pickup"; mwcall_join.c): call, the
+ * picker's, takes the ringing call `callid` of its tenant on this
+ * worker: that call's ring is cancelled (CANCEL to the colleague), its
+ * caller answered if it was not, call answered, and the two callers
+ * joined (RTP, RFC 4733 and INFO digits relayed both ways; either
+ * hanging up ends the other). The picked call emits RING_RESULT
+ * ANSWERED (its Ring's seq, picked_by `by`); call emits ANSWERED(seq).
+ * -ENOENT with *why when there is nothing to pick up (no such call of
+ * the tenant, not ringing, already bridged); the calls are unchanged. */
+int mwcall_pickup(struct mwcall *call, const char *callid, const char *by,
+		  uint64_t seq, const char **why);
 
 /* RTP inactivity sweep (the worker runs it for every call every
  * rtp_watch_period_ms()): an answered caller leg, or a bridged callee

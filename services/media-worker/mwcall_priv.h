@@ -169,6 +169,12 @@ struct mwcall {
 	 * call's pacer entry plays it instead of the caller's player). */
 	bool xrb;
 
+	/* Joined to another call of this worker (mwcall_join.c, a pickup):
+	 * the two caller legs relay to each other; the first to end ends
+	 * the other (jtmr: outside whatever walk freed the first). */
+	struct mwcall *joined;
+	struct tmr jtmr;
+
 	/* A call that started with our INVITE (mwcall_originate): its
 	 * no-answer timeout, and the kind of the leg (X-Pbx-Dest). */
 	bool originated;
@@ -239,6 +245,18 @@ int mwcall_fax_offer(struct mwcall *call, struct mbuf *mb,
 		     struct mbuf **descp, bool *handled);
 /* The answer to our T.38 re-INVITE (a 2xx with SDP). */
 int mwcall_fax_answer(struct mwcall *call, const struct sip_msg *msg);
+
+/* mwcall_join.c: two calls of one worker. */
+/* The call `callid` of call's tenant on this worker, other than call;
+ * NULL when there is none (another tenant's call looks like none). */
+struct mwcall *mwcall_join_find(struct mwcall *call, const char *callid);
+/* A packet from call's caller, for the joined call's caller (RTP path:
+ * never frees). */
+void join_from_caller(struct mwcall *call, const struct mw_rtp_hdr *hdr,
+		      const uint8_t *payload, size_t len, bool te,
+		      uint64_t now_ms);
+/* The call goes (mwcall_free): the joined one ends soon after. */
+void join_free(struct mwcall *call);
 
 /* mwcall_ring.c */
 /* A sip:/sips: URI of printable characters without <>", decoded into u

@@ -482,10 +482,8 @@ static void attended(struct sip *sip, const struct sip_msg *msg,
 	semi = strchr(rep, ';');
 	if (semi)
 		*semi = '\0';
-	other = call->env->find ? call->env->find(rep, call->env->find_arg)
-				: NULL;
-	/* Another tenant's call looks like no call at all. */
-	if (!other || other == call || strcmp(other->tenant, call->tenant)) {
+	other = mwcall_join_find(call, rep);
+	if (!other) {
 		refuse(sip, msg, 488,
 		       "Not Acceptable Here (the replaced call is not on "
 		       "this media worker)");

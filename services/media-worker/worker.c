@@ -67,7 +67,8 @@ struct worker_call *worker_call_find(struct worker *w, const char *callid)
 	return le ? le->data : NULL;
 }
 
-/* env.find: the call an attended transfer's Replaces names. */
+/* env.find: the call an attended transfer's Replaces or a Pickup names
+ * (mwcall_join.c). */
 static struct mwcall *call_by_id(const char *callid, void *arg)
 {
 	struct worker_call *wc = worker_call_find(arg, callid);
@@ -156,6 +157,7 @@ void worker_call_event(struct mwcall *call, const struct mwcall_event *ev,
 		we.kind = PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT;
 		we.ring_result = ev->ring_result;
 		we.leg = ev->leg;
+		we.picked_by = ev->picked_by;
 		we.reply_to = wc->ring_msgid;
 		break;
 	case MWCALL_EV_TRANSFER:

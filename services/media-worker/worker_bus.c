@@ -124,6 +124,8 @@ struct worker_link *worker_event_send(struct worker *w,
 		me.speech_text = (char *)ev->speech_text;
 	if (ev->transfer_host)
 		me.transfer_host = (char *)ev->transfer_host;
+	if (ev->picked_by)
+		me.picked_by = (char *)ev->picked_by;
 	me.speech_confidence = ev->speech_confidence;
 	env.tenant_id = (char *)ev->tenant;
 	env.call_id = (char *)ev->callid;

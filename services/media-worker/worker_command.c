@@ -274,6 +274,26 @@ static void command_transfer_refuse(struct worker *w, struct worker_link *l,
 		PLOG_DEBUG("transfer refusal: no transfer waits");
 }
 
+/* Call pickup: this call (the picker's) takes the ringing call the
+ * router named, on this worker (mwcall_join.c). */
+static void command_pickup(struct worker *w, struct worker_link *l,
+			   struct worker_call *wc, const Pbx__V1__Envelope *env)
+{
+	const Pbx__V1__MediaCommand__Pickup *p = env->media_command->pickup;
+	const char *why = NULL;
+	char detail[160];
+	int err;
+
+	set_msgid(wc->answer_msgid, sizeof(wc->answer_msgid), env);
+	err = mwcall_pickup(wc->call, p->call, p->by,
+			    env->media_command->seq, &why);
+	if (err) {
+		snprintf(detail, sizeof(detail), "%s",
+			 why ? why : strerror(-err));
+		failed(w, l, env, "pickup", detail);
+	}
+}
+
 static void command_cancel_ring(struct worker *w, struct worker_link *l,
 				struct worker_call *wc,
 				const Pbx__V1__Envelope *env)
@@ -549,6 +569,7 @@ ARGS(transfer, ARG(transfer) && cmd->transfer->target_uri &&
 		       cmd->transfer->caller_id && cmd->transfer->caller_name &&
 		       cmd->transfer->dest_kind)
 ARGS(transfer_refuse, ARG(transfer_refuse) && cmd->transfer_refuse->reason)
+ARGS(pickup, ARG(pickup) && cmd->pickup->call && cmd->pickup->by)
 ARGS(cancel_ring, ARG(cancel_ring) && cmd->cancel_ring->leg)
 ARGS(record, ARG(record) && cmd->record->box && cmd->record->greeting)
 ARGS(conf_join, ARG(conf_join) && cmd->conf_join->room &&
@@ -654,6 +675,7 @@ static const struct command_row {
 	ROW(LISTEN, args_listen, command_listen),
 	ROW(TRANSFER, args_transfer, command_transfer),
 	ROW(TRANSFER_REFUSE, args_transfer_refuse, command_transfer_refuse),
+	ROW(PICKUP, args_pickup, command_pickup),
 	{PBX__V1__MEDIA_COMMAND__CMD_ORIGINATE, args_originate,
 	 command_originate, true},
 #undef ROW

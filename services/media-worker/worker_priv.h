@@ -180,6 +180,7 @@ struct worker_event {
 	double speech_confidence;
 	const char *speech_text;
 	const char *transfer_host; /* KIND_TRANSFER */
+	const char *picked_by; /* KIND_RING_RESULT answered by a Pickup */
 };
 
 /* worker.c */

@@ -20,7 +20,8 @@
 	"                    [--dnd on|off] [--fwd-always TARGET|none] "      \
 	"[--fwd-busy TARGET|none]\n"                                          \
 	"                    [--fwd-noanswer TARGET|none] "                   \
-	"[--fwd-timeout SECONDS]"
+	"[--fwd-timeout SECONDS]\n"                                          \
+	"                    [--pickup-group NAME|none]"
 
 #define MAX_POS 20 /* crm set: noun, verb, tenant, crm, 16 settings */
 
@@ -163,6 +164,7 @@ enum opt_id {
 	O_FWD_BUSY,
 	O_FWD_NOANSWER,
 	O_FWD_TIMEOUT,
+	O_PICKUP_GROUP,
 	O_EXIT,
 	O_COUNT
 };
@@ -220,6 +222,7 @@ static const struct opt_def {
 	[O_FWD_BUSY] = {"--fwd-busy", -1},
 	[O_FWD_NOANSWER] = {"--fwd-noanswer", -1},
 	[O_FWD_TIMEOUT] = {"--fwd-timeout", -1},
+	[O_PICKUP_GROUP] = {"--pickup-group", -1},
 	[O_EXIT] = {"--exit", OPT_FLAG},
 };
 
@@ -236,12 +239,12 @@ static const struct {
 	{O_CALLER_ID, "caller_id"}, {O_OUTBOUND, "outbound"},
 	{O_DND, "dnd"},		    {O_FWD_ALWAYS, "fwd_always"},
 	{O_FWD_BUSY, "fwd_busy"},   {O_FWD_NOANSWER, "fwd_noanswer"},
-	{O_FWD_TIMEOUT, "fwd_timeout"},
+	{O_FWD_TIMEOUT, "fwd_timeout"}, {O_PICKUP_GROUP, "pickup_group"},
 };
 #define EXT_OPTS                                                              \
 	(OPT(O_OUTBOUND) | OPT(O_CALLER_ID) | OPT(O_DND) |                    \
 	 OPT(O_FWD_ALWAYS) | OPT(O_FWD_BUSY) | OPT(O_FWD_NOANSWER) |          \
-	 OPT(O_FWD_TIMEOUT))
+	 OPT(O_FWD_TIMEOUT) | OPT(O_PICKUP_GROUP))
 
 #define OUTBOUND_OPTS                                                         \
 	(OPT(O_NATIONAL) | OPT(O_MOBILE) | OPT(O_INTERNATIONAL) |             \

@@ -23,7 +23,8 @@
 /* An extension's own fields (stored as ext:<e>:<name>): its outbound
  * permission and caller ID; do-not-disturb (Kamailio reads it for every
  * ring of the extension) and call forwarding (the router reads them for
- * every call to it): docs/employees.md. */
+ * every call to it), the pickup group (the router, when it rings the
+ * extension and when a phone dials *8): docs/employees.md. */
 static const struct scenario_out_field ext_fields[] = {
 	{"outbound", SCENARIO_OUT_BOOL, "on"},
 	{"caller_id", SCENARIO_OUT_NUMBER, "(the tenant's)"},
@@ -32,6 +33,7 @@ static const struct scenario_out_field ext_fields[] = {
 	{"fwd_busy", SCENARIO_OUT_TARGET, "none"},
 	{"fwd_noanswer", SCENARIO_OUT_TARGET, "none"},
 	{"fwd_timeout", SCENARIO_OUT_SECONDS, "20"},
+	{"pickup_group", SCENARIO_OUT_NAME, "none"},
 };
 #define EXT_NFIELDS (sizeof(ext_fields) / sizeof(*ext_fields))
 
@@ -43,6 +45,8 @@ static const char *const kind_rule[] = {
 	[SCENARIO_OUT_TARGET] = "%s is an extension or a phone number, or "
 				"none",
 	[SCENARIO_OUT_SECONDS] = "%s is a number of seconds from 5 to 120",
+	[SCENARIO_OUT_NAME] = "%s is a name of 1 to 32 letters, digits, "
+			      "'_', '-' or '.', or none",
 };
 
 struct field_set {
@@ -117,7 +121,8 @@ static int apply(struct provision *pv, struct prov_reply *r,
 		if (field_name(fs, i, names[k]))
 			return prov_fail(r, -EINVAL, "extension too long");
 		if ((fs->tab[i].kind == SCENARIO_OUT_NUMBER ||
-		     fs->tab[i].kind == SCENARIO_OUT_TARGET) &&
+		     fs->tab[i].kind == SCENARIO_OUT_TARGET ||
+		     fs->tab[i].kind == SCENARIO_OUT_NAME) &&
 		    (!eq[1] || !strcmp(eq + 1, "none"))) {
 			hdel[nhdel++] = names[k];
 			continue;

@@ -282,7 +282,19 @@ static void place(struct route_ctx *c)
 		return;
 	}
 	w = NULL;
-	if (LOOKUP(c)->cascade) {
+	if (c->pk_worker[0]) {
+		/* A pickup joins the ringing call on its worker, or
+		 * nowhere. */
+		w = workers_pick_id(c->r->workers, c->pk_worker);
+		if (!w) {
+			PLOG_WARN("pickup: the ringing call's worker %s is "
+				  "gone or full: refused",
+				  c->pk_worker);
+			route_limits_release(c->r, c->tenant, c->call_id);
+			reject(c, 480, "Temporarily Unavailable (pickup)");
+			return;
+		}
+	} else if (LOOKUP(c)->cascade) {
 		/* Anywhere else it would start a second half of the room. */
 		w = LOOKUP(c)->conf_worker[0]
 			    ? workers_pick_id(c->r->workers,
@@ -315,8 +327,9 @@ static void place(struct route_ctx *c)
 	snprintf(c->worker_uri, sizeof(c->worker_uri), "%s", w->sip_uri);
 	/* A cascade leg has no fallback: anywhere but the room's worker it
 	 * would start a second half of the room. */
-	w = LOOKUP(c)->cascade ? NULL
-			       : workers_pick_alt(c->r->workers, c->worker_id);
+	w = LOOKUP(c)->cascade || c->pk_worker[0]
+		    ? NULL
+		    : workers_pick_alt(c->r->workers, c->worker_id);
 	if (w) {
 		snprintf(c->alt_id, sizeof(c->alt_id), "%s", w->id);
 		snprintf(c->alt_uri, sizeof(c->alt_uri), "%s", w->sip_uri);

@@ -134,8 +134,9 @@ void route_cdr_before_step(struct route_ctx *c)
 			 * walk's one ring (its target). */
 			agent = strrchr(c->q_leg, ':');
 			snprintf(c->who, sizeof(c->who), "%s",
-				 c->q_leg[0] ? (agent ? agent + 1 : c->q_leg)
-					     : c->st.target);
+				 c->q_leg[0]	   ? (agent ? agent + 1 : c->q_leg)
+				 : c->picked_by[0] ? c->picked_by
+						   : c->st.target);
 			c->tbr = now;
 			c->ring[0] = '\0';
 		} else if (!c->q_leg[0]) {

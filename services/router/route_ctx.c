@@ -315,7 +315,7 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 	char cst[2] = {c->cstate, '\0'}, ctry[12], cdr[3][24], tx[24];
 	char qcbst[2] = {c->qcbst, '\0'}, qoff[12];
 	/* Sized for the fields below and the record's (NULL-padded). */
-	const char *argv[70 + ROUTE_CDR_NARGS] = {"EVAL",     cas_lua,      "1",
+	const char *argv[72 + ROUTE_CDR_NARGS] = {"EVAL",     cas_lua,      "1",
 			      key,        rev,          ttl,
 			      "walk",     walk,         "worker",
 			      c->worker_id, "seq",      seq,
@@ -337,7 +337,8 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 			      "qcbon",    c->qcb_on ? "1" : "0",
 			      "qcall",    c->qcall,     "qag",
 			      c->qag,     "qoff",       qoff,
-			      "qcbst",    qcbst};
+			      "qcbst",    qcbst,        "pkc",
+			      c->pk_call};
 	size_t argc = 0;
 
 	if (!ac || pbx_key(key, sizeof(key), c->tenant, "call:%s",

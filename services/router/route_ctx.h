@@ -225,6 +225,19 @@ struct route_ctx {
 	 * extensions of the tenant; the Refer-To host is another tenant's
 	 * domain */
 	bool xf_by_ext, xf_to_ext, xf_foreign;
+	/* call pickup (route_pickup.c): a picker's call (scenario "@fc:8"):
+	 * the call it takes (kept in the record as `pkc`), that call's
+	 * extension and worker (where the picker's call is placed), or why
+	 * there is none (1 nothing rings, 2 the picker has no group) */
+	char pk_call[256];
+	char pk_ext[65];
+	char pk_worker[65];
+	int pk_none;
+	/* a call whose extension ring is noted for pickup (the record's
+	 * `pk`): its ring result and its end remove the note */
+	bool pk;
+	/* KIND_RING_RESULT answered by a pickup: the picker */
+	char picked_by[65];
 };
 
 struct route_ctx *route_ctx_alloc(struct router *r,
@@ -386,6 +399,7 @@ enum route_fc_step {
 	ROUTE_FC_SAVE,
 	ROUTE_FC_IGNORE,
 	ROUTE_FC_END,
+	ROUTE_FC_END_NOTHING, /* a pickup found nothing: 404 */
 };
 bool route_feature_code(const char *user, char *code, size_t size);
 bool route_feature_known(const char *code);
@@ -444,6 +458,21 @@ int route_outbound_json(const char *scen, char *json, size_t size);
  * unless cid_needed). 0 or -EINVAL. */
 int route_scen_numbers(const char *p, char *num, char *cid, size_t size,
 		       bool cid_needed);
+
+/* route_pickup.c: call pickup (docs/employees.md "Pickup").
+ * ringing: the walk rings extension ext (the call's one ring): note it
+ *   (fire and forget).
+ * forget: the note of call_id goes (its ring ended, or the call).
+ * claim: the picker c->caller's "*8" (target "") or "*8<target>": takes
+ *   the oldest ringing call of its group (or that extension's) into
+ *   c->pk_call / pk_ext / pk_worker and runs next; nothing: rej 404. */
+void route_pickup_ringing(struct route_ctx *c, const char *ext);
+void route_pickup_forget(struct router *r, const char *tenant,
+			 const char *call_id);
+void route_pickup_claim(struct route_ctx *c, const char *target,
+			route_next_h *next,
+			void (*rej)(struct route_ctx *c, unsigned code,
+				    const char *reason));
 
 /* route_callback.c: a queue's call-back. */
 /* An Offer with callback_number: a worker calls the agent (Originate)

@@ -151,6 +151,10 @@ void route_exec_ring(struct route_ctx *c, const struct walk_action *a,
 		exec_record_call(c, a);
 	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RING;
 	cmd.ring = &rg;
+	/* A colleague may pick it up (route_pickup.c); a queue's agents
+	 * (named legs) are the queue's. */
+	if (a->ring.dest == WALK_DEST_EXTENSION && !leg)
+		route_pickup_ringing(c, a->ring.target);
 	PLOG_INFO("node %s: ring %s %s (%u ms)%s%s", c->st.node, kind,
 		  a->ring.target, a->ring.timeout_ms, leg ? " leg " : "",
 		  leg ? leg : "");

@@ -12,7 +12,9 @@
  *    at INCOMING instead of walking;
  *  - the caller's own settings (do-not-disturb, forwarding: the
  *    extension's fields of PBX_K_OUTBOUND) are written on CallNew
- *    (route_feature_store), and the call plays the confirmation.
+ *    (route_feature_store), and the call plays the confirmation;
+ *  - a pickup takes a ringing call on CallNew (route_pickup.c), goes to
+ *    that call's worker, and is the worker's at INCOMING (Pickup).
  * docs/voicemail.md and docs/employees.md ("Feature codes") list them. */
 #include <errno.h>
 #include <stdio.h>
@@ -33,6 +35,8 @@ enum feature_kind {
 	FC_DND,	    /* do-not-disturb toggle: Redis, then a prompt */
 	FC_FWD,	    /* forwarding to the number dialled after the code */
 	FC_FWD_OFF, /* forwarding cancelled */
+	FC_PICKUP,  /* a ringing colleague's call; a number after the code:
+		     * that extension's (directed pickup) */
 };
 
 struct route_feature {
@@ -68,6 +72,9 @@ static const struct route_feature features[] = {
 	 "fwd_noanswer"},
 	{"93", FC_FWD_OFF, false, 0, "fc_fwd_off",
 	 "cancel forward on no answer", "fwd_noanswer"},
+	/* Last: "8" is the prefix of "8<ext>", and must not shadow a
+	 * longer code listed above. */
+	{"8", FC_PICKUP, false, 0, "fc_pickup", "call pickup", NULL},
 };
 
 /* The DND prompt when it turns off (the table holds the "on" one). */
@@ -112,7 +119,8 @@ static const struct route_feature *lookup(const char *spec, const char **arg)
 		const struct route_feature *f = &features[i];
 		size_t k = strlen(f->code);
 
-		if (f->kind == FC_FWD && n >= k && !strncmp(f->code, spec, k)) {
+		if ((f->kind == FC_FWD || f->kind == FC_PICKUP) && n >= k &&
+		    !strncmp(f->code, spec, k)) {
 			if (arg)
 				*arg = spec + k;
 			return f;
@@ -174,12 +182,12 @@ int route_feature_json(const char *code, char *json, size_t size)
 	if (!f)
 		return -ENOENT;
 	/* "78:0": DND turned off. */
-	prompt = f->kind == FC_VM ? "vm_pin"
+	prompt = f->kind == FC_VM || f->kind == FC_PICKUP ? "vm_pin"
 		 : f->kind == FC_DND && strstr(code, ":0") ? FC_DND_OFF_PROMPT
 							   : f->prompt;
-	/* A worker-run feature is never walked (route_feature_event starts
-	 * it at INCOMING); its scenario only lets the call be placed like
-	 * any call that answers and plays. */
+	/* A worker-run feature (voicemail, pickup) is never walked
+	 * (route_feature_event starts it at INCOMING); its scenario only
+	 * lets the call be placed like any call that answers and plays. */
 	n = snprintf(json, size,
 		     "{\"start\":\"p\",\"nodes\":{\"p\":{\"type\":"
 		     "\"greeting\",\"options\":{\"prompt\":\"%s\"},"
@@ -234,6 +242,11 @@ void route_feature_store(struct route_ctx *c, const char *code,
 	const struct route_feature *f = lookup(code, &arg);
 	char key[PBX_KEY_MAX], field[96], target[40];
 
+	if (f && f->kind == FC_PICKUP) {
+		snprintf(c->scen, sizeof(c->scen), "@fc:%s", f->code);
+		route_pickup_claim(c, arg, next, rej);
+		return;
+	}
 	if (!f || (f->kind != FC_DND && f->kind != FC_FWD &&
 		   f->kind != FC_FWD_OFF)) {
 		next(c);
@@ -285,7 +298,7 @@ enum route_fc_step route_feature_event(struct route_ctx *c)
 {
 	const struct route_feature *f = find(c->scen + strlen("@fc:"));
 
-	if (!f || f->kind != FC_VM)
+	if (!f || (f->kind != FC_VM && f->kind != FC_PICKUP))
 		return ROUTE_FC_WALK;
 	switch (c->kind) {
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING:
@@ -293,8 +306,11 @@ enum route_fc_step route_feature_event(struct route_ctx *c)
 		c->f_start = true;
 		return ROUTE_FC_SAVE;
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_FAILED:
-		/* The worker could not start it: nobody left in silence. */
-		return ROUTE_FC_END;
+		/* The worker could not start it: nobody left in silence. A
+		 * pickup whose call stopped ringing meanwhile (answered by
+		 * the colleague, taken by another picker, ended). */
+		return f->kind == FC_PICKUP ? ROUTE_FC_END_NOTHING
+					    : ROUTE_FC_END;
 	default:
 		/* ANSWERED and the like: the worker runs the session. */
 		return ROUTE_FC_IGNORE;
@@ -312,6 +328,26 @@ void route_feature_after_save(struct route_ctx *c)
 		return;
 	c->f_start = false;
 	f = find(c->scen + strlen("@fc:"));
+	if (f && f->kind == FC_PICKUP) {
+		Pbx__V1__MediaCommand__Pickup pk =
+			PBX__V1__MEDIA_COMMAND__PICKUP__INIT;
+
+		if (!c->pk_call[0]) {
+			PLOG_WARN("pickup call without the call it takes");
+			route_media_hangup(c->r, c->worker_id, c->tenant,
+					   c->call_id, 404,
+					   "Not Found (nothing to pick up)");
+			return;
+		}
+		pk.call = c->pk_call;
+		pk.by = c->caller;
+		cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_PICKUP;
+		cmd.pickup = &pk;
+		PLOG_INFO("feature *%s: extension %s picks up call %s",
+			  f->code, c->caller, c->pk_call);
+		route_exec_send(c, &cmd);
+		return;
+	}
 	if (!f || f->kind != FC_VM)
 		return;
 	/* The box named like the extension, as MWI has it. */

@@ -54,6 +54,8 @@ static void deleted(struct route_ctx *c)
 
 	route_queue_ended(c);
 	route_conf_ended(c);
+	if (c->pk)
+		route_pickup_forget(c->r, c->tenant, c->call_id);
 	route_crm_ended(c);
 	/* Only the router that found the record writes it: a second end
 	 * (both workers of a decision, a late HANGUP) finds none. */
@@ -207,6 +209,9 @@ static void step(struct route_ctx *c)
 		case ROUTE_FC_END:
 			end_call(c, 500, "Feature Failed");
 			return;
+		case ROUTE_FC_END_NOTHING:
+			end_call(c, 404, "Not Found (nothing to pick up)");
+			return;
 		}
 	}
 	/* A call in a conference is the room's (the walk is done with
@@ -229,6 +234,10 @@ static void step(struct route_ctx *c)
 		route_state_save(c, after_save);
 		return;
 	}
+	/* Its extension's ring ended: no longer to be picked up. */
+	if (c->pk && c->kind == PBX__V1__MEDIA_EVENT__KIND__KIND_RING_RESULT &&
+	    !c->q_leg[0])
+		route_pickup_forget(c->r, c->tenant, c->call_id);
 	fill_event(c, &ev);
 	if (!route_queue_translate(c, &ev) || !route_crm_translate(c, &ev) ||
 	    !route_callback_translate(c, &ev)) {
@@ -339,7 +348,9 @@ static void copy_record(struct route_ctx *c, const redisReply *rr)
 	COPY(c->qcb, "qcb");
 	COPY(c->qcall, "qcall");
 	COPY(c->qag, "qag");
+	COPY(c->pk_call, "pkc");
 #undef COPY
+	c->pk = route_field(rr, "pk") && !strcmp(route_field(rr, "pk"), "1");
 	c->qcb_on = route_field(rr, "qcbon") &&
 		    !strcmp(route_field(rr, "qcbon"), "1");
 	c->qoff = route_field(rr, "qoff")
@@ -446,6 +457,9 @@ void route_media_event(struct router *r, const struct pbx_bus_peer *peer,
 	c->digit = me->digit && me->digit[0] ? me->digit[0] : 0;
 	c->timer_id = me->timer_id;
 	c->ring_result = me->ring_result;
+	if (me->picked_by && pbx_id_valid(me->picked_by))
+		snprintf(c->picked_by, sizeof(c->picked_by), "%s",
+			 me->picked_by);
 	snprintf(c->speech_phrase, sizeof(c->speech_phrase), "%s",
 		 me->speech_phrase ? me->speech_phrase : "");
 	c->speech_conf = me->speech_confidence;
@@ -487,8 +501,9 @@ void route_media_event(struct router *r, const struct pbx_bus_peer *peer,
 			load_state(c);
 			return;
 		}
-		PLOG_INFO("ring result %d (sip %u)", me->ring_result,
-			  me->sip_code);
+		PLOG_INFO("ring result %d (sip %u)%s%s", me->ring_result,
+			  me->sip_code, c->picked_by[0] ? ": picked up by " : "",
+			  c->picked_by);
 		load_state(c);
 		return;
 	case PBX__V1__MEDIA_EVENT__KIND__KIND_CONF_JOINED:

@@ -1,6 +1,7 @@
 /* Outbound calls of extensions: the class of a dialled number and the
  * tenant's outbound policy (fields, defaults, decision), shared by
  * provisioning and the router (scenario_outbound.h). Pure. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +177,15 @@ int scenario_outbound_parse(const struct scenario_out_field *f,
 		/* One number form for every number (the normaliser); the
 		 * router decides at call time whether it is an extension. */
 		return scenario_number_canon(in, out, size) > 0 ? 0 : -EINVAL;
+	case SCENARIO_OUT_NAME:
+		if (!in[0] || strlen(in) > SCENARIO_OUT_NAME_MAX ||
+		    strlen(in) >= size)
+			return -EINVAL;
+		for (const char *c = in; *c; c++)
+			if (!isalnum((unsigned char)*c) && !strchr("_-.", *c))
+				return -EINVAL;
+		snprintf(out, size, "%s", in);
+		return 0;
 	default:
 		return -EINVAL;
 	}

@@ -59,7 +59,11 @@ enum scenario_out_field_kind {
 	SCENARIO_OUT_TARGET,
 	/* A ring time in seconds, SCENARIO_FWD_TIMEOUT_MIN..MAX. */
 	SCENARIO_OUT_SECONDS,
+	/* A name (docs/employees.md "Pickup": the pickup group): 1 to
+	 * SCENARIO_OUT_NAME_MAX of [A-Za-z0-9_.-]; "" none. */
+	SCENARIO_OUT_NAME,
 };
+#define SCENARIO_OUT_NAME_MAX 32
 #define SCENARIO_FWD_TIMEOUT_MIN 5
 #define SCENARIO_FWD_TIMEOUT_MAX 120
 #define SCENARIO_FWD_TIMEOUT_DEF 20

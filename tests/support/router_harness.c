@@ -387,6 +387,8 @@ int router_harness_event(struct router_harness *h, const char *call_id,
 		me.dialed = (char *)ev->dialed;
 	if (ev->transfer_host)
 		me.transfer_host = (char *)ev->transfer_host;
+	if (ev->picked_by)
+		me.picked_by = (char *)ev->picked_by;
 	env.tenant_id = HARNESS_TENANT;
 	env.call_id = (char *)call_id;
 	env.body_case = PBX__V1__ENVELOPE__BODY_MEDIA_EVENT;

@@ -102,6 +102,7 @@ struct harness_event {
 	bool fax_continues;  /* FAX_DONE of a kept call */
 	/* TRANSFER: the transferor, the Refer-To user and host */
 	const char *caller, *dialed, *transfer_host;
+	const char *picked_by; /* RING_RESULT answered by a Pickup */
 };
 
 /* Sends one MediaEvent for call_id from the fake worker. */

@@ -4875,3 +4875,104 @@ Test(mwcall, originated_leg_refer_is_refused_and_the_call_goes_on)
 	cmd_hangup_to(ORIG_ID);
 	cr_assert(test_loop_flag(&fx.callee.closed, 2000), "no BYE");
 }
+
+/* ---- call pickup (mwcall_join.c) ---- */
+
+/* A Pickup of call `rung` sent for the picker's call `picker`. */
+static uint64_t cmd_pickup(const char *tenant, const char *picker,
+			   const char *rung)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Pickup p = PBX__V1__MEDIA_COMMAND__PICKUP__INIT;
+
+	p.call = (char *)rung;
+	p.by = (char *)"202";
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_PICKUP;
+	mc.pickup = &p;
+	return cmd_send_to(&mc, tenant, picker);
+}
+
+static bool caller_and_picker_got(void *arg)
+{
+	unsigned n = *(unsigned *)arg;
+
+	return fx.caller.rx.fill_pkts >= n && fx.member[0].rx.fill_pkts >= n;
+}
+
+/* The caller rings the callee (who never answers), a second caller of
+ * the tenant (the picker, member 0) takes the call: CANCEL to the
+ * callee, both callers answered and hearing each other, RING_RESULT
+ * ANSWERED for the rung call; the picker's BYE ends the caller too. */
+Test(mwcall, pickup_cancels_the_ring_and_joins_the_two_callers)
+{
+	char rung[256];
+	const struct test_router_ev *e;
+	uint64_t seq;
+
+	fx_start(&(struct fx_opts){0});
+	fx.callee.answer_delay_ms = TEST_UA_NEVER;
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000));
+	snprintf(rung, sizeof(rung), "%s", fx.router.callid);
+	seq = ring_callee(5000);
+	cr_assert(test_loop_count(&fx.callee.invites, 1, 2000), "no INVITE");
+	conf_call(0, false); /* the picker */
+	cmd_pickup(TENANT, confm[0].callid, rung);
+
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000), "callee: no CANCEL");
+	cr_assert(test_loop_flag(&fx.member[0].estab, 2000),
+		  "picker not answered");
+	cr_assert(test_loop_flag(&fx.caller.estab, 2000),
+		  "caller not answered");
+	cr_assert(wait_event(KIND(RING_RESULT), 1000), "no RING_RESULT");
+	e = ev_find(KIND(RING_RESULT));
+	cr_assert_str_eq(e->callid, rung);
+	cr_assert_eq(e->seq, seq);
+	cr_assert_eq(e->ring_result,
+		     PBX__V1__MEDIA_EVENT__RING_RESULT__RING_ANSWERED);
+	cr_assert_eq(ev_count(KIND(FAILED)), 0);
+
+	test_ua_rx_reset(&fx.caller, 0x22);
+	test_ua_rx_reset(&fx.member[0], 0x11);
+	test_ua_talk(&fx.caller, 25, 0x11);
+	test_ua_talk(&fx.member[0], 25, 0x22);
+	cr_assert(test_loop_until(caller_and_picker_got, &(unsigned){25},
+				  2000),
+		  "relayed: to picker %u, to caller %u",
+		  fx.member[0].rx.fill_pkts, fx.caller.rx.fill_pkts);
+	cr_assert_eq(fx.member[0].rx.pt, 0);
+	cr_assert_eq(fx.caller.rx.pt, 0);
+	cr_assert_eq(fx.caller.rx.seq_gaps, 0);
+
+	/* The picker hangs up: the caller gets BYE, both calls end. */
+	test_ua_hangup(&fx.member[0]);
+	cr_assert(test_loop_flag(&fx.caller.closed, 2000), "caller: no BYE");
+	cr_assert(wait_event(KIND(ENDED), 1000), "no ENDED");
+	cr_assert_str_eq(ev_find(KIND(ENDED))->callid, rung);
+	cr_assert_eq(fx.w->load, 0);
+}
+
+/* Nothing to pick up: a bridged call (the colleague answered first),
+ * another tenant's call, no such call. The picker's call and the rung
+ * call stay as they were. */
+Test(mwcall, pickup_of_a_bridged_or_foreign_call_finds_nothing)
+{
+	char rung[256];
+
+	fx_start(&(struct fx_opts){0});
+	call_bridged();
+	snprintf(rung, sizeof(rung), "%s", fx.router.callid);
+	conf_call(0, false);
+	cmd_pickup(TENANT, confm[0].callid, rung);
+	cr_assert(wait_event(KIND(FAILED), 1000), "no FAILED");
+	cr_assert_str_eq(ev_find(KIND(FAILED))->detail, "nothing to pick up");
+	conf_call_as(1, false, "t2");
+	cmd_pickup("t2", confm[1].callid, rung);
+	cmd_pickup(TENANT, confm[0].callid, "no-such-call");
+	test_loop_for(200);
+	cr_assert_eq(ev_count(KIND(FAILED)), 3);
+	cr_assert_not(fx.callee.closed);
+	cr_assert_not(fx.caller.closed);
+	cr_assert_not(fx.member[0].estab);
+	cr_assert_eq(fx.w->load, 3);
+}

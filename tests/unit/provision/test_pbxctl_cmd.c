@@ -1062,6 +1062,22 @@ Test(pbxctl_cmd, ext_set_dnd_and_forwarding)
 	cr_expect_str_eq(e->settings[4], "fwd_timeout=15");
 }
 
+Test(pbxctl_cmd, ext_set_pickup_group)
+{
+	char *a1[] = {"pbxctl", "ext", "set", "acme", "101", "--pickup-group",
+		      "sales"};
+	char *a2[] = {"pbxctl", "outbound", "set", "acme", "--pickup-group",
+		      "sales"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(a1), a1), 0, "%s", err);
+	cr_assert_eq(c.req.extension_set->n_settings, 1);
+	cr_expect_str_eq(c.req.extension_set->settings[0],
+			 "pickup_group=sales");
+	/* An extension's setting, not the tenant's policy. */
+	cr_expect_eq(parse(&c, ARGC(a2), a2), -EINVAL);
+}
+
 Test(pbxctl_cmd, cdr_list_collects_its_filters)
 {
 	char *argv[] = {"pbxctl", "cdr", "list", "acme", "--since",

@@ -203,6 +203,33 @@ Test(outbound, extension_field_names)
 		     0);
 }
 
+Test(outbound, pickup_group_names_are_bounded_ids)
+{
+	const struct scenario_out_field grp = {"pickup_group",
+					       SCENARIO_OUT_NAME, "none"};
+	char out[40];
+
+	cr_assert_eq(scenario_outbound_parse(&grp, "sales-1.b_2", out,
+					     sizeof(out)),
+		     0);
+	cr_assert_str_eq(out, "sales-1.b_2");
+	cr_assert_eq(scenario_outbound_parse(
+			     &grp, "abcdefghijabcdefghijabcdefghij12", out,
+			     sizeof(out)),
+		     0);
+	/* 33 characters, a space, a separator of the stored note, empty. */
+	cr_assert_lt(scenario_outbound_parse(
+			     &grp, "abcdefghijabcdefghijabcdefghij123", out,
+			     sizeof(out)),
+		     0);
+	cr_assert_lt(scenario_outbound_parse(&grp, "no spaces", out,
+					     sizeof(out)),
+		     0);
+	cr_assert_lt(scenario_outbound_parse(&grp, "a*b", out, sizeof(out)),
+		     0);
+	cr_assert_lt(scenario_outbound_parse(&grp, "", out, sizeof(out)), 0);
+}
+
 Test(outbound, forwarding_targets_and_ring_time)
 {
 	const struct scenario_out_field target = {"fwd_busy",
