@@ -13,6 +13,7 @@
 #include "pbx_log.h"
 #include "pbx_media_store.h"
 #include "prov.h"
+#include "scenario.h"
 
 #define NAME_MAX_LEN 128
 #define DOMAIN_MAX_LEN 253
@@ -180,6 +181,46 @@ int prov_tenant_language(struct provision *pv,
 	if (!err)
 		err = prov_strv_add(&r->items, "language: %s",
 				    cur && cur[0] ? cur : "en");
+	free(cur);
+	return err;
+}
+
+/* The zone voicemail's "message received <day> at <time>" is said in
+ * (the media worker reads it at each *97 / *98). A name the system's
+ * tzdata has (scenario_tz.c, the schedules' reader), else refused. */
+int prov_tenant_timezone(struct provision *pv,
+			 const Pbx__V1__ProvRequest__TenantTimezone *q,
+			 struct prov_reply *r)
+{
+	const char *tenant = prov_str(q->tenant);
+	const char *zone = prov_str(q->timezone);
+	char key[PBX_KEY_MAX];
+	char *cur = NULL;
+	int err;
+
+	err = prov_check_tenant(r, tenant);
+	if (err)
+		return err;
+	if (zone[0] && !scenario_tz_valid(zone))
+		return prov_fail(r, -EINVAL,
+				 "unknown time zone \"%.64s\"; a name of the "
+				 "tz database, e.g. Europe/Moscow or UTC",
+				 zone);
+	err = prov_tenant_known(pv, r, tenant);
+	if (err)
+		return err;
+	if (pbx_key(key, sizeof(key), tenant, "tenant"))
+		return -EINVAL;
+	if (zone[0]) {
+		err = prov_store_do(pv, "HSET %s timezone %s", key, zone);
+		if (err)
+			return err;
+		PLOG_INFO("time zone %s", zone);
+	}
+	err = prov_store_str(pv, &cur, "HGET %s timezone", key);
+	if (!err)
+		err = prov_strv_add(&r->items, "timezone: %s",
+				    cur && cur[0] ? cur : "UTC");
 	free(cur);
 	return err;
 }

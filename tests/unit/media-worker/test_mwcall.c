@@ -3439,6 +3439,80 @@ Test(mwcall, vm_access_own_box_without_pin_opens_at_once)
 	vm_root_remove();
 }
 
+/* The box's document as Redis holds it (malloc'd by strdup). */
+static char *acc_object(struct redis_fixture *rf, const char *box)
+{
+	redisReply *r = redis_fixture_cmd(
+		rf, "HGET pbx:{" TENANT "}:objects voicemail_box:%s", box);
+	char *s;
+
+	cr_assert(r && r->type == REDIS_REPLY_STRING);
+	s = strdup(r->str);
+	freeReplyObject(r);
+	return s;
+}
+
+Test(mwcall, vm_access_options_2_changes_the_pin_in_the_box_object)
+{
+	struct redis_fixture rf = {0};
+	char id[PBX_MEDIA_ID_MAX], *doc;
+
+	acc_start(&rf, "main", "4321", id, sizeof(id));
+	cr_assert_eq(redis_fixture_ok(redis_fixture_cmd(
+			     &rf, "HSET pbx:{" TENANT "}:objects "
+				  "voicemail_box:main "
+				  "{\"pin\":\"4321\",\"max_length\":60}")),
+		     0);
+	cmd_vm_access("main", false);
+	acc_keys("4321#");
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts,
+				  ACC_MSG_MS / 20 - 1, 8000));
+	/* 0 options, 2 a new PIN: too short (the box rules: 4-8 digits),
+	 * then two that differ, then the same twice. */
+	acc_entries((const char *const[]){"0", "2", "12#", "5678#", "5679#",
+					  "5678#", "5678#", NULL});
+	test_loop_for(300);
+	doc = acc_object(&rf, "main");
+	cr_assert_str_eq(doc, "{\"pin\":\"5678\",\"max_length\":60}");
+	free(doc);
+	cr_assert_eq(acc_int(&rf, "GET %s", "pbx:{" TENANT "}:objects_rev"),
+		     1, "the routers' objects must follow");
+	cr_assert_eq(ev_count(KIND(ENDED)), 0, "the session ended");
+	cr_assert_eq(ev_count(KIND(DTMF)), 0, "the router heard the keys");
+	/* * back to the message, heard again. */
+	test_ua_rx_reset(&fx.caller, mwlaw_encode(ACC_SAMPLE, OFFER_ULAW));
+	acc_keys("*");
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts,
+				  ACC_MSG_MS / 20 - 1, 8000),
+		  "back from the options: the message was not heard");
+	redis_fixture_stop(&rf);
+	vm_root_remove();
+}
+
+Test(mwcall, vm_access_new_pin_that_differs_from_its_repeat_is_not_stored)
+{
+	struct redis_fixture rf = {0};
+	char id[PBX_MEDIA_ID_MAX], *doc;
+
+	acc_start(&rf, "main", "4321", id, sizeof(id));
+	cmd_vm_access("main", false);
+	acc_keys("4321#");
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts,
+				  ACC_MSG_MS / 20 - 1, 8000));
+	/* Three refused PINs (too long, too short, empty): back to the
+	 * options; one that differs from its repeat. */
+	acc_entries((const char *const[]){"0", "2", "123456789#", "1#", "#",
+					  "2", "1111#", "2222#", NULL});
+	test_loop_for(300);
+	doc = acc_object(&rf, "main");
+	cr_assert_str_eq(doc, "{\"pin\":\"4321\"}");
+	free(doc);
+	cr_assert_eq(acc_int(&rf, "EXISTS %s", "pbx:{" TENANT "}:objects_rev"),
+		     0);
+	redis_fixture_stop(&rf);
+	vm_root_remove();
+}
+
 Test(mwcall, voicemail_without_a_media_store_fails_the_command)
 {
 	fx_start(&(struct fx_opts){.media_root = "/proc/pbx-no-store"});
