@@ -1,6 +1,7 @@
 /* Spoken numbers and queue announcements (say.c): the words of numbers in
  * English and Russian (feminine one/two, thousands' forms), the forms of
- * "minute", the position and wait sentences, bounds and clamping. */
+ * "minute", the position and wait sentences, the date and caller said
+ * before a voicemail message (in the tenant's zone), bounds and clamping. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdint.h>
@@ -191,7 +192,7 @@ Test(say, received_in_russian_genitive_day_and_forms_of_hours_and_minutes)
 	/* Moscow is UTC+3: 14:05 on Monday, 7 December. */
 	cr_assert_str_eq(received(SAY_RU, "Europe/Moscow", T_MON_1105_UTC,
 				  "201"),
-			 "vm_received wd_1 ord_7 mon_12 num_10 num_4 h_5 "
+			 "vm_received wd_1 ord_7 mon_12 num_14 h_5 "
 			 "num_5 min_5 t_from num_2 num_0 num_1");
 	/* 21 December 2026 at 01:01 UTC (a Monday): "двадцать первого",
 	 * "один час одна минута"; 22:22: "двадцать два часа двадцать две
