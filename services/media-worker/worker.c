@@ -652,6 +652,7 @@ static bool free_one(struct le *le, void *arg)
 	(void)arg;
 	hash_unlink(&wc->he);
 	worker_queue_end(wc);
+	worker_vmacc_free(wc); /* a phone still in its voicemail */
 	mwcall_free(wc->call);
 	free(wc);
 	return false;
