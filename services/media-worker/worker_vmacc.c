@@ -734,6 +734,8 @@ static void digit(struct vmacc *a, char d)
 	case ACC_NEWPIN:
 		if (d == '#' && a->st == ACC_NEWPIN) {
 			newpin_entered(a);
+		} else if (d == '*' && a->st == ACC_NEWPIN) {
+			options(a, NULL); /* no new PIN after all */
 		} else if (d == '#') {
 			entered(a);
 		} else if (d >= '0' && d <= '9') {

@@ -3467,10 +3467,11 @@ Test(mwcall, vm_access_options_2_changes_the_pin_in_the_box_object)
 	acc_keys("4321#");
 	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts,
 				  ACC_MSG_MS / 20 - 1, 8000));
-	/* 0 options, 2 a new PIN: too short (the box rules: 4-8 digits),
-	 * then two that differ, then the same twice. */
-	acc_entries((const char *const[]){"0", "2", "12#", "5678#", "5679#",
-					  "5678#", "5678#", NULL});
+	/* 0 options, 2 a new PIN, * cancels it; 2 again: too short (the box
+	 * rules: 4-8 digits), then two that differ, then the same twice. */
+	acc_entries((const char *const[]){"0", "2", "9999*", "2", "12#",
+					  "5678#", "5679#", "5678#", "5678#",
+					  NULL});
 	test_loop_for(300);
 	doc = acc_object(&rf, "main");
 	cr_assert_str_eq(doc, "{\"pin\":\"5678\",\"max_length\":60}");
