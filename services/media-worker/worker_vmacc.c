@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "mwlaw.h"
+#include "pbx_clock.h"
 #include "pbx_log.h"
 #include "pbx_vm_box.h"
 #include "prompt_store.h"
@@ -40,7 +41,17 @@ enum {
 	 * message, the menu */
 	ACC_PIECES_MAX = 4 + SAY_RECEIVED_MAX,
 	ACC_TZ_MAX = 64,      /* a zone name (scenario_tz.c) */
+	ACC_GREET_MAX_S = 60, /* a greeting recorded from the phone */
+	ACC_GREET_MIN_MS = 500, /* shorter: recorded again */
+	ACC_GREET_CHECK_MS = 100,
+	ACC_BEEP_MS = 400,
 };
+/* The name of the prompt a box's greeting from the phone is stored as:
+ * "vmg-<box>" (an id, so the box may have at most 60 characters). */
+#define ACC_GREET_PREFIX "vmg-"
+/* A packet whose mean absolute level is below this is silence (about
+ * -40 dBm0, as the voicemail recorder's). */
+#define ACC_SILENCE_LEVEL 100
 /* 8 kHz 16-bit: an hour of message (the longest) and its header. */
 #define ACC_WAV_MAX (3600u * 16000u + 4096u)
 
@@ -50,6 +61,9 @@ enum acc_state {
 	ACC_LIST, /* hearing the count, then a message and the menu */
 	ACC_OPTS, /* the options menu (0 in the box) */
 	ACC_NEWPIN, /* entering a new PIN (newpin_step 1), then again (2) */
+	ACC_GREET_ASK, /* "record after the tone" and the beep */
+	ACC_GREET_REC, /* the caller's audio recorded (the call's tap) */
+	ACC_GREET_REVIEW, /* the recording played back: 1 keep, 2 again */
 	ACC_BYE,  /* hearing a last prompt: the hang-up follows */
 };
 
@@ -82,6 +96,14 @@ struct vmacc {
 	int newpin_step;
 	int newpin_tries;
 	char newpin[ACC_DIGITS_MAX + 1]; /* the first entry */
+	/* The greeting being recorded: the caller's G.711 in the call's
+	 * law, filled by the tap on the RTP path (it only appends and
+	 * notes the time of the last voice; the check timer stops it). */
+	uint8_t *greet;
+	size_t glen;
+	uint64_t greet_voice_ms;
+	bool greet_full;
+	struct tmr greet_tmr;
 	size_t nnew;
 	char queue[ACC_QUEUE_MAX];
 	size_t nq;
@@ -654,9 +676,277 @@ static void newpin_entered(struct vmacc *a)
 	options(a, "vm_newpin_done");
 }
 
+/* ---- options: the box's greeting --------------------------------------- */
+
+/* "Record your greeting after the tone ..." and a 1 kHz beep, one prompt
+ * without barge-in: its end starts the recording. */
+static void greet_ask(struct vmacc *a)
+{
+	enum offer_law law = mwcall_law(a->wc->call);
+	uint8_t *piece[2] = {NULL};
+	size_t plen[2] = {0};
+	/* One period of 1 kHz at 8 kHz, about -12 dBm0 (the voicemail
+	 * beep's level). */
+	static const int16_t beep[8] = {0,     5657, 8000,	5657,
+					0,     -5657, -8000, -5657};
+
+	a->st = ACC_GREET_ASK;
+	PLOG_INFO("voicemail access: box %s: recording a greeting", a->box);
+	if (prompt(a, "vm_greet_rec", &piece[0], &plen[0]))
+		PLOG_WARN("voicemail access: no prompt vm_greet_rec");
+	piece[1] = mem_alloc(ACC_BEEP_MS * 8, NULL);
+	if (piece[1]) {
+		for (size_t i = 0; i < ACC_BEEP_MS * 8; i++)
+			piece[1][i] = mwlaw_encode(beep[i % 8], law);
+		plen[1] = ACC_BEEP_MS * 8;
+	}
+	play(a, false, piece, plen, 2);
+}
+
+/* The caller's audio while ACC_GREET_REC (the RTP path: appends only). */
+static void greet_tap(const uint8_t *payload, size_t len, void *arg)
+{
+	struct vmacc *a = arg;
+	enum offer_law law = mwcall_law(a->wc->call);
+	size_t room = (size_t)ACC_GREET_MAX_S * 8000 - a->glen;
+	unsigned long sum = 0;
+
+	if (len > room)
+		len = room;
+	if (!len) {
+		a->greet_full = true;
+		return;
+	}
+	memcpy(a->greet + a->glen, payload, len);
+	a->glen += len;
+	for (size_t i = 0; i < len; i++) {
+		int v = mwlaw_decode(payload[i], law);
+
+		sum += (unsigned long)(v < 0 ? -v : v);
+	}
+	if (sum / len >= ACC_SILENCE_LEVEL)
+		a->greet_voice_ms = pbx_clock_mono_ms();
+}
+
+static void greet_review(struct vmacc *a);
+
+/* Recording cancelled: nothing kept. */
+static void greet_stop_quiet(struct vmacc *a)
+{
+	tmr_cancel(&a->greet_tmr);
+	mwcall_tap(a->wc->call, NULL, NULL);
+	a->glen = 0;
+}
+
+static void greet_stop(struct vmacc *a, const char *why)
+{
+	tmr_cancel(&a->greet_tmr);
+	mwcall_tap(a->wc->call, NULL, NULL);
+	PLOG_INFO("voicemail access: box %s: greeting recorded, %zu ms (%s)",
+		  a->box, a->glen / 8, why);
+	if (a->glen < ACC_GREET_MIN_MS * 8) {
+		greet_ask(a);
+		return;
+	}
+	greet_review(a);
+}
+
+/* Stops at the maximum or after the worker's voicemail silence. */
+static void greet_check(void *arg)
+{
+	struct vmacc *a = arg;
+	uint64_t now = pbx_clock_mono_ms();
+	long silence = a->w->cfg->vm_silence_ms;
+
+	pbx_log_ctx(mwcall_tenant(a->wc->call), mwcall_callid(a->wc->call));
+	if (a->greet_full)
+		greet_stop(a, "max_length");
+	else if (silence > 0 && now - a->greet_voice_ms >= (uint64_t)silence)
+		greet_stop(a, "silence");
+	else
+		tmr_start(&a->greet_tmr, ACC_GREET_CHECK_MS, greet_check, a);
+	pbx_log_ctx(NULL, NULL);
+}
+
+/* The beep was heard: the caller's audio from now on. */
+static void greet_start(struct vmacc *a)
+{
+	if (!a->greet)
+		a->greet = malloc((size_t)ACC_GREET_MAX_S * 8000);
+	if (!a->greet) {
+		options(a, "vm_unavailable");
+		return;
+	}
+	a->glen = 0;
+	a->greet_full = false;
+	a->greet_voice_ms = pbx_clock_mono_ms();
+	a->st = ACC_GREET_REC;
+	PLOG_DEBUG("voicemail access: beep sent, recording");
+	tmr_cancel(&a->wait);
+	mwcall_tap(a->wc->call, greet_tap, a);
+	tmr_start(&a->greet_tmr, ACC_GREET_CHECK_MS, greet_check, a);
+}
+
+/* The recording, then "1 to keep it, 2 to record it again, star to
+ * cancel". */
+static void greet_review(struct vmacc *a)
+{
+	uint8_t *piece[2] = {NULL};
+	size_t plen[2] = {0};
+
+	a->st = ACC_GREET_REVIEW;
+	piece[0] = mem_alloc(a->glen, NULL);
+	if (piece[0]) {
+		memcpy(piece[0], a->greet, a->glen);
+		plen[0] = a->glen;
+	}
+	if (prompt(a, "vm_greet_menu", &piece[1], &plen[1]))
+		PLOG_WARN("voicemail access: no prompt vm_greet_menu");
+	play(a, true, piece, plen, 2);
+}
+
+/* Within the tenant's bytes quota (pbxctl vm quota): the greeting as the
+ * WAV it would be (16 bytes a ms and a header) must fit in what is left.
+ * Unreadable: let it in, as a message is. */
+static bool greet_fits(struct vmacc *a)
+{
+	const char *tenant = mwcall_tenant(a->wc->call);
+	char qkey[PBX_KEY_MAX], ukey[PBX_KEY_MAX];
+	redisReply *q = NULL, *u = NULL;
+	long long quota = 0, used = 0;
+
+	if (pbx_key_of(qkey, sizeof(qkey), tenant, PBX_K_VM_QUOTA) ||
+	    pbx_key_of(ukey, sizeof(ukey), tenant, PBX_K_VM_BYTES) ||
+	    prompt_store_command(a->w->store, &q, "HGET %s bytes", qkey))
+		return true;
+	if (q->type == REDIS_REPLY_STRING)
+		quota = atoll(q->str);
+	freeReplyObject(q);
+	if (quota <= 0)
+		return true;
+	if (!prompt_store_command(a->w->store, &u, "GET %s", ukey)) {
+		if (u->type == REDIS_REPLY_STRING)
+			used = atoll(u->str);
+		freeReplyObject(u);
+	}
+	return used + 44 + (long long)a->glen * 2 <= quota;
+}
+
+/* One write with binary arguments (hiredis's %b, which the printf
+ * format check of prompt_store_write does not know). */
+static int binary_cmd(struct vmacc *a, const char *fmt, ...)
+{
+	redisReply *r = NULL;
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = prompt_store_vcommand(a->w->store, &r, fmt, ap);
+	va_end(ap);
+	if (!err && r->type == REDIS_REPLY_ERROR) {
+		PLOG_ERR("voicemail access: %s", r->str);
+		err = -EIO;
+	}
+	if (r)
+		freeReplyObject(r);
+	return err;
+}
+
+/* Stored as the tenant's prompt "vmg-<box>" in both laws, in one HSET
+ * as an upload is (docs/services/media-worker.md: the prompt hash), then
+ * named in the box's object as its greeting: the next caller hears it. */
+static int greet_store(struct vmacc *a)
+{
+	const char *tenant = mwcall_tenant(a->wc->call);
+	enum offer_law law = mwcall_law(a->wc->call);
+	struct pbx_vm_store st = vm_store(a);
+	char name[PBX_ID_MAX + 1], key[PBX_KEY_MAX], set[PBX_KEY_MAX];
+	uint8_t *ulaw, *alaw;
+	int err;
+
+	if (snprintf(name, sizeof(name), ACC_GREET_PREFIX "%s", a->box) >=
+		    (int)sizeof(name) ||
+	    !pbx_id_valid(name) ||
+	    pbx_key_sub_of(key, sizeof(key), tenant, PBX_K_PROMPT, name) ||
+	    pbx_key_of(set, sizeof(set), tenant, PBX_K_PROMPTS))
+		return -EINVAL;
+	ulaw = malloc(a->glen);
+	alaw = malloc(a->glen);
+	if (!ulaw || !alaw) {
+		free(ulaw);
+		free(alaw);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < a->glen; i++) {
+		int16_t v = mwlaw_decode(a->greet[i], law);
+
+		ulaw[i] = law == OFFER_ULAW ? a->greet[i]
+					    : mwlaw_encode(v, OFFER_ULAW);
+		alaw[i] = law == OFFER_ALAW ? a->greet[i]
+					    : mwlaw_encode(v, OFFER_ALAW);
+	}
+	/* hiredis knows %b (pointer, size_t) and %llu, not %zu. */
+	err = binary_cmd(a,
+			 "HSET %s ulaw %b alaw %b ms %llu bytes %llu "
+			 "uploaded_ms %llu",
+			 key, ulaw, a->glen, alaw, a->glen,
+			 (unsigned long long)(a->glen / 8),
+			 (unsigned long long)a->glen,
+			 (unsigned long long)pbx_clock_now_ms());
+	free(ulaw);
+	free(alaw);
+	if (!err)
+		err = prompt_store_write(a->w->store, "SADD %s %s", set, name);
+	if (!err)
+		err = pbx_vm_box_set(&st, tenant, a->box, "greeting", name,
+				     box_check);
+	return err;
+}
+
+static void greet_key(struct vmacc *a, char d)
+{
+	int err;
+
+	switch (d) {
+	case '1':
+		if (!greet_fits(a)) {
+			PLOG_WARN("voicemail access: box %s: greeting refused: "
+				  "the tenant's storage quota is reached",
+				  a->box);
+			options(a, "vm_greet_full");
+			break;
+		}
+		err = greet_store(a);
+		if (err) {
+			PLOG_ERR("voicemail access: box %s: greeting not "
+				 "stored: %s",
+				 a->box, strerror(-err));
+			options(a, "vm_unavailable");
+			break;
+		}
+		PLOG_INFO("voicemail access: box %s: greeting of %zu ms stored "
+			  "as prompt " ACC_GREET_PREFIX "%s",
+			  a->box, a->glen / 8, a->box);
+		options(a, "vm_greet_saved");
+		break;
+	case '2':
+		greet_ask(a);
+		break;
+	case '*':
+		options(a, NULL);
+		break;
+	default:
+		greet_review(a);
+		break;
+	}
+}
+
 static void options_key(struct vmacc *a, char d)
 {
 	switch (d) {
+	case '1':
+		greet_ask(a);
+		break;
 	case '2':
 		a->newpin_step = 1;
 		a->newpin_tries = 0;
@@ -752,6 +1042,19 @@ static void digit(struct vmacc *a, char d)
 	case ACC_OPTS:
 		options_key(a, d);
 		break;
+	case ACC_GREET_ASK:
+		break; /* the beep is not cut */
+	case ACC_GREET_REC:
+		if (d == '#')
+			greet_stop(a, "#");
+		else if (d == '*') {
+			greet_stop_quiet(a);
+			options(a, NULL);
+		}
+		break;
+	case ACC_GREET_REVIEW:
+		greet_key(a, d);
+		break;
 	case ACC_BYE:
 		/* The goodbye of an open box: 0 still reaches the options
 		 * (an empty box's owner changes the PIN). */
@@ -799,13 +1102,18 @@ static void run_handler(void *arg)
 			newpin_entered(a);
 		else if (a->st == ACC_LIST)
 			message_key(a, '2');
-		else if (a->st == ACC_OPTS)
+		else if (a->st == ACC_OPTS || a->st == ACC_GREET_REVIEW)
 			options_back(a);
 	}
 	if (a->play_done) {
 		a->play_done = false;
 		if (a->st == ACC_BYE) {
 			end_session(a); /* frees a */
+			pbx_log_ctx(NULL, NULL);
+			return;
+		}
+		if (a->st == ACC_GREET_ASK) {
+			greet_start(a);
 			pbx_log_ctx(NULL, NULL);
 			return;
 		}
@@ -864,6 +1172,7 @@ int worker_vmacc_start(struct worker *w, struct worker_call *wc,
 	a->wc = wc;
 	tmr_init(&a->run);
 	tmr_init(&a->wait);
+	tmr_init(&a->greet_tmr);
 	a->own = own && box[0];
 	wc->acc = a;
 	if (!box[0]) {
@@ -893,6 +1202,9 @@ void worker_vmacc_free(struct worker_call *wc)
 		return;
 	tmr_cancel(&wc->acc->run);
 	tmr_cancel(&wc->acc->wait);
+	tmr_cancel(&wc->acc->greet_tmr);
+	mwcall_tap(wc->call, NULL, NULL);
+	free(wc->acc->greet);
 	free(wc->acc);
 	wc->acc = NULL;
 }

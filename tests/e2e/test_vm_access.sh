@@ -20,7 +20,10 @@
 #    0/0;
 #  - PIN 4321, then 0 (options) during the goodbye of the empty box, 2,
 #    5678 twice: the box's object holds the new PIN; the next call's 4321
-#    hears "wrong PIN", its 5678 then opens the box.
+#    hears "wrong PIN", its 5678 then opens the box;
+#  - 0, 1: the phone records 700 Hz as the box's greeting and keeps it
+#    (1): the box's object names prompt vmg-201, and a caller of the
+#    number hears the tone (its band's level in the RTP received).
 # *46 and *45 from 201: the queue-manager has agent 201 logged out, then
 # ready (pbxctl queue stats), each call a prompt and a BYE. *99: 404.
 #
@@ -269,14 +272,16 @@ else
 fi
 
 # --- a new PIN from the phone ------------------------------------------------------
-# keys_phone <name> <keys> <rtp port> <sipp port> <media port>: as phone,
-# with vm_phone.xml's keys replaced by <keys> (a key each 400 ms; pN: a
-# pause of N ms); the PBX must hang up.
+# keys_phone <name> <keys> <rtp port> <sipp port> <media port> [<audio>]:
+# as phone, with vm_phone.xml's keys replaced by <keys> (a key each 400
+# ms; pN: a pause of N ms) and its audio by <audio> (a raw mu-law file in
+# $TMP, looped; silence.ul by default); the PBX must hang up.
 keys_phone() {
-	python3 - "$SIPP_DIR/vm_phone.xml" "$TMP/keys_$1.xml" "$2" <<'PY'
+	python3 - "$SIPP_DIR/vm_phone.xml" "$TMP/keys_$1.xml" "$2" \
+		"${6:-silence.ul}" <<'PY'
 import sys
-src, dst, spec = sys.argv[1:4]
-x = open(src).read()
+src, dst, spec, audio = sys.argv[1:5]
+x = open(src).read().replace('rtp_stream="silence.ul,', 'rtp_stream="%s,' % audio)
 a = x.index('  <nop test="is_delete" next="delete"/>')
 b = x.index('  <label id="wait_bye"/>')
 names = {"#": "pound", "*": "star"}
@@ -324,6 +329,40 @@ if [ $PHONE_RC = 0 ] && has_sound "$TMP/pins.ul" "$MW/ru_vm_bad_pin.ulaw" &&
 else
 	fail old_pin_refused_new_pin_opens_the_box "sipp $PHONE_RC (see $TMP/pins.out)"
 fi
+
+# --- a greeting recorded from the phone ------------------------------------------
+# 0, 1: after "record after the tone" and the beep (some 5.5 s) the phone's
+# 700 Hz for some 2.5 s, #; its playback, 1 keeps it; then a caller of the
+# number hears it as the box's greeting.
+sox -n -r 8000 -c 1 -t ul "$TMP/greet_tone.ul" synth 30 sine 700 vol 0.5 \
+	2>/dev/null
+keys_phone greet '5678# p300 0 p1500 1 p7500 # p2500 1 p2500 *' \
+	30580 5098 31580 greet_tone.ul
+greeting=$("$PBXCTL" object get $T voicemail_box 201 2>/dev/null |
+	python3 -c 'import json,sys; print(json.load(sys.stdin).get("greeting"))' 2>/dev/null)
+if [ $PHONE_RC = 0 ] && [ "$greeting" = vmg-201 ] &&
+	has_sound "$TMP/greet.ul" "$MW/ru_vm_greet_saved.ulaw" &&
+	"$PBXCTL" prompt list $T 2>/dev/null | grep -q '^vmg-201 '; then
+	pass greeting_recorded_from_the_phone_is_the_boxs
+else
+	fail greeting_recorded_from_the_phone_is_the_boxs "sipp $PHONE_RC, greeting '$greeting' (see $TMP/greet.out)"
+fi
+# tone_rms <raw mu-law file>: RMS level of its 680-720 Hz band.
+tone_rms() {
+	sox -t ul -r 8000 -c 1 "$1" -n sinc 680-720 stat 2>&1 |
+		sed -n 's/^RMS     amplitude: *\([0-9.]*\).*/\1/p'
+}
+start_sink $CALLER_IP 30590 "$TMP/newcaller.sink" "$TMP/newcaller.ul"
+sipp_call uac_greeting.xml $NUM 5099 -key rtp_port 30590
+rc=$?
+wait "$SINK_PID"
+rms=$(tone_rms "$TMP/newcaller.ul")
+if [ $rc = 0 ] && awk -v r="${rms:-0}" 'BEGIN { exit !(r >= 0.1) }'; then
+	pass next_caller_hears_the_recorded_greeting
+else
+	fail next_caller_hears_the_recorded_greeting "sipp $rc, 700 Hz band rms ${rms:-?}"
+fi
+echo "info: next caller: 700 Hz band rms $rms"
 
 # --- queue agent codes -------------------------------------------------------------
 agent_state() {
