@@ -47,7 +47,9 @@ enum {
 	ACC_BEEP_MS = 400,
 };
 /* The name of the prompt a box's greeting from the phone is stored as:
- * "vmg-<box>" (an id, so the box may have at most 60 characters). */
+ * "vmg-<box>" (an id, so the box may have at most 60 characters). The
+ * worker's Redis user may write these prompts and no other
+ * (deploy/redis/users.acl.in). */
 #define ACC_GREET_PREFIX "vmg-"
 /* A packet whose mean absolute level is below this is silence (about
  * -40 dBm0, as the voicemail recorder's). */
