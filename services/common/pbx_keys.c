@@ -88,6 +88,9 @@ int pbx_key_sys(char *buf, size_t size, const char *fmt, ...)
 static const char *const tenant_keys[PBX_K_COUNT] = {
 	[PBX_K_OBJECTS] = "objects",
 	[PBX_K_OBJECTS_REV] = "objects_rev",
+	[PBX_K_TENANT] = "tenant",
+	[PBX_K_PROMPT] = "prompt",
+	[PBX_K_PROMPTS] = "prompts",
 	[PBX_K_QM_CALLS] = "qm:calls",
 	[PBX_K_QM_AGENTS] = "qm:agents",
 	[PBX_K_QM_WAIT] = "qm:wait",

@@ -33,6 +33,13 @@ int pbx_key_sys(char *buf, size_t size, const char *fmt, ...)
 enum pbx_tkey {
 	PBX_K_OBJECTS,     /* hash <kind>:<name> -> JSON (provision) */
 	PBX_K_OBJECTS_REV, /* counter, bumped on every object write */
+	PBX_K_TENANT,	   /* hash: name, domain, language, timezone,
+			    * limits, features (provision writes) */
+	PBX_K_PROMPT,	   /* hash per prompt name (pbx_key_sub_of): ulaw,
+			    * alaw, ms, bytes, uploaded_ms (provision's
+			    * upload; a media worker's greeting from a
+			    * phone) */
+	PBX_K_PROMPTS,	   /* set: the tenant's prompt names */
 	/* queue-manager (docs/services/queue-manager.md "Redis keys"): */
 	PBX_K_QM_CALLS,    /* hash call id -> JSON record of a queued call */
 	PBX_K_QM_AGENTS,   /* hash agent -> JSON state of an agent */

@@ -13,6 +13,13 @@
 
 struct redisReply;
 
+/* The PIN lock-out of a box against phones (docs/voicemail.md): this many
+ * wrong PINs within PBX_VM_PIN_LOCK_S of the first (the TTL of
+ * pbx:{t}:vm:pinfail:<box>) lock it; the media worker counts, pbxctl vm
+ * unlock clears. */
+#define PBX_VM_PIN_LOCK_AFTER 10
+#define PBX_VM_PIN_LOCK_S 900
+
 /* One Redis command of the caller's connection: 0 with *rp (the caller
  * frees it), or a negative errno (a server error reply is an error). */
 typedef int(pbx_vm_cmd_h)(void *arg, struct redisReply **rp,
@@ -32,5 +39,20 @@ int pbx_vm_heard(const struct pbx_vm_store *s, const char *tenant,
  * its file. Same returns. */
 int pbx_vm_delete(const struct pbx_vm_store *s, const char *tenant,
 		  const char *box, const char *id);
+
+/* Checks a whole voicemail_box document as provisioning's object put does
+ * (scenario_object_check: the PIN's 4-8 digits...). 0, or -EINVAL. */
+typedef int(pbx_vm_check_h)(const char *json);
+
+/* Sets `field` of box's voicemail_box object to the string value (the
+ * object is created if the box has none), as `pbxctl object put` would
+ * store it: the whole document checked, stored in the tenant's objects
+ * hash, pbx:{t}:objects_rev bumped in the same script. Used from a
+ * phone (a new PIN). 0; -EINVAL (bad input, or check refused); -EPROTO
+ * the stored document is not a JSON object; -EAGAIN changed twice while
+ * we wrote; -EIO Redis. */
+int pbx_vm_box_set(const struct pbx_vm_store *s, const char *tenant,
+		   const char *box, const char *field, const char *value,
+		   pbx_vm_check_h *check);
 
 #endif

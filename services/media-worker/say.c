@@ -2,8 +2,10 @@
  * composition rules of each language, in one place. */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "say.h"
+#include "scenario.h"
 
 static const char *const units[20] = {
 	"num_0",  "num_1",  "num_2",  "num_3",  "num_4",
@@ -164,5 +166,108 @@ int say_wait(enum say_lang lang, unsigned wait_s, const char **out,
 		return -ENOSPC;
 	out[k++] = say_minutes_word(lang, m);
 	*n_out = k;
+	return 0;
+}
+
+static const char *const ordinals[20] = {
+	NULL,	  "ord_1",  "ord_2",  "ord_3",	"ord_4",  "ord_5",  "ord_6",
+	"ord_7",  "ord_8",  "ord_9",  "ord_10", "ord_11", "ord_12", "ord_13",
+	"ord_14", "ord_15", "ord_16", "ord_17", "ord_18", "ord_19"};
+static const char *const weekdays[7] = {"wd_0", "wd_1", "wd_2", "wd_3",
+					"wd_4", "wd_5", "wd_6"};
+static const char *const months[12] = {
+	"mon_1", "mon_2", "mon_3", "mon_4",  "mon_5",  "mon_6",
+	"mon_7", "mon_8", "mon_9", "mon_10", "mon_11", "mon_12"};
+/* Russian "час" after 1, 2-4 and the rest (as minutes' forms). */
+static const char *const hour_ru[3] = {"h_1", "h_2", "h_5"};
+
+/* The day of the month as an ordinal: 1-19, 20 and 30 have their own
+ * word, the others are the tens' cardinal and the unit's ordinal
+ * ("twenty first", "двадцать первого"). */
+static void day_words(unsigned d, const char **w, size_t *k)
+{
+	if (d < 20) {
+		w[(*k)++] = ordinals[d ? d : 1];
+	} else if (d % 10 == 0) {
+		w[(*k)++] = d == 20 ? "ord_20" : "ord_30";
+	} else {
+		w[(*k)++] = tens[d / 10];
+		w[(*k)++] = ordinals[d % 10];
+	}
+}
+
+/* English: "2:05 p.m." as "two oh five p m", "2:00 p.m." as "two o'clock
+ * p m". Russian: "14 часов 5 минут", "14 часов" (24 hours, minutes
+ * feminine: "одна минута"). */
+static int time_words(enum say_lang lang, unsigned h, unsigned m,
+		      const char **w, size_t *k, size_t max)
+{
+	if (lang == SAY_EN) {
+		unsigned h12 = h % 12 ? h % 12 : 12;
+		int err = say_number(lang, h12, SAY_MASC, w, k, max);
+
+		if (!err && m == 0)
+			w[(*k)++] = "t_oclock";
+		else if (!err && m < 10)
+			w[(*k)++] = "t_oh";
+		if (!err && m)
+			err = say_number(lang, m, SAY_MASC, w, k, max);
+		if (!err)
+			w[(*k)++] = h < 12 ? "t_am" : "t_pm";
+		return err;
+	}
+	if (say_number(lang, h, SAY_MASC, w, k, max))
+		return -ENOSPC;
+	w[(*k)++] = hour_ru[form_of(lang, h)];
+	if (!m)
+		return 0;
+	if (say_number(lang, m, SAY_FEM, w, k, max))
+		return -ENOSPC;
+	w[(*k)++] = say_minutes_word(lang, m);
+	return 0;
+}
+
+int say_received(enum say_lang lang, const char *zone, int64_t utc_s,
+		 const char *caller, const char **out, size_t *n_out,
+		 size_t max)
+{
+	const char *w[SAY_RECEIVED_MAX];
+	size_t k = 0, digits = 0;
+	struct tm lt;
+
+	if (scenario_tz_local(zone && zone[0] ? zone : "UTC", utc_s, &lt) &&
+	    scenario_tz_local("UTC", utc_s, &lt)) {
+		/* No tzdata at all: the system's own UTC conversion. */
+		time_t t = (time_t)utc_s;
+
+		if (!gmtime_r(&t, &lt))
+			return -EINVAL;
+	}
+	w[k++] = "vm_received";
+	w[k++] = weekdays[lt.tm_wday % 7];
+	if (lang == SAY_EN) {
+		w[k++] = months[lt.tm_mon % 12];
+		day_words((unsigned)lt.tm_mday, w, &k);
+	} else {
+		day_words((unsigned)lt.tm_mday, w, &k);
+		w[k++] = months[lt.tm_mon % 12];
+	}
+	if (lang == SAY_EN)
+		w[k++] = "t_at";
+	if (time_words(lang, (unsigned)lt.tm_hour, (unsigned)lt.tm_min, w,
+		       &k, SAY_RECEIVED_MAX))
+		return -ENOSPC;
+	for (const char *p = caller; p && *p && digits < SAY_CALLER_DIGITS;
+	     p++) {
+		if (*p < '0' || *p > '9')
+			continue;
+		if (!digits++)
+			w[k++] = "t_from";
+		w[k++] = units[*p - '0'];
+	}
+	if (*n_out + k > max)
+		return -ENOSPC;
+	memcpy(out + *n_out, w, k * sizeof(*w));
+	*n_out += k;
 	return 0;
 }

@@ -11,6 +11,7 @@
 #ifndef SAY_H
 #define SAY_H
 #include <stddef.h>
+#include <stdint.h>
 
 enum say_lang { SAY_EN, SAY_RU };
 enum say_gender { SAY_MASC, SAY_FEM };
@@ -38,5 +39,26 @@ int say_position(enum say_lang lang, unsigned pos, const char **out,
  * whole minutes, at least 1. */
 int say_wait(enum say_lang lang, unsigned wait_s, const char **out,
 	     size_t *n_out, size_t max);
+
+/* Names of "message received <when>, from <number>" at most: the
+ * sentence, the day (weekday, month, two words of the day), "at", the time
+ * (Russian: two words of the hour, its noun, two of the minutes, theirs),
+ * "from" and SAY_CALLER_DIGITS digits. */
+#define SAY_CALLER_DIGITS 20
+#define SAY_RECEIVED_MAX (13 + SAY_CALLER_DIGITS)
+/* Voicemail's announcement before a message (vm_date_prompts.cmake has the
+ * words): "Message received on Monday, December seventh, at 2:05 p.m.,
+ * from 7 9 9 ..." / "Сообщение получено в понедельник, седьмого декабря,
+ * 14 часов 5 минут, с номера 7 9 9 ...". utc_s is said as the local time
+ * of zone (an IANA name; unknown or NULL: UTC); caller is said digit by
+ * digit (others skipped; none: no "from"). Appends to out[*n_out], at most
+ * max in all: 0, or -ENOSPC (nothing appended). Names: vm_received,
+ * wd_0 (Sunday) .. wd_6, mon_1 .. mon_12, ord_1 .. ord_19, ord_20,
+ * ord_30 (ordinals; Russian genitive), t_from, t_at, t_oclock, t_oh, t_am,
+ * t_pm (English only), h_1 / h_2 / h_5 (Russian "час" forms), and num_*, min_*
+ * above. */
+int say_received(enum say_lang lang, const char *zone, int64_t utc_s,
+		 const char *caller, const char **out, size_t *n_out,
+		 size_t max);
 
 #endif

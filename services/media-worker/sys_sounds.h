@@ -21,6 +21,10 @@ extern const size_t conf_sounds_n;
 /* vm_access_prompts.cmake: voicemail from a phone, agent feature codes. */
 extern const struct sys_sound vmacc_sounds[];
 extern const size_t vmacc_sounds_n;
+/* vm_date_prompts.cmake: the words of "message received <day> at <time>,
+ * from <number>" (say.c say_received). */
+extern const struct sys_sound vmdate_sounds[];
+extern const size_t vmdate_sounds_n;
 /* vm_greeting.cmake: the default voicemail greeting (vm_greeting) and
  * the full box's refusal (vm_full). */
 extern const struct sys_sound vm_sounds[];

@@ -16,6 +16,7 @@
 #include "pbx_media_store.h"
 #include "prompt_store.h"
 #include "moh_builtin.h"
+#include "queue_sounds.h"
 #include "sys_sounds.h"
 #include "ringback.h"
 #include "rtp_watch.h"
@@ -473,6 +474,9 @@ static const struct sound_table {
 	{conf_sounds, &conf_sounds_n},
 	{vmacc_sounds, &vmacc_sounds_n},
 	{vm_sounds, &vm_sounds_n},
+	{vmdate_sounds, &vmdate_sounds_n},
+	/* numbers and minute forms: the date said before a message */
+	{queue_sounds, &queue_sounds_n},
 };
 #define NTABLES (sizeof(sound_tables) / sizeof(*sound_tables))
 
@@ -650,6 +654,7 @@ static bool free_one(struct le *le, void *arg)
 	(void)arg;
 	hash_unlink(&wc->he);
 	worker_queue_end(wc);
+	worker_vmacc_free(wc); /* a phone still in its voicemail */
 	mwcall_free(wc->call);
 	free(wc);
 	return false;

@@ -19,22 +19,41 @@
 #include <string.h>
 
 #include "mwlaw.h"
+#include "pbx_clock.h"
 #include "pbx_log.h"
 #include "pbx_vm_box.h"
 #include "prompt_store.h"
+#include "say.h"
+#include "scenario.h"
 #include "worker_priv.h"
 
 enum {
 	ACC_WAIT_MS = 10000,  /* no key for this long after a prompt */
 	ACC_TRIES = 3,	      /* wrong PINs before the hang-up */
-	ACC_LOCK_AFTER = 10,  /* wrong PINs of a box, over any number of
-			       * calls within ACC_LOCK_S: the box is locked */
-	ACC_LOCK_S = 900,     /* the lock window from the first wrong PIN */
+	/* wrong PINs of a box, over any number of calls within ACC_LOCK_S:
+	 * the box is locked (pbx_vm_box.h) */
+	ACC_LOCK_AFTER = PBX_VM_PIN_LOCK_AFTER,
+	ACC_LOCK_S = PBX_VM_PIN_LOCK_S, /* the window from the first one */
 	ACC_DIGITS_MAX = 16,  /* a box number or a PIN */
 	ACC_MSGS_MAX = 200,   /* messages one session walks through */
 	ACC_QUEUE_MAX = 32,   /* digits not handled yet */
-	ACC_PIECES_MAX = 3,   /* audio pieces played as one prompt */
+	/* audio pieces played as one prompt: two prompts, the date, the
+	 * message, the menu */
+	ACC_PIECES_MAX = 4 + SAY_RECEIVED_MAX,
+	ACC_TZ_MAX = 64,      /* a zone name (scenario_tz.c) */
+	ACC_GREET_MAX_S = 60, /* a greeting recorded from the phone */
+	ACC_GREET_MIN_MS = 500, /* shorter: recorded again */
+	ACC_GREET_CHECK_MS = 100,
+	ACC_BEEP_MS = 400,
 };
+/* The name of the prompt a box's greeting from the phone is stored as:
+ * "vmg-<box>" (an id, so the box may have at most 60 characters). The
+ * worker's Redis user may write these prompts and no other
+ * (deploy/redis/users.acl.in). */
+#define ACC_GREET_PREFIX "vmg-"
+/* A packet whose mean absolute level is below this is silence (about
+ * -40 dBm0, as the voicemail recorder's). */
+#define ACC_SILENCE_LEVEL 100
 /* 8 kHz 16-bit: an hour of message (the longest) and its header. */
 #define ACC_WAV_MAX (3600u * 16000u + 4096u)
 
@@ -42,7 +61,19 @@ enum acc_state {
 	ACC_BOX,  /* entering the box number */
 	ACC_PIN,  /* entering the PIN */
 	ACC_LIST, /* hearing the count, then a message and the menu */
+	ACC_OPTS, /* the options menu (0 in the box) */
+	ACC_NEWPIN, /* entering a new PIN (newpin_step 1), then again (2) */
+	ACC_GREET_ASK, /* "record after the tone" and the beep */
+	ACC_GREET_REC, /* the caller's audio recorded (the call's tap) */
+	ACC_GREET_REVIEW, /* the recording played back: 1 keep, 2 again */
 	ACC_BYE,  /* hearing a last prompt: the hang-up follows */
+};
+
+/* One message of the box: what is said before it. */
+struct acc_msg {
+	char id[PBX_MEDIA_ID_MAX];
+	int64_t at_s; /* received, Unix seconds (0: unknown, not said) */
+	char from[SAY_CALLER_DIGITS + 1];
 };
 
 struct vmacc {
@@ -59,8 +90,22 @@ struct vmacc {
 	char dig[ACC_DIGITS_MAX + 2]; /* typed so far (one more: too long) */
 	size_t ndig;
 	int tries;
-	char ids[ACC_MSGS_MAX][PBX_MEDIA_ID_MAX];
+	struct acc_msg msgs[ACC_MSGS_MAX];
 	size_t n, cur;
+	bool opened; /* the PIN was right: the options menu is reachable */
+	bool may_return; /* ACC_BYE: a goodbye that 0 may leave */
+	char tz[ACC_TZ_MAX + 1]; /* the tenant's zone ("": UTC) */
+	int newpin_step;
+	int newpin_tries;
+	char newpin[ACC_DIGITS_MAX + 1]; /* the first entry */
+	/* The greeting being recorded: the caller's G.711 in the call's
+	 * law, filled by the tap on the RTP path (it only appends and
+	 * notes the time of the last voice; the check timer stops it). */
+	uint8_t *greet;
+	size_t glen;
+	uint64_t greet_voice_ms;
+	bool greet_full;
+	struct tmr greet_tmr;
 	size_t nnew;
 	char queue[ACC_QUEUE_MAX];
 	size_t nq;
@@ -175,16 +220,24 @@ static void play(struct vmacc *a, bool barge_in, uint8_t *piece[],
 	}
 }
 
-/* Named prompts, then (if id) a message and the menu. */
+/* Named prompts, then (if m) the message's date, time and caller, the
+ * message and the menu. */
 static void say(struct vmacc *a, bool barge_in, const char *p1,
-		const char *p2, const char *id)
+		const char *p2, const struct acc_msg *m)
 {
 	uint8_t *piece[ACC_PIECES_MAX] = {NULL};
-	size_t plen[ACC_PIECES_MAX] = {0}, np = 0;
-	const char *names[2] = {p1, p2};
+	size_t plen[ACC_PIECES_MAX] = {0}, np = 0, nn = 0;
+	const char *names[2 + SAY_RECEIVED_MAX] = {p1, p2};
 	int err;
 
-	for (size_t i = 0; i < 2; i++) {
+	nn = 2;
+	/* "Message received <day> at <time>, from <number>" in the tenant's
+	 * language and zone: word prompts the tenant may replace too. */
+	if (m && m->at_s &&
+	    say_received(a->wc->lang, a->tz, m->at_s, m->from, names, &nn,
+			 2 + SAY_RECEIVED_MAX))
+		PLOG_WARN("voicemail access: %s: no date said", m->id);
+	for (size_t i = 0; i < nn; i++) {
 		if (!names[i])
 			continue;
 		err = prompt(a, names[i], &piece[np], &plen[np]);
@@ -193,7 +246,9 @@ static void say(struct vmacc *a, bool barge_in, const char *p1,
 				  strerror(-err));
 		np++;
 	}
-	if (id) {
+	if (m) {
+		const char *id = m->id;
+
 		err = message_audio(a, id, &piece[np], &plen[np]);
 		if (err)
 			PLOG_WARN("voicemail access: message %s not "
@@ -340,7 +395,7 @@ static int load_list(struct vmacc *a)
 {
 	const char *tenant = mwcall_tenant(a->wc->call);
 	char bkey[PBX_KEY_MAX], mkey[PBX_KEY_MAX];
-	char saved[ACC_MSGS_MAX][PBX_MEDIA_ID_MAX];
+	struct acc_msg *saved;
 	size_t nsaved = 0;
 	redisReply *r = NULL, *s;
 	int err;
@@ -358,31 +413,68 @@ static int load_list(struct vmacc *a)
 		freeReplyObject(r);
 		return -EIO;
 	}
+	saved = calloc(ACC_MSGS_MAX, sizeof(*saved));
+	if (!saved) {
+		freeReplyObject(r);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < r->elements;
 	     i++) {
 		const char *id = r->element[i]->str;
+		struct acc_msg *m;
 		bool heard;
 
 		if (r->element[i]->type != REDIS_REPLY_STRING ||
 		    !pbx_media_id_valid(id) ||
 		    pbx_key_sub_of(mkey, sizeof(mkey), tenant, PBX_K_VM_MSG,
 				   id) ||
-		    prompt_store_command(a->w->store, &s, "HGET %s status",
+		    prompt_store_command(a->w->store, &s,
+					 "HMGET %s status time_ms caller",
 					 mkey))
 			continue;
-		heard = s->type == REDIS_REPLY_STRING &&
-			!strcmp(s->str, "heard");
+		if (s->type != REDIS_REPLY_ARRAY || s->elements != 3) {
+			freeReplyObject(s);
+			continue;
+		}
+		heard = s->element[0]->type == REDIS_REPLY_STRING &&
+			!strcmp(s->element[0]->str, "heard");
+		m = heard ? &saved[nsaved++] : &a->msgs[a->n++];
+		snprintf(m->id, sizeof(m->id), "%s", id);
+		m->at_s = s->element[1]->type == REDIS_REPLY_STRING
+				  ? strtoll(s->element[1]->str, NULL, 10) / 1000
+				  : 0;
+		/* What say_received says: the digits (bounded there). */
+		if (s->element[2]->type == REDIS_REPLY_STRING)
+			snprintf(m->from, sizeof(m->from), "%s",
+				 s->element[2]->str);
 		freeReplyObject(s);
-		if (heard)
-			snprintf(saved[nsaved++], PBX_MEDIA_ID_MAX, "%s", id);
-		else
-			snprintf(a->ids[a->n++], PBX_MEDIA_ID_MAX, "%s", id);
 	}
 	freeReplyObject(r);
 	a->nnew = a->n;
 	for (size_t i = 0; i < nsaved; i++)
-		memcpy(a->ids[a->n++], saved[i], sizeof(saved[i]));
+		a->msgs[a->n++] = saved[i];
+	free(saved);
 	return 0;
+}
+
+/* The tenant's time zone (pbxctl tenant timezone): what "received at"
+ * is said in; none or unreadable: UTC (say_received). */
+static void load_tz(struct vmacc *a)
+{
+	char key[PBX_KEY_MAX];
+	redisReply *r = NULL;
+
+	a->tz[0] = '\0';
+	if (pbx_key_of(key, sizeof(key), mwcall_tenant(a->wc->call),
+		       PBX_K_TENANT) ||
+	    prompt_store_command(a->w->store, &r, "HGET %s timezone", key)) {
+		PLOG_WARN("voicemail access: the tenant's time zone not "
+			  "readable; UTC");
+		return;
+	}
+	if (r->type == REDIS_REPLY_STRING && r->len <= ACC_TZ_MAX)
+		snprintf(a->tz, sizeof(a->tz), "%s", r->str);
+	freeReplyObject(r);
 }
 
 /* ---- the session ------------------------------------------------------- */
@@ -392,13 +484,25 @@ static void bye(struct vmacc *a, const char *p1, const char *p2,
 {
 	a->st = ACC_BYE;
 	a->end_why = why;
+	a->may_return = false;
 	say(a, false, p1, p2, NULL);
+}
+
+/* The goodbye of an open box that has nothing (more) to play: 0 during
+ * it still reaches the options. */
+static void bye_open(struct vmacc *a, const char *p1, const char *p2,
+		     const char *why)
+{
+	bye(a, p1, p2, why);
+	a->may_return = true;
 }
 
 static void open_box(struct vmacc *a)
 {
 	char count[24];
 
+	a->opened = true;
+	load_tz(a);
 	if (load_list(a)) {
 		PLOG_ERR("voicemail access: box %s not readable", a->box);
 		bye(a, "vm_unavailable", NULL, "voicemail access: storage down");
@@ -411,11 +515,12 @@ static void open_box(struct vmacc *a)
 	else
 		snprintf(count, sizeof(count), "vm_new_many");
 	if (!a->n) {
-		bye(a, count, "vm_no_more", "voicemail access: no messages");
+		bye_open(a, count, "vm_no_more",
+			 "voicemail access: no messages");
 		return;
 	}
 	a->st = ACC_LIST;
-	say(a, true, count, NULL, a->ids[0]);
+	say(a, true, count, NULL, &a->msgs[0]);
 }
 
 static void ask_pin(struct vmacc *a, const char *p)
@@ -473,21 +578,403 @@ static void entered(struct vmacc *a)
 static void next(struct vmacc *a, const char *p)
 {
 	if (a->cur >= a->n) {
-		bye(a, p, "vm_no_more", "voicemail access: all heard");
+		bye_open(a, p, "vm_no_more", "voicemail access: all heard");
 		return;
 	}
-	say(a, true, p, NULL, a->ids[a->cur]);
+	say(a, true, p, NULL, &a->msgs[a->cur]);
+}
+
+/* ---- options: a new PIN ------------------------------------------------ */
+
+static void options(struct vmacc *a, const char *p)
+{
+	a->st = ACC_OPTS;
+	say(a, true, p, "vm_options", NULL);
+}
+
+/* Back from the options: the message where the box was left. */
+static void options_back(struct vmacc *a)
+{
+	a->st = ACC_LIST;
+	next(a, NULL);
+}
+
+static void ask_newpin(struct vmacc *a, const char *p1, const char *p2)
+{
+	a->st = ACC_NEWPIN;
+	a->ndig = 0;
+	say(a, true, p1, p2, NULL);
+}
+
+/* A box's document as provisioning's object put would check it. */
+static int box_check(const char *json)
+{
+	struct scenario_report *rep = calloc(1, sizeof(*rep));
+	int err;
+
+	if (!rep)
+		return -ENOMEM;
+	err = scenario_object_check("voicemail_box", json, rep);
+	if (err == -EINVAL)
+		PLOG_INFO("voicemail access: new PIN refused: %.200s",
+			  rep->text);
+	free(rep);
+	return err;
+}
+
+/* The PIN typed after "vm_newpin" (step 1) or "vm_newpin_again" (2). A
+ * PIN the box's rules refuse (the object check: 4-8 digits) is asked
+ * again, three times at most; two that differ start again; the same
+ * twice is stored in the box's object, where provisioning keeps it. */
+static void newpin_entered(struct vmacc *a)
+{
+	struct pbx_vm_store st = vm_store(a);
+	char doc[64];
+	int err;
+
+	a->dig[a->ndig < sizeof(a->dig) ? a->ndig : sizeof(a->dig) - 1] =
+		'\0';
+	if (a->newpin_step == 1) {
+		/* The box's rules, on a document with just the PIN: the
+		 * same checker as the store below (no digits are logged). */
+		snprintf(doc, sizeof(doc), "{\"pin\":\"%.*s\"}",
+			 (int)(a->ndig <= ACC_DIGITS_MAX ? a->ndig : 0),
+			 a->dig);
+		if (a->ndig > ACC_DIGITS_MAX || box_check(doc)) {
+			if (++a->newpin_tries >= ACC_TRIES) {
+				options(a, "vm_newpin_bad");
+				return;
+			}
+			ask_newpin(a, "vm_newpin_bad", "vm_newpin");
+			return;
+		}
+		/* a->ndig <= ACC_DIGITS_MAX: it fits */
+		snprintf(a->newpin, sizeof(a->newpin), "%.*s",
+			 (int)a->ndig, a->dig);
+		a->newpin_step = 2;
+		ask_newpin(a, "vm_newpin_again", NULL);
+		return;
+	}
+	if (strcmp(a->dig, a->newpin)) {
+		PLOG_INFO("voicemail access: box %s: the new PINs differ",
+			  a->box);
+		a->newpin_step = 1;
+		ask_newpin(a, "vm_newpin_differ", "vm_newpin");
+		return;
+	}
+	err = pbx_vm_box_set(&st, mwcall_tenant(a->wc->call), a->box, "pin",
+			     a->newpin, box_check);
+	if (err) {
+		PLOG_ERR("voicemail access: box %s: new PIN not stored: %s",
+			 a->box, strerror(-err));
+		bye(a, "vm_unavailable", NULL,
+		    "voicemail access: PIN not changed");
+		return;
+	}
+	PLOG_INFO("voicemail access: box %s: PIN changed from the phone",
+		  a->box);
+	snprintf(a->pin, sizeof(a->pin), "%s", a->newpin);
+	a->has_pin = true;
+	options(a, "vm_newpin_done");
+}
+
+/* ---- options: the box's greeting --------------------------------------- */
+
+/* "Record your greeting after the tone ..." and a 1 kHz beep, one prompt
+ * without barge-in: its end starts the recording. */
+static void greet_ask(struct vmacc *a)
+{
+	enum offer_law law = mwcall_law(a->wc->call);
+	uint8_t *piece[2] = {NULL};
+	size_t plen[2] = {0};
+	/* One period of 1 kHz at 8 kHz, about -12 dBm0 (the voicemail
+	 * beep's level). */
+	static const int16_t beep[8] = {0,     5657, 8000,	5657,
+					0,     -5657, -8000, -5657};
+
+	a->st = ACC_GREET_ASK;
+	PLOG_INFO("voicemail access: box %s: recording a greeting", a->box);
+	if (prompt(a, "vm_greet_rec", &piece[0], &plen[0]))
+		PLOG_WARN("voicemail access: no prompt vm_greet_rec");
+	piece[1] = mem_alloc(ACC_BEEP_MS * 8, NULL);
+	if (piece[1]) {
+		for (size_t i = 0; i < ACC_BEEP_MS * 8; i++)
+			piece[1][i] = mwlaw_encode(beep[i % 8], law);
+		plen[1] = ACC_BEEP_MS * 8;
+	}
+	play(a, false, piece, plen, 2);
+}
+
+/* The caller's audio while ACC_GREET_REC (the RTP path: appends only). */
+static void greet_tap(const uint8_t *payload, size_t len, void *arg)
+{
+	struct vmacc *a = arg;
+	enum offer_law law = mwcall_law(a->wc->call);
+	size_t room = (size_t)ACC_GREET_MAX_S * 8000 - a->glen;
+	unsigned long sum = 0;
+
+	if (len > room)
+		len = room;
+	if (!len) {
+		a->greet_full = true;
+		return;
+	}
+	memcpy(a->greet + a->glen, payload, len);
+	a->glen += len;
+	for (size_t i = 0; i < len; i++) {
+		int v = mwlaw_decode(payload[i], law);
+
+		sum += (unsigned long)(v < 0 ? -v : v);
+	}
+	if (sum / len >= ACC_SILENCE_LEVEL)
+		a->greet_voice_ms = pbx_clock_mono_ms();
+}
+
+static void greet_review(struct vmacc *a);
+
+/* Recording cancelled: nothing kept. */
+static void greet_stop_quiet(struct vmacc *a)
+{
+	tmr_cancel(&a->greet_tmr);
+	mwcall_tap(a->wc->call, NULL, NULL);
+	a->glen = 0;
+}
+
+static void greet_stop(struct vmacc *a, const char *why)
+{
+	tmr_cancel(&a->greet_tmr);
+	mwcall_tap(a->wc->call, NULL, NULL);
+	PLOG_INFO("voicemail access: box %s: greeting recorded, %zu ms (%s)",
+		  a->box, a->glen / 8, why);
+	if (a->glen < ACC_GREET_MIN_MS * 8) {
+		greet_ask(a);
+		return;
+	}
+	greet_review(a);
+}
+
+/* Stops at the maximum or after the worker's voicemail silence. */
+static void greet_check(void *arg)
+{
+	struct vmacc *a = arg;
+	uint64_t now = pbx_clock_mono_ms();
+	long silence = a->w->cfg->vm_silence_ms;
+
+	pbx_log_ctx(mwcall_tenant(a->wc->call), mwcall_callid(a->wc->call));
+	if (a->greet_full)
+		greet_stop(a, "max_length");
+	else if (silence > 0 && now - a->greet_voice_ms >= (uint64_t)silence)
+		greet_stop(a, "silence");
+	else
+		tmr_start(&a->greet_tmr, ACC_GREET_CHECK_MS, greet_check, a);
+	pbx_log_ctx(NULL, NULL);
+}
+
+/* The beep was heard: the caller's audio from now on. */
+static void greet_start(struct vmacc *a)
+{
+	if (!a->greet)
+		a->greet = malloc((size_t)ACC_GREET_MAX_S * 8000);
+	if (!a->greet) {
+		options(a, "vm_unavailable");
+		return;
+	}
+	a->glen = 0;
+	a->greet_full = false;
+	a->greet_voice_ms = pbx_clock_mono_ms();
+	a->st = ACC_GREET_REC;
+	PLOG_DEBUG("voicemail access: beep sent, recording");
+	tmr_cancel(&a->wait);
+	mwcall_tap(a->wc->call, greet_tap, a);
+	tmr_start(&a->greet_tmr, ACC_GREET_CHECK_MS, greet_check, a);
+}
+
+/* The recording, then "1 to keep it, 2 to record it again, star to
+ * cancel". */
+static void greet_review(struct vmacc *a)
+{
+	uint8_t *piece[2] = {NULL};
+	size_t plen[2] = {0};
+
+	a->st = ACC_GREET_REVIEW;
+	piece[0] = mem_alloc(a->glen, NULL);
+	if (piece[0]) {
+		memcpy(piece[0], a->greet, a->glen);
+		plen[0] = a->glen;
+	}
+	if (prompt(a, "vm_greet_menu", &piece[1], &plen[1]))
+		PLOG_WARN("voicemail access: no prompt vm_greet_menu");
+	play(a, true, piece, plen, 2);
+}
+
+/* Within the tenant's bytes quota (pbxctl vm quota): the greeting as the
+ * WAV it would be (16 bytes a ms and a header) must fit in what is left.
+ * Unreadable: let it in, as a message is. */
+static bool greet_fits(struct vmacc *a)
+{
+	const char *tenant = mwcall_tenant(a->wc->call);
+	char qkey[PBX_KEY_MAX], ukey[PBX_KEY_MAX];
+	redisReply *q = NULL, *u = NULL;
+	long long quota = 0, used = 0;
+
+	if (pbx_key_of(qkey, sizeof(qkey), tenant, PBX_K_VM_QUOTA) ||
+	    pbx_key_of(ukey, sizeof(ukey), tenant, PBX_K_VM_BYTES) ||
+	    prompt_store_command(a->w->store, &q, "HGET %s bytes", qkey))
+		return true;
+	if (q->type == REDIS_REPLY_STRING)
+		quota = atoll(q->str);
+	freeReplyObject(q);
+	if (quota <= 0)
+		return true;
+	if (!prompt_store_command(a->w->store, &u, "GET %s", ukey)) {
+		if (u->type == REDIS_REPLY_STRING)
+			used = atoll(u->str);
+		freeReplyObject(u);
+	}
+	return used + 44 + (long long)a->glen * 2 <= quota;
+}
+
+/* One write with binary arguments (hiredis's %b, which the printf
+ * format check of prompt_store_write does not know). */
+static int binary_cmd(struct vmacc *a, const char *fmt, ...)
+{
+	redisReply *r = NULL;
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = prompt_store_vcommand(a->w->store, &r, fmt, ap);
+	va_end(ap);
+	if (!err && r->type == REDIS_REPLY_ERROR) {
+		PLOG_ERR("voicemail access: %s", r->str);
+		err = -EIO;
+	}
+	if (r)
+		freeReplyObject(r);
+	return err;
+}
+
+/* Stored as the tenant's prompt "vmg-<box>" in both laws, in one HSET
+ * as an upload is (docs/services/media-worker.md: the prompt hash), then
+ * named in the box's object as its greeting: the next caller hears it. */
+static int greet_store(struct vmacc *a)
+{
+	const char *tenant = mwcall_tenant(a->wc->call);
+	enum offer_law law = mwcall_law(a->wc->call);
+	struct pbx_vm_store st = vm_store(a);
+	char name[PBX_ID_MAX + 1], key[PBX_KEY_MAX], set[PBX_KEY_MAX];
+	uint8_t *ulaw, *alaw;
+	int err;
+
+	if (snprintf(name, sizeof(name), ACC_GREET_PREFIX "%s", a->box) >=
+		    (int)sizeof(name) ||
+	    !pbx_id_valid(name) ||
+	    pbx_key_sub_of(key, sizeof(key), tenant, PBX_K_PROMPT, name) ||
+	    pbx_key_of(set, sizeof(set), tenant, PBX_K_PROMPTS))
+		return -EINVAL;
+	ulaw = malloc(a->glen);
+	alaw = malloc(a->glen);
+	if (!ulaw || !alaw) {
+		free(ulaw);
+		free(alaw);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < a->glen; i++) {
+		int16_t v = mwlaw_decode(a->greet[i], law);
+
+		ulaw[i] = law == OFFER_ULAW ? a->greet[i]
+					    : mwlaw_encode(v, OFFER_ULAW);
+		alaw[i] = law == OFFER_ALAW ? a->greet[i]
+					    : mwlaw_encode(v, OFFER_ALAW);
+	}
+	/* hiredis knows %b (pointer, size_t) and %llu, not %zu. */
+	err = binary_cmd(a,
+			 "HSET %s ulaw %b alaw %b ms %llu bytes %llu "
+			 "uploaded_ms %llu",
+			 key, ulaw, a->glen, alaw, a->glen,
+			 (unsigned long long)(a->glen / 8),
+			 (unsigned long long)a->glen,
+			 (unsigned long long)pbx_clock_now_ms());
+	free(ulaw);
+	free(alaw);
+	if (!err)
+		err = prompt_store_write(a->w->store, "SADD %s %s", set, name);
+	if (!err)
+		err = pbx_vm_box_set(&st, tenant, a->box, "greeting", name,
+				     box_check);
+	return err;
+}
+
+static void greet_key(struct vmacc *a, char d)
+{
+	int err;
+
+	switch (d) {
+	case '1':
+		if (!greet_fits(a)) {
+			PLOG_WARN("voicemail access: box %s: greeting refused: "
+				  "the tenant's storage quota is reached",
+				  a->box);
+			options(a, "vm_greet_full");
+			break;
+		}
+		err = greet_store(a);
+		if (err) {
+			PLOG_ERR("voicemail access: box %s: greeting not "
+				 "stored: %s",
+				 a->box, strerror(-err));
+			options(a, "vm_unavailable");
+			break;
+		}
+		PLOG_INFO("voicemail access: box %s: greeting of %zu ms stored "
+			  "as prompt " ACC_GREET_PREFIX "%s",
+			  a->box, a->glen / 8, a->box);
+		options(a, "vm_greet_saved");
+		break;
+	case '2':
+		greet_ask(a);
+		break;
+	case '*':
+		options(a, NULL);
+		break;
+	default:
+		greet_review(a);
+		break;
+	}
+}
+
+static void options_key(struct vmacc *a, char d)
+{
+	switch (d) {
+	case '1':
+		greet_ask(a);
+		break;
+	case '2':
+		a->newpin_step = 1;
+		a->newpin_tries = 0;
+		ask_newpin(a, "vm_newpin", NULL);
+		break;
+	case '*':
+		options_back(a);
+		break;
+	default:
+		options(a, NULL);
+		break;
+	}
 }
 
 static void message_key(struct vmacc *a, char d)
 {
 	struct pbx_vm_store st = vm_store(a);
-	const char *id = a->ids[a->cur];
+	const char *id = a->msgs[a->cur].id;
 	int err;
 
 	switch (d) {
+	case '0':
+		options(a, NULL);
+		break;
 	case '1': /* repeat */
-		say(a, true, NULL, NULL, id);
+		say(a, true, NULL, NULL, &a->msgs[a->cur]);
 		break;
 	case '2':
 	case '#': /* next */
@@ -497,7 +984,7 @@ static void message_key(struct vmacc *a, char d)
 	case '*': /* previous */
 		if (a->cur > 0)
 			a->cur--;
-		say(a, true, NULL, NULL, a->ids[a->cur]);
+		say(a, true, NULL, NULL, &a->msgs[a->cur]);
 		break;
 	case '7': /* delete */
 		err = pbx_vm_delete(&st, mwcall_tenant(a->wc->call), a->box,
@@ -505,12 +992,12 @@ static void message_key(struct vmacc *a, char d)
 		if (err && err != -ENOENT) {
 			PLOG_ERR("voicemail access: %s not deleted: %s", id,
 				 strerror(-err));
-			say(a, true, NULL, NULL, id);
+			say(a, true, NULL, NULL, &a->msgs[a->cur]);
 			break;
 		}
 		PLOG_INFO("voicemail access: message %s deleted", id);
-		memmove(a->ids[a->cur], a->ids[a->cur + 1],
-			(a->n - a->cur - 1) * sizeof(a->ids[0]));
+		memmove(&a->msgs[a->cur], &a->msgs[a->cur + 1],
+			(a->n - a->cur - 1) * sizeof(a->msgs[0]));
 		a->n--;
 		next(a, "vm_deleted");
 		break;
@@ -536,7 +1023,12 @@ static void digit(struct vmacc *a, char d)
 	switch (a->st) {
 	case ACC_BOX:
 	case ACC_PIN:
-		if (d == '#') {
+	case ACC_NEWPIN:
+		if (d == '#' && a->st == ACC_NEWPIN) {
+			newpin_entered(a);
+		} else if (d == '*' && a->st == ACC_NEWPIN) {
+			options(a, NULL); /* no new PIN after all */
+		} else if (d == '#') {
 			entered(a);
 		} else if (d >= '0' && d <= '9') {
 			tmr_cancel(&a->wait);
@@ -549,7 +1041,27 @@ static void digit(struct vmacc *a, char d)
 	case ACC_LIST:
 		message_key(a, d);
 		break;
+	case ACC_OPTS:
+		options_key(a, d);
+		break;
+	case ACC_GREET_ASK:
+		break; /* the beep is not cut */
+	case ACC_GREET_REC:
+		if (d == '#')
+			greet_stop(a, "#");
+		else if (d == '*') {
+			greet_stop_quiet(a);
+			options(a, NULL);
+		}
+		break;
+	case ACC_GREET_REVIEW:
+		greet_key(a, d);
+		break;
 	case ACC_BYE:
+		/* The goodbye of an open box: 0 still reaches the options
+		 * (an empty box's owner changes the PIN). */
+		if (d == '0' && a->opened && a->may_return)
+			options(a, NULL);
 		break;
 	}
 }
@@ -588,13 +1100,22 @@ static void run_handler(void *arg)
 		a->timed_out = false;
 		if (a->st == ACC_BOX || a->st == ACC_PIN)
 			entered(a);
+		else if (a->st == ACC_NEWPIN)
+			newpin_entered(a);
 		else if (a->st == ACC_LIST)
 			message_key(a, '2');
+		else if (a->st == ACC_OPTS || a->st == ACC_GREET_REVIEW)
+			options_back(a);
 	}
 	if (a->play_done) {
 		a->play_done = false;
 		if (a->st == ACC_BYE) {
 			end_session(a); /* frees a */
+			pbx_log_ctx(NULL, NULL);
+			return;
+		}
+		if (a->st == ACC_GREET_ASK) {
+			greet_start(a);
 			pbx_log_ctx(NULL, NULL);
 			return;
 		}
@@ -623,7 +1144,8 @@ void worker_vmacc_event(struct worker_call *wc, const struct mwcall_event *ev)
 	if (ev->kind == MWCALL_EV_DTMF) {
 		if (a->nq < ACC_QUEUE_MAX)
 			a->queue[a->nq++] = ev->digit;
-		if (a->st == ACC_BOX || a->st == ACC_PIN)
+		if (a->st == ACC_BOX || a->st == ACC_PIN ||
+		    a->st == ACC_NEWPIN)
 			tmr_cancel(&a->wait);
 	} else if (ev->kind == MWCALL_EV_PLAY_DONE) {
 		a->play_done = true;
@@ -652,6 +1174,7 @@ int worker_vmacc_start(struct worker *w, struct worker_call *wc,
 	a->wc = wc;
 	tmr_init(&a->run);
 	tmr_init(&a->wait);
+	tmr_init(&a->greet_tmr);
 	a->own = own && box[0];
 	wc->acc = a;
 	if (!box[0]) {
@@ -681,6 +1204,9 @@ void worker_vmacc_free(struct worker_call *wc)
 		return;
 	tmr_cancel(&wc->acc->run);
 	tmr_cancel(&wc->acc->wait);
+	tmr_cancel(&wc->acc->greet_tmr);
+	mwcall_tap(wc->call, NULL, NULL);
+	free(wc->acc->greet);
 	free(wc->acc);
 	wc->acc = NULL;
 }

@@ -278,6 +278,8 @@ static const struct cmd_def cmds[] = {
 	 "tenant limits <tenant> [--calls N] [--cps N] [--carrier-legs N]"},
 	{"tenant", "language", 1, 2, OP(TENANT_LANGUAGE), PBXCTL_PRINT_ITEMS, 0,
 	 "tenant language <tenant> [en|ru]"},
+	{"tenant", "timezone", 1, 2, OP(TENANT_TIMEZONE), PBXCTL_PRINT_ITEMS, 0,
+	 "tenant timezone <tenant> [<zone>, e.g. Europe/Moscow]"},
 	{"number", "connect", 2, 2, OP(NUMBER_CONNECT), PBXCTL_PRINT_OK, 0,
 	 "number connect <tenant> <number>"},
 	{"number", "disconnect", 2, 2, OP(NUMBER_DISCONNECT), PBXCTL_PRINT_OK,
@@ -348,6 +350,8 @@ static const struct cmd_def cmds[] = {
 	 "vm heard <tenant> <box> <id>"},
 	{"vm", "delete", 3, 3, OP(VM_DELETE), PBXCTL_PRINT_OK, 0,
 	 "vm delete <tenant> <box> <id>"},
+	{"vm", "unlock", 2, 2, OP(VM_UNLOCK), PBXCTL_PRINT_ITEMS, 0,
+	 "vm unlock <tenant> <box>"},
 	{"vm", "quota", 1, 1, OP(VM_QUOTA), PBXCTL_PRINT_ITEMS,
 	 OPT(O_MESSAGES) | OPT(O_BYTES),
 	 "vm quota <tenant> [--messages N] [--bytes N]"},
@@ -717,6 +721,14 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 			cmd->op.tenant_language.language = a[1];
 		q->tenant_language = &cmd->op.tenant_language;
 		break;
+	case OP(TENANT_TIMEZONE):
+		pbx__v1__prov_request__tenant_timezone__init(
+			&cmd->op.tenant_timezone);
+		cmd->op.tenant_timezone.tenant = a[0];
+		if (n > 1)
+			cmd->op.tenant_timezone.timezone = a[1];
+		q->tenant_timezone = &cmd->op.tenant_timezone;
+		break;
 	case OP(TENANT_LIMITS):
 		pbx__v1__prov_request__tenant_limits__init(
 			&cmd->op.tenant_limits);
@@ -972,6 +984,7 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 	case OP(VM_GET):
 	case OP(VM_HEARD):
 	case OP(VM_DELETE):
+	case OP(VM_UNLOCK):
 		pbx__v1__prov_request__voicemail__init(&cmd->op.vm);
 		cmd->op.vm.tenant = a[0];
 		cmd->op.vm.box = a[1];

@@ -83,6 +83,7 @@ struct pbxctl_cmd {
 		Pbx__V1__ProvRequest__TrunkRef trunk_ref;
 		Pbx__V1__ProvRequest__TenantFeature tenant_feature;
 		Pbx__V1__ProvRequest__TenantLanguage tenant_language;
+		Pbx__V1__ProvRequest__TenantTimezone tenant_timezone;
 		Pbx__V1__ProvRequest__TenantLimits tenant_limits;
 		Pbx__V1__ProvRequest__QueueAgent queue_agent;
 		Pbx__V1__ProvRequest__QueueStats queue_stats;

@@ -282,6 +282,11 @@ int prov_vm_heard(struct provision *pv,
 int prov_vm_delete(struct provision *pv,
 		   const Pbx__V1__ProvRequest__Voicemail *q,
 		   struct prov_reply *r);
+/* Clears the box's wrong-PIN count: a box locked against phones opens
+ * again (pbxctl vm unlock). */
+int prov_vm_unlock(struct provision *pv,
+		   const Pbx__V1__ProvRequest__Voicemail *q,
+		   struct prov_reply *r);
 
 /* prov_conf.c: conference rooms, their members, mute / unmute / kick. */
 int prov_conf_list(struct provision *pv,
@@ -478,6 +483,11 @@ int prov_feature_set(struct provision *pv,
  * system sound set of its callers' announcements; "" shows it. */
 int prov_tenant_language(struct provision *pv,
 			 const Pbx__V1__ProvRequest__TenantLanguage *q,
+			 struct prov_reply *r);
+/* prov_tenant.c: the tenant's time zone (pbx:{t}:tenant timezone): the
+ * local time voicemail announces; "" shows it. */
+int prov_tenant_timezone(struct provision *pv,
+			 const Pbx__V1__ProvRequest__TenantTimezone *q,
 			 struct prov_reply *r);
 /* prov_outbound.c: the outbound policy of a tenant and of its
  * extensions (scenario_outbound.h); forget: an extension removed. */

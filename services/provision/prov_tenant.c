@@ -13,6 +13,7 @@
 #include "pbx_log.h"
 #include "pbx_media_store.h"
 #include "prov.h"
+#include "scenario.h"
 
 #define NAME_MAX_LEN 128
 #define DOMAIN_MAX_LEN 253
@@ -142,6 +143,36 @@ out:
 	return err;
 }
 
+/* A setting of the tenant hash (pbx:{t}:tenant <field>), already
+ * checked: stored when value is not empty, then shown as "<field>: <v>"
+ * (dflt when never set). */
+static int setting(struct provision *pv, struct prov_reply *r,
+		   const char *tenant, const char *field, const char *value,
+		   const char *dflt)
+{
+	char key[PBX_KEY_MAX];
+	char *cur = NULL;
+	int err;
+
+	err = prov_tenant_known(pv, r, tenant);
+	if (err)
+		return err;
+	if (pbx_key_of(key, sizeof(key), tenant, PBX_K_TENANT))
+		return -EINVAL;
+	if (value[0]) {
+		err = prov_store_do(pv, "HSET %s %s %s", key, field, value);
+		if (err)
+			return err;
+		PLOG_INFO("%s %s", field, value);
+	}
+	err = prov_store_str(pv, &cur, "HGET %s %s", key, field);
+	if (!err)
+		err = prov_strv_add(&r->items, "%s: %s", field,
+				    cur && cur[0] ? cur : dflt);
+	free(cur);
+	return err;
+}
+
 /* The languages the system sound set speaks (the media worker's say.c
  * and queue_prompts.cmake). */
 static const char *const languages[] = {"en", "ru"};
@@ -152,8 +183,6 @@ int prov_tenant_language(struct provision *pv,
 {
 	const char *tenant = prov_str(q->tenant);
 	const char *lang = prov_str(q->language);
-	char key[PBX_KEY_MAX];
-	char *cur = NULL;
 	bool known = !lang[0];
 	int err;
 
@@ -165,23 +194,29 @@ int prov_tenant_language(struct provision *pv,
 	if (!known)
 		return prov_fail(r, -EINVAL,
 				 "unknown language; the languages are: en, ru");
-	err = prov_tenant_known(pv, r, tenant);
+	return setting(pv, r, tenant, "language", lang, "en");
+}
+
+/* The zone voicemail's "message received <day> at <time>" is said in
+ * (the media worker reads it at each *97 / *98). A name the system's
+ * tzdata has (scenario_tz.c, the schedules' reader), else refused. */
+int prov_tenant_timezone(struct provision *pv,
+			 const Pbx__V1__ProvRequest__TenantTimezone *q,
+			 struct prov_reply *r)
+{
+	const char *tenant = prov_str(q->tenant);
+	const char *zone = prov_str(q->timezone);
+	int err;
+
+	err = prov_check_tenant(r, tenant);
 	if (err)
 		return err;
-	if (pbx_key(key, sizeof(key), tenant, "tenant"))
-		return -EINVAL;
-	if (lang[0]) {
-		err = prov_store_do(pv, "HSET %s language %s", key, lang);
-		if (err)
-			return err;
-		PLOG_INFO("language %s", lang);
-	}
-	err = prov_store_str(pv, &cur, "HGET %s language", key);
-	if (!err)
-		err = prov_strv_add(&r->items, "language: %s",
-				    cur && cur[0] ? cur : "en");
-	free(cur);
-	return err;
+	if (zone[0] && !scenario_tz_valid(zone))
+		return prov_fail(r, -EINVAL,
+				 "unknown time zone \"%.64s\"; a name of the "
+				 "tz database, e.g. Europe/Moscow or UTC",
+				 zone);
+	return setting(pv, r, tenant, "timezone", zone, "UTC");
 }
 
 int prov_tenant_list(struct provision *pv, struct prov_reply *r)

@@ -165,3 +165,36 @@ int prov_vm_quota(struct provision *pv,
 				    used);
 	return err;
 }
+
+/* The box's wrong-PIN count (the phone's lock-out, docs/voicemail.md
+ * *Listening from a phone*) goes: a locked box opens to its right PIN at
+ * once, and the count starts again from 0. The reply says what it was. */
+int prov_vm_unlock(struct provision *pv,
+		   const Pbx__V1__ProvRequest__Voicemail *q,
+		   struct prov_reply *r)
+{
+	struct prov_box_ref ref = ref_of(q);
+	struct prov_box_keys k;
+	char key[PBX_KEY_MAX];
+	long long fails = 0;
+	int err;
+
+	err = prov_box_args(pv, &vm_kind, &ref, r, false, &k);
+	if (err)
+		return err;
+	if (pbx_key_sub_of(key, sizeof(key), ref.tenant, PBX_K_VM_PINFAIL,
+			   ref.box))
+		return -EINVAL;
+	err = prov_store_int(pv, &fails, "GET %s", key);
+	if (!err)
+		err = prov_store_do(pv, "DEL %s", key);
+	if (err)
+		return err;
+	PLOG_INFO("voicemail box %s: wrong-PIN count %lld cleared", ref.box,
+		  fails);
+	return prov_strv_add(&r->items, "box %s: %s (%lld wrong PINs)",
+			     ref.box, fails >= PBX_VM_PIN_LOCK_AFTER
+					      ? "unlocked"
+					      : "was not locked",
+			     fails);
+}

@@ -263,6 +263,9 @@ static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
 	case PBX__V1__PROV_REQUEST__OP_TENANT_LANGUAGE:
 		NEED(q->tenant_language);
 		return prov_tenant_language(pv, q->tenant_language, r);
+	case PBX__V1__PROV_REQUEST__OP_TENANT_TIMEZONE:
+		NEED(q->tenant_timezone);
+		return prov_tenant_timezone(pv, q->tenant_timezone, r);
 	case PBX__V1__PROV_REQUEST__OP_TENANT_FEATURE:
 		NEED(q->tenant_feature);
 		return prov_feature_set(pv, q->tenant_feature, r);
@@ -287,6 +290,9 @@ static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
 	case PBX__V1__PROV_REQUEST__OP_VM_DELETE:
 		NEED(q->vm_delete);
 		return prov_vm_delete(pv, q->vm_delete, r);
+	case PBX__V1__PROV_REQUEST__OP_VM_UNLOCK:
+		NEED(q->vm_unlock);
+		return prov_vm_unlock(pv, q->vm_unlock, r);
 	case PBX__V1__PROV_REQUEST__OP_REC_LIST:
 		NEED(q->rec_list);
 		return prov_rec_list(pv, q->rec_list, r);

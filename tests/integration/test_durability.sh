@@ -130,6 +130,12 @@ refused worker_cannot_read_did "$(as worker GET "pbx:{sys}:did:1000")"
 refused worker_cannot_read_ha1 "$(as worker HGET "pbx:{$T}:ext:100" ha1)"
 refused worker_cannot_write_prompt \
 	"$(as worker HSET "pbx:{$T}:prompt:x" ulaw 1)"
+# A box's greeting recorded from a phone (docs/voicemail.md): only prompts
+# named vmg-<box>.
+allowed worker_writes_a_phone_greeting \
+	"$(as worker HSET "pbx:{$T}:prompt:vmg-201" ulaw 1)"
+refused worker_cannot_write_an_extension \
+	"$(as worker HSET "pbx:{$T}:ext:100" ha1 x)"
 allowed worker_reads_prompts "$(as worker HGET "pbx:{$T}:prompt:x" uploaded_ms)"
 refused router_cannot_read_ha1 "$(as router HGET "pbx:{$T}:ext:100" ha1)"
 refused router_cannot_write_did "$(as router SET "pbx:{sys}:did:1000" x)"

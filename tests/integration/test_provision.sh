@@ -419,6 +419,30 @@ PBX_KEY=$TMP/curve/tenant-$B.key ctl vm list "$A" general
 expect vm_list_with_another_tenants_key_is_denied 1 "may only manage tenant $B"
 PBX_KEY=$TMP/curve/tenant-$B.key ctl vm list "$B" general
 expect vm_list_with_the_tenants_key 0
+# The phones' PIN lock-out (the worker counts in pbx:{t}:vm:pinfail).
+rcli SET "pbx:{$A}:vm:pinfail:general" 10 EX 900 >/dev/null
+PBX_KEY=$TMP/curve/tenant-$B.key ctl vm unlock "$A" general
+expect vm_unlock_with_another_tenants_key_is_denied 1 "may only manage tenant $B"
+check vm_unlock_denied_keeps_the_lock 10 "$(rcli GET "pbx:{$A}:vm:pinfail:general")"
+ctl vm unlock "$A" general
+expect vm_unlock_clears_the_count 0 '^box general: unlocked \(10 wrong PINs\)$'
+check vm_unlock_deleted_the_key 0 "$(rcli EXISTS "pbx:{$A}:vm:pinfail:general")"
+ctl vm unlock "$A" general
+expect vm_unlock_of_an_open_box 0 '^box general: was not locked \(0 wrong PINs\)$'
+ctl vm unlock "$A" '../x'
+expect vm_unlock_bad_box_is_invalid 1 'voicemail box'
+# The tenant's zone (voicemail says the time in it).
+ctl tenant timezone "$A"
+expect tenant_timezone_defaults_to_utc 0 '^timezone: UTC$'
+ctl tenant timezone "$A" Europe/Moscow
+expect tenant_timezone_set 0 '^timezone: Europe/Moscow$'
+check tenant_timezone_stored Europe/Moscow "$(rcli HGET "pbx:{$A}:tenant" timezone)"
+ctl tenant timezone "$A" Mars/Olympus
+expect tenant_timezone_unknown_is_refused 1 'unknown time zone'
+ctl tenant timezone "$A" ../../etc/passwd
+expect tenant_timezone_path_is_refused 1 'unknown time zone'
+ctl tenant language "$A"
+expect tenant_language_still_shown 0 '^language: (en|ru)$'
 ctl vm delete "$A" general "$VMID"
 expect vm_delete 0 '^ok$'
 check vm_delete_removes_the_file 0 \

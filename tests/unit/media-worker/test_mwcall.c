@@ -3439,6 +3439,162 @@ Test(mwcall, vm_access_own_box_without_pin_opens_at_once)
 	vm_root_remove();
 }
 
+/* The box's document as Redis holds it (malloc'd by strdup). */
+static char *acc_object(struct redis_fixture *rf, const char *box)
+{
+	redisReply *r = redis_fixture_cmd(
+		rf, "HGET pbx:{" TENANT "}:objects voicemail_box:%s", box);
+	char *s;
+
+	cr_assert(r && r->type == REDIS_REPLY_STRING);
+	s = strdup(r->str);
+	freeReplyObject(r);
+	return s;
+}
+
+Test(mwcall, vm_access_options_2_changes_the_pin_in_the_box_object)
+{
+	struct redis_fixture rf = {0};
+	char id[PBX_MEDIA_ID_MAX], *doc;
+
+	acc_start(&rf, "main", "4321", id, sizeof(id));
+	cr_assert_eq(redis_fixture_ok(redis_fixture_cmd(
+			     &rf, "HSET pbx:{" TENANT "}:objects "
+				  "voicemail_box:main "
+				  "{\"pin\":\"4321\",\"max_length\":60}")),
+		     0);
+	cmd_vm_access("main", false);
+	acc_keys("4321#");
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts,
+				  ACC_MSG_MS / 20 - 1, 8000));
+	/* 0 options, 2 a new PIN, * cancels it; 2 again: too short (the box
+	 * rules: 4-8 digits), then two that differ, then the same twice. */
+	acc_entries((const char *const[]){"0", "2", "9999*", "2", "12#",
+					  "5678#", "5679#", "5678#", "5678#",
+					  NULL});
+	test_loop_for(300);
+	doc = acc_object(&rf, "main");
+	cr_assert_str_eq(doc, "{\"pin\":\"5678\",\"max_length\":60}");
+	free(doc);
+	cr_assert_eq(acc_int(&rf, "GET %s", "pbx:{" TENANT "}:objects_rev"),
+		     1, "the routers' objects must follow");
+	cr_assert_eq(ev_count(KIND(ENDED)), 0, "the session ended");
+	cr_assert_eq(ev_count(KIND(DTMF)), 0, "the router heard the keys");
+	/* * back to the message, heard again. */
+	test_ua_rx_reset(&fx.caller, mwlaw_encode(ACC_SAMPLE, OFFER_ULAW));
+	acc_keys("*");
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts,
+				  ACC_MSG_MS / 20 - 1, 8000),
+		  "back from the options: the message was not heard");
+	redis_fixture_stop(&rf);
+	vm_root_remove();
+}
+
+Test(mwcall, vm_access_new_pin_that_differs_from_its_repeat_is_not_stored)
+{
+	struct redis_fixture rf = {0};
+	char id[PBX_MEDIA_ID_MAX], *doc;
+
+	acc_start(&rf, "main", "4321", id, sizeof(id));
+	cmd_vm_access("main", false);
+	acc_keys("4321#");
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts,
+				  ACC_MSG_MS / 20 - 1, 8000));
+	/* Three refused PINs (too long, too short, empty): back to the
+	 * options; one that differs from its repeat. */
+	acc_entries((const char *const[]){"0", "2", "123456789#", "1#", "#",
+					  "2", "1111#", "2222#", NULL});
+	test_loop_for(300);
+	doc = acc_object(&rf, "main");
+	cr_assert_str_eq(doc, "{\"pin\":\"4321\"}");
+	free(doc);
+	cr_assert_eq(acc_int(&rf, "EXISTS %s", "pbx:{" TENANT "}:objects_rev"),
+		     0);
+	redis_fixture_stop(&rf);
+	vm_root_remove();
+}
+
+/* Greetings from the phone: the built-in "record after the tone" is some
+ * 5 s, more than the mwcall suite's timeout holds (a per-test .timeout
+ * leaks in Criterion 2.4.1, see mwfax). */
+TestSuite(mwgreet, .init = fx_init, .fini = fx_fini, .timeout = 40);
+
+Test(mwgreet, options_1_records_a_greeting_plays_it_and_keeps_it)
+{
+	struct redis_fixture rf = {0};
+	char id[PBX_MEDIA_ID_MAX], *doc;
+	redisReply *r;
+
+	acc_start(&rf, "main", "4321", id, sizeof(id));
+	cmd_vm_access("main", false);
+	/* 0 (during "you have one new message") options, 1 a greeting: the
+	 * prompt and the beep (5.4 s), then 1 s of the caller's 0x20
+	 * bytes, #. */
+	acc_entries((const char *const[]){"4321#", "0", "1", NULL});
+	test_loop_for(5700);
+	test_ua_rx_reset(&fx.caller, 0x20);
+	test_ua_talk(&fx.caller, 50, 0x20);
+	test_loop_for(1100);
+	acc_keys("#");
+	/* Played back as it was recorded: its own bytes. */
+	cr_assert(test_loop_count(&fx.caller.rx.fill_pkts, 40, 4000),
+		  "the greeting was not played back: %u packets",
+		  fx.caller.rx.fill_pkts);
+	acc_keys("1");
+	test_loop_for(300);
+	doc = acc_object(&rf, "main");
+	cr_assert_str_eq(doc, "{\"pin\":\"4321\",\"greeting\":\"vmg-main\"}");
+	free(doc);
+	r = redis_fixture_cmd(&rf, "HMGET pbx:{" TENANT "}:prompt:vmg-main "
+				   "ms ulaw alaw");
+	cr_assert(r && r->type == REDIS_REPLY_ARRAY && r->elements == 3);
+	cr_assert_eq(r->element[0]->type, REDIS_REPLY_STRING);
+	cr_assert(atoi(r->element[0]->str) >= 900 &&
+			  atoi(r->element[0]->str) <= 1300,
+		  "%s ms", r->element[0]->str);
+	cr_assert_eq(r->element[1]->len, r->element[2]->len);
+	cr_assert_eq((unsigned char)r->element[1]->str[400], 0x20);
+	cr_assert_eq((unsigned char)r->element[2]->str[400],
+		     mwlaw_encode(mwlaw_decode(0x20, OFFER_ULAW), OFFER_ALAW));
+	freeReplyObject(r);
+	cr_assert_eq(acc_int(&rf, "SISMEMBER pbx:{" TENANT "}:prompts %s",
+			     "vmg-main"),
+		     1);
+	cr_assert_eq(ev_count(KIND(ENDED)), 0, "the session ended");
+	redis_fixture_stop(&rf);
+	vm_root_remove();
+}
+
+Test(mwgreet, over_the_quota_is_refused)
+{
+	struct redis_fixture rf = {0};
+	char id[PBX_MEDIA_ID_MAX], *doc;
+
+	acc_start(&rf, "main", "4321", id, sizeof(id));
+	/* The message's bytes and a little more: no room for 1 s. */
+	cr_assert_eq(redis_fixture_ok(redis_fixture_cmd(
+			     &rf, "HSET pbx:{" TENANT "}:vm:quota bytes %d",
+			     44 + ACC_MSG_MS * 16 + 1000)),
+		     0);
+	cmd_vm_access("main", false);
+	acc_entries((const char *const[]){"4321#", "0", "1", NULL});
+	test_loop_for(5700);
+	test_ua_talk(&fx.caller, 50, 0x20);
+	test_loop_for(1100);
+	acc_keys("#");
+	test_loop_for(500);
+	acc_keys("1");
+	test_loop_for(300);
+	doc = acc_object(&rf, "main");
+	cr_assert_str_eq(doc, "{\"pin\":\"4321\"}");
+	free(doc);
+	cr_assert_eq(acc_int(&rf, "EXISTS %s",
+			     "pbx:{" TENANT "}:prompt:vmg-main"),
+		     0);
+	redis_fixture_stop(&rf);
+	vm_root_remove();
+}
+
 Test(mwcall, voicemail_without_a_media_store_fails_the_command)
 {
 	fx_start(&(struct fx_opts){.media_root = "/proc/pbx-no-store"});

@@ -1,8 +1,10 @@
 /* Spoken numbers and queue announcements (say.c): the words of numbers in
  * English and Russian (feminine one/two, thousands' forms), the forms of
- * "minute", the position and wait sentences, bounds and clamping. */
+ * "minute", the position and wait sentences, the date and caller said
+ * before a voicemail message (in the tenant's zone), bounds and clamping. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "say.h"
@@ -137,4 +139,96 @@ Test(say, languages)
 	cr_assert_str_eq(say_lang_name(l), "ru");
 	cr_assert_eq(say_lang_parse("de", &l), -EINVAL);
 	cr_assert_eq(say_lang_parse("RU", &l), -EINVAL);
+}
+
+/* say_received at a fixed instant: 2026-12-07 11:05:00 UTC, a Monday. */
+#define T_MON_1105_UTC 1796641500LL
+
+static const char *received(enum say_lang l, const char *zone, int64_t t,
+			    const char *caller)
+{
+	const char *w[SAY_RECEIVED_MAX];
+	size_t k = 0;
+
+	cr_assert_eq(say_received(l, zone, t, caller, w, &k,
+				  SAY_RECEIVED_MAX),
+		     0);
+	return joined(w, k);
+}
+
+Test(say, received_in_english_with_the_caller_digit_by_digit)
+{
+	cr_assert_str_eq(received(SAY_EN, "UTC", T_MON_1105_UTC, "+7999"),
+			 "vm_received wd_1 mon_12 ord_7 t_at num_11 t_oh "
+			 "num_5 t_am t_from num_7 num_9 num_9 num_9");
+}
+
+Test(say, received_is_said_in_the_tenants_zone)
+{
+	/* Kamchatka is UTC+12 all year: 23:05 the same Monday. */
+	cr_assert_str_eq(received(SAY_EN, "Asia/Kamchatka", T_MON_1105_UTC,
+				  ""),
+			 "vm_received wd_1 mon_12 ord_7 t_at num_11 t_oh "
+			 "num_5 t_pm");
+	/* Honolulu is UTC-10: 01:05 on Monday the 7th. */
+	cr_assert_str_eq(received(SAY_EN, "Pacific/Honolulu",
+				  T_MON_1105_UTC, NULL),
+			 "vm_received wd_1 mon_12 ord_7 t_at num_1 t_oh "
+			 "num_5 t_am");
+	/* 14:00 UTC is the next day, Tuesday the 8th, 02:00 in
+	 * Kamchatka: "o'clock". */
+	cr_assert_str_eq(received(SAY_EN, "Asia/Kamchatka",
+				  T_MON_1105_UTC + 3 * 3600 - 5 * 60, "x"),
+			 "vm_received wd_2 mon_12 ord_8 t_at num_2 t_oclock "
+			 "t_am");
+	/* An unknown zone: UTC. */
+	cr_assert_str_eq(received(SAY_EN, "Mars/Olympus", T_MON_1105_UTC,
+				  ""),
+			 received(SAY_EN, "UTC", T_MON_1105_UTC, ""));
+}
+
+Test(say, received_in_russian_genitive_day_and_forms_of_hours_and_minutes)
+{
+	/* Moscow is UTC+3: 14:05 on Monday, 7 December. */
+	cr_assert_str_eq(received(SAY_RU, "Europe/Moscow", T_MON_1105_UTC,
+				  "201"),
+			 "vm_received wd_1 ord_7 mon_12 num_14 h_5 "
+			 "num_5 min_5 t_from num_2 num_0 num_1");
+	/* 21 December 2026 at 01:01 UTC (a Monday): "двадцать первого",
+	 * "один час одна минута"; 22:22: "двадцать два часа двадцать две
+	 * минуты". */
+	cr_assert_str_eq(received(SAY_RU, "UTC", 1797814860LL, ""),
+			 "vm_received wd_1 num_20 ord_1 mon_12 num_1 h_1 "
+			 "num_1f min_1");
+	cr_assert_str_eq(received(SAY_RU, "UTC", 1797814860LL + 21 * 3600 +
+						 21 * 60,
+				  ""),
+			 "vm_received wd_1 num_20 ord_1 mon_12 num_20 num_2 "
+			 "h_2 num_20 num_2f min_2");
+	/* 30 November: its own ordinal, o'clock is the hour alone. */
+	cr_assert_str_eq(received(SAY_RU, "UTC", 1795996800LL, ""),
+			 "vm_received wd_1 ord_30 mon_11 num_0 h_5");
+}
+
+Test(say, received_bounds_the_caller_and_refuses_a_short_buffer)
+{
+	const char *w[SAY_RECEIVED_MAX];
+	size_t k = 0, digits = 0, from = 0;
+
+	cr_assert_eq(say_received(SAY_RU, "Europe/Moscow", T_MON_1105_UTC,
+				  "1234567890123456789012345678901234567890",
+				  w, &k, SAY_RECEIVED_MAX),
+		     0);
+	for (size_t i = 0; i < k; i++) {
+		if (!strcmp(w[i], "t_from"))
+			from = i;
+		digits += from && i > from;
+	}
+	cr_assert_gt(from, 0);
+	cr_assert_eq(digits, SAY_CALLER_DIGITS);
+	k = 0;
+	cr_assert_eq(say_received(SAY_EN, "UTC", T_MON_1105_UTC, "1", w, &k,
+				  4),
+		     -ENOSPC);
+	cr_assert_eq(k, 0);
 }
