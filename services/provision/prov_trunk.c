@@ -61,7 +61,7 @@ static const char add_lua[] =
 static const char remove_lua[] =
 	"if redis.call('EXISTS', KEYS[1]) == 0 and "
 	"redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then "
-	"return {-1, ''} end "
+	"return {-1, '', ''} end "
 	"local ip = redis.call('HGET', KEYS[1], 'ip') "
 	"if ip then "
 	"  local k = ARGV[2] .. ip "
