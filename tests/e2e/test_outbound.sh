@@ -374,6 +374,30 @@ if wait "$CARRIER_PID"; then pass carrier_reinvite_and_bye_answered
 else fail carrier_reinvite_and_bye_answered "carrier's sipp: $(grep -m2 -iE 'fail|unexpected|abort' "$TMP/carrier_bye.carrier.log" "$TMP/sipp.out" | tail -2)"; fi
 wait "$DEAD_PID"
 
+# A carrier's call in: the answer it gets (and the PBX's BYE) shows the
+# edge only, and the dialog works through the masked Contact (its ACK
+# reaches the worker, which plays the greeting and hangs up).
+INBOUND=74957770001
+sox -n -r 16000 -c 1 -b 16 "$TMP/hello.wav" synth 1 sine 440 2>/dev/null
+{
+	"$PBXCTL" number connect $OTHER $INBOUND &&
+	"$PBXCTL" prompt upload $OTHER hello "$TMP/hello.wav" &&
+	echo '{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"hello"},"outputs":{"next":"bye"}},"bye":{"type":"hangup"}}}' |
+		"$PBXCTL" scenario put $OTHER greet - &&
+	"$PBXCTL" scenario activate $OTHER $INBOUND greet
+} >"$TMP/inbound.log" 2>&1 || fail inbound_scenario "$(tail -1 "$TMP/inbound.log")"
+m=$TMP/inbound.msg
+if CALLER_IP=$CARRIER2 sipp_call uac_greeting.xml $INBOUND 5060 -key rtp_port 32040 	-trace_msg -message_file "$m"; then
+	pass carrier_call_in_answered_and_ended_by_pbx
+else fail carrier_call_in_answered_and_ended_by_pbx "carrier's sipp failed"; fi
+awk '/^(SIP\/2\.0 200|BYE sip:)/{p=1} p&&/^\r?$/{p=0} p' "$m" >"$m.hdr"
+leak=$(grep -oE '127\.0\.0\.1:[0-9]+|outb2?\.pbx\.local|mw[0-9]+@' "$m.hdr" |
+	grep -v '^127\.0\.0\.1:5060$' | sort -u)
+if grep -q '^BYE sip:' "$m.hdr" && [ -z "$leak" ] &&
+	grep -qiE '^Contact: *<sip:127\.0\.0\.1;line=sr-[^>]*>' "$m.hdr"; then
+	pass carrier_call_in_sees_only_the_edge
+else fail carrier_call_in_sees_only_the_edge "leaked: $(echo $leak); $(grep -i '^Contact' "$m.hdr" | head -1)"; fi
+
 # Removing a trunk takes it out of every tenant's list (the others keep
 # their order); with none left the tenant takes the default again.
 if "$PBXCTL" trunk remove dead | grep -qx "removed from the trunks of $OTHER" &&
