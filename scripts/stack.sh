@@ -231,6 +231,10 @@ kam_cfg() {
 	local pw
 	pw=$(cat "$(redis_pass_file kamailio)") || return 1
 	printf '#!KAMAILIO\n#!substdef "!PBX_REDIS_PASS!%s!g"\n' "$pw"
+	# topoh's key (what carriers see of our internal addresses is
+	# encoded under it): new per start, like the digest secret.
+	printf '#!define PBX_TOPOH_KEY "%s"\n' \
+		"$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
 	# A Cluster has only database 0: registrations go there too.
 	if [ "${PBX_REDIS_CLUSTER:-0}" = 1 ]; then
 		printf '#!substdef "!PBX_USRLOC_DB!0!g"\n'
@@ -431,7 +435,8 @@ start_one() {
 			${PBX_PIKE_DENSITY:+-A "PBX_PIKE_DENSITY=$PBX_PIKE_DENSITY"} \
 			${PBX_TCP_IDLE:+-A "PBX_TCP_IDLE=$PBX_TCP_IDLE"} \
 			--substdef "!PBX_REDIS_PORT!$REDIS_PORT!g" \
-			--substdef "!PBX_SELF_ADDR!$SIP_IP:$SIP_PORT!g"
+			--substdef "!PBX_SELF_ADDR!$SIP_IP:$SIP_PORT!g" \
+			--substdef "!PBX_SELF_IP!$SIP_IP!g"
 		wait_until 15 kamailio listening_udp "$SIP_IP" "$SIP_PORT" &&
 			alive kamailio
 		;;

@@ -135,6 +135,7 @@ static const char *const sys_keys[PBX_KS_COUNT] = {
 	[PBX_KS_WORKERS] = "workers",
 	[PBX_KS_WORKER_DRAIN] = "worker:drain",
 	[PBX_KS_RTP_LEASES] = "rtp:leases",
+	[PBX_KS_TENANT_TRUNKS] = "tenant_trunks",
 };
 
 int pbx_key_of(char *buf, size_t size, const char *tenant, enum pbx_tkey k)

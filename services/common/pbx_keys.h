@@ -149,6 +149,11 @@ enum pbx_skey {
 			       * <expires_ms>": RTP ranges of the live
 			       * workers (pbx_rtp_lease.h; workers claim and
 			       * renew, provision reads) */
+	/* carrier trunks (docs/trunks.md "Per-tenant trunks"): */
+	PBX_KS_TENANT_TRUNKS, /* hash tenant -> "<trunk>[,<trunk>]...": the
+			       * trunks its outbound legs take, in order
+			       * (provision writes, Kamailio's BLEG_TRUNK
+			       * reads; absent: the default trunk) */
 	PBX_KS_COUNT
 };
 

@@ -105,6 +105,9 @@ const char pbxctl_usage[] =
 	"                    --realm R] [--format e164|national|local]\n"
 	"  trunk remove <name>\n"
 	"  trunk list\n"
+	"  trunk assign <tenant> <name>...  (in order: the next one on failure)\n"
+	"  trunk assign <tenant> default\n"
+	"  trunk show <tenant>\n"
 	"  worker list\n"
 	"  worker drain <worker> [--exit]\n"
 	"  worker undrain <worker>\n"
@@ -410,6 +413,11 @@ static const struct cmd_def cmds[] = {
 	 "trunk remove <name>"},
 	{"trunk", "list", 0, 0, OP(TRUNK_LIST), PBXCTL_PRINT_ITEMS, 0,
 	 "trunk list"},
+	{"trunk", "assign", 2, 9, OP(TRUNK_ASSIGN), PBXCTL_PRINT_ITEMS, 0,
+	 "trunk assign <tenant> <name>... (at most 4) | trunk assign "
+	 "<tenant> default"},
+	{"trunk", "show", 1, 1, OP(TRUNK_ASSIGN), PBXCTL_PRINT_ITEMS, 0,
+	 "trunk show <tenant>"},
 	{"worker", "list", 0, 0, OP(WORKER_LIST), PBXCTL_PRINT_ITEMS, 0,
 	 "worker list"},
 	{"worker", "drain", 1, 1, OP(WORKER_DRAIN), PBXCTL_PRINT_ITEMS,
@@ -1160,6 +1168,22 @@ static int build(struct pbxctl_cmd *cmd, const struct cmd_def *d, char **a,
 		cmd->op.worker.exit = ov[O_EXIT] != NULL;
 		/* Every Worker member of the oneof is the same pointer. */
 		q->worker_list = &cmd->op.worker;
+		break;
+	case OP(TRUNK_ASSIGN):
+		pbx__v1__prov_request__trunk_assign__init(
+			&cmd->op.trunk_assign);
+		cmd->op.trunk_assign.tenant = a[0];
+		/* "default": the tenant's list goes, the default trunk
+		 * takes its calls again. The names are copied: a points
+		 * into the parser's stack. */
+		cmd->op.trunk_assign.clear = n == 2 && !strcmp(a[1], "default");
+		if (!cmd->op.trunk_assign.clear && n > 1) {
+			for (int k = 1; k < n; k++)
+				cmd->crm_settings[k - 1] = a[k];
+			cmd->op.trunk_assign.trunks = cmd->crm_settings;
+			cmd->op.trunk_assign.n_trunks = (size_t)n - 1;
+		}
+		q->trunk_assign = &cmd->op.trunk_assign;
 		break;
 	case OP(TRUNK_REMOVE):
 	case OP(TRUNK_LIST):

@@ -81,6 +81,7 @@ struct pbxctl_cmd {
 		Pbx__V1__ProvRequest__ObjectRef object_ref;
 		Pbx__V1__ProvRequest__TrunkAdd trunk_add;
 		Pbx__V1__ProvRequest__TrunkRef trunk_ref;
+		Pbx__V1__ProvRequest__TrunkAssign trunk_assign;
 		Pbx__V1__ProvRequest__TenantFeature tenant_feature;
 		Pbx__V1__ProvRequest__TenantLanguage tenant_language;
 		Pbx__V1__ProvRequest__TenantTimezone tenant_timezone;

@@ -527,6 +527,12 @@ int prov_trunk_remove(struct provision *pv,
 		      const Pbx__V1__ProvRequest__TrunkRef *q,
 		      struct prov_reply *r);
 int prov_trunk_list(struct provision *pv, struct prov_reply *r);
+/* A tenant's ordered trunk list (PBX_KS_TENANT_TRUNKS): set, clear or
+ * show; only existing trunks, 1..PROV_TRUNKS_MAX without repeats. */
+#define PROV_TRUNKS_MAX 4
+int prov_trunk_assign(struct provision *pv,
+		      const Pbx__V1__ProvRequest__TrunkAssign *q,
+		      struct prov_reply *r);
 
 /* "2026-11-27T02:30:00Z" for Unix ms (buf of at least 32 bytes). */
 const char *prov_time_iso(char *buf, size_t size, unsigned long long ms);

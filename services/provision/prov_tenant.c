@@ -346,6 +346,9 @@ int prov_tenant_delete(struct provision *pv,
 	free(domain);
 	if (!err)
 		err = drop_keys(pv, tenant);
+	/* Its trunk choice ({sys}: not among its own keys). */
+	if (!err && !pbx_key_sys_of(key, sizeof(key), PBX_KS_TENANT_TRUNKS))
+		err = prov_store_do(pv, "HDEL %s %s", key, tenant);
 	if (!err && !pbx_key_sys(key, sizeof(key), "tenants"))
 		err = prov_store_do(pv, "SREM %s %s", key, tenant);
 	/* Its files last: nothing in Redis names them any more. */

@@ -51,14 +51,17 @@ static const char add_lua[] =
 	"if redis.call('SET', KEYS[4], ARGV[1], 'NX') then return {0, 1} end "
 	"return {0, 0}";
 
-/* KEYS: trunk hash, trunk set, trunk_default. ARGV: name, trunk_ip
- * prefix. The default moves to the first remaining trunk by name, so
- * outbound calls keep a route while any trunk is left. Returns {0, new
- * default or ''} or {-1, ''} when the trunk does not exist. */
+/* KEYS: trunk hash, trunk set, trunk_default, tenant_trunks. ARGV: name,
+ * trunk_ip prefix. The default moves to the first remaining trunk by
+ * name, so outbound calls keep a route while any trunk is left. The
+ * trunk leaves every tenant's list in the same step (the others keep
+ * their order); a tenant left with none takes the default again.
+ * Returns {0, new default or '', "t1,t2" the tenants whose list changed}
+ * or {-1, '', ''} when the trunk does not exist. */
 static const char remove_lua[] =
 	"if redis.call('EXISTS', KEYS[1]) == 0 and "
 	"redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then "
-	"return {-1, ''} end "
+	"return {-1, '', ''} end "
 	"local ip = redis.call('HGET', KEYS[1], 'ip') "
 	"if ip then "
 	"  local k = ARGV[2] .. ip "
@@ -73,7 +76,36 @@ static const char remove_lua[] =
 	"  if #m > 0 then redis.call('SET', KEYS[3], m[1]) nd = m[1] "
 	"  else redis.call('DEL', KEYS[3]) end "
 	"end "
-	"return {0, nd}";
+	"local all = redis.call('HGETALL', KEYS[4]) "
+	"local hit = {} "
+	"for i = 1, #all, 2 do "
+	"  local keep, was = {}, false "
+	"  for t in string.gmatch(all[i + 1], '[^,]+') do "
+	"    if t == ARGV[1] then was = true else keep[#keep + 1] = t end "
+	"  end "
+	"  if was then "
+	"    hit[#hit + 1] = all[i] "
+	"    if #keep == 0 then redis.call('HDEL', KEYS[4], all[i]) "
+	"    else redis.call('HSET', KEYS[4], all[i], "
+	"      table.concat(keep, ',')) end "
+	"  end "
+	"end "
+	"table.sort(hit) "
+	"return {0, nd, table.concat(hit, ',')}";
+
+/* KEYS: tenant_trunks, trunk set, tenants. ARGV: tenant, "a,b", names...
+ * Checked and written in one step, so no list ever names a trunk that
+ * is being removed. Returns {0, ''}, {-1, name} for a name that is no
+ * trunk, {-2, ''} for an unknown tenant. */
+static const char assign_lua[] =
+	"if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 0 then "
+	"return {-2, ''} end "
+	"for i = 3, #ARGV do "
+	"  if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 0 then "
+	"  return {-1, ARGV[i]} end "
+	"end "
+	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
+	"return {0, ''}";
 
 static const char *const formats[] = {"e164", "national", "local"};
 
@@ -283,8 +315,9 @@ int prov_trunk_remove(struct provision *pv,
 {
 	const char *name = prov_str(q->name);
 	char hkey[PBX_KEY_MAX], skey[PBX_KEY_MAX], dkey[PBX_KEY_MAX];
-	char prefix[PBX_KEY_MAX];
+	char prefix[PBX_KEY_MAX], akey[PBX_KEY_MAX];
 	redisReply *rep = NULL;
+	const char *nd, *hit;
 	int err;
 
 	err = prov_check_id(r, "trunk name", name);
@@ -293,10 +326,123 @@ int prov_trunk_remove(struct provision *pv,
 	if (pbx_key_sys(hkey, sizeof(hkey), "trunk:%s", name) ||
 	    pbx_key_sys(skey, sizeof(skey), "trunks") ||
 	    pbx_key_sys(dkey, sizeof(dkey), "trunk_default") ||
-	    pbx_key_sys(prefix, sizeof(prefix), "trunk_ip:"))
+	    pbx_key_sys(prefix, sizeof(prefix), "trunk_ip:") ||
+	    pbx_key_sys_of(akey, sizeof(akey), PBX_KS_TENANT_TRUNKS))
 		return -EINVAL;
-	err = prov_store_cmd(pv, &rep, "EVAL %s 3 %s %s %s %s %s", remove_lua,
-			     hkey, skey, dkey, name, prefix);
+	err = prov_store_cmd(pv, &rep, "EVAL %s 4 %s %s %s %s %s %s",
+			     remove_lua, hkey, skey, dkey, akey, name, prefix);
+	if (err)
+		return err;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 ||
+	    rep->element[0]->type != REDIS_REPLY_INTEGER) {
+		freeReplyObject(rep);
+		return -EIO;
+	}
+	nd = rep->element[1]->str ? rep->element[1]->str : "";
+	hit = rep->element[2]->str ? rep->element[2]->str : "";
+	if (rep->element[0]->integer) {
+		err = prov_already_absent(r);
+	} else {
+		if (nd[0])
+			PLOG_INFO("trunk %s removed; %s is the default now",
+				  name, nd);
+		/* Said to the operator: these tenants' calls now leave
+		 * through their next trunk, or the default one. */
+		if (hit[0]) {
+			PLOG_INFO("trunk %s removed from the trunks of %s",
+				  name, hit);
+			err = prov_strv_add(&r->items,
+					    "removed from the trunks of %s",
+					    hit);
+		}
+	}
+	freeReplyObject(rep);
+	return err;
+}
+
+/* "<tenant> trunks <list>" or "... default (<name>|none)". */
+static int assign_show(struct provision *pv, const char *tenant,
+		       const char *akey, struct prov_reply *r)
+{
+	char dkey[PBX_KEY_MAX];
+	char *list = NULL, *def = NULL;
+	int err;
+
+	if (pbx_key_sys(dkey, sizeof(dkey), "trunk_default"))
+		return -EINVAL;
+	err = prov_store_str(pv, &list, "HGET %s %s", akey, tenant);
+	if (!err)
+		err = prov_store_str(pv, &def, "GET %s", dkey);
+	if (!err && list)
+		err = prov_strv_add(&r->items, "%s trunks %s", tenant, list);
+	else if (!err)
+		err = prov_strv_add(&r->items, "%s trunks default (%s)",
+				    tenant, def ? def : "none");
+	free(list);
+	free(def);
+	return err;
+}
+
+int prov_trunk_assign(struct provision *pv,
+		      const Pbx__V1__ProvRequest__TrunkAssign *q,
+		      struct prov_reply *r)
+{
+	const char *tenant = prov_str(q->tenant);
+	char akey[PBX_KEY_MAX], skey[PBX_KEY_MAX], tkey[PBX_KEY_MAX];
+	char list[PROV_TRUNKS_MAX * (PBX_ID_MAX + 1) + 1] = "";
+	const char *argv[7 + PROV_TRUNKS_MAX];
+	redisReply *rep = NULL;
+	int err, argc = 0;
+
+	err = prov_tenant_known(pv, r, tenant);
+	if (err)
+		return err;
+	if (pbx_key_sys_of(akey, sizeof(akey), PBX_KS_TENANT_TRUNKS) ||
+	    pbx_key_sys(skey, sizeof(skey), "trunks") ||
+	    pbx_key_sys(tkey, sizeof(tkey), "tenants"))
+		return -EINVAL;
+	if (q->clear && q->n_trunks)
+		return prov_fail(r, -EINVAL,
+				 "give trunk names or clear, not both");
+	if (q->clear) {
+		err = prov_store_do(pv, "HDEL %s %s", akey, tenant);
+		if (!err)
+			PLOG_INFO("tenant %s: outbound legs take the default "
+				  "trunk",
+				  tenant);
+		return err ? err : assign_show(pv, tenant, akey, r);
+	}
+	if (!q->n_trunks)
+		return assign_show(pv, tenant, akey, r);
+	if (q->n_trunks > PROV_TRUNKS_MAX)
+		return prov_fail(r, -EINVAL, "at most %d trunks per tenant",
+				 PROV_TRUNKS_MAX);
+	for (size_t i = 0; i < q->n_trunks; i++) {
+		const char *t = prov_str(q->trunks[i]);
+
+		err = prov_check_id(r, "trunk name", t);
+		if (err)
+			return err;
+		for (size_t k = 0; k < i; k++) {
+			if (!strcmp(t, q->trunks[k]))
+				return prov_fail(r, -EINVAL,
+						 "trunk %s is named twice", t);
+		}
+		if (i)
+			strcat(list, ",");
+		strcat(list, t);
+	}
+	argv[argc++] = "EVAL";
+	argv[argc++] = assign_lua;
+	argv[argc++] = "3";
+	argv[argc++] = akey;
+	argv[argc++] = skey;
+	argv[argc++] = tkey;
+	argv[argc++] = tenant;
+	argv[argc++] = list;
+	for (size_t i = 0; i < q->n_trunks; i++)
+		argv[argc++] = q->trunks[i];
+	err = prov_store_argv(pv, &rep, argc, argv, NULL);
 	if (err)
 		return err;
 	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
@@ -304,13 +450,17 @@ int prov_trunk_remove(struct provision *pv,
 		freeReplyObject(rep);
 		return -EIO;
 	}
-	if (rep->element[0]->integer)
-		err = prov_already_absent(r);
-	else if (rep->element[1]->str && rep->element[1]->str[0])
-		PLOG_INFO("trunk %s removed; %s is the default now", name,
-			  rep->element[1]->str);
+	if (rep->element[0]->integer == -1)
+		err = prov_fail(r, -ENOENT, "no trunk %s (pbxctl trunk list)",
+				rep->element[1]->str ? rep->element[1]->str
+						     : "?");
+	else if (rep->element[0]->integer)
+		err = prov_fail(r, -ENOENT, "unknown tenant %s", tenant);
 	freeReplyObject(rep);
-	return err;
+	if (err)
+		return err;
+	PLOG_INFO("tenant %s: outbound legs take trunks %s", tenant, list);
+	return assign_show(pv, tenant, akey, r);
 }
 
 int prov_trunk_list(struct provision *pv, struct prov_reply *r)

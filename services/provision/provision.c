@@ -260,6 +260,9 @@ static int dispatch(struct provision *pv, const Pbx__V1__ProvRequest *q,
 		return prov_trunk_remove(pv, q->trunk_remove, r);
 	case PBX__V1__PROV_REQUEST__OP_TRUNK_LIST:
 		return prov_trunk_list(pv, r);
+	case PBX__V1__PROV_REQUEST__OP_TRUNK_ASSIGN:
+		NEED(q->trunk_assign);
+		return prov_trunk_assign(pv, q->trunk_assign, r);
 	case PBX__V1__PROV_REQUEST__OP_TENANT_LANGUAGE:
 		NEED(q->tenant_language);
 		return prov_tenant_language(pv, q->tenant_language, r);

@@ -10,6 +10,12 @@
 # the concurrent-call and calls-per-minute limits, emergency and short
 # numbers; a caller ID the tenant does not own refused when it is set.
 # Calls between extensions keep working.
+# Per-tenant trunks (issue 16): a tenant given its own trunks (198.51.100.11
+# then .10) reaches them while another tenant still takes the default;
+# a trunk that answers 503 hands the call to the tenant's next trunk, a
+# 404 does not; what reached the carrier shows only the edge (Contact,
+# Via, To: no worker address, no tenant domain); the carrier's re-INVITE
+# and BYE reach our side and end the call there.
 #
 # The carrier's address must exist only in a private network namespace:
 # run as root, the suite creates one, re-runs itself inside it and
@@ -27,17 +33,22 @@ own_netns "$ROOT/tests/e2e/test_outbound.sh" "$@"
 e2e_env outbound
 PHONE_IP=127.0.0.4
 PHONE2_IP=127.0.0.5
+PHONE3_IP=127.0.0.6    # extension 201 of the other tenant
 CARRIER=198.51.100.9
+CARRIER2=198.51.100.10 # trunk "carrier2", format national
+DEAD=198.51.100.11     # trunk "dead": refuses every call
 T=outb
 DOMAIN=outb.pbx.local
 OTHER=outb2
+DOMAIN2=outb2.pbx.local
+PW201=other-tenant-Kp5-pw
 PW101=first-phone-Zq8-pw
 PW102=second-phone-Lm3-pw
 OWN=74951230000        # the tenant's numbers
 OWN2=74951230001
 FOREIGN=74957770000    # another tenant's
 
-ip addr add "$CARRIER/32" dev lo 2>/dev/null
+for a in $CARRIER $CARRIER2 $DEAD; do ip addr add "$a/32" dev lo 2>/dev/null; done
 
 BG=()
 cleanup() {
@@ -55,7 +66,7 @@ cd - >/dev/null || exit 1
 
 {
 	"$PBXCTL" tenant create $T --domain $DOMAIN &&
-	"$PBXCTL" tenant create $OTHER --domain outb2.pbx.local &&
+	"$PBXCTL" tenant create $OTHER --domain $DOMAIN2 &&
 	"$PBXCTL" ext add $T 101 "$PW101" &&
 	"$PBXCTL" ext add $T 102 "$PW102" &&
 	"$PBXCTL" number connect $T $OWN &&
@@ -77,10 +88,11 @@ fi
 # at the same time.
 # Its log (got N (reason)) in $TMP/<name>.log.
 dial() {
-	local ext=${4:-101} pw=$PW101 ip=$PHONE_IP
+	local ext=${4:-101} pw=$PW101 ip=$PHONE_IP dom=$DOMAIN
 	[ "$ext" = 102 ] && pw=$PW102 ip=$PHONE2_IP
+	[ "$ext" = 201 ] && pw=$PW201 ip=$PHONE3_IP dom=$DOMAIN2
 	(cd "$TMP" && timeout 60 sipp -sf "$SIPP_DIR/out_phone.xml" -s "$2" \
-		-key user "$ext" -key domain $DOMAIN -key expect "$3" \
+		-key user "$ext" -key domain "$dom" -key expect "$3" \
 		-key rtp_port 32010 -au "$ext" -ap "$pw" -i $ip \
 		-p "${DIAL_PORT:-5096}" -mi $ip -mp "${DIAL_MP:-16000}" \
 		-d "${5:-500}" -m 1 -nostdin \
@@ -101,12 +113,17 @@ refused() {
 
 # carrier <name>: the SIPp carrier takes one call in the background
 # (CARRIER_PID), an rtp_sink counts what reaches its RTP port.
+# CARRIER_AT / CARRIER_SF: another address and scenario; what it
+# received is in $TMP/<name>.carrier.msg.
 carrier() {
-	rm -f "$TMP/$1.carrier.log"
-	(cd "$TMP" && exec timeout 60 sipp -sf "$SIPP_DIR/out_carrier.xml" \
-		-i $CARRIER -p 5060 -mi $CARRIER -mp 18000 \
+	rm -f "$TMP/$1.carrier.log" "$TMP/$1.carrier.msg"
+	(cd "$TMP" && exec timeout 60 sipp \
+		-sf "$SIPP_DIR/${CARRIER_SF:-out_carrier.xml}" \
+		-i "${CARRIER_AT:-$CARRIER}" -p 5060 \
+		-mi "${CARRIER_AT:-$CARRIER}" -mp 18000 \
 		-key rtp_port 32020 -m 1 -nostdin -trace_logs \
-		-log_file "$TMP/$1.carrier.log" >>"$TMP/sipp.out" 2>&1) &
+		-log_file "$TMP/$1.carrier.log" -trace_msg \
+		-message_file "$TMP/$1.carrier.msg" >>"$TMP/sipp.out" 2>&1) &
 	CARRIER_PID=$!
 	BG+=("$CARRIER_PID")
 	sleep 0.3
@@ -116,15 +133,16 @@ carrier() {
 # an answered outbound call; the carrier saw the number and caller ID;
 # with count, RTP both ways (~3 s at 50 packets/s each way).
 out_call() {
-	local name=$1 a b rc
+	local name=$1 a b rc pip=$PHONE_IP
+	[ "${DIAL_EXT:-101}" = 201 ] && pip=$PHONE3_IP
 	carrier "$name"
 	if [ -n "${5:-}" ]; then
-		start_sink $PHONE_IP 32010 "$TMP/$name.phone.sink"
+		start_sink $pip 32010 "$TMP/$name.phone.sink"
 		a=$SINK_PID
-		start_sink $CARRIER 32020 "$TMP/$name.carrier.sink"
+		start_sink "${CARRIER_AT:-$CARRIER}" 32020 "$TMP/$name.carrier.sink"
 		b=$SINK_PID
 	fi
-	if dial "$name" "$2" 200 101 "$([ -n "${5:-}" ] && echo 3500 || echo 500)"; then
+	if dial "$name" "$2" 200 "${DIAL_EXT:-101}" "$([ -n "${5:-}" ] && echo 3500 || echo 500)"; then
 		pass "${name}_answered"
 	else
 		fail "${name}_answered" "$(grep -m1 -o 'got [0-9]* ([^)]*)' "$TMP/$name.log")"
@@ -244,6 +262,150 @@ if grep -E "\[$T/[^]]+\] outbound call from extension 101 to 442079460958 \(inte
 	"$PBX_RUN"/router*.log >/dev/null; then
 	pass refusal_logged_with_tenant_and_call
 else fail refusal_logged_with_tenant_and_call "no such line in the router's log"; fi
+
+# --- per-tenant trunks, failover, topology hiding ---------------------------
+# Tenant B ($OTHER) gets trunks "dead" (answers 503 or 404) and then
+# "carrier2"; tenant A ($T) keeps the default. B never called out
+# before, so the edge has no cached list for it.
+{
+	"$PBXCTL" trunk add carrier2 $CARRIER2:5060 --format national &&
+	"$PBXCTL" trunk add dead $DEAD:5060 &&
+	"$PBXCTL" ext add $OTHER 201 "$PW201" &&
+	"$PBXCTL" outbound set $OTHER --caller-id $FOREIGN
+} >"$TMP/trunks.log" 2>&1 && phone_register 201 "$PW201" $DOMAIN2 $PHONE3_IP 5092 &&
+	pass trunks_and_second_tenant_provisioned ||
+	fail trunks_and_second_tenant_provisioned "$(tail -2 "$TMP/trunks.log")"
+
+# assign_refused <name> <message regex> <args...>: pbxctl trunk assign
+# fails naming the problem, and the tenant keeps the default.
+assign_refused() {
+	local name=$1 want=$2 out
+	shift 2
+	if ! out=$("$PBXCTL" trunk assign "$@" 2>&1) && grep -qE "$want" <<<"$out" &&
+		"$PBXCTL" trunk show $OTHER | grep -qx "$OTHER trunks default (out-carrier)"; then
+		pass "$name"
+	else fail "$name" "$out / $("$PBXCTL" trunk show $OTHER 2>&1)"; fi
+}
+assign_refused assign_unknown_trunk_refused "no trunk nosuch" $OTHER carrier2 nosuch
+assign_refused assign_same_trunk_twice_refused "named twice" $OTHER carrier2 carrier2
+assign_refused assign_unknown_tenant_refused "unknown tenant" nosuchtenant carrier2
+assign_refused assign_five_trunks_refused "at most 4" $OTHER a b c d e
+
+if "$PBXCTL" trunk assign $OTHER dead carrier2 | grep -qx "$OTHER trunks dead,carrier2" &&
+	[ "$(rcli HGET 'pbx:{sys}:tenant_trunks' $OTHER)" = dead,carrier2 ] &&
+	"$PBXCTL" trunk show $T | grep -qx "$T trunks default (out-carrier)"; then
+	pass tenant_b_assigned_two_trunks
+else fail tenant_b_assigned_two_trunks "$("$PBXCTL" trunk show $OTHER 2>&1)"; fi
+
+# refusing_carrier <name> <code>: the dead trunk's SIPp answers code.
+refusing_carrier() {
+	(cd "$TMP" && exec timeout 30 sipp -sf "$SIPP_DIR/uas_fail.xml" \
+		-key code "$2" -i $DEAD -p 5060 -m 1 -nostdin -trace_logs \
+		-log_file "$TMP/$1.dead.log" >>"$TMP/sipp.out" 2>&1) &
+	DEAD_PID=$!
+	BG+=("$DEAD_PID")
+}
+
+# B's phone: the first trunk answers 503, the call reaches carrier 2 in
+# its number format (national: 8 and 10 digits), RTP both ways.
+refusing_carrier failover 503
+DIAL_EXT=201 CARRIER_AT=$CARRIER2 out_call tenant_b_failover_to_trunk2 \
+	89161234567 89161234567 +$FOREIGN count
+if wait "$DEAD_PID" && grep -q 'ruri +79161234567' "$TMP/failover.dead.log"; then
+	pass failover_first_trunk_got_invite_and_503
+else fail failover_first_trunk_got_invite_and_503 "dead trunk's sipp failed"; fi
+if grep -q "trunk dead answered 503: trying trunk carrier2 (tenant $OTHER)" \
+	"$PBX_RUN/kamailio.log"; then
+	pass failover_logged
+else fail failover_logged "no such line in kamailio.log"; fi
+
+# What carrier 2 got shows the edge only.
+m=$TMP/tenant_b_failover_to_trunk2.carrier.msg
+awk '/^(INVITE|BYE|ACK) sip:/{p=1} p&&/^\r?$/{p=0} p' "$m" >"$m.hdr"
+if grep -q '^INVITE sip:89161234567@198.51.100.10:5060 SIP' "$m.hdr" &&
+	grep -q '^BYE sip:' "$m.hdr"; then
+	pass carrier_got_invite_and_bye
+else fail carrier_got_invite_and_bye "$(grep -c . "$m.hdr") header lines"; fi
+# Contact: the edge's address (the worker's, encoded, in a parameter).
+if grep -qiE '^Contact: *<sip:127\.0\.0\.1;line=sr-[^>]*>' "$m.hdr"; then
+	pass carrier_contact_is_the_edge
+else fail carrier_contact_is_the_edge "$(grep -i '^Contact' "$m.hdr")"; fi
+# Nothing internal in any header: the edge's address (its Record-Route,
+# port 5060 implied) and nothing else: no worker port (5080+), no tenant
+# domain, no worker name. (The SDP's c= is the worker's RTP address:
+# media flows there directly.)
+leak=$(grep -oE '127\.0\.0\.1:[0-9]+|outb2?\.pbx\.local|mw[0-9]+@' "$m.hdr" |
+	grep -v '^127\.0\.0\.1:5060$' | sort -u)
+if [ -z "$leak" ] && grep -q '^Record-Route: <sip:127\.0\.0\.1;lr' "$m.hdr"; then
+	pass carrier_sees_no_internal_address
+else fail carrier_sees_no_internal_address "leaked: $(echo $leak)"; fi
+if grep -qiE '^To: *<sip:89161234567@198\.51\.100\.10:5060>' "$m.hdr"; then
+	pass carrier_to_is_number_at_trunk
+else fail carrier_to_is_number_at_trunk "$(grep -i '^To:' "$m.hdr" | head -1)"; fi
+
+# Tenant A still takes the default trunk (198.51.100.9, e164).
+out_call tenant_a_still_default 89161234567 +79161234567 +$OWN
+
+# A callee's own answer (404) is final: no second trunk (the phone gets
+# the failure of the ring, 480, and carrier 2 no INVITE).
+refusing_carrier notfound 404
+k=$(grep -c 'via trunk carrier2' "$PBX_RUN/kamailio.log")
+if dial failover_404_final 89161234567 480 201 && wait "$DEAD_PID" &&
+	grep -q 'ruri +79161234567' "$TMP/notfound.dead.log" &&
+	[ "$(grep -c 'via trunk carrier2' "$PBX_RUN/kamailio.log")" = "$k" ]; then
+	pass failover_not_on_404
+else fail failover_not_on_404 "$(grep -m1 -o 'got [0-9]* ([^)]*)' "$TMP/failover_404_final.log")"; fi
+
+# The carrier drives the dialog: its re-INVITE (hold) and its BYE reach
+# our side through the edge; the BYE ends the call there (the caller of
+# B's scenario, which rings a mobile number, gets BYE from the PBX).
+{
+	echo '{"start":"m","nodes":{"m":{"type":"subscriber","options":{"kind":"mobile","target":"+79161234567","timeout":10},"outputs":{"no_answer":"x","busy":"x","unavailable":"x"}},"x":{"type":"hangup"}}}' |
+		"$PBXCTL" scenario put $OTHER ringout - &&
+	"$PBXCTL" scenario activate $OTHER $FOREIGN ringout
+} >"$TMP/ringout.log" 2>&1 || fail ringout_scenario "$(tail -1 "$TMP/ringout.log")"
+refusing_carrier carrier_bye 503
+CARRIER_AT=$CARRIER2 CARRIER_SF=uas_carrier_bye.xml carrier carrier_bye
+if CALLER_IP=127.0.0.2 sipp_call uac_greeting.xml $FOREIGN 5072 -key rtp_port 32030 \
+	-trace_logs -log_file "$TMP/carrier_bye.caller.log"; then
+	pass carrier_bye_ends_the_call_on_our_side
+else fail carrier_bye_ends_the_call_on_our_side "caller got no BYE"; fi
+if wait "$CARRIER_PID"; then pass carrier_reinvite_and_bye_answered
+else fail carrier_reinvite_and_bye_answered "carrier's sipp: $(grep -m2 -iE 'fail|unexpected|abort' "$TMP/carrier_bye.carrier.log" "$TMP/sipp.out" | tail -2)"; fi
+wait "$DEAD_PID"
+
+# A carrier's call in: the answer it gets (and the PBX's BYE) shows the
+# edge only, and the dialog works through the masked Contact (its ACK
+# reaches the worker, which plays the greeting and hangs up).
+INBOUND=74957770001
+sox -n -r 16000 -c 1 -b 16 "$TMP/hello.wav" synth 1 sine 440 2>/dev/null
+{
+	"$PBXCTL" number connect $OTHER $INBOUND &&
+	"$PBXCTL" prompt upload $OTHER hello "$TMP/hello.wav" &&
+	echo '{"start":"g","nodes":{"g":{"type":"greeting","options":{"prompt":"hello"},"outputs":{"next":"bye"}},"bye":{"type":"hangup"}}}' |
+		"$PBXCTL" scenario put $OTHER greet - &&
+	"$PBXCTL" scenario activate $OTHER $INBOUND greet
+} >"$TMP/inbound.log" 2>&1 || fail inbound_scenario "$(tail -1 "$TMP/inbound.log")"
+m=$TMP/inbound.msg
+if CALLER_IP=$CARRIER2 sipp_call uac_greeting.xml $INBOUND 5060 -key rtp_port 32040 	-trace_msg -message_file "$m"; then
+	pass carrier_call_in_answered_and_ended_by_pbx
+else fail carrier_call_in_answered_and_ended_by_pbx "carrier's sipp failed"; fi
+awk '/^(SIP\/2\.0 200|BYE sip:)/{p=1} p&&/^\r?$/{p=0} p' "$m" >"$m.hdr"
+leak=$(grep -oE '127\.0\.0\.1:[0-9]+|outb2?\.pbx\.local|mw[0-9]+@' "$m.hdr" |
+	grep -v '^127\.0\.0\.1:5060$' | sort -u)
+if grep -q '^BYE sip:' "$m.hdr" && [ -z "$leak" ] &&
+	grep -qiE '^Contact: *<sip:127\.0\.0\.1;line=sr-[^>]*>' "$m.hdr"; then
+	pass carrier_call_in_sees_only_the_edge
+else fail carrier_call_in_sees_only_the_edge "leaked: $(echo $leak); $(grep -i '^Contact' "$m.hdr" | head -1)"; fi
+
+# Removing a trunk takes it out of every tenant's list (the others keep
+# their order); with none left the tenant takes the default again.
+if "$PBXCTL" trunk remove dead | grep -qx "removed from the trunks of $OTHER" &&
+	"$PBXCTL" trunk show $OTHER | grep -qx "$OTHER trunks carrier2" &&
+	"$PBXCTL" trunk remove carrier2 >/dev/null &&
+	"$PBXCTL" trunk show $OTHER | grep -qx "$OTHER trunks default (out-carrier)"; then
+	pass trunk_removed_from_assignments
+else fail trunk_removed_from_assignments "$("$PBXCTL" trunk show $OTHER 2>&1)"; fi
 
 "$PBXCTL" trunk remove out-carrier >/dev/null 2>&1
 e2e_finish $T $OTHER

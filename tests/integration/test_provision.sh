@@ -1061,11 +1061,21 @@ ctl trunk add "pvt3-$$" nosuch.invalid
 expect trunk_unresolvable 1 'cannot resolve nosuch.invalid'
 ctl trunk add "pvt3-$$" "$TIP" --format international
 expect trunk_bad_format 1 'e164, national or local'
+# A tenant's own trunks (tenant C: deleted below, which forgets them).
+ctl trunk assign "$C" "$T2" "$T1"
+expect trunk_assign_in_order 0 "^$C trunks $T2,$T1\$"
+check trunk_assign_stored "$T2,$T1" "$(rcli HGET 'pbx:{sys}:tenant_trunks' "$C")"
+ctl trunk assign "$C" "$T1" "nosuch-$$"
+expect trunk_assign_only_existing 1 "no trunk nosuch-$$"
+check trunk_assign_refused_changes_nothing "$T2,$T1" \
+	"$(rcli HGET 'pbx:{sys}:tenant_trunks' "$C")"
 ctl trunk add "$T1" "$TIP:5061"
 check trunk_readd_replaces_without_credentials "$TIP:5061 0" \
 	"$(rcli HGET "pbx:{sys}:trunk:$T1" address) $(rcli HEXISTS "pbx:{sys}:trunk:$T1" ha1)"
 ctl trunk remove "$T1"
-expect trunk_remove 0 '^ok$'
+expect trunk_remove_names_tenants 0 "^removed from the trunks of $C\$"
+check trunk_remove_leaves_the_rest_of_the_list "$T2" \
+	"$(rcli HGET 'pbx:{sys}:tenant_trunks' "$C")"
 check trunk_remove_clears_ip_index 0 "$(rcli EXISTS "pbx:{sys}:trunk_ip:$TIP")"
 check trunk_remove_clears_hash 0 "$(rcli EXISTS "pbx:{sys}:trunk:$T1")"
 if [ "$had_default" = 0 ]; then
@@ -1073,6 +1083,10 @@ if [ "$had_default" = 0 ]; then
 fi
 ctl trunk remove "$T1"
 expect trunk_remove_again_is_ok 0 '^ok \(already absent\)$'
+ctl trunk assign "$C" default
+expect trunk_assign_default_shows_default 0 "^$C trunks default \("
+check trunk_assign_default_forgets_the_list 0 \
+	"$(rcli HEXISTS 'pbx:{sys}:tenant_trunks' "$C")"
 ctl trunk remove "$T2"
 if [ "$had_default" = 0 ]; then
 	check trunk_remove_last_clears_default 0 "$(rcli EXISTS "pbx:{sys}:trunk_default")"
@@ -1084,9 +1098,13 @@ else
 fi
 
 mkdir -p "$TMP/media/$C/vm" && echo x >"$TMP/media/$C/vm/1-a.wav"
+# Its trunks are gone by now: a list as trunk_assign writes it.
+rcli HSET 'pbx:{sys}:tenant_trunks' "$C" "$T2" >/dev/null
 ctl tenant delete "$C"
 left=$(rcli --scan --pattern "pbx:{$C}:*" | wc -l)
 check tenant_delete_removes_versions_and_objects 0 "$left"
+check tenant_delete_forgets_its_trunks 0 \
+	"$(rcli HEXISTS 'pbx:{sys}:tenant_trunks' "$C")"
 if [ -e "$TMP/media/$C" ]; then
 	fail tenant_delete_removes_its_media_files "$(find "$TMP/media/$C")"
 else

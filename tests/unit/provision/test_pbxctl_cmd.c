@@ -448,6 +448,34 @@ Test(pbxctl_cmd, trunk_commands)
 	cr_expect_eq(c.print, PBXCTL_PRINT_ITEMS);
 }
 
+Test(pbxctl_cmd, trunk_assign_show_and_default)
+{
+	char *a1[] = {"pbxctl", "trunk", "assign", "acme", "mts", "rt"};
+	char *a2[] = {"pbxctl", "trunk", "assign", "acme", "default"};
+	char *a3[] = {"pbxctl", "trunk", "show", "acme"};
+	char *a4[] = {"pbxctl", "trunk", "assign", "acme"};
+	struct pbxctl_cmd c;
+
+	cr_assert_eq(parse(&c, ARGC(a1), a1), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_TRUNK_ASSIGN);
+	cr_expect_str_eq(c.req.trunk_assign->tenant, "acme");
+	cr_assert_eq(c.req.trunk_assign->n_trunks, 2);
+	/* In the order given: the first takes the calls. */
+	cr_expect_str_eq(c.req.trunk_assign->trunks[0], "mts");
+	cr_expect_str_eq(c.req.trunk_assign->trunks[1], "rt");
+	cr_expect_not(c.req.trunk_assign->clear);
+	cr_assert_eq(parse(&c, ARGC(a2), a2), 0, "%s", err);
+	cr_expect(c.req.trunk_assign->clear);
+	cr_expect_eq(c.req.trunk_assign->n_trunks, 0);
+	cr_assert_eq(parse(&c, ARGC(a3), a3), 0, "%s", err);
+	cr_expect_eq(c.req.op_case, PBX__V1__PROV_REQUEST__OP_TRUNK_ASSIGN);
+	cr_expect_eq(c.req.trunk_assign->n_trunks, 0);
+	cr_expect_not(c.req.trunk_assign->clear);
+	cr_expect_eq(c.print, PBXCTL_PRINT_ITEMS);
+	/* Without a trunk name it is a usage error, not a "show". */
+	cr_expect_eq(parse(&c, ARGC(a4), a4), -EINVAL);
+}
+
 Test(pbxctl_cmd, tenant_feature_on_off)
 {
 	char *a1[] = {"pbxctl", "tenant", "feature", "acme", "fax", "on"};
@@ -582,7 +610,8 @@ Test(pbxctl_cmd, usage_lists_every_command)
 		"scenario activate", "scenario rollback", "scenario simulate",
 		"object put",        "object get",        "object list",
 		"object delete",     "trunk add",         "trunk remove",
-		"trunk list",        "queue agent",       "queue stats",
+		"trunk list",        "trunk assign",      "trunk show",
+		"queue agent",       "queue stats",
 		"worker list",       "worker drain",      "worker undrain"};
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

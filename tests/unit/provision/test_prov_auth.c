@@ -24,6 +24,7 @@ static bool operator_only(const char *op)
 		"tenant_create", "tenant_list",  "tenant_delete", "trunk_add",
 		"trunk_remove",  "trunk_list",   "tenant_feature", "tenant_limits",
 		"vm_quota",      "worker_list",  "worker_drain", "worker_undrain",
+		"trunk_assign",
 	};
 
 	for (size_t i = 0; i < sizeof(ops) / sizeof(*ops); i++)
