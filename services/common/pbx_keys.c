@@ -121,6 +121,7 @@ static const char *const tenant_keys[PBX_K_COUNT] = {
 	[PBX_K_ASR] = "asr",
 	[PBX_K_PICKUP_RING] = "pickup:ring",
 	[PBX_K_PICKUP_INFO] = "pickup:info",
+	[PBX_K_EXT_WORKER] = "extw",
 };
 
 static const char *const sys_keys[PBX_KS_COUNT] = {

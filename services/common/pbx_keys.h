@@ -116,6 +116,11 @@ enum pbx_tkey {
 	PBX_K_PICKUP_INFO, /* hash call id -> "<group|*> <ext> <worker>" of
 			    * that ring ("*": the extension has no pickup
 			    * group: only a directed pickup takes it) */
+	/* string per extension (pbx_key_sub_of), 4 h TTL: the worker of
+	 * that extension's latest call (it made it, or was rung from it);
+	 * its next call goes there when it can, so an attended transfer
+	 * finds both calls on one worker (docs/employees.md; router) */
+	PBX_K_EXT_WORKER,
 	PBX_K_COUNT
 };
 enum pbx_skey {

@@ -34,9 +34,39 @@ struct call_lookup {
 	/* A cascade leg into a room (route_conf.c): it must land on the
 	 * room's worker, and is not another call of the tenant. */
 	bool cascade;
+	/* An extension's call: the worker of its latest other call
+	 * (PBX_K_EXT_WORKER), "" if none. */
+	char ext_worker[65];
 };
 
 #define LOOKUP(c) ((struct call_lookup *)(c)->user)
+
+/* How long an extension's worker is remembered after its latest call
+ * started: longer than most calls, so a consultation call made during a
+ * long one still finds it; a stale entry costs nothing (a worker gone or
+ * full is not taken). */
+#define EXT_WORKER_TTL_S 14400
+
+void route_ext_worker_note(struct route_ctx *c, const char *tenant,
+			   const char *ext)
+{
+	redisAsyncContext *ac = pbx_redis_ctx(c->r->redis);
+	char key[PBX_KEY_MAX];
+
+	if (!ac || !c->worker_id[0] ||
+	    pbx_key_sub_of(key, sizeof(key), tenant, PBX_K_EXT_WORKER, ext))
+		return;
+	redisAsyncCommand(ac, NULL, NULL, "SET %s %s EX %d", key,
+			  c->worker_id, EXT_WORKER_TTL_S);
+}
+
+static void got_ext_worker(struct route_ctx *c, redisReply *rr)
+{
+	/* A lost reply only loses the preference. */
+	if (rr && rr->type == REDIS_REPLY_STRING && pbx_id_valid(rr->str))
+		snprintf(LOOKUP(c)->ext_worker,
+			 sizeof(LOOKUP(c)->ext_worker), "%s", rr->str);
+}
 
 /* How long the edge may repeat a constant reject (scenario_start_is_
  * constant): also how long a scenario change takes to reach such a number
@@ -313,6 +343,10 @@ static void place(struct route_ctx *c)
 			PLOG_INFO("conference room's worker %s is gone or "
 				  "full: the room starts again elsewhere",
 				  LOOKUP(c)->conf_worker);
+	} else if (LOOKUP(c)->ext_worker[0]) {
+		/* Beside the extension's other call, if that worker still
+		 * takes calls; else wherever is least loaded. */
+		w = workers_pick_id(c->r->workers, LOOKUP(c)->ext_worker);
 	}
 	if (!w)
 		w = workers_pick(c->r->workers);
@@ -325,6 +359,8 @@ static void place(struct route_ctx *c)
 	}
 	snprintf(c->worker_id, sizeof(c->worker_id), "%s", w->id);
 	snprintf(c->worker_uri, sizeof(c->worker_uri), "%s", w->sip_uri);
+	if (LOOKUP(c)->caller_tenant[0])
+		route_ext_worker_note(c, LOOKUP(c)->caller_tenant, c->caller);
 	/* A cascade leg has no fallback: anywhere but the room's worker it
 	 * would start a second half of the room. */
 	w = LOOKUP(c)->cascade || c->pk_worker[0]
@@ -677,6 +713,10 @@ void route_call_new(struct router *r, const struct pbx_bus_peer *peer,
 		/* ... and its forwarding, in the same round trip (a number
 		 * that is no extension has none). */
 		route_forward_read(c, cn->caller_tenant, c->number);
+		/* ... and where the caller's own latest call is. */
+		if (!pbx_key_sub_of(key, sizeof(key), cn->caller_tenant,
+				    PBX_K_EXT_WORKER, c->caller))
+			route_pipe_cmd(c, got_ext_worker, "GET %s", key);
 	}
 	if (c->err && c->waiting == 0) {
 		PLOG_ERR("storage unavailable: cannot route");

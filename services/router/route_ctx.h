@@ -467,6 +467,10 @@ int route_scen_numbers(const char *p, char *num, char *cid, size_t size,
  *   the oldest ringing call of its group (or that extension's) into
  *   c->pk_call / pk_ext / pk_worker and runs next; nothing: rej 404. */
 void route_pickup_ringing(struct route_ctx *c, const char *ext);
+/* Notes c->worker_id as the worker of extension ext (of tenant)'s latest
+ * call (PBX_K_EXT_WORKER): its next call is placed there when it can be. */
+void route_ext_worker_note(struct route_ctx *c, const char *tenant,
+			   const char *ext);
 void route_pickup_forget(struct router *r, const char *tenant,
 			 const char *call_id);
 void route_pickup_claim(struct route_ctx *c, const char *target,

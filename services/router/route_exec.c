@@ -155,6 +155,8 @@ void route_exec_ring(struct route_ctx *c, const struct walk_action *a,
 	 * (named legs) are the queue's. */
 	if (a->ring.dest == WALK_DEST_EXTENSION && !leg)
 		route_pickup_ringing(c, a->ring.target);
+	if (a->ring.dest == WALK_DEST_EXTENSION)
+		route_ext_worker_note(c, c->tenant, a->ring.target);
 	PLOG_INFO("node %s: ring %s %s (%u ms)%s%s", c->st.node, kind,
 		  a->ring.target, a->ring.timeout_ms, leg ? " leg " : "",
 		  leg ? leg : "");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end: call transfer from an extension's phone (issue 16 item 2,
-# docs/employees.md "Transfer"). The whole stack on loopback, one media
-# worker; SIPp phones register extensions with digest auth through
+# docs/employees.md "Transfer"). The whole stack on loopback, two media
+# workers (the attended case needs the router to keep an extension's calls
+# on one); SIPp phones register extensions with digest auth through
 # Kamailio, SIPp callers from outside dial tenant numbers whose scenario
 # rings an extension. Five calls run at once, each with its own phones:
 #   blind      the caller reaches 101, 101 REFERs it to 102: 202, NOTIFY
@@ -45,6 +46,11 @@ CARRIER=198.51.100.9 # the tenant's trunk: an outside address
 ip addr add "$CARRIER/32" dev lo 2>/dev/null
 
 e2e_cleanup_on_exit
+# Two media workers: an attended transfer joins the transferor's two
+# calls on one worker, so the consultation call must be placed beside
+# the first (the router's note of an extension's worker), not on the
+# least loaded one.
+export PBX_WORKERS=2
 stack_up
 
 # tone <dir> <file> <hz>: 20 s of A-law at hz in dir (each SIPp streams

@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "pbx_clock.h"
 #include "pbx_keys.h"
 #include "pbx_test.h"
 #include "route_ctx.h"
@@ -282,4 +283,89 @@ Test(route_pickup, the_call_record_says_answered_by_the_picker)
 		router_harness_settle(&h, 10);
 	}
 	cr_assert_str_eq(v, "202");
+}
+
+/* ---- an extension's calls on one worker (PBX_K_EXT_WORKER) ------------- */
+
+static void ext_worker_is(const char *ext, const char *worker)
+{
+	char key[PBX_KEY_MAX];
+	redisReply *rr;
+
+	cr_assert_eq(pbx_key_sub_of(key, sizeof(key), HARNESS_TENANT,
+				    PBX_K_EXT_WORKER, ext),
+		     0);
+	rr = redis_fixture_cmd(&h.rf, "GET %s", key);
+	cr_assert_not_null(rr);
+	if (worker)
+		cr_assert(rr->type == REDIS_REPLY_STRING &&
+				  !strcmp(rr->str, worker),
+			  "extw:%s is not %s", ext, worker);
+	else
+		cr_assert_eq(rr->type, REDIS_REPLY_NIL);
+	freeReplyObject(rr);
+}
+
+/* A second, less loaded-looking worker "mw-two" (5 calls of 10; the
+ * harness's own has none, so it is the least loaded). */
+static void second_worker(void)
+{
+	char key[PBX_KEY_MAX], val[128];
+
+	cr_assert_eq(pbx_key_sys(key, sizeof(key), "workers"), 0);
+	snprintf(val, sizeof(val), "%llu 5 10 0 sip:10.0.0.8:5080",
+		 (unsigned long long)pbx_clock_now_ms());
+	cr_assert_eq(redis_fixture_ok(redis_fixture_cmd(
+			     &h.rf, "HSET %s mw-two %s", key, val)),
+		     0);
+	router_harness_settle(&h, 700); /* the registry's refresh */
+}
+
+/* An attended transfer joins two calls of the transferor on its worker:
+ * so an extension's next call goes where its latest one is (the one it
+ * made, or the one that rang it), not to the least loaded worker. */
+Test(route_pickup, an_extensions_next_call_goes_beside_its_other_call)
+{
+	const Pbx__V1__RouteDecision *d;
+	char key[PBX_KEY_MAX];
+
+	second_worker();
+	/* No call yet: the least loaded; the caller's worker noted. */
+	d = pick("x-1", "201", HARNESS_TENANT, "202");
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA);
+	cr_assert_str_eq(d->media_uri, HARNESS_WORKER_URI);
+	cr_assert_eq(router_harness_barrier(&h, 8), 0);
+	ext_worker_is("201", HARNESS_WORKER);
+	/* 203's latest call is on mw-two: its next one goes there, though
+	 * mw-two is the busier worker. */
+	cr_assert_eq(pbx_key_sub_of(key, sizeof(key), HARNESS_TENANT,
+				    PBX_K_EXT_WORKER, "203"),
+		     0);
+	cr_assert_eq(redis_fixture_ok(redis_fixture_cmd(&h.rf, "SET %s mw-two",
+							key)),
+		     0);
+	d = pick("x-2", "203", HARNESS_TENANT, "204");
+	cr_assert_eq(d->action, PBX__V1__ROUTE_DECISION__ACTION__ACTION_MEDIA);
+	cr_assert_str_eq(d->media_uri, "sip:10.0.0.8:5080");
+	/* A worker that is gone is no preference. */
+	cr_assert_eq(redis_fixture_ok(redis_fixture_cmd(&h.rf, "SET %s mw-gone",
+							key)),
+		     0);
+	d = pick("x-3", "203", HARNESS_TENANT, "205");
+	cr_assert_str_eq(d->media_uri, HARNESS_WORKER_URI);
+	cr_assert_eq(router_harness_barrier(&h, 8), 0);
+	ext_worker_is("203", HARNESS_WORKER);
+	/* A rung extension's latest call is the one that rang it. */
+	ringing("x-4", "204");
+	ext_worker_is("204", HARNESS_WORKER);
+	/* Another tenant's extension of the same name is another key: its
+	 * note does not move ours. */
+	cr_assert_eq(pbx_key_sub_of(key, sizeof(key), OTHER, PBX_K_EXT_WORKER,
+				    "201"),
+		     0);
+	cr_assert_eq(redis_fixture_ok(redis_fixture_cmd(&h.rf, "SET %s mw-two",
+							key)),
+		     0);
+	d = pick("x-5", "201", HARNESS_TENANT, "205");
+	cr_assert_str_eq(d->media_uri, HARNESS_WORKER_URI);
 }
