@@ -92,6 +92,8 @@ suite "integration: Redis durability (kill -9) and ACL users" durability \
 suite "integration: Redis Sentinel failover under provisioning writes" \
 	sentinel tests/integration/test_sentinel.sh
 suite "end to end: calls through kamailio" e2e tests/e2e/test_calls.sh
+suite "end to end: calls on a 3-primary Redis Cluster, a slot resharded" \
+	cluster tests/e2e/test_cluster.sh
 suite "end to end: registrar, trunks, worker legs at the edge" reg \
 	tests/e2e/test_registrar.sh
 suite "end to end: calls reach people (menu, extensions, carrier)" people \

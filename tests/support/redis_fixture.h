@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
@@ -23,6 +24,8 @@
 struct redis_fixture {
 	pid_t pid;
 	int port;
+	bool cluster; /* set before start: --cluster-enabled yes (its
+		       * nodes file in /tmp, removed at stop) */
 };
 
 /* A TCP port on 127.0.0.1 that was free a moment ago (test_port.h says
@@ -57,6 +60,18 @@ static inline int redis_fixture_start_port(struct redis_fixture *f,
 			dup2(null, 0);
 			dup2(null, 1);
 			dup2(null, 2);
+		}
+		if (f->cluster) {
+			char nodes[64];
+
+			snprintf(nodes, sizeof(nodes),
+				 "pbx-test-nodes-%d.conf", f->port);
+			unlink(nodes);
+			execlp("redis-server", "redis-server", "--port", port,
+			       "--bind", "127.0.0.1", "--save", "",
+			       "--appendonly", "no", "--loglevel", "warning",
+			       "--dir", "/tmp", "--cluster-enabled", "yes",
+			       "--cluster-config-file", nodes, (char *)NULL);
 		}
 		execlp("redis-server", "redis-server", "--port", port,
 		       "--bind", "127.0.0.1", "--save", "", "--appendonly",
@@ -95,6 +110,13 @@ static inline void redis_fixture_stop(struct redis_fixture *f)
 		kill(f->pid, SIGKILL);
 		waitpid(f->pid, NULL, 0);
 		f->pid = 0;
+		if (f->cluster) {
+			char nodes[64];
+
+			snprintf(nodes, sizeof(nodes),
+				 "/tmp/pbx-test-nodes-%d.conf", f->port);
+			unlink(nodes);
+		}
 	}
 }
 
@@ -108,23 +130,32 @@ static inline int redis_fixture_restart(struct redis_fixture *f)
 
 /* One blocking command for test set-up; returns the reply (caller frees)
  * or NULL. */
-static inline redisReply *redis_fixture_cmd(const struct redis_fixture *f,
-					    const char *fmt, ...)
+static inline redisReply *redis_fixture_vcmd(const struct redis_fixture *f,
+					     const char *fmt, va_list ap)
 {
 	struct timeval tv = {2, 0};
 	redisContext *rc = redisConnectWithTimeout("127.0.0.1", f->port, tv);
 	redisReply *r = NULL;
-	va_list ap;
 
 	if (!rc || rc->err) {
 		if (rc)
 			redisFree(rc);
 		return NULL;
 	}
-	va_start(ap, fmt);
 	r = redisvCommand(rc, fmt, ap);
-	va_end(ap);
 	redisFree(rc);
+	return r;
+}
+
+static inline redisReply *redis_fixture_cmd(const struct redis_fixture *f,
+					    const char *fmt, ...)
+{
+	redisReply *r;
+	va_list ap;
+
+	va_start(ap, fmt);
+	r = redis_fixture_vcmd(f, fmt, ap);
+	va_end(ap);
 	return r;
 }
 
