@@ -28,6 +28,9 @@
 #define TRIES 4
 #define RETRY_MS 500
 #define TRYAGAIN_MS 20
+/* TRYAGAIN: a multi-key command while its slot's keys are half
+ * migrated; redis-cli moves them in batches of a few ms each. */
+#define TRYAGAIN_TRIES 10
 #define SEEDS_MAX 8
 #define HOST_MAX 64
 
@@ -286,6 +289,8 @@ struct pbx_redis_cluster {
 	bool mapped;                /* one CLUSTER SLOTS answered */
 	bool asking;                /* a CLUSTER SLOTS is out */
 	struct event *refresh;
+	struct rcl_req *waiting;    /* TRYAGAIN: resent by again_ev */
+	struct event *again_ev;
 };
 
 /* One command in flight; the last callback frees it. */
@@ -294,10 +299,16 @@ struct rcl_req {
 	void *priv;
 	char *cmd;
 	size_t len;
-	int tries;
+	int tries;                  /* redirections followed */
+	int again;                  /* TRYAGAIN retries */
+	struct rcl_req *next;       /* in the cluster's waiting list */
 };
 
 static void node_connect(struct rcl_node *nd);
+static void again_cb(evutil_socket_t fd, short what, void *arg);
+static void waiting_fail(struct pbx_redis_cluster *cl,
+			 redisAsyncContext *ac);
+static void req_free(struct rcl_req *q);
 
 static void refresh_soon(struct pbx_redis_cluster *cl, int ms)
 {
@@ -525,7 +536,10 @@ int pbx_redis_cluster_alloc(struct pbx_redis *r)
 	cl->r = r;
 	memset(cl->slot, NO_NODE, sizeof(cl->slot));
 	cl->refresh = evtimer_new(r->base, refresh_cb, cl);
-	if (!cl->refresh) {
+	cl->again_ev = evtimer_new(r->base, again_cb, cl);
+	if (!cl->refresh || !cl->again_ev) {
+		if (cl->refresh)
+			event_free(cl->refresh);
 		free(cl);
 		return -ENOMEM;
 	}
@@ -556,6 +570,14 @@ void pbx_redis_cluster_free(struct pbx_redis *r)
 		if (ac[i])
 			ac[i]->data = NULL;
 	}
+	/* Waiting after TRYAGAIN: answered as the pending ones are. */
+	for (int i = 0; i < cl->n && cl->waiting; i++)
+		if (ac[i])
+			waiting_fail(cl, ac[i]);
+	for (struct rcl_req *q = cl->waiting, *next; q; q = next) {
+		next = q->next; /* no context left to answer on */
+		req_free(q);
+	}
 	for (int i = 0; i < cl->n; i++)
 		if (ac[i])
 			redisAsyncFree(ac[i]);
@@ -564,6 +586,7 @@ void pbx_redis_cluster_free(struct pbx_redis *r)
 		free(cl->node[i]);
 	}
 	event_free(cl->refresh);
+	event_free(cl->again_ev);
 	free(cl);
 	r->cl = NULL;
 }
@@ -591,6 +614,40 @@ static void req_free(struct rcl_req *q)
 {
 	free(q->cmd);
 	free(q);
+}
+
+/* The primary of q's key's slot now (q's keyless: any with a context). */
+static struct rcl_node *node_of(struct pbx_redis_cluster *cl,
+				const struct rcl_req *q)
+{
+	const char *key;
+	size_t klen;
+	uint8_t i;
+
+	cmd_key(q->cmd, q->len, &key, &klen);
+	if (key) {
+		i = cl->slot[pbx_redis_key_slot(key, klen)];
+		return i == NO_NODE ? NULL : cl->node[i];
+	}
+	for (int k = 0; k < cl->n; k++)
+		if (cl->node[k]->ac)
+			return cl->node[k];
+	return NULL;
+}
+
+/* The commands waiting after TRYAGAIN get a NULL reply on ac. */
+static void waiting_fail(struct pbx_redis_cluster *cl,
+			 redisAsyncContext *ac)
+{
+	struct rcl_req *q = cl->waiting, *next;
+
+	cl->waiting = NULL;
+	for (; q; q = next) {
+		next = q->next;
+		if (q->fn)
+			q->fn(ac, NULL, q->priv);
+		req_free(q);
+	}
 }
 
 static void req_reply(redisAsyncContext *ac, void *reply, void *arg);
@@ -639,9 +696,52 @@ static void req_reply(redisAsyncContext *ac, void *reply, void *arg)
 				return;
 		}
 	}
+	if (from && rr && rr->type == REDIS_REPLY_ERROR &&
+	    !strncmp(rr->str, "TRYAGAIN", 8) && q->again < TRYAGAIN_TRIES) {
+		struct timeval tv = {0, TRYAGAIN_MS * 1000};
+
+		q->again++;
+		q->next = from->cl->waiting;
+		from->cl->waiting = q;
+		if (!evtimer_pending(from->cl->again_ev, NULL))
+			evtimer_add(from->cl->again_ev, &tv);
+		return;
+	}
 	if (q->fn)
 		q->fn(ac, reply, q->priv);
 	req_free(q);
+}
+
+/* Resends the commands that got TRYAGAIN, each to its slot's primary
+ * now; one whose node has no connection fails as on a lost link. */
+static void again_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pbx_redis_cluster *cl = arg;
+	struct rcl_req *q = cl->waiting, *next;
+
+	(void)fd;
+	(void)what;
+	cl->waiting = NULL;
+	for (; q; q = next) {
+		struct rcl_node *nd = node_of(cl, q);
+
+		next = q->next;
+		if (req_send(q, nd, false) == REDIS_OK)
+			continue;
+		if (nd && nd->ac) { /* hiredis refused: the link is going */
+			if (q->fn)
+				q->fn(nd->ac, NULL, q->priv);
+			req_free(q);
+			continue;
+		}
+		q->next = cl->waiting; /* no context to answer on yet */
+		cl->waiting = q;
+	}
+	if (cl->waiting) {
+		struct timeval tv = {0, RETRY_MS * 1000};
+
+		evtimer_add(cl->again_ev, &tv);
+	}
 }
 
 int pbx_redis_cluster_send(redisAsyncContext *ac, redisCallbackFn *fn,

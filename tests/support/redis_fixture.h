@@ -64,8 +64,10 @@ static inline int redis_fixture_start_port(struct redis_fixture *f,
 		if (f->cluster) {
 			char nodes[64];
 
+			/* A stale file (a test killed before its stop)
+			 * would bring back an old cluster's nodes. */
 			snprintf(nodes, sizeof(nodes),
-				 "pbx-test-nodes-%d.conf", f->port);
+				 "/tmp/pbx-test-nodes-%d.conf", f->port);
 			unlink(nodes);
 			execlp("redis-server", "redis-server", "--port", port,
 			       "--bind", "127.0.0.1", "--save", "",
@@ -80,6 +82,11 @@ static inline int redis_fixture_start_port(struct redis_fixture *f,
 	}
 	for (int i = 0; i < 100; i++) {
 		struct timeval tv = {1, 0};
+
+		if (waitpid(f->pid, NULL, WNOHANG) == f->pid) {
+			f->pid = 0; /* it could not start (port taken) */
+			return -1;
+		}
 		redisContext *rc =
 			redisConnectWithTimeout("127.0.0.1", f->port, tv);
 		redisReply *r = rc && !rc->err
@@ -98,10 +105,23 @@ static inline int redis_fixture_start_port(struct redis_fixture *f,
 	return -1;
 }
 
-/* 0 when a redis-server answers PING on a free port (f->port) within 5 s. */
+/* 0 when a redis-server answers PING on a free port (f->port) within 5 s.
+ * A Cluster node also listens on port + 10000 (its bus): both must be
+ * free, and another port is tried when the server could not bind. */
 static inline int redis_fixture_start(struct redis_fixture *f)
 {
-	return redis_fixture_start_port(f, redis_fixture_free_port());
+	for (int tries = 0; tries < 10; tries++) {
+		int port = redis_fixture_free_port();
+
+		if (port > 0 && f->cluster &&
+		    !test_port_binds(SOCK_STREAM, (uint16_t)(port + 10000)))
+			continue;
+		if (!redis_fixture_start_port(f, port))
+			return 0;
+		if (!f->cluster)
+			return -1;
+	}
+	return -1;
 }
 
 static inline void redis_fixture_stop(struct redis_fixture *f)

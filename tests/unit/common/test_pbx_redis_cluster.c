@@ -200,6 +200,21 @@ static void loop_until(struct event_base *base, const int *n, int want)
 	}
 }
 
+/* An asynchronous connection seeded with node 0, once it has the map. */
+static struct pbx_redis *async_connected(struct event_base *base)
+{
+	struct pbx_redis *r = NULL;
+	int none = 0;
+
+	cr_assert_eq(pbx_redis_alloc(&r, base, "127.0.0.1", rf[0].port,
+				     NULL),
+		     0);
+	for (int k = 0; k < 100 && !pbx_redis_ctx(r); k++)
+		loop_until(base, &none, 1);
+	cr_assert_not_null(pbx_redis_ctx(r), "cluster connected");
+	return r;
+}
+
 /* Moves slot s from node a to node b (its keys first): the way
  * redis-cli --cluster reshard does it. with_ask: stop after the keys
  * moved, the slot still MIGRATING on a and IMPORTING on b. */
@@ -236,12 +251,7 @@ Test(pbx_redis_cluster, async_commands_follow_the_map_moved_and_ask)
 	unsigned s0;
 	int n;
 
-	cr_assert_eq(pbx_redis_alloc(&r, base, "127.0.0.1", rf[0].port,
-				     NULL),
-		     0);
-	for (int k = 0; k < 100 && !pbx_redis_ctx(r); k++)
-		loop_until(base, &g.n, 1);
-	cr_assert_not_null(pbx_redis_ctx(r), "cluster connected");
+	r = async_connected(base);
 	for (int i = 0; i < N; i++) {
 		tenant_on(i, t[i], sizeof(t[i]));
 		snprintf(key[i], sizeof(key[i]), "pbx:{%s}:a", t[i]);
@@ -315,4 +325,46 @@ Test(pbx_redis_cluster, blocking_connection_follows_moved)
 	freeReplyObject(r);
 	cr_expect(node_has(0, key, "two"));
 	pbx_redis_close(c);
+}
+
+Test(pbx_redis_cluster, async_script_retries_tryagain_while_keys_migrate)
+{
+	struct event_base *base = event_base_new();
+	struct pbx_redis *r = NULL;
+	struct got g = {0};
+	char t[16], k1[64], k2[64];
+	unsigned s;
+
+	r = async_connected(base);
+	tenant_on(0, t, sizeof(t));
+	snprintf(k1, sizeof(k1), "pbx:{%s}:k1", t);
+	snprintf(k2, sizeof(k2), "pbx:{%s}:k2", t);
+	cr_assert_eq(redis_fixture_ok(cmd_on(0, "SET %s one", k1)), 0);
+	cr_assert_eq(redis_fixture_ok(cmd_on(0, "SET %s two", k2)), 0);
+	/* One key of the slot moved, the other not yet: a script naming
+	 * both gets TRYAGAIN at the source. */
+	s = pbx_redis_key_slot(k1, strlen(k1));
+	move_slot(s, 0, 1, k1, true);
+	cr_assert_eq(pbx_redis_acmd(pbx_redis_ctx(r), got_cb, &g,
+				    "EVAL %s 2 %s %s",
+				    "return redis.call('GET', KEYS[2])", k1,
+				    k2),
+		     REDIS_OK);
+	{
+		struct timeval tv = {0, 5000};
+
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+	cr_expect_eq(g.n, 0, "still retrying: %s", g.v[0]);
+	/* The rest of the slot's keys: the retry follows ASK. */
+	cr_assert_eq(redis_fixture_ok(cmd_on(0, "MIGRATE 127.0.0.1 %d %s 0 "
+						"2000",
+					     rf[1].port, k2)),
+		     0);
+	loop_until(base, &g.n, 1);
+	cr_assert_eq(g.n, 1);
+	cr_expect_str_eq(g.v[0], "two");
+	pbx_redis_free(r);
+	event_base_free(base);
 }
