@@ -82,6 +82,18 @@ SIP_PORT=${PBX_SIP_PORT:-5060}
 LOG_LEVEL=${PBX_LOG_LEVEL:-info}
 REDIS_FSYNC=${PBX_REDIS_FSYNC:-always}
 export PBX_REDIS_PORT=$REDIS_PORT
+# A Cluster of PBX_REDIS_MASTERS primaries on REDIS_PORT and the next
+# ports; the services get them as their seeds (the environment is their
+# config: PBX_REDIS_CLUSTER, PBX_REDIS_NODES).
+REDIS_MASTERS=${PBX_REDIS_MASTERS:-1}
+KAM_REDIS_PORT=$((REDIS_PORT + REDIS_MASTERS))
+if [ "${PBX_REDIS_CLUSTER:-0}" = 1 ]; then
+	PBX_REDIS_NODES=""
+	for _i in $(seq 0 $((REDIS_MASTERS - 1))); do
+		PBX_REDIS_NODES="$PBX_REDIS_NODES${PBX_REDIS_NODES:+,}127.0.0.1:$((REDIS_PORT + _i))"
+	done
+	export PBX_REDIS_CLUSTER PBX_REDIS_NODES
+fi
 SECRETS=$RUN/secrets
 ACL_FILE=$RUN/redis-users.acl
 
@@ -236,10 +248,24 @@ kam_cfg() {
 	printf '#!define PBX_TOPOH_KEY "%s"\n' \
 		"$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
 	# A Cluster has only database 0: registrations go there too.
+	# Several primaries: ndb_redis follows MOVED among them (it finds
+	# each by its name "ip:port"), registrations go to Kamailio's own
+	# Redis (redis_kam_start).
 	if [ "${PBX_REDIS_CLUSTER:-0}" = 1 ]; then
 		printf '#!substdef "!PBX_USRLOC_DB!0!g"\n'
 	fi
+	local multi=0 i
+	[ "${PBX_REDIS_CLUSTER:-0}" = 1 ] && [ "$REDIS_MASTERS" -gt 1 ] && multi=1
+	if [ $multi = 1 ]; then
+		printf '#!define PBX_REDIS_CLUSTER\n'
+		printf '#!substdef "!PBX_USRLOC_PORT!%s!g"\n' "$KAM_REDIS_PORT"
+	fi
 	printf 'include_file "%s"\n' "$ROOT/deploy/kamailio/kamailio.cfg"
+	[ $multi = 1 ] || return 0
+	for i in $(seq 0 $((REDIS_MASTERS - 1))); do
+		printf 'modparam("ndb_redis", "server", "name=127.0.0.1:%s;addr=127.0.0.1;port=%s;db=0;pass=%s")\n' \
+			$((REDIS_PORT + i)) $((REDIS_PORT + i)) "$pw"
+	done
 }
 
 # The host firewall's share of the edge (docs/security.md, "TCP"): at
@@ -291,8 +317,9 @@ firewall_off() {
 rcli() {
 	local f
 	f=$(redis_pass_file admin) || return 1
+	# -c: in a Cluster, follow MOVED/ASK to the key's primary.
 	REDISCLI_AUTH=$(cat "$f") redis-cli -p "$REDIS_PORT" --user admin \
-		--no-auth-warning "$@"
+		--no-auth-warning ${PBX_REDIS_NODES:+-c} "$@"
 }
 
 # svc_auth <user>: the --set flags that make a service that user.
@@ -312,6 +339,55 @@ aof_written() {
 listening_udp() { ss -lnu | grep -q "$1:$2 "; }
 listening_tcp() { ss -lnt | grep -q "$1:$2 "; }
 redis_cluster_ok() { rcli CLUSTER INFO | grep -q cluster_state:ok; }
+# Every primary of a PBX_REDIS_MASTERS Cluster has its share of the slots.
+redis_cluster_full() {
+	redis_cluster_ok &&
+		[ "$(rcli CLUSTER NODES | grep -c master)" -ge "$REDIS_MASTERS" ]
+}
+
+# PBX_REDIS_MASTERS > 1 (with PBX_REDIS_CLUSTER=1): the other primaries
+# on the next ports, each in $RUN/redisN, the slots split between all
+# by redis-cli --cluster create on the first start (nodes.conf keeps
+# them after), and Kamailio's own Redis (below).
+redis_nodes_start() {
+	local i port dir addrs="127.0.0.1:$REDIS_PORT"
+	for i in $(seq 2 "$REDIS_MASTERS"); do
+		port=$((REDIS_PORT + i - 1)) dir="$RUN/redis$i"
+		need_ports "redis$i" "tcp/$port" || return 1
+		mkdir -p "$dir"
+		redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" \
+			--save '' --cluster-enabled yes \
+			--cluster-config-file nodes.conf --appendonly yes \
+			--appendfsync "$REDIS_FSYNC" --appenddirname appendonly \
+			--aclfile "$ACL_FILE" --daemonize yes \
+			--pidfile "$RUN/redis$i.pid" --logfile "$RUN/redis$i.log"
+		wait_until 10 "redis$i" rcli -p "$port" ping || return 1
+		addrs="$addrs 127.0.0.1:$port"
+	done
+	if ! redis_cluster_ok; then
+		# shellcheck disable=SC2086
+		rcli --cluster create $addrs --cluster-replicas 0 \
+			--cluster-yes >"$RUN/redis-cluster-create.log" 2>&1 ||
+			{ log "redis: cluster create failed; see $RUN/redis-cluster-create.log"; return 1; }
+	fi
+	wait_until 20 "redis cluster" redis_cluster_full || return 1
+	redis_kam_start
+}
+
+# Kamailio's db_redis (registrations) has no Cluster client in Debian 12
+# (it is built without hiredis-cluster): with several primaries it gets
+# a plain Redis of its own on $KAM_REDIS_PORT (ndb_redis reads the
+# Cluster: it follows MOVED).
+redis_kam_start() {
+	need_ports redis-kam "tcp/$KAM_REDIS_PORT" || return 1
+	mkdir -p "$RUN/redis-kam"
+	redis-server --port "$KAM_REDIS_PORT" --bind 127.0.0.1 \
+		--dir "$RUN/redis-kam" --save '' --appendonly yes \
+		--appendfsync "$REDIS_FSYNC" --appenddirname appendonly \
+		--aclfile "$ACL_FILE" --daemonize yes \
+		--pidfile "$RUN/redis-kam.pid" --logfile "$RUN/redis-kam.log"
+	wait_until 10 redis-kam rcli -p "$KAM_REDIS_PORT" ping
+}
 evapi_connected() { ss -tn state established "( dport = :8448 )" | grep -q 8448; }
 notifier_ready() {
 	rcli XINFO GROUPS 'pbx:{sys}:notify:jobs' | grep -qx notifier
@@ -391,9 +467,10 @@ start_one() {
 		[ -s "$RUN/redis.rdb" ] && [ ! -d "$RUN/appendonly" ] && aof=no
 		write_acl || { log "redis: cannot write $ACL_FILE"; return 1; }
 		# PBX_REDIS_CLUSTER=1: Redis in Cluster mode, one node that
-		# holds all 16384 slots: a multi-key command or script whose
-		# keys are not in one slot fails CROSSSLOT, as on a real
-		# Cluster (docs/operations.md, "Redis Cluster").
+		# holds all 16384 slots (or PBX_REDIS_MASTERS primaries
+		# sharing them): a multi-key command or script whose keys
+		# are not in one slot fails CROSSSLOT, as on a real Cluster
+		# (docs/operations.md, "Redis Cluster").
 		local cluster=""
 		[ "${PBX_REDIS_CLUSTER:-0}" = 1 ] &&
 			cluster="--cluster-enabled yes --cluster-config-file nodes.conf"
@@ -404,7 +481,9 @@ start_one() {
 			--aclfile "$ACL_FILE" --daemonize yes \
 			--pidfile "$RUN/redis.pid" --logfile "$RUN/redis.log"
 		wait_until 10 redis rcli ping || return 1
-		if [ -n "$cluster" ]; then
+		if [ -n "$cluster" ] && [ "$REDIS_MASTERS" -gt 1 ]; then
+			redis_nodes_start || return 1
+		elif [ -n "$cluster" ]; then
 			rcli CLUSTER INFO | grep -q cluster_state:ok ||
 				rcli CLUSTER ADDSLOTSRANGE 0 16383 >/dev/null
 			wait_until 10 "redis cluster" redis_cluster_ok || return 1
@@ -582,6 +661,13 @@ stop_one() {
 			"kamailio.*$RUN/kamailio" 2>/dev/null
 	fi
 	rm -f "$pidf"
+	if [ "$name" = redis ]; then
+		local i
+		for i in $(seq 2 9) kam; do
+			[ -f "$RUN/redis$i.pid" ] || [ -f "$RUN/redis-$i.pid" ] || continue
+			[ "$i" = kam ] && stop_one redis-kam || stop_one "redis$i"
+		done
+	fi
 }
 
 # One name a line: stop reverses this list line by line (with all the

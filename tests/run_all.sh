@@ -38,6 +38,7 @@ JOBS=(
 	"conf|end to end: conference rooms (three tones mixed, PIN, room full)|tests/e2e/test_conference.sh"
 	"security|security: the SIP edge (relay, caller ID, enumeration, torture)|tests/security/test_edge.sh"
 	"workers|end to end: scaling (worker list, drain, rolling upgrade, RTP ranges)|tests/e2e/test_workers.sh"
+	"cluster|end to end: calls on a 3-primary Redis Cluster, a slot resharded|tests/e2e/test_cluster.sh"
 	"vmacc|end to end: voicemail from a phone, agent feature codes (*97, *45, *46)|tests/e2e/test_vm_access.sh"
 	"outbound|end to end: outbound calls of extensions (policy, caller ID, limits)|tests/e2e/test_outbound.sh"
 	"crm|end to end: the CRM's responsible manager (Bitrix24, amoCRM, API fakes)|tests/e2e/test_crm.sh"

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "pbx_log.h"
-#include "pbx_redis.h"
+#include "pbx_redis_priv.h"
 
 /* A refused AUTH is a configuration error, not an outage: retried, but
  * slowly, so the log says it every 5 s instead of twice a second. */
@@ -26,16 +26,6 @@
 #define SENTINEL_TIMEOUT_MS 250
 #define SENTINEL_MAX 8
 
-struct pbx_redis {
-	struct event_base *base;
-	char host[256];
-	int port;
-	struct pbx_redis_cred cred;
-	redisAsyncContext *ac;   /* NULL while down */
-	bool connected;          /* connected and authenticated */
-	bool auth_refused;       /* the last AUTH failed: retry slowly */
-	struct event *retry;
-};
 
 int pbx_redis_cred_load(struct pbx_redis_cred *cred, const char *user,
 			const char *password, const char *password_file)
@@ -128,7 +118,7 @@ bool pbx_redis_reply_stale(const redisReply *reply)
 
 /* "host:port" or "[v6]:port" (len bytes of item) into host/port; 0 or
  * -EINVAL. */
-static int sentinel_addr(const char *item, size_t len, char *host,
+int pbx_redis_addr_parse(const char *item, size_t len, char *host,
 			 size_t hsize, int *port)
 {
 	const char *h = item, *colon = NULL;
@@ -181,7 +171,7 @@ static int sentinel_parse(void)
 		size_t len = strcspn(p, ",");
 
 		if (sent.n == SENTINEL_MAX ||
-		    sentinel_addr(p, len, sent.s[sent.n].host,
+		    pbx_redis_addr_parse(p, len, sent.s[sent.n].host,
 				  sizeof(sent.s[sent.n].host),
 				  &sent.s[sent.n].port)) {
 			fprintf(stderr, "config: redis_sentinels: '%.*s' is "
@@ -346,6 +336,16 @@ static redisContext *connect_sync(const char *host, int port,
 				  const struct pbx_redis_cred *cred,
 				  int timeout_ms, int *errp)
 {
+	if (pbx_redis_cluster_value)
+		return pbx_redis_cluster_connect(host, port, cred, timeout_ms,
+						 errp);
+	return pbx_redis_connect_one(host, port, cred, timeout_ms, errp);
+}
+
+redisContext *pbx_redis_connect_one(const char *host, int port,
+				    const struct pbx_redis_cred *cred,
+				    int timeout_ms, int *errp)
+{
 	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
 	char primary[256];
 	redisContext *c;
@@ -407,9 +407,12 @@ int pbx_redis_check(const char *host, int port,
 
 	if (pbx_redis_sentinel_on() && sentinel_setup())
 		return -EINVAL;
+	if ((pbx_redis_cluster_value || pbx_redis_nodes_value[0]) &&
+	    pbx_redis_cluster_setup())
+		return -EINVAL;
 	c = connect_sync(host, port, cred, 1000, &err);
 	if (c)
-		redisFree(c);
+		pbx_redis_close(c);
 	return err == -EACCES ? -EACCES : 0;
 }
 
@@ -567,11 +570,22 @@ int pbx_redis_alloc(struct pbx_redis **rp, struct event_base *base,
 
 	if (!r)
 		return -ENOMEM;
+	r->kind = PBX_REDIS_KIND_ONE;
 	r->base = base;
 	snprintf(r->host, sizeof(r->host), "%s", host);
 	r->port = port;
 	if (cred)
 		r->cred = *cred;
+	if (pbx_redis_cluster_value) {
+		int err = pbx_redis_cluster_alloc(r);
+
+		if (err) {
+			free(r);
+			return err;
+		}
+		*rp = r;
+		return 0;
+	}
 	r->retry = evtimer_new(base, retry_cb, r);
 	if (!r->retry) {
 		free(r);
@@ -587,6 +601,12 @@ void pbx_redis_free(struct pbx_redis *r)
 {
 	if (!r)
 		return;
+	if (r->cl) {
+		pbx_redis_cluster_free(r);
+		memset(&r->cred, 0, sizeof(r->cred));
+		free(r);
+		return;
+	}
 	if (r->ac) {
 		redisAsyncContext *ac = r->ac;
 
@@ -604,5 +624,131 @@ void pbx_redis_free(struct pbx_redis *r)
 
 redisAsyncContext *pbx_redis_ctx(struct pbx_redis *r)
 {
+	if (r && r->cl)
+		return pbx_redis_cluster_ctx(r);
 	return r && r->connected ? r->ac : NULL;
+}
+
+void pbx_redis_flush(struct pbx_redis *r)
+{
+	if (r && r->cl)
+		pbx_redis_cluster_flush(r);
+	else if (r && r->connected)
+		redisAsyncHandleWrite(r->ac);
+}
+
+/* True when ac belongs to a Cluster node (its commands are routed). */
+static bool routed(const redisAsyncContext *ac)
+{
+	return pbx_redis_cluster_value && ac->data &&
+	       *(const int *)ac->data == PBX_REDIS_KIND_NODE;
+}
+
+int pbx_redis_vacmd(redisAsyncContext *ac, redisCallbackFn *fn, void *priv,
+		    const char *fmt, va_list ap)
+{
+	char *cmd;
+	int len;
+
+	if (!routed(ac))
+		return redisvAsyncCommand(ac, fn, priv, fmt, ap);
+	len = redisvFormatCommand(&cmd, fmt, ap);
+	if (len < 0)
+		return REDIS_ERR;
+	return pbx_redis_cluster_send(ac, fn, priv, cmd, (size_t)len);
+}
+
+int pbx_redis_acmd(redisAsyncContext *ac, redisCallbackFn *fn, void *priv,
+		   const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = pbx_redis_vacmd(ac, fn, priv, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int pbx_redis_acmd_argv(redisAsyncContext *ac, redisCallbackFn *fn,
+			void *priv, int argc, const char **argv,
+			const size_t *argvlen)
+{
+	char *cmd;
+	int len;
+
+	if (!routed(ac))
+		return redisAsyncCommandArgv(ac, fn, priv, argc, argv,
+					     argvlen);
+	len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+	if (len < 0)
+		return REDIS_ERR;
+	return pbx_redis_cluster_send(ac, fn, priv, cmd, (size_t)len);
+}
+
+int pbx_redis_acmd_formatted(redisAsyncContext *ac, redisCallbackFn *fn,
+			     void *priv, const char *cmd, size_t len)
+{
+	char *copy;
+
+	if (!routed(ac))
+		return redisAsyncFormattedCommand(ac, fn, priv, cmd, len);
+	copy = malloc(len);
+	if (!copy)
+		return REDIS_ERR;
+	memcpy(copy, cmd, len);
+	return pbx_redis_cluster_send(ac, fn, priv, copy, len);
+}
+
+void *pbx_redis_vcmd(redisContext *c, const char *fmt, va_list ap)
+{
+	void *reply;
+	char *cmd;
+	int len;
+
+	if (!pbx_redis_cluster_value || !pbx_redis_cluster_handle(c))
+		return redisvCommand(c, fmt, ap);
+	len = redisvFormatCommand(&cmd, fmt, ap);
+	if (len < 0)
+		return NULL;
+	reply = pbx_redis_cluster_cmd(c, cmd, (size_t)len);
+	free(cmd);
+	return reply;
+}
+
+void *pbx_redis_cmd(redisContext *c, const char *fmt, ...)
+{
+	va_list ap;
+	void *reply;
+
+	va_start(ap, fmt);
+	reply = pbx_redis_vcmd(c, fmt, ap);
+	va_end(ap);
+	return reply;
+}
+
+void *pbx_redis_cmd_argv(redisContext *c, int argc, const char **argv,
+			 const size_t *argvlen)
+{
+	void *reply;
+	char *cmd;
+	int len;
+
+	if (!pbx_redis_cluster_value || !pbx_redis_cluster_handle(c))
+		return redisCommandArgv(c, argc, argv, argvlen);
+	len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+	if (len < 0)
+		return NULL;
+	reply = pbx_redis_cluster_cmd(c, cmd, (size_t)len);
+	free(cmd);
+	return reply;
+}
+
+void pbx_redis_close(redisContext *c)
+{
+	if (!c)
+		return;
+	if (pbx_redis_cluster_value)
+		pbx_redis_cluster_close(c);
+	redisFree(c);
 }

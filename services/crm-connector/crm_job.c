@@ -489,7 +489,7 @@ static int redis_cmd(struct crm_job *j, redisCallbackFn *fn, const char *fmt,
 	if (!ac)
 		return -ENOTCONN;
 	va_start(ap, fmt);
-	rc = redisvAsyncCommand(ac, fn, j, fmt, ap);
+	rc = pbx_redis_vacmd(ac, fn, j, fmt, ap);
 	va_end(ap);
 	if (rc != REDIS_OK)
 		return -EIO;

@@ -53,7 +53,7 @@ void prompt_store_free(struct prompt_store *ps)
 	if (!ps)
 		return;
 	if (ps->c)
-		redisFree(ps->c);
+		pbx_redis_close(ps->c);
 	memset(&ps->cred, 0, sizeof(ps->cred));
 	free(ps);
 }
@@ -86,7 +86,7 @@ static int drop_connection(struct prompt_store *ps)
 
 	PLOG_WARN("prompt store: redis %s:%d: %s", ps->host, ps->port,
 		  ps->c->errstr);
-	redisFree(ps->c);
+	pbx_redis_close(ps->c);
 	ps->c = NULL;
 	return err;
 }
@@ -106,7 +106,7 @@ int prompt_store_vcommand(struct prompt_store *ps, redisReply **rp,
 		if (err)
 			return err;
 		va_copy(ap, ap0);
-		*rp = redisvCommand(ps->c, fmt, ap);
+		*rp = pbx_redis_vcmd(ps->c, fmt, ap);
 		va_end(ap);
 		if (*rp)
 			return 0;

@@ -34,7 +34,7 @@
 static void drop_conn(struct notifier *n)
 {
 	if (n->rc)
-		redisFree(n->rc);
+		pbx_redis_close(n->rc);
 	n->rc = NULL;
 	n->grouped = false;
 }
@@ -45,7 +45,7 @@ static redisReply *vcmd(struct notifier *n, const char *fmt, va_list ap)
 
 	if (!n->rc)
 		return NULL;
-	r = redisvCommand(n->rc, fmt, ap);
+	r = pbx_redis_vcmd(n->rc, fmt, ap);
 	if (!r) {
 		PLOG_WARN("redis: %s; reconnecting", n->rc->errstr);
 		drop_conn(n);
@@ -182,7 +182,7 @@ static void dead(struct notifier *n, const char *id,
 		argl[i] = strlen(argv[i]);
 	if (!cmd_ok(n, "MULTI"))
 		return;
-	r = redisCommandArgv(n->rc, (int)k, argv, argl);
+	r = pbx_redis_cmd_argv(n->rc, (int)k, argv, argl);
 	if (!r) {
 		drop_conn(n);
 		return;

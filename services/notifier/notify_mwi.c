@@ -81,7 +81,7 @@ static int count(struct notify_mwi *m, const char *tenant, const char *box,
 					  &c->redis.cred, 1000);
 	if (!m->rc)
 		return -EIO;
-	ids = redisCommand(m->rc, "ZRANGE %s 0 %d", bkey, BOX_MAX - 1);
+	ids = pbx_redis_cmd(m->rc, "ZRANGE %s 0 %d", bkey, BOX_MAX - 1);
 	if (!ids || ids->type != REDIS_REPLY_ARRAY) {
 		err = -EIO;
 		goto out;
@@ -90,7 +90,7 @@ static int count(struct notify_mwi *m, const char *tenant, const char *box,
 		if (pbx_key_sub_of(mkey, sizeof(mkey), tenant, PBX_K_VM_MSG,
 				   ids->element[i]->str))
 			continue;
-		st = redisCommand(m->rc, "HGET %s status", mkey);
+		st = pbx_redis_cmd(m->rc, "HGET %s status", mkey);
 		if (!st) {
 			err = -EIO;
 			break;
@@ -107,7 +107,7 @@ out:
 	if (err == -EIO || !ids) {
 		PLOG_WARN("mwi: redis: %s", m->rc->errstr[0] ? m->rc->errstr
 							      : "bad reply");
-		redisFree(m->rc);
+		pbx_redis_close(m->rc);
 		m->rc = NULL;
 		err = -EIO;
 	}
@@ -273,7 +273,7 @@ static void teardown(struct notify_mwi *m)
 	m->sip = mem_deref(m->sip);
 	m->mq = mem_deref(m->mq);
 	if (m->rc)
-		redisFree(m->rc);
+		pbx_redis_close(m->rc);
 	m->rc = NULL;
 }
 

@@ -71,7 +71,7 @@ static void drop(struct provision *pv, const char *why)
 {
 	PLOG_ERR("redis %s: %s; reconnecting on the next request", pv->at,
 		 why);
-	redisFree(pv->rc);
+	pbx_redis_close(pv->rc);
 	pv->rc = NULL;
 }
 
@@ -114,7 +114,7 @@ int prov_store_wait(struct provision *pv)
 	pv->wrote = false;
 	if (!pv->rc)
 		return -EAGAIN; /* the link went after the write */
-	err = check_reply(pv, redisCommand(pv->rc, "WAIT %d %d",
+	err = check_reply(pv, pbx_redis_cmd(pv->rc, "WAIT %d %d",
 					   pv->wait_replicas,
 					   pv->wait_timeout_ms),
 			  &reply);
@@ -142,7 +142,7 @@ int prov_store_vcmd(struct provision *pv, redisReply **rp, const char *fmt,
 	if (err)
 		return err;
 	note_write(pv, fmt, strcspn(fmt, " "));
-	return check_reply(pv, redisvCommand(pv->rc, fmt, ap), rp);
+	return check_reply(pv, pbx_redis_vcmd(pv->rc, fmt, ap), rp);
 }
 
 int prov_store_cmd(struct provision *pv, redisReply **rp, const char *fmt,
@@ -167,7 +167,7 @@ int prov_store_argv(struct provision *pv, redisReply **rp, int argc,
 	if (argc > 0)
 		note_write(pv, argv[0],
 			   argvlen ? argvlen[0] : strlen(argv[0]));
-	return check_reply(pv, redisCommandArgv(pv->rc, argc, argv, argvlen),
+	return check_reply(pv, pbx_redis_cmd_argv(pv->rc, argc, argv, argvlen),
 			   rp);
 }
 

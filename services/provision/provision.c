@@ -65,7 +65,7 @@ void provision_free(struct provision *pv)
 	if (!pv)
 		return;
 	if (pv->rc)
-		redisFree(pv->rc);
+		pbx_redis_close(pv->rc);
 	memset(&pv->cred, 0, sizeof(pv->cred));
 	free(pv);
 }

@@ -219,7 +219,7 @@ static void rev_cb(redisAsyncContext *ac, void *reply, void *arg)
 		return;
 	}
 	if (pbx_key_of(key, sizeof(key), g->tenant, PBX_K_OBJECTS) ||
-	    redisAsyncCommand(ac, objects_cb, g, "HGETALL %s", key) !=
+	    pbx_redis_acmd(ac, objects_cb, g, "HGETALL %s", key) !=
 		    REDIS_OK)
 		finish(g, NULL);
 }
@@ -241,7 +241,7 @@ int qm_conf_get(struct qm *qm, const char *tenant, qm_conf_h *h, void *arg)
 	g->h = h;
 	g->arg = arg;
 	snprintf(g->tenant, sizeof(g->tenant), "%s", tenant);
-	if (redisAsyncCommand(ac, rev_cb, g, "GET %s", key) != REDIS_OK) {
+	if (pbx_redis_acmd(ac, rev_cb, g, "GET %s", key) != REDIS_OK) {
 		free(g);
 		return -ENOTCONN;
 	}

@@ -50,7 +50,7 @@ static void script_load(struct qm *qm, redisAsyncContext *ac)
 {
 	if (qm->sha_loading)
 		return;
-	if (redisAsyncCommand(ac, load_cb, qm, "SCRIPT LOAD %s", qm_lua) ==
+	if (pbx_redis_acmd(ac, load_cb, qm, "SCRIPT LOAD %s", qm_lua) ==
 	    REDIS_OK)
 		qm->sha_loading = true;
 }
@@ -150,7 +150,7 @@ static int send_run(struct store_run *r)
 		return -ENOMEM;
 	}
 	qm_script_argv(&r->args, r->by_text ? NULL : qm->sha, argv, argvlen);
-	rc = redisAsyncCommandArgv(ac, run_cb, r, r->args.n, argv, argvlen);
+	rc = pbx_redis_acmd_argv(ac, run_cb, r, r->args.n, argv, argvlen);
 	free(argv);
 	free(argvlen);
 	return rc == REDIS_OK ? 0 : -ENOTCONN;
@@ -194,5 +194,5 @@ void qm_store_tenant_seen(struct qm *qm, const char *tenant)
 	char key[PBX_KEY_MAX];
 
 	if (ac && !pbx_key_sys_of(key, sizeof(key), PBX_KS_QM_TENANTS))
-		redisAsyncCommand(ac, NULL, NULL, "SADD %s %s", key, tenant);
+		pbx_redis_acmd(ac, NULL, NULL, "SADD %s %s", key, tenant);
 }

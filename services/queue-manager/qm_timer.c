@@ -59,7 +59,7 @@ void qm_timer_due(struct qm *qm, const char *tenant, uint64_t due_ms,
 	char kdue[PBX_KEY_MAX], kseq[PBX_KEY_MAX];
 
 	if (ac && !qm_script_due_keys(kdue, kseq, sizeof(kdue)))
-		redisAsyncCommand(ac, due_reply, NULL,
+		pbx_redis_acmd(ac, due_reply, NULL,
 				  "EVAL %s 2 %s %s %s %llu %lld", qm_due_lua,
 				  kdue, kseq, tenant,
 				  (unsigned long long)due_ms, seq);
@@ -145,11 +145,11 @@ void qm_timer_poll(struct qm *qm)
 		arm(qm, pbx_clock_now_ms() + (uint64_t)qm->cfg->poll_ms);
 		return;
 	}
-	if (redisAsyncCommand(ac, poll_due, qm,
+	if (pbx_redis_acmd(ac, poll_due, qm,
 			      "ZRANGEBYSCORE %s -inf %llu LIMIT 0 %d", key,
 			      (unsigned long long)pbx_clock_now_ms(),
 			      POLL_TENANTS) != REDIS_OK ||
-	    redisAsyncCommand(ac, poll_next, qm, "ZRANGE %s 0 0 WITHSCORES",
+	    pbx_redis_acmd(ac, poll_next, qm, "ZRANGE %s 0 0 WITHSCORES",
 			      key) != REDIS_OK) {
 		arm(qm, pbx_clock_now_ms() + (uint64_t)qm->cfg->poll_ms);
 		return;
@@ -223,11 +223,11 @@ static void census_tenant(struct qm *qm, redisAsyncContext *ac,
 	/* ZLEXCOUNT - +: the whole lex-ordered set, with the one command
 	 * the queue ACL user already has for these keys. */
 	if (!pbx_key_of(key, sizeof(key), tenant, PBX_K_QM_WAIT) &&
-	    redisAsyncCommand(ac, census_wait, qm, "ZLEXCOUNT %s - +", key) ==
+	    pbx_redis_acmd(ac, census_wait, qm, "ZLEXCOUNT %s - +", key) ==
 		    REDIS_OK)
 		qm->census_pending++;
 	if (!pbx_key_of(key, sizeof(key), tenant, PBX_K_QM_OFFERED) &&
-	    redisAsyncCommand(ac, census_offered, qm, "ZLEXCOUNT %s - +",
+	    pbx_redis_acmd(ac, census_offered, qm, "ZLEXCOUNT %s - +",
 			      key) == REDIS_OK)
 		qm->census_pending++;
 }
@@ -270,7 +270,7 @@ static void sweep_step(struct qm *qm)
 	char key[PBX_KEY_MAX];
 
 	if (!ac || pbx_key_sys_of(key, sizeof(key), PBX_KS_QM_TENANTS) ||
-	    redisAsyncCommand(ac, sweep_reply, qm, "SSCAN %s %llu COUNT %d",
+	    pbx_redis_acmd(ac, sweep_reply, qm, "SSCAN %s %llu COUNT %d",
 			      key, qm->sweep_cursor, SWEEP_BATCH) != REDIS_OK)
 		qm->sweeping = false;
 }

@@ -56,7 +56,7 @@ void route_ext_worker_note(struct route_ctx *c, const char *tenant,
 	if (!ac || !c->worker_id[0] ||
 	    pbx_key_sub_of(key, sizeof(key), tenant, PBX_K_EXT_WORKER, ext))
 		return;
-	redisAsyncCommand(ac, NULL, NULL, "SET %s %s EX %d", key,
+	pbx_redis_acmd(ac, NULL, NULL, "SET %s %s EX %d", key,
 			  c->worker_id, EXT_WORKER_TTL_S);
 }
 

@@ -280,7 +280,7 @@ static void hooked(redisAsyncContext *ac, void *reply, void *arg)
 	    rr->element[1]->type == REDIS_REPLY_STRING &&
 	    !strcmp(rr->element[1]->str, "1") &&
 	    !pbx_key_sys_of(key, sizeof(key), PBX_KS_NOTIFY_JOBS))
-		redisAsyncCommand(ac, NULL, NULL, PBX_NOTIFY_XADD, key,
+		pbx_redis_acmd(ac, NULL, NULL, PBX_NOTIFY_XADD, key,
 				  PBX_NOTIFY_KIND_CDR, j->tenant, "cdr", j->id);
 	job_free(j);
 }
@@ -317,7 +317,7 @@ void route_cdr_flush(struct router *r)
 		if (!ac || pbx_key_of(key, sizeof(key), j->tenant, PBX_K_CDR) ||
 		    tenant_seen(b, j))
 			continue;
-		redisAsyncCommand(ac, NULL, NULL, "XTRIM %s MINID ~ %s", key,
+		pbx_redis_acmd(ac, NULL, NULL, "XTRIM %s MINID ~ %s", key,
 				  minid);
 	}
 	for (j = b->head; j; j = next) {
@@ -325,7 +325,7 @@ void route_cdr_flush(struct router *r)
 		pbx_log_ctx(j->tenant, j->call_id);
 		if (!ac ||
 		    pbx_key_of(hook, sizeof(hook), j->tenant, PBX_K_NOTIFY) ||
-		    redisAsyncFormattedCommand(ac, added, j, j->cmd,
+		    pbx_redis_acmd_formatted(ac, added, j, j->cmd,
 					       (size_t)j->len) != REDIS_OK) {
 			PLOG_ERR("call record not stored: redis unavailable");
 			job_free(j);
@@ -335,7 +335,7 @@ void route_cdr_flush(struct router *r)
 		j->cmd = NULL;
 		/* Queued: added runs (with no reply if the connection
 		 * drops). */
-		if (redisAsyncCommand(ac, hooked, j, "HMGET %s webhook_url cdr",
+		if (pbx_redis_acmd(ac, hooked, j, "HMGET %s webhook_url cdr",
 				      hook) != REDIS_OK)
 			j->alone = true;
 	}

@@ -191,7 +191,7 @@ static void cascade_start(struct join_req *jr, const char *holder)
 		  jr->room, holder, jr->worker);
 	if (pbx_key_sys_sub_of(key, sizeof(key), PBX_KS_CONF_CASCADE,
 			       cr->token) ||
-	    redisAsyncCommand(ac, cascade_stored, cr, "SET %s %s EX %s", key,
+	    pbx_redis_acmd(ac, cascade_stored, cr, "SET %s %s EX %s", key,
 			      val, ttl) != REDIS_OK) {
 		free(cr);
 		route_media_hangup(jr->r, jr->worker, jr->tenant, jr->call_id,
@@ -274,7 +274,7 @@ static void send_join(struct route_ctx *c)
 			    PBX_K_CONF_MEMBERS, c->conf) &&
 	    !pbx_key_sub_of(room, sizeof(room), c->tenant, PBX_K_CONF_ROOM,
 			    c->conf) &&
-	    redisAsyncCommand(ac, room_where, jr, "EVAL %s 2 %s %s", room_lua,
+	    pbx_redis_acmd(ac, room_where, jr, "EVAL %s 2 %s %s", room_lua,
 			      members, room) == REDIS_OK)
 		return;
 	/* Without Redis the member list is lost anyway: join here. */
@@ -311,11 +311,11 @@ static void keys_joined(struct route_ctx *c)
 	snprintf(val, sizeof(val), "%s %d %d %" PRIu64 " %s", c->worker_id,
 		 c->cmod, c->c_muted, pbx_clock_now_ms(),
 		 c->caller[0] ? c->caller : "-");
-	redisAsyncCommand(ac, reply_ignored, NULL, "SET %s %s EX %s", room,
+	pbx_redis_acmd(ac, reply_ignored, NULL, "SET %s %s EX %s", room,
 			  c->worker_id, ttl);
-	redisAsyncCommand(ac, reply_ignored, NULL, "HSET %s %s %s", members,
+	pbx_redis_acmd(ac, reply_ignored, NULL, "HSET %s %s %s", members,
 			  c->call_id, val);
-	redisAsyncCommand(ac, reply_ignored, NULL, "EXPIRE %s %s", members,
+	pbx_redis_acmd(ac, reply_ignored, NULL, "EXPIRE %s %s", members,
 			  ttl);
 }
 
@@ -342,7 +342,7 @@ static void keys_muted(struct route_ctx *c)
 	if (!ac || pbx_key_sub_of(members, sizeof(members), c->tenant,
 				  PBX_K_CONF_MEMBERS, c->conf))
 		return;
-	redisAsyncCommand(ac, reply_ignored, NULL, "EVAL %s 1 %s %s %s",
+	pbx_redis_acmd(ac, reply_ignored, NULL, "EVAL %s 1 %s %s %s",
 			  mute_lua, members, c->call_id,
 			  c->c_muted ? "1" : "0");
 }
@@ -361,7 +361,7 @@ void route_conf_ended(struct route_ctx *c)
 		return;
 	/* The last member gone: the room belongs to no worker any more,
 	 * and its next caller may start it anywhere. */
-	redisAsyncCommand(ac, reply_ignored, NULL, "EVAL %s 2 %s %s %s",
+	pbx_redis_acmd(ac, reply_ignored, NULL, "EVAL %s 2 %s %s %s",
 			  leave_lua, members, room, c->call_id);
 }
 

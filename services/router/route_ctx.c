@@ -121,7 +121,7 @@ void route_pipe_cmd(struct route_ctx *c, route_pipe_h *h, const char *fmt,
 	if (!it)
 		return;
 	va_start(ap, fmt);
-	rc = redisvAsyncCommand(pbx_redis_ctx(c->r->redis), pipe_cb, it, fmt,
+	rc = pbx_redis_vacmd(pbx_redis_ctx(c->r->redis), pipe_cb, it, fmt,
 				ap);
 	va_end(ap);
 	pipe_sent(c, rc);
@@ -133,7 +133,7 @@ void route_pipe_argv(struct route_ctx *c, route_pipe_h *h, size_t argc,
 	struct route_pipe_item *it = pipe_slot(c, h);
 
 	if (it)
-		pipe_sent(c, redisAsyncCommandArgv(pbx_redis_ctx(c->r->redis),
+		pipe_sent(c, pbx_redis_acmd_argv(pbx_redis_ctx(c->r->redis),
 						   pipe_cb, it, (int)argc,
 						   argv, NULL));
 }
@@ -376,7 +376,7 @@ void route_state_save(struct route_ctx *c, route_save_h *h)
 	}
 	ss->c = c;
 	ss->h = h;
-	if (redisAsyncCommandArgv(ac, save_cb, ss, (int)argc, argv, NULL) !=
+	if (pbx_redis_acmd_argv(ac, save_cb, ss, (int)argc, argv, NULL) !=
 	    REDIS_OK) {
 		free(ss);
 		h(c, -1);

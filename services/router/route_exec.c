@@ -68,7 +68,7 @@ void route_media_hangup(struct router *r, const char *worker_id,
 	/* Why the call ends, for its CDR: into the record if it still
 	 * exists (a record must never be made up by this write). */
 	if (ac && !pbx_key(key, sizeof(key), tenant, "call:%s", call_id))
-		redisAsyncCommand(ac, NULL, NULL, "EVAL %s 1 %s %u %s",
+		pbx_redis_acmd(ac, NULL, NULL, "EVAL %s 1 %s %u %s",
 				  ecode_lua, key, code, reason ? reason : "");
 	route_media_send(r, worker_id, tenant, call_id, 0, &cmd);
 }

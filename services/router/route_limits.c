@@ -86,12 +86,12 @@ void route_limits_extend(struct router *r, const char *tenant,
 	char key[PBX_KEY_MAX];
 
 	if (ac && !pbx_key(key, sizeof(key), tenant, "active"))
-		redisAsyncCommand(ac, NULL, NULL, "ZADD %s XX %llu %s", key,
+		pbx_redis_acmd(ac, NULL, NULL, "ZADD %s XX %llu %s", key,
 				  until, call_id);
 	/* An outbound call (route_outbound.c) is counted there too. */
 	if (ac && outbound &&
 	    !pbx_key_of(key, sizeof(key), tenant, PBX_K_OUT_LEGS))
-		redisAsyncCommand(ac, NULL, NULL, "ZADD %s XX %llu %s", key,
+		pbx_redis_acmd(ac, NULL, NULL, "ZADD %s XX %llu %s", key,
 				  until, call_id);
 }
 
@@ -102,9 +102,9 @@ void route_limits_release(struct router *r, const char *tenant,
 	char key[PBX_KEY_MAX];
 
 	if (ac && !pbx_key(key, sizeof(key), tenant, "active"))
-		redisAsyncCommand(ac, NULL, NULL, "ZREM %s %s", key, call_id);
+		pbx_redis_acmd(ac, NULL, NULL, "ZREM %s %s", key, call_id);
 	/* Whatever the call was: the reaper and the end of a call do not
 	 * know its scenario, and a ZREM of no member costs nothing. */
 	if (ac && !pbx_key_of(key, sizeof(key), tenant, PBX_K_OUT_LEGS))
-		redisAsyncCommand(ac, NULL, NULL, "ZREM %s %s", key, call_id);
+		pbx_redis_acmd(ac, NULL, NULL, "ZREM %s %s", key, call_id);
 }

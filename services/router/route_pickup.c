@@ -103,7 +103,7 @@ void route_pickup_ringing(struct route_ctx *c, const char *ext)
 	snprintf(now, sizeof(now), "%llu",
 		 (unsigned long long)pbx_clock_now_ms());
 	snprintf(ttl, sizeof(ttl), "%d", ROUTE_PICKUP_TTL_S);
-	redisAsyncCommandArgv(ac, NULL, NULL, (int)(sizeof(argv) / sizeof(*argv)),
+	pbx_redis_acmd_argv(ac, NULL, NULL, (int)(sizeof(argv) / sizeof(*argv)),
 			      argv, NULL);
 }
 
@@ -115,8 +115,8 @@ void route_pickup_forget(struct router *r, const char *tenant,
 
 	if (!ac || keys(tenant, kout, kring, kinfo))
 		return;
-	redisAsyncCommand(ac, NULL, NULL, "ZREM %s %s", kring, call_id);
-	redisAsyncCommand(ac, NULL, NULL, "HDEL %s %s", kinfo, call_id);
+	pbx_redis_acmd(ac, NULL, NULL, "ZREM %s %s", kring, call_id);
+	pbx_redis_acmd(ac, NULL, NULL, "HDEL %s %s", kinfo, call_id);
 }
 
 static void got_claim(struct route_ctx *c, redisReply *rr)

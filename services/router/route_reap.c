@@ -67,7 +67,7 @@ void route_index_add(struct router *r, const char *worker,
 
 	if (ac && !index_key(key, sizeof(key), worker) &&
 	    !index_member(member, sizeof(member), tenant, call_id))
-		redisAsyncCommand(ac, NULL, NULL, "SADD %s %s", key, member);
+		pbx_redis_acmd(ac, NULL, NULL, "SADD %s %s", key, member);
 }
 
 void route_index_del(struct router *r, const char *worker,
@@ -78,7 +78,7 @@ void route_index_del(struct router *r, const char *worker,
 
 	if (ac && !index_key(key, sizeof(key), worker) &&
 	    !index_member(member, sizeof(member), tenant, call_id))
-		redisAsyncCommand(ac, NULL, NULL, "SREM %s %s", key, member);
+		pbx_redis_acmd(ac, NULL, NULL, "SREM %s %s", key, member);
 }
 
 void route_edge_heard(struct router *r, const char *edge)
@@ -198,7 +198,7 @@ static void call_cb(redisAsyncContext *ac, void *reply, void *arg)
 		lost_cdr(rc, reply);
 		if (!pbx_key(key, sizeof(key), rc->tenant, "call:%s",
 			     rc->call_id))
-			redisAsyncCommand(ac, NULL, NULL, "DEL %s", key);
+			pbx_redis_acmd(ac, NULL, NULL, "DEL %s", key);
 	}
 	pbx_log_ctx(NULL, NULL);
 	free(rc);
@@ -222,7 +222,7 @@ static void reap_member(struct reap *rp, redisAsyncContext *ac,
 	memcpy(rc->tenant, member, (size_t)(sp - member));
 	snprintf(rc->call_id, sizeof(rc->call_id), "%s", sp + 1);
 	if (pbx_key(key, sizeof(key), rc->tenant, "call:%s", rc->call_id) ||
-	    redisAsyncCommand(ac, call_cb, rc, "HGETALL %s", key) !=
+	    pbx_redis_acmd(ac, call_cb, rc, "HGETALL %s", key) !=
 		    REDIS_OK)
 		free(rc);
 }
@@ -242,10 +242,10 @@ static void members_cb(redisAsyncContext *ac, void *reply, void *arg)
 			if (rr->element[i]->type == REDIS_REPLY_STRING)
 				reap_member(rp, ac, rr->element[i]->str);
 		if (!index_key(key, sizeof(key), rp->worker))
-			redisAsyncCommand(ac, NULL, NULL, "DEL %s", key);
+			pbx_redis_acmd(ac, NULL, NULL, "DEL %s", key);
 		snprintf(seen, sizeof(seen), "%llu", rp->seen_ms);
 		if (!pbx_key_sys_of(key, sizeof(key), PBX_KS_WORKERS))
-			redisAsyncCommand(ac, NULL, NULL, "EVAL %s 1 %s %s %s",
+			pbx_redis_acmd(ac, NULL, NULL, "EVAL %s 1 %s %s %s",
 					  forget_lua, key, rp->worker, seen);
 		workers_forget(rp->r->workers, rp->worker, rp->seen_ms);
 		/* The lock goes with the reap: a worker restarted under
@@ -254,7 +254,7 @@ static void members_cb(redisAsyncContext *ac, void *reply, void *arg)
 		 * the lock outlived the reap, the second loss found it
 		 * taken and was left as "another router's"). */
 		if (!pbx_key_sys(key, sizeof(key), "reap:%s", rp->worker))
-			redisAsyncCommand(ac, NULL, NULL, "DEL %s", key);
+			pbx_redis_acmd(ac, NULL, NULL, "DEL %s", key);
 	}
 	free(rp);
 }
@@ -268,7 +268,7 @@ static void lock_cb(redisAsyncContext *ac, void *reply, void *arg)
 	/* NIL: another router is reaping this worker. */
 	if (rr && rr->type == REDIS_REPLY_STATUS &&
 	    !index_key(key, sizeof(key), rp->worker) &&
-	    redisAsyncCommand(ac, members_cb, rp, "SMEMBERS %s", key) ==
+	    pbx_redis_acmd(ac, members_cb, rp, "SMEMBERS %s", key) ==
 		    REDIS_OK)
 		return;
 	free(rp);
@@ -290,7 +290,7 @@ void route_reap_worker(const char *worker_id, uint64_t seen_ms, void *arg)
 	rp->r = r;
 	rp->seen_ms = (unsigned long long)seen_ms;
 	snprintf(rp->worker, sizeof(rp->worker), "%s", worker_id);
-	if (redisAsyncCommand(ac, lock_cb, rp, "SET %s %s NX PX %d", key,
+	if (pbx_redis_acmd(ac, lock_cb, rp, "SET %s %s NX PX %d", key,
 			      r->cfg->router_id, REAP_LOCK_MS) != REDIS_OK)
 		free(rp);
 }

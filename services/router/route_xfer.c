@@ -34,7 +34,7 @@ static void note(struct route_ctx *c, const char *field, const char *a,
 	snprintf(v, sizeof(v), "%llu %s%s%s",
 		 (unsigned long long)pbx_clock_now_ms(), a, b ? " " : "",
 		 b ? b : "");
-	redisAsyncCommand(ac, NULL, NULL, "HSET %s %s %s", key, field, v);
+	pbx_redis_acmd(ac, NULL, NULL, "HSET %s %s %s", key, field, v);
 }
 
 /* The target rings this long (the worker caps it at its

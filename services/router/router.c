@@ -263,8 +263,7 @@ void router_free(struct router *r)
 	/* The call records waiting go out with whatever else is queued
 	 * (written, not waited for: no reply will be read). */
 	route_cdr_flush(r);
-	if (pbx_redis_ctx(r->redis))
-		redisAsyncHandleWrite(pbx_redis_ctx(r->redis));
+	pbx_redis_flush(r->redis);
 	/* Freeing Redis runs pending callbacks with NULL replies: they hang up
 	 * or reject through the buses, so free it while those still exist
 	 * (and their call records, logged as not stored, after it). */

@@ -164,7 +164,7 @@ void workers_heartbeat(struct workers *w, const Pbx__V1__WorkerHeartbeat *hb,
 	ac = pbx_redis_ctx(w->redis);
 	if (!ac || pbx_key_sys_of(key, sizeof(key), PBX_KS_WORKERS))
 		return;
-	redisAsyncCommand(ac, NULL, NULL, "HSET %s %s %s", key,
+	pbx_redis_acmd(ac, NULL, NULL, "HSET %s %s %s", key,
 			  hb->worker_id, val);
 }
 
@@ -222,10 +222,10 @@ void workers_refresh(struct workers *w)
 		return;
 	/* Marks first: the registry's reply (which ends the refresh)
 	 * comes after them on the same connection. */
-	if (redisAsyncCommand(ac, marks_cb, w, "HGETALL %s", marks) !=
+	if (pbx_redis_acmd(ac, marks_cb, w, "HGETALL %s", marks) !=
 	    REDIS_OK)
 		return;
-	if (redisAsyncCommand(ac, refresh_cb, w, "HGETALL %s", key) ==
+	if (pbx_redis_acmd(ac, refresh_cb, w, "HGETALL %s", key) ==
 	    REDIS_OK)
 		w->refreshing = true;
 }

@@ -65,7 +65,7 @@ rcli() {
 	local f=${PBX_RUN:-/nonexistent}/secrets/redis-admin.pass
 	if [ -s "$f" ]; then
 		REDISCLI_AUTH=$(cat "$f") redis-cli -p "${PBX_REDIS_PORT:-6390}" \
-			--user admin --no-auth-warning "$@"
+			--user admin --no-auth-warning ${PBX_REDIS_NODES:+-c} "$@"
 	else
 		redis-cli -p "${PBX_REDIS_PORT:-6390}" "$@"
 	fi

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
@@ -23,6 +24,8 @@
 struct redis_fixture {
 	pid_t pid;
 	int port;
+	bool cluster; /* set before start: --cluster-enabled yes (its
+		       * nodes file in /tmp, removed at stop) */
 };
 
 /* A TCP port on 127.0.0.1 that was free a moment ago (test_port.h says
@@ -58,6 +61,20 @@ static inline int redis_fixture_start_port(struct redis_fixture *f,
 			dup2(null, 1);
 			dup2(null, 2);
 		}
+		if (f->cluster) {
+			char nodes[64];
+
+			/* A stale file (a test killed before its stop)
+			 * would bring back an old cluster's nodes. */
+			snprintf(nodes, sizeof(nodes),
+				 "/tmp/pbx-test-nodes-%d.conf", f->port);
+			unlink(nodes);
+			execlp("redis-server", "redis-server", "--port", port,
+			       "--bind", "127.0.0.1", "--save", "",
+			       "--appendonly", "no", "--loglevel", "warning",
+			       "--dir", "/tmp", "--cluster-enabled", "yes",
+			       "--cluster-config-file", nodes, (char *)NULL);
+		}
 		execlp("redis-server", "redis-server", "--port", port,
 		       "--bind", "127.0.0.1", "--save", "", "--appendonly",
 		       "no", "--loglevel", "warning", (char *)NULL);
@@ -65,6 +82,11 @@ static inline int redis_fixture_start_port(struct redis_fixture *f,
 	}
 	for (int i = 0; i < 100; i++) {
 		struct timeval tv = {1, 0};
+
+		if (waitpid(f->pid, NULL, WNOHANG) == f->pid) {
+			f->pid = 0; /* it could not start (port taken) */
+			return -1;
+		}
 		redisContext *rc =
 			redisConnectWithTimeout("127.0.0.1", f->port, tv);
 		redisReply *r = rc && !rc->err
@@ -83,10 +105,23 @@ static inline int redis_fixture_start_port(struct redis_fixture *f,
 	return -1;
 }
 
-/* 0 when a redis-server answers PING on a free port (f->port) within 5 s. */
+/* 0 when a redis-server answers PING on a free port (f->port) within 5 s.
+ * A Cluster node also listens on port + 10000 (its bus): both must be
+ * free, and another port is tried when the server could not bind. */
 static inline int redis_fixture_start(struct redis_fixture *f)
 {
-	return redis_fixture_start_port(f, redis_fixture_free_port());
+	for (int tries = 0; tries < 10; tries++) {
+		int port = redis_fixture_free_port();
+
+		if (port > 0 && f->cluster &&
+		    !test_port_binds(SOCK_STREAM, (uint16_t)(port + 10000)))
+			continue;
+		if (!redis_fixture_start_port(f, port))
+			return 0;
+		if (!f->cluster)
+			return -1;
+	}
+	return -1;
 }
 
 static inline void redis_fixture_stop(struct redis_fixture *f)
@@ -95,6 +130,13 @@ static inline void redis_fixture_stop(struct redis_fixture *f)
 		kill(f->pid, SIGKILL);
 		waitpid(f->pid, NULL, 0);
 		f->pid = 0;
+		if (f->cluster) {
+			char nodes[64];
+
+			snprintf(nodes, sizeof(nodes),
+				 "/tmp/pbx-test-nodes-%d.conf", f->port);
+			unlink(nodes);
+		}
 	}
 }
 
@@ -108,23 +150,32 @@ static inline int redis_fixture_restart(struct redis_fixture *f)
 
 /* One blocking command for test set-up; returns the reply (caller frees)
  * or NULL. */
-static inline redisReply *redis_fixture_cmd(const struct redis_fixture *f,
-					    const char *fmt, ...)
+static inline redisReply *redis_fixture_vcmd(const struct redis_fixture *f,
+					     const char *fmt, va_list ap)
 {
 	struct timeval tv = {2, 0};
 	redisContext *rc = redisConnectWithTimeout("127.0.0.1", f->port, tv);
 	redisReply *r = NULL;
-	va_list ap;
 
 	if (!rc || rc->err) {
 		if (rc)
 			redisFree(rc);
 		return NULL;
 	}
-	va_start(ap, fmt);
 	r = redisvCommand(rc, fmt, ap);
-	va_end(ap);
 	redisFree(rc);
+	return r;
+}
+
+static inline redisReply *redis_fixture_cmd(const struct redis_fixture *f,
+					    const char *fmt, ...)
+{
+	redisReply *r;
+	va_list ap;
+
+	va_start(ap, fmt);
+	r = redis_fixture_vcmd(f, fmt, ap);
+	va_end(ap);
 	return r;
 }
 
