@@ -2408,7 +2408,8 @@ Test(route_media, queue_with_record_sends_record_call_before_the_music)
 
 	start_call("c-1", "{\"start\":\"q\",\"nodes\":{\"q\":{\"type\":"
 			  "\"queue\",\"options\":{\"queue\":\"sales\","
-			  "\"record\":true}}}}");
+			  "\"record\":true},\"outputs\":{\"timeout\":\"bye\"}},"
+			  "\"bye\":{\"type\":\"hangup\"}}}");
 	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
 	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
 	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, c->seq);
