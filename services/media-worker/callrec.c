@@ -1,4 +1,5 @@
-/* Call recording: two FIFOs of decoded samples, mixed every 20 ms. */
+/* Call recording: two FIFOs of decoded samples, mixed (or interleaved
+ * as two channels) every 20 ms. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct callrec {
 	uint32_t max_ms;
 	uint64_t start_ms;
 	bool started;
+	bool stereo; /* caller left, callee right */
 };
 
 static void fifo_push(struct fifo *f, int16_t v)
@@ -70,6 +72,7 @@ int callrec_alloc(struct callrec **crp, struct recorder *rec,
 		return -ENOMEM;
 	cr->rec = rec;
 	cr->pacer = pacer;
+	cr->stereo = recorder_channels(rec) == 2;
 	cr->max_ms = max_ms && max_ms <= MAX_MS_DEFAULT ? max_ms
 							: MAX_MS_DEFAULT;
 	pacer_entry_init(&cr->pe, tick_handler, cr);
@@ -120,7 +123,7 @@ void callrec_audio(struct callrec *cr, enum callrec_side side,
 
 void callrec_mix(struct callrec *cr, uint64_t periods)
 {
-	int16_t out[FRAME];
+	int16_t out[2 * FRAME];
 
 	if (!cr || !cr->started)
 		return;
@@ -129,6 +132,14 @@ void callrec_mix(struct callrec *cr, uint64_t periods)
 	while (periods--) {
 		if (recorder_ms(cr->rec) >= cr->max_ms)
 			return; /* the rest of the call is not recorded */
+		if (cr->stereo) {
+			for (size_t i = 0; i < FRAME; i++) {
+				out[2 * i] = fifo_pop(&cr->side[0]);
+				out[2 * i + 1] = fifo_pop(&cr->side[1]);
+			}
+			recorder_pcm(cr->rec, out, FRAME);
+			continue;
+		}
 		for (size_t i = 0; i < FRAME; i++) {
 			int32_t v = (int32_t)fifo_pop(&cr->side[0]) +
 				    fifo_pop(&cr->side[1]);

@@ -1,8 +1,10 @@
 /* Call recording: both sides of a bridged call, mixed to mono 8 kHz
- * 16-bit WAV in the media store (recorder.h, kind PBX_MEDIA_RECORDING).
- * Each side's G.711 packets are decoded into its own small FIFO as they
- * arrive; every 20 ms (its own pacer entry) 160 samples of each side are
- * taken (silence for a side that sent nothing), summed with clipping and
+ * 16-bit WAV in the media store (recorder.h, kind PBX_MEDIA_RECORDING),
+ * or, with a two-channel recorder, the caller on the left channel and the
+ * callee on the right. Each side's G.711 packets are decoded into its own
+ * small FIFO as they arrive; every 20 ms (its own pacer entry) 160
+ * samples of each side are taken (silence for a side that sent nothing)
+ * and summed with clipping (mono) or interleaved (stereo), then
  * appended. Writing stops at max_ms. Owned by the call (mwcall.c) until
  * the worker takes the recorder to store it (worker_rec.c). */
 #ifndef CALLREC_H
@@ -19,7 +21,8 @@ struct recorder;
 
 enum callrec_side { CALLREC_CALLER, CALLREC_CALLEE };
 
-/* Takes rec (freed with the callrec unless taken). max_ms 0: 4 h. */
+/* Takes rec (freed with the callrec unless taken); its channel count
+ * (recorder_channels) chooses mixed or two-channel. max_ms 0: 4 h. */
 int callrec_alloc(struct callrec **crp, struct recorder *rec,
 		  struct pacer *pacer, uint32_t max_ms);
 /* The bridge is up: mixing starts (idempotent). */

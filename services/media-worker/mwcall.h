@@ -297,7 +297,8 @@ bool mwcall_answered(const struct mwcall *call);
 bool mwcall_bridged(const struct mwcall *call);
 bool mwcall_in_conf(const struct mwcall *call);
 
-/* Records the call's bridge (callrec.h), mixed, into rec (taken on
+/* Records the call's bridge (callrec.h), mixed or two-channel as rec
+ * was opened, into rec (taken on
  * success; on error the caller keeps it). Mixing starts when the
  * callee answers (at once if bridged already); max_ms 0: 4 h. 0,
  * -EINVAL, -EALREADY (recorded already), -ENOMEM. prompt (a mem
@@ -309,5 +310,8 @@ int mwcall_record_call(struct mwcall *call, struct recorder *rec,
  * and the wall-clock ms its mixing started; NULL when none was armed or
  * the bridge never came up (then discarded). */
 struct recorder *mwcall_callrec_take(struct mwcall *call, uint64_t *start_ms);
+/* The named leg whose bridge is being recorded (a queue agent's
+ * "<offer>:<agent>"), "" for the call's one ring or none. */
+const char *mwcall_callrec_leg(const struct mwcall *call);
 
 #endif

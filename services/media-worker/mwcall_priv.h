@@ -136,6 +136,9 @@ struct mwcall {
 	void *tap_arg;
 	uint8_t *crec_prompt; /* played to the caller at the bridge (mem) */
 	size_t crec_prompt_len;
+	/* The named leg (a queue's "<offer>:<agent>") whose bridge is
+	 * recorded; "" for the call's one ring. */
+	char crec_leg[MWCALL_LEG_MAX];
 
 	/* Transfer (mwcall_xfer.c): a REFER of the bridged callee was
 	 * accepted (xfer_pending: the router decides the target), then the

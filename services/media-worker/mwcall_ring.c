@@ -283,6 +283,9 @@ static void ring_estab_handler(const struct sip_msg *msg, void *arg)
 	}
 	if (call->crec && callrec_start(call->crec, pbx_clock_now_ms()))
 		PLOG_WARN("recording: cannot start mixing: not recorded");
+	else if (call->crec)
+		snprintf(call->crec_leg, sizeof(call->crec_leg), "%s",
+			 ring->name);
 	if (call->crec_prompt) {
 		/* "This call is recorded": the caller hears it first, then
 		 * the callee (whose audio waits behind the prompt). */
@@ -625,9 +628,17 @@ int mwcall_record_call(struct mwcall *call, struct recorder *rec,
 		call->crec_prompt_len = prompt_len;
 	}
 	/* Already bridged (a RecordCall after the answer): from now on. */
-	if (call->ring && call->ring->bridged)
+	if (call->ring && call->ring->bridged) {
+		snprintf(call->crec_leg, sizeof(call->crec_leg), "%s",
+			 call->ring->name);
 		return callrec_start(cr, pbx_clock_now_ms());
+	}
 	return 0;
+}
+
+const char *mwcall_callrec_leg(const struct mwcall *call)
+{
+	return call ? call->crec_leg : "";
 }
 
 struct recorder *mwcall_callrec_take(struct mwcall *call, uint64_t *start_ms)

@@ -29,6 +29,7 @@ struct recorder {
 	uint64_t frames;
 	uint64_t bytes;
 	enum pbx_media_kind kind;
+	unsigned channels;
 	bool committed;
 };
 
@@ -36,20 +37,21 @@ int recorder_open(struct recorder **rp, const char *root, const char *tenant,
 		  const char *id, const char *owner)
 {
 	return recorder_open_kind(rp, root, tenant, PBX_MEDIA_VOICEMAIL, id,
-				  owner);
+				  owner, 1);
 }
 
 int recorder_open_kind(struct recorder **rp, const char *root,
 		       const char *tenant, int kind, const char *id,
-		       const char *owner)
+		       const char *owner, unsigned channels)
 {
 	SF_INFO info = {.samplerate = REC_RATE,
-			.channels = 1,
+			.channels = (int)channels,
 			.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
 	struct recorder *r;
 	int err;
 
 	if (!rp || !root || !tenant || !id || strlen(tenant) >= 65 ||
+	    (channels != 1 && channels != 2) ||
 	    strlen(root) >= PBX_MEDIA_PATH_MAX || kind < 0 ||
 	    kind >= PBX_MEDIA_KIND_COUNT)
 		return -EINVAL;
@@ -57,6 +59,7 @@ int recorder_open_kind(struct recorder **rp, const char *root,
 	if (!r)
 		return -ENOMEM;
 	r->kind = (enum pbx_media_kind)kind;
+	r->channels = channels;
 	err = pbx_media_store_tmp(r->tmp, sizeof(r->tmp), root, tenant,
 				  r->kind, id, owner);
 	if (err) {
@@ -81,7 +84,7 @@ bool recorder_audio(struct recorder *r, const uint8_t *payload, size_t len,
 	int16_t pcm[REC_RATE];
 	uint64_t sum = 0;
 
-	if (!r || !r->sf || !len)
+	if (!r || !r->sf || !len || r->channels != 1)
 		return false;
 	if (len > REC_RATE)
 		len = REC_RATE;
@@ -98,8 +101,13 @@ bool recorder_audio(struct recorder *r, const uint8_t *payload, size_t len,
 void recorder_pcm(struct recorder *r, const int16_t *pcm, size_t n)
 {
 	if (r && r->sf && n)
-		r->frames += (uint64_t)sf_write_short(r->sf, pcm,
-						      (sf_count_t)n);
+		r->frames += (uint64_t)sf_writef_short(r->sf, pcm,
+						       (sf_count_t)n);
+}
+
+unsigned recorder_channels(const struct recorder *r)
+{
+	return r ? r->channels : 0;
 }
 
 uint32_t recorder_ms(const struct recorder *r)

@@ -1,4 +1,5 @@
-/* Recorder: one message being recorded, as 8 kHz 16-bit mono WAV
+/* Recorder: one message being recorded, as 8 kHz 16-bit WAV (mono; a
+ * recorded call may be stereo)
  * (libsndfile) in the media store's temporary file, made durable and
  * visible only by recorder_commit() (pbx_media_store.h). Fed G.711
  * payloads from the caller's RTP; says which packets carry voice, so its
@@ -20,13 +21,16 @@ struct recorder;
 int recorder_open(struct recorder **rp, const char *root, const char *tenant,
 		  const char *id, const char *owner);
 /* The same for a file of another kind (PBX_MEDIA_RECORDING: a recorded
- * call). */
+ * call) with 1 or 2 channels (a stereo WAV: frames of two interleaved
+ * samples). */
 int recorder_open_kind(struct recorder **rp, const char *root,
 		       const char *tenant, int kind, const char *id,
-		       const char *owner);
+		       const char *owner, unsigned channels);
 
-/* Appends n linear samples (a mix made by the caller). */
+/* Appends n linear frames (a mix made by the caller): n samples, or n
+ * interleaved pairs (left, right) in a stereo file. */
 void recorder_pcm(struct recorder *r, const int16_t *pcm, size_t n);
+unsigned recorder_channels(const struct recorder *r);
 
 /* Appends one packet of `law` samples (at most 8000 per call, the rest is
  * dropped). Returns true when it is voice: its mean absolute level is

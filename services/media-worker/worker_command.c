@@ -351,8 +351,7 @@ static void command_record_call(struct worker *w, struct worker_link *l,
 	char detail[160];
 	int err;
 
-	err = worker_rec_start(w, wc, rc->extension, rc->prompt, rc->max_ms,
-			       &why);
+	err = worker_rec_start(w, wc, rc, &why);
 	if (err) {
 		snprintf(detail, sizeof(detail), "record call: %s",
 			 why ? why : strerror(-err));
@@ -584,7 +583,7 @@ ARGS(queue_hold, ARG(queue_hold) && cmd->queue_hold->moh &&
 			 cmd->queue_hold->language)
 ARGS(queue_announce, ARG(queue_announce))
 ARGS(record_call, ARG(record_call) && cmd->record_call->extension &&
-			  cmd->record_call->prompt)
+			  cmd->record_call->prompt && cmd->record_call->queue)
 ARGS(listen, ARG(listen) && cmd->listen->prompt && cmd->listen->language &&
 		     cmd->listen->backend)
 ARGS(originate, ARG(originate) && cmd->originate->target_uri &&

@@ -64,9 +64,11 @@ struct worker_call {
 	uint64_t fax_start_ms; /* wall clock, Unix ms */
 	struct worker_queue *queue; /* a queued caller's hold (worker_queue.c) */
 	/* Call recording (worker_rec.c): armed by RecordCall; the rung
-	 * subscriber, for the metadata. */
+	 * subscriber and the queue (a queue's bridge: its agent is the
+	 * answering leg's), for the metadata. */
 	bool rec_armed;
 	char rec_ext[64];
+	char rec_queue[64];
 	struct asr_listen *asr; /* an assistant node listening (owned) */
 	enum say_lang lang; /* of the system sounds (MediaCommand.language) */
 };
@@ -273,8 +275,8 @@ void worker_notify(struct worker *w, const char *kind, const char *tenant,
 /* RecordCall: arms the recording of wc's bridge. 0, or a negative errno
  * with *why (the call goes on unrecorded). */
 int worker_rec_start(struct worker *w, struct worker_call *wc,
-		     const char *extension, const char *prompt,
-		     uint32_t max_ms, const char **why);
+		     const Pbx__V1__MediaCommand__RecordCall *rc,
+		     const char **why);
 /* At the call's end: stores the recording (file, then metadata). */
 void worker_rec_save(struct worker *w, struct worker_call *wc);
 

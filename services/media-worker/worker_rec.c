@@ -3,7 +3,8 @@
  * when the call ends, the mix is committed to disk and only then
  * referenced in Redis (hash pbx:{<tenant>}:rec:msg:<id>, then its id in
  * pbx:{<tenant>}:rec:list), so Redis never names a missing file. A call
- * whose bridge never came up leaves nothing. */
+ * whose bridge never came up leaves nothing. Mixed mono, or two channels
+ * (caller left, callee right) when RecordCall says so. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,9 +33,10 @@ static int get_int(struct worker *w, const char *key, long long *v)
 
 /* The tenant's bytes quota (the voicemail quota's `bytes`, shared by
  * messages and recordings): *max_ms is cut to what is left (16 bytes a
- * ms); -ENOSPC when less than a second is. Unreadable: no limit
- * (logged), as for voicemail. */
-static int quota_cut(struct worker *w, const char *tenant, uint32_t *max_ms)
+ * ms a channel); -ENOSPC when less than a second is. Unreadable: no
+ * limit (logged), as for voicemail. */
+static int quota_cut(struct worker *w, const char *tenant, unsigned channels,
+		     uint32_t *max_ms)
 {
 	char qkey[PBX_KEY_MAX], vkey[PBX_KEY_MAX], rkey[PBX_KEY_MAX];
 	long long q = 0, vm = 0, rec = 0, left;
@@ -62,7 +64,7 @@ static int quota_cut(struct worker *w, const char *tenant, uint32_t *max_ms)
 	}
 	if (q <= 0)
 		return 0;
-	left = (q - vm - rec - 44) / 16;
+	left = (q - vm - rec - 44) / (16 * (long long)channels);
 	if (left < 1000) {
 		PLOG_INFO("recording: %s stores %lld of %lld bytes: full",
 			  tenant, vm + rec, q);
@@ -73,11 +75,22 @@ static int quota_cut(struct worker *w, const char *tenant, uint32_t *max_ms)
 	return 0;
 }
 
+/* The longest recording: 4 h mono, 2 h in two channels, so a file stays
+ * under 231 MB, what `pbxctl rec get` downloads in one reply. */
+static uint32_t rec_max_ms(uint32_t max_ms, unsigned channels)
+{
+	uint32_t top = 4u * 3600 * 1000 / channels;
+
+	return !max_ms || max_ms > top ? top : max_ms;
+}
+
 int worker_rec_start(struct worker *w, struct worker_call *wc,
-		     const char *extension, const char *prompt,
-		     uint32_t max_ms, const char **why)
+		     const Pbx__V1__MediaCommand__RecordCall *rc,
+		     const char **why)
 {
 	const char *tenant = mwcall_tenant(wc->call);
+	unsigned channels = rc->channels == 2 ? 2 : 1;
+	uint32_t max_ms = rec_max_ms(rc->max_ms, channels);
 	char id[PBX_MEDIA_ID_MAX];
 	struct recorder *rec = NULL;
 	uint8_t *audio = NULL;
@@ -85,19 +98,21 @@ int worker_rec_start(struct worker *w, struct worker_call *wc,
 	int err;
 
 	*why = NULL;
-	if (strlen(extension) >= sizeof(wc->rec_ext)) {
-		*why = "extension too long";
+	if (strlen(rc->extension) >= sizeof(wc->rec_ext) ||
+	    strlen(rc->queue) >= sizeof(wc->rec_queue)) {
+		*why = "extension or queue too long";
 		return -EINVAL;
 	}
 	if (wc->rec_armed) {
-		/* The walk rang the next subscriber: one recording a call,
-		 * now of this one. */
-		snprintf(wc->rec_ext, sizeof(wc->rec_ext), "%s", extension);
+		/* The walk rang the next subscriber (or a queue): one
+		 * recording a call, now of this one. */
+		snprintf(wc->rec_ext, sizeof(wc->rec_ext), "%s",
+			 rc->extension);
+		snprintf(wc->rec_queue, sizeof(wc->rec_queue), "%s",
+			 rc->queue);
 		return 0;
 	}
-	if (!max_ms || max_ms > 4u * 3600 * 1000)
-		max_ms = 4u * 3600 * 1000;
-	if (quota_cut(w, tenant, &max_ms)) {
+	if (quota_cut(w, tenant, channels, &max_ms)) {
 		*why = "storage quota reached: not recorded";
 		return -ENOSPC;
 	}
@@ -105,7 +120,7 @@ int worker_rec_start(struct worker *w, struct worker_call *wc,
 	if (!err)
 		err = recorder_open_kind(&rec, w->cfg->media_root, tenant,
 					 PBX_MEDIA_RECORDING, id,
-					 w->cfg->worker_id);
+					 w->cfg->worker_id, channels);
 	if (err) {
 		PLOG_ERR("recording: cannot open %s in %s: %s", id,
 			 w->cfg->media_root, strerror(-err));
@@ -113,8 +128,9 @@ int worker_rec_start(struct worker *w, struct worker_call *wc,
 		return err;
 	}
 	/* A missing announcement is logged; the call is recorded anyway. */
-	if (prompt[0] && worker_prompt_audio(w, wc, prompt, &audio, &len))
-		PLOG_WARN("recording: announcement %s missing", prompt);
+	if (rc->prompt[0] &&
+	    worker_prompt_audio(w, wc, rc->prompt, &audio, &len))
+		PLOG_WARN("recording: announcement %s missing", rc->prompt);
 	err = mwcall_record_call(wc->call, rec, max_ms, audio, len);
 	mem_deref(audio);
 	if (err) {
@@ -123,10 +139,25 @@ int worker_rec_start(struct worker *w, struct worker_call *wc,
 		return err;
 	}
 	wc->rec_armed = true;
-	snprintf(wc->rec_ext, sizeof(wc->rec_ext), "%s", extension);
-	PLOG_INFO("recording: %s armed (extension %s, up to %u ms)", id,
-		  extension, max_ms);
+	snprintf(wc->rec_ext, sizeof(wc->rec_ext), "%s", rc->extension);
+	snprintf(wc->rec_queue, sizeof(wc->rec_queue), "%s", rc->queue);
+	PLOG_INFO("recording: %s armed (%s %s, %u channel%s, up to %u ms)",
+		  id, rc->queue[0] ? "queue" : "extension",
+		  rc->queue[0] ? rc->queue : rc->extension, channels,
+		  channels == 2 ? "s" : "", max_ms);
 	return 0;
+}
+
+/* Who answered: the rung subscriber, or a queue's agent, named by the
+ * answering leg ("<offer>:<agent>"). */
+static const char *rec_who(const struct worker_call *wc)
+{
+	const char *leg = mwcall_callrec_leg(wc->call);
+	const char *colon = strchr(leg, ':');
+
+	if (wc->rec_ext[0] || !colon)
+		return wc->rec_ext;
+	return colon + 1;
 }
 
 static int store_meta(struct worker *w, struct worker_call *wc,
@@ -145,10 +176,12 @@ static int store_meta(struct worker *w, struct worker_call *wc,
 		err = prompt_store_write(
 			w->store,
 			"HSET %s call_id %s caller %s called %s extension %s "
-			"time_ms %llu duration_ms %u bytes %llu",
+			"queue %s channels %u time_ms %llu duration_ms %u "
+			"bytes %llu",
 			mkey, mwcall_callid(wc->call), mwcall_caller(wc->call),
-			mwcall_dialed(wc->call), wc->rec_ext,
-			(unsigned long long)at, recorder_ms(rec),
+			mwcall_dialed(wc->call), rec_who(wc), wc->rec_queue,
+			recorder_channels(rec), (unsigned long long)at,
+			recorder_ms(rec),
 			(unsigned long long)recorder_bytes(rec));
 	if (!err)
 		err = prompt_store_write(w->store, "ZADD %s %llu %s", lkey,

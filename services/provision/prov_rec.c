@@ -9,8 +9,8 @@
 
 #include "prov.h"
 
-/* 8 kHz 16-bit WAV: 16,000 bytes a second; a 4 h recording (the
- * longest) is 230 MB. The reply stays one bounded frame: longer ones are
+/* 8 kHz 16-bit WAV: 16,000 bytes a second a channel; the longest
+ * recordings (4 h mono, 2 h stereo: worker_rec.c) are 230 MB. The reply stays one bounded frame: longer ones are
  * refused with a clear error. */
 #define PROV_REC_GET_MAX (256u * 1024 * 1024)
 
@@ -48,22 +48,27 @@ static struct prov_box_ref ref_of(const Pbx__V1__ProvRequest__Recording *q)
 }
 
 /* "<id> <UTC time> <seconds>s from <caller> to <called> ext <extension>
- * <bytes> bytes call <call-id>" */
+ * [queue <queue>] [stereo] <bytes> bytes call <call-id>" */
 static int list_line(struct prov_reply *r, const char *id,
 		     const redisReply *h)
 {
 	unsigned ms = (unsigned)strtoul(prov_box_field(h, "duration_ms"),
 					NULL, 10);
+	const char *queue = prov_box_field(h, "queue");
 	char when[32];
 
 	prov_box_when(when, sizeof(when), prov_box_field(h, "time_ms"));
 	return prov_strv_add(&r->items,
-			     "%s %s %u.%02us from %s to %s ext %s %s bytes "
-			     "call %s",
+			     "%s %s %u.%02us from %s to %s ext %s%s%s%s %s "
+			     "bytes call %s",
 			     id, when, ms / 1000, ms % 1000 / 10,
 			     prov_box_field(h, "caller"),
 			     prov_box_field(h, "called"),
 			     prov_box_field(h, "extension"),
+			     queue[0] ? " queue " : "", queue,
+			     !strcmp(prov_box_field(h, "channels"), "2")
+				     ? " stereo"
+				     : "",
 			     prov_box_field(h, "bytes"),
 			     prov_box_field(h, "call_id"));
 }

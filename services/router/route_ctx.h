@@ -360,6 +360,11 @@ void route_exec_play(struct route_ctx *c, const char *prompt, bool barge_in);
 void route_exec_timer(struct route_ctx *c, uint32_t id, uint32_t ms);
 /* The RING action a to c->worker_id, as named leg `leg` (NULL: the
  * call's one ring). */
+/* RecordCall: the call's next bridge is recorded (extension: the one
+ * rung; queue: the queue whose agent will answer, or NULL). */
+void route_exec_record_call(struct route_ctx *c, const char *extension,
+			    const char *queue, unsigned channels,
+			    const char *prompt);
 void route_exec_ring(struct route_ctx *c, const struct walk_action *a,
 		     const char *leg);
 

@@ -97,21 +97,25 @@ static const char *e164(const char *in, char *buf, size_t size)
 	return buf;
 }
 
-/* A subscriber node with `record`: the worker records the bridge the
- * next Ring makes (RecordCall, docs/protocol.md). */
-static void exec_record_call(struct route_ctx *c, const struct walk_action *a)
+/* A node with `record` (subscriber, crm, queue): the worker records
+ * the bridge the next Ring makes (RecordCall, docs/protocol.md). */
+void route_exec_record_call(struct route_ctx *c, const char *extension,
+			    const char *queue, unsigned channels,
+			    const char *prompt)
 {
 	Pbx__V1__MediaCommand cmd = PBX__V1__MEDIA_COMMAND__INIT;
 	Pbx__V1__MediaCommand__RecordCall rc =
 		PBX__V1__MEDIA_COMMAND__RECORD_CALL__INIT;
 
-	rc.extension = (char *)a->ring.target;
-	rc.prompt = (char *)(a->ring.record_prompt ? a->ring.record_prompt
-						   : "");
+	rc.extension = (char *)extension;
+	rc.queue = (char *)(queue ? queue : "");
+	rc.prompt = (char *)(prompt ? prompt : "");
+	rc.channels = channels == 2 ? 2 : 1;
 	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RECORD_CALL;
 	cmd.record_call = &rc;
-	PLOG_INFO("node %s: record the call to %s", c->st.node,
-		  a->ring.target);
+	PLOG_INFO("node %s: record the call to %s%s (%u channel%s)",
+		  c->st.node, queue ? "queue " : "", queue ? queue : extension,
+		  rc.channels, rc.channels == 2 ? "s" : "");
 	route_exec_send(c, &cmd);
 }
 
@@ -148,7 +152,9 @@ void route_exec_ring(struct route_ctx *c, const struct walk_action *a,
 	if (leg)
 		rg.leg = (char *)leg;
 	if (a->ring.record)
-		exec_record_call(c, a);
+		route_exec_record_call(c, a->ring.target, NULL,
+				       a->ring.record_channels,
+				       a->ring.record_prompt);
 	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RING;
 	cmd.ring = &rg;
 	/* A colleague may pick it up (route_pickup.c); a queue's agents

@@ -232,6 +232,11 @@ void route_queue_join(struct route_ctx *c, const struct walk_action *a)
 	    strlen(c->caller) >= CB_CALLER_MIN)
 		cbk[0] = a->queue.callback_key;
 	hold.callback_key = cbk;
+	/* Armed before the music: the agent's leg may answer at once. */
+	if (a->queue.record)
+		route_exec_record_call(c, "", a->queue.name,
+				       a->queue.record_channels,
+				       a->queue.record_prompt);
 	cmd.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_QUEUE_HOLD;
 	cmd.queue_hold = &hold;
 	route_exec_send(c, &cmd);

@@ -127,8 +127,6 @@ static unsigned compile_subscriber(struct scenario_node *nd,
 	nd->sub.target = opt_str(nd, "target");
 	nd->sub.timeout_s = (uint32_t)opt_int(nd, "timeout", 0);
 	nd->sub.caller_id = cid;
-	nd->sub.record = opt_bool(nd, "record", 0) == 1;
-	nd->sub.record_prompt = opt_str(nd, "record_prompt");
 	if (kind && !strcmp(kind, "external"))
 		nd->sub.dest = WALK_DEST_EXTERNAL;
 	else if (kind && !strcmp(kind, "mobile"))
@@ -452,10 +450,40 @@ static unsigned compile_node(struct scenario_node *nd,
 	}
 }
 
+/* A node that bridges the caller to a person records as it says, else as
+ * the document says (scenario-wide "record": every bridge of the
+ * scenario, unless the node says "record": false). */
+static void compile_rec(struct scenario_node *nd, const struct n_rec *doc)
+{
+	if (nd->type != NODE_SUBSCRIBER && nd->type != NODE_QUEUE &&
+	    nd->type != NODE_CRM)
+		return;
+	nd->rec.on = opt_bool(nd, "record", doc->on) == 1;
+	nd->rec.channels =
+		(uint8_t)opt_int(nd, "record_channels", doc->channels);
+	nd->rec.prompt = opt_str(nd, "record_prompt");
+	if (!nd->rec.prompt)
+		nd->rec.prompt = doc->prompt;
+}
+
+/* The document's own "record*" fields (checked by the structure lint). */
+static void compile_doc_rec(struct scenario *sc)
+{
+	json_t *on = json_object_get(sc->root, "record");
+	json_t *ch = json_object_get(sc->root, "record_channels");
+	json_t *pr = json_object_get(sc->root, "record_prompt");
+
+	sc->rec.on = json_is_true(on);
+	sc->rec.channels =
+		json_is_integer(ch) && json_integer_value(ch) == 2 ? 2 : 1;
+	sc->rec.prompt = json_is_string(pr) ? json_string_value(pr) : NULL;
+}
+
 int scenario_compile(struct scenario *sc, struct scenario_report *rep)
 {
 	unsigned errs = 0;
 
+	compile_doc_rec(sc);
 	for (size_t i = 0; i < sc->n; i++) {
 		unsigned e;
 
@@ -467,6 +495,7 @@ int scenario_compile(struct scenario *sc, struct scenario_report *rep)
 		if ((int)e < 0)
 			return (int)e;
 		errs += e;
+		compile_rec(&sc->nodes[i], &sc->rec);
 	}
 	return (int)errs;
 }

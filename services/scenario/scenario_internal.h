@@ -198,8 +198,14 @@ struct n_subscriber {
 	const char *target;
 	uint32_t timeout_s; /* 0: rings until answered / busy / gone */
 	const char *caller_id;
-	bool record;		   /* record the bridged call */
-	const char *record_prompt; /* played to the caller first, or NULL */
+};
+
+/* Recording of the bridge a subscriber, queue or crm node makes: the
+ * node's own "record*" options, else the document's. */
+struct n_rec {
+	bool on;
+	uint8_t channels;   /* 1 mixed mono, 2 caller left / callee right */
+	const char *prompt; /* played to the caller at the bridge, or NULL */
 };
 
 struct n_ivr {
@@ -270,6 +276,7 @@ struct scenario_node {
 	size_t nouts;
 	int out[O_WORDS];   /* target node index per outcome word, -1 */
 	int key[KEY_COUNT]; /* digit:<k> / exit_key:<k> targets, -1 */
+	struct n_rec rec;   /* subscriber, queue, crm */
 	union {
 		struct n_subscriber sub;
 		struct n_ivr ivr;
@@ -289,6 +296,7 @@ struct scenario {
 	size_t n;
 	int start;
 	const char *timezone; /* top-level "timezone" or NULL */
+	struct n_rec rec;     /* top-level "record*": the nodes' default */
 };
 
 /* Pure nodes are decided on the spot and their arrows followed in the

@@ -110,6 +110,31 @@ bool scenario_lint_node_sound(const char *id, json_t *nd)
 	       !scenario_types_check(ts->opts, opts, "", ts->name, NULL);
 }
 
+/* The top-level recording fields (every "record*" key): checked against
+ * their table like a node's options, so a typo ("record_chanels") or a
+ * bad value is named. */
+static unsigned lint_document_rec(json_t *root, struct scenario_report *rep)
+{
+	json_t *rec = json_object();
+	const char *key;
+	unsigned errs;
+	json_t *v;
+
+	if (!rec) {
+		scenario_report_add(rep, true, "document: out of memory");
+		return 1;
+	}
+	json_object_foreach(root, key, v)
+	{
+		if (!strncmp(key, "record", 6))
+			json_object_set(rec, key, v);
+	}
+	errs = scenario_types_check(scenario_types_document_rec(), rec,
+				    "document", "the scenario", rep);
+	json_decref(rec);
+	return errs;
+}
+
 int scenario_lint_structure(json_t *root, struct scenario_report *rep)
 {
 	json_t *nodes, *start, *nd, *tz;
@@ -126,13 +151,14 @@ int scenario_lint_structure(json_t *root, struct scenario_report *rep)
 	{
 		if (strcmp(key, "start") && strcmp(key, "nodes") &&
 		    strcmp(key, "name") && strcmp(key, "description") &&
-		    strcmp(key, "timezone")) {
+		    strcmp(key, "timezone") && strncmp(key, "record", 6)) {
 			scenario_report_add(rep, true,
 					    "document: unknown field \"%s\"",
 					    key);
 			errs++;
 		}
 	}
+	errs += lint_document_rec(root, rep);
 	tz = json_object_get(root, "timezone");
 	if (tz && (!json_is_string(tz) ||
 		   !scenario_tz_valid(json_string_value(tz)))) {
@@ -246,13 +272,15 @@ static void foreach_ref(const struct scenario *sc, ref_h *h, void *arg)
 	for (size_t i = 0; i < sc->n; i++) {
 		const struct scenario_node *nd = &sc->nodes[i];
 
+		/* The announcement a recorded bridge plays: the node's or
+		 * the document's, named by every node that uses it. */
+		if (nd->rec.on)
+			ref(h, arg, nd, SCENARIO_REF_PROMPT, nd->rec.prompt);
 		switch (nd->type) {
 		case NODE_SUBSCRIBER:
 			if (nd->sub.dest == WALK_DEST_EXTENSION)
 				ref(h, arg, nd, SCENARIO_REF_EXTENSION,
 				    nd->sub.target);
-			ref(h, arg, nd, SCENARIO_REF_PROMPT,
-			    nd->sub.record_prompt);
 			break;
 		case NODE_FAX:
 			ref(h, arg, nd, SCENARIO_REF_FEATURE, "fax");

@@ -15,13 +15,22 @@
 		NULL, 0, false, 0, 0, NULL                                    \
 	}
 
+/* Call recording of a node that bridges the caller to a person
+ * (subscriber, queue, crm); the same three at the document's top level
+ * record every such node that does not say "record": false. */
+#define REC_OPTS                                                              \
+	{"record", OPT_BOOL, false, 0, 0, NULL},                              \
+	    {"record_channels", OPT_INT, false, 1, 2, NULL},                  \
+	    {"record_prompt", OPT_STRING, false, 0, 0, NULL}
+
+static const struct opt_spec document_rec_opts[] = {REC_OPTS, END};
+
 static const struct opt_spec subscriber_opts[] = {
 	{"kind", OPT_STRING, true, 0, 0, "internal|external|mobile"},
 	{"target", OPT_STRING, true, 0, 0, NULL},
 	{"timeout", OPT_INT, false, 1, 600, NULL},
 	{"caller_id", OPT_STRING, false, 0, 0, NULL},
-	{"record", OPT_BOOL, false, 0, 0, NULL},
-	{"record_prompt", OPT_STRING, false, 0, 0, NULL},
+	REC_OPTS,
 	END};
 static const char *const subscriber_outs[] = {"no_answer", "busy",
 					      "unavailable", "next", NULL};
@@ -43,6 +52,7 @@ static const struct opt_spec queue_opts[] = {
 	{"entry_prompt", OPT_STRING, false, 0, 0, NULL},
 	{"moh", OPT_STRING, false, 0, 0, NULL},
 	{"priority", OPT_INT, false, 0, 10, NULL},
+	REC_OPTS,
 	END};
 static const char *const queue_outs[] = {"timeout", "exit_key:*", "full",
 					 "no_agents", NULL};
@@ -114,6 +124,7 @@ static const struct opt_spec crm_opts[] = {
 	{"timeout", OPT_INT, false, 1, 600, NULL},
 	{"lookup_timeout", OPT_INT, false, 500, 30000, NULL},
 	{"caller_id", OPT_STRING, false, 0, 0, NULL},
+	REC_OPTS,
 	END};
 static const char *const crm_outs[] = {"no_answer", "busy",	 "unavailable",
 				       "not_found", "crm_error", "next",
@@ -229,6 +240,11 @@ static const struct opt_spec conf_obj[] = {
 	{"moh", OPT_STRING, false, 0, 0, NULL},
 	{"number", OPT_STRING, false, 0, 0, NULL},
 	END};
+
+const struct opt_spec *scenario_types_document_rec(void)
+{
+	return document_rec_opts;
+}
 
 const struct opt_spec *scenario_types_object(enum scenario_ref kind)
 {

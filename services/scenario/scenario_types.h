@@ -43,6 +43,10 @@ bool scenario_types_output_allowed(const struct type_spec *ts,
  * or NULL. */
 const struct opt_spec *scenario_types_object(enum scenario_ref kind);
 
+/* The document's top-level recording fields ("record",
+ * "record_channels", "record_prompt"), checked like a node's options. */
+const struct opt_spec *scenario_types_document_rec(void);
+
 /* Checks the fields of obj against specs: unknown fields, JSON types,
  * bounds, allowed values, required fields; each problem one line
  * "<who>: <sentence>" (what names the thing: "scenario option", "field").

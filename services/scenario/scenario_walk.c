@@ -141,9 +141,18 @@ static struct walk_action *ring(struct walk *w, enum walk_dest dest,
 	a->ring.timeout_ms = timeout_ms;
 	copy_str(a->ring.caller_id, sizeof(a->ring.caller_id), caller_id);
 	a->ring.record = false;
+	a->ring.record_channels = 1;
 	a->ring.record_prompt = NULL;
 	copy_str(w->st->target, sizeof(w->st->target), target);
 	return a;
+}
+
+/* The ring of a node that records its bridge (subscriber, crm). */
+static void rec_set(struct walk_action *ra, const struct scenario_node *nd)
+{
+	ra->ring.record = nd->rec.on;
+	ra->ring.record_channels = nd->rec.channels == 2 ? 2 : 1;
+	ra->ring.record_prompt = nd->rec.prompt;
 }
 
 /* ---- entering nodes ---- */
@@ -264,6 +273,9 @@ static void queue_join(struct walk *w, const struct scenario_node *nd)
 		a->queue.callback_retries = oq->cb_retries;
 		a->queue.callback_retry_s = oq->cb_retry_s;
 	}
+	a->queue.record = nd->rec.on;
+	a->queue.record_channels = nd->rec.channels == 2 ? 2 : 1;
+	a->queue.record_prompt = nd->rec.prompt;
 	w->st->phase = PH_QUEUE;
 	hop(w, nd, "queue", NULL);
 }
@@ -333,8 +345,7 @@ static void arrive(struct walk *w, int idx)
 			ring(w, nd->sub.dest, nd->sub.target,
 			     nd->sub.timeout_s * 1000, nd->sub.caller_id);
 
-		ra->ring.record = nd->sub.record;
-		ra->ring.record_prompt = nd->sub.record_prompt;
+		rec_set(ra, nd);
 		w->st->phase = PH_RING;
 		hop(w, nd, "ring", NULL);
 		return;
@@ -782,11 +793,12 @@ static void crm_result(struct walk *w, const struct scenario_node *nd,
 			disarm(w);
 			/* A number rings through the tenant's trunk, as a
 			 * subscriber node's external number does. */
-			ring(w,
-			     ev->owner_number ? WALK_DEST_EXTERNAL
-					      : WALK_DEST_EXTENSION,
-			     ev->owner, nd->crm.timeout_s * 1000,
-			     nd->crm.caller_id);
+			rec_set(ring(w,
+				     ev->owner_number ? WALK_DEST_EXTERNAL
+						      : WALK_DEST_EXTENSION,
+				     ev->owner, nd->crm.timeout_s * 1000,
+				     nd->crm.caller_id),
+				nd);
 			w->st->phase = PH_CRM_RING;
 			hop(w, nd, "ring_owner", NULL);
 			return;

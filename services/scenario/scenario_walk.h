@@ -169,6 +169,7 @@ struct walk_action {
 			uint32_t timeout_ms;	      /* 0: no timeout */
 			char caller_id[WALK_TARGET_MAX]; /* "" keep caller's */
 			bool record; /* record the bridge (RecordCall) */
+			uint8_t record_channels;   /* 1 mono, 2 stereo */
 			const char *record_prompt; /* or NULL */
 		} ring;
 		struct {
@@ -193,6 +194,10 @@ struct walk_action {
 			const char *callback_prompt; /* NULL: system sound */
 			uint32_t callback_window_s, callback_retries;
 			uint32_t callback_retry_s;
+			/* Record the agent's bridge (RecordCall first). */
+			bool record;
+			uint8_t record_channels;   /* 1 mono, 2 stereo */
+			const char *record_prompt; /* or NULL */
 		} queue;
 		struct {
 			const char *box;

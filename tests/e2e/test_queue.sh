@@ -222,6 +222,63 @@ wait $sa $sc
 at_least default_rtp_caller_to_agent "agent got" "$(sink_packets "$TMP/default.agent.sink")" 200
 at_least default_rtp_agent_to_caller "caller got" "$(sink_packets "$TMP/default.caller.sink")" 200
 
+# --- a recorded queue: the scenario's own "record", two channels -----------
+# The document says "record": true, "record_channels": 2 (no node option):
+# agent 101 answers, the caller (400 Hz) and the agent (600 Hz) talk 3 s.
+# The stored WAV is stereo: the caller's tone on the left channel, the
+# agent's on the right (each measured in the other tone's band too); the
+# listing names the queue and the agent; its bytes are the tenant's.
+rec_queue_case() {
+	local list id l400 l600 r400 r600 n bytes used
+	number_with $T 15552010 recq '{"start":"q","record":true,"record_channels":2,"nodes":{"q":{"type":"queue","options":{"queue":"line"},"outputs":{"timeout":"bye"}},"bye":{"type":"hangup","options":{"code":480}}}}' \
+		>>"$TMP/provision.out" 2>&1 || {
+		fail rec_queue_provision "$(tail -1 "$TMP/provision.out")"
+		return
+	}
+	agent 101 answer 1 recq
+	if caller recq 15552010 hangup 1 3000 &&
+		grep -q sent-bye "$TMP/caller-recq.log"; then
+		pass rec_queue_caller_reached_agent
+	else fail rec_queue_caller_reached_agent "caller sipp failed"; fi
+	agent_done 101 rec_queue_agent_answered_and_got_bye
+	for n in $(seq 1 30); do
+		list=$("$PBXCTL" rec list $T 2>&1)
+		[ -n "$list" ] && break
+		sleep 0.1
+	done
+	id=$(echo "$list" | awk 'NR == 1 {print $1}')
+	if echo "$list" | grep -qE " to 15552010 ext 101 queue line stereo [0-9]+ bytes "; then
+		pass rec_queue_listed_with_agent_queue_and_channels
+	else fail rec_queue_listed_with_agent_queue_and_channels "list: $list"; fi
+	"$PBXCTL" rec get $T "$id" >"$TMP/recq.wav" 2>"$TMP/recq.err" ||
+		fail rec_queue_get "$(cat "$TMP/recq.err")"
+	if soxi "$TMP/recq.wav" 2>&1 | grep -qE "Channels +: 2" &&
+		soxi "$TMP/recq.wav" 2>&1 | grep -qE "Sample Rate +: 8000"; then
+		pass rec_queue_wav_is_8khz_stereo
+	else fail rec_queue_wav_is_8khz_stereo "$(soxi "$TMP/recq.wav" 2>&1)"; fi
+	# From the agent's 200 OK to the caller's BYE: about 3 s.
+	check_wav_seconds rec_queue_duration_is_the_bridge "$TMP/recq.wav" 2.5 4
+	band() {
+		sox "$TMP/recq.wav" -n remix "$1" sinc "$2" stat 2>&1 |
+			sed -n 's/^RMS     amplitude: *\([0-9.]*\).*/\1/p'
+	}
+	l400=$(band 1 370-430)
+	l600=$(band 1 570-630)
+	r400=$(band 2 370-430)
+	r600=$(band 2 570-630)
+	echo "info: queue recording $id: left 400 Hz ${l400:-?} 600 Hz ${l600:-?}, right 400 Hz ${r400:-?} 600 Hz ${r600:-?}"
+	if awk -v a="${l400:-0}" -v b="${l600:-1}" -v c="${r600:-0}" -v d="${r400:-1}" \
+		'BEGIN { exit !(a > 0.05 && c > 0.05 && a > 10 * b && c > 10 * d) }'; then
+		pass rec_queue_caller_left_agent_right
+	else fail rec_queue_caller_left_agent_right "left 400/600 ${l400:-?}/${l600:-?}, right 400/600 ${r400:-?}/${r600:-?}"; fi
+	bytes=$(wc -c <"$TMP/recq.wav")
+	used=$(rcli GET "pbx:{$T}:rec:bytes" 2>/dev/null)
+	if [ "$bytes" = "$used" ]; then pass rec_queue_bytes_counted
+	else fail rec_queue_bytes_counted "file $bytes bytes, counted ${used:-?}"; fi
+	"$PBXCTL" rec delete $T "$id" >/dev/null 2>&1
+}
+rec_queue_case
+
 # --- 3 callers, 2 agents ------------------------------------------------------
 # 101 talks 5 s per call and takes two; 102 talks 9 s. Callers 1 and 2
 # are connected at once, caller 3 hears music and its position (1, in

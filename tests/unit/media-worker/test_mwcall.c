@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -4355,6 +4356,24 @@ Test(mwfax, with_a_bad_box_or_ident_fails_the_command)
  * Redis is down here (port 1) as for voicemail above: the recording stays
  * on disk, unlisted; listing and download are in tests/e2e. */
 
+/* RecordCall with its channels and queue (the router's queue node). */
+static uint64_t cmd_record_call_of(const char *ext, const char *queue,
+				   unsigned channels, uint32_t max_ms)
+{
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__RecordCall r =
+		PBX__V1__MEDIA_COMMAND__RECORD_CALL__INIT;
+
+	r.extension = (char *)ext;
+	r.prompt = (char *)"";
+	r.queue = (char *)queue;
+	r.channels = channels;
+	r.max_ms = max_ms;
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RECORD_CALL;
+	mc.record_call = &r;
+	return cmd_send(&mc);
+}
+
 static uint64_t cmd_record_call(const char *ext, const char *prompt,
 				uint32_t max_ms)
 {
@@ -4380,9 +4399,10 @@ static void tone_ulaw(uint8_t *out, size_t n, double hz)
 			OFFER_ULAW);
 }
 
-/* Goertzel power of hz over the whole file, normalised per sample; the
- * file's length in ms. */
-static double wav_power(const char *path, double hz, unsigned *ms)
+/* Goertzel power of hz over the whole of channel ch of a file of
+ * `channels` channels, normalised per sample; the file's length in ms. */
+static double wav_power_ch(const char *path, unsigned channels, unsigned ch,
+			   double hz, unsigned *ms)
 {
 	SF_INFO info = {0};
 	SNDFILE *sf = sf_open(path, SFM_READ, &info);
@@ -4392,11 +4412,11 @@ static double wav_power(const char *path, double hz, unsigned *ms)
 
 	cr_assert_not_null(sf, "%s: %s", path, sf_strerror(NULL));
 	cr_assert_eq(info.samplerate, 8000);
-	cr_assert_eq(info.channels, 1);
+	cr_assert_eq(info.channels, (int)channels);
 	cr_assert_eq(info.format, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
-	while ((got = sf_read_short(sf, buf, 800)) > 0) {
+	while ((got = sf_readf_short(sf, buf, 800 / channels)) > 0) {
 		for (sf_count_t i = 0; i < got; i++) {
-			double s0 = buf[i] + coef * s1 - s2;
+			double s0 = buf[i * channels + ch] + coef * s1 - s2;
 
 			s2 = s1;
 			s1 = s0;
@@ -4406,6 +4426,11 @@ static double wav_power(const char *path, double hz, unsigned *ms)
 	sf_close(sf);
 	*ms = (unsigned)(info.frames * 1000 / 8000);
 	return n ? (s1 * s1 + s2 * s2 - coef * s1 * s2) / (double)n : 0;
+}
+
+static double wav_power(const char *path, double hz, unsigned *ms)
+{
+	return wav_power_ch(path, 1, 0, hz, ms);
 }
 
 static uint8_t tone_a[16000], tone_b[16000];
@@ -4502,6 +4527,128 @@ Test(mwcall, record_call_stops_writing_at_max_ms)
 	(void)wav_power(path, 440.0, &ms);
 	cr_assert_eq(ms, 500, "%u ms recorded", ms);
 	vm_root_remove();
+}
+
+static void redis_hget_field(struct redis_fixture *rf, char *buf,
+			     size_t size, const char *key, const char *field)
+{
+	redisReply *r = redis_fixture_cmd(rf, "HGET %s %s", key, field);
+
+	cr_assert_not_null(r);
+	snprintf(buf, size, "%s",
+		 r->type == REDIS_REPLY_STRING ? r->str : "");
+	freeReplyObject(r);
+}
+
+/* 2 s of 440 Hz from the caller and of 1000 Hz from the callee on the
+ * bridge, then the caller hangs up; the one recording's path. */
+static void record_two_tones(char *path, size_t size)
+{
+	unsigned final, tmp;
+
+	cr_assert(test_loop_flag(&fx.callee.estab, 3000), "callee: no ACK");
+	cr_assert(test_loop_flag(&fx.caller.estab, 3000), "caller: no 200");
+	cr_assert(wait_event(KIND(RING_RESULT), 1000), "no RING_RESULT");
+	cr_assert_eq(ev_count(KIND(FAILED)), 0, "RecordCall failed");
+	tone_ulaw(tone_a, sizeof(tone_a), 440.0);
+	tone_ulaw(tone_b, sizeof(tone_b), 1000.0);
+	test_ua_play(&fx.caller, tone_a, sizeof(tone_a));
+	test_ua_play(&fx.callee, tone_b, sizeof(tone_b));
+	cr_assert(test_loop_count(&fx.caller.tx_pkts, 100, 4000));
+	cr_assert(test_loop_count(&fx.callee.tx_pkts, 100, 4000));
+	test_loop_for(60);
+	test_ua_hangup(&fx.caller);
+	cr_assert(wait_event(KIND(HANGUP), 2000), "no HANGUP");
+	cr_assert(test_loop_flag(&fx.callee.closed, 2000), "callee: no BYE");
+	media_files("rec", false, &final, &tmp, path, size);
+	cr_assert_eq(tmp, 0, "temporary file left");
+	cr_assert_eq(final, 1, "%u recordings", final);
+}
+
+/* Left: the caller's 440 Hz and not the callee's 1000 Hz; right: the
+ * other way round; 2 s and a little; the file's size is a stereo WAV's. */
+static void assert_stereo_sides(const char *path)
+{
+	unsigned ms;
+	double l440 = wav_power_ch(path, 2, 0, 440.0, &ms);
+	double l1000 = wav_power_ch(path, 2, 0, 1000.0, &ms);
+	double r440 = wav_power_ch(path, 2, 1, 440.0, &ms);
+	double r1000 = wav_power_ch(path, 2, 1, 1000.0, &ms);
+	struct stat st;
+
+	cr_assert(ms >= 1900 && ms <= 2600, "%u ms recorded", ms);
+	cr_assert_gt(l440, 100.0 * l1000, "left: 440 Hz %g, 1000 Hz %g", l440,
+		     l1000);
+	cr_assert_gt(r1000, 100.0 * r440, "right: 1000 Hz %g, 440 Hz %g",
+		     r1000, r440);
+	/* Each at the level it was sent at. */
+	cr_assert(l440 > r1000 / 4 && r1000 > l440 / 4, "%g vs %g", l440,
+		  r1000);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq((long long)st.st_size, 44 + (long long)ms * 8 * 4,
+		     "%lld bytes for %u ms", (long long)st.st_size, ms);
+}
+
+Test(mwcall, record_call_two_channels_puts_the_caller_left_the_callee_right)
+{
+	char path[256];
+
+	vm_root_make();
+	fx_start(&(struct fx_opts){.media_root = vm_root});
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000), "no INCOMING");
+	cmd_record_call_of("bob", "", 2, 0);
+	ring_callee(5000);
+	record_two_tones(path, sizeof(path));
+	assert_stereo_sides(path);
+	vm_root_remove();
+}
+
+/* A queue's recording (RecordCall{queue} before the agents ring as named
+ * legs): the agent whose leg answers is named in the metadata with the
+ * queue, next to the channels and the bytes the tenant is counted. */
+Test(mwcall, record_call_of_a_queue_names_the_agent_that_answered)
+{
+	struct redis_fixture rf = {0};
+	Pbx__V1__MediaCommand mc = PBX__V1__MEDIA_COMMAND__INIT;
+	Pbx__V1__MediaCommand__Ring r = PBX__V1__MEDIA_COMMAND__RING__INIT;
+	char target[64], path[256], key[160], v[128];
+	const char *id;
+	struct stat st;
+
+	cr_assert_eq(redis_fixture_start(&rf), 0, "no redis-server");
+	vm_root_make();
+	fx_start(&(struct fx_opts){.media_root = vm_root,
+				   .redis_port = rf.port});
+	caller_invite();
+	cr_assert(wait_event(KIND(INCOMING), 2000), "no INCOMING");
+	cmd_record_call_of("", "support", 2, 0);
+	re_snprintf(target, sizeof(target), "sip:bob@%J", &fx.callee.sip_addr);
+	r.target_uri = target;
+	r.timeout_ms = 5000;
+	r.dest_kind = (char *)"extension";
+	r.leg = (char *)"7:bob";
+	mc.cmd_case = PBX__V1__MEDIA_COMMAND__CMD_RING;
+	mc.ring = &r;
+	cmd_send(&mc);
+	record_two_tones(path, sizeof(path));
+	assert_stereo_sides(path);
+	id = strrchr(path, '/') + 1;
+	snprintf(key, sizeof(key), "pbx:{" TENANT "}:rec:msg:%.*s",
+		 (int)(strlen(id) - 4), id);
+	redis_hget_field(&rf, v, sizeof(v), key, "extension");
+	cr_assert_str_eq(v, "bob");
+	redis_hget_field(&rf, v, sizeof(v), key, "queue");
+	cr_assert_str_eq(v, "support");
+	redis_hget_field(&rf, v, sizeof(v), key, "channels");
+	cr_assert_str_eq(v, "2");
+	cr_assert_eq(stat(path, &st), 0);
+	redis_hget_field(&rf, v, sizeof(v), key, "bytes");
+	cr_assert_eq(atoll(v), (long long)st.st_size);
+	cr_assert_eq(acc_int(&rf, "GET pbx:{" TENANT "}:rec:%s", "bytes"),
+		     (long long)st.st_size);
+	vm_root_remove();
+	redis_fixture_stop(&rf);
 }
 
 static bool caller_heard_prompt(void *arg)

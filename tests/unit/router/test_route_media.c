@@ -2377,6 +2377,51 @@ Test(route_media, subscriber_without_record_sends_no_record_call)
 	ringing("c-1");
 }
 
+/* The scenario's own "record" with two channels: the subscriber's ring is
+ * recorded in stereo with the document's announcement. */
+Test(route_media, scenario_record_sends_a_two_channel_record_call)
+{
+	const Pbx__V1__MediaCommand *c;
+	size_t i;
+
+	start_call("c-1",
+		   "{\"start\":\"r\",\"record\":true,\"record_channels\":2,"
+		   "\"record_prompt\":\"recorded\",\"nodes\":{\"r\":{"
+		   "\"type\":\"subscriber\",\"options\":{\"kind\":"
+		   "\"internal\",\"target\":\"100\"}}}}");
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	i = expect_cmds(2);
+	c = cmd_at(i, "c-1", PBX__V1__MEDIA_COMMAND__CMD_RECORD_CALL);
+	cr_assert_str_eq(c->record_call->extension, "100");
+	cr_assert_str_eq(c->record_call->queue, "");
+	cr_assert_eq(c->record_call->channels, 2);
+	cr_assert_str_eq(c->record_call->prompt, "recorded");
+	cmd_at(i + 1, "c-1", PBX__V1__MEDIA_COMMAND__CMD_RING);
+}
+
+/* A queue node with record: RecordCall names the queue (the worker takes
+ * the agent from the leg that answers) before the music. */
+Test(route_media, queue_with_record_sends_record_call_before_the_music)
+{
+	const Pbx__V1__MediaCommand *c;
+	size_t i;
+
+	start_call("c-1", "{\"start\":\"q\",\"nodes\":{\"q\":{\"type\":"
+			  "\"queue\",\"options\":{\"queue\":\"sales\","
+			  "\"record\":true},\"outputs\":{\"timeout\":\"bye\"}},"
+			  "\"bye\":{\"type\":\"hangup\"}}}");
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_INCOMING, 0);
+	c = cmd_at(expect_cmds(1), "c-1", PBX__V1__MEDIA_COMMAND__CMD_ANSWER);
+	event("c-1", PBX__V1__MEDIA_EVENT__KIND__KIND_ANSWERED, c->seq);
+	i = expect_cmds(3);
+	c = cmd_at(i, "c-1", PBX__V1__MEDIA_COMMAND__CMD_RECORD_CALL);
+	cr_assert_str_eq(c->record_call->queue, "sales");
+	cr_assert_str_eq(c->record_call->extension, "");
+	cr_assert_eq(c->record_call->channels, 1);
+	cmd_at(i + 1, "c-1", PBX__V1__MEDIA_COMMAND__CMD_QUEUE_HOLD);
+	cmd_at(i + 2, "c-1", PBX__V1__MEDIA_COMMAND__CMD_TIMER);
+}
+
 /* ---- call records (route_cdr.c) ----------------------------------------- */
 
 /* The newest call record of the tenant, once there are n of them (the

@@ -989,3 +989,70 @@ Test(scenario, subscriber_record_options_are_checked)
 	cr_assert(has(&rep, "node s: prompt \"nope\" does not exist"), "%s",
 		  rep.text);
 }
+
+/* The scenario-wide recording fields: "record" a boolean,
+ * "record_channels" 1 or 2, "record_prompt" a prompt that exists (named
+ * by the nodes that would play it); a misspelt field is named. The same
+ * three on queue and crm nodes. */
+Test(scenario, document_record_options_are_checked)
+{
+	static const char nodes[] =
+		"'nodes':{'s':{'type':'subscriber','options':{"
+		"'kind':'internal','target':'100','timeout':10},"
+		"'outputs':{'no_answer':'q'}},"
+		"'q':{'type':'queue','options':{'queue':'sales'},"
+		"'outputs':{'timeout':'bye'}},'bye':{'type':'hangup'}}}";
+	struct scenario_report rep;
+	char doc[1024];
+
+#define DOC(top) (snprintf(doc, sizeof(doc), "{'start':'s',%s,%s", top, \
+			   nodes),                                      \
+		  doc)
+	cr_assert_eq(scen_try(DOC("'record':true,'record_channels':2,"
+				  "'record_prompt':'welcome'"),
+			      NULL, tenant, NULL, &rep),
+		     0, "%s", rep.text);
+	cr_assert_eq(scen_try(DOC("'record':'yes'"), NULL, tenant, NULL, &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "document: option \"record\" must be true or "
+			    "false"),
+		  "%s", rep.text);
+	cr_assert_eq(scen_try(DOC("'record':true,'record_channels':3"), NULL,
+			      tenant, NULL, &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "document: option \"record_channels\" must be "
+			    "between 1 and 2"),
+		  "%s", rep.text);
+	cr_assert_eq(scen_try(DOC("'record_chanels':2"), NULL, tenant, NULL,
+			      &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "document: the scenario has no option "
+			    "\"record_chanels\""),
+		  "%s", rep.text);
+	cr_assert_eq(scen_try(DOC("'record':true,'record_prompt':'nope'"),
+			      NULL, tenant, NULL, &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "node s: prompt \"nope\" does not exist"), "%s",
+		  rep.text);
+	cr_assert(has(&rep, "node q: prompt \"nope\" does not exist"), "%s",
+		  rep.text);
+	/* Not recorded anywhere: the announcement is never played. */
+	cr_assert_eq(scen_try(DOC("'record_prompt':'nope'"), NULL, tenant,
+			      NULL, &rep),
+		     0, "%s", rep.text);
+#undef DOC
+	cr_assert_eq(scen_try("{'start':'q','nodes':{'q':{'type':'queue',"
+			      "'options':{'queue':'sales','record':true,"
+			      "'record_channels':0}}}}",
+			      NULL, tenant, NULL, &rep),
+		     -EINVAL);
+	cr_assert(has(&rep, "node q: option \"record_channels\" must be "
+			    "between 1 and 2"),
+		  "%s", rep.text);
+	cr_assert_eq(scen_try("{'start':'c','nodes':{'c':{'type':'crm',"
+			      "'options':{'crm':'api','record':true,"
+			      "'record_prompt':'welcome'},'outputs':{"
+			      "'next':'bye'}},'bye':{'type':'hangup'}}}",
+			      NULL, tenant, NULL, &rep),
+		     0, "%s", rep.text);
+}

@@ -1311,3 +1311,79 @@ Test(scenario_walk, subscriber_record_option_is_on_the_ring)
 	cr_assert_not(r->ring.record);
 	cr_assert_null(r->ring.record_prompt);
 }
+
+/* The scenario's own "record" records every bridge it makes: a
+ * subscriber's ring, a CRM owner's ring and a queue's agent, with the
+ * document's channels and announcement, unless the node says "record":
+ * false; a node's own record_channels / record_prompt win. */
+static const char rec_doc[] =
+	"{'start':'c','record':true,'record_channels':2,"
+	"'record_prompt':'rec','nodes':{"
+	"'c':{'type':'crm','options':{'crm':'api'},"
+	"'outputs':{'not_found':'s','no_answer':'q'}},"
+	"'s':{'type':'subscriber','options':{'kind':'internal',"
+	"'target':'100','timeout':10},'outputs':{'no_answer':'off'}},"
+	"'off':{'type':'subscriber','options':{'kind':'internal',"
+	"'target':'101','record':false}},"
+	"'q':{'type':'queue','options':{'queue':'sales',"
+	"'record_channels':1,'record_prompt':'q-rec'},"
+	"'outputs':{'timeout':'bye'}},"
+	"'bye':{'type':'hangup'}}}";
+
+Test(scenario_walk, scenario_record_reaches_every_bridge_but_record_false)
+{
+	const struct walk_action *r;
+
+	load(rec_doc);
+	ev(WALK_EV_START);
+	crm(WALK_CRM_OWNER, "204");
+	r = act(WALK_ACT_RING);
+	cr_assert_str_eq(r->ring.target, "204");
+	cr_assert(r->ring.record, "the CRM owner's ring is recorded");
+	cr_assert_eq(r->ring.record_channels, 2);
+	cr_assert_str_eq(r->ring.record_prompt, "rec");
+	/* The owner does not answer: the queue, its own channels and
+	 * announcement. */
+	ring(WALK_RING_NO_ANSWER);
+	act(WALK_ACT_ANSWER);
+	ev(WALK_EV_ANSWERED);
+	r = act(WALK_ACT_QUEUE);
+	cr_assert(r->queue.record, "the queue's agent bridge is recorded");
+	cr_assert_eq(r->queue.record_channels, 1);
+	cr_assert_str_eq(r->queue.record_prompt, "q-rec");
+
+	ev(WALK_EV_START);
+	crm(WALK_CRM_NOT_FOUND, NULL);
+	r = act(WALK_ACT_RING);
+	cr_assert_str_eq(r->ring.target, "100");
+	cr_assert(r->ring.record);
+	cr_assert_eq(r->ring.record_channels, 2);
+	ring(WALK_RING_NO_ANSWER);
+	r = act(WALK_ACT_RING);
+	cr_assert_str_eq(r->ring.target, "101");
+	cr_assert_not(r->ring.record, "\"record\": false wins");
+}
+
+/* Without the scenario's "record", a queue node's own records, mixed by
+ * default; nodes without it do not. */
+Test(scenario_walk, queue_record_option_is_on_the_queue_action)
+{
+	const struct walk_action *q;
+
+	load("{'start':'q','nodes':{'q':{'type':'queue','options':{"
+	     "'queue':'sales','record':true},'outputs':{'timeout':'bye'}},"
+	     "'bye':{'type':'hangup'}}}");
+	ev(WALK_EV_START);
+	act(WALK_ACT_ANSWER);
+	ev(WALK_EV_ANSWERED);
+	q = act(WALK_ACT_QUEUE);
+	cr_assert(q->queue.record);
+	cr_assert_eq(q->queue.record_channels, 1);
+	cr_assert_null(q->queue.record_prompt);
+	scenario_free(sc);
+	load(queue_doc);
+	ev(WALK_EV_START);
+	act(WALK_ACT_ANSWER);
+	ev(WALK_EV_ANSWERED);
+	cr_assert_not(act(WALK_ACT_QUEUE)->queue.record);
+}
