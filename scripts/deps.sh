@@ -6,6 +6,7 @@ PKGS="build-essential cmake pkg-config git
 libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libevent-dev libhiredis-dev
 libcriterion-dev libre-dev libjansson-dev libsndfile1-dev libsamplerate0-dev
 libssl-dev libspandsp-dev libcurl4-openssl-dev libtiff-dev libhpdf-dev
+libfreetype-dev fonts-dejavu-core
 libpocketsphinx-dev pocketsphinx-en-us
 redis-server redis-tools
 kamailio kamailio-extra-modules kamailio-json-modules kamailio-redis-modules

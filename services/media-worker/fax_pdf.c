@@ -41,7 +41,7 @@ static float dpi_of(TIFF *t, ttag_t tag, float fallback)
 	return unit == RESUNIT_CENTIMETER ? v * 2.54f : v;
 }
 
-enum { HDR_PT = 7, HDR_BAND = 10, HDR_LINE = 160 };
+enum { HDR_PT = FAX_PDF_HEADER_PT, HDR_BAND = FAX_PDF_HEADER_BAND };
 
 /* Printable ASCII only: Helvetica's WinAnsi would garble the rest. */
 static void hdr_clean(char *s)
@@ -51,19 +51,27 @@ static void hdr_clean(char *s)
 			*s = '?';
 }
 
+int fax_pdf_header_line(char *buf, size_t size,
+			const struct fax_pdf_header *hdr, int n, int of)
+{
+	int len = snprintf(buf, size, "%s  From: %s  %s  Page %d/%d",
+			   hdr->when ? hdr->when : "",
+			   hdr->from ? hdr->from : "", hdr->text, n, of);
+
+	hdr_clean(buf);
+	return len;
+}
+
 /* The header line on a white band at the top of the page. */
 static void header_draw(HPDF_Doc pdf, HPDF_Page page, float pw, float ph,
 			const struct fax_pdf_header *hdr, int n, int of)
 {
 	HPDF_Font font = HPDF_GetFont(pdf, "Helvetica", NULL);
-	char line[HDR_LINE];
+	char line[FAX_PDF_HEADER_MAX];
 
 	if (!font)
 		return;
-	snprintf(line, sizeof(line), "%s  From: %s  %s  Page %d/%d",
-		 hdr->when ? hdr->when : "", hdr->from ? hdr->from : "",
-		 hdr->text, n, of);
-	hdr_clean(line);
+	fax_pdf_header_line(line, sizeof(line), hdr, n, of);
 	HPDF_Page_SetRGBFill(page, 1, 1, 1);
 	HPDF_Page_Rectangle(page, 0, ph - HDR_BAND, pw, HDR_BAND);
 	HPDF_Page_Fill(page);

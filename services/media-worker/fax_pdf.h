@@ -4,22 +4,35 @@
  * file out. */
 #ifndef FAX_PDF_H
 #define FAX_PDF_H
+#include <stddef.h>
 
 enum {
 	FAX_PDF_MAX_PAGES = 500,    /* a longer fax is cut here */
 	FAX_PDF_MAX_WIDTH = 10000,  /* pixels: T.30 pages are <= 4864 */
 	FAX_PDF_MAX_LENGTH = 60000, /* rows: a long page at 1200 lpi */
+	/* The header line: its longest text, its size and its white band
+	 * in points (the TIFF header, fax_tiff_header.h, the same). */
+	FAX_PDF_HEADER_MAX = 160,
+	FAX_PDF_HEADER_PT = 7,
+	FAX_PDF_HEADER_BAND = 10,
 };
 
 /* The page header line (the box's `header`): "<when>  From: <from>
  * <text>  Page n/m" in the PDF's built-in Helvetica on a white band at the
- * top of every page (over the image: the TIFF keeps the pages as they
- * arrived). Printable ASCII; other bytes are written as '?'. */
+ * top of every page (over the image). Printable ASCII; other bytes are
+ * written as '?'. A `tiff` box gets the same line burned into its TIFF
+ * pages (fax_tiff_header.h). */
 struct fax_pdf_header {
 	const char *text; /* the box's line; NULL or "": no header at all */
 	const char *when; /* "2026-12-07 22:45 UTC" */
 	const char *from; /* the sender's TSI, else the caller */
 };
+
+/* The header line of page n of `of` into buf (cut to size): printable
+ * ASCII, other bytes as '?'. The one place its text is made, for the PDF
+ * and the TIFF pages alike. Returns snprintf's length. */
+int fax_pdf_header_line(char *buf, size_t size,
+			const struct fax_pdf_header *hdr, int n, int of);
 
 /* Writes the pages of the bilevel TIFF at tiff_path into a new PDF at
  * pdf_path, each with hdr's line when hdr is not NULL. Returns the number

@@ -9,6 +9,7 @@
 #include <spandsp.h>
 
 #include "fax_recv.h"
+#include "fax_t30fix.h"
 #include "mwlaw.h"
 #include "udptl.h"
 
@@ -22,7 +23,7 @@ struct fax_recv {
 	/* T.30's settings, to start it again on T.38. */
 	char tiff_path[512];
 	char ident[FAX_RECV_IDENT_MAX + 1];
-	bool ecm;
+	bool ecm, t30_as_is;
 	int modems;
 	enum fax_recv_fill fill;
 	/* The last packet's audio, what a lost one is filled with (REPEAT);
@@ -33,6 +34,9 @@ struct fax_recv {
 	struct udptl_rx urx;
 	fax_recv_send_h *sendh;
 	void *send_arg;
+	/* spandsp 0.0.6's answerer takes repeated DCS and PPS (audio mode;
+	 * spandsp holds its address). */
+	struct fax_t30fix fix;
 	modem_connect_tones_rx_state_t *cng; /* audio mode, until heard */
 	bool cng_heard;
 
@@ -137,12 +141,15 @@ int fax_recv_alloc(struct fax_recv **fp, const struct fax_recv_opts *o)
 	f->ecm = o->ecm;
 	f->modems = o->modems ? o->modems : FAX_RECV_MODEMS;
 	f->fill = o->fill;
+	f->t30_as_is = o->t30_as_is;
 	f->fax = fax_init(NULL, false); /* the answering side: CED, DIS */
 	if (!f->fax) {
 		free(f);
 		return -ENOMEM;
 	}
 	f->t30 = fax_get_t30_state(f->fax);
+	if (!f->t30_as_is)
+		fax_t30fix_attach(&f->fix, f->fax);
 	/* Every frame carries audio, silence when idle: the RTP stream
 	 * never pauses, so the sender's jitter buffer never resets. */
 	fax_set_transmit_on_idle(f->fax, true);
@@ -256,6 +263,8 @@ int fax_recv_audio(struct fax_recv *f)
 	f->t38 = NULL;
 	f->fax = fax;
 	f->t30 = fax_get_t30_state(fax);
+	if (!f->t30_as_is)
+		fax_t30fix_attach(&f->fix, fax);
 	fax_set_transmit_on_idle(fax, true);
 	t30_setup(f);
 	f->n = 0;
@@ -488,4 +497,6 @@ void fax_recv_stats(const struct fax_recv *f, struct fax_recv_stats *s)
 	*s = f->st;
 	s->t38_recovered = f->urx.recovered;
 	s->t38_lost = f->urx.lost;
+	s->dcs_again = f->fix.dcs_again;
+	s->pps_again = f->fix.pps_again;
 }

@@ -69,6 +69,9 @@ struct fax_recv_opts {
 	/* Image modems offered, FAX_RECV_V* bits; 0: FAX_RECV_MODEMS. */
 	int modems;
 	enum fax_recv_fill fill;
+	/* spandsp's T.30 exactly as shipped, without fax_t30fix (for
+	 * fax_sim's comparison only). */
+	bool t30_as_is;
 };
 
 /* What came of the fax, valid once fax_recv_done() (partly before). */
@@ -148,6 +151,9 @@ struct fax_recv_stats {
 	/* T.38: UDPTL packets sent and taken, IFPs recovered from
 	 * redundancy, lost for good, packets that did not parse. */
 	uint64_t t38_sent, t38_rx, t38_recovered, t38_lost, t38_bad;
+	/* Audio: repeated DCS (training failed) and PPS (our MCF lost)
+	 * taken in where spandsp 0.0.6 would disconnect (fax_t30fix.h). */
+	unsigned dcs_again, pps_again;
 };
 void fax_recv_stats(const struct fax_recv *f, struct fax_recv_stats *s);
 

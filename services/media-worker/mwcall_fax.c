@@ -75,7 +75,7 @@ static void fax_finish(void *arg)
 	struct mwcall_event closed = {.kind = MWCALL_EV_CLOSED,
 				      .detail = "fax received",
 				      .ended = true};
-	bool t38 = call->fax.rx && fax_recv_is_t38(call->fax.rx);
+	bool t38 = call->fax.t38_state == T38_ON;
 
 	mwcall_log_ctx(call);
 	if (call->fax.keep) {
@@ -220,8 +220,8 @@ static bool t38_recv(struct sa *src, struct mbuf *mb, void *arg)
 {
 	struct mwcall *call = arg;
 
-	if (!call->fax.rx || !fax_recv_is_t38(call->fax.rx))
-		return false;
+	if (!call->fax.rx || call->fax.t38_state != T38_ON)
+		return false; /* audio again: RTP for libre */
 	if (!sa_cmp(src, &call->fax.t38_peer, SA_ADDR) ||
 	    stale_rtp(call, mbuf_buf(mb), mbuf_get_left(mb)))
 		return true; /* not the peer's UDPTL: dropped */
@@ -341,28 +341,31 @@ static int t38_switch(struct mwcall *call)
 }
 
 /* An audio offer (no image line, or one at port 0) while the fax runs:
- * on T.38 the receiver goes back to audio modems before the first page
- * (the audio path then answers the offer); after a page the offer gets
- * 488 and the fax stays on T.38 (fax_recv_audio says why). On audio
- * already: nothing to do. */
-static int t38_to_audio(struct mwcall *call, bool *handled)
+ * on T.38 before the first page the receiver goes back to audio modems
+ * (T.30 starts again); after a page spandsp 0.0.6 cannot carry the T.30
+ * session over (fax_recv_audio), so the fax ends here with the pages
+ * received kept and T.30's result recorded (ended "t38 to audio"), and
+ * the call goes to audio all the same: BYE, or the scenario's next node
+ * heard over audio. Either way the audio path then answers the offer
+ * (its c= and m= become the leg's). On audio already: nothing to do. */
+static int t38_to_audio(struct mwcall *call)
 {
 	int err;
 
-	if (!fax_recv_is_t38(call->fax.rx))
+	if (call->fax.t38_state != T38_ON)
 		return 0;
-	err = fax_recv_audio(call->fax.rx);
-	if (err) {
-		*handled = true;
-		PLOG_WARN("fax: re-INVITE back to audio refused (488): %s; "
-			  "the fax stays on T.38",
-			  err == -EBUSY ? "pages already arrived over T.38"
-					: strerror(-err));
-		return err == -EBUSY ? EBUSY : EPROTO;
-	}
 	call->fax.t38_state = T38_REFUSED; /* no T.38 offer of ours again */
-	PLOG_INFO("fax: the caller went back to audio: T.30 starts again "
-		  "on the audio modems");
+	err = fax_recv_audio(call->fax.rx);
+	if (!err) {
+		PLOG_INFO("fax: the caller went back to audio: T.30 starts "
+			  "again on the audio modems");
+		return 0;
+	}
+	PLOG_WARN("fax: the caller went back to audio %s: the fax ends with "
+		  "the pages received",
+		  err == -EBUSY ? "after a page" : strerror(-err));
+	fax_recv_hangup(call->fax.rx);
+	fax_end_soon(call, "t38 to audio");
 	return 0;
 }
 
@@ -376,7 +379,7 @@ int mwcall_fax_offer(struct mwcall *call, struct mbuf *mb,
 	if (!call->fax.rx || call->fax.stop)
 		return 0;
 	if (!has_image_line(mb))
-		return t38_to_audio(call, handled);
+		return t38_to_audio(call);
 	err = t38_media(call);
 	if (err) {
 		*handled = true;
@@ -388,7 +391,7 @@ int mwcall_fax_offer(struct mwcall *call, struct mbuf *mb,
 	if (err || !sdp_media_rport(call->fax.t38m)) {
 		/* Not a T.38 offer after all (port 0, or unreadable): the
 		 * audio path reads it again and says what is wrong. */
-		return err ? 0 : t38_to_audio(call, handled);
+		return err ? 0 : t38_to_audio(call);
 	}
 	*handled = true;
 	err = t38_switch(call);
@@ -398,12 +401,33 @@ int mwcall_fax_offer(struct mwcall *call, struct mbuf *mb,
 	return err;
 }
 
-/* Our re-INVITE's answer: a 2xx. With an image port the fax goes to
- * T.38; without, it stays on audio. */
+/* The audio line of an answer to our re-INVITE becomes the leg's (its c=
+ * and m=: the peer may move its RTP with it). */
+static void audio_answer(struct mwcall *call, const struct sip_msg *msg)
+{
+	char a[64];
+	int err = leg_take_answer(&call->leg, msg->mb);
+
+	if (err)
+		PLOG_WARN("fax: the answer's audio line not taken: %s",
+			  strerror(-err));
+	else
+		PLOG_INFO("fax: audio to %s",
+			  leg_sa_str(&call->leg.raddr, a, sizeof(a)));
+}
+
+/* Our re-INVITE's answer: a 2xx. To our T.38 offer: with an image port
+ * the fax goes to T.38; without, it stays on audio. To our re-INVITE back
+ * to audio after a fax on T.38: the audio line. */
 int mwcall_fax_answer(struct mwcall *call, const struct sip_msg *msg)
 {
 	int err;
 
+	if (call->fax.t38_state == T38_BACK) {
+		call->fax.t38_state = T38_REFUSED;
+		audio_answer(call, msg);
+		return 0;
+	}
 	if (!call->fax.rx || call->fax.t38_state != T38_OFFERED)
 		return 0;
 	tmr_cancel(&call->fax.t38tmr);
@@ -418,6 +442,7 @@ int mwcall_fax_answer(struct mwcall *call, const struct sip_msg *msg)
 		  err ? strerror(err) : "no image port");
 	call->fax.t38_state = T38_REFUSED;
 	sdp_media_set_disabled(call->leg.sdpm, false);
+	audio_answer(call, msg);
 	return 0;
 }
 
@@ -484,16 +509,17 @@ bool mwcall_fax_continues(const struct mwcall *call)
 
 /* A fax on T.38 ended and the call goes on: our re-INVITE puts it back
  * on audio (image line at port 0, audio line on), so the next node's
- * prompt is heard. Its answer needs nothing from us (the leg's address
- * and codec stay those of the call's audio); a refusal leaves a call
- * that the next node hangs up or plays to in vain, never a stuck one. */
+ * prompt is heard. Its answer's audio line becomes the leg's
+ * (mwcall_fax_answer: the peer may answer from a new address); a
+ * refusal leaves a call that the next node hangs up or plays to in vain,
+ * never a stuck one. */
 static void t38_back_to_audio(struct mwcall *call)
 {
 	struct mbuf *mb = NULL;
 	int err;
 
 	tmr_cancel(&call->fax.t38tmr);
-	call->fax.t38_state = T38_REFUSED; /* no answer is ours to take */
+	call->fax.t38_state = T38_BACK;
 	if (call->fax.t38m)
 		sdp_media_set_disabled(call->fax.t38m, true);
 	sdp_media_set_disabled(call->leg.sdpm, false);
@@ -501,11 +527,13 @@ static void t38_back_to_audio(struct mwcall *call)
 	if (!err)
 		err = sipsess_modify(call->sess, mb);
 	mem_deref(mb);
-	if (err)
+	if (err) {
+		call->fax.t38_state = T38_REFUSED;
 		PLOG_WARN("fax: no re-INVITE back to audio: %s",
 			  strerror(err));
-	else
+	} else {
 		PLOG_INFO("fax: T.38 done, re-INVITE back to audio");
+	}
 }
 
 void mwcall_fax_free(struct mwcall *call)

@@ -84,9 +84,10 @@ struct call_fax {
 	struct udp_helper *uh;
 	/* Our own T.38 offer (box t38): NONE until CNG, then OFFERED (our
 	 * re-INVITE out, t38tmr the wait for its answer), then ON or
-	 * REFUSED (audio to the end). */
+	 * REFUSED (audio to the end); BACK: the fax on T.38 is over and our
+	 * re-INVITE back to audio is out (its answer moves the leg). */
 	bool t38_offer;
-	enum { T38_NONE, T38_OFFERED, T38_ON, T38_REFUSED } t38_state;
+	enum { T38_NONE, T38_OFFERED, T38_ON, T38_REFUSED, T38_BACK } t38_state;
 	struct tmr t38tmr;
 	struct sa t38_peer;
 	struct mbuf *t38mb; /* reused for every UDPTL packet we send */

@@ -16,6 +16,7 @@
 
 #include "fax_pdf.h"
 #include "fax_recv.h"
+#include "fax_tiff_header.h"
 #include "pbx_clock.h"
 #include "pbx_log.h"
 #include "pbx_notify.h"
@@ -179,6 +180,26 @@ fail:
 	return err;
 }
 
+/* The header line burned into the temporary TIFF's pages: written beside
+ * it, then renamed over it (the same directory; the media store's clean-up
+ * at start removes either temporary file). On failure the pages stay as
+ * received: the fax is worth more than its header. */
+static void tiff_header(struct worker_call *wc,
+			const struct fax_pdf_header *hdr)
+{
+	char out[PBX_MEDIA_PATH_MAX + 8];
+	int n;
+
+	snprintf(out, sizeof(out), "%s.hdr", wc->fax_tmp);
+	n = fax_tiff_header(wc->fax_tmp, out, hdr, NULL);
+	if (n > 0 && !rename(out, wc->fax_tmp))
+		return;
+	PLOG_WARN("fax %s: no header on the TIFF pages: %s (kept as "
+		  "received)",
+		  wc->fax_id, n < 0 ? strerror(-n) : strerror(errno));
+	unlink(out);
+}
+
 /* Commits the TIFF when it holds a page; with pdf, converts it (with the
  * box's header line) and commits the PDF. Returns the files stored: "",
  * "tif", "tif,pdf". */
@@ -203,6 +224,13 @@ static const char *store_files(struct worker *w, struct worker_call *wc,
 		unlink(wc->fax_tmp); /* a TIFF without a whole page */
 		return "";
 	}
+	if (!gmtime_r(&t, &tm) ||
+	    !strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm))
+		when[0] = '\0';
+	/* A tiff box's pages get the header line themselves (a pdf box's
+	 * PDF draws it; its TIFF stays as received). */
+	if (!wc->fax_pdf && wc->fax_header[0])
+		tiff_header(wc, &hdr);
 	err = pbx_media_store_commit(wc->fax_tmp, root, tenant, PBX_MEDIA_FAX,
 				     wc->fax_id);
 	if (err) {
@@ -218,9 +246,6 @@ static const char *store_files(struct worker *w, struct worker_call *wc,
 		err = pbx_media_store_tmp(pdf_tmp, sizeof(pdf_tmp), root,
 					  tenant, PBX_MEDIA_FAX_PDF,
 					  wc->fax_id, w->cfg->worker_id);
-	if (!gmtime_r(&t, &tm) ||
-	    !strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm))
-		when[0] = '\0';
 	n = err ? err : fax_pdf_write(tif, pdf_tmp, &hdr);
 	if (n < 0) {
 		/* The TIFF holds the pages: the fax is not lost. */
@@ -331,13 +356,14 @@ void worker_fax_save(struct worker *w, struct worker_call *wc,
 	/* What the network did to it: loss and late audio (a stalled
 	 * sender or loop) on audio, recovery on T.38. */
 	PLOG_INFO("fax %s: audio fed %llu, filled %llu (lost packets %llu, "
-		  "late %llu, reordered %llu), dropped %llu samples; udptl "
-		  "sent %llu, taken %llu, recovered %llu, lost %llu, bad %llu",
+		  "late %llu, reordered %llu), dropped %llu samples, repeated "
+		  "DCS %u, PPS %u; udptl sent %llu, taken %llu, recovered "
+		  "%llu, lost %llu, bad %llu",
 		  wc->fax_id, (unsigned long long)st.fed,
 		  (unsigned long long)st.filled, (unsigned long long)st.lost,
 		  (unsigned long long)st.late,
 		  (unsigned long long)st.reordered,
-		  (unsigned long long)st.dropped,
+		  (unsigned long long)st.dropped, st.dcs_again, st.pps_again,
 		  (unsigned long long)st.t38_sent,
 		  (unsigned long long)st.t38_rx,
 		  (unsigned long long)st.t38_recovered,

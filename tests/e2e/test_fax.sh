@@ -9,8 +9,11 @@
 # black pixels within 3 %); the PDF has a page per fax page; pbxctl fax
 # list / get / delete, and another tenant sees nothing. Then a tiff-format
 # box without ECM; a fax node with outputs: the scenario goes on after the
-# fax (a prompt, then the hang-up; over T.38 back to audio first); the
-# box's page header on the PDF pages; a box at its quota refusing a fax;
+# fax (a prompt, then the hang-up; over T.38 back to audio first, heard
+# at the new RTP port the sender answers with); a sender going back to
+# audio after a page over T.38 (the page kept, the fax recorded, BYE); the
+# box's page header on the PDF pages and burned into a tiff box's pages;
+# a box at its quota refusing a fax;
 # and the fax feature switched off: 403 "Fax Not Enabled".
 # Notifications: a real SMTP server (aiosmtpd, tests/support/smtp_sink.py)
 # gets the box's e-mail with the PDF attached (its pages counted: the fax's),
@@ -75,7 +78,7 @@ prov_ok=1
 		"$PBXCTL" tenant feature $T fax on &&
 		echo '{"format":"pdf","ecm":true,"ident":"E2E PBX","email":"office@example.com","t38":false,"header":"ACME Office Fax"}' |
 		"$PBXCTL" object put $T fax_box office - &&
-		echo '{"format":"tiff","ecm":false,"email":"plain@example.com","t38":false}' |
+		echo '{"format":"tiff","ecm":false,"email":"plain@example.com","t38":false,"header":"E2E PLAIN"}' |
 		"$PBXCTL" object put $T fax_box plain - &&
 		number_with $T $NUM fax \
 			'{"start":"f","nodes":{"f":{"type":"fax","options":{"box":"office"}}}}' &&
@@ -235,17 +238,25 @@ done
 id=$(rcli ZRANGE "pbx:{$T}:fax:box:plain" 0 -1 | head -1)
 if echo "$out" | grep -q "result=0 pages=2" && [ "$(meta ecm)" = 0 ] &&
 	[ "$(meta files)" = tif ] && [ ! -e "$dir/$id.pdf" ] &&
-	"$FAXSEND" compare "$TMP/sent2.tif" "$dir/$id.tif" >"$TMP/cmp2" 2>&1; then
+	"$FAXSEND" compare "$TMP/sent2.tif" "$dir/$id.tif" header >"$TMP/cmp2" 2>&1; then
 	pass tiff_box_without_ecm_stores_the_tiff_only
 else
 	fail tiff_box_without_ecm_stores_the_tiff_only \
 		"$out; ecm $(meta ecm), files $(meta files); $(tr '\n' ' ' <"$TMP/cmp2")"
 fi
+# The box's header is burned into the TIFF pages' top band (compared above
+# with "header": ink there, the rest of each page as sent).
+sed 's/^/info: /' "$TMP/cmp2"
+if grep -q "page 2: .* ok" "$TMP/cmp2"; then
+	pass tiff_box_pages_carry_the_header_line
+else
+	fail tiff_box_pages_carry_the_header_line "$(tr '\n' ' ' <"$TMP/cmp2")"
+fi
 mail=$(mail_of 2 "$TMP/mailed.tif")
 echo "info: mail: $mail"
 if [ "$mail" = "plain@example.com Fax from 79990000002 (2 pages) | text/plain,image/tiff | fax-$id.tif 0" ] &&
 	cmp -s "$TMP/mailed.tif" "$dir/$id.tif" &&
-	"$FAXSEND" compare "$TMP/sent2.tif" "$TMP/mailed.tif" >/dev/null 2>&1; then
+	"$FAXSEND" compare "$TMP/sent2.tif" "$TMP/mailed.tif" header >/dev/null 2>&1; then
 	pass tiff_box_mail_carries_the_tiff
 else
 	fail tiff_box_mail_carries_the_tiff "$mail"
@@ -278,6 +289,24 @@ else
 		"$out; $(rcli HGETALL "pbx:{$T}:fax:msg:$id" | tr '\n' ' '); $(tr '\n' ' ' <"$TMP/cmp3")"
 fi
 sed 's/^/info: /' "$TMP/cmp3"
+# The sender goes back to audio after page 1 of 2 over T.38: the worker
+# answers with its audio line, ends the fax with that page kept and its
+# T.30 result recorded, and hangs up.
+last=$id
+out=$("$FAXSEND" $CALLER_IP 5091 127.0.0.1:5060 $NUM "$TMP/back.tif" 1 90 0 2 \
+	0 back 2>"$TMP/send10.err")
+echo "info: sender: $out"
+id=$(newest_fax office "$last")
+if echo "$out" | grep -qE "^code=200 result=[1-9][0-9]* pages=1 closed=bye .* transport=t38 .* back=1/1 " &&
+	[ "$id" != "$last" ] && [ "$(meta transport)" = t38 ] &&
+	[ "$(meta pages)" = 1 ] && [ "$(meta result)" != 0 ] &&
+	[ "$(meta ended)" = "t38 to audio" ] && [ "$(meta files)" = tif,pdf ] &&
+	grep -q "went back to audio after a page" "$PBX_RUN/mw1.log"; then
+	pass t38_back_to_audio_after_a_page_keeps_it_and_ends
+else
+	fail t38_back_to_audio_after_a_page_keeps_it_and_ends \
+		"$out; $(rcli HGETALL "pbx:{$T}:fax:msg:$id" | tr '\n' ' ')"
+fi
 # The box says t38: the worker re-INVITEs to T.38 once it hears CNG; the
 # sender takes it.
 out=$("$FAXSEND" $CALLER_IP 5079 127.0.0.1:5060 $NUM3 "$TMP/t38b.tif" 1 90 0 2 \
@@ -338,12 +367,14 @@ else
 	fail fax_next_plays_the_prompt_then_hangs_up "$out; fax '$id'"
 fi
 last=$id
+# The sender answers the worker's re-INVITE back to audio from a new RTP
+# port: the prompt must arrive there (after=), none at the old one (old=).
 out=$("$FAXSEND" $CALLER_IP 5085 127.0.0.1:5060 $NUM4 "$TMP/next38.tif" 1 90 0 1 \
-	0 invite 2>"$TMP/send7.err")
+	0 move 2>"$TMP/send7.err")
 echo "info: sender: $out"
 after=$(echo "$out" | sed -n 's/.* after=\([0-9]*\) .*/\1/p')
 id=$(newest_fax office "$last")
-if echo "$out" | grep -qE "^code=200 result=0 pages=1 closed=(bye|t30) .* transport=t38 .* to_audio=1 " &&
+if echo "$out" | grep -qE "^code=200 result=0 pages=1 closed=(bye|t30) .* transport=t38 .* to_audio=1 .* old=0 " &&
 	[ "${after:-0}" -ge 20 ] && [ "$id" != "$last" ] &&
 	[ "$(meta transport)" = t38 ]; then
 	pass fax_next_after_t38_goes_back_to_audio_for_the_prompt

@@ -76,7 +76,7 @@ int fax_peer_read_tiff(const char *path, struct fax_page_info *pi,
 	if (!t)
 		return -ENOENT;
 	do {
-		uint32_t w = 0, h = 0;
+		uint32_t w = 0, h = 0, band;
 		uint16_t photo = PHOTOMETRIC_MINISWHITE;
 		float xr = 0, yr = 0;
 		tmsize_t ls = TIFFScanlineSize(t);
@@ -95,13 +95,20 @@ int fax_peer_read_tiff(const char *path, struct fax_page_info *pi,
 		pi[n].x_dpi = (unsigned)(xr + 0.5f);
 		pi[n].y_dpi = (unsigned)(yr + 0.5f);
 		line = ls > 0 ? malloc((size_t)ls) : NULL;
+		/* The header band: 10 points at the page's resolution. */
+		band = (uint32_t)(10.0f * (yr > 0 ? yr : 98) / 72 + 0.5f);
 		for (uint32_t r = 0; line && r < h; r++) {
+			unsigned k = 0;
+
 			if (TIFFReadScanline(t, line, r, 0) < 0)
 				continue;
 			for (tmsize_t i = 0; i < ls; i++)
-				pi[n].black += bits(photo == PHOTOMETRIC_MINISBLACK
-							    ? (uint8_t)~line[i]
-							    : line[i]);
+				k += bits(photo == PHOTOMETRIC_MINISBLACK
+						  ? (uint8_t)~line[i]
+						  : line[i]);
+			pi[n].black += k;
+			if (r < band)
+				pi[n].black_top += k;
 		}
 		free(line);
 		n++;

@@ -21,6 +21,9 @@ struct fax_peer;
 struct fax_page_info {
 	unsigned width, rows;
 	unsigned black; /* black pixels on the page */
+	/* ... of them in the header band (the top 10 points, where the
+	 * worker burns a tiff box's header line: fax_tiff_header.h) */
+	unsigned black_top;
 	unsigned x_dpi, y_dpi;
 };
 

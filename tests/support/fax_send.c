@@ -14,23 +14,30 @@
  * udptl.c, 3 redundant IFPs each) instead of audio; "accept" takes the
  * far end's T.38 re-INVITE the same way; "refuse" answers such a re-INVITE
  * 488 and goes on over audio. The loss and jitter apply to UDPTL packets
- * too.
+ * too. "back": as "invite", then after the first page over T.38 it
+ * re-INVITEs back to audio (image line at port 0) and its terminal goes
+ * quiet; "move": as "invite", and a re-INVITE back to audio from the far
+ * end is answered with a new RTP port (only audio arriving there counts
+ * in after=, the old port's in old=).
  * Prints one line: "code=<final SIP response or 200> result=<T.30 code>
  * pages=<pages sent> closed=<bye|timeout|...> ... transport=<audio|t38>
  * reinvites=<T.38 offers received> ... after=<packets of a 700 Hz tone
  * received: the e2e suite's prompt when the scenario goes on after the
- * fax> to_audio=<re-INVITEs back from T.38 to audio> text=<spandsp's
- * text>".
+ * fax> to_audio=<re-INVITEs back from T.38 to audio> back=<our re-INVITEs
+ * back to audio sent>/<answered with audio> old=<tone packets at the
+ * port we moved away from> text=<spandsp's text>".
  * Exit 0 when the call was answered and the fax ended; 1 otherwise.
  *
  * usage: fax_send <local ip> <sip port> <edge ip:port> <number> <tiff>
  *                 [ecm 0|1] [timeout_s] [loss_permille] [make_pages]
  *                 [jitter_ms] [t38: off|invite|accept|refuse]
- *        fax_send compare <sent.tif> <received.tif>
+ *        fax_send compare <sent.tif> <received.tif> [header]
  *        fax_send maketiff <out.tif> <pages>
  * compare prints the pages of both and exits 0 when the received pages are
  * the sent ones: the same count and widths, rows within 2 %, black pixels
- * within 3 % per page. */
+ * within 3 % per page; with "header", black pixels compared below the
+ * top 10-point band, where the received pages must carry a header line
+ * (500 black pixels or more, and not the sent band's). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -45,7 +52,7 @@
 #include "udptl.h"
 
 enum { QUEUE_MAX = 64, T38_RED = 3, T38_DATAGRAM = 400 };
-enum t38_mode { T38_OFF, T38_INVITE, T38_ACCEPT, T38_REFUSE };
+enum t38_mode { T38_OFF, T38_INVITE, T38_ACCEPT, T38_REFUSE, T38_BACK, T38_MOVE };
 
 /* Outgoing packets held back by the simulated jitter. */
 struct delayed {
@@ -84,6 +91,16 @@ struct sender {
 	unsigned lost_rx;
 	unsigned rx_after; /* audio packets after T.30 ended */
 	unsigned to_audio; /* re-INVITEs from T.38 back to audio */
+	/* "back": our re-INVITE back to audio after page 1 (sent, and
+	 * answered with an audio port); the T.38 terminal then goes quiet. */
+	struct tmr tmr_back;
+	unsigned back_sent, back_ok;
+	bool t38_quiet;
+	/* "move": a re-INVITE back to audio is answered from a new RTP
+	 * port; only audio there counts in rx_after, the old port's in
+	 * rx_old. */
+	struct rtp_sock *rtp2;
+	unsigned rx_old;
 	struct delayed q[QUEUE_MAX];
 	struct tmr tmr_q;
 	uint16_t code;
@@ -177,7 +194,8 @@ static void tx_tick(void *arg)
 	if (S.t38) {
 		/* The terminal's clock: its IFPs go out from t38_tx. */
 		mem_deref(mb);
-		t38_terminal_send_timeout(S.t38, FAX_PEER_FRAME);
+		if (!S.t38_quiet)
+			t38_terminal_send_timeout(S.t38, FAX_PEER_FRAME);
 		S.sent++;
 		due = S.t0 + 20 * (uint64_t)S.sent;
 		tmr_start(&S.tmr_tx, due > now ? due - now : 0, tx_tick, NULL);
@@ -230,11 +248,15 @@ static void rtp_h(const struct sa *src, const struct rtp_header *hdr,
 		  struct mbuf *mb, void *arg)
 {
 	(void)src;
-	(void)arg;
 	if (hdr->pt != 0)
 		return;
-	if (tone700(mbuf_buf(mb), mbuf_get_left(mb)))
-		S.rx_after++; /* the scenario went on after the fax */
+	if (tone700(mbuf_buf(mb), mbuf_get_left(mb))) {
+		/* The scenario went on after the fax. */
+		if (S.rtp2 && arg != &S.rtp2)
+			S.rx_old++; /* at the address we moved away from */
+		else
+			S.rx_after++;
+	}
 	if (lose()) {
 		S.lost_rx++;
 		fax_peer_rx_lost(S.fax, mbuf_get_left(mb));
@@ -288,8 +310,12 @@ static bool t38_rx(struct sa *src, struct mbuf *mb, void *arg)
 	 * not UDPTL. */
 	if (mbuf_get_left(mb) > 12 && (p[0] & 0xc0) == 0x80 &&
 	    (p[1] & 0x7f) == 0) {
-		if (tone700(p + 12, mbuf_get_left(mb) - 12))
-			S.rx_after++; /* the scenario went on after the fax */
+		if (tone700(p + 12, mbuf_get_left(mb) - 12)) {
+			if (S.rtp2)
+				S.rx_old++; /* we moved away from here */
+			else
+				S.rx_after++; /* the scenario went on */
+		}
 		return true;
 	}
 	if (lose())
@@ -309,6 +335,42 @@ static void t38_phase_e(t30_state_t *s, void *arg, int code)
 	S.t38_done = true;
 	S.t38_code = code;
 	S.t38_pages = (unsigned)st.pages_tx;
+}
+
+/* Back to audio: our offer with the image line at port 0 and the audio
+ * line on (what a gateway falling back to audio would send). */
+static void back(void *arg)
+{
+	struct mbuf *mb = NULL;
+	int err;
+
+	(void)arg;
+	sdp_media_set_disabled(S.image, true);
+	sdp_media_set_disabled(S.sdpm, false);
+	err = sdp_encode(&mb, S.sdp, true);
+	if (!err)
+		err = sipsess_modify(S.sess, mb);
+	mem_deref(mb);
+	if (err)
+		fprintf(stderr, "fax_send: re-INVITE to audio: %s\n",
+			strerror(err));
+	else
+		S.back_sent++;
+}
+
+/* "back": after the first page over T.38, the call goes back to audio
+ * (spandsp 0.0.6 cannot carry the T.30 session over, so the terminal just
+ * goes quiet: the receiver must end the fax with that page kept). */
+static int t38_phase_d(t30_state_t *s, void *arg, int fcf)
+{
+	(void)s;
+	(void)arg;
+	(void)fcf;
+	if (!S.back_sent && !S.t38_quiet) {
+		S.t38_quiet = true;
+		tmr_start(&S.tmr_back, 0, back, NULL);
+	}
+	return 0;
 }
 
 /* The image line (added only when T.38 comes up: our first offer is
@@ -361,6 +423,8 @@ static int t38_start(void)
 						      : 0));
 	t30_set_tx_file(t30, S.tiff, -1, -1);
 	t30_set_phase_e_handler(t30, t38_phase_e, NULL);
+	if (S.mode == T38_BACK)
+		t30_set_phase_d_handler(t30, t38_phase_d, NULL);
 	sdp_media_set_disabled(S.sdpm, true);
 	return udp_register_helper(&S.uh, rtp_sock(S.rtp), 0, NULL, t38_rx,
 				   NULL);
@@ -401,6 +465,16 @@ static int offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg)
 		if (S.image)
 			sdp_media_set_disabled(S.image, true);
 		sdp_media_set_disabled(S.sdpm, false);
+		if (S.mode == T38_MOVE && !S.rtp2) {
+			struct sa ip = *rtp_local(S.rtp);
+
+			sa_set_port(&ip, 0);
+			/* rtp_h tells the sockets apart by its arg. */
+			if (rtp_listen(&S.rtp2, IPPROTO_UDP, &ip, 34000, 34999,
+				       false, rtp_h, NULL, &S.rtp2))
+				return ENOMEM;
+			sdp_media_set_lport(S.sdpm, sa_port(rtp_local(S.rtp2)));
+		}
 		if (sdp_decode(S.sdp, msg->mb, true))
 			return EPROTO;
 		return sdp_encode(descp, S.sdp, false);
@@ -428,6 +502,11 @@ static int answer_h(const struct sip_msg *msg, void *arg)
 
 	(void)arg;
 	err = sdp_decode(S.sdp, msg->mb, false);
+	if (!err && S.back_sent) {
+		if (sdp_media_rport(S.sdpm) && !sdp_media_rport(S.image))
+			S.back_ok++;
+		return 0;
+	}
 	if (!err && S.image && sdp_media_rport(S.image))
 		err = t38_start();
 	return err;
@@ -447,7 +526,9 @@ static void estab_h(const struct sip_msg *msg, void *arg)
 	S.code = 200;
 	S.t0 = tmr_jiffies();
 	tmr_start(&S.tmr_tx, 0, tx_tick, NULL);
-	if (S.mode == T38_INVITE && !S.image)
+	if ((S.mode == T38_INVITE || S.mode == T38_BACK ||
+	     S.mode == T38_MOVE) &&
+	    !S.image)
 		tmr_start(&S.tmr_reinvite, 1000, reinvite, NULL);
 }
 
@@ -479,7 +560,9 @@ static void conn_h(const struct sip_msg *msg, void *arg)
 	sip_treply(NULL, S.sip, msg, 486, "Busy Here");
 }
 
-static int compare(const char *sent, const char *got)
+/* header: the received pages carry a header line in their top band
+ * (compared below it, and the band must have been drawn anew). */
+static int compare(const char *sent, const char *got, bool header)
 {
 	struct fax_page_info s[FAX_PEER_PAGES_MAX], g[FAX_PEER_PAGES_MAX];
 	int ns = fax_peer_read_tiff(sent, s, FAX_PEER_PAGES_MAX);
@@ -489,15 +572,23 @@ static int compare(const char *sent, const char *got)
 	printf("pages sent=%d received=%d\n", ns, ng);
 	for (int i = 0; i < ng && i < ns; i++) {
 		int drow = abs((int)g[i].rows - (int)s[i].rows);
-		int dblack = abs((int)g[i].black - (int)s[i].black);
+		unsigned sb = s[i].black - (header ? s[i].black_top : 0);
+		unsigned gb = g[i].black - (header ? g[i].black_top : 0);
+		int dblack = abs((int)gb - (int)sb);
+		int dtop = abs((int)g[i].black_top - (int)s[i].black_top);
 		int ok = g[i].width == s[i].width &&
 			 drow <= (int)s[i].rows / 50 &&
-			 dblack <= (int)s[i].black * 3 / 100;
+			 dblack <= (int)sb * 3 / 100;
 
-		printf("page %d: %ux%u (%u black, %ux%u dpi) vs %ux%u (%u "
-		       "black) %s\n",
-		       i + 1, g[i].width, g[i].rows, g[i].black, g[i].x_dpi,
-		       g[i].y_dpi, s[i].width, s[i].rows, s[i].black,
+		/* A header: ink in the band, and not the sent band's. */
+		if (header)
+			ok = ok && g[i].black_top >= 500 &&
+			     dtop > (int)s[i].black_top / 10;
+		printf("page %d: %ux%u (%u black, %u in the top band, %ux%u "
+		       "dpi) vs %ux%u (%u black, %u in the top band) %s\n",
+		       i + 1, g[i].width, g[i].rows, g[i].black,
+		       g[i].black_top, g[i].x_dpi, g[i].y_dpi, s[i].width,
+		       s[i].rows, s[i].black, s[i].black_top,
 		       ok ? "ok" : "DIFFERS");
 		bad |= !ok;
 	}
@@ -513,8 +604,9 @@ int main(int argc, char **argv)
 	unsigned pages = 0, timeout_s;
 	bool ecm, done;
 
-	if (argc == 4 && !strcmp(argv[1], "compare"))
-		return compare(argv[2], argv[3]);
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "compare"))
+		return compare(argv[2], argv[3],
+			       argc == 5 && !strcmp(argv[4], "header"));
 	if (argc == 4 && !strcmp(argv[1], "maketiff"))
 		return fax_peer_make_tiff(argv[2], (unsigned)atoi(argv[3]),
 					  200)
@@ -531,15 +623,15 @@ int main(int argc, char **argv)
 	S.loss_permille = argc > 8 ? (unsigned)atoi(argv[8]) : 0;
 	S.jitter_ms = argc > 10 ? (unsigned)atoi(argv[10]) : 0;
 	if (argc > 11) {
-		static const char *const modes[] = {"off", "invite", "accept",
-						    "refuse"};
+		static const char *const modes[] = {"off",    "invite", "accept",
+						    "refuse", "back",   "move"};
 		S.mode = (enum t38_mode)-1;
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < 6; i++)
 			if (!strcmp(argv[11], modes[i]))
 				S.mode = (enum t38_mode)i;
 		if ((int)S.mode < 0) {
 			fprintf(stderr, "fax_send: t38 mode: off, invite, "
-					"accept or refuse\n");
+					"accept, refuse, back or move\n");
 			return 2;
 		}
 	}
@@ -596,10 +688,11 @@ int main(int argc, char **argv)
 	}
 	printf("code=%u result=%d pages=%u closed=%s lost=%u lost_rx=%u "
 	       "sent=%u transport=%s reinvites=%u recovered=%llu after=%u "
-	       "to_audio=%u text=%s\n",
+	       "to_audio=%u back=%u/%u old=%u text=%s\n",
 	       S.code, result, pages, S.closed ? S.closed : "?", S.lost,
 	       S.lost_rx, S.sent, S.t38 ? "t38" : "audio", S.reinvites,
 	       (unsigned long long)S.urx.recovered, S.rx_after, S.to_audio,
+	       S.back_sent, S.back_ok, S.rx_old,
 	       t30_completion_code_to_str(result));
 	tmr_cancel(&S.tmr_tx);
 	tmr_cancel(&S.tmr_q);
@@ -607,6 +700,8 @@ int main(int argc, char **argv)
 		mem_deref(S.q[i].mb);
 	tmr_cancel(&S.tmr_end);
 	tmr_cancel(&S.tmr_reinvite);
+	tmr_cancel(&S.tmr_back);
+	S.rtp2 = mem_deref(S.rtp2);
 	S.uh = mem_deref(S.uh);
 	if (S.t38)
 		t38_terminal_free(S.t38);

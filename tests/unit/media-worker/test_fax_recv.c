@@ -15,6 +15,7 @@
 #include "fax_pdf.h"
 #include "fax_peer.h"
 #include "fax_recv.h"
+#include "fax_tiff_header.h"
 #include "pbx_test.h"
 #include "udptl.h"
 
@@ -47,6 +48,14 @@ struct run {
 	enum offer_law law;
 	unsigned drop_every; /* lose 1 of N worker-bound packets (0: none) */
 	unsigned hangup_after_pages; /* the sender drops the line (0: no) */
+	bool as_is; /* spandsp's T.30 without fax_t30fix */
+	/* Worker-bound packets lost from `tsi_mute_at` ticks after the
+	 * receiver has the sender's TSI (it precedes DCS), for `mute_len`
+	 * ticks: the image modem's training before TCF. */
+	unsigned tsi_mute_at, mute_len;
+	/* Sender-bound audio lost for `mute_len` ticks once the receiver
+	 * has this many pages: its MCF to the last PPS. */
+	unsigned pages_mute;
 	int code;		     /* the receiver's result */
 	unsigned pages;		     /* received */
 	int tx_code;
@@ -59,7 +68,8 @@ struct run {
 static void run_fax(struct run *r)
 {
 	struct fax_recv_opts o = {.tiff_path = got, .ecm = r->ecm,
-				  .ident = "PBX TEST"};
+				  .ident = "PBX TEST", .t30_as_is = r->as_is};
+	unsigned tsi_at = 0, pages_at = 0;
 	struct fax_recv *rx;
 	struct fax_peer *tx;
 	struct fax_recv_result res;
@@ -70,12 +80,34 @@ static void run_fax(struct run *r)
 	cr_assert_eq(fax_recv_alloc(&rx, &o), 0);
 	cr_assert_eq(fax_peer_alloc(&tx, sent, r->ecm, "+1 555 0100"), 0);
 	for (r->ticks = 0; r->ticks < 15000; r->ticks++) {
+		bool to_rx = !r->drop_every || r->ticks % r->drop_every;
+		bool to_tx = true;
+
+		if (r->tsi_mute_at || r->pages_mute) {
+			struct fax_recv_result now;
+
+			fax_recv_result(rx, &now);
+			if (!tsi_at && now.remote_id[0])
+				tsi_at = r->ticks;
+			if (!pages_at && r->pages_mute &&
+			    now.pages >= r->pages_mute)
+				pages_at = r->ticks;
+		}
+		if (r->tsi_mute_at && tsi_at &&
+		    r->ticks >= tsi_at + r->tsi_mute_at &&
+		    r->ticks < tsi_at + r->tsi_mute_at + r->mute_len)
+			to_rx = false;
+		if (pages_at && r->ticks < pages_at + r->mute_len)
+			to_tx = false;
 		fax_peer_tx(tx, a, alaw);
-		if (!r->drop_every || r->ticks % r->drop_every)
+		if (to_rx)
 			fax_recv_packet(rx, seq, a, sizeof(a), r->law);
 		seq++;
 		fax_recv_tick(rx, b, r->law);
-		fax_peer_rx(tx, b, sizeof(b), alaw);
+		if (to_tx)
+			fax_peer_rx(tx, b, sizeof(b), alaw);
+		else
+			fax_peer_rx_lost(tx, sizeof(b));
 		if (r->hangup_after_pages && !fax_peer_done(tx, NULL, NULL)) {
 			struct fax_recv_result now;
 
@@ -94,7 +126,7 @@ static void run_fax(struct run *r)
 	r->pages = res.pages;
 	fax_recv_stats(rx, &r->st);
 	fax_peer_done(tx, &r->tx_code, &r->tx_pages);
-	if (!r->hangup_after_pages) {
+	if (!r->hangup_after_pages && !res.code) {
 		cr_assert_eq(res.x_dpi, 204, "x %u dpi", res.x_dpi);
 		cr_assert_eq(res.y_dpi, 196, "y %u dpi", res.y_dpi);
 		cr_assert_eq(res.width, 1728);
@@ -179,6 +211,54 @@ Test(fax_recv, lost_packets_are_filled_in_and_ecm_repairs_them)
 		     (unsigned long long)r.st.lost);
 	cr_assert_eq(r.pages, 2);
 	pages_match(2);
+}
+
+/* spandsp 0.0.6's answerer disconnects on a DCS repeated while it waits
+ * for TCF (the image modem's training was lost, so it never answered);
+ * fax_t30fix takes the DCS and the next TCF: the fax goes through. The
+ * same loss without the workaround fails, so the test shows it. */
+Test(fax_recv, dcs_repeated_after_a_lost_training_is_taken)
+{
+	struct run r = {.ecm = true, .law = OFFER_ULAW, .tsi_mute_at = 25,
+			.mute_len = 25};
+
+	cr_assert_eq(fax_peer_make_tiff(sent, 1, 200), 0);
+	run_fax(&r);
+	cr_assert_eq(r.code, 0, "T.30 result %d", r.code);
+	cr_assert_eq(r.tx_code, 0, "sender's T.30 result %d", r.tx_code);
+	cr_assert_eq(r.pages, 1);
+	cr_assert_geq(r.st.dcs_again, 1);
+	pages_match(1);
+
+	r = (struct run){.ecm = true, .law = OFFER_ULAW, .tsi_mute_at = 25,
+			 .mute_len = 25, .as_is = true};
+	run_fax(&r);
+	cr_assert_neq(r.code, 0, "as shipped, 0.0.6 disconnects");
+	cr_assert_eq(r.st.dcs_again, 0);
+}
+
+/* Our MCF to the last PPS is lost: the sender repeats the PPS, which
+ * 0.0.6 refuses although every frame arrived; with the workaround it
+ * answers MCF again and both ends say OK. */
+Test(fax_recv, pps_repeated_after_a_lost_mcf_is_answered_again)
+{
+	struct run r = {.ecm = true, .law = OFFER_ULAW, .pages_mute = 2,
+			.mute_len = 40};
+
+	cr_assert_eq(fax_peer_make_tiff(sent, 2, 200), 0);
+	run_fax(&r);
+	cr_assert_eq(r.code, 0, "T.30 result %d", r.code);
+	cr_assert_eq(r.tx_code, 0, "sender's T.30 result %d", r.tx_code);
+	cr_assert_eq(r.tx_pages, 2);
+	cr_assert_geq(r.st.pps_again, 1);
+	pages_match(2);
+
+	r = (struct run){.ecm = true, .law = OFFER_ULAW, .pages_mute = 2,
+			 .mute_len = 40, .as_is = true};
+	run_fax(&r);
+	cr_assert(r.code != 0 || r.tx_code != 0,
+		  "as shipped, 0.0.6 disconnects");
+	cr_assert_eq(r.st.pps_again, 0);
 }
 
 Test(fax_recv, jitter_queue_reorders_and_drops_repeats)
@@ -352,6 +432,44 @@ Test(fax_recv, pdf_header_line_on_every_page)
 	hdr.text = "";
 	cr_assert_eq(fax_pdf_write(sent, pdf, &hdr), 3);
 	cr_assert_not(pdf_says(pdf, "Page 1"));
+}
+
+/* A tiff box's header: the same line burned into every TIFF page's top
+ * band (the pages' size and resolution kept, the rest of each page
+ * untouched); a missing font or TIFF is an error, not a crash. */
+Test(fax_recv, tiff_header_line_on_every_page)
+{
+	struct fax_pdf_header hdr = {.text = "ACME fax",
+				     .when = "2026-12-07 22:45 UTC",
+				     .from = "+1 555 0100"};
+	struct fax_page_info s[4], g[4];
+	char out[128];
+
+	cr_assert_eq(fax_peer_make_tiff(sent, 3, 300), 0);
+	snprintf(out, sizeof(out), "%s/hdr.tif", dir);
+	cr_assert_eq(fax_tiff_header(sent, out, &hdr, NULL), 3);
+	cr_assert_eq(fax_peer_read_tiff(sent, s, 4), 3);
+	cr_assert_eq(fax_peer_read_tiff(out, g, 4), 3);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(g[i].width, s[i].width);
+		cr_assert_eq(g[i].rows, s[i].rows);
+		cr_assert_eq(g[i].x_dpi, 204);
+		cr_assert_eq(g[i].y_dpi, 196);
+		/* Below the band: the page as sent, pixel for pixel. */
+		cr_assert_eq(g[i].black - g[i].black_top,
+			     s[i].black - s[i].black_top, "page %d", i + 1);
+		/* In it: the line's ink instead of the page's. */
+		cr_assert_geq(g[i].black_top, 500, "page %d: %u", i + 1,
+			      g[i].black_top);
+		cr_assert_neq(g[i].black_top, s[i].black_top);
+	}
+	/* The page number differs, so the ink does. */
+	cr_assert_neq(g[0].black_top, g[2].black_top);
+	cr_assert_eq(fax_tiff_header(sent, out, &hdr, "/nonexistent.ttf"),
+		     -ENOENT);
+	cr_assert_eq(fax_tiff_header("/nonexistent.tif", out, &hdr, NULL),
+		     -ENOENT);
+	cr_assert_eq(fax_tiff_header(sent, out, &hdr, sent), -EBADMSG);
 }
 
 /* ---- T.38: the receiver switched from audio to spandsp's T.38 terminal,
