@@ -21,16 +21,15 @@ static void hpdf_err(HPDF_STATUS err, HPDF_STATUS detail, void *arg)
 		*e = err == HPDF_FAILD_TO_ALLOC_MEM ? -ENOMEM : -EIO;
 }
 
-/* libtiff prints warnings and errors on stderr by default; a damaged
- * page is reported by the return value instead. */
-static void tiff_quiet(const char *module, const char *fmt, va_list ap)
+/* libtiff prints on stderr by default; the return value says enough. */
+void fax_tiff_quiet(const char *module, const char *fmt, va_list ap)
 {
 	(void)module;
 	(void)fmt;
 	(void)ap;
 }
 
-static float dpi_of(TIFF *t, ttag_t tag, float fallback)
+float fax_tiff_dpi(TIFF *t, unsigned tag, float fallback)
 {
 	float v = 0;
 	uint16_t unit = RESUNIT_INCH;
@@ -125,8 +124,8 @@ static int page_add(TIFF *t, HPDF_Doc pdf, int *herr,
 	if (!img)
 		return *herr ? *herr : -EIO;
 	/* Fax defaults: 204 x 98 dpi (standard resolution). */
-	xd = dpi_of(t, TIFFTAG_XRESOLUTION, 204);
-	yd = dpi_of(t, TIFFTAG_YRESOLUTION, 98);
+	xd = fax_tiff_dpi(t, TIFFTAG_XRESOLUTION, 204);
+	yd = fax_tiff_dpi(t, TIFFTAG_YRESOLUTION, 98);
 	pw = (float)w * 72.0f / xd;
 	ph = (float)h * 72.0f / yd;
 	page = HPDF_AddPage(pdf);
@@ -150,8 +149,8 @@ int fax_pdf_write(const char *tiff_path, const char *pdf_path,
 
 	if (!tiff_path || !pdf_path)
 		return -EINVAL;
-	oe = TIFFSetErrorHandler(tiff_quiet);
-	ow = TIFFSetWarningHandler(tiff_quiet);
+	oe = TIFFSetErrorHandler(fax_tiff_quiet);
+	ow = TIFFSetWarningHandler(fax_tiff_quiet);
 	t = TIFFOpen(tiff_path, "r");
 	if (!t) {
 		err = errno == ENOENT ? -ENOENT : -EBADMSG;

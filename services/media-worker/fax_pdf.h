@@ -4,6 +4,7 @@
  * file out. */
 #ifndef FAX_PDF_H
 #define FAX_PDF_H
+#include <stdarg.h>
 #include <stddef.h>
 
 enum {
@@ -41,5 +42,14 @@ int fax_pdf_header_line(char *buf, size_t size,
  * above), -ENOMEM, -EIO. */
 int fax_pdf_write(const char *tiff_path, const char *pdf_path,
 		  const struct fax_pdf_header *hdr);
+
+/* For libtiff's TIFFSetErrorHandler / TIFFSetWarningHandler: says
+ * nothing (libtiff prints on stderr by default; a damaged page is
+ * reported by the callers' return values instead). */
+void fax_tiff_quiet(const char *module, const char *fmt, va_list ap);
+/* The current page's resolution tag (TIFFTAG_XRESOLUTION or _Y) in dots
+ * per inch, or fallback when it is missing. */
+struct tiff;
+float fax_tiff_dpi(struct tiff *t, unsigned tag, float fallback);
 
 #endif

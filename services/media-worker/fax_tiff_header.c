@@ -12,14 +12,6 @@
 
 #include "fax_tiff_header.h"
 
-/* libtiff prints on stderr by default; the return value says enough. */
-static void tiff_quiet(const char *module, const char *fmt, va_list ap)
-{
-	(void)module;
-	(void)fmt;
-	(void)ap;
-}
-
 struct page {
 	uint8_t *buf; /* rows of `line` bytes, 1 bit per pixel */
 	size_t line;
@@ -76,17 +68,6 @@ static void text_draw(FT_Face face, struct page *p, const char *s, long x,
 	}
 }
 
-static float dpi_of(TIFF *t, ttag_t tag, float fallback)
-{
-	float v = 0;
-	uint16_t unit = RESUNIT_INCH;
-
-	if (!TIFFGetField(t, tag, &v) || v <= 0)
-		return fallback;
-	TIFFGetFieldDefaulted(t, TIFFTAG_RESOLUTIONUNIT, &unit);
-	return unit == RESUNIT_CENTIMETER ? v * 2.54f : v;
-}
-
 /* The input's current page, with the line, as the output's next page. */
 static int page_copy(TIFF *in, TIFF *out, FT_Face face,
 		     const struct fax_pdf_header *hdr, int n, int of)
@@ -120,8 +101,8 @@ static int page_copy(TIFF *in, TIFF *out, FT_Face face,
 			memset(p.buf + (size_t)r * p.line,
 			       p.one_is_black ? 0x00 : 0xff, p.line);
 	/* Fax defaults: 204 x 98 dpi (standard resolution). */
-	xd = dpi_of(in, TIFFTAG_XRESOLUTION, 204);
-	yd = dpi_of(in, TIFFTAG_YRESOLUTION, 98);
+	xd = fax_tiff_dpi(in, TIFFTAG_XRESOLUTION, 204);
+	yd = fax_tiff_dpi(in, TIFFTAG_YRESOLUTION, 98);
 	/* The PDF's sizes in this page's pixels (FreeType scales x and y
 	 * apart: fax pixels are not square). */
 	if (FT_Set_Char_Size(face, 0, FAX_PDF_HEADER_PT * 64,
@@ -176,8 +157,8 @@ int fax_tiff_header(const char *in_path, const char *out_path,
 		FT_Done_FreeType(ft);
 		return err == FT_Err_Cannot_Open_Resource ? -ENOENT : -EBADMSG;
 	}
-	oe = TIFFSetErrorHandler(tiff_quiet);
-	ow = TIFFSetWarningHandler(tiff_quiet);
+	oe = TIFFSetErrorHandler(fax_tiff_quiet);
+	ow = TIFFSetWarningHandler(fax_tiff_quiet);
 	in = TIFFOpen(in_path, "r");
 	if (!in) {
 		err = errno == ENOENT ? -ENOENT : -EBADMSG;
