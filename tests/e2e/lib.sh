@@ -57,6 +57,28 @@ e2e_cleanup() {
 	"$STACK" stop >/dev/null 2>&1
 }
 
+# calls_on_worker <sipp log> <worker SIP port>: how many of the calls in
+# a uac_greeting.xml log (its "sdp <ip> <port> <pt>" lines) that worker
+# answered, by the RTP port of its SDP: the worker's range as `pbxctl
+# worker list` shows it while it is listed, else stack.sh's block for
+# that SIP port (mwN: 5080 + 2 * (N - 1), RTP from 20000 + (N - 1) *
+# 5000). A carrier's Contact no longer tells (its dialogs are masked:
+# topoh).
+calls_on_worker() {
+	local lo hi range
+	range=$("$PBXCTL" worker list 2>/dev/null |
+		sed -n "s|.* address=sip:[0-9.]*:$2 rtp=[0-9.]*:\([0-9]*\)-\([0-9]*\) .*|\1 \2|p" | head -1)
+	if [ -n "$range" ]; then
+		read -r lo hi <<<"$range"
+	else
+		lo=$((20000 + ($2 - 5080) / 2 * 5000))
+		hi=$((lo + 4998))
+	fi
+	awk -v lo="$lo" -v hi="$hi" \
+		'$1 == "sdp" && $3 >= lo && $3 <= hi { n++ } END { print n + 0 }' \
+		"$1" 2>/dev/null || echo 0
+}
+
 pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
 fail() { echo "FAIL $1 $2"; FAILED=$((FAILED + 1)); }
 now_ms() { date +%s%3N; }

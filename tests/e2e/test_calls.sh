@@ -220,8 +220,8 @@ if (cd "$TMP" && timeout 60 sipp -sf "$SIPP_DIR/uac_greeting.xml" \
 else
 	fail ten_calls_all_answered "sipp failed"
 fi
-w1=$(grep -c '^contact 5080$' "$TMP/spread.log")
-w2=$(grep -c '^contact 5082$' "$TMP/spread.log")
+w1=$(calls_on_worker "$TMP/spread.log" 5080)
+w2=$(calls_on_worker "$TMP/spread.log" 5082)
 if [ $((w1 + w2)) = 10 ] && [ "$w1" -ge 3 ] && [ "$w2" -ge 3 ]; then
 	pass ten_calls_spread_over_two_workers
 else fail ten_calls_spread_over_two_workers "mw1=$w1 mw2=$w2"; fi
@@ -235,7 +235,7 @@ spread_to() {
 		-s 15550004 -i $CALLER_IP -p "$2" -nostdin -m 4 -r 10 -l 4 \
 		-key rtp_port 31006 -trace_logs -log_file "$log" \
 		127.0.0.1:5060 >>"$TMP/sipp.out" 2>&1)
-	n=$(grep -c "^contact $3\$" "$log")
+	n=$(calls_on_worker "$log" "$3")
 	if [ "$n" = 4 ]; then pass "$1"
 	else fail "$1" "$n of 4 calls on the worker at port $3"; fi
 }
@@ -269,7 +269,7 @@ sleep 4
 kill -CONT "$(cat "$PBX_RUN/mw2.pid")"
 wait $busy
 read -r rc tend <"$TMP/busy.end"
-if [ "$rc" = 0 ] && grep -q '^contact 5082$' "$TMP/busy.log" &&
+if [ "$rc" = 0 ] && [ "$(calls_on_worker "$TMP/busy.log" 5082)" = 1 ] &&
 	[ $((tend - t0)) -ge 9500 ] &&
 	! grep -q "media worker mw2 lost\|call lost: media worker mw2" \
 		"$PBX_RUN/router.log"; then
@@ -429,7 +429,7 @@ lost=0 lost_late=0 kept=0 kept_cut=0 failed=0
 for i in $(seq 20); do
 	read -r rc tend <"$TMP/kill$i.end"
 	if [ "$rc" != 0 ]; then failed=$((failed + 1)); continue; fi
-	if grep -q '^contact 5082$' "$TMP/kill$i.log"; then
+	if [ "$(calls_on_worker "$TMP/kill$i.log" 5082)" = 1 ]; then
 		lost=$((lost + 1))
 		[ $((tend - tkill)) -gt 5000 ] && lost_late=$((lost_late + 1))
 	else
