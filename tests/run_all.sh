@@ -7,7 +7,7 @@
 # reachable. Each suite prints PASS/FAIL lines; the last line adds them
 # all up: "N passed, M failed".
 #
-# Lanes: PBX_TEST_LANES (default 1) suites run at once, each suite in a
+# Lanes: PBX_TEST_LANES (default 2) suites run at once, each suite in a
 # network namespace of its own (its own loopback, ports and firewall, so
 # two stacks never meet; the suites that make namespaces themselves are
 # given theirs through PBX_SEC_NS). A lane takes the next suite of the
@@ -168,7 +168,7 @@ if [ -n "${PBX_TEST_ONLY:-}" ]; then
 	JOBS=("${keep[@]}")
 fi
 
-LANES=${PBX_TEST_LANES:-1}
+LANES=${PBX_TEST_LANES:-2}
 [ "$(id -u)" = 0 ] || LANES=1
 [ "$LANES" -ge 1 ] 2>/dev/null || LANES=1
 HAVE_DOCKER=0
