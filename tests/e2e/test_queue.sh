@@ -553,9 +553,13 @@ if [ "${a:-0}" = 1 ]; then pass stats_empty_timed_out
 else fail stats_empty_timed_out "timed out ${a:-?} (want 1)"; fi
 
 # Every cancelled ring ended cleanly: the worker matched (and ACKed) each
-# 487 the edge relayed (libre prints responses it cannot match).
-if grep -q "unhandeled response" "$PBX_RUN/mw1.log"; then
-	fail worker_matched_every_sip_response "$(grep -c 'unhandeled response' "$PBX_RUN/mw1.log") unmatched, e.g. $(grep -m1 'unhandeled response' "$PBX_RUN/mw1.log")"
+# final response the edge relayed, 487s included (libre prints responses
+# it cannot match). A provisional one (180) that UDP delivers after its
+# transaction's final answer has nothing left to match and changes
+# nothing: not counted.
+unmatched=$(grep "unhandeled response" "$PBX_RUN/mw1.log" | grep -vE ': 1[0-9][0-9] ')
+if [ -n "$unmatched" ]; then
+	fail worker_matched_every_sip_response "$(echo "$unmatched" | wc -l) unmatched, e.g. $(echo "$unmatched" | head -1)"
 else pass worker_matched_every_sip_response; fi
 
 "$PBXCTL" tenant delete $T >/dev/null 2>&1
