@@ -87,7 +87,7 @@ rcli() {
 	local f=${PBX_RUN:-/nonexistent}/secrets/redis-admin.pass
 	if [ -s "$f" ]; then
 		REDISCLI_AUTH=$(cat "$f") redis-cli -p "${PBX_REDIS_PORT:-6390}" \
-			--user admin --no-auth-warning ${PBX_REDIS_NODES:+-c} "$@"
+			--user admin --no-auth-warning ${PBX_REDIS_NODES:+-c} ${PBX_REDIS_CLUSTER:+-c} "$@"
 	else
 		redis-cli -p "${PBX_REDIS_PORT:-6390}" "$@"
 	fi
